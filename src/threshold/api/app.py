@@ -1,0 +1,51 @@
+"""The ASGI app: REST API under /api/v1, web pages at /, one error mapping for both."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.middleware.sessions import SessionMiddleware
+
+from threshold.errors import ThresholdError
+from threshold.platform import Platform
+
+
+def create_app(platform: Platform) -> FastAPI:
+    app = FastAPI(
+        title="Threshold",
+        version="0.1.0",
+        description="Share data into one governed lake, query it through one gateway, see who used what.",
+    )
+    app.state.platform = platform
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=platform.settings.session_secret(),
+        session_cookie="threshold_session",
+        same_site="lax",
+        https_only=platform.settings.environment == "production",
+        max_age=12 * 3600,
+    )
+
+    @app.exception_handler(ThresholdError)
+    async def _threshold_error(request: Request, exc: ThresholdError) -> Response:
+        if not request.url.path.startswith("/api/") and hasattr(app.state, "render_error"):
+            return app.state.render_error(request, exc)  # type: ignore[no-any-return]
+        return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return JSONResponse({"detail": f"{where}: {first.get('msg', 'invalid input')}"}, status_code=422)
+
+    from threshold.api.routes import router
+
+    app.include_router(router)
+    try:
+        from threshold.web.routes import install as install_web
+    except ImportError:
+        install_web = None
+    if install_web is not None:
+        install_web(app)
+    return app

@@ -1,0 +1,160 @@
+"""REST API under /api/v1: the same capabilities as the CLI and the Python client."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from threshold.api.deps import CurrentPerson, PlatformDep
+from threshold.catalog import service as catalog
+from threshold.errors import InvalidInput
+from threshold.gateway.service import query as run_query
+from threshold.identity import service as identity
+from threshold.sharing.names import name_from_file
+from threshold.sharing.service import share as run_share
+from threshold.usage import service as usage
+from threshold.web.render import arrow_ipc, as_csv, rows
+
+router = APIRouter(prefix="/api/v1")
+
+
+class QueryIn(BaseModel):
+    sql: str = Field(max_length=200_000)
+    purpose: str | None = Field(default=None, max_length=200)
+    format: Literal["json", "csv", "arrow"] = "json"
+    max_rows: int | None = Field(default=10_000, ge=1)
+
+
+@router.get("/me", summary="Who am I")
+def me(person: CurrentPerson) -> dict[str, Any]:
+    return asdict(person)
+
+
+@router.get("/datasets", summary="Search datasets (best matches first, paginated)")
+def datasets(
+    platform: PlatformDep,
+    person: CurrentPerson,
+    q: str = "",
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> dict[str, Any]:
+    return asdict(catalog.search(platform, q, page=page, per_page=per_page))
+
+
+@router.get("/datasets/{name}", summary="A dataset's record: schema, tags, profile, history")
+def dataset(name: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    return catalog.describe(platform, name)
+
+
+@router.get("/datasets/{name}/usage", summary="Usage of one dataset")
+def dataset_usage(name: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    return usage.dataset_usage(platform, name)
+
+
+@router.get("/datasets/{name}/preview", summary="First rows, read through the gateway")
+async def preview(
+    name: str, platform: PlatformDep, person: CurrentPerson, limit: Annotated[int, Query(ge=1, le=1000)] = 20
+) -> dict[str, Any]:
+    d = catalog.describe(platform, name)
+    result = await run_in_threadpool(
+        run_query, platform, f"SELECT * FROM {d['name']} LIMIT {int(limit)}", user=person,
+        purpose="preview", interface="api", max_rows=limit,
+    )  # fmt: skip
+    return {"columns": result.table.column_names, "rows": rows(result.table)}
+
+
+@router.post("/query", summary="Run a read-only SQL query through the gateway", response_model=None)
+async def query(body: QueryIn, platform: PlatformDep, person: CurrentPerson) -> Response | dict[str, Any]:
+    result = await run_in_threadpool(
+        run_query, platform, body.sql, user=person, purpose=body.purpose, interface="api",
+        max_rows=body.max_rows,
+    )  # fmt: skip
+    headers = {"X-Threshold-Rows": str(result.table.num_rows), "X-Threshold-Truncated": str(result.truncated).lower()}
+    if body.format == "arrow":
+        return Response(arrow_ipc(result.table), media_type="application/vnd.apache.arrow.stream", headers=headers)
+    if body.format == "csv":
+        return Response(as_csv(result.table), media_type="text/csv; charset=utf-8", headers=headers)
+    return JSONResponse(
+        {
+            "columns": result.table.column_names,
+            "rows": rows(result.table),
+            "row_count": result.table.num_rows,
+            "truncated": result.truncated,
+            "datasets": result.datasets,
+            "duration_ms": result.duration_ms,
+            "notes": result.notes,
+        },
+        headers=headers,
+    )
+
+
+@router.post("/shares", summary="Share an uploaded file into the lake")
+async def share(
+    platform: PlatformDep,
+    person: CurrentPerson,
+    file: Annotated[UploadFile, File()],
+    domain: Annotated[str, Form()],
+    name: Annotated[str | None, Form()] = None,
+    mode: Annotated[str, Form()] = "create",
+    sheet: Annotated[str | None, Form()] = None,
+    description: Annotated[str, Form()] = "",
+    purpose: Annotated[str, Form()] = "",
+    evolve: Annotated[bool, Form()] = False,
+) -> dict[str, Any]:
+    results = await run_in_threadpool(
+        receive_and_share, platform, person, file, domain, name, mode, sheet, description, purpose, evolve
+    )
+    return {"results": [asdict(r) for r in results]}
+
+
+def receive_and_share(
+    platform: Any, person: Any, file: UploadFile, domain: str, name: str | None, mode: str,
+    sheet: str | None, description: str, purpose: str, evolve: bool,
+) -> list[Any]:  # fmt: skip
+    """Stream an upload to a private folder (never all in memory), share it, remove it."""
+    from pathlib import Path
+
+    original = Path(file.filename or "upload").name
+    if not original or original.startswith("."):
+        raise InvalidInput("the upload needs a file name with an extension, e.g. plant_kpis.xlsx")
+    folder = platform.settings.staging_dir / f"upload-{uuid.uuid4().hex}"
+    folder.mkdir(parents=True)
+    (folder / "pid").write_text(str(__import__("os").getpid()))
+    target = folder / original
+    limit = platform.settings.max_share_bytes
+    try:
+        written = 0
+        with target.open("wb") as out:
+            while chunk := file.file.read(4 * 1024 * 1024):
+                written += len(chunk)
+                if written > limit:
+                    raise InvalidInput(f"{original} is over the share limit of {limit:,} bytes")
+                out.write(chunk)
+        return run_share(
+            platform, target, domain=domain, user=person, name=name or name_from_file(target), mode=mode,
+            sheet=sheet or None, description=description, purpose=purpose, evolve=evolve,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@router.get("/usage", summary="Organisation-wide usage: most used, never used")
+def org_usage(platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    return usage.org_usage(platform)
+
+
+@router.get("/users/{name}/usage", summary="What one person used")
+def user_usage(name: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    return usage.person_usage(platform, name)
+
+
+@router.get("/domains", summary="Domains with their owners")
+def domains(platform: PlatformDep, person: CurrentPerson) -> list[dict[str, Any]]:
+    return identity.list_domains(platform)

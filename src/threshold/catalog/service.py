@@ -1,0 +1,252 @@
+"""The catalog: find datasets and columns, and read a dataset's whole record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from threshold.errors import InvalidInput, NotFound
+from threshold.platform import Platform
+from threshold.store.models import Column, Dataset, Domain, Share, Tag
+
+# Rank of a match (lower is better): exact dataset name, exact column name, name prefix, then the rest.
+_EXACT_DATASET, _EXACT_COLUMN, _NAME_PREFIX, _NAME, _COLUMN, _TAG, _TEXT = range(7)
+_WHY = {
+    _EXACT_DATASET: "dataset name",
+    _EXACT_COLUMN: "column name",
+    _NAME_PREFIX: "name starts with it",
+    _NAME: "name contains it",
+    _COLUMN: "column",
+    _TAG: "tag",
+    _TEXT: "description",
+}
+
+
+@dataclass
+class SearchPage:
+    total: int
+    page: int
+    per_page: int
+    results: list[dict[str, Any]]
+
+
+def _summary(d: Dataset) -> dict[str, Any]:
+    return {
+        "name": d.full_name,
+        "domain": d.domain.name,
+        "title": d.title,
+        "description": d.description,
+        "stage": d.stage,
+        "rows": d.row_count,
+        "columns": len(d.columns),
+        "tags": sorted({t.tag for t in d.tags}),
+        "shared_by": d.created_by.name if d.created_by else None,
+        "updated_at": _iso(d.updated_at),
+    }
+
+
+def search(platform: Platform, text: str | None = None, *, page: int = 1, per_page: int = 50) -> SearchPage:
+    """Datasets matching `text` in name, label, description, tag or domain; best matches first.
+
+    No ceiling on results: every match is counted and reachable page by page.
+    """
+    if page < 1 or not 1 <= per_page <= 1000:
+        raise InvalidInput("page starts at 1 and per_page is between 1 and 1000")
+    q = (text or "").strip().lower()
+    with platform.store.session() as s:
+        base = select(Dataset).where(Dataset.snapshot_id.is_not(None))
+        opts = (selectinload(Dataset.domain), selectinload(Dataset.columns), selectinload(Dataset.tags),
+                selectinload(Dataset.created_by))  # fmt: skip
+        if not q:
+            total = s.scalar(select(func.count()).select_from(base.subquery())) or 0
+            rows = s.scalars(
+                base.options(*opts).order_by(Dataset.full_name).offset((page - 1) * per_page).limit(per_page)
+            ).all()
+            return SearchPage(total, page, per_page, [_summary(d) | {"match": None} for d in rows])
+        like = f"%{_escape_like(q)}%"
+        ids_name = select(Dataset.id).join(Domain).where(
+            or_(
+                func.lower(Dataset.full_name).like(like, escape="\\"),
+                func.lower(Dataset.title).like(like, escape="\\"),
+                func.lower(Domain.name).like(like, escape="\\"),
+                func.lower(Domain.title).like(like, escape="\\"),
+            )
+        )
+        ids_text = select(Dataset.id).where(
+            or_(
+                func.lower(Dataset.description).like(like, escape="\\"),
+                func.lower(Dataset.purpose).like(like, escape="\\"),
+            )
+        )
+        col_hits = s.execute(
+            select(Column.dataset_id, Column.name, Column.label).where(
+                or_(func.lower(Column.name).like(like, escape="\\"), func.lower(Column.label).like(like, escape="\\"))
+            )
+        ).all()
+        tag_hits = s.execute(select(Tag.dataset_id, Tag.tag).where(func.lower(Tag.tag).like(like, escape="\\"))).all()
+        candidates = set(s.scalars(ids_name)) | set(s.scalars(ids_text)) | {r[0] for r in col_hits} | {
+            r[0] for r in tag_hits
+        }
+        if not candidates:
+            return SearchPage(0, page, per_page, [])
+        datasets = {d.id: d for d in s.scalars(base.where(Dataset.id.in_(candidates)).options(*opts))}
+        ranked: list[tuple[int, str, Dataset, list[str]]] = []
+        cols_by_ds: dict[int, list[tuple[str, str]]] = {}
+        for ds_id, name, label in col_hits:
+            cols_by_ds.setdefault(ds_id, []).append((name, label))
+        tags_by_ds: dict[int, list[str]] = {}
+        for ds_id, tag in tag_hits:
+            tags_by_ds.setdefault(ds_id, []).append(tag)
+        for ds_id, d in datasets.items():
+            full = d.full_name.lower()
+            cols = cols_by_ds.get(ds_id, [])
+            matched_cols = [n for n, _ in cols]
+            if q in (full, d.name.lower()):
+                rank = _EXACT_DATASET
+            elif any(q in (n.lower(), (lbl or "").lower()) for n, lbl in cols):
+                rank = _EXACT_COLUMN
+            elif d.name.lower().startswith(q) or full.startswith(q):
+                rank = _NAME_PREFIX
+            elif q in full or q in d.title.lower() or q in d.domain.name.lower() or q in d.domain.title.lower():
+                rank = _NAME
+            elif cols:
+                rank = _COLUMN
+            elif ds_id in tags_by_ds:
+                rank = _TAG
+            else:
+                rank = _TEXT
+            ranked.append((rank, full, d, matched_cols))
+        ranked.sort(key=lambda r: (r[0], r[1]))
+        start = (page - 1) * per_page
+        results = [
+            _summary(d)
+            | {"match": _WHY[rank], "matched_columns": cols[:10], "matched_tags": sorted(set(tags_by_ds.get(d.id, [])))}
+            for rank, _, d, cols in ranked[start : start + per_page]
+        ]
+        return SearchPage(len(ranked), page, per_page, results)
+
+
+def describe(platform: Platform, full_name: str) -> dict[str, Any]:
+    """A dataset's record: schema with labels, tags and profile, and its history of shares."""
+    with platform.store.session() as s:
+        d = s.scalars(
+            select(Dataset)
+            .where(Dataset.full_name == full_name.lower())
+            .options(
+                selectinload(Dataset.domain),
+                selectinload(Dataset.columns),
+                selectinload(Dataset.tags),
+                selectinload(Dataset.created_by),
+                selectinload(Dataset.shares).selectinload(Share.user),
+            )
+        ).one_or_none()
+        if d is None or d.snapshot_id is None:
+            raise NotFound(f"no dataset {full_name[:80]!r}; see `threshold datasets`")
+        tags_by_col: dict[str | None, list[dict[str, Any]]] = {}
+        for t in d.tags:
+            tags_by_col.setdefault(t.column_name, []).append(
+                {"tag": t.tag, "origin": t.origin, "confidence": t.confidence, "reason": t.reason}
+            )
+        latest = d.shares[-1] if d.shares else None
+        first = d.shares[0] if d.shares else None
+        return _summary(d) | {
+            "purpose": d.purpose,
+            "snapshot_id": d.snapshot_id,
+            "size_bytes": d.size_bytes,
+            "created_at": _iso(d.created_at),
+            "source": {
+                "name": latest.source_name,
+                "format": latest.source_format,
+                "size": latest.source_size,
+                "sha256": latest.source_sha256,
+            }
+            if latest
+            else None,
+            "first_shared_by": first.user.name if first and first.user else None,
+            "dataset_tags": tags_by_col.get(None, []),
+            "schema": [
+                {
+                    "name": c.name,
+                    "label": c.label,
+                    "type": c.type,
+                    "tags": tags_by_col.get(c.name, []),
+                    "null_fraction": c.null_fraction,
+                    "distinct_estimate": c.distinct_estimate,
+                    "min": c.min_value,
+                    "max": c.max_value,
+                    "top_values": c.top_values,
+                }
+                for c in d.columns
+            ],
+            "history": [
+                {
+                    "snapshot_id": sh.snapshot_id,
+                    "at": _iso(sh.at),
+                    "by": sh.user.name if sh.user else None,
+                    "mode": sh.mode,
+                    "rows_added": sh.rows_added,
+                    "rows_total": sh.rows_total,
+                    "source": sh.source_name,
+                    "sha256": sh.source_sha256,
+                    "notes": sh.notes,
+                }
+                for sh in reversed(d.shares)
+            ],
+            "example_queries": example_queries(d.full_name, [(c.name, c.type) for c in d.columns]),
+        }
+
+
+def recently_shared(platform: Platform, limit: int = 10) -> list[dict[str, Any]]:
+    with platform.store.session() as s:
+        rows = s.scalars(
+            select(Dataset)
+            .where(Dataset.snapshot_id.is_not(None))
+            .options(selectinload(Dataset.domain), selectinload(Dataset.columns), selectinload(Dataset.tags),
+                     selectinload(Dataset.created_by))  # fmt: skip
+            .order_by(Dataset.updated_at.desc(), Dataset.id.desc())
+            .limit(limit)
+        ).all()
+        return [_summary(d) for d in rows]
+
+
+def example_queries(full_name: str, columns: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """Questions a business user can run as-is, built from the dataset's own columns."""
+    examples = [{"title": "See the first rows", "sql": f"SELECT * FROM {full_name} LIMIT 20"}]
+    examples.append({"title": "Count the rows", "sql": f"SELECT count(*) AS row_count FROM {full_name}"})
+    text = [n for n, t in columns if t == "VARCHAR"]
+    numbers = [n for n, t in columns if t in ("INTEGER", "BIGINT", "DOUBLE", "FLOAT") or t.startswith("DECIMAL")]
+    dates = [n for n, t in columns if t in ("DATE", "TIMESTAMP", "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE")]
+    if text and numbers:
+        g, m = text[0], numbers[0]
+        examples.append(
+            {
+                "title": f"Total {m} by {g}",
+                "sql": f"SELECT {g}, sum({m}) AS total_{m}, count(*) AS rows\nFROM {full_name}\n"
+                f"GROUP BY {g}\nORDER BY total_{m} DESC\nLIMIT 10",
+            }
+        )
+    if dates:
+        dcol = dates[0]
+        measure = f", sum({numbers[0]}) AS total_{numbers[0]}" if numbers else ""
+        examples.append(
+            {
+                "title": f"Rows per month of {dcol}",
+                "sql": f"SELECT date_trunc('month', {dcol}) AS month, count(*) AS rows{measure}\n"
+                f"FROM {full_name}\nGROUP BY month\nORDER BY month",
+            }
+        )
+    return examples
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _iso(d: datetime | None) -> str | None:
+    if d is None:
+        return None
+    return (d if d.tzinfo else d.replace(tzinfo=UTC)).isoformat(timespec="seconds")

@@ -1,0 +1,439 @@
+"""The `threshold` command. Thin: parse options, call a service, print the result.
+
+Errors print one line on stderr and exit with the error's code (never a traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from threshold.errors import ThresholdError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Threshold: share, explore and govern data.")
+user_app = typer.Typer(no_args_is_help=True, help="People.")
+domain_app = typer.Typer(no_args_is_help=True, help="Domains.")
+token_app = typer.Typer(no_args_is_help=True, help="Personal API tokens.")
+app.add_typer(user_app, name="user")
+app.add_typer(domain_app, name="domain")
+app.add_typer(token_app, name="token")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+Home = Annotated[
+    Path | None, typer.Option("--home", envvar="THRESHOLD_HOME", help="Threshold home folder (default ./.threshold).")
+]
+As = Annotated[str | None, typer.Option("--as", help="Act as this user (default: the admin).")]
+Format = Annotated[str, typer.Option("--format", help="table or json.")]
+
+
+def _platform(home: Path | None) -> Any:
+    from threshold.platform import Platform
+
+    return Platform.open(home)
+
+
+def _person(platform: Any, name: str | None) -> Any:
+    from threshold.identity.service import ADMIN, get_person
+
+    return get_person(platform, name or ADMIN)
+
+
+def _emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
+    if fmt not in allowed:
+        from threshold.errors import InvalidInput
+
+        raise InvalidInput(f"unknown format {fmt!r}; use one of {', '.join(allowed)}")
+
+
+@app.command()
+def init(home: Home = None) -> None:
+    """Create (or upgrade) a Threshold home: metadata store, Iceberg catalog, warehouse, admin user."""
+    from threshold.identity.service import ensure_admin
+    from threshold.platform import Platform
+
+    platform = Platform.open(home, must_exist=False)
+    platform.init()
+    ensure_admin(platform)
+    out.print(f"Threshold home ready at {platform.settings.home_dir}")
+
+
+@user_app.command("add")
+def user_add(
+    name: str,
+    domain: Annotated[list[str] | None, typer.Option("--domain", help="Domain to join (repeatable).")] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="Platform administrator.")] = False,
+    display_name: Annotated[str, typer.Option("--display-name")] = "",
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    password: Annotated[str | None, typer.Option("--password", help="For web sign-in.")] = None,
+    home: Home = None,
+) -> None:
+    """Add a person."""
+    from threshold.identity.service import add_user
+
+    p = add_user(
+        _platform(home), name, display_name=display_name, email=email, domains=tuple(domain or ()),
+        admin=admin, password=password,
+    )  # fmt: skip
+    out.print(f"added user {p.name}" + (f" in {', '.join(p.domains)}" if p.domains else ""))
+
+
+@user_app.command("list")
+def user_list(home: Home = None, fmt: Format = "table") -> None:
+    """List people."""
+    from threshold.identity.service import list_users
+
+    _check_format(fmt, ("table", "json"))
+    people = list_users(_platform(home))
+    if fmt == "json":
+        _emit_json([p.__dict__ for p in people])
+        return
+    t = Table("name", "display name", "domains", "admin")
+    for p in people:
+        t.add_row(p.name, p.display_name, ", ".join(p.domains), "yes" if p.is_admin else "")
+    out.print(t)
+
+
+@domain_app.command("add")
+def domain_add(
+    name: str,
+    owner: Annotated[list[str] | None, typer.Option("--owner", help="Owner (repeatable).")] = None,
+    title: Annotated[str, typer.Option("--title")] = "",
+    description: Annotated[str, typer.Option("--description")] = "",
+    home: Home = None,
+) -> None:
+    """Add a domain (a business area that produces data)."""
+    from threshold.identity.service import add_domain
+
+    add_domain(_platform(home), name, title=title, description=description, owners=tuple(owner or ()))
+    out.print(f"added domain {name}")
+
+
+@domain_app.command("list")
+def domain_list(home: Home = None, fmt: Format = "table") -> None:
+    """List domains."""
+    from threshold.identity.service import list_domains
+
+    _check_format(fmt, ("table", "json"))
+    domains = list_domains(_platform(home))
+    if fmt == "json":
+        _emit_json(domains)
+        return
+    t = Table("name", "title", "owners", "members")
+    for d in domains:
+        t.add_row(str(d["name"]), str(d["title"]), ", ".join(d["owners"]), str(d["members"]))  # type: ignore[arg-type]
+    out.print(t)
+
+
+@domain_app.command("join")
+def domain_join(
+    domain: str,
+    user: str,
+    role: Annotated[str, typer.Option("--role", help="member or owner.")] = "member",
+    home: Home = None,
+) -> None:
+    """Add a person to a domain."""
+    from threshold.identity.service import join_domain
+
+    join_domain(_platform(home), user, domain, role)
+    out.print(f"{user} is now {role} of {domain}")
+
+
+@app.command()
+def share(
+    file: Path,
+    domain: Annotated[str, typer.Option("--domain", help="Domain the data belongs to.")],
+    name: Annotated[str | None, typer.Option("--name", help="Dataset name (default: from the file name).")] = None,
+    as_user: As = None,
+    mode: Annotated[str, typer.Option("--mode", help="create, append or replace.")] = "create",
+    sheet: Annotated[str | None, typer.Option("--sheet", help="Excel sheet; '*' shares every sheet.")] = None,
+    description: Annotated[str, typer.Option("--description")] = "",
+    purpose: Annotated[str, typer.Option("--purpose", help="Why the data was collected.")] = "",
+    evolve: Annotated[bool, typer.Option("--evolve", help="Append may add new columns / widen types.")] = False,
+    encoding: Annotated[str | None, typer.Option("--encoding", help="Force a text encoding.")] = None,
+    delimiter: Annotated[str | None, typer.Option("--delimiter", help="Force a CSV delimiter.")] = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Share a file (CSV/TSV, Excel, Parquet, JSON/NDJSON) into the lake as DOMAIN.NAME."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from threshold.sharing.service import share as run_share
+
+    _check_format(fmt, ("table", "json"))
+    platform = _platform(home)
+    person = _person(platform, as_user)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+        console=err, transient=True, disable=not err.is_terminal,
+    ) as bar:  # fmt: skip
+        task = bar.add_task(f"sharing {file.name}", total=1.0)
+
+        def progress(phase: str, fraction: float | None) -> None:
+            bar.update(task, description=f"{phase} {file.name}", completed=fraction if fraction is not None else None)
+
+        results = run_share(
+            platform, file, domain=domain, user=person, name=name, mode=mode, sheet=sheet,
+            description=description, purpose=purpose, evolve=evolve, encoding=encoding,
+            delimiter=delimiter, progress=progress,
+        )  # fmt: skip
+    if fmt == "json":
+        _emit_json([r.__dict__ for r in results])
+        return
+    for r in results:
+        tags = ", ".join(f"{c}: {t}" for c, t in r.tags)
+        out.print(
+            f"shared {r.dataset} ({r.mode}): {r.rows_added:,} rows added, {r.rows_total:,} in total, "
+            f"{len(r.columns)} columns, snapshot {r.snapshot_id}, {r.seconds:.1f} s"
+        )
+        if tags:
+            out.print(f"  tagged {tags}")
+        for note in r.notes:
+            out.print(f"  {note}")
+
+
+@app.command()
+def datasets(
+    search: Annotated[str | None, typer.Option("--search", help="Search text.")] = None,
+    page: Annotated[int, typer.Option("--page")] = 1,
+    per_page: Annotated[int, typer.Option("--per-page")] = 1000,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """List or search datasets (best matches first)."""
+    from threshold.catalog.service import search as find
+
+    _check_format(fmt, ("table", "json"))
+    result = find(_platform(home), search, page=page, per_page=per_page)
+    if fmt == "json":
+        _emit_json(result.results)
+        return
+    t = Table("dataset", "rows", "columns", "tags", "match", title=f"{result.total} datasets")
+    for d in result.results:
+        t.add_row(d["name"], f"{d['rows']:,}", str(d["columns"]), ", ".join(d["tags"]), d.get("match") or "")
+    out.print(t)
+
+
+@app.command()
+def show(dataset: str, home: Home = None, fmt: Format = "table") -> None:
+    """Show a dataset: schema with tags and profile, source, history of snapshots."""
+    from threshold.catalog.service import describe
+
+    _check_format(fmt, ("table", "json"))
+    d = describe(_platform(home), dataset)
+    if fmt == "json":
+        _emit_json(d)
+        return
+    out.print(f"[bold]{d['name']}[/bold]  {d['rows']:,} rows · stage {d['stage']} · snapshot {d['snapshot_id']}")
+    if d["description"]:
+        out.print(d["description"])
+    if d["source"]:
+        s = d["source"]
+        out.print(f"source: {s['name']} ({s['format']}, {s['size'] or 0:,} bytes, sha256 {str(s['sha256'])[:16]}…)")
+    t = Table("column", "label", "type", "tags", "nulls", "distinct≈", "min", "max")
+    for c in d["schema"]:
+        t.add_row(
+            c["name"], c["label"], c["type"], ", ".join(x["tag"] for x in c["tags"]),
+            f"{c['null_fraction']:.1%}" if c["null_fraction"] is not None else "",
+            f"{c['distinct_estimate']:,}" if c["distinct_estimate"] is not None else "",
+            str(c["min"] or "")[:24], str(c["max"] or "")[:24],
+        )  # fmt: skip
+    out.print(t)
+    h = Table("snapshot", "at", "by", "mode", "rows added", "rows total", "source", title="history")
+    for e in d["history"]:
+        h.add_row(str(e["snapshot_id"]), e["at"], e["by"] or "", e["mode"], f"{e['rows_added']:,}",
+                  f"{e['rows_total']:,}", e["source"])  # fmt: skip
+    out.print(h)
+
+
+@app.command()
+def query(
+    sql: str,
+    as_user: As = None,
+    purpose: Annotated[str | None, typer.Option("--purpose", help="Why you query (recorded).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    max_rows: Annotated[int | None, typer.Option("--max-rows", help="Largest result to return.")] = None,
+    home: Home = None,
+) -> None:
+    """Run a read-only SQL query through the gateway."""
+    from threshold.gateway.service import query as run
+    from threshold.web.render import rows_as_json
+
+    _check_format(fmt, ("table", "csv", "json"))
+    platform = _platform(home)
+    result = run(
+        platform, sql, user=_person(platform, as_user), purpose=purpose, interface="cli",
+        max_rows=max_rows if max_rows is not None else -1,
+    )  # fmt: skip
+    table = result.table
+    if fmt == "json":
+        sys.stdout.write(rows_as_json(table) + "\n")
+    elif fmt == "csv":
+        import pyarrow.csv as pacsv
+
+        buf = __import__("io").BytesIO()
+        pacsv.write_csv(table, buf)
+        sys.stdout.write(buf.getvalue().decode())
+    else:
+        t = Table(*table.column_names)
+        for row in table.slice(0, 200).to_pylist():
+            t.add_row(*("" if v is None else str(v) for v in row.values()))
+        out.print(t)
+        more = f" (showing 200)" if table.num_rows > 200 else ""
+        out.print(f"{table.num_rows:,} rows{more} in {result.duration_ms:.0f} ms")
+    for note in result.notes:
+        err.print(note)
+
+
+@app.command()
+def usage(
+    dataset: Annotated[str | None, typer.Argument(help="A dataset; without it, the whole organisation.")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="What one person used.")] = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Usage recorded by the gateway: per dataset, per person or org-wide."""
+    from threshold.usage import service
+
+    _check_format(fmt, ("table", "json"))
+    platform = _platform(home)
+    if user:
+        data = service.person_usage(platform, user)
+    elif dataset:
+        data = service.dataset_usage(platform, dataset)
+    else:
+        data = service.org_usage(platform)
+    if fmt == "json":
+        _emit_json(data)
+        return
+    if user:
+        t = Table("dataset", "queries", "last used", title=f"{user}'s use")
+        for d in data["datasets"]:
+            t.add_row(d["dataset"], str(d["queries"]), d["last_used"] or "")
+        out.print(t)
+    elif dataset:
+        out.print(f"[bold]{dataset}[/bold]: {data['queries']} queries by {data['users']} people, last {data['last_used']}")
+        t = Table("domain", "people", "queries")
+        for d in data["domains"]:
+            t.add_row(d["domain"], str(d["users"]), str(d["queries"]))
+        out.print(t)
+        p = Table("purpose", "queries")
+        for d in data["purposes"]:
+            p.add_row(d["purpose"], str(d["queries"]))
+        out.print(p)
+        w = Table("week", "queries", "people")
+        for d in data["weekly"]:
+            w.add_row(d["week"], str(d["queries"]), str(d["users"]))
+        out.print(w)
+    else:
+        out.print(f"{data['queries']} queries by {data['users']} people")
+        t = Table("dataset", "queries", "people", "last used", title="most used")
+        for d in data["most_used"]:
+            t.add_row(d["dataset"], str(d["queries"]), str(d["users"]), d["last_used"] or "")
+        out.print(t)
+        out.print(f"never used: {len(data['never_used'])} datasets")
+        for d in data["never_used"][:20]:
+            out.print(f"  {d['dataset']}")
+
+
+@token_app.command("create")
+def token_create(
+    as_user: As = None,
+    name: Annotated[str, typer.Option("--name")] = "",
+    days: Annotated[int, typer.Option("--days", help="Valid for this many days.")] = 90,
+    home: Home = None,
+) -> None:
+    """Create a personal API token (shown once)."""
+    from threshold.identity.service import ADMIN, create_token
+
+    token_id, token = create_token(_platform(home), as_user or ADMIN, name=name, days=days)
+    out.print(f"token {token_id} (shown once, keep it safe):")
+    sys.stdout.write(token + "\n")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int, home: Home = None) -> None:
+    """Revoke an API token."""
+    from threshold.identity.service import revoke_token
+
+    revoke_token(_platform(home), token_id)
+    out.print(f"revoked token {token_id}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    home: Home = None,
+) -> None:
+    """Serve the web UI and the REST API."""
+    import uvicorn
+
+    from threshold.api.app import create_app
+
+    platform = _platform(home)
+    out.print(f"Threshold is serving {platform.settings.home_dir} on http://{host}:{port}/ (API docs at /docs)")
+    uvicorn.run(create_app(platform), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def demo(
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the demo organisation only.")] = False,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    scale: Annotated[float, typer.Option("--scale", help="Multiply people, datasets and usage.")] = 1.0,
+    home: Home = None,
+) -> None:
+    """Build a believable demo organisation (domains, people, datasets, 8 weeks of usage), then serve it."""
+    from threshold.demo.generator import build_demo
+    from threshold.platform import Platform
+
+    platform = Platform.open(home, must_exist=False)
+    summary = build_demo(platform, scale=scale, log=lambda msg: err.print(msg))
+    out.print(summary)
+    if not no_serve:
+        serve(host=host, port=port, home=platform.settings.home_dir)
+
+
+def _fail(message: str, code: int) -> None:
+    """One line on stderr, whatever the terminal width, then exit."""
+    sys.stderr.write(" ".join(message.split()) + "\n")
+    sys.exit(code)
+
+
+def main() -> None:
+    """Entry point: one line on stderr and a non-zero exit for every error, never a traceback."""
+    import click
+
+    try:
+        app(standalone_mode=False)
+    except ThresholdError as e:
+        _fail(f"error: {e}", e.exit_code)
+    except click.exceptions.Abort:
+        _fail("aborted", 130)
+    except click.ClickException as e:
+        _fail(f"error: {e.format_message()}", e.exit_code or 2)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except SystemExit:
+        raise
+    except OSError as e:
+        _fail(f"error: {e.strerror or e} {getattr(e, 'filename', '') or ''}", 1)
+    except Exception as e:  # a bug of ours: still one line, never a traceback
+        first = str(e).splitlines()[0] if str(e) else ""
+        _fail(f"internal error ({type(e).__name__}): {first}", 70)
+
+
+if __name__ == "__main__":
+    main()

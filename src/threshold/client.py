@@ -1,0 +1,165 @@
+"""The Python client: the same capabilities on an embedded home or against a remote server.
+
+    import threshold
+    c = threshold.connect()                       # ./.threshold (or THRESHOLD_HOME), as the admin
+    c = threshold.connect(url="http://host:8000", token="thr_...")
+    c.sql("SELECT * FROM sales.orders").to_pandas()
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from threshold.errors import InvalidInput, ThresholdError
+
+
+class Client(Protocol):
+    """What every client offers, embedded or remote."""
+
+    def sql(self, query: str, purpose: str | None = None) -> pa.Table: ...
+
+    def share(
+        self, source: Any, *, domain: str, name: str | None = None, mode: str = "create", **options: Any
+    ) -> list[dict[str, Any]]: ...
+
+    def datasets(self, search: str | None = None) -> list[dict[str, Any]]: ...
+
+    def dataset(self, name: str) -> dict[str, Any]: ...
+
+    def usage(self, dataset: str | None = None) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
+
+
+class LocalClient:
+    """Runs the services in-process on an embedded home (or a configured database)."""
+
+    def __init__(self, home: str | Path | None, user: str | None) -> None:
+        from threshold.identity.service import ADMIN, get_person
+        from threshold.platform import Platform
+
+        self.platform = Platform.open(home)
+        self.user = get_person(self.platform, user or ADMIN)
+
+    def sql(self, query: str, purpose: str | None = None, *, max_rows: int | None = None) -> pa.Table:
+        from threshold.gateway.service import query as run
+
+        return run(self.platform, query, user=self.user, purpose=purpose, interface="python", max_rows=max_rows).table
+
+    def share(self, source: Any, *, domain: str, name: str | None = None, mode: str = "create", **options: Any) -> list[dict[str, Any]]:
+        from threshold.sharing.service import share
+
+        results = share(self.platform, source, domain=domain, user=self.user, name=name, mode=mode, **options)
+        return [asdict(r) for r in results]
+
+    def datasets(self, search: str | None = None) -> list[dict[str, Any]]:
+        from threshold.catalog.service import search as find
+
+        out, page = [], 1
+        while True:
+            p = find(self.platform, search, page=page, per_page=1000)
+            out.extend(p.results)
+            if page * p.per_page >= p.total:
+                return out
+            page += 1
+
+    def dataset(self, name: str) -> dict[str, Any]:
+        from threshold.catalog.service import describe
+
+        return describe(self.platform, name)
+
+    def usage(self, dataset: str | None = None) -> dict[str, Any]:
+        from threshold.usage import service
+
+        return service.dataset_usage(self.platform, dataset) if dataset else service.org_usage(self.platform)
+
+    def close(self) -> None:
+        self.platform.close()
+
+
+class RemoteClient:
+    """Talks to a Threshold server's REST API with a personal API token."""
+
+    def __init__(self, url: str, token: str | None) -> None:
+        import httpx
+
+        token = token or os.environ.get("THRESHOLD_TOKEN")
+        if not token:
+            raise InvalidInput("a token is needed to reach a server: connect(url=..., token=...) or THRESHOLD_TOKEN")
+        self._http = httpx.Client(
+            base_url=url.rstrip("/") + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=600
+        )
+
+    def _check(self, r: Any) -> Any:
+        if r.status_code >= 400:
+            try:
+                detail = r.json().get("detail", r.text)
+            except ValueError:
+                detail = r.text
+            raise ThresholdError(f"{r.status_code}: {detail}")
+        return r
+
+    def sql(self, query: str, purpose: str | None = None) -> pa.Table:
+        r = self._check(
+            self._http.post("/query", json={"sql": query, "purpose": purpose, "format": "arrow", "max_rows": None})
+        )
+        with pa.ipc.open_stream(io.BytesIO(r.content)) as reader:
+            return reader.read_all()
+
+    def share(self, source: Any, *, domain: str, name: str | None = None, mode: str = "create", **options: Any) -> list[dict[str, Any]]:
+        if isinstance(source, (str, os.PathLike)):
+            path = Path(source)
+            filename, payload = path.name, path.open("rb")
+        else:
+            from threshold.sharing.service import _to_arrow
+
+            data = _to_arrow(source)
+            table = data.read_all() if isinstance(data, pa.RecordBatchReader) else data
+            sink = io.BytesIO()
+            import pyarrow.parquet as pq
+
+            pq.write_table(table, sink)
+            filename, payload = f"{name or 'frame'}.parquet", io.BytesIO(sink.getvalue())
+        form = {"domain": domain, "mode": mode} | {k: str(v) for k, v in options.items() if v is not None}
+        if name:
+            form["name"] = name
+        try:
+            r = self._check(self._http.post("/shares", data=form, files={"file": (filename, payload)}))
+        finally:
+            payload.close()
+        return list(r.json()["results"])
+
+    def datasets(self, search: str | None = None) -> list[dict[str, Any]]:
+        out, page = [], 1
+        while True:
+            r = self._check(self._http.get("/datasets", params={"q": search or "", "page": page, "per_page": 1000}))
+            body = r.json()
+            out.extend(body["results"])
+            if page * body["per_page"] >= body["total"]:
+                return out
+            page += 1
+
+    def dataset(self, name: str) -> dict[str, Any]:
+        return dict(self._check(self._http.get(f"/datasets/{name}")).json())
+
+    def usage(self, dataset: str | None = None) -> dict[str, Any]:
+        path = f"/datasets/{dataset}/usage" if dataset else "/usage"
+        return dict(self._check(self._http.get(path)).json())
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def connect(
+    home: str | Path | None = None, *, url: str | None = None, token: str | None = None, user: str | None = None
+) -> Client:
+    """A client on an embedded home (default `THRESHOLD_HOME` or ./.threshold) or a server at `url`."""
+    if url:
+        return RemoteClient(url, token)
+    return LocalClient(home, user)

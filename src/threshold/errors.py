@@ -1,0 +1,62 @@
+"""The one exception family. Every message is a sentence a person can act on.
+
+Interfaces map these to HTTP statuses and exit codes in exactly one place each
+(`api/errors.py`, `cli.py`).
+"""
+
+from __future__ import annotations
+
+
+class ThresholdError(Exception):
+    """Base of every error Threshold raises on purpose. `retryable` says whether trying again can help."""
+
+    status = 400
+    exit_code = 1
+    retryable = False
+
+    def __init__(self, message: str) -> None:
+        # One line, always: interfaces print it as-is.
+        super().__init__(" ".join(str(message).split()))
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class InvalidInput(ThresholdError):
+    """The input (file, SQL, name, option) cannot be used as given."""
+
+    status = 422
+    exit_code = 2
+
+
+class NotFound(ThresholdError):
+    status = 404
+    exit_code = 3
+
+
+class Denied(ThresholdError):
+    """Not allowed; the message names the rule and never the protected data."""
+
+    status = 403
+    exit_code = 4
+
+
+class Unauthenticated(ThresholdError):
+    status = 401
+    exit_code = 4
+
+
+class Conflict(ThresholdError):
+    """The request clashes with the current state (exists already, schema does not fit...)."""
+
+    status = 409
+    exit_code = 5
+
+
+class TransientError(ThresholdError):
+    """A concurrent change got in the way (e.g. an Iceberg commit conflict); retrying can succeed."""
+
+    status = 503
+    exit_code = 6
+    retryable = True

@@ -1,0 +1,190 @@
+"""The first wall: what user SQL may say, decided on the parse tree before anything runs.
+
+Allow-lists, not deny-lists: one read-only statement (SELECT / WITH / VALUES / set operations),
+table references that are catalog datasets (`domain.dataset`) or the query's own CTEs, and
+functions from `functions.txt`. Everything else is refused with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from threshold.errors import InvalidInput
+
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+_ROOTS = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subquery)
+# Table-valued functions that only compute on their arguments.
+_TABLE_FUNCTIONS = {"range", "generate_series", "unnest"}
+# Typed sqlglot nodes that render as SQL syntax rather than `name(...)`.
+_SYNTAX_FUNCS = (
+    exp.Cast, exp.TryCast, exp.Case, exp.If, exp.Extract, exp.Array, exp.Struct, exp.Bracket,
+    exp.Between, exp.Interval, exp.Lambda, exp.Collate, exp.CurrentDate, exp.CurrentTimestamp,
+    exp.CurrentTime, exp.Coalesce, exp.Columns, exp.Unnest, exp.Explode, exp.Star, exp.ToMap,
+    exp.VarMap, exp.Map, exp.DPipe, exp.Any, exp.All, exp.Exists, exp.In, exp.Paren, exp.Filter,
+    exp.Null, exp.Boolean, exp.Window, exp.Distinct, exp.Ordered, exp.IgnoreNulls, exp.RespectNulls,
+    exp.Nullif, exp.Not, exp.Is, exp.Like, exp.ILike, exp.RegexpLike, exp.JSONExtract,
+    exp.JSONExtractScalar, exp.Anonymous, exp.Count, exp.ArrayAgg, exp.GroupConcat, exp.StrPosition,
+)  # fmt: skip
+_NAME_AT_START = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+_TIME_TRAVEL_KINDS = {"VERSION", "TIMESTAMP", "SNAPSHOT"}
+
+
+@cache
+def allowed_functions() -> frozenset[str]:
+    text = (Path(__file__).parent / "functions.txt").read_text()
+    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+@dataclass(frozen=True)
+class TimeTravel:
+    kind: str  # "version" (a snapshot id) or "timestamp"
+    value: str
+
+
+@dataclass
+class Reference:
+    """One reference to a dataset in the query (a dataset may be referenced several times)."""
+
+    dataset: str  # domain.name, lower case
+    node: exp.Table
+    time_travel: TimeTravel | None = None
+
+
+@dataclass
+class CheckedQuery:
+    tree: exp.Expression
+    references: list[Reference] = field(default_factory=list)
+
+    @property
+    def datasets(self) -> list[str]:
+        return sorted({r.dataset for r in self.references})
+
+
+def parse(sql: str) -> exp.Expression:
+    """Exactly one statement, parsed as DuckDB SQL."""
+    if not isinstance(sql, str) or not sql.strip():
+        raise InvalidInput("the query is empty")
+    if len(sql) > 200_000:
+        raise InvalidInput("the query is longer than 200,000 characters")
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+    except (ParseError, TokenError) as e:
+        raise InvalidInput(f"cannot parse the query: {_first_line(e)}") from e
+    except RecursionError as e:
+        raise InvalidInput("the query is nested too deeply") from e
+    if not statements:
+        raise InvalidInput("the query is empty")
+    if len(statements) > 1:
+        raise InvalidInput("send one statement at a time")
+    return statements[0]
+
+
+def check(sql: str) -> CheckedQuery:
+    """Parse and check a query; every dataset reference is returned for the gateway to bind."""
+    tree = parse(sql)
+    if not isinstance(tree, _ROOTS):
+        kind = tree.key.upper() if isinstance(tree, exp.Expression) else "?"
+        if isinstance(tree, exp.Command):
+            kind = str(tree.this).upper()
+        raise InvalidInput(
+            f"only read-only queries (SELECT, WITH, VALUES, UNION/INTERSECT/EXCEPT) are allowed; got {kind}"
+        )
+    checked = CheckedQuery(tree)
+    allowed = allowed_functions()
+    for node in tree.walk():
+        if isinstance(node, (exp.DML, exp.DDL, exp.Command, exp.Pragma, exp.Set, exp.Use, exp.Copy)):
+            raise InvalidInput(f"only read-only queries are allowed; found {node.key.upper()} inside the query")
+        if isinstance(node, (exp.Placeholder, exp.Parameter, exp.SessionParameter)):
+            raise InvalidInput("parameters and session variables ($1, ?, @x) are not allowed; write the values")
+        if isinstance(node, exp.Into):
+            raise InvalidInput("SELECT ... INTO is not allowed")
+        if isinstance(node, exp.Table):
+            ref = _reference(node)
+            if ref is not None:
+                checked.references.append(ref)
+        elif isinstance(node, exp.Func):
+            _check_function(node, allowed)
+    return checked
+
+
+def _cte_names(node: exp.Expression) -> set[str]:
+    """Names of the CTEs visible at `node` (its own and every enclosing WITH)."""
+    names: set[str] = set()
+    cur: exp.Expression | None = node
+    while cur is not None:
+        with_ = cur.args.get("with_") or cur.args.get("with") if isinstance(cur, exp.Expression) else None
+        if isinstance(with_, exp.With):
+            names.update(cte.alias_or_name.lower() for cte in with_.expressions)
+        cur = cur.parent
+    return names
+
+
+def _reference(node: exp.Table) -> Reference | None:
+    target = node.this
+    if not isinstance(target, exp.Identifier):
+        fname = _function_name(target) if isinstance(target, exp.Expression) else "?"
+        if isinstance(target, exp.Func) and fname in _TABLE_FUNCTIONS:
+            return None
+        raise InvalidInput(
+            f"table functions are not allowed ({fname or 'expression'}); query datasets by name, e.g. sales.orders"
+        )
+    if node.args.get("catalog") is not None:
+        raise InvalidInput(f"{node.sql(dialect='duckdb')!s:.80}: write datasets as domain.dataset")
+    db = node.args.get("db")
+    name = target.name.lower()
+    if db is None:
+        if name in _cte_names(node):
+            if node.args.get("when") or node.args.get("version"):
+                raise InvalidInput(f"time travel applies to datasets, not to the query's own {name!r}")
+            return None
+        raise InvalidInput(
+            f"unknown table {target.name[:80]!r}: write datasets as domain.dataset (see `threshold datasets`)"
+        )
+    if not isinstance(db, exp.Identifier):
+        raise InvalidInput("write datasets as domain.dataset")
+    return Reference(dataset=f"{db.name.lower()}.{name}", node=node, time_travel=_time_travel(node))
+
+
+def _time_travel(node: exp.Table) -> TimeTravel | None:
+    when = node.args.get("when") or node.args.get("version")
+    if when is None:
+        return None
+    kind = str(when.args.get("kind") if isinstance(when, exp.HistoricalData) else when.this).upper()
+    value = when.args.get("expression")
+    if kind not in _TIME_TRAVEL_KINDS or not isinstance(value, exp.Literal):
+        raise InvalidInput(
+            "time travel takes a literal: FOR VERSION AS OF <snapshot id> or FOR TIMESTAMP AS OF '<time>'"
+        )
+    return TimeTravel("timestamp" if kind == "TIMESTAMP" else "version", value.this)
+
+
+def _function_name(node: exp.Expression) -> str:
+    if isinstance(node, exp.Anonymous):
+        return str(node.this).lower()
+    m = _NAME_AT_START.match(node.sql(dialect="duckdb"))
+    return m.group(1).lower() if m else ""
+
+
+def _check_function(node: exp.Func, allowed: frozenset[str]) -> None:
+    if isinstance(node, exp.Anonymous):
+        name = str(node.this).lower()
+        if name not in allowed:
+            raise InvalidInput(f"function {name[:60]}() is not allowed in queries")
+        return
+    name = _function_name(node)
+    if name and name not in allowed and not isinstance(node, _SYNTAX_FUNCS):
+        raise InvalidInput(f"function {name[:60]}() is not allowed in queries")
+
+
+def _first_line(e: Exception) -> str:
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(e))
+    return text.strip().split("\n")[0][:200]

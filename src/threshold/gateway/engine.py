@@ -1,0 +1,93 @@
+"""The second wall: a DuckDB that can read the warehouse folder and nothing else.
+
+Configured in this order (DuckDB refuses another): allowed directories, then external access off,
+then configuration locked. Autoloading extensions and Python replacement scans are off, so even
+SQL that got past the parser cannot reach files, URLs, extensions, settings or other databases.
+Each query runs on its own cursor: its temporary views die with it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping
+
+import duckdb
+import pyarrow as pa
+
+from threshold.errors import InvalidInput
+from threshold.lake import ReadPlan, _quote_ident, _quote_str
+from threshold.settings import Settings
+
+
+_VALUE_ERRORS = ("Conversion Error", "Out of Range Error", "Invalid Input Error", "Constraint Error")
+
+
+def engine_error(e: Exception) -> str:
+    """DuckDB's message in one line, with quoted values blanked where the message could echo data."""
+    text = " ".join(str(e).split("\n")[0].split())
+    if text.startswith(_VALUE_ERRORS) or "convert" in text.lower():
+        text = re.sub(r"'(?:[^']|'')*'", "'…'", text)
+    for name in ("__thr_",):
+        text = re.sub(name + r"[0-9a-f]+_\d+", "dataset", text)
+    return text[:300]
+
+
+class Engine:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        warehouse = str(settings.warehouse_dir) + "/"
+        settings.spill_dir.mkdir(parents=True, exist_ok=True)
+        config: dict[str, object] = {
+            "memory_limit": settings.engine_memory_limit,
+            "temp_directory": str(settings.spill_dir),
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "python_enable_replacements": False,
+            }
+        if settings.engine_threads:
+            config["threads"] = settings.engine_threads
+        self._db = duckdb.connect(":memory:", config=config)
+        self._db.execute("SET TimeZone = 'UTC'")
+        self._db.execute(f"SET allowed_directories = [{_quote_str(warehouse)}, {_quote_str(str(settings.spill_dir) + '/')}]")
+        self._db.execute("SET enable_external_access = false")
+        self._db.execute("SET lock_configuration = true")
+        self._lock = threading.Lock()
+
+    def run(
+        self, sql: str, views: Mapping[str, ReadPlan], *, max_rows: int | None, timeout: float | None = None
+    ) -> tuple[pa.Table, bool]:
+        """Run generated SQL over per-query views. Returns (result, truncated)."""
+        with self._lock:
+            cur = self._db.cursor()
+        timer = threading.Timer(timeout, cur.interrupt) if timeout else None
+        try:
+            for view, plan in views.items():
+                cur.execute(f"CREATE TEMP VIEW {_quote_ident(view)} AS {plan.relation_sql()}")
+            if timer:
+                timer.start()
+            result = cur.sql(sql)
+            if max_rows is None:
+                return result.to_arrow_table(), False
+            reader = result.to_arrow_reader(batch_size=min(max_rows + 1, 100_000))
+            batches, n = [], 0
+            for batch in reader:
+                batches.append(batch)
+                n += batch.num_rows
+                if n > max_rows:
+                    break
+            table = pa.Table.from_batches(batches, schema=reader.schema)
+            if table.num_rows > max_rows:
+                return table.slice(0, max_rows), True
+            return table, False
+        except duckdb.InterruptException as e:
+            raise InvalidInput(f"the query ran longer than {timeout or 0:.0f} s and was stopped") from e
+        except duckdb.Error as e:
+            raise InvalidInput(f"the query failed: {engine_error(e)}") from e
+        finally:
+            if timer:
+                timer.cancel()
+            cur.close()
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,29 @@
+"""Query fingerprints: the query's shape with every literal removed.
+
+Two people asking the same question with different values share a fingerprint (recurring
+questions); the usage log stores only the stripped text, so no value typed into a query (an
+e-mail, an amount) is ever recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlglot import exp
+
+
+def strip_literals(tree: exp.Expression) -> exp.Expression:
+    """A copy of the tree with literals replaced by `?` (NULL/TRUE/FALSE are shape, kept)."""
+
+    def replace(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Literal):
+            return exp.Placeholder()
+        return node
+
+    return tree.copy().transform(replace, copy=False)
+
+
+def fingerprint(stripped: exp.Expression) -> tuple[str, str]:
+    """(fingerprint, normalised text) of a literal-free tree."""
+    text = stripped.sql(dialect="duckdb", normalize=True, pretty=False)
+    return hashlib.sha256(text.lower().encode()).hexdigest()[:32], text

@@ -1,0 +1,219 @@
+"""Every read of lake data goes through `query`: parse, resolve, authorise, bind, execute, record."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pyarrow as pa
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from sqlglot import exp
+
+from threshold.errors import Denied, InvalidInput, NotFound, ThresholdError
+from threshold.gateway import authorize
+from threshold.gateway.check import CheckedQuery, Reference, check
+from threshold.gateway.columns import columns_read
+from threshold.gateway.fingerprint import fingerprint, strip_literals
+from threshold.identity.service import Person
+from threshold.lake import ReadPlan
+from threshold.platform import Platform
+from threshold.store.models import Dataset, Share
+from threshold.usage.service import UsageRecord, record
+
+INTERFACES = ("web", "api", "cli", "python", "job")
+
+
+@dataclass
+class QueryResult:
+    table: pa.Table
+    truncated: bool
+    datasets: list[str]
+    duration_ms: float
+    event_id: int | None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Bound:
+    id: int
+    full_name: str
+    snapshot_id: int | None
+    columns: list[str]
+
+
+def query(
+    platform: Platform,
+    sql: str,
+    *,
+    user: Person,
+    purpose: str | None = None,
+    interface: str = "python",
+    max_rows: int | None = -1,
+    timeout: float | None = None,
+) -> QueryResult:
+    """Run a read-only query as `user`. `max_rows=-1` applies the configured limit; None = no limit."""
+    started = time.perf_counter()
+    purpose = (purpose or "").strip()[:200] or None
+    if interface not in INTERFACES:
+        raise InvalidInput(f"unknown interface {interface!r}")
+    limit = platform.settings.query_row_limit if max_rows == -1 else max_rows
+    checked: CheckedQuery | None = None
+    bound: dict[str, _Bound] = {}
+    try:
+        checked = check(sql)
+        bound = _resolve(platform, checked)
+        decisions = authorize.decide(user, sorted(bound), purpose)
+        denied = [d for d in decisions if not d.allowed]
+        if denied:
+            d = denied[0]
+            raise Denied(f"{user.name} may not read {d.dataset} (rule {d.rule}): {d.reason}")
+        original = checked.tree.copy()  # binding rewrites the tree; analysis reads what the person wrote
+        views, generated = _bind(platform, checked, bound)
+        table, truncated = platform.engine.run(generated, views, max_rows=limit, timeout=timeout)
+    except ThresholdError as e:
+        _record_failure(platform, user, interface, purpose, checked, bound, started, e)
+        raise
+    duration = (time.perf_counter() - started) * 1000
+    schemas = {b.full_name: b.columns for b in bound.values()}
+    read = columns_read(original, schemas) if schemas else {}
+    fp, text = fingerprint(strip_literals(original))
+    event_id = record(
+        platform,
+        UsageRecord(
+            user_id=user.id,
+            interface=interface,
+            purpose=purpose,
+            fingerprint=fp,
+            query_text=text,
+            rows=table.num_rows,
+            duration_ms=duration,
+            status="ok",
+            reads=[
+                (b.id, (read or {}).get(b.full_name, b.columns) if read is not None else b.columns, b.snapshot_id)
+                for b in bound.values()
+            ],
+        ),
+    )
+    notes = [f"showing the first {limit:,} rows"] if truncated and limit else []
+    return QueryResult(table, truncated, sorted(bound), round(duration, 3), event_id, notes)
+
+
+def _resolve(platform: Platform, checked: CheckedQuery) -> dict[str, _Bound]:
+    names = checked.datasets
+    if not names:
+        return {}
+    with platform.store.session() as s:
+        rows = {
+            d.full_name: d
+            for d in s.scalars(
+                select(Dataset).where(Dataset.full_name.in_(names)).options(selectinload(Dataset.columns))
+            )
+        }
+        missing = [n for n in names if n not in rows or rows[n].snapshot_id is None]
+        if missing:
+            shown = ", ".join(m[:80] for m in missing[:3])
+            raise InvalidInput(f"unknown dataset {shown}: see `threshold datasets` for what can be queried")
+        return {
+            n: _Bound(rows[n].id, n, rows[n].snapshot_id, [c.name for c in rows[n].columns]) for n in names
+        }
+
+
+def _snapshot_for(platform: Platform, ref: Reference, b: _Bound) -> int | None:
+    """The published snapshot a reference reads: the current one, or the one its time travel names."""
+    tt = ref.time_travel
+    if tt is None:
+        return b.snapshot_id
+    with platform.store.session() as s:
+        shares = list(s.scalars(select(Share).where(Share.dataset_id == b.id).order_by(Share.at)))
+    if tt.kind == "version":
+        try:
+            wanted = int(tt.value)
+        except ValueError as e:
+            raise InvalidInput("FOR VERSION AS OF takes a snapshot id (see `threshold show DATASET`)") from e
+        if any(sh.snapshot_id == wanted for sh in shares):
+            return wanted
+        raise NotFound(f"{b.full_name} has no snapshot {wanted}; `threshold show {b.full_name}` lists them")
+    try:
+        at = datetime.fromisoformat(tt.value.strip())
+    except ValueError as e:
+        raise InvalidInput(f"cannot read {tt.value[:40]!r} as a time; write e.g. '2026-11-24 10:00:00'") from e
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    chosen = None
+    for sh in shares:
+        sh_at = sh.at if sh.at.tzinfo else sh.at.replace(tzinfo=UTC)
+        if sh_at <= at:
+            chosen = sh.snapshot_id
+    if chosen is None:
+        raise NotFound(f"{b.full_name} had no data yet at {at.isoformat()}")
+    return chosen
+
+
+def _bind(platform: Platform, checked: CheckedQuery, bound: dict[str, _Bound]) -> tuple[dict[str, ReadPlan], str]:
+    """Bind every reference to a per-query view of the snapshot it reads; return views and the SQL to run."""
+    prefix = f"__thr_{uuid.uuid4().hex[:10]}"
+    views: dict[str, ReadPlan] = {}
+    by_key: dict[tuple[str, int | None], str] = {}
+    tree = checked.tree
+    for ref in checked.references:
+        b = bound[ref.dataset]
+        snapshot = _snapshot_for(platform, ref, b)
+        key = (ref.dataset, snapshot)
+        if key not in by_key:
+            by_key[key] = f"{prefix}_{len(by_key) + 1}"
+            views[by_key[key]] = platform.lake.plan(ref.dataset, snapshot)
+        alias = ref.node.args.get("alias")
+        table_name = ref.node.name
+        replacement = exp.Table(this=exp.to_identifier(by_key[key]))
+        replacement.set("alias", alias.copy() if alias else exp.TableAlias(this=exp.to_identifier(table_name)))
+        for arg in ("joins", "laterals", "pivots", "hints", "sample"):
+            if ref.node.args.get(arg):
+                replacement.set(arg, ref.node.args[arg])
+        ref.node.replace(replacement)
+        ref.node = replacement
+    # Columns written as domain.dataset.column keep working: the table part is the alias now.
+    for col in tree.find_all(exp.Column):
+        if col.args.get("db") is not None and f"{col.args['db'].name.lower()}.{col.table.lower()}" in bound:
+            col.set("db", None)
+    return views, tree.sql(dialect="duckdb")
+
+
+def _record_failure(
+    platform: Platform,
+    user: Person,
+    interface: str,
+    purpose: str | None,
+    checked: CheckedQuery | None,
+    bound: dict[str, _Bound],
+    started: float,
+    error: ThresholdError,
+) -> None:
+    """Refused and failed queries are recorded too (without text when it could not be parsed)."""
+    fp, text = ("", "")
+    if checked is not None:
+        try:
+            fp, text = fingerprint(strip_literals(checked.tree))
+        except Exception:
+            fp, text = "", ""
+    status = "denied" if isinstance(error, Denied) else "error"
+    try:
+        record(
+            platform,
+            UsageRecord(
+                user_id=user.id,
+                interface=interface,
+                purpose=purpose,
+                fingerprint=fp,
+                query_text=text,
+                rows=0,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                status=status,
+                error=type(error).__name__,
+                reads=[(b.id, [], b.snapshot_id) for b in bound.values()],
+            ),
+        )
+    except Exception:
+        pass  # never hide the user's error behind a logging failure

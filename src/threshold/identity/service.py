@@ -1,0 +1,224 @@
+"""People and domains: who they are, which domains they belong to, API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from threshold.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from threshold.platform import Platform
+from threshold.sharing.names import check_name
+from threshold.store.models import ApiToken, Domain, Membership, User
+
+_hasher = PasswordHasher()
+ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who is acting: what every service function receives instead of a raw row."""
+
+    id: int
+    name: str
+    display_name: str
+    is_admin: bool
+    domains: tuple[str, ...]
+    owner_of: tuple[str, ...]
+
+    @property
+    def domain(self) -> str | None:
+        return self.domains[0] if self.domains else None
+
+
+def _person(user: User) -> Person:
+    ms = sorted(user.memberships, key=lambda m: m.domain.name)
+    return Person(
+        id=user.id,
+        name=user.name,
+        display_name=user.display_name or user.name,
+        is_admin=user.is_admin,
+        domains=tuple(m.domain.name for m in ms),
+        owner_of=tuple(m.domain.name for m in ms if m.role == "owner"),
+    )
+
+
+def _user_row(s: Session, name: str) -> User:
+    user = s.scalars(
+        select(User).where(User.name == name).options(selectinload(User.memberships).selectinload(Membership.domain))
+    ).one_or_none()
+    if user is None:
+        raise NotFound(f"no user {name!r}; add one with `threshold user add {name if len(name) < 40 else 'NAME'}`")
+    return user
+
+
+def get_person(platform: Platform, name: str) -> Person:
+    with platform.store.session() as s:
+        return _person(_user_row(s, name))
+
+
+def _domain_row(s: Session, name: str) -> Domain:
+    domain = s.scalars(select(Domain).where(Domain.name == name)).one_or_none()
+    if domain is None:
+        raise NotFound(f"no domain {name!r}; add it with `threshold domain add`")
+    return domain
+
+
+def add_user(
+    platform: Platform,
+    name: str,
+    *,
+    display_name: str = "",
+    email: str | None = None,
+    domains: tuple[str, ...] = (),
+    admin: bool = False,
+    password: str | None = None,
+    attributes: dict[str, str] | None = None,
+) -> Person:
+    check_name("user", name)
+    with platform.store.session() as s:
+        if s.scalars(select(User.id).where(User.name == name)).first() is not None:
+            raise Conflict(f"user {name!r} exists already")
+        user = User(
+            name=name,
+            display_name=display_name or name,
+            email=email,
+            is_admin=admin,
+            attributes=attributes or {},
+            password_hash=_hasher.hash(password) if password else None,
+        )
+        s.add(user)
+        for d in domains:
+            s.add(Membership(user=user, domain=_domain_row(s, d), role="member"))
+        s.flush()
+        return _person(_user_row(s, name))
+
+
+def add_domain(
+    platform: Platform, name: str, *, title: str = "", description: str = "", owners: tuple[str, ...] = ()
+) -> str:
+    check_name("domain", name)
+    with platform.store.session() as s:
+        if s.scalars(select(Domain.id).where(Domain.name == name)).first() is not None:
+            raise Conflict(f"domain {name!r} exists already")
+        domain = Domain(name=name, title=title or name.replace("_", " ").title(), description=description)
+        s.add(domain)
+        s.flush()
+        for owner in owners:
+            _set_membership(s, _user_row(s, owner), domain, "owner")
+    return name
+
+
+def join_domain(platform: Platform, user: str, domain: str, role: str = "member") -> None:
+    if role not in ("member", "owner"):
+        raise InvalidInput("role must be 'member' or 'owner'")
+    with platform.store.session() as s:
+        _set_membership(s, _user_row(s, user), _domain_row(s, domain), role)
+
+
+def _set_membership(s: Session, user: User, domain: Domain, role: str) -> None:
+    m = s.get(Membership, (user.id, domain.id))
+    if m is None:
+        s.add(Membership(user_id=user.id, domain_id=domain.id, role=role))
+    else:
+        m.role = role
+
+
+def list_domains(platform: Platform) -> list[dict[str, object]]:
+    with platform.store.session() as s:
+        out = []
+        for d in s.scalars(select(Domain).order_by(Domain.name).options(selectinload(Domain.memberships))):
+            out.append(
+                {
+                    "name": d.name,
+                    "title": d.title,
+                    "description": d.description,
+                    "owners": sorted(m.user.name for m in d.memberships if m.role == "owner"),
+                    "members": len(d.memberships),
+                }
+            )
+        return out
+
+
+def list_users(platform: Platform) -> list[Person]:
+    with platform.store.session() as s:
+        users = s.scalars(
+            select(User).order_by(User.name).options(selectinload(User.memberships).selectinload(Membership.domain))
+        )
+        return [_person(u) for u in users]
+
+
+def set_password(platform: Platform, name: str, password: str) -> None:
+    if len(password) < 4:
+        raise InvalidInput("a password needs at least 4 characters")
+    with platform.store.session() as s:
+        _user_row(s, name).password_hash = _hasher.hash(password)
+
+
+def authenticate(platform: Platform, name: str, password: str) -> Person:
+    """Check a password; the error never says whether the user exists."""
+    with platform.store.session() as s:
+        user = s.scalars(select(User).where(User.name == name)).one_or_none()
+        ok = False
+        if user is not None and user.password_hash:
+            try:
+                ok = _hasher.verify(user.password_hash, password)
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                ok = False
+        else:
+            _hasher.hash(password)  # same cost whether or not the user exists
+        if not ok or user is None:
+            raise Unauthenticated("wrong user name or password")
+        return _person(_user_row(s, name))
+
+
+def create_token(platform: Platform, user: str, *, name: str = "", days: int | None = 90) -> tuple[int, str]:
+    """A new API token for `user`: (id, token). The token is shown once; only its hash is kept."""
+    token = "thr_" + secrets.token_urlsafe(32)
+    with platform.store.session() as s:
+        row = ApiToken(
+            user_id=_user_row(s, user).id,
+            name=name,
+            token_hash=hashlib.sha256(token.encode()).hexdigest(),
+            expires_at=datetime.now(UTC) + timedelta(days=days) if days else None,
+        )
+        s.add(row)
+        s.flush()
+        return row.id, token
+
+
+def revoke_token(platform: Platform, token_id: int) -> None:
+    with platform.store.session() as s:
+        row = s.get(ApiToken, token_id)
+        if row is None:
+            raise NotFound(f"no token {token_id}")
+        row.revoked_at = datetime.now(UTC)
+
+
+def person_for_token(platform: Platform, token: str) -> Person:
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    with platform.store.session() as s:
+        row = s.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).one_or_none()
+        now = datetime.now(UTC)
+        if row is None or row.revoked_at is not None:
+            raise Unauthenticated("invalid or revoked API token")
+        expires = row.expires_at
+        if expires is not None and expires.replace(tzinfo=expires.tzinfo or UTC) < now:
+            raise Unauthenticated("API token expired; create a new one with `threshold token create`")
+        user = s.get(User, row.user_id)
+        assert user is not None
+        return _person(_user_row(s, user.name))
+
+
+def ensure_admin(platform: Platform) -> Person:
+    """The admin `threshold init` creates; the CLI acts as this person unless told otherwise."""
+    with platform.store.session() as s:
+        if s.scalars(select(User.id).where(User.name == ADMIN)).first() is None:
+            s.add(User(name=ADMIN, display_name="Administrator", is_admin=True, attributes={}))
+    return get_person(platform, ADMIN)

@@ -1,0 +1,299 @@
+"""The lake: Iceberg tables in a SQL catalog (same database as the metadata store).
+
+Writers put Parquet files (with Iceberg field ids) into a table's `data/` folder and commit them
+here, one snapshot per share. Readers get a *read plan* for one snapshot: the data files plus the
+schema as DuckDB `read_parquet(schema=...)` needs it, so columns are matched by field id and a
+renamed or added column reads right in old files.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
+from pyiceberg.io.pyarrow import parquet_file_to_data_file
+from pyiceberg.schema import Schema
+from pyiceberg.table import Table, Transaction
+from pyiceberg.types import (
+    BinaryType,
+    BooleanType,
+    DateType,
+    DecimalType,
+    DoubleType,
+    FixedType,
+    FloatType,
+    IcebergType,
+    IntegerType,
+    ListType,
+    LongType,
+    MapType,
+    NestedField,
+    StringType,
+    StructType,
+    TimestampType,
+    TimestamptzType,
+    TimeType,
+    UUIDType,
+)
+
+from threshold.errors import InvalidInput, NotFound, TransientError
+from threshold.settings import Settings
+
+
+@dataclass(frozen=True)
+class Field:
+    field_id: int
+    name: str
+    duckdb_type: str
+    iceberg_type: str
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """Everything the engine needs to read one snapshot of one table."""
+
+    identifier: str
+    snapshot_id: int | None
+    files: tuple[str, ...]
+    fields: tuple[Field, ...]
+
+    def relation_sql(self) -> str:
+        """A `SELECT` over the data files, columns mapped by field id. Paths are generated here, never by users."""
+        columns = ", ".join(_quote_ident(f.name) for f in self.fields)
+        if not self.files:
+            nulls = ", ".join(f"CAST(NULL AS {f.duckdb_type}) AS {_quote_ident(f.name)}" for f in self.fields)
+            return f"SELECT {nulls} WHERE false"
+        files = ", ".join(_quote_str(p) for p in self.files)
+        mapping = ", ".join(
+            f"{f.field_id}: {{name: {_quote_str(f.name)}, type: {_quote_str(f.duckdb_type)}, default_value: NULL}}"
+            for f in self.fields
+        )
+        return f"SELECT {columns} FROM read_parquet([{files}], schema=MAP {{{mapping}}})"
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def duckdb_type(t: IcebergType) -> str:
+    """The DuckDB type that reads an Iceberg type."""
+    simple: dict[type, str] = {
+        BooleanType: "BOOLEAN",
+        IntegerType: "INTEGER",
+        LongType: "BIGINT",
+        FloatType: "FLOAT",
+        DoubleType: "DOUBLE",
+        DateType: "DATE",
+        TimeType: "TIME",
+        TimestampType: "TIMESTAMP",
+        TimestamptzType: "TIMESTAMPTZ",
+        StringType: "VARCHAR",
+        UUIDType: "UUID",
+        BinaryType: "BLOB",
+        FixedType: "BLOB",
+    }
+    if type(t) in simple:
+        return simple[type(t)]
+    if isinstance(t, DecimalType):
+        return f"DECIMAL({t.precision},{t.scale})"
+    if isinstance(t, ListType):
+        return f"{duckdb_type(t.element_type)}[]"
+    if isinstance(t, MapType):
+        return f"MAP({duckdb_type(t.key_type)}, {duckdb_type(t.value_type)})"
+    if isinstance(t, StructType):
+        inner = ", ".join(f"{_quote_ident(f.name)} {duckdb_type(f.field_type)}" for f in t.fields)
+        return f"STRUCT({inner})"
+    raise InvalidInput(f"unsupported Iceberg type {t}")
+
+
+def field_ids_option(fields: Iterable[NestedField]) -> str:
+    """DuckDB `COPY ... (FIELD_IDS {...})` for a schema, nested types included."""
+
+    def one(f: NestedField) -> str:
+        children = _child_fields(f.field_type)
+        if not children:
+            return f"{_quote_ident(f.name)}: {f.field_id}"
+        inner = ", ".join([f"__duckdb_field_id: {f.field_id}", *(one(c) for c in children)])
+        return f"{_quote_ident(f.name)}: {{{inner}}}"
+
+    return "{" + ", ".join(one(f) for f in fields) + "}"
+
+
+def _child_fields(t: IcebergType) -> list[NestedField]:
+    if isinstance(t, StructType):
+        return list(t.fields)
+    if isinstance(t, ListType):
+        return [NestedField(t.element_id, "element", t.element_type, required=t.element_required)]
+    if isinstance(t, MapType):
+        return [
+            NestedField(t.key_id, "key", t.key_type, required=True),
+            NestedField(t.value_id, "value", t.value_type, required=t.value_required),
+        ]
+    return []
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    snapshot_id: int
+    parent_id: int | None
+    at: datetime
+    operation: str
+    added_rows: int
+    total_rows: int
+    properties: dict[str, str]
+
+
+class Lake:
+    """The Iceberg side of Threshold. Thread-safe for reads; writers serialise per table through the catalog."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._catalog: SqlCatalog | None = None
+        self._plans: dict[tuple[str, int | None], ReadPlan] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def catalog(self) -> SqlCatalog:
+        if self._catalog is None:
+            with self._lock:
+                if self._catalog is None:
+                    self.settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+                    self._catalog = SqlCatalog(
+                        "threshold",
+                        uri=self.settings.db_url,
+                        warehouse=self.settings.warehouse_dir.as_uri(),
+                    )
+        return self._catalog
+
+    def table_dir(self, identifier: str) -> Path:
+        domain, name = identifier.split(".", 1)
+        return self.settings.warehouse_dir / domain / name
+
+    def load(self, identifier: str) -> Table:
+        try:
+            return self.catalog.load_table(identifier)
+        except NoSuchTableError as e:
+            raise NotFound(f"no table {identifier} in the lake") from e
+
+    def exists(self, identifier: str) -> bool:
+        return bool(self.catalog.table_exists(identifier))
+
+    def create(self, identifier: str, schema: pa.Schema) -> Table:
+        namespace = identifier.split(".", 1)[0]
+        self.catalog.create_namespace_if_not_exists(namespace)
+        return self.catalog.create_table(
+            identifier,
+            schema=schema,
+            location=self.table_dir(identifier).as_uri(),
+            properties={"format-version": "2", "write.parquet.compression-codec": "zstd"},
+        )
+
+    def drop(self, identifier: str) -> None:
+        """Remove a table from the catalog (its files stay until purged)."""
+        if self.exists(identifier):
+            self.catalog.drop_table(identifier)
+
+    def reset_to(self, table: Table, published: int | None) -> Table:
+        """Undo commits that were never published in the metadata store (a share killed half-way)."""
+        current = table.current_snapshot()
+        current_id = current.snapshot_id if current else None
+        if current_id == published or published is None:
+            return table
+        table.manage_snapshots().set_current_snapshot(published).commit()
+        return table.refresh()
+
+    def commit(
+        self, tx: Transaction, table: Table, files: Sequence[Path], *, replace: bool, properties: dict[str, str]
+    ) -> int:
+        """Commit data files in `tx` as ONE snapshot: an append, or an overwrite of every current file.
+
+        Schema changes made earlier in `tx` land in the same atomic commit. Returns the new snapshot id.
+        """
+        try:
+            metadata = tx.table_metadata
+            data_files = [parquet_file_to_data_file(table.io, metadata, p.as_uri()) for p in files]
+            producer = tx.update_snapshot(snapshot_properties=properties)
+            if replace:
+                with producer.overwrite() as ow:
+                    if table.current_snapshot() is not None:
+                        for task in table.scan().plan_files():
+                            ow.delete_data_file(task.file)
+                    for df in data_files:
+                        ow.append_data_file(df)
+            else:
+                with producer.fast_append() as fa:
+                    for df in data_files:
+                        fa.append_data_file(df)
+            tx.commit_transaction()
+        except CommitFailedException as e:
+            raise TransientError(f"{table.name()} was changed by someone else at the same time; try again") from e
+        table = table.refresh()
+        snapshot = table.current_snapshot()
+        assert snapshot is not None
+        return snapshot.snapshot_id
+
+    def plan(self, identifier: str, snapshot_id: int | None) -> ReadPlan:
+        """The files and schema of one snapshot; cached, since a published snapshot never changes."""
+        key = (identifier, snapshot_id)
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
+        table = self.load(identifier)
+        if snapshot_id is None:
+            schema = table.schema()
+            files: tuple[str, ...] = ()
+        else:
+            snapshot = table.snapshot_by_id(snapshot_id)
+            if snapshot is None:
+                raise NotFound(f"{identifier} has no snapshot {snapshot_id}")
+            schema = table.schemas()[snapshot.schema_id] if snapshot.schema_id is not None else table.schema()
+            tasks = list(table.scan(snapshot_id=snapshot_id).plan_files())
+            if any(t.delete_files for t in tasks):
+                raise InvalidInput(f"{identifier} has row-level deletes, which the gateway cannot read yet")
+            files = tuple(_local_path(t.file.file_path) for t in tasks)
+        plan = ReadPlan(identifier, snapshot_id, files, fields_of(schema))
+        with self._lock:
+            if len(self._plans) > 4096:
+                self._plans.clear()
+            self._plans[key] = plan
+        return plan
+
+    def snapshots(self, identifier: str) -> list[SnapshotInfo]:
+        table = self.load(identifier)
+        out = []
+        for s in table.snapshots():
+            summary = s.summary.additional_properties if s.summary else {}
+            out.append(
+                SnapshotInfo(
+                    snapshot_id=s.snapshot_id,
+                    parent_id=s.parent_snapshot_id,
+                    at=datetime.fromtimestamp(s.timestamp_ms / 1000, tz=UTC),
+                    operation=str(s.summary.operation.value) if s.summary else "",
+                    added_rows=int(summary.get("added-records", 0)),
+                    total_rows=int(summary.get("total-records", 0)),
+                    properties={k: v for k, v in summary.items() if k.startswith("threshold.")},
+                )
+            )
+        return out
+
+
+def fields_of(schema: Schema) -> tuple[Field, ...]:
+    return tuple(Field(f.field_id, f.name, duckdb_type(f.field_type), str(f.field_type)) for f in schema.fields)
+
+
+def _local_path(uri: str) -> str:
+    if uri.startswith("file://"):
+        from urllib.parse import unquote, urlparse
+
+        return unquote(urlparse(uri).path)
+    return uri

@@ -1,0 +1,91 @@
+"""The platform object: settings, metadata store, lake and gateway engine of one Threshold home.
+
+Every service function takes it as its first argument (as Datasette's views take `datasette`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from threshold.errors import NotFound
+from threshold.lake import Lake
+from threshold.settings import Settings
+from threshold.store.db import Store
+
+if TYPE_CHECKING:
+    from threshold.gateway.engine import Engine
+
+
+class Platform:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = Store(settings.db_url)
+        self.lake = Lake(settings)
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, home: str | Path | None = None, *, must_exist: bool = True, **overrides: object) -> Platform:
+        """Open a home. `must_exist=False` is for `threshold init`, which creates it."""
+        kwargs: dict[str, object] = dict(overrides)
+        if home is not None:
+            kwargs["home"] = Path(home)
+        settings = Settings(**kwargs)  # type: ignore[arg-type]
+        platform = cls(settings)
+        if must_exist and not platform.store.is_migrated():
+            raise NotFound(
+                f"no Threshold home at {settings.home_dir} (or its database is empty); run `threshold init` first"
+            )
+        return platform
+
+    def init(self) -> None:
+        """Create the home folders and migrate the store to the newest schema (idempotent)."""
+        for d in (self.settings.home_dir, self.settings.warehouse_dir, self.settings.staging_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        self.store.migrate()
+        self.clean_staging()
+
+    def clean_staging(self) -> None:
+        """Remove staging folders of shares whose process is gone (killed half-way)."""
+        root = self.settings.staging_dir
+        if not root.exists():
+            return
+        for d in root.iterdir():
+            pid_file = d / "pid"
+            try:
+                pid = int(pid_file.read_text())
+            except (OSError, ValueError):
+                pid = 0
+            if pid and _alive(pid):
+                continue
+            shutil.rmtree(d, ignore_errors=True)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    from threshold.gateway.engine import Engine
+
+                    self._engine = Engine(self.settings)
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+        self.store.dispose()
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

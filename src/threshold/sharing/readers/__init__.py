@@ -1,0 +1,82 @@
+"""File readers for sharing: one module per format, one registration line each.
+
+A reader turns a source (a path, or an in-memory frame) into one or more lazy DuckDB
+relations with the *original* column names and inferred types. The sharing service then
+normalises names, casts to Iceberg types and streams the rows to Parquet, so a reader
+never materialises a large file in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from threshold.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    sheet: str | None = None
+    """Excel: the sheet to read; None = the first sheet; "*" = every sheet as its own dataset."""
+    encoding: str | None = None
+    """Text files: force an encoding instead of detecting it."""
+    delimiter: str | None = None
+    """CSV: force a delimiter instead of detecting it."""
+
+
+@dataclass
+class SourceTable:
+    """One table read from a source. `name_hint` names it when the source holds several (sheets)."""
+
+    relation: duckdb.DuckDBPyRelation
+    name_hint: str | None = None
+    notes: list[str] = field(default_factory=list)
+    """What the reader decided (encoding, delimiter, header...), shown to the person sharing."""
+
+
+ReaderFn = Callable[[Path, duckdb.DuckDBPyConnection, Path, ReadOptions], list[SourceTable]]
+"""(source path, unlocked share-side DuckDB connection, private staging folder, options) -> tables."""
+
+READERS: dict[str, ReaderFn] = {}
+"""File format name -> reader. Filled by `_register` below."""
+
+EXTENSIONS: dict[str, str] = {}
+"""Lower-case file suffix -> format name."""
+
+
+def register(fmt: str, suffixes: tuple[str, ...], reader: ReaderFn) -> None:
+    READERS[fmt] = reader
+    for suffix in suffixes:
+        EXTENSIONS[suffix] = fmt
+
+
+def format_of(path: Path) -> str:
+    """The format of a file from its name, or a clear error listing what can be shared."""
+    suffix = path.suffix.lower()
+    if suffix == ".gz" and len(path.suffixes) >= 2:
+        suffix = path.suffixes[-2].lower()
+    fmt = EXTENSIONS.get(suffix)
+    if fmt is None:
+        known = ", ".join(sorted(EXTENSIONS))
+        raise InvalidInput(f"cannot share '{path.name}': unknown file type '{suffix or '(none)'}'; known: {known}")
+    return fmt
+
+
+def read(path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options: ReadOptions) -> list[SourceTable]:
+    return READERS[format_of(path)](path, con, staging, options)
+
+
+def _register_builtin() -> None:
+    # Imported here so each format stays in its own module; adding a format = one module + one line.
+    from threshold.sharing.readers import csv, excel, json, parquet
+
+    register("csv", (".csv", ".tsv", ".txt", ".tab"), csv.read_csv)
+    register("excel", (".xlsx", ".xlsm", ".xls", ".ods"), excel.read_excel)
+    register("json", (".json", ".ndjson", ".jsonl"), json.read_json)
+    register("parquet", (".parquet", ".pq"), parquet.read_parquet)
+
+
+_register_builtin()

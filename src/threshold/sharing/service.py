@@ -1,0 +1,621 @@
+"""Share a file or a frame into the lake: one Iceberg commit per share, metadata in one transaction.
+
+Order of a share (why it cannot leave a half dataset):
+1. read the source lazily and stream it into Parquet in a private staging folder;
+2. commit the files to Iceberg as ONE snapshot (schema evolution in the same commit);
+3. publish: record the snapshot, profile, tags and share in ONE metadata transaction.
+Readers only ever read the *published* snapshot, so a crash between 2 and 3 is invisible, and the
+next writer rolls the unpublished snapshot back (`Lake.reset_to`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from pyiceberg.catalog import Catalog
+from pyiceberg.schema import Schema
+from pyiceberg.table import Table
+from sqlalchemy import delete, select
+from threshold.sharing.detection import detect_column
+
+from threshold.errors import Conflict, Denied, InvalidInput, NotFound, ThresholdError
+from threshold.identity.service import Person
+from threshold.lake import _quote_ident, _quote_str, duckdb_type, field_ids_option
+from threshold.platform import Platform
+from threshold.sharing import readers
+from threshold.sharing.names import check_name, column_names, name_from_file
+from threshold.sharing.profile import TableProfile, profile
+from threshold.sharing.types import lake_type
+from threshold.store.models import Column, Dataset, Domain, Share, Tag, utcnow
+
+Progress = Callable[[str, float | None], None]
+MODES = ("create", "append", "replace")
+
+
+@dataclass
+class ShareResult:
+    dataset: str
+    mode: str
+    snapshot_id: int
+    rows_added: int
+    rows_total: int
+    columns: list[str]
+    tags: list[tuple[str, str]]
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class _Incoming:
+    labels: list[str]
+    names: list[str]
+    types: list[str]  # lake types (DuckDB spelling)
+
+
+def share(
+    platform: Platform,
+    source: Any,
+    *,
+    domain: str,
+    user: Person,
+    name: str | None = None,
+    mode: str = "create",
+    sheet: str | None = None,
+    description: str = "",
+    purpose: str = "",
+    evolve: bool = False,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    progress: Progress | None = None,
+) -> list[ShareResult]:
+    """Share `source` (a file path, or an Arrow/pandas/polars frame) as `domain.name`."""
+    started = time.perf_counter()
+    report = progress or (lambda phase, fraction: None)
+    if mode not in MODES:
+        raise InvalidInput(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+    check_name("domain", domain)
+    _check_may_share(platform, user, domain)
+
+    path: Path | None = None
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        _check_file(platform, path)
+        base_name = name or name_from_file(path)
+    else:
+        if not name:
+            raise InvalidInput("name= is required when sharing an in-memory frame")
+        base_name = name
+    check_name("dataset", base_name)
+
+    staging = platform.settings.staging_dir / uuid.uuid4().hex
+    staging.mkdir(parents=True)
+    (staging / "pid").write_text(str(os.getpid()))
+    con = _share_connection(platform, staging)
+    digest: dict[str, Any] = {}
+    hasher = threading.Thread(target=_sha256, args=(path, digest), daemon=True) if path else None
+    try:
+        if hasher:
+            hasher.start()
+        report("reading", None)
+        options = readers.ReadOptions(sheet=sheet, encoding=encoding, delimiter=delimiter)
+        if path is not None:
+            tables = readers.read(path, con, staging, options)
+            source_info = {"source_name": path.name, "source_format": readers.format_of(path)}
+        else:
+            tables = [readers.SourceTable(con.from_arrow(_to_arrow(source)), notes=["in-memory frame"])]
+            source_info = {"source_name": f"<{type(source).__module__}.{type(source).__name__}>", "source_format": "arrow"}
+        if not tables:
+            raise InvalidInput(f"{path.name if path else 'the frame'} holds no table to share")
+        results = []
+        for src in tables:
+            ds_name = base_name
+            if len(tables) > 1 and src.name_hint:
+                from threshold.sharing.names import identifier
+
+                ds_name = f"{base_name}_{identifier(src.name_hint, 'sheet')}"[:63].rstrip("_")
+                check_name("dataset", ds_name)
+            results.append(
+                _share_table(
+                    platform, con, staging, src, domain, ds_name, user, mode, evolve,
+                    description, purpose, source_info, digest, hasher, path, report,
+                )
+            )  # fmt: skip
+        for r in results:
+            r.seconds = round(time.perf_counter() - started, 3)
+        return results
+    finally:
+        con.close()
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _share_table(
+    platform: Platform,
+    con: duckdb.DuckDBPyConnection,
+    staging: Path,
+    src: readers.SourceTable,
+    domain: str,
+    name: str,
+    user: Person,
+    mode: str,
+    evolve: bool,
+    description: str,
+    purpose: str,
+    source_info: dict[str, Any],
+    digest: dict[str, Any],
+    hasher: threading.Thread | None,
+    path: Path | None,
+    report: Progress,
+) -> ShareResult:
+    lake = platform.lake
+    ident = f"{domain}.{name}"
+    view = f"_src_{uuid.uuid4().hex[:8]}"
+    src.relation.create_view(view)
+    described = con.sql(f"DESCRIBE SELECT * FROM {view}").fetchall()
+    if not described:
+        raise InvalidInput(f"{source_info['source_name']} has no columns")
+    labels = [str(r[0]) for r in described]
+    incoming = _Incoming(labels, column_names(labels), [lake_type(str(r[1])) for r in described])
+
+    with platform.store.session() as s:
+        existing = s.scalars(select(Dataset).where(Dataset.full_name == ident)).one_or_none()
+        published = existing.snapshot_id if existing else None
+        existing_id = existing.id if existing else None
+    if mode == "create" and existing_id is not None:
+        raise Conflict(f"{ident} exists already; share with --mode append or --mode replace")
+    if mode != "create" and existing_id is None:
+        raise NotFound(f"{ident} does not exist yet; share it first without --mode {mode}")
+
+    created = False
+    if existing_id is None:
+        if lake.exists(ident):
+            lake.drop(ident)  # left behind by a share that was killed before publishing
+        arrow_schema = _arrow_schema(con, view, incoming)
+        table = lake.create(ident, arrow_schema)
+        created = True
+    else:
+        table = lake.reset_to(lake.load(ident), published)
+
+    try:
+        tx = table.transaction()
+        casts, plan_note = _plan_schema(tx, table, incoming, mode, evolve, created)
+        schema = tx.table_metadata.schema()
+        select_sql = ", ".join(
+            f"CAST({_quote_ident(label)} AS {duckdb_type(schema.find_field(n).field_type)}) AS {_quote_ident(n)}"
+            if n in casts
+            else f"CAST(NULL AS {duckdb_type(schema.find_field(n).field_type)}) AS {_quote_ident(n)}"
+            for n, label in ((f.name, casts.get(f.name, "")) for f in schema.fields)
+        )
+        out = staging / f"{uuid.uuid4().hex}.parquet"
+        report("converting", 0.0)
+        rows = _copy(
+            con,
+            f"COPY (SELECT {select_sql} FROM {view}) TO {_quote_str(str(out))} "
+            f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, FIELD_IDS {field_ids_option(schema.fields)})",
+            report,
+            source_info["source_name"],
+        )
+        data_dir = lake.table_dir(ident) / "data"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        final = data_dir / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{out.name}"
+        shutil.move(str(out), final)
+        report("committing", None)
+        properties = {
+            "threshold.user": user.name,
+            "threshold.mode": mode,
+            "threshold.source": str(source_info["source_name"])[:200],
+        }
+        snapshot_id = lake.commit(tx, table, [final], replace=(mode == "replace"), properties=properties)
+        report("profiling", None)
+        plan = lake.plan(ident, snapshot_id)
+        prof = profile(con, plan, platform.settings.profile_sample_rows)
+        detections = _detect(prof, plan.fields, incoming)
+        if hasher is not None:
+            hasher.join()
+        report("publishing", None)
+        _publish(
+            platform, ident, domain, name, user, mode, snapshot_id, rows, prof, plan.fields,
+            incoming, detections, description, purpose, source_info, digest, path,
+            [*src.notes, *plan_note],
+        )  # fmt: skip
+    except BaseException:
+        # Nothing was published: undo the lake side so the catalog is exactly as it was.
+        try:
+            if created:
+                lake.drop(ident)
+            else:
+                lake.reset_to(lake.load(ident), published)
+        except Exception:
+            pass  # the next writer resets it (published snapshot is the truth)
+        raise
+    return ShareResult(
+        dataset=ident,
+        mode=mode,
+        snapshot_id=snapshot_id,
+        rows_added=rows,
+        rows_total=prof.row_count,
+        columns=[f.name for f in plan.fields],
+        tags=[(c, d.tag) for c, ds in detections.items() for d in ds],
+        notes=[*src.notes, *plan_note],
+    )
+
+
+def _plan_schema(
+    tx: Any, table: Table, incoming: _Incoming, mode: str, evolve: bool, created: bool
+) -> tuple[dict[str, str], list[str]]:
+    """Fit the incoming columns to the table, evolving its schema inside `tx` when allowed.
+
+    Returns {table column -> source label} and notes. Columns of the table that the source lacks
+    are written as NULL (only when allowed).
+    """
+    current: Schema = tx.table_metadata.schema()
+    by_name = {f.name: f for f in current.fields}
+    label_of = dict(zip(incoming.names, incoming.labels, strict=True))
+    type_of = dict(zip(incoming.names, incoming.types, strict=True))
+    notes: list[str] = []
+    if created:
+        return label_of, notes
+
+    if mode == "replace":
+        new_iceberg = _iceberg_types(incoming)
+        drop = [n for n in by_name if n not in type_of]
+        changed = [
+            n for n in type_of if n in by_name and duckdb_type(by_name[n].field_type) != type_of[n]
+        ]
+        widen = [n for n in changed if _can_promote(by_name[n].field_type, new_iceberg[n])]
+        recreate = [n for n in changed if n not in widen]
+        add = [n for n in type_of if n not in by_name]
+        if drop or recreate:
+            with tx.update_schema(allow_incompatible_changes=True) as u:
+                for n in drop + recreate:
+                    u.delete_column(n)
+        if widen or recreate or add:
+            with tx.update_schema() as u:
+                for n in widen:
+                    u.update_column(n, field_type=new_iceberg[n])
+                for n in recreate + add:
+                    u.add_column(n, new_iceberg[n])
+        order = incoming.names
+        if [f.name for f in tx.table_metadata.schema().fields] != order:
+            with tx.update_schema() as u:
+                for n in reversed(order):
+                    u.move_first(n)
+        if drop or recreate or add:
+            notes.append(
+                "schema replaced: "
+                + "; ".join(
+                    part
+                    for part in (
+                        f"removed {', '.join(drop)}" if drop else "",
+                        f"retyped {', '.join(recreate + widen)}" if recreate or widen else "",
+                        f"added {', '.join(add)}" if add else "",
+                    )
+                    if part
+                )
+            )
+        return label_of, notes
+
+    # append
+    new_cols = [n for n in incoming.names if n not in by_name]
+    missing = [n for n in by_name if n not in type_of]
+    problems = []
+    promote: dict[str, Any] = {}
+    new_iceberg = _iceberg_types(incoming)
+    for n in incoming.names:
+        if n not in by_name:
+            continue
+        have, got = by_name[n].field_type, new_iceberg[n]
+        if have == got or _fits(got, have):
+            continue
+        if _can_promote(have, got):
+            if evolve:
+                promote[n] = got
+            else:
+                problems.append(f"{n} is {duckdb_type(got)} in the file but {duckdb_type(have)} in the dataset")
+        else:
+            problems.append(f"{n} is {duckdb_type(got)} in the file but {duckdb_type(have)} in the dataset")
+    if problems:
+        raise Conflict(
+            "the file does not fit the dataset: "
+            + "; ".join(problems)
+            + (" (use --evolve to widen)" if any("--evolve" not in p for p in problems) and evolve is False else "")
+        )
+    if (new_cols or missing) and not evolve:
+        parts = []
+        if new_cols:
+            parts.append(f"new columns {', '.join(new_cols)}")
+        if missing:
+            parts.append(f"missing columns {', '.join(missing)}")
+        raise Conflict(
+            f"the file does not fit the dataset: {'; '.join(parts)}; "
+            "share with --evolve to add new columns (missing ones are then left empty)"
+        )
+    if new_cols or promote:
+        with tx.update_schema() as u:
+            for n, t in promote.items():
+                u.update_column(n, field_type=t)
+            for n in new_cols:
+                u.add_column(n, new_iceberg[n])
+        notes.append(
+            "schema evolved: "
+            + ", ".join([*(f"added {n}" for n in new_cols), *(f"widened {n}" for n in promote)])
+        )
+    if missing:
+        notes.append(f"left empty: {', '.join(missing)}")
+    return label_of, notes
+
+
+def _iceberg_types(incoming: _Incoming) -> dict[str, Any]:
+    """Iceberg types of the incoming lake types, through an empty Arrow schema."""
+    con = duckdb.connect()
+    try:
+        cols = ", ".join(
+            f"CAST(NULL AS {t}) AS {_quote_ident(n)}" for n, t in zip(incoming.names, incoming.types, strict=True)
+        )
+        arrow = con.sql(f"SELECT {cols} LIMIT 0").to_arrow_table().schema
+    finally:
+        con.close()
+    schema: Schema = Catalog._convert_schema_if_needed(arrow)  # fresh ids, as create_table assigns them
+    return {f.name: f.field_type for f in schema.fields}
+
+
+def _fits(got: Any, have: Any) -> bool:
+    """Values of type `got` can be written into a column of type `have` without loss."""
+    from pyiceberg.types import DecimalType, DoubleType, FloatType, IntegerType, LongType, StringType
+
+    if isinstance(have, StringType):
+        return True
+    if isinstance(have, LongType) and isinstance(got, IntegerType):
+        return True
+    if isinstance(have, DoubleType) and isinstance(got, (FloatType, IntegerType)):
+        return True
+    if isinstance(have, DecimalType) and isinstance(got, DecimalType):
+        return got.scale == have.scale and got.precision <= have.precision
+    if isinstance(have, DecimalType) and isinstance(got, (IntegerType, LongType)):
+        return have.precision - have.scale >= (10 if isinstance(got, IntegerType) else 19)
+    return False
+
+
+def _can_promote(have: Any, got: Any) -> bool:
+    """Iceberg allows the column type `have` to be widened to `got` (int->long, float->double, wider decimal)."""
+    from pyiceberg.types import DecimalType, DoubleType, FloatType, IntegerType, LongType
+
+    if isinstance(have, IntegerType) and isinstance(got, LongType):
+        return True
+    if isinstance(have, FloatType) and isinstance(got, DoubleType):
+        return True
+    if isinstance(have, DecimalType) and isinstance(got, DecimalType):
+        return have.scale == got.scale and got.precision > have.precision
+    return False
+
+
+def _arrow_schema(con: duckdb.DuckDBPyConnection, view: str, incoming: _Incoming) -> pa.Schema:
+    cols = ", ".join(
+        f"CAST({_quote_ident(label)} AS {t}) AS {_quote_ident(n)}"
+        for label, n, t in zip(incoming.labels, incoming.names, incoming.types, strict=True)
+    )
+    return con.sql(f"SELECT {cols} FROM {view} LIMIT 0").to_arrow_table().schema
+
+
+def _copy(con: duckdb.DuckDBPyConnection, sql: str, report: Progress, source_name: str) -> int:
+    """Run the conversion, reporting DuckDB's own progress; errors become one clear line."""
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(0.25):
+            try:
+                pct = con.query_progress()
+            except Exception:
+                return
+            if pct is not None and pct >= 0:
+                report("converting", min(pct / 100.0, 1.0))
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    try:
+        row = con.execute(sql).fetchone()
+    except duckdb.Error as e:
+        raise InvalidInput(f"cannot share {source_name}: {_duckdb_reason(e)}") from e
+    finally:
+        done.set()
+        poller.join()
+    report("converting", 1.0)
+    return int(row[0]) if row else 0
+
+
+def _duckdb_reason(e: Exception) -> str:
+    text = str(e).strip().split("\n")[0]
+    for prefix in ("Conversion Error: ", "Invalid Input Error: ", "Binder Error: ", "IO Error: "):
+        text = text.replace(prefix, "")
+    return text[:300]
+
+
+def _detect(prof: TableProfile, fields: Any, incoming: _Incoming) -> dict[str, list[Any]]:
+    label_of = dict(zip(incoming.names, incoming.labels, strict=True))
+    out: dict[str, list[Any]] = {}
+    for f in fields:
+        p = prof.columns.get(f.name)
+        if p is None:
+            continue
+        found = detect_column(label_of.get(f.name, f.name), p.sample, f.duckdb_type)
+        if found:
+            out[f.name] = found
+    return out
+
+
+def _publish(
+    platform: Platform,
+    ident: str,
+    domain: str,
+    name: str,
+    user: Person,
+    mode: str,
+    snapshot_id: int,
+    rows_added: int,
+    prof: TableProfile,
+    fields: Any,
+    incoming: _Incoming,
+    detections: dict[str, list[Any]],
+    description: str,
+    purpose: str,
+    source_info: dict[str, Any],
+    digest: dict[str, Any],
+    path: Path | None,
+    notes: list[str],
+) -> None:
+    label_of = dict(zip(incoming.names, incoming.labels, strict=True))
+    with platform.store.session() as s:
+        ds = s.scalars(select(Dataset).where(Dataset.full_name == ident)).one_or_none()
+        if ds is None:
+            dom = s.scalars(select(Domain).where(Domain.name == domain)).one()
+            ds = Dataset(
+                domain_id=dom.id,
+                name=name,
+                full_name=ident,
+                title=name.replace("_", " ").capitalize(),
+                created_by_id=user.id,
+            )
+            s.add(ds)
+            s.flush()
+        old_labels = {c.name: c.label for c in ds.columns}
+        if description:
+            ds.description = description
+        if purpose:
+            ds.purpose = purpose
+        ds.snapshot_id = snapshot_id
+        ds.row_count = prof.row_count
+        ds.size_bytes = prof.size_bytes
+        ds.updated_at = utcnow()
+        s.execute(delete(Column).where(Column.dataset_id == ds.id))
+        for i, f in enumerate(fields):
+            p = prof.columns[f.name]
+            s.add(
+                Column(
+                    dataset_id=ds.id,
+                    position=i,
+                    name=f.name,
+                    label=label_of.get(f.name) or old_labels.get(f.name) or f.name,
+                    type=f.duckdb_type,
+                    field_id=f.field_id,
+                    null_fraction=p.null_fraction,
+                    distinct_estimate=p.distinct_estimate,
+                    min_value=p.min_value,
+                    max_value=p.max_value,
+                    top_values=p.top_values,
+                )
+            )
+        s.execute(delete(Tag).where(Tag.dataset_id == ds.id, Tag.origin == "detected"))
+        manual = {(t.column_name, t.tag) for t in s.scalars(select(Tag).where(Tag.dataset_id == ds.id))}
+        for column, found in detections.items():
+            for d in found:
+                if (column, d.tag) not in manual:
+                    s.add(
+                        Tag(
+                            dataset_id=ds.id,
+                            column_name=column,
+                            tag=d.tag,
+                            origin="detected",
+                            confidence=d.confidence,
+                            reason=d.reason,
+                        )
+                    )
+        s.add(
+            Share(
+                dataset_id=ds.id,
+                snapshot_id=snapshot_id,
+                mode=mode,
+                user_id=user.id,
+                rows_added=rows_added,
+                rows_total=prof.row_count,
+                source_name=str(source_info["source_name"])[:500],
+                source_format=str(source_info["source_format"]),
+                source_size=path.stat().st_size if path else None,
+                source_sha256=digest.get("sha256"),
+                notes=notes,
+            )
+        )
+
+
+def _check_may_share(platform: Platform, user: Person, domain: str) -> None:
+    with platform.store.session() as s:
+        if s.scalars(select(Domain.id).where(Domain.name == domain)).first() is None:
+            raise NotFound(f"no domain {domain!r}; add it with `threshold domain add {domain}`")
+    if not user.is_admin and domain not in user.domains:
+        raise Denied(f"{user.name} is not a member of domain {domain!r}, so cannot share into it (rule: share.member)")
+
+
+def _check_file(platform: Platform, path: Path) -> None:
+    if not path.exists():
+        raise NotFound(f"no file {path.name!r} at {path.parent}")
+    if not path.is_file():
+        raise InvalidInput(f"{path.name} is not a file")
+    size = path.stat().st_size
+    limit = platform.settings.max_share_bytes
+    if size > limit:
+        raise InvalidInput(
+            f"{path.name} is {_human(size)}, over the share limit of {_human(limit)} (THRESHOLD_MAX_SHARE_BYTES)"
+        )
+    if size == 0:
+        raise InvalidInput(f"{path.name} is empty")
+    readers.format_of(path)
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+def _sha256(path: Path | None, out: dict[str, Any]) -> None:
+    if path is None:
+        return
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(4 * 1024 * 1024):
+            h.update(chunk)
+    out["sha256"] = h.hexdigest()
+
+
+def _share_connection(platform: Platform, staging: Path) -> duckdb.DuckDBPyConnection:
+    """The share side's own DuckDB: it may read the one source file; users' SQL never runs here."""
+    s = platform.settings
+    config: dict[str, Any] = {
+        "memory_limit": s.engine_memory_limit,
+        "temp_directory": str(staging / "spill"),
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "preserve_insertion_order": True,
+    }
+    if s.engine_threads:
+        config["threads"] = s.engine_threads
+    con = duckdb.connect(":memory:", config=config)
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def _to_arrow(obj: Any) -> pa.Table | pa.RecordBatchReader:
+    if isinstance(obj, (pa.Table, pa.RecordBatchReader)):
+        return obj
+    if hasattr(obj, "to_arrow") and type(obj).__module__.startswith("polars"):
+        return obj.to_arrow()
+    if type(obj).__module__.startswith("pandas"):
+        return pa.Table.from_pandas(obj, preserve_index=False)
+    if hasattr(obj, "__arrow_c_stream__"):
+        return pa.RecordBatchReader.from_stream(obj)
+    raise InvalidInput(f"cannot share a {type(obj).__name__}; give a file path or an Arrow, pandas or polars frame")
+
+
+__all__ = ["share", "ShareResult", "MODES", "ThresholdError"]

@@ -1,0 +1,15 @@
+"""Alembic environment: runs migrations on the engine handed over by `Store.migrate`."""
+
+from alembic import context
+
+from threshold.store.models import Base
+
+engine = context.config.attributes["engine"]
+with engine.begin() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        version_table="threshold_alembic_version",
+    )
+    context.run_migrations()

@@ -1,0 +1,204 @@
+"""The metadata model. Every change here comes with an Alembic migration in `migrations/versions`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Domain(Base):
+    __tablename__ = "domains"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="domain", cascade="all, delete-orphan")
+    datasets: Mapped[list[Dataset]] = relationship(back_populates="domain")
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(320), default=None)
+    password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Reader attributes policies may use later (region, cost centre...)."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    domain_id: Mapped[int] = mapped_column(ForeignKey("domains.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), default="member")
+    """`owner` or `member`."""
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    domain: Mapped[Domain] = relationship(back_populates="memberships")
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """SHA-256 of the token; the token itself is shown once and never stored."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+    __table_args__ = (UniqueConstraint("domain_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    domain_id: Mapped[int] = mapped_column(ForeignKey("domains.id"), index=True)
+    name: Mapped[str] = mapped_column(String(63))
+    full_name: Mapped[str] = mapped_column(String(127), unique=True)
+    """`domain.name`, the name people use in SQL."""
+    title: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    purpose: Mapped[str] = mapped_column(Text, default="")
+    """Why the data was collected (free text)."""
+    stage: Mapped[str] = mapped_column(String(20), default="shared")
+    snapshot_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    """The published Iceberg snapshot. Readers read exactly this one, so a commit that was never
+    recorded here (a share killed half-way) is invisible and rolled back by the next writer."""
+    row_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    domain: Mapped[Domain] = relationship(back_populates="datasets")
+    created_by: Mapped[User | None] = relationship()
+    columns: Mapped[list[Column]] = relationship(
+        back_populates="dataset", cascade="all, delete-orphan", order_by="Column.position"
+    )
+    tags: Mapped[list[Tag]] = relationship(back_populates="dataset", cascade="all, delete-orphan")
+    shares: Mapped[list[Share]] = relationship(
+        back_populates="dataset", cascade="all, delete-orphan", order_by="Share.id"
+    )
+
+
+class Column(Base):
+    __tablename__ = "columns"
+    __table_args__ = (UniqueConstraint("dataset_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(127))
+    label: Mapped[str] = mapped_column(String(500), default="")
+    """The column's name as it was in the source."""
+    type: Mapped[str] = mapped_column(String(200))
+    field_id: Mapped[int] = mapped_column(Integer)
+    nullable: Mapped[bool] = mapped_column(Boolean, default=True)
+    null_fraction: Mapped[float | None] = mapped_column(Float, default=None)
+    distinct_estimate: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    min_value: Mapped[str | None] = mapped_column(Text, default=None)
+    max_value: Mapped[str | None] = mapped_column(Text, default=None)
+    top_values: Mapped[list[Any]] = mapped_column(default=list)
+    """[[value, count], ...] from a sample; hidden from readers who may not see raw values."""
+
+    dataset: Mapped[Dataset] = relationship(back_populates="columns")
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    column_name: Mapped[str | None] = mapped_column(String(127), default=None)
+    """None: the tag is on the dataset."""
+    tag: Mapped[str] = mapped_column(String(100), index=True)
+    origin: Mapped[str] = mapped_column(String(20), default="detected")
+    """`detected` at share time, or `manual`."""
+    confidence: Mapped[float | None] = mapped_column(Float, default=None)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    dataset: Mapped[Dataset] = relationship(back_populates="tags")
+
+
+class Share(Base):
+    """One share = one Iceberg commit (one snapshot) on a dataset."""
+
+    __tablename__ = "shares"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    snapshot_id: Mapped[int] = mapped_column(BigInteger)
+    mode: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    rows_added: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    source_name: Mapped[str] = mapped_column(String(500), default="")
+    source_format: Mapped[str] = mapped_column(String(20), default="")
+    source_size: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    source_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    notes: Mapped[list[Any]] = mapped_column(default=list)
+
+    dataset: Mapped[Dataset] = relationship(back_populates="shares")
+    user: Mapped[User | None] = relationship()
+
+
+class UsageEvent(Base):
+    """One governed read, recorded by the gateway. Query text is kept with literals stripped."""
+
+    __tablename__ = "usage_events"
+    __table_args__ = (Index("ix_usage_events_user_at", "user_id", "at"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    interface: Mapped[str] = mapped_column(String(20))
+    purpose: Mapped[str | None] = mapped_column(String(200), default=None)
+    fingerprint: Mapped[str] = mapped_column(String(32), index=True)
+    query_text: Mapped[str] = mapped_column(Text, default="")
+    rows: Mapped[int] = mapped_column(BigInteger, default=0)
+    duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    status: Mapped[str] = mapped_column(String(20), default="ok")
+    """`ok`, `error` (the query failed) or `denied`."""
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class UsageRead(Base):
+    """Which dataset (and columns) one usage event read."""
+
+    __tablename__ = "usage_reads"
+    __table_args__ = (Index("ix_usage_reads_dataset_event", "dataset_id", "event_id"),)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("usage_events.id", ondelete="CASCADE"), primary_key=True
+    )
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    columns: Mapped[list[Any]] = mapped_column(default=list)
+    snapshot_id: Mapped[int | None] = mapped_column(BigInteger, default=None)

@@ -1,0 +1,227 @@
+"""Usage: the record of governed reads, and what it says (per dataset, org-wide, per person)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import distinct, func, insert, select
+
+from threshold.errors import NotFound
+from threshold.platform import Platform
+from threshold.store.models import Dataset, Domain, Membership, UsageEvent, UsageRead, User
+
+
+@dataclass
+class UsageRecord:
+    user_id: int | None
+    interface: str
+    purpose: str | None
+    fingerprint: str
+    query_text: str
+    rows: int
+    duration_ms: float
+    status: str
+    reads: list[tuple[int, list[str], int | None]] = field(default_factory=list)
+    """(dataset id, columns read, snapshot id) per dataset."""
+    error: str | None = None
+    at: datetime | None = None
+
+
+def record(platform: Platform, rec: UsageRecord) -> int:
+    """Append one usage event (one transaction: the event and its reads together)."""
+    with platform.store.session() as s:
+        event_id = s.execute(
+            insert(UsageEvent)
+            .values(
+                at=rec.at or datetime.now(UTC),
+                user_id=rec.user_id,
+                interface=rec.interface,
+                purpose=rec.purpose,
+                fingerprint=rec.fingerprint,
+                query_text=rec.query_text,
+                rows=rec.rows,
+                duration_ms=rec.duration_ms,
+                status=rec.status,
+                error=rec.error,
+            )
+            .returning(UsageEvent.id)
+        ).scalar_one()
+        if rec.reads:
+            s.execute(
+                insert(UsageRead),
+                [
+                    {"event_id": event_id, "dataset_id": d, "columns": cols, "snapshot_id": snap}
+                    for d, cols, snap in rec.reads
+                ],
+            )
+        return int(event_id)
+
+
+def _week(d: datetime) -> str:
+    d = d if d.tzinfo else d.replace(tzinfo=UTC)
+    monday = (d - timedelta(days=d.weekday())).date()
+    return monday.isoformat()
+
+
+def dataset_usage(platform: Platform, full_name: str, *, weeks: int = 12) -> dict[str, Any]:
+    """Queries, distinct users and their domains, purposes, last use and a weekly series of one dataset."""
+    with platform.store.session() as s:
+        ds = s.scalars(select(Dataset).where(Dataset.full_name == full_name)).one_or_none()
+        if ds is None:
+            raise NotFound(f"no dataset {full_name[:80]!r}")
+        ok = (UsageRead.dataset_id == ds.id) & (UsageEvent.status == "ok")
+        base = select(UsageEvent).join(UsageRead, UsageRead.event_id == UsageEvent.id).where(ok)
+        _ = base
+        queries, users, last = s.execute(
+            select(func.count(UsageEvent.id), func.count(distinct(UsageEvent.user_id)), func.max(UsageEvent.at))
+            .join(UsageRead, UsageRead.event_id == UsageEvent.id)
+            .where(ok)
+        ).one()
+        domains = s.execute(
+            select(Domain.name, func.count(distinct(UsageEvent.user_id)), func.count(UsageEvent.id))
+            .select_from(UsageEvent)
+            .join(UsageRead, UsageRead.event_id == UsageEvent.id)
+            .join(Membership, Membership.user_id == UsageEvent.user_id)
+            .join(Domain, Domain.id == Membership.domain_id)
+            .where(ok)
+            .group_by(Domain.name)
+            .order_by(func.count(UsageEvent.id).desc())
+        ).all()
+        purposes = s.execute(
+            select(func.coalesce(UsageEvent.purpose, ""), func.count(UsageEvent.id))
+            .join(UsageRead, UsageRead.event_id == UsageEvent.id)
+            .where(ok)
+            .group_by(UsageEvent.purpose)
+            .order_by(func.count(UsageEvent.id).desc())
+        ).all()
+        top_users = s.execute(
+            select(User.name, func.count(UsageEvent.id))
+            .select_from(UsageEvent)
+            .join(UsageRead, UsageRead.event_id == UsageEvent.id)
+            .join(User, User.id == UsageEvent.user_id)
+            .where(ok)
+            .group_by(User.name)
+            .order_by(func.count(UsageEvent.id).desc(), User.name)
+            .limit(20)
+        ).all()
+        since = datetime.now(UTC) - timedelta(weeks=weeks)
+        rows = s.execute(
+            select(UsageEvent.at, UsageEvent.user_id)
+            .join(UsageRead, UsageRead.event_id == UsageEvent.id)
+            .where(ok & (UsageEvent.at >= since))
+        ).all()
+        columns = s.execute(select(UsageRead.columns).join(UsageEvent).where(ok)).scalars().all()
+    series: dict[str, dict[str, Any]] = {}
+    for at, uid in rows:
+        w = series.setdefault(_week(at), {"queries": 0, "users": set()})
+        w["queries"] += 1
+        w["users"].add(uid)
+    col_counts: dict[str, int] = {}
+    for cols in columns:
+        for c in cols or []:
+            col_counts[c] = col_counts.get(c, 0) + 1
+    return {
+        "dataset": full_name,
+        "queries": int(queries or 0),
+        "users": int(users or 0),
+        "last_used": _iso(last),
+        "domains": [{"domain": d, "users": int(u), "queries": int(q)} for d, u, q in domains],
+        "purposes": [{"purpose": p or "(none declared)", "queries": int(n)} for p, n in purposes],
+        "top_users": [{"user": u, "queries": int(n)} for u, n in top_users],
+        "columns": [{"column": c, "queries": n} for c, n in sorted(col_counts.items(), key=lambda kv: (-kv[1], kv[0]))],
+        "weekly": [
+            {"week": w, "queries": v["queries"], "users": len(v["users"])} for w, v in sorted(series.items())
+        ],
+    }
+
+
+def org_usage(platform: Platform, *, limit: int = 20) -> dict[str, Any]:
+    """Most used datasets and datasets never used (the long tail), from recorded events."""
+    with platform.store.session() as s:
+        used = s.execute(
+            select(
+                Dataset.full_name,
+                func.count(UsageEvent.id),
+                func.count(distinct(UsageEvent.user_id)),
+                func.max(UsageEvent.at),
+            )
+            .select_from(Dataset)
+            .join(UsageRead, UsageRead.dataset_id == Dataset.id)
+            .join(UsageEvent, (UsageEvent.id == UsageRead.event_id) & (UsageEvent.status == "ok"))
+            .group_by(Dataset.full_name)
+            .order_by(func.count(UsageEvent.id).desc(), Dataset.full_name)
+        ).all()
+        all_names = s.execute(select(Dataset.full_name, Dataset.created_at).order_by(Dataset.full_name)).all()
+        totals = s.execute(
+            select(func.count(UsageEvent.id), func.count(distinct(UsageEvent.user_id))).where(
+                UsageEvent.status == "ok"
+            )
+        ).one()
+    used_names = {r[0] for r in used}
+    return {
+        "queries": int(totals[0] or 0),
+        "users": int(totals[1] or 0),
+        "most_used": [
+            {"dataset": n, "queries": int(q), "users": int(u), "last_used": _iso(last)}
+            for n, q, u, last in used[:limit]
+        ],
+        "never_used": [
+            {"dataset": n, "shared_at": _iso(at)} for n, at in all_names if n not in used_names
+        ],
+    }
+
+
+def person_usage(platform: Platform, user: str, *, limit: int = 50) -> dict[str, Any]:
+    """What one person used: datasets with counts, and their latest queries (stripped text)."""
+    with platform.store.session() as s:
+        uid = s.scalars(select(User.id).where(User.name == user)).one_or_none()
+        if uid is None:
+            raise NotFound(f"no user {user[:60]!r}")
+        datasets = s.execute(
+            select(Dataset.full_name, func.count(UsageEvent.id), func.max(UsageEvent.at))
+            .select_from(UsageEvent)
+            .join(UsageRead, UsageRead.event_id == UsageEvent.id)
+            .join(Dataset, Dataset.id == UsageRead.dataset_id)
+            .where((UsageEvent.user_id == uid) & (UsageEvent.status == "ok"))
+            .group_by(Dataset.full_name)
+            .order_by(func.count(UsageEvent.id).desc())
+        ).all()
+        recent = s.execute(
+            select(UsageEvent)
+            .where(UsageEvent.user_id == uid)
+            .order_by(UsageEvent.at.desc(), UsageEvent.id.desc())
+            .limit(limit)
+        ).scalars().all()
+        reads = s.execute(
+            select(UsageRead.event_id, Dataset.full_name)
+            .join(Dataset, Dataset.id == UsageRead.dataset_id)
+            .where(UsageRead.event_id.in_([e.id for e in recent]))
+        ).all()
+    by_event: dict[int, list[str]] = {}
+    for eid, name in reads:
+        by_event.setdefault(eid, []).append(name)
+    return {
+        "user": user,
+        "datasets": [{"dataset": n, "queries": int(q), "last_used": _iso(at)} for n, q, at in datasets],
+        "recent": [
+            {
+                "at": _iso(e.at),
+                "interface": e.interface,
+                "purpose": e.purpose,
+                "status": e.status,
+                "rows": e.rows,
+                "duration_ms": round(e.duration_ms, 1),
+                "query": e.query_text,
+                "datasets": sorted(by_event.get(e.id, [])),
+            }
+            for e in recent
+        ],
+    }
+
+
+def _iso(d: datetime | None) -> str | None:
+    if d is None:
+        return None
+    return (d if d.tzinfo else d.replace(tzinfo=UTC)).isoformat(timespec="seconds")

@@ -1,0 +1,129 @@
+"""Shared fixtures: a real Threshold home (SQLite, or PostgreSQL when marked) with a small organisation.
+
+`org` builds: admin; domains manufacturing (owner anna), finance (owner ben), sales;
+people anna (manufacturing), ben (finance), carla (sales); one dataset manufacturing.plant_kpis.
+Passwords are '<name>-pass'.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from threshold.identity.service import ADMIN, Person, add_domain, add_user, ensure_admin, get_person, join_domain
+from threshold.platform import Platform
+
+POSTGRES_URL = os.environ.get("THRESHOLD_TEST_POSTGRES_URL")
+
+PLANT_KPIS_CSV = """Plant,Operator Name,E-Mail,Scrap Rate,Energy kWh,Day
+Berlin,Anna Schmidt,anna.schmidt@example.com,0.12,1520.5,2026-01-03
+Lyon,Jean Dupont,jean.dupont@example.fr,0.08,980.25,2026-01-04
+Berlin,Max Müller,max.mueller@example.de,0.15,1610.0,2026-01-05
+Porto,Ana Silva,ana.silva@example.pt,0.05,700.75,2026-01-05
+Lyon,Claire Martin,claire.martin@example.fr,0.11,1010.0,2026-01-06
+"""
+
+
+def _postgres_database() -> str:
+    """A fresh database on the test server for one test; dropped afterwards by the fixture."""
+    assert POSTGRES_URL
+    name = f"thr_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _drop_postgres_database(url: str) -> None:
+    assert POSTGRES_URL
+    name = url.rsplit("/", 1)[1]
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Parametrize a test over both metadata backends (use the `any_platform` fixture)."""
+    if request.param == "postgres" and not POSTGRES_URL:
+        pytest.skip("THRESHOLD_TEST_POSTGRES_URL not set (make test starts a local PostgreSQL)")
+    return str(request.param)
+
+
+def _make_platform(home: Path, backend: str) -> Iterator[Platform]:
+    url = _postgres_database() if backend == "postgres" else None
+    platform = Platform.open(home, must_exist=False, **({"database_url": url} if url else {}))
+    platform.init()
+    ensure_admin(platform)
+    try:
+        yield platform
+    finally:
+        platform.close()
+        if url:
+            _drop_postgres_database(url)
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[Platform]:
+    """An empty, initialised home on SQLite (admin only)."""
+    yield from _make_platform(tmp_path / "home", "sqlite")
+
+
+@pytest.fixture
+def any_platform(tmp_path: Path, backend: str) -> Iterator[Platform]:
+    """An empty, initialised home on SQLite and on PostgreSQL (the same test runs on both)."""
+    yield from _make_platform(tmp_path / "home", backend)
+
+
+@dataclass
+class Org:
+    platform: Platform
+    admin: Person
+    anna: Person
+    ben: Person
+    carla: Person
+    plant_kpis_csv: Path
+
+
+def _build_org(platform: Platform, tmp_path: Path) -> Org:
+    from threshold.sharing.service import share
+
+    for name in ("anna", "ben", "carla"):
+        add_user(platform, name, display_name=name.title(), password=f"{name}-pass")
+    add_domain(platform, "manufacturing", owners=("anna",))
+    add_domain(platform, "finance", owners=("ben",))
+    add_domain(platform, "sales")
+    join_domain(platform, "carla", "sales")
+    csv = tmp_path / "plant_kpis.csv"
+    csv.write_text(PLANT_KPIS_CSV, encoding="utf-8")
+    share(
+        platform, csv, domain="manufacturing", user=get_person(platform, "anna"),
+        description="Daily KPIs per plant: scrap rate, energy", purpose="plant performance reporting",
+    )  # fmt: skip
+    return Org(
+        platform,
+        get_person(platform, ADMIN),
+        get_person(platform, "anna"),
+        get_person(platform, "ben"),
+        get_person(platform, "carla"),
+        csv,
+    )
+
+
+@pytest.fixture
+def org(platform: Platform, tmp_path: Path) -> Org:
+    return _build_org(platform, tmp_path)
+
+
+@pytest.fixture
+def any_org(any_platform: Platform, tmp_path: Path) -> Org:
+    """`org` on SQLite and on PostgreSQL."""
+    return _build_org(any_platform, tmp_path)
