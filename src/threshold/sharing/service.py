@@ -59,9 +59,10 @@ class ShareResult:
 
 @dataclass
 class _Incoming:
-    labels: list[str]
-    names: list[str]
+    labels: list[str]  # column names exactly as in the source
+    names: list[str]  # normalised names in the lake
     types: list[str]  # lake types (DuckDB spelling)
+    sources: list[str]  # names to select them by from the source view (DuckDB dedupes repeats)
 
 
 def share(
@@ -165,8 +166,11 @@ def _share_table(
     described = con.sql(f"DESCRIBE SELECT * FROM {view}").fetchall()
     if not described:
         raise InvalidInput(f"{source_info['source_name']} has no columns")
-    labels = [str(r[0]) for r in described]
-    incoming = _Incoming(labels, column_names(labels), [lake_type(str(r[1])) for r in described])
+    sources = [str(r[0]) for r in described]
+    labels = [str(c) for c in src.relation.columns]
+    if len(labels) != len(sources):
+        labels = sources
+    incoming = _Incoming(labels, column_names(labels), [lake_type(str(r[1])) for r in described], sources)
 
     with platform.store.session() as s:
         existing = s.scalars(select(Dataset).where(Dataset.full_name == ident)).one_or_none()
@@ -204,7 +208,7 @@ def _share_table(
             f"COPY (SELECT {select_sql} FROM {view}) TO {_quote_str(str(out))} "
             f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, FIELD_IDS {field_ids_option(schema.fields)})",
             report,
-            source_info["source_name"],
+            source_info,
         )
         data_dir = lake.table_dir(ident) / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -261,7 +265,7 @@ def _plan_schema(
     """
     current: Schema = tx.table_metadata.schema()
     by_name = {f.name: f for f in current.fields}
-    label_of = dict(zip(incoming.names, incoming.labels, strict=True))
+    label_of = dict(zip(incoming.names, incoming.sources, strict=True))
     type_of = dict(zip(incoming.names, incoming.types, strict=True))
     notes: list[str] = []
     if created:
@@ -402,13 +406,13 @@ def _can_promote(have: Any, got: Any) -> bool:
 
 def _arrow_schema(con: duckdb.DuckDBPyConnection, view: str, incoming: _Incoming) -> pa.Schema:
     cols = ", ".join(
-        f"CAST({_quote_ident(label)} AS {t}) AS {_quote_ident(n)}"
-        for label, n, t in zip(incoming.labels, incoming.names, incoming.types, strict=True)
+        f"CAST({_quote_ident(source)} AS {t}) AS {_quote_ident(n)}"
+        for source, n, t in zip(incoming.sources, incoming.names, incoming.types, strict=True)
     )
     return con.sql(f"SELECT {cols} FROM {view} LIMIT 0").to_arrow_table().schema
 
 
-def _copy(con: duckdb.DuckDBPyConnection, sql: str, report: Progress, source_name: str) -> int:
+def _copy(con: duckdb.DuckDBPyConnection, sql: str, report: Progress, source_info: dict[str, Any]) -> int:
     """Run the conversion, reporting DuckDB's own progress; errors become one clear line."""
     done = threading.Event()
 
@@ -426,7 +430,12 @@ def _copy(con: duckdb.DuckDBPyConnection, sql: str, report: Progress, source_nam
     try:
         row = con.execute(sql).fetchone()
     except duckdb.Error as e:
-        raise InvalidInput(f"cannot share {source_name}: {_duckdb_reason(e)}") from e
+        name = str(source_info["source_name"])
+        if source_info.get("source_format") == "csv":
+            from threshold.sharing.readers.csv import read_error
+
+            raise read_error(name, e) from e
+        raise InvalidInput(f"cannot share {name}: {_duckdb_reason(e)}") from e
     finally:
         done.set()
         poller.join()

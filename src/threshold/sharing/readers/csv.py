@@ -1,0 +1,571 @@
+"""CSV reader: decide encoding, dialect and types from the first megabyte, then let DuckDB stream the file.
+
+DuckDB reads UTF-8 at full speed, so a UTF-8 file is read in place; any other encoding is
+transcoded chunk by chunk into the staging folder first. Formats DuckDB's sniffer does not know
+(decimal commas, thousands separators, a date order per column) are read as text and converted in
+SQL, so the returned relation stays lazy. Errors that only show up while the relation runs (a
+ragged row past the first megabyte) are DuckDB errors: `read_error` turns them into one line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv as pycsv
+import gzip
+import io
+import itertools
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from threshold.errors import InvalidInput
+from threshold.sharing.readers import ReadOptions, SourceTable
+
+SNIFF_BYTES = 1 << 20
+"""Everything we decide ourselves is decided on this much of the (decompressed) file."""
+CHUNK_BYTES = 4 << 20
+"""Transcoding and scanning work in chunks of this size, so memory stays flat whatever the file size."""
+DELIMITERS = (",", ";", "\t", "|")
+SAMPLE_ROWS = 20480
+"""Rows of the first megabyte whose values our own type checks look at (DuckDB's sniffer sample size)."""
+PREAMBLE_LINES = 10
+"""Title lines (one field or blank) above the table that are skipped rather than refused."""
+DATE_SAMPLE = 2000
+"""Values per column checked against each date format (strptime is slow; the regexes see them all)."""
+
+_CP1252_UNDEFINED = re.compile(b"[\x81\x8d\x8f\x90\x9d]")
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f]")
+
+# Numbers: a grouped integer part must not start with 0 ("030 123" is a phone number, not a number).
+_EU_GROUP = "[.\u00a0\u202f]"  # dot, no-break space, narrow no-break space
+_EU_INT = r"[+-]?([1-9]\d{0,2}(" + _EU_GROUP + r"\d{3})+|\d+)"
+_EN_INT = r"[+-]?([1-9]\d{0,2}(,\d{3})+|\d+)"
+_NUMBER_FORMATS = {
+    # style: (integer pattern, pattern with fraction, SQL turning a matching string into a plain number)
+    "eu": (
+        _EU_INT,
+        _EU_INT + r"(,\d+)?",
+        "replace(regexp_replace({v}, '" + _EU_GROUP + "', '', 'g'), ',', '.')",
+    ),
+    "en": (_EN_INT, _EN_INT + r"(\.\d+)?", "replace({v}, ',', '')"),
+}
+_THOUSANDS_ONLY = re.compile(r"[+-]?([1-9]\d{0,2}(\.\d{3})+|\d+)")
+_DATE_SHAPE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}( \d{1,2}:\d{2}(:\d{2})?)?")
+_DATE_FORMATS = ("%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%m-%d-%Y", "%Y/%m/%d", "%Y.%m.%d")
+_TIME_FORMATS = {0: "", 1: " %H:%M", 2: " %H:%M:%S"}  # by the number of ':' in the value
+
+
+@dataclass(frozen=True)
+class _Head:
+    data: bytes
+    complete: bool
+    """The whole (decompressed) file is in `data`."""
+    gzip: bool
+
+
+@dataclass(frozen=True)
+class _Encoding:
+    codec: str
+    """Python codec that decodes the bytes after the BOM."""
+    label: str
+    bom: int = 0
+    """Bytes to skip before decoding (a UTF-16 BOM; DuckDB skips a UTF-8 BOM itself)."""
+    native: bool = False
+    """DuckDB reads the file as it is."""
+
+
+_UTF8 = _Encoding("utf-8-sig", "utf-8", native=True)
+
+Record = tuple[int, list[str]]
+"""(first line number of the record, its fields)."""
+
+
+def read_csv(
+    path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options: ReadOptions
+) -> list[SourceTable]:
+    name = path.name
+    head = _read_head(path)
+    if not head.data.strip():
+        raise InvalidInput(f"{name} is empty")
+    encoding = (
+        _forced_encoding(name, head, options.encoding) if options.encoding else _detect_encoding(path, head)
+    )
+    text = _decode_head(name, head, encoding)
+    if "\x00" in text or len(_CONTROL.findall(text)) > max(8, len(text) // 100):
+        raise InvalidInput(f"{name} does not look like a text file")
+    notes = [f"encoding {encoding.label}"] + (["gzip-compressed"] if head.gzip else [])
+
+    delimiter = _forced_delimiter(options.delimiter) or _delimiter(text, head.complete)
+    skip, records = _table_records(name, text, delimiter, head.complete)
+    notes.append(f"delimiter {delimiter!r}")
+    if skip:
+        notes.append(f"skipped {skip} line(s) above the table")
+
+    # Only now, with the first megabyte found sound, rewrite a non-UTF-8 file for DuckDB.
+    source = path
+    if not encoding.native:
+        source = staging / "transcoded.csv"
+        _transcode(path, head, encoding, source)
+    params: dict[str, object] = {
+        "delim": delimiter,
+        "skip": skip,
+        "encoding": "utf-8",
+        "compression": "gzip" if head.gzip and encoding.native else "none",
+        "strict_mode": True,
+        "null_padding": False,
+        "ignore_errors": False,
+    }
+    sniff = _sniff(con, name, source, params)
+    header = bool(sniff["HasHeader"])
+    if header and records and all(_looks_like_data(cell) for cell in records[0][1]):
+        header, sniff = False, _sniff(con, name, source, {**params, "header": False})
+    types = [column["type"] for column in sniff["Columns"]]
+    if records and len(records[0][1]) != len(types):
+        records = []  # our parse disagrees with DuckDB's (quoting): trust DuckDB, skip our refinements
+    names = _names(records, header, [column["name"] for column in sniff["Columns"]])
+    notes.append(
+        "first row is the header" if header else "no header row: columns are named column_1, column_2..."
+    )
+
+    data = records[1:] if header else records
+    samples = [[fields[i].strip() for _, fields in data if fields[i].strip()] for i in range(len(types))]
+    columns = _unique(names)
+    exprs, read_types = _refine_types(name, columns, types, samples, delimiter, sniff, notes)
+
+    quote, escape = _quote(sniff, text)
+    params |= {"auto_detect": False, "header": header, "quote": quote, "escape": escape}
+    params["comment"] = _none_if_empty(sniff["Comment"]) or ""
+    if sniff["DateFormat"]:
+        params["dateformat"] = sniff["DateFormat"]
+    if sniff["TimestampFormat"]:
+        params["timestampformat"] = sniff["TimestampFormat"]
+    typed = "{" + ", ".join(f"{_lit(c)}: {_lit(t)}" for c, t in zip(columns, read_types, strict=True)) + "}"
+    args = ", ".join([_lit(str(source)), f"columns={typed}"] + [f"{k}={_lit(v)}" for k, v in params.items()])
+    select = ", ".join(f"{expr} AS {_ident(n)}" for expr, n in zip(exprs, names, strict=True))
+    try:
+        relation = con.sql(f"SELECT {select} FROM read_csv({args})")
+    except duckdb.Error as error:
+        raise read_error(name, error) from None
+    return [SourceTable(relation=relation, notes=notes)]
+
+
+def read_error(name: str, error: duckdb.Error) -> InvalidInput:
+    """One actionable line for a DuckDB error raised while reading (or later running) a CSV relation."""
+    text = str(error)
+    at = f"line {m.group(1)}" if (m := re.search(r"CSV Error on Line: (\d+)", text)) else "a line"
+    if m := re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text):
+        return InvalidInput(
+            f"{name}: {at} has {m.group(2)} fields where the header has {m.group(1)}; "
+            "every row must have the same number of fields"
+        )
+    if "Invalid unicode" in text:
+        return InvalidInput(f"{name}: {at} is not valid UTF-8; save the file as UTF-8 or choose its encoding")
+    if m := re.search(r'converting column "(.*?)"\. Could not convert string "(.*?)" to \'(\w+)\'', text):
+        return InvalidInput(
+            f"{name}: {at}, column \"{m.group(1)}\": '{m.group(2)}' is not {m.group(3)} "
+            "like the values above it"
+        )
+    first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+    first = re.sub(r"^[A-Za-z ]*Error: ", "", first)
+    return InvalidInput(first if first.startswith(f"{name}:") else f"cannot read {name}: {first}")
+
+
+# -- bytes: head, encoding, transcoding ---------------------------------------------------------
+
+
+def _open(path: Path, compressed: bool) -> io.BufferedIOBase:
+    return gzip.open(path, "rb") if compressed else path.open("rb")
+
+
+def _read_head(path: Path) -> _Head:
+    with path.open("rb") as f:
+        compressed = f.read(2) == b"\x1f\x8b"
+    try:
+        with _open(path, compressed) as f:
+            data = f.read(SNIFF_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as error:
+        raise InvalidInput(f"{path.name} is not a readable gzip file ({error})") from None
+    return _Head(data[:SNIFF_BYTES], len(data) <= SNIFF_BYTES, compressed)
+
+
+def _detect_encoding(path: Path, head: _Head) -> _Encoding:
+    data = head.data
+    if data.startswith(codecs.BOM_UTF8):
+        return _Encoding("utf-8-sig", "utf-8 (with BOM)", native=True)
+    for bom, codec in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if data.startswith(bom):
+            return _Encoding(codec, "utf-16", bom=2)
+    if b"\x00" in data[:4096]:
+        # UTF-16 without a BOM: every other byte of ASCII text is NUL.
+        sample = data[:4096]
+        even, odd = sample[0::2], sample[1::2]
+        if odd.count(0) > len(odd) * 0.3 and even.count(0) < len(even) * 0.05:
+            return _Encoding("utf-16-le", "utf-16")
+        if even.count(0) > len(even) * 0.3 and odd.count(0) < len(odd) * 0.05:
+            return _Encoding("utf-16-be", "utf-16")
+        raise InvalidInput(f"{path.name} does not look like a text file")
+    if _is_utf8(data, head.complete):
+        if data.isascii() and not head.complete and not head.gzip:
+            return _encoding_after_ascii(path)
+        return _UTF8
+    return _single_byte(data)
+
+
+def _is_utf8(data: bytes, final: bool) -> bool:
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=final)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _single_byte(data: bytes) -> _Encoding:
+    # CP-1252 is Latin-1 plus printable characters (€, „, “) at 0x80-0x9F, except five unused bytes.
+    if _CP1252_UNDEFINED.search(data):
+        return _Encoding("latin-1", "latin-1")
+    return _Encoding("cp1252", "cp1252")
+
+
+def _encoding_after_ascii(path: Path) -> _Encoding:
+    """The first megabyte is plain ASCII: the first non-ASCII bytes further on decide UTF-8 or CP-1252."""
+    with path.open("rb") as f:
+        f.seek(SNIFF_BYTES)
+        while chunk := f.read(CHUNK_BYTES):
+            if chunk.isascii():
+                continue
+            found = re.search(b"[\x80-\xff]", chunk)
+            start = found.start() if found else 0
+            window = chunk[start : start + 256]
+            return _UTF8 if _is_utf8(window, final=False) else _single_byte(window)
+    return _UTF8
+
+
+def _forced_encoding(name: str, head: _Head, wanted: str) -> _Encoding:
+    try:
+        codec = codecs.lookup(wanted).name
+    except LookupError:
+        raise InvalidInput(
+            f"unknown encoding '{wanted}' for {name}; try utf-8, cp1252, latin-1 or utf-16"
+        ) from None
+    if codec in ("utf-8", "utf-8-sig"):
+        return _Encoding("utf-8-sig", wanted, native=True)
+    if codec == "utf-16":
+        if head.data.startswith(codecs.BOM_UTF16_BE):
+            return _Encoding("utf-16-be", wanted, bom=2)
+        return _Encoding("utf-16-le", wanted, bom=2 if head.data.startswith(codecs.BOM_UTF16_LE) else 0)
+    return _Encoding(codec, wanted)
+
+
+def _undecodable(name: str, encoding: _Encoding, offset: int, line: int) -> InvalidInput:
+    return InvalidInput(
+        f"{name}: the byte at offset {offset} (line {line}) is not valid {encoding.label}; "
+        "save the file as UTF-8 or choose its encoding"
+    )
+
+
+def _decode_head(name: str, head: _Head, encoding: _Encoding) -> str:
+    decoder = codecs.getincrementaldecoder(encoding.codec)()
+    try:
+        return str(decoder.decode(head.data[encoding.bom :], final=head.complete))
+    except UnicodeDecodeError as error:
+        line = _lines_in(error.object[: error.start], encoding) + 1
+        raise _undecodable(name, encoding, encoding.bom + error.start, line) from None
+
+
+def _lines_in(data: bytes, encoding: _Encoding) -> int:
+    return data.decode(encoding.codec, errors="replace").count("\n")
+
+
+def _transcode(path: Path, head: _Head, encoding: _Encoding, target: Path) -> None:
+    """Rewrite the file as UTF-8, a few megabytes at a time, failing on the first undecodable byte."""
+    decoder = codecs.getincrementaldecoder(encoding.codec)()
+    fed, lines = encoding.bom, 0
+    with _open(path, head.gzip) as src, target.open("w", encoding="utf-8", newline="") as out:
+        src.read(encoding.bom)
+        while True:
+            chunk = src.read(CHUNK_BYTES)
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as error:
+                buffered = len(error.object) - len(chunk)  # bytes held back from the previous chunk
+                line = lines + _lines_in(error.object[: error.start], encoding) + 1
+                raise _undecodable(path.name, encoding, fed - buffered + error.start, line) from None
+            out.write(text)
+            fed, lines = fed + len(chunk), lines + text.count("\n")
+            if not chunk:
+                return
+
+
+# -- dialect ----------------------------------------------------------------------------------
+
+
+def _forced_delimiter(delimiter: str | None) -> str | None:
+    if delimiter is None:
+        return None
+    return {"tab": "\t", "\\t": "\t"}.get(delimiter.lower(), delimiter)
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def _parse(text: str, delimiter: str, complete: bool) -> Iterator[Record]:
+    """The records of the sniffed text, without blank lines (DuckDB skips them too)."""
+    # Lines one at a time (\n, \r\n or \r), not io.StringIO: that would copy the text at 4 bytes a character.
+    lines = (m.group() for m in _LINE.finditer(text))
+    reader = pycsv.reader(lines, delimiter=delimiter, quotechar='"', strict=False)
+    line, previous = 0, None
+    try:
+        for fields in reader:
+            if fields:
+                if previous:
+                    yield previous
+                previous = (line + 1, fields)
+            line = reader.line_num
+    except pycsv.Error:
+        return  # an oversized field: decide on the records before it
+    if previous and complete:
+        yield previous  # when the text was cut, the last record may be cut anywhere
+
+
+def _delimiter(text: str, complete: bool) -> str:
+    """The delimiter that gives the most rows the same number (> 1) of fields.
+
+    On a tie, the one whose fields more often read as numbers or dates wins: "1,5;2,5" is two decimals.
+    """
+    best: tuple[tuple[float, float, int], str] | None = None
+    for delimiter in DELIMITERS:
+        widths: list[int] = []
+        cells: list[str] = []
+        for _, fields in itertools.islice(_parse(text, delimiter, complete), 1000):
+            widths.append(len(fields))
+            if len(widths) <= 200:
+                cells.extend(fields)
+        mode = max(set(widths), key=widths.count) if widths else 0
+        if mode <= 1:
+            continue
+        share = widths.count(mode) / len(widths)
+        typed = sum(_looks_like_data(cell) for cell in cells) / len(cells)
+        if best is None or (share, typed, mode) > best[0]:
+            best = ((share, typed, mode), delimiter)
+    return best[1] if best else ","  # one column: the delimiter does not matter
+
+
+def _table_records(name: str, text: str, delimiter: str, complete: bool) -> tuple[int, list[Record]]:
+    """Lines to skip above the table (title lines), and its first records, header included.
+
+    Refuses a record whose number of fields differs from the first one's, naming its line.
+    """
+    if len(delimiter) != 1:
+        return 0, []  # Python's csv splits on one character only: DuckDB alone reads this file
+    records = _parse(text, delimiter, complete)
+    top = list(itertools.islice(records, PREAMBLE_LINES + 1))
+    skip = 0
+    wide = next((i for i, (_, fields) in enumerate(top) if len(fields) > 1), 0)
+    if wide:
+        skip, top = top[wide][0] - 1, top[wide:]
+    kept: list[Record] = []
+    for line, fields in itertools.chain(top, records):
+        if kept and len(fields) != len(kept[0][1]):
+            first_line, first = kept[0]
+            raise InvalidInput(
+                f"{name}: line {line} has {len(fields)} fields where line {first_line} has {len(first)}; "
+                "every row must have the same number of fields"
+            )
+        if len(kept) <= SAMPLE_ROWS:
+            kept.append((line, fields))
+    return skip, kept
+
+
+def _sniff(
+    con: duckdb.DuckDBPyConnection, name: str, source: Path, params: dict[str, object]
+) -> dict[str, Any]:
+    args = ", ".join([_lit(str(source))] + [f"{k}={_lit(v)}" for k, v in params.items()])
+    try:
+        relation = con.sql(f"SELECT * FROM sniff_csv({args})")
+        [row] = relation.fetchall()
+    except duckdb.Error as error:
+        raise read_error(name, error) from None
+    return dict(zip(relation.columns, row, strict=True))
+
+
+def _quote(sniff: dict[str, Any], text: str) -> tuple[str, str]:
+    quote, escape = _none_if_empty(sniff["Quote"]), _none_if_empty(sniff["Escape"])
+    if quote is None and '"' not in text:
+        return '"', '"'  # no quotes in the sample: still honour "..." fields further on
+    return quote or "", escape or ""
+
+
+def _none_if_empty(value: object) -> str | None:
+    return None if value in (None, "", "(empty)") else str(value)
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Names DuckDB can read the columns under (it folds case); errors then name the header's column."""
+    seen: set[str] = set()
+    unique = []
+    for name in names:
+        candidate, n = name, 1
+        while candidate.lower() in seen:
+            n += 1
+            candidate = f"{name} ({n})"
+        seen.add(candidate.lower())
+        unique.append(candidate)
+    return unique
+
+
+def _names(records: list[Record], header: bool, duck_names: list[str]) -> list[str]:
+    if not header:
+        return [f"column_{i + 1}" for i in range(len(duck_names))]
+    if not records:
+        return duck_names
+    return [cell if cell.strip() else f"column_{i + 1}" for i, cell in enumerate(records[0][1])]
+
+
+# -- types ------------------------------------------------------------------------------------
+
+
+def _looks_like_data(cell: str) -> bool:
+    value = cell.strip()
+    return bool(value) and (
+        any(re.fullmatch(fmt[1], value) for fmt in _NUMBER_FORMATS.values())
+        or bool(_DATE_SHAPE.fullmatch(value))
+    )
+
+
+def _number_styles(values: list[str]) -> set[str]:
+    """The number styles every value fits, if at least one value carries a separator."""
+    if not values or not any("," in v or "." in v or "\u00a0" in v or "\u202f" in v for v in values):
+        return set()
+    return {style for style, fmt in _NUMBER_FORMATS.items() if all(re.fullmatch(fmt[1], v) for v in values)}
+
+
+def _date_formats(values: list[str]) -> list[str]:
+    sample = values[:DATE_SAMPLE]
+    if not sample or not all(_DATE_SHAPE.fullmatch(v) for v in sample):
+        return []
+    times = {v.count(":") for v in sample}
+    if len(times) != 1:
+        return []
+    suffix = _TIME_FORMATS[times.pop()]
+    return [fmt + suffix for fmt in _DATE_FORMATS if _all_parse(sample, fmt + suffix)]
+
+
+def _all_parse(values: list[str], fmt: str) -> bool:
+    try:
+        for value in values:
+            datetime.strptime(value, fmt)
+    except ValueError:
+        return False
+    return True
+
+
+def _refine_types(
+    name: str,
+    names: list[str],
+    types: list[str],
+    samples: list[list[str]],
+    delimiter: str,
+    sniff: dict[str, Any],
+    notes: list[str],
+) -> tuple[list[str], list[str]]:
+    """SQL expressions over the columns as read, and the types to read them as, after our own checks.
+
+    `names` are the (unique) names the columns are read under.
+    """
+    exprs = [_ident(n) for n in names]
+    read_types = list(types)
+    styles = [
+        _number_styles(values) if t == "VARCHAR" else set() for t, values in zip(types, samples, strict=True)
+    ]
+    decided = {next(iter(s)) for s in styles if len(s) == 1}
+    preferred = "eu" if "eu" in decided or ("en" not in decided and delimiter == ";") else "en"
+
+    def convert(i: int, sql_type: str, expr: str, check: str, what: str) -> None:
+        col = _ident(names[i])
+        v = f"trim({col})"
+        message = _lit(f"{name}: column {col} has the value '") + f" || {v} || " + _lit(f"' {what}")
+        exprs[i] = (
+            f"CASE WHEN {col} IS NULL OR {v} = '' THEN NULL WHEN {check.replace('{v}', v)} "
+            f"THEN CAST({expr.replace('{v}', v)} AS {sql_type}) ELSE error({message}) END"
+        )
+        read_types[i] = "VARCHAR"
+
+    for i, style_set in enumerate(styles):
+        if style_set:
+            style = preferred if preferred in style_set else next(iter(style_set))
+            integer, fraction, plain = _NUMBER_FORMATS[style]
+            whole = all(re.fullmatch(integer, v) for v in samples[i])
+            pattern = integer if whole else fraction
+            check = "regexp_full_match({v}, " + _lit(pattern) + ")"
+            convert(
+                i,
+                "BIGINT" if whole else "DOUBLE",
+                plain,
+                check,
+                "that is not a number like the ones above it",
+            )
+            notes.append(
+                f"column {names[i]!r}: {'decimal comma' if style == 'eu' else 'thousands separators'}"
+            )
+        elif types[i] == "VARCHAR" and (formats := _date_formats(samples[i])):
+            if len(formats) > 1:
+                notes.append(f"column {names[i]!r}: dates could be day/month or month/day; kept as text")
+                continue
+            sql_type = "TIMESTAMP" if ":" in formats[0] else "DATE"
+            check = "try_strptime({v}, " + _lit(formats[0]) + ") IS NOT NULL"
+            convert(
+                i,
+                sql_type,
+                "strptime({v}, " + _lit(formats[0]) + ")",
+                check,
+                f"that is not a date ({formats[0]})",
+            )
+            notes.append(f"column {names[i]!r}: {sql_type.lower()} as {formats[0]}")
+        elif types[i] == "DOUBLE" and "eu" in decided and _thousands_only(samples[i]):
+            # In a decimal-comma file "2.500" is two thousand five hundred, not two and a half.
+            check = "regexp_full_match({v}, " + _lit(_THOUSANDS_ONLY.pattern) + ")"
+            convert(i, "BIGINT", "replace({v}, '.', '')", check, "that is not a whole number")
+            notes.append(f"column {names[i]!r}: '.' is a thousands separator")
+
+    for kind, fmt in (("DATE", sniff["DateFormat"]), ("TIMESTAMP", sniff["TimestampFormat"])):
+        ambiguous = [
+            i for i, t in enumerate(read_types) if t == kind and _day_month_ambiguous(fmt, samples[i])
+        ]
+        if ambiguous and len(ambiguous) == read_types.count(kind):
+            for i in ambiguous:
+                read_types[i] = "VARCHAR"
+                notes.append(f"column {names[i]!r}: dates could be day/month or month/day; kept as text")
+    return exprs, read_types
+
+
+def _thousands_only(values: list[str]) -> bool:
+    return any("." in v for v in values) and all(_THOUSANDS_ONLY.fullmatch(v) for v in values)
+
+
+def _day_month_ambiguous(fmt: object, values: list[str]) -> bool:
+    """DuckDB picked a day/month order, but every value also reads the other way round."""
+    if not isinstance(fmt, str) or "%d" not in fmt or "%m" not in fmt or fmt.startswith("%Y"):
+        return False
+    swapped = fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+    return _all_parse(values[:DATE_SAMPLE], swapped)
+
+
+# -- SQL text ---------------------------------------------------------------------------------
+
+
+def _lit(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

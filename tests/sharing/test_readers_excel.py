@@ -1,0 +1,243 @@
+"""The spreadsheet reader: .xlsx/.xlsm (openpyxl), .xls (xlwt) and .ods files made here, read back.
+
+Type inference is a table: the cells of one column and the type and values they must give.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import duckdb
+import openpyxl
+import pytest
+import xlwt
+
+from threshold.errors import InvalidInput
+from threshold.sharing.readers import ReadOptions, SourceTable
+from threshold.sharing.readers.excel import read_excel
+
+Rows = list[list[object]]
+
+
+def _xlsx(path: Path, sheets: dict[str, Rows]) -> Path:
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for name, rows in sheets.items():
+        sheet = workbook.create_sheet(name)
+        for r, row in enumerate(rows, start=1):
+            for c, value in enumerate(row, start=1):
+                if value is not None:
+                    sheet.cell(row=r, column=c, value=value)
+    workbook.save(path)
+    return path
+
+
+def _xls(path: Path, sheets: dict[str, Rows]) -> Path:
+    workbook = xlwt.Workbook()
+    as_date = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    for name, rows in sheets.items():
+        sheet = workbook.add_sheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value is not None:
+                    sheet.write(r, c, value, as_date) if isinstance(value, date) else sheet.write(r, c, value)
+    workbook.save(str(path))
+    return path
+
+
+def _ods(path: Path, sheets: dict[str, Rows]) -> Path:
+    """A minimal OpenDocument spreadsheet: no library writes one, and the format is a zip of XML."""
+
+    def cell(value: object) -> str:
+        if value is None:
+            return "<table:table-cell/>"
+        if isinstance(value, date):
+            return f'<table:table-cell office:value-type="date" office:date-value="{value.isoformat()}"/>'
+        if isinstance(value, int | float):
+            return f'<table:table-cell office:value-type="float" office:value="{value}"/>'
+        text = f"<text:p>{escape(str(value))}</text:p>"
+        return f'<table:table-cell office:value-type="string">{text}</table:table-cell>'
+
+    tables = "".join(
+        f'<table:table table:name="{escape(name)}">'
+        + "".join("<table:table-row>" + "".join(cell(v) for v in row) + "</table:table-row>" for row in rows)
+        + "</table:table>"
+        for name, rows in sheets.items()
+    )
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content'
+        ' xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+        ' xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"'
+        ' xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        f"<office:body><office:spreadsheet>{tables}</office:spreadsheet></office:body></office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest'
+        ' xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/"'
+        ' manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>"
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("META-INF/manifest.xml", manifest)
+        archive.writestr("content.xml", content)
+    return path
+
+
+def _read(path: Path, sheet: str | None = None) -> list[SourceTable]:
+    return read_excel(path, duckdb.connect(), path.parent, ReadOptions(sheet=sheet))
+
+
+COLUMN_TYPES = {
+    "whole numbers": ([1, 2.0, -3], "BIGINT", [1, 2, -3]),
+    "numbers with fractions": ([1, 2.5, None], "DOUBLE", [1.0, 2.5, None]),
+    "booleans": ([True, False, None], "BOOLEAN", [True, False, None]),
+    "dates": ([date(2026, 1, 2), date(2026, 12, 31)], "DATE", [date(2026, 1, 2), date(2026, 12, 31)]),
+    "date-times": (
+        [datetime(2026, 1, 2, 3, 4, 5), datetime(2026, 1, 2, 23, 0)],
+        "TIMESTAMP",
+        [datetime(2026, 1, 2, 3, 4, 5), datetime(2026, 1, 2, 23, 0)],
+    ),
+    "times": ([time(10, 30), time(23, 59, 1)], "TIME", [time(10, 30), time(23, 59, 1)]),
+    "text": (["a", "Grüße", None], "VARCHAR", ["a", "Grüße", None]),
+    "durations become text (Iceberg has no interval)": (
+        [timedelta(hours=36), timedelta(minutes=5)],
+        "VARCHAR",
+        ["1 day, 12:00:00", "0:05:00"],
+    ),
+    "mixed values become text": ([1, "x", 2.5, True], "VARCHAR", ["1", "x", "2.5", "TRUE"]),
+    "only empty cells": ([None, None], "VARCHAR", [None, None]),
+}
+
+
+@pytest.mark.parametrize(("cells", "sql_type", "values"), COLUMN_TYPES.values(), ids=COLUMN_TYPES.keys())
+def test_infers_column_type(tmp_path: Path, cells: list[object], sql_type: str, values: list[object]) -> None:
+    rows: Rows = [["key", "value"], *([i, cell] for i, cell in enumerate(cells))]
+    [table] = _read(_xlsx(tmp_path / "t.xlsx", {"S": rows}))
+    assert [str(t) for t in table.relation.types] == ["BIGINT", sql_type]
+    assert [value for _, value in table.relation.order("key").fetchall()] == values
+
+
+WRITERS = {"xlsx": _xlsx, "xlsm": _xlsx, "xls": _xls, "ods": _ods}
+
+
+@pytest.mark.parametrize("suffix", WRITERS)
+def test_reads_every_format(tmp_path: Path, suffix: str) -> None:
+    rows: Rows = [
+        ["Name", "Anzahl", "Preis", "Seit"],
+        ["Hund", 4, 1.5, date(2020, 5, 1)],
+        ["Huhn", 2, 0.25, None],
+    ]
+    [table] = _read(WRITERS[suffix](tmp_path / f"t.{suffix}", {"Tiere": rows}))
+    assert table.relation.columns == ["Name", "Anzahl", "Preis", "Seit"]
+    assert [str(t) for t in table.relation.types] == ["VARCHAR", "BIGINT", "DOUBLE", "DATE"]
+    assert table.relation.fetchall() == [("Hund", 4, 1.5, date(2020, 5, 1)), ("Huhn", 2, 0.25, None)]
+    assert table.notes == ["sheet 'Tiere'", "first row is the header"]
+
+
+def test_skips_empty_rows_and_columns_around_the_table(tmp_path: Path) -> None:
+    rows: Rows = [
+        [],
+        [None, None, None],
+        [None, "id", None, "name"],
+        [None, 1, None, "a"],
+        [None, None, None, None],
+        [None, 2, None, "b"],
+        [None, None, None, "   "],
+    ]
+    [table] = _read(_xlsx(tmp_path / "t.xlsx", {"S": rows}))
+    assert table.relation.columns == ["id", "column_2", "name"]
+    assert table.relation.fetchall() == [(1, None, "a"), (None, None, None), (2, None, "b")]
+
+
+def test_header_names_are_kept_exactly(tmp_path: Path) -> None:
+    rows: Rows = [["Kunde Nr", "Kunde Nr", " Größe (cm) ", None], [1, 2, 3, 4]]
+    [table] = _read(_xlsx(tmp_path / "t.xlsx", {"S": rows}))
+    assert table.relation.columns == ["Kunde Nr", "Kunde Nr", " Größe (cm) ", "column_4"]
+    assert table.relation.fetchall() == [(1, 2, 3, 4)]
+
+
+def test_a_first_row_with_numbers_is_data(tmp_path: Path) -> None:
+    [table] = _read(_xlsx(tmp_path / "t.xlsx", {"S": [[1, "a"], [2, "b"]]}))
+    assert table.relation.columns == ["column_1", "column_2"]
+    assert table.relation.fetchall() == [(1, "a"), (2, "b")]
+    assert "no header row" in table.notes[1]
+
+
+def test_a_header_alone_gives_zero_rows(tmp_path: Path) -> None:
+    [table] = _read(_xlsx(tmp_path / "t.xlsx", {"S": [["a", "b"]]}))
+    assert table.relation.columns == ["a", "b"]
+    assert table.relation.fetchall() == []
+
+
+SHEETS: dict[str, Rows] = {
+    "Leer": [],
+    "Umsatz": [["Monat", "Betrag"], ["Jan", 10]],
+    "Kosten": [["Posten"], ["Miete"]],
+}
+
+
+@pytest.mark.parametrize(
+    ("sheet", "expected"),
+    [
+        pytest.param(None, [(None, [("Jan", 10)])], id="the first sheet with data"),
+        pytest.param("Kosten", [(None, [("Miete",)])], id="a sheet by name"),
+        pytest.param("*", [("Umsatz", [("Jan", 10)]), ("Kosten", [("Miete",)])], id="every sheet with data"),
+    ],
+)
+def test_chooses_sheets(
+    tmp_path: Path, sheet: str | None, expected: list[tuple[str | None, list[object]]]
+) -> None:
+    tables = _read(_xlsx(tmp_path / "t.xlsx", SHEETS), sheet)
+    assert [(t.name_hint, t.relation.fetchall()) for t in tables] == expected
+
+
+BAD_FILES = {
+    "a sheet that does not exist": (
+        lambda p: _xlsx(p, SHEETS),
+        "Gewinn",
+        "t.xlsx has no sheet 'Gewinn'; its sheets are 'Leer', 'Umsatz', 'Kosten'",
+    ),
+    "an empty sheet asked for by name": (
+        lambda p: _xlsx(p, SHEETS),
+        "Leer",
+        "sheet 'Leer' of t.xlsx is empty",
+    ),
+    "a workbook without data": (
+        lambda p: _xlsx(p, {"A": [], "B": [[None]]}),
+        None,
+        "t.xlsx has no data in any sheet",
+    ),
+    "text named .xlsx": (lambda p: p.write_text("a,b\n1,2\n"), None, "t.xlsx is not a readable spreadsheet"),
+    "a truncated workbook": (
+        lambda p: p.write_bytes(_xlsx(p, SHEETS).read_bytes()[:300]),
+        None,
+        "t.xlsx is not a readable spreadsheet",
+    ),
+}
+
+
+@pytest.mark.parametrize(("make", "sheet", "message"), BAD_FILES.values(), ids=BAD_FILES.keys())
+def test_refuses_bad_workbook(
+    tmp_path: Path, make: Callable[[Path], object], sheet: str | None, message: str
+) -> None:
+    path = tmp_path / "t.xlsx"
+    make(path)
+    with pytest.raises(InvalidInput) as refused:
+        _read(path, sheet)
+    assert str(refused.value).startswith(message)
+    assert str(tmp_path) not in str(refused.value)
+
+
+def test_reads_an_xls_file_named_xlsx(tmp_path: Path) -> None:
+    legacy = _xls(tmp_path / "t.xls", {"S": [["a"], [1]]})
+    path = tmp_path / "t.xlsx"
+    path.write_bytes(legacy.read_bytes())
+    [table] = _read(path)
+    assert table.relation.fetchall() == [(1,)]
