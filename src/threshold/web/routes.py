@@ -1,0 +1,66 @@
+"""The web UI: `install(app)` adds the pages, the static files and the way pages show errors.
+
+Pages live in `views/` (one module per area), templates in `templates/`, CSS and JS in `static/`.
+Every page has a JSON twin at the same path plus `.json` (`/index.json` for the home page).
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from threshold.api.deps import session_person
+from threshold.errors import ThresholdError, Unauthenticated
+from threshold.web.session import login_url
+from threshold.web.templating import STATIC, page, wants_json
+from threshold.web.views import activity, auth, browse, query, share
+
+_HTTP_TITLES = {404: "Not found", 405: "Not allowed here", 403: "Not allowed", 413: "Too large"}
+
+
+def install(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (auth, browse, share, query, activity):
+        app.include_router(module.router, include_in_schema=False)
+    app.state.render_error = render_error
+    api_validation_error = app.exception_handlers.get(RequestValidationError)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_input(request: Request, exc: RequestValidationError) -> Response:
+        """Bad query or form values: the API keeps its JSON answer, a page shows the first problem."""
+        if request.url.path.startswith("/api/") and api_validation_error is not None:
+            answer = api_validation_error(request, exc)
+            return await answer if inspect.isawaitable(answer) else answer
+        first = exc.errors()[0] if exc.errors() else {}
+        where = " ".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query"))
+        return _error_page(request, 422, f"{where}: {first.get('msg', 'invalid input')}", "InvalidInput")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith(("/api/", "/static/", "/docs", "/openapi")):
+            return await http_exception_handler(request, exc)
+        message = exc.detail if isinstance(exc.detail, str) else _HTTP_TITLES.get(exc.status_code, "Error")
+        return _error_page(request, exc.status_code, message, _HTTP_TITLES.get(exc.status_code, "Error"))
+
+
+def render_error(request: Request, exc: ThresholdError) -> Response:
+    """A ThresholdError on a page: sign-in redirect for 401, else its one-line message and status."""
+    if isinstance(exc, Unauthenticated) and not wants_json(request):
+        return RedirectResponse(login_url(request), status_code=303)
+    return _error_page(request, exc.status, str(exc), type(exc).__name__)
+
+
+def _error_page(request: Request, status: int, message: str, kind: str) -> Response:
+    if wants_json(request):
+        return JSONResponse({"detail": message, "error": kind}, status_code=status)
+    titles = {"NotFound": "Not found", "Denied": "Not allowed", "InvalidInput": "Cannot do that",
+              "Conflict": "Conflict", "TransientError": "Try again"}  # fmt: skip
+    data = {"status": status, "message": message, "error": kind}
+    person = session_person(request)
+    return page(request, "error.html", data, person=person, status=status, title=titles.get(kind, kind))

@@ -1,0 +1,154 @@
+"""Rendering a page: the Jinja2 environment, its filters, and the HTML-or-JSON responder.
+
+Every page builds one `data` dict from services; `page()` renders it with a template, or returns it
+as JSON when the path ends in `.json` (Datasette's JSON twins).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from threshold.identity.service import Person
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+
+# Pages load scripts and styles only from this origin and cannot be framed.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def human_bytes(n: float | None) -> str:
+    if n is None:
+        return "—"
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+def number(n: float | None) -> str:
+    if n is None:
+        return "—"
+    if isinstance(n, float) and not n.is_integer():
+        return f"{n:,.1f}"
+    return f"{int(n):,}"
+
+
+def percent(fraction: float | None) -> str:
+    if fraction is None or (isinstance(fraction, float) and math.isnan(fraction)):
+        return "—"
+    if 0 < fraction < 0.001:
+        return "<0.1%"
+    return f"{fraction * 100:.1f}%".replace(".0%", "%")
+
+
+def when(iso: str | None) -> str:
+    """'3 min ago', '2 days ago', or the date for older events."""
+    if not iso:
+        return "never"
+    try:
+        at = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    seconds = (datetime.now(UTC) - at).total_seconds()
+    if seconds < 60:
+        return "just now"
+    for size, unit in ((86400 * 30, None), (86400, "day"), (3600, "hour"), (60, "min")):
+        if seconds >= size:
+            if unit is None:
+                return at.strftime("%d %b %Y")
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count > 1 and unit != 'min' else ''} ago"
+    return iso
+
+
+def short_hash(digest: str | None) -> str:
+    return (digest or "")[:12]
+
+
+_FRIENDLY_TYPES = {
+    "VARCHAR": "text", "BIGINT": "whole number", "INTEGER": "whole number", "SMALLINT": "whole number",
+    "HUGEINT": "whole number", "DOUBLE": "number", "FLOAT": "number", "REAL": "number", "BOOLEAN": "yes/no",
+    "DATE": "date", "TIMESTAMP": "date & time", "TIMESTAMPTZ": "date & time",
+    "TIMESTAMP WITH TIME ZONE": "date & time", "TIME": "time", "BLOB": "binary", "UUID": "id",
+}  # fmt: skip
+
+
+def friendly_type(lake_type: str) -> str:
+    """What a business user calls a column type (the exact type stays in the tooltip)."""
+    upper = lake_type.upper()
+    if upper.startswith("DECIMAL"):
+        return "number"
+    if upper.endswith("[]") or upper.startswith(("LIST", "STRUCT", "MAP")):
+        return "nested"
+    return _FRIENDLY_TYPES.get(upper, lake_type.lower())
+
+
+def cell(value: Any) -> str:
+    """A result value as text in a table cell (None stays empty; the template marks it)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.12g}"  # 185963.1, not 185963.09999999998 (downloads keep every digit)
+    return str(value)
+
+
+environment = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=True,  # every value is escaped; templates never mark data as safe
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+environment.filters.update(
+    human_bytes=human_bytes,
+    number=number,
+    percent=percent,
+    when=when,
+    short_hash=short_hash,
+    cell=cell,
+    friendly_type=friendly_type,
+)
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.endswith(".json")
+
+
+def page(
+    request: Request,
+    template: str,
+    data: dict[str, Any],
+    *,
+    person: Person | None,
+    status: int = 200,
+    title: str = "",
+    nav: str = "",
+) -> Response:
+    """The page as HTML, or its data as JSON when the path ends in `.json`."""
+    if wants_json(request):
+        return JSONResponse(jsonable_encoder(data), status_code=status)
+    html = environment.get_template(template).render(
+        data=data,
+        person=person,
+        csrf=request.session.get("csrf", "") if "session" in request.scope else "",
+        title=title,
+        nav=nav,
+        path=request.url.path,
+    )
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)

@@ -1,0 +1,51 @@
+"""Sign in and sign out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from threshold.api.deps import session_person
+from threshold.errors import Unauthenticated
+from threshold.identity.service import authenticate
+from threshold.web.session import check_csrf, csrf_token, safe_next, sign_in
+from threshold.web.templating import page
+
+router = APIRouter()
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/") -> Response:
+    target = safe_next(next)
+    if session_person(request) is not None:
+        return RedirectResponse(target, status_code=303)
+    csrf_token(request)
+    return page(request, "login.html", {"next": target, "error": None, "username": ""}, person=None, title="Sign in")
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    target = safe_next(next)
+    try:
+        person = authenticate(request.app.state.platform, username.strip(), password)
+    except Unauthenticated as e:
+        data = {"next": target, "error": str(e), "username": username.strip()}
+        return page(request, "login.html", data, person=None, status=401, title="Sign in")
+    sign_in(request, person)
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+    check_csrf(request, csrf)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)

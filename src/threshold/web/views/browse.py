@@ -1,0 +1,89 @@
+"""Finding data: home, search results, and a dataset's page."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from threshold.catalog import service as catalog
+from threshold.errors import NotFound, ThresholdError
+from threshold.gateway.service import query as gateway_query
+from threshold.platform import Platform
+from threshold.usage import service as usage
+from threshold.web.charts import weekly_bars
+from threshold.web.render import rows
+from threshold.web.session import signed_in
+from threshold.web.templating import page
+from threshold.web.views.results import result_columns
+
+router = APIRouter()
+PREVIEW_ROWS = 20
+PER_PAGE = 20
+
+
+@router.get("/")
+@router.get("/index.json")
+def home(request: Request) -> Response:
+    person = signed_in(request)
+    platform: Platform = request.app.state.platform
+    org = usage.org_usage(platform, limit=10)
+    all_datasets = catalog.search(platform, None, per_page=1)
+    data = {
+        "datasets": all_datasets.total,
+        "queries": org["queries"],
+        "people": org["users"],
+        "most_used": org["most_used"],
+        "recently_shared": catalog.recently_shared(platform, limit=8),
+        "never_used": len(org["never_used"]),
+    }
+    return page(request, "home.html", data, person=person, title="Home", nav="home")
+
+
+@router.get("/datasets")
+@router.get("/datasets.json")
+def search(
+    request: Request,
+    q: Annotated[str, Query(max_length=200)] = "",
+    page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+) -> Response:
+    person = signed_in(request)
+    found = catalog.search(request.app.state.platform, q, page=page_number, per_page=PER_PAGE)
+    data = asdict(found) | {"q": q, "pages": max(1, math.ceil(found.total / PER_PAGE))}
+    return page(request, "datasets.html", data, person=person, title=f"Search: {q}" if q else "Datasets")
+
+
+@router.get("/datasets/{name}")
+def dataset(request: Request, name: str) -> Response:
+    """`/datasets/domain.name`, or its JSON twin `/datasets/domain.name.json`."""
+    person = signed_in(request)
+    if name.endswith(".json") and "." in name[: -len(".json")]:
+        name = name[: -len(".json")]
+    platform: Platform = request.app.state.platform
+    record = catalog.describe(platform, name)
+    preview = _preview(platform, person, record["name"])
+    used = usage.dataset_usage(platform, record["name"])  # after the preview, which is a read too
+    data = record | {"preview": preview, "usage": used, "chart": weekly_bars(used["weekly"])}
+    return page(request, "dataset.html", data, person=person, title=record["name"])
+
+
+def _preview(platform: Platform, person: Any, full_name: str) -> dict[str, Any]:
+    """The first rows, read through the gateway like every other read (so masks and rules apply)."""
+    try:
+        result = gateway_query(
+            platform, f"SELECT * FROM {full_name} LIMIT {PREVIEW_ROWS}", user=person, purpose="preview",
+            interface="web", max_rows=PREVIEW_ROWS,
+        )  # fmt: skip
+    except NotFound:
+        raise
+    except ThresholdError as e:
+        return {"columns": [], "rows": [], "error": str(e), "notes": []}
+    return {
+        "columns": result_columns(result.table),
+        "rows": rows(result.table),
+        "error": None,
+        "notes": result.notes,
+    }
