@@ -1,0 +1,53 @@
+# Threshold: the project's verbs.  `make help` lists them.
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.threshold-installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv install run test lint bench clean
+
+help:
+	@echo "make run     install, then serve the demo organisation on http://127.0.0.1:8000"
+	@echo "make test    install, start test services (Chromium, PostgreSQL), ruff check, pytest"
+	@echo "make lint    ruff check + ruff format --check + mypy"
+	@echo "make bench   run benchmarks/bench_*.py (they print ratios against a baseline)"
+	@echo "make venv    create .venv and pip install -e '.[dev]' (alias: install)"
+	@echo "make clean   remove .venv, .threshold, .test-env and caches"
+
+venv install: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install only when pyproject.toml is newer than the stamp (src/ is an editable install).
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+run: $(STAMP)
+	$(BIN)/threshold demo
+
+test: $(STAMP)
+	bash scripts/test-services.sh
+	$(BIN)/ruff check src tests
+	set -a; . ./.test-env; set +a; $(BIN)/pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	@set -e; found=0; for f in benchmarks/bench_*.py; do \
+		[ -e "$$f" ] || continue; found=1; \
+		echo "== $$f"; $(BIN)/python "$$f"; \
+	done; \
+	if [ $$found -eq 0 ]; then echo "no benchmarks/bench_*.py found" >&2; exit 1; fi
+
+clean:
+	rm -rf $(VENV) .threshold .test-env .test-services .pytest_cache .mypy_cache .ruff_cache \
+		build dist src/*.egg-info benchmarks/.data
+	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +

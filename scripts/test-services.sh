@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# Make sure the services the test suite needs exist, then write ./.test-env.
+#
+#   * Chromium at /usr/bin/chromium (Debian package; Playwright drives it with
+#     executable_path=/usr/bin/chromium -- never `playwright install`).
+#   * A PostgreSQL database for the tests marked `postgres`, exported as
+#     THRESHOLD_TEST_POSTGRES_URL in .test-env. In order of preference:
+#       1. THRESHOLD_TEST_POSTGRES_URL already set and reachable;
+#       2. a server on 127.0.0.1:5432 that accepts a known role without a password;
+#       3. a private throwaway cluster (initdb) on 127.0.0.1:$PG_PORT, data in $PG_DIR,
+#          reused when it is already running.
+#     If none works, a loud warning is printed and no URL is written: the
+#     postgres-marked tests then skip with a reason.
+#
+# Idempotent and fast when everything is present. Usage: bash scripts/test-services.sh
+# Environment knobs: THRESHOLD_TEST_PG_PORT (54329), THRESHOLD_TEST_PG_DIR (/tmp/threshold-pg-$UID).
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ENV_FILE="$ROOT/.test-env"
+PG_PORT="${THRESHOLD_TEST_PG_PORT:-54329}"
+PG_DIR="${THRESHOLD_TEST_PG_DIR:-/tmp/threshold-pg-$(id -u)}"
+PG_DB="threshold_test"
+PG_SOCKET_DIR="/tmp"
+
+say() { printf '[test-services] %s\n' "$*" >&2; }
+warn() {
+    printf '\n[test-services] !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n' >&2
+    printf '[test-services] WARNING: %s\n' "$@" >&2
+    printf '[test-services] !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\n' >&2
+}
+
+# ---------------------------------------------------------------- privileges / apt
+APT_OK=1
+if [ "$(id -u)" -eq 0 ]; then
+    AS_ROOT=()
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    AS_ROOT=(sudo -n)
+else
+    AS_ROOT=()
+    APT_OK=0
+fi
+
+APT_UPDATED=0
+apt_install() {  # apt_install PACKAGE...
+    if [ "$APT_OK" -ne 1 ]; then
+        say "not root and no passwordless sudo: skipping 'apt-get install $*'"
+        return 1
+    fi
+    local pkg need_update=0
+    for pkg in "$@"; do
+        # No candidate version means the package lists are missing or stale.
+        if ! apt-cache policy "$pkg" 2>/dev/null | grep -q 'Candidate: [^(]'; then
+            need_update=1
+        fi
+    done
+    if [ "$need_update" -eq 1 ] && [ "$APT_UPDATED" -eq 0 ]; then
+        say "apt-get update"
+        "${AS_ROOT[@]}" apt-get update -qq || return 1
+        APT_UPDATED=1
+    fi
+    say "apt-get install $*"
+    "${AS_ROOT[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq "$@" >/dev/null || return 1
+}
+
+# ---------------------------------------------------------------- Chromium
+if [ -x /usr/bin/chromium ]; then
+    say "chromium: /usr/bin/chromium"
+else
+    apt_install chromium || true
+    if [ -x /usr/bin/chromium ]; then
+        say "chromium: installed /usr/bin/chromium"
+    else
+        warn "Chromium is not available at /usr/bin/chromium; browser tests cannot run." \
+             "Install it with: apt-get install chromium"
+    fi
+fi
+
+# ---------------------------------------------------------------- PostgreSQL
+# SQLAlchemy URL (postgresql+psycopg://...) -> libpq URL (postgresql://...)
+libpq_url() { printf '%s' "$1" | sed -E 's#^postgres(ql)?(\+[a-z0-9_]+)?://#postgresql://#'; }
+
+# pg_ok URL [SQL]: succeeds when the server at URL accepts the connection (and runs SQL).
+pg_ok() {
+    local url sql py
+    url="$(libpq_url "$1")"
+    sql="${2:-select 1}"
+    if command -v psql >/dev/null 2>&1; then
+        PGCONNECT_TIMEOUT=3 psql "$url" -XqtA -v ON_ERROR_STOP=1 -c "$sql" >/dev/null 2>&1
+        return
+    fi
+    for py in "$ROOT/.venv/bin/python" python3; do
+        if "$py" -c 'import psycopg' >/dev/null 2>&1; then
+            "$py" - "$url" "$sql" >/dev/null 2>&1 <<'EOF'
+import sys, psycopg
+with psycopg.connect(sys.argv[1], connect_timeout=3, autocommit=True) as c:
+    c.execute(sys.argv[2])
+EOF
+            return
+        fi
+    done
+    return 1
+}
+
+# ensure_db HOST PORT ROLE: the server accepts ROLE; create $PG_DB when missing. Prints the URL.
+ensure_db() {
+    local host="$1" port="$2" role="$3" admin
+    admin="postgresql://$role@$host:$port/postgres"
+    pg_ok "$admin" || return 1
+    if ! pg_ok "postgresql://$role@$host:$port/$PG_DB"; then
+        pg_ok "$admin" "create database $PG_DB" || return 1
+    fi
+    printf 'postgresql+psycopg://%s@%s:%s/%s' "$role" "$host" "$port" "$PG_DB"
+}
+
+pg_bindir() {
+    local d
+    d="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+    [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && printf '%s' "$d"
+}
+
+# run_pg CMD...: run as the cluster owner (PostgreSQL refuses to run as root).
+run_pg() {
+    if [ "$(id -u)" -eq 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+private_cluster() {
+    local bin owner url
+    # Already running (this clone's, another clone's, an earlier run's): reuse it.
+    if url="$(ensure_db 127.0.0.1 "$PG_PORT" postgres)"; then
+        say "postgres: reusing the private cluster on 127.0.0.1:$PG_PORT"
+        printf '%s' "$url"
+        return 0
+    fi
+    bin="$(pg_bindir)"
+    if [ -z "$bin" ]; then
+        apt_install postgresql || true
+        bin="$(pg_bindir)"
+    fi
+    if [ -z "$bin" ]; then
+        say "postgres: no initdb/pg_ctl under /usr/lib/postgresql/*/bin"
+        return 1
+    fi
+    if [ "$(id -u)" -eq 0 ]; then
+        if ! id postgres >/dev/null 2>&1; then
+            say "postgres: no 'postgres' OS user to own the cluster"
+            return 1
+        fi
+        owner=postgres
+    else
+        owner="$(id -un)"
+    fi
+
+    # A data dir from an interrupted initdb (no marker) is thrown away.
+    if [ -d "$PG_DIR" ] && [ ! -f "$PG_DIR/.threshold-ready" ]; then
+        rm -rf "$PG_DIR"
+    fi
+    if [ ! -d "$PG_DIR" ]; then
+        say "postgres: initdb $PG_DIR (owner $owner, $(basename "$(dirname "$bin")"))"
+        mkdir -p "$PG_DIR" && chmod 700 "$PG_DIR" && chown "$owner" "$PG_DIR" || return 1
+        run_pg "$bin/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --no-locale \
+            >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log" >&2; return 1; }
+        cat >>"$PG_DIR/data/postgresql.conf" <<EOF
+
+# threshold test cluster
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$PG_SOCKET_DIR'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 200
+EOF
+        run_pg touch "$PG_DIR/.threshold-ready"
+    fi
+
+    say "postgres: starting the private cluster on 127.0.0.1:$PG_PORT (log $PG_DIR/postgres.log)"
+    # pg_ctl detaches the server (its own session), so it outlives this script and its caller.
+    if ! run_pg "$bin/pg_ctl" -D "$PG_DIR/data" -o "-p $PG_PORT -k $PG_SOCKET_DIR" \
+            -l "$PG_DIR/postgres.log" -w -t 60 start >/dev/null </dev/null; then
+        tail -n 20 "$PG_DIR/postgres.log" >&2 2>/dev/null
+        return 1
+    fi
+    local i
+    for i in $(seq 1 60); do
+        if "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" 2>/dev/null; then break; fi
+        sleep 0.5
+    done
+    ensure_db 127.0.0.1 "$PG_PORT" postgres
+}
+
+find_postgres() {
+    local url role
+    if [ -n "${THRESHOLD_TEST_POSTGRES_URL:-}" ]; then
+        if pg_ok "$THRESHOLD_TEST_POSTGRES_URL"; then
+            say "postgres: using THRESHOLD_TEST_POSTGRES_URL from the environment"
+            printf '%s' "$THRESHOLD_TEST_POSTGRES_URL"
+            return 0
+        fi
+        say "postgres: THRESHOLD_TEST_POSTGRES_URL is set but not reachable; looking further"
+    fi
+    for role in postgres "$(id -un)"; do
+        if url="$(ensure_db 127.0.0.1 5432 "$role")"; then
+            say "postgres: using the server on 127.0.0.1:5432 as role $role"
+            printf '%s' "$url"
+            return 0
+        fi
+    done
+    private_cluster
+}
+
+PG_URL="$(find_postgres)" || PG_URL=""
+
+tmp="$ENV_FILE.tmp.$$"
+{
+    echo "# Written by scripts/test-services.sh; sourced by 'make test'. Do not commit."
+    if [ -n "$PG_URL" ]; then
+        echo "export THRESHOLD_TEST_POSTGRES_URL=$PG_URL"
+    else
+        echo "# No PostgreSQL available: tests marked 'postgres' skip."
+        echo "unset THRESHOLD_TEST_POSTGRES_URL"
+    fi
+} >"$tmp" && mv -f "$tmp" "$ENV_FILE"
+
+if [ -n "$PG_URL" ]; then
+    say "postgres: $PG_URL"
+else
+    warn "PostgreSQL could not be made available; tests marked 'postgres' will SKIP." \
+         "Set THRESHOLD_TEST_POSTGRES_URL, or install the 'postgresql' package and re-run."
+fi
+say "wrote $ENV_FILE"
+exit 0
