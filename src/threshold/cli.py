@@ -16,7 +16,9 @@ from rich.table import Table
 
 from threshold.errors import ThresholdError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Threshold: share, explore and govern data.")
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Threshold: share, explore and govern data."
+)
 user_app = typer.Typer(no_args_is_help=True, help="People.")
 domain_app = typer.Typer(no_args_is_help=True, help="Domains.")
 token_app = typer.Typer(no_args_is_help=True, help="Personal API tokens.")
@@ -28,7 +30,8 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 Home = Annotated[
-    Path | None, typer.Option("--home", envvar="THRESHOLD_HOME", help="Threshold home folder (default ./.threshold).")
+    Path | None,
+    typer.Option("--home", envvar="THRESHOLD_HOME", help="Threshold home folder (default ./.threshold)."),
 ]
 As = Annotated[str | None, typer.Option("--as", help="Act as this user (default: the admin).")]
 Format = Annotated[str, typer.Option("--format", help="table or json.")]
@@ -154,13 +157,17 @@ def domain_join(
 def share(
     file: Path,
     domain: Annotated[str, typer.Option("--domain", help="Domain the data belongs to.")],
-    name: Annotated[str | None, typer.Option("--name", help="Dataset name (default: from the file name).")] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Dataset name (default: from the file name).")
+    ] = None,
     as_user: As = None,
     mode: Annotated[str, typer.Option("--mode", help="create, append or replace.")] = "create",
     sheet: Annotated[str | None, typer.Option("--sheet", help="Excel sheet; '*' shares every sheet.")] = None,
     description: Annotated[str, typer.Option("--description")] = "",
     purpose: Annotated[str, typer.Option("--purpose", help="Why the data was collected.")] = "",
-    evolve: Annotated[bool, typer.Option("--evolve", help="Append may add new columns / widen types.")] = False,
+    evolve: Annotated[
+        bool, typer.Option("--evolve", help="Append may add new columns / widen types.")
+    ] = False,
     encoding: Annotated[str | None, typer.Option("--encoding", help="Force a text encoding.")] = None,
     delimiter: Annotated[str | None, typer.Option("--delimiter", help="Force a CSV delimiter.")] = None,
     home: Home = None,
@@ -181,7 +188,9 @@ def share(
         task = bar.add_task(f"sharing {file.name}", total=1.0)
 
         def progress(phase: str, fraction: float | None) -> None:
-            bar.update(task, description=f"{phase} {file.name}", completed=fraction if fraction is not None else None)
+            bar.update(
+                task, description=f"{phase} {file.name}", completed=fraction if fraction is not None else None
+            )
 
         results = run_share(
             platform, file, domain=domain, user=person, name=name, mode=mode, sheet=sheet,
@@ -235,12 +244,16 @@ def show(dataset: str, home: Home = None, fmt: Format = "table") -> None:
     if fmt == "json":
         _emit_json(d)
         return
-    out.print(f"[bold]{d['name']}[/bold]  {d['rows']:,} rows · stage {d['stage']} · snapshot {d['snapshot_id']}")
+    out.print(
+        f"[bold]{d['name']}[/bold]  {d['rows']:,} rows · stage {d['stage']} · snapshot {d['snapshot_id']}"
+    )
     if d["description"]:
         out.print(d["description"])
     if d["source"]:
         s = d["source"]
-        out.print(f"source: {s['name']} ({s['format']}, {s['size'] or 0:,} bytes, sha256 {str(s['sha256'])[:16]}…)")
+        out.print(
+            f"source: {s['name']} ({s['format']}, {s['size'] or 0:,} bytes, sha256 {str(s['sha256'])[:16]}…)"
+        )
     t = Table("column", "label", "type", "tags", "nulls", "distinct≈", "min", "max")
     for c in d["schema"]:
         t.add_row(
@@ -290,15 +303,17 @@ def query(
         for row in table.slice(0, 200).to_pylist():
             t.add_row(*("" if v is None else str(v) for v in row.values()))
         out.print(t)
-        more = f" (showing 200)" if table.num_rows > 200 else ""
+        more = " (showing 200)" if table.num_rows > 200 else ""
         out.print(f"{table.num_rows:,} rows{more} in {result.duration_ms:.0f} ms")
     for note in result.notes:
-        err.print(note)
+        sys.stderr.write(note + "\n")
 
 
 @app.command()
 def usage(
-    dataset: Annotated[str | None, typer.Argument(help="A dataset; without it, the whole organisation.")] = None,
+    dataset: Annotated[
+        str | None, typer.Argument(help="A dataset; without it, the whole organisation.")
+    ] = None,
     user: Annotated[str | None, typer.Option("--user", help="What one person used.")] = None,
     home: Home = None,
     fmt: Format = "table",
@@ -323,7 +338,9 @@ def usage(
             t.add_row(d["dataset"], str(d["queries"]), d["last_used"] or "")
         out.print(t)
     elif dataset:
-        out.print(f"[bold]{dataset}[/bold]: {data['queries']} queries by {data['users']} people, last {data['last_used']}")
+        out.print(
+            f"[bold]{dataset}[/bold]: {data['queries']} queries by {data['users']} people, last {data['last_used']}"
+        )
         t = Table("domain", "people", "queries")
         for d in data["domains"]:
             t.add_row(d["domain"], str(d["users"]), str(d["queries"]))
@@ -383,7 +400,9 @@ def serve(
     from threshold.api.app import create_app
 
     platform = _platform(home)
-    out.print(f"Threshold is serving {platform.settings.home_dir} on http://{host}:{port}/ (API docs at /docs)")
+    out.print(
+        f"Threshold is serving {platform.settings.home_dir} on http://{host}:{port}/ (API docs at /docs)"
+    )
     uvicorn.run(create_app(platform), host=host, port=port, log_level="warning")
 
 
@@ -422,7 +441,7 @@ def main() -> None:
         _fail(f"error: {e}", e.exit_code)
     except click.exceptions.Abort:
         _fail("aborted", 130)
-    except click.ClickException as e:
+    except (click.ClickException, typer.exceptions.TyperException) as e:  # newer Typer vendors its own click
         _fail(f"error: {e.format_message()}", e.exit_code or 2)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
@@ -434,6 +453,9 @@ def main() -> None:
         first = str(e).splitlines()[0] if str(e) else ""
         _fail(f"internal error ({type(e).__name__}): {first}", 70)
 
+
+# Command groups kept in their own modules register onto `app` when imported (after it is complete).
+from threshold.commands import governance as _governance  # noqa: E402,F401
 
 if __name__ == "__main__":
     main()

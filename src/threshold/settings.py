@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     profile_sample_rows: int = 100_000
     """Rows sampled for top values and sensitive-data detection at share time."""
 
+    guardrail_personal_mask: str = "redact"
+    """How the built-in personal-data guardrail masks (`redact`, `hash`, `null`, `partial`, `year`)."""
+
     @model_validator(mode="after")
     def _check_secrets(self) -> Settings:
         if self.environment == "production" and self.secret_key.strip().lower() in _PLACEHOLDER_SECRETS:

@@ -41,7 +41,9 @@ _TIME_TRAVEL_KINDS = {"VERSION", "TIMESTAMP", "SNAPSHOT"}
 @cache
 def allowed_functions() -> frozenset[str]:
     text = (Path(__file__).parent / "functions.txt").read_text()
-    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    return frozenset(
+        line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
 
 
 @dataclass(frozen=True)
@@ -102,9 +104,13 @@ def check(sql: str) -> CheckedQuery:
     allowed = allowed_functions()
     for node in tree.walk():
         if isinstance(node, (exp.DML, exp.DDL, exp.Command, exp.Pragma, exp.Set, exp.Use, exp.Copy)):
-            raise InvalidInput(f"only read-only queries are allowed; found {node.key.upper()} inside the query")
+            raise InvalidInput(
+                f"only read-only queries are allowed; found {node.key.upper()} inside the query"
+            )
         if isinstance(node, (exp.Placeholder, exp.Parameter, exp.SessionParameter)):
-            raise InvalidInput("parameters and session variables ($1, ?, @x) are not allowed; write the values")
+            raise InvalidInput(
+                "parameters and session variables ($1, ?, @x) are not allowed; write the values"
+            )
         if isinstance(node, exp.Into):
             raise InvalidInput("SELECT ... INTO is not allowed")
         if isinstance(node, exp.Table):
@@ -117,15 +123,39 @@ def check(sql: str) -> CheckedQuery:
 
 
 def _cte_names(node: exp.Expression) -> set[str]:
-    """Names of the CTEs visible at `node` (its own and every enclosing WITH)."""
+    """Names of the CTEs visible at `node`, scoped as DuckDB binds them.
+
+    Inside a CTE's body only the CTEs defined before it are visible, and the CTE itself only in the
+    recursive branch of a WITH RECURSIVE union; anywhere else DuckDB resolves the name as a table,
+    e.g. a file path through a replacement scan, so it must not count as a CTE here.
+    """
     names: set[str] = set()
-    cur: exp.Expression | None = node
+    child: object = node
+    cur = node.parent
     while cur is not None:
-        with_ = cur.args.get("with_") or cur.args.get("with") if isinstance(cur, exp.Expression) else None
-        if isinstance(with_, exp.With):
-            names.update(cte.alias_or_name.lower() for cte in with_.expressions)
-        cur = cur.parent
+        if isinstance(cur, exp.With) and isinstance(child, exp.CTE):
+            ctes = list(cur.expressions)
+            own = next(i for i, cte in enumerate(ctes) if cte is child)
+            names.update(cte.alias_or_name.lower() for cte in ctes[:own])
+            body = child.this
+            in_anchor = isinstance(body, exp.Union) and any(a is body.this for a in _ancestors(node))
+            if cur.args.get("recursive") and isinstance(body, exp.Union) and not in_anchor:
+                names.add(child.alias_or_name.lower())
+        else:
+            with_ = cur.args.get("with_") or cur.args.get("with")
+            if isinstance(with_, exp.With) and with_ is not child:
+                names.update(cte.alias_or_name.lower() for cte in with_.expressions)
+        child, cur = cur, cur.parent
     return names
+
+
+def _ancestors(node: exp.Expression) -> list[object]:
+    out: list[object] = []
+    cur = node.parent
+    while cur is not None:
+        out.append(cur)
+        cur = cur.parent
+    return out
 
 
 def _reference(node: exp.Table) -> Reference | None:

@@ -9,10 +9,10 @@ from sqlglot.optimizer.scope import traverse_scope
 
 def columns_read(tree: exp.Expression, schemas: dict[str, list[str]]) -> dict[str, list[str]] | None:
     """{dataset: [columns]} for `schemas` = {"domain.name": [column, ...]}; None when it cannot tell."""
-    schema: dict[str, dict[str, dict[str, str]]] = {}
+    schema: dict[str, object] = {}
     for full, cols in schemas.items():
         domain, name = full.split(".", 1)
-        schema.setdefault(domain, {})[name] = {c: "UNKNOWN" for c in cols}
+        schema.setdefault(domain, {})[name] = dict.fromkeys(cols, "UNKNOWN")
     try:
         q = qualify(
             tree.copy(),

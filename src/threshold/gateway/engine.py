@@ -19,13 +19,15 @@ from threshold.errors import InvalidInput
 from threshold.lake import ReadPlan, _quote_ident, _quote_str
 from threshold.settings import Settings
 
-
 _VALUE_ERRORS = ("Conversion Error", "Out of Range Error", "Invalid Input Error", "Constraint Error")
 
 
-def engine_error(e: Exception) -> str:
-    """DuckDB's message in one line, with quoted values blanked where the message could echo data."""
+def engine_error(e: Exception, hide: tuple[str, ...] = ()) -> str:
+    """DuckDB's message in one line, with quoted values blanked where the message could echo data,
+    and the folders in `hide` (warehouse, home) never named: e.g. a data file gone missing."""
     text = " ".join(str(e).split("\n")[0].split())
+    for path in sorted(hide, key=len, reverse=True):
+        text = text.replace(path, "…")
     if text.startswith(_VALUE_ERRORS) or "convert" in text.lower():
         text = re.sub(r"'(?:[^']|'')*'", "'…'", text)
     for name in ("__thr_",):
@@ -44,18 +46,25 @@ class Engine:
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
             "python_enable_replacements": False,
-            }
+        }
         if settings.engine_threads:
             config["threads"] = settings.engine_threads
         self._db = duckdb.connect(":memory:", config=config)
         self._db.execute("SET TimeZone = 'UTC'")
-        self._db.execute(f"SET allowed_directories = [{_quote_str(warehouse)}, {_quote_str(str(settings.spill_dir) + '/')}]")
+        self._db.execute(
+            f"SET allowed_directories = [{_quote_str(warehouse)}, {_quote_str(str(settings.spill_dir) + '/')}]"
+        )
         self._db.execute("SET enable_external_access = false")
         self._db.execute("SET lock_configuration = true")
         self._lock = threading.Lock()
 
     def run(
-        self, sql: str, views: Mapping[str, ReadPlan], *, max_rows: int | None, timeout: float | None = None
+        self,
+        sql: str,
+        views: Mapping[str, ReadPlan | tuple[ReadPlan, str]],
+        *,
+        max_rows: int | None,
+        timeout: float | None = None,
     ) -> tuple[pa.Table, bool]:
         """Run generated SQL over per-query views. Returns (result, truncated)."""
         with self._lock:
@@ -63,7 +72,8 @@ class Engine:
         timer = threading.Timer(timeout, cur.interrupt) if timeout else None
         try:
             for view, plan in views.items():
-                cur.execute(f"CREATE TEMP VIEW {_quote_ident(view)} AS {plan.relation_sql()}")
+                body = plan[1] if isinstance(plan, tuple) else plan.relation_sql()
+                cur.execute(f"CREATE TEMP VIEW {_quote_ident(view)} AS {body}")
             if timer:
                 timer.start()
             result = cur.sql(sql)
@@ -83,7 +93,8 @@ class Engine:
         except duckdb.InterruptException as e:
             raise InvalidInput(f"the query ran longer than {timeout or 0:.0f} s and was stopped") from e
         except duckdb.Error as e:
-            raise InvalidInput(f"the query failed: {engine_error(e)}") from e
+            hide = (str(self.settings.warehouse_dir), str(self.settings.home_dir))
+            raise InvalidInput(f"the query failed: {engine_error(e, hide)}") from e
         finally:
             if timer:
                 timer.cancel()

@@ -60,23 +60,32 @@ def query(
     if interface not in INTERFACES:
         raise InvalidInput(f"unknown interface {interface!r}")
     limit = platform.settings.query_row_limit if max_rows == -1 else max_rows
-    checked: CheckedQuery | None = None
+    original: exp.Expression | None = None
     bound: dict[str, _Bound] = {}
+    decisions: list[authorize.Decision] = []
     try:
         checked = check(sql)
+        original = checked.tree.copy()  # binding rewrites the tree; analysis reads what the person wrote
         bound = _resolve(platform, checked)
-        decisions = authorize.decide(user, sorted(bound), purpose)
+        decisions = authorize.decide(platform, user, sorted(bound), purpose)
         denied = [d for d in decisions if not d.allowed]
         if denied:
             d = denied[0]
             raise Denied(f"{user.name} may not read {d.dataset} (rule {d.rule}): {d.reason}")
-        original = checked.tree.copy()  # binding rewrites the tree; analysis reads what the person wrote
-        views, generated = _bind(platform, checked, bound)
+        if purpose is None:
+            inferred = {d.purpose for d in decisions if d.purpose}
+            purpose = inferred.pop() if len(inferred) == 1 else None
+        views, generated = _bind(platform, checked, bound, {d.dataset: d for d in decisions})
         table, truncated = platform.engine.run(generated, views, max_rows=limit, timeout=timeout)
     except ThresholdError as e:
-        _record_failure(platform, user, interface, purpose, checked, bound, started, e)
+        _record_failure(platform, user, interface, purpose, original, bound, decisions, started, e)
         raise
     duration = (time.perf_counter() - started) * 1000
+    # The snapshot each dataset was read at (a time-travel read names an older one than the published).
+    read_at: dict[str, set[int | None]] = {}
+    for plan, _view_sql in views.values():
+        read_at.setdefault(plan.identifier, set()).add(plan.snapshot_id)
+    snapshots = {n: ids.pop() if len(ids) == 1 else bound[n].snapshot_id for n, ids in read_at.items()}
     schemas = {b.full_name: b.columns for b in bound.values()}
     read = columns_read(original, schemas) if schemas else {}
     fp, text = fingerprint(strip_literals(original))
@@ -92,13 +101,77 @@ def query(
             duration_ms=duration,
             status="ok",
             reads=[
-                (b.id, (read or {}).get(b.full_name, b.columns) if read is not None else b.columns, b.snapshot_id)
+                (
+                    b.id,
+                    (read or {}).get(b.full_name, b.columns) if read is not None else b.columns,
+                    snapshots.get(b.full_name, b.snapshot_id),
+                )
                 for b in bound.values()
             ],
         ),
     )
+    _audit(platform, user, purpose, decisions, read, event_id)
     notes = [f"showing the first {limit:,} rows"] if truncated and limit else []
+    notes.extend(_mask_notes(decisions, read))
     return QueryResult(table, truncated, sorted(bound), round(duration, 3), event_id, notes)
+
+
+def _mask_notes(decisions: list[authorize.Decision], read: dict[str, list[str]] | None) -> list[str]:
+    """One line per protected column the query touched, saying how and why it was protected."""
+    notes = []
+    for d in decisions:
+        touched = set((read or {}).get(d.dataset, [])) if read is not None else None
+        for c in d.columns:
+            if c.mask and (touched is None or c.name in touched):
+                notes.append(f"{d.dataset}.{c.name}: {c.why}")
+        for rule, _ in d.row_filters:
+            notes.append(f"{d.dataset}: rows filtered by {rule}")
+    return notes
+
+
+def _audit(
+    platform: Platform,
+    user: Person,
+    purpose: str | None,
+    decisions: list[authorize.Decision],
+    read: dict[str, list[str]] | None,
+    event_id: int | None,
+    error: str | None = None,
+) -> None:
+    from threshold.governance.audit import append_many
+
+    now = datetime.now(UTC)
+    rows = []
+    for d in decisions:
+        if not d.allowed:
+            action = "query.denied"
+        elif d.masks and d.row_filters:
+            action = "query.masked+filtered"
+        elif d.masks:
+            action = "query.masked"
+        elif d.row_filters:
+            action = "query.filtered"
+        else:
+            action = "query.allowed"
+        rows.append(
+            {
+                "at": now,
+                "actor_id": user.id,
+                "action": action,
+                "dataset_id": d.dataset_id,
+                "purpose": purpose,
+                "rules": d.rules,
+                "detail": {
+                    "event": event_id,
+                    "reason": d.reason,
+                    "masked": d.masks,
+                    "filters": [r for r, _ in d.row_filters],
+                    "columns": (read or {}).get(d.dataset) if read is not None else None,
+                    **({"error": error} if error else {}),
+                },
+            }
+        )
+    append_many(platform, rows)
 
 
 def _resolve(platform: Platform, checked: CheckedQuery) -> dict[str, _Bound]:
@@ -139,7 +212,9 @@ def _snapshot_for(platform: Platform, ref: Reference, b: _Bound) -> int | None:
     try:
         at = datetime.fromisoformat(tt.value.strip())
     except ValueError as e:
-        raise InvalidInput(f"cannot read {tt.value[:40]!r} as a time; write e.g. '2026-11-24 10:00:00'") from e
+        raise InvalidInput(
+            f"cannot read {tt.value[:40]!r} as a time; write e.g. '2026-11-24 10:00:00'"
+        ) from e
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     chosen = None
@@ -152,23 +227,36 @@ def _snapshot_for(platform: Platform, ref: Reference, b: _Bound) -> int | None:
     return chosen
 
 
-def _bind(platform: Platform, checked: CheckedQuery, bound: dict[str, _Bound]) -> tuple[dict[str, ReadPlan], str]:
-    """Bind every reference to a per-query view of the snapshot it reads; return views and the SQL to run."""
+def _bind(
+    platform: Platform, checked: CheckedQuery, bound: dict[str, _Bound], decisions: dict[str, authorize.Decision]
+) -> tuple[dict[str, tuple[ReadPlan, str]], str]:
+    """Bind every reference to a per-query view: the snapshot it reads, seen as this reader may see it.
+
+    Masks and row filters live inside the view, so every reference to a dataset (joins, self-joins,
+    subqueries, CTEs, set operations, lateral joins) reads the same governed rows and no expression
+    of the query can reach a raw protected value. Returns {view: (plan, view SQL)} and the SQL to run.
+    """
+    from threshold.governance.decide import mask_key
+
     prefix = f"__thr_{uuid.uuid4().hex[:10]}"
-    views: dict[str, ReadPlan] = {}
+    key = mask_key(platform)
+    views: dict[str, tuple[ReadPlan, str]] = {}
     by_key: dict[tuple[str, int | None], str] = {}
     tree = checked.tree
     for ref in checked.references:
         b = bound[ref.dataset]
         snapshot = _snapshot_for(platform, ref, b)
-        key = (ref.dataset, snapshot)
-        if key not in by_key:
-            by_key[key] = f"{prefix}_{len(by_key) + 1}"
-            views[by_key[key]] = platform.lake.plan(ref.dataset, snapshot)
+        view_key = (ref.dataset, snapshot)
+        if view_key not in by_key:
+            by_key[view_key] = f"{prefix}_{len(by_key) + 1}"
+            plan = platform.lake.plan(ref.dataset, snapshot)
+            views[by_key[view_key]] = (plan, decisions[ref.dataset].view_sql(plan.relation_sql(), key))
         alias = ref.node.args.get("alias")
         table_name = ref.node.name
-        replacement = exp.Table(this=exp.to_identifier(by_key[key]))
-        replacement.set("alias", alias.copy() if alias else exp.TableAlias(this=exp.to_identifier(table_name)))
+        replacement = exp.Table(this=exp.to_identifier(by_key[view_key]))
+        replacement.set(
+            "alias", alias.copy() if alias else exp.TableAlias(this=exp.to_identifier(table_name))
+        )
         for arg in ("joins", "laterals", "pivots", "hints", "sample"):
             if ref.node.args.get(arg):
                 replacement.set(arg, ref.node.args[arg])
@@ -186,16 +274,17 @@ def _record_failure(
     user: Person,
     interface: str,
     purpose: str | None,
-    checked: CheckedQuery | None,
+    original: exp.Expression | None,
     bound: dict[str, _Bound],
+    decisions: list[authorize.Decision],
     started: float,
     error: ThresholdError,
 ) -> None:
     """Refused and failed queries are recorded too (without text when it could not be parsed)."""
     fp, text = ("", "")
-    if checked is not None:
+    if original is not None:
         try:
-            fp, text = fingerprint(strip_literals(checked.tree))
+            fp, text = fingerprint(strip_literals(original))
         except Exception:
             fp, text = "", ""
     status = "denied" if isinstance(error, Denied) else "error"
@@ -215,5 +304,7 @@ def _record_failure(
                 reads=[(b.id, [], b.snapshot_id) for b in bound.values()],
             ),
         )
+        if decisions:
+            _audit(platform, user, purpose, decisions, None, None, error=type(error).__name__)
     except Exception:
         pass  # never hide the user's error behind a logging failure

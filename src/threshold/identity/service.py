@@ -31,6 +31,7 @@ class Person:
     is_admin: bool
     domains: tuple[str, ...]
     owner_of: tuple[str, ...]
+    is_governance: bool = False
 
     @property
     def domain(self) -> str | None:
@@ -46,15 +47,20 @@ def _person(user: User) -> Person:
         is_admin=user.is_admin,
         domains=tuple(m.domain.name for m in ms),
         owner_of=tuple(m.domain.name for m in ms if m.role == "owner"),
+        is_governance=bool(user.is_governance),
     )
 
 
 def _user_row(s: Session, name: str) -> User:
     user = s.scalars(
-        select(User).where(User.name == name).options(selectinload(User.memberships).selectinload(Membership.domain))
+        select(User)
+        .where(User.name == name)
+        .options(selectinload(User.memberships).selectinload(Membership.domain))
     ).one_or_none()
     if user is None:
-        raise NotFound(f"no user {name!r}; add one with `threshold user add {name if len(name) < 40 else 'NAME'}`")
+        raise NotFound(
+            f"no user {name!r}; add one with `threshold user add {name if len(name) < 40 else 'NAME'}`"
+        )
     return user
 
 
@@ -78,6 +84,7 @@ def add_user(
     email: str | None = None,
     domains: tuple[str, ...] = (),
     admin: bool = False,
+    governance: bool = False,
     password: str | None = None,
     attributes: dict[str, str] | None = None,
 ) -> Person:
@@ -90,6 +97,7 @@ def add_user(
             display_name=display_name or name,
             email=email,
             is_admin=admin,
+            is_governance=governance,
             attributes=attributes or {},
             password_hash=_hasher.hash(password) if password else None,
         )
@@ -149,7 +157,9 @@ def list_domains(platform: Platform) -> list[dict[str, object]]:
 def list_users(platform: Platform) -> list[Person]:
     with platform.store.session() as s:
         users = s.scalars(
-            select(User).order_by(User.name).options(selectinload(User.memberships).selectinload(Membership.domain))
+            select(User)
+            .order_by(User.name)
+            .options(selectinload(User.memberships).selectinload(Membership.domain))
         )
         return [_person(u) for u in users]
 

@@ -35,9 +35,14 @@ class Domain(Base):
     name: Mapped[str] = mapped_column(String(63), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    default_visibility: Mapped[str] = mapped_column(String(20), default="open", server_default="open")
+    """`open`, `on-request` or `restricted`; a dataset may override it."""
+    webhook_url: Mapped[str | None] = mapped_column(String(500), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    memberships: Mapped[list[Membership]] = relationship(back_populates="domain", cascade="all, delete-orphan")
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="domain", cascade="all, delete-orphan"
+    )
     datasets: Mapped[list[Dataset]] = relationship(back_populates="domain")
 
 
@@ -49,6 +54,8 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(320), default=None)
     password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_governance: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    """Member of the governance group: sets global guardrails, reads the whole audit log."""
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """Reader attributes policies may use later (region, cost centre...)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -92,6 +99,10 @@ class Dataset(Base):
     purpose: Mapped[str] = mapped_column(Text, default="")
     """Why the data was collected (free text)."""
     stage: Mapped[str] = mapped_column(String(20), default="shared")
+    visibility: Mapped[str | None] = mapped_column(String(20), default=None)
+    """None: the domain's default visibility."""
+    allowed_purposes: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    """Purposes this dataset may be read for; empty: any declared purpose."""
     snapshot_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     """The published Iceberg snapshot. Readers read exactly this one, so a commit that was never
     recorded here (a share killed half-way) is invisible and rolled back by the next writer."""
@@ -196,9 +207,81 @@ class UsageRead(Base):
 
     __tablename__ = "usage_reads"
     __table_args__ = (Index("ix_usage_reads_dataset_event", "dataset_id", "event_id"),)
-    event_id: Mapped[int] = mapped_column(
-        ForeignKey("usage_events.id", ondelete="CASCADE"), primary_key=True
-    )
+    event_id: Mapped[int] = mapped_column(ForeignKey("usage_events.id", ondelete="CASCADE"), primary_key=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
     columns: Mapped[list[Any]] = mapped_column(default=list)
     snapshot_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class Policy(Base):
+    """One version of a policy rule. Changing a rule adds a version; old versions stay for history."""
+
+    __tablename__ = "policies"
+    __table_args__ = (Index("ix_policies_scope_active", "scope", "active"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(150), index=True)
+    """Stable id people see in explanations: `guardrail.personal-data` or `manufacturing.mask-emails`."""
+    scope: Mapped[str] = mapped_column(String(20))
+    """`global` (governance group) or `domain`."""
+    domain_id: Mapped[int | None] = mapped_column(ForeignKey("domains.id", ondelete="CASCADE"), default=None)
+    kind: Mapped[str] = mapped_column(String(30))
+    """`mask`, `row_filter`, `auto_approve` or `deny_purpose`."""
+    spec: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AccessRequest(Base):
+    __tablename__ = "access_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    columns: Mapped[list[Any]] = mapped_column(default=list)
+    """Columns asked for; empty: the whole dataset."""
+    purpose: Mapped[str] = mapped_column(String(200))
+    days: Mapped[int] = mapped_column(Integer, default=90)
+    justification: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    """`pending`, `approved`, `denied` or `withdrawn`."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    auto_rule: Mapped[str | None] = mapped_column(String(150), default=None)
+
+
+class Grant(Base):
+    """Who may read what, for which purposes, until when."""
+
+    __tablename__ = "grants"
+    __table_args__ = (Index("ix_grants_user_dataset", "user_id", "dataset_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("access_requests.id"), default=None)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    purposes: Mapped[list[Any]] = mapped_column(default=list)
+    columns: Mapped[list[Any]] = mapped_column(default=list)
+    allows_personal: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The approved purpose allows personal data: the personal-data guardrail does not mask for it."""
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class AuditEntry(Base):
+    """Append-only record of every authorisation decision and governance change."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_dataset_at", "dataset_id", "at"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"), default=None)
+    purpose: Mapped[str | None] = mapped_column(String(200), default=None)
+    rules: Mapped[list[Any]] = mapped_column(default=list)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

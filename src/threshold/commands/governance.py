@@ -1,0 +1,273 @@
+"""`threshold tag|untag|visibility|purposes|policy|request|approve|deny|revoke|grants|inbox|explain|audit|login`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from threshold.cli import As, Format, Home, _check_format, _emit_json, _person, _platform, app, out
+from threshold.errors import InvalidInput
+from threshold.governance import access, audit, controls, policies
+
+policy_app = typer.Typer(no_args_is_help=True, help="Guardrails and domain policies (YAML policy files).")
+app.add_typer(policy_app, name="policy")
+
+
+@app.command("tag")
+def tag_cmd(target: str, tag: str, as_user: As = None, home: Home = None) -> None:
+    """Tag a dataset or a column (DATASET or DATASET.COLUMN), e.g. personal.email."""
+    p = _platform(home)
+    r = controls.tag(p, _person(p, as_user), target, tag)
+    out.print(f"tagged {r['dataset']}{'.' + r['column'] if r['column'] else ''} {r['tag']}")
+
+
+@app.command("untag")
+def untag_cmd(target: str, tag: str, as_user: As = None, home: Home = None) -> None:
+    """Remove a tag from a dataset or a column."""
+    p = _platform(home)
+    r = controls.untag(p, _person(p, as_user), target, tag)
+    out.print(f"removed {r['removed']} from {r['dataset']}{'.' + r['column'] if r['column'] else ''}")
+
+
+@app.command("visibility")
+def visibility_cmd(target: str, visibility: str, as_user: As = None, home: Home = None) -> None:
+    """Set a dataset's visibility (open, on-request, restricted), or a domain's default when TARGET is a domain."""
+    p = _platform(home)
+    r = controls.set_visibility(p, _person(p, as_user), target, visibility)
+    out.print(json.dumps(r))
+
+
+@app.command("purposes")
+def purposes_cmd(
+    dataset: str,
+    purpose: Annotated[list[str] | None, typer.Option("--purpose", help="Allowed purpose (repeatable).")] = None,
+    as_user: As = None,
+    home: Home = None,
+) -> None:
+    """Set the purposes a dataset may be read for (none given: any purpose)."""
+    p = _platform(home)
+    r = controls.set_purposes(p, _person(p, as_user), dataset, purpose or [])
+    out.print(f"{r['dataset']} may be read for: {', '.join(r['allowed_purposes']) or 'any purpose'}")
+
+
+@policy_app.command("apply")
+def policy_apply(
+    file: Path,
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept with the new version).")] = "",
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Apply a policy file (global guardrails or one domain's policies); every change is versioned."""
+    _check_format(fmt, ("table", "json"))
+    if not file.is_file():
+        raise InvalidInput(f"no policy file {file.name!r}")
+    p = _platform(home)
+    r = policies.apply(p, _person(p, as_user), file.read_text(encoding="utf-8"), reason=reason)
+    if fmt == "json":
+        _emit_json(r.__dict__)
+        return
+    scope = "global guardrails" if r.scope == "global" else f"policies of {r.domain}"
+    out.print(
+        f"applied {scope}: {len(r.created)} created, {len(r.updated)} updated, {len(r.retired)} retired, "
+        f"{len(r.unchanged)} unchanged"
+    )
+    for label, ids in (("created", r.created), ("updated", r.updated), ("retired", r.retired)):
+        for rid in ids:
+            out.print(f"  {label} {rid}")
+
+
+@policy_app.command("list")
+def policy_list(
+    history: Annotated[bool, typer.Option("--history", help="Every version, not only active rules.")] = False,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """List guardrails and domain policies (the built-in personal-data guardrail first)."""
+    _check_format(fmt, ("table", "json"))
+    rows = policies.list_policies(_platform(home), history=history)
+    if fmt == "json":
+        _emit_json(rows)
+        return
+    t = Table("rule", "scope", "kind", "version", "active", "by", "reason")
+    for r in rows:
+        t.add_row(r["rule"], r["domain"] or r["scope"], r["kind"], str(r["version"]), "yes" if r["active"] else "",
+                  r["author"] or "", r["reason"])  # fmt: skip
+    out.print(t)
+
+
+@app.command("request")
+def request_cmd(
+    dataset: str,
+    purpose: Annotated[str, typer.Option("--purpose", help="Why you need the data.")],
+    as_user: As = None,
+    days: Annotated[int, typer.Option("--days", help="For how long.")] = 90,
+    column: Annotated[list[str] | None, typer.Option("--column", help="Only these columns (repeatable).")] = None,
+    justification: Annotated[str, typer.Option("--justification")] = "",
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Ask for access to a dataset for a purpose. Prints the request id."""
+    _check_format(fmt, ("table", "json"))
+    p = _platform(home)
+    r = access.request_access(p, _person(p, as_user), dataset, purpose=purpose, days=days, columns=column,
+                              justification=justification)  # fmt: skip
+    if fmt == "json":
+        _emit_json(r)
+        return
+    sys.stdout.write(f"{r['id']}\n")
+    status = f"approved by rule {r['auto_rule']}" if r["status"] == "approved" else "waiting for the owners"
+    sys.stderr.write(f"request {r['id']} for {r['dataset']} ({r['purpose']}): {status}\n")
+
+
+@app.command("approve")
+def approve_cmd(
+    request_id: int,
+    as_user: As = None,
+    reason: Annotated[str, typer.Option("--reason")] = "",
+    personal: Annotated[bool, typer.Option("--personal", help="The purpose allows personal data.")] = False,
+    home: Home = None,
+) -> None:
+    """Approve an access request: a grant for its purpose, until it expires."""
+    p = _platform(home)
+    r = access.approve(p, _person(p, as_user), request_id, reason=reason, allow_personal=personal)
+    out.print(f"approved request {r['id']}: grant {r['grant']} for {r['requester']} on {r['dataset']} ({r['purpose']})")
+
+
+@app.command("deny")
+def deny_cmd(
+    request_id: int,
+    reason: Annotated[str, typer.Option("--reason", help="What the requester can do about it.")],
+    as_user: As = None,
+    home: Home = None,
+) -> None:
+    """Deny an access request, with a reason."""
+    p = _platform(home)
+    r = access.deny(p, _person(p, as_user), request_id, reason=reason)
+    out.print(f"denied request {r['id']} of {r['requester']} on {r['dataset']}")
+
+
+@app.command("revoke")
+def revoke_cmd(
+    grant_id: int,
+    as_user: As = None,
+    reason: Annotated[str, typer.Option("--reason")] = "",
+    home: Home = None,
+) -> None:
+    """Revoke a grant."""
+    p = _platform(home)
+    r = access.revoke(p, _person(p, as_user), grant_id, reason=reason)
+    out.print(f"revoked grant {r['grant']} on {r['dataset']}")
+
+
+@app.command("grants")
+def grants_cmd(
+    dataset: Annotated[str | None, typer.Argument(help="A dataset you own: every grant on it.")] = None,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Grants you hold, or every grant on a dataset you own."""
+    _check_format(fmt, ("table", "json"))
+    p = _platform(home)
+    rows = access.grants(p, _person(p, as_user), dataset=dataset)
+    if fmt == "json":
+        _emit_json(rows)
+        return
+    t = Table("grant", "dataset", "user", "purposes", "personal", "expires", "active")
+    for g in rows:
+        t.add_row(str(g["id"]), g["dataset"], g["user"], ", ".join(g["purposes"]),
+                  "yes" if g["allows_personal"] else "", g["expires_at"] or "", "yes" if g["active"] else "no")  # fmt: skip
+    out.print(t)
+
+
+@app.command("inbox")
+def inbox_cmd(as_user: As = None, home: Home = None, fmt: Format = "table") -> None:
+    """Access requests waiting for you (datasets of the domains you own)."""
+    _check_format(fmt, ("table", "json"))
+    p = _platform(home)
+    rows = access.inbox(p, _person(p, as_user))
+    if fmt == "json":
+        _emit_json(rows)
+        return
+    t = Table("request", "dataset", "requester", "purpose", "days", "since")
+    for r in rows:
+        t.add_row(str(r["id"]), r["dataset"], r["requester"], r["purpose"], str(r["days"]), r["created_at"])
+    out.print(t)
+
+
+@app.command("explain")
+def explain_cmd(
+    dataset: str,
+    as_user: As = None,
+    purpose: Annotated[str | None, typer.Option("--purpose")] = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """What USER can see of DATASET (for a purpose) and which rule decided each part."""
+    _check_format(fmt, ("table", "json"))
+    p = _platform(home)
+    person = _person(p, as_user)
+    e = controls.explain(p, person, dataset, purpose=purpose)
+    if fmt == "json":
+        _emit_json(e)
+        return
+    verdict = "may read" if e["allowed"] else "may NOT read"
+    out.print(f"{e['reader']} {verdict} {e['dataset']} ({e['rule']}: {e['reason']})", markup=False)
+    if e["purpose"]:
+        out.print(f"purpose: {e['purpose']}", markup=False)
+    t = Table("column", "shown", "rules", "why")
+    for c in e["columns"]:
+        t.add_row(c["column"], "as is" if c["visible"] else f"masked ({c['mask']})", ", ".join(c["rules"]), c["why"])
+    out.print(t)
+    for f in e["row_filters"]:
+        out.print(f"rows filtered by {f['rule']}: {f['where']}", markup=False)
+    if e.get("how_to_see_more"):
+        out.print(e["how_to_see_more"], markup=False)
+
+
+@app.command("audit")
+def audit_cmd(
+    dataset: Annotated[str | None, typer.Option("--dataset")] = None,
+    action: Annotated[str | None, typer.Option("--action", help="e.g. query.denied, request.")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Who acted.")] = None,
+    limit: Annotated[int, typer.Option("--limit")] = 100,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Search the audit log (owners: their data; the governance group: everything)."""
+    _check_format(fmt, ("table", "json"))
+    p = _platform(home)
+    rows = audit.search(p, _person(p, as_user), dataset=dataset, action=action, actor=user, limit=limit)
+    if fmt == "json":
+        _emit_json(rows)
+        return
+    t = Table("at", "who", "action", "dataset", "purpose", "rules")
+    for r in rows:
+        t.add_row(r["at"], r["actor"] or "", r["action"], r["dataset"] or "", r["purpose"] or "", ", ".join(r["rules"]))
+    out.print(t)
+
+
+@app.command("login")
+def login_cmd(
+    url: Annotated[str, typer.Option("--url", help="The Threshold server, e.g. http://127.0.0.1:8000")],
+    user: Annotated[str, typer.Option("--user")],
+    password: Annotated[str | None, typer.Option("--password", help="Asked for when not given.")] = None,
+    days: Annotated[int, typer.Option("--days")] = 30,
+) -> None:
+    """Sign in to a server: creates a personal API token and keeps it for the CLI and Python client."""
+    from threshold.credentials import login
+
+    secret = password if password is not None else typer.prompt("password", hide_input=True)
+    path = login(url, user, secret, days=days)
+    out.print(f"signed in to {url} as {user}; token kept in {path}")
+
+
+def _unused(*_: Any) -> None:  # keeps imports used by type checkers in one place
+    return None

@@ -1,0 +1,316 @@
+"""Access requests and grants: ask with a purpose, get an answer fast, and measure how fast.
+
+request -> auto-approved by a domain rule, or routed to the dataset's owners -> approve (grant with
+expiry) / deny with reason -> revoke. Every step is audited; time-to-access is computed per domain.
+"""
+
+from __future__ import annotations
+
+import statistics
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from threshold.errors import Conflict, Denied, InvalidInput, NotFound
+from threshold.governance.audit import append
+from threshold.governance.policies import active_rules
+from threshold.identity.service import Person
+from threshold.platform import Platform
+from threshold.store.models import AccessRequest, Dataset, Domain, Grant, Tag, User
+
+MAX_DAYS = 366
+
+
+def _dataset(s: Session, name: str) -> Dataset:
+    d = s.scalars(
+        select(Dataset).where(Dataset.full_name == name.lower()).options(selectinload(Dataset.domain))
+    ).one_or_none()
+    if d is None or d.snapshot_id is None:
+        raise NotFound(f"no dataset {name[:80]!r}")
+    return d
+
+
+def _may_decide(person: Person, d: Dataset) -> bool:
+    return person.is_admin or d.domain.name in person.owner_of
+
+
+def request_access(
+    platform: Platform,
+    person: Person,
+    dataset: str,
+    *,
+    purpose: str,
+    days: int = 90,
+    columns: list[str] | None = None,
+    justification: str = "",
+) -> dict[str, Any]:
+    """File a request; auto-approval rules of the owning domain may grant it at once."""
+    purpose = (purpose or "").strip().lower()
+    if not purpose:
+        raise InvalidInput("an access request needs a purpose (--purpose)")
+    if not 1 <= days <= MAX_DAYS:
+        raise InvalidInput(f"--days must be between 1 and {MAX_DAYS}")
+    with platform.store.session() as s:
+        d = _dataset(s, dataset)
+        visibility = d.visibility or d.domain.default_visibility
+        if visibility == "restricted" and d.domain.name not in person.domains:
+            raise Denied(f"{d.full_name} is restricted to its domain (rule visibility.restricted)")
+        cols = sorted(set(columns or []))
+        known = {c.name for c in s.scalars(select(Dataset).where(Dataset.id == d.id)).one().columns}
+        unknown = sorted(set(cols) - known)
+        if unknown:
+            raise InvalidInput(f"{d.full_name} has no column {', '.join(unknown)}")
+        allowed = [p.lower() for p in d.allowed_purposes or []]
+        if allowed and purpose not in allowed:
+            raise Denied(f"{d.full_name} may be read for {', '.join(allowed)} only (rule dataset.allowed-purposes)")
+        pending = s.scalars(
+            select(AccessRequest).where(
+                AccessRequest.requester_id == person.id,
+                AccessRequest.dataset_id == d.id,
+                AccessRequest.purpose == purpose,
+                AccessRequest.status == "pending",
+            )
+        ).first()
+        if pending is not None:
+            raise Conflict(f"request {pending.id} for {d.full_name} and {purpose!r} is already waiting")
+        personal = {
+            t.column_name
+            for t in s.scalars(select(Tag).where(Tag.dataset_id == d.id))
+            if t.column_name and (t.tag == "personal" or t.tag.startswith("personal."))
+        }
+        wants_personal = bool(personal & set(cols)) if cols else bool(personal)
+        req = AccessRequest(
+            requester_id=person.id, dataset_id=d.id, columns=cols, purpose=purpose, days=days,
+            justification=justification,
+        )  # fmt: skip
+        s.add(req)
+        s.flush()
+        auto = None
+        for r in active_rules(platform):
+            rule = r.rule
+            if r.rule.kind != "auto_approve" or r.domain != d.domain.name:
+                continue
+            if rule.datasets and d.name not in rule.datasets and d.full_name not in rule.datasets:
+                continue
+            if purpose in [p.lower() for p in rule.purposes] and (rule.personal_columns or not wants_personal):
+                auto = r.rule_id
+                break
+        append(platform, person, "request.created", dataset_id=d.id, purpose=purpose,
+               detail={"request": req.id, "columns": cols, "days": days}, session=s)  # fmt: skip
+        if auto is not None:
+            grant = _grant(s, req, None, allows_personal=False, auto_rule=auto)
+            append(platform, person, "request.auto-approved", dataset_id=d.id, purpose=purpose, rules=[auto],
+                   detail={"request": req.id, "grant": grant.id}, session=s)  # fmt: skip
+        result = _request_dict(s, req)
+    if auto is None:
+        _notify_owners(platform, result)
+    return result
+
+
+def _grant(s: Session, req: AccessRequest, approver: Person | None, *, allows_personal: bool,
+           auto_rule: str | None = None) -> Grant:  # fmt: skip
+    now = datetime.now(UTC)
+    req.status = "approved"
+    req.decided_at = now
+    req.decided_by_id = approver.id if approver else None
+    req.auto_rule = auto_rule
+    grant = Grant(
+        request_id=req.id, user_id=req.requester_id, dataset_id=req.dataset_id, purposes=[req.purpose],
+        columns=req.columns, allows_personal=allows_personal,
+        granted_by_id=approver.id if approver else None, expires_at=now + timedelta(days=req.days),
+    )  # fmt: skip
+    s.add(grant)
+    s.flush()
+    return grant
+
+
+def approve(
+    platform: Platform, person: Person, request_id: int, *, reason: str = "", allow_personal: bool = False
+) -> dict[str, Any]:
+    with platform.store.session() as s:
+        req = _pending(s, request_id)
+        d = s.get(Dataset, req.dataset_id)
+        assert d is not None
+        if not _may_decide(person, d):
+            raise Denied(f"only owners of {d.domain.name} decide requests for {d.full_name} (rule request.owner)")
+        req.decision_reason = reason
+        grant = _grant(s, req, person, allows_personal=allow_personal)
+        append(platform, person, "request.approved", dataset_id=d.id, purpose=req.purpose,
+               detail={"request": req.id, "grant": grant.id, "personal": allow_personal, "reason": reason},
+               session=s)  # fmt: skip
+        return _request_dict(s, req) | {"grant": grant.id}
+
+
+def deny(platform: Platform, person: Person, request_id: int, *, reason: str) -> dict[str, Any]:
+    if not reason or not reason.strip():
+        raise InvalidInput("a denial needs a reason (--reason) the requester can act on")
+    with platform.store.session() as s:
+        req = _pending(s, request_id)
+        d = s.get(Dataset, req.dataset_id)
+        assert d is not None
+        if not _may_decide(person, d):
+            raise Denied(f"only owners of {d.domain.name} decide requests for {d.full_name} (rule request.owner)")
+        req.status = "denied"
+        req.decided_at = datetime.now(UTC)
+        req.decided_by_id = person.id
+        req.decision_reason = reason.strip()
+        append(platform, person, "request.denied", dataset_id=d.id, purpose=req.purpose,
+               detail={"request": req.id, "reason": reason.strip()}, session=s)  # fmt: skip
+        return _request_dict(s, req)
+
+
+def revoke(platform: Platform, person: Person, grant_id: int, *, reason: str = "") -> dict[str, Any]:
+    with platform.store.session() as s:
+        g = s.get(Grant, grant_id)
+        if g is None:
+            raise NotFound(f"no grant {grant_id}")
+        d = s.get(Dataset, g.dataset_id)
+        assert d is not None
+        if not (_may_decide(person, d) or g.user_id == person.id):
+            raise Denied(f"only owners of {d.domain.name} or the grantee revoke grant {grant_id} (rule grant.owner)")
+        if g.revoked_at is not None:
+            raise Conflict(f"grant {grant_id} was revoked already")
+        g.revoked_at = datetime.now(UTC)
+        append(platform, person, "grant.revoked", dataset_id=d.id, detail={"grant": g.id, "reason": reason},
+               session=s)  # fmt: skip
+        return {"grant": g.id, "dataset": d.full_name, "revoked_at": g.revoked_at.isoformat(timespec="seconds")}
+
+
+def _pending(s: Session, request_id: int) -> AccessRequest:
+    req = s.get(AccessRequest, request_id)
+    if req is None:
+        raise NotFound(f"no access request {request_id}")
+    if req.status != "pending":
+        raise Conflict(f"request {request_id} is {req.status} already")
+    return req
+
+
+def _request_dict(s: Session, req: AccessRequest) -> dict[str, Any]:
+    d = s.get(Dataset, req.dataset_id)
+    who = s.get(User, req.requester_id)
+    decider = s.get(User, req.decided_by_id) if req.decided_by_id else None
+    return {
+        "id": req.id,
+        "dataset": d.full_name if d else None,
+        "domain": d.domain.name if d else None,
+        "requester": who.name if who else None,
+        "purpose": req.purpose,
+        "columns": req.columns,
+        "days": req.days,
+        "justification": req.justification,
+        "status": req.status,
+        "created_at": _iso(req.created_at),
+        "decided_at": _iso(req.decided_at),
+        "decided_by": decider.name if decider else None,
+        "reason": req.decision_reason,
+        "auto_rule": req.auto_rule,
+        "hours_to_decision": _hours(req.created_at, req.decided_at),
+    }
+
+
+def inbox(platform: Platform, person: Person) -> list[dict[str, Any]]:
+    """Requests waiting for `person`: those on datasets of the domains they own (all for admins)."""
+    with platform.store.session() as s:
+        q = select(AccessRequest).where(AccessRequest.status == "pending").order_by(AccessRequest.created_at)
+        if not person.is_admin:
+            owned = select(Dataset.id).join(Domain).where(Domain.name.in_(person.owner_of or ("",)))
+            q = q.where(AccessRequest.dataset_id.in_(owned))
+        return [_request_dict(s, r) for r in s.scalars(q)]
+
+
+def my_requests(platform: Platform, person: Person) -> list[dict[str, Any]]:
+    with platform.store.session() as s:
+        q = select(AccessRequest).where(AccessRequest.requester_id == person.id).order_by(AccessRequest.id.desc())
+        return [_request_dict(s, r) for r in s.scalars(q)]
+
+
+def grants(platform: Platform, person: Person, *, dataset: str | None = None) -> list[dict[str, Any]]:
+    """Grants `person` holds, or, for a dataset they own, every grant on it."""
+    with platform.store.session() as s:
+        q = select(Grant, Dataset.full_name, User.name).join(Dataset, Dataset.id == Grant.dataset_id).join(
+            User, User.id == Grant.user_id
+        )
+        if dataset:
+            d = _dataset(s, dataset)
+            q = q.where(Grant.dataset_id == d.id)
+            if not _may_decide(person, d):
+                q = q.where(Grant.user_id == person.id)
+        else:
+            q = q.where(Grant.user_id == person.id)
+        now = datetime.now(UTC)
+        return [
+            {
+                "id": g.id,
+                "dataset": ds,
+                "user": who,
+                "purposes": g.purposes,
+                "columns": g.columns,
+                "allows_personal": g.allows_personal,
+                "expires_at": _iso(g.expires_at),
+                "revoked_at": _iso(g.revoked_at),
+                "active": g.revoked_at is None and (g.expires_at is None or _aware(g.expires_at) > now),
+            }
+            for g, ds, who in s.execute(q.order_by(Grant.id))
+        ]
+
+
+def time_to_access(platform: Platform) -> list[dict[str, Any]]:
+    """Per domain: how long people waited for an answer (median, p90), decided and waiting counts."""
+    now = datetime.now(UTC)
+    with platform.store.session() as s:
+        rows = s.execute(
+            select(Domain.name, AccessRequest.created_at, AccessRequest.decided_at, AccessRequest.status,
+                   AccessRequest.auto_rule)  # fmt: skip
+            .join(Dataset, Dataset.id == AccessRequest.dataset_id)
+            .join(Domain, Domain.id == Dataset.domain_id)
+        ).all()
+        domains = [d for (d,) in s.execute(select(Domain.name).order_by(Domain.name))]
+    out = []
+    for dom in domains:
+        mine = [r for r in rows if r[0] == dom]
+        waits = sorted(_hours(c, d) or 0.0 for _, c, d, st, _a in mine if st in ("approved", "denied") and d)
+        pending = [r for r in mine if r[3] == "pending"]
+        out.append(
+            {
+                "domain": dom,
+                "requests": len(mine),
+                "decided": len(waits),
+                "auto_approved": sum(1 for r in mine if r[4]),
+                "waiting": len(pending),
+                "oldest_waiting_hours": max((_hours(r[1], now) or 0.0 for r in pending), default=None),
+                "median_hours": round(statistics.median(waits), 2) if waits else None,
+                "p90_hours": round(_percentile(waits, 0.9), 2) if waits else None,
+            }
+        )
+    return out
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if len(values) == 1:
+        return values[0]
+    pos = (len(values) - 1) * q
+    lo, hi = int(pos), min(int(pos) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (pos - lo)
+
+
+def _aware(d: datetime) -> datetime:
+    return d if d.tzinfo else d.replace(tzinfo=UTC)
+
+
+def _iso(d: datetime | None) -> str | None:
+    return _aware(d).isoformat(timespec="seconds") if d else None
+
+
+def _hours(a: datetime | None, b: datetime | None) -> float | None:
+    if a is None or b is None:
+        return None
+    return round((_aware(b) - _aware(a)).total_seconds() / 3600, 4)
+
+
+def _notify_owners(platform: Platform, request: dict[str, Any]) -> None:
+    """Tell the owning domain's webhook (if configured) that a request waits; delivery is audited."""
+    from threshold.governance.webhooks import deliver
+
+    deliver(platform, request["domain"], "request.waiting", request)
