@@ -217,6 +217,7 @@ def datasets(
     search: Annotated[str | None, typer.Option("--search", help="Search text.")] = None,
     page: Annotated[int, typer.Option("--page")] = 1,
     per_page: Annotated[int, typer.Option("--per-page")] = 1000,
+    as_user: As = None,
     home: Home = None,
     fmt: Format = "table",
 ) -> None:
@@ -224,7 +225,8 @@ def datasets(
     from threshold.catalog.service import search as find
 
     _check_format(fmt, ("table", "json"))
-    result = find(_platform(home), search, page=page, per_page=per_page)
+    platform = _platform(home)
+    result = find(platform, search, page=page, per_page=per_page, viewer=_person(platform, as_user))
     if fmt == "json":
         _emit_json(result.results)
         return
@@ -235,12 +237,13 @@ def datasets(
 
 
 @app.command()
-def show(dataset: str, home: Home = None, fmt: Format = "table") -> None:
+def show(dataset: str, as_user: As = None, home: Home = None, fmt: Format = "table") -> None:
     """Show a dataset: schema with tags and profile, source, history of snapshots."""
     from threshold.catalog.service import describe
 
     _check_format(fmt, ("table", "json"))
-    d = describe(_platform(home), dataset)
+    platform = _platform(home)
+    d = describe(platform, dataset, viewer=_person(platform, as_user))
     if fmt == "json":
         _emit_json(d)
         return

@@ -1,9 +1,9 @@
 """The Python client: the same capabilities on an embedded home or against a remote server.
 
-    import threshold
-    c = threshold.connect()                       # ./.threshold (or THRESHOLD_HOME), as the admin
-    c = threshold.connect(url="http://host:8000", token="thr_...")
-    c.sql("SELECT * FROM sales.orders").to_pandas()
+import threshold
+c = threshold.connect()                       # ./.threshold (or THRESHOLD_HOME), as the admin
+c = threshold.connect(url="http://host:8000", token="thr_...")
+c.sql("SELECT * FROM sales.orders").to_pandas()
 """
 
 from __future__ import annotations
@@ -50,9 +50,13 @@ class LocalClient:
     def sql(self, query: str, purpose: str | None = None, *, max_rows: int | None = None) -> pa.Table:
         from threshold.gateway.service import query as run
 
-        return run(self.platform, query, user=self.user, purpose=purpose, interface="python", max_rows=max_rows).table
+        return run(
+            self.platform, query, user=self.user, purpose=purpose, interface="python", max_rows=max_rows
+        ).table
 
-    def share(self, source: Any, *, domain: str, name: str | None = None, mode: str = "create", **options: Any) -> list[dict[str, Any]]:
+    def share(
+        self, source: Any, *, domain: str, name: str | None = None, mode: str = "create", **options: Any
+    ) -> list[dict[str, Any]]:
         from threshold.sharing.service import share
 
         results = share(self.platform, source, domain=domain, user=self.user, name=name, mode=mode, **options)
@@ -63,7 +67,7 @@ class LocalClient:
 
         out, page = [], 1
         while True:
-            p = find(self.platform, search, page=page, per_page=1000)
+            p = find(self.platform, search, page=page, per_page=1000, viewer=self.user)
             out.extend(p.results)
             if page * p.per_page >= p.total:
                 return out
@@ -72,7 +76,7 @@ class LocalClient:
     def dataset(self, name: str) -> dict[str, Any]:
         from threshold.catalog.service import describe
 
-        return describe(self.platform, name)
+        return describe(self.platform, name, viewer=self.user)
 
     def usage(self, dataset: str | None = None) -> dict[str, Any]:
         from threshold.usage import service
@@ -91,7 +95,9 @@ class RemoteClient:
 
         token = token or os.environ.get("THRESHOLD_TOKEN")
         if not token:
-            raise InvalidInput("a token is needed to reach a server: connect(url=..., token=...) or THRESHOLD_TOKEN")
+            raise InvalidInput(
+                "a token is needed to reach a server: connect(url=..., token=...) or THRESHOLD_TOKEN"
+            )
         self._http = httpx.Client(
             base_url=url.rstrip("/") + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=600
         )
@@ -107,12 +113,16 @@ class RemoteClient:
 
     def sql(self, query: str, purpose: str | None = None) -> pa.Table:
         r = self._check(
-            self._http.post("/query", json={"sql": query, "purpose": purpose, "format": "arrow", "max_rows": None})
+            self._http.post(
+                "/query", json={"sql": query, "purpose": purpose, "format": "arrow", "max_rows": None}
+            )
         )
         with pa.ipc.open_stream(io.BytesIO(r.content)) as reader:
             return reader.read_all()
 
-    def share(self, source: Any, *, domain: str, name: str | None = None, mode: str = "create", **options: Any) -> list[dict[str, Any]]:
+    def share(
+        self, source: Any, *, domain: str, name: str | None = None, mode: str = "create", **options: Any
+    ) -> list[dict[str, Any]]:
         if isinstance(source, (str, os.PathLike)):
             path = Path(source)
             filename, payload = path.name, path.open("rb")
@@ -138,7 +148,9 @@ class RemoteClient:
     def datasets(self, search: str | None = None) -> list[dict[str, Any]]:
         out, page = [], 1
         while True:
-            r = self._check(self._http.get("/datasets", params={"q": search or "", "page": page, "per_page": 1000}))
+            r = self._check(
+                self._http.get("/datasets", params={"q": search or "", "page": page, "per_page": 1000})
+            )
             body = r.json()
             out.extend(body["results"])
             if page * body["per_page"] >= body["total"]:
@@ -157,7 +169,11 @@ class RemoteClient:
 
 
 def connect(
-    home: str | Path | None = None, *, url: str | None = None, token: str | None = None, user: str | None = None
+    home: str | Path | None = None,
+    *,
+    url: str | None = None,
+    token: str | None = None,
+    user: str | None = None,
 ) -> Client:
     """A client on an embedded home (default `THRESHOLD_HOME` or ./.threshold) or a server at `url`."""
     if url:

@@ -45,12 +45,12 @@ def datasets(
     page: Annotated[int, Query(ge=1)] = 1,
     per_page: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> dict[str, Any]:
-    return asdict(catalog.search(platform, q, page=page, per_page=per_page))
+    return asdict(catalog.search(platform, q, page=page, per_page=per_page, viewer=person))
 
 
 @router.get("/datasets/{name}", summary="A dataset's record: schema, tags, profile, history")
 def dataset(name: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
-    return catalog.describe(platform, name)
+    return catalog.describe(platform, name, viewer=person)
 
 
 @router.get("/datasets/{name}/usage", summary="Usage of one dataset")
@@ -62,7 +62,7 @@ def dataset_usage(name: str, platform: PlatformDep, person: CurrentPerson) -> di
 async def preview(
     name: str, platform: PlatformDep, person: CurrentPerson, limit: Annotated[int, Query(ge=1, le=1000)] = 20
 ) -> dict[str, Any]:
-    d = catalog.describe(platform, name)
+    d = catalog.describe(platform, name, viewer=person)
     result = await run_in_threadpool(
         run_query, platform, f"SELECT * FROM {d['name']} LIMIT {int(limit)}", user=person,
         purpose="preview", interface="api", max_rows=limit,
@@ -76,9 +76,14 @@ async def query(body: QueryIn, platform: PlatformDep, person: CurrentPerson) -> 
         run_query, platform, body.sql, user=person, purpose=body.purpose, interface="api",
         max_rows=body.max_rows,
     )  # fmt: skip
-    headers = {"X-Threshold-Rows": str(result.table.num_rows), "X-Threshold-Truncated": str(result.truncated).lower()}
+    headers = {
+        "X-Threshold-Rows": str(result.table.num_rows),
+        "X-Threshold-Truncated": str(result.truncated).lower(),
+    }
     if body.format == "arrow":
-        return Response(arrow_ipc(result.table), media_type="application/vnd.apache.arrow.stream", headers=headers)
+        return Response(
+            arrow_ipc(result.table), media_type="application/vnd.apache.arrow.stream", headers=headers
+        )
     if body.format == "csv":
         return Response(as_csv(result.table), media_type="text/csv; charset=utf-8", headers=headers)
     return JSONResponse(

@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from threshold.errors import InvalidInput, NotFound
+from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.store.models import Column, Dataset, Domain, Share, Tag
 
@@ -41,6 +42,7 @@ def _summary(d: Dataset) -> dict[str, Any]:
         "title": d.title,
         "description": d.description,
         "stage": d.stage,
+        "visibility": d.visibility or d.domain.default_visibility,
         "rows": d.row_count,
         "columns": len(d.columns),
         "tags": sorted({t.tag for t in d.tags}),
@@ -49,7 +51,18 @@ def _summary(d: Dataset) -> dict[str, Any]:
     }
 
 
-def search(platform: Platform, text: str | None = None, *, page: int = 1, per_page: int = 50) -> SearchPage:
+def _visible_to(viewer: Person | None) -> Any:
+    """Datasets a viewer may know exist: everything but other domains' restricted datasets."""
+    if viewer is None or viewer.is_admin or viewer.is_governance:
+        return Dataset.snapshot_id.is_not(None)
+    restricted = func.coalesce(Dataset.visibility, Domain.default_visibility) == "restricted"
+    mine = Domain.name.in_(viewer.domains or ("",))
+    return Dataset.snapshot_id.is_not(None) & (~restricted | mine)
+
+
+def search(
+    platform: Platform, text: str | None = None, *, page: int = 1, per_page: int = 50, viewer: Person | None = None
+) -> SearchPage:
     """Datasets matching `text` in name, label, description, tag or domain; best matches first.
 
     No ceiling on results: every match is counted and reachable page by page.
@@ -58,7 +71,7 @@ def search(platform: Platform, text: str | None = None, *, page: int = 1, per_pa
         raise InvalidInput("page starts at 1 and per_page is between 1 and 1000")
     q = (text or "").strip().lower()
     with platform.store.session() as s:
-        base = select(Dataset).where(Dataset.snapshot_id.is_not(None))
+        base = select(Dataset).join(Domain, Domain.id == Dataset.domain_id).where(_visible_to(viewer))
         opts = (selectinload(Dataset.domain), selectinload(Dataset.columns), selectinload(Dataset.tags),
                 selectinload(Dataset.created_by))  # fmt: skip
         if not q:
@@ -68,12 +81,16 @@ def search(platform: Platform, text: str | None = None, *, page: int = 1, per_pa
             ).all()
             return SearchPage(total, page, per_page, [_summary(d) | {"match": None} for d in rows])
         like = f"%{_escape_like(q)}%"
-        ids_name = select(Dataset.id).join(Domain).where(
-            or_(
-                func.lower(Dataset.full_name).like(like, escape="\\"),
-                func.lower(Dataset.title).like(like, escape="\\"),
-                func.lower(Domain.name).like(like, escape="\\"),
-                func.lower(Domain.title).like(like, escape="\\"),
+        ids_name = (
+            select(Dataset.id)
+            .join(Domain)
+            .where(
+                or_(
+                    func.lower(Dataset.full_name).like(like, escape="\\"),
+                    func.lower(Dataset.title).like(like, escape="\\"),
+                    func.lower(Domain.name).like(like, escape="\\"),
+                    func.lower(Domain.title).like(like, escape="\\"),
+                )
             )
         )
         ids_text = select(Dataset.id).where(
@@ -84,13 +101,21 @@ def search(platform: Platform, text: str | None = None, *, page: int = 1, per_pa
         )
         col_hits = s.execute(
             select(Column.dataset_id, Column.name, Column.label).where(
-                or_(func.lower(Column.name).like(like, escape="\\"), func.lower(Column.label).like(like, escape="\\"))
+                or_(
+                    func.lower(Column.name).like(like, escape="\\"),
+                    func.lower(Column.label).like(like, escape="\\"),
+                )
             )
         ).all()
-        tag_hits = s.execute(select(Tag.dataset_id, Tag.tag).where(func.lower(Tag.tag).like(like, escape="\\"))).all()
-        candidates = set(s.scalars(ids_name)) | set(s.scalars(ids_text)) | {r[0] for r in col_hits} | {
-            r[0] for r in tag_hits
-        }
+        tag_hits = s.execute(
+            select(Tag.dataset_id, Tag.tag).where(func.lower(Tag.tag).like(like, escape="\\"))
+        ).all()
+        candidates = (
+            set(s.scalars(ids_name))
+            | set(s.scalars(ids_text))
+            | {r[0] for r in col_hits}
+            | {r[0] for r in tag_hits}
+        )
         if not candidates:
             return SearchPage(0, page, per_page, [])
         datasets = {d.id: d for d in s.scalars(base.where(Dataset.id.in_(candidates)).options(*opts))}
@@ -111,7 +136,9 @@ def search(platform: Platform, text: str | None = None, *, page: int = 1, per_pa
                 rank = _EXACT_COLUMN
             elif d.name.lower().startswith(q) or full.startswith(q):
                 rank = _NAME_PREFIX
-            elif q in full or q in d.title.lower() or q in d.domain.name.lower() or q in d.domain.title.lower():
+            elif (
+                q in full or q in d.title.lower() or q in d.domain.name.lower() or q in d.domain.title.lower()
+            ):
                 rank = _NAME
             elif cols:
                 rank = _COLUMN
@@ -124,18 +151,23 @@ def search(platform: Platform, text: str | None = None, *, page: int = 1, per_pa
         start = (page - 1) * per_page
         results = [
             _summary(d)
-            | {"match": _WHY[rank], "matched_columns": cols[:10], "matched_tags": sorted(set(tags_by_ds.get(d.id, [])))}
+            | {
+                "match": _WHY[rank],
+                "matched_columns": cols[:10],
+                "matched_tags": sorted(set(tags_by_ds.get(d.id, []))),
+            }
             for rank, _, d, cols in ranked[start : start + per_page]
         ]
         return SearchPage(len(ranked), page, per_page, results)
 
 
-def describe(platform: Platform, full_name: str) -> dict[str, Any]:
+def describe(platform: Platform, full_name: str, *, viewer: Person | None = None) -> dict[str, Any]:
     """A dataset's record: schema with labels, tags and profile, and its history of shares."""
     with platform.store.session() as s:
         d = s.scalars(
             select(Dataset)
-            .where(Dataset.full_name == full_name.lower())
+            .join(Domain, Domain.id == Dataset.domain_id)
+            .where(Dataset.full_name == full_name.lower(), _visible_to(viewer))
             .options(
                 selectinload(Dataset.domain),
                 selectinload(Dataset.columns),
@@ -200,13 +232,18 @@ def describe(platform: Platform, full_name: str) -> dict[str, Any]:
         }
 
 
-def recently_shared(platform: Platform, limit: int = 10) -> list[dict[str, Any]]:
+def recently_shared(platform: Platform, limit: int = 10, *, viewer: Person | None = None) -> list[dict[str, Any]]:
     with platform.store.session() as s:
         rows = s.scalars(
             select(Dataset)
-            .where(Dataset.snapshot_id.is_not(None))
-            .options(selectinload(Dataset.domain), selectinload(Dataset.columns), selectinload(Dataset.tags),
-                     selectinload(Dataset.created_by))  # fmt: skip
+            .join(Domain, Domain.id == Dataset.domain_id)
+            .where(_visible_to(viewer))
+            .options(
+                selectinload(Dataset.domain),
+                selectinload(Dataset.columns),
+                selectinload(Dataset.tags),
+                selectinload(Dataset.created_by),
+            )  # fmt: skip
             .order_by(Dataset.updated_at.desc(), Dataset.id.desc())
             .limit(limit)
         ).all()
@@ -218,7 +255,9 @@ def example_queries(full_name: str, columns: list[tuple[str, str]]) -> list[dict
     examples = [{"title": "See the first rows", "sql": f"SELECT * FROM {full_name} LIMIT 20"}]
     examples.append({"title": "Count the rows", "sql": f"SELECT count(*) AS row_count FROM {full_name}"})
     text = [n for n, t in columns if t == "VARCHAR"]
-    numbers = [n for n, t in columns if t in ("INTEGER", "BIGINT", "DOUBLE", "FLOAT") or t.startswith("DECIMAL")]
+    numbers = [
+        n for n, t in columns if t in ("INTEGER", "BIGINT", "DOUBLE", "FLOAT") or t.startswith("DECIMAL")
+    ]
     dates = [n for n, t in columns if t in ("DATE", "TIMESTAMP", "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE")]
     if text and numbers:
         g, m = text[0], numbers[0]

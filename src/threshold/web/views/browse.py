@@ -31,13 +31,13 @@ def home(request: Request) -> Response:
     person = signed_in(request)
     platform: Platform = request.app.state.platform
     org = usage.org_usage(platform, limit=10)
-    all_datasets = catalog.search(platform, None, per_page=1)
+    all_datasets = catalog.search(platform, None, per_page=1, viewer=person)
     data = {
         "datasets": all_datasets.total,
         "queries": org["queries"],
         "people": org["users"],
         "most_used": org["most_used"],
-        "recently_shared": catalog.recently_shared(platform, limit=8),
+        "recently_shared": catalog.recently_shared(platform, limit=8, viewer=person),
         "never_used": len(org["never_used"]),
     }
     return page(request, "home.html", data, person=person, title="Home", nav="home")
@@ -51,7 +51,7 @@ def search(
     page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
     person = signed_in(request)
-    found = catalog.search(request.app.state.platform, q, page=page_number, per_page=PER_PAGE)
+    found = catalog.search(request.app.state.platform, q, page=page_number, per_page=PER_PAGE, viewer=person)
     data = asdict(found) | {"q": q, "pages": max(1, math.ceil(found.total / PER_PAGE))}
     return page(request, "datasets.html", data, person=person, title=f"Search: {q}" if q else "Datasets")
 
@@ -63,7 +63,7 @@ def dataset(request: Request, name: str) -> Response:
     if name.endswith(".json") and "." in name[: -len(".json")]:
         name = name[: -len(".json")]
     platform: Platform = request.app.state.platform
-    record = catalog.describe(platform, name)
+    record = catalog.describe(platform, name, viewer=person)
     preview = _preview(platform, person, record["name"])
     used = usage.dataset_usage(platform, record["name"])  # after the preview, which is a read too
     data = record | {"preview": preview, "usage": used, "chart": weekly_bars(used["weekly"])}
