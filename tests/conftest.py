@@ -127,3 +127,81 @@ def org(platform: Platform, tmp_path: Path) -> Org:
 def any_org(any_platform: Platform, tmp_path: Path) -> Org:
     """`org` on SQLite and on PostgreSQL."""
     return _build_org(any_platform, tmp_path)
+
+
+# --- What a failed share must leave untouched (tests/sharing/test_share*.py) ---------------------
+
+STORE_TABLES = ("datasets", "columns", "tags", "shares")
+"""Metadata tables a share writes to."""
+
+
+@dataclass(frozen=True)
+class HomeState:
+    """Everything a share can change, as seen from outside: compare before and after a failure."""
+
+    datasets: tuple[str, ...]
+    """Dataset names the catalog lists."""
+    store_rows: dict[str, int]
+    """Row count of each table in `STORE_TABLES`."""
+    lake_tables: tuple[str, ...]
+    """Every table of the Iceberg catalog, `namespace.name`."""
+    staging: tuple[str, ...]
+    """Whatever is left in the staging folder."""
+
+
+def home_state(platform: Platform) -> HomeState:
+    from threshold.catalog.service import search
+
+    catalog = platform.lake.catalog
+    with platform.store.engine.connect() as c:
+        rows = {t: int(c.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()) for t in STORE_TABLES}
+    tables = [".".join(t) for ns in catalog.list_namespaces() for t in catalog.list_tables(ns)]
+    staging = platform.settings.staging_dir
+    left = [str(p.relative_to(staging)) for p in staging.rglob("*")] if staging.exists() else []
+    return HomeState(
+        datasets=tuple(d["name"] for d in search(platform, per_page=1000).results),
+        store_rows=rows,
+        lake_tables=tuple(sorted(tables)),
+        staging=tuple(sorted(left)),
+    )
+
+
+@pytest.fixture
+def state_of():  # -> (Platform) -> HomeState
+    """`state_of(platform)`: the `HomeState` of a home, to compare before and after a failed share."""
+    return home_state
+
+
+@pytest.fixture
+def empty_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty metadata database: a SQLite file, or a fresh PostgreSQL database."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    url = _postgres_database()
+    try:
+        yield url
+    finally:
+        _drop_postgres_database(url)
+
+
+# --- One organisation per test module (tests/gateway, tests/api) ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def module_org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Org]:
+    """`org` built once per test module (SQLite), shared by the module's tests: for the many tests
+    that only read (building an org takes most of a second); they must not change what others read."""
+    tmp = tmp_path_factory.mktemp("module_org")
+    for platform in _make_platform(tmp / "home", "sqlite"):
+        yield _build_org(platform, tmp)
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def module_any_org(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Org]:
+    """`module_org` on SQLite and on PostgreSQL (the module's tests run once per backend)."""
+    if request.param == "postgres" and not POSTGRES_URL:
+        pytest.skip("THRESHOLD_TEST_POSTGRES_URL not set (make test starts a local PostgreSQL)")
+    tmp = tmp_path_factory.mktemp(f"module_org_{request.param}")
+    for platform in _make_platform(tmp / "home", str(request.param)):
+        yield _build_org(platform, tmp)

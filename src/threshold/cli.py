@@ -422,7 +422,7 @@ def demo(
     from threshold.platform import Platform
 
     platform = Platform.open(home, must_exist=False)
-    summary = build_demo(platform, scale=scale, log=lambda msg: err.print(msg))
+    summary = build_demo(platform, scale=scale, log=lambda msg: sys.stderr.write(msg + "\n"))
     out.print(summary)
     if not no_serve:
         serve(host=host, port=port, home=platform.settings.home_dir)

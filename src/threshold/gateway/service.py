@@ -76,6 +76,7 @@ def query(
             inferred = {d.purpose for d in decisions if d.purpose}
             purpose = inferred.pop() if len(inferred) == 1 else None
         views, generated = _bind(platform, checked, bound, {d.dataset: d for d in decisions})
+        _one_select(generated, pivot=checked.tree.find(exp.Pivot) is not None)
         table, truncated = platform.engine.run(generated, views, max_rows=limit, timeout=timeout)
     except ThresholdError as e:
         _record_failure(platform, user, interface, purpose, original, bound, decisions, started, e)
@@ -172,6 +173,18 @@ def _audit(
             }
         )
     append_many(platform, rows)
+
+
+def _one_select(sql: str, *, pivot: bool) -> None:
+    """A third check, by DuckDB's own parser: what is sent to the engine is exactly one SELECT
+    (defence in depth behind the allow-list parser and the locked engine). DuckDB itself expands a
+    PIVOT without an IN list into a MULTI statement (it first collects the pivot values)."""
+    import duckdb
+
+    statements = duckdb.extract_statements(sql)
+    kinds = {duckdb.StatementType.SELECT} | ({duckdb.StatementType.MULTI} if pivot else set())
+    if len(statements) != 1 or statements[0].type not in kinds:
+        raise InvalidInput("only one read-only query can run at a time")
 
 
 def _resolve(platform: Platform, checked: CheckedQuery) -> dict[str, _Bound]:

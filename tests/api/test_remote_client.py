@@ -1,0 +1,192 @@
+"""The Python client against a real server (uvicorn on 127.0.0.1 in a thread) and embedded: same answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+import uvicorn
+
+import threshold
+from threshold.api.app import create_app
+from threshold.client import LocalClient, RemoteClient
+from threshold.errors import InvalidInput, ThresholdError
+from threshold.identity.service import create_token, revoke_token
+
+KPIS = "manufacturing.plant_kpis"
+SQL = f"SELECT plant, scrap_rate, day FROM {KPIS} ORDER BY day, plant"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(module_org: Any) -> Iterator[str]:
+    """A real HTTP server for module_org; stopped when the module is done."""
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(module_org.platform),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        ws="none",
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, name="uvicorn-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=20)
+    assert not thread.is_alive(), "uvicorn did not stop"
+
+
+@pytest.fixture(scope="module")
+def remote(server: str, module_org: Any) -> Iterator[Any]:
+    _, token = create_token(module_org.platform, "carla")
+    client = threshold.connect(url=server, token=token)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def local(module_org: Any) -> Iterator[Any]:
+    client = threshold.connect(module_org.platform.settings.home_dir, user="carla")
+    yield client
+    client.close()
+
+
+def test_connect_picks_the_client(remote: Any, local: Any) -> None:
+    assert isinstance(remote, RemoteClient)
+    assert isinstance(local, LocalClient)
+    assert local.user.name == "carla"
+
+
+def test_sql_returns_an_arrow_table(remote: Any, local: Any) -> None:
+    table = remote.sql(SQL, purpose="client test")
+    assert isinstance(table, pa.Table)
+    assert table.schema.names == ["plant", "scrap_rate", "day"]
+    assert table.schema.types == [pa.string(), pa.float64(), pa.date32()]
+    assert table["plant"].to_pylist() == ["Berlin", "Lyon", "Berlin", "Porto", "Lyon"]
+    assert table["scrap_rate"].to_pylist() == [0.12, 0.08, 0.15, 0.05, 0.11]
+    assert table["day"].to_pylist()[0] == dt.date(2026, 1, 3)
+    assert table.equals(local.sql(SQL))
+
+
+def test_results_convert_to_pandas_and_polars(remote: Any) -> None:
+    table = remote.sql(
+        f"SELECT plant, avg(scrap_rate) AS scrap, count(*) AS n FROM {KPIS} GROUP BY plant ORDER BY plant"
+    )
+    frame = table.to_pandas()
+    assert isinstance(frame, pd.DataFrame)
+    assert frame["plant"].tolist() == ["Berlin", "Lyon", "Porto"]
+    assert frame["scrap"].round(3).tolist() == [0.135, 0.095, 0.05]
+    assert frame["n"].tolist() == [2, 2, 1]
+    polars_frame = pl.from_arrow(table)
+    assert isinstance(polars_frame, pl.DataFrame)
+    assert polars_frame.shape == (3, 3)
+    assert polars_frame.filter(pl.col("plant") == "Lyon")["n"].to_list() == [2]
+    days = pl.from_arrow(remote.sql(f"SELECT day FROM {KPIS} ORDER BY day LIMIT 1"))
+    assert days.schema["day"] == pl.Date
+    assert days["day"][0] == dt.date(2026, 1, 3)
+
+
+def test_share_a_file_remotely(remote: Any, local: Any, tmp_path: Path) -> None:
+    path = tmp_path / "Store Visits.csv"
+    path.write_text("Store,Visits,Day\nHamburg,120,2026-03-01\nMunich,80,2026-03-01\nHamburg,95,2026-03-02\n")
+    [result] = remote.share(path, domain="sales", description="Footfall per store")
+    assert (result["dataset"], result["rows_added"], result["columns"]) == (
+        "sales.store_visits", 3, ["store", "visits", "day"],
+    )  # fmt: skip
+    assert remote.dataset("sales.store_visits") == local.dataset("sales.store_visits")
+    assert remote.dataset("sales.store_visits")["description"] == "Footfall per store"
+    totals = remote.sql(
+        "SELECT store, sum(visits) AS v FROM sales.store_visits GROUP BY store ORDER BY store"
+    )
+    assert totals.to_pylist() == [{"store": "Hamburg", "v": 215}, {"store": "Munich", "v": 80}]
+
+
+def test_share_a_pandas_frame_remotely_and_locally(remote: Any, local: Any) -> None:
+    frame = pd.DataFrame(
+        {"sku": ["A-1", "B-2", "C-3"], "price": [9.99, 19.5, 4.25], "in_stock": [True, False, True]}
+    )
+    [r] = remote.share(frame, domain="sales", name="prices_remote")
+    [loc] = local.share(frame, domain="sales", name="prices_local")
+    assert (r["dataset"], r["rows_added"]) == ("sales.prices_remote", 3)
+    assert (loc["dataset"], loc["rows_added"]) == ("sales.prices_local", 3)
+    assert r["columns"] == loc["columns"] == ["sku", "price", "in_stock"]
+    schema_of = {name: [(c["name"], c["type"]) for c in remote.dataset(name)["schema"]] for name in
+                 ("sales.prices_remote", "sales.prices_local")}  # fmt: skip
+    assert schema_of["sales.prices_remote"] == schema_of["sales.prices_local"] == [
+        ("sku", "VARCHAR"), ("price", "DOUBLE"), ("in_stock", "BOOLEAN"),
+    ]  # fmt: skip
+    back = remote.sql("SELECT * FROM sales.prices_remote ORDER BY sku").to_pandas()
+    pd.testing.assert_frame_equal(back, frame)
+    assert remote.sql("SELECT * FROM sales.prices_remote ORDER BY sku").equals(
+        local.sql("SELECT * FROM sales.prices_local ORDER BY sku")
+    )
+
+
+def test_share_a_polars_frame_remotely(remote: Any) -> None:
+    frame = pl.DataFrame({"code": ["x", "y"], "qty": [1, 2]})
+    [r] = remote.share(frame, domain="sales", name="polars_frame")
+    assert r["rows_added"] == 2
+    assert pl.from_arrow(remote.sql("SELECT * FROM sales.polars_frame ORDER BY code")).equals(frame)
+
+
+def test_datasets_search_and_usage_match_the_local_client(remote: Any, local: Any) -> None:
+    found = remote.datasets(search="scrap")
+    assert [d["name"] for d in found] == [KPIS]
+    assert found == local.datasets(search="scrap")
+    everything = remote.datasets()
+    assert KPIS in [d["name"] for d in everything]
+    assert everything == local.datasets()
+    assert remote.datasets(search="nothing like this") == []
+    assert remote.usage(KPIS) == local.usage(KPIS)
+    assert remote.usage(KPIS)["queries"] >= 1
+    assert remote.usage() == local.usage()
+
+
+def test_errors_come_back_as_threshold_errors(remote: Any, local: Any) -> None:
+    with pytest.raises(ThresholdError, match=r"^422: table functions are not allowed \(read_csv\)"):
+        remote.sql("SELECT * FROM read_csv('/etc/passwd')")
+    with pytest.raises(InvalidInput, match="table functions are not allowed"):
+        local.sql("SELECT * FROM read_csv('/etc/passwd')")
+    with pytest.raises(ThresholdError, match="^404: no dataset 'sales.nope'"):
+        remote.dataset("sales.nope")
+    with pytest.raises(ThresholdError, match="^403: carla is not a member of domain 'finance'"):
+        remote.share(pd.DataFrame({"a": [1]}), domain="finance", name="not_hers")
+
+
+def test_a_token_is_required_and_must_be_valid(
+    server: str, module_org: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("THRESHOLD_TOKEN", raising=False)
+    with pytest.raises(InvalidInput, match="a token is needed"):
+        threshold.connect(url=server)
+    token_id, token = create_token(module_org.platform, "ben")
+    monkeypatch.setenv("THRESHOLD_TOKEN", token)
+    client = threshold.connect(url=server)
+    try:
+        assert client.sql("SELECT 42 AS answer").to_pylist() == [{"answer": 42}]
+        revoke_token(module_org.platform, token_id)
+        with pytest.raises(ThresholdError, match="^401: invalid or revoked API token"):
+            client.sql("SELECT 42 AS answer")
+    finally:
+        client.close()

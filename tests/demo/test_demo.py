@@ -1,0 +1,249 @@
+"""The demo organisation: what `threshold demo` promises a newcomer, checked on a small real build.
+
+One build (scale 0.3, three weeks) is shared by the module's tests; the fast tests at the end
+check the company and the catalogue at 100x without building anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import distinct, func, select
+
+from threshold.catalog.service import describe
+from threshold.demo import build_demo
+from threshold.demo.catalog import DATASETS, catalog
+from threshold.demo.company import DOMAINS, people
+from threshold.demo.tables.sales import iban
+from threshold.demo.world import Timeline
+from threshold.identity.service import authenticate, list_domains
+from threshold.platform import Platform
+from threshold.sharing.detectors.iban import iban_valid
+from threshold.sharing.names import check_name
+from threshold.store.models import Dataset, Domain, Membership, UsageEvent, UsageRead, User
+from threshold.usage.service import dataset_usage, org_usage, person_usage
+
+WEEKS = 3
+SCALE = 0.3
+SIX_DOMAINS = {"manufacturing", "supply_chain", "sales", "finance", "hr", "r_and_d"}
+
+
+class Built:
+    def __init__(self, platform: Platform, summary: str, logged: list[str], built_at: datetime) -> None:
+        self.platform = platform
+        self.summary = summary
+        self.logged = logged
+        self.built_at = built_at
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    home: Path = tmp_path_factory.mktemp("demo") / "home"
+    platform = Platform.open(home, must_exist=False)
+    logged: list[str] = []
+    built_at = datetime.now(UTC).replace(microsecond=0)
+    summary = build_demo(platform, scale=SCALE, weeks=WEEKS, log=logged.append)
+    try:
+        yield Built(platform, summary, logged, built_at)
+    finally:
+        platform.close()
+
+
+def _count(platform: Platform, stmt: object) -> int:
+    with platform.store.session() as s:
+        return int(s.scalar(stmt) or 0)  # type: ignore[call-overload]
+
+
+@pytest.mark.slow
+def test_six_domains_with_titles_and_owners(demo: Built) -> None:
+    domains = {d["name"]: d for d in list_domains(demo.platform)}
+    assert set(domains) == SIX_DOMAINS
+    for d in domains.values():
+        assert d["title"] and d["description"]
+        assert 1 <= len(d["owners"]) <= 2  # type: ignore[arg-type]
+    assert "anna" in domains["manufacturing"]["owners"]  # type: ignore[operator]
+
+
+@pytest.mark.slow
+def test_story_people_sign_in_with_the_demo_password(demo: Built) -> None:
+    anna = authenticate(demo.platform, "anna", "demo")
+    ben = authenticate(demo.platform, "ben", "demo")
+    assert "manufacturing" in anna.owner_of
+    assert ben.domains == ("finance",)
+    assert 'password is "demo"' in demo.summary
+    assert "anna" in demo.summary and "ben" in demo.summary
+
+
+@pytest.mark.slow
+def test_every_person_belongs_to_a_domain(demo: Built) -> None:
+    with demo.platform.store.session() as s:
+        users = s.scalar(select(func.count(User.id)).where(User.name != "admin"))
+        members = s.scalar(select(func.count(distinct(Membership.user_id))))
+    assert users == members
+    assert users is not None and users >= 12
+
+
+@pytest.mark.slow
+def test_datasets_are_shared_by_members_of_their_domain(demo: Built) -> None:
+    assert _count(demo.platform, select(func.count(Dataset.id))) >= 20
+    kpis = describe(demo.platform, "manufacturing.plant_kpis")
+    assert kpis["first_shared_by"] == "anna"
+    assert kpis["purpose"] and kpis["description"]
+    assert kpis["source"]["format"] == "excel"
+    formats = {describe(demo.platform, n)["source"]["format"] for n in ("finance.invoices", "sales.customers")}
+    assert formats == {"csv", "json"}
+
+
+@pytest.mark.slow
+def test_plant_kpis_operator_names_are_tagged_personal(demo: Built) -> None:
+    schema = {c["name"]: c for c in describe(demo.platform, "manufacturing.plant_kpis")["schema"]}
+    assert {"plant", "line", "day", "operator_name", "scrap_rate", "energy_kwh", "energy_cost_eur"} <= set(schema)
+    assert "personal.name" in [t["tag"] for t in schema["operator_name"]["tags"]]
+    assert schema["day"]["type"] == "DATE"
+
+
+@pytest.mark.slow
+def test_european_csv_numbers_are_read_as_numbers(demo: Built) -> None:
+    schema = {c["name"]: c["type"] for c in describe(demo.platform, "finance.invoices")["schema"]}
+    assert schema["net_amount"] == "DOUBLE"
+    assert schema["invoice_date"] == "DATE"
+
+
+@pytest.mark.slow
+def test_plant_kpis_are_consumed_by_three_other_domains(demo: Built) -> None:
+    usage = dataset_usage(demo.platform, "manufacturing.plant_kpis")
+    consumers = {d["domain"] for d in usage["domains"]} - {"manufacturing"}
+    assert {"finance", "supply_chain", "sales"} <= consumers
+    assert "energy cost forecast" in {p["purpose"] for p in usage["purposes"]}
+
+
+@pytest.mark.slow
+def test_ben_forecasts_energy_costs_every_week(demo: Built) -> None:
+    recent = person_usage(demo.platform, "ben", limit=1000)["recent"]
+    times = [
+        datetime.fromisoformat(e["at"])
+        for e in recent
+        if e["purpose"] == "energy cost forecast" and "manufacturing.plant_kpis" in e["datasets"]
+    ]
+    timeline = Timeline(demo.built_at, WEEKS)
+    for k in range(WEEKS):
+        begin, end = timeline.week(k)
+        assert any(begin <= t < end for t in times), f"no energy cost forecast in week {k + 1}"
+
+
+@pytest.mark.slow
+def test_a_long_tail_of_datasets_is_never_used(demo: Built) -> None:
+    never = {d["dataset"] for d in org_usage(demo.platform)["never_used"]}
+    assert len(never) >= 8
+    assert "manufacturing.plant_kpis" not in never
+
+
+@pytest.mark.slow
+def test_usage_is_spread_over_the_weeks_on_working_hours(demo: Built) -> None:
+    weekly = dataset_usage(demo.platform, "manufacturing.plant_kpis")["weekly"]
+    assert len(weekly) >= WEEKS - 1
+    with demo.platform.store.session() as s:
+        times = [t if t.tzinfo else t.replace(tzinfo=UTC) for t in s.scalars(select(UsageEvent.at))]
+    now = datetime.now(UTC)
+    assert min(times) >= now - timedelta(days=7 * WEEKS)
+    assert max(times) <= now
+    assert all(t.weekday() < 5 and 7 <= t.hour < 18 for t in times)
+
+
+@pytest.mark.slow
+def test_recurring_questions_and_joins(demo: Built) -> None:
+    with demo.platform.store.session() as s:
+        # The same query shape asked by several people.
+        askers = s.execute(
+            select(UsageEvent.fingerprint, func.count(distinct(UsageEvent.user_id)))
+            .where(UsageEvent.status == "ok")
+            .group_by(UsageEvent.fingerprint)
+        ).all()
+        # Queries that read two datasets together.
+        joins = s.scalar(
+            select(func.count()).select_from(
+                select(UsageRead.event_id).group_by(UsageRead.event_id).having(func.count() >= 2).subquery()
+            )
+        )
+        interfaces = set(s.scalars(select(UsageEvent.interface).distinct()))
+    assert max(n for _fp, n in askers) >= 3
+    assert joins and joins >= 20
+    assert {"web", "cli", "python", "api"} <= interfaces
+
+
+@pytest.mark.slow
+def test_sales_consumes_more_than_it_shares(demo: Built) -> None:
+    shared = {d.full_name for d in DATASETS if d.domain == "sales"}
+    assert len(shared) <= 2
+    with demo.platform.store.session() as s:
+        read = set(
+            s.scalars(
+                select(Dataset.full_name)
+                .distinct()
+                .join(UsageRead, UsageRead.dataset_id == Dataset.id)
+                .join(UsageEvent, UsageEvent.id == UsageRead.event_id)
+                .join(Membership, Membership.user_id == UsageEvent.user_id)
+                .join(Domain, Domain.id == Membership.domain_id)
+                .where(Domain.name == "sales")
+            )
+        )
+    assert len(read - shared) >= 3
+
+
+@pytest.mark.slow
+def test_building_twice_changes_nothing(demo: Built) -> None:
+    datasets = _count(demo.platform, select(func.count(Dataset.id)))
+    events = _count(demo.platform, select(func.count(UsageEvent.id)))
+    summary = build_demo(demo.platform, scale=SCALE, weeks=WEEKS, log=lambda _m: None)
+    assert _count(demo.platform, select(func.count(Dataset.id))) == datasets
+    assert _count(demo.platform, select(func.count(UsageEvent.id))) == events
+    assert "already built" in summary
+
+
+@pytest.mark.slow
+def test_progress_is_logged(demo: Built) -> None:
+    assert any(m.startswith("sharing ") for m in demo.logged)
+    assert any(m.startswith(f"simulating {WEEKS} weeks") for m in demo.logged)
+
+
+# Fast: the company and its catalogue at 100x, without a build.
+
+
+def test_a_hundred_times_bigger_company_has_unique_valid_user_names() -> None:
+    staff = people(100, 42)
+    names = [p.name for p in staff]
+    assert len(staff) == 4000
+    assert len(set(names)) == len(names)
+    for name in names:
+        check_name("user", name)
+    assert {p.domains[0] for p in staff} == {d.name for d in DOMAINS}
+
+
+def test_a_hundred_times_bigger_catalogue_has_site_variants() -> None:
+    members = {d.name: [p.name for p in people(100, 42) if d.name in p.domains] for d in DOMAINS}
+    specs = catalog(100, members, lambda source: True, 42)
+    names = [s.full_name for s in specs]
+    assert len(names) == 100 * len(DATASETS)
+    assert len(set(names)) == len(names)
+    assert "manufacturing.plant_kpis_shanghai" in names
+    for s in specs:
+        check_name("dataset", s.name)
+        assert s.sharer in members[s.domain]
+
+
+def test_small_builds_keep_the_story_people() -> None:
+    names = {p.name for p in people(0.1, 42)}
+    assert {"anna", "ben", "julia", "ingrid", "oliver"} <= names
+
+
+def test_generated_ibans_are_valid() -> None:
+    import random
+
+    rng = random.Random(1)
+    for country in ("DE", "FR", "NL", "IT", "GB", "CH", "PL"):
+        value = iban(rng, country)
+        assert value is not None and iban_valid(value), value
+    assert iban(rng, "US") is None
