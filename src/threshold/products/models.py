@@ -1,0 +1,5 @@
+"""Metadata tables of the products capability (declared on the shared `Base`; migrations in store/migrations)."""
+
+from __future__ import annotations
+
+from threshold.store.models import Base  # noqa: F401
