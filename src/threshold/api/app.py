@@ -39,11 +39,11 @@ def create_app(platform: Platform) -> FastAPI:
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         return JSONResponse({"detail": f"{where}: {first.get('msg', 'invalid input')}"}, status_code=422)
 
-    from threshold.api import lineage, products, quality
+    from threshold.api import lineage, notifications, products, quality
     from threshold.api.routes import router
 
     app.include_router(router)
-    for capability in (lineage, products, quality):
+    for capability in (lineage, notifications, products, quality):
         app.include_router(capability.router)
     try:
         from threshold.web.routes import install as install_web

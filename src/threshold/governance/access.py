@@ -310,7 +310,12 @@ def _hours(a: datetime | None, b: datetime | None) -> float | None:
 
 
 def _notify_owners(platform: Platform, request: dict[str, Any]) -> None:
-    """Tell the owning domain's webhook (if configured) that a request waits; delivery is audited."""
-    from threshold.governance.webhooks import deliver
+    """The owners of the dataset's domain get the request in their inbox and on the domain webhook."""
+    from threshold.notifications.service import domain_owners, emit, notify
 
-    deliver(platform, request["domain"], "request.waiting", request)
+    notify(
+        platform, domain_owners(platform, request["domain"]), "request.waiting",
+        f"{request['requester']} asks for {request['dataset']} ({request['purpose']})",
+        body=request.get("justification") or "", link="/inbox", data={"request": request["id"]},
+    )  # fmt: skip
+    emit(platform, request["domain"], "request.waiting", request)

@@ -1,4 +1,4 @@
-"""products tables (owned by the products capability; fill in upgrade/downgrade with its models)
+"""lineage tables (owned by the lineage capability; fill in upgrade/downgrade with its models)
 
 Revision ID: 0004
 Revises: 0003

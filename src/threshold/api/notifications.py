@@ -1,0 +1,27 @@
+"""REST API of notifications: the caller's inbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from threshold.api.deps import CurrentPerson, PlatformDep
+from threshold.notifications import service
+
+router = APIRouter(prefix="/api/v1")
+
+
+class ReadIn(BaseModel):
+    ids: list[int] | None = None
+
+
+@router.get("/notifications", summary="My inbox")
+def notifications(platform: PlatformDep, person: CurrentPerson, unread: bool = False) -> list[dict[str, Any]]:
+    return service.inbox(platform, person, unread=unread)
+
+
+@router.post("/notifications/read", summary="Mark messages read (all when no ids)")
+def read(body: ReadIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, int]:
+    return {"marked": service.mark_read(platform, person, body.ids)}

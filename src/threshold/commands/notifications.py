@@ -1,0 +1,81 @@
+"""`threshold notifications` and `threshold webhook set|deliveries|retry`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from threshold.cli import As, Format, Home, _check_format, _emit_json, _person, _platform, app, out
+from threshold.errors import Denied, InvalidInput, NotFound
+from threshold.notifications import service
+
+webhook_app = typer.Typer(no_args_is_help=True, help="A domain's outgoing webhook (JSON signed with HMAC-SHA256).")
+app.add_typer(webhook_app, name="webhook")
+
+
+@app.command("notifications")
+def notifications_cmd(
+    unread: Annotated[bool, typer.Option("--unread", help="Only unread messages.")] = False,
+    mark_read: Annotated[bool, typer.Option("--mark-read", help="Mark them read after showing.")] = False,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Your inbox: candidates, promotions, requests, deprecations, schema changes, incidents."""
+    _check_format(fmt, ("table", "json"))
+    p = _platform(home)
+    person = _person(p, as_user)
+    rows = service.inbox(p, person, unread=unread)
+    if mark_read:
+        service.mark_read(p, person, [r["id"] for r in rows])
+    if fmt == "json":
+        _emit_json(rows)
+        return
+    t = Table("at", "kind", "message", "link", "read")
+    for r in rows:
+        t.add_row(r["at"], r["kind"], r["title"], r["link"] or "", "yes" if r["read"] else "")
+    out.print(t)
+
+
+@webhook_app.command("set")
+def webhook_set(domain: str, url: str, as_user: As = None, home: Home = None) -> None:
+    """Send the domain's events to URL (http/https); prints the secret that signs them."""
+    from threshold.store.models import Domain
+
+    if not url.startswith(("http://", "https://")) or len(url) > 500:
+        raise InvalidInput("the webhook URL must start with http:// or https://")
+    p = _platform(home)
+    person = _person(p, as_user)
+    if not (person.is_admin or domain in person.owner_of):
+        raise Denied(f"{person.name} does not own domain {domain!r} (rule: domain.owner)")
+    with p.store.session() as s:
+        dom = s.scalars(select(Domain).where(Domain.name == domain)).one_or_none()
+        if dom is None:
+            raise NotFound(f"no domain {domain!r}")
+        dom.webhook_url = url
+    out.print(f"{domain} events go to {url}; verify X-Threshold-Signature with this secret:")
+    typer.echo(service.webhook_secret(p, domain))
+
+
+@webhook_app.command("deliveries")
+def webhook_deliveries(domain: str, home: Home = None, fmt: Format = "table") -> None:
+    """Deliveries to the domain's webhook, with their status and attempts."""
+    _check_format(fmt, ("table", "json"))
+    rows = service.deliveries(_platform(home), domain)
+    if fmt == "json":
+        _emit_json(rows)
+        return
+    t = Table("id", "event", "status", "attempts", "error", "at")
+    for r in rows:
+        t.add_row(str(r["id"]), r["event"], r["status"], str(r["attempts"]), r["error"] or "", r["at"])
+    out.print(t)
+
+
+@webhook_app.command("retry")
+def webhook_retry(domain: Annotated[str | None, typer.Argument()] = None, home: Home = None) -> None:
+    """Send again every pending or failed delivery."""
+    n = service.retry_failed(_platform(home), domain=domain)
+    out.print(f"delivered {n}")

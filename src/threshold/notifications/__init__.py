@@ -1,0 +1,1 @@
+"""Notifications: an in-app inbox for every person and a signed outgoing webhook per domain."""
