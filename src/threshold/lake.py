@@ -209,11 +209,22 @@ class Lake:
         current_id = current.snapshot_id if current else None
         if current_id == published or published is None:
             return table
-        table.manage_snapshots().set_current_snapshot(published).commit()
+        try:
+            table.manage_snapshots().set_current_snapshot(published).commit()
+        except CommitFailedException as e:  # another writer undid it (or committed) at the same moment
+            raise TransientError(
+                f"{table.name()} was changed by someone else at the same time; try again"
+            ) from e
         return table.refresh()
 
     def commit(
-        self, tx: Transaction, table: Table, files: Sequence[Path], *, replace: bool, properties: dict[str, str]
+        self,
+        tx: Transaction,
+        table: Table,
+        files: Sequence[Path],
+        *,
+        replace: bool,
+        properties: dict[str, str],
     ) -> int:
         """Commit data files in `tx` as ONE snapshot: an append, or an overwrite of every current file.
 
@@ -236,7 +247,9 @@ class Lake:
                         fa.append_data_file(df)
             tx.commit_transaction()
         except CommitFailedException as e:
-            raise TransientError(f"{table.name()} was changed by someone else at the same time; try again") from e
+            raise TransientError(
+                f"{table.name()} was changed by someone else at the same time; try again"
+            ) from e
         table = table.refresh()
         snapshot = table.current_snapshot()
         assert snapshot is not None
@@ -288,7 +301,9 @@ class Lake:
 
 
 def fields_of(schema: Schema) -> tuple[Field, ...]:
-    return tuple(Field(f.field_id, f.name, duckdb_type(f.field_type), str(f.field_type)) for f in schema.fields)
+    return tuple(
+        Field(f.field_id, f.name, duckdb_type(f.field_type), str(f.field_type)) for f in schema.fields
+    )
 
 
 def _local_path(uri: str) -> str:

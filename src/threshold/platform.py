@@ -28,14 +28,18 @@ class Platform:
         self._lock = threading.Lock()
 
     @classmethod
-    def open(cls, home: str | Path | None = None, *, must_exist: bool = True, **overrides: object) -> Platform:
+    def open(
+        cls, home: str | Path | None = None, *, must_exist: bool = True, **overrides: object
+    ) -> Platform:
         """Open a home. `must_exist=False` is for `threshold init`, which creates it."""
         kwargs: dict[str, object] = dict(overrides)
         if home is not None:
             kwargs["home"] = Path(home)
         settings = Settings(**kwargs)  # type: ignore[arg-type]
         platform = cls(settings)
-        if must_exist and not platform.store.is_migrated():
+        # A SQLite store in a folder that does not exist cannot even be opened: say so instead of failing.
+        missing = settings.is_sqlite and not settings.home_dir.is_dir()
+        if must_exist and (missing or not platform.store.is_migrated()):
             raise NotFound(
                 f"no Threshold home at {settings.home_dir} (or its database is empty); run `threshold init` first"
             )

@@ -78,7 +78,9 @@ def profile(con: duckdb.DuckDBPyConnection, plan: ReadPlan, sample_rows: int) ->
         p.top_values = [[_jsonable(v), int(c)] for v, c in top if c > 1 or distinct_in_sample <= 5]
         p.sample = [r[0] for r in con.execute("SELECT v FROM _freq ORDER BY c DESC, v LIMIT 1000").fetchall()]
         if p.null_fraction is None:
-            nulls = (con.execute(f"SELECT count(*) FILTER (WHERE {col} IS NULL) FROM _sample").fetchone() or (0,))[0]
+            nulls = (
+                con.execute(f"SELECT count(*) FILTER (WHERE {col} IS NULL) FROM _sample").fetchone() or (0,)
+            )[0]
             p.null_fraction = round(int(nulls) / n, 6)
     con.execute("DROP TABLE IF EXISTS _sample")
     con.execute("DROP TABLE IF EXISTS _freq")

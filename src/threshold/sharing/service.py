@@ -27,14 +27,14 @@ import pyarrow as pa
 from pyiceberg.catalog import Catalog
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table
-from sqlalchemy import delete, select
-from threshold.sharing.detection import detect_column
+from sqlalchemy import delete, select, update
 
-from threshold.errors import Conflict, Denied, InvalidInput, NotFound, ThresholdError
+from threshold.errors import Conflict, Denied, InvalidInput, NotFound, ThresholdError, TransientError
 from threshold.identity.service import Person
 from threshold.lake import _quote_ident, _quote_str, duckdb_type, field_ids_option
 from threshold.platform import Platform
 from threshold.sharing import readers
+from threshold.sharing.detection import detect_column
 from threshold.sharing.names import check_name, column_names, name_from_file
 from threshold.sharing.profile import TableProfile, profile
 from threshold.sharing.types import lake_type
@@ -115,8 +115,14 @@ def share(
             tables = readers.read(path, con, staging, options)
             source_info = {"source_name": path.name, "source_format": readers.format_of(path)}
         else:
-            tables = [readers.SourceTable(con.from_arrow(_to_arrow(source)), notes=["in-memory frame"])]
-            source_info = {"source_name": f"<{type(source).__module__}.{type(source).__name__}>", "source_format": "arrow"}
+            frame = _to_arrow(source)
+            if not frame.schema.names:  # DuckDB refuses a frame without columns with an error of its own
+                raise InvalidInput(f"the {type(source).__name__} has no columns to share")
+            tables = [readers.SourceTable(con.from_arrow(frame), notes=["in-memory frame"])]
+            source_info = {
+                "source_name": f"<{type(source).__module__}.{type(source).__name__}>",
+                "source_format": "arrow",
+            }
         if not tables:
             raise InvalidInput(f"{path.name if path else 'the frame'} holds no table to share")
         results = []
@@ -274,9 +280,7 @@ def _plan_schema(
     if mode == "replace":
         new_iceberg = _iceberg_types(incoming)
         drop = [n for n in by_name if n not in type_of]
-        changed = [
-            n for n in type_of if n in by_name and duckdb_type(by_name[n].field_type) != type_of[n]
-        ]
+        changed = [n for n in type_of if n in by_name and duckdb_type(by_name[n].field_type) != type_of[n]]
         widen = [n for n in changed if _can_promote(by_name[n].field_type, new_iceberg[n])]
         recreate = [n for n in changed if n not in widen]
         add = [n for n in type_of if n not in by_name]
@@ -326,15 +330,15 @@ def _plan_schema(
             if evolve:
                 promote[n] = got
             else:
-                problems.append(f"{n} is {duckdb_type(got)} in the file but {duckdb_type(have)} in the dataset")
+                # Only a type Iceberg can widen gets the hint: --evolve cannot help the others.
+                problems.append(
+                    f"{n} is {duckdb_type(got)} in the file but {duckdb_type(have)} in the dataset"
+                    " (use --evolve to widen)"
+                )
         else:
             problems.append(f"{n} is {duckdb_type(got)} in the file but {duckdb_type(have)} in the dataset")
     if problems:
-        raise Conflict(
-            "the file does not fit the dataset: "
-            + "; ".join(problems)
-            + (" (use --evolve to widen)" if any("--evolve" not in p for p in problems) and evolve is False else "")
-        )
+        raise Conflict("the file does not fit the dataset: " + "; ".join(problems))
     if (new_cols or missing) and not evolve:
         parts = []
         if new_cols:
@@ -365,7 +369,8 @@ def _iceberg_types(incoming: _Incoming) -> dict[str, Any]:
     con = duckdb.connect()
     try:
         cols = ", ".join(
-            f"CAST(NULL AS {t}) AS {_quote_ident(n)}" for n, t in zip(incoming.names, incoming.types, strict=True)
+            f"CAST(NULL AS {t}) AS {_quote_ident(n)}"
+            for n, t in zip(incoming.names, incoming.types, strict=True)
         )
         arrow = con.sql(f"SELECT {cols} LIMIT 0").to_arrow_table().schema
     finally:
@@ -484,7 +489,19 @@ def _publish(
     notes: list[str],
 ) -> None:
     label_of = dict(zip(incoming.names, incoming.labels, strict=True))
+    built_on = platform.lake.load(ident).snapshot_by_id(snapshot_id)
+    parent = built_on.parent_snapshot_id if built_on else None
     with platform.store.session() as s:
+        if parent is not None:
+            # Compare-and-set: publish only over the snapshot this one was built on. When another share
+            # published in between, its rows are not in ours: fail rather than silently drop them.
+            moved = s.execute(
+                update(Dataset)
+                .where(Dataset.full_name == ident, Dataset.snapshot_id == parent)
+                .values(snapshot_id=snapshot_id)
+            )
+            if moved.rowcount != 1:  # type: ignore[attr-defined]
+                raise TransientError(f"{ident} was changed by another share at the same time; share again")
         ds = s.scalars(select(Dataset).where(Dataset.full_name == ident)).one_or_none()
         if ds is None:
             dom = s.scalars(select(Domain).where(Domain.name == domain)).one()
@@ -561,7 +578,9 @@ def _check_may_share(platform: Platform, user: Person, domain: str) -> None:
         if s.scalars(select(Domain.id).where(Domain.name == domain)).first() is None:
             raise NotFound(f"no domain {domain!r}; add it with `threshold domain add {domain}`")
     if not user.is_admin and domain not in user.domains:
-        raise Denied(f"{user.name} is not a member of domain {domain!r}, so cannot share into it (rule: share.member)")
+        raise Denied(
+            f"{user.name} is not a member of domain {domain!r}, so cannot share into it (rule: share.member)"
+        )
 
 
 def _check_file(platform: Platform, path: Path) -> None:
@@ -624,7 +643,9 @@ def _to_arrow(obj: Any) -> pa.Table | pa.RecordBatchReader:
         return pa.Table.from_pandas(obj, preserve_index=False)
     if hasattr(obj, "__arrow_c_stream__"):
         return pa.RecordBatchReader.from_stream(obj)
-    raise InvalidInput(f"cannot share a {type(obj).__name__}; give a file path or an Arrow, pandas or polars frame")
+    raise InvalidInput(
+        f"cannot share a {type(obj).__name__}; give a file path or an Arrow, pandas or polars frame"
+    )
 
 
 __all__ = ["share", "ShareResult", "MODES", "ThresholdError"]

@@ -45,7 +45,9 @@ def lake_type(duckdb_type: str) -> str:
             tok in _DIRECT or tok in ("STRUCT", "MAP", "DECIMAL") or _DECIMAL.match(tok) or tok.isidentifier()
             for tok in inner
         )
-        if ok and not any(tok in _WIDEN or tok in ("INTERVAL", "UUID", "JSON", "BIT", "UNION", "NULL") for tok in inner):
+        if ok and not any(
+            tok in _WIDEN or tok in ("INTERVAL", "UUID", "JSON", "BIT", "UNION", "NULL") for tok in inner
+        ):
             return duckdb_type
         return "VARCHAR"
     return "VARCHAR"

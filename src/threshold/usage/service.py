@@ -75,7 +75,9 @@ def dataset_usage(platform: Platform, full_name: str, *, weeks: int = 12) -> dic
         base = select(UsageEvent).join(UsageRead, UsageRead.event_id == UsageEvent.id).where(ok)
         _ = base
         queries, users, last = s.execute(
-            select(func.count(UsageEvent.id), func.count(distinct(UsageEvent.user_id)), func.max(UsageEvent.at))
+            select(
+                func.count(UsageEvent.id), func.count(distinct(UsageEvent.user_id)), func.max(UsageEvent.at)
+            )
             .join(UsageRead, UsageRead.event_id == UsageEvent.id)
             .where(ok)
         ).one()
@@ -130,7 +132,9 @@ def dataset_usage(platform: Platform, full_name: str, *, weeks: int = 12) -> dic
         "domains": [{"domain": d, "users": int(u), "queries": int(q)} for d, u, q in domains],
         "purposes": [{"purpose": p or "(none declared)", "queries": int(n)} for p, n in purposes],
         "top_users": [{"user": u, "queries": int(n)} for u, n in top_users],
-        "columns": [{"column": c, "queries": n} for c, n in sorted(col_counts.items(), key=lambda kv: (-kv[1], kv[0]))],
+        "columns": [
+            {"column": c, "queries": n} for c, n in sorted(col_counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
         "weekly": [
             {"week": w, "queries": v["queries"], "users": len(v["users"])} for w, v in sorted(series.items())
         ],
@@ -167,9 +171,7 @@ def org_usage(platform: Platform, *, limit: int = 20) -> dict[str, Any]:
             {"dataset": n, "queries": int(q), "users": int(u), "last_used": _iso(last)}
             for n, q, u, last in used[:limit]
         ],
-        "never_used": [
-            {"dataset": n, "shared_at": _iso(at)} for n, at in all_names if n not in used_names
-        ],
+        "never_used": [{"dataset": n, "shared_at": _iso(at)} for n, at in all_names if n not in used_names],
     }
 
 
@@ -188,12 +190,16 @@ def person_usage(platform: Platform, user: str, *, limit: int = 50) -> dict[str,
             .group_by(Dataset.full_name)
             .order_by(func.count(UsageEvent.id).desc())
         ).all()
-        recent = s.execute(
-            select(UsageEvent)
-            .where(UsageEvent.user_id == uid)
-            .order_by(UsageEvent.at.desc(), UsageEvent.id.desc())
-            .limit(limit)
-        ).scalars().all()
+        recent = (
+            s.execute(
+                select(UsageEvent)
+                .where(UsageEvent.user_id == uid)
+                .order_by(UsageEvent.at.desc(), UsageEvent.id.desc())
+                .limit(limit)
+            )
+            .scalars()
+            .all()
+        )
         reads = s.execute(
             select(UsageRead.event_id, Dataset.full_name)
             .join(Dataset, Dataset.id == UsageRead.dataset_id)
