@@ -75,7 +75,9 @@ def query(
         if purpose is None:
             inferred = {d.purpose for d in decisions if d.purpose}
             purpose = inferred.pop() if len(inferred) == 1 else None
-        views, generated = _bind(platform, checked, bound, {d.dataset: d for d in decisions})
+        extra: list[authorize.Decision] = []
+        views, generated = _bind(platform, checked, bound, {d.dataset: d for d in decisions}, user, extra)
+        decisions = decisions + extra
         _one_select(generated, pivot=checked.tree.find(exp.Pivot) is not None)
         table, truncated = platform.engine.run(generated, views, max_rows=limit, timeout=timeout)
     except ThresholdError as e:
@@ -241,7 +243,12 @@ def _snapshot_for(platform: Platform, ref: Reference, b: _Bound) -> int | None:
 
 
 def _bind(
-    platform: Platform, checked: CheckedQuery, bound: dict[str, _Bound], decisions: dict[str, authorize.Decision]
+    platform: Platform,
+    checked: CheckedQuery,
+    bound: dict[str, _Bound],
+    decisions: dict[str, authorize.Decision],
+    decision_person: Person,
+    extra_decisions: list[authorize.Decision],
 ) -> tuple[dict[str, tuple[ReadPlan, str]], str]:
     """Bind every reference to a per-query view: the snapshot it reads, seen as this reader may see it.
 
@@ -249,7 +256,7 @@ def _bind(
     subqueries, CTEs, set operations, lateral joins) reads the same governed rows and no expression
     of the query can reach a raw protected value. Returns {view: (plan, view SQL)} and the SQL to run.
     """
-    from threshold.governance.decide import mask_key
+    from threshold.governance.decide import decide_at, mask_key
 
     prefix = f"__thr_{uuid.uuid4().hex[:10]}"
     key = mask_key(platform)
@@ -263,7 +270,14 @@ def _bind(
         if view_key not in by_key:
             by_key[view_key] = f"{prefix}_{len(by_key) + 1}"
             plan = platform.lake.plan(ref.dataset, snapshot)
-            views[by_key[view_key]] = (plan, decisions[ref.dataset].view_sql(plan.relation_sql(), key))
+            decision = decisions[ref.dataset]
+            if snapshot != b.snapshot_id:  # time travel: decide on that version's own columns and tags
+                decision = decide_at(
+                    platform, decision_person, ref.dataset, decision.purpose, snapshot,  # type: ignore[arg-type]
+                    [(f.name, f.duckdb_type) for f in plan.fields],
+                )
+                extra_decisions.append(decision)
+            views[by_key[view_key]] = (plan, decision.view_sql(plan.relation_sql(), key))
         alias = ref.node.args.get("alias")
         table_name = ref.node.name
         replacement = exp.Table(this=exp.to_identifier(by_key[view_key]))

@@ -158,6 +158,45 @@ def _aware(d: datetime) -> datetime:
     return d if d.tzinfo else d.replace(tzinfo=UTC)
 
 
+def decide_at(
+    platform: Platform, person: Person, dataset: str, purpose: str | None, snapshot_id: int, fields: list[tuple[str, str]]
+) -> Decision:
+    """The decision for reading an earlier snapshot (time travel): its own columns, masked by the tags
+    they had when it was published as well as today's; an old column with no recorded tags is withheld
+    from readers outside the domain (fail closed)."""
+    from threshold.store.models import Share
+
+    now = datetime.now(UTC)
+    rules = active_rules(platform)
+    purpose_norm = purpose.strip().lower() if purpose else None
+    with platform.store.session() as s:
+        d = s.scalars(
+            select(Dataset)
+            .where(Dataset.full_name == dataset)
+            .options(selectinload(Dataset.domain), selectinload(Dataset.columns), selectinload(Dataset.tags))
+        ).one()
+        share = s.scalars(select(Share).where(Share.dataset_id == d.id, Share.snapshot_id == snapshot_id)).first()
+        grants = [
+            g
+            for g in s.scalars(
+                select(Grant).where(Grant.user_id == person.id, Grant.dataset_id == d.id, Grant.revoked_at.is_(None))
+            )
+            if g.expires_at is None or _aware(g.expires_at) > now
+        ]
+        attributes = dict(s.scalar(select(User.attributes).where(User.id == person.id)) or {})
+        recorded = {str(k): set(v) for k, v in ((share.column_tags if share else None) or {}).items()}
+        current = {c.name for c in d.columns}
+        tags: dict[str, set[str]] = {}
+        for t in d.tags:
+            if t.column_name:
+                tags.setdefault(t.column_name, set()).add(t.tag)
+        for col, ts in recorded.items():
+            tags.setdefault(col, set()).update(ts)
+        untracked = {n for n, _ in fields if n not in current and n not in recorded and not (share and share.column_tags)}
+        return _decide_one(platform, person, attributes, d, grants, rules, purpose_norm,
+                           fields=fields, tags_by_col=tags, untracked=untracked)  # fmt: skip
+
+
 def _decide_one(
     platform: Platform,
     person: Person,
@@ -166,14 +205,20 @@ def _decide_one(
     grants: list[Grant],
     rules: list[ActiveRule],
     purpose: str | None,
+    *,
+    fields: list[tuple[str, str]] | None = None,
+    tags_by_col: dict[str, set[str]] | None = None,
+    untracked: set[str] | None = None,
 ) -> Decision:
     domain = d.domain.name
     member = domain in person.domains
     visibility = d.visibility or d.domain.default_visibility or "open"
-    columns = [ColumnDecision(c.name, c.type) for c in d.columns]
+    if fields is None:
+        fields = [(c.name, c.type) for c in d.columns]
+    cols = [ColumnDecision(n, t) for n, t in fields]
 
     def deny(rule: str, reason: str) -> Decision:
-        return Decision(d.full_name, d.id, False, rule, reason, purpose, visibility, columns)
+        return Decision(d.full_name, d.id, False, rule, reason, purpose, visibility, cols)
 
     # Purpose: the declared one, or the person's only granted purpose.
     granted_purposes = sorted({p for g in grants for p in g.purposes})
@@ -216,16 +261,19 @@ def _decide_one(
                 return deny(r.rule_id, f"{purpose!r} is not an allowed purpose for this data")
 
     # (3) masks
-    tags_by_col: dict[str, set[str]] = {}
-    for t in d.tags:
-        if t.column_name:
-            tags_by_col.setdefault(t.column_name, set()).add(t.tag)
+    if tags_by_col is None:
+        tags_by_col = {}
+        for t in d.tags:
+            if t.column_name:
+                tags_by_col.setdefault(t.column_name, set()).add(t.tag)
     personal_ok = grant is not None and grant.allows_personal
     granted_columns = set(grant.columns) if grant is not None and grant.columns and not member else None
     guardrail_mask = getattr(platform.settings, "guardrail_personal_mask", "redact")
-    for c in columns:
+    for c in cols:
         tags = tags_by_col.get(c.name, set())
         candidates: list[tuple[str, str]] = []
+        if not member and untracked and c.name in untracked:
+            candidates.append(("null", "time-travel.untracked-column"))
         if not member and _tag_matches(tags, ["personal"]) and not personal_ok:
             candidates.append((guardrail_mask, PERSONAL_GUARDRAIL))
         if granted_columns is not None and c.name not in granted_columns and rule == "grant":
@@ -241,6 +289,8 @@ def _decide_one(
             c.visible = False
             c.rules = [rid for _, rid in candidates]
             why = f"{DESCRIPTIONS[c.mask]} by {strictest[1]}"
+            if strictest[1] == "time-travel.untracked-column":
+                why += " (a column of an earlier version whose classification was not recorded)"
             if strictest[1] == "grant.columns":
                 why += " (not among the columns your grant covers)"
             if strictest[1] == PERSONAL_GUARDRAIL:
@@ -253,6 +303,6 @@ def _decide_one(
         if r.rule.kind == "row_filter" and _rule_targets(r, d, domain) and _applies(r, person, domain):
             assert r.rule.where is not None
             filters.append((r.rule_id, render(r.rule.where, person, attributes)))
-    decision = Decision(d.full_name, d.id, True, rule, reason, purpose, visibility, columns, filters)
+    decision = Decision(d.full_name, d.id, True, rule, reason, purpose, visibility, cols, filters)
     decision.grant_id = grant.id if grant else None
     return decision

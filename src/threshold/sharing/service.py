@@ -31,6 +31,7 @@ from sqlalchemy import delete, select, update
 
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound, ThresholdError, TransientError
 from threshold.identity.service import Person
+from threshold.locks import dataset_lock
 from threshold.lake import _quote_ident, _quote_str, duckdb_type, field_ids_option
 from threshold.platform import Platform
 from threshold.sharing import readers
@@ -80,6 +81,7 @@ def share(
     encoding: str | None = None,
     delimiter: str | None = None,
     progress: Progress | None = None,
+    source_system: str | None = None,
 ) -> list[ShareResult]:
     """Share `source` (a file path, or an Arrow/pandas/polars frame) as `domain.name`."""
     started = time.perf_counter()
@@ -88,6 +90,9 @@ def share(
         raise InvalidInput(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
     check_name("domain", domain)
     _check_may_share(platform, user, domain)
+    from threshold.lineage import hooks as lineage_hooks  # lineage: source systems, derivations
+
+    lineage_hooks.check_share(platform, source_system)
 
     path: Path | None = None
     if isinstance(source, (str, os.PathLike)):
@@ -123,6 +128,7 @@ def share(
                 "source_name": f"<{type(source).__module__}.{type(source).__name__}>",
                 "source_format": "arrow",
             }
+        source_info["source_system"] = source_system
         if not tables:
             raise InvalidInput(f"{path.name if path else 'the frame'} holds no table to share")
         results = []
@@ -133,12 +139,13 @@ def share(
 
                 ds_name = f"{base_name}_{identifier(src.name_hint, 'sheet')}"[:63].rstrip("_")
                 check_name("dataset", ds_name)
-            results.append(
-                _share_table(
-                    platform, con, staging, src, domain, ds_name, user, mode, evolve,
-                    description, purpose, source_info, digest, hasher, path, report,
-                )
-            )  # fmt: skip
+            with dataset_lock(platform, f"{domain}.{ds_name}"):  # one writer per dataset at a time
+                results.append(
+                    _share_table(
+                        platform, con, staging, src, domain, ds_name, user, mode, evolve,
+                        description, purpose, source_info, digest, hasher, path, report,
+                    )
+                )  # fmt: skip
         for r in results:
             r.seconds = round(time.perf_counter() - started, 3)
         return results
@@ -488,6 +495,8 @@ def _publish(
     path: Path | None,
     notes: list[str],
 ) -> None:
+    from threshold.lineage import hooks as lineage_hooks
+
     label_of = dict(zip(incoming.names, incoming.labels, strict=True))
     built_on = platform.lake.load(ident).snapshot_by_id(snapshot_id)
     parent = built_on.parent_snapshot_id if built_on else None
@@ -556,8 +565,17 @@ def _publish(
                             reason=d.reason,
                         )
                     )
+        lineage_hooks.published(
+            platform, s, ds, user=user, mode=mode, snapshot_id=snapshot_id, notes=notes,
+            source_info=source_info | {"sha256": digest.get("sha256")},
+        )  # fmt: skip
+        s.flush()
+        column_tags: dict[str, list[str]] = {}
+        for t in s.scalars(select(Tag).where(Tag.dataset_id == ds.id, Tag.column_name.is_not(None))):
+            column_tags.setdefault(str(t.column_name), []).append(t.tag)
         s.add(
             Share(
+                column_tags={c: sorted(set(v)) for c, v in column_tags.items()},
                 dataset_id=ds.id,
                 snapshot_id=snapshot_id,
                 mode=mode,

@@ -178,6 +178,8 @@ class Share(Base):
     source_size: Mapped[int | None] = mapped_column(BigInteger, default=None)
     source_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
     notes: Mapped[list[Any]] = mapped_column(default=list)
+    column_tags: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    """{column: [tags]} as they were when this snapshot was published: time travel masks by them."""
 
     dataset: Mapped[Dataset] = relationship(back_populates="shares")
     user: Mapped[User | None] = relationship()

@@ -1,4 +1,4 @@
-"""notifications: inbox messages and webhook deliveries
+"""notifications: inbox messages and webhook deliveries; the column tags of each share
 
 Revision ID: 0003
 Revises: 0002
@@ -49,8 +49,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_webhook_deliveries_domain_id", "webhook_deliveries", ["domain_id"])
     op.create_index("ix_webhook_deliveries_status", "webhook_deliveries", ["status"])
+    with op.batch_alter_table("shares") as batch_op:
+        batch_op.add_column(sa.Column("column_tags", sa.JSON(), server_default="{}", nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("shares") as batch_op:
+        batch_op.drop_column("column_tags")
     op.drop_table("webhook_deliveries")
     op.drop_table("notifications")
