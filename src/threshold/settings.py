@@ -6,12 +6,60 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from threshold.errors import InvalidInput
 
 _PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "development"}
+
+
+class ProductSettings(BaseModel):
+    """Consumption patterns, promotion candidates and data products (`THRESHOLD_PRODUCTS__<FIELD>`).
+
+    A candidate's score is the sum over its signals of `weight x min(value / target, 1)`: with the
+    default weights (summing to 100) a dataset that meets every target scores 100.
+    """
+
+    window_weeks: int = Field(default=8, ge=1, le=104)
+    """Weeks of usage the candidate score, the reuse matrix and the producer view look at."""
+    trend_weeks: int = Field(default=4, ge=1, le=52)
+    """Rising and falling datasets: the last `trend_weeks` weeks against the `trend_weeks` before."""
+    candidate_threshold: float = Field(default=70.0, ge=0, le=100)
+    """Score from which a dataset becomes a promotion candidate (its domain's owners are told)."""
+    candidate_min_people: int = Field(default=3, ge=1)
+    """Fewer distinct consumers than this never makes a candidate, whatever the score."""
+    repeat_weeks: int = Field(default=3, ge=2)
+    """A person who used a dataset in this many distinct weeks is a repeat user."""
+    recurring_people: int = Field(default=2, ge=2)
+    """A question (query shape) asked of a dataset by this many people is a recurring question."""
+    session_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    """Reads by one person less than this apart belong to one session (datasets used together)."""
+    ignored_purposes: list[str] = Field(default_factory=lambda: ["preview", "contract check"])
+    """Reads that are not consumption: the dataset page's preview and contract checks."""
+    deprecation_notice_days: int = Field(default=90, ge=1)
+    """Deprecating a product tells everyone who used it in this many days."""
+    weight_people: float = 15.0
+    """Points for distinct consumers, full at `target_people`."""
+    target_people: int = Field(default=10, ge=1)
+    weight_domains: float = 30.0
+    """Points for consumer domains other than the owning one (cross-domain reuse)."""
+    target_domains: int = Field(default=3, ge=1)
+    weight_repeat: float = 15.0
+    """Points for repeat users (see `repeat_weeks`)."""
+    target_repeat: int = Field(default=5, ge=1)
+    weight_questions: float = 15.0
+    """Points for recurring questions (see `recurring_people`)."""
+    target_questions: int = Field(default=3, ge=1)
+    weight_purposes: float = 10.0
+    """Points for distinct purposes, declared with queries or granted with access."""
+    target_purposes: int = Field(default=3, ge=1)
+    weight_dependents: float = 10.0
+    """Points for downstream dependents (derived datasets, products built on it)."""
+    target_dependents: int = Field(default=2, ge=1)
+    weight_demand: float = 5.0
+    """Points for unmet demand: nominations, people refused a read, requests waiting."""
+    target_demand: int = Field(default=2, ge=1)
 
 
 class Settings(BaseSettings):
@@ -51,6 +99,13 @@ class Settings(BaseSettings):
     guardrail_personal_mask: str = "redact"
     """How the built-in personal-data guardrail masks (`redact`, `hash`, `null`, `partial`, `year`)."""
 
+    openlineage_url: str | None = None
+    """Where Threshold POSTs OpenLineage events for its shares and derivations (e.g. Marquez at
+    `http://marquez:5000`; a bare host gets `/api/v1/lineage`). None: no events are emitted."""
+
+    products: ProductSettings = Field(default_factory=ProductSettings)
+    """Consumption patterns, candidate scoring and product lifecycle (see `ProductSettings`)."""
+
     @model_validator(mode="after")
     def _check_secrets(self) -> Settings:
         if self.environment == "production" and self.secret_key.strip().lower() in _PLACEHOLDER_SECRETS:
@@ -85,9 +140,13 @@ class Settings(BaseSettings):
     def session_secret(self) -> str:
         if self.secret_key:
             return self.secret_key
+        cached = self.__dict__.get("_secret")
+        if cached:
+            return str(cached)
         path = self.home_dir / "secret_key"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_urlsafe(32))
             path.chmod(0o600)
-        return path.read_text().strip()
+        self.__dict__["_secret"] = path.read_text().strip()
+        return str(self.__dict__["_secret"])

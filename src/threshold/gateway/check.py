@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import sqlglot
@@ -41,9 +41,7 @@ _TIME_TRAVEL_KINDS = {"VERSION", "TIMESTAMP", "SNAPSHOT"}
 @cache
 def allowed_functions() -> frozenset[str]:
     text = (Path(__file__).parent / "functions.txt").read_text()
-    return frozenset(
-        line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#")
-    )
+    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
 @dataclass(frozen=True)
@@ -72,11 +70,17 @@ class CheckedQuery:
 
 
 def parse(sql: str) -> exp.Expression:
-    """Exactly one statement, parsed as DuckDB SQL."""
+    """Exactly one statement, parsed as DuckDB SQL (a copy: callers may rewrite it)."""
     if not isinstance(sql, str) or not sql.strip():
         raise InvalidInput("the query is empty")
     if len(sql) > 200_000:
         raise InvalidInput("the query is longer than 200,000 characters")
+    return _parse_once(sql).copy()
+
+
+@lru_cache(maxsize=1024)
+def _parse_once(sql: str) -> exp.Expression:
+    """Parsing is the costly part of a repeated query (dashboards, reruns); trees are cached by text."""
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     except (ParseError, TokenError) as e:
@@ -104,13 +108,9 @@ def check(sql: str) -> CheckedQuery:
     allowed = allowed_functions()
     for node in tree.walk():
         if isinstance(node, (exp.DML, exp.DDL, exp.Command, exp.Pragma, exp.Set, exp.Use, exp.Copy)):
-            raise InvalidInput(
-                f"only read-only queries are allowed; found {node.key.upper()} inside the query"
-            )
+            raise InvalidInput(f"only read-only queries are allowed; found {node.key.upper()} inside the query")
         if isinstance(node, (exp.Placeholder, exp.Parameter, exp.SessionParameter)):
-            raise InvalidInput(
-                "parameters and session variables ($1, ?, @x) are not allowed; write the values"
-            )
+            raise InvalidInput("parameters and session variables ($1, ?, @x) are not allowed; write the values")
         if isinstance(node, exp.Into):
             raise InvalidInput("SELECT ... INTO is not allowed")
         if isinstance(node, exp.Table):

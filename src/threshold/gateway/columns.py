@@ -6,6 +6,21 @@ from sqlglot import exp
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import traverse_scope
 
+_CACHE: dict[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], dict[str, list[str]] | None] = {}
+
+
+def columns_read_cached(
+    fingerprint: str, tree: exp.Expression, schemas: dict[str, list[str]]
+) -> dict[str, list[str]] | None:
+    """`columns_read`, remembered per query shape and schema (the same question reads the same columns)."""
+    key = (fingerprint, tuple(sorted((d, tuple(c)) for d, c in schemas.items())))
+    if key not in _CACHE:
+        if len(_CACHE) > 4096:
+            _CACHE.clear()
+        _CACHE[key] = columns_read(tree, schemas)
+    found = _CACHE[key]
+    return {d: list(c) for d, c in found.items()} if found is not None else None
+
 
 def columns_read(tree: exp.Expression, schemas: dict[str, list[str]]) -> dict[str, list[str]] | None:
     """{dataset: [columns]} for `schemas` = {"domain.name": [column, ...]}; None when it cannot tell."""

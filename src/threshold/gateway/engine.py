@@ -19,6 +19,8 @@ from threshold.errors import InvalidInput
 from threshold.lake import ReadPlan, _quote_ident, _quote_str
 from threshold.settings import Settings
 
+VIEW_SCHEMA = '"__thr"'
+MAX_VIEWS = 5000
 _VALUE_ERRORS = ("Conversion Error", "Out of Range Error", "Invalid Input Error", "Constraint Error")
 
 
@@ -56,7 +58,33 @@ class Engine:
         )
         self._db.execute("SET enable_external_access = false")
         self._db.execute("SET lock_configuration = true")
+        self._db.execute(f"CREATE SCHEMA {VIEW_SCHEMA}")
         self._lock = threading.Lock()
+        self._views: dict[str, None] = {}  # insertion-ordered: the oldest are dropped first
+
+    def ensure_views(self, bodies: Mapping[str, str]) -> None:
+        """Keep a persistent view per (snapshot, reader's view) so repeated queries skip creating them.
+
+        Names are content hashes in a schema no dataset can be named after (domain names start with a
+        letter), and the parser admits only catalog datasets, so user SQL can never name one.
+        """
+        missing = [n for n in bodies if n not in self._views]
+        if not missing:
+            return
+        with self._lock:
+            cur = self._db.cursor()
+            try:
+                for name in missing:
+                    if name in self._views:
+                        continue
+                    cur.execute(f"CREATE OR REPLACE VIEW {VIEW_SCHEMA}.{_quote_ident(name)} AS {bodies[name]}")
+                    self._views[name] = None
+                while len(self._views) > MAX_VIEWS:
+                    old = next(iter(self._views))
+                    cur.execute(f"DROP VIEW IF EXISTS {VIEW_SCHEMA}.{_quote_ident(old)}")
+                    del self._views[old]
+            finally:
+                cur.close()
 
     def run(
         self,
@@ -92,7 +120,9 @@ class Engine:
             return table, False
         except duckdb.InterruptException as e:
             raise InvalidInput(f"the query ran longer than {timeout or 0:.0f} s and was stopped") from e
-        except duckdb.Error as e:
+        except (duckdb.Error, OSError) as e:
+            # An error DuckDB meets after the first batch reaches us through pyarrow's reader as a bare
+            # OSError carrying DuckDB's whole message (with the SQL): it must be cleaned up the same way.
             hide = (str(self.settings.warehouse_dir), str(self.settings.home_dir))
             raise InvalidInput(f"the query failed: {engine_error(e, hide)}") from e
         finally:

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 from sqlglot import exp
 
 from threshold.errors import Denied, InvalidInput, NotFound, ThresholdError
 from threshold.gateway import authorize
 from threshold.gateway.check import CheckedQuery, Reference, check
-from threshold.gateway.columns import columns_read
+from threshold.gateway.columns import columns_read_cached
 from threshold.gateway.fingerprint import fingerprint, strip_literals
 from threshold.identity.service import Person
 from threshold.lake import ReadPlan
@@ -66,8 +67,9 @@ def query(
     try:
         checked = check(sql)
         original = checked.tree.copy()  # binding rewrites the tree; analysis reads what the person wrote
-        bound = _resolve(platform, checked)
-        decisions = authorize.decide(platform, user, sorted(bound), purpose)
+        with platform.store.session() as s:  # one metadata transaction for resolving and deciding
+            bound = _resolve(s, checked)
+            decisions = authorize.decide(platform, user, sorted(bound), purpose, session=s)
         denied = [d for d in decisions if not d.allowed]
         if denied:
             d = denied[0]
@@ -79,7 +81,8 @@ def query(
         views, generated = _bind(platform, checked, bound, {d.dataset: d for d in decisions}, user, extra)
         decisions = decisions + extra
         _one_select(generated, pivot=checked.tree.find(exp.Pivot) is not None)
-        table, truncated = platform.engine.run(generated, views, max_rows=limit, timeout=timeout)
+        platform.engine.ensure_views({name: body for name, (_plan, body) in views.items()})
+        table, truncated = platform.engine.run(generated, {}, max_rows=limit, timeout=timeout)
     except ThresholdError as e:
         _record_failure(platform, user, interface, purpose, original, bound, decisions, started, e)
         raise
@@ -90,8 +93,8 @@ def query(
         read_at.setdefault(plan.identifier, set()).add(plan.snapshot_id)
     snapshots = {n: ids.pop() if len(ids) == 1 else bound[n].snapshot_id for n, ids in read_at.items()}
     schemas = {b.full_name: b.columns for b in bound.values()}
-    read = columns_read(original, schemas) if schemas else {}
     fp, text = fingerprint(strip_literals(original))
+    read = columns_read_cached(fp, original, schemas) if schemas else {}
     event_id = record(
         platform,
         UsageRecord(
@@ -112,8 +115,8 @@ def query(
                 for b in bound.values()
             ],
         ),
+        audit=_audit_rows(user, purpose, decisions, read),
     )
-    _audit(platform, user, purpose, decisions, read, event_id)
     notes = [f"showing the first {limit:,} rows"] if truncated and limit else []
     notes.extend(_mask_notes(decisions, read))
     return QueryResult(table, truncated, sorted(bound), round(duration, 3), event_id, notes)
@@ -132,17 +135,14 @@ def _mask_notes(decisions: list[authorize.Decision], read: dict[str, list[str]] 
     return notes
 
 
-def _audit(
-    platform: Platform,
+def _audit_rows(
     user: Person,
     purpose: str | None,
     decisions: list[authorize.Decision],
     read: dict[str, list[str]] | None,
-    event_id: int | None,
     error: str | None = None,
-) -> None:
-    from threshold.governance.audit import append_many
-
+) -> list[dict[str, Any]]:
+    """One append-only audit row per decision (allowed, denied, masked, filtered, with rule ids)."""
     now = datetime.now(UTC)
     rows = []
     for d in decisions:
@@ -165,7 +165,6 @@ def _audit(
                 "purpose": purpose,
                 "rules": d.rules,
                 "detail": {
-                    "event": event_id,
                     "reason": d.reason,
                     "masked": d.masks,
                     "filters": [r for r, _ in d.row_filters],
@@ -174,7 +173,7 @@ def _audit(
                 },
             }
         )
-    append_many(platform, rows)
+    return rows
 
 
 def _one_select(sql: str, *, pivot: bool) -> None:
@@ -189,24 +188,19 @@ def _one_select(sql: str, *, pivot: bool) -> None:
         raise InvalidInput("only one read-only query can run at a time")
 
 
-def _resolve(platform: Platform, checked: CheckedQuery) -> dict[str, _Bound]:
+def _resolve(s: Session, checked: CheckedQuery) -> dict[str, _Bound]:
     names = checked.datasets
     if not names:
         return {}
-    with platform.store.session() as s:
-        rows = {
-            d.full_name: d
-            for d in s.scalars(
-                select(Dataset).where(Dataset.full_name.in_(names)).options(selectinload(Dataset.columns))
-            )
-        }
-        missing = [n for n in names if n not in rows or rows[n].snapshot_id is None]
-        if missing:
-            shown = ", ".join(m[:80] for m in missing[:3])
-            raise InvalidInput(f"unknown dataset {shown}: see `threshold datasets` for what can be queried")
-        return {
-            n: _Bound(rows[n].id, n, rows[n].snapshot_id, [c.name for c in rows[n].columns]) for n in names
-        }
+    rows = {
+        d.full_name: d
+        for d in s.scalars(select(Dataset).where(Dataset.full_name.in_(names)).options(selectinload(Dataset.columns)))
+    }
+    missing = [n for n in names if n not in rows or rows[n].snapshot_id is None]
+    if missing:
+        shown = ", ".join(m[:80] for m in missing[:3])
+        raise InvalidInput(f"unknown dataset {shown}: see `threshold datasets` for what can be queried")
+    return {n: _Bound(rows[n].id, n, rows[n].snapshot_id, [c.name for c in rows[n].columns]) for n in names}
 
 
 def _snapshot_for(platform: Platform, ref: Reference, b: _Bound) -> int | None:
@@ -227,9 +221,7 @@ def _snapshot_for(platform: Platform, ref: Reference, b: _Bound) -> int | None:
     try:
         at = datetime.fromisoformat(tt.value.strip())
     except ValueError as e:
-        raise InvalidInput(
-            f"cannot read {tt.value[:40]!r} as a time; write e.g. '2026-11-24 10:00:00'"
-        ) from e
+        raise InvalidInput(f"cannot read {tt.value[:40]!r} as a time; write e.g. '2026-11-24 10:00:00'") from e
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     chosen = None
@@ -258,7 +250,6 @@ def _bind(
     """
     from threshold.governance.decide import decide_at, mask_key
 
-    prefix = f"__thr_{uuid.uuid4().hex[:10]}"
     key = mask_key(platform)
     views: dict[str, tuple[ReadPlan, str]] = {}
     by_key: dict[tuple[str, int | None], str] = {}
@@ -268,22 +259,26 @@ def _bind(
         snapshot = _snapshot_for(platform, ref, b)
         view_key = (ref.dataset, snapshot)
         if view_key not in by_key:
-            by_key[view_key] = f"{prefix}_{len(by_key) + 1}"
             plan = platform.lake.plan(ref.dataset, snapshot)
             decision = decisions[ref.dataset]
             if snapshot != b.snapshot_id:  # time travel: decide on that version's own columns and tags
                 decision = decide_at(
-                    platform, decision_person, ref.dataset, decision.purpose, snapshot,  # type: ignore[arg-type]
+                    platform,
+                    decision_person,
+                    ref.dataset,
+                    decision.purpose,
+                    snapshot,  # type: ignore[arg-type]
                     [(f.name, f.duckdb_type) for f in plan.fields],
                 )
                 extra_decisions.append(decision)
-            views[by_key[view_key]] = (plan, decision.view_sql(plan.relation_sql(), key))
+            body = decision.view_sql(plan.relation_sql(), key)
+            # Named by content: the same snapshot seen through the same decision is the same view.
+            by_key[view_key] = "v_" + hashlib.sha256(body.encode()).hexdigest()[:32]
+            views[by_key[view_key]] = (plan, body)
         alias = ref.node.args.get("alias")
         table_name = ref.node.name
-        replacement = exp.Table(this=exp.to_identifier(by_key[view_key]))
-        replacement.set(
-            "alias", alias.copy() if alias else exp.TableAlias(this=exp.to_identifier(table_name))
-        )
+        replacement = exp.Table(this=exp.to_identifier(by_key[view_key]), db=exp.to_identifier("__thr"))
+        replacement.set("alias", alias.copy() if alias else exp.TableAlias(this=exp.to_identifier(table_name)))
         for arg in ("joins", "laterals", "pivots", "hints", "sample"):
             if ref.node.args.get(arg):
                 replacement.set(arg, ref.node.args[arg])
@@ -330,8 +325,7 @@ def _record_failure(
                 error=type(error).__name__,
                 reads=[(b.id, [], b.snapshot_id) for b in bound.values()],
             ),
+            audit=_audit_rows(user, purpose, decisions, None, error=type(error).__name__),
         )
-        if decisions:
-            _audit(platform, user, purpose, decisions, None, None, error=type(error).__name__)
     except Exception:
         pass  # never hide the user's error behind a logging failure

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from threshold.governance.masks import DESCRIPTIONS, STRICTNESS, mask_sql
 from threshold.governance.policies import PERSONAL_GUARDRAIL, ActiveRule, active_rules
@@ -126,31 +126,41 @@ def _tag_matches(tags: set[str], wanted: list[str]) -> bool:
     return any(t == w or t.startswith(w + ".") for t in tags for w in wanted)
 
 
-def decide(platform: Platform, person: Person, datasets: list[str], purpose: str | None) -> list[Decision]:
-    """One decision per dataset (names as `domain.name`)."""
+def decide(
+    platform: Platform, person: Person, datasets: list[str], purpose: str | None, *, session: Session | None = None
+) -> list[Decision]:
+    """One decision per dataset (names as `domain.name`); `session` lets the gateway reuse its transaction."""
     if not datasets:
         return []
+    if session is None:
+        with platform.store.session() as s:
+            return _decide_all(platform, s, person, datasets, purpose)
+    return _decide_all(platform, session, person, datasets, purpose)
+
+
+def _decide_all(
+    platform: Platform, s: Session, person: Person, datasets: list[str], purpose: str | None
+) -> list[Decision]:
     now = datetime.now(UTC)
-    rules = active_rules(platform)
+    rules = active_rules(platform, session=s)
     purpose_norm = purpose.strip().lower() if purpose else None
-    with platform.store.session() as s:
-        rows = s.scalars(
-            select(Dataset)
-            .where(Dataset.full_name.in_(datasets))
-            .options(selectinload(Dataset.domain), selectinload(Dataset.columns), selectinload(Dataset.tags))
-        ).all()
-        grants = s.scalars(
-            select(Grant).where(
-                Grant.user_id == person.id,
-                Grant.dataset_id.in_([d.id for d in rows]),
-                Grant.revoked_at.is_(None),
-            )
-        ).all()
-        attributes = dict(s.scalar(select(User.attributes).where(User.id == person.id)) or {})
-        out = []
-        for d in rows:
-            live = [g for g in grants if g.dataset_id == d.id and (g.expires_at is None or _aware(g.expires_at) > now)]
-            out.append(_decide_one(platform, person, attributes, d, live, rules, purpose_norm))
+    rows = s.scalars(
+        select(Dataset)
+        .where(Dataset.full_name.in_(datasets))
+        .options(selectinload(Dataset.domain), selectinload(Dataset.columns), selectinload(Dataset.tags))
+    ).all()
+    grants = s.scalars(
+        select(Grant).where(
+            Grant.user_id == person.id,
+            Grant.dataset_id.in_([d.id for d in rows]),
+            Grant.revoked_at.is_(None),
+        )
+    ).all()
+    attributes = dict(s.scalar(select(User.attributes).where(User.id == person.id)) or {})
+    out = []
+    for d in rows:
+        live = [g for g in grants if g.dataset_id == d.id and (g.expires_at is None or _aware(g.expires_at) > now)]
+        out.append(_decide_one(platform, person, attributes, d, live, rules, purpose_norm))
     return out
 
 
@@ -159,7 +169,12 @@ def _aware(d: datetime) -> datetime:
 
 
 def decide_at(
-    platform: Platform, person: Person, dataset: str, purpose: str | None, snapshot_id: int, fields: list[tuple[str, str]]
+    platform: Platform,
+    person: Person,
+    dataset: str,
+    purpose: str | None,
+    snapshot_id: int,
+    fields: list[tuple[str, str]],
 ) -> Decision:
     """The decision for reading an earlier snapshot (time travel): its own columns, masked by the tags
     they had when it was published as well as today's; an old column with no recorded tags is withheld
@@ -192,7 +207,9 @@ def decide_at(
                 tags.setdefault(t.column_name, set()).add(t.tag)
         for col, ts in recorded.items():
             tags.setdefault(col, set()).update(ts)
-        untracked = {n for n, _ in fields if n not in current and n not in recorded and not (share and share.column_tags)}
+        untracked = {
+            n for n, _ in fields if n not in current and n not in recorded and not (share and share.column_tags)
+        }
         return _decide_one(platform, person, attributes, d, grants, rules, purpose_norm,
                            fields=fields, tags_by_col=tags, untracked=untracked)  # fmt: skip
 

@@ -60,7 +60,10 @@ class Rule(BaseModel):
     @field_validator("mask")
     @classmethod
     def _mask(cls, v: str) -> str:
-        return check_mask(v)
+        try:
+            return check_mask(v)
+        except InvalidInput as e:  # re-raised as a ValueError, so the message names the field
+            raise ValueError(str(e)) from e
 
     @model_validator(mode="after")
     def _shape(self) -> Rule:
@@ -181,6 +184,8 @@ def apply(platform: Platform, person: Person, text: str, *, reason: str = "") ->
                 ds = s.scalars(select(Dataset).where(Dataset.full_name == full)).one_or_none()
                 if ds is None:
                     raise InvalidInput(f"rule {rule.id}: no dataset {full!r}")
+                if domain_row is not None and ds.domain_id != domain_row.id:  # it would silently never apply
+                    raise InvalidInput(f"rule {rule.id}: {full} is not a dataset of {pf.domain}")
                 if rule.kind == "row_filter" and rule.where:
                     validate_filter(rule.where, [c.name for c in ds.columns])
                 if rule.columns:
@@ -254,17 +259,19 @@ def apply(platform: Platform, person: Person, text: str, *, reason: str = "") ->
     return result
 
 
-def active_rules(platform: Platform) -> list[ActiveRule]:
+def active_rules(platform: Platform, *, session: Any = None) -> list[ActiveRule]:
     """Every active rule, cached until a policy changes (one cheap max(id) query per call)."""
-    with platform.store.session() as s:
-        marker = s.scalar(select(func.max(Policy.id))) or 0
-        cache = getattr(platform, "_policy_cache", None)
-        if cache is not None and cache[0] == marker:
-            return list(cache[1])
-        rows = s.execute(
-            select(Policy, Domain.name).outerjoin(Domain, Domain.id == Policy.domain_id).where(Policy.active.is_(True))
-        ).all()
-        rules = [ActiveRule(p.rule_id, p.scope, dn, Rule.model_validate(p.spec), p.version) for p, dn in rows]
+    if session is None:
+        with platform.store.session() as s:
+            return active_rules(platform, session=s)
+    marker = session.scalar(select(func.max(Policy.id))) or 0
+    cache = getattr(platform, "_policy_cache", None)
+    if cache is not None and cache[0] == marker:
+        return list(cache[1])
+    rows = session.execute(
+        select(Policy, Domain.name).outerjoin(Domain, Domain.id == Policy.domain_id).where(Policy.active.is_(True))
+    ).all()
+    rules = [ActiveRule(p.rule_id, p.scope, dn, Rule.model_validate(p.spec), p.version) for p, dn in rows]
     platform._policy_cache = (marker, rules)  # type: ignore[attr-defined]
     return list(rules)
 
@@ -273,8 +280,10 @@ def list_policies(platform: Platform, *, history: bool = False) -> list[dict[str
     from threshold.store.models import User
 
     with platform.store.session() as s:
-        q = select(Policy, Domain.name, User.name).outerjoin(Domain, Domain.id == Policy.domain_id).outerjoin(
-            User, User.id == Policy.author_id
+        q = (
+            select(Policy, Domain.name, User.name)
+            .outerjoin(Domain, Domain.id == Policy.domain_id)
+            .outerjoin(User, User.id == Policy.author_id)
         )
         if not history:
             q = q.where(Policy.active.is_(True))

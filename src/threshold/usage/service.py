@@ -29,8 +29,8 @@ class UsageRecord:
     at: datetime | None = None
 
 
-def record(platform: Platform, rec: UsageRecord) -> int:
-    """Append one usage event (one transaction: the event and its reads together)."""
+def record(platform: Platform, rec: UsageRecord, *, audit: list[dict[str, Any]] | None = None) -> int:
+    """Append one usage event: the event, its reads and the audit rows of its decisions in one transaction."""
     with platform.store.session() as s:
         event_id = s.execute(
             insert(UsageEvent)
@@ -56,6 +56,12 @@ def record(platform: Platform, rec: UsageRecord) -> int:
                     for d, cols, snap in rec.reads
                 ],
             )
+        if audit:
+            from threshold.store.models import AuditEntry
+
+            for row in audit:
+                row["detail"] = {**row.get("detail", {}), "event": int(event_id)}
+            s.execute(insert(AuditEntry), audit)
         return int(event_id)
 
 
@@ -75,9 +81,7 @@ def dataset_usage(platform: Platform, full_name: str, *, weeks: int = 12) -> dic
         base = select(UsageEvent).join(UsageRead, UsageRead.event_id == UsageEvent.id).where(ok)
         _ = base
         queries, users, last = s.execute(
-            select(
-                func.count(UsageEvent.id), func.count(distinct(UsageEvent.user_id)), func.max(UsageEvent.at)
-            )
+            select(func.count(UsageEvent.id), func.count(distinct(UsageEvent.user_id)), func.max(UsageEvent.at))
             .join(UsageRead, UsageRead.event_id == UsageEvent.id)
             .where(ok)
         ).one()
@@ -132,12 +136,8 @@ def dataset_usage(platform: Platform, full_name: str, *, weeks: int = 12) -> dic
         "domains": [{"domain": d, "users": int(u), "queries": int(q)} for d, u, q in domains],
         "purposes": [{"purpose": p or "(none declared)", "queries": int(n)} for p, n in purposes],
         "top_users": [{"user": u, "queries": int(n)} for u, n in top_users],
-        "columns": [
-            {"column": c, "queries": n} for c, n in sorted(col_counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        ],
-        "weekly": [
-            {"week": w, "queries": v["queries"], "users": len(v["users"])} for w, v in sorted(series.items())
-        ],
+        "columns": [{"column": c, "queries": n} for c, n in sorted(col_counts.items(), key=lambda kv: (-kv[1], kv[0]))],
+        "weekly": [{"week": w, "queries": v["queries"], "users": len(v["users"])} for w, v in sorted(series.items())],
     }
 
 
@@ -159,9 +159,7 @@ def org_usage(platform: Platform, *, limit: int = 20) -> dict[str, Any]:
         ).all()
         all_names = s.execute(select(Dataset.full_name, Dataset.created_at).order_by(Dataset.full_name)).all()
         totals = s.execute(
-            select(func.count(UsageEvent.id), func.count(distinct(UsageEvent.user_id))).where(
-                UsageEvent.status == "ok"
-            )
+            select(func.count(UsageEvent.id), func.count(distinct(UsageEvent.user_id))).where(UsageEvent.status == "ok")
         ).one()
     used_names = {r[0] for r in used}
     return {
