@@ -37,6 +37,19 @@ As = Annotated[str | None, typer.Option("--as", help="Act as this user (default:
 Format = Annotated[str, typer.Option("--format", help="table or json.")]
 
 
+class lazy_module:  # noqa: N801  (reads like the module it stands for)
+    """A module imported on first use: command modules name their services at the top without making
+    `threshold --help` pay for importing pyiceberg, pyarrow and SQLAlchemy."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attr)
+
+
 def _platform(home: Path | None) -> Any:
     from threshold.platform import Platform
 
@@ -465,4 +478,8 @@ from threshold.commands import products as _products  # noqa: E402,F401
 from threshold.commands import quality as _quality  # noqa: E402,F401
 
 if __name__ == "__main__":
-    main()
+    # Run as `python -m threshold.cli`, this file is `__main__`, but the command modules above registered
+    # onto the app of the module `threshold.cli`: run that one, or their commands would be missing.
+    from threshold.cli import main as _registered_main
+
+    _registered_main()

@@ -62,14 +62,26 @@ class ReadPlan:
     snapshot_id: int | None
     files: tuple[str, ...]
     fields: tuple[Field, ...]
+    direct: dict[str, str] | None = None
+    """When every file names every field as the schema does: {column: physical DuckDB type}. Such a
+    snapshot is read with a plain projection (DuckDB optimises it fully); otherwise (renamed or added
+    columns) columns are matched by field id."""
 
     def relation_sql(self) -> str:
-        """A `SELECT` over the data files, columns mapped by field id. Paths are generated here, never by users."""
+        """A `SELECT` over the data files, columns matched by field id. Paths are generated here, never by users."""
         columns = ", ".join(_quote_ident(f.name) for f in self.fields)
         if not self.files:
             nulls = ", ".join(f"CAST(NULL AS {f.duckdb_type}) AS {_quote_ident(f.name)}" for f in self.fields)
             return f"SELECT {nulls} WHERE false"
         files = ", ".join(_quote_str(p) for p in self.files)
+        if self.direct is not None:
+            cols = ", ".join(
+                _quote_ident(f.name)
+                if self.direct.get(f.name) == f.duckdb_type
+                else f"CAST({_quote_ident(f.name)} AS {f.duckdb_type}) AS {_quote_ident(f.name)}"
+                for f in self.fields
+            )
+            return f"SELECT {cols} FROM read_parquet([{files}])"
         mapping = ", ".join(
             f"{f.field_id}: {{name: {_quote_str(f.name)}, type: {_quote_str(f.duckdb_type)}, default_value: NULL}}"
             for f in self.fields
@@ -274,7 +286,8 @@ class Lake:
             if any(t.delete_files for t in tasks):
                 raise InvalidInput(f"{identifier} has row-level deletes, which the gateway cannot read yet")
             files = tuple(_local_path(t.file.file_path) for t in tasks)
-        plan = ReadPlan(identifier, snapshot_id, files, fields_of(schema))
+        fields = fields_of(schema)
+        plan = ReadPlan(identifier, snapshot_id, files, fields, _direct_types(files, fields))
         with self._lock:
             if len(self._plans) > 4096:
                 self._plans.clear()
@@ -304,6 +317,32 @@ def fields_of(schema: Schema) -> tuple[Field, ...]:
     return tuple(
         Field(f.field_id, f.name, duckdb_type(f.field_type), str(f.field_type)) for f in schema.fields
     )
+
+
+def _direct_types(files: tuple[str, ...], fields: tuple[Field, ...]) -> dict[str, str] | None:
+    """{column: DuckDB type in the files} if every file holds every field under its current name, else None."""
+    if not files:
+        return None
+    import duckdb
+    import pyarrow.parquet as pq
+
+    wanted = {f.field_id: f.name for f in fields}
+    for path in files:
+        schema = pq.ParquetFile(path).schema_arrow
+        ids = {
+            int(fld.metadata[b"PARQUET:field_id"]): fld.name
+            for fld in schema
+            if fld.metadata and b"PARQUET:field_id" in fld.metadata
+        }
+        if any(ids.get(fid) != name for fid, name in wanted.items()):
+            return None
+    con = duckdb.connect()
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_quote_str(files[0])})").fetchall()
+    finally:
+        con.close()
+    types = {str(r[0]): str(r[1]) for r in described}
+    return {f.name: types.get(f.name, "") for f in fields}
 
 
 def _local_path(uri: str) -> str:

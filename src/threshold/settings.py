@@ -84,8 +84,12 @@ class Settings(BaseSettings):
     max_share_bytes: int = 50 * 1024**3
     """Largest file that may be shared (bytes)."""
 
-    engine_memory_limit: str = "2GB"
-    """DuckDB memory limit for the gateway and for share conversions (spills to disk beyond it)."""
+    engine_memory_limit: str = ""
+    """DuckDB memory limit of the gateway engine, e.g. `8GB` (spills to disk beyond it); empty: DuckDB's
+    default (80% of the machine's memory)."""
+
+    share_memory_limit: str = "2GB"
+    """DuckDB memory limit of a share's conversion: large files stream within it."""
 
     engine_threads: int = Field(default=0, ge=0)
     """DuckDB threads; 0 = one per core."""

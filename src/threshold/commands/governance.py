@@ -10,9 +10,13 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from threshold.cli import As, Format, Home, _check_format, _emit_json, _person, _platform, app, out
+from threshold.cli import As, Format, Home, _check_format, _emit_json, _person, _platform, app, lazy_module, out
 from threshold.errors import InvalidInput
-from threshold.governance import access, audit, controls, policies
+
+access = lazy_module("threshold.governance.access")
+audit = lazy_module("threshold.governance.audit")
+controls = lazy_module("threshold.governance.controls")
+policies = lazy_module("threshold.governance.policies")
 
 policy_app = typer.Typer(no_args_is_help=True, help="Guardrails and domain policies (YAML policy files).")
 app.add_typer(policy_app, name="policy")

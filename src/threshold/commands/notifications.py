@@ -6,11 +6,10 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
-
-from threshold.cli import As, Format, Home, _check_format, _emit_json, _person, _platform, app, out
+from threshold.cli import As, Format, Home, _check_format, _emit_json, _person, _platform, app, lazy_module, out
 from threshold.errors import Denied, InvalidInput, NotFound
-from threshold.notifications import service
+
+service = lazy_module("threshold.notifications.service")
 
 webhook_app = typer.Typer(no_args_is_help=True, help="A domain's outgoing webhook (JSON signed with HMAC-SHA256).")
 app.add_typer(webhook_app, name="webhook")
@@ -43,6 +42,8 @@ def notifications_cmd(
 @webhook_app.command("set")
 def webhook_set(domain: str, url: str, as_user: As = None, home: Home = None) -> None:
     """Send the domain's events to URL (http/https); prints the secret that signs them."""
+    from sqlalchemy import select
+
     from threshold.store.models import Domain
 
     if not url.startswith(("http://", "https://")) or len(url) > 500:

@@ -43,7 +43,6 @@ class Engine:
         warehouse = str(settings.warehouse_dir) + "/"
         settings.spill_dir.mkdir(parents=True, exist_ok=True)
         config: dict[str, object] = {
-            "memory_limit": settings.engine_memory_limit,
             "temp_directory": str(settings.spill_dir),
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
@@ -51,6 +50,8 @@ class Engine:
         }
         if settings.engine_threads:
             config["threads"] = settings.engine_threads
+        if settings.engine_memory_limit:
+            config["memory_limit"] = settings.engine_memory_limit
         self._db = duckdb.connect(":memory:", config=config)
         self._db.execute("SET TimeZone = 'UTC'")
         self._db.execute(

@@ -241,11 +241,14 @@ def _share_table(
         if hasher is not None:
             hasher.join()
         report("publishing", None)
-        _publish(
+        from threshold.quality.gate import publish_checked  # blocking checks judge the snapshot before it is published
+
+        publish_checked(platform, ident, snapshot_id, user=user, mode=mode, source=path,
+                        source_name=str(source_info["source_name"]), publish=lambda: _publish(
             platform, ident, domain, name, user, mode, snapshot_id, rows, prof, plan.fields,
             incoming, detections, description, purpose, source_info, digest, path,
             [*src.notes, *plan_note],
-        )  # fmt: skip
+        ))  # fmt: skip
     except BaseException:
         # Nothing was published: undo the lake side so the catalog is exactly as it was.
         try:
@@ -639,7 +642,7 @@ def _share_connection(platform: Platform, staging: Path) -> duckdb.DuckDBPyConne
     """The share side's own DuckDB: it may read the one source file; users' SQL never runs here."""
     s = platform.settings
     config: dict[str, Any] = {
-        "memory_limit": s.engine_memory_limit,
+        "memory_limit": s.share_memory_limit,
         "temp_directory": str(staging / "spill"),
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
