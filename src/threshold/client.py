@@ -34,6 +34,10 @@ class Client(Protocol):
 
     def usage(self, dataset: str | None = None) -> dict[str, Any]: ...
 
+    def derive(self, name: str, sql: str, *, domain: str, schedule: str | None = None) -> dict[str, Any]: ...
+
+    def lineage(self, dataset: str, column: str | None = None) -> dict[str, Any]: ...
+
     def close(self) -> None: ...
 
 
@@ -83,6 +87,36 @@ class LocalClient:
 
         return service.dataset_usage(self.platform, dataset) if dataset else service.org_usage(self.platform)
 
+    def derive(
+        self, name: str, sql: str, *, domain: str, schedule: str | None = None, purpose: str | None = None,
+        description: str = "", replace: bool = False,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Store the result of `sql` as `domain.name` (run through the gateway as you), with its lineage."""
+        from threshold.lineage.derive import derive
+
+        return asdict(derive(self.platform, name, domain=domain, sql=sql, user=self.user, schedule_text=schedule,
+                             purpose=purpose, description=description, replace=replace))  # fmt: skip
+
+    def refresh(self, dataset: str) -> dict[str, Any]:
+        """Run a derived dataset's SQL again (one new snapshot)."""
+        from threshold.lineage.derive import refresh
+
+        return asdict(refresh(self.platform, dataset, user=self.user))
+
+    def lineage(
+        self, dataset: str, column: str | None = None, *, direction: str = "both", depth: int = 5
+    ) -> dict[str, Any]:
+        """Upstream and/or downstream of a dataset or column, with owners and domains on every node."""
+        from threshold.lineage.supply_chain import lineage
+
+        return lineage(self.platform, dataset, column=column, direction=direction, depth=depth, viewer=self.user)
+
+    def impact(self, dataset: str, column: str, *, change: str = "drop") -> dict[str, Any]:
+        """What breaks if `dataset.column` is dropped, renamed or retyped, and who must be told."""
+        from threshold.lineage.impact import impact
+
+        return impact(self.platform, dataset, column, change=change, viewer=self.user)
+
     def close(self) -> None:
         self.platform.close()
 
@@ -93,10 +127,12 @@ class RemoteClient:
     def __init__(self, url: str, token: str | None) -> None:
         import httpx
 
-        token = token or os.environ.get("THRESHOLD_TOKEN")
+        from threshold.credentials import stored_token
+
+        token = token or os.environ.get("THRESHOLD_TOKEN") or stored_token(url)
         if not token:
             raise InvalidInput(
-                "a token is needed to reach a server: connect(url=..., token=...) or THRESHOLD_TOKEN"
+                "a token is needed to reach a server: `threshold login`, connect(url=..., token=...) or THRESHOLD_TOKEN"
             )
         self._http = httpx.Client(
             base_url=url.rstrip("/") + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=600
@@ -163,6 +199,26 @@ class RemoteClient:
     def usage(self, dataset: str | None = None) -> dict[str, Any]:
         path = f"/datasets/{dataset}/usage" if dataset else "/usage"
         return dict(self._check(self._http.get(path)).json())
+
+    def derive(
+        self, name: str, sql: str, *, domain: str, schedule: str | None = None, purpose: str | None = None,
+        description: str = "", replace: bool = False,
+    ) -> dict[str, Any]:  # fmt: skip
+        body = {"name": name, "sql": sql, "domain": domain, "schedule": schedule, "purpose": purpose,
+                "description": description, "replace": replace}  # fmt: skip
+        return dict(self._check(self._http.post("/derive", json=body)).json())
+
+    def refresh(self, dataset: str) -> dict[str, Any]:
+        return dict(self._check(self._http.post(f"/datasets/{dataset}/refresh")).json())
+
+    def lineage(
+        self, dataset: str, column: str | None = None, *, direction: str = "both", depth: int = 5
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"direction": direction, "depth": depth} | ({"column": column} if column else {})
+        return dict(self._check(self._http.get(f"/lineage/{dataset}", params=params)).json())
+
+    def impact(self, dataset: str, column: str, *, change: str = "drop") -> dict[str, Any]:
+        return dict(self._check(self._http.get(f"/impact/{dataset}/{column}", params={"change": change})).json())
 
     def close(self) -> None:
         self._http.close()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
+from threshold.api.permissions import enforce
 from threshold.errors import ThresholdError
 from threshold.platform import Platform
 
@@ -16,6 +17,7 @@ def create_app(platform: Platform) -> FastAPI:
         title="Threshold",
         version="0.1.0",
         description="Share data into one governed lake, query it through one gateway, see who used what.",
+        dependencies=[Depends(enforce)],  # every route's declared permission (api/permissions.py)
     )
     app.state.platform = platform
     app.add_middleware(
@@ -39,11 +41,11 @@ def create_app(platform: Platform) -> FastAPI:
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         return JSONResponse({"detail": f"{where}: {first.get('msg', 'invalid input')}"}, status_code=422)
 
-    from threshold.api import lineage, notifications, products, quality
+    from threshold.api import governance, lineage, notifications, products, quality
     from threshold.api.routes import router
 
     app.include_router(router)
-    for capability in (lineage, notifications, products, quality):
+    for capability in (governance, lineage, notifications, products, quality):
         app.include_router(capability.router)
     try:
         from threshold.web.routes import install as install_web

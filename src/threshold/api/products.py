@@ -1,7 +1,195 @@
-"""REST API of the products capability under /api/v1."""
+"""REST API of the products capability under /api/v1: consumption patterns, candidates, owners,
+products and their contracts. Each route calls one service function with the caller as viewer."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-router = APIRouter(prefix="/api/v1")
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
+
+from threshold.api.deps import CurrentPerson, PlatformDep
+from threshold.api.permissions import RULES, Level
+from threshold.errors import InvalidInput
+from threshold.products import candidates, consumption, contracts, lifecycle, owners, patterns, producers
+
+router = APIRouter(prefix="/api/v1", tags=["products"])
+A = "/api/v1"
+PERMISSIONS: dict[tuple[str, str], Level] = {
+    ("GET", f"{A}/consumers/{{dataset}}"): "signed_in",
+    ("GET", f"{A}/patterns"): "signed_in",
+    ("GET", f"{A}/domains/{{domain}}/producer"): "signed_in",
+    ("GET", f"{A}/datasets/{{dataset}}/columns/{{column}}/impact"): "signed_in",
+    ("GET", f"{A}/candidates"): "signed_in",
+    ("POST", f"{A}/candidates/{{dataset}}/nominate"): "signed_in",
+    ("POST", f"{A}/candidates/{{dataset}}/dismiss"): "owner",
+    ("GET", f"{A}/owners/{{dataset}}"): "signed_in",
+    ("POST", f"{A}/owners/{{dataset}}/propose"): "owner",
+    ("POST", f"{A}/owners/{{dataset}}/accept"): "signed_in",
+    ("POST", f"{A}/owners/{{dataset}}/decline"): "signed_in",
+    ("GET", f"{A}/products"): "signed_in",
+    ("POST", f"{A}/products"): "owner",
+    ("GET", f"{A}/products/{{dataset}}"): "signed_in",
+    ("POST", f"{A}/products/{{dataset}}/deprecate"): "signed_in",
+    ("POST", f"{A}/products/{{dataset}}/retire"): "signed_in",
+    ("GET", f"{A}/contracts/{{dataset}}"): "signed_in",
+    ("PUT", f"{A}/contracts"): "signed_in",
+    ("POST", f"{A}/contracts/{{dataset}}/check"): "signed_in",
+}
+"""Who may call each route (`api/permissions.py` levels). `signed_in` where the person acting need not own
+the domain (nominating; the proposed owner answering; a product's owner managing it): the services check."""
+RULES.update(PERMISSIONS)
+WeeksQuery = Annotated[int | None, Query(ge=0, le=520, description="Weeks of usage (0: all; default: settings).")]
+MAX_CONTRACT = 2_000_000
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(default="", max_length=5000)
+
+
+class ProposeIn(BaseModel):
+    to: str | None = Field(default=None, max_length=63)
+
+
+class PromoteIn(BaseModel):
+    dataset: str = Field(max_length=127)
+    owner: str | None = Field(default=None, max_length=63)
+    contract: str | None = Field(default=None, max_length=MAX_CONTRACT, description="ODCS v3 YAML")
+    with_datasets: list[str] = Field(default_factory=list, alias="with", max_length=50)
+    description: str | None = Field(default=None, max_length=20_000)
+    freshness_hours: int | None = Field(default=None, ge=1, le=24 * 366)
+
+
+class DeprecateIn(BaseModel):
+    replacement: str | None = Field(default=None, max_length=127)
+    reason: str = Field(default="", max_length=5000)
+
+
+@router.get("/consumers/{dataset}", summary="Who uses a dataset and why (consumption patterns)")
+def consumers(dataset: str, platform: PlatformDep, person: CurrentPerson, weeks: WeeksQuery = None) -> dict[str, Any]:
+    return consumption.dataset_consumers(platform, dataset, viewer=person, weeks=weeks)
+
+
+@router.get("/patterns", summary="Org patterns: reuse matrix, rising and falling, long tail, usage by domain")
+def org_patterns(
+    platform: PlatformDep, person: CurrentPerson, weeks: WeeksQuery = None, domain: str | None = None
+) -> Any:
+    if domain:
+        return patterns.domain_datasets(platform, domain, viewer=person, weeks=weeks)
+    return patterns.org_patterns(platform, viewer=person, weeks=weeks)
+
+
+@router.get("/domains/{domain}/producer", summary="A domain's producer view: who uses its data and why")
+def producer(domain: str, platform: PlatformDep, person: CurrentPerson, weeks: WeeksQuery = None) -> dict[str, Any]:
+    return producers.domain_view(platform, domain, viewer=person, weeks=weeks)
+
+
+@router.get("/datasets/{dataset}/columns/{column}/impact", summary="What changing one column would affect")
+def column_impact(dataset: str, column: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    return producers.column_impact(platform, dataset, column, viewer=person)
+
+
+@router.get("/candidates", summary="Promotion candidates, ranked, with reasons and what promoting needs")
+def list_candidates(
+    platform: PlatformDep, person: CurrentPerson, weeks: WeeksQuery = None, all: bool = False
+) -> dict[str, Any]:
+    include = ("open", "dismissed", "promoted") if all else ("open",)
+    return candidates.list_candidates(platform, viewer=person, include=include, weeks=weeks)
+
+
+@router.post("/candidates/{dataset}/nominate", summary="Nominate a dataset for promotion, with a reason")
+def nominate(dataset: str, body: ReasonIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    return candidates.nominate(platform, person, dataset, reason=body.reason)
+
+
+@router.post("/candidates/{dataset}/dismiss", summary="Review a candidate: not now, with a reason")
+def dismiss(dataset: str, body: ReasonIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    return candidates.dismiss(platform, person, dataset, reason=body.reason)
+
+
+@router.get("/owners/{dataset}", summary="Owner suggestions, ranked, with evidence")
+def suggest_owners(dataset: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    return owners.suggest(platform, dataset, viewer=person)
+
+
+@router.post("/owners/{dataset}/propose", summary="Propose ownership to the next suggestion (or a named person)")
+def propose(dataset: str, body: ProposeIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    return owners.propose(platform, person, dataset, to=body.to)
+
+
+@router.post("/owners/{dataset}/accept", summary="Accept ownership (as the caller)")
+def accept(dataset: str, body: ReasonIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    return owners.accept(platform, person, dataset, reason=body.reason)
+
+
+@router.post("/owners/{dataset}/decline", summary="Decline ownership with a reason; the next suggestion is asked")
+def decline(dataset: str, body: ReasonIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    return owners.decline(platform, person, dataset, reason=body.reason)
+
+
+@router.get("/products", summary="Data products")
+def list_products(platform: PlatformDep, person: CurrentPerson, status: str | None = None) -> list[dict[str, Any]]:
+    return lifecycle.list_products(platform, viewer=person, status=status)
+
+
+@router.post("/products", summary="Promote a dataset (and others it combines) to a data product", status_code=201)
+def promote(body: PromoteIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    return lifecycle.promote(
+        platform, person, body.dataset, owner=body.owner, contract=body.contract, parts=body.with_datasets,
+        description=body.description, freshness_hours=body.freshness_hours,
+    )  # fmt: skip
+
+
+@router.get("/products/{dataset}", summary="A product: owner, version, status badges, contract and checks")
+def product(dataset: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    return lifecycle.product_view(platform, dataset, viewer=person)
+
+
+@router.post("/products/{dataset}/deprecate", summary="Deprecate a product; recent consumers are told")
+def deprecate(dataset: str, body: DeprecateIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    return lifecycle.deprecate(platform, person, dataset, replacement=body.replacement, reason=body.reason)
+
+
+@router.post("/products/{dataset}/retire", summary="Retire a deprecated product")
+def retire(dataset: str, body: ReasonIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    return lifecycle.retire(platform, person, dataset, reason=body.reason)
+
+
+@router.get(
+    "/contracts/{dataset}",
+    summary="A dataset's contract as ODCS v3 YAML (a generated draft when it is no product yet)",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"application/yaml": {}}}},
+)
+def export_contract(dataset: str, platform: PlatformDep, person: CurrentPerson) -> PlainTextResponse:
+    return PlainTextResponse(contracts.export(platform, dataset, viewer=person), media_type="application/yaml")
+
+
+@router.put(
+    "/contracts",
+    summary='Publish a contract: ODCS v3 YAML as the body (or JSON {"document": YAML})',
+    openapi_extra={"requestBody": {"content": {"application/yaml": {"schema": {"type": "string"}}}}},
+)
+async def import_contract(request: Request, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    import json
+
+    from fastapi.concurrency import run_in_threadpool
+
+    raw = await request.body()
+    if len(raw) > MAX_CONTRACT:
+        raise InvalidInput("the contract is too large")
+    text = raw.decode("utf-8", errors="replace")
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            text = str(json.loads(text).get("document") or "")
+        except (ValueError, AttributeError) as e:
+            raise InvalidInput('send JSON {"document": "<the contract YAML>"} or the YAML itself') from e
+    if not text.strip():
+        raise InvalidInput("send the contract's YAML as the request body")
+    return await run_in_threadpool(contracts.import_contract, platform, person, text)
+
+
+@router.post("/contracts/{dataset}/check", summary="Run a contract's checks against the real table again")
+def check_contract(dataset: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    return contracts.recheck(platform, person, dataset)

@@ -1,7 +1,191 @@
-"""REST API of the quality capability under /api/v1."""
+"""REST API of data quality under /api/v1: checks, their runs and score, incidents, quarantine.
+
+Each route parses its input and calls one `threshold.quality` service; who may call it is declared in
+`QUALITY_RULES` (added to `api/permissions.RULES` when this module is imported). Serving the app also
+runs scheduled checks: this router's lifespan starts the quality scheduler (`quality/schedule.py`).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Literal
 
-router = APIRouter(prefix="/api/v1")
+from fastapi import APIRouter, FastAPI, Query
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from threshold.api.deps import CurrentPerson, PlatformDep
+from threshold.api.permissions import RULES, Level
+from threshold.quality import checks, contract, incidents, quarantine
+from threshold.quality.incident_records import get_incident, list_incidents
+from threshold.quality.kinds import CheckSpec
+from threshold.quality.score import dataset_quality, domain_quality
+
+API = "/api/v1"
+QUALITY_RULES: dict[tuple[str, str], Level] = {
+    ("GET", f"{API}/datasets/{{name}}/checks"): "signed_in",
+    ("POST", f"{API}/datasets/{{name}}/checks"): "member",
+    ("POST", f"{API}/datasets/{{name}}/checks/run"): "member",
+    ("POST", f"{API}/datasets/{{name}}/checks/sync"): "member",
+    ("GET", f"{API}/checks/{{check_id}}"): "signed_in",
+    ("DELETE", f"{API}/checks/{{check_id}}"): "member",
+    ("GET", f"{API}/datasets/{{name}}/quality"): "signed_in",
+    ("GET", f"{API}/domains/{{name}}/quality"): "signed_in",
+    ("GET", f"{API}/incidents"): "signed_in",
+    ("POST", f"{API}/incidents"): "signed_in",
+    ("GET", f"{API}/incidents/{{incident_id}}"): "signed_in",
+    ("POST", f"{API}/incidents/{{incident_id}}/{{action}}"): "signed_in",
+    ("GET", f"{API}/quarantine"): "member",
+    ("POST", f"{API}/quarantine/{{quarantine_id}}/release"): "owner",
+}
+"""Who may call each route (the services check the dataset's domain, the reporter, the routed domain)."""
+RULES.update(QUALITY_RULES)
+
+
+@asynccontextmanager
+async def _scheduler(app: FastAPI) -> AsyncIterator[None]:
+    from threshold.quality.schedule import Scheduler
+
+    scheduler = Scheduler(app.state.platform).start()
+    try:
+        yield
+    finally:
+        scheduler.stop()
+
+
+router = APIRouter(prefix=API, lifespan=_scheduler)
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class CheckIn(BaseModel):
+    kind: Name
+    options: dict[str, Any] = Field(default_factory=dict)
+    """Per kind: column/columns, values, min, max, pattern, max_age ("24h"), sql, columns (schema),
+    allow_extra, max_failing, max_failing_percent."""
+    blocking: bool = False
+    schedule: str | None = Field(default="daily", max_length=50)
+    name: str = Field(default="", max_length=200)
+
+
+class SyncIn(BaseModel):
+    contract: str | None = Field(default=None, max_length=2_000_000)
+    """ODCS v3 YAML; none: the newest contract of the dataset's product."""
+
+
+class ReportIn(BaseModel):
+    dataset: Name
+    """`domain.dataset` or `domain.dataset.column`."""
+    column: str | None = Field(default=None, max_length=255)
+    description: str = Field(min_length=1, max_length=10_000)
+    query: str | None = Field(default=None, max_length=200_000)
+    insight: str | None = Field(default=None, max_length=200)
+
+
+class ActionIn(BaseModel):
+    note: str = Field(default="", max_length=10_000)
+    """The comment's text (`comment`), or a note kept with the change."""
+    target: str | None = Field(default=None, max_length=400)
+    """`reroute`: the dataset (or dataset.column) it goes to."""
+
+
+@router.get("/datasets/{name}/checks", summary="A dataset's checks, recent runs and quality score")
+def dataset_checks(
+    name: str, platform: PlatformDep, person: CurrentPerson, history: Annotated[int, Query(ge=1, le=500)] = 20
+) -> dict[str, Any]:
+    return checks.dataset_checks(platform, person, name, history=history)
+
+
+@router.post("/datasets/{name}/checks", summary="Add a check", status_code=201)
+def add_check(name: str, body: CheckIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    spec = CheckSpec(body.kind, body.options, blocking=body.blocking, schedule=body.schedule, name=body.name)
+    return checks.add(platform, person, name, spec)
+
+
+@router.post("/datasets/{name}/checks/run", summary="Run a dataset's checks now")
+async def run_checks(name: str, platform: PlatformDep, person: CurrentPerson) -> list[dict[str, Any]]:
+    return await run_in_threadpool(checks.run, platform, person, name)
+
+
+@router.post("/datasets/{name}/checks/sync", summary="Take a dataset's checks from its data contract (ODCS v3)")
+def sync_checks(name: str, body: SyncIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    if body.contract:
+        return contract.sync_contract(platform, person, name, body.contract)
+    return contract.sync_from_product(platform, person, name)
+
+
+@router.get("/checks/{check_id}", summary="One check with its runs")
+def check(
+    check_id: int, platform: PlatformDep, person: CurrentPerson, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> dict[str, Any]:
+    return checks.check_history(platform, person, check_id, limit=limit)
+
+
+@router.delete("/checks/{check_id}", summary="Stop a check (its history stays)")
+def remove_check(check_id: int, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    return checks.remove(platform, person, check_id)
+
+
+@router.get("/datasets/{name}/quality", summary="A dataset's quality score")
+def dataset_score(name: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    return dataset_quality(platform, name, viewer=person)
+
+
+@router.get("/domains/{name}/quality", summary="A domain's quality: score, incidents, time to acknowledge and fix")
+def domain_score(name: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    return domain_quality(platform, name)
+
+
+@router.get("/incidents", summary="Incidents, newest first")
+def incidents_list(
+    platform: PlatformDep,
+    person: CurrentPerson,
+    domain: Annotated[str | None, Query(max_length=63)] = None,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    dataset: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[dict[str, Any]]:
+    return list_incidents(platform, person, domain=domain, status=status, dataset=dataset, limit=limit)
+
+
+@router.post("/incidents", summary="Report a problem (routed upstream to the domain that makes the data)", status_code=201)
+def report(body: ReportIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    incident_id = incidents.report(
+        platform, person, body.dataset, description=body.description, query=body.query, insight=body.insight,
+        column=body.column,
+    )  # fmt: skip
+    return get_incident(platform, person, incident_id)
+
+
+@router.get("/incidents/{incident_id}", summary="One incident with its comments and affected datasets")
+def incident(incident_id: int, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    return get_incident(platform, person, incident_id)
+
+
+@router.post("/incidents/{incident_id}/{action}", summary="ack, fix, verify, reopen, comment or reroute")
+def incident_action(
+    incident_id: int,
+    action: Literal["ack", "fix", "verify", "reopen", "comment", "reroute"],
+    body: ActionIn,
+    platform: PlatformDep,
+    person: CurrentPerson,
+) -> dict[str, Any]:
+    if action == "comment":
+        incidents.comment(platform, person, incident_id, body.note)
+    elif action == "reroute":
+        incidents.reroute(platform, person, incident_id, body.target or "", body.note)
+    else:
+        incidents.act(platform, person, incident_id, action, body.note)
+    return get_incident(platform, person, incident_id)
+
+
+@router.get("/quarantine", summary="Files blocking checks rejected")
+def quarantine_list(
+    platform: PlatformDep, person: CurrentPerson, dataset: Annotated[str | None, Query(max_length=200)] = None
+) -> list[dict[str, Any]]:
+    return quarantine.listing(platform, person, dataset)
+
+
+@router.post("/quarantine/{quarantine_id}/release", summary="Share a rejected file anyway (owners)")
+async def quarantine_release(quarantine_id: int, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    return await run_in_threadpool(quarantine.release, platform, person, quarantine_id)

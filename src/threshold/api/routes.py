@@ -60,12 +60,21 @@ def dataset_usage(name: str, platform: PlatformDep, person: CurrentPerson) -> di
 
 @router.get("/datasets/{name}/preview", summary="First rows, read through the gateway")
 async def preview(
-    name: str, platform: PlatformDep, person: CurrentPerson, limit: Annotated[int, Query(ge=1, le=1000)] = 20
+    name: str,
+    platform: PlatformDep,
+    person: CurrentPerson,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+    purpose: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
+    """As the reader may see them: for the purpose asked, else the one their grant covers, else "preview"."""
+    from threshold.governance.decide import decide
+
     d = catalog.describe(platform, name, viewer=person)
+    if not purpose:
+        purpose = decide(platform, person, [d["name"]], None)[0].purpose or "preview"
     result = await run_in_threadpool(
         run_query, platform, f"SELECT * FROM {d['name']} LIMIT {int(limit)}", user=person,
-        purpose="preview", interface="api", max_rows=limit,
+        purpose=purpose, interface="api", max_rows=limit,
     )  # fmt: skip
     return {"columns": result.table.column_names, "rows": rows(result.table)}
 
@@ -157,6 +166,11 @@ def org_usage(platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
 
 @router.get("/users/{name}/usage", summary="What one person used")
 def user_usage(name: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    """A person's own use; admins and the governance group may see anyone's."""
+    from threshold.errors import Denied
+
+    if name != person.name and not (person.is_admin or person.is_governance):
+        raise Denied(f"{person.name} may see only their own usage (rule: usage.self)")
     return usage.person_usage(platform, name)
 
 

@@ -185,7 +185,7 @@ def describe(platform: Platform, full_name: str, *, viewer: Person | None = None
             )
         latest = d.shares[-1] if d.shares else None
         first = d.shares[0] if d.shares else None
-        return _summary(d) | {
+        record = _summary(d) | {
             "purpose": d.purpose,
             "snapshot_id": d.snapshot_id,
             "size_bytes": d.size_bytes,
@@ -230,6 +230,21 @@ def describe(platform: Platform, full_name: str, *, viewer: Person | None = None
             ],
             "example_queries": example_queries(d.full_name, [(c.name, c.type) for c in d.columns]),
         }
+    if viewer is not None:
+        _hide_protected_values(platform, viewer, record)
+    return record
+
+
+def _hide_protected_values(platform: Platform, viewer: Person, record: dict[str, Any]) -> None:
+    """Profile values (min, max, most common) are lake data: none for a column the viewer reads masked,
+    and none at all when they read the dataset row-filtered or may not read it."""
+    from threshold.governance.decide import decide
+
+    d = decide(platform, viewer, [record["name"]], None)[0]
+    masked = {c.name for c in d.columns if c.mask} if d.allowed and not d.row_filters else None
+    for c in record["schema"]:
+        if masked is None or c["name"] in masked:
+            c.update(min=None, max=None, top_values=[])
 
 
 def recently_shared(platform: Platform, limit: int = 10, *, viewer: Person | None = None) -> list[dict[str, Any]]:

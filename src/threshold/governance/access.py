@@ -130,11 +130,9 @@ def approve(
     platform: Platform, person: Person, request_id: int, *, reason: str = "", allow_personal: bool = False
 ) -> dict[str, Any]:
     with platform.store.session() as s:
-        req = _pending(s, request_id)
+        req = _decidable(s, person, request_id)
         d = s.get(Dataset, req.dataset_id)
         assert d is not None
-        if not _may_decide(person, d):
-            raise Denied(f"only owners of {d.domain.name} decide requests for {d.full_name} (rule request.owner)")
         req.decision_reason = reason
         grant = _grant(s, req, person, allows_personal=allow_personal)
         append(platform, person, "request.approved", dataset_id=d.id, purpose=req.purpose,
@@ -147,11 +145,9 @@ def deny(platform: Platform, person: Person, request_id: int, *, reason: str) ->
     if not reason or not reason.strip():
         raise InvalidInput("a denial needs a reason (--reason) the requester can act on")
     with platform.store.session() as s:
-        req = _pending(s, request_id)
+        req = _decidable(s, person, request_id)
         d = s.get(Dataset, req.dataset_id)
         assert d is not None
-        if not _may_decide(person, d):
-            raise Denied(f"only owners of {d.domain.name} decide requests for {d.full_name} (rule request.owner)")
         req.status = "denied"
         req.decided_at = datetime.now(UTC)
         req.decided_by_id = person.id
@@ -176,6 +172,18 @@ def revoke(platform: Platform, person: Person, grant_id: int, *, reason: str = "
         append(platform, person, "grant.revoked", dataset_id=d.id, detail={"grant": g.id, "reason": reason},
                session=s)  # fmt: skip
         return {"grant": g.id, "dataset": d.full_name, "revoked_at": g.revoked_at.isoformat(timespec="seconds")}
+
+
+def _decidable(s: Session, person: Person, request_id: int) -> AccessRequest:
+    """The request, if `person` may decide it (checked before its state, so its status never leaks)."""
+    req = s.get(AccessRequest, request_id)
+    if req is None:
+        raise NotFound(f"no access request {request_id}")
+    d = s.get(Dataset, req.dataset_id)
+    assert d is not None
+    if not _may_decide(person, d):
+        raise Denied(f"only owners of {d.domain.name} decide requests for {d.full_name} (rule request.owner)")
+    return _pending(s, request_id)
 
 
 def _pending(s: Session, request_id: int) -> AccessRequest:
@@ -217,6 +225,13 @@ def inbox(platform: Platform, person: Person) -> list[dict[str, Any]]:
         if not person.is_admin:
             owned = select(Dataset.id).join(Domain).where(Domain.name.in_(person.owner_of or ("",)))
             q = q.where(AccessRequest.dataset_id.in_(owned))
+        return [_request_dict(s, r) for r in s.scalars(q)]
+
+
+def pending(platform: Platform) -> list[dict[str, Any]]:
+    """Every request still waiting for an answer across the organisation, oldest first."""
+    with platform.store.session() as s:
+        q = select(AccessRequest).where(AccessRequest.status == "pending").order_by(AccessRequest.created_at)
         return [_request_dict(s, r) for r in s.scalars(q)]
 
 

@@ -114,7 +114,7 @@ def explain(platform: Platform, asker: Person, dataset: str, reader: str | None 
         d = s.scalars(
             select(Dataset).where(Dataset.full_name == dataset.lower()).options(selectinload(Dataset.domain))
         ).one_or_none()
-        if d is None or d.snapshot_id is None:
+        if d is None or d.snapshot_id is None or _hidden_from(asker, d):
             raise NotFound(f"no dataset {dataset[:80]!r}")
         domain = d.domain.name
     if person.id != asker.id and not (asker.is_admin or asker.is_governance or domain in asker.owner_of):
@@ -127,3 +127,9 @@ def explain(platform: Platform, asker: Person, dataset: str, reader: str | None 
             "--purpose ... ; owners may approve it with personal data allowed"
         )
     return out
+
+
+def _hidden_from(asker: Person, d: Dataset) -> bool:
+    """As in the catalog: another domain's restricted dataset does not exist for the asker."""
+    restricted = (d.visibility or d.domain.default_visibility) == "restricted"
+    return restricted and not (asker.is_admin or asker.is_governance or d.domain.name in asker.domains)

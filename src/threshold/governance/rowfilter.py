@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
@@ -15,28 +16,49 @@ from threshold.identity.service import Person
 _PLACEHOLDER = re.compile(r"\{reader\.([a-z_][a-z0-9_]*)\}")
 
 
-def _sql_literal(value: object) -> str:
+_MARK = "__threshold_reader_{}__"
+
+
+def _literal(value: object) -> exp.Expression:
+    if isinstance(value, tuple):
+        return exp.Array(expressions=[_literal(v) for v in value])
+    return exp.null() if value is None else exp.Literal.string(str(value))
+
+
+def _frozen(value: object) -> object:
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_sql_literal(v) for v in value) + "]"
-    if value is None:
-        return "NULL"
-    return "'" + str(value).replace("'", "''") + "'"
+        return tuple(_frozen(v) for v in value)
+    return None if value is None else str(value)
 
 
 def render(where: str, reader: Person, attributes: dict[str, object]) -> str:
-    """The predicate with {reader.x} replaced by quoted literals (never spliced as raw SQL)."""
+    """The predicate with {reader.x} replaced by literal nodes of its parse tree, never spliced into its
+    text: a value cannot end a string or a comment, and comments are dropped from what runs."""
+    known = {"name": reader.name, "domain": reader.domain, "domains": reader.domains}
+    keys = dict.fromkeys(_PLACEHOLDER.findall(where))
+    return _render(where, tuple((k, _frozen(known[k] if k in known else attributes.get(k))) for k in keys))
 
-    def value(m: re.Match[str]) -> str:
-        key = m.group(1)
-        if key == "name":
-            return _sql_literal(reader.name)
-        if key == "domain":
-            return _sql_literal(reader.domain)
-        if key == "domains":
-            return _sql_literal(list(reader.domains))
-        return _sql_literal(attributes.get(key))
 
-    return _PLACEHOLDER.sub(value, where)
+@lru_cache(maxsize=4096)
+def _render(where: str, values: tuple[tuple[str, object], ...]) -> str:
+    marks: dict[str, str] = {}
+
+    def mark(m: re.Match[str]) -> str:
+        marks[_MARK.format(len(marks))] = m.group(1)
+        return "'" + _MARK.format(len(marks) - 1) + "'"
+
+    try:
+        tree = sqlglot.parse_one(_PLACEHOLDER.sub(mark, where), read="duckdb", into=exp.Condition)
+    except (ParseError, TokenError) as e:
+        raise InvalidInput(f"row filter {where[:60]!r} is not a valid SQL condition") from e
+    filled = dict(values)
+
+    def fill(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Literal) and node.is_string and node.this in marks:
+            return _literal(filled[marks[node.this]])
+        return node
+
+    return tree.transform(fill).sql(dialect="duckdb", comments=False)
 
 
 def validate_filter(where: str, columns: list[str] | None) -> exp.Expression:

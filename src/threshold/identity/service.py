@@ -203,12 +203,28 @@ def create_token(platform: Platform, user: str, *, name: str = "", days: int | N
         return row.id, token
 
 
-def revoke_token(platform: Platform, token_id: int) -> None:
+def revoke_token(platform: Platform, token_id: int, *, by: Person | None = None) -> None:
+    """Revoke a token; `by` (when given) must own it or be an admin. Someone else's token reads as missing."""
     with platform.store.session() as s:
         row = s.get(ApiToken, token_id)
-        if row is None:
+        if row is None or (by is not None and not by.is_admin and row.user_id != by.id):
             raise NotFound(f"no token {token_id}")
         row.revoked_at = datetime.now(UTC)
+
+
+def list_tokens(platform: Platform, person: Person) -> list[dict[str, object]]:
+    """`person`'s API tokens (never the token itself: only its hash is kept)."""
+    with platform.store.session() as s:
+        rows = s.scalars(select(ApiToken).where(ApiToken.user_id == person.id).order_by(ApiToken.id))
+        return [
+            {"id": t.id, "name": t.name, "created_at": _iso(t.created_at), "expires_at": _iso(t.expires_at),
+             "revoked_at": _iso(t.revoked_at)}
+            for t in rows
+        ]  # fmt: skip
+
+
+def _iso(d: datetime | None) -> str | None:
+    return (d if d.tzinfo else d.replace(tzinfo=UTC)).isoformat(timespec="seconds") if d else None
 
 
 def person_for_token(platform: Platform, token: str) -> Person:

@@ -1,14 +1,15 @@
 """Column profiles at share time, cheaply: exact nulls/min/max from Parquet footers, the rest from a sample.
 
 Reading footers costs nothing next to the conversion itself; top values and the distinct estimate
-come from a reservoir sample (exact when the table fits in the sample). The distinct estimate uses
-the GEE estimator (Charikar et al., 2000): sqrt(N/n)·f1 + Σ_{j≥2} f_j, with f_j the number of values
-seen exactly j times in a sample of n out of N rows.
+come from a sample of whole row groups (exact when the table fits in the sample). The distinct estimate uses
+Haas & Stokes' Duj1 estimator: n·d / (n − f1 + f1·n/N), with d the distinct values and f1 the values
+seen exactly once in a sample of n out of N rows: a column unique in the sample is estimated
+unique in the table, one whose values all repeat keeps the sample's count.
 """
 
 from __future__ import annotations
 
-import math
+import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +48,7 @@ def profile(con: duckdb.DuckDBPyConnection, plan: ReadPlan, sample_rows: int) ->
     files = "[" + ", ".join(_quote_str(p) for p in plan.files) + "]"
     rows, size = con.execute(
         f"SELECT coalesce(sum(num_rows), 0), coalesce(sum(file_size_bytes), 0) FROM parquet_file_metadata({files})"
-    ).fetchone() or (0, 0)
+    ).fetchall()[0] or (0, 0)
     rows, size = int(rows), int(size)
     _footer_stats(con, plan, files, rows, columns)
     if rows <= sample_rows:
@@ -60,7 +61,7 @@ def profile(con: duckdb.DuckDBPyConnection, plan: ReadPlan, sample_rows: int) ->
         )
         con.execute(f"CREATE OR REPLACE TEMP TABLE _sample AS SELECT {casts} FROM _sample_arrow")
         con.unregister("_sample_arrow")
-    n = int((con.execute("SELECT count(*) FROM _sample").fetchone() or (0,))[0])
+    n = int((con.execute("SELECT count(*) FROM _sample").fetchall()[0] or (0,))[0])
     for f in plan.fields:
         col = _quote_ident(f.name)
         p = columns[f.name]
@@ -80,13 +81,12 @@ def profile(con: duckdb.DuckDBPyConnection, plan: ReadPlan, sample_rows: int) ->
             p.distinct_estimate = distinct_in_sample
         else:
             f1 = sum(k for c, k in counts if c == 1)
-            rest = distinct_in_sample - f1
-            p.distinct_estimate = min(int(round(math.sqrt(rows / n) * f1 + rest)), rows)
+            p.distinct_estimate = min(int(round(n * distinct_in_sample / (n - f1 + f1 * n / rows))), rows)
         top = con.execute("SELECT v, c FROM _freq ORDER BY c DESC, v LIMIT 5").fetchall()
         p.top_values = [[_jsonable(v), int(c)] for v, c in top if c > 1 or distinct_in_sample <= 5]
         p.sample = [r[0] for r in con.execute("SELECT v FROM _freq ORDER BY c DESC, v LIMIT 1000").fetchall()]
         if p.null_fraction is None:
-            nulls = (con.execute(f"SELECT count(*) FILTER (WHERE {col} IS NULL) FROM _sample").fetchone() or (0,))[0]
+            nulls = (con.execute(f"SELECT count(*) FILTER (WHERE {col} IS NULL) FROM _sample").fetchall()[0] or (0,))[0]
             p.null_fraction = round(int(nulls) / n, 6)
     con.execute("DROP TABLE IF EXISTS _sample")
     con.execute("DROP TABLE IF EXISTS _freq")
@@ -104,7 +104,7 @@ def _row_group_sample(plan: ReadPlan, sample_rows: int) -> pa.Table:
         meta = pq.ParquetFile(path).metadata
         groups.extend((path, i, meta.row_group(i).num_rows) for i in range(meta.num_row_groups))
     per_group = max(1, int(sum(g[2] for g in groups) / max(len(groups), 1)))
-    wanted = min(len(groups), max(1, -(-2 * sample_rows // per_group)))
+    wanted = min(len(groups), max(4, -(-2 * sample_rows // per_group)))
     picked = [groups[round(i * (len(groups) - 1) / max(wanted - 1, 1))] for i in range(wanted)]
     picked = list(dict.fromkeys(picked))
     parts = []
@@ -120,8 +120,12 @@ def _row_group_sample(plan: ReadPlan, sample_rows: int) -> pa.Table:
         columns = [group.column(p) if p is not None else pa.nulls(group.num_rows) for p in physical]
         parts.append(pa.table(columns, names=[fld.name for fld in plan.fields]))
     table = pa.concat_tables(parts, promote_options="permissive")
-    step = max(1, table.num_rows // sample_rows)
-    return table.take(pa.array(range(0, table.num_rows, step))[:sample_rows])
+    if table.num_rows <= sample_rows:
+        return table
+    # Random rows (seeded: the same file profiles the same way), never a stride that could alias with
+    # a periodic pattern in the data.
+    rows = sorted(random.Random(7).sample(range(table.num_rows), sample_rows))
+    return table.take(pa.array(rows, pa.int64()))
 
 
 def _footer_stats(
@@ -169,12 +173,12 @@ def _footer_stats(
                 f"SELECT CAST(min(TRY_CAST(x AS {f.duckdb_type})) AS VARCHAR), "
                 f"CAST(max(TRY_CAST(y AS {f.duckdb_type})) AS VARCHAR) FROM (SELECT unnest($1) AS x, unnest($2) AS y)",
                 [a["mins"], a["maxs"] if len(a["maxs"]) == len(a["mins"]) else a["mins"]],
-            ).fetchone() or (None, None)
+            ).fetchall()[0] or (None, None)
             if len(a["maxs"]) != len(a["mins"]):
                 hi = con.execute(
                     f"SELECT CAST(max(TRY_CAST(y AS {f.duckdb_type})) AS VARCHAR) FROM (SELECT unnest($1) AS y)",
                     [a["maxs"]],
-                ).fetchone()[0]  # type: ignore[index]
+                ).fetchall()[0][0]  # type: ignore[index]
             p.min_value, p.max_value = lo, hi
 
 

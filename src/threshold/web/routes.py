@@ -19,15 +19,22 @@ from threshold.api.deps import session_person
 from threshold.errors import ThresholdError, Unauthenticated
 from threshold.web.session import login_url
 from threshold.web.templating import STATIC, page, wants_json
-from threshold.web.views import activity, auth, browse, query, share
+from threshold.web.views import activity, auth, browse, governance, query, share
+from threshold.web.views import lineage as lineage_views
+from threshold.web.views import quality as quality_views
 
 _HTTP_TITLES = {404: "Not found", 405: "Not allowed here", 403: "Not allowed", 413: "Too large"}
 
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, browse, share, query, activity):
+    for module in (auth, browse, share, query, activity, governance):
         app.include_router(module.router, include_in_schema=False)
+    from threshold.web.views import products  # consumption, producers, candidates, products
+
+    app.include_router(products.router, include_in_schema=False)
+    app.include_router(lineage_views.router, include_in_schema=False)
+    app.include_router(quality_views.router, include_in_schema=False)
     app.state.render_error = render_error
     api_validation_error = app.exception_handlers.get(RequestValidationError)
 

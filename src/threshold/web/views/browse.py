@@ -18,6 +18,7 @@ from threshold.web.charts import weekly_bars
 from threshold.web.render import rows
 from threshold.web.session import signed_in
 from threshold.web.templating import page
+from threshold.web.views.governance import dataset_access
 from threshold.web.views.results import result_columns
 
 router = APIRouter()
@@ -57,24 +58,27 @@ def search(
 
 
 @router.get("/datasets/{name}")
-def dataset(request: Request, name: str) -> Response:
-    """`/datasets/domain.name`, or its JSON twin `/datasets/domain.name.json`."""
+def dataset(request: Request, name: str, purpose: Annotated[str, Query(max_length=200)] = "") -> Response:
+    """`/datasets/domain.name`, or its JSON twin `/datasets/domain.name.json`; `?purpose=` for the preview."""
     person = signed_in(request)
     if name.endswith(".json") and "." in name[: -len(".json")]:
         name = name[: -len(".json")]
     platform: Platform = request.app.state.platform
     record = catalog.describe(platform, name, viewer=person)
-    preview = _preview(platform, person, record["name"])
+    # What this person may see and why (masked columns, request access); the preview reads for the
+    # purpose asked for, else the one their grant covers, so a granted reader sees what was granted.
+    access = dataset_access(platform, person, record["name"], purpose or None)
+    preview = _preview(platform, person, record["name"], purpose or access["purpose"] or "preview")
     used = usage.dataset_usage(platform, record["name"])  # after the preview, which is a read too
-    data = record | {"preview": preview, "usage": used, "chart": weekly_bars(used["weekly"])}
+    data = record | {"preview": preview, "usage": used, "chart": weekly_bars(used["weekly"]), "access": access}
     return page(request, "dataset.html", data, person=person, title=record["name"])
 
 
-def _preview(platform: Platform, person: Any, full_name: str) -> dict[str, Any]:
+def _preview(platform: Platform, person: Any, full_name: str, purpose: str = "preview") -> dict[str, Any]:
     """The first rows, read through the gateway like every other read (so masks and rules apply)."""
     try:
         result = gateway_query(
-            platform, f"SELECT * FROM {full_name} LIMIT {PREVIEW_ROWS}", user=person, purpose="preview",
+            platform, f"SELECT * FROM {full_name} LIMIT {PREVIEW_ROWS}", user=person, purpose=purpose,
             interface="web", max_rows=PREVIEW_ROWS,
         )  # fmt: skip
     except NotFound:

@@ -1,0 +1,242 @@
+"""Lineage pages: a dataset's supply chain drawn as a server-side SVG (`/lineage/{dataset}`), the
+impact of changing one of its columns, and the graph's gaps (`/lineage`); each with its `.json` twin.
+
+The drawing is a layered left-to-right layout: one column of boxes per level (sources on the left,
+what is built on the dataset on the right), boxes ordered within a level by the average position
+of their neighbours (two barycenter sweeps, which removes most crossings), edges as curves. No
+script is needed: boxes and column rows are links, the column selector is a plain GET form.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from threshold.errors import ThresholdError
+from threshold.lineage import derive as derivation
+from threshold.lineage.impact import impact
+from threshold.lineage.supply_chain import lineage, overview
+from threshold.platform import Platform
+from threshold.store.models import Column, Dataset
+from threshold.web.session import check_csrf, signed_in
+from threshold.web.templating import page
+
+router = APIRouter()
+
+try:  # who may open each page (api/permissions.py)
+    from threshold.api.permissions import RULES
+
+    RULES.update(
+        {
+            ("GET", "/lineage"): "signed_in",
+            ("GET", "/lineage.json"): "signed_in",
+            ("GET", "/lineage/{name}"): "signed_in",
+            ("POST", "/lineage/{name}/refresh"): "member",
+        }
+    )
+except ImportError:  # no permission table: nothing to declare
+    pass
+
+BOX_W, BOX_H, ROW_H, GAP_X, GAP_Y, MARGIN = 230, 50, 17, 90, 18, 16
+MAX_ROWS = 12
+KIND_STYLE = {
+    # kind: (fill, stroke, dash)
+    "dataset": ("#ffffff", "#667085", ""),
+    "root": ("#eef4ff", "#3538cd", ""),
+    "source": ("#ecfdf3", "#067647", ""),
+    "file": ("#f2f4f7", "#98a2b3", ""),
+    "external": ("#f9f5ff", "#6941c6", "4 3"),
+    "job": ("#fffaeb", "#b54708", "4 3"),
+    "insight": ("#fdf2fa", "#c11574", ""),
+    "deleted": ("#f2f4f7", "#d0d5dd", "2 3"),
+    "hidden": ("#f2f4f7", "#d0d5dd", ""),
+}
+EDGE_STYLE = {"direct": ("#475467", ""), "indirect": ("#98a2b3", "5 4")}
+DIRECT = ("identity", "transform", "aggregate")
+
+
+@router.get("/lineage")
+@router.get("/lineage.json")
+def gaps_page(request: Request) -> Response:
+    person = signed_in(request)
+    data = overview(request.app.state.platform, viewer=person)
+    return page(request, "lineage_index.html", data, person=person, title="Lineage")
+
+
+@router.get("/lineage/{name}")
+def lineage_page(
+    request: Request,
+    name: str,
+    column: Annotated[str | None, Query(max_length=255)] = None,
+    direction: Literal["upstream", "downstream", "both"] = "both",
+    depth: Annotated[int, Query(ge=1, le=20)] = 5,
+    change: Literal["drop", "rename", "retype"] = "drop",
+) -> Response:
+    """`/lineage/domain.name` (or `.json`): the graph; with `?column=` the column's lineage and impact."""
+    person = signed_in(request)
+    if name.endswith(".json") and name.count(".") >= 2:
+        name = name[: -len(".json")]
+    platform: Platform = request.app.state.platform
+    column = column or None
+    data = lineage(platform, name, column=column, direction=direction, depth=depth, viewer=person, limit=400)
+    data["columns_of_dataset"] = _columns(platform, data["dataset"])
+    data["change"] = change
+    data["impact"] = impact(platform, data["dataset"], column, change=change, viewer=person) if column else None
+    try:
+        data["derivation"] = derivation.describe_derivation(platform, data["dataset"], runs=5, viewer=person)
+    except ThresholdError:
+        data["derivation"] = None
+    data["svg"] = layout(data)
+    return page(request, "lineage.html", data, person=person, title=f"Lineage of {data['dataset']}")
+
+
+@router.post("/lineage/{name}/refresh")
+def refresh(request: Request, name: str, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+    """The refresh button: run the derivation now, then show the page again."""
+    person = signed_in(request)
+    check_csrf(request, csrf)
+    derivation.refresh(request.app.state.platform, name, user=person)
+    return RedirectResponse(f"/lineage/{name}", status_code=303)
+
+
+def _columns(platform: Platform, dataset: str) -> list[str]:
+    from sqlalchemy import select
+
+    with platform.store.reader() as s:
+        q = select(Column.name).join(Dataset).where(Dataset.full_name == dataset).order_by(Column.position)
+        return list(s.scalars(q))
+
+
+# --- layout -----------------------------------------------------------------------------------
+
+
+def layout(data: dict[str, Any]) -> dict[str, Any]:
+    """Boxes, rows and curves for the SVG, from a `lineage()` answer."""
+    nodes = {n["id"]: n for n in data["nodes"]}
+    if not nodes:
+        return {"width": 0, "height": 0, "boxes": [], "edges": []}
+    rows_of = _rows(data)
+    levels = sorted({n["level"] for n in nodes.values()})
+    layers = {lv: sorted((n for n in nodes.values() if n["level"] == lv), key=lambda n: (n["domain"] or "", n["name"]))
+              for lv in levels}  # fmt: skip
+    links = [(e["from"], e["to"]) for e in data["edges"]] + [(e["from"], e["to"]) for e in data["column_edges"]]
+    _order(layers, levels, links)
+    heights = {nid: BOX_H + ROW_H * len(rows_of.get(nid, [])) for nid in nodes}
+    layer_h = {lv: sum(heights[n["id"]] + GAP_Y for n in layers[lv]) - GAP_Y for lv in levels}
+    total_h = max(layer_h.values())
+    pos: dict[int, tuple[float, float]] = {}
+    for i, lv in enumerate(levels):
+        x = MARGIN + i * (BOX_W + GAP_X)
+        y = MARGIN + (total_h - layer_h[lv]) / 2
+        for n in layers[lv]:
+            pos[n["id"]] = (x, y)
+            y += heights[n["id"]] + GAP_Y
+    boxes = [_box(n, pos[n["id"]], heights[n["id"]], rows_of.get(n["id"], []), data) for n in data["nodes"]]
+    edges = []
+    drawn = set()
+    if data["column"]:
+        for e in data["column_edges"]:
+            if e["from"] in pos and e["to"] in pos:
+                a = _anchor(pos[e["from"]], rows_of.get(e["from"], []), e["from_column"], out=True)
+                b = _anchor(pos[e["to"]], rows_of.get(e["to"], []), e["to_column"], out=False)
+                style = "direct" if e["kind"] in DIRECT else "indirect"
+                edges.append(_curve(a, b, style, f"{e['kind']}{' (masking)' if e['masking'] else ''}"))
+                drawn.add((e["from"], e["to"]))
+    for e in data["edges"]:
+        if e["from"] in pos and e["to"] in pos and (e["from"], e["to"]) not in drawn:
+            a = _anchor(pos[e["from"]], [], None, out=True)
+            b = _anchor(pos[e["to"]], [], None, out=False)
+            edges.append(_curve(a, b, "direct", f"job {e['job']}" if e["job"] else "shared from"))
+    width = MARGIN * 2 + len(levels) * BOX_W + (len(levels) - 1) * GAP_X
+    return {"width": width, "height": total_h + MARGIN * 2, "boxes": boxes, "edges": edges}
+
+
+def _rows(data: dict[str, Any]) -> dict[int, list[str]]:
+    """The columns listed inside each box: the ones the column lineage passes through."""
+    rows: dict[int, list[str]] = {}
+    for e in data["column_edges"]:
+        for nid, col in ((e["from"], e["from_column"]), (e["to"], e["to_column"] or "(whole dataset)")):
+            if col and col not in rows.setdefault(nid, []):
+                rows[nid].append(col)
+    if data["column"] and data["root"]:
+        rows.setdefault(data["root"], [])
+        if data["column"] not in rows[data["root"]]:
+            rows[data["root"]].insert(0, data["column"])
+    return {nid: sorted(cols)[:MAX_ROWS] for nid, cols in rows.items()}
+
+
+def _order(layers: dict[int, list[dict[str, Any]]], levels: list[int], links: list[tuple[int, int]]) -> None:
+    """Barycenter ordering: each box moves towards the average position of its neighbours."""
+    neighbours: dict[int, set[int]] = {}
+    for a, b in links:
+        neighbours.setdefault(a, set()).add(b)
+        neighbours.setdefault(b, set()).add(a)
+    for _ in range(2):
+        for sweep in (levels, list(reversed(levels))):
+            index = {n["id"]: i for lv in levels for i, n in enumerate(layers[lv])}
+            for lv in sweep:
+                def key(n: dict[str, Any]) -> tuple[float, str]:
+                    near = [index[m] for m in neighbours.get(n["id"], ()) if m in index]
+                    return (sum(near) / len(near) if near else index[n["id"]], n["name"])
+
+                layers[lv].sort(key=key)
+                index.update({n["id"]: i for i, n in enumerate(layers[lv])})
+
+
+def _box(node: dict[str, Any], xy: tuple[float, float], height: float, rows: list[str], data: dict[str, Any]) -> dict[str, Any]:
+    kind = "root" if node["level"] == 0 and node["id"] == data["root"] else node["kind"]
+    if node["hidden"]:
+        kind = "hidden"
+    fill, stroke, dash = KIND_STYLE.get(kind, KIND_STYLE["dataset"])
+    owners = ", ".join(node["owners"][:3]) + ("…" if len(node["owners"]) > 3 else "")
+    sub = " · ".join(p for p in (node["domain"] or node["namespace"], owners) if p)
+    flags = []
+    if node.get("derivation"):
+        d = node["derivation"]
+        flags.append(f"derived · {d['schedule'] or 'on demand'}{' · FAILED' if d['status'] == 'failed' else ''}")
+    if node["stage"] and node["stage"] != "shared":
+        flags.append(node["stage"])
+    if node["gaps"]:
+        flags.append(f"{node['gaps']} unresolved")
+    x, y = xy
+    return {
+        "x": x, "y": y, "w": BOX_W, "h": height, "fill": fill, "stroke": stroke, "dash": dash,
+        "stroke_width": 2 if kind == "root" else 1,
+        "title": _clip(node["name"], 31), "full": f"{node['name']} ({node['kind']})", "sub": _clip(sub, 38),
+        "flags": _clip(" · ".join(flags), 38), "link": node["link"], "kind": node["kind"],
+        "rows": [
+            {"name": _clip(c, 30), "y": y + BOX_H + i * ROW_H + 12,
+             "link": f"{node['link']}?column={c}" if node["link"] and not c.startswith("(") else None,
+             "selected": node["id"] == data["root"] and c == data["column"]}
+            for i, c in enumerate(rows)
+        ],
+    }  # fmt: skip
+
+
+def _anchor(xy: tuple[float, float], rows: list[str], column: str | None, *, out: bool) -> tuple[float, float]:
+    x, y = xy
+    if column and column in rows:
+        cy = y + BOX_H + rows.index(column) * ROW_H + 8
+    elif column and rows and column == "(whole dataset)":
+        cy = y + BOX_H / 2
+    else:
+        cy = y + BOX_H / 2
+    return (x + BOX_W if out else x, cy)
+
+
+def _curve(a: tuple[float, float], b: tuple[float, float], style: str, title: str) -> dict[str, Any]:
+    (x1, y1), (x2, y2) = a, b
+    if x2 > x1:
+        mid = (x1 + x2) / 2
+        d = f"M{x1:.1f},{y1:.1f} C{mid:.1f},{y1:.1f} {mid:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
+    else:  # same level (or backwards): loop around the right side
+        bend = max(x1, x2 + BOX_W) + GAP_X / 2
+        d = f"M{x1:.1f},{y1:.1f} C{bend:.1f},{y1:.1f} {bend:.1f},{y2:.1f} {x2 + BOX_W:.1f},{y2:.1f}"
+    color, dash = EDGE_STYLE[style]
+    return {"d": d, "color": color, "dash": dash, "title": title, "end": (x2, y2)}
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"

@@ -1,0 +1,248 @@
+"""Quality pages: a dataset's quality tab, "report a problem", incidents (all, per domain, one), quarantine.
+
+Every page has its `.json` twin. Forms post with the session's CSRF token and redirect back (303).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+
+from threshold.api.permissions import RULES, Level
+from threshold.errors import InvalidInput, NotFound
+from threshold.platform import Platform
+from threshold.quality import checks, incidents, quarantine
+from threshold.quality.incident_records import get_incident, list_incidents
+from threshold.quality.kinds import KINDS, CheckSpec
+from threshold.quality.models import INCIDENT_STATUSES
+from threshold.quality.score import domain_quality
+from threshold.quality.timing import human_duration
+from threshold.web.session import check_csrf, signed_in
+from threshold.web.templating import environment, page
+
+router = APIRouter()
+Csrf = Annotated[str, Form(max_length=200)]
+Text = Annotated[str, Form(max_length=10_000)]
+Short = Annotated[str, Form(max_length=500)]
+
+WEB_RULES: dict[tuple[str, str], Level] = {
+    ("GET", "/datasets/{name}/quality"): "signed_in",
+    ("GET", "/datasets/{name}/quality.json"): "signed_in",
+    ("POST", "/datasets/{name}/quality/checks"): "member",
+    ("POST", "/datasets/{name}/quality/run"): "member",
+    ("POST", "/checks/{check_id}/remove"): "member",
+    ("GET", "/datasets/{name}/report"): "signed_in",
+    ("POST", "/report"): "signed_in",
+    ("GET", "/incidents"): "signed_in",
+    ("GET", "/incidents.json"): "signed_in",
+    ("GET", "/domains/{domain}/incidents"): "signed_in",
+    ("GET", "/domains/{domain}/incidents.json"): "signed_in",
+    ("GET", "/incidents/{ref}"): "signed_in",
+    ("POST", "/incidents/{incident_id}/{action}"): "signed_in",
+    ("POST", "/quarantine/{quarantine_id}/release"): "owner",
+}
+"""Who may open each page (the services check the dataset's domain, the reporter, the routed domain)."""
+RULES.update(WEB_RULES)
+environment.filters.setdefault("duration", human_duration)
+
+
+def _platform(request: Request) -> Platform:
+    return request.app.state.platform  # type: ignore[no-any-return]
+
+
+def _strip_json(name: str) -> tuple[str, bool]:
+    return (name[: -len(".json")], True) if name.endswith(".json") else (name, False)
+
+
+# --- a dataset's quality tab ---------------------------------------------------------------------
+
+
+@router.get("/datasets/{name}/quality")
+@router.get("/datasets/{name}/quality.json")
+def dataset_quality(request: Request, name: str, purpose: Annotated[str, Query(max_length=200)] = "") -> Response:
+    person = signed_in(request)
+    platform = _platform(request)
+    data = checks.dataset_checks(platform, person, name, purpose=purpose or None)
+    data["quarantine"] = quarantine.listing(platform, person, data["dataset"]) if data["can_manage"] else []
+    data["open_incidents"] = list_incidents(platform, person, dataset=data["dataset"], status="unresolved")
+    data["kinds"] = [{"name": k.name, "label": k.label} for k in KINDS.values()]
+    data["columns"] = _columns(platform, data["dataset"])
+    return page(request, "quality.html", data, person=person, title=f"Quality of {data['dataset']}")
+
+
+def _columns(platform: Platform, full_name: str) -> list[str]:
+    from sqlalchemy import select
+
+    from threshold.store.models import Column, Dataset
+
+    with platform.store.session() as s:
+        return list(
+            s.scalars(
+                select(Column.name)
+                .join(Dataset, Dataset.id == Column.dataset_id)
+                .where(Dataset.full_name == full_name)
+                .order_by(Column.position)
+            )
+        )
+
+
+@router.post("/datasets/{name}/quality/checks")
+def add_check(
+    request: Request,
+    name: str,
+    kind: Annotated[str, Form(max_length=40)],
+    column: Short = "",
+    values: Text = "",
+    min_: Annotated[str, Form(alias="min", max_length=100)] = "",
+    max_: Annotated[str, Form(alias="max", max_length=100)] = "",
+    pattern: Short = "",
+    max_age: Annotated[str, Form(max_length=40)] = "",
+    sql: Annotated[str, Form(max_length=200_000)] = "",
+    expect: Text = "",
+    blocking: Annotated[str, Form(max_length=10)] = "",
+    schedule: Annotated[str, Form(max_length=50)] = "daily",
+    csrf: Csrf = "",
+) -> Response:
+    person = signed_in(request)
+    check_csrf(request, csrf)
+    raw = {"column": column, "values": values, "min": min_, "max": max_, "pattern": pattern, "max_age": max_age,
+           "sql": sql, "columns": expect}  # fmt: skip
+    options: dict[str, Any] = {k: v.strip() for k, v in raw.items() if v and v.strip()}
+    if "column" in options and "columns" not in options:
+        options["columns"] = options["column"]
+    spec = CheckSpec(kind, options, blocking=blocking in ("on", "true", "1"), schedule=schedule)
+    row = checks.add(_platform(request), person, name, spec)
+    return RedirectResponse(f"/datasets/{name}/quality#check-{row['id']}", status_code=303)
+
+
+@router.post("/datasets/{name}/quality/run")
+async def run_checks(request: Request, name: str, csrf: Csrf = "") -> Response:
+    person = signed_in(request)
+    check_csrf(request, csrf)
+    await run_in_threadpool(checks.run, _platform(request), person, name)
+    return RedirectResponse(f"/datasets/{name}/quality#checks", status_code=303)
+
+
+@router.post("/checks/{check_id}/remove")
+def remove_check(request: Request, check_id: int, csrf: Csrf = "") -> Response:
+    person = signed_in(request)
+    check_csrf(request, csrf)
+    r = checks.remove(_platform(request), person, check_id)
+    return RedirectResponse(f"/datasets/{r['dataset']}/quality#checks", status_code=303)
+
+
+@router.post("/quarantine/{quarantine_id}/release")
+async def release(request: Request, quarantine_id: int, csrf: Csrf = "") -> Response:
+    person = signed_in(request)
+    check_csrf(request, csrf)
+    r = await run_in_threadpool(quarantine.release, _platform(request), person, quarantine_id)
+    return RedirectResponse(f"/datasets/{r['dataset']}/quality#quarantine", status_code=303)
+
+
+# --- report a problem ----------------------------------------------------------------------------
+
+
+@router.get("/datasets/{name}/report")
+def report_form(
+    request: Request,
+    name: str,
+    column: Annotated[str, Query(max_length=255)] = "",
+    sql: Annotated[str, Query(max_length=200_000)] = "",
+    insight: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    person = signed_in(request)
+    platform = _platform(request)
+    full_name, _ = _strip_json(name)
+    from threshold.quality.incidents import visible_dataset
+
+    with platform.store.session() as s:
+        visible_dataset(s, person, full_name.lower())
+    data = {"dataset": full_name.lower(), "columns": _columns(platform, full_name.lower()), "column": column,
+            "query": sql, "insight": insight}  # fmt: skip
+    return page(request, "quality_report.html", data, person=person, title=f"Report a problem with {full_name}")
+
+
+@router.post("/report")
+def report(
+    request: Request,
+    dataset: Annotated[str, Form(max_length=200)],
+    description: Text,
+    column: Annotated[str, Form(max_length=255)] = "",
+    query: Annotated[str, Form(max_length=200_000)] = "",
+    insight: Annotated[str, Form(max_length=200)] = "",
+    csrf: Csrf = "",
+) -> Response:
+    person = signed_in(request)
+    check_csrf(request, csrf)
+    incident_id = incidents.report(
+        _platform(request), person, dataset, description=description, query=query or None,
+        insight=insight or None, column=column or None,
+    )  # fmt: skip
+    return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
+
+
+# --- incidents -----------------------------------------------------------------------------------
+
+
+@router.get("/incidents")
+@router.get("/incidents.json")
+def incidents_page(
+    request: Request,
+    domain: Annotated[str, Query(max_length=63)] = "",
+    status: Annotated[str, Query(max_length=20)] = "",
+) -> Response:
+    person = signed_in(request)
+    platform = _platform(request)
+    rows = list_incidents(platform, person, domain=domain or None, status=status or None)
+    data = {"domain": domain or None, "status": status or None, "statuses": list(INCIDENT_STATUSES),
+            "incidents": rows, "quality": domain_quality(platform, domain) if domain else None}  # fmt: skip
+    return page(request, "incidents.html", data, person=person, title="Incidents", nav="incidents")
+
+
+@router.get("/domains/{domain}/incidents")
+@router.get("/domains/{domain}/incidents.json")
+def domain_incidents(request: Request, domain: str, status: Annotated[str, Query(max_length=20)] = "") -> Response:
+    person = signed_in(request)
+    platform = _platform(request)
+    quality = domain_quality(platform, domain)
+    rows = list_incidents(platform, person, domain=domain, status=status or None)
+    data = {"domain": domain, "status": status or None, "statuses": list(INCIDENT_STATUSES), "incidents": rows,
+            "quality": quality}  # fmt: skip
+    return page(request, "incidents.html", data, person=person, title=f"Incidents of {domain}", nav="incidents")
+
+
+@router.get("/incidents/{ref}")
+def incident_page(request: Request, ref: str) -> Response:
+    """`/incidents/12` or its JSON twin `/incidents/12.json`."""
+    person = signed_in(request)
+    number, _ = _strip_json(ref)
+    if not number.isdigit():
+        raise NotFound(f"no incident {ref[:20]!r}")
+    data = get_incident(_platform(request), person, int(number))
+    return page(request, "incident.html", data, person=person, title=f"Incident #{number}", nav="incidents")
+
+
+@router.post("/incidents/{incident_id}/{action}")
+def incident_action(
+    request: Request,
+    incident_id: int,
+    action: str,
+    note: Text = "",
+    target: Annotated[str, Form(max_length=400)] = "",
+    csrf: Csrf = "",
+) -> Response:
+    person = signed_in(request)
+    check_csrf(request, csrf)
+    platform = _platform(request)
+    if action == "comment":
+        incidents.comment(platform, person, incident_id, note)
+    elif action == "reroute":
+        incidents.reroute(platform, person, incident_id, target, note)
+    elif action in incidents.ACTIONS:
+        incidents.act(platform, person, incident_id, action, note)
+    else:
+        raise InvalidInput(f"unknown action {action[:20]!r}")
+    return RedirectResponse(f"/incidents/{incident_id}", status_code=303)

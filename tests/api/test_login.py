@@ -1,0 +1,112 @@
+"""`threshold login` against a real server (uvicorn on 127.0.0.1), then `threshold.connect(url=...)` with the
+token it kept: no token passed, none in the environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+import threshold
+from threshold.api.app import create_app
+from threshold.errors import ThresholdError
+
+KPIS = "manufacturing.plant_kpis"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(module_org: Any) -> Iterator[str]:
+    """A real HTTP server for module_org; stopped when the module is done."""
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(module_org.platform), host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="none"
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, name="uvicorn-login-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=20)
+    assert not thread.is_alive(), "uvicorn did not stop"
+
+
+@pytest.fixture
+def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Credentials go to a temporary XDG_CONFIG_HOME, for this process and the CLI processes it starts."""
+    home = tmp_path / "config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    monkeypatch.delenv("THRESHOLD_TOKEN", raising=False)
+    return home
+
+
+def login(config_home: Path, url: str, user: str, password: str) -> subprocess.CompletedProcess[str]:
+    """`threshold login` in a fresh process, as a person runs it."""
+    env = {"PATH": "/usr/bin:/bin", "COLUMNS": "80", "XDG_CONFIG_HOME": str(config_home), "NO_PROXY": "*"}
+    return subprocess.run(
+        [sys.executable, "-m", "threshold.cli", "login", "--url", url, "--user", user, "--password", password],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+
+
+def test_login_keeps_a_token_that_connect_uses(server: str, config_home: Path) -> None:
+    done = login(config_home, server + "/", "carla", "carla-pass")
+    assert done.returncode == 0, done.stderr
+    stored = config_home / "threshold" / "credentials.json"
+    assert f"signed in to {server}/ as carla" in " ".join(done.stdout.split())
+    assert stat.S_IMODE(os.stat(stored).st_mode) == 0o600
+    token = json.loads(stored.read_text())[server]
+    assert token.startswith("thr_")
+    client = threshold.connect(url=server)
+    try:
+        table = client.sql(f"SELECT plant, e_mail FROM {KPIS} ORDER BY day, plant")
+        assert table.column("plant").to_pylist()[:2] == ["Berlin", "Lyon"]
+        assert "anna.schmidt@example.com" not in table.column("e_mail").to_pylist()  # masked for carla
+        assert [d["name"] for d in client.datasets()] == [KPIS]
+    finally:
+        client.close()
+    me = httpx.get(f"{server}/api/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert me.json()["name"] == "carla"
+
+
+def test_a_revoked_login_token_no_longer_connects(server: str, config_home: Path) -> None:
+    assert login(config_home, server, "carla", "carla-pass").returncode == 0
+    token = json.loads((config_home / "threshold" / "credentials.json").read_text())[server]
+    headers = {"Authorization": f"Bearer {token}"}
+    mine = httpx.get(f"{server}/api/v1/tokens", headers=headers, timeout=30).json()
+    newest = max(t["id"] for t in mine)
+    assert httpx.delete(f"{server}/api/v1/tokens/{newest}", headers=headers, timeout=30).status_code == 200
+    client = threshold.connect(url=server)
+    try:
+        with pytest.raises(ThresholdError, match="401: invalid or revoked API token"):
+            client.sql(f"SELECT plant FROM {KPIS}")
+    finally:
+        client.close()
+
+
+def test_login_with_a_wrong_password_says_so_and_keeps_nothing(server: str, config_home: Path) -> None:
+    done = login(config_home, server, "carla", "not-her-password")
+    assert done.returncode == 4
+    assert done.stderr.strip() == "error: wrong user name or password"
+    assert not (config_home / "threshold" / "credentials.json").exists()

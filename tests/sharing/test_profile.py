@@ -1,0 +1,44 @@
+"""Profiles of tables larger than the sample: exact footer statistics, sampled top values and distincts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from threshold.catalog.service import describe
+from threshold.identity.service import ADMIN, add_domain, ensure_admin, get_person
+from threshold.platform import Platform
+from threshold.sharing.service import share
+
+ROWS = 300_000
+
+
+@pytest.fixture
+def small_sample_home(tmp_path: Path) -> Platform:
+    platform = Platform.open(tmp_path / "home", must_exist=False, profile_sample_rows=5_000)
+    platform.init()
+    ensure_admin(platform)
+    add_domain(platform, "plant")
+    return platform
+
+
+def test_a_table_larger_than_the_sample_gets_exact_footer_stats_and_sampled_values(
+    small_sample_home: Platform,
+) -> None:
+    ids = pa.array(range(ROWS), pa.int64())
+    shift = pa.array([["early", "late", "night"][i % 3] for i in range(ROWS)])
+    reading = pa.array([None if i % 10 == 0 else float(i % 1000) for i in range(ROWS)], pa.float64())
+    table = pa.table({"id": ids, "shift": shift, "reading": reading})
+    [result] = share(small_sample_home, table, domain="plant", name="readings", user=get_person(small_sample_home, ADMIN))
+    assert result.rows_total == ROWS
+    cols = {c["name"]: c for c in describe(small_sample_home, "plant.readings")["schema"]}
+    # Exact, from the Parquet footers: nulls, min and max over all rows.
+    assert cols["reading"]["null_fraction"] == pytest.approx(0.1)
+    assert (cols["id"]["min"], cols["id"]["max"]) == ("0", str(ROWS - 1))
+    assert (cols["reading"]["min"], cols["reading"]["max"]) == ("1.0", "999.0")
+    # From the sample: a low-cardinality column is found whole, a unique one is estimated near the row count.
+    assert cols["shift"]["distinct_estimate"] == 3
+    assert sorted(v for v, _ in cols["shift"]["top_values"]) == ["early", "late", "night"]
+    assert ROWS * 0.8 <= cols["id"]["distinct_estimate"] <= ROWS
