@@ -207,7 +207,7 @@ class Lake:
             identifier,
             schema=schema,
             location=self.table_dir(identifier).as_uri(),
-            properties={"format-version": "2", "write.parquet.compression-codec": "zstd"},
+            properties={"format-version": "2", "write.parquet.compression-codec": "snappy"},
         )
 
     def drop(self, identifier: str) -> None:

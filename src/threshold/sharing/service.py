@@ -219,7 +219,7 @@ def _share_table(
         rows = _copy(
             con,
             f"COPY (SELECT {select_sql} FROM {view}) TO {_quote_str(str(out))} "
-            f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, FIELD_IDS {field_ids_option(schema.fields)})",
+            f"(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880, FIELD_IDS {field_ids_option(schema.fields)})",
             report,
             source_info,
         )
@@ -443,7 +443,7 @@ def _copy(con: duckdb.DuckDBPyConnection, sql: str, report: Progress, source_inf
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
     try:
-        row = con.execute(sql).fetchone()
+        row = _one(con.execute(sql).fetchall())
     except duckdb.Error as e:
         name = str(source_info["source_name"])
         if source_info.get("source_format") == "csv":
@@ -456,6 +456,11 @@ def _copy(con: duckdb.DuckDBPyConnection, sql: str, report: Progress, source_inf
         poller.join()
     report("converting", 1.0)
     return int(row[0]) if row else 0
+
+
+def _one(rows: list[Any]) -> Any:
+    """The single row of a fully fetched result (DuckDB 2 wants every result consumed)."""
+    return rows[0] if rows else None
 
 
 def _duckdb_reason(e: Exception) -> str:
