@@ -31,7 +31,9 @@ def test_a_table_larger_than_the_sample_gets_exact_footer_stats_and_sampled_valu
     shift = pa.array([["early", "late", "night"][i % 3] for i in range(ROWS)])
     reading = pa.array([None if i % 10 == 0 else float(i % 1000) for i in range(ROWS)], pa.float64())
     table = pa.table({"id": ids, "shift": shift, "reading": reading})
-    [result] = share(small_sample_home, table, domain="plant", name="readings", user=get_person(small_sample_home, ADMIN))
+    [result] = share(
+        small_sample_home, table, domain="plant", name="readings", user=get_person(small_sample_home, ADMIN)
+    )
     assert result.rows_total == ROWS
     cols = {c["name"]: c for c in describe(small_sample_home, "plant.readings")["schema"]}
     # Exact, from the Parquet footers: nulls, min and max over all rows.

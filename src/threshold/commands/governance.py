@@ -185,8 +185,11 @@ def grants_cmd(
         return
     t = Table("grant", "dataset", "user", "purposes", "personal", "expires", "active")
     for g in rows:
-        t.add_row(str(g["id"]), g["dataset"], g["user"], ", ".join(g["purposes"]),
-                  "yes" if g["allows_personal"] else "", g["expires_at"] or "", "yes" if g["active"] else "no")  # fmt: skip
+        personal = "yes" if g["allows_personal"] else ""
+        active = "yes" if g["active"] else "no"
+        t.add_row(
+            str(g["id"]), g["dataset"], g["user"], ", ".join(g["purposes"]), personal, g["expires_at"] or "", active
+        )
     out.print(t)
 
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+
 from threshold.cli import As, Format, Home, _check_format, _emit_json, _person, _platform, app, lazy_module, out
 from threshold.errors import Denied, InvalidInput, NotFound
 

@@ -41,7 +41,9 @@ def _owned_dataset(platform: Platform, s: Any, person: Person, target: str) -> t
 def tag(platform: Platform, person: Person, target: str, tag_name: str) -> dict[str, Any]:
     tag_name = tag_name.strip().lower()
     if not TAG_RE.match(tag_name) or len(tag_name) > 100:
-        raise InvalidInput(f"invalid tag {tag_name[:40]!r}: use lower-case words separated by dots, e.g. personal.email")
+        raise InvalidInput(
+            f"invalid tag {tag_name[:40]!r}: use lower-case words separated by dots, e.g. personal.email"
+        )
     with platform.store.session() as s:
         d, column = _owned_dataset(platform, s, person, target)
         exists = s.scalars(

@@ -66,9 +66,7 @@ def notify(
 def domain_owners(platform: Platform, domain: str) -> list[int]:
     with platform.store.session() as s:
         return list(
-            s.scalars(
-                select(Membership.user_id).join(Domain).where(Domain.name == domain, Membership.role == "owner")
-            )
+            s.scalars(select(Membership.user_id).join(Domain).where(Domain.name == domain, Membership.role == "owner"))
         )
 
 
@@ -112,7 +110,9 @@ def webhook_secret(platform: Platform, domain: str) -> str:
     return hmac.new(key, f"webhook:{domain}".encode(), hashlib.sha256).hexdigest()
 
 
-def emit(platform: Platform, domain: str | None, event: str, payload: dict[str, Any], *, wait: bool = False) -> int | None:
+def emit(
+    platform: Platform, domain: str | None, event: str, payload: dict[str, Any], *, wait: bool = False
+) -> int | None:
     """Record a delivery to the domain's webhook (if one is set) and send it; returns the delivery id."""
     if not domain:
         return None

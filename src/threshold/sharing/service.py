@@ -31,8 +31,8 @@ from sqlalchemy import delete, select, update
 
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound, ThresholdError, TransientError
 from threshold.identity.service import Person
-from threshold.locks import dataset_lock
 from threshold.lake import _quote_ident, _quote_str, duckdb_type, field_ids_option
+from threshold.locks import dataset_lock
 from threshold.platform import Platform
 from threshold.sharing import readers
 from threshold.sharing.detection import detect_column
@@ -366,8 +366,7 @@ def _plan_schema(
             for n in new_cols:
                 u.add_column(n, new_iceberg[n])
         notes.append(
-            "schema evolved: "
-            + ", ".join([*(f"added {n}" for n in new_cols), *(f"widened {n}" for n in promote)])
+            "schema evolved: " + ", ".join([*(f"added {n}" for n in new_cols), *(f"widened {n}" for n in promote)])
         )
     if missing:
         notes.append(f"left empty: {', '.join(missing)}")
@@ -379,8 +378,7 @@ def _iceberg_types(incoming: _Incoming) -> dict[str, Any]:
     con = duckdb.connect()
     try:
         cols = ", ".join(
-            f"CAST(NULL AS {t}) AS {_quote_ident(n)}"
-            for n, t in zip(incoming.names, incoming.types, strict=True)
+            f"CAST(NULL AS {t}) AS {_quote_ident(n)}" for n, t in zip(incoming.names, incoming.types, strict=True)
         )
         arrow = con.sql(f"SELECT {cols} LIMIT 0").to_arrow_table().schema
     finally:
@@ -604,9 +602,7 @@ def _check_may_share(platform: Platform, user: Person, domain: str) -> None:
         if s.scalars(select(Domain.id).where(Domain.name == domain)).first() is None:
             raise NotFound(f"no domain {domain!r}; add it with `threshold domain add {domain}`")
     if not user.is_admin and domain not in user.domains:
-        raise Denied(
-            f"{user.name} is not a member of domain {domain!r}, so cannot share into it (rule: share.member)"
-        )
+        raise Denied(f"{user.name} is not a member of domain {domain!r}, so cannot share into it (rule: share.member)")
 
 
 def _check_file(platform: Platform, path: Path) -> None:
@@ -669,9 +665,7 @@ def _to_arrow(obj: Any) -> pa.Table | pa.RecordBatchReader:
         return pa.Table.from_pandas(obj, preserve_index=False)
     if hasattr(obj, "__arrow_c_stream__"):
         return pa.RecordBatchReader.from_stream(obj)
-    raise InvalidInput(
-        f"cannot share a {type(obj).__name__}; give a file path or an Arrow, pandas or polars frame"
-    )
+    raise InvalidInput(f"cannot share a {type(obj).__name__}; give a file path or an Arrow, pandas or polars frame")
 
 
 __all__ = ["share", "ShareResult", "MODES", "ThresholdError"]
