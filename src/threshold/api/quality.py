@@ -148,12 +148,19 @@ def incidents_list(
     return list_incidents(platform, person, domain=domain, status=status, dataset=dataset, limit=limit)
 
 
-@router.post("/incidents", summary="Report a problem (routed upstream to the domain that makes the data)", status_code=201)
+@router.post(
+    "/incidents", summary="Report a problem (routed upstream to the domain that makes the data)", status_code=201
+)
 def report(body: ReportIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
     incident_id = incidents.report(
-        platform, person, body.dataset, description=body.description, query=body.query, insight=body.insight,
+        platform,
+        person,
+        body.dataset,
+        description=body.description,
+        query=body.query,
+        insight=body.insight,
         column=body.column,
-    )  # fmt: skip
+    )
     return get_incident(platform, person, incident_id)
 
 

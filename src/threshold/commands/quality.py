@@ -1,3 +1,421 @@
-"""CLI commands of the quality capability (registered onto `threshold.cli.app` when imported)."""
+"""`threshold check add|run|remove|history|sync`, `checks`, `report`, `incidents`, `incident`, `quarantine`."""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from threshold.cli import As, Format, Home, _check_format, _emit_json, _person, _platform, app, err, out
+from threshold.errors import InvalidInput
+
+check_app = typer.Typer(no_args_is_help=True, help="Data quality checks on a dataset.")
+quarantine_app = typer.Typer(no_args_is_help=True, help="Files blocking checks rejected, kept for the owners.")
+app.add_typer(check_app, name="check")
+app.add_typer(quarantine_app, name="quarantine")
+
+_STATUS = {"pass": "[green]pass[/green]", "fail": "[red]fail[/red]", "error": "[yellow]error[/yellow]"}
+
+
+@check_app.command("add")
+def check_add(
+    dataset: str,
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind",
+            help="not_null, unique, accepted_values, range, regex, row_count, freshness, schema or sql.",
+        ),
+    ],
+    column: Annotated[list[str] | None, typer.Option("--column", help="Column (repeatable, or a,b).")] = None,
+    values: Annotated[str | None, typer.Option("--values", help="accepted_values: a,b,c.")] = None,
+    min_: Annotated[str | None, typer.Option("--min", help="range / row_count / sql value: lowest allowed.")] = None,
+    max_: Annotated[str | None, typer.Option("--max", help="range / row_count / sql value: highest allowed.")] = None,
+    pattern: Annotated[str | None, typer.Option("--pattern", help="regex: the whole value must match.")] = None,
+    max_age: Annotated[str | None, typer.Option("--max-age", help="freshness: e.g. 24h, 90m, 7d.")] = None,
+    sql: Annotated[str | None, typer.Option("--sql", help="sql: a query returning the failing rows.")] = None,
+    expect: Annotated[
+        str | None, typer.Option("--expect", help="schema: col:TYPE,... (default: the schema as it is now).")
+    ] = None,
+    no_extra: Annotated[bool, typer.Option("--no-extra", help="schema: no other columns allowed.")] = False,
+    max_failing: Annotated[int | None, typer.Option("--max-failing", help="Failing rows tolerated.")] = None,
+    max_failing_percent: Annotated[
+        float | None, typer.Option("--max-failing-percent", help="Failing rows tolerated, in percent.")
+    ] = None,
+    blocking: Annotated[bool, typer.Option("--blocking", help="A failure rejects the share or append.")] = False,
+    schedule: Annotated[
+        str, typer.Option("--schedule", help="hourly, daily, weekly, 'every 30 minutes' or none.")
+    ] = "daily",
+    name: Annotated[str, typer.Option("--name", help="What people read (default: from the rule).")] = "",
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Add a check to DATASET; it runs on every share and append, and on its schedule."""
+    from threshold.quality.checks import add
+    from threshold.quality.kinds import CheckSpec
+
+    _check_format(fmt, ("table", "json"))
+    options: dict[str, Any] = {}
+    cols = [c.strip() for part in (column or []) for c in part.split(",") if c.strip()]
+    if cols:
+        options["columns"] = cols
+        options["column"] = cols[0] if len(cols) == 1 else cols
+    for key, value in (
+        ("values", values),
+        ("min", min_),
+        ("max", max_),
+        ("pattern", pattern),
+        ("max_age", max_age),
+        ("sql", sql),
+        ("max_failing", max_failing),
+        ("max_failing_percent", max_failing_percent),
+    ):
+        if value is not None:
+            options[key] = value
+    if expect is not None:
+        options["columns"] = expect
+    if no_extra:
+        options["allow_extra"] = False
+    p = _platform(home)
+    row = add(
+        p, _person(p, as_user), dataset, CheckSpec(kind, options, blocking=blocking, name=name, schedule=schedule)
+    )
+    if fmt == "json":
+        _emit_json(row)
+        return
+    out.print(f"added check {row['id']} on {dataset}: {row['name']}" + (" (blocking)" if row["blocking"] else ""))
+
+
+@check_app.command("run")
+def check_run(
+    dataset: Annotated[str | None, typer.Argument(help="Dataset (default: every dataset you may check).")] = None,
+    due: Annotated[bool, typer.Option("--due", help="Only checks whose schedule is due (for cron).")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when a check fails or errors.")] = False,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Run checks now on the published data, as the dataset's owner."""
+    from threshold.quality import checks
+    from threshold.quality.schedule import run_due
+
+    _check_format(fmt, ("table", "json"))
+    p = _platform(home)
+    if due:
+        if dataset is not None:
+            raise InvalidInput("--due runs every due check; leave the dataset out")
+        rows = run_due(p)
+    elif dataset is not None:
+        rows = checks.run(p, _person(p, as_user), dataset)
+    else:
+        rows = checks.run_all(p, _person(p, as_user))
+    if fmt == "json":
+        _emit_json(rows)
+    else:
+        t = Table("dataset", "check", "name", "status", "failing", "message")
+        for r in rows:
+            t.add_row(
+                r["dataset"],
+                str(r.get("check", "")),
+                r.get("name", ""),
+                _STATUS.get(r["status"], r["status"]),
+                "" if r.get("failing") is None else f"{r['failing']:,}",
+                r.get("message", ""),
+            )
+        out.print(t if rows else "no checks to run")
+    if strict and any(r["status"] != "pass" for r in rows):
+        raise typer.Exit(1)
+
+
+@check_app.command("remove")
+def check_remove(check_id: int, as_user: As = None, home: Home = None) -> None:
+    """Stop a check (its history stays)."""
+    from threshold.quality.checks import remove
+
+    p = _platform(home)
+    r = remove(p, _person(p, as_user), check_id)
+    out.print(f"removed check {r['id']} from {r['dataset']}")
+
+
+@check_app.command("history")
+def check_history(
+    check_id: int,
+    limit: Annotated[int, typer.Option("--limit")] = 50,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """One check's runs, newest first, with failing-row samples masked for you."""
+    from threshold.quality.checks import check_history as history
+
+    _check_format(fmt, ("table", "json"))
+    p = _platform(home)
+    data = history(p, _person(p, as_user), check_id, limit=limit)
+    if fmt == "json":
+        _emit_json(data)
+        return
+    out.print(f"check {data['id']} on {data['dataset']}: {data['name']}")
+    t = Table("at", "trigger", "status", "failing", "message")
+    for r in data["runs"]:
+        status = _STATUS.get(r["status"], r["status"]) + (" (rejected share)" if r["rejected"] else "")
+        t.add_row(r["at"], r["trigger"], status, "" if r["failing"] is None else f"{r['failing']:,}", r["message"])
+    out.print(t)
+
+
+@check_app.command("sync")
+def check_sync(
+    dataset: str,
+    contract: Annotated[
+        Path | None, typer.Option("--contract", help="An ODCS v3 YAML file (default: the product's contract).")
+    ] = None,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Replace DATASET's contract checks with those of its data contract (ODCS v3)."""
+    from threshold.quality.contract import sync_contract, sync_from_product
+
+    _check_format(fmt, ("table", "json"))
+    p = _platform(home)
+    person = _person(p, as_user)
+    if contract is not None:
+        if not contract.is_file():
+            raise InvalidInput(f"no contract file {contract.name!r}")
+        r = sync_contract(p, person, dataset, contract.read_text(encoding="utf-8"))
+    else:
+        r = sync_from_product(p, person, dataset)
+    if fmt == "json":
+        _emit_json(r)
+        return
+    out.print(f"{r['dataset']}: {len(r['added'])} contract checks, {len(r['removed'])} replaced")
+    for line in r["skipped"] + r["invalid"]:
+        err.print(f"not checked: {line}")
+
+
+@app.command("checks")
+def checks_cmd(
+    dataset: str,
+    history: Annotated[int, typer.Option("--history", help="Recent runs to show.")] = 0,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """A dataset's checks, their last result and the quality score (samples masked for you)."""
+    from threshold.quality.checks import dataset_checks
+
+    _check_format(fmt, ("table", "json"))
+    p = _platform(home)
+    data = dataset_checks(p, _person(p, as_user), dataset, history=max(history, 20))
+    if fmt == "json":
+        _emit_json(data)
+        return
+    score = "—" if data["score"] is None else f"{data['score']:.1f}"
+    out.print(f"{data['dataset']}: quality score {score} (last {data['score_detail'].get('window_days', 30)} days)")
+    t = Table("id", "check", "kind", "blocking", "schedule", "last", "failing", "message")
+    for c in data["checks"]:
+        last = c["last"] or {}
+        t.add_row(
+            str(c["id"]),
+            c["name"],
+            c["kind"],
+            "yes" if c["blocking"] else "",
+            c["schedule"] or "on share",
+            _STATUS.get(c["last_status"] or "", c["last_status"] or "not run"),
+            "" if last.get("failing") is None else f"{last['failing']:,}",
+            last.get("message", ""),
+        )
+    out.print(t)
+    if history:
+        h = Table("at", "check", "trigger", "status", "message")
+        for r in data["history"][:history]:
+            h.add_row(r["at"], r["name"], r["trigger"], _STATUS.get(r["status"], r["status"]), r["message"])
+        out.print(h)
+
+
+@app.command("report")
+def report_cmd(
+    target: Annotated[str, typer.Argument(metavar="DATASET[.COLUMN]")],
+    description: Annotated[str, typer.Option("--description", help="What is wrong.")],
+    query: Annotated[str | None, typer.Option("--query", help="A query that shows the problem.")] = None,
+    insight: Annotated[str | None, typer.Option("--insight", help="The insight you saw it in.")] = None,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Report a problem with a dataset or a column; prints the incident's id. It goes to the domain that
+    makes the data (upstream, through lineage)."""
+    from threshold.quality.incident_records import get_incident
+    from threshold.quality.incidents import report
+
+    _check_format(fmt, ("table", "json"))
+    p = _platform(home)
+    person = _person(p, as_user)
+    incident_id = report(p, person, target, description=description, query=query, insight=insight)
+    if fmt == "json":
+        _emit_json(get_incident(p, person, incident_id))
+        return
+    typer.echo(str(incident_id))
+    record = get_incident(p, person, incident_id)
+    err.print(f"incident #{incident_id} routed to {record['domain']}: {record['routing'].get('reason', '')}")
+
+
+@app.command("incidents")
+def incidents_cmd(
+    domain: Annotated[str | None, typer.Option("--domain", help="Only those routed to this domain.")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="open, acknowledged, fixed, verified or unresolved.")
+    ] = None,
+    dataset: Annotated[str | None, typer.Option("--dataset", help="Seen in or routed to this dataset.")] = None,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Incidents, newest first, with the domain each is routed to."""
+    from threshold.quality.incident_records import list_incidents
+
+    _check_format(fmt, ("table", "json"))
+    p = _platform(home)
+    rows = list_incidents(p, _person(p, as_user), domain=domain, status=status, dataset=dataset)
+    if fmt == "json":
+        _emit_json(rows)
+        return
+    t = Table("id", "status", "domain", "routed to", "seen in", "title", "opened")
+    for r in rows:
+        routed = r["routed_to"]["dataset"] or ""
+        if r["routed_to"]["column"]:
+            routed += "." + r["routed_to"]["column"]
+        t.add_row(str(r["id"]), r["status"], r["domain"] or "", routed, r["dataset"] or "", r["title"], r["opened_at"])
+    out.print(t if rows else "no incidents")
+
+
+@app.command("incident")
+def incident_cmd(
+    incident_id: int,
+    action: Annotated[str, typer.Argument(help="show, ack, fix, verify, reopen, comment or reroute.")] = "show",
+    text: Annotated[
+        str | None, typer.Argument(help="comment: the text; reroute: DATASET[.COLUMN] to send it to.")
+    ] = None,
+    note: Annotated[str, typer.Option("--note", help="A note kept with the change.")] = "",
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Show an incident, or move it along: ack, fix, verify, reopen, comment, reroute."""
+    from threshold.quality import incidents
+    from threshold.quality.incident_records import get_incident
+
+    _check_format(fmt, ("table", "json"))
+    p = _platform(home)
+    person = _person(p, as_user)
+    if action == "comment":
+        body = text or note
+        if not body:
+            raise InvalidInput("write the comment: threshold incident ID comment 'TEXT'")
+        incidents.comment(p, person, incident_id, body)
+    elif action == "reroute":
+        if not text:
+            raise InvalidInput("name where it goes: threshold incident ID reroute DATASET[.COLUMN]")
+        incidents.reroute(p, person, incident_id, text, note)
+    elif action in incidents.ACTIONS:
+        incidents.act(p, person, incident_id, action, note or text or "")
+    elif action != "show":
+        raise InvalidInput(f"unknown action {action!r}; use show, ack, fix, verify, reopen, comment or reroute")
+    record = get_incident(p, person, incident_id)
+    if fmt == "json":
+        _emit_json(record)
+        return
+    _print_incident(record)
+
+
+def _print_incident(r: dict[str, Any]) -> None:
+    out.print(f"[bold]#{r['id']}[/bold] {r['title']}  [{r['status']}]")
+    where = r["dataset"] + (f".{r['column']}" if r["column"] else "")
+    routed = r["routed_to"]["dataset"] or ""
+    out.print(f"seen in {where}; routed to {r['domain']} ({routed}); assigned to {r['assignee'] or 'nobody'}")
+    out.print(f"why: {r['routing'].get('reason', '')}")
+    if r["description"]:
+        out.print(r["description"])
+    if r.get("query"):
+        out.print(f"query: {r['query']}")
+    for c in r.get("comments", []):
+        out.print(f"  {c['at']} {c['by']}: {c['event'] or 'comment'} {c['body']}".rstrip())
+    if r.get("actions"):
+        out.print(f"you may: {', '.join(r['actions'])}")
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    dataset: Annotated[str | None, typer.Argument()] = None,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Files blocking checks rejected (of DATASET, or of every dataset you may manage)."""
+    from threshold.quality.quarantine import listing
+
+    _check_format(fmt, ("table", "json"))
+    p = _platform(home)
+    rows = listing(p, _person(p, as_user), dataset)
+    if fmt == "json":
+        _emit_json(rows)
+        return
+    t = Table("id", "dataset", "file", "mode", "by", "at", "status", "reason")
+    for r in rows:
+        t.add_row(str(r["id"]), r["dataset"], r["file"], r["mode"], r["by"] or "", r["at"], r["status"], r["reason"])
+    out.print(t if rows else "nothing in quarantine")
+
+
+@quarantine_app.command("show")
+def quarantine_show(quarantine_id: int, as_user: As = None, home: Home = None) -> None:
+    """Where a rejected file is kept (its path), and why it was rejected."""
+    from threshold.quality.quarantine import get
+
+    p = _platform(home)
+    row, files = get(p, _person(p, as_user), quarantine_id)
+    out.print(f"#{row['id']} {row['dataset']} ({row['mode']}, {row['status']}): {row['reason']}")
+    for f in files:
+        sys.stdout.write(f"{f}\n")
+
+
+@quarantine_app.command("release")
+def quarantine_release(quarantine_id: int, as_user: As = None, home: Home = None) -> None:
+    """Share a rejected file anyway (owners): its failures then open incidents instead of blocking."""
+    from threshold.quality.quarantine import release
+
+    p = _platform(home)
+    r = release(p, _person(p, as_user), quarantine_id)
+    out.print(f"released #{r['id']}: {r['rows_added']:,} rows added to {r['dataset']}")
+
+
+@app.command("quality")
+def quality_cmd(
+    dataset: Annotated[str | None, typer.Argument(help="A dataset (or use --domain).")] = None,
+    domain: Annotated[str | None, typer.Option("--domain")] = None,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Quality score of a dataset, or of a domain with its time to acknowledge and to fix incidents."""
+    from threshold.quality.score import dataset_quality, domain_quality
+
+    _check_format(fmt, ("table", "json"))
+    if (dataset is None) == (domain is None):
+        raise InvalidInput("name a dataset, or a domain with --domain")
+    p = _platform(home)
+    data = dataset_quality(p, dataset, viewer=_person(p, as_user)) if dataset else domain_quality(p, str(domain))
+    if fmt == "json":
+        _emit_json(data)
+        return
+    score = "—" if data["score"] is None else f"{data['score']:.1f}"
+    out.print(f"{dataset or domain}: quality score {score} over {data['window_days']} days")
+    if domain:
+        for key, label in (("time_to_acknowledge", "acknowledge"), ("time_to_fix", "fix")):
+            t = data[key]
+            out.print(
+                f"time to {label}: median {t['median_hours']} h, p90 {t['p90_hours']} h over {t['count']} "
+                f"incidents; {t['waiting']} waiting"
+            )

@@ -108,8 +108,16 @@ def add_check(
 ) -> Response:
     person = signed_in(request)
     check_csrf(request, csrf)
-    raw = {"column": column, "values": values, "min": min_, "max": max_, "pattern": pattern, "max_age": max_age,
-           "sql": sql, "columns": expect}  # fmt: skip
+    raw = {
+        "column": column,
+        "values": values,
+        "min": min_,
+        "max": max_,
+        "pattern": pattern,
+        "max_age": max_age,
+        "sql": sql,
+        "columns": expect,
+    }
     options: dict[str, Any] = {k: v.strip() for k, v in raw.items() if v and v.strip()}
     if "column" in options and "columns" not in options:
         options["columns"] = options["column"]
@@ -156,12 +164,17 @@ def report_form(
     person = signed_in(request)
     platform = _platform(request)
     full_name, _ = _strip_json(name)
-    from threshold.quality.incidents import visible_dataset
+    from threshold.quality.permissions import visible_dataset
 
     with platform.store.session() as s:
         visible_dataset(s, person, full_name.lower())
-    data = {"dataset": full_name.lower(), "columns": _columns(platform, full_name.lower()), "column": column,
-            "query": sql, "insight": insight}  # fmt: skip
+    data = {
+        "dataset": full_name.lower(),
+        "columns": _columns(platform, full_name.lower()),
+        "column": column,
+        "query": sql,
+        "insight": insight,
+    }
     return page(request, "quality_report.html", data, person=person, title=f"Report a problem with {full_name}")
 
 
@@ -178,9 +191,14 @@ def report(
     person = signed_in(request)
     check_csrf(request, csrf)
     incident_id = incidents.report(
-        _platform(request), person, dataset, description=description, query=query or None,
-        insight=insight or None, column=column or None,
-    )  # fmt: skip
+        _platform(request),
+        person,
+        dataset,
+        description=description,
+        query=query or None,
+        insight=insight or None,
+        column=column or None,
+    )
     return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
 
 
@@ -197,8 +215,13 @@ def incidents_page(
     person = signed_in(request)
     platform = _platform(request)
     rows = list_incidents(platform, person, domain=domain or None, status=status or None)
-    data = {"domain": domain or None, "status": status or None, "statuses": list(INCIDENT_STATUSES),
-            "incidents": rows, "quality": domain_quality(platform, domain) if domain else None}  # fmt: skip
+    data = {
+        "domain": domain or None,
+        "status": status or None,
+        "statuses": list(INCIDENT_STATUSES),
+        "incidents": rows,
+        "quality": domain_quality(platform, domain) if domain else None,
+    }
     return page(request, "incidents.html", data, person=person, title="Incidents", nav="incidents")
 
 
@@ -209,8 +232,13 @@ def domain_incidents(request: Request, domain: str, status: Annotated[str, Query
     platform = _platform(request)
     quality = domain_quality(platform, domain)
     rows = list_incidents(platform, person, domain=domain, status=status or None)
-    data = {"domain": domain, "status": status or None, "statuses": list(INCIDENT_STATUSES), "incidents": rows,
-            "quality": quality}  # fmt: skip
+    data = {
+        "domain": domain,
+        "status": status or None,
+        "statuses": list(INCIDENT_STATUSES),
+        "incidents": rows,
+        "quality": quality,
+    }
     return page(request, "incidents.html", data, person=person, title=f"Incidents of {domain}", nav="incidents")
 
 
@@ -222,7 +250,7 @@ def incident_page(request: Request, ref: str) -> Response:
     if not number.isdigit():
         raise NotFound(f"no incident {ref[:20]!r}")
     data = get_incident(_platform(request), person, int(number))
-    return page(request, "incident.html", data, person=person, title=f"Incident #{number}", nav="incidents")
+    return page(request, "incidents_detail.html", data, person=person, title=f"Incident #{number}", nav="incidents")
 
 
 @router.post("/incidents/{incident_id}/{action}")

@@ -1,0 +1,319 @@
+"""Checks as people use them: add, remove, list with their history, run now.
+
+Who may: members of the dataset's domain (and admins) add, remove and run its checks; anyone who may
+know the dataset exists sees its checks, results and score; failing-row samples are shown as the viewer
+may see them (`samples.for_viewer`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from threshold.errors import Denied, InvalidInput, NotFound
+from threshold.identity.service import Person
+from threshold.platform import Platform
+from threshold.quality import samples
+from threshold.quality.kinds import CheckSpec, kind_of
+from threshold.quality.models import CHECK_SOURCES, Check, CheckRun
+from threshold.quality.outcomes import after_runs
+from threshold.quality.permissions import knowable
+from threshold.quality.reading import PublishedReader, published_target, run_as
+from threshold.quality.runner import CheckInfo, Result, evaluate, record
+from threshold.quality.score import dataset_scores
+from threshold.quality.timing import next_run, normalise_schedule
+from threshold.store.models import Dataset, Domain, User
+
+HISTORY = 20
+
+
+def _dataset(s: Session, viewer: Person, full_name: str) -> Dataset:
+    ds = s.scalars(select(Dataset).where(Dataset.full_name == full_name.lower())).one_or_none()
+    if ds is None or ds.snapshot_id is None or not knowable(s, viewer, ds):
+        raise NotFound(f"no dataset {full_name[:80]!r}; see `threshold datasets`")
+    return ds
+
+
+def may_manage(s: Session, person: Person, ds: Dataset) -> bool:
+    domain = s.get(Domain, ds.domain_id)
+    return person.is_admin or (domain is not None and domain.name in person.domains)
+
+
+def _must_manage(s: Session, person: Person, ds: Dataset, verb: str) -> None:
+    if not may_manage(s, person, ds):
+        domain = s.get(Domain, ds.domain_id)
+        raise Denied(
+            f"{person.name} may not {verb} checks of {ds.full_name}: only members of "
+            f"{domain.name if domain else 'its domain'} or an admin can (rule: check.member); "
+            f"to tell its owners about a problem, use `threshold report {ds.full_name}`"
+        )
+
+
+def validate(platform: Platform, full_name: str, spec: CheckSpec) -> tuple[str, dict[str, Any]]:
+    """(kind, normalised options) for a check on the published dataset; raises with the reason."""
+    kind = kind_of(spec.kind)
+    target = published_target(platform, full_name)
+    options = kind.normalise(dict(spec.options), target.types)
+    if kind.name == "sql":
+        options["sql"] = _own_dataset_sql(options["sql"], full_name)
+    return kind.name, options
+
+
+def _own_dataset_sql(sql: str, full_name: str) -> str:
+    """A custom assertion reads its own dataset only (`${object}` and `{table}` name it), as it is now."""
+    from threshold.gateway.check import check
+
+    for placeholder in ("${object}", "{object}", "${table}", "{table}", "${dataset}", "{dataset}"):
+        sql = sql.replace(placeholder, full_name)
+    checked = check(sql)
+    if checked.datasets != [full_name]:
+        others = [d for d in checked.datasets if d != full_name]
+        raise InvalidInput(
+            f"a check's query reads only {full_name}"
+            + (f", not {', '.join(others)}" if others else "; it reads nothing")
+        )
+    if any(r.time_travel is not None for r in checked.references):
+        raise InvalidInput("a check judges the dataset as it is now: no FOR VERSION / TIMESTAMP AS OF")
+    return sql
+
+
+def add(platform: Platform, person: Person, full_name: str, spec: CheckSpec) -> dict[str, Any]:
+    full_name = full_name.lower()
+    with platform.store.session() as s:
+        ds = _dataset(s, person, full_name)
+        _must_manage(s, person, ds, "add")
+        dataset_id = ds.id
+    if spec.source not in CHECK_SOURCES:
+        raise InvalidInput(f"unknown check source {spec.source!r}")
+    kind, options = validate(platform, full_name, spec)
+    schedule = normalise_schedule(spec.schedule)
+    from threshold.quality.kinds import KINDS
+
+    name = (spec.name or KINDS[kind].title(options)).strip()[:200]
+    now = datetime.now(UTC)
+    with platform.store.session() as s:
+        row = Check(
+            dataset_id=dataset_id,
+            name=name,
+            kind=kind,
+            options=options,
+            blocking=spec.blocking,
+            schedule=schedule,
+            next_run_at=next_run(schedule, now),
+            source=spec.source,
+            contract_ref=spec.contract_ref,
+            created_by_id=person.id,
+            created_at=now,
+            updated_at=now,
+        )
+        s.add(row)
+        s.flush()
+        return _check_dict(row, None)
+
+
+def remove(platform: Platform, person: Person, check_id: int) -> dict[str, Any]:
+    """Deactivate a check: it stops running, its history stays (the score of the past keeps its meaning)."""
+    with platform.store.session() as s:
+        row = s.get(Check, check_id)
+        ds = s.get(Dataset, row.dataset_id) if row else None
+        if row is None or ds is None or not row.active or not knowable(s, person, ds):
+            raise NotFound(f"no check #{check_id}")
+        _must_manage(s, person, ds, "remove")
+        row.active, row.next_run_at, row.updated_at = False, None, datetime.now(UTC)
+        return {"id": row.id, "dataset": ds.full_name, "name": row.name, "removed": True}
+
+
+def run(
+    platform: Platform,
+    person: Person | None,
+    full_name: str,
+    *,
+    check_ids: list[int] | None = None,
+    trigger: str = "manual",
+) -> list[dict[str, Any]]:
+    """Run a dataset's active checks (or `check_ids` of them) on its published snapshot, in one scan."""
+    full_name = full_name.lower()
+    with platform.store.session() as s:
+        ds = s.scalars(select(Dataset).where(Dataset.full_name == full_name)).one_or_none()
+        if ds is None or ds.snapshot_id is None or (person is not None and not knowable(s, person, ds)):
+            raise NotFound(f"no dataset {full_name[:80]!r}; see `threshold datasets`")
+        if person is not None:
+            _must_manage(s, person, ds, "run")
+        q = select(Check).where(Check.dataset_id == ds.id, Check.active.is_(True)).order_by(Check.id)
+        if check_ids is not None:
+            q = q.where(Check.id.in_(check_ids))
+        checks = [CheckInfo.of(c) for c in s.scalars(q)]
+        dataset_id = ds.id
+    if not checks:
+        return []
+    target = published_target(platform, full_name)
+    reader = PublishedReader(platform, target, run_as(platform, dataset_id, checks[0].created_by_id))
+    results = evaluate(reader, checks)
+    record(platform, target, results, trigger=trigger, user_id=person.id if person else None)
+    after_runs(platform, target, results)
+    return [_result_dict(full_name, r) for r in results]
+
+
+def run_all(platform: Platform, person: Person) -> list[dict[str, Any]]:
+    """Every dataset's checks that `person` may run (all of them for an admin)."""
+    with platform.store.session() as s:
+        q = (
+            select(Dataset.full_name)
+            .join(Check, Check.dataset_id == Dataset.id)
+            .join(Domain, Domain.id == Dataset.domain_id)
+            .where(Check.active.is_(True), Dataset.snapshot_id.is_not(None))
+            .distinct()
+            .order_by(Dataset.full_name)
+        )
+        if not person.is_admin:
+            q = q.where(Domain.name.in_(person.domains or ("",)))
+        names = list(s.scalars(q))
+    return [row for name in names for row in run(platform, person, name)]
+
+
+def _result_dict(full_name: str, r: Result) -> dict[str, Any]:
+    o = r.outcome
+    return {
+        "dataset": full_name,
+        "check": r.check.id,
+        "name": r.check.name,
+        "kind": r.check.kind,
+        "blocking": r.check.blocking,
+        "status": o.status,
+        "failing": o.failing,
+        "checked": o.checked,
+        "metric": o.metric,
+        "message": o.message,
+        "run": r.run_id,
+    }
+
+
+def _check_dict(c: Check, last: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "name": c.name,
+        "kind": c.kind,
+        "options": c.options,
+        "blocking": c.blocking,
+        "schedule": c.schedule,
+        "next_run_at": _iso(c.next_run_at),
+        "source": c.source,
+        "contract_ref": c.contract_ref,
+        "active": c.active,
+        "created_at": _iso(c.created_at),
+        "last_status": c.last_status,
+        "last_run_at": _iso(c.last_run_at),
+        "last": last,
+    }
+
+
+def dataset_checks(
+    platform: Platform, viewer: Person, full_name: str, *, history: int = HISTORY, purpose: str | None = None
+) -> dict[str, Any]:
+    """A dataset's active checks with their newest run, its recent runs and its score, for `viewer`."""
+    full_name = full_name.lower()
+    with platform.store.session() as s:
+        ds = _dataset(s, viewer, full_name)
+        checks = list(
+            s.scalars(select(Check).where(Check.dataset_id == ds.id, Check.active.is_(True)).order_by(Check.id))
+        )
+        runs = list(
+            s.scalars(select(CheckRun).where(CheckRun.dataset_id == ds.id).order_by(CheckRun.id.desc()).limit(history))
+        )
+        names = {c.id: c for c in s.scalars(select(Check).where(Check.dataset_id == ds.id))}
+        users = dict(s.execute(select(User.id, User.name)).all())
+        latest: dict[int, CheckRun] = {}
+        for c in checks:
+            newest = s.scalars(
+                select(CheckRun).where(CheckRun.check_id == c.id).order_by(CheckRun.id.desc()).limit(1)
+            ).one_or_none()
+            if newest is not None:
+                latest[c.id] = newest
+        manage = may_manage(s, viewer, ds)
+        dataset_id = ds.id
+    kinds = {c.id: c.kind for c in names.values()}
+    decided: dict[str, Any] = {}  # the viewer's decision, made once for every sample of the page
+
+    def run_dict(r: CheckRun) -> dict[str, Any]:
+        c = names.get(r.check_id)
+        return {
+            "id": r.id,
+            "check": r.check_id,
+            "name": c.name if c else "",
+            "at": _iso(r.at),
+            "status": r.status,
+            "trigger": r.trigger,
+            "by": users.get(r.user_id) if r.user_id else None,
+            "snapshot_id": r.snapshot_id,
+            "blocking": r.blocking,
+            "rejected": r.rejected,
+            "failing": r.failing,
+            "checked": r.checked,
+            "metric": r.metric,
+            "message": r.message,
+            "detail": r.detail,
+            "duration_ms": r.duration_ms,
+            "sample": samples.for_viewer(
+                platform,
+                viewer,
+                full_name,
+                r.sample,
+                kind=kinds.get(r.check_id, ""),
+                purpose=purpose,
+                decisions=decided,
+            ),
+        }
+
+    score = dataset_scores(platform, [dataset_id])[dataset_id]
+    return {
+        "dataset": full_name,
+        "can_manage": manage,
+        "score": score["score"],
+        "score_detail": score,
+        "checks": [_check_dict(c, run_dict(latest[c.id]) if c.id in latest else None) for c in checks],
+        "history": [run_dict(r) for r in runs],
+    }
+
+
+def check_history(
+    platform: Platform, viewer: Person, check_id: int, *, limit: int = 100, purpose: str | None = None
+) -> dict[str, Any]:
+    with platform.store.session() as s:
+        c = s.get(Check, check_id)
+        ds = s.get(Dataset, c.dataset_id) if c else None
+        if c is None or ds is None or not knowable(s, viewer, ds):
+            raise NotFound(f"no check #{check_id}")
+        runs = list(
+            s.scalars(select(CheckRun).where(CheckRun.check_id == c.id).order_by(CheckRun.id.desc()).limit(limit))
+        )
+        full_name, check = ds.full_name, _check_dict(c, None)
+    decided: dict[str, Any] = {}
+    check["runs"] = [
+        {
+            "id": r.id,
+            "at": _iso(r.at),
+            "status": r.status,
+            "trigger": r.trigger,
+            "snapshot_id": r.snapshot_id,
+            "rejected": r.rejected,
+            "failing": r.failing,
+            "checked": r.checked,
+            "metric": r.metric,
+            "message": r.message,
+            "sample": samples.for_viewer(
+                platform, viewer, full_name, r.sample, kind=check["kind"], purpose=purpose, decisions=decided
+            ),
+        }
+        for r in runs
+    ]
+    check["dataset"] = full_name
+    return check
+
+
+def _iso(d: datetime | None) -> str | None:
+    if d is None:
+        return None
+    return (d if d.tzinfo else d.replace(tzinfo=UTC)).isoformat(timespec="seconds")

@@ -1,0 +1,234 @@
+"""Incidents as a viewer may see them: lists and one incident's full record.
+
+Who sees an incident: admins and the governance group, its reporter and assignee, members of the domain
+it is routed to or seen in, and anyone who may know the dataset it was seen in exists (restricted
+datasets only to their own domain). Within a record, a routed-to dataset the viewer may not know of is
+named only by its domain; the reporter's query is shown only to people who may read every dataset it
+reads (it may carry values in its literals); a failing-row sample is masked for the viewer.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from threshold.errors import InvalidInput, NotFound
+from threshold.identity.service import Person
+from threshold.platform import Platform
+from threshold.quality import samples
+from threshold.quality.models import INCIDENT_STATUSES, Check, CheckRun, Incident, IncidentAffected, IncidentComment
+from threshold.quality.permissions import allowed_actions, can_see, knowable
+from threshold.store.models import Dataset, Domain, User
+
+
+def _visible(viewer: Person) -> Any:
+    """The SQL condition for incidents `viewer` may see (see module doc)."""
+    if viewer.is_admin or viewer.is_governance:
+        return True
+    seen_domain = aliased(Domain)
+    routed = aliased(Domain)
+    visibility = func.coalesce(Dataset.visibility, seen_domain.default_visibility)
+    mine = viewer.domains or ("",)
+    return or_(
+        Incident.reporter_id == viewer.id,
+        Incident.assignee_id == viewer.id,
+        Incident.routed_domain_id.in_(select(routed.id).where(routed.name.in_(mine))),
+        Incident.dataset_id.in_(
+            select(Dataset.id)
+            .join(seen_domain, seen_domain.id == Dataset.domain_id)
+            .where(or_(seen_domain.name.in_(mine), visibility != "restricted"))
+        ),
+    )
+
+
+def list_incidents(
+    platform: Platform,
+    viewer: Person,
+    *,
+    domain: str | None = None,
+    status: str | None = None,
+    dataset: str | None = None,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    """Newest first. `domain`: routed to it; `status`: one status or `unresolved`; `dataset`: seen in or routed to."""
+    with platform.store.session() as s:
+        q = select(Incident).where(_visible(viewer))
+        if domain:
+            dom = s.scalar(select(Domain.id).where(Domain.name == domain.lower()))
+            if dom is None:
+                raise NotFound(f"no domain {domain!r}")
+            q = q.where(Incident.routed_domain_id == dom)
+        if status:
+            if status == "unresolved":
+                q = q.where(Incident.status != "verified")
+            elif status not in INCIDENT_STATUSES:
+                raise InvalidInput(f"unknown status {status!r}; use {', '.join(INCIDENT_STATUSES)} or unresolved")
+            else:
+                q = q.where(Incident.status == status)
+        if dataset:
+            ds = s.scalar(select(Dataset.id).where(Dataset.full_name == dataset.lower()))
+            if ds is None:
+                raise NotFound(f"no dataset {dataset[:80]!r}")
+            q = q.where(or_(Incident.dataset_id == ds, Incident.routed_dataset_id == ds))
+        rows = list(s.scalars(q.order_by(Incident.id.desc()).limit(max(1, min(limit, 1000)))))
+        ctx = _Context(platform, s, viewer)
+        return [ctx.summary(i) for i in rows]
+
+
+def get_incident(platform: Platform, viewer: Person, incident_id: int) -> dict[str, Any]:
+    with platform.store.session() as s:
+        inc = s.get(Incident, incident_id)
+        if inc is None or not can_see(s, viewer, inc):
+            raise NotFound(f"no incident #{incident_id}")
+        ctx = _Context(platform, s, viewer)
+        out = ctx.summary(inc)
+        out["query"], out["query_hidden"] = ctx.query(inc)
+        out["comments"] = [
+            {"id": c.id, "at": _iso(c.at), "by": ctx.user(c.user_id) or "Threshold", "event": c.event, "body": c.body}
+            for c in s.scalars(
+                select(IncidentComment).where(IncidentComment.incident_id == inc.id).order_by(IncidentComment.id)
+            )
+        ]
+        out["affected"] = [
+            {"dataset": ctx.dataset_name(a.dataset_id), "relation": a.relation, "level": a.level, "told": a.told}
+            for a in s.scalars(
+                select(IncidentAffected)
+                .where(IncidentAffected.incident_id == inc.id)
+                .order_by(IncidentAffected.level, IncidentAffected.dataset_id)
+            )
+        ]
+        out["actions"] = allowed_actions(s, viewer, inc)
+        run = s.get(CheckRun, inc.check_run_id) if inc.check_run_id else None
+        check = s.get(Check, inc.check_id) if inc.check_id else None
+        seen = s.get(Dataset, inc.dataset_id)
+    out["run"] = None
+    if run is not None and seen is not None:
+        out["run"] = {
+            "id": run.id,
+            "at": _iso(run.at),
+            "status": run.status,
+            "failing": run.failing,
+            "message": run.message,
+            "sample": samples.for_viewer(
+                platform, viewer, seen.full_name, run.sample, kind=check.kind if check else ""
+            ),
+        }
+    return out
+
+
+class _Context:
+    """Names and permissions looked up once per request."""
+
+    def __init__(self, platform: Platform, s: Session, viewer: Person) -> None:
+        self.platform, self.s, self.viewer = platform, s, viewer
+        self._users: dict[int, str] = {}
+        self._datasets: dict[int, tuple[str, int, bool]] = {}
+        self._domains = dict(s.execute(select(Domain.id, Domain.name)).all())
+
+    def user(self, user_id: int | None) -> str | None:
+        if user_id is None:
+            return None
+        if user_id not in self._users:
+            self._users[user_id] = self.s.scalar(select(User.name).where(User.id == user_id)) or f"user {user_id}"
+        return self._users[user_id]
+
+    def _dataset(self, dataset_id: int) -> tuple[str, int, bool]:
+        if dataset_id not in self._datasets:
+            ds = self.s.get(Dataset, dataset_id)
+            self._datasets[dataset_id] = (
+                (ds.full_name, ds.domain_id, knowable(self.s, self.viewer, ds)) if ds else ("(removed)", 0, False)
+            )
+        return self._datasets[dataset_id]
+
+    def dataset_name(self, dataset_id: int | None) -> str | None:
+        """The name, or only its domain when the viewer may not know the dataset exists."""
+        if dataset_id is None:
+            return None
+        name, domain_id, known = self._dataset(dataset_id)
+        return name if known else f"a restricted dataset of {self._domains.get(domain_id, 'another domain')}"
+
+    def summary(self, i: Incident) -> dict[str, Any]:
+        routed_known = i.routed_dataset_id is None or self._dataset(i.routed_dataset_id)[2]
+        routing = dict(i.routing or {})
+        if not routed_known:
+            routing = {"method": routing.get("method"), "reason": "routed upstream through lineage", "path": []}
+        else:
+            routing["path"] = [
+                p if self._knows_name(p.get("dataset")) else {"dataset": "a restricted dataset", "kind": p.get("kind")}
+                for p in routing.get("path", [])
+            ]
+        return {
+            "id": i.id,
+            "kind": i.kind,
+            "title": i.title,
+            "description": i.description,
+            "status": i.status,
+            "dataset": self.dataset_name(i.dataset_id),
+            "column": i.column_name,
+            "insight": i.insight,
+            "routed_to": {
+                "dataset": self.dataset_name(i.routed_dataset_id),
+                "column": i.routed_column if routed_known else None,
+                "domain": self._domains.get(i.routed_domain_id),
+            },
+            "domain": self._domains.get(i.routed_domain_id),
+            "routing": routing,
+            "reporter": self.user(i.reporter_id),
+            "assignee": self.user(i.assignee_id),
+            "check": i.check_id,
+            "occurrences": i.occurrences,
+            "reopened": i.reopened,
+            "opened_at": _iso(i.opened_at),
+            "last_seen_at": _iso(i.last_seen_at),
+            "acknowledged_at": _iso(i.acknowledged_at),
+            "acknowledged_by": self.user(i.acknowledged_by_id),
+            "fixed_at": _iso(i.fixed_at),
+            "fixed_by": self.user(i.fixed_by_id),
+            "verified_at": _iso(i.verified_at),
+            "verified_by": self.user(i.verified_by_id),
+            "verified_via": i.verified_via,
+            "hours_to_acknowledge": _hours(i.opened_at, i.acknowledged_at),
+            "hours_to_fix": _hours(i.opened_at, i.fixed_at),
+            "link": f"/incidents/{i.id}",
+        }
+
+    def _knows_name(self, full_name: Any) -> bool:
+        if not isinstance(full_name, str):
+            return True
+        ds = self.s.scalar(select(Dataset.id).where(Dataset.full_name == full_name))
+        return ds is None or self._dataset(ds)[2]
+
+    def query(self, i: Incident) -> tuple[str | None, str | None]:
+        """(the reporter's query, or None with the reason it is hidden)."""
+        if not i.query:
+            return None, None
+        if self.viewer.id == i.reporter_id:
+            return i.query, None
+        from threshold.gateway.check import check
+        from threshold.governance.decide import decide
+
+        try:
+            names = check(i.query).datasets
+        except InvalidInput:
+            return None, "the query no longer parses"
+        decisions = decide(self.platform, self.viewer, names, None)
+        if len(decisions) == len(names) and all(d.allowed for d in decisions):
+            return i.query, None
+        return None, "the query is shown only to people who may read every dataset it reads"
+
+
+def _hours(a: datetime | None, b: datetime | None) -> float | None:
+    if a is None or b is None:
+        return None
+    return round((_aware(b) - _aware(a)).total_seconds() / 3600, 2)
+
+
+def _aware(d: datetime) -> datetime:
+    return d if d.tzinfo else d.replace(tzinfo=UTC)
+
+
+def _iso(d: datetime | None) -> str | None:
+    return _aware(d).isoformat(timespec="seconds") if d is not None else None

@@ -1,0 +1,144 @@
+"""Kinds judged on the whole dataset in its single scan: unique keys, row count, freshness."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from threshold.errors import InvalidInput
+from threshold.quality.kinds.base import (
+    SAMPLE_ROWS,
+    Context,
+    Kind,
+    Outcome,
+    _columns,
+    _need_columns,
+    _tolerance,
+    judge_rows,
+    q,
+)
+from threshold.quality.timing import human_duration, parse_duration
+
+_TIME_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE")
+
+
+class Unique(Kind):
+    name = "unique"
+    label = "unique"
+    on_append = "baseline"
+
+    def normalise(self, options: dict[str, Any], types: dict[str, str]) -> dict[str, Any]:
+        return {"columns": _need_columns(options, types, many=True)} | _tolerance(options)
+
+    def title(self, options: dict[str, Any]) -> str:
+        cols = self.columns(options)
+        return f"{cols[0]} is unique" if len(cols) == 1 else f"({', '.join(cols)}) is unique"
+
+    def _key(self, options: dict[str, Any]) -> tuple[str, str]:
+        cols = [q(c) for c in self.columns(options)]
+        return (cols[0] if len(cols) == 1 else f"({', '.join(cols)})"), " AND ".join(f"{c} IS NOT NULL" for c in cols)
+
+    def aggregates(self, options: dict[str, Any], types: dict[str, str]) -> list[str]:
+        key, present = self._key(options)
+        if len(self.columns(options)) == 1:
+            return [f"count({key}) - count(DISTINCT {key})"]
+        # CASE rather than FILTER on the DISTINCT: DuckDB runs it about twice as fast (a NULL key is not counted)
+        return [f"count_if({present}) - count(DISTINCT CASE WHEN {present} THEN {key} END)"]
+
+    def evaluate(self, options: dict[str, Any], values: list[Any], ctx: Context) -> Outcome:
+        failing = int(values[0] or 0)
+        return judge_rows(failing, ctx.rows, options, "repeat a key seen before")
+
+    def sample_sql(self, relation: str, options: dict[str, Any], types: dict[str, str]) -> str | None:
+        cols = ", ".join(q(c) for c in self.columns(options))
+        _, present = self._key(options)
+        return (
+            f"SELECT * FROM {relation} WHERE {present} QUALIFY count(*) OVER (PARTITION BY {cols}) > 1 "
+            f"ORDER BY {cols} LIMIT {SAMPLE_ROWS}"
+        )
+
+
+class RowCount(Kind):
+    name = "row_count"
+    label = "row count"
+
+    def normalise(self, options: dict[str, Any], types: dict[str, str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for bound in ("min", "max"):
+            if options.get(bound) not in (None, ""):
+                try:
+                    out[bound] = int(str(options[bound]).replace("_", "").replace(",", ""))
+                except ValueError:
+                    raise InvalidInput(f"--{bound} of a row count is a whole number") from None
+        if not out:
+            raise InvalidInput("give --min, --max or both")
+        if "min" in out and "max" in out and out["min"] > out["max"]:
+            raise InvalidInput("--min is larger than --max")
+        return out
+
+    def title(self, options: dict[str, Any]) -> str:
+        lo, hi = options.get("min"), options.get("max")
+        if lo is not None and hi is not None:
+            return f"between {lo:,} and {hi:,} rows"
+        if lo is not None:
+            return f"at least {lo:,} row{'s' if lo != 1 else ''}"
+        return f"at most {hi:,} row{'s' if hi != 1 else ''}"
+
+    def evaluate(self, options: dict[str, Any], values: list[Any], ctx: Context) -> Outcome:
+        n, lo, hi = ctx.rows, options.get("min"), options.get("max")
+        ok = (lo is None or n >= lo) and (hi is None or n <= hi)
+        message = f"{n:,} row{'s' if n != 1 else ''}; expected {self.title(options)}"
+        return Outcome("pass" if ok else "fail", checked=n, metric=float(n), message=message)
+
+
+class Freshness(Kind):
+    name = "freshness"
+    label = "freshness"
+
+    def normalise(self, options: dict[str, Any], types: dict[str, str]) -> dict[str, Any]:
+        raw = options.get("max_age")
+        if raw in (None, ""):
+            raise InvalidInput("give the largest age allowed with --max-age (e.g. 24h)")
+        out: dict[str, Any] = {"max_age": parse_duration(raw)}
+        if _columns(options):
+            (col,) = _need_columns(options, types, many=False)
+            if types[col].upper() not in _TIME_TYPES:
+                raise InvalidInput(f"{col} is {types[col]}; freshness needs a DATE or TIMESTAMP column")
+            out["column"] = col
+        return out
+
+    def needs_rows(self, options: dict[str, Any]) -> bool:
+        return bool(options.get("column"))
+
+    def title(self, options: dict[str, Any]) -> str:
+        what = f"newest {options['column']}" if options.get("column") else "last snapshot"
+        return f"{what} at most {human_duration(options['max_age'])} old"
+
+    def aggregates(self, options: dict[str, Any], types: dict[str, str]) -> list[str]:
+        return [f"max({q(options['column'])})"] if options.get("column") else []
+
+    def evaluate(self, options: dict[str, Any], values: list[Any], ctx: Context) -> Outcome:
+        newest = _as_utc(values[0]) if options.get("column") else ctx.snapshot_at
+        what = f"the newest {options['column']}" if options.get("column") else "the last snapshot"
+        if newest is None:
+            return Outcome("fail", message=f"{what} is missing: no rows to judge")
+        age = max(0.0, (ctx.now - newest).total_seconds())
+        ok = age <= float(options["max_age"])
+        return Outcome(
+            "pass" if ok else "fail",
+            metric=age,
+            checked=ctx.rows if options.get("column") else None,
+            message=f"{what} is {human_duration(age)} old (at most {human_duration(options['max_age'])} allowed)",
+            detail={"newest": newest.isoformat(timespec="seconds")},
+        )
+
+
+def _as_utc(value: Any) -> datetime | None:
+    """A DATE is taken at the start of its day, a TIMESTAMP without zone as UTC."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    raise InvalidInput(f"freshness needs a date or time, got {type(value).__name__}")

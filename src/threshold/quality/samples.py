@@ -1,0 +1,99 @@
+"""Failing-row samples as a viewer may see them.
+
+A run stores its sample as the owner read it (the owner's view, usually unmasked), because who will look
+at it later is not known when the check runs. Every time a sample is shown, the VIEWER's decision for the
+dataset (`governance.decide.decide`) is applied to it, in a private in-memory DuckDB, with exactly the SQL
+the gateway uses for the viewer's view: the same masks (redact, hash with the server's key, partial,
+year, null) and the same row filters. So a sample never shows more than the viewer could query.
+
+- A viewer who may not read the dataset sees no rows (and is told why).
+- Columns are those of the dataset now: a sampled column the dataset no longer has is left out (its
+  classification is unknown now), a column it gained reads empty.
+- A custom SQL check's rows are whatever its query computed (an expression may carry a protected value
+  under another name), so they are shown only to viewers who read the dataset with no mask and no filter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from threshold.identity.service import Person
+from threshold.lake import _quote_ident
+from threshold.platform import Platform
+
+_SCALAR_PREFIXES = ("STRUCT", "MAP", "UNION")
+
+
+def for_viewer(
+    platform: Platform,
+    viewer: Person,
+    dataset: str,
+    sample: dict[str, Any] | None,
+    *,
+    kind: str,
+    purpose: str | None = None,
+    decisions: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """{columns, rows, masked: {column: why}, hidden: reason or None, filtered: rows dropped by row filters}.
+
+    `decisions`: a dict kept by the caller across samples of one page, so the viewer is decided once."""
+    from threshold.governance.decide import decide, mask_key
+
+    empty: dict[str, Any] = {"columns": [], "rows": [], "masked": {}, "hidden": None, "filtered": 0}
+    if not sample or not sample.get("rows"):
+        return empty
+    cache = decisions if decisions is not None else {}
+    if dataset not in cache:
+        found = decide(platform, viewer, [dataset], purpose)
+        cache[dataset] = found[0] if found else None
+    d = cache[dataset]
+    if d is None:
+        return empty | {"hidden": f"{dataset} is gone"}
+    if not d.allowed:
+        return empty | {"hidden": f"you may not read {dataset} (rule {d.rule}): {d.reason}"}
+    names = [c["name"] for c in sample["columns"]]
+    if kind == "sql":
+        if d.masks or d.row_filters:
+            return empty | {
+                "hidden": "a custom query's failing rows are shown only to people who read the dataset unmasked"
+            }
+        return {"columns": sample["columns"], "rows": sample["rows"], "masked": {}, "hidden": None, "filtered": 0}
+    raw = pa.table({f"c{i}": pa.array([r[i] for r in sample["rows"]], pa.string()) for i in range(len(names))})
+    position = {n: i for i, n in enumerate(names)}
+    selects = []
+    for c in d.columns:
+        i = position.get(c.name)
+        if i is None:
+            selects.append(f"CAST(NULL AS {c.type}) AS {_quote_ident(c.name)}")
+        elif _is_scalar(c.type):
+            selects.append(f"TRY_CAST(c{i} AS {c.type}) AS {_quote_ident(c.name)}")
+        else:  # nested values were stored as text; masks still apply by the column's type
+            selects.append(f"c{i} AS {_quote_ident(c.name)}")
+    relation = f"SELECT {', '.join(selects)} FROM sample_raw"
+    con = duckdb.connect(":memory:", config={"python_enable_replacements": False})
+    try:
+        con.execute("SET enable_external_access = false")
+        con.register("sample_raw", raw)
+        viewed = con.sql(d.view_sql(relation, mask_key(platform))).to_arrow_table()
+    except duckdb.Error:
+        return empty | {"hidden": "the sample no longer fits the dataset's columns"}
+    finally:
+        con.close()
+    from threshold.quality.runner import _text
+
+    rows = [[_text(v) for v in row.values()] for row in viewed.to_pylist()]
+    return {
+        "columns": [{"name": c.name, "type": c.type} for c in d.columns],
+        "rows": rows,
+        "masked": {c.name: c.why for c in d.columns if c.mask},
+        "hidden": None,
+        "filtered": len(sample["rows"]) - len(rows),
+    }
+
+
+def _is_scalar(typ: str) -> bool:
+    upper = typ.upper()
+    return not upper.endswith("]") and not upper.startswith(_SCALAR_PREFIXES)

@@ -1,0 +1,121 @@
+"""Quality fixtures: the `org` of tests/conftest.py plus `manufacturing.batches`, a small dataset whose
+every check kind has known failures (see fixtures/batches.csv and fixtures/check_kinds.yaml).
+
+batches.csv (5 rows, shared by anna, owner of manufacturing):
+  batch_id 1,2,3,3,5 (one repeated key) · plant one null · status `weird` once · weight_kg 500 and -1
+  (and one null) · code `X03` once · produced_at in January 2020 · inspector_email personal (detected)
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from threshold.identity.service import Person
+from threshold.platform import Platform
+from threshold.quality import checks
+from threshold.quality.kinds import CheckSpec
+from threshold.sharing.service import share
+
+FIXTURES = Path(__file__).parent / "fixtures"
+BATCHES = "manufacturing.batches"
+BATCHES_CSV = FIXTURES / "batches.csv"
+HEADER = "batch_id,plant,status,weight_kg,code,produced_at,inspector_email\n"
+RAW_EMAILS = ("anna.schmidt@example.com", "jean.dupont@example.fr", "ana.silva@example.pt", "max.mueller@example.de")
+
+
+@dataclass
+class Batches:
+    platform: Platform
+    anna: Person
+    ben: Person
+    carla: Person
+    admin: Person
+    tmp: Path
+
+    def add(self, kind: str, blocking: bool = False, **options: Any) -> dict[str, Any]:
+        return checks.add(self.platform, self.anna, BATCHES, CheckSpec(kind, options, blocking=blocking))
+
+    def csv(self, name: str, *rows: str) -> Path:
+        path = self.tmp / name
+        path.write_text(HEADER + "".join(r + "\n" for r in rows), encoding="utf-8")
+        return path
+
+    def append(self, path: Path, user: Person | None = None) -> Any:
+        return share(self.platform, path, domain="manufacturing", name="batches", mode="append", user=user or self.anna)
+
+
+def _batches(org: Any, tmp: Path) -> Batches:
+    share(org.platform, BATCHES_CSV, domain="manufacturing", user=org.anna, description="Production batches")
+    return Batches(org.platform, org.anna, org.ben, org.carla, org.admin, tmp)
+
+
+@pytest.fixture
+def batches(org: Any, tmp_path: Path) -> Batches:
+    return _batches(org, tmp_path)
+
+
+@pytest.fixture
+def any_batches(any_org: Any, tmp_path: Path) -> Batches:
+    """`batches` on SQLite and on PostgreSQL."""
+    return _batches(any_org, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def module_batches(module_org: Any, tmp_path_factory: pytest.TempPathFactory) -> Batches:
+    """One `batches` per test module, for tests that only add checks and read their own runs."""
+    return _batches(module_org, tmp_path_factory.mktemp("module_batches"))
+
+
+@dataclass
+class Receiver:
+    """A local webhook endpoint: records every delivery (headers and JSON body)."""
+
+    url: str
+    received: list[dict[str, Any]] = field(default_factory=list)
+    fail_first: int = 0
+
+    def events(self) -> list[str]:
+        return [r["body"]["event"] for r in self.received]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    box = Receiver(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if box.fail_first > 0:
+                box.fail_first -= 1
+                self.send_response(500)
+                self.end_headers()
+                return
+            box.received.append({"headers": dict(self.headers), "body": json.loads(body), "raw": body})
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    box.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield box
+    server.shutdown()
+    server.server_close()
+
+
+def wait_for_deliveries() -> None:
+    """Webhook deliveries are sent on background threads: wait for the ones started so far."""
+    from threshold.notifications.service import _drain
+
+    _drain(10)
