@@ -81,8 +81,15 @@ def org_patterns(
 
 
 @router.get("/domains/{domain}/producer", summary="A domain's producer view: who uses its data and why")
-def producer(domain: str, platform: PlatformDep, person: CurrentPerson, weeks: WeeksQuery = None) -> dict[str, Any]:
-    return producers.domain_view(platform, domain, viewer=person, weeks=weeks)
+def producer(
+    domain: str,
+    platform: PlatformDep,
+    person: CurrentPerson,
+    weeks: WeeksQuery = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=500)] = 25,
+) -> dict[str, Any]:
+    return producers.domain_view(platform, domain, viewer=person, weeks=weeks, page=page, per_page=per_page)
 
 
 @router.get("/datasets/{dataset}/columns/{column}/impact", summary="What changing one column would affect")
@@ -92,10 +99,17 @@ def column_impact(dataset: str, column: str, platform: PlatformDep, person: Curr
 
 @router.get("/candidates", summary="Promotion candidates, ranked, with reasons and what promoting needs")
 def list_candidates(
-    platform: PlatformDep, person: CurrentPerson, weeks: WeeksQuery = None, all: bool = False
+    platform: PlatformDep,
+    person: CurrentPerson,
+    weeks: WeeksQuery = None,
+    all: bool = False,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=1000)] = 10,
 ) -> dict[str, Any]:
     include = ("open", "dismissed", "promoted") if all else ("open",)
-    return candidates.list_candidates(platform, viewer=person, include=include, weeks=weeks)
+    return candidates.list_candidates(
+        platform, viewer=person, include=include, weeks=weeks, page=page, per_page=per_page
+    )
 
 
 @router.post("/candidates/{dataset}/nominate", summary="Nominate a dataset for promotion, with a reason")

@@ -1,3 +1,342 @@
-"""CLI commands of the lineage capability (registered onto `threshold.cli.app` when imported)."""
+"""CLI of the lineage capability: derive, refresh, derivations, lineage, impact, source, openlineage."""
 
 from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from threshold.cli import As, Format, Home, _check_format, _emit_json, _person, _platform, app, err, out
+from threshold.errors import InvalidInput
+
+source_app = typer.Typer(no_args_is_help=True, help="Source systems data is shared from, and their owners.")
+openlineage_app = typer.Typer(no_args_is_help=True, help="OpenLineage events: load a file, see and retry emitted ones.")
+app.add_typer(source_app, name="source")
+app.add_typer(openlineage_app, name="openlineage")
+
+
+@app.command()
+def derive(
+    name: Annotated[str, typer.Argument(help="Name of the derived dataset (in --domain).")],
+    sql: Annotated[str, typer.Argument(help="The query; it runs through the gateway as you.")],
+    domain: Annotated[str, typer.Option("--domain", help="Domain the derived dataset belongs to.")],
+    schedule: Annotated[
+        str | None,
+        typer.Option("--schedule", help="hourly, daily, 'daily at 06:30', weekly, 'every 15 minutes', or cron."),
+    ] = None,
+    purpose: Annotated[str | None, typer.Option("--purpose", help="Purpose declared to the gateway.")] = None,
+    description: Annotated[str, typer.Option("--description")] = "",
+    replace: Annotated[bool, typer.Option("--replace", help="Redefine an existing derived dataset.")] = False,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Store the result of SQL as a new dataset DOMAIN.NAME, with its lineage (refresh it later)."""
+    from threshold.lineage.derive import derive as run
+
+    _check_format(fmt, ("table", "json"))
+    platform = _platform(home)
+    result = run(
+        platform, name, domain=domain, sql=sql, user=_person(platform, as_user), schedule_text=schedule,
+        purpose=purpose, description=description, replace=replace,
+    )  # fmt: skip
+    _print_run(result, fmt, "derived")
+
+
+@app.command()
+def refresh(
+    dataset: Annotated[str | None, typer.Argument(help="A derived dataset (domain.name).")] = None,
+    due: Annotated[bool, typer.Option("--due", help="Refresh every derivation whose schedule is due.")] = False,
+    schedule: Annotated[
+        str | None, typer.Option("--schedule", help="Set the schedule instead of refreshing ('none' clears it).")
+    ] = None,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Run a derived dataset's SQL again (one new snapshot), or with --due everything that is due."""
+    from threshold.errors import ThresholdError
+    from threshold.lineage import derive as service
+
+    _check_format(fmt, ("table", "json"))
+    platform = _platform(home)
+    if due:
+        if dataset:
+            raise InvalidInput("give a dataset or --due, not both")
+        results = service.refresh_due(platform)
+        failed = [r for r in results if isinstance(r, ThresholdError)]
+        if fmt == "json":
+            _emit_json([asdict(r) if not isinstance(r, ThresholdError) else {"error": str(r)} for r in results])
+        else:
+            for r in results:
+                if isinstance(r, ThresholdError):
+                    err.print(f"failed: {r}")
+                else:
+                    _print_run(r, "table", "refreshed")
+            out.print(f"{len(results) - len(failed)} refreshed, {len(failed)} failed")
+        if failed:
+            raise typer.Exit(1)
+        return
+    if not dataset:
+        raise InvalidInput("name a derived dataset to refresh, or use --due")
+    person = _person(platform, as_user)
+    if schedule is not None:
+        info = service.set_schedule(platform, dataset, schedule, user=person)
+        if fmt == "json":
+            _emit_json(info)
+        else:
+            when = f"next run {info['next_run_at']}" if info["schedule"] else "on demand only"
+            out.print(f"{info['dataset']}: schedule {info['schedule'] or 'none'}, {when}")
+        return
+    _print_run(service.refresh(platform, dataset, user=person), fmt, "refreshed")
+
+
+def _print_run(r: Any, fmt: str, verb: str) -> None:
+    if fmt == "json":
+        _emit_json(asdict(r))
+        return
+    out.print(
+        f"{verb} {r.dataset}: {r.rows:,} rows, {len(r.columns)} columns, snapshot {r.snapshot_id}, "
+        f"from {', '.join(r.inputs) or 'no dataset'} ({r.seconds:.1f} s)"
+    )
+    for column, tag in r.tags:
+        out.print(f"  {column}: inherits {tag}")
+    for g in r.gaps:
+        out.print(f"  lineage unresolved for {g['column'] or 'the query'}: {g['reason']}")
+    if r.schedule:
+        out.print(f"  schedule {r.schedule}, next run {r.next_run_at}")
+
+
+@app.command()
+def derivations(
+    domain: Annotated[str | None, typer.Option("--domain")] = None, home: Home = None, fmt: Format = "table"
+) -> None:
+    """Derived datasets with their owner, schedule and last run."""
+    from threshold.lineage.derive import derivations as listing
+
+    _check_format(fmt, ("table", "json"))
+    rows = listing(_platform(home), domain=domain)
+    if fmt == "json":
+        _emit_json(rows)
+        return
+    t = Table("dataset", "owner", "schedule", "status", "last run", "next run")
+    for d in rows:
+        t.add_row(
+            d["dataset"], d["owner"], d["schedule"] or "", d["status"], d["last_run_at"] or "", d["next_run_at"] or ""
+        )
+    out.print(t)
+
+
+def _split(target: str) -> tuple[str, str | None]:
+    """`domain.dataset` or `domain.dataset.column`."""
+    parts = target.split(".")
+    if len(parts) == 2:
+        return target, None
+    if len(parts) == 3:
+        return f"{parts[0]}.{parts[1]}", parts[2]
+    raise InvalidInput(f"{target!r}: write DOMAIN.DATASET or DOMAIN.DATASET.COLUMN")
+
+
+@app.command()
+def lineage(
+    target: Annotated[
+        str | None, typer.Argument(metavar="DATASET[.COLUMN]", help="Without it: the whole graph and its gaps.")
+    ] = None,
+    upstream: Annotated[bool, typer.Option("--upstream", help="Only where it comes from.")] = False,
+    downstream: Annotated[bool, typer.Option("--downstream", help="Only what is built on it.")] = False,
+    depth: Annotated[int, typer.Option("--depth", help="Levels each way.")] = 5,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """The supply chain of a dataset or column: upstream to the sources, downstream to what is built on it."""
+    from threshold.lineage.supply_chain import lineage as view
+    from threshold.lineage.supply_chain import overview
+
+    _check_format(fmt, ("table", "json"))
+    platform = _platform(home)
+    person = _person(platform, as_user)
+    if target is None:
+        data = overview(platform, viewer=person)
+        if fmt == "json":
+            _emit_json(data)
+            return
+        nodes = ", ".join(f"{n} {k}" for k, n in data["nodes"].items()) or "no nodes"
+        out.print(f"lineage graph: {nodes}; {data['edges']} edges; {data['column_lineage']} column lineage rows")
+        out.print(f"gaps: {data['gaps']['columns']} columns in {data['gaps']['datasets']} datasets are unresolved")
+        t = Table("dataset", "column", "reason", title="unresolved lineage")
+        for g in data["gaps"]["list"]:
+            t.add_row(g["dataset"], g["column"] or "(query)", g["reason"])
+        if data["gaps"]["list"]:
+            out.print(t)
+        return
+    if upstream and downstream:
+        direction = "both"
+    else:
+        direction = "upstream" if upstream else "downstream" if downstream else "both"
+    dataset, column = _split(target)
+    data = view(platform, dataset, column=column, direction=direction, depth=depth, viewer=person)
+    if fmt == "json":
+        _emit_json(data)
+        return
+    title = f"{dataset}{'.' + column if column else ''}: {direction}, {depth} levels"
+    t = Table("level", "node", "kind", "domain", "owners", "notes", title=title)
+    for n in data["nodes"]:
+        notes = []
+        if n.get("derivation"):
+            notes.append(f"derived, {n['derivation']['schedule'] or 'on demand'}, {n['derivation']['status']}")
+        if n["stage"] and n["stage"] != "shared":
+            notes.append(n["stage"])
+        if n["gaps"]:
+            notes.append(f"{n['gaps']} unresolved")
+        t.add_row(f"{n['level']:+d}" if n["level"] else "0", n["name"], n["kind"], n["domain"] or "",
+                  ", ".join(n["owners"]), "; ".join(notes))  # fmt: skip
+    out.print(t)
+    if column:
+        names = {n["id"]: n["name"] for n in data["nodes"]}
+        c = Table("from", "to", "how", title="column lineage")
+        for e in data["column_edges"]:
+            src = f"{names.get(e['from'], '?')}.{e['from_column']}"
+            dst = f"{names.get(e['to'], '?')}.{e['to_column'] or '*'}"
+            c.add_row(src, dst, e["kind"] + (" (masking)" if e["masking"] else ""))
+        out.print(c)
+    for g in data["gaps"]:
+        out.print(f"unresolved: {g['column'] or '(query)'}: {g['reason']}")
+    if data["truncated"]:
+        out.print("(stopped at the node limit: narrow with --upstream/--downstream or --depth)")
+    elif data["deeper"]:
+        out.print(f"(there is more beyond {depth} levels: --depth)")
+
+
+@app.command()
+def impact(
+    target: Annotated[str, typer.Argument(metavar="DATASET.COLUMN")],
+    change: Annotated[str, typer.Option("--change", help="drop, rename or retype.")] = "drop",
+    notify: Annotated[bool, typer.Option("--notify", help="Tell everyone affected (inbox).")] = False,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """If DATASET.COLUMN is dropped, renamed or retyped: what breaks and who must be told."""
+    from threshold.lineage.impact import impact as run
+
+    _check_format(fmt, ("table", "json"))
+    dataset, column = _split(target)
+    if column is None:
+        raise InvalidInput(f"{target!r}: write DOMAIN.DATASET.COLUMN")
+    platform = _platform(home)
+    data = run(platform, dataset, column, change=change, viewer=_person(platform, as_user), notify=notify)
+    if fmt == "json":
+        _emit_json(data)
+        return
+    out.print(
+        f"{change} {data['dataset']}.{data['column']} ({data['type']}): {data['breaks']} break, "
+        f"{data['affected']} affected"
+    )
+    t = Table("level", "dependent", "column", "effect", "why", "owners", "recent readers")
+    for d in data["dependents"]:
+        t.add_row(str(d["level"]), d["name"], d["column"] or "", d["effect"], d["why"], ", ".join(d["owners"]),
+                  ", ".join(c["user"] for c in d["consumers"]))  # fmt: skip
+    out.print(t)
+    who = Table("person", "why", title="who must be told")
+    for p in data["notify"]:
+        who.add_row(p["user"], "; ".join(p["reasons"]))
+    out.print(who)
+    if notify:
+        out.print(f"told {data['notified']} people")
+
+
+@source_app.command("add")
+def source_add(
+    name: str,
+    owner: Annotated[str, typer.Option("--owner", help="The person accountable for the system.")],
+    kind: Annotated[str, typer.Option("--kind", help="database, application, files, api...")] = "application",
+    description: Annotated[str, typer.Option("--description")] = "",
+    as_user: As = None,
+    home: Home = None,
+) -> None:
+    """Register a source system and its owner (shares may then name it)."""
+    from threshold.lineage.sources import add_source
+
+    platform = _platform(home)
+    s = add_source(platform, name, owner=owner, kind=kind, description=description, user=_person(platform, as_user))
+    out.print(f"added source system {s['name']} ({s['kind']}), owned by {s['owner']}")
+
+
+@source_app.command("list")
+def source_list(home: Home = None, fmt: Format = "table") -> None:
+    """Source systems with their owners and how many datasets they feed."""
+    from threshold.lineage.sources import list_sources
+
+    _check_format(fmt, ("table", "json"))
+    rows = list_sources(_platform(home))
+    if fmt == "json":
+        _emit_json(rows)
+        return
+    t = Table("name", "kind", "owner", "datasets", "description")
+    for s in rows:
+        t.add_row(s["name"], s["kind"], s["owner"], str(s["datasets"]), s["description"])
+    out.print(t)
+
+
+@openlineage_app.command("load")
+def openlineage_load(
+    file: Annotated[Path, typer.Argument(help="A JSON event, a JSON list, or NDJSON (one event a line).")],
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Merge OpenLineage events from a file (e.g. dbt's or Spark's file transport) into the graph."""
+    from threshold.lineage.openlineage_in import ingest
+
+    _check_format(fmt, ("table", "json"))
+    text = (sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")).strip()
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError:
+        try:
+            body = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except json.JSONDecodeError as e:
+            raise InvalidInput(f"{file.name}: not JSON nor NDJSON ({e.msg}, line {e.lineno})") from e
+    platform = _platform(home)
+    person = _person(platform, as_user)
+    events = body if isinstance(body, list) else [body]
+    results = []
+    for i in range(0, len(events), 100):
+        results.extend(ingest(platform, events[i : i + 100], user=person)["events"])
+    if fmt == "json":
+        _emit_json(results)
+        return
+    out.print(f"merged {len(results)} events")
+
+
+@openlineage_app.command("status")
+def openlineage_status(home: Home = None, fmt: Format = "table") -> None:
+    """Events Threshold emitted (THRESHOLD_OPENLINEAGE_URL) and whether they were delivered."""
+    from threshold.lineage.openlineage_out import outbox
+
+    _check_format(fmt, ("table", "json"))
+    data = outbox(_platform(home))
+    if fmt == "json":
+        _emit_json(data)
+        return
+    out.print(f"sending to {data['url'] or '(THRESHOLD_OPENLINEAGE_URL is not set)'}")
+    t = Table("id", "event", "job", "status", "attempts", "error", "at")
+    for e in data["events"]:
+        t.add_row(str(e["id"]), e["event"] or "", e["job"] or "", e["status"], str(e["attempts"]), e["error"] or "",
+                  e["at"] or "")  # fmt: skip
+    out.print(t)
+
+
+@openlineage_app.command("retry")
+def openlineage_retry(home: Home = None) -> None:
+    """Send again every emitted event that is pending or failed."""
+    from threshold.lineage.openlineage_out import deliver
+
+    counts = deliver(_platform(home), retry_failed=True)
+    out.print(f"sent {counts['sent']}, failed {counts['failed']}")

@@ -81,7 +81,16 @@ def build_demo(
             platform, people, world, names, variants, seed=seed, log=log,
             before_week=lambda k: _share_week(platform, k, weekly, world, Path(tmp)),
         )  # fmt: skip
+    _announce_candidates(platform, log)
     return summary(platform, seconds=time.perf_counter() - started)
+
+
+def _announce_candidates(platform: Platform, log: Callable[[str], None]) -> None:
+    """Count the weeks of usage into the consumption rollups; owners get the candidates that emerged."""
+    from threshold.products.candidates import list_candidates
+
+    found = list_candidates(platform)["candidates"]
+    log(f"{len(found)} promotion candidates emerged: {', '.join(c['dataset'] for c in found)}")
 
 
 def _built(platform: Platform) -> bool:
@@ -307,9 +316,21 @@ def summary(platform: Platform, *, seconds: float | None = None) -> str:
         lines.append(f"            {len(consumers)} other domains use it: {', '.join(consumers)}")
     except ThresholdError:
         pass
+    lines += _candidate_lines(platform)
     lines += [
         "",
         "Sign in as anna (Manufacturing, owns plant_kpis) to see who uses her data,",
         f"or as ben (Finance), who forecasts energy costs from it every week. Password: {company.PASSWORD}",
     ]
     return "\n".join(lines)
+
+
+def _candidate_lines(platform: Platform) -> list[str]:
+    from threshold.products.candidates import list_candidates
+
+    found = list_candidates(platform)["candidates"]
+    if not found:
+        return []
+    lines = [f"  candidates {len(found)} datasets whose use makes them worth promoting (threshold candidates):"]
+    lines += [f"            {c['dataset']} (score {c['score']:g})" for c in found[:5]]
+    return lines

@@ -214,6 +214,10 @@ QUESTIONS = (
     _q("delivery_status", "delivery status", "sales", _customer, 1.2, """
         SELECT shipment_id, ship_date, promised_date, delivered_date, status FROM supply_chain.shipments
         WHERE direction = 'outbound' AND customer_id = {customer} ORDER BY ship_date DESC"""),
+    # Supply Chain and Manufacturing plan production and stock from Sales' order book.
+    _q("demand_planning", "demand planning", "supply_chain manufacturing", _since(56), 1.2, """
+        SELECT product, date_trunc('week', order_date) AS week, sum(quantity) AS units
+        FROM sales.orders WHERE order_date >= DATE '{since}' GROUP BY ALL ORDER BY product, week"""),
     # HR
     _q("headcount", "headcount planning", "hr finance", _since(0), 1.5, """
         SELECT site, department, count(*) AS headcount, sum(fte) AS fte FROM hr.employees

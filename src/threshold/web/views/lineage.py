@@ -177,7 +177,8 @@ def _order(layers: dict[int, list[dict[str, Any]]], levels: list[int], links: li
         for sweep in (levels, list(reversed(levels))):
             index = {n["id"]: i for lv in levels for i, n in enumerate(layers[lv])}
             for lv in sweep:
-                def key(n: dict[str, Any]) -> tuple[float, str]:
+
+                def key(n: dict[str, Any], index: dict[int, int] = index) -> tuple[float, str]:
                     near = [index[m] for m in neighbours.get(n["id"], ()) if m in index]
                     return (sum(near) / len(near) if near else index[n["id"]], n["name"])
 
@@ -185,7 +186,9 @@ def _order(layers: dict[int, list[dict[str, Any]]], levels: list[int], links: li
                 index.update({n["id"]: i for i, n in enumerate(layers[lv])})
 
 
-def _box(node: dict[str, Any], xy: tuple[float, float], height: float, rows: list[str], data: dict[str, Any]) -> dict[str, Any]:
+def _box(
+    node: dict[str, Any], xy: tuple[float, float], height: float, rows: list[str], data: dict[str, Any]
+) -> dict[str, Any]:
     kind = "root" if node["level"] == 0 and node["id"] == data["root"] else node["kind"]
     if node["hidden"]:
         kind = "hidden"

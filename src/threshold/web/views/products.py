@@ -43,6 +43,7 @@ ACCENT, OWN = "#0f766e", "#98a2b3"
 SIGNAL_SHADES = {"people": 1.0, "domains": 0.85, "repeat": 0.7, "questions": 0.55, "purposes": 0.42,
                  "dependents": 0.3, "demand": 0.2}  # fmt: skip
 Weeks = Annotated[int | None, Query(ge=0, le=520)]
+PageNumber = Annotated[int, Query(alias="page", ge=1, le=100_000)]
 
 
 def _name(name: str) -> str:
@@ -125,10 +126,10 @@ def sparkline(weekly: list[dict[str, Any]], width: int = 120, height: int = 28) 
 
 
 @router.get("/domains/{name}")
-def domain_page(request: Request, name: str, weeks: Weeks = None) -> Response:
+def domain_page(request: Request, name: str, weeks: Weeks = None, page_number: PageNumber = 1) -> Response:
     person = signed_in(request)
     domain = name[: -len(".json")] if name.endswith(".json") else name
-    data = producers.domain_view(_platform(request), domain, viewer=person, weeks=weeks)
+    data = producers.domain_view(_platform(request), domain, viewer=person, weeks=weeks, page=page_number)
     for item in data["datasets"]:
         item["spark"] = sparkline(item["weekly"])
     return page(request, "domain.html", data, person=person, title=data["title"], nav="consumption")
@@ -149,11 +150,11 @@ def consumers_page(request: Request, dataset: str, weeks: Weeks = None) -> Respo
 
 @router.get("/candidates")
 @router.get("/candidates.json")
-def candidates_page(request: Request, weeks: Weeks = None, all: bool = False) -> Response:
+def candidates_page(request: Request, weeks: Weeks = None, all: bool = False, page_number: PageNumber = 1) -> Response:
     person = signed_in(request)
     platform = _platform(request)
     include = ("open", "dismissed", "promoted") if all else ("open",)
-    data = candidates.list_candidates(platform, viewer=person, include=include, weeks=weeks)
+    data = candidates.list_candidates(platform, viewer=person, include=include, weeks=weeks, page=page_number)
     for c in data["candidates"]:
         c["bar"] = score_bar(c["reasons"], c["threshold"])
         c["may_review"] = person.is_admin or c["domain"] in person.owner_of

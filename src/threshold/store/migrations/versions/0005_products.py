@@ -29,9 +29,70 @@ def upgrade() -> None:
         sa.Column("watermark", sa.BigInteger(), nullable=False),
         sa.Column("dirty", sa.Boolean(), nullable=False),
         sa.Column("settings_key", sa.String(length=64), nullable=False),
+        sa.Column("signals_key", sa.String(length=64), server_default="", nullable=False),
         sa.Column("rebuilt_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_table(
+        "usage_domain_weekly",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("domain_id", sa.Integer(), nullable=False),
+        sa.Column("week", sa.Date(), nullable=False),
+        sa.Column("queries", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["domain_id"], ["domains.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("user_id", "domain_id", "week"),
+        sqlite_with_rowid=False,
+    )
+    op.create_index("ix_usage_domain_weekly_week", "usage_domain_weekly", ["week"], unique=False)
+    op.create_table(
+        "usage_dataset_weekly",
+        sa.Column("dataset_id", sa.Integer(), nullable=False),
+        sa.Column("week", sa.Date(), nullable=False),
+        sa.Column("queries", sa.Integer(), nullable=False),
+        sa.Column("denied", sa.Integer(), nullable=False),
+        sa.Column("people", sa.Integer(), nullable=False),
+        sa.Column("domains", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("dataset_id", "week"),
+        sqlite_with_rowid=False,
+    )
+    op.create_index("ix_usage_dataset_weekly_week", "usage_dataset_weekly", ["week"], unique=False)
+    op.create_table(
+        "usage_signals",
+        sa.Column("dataset_id", sa.Integer(), nullable=False),
+        sa.Column("since", sa.Date(), nullable=False),
+        sa.Column("people", sa.Integer(), nullable=False),
+        sa.Column("outside_people", sa.Integer(), nullable=False),
+        sa.Column("domains", sa.JSON(), nullable=False),
+        sa.Column("repeat", sa.Integer(), nullable=False),
+        sa.Column("questions", sa.Integer(), nullable=False),
+        sa.Column("purposes", sa.JSON(), nullable=False),
+        sa.Column("denied_people", sa.Integer(), nullable=False),
+        sa.Column("queries", sa.Integer(), nullable=False),
+        sa.Column("people_ever", sa.Integer(), nullable=False),
+        sa.Column("last_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("by_domain", sa.JSON(), nullable=False),
+        sa.Column("by_purpose", sa.JSON(), nullable=False),
+        sa.Column("top", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("dataset_id"),
+    )
+    op.create_table(
+        "usage_question_summary",
+        sa.Column("dataset_id", sa.Integer(), nullable=False),
+        sa.Column("fingerprint", sa.String(length=32), nullable=False),
+        sa.Column("people", sa.Integer(), nullable=False),
+        sa.Column("queries", sa.Integer(), nullable=False),
+        sa.Column("browse", sa.Boolean(), nullable=False),
+        sa.Column("first_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("first_user_id", sa.Integer(), nullable=True),
+        sa.Column("last_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["first_user_id"], ["users.id"], ondelete="SET NULL"),
+        sa.PrimaryKeyConstraint("dataset_id", "fingerprint"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "candidates",
@@ -120,6 +181,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("dataset_id", "column", "user_id"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "usage_pairs",
@@ -133,6 +195,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["dataset_b"], ["datasets.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("dataset_a", "dataset_b", "user_id"),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_usage_pairs_b", "usage_pairs", ["dataset_b"], unique=False)
     op.create_table(
@@ -147,6 +210,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("dataset_id", "fingerprint", "user_id"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "usage_weekly",
@@ -161,9 +225,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("dataset_id", "user_id", "week", "purpose"),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_usage_weekly_user", "usage_weekly", ["user_id"], unique=False)
-    op.create_index("ix_usage_weekly_week", "usage_weekly", ["week"], unique=False)
     op.create_table(
         "contracts",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -239,7 +303,8 @@ def downgrade() -> None:
         for name in _SQLITE_TRIGGERS:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
     for table in (
-        "product_datasets", "contracts", "usage_weekly", "usage_questions", "usage_pairs", "usage_columns",
-        "products", "owner_decisions", "nominations", "candidates", "usage_rollup_state",
+        "product_datasets", "contracts", "usage_weekly", "usage_questions", "usage_question_summary", "usage_pairs",
+        "usage_columns", "usage_signals", "usage_dataset_weekly", "usage_domain_weekly", "products", "owner_decisions",
+        "nominations", "candidates", "usage_rollup_state",
     ):  # fmt: skip
         op.drop_table(table)

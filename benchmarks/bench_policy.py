@@ -1,0 +1,121 @@
+"""Benchmark: the cost of governance policies on the 22 TPC-H queries.
+
+Five policies are active on the `tpch` domain for a reader outside it (filters and masks on
+lineitem, orders and customer). The same reader runs the same queries with the policies active
+and with them retired, rounds alternating, through `client.sql` (usage and audit recorded).
+
+Prints: the policy rewrite time per query (deciding what the reader may see and building the
+per-reader views: `governance.decide` + the gateway's `_bind`), its median and p95 (target p95
+≤ 5 ms), and the total-time ratio with/without policies (target ≤ 1.15).
+
+    .venv/bin/python benchmarks/bench_policy.py [--sf 1] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import tpch
+from bench_gateway import share_tpch
+from data import DATA_DIR, ensure_tpch
+from home import run_threshold
+
+POLICIES = """
+domain: tpch
+policies:
+  - id: lineitem-known-flags
+    kind: row_filter
+    datasets: [lineitem]
+    where: "l_returnflag IN ('A', 'N', 'R')"
+  - id: lineitem-since-1992
+    kind: row_filter
+    datasets: [lineitem]
+    where: "l_shipdate >= DATE '1992-01-01'"
+  - id: orders-since-1992
+    kind: row_filter
+    datasets: [orders]
+    where: "o_orderdate >= DATE '1992-01-01'"
+  - id: hash-clerks
+    kind: mask
+    datasets: [orders]
+    columns: [o_clerk]
+    mask: hash
+  - id: customer-contact
+    kind: mask
+    datasets: [customer]
+    columns: [c_phone, c_address]
+    mask: redact
+"""
+RETIRED = "domain: tpch\npolicies: []\n"
+RULES = 5
+TARGET_P95_MS, TARGET_RATIO = 5.0, 1.15
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sf", type=float, default=1, help="TPC-H scale factor (default 1)")
+    parser.add_argument("--runs", type=int, default=3, help="rounds with and without policies (default 3)")
+    args = parser.parse_args()
+    ensure_tpch(args.sf)
+    home = DATA_DIR / "runs" / "policy-home"
+    print(f"sharing TPC-H SF {args.sf:g} into {home} ...", flush=True)
+    share_tpch(args.sf, home)
+    run_threshold("domain", "add", "finance", "--home", str(home))
+    run_threshold("user", "add", "analyst", "--domain", "finance", "--home", str(home))
+    on, off = home / "policies-on.yaml", home / "policies-off.yaml"
+    on.write_text(POLICIES)
+    off.write_text(RETIRED)
+
+    import threshold
+    from threshold.gateway import authorize, service
+
+    client = threshold.connect(home, user="analyst")
+    rewrite: list[float] = []
+    current: list[float] = [0.0]
+
+    def timed_call(fn):  # noqa: ANN001, ANN202  (a benchmark shim)
+        def wrapper(*a, **k):  # noqa: ANN002, ANN003, ANN202
+            t = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                current[0] += time.perf_counter() - t
+
+        return wrapper
+
+    authorize.decide = timed_call(authorize.decide)
+    service._bind = timed_call(service._bind)
+    queries = tpch.load_queries()
+    totals: dict[str, list[float]] = {"on": [], "off": []}
+    for side in ("on", "off"):  # warm-up: plans, views and parse caches for both sides
+        run_threshold("policy", "apply", str(on if side == "on" else off), "--home", str(home))
+        for sql in queries.values():
+            client.sql(sql)
+    for _ in range(args.runs):
+        for side in ("on", "off"):
+            run_threshold("policy", "apply", str(on if side == "on" else off), "--home", str(home))
+            started = time.perf_counter()
+            for sql in queries.values():
+                current[0] = 0.0
+                client.sql(sql)
+                if side == "on":
+                    rewrite.append(current[0] * 1000)
+            totals[side].append(time.perf_counter() - started)
+    rewrite.sort()
+    p95 = rewrite[min(len(rewrite) - 1, int(round(0.95 * (len(rewrite) - 1))))]
+    ratio = statistics.median(totals["on"]) / statistics.median(totals["off"])
+    print(f"{RULES} policies active (row filters on lineitem and orders, masks on orders and customer)")
+    print(f"policy rewrite per query (decide + bind), {len(rewrite)} queries: "
+          f"median {statistics.median(rewrite):.2f} ms, p95 {p95:.2f} ms (target <= {TARGET_P95_MS:g} ms) "
+          f"{'met' if p95 <= TARGET_P95_MS else 'MISSED'}")  # fmt: skip
+    print(f"22 queries, median total: with policies {statistics.median(totals['on']):.3f} s, "
+          f"without {statistics.median(totals['off']):.3f} s")  # fmt: skip
+    print(f"total-time ratio with/without policies ({args.runs} rounds): {ratio:.3f} (target <= {TARGET_RATIO:g}) "
+          f"{'met' if ratio <= TARGET_RATIO else 'MISSED'}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

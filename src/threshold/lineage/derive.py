@@ -1,0 +1,476 @@
+"""Derived datasets: SQL over the lake, run through the gateway as its owner, stored as a dataset.
+
+`derive` runs the query once and creates `domain.name` (one snapshot); `refresh` runs it again and
+replaces the data (one more snapshot, a share in mode replace); `refresh_due` refreshes what its
+schedule says is due, upstream derivations first. A run always reads as the derivation's OWNER,
+whoever triggers it: masks and row filters that apply to the owner apply to the derived data (which
+then carries the source columns' tags, so outsiders see it masked too), and triggering a refresh
+never lends anyone else's rights to it. Every run records its column lineage (`query_lineage`),
+inherited tags (`tags`) and, when configured, its OpenLineage events.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from threshold.errors import Conflict, Denied, NotFound, ThresholdError
+from threshold.gateway.check import check
+from threshold.identity.service import Person, get_person
+from threshold.lineage import graph, naming, openlineage_out, schedule, tags
+from threshold.lineage.hooks import DerivationRunSpec, deriving
+from threshold.lineage.models import Derivation, DerivationRun, LineageEdge, LineageNode
+from threshold.lineage.query_lineage import QueryLineage, analyze
+from threshold.platform import Platform
+from threshold.sharing.names import check_name
+from threshold.store.models import Column, Dataset, Domain, UsageRead, User
+
+
+@dataclass
+class RunResult:
+    dataset: str
+    run_id: str
+    trigger: str
+    status: str
+    snapshot_id: int | None
+    rows: int
+    columns: list[str]
+    inputs: list[str]
+    gaps: list[dict[str, Any]] = field(default_factory=list)
+    """Output columns whose origin is unresolved, with the reason."""
+    tags: list[tuple[str, str]] = field(default_factory=list)
+    """(column, tag) inherited from the source columns."""
+    notes: list[str] = field(default_factory=list)
+    schedule: str | None = None
+    next_run_at: str | None = None
+    seconds: float = 0.0
+    error: str | None = None
+
+
+def derive(
+    platform: Platform,
+    name: str,
+    *,
+    domain: str,
+    sql: str,
+    user: Person,
+    schedule_text: str | None = None,
+    purpose: str | None = None,
+    description: str = "",
+    replace: bool = False,
+) -> RunResult:
+    """Create `domain.name` from `sql` (run as `user`), or with `replace` redefine an existing derivation."""
+    check_name("domain", domain)
+    check_name("dataset", name)
+    full = f"{domain}.{name}".lower()
+    if not user.is_admin and domain not in user.domains:
+        raise Denied(f"{user.name} is not a member of domain {domain!r}, so cannot derive into it (rule: share.member)")
+    check(sql)  # fail on what the gateway would refuse before anything else
+    sched = schedule.parse(schedule_text)
+    purpose = (purpose or "").strip()[:200] or None
+    with platform.store.reader() as s:
+        ds = s.scalars(select(Dataset).where(Dataset.full_name == full)).one_or_none()
+        existing = s.scalars(select(Derivation).where(Derivation.dataset_id == ds.id)).one_or_none() if ds else None
+        if ds is None and s.scalar(select(Domain.id).where(Domain.name == domain)) is None:
+            raise NotFound(f"no domain {domain!r}; add it with `threshold domain add {domain}`")
+    if ds is not None and ds.snapshot_id is not None and not replace:
+        what = "a derived dataset" if existing else "a dataset shared from a file"
+        hint = f"refresh it with `threshold refresh {full}`" if existing else "choose another name"
+        raise Conflict(f"{full} exists already ({what}); {hint}, or derive again with --replace")
+    if replace and existing is None and ds is not None:
+        raise Conflict(f"{full} was not derived; --replace only redefines a derived dataset")
+    if existing is not None:
+        _check_may_refresh(platform, user, full, existing)
+    return _run(
+        platform, full, sql=sql, owner=user, purpose=purpose, sched=sched, trigger="create",
+        triggered_by=user.id, mode="replace" if ds is not None and ds.snapshot_id is not None else "create",
+        description=description,
+    )  # fmt: skip
+
+
+def refresh(platform: Platform, dataset: str, *, user: Person | None, trigger: str = "manual") -> RunResult:
+    """Run a derivation again as its owner; one new snapshot (mode replace). `user` None: the scheduler."""
+    full = dataset.lower()
+    with platform.store.reader() as s:
+        d = _derivation(s, full)
+        owner_name = s.scalar(select(User.name).where(User.id == d.owner_id))
+        sql, purpose, sched_text = d.sql, d.purpose, d.schedule
+    if user is not None:
+        _check_may_refresh(platform, user, full, d)
+    owner = get_person(platform, str(owner_name))
+    return _run(
+        platform, full, sql=sql, owner=owner, purpose=purpose, sched=schedule.parse(sched_text), trigger=trigger,
+        triggered_by=user.id if user else None, mode="replace",
+    )  # fmt: skip
+
+
+def set_schedule(platform: Platform, dataset: str, schedule_text: str | None, *, user: Person) -> dict[str, Any]:
+    sched = schedule.parse(schedule_text)
+    with platform.store.session() as s:
+        d = _derivation(s, dataset.lower())
+        _check_may_refresh(platform, user, dataset.lower(), d)
+        d.schedule = sched.text if sched else None
+        d.next_run_at = sched.next_after(datetime.now(UTC)) if sched else None
+        d.updated_at = datetime.now(UTC)
+        return {"dataset": dataset.lower(), "schedule": d.schedule, "next_run_at": _iso(d.next_run_at)}
+
+
+def _derivation(s: Session, full: str) -> Derivation:
+    d = s.scalars(select(Derivation).join(Dataset).where(Dataset.full_name == full)).one_or_none()
+    if d is None:
+        exists = s.scalar(select(Dataset.id).where(Dataset.full_name == full)) is not None
+        raise NotFound(
+            f"{full} is not a derived dataset; `threshold derive` creates one" if exists else f"no dataset {full!r}"
+        )
+    return d
+
+
+def _check_may_refresh(platform: Platform, user: Person, full: str, d: Derivation) -> None:
+    domain = full.split(".", 1)[0]
+    if user.is_admin or user.id == d.owner_id or domain in user.domains:
+        return
+    raise Denied(
+        f"{user.name} may not refresh {full}: only its owner, members of {domain} and admins (rule: derive.refresh)"
+    )
+
+
+def _run(
+    platform: Platform,
+    full: str,
+    *,
+    sql: str,
+    owner: Person,
+    purpose: str | None,
+    sched: schedule.Schedule | None,
+    trigger: str,
+    triggered_by: int | None,
+    mode: str,
+    description: str = "",
+) -> RunResult:
+    from threshold.gateway.service import query
+    from threshold.sharing.service import share
+
+    started_clock = time.perf_counter()
+    started = datetime.now(UTC)
+    run_id = str(uuid.uuid4())
+    domain, name = full.split(".", 1)
+    job = naming.derive_job(full)
+    _emit(platform, openlineage_out.run_event(platform, state="START", run_id=run_id, job=job, job_type="DERIVE",
+                                              sql=sql, owner=owner.name, at=started))  # fmt: skip
+    try:
+        result = query(platform, sql, user=owner, purpose=purpose, interface="job", max_rows=None)
+        analysis = analyze(sql, _schemas(platform, result.datasets))
+        spec = DerivationRunSpec(
+            dataset=full, sql=sql, owner_id=owner.id, owner=owner.name, purpose=purpose,
+            schedule=sched.text if sched else None,
+            next_run_at=sched.next_after(started) if sched else None, trigger=trigger, triggered_by=triggered_by,
+            run_id=run_id, started_at=started, analysis=analysis,
+            inputs=_snapshots_read(platform, result.event_id, result.datasets),
+        )  # fmt: skip
+        with deriving(spec):
+            shared = share(
+                platform, result.table, domain=domain, user=owner, name=name, mode=mode,
+                description=description or (f"Derived from {', '.join(result.datasets)}" if mode == "create" else ""),
+            )[0]  # fmt: skip
+    except ThresholdError as e:
+        _record_failure(platform, full, run_id, trigger, triggered_by, started, e, sql=sql, owner=owner)
+        raise
+    recorded = spec.recorded
+    return RunResult(
+        dataset=full, run_id=run_id, trigger=trigger, status="ok", snapshot_id=shared.snapshot_id,
+        rows=shared.rows_total, columns=shared.columns, inputs=sorted(spec.inputs), gaps=recorded.get("gaps", []),
+        tags=recorded.get("tags", []), notes=shared.notes, schedule=spec.schedule, next_run_at=_iso(spec.next_run_at),
+        seconds=round(time.perf_counter() - started_clock, 3),
+    )  # fmt: skip
+
+
+def _schemas(platform: Platform, datasets: list[str]) -> dict[str, list[str]]:
+    with platform.store.reader() as s:
+        rows = s.execute(
+            select(Dataset.full_name, Column.name)
+            .join(Column, Column.dataset_id == Dataset.id)
+            .where(Dataset.full_name.in_(datasets))
+            .order_by(Dataset.full_name, Column.position)
+        )
+        out: dict[str, list[str]] = {d: [] for d in datasets}
+        for full, col in rows:
+            out[full].append(col)
+        return out
+
+
+def _snapshots_read(platform: Platform, event_id: int | None, datasets: list[str]) -> dict[str, int | None]:
+    """The snapshot of each input the gateway read (from its usage event)."""
+    out: dict[str, int | None] = dict.fromkeys(datasets)
+    if event_id is None:
+        return out
+    with platform.store.reader() as s:
+        for full, snap in s.execute(
+            select(Dataset.full_name, UsageRead.snapshot_id).join(Dataset).where(UsageRead.event_id == event_id)
+        ):
+            out[full] = snap
+    return out
+
+
+def record_run(
+    platform: Platform,
+    s: Session,
+    ds: Dataset,
+    node: LineageNode,
+    spec: DerivationRunSpec,
+    *,
+    snapshot_id: int,
+    columns: list[tuple[str, str]],
+) -> None:
+    """Inside the share's publish transaction: the derivation, its run, edges, column lineage, tags."""
+    now = datetime.now(UTC)
+    d = s.scalars(select(Derivation).where(Derivation.dataset_id == ds.id)).one_or_none()
+    if d is None:
+        d = Derivation(dataset_id=ds.id, sql=spec.sql, owner_id=spec.owner_id, created_at=now)
+        s.add(d)
+    d.sql, d.owner_id, d.purpose, d.schedule = spec.sql, spec.owner_id, spec.purpose, spec.schedule
+    if spec.trigger != "schedule" or d.next_run_at is None:
+        d.next_run_at = spec.next_run_at
+    d.last_run_at, d.last_snapshot_id, d.status, d.last_error, d.updated_at = now, snapshot_id, "ok", None, now
+    s.flush()
+    job = graph.node(s, "job", naming.LAKE, naming.derive_job(ds.full_name),
+                     detail={"sql": spec.sql, "type": "derivation", "dataset": ds.full_name})  # fmt: skip
+    inputs = {name: graph.lake_node(s, name) for name in spec.inputs}
+    node_ids = {name: n.id for name, n in inputs.items() if n is not None}
+    graph.replace_inputs(s, node.id, node_ids.values(), origin="derivation", job_id=job.id)
+    rows = column_rows(spec.analysis, [c for c, _ in columns])
+    stored = []
+    for r in rows:
+        src = r.pop("source_dataset", None)
+        if src is not None and src not in node_ids:
+            r.update(kind="unresolved", description=f"{src} was not read by the query", source_column=None)
+        stored.append(r | {"source_id": node_ids.get(src) if src else None})
+        r["source_dataset"] = src
+    graph.replace_column_lineage(s, node.id, stored, origin="derivation", job_id=job.id)
+    inherited = tags.inherit(s, ds, rows, node_ids)
+    gaps = [{"column": r["target_column"], "reason": r["description"]} for r in rows if r["kind"] == "unresolved"]
+    s.add(DerivationRun(derivation_id=d.id, run_id=spec.run_id, trigger=spec.trigger, user_id=spec.triggered_by,
+                        started_at=spec.started_at, finished_at=now, status="ok", snapshot_id=snapshot_id,
+                        rows=ds.row_count))  # fmt: skip
+    spec.recorded.update(rows=rows, tags=inherited, gaps=gaps)
+    openlineage_out.enqueue(
+        s,
+        platform,
+        openlineage_out.run_event(
+            platform, state="COMPLETE", run_id=spec.run_id, job=job.name, job_type="DERIVE", sql=spec.sql,
+            owner=spec.owner, at=now,
+            inputs=[openlineage_out.lake_dataset(platform, n, version=openlineage_out.version_facet(v))
+                    for n, v in sorted(spec.inputs.items())],
+            outputs=[openlineage_out.lake_dataset(
+                platform, ds.full_name, schema=openlineage_out.schema_facet(columns),
+                version=openlineage_out.version_facet(snapshot_id),
+                columnLineage=openlineage_out.column_lineage_facet(platform, rows))],
+        ),
+    )  # fmt: skip
+
+
+def column_rows(analysis: QueryLineage, columns: list[str]) -> list[dict[str, Any]]:
+    """Column lineage rows of a derived dataset's `columns` (mapped by position to the query's outputs).
+    Every column gets at least one row: its sources, `constant`, or `unresolved` with the reason."""
+    rows: list[dict[str, Any]] = []
+    aligned = len(analysis.columns) == len(columns)
+    by_name = {c.name: c for c in analysis.columns}
+    for i, name in enumerate(columns):
+        out = analysis.columns[i] if aligned else by_name.get(name)
+        if out is None:
+            reason = (
+                analysis.unresolved[0]
+                if analysis.unresolved and not analysis.columns
+                else f"the query returned {len(columns)} columns where its text shows {len(analysis.columns)}"
+                " (a COLUMNS(...) or * that could not be expanded)"
+            )
+            rows.append(_row(name, None, None, "unresolved", reason))
+            continue
+        for o in out.sources:
+            rows.append(_row(name, o.dataset, o.column, o.kind, out.expression, o.masking))
+        for o in out.indirect:
+            rows.append(_row(name, o.dataset, o.column, o.kind, out.expression))
+        for reason in out.unresolved:
+            rows.append(_row(name, None, None, "unresolved", reason))
+        if out.status == "constant":
+            rows.append(_row(name, None, None, "constant", out.expression))
+    for o in analysis.indirect:
+        rows.append(_row(None, o.dataset, o.column, o.kind, ""))
+    if analysis.columns:
+        for reason in analysis.unresolved:
+            rows.append(_row(None, None, None, "unresolved", reason))
+    return rows
+
+
+def _row(
+    target: str | None, dataset: str | None, column: str | None, kind: str, description: str, masking: bool = False
+) -> dict[str, Any]:
+    return {"target_column": target, "source_dataset": dataset, "source_column": column, "kind": kind,
+            "description": description[:2000], "masking": masking}  # fmt: skip
+
+
+def _record_failure(
+    platform: Platform, full: str, run_id: str, trigger: str, triggered_by: int | None, started: datetime,
+    error: ThresholdError, *, sql: str, owner: Person,
+) -> None:  # fmt: skip
+    """A failed run of an existing derivation: recorded, the owner told (once per failing streak)."""
+    from threshold.notifications.models import Notification
+
+    now = datetime.now(UTC)
+    with platform.store.session() as s:
+        d = s.scalars(select(Derivation).join(Dataset).where(Dataset.full_name == full)).one_or_none()
+        if d is None:
+            return  # a first derive that failed created nothing; the caller sees the error
+        was_ok = d.status != "failed"
+        d.status, d.last_error, d.updated_at = "failed", str(error)[:2000], now
+        s.add(DerivationRun(derivation_id=d.id, run_id=run_id, trigger=trigger, user_id=triggered_by,
+                            started_at=started, finished_at=now, status="failed", error=str(error)[:2000]))  # fmt: skip
+        if was_ok:
+            s.add(Notification(user_id=d.owner_id, kind="derivation.failed", title=f"Refreshing {full} failed",
+                               body=f"{error} The previous snapshot stays published.", link=f"/lineage/{full}",
+                               dataset_id=d.dataset_id, data={"dataset": full, "error": str(error)}))  # fmt: skip
+        openlineage_out.enqueue(s, platform, openlineage_out.run_event(
+            platform, state="FAIL", run_id=run_id, job=naming.derive_job(full), job_type="DERIVE", sql=sql,
+            owner=owner.name, error=str(error), at=now))  # fmt: skip
+    openlineage_out.deliver_async(platform)
+
+
+def _emit(platform: Platform, event: dict[str, Any]) -> None:
+    if openlineage_out.enabled(platform):
+        with platform.store.session() as s:
+            openlineage_out.enqueue(s, platform, event)
+
+
+def refresh_due(platform: Platform, *, now: datetime | None = None) -> list[RunResult | ThresholdError]:
+    """Refresh every derivation whose schedule is due, upstream ones first; each run is claimed first
+    (compare-and-set on next_run_at), so several schedulers never run the same one twice."""
+    now = now or datetime.now(UTC)
+    with platform.store.reader() as s:
+        due = s.execute(
+            select(Derivation.id, Dataset.full_name, Derivation.next_run_at, Derivation.schedule)
+            .join(Dataset, Dataset.id == Derivation.dataset_id)
+            .where(Derivation.schedule.is_not(None), Derivation.next_run_at.is_not(None), Derivation.next_run_at <= now)
+        ).all()
+        order = _upstream_first(s, [r[1] for r in due])
+    by_name = {r[1]: r for r in due}
+    results: list[RunResult | ThresholdError] = []
+    for full in order:
+        d_id, _, old_next, text = by_name[full]
+        sched = schedule.parse(text)
+        if sched is None:
+            continue
+        with platform.store.session() as s:
+            claimed = s.execute(
+                update(Derivation)
+                .where(Derivation.id == d_id, Derivation.next_run_at == old_next)
+                .values(next_run_at=sched.next_after(now))
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                continue  # another scheduler took it
+        try:
+            results.append(refresh(platform, full, user=None, trigger="schedule"))
+        except ThresholdError as e:
+            results.append(e)
+    return results
+
+
+def _upstream_first(s: Session, names: list[str]) -> list[str]:
+    """`names` ordered so that a derivation comes after those it reads from (ties by name)."""
+    q = select(LineageNode.name, LineageNode.id).where(
+        LineageNode.name.in_(names), LineageNode.namespace == naming.LAKE
+    )
+    ids = dict(s.execute(q).all())
+    back = {v: k for k, v in ids.items()}
+    needs: dict[str, set[str]] = {n: set() for n in names}
+    if ids:
+        for src, dst in s.execute(select(LineageEdge.src_id, LineageEdge.dst_id)
+                                  .where(LineageEdge.dst_id.in_(list(ids.values())),
+                                         LineageEdge.src_id.in_(list(ids.values())))):  # fmt: skip
+            needs[back[dst]].add(back[src])
+    order: list[str] = []
+    while needs:
+        ready = sorted(n for n, deps in needs.items() if not deps - set(order))
+        if not ready:  # a cycle: break it by name
+            ready = [sorted(needs)[0]]
+        for n in ready:
+            order.append(n)
+            needs.pop(n)
+    return order
+
+
+def derivations(platform: Platform, *, viewer: Person | None = None, domain: str | None = None) -> list[dict[str, Any]]:
+    """Every derivation the viewer may know exists (not other domains' restricted datasets)."""
+    with platform.store.reader() as s:
+        q = (
+            select(Derivation, Dataset.full_name, User.name, Dataset.visibility, Domain.default_visibility, Domain.name)
+            .join(Dataset, Dataset.id == Derivation.dataset_id)
+            .join(Domain, Domain.id == Dataset.domain_id)
+            .join(User, User.id == Derivation.owner_id)
+            .order_by(Dataset.full_name)
+        )
+        if domain:
+            q = q.where(Domain.name == domain)
+        return [
+            _describe(d, full, owner)
+            for d, full, owner, visibility, default, dom in s.execute(q)
+            if not _hidden_from(viewer, visibility or default, dom)
+        ]
+
+
+def _hidden_from(viewer: Person | None, visibility: str | None, domain: str) -> bool:
+    if viewer is None or viewer.is_admin or viewer.is_governance:
+        return False
+    return visibility == "restricted" and domain not in viewer.domains
+
+
+def describe_derivation(
+    platform: Platform, dataset: str, *, runs: int = 20, viewer: Person | None = None
+) -> dict[str, Any]:
+    """A derivation with its SQL and its last runs."""
+    with platform.store.reader() as s:
+        d = _derivation(s, dataset.lower())
+        ds = s.get(Dataset, d.dataset_id)
+        if ds is not None and _hidden_from(viewer, ds.visibility or ds.domain.default_visibility, ds.domain.name):
+            raise NotFound(f"no dataset {dataset[:80]!r}")
+        owner = s.scalar(select(User.name).where(User.id == d.owner_id))
+        history = s.scalars(
+            select(DerivationRun)
+            .where(DerivationRun.derivation_id == d.id)
+            .order_by(DerivationRun.id.desc())
+            .limit(runs)
+        ).all()
+        return _describe(d, dataset.lower(), str(owner)) | {
+            "sql": d.sql,
+            "runs": [
+                {
+                    "run_id": r.run_id,
+                    "trigger": r.trigger,
+                    "status": r.status,
+                    "started_at": _iso(r.started_at),
+                    "finished_at": _iso(r.finished_at),
+                    "snapshot_id": r.snapshot_id,
+                    "rows": r.rows,
+                    "error": r.error,
+                }
+                for r in history
+            ],  # fmt: skip
+        }
+
+
+def _describe(d: Derivation, full: str, owner: str) -> dict[str, Any]:
+    return {
+        "dataset": full, "owner": owner, "schedule": d.schedule, "purpose": d.purpose, "status": d.status,
+        "last_run_at": _iso(d.last_run_at), "next_run_at": _iso(d.next_run_at), "snapshot_id": d.last_snapshot_id,
+        "error": d.last_error,
+    }  # fmt: skip
+
+
+def _iso(d: datetime | None) -> str | None:
+    if d is None:
+        return None
+    return (d if d.tzinfo else d.replace(tzinfo=UTC)).isoformat(timespec="seconds")

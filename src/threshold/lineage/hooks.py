@@ -1,0 +1,210 @@
+"""What sharing tells lineage, inside the share's own publish transaction (`sharing.service._publish`).
+
+On every published share: the dataset's node; for a derivation run, its derivation record, run,
+edges, column lineage and inherited tags; for a file or frame share, the file (and the named source
+system) upstream of the dataset; when the schema changed on append or replace, a message to every
+downstream owner and recent consumer; and the OpenLineage event for the share. All of it commits or
+rolls back with the share. Webhooks and OpenLineage deliveries run after the commit.
+
+`derive.py` passes a run's context with `deriving(...)` around its `share()` call.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from threshold.identity.service import Person
+from threshold.lineage import graph, naming, openlineage_out
+from threshold.lineage.audience import dataset_owners, recent_consumers, times
+from threshold.lineage.models import LineageNode
+from threshold.lineage.query_lineage import QueryLineage
+from threshold.platform import Platform
+from threshold.store.models import Column, Dataset, Domain
+
+log = logging.getLogger(__name__)
+SCHEMA_NOTES = ("schema evolved", "schema replaced")
+
+
+@dataclass
+class DerivationRunSpec:
+    """What `derive`/`refresh` know about the run whose result is being shared."""
+
+    dataset: str
+    sql: str
+    owner_id: int
+    owner: str
+    purpose: str | None
+    schedule: str | None
+    next_run_at: datetime | None
+    trigger: str
+    triggered_by: int | None
+    run_id: str
+    started_at: datetime
+    analysis: QueryLineage
+    inputs: dict[str, int | None] = field(default_factory=dict)
+    """Datasets read, and the snapshot each was read at."""
+    recorded: dict[str, Any] = field(default_factory=dict)
+    """Filled by the hook: column lineage rows, inherited tags, gaps (read back by derive)."""
+
+
+_current: contextvars.ContextVar[DerivationRunSpec | None] = contextvars.ContextVar("derivation", default=None)
+
+
+@contextmanager
+def deriving(spec: DerivationRunSpec) -> Iterator[DerivationRunSpec]:
+    token = _current.set(spec)
+    try:
+        yield spec
+    finally:
+        _current.reset(token)
+
+
+def check_share(platform: Platform, source_system: str | None) -> None:
+    """Before a share does any work: the source system it names exists."""
+    if source_system:
+        from threshold.lineage.sources import check_source
+
+        check_source(platform, source_system)
+
+
+def published(
+    platform: Platform,
+    s: Session,
+    ds: Dataset,
+    *,
+    user: Person,
+    mode: str,
+    snapshot_id: int,
+    notes: list[str],
+    source_info: dict[str, Any],
+) -> None:
+    """Called by `_publish` with its session, after the dataset, columns, tags and share are written."""
+    after: list[Callable[[], None]] = []
+    node = graph.dataset_node(s, ds)
+    columns = [(c.name, c.type) for c in s.scalars(select(Column).where(Column.dataset_id == ds.id)
+                                                   .order_by(Column.position))]  # fmt: skip
+    spec = _current.get()
+    if spec is not None and spec.dataset == ds.full_name:
+        from threshold.lineage.derive import record_run
+
+        record_run(platform, s, ds, node, spec, snapshot_id=snapshot_id, columns=columns)
+    else:
+        _record_source(platform, s, ds, node, user, mode, snapshot_id, source_info, columns)
+    changes = [n for n in notes if n.startswith(SCHEMA_NOTES)]
+    if changes and mode != "create":
+        after.extend(_schema_changed(platform, s, ds, node, user, changes))
+    if openlineage_out.enabled(platform):
+        after.append(lambda: openlineage_out.deliver_async(platform))
+    if after:
+        event.listen(s, "after_commit", lambda _session: _run_all(after), once=True)
+
+
+def _run_all(actions: list[Callable[[], None]]) -> None:
+    for action in actions:
+        try:
+            action()
+        except Exception:  # the share is committed; a webhook or an event left undelivered is recorded
+            log.exception("after a share: a delivery could not be started")
+
+
+def _record_source(
+    platform: Platform,
+    s: Session,
+    ds: Dataset,
+    node: LineageNode,
+    user: Person,
+    mode: str,
+    snapshot_id: int,
+    source_info: dict[str, Any],
+    columns: list[tuple[str, str]],
+) -> None:
+    domain = ds.full_name.split(".", 1)[0]
+    inputs: list[dict[str, Any]] = []
+    fmt = str(source_info.get("source_format") or "")
+    source_name = str(source_info.get("source_name") or "")
+    if fmt and fmt != "arrow" and source_name:
+        detail = {"format": fmt, "sha256": source_info.get("sha256"), "shared_by": user.name}
+        file_node = graph.node(s, "file", naming.file_namespace(domain), source_name,
+                               detail={k: v for k, v in detail.items() if v})  # fmt: skip
+        graph.connect(s, file_node.id, node.id, origin="share")
+        inputs.append({"namespace": "file", "name": f"{domain}/{source_name}"})
+    system = source_info.get("source_system")
+    if system:
+        from threshold.lineage.sources import source_node
+
+        graph.connect(s, source_node(s, str(system)).id, node.id, origin="source")
+        inputs.append({"namespace": naming.SOURCE, "name": str(system)})
+    openlineage_out.enqueue(
+        s,
+        platform,
+        openlineage_out.run_event(
+            platform, state="COMPLETE", run_id=_uuid(), job=naming.share_job(ds.full_name), job_type="SHARE",
+            inputs=inputs, owner=user.name,
+            outputs=[openlineage_out.lake_dataset(platform, ds.full_name, schema=openlineage_out.schema_facet(columns),
+                                                  version=openlineage_out.version_facet(snapshot_id))],
+        ),
+    )  # fmt: skip
+
+
+def _schema_changed(
+    platform: Platform, s: Session, ds: Dataset, node: LineageNode, user: Person, changes: list[str]
+) -> list[Callable[[], None]]:
+    """Tell downstream owners and recent consumers that `ds`'s schema changed; returns webhook sends."""
+    from threshold.notifications.models import Notification
+
+    reach = graph.walk(s, node.id, direction="downstream", depth=10, limit=5000)
+    downstream_nodes = [n for n in s.scalars(select(LineageNode).where(LineageNode.id.in_(list(reach.levels))))
+                        if n.id != node.id]  # fmt: skip
+    downstream = {n.dataset_id: n.name for n in downstream_nodes if n.dataset_id is not None}
+    owners = dataset_owners(s, downstream)
+    consumers = recent_consumers(s, [ds.id])[ds.id]
+    why: dict[int, list[str]] = {}
+    for ds_id, own in owners.items():
+        for uid in own.user_ids:
+            why.setdefault(uid, []).append(f"you own {downstream[ds_id]}, which is built on it")
+    for c in consumers:
+        why.setdefault(c["user_id"], []).append(f"you read it {times(c['queries'])} in the last 30 days")
+    why.pop(user.id, None)
+    change = "; ".join(changes)
+    names = sorted(downstream.values())
+    external = sorted(n.name for n in downstream_nodes if n.dataset_id is None and n.kind in ("external", "job"))
+    for uid, reasons in sorted(why.items()):
+        body = (
+            f"{user.name} changed the schema of {ds.full_name}: {change}. You are told because "
+            + " and ".join(reasons)
+            + "."
+            + (f" Built on it: {', '.join(names[:20])}." if names else "")
+            + (f" Also read by external jobs: {', '.join(external[:10])}." if external else "")
+        )
+        s.add(Notification(user_id=uid, kind="schema.changed", title=f"{ds.full_name} changed its schema",
+                           body=body, link=f"/lineage/{ds.full_name}", dataset_id=ds.id,
+                           data={"dataset": ds.full_name, "changes": changes, "downstream": names,
+                                 "external": external}))  # fmt: skip
+    q = select(Domain.name).join(Dataset, Dataset.domain_id == Domain.id).where(Dataset.id.in_(downstream))
+    domains = sorted(set(s.scalars(q)))
+    payload = {"dataset": ds.full_name, "changes": changes, "by": user.name, "downstream": names}
+
+    def send(domain: str) -> Callable[[], None]:
+        def go() -> None:
+            from threshold.notifications.service import emit
+
+            emit(platform, domain, "schema.changed", payload)
+
+        return go
+
+    return [send(d) for d in domains]
+
+
+def _uuid() -> str:
+    import uuid
+
+    return str(uuid.uuid4())

@@ -1,0 +1,280 @@
+"""OpenLineage out: events for Threshold's own shares and derivations, sent to THRESHOLD_OPENLINEAGE_URL.
+
+Events are built with the official `openlineage-python` classes and written to the outbox table in
+the same transaction as the change they describe (so a committed share always has its event, and a
+rolled-back one never has), then sent by a background thread through the client's HTTP transport.
+A send that fails every attempt stays `failed` in the outbox; `threshold openlineage retry` sends
+it again. Shares emit one COMPLETE event; derivation runs emit START, then COMPLETE or FAIL, with
+the input snapshots, the output schema, the SQL and the column lineage facet.
+
+THRESHOLD_OPENLINEAGE_URL is where events are POSTed: a bare `http://host:5000` gets the standard
+`/api/v1/lineage` path (Marquez, another Threshold); a URL with a path is used as it is; a token in
+the URL (`https://:TOKEN@host/...`) is sent as `Authorization: Bearer TOKEN`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+from openlineage.client.facet_v2 import (
+    column_lineage_dataset,
+    dataset_version_dataset,
+    error_message_run,
+    job_type_job,
+    ownership_job,
+    schema_dataset,
+    sql_job,
+)
+from openlineage.client.serde import Serde
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from threshold.lineage import naming
+from threshold.lineage.models import DIRECT_KINDS, OpenLineageOutbox
+from threshold.platform import Platform
+
+log = logging.getLogger(__name__)
+PRODUCER = "urn:threshold:openlineage:0.1.0"
+ATTEMPTS = 3
+_SUBTYPES = {"identity": "IDENTITY", "transform": "TRANSFORMATION", "aggregate": "AGGREGATION",
+             "filter": "FILTER", "join": "JOIN", "group_by": "GROUP_BY", "sort": "SORT", "window": "WINDOW",
+             "conditional": "CONDITIONAL"}  # fmt: skip
+_lock = threading.Lock()
+_outstanding: list[threading.Thread] = []
+
+
+def enabled(platform: Platform) -> bool:
+    return bool(getattr(platform.settings, "openlineage_url", None))
+
+
+def lake_dataset(platform: Platform, full_name: str, **facets: Any) -> dict[str, Any]:
+    return {"namespace": naming.lake_namespace(platform), "name": full_name, "facets": facets}
+
+
+def schema_facet(columns: Sequence[tuple[str, str]]) -> Any:
+    return schema_dataset.SchemaDatasetFacet(
+        fields=[schema_dataset.SchemaDatasetFacetFields(name=n, type=t) for n, t in columns]
+    )
+
+
+def version_facet(snapshot_id: int | None) -> Any:
+    return dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=str(snapshot_id))
+
+
+def column_lineage_facet(platform: Platform, rows: Sequence[dict[str, Any]]) -> Any:
+    """The columnLineage facet of Threshold's own column lineage rows (unresolved ones are left out)."""
+    ns = naming.lake_namespace(platform)
+    fields: dict[str, list[Any]] = {}
+    whole: list[Any] = []
+    for r in rows:
+        if r["kind"] not in _SUBTYPES or not r.get("source_dataset"):
+            continue
+        direct = r["kind"] in DIRECT_KINDS
+        field = column_lineage_dataset.InputField(
+            namespace=ns,
+            name=r["source_dataset"],
+            field=r["source_column"],
+            transformations=[
+                column_lineage_dataset.Transformation(
+                    type="DIRECT" if direct else "INDIRECT", subtype=_SUBTYPES[r["kind"]],
+                    description=(r.get("description") or "")[:300] or None, masking=bool(r.get("masking")),
+                )
+            ],
+        )  # fmt: skip
+        if r.get("target_column") is None:
+            whole.append(field)
+        else:
+            fields.setdefault(r["target_column"], []).append(field)
+    return column_lineage_dataset.ColumnLineageDatasetFacet(
+        fields={c: column_lineage_dataset.Fields(inputFields=f) for c, f in fields.items()}, dataset=whole
+    )
+
+
+def run_event(
+    platform: Platform,
+    *,
+    state: str,
+    run_id: str,
+    job: str,
+    job_type: str,
+    inputs: Sequence[dict[str, Any]] = (),
+    outputs: Sequence[dict[str, Any]] = (),
+    sql: str | None = None,
+    owner: str | None = None,
+    error: str | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """One RunEvent as a JSON-ready dict (`state` is START, COMPLETE or FAIL)."""
+    job_facets: dict[str, Any] = {
+        "jobType": job_type_job.JobTypeJobFacet(processingType="BATCH", integration="THRESHOLD", jobType=job_type)
+    }
+    if sql:
+        job_facets["sql"] = sql_job.SQLJobFacet(query=sql)
+    if owner:
+        job_facets["ownership"] = ownership_job.OwnershipJobFacet(
+            owners=[ownership_job.Owner(name=f"user:{owner}", type="OWNER")]
+        )
+    run_facets: dict[str, Any] = {}
+    if error:
+        run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
+            message=error[:2000], programmingLanguage="SQL"
+        )
+    event = RunEvent(
+        eventType=RunState[state],
+        eventTime=(at or datetime.now(UTC)).isoformat(),
+        run=Run(runId=run_id, facets=run_facets),
+        job=Job(namespace=naming.LAKE, name=job, facets=job_facets),
+        inputs=[InputDataset(namespace=d["namespace"], name=d["name"], facets=d.get("facets") or {}) for d in inputs],
+        outputs=[
+            OutputDataset(namespace=d["namespace"], name=d["name"], facets=d.get("facets") or {}) for d in outputs
+        ],
+        producer=PRODUCER,
+    )
+    return Serde.to_dict(event)
+
+
+def enqueue(s: Session, platform: Platform, event: dict[str, Any]) -> None:
+    """Put an event in the outbox inside the caller's transaction (nothing when no URL is set)."""
+    if enabled(platform):
+        s.add(OpenLineageOutbox(payload=event, status="pending", attempts=0))
+
+
+def deliver_async(platform: Platform) -> None:
+    """Send pending events in the background (a CLI waits for it, within a bound, at exit)."""
+    if not enabled(platform):
+        return
+    t = threading.Thread(target=_deliver_quietly, args=(platform,), name="openlineage-out", daemon=True)
+    _outstanding[:] = [x for x in _outstanding if x.is_alive()] + [t]
+    t.start()
+
+
+@atexit.register
+def _drain(timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    for t in list(_outstanding):
+        t.join(max(0.0, deadline - time.monotonic()))
+
+
+def _deliver_quietly(platform: Platform) -> None:
+    try:
+        deliver(platform)
+    except Exception:  # a background sender must not die loudly; the rows stay pending
+        log.exception("sending OpenLineage events failed")
+
+
+def deliver(platform: Platform, *, retry_failed: bool = False) -> dict[str, int]:
+    """Send every pending event (and failed ones when `retry_failed`), oldest first."""
+    url = getattr(platform.settings, "openlineage_url", None)
+    if not url:
+        return {"sent": 0, "failed": 0}
+    transport = _transport(url)
+    sent = failed = 0
+    with _lock:
+        states = ("pending", "failed") if retry_failed else ("pending",)
+        stale = datetime.now(UTC) - timedelta(minutes=5)
+        with platform.store.session() as s:
+            ids = list(
+                s.scalars(
+                    select(OpenLineageOutbox.id)
+                    .where(or_(OpenLineageOutbox.status.in_(states),
+                               (OpenLineageOutbox.status == "sending") & (OpenLineageOutbox.created_at < stale)))
+                    .order_by(OpenLineageOutbox.id)
+                )
+            )  # fmt: skip
+        for event_id in ids:
+            payload = _claim(platform, event_id)
+            if payload is None:
+                continue
+            error, tries = None, 0
+            for attempt in range(ATTEMPTS):
+                tries += 1
+                try:
+                    transport.emit(payload)  # type: ignore[arg-type]  # the transport serialises dicts too
+                    error = None
+                    break
+                except Exception as e:  # requests' errors, HTTP status errors
+                    error = f"{type(e).__name__}: {str(e)[:300]}"
+                    if attempt < ATTEMPTS - 1:
+                        time.sleep(0.2 * 2**attempt)
+            _finish(platform, event_id, error, tries)
+            sent += error is None
+            failed += error is not None
+    transport.close()
+    return {"sent": sent, "failed": failed}
+
+
+def _claim(platform: Platform, event_id: int) -> dict[str, Any] | None:
+    with platform.store.session() as s:
+        moved = s.execute(
+            update(OpenLineageOutbox)
+            .where(OpenLineageOutbox.id == event_id, OpenLineageOutbox.status != "sent")
+            .values(status="sending")
+        )
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        return s.scalar(select(OpenLineageOutbox.payload).where(OpenLineageOutbox.id == event_id))
+
+
+def _finish(platform: Platform, event_id: int, error: str | None, tries: int) -> None:
+    with platform.store.session() as s:
+        row = s.get(OpenLineageOutbox, event_id)
+        if row is None:
+            return
+        row.attempts += tries
+        if error is None:
+            row.status, row.sent_at, row.last_error = "sent", datetime.now(UTC), None
+        else:
+            row.status, row.last_error = "failed", error
+
+
+def outbox(platform: Platform, *, limit: int = 100) -> dict[str, Any]:
+    with platform.store.reader() as s:
+        rows = s.scalars(select(OpenLineageOutbox).order_by(OpenLineageOutbox.id.desc()).limit(limit)).all()
+        return {
+            "url": _shown_url(getattr(platform.settings, "openlineage_url", None)),
+            "events": [
+                {
+                    "id": r.id,
+                    "status": r.status,
+                    "attempts": r.attempts,
+                    "error": r.last_error,
+                    "event": r.payload.get("eventType"),
+                    "job": (r.payload.get("job") or {}).get("name"),
+                    "at": r.created_at.isoformat(timespec="seconds") if r.created_at else None,
+                }
+                for r in rows
+            ],  # fmt: skip
+        }
+
+
+def _transport(url: str) -> Any:
+    from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport, TokenProvider
+
+    parts = urlsplit(url.strip())
+    token = parts.password or (parts.username if parts.username and not parts.password else None)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    base = urlunsplit((parts.scheme, netloc, "/", "", ""))
+    endpoint = parts.path.lstrip("/") if parts.path.strip("/") else "api/v1/lineage"
+    if parts.query:
+        endpoint += f"?{parts.query}"
+    auth = ApiKeyTokenProvider({"api_key": token}) if token else TokenProvider({})
+    return HttpTransport(HttpConfig(url=base, endpoint=endpoint, timeout=5.0, auth=auth, retry={"total": 0}))
+
+
+def _shown_url(url: str | None) -> str | None:
+    """The URL without its token."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))

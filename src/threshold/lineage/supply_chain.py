@@ -1,0 +1,383 @@
+"""Supply chain views: upstream to the sources and downstream to what is built on a dataset or a
+column, with the domain and owners of every node; and the organisation-wide count of lineage gaps.
+
+A viewer never learns the name or columns of another domain's restricted dataset from a graph: such
+a node is shown as "restricted dataset" with its domain and owners (who to ask), nothing more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from threshold.errors import InvalidInput, NotFound
+from threshold.identity.service import Person
+from threshold.lineage import graph
+from threshold.lineage.audience import dataset_owners
+from threshold.lineage.models import (
+    DIRECT_KINDS,
+    ColumnLineage,
+    Derivation,
+    LineageEdge,
+    LineageNode,
+    SourceSystem,
+)
+from threshold.platform import Platform
+from threshold.store.models import Column, Dataset, Domain, Membership, User
+
+MAX_DEPTH = 20
+FOLLOWED = (*DIRECT_KINDS, "conditional", "window")
+"""Column kinds a column-level walk follows; whole-dataset dependencies (filters...) are listed."""
+
+
+def lineage(
+    platform: Platform,
+    dataset: str,
+    *,
+    column: str | None = None,
+    direction: str = "both",
+    depth: int = 5,
+    viewer: Person | None = None,
+    limit: int = 2000,
+) -> dict[str, Any]:
+    """The supply chain of `dataset` (or of one of its columns), `depth` levels each way."""
+    if direction not in graph.DIRECTIONS:
+        raise InvalidInput(f"direction is one of {', '.join(graph.DIRECTIONS)}")
+    if not 1 <= depth <= MAX_DEPTH:
+        raise InvalidInput(f"depth is between 1 and {MAX_DEPTH}")
+    with platform.store.reader() as s:
+        ds = _visible_dataset(s, dataset, viewer)
+        root = s.scalars(select(LineageNode).where(LineageNode.dataset_id == ds.id)).one_or_none()
+        root_id = root.id if root is not None else 0
+        if column is not None:
+            column = column.lower()
+            names = set(s.scalars(select(Column.name).where(Column.dataset_id == ds.id)))
+            if column not in names:
+                raise NotFound(f"{ds.full_name} has no column {column!r}")
+            levels, column_edges, truncated = _column_walk(s, root_id, column, direction, depth, limit)
+            if direction != "downstream":
+                _add_origins(s, levels)
+            edges = graph.edges_between(s, levels) if root_id else set()
+            deeper = False
+        else:
+            column_edges = []
+            if root_id:
+                w = graph.walk(s, root_id, direction=direction, depth=depth, limit=limit)
+                levels, edges, truncated, deeper = w.levels, w.edges, w.truncated, w.deeper
+            else:
+                levels, edges, truncated, deeper = {}, set(), False, False
+        nodes = describe_nodes(s, levels, viewer)
+        if not root_id:
+            nodes = [_virtual_root(s, ds, viewer)]
+        hidden = {n["id"] for n in nodes if n["hidden"]}
+        jobs = _names_of(s, {j for _, _, j in edges if j})
+        gaps = _gaps(s, [root_id]) if root_id else []
+        return {
+            "dataset": ds.full_name,
+            "column": column,
+            "direction": direction,
+            "depth": depth,
+            "root": root_id,
+            "nodes": nodes,
+            "edges": [
+                {"from": a, "to": b, "job": None if b in hidden else jobs.get(j) if j else None}
+                for a, b, j in sorted(edges)  # (src, dst) is unique: job never compared
+            ],
+            "column_edges": [
+                e
+                | ({"from_column": None} if e["from"] in hidden else {})
+                | ({"to_column": None} if e["to"] in hidden else {})
+                for e in column_edges
+            ],  # fmt: skip
+            "truncated": truncated,
+            "deeper": deeper,
+            "gaps": gaps,
+        }
+
+
+def _visible_dataset(s: Session, name: str, viewer: Person | None) -> Dataset:
+    ds = s.scalars(select(Dataset).where(Dataset.full_name == name.lower())).one_or_none()
+    if ds is None or ds.snapshot_id is None or (viewer is not None and _hidden(ds, viewer)):
+        raise NotFound(f"no dataset {name[:80]!r}; see `threshold datasets`")
+    return ds
+
+
+def _hidden(ds: Dataset, viewer: Person) -> bool:
+    if viewer.is_admin or viewer.is_governance:
+        return False
+    visibility = ds.visibility or ds.domain.default_visibility
+    return visibility == "restricted" and ds.domain.name not in viewer.domains
+
+
+def _column_walk(
+    s: Session, root: int, column: str, direction: str, depth: int, limit: int
+) -> tuple[dict[int, int], list[dict[str, Any]], bool]:
+    """Walk column lineage from (root, column): levels of the datasets reached, and the column edges."""
+    levels = {root: 0} if root else {}
+    edges: list[dict[str, Any]] = []
+    if not root:
+        return levels, edges, False
+    truncated = False
+    for way, sign in (("upstream", -1), ("downstream", 1)):
+        if direction not in (way, "both"):
+            continue
+        seen = {(root, column)}
+        frontier = [(root, column)]
+        for level in range(1, depth + 1):
+            found: list[tuple[int, str]] = []
+            by_node: dict[int, set[str]] = {}
+            for n, c in frontier:
+                by_node.setdefault(n, set()).add(c)
+            for row in _column_rows(s, way, by_node):
+                if way == "upstream":
+                    if row.source_id is None:
+                        continue
+                    near = (row.target_id, row.target_column or "*")
+                    far = (row.source_id, row.source_column or "")
+                    edges.append(_column_edge(far, near, row))
+                else:
+                    near = (row.source_id or 0, row.source_column or "")
+                    far = (row.target_id, row.target_column or "*")
+                    edges.append(_column_edge(near, far, row))
+                if row.kind not in FOLLOWED and way == "upstream":
+                    continue
+                if far not in seen:
+                    seen.add(far)
+                    found.append(far)
+                    levels.setdefault(far[0], sign * level)
+                    if len(levels) >= limit:
+                        truncated = True
+                        break
+            if truncated:
+                break
+            # "*": the whole dataset depends on the column (a filter, a join): so does everything downstream.
+            frontier = [f for f in found if f[1] != "*"]
+            whole = [f[0] for f in found if f[1] == "*"]
+            for n in whole:
+                q = select(Column.name).join(LineageNode, LineageNode.dataset_id == Column.dataset_id)
+                names = s.scalars(q.where(LineageNode.id == n))
+                for name in names:
+                    if (n, name) not in seen:
+                        seen.add((n, name))
+                        frontier.append((n, name))
+            if not frontier:
+                break
+    edges = [dict(t) for t in {tuple(sorted(e.items())) for e in edges}]
+    edges.sort(key=lambda e: (e["from"], e["from_column"] or "", e["to"], e["to_column"] or ""))
+    return levels, edges, truncated
+
+
+def _add_origins(s: Session, levels: dict[int, int]) -> None:
+    """The files and source systems the datasets on a column's upstream path were shared from."""
+    upstream = [n for n, lv in levels.items() if lv <= 0]
+    if not upstream:
+        return
+    q = (
+        select(LineageEdge.src_id, LineageEdge.dst_id)
+        .join(LineageNode, LineageNode.id == LineageEdge.src_id)
+        .where(LineageEdge.dst_id.in_(upstream), LineageNode.kind.in_(("file", "source")))
+    )
+    for src, dst in s.execute(q):
+        levels.setdefault(src, levels[dst] - 1)
+
+
+def _column_rows(s: Session, way: str, by_node: dict[int, set[str]]) -> list[ColumnLineage]:
+    if not by_node:
+        return []
+    if way == "upstream":
+        q = select(ColumnLineage).where(ColumnLineage.target_id.in_(list(by_node)))
+        rows = [r for r in s.scalars(q) if r.target_column in by_node[r.target_id]]
+    else:
+        q = select(ColumnLineage).where(ColumnLineage.source_id.in_(list(by_node)))
+        rows = [r for r in s.scalars(q) if r.source_column in by_node[r.source_id or 0]]
+    return rows
+
+
+def _column_edge(src: tuple[int, str], dst: tuple[int, str], row: ColumnLineage) -> dict[str, Any]:
+    return {
+        "from": src[0],
+        "from_column": src[1],
+        "to": dst[0],
+        "to_column": None if dst[1] == "*" else dst[1],
+        "kind": row.kind,
+        "masking": row.masking,
+    }
+
+
+def describe_nodes(s: Session, levels: dict[int, int], viewer: Person | None) -> list[dict[str, Any]]:
+    """Every node with its level, kind, name, domain, owners, stage and derivation, in level order."""
+    if not levels:
+        return []
+    ids = sorted(levels)
+    rows: list[Any] = []  # plain rows, not ORM objects: a view may list thousands of nodes
+    for i in range(0, len(ids), graph.CHUNK):
+        q = (
+            select(LineageNode.id, LineageNode.kind, LineageNode.name, LineageNode.namespace,
+                   LineageNode.dataset_id, LineageNode.source_system_id, LineageNode.owners, Dataset.full_name,
+                   Dataset.stage, Dataset.visibility, Dataset.title, Dataset.row_count, Dataset.domain_id,
+                   Domain.name.label("domain"), Domain.default_visibility)
+            .outerjoin(Dataset, Dataset.id == LineageNode.dataset_id)
+            .outerjoin(Domain, Domain.id == Dataset.domain_id)
+            .where(graph.in_ids(LineageNode.id, ids[i : i + graph.CHUNK]))
+        )  # fmt: skip
+        rows.extend(s.execute(q))
+    dataset_ids = [n.dataset_id for n in rows if n.full_name is not None]
+    owners_of_domain: dict[int, list[str]] = {}
+    domain_ids = {n.domain_id for n in rows if n.domain_id is not None}
+    if domain_ids:
+        q = (
+            select(Membership.domain_id, User.name)
+            .join(User, User.id == Membership.user_id)
+            .where(Membership.role == "owner", graph.in_ids(Membership.domain_id, domain_ids))
+            .order_by(User.name)
+        )
+        for domain_id, name in s.execute(q):
+            owners_of_domain.setdefault(domain_id, []).append(name)
+    derivations: dict[int, Any] = {}
+    for i in range(0, len(dataset_ids), graph.CHUNK):
+        q = (
+            select(Derivation.dataset_id, Derivation.schedule, Derivation.status, Derivation.last_run_at,
+                   Derivation.next_run_at, User.name.label("owner"))
+            .join(User, User.id == Derivation.owner_id)
+            .where(graph.in_ids(Derivation.dataset_id, dataset_ids[i : i + graph.CHUNK]))
+        )  # fmt: skip
+        derivations.update({d.dataset_id: d for d in s.execute(q)})
+    systems = {
+        sid: (name, owner, kind)
+        for sid, name, owner, kind in s.execute(
+            select(SourceSystem.id, SourceSystem.name, User.name, SourceSystem.kind).join(User)
+            .where(graph.in_ids(SourceSystem.id, {n.source_system_id for n in rows if n.source_system_id}))
+        )
+    }  # fmt: skip
+    gaps = dict(
+        s.execute(
+            select(ColumnLineage.target_id, func.count())
+            .where(ColumnLineage.kind == "unresolved", graph.in_ids(ColumnLineage.target_id, ids))
+            .group_by(ColumnLineage.target_id)
+        ).all()
+    )
+    out = []
+    for n in rows:
+        item: dict[str, Any] = {
+            "id": n.id, "kind": n.kind, "name": n.name, "namespace": n.namespace, "level": levels[n.id],
+            "domain": None, "owners": list(n.owners or []), "stage": None, "title": "", "hidden": False,
+            "link": None, "derivation": None, "gaps": int(gaps.get(n.id, 0)),
+        }  # fmt: skip
+        if n.full_name is not None:
+            domain, d = n.domain, derivations.get(n.dataset_id)
+            names = list(owners_of_domain.get(n.domain_id, []))
+            if d is not None and d.owner not in names:
+                names.append(d.owner)
+            item.update(domain=domain, stage=n.stage, title=n.title, owners=names, link=f"/lineage/{n.full_name}",
+                        rows=n.row_count)  # fmt: skip
+            restricted = (n.visibility or n.default_visibility) == "restricted"
+            if (
+                viewer is not None
+                and restricted
+                and not (viewer.is_admin or viewer.is_governance)
+                and (domain not in viewer.domains)
+            ):
+                item.update(name="restricted dataset", title="", hidden=True, link=None, rows=None)
+            if d is not None and not item["hidden"]:
+                item["derivation"] = {
+                    "schedule": d.schedule, "status": d.status, "last_run_at": _iso(d.last_run_at),
+                    "next_run_at": _iso(d.next_run_at),
+                }  # fmt: skip
+        elif n.kind == "dataset" and n.dataset_id is None:
+            item.update(kind="deleted", title="a dataset that no longer exists")
+        elif n.source_system_id in systems:
+            name, owner, kind = systems[n.source_system_id]
+            item.update(owners=[owner], title=f"{kind} source system")
+        elif n.kind == "file":
+            item.update(domain=n.namespace.removeprefix("file://"), title="shared file")
+        out.append(item)
+    out.sort(key=lambda x: (x["level"], x["domain"] or "", x["name"]))
+    return out
+
+
+def _virtual_root(s: Session, ds: Dataset, viewer: Person | None) -> dict[str, Any]:
+    """A dataset nothing was ever recorded about still shows, alone."""
+    owners = dataset_owners(s, [ds.id])[ds.id].names
+    return {
+        "id": 0, "kind": "dataset", "name": ds.full_name, "namespace": "threshold", "level": 0,
+        "domain": ds.domain.name, "owners": owners, "stage": ds.stage, "title": ds.title, "hidden": False,
+        "link": f"/lineage/{ds.full_name}", "derivation": None, "gaps": 0, "rows": ds.row_count,
+    }  # fmt: skip
+
+
+def _names_of(s: Session, node_ids: set[int]) -> dict[int, str]:
+    ids = sorted(node_ids)
+    out: dict[int, str] = {}
+    for i in range(0, len(ids), graph.CHUNK):
+        q = select(LineageNode.id, LineageNode.name).where(graph.in_ids(LineageNode.id, ids[i : i + graph.CHUNK]))
+        out.update({int(a): str(b) for a, b in s.execute(q)})
+    return out
+
+
+def _gaps(s: Session, node_ids: Iterable[int]) -> list[dict[str, Any]]:
+    rows = s.execute(
+        select(LineageNode.name, ColumnLineage.target_column, ColumnLineage.description)
+        .join(LineageNode, LineageNode.id == ColumnLineage.target_id)
+        .where(ColumnLineage.kind == "unresolved", ColumnLineage.target_id.in_(list(node_ids)))
+        .order_by(ColumnLineage.target_column)
+    )
+    return [{"dataset": n, "column": c, "reason": r} for n, c, r in rows]
+
+
+def overview(platform: Platform, *, viewer: Person | None = None, limit: int = 200) -> dict[str, Any]:
+    """The whole graph in numbers, and every lineage gap (columns whose origin is unresolved)."""
+    with platform.store.reader() as s:
+        kinds = dict(s.execute(select(LineageNode.kind, func.count()).group_by(LineageNode.kind)).all())
+        edges = s.scalar(select(func.count()).select_from(LineageEdge)) or 0
+        column_rows = s.scalar(select(func.count()).select_from(ColumnLineage)) or 0
+        statuses = dict(s.execute(select(Derivation.status, func.count()).group_by(Derivation.status)).all())
+        gap_q = (
+            select(LineageNode.name, LineageNode.dataset_id, ColumnLineage.target_column, ColumnLineage.description,
+                   ColumnLineage.origin)
+            .join(LineageNode, LineageNode.id == ColumnLineage.target_id)
+            .where(ColumnLineage.kind == "unresolved")
+            .order_by(LineageNode.name, ColumnLineage.target_column)
+        )  # fmt: skip
+        rows = s.execute(gap_q).all()
+        hidden_ids = _hidden_dataset_ids(s, {r[1] for r in rows if r[1] is not None}, viewer)
+        gaps = [
+            {"dataset": name, "column": col, "reason": reason, "origin": origin}
+            for name, ds_id, col, reason, origin in rows
+            if ds_id not in hidden_ids
+        ]
+        datasets_with_gaps = len({g["dataset"] for g in gaps})
+        total_datasets = s.scalar(select(func.count()).select_from(Dataset).where(Dataset.snapshot_id.is_not(None)))
+        return {
+            "nodes": {k: int(v) for k, v in sorted(kinds.items())},
+            "edges": int(edges),
+            "column_lineage": int(column_rows),
+            "derivations": {k: int(v) for k, v in sorted(statuses.items())},
+            "datasets": int(total_datasets or 0),
+            "gaps": {"columns": len(gaps), "datasets": datasets_with_gaps, "list": gaps[:limit]},
+        }
+
+
+def _hidden_dataset_ids(s: Session, ids: set[int], viewer: Person | None) -> set[int]:
+    if viewer is None or viewer.is_admin or viewer.is_governance or not ids:
+        return set()
+    q = (
+        select(Dataset.id)
+        .join(Domain, Domain.id == Dataset.domain_id)
+        .where(
+            Dataset.id.in_(ids),
+            func.coalesce(Dataset.visibility, Domain.default_visibility) == "restricted",
+            or_(Domain.name.not_in(viewer.domains or ("",))),
+        )
+    )
+    return set(s.scalars(q))
+
+
+def _iso(d: Any) -> str | None:
+    from datetime import UTC
+
+    if d is None:
+        return None
+    return (d if d.tzinfo else d.replace(tzinfo=UTC)).isoformat(timespec="seconds")

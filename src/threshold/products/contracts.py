@@ -1,0 +1,498 @@
+"""Data contracts in the Open Data Contract Standard v3 (ODCS): build, export, import, compare.
+
+A contract has one schema object per dataset of the product (`physicalName` is `domain.dataset`),
+its properties are the columns, quality rules sit on objects and properties, and the freshness SLO is
+the `latency` SLA property. Documents are validated against the ODCS JSON schema shipped with the
+`open-data-contract-standard` package and read into its pydantic model.
+
+Versions are semantic: every new contract of a product has a higher version, and a breaking schema
+change (a column removed, its type changed, a guarantee such as `required` dropped) needs a new
+major version.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from open_data_contract_standard.model import OpenDataContractStandard
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from threshold.errors import Conflict, Denied, InvalidInput, NotFound
+from threshold.identity.service import Person
+from threshold.platform import Platform
+from threshold.products.lookup import dataset_ref, iso
+from threshold.products.models import Contract, Product, ProductDataset
+from threshold.store.models import Column, Dataset, User
+
+API_VERSION = "v3.1.0"
+"""The ODCS version written (v3.1 has the `timestamp` logical type); v3.x documents are read."""
+SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?$")
+_KEY = re.compile(r"(^id$|_id$|_code$|_key$|^code$|^key$)")
+_HOURS = {
+    "h": 1,
+    "hr": 1,
+    "hour": 1,
+    "hours": 1,
+    "d": 24,
+    "day": 24,
+    "days": 24,
+    "w": 168,
+    "week": 168,
+    "weeks": 168,
+    "m": 1 / 60,
+    "min": 1 / 60,
+    "minutes": 1 / 60,
+}
+
+
+def logical_type(lake_type: str) -> str:
+    """The ODCS logical type of a lake (DuckDB) column type."""
+    t = lake_type.upper()
+    if t.endswith("[]") or t.startswith("LIST"):
+        return "array"
+    if t.startswith(("STRUCT", "MAP")):
+        return "object"
+    if t.startswith(("DECIMAL", "NUMERIC")) or t in ("DOUBLE", "FLOAT", "REAL"):
+        return "number"
+    if t in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT"):
+        return "integer"
+    if t == "BOOLEAN":
+        return "boolean"
+    if t == "DATE":
+        return "date"
+    if t.startswith("TIMESTAMP"):
+        return "timestamp"
+    if t.startswith("TIME"):
+        return "time"
+    return "string"
+
+
+def semver(version: str | None) -> tuple[int, int, int]:
+    m = SEMVER.match(str(version or "").strip())
+    if m is None:
+        raise InvalidInput(f"contract version {version!r} is not a semantic version such as 1.0.0")
+    return int(m[1]), int(m[2]), int(m[3])
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    text = resources.files("open_data_contract_standard").joinpath("schema.json").read_text(encoding="utf-8")
+    return dict(json.loads(text))
+
+
+def parse(text: str) -> OpenDataContractStandard:
+    """An ODCS v3 document, validated; the first problem otherwise (InvalidInput)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise InvalidInput(f"the contract is not valid YAML: {str(e).splitlines()[0]}") from e
+    if not isinstance(data, dict):
+        raise InvalidInput("the contract must be a YAML mapping (apiVersion, kind, id, version, schema...)")
+    if not str(data.get("apiVersion", "")).startswith("v3"):
+        raise InvalidInput(f"only ODCS v3 contracts are read (apiVersion v3.x), not {data.get('apiVersion')!r}")
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.absolute_path) or "(document)"
+        raise InvalidInput(f"the contract does not follow ODCS v3 at {where}: {first.message[:200]}")
+    try:
+        return OpenDataContractStandard(**data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        raise InvalidInput(f"the contract is not valid at {'.'.join(map(str, first['loc']))}: {first['msg']}") from e
+
+
+def dump(contract: OpenDataContractStandard) -> str:
+    return contract.to_yaml()
+
+
+def datasets_of(contract: OpenDataContractStandard) -> list[str]:
+    """The lake datasets a contract describes, in its order (`physicalName`, or `domain` + object name)."""
+    out = []
+    for obj in contract.schema_ or []:
+        name = (obj.physicalName or "").strip().lower()
+        if not name and obj.name and contract.domain:
+            name = f"{contract.domain}.{obj.name}".lower()
+        if not name:
+            raise InvalidInput("every schema object needs physicalName: domain.dataset (the dataset it describes)")
+        out.append(name)
+    if not out:
+        raise InvalidInput("the contract has no schema: list the dataset(s) it describes under `schema`")
+    return list(dict.fromkeys(out))
+
+
+def freshness_hours(contract: OpenDataContractStandard) -> int | None:
+    """The freshness SLO in hours: the `latency` (or `freshness`) SLA property."""
+    for p in contract.slaProperties or []:
+        if (p.property or "").lower() in ("latency", "freshness") and isinstance(p.value, (int, float)):
+            factor = _HOURS.get((p.unit or "h").strip().lower())
+            if factor is None:
+                raise InvalidInput(f"unknown unit {p.unit!r} of the {p.property} SLA (use h or d)")
+            return max(1, round(float(p.value) * factor))
+    return None
+
+
+@dataclass(frozen=True)
+class Change:
+    breaking: bool
+    text: str
+
+
+def compare(old: OpenDataContractStandard, new: OpenDataContractStandard) -> list[Change]:
+    """What changes between two contracts for their consumers, breaking changes first."""
+    changes: list[Change] = []
+    before = dict(zip(datasets_of(old), old.schema_ or [], strict=False))
+    after = dict(zip(datasets_of(new), new.schema_ or [], strict=False))
+    for name in before.keys() - after.keys():
+        changes.append(Change(True, f"dataset {name} removed"))
+    for name in after.keys() - before.keys():
+        changes.append(Change(False, f"dataset {name} added"))
+    for name in before.keys() & after.keys():
+        old_props = {p.name: p for p in before[name].properties or []}
+        new_props = {p.name: p for p in after[name].properties or []}
+        for col in sorted(old_props.keys() - new_props.keys(), key=str):
+            changes.append(Change(True, f"{name}.{col} removed"))
+        for col in sorted(new_props.keys() - old_props.keys(), key=str):
+            changes.append(Change(False, f"{name}.{col} added"))
+        for col in sorted(old_props.keys() & new_props.keys(), key=str):
+            a, b = old_props[col], new_props[col]
+            if (a.logicalType or "") != (b.logicalType or "") or _norm(a.physicalType) != _norm(b.physicalType):
+                changes.append(Change(True, f"{name}.{col} changes type {_type(a)} -> {_type(b)}"))
+            if a.required and not b.required:
+                changes.append(Change(True, f"{name}.{col} may now be empty (required dropped)"))
+            if a.unique and not b.unique:
+                changes.append(Change(True, f"{name}.{col} may now repeat (unique dropped)"))
+            if not a.required and b.required:
+                changes.append(Change(False, f"{name}.{col} is now required"))
+    return sorted(changes, key=lambda c: (not c.breaking, c.text))
+
+
+def _same(a: OpenDataContractStandard, b: OpenDataContractStandard) -> bool:
+    """The same contract, whatever the product's status says (exports carry the status of the day)."""
+    skip = {"status", "contractCreatedTs"}
+    return a.model_dump(exclude=skip, exclude_none=True) == b.model_dump(exclude=skip, exclude_none=True)
+
+
+def _norm(t: str | None) -> str:
+    return re.sub(r"\s+", "", (t or "").upper())
+
+
+def _type(p: Any) -> str:
+    return p.physicalType or p.logicalType or "?"
+
+
+def build(
+    platform: Platform,
+    names: list[str],
+    *,
+    product: Product | None = None,
+    owner: str | None = None,
+    version: str = "1.0.0",
+    status: str = "proposed",
+    description: str | None = None,
+    freshness: int | None = None,
+) -> OpenDataContractStandard:
+    """A contract generated from the datasets as they are: a draft to edit, or the one a promotion writes."""
+    with platform.store.session() as s:
+        rows = {
+            d.full_name: d
+            for d in s.scalars(
+                select(Dataset)
+                .where(Dataset.full_name.in_(names))
+                .options(selectinload(Dataset.columns), selectinload(Dataset.tags), selectinload(Dataset.domain))
+            )
+        }
+        missing = [n for n in names if n not in rows]
+        if missing:
+            raise NotFound(f"no dataset {missing[0]!r}")
+        main = rows[names[0]]
+        owner_row = s.scalars(select(User).where(User.name == owner)).one_or_none() if owner else None
+        objects = [_object(rows[n]) for n in names]
+        main_description, main_purpose, domain = main.description, main.purpose, main.domain.name
+    doc: dict[str, Any] = {
+        "apiVersion": API_VERSION,
+        "kind": "DataContract",
+        "id": f"threshold:{names[0]}",
+        "name": names[0].split(".", 1)[1],
+        "version": version,
+        "status": status,
+        "domain": domain,
+        "dataProduct": names[0],
+        "description": {
+            "usage": description or main_description or f"{names[0]} as a data product",
+            "purpose": main_purpose or None,
+            "limitations": "Personal columns are masked for readers outside the domain unless their access "
+            "request's purpose allows personal data.",
+        },
+        "schema": objects,
+        "contractCreatedTs": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    if freshness:
+        doc["slaProperties"] = [
+            {
+                "property": "latency",
+                "value": freshness,
+                "unit": "h",
+                "description": "the newest data is at most this old",
+            }
+        ]
+    if owner_row is not None:
+        doc["team"] = [{"username": owner_row.name, "name": owner_row.display_name or owner_row.name, "role": "owner"}]
+    doc["support"] = [{"channel": "threshold", "url": f"/products/{names[0]}", "description": "product page"}]
+    doc["description"] = {k: v for k, v in doc["description"].items() if v}
+    return OpenDataContractStandard(**doc)
+
+
+def _object(d: Dataset) -> dict[str, Any]:
+    tags: dict[str, list[str]] = {}
+    for t in d.tags:
+        if t.column_name:
+            tags.setdefault(t.column_name, []).append(t.tag)
+    props = []
+    for c in d.columns:
+        p: dict[str, Any] = {"name": c.name, "logicalType": logical_type(c.type), "physicalType": c.type}
+        if c.label and c.label != c.name:
+            p["description"] = f"source label: {c.label}"
+        if not c.nullable:
+            p["required"] = True
+        ctags = sorted(tags.get(c.name, []))
+        if ctags:
+            p["tags"] = ctags
+        p["classification"] = (
+            "restricted" if any(t.startswith("personal") or t == "confidential" for t in ctags) else ("internal")
+        )
+        if _suggest_not_null(c.name, c.type, c.null_fraction, d.row_count):
+            p["quality"] = [
+                {
+                    "type": "library",
+                    "metric": "nullValues",
+                    "mustBe": 0,
+                    "unit": "rows",
+                    "description": f"{c.name} is never empty",
+                }
+            ]
+        props.append(p)
+    obj: dict[str, Any] = {
+        "name": d.name,
+        "physicalName": d.full_name,
+        "physicalType": "table",
+        "logicalType": "object",
+        "properties": props,
+        "quality": [{"type": "library", "metric": "rowCount", "mustBeGreaterThan": 0, "description": "not empty"}],
+    }
+    if d.description:
+        obj["description"] = d.description
+    return obj
+
+
+def draft_summary(platform: Platform, dataset: str) -> dict[str, Any]:
+    """What a promotion's contract would hold today (columns, suggested checks), or the draft imported."""
+    with platform.store.session() as s:
+        ref = dataset_ref(s, dataset)
+        draft = s.scalars(
+            select(Contract)
+            .where(Contract.dataset_id == ref.id, Contract.product_id.is_(None))
+            .order_by(Contract.id.desc())
+        ).first()
+        columns = (
+            s.connection()
+            .execute(select(Column.name, Column.type, Column.null_fraction).where(Column.dataset_id == ref.id))
+            .all()
+        )
+        rows = s.scalar(select(Dataset.row_count).where(Dataset.id == ref.id)) or 0
+    if draft is not None:
+        return {"source": "imported draft", "version": draft.version, "status": draft.status}
+    checks = 1 + sum(1 for name, ctype, nulls in columns if _suggest_not_null(name, ctype, nulls, rows))
+    return {
+        "source": "generated from the table",
+        "columns": len(columns),
+        "checks": checks,
+        "export": f"threshold contract export {ref.full_name}",
+    }
+
+
+def _suggest_not_null(name: str, ctype: str, null_fraction: float | None, rows: int) -> bool:
+    """A generated contract promises no empty values for key-like and date columns that have none today."""
+    return null_fraction == 0 and bool(rows) and (bool(_KEY.search(name)) or logical_type(ctype) == "date")
+
+
+def current(platform: Platform, dataset_id: int) -> Contract | None:
+    """The newest contract of a dataset's product (or its newest draft)."""
+    with platform.store.session() as s:
+        return s.scalars(select(Contract).where(Contract.dataset_id == dataset_id).order_by(Contract.id.desc())).first()
+
+
+def export(platform: Platform, dataset: str, *, viewer: Person | None = None) -> str:
+    """The ODCS YAML of a product's current contract; for a dataset that is not a product, a generated draft."""
+    from threshold.products.visibility import sight
+
+    with platform.store.session() as s:
+        ref = dataset_ref(s, dataset)
+        ds = s.get(Dataset, ref.id)
+        assert ds is not None
+        if not sight(s, viewer, ds, ref.domain, ref.visibility).exists:
+            raise NotFound(f"no dataset {dataset[:80]!r}")
+        product = s.scalars(select(Product).where(Product.dataset_id == ref.id)).one_or_none()
+        owner = s.get(User, product.owner_id).name if product else None  # type: ignore[union-attr]
+    latest = current(platform, ref.id)
+    if latest is not None:
+        doc = parse(latest.document)
+        if product is not None:
+            doc.status = product.status
+        return dump(doc)
+    return dump(build(platform, [ref.full_name], owner=owner, status="draft"))
+
+
+def import_contract(platform: Platform, person: Person, text: str) -> dict[str, Any]:
+    """Publish a contract: a new version of a product's contract, or a draft for a dataset to be promoted.
+
+    The version must be higher than the current one, a breaking change needs a new major version, and
+    the contract's schema must match the real table (its quality rules are checked and recorded).
+    """
+    from threshold.products import checks
+
+    contract = parse(text)
+    names = datasets_of(contract)
+    version = str(contract.version or "")
+    semver(version)
+    with platform.store.session() as s:
+        ref = dataset_ref(s, names[0])
+        product = s.scalars(select(Product).where(Product.dataset_id == ref.id)).one_or_none()
+        if not (person.is_admin or ref.domain in person.owner_of or (product and product.owner_id == person.id)):
+            raise Denied(
+                f"only the product's owner or owners of {ref.domain} publish its contract (rule products.contract)"
+            )
+        if product is not None and product.status == "retired":
+            raise Conflict(f"{ref.full_name} was retired; a retired product takes no new contract")
+        parts = (
+            list(s.scalars(select(ProductDataset.dataset_id).where(ProductDataset.product_id == product.id)))
+            if (product)
+            else []
+        )
+        owner_id = product.owner_id if product else person.id
+    latest = current(platform, ref.id)
+    changes: list[Change] = []
+    if latest is not None:
+        if latest.version == version and _same(parse(latest.document), contract):
+            return contract_dict(latest) | {"changes": [], "unchanged": True}
+        if semver(version) <= semver(latest.version):
+            raise Conflict(f"contract version {version} must be higher than the current {latest.version}")
+        changes = compare(parse(latest.document), contract)
+        breaking = [c.text for c in changes if c.breaking]
+        if breaking and semver(version)[0] == semver(latest.version)[0]:
+            major = f"{semver(latest.version)[0] + 1}.0.0"
+            raise Conflict(
+                f"a breaking change needs a new major version ({major}, not {version}): {'; '.join(breaking)}"
+            )
+    if product is not None:
+        with platform.store.session() as s:
+            wanted = {dataset_ref(s, n).id for n in names}
+        if wanted != set(parts):
+            raise Conflict(
+                f"the contract describes {', '.join(names)}; the product {ref.full_name} is made of "
+                "other datasets (promote a new product to change what it combines)"
+            )
+    results = checks.run(platform, contract, as_user=owner_id)
+    schema_failures = [r for r in results if r["kind"] == "schema" and r["status"] != "passed"]
+    if schema_failures:
+        raise InvalidInput(
+            "the contract does not match the table: " + "; ".join(r["message"] for r in schema_failures[:5])
+        )
+    status = checks.status_of(results)
+    with platform.store.session() as s:
+        row = Contract(
+            dataset_id=ref.id,
+            product_id=product.id if product else None,
+            version=version,
+            document=text,
+            status=status,
+            results=results,
+            checked_at=datetime.now(UTC),
+            created_by_id=person.id,
+        )
+        s.add(row)
+        if product is not None:
+            p = s.get(Product, product.id)
+            assert p is not None
+            p.version = version
+            p.freshness_hours = freshness_hours(contract) or p.freshness_hours
+            if contract.description and contract.description.usage:
+                p.description = contract.description.usage
+        s.flush()
+        out = contract_dict(row)
+    if product is not None and status == "failed":
+        _tell_failed(platform, ref.full_name, owner_id, results)
+    return out | {"changes": [{"breaking": c.breaking, "change": c.text} for c in changes], "draft": product is None}
+
+
+def _tell_failed(platform: Platform, name: str, owner_id: int, results: list[dict[str, Any]]) -> None:
+    from threshold.notifications.service import notify
+
+    failed = [r["message"] for r in results if r["status"] in ("failed", "error")]
+    notify(
+        platform,
+        [owner_id],
+        "contract.failed",
+        f"The contract of {name} fails {len(failed)} check(s)",
+        body="; ".join(failed[:5]),
+        link=f"/products/{name}",
+        data={"dataset": name},
+    )
+
+
+def contract_dict(c: Contract) -> dict[str, Any]:
+    return {
+        "version": c.version,
+        "status": c.status,
+        "results": c.results,
+        "checked_at": iso(c.checked_at),
+        "created_at": iso(c.created_at),
+        "product": c.product_id is not None,
+    }
+
+
+def recheck(platform: Platform, person: Person, dataset: str) -> dict[str, Any]:
+    """Run the current contract's checks again against the table and record the result."""
+    from threshold.products import checks
+
+    with platform.store.session() as s:
+        ref = dataset_ref(s, dataset)
+        product = s.scalars(select(Product).where(Product.dataset_id == ref.id)).one_or_none()
+        if not (person.is_admin or ref.domain in person.owner_of or (product and product.owner_id == person.id)):
+            raise Denied(f"only the product's owner or owners of {ref.domain} run its checks (rule products.contract)")
+    latest = current(platform, ref.id)
+    if latest is None:
+        raise NotFound(f"{ref.full_name} has no contract yet: `threshold contract import FILE` or promote it")
+    results = checks.run(platform, parse(latest.document), as_user=product.owner_id if product else person.id)
+    status = checks.status_of(results)
+    with platform.store.session() as s:
+        row = s.get(Contract, latest.id)
+        assert row is not None
+        row.results, row.status, row.checked_at = results, status, datetime.now(UTC)
+        out = contract_dict(row)
+    if product is not None and status == "failed":
+        _tell_failed(platform, ref.full_name, product.owner_id, results)
+    return out | {"dataset": ref.full_name}
+
+
+def history(platform: Platform, dataset_id: int) -> list[dict[str, Any]]:
+    with platform.store.session() as s:
+        rows = s.execute(
+            select(Contract, User.name)
+            .outerjoin(User, User.id == Contract.created_by_id)
+            .where(Contract.dataset_id == dataset_id)
+            .order_by(Contract.id.desc())
+        ).all()
+    return [contract_dict(c) | {"by": by} for c, by in rows]
