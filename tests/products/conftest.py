@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from usage_history import History, Receiver, build_history
+
+from .usage_history import History, Receiver, build_history
 
 
 @pytest.fixture(scope="module")

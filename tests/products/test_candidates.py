@@ -15,7 +15,7 @@ from threshold.products.candidates import compute, dismiss, list_candidates, nom
 from threshold.products.lookup import Window
 from threshold.store.models import Dataset, Domain
 
-from .conftest import INVOICES, KPIS, SECRET, SENSORS, History, Receiver
+from .usage_history import INVOICES, KPIS, SECRET, SENSORS, History, Receiver
 
 KPIS_REASONS = [
     # (signal, value, target, weight, points, text)

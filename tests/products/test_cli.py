@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import KPIS, SENSORS, History, build_history
+from .usage_history import KPIS, SENSORS, History, build_history
 
 
 @pytest.fixture(scope="module")

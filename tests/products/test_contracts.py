@@ -17,7 +17,7 @@ from threshold.products.lifecycle import product_view, promote
 from threshold.sharing.service import share
 from threshold.store.models import Dataset, Share
 
-from .conftest import INVOICES, KPIS, SENSORS, History
+from .usage_history import INVOICES, KPIS, SENSORS, History
 
 
 def _doc(text: str) -> dict:  # type: ignore[type-arg]

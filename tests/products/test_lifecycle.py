@@ -16,7 +16,7 @@ from threshold.products.lifecycle import deprecate, list_products, product_view,
 from threshold.store.models import Dataset, Domain
 from threshold.usage.service import UsageRecord, record
 
-from .conftest import KPIS, SENSORS, SHIPMENTS, History, Receiver
+from .usage_history import KPIS, SENSORS, SHIPMENTS, History, Receiver
 
 
 def _stage(h: History, name: str) -> str:

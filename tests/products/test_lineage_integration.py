@@ -6,12 +6,13 @@ Skipped when `threshold.lineage.derive` is not there (products then says "lineag
 from __future__ import annotations
 
 import pytest
-from usage_history import KPIS, History
 
 from threshold.products.candidates import compute
 from threshold.products.consumption import dataset_consumers
 from threshold.products.lookup import Window
 from threshold.products.owners import suggest
+
+from .usage_history import KPIS, History
 
 derive_module = pytest.importorskip("threshold.lineage.derive")
 

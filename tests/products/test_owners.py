@@ -9,7 +9,7 @@ from threshold.notifications.service import inbox
 from threshold.products.lifecycle import promote
 from threshold.products.owners import accept, decline, propose, suggest
 
-from .conftest import INVOICES, KPIS, SECRET, History
+from .usage_history import INVOICES, KPIS, SECRET, History
 
 
 def _ranking(found: dict[str, object]) -> list[tuple[str, float, list[tuple[str, float]]]]:
@@ -40,7 +40,7 @@ def test_suggestions_are_ranked_with_their_evidence(history: History) -> None:
 def test_who_appends_to_a_dataset_knows_it(fresh: History, tmp_path: object) -> None:
     from threshold.sharing.service import share
 
-    from .conftest import DATASETS
+    from .usage_history import DATASETS
 
     path = tmp_path / "sensors.csv"  # type: ignore[operator]
     path.write_text(DATASETS["manufacturing.sensors"][1], encoding="utf-8")

@@ -11,7 +11,7 @@ from threshold.products.consumption import dataset_consumers
 from threshold.products.patterns import domain_datasets, org_patterns
 from threshold.products.rollup import monday
 
-from .conftest import INVOICES, KPIS, OLD, ORDERS, SECRET, SENSORS, SHIPMENTS, History
+from .usage_history import INVOICES, KPIS, OLD, ORDERS, SECRET, SENSORS, SHIPMENTS, History
 
 
 def test_plant_kpis_consumers_by_domain_and_purpose(history: History) -> None:

@@ -11,7 +11,7 @@ from threshold.products.consumption import dataset_consumers
 from threshold.products.lifecycle import promote
 from threshold.products.producers import column_impact, domain_view
 
-from .conftest import INVOICES, KPIS, ORDERS, SECRET, History
+from .usage_history import INVOICES, KPIS, ORDERS, SECRET, History
 
 
 def _item(view: dict[str, object], name: str) -> dict[str, object]:

@@ -14,7 +14,7 @@ from threshold.products.models import RollupState, UsageWeekly
 from threshold.store.models import UsageEvent
 from threshold.usage.service import UsageRecord, record
 
-from .conftest import KPIS, SENSORS, History, at
+from .usage_history import KPIS, SENSORS, History, at
 
 
 def _event(h: History, who: str, dataset: str, when: datetime, purpose: str | None = "energy cost forecast") -> int:

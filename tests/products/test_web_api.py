@@ -17,7 +17,7 @@ from threshold.api.app import create_app
 from threshold.api.permissions import undeclared
 from threshold.identity.service import create_token
 
-from .conftest import INVOICES, KPIS, SENSORS, History
+from .usage_history import INVOICES, KPIS, SENSORS, History
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
