@@ -127,11 +127,12 @@ def test_reuse_matrix(history: History) -> None:
 
 def test_rising_falling_long_tail_and_domains_that_only_consume(history: History) -> None:
     p = org_patterns(history.platform, viewer=history.people["admin"])
-    # person-weeks, the last 4 weeks against the 4 before: plant_kpis 2+3+3+3 -> 3+6+6+0; orders 0 -> 1+1;
-    # sensors 1+1+1+1 -> 1+2+2+0; shipments 4 -> 4 with as many queries: neither rising nor falling
+    # person-weeks, the last 4 complete weeks against the 4 before: plant_kpis 3+3+2+0 -> 6+6+3+3;
+    # sensors 1+1+1 -> 2+2+1+1; orders 0 -> 1+1; shipments 3 -> 2+1+1+1; invoices 3 -> 4
     rising = [(r["dataset"], r["prior_person_weeks"], r["recent_person_weeks"]) for r in p["rising"]]
-    assert rising == [(KPIS, 11, 15), (ORDERS, 0, 2), (SENSORS, 4, 5)]
-    assert [(r["dataset"], r["prior_queries"], r["recent_queries"]) for r in p["falling"]] == [(INVOICES, 8, 6)]
+    assert rising == [(KPIS, 8, 18), (SENSORS, 3, 6), (ORDERS, 0, 2), (SHIPMENTS, 3, 5), (INVOICES, 3, 4)]
+    assert [(r["prior_queries"], r["recent_queries"]) for r in p["rising"]][:2] == [(11, 22), (3, 7)]
+    assert p["falling"] == []
     assert [x["dataset"] for x in p["long_tail"]["never_used"]] == [OLD, SECRET]
     assert {x["dataset"] for x in p["long_tail"]["one_person"]} == {INVOICES, ORDERS}
     assert p["consume_not_share"] == ["strategy"]

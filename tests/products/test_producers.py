@@ -43,7 +43,7 @@ def test_a_domain_owner_sees_who_uses_each_dataset_and_why(fresh: History) -> No
         {"user": "eve", "queries": 3},
         {"user": "carla", "queries": 2},
     ]
-    assert kpis["trend"] == {"recent": 18, "prior": 15, "direction": "rising"}
+    assert kpis["trend"] == {"recent": 22, "prior": 11, "direction": "rising"}  # the last 4 complete weeks
     assert [(d["domain"], d["people"]) for d in kpis["domains"]] == [
         ("finance", 2),
         ("manufacturing", 2),

@@ -141,7 +141,7 @@ def patterns_cmd(
             "dataset",
             "person-weeks before → now",
             "queries before → now",
-            title=f"{key} (last {d['trend_weeks']} weeks)",
+            title=f"{key} (last {d['trend_weeks']} complete weeks against the {d['trend_weeks']} before)",
         )
         for r in d[key][:10]:
             t.add_row(

@@ -2,7 +2,7 @@
 
 - the reuse matrix: consumer domain x producer domain, distinct people and reads (a query that reads
   two datasets is one read of each, so domain figures count reads, not queries);
-- rising and falling datasets: the last `trend_weeks` weeks against the `trend_weeks` before, by
+- rising and falling datasets: the last `trend_weeks` complete weeks against the `trend_weeks` before, by
   person-weeks (each week's distinct readers, added up) and then by queries;
 - the long tail: shared but never used (and used by one person only);
 - the balance of each domain: what it shares, what others consume of it, what it consumes of others
@@ -53,7 +53,7 @@ def org_patterns(
             .where(D.week >= window.since)
             .group_by(D.user_id, D.domain_id)
         ).all()
-        recent_start = window.this_week - timedelta(weeks=trend - 1)
+        recent_start = window.this_week - timedelta(weeks=trend)  # complete weeks: this one is not over
         prior_start = recent_start - timedelta(weeks=trend)
         T = UsageDatasetWeekly
         recent = T.week >= recent_start
@@ -65,7 +65,7 @@ def org_patterns(
                 func.sum(case((recent, T.people), else_=0)),
                 func.sum(case((recent, 0), else_=T.people)),
             )
-            .where(T.week >= prior_start)
+            .where(T.week >= prior_start, T.week < window.this_week)
             .group_by(T.dataset_id)
         ).all()
         ever = conn.execute(
@@ -195,7 +195,11 @@ def _trends(
         key=lambda i: (i["change_person_weeks"], i["change_queries"], i["dataset"]),
     )
     return {
-        "periods": {"recent_since": recent.isoformat(), "prior_since": prior.isoformat()},
+        "periods": {
+            "prior_since": prior.isoformat(),
+            "recent_since": recent.isoformat(),
+            "recent_until": (recent + timedelta(weeks=(recent - prior).days // 7)).isoformat(),
+        },
         "rising": rising[:limit],
         "falling": falling[:limit],
     }

@@ -54,7 +54,7 @@ def domain_view(
     rollup.refresh(platform)
     window = Window.of(platform, weeks)
     trend = platform.settings.products.trend_weeks
-    recent_start = window.this_week - timedelta(weeks=trend - 1)
+    recent_start = window.this_week - timedelta(weeks=trend)  # complete weeks: this one is not over
     with platform.store.session() as s:
         dom = s.scalars(select(Domain).where(Domain.name == domain.strip().lower())).one_or_none()
         if dom is None:
@@ -174,6 +174,8 @@ def _details(s: Session, platform: Platform, domain_id: int, ids: list[int], win
         select(T.dataset_id, T.week, T.queries).where(T.dataset_id.in_(ids), T.week >= window.since, T.queries > 0)
     ):
         out[d]["weekly"][week] = int(queries)
+        if week >= window.this_week:
+            continue
         if week >= recent_start:
             out[d]["trend"]["recent"] += int(queries)
         elif week >= recent_start - timedelta(weeks=trend):
