@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -122,7 +123,7 @@ def _need_columns(options: dict[str, Any], types: dict[str, str], *, many: bool)
     return cols
 
 
-class Kind:
+class Kind(ABC):
     name: ClassVar[str]
     label: ClassVar[str]
     row_rule: ClassVar[bool] = False
@@ -130,8 +131,9 @@ class Kind:
     on_append: ClassVar[str] = "whole"
     """At an append: `appended` (row rules), `baseline` (judge what the append adds), `whole`."""
 
+    @abstractmethod
     def normalise(self, options: dict[str, Any], types: dict[str, str]) -> dict[str, Any]:
-        raise NotImplementedError
+        """Each kind defines it."""
 
     def columns(self, options: dict[str, Any]) -> list[str]:
         return _columns(options)
@@ -140,15 +142,18 @@ class Kind:
         """Evaluated in the dataset's single scan (False: from metadata, or by its own query)."""
         return True
 
+    @abstractmethod
     def title(self, options: dict[str, Any]) -> str:
-        raise NotImplementedError
+        """Each kind defines it."""
 
     def aggregates(self, options: dict[str, Any], types: dict[str, str]) -> list[str]:
         """SQL aggregates over the dataset evaluated in its single scan (none: not a scan kind)."""
         return []
 
     def evaluate(self, options: dict[str, Any], values: list[Any], ctx: Context) -> Outcome:
-        raise NotImplementedError
+        """Judge the kind from its aggregates in the dataset's single scan (kinds that run their own query,
+        such as custom SQL, are never evaluated this way)."""
+        raise TypeError(f"{self.name} checks are not evaluated from the shared scan")
 
     def sample_sql(self, relation: str, options: dict[str, Any], types: dict[str, str]) -> str | None:
         return None
@@ -163,11 +168,13 @@ class RowRule(Kind):
     row_rule = True
     on_append = "appended"
 
+    @abstractmethod
     def predicate(self, options: dict[str, Any], types: dict[str, str]) -> str:
-        raise NotImplementedError
+        """Each kind defines it."""
 
+    @abstractmethod
     def normalise_rule(self, options: dict[str, Any], types: dict[str, str]) -> dict[str, Any]:
-        raise NotImplementedError
+        """Each kind defines it."""
 
     def normalise(self, options: dict[str, Any], types: dict[str, str]) -> dict[str, Any]:
         out = self.normalise_rule(options, types)
