@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.threshold-installed
 
 help:
 	@echo "make run     install, then serve the demo organisation on http://127.0.0.1:8000"
-	@echo "make test    install, start test services (Chromium, PostgreSQL), ruff check, pytest"
+	@echo "make test    install, lint (ruff format, ruff check, mypy), start test services, pytest"
 	@echo "make lint    ruff check + ruff format --check + mypy"
 	@echo "make bench   run benchmarks/bench_*.py (they print ratios against a baseline)"
 	@echo "make venv    create .venv and pip install -e '.[dev]' (alias: install)"
@@ -30,14 +30,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/threshold demo
 
-test: $(STAMP)
+test: lint
 	bash scripts/test-services.sh
-	$(BIN)/ruff check src tests
 	set -a; . ./.test-env; set +a; $(BIN)/pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -105,9 +105,13 @@ def _build_org(platform: Platform, tmp_path: Path) -> Org:
     csv = tmp_path / "plant_kpis.csv"
     csv.write_text(PLANT_KPIS_CSV, encoding="utf-8")
     share(
-        platform, csv, domain="manufacturing", user=get_person(platform, "anna"),
-        description="Daily KPIs per plant: scrap rate, energy", purpose="plant performance reporting",
-    )  # fmt: skip
+        platform,
+        csv,
+        domain="manufacturing",
+        user=get_person(platform, "anna"),
+        description="Daily KPIs per plant: scrap rate, energy",
+        purpose="plant performance reporting",
+    )
     return Org(
         platform,
         get_person(platform, ADMIN),

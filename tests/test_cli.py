@@ -29,8 +29,11 @@ def threshold(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run `threshold ARGS --home HOME` in a fresh process."""
     return subprocess.run(
         [sys.executable, "-m", "threshold.cli", *args, "--home", str(home)],
-        capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin", "COLUMNS": "80"},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "80"},
+    )
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:
@@ -102,8 +105,10 @@ def test_show_as_json(home: Home) -> None:
         ("day", "Day", "DATE"),
     ]
     assert (record["purpose"], record["source"]["name"], record["source"]["size"]) == (
-        "reporting", "plant_kpis.csv", len(KPIS_CSV.encode()),
-    )  # fmt: skip
+        "reporting",
+        "plant_kpis.csv",
+        len(KPIS_CSV.encode()),
+    )
     assert [(h["by"], h["mode"], h["rows_added"]) for h in record["history"]] == [("anna", "create", 3)]
 
 
@@ -125,8 +130,11 @@ def test_query_as_csv(home: Home) -> None:
     text = ok(threshold(home.path, "query", sql, "--format", "csv"))
 
     assert list(csv.reader(io.StringIO(text))) == [
-        ["plant", "scrap_rate"], ["Berlin", "0.12"], ["Lyon", "0.08"], ["Porto", "0.05"],
-    ]  # fmt: skip
+        ["plant", "scrap_rate"],
+        ["Berlin", "0.12"],
+        ["Lyon", "0.08"],
+        ["Porto", "0.05"],
+    ]
 
 
 def test_usage_as_json_counts_the_queries(home: Home) -> None:
@@ -145,21 +153,26 @@ def test_usage_as_json_counts_the_queries(home: Home) -> None:
 
 ERRORS = {
     "unknown dataset in a query": (
-        ("query", "SELECT * FROM manufacturing.nothing_here"), InvalidInput.exit_code, "unknown dataset",
+        ("query", "SELECT * FROM manufacturing.nothing_here"),
+        InvalidInput.exit_code,
+        "unknown dataset",
     ),
     "unknown dataset to show": (("show", "manufacturing.nothing_here"), NotFound.exit_code, "no dataset"),
     "bad SQL": (("query", "SELEC plant FRM manufacturing.plant_kpis"), InvalidInput.exit_code, ""),
     "missing file": (
         ("share", "/nowhere/at/all/with/a/long/path/so/the/line/is/long/kpis.csv", "--domain", "manufacturing"),
-        NotFound.exit_code, "no file 'kpis.csv'",
+        NotFound.exit_code,
+        "no file 'kpis.csv'",
     ),
     "bad --format": (("datasets", "--format", "xml"), InvalidInput.exit_code, "unknown format 'xml'"),
     "bad --format of a query": (
-        ("query", "SELECT 1", "--format", "parquet"), InvalidInput.exit_code, "unknown format 'parquet'",
+        ("query", "SELECT 1", "--format", "parquet"),
+        InvalidInput.exit_code,
+        "unknown format 'parquet'",
     ),
     "unknown option": (("datasets", "--frobnicate"), 2, "--frobnicate"),
     "unknown user": (("query", "SELECT 1", "--as", "zed"), NotFound.exit_code, "no user 'zed'"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize(("args", "code", "fragment"), ERRORS.values(), ids=ERRORS.keys())

@@ -16,9 +16,7 @@ from rich.table import Table
 
 from threshold.errors import ThresholdError
 
-app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="Threshold: share, explore and govern data."
-)
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Threshold: share, explore and govern data.")
 user_app = typer.Typer(no_args_is_help=True, help="People.")
 domain_app = typer.Typer(no_args_is_help=True, help="Domains.")
 token_app = typer.Typer(no_args_is_help=True, help="Personal API tokens.")
@@ -99,9 +97,14 @@ def user_add(
     from threshold.identity.service import add_user
 
     p = add_user(
-        _platform(home), name, display_name=display_name, email=email, domains=tuple(domain or ()),
-        admin=admin, password=password,
-    )  # fmt: skip
+        _platform(home),
+        name,
+        display_name=display_name,
+        email=email,
+        domains=tuple(domain or ()),
+        admin=admin,
+        password=password,
+    )
     out.print(f"added user {p.name}" + (f" in {', '.join(p.domains)}" if p.domains else ""))
 
 
@@ -170,17 +173,13 @@ def domain_join(
 def share(
     file: Path,
     domain: Annotated[str, typer.Option("--domain", help="Domain the data belongs to.")],
-    name: Annotated[
-        str | None, typer.Option("--name", help="Dataset name (default: from the file name).")
-    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Dataset name (default: from the file name).")] = None,
     as_user: As = None,
     mode: Annotated[str, typer.Option("--mode", help="create, append or replace.")] = "create",
     sheet: Annotated[str | None, typer.Option("--sheet", help="Excel sheet; '*' shares every sheet.")] = None,
     description: Annotated[str, typer.Option("--description")] = "",
     purpose: Annotated[str, typer.Option("--purpose", help="Why the data was collected.")] = "",
-    evolve: Annotated[
-        bool, typer.Option("--evolve", help="Append may add new columns / widen types.")
-    ] = False,
+    evolve: Annotated[bool, typer.Option("--evolve", help="Append may add new columns / widen types.")] = False,
     encoding: Annotated[str | None, typer.Option("--encoding", help="Force a text encoding.")] = None,
     delimiter: Annotated[str | None, typer.Option("--delimiter", help="Force a CSV delimiter.")] = None,
     home: Home = None,
@@ -195,21 +194,34 @@ def share(
     platform = _platform(home)
     person = _person(platform, as_user)
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
-        console=err, transient=True, disable=not err.is_terminal,
-    ) as bar:  # fmt: skip
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
         task = bar.add_task(f"sharing {file.name}", total=1.0)
 
         def progress(phase: str, fraction: float | None) -> None:
-            bar.update(
-                task, description=f"{phase} {file.name}", completed=fraction if fraction is not None else None
-            )
+            bar.update(task, description=f"{phase} {file.name}", completed=fraction if fraction is not None else None)
 
         results = run_share(
-            platform, file, domain=domain, user=person, name=name, mode=mode, sheet=sheet,
-            description=description, purpose=purpose, evolve=evolve, encoding=encoding,
-            delimiter=delimiter, progress=progress,
-        )  # fmt: skip
+            platform,
+            file,
+            domain=domain,
+            user=person,
+            name=name,
+            mode=mode,
+            sheet=sheet,
+            description=description,
+            purpose=purpose,
+            evolve=evolve,
+            encoding=encoding,
+            delimiter=delimiter,
+            progress=progress,
+        )
     if fmt == "json":
         _emit_json([r.__dict__ for r in results])
         return
@@ -260,29 +272,36 @@ def show(dataset: str, as_user: As = None, home: Home = None, fmt: Format = "tab
     if fmt == "json":
         _emit_json(d)
         return
-    out.print(
-        f"[bold]{d['name']}[/bold]  {d['rows']:,} rows · stage {d['stage']} · snapshot {d['snapshot_id']}"
-    )
+    out.print(f"[bold]{d['name']}[/bold]  {d['rows']:,} rows · stage {d['stage']} · snapshot {d['snapshot_id']}")
     if d["description"]:
         out.print(d["description"])
     if d["source"]:
         s = d["source"]
-        out.print(
-            f"source: {s['name']} ({s['format']}, {s['size'] or 0:,} bytes, sha256 {str(s['sha256'])[:16]}…)"
-        )
+        out.print(f"source: {s['name']} ({s['format']}, {s['size'] or 0:,} bytes, sha256 {str(s['sha256'])[:16]}…)")
     t = Table("column", "label", "type", "tags", "nulls", "distinct≈", "min", "max")
     for c in d["schema"]:
         t.add_row(
-            c["name"], c["label"], c["type"], ", ".join(x["tag"] for x in c["tags"]),
+            c["name"],
+            c["label"],
+            c["type"],
+            ", ".join(x["tag"] for x in c["tags"]),
             f"{c['null_fraction']:.1%}" if c["null_fraction"] is not None else "",
             f"{c['distinct_estimate']:,}" if c["distinct_estimate"] is not None else "",
-            str(c["min"] or "")[:24], str(c["max"] or "")[:24],
-        )  # fmt: skip
+            str(c["min"] or "")[:24],
+            str(c["max"] or "")[:24],
+        )
     out.print(t)
     h = Table("snapshot", "at", "by", "mode", "rows added", "rows total", "source", title="history")
     for e in d["history"]:
-        h.add_row(str(e["snapshot_id"]), e["at"], e["by"] or "", e["mode"], f"{e['rows_added']:,}",
-                  f"{e['rows_total']:,}", e["source"])  # fmt: skip
+        h.add_row(
+            str(e["snapshot_id"]),
+            e["at"],
+            e["by"] or "",
+            e["mode"],
+            f"{e['rows_added']:,}",
+            f"{e['rows_total']:,}",
+            e["source"],
+        )
     out.print(h)
 
 
@@ -302,9 +321,13 @@ def query(
     _check_format(fmt, ("table", "csv", "json"))
     platform = _platform(home)
     result = run(
-        platform, sql, user=_person(platform, as_user), purpose=purpose, interface="cli",
+        platform,
+        sql,
+        user=_person(platform, as_user),
+        purpose=purpose,
+        interface="cli",
         max_rows=max_rows if max_rows is not None else -1,
-    )  # fmt: skip
+    )
     table = result.table
     if fmt == "json":
         sys.stdout.write(rows_as_json(table) + "\n")
@@ -327,9 +350,7 @@ def query(
 
 @app.command()
 def usage(
-    dataset: Annotated[
-        str | None, typer.Argument(help="A dataset; without it, the whole organisation.")
-    ] = None,
+    dataset: Annotated[str | None, typer.Argument(help="A dataset; without it, the whole organisation.")] = None,
     user: Annotated[str | None, typer.Option("--user", help="What one person used.")] = None,
     home: Home = None,
     fmt: Format = "table",
@@ -416,9 +437,7 @@ def serve(
     from threshold.api.app import create_app
 
     platform = _platform(home)
-    out.print(
-        f"Threshold is serving {platform.settings.home_dir} on http://{host}:{port}/ (API docs at /docs)"
-    )
+    out.print(f"Threshold is serving {platform.settings.home_dir} on http://{host}:{port}/ (API docs at /docs)")
     uvicorn.run(create_app(platform), host=host, port=port, log_level="warning")
 
 
@@ -435,7 +454,11 @@ def demo(
     from threshold.platform import Platform
 
     platform = Platform.open(home, must_exist=False)
-    summary = build_demo(platform, scale=scale, log=lambda msg: sys.stderr.write(msg + "\n"))
+
+    def log(msg: str) -> None:
+        sys.stderr.write(msg + "\n")
+
+    summary = build_demo(platform, scale=scale, log=log)
     out.print(summary)
     if not no_serve:
         serve(host=host, port=port, home=platform.settings.home_dir)

@@ -12,7 +12,7 @@ import io
 import os
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 import pyarrow as pa
 
@@ -54,9 +54,7 @@ class LocalClient:
     def sql(self, query: str, purpose: str | None = None, *, max_rows: int | None = None) -> pa.Table:
         from threshold.gateway.service import query as run
 
-        return run(
-            self.platform, query, user=self.user, purpose=purpose, interface="python", max_rows=max_rows
-        ).table
+        return run(self.platform, query, user=self.user, purpose=purpose, interface="python", max_rows=max_rows).table
 
     def share(
         self, source: Any, *, domain: str, name: str | None = None, mode: str = "create", **options: Any
@@ -149,9 +147,7 @@ class RemoteClient:
 
     def sql(self, query: str, purpose: str | None = None) -> pa.Table:
         r = self._check(
-            self._http.post(
-                "/query", json={"sql": query, "purpose": purpose, "format": "arrow", "max_rows": None}
-            )
+            self._http.post("/query", json={"sql": query, "purpose": purpose, "format": "arrow", "max_rows": None})
         )
         with pa.ipc.open_stream(io.BytesIO(r.content)) as reader:
             return reader.read_all()
@@ -161,7 +157,8 @@ class RemoteClient:
     ) -> list[dict[str, Any]]:
         if isinstance(source, (str, os.PathLike)):
             path = Path(source)
-            filename, payload = path.name, path.open("rb")
+            payload: IO[bytes] = path.open("rb")
+            filename = path.name
         else:
             from threshold.sharing.service import _to_arrow
 
@@ -184,9 +181,7 @@ class RemoteClient:
     def datasets(self, search: str | None = None) -> list[dict[str, Any]]:
         out, page = [], 1
         while True:
-            r = self._check(
-                self._http.get("/datasets", params={"q": search or "", "page": page, "per_page": 1000})
-            )
+            r = self._check(self._http.get("/datasets", params={"q": search or "", "page": page, "per_page": 1000}))
             body = r.json()
             out.extend(body["results"])
             if page * body["per_page"] >= body["total"]:

@@ -224,9 +224,7 @@ class Lake:
         try:
             table.manage_snapshots().set_current_snapshot(published).commit()
         except CommitFailedException as e:  # another writer undid it (or committed) at the same moment
-            raise TransientError(
-                f"{table.name()} was changed by someone else at the same time; try again"
-            ) from e
+            raise TransientError(f"{table.name()} was changed by someone else at the same time; try again") from e
         return table.refresh()
 
     def commit(
@@ -259,9 +257,7 @@ class Lake:
                         fa.append_data_file(df)
             tx.commit_transaction()
         except CommitFailedException as e:
-            raise TransientError(
-                f"{table.name()} was changed by someone else at the same time; try again"
-            ) from e
+            raise TransientError(f"{table.name()} was changed by someone else at the same time; try again") from e
         table = table.refresh()
         snapshot = table.current_snapshot()
         assert snapshot is not None
@@ -314,9 +310,7 @@ class Lake:
 
 
 def fields_of(schema: Schema) -> tuple[Field, ...]:
-    return tuple(
-        Field(f.field_id, f.name, duckdb_type(f.field_type), str(f.field_type)) for f in schema.fields
-    )
+    return tuple(Field(f.field_id, f.name, duckdb_type(f.field_type), str(f.field_type)) for f in schema.fields)
 
 
 def _direct_types(files: tuple[str, ...], fields: tuple[Field, ...]) -> dict[str, str] | None:

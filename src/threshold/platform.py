@@ -28,9 +28,7 @@ class Platform:
         self._lock = threading.Lock()
 
     @classmethod
-    def open(
-        cls, home: str | Path | None = None, *, must_exist: bool = True, **overrides: object
-    ) -> Platform:
+    def open(cls, home: str | Path | None = None, *, must_exist: bool = True, **overrides: object) -> Platform:
         """Open a home. `must_exist=False` is for `threshold init`, which creates it."""
         kwargs: dict[str, object] = dict(overrides)
         if home is not None:

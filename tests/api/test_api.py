@@ -101,9 +101,7 @@ def test_an_expired_token_is_401(api: Api) -> None:
     token_id, token = create_token(api.org.platform, "carla", days=1)
     with api.org.platform.store.session() as s:
         s.execute(
-            update(ApiToken)
-            .where(ApiToken.id == token_id)
-            .values(expires_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+            update(ApiToken).where(ApiToken.id == token_id).values(expires_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
         )
     assert "expired" in _error(api.get("/api/v1/me", as_=token), 401)
 
@@ -153,10 +151,7 @@ def test_one_dataset(api: Api) -> None:
         "day",
     ]
     assert len(d["history"]) == 1 and d["history"][0]["by"] == "anna"
-    assert (
-        _error(api.get("/api/v1/datasets/sales.nope"), 404)
-        == "no dataset 'sales.nope'; see `threshold datasets`"
-    )
+    assert _error(api.get("/api/v1/datasets/sales.nope"), 404) == "no dataset 'sales.nope'; see `threshold datasets`"
 
 
 def test_preview_reads_through_the_gateway(api: Api) -> None:
@@ -173,9 +168,7 @@ def test_preview_reads_through_the_gateway(api: Api) -> None:
             api.org.ben.id,
         )
     assert _error(api.get("/api/v1/datasets/sales.nope/preview"), 404).startswith("no dataset 'sales.nope'")
-    assert _error(api.get(f"/api/v1/datasets/{KPIS}/preview", params={"limit": 0}), 422).startswith(
-        "query.limit"
-    )
+    assert _error(api.get(f"/api/v1/datasets/{KPIS}/preview", params={"limit": 0}), 422).startswith("query.limit")
 
 
 def test_usage_routes(fresh_api: Api) -> None:
@@ -234,9 +227,7 @@ def test_query_as_arrow(api: Api) -> None:
     with pa.ipc.open_stream(io.BytesIO(r.content)) as reader:
         table = reader.read_all()
     assert table.schema.types == [pa.string(), pa.float64(), pa.date32()]
-    assert [
-        (p, s, d.isoformat()) for p, s, d in zip(*(c.to_pylist() for c in table.columns), strict=True)
-    ] == EXPECTED
+    assert [(p, s, d.isoformat()) for p, s, d in zip(*(c.to_pylist() for c in table.columns), strict=True)] == EXPECTED
 
 
 def test_query_truncation_is_reported(api: Api) -> None:
@@ -287,15 +278,19 @@ def test_share_an_upload(fresh_api: Api) -> None:
     assert r.status_code == 200, r.text
     [result] = r.json()["results"]
     assert (result["dataset"], result["mode"], result["rows_added"], result["columns"]) == (
-        "sales.regional_orders", "create", 2, ["region", "orders"],
-    )  # fmt: skip
+        "sales.regional_orders",
+        "create",
+        2,
+        ["region", "orders"],
+    )
     d = api.get("/api/v1/datasets/sales.regional_orders").json()
     assert (d["description"], d["purpose"], d["shared_by"], d["source"]["name"]) == (
-        "Orders by region", "forecasting", "carla", "Regional Orders.csv",
-    )  # fmt: skip
-    body = api.post(
-        "/api/v1/query", json={"sql": "SELECT sum(orders) AS n FROM sales.regional_orders"}
-    ).json()
+        "Orders by region",
+        "forecasting",
+        "carla",
+        "Regional Orders.csv",
+    )
+    body = api.post("/api/v1/query", json={"sql": "SELECT sum(orders) AS n FROM sales.regional_orders"}).json()
     assert body["rows"] == [{"n": 42}]
     staging = api.org.platform.settings.staging_dir
     assert not any(staging.iterdir()), "the upload must not stay in staging"
@@ -306,9 +301,7 @@ def test_share_with_a_name_and_append(fresh_api: Api) -> None:
     upload = {"file": ("x.csv", b"a,b\n1,2\n")}
     first = api.post("/api/v1/shares", data={"domain": "finance", "name": "budget"}, files=upload)
     assert first.json()["results"][0]["dataset"] == "finance.budget"
-    again = api.post(
-        "/api/v1/shares", data={"domain": "finance", "name": "budget", "mode": "append"}, files=upload
-    )
+    again = api.post("/api/v1/shares", data={"domain": "finance", "name": "budget", "mode": "append"}, files=upload)
     assert again.json()["results"][0]["rows_total"] == 2
 
 
@@ -327,9 +320,7 @@ SHARE_ERRORS: list[tuple[dict[str, str], str, int, str]] = [
 
 def test_share_errors(fresh_api: Api) -> None:
     api = fresh_api
-    api.post(
-        "/api/v1/shares", data={"domain": "finance", "name": "taken"}, files={"file": ("x.csv", b"a\n1\n")}
-    )
+    api.post("/api/v1/shares", data={"domain": "finance", "name": "taken"}, files={"file": ("x.csv", b"a\n1\n")})
     for data, filename, status, detail in SHARE_ERRORS:
         r = api.post("/api/v1/shares", data=data, files={"file": (filename, b"a,b\n1,2\n")})
         assert r.status_code == status, f"{data} {filename}: {r.status_code} {r.text}"

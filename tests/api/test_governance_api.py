@@ -148,16 +148,28 @@ def test_an_owner_applies_the_domain_policy_file(api: Api) -> None:
     ("as_", "text", "status", "detail"),
     [
         ("carla", MANUFACTURING_FILE, 403, "carla does not own domain 'manufacturing' (rule: policy.domain-author)"),
-        ("anna", "scope: global\nguardrails: []\n", 403,
-         "anna is not in the governance group (rule: policy.global-author)"),
+        (
+            "anna",
+            "scope: global\nguardrails: []\n",
+            403,
+            "anna is not in the governance group (rule: policy.global-author)",
+        ),
         ("anna", "domain: [", 422, "the policy file is not valid YAML: while parsing a flow node"),
-        ("anna", "domain: manufacturing\npolicies:\n  - {id: x, kind: mask}\n", 422,
-         "policy file: policies.0: Value error, a mask rule needs columns or tags"),
-        ("anna", "domain: nowhere\npolicies: []\n", 403,
-         "anna does not own domain 'nowhere' (rule: policy.domain-author)"),
+        (
+            "anna",
+            "domain: manufacturing\npolicies:\n  - {id: x, kind: mask}\n",
+            422,
+            "policy file: policies.0: Value error, a mask rule needs columns or tags",
+        ),
+        (
+            "anna",
+            "domain: nowhere\npolicies: []\n",
+            403,
+            "anna does not own domain 'nowhere' (rule: policy.domain-author)",
+        ),
         ("admin", "domain: nowhere\npolicies: []\n", 404, "no domain 'nowhere'"),
     ],
-)  # fmt: skip
+)
 def test_applying_a_policy_file_says_what_is_wrong(api: Api, as_: str, text: str, status: int, detail: str) -> None:
     assert _error(api.call("POST", "/api/v1/policies", json={"text": text}, as_=as_), status) == detail
 
@@ -203,27 +215,74 @@ def test_owners_set_visibility_purposes_and_tags(api: Api) -> None:
 @pytest.mark.parametrize(
     ("as_", "method", "url", "body", "status", "detail"),
     [
-        ("carla", "PUT", f"/datasets/{KPIS}/visibility", {"visibility": "open"}, 403,
-         "carla does not own domain 'manufacturing' (rule: dataset.owner)"),
-        ("anna", "PUT", f"/datasets/{KPIS}/visibility", {"visibility": "secret"}, 422,
-         "visibility: Input should be 'open', 'on-request' or 'restricted'"),
-        ("anna", "PUT", "/datasets/manufacturing.nope/visibility", {"visibility": "open"}, 404,
-         "no dataset 'manufacturing.nope'"),
-        ("anna", "PUT", "/datasets/manufacturing/visibility", {"visibility": "open"}, 422,
-         "name a dataset as domain.dataset"),
-        ("gina", "PUT", "/domains/manufacturing/visibility", {"visibility": "open"}, 403,
-         "gina does not own domain 'manufacturing' (rule: domain.owner)"),
+        (
+            "carla",
+            "PUT",
+            f"/datasets/{KPIS}/visibility",
+            {"visibility": "open"},
+            403,
+            "carla does not own domain 'manufacturing' (rule: dataset.owner)",
+        ),
+        (
+            "anna",
+            "PUT",
+            f"/datasets/{KPIS}/visibility",
+            {"visibility": "secret"},
+            422,
+            "visibility: Input should be 'open', 'on-request' or 'restricted'",
+        ),
+        (
+            "anna",
+            "PUT",
+            "/datasets/manufacturing.nope/visibility",
+            {"visibility": "open"},
+            404,
+            "no dataset 'manufacturing.nope'",
+        ),
+        (
+            "anna",
+            "PUT",
+            "/datasets/manufacturing/visibility",
+            {"visibility": "open"},
+            422,
+            "name a dataset as domain.dataset",
+        ),
+        (
+            "gina",
+            "PUT",
+            "/domains/manufacturing/visibility",
+            {"visibility": "open"},
+            403,
+            "gina does not own domain 'manufacturing' (rule: domain.owner)",
+        ),
         ("anna", "PUT", f"/domains/{KPIS}/visibility", {"visibility": "open"}, 422, "name a domain, not a dataset"),
-        ("carla", "PUT", f"/datasets/{KPIS}/purposes", {"purposes": ["x"]}, 403,
-         "carla does not own domain 'manufacturing' (rule: dataset.owner)"),
-        ("anna", "POST", f"/datasets/{KPIS}/tags", {"tag": "Not A Tag"}, 422,
-         "invalid tag 'not a tag': use lower-case words separated by dots, e.g. personal.email"),
-        ("anna", "POST", f"/datasets/{KPIS}/tags", {"tag": "x", "column": "nope"}, 404,
-         f"{KPIS} has no column 'nope'"),
-        ("carla", "POST", f"/datasets/{KPIS}/tags", {"tag": "x"}, 403,
-         "carla does not own domain 'manufacturing' (rule: dataset.owner)"),
+        (
+            "carla",
+            "PUT",
+            f"/datasets/{KPIS}/purposes",
+            {"purposes": ["x"]},
+            403,
+            "carla does not own domain 'manufacturing' (rule: dataset.owner)",
+        ),
+        (
+            "anna",
+            "POST",
+            f"/datasets/{KPIS}/tags",
+            {"tag": "Not A Tag"},
+            422,
+            "invalid tag 'not a tag': use lower-case words separated by dots, e.g. personal.email",
+        ),
+        ("anna", "POST", f"/datasets/{KPIS}/tags", {"tag": "x", "column": "nope"}, 404, f"{KPIS} has no column 'nope'"),
+        (
+            "carla",
+            "POST",
+            f"/datasets/{KPIS}/tags",
+            {"tag": "x"},
+            403,
+            "carla does not own domain 'manufacturing' (rule: dataset.owner)",
+        ),
     ],
-)  # fmt: skip
+)
 def test_owner_controls_refuse_with_a_reason(
     api: Api, as_: str, method: str, url: str, body: dict, status: int, detail: str
 ) -> None:
@@ -258,8 +317,13 @@ def test_request_inbox_approve_grant_revoke(api: Api) -> None:
     api.ok("PUT", f"/api/v1/datasets/{KPIS}/visibility", json={"visibility": "on-request"})
     denied = api.call("POST", "/api/v1/query", json={"sql": f"SELECT * FROM {KPIS}"}, as_="ben")
     assert "visibility.on-request" in _error(denied, 403)
-    body = {"dataset": KPIS, "purpose": "Budgeting", "days": 30, "columns": ["plant", "scrap_rate"],
-            "justification": "plan 2027"}  # fmt: skip
+    body = {
+        "dataset": KPIS,
+        "purpose": "Budgeting",
+        "days": 30,
+        "columns": ["plant", "scrap_rate"],
+        "justification": "plan 2027",
+    }
     req = api.ok("POST", "/api/v1/requests", json=body, as_="ben")
     assert (req["status"], req["purpose"], req["columns"], req["days"], req["requester"]) == (
         "pending",

@@ -66,8 +66,11 @@ def login(config_home: Path, url: str, user: str, password: str) -> subprocess.C
     env = {"PATH": "/usr/bin:/bin", "COLUMNS": "80", "XDG_CONFIG_HOME": str(config_home), "NO_PROXY": "*"}
     return subprocess.run(
         [sys.executable, "-m", "threshold.cli", "login", "--url", url, "--user", user, "--password", password],
-        capture_output=True, text=True, timeout=120, env=env,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
 
 
 def test_login_keeps_a_token_that_connect_uses(server: str, config_home: Path) -> None:

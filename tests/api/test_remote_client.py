@@ -112,30 +112,36 @@ def test_share_a_file_remotely(remote: Any, local: Any, tmp_path: Path) -> None:
     path.write_text("Store,Visits,Day\nHamburg,120,2026-03-01\nMunich,80,2026-03-01\nHamburg,95,2026-03-02\n")
     [result] = remote.share(path, domain="sales", description="Footfall per store")
     assert (result["dataset"], result["rows_added"], result["columns"]) == (
-        "sales.store_visits", 3, ["store", "visits", "day"],
-    )  # fmt: skip
+        "sales.store_visits",
+        3,
+        ["store", "visits", "day"],
+    )
     assert remote.dataset("sales.store_visits") == local.dataset("sales.store_visits")
     assert remote.dataset("sales.store_visits")["description"] == "Footfall per store"
-    totals = remote.sql(
-        "SELECT store, sum(visits) AS v FROM sales.store_visits GROUP BY store ORDER BY store"
-    )
+    totals = remote.sql("SELECT store, sum(visits) AS v FROM sales.store_visits GROUP BY store ORDER BY store")
     assert totals.to_pylist() == [{"store": "Hamburg", "v": 215}, {"store": "Munich", "v": 80}]
 
 
 def test_share_a_pandas_frame_remotely_and_locally(remote: Any, local: Any) -> None:
-    frame = pd.DataFrame(
-        {"sku": ["A-1", "B-2", "C-3"], "price": [9.99, 19.5, 4.25], "in_stock": [True, False, True]}
-    )
+    frame = pd.DataFrame({"sku": ["A-1", "B-2", "C-3"], "price": [9.99, 19.5, 4.25], "in_stock": [True, False, True]})
     [r] = remote.share(frame, domain="sales", name="prices_remote")
     [loc] = local.share(frame, domain="sales", name="prices_local")
     assert (r["dataset"], r["rows_added"]) == ("sales.prices_remote", 3)
     assert (loc["dataset"], loc["rows_added"]) == ("sales.prices_local", 3)
     assert r["columns"] == loc["columns"] == ["sku", "price", "in_stock"]
-    schema_of = {name: [(c["name"], c["type"]) for c in remote.dataset(name)["schema"]] for name in
-                 ("sales.prices_remote", "sales.prices_local")}  # fmt: skip
-    assert schema_of["sales.prices_remote"] == schema_of["sales.prices_local"] == [
-        ("sku", "VARCHAR"), ("price", "DOUBLE"), ("in_stock", "BOOLEAN"),
-    ]  # fmt: skip
+    schema_of = {
+        name: [(c["name"], c["type"]) for c in remote.dataset(name)["schema"]]
+        for name in ("sales.prices_remote", "sales.prices_local")
+    }
+    assert (
+        schema_of["sales.prices_remote"]
+        == schema_of["sales.prices_local"]
+        == [
+            ("sku", "VARCHAR"),
+            ("price", "DOUBLE"),
+            ("in_stock", "BOOLEAN"),
+        ]
+    )
     back = remote.sql("SELECT * FROM sales.prices_remote ORDER BY sku").to_pandas()
     pd.testing.assert_frame_equal(back, frame)
     assert remote.sql("SELECT * FROM sales.prices_remote ORDER BY sku").equals(
@@ -174,9 +180,7 @@ def test_errors_come_back_as_threshold_errors(remote: Any, local: Any) -> None:
         remote.share(pd.DataFrame({"a": [1]}), domain="finance", name="not_hers")
 
 
-def test_a_token_is_required_and_must_be_valid(
-    server: str, module_org: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_token_is_required_and_must_be_valid(server: str, module_org: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("THRESHOLD_TOKEN", raising=False)
     with pytest.raises(InvalidInput, match="a token is needed"):
         threshold.connect(url=server)

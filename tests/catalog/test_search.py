@@ -218,11 +218,19 @@ def test_every_example_query_runs_through_the_gateway(org: Any) -> None:
         user=org.carla,
     )
     expected_rows = {
-        "manufacturing.plant_kpis": {"See the first rows": 5, "Count the rows": 1,
-                                     "Total scrap_rate by plant": 3, "Rows per month of day": 1},
-        "sales.bookings": {"See the first rows": 3, "Count the rows": 1,
-                           "Total revenue by region": 2, "Rows per month of booked_at": 2},
-    }  # fmt: skip
+        "manufacturing.plant_kpis": {
+            "See the first rows": 5,
+            "Count the rows": 1,
+            "Total scrap_rate by plant": 3,
+            "Rows per month of day": 1,
+        },
+        "sales.bookings": {
+            "See the first rows": 3,
+            "Count the rows": 1,
+            "Total revenue by region": 2,
+            "Rows per month of booked_at": 2,
+        },
+    }
     for name, rows in expected_rows.items():
         examples = describe(org.platform, name)["example_queries"]
         assert [e["title"] for e in examples] == list(rows), name
@@ -230,9 +238,7 @@ def test_every_example_query_runs_through_the_gateway(org: Any) -> None:
             result = query(org.platform, example["sql"], user=org.ben, purpose="catalog example")
             assert result.table.num_rows == rows[example["title"]], f"{name}: {example['title']}"
             assert result.datasets == [name]
-    months = query(
-        org.platform, describe(org.platform, "sales.bookings")["example_queries"][3]["sql"], user=org.ben
-    )
+    months = query(org.platform, describe(org.platform, "sales.bookings")["example_queries"][3]["sql"], user=org.ben)
     assert months.table.to_pylist() == [
         {"month": dt.datetime(2026, 1, 1), "rows": 1, "total_revenue": 10},
         {"month": dt.datetime(2026, 2, 1), "rows": 2, "total_revenue": 50},

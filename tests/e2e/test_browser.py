@@ -61,8 +61,10 @@ def test_share_query_and_see_usage_in_the_browser(live_server, chromium_page, tm
 
     # Ask a question on the page's query form and read the answer in the table.
     page.click("nav a[href='/query']")
-    page.fill("textarea[name=sql]", "SELECT machine, count(*) AS days\nFROM manufacturing.machine_hours\n"
-              "GROUP BY machine ORDER BY machine LIMIT 3")  # fmt: skip
+    page.fill(
+        "textarea[name=sql]",
+        "SELECT machine, count(*) AS days\nFROM manufacturing.machine_hours\nGROUP BY machine ORDER BY machine LIMIT 3",
+    )
     page.fill("input[name=purpose]", "maintenance planning")
     page.click("#run")
     table = page.locator("#result table")

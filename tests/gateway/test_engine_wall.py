@@ -112,9 +112,7 @@ def places(org: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]
 
         from threshold.store.models import Dataset
 
-        snapshot = s.scalars(
-            select(Dataset.snapshot_id).where(Dataset.full_name == "manufacturing.plant_kpis")
-        ).one()
+        snapshot = s.scalars(select(Dataset.snapshot_id).where(Dataset.full_name == "manufacturing.plant_kpis")).one()
     return {
         "warehouse": str(settings.warehouse_dir),
         "home": str(settings.home_dir),
@@ -193,13 +191,9 @@ def test_per_query_views_die_with_their_cursor(org: Any) -> None:
     with platform.store.session() as s:
         from sqlalchemy import select
 
-        snapshot = s.scalars(
-            select(Dataset.snapshot_id).where(Dataset.full_name == "manufacturing.plant_kpis")
-        ).one()
+        snapshot = s.scalars(select(Dataset.snapshot_id).where(Dataset.full_name == "manufacturing.plant_kpis")).one()
     plan = platform.lake.plan("manufacturing.plant_kpis", snapshot)
-    table, _ = platform.engine.run(
-        "SELECT count(*) AS n FROM __thr_test_1", {"__thr_test_1": plan}, max_rows=1
-    )
+    table, _ = platform.engine.run("SELECT count(*) AS n FROM __thr_test_1", {"__thr_test_1": plan}, max_rows=1)
     assert table["n"].to_pylist() == [5]
     with pytest.raises(InvalidInput, match="does not exist"):
         platform.engine.run("SELECT count(*) FROM __thr_test_1", {}, max_rows=1)

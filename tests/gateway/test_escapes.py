@@ -135,9 +135,7 @@ def _fill(sql: str, org: Any) -> str:
     with platform.store.session() as s:
         from threshold.store.models import Dataset
 
-        snapshot = s.scalars(
-            select(Dataset.snapshot_id).where(Dataset.full_name == "manufacturing.plant_kpis")
-        ).one()
+        snapshot = s.scalars(select(Dataset.snapshot_id).where(Dataset.full_name == "manufacturing.plant_kpis")).one()
     data_file = platform.lake.plan("manufacturing.plant_kpis", snapshot).files[0]
     return (
         sql.replace("{warehouse}", str(settings.warehouse_dir))
@@ -178,9 +176,7 @@ def test_escape_case(case: Case, escape_org: Any) -> None:
         if case.row_count is not None:
             assert result.table.num_rows == case.row_count, f"{where}: row count"
     else:
-        assert error is not None, (
-            f"{where}: expected a refusal, the query ran and returned {outputs[-1][:300]}"
-        )
+        assert error is not None, f"{where}: expected a refusal, the query ran and returned {outputs[-1][:300]}"
         kinds = (NotFound,) if case.expect == "not found" else (InvalidInput, Denied)
         assert isinstance(error, kinds), f"{where}: {type(error).__name__}: {error}"
         message = str(error)

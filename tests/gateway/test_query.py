@@ -123,10 +123,8 @@ SAME_AS_DUCKDB = [
     "SELECT * FROM (SELECT customer_id, count(*) AS n FROM sales.orders GROUP BY 1) t "
     "JOIN sales.customers USING (customer_id) WHERE n > 3 ORDER BY 1",
     "SELECT max(COLUMNS(* EXCLUDE (note))) FROM sales.orders",
-    "SELECT order_id FROM sales.orders QUALIFY row_number() OVER (PARTITION BY status ORDER BY amount) = 1 "
-    "ORDER BY 1",
-    "SELECT i, (SELECT count(*) FROM sales.orders WHERE customer_id = i) AS n "
-    "FROM range(1, 8) t(i) ORDER BY i",
+    "SELECT order_id FROM sales.orders QUALIFY row_number() OVER (PARTITION BY status ORDER BY amount) = 1 ORDER BY 1",
+    "SELECT i, (SELECT count(*) FROM sales.orders WHERE customer_id = i) AS n FROM range(1, 8) t(i) ORDER BY i",
 ]
 
 
@@ -266,9 +264,7 @@ def test_same_shape_same_fingerprint_other_shape_other_fingerprint(module_org: A
     b = fp("SELECT plant FROM manufacturing.plant_kpis WHERE e_mail = 'jean.dupont@example.fr' LIMIT 3")
     c = fp("select  plant\nfrom MANUFACTURING.PLANT_KPIS where e_mail='x@y.z' /* note */ limit 1")
     d = fp("SELECT plant FROM manufacturing.plant_kpis WHERE operator_name = 'Anna Schmidt' LIMIT 10")
-    e = fp(
-        "SELECT plant, day FROM manufacturing.plant_kpis WHERE e_mail = 'anna.schmidt@example.com' LIMIT 10"
-    )
+    e = fp("SELECT plant, day FROM manufacturing.plant_kpis WHERE e_mail = 'anna.schmidt@example.com' LIMIT 10")
     assert a == b == c
     assert len({a, d, e}) == 3
     assert len(a) == 32
@@ -299,9 +295,7 @@ def test_an_unknown_dataset_is_named_and_recorded_with_stripped_text(module_org:
             "SELECT * FROM manufacturing.nope WHERE x = 'secret-value'",
             user=module_org.ben,
         )
-    assert (
-        str(e.value) == "unknown dataset manufacturing.nope: see `threshold datasets` for what can be queried"
-    )
+    assert str(e.value) == "unknown dataset manufacturing.nope: see `threshold datasets` for what can be queried"
     event, reads = _last_event(module_org)
     assert event.status == "error"
     assert event.query_text == "SELECT * FROM manufacturing.nope WHERE x = ?"
@@ -333,9 +327,7 @@ def test_a_denied_query_names_the_rule_and_is_recorded_as_denied(
             "SELECT e_mail FROM manufacturing.plant_kpis WHERE e_mail = 'anna.schmidt@example.com'",
             user=module_org.ben,
         )
-    assert (
-        str(e.value) == "ben may not read manufacturing.plant_kpis (rule test.closed): closed for this test"
-    )
+    assert str(e.value) == "ben may not read manufacturing.plant_kpis (rule test.closed): closed for this test"
     event, reads = _last_event(module_org)
     assert (event.status, event.error, event.rows) == ("denied", "Denied", 0)
     assert "anna.schmidt" not in event.query_text
@@ -372,16 +364,10 @@ def test_time_travel_by_version_and_by_timestamp(org: Any) -> None:
     with platform.store.session() as s:
         first = s.scalars(select(Share.snapshot_id)).one()
         s.execute(update(Share).values(at=dt.datetime(2026, 1, 10, 12, 0, tzinfo=dt.UTC)))
-    share(
-        platform, org.plant_kpis_csv, domain="manufacturing", name="plant_kpis", mode="append", user=org.anna
-    )
+    share(platform, org.plant_kpis_csv, domain="manufacturing", name="plant_kpis", mode="append", user=org.anna)
     with platform.store.session() as s:
         second = s.scalars(select(Share.snapshot_id).where(Share.snapshot_id != first)).one()
-        s.execute(
-            update(Share)
-            .where(Share.snapshot_id == second)
-            .values(at=dt.datetime(2026, 2, 10, tzinfo=dt.UTC))
-        )
+        s.execute(update(Share).where(Share.snapshot_id == second).values(at=dt.datetime(2026, 2, 10, tzinfo=dt.UTC)))
 
     def count(sql: str) -> int:
         return int(query(platform, sql, user=org.ben).table.column(0)[0].as_py())
@@ -390,13 +376,8 @@ def test_time_travel_by_version_and_by_timestamp(org: Any) -> None:
     assert count(f"SELECT count(*) FROM manufacturing.plant_kpis FOR VERSION AS OF {first}") == 5
     assert count(f"SELECT count(*) FROM manufacturing.plant_kpis AT (VERSION => {second})") == 10
     assert count("SELECT count(*) FROM manufacturing.plant_kpis FOR TIMESTAMP AS OF '2026-01-20'") == 5
-    assert (
-        count("SELECT count(*) FROM manufacturing.plant_kpis FOR TIMESTAMP AS OF '2026-02-10 00:00:00'") == 10
-    )
-    assert (
-        count("SELECT count(*) FROM manufacturing.plant_kpis FOR TIMESTAMP AS OF '2026-01-10T13:00:00+01:00'")
-        == 5
-    )
+    assert count("SELECT count(*) FROM manufacturing.plant_kpis FOR TIMESTAMP AS OF '2026-02-10 00:00:00'") == 10
+    assert count("SELECT count(*) FROM manufacturing.plant_kpis FOR TIMESTAMP AS OF '2026-01-10T13:00:00+01:00'") == 5
     # The old and the new snapshot side by side in one query.
     both = query(
         platform,
@@ -407,27 +388,19 @@ def test_time_travel_by_version_and_by_timestamp(org: Any) -> None:
     assert both.table.to_pylist() == [{"old_rows": 5, "new_rows": 10}]
 
     with pytest.raises(NotFound, match="had no data yet"):
-        query(
-            platform, "SELECT * FROM manufacturing.plant_kpis FOR TIMESTAMP AS OF '2026-01-09'", user=org.ben
-        )
+        query(platform, "SELECT * FROM manufacturing.plant_kpis FOR TIMESTAMP AS OF '2026-01-09'", user=org.ben)
     with pytest.raises(NotFound, match=f"has no snapshot {first + 1}"):
         query(platform, f"SELECT * FROM manufacturing.plant_kpis FOR VERSION AS OF {first + 1}", user=org.ben)
     with pytest.raises(InvalidInput, match="as a time"):
-        query(
-            platform, "SELECT * FROM manufacturing.plant_kpis FOR TIMESTAMP AS OF 'yesterday'", user=org.ben
-        )
+        query(platform, "SELECT * FROM manufacturing.plant_kpis FOR TIMESTAMP AS OF 'yesterday'", user=org.ben)
 
 
 def test_the_usage_log_records_the_snapshot_a_time_travel_read(org: Any) -> None:
     platform = org.platform
     with platform.store.session() as s:
         first = s.scalars(select(Share.snapshot_id)).one()
-    share(
-        platform, org.plant_kpis_csv, domain="manufacturing", name="plant_kpis", mode="append", user=org.anna
-    )
-    result = query(
-        platform, f"SELECT count(*) FROM manufacturing.plant_kpis FOR VERSION AS OF {first}", user=org.ben
-    )
+    share(platform, org.plant_kpis_csv, domain="manufacturing", name="plant_kpis", mode="append", user=org.anna)
+    result = query(platform, f"SELECT count(*) FROM manufacturing.plant_kpis FOR VERSION AS OF {first}", user=org.ben)
     _, reads = _event(org, result.event_id)
     assert reads["manufacturing.plant_kpis"].snapshot_id == first, (
         "a time-travel read must be recorded at the snapshot it read, not the current one"

@@ -43,8 +43,11 @@ def test_request_approve_read_for_that_purpose_only_then_revoke(on_request: Any)
 
     req = access.request_access(p, org.ben, DATASET, purpose=" Energy Cost Forecast ", days=30, justification="Q3")
     assert (req["status"], req["purpose"], req["requester"], req["days"]) == (
-        "pending", "energy cost forecast", "ben", 30
-    )  # fmt: skip
+        "pending",
+        "energy cost forecast",
+        "ben",
+        30,
+    )
     assert [r["id"] for r in access.inbox(p, org.anna)] == [req["id"]]
     assert access.inbox(p, org.ben) == [] and access.inbox(p, org.carla) == []
     assert [r["id"] for r in access.inbox(p, org.admin)] == [req["id"]]
@@ -55,13 +58,18 @@ def test_request_approve_read_for_that_purpose_only_then_revoke(on_request: Any)
 
     approved = access.approve(p, org.anna, req["id"], reason="fine for forecasting")
     assert (approved["status"], approved["decided_by"], approved["reason"]) == (
-        "approved", "anna", "fine for forecasting"
-    )  # fmt: skip
+        "approved",
+        "anna",
+        "fine for forecasting",
+    )
     assert access.inbox(p, org.anna) == []
     [grant] = access.grants(p, org.ben)
     assert (grant["id"], grant["purposes"], grant["active"], grant["allows_personal"]) == (
-        approved["grant"], ["energy cost forecast"], True, False
-    )  # fmt: skip
+        approved["grant"],
+        ["energy cost forecast"],
+        True,
+        False,
+    )
     expires = datetime.fromisoformat(grant["expires_at"])
     assert abs(expires - (datetime.now(UTC) + timedelta(days=30))) < timedelta(minutes=5)
     with pytest.raises(Conflict):
@@ -98,8 +106,11 @@ def test_request_approve_read_for_that_purpose_only_then_revoke(on_request: Any)
     assert ("ben", "query.denied", ["visibility.on-request"]) in log
     [approval] = search(p, org.anna, action="request.approved")
     assert approval["detail"] == {
-        "request": req["id"], "grant": grant["id"], "personal": False, "reason": "fine for forecasting"
-    }  # fmt: skip
+        "request": req["id"],
+        "grant": grant["id"],
+        "personal": False,
+        "reason": "fine for forecasting",
+    }
     [revocation] = search(p, org.anna, action="grant.revoked")
     assert revocation["detail"] == {"grant": grant["id"], "reason": "project over"}
 
@@ -130,8 +141,10 @@ def test_deny_needs_a_reason_and_records_it(on_request: Any) -> None:
         access.deny(p, org.ben, req["id"], reason="not mine to say")
     denied = access.deny(p, org.anna, req["id"], reason="personal data is not for sales pitches")
     assert (denied["status"], denied["reason"], denied["decided_by"]) == (
-        "denied", "personal data is not for sales pitches", "anna"
-    )  # fmt: skip
+        "denied",
+        "personal data is not for sales pitches",
+        "anna",
+    )
     assert access.my_requests(p, org.carla)[0]["status"] == "denied"
     assert access.grants(p, org.carla) == []
     with pytest.raises(Denied):
@@ -190,9 +203,7 @@ def test_auto_approval_without_personal_columns(on_request: Any) -> None:
     assert other["status"] == "pending", "a purpose the rule does not name: an owner decides"
 
     fast = access.request_access(p, org.ben, DATASET, purpose="reporting", columns=["plant", "scrap_rate"])
-    assert (fast["status"], fast["auto_rule"], fast["decided_by"]) == (
-        "approved", "manufacturing.fast-forecasts", None
-    )  # fmt: skip
+    assert (fast["status"], fast["auto_rule"], fast["decided_by"]) == ("approved", "manufacturing.fast-forecasts", None)
     assert fast["hours_to_decision"] is not None and fast["hours_to_decision"] < 0.1
     rows = query(p, f"SELECT * FROM {DATASET}", user=org.ben, purpose="reporting").table.to_pylist()
     assert {r["plant"] for r in rows} == {"Berlin", "Lyon", "Porto"}
@@ -200,11 +211,16 @@ def test_auto_approval_without_personal_columns(on_request: Any) -> None:
         "columns outside the grant read as empty, personal ones too (empty is stricter than ***)"
     )
     assert [a for _, a, _ in _actions(org, action="request.")] == [
-        "request.created", "request.created", "request.created", "request.auto-approved"
-    ]  # fmt: skip
+        "request.created",
+        "request.created",
+        "request.created",
+        "request.auto-approved",
+    ]
     assert _actions(org, action="request.auto-approved")[0] == (
-        "ben", "request.auto-approved", ["manufacturing.fast-forecasts"]
-    )  # fmt: skip
+        "ben",
+        "request.auto-approved",
+        ["manufacturing.fast-forecasts"],
+    )
 
 
 def test_auto_approval_that_allows_personal_columns_still_masks_them(on_request: Any) -> None:
@@ -276,9 +292,15 @@ def test_time_to_access_median_and_p90_are_exact(on_request: Any) -> None:
     assert m["p90_hours"] == 9.2  # sorted 1, 2, 4, 8, 10: position 0.9 * 4 = 3.6 -> 8 + 0.6 * (10 - 8)
     assert 4.99 < m["oldest_waiting_hours"] < 5.1
     assert by_domain["finance"] == {
-        "domain": "finance", "requests": 0, "decided": 0, "auto_approved": 0, "waiting": 0,
-        "oldest_waiting_hours": None, "median_hours": None, "p90_hours": None,
-    }  # fmt: skip
+        "domain": "finance",
+        "requests": 0,
+        "decided": 0,
+        "auto_approved": 0,
+        "waiting": 0,
+        "oldest_waiting_hours": None,
+        "median_hours": None,
+        "p90_hours": None,
+    }
 
 
 def test_time_to_access_counts_auto_approvals_as_instant(on_request: Any) -> None:

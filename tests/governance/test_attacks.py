@@ -306,10 +306,25 @@ def test_attack(case: Case, purpose: str | None, governed: Any, masked: Any) -> 
 
 TEXT_COLUMNS = ["plant", "operator_name", "e_mail", "energy_kwh"]
 PROBES = [  # raw values to guess, masked values, prefixes
-    "anna.schmidt@example.com", "max.mueller@example.de", "zoe.weber@example.de", "jean.dupont@example.fr",
-    "Anna Schmidt", "Max Müller", "Zoe Weber", "Ana Silva", "Lyon", "Porto", "Berlin", "***", "h_", "a", "m", "z",
-    "1520.5", "1800.0",
-]  # fmt: skip
+    "anna.schmidt@example.com",
+    "max.mueller@example.de",
+    "zoe.weber@example.de",
+    "jean.dupont@example.fr",
+    "Anna Schmidt",
+    "Max Müller",
+    "Zoe Weber",
+    "Ana Silva",
+    "Lyon",
+    "Porto",
+    "Berlin",
+    "***",
+    "h_",
+    "a",
+    "m",
+    "z",
+    "1520.5",
+    "1800.0",
+]
 PATTERNS = ["anna%", "%@example.%", "%.de", "Max%", "%Weber", "***", "*%", "%", "B%", "L%", "h\\_%", "_%"]
 
 

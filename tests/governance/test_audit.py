@@ -119,8 +119,12 @@ def test_search_by_dataset_action_and_actor(logged: Any) -> None:
     org, p = logged, logged.platform
     queries = audit.search(p, org.admin, action="query.")
     assert {e["action"] for e in queries} == {
-        "query.allowed", "query.masked", "query.filtered", "query.masked+filtered", "query.denied"
-    }  # fmt: skip
+        "query.allowed",
+        "query.masked",
+        "query.filtered",
+        "query.masked+filtered",
+        "query.denied",
+    }
     assert {e["dataset"] for e in audit.search(p, org.admin, dataset=BUDGET)} == {BUDGET}
     assert {e["actor"] for e in audit.search(p, org.admin, actor="carla")} == {"carla"}
     newest = audit.search(p, org.admin, limit=2)
@@ -131,8 +135,13 @@ def test_search_by_dataset_action_and_actor(logged: Any) -> None:
 def test_the_log_is_append_only(logged: Any) -> None:
     """No service function, API route or command changes or deletes an entry; user SQL cannot reach it."""
     org, p = logged, logged.platform
-    public = {n for n in dir(audit) if not n.startswith("_") and callable(getattr(audit, n)) and
-              getattr(getattr(audit, n), "__module__", "") == audit.__name__}  # fmt: skip
+    public = {
+        n
+        for n in dir(audit)
+        if not n.startswith("_")
+        and callable(getattr(audit, n))
+        and getattr(getattr(audit, n), "__module__", "") == audit.__name__
+    }
     assert public == {"append", "append_many", "search"}
     paths = create_app(p).openapi()["paths"]
     audit_routes = {path: sorted(methods) for path, methods in paths.items() if "audit" in path}
@@ -150,10 +159,25 @@ def test_the_cli_searches_as_the_person_asking(org: Any) -> None:
     query(p, f"SELECT * FROM {KPIS}", user=org.ben)
     query(p, f"SELECT * FROM {KPIS}", user=org.carla)
     done = subprocess.run(
-        [sys.executable, "-m", "threshold.cli", "audit", "--dataset", KPIS, "--as", "ben", "--format", "json",
-         "--home", str(p.settings.home_dir)],
-        capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "threshold.cli",
+            "audit",
+            "--dataset",
+            KPIS,
+            "--as",
+            "ben",
+            "--format",
+            "json",
+            "--home",
+            str(p.settings.home_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
     assert [(r["actor"], r["action"]) for r in rows] == [("ben", "query.masked")], "not carla's read"

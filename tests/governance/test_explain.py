@@ -96,8 +96,11 @@ def test_explain_for_a_purpose(any_governed: Any) -> None:
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "threshold.cli", *args, "--home", str(home)],
-        capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+    )
 
 
 def test_the_cli_explains_in_json_what_the_service_explains(governed: Any) -> None:

@@ -140,10 +140,11 @@ def test_apply_creates_updates_and_retires_rules_with_versions_who_and_why(any_o
 def test_dataset_settings_in_a_policy_file(any_org: Any) -> None:
     p = any_org.platform
     apply(
-        p, any_org.anna,
+        p,
+        any_org.anna,
         "domain: manufacturing\ndefault_visibility: on-request\n"
         "datasets:\n  plant_kpis: {visibility: open, allowed_purposes: [Energy Cost Forecast]}\n",
-    )  # fmt: skip
+    )
     d = decide(p, any_org.ben, [DATASET], "energy cost forecast")[0]
     assert (d.allowed, d.visibility, d.rule) == (True, "open", "visibility.open")
     denied = decide(p, any_org.ben, [DATASET], "marketing")[0]
@@ -197,10 +198,11 @@ def test_a_domain_mask_cannot_weaken_the_personal_data_guardrail(any_org: Any) -
 def test_a_domain_rule_that_names_its_members_applies_to_them(any_org: Any) -> None:
     p = any_org.platform
     apply(
-        p, any_org.anna,
+        p,
+        any_org.anna,
         "domain: manufacturing\npolicies:\n"
         "  - {id: mail, kind: mask, columns: [e_mail], mask: partial, readers: everyone}\n",
-    )  # fmt: skip
+    )
     assert "a***@example.com" in {r["e_mail"] for r in _rows(p, any_org.anna)}
     assert {r["e_mail"] for r in _rows(p, any_org.ben)} == {"***"}, "partial is weaker than the guardrail's redact"
 
@@ -240,8 +242,10 @@ def _plants_for(org: Any, name: str) -> list[str]:
 
 
 def _filter(org: Any, where: str) -> None:
-    spec = {"domain": "manufacturing", "policies": [{"id": "by-reader", "kind": "row_filter",
-                                                     "datasets": ["plant_kpis"], "where": where}]}  # fmt: skip
+    spec = {
+        "domain": "manufacturing",
+        "policies": [{"id": "by-reader", "kind": "row_filter", "datasets": ["plant_kpis"], "where": where}],
+    }
     apply(org.platform, org.anna, yaml.safe_dump(spec))
 
 
@@ -295,8 +299,11 @@ def test_reader_name_domain_and_domains_placeholders(any_org: Any) -> None:
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "threshold.cli", *args, "--home", str(home)],
-        capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin", "COLUMNS": "120"},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "120"},
+    )
 
 
 def test_policy_apply_and_list_from_the_cli(org: Any, tmp_path: Path) -> None:

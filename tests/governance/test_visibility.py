@@ -110,8 +110,9 @@ def test_allowed_purposes(any_org: Any) -> None:
     with pytest.raises(Denied, match=r"rule: dataset\.owner"):
         set_purposes(p, org.ben, DATASET, ["anything"])
     assert set_purposes(p, org.anna, DATASET, [" Energy Cost Forecast", "budget", ""])["allowed_purposes"] == [
-        "budget", "energy cost forecast"
-    ]  # fmt: skip
+        "budget",
+        "energy cost forecast",
+    ]
     sql = f"SELECT plant FROM {DATASET}"
     with pytest.raises(Denied, match=r"dataset\.allowed-purposes.*declare a purpose: one of budget, energy cost"):
         query(p, sql, user=org.ben)
@@ -122,8 +123,9 @@ def test_allowed_purposes(any_org: Any) -> None:
     set_purposes(p, org.anna, DATASET, [])
     assert query(p, sql, user=org.ben).table.num_rows == 5
     assert [e["detail"]["purposes"] for e in audit_search(p, org.anna, action="purposes.set")] == [
-        [], ["budget", "energy cost forecast"]
-    ]  # fmt: skip
+        [],
+        ["budget", "energy cost forecast"],
+    ]
 
 
 # --- the catalog ------------------------------------------------------------------------------------------

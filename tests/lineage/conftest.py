@@ -267,14 +267,25 @@ def build_chain(org: Any, tmp_path: Path) -> Any:
     plants = tmp_path / "plants.csv"
     plants.write_text(PLANTS_CSV, encoding="utf-8")
     share(p, plants, domain="manufacturing", user=org.anna, source_system="mes")
-    derive(p, "plant_scrap", domain="manufacturing", user=org.anna,
-           sql="SELECT k.plant, p.country, avg(k.scrap_rate) AS avg_scrap FROM manufacturing.plant_kpis k "
-               "JOIN manufacturing.plants p ON p.plant = k.plant GROUP BY k.plant, p.country")  # fmt: skip
-    derive(p, "scrap_by_country", domain="sales", user=org.carla,
-           sql="SELECT country, max(avg_scrap) AS worst FROM manufacturing.plant_scrap GROUP BY country")  # fmt: skip
+    derive(
+        p,
+        "plant_scrap",
+        domain="manufacturing",
+        user=org.anna,
+        sql="SELECT k.plant, p.country, avg(k.scrap_rate) AS avg_scrap FROM manufacturing.plant_kpis k "
+        "JOIN manufacturing.plants p ON p.plant = k.plant GROUP BY k.plant, p.country",
+    )
+    derive(
+        p,
+        "scrap_by_country",
+        domain="sales",
+        user=org.carla,
+        sql="SELECT country, max(avg_scrap) AS worst FROM manufacturing.plant_scrap GROUP BY country",
+    )
     derive(p, "all_kpis", domain="finance", user=org.ben, sql=f"SELECT * FROM {KPIS}")
     derive(p, "from_all", domain="sales", user=org.carla, sql="SELECT plant, scrap_rate FROM finance.all_kpis")
-    derive(p, "energy", domain="sales", user=org.carla,
-           sql=f"SELECT plant, energy_kwh FROM {KPIS} WHERE scrap_rate > 0.1")  # fmt: skip
+    derive(
+        p, "energy", domain="sales", user=org.carla, sql=f"SELECT plant, energy_kwh FROM {KPIS} WHERE scrap_rate > 0.1"
+    )
     query(p, f"SELECT avg(scrap_rate) FROM {KPIS}", user=org.ben, purpose="budget")
     return org

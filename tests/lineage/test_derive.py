@@ -70,8 +70,10 @@ def test_derive_stores_the_result_through_the_gateway_with_its_lineage(any_org: 
     assert result.inputs == [KPIS]
     got = rows(any_org, "SELECT * FROM manufacturing.plant_scrap ORDER BY plant")
     assert [(r["plant"], round(r["avg_scrap"], 3), r["days"]) for r in got] == [
-        ("Berlin", 0.135, 2), ("Lyon", 0.095, 2), ("Porto", 0.05, 1),
-    ]  # fmt: skip
+        ("Berlin", 0.135, 2),
+        ("Lyon", 0.095, 2),
+        ("Porto", 0.05, 1),
+    ]
     assert column_lineage(any_org, "manufacturing.plant_scrap") == {
         ("plant", KPIS, "plant", "identity"),
         ("avg_scrap", KPIS, "scrap_rate", "aggregate"),
@@ -97,9 +99,12 @@ def test_derive_stores_the_result_through_the_gateway_with_its_lineage(any_org: 
 def test_a_derived_masked_column_stays_masked_for_outsiders_and_carries_the_personal_tag(any_org: Any) -> None:
     # carla (sales) reads manufacturing's personal columns masked: what she derives holds masked values.
     derive(
-        any_org.platform, "contacts", domain="sales", user=any_org.carla,
+        any_org.platform,
+        "contacts",
+        domain="sales",
+        user=any_org.carla,
         sql=f"SELECT plant, e_mail, md5(e_mail) AS mail_key FROM {KPIS}",
-    )  # fmt: skip
+    )
     assert {r["e_mail"] for r in rows(any_org, "SELECT e_mail FROM sales.contacts", "carla")} == {"***"}
     contacts = tags_of(any_org, "sales.contacts")
     assert contacts["e_mail"]["personal.email"] == ("lineage", f"from {KPIS}.e_mail (identity)")
@@ -108,13 +113,19 @@ def test_a_derived_masked_column_stays_masked_for_outsiders_and_carries_the_pers
 
     # anna (manufacturing) reads them raw: what she derives is raw, and outsiders read it masked.
     derive(
-        any_org.platform, "operators", domain="manufacturing", user=any_org.anna,
+        any_org.platform,
+        "operators",
+        domain="manufacturing",
+        user=any_org.anna,
         sql=f"SELECT plant, e_mail, md5(e_mail) AS mail_key FROM {KPIS}",
-    )  # fmt: skip
+    )
     derive(
-        any_org.platform, "headcount", domain="manufacturing", user=any_org.anna,
+        any_org.platform,
+        "headcount",
+        domain="manufacturing",
+        user=any_org.anna,
         sql=f"SELECT plant, count(DISTINCT e_mail) AS people FROM {KPIS} GROUP BY plant",
-    )  # fmt: skip
+    )
     raw = rows(any_org, "SELECT * FROM manufacturing.operators ORDER BY e_mail", "anna")
     assert raw[0]["e_mail"] == "ana.silva@example.pt" and len(raw[0]["mail_key"]) == 32
     for r in rows(any_org, "SELECT * FROM manufacturing.operators", "ben"):
@@ -131,22 +142,31 @@ def test_refresh_is_one_new_snapshot_and_reads_fresh_data(any_org: Any, tmp_path
     extra = (
         "Plant,Operator Name,E-Mail,Scrap Rate,Energy kWh,Day\nBerlin,Zoe Weber,zoe@example.de,0.30,1500.5,2026-01-07\n"
     )
-    share(any_org.platform, write_csv(tmp_path, "more.csv", extra), domain="manufacturing", user=any_org.anna,
-          name="plant_kpis", mode="append")  # fmt: skip
+    share(
+        any_org.platform,
+        write_csv(tmp_path, "more.csv", extra),
+        domain="manufacturing",
+        user=any_org.anna,
+        name="plant_kpis",
+        mode="append",
+    )
 
     again = refresh(any_org.platform, "manufacturing.plant_scrap", user=any_org.anna)
 
     assert again.snapshot_id != first.snapshot_id and again.trigger == "manual"
     berlin = rows(any_org, "SELECT days FROM manufacturing.plant_scrap WHERE plant = 'Berlin'")
     assert berlin == [{"days": 3}]
-    old = rows(any_org, f"SELECT days FROM manufacturing.plant_scrap FOR VERSION AS OF {first.snapshot_id} "
-                        "WHERE plant = 'Berlin'")  # fmt: skip
+    old = rows(
+        any_org,
+        f"SELECT days FROM manufacturing.plant_scrap FOR VERSION AS OF {first.snapshot_id} WHERE plant = 'Berlin'",
+    )
     assert old == [{"days": 2}]
     with any_org.platform.store.reader() as s:
         shares = s.scalars(select(Share).join(Dataset).where(Dataset.full_name == "manufacturing.plant_scrap")).all()
         assert [(sh.mode, sh.snapshot_id) for sh in shares] == [
-            ("create", first.snapshot_id), ("replace", again.snapshot_id),
-        ]  # fmt: skip
+            ("create", first.snapshot_id),
+            ("replace", again.snapshot_id),
+        ]
         assert s.scalar(select(func.count()).select_from(DerivationRun)) == 2
 
 
@@ -169,11 +189,18 @@ def test_refresh_runs_as_the_owner_whoever_triggers_it(org: Any) -> None:
 
 
 def test_a_failed_refresh_keeps_the_last_snapshot_and_tells_the_owner_once(any_org: Any, tmp_path: Path) -> None:
-    first = derive(any_org.platform, "scrap", domain="sales", sql=f"SELECT plant, scrap_rate FROM {KPIS}",
-                   user=any_org.carla)  # fmt: skip
+    first = derive(
+        any_org.platform, "scrap", domain="sales", sql=f"SELECT plant, scrap_rate FROM {KPIS}", user=any_org.carla
+    )
     without = "Plant,Day\nBerlin,2026-01-08\n"
-    share(any_org.platform, write_csv(tmp_path, "kpis.csv", without), domain="manufacturing", user=any_org.anna,
-          name="plant_kpis", mode="replace")  # fmt: skip
+    share(
+        any_org.platform,
+        write_csv(tmp_path, "kpis.csv", without),
+        domain="manufacturing",
+        user=any_org.anna,
+        name="plant_kpis",
+        mode="replace",
+    )
 
     for _ in range(2):
         with pytest.raises(ThresholdError, match="scrap_rate"):
@@ -191,8 +218,14 @@ def test_a_failed_refresh_keeps_the_last_snapshot_and_tells_the_owner_once(any_o
 
 def test_due_derivations_refresh_upstream_first_and_only_once(org: Any) -> None:
     derive(org.platform, "daily_scrap", domain="manufacturing", sql=SCRAP_SQL, user=org.anna, schedule_text="hourly")
-    derive(org.platform, "worst_plant", domain="sales", user=org.carla, schedule_text="every 15 minutes",
-           sql="SELECT plant FROM manufacturing.daily_scrap ORDER BY avg_scrap DESC LIMIT 1")  # fmt: skip
+    derive(
+        org.platform,
+        "worst_plant",
+        domain="sales",
+        user=org.carla,
+        schedule_text="every 15 minutes",
+        sql="SELECT plant FROM manufacturing.daily_scrap ORDER BY avg_scrap DESC LIMIT 1",
+    )
     later = datetime.now(UTC) + timedelta(hours=2)
 
     done = refresh_due(org.platform, now=later)
@@ -233,23 +266,31 @@ def test_replace_redefines_the_derivation_and_its_lineage(org: Any) -> None:
     derive(org.platform, "plant_scrap", domain="manufacturing", sql=SCRAP_SQL, user=org.anna)
     derive(org.platform, "other", domain="manufacturing", sql=f"SELECT plant FROM {KPIS}", user=org.anna)
 
-    redo = derive(org.platform, "plant_scrap", domain="manufacturing", user=org.anna, replace=True,
-                  sql="SELECT upper(plant) AS site FROM manufacturing.other")  # fmt: skip
+    redo = derive(
+        org.platform,
+        "plant_scrap",
+        domain="manufacturing",
+        user=org.anna,
+        replace=True,
+        sql="SELECT upper(plant) AS site FROM manufacturing.other",
+    )
 
     assert redo.columns == ["site"] and redo.inputs == ["manufacturing.other"]
     assert column_lineage(org, "manufacturing.plant_scrap") == {("site", "manufacturing.other", "plant", "transform")}
     with org.platform.store.reader() as s:
         target = s.scalar(select(LineageNode.id).where(LineageNode.name == "manufacturing.plant_scrap"))
         sources = s.scalars(
-            select(LineageNode.name).join(LineageEdge, LineageEdge.src_id == LineageNode.id)
+            select(LineageNode.name)
+            .join(LineageEdge, LineageEdge.src_id == LineageNode.id)
             .where(LineageEdge.dst_id == target)
-        ).all()  # fmt: skip
+        ).all()
         assert sources == ["manufacturing.other"]  # the edge from plant_kpis went with the old SQL
 
 
 def test_unresolved_lineage_is_recorded_counted_and_tagged_conservatively(org: Any) -> None:
-    result = derive(org.platform, "picked", domain="manufacturing", user=org.anna,
-                    sql=f"SELECT plant, COLUMNS('^e_') FROM {KPIS}")  # fmt: skip
+    result = derive(
+        org.platform, "picked", domain="manufacturing", user=org.anna, sql=f"SELECT plant, COLUMNS('^e_') FROM {KPIS}"
+    )
 
     assert result.columns == ["plant", "e_mail"]
     assert [(g["column"], "COLUMNS" in g["reason"]) for g in result.gaps] == [("e_mail", True)]
@@ -277,7 +318,8 @@ def test_refresh_recomputes_inherited_tags_when_a_source_column_is_tagged_later(
     refresh(org.platform, "manufacturing.energy", user=org.anna)
 
     assert tags_of(org, "manufacturing.energy")["energy_kwh"]["confidential"] == (
-        "lineage", f"from {KPIS}.energy_kwh (identity)",
-    )  # fmt: skip
+        "lineage",
+        f"from {KPIS}.energy_kwh (identity)",
+    )
     with org.platform.store.reader() as s:
         assert s.scalar(select(User.name).join(Derivation, Derivation.owner_id == User.id)) == "anna"

@@ -14,8 +14,23 @@ import pytest
 
 from threshold.lineage import graph
 
-EDGES = [("src", "a"), ("file", "a"), ("a", "b"), ("c", "b"), ("b", "d"), ("b", "e"), ("e", "f"), ("f", "g"),
-         ("g", "h"), ("a", "x"), ("a", "y"), ("x", "z"), ("y", "z"), ("p", "q"), ("q", "p")]  # fmt: skip
+EDGES = [
+    ("src", "a"),
+    ("file", "a"),
+    ("a", "b"),
+    ("c", "b"),
+    ("b", "d"),
+    ("b", "e"),
+    ("e", "f"),
+    ("f", "g"),
+    ("g", "h"),
+    ("a", "x"),
+    ("a", "y"),
+    ("x", "z"),
+    ("y", "z"),
+    ("p", "q"),
+    ("q", "p"),
+]
 
 
 @pytest.fixture
@@ -71,8 +86,10 @@ def test_the_node_limit_stops_the_walk_and_keeps_only_edges_it_can_draw(any_plat
     assert all(a in w.levels and b in w.levels for a, b, _ in w.edges)
 
 
-@pytest.mark.parametrize(("start", "direction"), [("b", "downstream"), ("b", "upstream"), ("a", "downstream"),
-                                                   ("h", "upstream"), ("p", "downstream")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("start", "direction"),
+    [("b", "downstream"), ("b", "upstream"), ("a", "downstream"), ("h", "upstream"), ("p", "downstream")],
+)
 def test_the_recursive_cte_finds_the_same_nodes(
     any_platform: Any, ids: dict[str, int], start: str, direction: str
 ) -> None:

@@ -75,20 +75,43 @@ def test_a_column_nothing_uses(module_chain: Any) -> None:
 
 def test_external_jobs_may_break_or_may_depend(chain: Any) -> None:
     with_columns = {
-        "eventType": "COMPLETE", "eventTime": "2026-01-10T10:00:00Z", "producer": "https://example.com/airflow",
+        "eventType": "COMPLETE",
+        "eventTime": "2026-01-10T10:00:00Z",
+        "producer": "https://example.com/airflow",
         "run": {"runId": "3f5e2b1e-6f1b-4c39-9a43-6b4b8c1d2e01"},
         "job": {"namespace": "airflow", "name": "energy_report"},
         "inputs": [{"namespace": "threshold://local", "name": KPIS}],
-        "outputs": [{"namespace": "postgres://dwh", "name": "reports.energy", "facets": {"columnLineage": {
-            "fields": {"kwh": {"inputFields": [{"namespace": "threshold://local", "name": KPIS, "field": "energy_kwh",
-                                                "transformations": [{"type": "DIRECT", "subtype": "IDENTITY"}]}]}}}}}],
-    }  # fmt: skip
+        "outputs": [
+            {
+                "namespace": "postgres://dwh",
+                "name": "reports.energy",
+                "facets": {
+                    "columnLineage": {
+                        "fields": {
+                            "kwh": {
+                                "inputFields": [
+                                    {
+                                        "namespace": "threshold://local",
+                                        "name": KPIS,
+                                        "field": "energy_kwh",
+                                        "transformations": [{"type": "DIRECT", "subtype": "IDENTITY"}],
+                                    }
+                                ]
+                            }
+                        }
+                    }
+                },
+            }
+        ],
+    }
     without = {
-        "eventType": "COMPLETE", "eventTime": "2026-01-10T10:00:00Z", "producer": "https://example.com/tableau",
+        "eventType": "COMPLETE",
+        "eventTime": "2026-01-10T10:00:00Z",
+        "producer": "https://example.com/tableau",
         "run": {"runId": "3f5e2b1e-6f1b-4c39-9a43-6b4b8c1d2e02"},
         "job": {"namespace": "tableau", "name": "plant_dashboard"},
         "inputs": [{"namespace": "threshold://local", "name": KPIS}],
-    }  # fmt: skip
+    }
     ingest(chain.platform, [with_columns, without], user=chain.ben)
 
     result = impact(chain.platform, KPIS, "energy_kwh", viewer=chain.anna)

@@ -28,8 +28,11 @@ Berlin,Max Müller,max.mueller@example.de,0.15,2026-01-05
 def threshold(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "threshold.cli", *args, "--home", str(home)],
-        capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+    )
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:
@@ -65,10 +68,24 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_cli_derive_lineage_impact_refresh(home: Path) -> None:
-    derived = json.loads(ok(threshold(
-        home, "derive", "plant_scrap", "--domain", "manufacturing", "--as", "anna", "--schedule", "daily",
-        "--format", "json", f"SELECT plant, avg(scrap_rate) AS avg_scrap FROM {KPIS} GROUP BY plant",
-    )))  # fmt: skip
+    derived = json.loads(
+        ok(
+            threshold(
+                home,
+                "derive",
+                "plant_scrap",
+                "--domain",
+                "manufacturing",
+                "--as",
+                "anna",
+                "--schedule",
+                "daily",
+                "--format",
+                "json",
+                f"SELECT plant, avg(scrap_rate) AS avg_scrap FROM {KPIS} GROUP BY plant",
+            )
+        )
+    )
     assert (derived["dataset"], derived["rows"], derived["columns"]) == (
         "manufacturing.plant_scrap",
         2,
@@ -86,8 +103,9 @@ def test_cli_derive_lineage_impact_refresh(home: Path) -> None:
     ]
     down = json.loads(ok(threshold(home, "lineage", KPIS, "--downstream", "--format", "json")))
     assert [(n["name"], n["level"], n["owners"]) for n in down["nodes"]] == [
-        (KPIS, 0, ["anna"]), ("manufacturing.plant_scrap", 1, ["anna"]),
-    ]  # fmt: skip
+        (KPIS, 0, ["anna"]),
+        ("manufacturing.plant_scrap", 1, ["anna"]),
+    ]
     table = ok(threshold(home, "lineage", KPIS))
     assert "plant_kpis.csv" in table and "manufacturing.plant_scrap" in table
 
@@ -141,8 +159,12 @@ def test_api(org: Any) -> None:
     api = Api(org)
     sql = f"SELECT plant, e_mail FROM {KPIS}"
 
-    made = api.call("POST", "/api/v1/derive", as_="carla", json={"name": "contacts", "domain": "sales", "sql": sql,
-                                                                  "schedule": "every 30 minutes"})  # fmt: skip
+    made = api.call(
+        "POST",
+        "/api/v1/derive",
+        as_="carla",
+        json={"name": "contacts", "domain": "sales", "sql": sql, "schedule": "every 30 minutes"},
+    )
     assert made.status_code == 201, made.text
     assert made.json()["tags"] == [["e_mail", "personal.email"]]
     view = api.call("GET", f"/api/v1/lineage/{KPIS}", params={"direction": "downstream", "depth": 2}).json()
@@ -174,8 +196,13 @@ def test_api(org: Any) -> None:
 def test_web_page_draws_the_graph_and_has_a_json_twin(org: Any, browser: Any) -> None:
     from threshold.lineage.derive import derive
 
-    derive(org.platform, "operators", domain="manufacturing", user=org.anna,
-           sql=f"SELECT plant, upper(e_mail) AS mail FROM {KPIS}")  # fmt: skip
+    derive(
+        org.platform,
+        "operators",
+        domain="manufacturing",
+        user=org.anna,
+        sql=f"SELECT plant, upper(e_mail) AS mail FROM {KPIS}",
+    )
     anna = browser(org.platform, "anna")
 
     dataset_page = anna.page(f"/datasets/{KPIS}")
@@ -188,8 +215,13 @@ def test_web_page_draws_the_graph_and_has_a_json_twin(org: Any, browser: Any) ->
     links = {a.attrs["href"] for a in svg.find_all("a")}
     assert "/lineage/manufacturing.operators" in links
     assert [o.attrs["value"] for o in page.find("select", name="column").find_all("option")][1:] == [
-        "plant", "operator_name", "e_mail", "scrap_rate", "energy_kwh", "day",
-    ]  # fmt: skip
+        "plant",
+        "operator_name",
+        "e_mail",
+        "scrap_rate",
+        "energy_kwh",
+        "day",
+    ]
 
     column_page = anna.page(f"/lineage/{KPIS}?column=e_mail")
     rows = column_page.find("table", id="impact-dependents").find_all("tr")
@@ -229,8 +261,10 @@ def test_python_client_embedded_and_remote(org: Any, server: Any) -> None:
     made = local.derive("plant_list", f"SELECT DISTINCT plant FROM {KPIS}", domain="manufacturing")
     assert made["dataset"] == "manufacturing.plant_list" and made["rows"] == 3
     assert [n["name"] for n in local.lineage("manufacturing.plant_list", direction="upstream")["nodes"]] == [
-        "plant_kpis.csv", KPIS, "manufacturing.plant_list",
-    ]  # fmt: skip
+        "plant_kpis.csv",
+        KPIS,
+        "manufacturing.plant_list",
+    ]
     local.close()
 
     srv = server(org.platform)
@@ -239,8 +273,10 @@ def test_python_client_embedded_and_remote(org: Any, server: Any) -> None:
     assert (made["dataset"], made["schedule"]) == ("sales.plants", "daily")
     view = remote.lineage(KPIS, direction="downstream")
     assert [(n["name"], n["level"]) for n in view["nodes"]] == [
-        (KPIS, 0), ("manufacturing.plant_list", 1), ("sales.plants", 2),
-    ]  # fmt: skip
+        (KPIS, 0),
+        ("manufacturing.plant_list", 1),
+        ("sales.plants", 2),
+    ]
     assert remote.impact(KPIS, "plant")["breaks"] == 1
     assert remote.refresh("sales.plants")["trigger"] == "manual"
     remote.close()

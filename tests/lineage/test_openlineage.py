@@ -54,8 +54,9 @@ def client(url: str, token: str | None, *, gzip: bool = False) -> OpenLineageCli
 
 
 def field(namespace: str, name: str, column: str, kind: str, subtype: str) -> cl.InputField:
-    return cl.InputField(namespace=namespace, name=name, field=column,
-                         transformations=[cl.Transformation(type=kind, subtype=subtype)])  # fmt: skip
+    return cl.InputField(
+        namespace=namespace, name=name, field=column, transformations=[cl.Transformation(type=kind, subtype=subtype)]
+    )
 
 
 def load_kpis_event(state: RunState, run_id: str) -> RunEvent:
@@ -63,28 +64,37 @@ def load_kpis_event(state: RunState, run_id: str) -> RunEvent:
     readings = InputDataset(
         namespace=MES,
         name="mes.public.readings",
-        facets={"schema": schema_dataset.SchemaDatasetFacet(fields=[
-            schema_dataset.SchemaDatasetFacetFields(name=n, type=t)
-            for n, t in (("site", "text"), ("operator_email", "text"), ("scrap", "numeric"), ("valid", "boolean"))
-        ])},
-    )  # fmt: skip
+        facets={
+            "schema": schema_dataset.SchemaDatasetFacet(
+                fields=[
+                    schema_dataset.SchemaDatasetFacetFields(name=n, type=t)
+                    for n, t in (
+                        ("site", "text"),
+                        ("operator_email", "text"),
+                        ("scrap", "numeric"),
+                        ("valid", "boolean"),
+                    )
+                ]
+            )
+        },
+    )
     lineage_facet = cl.ColumnLineageDatasetFacet(
         fields={
             "e_mail": cl.Fields(inputFields=[field(MES, READINGS, "operator_email", "DIRECT", "IDENTITY")]),
             "scrap_rate": cl.Fields(inputFields=[field(MES, READINGS, "scrap", "DIRECT", "TRANSFORMATION")]),
         },
         dataset=[field(MES, READINGS, "valid", "INDIRECT", "FILTER")],
-    )  # fmt: skip
+    )
     kpis = OutputDataset(
         namespace="threshold://local",
         name=KPIS,
         facets={
             "columnLineage": lineage_facet,
-            "schema": schema_dataset.SchemaDatasetFacet(fields=[
-                schema_dataset.SchemaDatasetFacetFields(name=n) for n in ("plant", "e_mail", "scrap_rate")
-            ]),
+            "schema": schema_dataset.SchemaDatasetFacet(
+                fields=[schema_dataset.SchemaDatasetFacetFields(name=n) for n in ("plant", "e_mail", "scrap_rate")]
+            ),
         },
-    )  # fmt: skip
+    )
     job = Job(
         namespace="airflow",
         name="plant_etl.load_kpis",
@@ -93,8 +103,15 @@ def load_kpis_event(state: RunState, run_id: str) -> RunEvent:
             "ownership": ownership_job.OwnershipJobFacet(owners=[ownership_job.Owner(name="team:plant-data")]),
         },
     )
-    return RunEvent(eventType=state, eventTime=datetime.now(UTC).isoformat(), run=Run(runId=run_id), job=job,
-                    inputs=[readings], outputs=[kpis], producer=PRODUCER)  # fmt: skip
+    return RunEvent(
+        eventType=state,
+        eventTime=datetime.now(UTC).isoformat(),
+        run=Run(runId=run_id),
+        job=job,
+        inputs=[readings],
+        outputs=[kpis],
+        producer=PRODUCER,
+    )
 
 
 def test_events_from_the_openlineage_client_merge_into_the_graph(any_org: Any, server: Any) -> None:
@@ -140,11 +157,14 @@ def test_a_spark_job_naming_the_table_by_its_folder_links_to_the_lake_dataset(or
     ol = client(srv.url, create_token(org.platform, "ben")[1], gzip=True)
     folder = org.platform.settings.warehouse_dir / "manufacturing" / "plant_kpis"
     event = RunEvent(
-        eventType=RunState.COMPLETE, eventTime=datetime.now(UTC).isoformat(), run=Run(runId=str(uuid.uuid4())),
-        job=Job(namespace="spark://cluster", name="kpi_export.export"), producer=PRODUCER,
+        eventType=RunState.COMPLETE,
+        eventTime=datetime.now(UTC).isoformat(),
+        run=Run(runId=str(uuid.uuid4())),
+        job=Job(namespace="spark://cluster", name="kpi_export.export"),
+        producer=PRODUCER,
         inputs=[InputDataset(namespace="file", name=str(folder))],
         outputs=[OutputDataset(namespace="s3://reports", name="exports/kpis.parquet")],
-    )  # fmt: skip
+    )
 
     ol.emit(event)
 
@@ -157,11 +177,16 @@ def test_a_spark_job_naming_the_table_by_its_folder_links_to_the_lake_dataset(or
 def test_a_job_without_outputs_is_a_consumer(org: Any, server: Any) -> None:
     srv = server(org.platform)
     ol = client(srv.url, create_token(org.platform, "carla")[1])
-    ol.emit(RunEvent(
-        eventType=RunState.COMPLETE, eventTime=datetime.now(UTC).isoformat(), run=Run(runId=str(uuid.uuid4())),
-        job=Job(namespace="tableau", name="plant_dashboard"), producer=PRODUCER,
-        inputs=[InputDataset(namespace="threshold://any-host", name=KPIS)],
-    ))  # fmt: skip
+    ol.emit(
+        RunEvent(
+            eventType=RunState.COMPLETE,
+            eventTime=datetime.now(UTC).isoformat(),
+            run=Run(runId=str(uuid.uuid4())),
+            job=Job(namespace="tableau", name="plant_dashboard"),
+            producer=PRODUCER,
+            inputs=[InputDataset(namespace="threshold://any-host", name=KPIS)],
+        )
+    )
 
     view = lineage(org.platform, KPIS, direction="downstream", viewer=org.carla)
 
@@ -187,8 +212,11 @@ def test_the_endpoint_says_no_clearly(org: Any, server: Any) -> None:
         ({"job": {"namespace": "a", "name": "b"}, "inputs": [{"name": "x"}]}, "namespace and a name"),
     ]
     for body, words in bad:
-        r = httpx.post(f"{srv.url}/api/v1/lineage", headers={"Authorization": f"Bearer {token}"},
-                       **({"content": body} if isinstance(body, str) else {"json": body}))  # fmt: skip
+        r = httpx.post(
+            f"{srv.url}/api/v1/lineage",
+            headers={"Authorization": f"Bearer {token}"},
+            **({"content": body} if isinstance(body, str) else {"json": body}),
+        )
         assert r.status_code == 422 and words in r.json()["detail"], r.text
     with org.platform.store.reader() as s:
         assert s.scalar(select(func.count()).select_from(OpenLineageEvent)) == 0
@@ -228,14 +256,25 @@ def test_shares_and_derivations_are_emitted(org: Any, receiver: Any) -> None:
     (source,) = complete["inputs"]
     assert source["name"] == KPIS and source["facets"]["version"]["datasetVersion"].isdigit()
     facet = complete["outputs"][0]["facets"]["columnLineage"]
-    assert facet["fields"]["avg_scrap"]["inputFields"] == [{
-        "namespace": "threshold://local", "name": KPIS, "field": "scrap_rate",
-        "transformations": [{"type": "DIRECT", "subtype": "AGGREGATION", "description": "AVG(plant_kpis.scrap_rate)",
-                             "masking": False}],
-    }]  # fmt: skip
+    assert facet["fields"]["avg_scrap"]["inputFields"] == [
+        {
+            "namespace": "threshold://local",
+            "name": KPIS,
+            "field": "scrap_rate",
+            "transformations": [
+                {
+                    "type": "DIRECT",
+                    "subtype": "AGGREGATION",
+                    "description": "AVG(plant_kpis.scrap_rate)",
+                    "masking": False,
+                }
+            ],
+        }
+    ]
     assert {(f["field"], f["transformations"][0]["subtype"]) for f in facet["dataset"]} == {
-        ("day", "FILTER"), ("plant", "GROUP_BY"),
-    }  # fmt: skip
+        ("day", "FILTER"),
+        ("plant", "GROUP_BY"),
+    }
 
 
 def test_a_failed_run_is_emitted_and_an_undelivered_event_is_kept_and_retried(

@@ -53,8 +53,9 @@ def test_a_share_names_its_source_system_and_its_owner_answers_for_it(any_org: A
 def test_a_share_naming_an_unknown_source_system_fails_before_any_work(org: Any, state_of: Any) -> None:
     before = state_of(org.platform)
     with pytest.raises(NotFound, match="threshold source add crm"):
-        share(org.platform, org.plant_kpis_csv, domain="manufacturing", user=org.anna, name="again",
-              source_system="crm")  # fmt: skip
+        share(
+            org.platform, org.plant_kpis_csv, domain="manufacturing", user=org.anna, name="again", source_system="crm"
+        )
     assert state_of(org.platform) == before
 
 
@@ -77,8 +78,11 @@ def test_schema_evolution_tells_downstream_owners_and_recent_readers(
     with p.store.session() as s:
         s.execute(update(Domain).where(Domain.name == "sales").values(webhook_url=f"{receiver.url}/hook"))
     more = tmp_path / "more.csv"
-    more.write_text("Plant,Operator Name,E-Mail,Scrap Rate,Energy kWh,Day,Shift\n"
-                    "Berlin,Zoe Weber,zoe@example.de,0.3,1500.5,2026-01-07,night\n", encoding="utf-8")  # fmt: skip
+    more.write_text(
+        "Plant,Operator Name,E-Mail,Scrap Rate,Energy kWh,Day,Shift\n"
+        "Berlin,Zoe Weber,zoe@example.de,0.3,1500.5,2026-01-07,night\n",
+        encoding="utf-8",
+    )
 
     (result,) = share(p, more, domain="manufacturing", user=any_org.anna, name="plant_kpis", mode="append", evolve=True)
 
@@ -106,8 +110,10 @@ def test_schema_evolution_tells_downstream_owners_and_recent_readers(
 def test_an_append_without_schema_change_tells_nobody(org: Any, tmp_path: Path) -> None:
     derive(org.platform, "energy", domain="sales", sql=f"SELECT plant, energy_kwh FROM {KPIS}", user=org.carla)
     more = tmp_path / "more.csv"
-    more.write_text("Plant,Operator Name,E-Mail,Scrap Rate,Energy kWh,Day\n"
-                    "Berlin,Zoe Weber,zoe@example.de,0.3,1500.5,2026-01-07\n", encoding="utf-8")  # fmt: skip
+    more.write_text(
+        "Plant,Operator Name,E-Mail,Scrap Rate,Energy kWh,Day\nBerlin,Zoe Weber,zoe@example.de,0.3,1500.5,2026-01-07\n",
+        encoding="utf-8",
+    )
 
     share(org.platform, more, domain="manufacturing", user=org.anna, name="plant_kpis", mode="append")
 

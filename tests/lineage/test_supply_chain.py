@@ -47,8 +47,10 @@ def test_direction_and_depth(module_chain: Any) -> None:
     up = lineage(module_chain.platform, "sales.from_all", direction="upstream", depth=2, viewer=module_chain.anna)
 
     assert sorted(n["name"] for n in down["nodes"] if n["level"] == 1) == [
-        "finance.all_kpis", "manufacturing.plant_scrap", "sales.energy",
-    ]  # fmt: skip
+        "finance.all_kpis",
+        "manufacturing.plant_scrap",
+        "sales.energy",
+    ]
     assert max(n["level"] for n in down["nodes"]) == 1 and down["deeper"]
     assert {n["name"]: n["level"] for n in up["nodes"]} == {"sales.from_all": 0, "finance.all_kpis": -1, KPIS: -2}
     with pytest.raises(InvalidInput):

@@ -21,9 +21,14 @@ DERIVED = "finance.energy_by_plant"
 
 def test_derived_datasets_are_downstream_and_their_owners_upstream(fresh: History) -> None:
     p = fresh.platform
-    derive_module.derive(p, "energy_by_plant", domain="finance", user=fresh.people["ben"],
-                         sql=f"SELECT plant, sum(energy_kwh) AS kwh FROM {KPIS} GROUP BY plant",
-                         purpose="energy cost forecast")  # fmt: skip
+    derive_module.derive(
+        p,
+        "energy_by_plant",
+        domain="finance",
+        user=fresh.people["ben"],
+        sql=f"SELECT plant, sum(energy_kwh) AS kwh FROM {KPIS} GROUP BY plant",
+        purpose="energy cost forecast",
+    )
     down = dataset_consumers(p, KPIS)["downstream"]
     assert down["available"] is True
     assert DERIVED in {i["name"] for i in down["items"]}

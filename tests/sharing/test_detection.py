@@ -134,19 +134,13 @@ def test_detection_is_fast_on_a_thousand_values() -> None:
         values = (case["values"] * (1000 // len(case["values"]) + 1))[:1000]
         timings[f"{i}:{_label(case)}"] = _timed(case["name"], values, case.get("dtype"))
     # Repeated values are judged once per column by some detectors; 1000 distinct names are not.
-    given = {
-        v for c in CASES if c["name"] in ("Vorname", "Prénom", "first_name", "förnamn") for v in c["values"]
-    }
-    family = {
-        v for c in CASES if c["name"] in ("Nachname", "nom de famille", "last_name") for v in c["values"]
-    }
+    given = {v for c in CASES if c["name"] in ("Vorname", "Prénom", "first_name", "förnamn") for v in c["values"]}
+    family = {v for c in CASES if c["name"] in ("Nachname", "nom de famille", "last_name") for v in c["values"]}
     distinct = [f"{a} {b}" for a in sorted(given) for b in sorted(family)][:1000]
     assert len(set(distinct)) == 1000
     timings["1000 distinct names"] = _timed("col_x", distinct, None)
     slowest = max(timings, key=lambda k: timings[k])
-    print(
-        f"\nslowest of {len(timings)} columns of 1000 values: {slowest!r}, {timings[slowest] * 1000:.2f} ms"
-    )
+    print(f"\nslowest of {len(timings)} columns of 1000 values: {slowest!r}, {timings[slowest] * 1000:.2f} ms")
     assert timings[slowest] < 0.05  # the target is < 5 ms; a generous bound keeps busy CI machines green
 
 

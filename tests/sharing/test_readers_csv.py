@@ -80,9 +80,7 @@ CASES = {
         note="thousands separators",
     ),
     "european dates and timestamps": Case(
-        "Datum;Stichtag;Zeit\n"
-        "31.12.2026;31/12/2026;31.12.2026 14:30\n"
-        "01.02.2026;15/01/2026;01.02.2026 08:05\n",
+        "Datum;Stichtag;Zeit\n31.12.2026;31/12/2026;31.12.2026 14:30\n01.02.2026;15/01/2026;01.02.2026 08:05\n",
         ["Datum", "Stichtag", "Zeit"],
         ["DATE", "DATE", "TIMESTAMP"],
         [
@@ -132,12 +130,8 @@ CASES = {
         ["VARCHAR", "VARCHAR"],
         [("Doe, Jane", 'said "hi"\nand left'), ("Bob", "plain")],
     ),
-    "windows line ends": Case(
-        b"a,b\r\n1,x\r\n2,y\r\n", ["a", "b"], ["BIGINT", "VARCHAR"], [(1, "x"), (2, "y")]
-    ),
-    "old Mac line ends": Case(
-        b'a,b\r1,"x\ry"\r2,z\r', ["a", "b"], ["BIGINT", "VARCHAR"], [(1, "x\ry"), (2, "z")]
-    ),
+    "windows line ends": Case(b"a,b\r\n1,x\r\n2,y\r\n", ["a", "b"], ["BIGINT", "VARCHAR"], [(1, "x"), (2, "y")]),
+    "old Mac line ends": Case(b'a,b\r1,"x\ry"\r2,z\r', ["a", "b"], ["BIGINT", "VARCHAR"], [(1, "x\ry"), (2, "z")]),
     "title lines above the table": Case(
         "Export vom 01.02.2026\n\nA;B\n1;2\n",
         ["A", "B"],

@@ -191,9 +191,7 @@ SHEETS: dict[str, Rows] = {
         pytest.param("*", [("Umsatz", [("Jan", 10)]), ("Kosten", [("Miete",)])], id="every sheet with data"),
     ],
 )
-def test_chooses_sheets(
-    tmp_path: Path, sheet: str | None, expected: list[tuple[str | None, list[object]]]
-) -> None:
+def test_chooses_sheets(tmp_path: Path, sheet: str | None, expected: list[tuple[str | None, list[object]]]) -> None:
     tables = _read(_xlsx(tmp_path / "t.xlsx", SHEETS), sheet)
     assert [(t.name_hint, t.relation.fetchall()) for t in tables] == expected
 
@@ -224,9 +222,7 @@ BAD_FILES = {
 
 
 @pytest.mark.parametrize(("make", "sheet", "message"), BAD_FILES.values(), ids=BAD_FILES.keys())
-def test_refuses_bad_workbook(
-    tmp_path: Path, make: Callable[[Path], object], sheet: str | None, message: str
-) -> None:
+def test_refuses_bad_workbook(tmp_path: Path, make: Callable[[Path], object], sheet: str | None, message: str) -> None:
     path = tmp_path / "t.xlsx"
     make(path)
     with pytest.raises(InvalidInput) as refused:

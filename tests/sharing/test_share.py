@@ -72,8 +72,11 @@ def test_create_from_csv_records_schema_profile_tags_and_source(any_org, tmp_pat
     [result] = share(platform, csv, domain="manufacturing", user=any_org.anna, purpose="shift planning")
 
     assert (result.dataset, result.mode, result.rows_added, result.rows_total) == (
-        "manufacturing.shifts", "create", 4, 4,
-    )  # fmt: skip
+        "manufacturing.shifts",
+        "create",
+        4,
+        4,
+    )
     record = describe(platform, "manufacturing.shifts")
     assert [(c["name"], c["label"], c["type"]) for c in record["schema"]] == [
         ("plant", "Plant", "VARCHAR"),
@@ -108,9 +111,13 @@ def test_create_from_csv_records_schema_profile_tags_and_source(any_org, tmp_pat
 
     rows = _rows(platform, any_org.anna, "SELECT * FROM manufacturing.shifts ORDER BY day, plant")  # unmasked
     assert rows[2] == {
-        "plant": "Berlin", "operator_name": "Max Müller", "e_mail": "max.mueller@example.de",
-        "scrap_rate": None, "units": 130, "day": date(2026, 1, 5),
-    }  # fmt: skip
+        "plant": "Berlin",
+        "operator_name": "Max Müller",
+        "e_mail": "max.mueller@example.de",
+        "scrap_rate": None,
+        "units": 130,
+        "day": date(2026, 1, 5),
+    }
     assert [r["units"] for r in rows] == [120, 95, 130, 70]
 
 
@@ -132,10 +139,11 @@ def test_append_adds_one_snapshot_and_the_history_shows_both_shares(any_org, tmp
     platform = any_org.platform
     first = describe(platform, KPIS)
     more = _write(
-        tmp_path, "more.csv",
+        tmp_path,
+        "more.csv",
         KPIS_HEADER + "Porto,Rui Costa,rui.costa@example.pt,0.07,650.0,2026-01-07\n"
         "Lyon,Claire Martin,claire.martin@example.fr,0.09,990.5,2026-01-07\n",
-    )  # fmt: skip
+    )
 
     [result] = share(platform, more, domain="manufacturing", name="plant_kpis", user=any_org.admin, mode="append")
 
@@ -150,17 +158,20 @@ def test_append_adds_one_snapshot_and_the_history_shows_both_shares(any_org, tmp
         ("anna", "create", 5, 5, "plant_kpis.csv"),
     ]
     assert _rows(platform, any_org.admin, f"SELECT plant, count(*) AS n FROM {KPIS} GROUP BY plant ORDER BY plant") == [
-        {"plant": "Berlin", "n": 2}, {"plant": "Lyon", "n": 3}, {"plant": "Porto", "n": 2},
-    ]  # fmt: skip
+        {"plant": "Berlin", "n": 2},
+        {"plant": "Lyon", "n": 3},
+        {"plant": "Porto", "n": 2},
+    ]
 
 
 def test_append_with_new_column_requires_evolve(any_org, tmp_path: Path) -> None:
     platform = any_org.platform
     wider = _write(
-        tmp_path, "wider.csv",
+        tmp_path,
+        "wider.csv",
         "Plant,Operator Name,E-Mail,Scrap Rate,Energy kWh,Day,Shift\n"
         "Porto,Rui Costa,rui.costa@example.pt,0.07,650.0,2026-01-07,late\n",
-    )  # fmt: skip
+    )
     before = describe(platform, KPIS)
 
     with pytest.raises(Conflict, match=r"new columns shift.*--evolve"):
@@ -181,9 +192,10 @@ def test_append_with_new_column_requires_evolve(any_org, tmp_path: Path) -> None
 def test_append_with_missing_column_requires_evolve_and_leaves_it_empty(any_org, tmp_path: Path) -> None:
     platform = any_org.platform
     narrower = _write(
-        tmp_path, "narrower.csv",
+        tmp_path,
+        "narrower.csv",
         "Plant,Operator Name,E-Mail,Scrap Rate,Day\nPorto,Rui Costa,rui.costa@example.pt,0.07,2026-01-07\n",
-    )  # fmt: skip
+    )
 
     with pytest.raises(Conflict, match="missing columns energy_kwh"):
         share(platform, narrower, domain="manufacturing", name="plant_kpis", user=any_org.anna, mode="append")
@@ -202,9 +214,14 @@ def test_append_with_incompatible_type_names_the_column_and_both_types(any_org, 
     for evolve in (False, True):
         with pytest.raises(Conflict) as error:
             share(
-                platform, text_day, domain="manufacturing", name="plant_kpis", user=any_org.anna,
-                mode="append", evolve=evolve,
-            )  # fmt: skip
+                platform,
+                text_day,
+                domain="manufacturing",
+                name="plant_kpis",
+                user=any_org.anna,
+                mode="append",
+                evolve=evolve,
+            )
         message = str(error.value)
         assert "day is VARCHAR in the file but DATE in the dataset" in message
         assert "--evolve" not in message, (
@@ -259,8 +276,10 @@ def test_append_of_bigint_into_int_column_widens_only_with_evolve(any_org) -> No
     assert "schema evolved: widened n" in result.notes
     assert _column(describe(platform, "manufacturing.counts"), "n")["type"] == "BIGINT"
     assert _rows(platform, any_org.admin, "SELECT n FROM manufacturing.counts ORDER BY n") == [
-        {"n": 1}, {"n": 2}, {"n": 2**40},
-    ]  # fmt: skip
+        {"n": 1},
+        {"n": 2},
+        {"n": 2**40},
+    ]
 
 
 # -- replace and time travel ------------------------------------------------------------------------
@@ -283,8 +302,10 @@ def test_replace_swaps_rows_and_schema_in_one_snapshot_and_time_travel_reads_the
     assert [s.snapshot_id for s in snapshots] == [old["snapshot_id"], result.snapshot_id]
     record = describe(platform, KPIS)
     assert [(c["name"], c["type"]) for c in record["schema"]] == [
-        ("plant", "VARCHAR"), ("scrap_rate", "VARCHAR"), ("units", "BIGINT"),
-    ]  # fmt: skip
+        ("plant", "VARCHAR"),
+        ("scrap_rate", "VARCHAR"),
+        ("units", "BIGINT"),
+    ]
     assert _tags(record) == {}
     assert _rows(platform, anna, f"SELECT * FROM {KPIS} ORDER BY plant") == [
         {"plant": "Berlin", "scrap_rate": "low", "units": 10},
@@ -385,8 +406,10 @@ def test_share_an_in_memory_frame(org, make: Callable[[], Any]) -> None:
     assert result.rows_added == 2
     record = describe(platform, "manufacturing.frame")
     assert [(c["name"], c["label"], c["type"]) for c in record["schema"]] == [
-        ("plant", "Plant", "VARCHAR"), ("units", "Units", "BIGINT"), ("day", "Day", "DATE"),
-    ]  # fmt: skip
+        ("plant", "Plant", "VARCHAR"),
+        ("units", "Units", "BIGINT"),
+        ("day", "Day", "DATE"),
+    ]
     assert record["source"]["format"] == "arrow"
     assert (record["source"]["size"], record["source"]["sha256"]) == (None, None)
     assert _rows(platform, org.admin, "SELECT * FROM manufacturing.frame ORDER BY plant") == [
@@ -432,8 +455,9 @@ def test_every_sheet_of_a_workbook_becomes_its_own_dataset(org, tmp_path: Path) 
     results = share(platform, book, domain="manufacturing", sheet="*", user=org.anna)
 
     assert [(r.dataset, r.rows_added) for r in results] == [
-        ("manufacturing.report_q1", 2), ("manufacturing.report_q2_sales", 1),
-    ]  # fmt: skip
+        ("manufacturing.report_q1", 2),
+        ("manufacturing.report_q2_sales", 1),
+    ]
     q2 = describe(platform, "manufacturing.report_q2_sales")
     assert [(c["name"], c["type"]) for c in q2["schema"]] == [
         ("plant", "VARCHAR"),

@@ -188,18 +188,22 @@ GOOD_ROW = "Porto,Rui Costa,rui.costa@example.pt,0.07,650.0,2026-01-07\n"
 
 BAD_APPENDS = {
     "new column without evolve": (
-        Conflict, "new columns shift",
+        Conflict,
+        "new columns shift",
         "Plant,Operator Name,E-Mail,Scrap Rate,Energy kWh,Day,Shift\n" + GOOD_ROW.strip() + ",late\n",
     ),
     "type that does not fit": (
-        Conflict, "day is VARCHAR in the file but DATE", HEADER + GOOD_ROW.replace("2026-01-07", "soon"),
+        Conflict,
+        "day is VARCHAR in the file but DATE",
+        HEADER + GOOD_ROW.replace("2026-01-07", "soon"),
     ),
     "ragged row": (InvalidInput, "line 3 has 5 fields", HEADER + GOOD_ROW + "Lyon,A B,a@b.fr,0.1,1.0\n"),
     "bad value past the first megabyte": (
-        InvalidInput, "Energy kWh.*'lots'",
+        InvalidInput,
+        "Energy kWh.*'lots'",
         HEADER + GOOD_ROW * (SNIFF_BYTES // len(GOOD_ROW) + 100) + GOOD_ROW.replace("650.0", "lots"),
     ),
-}  # fmt: skip
+}
 
 
 def _dataset_state(platform: Platform, user: Any) -> dict[str, Any]:

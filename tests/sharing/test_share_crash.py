@@ -68,8 +68,11 @@ def _threshold(platform: Platform, *args: str, code: str | None = None) -> subpr
     argv = [sys.executable, "-m", "threshold.cli"] if code is None else [sys.executable, "-c", code]
     return subprocess.Popen(
         [*argv, *args, "--home", str(platform.settings.home_dir)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _kill_when_converting(proc: subprocess.Popen[str], platform: Platform) -> None:
@@ -186,9 +189,13 @@ def _assert_unchanged(home: Platform, old: dict[str, Any]) -> None:
 
 def _assert_next_append_builds_on(home: Platform, tmp_path: Path, old: dict[str, Any]) -> None:
     [result] = share(
-        home, _generate(tmp_path / "next.csv", 500, 5), domain="d", name="big", mode="append",
+        home,
+        _generate(tmp_path / "next.csv", 500, 5),
+        domain="d",
+        name="big",
+        mode="append",
         user=get_person(home, ADMIN),
-    )  # fmt: skip
+    )
     assert (result.rows_added, result.rows_total) == (5, 15)
     assert _snapshot(home, "d.big") == (result.snapshot_id, old["record"]["snapshot_id"])
     assert _count(home, "SELECT count(*) AS n, max(id) AS hi FROM d.big") == {"n": 15, "hi": 504}
@@ -377,9 +384,7 @@ def test_a_create_waits_while_another_create_is_between_commit_and_publish_and_i
     assert describe(home, "d.big")["rows"] == 3
 
 
-def test_appends_after_an_unpublished_commit_roll_it_back_once_and_both_land(
-    home: Platform, tmp_path: Path
-) -> None:
+def test_appends_after_an_unpublished_commit_roll_it_back_once_and_both_land(home: Platform, tmp_path: Path) -> None:
     base = 10
     admin = get_person(home, ADMIN)
     [first] = share(home, _generate(tmp_path / "small.csv", 0, base), domain="d", name="big", user=admin)

@@ -180,8 +180,7 @@ def test_person_usage(story: Story) -> None:
     assert [(r["query"], r["datasets"], r["purpose"], r["status"], r["rows"]) for r in carla["recent"]] == [
         ("SELECT * FROM sales.orders", ["sales.orders"], "forecast", "ok", 2),
         (
-            "SELECT k.plant, o.units FROM manufacturing.plant_kpis AS k "
-            "JOIN sales.orders AS o ON k.plant = o.plant",
+            "SELECT k.plant, o.units FROM manufacturing.plant_kpis AS k JOIN sales.orders AS o ON k.plant = o.plant",
             [KPIS, "sales.orders"],
             None,
             "ok",
@@ -202,9 +201,7 @@ def test_person_usage(story: Story) -> None:
     assert [(r["status"], r["datasets"]) for r in ben["recent"]] == [("error", [KPIS]), ("ok", [KPIS])]
 
     dora = person_usage(p, "dora")
-    assert dora["datasets"] == [
-        {"dataset": "sales.orders", "queries": 1, "last_used": _iso(_at(story, "dora"))}
-    ]
+    assert dora["datasets"] == [{"dataset": "sales.orders", "queries": 1, "last_used": _iso(_at(story, "dora"))}]
     assert [r["query"] for r in dora["recent"]] == ["SELECT COUNT(*) FROM sales.orders"]
     assert person_usage(p, "admin") == {"user": "admin", "datasets": [], "recent": []}
     assert len(person_usage(p, "anna", limit=1)["recent"]) == 1

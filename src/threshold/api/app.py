@@ -47,10 +47,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(router)
     for capability in (governance, lineage, notifications, products, quality):
         app.include_router(capability.router)
-    try:
-        from threshold.web.routes import install as install_web
-    except ImportError:
-        install_web = None
-    if install_web is not None:
-        install_web(app)
+    from threshold.web.routes import install as install_web
+
+    install_web(app)
     return app

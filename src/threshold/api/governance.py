@@ -155,9 +155,14 @@ def explain(
 @router.post("/requests", summary="Ask for access to a dataset for a purpose (may be auto-approved)")
 def request_access(body: RequestIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
     return access.request_access(
-        platform, person, body.dataset, purpose=body.purpose, days=body.days, columns=body.columns,
+        platform,
+        person,
+        body.dataset,
+        purpose=body.purpose,
+        days=body.days,
+        columns=body.columns,
         justification=body.justification,
-    )  # fmt: skip
+    )
 
 
 @router.get("/requests", summary="My access requests, newest first")
@@ -211,9 +216,14 @@ def audit_log(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:
     return audit.search(
-        platform, person, dataset=dataset or None, action=action or None, actor=user or None, limit=limit,
+        platform,
+        person,
+        dataset=dataset or None,
+        action=action or None,
+        actor=user or None,
+        limit=limit,
         offset=offset,
-    )  # fmt: skip
+    )
 
 
 @router.get("/governance/time-to-access", summary="Per domain: how long access requests waited (median, p90)")

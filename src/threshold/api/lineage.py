@@ -171,9 +171,16 @@ def announce(
 @router.post("/derive", status_code=201, summary="Derive a dataset from SQL (run through the gateway as you)")
 def derive(body: DeriveIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
     result = derivation.derive(
-        platform, body.name, domain=body.domain, sql=body.sql, user=person, schedule_text=body.schedule,
-        purpose=body.purpose, description=body.description, replace=body.replace,
-    )  # fmt: skip
+        platform,
+        body.name,
+        domain=body.domain,
+        sql=body.sql,
+        user=person,
+        schedule_text=body.schedule,
+        purpose=body.purpose,
+        description=body.description,
+        replace=body.replace,
+    )
     return asdict(result)
 
 

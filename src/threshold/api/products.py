@@ -150,9 +150,15 @@ def list_products(platform: PlatformDep, person: CurrentPerson, status: str | No
 @router.post("/products", summary="Promote a dataset (and others it combines) to a data product", status_code=201)
 def promote(body: PromoteIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
     return lifecycle.promote(
-        platform, person, body.dataset, owner=body.owner, contract=body.contract, parts=body.with_datasets,
-        description=body.description, freshness_hours=body.freshness_hours,
-    )  # fmt: skip
+        platform,
+        person,
+        body.dataset,
+        owner=body.owner,
+        contract=body.contract,
+        parts=body.with_datasets,
+        description=body.description,
+        freshness_hours=body.freshness_hours,
+    )
 
 
 @router.get("/products/{dataset}", summary="A product: owner, version, status badges, contract and checks")

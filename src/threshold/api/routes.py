@@ -73,26 +73,34 @@ async def preview(
     if not purpose:
         purpose = decide(platform, person, [d["name"]], None)[0].purpose or "preview"
     result = await run_in_threadpool(
-        run_query, platform, f"SELECT * FROM {d['name']} LIMIT {int(limit)}", user=person,
-        purpose=purpose, interface="api", max_rows=limit,
-    )  # fmt: skip
+        run_query,
+        platform,
+        f"SELECT * FROM {d['name']} LIMIT {int(limit)}",
+        user=person,
+        purpose=purpose,
+        interface="api",
+        max_rows=limit,
+    )
     return {"columns": result.table.column_names, "rows": rows(result.table)}
 
 
 @router.post("/query", summary="Run a read-only SQL query through the gateway", response_model=None)
 async def query(body: QueryIn, platform: PlatformDep, person: CurrentPerson) -> Response | dict[str, Any]:
     result = await run_in_threadpool(
-        run_query, platform, body.sql, user=person, purpose=body.purpose, interface="api",
+        run_query,
+        platform,
+        body.sql,
+        user=person,
+        purpose=body.purpose,
+        interface="api",
         max_rows=body.max_rows,
-    )  # fmt: skip
+    )
     headers = {
         "X-Threshold-Rows": str(result.table.num_rows),
         "X-Threshold-Truncated": str(result.truncated).lower(),
     }
     if body.format == "arrow":
-        return Response(
-            arrow_ipc(result.table), media_type="application/vnd.apache.arrow.stream", headers=headers
-        )
+        return Response(arrow_ipc(result.table), media_type="application/vnd.apache.arrow.stream", headers=headers)
     if body.format == "csv":
         return Response(as_csv(result.table), media_type="text/csv; charset=utf-8", headers=headers)
     return JSONResponse(
@@ -129,9 +137,17 @@ async def share(
 
 
 def receive_and_share(
-    platform: Any, person: Any, file: UploadFile, domain: str, name: str | None, mode: str,
-    sheet: str | None, description: str, purpose: str, evolve: bool,
-) -> list[Any]:  # fmt: skip
+    platform: Any,
+    person: Any,
+    file: UploadFile,
+    domain: str,
+    name: str | None,
+    mode: str,
+    sheet: str | None,
+    description: str,
+    purpose: str,
+    evolve: bool,
+) -> list[Any]:
     """Stream an upload to a private folder (never all in memory), share it, remove it."""
     from pathlib import Path
 
@@ -152,9 +168,17 @@ def receive_and_share(
                     raise InvalidInput(f"{original} is over the share limit of {limit:,} bytes")
                 out.write(chunk)
         return run_share(
-            platform, target, domain=domain, user=person, name=name or name_from_file(target), mode=mode,
-            sheet=sheet or None, description=description, purpose=purpose, evolve=evolve,
-        )  # fmt: skip
+            platform,
+            target,
+            domain=domain,
+            user=person,
+            name=name or name_from_file(target),
+            mode=mode,
+            sheet=sheet or None,
+            description=description,
+            purpose=purpose,
+            evolve=evolve,
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -72,8 +72,12 @@ def search(
     q = (text or "").strip().lower()
     with platform.store.session() as s:
         base = select(Dataset).join(Domain, Domain.id == Dataset.domain_id).where(_visible_to(viewer))
-        opts = (selectinload(Dataset.domain), selectinload(Dataset.columns), selectinload(Dataset.tags),
-                selectinload(Dataset.created_by))  # fmt: skip
+        opts = (
+            selectinload(Dataset.domain),
+            selectinload(Dataset.columns),
+            selectinload(Dataset.tags),
+            selectinload(Dataset.created_by),
+        )
         if not q:
             total = s.scalar(select(func.count()).select_from(base.subquery())) or 0
             rows = s.scalars(
@@ -107,14 +111,9 @@ def search(
                 )
             )
         ).all()
-        tag_hits = s.execute(
-            select(Tag.dataset_id, Tag.tag).where(func.lower(Tag.tag).like(like, escape="\\"))
-        ).all()
+        tag_hits = s.execute(select(Tag.dataset_id, Tag.tag).where(func.lower(Tag.tag).like(like, escape="\\"))).all()
         candidates = (
-            set(s.scalars(ids_name))
-            | set(s.scalars(ids_text))
-            | {r[0] for r in col_hits}
-            | {r[0] for r in tag_hits}
+            set(s.scalars(ids_name)) | set(s.scalars(ids_text)) | {r[0] for r in col_hits} | {r[0] for r in tag_hits}
         )
         if not candidates:
             return SearchPage(0, page, per_page, [])
@@ -136,9 +135,7 @@ def search(
                 rank = _EXACT_COLUMN
             elif d.name.lower().startswith(q) or full.startswith(q):
                 rank = _NAME_PREFIX
-            elif (
-                q in full or q in d.title.lower() or q in d.domain.name.lower() or q in d.domain.title.lower()
-            ):
+            elif q in full or q in d.title.lower() or q in d.domain.name.lower() or q in d.domain.title.lower():
                 rank = _NAME
             elif cols:
                 rank = _COLUMN
@@ -258,7 +255,7 @@ def recently_shared(platform: Platform, limit: int = 10, *, viewer: Person | Non
                 selectinload(Dataset.columns),
                 selectinload(Dataset.tags),
                 selectinload(Dataset.created_by),
-            )  # fmt: skip
+            )
             .order_by(Dataset.updated_at.desc(), Dataset.id.desc())
             .limit(limit)
         ).all()
@@ -270,9 +267,7 @@ def example_queries(full_name: str, columns: list[tuple[str, str]]) -> list[dict
     examples = [{"title": "See the first rows", "sql": f"SELECT * FROM {full_name} LIMIT 20"}]
     examples.append({"title": "Count the rows", "sql": f"SELECT count(*) AS row_count FROM {full_name}"})
     text = [n for n, t in columns if t == "VARCHAR"]
-    numbers = [
-        n for n, t in columns if t in ("INTEGER", "BIGINT", "DOUBLE", "FLOAT") or t.startswith("DECIMAL")
-    ]
+    numbers = [n for n, t in columns if t in ("INTEGER", "BIGINT", "DOUBLE", "FLOAT") or t.startswith("DECIMAL")]
     dates = [n for n, t in columns if t in ("DATE", "TIMESTAMP", "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE")]
     if text and numbers:
         g, m = text[0], numbers[0]

@@ -100,8 +100,15 @@ def policy_list(
         return
     t = Table("rule", "scope", "kind", "version", "active", "by", "reason")
     for r in rows:
-        t.add_row(r["rule"], r["domain"] or r["scope"], r["kind"], str(r["version"]), "yes" if r["active"] else "",
-                  r["author"] or "", r["reason"])  # fmt: skip
+        t.add_row(
+            r["rule"],
+            r["domain"] or r["scope"],
+            r["kind"],
+            str(r["version"]),
+            "yes" if r["active"] else "",
+            r["author"] or "",
+            r["reason"],
+        )
     out.print(t)
 
 
@@ -119,8 +126,9 @@ def request_cmd(
     """Ask for access to a dataset for a purpose. Prints the request id."""
     _check_format(fmt, ("table", "json"))
     p = _platform(home)
-    r = access.request_access(p, _person(p, as_user), dataset, purpose=purpose, days=days, columns=column,
-                              justification=justification)  # fmt: skip
+    r = access.request_access(
+        p, _person(p, as_user), dataset, purpose=purpose, days=days, columns=column, justification=justification
+    )
     if fmt == "json":
         _emit_json(r)
         return

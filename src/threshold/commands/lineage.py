@@ -42,9 +42,16 @@ def derive(
     _check_format(fmt, ("table", "json"))
     platform = _platform(home)
     result = run(
-        platform, name, domain=domain, sql=sql, user=_person(platform, as_user), schedule_text=schedule,
-        purpose=purpose, description=description, replace=replace,
-    )  # fmt: skip
+        platform,
+        name,
+        domain=domain,
+        sql=sql,
+        user=_person(platform, as_user),
+        schedule_text=schedule,
+        purpose=purpose,
+        description=description,
+        replace=replace,
+    )
     _print_run(result, fmt, "derived")
 
 
@@ -194,8 +201,14 @@ def lineage(
             notes.append(n["stage"])
         if n["gaps"]:
             notes.append(f"{n['gaps']} unresolved")
-        t.add_row(f"{n['level']:+d}" if n["level"] else "0", n["name"], n["kind"], n["domain"] or "",
-                  ", ".join(n["owners"]), "; ".join(notes))  # fmt: skip
+        t.add_row(
+            f"{n['level']:+d}" if n["level"] else "0",
+            n["name"],
+            n["kind"],
+            n["domain"] or "",
+            ", ".join(n["owners"]),
+            "; ".join(notes),
+        )
     out.print(t)
     if column:
         names = {n["id"]: n["name"] for n in data["nodes"]}
@@ -240,8 +253,15 @@ def impact(
     )
     t = Table("level", "dependent", "column", "effect", "why", "owners", "recent readers")
     for d in data["dependents"]:
-        t.add_row(str(d["level"]), d["name"], d["column"] or "", d["effect"], d["why"], ", ".join(d["owners"]),
-                  ", ".join(c["user"] for c in d["consumers"]))  # fmt: skip
+        t.add_row(
+            str(d["level"]),
+            d["name"],
+            d["column"] or "",
+            d["effect"],
+            d["why"],
+            ", ".join(d["owners"]),
+            ", ".join(c["user"] for c in d["consumers"]),
+        )
     out.print(t)
     who = Table("person", "why", title="who must be told")
     for p in data["notify"]:
@@ -328,8 +348,15 @@ def openlineage_status(home: Home = None, fmt: Format = "table") -> None:
     out.print(f"sending to {data['url'] or '(THRESHOLD_OPENLINEAGE_URL is not set)'}")
     t = Table("id", "event", "job", "status", "attempts", "error", "at")
     for e in data["events"]:
-        t.add_row(str(e["id"]), e["event"] or "", e["job"] or "", e["status"], str(e["attempts"]), e["error"] or "",
-                  e["at"] or "")  # fmt: skip
+        t.add_row(
+            str(e["id"]),
+            e["event"] or "",
+            e["job"] or "",
+            e["status"],
+            str(e["attempts"]),
+            e["error"] or "",
+            e["at"] or "",
+        )
     out.print(t)
 
 

@@ -50,8 +50,16 @@ class DatasetSpec:
         return f"{self.domain}.{self.name}"
 
 
-def _g(domain: str, name: str, sharer: str, fmt: str, build: Build, description: str, purpose: str,
-       weekly: str | None = None) -> DatasetSpec:  # fmt: skip
+def _g(
+    domain: str,
+    name: str,
+    sharer: str,
+    fmt: str,
+    build: Build,
+    description: str,
+    purpose: str,
+    weekly: str | None = None,
+) -> DatasetSpec:
     return DatasetSpec(domain, name, sharer, fmt, description, purpose, build=build, weekly=weekly)
 
 
@@ -162,11 +170,37 @@ DATASETS = (
 # fmt: on
 
 VARIANT_SITES = (
-    "shanghai", "singapore", "bangalore", "sao_paulo", "mexico_city", "warsaw", "milan", "madrid", "istanbul",
-    "tokyo", "seoul", "taipei", "boston", "houston", "toronto", "vienna", "zurich", "prague", "budapest",
-    "stockholm", "oslo", "dublin", "antwerp", "rotterdam", "hamburg", "munich", "lisbon", "barcelona",
-    "helsinki", "copenhagen",
-)  # fmt: skip
+    "shanghai",
+    "singapore",
+    "bangalore",
+    "sao_paulo",
+    "mexico_city",
+    "warsaw",
+    "milan",
+    "madrid",
+    "istanbul",
+    "tokyo",
+    "seoul",
+    "taipei",
+    "boston",
+    "houston",
+    "toronto",
+    "vienna",
+    "zurich",
+    "prague",
+    "budapest",
+    "stockholm",
+    "oslo",
+    "dublin",
+    "antwerp",
+    "rotterdam",
+    "hamburg",
+    "munich",
+    "lisbon",
+    "barcelona",
+    "helsinki",
+    "copenhagen",
+)
 
 
 def catalog(

@@ -78,9 +78,15 @@ def build_demo(
             if d.variant:
                 variants.setdefault(base_of[(d.domain, d.build)], []).append(d.full_name)
         simulate(
-            platform, people, world, names, variants, seed=seed, log=log,
+            platform,
+            people,
+            world,
+            names,
+            variants,
+            seed=seed,
+            log=log,
             before_week=lambda k: _share_week(platform, k, weekly, world, Path(tmp)),
-        )  # fmt: skip
+        )
     _announce_candidates(platform, log)
     return summary(platform, seconds=time.perf_counter() - started)
 
@@ -129,9 +135,13 @@ def _create_people(platform: Platform, specs: list[company.PersonSpec]) -> dict[
     for p in specs:
         if p.name not in users:
             add_user(
-                platform, p.name, display_name=p.display_name, email=p.email, domains=p.domains,
+                platform,
+                p.name,
+                display_name=p.display_name,
+                email=p.email,
+                domains=p.domains,
                 attributes={"job_title": p.title, "site": p.site},
-            )  # fmt: skip
+            )
         if p.owner:
             join_domain(platform, p.name, p.domains[0], "owner")
     # One argon2 hash for everyone: hashing 4,000 passwords one by one would take half an hour.
@@ -232,9 +242,15 @@ def _share(
         source = write_file(table, spec.fmt, folder / f"{spec.name}{suffix}.{extension}")
     try:
         return share(
-            platform, source, domain=spec.domain, user=person, name=spec.name, mode=mode,
-            description=spec.description, purpose=spec.purpose,
-        )[0]  # fmt: skip
+            platform,
+            source,
+            domain=spec.domain,
+            user=person,
+            name=spec.name,
+            mode=mode,
+            description=spec.description,
+            purpose=spec.purpose,
+        )[0]
     finally:
         if isinstance(source, Path):
             source.unlink(missing_ok=True)

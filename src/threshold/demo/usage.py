@@ -31,8 +31,14 @@ from threshold.platform import Platform
 from threshold.store.models import UsageEvent
 
 # Weekday each anchored report is run on (Monday = 0).
-_ANCHOR_DAY = {"energy_forecast": 0, "weekly_sales": 0, "capacity_planning": 1, "supplier_risk": 2,
-               "delivery_promise": 3, "shift_staffing": 4}  # fmt: skip
+_ANCHOR_DAY = {
+    "energy_forecast": 0,
+    "weekly_sales": 0,
+    "capacity_planning": 1,
+    "supplier_risk": 2,
+    "delivery_promise": 3,
+    "shift_staffing": 4,
+}
 EXPLORE, NO_PURPOSE, TYPO, VARIANT = 0.08, 0.06, 0.012, 0.35
 """Shares of queries that browse a dataset, declare no purpose, misspell a column, read a site variant."""
 
@@ -165,9 +171,15 @@ def _plan_week(
 
 
 def _run(
-    rng: random.Random, h: _Habit, q: Question, world: World, day: date, k: int,
-    variants: dict[str, list[str]], anchored: bool = False,
-) -> Ask:  # fmt: skip
+    rng: random.Random,
+    h: _Habit,
+    q: Question,
+    world: World,
+    day: date,
+    k: int,
+    variants: dict[str, list[str]],
+    anchored: bool = False,
+) -> Ask:
     at = world.timeline.moment(rng, day, k)
     interface = h.spec.interface if rng.random() < 0.75 else rng.choice(INTERFACES)
     roll = rng.random()

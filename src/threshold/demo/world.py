@@ -41,9 +41,17 @@ PRODUCTS = (
     ("HT-3", "Heat transfer fluid HT-3", "surface"),
 )
 MATERIALS = (
-    "photoresist", "silicon precursor", "cmp slurry", "liquid crystal", "oled emitter", "quantum dot",
-    "effect pigment", "coating", "solvent", "polymer binder",
-)  # fmt: skip
+    "photoresist",
+    "silicon precursor",
+    "cmp slurry",
+    "liquid crystal",
+    "oled emitter",
+    "quantum dot",
+    "effect pigment",
+    "coating",
+    "solvent",
+    "polymer binder",
+)
 DEPARTMENTS = (
     "Manufacturing",
     "Supply Chain",

@@ -26,14 +26,57 @@ _ROOTS = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subq
 _TABLE_FUNCTIONS = {"range", "generate_series", "unnest"}
 # Typed sqlglot nodes that render as SQL syntax rather than `name(...)`.
 _SYNTAX_FUNCS = (
-    exp.Cast, exp.TryCast, exp.Case, exp.If, exp.Extract, exp.Array, exp.Struct, exp.Bracket,
-    exp.Between, exp.Interval, exp.Lambda, exp.Collate, exp.CurrentDate, exp.CurrentTimestamp,
-    exp.CurrentTime, exp.Coalesce, exp.Columns, exp.Unnest, exp.Explode, exp.Star, exp.ToMap,
-    exp.VarMap, exp.Map, exp.DPipe, exp.Any, exp.All, exp.Exists, exp.In, exp.Paren, exp.Filter,
-    exp.Null, exp.Boolean, exp.Window, exp.Distinct, exp.Ordered, exp.IgnoreNulls, exp.RespectNulls,
-    exp.Nullif, exp.Not, exp.Is, exp.Like, exp.ILike, exp.RegexpLike, exp.JSONExtract,
-    exp.JSONExtractScalar, exp.Anonymous, exp.Count, exp.ArrayAgg, exp.GroupConcat, exp.StrPosition,
-)  # fmt: skip
+    exp.Cast,
+    exp.TryCast,
+    exp.Case,
+    exp.If,
+    exp.Extract,
+    exp.Array,
+    exp.Struct,
+    exp.Bracket,
+    exp.Between,
+    exp.Interval,
+    exp.Lambda,
+    exp.Collate,
+    exp.CurrentDate,
+    exp.CurrentTimestamp,
+    exp.CurrentTime,
+    exp.Coalesce,
+    exp.Columns,
+    exp.Unnest,
+    exp.Explode,
+    exp.Star,
+    exp.ToMap,
+    exp.VarMap,
+    exp.Map,
+    exp.DPipe,
+    exp.Any,
+    exp.All,
+    exp.Exists,
+    exp.In,
+    exp.Paren,
+    exp.Filter,
+    exp.Null,
+    exp.Boolean,
+    exp.Window,
+    exp.Distinct,
+    exp.Ordered,
+    exp.IgnoreNulls,
+    exp.RespectNulls,
+    exp.Nullif,
+    exp.Not,
+    exp.Is,
+    exp.Like,
+    exp.ILike,
+    exp.RegexpLike,
+    exp.JSONExtract,
+    exp.JSONExtractScalar,
+    exp.Anonymous,
+    exp.Count,
+    exp.ArrayAgg,
+    exp.GroupConcat,
+    exp.StrPosition,
+)
 _NAME_AT_START = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 _TIME_TRAVEL_KINDS = {"VERSION", "TIMESTAMP", "SNAPSHOT"}
 
@@ -91,7 +134,10 @@ def _parse_once(sql: str) -> exp.Expression:
         raise InvalidInput("the query is empty")
     if len(statements) > 1:
         raise InvalidInput("send one statement at a time")
-    return statements[0]
+    tree = statements[0]
+    if not isinstance(tree, exp.Expression):
+        raise InvalidInput("cannot parse the query")
+    return tree
 
 
 def check(sql: str) -> CheckedQuery:
@@ -197,7 +243,7 @@ def _time_travel(node: exp.Table) -> TimeTravel | None:
     return TimeTravel("timestamp" if kind == "TIMESTAMP" else "version", value.this)
 
 
-def _function_name(node: exp.Expression) -> str:
+def _function_name(node: exp.Expr) -> str:
     if isinstance(node, exp.Anonymous):
         return str(node.this).lower()
     m = _NAME_AT_START.match(node.sql(dialect="duckdb"))

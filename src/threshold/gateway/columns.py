@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlglot import exp
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import traverse_scope
@@ -24,7 +26,7 @@ def columns_read_cached(
 
 def columns_read(tree: exp.Expression, schemas: dict[str, list[str]]) -> dict[str, list[str]] | None:
     """{dataset: [columns]} for `schemas` = {"domain.name": [column, ...]}; None when it cannot tell."""
-    schema: dict[str, object] = {}
+    schema: dict[str, Any] = {}
     for full, cols in schemas.items():
         domain, name = full.split(".", 1)
         schema.setdefault(domain, {})[name] = dict.fromkeys(cols, "UNKNOWN")

@@ -42,7 +42,7 @@ class Engine:
         self.settings = settings
         warehouse = str(settings.warehouse_dir) + "/"
         settings.spill_dir.mkdir(parents=True, exist_ok=True)
-        config: dict[str, object] = {
+        config: dict[str, str | bool | int | float | list[str]] = {
             "temp_directory": str(settings.spill_dir),
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,

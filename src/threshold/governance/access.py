@@ -82,9 +82,13 @@ def request_access(
         }
         wants_personal = bool(personal & set(cols)) if cols else bool(personal)
         req = AccessRequest(
-            requester_id=person.id, dataset_id=d.id, columns=cols, purpose=purpose, days=days,
+            requester_id=person.id,
+            dataset_id=d.id,
+            columns=cols,
+            purpose=purpose,
+            days=days,
             justification=justification,
-        )  # fmt: skip
+        )
         s.add(req)
         s.flush()
         auto = None
@@ -97,30 +101,51 @@ def request_access(
             if purpose in [p.lower() for p in rule.purposes] and (rule.personal_columns or not wants_personal):
                 auto = r.rule_id
                 break
-        append(platform, person, "request.created", dataset_id=d.id, purpose=purpose,
-               detail={"request": req.id, "columns": cols, "days": days}, session=s)  # fmt: skip
+        append(
+            platform,
+            person,
+            "request.created",
+            dataset_id=d.id,
+            purpose=purpose,
+            detail={"request": req.id, "columns": cols, "days": days},
+            session=s,
+        )
         if auto is not None:
             grant = _grant(s, req, None, allows_personal=False, auto_rule=auto)
-            append(platform, person, "request.auto-approved", dataset_id=d.id, purpose=purpose, rules=[auto],
-                   detail={"request": req.id, "grant": grant.id}, session=s)  # fmt: skip
+            append(
+                platform,
+                person,
+                "request.auto-approved",
+                dataset_id=d.id,
+                purpose=purpose,
+                rules=[auto],
+                detail={"request": req.id, "grant": grant.id},
+                session=s,
+            )
         result = _request_dict(s, req)
     if auto is None:
         _notify_owners(platform, result)
     return result
 
 
-def _grant(s: Session, req: AccessRequest, approver: Person | None, *, allows_personal: bool,
-           auto_rule: str | None = None) -> Grant:  # fmt: skip
+def _grant(
+    s: Session, req: AccessRequest, approver: Person | None, *, allows_personal: bool, auto_rule: str | None = None
+) -> Grant:
     now = datetime.now(UTC)
     req.status = "approved"
     req.decided_at = now
     req.decided_by_id = approver.id if approver else None
     req.auto_rule = auto_rule
     grant = Grant(
-        request_id=req.id, user_id=req.requester_id, dataset_id=req.dataset_id, purposes=[req.purpose],
-        columns=req.columns, allows_personal=allows_personal,
-        granted_by_id=approver.id if approver else None, expires_at=now + timedelta(days=req.days),
-    )  # fmt: skip
+        request_id=req.id,
+        user_id=req.requester_id,
+        dataset_id=req.dataset_id,
+        purposes=[req.purpose],
+        columns=req.columns,
+        allows_personal=allows_personal,
+        granted_by_id=approver.id if approver else None,
+        expires_at=now + timedelta(days=req.days),
+    )
     s.add(grant)
     s.flush()
     return grant
@@ -135,9 +160,15 @@ def approve(
         assert d is not None
         req.decision_reason = reason
         grant = _grant(s, req, person, allows_personal=allow_personal)
-        append(platform, person, "request.approved", dataset_id=d.id, purpose=req.purpose,
-               detail={"request": req.id, "grant": grant.id, "personal": allow_personal, "reason": reason},
-               session=s)  # fmt: skip
+        append(
+            platform,
+            person,
+            "request.approved",
+            dataset_id=d.id,
+            purpose=req.purpose,
+            detail={"request": req.id, "grant": grant.id, "personal": allow_personal, "reason": reason},
+            session=s,
+        )
         return _request_dict(s, req) | {"grant": grant.id}
 
 
@@ -152,8 +183,15 @@ def deny(platform: Platform, person: Person, request_id: int, *, reason: str) ->
         req.decided_at = datetime.now(UTC)
         req.decided_by_id = person.id
         req.decision_reason = reason.strip()
-        append(platform, person, "request.denied", dataset_id=d.id, purpose=req.purpose,
-               detail={"request": req.id, "reason": reason.strip()}, session=s)  # fmt: skip
+        append(
+            platform,
+            person,
+            "request.denied",
+            dataset_id=d.id,
+            purpose=req.purpose,
+            detail={"request": req.id, "reason": reason.strip()},
+            session=s,
+        )
         return _request_dict(s, req)
 
 
@@ -169,8 +207,7 @@ def revoke(platform: Platform, person: Person, grant_id: int, *, reason: str = "
         if g.revoked_at is not None:
             raise Conflict(f"grant {grant_id} was revoked already")
         g.revoked_at = datetime.now(UTC)
-        append(platform, person, "grant.revoked", dataset_id=d.id, detail={"grant": g.id, "reason": reason},
-               session=s)  # fmt: skip
+        append(platform, person, "grant.revoked", dataset_id=d.id, detail={"grant": g.id, "reason": reason}, session=s)
         return {"grant": g.id, "dataset": d.full_name, "revoked_at": g.revoked_at.isoformat(timespec="seconds")}
 
 
@@ -244,8 +281,10 @@ def my_requests(platform: Platform, person: Person) -> list[dict[str, Any]]:
 def grants(platform: Platform, person: Person, *, dataset: str | None = None) -> list[dict[str, Any]]:
     """Grants `person` holds, or, for a dataset they own, every grant on it."""
     with platform.store.session() as s:
-        q = select(Grant, Dataset.full_name, User.name).join(Dataset, Dataset.id == Grant.dataset_id).join(
-            User, User.id == Grant.user_id
+        q = (
+            select(Grant, Dataset.full_name, User.name)
+            .join(Dataset, Dataset.id == Grant.dataset_id)
+            .join(User, User.id == Grant.user_id)
         )
         if dataset:
             d = _dataset(s, dataset)
@@ -276,8 +315,13 @@ def time_to_access(platform: Platform) -> list[dict[str, Any]]:
     now = datetime.now(UTC)
     with platform.store.session() as s:
         rows = s.execute(
-            select(Domain.name, AccessRequest.created_at, AccessRequest.decided_at, AccessRequest.status,
-                   AccessRequest.auto_rule)  # fmt: skip
+            select(
+                Domain.name,
+                AccessRequest.created_at,
+                AccessRequest.decided_at,
+                AccessRequest.status,
+                AccessRequest.auto_rule,
+            )
             .join(Dataset, Dataset.id == AccessRequest.dataset_id)
             .join(Domain, Domain.id == Dataset.domain_id)
         ).all()
@@ -329,8 +373,12 @@ def _notify_owners(platform: Platform, request: dict[str, Any]) -> None:
     from threshold.notifications.service import domain_owners, emit, notify
 
     notify(
-        platform, domain_owners(platform, request["domain"]), "request.waiting",
+        platform,
+        domain_owners(platform, request["domain"]),
+        "request.waiting",
         f"{request['requester']} asks for {request['dataset']} ({request['purpose']})",
-        body=request.get("justification") or "", link="/inbox", data={"request": request["id"]},
-    )  # fmt: skip
+        body=request.get("justification") or "",
+        link="/inbox",
+        data={"request": request["id"]},
+    )
     emit(platform, request["domain"], "request.waiting", request)

@@ -50,8 +50,15 @@ def tag(platform: Platform, person: Person, target: str, tag_name: str) -> dict[
             select(Tag).where(Tag.dataset_id == d.id, Tag.column_name == column, Tag.tag == tag_name)
         ).first()
         if exists is None:
-            s.add(Tag(dataset_id=d.id, column_name=column, tag=tag_name, origin="manual",
-                      reason=f"tagged by {person.name}"))  # fmt: skip
+            s.add(
+                Tag(
+                    dataset_id=d.id,
+                    column_name=column,
+                    tag=tag_name,
+                    origin="manual",
+                    reason=f"tagged by {person.name}",
+                )
+            )
         append(platform, person, "tag.added", dataset_id=d.id, detail={"column": column, "tag": tag_name}, session=s)
         return {"dataset": d.full_name, "column": column, "tag": tag_name}
 
@@ -62,11 +69,10 @@ def untag(platform: Platform, person: Person, target: str, tag_name: str) -> dic
         d, column = _owned_dataset(platform, s, person, target)
         q = delete(Tag).where(Tag.dataset_id == d.id, Tag.tag == tag_name)
         q = q.where(Tag.column_name == column) if column else q.where(Tag.column_name.is_(None))
-        removed = s.execute(q).rowcount
+        removed = getattr(s.execute(q), "rowcount", 0)
         if not removed:
             raise NotFound(f"{target} has no tag {tag_name!r}")
-        append(platform, person, "tag.removed", dataset_id=d.id, detail={"column": column, "tag": tag_name},
-               session=s)  # fmt: skip
+        append(platform, person, "tag.removed", dataset_id=d.id, detail={"column": column, "tag": tag_name}, session=s)
         return {"dataset": d.full_name, "column": column, "removed": tag_name}
 
 
@@ -82,8 +88,9 @@ def set_visibility(platform: Platform, person: Person, target: str, visibility: 
             if not (person.is_admin or dom.name in person.owner_of):
                 raise Denied(f"{person.name} does not own domain {dom.name!r} (rule: domain.owner)")
             dom.default_visibility = visibility
-            append(platform, person, "visibility.domain", detail={"domain": dom.name, "visibility": visibility},
-                   session=s)  # fmt: skip
+            append(
+                platform, person, "visibility.domain", detail={"domain": dom.name, "visibility": visibility}, session=s
+            )
             return {"domain": dom.name, "default_visibility": visibility}
         d, column = _owned_dataset(platform, s, person, target)
         if column:
@@ -104,8 +111,9 @@ def set_purposes(platform: Platform, person: Person, target: str, purposes: list
         return {"dataset": d.full_name, "allowed_purposes": clean}
 
 
-def explain(platform: Platform, asker: Person, dataset: str, reader: str | None = None,
-            purpose: str | None = None) -> dict[str, Any]:  # fmt: skip
+def explain(
+    platform: Platform, asker: Person, dataset: str, reader: str | None = None, purpose: str | None = None
+) -> dict[str, Any]:
     """What `reader` (default: the asker) can see of `dataset` for `purpose`, and which rule decided each part.
 
     Anyone may ask about themselves; owners of the dataset's domain, admins and the governance group

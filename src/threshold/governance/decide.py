@@ -210,8 +210,18 @@ def decide_at(
         untracked = {
             n for n, _ in fields if n not in current and n not in recorded and not (share and share.column_tags)
         }
-        return _decide_one(platform, person, attributes, d, grants, rules, purpose_norm,
-                           fields=fields, tags_by_col=tags, untracked=untracked)  # fmt: skip
+        return _decide_one(
+            platform,
+            person,
+            attributes,
+            d,
+            grants,
+            rules,
+            purpose_norm,
+            fields=fields,
+            tags_by_col=tags,
+            untracked=untracked,
+        )
 
 
 def _decide_one(

@@ -28,10 +28,7 @@ def _redact(col: str, typ: str, key: str) -> str:
 
 
 def _hash(col: str, typ: str, key: str) -> str:
-    return (
-        f"CASE WHEN {col} IS NULL THEN NULL ELSE "
-        f"'h_' || left(sha256('{key}' || CAST({col} AS VARCHAR)), 16) END"
-    )
+    return f"CASE WHEN {col} IS NULL THEN NULL ELSE 'h_' || left(sha256('{key}' || CAST({col} AS VARCHAR)), 16) END"
 
 
 def _partial(col: str, typ: str, key: str) -> str:

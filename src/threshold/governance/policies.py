@@ -199,9 +199,7 @@ def apply(platform: Platform, person: Person, text: str, *, reason: str = "") ->
             for p in s.scalars(
                 select(Policy).where(
                     Policy.scope == scope,
-                    Policy.domain_id == (domain_row.id if domain_row else None)
-                    if domain_row
-                    else Policy.domain_id.is_(None),
+                    Policy.domain_id == domain_row.id if domain_row else Policy.domain_id.is_(None),
                     Policy.active.is_(True),
                 )
             )
@@ -223,19 +221,33 @@ def apply(platform: Platform, person: Person, text: str, *, reason: str = "") ->
                 result.created.append(rid)
             s.add(
                 Policy(
-                    rule_id=rid, scope=scope, domain_id=domain_row.id if domain_row else None, kind=rule.kind,
-                    spec=spec, version=version, active=True, author_id=person.id, reason=reason,
+                    rule_id=rid,
+                    scope=scope,
+                    domain_id=domain_row.id if domain_row else None,
+                    kind=rule.kind,
+                    spec=spec,
+                    version=version,
+                    active=True,
+                    author_id=person.id,
+                    reason=reason,
                 )
-            )  # fmt: skip
+            )
         for rid, old in current.items():
             if rid not in seen:
                 old.active = False
                 s.add(
                     Policy(
-                        rule_id=rid, scope=scope, domain_id=old.domain_id, kind=old.kind, spec=old.spec,
-                        version=old.version + 1, active=False, author_id=person.id, reason=reason or "retired",
+                        rule_id=rid,
+                        scope=scope,
+                        domain_id=old.domain_id,
+                        kind=old.kind,
+                        spec=old.spec,
+                        version=old.version + 1,
+                        active=False,
+                        author_id=person.id,
+                        reason=reason or "retired",
                     )
-                )  # fmt: skip
+                )
                 result.retired.append(rid)
         if domain_row is not None:
             if pf.default_visibility:
@@ -253,9 +265,12 @@ def apply(platform: Platform, person: Person, text: str, *, reason: str = "") ->
     changed = result.created + result.updated + result.retired
     if changed or result.datasets:
         append(
-            platform, person, "policy.applied", rules=changed,
+            platform,
+            person,
+            "policy.applied",
+            rules=changed,
             detail={"scope": scope, "domain": pf.domain, "reason": reason, "datasets": result.datasets},
-        )  # fmt: skip
+        )
     return result
 
 
@@ -299,10 +314,14 @@ def list_policies(platform: Platform, *, history: bool = False) -> list[dict[str
             "author": None,
             "reason": "built in",
             "at": None,
-            "spec": {"tags": ["personal"], "readers": "outside_domain", "mask": "redact",
-                     "unless": "the reader's grant allows personal data for the declared purpose"},
+            "spec": {
+                "tags": ["personal"],
+                "readers": "outside_domain",
+                "mask": "redact",
+                "unless": "the reader's grant allows personal data for the declared purpose",
+            },
         }
-    ]  # fmt: skip
+    ]
     for p, domain, author in rows:
         out.append(
             {

@@ -61,7 +61,7 @@ def _render(where: str, values: tuple[tuple[str, object], ...]) -> str:
     return tree.transform(fill).sql(dialect="duckdb", comments=False)
 
 
-def validate_filter(where: str, columns: list[str] | None) -> exp.Expression:
+def validate_filter(where: str, columns: list[str] | None) -> exp.Condition:
     """A predicate may only use the dataset's columns, literals and allowed functions: no subqueries."""
     probe = _PLACEHOLDER.sub("'x'", where)
     try:

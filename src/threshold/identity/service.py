@@ -53,14 +53,10 @@ def _person(user: User) -> Person:
 
 def _user_row(s: Session, name: str) -> User:
     user = s.scalars(
-        select(User)
-        .where(User.name == name)
-        .options(selectinload(User.memberships).selectinload(Membership.domain))
+        select(User).where(User.name == name).options(selectinload(User.memberships).selectinload(Membership.domain))
     ).one_or_none()
     if user is None:
-        raise NotFound(
-            f"no user {name!r}; add one with `threshold user add {name if len(name) < 40 else 'NAME'}`"
-        )
+        raise NotFound(f"no user {name!r}; add one with `threshold user add {name if len(name) < 40 else 'NAME'}`")
     return user
 
 
@@ -157,9 +153,7 @@ def list_domains(platform: Platform) -> list[dict[str, object]]:
 def list_users(platform: Platform) -> list[Person]:
     with platform.store.session() as s:
         users = s.scalars(
-            select(User)
-            .order_by(User.name)
-            .options(selectinload(User.memberships).selectinload(Membership.domain))
+            select(User).order_by(User.name).options(selectinload(User.memberships).selectinload(Membership.domain))
         )
         return [_person(u) for u in users]
 
@@ -217,10 +211,15 @@ def list_tokens(platform: Platform, person: Person) -> list[dict[str, object]]:
     with platform.store.session() as s:
         rows = s.scalars(select(ApiToken).where(ApiToken.user_id == person.id).order_by(ApiToken.id))
         return [
-            {"id": t.id, "name": t.name, "created_at": _iso(t.created_at), "expires_at": _iso(t.expires_at),
-             "revoked_at": _iso(t.revoked_at)}
+            {
+                "id": t.id,
+                "name": t.name,
+                "created_at": _iso(t.created_at),
+                "expires_at": _iso(t.expires_at),
+                "revoked_at": _iso(t.revoked_at),
+            }
             for t in rows
-        ]  # fmt: skip
+        ]
 
 
 def _iso(d: datetime | None) -> str | None:

@@ -88,10 +88,17 @@ def derive(
     if existing is not None:
         _check_may_refresh(platform, user, full, existing)
     return _run(
-        platform, full, sql=sql, owner=user, purpose=purpose, sched=sched, trigger="create",
-        triggered_by=user.id, mode="replace" if ds is not None and ds.snapshot_id is not None else "create",
+        platform,
+        full,
+        sql=sql,
+        owner=user,
+        purpose=purpose,
+        sched=sched,
+        trigger="create",
+        triggered_by=user.id,
+        mode="replace" if ds is not None and ds.snapshot_id is not None else "create",
         description=description,
-    )  # fmt: skip
+    )
 
 
 def refresh(platform: Platform, dataset: str, *, user: Person | None, trigger: str = "manual") -> RunResult:
@@ -105,9 +112,16 @@ def refresh(platform: Platform, dataset: str, *, user: Person | None, trigger: s
         _check_may_refresh(platform, user, full, d)
     owner = get_person(platform, str(owner_name))
     return _run(
-        platform, full, sql=sql, owner=owner, purpose=purpose, sched=schedule.parse(sched_text), trigger=trigger,
-        triggered_by=user.id if user else None, mode="replace",
-    )  # fmt: skip
+        platform,
+        full,
+        sql=sql,
+        owner=owner,
+        purpose=purpose,
+        sched=schedule.parse(sched_text),
+        trigger=trigger,
+        triggered_by=user.id if user else None,
+        mode="replace",
+    )
 
 
 def set_schedule(platform: Platform, dataset: str, schedule_text: str | None, *, user: Person) -> dict[str, Any]:
@@ -161,33 +175,60 @@ def _run(
     run_id = str(uuid.uuid4())
     domain, name = full.split(".", 1)
     job = naming.derive_job(full)
-    _emit(platform, openlineage_out.run_event(platform, state="START", run_id=run_id, job=job, job_type="DERIVE",
-                                              sql=sql, owner=owner.name, at=started))  # fmt: skip
+    _emit(
+        platform,
+        openlineage_out.run_event(
+            platform, state="START", run_id=run_id, job=job, job_type="DERIVE", sql=sql, owner=owner.name, at=started
+        ),
+    )
     try:
         result = query(platform, sql, user=owner, purpose=purpose, interface="job", max_rows=None)
         analysis = analyze(sql, _schemas(platform, result.datasets))
         spec = DerivationRunSpec(
-            dataset=full, sql=sql, owner_id=owner.id, owner=owner.name, purpose=purpose,
+            dataset=full,
+            sql=sql,
+            owner_id=owner.id,
+            owner=owner.name,
+            purpose=purpose,
             schedule=sched.text if sched else None,
-            next_run_at=sched.next_after(started) if sched else None, trigger=trigger, triggered_by=triggered_by,
-            run_id=run_id, started_at=started, analysis=analysis,
+            next_run_at=sched.next_after(started) if sched else None,
+            trigger=trigger,
+            triggered_by=triggered_by,
+            run_id=run_id,
+            started_at=started,
+            analysis=analysis,
             inputs=_snapshots_read(platform, result.event_id, result.datasets),
-        )  # fmt: skip
+        )
         with deriving(spec):
             shared = share(
-                platform, result.table, domain=domain, user=owner, name=name, mode=mode,
+                platform,
+                result.table,
+                domain=domain,
+                user=owner,
+                name=name,
+                mode=mode,
                 description=description or (f"Derived from {', '.join(result.datasets)}" if mode == "create" else ""),
-            )[0]  # fmt: skip
+            )[0]
     except ThresholdError as e:
         _record_failure(platform, full, run_id, trigger, triggered_by, started, e, sql=sql, owner=owner)
         raise
     recorded = spec.recorded
     return RunResult(
-        dataset=full, run_id=run_id, trigger=trigger, status="ok", snapshot_id=shared.snapshot_id,
-        rows=shared.rows_total, columns=shared.columns, inputs=sorted(spec.inputs), gaps=recorded.get("gaps", []),
-        tags=recorded.get("tags", []), notes=shared.notes, schedule=spec.schedule, next_run_at=_iso(spec.next_run_at),
+        dataset=full,
+        run_id=run_id,
+        trigger=trigger,
+        status="ok",
+        snapshot_id=shared.snapshot_id,
+        rows=shared.rows_total,
+        columns=shared.columns,
+        inputs=sorted(spec.inputs),
+        gaps=recorded.get("gaps", []),
+        tags=recorded.get("tags", []),
+        notes=shared.notes,
+        schedule=spec.schedule,
+        next_run_at=_iso(spec.next_run_at),
         seconds=round(time.perf_counter() - started_clock, 3),
-    )  # fmt: skip
+    )
 
 
 def _schemas(platform: Platform, datasets: list[str]) -> dict[str, list[str]]:
@@ -238,8 +279,13 @@ def record_run(
         d.next_run_at = spec.next_run_at
     d.last_run_at, d.last_snapshot_id, d.status, d.last_error, d.updated_at = now, snapshot_id, "ok", None, now
     s.flush()
-    job = graph.node(s, "job", naming.LAKE, naming.derive_job(ds.full_name),
-                     detail={"sql": spec.sql, "type": "derivation", "dataset": ds.full_name})  # fmt: skip
+    job = graph.node(
+        s,
+        "job",
+        naming.LAKE,
+        naming.derive_job(ds.full_name),
+        detail={"sql": spec.sql, "type": "derivation", "dataset": ds.full_name},
+    )
     inputs = {name: graph.lake_node(s, name) for name in spec.inputs}
     node_ids = {name: n.id for name, n in inputs.items() if n is not None}
     graph.replace_inputs(s, node.id, node_ids.values(), origin="derivation", job_id=job.id)
@@ -254,24 +300,47 @@ def record_run(
     graph.replace_column_lineage(s, node.id, stored, origin="derivation", job_id=job.id)
     inherited = tags.inherit(s, ds, rows, node_ids)
     gaps = [{"column": r["target_column"], "reason": r["description"]} for r in rows if r["kind"] == "unresolved"]
-    s.add(DerivationRun(derivation_id=d.id, run_id=spec.run_id, trigger=spec.trigger, user_id=spec.triggered_by,
-                        started_at=spec.started_at, finished_at=now, status="ok", snapshot_id=snapshot_id,
-                        rows=ds.row_count))  # fmt: skip
+    s.add(
+        DerivationRun(
+            derivation_id=d.id,
+            run_id=spec.run_id,
+            trigger=spec.trigger,
+            user_id=spec.triggered_by,
+            started_at=spec.started_at,
+            finished_at=now,
+            status="ok",
+            snapshot_id=snapshot_id,
+            rows=ds.row_count,
+        )
+    )
     spec.recorded.update(rows=rows, tags=inherited, gaps=gaps)
     openlineage_out.enqueue(
         s,
         platform,
         openlineage_out.run_event(
-            platform, state="COMPLETE", run_id=spec.run_id, job=job.name, job_type="DERIVE", sql=spec.sql,
-            owner=spec.owner, at=now,
-            inputs=[openlineage_out.lake_dataset(platform, n, version=openlineage_out.version_facet(v))
-                    for n, v in sorted(spec.inputs.items())],
-            outputs=[openlineage_out.lake_dataset(
-                platform, ds.full_name, schema=openlineage_out.schema_facet(columns),
-                version=openlineage_out.version_facet(snapshot_id),
-                columnLineage=openlineage_out.column_lineage_facet(platform, rows))],
+            platform,
+            state="COMPLETE",
+            run_id=spec.run_id,
+            job=job.name,
+            job_type="DERIVE",
+            sql=spec.sql,
+            owner=spec.owner,
+            at=now,
+            inputs=[
+                openlineage_out.lake_dataset(platform, n, version=openlineage_out.version_facet(v))
+                for n, v in sorted(spec.inputs.items())
+            ],
+            outputs=[
+                openlineage_out.lake_dataset(
+                    platform,
+                    ds.full_name,
+                    schema=openlineage_out.schema_facet(columns),
+                    version=openlineage_out.version_facet(snapshot_id),
+                    columnLineage=openlineage_out.column_lineage_facet(platform, rows),
+                )
+            ],
         ),
-    )  # fmt: skip
+    )
 
 
 def column_rows(analysis: QueryLineage, columns: list[str]) -> list[dict[str, Any]]:
@@ -310,14 +379,28 @@ def column_rows(analysis: QueryLineage, columns: list[str]) -> list[dict[str, An
 def _row(
     target: str | None, dataset: str | None, column: str | None, kind: str, description: str, masking: bool = False
 ) -> dict[str, Any]:
-    return {"target_column": target, "source_dataset": dataset, "source_column": column, "kind": kind,
-            "description": description[:2000], "masking": masking}  # fmt: skip
+    return {
+        "target_column": target,
+        "source_dataset": dataset,
+        "source_column": column,
+        "kind": kind,
+        "description": description[:2000],
+        "masking": masking,
+    }
 
 
 def _record_failure(
-    platform: Platform, full: str, run_id: str, trigger: str, triggered_by: int | None, started: datetime,
-    error: ThresholdError, *, sql: str, owner: Person,
-) -> None:  # fmt: skip
+    platform: Platform,
+    full: str,
+    run_id: str,
+    trigger: str,
+    triggered_by: int | None,
+    started: datetime,
+    error: ThresholdError,
+    *,
+    sql: str,
+    owner: Person,
+) -> None:
     """A failed run of an existing derivation: recorded, the owner told (once per failing streak)."""
     from threshold.notifications.models import Notification
 
@@ -328,15 +411,45 @@ def _record_failure(
             return  # a first derive that failed created nothing; the caller sees the error
         was_ok = d.status != "failed"
         d.status, d.last_error, d.updated_at = "failed", str(error)[:2000], now
-        s.add(DerivationRun(derivation_id=d.id, run_id=run_id, trigger=trigger, user_id=triggered_by,
-                            started_at=started, finished_at=now, status="failed", error=str(error)[:2000]))  # fmt: skip
+        s.add(
+            DerivationRun(
+                derivation_id=d.id,
+                run_id=run_id,
+                trigger=trigger,
+                user_id=triggered_by,
+                started_at=started,
+                finished_at=now,
+                status="failed",
+                error=str(error)[:2000],
+            )
+        )
         if was_ok:
-            s.add(Notification(user_id=d.owner_id, kind="derivation.failed", title=f"Refreshing {full} failed",
-                               body=f"{error} The previous snapshot stays published.", link=f"/lineage/{full}",
-                               dataset_id=d.dataset_id, data={"dataset": full, "error": str(error)}))  # fmt: skip
-        openlineage_out.enqueue(s, platform, openlineage_out.run_event(
-            platform, state="FAIL", run_id=run_id, job=naming.derive_job(full), job_type="DERIVE", sql=sql,
-            owner=owner.name, error=str(error), at=now))  # fmt: skip
+            s.add(
+                Notification(
+                    user_id=d.owner_id,
+                    kind="derivation.failed",
+                    title=f"Refreshing {full} failed",
+                    body=f"{error} The previous snapshot stays published.",
+                    link=f"/lineage/{full}",
+                    dataset_id=d.dataset_id,
+                    data={"dataset": full, "error": str(error)},
+                )
+            )
+        openlineage_out.enqueue(
+            s,
+            platform,
+            openlineage_out.run_event(
+                platform,
+                state="FAIL",
+                run_id=run_id,
+                job=naming.derive_job(full),
+                job_type="DERIVE",
+                sql=sql,
+                owner=owner.name,
+                error=str(error),
+                at=now,
+            ),
+        )
     openlineage_out.deliver_async(platform)
 
 
@@ -388,9 +501,11 @@ def _upstream_first(s: Session, names: list[str]) -> list[str]:
     back = {v: k for k, v in ids.items()}
     needs: dict[str, set[str]] = {n: set() for n in names}
     if ids:
-        for src, dst in s.execute(select(LineageEdge.src_id, LineageEdge.dst_id)
-                                  .where(LineageEdge.dst_id.in_(list(ids.values())),
-                                         LineageEdge.src_id.in_(list(ids.values())))):  # fmt: skip
+        for src, dst in s.execute(
+            select(LineageEdge.src_id, LineageEdge.dst_id).where(
+                LineageEdge.dst_id.in_(list(ids.values())), LineageEdge.src_id.in_(list(ids.values()))
+            )
+        ):
             needs[back[dst]].add(back[src])
     order: list[str] = []
     while needs:
@@ -458,16 +573,22 @@ def describe_derivation(
                     "error": r.error,
                 }
                 for r in history
-            ],  # fmt: skip
+            ],
         }
 
 
 def _describe(d: Derivation, full: str, owner: str) -> dict[str, Any]:
     return {
-        "dataset": full, "owner": owner, "schedule": d.schedule, "purpose": d.purpose, "status": d.status,
-        "last_run_at": _iso(d.last_run_at), "next_run_at": _iso(d.next_run_at), "snapshot_id": d.last_snapshot_id,
+        "dataset": full,
+        "owner": owner,
+        "schedule": d.schedule,
+        "purpose": d.purpose,
+        "status": d.status,
+        "last_run_at": _iso(d.last_run_at),
+        "next_run_at": _iso(d.next_run_at),
+        "snapshot_id": d.last_snapshot_id,
         "error": d.last_error,
-    }  # fmt: skip
+    }
 
 
 def _iso(d: datetime | None) -> str | None:

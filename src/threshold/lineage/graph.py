@@ -108,11 +108,21 @@ def replace_column_lineage(
         s.execute(
             insert(ColumnLineage),
             [
-                {"target_id": target_id, "origin": origin, "job_id": job_id, "masking": False, "description": "",
-                 "created_at": now, "source_id": None, "source_column": None, "target_column": None} | r
+                {
+                    "target_id": target_id,
+                    "origin": origin,
+                    "job_id": job_id,
+                    "masking": False,
+                    "description": "",
+                    "created_at": now,
+                    "source_id": None,
+                    "source_column": None,
+                    "target_column": None,
+                }
+                | r
                 for r in rows
             ],
-        )  # fmt: skip
+        )
 
 
 # --- walking ----------------------------------------------------------------------------------

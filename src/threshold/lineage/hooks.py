@@ -90,8 +90,9 @@ def published(
     """Called by `_publish` with its session, after the dataset, columns, tags and share are written."""
     after: list[Callable[[], None]] = []
     node = graph.dataset_node(s, ds)
-    columns = [(c.name, c.type) for c in s.scalars(select(Column).where(Column.dataset_id == ds.id)
-                                                   .order_by(Column.position))]  # fmt: skip
+    columns = [
+        (c.name, c.type) for c in s.scalars(select(Column).where(Column.dataset_id == ds.id).order_by(Column.position))
+    ]
     spec = _current.get()
     if spec is not None and spec.dataset == ds.full_name:
         from threshold.lineage.derive import record_run
@@ -133,8 +134,9 @@ def _record_source(
     source_name = str(source_info.get("source_name") or "")
     if fmt and fmt != "arrow" and source_name:
         detail = {"format": fmt, "sha256": source_info.get("sha256"), "shared_by": user.name}
-        file_node = graph.node(s, "file", naming.file_namespace(domain), source_name,
-                               detail={k: v for k, v in detail.items() if v})  # fmt: skip
+        file_node = graph.node(
+            s, "file", naming.file_namespace(domain), source_name, detail={k: v for k, v in detail.items() if v}
+        )
         graph.connect(s, file_node.id, node.id, origin="share")
         inputs.append({"namespace": "file", "name": f"{domain}/{source_name}"})
     system = source_info.get("source_system")
@@ -147,12 +149,23 @@ def _record_source(
         s,
         platform,
         openlineage_out.run_event(
-            platform, state="COMPLETE", run_id=_uuid(), job=naming.share_job(ds.full_name), job_type="SHARE",
-            inputs=inputs, owner=user.name,
-            outputs=[openlineage_out.lake_dataset(platform, ds.full_name, schema=openlineage_out.schema_facet(columns),
-                                                  version=openlineage_out.version_facet(snapshot_id))],
+            platform,
+            state="COMPLETE",
+            run_id=_uuid(),
+            job=naming.share_job(ds.full_name),
+            job_type="SHARE",
+            inputs=inputs,
+            owner=user.name,
+            outputs=[
+                openlineage_out.lake_dataset(
+                    platform,
+                    ds.full_name,
+                    schema=openlineage_out.schema_facet(columns),
+                    version=openlineage_out.version_facet(snapshot_id),
+                )
+            ],
         ),
-    )  # fmt: skip
+    )
 
 
 def _schema_changed(
@@ -162,8 +175,9 @@ def _schema_changed(
     from threshold.notifications.models import Notification
 
     reach = graph.walk(s, node.id, direction="downstream", depth=10, limit=5000)
-    downstream_nodes = [n for n in s.scalars(select(LineageNode).where(LineageNode.id.in_(list(reach.levels))))
-                        if n.id != node.id]  # fmt: skip
+    downstream_nodes = [
+        n for n in s.scalars(select(LineageNode).where(LineageNode.id.in_(list(reach.levels)))) if n.id != node.id
+    ]
     downstream = {n.dataset_id: n.name for n in downstream_nodes if n.dataset_id is not None}
     owners = dataset_owners(s, downstream)
     consumers = recent_consumers(s, [ds.id])[ds.id]
@@ -185,10 +199,17 @@ def _schema_changed(
             + (f" Built on it: {', '.join(names[:20])}." if names else "")
             + (f" Also read by external jobs: {', '.join(external[:10])}." if external else "")
         )
-        s.add(Notification(user_id=uid, kind="schema.changed", title=f"{ds.full_name} changed its schema",
-                           body=body, link=f"/lineage/{ds.full_name}", dataset_id=ds.id,
-                           data={"dataset": ds.full_name, "changes": changes, "downstream": names,
-                                 "external": external}))  # fmt: skip
+        s.add(
+            Notification(
+                user_id=uid,
+                kind="schema.changed",
+                title=f"{ds.full_name} changed its schema",
+                body=body,
+                link=f"/lineage/{ds.full_name}",
+                dataset_id=ds.id,
+                data={"dataset": ds.full_name, "changes": changes, "downstream": names, "external": external},
+            )
+        )
     q = select(Domain.name).join(Dataset, Dataset.domain_id == Domain.id).where(Dataset.id.in_(downstream))
     domains = sorted(set(s.scalars(q)))
     payload = {"dataset": ds.full_name, "changes": changes, "by": user.name, "downstream": names}

@@ -32,8 +32,15 @@ from threshold.store.models import Column, Dataset, Domain
 
 CHANGES = ("drop", "rename", "retype")
 MAX_LEVELS = 10
-_SEVERITY = {"breaks": 0, "may break": 1, "loses column": 2, "renames column": 2, "changes type": 3,
-             "stale": 4, "may depend": 5}  # fmt: skip
+_SEVERITY = {
+    "breaks": 0,
+    "may break": 1,
+    "loses column": 2,
+    "renames column": 2,
+    "changes type": 3,
+    "stale": 4,
+    "may depend": 5,
+}
 
 
 @dataclass(frozen=True)
@@ -131,8 +138,18 @@ def _propagate(s: Session, root: int, column: str, change: str) -> list[dict[str
             if (dst, None) in seen or dst in broken_at or level >= MAX_LEVELS:
                 continue
             seen.add((dst, None))
-            out.append(_dependent(s, dst, None, level + 1, names(node_id), "dataset", "stale",
-                                  f"built on {names(node_id)}, which breaks: it keeps its last data"))  # fmt: skip
+            out.append(
+                _dependent(
+                    s,
+                    dst,
+                    None,
+                    level + 1,
+                    names(node_id),
+                    "dataset",
+                    "stale",
+                    f"built on {names(node_id)}, which breaks: it keeps its last data",
+                )
+            )
             stale.append((dst, level + 1))
     out.sort(key=lambda d: (d["level"], _SEVERITY[d["effect"]], d["name"], d["column"] or ""))
     return out
@@ -174,9 +191,10 @@ def _effect(s: Session, r: ColumnLineage, step: _Step, names: Any) -> tuple[str,
 def _names_column(s: Session, node_id: int, column: str) -> bool:
     """The derivation writing `node_id` names `column` in its SQL (rather than reaching it via *)."""
     sql = s.scalar(
-        select(Derivation.sql).join(LineageNode, LineageNode.dataset_id == Derivation.dataset_id)
+        select(Derivation.sql)
+        .join(LineageNode, LineageNode.dataset_id == Derivation.dataset_id)
         .where(LineageNode.id == node_id)
-    )  # fmt: skip
+    )
     if not sql:
         return True  # no SQL to read: assume the worst
     try:
@@ -220,9 +238,21 @@ def _dependent(
         domain = s.scalar(
             select(Domain.name).join(Dataset, Dataset.domain_id == Domain.id).where(Dataset.id == n.dataset_id)
         )
-    return {"node_id": node_id, "name": n.name, "kind": n.kind, "domain": domain, "dataset_id": n.dataset_id,
-            "column": column, "level": level, "via": via, "lineage": lineage, "effect": effect, "why": why,
-            "owners": list(n.owners or []), "consumers": []}  # fmt: skip
+    return {
+        "node_id": node_id,
+        "name": n.name,
+        "kind": n.kind,
+        "domain": domain,
+        "dataset_id": n.dataset_id,
+        "column": column,
+        "level": level,
+        "via": via,
+        "lineage": lineage,
+        "effect": effect,
+        "why": why,
+        "owners": list(n.owners or []),
+        "consumers": [],
+    }
 
 
 def _add_people(s: Session, ds: Dataset, column: str, dependents: list[dict[str, Any]]) -> None:
@@ -240,8 +270,10 @@ def _add_people(s: Session, ds: Dataset, column: str, dependents: list[dict[str,
             continue
         d["owners"] = owners[ds_id].names
         d["user_ids"] = owners[ds_id].user_ids
-        d["consumers"] = [{"user": c["user"], "queries": c["queries"], "last_read": c["last_read"],
-                           "user_id": c["user_id"]} for c in consumers[ds_id]]  # fmt: skip
+        d["consumers"] = [
+            {"user": c["user"], "queries": c["queries"], "last_read": c["last_read"], "user_id": c["user_id"]}
+            for c in consumers[ds_id]
+        ]
 
 
 def _audience(
@@ -270,13 +302,19 @@ def _announce(s: Session, ds: Dataset, column: str, change: str, by: Person, aud
     from threshold.notifications.models import Notification
 
     for a in audience:
-        s.add(Notification(
-            user_id=a["user_id"], kind="change.planned", title=f"Planned change: {change} {ds.full_name}.{column}",
-            body=f"{by.name} plans to {change} {ds.full_name}.{column}. You are told because you "
-                 + "; ".join(a["reasons"]) + ".",
-            link=f"/lineage/{ds.full_name}?column={column}", dataset_id=ds.id,
-            data={"dataset": ds.full_name, "column": column, "change": change, "by": by.name},
-        ))  # fmt: skip
+        s.add(
+            Notification(
+                user_id=a["user_id"],
+                kind="change.planned",
+                title=f"Planned change: {change} {ds.full_name}.{column}",
+                body=f"{by.name} plans to {change} {ds.full_name}.{column}. You are told because you "
+                + "; ".join(a["reasons"])
+                + ".",
+                link=f"/lineage/{ds.full_name}?column={column}",
+                dataset_id=ds.id,
+                data={"dataset": ds.full_name, "column": column, "change": change, "by": by.name},
+            )
+        )
 
 
 def _names(s: Session) -> Any:

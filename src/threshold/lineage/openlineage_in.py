@@ -27,9 +27,16 @@ from threshold.store.models import Dataset
 
 MAX_EVENTS = 100
 _KINDS = {
-    "IDENTITY": "identity", "TRANSFORMATION": "transform", "AGGREGATION": "aggregate", "FILTER": "filter",
-    "JOIN": "join", "GROUP_BY": "group_by", "SORT": "sort", "WINDOW": "window", "CONDITIONAL": "conditional",
-}  # fmt: skip
+    "IDENTITY": "identity",
+    "TRANSFORMATION": "transform",
+    "AGGREGATION": "aggregate",
+    "FILTER": "filter",
+    "JOIN": "join",
+    "GROUP_BY": "group_by",
+    "SORT": "sort",
+    "WINDOW": "window",
+    "CONDITIONAL": "conditional",
+}
 _NO_LINEAGE = ("FAIL", "ABORT")
 
 
@@ -58,10 +65,15 @@ def _one(platform: Platform, e: Any, user: Person) -> dict[str, Any]:
     outputs = _datasets(e.get("outputs"), "outputs")
     with platform.store.session() as s:
         row = OpenLineageEvent(
-            user_id=user.id, event_type=event_type, event_time=event_time, run_id=str(run.get("runId") or "")[:64],
-            job_namespace=job["namespace"][:300], job_name=job["name"][:500],
-            producer=str(e.get("producer") or "")[:500], payload=e,
-        )  # fmt: skip
+            user_id=user.id,
+            event_type=event_type,
+            event_time=event_time,
+            run_id=str(run.get("runId") or "")[:64],
+            job_namespace=job["namespace"][:300],
+            job_name=job["name"][:500],
+            producer=str(e.get("producer") or "")[:500],
+            payload=e,
+        )
         s.add(row)
         job_node = graph.node(s, "job", job["namespace"][:300], job["name"][:500], **_job_values(job, e))
         in_nodes = [_dataset_node(platform, s, d) for d in inputs]
@@ -70,10 +82,14 @@ def _one(platform: Platform, e: Any, user: Person) -> dict[str, Any]:
             if n.dataset_id is not None:
                 _check_may_write(s, user, n)
         summary: dict[str, Any] = {
-            "event": None, "job": f"{job['namespace']}/{job['name']}", "type": event_type,
-            "inputs": [_describe(n) for n in in_nodes], "outputs": [_describe(n) for n in out_nodes],
-            "column_lineage": 0, "unresolved": 0,
-        }  # fmt: skip
+            "event": None,
+            "job": f"{job['namespace']}/{job['name']}",
+            "type": event_type,
+            "inputs": [_describe(n) for n in in_nodes],
+            "outputs": [_describe(n) for n in out_nodes],
+            "column_lineage": 0,
+            "unresolved": 0,
+        }
         if event_type not in _NO_LINEAGE:
             for i in in_nodes:
                 for o in out_nodes:
@@ -96,9 +112,16 @@ def _dataset_event(platform: Platform, e: dict[str, Any], user: Person) -> dict[
     """A DatasetEvent: what it says about one dataset (schema, owners), no lineage."""
     (d,) = _datasets([e["dataset"]], "dataset")
     with platform.store.session() as s:
-        row = OpenLineageEvent(user_id=user.id, event_type="DATASET", event_time=_time(e.get("eventTime")),
-                               run_id="", job_namespace=d["namespace"][:300], job_name=d["name"][:500],
-                               producer=str(e.get("producer") or "")[:500], payload=e)  # fmt: skip
+        row = OpenLineageEvent(
+            user_id=user.id,
+            event_type="DATASET",
+            event_time=_time(e.get("eventTime")),
+            run_id="",
+            job_namespace=d["namespace"][:300],
+            job_name=d["name"][:500],
+            producer=str(e.get("producer") or "")[:500],
+            payload=e,
+        )
         s.add(row)
         n = _dataset_node(platform, s, d)
         s.flush()
@@ -184,13 +207,15 @@ def _dataset_node(platform: Platform, s: Session, d: dict[str, Any]) -> LineageN
     f = _facets(d)
     schema = _obj(f, "schema")
     fields = schema.get("fields") if isinstance(schema.get("fields"), list) else None
-    columns = [{"name": str(x.get("name"))[:255], "type": str(x.get("type") or "")[:100]}
-               for x in (fields or []) if isinstance(x, dict) and x.get("name")]  # fmt: skip
+    columns = [
+        {"name": str(x.get("name"))[:255], "type": str(x.get("type") or "")[:100]}
+        for x in (fields or [])
+        if isinstance(x, dict) and x.get("name")
+    ]
     detail: dict[str, Any] = {}
     if naming.is_lake_namespace(namespace):
         detail["note"] = "named as a lake dataset, but no such dataset exists"
-    return graph.node(s, "external", namespace, name, columns=columns or None, owners=_owners(f),
-                      detail=detail or None)  # fmt: skip
+    return graph.node(s, "external", namespace, name, columns=columns or None, owners=_owners(f), detail=detail or None)
 
 
 def _check_may_write(s: Session, user: Person, n: LineageNode) -> None:
@@ -231,8 +256,13 @@ def _column_lineage(
     producer = str(e.get("producer") or "the producer")[:200]
     gaps = [c for c in declared if c not in fields]
     for c in gaps:
-        rows.append({"target_column": c[:255], "kind": "unresolved",
-                     "description": f"{producer} reported no column lineage for {c}"})  # fmt: skip
+        rows.append(
+            {
+                "target_column": c[:255],
+                "kind": "unresolved",
+                "description": f"{producer} reported no column lineage for {c}",
+            }
+        )
     graph.replace_column_lineage(s, target.id, [_stored(r) for r in rows], origin="openlineage", job_id=job_id)
     derived = s.scalar(select(Derivation.id).where(Derivation.dataset_id == target.dataset_id))
     lake_rows = [r for r in rows if r.get("source_dataset")]
@@ -250,8 +280,12 @@ def _input_rows(
         return []
     source = _dataset_node(platform, s, {"namespace": inp["namespace"], "name": inp["name"]})
     lake = source.name if source.dataset_id is not None else None
-    base = {"target_column": column, "source_id": source.id, "source_column": str(inp.get("field") or "")[:255] or None,
-            "source_dataset": lake}  # fmt: skip
+    base = {
+        "target_column": column,
+        "source_id": source.id,
+        "source_column": str(inp.get("field") or "")[:255] or None,
+        "source_dataset": lake,
+    }
     out = []
     for t in inp.get("transformations") or []:
         if not isinstance(t, dict):
@@ -264,8 +298,14 @@ def _input_rows(
         out.append(base | {"kind": kind, "masking": bool(t.get("masking")), "description": description})
     if not out:
         kind = "identity" if legacy == "IDENTITY" else ("transform" if column else "filter")
-        out.append(base | {"kind": kind, "masking": legacy == "MASKED",
-                           "description": str(spec.get("transformationDescription") or "")[:2000]})  # fmt: skip
+        out.append(
+            base
+            | {
+                "kind": kind,
+                "masking": legacy == "MASKED",
+                "description": str(spec.get("transformationDescription") or "")[:2000],
+            }
+        )
     return out
 
 

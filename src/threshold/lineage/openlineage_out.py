@@ -44,9 +44,17 @@ from threshold.platform import Platform
 log = logging.getLogger(__name__)
 PRODUCER = "urn:threshold:openlineage:0.1.0"
 ATTEMPTS = 3
-_SUBTYPES = {"identity": "IDENTITY", "transform": "TRANSFORMATION", "aggregate": "AGGREGATION",
-             "filter": "FILTER", "join": "JOIN", "group_by": "GROUP_BY", "sort": "SORT", "window": "WINDOW",
-             "conditional": "CONDITIONAL"}  # fmt: skip
+_SUBTYPES = {
+    "identity": "IDENTITY",
+    "transform": "TRANSFORMATION",
+    "aggregate": "AGGREGATION",
+    "filter": "FILTER",
+    "join": "JOIN",
+    "group_by": "GROUP_BY",
+    "sort": "SORT",
+    "window": "WINDOW",
+    "conditional": "CONDITIONAL",
+}
 _lock = threading.Lock()
 _outstanding: list[threading.Thread] = []
 
@@ -84,11 +92,13 @@ def column_lineage_facet(platform: Platform, rows: Sequence[dict[str, Any]]) -> 
             field=r["source_column"],
             transformations=[
                 column_lineage_dataset.Transformation(
-                    type="DIRECT" if direct else "INDIRECT", subtype=_SUBTYPES[r["kind"]],
-                    description=(r.get("description") or "")[:300] or None, masking=bool(r.get("masking")),
+                    type="DIRECT" if direct else "INDIRECT",
+                    subtype=_SUBTYPES[r["kind"]],
+                    description=(r.get("description") or "")[:300] or None,
+                    masking=bool(r.get("masking")),
                 )
             ],
-        )  # fmt: skip
+        )
         if r.get("target_column") is None:
             whole.append(field)
         else:
@@ -184,11 +194,15 @@ def deliver(platform: Platform, *, retry_failed: bool = False) -> dict[str, int]
             ids = list(
                 s.scalars(
                     select(OpenLineageOutbox.id)
-                    .where(or_(OpenLineageOutbox.status.in_(states),
-                               (OpenLineageOutbox.status == "sending") & (OpenLineageOutbox.created_at < stale)))
+                    .where(
+                        or_(
+                            OpenLineageOutbox.status.in_(states),
+                            (OpenLineageOutbox.status == "sending") & (OpenLineageOutbox.created_at < stale),
+                        )
+                    )
                     .order_by(OpenLineageOutbox.id)
                 )
-            )  # fmt: skip
+            )
         for event_id in ids:
             payload = _claim(platform, event_id)
             if payload is None:
@@ -251,7 +265,7 @@ def outbox(platform: Platform, *, limit: int = 100) -> dict[str, Any]:
                     "at": r.created_at.isoformat(timespec="seconds") if r.created_at else None,
                 }
                 for r in rows
-            ],  # fmt: skip
+            ],
         }
 
 

@@ -33,8 +33,17 @@ _RANK = {"identity": 0, "transform": 1, "aggregate": 2}
 _MASKING_AGGREGATES = (exp.Count, exp.ApproxDistinct, exp.CountIf)
 # Window functions that pick a row's value rather than aggregate (sqlglot files them under AggFunc).
 _NAVIGATION = (exp.Lag, exp.Lead, exp.FirstValue, exp.LastValue, exp.NthValue)
-_CLAUSES = {"where": "filter", "having": "filter", "qualify": "filter", "joins": "join", "group": "group_by",
-            "order": "sort", "laterals": "join", "connect": "filter", "prewhere": "filter"}  # fmt: skip
+_CLAUSES = {
+    "where": "filter",
+    "having": "filter",
+    "qualify": "filter",
+    "joins": "join",
+    "group": "group_by",
+    "order": "sort",
+    "laterals": "join",
+    "connect": "filter",
+    "prewhere": "filter",
+}
 
 
 _PIVOT = "PIVOT/UNPIVOT make columns from data values; rewrite it with CASE or FILTER to trace its columns"
@@ -133,9 +142,13 @@ def analyze(sql: str | exp.Expr, schemas: dict[str, list[str]]) -> QueryLineage:
         schema.setdefault(domain, {})[name] = dict.fromkeys((c.lower() for c in cols), "UNKNOWN")
     try:
         qualified = qualify(
-            tree, schema=schema, dialect="duckdb", validate_qualify_columns=False, identify=False,
+            tree,
+            schema=schema,
+            dialect="duckdb",
+            validate_qualify_columns=False,
+            identify=False,
             quote_identifiers=False,
-        )  # fmt: skip
+        )
         root = build_scope(qualified)
     except (SqlglotError, RecursionError, KeyError, ValueError) as e:
         return QueryLineage([], [], datasets, [f"the query could not be analysed: {_first_line(e)}"])

@@ -22,9 +22,14 @@ from threshold.store.models import User
 
 
 def add_source(
-    platform: Platform, name: str, *, owner: str, kind: str = "application", description: str = "",
+    platform: Platform,
+    name: str,
+    *,
+    owner: str,
+    kind: str = "application",
+    description: str = "",
     user: Person | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Register a source system owned by the person `owner`."""
     check_name("source system", name)
     if user is not None and not (user.is_admin or user.owner_of or user.name == owner):

@@ -91,7 +91,7 @@ def lineage(
                 | ({"from_column": None} if e["from"] in hidden else {})
                 | ({"to_column": None} if e["to"] in hidden else {})
                 for e in column_edges
-            ],  # fmt: skip
+            ],
             "truncated": truncated,
             "deeper": deeper,
             "gaps": gaps,
@@ -215,14 +215,27 @@ def describe_nodes(s: Session, levels: dict[int, int], viewer: Person | None) ->
     rows: list[Any] = []  # plain rows, not ORM objects: a view may list thousands of nodes
     for i in range(0, len(ids), graph.CHUNK):
         q = (
-            select(LineageNode.id, LineageNode.kind, LineageNode.name, LineageNode.namespace,
-                   LineageNode.dataset_id, LineageNode.source_system_id, LineageNode.owners, Dataset.full_name,
-                   Dataset.stage, Dataset.visibility, Dataset.title, Dataset.row_count, Dataset.domain_id,
-                   Domain.name.label("domain"), Domain.default_visibility)
+            select(
+                LineageNode.id,
+                LineageNode.kind,
+                LineageNode.name,
+                LineageNode.namespace,
+                LineageNode.dataset_id,
+                LineageNode.source_system_id,
+                LineageNode.owners,
+                Dataset.full_name,
+                Dataset.stage,
+                Dataset.visibility,
+                Dataset.title,
+                Dataset.row_count,
+                Dataset.domain_id,
+                Domain.name.label("domain"),
+                Domain.default_visibility,
+            )
             .outerjoin(Dataset, Dataset.id == LineageNode.dataset_id)
             .outerjoin(Domain, Domain.id == Dataset.domain_id)
             .where(graph.in_ids(LineageNode.id, ids[i : i + graph.CHUNK]))
-        )  # fmt: skip
+        )
         rows.extend(s.execute(q))
     dataset_ids = [n.dataset_id for n in rows if n.full_name is not None]
     owners_of_domain: dict[int, list[str]] = {}
@@ -239,19 +252,26 @@ def describe_nodes(s: Session, levels: dict[int, int], viewer: Person | None) ->
     derivations: dict[int, Any] = {}
     for i in range(0, len(dataset_ids), graph.CHUNK):
         q = (
-            select(Derivation.dataset_id, Derivation.schedule, Derivation.status, Derivation.last_run_at,
-                   Derivation.next_run_at, User.name.label("owner"))
+            select(
+                Derivation.dataset_id,
+                Derivation.schedule,
+                Derivation.status,
+                Derivation.last_run_at,
+                Derivation.next_run_at,
+                User.name.label("owner"),
+            )
             .join(User, User.id == Derivation.owner_id)
             .where(graph.in_ids(Derivation.dataset_id, dataset_ids[i : i + graph.CHUNK]))
-        )  # fmt: skip
+        )
         derivations.update({d.dataset_id: d for d in s.execute(q)})
     systems = {
         sid: (name, owner, kind)
         for sid, name, owner, kind in s.execute(
-            select(SourceSystem.id, SourceSystem.name, User.name, SourceSystem.kind).join(User)
+            select(SourceSystem.id, SourceSystem.name, User.name, SourceSystem.kind)
+            .join(User)
             .where(graph.in_ids(SourceSystem.id, {n.source_system_id for n in rows if n.source_system_id}))
         )
-    }  # fmt: skip
+    }
     gaps = dict(
         s.execute(
             select(ColumnLineage.target_id, func.count())
@@ -262,17 +282,33 @@ def describe_nodes(s: Session, levels: dict[int, int], viewer: Person | None) ->
     out = []
     for n in rows:
         item: dict[str, Any] = {
-            "id": n.id, "kind": n.kind, "name": n.name, "namespace": n.namespace, "level": levels[n.id],
-            "domain": None, "owners": list(n.owners or []), "stage": None, "title": "", "hidden": False,
-            "link": None, "derivation": None, "gaps": int(gaps.get(n.id, 0)),
-        }  # fmt: skip
+            "id": n.id,
+            "kind": n.kind,
+            "name": n.name,
+            "namespace": n.namespace,
+            "level": levels[n.id],
+            "domain": None,
+            "owners": list(n.owners or []),
+            "stage": None,
+            "title": "",
+            "hidden": False,
+            "link": None,
+            "derivation": None,
+            "gaps": int(gaps.get(n.id, 0)),
+        }
         if n.full_name is not None:
             domain, d = n.domain, derivations.get(n.dataset_id)
             names = list(owners_of_domain.get(n.domain_id, []))
             if d is not None and d.owner not in names:
                 names.append(d.owner)
-            item.update(domain=domain, stage=n.stage, title=n.title, owners=names, link=f"/lineage/{n.full_name}",
-                        rows=n.row_count)  # fmt: skip
+            item.update(
+                domain=domain,
+                stage=n.stage,
+                title=n.title,
+                owners=names,
+                link=f"/lineage/{n.full_name}",
+                rows=n.row_count,
+            )
             restricted = (n.visibility or n.default_visibility) == "restricted"
             if (
                 viewer is not None
@@ -283,9 +319,11 @@ def describe_nodes(s: Session, levels: dict[int, int], viewer: Person | None) ->
                 item.update(name="restricted dataset", title="", hidden=True, link=None, rows=None)
             if d is not None and not item["hidden"]:
                 item["derivation"] = {
-                    "schedule": d.schedule, "status": d.status, "last_run_at": _iso(d.last_run_at),
+                    "schedule": d.schedule,
+                    "status": d.status,
+                    "last_run_at": _iso(d.last_run_at),
                     "next_run_at": _iso(d.next_run_at),
-                }  # fmt: skip
+                }
         elif n.kind == "dataset" and n.dataset_id is None:
             item.update(kind="deleted", title="a dataset that no longer exists")
         elif n.source_system_id in systems:
@@ -302,10 +340,21 @@ def _virtual_root(s: Session, ds: Dataset, viewer: Person | None) -> dict[str, A
     """A dataset nothing was ever recorded about still shows, alone."""
     owners = dataset_owners(s, [ds.id])[ds.id].names
     return {
-        "id": 0, "kind": "dataset", "name": ds.full_name, "namespace": "threshold", "level": 0,
-        "domain": ds.domain.name, "owners": owners, "stage": ds.stage, "title": ds.title, "hidden": False,
-        "link": f"/lineage/{ds.full_name}", "derivation": None, "gaps": 0, "rows": ds.row_count,
-    }  # fmt: skip
+        "id": 0,
+        "kind": "dataset",
+        "name": ds.full_name,
+        "namespace": "threshold",
+        "level": 0,
+        "domain": ds.domain.name,
+        "owners": owners,
+        "stage": ds.stage,
+        "title": ds.title,
+        "hidden": False,
+        "link": f"/lineage/{ds.full_name}",
+        "derivation": None,
+        "gaps": 0,
+        "rows": ds.row_count,
+    }
 
 
 def _names_of(s: Session, node_ids: set[int]) -> dict[int, str]:
@@ -335,12 +384,17 @@ def overview(platform: Platform, *, viewer: Person | None = None, limit: int = 2
         column_rows = s.scalar(select(func.count()).select_from(ColumnLineage)) or 0
         statuses = dict(s.execute(select(Derivation.status, func.count()).group_by(Derivation.status)).all())
         gap_q = (
-            select(LineageNode.name, LineageNode.dataset_id, ColumnLineage.target_column, ColumnLineage.description,
-                   ColumnLineage.origin)
+            select(
+                LineageNode.name,
+                LineageNode.dataset_id,
+                ColumnLineage.target_column,
+                ColumnLineage.description,
+                ColumnLineage.origin,
+            )
             .join(LineageNode, LineageNode.id == ColumnLineage.target_id)
             .where(ColumnLineage.kind == "unresolved")
             .order_by(LineageNode.name, ColumnLineage.target_column)
-        )  # fmt: skip
+        )
         rows = s.execute(gap_q).all()
         hidden_ids = _hidden_dataset_ids(s, {r[1] for r in rows if r[1] is not None}, viewer)
         gaps = [

@@ -58,8 +58,17 @@ def notify(
         if names:
             ids |= set(s.scalars(select(User.id).where(User.name.in_(names))))
         for uid in sorted(ids):
-            s.add(Notification(user_id=uid, kind=kind, title=title[:300], body=body, link=link,
-                               dataset_id=dataset_id, data=data or {}))  # fmt: skip
+            s.add(
+                Notification(
+                    user_id=uid,
+                    kind=kind,
+                    title=title[:300],
+                    body=body,
+                    link=link,
+                    dataset_id=dataset_id,
+                    data=data or {},
+                )
+            )
         return len(ids)
 
 
@@ -96,7 +105,8 @@ def mark_read(platform: Platform, person: Person, ids: Iterable[int] | None = No
         q = update(Notification).where(Notification.user_id == person.id, Notification.read_at.is_(None))
         if ids is not None:
             q = q.where(Notification.id.in_(list(ids)))
-        return int(s.execute(q.values(read_at=datetime.now(UTC))).rowcount or 0)
+        result = s.execute(q.values(read_at=datetime.now(UTC)))
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -120,8 +130,12 @@ def emit(
         dom = s.scalars(select(Domain).where(Domain.name == domain)).one_or_none()
         if dom is None or not dom.webhook_url:
             return None
-        row = WebhookDelivery(domain_id=dom.id, event=event, url=dom.webhook_url,
-                              payload={"event": event, "domain": domain, "data": payload})  # fmt: skip
+        row = WebhookDelivery(
+            domain_id=dom.id,
+            event=event,
+            url=dom.webhook_url,
+            payload={"event": event, "domain": domain, "data": payload},
+        )
         s.add(row)
         s.flush()
         delivery_id = row.id
@@ -150,14 +164,23 @@ def deliveries(platform: Platform, domain: str, *, limit: int = 100) -> list[dic
         if dom is None:
             raise NotFound(f"no domain {domain!r}")
         rows = s.scalars(
-            select(WebhookDelivery).where(WebhookDelivery.domain_id == dom.id).order_by(WebhookDelivery.id.desc())
+            select(WebhookDelivery)
+            .where(WebhookDelivery.domain_id == dom.id)
+            .order_by(WebhookDelivery.id.desc())
             .limit(limit)
-        ).all()  # fmt: skip
+        ).all()
         return [
-            {"id": d.id, "event": d.event, "status": d.status, "attempts": d.attempts, "error": d.last_error,
-             "at": _iso(d.created_at), "delivered_at": _iso(d.delivered_at)}
+            {
+                "id": d.id,
+                "event": d.event,
+                "status": d.status,
+                "attempts": d.attempts,
+                "error": d.last_error,
+                "at": _iso(d.created_at),
+                "delivered_at": _iso(d.delivered_at),
+            }
             for d in rows
-        ]  # fmt: skip
+        ]
 
 
 def _send(platform: Platform, delivery_id: int) -> bool:
@@ -196,9 +219,10 @@ def _send(platform: Platform, delivery_id: int) -> bool:
 def _count_attempt(platform: Platform, delivery_id: int, error: str) -> None:
     with platform.store.session() as s:
         s.execute(
-            update(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id == delivery_id)
             .values(attempts=WebhookDelivery.attempts + 1, last_error=error)
-        )  # fmt: skip
+        )
 
 
 def _finish(platform: Platform, delivery_id: int, status: str, error: str | None) -> None:

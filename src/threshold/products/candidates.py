@@ -253,16 +253,28 @@ def list_candidates(
             item["needs"] = needs(platform, item["dataset"], viewer=viewer)
     known = {c.dataset_id for c in rows}
     near = sorted(
-        (i for i, sig in signals.items() if sig.stage == "shared" and i not in known
-         and totals[i] >= settings.candidate_threshold / 2 and seen.get(i, _HIDDEN).exists),
+        (
+            i
+            for i, sig in signals.items()
+            if sig.stage == "shared"
+            and i not in known
+            and totals[i] >= settings.candidate_threshold / 2
+            and seen.get(i, _HIDDEN).exists
+        ),
         key=lambda i: (-totals[i], signals[i].name),
-    )[:20]  # fmt: skip
+    )[:20]
     watching: list[dict[str, Any]] = []
     for i in near:
         points, reasons = score(signals[i], settings)
-        watching.append({"dataset": signals[i].name, "domain": signals[i].domain, "score": points,
-                         "people": signals[i].people,
-                         "why": "; ".join(r["text"] for r in reasons if r["points"] > 0)})  # fmt: skip
+        watching.append(
+            {
+                "dataset": signals[i].name,
+                "domain": signals[i].domain,
+                "score": points,
+                "people": signals[i].people,
+                "why": "; ".join(r["text"] for r in reasons if r["points"] > 0),
+            }
+        )
     watching.sort(key=lambda x: (-x["score"], x["dataset"]))
     return {
         "window": window.as_dict(),

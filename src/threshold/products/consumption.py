@@ -61,10 +61,16 @@ def dataset_consumers(
         if not fast or seen.names or viewer is not None:
             only = mine if not fast or seen.names else mine & (W.user_id == viewer.id)  # type: ignore[union-attr]
             per_person = conn.execute(
-                select(W.user_id, func.sum(W.queries), func.sum(W.denied),
-                       func.count(func.distinct(case((W.queries > 0, W.week)))), func.max(W.last_at))
-                .where(only).group_by(W.user_id)
-            ).all()  # fmt: skip
+                select(
+                    W.user_id,
+                    func.sum(W.queries),
+                    func.sum(W.denied),
+                    func.count(func.distinct(case((W.queries > 0, W.week)))),
+                    func.max(W.last_at),
+                )
+                .where(only)
+                .group_by(W.user_id)
+            ).all()
             per_purpose = conn.execute(
                 select(W.user_id, W.purpose, func.sum(W.queries))
                 .where(only, W.queries > 0)
@@ -80,10 +86,15 @@ def dataset_consumers(
             )
         else:
             weekly = conn.execute(
-                select(W.week, func.sum(W.queries), func.sum(W.denied),
-                       func.count(func.distinct(case((W.queries > 0, W.user_id)))))
-                .where(mine).group_by(W.week)
-            ).all()  # fmt: skip
+                select(
+                    W.week,
+                    func.sum(W.queries),
+                    func.sum(W.denied),
+                    func.count(func.distinct(case((W.queries > 0, W.user_id)))),
+                )
+                .where(mine)
+                .group_by(W.week)
+            ).all()
             q, consumer = with_consumer_domain(select(W.week), W.user_id, ref.domain_id)
             week_domains = dict(
                 conn.execute(
@@ -165,9 +176,15 @@ def _declared(per_purpose: Any) -> dict[str, tuple[int, int]]:
 def _people(per_person: Any, per_purpose: Any, domains_of: dict[int, tuple[str, ...]], repeat: int) -> dict[int, Any]:
     people: dict[int, dict[str, Any]] = {}
     for uid, queries, denied, weeks, last_at in per_person:
-        people[uid] = {"queries": int(queries or 0), "denied": int(denied or 0), "weeks": int(weeks or 0),
-                       "purposes": set(), "last_at": last_at, "domains": domains_of.get(uid, ()),
-                       "repeat": int(weeks or 0) >= repeat}  # fmt: skip
+        people[uid] = {
+            "queries": int(queries or 0),
+            "denied": int(denied or 0),
+            "weeks": int(weeks or 0),
+            "purposes": set(),
+            "last_at": last_at,
+            "domains": domains_of.get(uid, ()),
+            "repeat": int(weeks or 0) >= repeat,
+        }
     for uid, purpose, _n in per_purpose:
         if purpose and uid in people:
             people[uid]["purposes"].add(purpose)
@@ -212,10 +229,15 @@ def _purposes(declared: dict[str, tuple[int, int]], granted: Any) -> list[dict[s
         for p in purposes or []:
             grants[str(p)].add(uid)
     out = [
-        {"purpose": p or "(none declared)", "source": "declared", "people": v[0], "queries": v[1],
-         "granted_people": len(grants.get(p, set()))}
+        {
+            "purpose": p or "(none declared)",
+            "source": "declared",
+            "people": v[0],
+            "queries": v[1],
+            "granted_people": len(grants.get(p, set())),
+        }
         for p, v in declared.items()
-    ]  # fmt: skip
+    ]
     out += [
         {"purpose": p, "source": "granted", "people": len(u), "queries": 0, "granted_people": len(u)}
         for p, u in grants.items()
@@ -249,8 +271,17 @@ def _questions(s: Session, dataset_id: int, since: datetime, recurring: int) -> 
     out = []
     for fp, people, queries, browse, first in rows:
         text = conn.execute(select(UsageEvent.query_text).where(UsageEvent.fingerprint == fp).limit(1)).scalar()
-        out.append({"fingerprint": fp, "people": int(people), "queries": int(queries), "browse": bool(browse),
-                    "recurring": int(people) >= recurring and not browse, "_first": first, "text": text})  # fmt: skip
+        out.append(
+            {
+                "fingerprint": fp,
+                "people": int(people),
+                "queries": int(queries),
+                "browse": bool(browse),
+                "recurring": int(people) >= recurring and not browse,
+                "_first": first,
+                "text": text,
+            }
+        )
     return out
 
 
@@ -273,8 +304,9 @@ def _together(s: Session, viewer: Person | None, dataset_id: int, since: datetim
     for mine, other in ((P.dataset_a, P.dataset_b), (P.dataset_b, P.dataset_a)):
         for d, people, in_query, in_session in conn.execute(
             select(other, func.count(P.user_id), func.sum(P.in_query), func.sum(P.in_session))
-            .where(mine == dataset_id, P.last_at >= since).group_by(other)
-        ):  # fmt: skip
+            .where(mine == dataset_id, P.last_at >= since)
+            .group_by(other)
+        ):
             acc[int(d)] = [int(people), int(in_query or 0), int(in_session or 0)]
     if not acc:
         return []
@@ -303,20 +335,32 @@ def _columns(s: Session, ref: DatasetRef, since: datetime) -> list[dict[str, Any
     for col, d in conn.execute(q.add_columns(consumer).where(mine).distinct()):
         doms[col].add(names.get(d, NO_DOMAIN) if d is not None else NO_DOMAIN)
     return [
-        {"column": c, "people": int(n), "queries": int(qn or 0), "domains": sorted(doms.get(c, set())),
-         "last_used": iso(last)}
+        {
+            "column": c,
+            "people": int(n),
+            "queries": int(qn or 0),
+            "domains": sorted(doms.get(c, set())),
+            "last_used": iso(last),
+        }
         for c, n, qn, last in sorted(rows, key=lambda r: (-r[1], -(r[2] or 0), r[0]))
-    ]  # fmt: skip
+    ]
 
 
 def _people_list(people: dict[int, dict[str, Any]], names: dict[int, tuple[str, str]]) -> list[dict[str, Any]]:
     out = [
-        {"user": names.get(uid, (str(uid), ""))[0], "display_name": names.get(uid, ("", ""))[1],
-         "domains": list(p["domains"]), "queries": p["queries"], "weeks": p["weeks"],
-         "purposes": sorted(p["purposes"]), "repeat": p["repeat"], "denied": p["denied"],
-         "last_used": iso(p["last_at"])}
+        {
+            "user": names.get(uid, (str(uid), ""))[0],
+            "display_name": names.get(uid, ("", ""))[1],
+            "domains": list(p["domains"]),
+            "queries": p["queries"],
+            "weeks": p["weeks"],
+            "purposes": sorted(p["purposes"]),
+            "repeat": p["repeat"],
+            "denied": p["denied"],
+            "last_used": iso(p["last_at"]),
+        }
         for uid, p in people.items()
-    ]  # fmt: skip
+    ]
     return sorted(out, key=lambda x: (-x["queries"], x["user"]))
 
 
@@ -326,8 +370,12 @@ def _yours(people: dict[int, dict[str, Any]], viewer: Person | None) -> dict[str
     p = people.get(viewer.id)
     if p is None:
         return {"queries": 0, "weeks": 0, "purposes": [], "last_used": None}
-    return {"queries": p["queries"], "weeks": p["weeks"], "purposes": sorted(p["purposes"]),
-            "last_used": iso(p["last_at"])}  # fmt: skip
+    return {
+        "queries": p["queries"],
+        "weeks": p["weeks"],
+        "purposes": sorted(p["purposes"]),
+        "last_used": iso(p["last_at"]),
+    }
 
 
 def usage_since(platform: Platform, dataset_ids: list[int], since: datetime) -> dict[int, set[int]]:

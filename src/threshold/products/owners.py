@@ -100,8 +100,15 @@ def suggest(platform: Platform, dataset: str, *, viewer: Person | None = None) -
     for uid in list(evidence):
         if ref.domain in domains_of.get(uid, ()):
             add(uid, "member", MEMBER, f"member of {ref.domain}")
-    people.load(ids=[*evidence, *(d.user_id for d in decisions), *(d.proposed_by_id for d in decisions),
-                     *(d.decided_by_id for d in decisions), product_owner])  # fmt: skip
+    people.load(
+        ids=[
+            *evidence,
+            *(d.user_id for d in decisions),
+            *(d.proposed_by_id for d in decisions),
+            *(d.decided_by_id for d in decisions),
+            product_owner,
+        ]
+    )
     evidence = {uid: items for uid, items in evidence.items() if uid in people.by_id}
     by_id = people.by_id
     status = _status(decisions)

@@ -62,10 +62,15 @@ def domain_view(
         producer = is_producer(viewer, dom.name)
         conn = s.connection()
         datasets = conn.execute(
-            select(Dataset.id, Dataset.full_name, Dataset.stage, Dataset.row_count, Dataset.created_at,
-                   func.coalesce(Dataset.visibility, dom.default_visibility))
-            .where(Dataset.domain_id == dom.id, Dataset.snapshot_id.is_not(None))
-        ).all()  # fmt: skip
+            select(
+                Dataset.id,
+                Dataset.full_name,
+                Dataset.stage,
+                Dataset.row_count,
+                Dataset.created_at,
+                func.coalesce(Dataset.visibility, dom.default_visibility),
+            ).where(Dataset.domain_id == dom.id, Dataset.snapshot_id.is_not(None))
+        ).all()
         seen = sights(s, viewer, [d[0] for d in datasets])
         visible = {d[0]: d for d in datasets if seen[d[0]].exists}
         from threshold.products.patterns import window_values
@@ -75,11 +80,13 @@ def domain_view(
         in_window = (D.domain_id == dom.id) & (D.week >= window.since)
         own = aliased(Membership, name="own_m")
         overall = conn.execute(
-            select(func.count(func.distinct(D.user_id)), func.count(func.distinct(case((own.user_id.is_(None),
-                                                                                       D.user_id)))))
+            select(
+                func.count(func.distinct(D.user_id)),
+                func.count(func.distinct(case((own.user_id.is_(None), D.user_id)))),
+            )
             .outerjoin(own, and_(own.user_id == D.user_id, own.domain_id == dom.id))
             .where(in_window)
-        ).one()  # fmt: skip
+        ).one()
         q, consumer = with_consumer_domain(select(), D.user_id, dom.id)
         consumer_domains = {
             d for (d,) in conn.execute(q.add_columns(consumer).select_from(D).where(in_window).distinct())
@@ -102,22 +109,30 @@ def domain_view(
         _i, name, stage, rows_count, created, visibility = visible[dataset_id]
         people, queries, outside = by.get(dataset_id, (0, 0, 0))
         item = {
-            "dataset": name, "stage": stage, "visibility": visibility, "rows": rows_count, "shared_at": iso(created),
-            "people": people, "queries": queries, "outside_people": outside,
-        } | detail[dataset_id]  # fmt: skip
+            "dataset": name,
+            "stage": stage,
+            "visibility": visibility,
+            "rows": rows_count,
+            "shared_at": iso(created),
+            "people": people,
+            "queries": queries,
+            "outside_people": outside,
+        } | detail[dataset_id]
         item["downstream_count"] = counts.get(dataset_id, 0)
         item["downstream"] = (
-            dependents.downstream(platform, name, viewer=viewer).as_dict() if counts.get(dataset_id)
+            dependents.downstream(platform, name, viewer=viewer).as_dict()
+            if counts.get(dataset_id)
             else {"available": not note, "items": [], "note": note}
-        )  # fmt: skip
+        )
         w = waiting.get(dataset_id, [])
         item["waiting_requests"] = len(w)
         item["requests"] = w if producer else None
         prod = products.get(dataset_id)
         item["product"] = (
             {"status": prod.status, "version": prod.version, "owner": owner_names.get(prod.owner_id, ("?", ""))[0]}
-            if prod else None
-        )  # fmt: skip
+            if prod
+            else None
+        )
         cand = candidates.get(dataset_id)
         item["candidate"] = {"status": cand.status, "score": cand.score, "nominated": cand.nominated} if cand else None
         items.append(item)
@@ -151,14 +166,31 @@ def domain_view(
     }
 
 
-def _details(s: Session, platform: Platform, domain_id: int, ids: list[int], window: Window, recent_start: Any,
-             trend: int, viewer: Person | None, seen: dict[int, Any]) -> dict[int, dict[str, Any]]:  # fmt: skip
+def _details(
+    s: Session,
+    platform: Platform,
+    domain_id: int,
+    ids: list[int],
+    window: Window,
+    recent_start: Any,
+    trend: int,
+    viewer: Person | None,
+    seen: dict[int, Any],
+) -> dict[int, dict[str, Any]]:
     """Consumers by domain and purpose, weekly series, top consumers, columns and the viewer's own use."""
     out: dict[int, dict[str, Any]] = {
-        i: {"domains": [], "purposes": [], "weekly": {}, "trend": {"recent": 0, "prior": 0}, "top_consumers": [],
-            "columns": [], "you": 0 if viewer else None, "purposes_granted": []}
+        i: {
+            "domains": [],
+            "purposes": [],
+            "weekly": {},
+            "trend": {"recent": 0, "prior": 0},
+            "top_consumers": [],
+            "columns": [],
+            "you": 0 if viewer else None,
+            "purposes_granted": [],
+        }
         for i in ids
-    }  # fmt: skip
+    }
     if not ids:
         return out
     conn = s.connection()
@@ -217,8 +249,15 @@ def _details(s: Session, platform: Platform, domain_id: int, ids: list[int], win
 
 def _column(name: str, ctype: str, read: tuple[int, int, list[str]] | None, promised: bool) -> dict[str, Any]:
     people, queries, domains = read or (0, 0, [])
-    return {"column": name, "type": ctype, "people": people, "queries": queries, "domains": domains,
-            "in_contract": promised, "affects": _affects(people, len(domains), promised)}  # fmt: skip
+    return {
+        "column": name,
+        "type": ctype,
+        "people": people,
+        "queries": queries,
+        "domains": domains,
+        "in_contract": promised,
+        "affects": _affects(people, len(domains), promised),
+    }
 
 
 def _stored_detail(s: Session, platform: Platform, window: Window, ids: list[int]) -> dict[int, Any] | None:
@@ -230,42 +269,56 @@ def _stored_detail(s: Session, platform: Platform, window: Window, ids: list[int
     return signals.stored(s, ids, detail=True)
 
 
-def _from_stored(stored: dict[int, Any], out: dict[int, dict[str, Any]], domain_id: int,
-                 names: dict[int, str]) -> list[tuple[int, int, int]]:  # fmt: skip
+def _from_stored(
+    stored: dict[int, Any], out: dict[int, dict[str, Any]], domain_id: int, names: dict[int, str]
+) -> list[tuple[int, int, int]]:
     own = names.get(domain_id, "")
     for d, v in stored.items():
         if d not in out:
             continue
-        out[d]["domains"] = [{"domain": dom, "people": p, "queries": q, "outside": dom != own}
-                             for dom, (p, q) in v.by_domain.items()]  # fmt: skip
-        out[d]["purposes"] = [{"purpose": pur or "(none declared)", "people": p, "queries": q}
-                              for pur, (p, q) in v.by_purpose.items()]  # fmt: skip
+        out[d]["domains"] = [
+            {"domain": dom, "people": p, "queries": q, "outside": dom != own} for dom, (p, q) in v.by_domain.items()
+        ]
+        out[d]["purposes"] = [
+            {"purpose": pur or "(none declared)", "people": p, "queries": q} for pur, (p, q) in v.by_purpose.items()
+        ]
     return [(d, int(u), int(n)) for d, v in stored.items() if d in out for u, n in v.top]
 
 
-def _from_weekly(conn: Any, page: Any, out: dict[int, dict[str, Any]], domain_id: int,
-                 names: dict[int, str]) -> list[Any]:  # fmt: skip
+def _from_weekly(
+    conn: Any, page: Any, out: dict[int, dict[str, Any]], domain_id: int, names: dict[int, str]
+) -> list[Any]:
     """The same figures aggregated from the weekly rows (a window other than the settings' one)."""
     q, consumer = with_consumer_domain(select(W.dataset_id), W.user_id, domain_id)
     for d, dom, people, queries in conn.execute(
         q.add_columns(consumer, func.count(func.distinct(W.user_id)), func.sum(W.queries))
-        .where(page).group_by(W.dataset_id, consumer)
-    ):  # fmt: skip
+        .where(page)
+        .group_by(W.dataset_id, consumer)
+    ):
         name = names.get(dom, NO_DOMAIN) if dom is not None else NO_DOMAIN
-        out[d]["domains"].append({"domain": name, "people": int(people), "queries": int(queries),
-                                  "outside": dom != domain_id})  # fmt: skip
+        out[d]["domains"].append(
+            {"domain": name, "people": int(people), "queries": int(queries), "outside": dom != domain_id}
+        )
     for d, purpose, people, queries in conn.execute(
         select(W.dataset_id, W.purpose, func.count(func.distinct(W.user_id)), func.sum(W.queries))
-        .where(page).group_by(W.dataset_id, W.purpose)
-    ):  # fmt: skip
-        out[d]["purposes"].append({"purpose": purpose or "(none declared)", "people": int(people),
-                                   "queries": int(queries)})  # fmt: skip
+        .where(page)
+        .group_by(W.dataset_id, W.purpose)
+    ):
+        out[d]["purposes"].append(
+            {"purpose": purpose or "(none declared)", "people": int(people), "queries": int(queries)}
+        )
     per_user = (
-        select(W.dataset_id.label("d"), W.user_id.label("u"), func.sum(W.queries).label("n"),
-               func.row_number().over(partition_by=W.dataset_id, order_by=(func.sum(W.queries).desc(), W.user_id))
-               .label("rank"))
-        .where(page).group_by(W.dataset_id, W.user_id)
-    ).subquery()  # fmt: skip
+        select(
+            W.dataset_id.label("d"),
+            W.user_id.label("u"),
+            func.sum(W.queries).label("n"),
+            func.row_number()
+            .over(partition_by=W.dataset_id, order_by=(func.sum(W.queries).desc(), W.user_id))
+            .label("rank"),
+        )
+        .where(page)
+        .group_by(W.dataset_id, W.user_id)
+    ).subquery()
     return list(conn.execute(select(per_user.c.d, per_user.c.u, per_user.c.n).where(per_user.c.rank <= 5)).all())
 
 
@@ -276,8 +329,9 @@ def _column_rows(s: Session, domain_id: int, ids: list[int], names: dict[int, st
     out: dict[int, dict[str, Any]] = defaultdict(dict)
     for d, col, people, queries in conn.execute(
         select(C.dataset_id, C.column, func.count(C.user_id), func.sum(C.queries))
-        .where(C.dataset_id.in_(ids)).group_by(C.dataset_id, C.column)
-    ):  # fmt: skip
+        .where(C.dataset_id.in_(ids))
+        .group_by(C.dataset_id, C.column)
+    ):
         out[d][col] = (int(people), int(queries or 0), [])
     q, consumer = with_consumer_domain(select(C.dataset_id, C.column), C.user_id, domain_id)
     for d, col, dom in conn.execute(q.add_columns(consumer).where(C.dataset_id.in_(ids)).distinct()):

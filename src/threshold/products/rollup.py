@@ -127,8 +127,16 @@ def lock_state(s: Session) -> RollupState:
 def _clear(s: Session, state: RollupState, key: str) -> None:
     if state.watermark or state.dirty:
         state.rebuilt_at = datetime.now(UTC)  # a real rebuild (the first count is not one)
-    for model in (UsageWeekly, UsageQuestion, UsageQuestionSummary, UsageColumn, UsagePair, UsageDatasetWeekly,
-                  UsageDomainWeekly, UsageSignals):  # fmt: skip
+    for model in (
+        UsageWeekly,
+        UsageQuestion,
+        UsageQuestionSummary,
+        UsageColumn,
+        UsagePair,
+        UsageDatasetWeekly,
+        UsageDomainWeekly,
+        UsageSignals,
+    ):
         s.execute(delete(model))
     state.signals_key = ""
     state.watermark = 0
@@ -247,8 +255,13 @@ def _context(
     out: dict[int, list[Any]] = defaultdict(list)
     users = sorted(first)
     for i in range(0, len(users), 500):
-        old = _fetch(s, UsageEvent.id <= after, UsageEvent.at >= since, UsageEvent.user_id.in_(users[i : i + 500]),
-                     UsageEvent.status == "ok")  # fmt: skip
+        old = _fetch(
+            s,
+            UsageEvent.id <= after,
+            UsageEvent.at >= since,
+            UsageEvent.user_id.in_(users[i : i + 500]),
+            UsageEvent.status == "ok",
+        )
         for e in _events(old, ignored, columns):
             if first[e.user_id] - gap <= e.at <= first[e.user_id]:
                 out[e.user_id].append((e.at, frozenset(d for d, _ in e.reads)))
@@ -322,9 +335,14 @@ def _flush(s: Session, sums: _Sums) -> None:
     for (_d, u, w, _p), v in sums.weekly.items():
         if v[0]:
             by_user_domain[(u, v[3], w)] += v[0]
-    _upsert(s, _table(UsageDomainWeekly),
-            [{"user_id": u, "domain_id": dom, "week": w, "queries": n} for (u, dom, w), n in by_user_domain.items()],
-            ["user_id", "domain_id", "week"], add=["queries"], pg=pg)  # fmt: skip
+    _upsert(
+        s,
+        _table(UsageDomainWeekly),
+        [{"user_id": u, "domain_id": dom, "week": w, "queries": n} for (u, dom, w), n in by_user_domain.items()],
+        ["user_id", "domain_id", "week"],
+        add=["queries"],
+        pg=pg,
+    )
     _dataset_weeks(s, {(d, w) for d, _u, w, _p in sums.weekly}, pg)
     browse = _browse_fingerprints(s, {fp for _, fp, _ in sums.questions})
     questions = [
@@ -393,20 +411,39 @@ def _dataset_weeks(s: Session, touched: set[tuple[int, date]], pg: bool) -> None
         for i in range(0, len(ids), 500):
             mine = (W.week == week) & W.dataset_id.in_(ids[i : i + 500])
             rows = conn.execute(
-                select(W.dataset_id, func.sum(W.queries), func.sum(W.denied),
-                       func.count(func.distinct(case((W.queries > 0, W.user_id)))))
-                .where(mine).group_by(W.dataset_id)
-            ).all()  # fmt: skip
+                select(
+                    W.dataset_id,
+                    func.sum(W.queries),
+                    func.sum(W.denied),
+                    func.count(func.distinct(case((W.queries > 0, W.user_id)))),
+                )
+                .where(mine)
+                .group_by(W.dataset_id)
+            ).all()
             q, consumer = with_consumer_domain(select(W.dataset_id), W.user_id, W.domain_id)
             domains = dict(
                 conn.execute(
                     q.add_columns(func.count(func.distinct(consumer))).where(mine, W.queries > 0).group_by(W.dataset_id)
                 ).all()
             )
-            _upsert(s, _table(UsageDatasetWeekly),
-                    [{"dataset_id": d, "week": week, "queries": int(q or 0), "denied": int(n or 0), "people": int(p),
-                      "domains": int(domains.get(d, 0))} for d, q, n, p in rows],
-                    ["dataset_id", "week"], replace=["queries", "denied", "people", "domains"], pg=pg)  # fmt: skip
+            _upsert(
+                s,
+                _table(UsageDatasetWeekly),
+                [
+                    {
+                        "dataset_id": d,
+                        "week": week,
+                        "queries": int(q or 0),
+                        "denied": int(n or 0),
+                        "people": int(p),
+                        "domains": int(domains.get(d, 0)),
+                    }
+                    for d, q, n, p in rows
+                ],
+                ["dataset_id", "week"],
+                replace=["queries", "denied", "people", "domains"],
+                pg=pg,
+            )
 
 
 def _question_summaries(s: Session, sums: _Sums, browse: set[str], pg: bool) -> None:
@@ -425,15 +462,23 @@ def _question_summaries(s: Session, sums: _Sums, browse: set[str], pg: bool) -> 
         known: dict[tuple[int, str], tuple[datetime, int | None]] = {
             (d, fp): (aware(at), uid)
             for d, fp, at, uid in conn.execute(
-                select(S.dataset_id, S.fingerprint, S.first_at, S.first_user_id)
-                .where(S.dataset_id.in_(ids), S.fingerprint.in_(fps))
+                select(S.dataset_id, S.fingerprint, S.first_at, S.first_user_id).where(
+                    S.dataset_id.in_(ids), S.fingerprint.in_(fps)
+                )
             )
-        }  # fmt: skip
+        }
         for d, fp, people, queries, first_at, last_at in conn.execute(
-            select(Q.dataset_id, Q.fingerprint, func.count(Q.user_id), func.sum(Q.queries), func.min(Q.first_at),
-                   func.max(Q.last_at))
-            .where(Q.dataset_id.in_(ids), Q.fingerprint.in_(fps)).group_by(Q.dataset_id, Q.fingerprint)
-        ):  # fmt: skip
+            select(
+                Q.dataset_id,
+                Q.fingerprint,
+                func.count(Q.user_id),
+                func.sum(Q.queries),
+                func.min(Q.first_at),
+                func.max(Q.last_at),
+            )
+            .where(Q.dataset_id.in_(ids), Q.fingerprint.in_(fps))
+            .group_by(Q.dataset_id, Q.fingerprint)
+        ):
             if (d, fp) not in wanted:
                 continue
             at, uid = first[(d, fp)]
@@ -441,11 +486,26 @@ def _question_summaries(s: Session, sums: _Sums, browse: set[str], pg: bool) -> 
             old = known.get((d, fp))
             if old is not None and old[0] <= aware(at):
                 at, asker = old
-            rows.append({"dataset_id": d, "fingerprint": fp, "people": int(people), "queries": int(queries or 0),
-                         "browse": fp in browse, "first_at": first_at, "first_user_id": asker,
-                         "last_at": last_at})  # fmt: skip
-    _upsert(s, _table(S), rows, ["dataset_id", "fingerprint"],
-            replace=["people", "queries", "browse", "first_at", "first_user_id", "last_at"], pg=pg)  # fmt: skip
+            rows.append(
+                {
+                    "dataset_id": d,
+                    "fingerprint": fp,
+                    "people": int(people),
+                    "queries": int(queries or 0),
+                    "browse": fp in browse,
+                    "first_at": first_at,
+                    "first_user_id": asker,
+                    "last_at": last_at,
+                }
+            )
+    _upsert(
+        s,
+        _table(S),
+        rows,
+        ["dataset_id", "fingerprint"],
+        replace=["people", "queries", "browse", "first_at", "first_user_id", "last_at"],
+        pg=pg,
+    )
 
 
 def _batches(pairs: list[tuple[int, str]], size: int) -> Iterator[list[tuple[int, str]]]:

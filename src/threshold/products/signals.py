@@ -83,10 +83,16 @@ def compute(s: Session, platform: Platform, since: date, ids: list[int] | None =
     for chunk in chunks():
         only = _only(chunk)
         for d, uid, weeks, queries, denied in conn.execute(
-            select(W.dataset_id, W.user_id, func.count(func.distinct(case((W.queries > 0, W.week)))),
-                   func.sum(W.queries), func.sum(W.denied))
-            .where(W.week >= since, only(W.dataset_id)).group_by(W.dataset_id, W.user_id)
-        ):  # fmt: skip
+            select(
+                W.dataset_id,
+                W.user_id,
+                func.count(func.distinct(case((W.queries > 0, W.week)))),
+                func.sum(W.queries),
+                func.sum(W.denied),
+            )
+            .where(W.week >= since, only(W.dataset_id))
+            .group_by(W.dataset_id, W.user_id)
+        ):
             v = out.setdefault(d, Values())
             if queries:
                 v.people += 1
@@ -106,8 +112,9 @@ def compute(s: Session, platform: Platform, since: date, ids: list[int] | None =
                 v.denied_people += 1
         for d, purpose, people, queries in conn.execute(
             select(W.dataset_id, W.purpose, func.count(func.distinct(W.user_id)), func.sum(W.queries))
-            .where(W.week >= since, W.queries > 0, only(W.dataset_id)).group_by(W.dataset_id, W.purpose)
-        ):  # fmt: skip
+            .where(W.week >= since, W.queries > 0, only(W.dataset_id))
+            .group_by(W.dataset_id, W.purpose)
+        ):
             v = out.setdefault(d, Values())
             v.by_purpose[purpose or ""] = [int(people), int(queries or 0)]
             if purpose:
@@ -115,16 +122,21 @@ def compute(s: Session, platform: Platform, since: date, ids: list[int] | None =
         Q = UsageQuestionSummary
         for d, n in conn.execute(
             select(Q.dataset_id, func.count())
-            .where(Q.last_at >= since_at, Q.browse.is_(False), Q.people >= settings.recurring_people,
-                   only(Q.dataset_id))
+            .where(
+                Q.last_at >= since_at, Q.browse.is_(False), Q.people >= settings.recurring_people, only(Q.dataset_id)
+            )
             .group_by(Q.dataset_id)
-        ):  # fmt: skip
+        ):
             out.setdefault(d, Values()).questions = int(n)
         for d, people, last in conn.execute(
-            select(W.dataset_id, func.count(func.distinct(case((W.queries > 0, W.user_id)))),
-                   func.max(case((W.queries > 0, W.last_at))))
-            .where(only(W.dataset_id)).group_by(W.dataset_id)
-        ):  # fmt: skip
+            select(
+                W.dataset_id,
+                func.count(func.distinct(case((W.queries > 0, W.user_id)))),
+                func.max(case((W.queries > 0, W.last_at))),
+            )
+            .where(only(W.dataset_id))
+            .group_by(W.dataset_id)
+        ):
             v = out.setdefault(d, Values())
             v.people_ever, v.last_at = int(people), last
     for v in out.values():
@@ -150,12 +162,25 @@ def store(s: Session, platform: Platform, ids: set[int] | None) -> None:
         for i in range(0, len(wanted), CHUNK):
             s.execute(delete(UsageSignals).where(UsageSignals.dataset_id.in_(wanted[i : i + CHUNK])))
     rows = [
-        {"dataset_id": d, "since": since, "people": v.people, "outside_people": v.outside_people,
-         "domains": sorted(v.domains), "repeat": v.repeat, "questions": v.questions, "purposes": sorted(v.purposes),
-         "denied_people": v.denied_people, "queries": v.queries, "people_ever": v.people_ever, "last_at": v.last_at,
-         "by_domain": v.by_domain, "by_purpose": v.by_purpose, "top": v.top}
+        {
+            "dataset_id": d,
+            "since": since,
+            "people": v.people,
+            "outside_people": v.outside_people,
+            "domains": sorted(v.domains),
+            "repeat": v.repeat,
+            "questions": v.questions,
+            "purposes": sorted(v.purposes),
+            "denied_people": v.denied_people,
+            "queries": v.queries,
+            "people_ever": v.people_ever,
+            "last_at": v.last_at,
+            "by_domain": v.by_domain,
+            "by_purpose": v.by_purpose,
+            "top": v.top,
+        }
         for d, v in values.items()
-    ]  # fmt: skip
+    ]
     conn = s.connection()
     for i in range(0, len(rows), 5000):
         conn.execute(insert(UsageSignals), rows[i : i + 5000])
@@ -166,8 +191,19 @@ def stored(s: Session, ids: list[int] | None = None, *, detail: bool = False) ->
     S = UsageSignals
     text = [type_coerce(c, Text) for c in (S.domains, S.purposes)]
     more = [type_coerce(c, Text) for c in (S.by_domain, S.by_purpose, S.top)] if detail else []
-    q = select(S.dataset_id, S.people, S.outside_people, S.repeat, S.questions, S.denied_people, S.queries,
-               S.people_ever, S.last_at, *text, *more)  # fmt: skip
+    q = select(
+        S.dataset_id,
+        S.people,
+        S.outside_people,
+        S.repeat,
+        S.questions,
+        S.denied_people,
+        S.queries,
+        S.people_ever,
+        S.last_at,
+        *text,
+        *more,
+    )
     out = {}
     chunks = [None] if ids is None else [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
     for chunk in chunks:

@@ -128,7 +128,8 @@ def share(
                 "source_name": f"<{type(source).__module__}.{type(source).__name__}>",
                 "source_format": "arrow",
             }
-        source_info["source_system"] = source_system
+        if source_system is not None:
+            source_info["source_system"] = source_system
         if not tables:
             raise InvalidInput(f"{path.name if path else 'the frame'} holds no table to share")
         results = []
@@ -142,10 +143,24 @@ def share(
             with dataset_lock(platform, f"{domain}.{ds_name}"):  # one writer per dataset at a time
                 results.append(
                     _share_table(
-                        platform, con, staging, src, domain, ds_name, user, mode, evolve,
-                        description, purpose, source_info, digest, hasher, path, report,
+                        platform,
+                        con,
+                        staging,
+                        src,
+                        domain,
+                        ds_name,
+                        user,
+                        mode,
+                        evolve,
+                        description,
+                        purpose,
+                        source_info,
+                        digest,
+                        hasher,
+                        path,
+                        report,
                     )
-                )  # fmt: skip
+                )
         for r in results:
             r.seconds = round(time.perf_counter() - started, 3)
         return results
@@ -243,12 +258,35 @@ def _share_table(
         report("publishing", None)
         from threshold.quality.gate import publish_checked  # blocking checks judge the snapshot before it is published
 
-        publish_checked(platform, ident, snapshot_id, user=user, mode=mode, source=path,
-                        source_name=str(source_info["source_name"]), publish=lambda: _publish(
-            platform, ident, domain, name, user, mode, snapshot_id, rows, prof, plan.fields,
-            incoming, detections, description, purpose, source_info, digest, path,
-            [*src.notes, *plan_note],
-        ))  # fmt: skip
+        publish_checked(
+            platform,
+            ident,
+            snapshot_id,
+            user=user,
+            mode=mode,
+            source=path,
+            source_name=str(source_info["source_name"]),
+            publish=lambda: _publish(
+                platform,
+                ident,
+                domain,
+                name,
+                user,
+                mode,
+                snapshot_id,
+                rows,
+                prof,
+                plan.fields,
+                incoming,
+                detections,
+                description,
+                purpose,
+                source_info,
+                digest,
+                path,
+                [*src.notes, *plan_note],
+            ),
+        )
     except BaseException:
         # Nothing was published: undo the lake side so the catalog is exactly as it was.
         try:
@@ -572,9 +610,15 @@ def _publish(
                         )
                     )
         lineage_hooks.published(
-            platform, s, ds, user=user, mode=mode, snapshot_id=snapshot_id, notes=notes,
+            platform,
+            s,
+            ds,
+            user=user,
+            mode=mode,
+            snapshot_id=snapshot_id,
+            notes=notes,
             source_info=source_info | {"sha256": digest.get("sha256")},
-        )  # fmt: skip
+        )
         s.flush()
         column_tags: dict[str, list[str]] = {}
         for t in s.scalars(select(Tag).where(Tag.dataset_id == ds.id, Tag.column_name.is_not(None))):

@@ -5,9 +5,18 @@ from __future__ import annotations
 import re
 
 _DIRECT = {
-    "BOOLEAN", "INTEGER", "BIGINT", "FLOAT", "DOUBLE", "DATE", "TIME", "TIMESTAMP",
-    "TIMESTAMP WITH TIME ZONE", "VARCHAR", "BLOB",
-}  # fmt: skip
+    "BOOLEAN",
+    "INTEGER",
+    "BIGINT",
+    "FLOAT",
+    "DOUBLE",
+    "DATE",
+    "TIME",
+    "TIMESTAMP",
+    "TIMESTAMP WITH TIME ZONE",
+    "VARCHAR",
+    "BLOB",
+}
 _WIDEN = {
     "TINYINT": "INTEGER",
     "SMALLINT": "INTEGER",

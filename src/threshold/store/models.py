@@ -40,9 +40,7 @@ class Domain(Base):
     webhook_url: Mapped[str | None] = mapped_column(String(500), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    memberships: Mapped[list[Membership]] = relationship(
-        back_populates="domain", cascade="all, delete-orphan"
-    )
+    memberships: Mapped[list[Membership]] = relationship(back_populates="domain", cascade="all, delete-orphan")
     datasets: Mapped[list[Dataset]] = relationship(back_populates="domain")
 
 

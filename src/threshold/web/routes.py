@@ -66,8 +66,13 @@ def render_error(request: Request, exc: ThresholdError) -> Response:
 def _error_page(request: Request, status: int, message: str, kind: str) -> Response:
     if wants_json(request):
         return JSONResponse({"detail": message, "error": kind}, status_code=status)
-    titles = {"NotFound": "Not found", "Denied": "Not allowed", "InvalidInput": "Cannot do that",
-              "Conflict": "Conflict", "TransientError": "Try again"}  # fmt: skip
+    titles = {
+        "NotFound": "Not found",
+        "Denied": "Not allowed",
+        "InvalidInput": "Cannot do that",
+        "Conflict": "Conflict",
+        "TransientError": "Try again",
+    }
     data = {"status": status, "message": message, "error": kind}
     person = session_person(request)
     return page(request, "error.html", data, person=person, status=status, title=titles.get(kind, kind))

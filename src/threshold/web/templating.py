@@ -82,11 +82,23 @@ def short_hash(digest: str | None) -> str:
 
 
 _FRIENDLY_TYPES = {
-    "VARCHAR": "text", "BIGINT": "whole number", "INTEGER": "whole number", "SMALLINT": "whole number",
-    "HUGEINT": "whole number", "DOUBLE": "number", "FLOAT": "number", "REAL": "number", "BOOLEAN": "yes/no",
-    "DATE": "date", "TIMESTAMP": "date & time", "TIMESTAMPTZ": "date & time",
-    "TIMESTAMP WITH TIME ZONE": "date & time", "TIME": "time", "BLOB": "binary", "UUID": "id",
-}  # fmt: skip
+    "VARCHAR": "text",
+    "BIGINT": "whole number",
+    "INTEGER": "whole number",
+    "SMALLINT": "whole number",
+    "HUGEINT": "whole number",
+    "DOUBLE": "number",
+    "FLOAT": "number",
+    "REAL": "number",
+    "BOOLEAN": "yes/no",
+    "DATE": "date",
+    "TIMESTAMP": "date & time",
+    "TIMESTAMPTZ": "date & time",
+    "TIMESTAMP WITH TIME ZONE": "date & time",
+    "TIME": "time",
+    "BLOB": "binary",
+    "UUID": "id",
+}
 
 
 def friendly_type(lake_type: str) -> str:

@@ -13,8 +13,20 @@ from threshold.demo.tables import energy_price, pick, recent_days, rng_for, roun
 from threshold.demo.world import DEPARTMENTS, World
 
 _DOMAIN_OF = dict(zip(DEPARTMENTS, ("manufacturing", "supply_chain", "sales", "finance", "hr", "r_and_d"), strict=True))
-_CC_NAMES = ("Production", "Maintenance", "Quality", "Energy", "Logistics", "Procurement",
-             "Sales", "Marketing", "Controlling", "Accounting", "HR services", "Lab")  # fmt: skip
+_CC_NAMES = (
+    "Production",
+    "Maintenance",
+    "Quality",
+    "Energy",
+    "Logistics",
+    "Procurement",
+    "Sales",
+    "Marketing",
+    "Controlling",
+    "Accounting",
+    "HR services",
+    "Lab",
+)
 _ENERGY_COLUMNS = (
     "month",
     "plant",
@@ -30,8 +42,9 @@ def cost_centers(world: World, variant: int = 0) -> pa.Table:
     """Cost centres with the domain and plant they belong to, their manager and annual budget."""
     rng = random.Random(f"{world.seed}-cost_centers-{variant}")
     managers = [name for _id, name, _d, _s in world.employees[-40:]] or ["Claudia Braun"]
-    rows: dict[str, list[object]] = {k: [] for k in ("cost_center", "name", "domain", "plant", "manager",
-                                                     "annual_budget_eur")}  # fmt: skip
+    rows: dict[str, list[object]] = {
+        k: [] for k in ("cost_center", "name", "domain", "plant", "manager", "annual_budget_eur")
+    }
     for i, cc in enumerate(world.cost_centers):
         plant = world.plants[i % len(world.plants)]
         label = _CC_NAMES[i % len(_CC_NAMES)]

@@ -20,10 +20,29 @@ _TITLE = {
     "Human Resources": "HR specialist",
     "Research & Development": "Scientist",
 }
-_EMPLOYEE_COLUMNS = ("Employee ID", "First Name", "Last Name", "Email", "Birth Date", "Hire Date",
-                     "Department", "Site", "Job Title", "FTE", "Exit Date")  # fmt: skip
-COURSES = ("Data literacy basics", "SQL for analysts", "GMP refresher", "Lean six sigma yellow belt",
-           "Forklift safety", "Export control", "Working with Python", "Leading teams")  # fmt: skip
+_EMPLOYEE_COLUMNS = (
+    "Employee ID",
+    "First Name",
+    "Last Name",
+    "Email",
+    "Birth Date",
+    "Hire Date",
+    "Department",
+    "Site",
+    "Job Title",
+    "FTE",
+    "Exit Date",
+)
+COURSES = (
+    "Data literacy basics",
+    "SQL for analysts",
+    "GMP refresher",
+    "Lean six sigma yellow belt",
+    "Forklift safety",
+    "Export control",
+    "Working with Python",
+    "Leading teams",
+)
 
 
 def employees(world: World, variant: int = 0) -> pa.Table:

@@ -11,8 +11,16 @@ import pyarrow.compute as pc
 from threshold.demo.tables import at_hours, energy_price, pick, recent_days, rng_for, rounded, table
 from threshold.demo.world import LINES_PER_PLANT, World
 
-CAUSES = ("bearing wear", "calibration drift", "coolant leak", "sensor fault", "belt replacement",
-          "software update", "filter clogged", "planned inspection")  # fmt: skip
+CAUSES = (
+    "bearing wear",
+    "calibration drift",
+    "coolant leak",
+    "sensor fault",
+    "belt replacement",
+    "software update",
+    "filter clogged",
+    "planned inspection",
+)
 
 
 def plant_kpis(world: World, variant: int = 0) -> pa.Table:

@@ -13,13 +13,33 @@ from threshold.demo.tables import recent_days, rng_for, rounded, table
 from threshold.demo.tables.supply_chain import CATEGORIES, CITIES, LOCALE, company_name, phone_number
 from threshold.demo.world import PRODUCTS, World
 
-_CUSTOMER_COLUMNS = ("customer_id", "company", "contact_name", "email", "phone", "country", "city", "segment",
-                     "iban", "customer_since")  # fmt: skip
+_CUSTOMER_COLUMNS = (
+    "customer_id",
+    "company",
+    "contact_name",
+    "email",
+    "phone",
+    "country",
+    "city",
+    "segment",
+    "iban",
+    "customer_since",
+)
 SEGMENTS = ("key account", "mid market", "distributor", "research institute")
 REGION = {"US": "Americas", "CN": "APAC", "JP": "APAC", "KR": "APAC", "TW": "APAC", "IN": "APAC"}
 # Country -> (IBAN length, letters at the start of the account part) for SEPA countries.
-_IBAN = {"DE": (22, ""), "FR": (27, ""), "PT": (25, ""), "NL": (18, "INGB"), "IT": (27, "X"), "ES": (24, ""),
-         "PL": (28, ""), "GB": (22, "NWBK"), "CH": (21, ""), "SE": (24, "")}  # fmt: skip
+_IBAN = {
+    "DE": (22, ""),
+    "FR": (27, ""),
+    "PT": (25, ""),
+    "NL": (18, "INGB"),
+    "IT": (27, "X"),
+    "ES": (24, ""),
+    "PL": (28, ""),
+    "GB": (22, "NWBK"),
+    "CH": (21, ""),
+    "SE": (24, ""),
+}
 _PRICE = {code: 40.0 + (35.0 * i) % 900 for i, (code, _n, _c) in enumerate(PRODUCTS)}
 
 

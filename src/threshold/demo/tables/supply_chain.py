@@ -13,22 +13,80 @@ from threshold.demo.tables import pick, recent_days, rng_for, rounded, table
 from threshold.demo.world import PRODUCTS, World
 
 LOCALE = {"DE": "de", "CH": "de", "FR": "fr", "PT": "pt", "US": "us", "GB": "us"}
-_CALLING = {"DE": "49", "FR": "33", "PT": "351", "US": "1", "NL": "31", "IT": "39", "ES": "34", "PL": "48",
-            "CN": "86", "JP": "81", "KR": "82", "TW": "886", "IN": "91", "GB": "44", "CH": "41",
-            "SE": "46"}  # fmt: skip
-CITIES = {"DE": ("Frankfurt", "Mannheim", "Ludwigshafen", "Hamburg"), "FR": ("Lyon", "Grenoble", "Lille"),
-          "PT": ("Porto", "Aveiro"), "US": ("Phoenix", "Austin", "Houston", "Boston"),
-          "NL": ("Rotterdam", "Eindhoven"), "IT": ("Milan", "Turin"), "ES": ("Barcelona", "Valencia"),
-          "PL": ("Wroclaw", "Poznan"), "CN": ("Shanghai", "Suzhou"), "JP": ("Osaka", "Yokohama"),
-          "KR": ("Suwon", "Incheon"), "TW": ("Hsinchu", "Taichung"), "IN": ("Pune", "Chennai"),
-          "GB": ("Manchester", "Leeds"), "CH": ("Basel", "Zug"), "SE": ("Gothenburg", "Malmo")}  # fmt: skip
-_SUFFIX = {"DE": "GmbH", "CH": "AG", "FR": "SAS", "PT": "Lda", "US": "Inc", "GB": "Ltd", "NL": "B.V.",
-           "IT": "S.p.A.", "ES": "S.L.", "PL": "Sp. z o.o.", "SE": "AB", "CN": "Co., Ltd.", "JP": "K.K.",
-           "KR": "Co., Ltd.", "TW": "Corp.", "IN": "Pvt Ltd"}  # fmt: skip
-_SUPPLIER_COLUMNS = ("Supplier ID", "Supplier Name", "Country", "City", "Category", "Contact Name",
-                     "Contact Email", "Contact Phone", "Rating", "Supplier Since")  # fmt: skip
-_TRADE = {"chemicals": "Chemicals", "packaging": "Packaging", "electronics": "Electronics",
-          "logistics": "Logistics", "machinery": "Machinery", "gases": "Industrial Gases"}  # fmt: skip
+_CALLING = {
+    "DE": "49",
+    "FR": "33",
+    "PT": "351",
+    "US": "1",
+    "NL": "31",
+    "IT": "39",
+    "ES": "34",
+    "PL": "48",
+    "CN": "86",
+    "JP": "81",
+    "KR": "82",
+    "TW": "886",
+    "IN": "91",
+    "GB": "44",
+    "CH": "41",
+    "SE": "46",
+}
+CITIES = {
+    "DE": ("Frankfurt", "Mannheim", "Ludwigshafen", "Hamburg"),
+    "FR": ("Lyon", "Grenoble", "Lille"),
+    "PT": ("Porto", "Aveiro"),
+    "US": ("Phoenix", "Austin", "Houston", "Boston"),
+    "NL": ("Rotterdam", "Eindhoven"),
+    "IT": ("Milan", "Turin"),
+    "ES": ("Barcelona", "Valencia"),
+    "PL": ("Wroclaw", "Poznan"),
+    "CN": ("Shanghai", "Suzhou"),
+    "JP": ("Osaka", "Yokohama"),
+    "KR": ("Suwon", "Incheon"),
+    "TW": ("Hsinchu", "Taichung"),
+    "IN": ("Pune", "Chennai"),
+    "GB": ("Manchester", "Leeds"),
+    "CH": ("Basel", "Zug"),
+    "SE": ("Gothenburg", "Malmo"),
+}
+_SUFFIX = {
+    "DE": "GmbH",
+    "CH": "AG",
+    "FR": "SAS",
+    "PT": "Lda",
+    "US": "Inc",
+    "GB": "Ltd",
+    "NL": "B.V.",
+    "IT": "S.p.A.",
+    "ES": "S.L.",
+    "PL": "Sp. z o.o.",
+    "SE": "AB",
+    "CN": "Co., Ltd.",
+    "JP": "K.K.",
+    "KR": "Co., Ltd.",
+    "TW": "Corp.",
+    "IN": "Pvt Ltd",
+}
+_SUPPLIER_COLUMNS = (
+    "Supplier ID",
+    "Supplier Name",
+    "Country",
+    "City",
+    "Category",
+    "Contact Name",
+    "Contact Email",
+    "Contact Phone",
+    "Rating",
+    "Supplier Since",
+)
+_TRADE = {
+    "chemicals": "Chemicals",
+    "packaging": "Packaging",
+    "electronics": "Electronics",
+    "logistics": "Logistics",
+    "machinery": "Machinery",
+    "gases": "Industrial Gases",
+}
 CATEGORIES = tuple(_TRADE)
 
 
@@ -112,8 +170,9 @@ def inventory_levels(world: World, variant: int = 0) -> pa.Table:
     """Monday stock counts per plant and product, with reorder point and safety stock."""
     rng = rng_for(world, "inventory_levels", variant)
     mondays = [d for d in world.days() if d.weekday() == 0]
-    rows: dict[str, list[object]] = {k: [] for k in ("week", "plant", "product_code", "on_hand_units",
-                                                     "reorder_point", "safety_stock")}  # fmt: skip
+    rows: dict[str, list[object]] = {
+        k: [] for k in ("week", "plant", "product_code", "on_hand_units", "reorder_point", "safety_stock")
+    }
     for plant in world.plants:
         for code, _name, _cat in PRODUCTS:
             reorder = int(rng.integers(200, 2000))

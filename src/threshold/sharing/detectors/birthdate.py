@@ -125,9 +125,7 @@ class BirthdateDetector:
         if _HINTS.match(column) or _accented_ne(column.name):
             share = share_of_values(column, _labelled_birth_date, 0.6)
             if share >= 0.6:
-                return Detection(
-                    self.tag, confidence(share, True), sampled(column, share, "birth dates", True)
-                )
+                return Detection(self.tag, confidence(share, True), sampled(column, share, "birth dates", True))
             share = share_of_values(column, _birth_year, 0.8)
             if share >= 0.8:
                 return Detection(self.tag, 0.7, sampled(column, share, "birth years", True))

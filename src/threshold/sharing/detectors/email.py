@@ -24,6 +24,4 @@ class EmailDetector:
         share = share_of(column, is_email, bar)
         if share < bar:
             return None
-        return Detection(
-            self.tag, confidence(share, hinted), sampled(column, share, "e-mail addresses", hinted)
-        )
+        return Detection(self.tag, confidence(share, hinted), sampled(column, share, "e-mail addresses", hinted))

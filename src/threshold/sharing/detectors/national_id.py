@@ -162,12 +162,27 @@ _HINTS = hints(
     pasaporte paspoort ausweis ausweisnummer personalausweis
     """.split(),
     [
-        "socialsecurity", "nationalinsurance", "ninumber", "nationalid", "securitesociale", "steuerid",
-        "steueridentifikation", "identifikationsnummer", "burgerservice", "personnummer", "taxid", "taxpayer",
-        "identitynumber", "idnumber", "identitycard", "idcard", "personalidentity", "ausweis",
+        "socialsecurity",
+        "nationalinsurance",
+        "ninumber",
+        "nationalid",
+        "securitesociale",
+        "steuerid",
+        "steueridentifikation",
+        "identifikationsnummer",
+        "burgerservice",
+        "personnummer",
+        "taxid",
+        "taxpayer",
+        "identitynumber",
+        "idnumber",
+        "identitycard",
+        "idcard",
+        "personalidentity",
+        "ausweis",
         "cartedidentite",
     ],
-)  # fmt: skip
+)
 
 
 class NationalIdDetector:

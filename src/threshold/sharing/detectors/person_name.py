@@ -25,14 +25,22 @@ _PERSON_NAME_WORDS = frozenset(
     """.split()
 )
 _PERSON_NAME_FRAGMENTS = (
-    "firstname", "lastname", "fullname", "givenname", "familyname", "middlename", "maidenname",
-    "nomdefamille", "nomcomplet", "nombrecompleto", "vornameundname", "namevorname",
-)  # fmt: skip
+    "firstname",
+    "lastname",
+    "fullname",
+    "givenname",
+    "familyname",
+    "middlename",
+    "maidenname",
+    "nomdefamille",
+    "nomcomplet",
+    "nombrecompleto",
+    "vornameundname",
+    "namevorname",
+)
 _NAME_WORDS = frozenset("name names nom noms nombre nombres naam namen namn nome navn nimi".split())
 # With a name word these make it a person's name ("first name", "nom complet").
-_QUALIFIERS = frozenset(
-    "first last given family full middle maiden legal preferred display complet completo".split()
-)
+_QUALIFIERS = frozenset("first last given family full middle maiden legal preferred display complet completo".split())
 # People's roles, alone ("operator", "Ansprechpartner") or with a name word ("customer name").
 _ROLES = frozenset(
     """
@@ -50,9 +58,7 @@ _ROLES = frozenset(
     borrower guarantor spouse parent father mother vater mutter handlaggare rep
     """.split()
 )
-_NEUTRAL = frozenset(
-    "of the de du des la le del der den van von s col field value text str and or en y".split()
-)
+_NEUTRAL = frozenset("of the de du des la le del der den van von s col field value text str and or en y".split())
 # Words that say the column holds something about the person other than the name.
 _NOT_THE_NAME = frozenset(
     """

@@ -79,6 +79,4 @@ class PhoneDetector:
         share = share_of(column, _strong, 0.7)
         if share < 0.7:
             return None
-        return Detection(
-            self.tag, confidence(share, False), sampled(column, share, "telephone numbers", False)
-        )
+        return Detection(self.tag, confidence(share, False), sampled(column, share, "telephone numbers", False))

@@ -61,15 +61,11 @@ def format_of(path: Path) -> str:
     fmt = EXTENSIONS.get(suffix)
     if fmt is None:
         known = ", ".join(sorted(EXTENSIONS))
-        raise InvalidInput(
-            f"cannot share '{path.name}': unknown file type '{suffix or '(none)'}'; known: {known}"
-        )
+        raise InvalidInput(f"cannot share '{path.name}': unknown file type '{suffix or '(none)'}'; known: {known}")
     return fmt
 
 
-def read(
-    path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options: ReadOptions
-) -> list[SourceTable]:
+def read(path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options: ReadOptions) -> list[SourceTable]:
     return READERS[format_of(path)](path, con, staging, options)
 
 

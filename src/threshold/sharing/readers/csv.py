@@ -86,16 +86,12 @@ Record = tuple[int, list[str]]
 """(first line number of the record, its fields)."""
 
 
-def read_csv(
-    path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options: ReadOptions
-) -> list[SourceTable]:
+def read_csv(path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options: ReadOptions) -> list[SourceTable]:
     name = path.name
     head = _read_head(path)
     if not head.data.strip():
         raise InvalidInput(f"{name} is empty")
-    encoding = (
-        _forced_encoding(name, head, options.encoding) if options.encoding else _detect_encoding(path, head)
-    )
+    encoding = _forced_encoding(name, head, options.encoding) if options.encoding else _detect_encoding(path, head)
     text = _decode_head(name, head, encoding)
     if "\x00" in text or len(_CONTROL.findall(text)) > max(8, len(text) // 100):
         raise InvalidInput(f"{name} does not look like a text file")
@@ -129,9 +125,7 @@ def read_csv(
     if records and len(records[0][1]) != len(types):
         records = []  # our parse disagrees with DuckDB's (quoting): trust DuckDB, skip our refinements
     names = _names(records, header, [column["name"] for column in sniff["Columns"]])
-    notes.append(
-        "first row is the header" if header else "no header row: columns are named column_1, column_2..."
-    )
+    notes.append("first row is the header" if header else "no header row: columns are named column_1, column_2...")
 
     data = records[1:] if header else records
     samples = [[fields[i].strip() for _, fields in data if fields[i].strip()] for i in range(len(types))]
@@ -168,8 +162,7 @@ def read_error(name: str, error: duckdb.Error) -> InvalidInput:
         return InvalidInput(f"{name}: {at} is not valid UTF-8; save the file as UTF-8 or choose its encoding")
     if m := re.search(r'converting column "(.*?)"\. Could not convert string "(.*?)" to \'(\w+)\'', text):
         return InvalidInput(
-            f"{name}: {at}, column \"{m.group(1)}\": '{m.group(2)}' is not {m.group(3)} "
-            "like the values above it"
+            f"{name}: {at}, column \"{m.group(1)}\": '{m.group(2)}' is not {m.group(3)} like the values above it"
         )
     first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
     first = re.sub(r"^[A-Za-z ]*Error: ", "", first)
@@ -250,9 +243,7 @@ def _forced_encoding(name: str, head: _Head, wanted: str) -> _Encoding:
     try:
         codec = codecs.lookup(wanted).name
     except LookupError:
-        raise InvalidInput(
-            f"unknown encoding '{wanted}' for {name}; try utf-8, cp1252, latin-1 or utf-16"
-        ) from None
+        raise InvalidInput(f"unknown encoding '{wanted}' for {name}; try utf-8, cp1252, latin-1 or utf-16") from None
     if codec in ("utf-8", "utf-8-sig"):
         return _Encoding("utf-8-sig", wanted, native=True)
     if codec == "utf-16":
@@ -382,9 +373,7 @@ def _table_records(name: str, text: str, delimiter: str, complete: bool) -> tupl
     return skip, kept
 
 
-def _sniff(
-    con: duckdb.DuckDBPyConnection, name: str, source: Path, params: dict[str, object]
-) -> dict[str, Any]:
+def _sniff(con: duckdb.DuckDBPyConnection, name: str, source: Path, params: dict[str, object]) -> dict[str, Any]:
     args = ", ".join([_lit(str(source))] + [f"{k}={_lit(v)}" for k, v in params.items()])
     try:
         relation = con.sql(f"SELECT * FROM sniff_csv({args})")
@@ -433,8 +422,7 @@ def _names(records: list[Record], header: bool, duck_names: list[str]) -> list[s
 def _looks_like_data(cell: str) -> bool:
     value = cell.strip()
     return bool(value) and (
-        any(re.fullmatch(fmt[1], value) for fmt in _NUMBER_FORMATS.values())
-        or bool(_DATE_SHAPE.fullmatch(value))
+        any(re.fullmatch(fmt[1], value) for fmt in _NUMBER_FORMATS.values()) or bool(_DATE_SHAPE.fullmatch(value))
     )
 
 
@@ -480,9 +468,7 @@ def _refine_types(
     """
     exprs = [_ident(n) for n in names]
     read_types = list(types)
-    styles = [
-        _number_styles(values) if t == "VARCHAR" else set() for t, values in zip(types, samples, strict=True)
-    ]
+    styles = [_number_styles(values) if t == "VARCHAR" else set() for t, values in zip(types, samples, strict=True)]
     decided = {next(iter(s)) for s in styles if len(s) == 1}
     preferred = "eu" if "eu" in decided or ("en" not in decided and delimiter == ";") else "en"
 
@@ -510,9 +496,7 @@ def _refine_types(
                 check,
                 "that is not a number like the ones above it",
             )
-            notes.append(
-                f"column {names[i]!r}: {'decimal comma' if style == 'eu' else 'thousands separators'}"
-            )
+            notes.append(f"column {names[i]!r}: {'decimal comma' if style == 'eu' else 'thousands separators'}")
         elif types[i] == "VARCHAR" and (formats := _date_formats(samples[i])):
             if len(formats) > 1:
                 notes.append(f"column {names[i]!r}: dates could be day/month or month/day; kept as text")
@@ -534,9 +518,7 @@ def _refine_types(
             notes.append(f"column {names[i]!r}: '.' is a thousands separator")
 
     for kind, fmt in (("DATE", sniff["DateFormat"]), ("TIMESTAMP", sniff["TimestampFormat"])):
-        ambiguous = [
-            i for i, t in enumerate(read_types) if t == kind and _day_month_ambiguous(fmt, samples[i])
-        ]
+        ambiguous = [i for i, t in enumerate(read_types) if t == kind and _day_month_ambiguous(fmt, samples[i])]
         if ambiguous and len(ambiguous) == read_types.count(kind):
             for i in ambiguous:
                 read_types[i] = "VARCHAR"

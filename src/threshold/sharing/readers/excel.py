@@ -24,9 +24,7 @@ Cell = int | float | str | bool | time | date | datetime | timedelta
 _INT64 = (-(2**63), 2**63 - 1)
 
 
-def read_excel(
-    path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options: ReadOptions
-) -> list[SourceTable]:
+def read_excel(path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options: ReadOptions) -> list[SourceTable]:
     name = path.name
     try:
         with path.open("rb") as f:
@@ -83,9 +81,7 @@ def _trim(rows: list[list[Cell]]) -> list[list[Cell]]:
     return [row[used[0] : used[-1] + 1] for row in rows]
 
 
-def _table(
-    con: duckdb.DuckDBPyConnection, sheet: str, rows: list[list[Cell]], hint: str | None
-) -> SourceTable:
+def _table(con: duckdb.DuckDBPyConnection, sheet: str, rows: list[list[Cell]], hint: str | None) -> SourceTable:
     notes = [f"sheet '{sheet}'"]
     first = rows[0]
     if all(isinstance(c, str) for c in first if not _empty(c)):

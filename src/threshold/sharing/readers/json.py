@@ -10,9 +10,7 @@ from threshold.errors import InvalidInput
 from threshold.sharing.readers import ReadOptions, SourceTable
 
 
-def read_json(
-    path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options: ReadOptions
-) -> list[SourceTable]:
+def read_json(path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options: ReadOptions) -> list[SourceTable]:
     if path.stat().st_size == 0:
         raise InvalidInput(f"{path.name} is empty")
     with open(path, "rb") as f:

@@ -10,9 +10,7 @@ from threshold.errors import InvalidInput
 from threshold.sharing.readers import ReadOptions, SourceTable
 
 
-def read_parquet(
-    path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options: ReadOptions
-) -> list[SourceTable]:
+def read_parquet(path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options: ReadOptions) -> list[SourceTable]:
     with open(path, "rb") as f:
         magic = f.read(4)
     if magic != b"PAR1":

@@ -78,9 +78,13 @@ def _preview(platform: Platform, person: Any, full_name: str, purpose: str = "pr
     """The first rows, read through the gateway like every other read (so masks and rules apply)."""
     try:
         result = gateway_query(
-            platform, f"SELECT * FROM {full_name} LIMIT {PREVIEW_ROWS}", user=person, purpose=purpose,
-            interface="web", max_rows=PREVIEW_ROWS,
-        )  # fmt: skip
+            platform,
+            f"SELECT * FROM {full_name} LIMIT {PREVIEW_ROWS}",
+            user=person,
+            purpose=purpose,
+            interface="web",
+            max_rows=PREVIEW_ROWS,
+        )
     except NotFound:
         raise
     except ThresholdError as e:

@@ -108,8 +108,9 @@ def apply_policy(
         for ed in data["editors"]:
             if (ed["domain"] or "global") == editor:
                 ed["text"] = text
-        return page(request, "governance.html", data, person=person, status=e.status, title="Governance",
-                    nav="governance")  # fmt: skip
+        return page(
+            request, "governance.html", data, person=person, status=e.status, title="Governance", nav="governance"
+        )
     scope = "global guardrails" if r.scope == "global" else f"policies of {r.domain}"
     message = (
         f"Applied {scope}: {len(r.created)} created, {len(r.updated)} updated, {len(r.retired)} retired, "
@@ -163,9 +164,14 @@ def request_access(
     person = signed_in(request)
     check_csrf(request, csrf)
     r = access.request_access(
-        request.app.state.platform, person, dataset, purpose=purpose, days=days, columns=columns or [],
+        request.app.state.platform,
+        person,
+        dataset,
+        purpose=purpose,
+        days=days,
+        columns=columns or [],
         justification=justification.strip(),
-    )  # fmt: skip
+    )
     return RedirectResponse(f"/datasets/{r['dataset']}#request-access", status_code=303)
 
 
@@ -249,9 +255,13 @@ def audit_log(
 ) -> Response:
     person = signed_in(request)
     entries = audit.search(
-        request.app.state.platform, person, dataset=dataset.strip() or None, action=action.strip() or None,
-        actor=user.strip() or None, limit=200,
-    )  # fmt: skip
+        request.app.state.platform,
+        person,
+        dataset=dataset.strip() or None,
+        action=action.strip() or None,
+        actor=user.strip() or None,
+        limit=200,
+    )
     data = {
         "dataset": dataset,
         "action": action,

@@ -119,8 +119,10 @@ def layout(data: dict[str, Any]) -> dict[str, Any]:
         return {"width": 0, "height": 0, "boxes": [], "edges": []}
     rows_of = _rows(data)
     levels = sorted({n["level"] for n in nodes.values()})
-    layers = {lv: sorted((n for n in nodes.values() if n["level"] == lv), key=lambda n: (n["domain"] or "", n["name"]))
-              for lv in levels}  # fmt: skip
+    layers = {
+        lv: sorted((n for n in nodes.values() if n["level"] == lv), key=lambda n: (n["domain"] or "", n["name"]))
+        for lv in levels
+    }
     links = [(e["from"], e["to"]) for e in data["edges"]] + [(e["from"], e["to"]) for e in data["column_edges"]]
     _order(layers, levels, links)
     heights = {nid: BOX_H + ROW_H * len(rows_of.get(nid, [])) for nid in nodes}
@@ -205,17 +207,30 @@ def _box(
         flags.append(f"{node['gaps']} unresolved")
     x, y = xy
     return {
-        "x": x, "y": y, "w": BOX_W, "h": height, "fill": fill, "stroke": stroke, "dash": dash,
+        "x": x,
+        "y": y,
+        "w": BOX_W,
+        "h": height,
+        "fill": fill,
+        "stroke": stroke,
+        "dash": dash,
         "stroke_width": 2 if kind == "root" else 1,
-        "title": _clip(node["name"], 31), "full": f"{node['name']} ({node['kind']})", "sub": _clip(sub, 38),
-        "flags": _clip(" · ".join(flags), 38), "link": node["link"], "kind": node["kind"],
+        "title": _clip(node["name"], 31),
+        "full": f"{node['name']} ({node['kind']})",
+        "sub": _clip(sub, 38),
+        "flags": _clip(" · ".join(flags), 38),
+        "link": node["link"],
+        "kind": node["kind"],
         "rows": [
-            {"name": _clip(c, 30), "y": y + BOX_H + i * ROW_H + 12,
-             "link": f"{node['link']}?column={c}" if node["link"] and not c.startswith("(") else None,
-             "selected": node["id"] == data["root"] and c == data["column"]}
+            {
+                "name": _clip(c, 30),
+                "y": y + BOX_H + i * ROW_H + 12,
+                "link": f"{node['link']}?column={c}" if node["link"] and not c.startswith("(") else None,
+                "selected": node["id"] == data["root"] and c == data["column"],
+            }
             for i, c in enumerate(rows)
         ],
-    }  # fmt: skip
+    }
 
 
 def _anchor(xy: tuple[float, float], rows: list[str], column: str | None, *, out: bool) -> tuple[float, float]:

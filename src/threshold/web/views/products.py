@@ -23,10 +23,21 @@ from threshold.web.templating import page
 
 router = APIRouter()
 PERMISSIONS: dict[tuple[str, str], Level] = {
-    **{("GET", path): "signed_in" for path in (
-        "/consumption", "/consumption.json", "/domains/{name}", "/consumers/{dataset}", "/candidates",
-        "/candidates.json", "/products", "/products.json", "/products/{dataset}", "/products/{dataset}/contract.yaml",
-    )},
+    **{
+        ("GET", path): "signed_in"
+        for path in (
+            "/consumption",
+            "/consumption.json",
+            "/domains/{name}",
+            "/consumers/{dataset}",
+            "/candidates",
+            "/candidates.json",
+            "/products",
+            "/products.json",
+            "/products/{dataset}",
+            "/products/{dataset}/contract.yaml",
+        )
+    },
     ("POST", "/candidates/nominate"): "signed_in",
     ("POST", "/candidates/dismiss"): "owner",
     ("POST", "/owners/propose"): "owner",
@@ -36,12 +47,19 @@ PERMISSIONS: dict[tuple[str, str], Level] = {
     ("POST", "/products/deprecate"): "signed_in",
     ("POST", "/products/retire"): "signed_in",
     ("POST", "/products/check"): "signed_in",
-}  # fmt: skip
+}
 """Who may open each page (`api/permissions.py` levels); the services check the target."""
 RULES.update(PERMISSIONS)
 ACCENT, OWN = "#0f766e", "#98a2b3"
-SIGNAL_SHADES = {"people": 1.0, "domains": 0.85, "repeat": 0.7, "questions": 0.55, "purposes": 0.42,
-                 "dependents": 0.3, "demand": 0.2}  # fmt: skip
+SIGNAL_SHADES = {
+    "people": 1.0,
+    "domains": 0.85,
+    "repeat": 0.7,
+    "questions": 0.55,
+    "purposes": 0.42,
+    "dependents": 0.3,
+    "demand": 0.2,
+}
 Weeks = Annotated[int | None, Query(ge=0, le=520)]
 PageNumber = Annotated[int, Query(alias="page", ge=1, le=100_000)]
 
@@ -82,15 +100,22 @@ def matrix_chart(m: dict[str, Any]) -> dict[str, Any]:
             c = by.get((consumer, producer))
             people = c["people"] if c else 0
             own = consumer == producer
-            cells.append({
-                "x": left + j * cell_w + 2, "y": top + i * cell_h + 2, "width": cell_w - 4, "height": cell_h - 4,
-                "fill": OWN if own else ACCENT,
-                "opacity": 0.0 if not people else round(0.15 + 0.85 * min(people / top_people, 1.0), 2),
-                "label": str(people) if people else "", "dark": people > top_people * 0.55 and not own,
-                "cx": left + j * cell_w + cell_w / 2, "cy": top + i * cell_h + cell_h / 2 + 4,
-                "title": f"{consumer} reads {producer}'s data: {people} people, {c['reads'] if c else 0} reads"
-                + (" (own domain)" if own else ""),
-            })  # fmt: skip
+            cells.append(
+                {
+                    "x": left + j * cell_w + 2,
+                    "y": top + i * cell_h + 2,
+                    "width": cell_w - 4,
+                    "height": cell_h - 4,
+                    "fill": OWN if own else ACCENT,
+                    "opacity": 0.0 if not people else round(0.15 + 0.85 * min(people / top_people, 1.0), 2),
+                    "label": str(people) if people else "",
+                    "dark": people > top_people * 0.55 and not own,
+                    "cx": left + j * cell_w + cell_w / 2,
+                    "cy": top + i * cell_h + cell_h / 2 + 4,
+                    "title": f"{consumer} reads {producer}'s data: {people} people, {c['reads'] if c else 0} reads"
+                    + (" (own domain)" if own else ""),
+                }
+            )
     return {
         "width": left + cell_w * len(producers_) + 8,
         "height": top + cell_h * len(consumers_) + 8,
@@ -118,8 +143,14 @@ def sparkline(weekly: list[dict[str, Any]], width: int = 120, height: int = 28) 
     points = " ".join(
         f"{round(i * step, 1)},{round(height - 2 - (height - 4) * v / top, 1)}" for i, v in enumerate(values)
     )
-    return {"width": width, "height": height, "points": points, "stroke": ACCENT, "total": sum(values),
-            "title": ", ".join(f"{w['week']}: {w['queries']}" for w in weekly)}  # fmt: skip
+    return {
+        "width": width,
+        "height": height,
+        "points": points,
+        "stroke": ACCENT,
+        "total": sum(values),
+        "title": ", ".join(f"{w['week']}: {w['queries']}" for w in weekly),
+    }
 
 
 # --- Producers: /domains/{name} ---------------------------------------------------------------------
@@ -141,8 +172,9 @@ def consumers_page(request: Request, dataset: str, weeks: Weeks = None) -> Respo
     platform = _platform(request)
     data = consumption.dataset_consumers(platform, _name(dataset), viewer=person, weeks=weeks)
     data["spark"] = sparkline(data["weekly"], width=360, height=60)
-    return page(request, "products_consumers.html", data, person=person, title=f"Who uses {data['dataset']}",
-                nav="consumption")  # fmt: skip
+    return page(
+        request, "products_consumers.html", data, person=person, title=f"Who uses {data['dataset']}", nav="consumption"
+    )
 
 
 # --- Candidates: /candidates --------------------------------------------------------------------------
@@ -180,11 +212,22 @@ def score_bar(reasons: list[dict[str, Any]], threshold: float, width: int = 300)
         if r["points"] <= 0:
             continue
         w = width * r["points"] / 100
-        parts.append({"x": round(x, 1), "width": round(w, 1), "opacity": SIGNAL_SHADES.get(r["signal"], 0.5),
-                      "title": f"{r['signal']}: {r['points']:g} of {r['weight']:g} points — {r['text']}"})  # fmt: skip
+        parts.append(
+            {
+                "x": round(x, 1),
+                "width": round(w, 1),
+                "opacity": SIGNAL_SHADES.get(r["signal"], 0.5),
+                "title": f"{r['signal']}: {r['points']:g} of {r['weight']:g} points — {r['text']}",
+            }
+        )
         x += w
-    return {"width": width, "height": 16, "parts": parts, "threshold_x": round(width * threshold / 100, 1),
-            "fill": ACCENT}  # fmt: skip
+    return {
+        "width": width,
+        "height": 16,
+        "parts": parts,
+        "threshold_x": round(width * threshold / 100, 1),
+        "fill": ACCENT,
+    }
 
 
 # --- Products: /products, /products/{dataset} -------------------------------------------------------
@@ -203,8 +246,9 @@ def contract_yaml(request: Request, dataset: str) -> Response:
     person = signed_in(request)
     text = contracts.export(_platform(request), dataset, viewer=person)
     filename = f"{dataset.replace('.', '_')}_contract.yaml"
-    return PlainTextResponse(text, media_type="application/yaml",
-                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})  # fmt: skip
+    return PlainTextResponse(
+        text, media_type="application/yaml", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
 
 
 @router.get("/products/{dataset}")
@@ -248,8 +292,9 @@ def dismiss_form(request: Request, dataset: Name, reason: Text = "", csrf: Csrf 
 
 
 @router.post("/owners/propose")
-def propose_form(request: Request, dataset: Name, to: Annotated[str, Form(max_length=63)] = "",
-                 csrf: Csrf = "") -> Response:  # fmt: skip
+def propose_form(
+    request: Request, dataset: Name, to: Annotated[str, Form(max_length=63)] = "", csrf: Csrf = ""
+) -> Response:
     person = signed_in(request)
     check_csrf(request, csrf)
     r = owners.propose(_platform(request), person, dataset, to=to.strip() or None)
@@ -275,22 +320,28 @@ def decline_form(request: Request, dataset: Name, reason: Text = "", csrf: Csrf 
 
 
 @router.post("/products/promote")
-def promote_form(request: Request, dataset: Name, owner: Annotated[str, Form(max_length=63)] = "",
-                 description: Text = "", csrf: Csrf = "") -> Response:  # fmt: skip
+def promote_form(
+    request: Request,
+    dataset: Name,
+    owner: Annotated[str, Form(max_length=63)] = "",
+    description: Text = "",
+    csrf: Csrf = "",
+) -> Response:
     person = signed_in(request)
     check_csrf(request, csrf)
-    r = lifecycle.promote(_platform(request), person, dataset, owner=owner.strip() or None,
-                          description=description.strip() or None)  # fmt: skip
+    r = lifecycle.promote(
+        _platform(request), person, dataset, owner=owner.strip() or None, description=description.strip() or None
+    )
     return _back(f"/products/{r['dataset']}", f"{r['dataset']} is a data product now, owned by {r['owner']}.")
 
 
 @router.post("/products/deprecate")
-def deprecate_form(request: Request, dataset: Name, replacement: Name = "", reason: Text = "",
-                   csrf: Csrf = "") -> Response:  # fmt: skip
+def deprecate_form(
+    request: Request, dataset: Name, replacement: Name = "", reason: Text = "", csrf: Csrf = ""
+) -> Response:
     person = signed_in(request)
     check_csrf(request, csrf)
-    r = lifecycle.deprecate(_platform(request), person, dataset, replacement=replacement.strip() or None,
-                            reason=reason)  # fmt: skip
+    r = lifecycle.deprecate(_platform(request), person, dataset, replacement=replacement.strip() or None, reason=reason)
     n = r["notified"]
     return _back(f"/products/{r['dataset']}", f"Deprecated; {n['people']} people who used it were told.")
 

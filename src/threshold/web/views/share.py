@@ -27,8 +27,15 @@ def _form(platform: Platform, person: Person, **values: Any) -> dict[str, Any]:
         for d in list_domains(platform)
         if person.is_admin or d["name"] in person.domains
     ]
-    defaults = {"domain": person.domain or "", "name": "", "mode": "create", "sheet": "", "description": "",
-                "purpose": "", "evolve": False}  # fmt: skip
+    defaults = {
+        "domain": person.domain or "",
+        "name": "",
+        "mode": "create",
+        "sheet": "",
+        "description": "",
+        "purpose": "",
+        "evolve": False,
+    }
     return {
         "accept": ",".join([*sorted(EXTENSIONS), ".gz"]),  # what the readers registry can share
         "domains": domains,
@@ -66,12 +73,27 @@ def share(
     platform: Platform = request.app.state.platform
     try:
         results = receive_and_share(
-            platform, person, file, domain, name.strip() or None, mode, sheet.strip() or None, description,
-            purpose, evolve,
-        )  # fmt: skip
+            platform,
+            person,
+            file,
+            domain,
+            name.strip() or None,
+            mode,
+            sheet.strip() or None,
+            description,
+            purpose,
+            evolve,
+        )
     except ThresholdError as e:
-        values = {"domain": domain, "name": name, "mode": mode, "sheet": sheet, "description": description,
-                  "purpose": purpose, "evolve": evolve}  # fmt: skip
+        values = {
+            "domain": domain,
+            "name": name,
+            "mode": mode,
+            "sheet": sheet,
+            "description": description,
+            "purpose": purpose,
+            "evolve": evolve,
+        }
         data = _form(platform, person, **values) | {"error": str(e)}
         return page(request, "share.html", data, person=person, status=e.status, title="Share data", nav="share")
     if len(results) == 1:

@@ -289,10 +289,13 @@ def _create_triggers() -> None:
         return
     when = "WHEN OLD.id <= (SELECT watermark FROM usage_rollup_state WHERE id = 1)"
     body = "BEGIN UPDATE usage_rollup_state SET dirty = 1 WHERE id = 1; END"
-    op.execute(f"CREATE TRIGGER usage_events_rollup_dirty_update AFTER UPDATE OF {_WATCHED} ON usage_events "
-               f"FOR EACH ROW {when} {body}")  # fmt: skip
-    op.execute(f"CREATE TRIGGER usage_events_rollup_dirty_delete AFTER DELETE ON usage_events "
-               f"FOR EACH ROW {when} {body}")  # fmt: skip
+    op.execute(
+        f"CREATE TRIGGER usage_events_rollup_dirty_update AFTER UPDATE OF {_WATCHED} ON usage_events "
+        f"FOR EACH ROW {when} {body}"
+    )
+    op.execute(
+        f"CREATE TRIGGER usage_events_rollup_dirty_delete AFTER DELETE ON usage_events FOR EACH ROW {when} {body}"
+    )
 
 
 def downgrade() -> None:
@@ -303,8 +306,20 @@ def downgrade() -> None:
         for name in _SQLITE_TRIGGERS:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
     for table in (
-        "product_datasets", "contracts", "usage_weekly", "usage_questions", "usage_question_summary", "usage_pairs",
-        "usage_columns", "usage_signals", "usage_dataset_weekly", "usage_domain_weekly", "products", "owner_decisions",
-        "nominations", "candidates", "usage_rollup_state",
-    ):  # fmt: skip
+        "product_datasets",
+        "contracts",
+        "usage_weekly",
+        "usage_questions",
+        "usage_question_summary",
+        "usage_pairs",
+        "usage_columns",
+        "usage_signals",
+        "usage_dataset_weekly",
+        "usage_domain_weekly",
+        "products",
+        "owner_decisions",
+        "nominations",
+        "candidates",
+        "usage_rollup_state",
+    ):
         op.drop_table(table)
