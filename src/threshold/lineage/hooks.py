@@ -1,110 +1,68 @@
-"""What sharing tells lineage, inside the share's own publish transaction (`sharing.service._publish`).
+"""Lineage's subscribers to what sharing announces (declared in `lineage/registration.py`).
 
-On every published share: the dataset's node; for a derivation run, its derivation record, run,
-edges, column lineage and inherited tags; for a file or frame share, the file (and the named source
-system) upstream of the dataset; when the schema changed on append or replace, a message to every
-downstream owner and recent consumer; and the OpenLineage event for the share. All of it commits or
-rolls back with the share. Webhooks and OpenLineage deliveries run after the commit.
-
-`derive.py` passes a run's context with `deriving(...)` around its `share()` call.
+- `share_starting` (SYNC): the source system a share names exists.
+- `dataset_published` (SYNC, inside the share's publish transaction): the dataset's node; for a
+  derivation run (`derivation_runs.deriving`), its derivation record, run, edges, column lineage and
+  inherited tags; for a file or frame share, the file (and the named source system) upstream of the
+  dataset; the OpenLineage event for the share in the outbox. All of it commits or rolls back with
+  the share.
+- `schema_changed` (SYNC, same transaction): a message to every downstream owner and recent
+  consumer; the downstream domains' webhooks are sent after the commit.
+- `dataset_published` (AFTER_COMMIT): OpenLineage deliveries start.
 """
 
 from __future__ import annotations
 
-import contextvars
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from threshold.events import DatasetPublished, SchemaChanged, ShareStarting
 from threshold.identity.service import Person
-from threshold.lineage import graph, naming, openlineage_out
+from threshold.lineage import derivation_runs, graph, naming, openlineage_out
 from threshold.lineage.audience import dataset_owners, recent_consumers, times
 from threshold.lineage.models import LineageNode
-from threshold.lineage.query_lineage import QueryLineage
 from threshold.platform import Platform
 from threshold.store.models import Column, Dataset, Domain
 
 log = logging.getLogger(__name__)
-SCHEMA_NOTES = ("schema evolved", "schema replaced")
 
 
-@dataclass
-class DerivationRunSpec:
-    """What `derive`/`refresh` know about the run whose result is being shared."""
-
-    dataset: str
-    sql: str
-    owner_id: int
-    owner: str
-    purpose: str | None
-    schedule: str | None
-    next_run_at: datetime | None
-    trigger: str
-    triggered_by: int | None
-    run_id: str
-    started_at: datetime
-    analysis: QueryLineage
-    inputs: dict[str, int | None] = field(default_factory=dict)
-    """Datasets read, and the snapshot each was read at."""
-    recorded: dict[str, Any] = field(default_factory=dict)
-    """Filled by the hook: column lineage rows, inherited tags, gaps (read back by derive)."""
-
-
-_current: contextvars.ContextVar[DerivationRunSpec | None] = contextvars.ContextVar("derivation", default=None)
-
-
-@contextmanager
-def deriving(spec: DerivationRunSpec) -> Iterator[DerivationRunSpec]:
-    token = _current.set(spec)
-    try:
-        yield spec
-    finally:
-        _current.reset(token)
-
-
-def check_share(platform: Platform, source_system: str | None) -> None:
+def check_share(platform: Platform, e: ShareStarting) -> None:
     """Before a share does any work: the source system it names exists."""
-    if source_system:
+    if e.source_system:
         from threshold.lineage.sources import check_source
 
-        check_source(platform, source_system)
+        check_source(platform, e.source_system)
 
 
-def published(
-    platform: Platform,
-    s: Session,
-    ds: Dataset,
-    *,
-    user: Person,
-    mode: str,
-    snapshot_id: int,
-    notes: list[str],
-    source_info: dict[str, Any],
-) -> None:
-    """Called by `_publish` with its session, after the dataset, columns, tags and share are written."""
-    after: list[Callable[[], None]] = []
+def published(platform: Platform, e: DatasetPublished) -> None:
+    """In the publish transaction, after the dataset, columns and tags are written."""
+    s, ds = e.session, e.dataset
     node = graph.dataset_node(s, ds)
     columns = [
         (c.name, c.type) for c in s.scalars(select(Column).where(Column.dataset_id == ds.id).order_by(Column.position))
     ]
-    spec = _current.get()
-    if spec is not None and spec.dataset == ds.full_name:
-        from threshold.lineage.derive import record_run
-
-        record_run(platform, s, ds, node, spec, snapshot_id=snapshot_id, columns=columns)
+    spec = derivation_runs.current(ds.full_name)
+    if spec is not None:
+        derivation_runs.record_run(platform, s, ds, node, spec, snapshot_id=e.snapshot_id, columns=columns)
     else:
-        _record_source(platform, s, ds, node, user, mode, snapshot_id, source_info, columns)
-    changes = [n for n in notes if n.startswith(SCHEMA_NOTES)]
-    if changes and mode != "create":
-        after.extend(_schema_changed(platform, s, ds, node, user, changes))
+        _record_source(platform, s, ds, node, e.user, e.mode, e.snapshot_id, e.source_info, columns)
+
+
+def deliver_events(platform: Platform, e: DatasetPublished) -> None:
+    """After the share committed: send its OpenLineage events."""
     if openlineage_out.enabled(platform):
-        after.append(lambda: openlineage_out.deliver_async(platform))
+        openlineage_out.deliver_async(platform)
+
+
+def schema_changed(platform: Platform, e: SchemaChanged) -> None:
+    """In the publish transaction: tell downstream owners and recent consumers; webhooks after the commit."""
+    s, ds = e.session, e.dataset
+    after = _schema_changed(platform, s, ds, graph.dataset_node(s, ds), e.user, e.changes)
     if after:
         event.listen(s, "after_commit", lambda _session: _run_all(after), once=True)
 

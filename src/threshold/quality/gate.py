@@ -1,7 +1,8 @@
 """The gate of a share: checks judge the new snapshot after it is committed and before it is published.
 
-`sharing.service` commits the shared rows to Iceberg as a new, unpublished snapshot, then calls
-`publish_checked(..., publish=...)` instead of publishing directly. Here:
+`sharing.service` commits the shared rows to Iceberg as a new, unpublished snapshot, then announces
+`dataset_publishing` with its publish step as the action; `judge` is quality's AROUND guard on it
+(declared in `quality/registration.py`) and calls `publish_checked(..., publish=proceed)`. Here:
 1. no active check on the dataset (or a first share): publish at once;
 2. otherwise every active check runs on the new snapshot, as the owner (`reading.SnapshotReader`),
    in one scan (plus one over the appended files at an append, for row rules);
@@ -28,6 +29,7 @@ from typing import Any
 from sqlalchemy import select
 
 from threshold.errors import Conflict, ThresholdError
+from threshold.events import DatasetPublishing
 from threshold.identity.service import Person
 from threshold.notifications.service import emit, notify
 from threshold.platform import Platform
@@ -41,6 +43,20 @@ from threshold.quality.runner import CheckInfo, Result, evaluate, keep_last_stat
 from threshold.store.models import Dataset, Domain
 
 log = logging.getLogger(__name__)
+
+
+def judge(platform: Platform, e: DatasetPublishing, proceed: Callable[[], None]) -> None:
+    """The AROUND guard of `dataset_publishing`: publish the snapshot only if its blocking checks pass."""
+    publish_checked(
+        platform,
+        e.dataset,
+        e.snapshot_id,
+        user=e.user,
+        mode=e.mode,
+        source=e.source,
+        source_name=e.source_name,
+        publish=proceed,
+    )
 
 
 def publish_checked(

@@ -29,7 +29,9 @@ from pyiceberg.schema import Schema
 from pyiceberg.table import Table
 from sqlalchemy import delete, select, update
 
+from threshold import events
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound, ThresholdError, TransientError
+from threshold.events import DatasetPublished, DatasetPublishing, SchemaChanged, ShareStarting
 from threshold.identity.service import Person
 from threshold.lake import _quote_ident, _quote_str, duckdb_type, field_ids_option
 from threshold.locks import dataset_lock
@@ -43,6 +45,8 @@ from threshold.store.models import Column, Dataset, Domain, Share, Tag, utcnow
 
 Progress = Callable[[str, float | None], None]
 MODES = ("create", "append", "replace")
+SCHEMA_NOTES = ("schema evolved", "schema replaced")
+"""Notes `_plan_schema` writes when an append or replace changes the columns (announced as `schema_changed`)."""
 
 
 @dataclass
@@ -90,9 +94,7 @@ def share(
         raise InvalidInput(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
     check_name("domain", domain)
     _check_may_share(platform, user, domain)
-    from threshold.lineage import hooks as lineage_hooks  # lineage: source systems, derivations
-
-    lineage_hooks.check_share(platform, source_system)
+    events.publish(platform, ShareStarting(domain=domain, user=user, source_system=source_system))
 
     path: Path | None = None
     if isinstance(source, (str, os.PathLike)):
@@ -256,17 +258,19 @@ def _share_table(
         if hasher is not None:
             hasher.join()
         report("publishing", None)
-        from threshold.quality.gate import publish_checked  # blocking checks judge the snapshot before it is published
-
-        publish_checked(
-            platform,
-            ident,
-            snapshot_id,
+        # Guards (quality's blocking checks) judge the committed snapshot before it is published.
+        publishing = DatasetPublishing(
+            dataset=ident,
+            snapshot_id=snapshot_id,
             user=user,
             mode=mode,
             source=path,
             source_name=str(source_info["source_name"]),
-            publish=lambda: _publish(
+        )
+        events.guard(
+            platform,
+            publishing,
+            lambda: _publish(
                 platform,
                 ident,
                 domain,
@@ -539,8 +543,6 @@ def _publish(
     path: Path | None,
     notes: list[str],
 ) -> None:
-    from threshold.lineage import hooks as lineage_hooks
-
     label_of = dict(zip(incoming.names, incoming.labels, strict=True))
     built_on = platform.lake.load(ident).snapshot_by_id(snapshot_id)
     parent = built_on.parent_snapshot_id if built_on else None
@@ -609,16 +611,22 @@ def _publish(
                             reason=d.reason,
                         )
                     )
-        lineage_hooks.published(
+        # Subscribers (lineage) write in this transaction: their rows commit or roll back with the share.
+        events.publish(
             platform,
-            s,
-            ds,
-            user=user,
-            mode=mode,
-            snapshot_id=snapshot_id,
-            notes=notes,
-            source_info=source_info | {"sha256": digest.get("sha256")},
+            DatasetPublished(
+                session=s,
+                dataset=ds,
+                user=user,
+                mode=mode,
+                snapshot_id=snapshot_id,
+                notes=notes,
+                source_info=source_info | {"sha256": digest.get("sha256")},
+            ),
         )
+        changes = [n for n in notes if n.startswith(SCHEMA_NOTES)]
+        if changes and mode != "create":
+            events.publish(platform, SchemaChanged(session=s, dataset=ds, user=user, changes=changes))
         s.flush()
         column_tags: dict[str, list[str]] = {}
         for t in s.scalars(select(Tag).where(Tag.dataset_id == ds.id, Tag.column_name.is_not(None))):

@@ -39,6 +39,9 @@ class Store:
     """The metadata store. `session()` is one transaction: committed on success, rolled back on error."""
 
     def __init__(self, url: str) -> None:
+        from threshold.capabilities import load_models
+
+        load_models()  # every capability's tables on Base.metadata (the store owns model registration)
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

@@ -285,11 +285,3 @@ class AuditEntry(Base):
     purpose: Mapped[str | None] = mapped_column(String(200), default=None)
     rules: Mapped[list[Any]] = mapped_column(default=list)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
-
-
-# Capabilities keep their tables beside their services; importing them here puts every table on
-# `Base.metadata`, so Alembic and `create_all` see the whole model.
-from threshold.lineage import models as _lineage_models  # noqa: E402,F401
-from threshold.notifications import models as _notifications_models  # noqa: E402,F401
-from threshold.products import models as _products_models  # noqa: E402,F401
-from threshold.quality import models as _quality_models  # noqa: E402,F401

@@ -2,7 +2,10 @@
 
 from alembic import context
 
+from threshold.capabilities import load_models
 from threshold.store.models import Base
+
+load_models()
 
 engine = context.config.attributes["engine"]
 with engine.begin() as connection:

@@ -1,0 +1,221 @@
+"""Events: what a capability announces, and which capabilities listen. One in-process bus.
+
+A lower layer never imports a higher one to tell it something: sharing announces `DatasetPublished`,
+lineage and quality subscribe. Every event is a typed record listed in this module; capabilities
+subscribe in their `registration.py`, loaded from the one list in `threshold.capabilities`.
+
+When a subscriber runs is part of its contract (the `Phase` it subscribes with):
+
+- `Phase.SYNC`: at once, in the announcer's thread. When the event carries a `session` (the
+  announcer's metadata transaction), the subscriber writes in it: its rows commit or roll back with
+  the announced change, and raising rolls the whole change back. Events without a session are
+  announced before the work starts: raising refuses the work.
+- `Phase.AFTER_COMMIT`: after the announcer's transaction committed (at once when the event has no
+  session). The change is durable by then: a failing subscriber is logged and never undoes it.
+- `Phase.AROUND`: a guard around an action that is not a transaction of its own (publishing a committed
+  snapshot): it runs before the action, may refuse it by raising, calls `proceed()` to let it happen,
+  and sees whether it succeeded. Guards nest in registration order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from sqlalchemy import event as sa_event
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from threshold.identity.service import Person
+    from threshold.platform import Platform
+    from threshold.store.models import Dataset
+
+log = logging.getLogger(__name__)
+
+
+class Phase(StrEnum):
+    SYNC = "sync"
+    AFTER_COMMIT = "after_commit"
+    AROUND = "around"
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every event; `name` is how docs, logs and the architecture page call it."""
+
+    name: ClassVar[str] = "event"
+
+
+# --- sharing -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShareStarting(Event):
+    """A share into `domain` is about to read its source (SYNC subscribers may refuse it)."""
+
+    name: ClassVar[str] = "share_starting"
+    domain: str
+    user: Person
+    source_system: str | None
+
+
+@dataclass(frozen=True)
+class DatasetPublishing(Event):
+    """A committed, not yet published snapshot of `dataset` (AROUND guards judge it before it is published)."""
+
+    name: ClassVar[str] = "dataset_publishing"
+    dataset: str
+    snapshot_id: int
+    user: Person
+    mode: str
+    source: Path | None
+    source_name: str
+
+
+@dataclass(frozen=True)
+class DatasetPublished(Event):
+    """A snapshot of `dataset` is being published, inside the publishing transaction `session`."""
+
+    name: ClassVar[str] = "dataset_published"
+    session: Session
+    dataset: Dataset
+    user: Person
+    mode: str
+    snapshot_id: int
+    notes: list[str]
+    source_info: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SchemaChanged(Event):
+    """An append or replace changed the columns of `dataset`, inside the publishing transaction `session`."""
+
+    name: ClassVar[str] = "schema_changed"
+    session: Session
+    dataset: Dataset
+    user: Person
+    changes: list[str]
+
+
+# --- quality -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckFailed(Event):
+    """A check on `dataset` failed (or could not run) on a published snapshot; announced after its run is recorded."""
+
+    name: ClassVar[str] = "check_failed"
+    dataset: str
+    check_id: int
+    check_name: str
+    status: str
+    message: str
+    trigger: str
+
+
+# --- governance ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GrantChanged(Event):
+    """A grant on `dataset` for `user_id` was created, changed or ended (`change`: granted, revoked)."""
+
+    name: ClassVar[str] = "grant_changed"
+    dataset: str
+    user_id: int
+    change: str
+    purposes: list[str] = field(default_factory=list)
+
+
+EVENTS: tuple[type[Event], ...] = (
+    ShareStarting,
+    DatasetPublishing,
+    DatasetPublished,
+    SchemaChanged,
+    CheckFailed,
+    GrantChanged,
+)
+"""Every event, in the order the architecture page lists them."""
+
+E = TypeVar("E", bound=Event)
+Handler = Callable[["Platform", Any], None]
+Guard = Callable[["Platform", Any, Callable[[], None]], None]
+
+
+@dataclass
+class _Subscription:
+    event: type[Event]
+    phase: Phase
+    handler: Callable[..., None]
+    owner: str
+
+
+_subscriptions: list[_Subscription] = []
+
+
+def subscribe(event: type[E], handler: Callable[..., None], *, phase: Phase = Phase.SYNC) -> None:
+    """Call `handler(platform, event)` (a guard: `handler(platform, event, proceed)`) on every `event`.
+
+    Called only from a capability's `registration.register()`; a second identical subscription is ignored.
+    """
+    if event not in EVENTS:
+        raise ValueError(f"{event.__name__} is not listed in threshold.events.EVENTS")
+    owner = getattr(handler, "__module__", "?")
+    for s in _subscriptions:
+        if s.event is event and s.handler is handler and s.phase == phase:
+            return
+    _subscriptions.append(_Subscription(event, phase, handler, owner))
+
+
+def subscribers(event: type[Event]) -> list[tuple[Phase, str]]:
+    """(phase, `module.function`) of each subscriber to `event`, in the order they run."""
+    return [(s.phase, f"{s.owner}.{getattr(s.handler, '__name__', '?')}") for s in _subscriptions if s.event is event]
+
+
+def publish(platform: Platform, event: Event) -> None:
+    """Announce `event`: SYNC subscribers now, AFTER_COMMIT ones once the event's session commits."""
+    _ready(platform)
+    subs = [s for s in _subscriptions if s.event is type(event)]
+    for s in subs:
+        if s.phase == Phase.SYNC:
+            s.handler(platform, event)
+    after = [s.handler for s in subs if s.phase == Phase.AFTER_COMMIT]
+    if not after:
+        return
+    session = getattr(event, "session", None)
+    if session is None:
+        _run_after(platform, event, after)
+    else:
+        sa_event.listen(session, "after_commit", lambda _s: _run_after(platform, event, after), once=True)
+
+
+def guard(platform: Platform, event: Event, action: Callable[[], None]) -> None:
+    """Run `action` inside every AROUND guard of `event` (the first registered is the outermost)."""
+    _ready(platform)
+    guards = [s.handler for s in _subscriptions if s.event is type(event) and s.phase == Phase.AROUND]
+
+    def chain(i: int) -> Callable[[], None]:
+        if i == len(guards):
+            return action
+        return lambda: guards[i](platform, event, chain(i + 1))
+
+    chain(0)()
+
+
+def _run_after(platform: Platform, event: Event, handlers: list[Callable[..., None]]) -> None:
+    for h in handlers:
+        try:
+            h(platform, event)
+        except Exception:  # the change is committed; what follows it is logged, never undone
+            log.exception("after %s: %s failed", event.name, getattr(h, "__qualname__", h))
+
+
+def _ready(platform: Platform) -> None:
+    from threshold.capabilities import load
+
+    load()
