@@ -38,6 +38,9 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("products", models=True),
 )
 
+CORE_MODELS: tuple[str, ...] = ("threshold.jobs.models",)
+"""Tables of the core beside `store.models` (the jobs core)."""
+
 _lock = threading.RLock()
 _models_loaded = False
 _registered = False
@@ -50,6 +53,8 @@ def load_models() -> None:
         return
     with _lock:
         if not _models_loaded:
+            for module in CORE_MODELS:
+                importlib.import_module(module)
             for c in CAPABILITIES:
                 if c.models:
                     importlib.import_module(f"threshold.{c.name}.models")

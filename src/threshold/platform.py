@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from threshold.errors import NotFound
+from threshold.jobs.runtime import Clock, Executor, background, system_clock
 from threshold.lake import Lake
 from threshold.settings import Settings
 from threshold.store.db import Store
@@ -26,6 +27,10 @@ class Platform:
         self.lake = Lake(settings)
         self._engine: Engine | None = None
         self._lock = threading.Lock()
+        self.clock: Clock = system_clock
+        """What time it is for jobs and the outbox (tests inject a fixed clock)."""
+        self.executor: Executor = background
+        """Where background work (outbox deliveries) runs (tests inject `jobs.runtime.inline`)."""
 
     @classmethod
     def open(cls, home: str | Path | None = None, *, must_exist: bool = True, **overrides: object) -> Platform:

@@ -62,6 +62,22 @@ class ProductSettings(BaseModel):
     target_demand: int = Field(default=2, ge=1)
 
 
+class JobSettings(BaseModel):
+    """The jobs core: scheduler and outbox (`THRESHOLD_JOBS__<FIELD>`)."""
+
+    scheduler: bool = True
+    """`threshold serve` runs due jobs (refreshes, checks) in a thread; off: only `threshold jobs run --due`
+    (from cron or a systemd timer) or another server runs them."""
+    interval_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """How often the scheduler thread looks for due jobs."""
+    outbox_attempts: int = Field(default=3, ge=1, le=20)
+    """Attempts to deliver one outbox message (webhook, OpenLineage event) before it is marked failed."""
+    outbox_backoff_seconds: float = Field(default=0.5, ge=0, le=600)
+    """Wait before the second attempt; each further one waits twice as long."""
+    outbox_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    """Timeout of one delivery attempt."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="THRESHOLD_", env_nested_delimiter="__", extra="ignore")
 
@@ -106,6 +122,9 @@ class Settings(BaseSettings):
     openlineage_url: str | None = None
     """Where Threshold POSTs OpenLineage events for its shares and derivations (e.g. Marquez at
     `http://marquez:5000`; a bare host gets `/api/v1/lineage`). None: no events are emitted."""
+
+    jobs: JobSettings = Field(default_factory=JobSettings)
+    """The scheduler and the outbox (see `JobSettings`)."""
 
     products: ProductSettings = Field(default_factory=ProductSettings)
     """Consumption patterns, candidate scoring and product lifecycle (see `ProductSettings`)."""

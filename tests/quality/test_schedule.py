@@ -1,4 +1,4 @@
-"""Scheduled checks: due ones run (a dataset's due checks in one scan), once, however many schedulers."""
+"""Scheduled checks are jobs: due ones run (a dataset's due checks in one scan), once, however many schedulers."""
 
 from __future__ import annotations
 
@@ -7,34 +7,23 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from threshold.quality.models import Check, CheckRun
-from threshold.quality.schedule import Scheduler, run_due
-from threshold.quality.timing import next_run, normalise_schedule, parse_duration
+from threshold.jobs.models import Job
+from threshold.jobs.scheduler import Scheduler
+from threshold.quality.checks import CHECK_JOB
+from threshold.quality.models import CheckRun
+from threshold.quality.schedule import run_due
 
 from .conftest import Batches
 
 
-def test_schedules_and_durations_read_as_people_write_them() -> None:
-    assert normalise_schedule("Daily") == "daily" and normalise_schedule("none") is None
-    assert normalise_schedule("every  15 minutes") == "every 15 minutes"
-    at = datetime(2026, 1, 1, tzinfo=UTC)
-    assert next_run("hourly", at) == at + timedelta(hours=1)
-    assert next_run("every 2 days", at) == at + timedelta(days=2)
-    assert parse_duration("24h") == parse_duration("1 day") == parse_duration("1440m") == 86400
-    import pytest
-
-    from threshold.errors import InvalidInput
-
-    with pytest.raises(InvalidInput, match="at most once a minute"):
-        normalise_schedule("every 10 s")
-    with pytest.raises(InvalidInput, match="unknown schedule"):
-        normalise_schedule("sometimes")
+def _job(s: object, check_id: int) -> Job:
+    return s.scalars(select(Job).where(Job.kind == CHECK_JOB, Job.key == str(check_id))).one()  # type: ignore[attr-defined,no-any-return]
 
 
 def _due(b: Batches, *ids: int) -> None:
     with b.platform.store.session() as s:
         for i in ids:
-            s.get(Check, i).next_run_at = datetime.now(UTC) - timedelta(minutes=1)  # type: ignore[union-attr]
+            _job(s, i).next_run_at = datetime.now(UTC) - timedelta(minutes=1)
 
 
 def test_due_checks_run_once_and_are_scheduled_again(batches: Batches) -> None:
@@ -50,7 +39,7 @@ def test_due_checks_run_once_and_are_scheduled_again(batches: Batches) -> None:
     with b.platform.store.session() as s:
         runs = dict(s.execute(select(CheckRun.check_id, CheckRun.trigger)).all())
         assert runs == {due[0]: "schedule", due[1]: "schedule"} and later not in runs
-        assert all(s.get(Check, i).next_run_at is not None for i in due)  # type: ignore[union-attr]
+        assert all(_job(s, i).next_run_at is not None for i in due)
 
 
 def test_two_schedulers_at_once_run_a_due_check_once(batches: Batches) -> None:
@@ -86,15 +75,14 @@ def test_the_scheduler_thread_runs_due_checks(batches: Batches) -> None:
         assert s.scalar(select(CheckRun.status)) == "pass"
 
 
-def test_serving_the_app_runs_the_scheduler(batches: Batches, monkeypatch: object) -> None:
-    """`threshold serve` runs scheduled checks: the API router's lifespan starts the scheduler thread."""
+def test_serving_the_app_runs_the_scheduler(batches: Batches) -> None:
+    """`threshold serve` runs scheduled checks: the app's lifespan starts the jobs scheduler thread."""
     from starlette.testclient import TestClient
 
     from threshold.api.app import create_app
-    from threshold.quality import schedule
 
-    monkeypatch.setattr(schedule, "INTERVAL_SECONDS", 0.05)  # type: ignore[attr-defined]
     b = batches
+    b.platform.settings.jobs.interval_seconds = 0.05
     _due(b, b.add("not_null", column="batch_id")["id"])
     with TestClient(create_app(b.platform)):
         deadline = datetime.now(UTC) + timedelta(seconds=20)
@@ -105,4 +93,4 @@ def test_serving_the_app_runs_the_scheduler(batches: Batches, monkeypatch: objec
             threading.Event().wait(0.05)
     with b.platform.store.session() as s:
         assert s.scalar(select(CheckRun.trigger)) == "schedule"
-    assert not [t for t in threading.enumerate() if t.name == "threshold-quality-scheduler"]
+    assert not [t for t in threading.enumerate() if t.name == "threshold-scheduler"]

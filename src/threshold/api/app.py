@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -12,8 +16,29 @@ from threshold.errors import ThresholdError
 from threshold.platform import Platform
 
 
+@asynccontextmanager
+async def _serving(app: FastAPI) -> AsyncIterator[None]:
+    """While the app is served: the jobs scheduler runs (unless `THRESHOLD_JOBS__SCHEDULER` is off), and
+    the heap built at start-up (modules, settings, the app) is frozen, so Python's full garbage
+    collections skip those ~200k long-lived objects (without it a full collection costs ~100 ms and
+    lands in one request in five of the lineage graph views, BENCHMARKS.md)."""
+    from threshold.jobs.scheduler import Scheduler
+
+    gc.collect()
+    gc.freeze()
+    platform: Platform = app.state.platform
+    scheduler = Scheduler(platform).start() if platform.settings.jobs.scheduler else None
+    try:
+        yield
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
+        gc.unfreeze()  # an app served and stopped inside a longer process (tests) leaves nothing pinned
+
+
 def create_app(platform: Platform) -> FastAPI:
     app = FastAPI(
+        lifespan=_serving,
         title="Threshold",
         version="0.1.0",
         description="Share data into one governed lake, query it through one gateway, see who used what.",
@@ -41,11 +66,11 @@ def create_app(platform: Platform) -> FastAPI:
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         return JSONResponse({"detail": f"{where}: {first.get('msg', 'invalid input')}"}, status_code=422)
 
-    from threshold.api import governance, lineage, notifications, products, quality
+    from threshold.api import governance, jobs, lineage, notifications, products, quality
     from threshold.api.routes import router
 
     app.include_router(router)
-    for capability in (governance, lineage, notifications, products, quality):
+    for capability in (governance, jobs, lineage, notifications, products, quality):
         app.include_router(capability.router)
     from threshold.web.routes import install as install_web
 

@@ -1,22 +1,19 @@
 """REST API of the lineage capability under /api/v1.
 
 POST /lineage takes OpenLineage run events (Airflow, dbt, Spark, `openlineage-python`'s HTTP
-transport with an API key = a Threshold token); see docs/lineage.md. The router's lifespan starts
-the refresh scheduler when the app is served (`threshold serve`).
+transport with an API key = a Threshold token); see docs/lineage.md. Scheduled refreshes are jobs:
+the app's scheduler (`api/app.py`, `threshold.jobs`) runs them.
 """
 
 from __future__ import annotations
 
-import gc
 import gzip
 import json
 import zlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -26,7 +23,6 @@ from threshold.lineage import derive as derivation
 from threshold.lineage import sources
 from threshold.lineage.impact import impact as run_impact
 from threshold.lineage.openlineage_in import ingest
-from threshold.lineage.schedule import Scheduler
 from threshold.lineage.supply_chain import lineage as supply_chain
 from threshold.lineage.supply_chain import overview
 
@@ -55,29 +51,7 @@ except ImportError:  # no permission table: nothing to declare
     pass
 
 
-@asynccontextmanager
-async def _scheduler(app: FastAPI) -> AsyncIterator[None]:
-    """While the app is served, refresh derived datasets whose schedule is due (every 30 s).
-
-    Also freezes the heap built at start-up (modules, settings, the app): Python's full garbage
-    collections then skip those ~200k long-lived objects. Without it a full collection costs
-    ~100 ms and lands in one request in five of the lineage graph views (BENCHMARKS.md).
-    """
-    gc.collect()
-    gc.freeze()
-    platform = getattr(app.state, "platform", None)
-    scheduler = Scheduler(lambda: derivation.refresh_due(platform)) if platform is not None else None
-    if scheduler is not None:
-        scheduler.start()
-    try:
-        yield
-    finally:
-        if scheduler is not None:
-            scheduler.stop()
-        gc.unfreeze()  # an app served and stopped inside a longer process (tests) leaves nothing pinned
-
-
-router = APIRouter(prefix="/api/v1", lifespan=_scheduler)
+router = APIRouter(prefix="/api/v1")
 
 
 class DeriveIn(BaseModel):

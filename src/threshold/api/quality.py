@@ -1,17 +1,15 @@
 """REST API of data quality under /api/v1: checks, their runs and score, incidents, quarantine.
 
 Each route parses its input and calls one `threshold.quality` service; who may call it is declared in
-`QUALITY_RULES` (added to `api/permissions.RULES` when this module is imported). Serving the app also
-runs scheduled checks: this router's lifespan starts the quality scheduler (`quality/schedule.py`).
+`QUALITY_RULES` (added to `api/permissions.RULES` when this module is imported). Scheduled checks are
+jobs: the app's scheduler (`api/app.py`, `threshold.jobs`) runs them.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Query
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -43,18 +41,7 @@ QUALITY_RULES: dict[tuple[str, str], Level] = {
 RULES.update(QUALITY_RULES)
 
 
-@asynccontextmanager
-async def _scheduler(app: FastAPI) -> AsyncIterator[None]:
-    from threshold.quality.schedule import Scheduler
-
-    scheduler = Scheduler(app.state.platform).start()
-    try:
-        yield
-    finally:
-        scheduler.stop()
-
-
-router = APIRouter(prefix=API, lifespan=_scheduler)
+router = APIRouter(prefix=API)
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 

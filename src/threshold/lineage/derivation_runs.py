@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from threshold.jobs import service as jobs
 from threshold.lineage import graph, naming, openlineage_out, tags
 from threshold.lineage.models import Derivation, DerivationRun, LineageNode
 from threshold.lineage.query_lineage import QueryLineage
@@ -81,8 +82,8 @@ def record_run(
         d = Derivation(dataset_id=ds.id, sql=spec.sql, owner_id=spec.owner_id, created_at=now)
         s.add(d)
     d.sql, d.owner_id, d.purpose, d.schedule = spec.sql, spec.owner_id, spec.purpose, spec.schedule
-    if spec.trigger != "schedule" or d.next_run_at is None:
-        d.next_run_at = spec.next_run_at
+    if spec.trigger != "schedule":  # a scheduled run is timed by the jobs core that runs it
+        jobs.plan(s, "derivation.refresh", ds.full_name, spec.schedule, label=ds.full_name, now=spec.started_at)
     d.last_run_at, d.last_snapshot_id, d.status, d.last_error, d.updated_at = now, snapshot_id, "ok", None, now
     s.flush()
     job = graph.node(

@@ -1,8 +1,9 @@
 """Derived datasets: SQL over the lake, run through the gateway as its owner, stored as a dataset.
 
 `derive` runs the query once and creates `domain.name` (one snapshot); `refresh` runs it again and
-replaces the data (one more snapshot, a share in mode replace); `refresh_due` refreshes what its
-schedule says is due, upstream derivations first. A run always reads as the derivation's OWNER,
+replaces the data (one more snapshot, a share in mode replace). A scheduled derivation is a job of
+kind `derivation.refresh` on the jobs core (`refresh_jobs`, declared in `registration.py`);
+`refresh_due` runs the due ones, upstream derivations first. A run always reads as the derivation's OWNER,
 whoever triggers it: masks and row filters that apply to the owner apply to the derived data (which
 then carries the source columns' tags, so outsiders see it masked too), and triggering a refresh
 never lends anyone else's rights to it. Every run records its column lineage (`query_lineage`),
@@ -13,23 +14,29 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from threshold.errors import Conflict, Denied, NotFound, ThresholdError
 from threshold.gateway.check import check
 from threshold.identity.service import Person, get_person
-from threshold.lineage import naming, openlineage_out, schedule
+from threshold.jobs import schedule
+from threshold.jobs import service as jobs
+from threshold.lineage import naming, openlineage_out
 from threshold.lineage.derivation_runs import DerivationRunSpec, deriving
 from threshold.lineage.models import Derivation, DerivationRun, LineageEdge, LineageNode
 from threshold.lineage.query_lineage import analyze
 from threshold.platform import Platform
 from threshold.sharing.names import check_name
 from threshold.store.models import Column, Dataset, Domain, UsageRead, User
+
+REFRESH = "derivation.refresh"
+"""The job kind of scheduled refreshes (key: the derived dataset's full name)."""
 
 
 @dataclass
@@ -130,9 +137,9 @@ def set_schedule(platform: Platform, dataset: str, schedule_text: str | None, *,
         d = _derivation(s, dataset.lower())
         _check_may_refresh(platform, user, dataset.lower(), d)
         d.schedule = sched.text if sched else None
-        d.next_run_at = sched.next_after(datetime.now(UTC)) if sched else None
-        d.updated_at = datetime.now(UTC)
-        return {"dataset": dataset.lower(), "schedule": d.schedule, "next_run_at": _iso(d.next_run_at)}
+        d.updated_at = platform.clock()
+        job = jobs.plan(s, REFRESH, dataset.lower(), d.schedule, label=dataset.lower(), now=d.updated_at)
+        return {"dataset": dataset.lower(), "schedule": d.schedule, "next_run_at": _iso(job.next_run_at)}
 
 
 def _derivation(s: Session, full: str) -> Derivation:
@@ -329,35 +336,29 @@ def _emit(platform: Platform, event: dict[str, Any]) -> None:
 
 
 def refresh_due(platform: Platform, *, now: datetime | None = None) -> list[RunResult | ThresholdError]:
-    """Refresh every derivation whose schedule is due, upstream ones first; each run is claimed first
-    (compare-and-set on next_run_at), so several schedulers never run the same one twice."""
-    now = now or datetime.now(UTC)
+    """Refresh every derivation whose schedule is due, upstream ones first (through the jobs core, which
+    claims each run first, so several schedulers never run the same one twice)."""
+    out: list[RunResult | ThresholdError] = []
+    for o in jobs.run_due(platform, now=now, only=[REFRESH]):
+        if isinstance(o.error, ThresholdError):
+            out.append(o.error)
+        elif o.error is not None:
+            raise o.error
+        elif o.result is not None:
+            out.append(o.result)
+    return out
+
+
+def refresh_jobs(platform: Platform, keys: Sequence[str]) -> dict[str, Any]:
+    """The `derivation.refresh` job kind: refresh the claimed derivations, upstream ones first."""
     with platform.store.reader() as s:
-        due = s.execute(
-            select(Derivation.id, Dataset.full_name, Derivation.next_run_at, Derivation.schedule)
-            .join(Dataset, Dataset.id == Derivation.dataset_id)
-            .where(Derivation.schedule.is_not(None), Derivation.next_run_at.is_not(None), Derivation.next_run_at <= now)
-        ).all()
-        order = _upstream_first(s, [r[1] for r in due])
-    by_name = {r[1]: r for r in due}
-    results: list[RunResult | ThresholdError] = []
+        order = _upstream_first(s, list(keys))
+    results: dict[str, Any] = {}
     for full in order:
-        d_id, _, old_next, text = by_name[full]
-        sched = schedule.parse(text)
-        if sched is None:
-            continue
-        with platform.store.session() as s:
-            claimed = s.execute(
-                update(Derivation)
-                .where(Derivation.id == d_id, Derivation.next_run_at == old_next)
-                .values(next_run_at=sched.next_after(now))
-            )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                continue  # another scheduler took it
         try:
-            results.append(refresh(platform, full, user=None, trigger="schedule"))
+            results[full] = refresh(platform, full, user=None, trigger="schedule")
         except ThresholdError as e:
-            results.append(e)
+            results[full] = e
     return results
 
 
@@ -399,11 +400,13 @@ def derivations(platform: Platform, *, viewer: Person | None = None, domain: str
         )
         if domain:
             q = q.where(Domain.name == domain)
-        return [
-            _describe(d, full, owner)
+        rows = [
+            (d, full, owner)
             for d, full, owner, visibility, default, dom in s.execute(q)
             if not _hidden_from(viewer, visibility or default, dom)
         ]
+        nexts = jobs.next_runs(s, REFRESH, [full for _, full, _ in rows])
+        return [_describe(d, full, owner, nexts.get(full)) for d, full, owner in rows]
 
 
 def _hidden_from(viewer: Person | None, visibility: str | None, domain: str) -> bool:
@@ -428,7 +431,8 @@ def describe_derivation(
             .order_by(DerivationRun.id.desc())
             .limit(runs)
         ).all()
-        return _describe(d, dataset.lower(), str(owner)) | {
+        nxt = jobs.next_runs(s, REFRESH, [dataset.lower()]).get(dataset.lower())
+        return _describe(d, dataset.lower(), str(owner), nxt) | {
             "sql": d.sql,
             "runs": [
                 {
@@ -446,7 +450,7 @@ def describe_derivation(
         }
 
 
-def _describe(d: Derivation, full: str, owner: str) -> dict[str, Any]:
+def _describe(d: Derivation, full: str, owner: str, next_run_at: datetime | None) -> dict[str, Any]:
     return {
         "dataset": full,
         "owner": owner,
@@ -454,7 +458,7 @@ def _describe(d: Derivation, full: str, owner: str) -> dict[str, Any]:
         "purpose": d.purpose,
         "status": d.status,
         "last_run_at": _iso(d.last_run_at),
-        "next_run_at": _iso(d.next_run_at),
+        "next_run_at": _iso(next_run_at),
         "snapshot_id": d.last_snapshot_id,
         "error": d.last_error,
     }

@@ -130,8 +130,8 @@ class Derivation(Base):
     purpose: Mapped[str | None] = mapped_column(String(200), default=None)
     """The purpose declared to the gateway on every run."""
     schedule: Mapped[str | None] = mapped_column(String(50), default=None)
-    """`hourly`, `daily`, `weekly`, `every 15 minutes`, `daily at 06:30`...; None: on demand only."""
-    next_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None, index=True)
+    """`hourly`, `daily`, `weekly`, `every 15 minutes`, `daily at 06:30`...; None: on demand only. When it
+    runs next is the jobs core's (`jobs` row of kind `derivation.refresh`)."""
     last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     last_snapshot_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     status: Mapped[str] = mapped_column(String(20), default="ok")

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from threshold.errors import InvalidInput, NotFound
 from threshold.identity.service import Person
+from threshold.jobs.models import Job
 from threshold.lineage import graph
 from threshold.lineage.audience import dataset_owners
 from threshold.lineage.models import (
@@ -257,10 +258,12 @@ def describe_nodes(s: Session, levels: dict[int, int], viewer: Person | None) ->
                 Derivation.schedule,
                 Derivation.status,
                 Derivation.last_run_at,
-                Derivation.next_run_at,
+                Job.next_run_at,
                 User.name.label("owner"),
             )
             .join(User, User.id == Derivation.owner_id)
+            .join(Dataset, Dataset.id == Derivation.dataset_id)
+            .outerjoin(Job, and_(Job.kind == "derivation.refresh", Job.key == Dataset.full_name))
             .where(graph.in_ids(Derivation.dataset_id, dataset_ids[i : i + graph.CHUNK]))
         )
         derivations.update({d.dataset_id: d for d in s.execute(q)})

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from threshold.errors import Denied, InvalidInput, NotFound
 from threshold.identity.service import Person
+from threshold.jobs import service as jobs
+from threshold.jobs.schedule import normalise as normalise_schedule
 from threshold.platform import Platform
 from threshold.quality import samples
 from threshold.quality.kinds import CheckSpec, kind_of
@@ -24,8 +26,10 @@ from threshold.quality.permissions import knowable
 from threshold.quality.reading import PublishedReader, published_target, run_as
 from threshold.quality.runner import CheckInfo, Result, evaluate, record
 from threshold.quality.score import dataset_scores
-from threshold.quality.timing import next_run, normalise_schedule
 from threshold.store.models import Dataset, Domain, User
+
+CHECK_JOB = "quality.check"
+"""The job kind of scheduled checks (key: the check's id); `quality/schedule.py` runs them."""
 
 HISTORY = 20
 
@@ -102,7 +106,6 @@ def add(platform: Platform, person: Person, full_name: str, spec: CheckSpec) -> 
             options=options,
             blocking=spec.blocking,
             schedule=schedule,
-            next_run_at=next_run(schedule, now),
             source=spec.source,
             contract_ref=spec.contract_ref,
             created_by_id=person.id,
@@ -111,7 +114,8 @@ def add(platform: Platform, person: Person, full_name: str, spec: CheckSpec) -> 
         )
         s.add(row)
         s.flush()
-        return _check_dict(row, None)
+        job = jobs.plan(s, CHECK_JOB, str(row.id), schedule, label=full_name, now=now)
+        return _check_dict(row, None, job.next_run_at)
 
 
 def remove(platform: Platform, person: Person, check_id: int) -> dict[str, Any]:
@@ -122,7 +126,8 @@ def remove(platform: Platform, person: Person, check_id: int) -> dict[str, Any]:
         if row is None or ds is None or not row.active or not knowable(s, person, ds):
             raise NotFound(f"no check #{check_id}")
         _must_manage(s, person, ds, "remove")
-        row.active, row.next_run_at, row.updated_at = False, None, datetime.now(UTC)
+        row.active, row.updated_at = False, datetime.now(UTC)
+        jobs.unplan(s, CHECK_JOB, str(row.id))
         return {"id": row.id, "dataset": ds.full_name, "name": row.name, "removed": True}
 
 
@@ -191,7 +196,7 @@ def _result_dict(full_name: str, r: Result) -> dict[str, Any]:
     }
 
 
-def _check_dict(c: Check, last: dict[str, Any] | None) -> dict[str, Any]:
+def _check_dict(c: Check, last: dict[str, Any] | None, next_run_at: datetime | None = None) -> dict[str, Any]:
     return {
         "id": c.id,
         "name": c.name,
@@ -199,7 +204,7 @@ def _check_dict(c: Check, last: dict[str, Any] | None) -> dict[str, Any]:
         "options": c.options,
         "blocking": c.blocking,
         "schedule": c.schedule,
-        "next_run_at": _iso(c.next_run_at),
+        "next_run_at": _iso(next_run_at),
         "source": c.source,
         "contract_ref": c.contract_ref,
         "active": c.active,
@@ -225,6 +230,7 @@ def dataset_checks(
         )
         names = {c.id: c for c in s.scalars(select(Check).where(Check.dataset_id == ds.id))}
         users = dict(s.execute(select(User.id, User.name)).all())
+        nexts = jobs.next_runs(s, CHECK_JOB, [str(c.id) for c in checks])
         latest: dict[int, CheckRun] = {}
         for c in checks:
             newest = s.scalars(
@@ -273,7 +279,9 @@ def dataset_checks(
         "can_manage": manage,
         "score": score["score"],
         "score_detail": score,
-        "checks": [_check_dict(c, run_dict(latest[c.id]) if c.id in latest else None) for c in checks],
+        "checks": [
+            _check_dict(c, run_dict(latest[c.id]) if c.id in latest else None, nexts.get(str(c.id))) for c in checks
+        ],
         "history": [run_dict(r) for r in runs],
     }
 
@@ -289,7 +297,8 @@ def check_history(
         runs = list(
             s.scalars(select(CheckRun).where(CheckRun.check_id == c.id).order_by(CheckRun.id.desc()).limit(limit))
         )
-        full_name, check = ds.full_name, _check_dict(c, None)
+        nxt = jobs.next_runs(s, CHECK_JOB, [str(c.id)]).get(str(c.id))
+        full_name, check = ds.full_name, _check_dict(c, None, nxt)
     decided: dict[str, Any] = {}
     check["runs"] = [
         {

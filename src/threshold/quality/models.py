@@ -39,8 +39,8 @@ class Check(Base):
     blocking: Mapped[bool] = mapped_column(Boolean, default=False)
     """A failure rejects the share or append that caused it (the file goes to quarantine)."""
     schedule: Mapped[str | None] = mapped_column(String(50), default=None)
-    """`hourly`, `daily`, `weekly`, `every 15 minutes`...; None: only on shares and when run by hand."""
-    next_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None, index=True)
+    """`hourly`, `daily`, `weekly`, `every 15 minutes`...; None: only on shares and when run by hand. When it
+    runs next is the jobs core's (`jobs` row of kind `quality.check`)."""
     source: Mapped[str] = mapped_column(String(20), default="manual")
     """`manual` or `contract` (replaced whenever the contract's checks are synchronised)."""
     contract_ref: Mapped[str | None] = mapped_column(String(200), default=None)

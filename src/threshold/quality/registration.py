@@ -1,10 +1,13 @@
-"""What quality listens to (see `threshold.events` for when each phase runs)."""
+"""What quality listens to and runs (see `threshold.events` for when each phase runs)."""
 
 from __future__ import annotations
 
 from threshold.events import DatasetPublishing, Phase, subscribe
-from threshold.quality import gate
+from threshold.jobs.kinds import JobKind, declare
+from threshold.quality import gate, schedule
+from threshold.quality.checks import CHECK_JOB
 
 
 def register() -> None:
     subscribe(DatasetPublishing, gate.judge, phase=Phase.AROUND)
+    declare(JobKind(CHECK_JOB, "Run a scheduled check", run=schedule.check_jobs))

@@ -1,86 +1,65 @@
-"""Scheduled checks: `run_due` runs the checks whose time has come, a dataset's due checks in one scan.
+"""Scheduled checks: jobs of kind `quality.check` on the jobs core (declared in `registration.py`).
 
-Run it from cron (`threshold check run --due`), or let `threshold serve` do it: the API router's lifespan
-starts `Scheduler`, a thread that calls `run_due` every `INTERVAL_SECONDS`. Several servers (or a server
-and a cron job) may run it at once: each check is claimed with a compare-and-set on its `next_run_at`
-before it runs, so a due check runs once.
+`run_due` runs the checks whose time has come (`threshold check run --due`, or the server's scheduler):
+the jobs core claims each one first (so several servers, or a server and a cron job, run a due check
+once), and `check_jobs` runs a dataset's claimed checks in one scan.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections import defaultdict
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from threshold.errors import ThresholdError
+from threshold.jobs import service as jobs
 from threshold.platform import Platform
+from threshold.quality.checks import CHECK_JOB
 from threshold.quality.models import Check
-from threshold.quality.timing import next_run
 from threshold.store.models import Dataset
 
 log = logging.getLogger(__name__)
-INTERVAL_SECONDS = 30.0
 
 
 def run_due(platform: Platform, *, now: datetime | None = None) -> list[dict[str, Any]]:
-    from threshold.quality.checks import run
-
-    now = now or datetime.now(UTC)
-    with platform.store.session() as s:
-        due = s.execute(
-            select(Check.id, Check.next_run_at, Check.schedule, Dataset.full_name)
-            .join(Dataset, Dataset.id == Check.dataset_id)
-            .where(
-                Check.active.is_(True),
-                Check.next_run_at.is_not(None),
-                Check.next_run_at <= now,
-                Dataset.snapshot_id.is_not(None),
-            )
-            .order_by(Check.next_run_at)
-        ).all()
-    claimed: dict[str, list[int]] = defaultdict(list)
-    for check_id, was, schedule, full_name in due:
-        with platform.store.session() as s:
-            moved = s.execute(
-                update(Check)
-                .where(Check.id == check_id, Check.next_run_at == was)
-                .values(next_run_at=next_run(schedule, now))
-            )
-            if moved.rowcount == 1:  # type: ignore[attr-defined]
-                claimed[full_name].append(check_id)
+    """Run every due check; a dataset's due checks in one scan. Returns each check's result row, and one
+    error row for a dataset whose checks could not run."""
     out: list[dict[str, Any]] = []
-    for full_name, ids in claimed.items():
-        try:
-            out.extend(run(platform, None, full_name, check_ids=ids, trigger="schedule"))
-        except ThresholdError as e:
-            log.warning("quality: scheduled checks of %s could not run: %s", full_name, e)
-            out.append({"dataset": full_name, "status": "error", "message": str(e)})
+    failed: set[str] = set()
+    for o in jobs.run_due(platform, now=now, only=[CHECK_JOB]):
+        if o.error is None:
+            if o.result is not None:
+                out.append(o.result)
+        elif o.label not in failed:
+            failed.add(o.label)
+            out.append({"dataset": o.label, "status": "error", "message": str(o.error)})
     return out
 
 
-class Scheduler:
-    """A daemon thread running `run_due` every `interval` seconds until stopped."""
+def check_jobs(platform: Platform, keys: Sequence[str]) -> dict[str, Any]:
+    """The `quality.check` job kind: run the claimed checks, grouped by dataset (published ones only)."""
+    from threshold.quality.checks import run
 
-    def __init__(self, platform: Platform, interval: float | None = None) -> None:
-        self.platform, self.interval = platform, interval if interval is not None else INTERVAL_SECONDS
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="threshold-quality-scheduler", daemon=True)
-
-    def start(self) -> Scheduler:
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                run_due(self.platform)
-            except Exception:  # keep the loop alive: the next tick tries again
-                log.exception("quality: scheduled run failed")
+    ids = [int(k) for k in keys if k.isdigit()]
+    with platform.store.reader() as s:
+        rows = s.execute(
+            select(Check.id, Dataset.full_name)
+            .join(Dataset, Dataset.id == Check.dataset_id)
+            .where(Check.id.in_(ids), Check.active.is_(True), Dataset.snapshot_id.is_not(None))
+        ).all()
+    by_dataset: dict[str, list[int]] = defaultdict(list)
+    for check_id, full_name in rows:
+        by_dataset[full_name].append(check_id)
+    results: dict[str, Any] = {}
+    for full_name, check_ids in by_dataset.items():
+        try:
+            for row in run(platform, None, full_name, check_ids=check_ids, trigger="schedule"):
+                results[str(row["check"])] = row
+        except ThresholdError as e:
+            log.warning("quality: scheduled checks of %s could not run: %s", full_name, e)
+            results |= {str(i): e for i in check_ids}
+    return results

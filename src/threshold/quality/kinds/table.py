@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from threshold.errors import InvalidInput
+from threshold.jobs.schedule import human_duration, parse_duration
 from threshold.quality.kinds.base import (
     SAMPLE_ROWS,
     Context,
@@ -17,7 +18,6 @@ from threshold.quality.kinds.base import (
     judge_rows,
     q,
 )
-from threshold.quality.timing import human_duration, parse_duration
 
 _TIME_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE")
 

@@ -13,13 +13,13 @@ from fastapi.responses import RedirectResponse, Response
 
 from threshold.api.permissions import RULES, Level
 from threshold.errors import InvalidInput, NotFound
+from threshold.jobs.schedule import human_duration
 from threshold.platform import Platform
 from threshold.quality import checks, incidents, quarantine
 from threshold.quality.incident_records import get_incident, list_incidents
 from threshold.quality.kinds import KINDS, CheckSpec
 from threshold.quality.models import INCIDENT_STATUSES
 from threshold.quality.score import domain_quality
-from threshold.quality.timing import human_duration
 from threshold.web.session import check_csrf, signed_in
 from threshold.web.templating import environment, page
 

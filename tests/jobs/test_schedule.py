@@ -1,14 +1,13 @@
-"""Refresh schedules: what each spelling means, and when the next run is (UTC)."""
+"""The one schedule grammar: what each spelling means, and when the next run is (UTC)."""
 
 from __future__ import annotations
 
-import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from threshold.errors import InvalidInput
-from threshold.lineage.schedule import Scheduler, parse
+from threshold.jobs.schedule import human_duration, next_run, normalise, parse, parse_duration
 
 AT = datetime(2026, 3, 4, 10, 7, 30, tzinfo=UTC)  # a Wednesday
 
@@ -28,6 +27,9 @@ CASES = [
     ("0 0 1 * *", datetime(2026, 4, 1, 0, 0, tzinfo=UTC)),
     ("0 0 1 * 1", datetime(2026, 3, 9, 0, 0, tzinfo=UTC)),  # cron: the 1st OR a Monday
     ("15,45 10 * * *", datetime(2026, 3, 4, 10, 15, tzinfo=UTC)),
+    ("every 1 week", datetime(2026, 3, 5, 0, 0, tzinfo=UTC)),  # weeks from the epoch, a Thursday
+    ("every 90 s", datetime(2026, 3, 4, 10, 9, tzinfo=UTC)),
+    ("every 1.5 hours", datetime(2026, 3, 4, 10, 30, tzinfo=UTC)),
 ]
 
 
@@ -45,7 +47,7 @@ def test_the_next_run_is_strictly_later() -> None:
     assert schedule.next_after(on_the_hour) == datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("text", [None, "", "none", "manual", "  On  Demand "])
+@pytest.mark.parametrize("text", [None, "", "none", "manual", "  On  Demand ", "never", "on-share"])
 def test_on_demand(text: str | None) -> None:
     assert parse(text) is None
 
@@ -68,21 +70,20 @@ def test_bad_schedules_say_why(text: str, words: str) -> None:
         schedule.next_after(AT)
 
 
-def test_the_scheduler_ticks_until_stopped_and_survives_a_failing_tick() -> None:
-    ticks = []
-    ticked = threading.Event()
-
-    def tick() -> None:
-        ticks.append(1)
-        if len(ticks) >= 3:
-            ticked.set()
-        raise RuntimeError("a run failed")
-
-    scheduler = Scheduler(tick, every=0.01)
-    scheduler.start()
-    assert ticked.wait(5)
-    scheduler.stop()
-    count = len(ticks)
-    assert count >= 3
-    threading.Event().wait(0.05)
-    assert len(ticks) == count
+def test_schedules_and_durations_read_as_people_write_them() -> None:
+    assert normalise("Daily") == "daily" and normalise("none") is None
+    assert normalise("every  15 minutes") == "every 15 minutes"
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    assert next_run("hourly", at) == at + timedelta(hours=1)
+    assert next_run("every 2 days", at) == at + timedelta(days=2)
+    assert next_run(None, at) is None
+    assert parse_duration("24h") == parse_duration("1 day") == parse_duration("1440m") == 86400
+    assert human_duration(3 * 3600 + 20 * 60) == "3 h 20 min" and human_duration(None) == "—"
+    with pytest.raises(InvalidInput, match="at most once a minute"):
+        normalise("every 10 s")
+    with pytest.raises(InvalidInput, match="unknown schedule"):
+        normalise("sometimes")
+    with pytest.raises(InvalidInput, match="as a duration"):
+        parse_duration("soon")
+    with pytest.raises(InvalidInput, match="longer than zero"):
+        parse_duration("0h")

@@ -1,33 +1,35 @@
-"""When a derived dataset refreshes: schedules, the next run time, and the scheduler thread.
+"""The one schedule grammar of every job (derivation refreshes, checks, and the kinds to come).
 
 A schedule is one of (times are UTC):
 - `hourly` (at minute 0), `daily` (at 00:00), `daily at 06:30`, `weekly` (Monday 00:00);
-- `every 15 minutes`, `every 2 hours`, `every 3 days` (also `every 15m`, `every 2h`, `every 3d`),
-  aligned like cron's `*/15`: at 00:00, 00:15, 00:30...;
+- `every 15 minutes`, `every 2 hours`, `every 3 days`, `every 1 week` (also `every 15m`, `every 90 s`,
+  `every 1.5 hours`: any duration `parse_duration` reads, at least one minute), aligned like cron's
+  `*/15`: at 00:00, 00:15, 00:30...;
 - a five-field cron expression, `minute hour day-of-month month day-of-week` with `*`, `*/n`,
-  numbers, ranges `a-b` and lists `a,b` (day of week 0-6, Sunday = 0): `30 6 * * 1-5`.
+  numbers, ranges `a-b` and lists `a,b` (day of week 0-6, Sunday = 0): `30 6 * * 1-5`;
+- none: `none`, `never`, `manual`, `on demand`, `on-share` or empty (the job runs only when asked).
 
-`threshold refresh --due` runs every derivation whose time has come (from cron or a systemd timer);
-`threshold serve` also starts `Scheduler`, a thread that does the same every 30 seconds. Several
-servers can run it: a run is claimed by moving `next_run_at` with a compare-and-set update first.
+Durations (`24h`, `90 minutes`, `2d`) are read by `parse_duration` and shown by `human_duration`.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from threshold.errors import InvalidInput
 
-log = logging.getLogger(__name__)
-
-_EVERY = re.compile(r"^every\s+(\d+)\s*(m|min|mins|minutes?|h|hours?|d|days?)$")
+_NONE = ("", "none", "never", "manual", "on demand", "on-share")
 _DAILY_AT = re.compile(r"^daily\s+at\s+(\d{1,2}):(\d{2})$")
-_UNITS = {"m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$")
+_UNITS = {
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3600),
+    **dict.fromkeys(("d", "day", "days"), 86400),
+    **dict.fromkeys(("w", "week", "weeks"), 604800),
+}
 _CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
 
 
@@ -56,7 +58,7 @@ def parse(text: str | None) -> Schedule | None:
     if text is None:
         return None
     norm = " ".join(text.strip().lower().split())
-    if norm in ("", "none", "manual", "on demand"):
+    if norm in _NONE:
         return None
     if norm == "hourly":
         return Schedule(norm, interval=3600)
@@ -70,21 +72,69 @@ def parse(text: str | None) -> Schedule | None:
         if hour > 23 or minute > 59:
             raise InvalidInput(f"{text!r}: the time is HH:MM between 00:00 and 23:59")
         return Schedule(norm, interval=86400, offset=hour * 3600 + minute * 60)
-    if m := _EVERY.match(norm):
-        n = int(m.group(1))
-        seconds = n * _UNITS[m.group(2)[0]]
-        if n < 1 or seconds < 60:
-            raise InvalidInput(f"{text!r}: the shortest schedule is every 1 minute")
-        return Schedule(norm, interval=seconds)
+    if norm.startswith("every "):
+        try:
+            seconds = parse_duration(norm.removeprefix("every "))
+        except InvalidInput:
+            seconds = 0.0
+        if seconds < 60:
+            raise InvalidInput(f"{text!r}: the shortest schedule is every 1 minute (a job runs at most once a minute)")
+        return Schedule(norm, interval=int(seconds))
     fields = norm.split(" ")
     if len(fields) == 5:
         return Schedule(
             norm, cron=tuple(_cron_field(f, lo, hi, text) for f, (lo, hi) in zip(fields, _CRON_RANGES, strict=True))
         )
     raise InvalidInput(
-        f"unknown schedule {text!r}: use hourly, daily, daily at 06:30, weekly, every 15 minutes, "
-        "or a cron expression like '*/15 * * * *'"
+        f"unknown schedule {text[:40]!r}: use hourly, daily, daily at 06:30, weekly, every 15 minutes, "
+        "a cron expression like '*/15 * * * *', or none"
     )
+
+
+def normalise(text: str | None) -> str | None:
+    """The schedule as stored (None: only when asked); refuses what it cannot read."""
+    schedule = parse(text)
+    return schedule.text if schedule else None
+
+
+def next_run(text: str | None, after: datetime) -> datetime | None:
+    """When a job on schedule `text` runs next after `after` (None: only when asked)."""
+    schedule = parse(text)
+    return schedule.next_after(after) if schedule else None
+
+
+def parse_duration(text: str | int | float) -> float:
+    """Seconds in `24h`, `90m`, `2 days`, `1.5 hours` (a bare number is seconds)."""
+    if isinstance(text, (int, float)):
+        seconds = float(text)
+    else:
+        raw = str(text).strip().lower()
+        try:
+            seconds = float(raw)
+        except ValueError:
+            m = _DURATION.match(raw)
+            if not m or m.group(2) not in _UNITS:
+                raise InvalidInput(f"cannot read {str(text)[:40]!r} as a duration; write e.g. 30m, 24h, 7d") from None
+            seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if seconds <= 0:
+        raise InvalidInput("a duration must be longer than zero")
+    return seconds
+
+
+def human_duration(seconds: float | None) -> str:
+    """`3 h 20 min`, `2 days 4 h`, `45 s`."""
+    if seconds is None:
+        return "—"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    if s < 86400:
+        h, m = divmod(s // 60, 60)
+        return f"{h} h" + (f" {m} min" if m else "")
+    d, h = divmod(s // 3600, 24)
+    return f"{d} day{'s' if d != 1 else ''}" + (f" {h} h" if h else "")
 
 
 def _cron_field(field: str, lo: int, hi: int, text: str) -> frozenset[int]:
@@ -140,28 +190,3 @@ def _day_matches(t: datetime, days: frozenset[int], weekdays: frozenset[int]) ->
     if len(days) < 31 and len(weekdays) < 7:
         return in_month or in_week
     return in_month and in_week
-
-
-class Scheduler:
-    """A daemon thread that calls `tick()` every `every` seconds until stopped (see module doc)."""
-
-    def __init__(self, tick: Callable[[], object], every: float = 30.0) -> None:
-        self._tick = tick
-        self._every = every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="threshold-scheduler", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._every):
-            try:
-                self._tick()
-            except Exception:  # the loop must survive a bad run; the run itself records its error
-                log.exception("scheduled refresh failed")

@@ -1,0 +1,46 @@
+"""REST API of the jobs core under /api/v1: the jobs, their run history, and "run now" (admins)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+
+from threshold.api.deps import CurrentPerson, PlatformDep
+from threshold.api.permissions import API, RULES
+from threshold.jobs import service as jobs
+
+RULES.update(
+    {
+        ("GET", f"{API}/jobs"): "admin",
+        ("GET", f"{API}/jobs/history"): "admin",
+        ("POST", f"{API}/jobs/{{kind}}/{{key}}/run"): "admin",
+    }
+)
+
+router = APIRouter(prefix=API)
+
+
+@router.get("/jobs", summary="Every scheduled job, the declared kinds and the newest runs")
+def list_jobs(platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    return jobs.overview(platform, person)
+
+
+@router.get("/jobs/history", summary="Runs of jobs, newest first")
+def job_history(
+    platform: PlatformDep,
+    person: CurrentPerson,
+    kind: Annotated[str | None, Query(max_length=60)] = None,
+    key: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    jobs.must_operate(person)
+    return jobs.history(platform, kind=kind, key=key, limit=limit)
+
+
+@router.post("/jobs/{kind}/{key}/run", summary="Run one job now, whatever its schedule")
+async def run_job(kind: str, key: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+    jobs.must_operate(person)
+    o = await run_in_threadpool(jobs.run_now, platform, kind, key)
+    return jobs.outcome_dict(o)
