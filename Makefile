@@ -11,8 +11,8 @@ STAMP  := $(VENV)/.threshold-installed
 
 help:
 	@echo "make run     install, then serve the demo organisation on http://127.0.0.1:8000"
-	@echo "make test    install, lint (ruff format, ruff check, mypy), start test services, pytest"
-	@echo "make lint    ruff check + ruff format --check + mypy"
+	@echo "make test    install, lint (ruff format, ruff check, mypy, import contract), start test services, pytest"
+	@echo "make lint    ruff check + ruff format --check + mypy + the import contract (lint-imports)"
 	@echo "make bench   run benchmarks/bench_*.py (they print ratios against a baseline)"
 	@echo "make venv    create .venv and pip install -e '.[dev]' (alias: install)"
 	@echo "make clean   remove .venv, .threshold, .test-env and caches"
@@ -38,6 +38,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	@set -e; found=0; for f in benchmarks/bench_*.py; do \

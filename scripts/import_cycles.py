@@ -58,9 +58,8 @@ def imports_of(path: Path, name: str, is_package: bool, known: set[str]) -> set[
                 mod = ".".join([*base, node.module] if node.module else base)
             else:
                 mod = node.module or ""
-            found.add(mod)
-            for alias in node.names:  # `from pkg import module`
-                found.add(f"{mod}.{alias.name}")
+            for alias in node.names:  # `from pkg import module` imports the module, not (only) the package
+                found.add(f"{mod}.{alias.name}" if f"{mod}.{alias.name}" in known else mod)
         for child in ast.iter_child_nodes(node):
             visit(child)
 

@@ -32,7 +32,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("gateway"),
     Capability("usage"),
     Capability("governance"),
-    Capability("notifications", models=True),
+    Capability("notifications", models=True, registration=True),
     Capability("lineage", models=True, registration=True),
     Capability("quality", models=True, registration=True),
     Capability("products", models=True),

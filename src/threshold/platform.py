@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from threshold.errors import NotFound
-from threshold.jobs.runtime import Clock, Executor, background, system_clock
 from threshold.lake import Lake
+from threshold.runtime import Clock, Executor, background, system_clock
 from threshold.settings import Settings
 from threshold.store.db import Store
 
 if TYPE_CHECKING:
-    from threshold.gateway.engine import Engine
+    from threshold.engines.duckdb import Engine
 
 
 class Platform:
@@ -75,7 +75,7 @@ class Platform:
         if self._engine is None:
             with self._lock:
                 if self._engine is None:
-                    from threshold.gateway.engine import Engine
+                    from threshold.engines.duckdb import Engine
 
                     self._engine = Engine(self.settings)
         return self._engine

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import select, update
 
 from threshold.api.app import create_app
-from threshold.api.permissions import level_of
 from threshold.identity.service import create_token, revoke_token
+from threshold.interface.permissions import level_of
 from threshold.store.models import ApiToken, UsageEvent
 
 KPIS = "manufacturing.plant_kpis"

@@ -1,4 +1,4 @@
-"""Every route × every role answers what its declared permission level implies (api/permissions.py).
+"""Every route × every role answers what its declared permission level implies (interface/permissions.py).
 
 `CASES` holds one realistic call per route of the core, notification and governance interfaces (path
 parameters, body, the status when allowed). The walk calls each route as anonymous, carla (a plain member of
@@ -27,9 +27,9 @@ import httpx
 import pytest
 
 from threshold.api.app import create_app
-from threshold.api.permissions import RULES, level_of, routes, undeclared
 from threshold.governance import access, controls
 from threshold.identity.service import add_user, create_token, get_person, set_password
+from threshold.interface.permissions import RULES, level_of, routes, undeclared
 
 KPIS = "manufacturing.plant_kpis"
 ROLES = ("anonymous", "carla", "anna", "gina", "admin")
@@ -286,7 +286,7 @@ def fresh_walk(org: Any) -> Iterator[Walk]:
 
 
 def test_every_route_declares_who_may_call_it(walk: Walk) -> None:
-    assert undeclared(walk.app) == [], "declare these routes in RULES of src/threshold/api/permissions.py"
+    assert undeclared(walk.app) == [], "declare these routes in RULES of src/threshold/interface/permissions.py"
     declared = set(RULES)
     served = set(routes(walk.app))
     assert sorted(f"{m} {p}" for m, p in declared - served) == [], "rules for routes that do not exist"

@@ -20,9 +20,9 @@ from threshold.demo.company import DOMAINS, people
 from threshold.demo.tables.sales import iban
 from threshold.demo.world import Timeline
 from threshold.identity.service import authenticate, list_domains
+from threshold.names import check_name
 from threshold.platform import Platform
 from threshold.sharing.detectors.iban import iban_valid
-from threshold.sharing.names import check_name
 from threshold.store.models import Dataset, Domain, Membership, UsageEvent, UsageRead, User
 from threshold.usage.service import dataset_usage, org_usage, person_usage
 

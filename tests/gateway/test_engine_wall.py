@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from threshold.errors import InvalidInput
-from threshold.gateway.check import check
+from threshold.sql.check import check
 
 LOCKED = "the configuration has been locked"
 NO_FILES = "file system operations are disabled by configuration"

@@ -81,3 +81,65 @@ def test_schedules_are_carried_to_jobs_and_back(empty_database_url: str) -> None
         assert _aware(checks[1]) == NEXT and checks[3] is None
     finally:
         store.dispose()
+
+
+def test_webhook_deliveries_and_openlineage_events_are_carried_to_the_outbox_and_back(empty_database_url: str) -> None:
+    store = Store(empty_database_url)
+    try:
+        cfg = store._alembic_config()
+        command.upgrade(cfg, "0007_jobs_core")
+        with store.engine.begin() as c:
+            run = lambda sql, **kw: c.execute(sa.text(sql), {"at": AT, **kw})  # noqa: E731
+            run("INSERT INTO domains (id, name, title, description, created_at) VALUES (1, 'sales', 'Sales', '', :at)")
+            for i, status in ((7, "delivered"), (9, "failed")):
+                run(
+                    "INSERT INTO webhook_deliveries (id, domain_id, event, url, payload, status, attempts, last_error,"
+                    " created_at) VALUES (:i, 1, 'schema.changed', 'http://hook', :p, :s, 3, :e, :at)",
+                    i=i,
+                    p='{"event": "schema.changed"}',
+                    s=status,
+                    e=None if status == "delivered" else "HTTP 500",
+                )
+            for status in ("sent", "sending", "failed"):
+                run(
+                    "INSERT INTO openlineage_outbox (created_at, payload, status, attempts) VALUES (:at, :p, :s, 1)",
+                    p='{"eventType": "COMPLETE"}',
+                    s=status,
+                )
+
+        command.upgrade(cfg, "0008_outbox")
+        with store.engine.connect() as c:
+            rows = c.execute(
+                sa.text(
+                    "SELECT id, channel, topic, scope, destination, status, attempts, last_error"
+                    " FROM outbox ORDER BY id"
+                )
+            ).all()
+        assert [tuple(r) for r in rows[:2]] == [
+            (7, "webhook", "schema.changed", "sales", "http://hook", "delivered", 3, None),
+            (9, "webhook", "schema.changed", "sales", "http://hook", "failed", 3, "HTTP 500"),
+        ]
+        assert [(r[0] > 9, r[1], r[2], r[5]) for r in rows[2:]] == [
+            (True, "openlineage", "COMPLETE", "delivered"),
+            (True, "openlineage", "COMPLETE", "pending"),
+            (True, "openlineage", "COMPLETE", "failed"),
+        ]
+        with store.engine.begin() as c:  # a new message after the carried ones gets a fresh id
+            new_id = c.execute(
+                sa.text(
+                    "INSERT INTO outbox (channel, topic, payload, status, attempts, created_at)"
+                    " VALUES ('webhook', 'x', '{}', 'pending', 0, :at) RETURNING id"
+                ),
+                {"at": AT},
+            ).scalar_one()
+            c.execute(sa.text("DELETE FROM outbox WHERE id = :i"), {"i": new_id})
+        assert new_id > rows[-1][0]
+
+        command.downgrade(cfg, "0007_jobs_core")
+        with store.engine.connect() as c:
+            hooks = c.execute(sa.text("SELECT id, status, last_error FROM webhook_deliveries ORDER BY id")).all()
+            events = c.execute(sa.text("SELECT status FROM openlineage_outbox ORDER BY id")).all()
+        assert [tuple(h) for h in hooks] == [(7, "delivered", None), (9, "failed", "HTTP 500")]
+        assert [e[0] for e in events] == ["sent", "pending", "failed"]
+    finally:
+        store.dispose()

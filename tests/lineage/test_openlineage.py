@@ -31,8 +31,9 @@ from sqlalchemy import func, select
 
 from threshold.errors import ThresholdError
 from threshold.identity.service import create_token
+from threshold.jobs.models import OutboxMessage
 from threshold.lineage.derive import derive, refresh
-from threshold.lineage.models import ColumnLineage, LineageNode, OpenLineageEvent, OpenLineageOutbox
+from threshold.lineage.models import ColumnLineage, LineageNode, OpenLineageEvent
 from threshold.lineage.openlineage_out import deliver
 from threshold.lineage.supply_chain import lineage
 from threshold.sharing.service import share
@@ -229,8 +230,9 @@ def wait_sent(platform: Any, n: int, timeout: float = 15) -> list[str]:
     deadline = time.monotonic() + timeout
     while True:
         with platform.store.reader() as s:
-            statuses = list(s.scalars(select(OpenLineageOutbox.status).order_by(OpenLineageOutbox.id)))
-        if (len(statuses) >= n and all(x in ("sent", "failed") for x in statuses)) or time.monotonic() > deadline:
+            q = select(OutboxMessage.status).where(OutboxMessage.channel == "openlineage").order_by(OutboxMessage.id)
+            statuses = list(s.scalars(q))
+        if (len(statuses) >= n and all(x in ("delivered", "failed") for x in statuses)) or time.monotonic() > deadline:
             return statuses
         time.sleep(0.05)
 
@@ -241,7 +243,7 @@ def test_shares_and_derivations_are_emitted(org: Any, receiver: Any) -> None:
     sql = f"SELECT plant, avg(scrap_rate) AS avg_scrap FROM {KPIS} WHERE day > '2026-01-03' GROUP BY plant"
     result = derive(org.platform, "scrap", domain="manufacturing", user=org.anna, sql=sql)
 
-    assert wait_sent(org.platform, 3) == ["sent", "sent", "sent"]
+    assert wait_sent(org.platform, 3) == ["delivered", "delivered", "delivered"]
     shared, start, complete = receiver.wait_for(3)
     assert all(h["path"] == "/api/v1/lineage" for h in receiver.headers)
     assert (shared["eventType"], shared["job"]["name"]) == ("COMPLETE", "share.manufacturing.kpis_again")
@@ -285,13 +287,14 @@ def test_a_failed_run_is_emitted_and_an_undelivered_event_is_kept_and_retried(
     without.write_text("Plant,Day\nBerlin,2026-01-08\n", encoding="utf-8")
     share(org.platform, without, domain="manufacturing", user=org.anna, name="plant_kpis", mode="replace")
     org.platform.settings.openlineage_url = receiver.url
+    org.platform.settings.jobs.outbox_backoff_seconds = 0.0
     receiver.status = 503
     with pytest.raises(ThresholdError, match="scrap_rate"):
         refresh(org.platform, "sales.scrap", user=org.carla, trigger="manual")
 
     assert wait_sent(org.platform, 2) == ["failed", "failed"]
     with org.platform.store.reader() as s:
-        assert list(s.scalars(select(OpenLineageOutbox.attempts))) == [3, 3]
+        assert list(s.scalars(select(OutboxMessage.attempts).where(OutboxMessage.channel == "openlineage"))) == [3, 3]
     receiver.status = 201
 
     counts = deliver(org.platform, retry_failed=True)

@@ -11,11 +11,11 @@ from sqlalchemy import select, update
 
 from threshold.errors import Conflict, Denied, NotFound
 from threshold.gateway.service import query
+from threshold.jobs.models import OutboxMessage
 from threshold.lineage.derive import derive
 from threshold.lineage.models import LineageNode
 from threshold.lineage.sources import add_source, list_sources
 from threshold.lineage.supply_chain import lineage
-from threshold.notifications.models import WebhookDelivery
 from threshold.notifications.service import inbox
 from threshold.sharing.service import share
 from threshold.store.models import Domain
@@ -100,7 +100,8 @@ def test_schema_evolution_tells_downstream_owners_and_recent_readers(
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:  # the sender records the delivery after the receiver answered
         with p.store.reader() as s:
-            hooks = s.execute(select(WebhookDelivery.event, Domain.name, WebhookDelivery.status).join(Domain)).all()
+            q = select(OutboxMessage.topic, OutboxMessage.scope, OutboxMessage.status)
+            hooks = s.execute(q.where(OutboxMessage.channel == "webhook")).all()
         if hooks and hooks[0][2] == "delivered":
             break
         time.sleep(0.05)

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from threshold.api.app import create_app
-from threshold.api.permissions import undeclared
 from threshold.identity.service import create_token
+from threshold.interface.permissions import undeclared
 
 from .usage_history import INVOICES, KPIS, SENSORS, History
 

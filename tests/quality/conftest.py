@@ -116,6 +116,6 @@ def receiver() -> Iterator[Receiver]:
 
 def wait_for_deliveries() -> None:
     """Webhook deliveries are sent on background threads: wait for the ones started so far."""
-    from threshold.notifications.service import _drain
+    from threshold.runtime import drain as _drain
 
     _drain(10)

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from threshold.api.app import create_app
-from threshold.api.permissions import undeclared
 from threshold.identity.service import create_token
+from threshold.interface.permissions import undeclared
 
 from .conftest import BATCHES, RAW_EMAILS, Batches
 

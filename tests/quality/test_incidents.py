@@ -187,9 +187,8 @@ def test_the_domain_webhook_gets_signed_events_and_a_failed_delivery_is_retried(
     with b.platform.store.session() as s:
         s.scalars(select(Domain).where(Domain.name == "manufacturing")).one().webhook_url = receiver.url
     receiver.fail_first = 3  # every attempt of the first delivery fails
-    from threshold.notifications import service
-
-    service.BACKOFF_SECONDS, backoff = 0.01, service.BACKOFF_SECONDS
+    jobs_settings = b.platform.settings.jobs
+    jobs_settings.outbox_backoff_seconds, backoff = 0.0, jobs_settings.outbox_backoff_seconds
     try:
         incident_id = incidents.report(b.platform, b.ben, f"{BATCHES}.plant", description="Plant missing")
         wait_for_deliveries()
@@ -199,7 +198,7 @@ def test_the_domain_webhook_gets_signed_events_and_a_failed_delivery_is_retried(
         incidents.act(b.platform, b.anna, incident_id, "ack")
         wait_for_deliveries()
     finally:
-        service.BACKOFF_SECONDS = backoff
+        jobs_settings.outbox_backoff_seconds = backoff
 
     assert receiver.events() == ["incident.opened", "incident.acknowledged"]
     first = receiver.received[0]

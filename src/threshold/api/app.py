@@ -11,8 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
-from threshold.api.permissions import enforce
 from threshold.errors import ThresholdError
+from threshold.interface.permissions import enforce
 from threshold.platform import Platform
 
 
@@ -42,7 +42,7 @@ def create_app(platform: Platform) -> FastAPI:
         title="Threshold",
         version="0.1.0",
         description="Share data into one governed lake, query it through one gateway, see who used what.",
-        dependencies=[Depends(enforce)],  # every route's declared permission (api/permissions.py)
+        dependencies=[Depends(enforce)],  # every route's declared permission (interface/permissions.py)
     )
     app.state.platform = platform
     app.add_middleware(

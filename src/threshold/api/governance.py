@@ -1,7 +1,7 @@
 """REST API of governance under /api/v1: tokens, policies, owner controls, access requests, grants, audit.
 
 Each route parses its input, calls one governance or identity service and returns its answer; who may
-call it is declared in `api/permissions.py`.
+call it is declared in `interface/permissions.py`.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from threshold.api.deps import CurrentPerson, PlatformDep
 from threshold.errors import InvalidInput, NotFound
 from threshold.governance import access, audit, controls, policies
 from threshold.identity import service as identity
+from threshold.interface.deps import CurrentPerson, PlatformDep
 
 router = APIRouter(prefix="/api/v1")
 

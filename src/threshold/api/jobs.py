@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
-from threshold.api.deps import CurrentPerson, PlatformDep
-from threshold.api.permissions import API, RULES
+from threshold.interface.deps import CurrentPerson, PlatformDep
+from threshold.interface.permissions import API, RULES
 from threshold.jobs import service as jobs
 
 RULES.update(

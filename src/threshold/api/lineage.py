@@ -17,8 +17,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from threshold.api.deps import CurrentPerson, PlatformDep
 from threshold.errors import InvalidInput
+from threshold.interface.deps import CurrentPerson, PlatformDep
 from threshold.lineage import derive as derivation
 from threshold.lineage import sources
 from threshold.lineage.impact import impact as run_impact
@@ -28,8 +28,8 @@ from threshold.lineage.supply_chain import overview
 
 MAX_EVENT_BYTES = 16 * 1024 * 1024
 
-try:  # who may call each route (api/permissions.py); the services narrow it to the target's domain
-    from threshold.api.permissions import API, RULES
+try:  # who may call each route (interface/permissions.py); the services narrow it to the target's domain
+    from threshold.interface.permissions import API, RULES
 
     RULES.update(
         {

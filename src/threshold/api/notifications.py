@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from threshold.api.deps import CurrentPerson, PlatformDep
+from threshold.interface.deps import CurrentPerson, PlatformDep
 from threshold.notifications import service
 
 router = APIRouter(prefix="/api/v1")

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
-from threshold.api.deps import CurrentPerson, PlatformDep
-from threshold.api.permissions import RULES, Level
 from threshold.errors import InvalidInput
+from threshold.interface.deps import CurrentPerson, PlatformDep
+from threshold.interface.permissions import RULES, Level
 from threshold.products import candidates, consumption, contracts, lifecycle, owners, patterns, producers
 
 router = APIRouter(prefix="/api/v1", tags=["products"])
@@ -37,7 +37,7 @@ PERMISSIONS: dict[tuple[str, str], Level] = {
     ("PUT", f"{A}/contracts"): "signed_in",
     ("POST", f"{A}/contracts/{{dataset}}/check"): "signed_in",
 }
-"""Who may call each route (`api/permissions.py` levels). `signed_in` where the person acting need not own
+"""Who may call each route (`interface/permissions.py` levels). `signed_in` where the person acting need not own
 the domain (nominating; the proposed owner answering; a product's owner managing it): the services check."""
 RULES.update(PERMISSIONS)
 WeeksQuery = Annotated[int | None, Query(ge=0, le=520, description="Weeks of usage (0: all; default: settings).")]

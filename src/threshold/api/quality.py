@@ -13,8 +13,8 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from threshold.api.deps import CurrentPerson, PlatformDep
-from threshold.api.permissions import RULES, Level
+from threshold.interface.deps import CurrentPerson, PlatformDep
+from threshold.interface.permissions import RULES, Level
 from threshold.quality import checks, contract, incidents, quarantine
 from threshold.quality.incident_records import get_incident, list_incidents
 from threshold.quality.kinds import CheckSpec

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
@@ -12,13 +10,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from threshold.api.deps import CurrentPerson, PlatformDep
 from threshold.catalog import service as catalog
-from threshold.errors import InvalidInput
 from threshold.gateway.service import query as run_query
 from threshold.identity import service as identity
-from threshold.sharing.names import name_from_file
-from threshold.sharing.service import share as run_share
+from threshold.interface.deps import CurrentPerson, PlatformDep
+from threshold.interface.uploads import receive_and_share
 from threshold.usage import service as usage
 from threshold.web.render import arrow_ipc, as_csv, rows
 
@@ -134,53 +130,6 @@ async def share(
         receive_and_share, platform, person, file, domain, name, mode, sheet, description, purpose, evolve
     )
     return {"results": [asdict(r) for r in results]}
-
-
-def receive_and_share(
-    platform: Any,
-    person: Any,
-    file: UploadFile,
-    domain: str,
-    name: str | None,
-    mode: str,
-    sheet: str | None,
-    description: str,
-    purpose: str,
-    evolve: bool,
-) -> list[Any]:
-    """Stream an upload to a private folder (never all in memory), share it, remove it."""
-    from pathlib import Path
-
-    original = Path(file.filename or "upload").name
-    if not original or original.startswith("."):
-        raise InvalidInput("the upload needs a file name with an extension, e.g. plant_kpis.xlsx")
-    folder = platform.settings.staging_dir / f"upload-{uuid.uuid4().hex}"
-    folder.mkdir(parents=True)
-    (folder / "pid").write_text(str(__import__("os").getpid()))
-    target = folder / original
-    limit = platform.settings.max_share_bytes
-    try:
-        written = 0
-        with target.open("wb") as out:
-            while chunk := file.file.read(4 * 1024 * 1024):
-                written += len(chunk)
-                if written > limit:
-                    raise InvalidInput(f"{original} is over the share limit of {limit:,} bytes")
-                out.write(chunk)
-        return run_share(
-            platform,
-            target,
-            domain=domain,
-            user=person,
-            name=name or name_from_file(target),
-            mode=mode,
-            sheet=sheet or None,
-            description=description,
-            purpose=purpose,
-            evolve=evolve,
-        )
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @router.get("/usage", summary="Organisation-wide usage: most used, never used")

@@ -15,12 +15,12 @@ from sqlglot import exp
 
 from threshold.errors import Denied, InvalidInput, NotFound, ThresholdError
 from threshold.gateway import authorize
-from threshold.gateway.check import CheckedQuery, Reference, check
 from threshold.gateway.columns import columns_read_cached
 from threshold.gateway.fingerprint import fingerprint, strip_literals
 from threshold.identity.service import Person
 from threshold.lake import ReadPlan
 from threshold.platform import Platform
+from threshold.sql.check import CheckedQuery, Reference, check
 from threshold.store.models import Dataset, Share
 from threshold.usage.service import UsageRecord, record
 

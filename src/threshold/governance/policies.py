@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from threshold.errors import Denied, InvalidInput, NotFound
 from threshold.governance.masks import check_mask
 from threshold.identity.service import Person
+from threshold.names import NAME_RE
 from threshold.platform import Platform
-from threshold.sharing.names import NAME_RE
 from threshold.store.models import Dataset, Domain, Policy
 
 PERSONAL_GUARDRAIL = "guardrail.personal-data"

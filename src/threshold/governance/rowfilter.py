@@ -10,8 +10,8 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from threshold.errors import InvalidInput
-from threshold.gateway.check import _check_function, allowed_functions
 from threshold.identity.service import Person
+from threshold.sql.check import _check_function, allowed_functions
 
 _PLACEHOLDER = re.compile(r"\{reader\.([a-z_][a-z0-9_]*)\}")
 

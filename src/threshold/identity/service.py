@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from threshold.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from threshold.names import check_name
 from threshold.platform import Platform
-from threshold.sharing.names import check_name
 from threshold.store.models import ApiToken, Domain, Membership, User
 
 _hasher = PasswordHasher()

@@ -3,5 +3,5 @@ backoff, run history, and one outbox for everything sent outside.
 
 Entry points: `service` (plan, run_due, run_now, listing, history), `kinds` (declare a job kind),
 `schedule` (the grammar), `scheduler` (the server's thread), `outbox` (declare a channel, enqueue,
-deliver), `runtime` (the injectable clock and executor). See docs/architecture.md.
+deliver). The injectable clock and executor are the core's (`threshold.runtime`). See docs/architecture.md.
 """

@@ -57,3 +57,29 @@ class JobRun(Base):
     """`ok`, `failed` or `skipped` (the kind had nothing to do, e.g. a dataset not published yet)."""
     error: Mapped[str | None] = mapped_column(Text, default=None)
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class OutboxMessage(Base):
+    """One message to send outside (a webhook call, an OpenLineage event, later mail), written in the
+    transaction of the change it tells about, then delivered with retries; never dropped silently."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_channel_status", "channel", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(30))
+    """A declared channel (`webhook`, `openlineage`): who knows how to send it."""
+    topic: Mapped[str] = mapped_column(String(100), default="")
+    """What it is about: the webhook event (`schema.changed`), the OpenLineage event type."""
+    scope: Mapped[str | None] = mapped_column(String(100), default=None, index=True)
+    """Whose it is: the domain of a webhook."""
+    destination: Mapped[str | None] = mapped_column(String(500), default=None)
+    """Where it goes (a URL), fixed when it is written."""
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    """`pending`, `sending` (claimed), `delivered`, or `failed` (every attempt failed; can be retried)."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    """A `sending` message not finished by then is taken over."""
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

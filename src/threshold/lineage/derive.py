@@ -23,7 +23,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from threshold.errors import Conflict, Denied, NotFound, ThresholdError
-from threshold.gateway.check import check
 from threshold.identity.service import Person, get_person
 from threshold.jobs import schedule
 from threshold.jobs import service as jobs
@@ -31,8 +30,9 @@ from threshold.lineage import naming, openlineage_out
 from threshold.lineage.derivation_runs import DerivationRunSpec, deriving
 from threshold.lineage.models import Derivation, DerivationRun, LineageEdge, LineageNode
 from threshold.lineage.query_lineage import analyze
+from threshold.names import check_name
 from threshold.platform import Platform
-from threshold.sharing.names import check_name
+from threshold.sql.check import check
 from threshold.store.models import Column, Dataset, Domain, UsageRead, User
 
 REFRESH = "derivation.refresh"

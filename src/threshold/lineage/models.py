@@ -11,7 +11,7 @@ The graph is small in shape and large in number:
   and the columns whose origin could not be resolved (kind `unresolved`, with the reason).
 - `Derivation` (+ `DerivationRun`): a dataset computed by SQL through the gateway, refreshed on
   demand or on a schedule; `SourceSystem`: where shared data comes from, with an owner;
-  `OpenLineageEvent` and `OpenLineageOutbox`: events received and events to send.
+  `OpenLineageEvent`: events received (events to send are messages of the one outbox, `jobs.models`).
 """
 
 from __future__ import annotations
@@ -175,18 +175,3 @@ class OpenLineageEvent(Base):
     job_name: Mapped[str] = mapped_column(String(500))
     producer: Mapped[str] = mapped_column(String(500), default="")
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
-
-
-class OpenLineageOutbox(Base):
-    """An event Threshold emits (for its shares and derivations), written in the same transaction as
-    the change it describes and sent afterwards; failed sends stay here and are retried."""
-
-    __tablename__ = "openlineage_outbox"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
-    """`pending`, `sent` or `failed` (every attempt failed; `threshold openlineage retry`)."""
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text, default=None)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

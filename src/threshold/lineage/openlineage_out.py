@@ -1,8 +1,9 @@
 """OpenLineage out: events for Threshold's own shares and derivations, sent to THRESHOLD_OPENLINEAGE_URL.
 
-Events are built with the official `openlineage-python` classes and written to the outbox table in
-the same transaction as the change they describe (so a committed share always has its event, and a
-rolled-back one never has), then sent by a background thread through the client's HTTP transport.
+Events are built with the official `openlineage-python` classes and written to the one outbox
+(`threshold.jobs.outbox`, channel `openlineage`, declared in `registration.py`) in the same
+transaction as the change they describe (so a committed share always has its event, and a
+rolled-back one never has), then sent in the background through the client's HTTP transport.
 A send that fails every attempt stays `failed` in the outbox; `threshold openlineage retry` sends
 it again. Shares emit one COMPLETE event; derivation runs emit START, then COMPLETE or FAIL, with
 the input snapshots, the output schema, the SQL and the column lineage facet.
@@ -14,12 +15,9 @@ the URL (`https://:TOKEN@host/...`) is sent as `Authorization: Bearer TOKEN`.
 
 from __future__ import annotations
 
-import atexit
 import logging
-import threading
-import time
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -34,16 +32,17 @@ from openlineage.client.facet_v2 import (
     sql_job,
 )
 from openlineage.client.serde import Serde
-from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from threshold.jobs import outbox as jobs_outbox
+from threshold.jobs.models import OutboxMessage
 from threshold.lineage import naming
-from threshold.lineage.models import DIRECT_KINDS, OpenLineageOutbox
+from threshold.lineage.models import DIRECT_KINDS
 from threshold.platform import Platform
 
 log = logging.getLogger(__name__)
 PRODUCER = "urn:threshold:openlineage:0.1.0"
-ATTEMPTS = 3
+CHANNEL = "openlineage"
 _SUBTYPES = {
     "identity": "IDENTITY",
     "transform": "TRANSFORMATION",
@@ -55,8 +54,6 @@ _SUBTYPES = {
     "window": "WINDOW",
     "conditional": "CONDITIONAL",
 }
-_lock = threading.Lock()
-_outstanding: list[threading.Thread] = []
 
 
 def enabled(platform: Platform) -> bool:
@@ -154,119 +151,48 @@ def run_event(
 def enqueue(s: Session, platform: Platform, event: dict[str, Any]) -> None:
     """Put an event in the outbox inside the caller's transaction (nothing when no URL is set)."""
     if enabled(platform):
-        s.add(OpenLineageOutbox(payload=event, status="pending", attempts=0))
+        jobs_outbox.enqueue(s, CHANNEL, event, topic=str(event.get("eventType") or ""))
 
 
 def deliver_async(platform: Platform) -> None:
     """Send pending events in the background (a CLI waits for it, within a bound, at exit)."""
-    if not enabled(platform):
-        return
-    t = threading.Thread(target=_deliver_quietly, args=(platform,), name="openlineage-out", daemon=True)
-    _outstanding[:] = [x for x in _outstanding if x.is_alive()] + [t]
-    t.start()
-
-
-@atexit.register
-def _drain(timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    for t in list(_outstanding):
-        t.join(max(0.0, deadline - time.monotonic()))
-
-
-def _deliver_quietly(platform: Platform) -> None:
-    try:
-        deliver(platform)
-    except Exception:  # a background sender must not die loudly; the rows stay pending
-        log.exception("sending OpenLineage events failed")
+    if enabled(platform):
+        jobs_outbox.deliver_soon(platform, channel_name=CHANNEL)
 
 
 def deliver(platform: Platform, *, retry_failed: bool = False) -> dict[str, int]:
     """Send every pending event (and failed ones when `retry_failed`), oldest first."""
-    url = getattr(platform.settings, "openlineage_url", None)
-    if not url:
+    if not enabled(platform):
         return {"sent": 0, "failed": 0}
-    transport = _transport(url)
-    sent = failed = 0
-    with _lock:
-        states = ("pending", "failed") if retry_failed else ("pending",)
-        stale = datetime.now(UTC) - timedelta(minutes=5)
-        with platform.store.session() as s:
-            ids = list(
-                s.scalars(
-                    select(OpenLineageOutbox.id)
-                    .where(
-                        or_(
-                            OpenLineageOutbox.status.in_(states),
-                            (OpenLineageOutbox.status == "sending") & (OpenLineageOutbox.created_at < stale),
-                        )
-                    )
-                    .order_by(OpenLineageOutbox.id)
-                )
-            )
-        for event_id in ids:
-            payload = _claim(platform, event_id)
-            if payload is None:
-                continue
-            error, tries = None, 0
-            for attempt in range(ATTEMPTS):
-                tries += 1
-                try:
-                    transport.emit(payload)  # type: ignore[arg-type]  # the transport serialises dicts too
-                    error = None
-                    break
-                except Exception as e:  # requests' errors, HTTP status errors
-                    error = f"{type(e).__name__}: {str(e)[:300]}"
-                    if attempt < ATTEMPTS - 1:
-                        time.sleep(0.2 * 2**attempt)
-            _finish(platform, event_id, error, tries)
-            sent += error is None
-            failed += error is not None
-    transport.close()
-    return {"sent": sent, "failed": failed}
+    counts = jobs_outbox.deliver(platform, channel_name=CHANNEL, retry_failed=retry_failed)
+    return {"sent": counts["delivered"], "failed": counts["failed"]}
 
 
-def _claim(platform: Platform, event_id: int) -> dict[str, Any] | None:
-    with platform.store.session() as s:
-        moved = s.execute(
-            update(OpenLineageOutbox)
-            .where(OpenLineageOutbox.id == event_id, OpenLineageOutbox.status != "sent")
-            .values(status="sending")
-        )
-        if moved.rowcount != 1:  # type: ignore[attr-defined]
-            return None
-        return s.scalar(select(OpenLineageOutbox.payload).where(OpenLineageOutbox.id == event_id))
-
-
-def _finish(platform: Platform, event_id: int, error: str | None, tries: int) -> None:
-    with platform.store.session() as s:
-        row = s.get(OpenLineageOutbox, event_id)
-        if row is None:
-            return
-        row.attempts += tries
-        if error is None:
-            row.status, row.sent_at, row.last_error = "sent", datetime.now(UTC), None
-        else:
-            row.status, row.last_error = "failed", error
+def send(platform: Platform, message: OutboxMessage) -> None:
+    """The `openlineage` channel: one event to THRESHOLD_OPENLINEAGE_URL (as it is when sending)."""
+    transport = _transport(str(platform.settings.openlineage_url))
+    try:
+        transport.emit(message.payload)  # type: ignore[arg-type]  # the transport serialises dicts too
+    finally:
+        transport.close()
 
 
 def outbox(platform: Platform, *, limit: int = 100) -> dict[str, Any]:
-    with platform.store.reader() as s:
-        rows = s.scalars(select(OpenLineageOutbox).order_by(OpenLineageOutbox.id.desc()).limit(limit)).all()
-        return {
-            "url": _shown_url(getattr(platform.settings, "openlineage_url", None)),
-            "events": [
-                {
-                    "id": r.id,
-                    "status": r.status,
-                    "attempts": r.attempts,
-                    "error": r.last_error,
-                    "event": r.payload.get("eventType"),
-                    "job": (r.payload.get("job") or {}).get("name"),
-                    "at": r.created_at.isoformat(timespec="seconds") if r.created_at else None,
-                }
-                for r in rows
-            ],
-        }
+    return {
+        "url": _shown_url(getattr(platform.settings, "openlineage_url", None)),
+        "events": [
+            {
+                "id": r.id,
+                "status": r.status,
+                "attempts": r.attempts,
+                "error": r.last_error,
+                "event": r.payload.get("eventType"),
+                "job": (r.payload.get("job") or {}).get("name"),
+                "at": r.created_at.isoformat(timespec="seconds") if r.created_at else None,
+            }
+            for r in jobs_outbox.messages(platform, CHANNEL, limit=limit)
+        ],
+    }
 
 
 def _transport(url: str) -> Any:

@@ -1,10 +1,11 @@
-"""What lineage listens to and runs (see `threshold.events` for when each phase runs)."""
+"""What lineage listens to, runs and sends (see `threshold.events` for when each phase runs)."""
 
 from __future__ import annotations
 
 from threshold.events import DatasetPublished, Phase, SchemaChanged, ShareStarting, subscribe
 from threshold.jobs.kinds import JobKind, declare
-from threshold.lineage import derive, hooks
+from threshold.jobs.outbox import Channel, declare_channel
+from threshold.lineage import derive, hooks, openlineage_out
 
 
 def register() -> None:
@@ -13,3 +14,4 @@ def register() -> None:
     subscribe(DatasetPublished, hooks.deliver_events, phase=Phase.AFTER_COMMIT)
     subscribe(SchemaChanged, hooks.schema_changed)
     declare(JobKind(derive.REFRESH, "Refresh a derived dataset", run=derive.refresh_jobs))
+    declare_channel(Channel(openlineage_out.CHANNEL, openlineage_out.send, enabled=openlineage_out.enabled))

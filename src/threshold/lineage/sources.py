@@ -16,8 +16,8 @@ from threshold.errors import Conflict, Denied, InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.lineage import graph, naming
 from threshold.lineage.models import LineageEdge, LineageNode, SourceSystem
+from threshold.names import check_name
 from threshold.platform import Platform
-from threshold.sharing.names import check_name
 from threshold.store.models import User
 
 

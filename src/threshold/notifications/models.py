@@ -1,11 +1,11 @@
-"""Inbox messages and webhook deliveries."""
+"""Inbox messages (webhook deliveries are messages of the one outbox, `threshold.jobs.models.OutboxMessage`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from threshold.store.models import Base, utcnow
@@ -29,20 +29,3 @@ class Notification(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
-
-
-class WebhookDelivery(Base):
-    """One event sent (or still to send) to a domain's webhook; every attempt is counted."""
-
-    __tablename__ = "webhook_deliveries"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    domain_id: Mapped[int] = mapped_column(ForeignKey("domains.id", ondelete="CASCADE"), index=True)
-    event: Mapped[str] = mapped_column(String(50))
-    url: Mapped[str] = mapped_column(String(500))
-    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
-    """`pending`, `delivered` or `failed` (after every attempt failed; can be retried)."""
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text, default=None)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

@@ -1,17 +1,15 @@
 """Tell people: an inbox message per person, and the domain's webhook (JSON signed with HMAC-SHA256).
 
-Webhook deliveries are recorded before they are sent, retried with backoff, and a delivery that
-failed every attempt stays visible (`failed`) and can be retried later: nothing is dropped silently.
+Webhook calls are messages of the `webhook` channel of the one outbox (`threshold.jobs.outbox`,
+declared in `registration.py`): recorded before they are sent, retried with backoff, and a delivery
+that failed every attempt stays visible (`failed`) and can be retried later: nothing is dropped silently.
 """
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import hmac
 import json
-import threading
-import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -20,21 +18,14 @@ from sqlalchemy import select, update
 
 from threshold.errors import NotFound
 from threshold.identity.service import Person
-from threshold.notifications.models import Notification, WebhookDelivery
+from threshold.jobs import outbox
+from threshold.jobs.models import OutboxMessage
+from threshold.notifications.models import Notification
 from threshold.platform import Platform
 from threshold.store.models import Domain, Membership, User
 
-ATTEMPTS = 3
-BACKOFF_SECONDS = 0.5
-_outstanding: list[threading.Thread] = []
-
-
-@atexit.register
-def _drain(timeout: float = 10.0) -> None:
-    """A short-lived process (the CLI) waits, within a bound, for deliveries it started."""
-    deadline = time.monotonic() + timeout
-    for t in list(_outstanding):
-        t.join(max(0.0, deadline - time.monotonic()))
+WEBHOOK = "webhook"
+"""The outbox channel of domain webhooks (scope: the domain's name)."""
 
 
 def notify(
@@ -130,107 +121,61 @@ def emit(
         dom = s.scalars(select(Domain).where(Domain.name == domain)).one_or_none()
         if dom is None or not dom.webhook_url:
             return None
-        row = WebhookDelivery(
-            domain_id=dom.id,
-            event=event,
-            url=dom.webhook_url,
-            payload={"event": event, "domain": domain, "data": payload},
-        )
-        s.add(row)
-        s.flush()
-        delivery_id = row.id
+        delivery_id = outbox.enqueue(
+            s,
+            WEBHOOK,
+            {"event": event, "domain": domain, "data": payload},
+            topic=event,
+            scope=domain,
+            destination=dom.webhook_url,
+        ).id
     if wait:
-        _send(platform, delivery_id)
+        outbox.deliver(platform, [delivery_id])
     else:
-        t = threading.Thread(target=_send, args=(platform, delivery_id), daemon=True)
-        _outstanding[:] = [x for x in _outstanding if x.is_alive()] + [t]
-        t.start()
+        outbox.deliver_soon(platform, [delivery_id])
     return delivery_id
 
 
 def retry_failed(platform: Platform, *, domain: str | None = None) -> int:
     """Send again every delivery that is still pending or failed; returns how many were delivered."""
-    with platform.store.session() as s:
-        q = select(WebhookDelivery.id).where(WebhookDelivery.status.in_(("pending", "failed")))
-        if domain:
-            q = q.join(Domain).where(Domain.name == domain)
-        ids = list(s.scalars(q.order_by(WebhookDelivery.id)))
-    return sum(1 for i in ids if _send(platform, i))
+    counts = outbox.deliver(platform, channel_name=WEBHOOK, scope=domain, retry_failed=True)
+    return counts["delivered"]
 
 
 def deliveries(platform: Platform, domain: str, *, limit: int = 100) -> list[dict[str, Any]]:
     with platform.store.session() as s:
-        dom = s.scalars(select(Domain).where(Domain.name == domain)).one_or_none()
-        if dom is None:
+        if s.scalars(select(Domain.id).where(Domain.name == domain)).one_or_none() is None:
             raise NotFound(f"no domain {domain!r}")
-        rows = s.scalars(
-            select(WebhookDelivery)
-            .where(WebhookDelivery.domain_id == dom.id)
-            .order_by(WebhookDelivery.id.desc())
-            .limit(limit)
-        ).all()
-        return [
-            {
-                "id": d.id,
-                "event": d.event,
-                "status": d.status,
-                "attempts": d.attempts,
-                "error": d.last_error,
-                "at": _iso(d.created_at),
-                "delivered_at": _iso(d.delivered_at),
-            }
-            for d in rows
-        ]
+    return [
+        {
+            "id": d.id,
+            "event": d.topic,
+            "status": d.status,
+            "attempts": d.attempts,
+            "error": d.last_error,
+            "at": _iso(d.created_at),
+            "delivered_at": _iso(d.delivered_at),
+        }
+        for d in outbox.messages(platform, WEBHOOK, scope=domain, limit=limit)
+    ]
 
 
-def _send(platform: Platform, delivery_id: int) -> bool:
+def send_webhook(platform: Platform, message: OutboxMessage) -> None:
+    """The `webhook` channel: POST the signed JSON to the URL the domain had when the event happened."""
     import httpx
 
-    with platform.store.session() as s:
-        d = s.get(WebhookDelivery, delivery_id)
-        if d is None or d.status == "delivered":
-            return False
-        dom = s.get(Domain, d.domain_id)
-        url, payload, domain = d.url, d.payload, dom.name if dom else ""
-    body = json.dumps(payload, default=str, sort_keys=True).encode()
+    body = json.dumps(message.payload, default=str, sort_keys=True).encode()
     headers = {
         "Content-Type": "application/json",
-        "X-Threshold-Event": str(payload.get("event", "")),
-        "X-Threshold-Delivery": str(delivery_id),
-        "X-Threshold-Signature": sign(webhook_secret(platform, domain), body),
+        "X-Threshold-Event": str(message.payload.get("event", "")),
+        "X-Threshold-Delivery": str(message.id),
+        "X-Threshold-Signature": sign(webhook_secret(platform, message.scope or ""), body),
     }
-    error = ""
-    for attempt in range(ATTEMPTS):
-        try:
-            r = httpx.post(url, content=body, headers=headers, timeout=5)
-            if 200 <= r.status_code < 300:
-                _finish(platform, delivery_id, "delivered", None)
-                return True
-            error = f"HTTP {r.status_code}"
-        except httpx.HTTPError as e:
-            error = f"{type(e).__name__}: {str(e)[:200]}"
-        _count_attempt(platform, delivery_id, error)
-        if attempt < ATTEMPTS - 1:
-            time.sleep(BACKOFF_SECONDS * 2**attempt)
-    _finish(platform, delivery_id, "failed", error)
-    return False
-
-
-def _count_attempt(platform: Platform, delivery_id: int, error: str) -> None:
-    with platform.store.session() as s:
-        s.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id == delivery_id)
-            .values(attempts=WebhookDelivery.attempts + 1, last_error=error)
-        )
-
-
-def _finish(platform: Platform, delivery_id: int, status: str, error: str | None) -> None:
-    with platform.store.session() as s:
-        values: dict[str, Any] = {"status": status, "last_error": error}
-        if status == "delivered":
-            values |= {"delivered_at": datetime.now(UTC), "attempts": WebhookDelivery.attempts + 1}
-        s.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery_id).values(**values))
+    r = httpx.post(
+        str(message.destination), content=body, headers=headers, timeout=platform.settings.jobs.outbox_timeout_seconds
+    )
+    if not 200 <= r.status_code < 300:
+        raise RuntimeError(f"HTTP {r.status_code}")
 
 
 def _iso(d: datetime | None) -> str | None:

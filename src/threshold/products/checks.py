@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 
 from threshold.errors import ThresholdError
 from threshold.platform import Platform
-from threshold.products.contracts import datasets_of, freshness_hours, logical_type
+from threshold.products.contract_document import datasets_of, freshness_hours, logical_type
 from threshold.store.models import Dataset, Share, User
 
 PURPOSE = "contract check"
@@ -121,7 +121,7 @@ class _Runner:
 
     def allowed(self, sql: str) -> str | None:
         """Why an `sql` rule may not run (it reads datasets outside the contract), or None."""
-        from threshold.gateway.check import check
+        from threshold.sql.check import check
 
         try:
             read = check(sql).datasets

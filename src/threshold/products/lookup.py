@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session, aliased
 
 from threshold.errors import InvalidInput, NotFound
 from threshold.platform import Platform
-from threshold.products.rollup import monday
 from threshold.store.models import Dataset, Domain, Membership, User
 
 
@@ -53,6 +52,13 @@ class DatasetRef:
     stage: str
     visibility: str
     created_at: datetime
+
+
+def monday(at: datetime | date) -> date:
+    """The Monday (UTC) of the week `at` falls in."""
+    if isinstance(at, datetime):
+        at = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).date()
+    return at - timedelta(days=at.weekday())
 
 
 def dataset_ref(s: Session, full_name: str) -> DatasetRef:

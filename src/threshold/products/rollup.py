@@ -24,6 +24,7 @@ from sqlalchemy import Table, Text, case, delete, func, select, type_coerce, upd
 from sqlalchemy.orm import Session
 
 from threshold.platform import Platform
+from threshold.products.lookup import monday
 from threshold.products.models import (
     RollupState,
     UsageColumn,
@@ -40,13 +41,6 @@ from threshold.store.models import Dataset, UsageEvent, UsageRead
 CHUNK_EVENTS = 200_000
 """Events counted per transaction: a rebuild of a large log commits as it goes."""
 _BROWSE = re.compile(r"^select \* from [a-z0-9_\"]+\.[a-z0-9_\"]+( as [a-z0-9_\"]+)? limit \?$")
-
-
-def monday(at: datetime | date) -> date:
-    """The Monday (UTC) of the week `at` falls in."""
-    if isinstance(at, datetime):
-        at = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).date()
-    return at - timedelta(days=at.weekday())
 
 
 def aware(at: datetime) -> datetime:

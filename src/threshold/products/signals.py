@@ -46,7 +46,7 @@ class Values:
 
 
 def window_since(platform: Platform, weeks: int | None = None, today: date | None = None) -> date:
-    from threshold.products.rollup import monday
+    from threshold.products.lookup import monday
 
     n = platform.settings.products.window_weeks if weeks is None else weeks
     this = monday(today or datetime.now(UTC).date())

@@ -68,7 +68,7 @@ def validate(platform: Platform, full_name: str, spec: CheckSpec) -> tuple[str, 
 
 def _own_dataset_sql(sql: str, full_name: str) -> str:
     """A custom assertion reads its own dataset only (`${object}` and `{table}` name it), as it is now."""
-    from threshold.gateway.check import check
+    from threshold.sql.check import check
 
     for placeholder in ("${object}", "{object}", "${table}", "{table}", "${dataset}", "{dataset}"):
         sql = sql.replace(placeholder, full_name)

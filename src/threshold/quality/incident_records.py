@@ -207,8 +207,8 @@ class _Context:
             return None, None
         if self.viewer.id == i.reporter_id:
             return i.query, None
-        from threshold.gateway.check import check
         from threshold.governance.decide import decide
+        from threshold.sql.check import check
 
         try:
             names = check(i.query).datasets

@@ -68,7 +68,7 @@ def report(
                 raise InvalidInput(f"{full_name} has no column {col!r}; it has {', '.join(names)}")
     query = (query or "").strip()
     if query:
-        from threshold.gateway.check import check
+        from threshold.sql.check import check
 
         if full_name not in check(query).datasets:
             raise InvalidInput(f"the query that shows the problem must read {full_name}")

@@ -119,10 +119,10 @@ class SnapshotReader:
             raise Denied(f"{owner.name} may not read {target.full_name} to check it (rule {self.decision.rule})")
 
     def run(self, sql: str, *, scope: str = "whole", max_rows: int | None = None) -> pa.Table:
-        from threshold.gateway.check import check
         from threshold.gateway.columns import columns_read
         from threshold.gateway.fingerprint import fingerprint, strip_literals
         from threshold.governance.decide import mask_key
+        from threshold.sql.check import check
 
         started = time.perf_counter()
         checked = check(sql)

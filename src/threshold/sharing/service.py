@@ -35,10 +35,10 @@ from threshold.events import DatasetPublished, DatasetPublishing, SchemaChanged,
 from threshold.identity.service import Person
 from threshold.lake import _quote_ident, _quote_str, duckdb_type, field_ids_option
 from threshold.locks import dataset_lock
+from threshold.names import check_name, column_names, name_from_file
 from threshold.platform import Platform
 from threshold.sharing import readers
 from threshold.sharing.detection import detect_column
-from threshold.sharing.names import check_name, column_names, name_from_file
 from threshold.sharing.profile import TableProfile, profile
 from threshold.sharing.types import lake_type
 from threshold.store.models import Column, Dataset, Domain, Share, Tag, utcnow
@@ -138,7 +138,7 @@ def share(
         for src in tables:
             ds_name = base_name
             if len(tables) > 1 and src.name_hint:
-                from threshold.sharing.names import identifier
+                from threshold.names import identifier
 
                 ds_name = f"{base_name}_{identifier(src.name_hint, 'sheet')}"[:63].rstrip("_")
                 check_name("dataset", ds_name)

@@ -15,8 +15,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from threshold.api.deps import session_person
 from threshold.errors import ThresholdError, Unauthenticated
+from threshold.interface.deps import session_person
 from threshold.web.session import login_url
 from threshold.web.templating import STATIC, page, wants_json
 from threshold.web.views import activity, auth, browse, governance, jobs, query, share

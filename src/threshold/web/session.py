@@ -8,9 +8,9 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 
-from threshold.api.deps import session_person
 from threshold.errors import Denied, Unauthenticated
 from threshold.identity.service import Person
+from threshold.interface.deps import session_person
 
 
 def signed_in(request: Request) -> Person:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from threshold.sharing.detection import Column, Detection
+from threshold.sharing.detectors.column import Column, Detection
 
 
 class Detector(Protocol):

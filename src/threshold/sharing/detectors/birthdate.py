@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from threshold.sharing.detection import Column, Detection, fold
+from threshold.sharing.detectors.column import Column, Detection, fold
 from threshold.sharing.detectors.evidence import confidence, describes_things, hints, sampled, share_of_values
 
 _HINTS = hints(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from threshold.sharing.detection import Column, Detection
 from threshold.sharing.detectors.checksums import luhn_valid
+from threshold.sharing.detectors.column import Column, Detection
 from threshold.sharing.detectors.evidence import confidence, hints, sampled, share_of
 
 _SEPARATORS = re.compile(r"[ -]")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from threshold.sharing.detection import Column, Detection
+from threshold.sharing.detectors.column import Column, Detection
 from threshold.sharing.detectors.evidence import confidence, hints, sampled, share_of
 
 _ADDRESS = re.compile(r"(?:mailto:)?(?:[^<>@]*<)?[\w.%+'&=-]+@(?:[\w-]+\.)+[^\W\d_]{2,24}>?")

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from threshold.sharing.detection import Column
+from threshold.sharing.detectors.column import Column
 
 T = TypeVar("T")
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from threshold.sharing.detection import Column, Detection
 from threshold.sharing.detectors.checksums import mod97
+from threshold.sharing.detectors.column import Column, Detection
 from threshold.sharing.detectors.evidence import confidence, hints, sampled, share_of
 
 # IBAN length per country (SWIFT IBAN registry).

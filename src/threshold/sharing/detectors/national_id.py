@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from threshold.sharing.detection import Column, Detection
 from threshold.sharing.detectors.checksums import eleven_test, luhn_valid, mod11_10_digit
+from threshold.sharing.detectors.column import Column, Detection
 from threshold.sharing.detectors.evidence import Hints, confidence, describes_things, hints, sampled, share_of
 
 

@@ -12,7 +12,7 @@ import re
 from functools import cache
 from importlib import resources
 
-from threshold.sharing.detection import Column, Detection, fold
+from threshold.sharing.detectors.column import Column, Detection, fold
 from threshold.sharing.detectors.evidence import describes_things, percent, share_of
 
 # Words that are a person's name on their own, and run-together forms of the usual phrases.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from threshold.sharing.detection import Column, Detection
+from threshold.sharing.detectors.column import Column, Detection
 from threshold.sharing.detectors.evidence import confidence, describes_things, hints, sampled, share_of
 
 _SHAPE = re.compile(r"[+(]?\d[\d ().\-/]{5,24}\d(?:\s*(?:x|ext\.?|#)\s*\d{1,5})?", re.IGNORECASE)

@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 
 from threshold.errors import InvalidInput
-from threshold.sharing.readers import ReadOptions, SourceTable
+from threshold.sharing.readers.source import ReadOptions, SourceTable
 
 SNIFF_BYTES = 1 << 20
 """Everything we decide ourselves is decided on this much of the (decompressed) file."""

@@ -16,7 +16,7 @@ import pyarrow as pa
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, SheetTypeEnum
 
 from threshold.errors import InvalidInput
-from threshold.sharing.readers import ReadOptions, SourceTable
+from threshold.sharing.readers.source import ReadOptions, SourceTable
 
 Cell = int | float | str | bool | time | date | datetime | timedelta
 """What calamine gives per cell; "" when empty."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 
 from threshold.errors import InvalidInput
-from threshold.sharing.readers import ReadOptions, SourceTable
+from threshold.sharing.readers.source import ReadOptions, SourceTable
 
 
 def read_json(path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options: ReadOptions) -> list[SourceTable]:

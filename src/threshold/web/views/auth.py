@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from threshold.api.deps import session_person
 from threshold.errors import Unauthenticated
 from threshold.identity.service import authenticate
+from threshold.interface.deps import session_person
 from threshold.web.session import check_csrf, csrf_token, safe_next, sign_in
 from threshold.web.templating import page
 

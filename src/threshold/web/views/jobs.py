@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from threshold.api.permissions import RULES
+from threshold.interface.permissions import RULES
 from threshold.jobs import service as jobs
 from threshold.web.session import check_csrf, signed_in
 from threshold.web.templating import page

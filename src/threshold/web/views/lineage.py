@@ -25,8 +25,8 @@ from threshold.web.templating import page
 
 router = APIRouter()
 
-try:  # who may open each page (api/permissions.py)
-    from threshold.api.permissions import RULES
+try:  # who may open each page (interface/permissions.py)
+    from threshold.interface.permissions import RULES
 
     RULES.update(
         {

@@ -13,9 +13,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
-from threshold.api.permissions import RULES, Level
 from threshold.errors import ThresholdError
 from threshold.identity.service import Person
+from threshold.interface.permissions import RULES, Level
 from threshold.platform import Platform
 from threshold.products import candidates, consumption, contracts, lifecycle, owners, patterns, producers
 from threshold.web.session import check_csrf, signed_in
@@ -48,7 +48,7 @@ PERMISSIONS: dict[tuple[str, str], Level] = {
     ("POST", "/products/retire"): "signed_in",
     ("POST", "/products/check"): "signed_in",
 }
-"""Who may open each page (`api/permissions.py` levels); the services check the target."""
+"""Who may open each page (`interface/permissions.py` levels); the services check the target."""
 RULES.update(PERMISSIONS)
 ACCENT, OWN = "#0f766e", "#98a2b3"
 SIGNAL_SHADES = {

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from threshold.api.permissions import RULES, Level
 from threshold.errors import InvalidInput, NotFound
+from threshold.interface.permissions import RULES, Level
 from threshold.jobs.schedule import human_duration
 from threshold.platform import Platform
 from threshold.quality import checks, incidents, quarantine

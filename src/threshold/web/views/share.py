@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from threshold.api.routes import receive_and_share
 from threshold.errors import ThresholdError
 from threshold.identity.service import Person, list_domains
+from threshold.interface.uploads import receive_and_share
 from threshold.platform import Platform
 from threshold.sharing.readers import EXTENSIONS
 from threshold.sharing.service import MODES

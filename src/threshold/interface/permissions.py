@@ -134,7 +134,7 @@ def undeclared(app: FastAPI) -> list[str]:
 
 def caller(request: Request) -> Person | None:
     """Who is calling: an API token wins over the web session; None when neither."""
-    from threshold.api.deps import session_person
+    from threshold.interface.deps import session_person
 
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):

@@ -1,0 +1,61 @@
+"""Uploads shared by the web share form and `POST /api/v1/shares`: stream the file to a private
+folder, share it, remove it."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from typing import Any
+
+from fastapi import UploadFile
+
+from threshold.errors import InvalidInput
+from threshold.names import name_from_file
+from threshold.sharing.service import share as run_share
+
+
+def receive_and_share(
+    platform: Any,
+    person: Any,
+    file: UploadFile,
+    domain: str,
+    name: str | None,
+    mode: str,
+    sheet: str | None,
+    description: str,
+    purpose: str,
+    evolve: bool,
+) -> list[Any]:
+    """Stream an upload to a private folder (never all in memory), share it, remove it."""
+    from pathlib import Path
+
+    original = Path(file.filename or "upload").name
+    if not original or original.startswith("."):
+        raise InvalidInput("the upload needs a file name with an extension, e.g. plant_kpis.xlsx")
+    folder = platform.settings.staging_dir / f"upload-{uuid.uuid4().hex}"
+    folder.mkdir(parents=True)
+    (folder / "pid").write_text(str(__import__("os").getpid()))
+    target = folder / original
+    limit = platform.settings.max_share_bytes
+    try:
+        written = 0
+        with target.open("wb") as out:
+            while chunk := file.file.read(4 * 1024 * 1024):
+                written += len(chunk)
+                if written > limit:
+                    raise InvalidInput(f"{original} is over the share limit of {limit:,} bytes")
+                out.write(chunk)
+        return run_share(
+            platform,
+            target,
+            domain=domain,
+            user=person,
+            name=name or name_from_file(target),
+            mode=mode,
+            sheet=sheet or None,
+            description=description,
+            purpose=purpose,
+            evolve=evolve,
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
