@@ -107,7 +107,8 @@ class SchemaChanged(Event):
 
 @dataclass(frozen=True)
 class CheckFailed(Event):
-    """A check on `dataset` failed (or could not run) on a published snapshot; announced after its run is recorded."""
+    """A check on `dataset` failed (`fail`) or could not run (`error`) on a published snapshot; announced
+    after its run is recorded and its incident opened."""
 
     name: ClassVar[str] = "check_failed"
     dataset: str
@@ -115,7 +116,6 @@ class CheckFailed(Event):
     check_name: str
     status: str
     message: str
-    trigger: str
 
 
 # --- governance ----------------------------------------------------------------------------------
@@ -123,10 +123,13 @@ class CheckFailed(Event):
 
 @dataclass(frozen=True)
 class GrantChanged(Event):
-    """A grant on `dataset` for `user_id` was created, changed or ended (`change`: granted, revoked)."""
+    """A grant on `dataset` for `user_id` was given or ended (`change`: `granted`, `revoked`), inside the
+    transaction `session` that records it (AFTER_COMMIT subscribers see it once it holds)."""
 
     name: ClassVar[str] = "grant_changed"
+    session: Session
     dataset: str
+    grant_id: int
     user_id: int
     change: str
     purposes: list[str] = field(default_factory=list)

@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from threshold import events
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound
+from threshold.events import GrantChanged
 from threshold.governance.audit import append
 from threshold.governance.policies import active_rules
 from threshold.identity.service import Person
@@ -112,6 +114,7 @@ def request_access(
         )
         if auto is not None:
             grant = _grant(s, req, None, allows_personal=False, auto_rule=auto)
+            _granted(platform, s, d.full_name, grant)
             append(
                 platform,
                 person,
@@ -160,6 +163,7 @@ def approve(
         assert d is not None
         req.decision_reason = reason
         grant = _grant(s, req, person, allows_personal=allow_personal)
+        _granted(platform, s, d.full_name, grant)
         append(
             platform,
             person,
@@ -208,7 +212,12 @@ def revoke(platform: Platform, person: Person, grant_id: int, *, reason: str = "
             raise Conflict(f"grant {grant_id} was revoked already")
         g.revoked_at = datetime.now(UTC)
         append(platform, person, "grant.revoked", dataset_id=d.id, detail={"grant": g.id, "reason": reason}, session=s)
+        events.publish(platform, GrantChanged(s, d.full_name, g.id, g.user_id, "revoked", list(g.purposes)))
         return {"grant": g.id, "dataset": d.full_name, "revoked_at": g.revoked_at.isoformat(timespec="seconds")}
+
+
+def _granted(platform: Platform, s: Session, dataset: str, grant: Grant) -> None:
+    events.publish(platform, GrantChanged(s, dataset, grant.id, grant.user_id, "granted", list(grant.purposes)))
 
 
 def _decidable(s: Session, person: Person, request_id: int) -> AccessRequest:

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from threshold import events
+from threshold.events import CheckFailed
 from threshold.notifications.service import notify
 from threshold.platform import Platform
 from threshold.quality.audience import owners
@@ -32,6 +34,9 @@ def after_runs(platform: Platform, target: Target, results: list[Result]) -> Non
                 _passed(platform, r)
             elif r.previous_status != "error":
                 _erroring(platform, target, r)
+            if r.outcome.status in ("fail", "error"):
+                failed = CheckFailed(target.full_name, r.check.id, r.check.name, r.outcome.status, r.outcome.message)
+                events.publish(platform, failed)
         except Exception:  # one check's follow-up must not stop the others' (the runs are recorded)
             log.exception("quality: follow-up of check %s failed", r.check.id)
 
