@@ -14,6 +14,45 @@ from threshold.errors import InvalidInput
 _PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "development"}
 
 
+class OwnerEvidencePoints(BaseModel):
+    """Points each piece of evidence gives a person suggested as a product's owner
+    (`THRESHOLD_PRODUCTS__OWNER_POINTS__<FIELD>`); the suggestions are ranked by their sum."""
+
+    shared_first: float = 30
+    """Shared the dataset first."""
+    append_each: float = 5
+    """Each later append or replace by the same person ..."""
+    append_max: float = 20
+    """... up to this many points."""
+    domain_owner: float = 25
+    """Owner of the dataset's domain."""
+    source_owner: float = 25
+    """Owns the source system it came from."""
+    writes_it: float = 25
+    """Owns the derivation that computes the dataset."""
+    upstream_owner: float = 10
+    """Owns a dataset upstream of it."""
+    member: float = 10
+    """Member of the dataset's domain."""
+    heavy_user_max: float = 20
+    """Times the share of the window's weeks the person used it in (repeat users only)."""
+    question_each: float = 8
+    """Each recurring question the person asked first ..."""
+    question_max: float = 16
+    """... up to this many points."""
+
+
+class QualitySettings(BaseModel):
+    """Quality scores and incident response times (`THRESHOLD_QUALITY__<FIELD>`)."""
+
+    score_window_days: int = Field(default=30, ge=1, le=3650)
+    """A dataset's quality score counts the check runs of this many days."""
+    incident_window_days: int = Field(default=90, ge=1, le=3650)
+    """Time to acknowledge and to fix: incidents opened in this many days."""
+    blocking_weight: float = Field(default=2.0, ge=1.0, le=100.0)
+    """How much more a blocking check counts in the score than a non-blocking one."""
+
+
 class ProductSettings(BaseModel):
     """Consumption patterns, promotion candidates and data products (`THRESHOLD_PRODUCTS__<FIELD>`).
 
@@ -60,6 +99,8 @@ class ProductSettings(BaseModel):
     weight_demand: float = 5.0
     """Points for unmet demand: nominations, people refused a read, requests waiting."""
     target_demand: int = Field(default=2, ge=1)
+    owner_points: OwnerEvidencePoints = Field(default_factory=OwnerEvidencePoints)
+    """Points of the evidence behind owner suggestions (see `OwnerEvidencePoints`)."""
 
 
 class JobSettings(BaseModel):
@@ -125,6 +166,9 @@ class Settings(BaseSettings):
 
     jobs: JobSettings = Field(default_factory=JobSettings)
     """The scheduler and the outbox (see `JobSettings`)."""
+
+    quality: QualitySettings = Field(default_factory=QualitySettings)
+    """Quality scores and incident response times (see `QualitySettings`)."""
 
     products: ProductSettings = Field(default_factory=ProductSettings)
     """Consumption patterns, candidate scoring and product lifecycle (see `ProductSettings`)."""

@@ -2,26 +2,21 @@
 
 Owners of a lake dataset: its domain's owners and, for a derived dataset, the person it is derived
 as. Owners of a source system: its owner. External datasets and jobs: the owners their OpenLineage
-ownership facets name (names, not necessarily Threshold users). Recent consumers: people whose
-governed reads (usage events) touched the dataset, or a given column of it, in the last N days;
-reads by derivations (interface `job`) are not counted: their owners are told as owners.
+ownership facets name (names, not necessarily Threshold users). Recent consumers are usage's
+(`usage.service.recent_consumers`, the one definition lineage and quality both ask).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from threshold.lineage.graph import in_ids
 from threshold.lineage.models import Derivation
-from threshold.store.models import Dataset, Membership, UsageEvent, UsageRead, User
-
-RECENT_DAYS = 30
+from threshold.store.models import Dataset, Membership, User
 
 
 @dataclass
@@ -65,46 +60,5 @@ def _add(owners: Owners, user_id: int, name: str) -> None:
         owners.names.append(name)
 
 
-def recent_consumers(
-    s: Session,
-    dataset_ids: Iterable[int],
-    *,
-    columns: dict[int, set[str]] | None = None,
-    days: int = RECENT_DAYS,
-) -> dict[int, list[dict[str, Any]]]:
-    """People who read each dataset (or, when `columns` names some, one of those columns) lately,
-    most frequent first: [{user, user_id, queries, last_read}]."""
-    ids = sorted(set(dataset_ids))
-    out: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-    if not ids:
-        return out
-    since = datetime.now(UTC) - timedelta(days=days)
-    rows = s.execute(
-        select(UsageRead.dataset_id, UsageRead.columns, UsageEvent.user_id, User.name, UsageEvent.at)
-        .join(UsageEvent, UsageEvent.id == UsageRead.event_id)
-        .join(User, User.id == UsageEvent.user_id)
-        .where(UsageRead.dataset_id.in_(ids), UsageEvent.at >= since, UsageEvent.status == "ok")
-        .where(UsageEvent.interface != "job")
-    )
-    tally: dict[tuple[int, int], dict[str, Any]] = {}
-    for ds_id, cols, user_id, name, at in rows:
-        wanted = (columns or {}).get(ds_id)
-        if wanted and not wanted & set(cols or []):
-            continue
-        entry = tally.setdefault((ds_id, user_id), {"user": name, "user_id": user_id, "queries": 0, "last_read": at})
-        entry["queries"] += 1
-        entry["last_read"] = max(entry["last_read"], at, key=_aware)
-    for (ds_id, _), entry in tally.items():
-        entry["last_read"] = _aware(entry["last_read"]).isoformat(timespec="seconds")
-        out[ds_id].append(entry)
-    for entries in out.values():
-        entries.sort(key=lambda e: (-e["queries"], e["user"]))
-    return out
-
-
 def times(n: int) -> str:
     return "once" if n == 1 else f"{n} times"
-
-
-def _aware(d: datetime) -> datetime:
-    return d if d.tzinfo else d.replace(tzinfo=UTC)

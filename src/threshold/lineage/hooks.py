@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session
 from threshold.events import DatasetPublished, SchemaChanged, ShareStarting
 from threshold.identity.service import Person
 from threshold.lineage import derivation_runs, graph, naming, openlineage_out
-from threshold.lineage.audience import dataset_owners, recent_consumers, times
+from threshold.lineage.audience import dataset_owners, times
 from threshold.lineage.models import LineageNode
 from threshold.platform import Platform
 from threshold.store.models import Column, Dataset, Domain
+from threshold.usage.service import recent_consumers
 
 log = logging.getLogger(__name__)
 

@@ -25,10 +25,11 @@ from sqlalchemy.orm import Session
 
 from threshold.errors import Denied, InvalidInput, NotFound
 from threshold.identity.service import Person
-from threshold.lineage.audience import dataset_owners, recent_consumers, times
+from threshold.lineage.audience import dataset_owners, times
 from threshold.lineage.models import DIRECT_KINDS, ColumnLineage, Derivation, LineageEdge, LineageNode
 from threshold.platform import Platform
 from threshold.store.models import Column, Dataset, Domain
+from threshold.usage.service import recent_consumers
 
 CHANGES = ("drop", "rename", "retype")
 MAX_LEVELS = 10

@@ -26,20 +26,9 @@ from threshold.products import dependents, rollup
 from threshold.products.lookup import dataset_ref, iso, owners_of
 from threshold.products.models import OwnerDecision, Product, UsageQuestionSummary, UsageWeekly
 from threshold.products.visibility import sight
+from threshold.settings import OwnerEvidencePoints
 from threshold.store.models import Dataset, Domain, Membership, Share, User
 
-# Points per piece of evidence.
-SHARED_FIRST = 30
-APPEND_EACH, APPEND_MAX = 5, 20
-DOMAIN_OWNER = 25
-SOURCE_OWNER = 25
-WRITES_IT = 25
-"""Owns the derivation that computes the dataset."""
-UPSTREAM_OWNER = 10
-MEMBER = 10
-HEAVY_USER_MAX = 20
-"""Times the share of the window's weeks the person used it in (repeat users only)."""
-QUESTION_EACH, QUESTION_MAX = 8, 16
 _PAST = {"append": "appended", "replace": "replaced", "create": "created"}
 
 
@@ -47,6 +36,7 @@ def suggest(platform: Platform, dataset: str, *, viewer: Person | None = None) -
     """Ranked owner suggestions with their evidence, and where the proposal stands."""
     rollup.refresh(platform)
     settings = platform.settings.products
+    points = settings.owner_points
     with platform.store.session() as s:
         ref = dataset_ref(s, dataset)
         ds = s.get(Dataset, ref.id)
@@ -85,21 +75,21 @@ def suggest(platform: Platform, dataset: str, *, viewer: Person | None = None) -
         if uid is not None:
             evidence[uid].append({"kind": kind, "points": round(points, 1), "text": text})
 
-    _from_shares(shares, add)
+    _from_shares(shares, add, points)
     people.load(names=domain_owners)
     for name in domain_owners:
-        add(people.id_of(name), "domain_owner", DOMAIN_OWNER, f"owner of domain {ref.domain}")
+        add(people.id_of(name), "domain_owner", points.domain_owner, f"owner of domain {ref.domain}")
     _from_lineage(platform, ref.full_name, people, add, notes, viewer)
     weeks_total = _weeks_since(first_week)
     for uid, weeks, n in usage:
         if weeks >= settings.repeat_weeks:
             share = min(weeks / max(min(weeks_total, settings.window_weeks), 1), 1.0)
-            add(uid, "heavy_user", HEAVY_USER_MAX * share, f"used it in {weeks} weeks ({int(n)} queries)")
-    _from_questions(questions, add)
+            add(uid, "heavy_user", points.heavy_user_max * share, f"used it in {weeks} weeks ({int(n)} queries)")
+    _from_questions(questions, add, points)
     domains_of = _domains_of(platform, list(evidence))
     for uid in list(evidence):
         if ref.domain in domains_of.get(uid, ()):
-            add(uid, "member", MEMBER, f"member of {ref.domain}")
+            add(uid, "member", points.member, f"member of {ref.domain}")
     people.load(
         ids=[
             *evidence,
@@ -144,14 +134,14 @@ def suggest(platform: Platform, dataset: str, *, viewer: Person | None = None) -
     }
 
 
-def _from_shares(shares: Sequence[Any], add: Any) -> None:
+def _from_shares(shares: Sequence[Any], add: Any, points: OwnerEvidencePoints) -> None:
     if not shares:
         return
     first = shares[0]
     add(
         first.user_id,
         "shared",
-        SHARED_FIRST,
+        points.shared_first,
         f"shared it first on {_day(first.at)} from {(first.source_name or '?').strip('<>')}",
     )
     later: dict[int, list[Any]] = defaultdict(list)
@@ -163,7 +153,7 @@ def _from_shares(shares: Sequence[Any], add: Any) -> None:
         add(
             uid,
             "appends",
-            min(APPEND_EACH * len(items), APPEND_MAX),
+            min(points.append_each * len(items), points.append_max),
             f"{'/'.join(modes)} it {len(items)} time{'s' if len(items) > 1 else ''}, last on {_day(items[-1].at)}",
         )
 
@@ -176,6 +166,7 @@ def _from_lineage(
     platform: Platform, full_name: str, people: _Directory, add: Any, notes: list[str], viewer: Person | None
 ) -> None:
     """The owner of the source it came from, the owner of its derivation, the owners of its upstream datasets."""
+    points = platform.settings.products.owner_points
     up = dependents.upstream(platform, full_name, viewer=viewer)
     if not up.available:
         notes.append(f"source and upstream owners: {up.note or dependents.NOT_AVAILABLE}")
@@ -195,11 +186,11 @@ def _from_lineage(
                 continue  # one piece of evidence per person and kind, however many upstream nodes they own
             seen.add((uid, str(kind)))
             if kind == "source":
-                add(uid, "source_owner", SOURCE_OWNER, f"owns its source {name}")
+                add(uid, "source_owner", points.source_owner, f"owns its source {name}")
             elif kind == "job":
-                add(uid, "writes_it", WRITES_IT, f"owns {name}, which writes it")
+                add(uid, "writes_it", points.writes_it, f"owns {name}, which writes it")
             else:
-                add(uid, "upstream_owner", UPSTREAM_OWNER, f"owns upstream {name}")
+                add(uid, "upstream_owner", points.upstream_owner, f"owns upstream {name}")
     try:
         from threshold.lineage.models import Derivation
 
@@ -210,7 +201,7 @@ def _from_lineage(
                 .where(Dataset.full_name == full_name)
             ).first()
         if row is not None:
-            add(row[0], "writes_it", WRITES_IT, "owns the derivation that computes it")
+            add(row[0], "writes_it", points.writes_it, "owns the derivation that computes it")
     except Exception:
         notes.append(f"derivation owner: {dependents.NOT_AVAILABLE}")
 
@@ -230,7 +221,7 @@ def _first_askers(s: Session, dataset_id: int, recurring: int) -> list[int]:
     return [int(uid) for (uid,) in rows if uid is not None]
 
 
-def _from_questions(askers: list[int], add: Any) -> None:
+def _from_questions(askers: list[int], add: Any, points: OwnerEvidencePoints) -> None:
     firsts: dict[int, int] = defaultdict(int)
     for uid in askers:
         firsts[uid] += 1
@@ -238,7 +229,7 @@ def _from_questions(askers: list[int], add: Any) -> None:
         add(
             uid,
             "question_author",
-            min(QUESTION_EACH * n, QUESTION_MAX),
+            min(points.question_each * n, points.question_max),
             f"first asked {n} of its recurring questions" if n > 1 else "first asked one of its recurring questions",
         )
 

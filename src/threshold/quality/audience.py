@@ -12,7 +12,6 @@ seen domains' webhooks get `incident.opened`, downstream domains' webhooks `inci
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -21,9 +20,8 @@ from threshold.notifications.service import emit, notify
 from threshold.platform import Platform
 from threshold.quality.models import IncidentAffected
 from threshold.quality.routing import Route, downstream
-from threshold.store.models import Dataset, Domain, Membership, UsageEvent, UsageRead, User
-
-RECENT_DAYS = 30
+from threshold.store.models import Dataset, Domain, Membership, User
+from threshold.usage.service import RECENT_DAYS, recent_consumers
 
 
 def owners(platform: Platform, domain_ids: list[int]) -> dict[int, list[int]]:
@@ -38,29 +36,6 @@ def owners(platform: Platform, domain_ids: list[int]) -> dict[int, list[int]]:
         )
         for domain_id, user_id in rows:
             out[domain_id].append(user_id)
-    return out
-
-
-def recent_consumers(platform: Platform, dataset_ids: list[int], days: int = RECENT_DAYS) -> dict[int, list[int]]:
-    """People whose governed reads touched each dataset lately (check runs, interface `job`, excepted)."""
-    since = datetime.now(UTC) - timedelta(days=days)
-    out: dict[int, list[int]] = {d: [] for d in dataset_ids}
-    with platform.store.session() as s:
-        rows = s.execute(
-            select(UsageRead.dataset_id, UsageEvent.user_id)
-            .join(UsageEvent, UsageEvent.id == UsageRead.event_id)
-            .where(
-                UsageRead.dataset_id.in_(dataset_ids),
-                UsageEvent.at >= since,
-                UsageEvent.status == "ok",
-                UsageEvent.interface != "job",
-                UsageEvent.user_id.is_not(None),
-            )
-            .distinct()
-        )
-        for dataset_id, user_id in rows:
-            if user_id is not None:
-                out[dataset_id].append(int(user_id))
     return out
 
 
@@ -92,7 +67,8 @@ def tell_opened(
         }
         names = dict(s.execute(select(User.id, User.name)).all())
     domain_owners = owners(platform, sorted({info[d][1] for d in ids if d in info}))
-    consumers = recent_consumers(platform, ids)
+    with platform.store.reader() as s:
+        consumers = {d: [e["user_id"] for e in rows] for d, rows in recent_consumers(s, ids).items()}
     told: set[int] = {reporter_id} if reporter_id is not None else set()
     per_dataset: dict[int, list[int]] = {d: [] for d in ids}
     link = f"/incidents/{incident_id}"

@@ -1,7 +1,8 @@
 """Quality figures, computed from the recorded history (never typed in).
 
-Quality score of a dataset, 0-100, over the last `WINDOW_DAYS` days: for each check, the share of its
-runs that passed; then the mean of those shares weighted by `BLOCKING_WEIGHT` for a check that was
+Quality score of a dataset, 0-100, over the last `THRESHOLD_QUALITY__SCORE_WINDOW_DAYS` days (30): for each
+check, the share of its runs that passed; then the mean of those shares weighted by
+`THRESHOLD_QUALITY__BLOCKING_WEIGHT` (2) for a check that was
 blocking when it ran (1 otherwise), times 100. Each check counts once however often it ran (an hourly
 check does not drown a daily one). Runs that ended in `error` (the check could not judge) and runs on a
 share a blocking check rejected (never published, nobody read it) do not count. No run in the window: no
@@ -11,9 +12,9 @@ score. Example: a blocking check passing 3 of 4 runs and a non-blocking one pass
 Quality score of a domain: the mean of its datasets' scores (datasets with a score).
 
 Time to acknowledge / to fix, per domain, over incidents routed to it and opened in the last
-`INCIDENT_WINDOW_DAYS` days: hours from opening to acknowledging (fixing); median, and p90 by linear
-interpolation between the two nearest ranks (numpy's default); incidents not yet acknowledged (fixed)
-are counted apart, with the age of the oldest.
+`THRESHOLD_QUALITY__INCIDENT_WINDOW_DAYS` (90) days: hours from opening to acknowledging (fixing);
+median, and p90 by linear interpolation between the two nearest ranks (numpy's default); incidents not
+yet acknowledged (fixed) are counted apart, with the age of the oldest.
 """
 
 from __future__ import annotations
@@ -31,15 +32,12 @@ from threshold.platform import Platform
 from threshold.quality.models import Check, CheckRun, Incident
 from threshold.store.models import Dataset, Domain
 
-WINDOW_DAYS = 30
-INCIDENT_WINDOW_DAYS = 90
-BLOCKING_WEIGHT = 2.0
-
 
 def dataset_scores(
-    platform: Platform, dataset_ids: list[int], *, days: int = WINDOW_DAYS, now: datetime | None = None
+    platform: Platform, dataset_ids: list[int], *, days: int | None = None, now: datetime | None = None
 ) -> dict[int, dict[str, Any]]:
     """{dataset id: {score, checks: [{check, name, runs, passed, weight}], runs, errors}}."""
+    days = days or platform.settings.quality.score_window_days
     since = (now or datetime.now(UTC)) - timedelta(days=days)
     out: dict[int, dict[str, Any]] = {d: {"score": None, "checks": [], "runs": 0, "errors": 0} for d in dataset_ids}
     if not dataset_ids:
@@ -62,7 +60,7 @@ def dataset_scores(
         entry["blocking"] = bool(blocking)  # as it was at the newest run
     sums: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for (dataset_id, check_id), e in sorted(per.items()):
-        weight = BLOCKING_WEIGHT if e["blocking"] else 1.0
+        weight = platform.settings.quality.blocking_weight if e["blocking"] else 1.0
         sums[dataset_id][0] += weight * e["passed"] / e["runs"]
         sums[dataset_id][1] += weight
         out[dataset_id]["runs"] += e["runs"]
@@ -91,7 +89,9 @@ def dataset_quality(
         if ds is None or (viewer is not None and not knowable(s, viewer, ds)):
             raise NotFound(f"no dataset {full_name[:80]!r}")
         dataset_id = ds.id
-    return dataset_scores(platform, [dataset_id], now=now)[dataset_id] | {"window_days": WINDOW_DAYS}
+    return dataset_scores(platform, [dataset_id], now=now)[dataset_id] | {
+        "window_days": platform.settings.quality.score_window_days
+    }
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -113,10 +113,11 @@ def _aware(d: datetime) -> datetime:
 
 
 def response_times(
-    platform: Platform, domain_ids: list[int], *, days: int = INCIDENT_WINDOW_DAYS, now: datetime | None = None
+    platform: Platform, domain_ids: list[int], *, days: int | None = None, now: datetime | None = None
 ) -> dict[int, dict[str, Any]]:
     """Per domain id: incidents by status, time to acknowledge and to fix (hours: median, p90, count)."""
     now = now or datetime.now(UTC)
+    days = days or platform.settings.quality.incident_window_days
     since = now - timedelta(days=days)
     with platform.store.session() as s:
         rows = s.execute(
@@ -208,7 +209,7 @@ def domain_quality(platform: Platform, domain: str, *, now: datetime | None = No
     return {
         "domain": domain,
         "score": round(sum(scored) / len(scored), 1) if scored else None,
-        "window_days": WINDOW_DAYS,
+        "window_days": platform.settings.quality.score_window_days,
         "datasets": rows,
         "incidents": times["incidents"],
         "time_to_acknowledge": times["time_to_acknowledge"],

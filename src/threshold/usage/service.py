@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import distinct, func, insert, select
+from sqlalchemy.orm import Session
 
 from threshold.errors import NotFound
 from threshold.platform import Platform
@@ -27,6 +29,10 @@ class UsageRecord:
     """(dataset id, columns read, snapshot id) per dataset."""
     error: str | None = None
     at: datetime | None = None
+
+
+RECENT_DAYS = 30
+"""What "recently" means for consumers who are told about a change or an incident."""
 
 
 def record(platform: Platform, rec: UsageRecord, *, audit: list[dict[str, Any]] | None = None) -> int:
@@ -223,6 +229,50 @@ def person_usage(platform: Platform, user: str, *, limit: int = 50) -> dict[str,
             for e in recent
         ],
     }
+
+
+def recent_consumers(
+    s: Session,
+    dataset_ids: Iterable[int],
+    *,
+    columns: dict[int, set[str]] | None = None,
+    days: int = RECENT_DAYS,
+) -> dict[int, list[dict[str, Any]]]:
+    """People who read each dataset (or, when `columns` names some, one of those columns) in the last
+    `days` days, most frequent first: [{user, user_id, queries, last_read}]. Only governed reads that
+    succeeded count; reads by jobs (derivations, checks: interface `job`) do not, their owners are told
+    as owners. The one definition of "recent consumers" (lineage's impact and schema changes, quality's
+    incidents)."""
+    ids = sorted(set(dataset_ids))
+    out: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    since = datetime.now(UTC) - timedelta(days=days)
+    rows = s.execute(
+        select(UsageRead.dataset_id, UsageRead.columns, UsageEvent.user_id, User.name, UsageEvent.at)
+        .join(UsageEvent, UsageEvent.id == UsageRead.event_id)
+        .join(User, User.id == UsageEvent.user_id)
+        .where(UsageRead.dataset_id.in_(ids), UsageEvent.at >= since, UsageEvent.status == "ok")
+        .where(UsageEvent.interface != "job")
+    )
+    tally: dict[tuple[int, int], dict[str, Any]] = {}
+    for ds_id, cols, user_id, name, at in rows:
+        wanted = (columns or {}).get(ds_id)
+        if wanted and not wanted & set(cols or []):
+            continue
+        entry = tally.setdefault((ds_id, user_id), {"user": name, "user_id": user_id, "queries": 0, "last_read": at})
+        entry["queries"] += 1
+        entry["last_read"] = max(entry["last_read"], at, key=_aware)
+    for (ds_id, _), entry in tally.items():
+        entry["last_read"] = _aware(entry["last_read"]).isoformat(timespec="seconds")
+        out[ds_id].append(entry)
+    for entries in out.values():
+        entries.sort(key=lambda e: (-e["queries"], e["user"]))
+    return out
+
+
+def _aware(d: datetime) -> datetime:
+    return d if d.tzinfo else d.replace(tzinfo=UTC)
 
 
 def _iso(d: datetime | None) -> str | None:
