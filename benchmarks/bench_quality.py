@@ -94,7 +94,7 @@ def main() -> None:
 
     from threshold.identity.service import ADMIN, get_person
     from threshold.platform import Platform
-    from threshold.quality import checks
+    from threshold.quality import dataset_checks
     from threshold.quality.kinds import CheckSpec
 
     ensure_tpch(args.sf, ("parquet",))
@@ -107,7 +107,7 @@ def main() -> None:
 
     platform = Platform.open(home)
     admin = get_person(platform, ADMIN)  # owns the tpch domain: the checks run with an owner's rights
-    ids = [checks.add(platform, admin, "tpch.lineitem", CheckSpec(k, o, blocking=b))["id"]
+    ids = [dataset_checks.add(platform, admin, "tpch.lineitem", CheckSpec(k, o, blocking=b))["id"]
            for k, o, b in product_checks(args.sf)]  # fmt: skip
     threads = platform.settings.engine_threads or None
     con = tpch.plain_duckdb({"lineitem": files}, threads=threads)
@@ -117,12 +117,12 @@ def main() -> None:
 
     results: list[dict[str, object]] = []
     sides: dict[str, Callable[[], object]] = {
-        "threshold: 10 checks": lambda: results.append({"runs": checks.run(platform, admin, "tpch.lineitem")}),
+        "threshold: 10 checks": lambda: results.append({"runs": dataset_checks.run(platform, admin, "tpch.lineitem")}),
         "duckdb: one full scan": lambda: con.sql(full_scan).fetchall(),
         "duckdb: count + sum": lambda: con.sql(narrow_scan).fetchall(),
         "duckdb: the checks' own query": lambda: con.sql(checks_sql).fetchall(),
         "threshold: one query per check": lambda: [
-            checks.run(platform, admin, "tpch.lineitem", check_ids=[i]) for i in ids
+            dataset_checks.run(platform, admin, "tpch.lineitem", check_ids=[i]) for i in ids
         ],  # fmt: skip
     }
     for fn in sides.values():  # warm-up (and the first runs' statuses)

@@ -20,7 +20,7 @@ import pytest
 
 from threshold.identity.service import Person
 from threshold.platform import Platform
-from threshold.quality import checks
+from threshold.quality import dataset_checks
 from threshold.quality.kinds import CheckSpec
 from threshold.sharing.service import share
 
@@ -41,7 +41,7 @@ class Batches:
     tmp: Path
 
     def add(self, kind: str, blocking: bool = False, **options: Any) -> dict[str, Any]:
-        return checks.add(self.platform, self.anna, BATCHES, CheckSpec(kind, options, blocking=blocking))
+        return dataset_checks.add(self.platform, self.anna, BATCHES, CheckSpec(kind, options, blocking=blocking))
 
     def csv(self, name: str, *rows: str) -> Path:
         path = self.tmp / name

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from open_data_contract_standard.model import OpenDataContractStandard
 
-from threshold.quality import checks
-from threshold.quality.contract import checks_from_odcs, odcs_rules, sync_contract
+from threshold.quality import dataset_checks
+from threshold.quality.contract_rules import checks_from_odcs, odcs_rules, sync_contract
 
 from .conftest import BATCHES, Batches
 
@@ -68,9 +68,9 @@ def test_syncing_a_contract_replaces_only_contract_checks_and_they_run(batches: 
 
     assert len(first["added"]) == 10 and first["removed"] == [] and first["invalid"] == []
     assert sorted(again["removed"]) == sorted(first["added"])
-    listed = checks.dataset_checks(b.platform, b.anna, BATCHES)["checks"]
+    listed = dataset_checks.dataset_checks(b.platform, b.anna, BATCHES)["checks"]
     assert len(listed) == 11 and manual["id"] in [c["id"] for c in listed]
-    runs = {r["name"]: r for r in checks.run(b.platform, b.anna, BATCHES)}
+    runs = {r["name"]: r for r in dataset_checks.run(b.platform, b.anna, BATCHES)}
     assert runs["SELECT count(*) FROM manufacturing.batches WHERE weight_kg > 100"]["status"] == "fail"
     assert runs["plant in (Berlin, Lyon, Porto)"]["status"] == "pass"
     assert runs["batch_id is unique"]["failing"] == 1

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from threshold.errors import Conflict, Denied
 from threshold.gateway.service import query
-from threshold.quality import checks, quarantine
+from threshold.quality import dataset_checks, quarantine
 from threshold.quality.incident_records import list_incidents
 from threshold.quality.models import CheckRun, Quarantine
 from threshold.sharing.service import share
@@ -117,7 +117,7 @@ def test_a_failing_check_counts_occurrences_instead_of_opening_again(batches: Ba
     b = batches
     b.add("not_null", column="plant")
     for _ in range(3):
-        checks.run(b.platform, b.anna, BATCHES)
+        dataset_checks.run(b.platform, b.anna, BATCHES)
     (incident,) = list_incidents(b.platform, b.anna)
     assert incident["occurrences"] == 3
 

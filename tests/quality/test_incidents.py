@@ -14,7 +14,7 @@ from threshold.errors import Conflict, Denied, InvalidInput, NotFound
 from threshold.gateway.service import query
 from threshold.identity.service import add_user, get_person, join_domain
 from threshold.notifications.service import deliveries, inbox, retry_failed, webhook_secret
-from threshold.quality import checks, incidents
+from threshold.quality import dataset_checks, incidents
 from threshold.quality.incident_records import get_incident, list_incidents
 from threshold.store.models import Domain, UsageEvent
 
@@ -114,22 +114,22 @@ def test_fixing_an_unacknowledged_incident_acknowledges_it(batches: Batches) -> 
 def test_a_passing_check_verifies_the_fixed_incident_it_opened_and_a_failing_one_reopens_it(batches: Batches) -> None:
     b = batches
     c = b.add("accepted_values", column="status", values="ok,scrap")
-    checks.run(b.platform, b.anna, BATCHES)
+    dataset_checks.run(b.platform, b.anna, BATCHES)
     (opened,) = list_incidents(b.platform, b.anna)
 
     incidents.act(b.platform, b.anna, opened["id"], "fix")
-    checks.run(b.platform, b.anna, BATCHES)  # still failing: the fix did not hold
+    dataset_checks.run(b.platform, b.anna, BATCHES)  # still failing: the fix did not hold
     assert get_incident(b.platform, b.anna, opened["id"])["status"] == "open"
 
     incidents.act(b.platform, b.anna, opened["id"], "fix")
-    checks.remove(b.platform, b.anna, c["id"])
+    dataset_checks.remove(b.platform, b.anna, c["id"])
     with b.platform.store.session() as s:  # the owners widened the rule: the same check now passes
         from threshold.quality.models import Check
 
         row = s.get(Check, c["id"])
         assert row is not None
         row.active, row.options = True, {"column": "status", "values": ["ok", "scrap", "weird"]}
-    checks.run(b.platform, b.anna, BATCHES)
+    dataset_checks.run(b.platform, b.anna, BATCHES)
     i = get_incident(b.platform, b.anna, opened["id"])
     assert (i["status"], i["verified_via"], i["verified_by"], i["reopened"]) == ("verified", "check", None, 1)
 
@@ -137,7 +137,7 @@ def test_a_passing_check_verifies_the_fixed_incident_it_opened_and_a_failing_one
 def test_a_check_incident_is_verified_by_the_dataset_owners(batches: Batches) -> None:
     b = batches
     b.add("not_null", column="plant")
-    checks.run(b.platform, b.anna, BATCHES)
+    dataset_checks.run(b.platform, b.anna, BATCHES)
     (i,) = list_incidents(b.platform, b.anna)
     incidents.act(b.platform, b.anna, i["id"], "fix")
     with pytest.raises(Denied, match="owners of the dataset's domain"):

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from threshold.errors import Denied, InvalidInput, NotFound
-from threshold.quality import checks
+from threshold.quality import dataset_checks
 from threshold.quality.kinds import KINDS, CheckSpec, kind_of, type_matches
 
 from .conftest import BATCHES, Batches
@@ -28,7 +28,7 @@ def test_every_kind_has_a_failing_and_a_passing_case() -> None:
 def test_check_kind(module_batches: Batches, case: dict[str, Any]) -> None:
     added = module_batches.add(case["kind"], **case["options"])
 
-    (run,) = checks.run(module_batches.platform, module_batches.anna, BATCHES, check_ids=[added["id"]])
+    (run,) = dataset_checks.run(module_batches.platform, module_batches.anna, BATCHES, check_ids=[added["id"]])
 
     assert (run["status"], run["failing"]) == (case["status"], case["failing"]), run["message"]
     if "metric" in case:
@@ -52,14 +52,14 @@ def test_ten_checks_are_evaluated_in_one_scan(module_batches: Batches, monkeypat
         ("freshness", {"max_age": "1h"}),
     ]:
         module_batches.add(kind, **options)
-    ids = [c["id"] for c in checks.dataset_checks(module_batches.platform, module_batches.anna, BATCHES)["checks"]][
-        -10:
-    ]
+    ids = [
+        c["id"] for c in dataset_checks.dataset_checks(module_batches.platform, module_batches.anna, BATCHES)["checks"]
+    ][-10:]
     queries: list[str] = []
     real = service.query
     monkeypatch.setattr(service, "query", lambda p, sql, **kw: queries.append(sql) or real(p, sql, **kw))
 
-    runs = checks.run(module_batches.platform, module_batches.anna, BATCHES, check_ids=ids)
+    runs = dataset_checks.run(module_batches.platform, module_batches.anna, BATCHES, check_ids=ids)
 
     assert [r["status"] for r in runs] == ["pass"] * 10
     assert len(queries) == 1 and queries[0].count("FROM manufacturing.batches") == 1
@@ -121,10 +121,10 @@ def test_contract_types_match_lake_types(expected: str, actual: str, matches: bo
 def test_only_members_of_the_domain_add_or_run_checks(module_batches: Batches) -> None:
     b = module_batches
     with pytest.raises(Denied, match="rule: check.member"):
-        checks.add(b.platform, b.ben, BATCHES, CheckSpec("not_null", {"column": "plant"}))
+        dataset_checks.add(b.platform, b.ben, BATCHES, CheckSpec("not_null", {"column": "plant"}))
     with pytest.raises(Denied, match="threshold report"):
-        checks.run(b.platform, b.ben, BATCHES)
-    assert checks.add(b.platform, b.admin, BATCHES, CheckSpec("not_null", {"column": "plant"}))["id"]
+        dataset_checks.run(b.platform, b.ben, BATCHES)
+    assert dataset_checks.add(b.platform, b.admin, BATCHES, CheckSpec("not_null", {"column": "plant"}))["id"]
 
 
 def test_a_restricted_dataset_and_its_checks_do_not_exist_for_outsiders(module_batches: Batches) -> None:
@@ -133,20 +133,20 @@ def test_a_restricted_dataset_and_its_checks_do_not_exist_for_outsiders(module_b
     b = module_batches
     controls.set_visibility(b.platform, b.anna, "manufacturing.plant_kpis", "restricted")
     with pytest.raises(NotFound):
-        checks.dataset_checks(b.platform, b.ben, "manufacturing.plant_kpis")
+        dataset_checks.dataset_checks(b.platform, b.ben, "manufacturing.plant_kpis")
     controls.set_visibility(b.platform, b.anna, "manufacturing.plant_kpis", "open")
 
 
 def test_a_removed_check_stops_but_keeps_its_history(module_batches: Batches) -> None:
     b = module_batches
     c = b.add("row_count", min=1)
-    checks.run(b.platform, b.anna, BATCHES, check_ids=[c["id"]])
-    checks.remove(b.platform, b.anna, c["id"])
+    dataset_checks.run(b.platform, b.anna, BATCHES, check_ids=[c["id"]])
+    dataset_checks.remove(b.platform, b.anna, c["id"])
 
-    listed = checks.dataset_checks(b.platform, b.anna, BATCHES, history=500)
+    listed = dataset_checks.dataset_checks(b.platform, b.anna, BATCHES, history=500)
     assert c["id"] not in [x["id"] for x in listed["checks"]]
     assert c["id"] in [r["check"] for r in listed["history"]]
-    assert checks.check_history(b.platform, b.anna, c["id"])["runs"][0]["status"] == "pass"
+    assert dataset_checks.check_history(b.platform, b.anna, c["id"])["runs"][0]["status"] == "pass"
 
 
 def test_a_check_whose_column_was_dropped_errors_alone(batches: Batches) -> None:
@@ -159,6 +159,6 @@ def test_a_check_whose_column_was_dropped_errors_alone(batches: Batches) -> None
     replacement.write_text("batch_id,plant\n1,Berlin\n", encoding="utf-8")
     share(b.platform, replacement, domain="manufacturing", name="batches", mode="replace", user=b.anna)
 
-    runs = {r["check"]: r for r in checks.run(b.platform, b.anna, BATCHES)}
+    runs = {r["check"]: r for r in dataset_checks.run(b.platform, b.anna, BATCHES)}
     assert runs[gone["id"]]["status"] == "error" and "code is not a column" in runs[gone["id"]]["message"]
     assert runs[kept["id"]]["status"] == "pass"

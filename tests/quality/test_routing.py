@@ -10,7 +10,7 @@ import pytest
 from threshold.gateway.service import query
 from threshold.identity.service import get_person, join_domain
 from threshold.notifications.service import inbox
-from threshold.quality import checks, incidents
+from threshold.quality import dataset_checks, incidents
 from threshold.quality.incident_records import get_incident, list_incidents
 from threshold.quality.kinds import CheckSpec
 
@@ -88,10 +88,10 @@ def test_a_column_made_in_the_derivation_stays_with_its_domain(chain: Any) -> No
 
 
 def test_a_failed_check_on_a_derived_dataset_is_routed_upstream(chain: Any) -> None:
-    checks.add(
+    dataset_checks.add(
         chain.platform, chain.carla, "sales.plant_summary", CheckSpec("range", {"column": "scrap_rate", "max": 0.1})
     )
-    checks.run(chain.platform, chain.carla, "sales.plant_summary")
+    dataset_checks.run(chain.platform, chain.carla, "sales.plant_summary")
     (i,) = list_incidents(chain.platform, chain.carla)
     assert i["kind"] == "check" and i["domain"] == "manufacturing" and i["routed_to"]["column"] == "scrap_rate"
 

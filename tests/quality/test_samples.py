@@ -10,7 +10,7 @@ import pytest
 
 from threshold.governance import controls
 from threshold.governance.policies import apply
-from threshold.quality import checks, incidents
+from threshold.quality import dataset_checks, incidents
 from threshold.quality.incident_records import get_incident, list_incidents
 
 from .conftest import BATCHES, RAW_EMAILS, Batches
@@ -22,7 +22,7 @@ def failing(batches: Batches) -> Batches:
     batches.add("range", column="weight_kg", min=0, max=100)  # rows of ana.silva and max.mueller
     batches.add("unique", column="batch_id")  # rows of jean.dupont and ana.silva
     batches.add("sql", sql=f"SELECT inspector_email AS who FROM {BATCHES} WHERE plant = 'Porto'")
-    checks.run(batches.platform, batches.anna, BATCHES)
+    dataset_checks.run(batches.platform, batches.anna, BATCHES)
     return batches
 
 
@@ -32,7 +32,7 @@ def _raw_in(data: Any) -> list[str]:
 
 
 def test_the_owner_sees_the_failing_rows(failing: Batches) -> None:
-    data = checks.dataset_checks(failing.platform, failing.anna, BATCHES)
+    data = dataset_checks.dataset_checks(failing.platform, failing.anna, BATCHES)
     samples = {c["kind"]: c["last"]["sample"] for c in data["checks"]}
     emails = [row[-1] for row in samples["range"]["rows"]]
     assert emails == ["ana.silva@example.pt", "max.mueller@example.de"] and samples["range"]["masked"] == {}
@@ -41,7 +41,7 @@ def test_the_owner_sees_the_failing_rows(failing: Batches) -> None:
 
 
 def test_a_viewer_outside_the_domain_sees_them_masked(failing: Batches) -> None:
-    data = checks.dataset_checks(failing.platform, failing.ben, BATCHES)
+    data = dataset_checks.dataset_checks(failing.platform, failing.ben, BATCHES)
 
     assert _raw_in(data) == []
     samples = {c["kind"]: c["last"]["sample"] for c in data["checks"]}
@@ -71,7 +71,7 @@ policies:
     readers: {domains: [finance]}
 """,
     )
-    data = checks.dataset_checks(failing.platform, failing.ben, BATCHES)
+    data = dataset_checks.dataset_checks(failing.platform, failing.ben, BATCHES)
     unique = next(c["last"]["sample"] for c in data["checks"] if c["kind"] == "unique")
     assert [(r[1], r[3]) for r in unique["rows"]] == [("Lyon", None)] and unique["filtered"] == 1
     assert _raw_in(data) == []
@@ -79,7 +79,7 @@ policies:
 
 def test_a_viewer_who_may_not_read_the_dataset_sees_no_rows(failing: Batches) -> None:
     controls.set_visibility(failing.platform, failing.anna, BATCHES, "on-request")
-    data = checks.dataset_checks(failing.platform, failing.ben, BATCHES)
+    data = dataset_checks.dataset_checks(failing.platform, failing.ben, BATCHES)
     for c in data["checks"]:
         assert c["last"]["sample"]["rows"] == [] and "may not read" in c["last"]["sample"]["hidden"]
     assert _raw_in(data) == []

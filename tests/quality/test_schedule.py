@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from threshold.jobs.models import Job
 from threshold.jobs.scheduler import Scheduler
-from threshold.quality.checks import CHECK_JOB
+from threshold.quality.dataset_checks import CHECK_JOB
 from threshold.quality.models import CheckRun
 from threshold.quality.schedule import run_due
 

@@ -74,10 +74,10 @@ def test_the_score_weighs_each_check_once_and_blocking_ones_double(any_batches: 
 def test_the_domain_score_is_the_mean_of_its_datasets(batches: Batches) -> None:
     b = batches
     _runs(b, b.add("not_null", blocking=True, column="batch_id")["id"], BATCHES, ("pass", 1, False), ("fail", 2, False))
-    from threshold.quality import checks
+    from threshold.quality import dataset_checks
     from threshold.quality.kinds import CheckSpec
 
-    kpis = checks.add(b.platform, b.anna, "manufacturing.plant_kpis", CheckSpec("row_count", {"min": 1}))["id"]
+    kpis = dataset_checks.add(b.platform, b.anna, "manufacturing.plant_kpis", CheckSpec("row_count", {"min": 1}))["id"]
     _runs(b, kpis, "manufacturing.plant_kpis", ("pass", 1, False), ("pass", 2, False), ("fail", 3, False))
 
     q = domain_quality(b.platform, "manufacturing", now=NOW)

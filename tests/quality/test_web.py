@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from threshold.api.app import create_app
-from threshold.quality import checks
+from threshold.quality import dataset_checks
 
 from .conftest import BATCHES, RAW_EMAILS, Batches
 
@@ -46,7 +46,7 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 def site(batches: Batches) -> Batches:
     batches.add("range", column="weight_kg", min=0, max=100)
     batches.add("not_null", column="plant", blocking=True)
-    checks.run(batches.platform, batches.anna, BATCHES)
+    dataset_checks.run(batches.platform, batches.anna, BATCHES)
     return batches
 
 

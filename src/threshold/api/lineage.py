@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from threshold.errors import InvalidInput
 from threshold.interface.deps import CurrentPerson, PlatformDep
+from threshold.interface.permissions import API, RULES
 from threshold.lineage import derive as derivation
 from threshold.lineage import sources
 from threshold.lineage.impact import impact as run_impact
@@ -28,27 +29,23 @@ from threshold.lineage.supply_chain import overview
 
 MAX_EVENT_BYTES = 16 * 1024 * 1024
 
-try:  # who may call each route (interface/permissions.py); the services narrow it to the target's domain
-    from threshold.interface.permissions import API, RULES
-
-    RULES.update(
-        {
-            ("POST", f"{API}/lineage"): "signed_in",  # writing lineage INTO a lake dataset: members only
-            ("GET", f"{API}/lineage"): "signed_in",
-            ("GET", f"{API}/lineage/{{dataset}}"): "signed_in",
-            ("GET", f"{API}/impact/{{dataset}}/{{column}}"): "signed_in",
-            ("POST", f"{API}/impact/{{dataset}}/{{column}}/notify"): "member",
-            ("POST", f"{API}/derive"): "member",
-            ("POST", f"{API}/datasets/{{name}}/refresh"): "member",
-            ("PUT", f"{API}/datasets/{{name}}/schedule"): "member",
-            ("GET", f"{API}/derivations"): "signed_in",
-            ("GET", f"{API}/derivations/{{dataset}}"): "signed_in",
-            ("GET", f"{API}/sources"): "signed_in",
-            ("POST", f"{API}/sources"): "owner",
-        }
-    )
-except ImportError:  # no permission table: nothing to declare
-    pass
+# Who may call each route (interface/permissions.py); the services narrow it to the target's domain.
+RULES.update(
+    {
+        ("POST", f"{API}/lineage"): "signed_in",  # writing lineage INTO a lake dataset: members only
+        ("GET", f"{API}/lineage"): "signed_in",
+        ("GET", f"{API}/lineage/{{dataset}}"): "signed_in",
+        ("GET", f"{API}/impact/{{dataset}}/{{column}}"): "signed_in",
+        ("POST", f"{API}/impact/{{dataset}}/{{column}}/notify"): "member",
+        ("POST", f"{API}/derive"): "member",
+        ("POST", f"{API}/datasets/{{name}}/refresh"): "member",
+        ("PUT", f"{API}/datasets/{{name}}/schedule"): "member",
+        ("GET", f"{API}/derivations"): "signed_in",
+        ("GET", f"{API}/derivations/{{dataset}}"): "signed_in",
+        ("GET", f"{API}/sources"): "signed_in",
+        ("POST", f"{API}/sources"): "owner",
+    }
+)
 
 
 router = APIRouter(prefix="/api/v1")

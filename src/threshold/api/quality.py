@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from threshold.interface.deps import CurrentPerson, PlatformDep
 from threshold.interface.permissions import RULES, Level
-from threshold.quality import checks, contract, incidents, quarantine
+from threshold.quality import contract_rules, dataset_checks, incidents, quarantine
 from threshold.quality.incident_records import get_incident, list_incidents
 from threshold.quality.kinds import CheckSpec
 from threshold.quality.score import dataset_quality, domain_quality
@@ -77,40 +77,40 @@ class ActionIn(BaseModel):
 
 
 @router.get("/datasets/{name}/checks", summary="A dataset's checks, recent runs and quality score")
-def dataset_checks(
+def list_dataset_checks(
     name: str, platform: PlatformDep, person: CurrentPerson, history: Annotated[int, Query(ge=1, le=500)] = 20
 ) -> dict[str, Any]:
-    return checks.dataset_checks(platform, person, name, history=history)
+    return dataset_checks.dataset_checks(platform, person, name, history=history)
 
 
 @router.post("/datasets/{name}/checks", summary="Add a check", status_code=201)
 def add_check(name: str, body: CheckIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
     spec = CheckSpec(body.kind, body.options, blocking=body.blocking, schedule=body.schedule, name=body.name)
-    return checks.add(platform, person, name, spec)
+    return dataset_checks.add(platform, person, name, spec)
 
 
 @router.post("/datasets/{name}/checks/run", summary="Run a dataset's checks now")
 async def run_checks(name: str, platform: PlatformDep, person: CurrentPerson) -> list[dict[str, Any]]:
-    return await run_in_threadpool(checks.run, platform, person, name)
+    return await run_in_threadpool(dataset_checks.run, platform, person, name)
 
 
 @router.post("/datasets/{name}/checks/sync", summary="Take a dataset's checks from its data contract (ODCS v3)")
 def sync_checks(name: str, body: SyncIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
     if body.contract:
-        return contract.sync_contract(platform, person, name, body.contract)
-    return contract.sync_from_product(platform, person, name)
+        return contract_rules.sync_contract(platform, person, name, body.contract)
+    return contract_rules.sync_from_product(platform, person, name)
 
 
 @router.get("/checks/{check_id}", summary="One check with its runs")
 def check(
     check_id: int, platform: PlatformDep, person: CurrentPerson, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> dict[str, Any]:
-    return checks.check_history(platform, person, check_id, limit=limit)
+    return dataset_checks.check_history(platform, person, check_id, limit=limit)
 
 
 @router.delete("/checks/{check_id}", summary="Stop a check (its history stays)")
 def remove_check(check_id: int, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
-    return checks.remove(platform, person, check_id)
+    return dataset_checks.remove(platform, person, check_id)
 
 
 @router.get("/datasets/{name}/quality", summary="A dataset's quality score")

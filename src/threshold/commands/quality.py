@@ -55,7 +55,7 @@ def check_add(
     fmt: Format = "table",
 ) -> None:
     """Add a check to DATASET; it runs on every share and append, and on its schedule."""
-    from threshold.quality.checks import add
+    from threshold.quality.dataset_checks import add
     from threshold.quality.kinds import CheckSpec
 
     _check_format(fmt, ("table", "json"))
@@ -100,7 +100,7 @@ def check_run(
     fmt: Format = "table",
 ) -> None:
     """Run checks now on the published data, as the dataset's owner."""
-    from threshold.quality import checks
+    from threshold.quality import dataset_checks
     from threshold.quality.schedule import run_due
 
     _check_format(fmt, ("table", "json"))
@@ -110,9 +110,9 @@ def check_run(
             raise InvalidInput("--due runs every due check; leave the dataset out")
         rows = run_due(p)
     elif dataset is not None:
-        rows = checks.run(p, _person(p, as_user), dataset)
+        rows = dataset_checks.run(p, _person(p, as_user), dataset)
     else:
-        rows = checks.run_all(p, _person(p, as_user))
+        rows = dataset_checks.run_all(p, _person(p, as_user))
     if fmt == "json":
         _emit_json(rows)
     else:
@@ -134,7 +134,7 @@ def check_run(
 @check_app.command("remove")
 def check_remove(check_id: int, as_user: As = None, home: Home = None) -> None:
     """Stop a check (its history stays)."""
-    from threshold.quality.checks import remove
+    from threshold.quality.dataset_checks import remove
 
     p = _platform(home)
     r = remove(p, _person(p, as_user), check_id)
@@ -150,7 +150,7 @@ def check_history(
     fmt: Format = "table",
 ) -> None:
     """One check's runs, newest first, with failing-row samples masked for you."""
-    from threshold.quality.checks import check_history as history
+    from threshold.quality.dataset_checks import check_history as history
 
     _check_format(fmt, ("table", "json"))
     p = _platform(home)
@@ -177,7 +177,7 @@ def check_sync(
     fmt: Format = "table",
 ) -> None:
     """Replace DATASET's contract checks with those of its data contract (ODCS v3)."""
-    from threshold.quality.contract import sync_contract, sync_from_product
+    from threshold.quality.contract_rules import sync_contract, sync_from_product
 
     _check_format(fmt, ("table", "json"))
     p = _platform(home)
@@ -205,7 +205,7 @@ def checks_cmd(
     fmt: Format = "table",
 ) -> None:
     """A dataset's checks, their last result and the quality score (samples masked for you)."""
-    from threshold.quality.checks import dataset_checks
+    from threshold.quality.dataset_checks import dataset_checks
 
     _check_format(fmt, ("table", "json"))
     p = _platform(home)

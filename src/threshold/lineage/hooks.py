@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from threshold.events import DatasetPublished, SchemaChanged, ShareStarting
 from threshold.identity.service import Person
 from threshold.lineage import derivation_runs, graph, naming, openlineage_out
-from threshold.lineage.audience import dataset_owners, times
 from threshold.lineage.models import LineageNode
+from threshold.lineage.owners import dataset_owners, times
 from threshold.platform import Platform
 from threshold.store.models import Column, Dataset, Domain
 from threshold.usage.service import recent_consumers

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from threshold.errors import Denied, InvalidInput, NotFound
 from threshold.identity.service import Person
-from threshold.lineage.audience import dataset_owners, times
 from threshold.lineage.models import DIRECT_KINDS, ColumnLineage, Derivation, LineageEdge, LineageNode
+from threshold.lineage.owners import dataset_owners, times
 from threshold.platform import Platform
 from threshold.store.models import Column, Dataset, Domain
 from threshold.usage.service import recent_consumers

@@ -17,7 +17,6 @@ from threshold.errors import InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.jobs.models import Job
 from threshold.lineage import graph
-from threshold.lineage.audience import dataset_owners
 from threshold.lineage.models import (
     DIRECT_KINDS,
     ColumnLineage,
@@ -26,6 +25,7 @@ from threshold.lineage.models import (
     LineageNode,
     SourceSystem,
 )
+from threshold.lineage.owners import dataset_owners
 from threshold.platform import Platform
 from threshold.store.models import Column, Dataset, Domain, Membership, User
 

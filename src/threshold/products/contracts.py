@@ -210,7 +210,7 @@ def import_contract(platform: Platform, person: Person, text: str) -> dict[str, 
     The version must be higher than the current one, a breaking change needs a new major version, and
     the contract's schema must match the real table (its quality rules are checked and recorded).
     """
-    from threshold.products import checks
+    from threshold.products import contract_checks
 
     contract = parse(text)
     names = datasets_of(contract)
@@ -253,13 +253,13 @@ def import_contract(platform: Platform, person: Person, text: str) -> dict[str, 
                 f"the contract describes {', '.join(names)}; the product {ref.full_name} is made of "
                 "other datasets (promote a new product to change what it combines)"
             )
-    results = checks.run(platform, contract, as_user=owner_id)
+    results = contract_checks.run(platform, contract, as_user=owner_id)
     schema_failures = [r for r in results if r["kind"] == "schema" and r["status"] != "passed"]
     if schema_failures:
         raise InvalidInput(
             "the contract does not match the table: " + "; ".join(r["message"] for r in schema_failures[:5])
         )
-    status = checks.status_of(results)
+    status = contract_checks.status_of(results)
     with platform.store.session() as s:
         row = Contract(
             dataset_id=ref.id,
@@ -314,7 +314,7 @@ def contract_dict(c: Contract) -> dict[str, Any]:
 
 def recheck(platform: Platform, person: Person, dataset: str) -> dict[str, Any]:
     """Run the current contract's checks again against the table and record the result."""
-    from threshold.products import checks
+    from threshold.products import contract_checks
 
     with platform.store.session() as s:
         ref = dataset_ref(s, dataset)
@@ -324,8 +324,8 @@ def recheck(platform: Platform, person: Person, dataset: str) -> dict[str, Any]:
     latest = current(platform, ref.id)
     if latest is None:
         raise NotFound(f"{ref.full_name} has no contract yet: `threshold contract import FILE` or promote it")
-    results = checks.run(platform, parse(latest.document), as_user=product.owner_id if product else person.id)
-    status = checks.status_of(results)
+    results = contract_checks.run(platform, parse(latest.document), as_user=product.owner_id if product else person.id)
+    status = contract_checks.status_of(results)
     with platform.store.session() as s:
         row = s.get(Contract, latest.id)
         assert row is not None

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.platform import Platform
-from threshold.products import checks, consumption, contracts
+from threshold.products import consumption, contract_checks, contracts
 from threshold.products.lookup import dataset_ref, iso, memberships
 from threshold.products.models import Candidate, Contract, OwnerDecision, Product, ProductDataset
 from threshold.products.visibility import sights
@@ -85,13 +85,13 @@ def promote(
             platform, names, owner=owner_row.name, status="active", description=description, freshness=hours
         )
         text = contracts.dump(doc)
-    results = checks.run(platform, doc, as_user=owner_row.id)
+    results = contract_checks.run(platform, doc, as_user=owner_row.id)
     schema_failures = [r for r in results if r["kind"] == "schema" and r["status"] != "passed"]
     if schema_failures:
         raise InvalidInput(
             "the contract does not match the table: " + "; ".join(r["message"] for r in schema_failures[:5])
         )
-    status = checks.status_of(results)
+    status = contract_checks.status_of(results)
     version = str(doc.version or "1.0.0")
     now = datetime.now(UTC)
     with platform.store.session() as s:

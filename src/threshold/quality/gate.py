@@ -34,11 +34,11 @@ from threshold.identity.service import Person
 from threshold.notifications.service import emit, notify
 from threshold.platform import Platform
 from threshold.quality import quarantine
-from threshold.quality.audience import owners
 from threshold.quality.kinds import KINDS
 from threshold.quality.kinds.base import allowed_failures
 from threshold.quality.models import Check, CheckRun
 from threshold.quality.reading import SnapshotReader, Target, run_as
+from threshold.quality.recipients import owners
 from threshold.quality.runner import CheckInfo, Result, evaluate, keep_last_status, mark_rejected, record
 from threshold.store.models import Dataset, Domain
 

@@ -23,9 +23,9 @@ from threshold.errors import Conflict, InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.notifications.service import emit, notify
 from threshold.platform import Platform
-from threshold.quality.audience import owners, tell_opened
 from threshold.quality.models import Incident, IncidentAffected, IncidentComment
 from threshold.quality.permissions import ACTIONS, can_see, may, visible_dataset
+from threshold.quality.recipients import owners, tell_opened
 from threshold.quality.routing import Route, route
 from threshold.store.models import Column, Dataset, Domain
 

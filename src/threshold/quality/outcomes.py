@@ -13,10 +13,10 @@ from threshold import events
 from threshold.events import CheckFailed
 from threshold.notifications.service import notify
 from threshold.platform import Platform
-from threshold.quality.audience import owners
 from threshold.quality.incidents import UNRESOLVED, open_incident, tell_people
 from threshold.quality.models import Incident, IncidentComment
 from threshold.quality.reading import Target
+from threshold.quality.recipients import owners
 from threshold.quality.runner import Result
 from threshold.store.models import Dataset
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from threshold.events import DatasetPublishing, Phase, subscribe
 from threshold.jobs.kinds import JobKind, declare
 from threshold.quality import gate, schedule
-from threshold.quality.checks import CHECK_JOB
+from threshold.quality.dataset_checks import CHECK_JOB
 
 
 def register() -> None:

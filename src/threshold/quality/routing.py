@@ -10,8 +10,8 @@ nothing recorded, a whole-dataset report), the incident goes to the dataset's ow
 reason says why. Downstream datasets (to tell their owners and consumers) come from the lineage graph walk
 (`threshold.lineage.graph.walk`, downstream, 5 levels).
 
-Lineage is another capability built alongside this one: it is imported lazily and any failure to read it
-(missing module, missing tables) falls back to the dataset's own domain with the reason stated.
+Quality builds on the lineage capability (declared in `threshold.capabilities`); a failure to read its
+tables falls back to the dataset's own domain with the reason stated.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from threshold.errors import NotFound
+from threshold.lineage.graph import walk
+from threshold.lineage.models import ColumnLineage, LineageNode
 from threshold.platform import Platform
 from threshold.store.models import Dataset, Domain
 
@@ -64,8 +66,6 @@ def route(platform: Platform, dataset_id: int, column: str | None) -> Route:
             return own
         try:
             return _trace(s, ds, column, own)
-        except ImportError:
-            own.reason = f"lineage is not available, so it stays with {ds.full_name}'s own domain {own.domain}"
         except SQLAlchemyError:
             own.reason = f"lineage is not recorded in this store, so it stays with {own.domain}"
         return own
@@ -87,8 +87,6 @@ def _own(s: Session, ds: Dataset, column: str | None) -> Route:
 
 
 def _trace(s: Session, ds: Dataset, column: str, own: Route) -> Route:
-    from threshold.lineage.models import ColumnLineage, LineageNode
-
     with s.begin_nested():  # a missing lineage table must not break the caller's transaction
         node = s.scalars(select(LineageNode).where(LineageNode.dataset_id == ds.id)).one_or_none()
     if node is None:
@@ -142,11 +140,6 @@ def _trace(s: Session, ds: Dataset, column: str, own: Route) -> Route:
 
 def downstream(platform: Platform, dataset_id: int, depth: int = DOWNSTREAM_DEPTH) -> list[tuple[int, int]]:
     """Lake datasets built on `dataset_id` (dataset id, level), nearest first; empty when lineage cannot say."""
-    try:
-        from threshold.lineage.graph import walk
-        from threshold.lineage.models import LineageNode
-    except ImportError:
-        return []
     try:
         with platform.store.session() as s:
             node = s.scalar(select(LineageNode.id).where(LineageNode.dataset_id == dataset_id))

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from threshold.errors import ThresholdError
 from threshold.jobs import service as jobs
 from threshold.platform import Platform
-from threshold.quality.checks import CHECK_JOB
+from threshold.quality.dataset_checks import CHECK_JOB
 from threshold.quality.models import Check
 from threshold.store.models import Dataset
 
@@ -42,7 +42,7 @@ def run_due(platform: Platform, *, now: datetime | None = None) -> list[dict[str
 
 def check_jobs(platform: Platform, keys: Sequence[str]) -> dict[str, Any]:
     """The `quality.check` job kind: run the claimed checks, grouped by dataset (published ones only)."""
-    from threshold.quality.checks import run
+    from threshold.quality.dataset_checks import run
 
     ids = [int(k) for k in keys if k.isdigit()]
     with platform.store.reader() as s:

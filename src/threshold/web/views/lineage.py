@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from threshold.errors import ThresholdError
+from threshold.interface.permissions import RULES
 from threshold.lineage import derive as derivation
 from threshold.lineage.impact import impact
 from threshold.lineage.supply_chain import lineage, overview
@@ -25,19 +26,15 @@ from threshold.web.templating import page
 
 router = APIRouter()
 
-try:  # who may open each page (interface/permissions.py)
-    from threshold.interface.permissions import RULES
-
-    RULES.update(
-        {
-            ("GET", "/lineage"): "signed_in",
-            ("GET", "/lineage.json"): "signed_in",
-            ("GET", "/lineage/{name}"): "signed_in",
-            ("POST", "/lineage/{name}/refresh"): "member",
-        }
-    )
-except ImportError:  # no permission table: nothing to declare
-    pass
+# Who may open each page (interface/permissions.py).
+RULES.update(
+    {
+        ("GET", "/lineage"): "signed_in",
+        ("GET", "/lineage.json"): "signed_in",
+        ("GET", "/lineage/{name}"): "signed_in",
+        ("POST", "/lineage/{name}/refresh"): "member",
+    }
+)
 
 BOX_W, BOX_H, ROW_H, GAP_X, GAP_Y, MARGIN = 230, 50, 17, 90, 18, 16
 MAX_ROWS = 12

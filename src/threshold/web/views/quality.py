@@ -15,7 +15,7 @@ from threshold.errors import InvalidInput, NotFound
 from threshold.interface.permissions import RULES, Level
 from threshold.jobs.schedule import human_duration
 from threshold.platform import Platform
-from threshold.quality import checks, incidents, quarantine
+from threshold.quality import dataset_checks, incidents, quarantine
 from threshold.quality.incident_records import get_incident, list_incidents
 from threshold.quality.kinds import KINDS, CheckSpec
 from threshold.quality.models import INCIDENT_STATUSES
@@ -65,7 +65,7 @@ def _strip_json(name: str) -> tuple[str, bool]:
 def dataset_quality(request: Request, name: str, purpose: Annotated[str, Query(max_length=200)] = "") -> Response:
     person = signed_in(request)
     platform = _platform(request)
-    data = checks.dataset_checks(platform, person, name, purpose=purpose or None)
+    data = dataset_checks.dataset_checks(platform, person, name, purpose=purpose or None)
     data["quarantine"] = quarantine.listing(platform, person, data["dataset"]) if data["can_manage"] else []
     data["open_incidents"] = list_incidents(platform, person, dataset=data["dataset"], status="unresolved")
     data["kinds"] = [{"name": k.name, "label": k.label} for k in KINDS.values()]
@@ -122,7 +122,7 @@ def add_check(
     if "column" in options and "columns" not in options:
         options["columns"] = options["column"]
     spec = CheckSpec(kind, options, blocking=blocking in ("on", "true", "1"), schedule=schedule)
-    row = checks.add(_platform(request), person, name, spec)
+    row = dataset_checks.add(_platform(request), person, name, spec)
     return RedirectResponse(f"/datasets/{name}/quality#check-{row['id']}", status_code=303)
 
 
@@ -130,7 +130,7 @@ def add_check(
 async def run_checks(request: Request, name: str, csrf: Csrf = "") -> Response:
     person = signed_in(request)
     check_csrf(request, csrf)
-    await run_in_threadpool(checks.run, _platform(request), person, name)
+    await run_in_threadpool(dataset_checks.run, _platform(request), person, name)
     return RedirectResponse(f"/datasets/{name}/quality#checks", status_code=303)
 
 
@@ -138,7 +138,7 @@ async def run_checks(request: Request, name: str, csrf: Csrf = "") -> Response:
 def remove_check(request: Request, check_id: int, csrf: Csrf = "") -> Response:
     person = signed_in(request)
     check_csrf(request, csrf)
-    r = checks.remove(_platform(request), person, check_id)
+    r = dataset_checks.remove(_platform(request), person, check_id)
     return RedirectResponse(f"/datasets/{r['dataset']}/quality#checks", status_code=303)
 
 

@@ -246,7 +246,7 @@ def sync_contract(
     dataset, or `object_name`, or its only one). Manual checks are untouched. Returns what changed."""
     from sqlalchemy import select
 
-    from threshold.quality.checks import add, remove
+    from threshold.quality.dataset_checks import add, remove
     from threshold.quality.models import Check
     from threshold.store.models import Dataset
 
@@ -283,13 +283,11 @@ def sync_contract(
 
 def sync_from_product(platform: Platform, person: Person, full_name: str) -> dict[str, Any]:
     """Take the checks of the newest contract the products capability holds for `full_name`."""
-    try:
-        from sqlalchemy import select
+    from sqlalchemy import select
 
-        from threshold.products.models import Contract
-        from threshold.store.models import Dataset
-    except ImportError as e:
-        raise InvalidInput("data contracts are not available here; give the contract file with --contract") from e
+    from threshold.products.models import Contract
+    from threshold.store.models import Dataset
+
     with platform.store.session() as s:
         doc = s.scalar(
             select(Contract.document)
