@@ -304,3 +304,21 @@ def test_the_jobs_command_lists_runs_and_refuses_bad_input(tmp_path: Any) -> Non
     assert both.returncode != 0 and both.stderr.strip().count("\n") == 0 and "KIND and KEY, or --due" in both.stderr
     missing = threshold("jobs", "run", "derivation.refresh", "sales.nothing")
     assert missing.returncode != 0 and "no derivation.refresh job 'sales.nothing'" in missing.stderr
+
+
+def test_outcomes_come_in_the_order_the_kind_ran_its_jobs(any_platform: Platform, clock: Clock) -> None:
+    """A kind may reorder its batch (derivations run upstream first); the outcomes follow that order."""
+    p = any_platform
+
+    def backwards(platform: Platform, keys: Sequence[str]) -> dict[str, Any]:
+        return {k: {"status": "ok"} for k in sorted(keys, reverse=True)}
+
+    declare(JobKind("test.backwards", "Runs its batch backwards", run=backwards))
+    try:
+        with p.store.session() as s:
+            for key in ("a", "b", "c"):
+                service.plan(s, "test.backwards", key, "hourly", label=key, now=T0)
+        clock.at = datetime(2026, 3, 4, 11, 0, tzinfo=UTC)
+        assert [o.key for o in service.run_due(p, only=["test.backwards"])] == ["c", "b", "a"]
+    finally:
+        kinds._KINDS.pop("test.backwards", None)

@@ -177,6 +177,8 @@ def _run(platform: Platform, kind: JobKind, batch: list[_Claimed], now: datetime
     except Exception as e:  # a kind that fails as a whole fails each of its jobs; the claims are released
         log.exception("jobs: %s failed", kind.name)
         results = dict.fromkeys(keys, e)
+    ran = {key: i for i, key in enumerate(results)}  # outcomes in the order the kind ran them (upstream first...)
+    batch = sorted(batch, key=lambda c: ran.get(c.key, len(ran)))
     return [_finish(platform, kind, c, c.key in results, results.get(c.key), now) for c in batch]
 
 
