@@ -26,7 +26,7 @@ class Capability:
 
 
 CAPABILITIES: tuple[Capability, ...] = (
-    Capability("identity"),
+    Capability("identity", models=True),
     Capability("sharing"),
     Capability("catalog"),
     Capability("gateway"),

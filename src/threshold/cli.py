@@ -311,40 +311,60 @@ def query(
     as_user: As = None,
     purpose: Annotated[str | None, typer.Option("--purpose", help="Why you query (recorded).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
-    max_rows: Annotated[int | None, typer.Option("--max-rows", help="Largest result to return.")] = None,
+    max_rows: Annotated[
+        int | None, typer.Option("--max-rows", min=1, help="Fewer rows than your allowance (limits.query_rows).")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", min=0.001, help="Stop sooner than the time limit (seconds).")
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option("--url", help="Query a Threshold server (after `threshold login`) instead of a home.")
+    ] = None,
     home: Home = None,
 ) -> None:
-    """Run a read-only SQL query through the gateway."""
-    from threshold.gateway.service import query as run
+    """Run a read-only SQL query through the gateway (within your allowance of time, rows and bytes)."""
+    from threshold.client import RemoteClient, notes
     from threshold.web.render import rows_as_json
 
     _check_format(fmt, ("table", "csv", "json"))
-    platform = _platform(home)
-    result = run(
-        platform,
-        sql,
-        user=_person(platform, as_user),
-        purpose=purpose,
-        interface="cli",
-        max_rows=max_rows if max_rows is not None else -1,
-    )
-    table = result.table
+    if url:
+        remote = RemoteClient(url, None)
+        try:
+            table = remote.sql(sql, purpose, max_rows=max_rows, timeout=timeout)
+        finally:
+            remote.close()
+        said, duration = notes(table), None
+    else:
+        from threshold.gateway.service import query as run
+
+        platform = _platform(home)
+        result = run(
+            platform,
+            sql,
+            user=_person(platform, as_user),
+            purpose=purpose,
+            interface="cli",
+            max_rows=max_rows,
+            timeout=timeout,
+        )
+        table, said, duration = result.table, result.notes, result.duration_ms
     if fmt == "json":
         sys.stdout.write(rows_as_json(table) + "\n")
-    elif fmt == "csv":
-        import pyarrow.csv as pacsv
+    elif fmt == "csv":  # neutralised like every spreadsheet-bound export (web/exports.py)
+        from threshold.interface.exports import ExportSummary, csv_chunks
 
-        buf = __import__("io").BytesIO()
-        pacsv.write_csv(table, buf)
-        sys.stdout.write(buf.getvalue().decode())
+        for chunk in csv_chunks(table.schema, table.to_batches(), ExportSummary()):
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.flush()
     else:
         t = Table(*table.column_names)
         for row in table.slice(0, 200).to_pylist():
             t.add_row(*("" if v is None else str(v) for v in row.values()))
         out.print(t)
         more = " (showing 200)" if table.num_rows > 200 else ""
-        out.print(f"{table.num_rows:,} rows{more} in {result.duration_ms:.0f} ms")
-    for note in result.notes:
+        took = f" in {duration:.0f} ms" if duration is not None else ""
+        out.print(f"{table.num_rows:,} rows{more}{took}")
+    for note in said:
         sys.stderr.write(note + "\n")
 
 

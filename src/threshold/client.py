@@ -16,13 +16,57 @@ from typing import IO, Any, Protocol
 
 import pyarrow as pa
 
-from threshold.errors import InvalidInput, ThresholdError
+from threshold.errors import Busy, InvalidInput, ThresholdError
+
+NOTES = b"threshold.notes"
+"""Schema metadata key of a result's notes (cut at a limit, masked columns...)."""
+
+
+def with_notes(table: pa.Table, notes: list[str]) -> pa.Table:
+    """The table with its notes in its schema metadata (`notes(table)` reads them back)."""
+    if not notes:
+        return table
+    import json
+
+    return table.replace_schema_metadata({**(table.schema.metadata or {}), NOTES: json.dumps(notes).encode()})
+
+
+def notes(table: pa.Table) -> list[str]:
+    """What Threshold said about a result: e.g. that it was cut at `limits.query_rows`, columns masked."""
+    import json
+
+    raw = (table.schema.metadata or {}).get(NOTES)
+    return list(json.loads(raw)) if raw else []
+
+
+class _Chunks(io.RawIOBase):
+    """A file over an iterator of byte chunks (an HTTP body as it arrives), for Arrow's stream reader."""
+
+    def __init__(self, chunks: Any) -> None:
+        self._chunks = iter(chunks)
+        self._left = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._left:
+            try:
+                self._left = next(self._chunks)
+            except StopIteration:
+                return 0
+        n = min(len(buffer), len(self._left))
+        buffer[:n] = self._left[:n]
+        self._left = self._left[n:]
+        return n
 
 
 class Client(Protocol):
     """What every client offers, embedded or remote."""
 
-    def sql(self, query: str, purpose: str | None = None) -> pa.Table: ...
+    def sql(
+        self, query: str, purpose: str | None = None, *, max_rows: int | None = None, timeout: float | None = None
+    ) -> pa.Table: ...
 
     def share(
         self, source: Any, *, domain: str, name: str | None = None, mode: str = "create", **options: Any
@@ -51,10 +95,23 @@ class LocalClient:
         self.platform = Platform.open(home)
         self.user = get_person(self.platform, user or ADMIN)
 
-    def sql(self, query: str, purpose: str | None = None, *, max_rows: int | None = None) -> pa.Table:
+    def sql(
+        self, query: str, purpose: str | None = None, *, max_rows: int | None = None, timeout: float | None = None
+    ) -> pa.Table:
+        """The result (within your allowance: `limits.query_rows`, `limits.query_seconds`...); notes on it,
+        e.g. that it was cut at a limit, are in `notes(table)`."""
         from threshold.gateway.service import query as run
 
-        return run(self.platform, query, user=self.user, purpose=purpose, interface="python", max_rows=max_rows).table
+        result = run(
+            self.platform,
+            query,
+            user=self.user,
+            purpose=purpose,
+            interface="python",
+            max_rows=max_rows,
+            timeout=timeout,
+        )
+        return with_notes(result.table, result.notes)
 
     def share(
         self, source: Any, *, domain: str, name: str | None = None, mode: str = "create", **options: Any
@@ -142,15 +199,28 @@ class RemoteClient:
                 detail = r.json().get("detail", r.text)
             except ValueError:
                 detail = r.text
+            if r.status_code == 429:  # too busy, or too many failed sign-ins: say when to try again
+                wait = int(r.headers.get("retry-after", "1") or 1)
+                raise Busy(f"{detail}; try again in {wait} s", wait)
             raise ThresholdError(f"{r.status_code}: {detail}")
         return r
 
-    def sql(self, query: str, purpose: str | None = None) -> pa.Table:
-        r = self._check(
-            self._http.post("/query", json={"sql": query, "purpose": purpose, "format": "arrow", "max_rows": None})
-        )
-        with pa.ipc.open_stream(io.BytesIO(r.content)) as reader:
-            return reader.read_all()
+    def sql(
+        self, query: str, purpose: str | None = None, *, max_rows: int | None = None, timeout: float | None = None
+    ) -> pa.Table:
+        """The result streamed as Arrow (never more than your allowance); notes are in `notes(table)`."""
+        from threshold.interface.exports import read_arrow_tail
+
+        body = {"sql": query, "purpose": purpose, "format": "arrow", "max_rows": max_rows, "timeout": timeout}
+        with self._http.stream("POST", "/query", json=body) as r:
+            if r.status_code >= 400:
+                r.read()
+                self._check(r)
+            reader = pa.ipc.open_stream(io.BufferedReader(_Chunks(r.iter_raw()), 1 << 20))
+            batches, tail = read_arrow_tail(reader)
+        if tail.get("error"):
+            raise ThresholdError(str(tail["error"]))
+        return with_notes(pa.Table.from_batches(batches, schema=reader.schema), list(tail.get("notes", [])))
 
     def share(
         self, source: Any, *, domain: str, name: str | None = None, mode: str = "create", **options: Any

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from threshold.errors import ThresholdError, Unauthenticated
+from threshold.errors import Busy, ThresholdError, Unauthenticated
 
 
 def credentials_path() -> Path:
@@ -24,6 +24,8 @@ def login(url: str, user: str, password: str, *, days: int = 30) -> Path:
         raise ThresholdError(f"cannot reach {base}: {type(e).__name__}") from e
     if r.status_code == 401:
         raise Unauthenticated("wrong user name or password")
+    if r.status_code == 429:  # throttled after failed sign-ins: the server's sentence says when to try again
+        raise Busy(str(r.json().get("detail", "too many failed sign-ins")), float(r.headers.get("retry-after", "1")))
     if r.status_code >= 400:
         raise ThresholdError(f"{r.status_code}: {r.json().get('detail', r.text)}")
     token = r.json()["token"]

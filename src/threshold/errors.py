@@ -60,3 +60,29 @@ class TransientError(ThresholdError):
     status = 503
     exit_code = 6
     retryable = True
+
+
+class LimitExceeded(ThresholdError):
+    """A limit stopped the work (time, result size, file size...); the message names the limit and the
+    setting that sets it, e.g. `limits.query_seconds = 30 (THRESHOLD_LIMITS__QUERY_SECONDS)`."""
+
+    status = 422
+    exit_code = 7
+
+
+class TooLarge(LimitExceeded):
+    """An upload or a file is over a size limit (HTTP 413)."""
+
+    status = 413
+
+
+class Busy(ThresholdError):
+    """Too much running at once (HTTP 429): trying again after `retry_after` seconds can succeed."""
+
+    status = 429
+    exit_code = 8
+    retryable = True
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(-(-retry_after // 1)))  # whole seconds, rounded up, at least 1

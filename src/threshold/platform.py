@@ -18,6 +18,7 @@ from threshold.store.db import Store
 
 if TYPE_CHECKING:
     from threshold.engines.duckdb import Engine
+    from threshold.limits import Limits
 
 
 class Platform:
@@ -26,6 +27,7 @@ class Platform:
         self.store = Store(settings.db_url)
         self.lake = Lake(settings)
         self._engine: Engine | None = None
+        self._limits: Limits | None = None
         self._lock = threading.Lock()
         self.clock: Clock = system_clock
         """What time it is for jobs and the outbox (tests inject a fixed clock)."""
@@ -80,7 +82,25 @@ class Platform:
                     self._engine = Engine(self.settings)
         return self._engine
 
+    @property
+    def limits(self) -> Limits:
+        """Allowances, admission control and the watchdog of this platform (`threshold.limits`)."""
+        if self._limits is None:
+            with self._lock:
+                if self._limits is None:
+                    from threshold.limits import Limits
+
+                    self._limits = Limits(self.settings.limits)
+        return self._limits
+
+    @limits.setter
+    def limits(self, value: Limits) -> None:
+        """Tests put in limits with their own clock (and no watchdog thread)."""
+        self._limits = value
+
     def close(self) -> None:
+        if self._limits is not None:
+            self._limits.close()
         if self._engine is not None:
             self._engine.close()
         self.store.dispose()

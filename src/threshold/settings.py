@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from threshold.errors import InvalidInput
+from threshold.limits.settings import LimitSettings
 
 _PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "development"}
 
@@ -138,21 +139,8 @@ class Settings(BaseSettings):
     secret_key: str = ""
     """Signs web sessions. Generated and kept in `home/secret_key` when not set (development)."""
 
-    max_share_bytes: int = 50 * 1024**3
-    """Largest file that may be shared (bytes)."""
-
-    engine_memory_limit: str = ""
-    """DuckDB memory limit of the gateway engine, e.g. `8GB` (spills to disk beyond it); empty: DuckDB's
-    default (80% of the machine's memory)."""
-
-    share_memory_limit: str = "2GB"
-    """DuckDB memory limit of a share's conversion: large files stream within it."""
-
     engine_threads: int = Field(default=0, ge=0)
     """DuckDB threads; 0 = one per core."""
-
-    query_row_limit: int = 1_000_000
-    """Largest result a single query returns to a person (the web shows fewer)."""
 
     profile_sample_rows: int = 100_000
     """Rows sampled for top values and sensitive-data detection at share time."""
@@ -172,6 +160,9 @@ class Settings(BaseSettings):
 
     products: ProductSettings = Field(default_factory=ProductSettings)
     """Consumption patterns, candidate scoring and product lifecycle (see `ProductSettings`)."""
+
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    """Time, rows, bytes, concurrency, upload and sign-in bounds (see `LimitSettings`)."""
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Settings:

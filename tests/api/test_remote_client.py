@@ -194,3 +194,61 @@ def test_a_token_is_required_and_must_be_valid(server: str, module_org: Any, mon
             client.sql("SELECT 42 AS answer")
     finally:
         client.close()
+
+
+# --------------------------------------------------------------------------------- limits, remotely
+
+
+def test_the_remote_client_hears_why_a_result_was_cut(remote: Any) -> None:
+    from threshold.client import notes
+
+    table = remote.sql(SQL, max_rows=2)
+    assert table.num_rows == 2 and notes(table) == ["showing the first 2 rows"]
+
+
+def test_a_busy_server_answers_in_words_with_when_to_try_again(remote: Any, module_org: Any) -> None:
+    from threshold.errors import Busy
+    from threshold.gateway.service import open_query
+
+    carla = module_org.carla  # the remote client acts as carla
+    held = [open_query(module_org.platform, SQL, user=carla) for _ in range(2)]
+    try:
+        with pytest.raises(Busy) as busy:
+            remote.sql(SQL)
+        assert "carla already has 2 queries running" in str(busy.value) and "try again in" in str(busy.value)
+        assert busy.value.retry_after >= 1
+    finally:
+        for s in held:
+            s.close()
+    assert remote.sql(SQL).num_rows == 5
+
+
+def test_the_cli_queries_a_server_with_its_limits(server: str, module_org: Any, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    token = create_token(module_org.platform, "ben")[1]
+    env = os.environ | {"THRESHOLD_TOKEN": token, "XDG_CONFIG_HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "threshold.cli", "query", SQL, "--url", server, "--format", "json", "--max-rows", "2"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(__import__("json").loads(done.stdout)) == 2
+    assert done.stderr.strip() == "showing the first 2 rows"
+
+
+def test_cli_login_says_in_words_when_sign_in_is_slowed_down(server: str, tmp_path: Path, monkeypatch: Any) -> None:
+    from threshold.credentials import login
+    from threshold.errors import Busy, Unauthenticated
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    for _ in range(5):
+        with pytest.raises(Unauthenticated, match="wrong user name or password"):
+            login(server, "no-such-person", "guess")
+    with pytest.raises(Busy) as slowed:
+        login(server, "no-such-person", "guess")
+    assert "too many failed sign-ins" in str(slowed.value) and slowed.value.retry_after >= 1

@@ -17,7 +17,7 @@ import pytest
 from openpyxl import Workbook
 
 from threshold.catalog.service import describe
-from threshold.errors import Conflict, InvalidInput, NotFound, ThresholdError
+from threshold.errors import Conflict, InvalidInput, NotFound, ThresholdError, TooLarge
 from threshold.gateway.service import query
 from threshold.platform import Platform
 from threshold.sharing.readers.csv import SNIFF_BYTES
@@ -59,6 +59,90 @@ def workbook(name: str, header: list[str]) -> Maker:
     return make
 
 
+def sparse_xlsx(name: str, dimension: str | None = None) -> Maker:
+    """The issue's bomb: a tiny .xlsx whose only cells are A1 and ZZ200000 (a 140-million-cell grid);
+    `dimension` rewrites its declared range (a file may lie about it)."""
+
+    def make(tmp_path: Path) -> Path:
+        wb = Workbook()
+        ws = wb.active
+        ws["A1"], ws["ZZ200000"] = "a", 1
+        path = tmp_path / name
+        wb.save(path)
+        if dimension is not None:
+            _rewrite(path, "xl/worksheets/sheet1.xml", lambda x: x.replace(b'ref="A1:ZZ200000"', dimension.encode()))
+        return path
+
+    return make
+
+
+def _rewrite(path: Path, part: str, change: Callable[[bytes], bytes]) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        parts = {i.filename: z.read(i.filename) for i in z.infolist()}
+    parts[part] = change(parts[part])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+
+
+def zip_bomb_xlsx(name: str) -> Maker:
+    """A real workbook whose properties part unpacks 50 MB of the same byte: compressed ~1000 to 1."""
+
+    def make(tmp_path: Path) -> Path:
+        path = workbook(name, ["Plant", "Units"])(tmp_path)
+        _rewrite(path, "docProps/app.xml", lambda x: x + b" " * (50 << 20))
+        return path
+
+    return make
+
+
+def repeated_ods(name: str) -> Maker:
+    """An OpenDocument sheet of 1 KB whose one row of values is repeated a million times, 1,000 cells wide."""
+
+    def make(tmp_path: Path) -> Path:
+        import zipfile
+
+        ns = (
+            'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+            'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+            'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+        )
+        content = (
+            f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns} office:version="1.2">'
+            '<office:body><office:spreadsheet><table:table table:name="Bomb">'
+            '<table:table-row table:number-rows-repeated="1000000">'
+            '<table:table-cell office:value-type="float" office:value="1" table:number-columns-repeated="1000">'
+            "<text:p>1</text:p></table:table-cell></table:table-row>"
+            "</table:table></office:spreadsheet></office:body></office:document-content>"
+        )
+        path = tmp_path / name
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", zipfile.ZIP_STORED)
+            z.writestr("content.xml", content)
+        return path
+
+    return make
+
+
+def sparse_xls(name: str) -> Maker:
+    """A legacy .xls with cells at A1 and IQ65000 only."""
+
+    def make(tmp_path: Path) -> Path:
+        import xlwt
+
+        book = xlwt.Workbook()
+        sheet = book.add_sheet("S")
+        sheet.write(0, 0, "a")
+        sheet.write(64999, 250, 1)
+        path = tmp_path / name
+        book.save(str(path))
+        return path
+
+    return make
+
+
 def missing(name: str) -> Maker:
     return lambda tmp_path: tmp_path / name
 
@@ -72,7 +156,7 @@ class Bad:
     options: dict[str, Any] = field(default_factory=dict)
     """Extra keyword arguments of `share` (name, domain, sheet, encoding...)."""
     settings: dict[str, Any] = field(default_factory=dict)
-    """Settings of the home the share runs in (e.g. a tiny max_share_bytes)."""
+    """Settings of the home the share runs in (e.g. a tiny limits.upload_bytes)."""
 
 
 OK_CSV = text("ok.csv", "a,b\n1,2\n")
@@ -121,10 +205,11 @@ BAD_INPUTS = {
     "not a Parquet file": Bad(raw("orders.parquet", b"a,b\n1,2\n"), "orders.parquet is not a Parquet file"),
     "unknown file type": Bad(raw("notes.docx", b"hello"), "cannot share 'notes.docx': unknown file type '.docx'"),
     "file does not exist": Bad(missing("nowhere.csv"), "no file 'nowhere.csv'", error=NotFound),
-    "file over max_share_bytes": Bad(
+    "file over the upload limit": Bad(
         text("big.csv", "a,b\n" + "1,2\n" * 100),
-        "big.csv is 404 B, over the share limit of 100 B",
-        settings={"max_share_bytes": 100},
+        ("big.csv is 404 B, over the share limit of 100 B", "THRESHOLD_LIMITS__UPLOAD_BYTES"),
+        error=TooLarge,
+        settings={"limits": {"upload_bytes": 100}},
     ),
     "dataset name with a statement": Bad(
         OK_CSV, "invalid dataset name 'x; drop table y'", options={"name": "x; drop table y"}
@@ -141,6 +226,68 @@ BAD_INPUTS = {
         OK_CSV, 'invalid domain name "Robert\'); --"', options={"domain": "Robert'); --"}
     ),
     "frame without columns": Bad(lambda tmp_path: pa.table({}), "has no columns", options={"name": "nothing"}),
+    # -- file limits: refused before the reader builds anything (issue 9) --------------------------------
+    "xlsx with A1 and ZZ200000": Bad(
+        sparse_xlsx("bomb.xlsx"),
+        ("bomb.xlsx: sheet sheet1 declares a range that spans 200,000 rows x 702 columns", "SPREADSHEET_CELLS"),
+        error=TooLarge,
+    ),
+    "xlsx whose declared range lies": Bad(
+        sparse_xlsx("liar.xlsx", dimension='ref="A1"'),
+        ("liar.xlsx: sheet sheet1 spans 200,000 rows x 702 columns", "THRESHOLD_LIMITS__SPREADSHEET_CELLS"),
+        error=TooLarge,
+    ),
+    "xlsx over the cell limit": Bad(
+        workbook("cells.xlsx", ["Plant", "Units", "Unit cost"]),
+        ("cells.xlsx: sheet", "more than a sheet may", "limits.spreadsheet_cells = 5"),
+        error=TooLarge,
+        settings={"limits": {"spreadsheet_cells": 5}},
+    ),
+    "xlsx decompression bomb": Bad(
+        zip_bomb_xlsx("zipbomb.xlsx"),
+        ("zipbomb.xlsx: its part docProps/app.xml is compressed", "to 1, a decompression bomb"),
+        error=TooLarge,
+    ),
+    "xlsx that unpacks past the size limit": Bad(
+        zip_bomb_xlsx("huge.xlsx"),
+        ("huge.xlsx unpacks to 50", "THRESHOLD_LIMITS__SPREADSHEET_BYTES"),
+        error=TooLarge,
+        settings={"limits": {"spreadsheet_bytes": 10 << 20}},
+    ),
+    "ods with a row repeated a million times": Bad(
+        repeated_ods("repeat.ods"),
+        ("repeat.ods: sheet Bomb spans 1,000,000 rows x 1,000 columns", "SPREADSHEET_CELLS"),
+        error=TooLarge,
+    ),
+    "xls with two far-apart cells": Bad(
+        sparse_xls("sparse.xls"),
+        ("sparse.xls: sheet 1", "65,000 rows x 251 columns", "SPREADSHEET_CELLS"),
+        error=TooLarge,
+        settings={"limits": {"spreadsheet_cells": 1_000_000}},
+    ),
+    "csv with too many columns": Bad(
+        text("wide.csv", ",".join(f"c{i}" for i in range(50)) + "\n" + ",".join("1" * 50) + "\n"),
+        ("wide.csv has 50 columns, more than a CSV may have", "THRESHOLD_LIMITS__CSV_COLUMNS"),
+        error=TooLarge,
+        settings={"limits": {"csv_columns": 20}},
+    ),
+    "csv with a line over the limit": Bad(
+        text("long.csv", "a,b\n1,2\n" + "x" * 5000 + ",3\n"),
+        ("long.csv: a line is longer than 2,048 bytes", "THRESHOLD_LIMITS__CSV_LINE_BYTES"),
+        error=TooLarge,
+        settings={"limits": {"csv_line_bytes": 2048}},
+    ),
+    "csv with a long line past the first megabyte": Bad(
+        text("late_long.csv", "a,b\n" + "x,y\n" * LATE_ROWS + "x" * 5000 + ",z\n"),
+        ("late_long.csv: line", "is longer than 2,048 bytes", "THRESHOLD_LIMITS__CSV_LINE_BYTES"),
+        error=TooLarge,
+        settings={"limits": {"csv_line_bytes": 2048}},
+    ),
+    "json nested too deep": Bad(
+        text("deep.json", '[{"a": ' + "[" * 100 + "]" * 100 + "}]"),
+        ("deep.json nests arrays or objects more than 64 levels deep", "THRESHOLD_LIMITS__JSON_DEPTH"),
+        error=TooLarge,
+    ),
 }
 
 

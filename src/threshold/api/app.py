@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
 from threshold.errors import ThresholdError
+from threshold.interface.bodies import BodyLimit
+from threshold.interface.errors import error_headers
 from threshold.interface.permissions import enforce
 from threshold.platform import Platform
 
@@ -45,6 +47,8 @@ def create_app(platform: Platform) -> FastAPI:
         dependencies=[Depends(enforce)],  # every route's declared permission (interface/permissions.py)
     )
     app.state.platform = platform
+    # Inside the session middleware (added after it), so a refused upload still gets a signed-in error page.
+    app.add_middleware(BodyLimit, routes_of=app, settings=platform.settings.limits)
     app.add_middleware(
         SessionMiddleware,
         secret_key=platform.settings.session_secret(),
@@ -58,7 +62,9 @@ def create_app(platform: Platform) -> FastAPI:
     async def _threshold_error(request: Request, exc: ThresholdError) -> Response:
         if not request.url.path.startswith("/api/") and hasattr(app.state, "render_error"):
             return app.state.render_error(request, exc)  # type: ignore[no-any-return]
-        return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status_code=exc.status)
+        return JSONResponse(
+            {"detail": str(exc), "error": type(exc).__name__}, status_code=exc.status, headers=error_headers(exc)
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:

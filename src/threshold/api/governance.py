@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from threshold.errors import InvalidInput, NotFound
 from threshold.governance import access, audit, controls, policies
 from threshold.identity import service as identity
-from threshold.interface.deps import CurrentPerson, PlatformDep
+from threshold.interface.deps import CurrentPerson, PlatformDep, client_address
+from threshold.interface.params import Id, Offset
 
 router = APIRouter(prefix="/api/v1")
 
@@ -70,9 +71,14 @@ class DenyIn(BaseModel):
 # --- identity: tokens ---------------------------------------------------------------------------
 
 
-@router.post("/auth/token", summary="Sign in with a password: a new personal API token (shown once)")
-def create_token(body: TokenIn, platform: PlatformDep) -> dict[str, Any]:
-    person = identity.authenticate(platform, body.user, body.password)
+@router.post(
+    "/auth/token",
+    summary="Sign in with a password: a new personal API token (shown once)",
+    responses={429: {"description": "Too many failed sign-ins; try again after `Retry-After` seconds"}},
+)
+def create_token(body: TokenIn, request: Request, platform: PlatformDep) -> dict[str, Any]:
+    """Throttled per account and client address: too many failures answer 429 with Retry-After."""
+    person = identity.authenticate(platform, body.user, body.password, address=client_address(request))
     token_id, token = identity.create_token(platform, person.name, name=body.name or "login", days=body.days)
     return {"id": token_id, "token": token, "user": person.name, "days": body.days}
 
@@ -83,7 +89,7 @@ def tokens(platform: PlatformDep, person: CurrentPerson) -> list[dict[str, Any]]
 
 
 @router.delete("/tokens/{token_id}", summary="Revoke one of my API tokens")
-def revoke_token(token_id: int, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def revoke_token(token_id: Id, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
     if token_id not in {t["id"] for t in identity.list_tokens(platform, person)}:
         raise NotFound(f"you have no token {token_id}")
     identity.revoke_token(platform, token_id, by=person)
@@ -176,12 +182,12 @@ def inbox(platform: PlatformDep, person: CurrentPerson) -> list[dict[str, Any]]:
 
 
 @router.post("/requests/{request_id}/approve", summary="Approve a request: a grant for its purpose, until it expires")
-def approve(request_id: int, body: ApproveIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def approve(request_id: Id, body: ApproveIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
     return access.approve(platform, person, request_id, reason=body.reason, allow_personal=body.personal)
 
 
 @router.post("/requests/{request_id}/deny", summary="Deny a request, with a reason the requester can act on")
-def deny(request_id: int, body: DenyIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def deny(request_id: Id, body: DenyIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
     return access.deny(platform, person, request_id, reason=body.reason)
 
 
@@ -194,7 +200,7 @@ def grants(
 
 @router.delete("/grants/{grant_id}", summary="Revoke a grant (owners of its dataset, or the grantee)")
 def revoke_grant(
-    grant_id: int,
+    grant_id: Id,
     platform: PlatformDep,
     person: CurrentPerson,
     reason: Annotated[str, Query(max_length=2000)] = "",
@@ -213,7 +219,7 @@ def audit_log(
     action: Annotated[str | None, Query(max_length=100)] = None,
     user: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[dict[str, Any]]:
     return audit.search(
         platform,

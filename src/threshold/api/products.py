@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from threshold.errors import InvalidInput
 from threshold.interface.deps import CurrentPerson, PlatformDep
+from threshold.interface.params import PageNumber
 from threshold.interface.permissions import RULES, Level
 from threshold.products import candidates, consumption, contracts, lifecycle, owners, patterns, producers
 
@@ -86,7 +87,7 @@ def producer(
     platform: PlatformDep,
     person: CurrentPerson,
     weeks: WeeksQuery = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 25,
 ) -> dict[str, Any]:
     return producers.domain_view(platform, domain, viewer=person, weeks=weeks, page=page, per_page=per_page)
@@ -103,7 +104,7 @@ def list_candidates(
     person: CurrentPerson,
     weeks: WeeksQuery = None,
     all: bool = False,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=1000)] = 10,
 ) -> dict[str, Any]:
     include = ("open", "dismissed", "promoted") if all else ("open",)

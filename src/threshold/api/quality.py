@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from threshold.interface.deps import CurrentPerson, PlatformDep
+from threshold.interface.params import Id
 from threshold.interface.permissions import RULES, Level
 from threshold.quality import contract_rules, dataset_checks, incidents, quarantine
 from threshold.quality.incident_records import get_incident, list_incidents
@@ -103,13 +104,13 @@ def sync_checks(name: str, body: SyncIn, platform: PlatformDep, person: CurrentP
 
 @router.get("/checks/{check_id}", summary="One check with its runs")
 def check(
-    check_id: int, platform: PlatformDep, person: CurrentPerson, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    check_id: Id, platform: PlatformDep, person: CurrentPerson, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> dict[str, Any]:
     return dataset_checks.check_history(platform, person, check_id, limit=limit)
 
 
 @router.delete("/checks/{check_id}", summary="Stop a check (its history stays)")
-def remove_check(check_id: int, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def remove_check(check_id: Id, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
     return dataset_checks.remove(platform, person, check_id)
 
 
@@ -152,13 +153,13 @@ def report(body: ReportIn, platform: PlatformDep, person: CurrentPerson) -> dict
 
 
 @router.get("/incidents/{incident_id}", summary="One incident with its comments and affected datasets")
-def incident(incident_id: int, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def incident(incident_id: Id, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
     return get_incident(platform, person, incident_id)
 
 
 @router.post("/incidents/{incident_id}/{action}", summary="ack, fix, verify, reopen, comment or reroute")
 def incident_action(
-    incident_id: int,
+    incident_id: Id,
     action: Literal["ack", "fix", "verify", "reopen", "comment", "reroute"],
     body: ActionIn,
     platform: PlatformDep,
@@ -181,5 +182,5 @@ def quarantine_list(
 
 
 @router.post("/quarantine/{quarantine_id}/release", summary="Share a rejected file anyway (owners)")
-async def quarantine_release(quarantine_id: int, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+async def quarantine_release(quarantine_id: Id, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
     return await run_in_threadpool(quarantine.release, platform, person, quarantine_id)

@@ -5,18 +5,23 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from threshold.catalog import service as catalog
+from threshold.gateway.service import open_query
 from threshold.gateway.service import query as run_query
+from threshold.gateway.stream import Cancel
 from threshold.identity import service as identity
+from threshold.interface import running
+from threshold.interface.bodies import accepts_upload
 from threshold.interface.deps import CurrentPerson, PlatformDep
+from threshold.interface.params import PageNumber
 from threshold.interface.uploads import receive_and_share
 from threshold.usage import service as usage
-from threshold.web.render import arrow_ipc, as_csv, rows
+from threshold.web.render import rows
 
 router = APIRouter(prefix="/api/v1")
 
@@ -24,8 +29,12 @@ router = APIRouter(prefix="/api/v1")
 class QueryIn(BaseModel):
     sql: str = Field(max_length=200_000)
     purpose: str | None = Field(default=None, max_length=200)
-    format: Literal["json", "csv", "arrow"] = "json"
+    format: Literal["json", "csv", "arrow", "ndjson"] = "json"
+    """`arrow` (an Arrow IPC stream), `csv`, `ndjson` (one JSON object per line) or `json`; all streamed."""
     max_rows: int | None = Field(default=10_000, ge=1)
+    """Fewer rows than your allowance; null: as many as it allows (`limits.query_rows`), never more."""
+    timeout: float | None = Field(default=None, gt=0, le=7 * 24 * 3600)
+    """Stop the query after this many seconds; null: the time limit (`limits.query_seconds`), never more."""
 
 
 @router.get("/me", summary="Who am I")
@@ -38,7 +47,7 @@ def datasets(
     platform: PlatformDep,
     person: CurrentPerson,
     q: str = "",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> dict[str, Any]:
     return asdict(catalog.search(platform, q, page=page, per_page=per_page, viewer=person))
@@ -57,6 +66,7 @@ def dataset_usage(name: str, platform: PlatformDep, person: CurrentPerson) -> di
 @router.get("/datasets/{name}/preview", summary="First rows, read through the gateway")
 async def preview(
     name: str,
+    request: Request,
     platform: PlatformDep,
     person: CurrentPerson,
     limit: Annotated[int, Query(ge=1, le=1000)] = 20,
@@ -68,52 +78,60 @@ async def preview(
     d = catalog.describe(platform, name, viewer=person)
     if not purpose:
         purpose = decide(platform, person, [d["name"]], None)[0].purpose or "preview"
-    result = await run_in_threadpool(
-        run_query,
+    cancel = Cancel()
+    result = await running.in_pool(
+        request,
         platform,
-        f"SELECT * FROM {d['name']} LIMIT {int(limit)}",
-        user=person,
-        purpose=purpose,
-        interface="api",
-        max_rows=limit,
+        lambda: run_query(
+            platform,
+            f"SELECT * FROM {d['name']} LIMIT {int(limit)}",
+            user=person,
+            purpose=purpose,
+            interface="api",
+            max_rows=limit,
+            cancel=cancel,
+        ),
+        cancel,
     )
     return {"columns": result.table.column_names, "rows": rows(result.table)}
 
 
-@router.post("/query", summary="Run a read-only SQL query through the gateway", response_model=None)
-async def query(body: QueryIn, platform: PlatformDep, person: CurrentPerson) -> Response | dict[str, Any]:
-    result = await run_in_threadpool(
-        run_query,
+@router.post(
+    "/query",
+    summary="Run a read-only SQL query through the gateway (the result is streamed)",
+    response_model=None,
+    responses={429: {"description": "Too many queries running; try again after `Retry-After` seconds"}},
+)
+async def query(body: QueryIn, request: Request, platform: PlatformDep, person: CurrentPerson) -> Response:
+    """Within the caller's allowance (time, rows, bytes); stopped when the client goes away."""
+    cancel = Cancel()
+
+    stream = await running.admitted(
+        request,
         platform,
-        body.sql,
-        user=person,
-        purpose=body.purpose,
-        interface="api",
-        max_rows=body.max_rows,
+        lambda: open_query(
+            platform,
+            body.sql,
+            user=person,
+            purpose=body.purpose,
+            interface="api",
+            max_rows=body.max_rows,
+            timeout=body.timeout,
+            cancel=cancel,
+            start=False,
+        ),
+        cancel,
     )
-    headers = {
-        "X-Threshold-Rows": str(result.table.num_rows),
-        "X-Threshold-Truncated": str(result.truncated).lower(),
-    }
-    if body.format == "arrow":
-        return Response(arrow_ipc(result.table), media_type="application/vnd.apache.arrow.stream", headers=headers)
-    if body.format == "csv":
-        return Response(as_csv(result.table), media_type="text/csv; charset=utf-8", headers=headers)
-    return JSONResponse(
-        {
-            "columns": result.table.column_names,
-            "rows": rows(result.table),
-            "row_count": result.table.num_rows,
-            "truncated": result.truncated,
-            "datasets": result.datasets,
-            "duration_ms": result.duration_ms,
-            "notes": result.notes,
-        },
-        headers=headers,
-    )
+    started = await running.in_pool(request, platform, lambda: running.start(stream.begin()), cancel)
+    return running.respond(request, platform, started, body.format)
 
 
-@router.post("/shares", summary="Share an uploaded file into the lake")
+@router.post(
+    "/shares",
+    summary="Share an uploaded file into the lake",
+    responses={413: {"description": "The file is over `limits.upload_bytes`, or a spreadsheet bomb"}},
+)
+@accepts_upload
 async def share(
     platform: PlatformDep,
     person: CurrentPerson,

@@ -15,8 +15,9 @@ from collections.abc import Mapping
 import duckdb
 import pyarrow as pa
 
-from threshold.errors import InvalidInput
+from threshold.errors import InvalidInput, LimitExceeded
 from threshold.lake import ReadPlan, _quote_ident, _quote_str
+from threshold.limits.machine import engine_memory
 from threshold.settings import Settings
 
 VIEW_SCHEMA = '"__thr"'
@@ -24,7 +25,7 @@ MAX_VIEWS = 5000
 _VALUE_ERRORS = ("Conversion Error", "Out of Range Error", "Invalid Input Error", "Constraint Error")
 
 
-def engine_error(e: Exception, hide: tuple[str, ...] = ()) -> str:
+def engine_error(e: BaseException, hide: tuple[str, ...] = ()) -> str:
     """DuckDB's message in one line, with quoted values blanked where the message could echo data,
     and the folders in `hide` (warehouse, home) never named: e.g. a data file gone missing."""
     text = " ".join(str(e).split("\n")[0].split())
@@ -50,8 +51,10 @@ class Engine:
         }
         if settings.engine_threads:
             config["threads"] = settings.engine_threads
-        if settings.engine_memory_limit:
-            config["memory_limit"] = settings.engine_memory_limit
+        # Always bounded: a heavy query spills to the spill folder and slows down instead of taking the machine.
+        config["memory_limit"] = engine_memory(settings.limits.engine_memory)
+        if settings.limits.engine_spill_bytes:
+            config["max_temp_directory_size"] = settings.limits.engine_spill_bytes
         self._db = duckdb.connect(":memory:", config=config)
         self._db.execute("SET TimeZone = 'UTC'")
         self._db.execute(
@@ -90,6 +93,23 @@ class Engine:
             finally:
                 cur.close()
 
+    def prepare(self, views: Mapping[str, ReadPlan | tuple[ReadPlan, str]]) -> Running:
+        """A cursor with the query's own temporary views; `Running.start` then runs the SQL on it.
+
+        The cursor exists before the query starts, so whoever holds `Running` can interrupt it at any time.
+        """
+        with self._lock:
+            cur = self._db.cursor()
+        running = Running(self, cur)
+        try:
+            for view, plan in views.items():
+                body = plan[1] if isinstance(plan, tuple) else plan.relation_sql()
+                cur.execute(f"CREATE TEMP VIEW {_quote_ident(view)} AS {body}")
+        except BaseException as e:
+            running.close()
+            raise running._translate(e) from e
+        return running
+
     def run(
         self,
         sql: str,
@@ -98,41 +118,112 @@ class Engine:
         max_rows: int | None,
         timeout: float | None = None,
     ) -> tuple[pa.Table, bool]:
-        """Run generated SQL over per-query views. Returns (result, truncated)."""
-        with self._lock:
-            cur = self._db.cursor()
-        timer = threading.Timer(timeout, cur.interrupt) if timeout else None
+        """Run generated SQL over per-query views at once. Returns (result, truncated)."""
+        running = self.prepare(views)
+        timer = threading.Timer(timeout, running.interrupt) if timeout else None
         try:
-            for view, plan in views.items():
-                body = plan[1] if isinstance(plan, tuple) else plan.relation_sql()
-                cur.execute(f"CREATE TEMP VIEW {_quote_ident(view)} AS {body}")
             if timer:
                 timer.start()
-            result = cur.sql(sql)
-            if max_rows is None:
-                return result.to_arrow_table(), False
-            reader = result.to_arrow_reader(batch_size=min(max_rows + 1, 100_000))
+            running.start(sql, min(max_rows + 1, BATCH_ROWS) if max_rows is not None else BATCH_ROWS)
             batches, n = [], 0
-            for batch in reader:
+            while (batch := running.next_batch()) is not None:
                 batches.append(batch)
                 n += batch.num_rows
-                if n > max_rows:
+                if max_rows is not None and n > max_rows:
                     break
-            table = pa.Table.from_batches(batches, schema=reader.schema)
-            if table.num_rows > max_rows:
+            table = pa.Table.from_batches(batches, schema=running.schema)
+            if max_rows is not None and table.num_rows > max_rows:
                 return table.slice(0, max_rows), True
             return table, False
-        except duckdb.InterruptException as e:
-            raise InvalidInput(f"the query ran longer than {timeout or 0:.0f} s and was stopped") from e
-        except (duckdb.Error, OSError) as e:
-            # An error DuckDB meets after the first batch reaches us through pyarrow's reader as a bare
-            # OSError carrying DuckDB's whole message (with the SQL): it must be cleaned up the same way.
-            hide = (str(self.settings.warehouse_dir), str(self.settings.home_dir))
-            raise InvalidInput(f"the query failed: {engine_error(e, hide)}") from e
+        except Interrupted as e:
+            raise LimitExceeded(f"the query ran longer than {timeout or 0:g} s and was stopped") from e
         finally:
             if timer:
                 timer.cancel()
-            cur.close()
+            running.close()
+
+    def error(self, e: BaseException) -> InvalidInput:
+        hide = (str(self.settings.warehouse_dir), str(self.settings.home_dir))
+        return InvalidInput(f"the query failed: {engine_error(e, hide)}")
 
     def close(self) -> None:
         self._db.close()
+
+
+BATCH_ROWS = 65_536
+"""Rows per batch read from DuckDB: a streamed result holds about one batch in memory."""
+
+
+class Interrupted(Exception):
+    """The query was interrupted (its holder knows why: time limit, client gone)."""
+
+
+class Running:
+    """One query in progress on its own cursor: read it batch by batch, interrupt it from any thread."""
+
+    def __init__(self, engine: Engine, cursor: duckdb.DuckDBPyConnection | None) -> None:
+        self.engine = engine
+        self.cursor = cursor
+        self.reader: pa.RecordBatchReader | None = None
+        self.interrupted = False
+        self._closed = False
+
+    @property
+    def schema(self) -> pa.Schema:
+        assert self.reader is not None
+        return self.reader.schema
+
+    def start(self, sql: str, batch_rows: int) -> None:
+        assert self.cursor is not None
+        try:
+            # DuckDB runs the query here as far as its first batch (all of it for a pipeline breaker).
+            self.reader = self.cursor.sql(sql).to_arrow_reader(batch_size=batch_rows)
+        except BaseException as e:
+            raise self._translate(e) from e
+
+    def next_batch(self) -> pa.RecordBatch | None:
+        """The next batch, None at the end; an interrupted query raises `Interrupted`."""
+        assert self.reader is not None
+        if self.interrupted:
+            raise Interrupted()
+        try:
+            return self.reader.read_next_batch()
+        except StopIteration:
+            return None
+        except BaseException as e:
+            raise self._translate(e) from e
+
+    def interrupt(self) -> None:
+        """Stop the query where it is (safe from any thread, any number of times)."""
+        self.interrupted = True
+        cur = self.cursor
+        if cur is not None and not self._closed:
+            try:
+                cur.interrupt()
+            except duckdb.Error:
+                pass
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self.reader is not None:
+            try:
+                self.reader.close()
+            except Exception:
+                pass
+        if self.cursor is not None:
+            self.cursor.close()
+
+    def _translate(self, e: BaseException) -> BaseException:
+        # An error DuckDB meets after the first batch reaches us through pyarrow's reader as a bare OSError
+        # carrying DuckDB's whole message (with the SQL): it must be cleaned up the same way.
+        if (
+            isinstance(e, duckdb.InterruptException)
+            or (self.interrupted and isinstance(e, (duckdb.Error, OSError)))
+            or "INTERRUPT Error" in str(e).split("\n")[0]
+        ):
+            return Interrupted()
+        if isinstance(e, (duckdb.Error, OSError)):
+            return self.engine.error(e)
+        return e

@@ -13,14 +13,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlglot import exp
 
-from threshold.errors import Denied, InvalidInput, NotFound, ThresholdError
+from threshold.errors import Busy, Denied, InvalidInput, NotFound, ThresholdError
 from threshold.gateway import authorize
 from threshold.gateway.columns import columns_read_cached
 from threshold.gateway.fingerprint import fingerprint, strip_literals
+from threshold.gateway.stream import Cancel, QueryStream
 from threshold.identity.service import Person
 from threshold.lake import ReadPlan
+from threshold.limits import Ticket
 from threshold.platform import Platform
-from threshold.sql.check import CheckedQuery, Reference, check
+from threshold.sql.check import CheckedQuery, Reference, check, render
 from threshold.store.models import Dataset, Share
 from threshold.usage.service import UsageRecord, record
 
@@ -52,21 +54,63 @@ def query(
     user: Person,
     purpose: str | None = None,
     interface: str = "python",
-    max_rows: int | None = -1,
+    max_rows: int | None = None,
     timeout: float | None = None,
+    cancel: Cancel | None = None,
 ) -> QueryResult:
-    """Run a read-only query as `user`. `max_rows=-1` applies the configured limit; None = no limit."""
+    """Run a read-only query as `user` and gather its result (within the allowance of `interface`).
+
+    `max_rows` and `timeout` ask for less than the allowance (fewer rows, a shorter time), never more;
+    None asks for all of it. To send a large result on without holding it, use `open_query`.
+    """
+    with open_query(
+        platform,
+        sql,
+        user=user,
+        purpose=purpose,
+        interface=interface,
+        max_rows=max_rows,
+        timeout=timeout,
+        cancel=cancel,
+    ) as stream:
+        table = stream.read_all()
+    return QueryResult(table, stream.truncated, stream.datasets, stream.duration_ms, stream.event_id, stream.notes)
+
+
+def open_query(
+    platform: Platform,
+    sql: str,
+    *,
+    user: Person,
+    purpose: str | None = None,
+    interface: str = "python",
+    max_rows: int | None = None,
+    timeout: float | None = None,
+    cancel: Cancel | None = None,
+    start: bool = True,
+) -> QueryStream:
+    """Check, authorise, admit and start a query; its result is read from the returned stream.
+
+    `start=False` stops short of running it in the engine (`stream.begin()` does): a server admits and
+    refuses on its request threads, and runs only admitted queries on its query pool.
+
+    Raises `Busy` when the person or the server runs as many queries as they may; every refusal and
+    failure is recorded as a usage event, the stream records the rest when it closes.
+    """
     started = time.perf_counter()
     purpose = (purpose or "").strip()[:200] or None
     if interface not in INTERFACES:
         raise InvalidInput(f"unknown interface {interface!r}")
-    limit = platform.settings.query_row_limit if max_rows == -1 else max_rows
     original: exp.Expression | None = None
     bound: dict[str, _Bound] = {}
     decisions: list[authorize.Decision] = []
+    ticket: Ticket | None = None
     try:
+        allowance = platform.limits.allowance(interface, max_rows=max_rows, seconds=timeout)
         checked = check(sql)
         original = checked.tree.copy()  # binding rewrites the tree; analysis reads what the person wrote
+        # Admitted before any metadata is read: a flood of refused queries costs a parse (cached) each.
+        ticket = platform.limits.admit(user.id, user.name, allowance)
         with platform.store.session() as s:  # one metadata transaction for resolving and deciding
             bound = _resolve(s, checked)
             decisions = authorize.decide(platform, user, sorted(bound), purpose, session=s)
@@ -82,44 +126,65 @@ def query(
         decisions = decisions + extra
         _one_select(generated, pivot=checked.tree.find(exp.Pivot) is not None)
         platform.engine.ensure_views({name: body for name, (_plan, body) in views.items()})
-        table, truncated = platform.engine.run(generated, {}, max_rows=limit, timeout=timeout)
-    except ThresholdError as e:
-        _record_failure(platform, user, interface, purpose, original, bound, decisions, started, e)
+        fp, text = fingerprint(strip_literals(original))
+        schemas = {b.full_name: b.columns for b in bound.values()}
+        read = columns_read_cached(fp, original, schemas) if schemas else {}
+    except BaseException as e:
+        if ticket is not None:
+            ticket.leave()
+        if isinstance(e, ThresholdError):
+            _record_failure(platform, user, interface, purpose, original, bound, decisions, started, e)
         raise
-    duration = (time.perf_counter() - started) * 1000
     # The snapshot each dataset was read at (a time-travel read names an older one than the published).
     read_at: dict[str, set[int | None]] = {}
     for plan, _view_sql in views.values():
         read_at.setdefault(plan.identifier, set()).add(plan.snapshot_id)
     snapshots = {n: ids.pop() if len(ids) == 1 else bound[n].snapshot_id for n, ids in read_at.items()}
-    schemas = {b.full_name: b.columns for b in bound.values()}
-    fp, text = fingerprint(strip_literals(original))
-    read = columns_read_cached(fp, original, schemas) if schemas else {}
-    event_id = record(
+
+    def record_event(status: str, rows: int, error: str | None) -> int | None:
+        try:
+            return record(
+                platform,
+                UsageRecord(
+                    user_id=user.id,
+                    interface=interface,
+                    purpose=purpose,
+                    fingerprint=fp,
+                    query_text=text,
+                    rows=rows,
+                    duration_ms=(time.perf_counter() - started) * 1000,
+                    status=status,
+                    error=error,
+                    reads=[
+                        (
+                            b.id,
+                            (read or {}).get(b.full_name, b.columns) if read is not None else b.columns,
+                            snapshots.get(b.full_name, b.snapshot_id),
+                        )
+                        for b in bound.values()
+                    ],
+                ),
+                audit=_audit_rows(user, purpose, decisions, read, error=None if status == "ok" else status),
+            )
+        except Exception:
+            if status == "ok":
+                raise  # a read that cannot be recorded must not count as done
+            return None  # never hide the person's error behind a logging failure
+
+    stream = QueryStream(
         platform,
-        UsageRecord(
-            user_id=user.id,
-            interface=interface,
-            purpose=purpose,
-            fingerprint=fp,
-            query_text=text,
-            rows=table.num_rows,
-            duration_ms=duration,
-            status="ok",
-            reads=[
-                (
-                    b.id,
-                    (read or {}).get(b.full_name, b.columns) if read is not None else b.columns,
-                    snapshots.get(b.full_name, b.snapshot_id),
-                )
-                for b in bound.values()
-            ],
-        ),
-        audit=_audit_rows(user, purpose, decisions, read),
+        allowance,
+        ticket,
+        record_event,
+        datasets=sorted(bound),
+        notes=_mask_notes(decisions, read),
+        started=started,
+        cancel=cancel,
     )
-    notes = [f"showing the first {limit:,} rows"] if truncated and limit else []
-    notes.extend(_mask_notes(decisions, read))
-    return QueryResult(table, truncated, sorted(bound), round(duration, 3), event_id, notes)
+    stream.pending = (generated, {})
+    if start:
+        stream.begin()
+    return stream
 
 
 def _mask_notes(decisions: list[authorize.Decision], read: dict[str, list[str]] | None) -> list[str]:
@@ -288,7 +353,7 @@ def _bind(
     for col in tree.find_all(exp.Column):
         if col.args.get("db") is not None and f"{col.args['db'].name.lower()}.{col.table.lower()}" in bound:
             col.set("db", None)
-    return views, tree.sql(dialect="duckdb")
+    return views, render(tree)
 
 
 def _record_failure(
@@ -309,7 +374,7 @@ def _record_failure(
             fp, text = fingerprint(strip_literals(original))
         except Exception:
             fp, text = "", ""
-    status = "denied" if isinstance(error, Denied) else "error"
+    status = "denied" if isinstance(error, Denied) else "busy" if isinstance(error, Busy) else "error"
     try:
         record(
             platform,

@@ -165,8 +165,26 @@ def set_password(platform: Platform, name: str, password: str) -> None:
         _user_row(s, name).password_hash = _hasher.hash(password)
 
 
-def authenticate(platform: Platform, name: str, password: str) -> Person:
-    """Check a password; the error never says whether the user exists."""
+def authenticate(platform: Platform, name: str, password: str, *, address: str = "local") -> Person:
+    """Check a password; the error never says whether the user exists.
+
+    Throttled per account and per client `address` (`identity/throttle.py`): after repeated failures an
+    attempt is refused with `Busy` before the password is checked, the same way for unknown accounts.
+    """
+    from threshold.identity import throttle
+
+    now = platform.limits.now()
+    throttle.check(platform, name, address, now)
+    try:
+        person = _verify(platform, name, password)
+    except Unauthenticated:
+        throttle.failed(platform, name, address, now)
+        raise
+    throttle.succeeded(platform, name)
+    return person
+
+
+def _verify(platform: Platform, name: str, password: str) -> Person:
     with platform.store.session() as s:
         user = s.scalars(select(User).where(User.name == name)).one_or_none()
         ok = False

@@ -21,6 +21,11 @@ def get_platform(request: Request) -> Platform:
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
+def client_address(request: Request) -> str:
+    """The client's address as the server sees it (behind a proxy: run uvicorn with --proxy-headers)."""
+    return request.client.host if request.client else "unknown"
+
+
 def session_person(request: Request) -> Person | None:
     """The person signed in to the web UI, if any."""
     name = request.session.get("user") if "session" in request.scope else None

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import UploadFile
 
-from threshold.errors import InvalidInput
+from threshold.errors import InvalidInput, TooLarge
 from threshold.names import name_from_file
 from threshold.sharing.service import share as run_share
 
@@ -36,14 +36,14 @@ def receive_and_share(
     folder.mkdir(parents=True)
     (folder / "pid").write_text(str(__import__("os").getpid()))
     target = folder / original
-    limit = platform.settings.max_share_bytes
+    limits = platform.settings.limits
     try:
         written = 0
         with target.open("wb") as out:
             while chunk := file.file.read(4 * 1024 * 1024):
                 written += len(chunk)
-                if written > limit:
-                    raise InvalidInput(f"{original} is over the share limit of {limit:,} bytes")
+                if written > limits.upload_bytes:
+                    raise TooLarge(f"{original} is over the upload limit ({limits.setting('upload_bytes')})")
                 out.write(chunk)
         return run_share(
             platform,

@@ -56,7 +56,10 @@ def _as_dict(contract: Any) -> dict[str, Any]:
     if isinstance(contract, str):
         import yaml
 
-        loaded = yaml.safe_load(contract)
+        try:
+            loaded = yaml.safe_load(contract)
+        except yaml.YAMLError as e:  # e.g. text that is not valid YAML characters (a NUL byte)
+            raise InvalidInput(f"the contract is not valid YAML: {str(e).splitlines()[0]}") from e
         if not isinstance(loaded, dict):
             raise InvalidInput("the contract is not a YAML mapping")
         return loaded

@@ -122,7 +122,7 @@ class SnapshotReader:
         from threshold.gateway.columns import columns_read
         from threshold.gateway.fingerprint import fingerprint, strip_literals
         from threshold.governance.decide import mask_key
-        from threshold.sql.check import check
+        from threshold.sql.check import check, render
 
         started = time.perf_counter()
         checked = check(sql)
@@ -143,14 +143,20 @@ class SnapshotReader:
         for col in checked.tree.find_all(exp.Column):  # domain.dataset.column: the table part is the alias now
             if col.args.get("db") is not None and f"{col.args['db'].name.lower()}.{col.table.lower()}" == name:
                 col.set("db", None)
-        generated = checked.tree.sql(dialect="duckdb")
+        generated = render(checked.tree)
         statements = duckdb.extract_statements(generated)
         if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
             raise InvalidInput("only one read-only query can run at a time")
         body = self.decision.view_sql(plan.relation_sql(), mask_key(self.platform))
         status, error = "ok", None
         try:
-            table, _ = self.platform.engine.run(generated, {view: (plan, body)}, max_rows=max_rows)
+            limits = self.platform.settings.limits  # a share's gate is a job: the jobs' allowance
+            table, _ = self.platform.engine.run(
+                generated,
+                {view: (plan, body)},
+                max_rows=max_rows or limits.job_query_rows,
+                timeout=limits.job_query_seconds,
+            )
         except ThresholdError as e:
             status, error, table = "error", type(e).__name__, None
             raise

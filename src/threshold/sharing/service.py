@@ -30,7 +30,7 @@ from pyiceberg.table import Table
 from sqlalchemy import delete, select, update
 
 from threshold import events
-from threshold.errors import Conflict, Denied, InvalidInput, NotFound, ThresholdError, TransientError
+from threshold.errors import Conflict, Denied, InvalidInput, NotFound, ThresholdError, TooLarge, TransientError
 from threshold.events import DatasetPublished, DatasetPublishing, SchemaChanged, ShareStarting
 from threshold.identity.service import Person
 from threshold.lake import _quote_ident, _quote_str, duckdb_type, field_ids_option
@@ -117,7 +117,9 @@ def share(
         if hasher:
             hasher.start()
         report("reading", None)
-        options = readers.ReadOptions(sheet=sheet, encoding=encoding, delimiter=delimiter)
+        options = readers.ReadOptions(
+            sheet=sheet, encoding=encoding, delimiter=delimiter, limits=platform.settings.limits
+        )
         if path is not None:
             tables = readers.read(path, con, staging, options)
             source_info = {"source_name": path.name, "source_format": readers.format_of(path)}
@@ -490,6 +492,11 @@ def _copy(con: duckdb.DuckDBPyConnection, sql: str, report: Progress, source_inf
             from threshold.sharing.readers.csv import read_error
 
             raise read_error(name, e) from e
+        if source_info.get("source_format") == "json":
+            from threshold.sharing.readers.json import depth_error
+
+            if too_deep := depth_error(name, e):
+                raise too_deep from e
         raise InvalidInput(f"cannot share {name}: {_duckdb_reason(e)}") from e
     finally:
         done.set()
@@ -663,10 +670,11 @@ def _check_file(platform: Platform, path: Path) -> None:
     if not path.is_file():
         raise InvalidInput(f"{path.name} is not a file")
     size = path.stat().st_size
-    limit = platform.settings.max_share_bytes
+    limit = platform.settings.limits.upload_bytes
     if size > limit:
-        raise InvalidInput(
-            f"{path.name} is {_human(size)}, over the share limit of {_human(limit)} (THRESHOLD_MAX_SHARE_BYTES)"
+        raise TooLarge(
+            f"{path.name} is {_human(size)}, over the share limit of {_human(limit)} "
+            f"({platform.settings.limits.setting('upload_bytes')})"
         )
     if size == 0:
         raise InvalidInput(f"{path.name} is empty")
@@ -695,7 +703,7 @@ def _share_connection(platform: Platform, staging: Path) -> duckdb.DuckDBPyConne
     """The share side's own DuckDB: it may read the one source file; users' SQL never runs here."""
     s = platform.settings
     config: dict[str, Any] = {
-        "memory_limit": s.share_memory_limit,
+        "memory_limit": s.limits.share_memory,
         "temp_directory": str(staging / "spill"),
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,

@@ -15,13 +15,75 @@ from pathlib import Path
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import TokenType
 
 from threshold.errors import InvalidInput
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
-_ROOTS = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subquery)
+
+class GatewayDuckDB(DuckDB):
+    """DuckDB's SQL as DuckDB 2 speaks it: Python-style lambdas (`lambda x: x + 1`, `lambda x, i: ...`)
+    parse next to the arrow form (`x -> x + 1`), and every lambda is written in the Python style,
+    because DuckDB 2 refuses the deprecated arrow unless a setting allows it."""
+
+    class Tokenizer(DuckDB.Tokenizer):  # type: ignore[valid-type,misc]
+        # DuckDB has no CROSS/OUTER APPLY: `apply` is its list function, apply(list, lambda x: ...).
+        KEYWORDS = {k: v for k, v in DuckDB.Tokenizer.KEYWORDS.items() if k != "APPLY"}
+
+    class Parser(DuckDB.Parser):  # type: ignore[valid-type,misc]
+        FUNCTIONS = {k: v for k, v in DuckDB.Parser.FUNCTIONS.items() if k != "APPLY"}  # a plain function here
+
+        def _parse_lambda(self, alias: bool = False) -> exp.Expr | None:
+            params = self._lambda_params()
+            if params is not None:
+                return self.LAMBDAS[TokenType.ARROW](self, params)
+            return super()._parse_lambda(alias)
+
+        def _parse_simplified_pivot(self, is_unpivot: bool | None = None) -> exp.Expr:
+            """`PIVOT t ON c USING agg(x) [ORDER BY ...] [LIMIT n]`: the modifiers DuckDB allows after a
+            PIVOT statement become `SELECT * FROM (PIVOT ...) ORDER BY ... LIMIT n` (the same rows)."""
+            pivot = super()._parse_simplified_pivot(is_unpivot)
+            if not (self._curr and self._curr.token_type in (TokenType.ORDER_BY, TokenType.LIMIT)):
+                return pivot
+            wrapped = exp.select("*").from_(exp.Subquery(this=pivot))
+            return self._parse_query_modifiers(wrapped)
+
+        def _lambda_params(self) -> list[exp.Expr] | None:
+            """`lambda a, b:` at the cursor: its parameters (the cursor moves past the colon); else None."""
+            if not (self._curr and self._curr.token_type == TokenType.VAR and self._curr.text.lower() == "lambda"):
+                return None
+            index = self._index
+            self._advance()
+            params: list[exp.Expr] = []
+            while self._curr and self._curr.token_type == TokenType.VAR:
+                params.append(exp.to_identifier(self._curr.text))
+                self._advance()
+                if self._match(TokenType.COLON):
+                    return params
+                if not self._match(TokenType.COMMA):
+                    break
+            self._retreat(index)
+            return None
+
+    class Generator(DuckDB.Generator):  # type: ignore[valid-type,misc]
+        def lambda_sql(self, expression: exp.Lambda, arrow_sep: str = "->", wrap: bool = True) -> str:
+            return f"LAMBDA {self.expressions(expression, flat=True)}: {self.sql(expression, 'this')}"
+
+
+DIALECT = GatewayDuckDB
+"""The dialect user SQL is read in, and generated SQL written in (`render`)."""
+
+
+def render(tree: exp.Expr) -> str:
+    """SQL for the gateway's engine from a (rewritten) query tree."""
+    return tree.sql(dialect=DIALECT)
+
+
+_ROOTS = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subquery, exp.Pivot)
+"""Statements a query may be: a standalone PIVOT / UNPIVOT (`PIVOT t ON c USING sum(x)`) too."""
 # Table-valued functions that only compute on their arguments.
 _TABLE_FUNCTIONS = {"range", "generate_series", "unnest"}
 # Typed sqlglot nodes that render as SQL syntax rather than `name(...)`.
@@ -38,6 +100,8 @@ _SYNTAX_FUNCS = (
     exp.Interval,
     exp.Lambda,
     exp.Collate,
+    exp.Grouping,
+    exp.GroupingId,
     exp.CurrentDate,
     exp.CurrentTimestamp,
     exp.CurrentTime,
@@ -125,7 +189,7 @@ def parse(sql: str) -> exp.Expression:
 def _parse_once(sql: str) -> exp.Expression:
     """Parsing is the costly part of a repeated query (dashboards, reruns); trees are cached by text."""
     try:
-        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+        statements = [s for s in sqlglot.parse(sql, read=DIALECT) if s is not None]
     except (ParseError, TokenError) as e:
         raise InvalidInput(f"cannot parse the query: {_first_line(e)}") from e
     except RecursionError as e:
@@ -246,7 +310,7 @@ def _time_travel(node: exp.Table) -> TimeTravel | None:
 def _function_name(node: exp.Expr) -> str:
     if isinstance(node, exp.Anonymous):
         return str(node.this).lower()
-    m = _NAME_AT_START.match(node.sql(dialect="duckdb"))
+    m = _NAME_AT_START.match(node.sql(dialect=DIALECT))
     return m.group(1).lower() if m else ""
 
 
@@ -256,9 +320,25 @@ def _check_function(node: exp.Func, allowed: frozenset[str]) -> None:
         if name not in allowed:
             raise InvalidInput(f"function {name[:60]}() is not allowed in queries")
         return
+    if isinstance(node, (exp.Binary, exp.Unary)) and _is_operator(type(node).__name__):
+        return  # `a AND b`, `x -> '$.k'`: its SQL starts with its operand, which is checked on its own
     name = _function_name(node)
     if name and name not in allowed and not isinstance(node, _SYNTAX_FUNCS):
         raise InvalidInput(f"function {name[:60]}() is not allowed in queries")
+
+
+@cache
+def _is_operator(kind_name: str) -> bool:
+    """Whether DuckDB writes this node kind between its operands (AND, OR, ->) rather than as name(...).
+
+    Naming such a node by the start of its SQL would name its left operand instead: `EXISTS (...) AND x`
+    or `coalesce(a, 0) OR b` were refused as if they called exists() or coalesce() as a function."""
+    kind = getattr(exp, kind_name)
+    try:
+        sample = kind(this=exp.column("__left"), expression=exp.column("__right")).sql(dialect=DIALECT)
+    except Exception:
+        return False
+    return sample.startswith("__left")
 
 
 def _first_line(e: Exception) -> str:

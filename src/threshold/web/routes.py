@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from threshold.errors import ThresholdError, Unauthenticated
 from threshold.interface.deps import session_person
+from threshold.interface.errors import error_headers
 from threshold.web.session import login_url
 from threshold.web.templating import STATIC, page, wants_json
 from threshold.web.views import activity, auth, browse, governance, jobs, query, share
@@ -60,7 +61,9 @@ def render_error(request: Request, exc: ThresholdError) -> Response:
     """A ThresholdError on a page: sign-in redirect for 401, else its one-line message and status."""
     if isinstance(exc, Unauthenticated) and not wants_json(request):
         return RedirectResponse(login_url(request), status_code=303)
-    return _error_page(request, exc.status, str(exc), type(exc).__name__)
+    response = _error_page(request, exc.status, str(exc), type(exc).__name__)
+    response.headers.update(error_headers(exc))
+    return response
 
 
 def _error_page(request: Request, status: int, message: str, kind: str) -> Response:
@@ -72,6 +75,9 @@ def _error_page(request: Request, status: int, message: str, kind: str) -> Respo
         "InvalidInput": "Cannot do that",
         "Conflict": "Conflict",
         "TransientError": "Try again",
+        "Busy": "Too busy: try again shortly",
+        "LimitExceeded": "Stopped by a limit",
+        "TooLarge": "Too large",
     }
     data = {"status": status, "message": message, "error": kind}
     person = session_person(request)

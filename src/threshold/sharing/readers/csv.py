@@ -24,7 +24,8 @@ from typing import Any
 
 import duckdb
 
-from threshold.errors import InvalidInput
+from threshold.errors import InvalidInput, TooLarge
+from threshold.limits.settings import LimitSettings
 from threshold.sharing.readers.source import ReadOptions, SourceTable
 
 SNIFF_BYTES = 1 << 20
@@ -97,8 +98,12 @@ def read_csv(path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options:
         raise InvalidInput(f"{name} does not look like a text file")
     notes = [f"encoding {encoding.label}"] + (["gzip-compressed"] if head.gzip else [])
 
+    limits = options.limits
+    _check_line_length(name, text, head.complete, limits)
     delimiter = _forced_delimiter(options.delimiter) or _delimiter(text, head.complete)
     skip, records = _table_records(name, text, delimiter, head.complete)
+    if records and len(records[0][1]) > limits.csv_columns:
+        raise _too_many_columns(name, len(records[0][1]), limits)
     notes.append(f"delimiter {delimiter!r}")
     if skip:
         notes.append(f"skipped {skip} line(s) above the table")
@@ -116,8 +121,11 @@ def read_csv(path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options:
         "strict_mode": True,
         "null_padding": False,
         "ignore_errors": False,
+        "max_line_size": max(limits.csv_line_bytes, 1024),
     }
     sniff = _sniff(con, name, source, params)
+    if len(sniff["Columns"]) > limits.csv_columns:
+        raise _too_many_columns(name, len(sniff["Columns"]), limits)
     header = bool(sniff["HasHeader"])
     if header and records and all(_looks_like_data(cell) for cell in records[0][1]):
         header, sniff = False, _sniff(con, name, source, {**params, "header": False})
@@ -149,10 +157,30 @@ def read_csv(path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options:
     return [SourceTable(relation=relation, notes=notes)]
 
 
-def read_error(name: str, error: duckdb.Error) -> InvalidInput:
+def _check_line_length(name: str, text: str, complete: bool, limits: LimitSettings) -> None:
+    """A line of the first megabyte longer than the limit (DuckDB checks the rest as it reads)."""
+    most = limits.csv_line_bytes
+    longest = max((len(m.group()) for m in _LINE.finditer(text)), default=0)
+    if longest > most or (not complete and "\n" not in text and "\r" not in text and len(text) > most):
+        raise TooLarge(
+            f"{name}: a line is longer than {most:,} bytes, the longest a CSV may have "
+            f"({limits.setting('csv_line_bytes')})"
+        )
+
+
+def _too_many_columns(name: str, n: int, limits: LimitSettings) -> TooLarge:
+    return TooLarge(f"{name} has {n:,} columns, more than a CSV may have ({limits.setting('csv_columns')})")
+
+
+def read_error(name: str, error: duckdb.Error) -> InvalidInput | TooLarge:
     """One actionable line for a DuckDB error raised while reading (or later running) a CSV relation."""
     text = str(error)
     at = f"line {m.group(1)}" if (m := re.search(r"CSV Error on Line: (\d+)", text)) else "a line"
+    if m := re.search(r"Maximum line size of (\d+) bytes exceeded", text):
+        return TooLarge(
+            f"{name}: {at} is longer than {int(m.group(1)):,} bytes, the longest line a CSV may have "
+            "(limits.csv_line_bytes, THRESHOLD_LIMITS__CSV_LINE_BYTES)"
+        )
     if m := re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text):
         return InvalidInput(
             f"{name}: {at} has {m.group(2)} fields where the header has {m.group(1)}; "

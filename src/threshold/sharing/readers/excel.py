@@ -16,6 +16,7 @@ import pyarrow as pa
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, SheetTypeEnum
 
 from threshold.errors import InvalidInput
+from threshold.sharing.readers.sheet_size import check as measure_spreadsheet
 from threshold.sharing.readers.source import ReadOptions, SourceTable
 
 Cell = int | float | str | bool | time | date | datetime | timedelta
@@ -26,6 +27,7 @@ _INT64 = (-(2**63), 2**63 - 1)
 
 def read_excel(path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options: ReadOptions) -> list[SourceTable]:
     name = path.name
+    measure_spreadsheet(path, options.limits)  # before any grid is built: a tiny file can declare a huge sheet
     try:
         with path.open("rb") as f:
             # From the bytes, not the suffix: an .xls saved as .xlsx still opens.

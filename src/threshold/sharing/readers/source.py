@@ -8,6 +8,8 @@ from pathlib import Path
 
 import duckdb
 
+from threshold.limits.settings import LimitSettings
+
 
 @dataclass(frozen=True)
 class ReadOptions:
@@ -17,6 +19,8 @@ class ReadOptions:
     """Text files: force an encoding instead of detecting it."""
     delimiter: str | None = None
     """CSV: force a delimiter instead of detecting it."""
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    """File limits (spreadsheet size and cells, CSV line length and columns, JSON depth) of the platform."""
 
 
 @dataclass

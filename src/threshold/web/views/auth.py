@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from threshold.errors import Unauthenticated
+from threshold.errors import Busy, Unauthenticated
 from threshold.identity.service import authenticate
-from threshold.interface.deps import session_person
+from threshold.interface.deps import client_address, session_person
+from threshold.interface.errors import error_headers
 from threshold.web.session import check_csrf, csrf_token, safe_next, sign_in
 from threshold.web.templating import page
 
@@ -36,10 +37,12 @@ def login(
     check_csrf(request, csrf)
     target = safe_next(next)
     try:
-        person = authenticate(request.app.state.platform, username.strip(), password)
-    except Unauthenticated as e:
+        person = authenticate(request.app.state.platform, username.strip(), password, address=client_address(request))
+    except (Unauthenticated, Busy) as e:
         data = {"next": target, "error": str(e), "username": username.strip()}
-        return page(request, "login.html", data, person=None, status=401, title="Sign in")
+        response = page(request, "login.html", data, person=None, status=e.status, title="Sign in")
+        response.headers.update(error_headers(e))
+        return response
     sign_in(request, person)
     return RedirectResponse(target, status_code=303)
 

@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from threshold.errors import ThresholdError
 from threshold.governance import access, audit, controls, policies
 from threshold.identity.service import Person, list_domains
+from threshold.interface.params import Id
 from threshold.platform import Platform
 from threshold.web.session import check_csrf, signed_in
 from threshold.web.templating import page
@@ -177,7 +178,7 @@ def request_access(
 
 @router.post("/requests/{request_id}/approve")
 def approve(
-    request: Request, request_id: int, reason: Text = "", personal: Annotated[bool, Form()] = False, csrf: Csrf = ""
+    request: Request, request_id: Id, reason: Text = "", personal: Annotated[bool, Form()] = False, csrf: Csrf = ""
 ) -> Response:
     person = signed_in(request)
     check_csrf(request, csrf)
@@ -186,7 +187,7 @@ def approve(
 
 
 @router.post("/requests/{request_id}/deny")
-def deny(request: Request, request_id: int, reason: Text = "", csrf: Csrf = "") -> Response:
+def deny(request: Request, request_id: Id, reason: Text = "", csrf: Csrf = "") -> Response:
     person = signed_in(request)
     check_csrf(request, csrf)
     access.deny(request.app.state.platform, person, request_id, reason=reason)
@@ -194,7 +195,7 @@ def deny(request: Request, request_id: int, reason: Text = "", csrf: Csrf = "") 
 
 
 @router.post("/grants/{grant_id}/revoke")
-def revoke(request: Request, grant_id: int, reason: Text = "", csrf: Csrf = "") -> Response:
+def revoke(request: Request, grant_id: Id, reason: Text = "", csrf: Csrf = "") -> Response:
     person = signed_in(request)
     check_csrf(request, csrf)
     access.revoke(request.app.state.platform, person, grant_id, reason=reason.strip())

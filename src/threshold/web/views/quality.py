@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from threshold.errors import InvalidInput, NotFound
+from threshold.interface.params import Id
 from threshold.interface.permissions import RULES, Level
 from threshold.jobs.schedule import human_duration
 from threshold.platform import Platform
@@ -135,7 +136,7 @@ async def run_checks(request: Request, name: str, csrf: Csrf = "") -> Response:
 
 
 @router.post("/checks/{check_id}/remove")
-def remove_check(request: Request, check_id: int, csrf: Csrf = "") -> Response:
+def remove_check(request: Request, check_id: Id, csrf: Csrf = "") -> Response:
     person = signed_in(request)
     check_csrf(request, csrf)
     r = dataset_checks.remove(_platform(request), person, check_id)
@@ -143,7 +144,7 @@ def remove_check(request: Request, check_id: int, csrf: Csrf = "") -> Response:
 
 
 @router.post("/quarantine/{quarantine_id}/release")
-async def release(request: Request, quarantine_id: int, csrf: Csrf = "") -> Response:
+async def release(request: Request, quarantine_id: Id, csrf: Csrf = "") -> Response:
     person = signed_in(request)
     check_csrf(request, csrf)
     r = await run_in_threadpool(quarantine.release, _platform(request), person, quarantine_id)
@@ -256,7 +257,7 @@ def incident_page(request: Request, ref: str) -> Response:
 @router.post("/incidents/{incident_id}/{action}")
 def incident_action(
     request: Request,
-    incident_id: int,
+    incident_id: Id,
     action: str,
     note: Text = "",
     target: Annotated[str, Form(max_length=400)] = "",

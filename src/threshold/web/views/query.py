@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
+from starlette.background import BackgroundTask
 
 from threshold.errors import ThresholdError
+from threshold.gateway.service import open_query
 from threshold.gateway.service import query as gateway_query
+from threshold.gateway.stream import Cancel
+from threshold.interface import exports, running
+from threshold.interface.errors import error_headers
 from threshold.platform import Platform
-from threshold.web.render import as_csv, as_xlsx, rows
+from threshold.web.render import rows
 from threshold.web.session import check_csrf, signed_in
 from threshold.web.templating import page
 from threshold.web.views.results import result_columns
@@ -18,10 +27,8 @@ from threshold.web.views.results import result_columns
 router = APIRouter()
 PAGE_ROWS = 1000
 MAX_SQL = 200_000
-DOWNLOADS = {
-    "csv": ("text/csv; charset=utf-8", "csv", as_csv),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx", as_xlsx),
-}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ERROR_TITLES = {"Busy": "Too busy", "LimitExceeded": "Stopped by a limit"}
 
 
 @router.get("/query")
@@ -39,23 +46,31 @@ def query_form(
 
 @router.post("/query")
 @router.post("/query.json")
-def run(
+async def run(
     request: Request,
     sql: Annotated[str, Form(max_length=MAX_SQL)] = "",
     purpose: Annotated[str, Form(max_length=200)] = "",
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
+    """Runs on the query pool (never a request thread), stopped if the browser goes away."""
     person = signed_in(request)
     check_csrf(request, csrf)
+    platform: Platform = request.app.state.platform
     data: dict[str, Any] = {"sql": sql, "purpose": purpose, "result": None, "error": None}
-    status = 200
+    status, extra = 200, {}
+    cancel = Cancel()
     try:
-        result = gateway_query(
-            request.app.state.platform, sql, user=person, purpose=purpose, interface="web", max_rows=PAGE_ROWS
+        result = await running.in_pool(
+            request,
+            platform,
+            lambda: gateway_query(
+                platform, sql, user=person, purpose=purpose, interface="web", max_rows=PAGE_ROWS, cancel=cancel
+            ),
+            cancel,
         )
     except ThresholdError as e:
-        data["error"] = {"message": str(e), "kind": type(e).__name__}
-        status = e.status
+        data["error"] = {"message": str(e), "kind": type(e).__name__, "title": ERROR_TITLES.get(type(e).__name__)}
+        status, extra = e.status, error_headers(e)
     else:
         data["result"] = {
             "columns": result_columns(result.table),
@@ -66,34 +81,75 @@ def run(
             "duration_ms": round(result.duration_ms, 1),
             "notes": result.notes,
         }
-    return page(request, "query.html", data, person=person, status=status, title="Query", nav="query")
+    response = page(request, "query.html", data, person=person, status=status, title="Query", nav="query")
+    response.headers.update(extra)
+    return response
 
 
 @router.post("/query/download")
-def download(
+async def download(
     request: Request,
     format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
     sql: Annotated[str, Form(max_length=MAX_SQL)] = "",
     purpose: Annotated[str, Form(max_length=200)] = "",
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    """The whole result (up to the configured row limit), run again through the gateway."""
+    """The whole result (up to the allowance), run again through the gateway and streamed: CSV as it is
+    read, Excel once its workbook is written (to a temporary file, not memory). Both neutralised."""
     person = signed_in(request)
     check_csrf(request, csrf)
     platform: Platform = request.app.state.platform
-    result = gateway_query(
-        platform,
-        sql,
-        user=person,
-        purpose=purpose,
-        interface="web",
-        max_rows=platform.settings.query_row_limit,
-    )
-    media_type, extension, encode = DOWNLOADS[format]
-    stem = result.datasets[0].replace(".", "-") if len(result.datasets) == 1 else "threshold-result"
-    headers = {
-        "Content-Disposition": f'attachment; filename="{stem}.{extension}"',
-        "X-Threshold-Rows": str(result.table.num_rows),
-        "X-Threshold-Truncated": str(result.truncated).lower(),
+    cancel = Cancel()
+
+    def begin() -> running.Started:
+        stream = open_query(platform, sql, user=person, purpose=purpose, interface="web", cancel=cancel)
+        return running.start(stream)
+
+    started = await running.in_pool(request, platform, begin, cancel)
+    datasets = started.stream.datasets
+    stem = datasets[0].replace(".", "-") if len(datasets) == 1 else "threshold-result"
+    if format == "csv":
+        return running.respond(request, platform, started, "csv", filename=f"{stem}.csv")
+    target = await running.in_pool(request, platform, lambda: _workbook(platform, started), cancel)
+    headers = running.headers(started) | {
+        "Content-Disposition": f'attachment; filename="{stem}.xlsx"',
+        "X-Threshold-Rows": str(started.stream.rows),
+        "X-Threshold-Truncated": str(started.stream.truncated).lower(),
+        "X-Threshold-Neutralised": exports.NEUTRALISED,
     }
-    return Response(encode(result.table), media_type=media_type, headers=headers)
+    return FileResponse(target, media_type=XLSX, headers=headers, background=BackgroundTask(_remove, target))
+
+
+def _workbook(platform: Platform, started: running.Started) -> Path:
+    """The result as an .xlsx in the staging folder (removed once sent); the query ends here."""
+    folder = platform.settings.staging_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="export-", suffix=".xlsx", dir=folder)
+    os.close(fd)
+    target = Path(name)
+    summary = exports.ExportSummary()
+    stream = started.stream
+
+    def batches() -> Iterator[Any]:
+        yield from started.head
+        if started.rest is not None and not started.complete:
+            yield from started.rest
+
+    try:
+        exports.write_xlsx(
+            target,
+            stream.schema,
+            batches(),
+            summary,
+            lambda: exports.about_lines(summary, stream.datasets, stream.notes),
+        )
+    except BaseException:
+        _remove(target)
+        raise
+    finally:
+        stream.close()
+    return target
+
+
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)

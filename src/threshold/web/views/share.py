@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from threshold.errors import ThresholdError
 from threshold.identity.service import Person, list_domains
+from threshold.interface.bodies import accepts_upload
 from threshold.interface.uploads import receive_and_share
 from threshold.platform import Platform
 from threshold.sharing.readers import EXTENSIONS
@@ -55,6 +56,7 @@ def share_form(request: Request) -> Response:
 
 
 @router.post("/share")
+@accepts_upload
 def share(
     request: Request,
     file: Annotated[UploadFile, File()],

@@ -1,0 +1,253 @@
+"""A query in flight: its result read batch by batch within its allowance, then recorded once.
+
+`QueryStream` is what `gateway.service.open_query` returns. Every interface reads results through it,
+whether it streams them to a client (API, web downloads) or gathers them into a table (pages, CLI,
+Python, jobs), so the same limits hold everywhere:
+
+- time: the watchdog interrupts the query in DuckDB when its allowance is up, wherever it is (running,
+  or waiting for a slow client), and gives its admission slot back at once;
+- rows and bytes: the result is cut at the allowance (an interactive query says so in its notes; a
+  job fails instead, it must never store a cut result);
+- the client gone (`cancel()`): the query is interrupted and recorded as `cancelled`.
+
+Closing the stream records the usage event with its status (`ok`, `timeout`, `cancelled`, `error`),
+the rows delivered and, for a result cut by a limit, that limit's setting.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from threshold.engines.duckdb import BATCH_ROWS, Interrupted, Running
+from threshold.errors import LimitExceeded, ThresholdError
+from threshold.lake import ReadPlan
+from threshold.limits import Allowance, Ticket, Watch
+from threshold.limits.allowance import rows_exceeded
+
+if TYPE_CHECKING:
+    from threshold.platform import Platform
+
+Recorder = Callable[[str, int, "str | None"], "int | None"]
+"""(status, rows delivered, error or limit) -> usage event id."""
+
+
+class Cancel:
+    """Lets an interface stop a query it started from another thread (its client went away), including
+    while the query is still being checked or started: a stream attached later is cancelled at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stream: QueryStream | None = None
+        self.cancelled = False
+
+    def attach(self, stream: QueryStream) -> None:
+        with self._lock:
+            self._stream = stream
+            cancelled = self.cancelled
+        if cancelled:
+            stream.cancel()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            stream = self._stream
+        if stream is not None:
+            stream.cancel()
+
+
+class QueryStream:
+    def __init__(
+        self,
+        platform: Platform,
+        allowance: Allowance,
+        ticket: Ticket,
+        recorder: Recorder,
+        *,
+        datasets: list[str],
+        notes: list[str],
+        started: float,
+        cancel: Cancel | None = None,
+    ) -> None:
+        self.platform = platform
+        self.allowance = allowance
+        self.ticket = ticket
+        self.datasets = datasets
+        self.started = started
+        self._recorder = recorder
+        self._notes_after = notes
+        self._running: Running | None = None
+        self._watch: Watch | None = None
+        self._lock = threading.Lock()
+        self.rows = 0
+        self.bytes = 0
+        self.truncated = False
+        self.limit: str | None = None
+        """The setting of the limit that cut the result, if one did."""
+        self.expired = False
+        self.cancelled = False
+        self.complete = False
+        self.error: ThresholdError | None = None
+        self.event_id: int | None = None
+        self.duration_ms = 0.0
+        self._notes: list[str] = []
+        self._closed = False
+        if cancel is not None:
+            cancel.attach(self)
+
+    # -- starting ------------------------------------------------------------------------------
+
+    pending: tuple[str, Mapping[str, ReadPlan | tuple[ReadPlan, str]]] | None = None
+    """What `begin()` runs: the generated SQL and its per-query views."""
+
+    def begin(self) -> QueryStream:
+        """Start the pending query (see `gateway.service.open_query(start=False)`)."""
+        assert self.pending is not None, "the query was started already"
+        sql, views = self.pending
+        self.pending = None
+        self.start(sql, views)
+        return self
+
+    def start(self, sql: str, views: Mapping[str, ReadPlan | tuple[ReadPlan, str]]) -> None:
+        """Run `sql` as far as its first batch, under the watchdog from before DuckDB starts."""
+        limits = self.platform.limits
+        try:
+            self._running = self.platform.engine.prepare(views)
+            self._watch = limits.watchdog.watch(self.ticket.deadline, self._expire)
+            if self.expired or self.cancelled:
+                raise Interrupted()
+            self._running.start(sql, min(self.allowance.rows + 1, BATCH_ROWS))
+        except Interrupted:
+            self._fail(self._stopped())
+        except ThresholdError as e:
+            self._fail(e)
+        except BaseException:
+            self.close()
+            raise
+
+    def _expire(self) -> None:
+        """The watchdog's stop: interrupt the query and free its slot now, even if its reader is stuck."""
+        self.expired = True
+        running = self._running
+        if running is not None:
+            running.interrupt()
+        self.ticket.leave()
+
+    def _stopped(self) -> ThresholdError:
+        if self.expired:
+            return self.allowance.time_exceeded()
+        return LimitExceeded("the query was cancelled: its client went away")
+
+    def _fail(self, e: ThresholdError) -> None:
+        self.error = e
+        self.close()
+        raise e
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    @property
+    def schema(self) -> pa.Schema:
+        assert self._running is not None
+        return self._running.schema
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """The result's batches within the allowance; the stream is closed (and recorded) at the end."""
+        assert self._running is not None
+        a = self.allowance
+        try:
+            while True:
+                try:
+                    batch = self._running.next_batch()
+                except Interrupted:
+                    self._fail(self._stopped())
+                    return
+                if batch is None:
+                    self.complete = True
+                    return
+                room = a.rows - self.rows
+                if batch.num_rows > room:
+                    if a.job and a.rows_setting:
+                        self._fail(rows_exceeded(a))
+                    self._cut(a.rows_note(), a.rows_setting or None)
+                    batch = batch.slice(0, room)
+                size = batch.nbytes
+                if self.bytes + size > a.bytes:
+                    if a.job:
+                        self._fail(a.bytes_exceeded())
+                    fit = int(batch.num_rows * (a.bytes - self.bytes) / max(size, 1))
+                    batch = batch.slice(0, max(fit, 0))
+                    self._cut(a.bytes_note(self.rows + batch.num_rows), a.bytes_setting)
+                    size = batch.nbytes
+                if batch.num_rows:
+                    self.rows += batch.num_rows
+                    self.bytes += size
+                    yield batch
+                if self.truncated:
+                    return
+        except ThresholdError as e:
+            if not self._closed:
+                self._fail(e)
+            raise
+        finally:
+            self.close()
+
+    def read_all(self) -> pa.Table:
+        batches = list(self.batches())
+        return pa.Table.from_batches(batches, schema=self.schema)
+
+    def _cut(self, note: str, limit: str | None) -> None:
+        self.truncated = True
+        self.limit = limit.split(" = ")[0] if limit else None
+        if note not in self._notes:
+            self._notes.append(note)
+
+    @property
+    def notes(self) -> list[str]:
+        return self._notes + self._notes_after
+
+    # -- ending ----------------------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """The client went away: stop the query (from any thread); `close()` records it as cancelled."""
+        self.cancelled = True
+        running = self._running
+        if running is not None:
+            running.interrupt()
+
+    def close(self) -> None:
+        """Stop whatever still runs, give the slot back and record the usage event (once)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        if self._watch is not None:
+            self.platform.limits.watchdog.cancel(self._watch)
+        if self._running is not None:
+            if not self.complete:
+                self._running.interrupt()
+            self._running.close()
+        self.ticket.leave()
+        self.duration_ms = round((time.perf_counter() - self.started) * 1000, 3)
+        if self.expired and not self.complete and not self.truncated:
+            status, error = "timeout", (self.allowance.seconds_setting.split(" = ")[0] or "time asked")
+        elif self.cancelled and not self.complete and not self.truncated:
+            status, error = "cancelled", None
+        elif self.error is not None:
+            status, error = "error", type(self.error).__name__
+        elif self.complete or self.truncated:
+            status, error = "ok", self.limit
+        else:
+            status, error = "cancelled", None  # the reader stopped before the end (client gone)
+        self.status = status
+        self.event_id = self._recorder(status, self.rows, error)
+
+    def __enter__(self) -> QueryStream:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()

@@ -1,0 +1,70 @@
+"""Limits: the time, rows, bytes, concurrency, upload and sign-in bounds every interface applies.
+
+The bounds are declared once, in `LimitSettings` (`THRESHOLD_LIMITS__<FIELD>`); this package applies
+them at run time:
+
+- `allowance`   what one query may use (time, rows, bytes), from the settings and what its caller asked;
+- `admission`   how many queries may run at once, per person and in all (over it: `Busy`, HTTP 429);
+- `watchdog`    the one thread that interrupts a query when its time is up;
+- `machine`     defaults taken from the machine (memory for the engine, cores for the query pool).
+
+`Limits` bundles them for one platform (`platform.limits`); its clock is injected, so tests move time
+instead of waiting for it. File limits (uploads, spreadsheets, CSV, JSON) are applied by the sharing
+readers and the request-body guard with the same settings.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+from threshold.limits.admission import Admission, Ticket
+from threshold.limits.allowance import Allowance, allowance
+from threshold.limits.machine import engine_memory, query_slots
+from threshold.limits.settings import LimitSettings
+from threshold.limits.watchdog import Watch, Watchdog
+
+__all__ = ["Admission", "Allowance", "LimitSettings", "Limits", "Ticket", "Watch", "Watchdog", "engine_memory"]
+
+
+class Limits:
+    """The limits of one platform at run time: allowances, admission, the watchdog and the query pool."""
+
+    def __init__(
+        self,
+        settings: LimitSettings,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        watchdog_thread: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        """Monotonic seconds: deadlines of queries."""
+        self.now = now
+        """Wall-clock time: sign-in failures are counted in it (they outlive a process)."""
+        self.slots = query_slots(settings.queries)
+        self.admission = Admission(settings, self.slots, clock)
+        self.watchdog = Watchdog(clock, thread=watchdog_thread)
+        self._pool: ThreadPoolExecutor | None = None
+
+    def allowance(self, interface: str, *, max_rows: int | None = None, seconds: float | None = None) -> Allowance:
+        return allowance(self.settings, interface, max_rows=max_rows, seconds=seconds)
+
+    def admit(self, person_id: int | None, person: str, a: Allowance) -> Ticket:
+        return self.admission.enter(person_id, person, job=a.job, deadline=self.clock() + a.seconds)
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        """Threads that run interactive queries for the web and the API, apart from the request threads:
+        as many as queries may run at once, so an admitted query never waits for a thread."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix="threshold-query")
+        return self._pool
+
+    def close(self) -> None:
+        self.watchdog.stop()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,82 @@
+"""Admission control: how many queries may run at once, per person and in all.
+
+Interactive queries (web, API, CLI, Python) and job queries have separate capacities, so a burst of
+one never starves the other; within the interactive capacity each person may run `person_queries`
+at once. A query over either bound is refused at once with `Busy` (HTTP 429) and a `retry_after`
+taken from the deadlines of the queries in the way: the latest a slot can free up, never a guess.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from threshold.errors import Busy
+from threshold.limits.settings import LimitSettings
+
+
+@dataclass
+class Ticket:
+    """One admitted query; `leave()` gives its slot back (once, whoever calls it first)."""
+
+    person_id: int | None
+    person: str
+    job: bool
+    deadline: float
+    _admission: Admission | None = None
+
+    def leave(self) -> None:
+        admission, self._admission = self._admission, None
+        if admission is not None:
+            admission._leave(self)
+
+
+class Admission:
+    def __init__(self, settings: LimitSettings, slots: int, clock: Callable[[], float]) -> None:
+        self.settings = settings
+        self.slots = slots
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._running: list[Ticket] = []
+
+    def enter(self, person_id: int | None, person: str, *, job: bool, deadline: float) -> Ticket:
+        """Admit one query or raise `Busy` saying which bound is full and when to try again."""
+        s = self.settings
+        with self._lock:
+            same_kind = [t for t in self._running if t.job == job]
+            mine = [t for t in same_kind if t.person_id == person_id]
+            if not job and len(mine) >= s.person_queries:
+                raise Busy(
+                    f"{person} already has {len(mine)} queries running, the most one person may run at once "
+                    f"({s.setting('person_queries')}); wait for one to finish",
+                    self._wait(mine),
+                )
+            capacity = s.job_queries if job else self.slots
+            if len(same_kind) >= capacity:
+                what = "jobs' queries" if job else "queries"
+                field = "job_queries" if job else "queries"
+                shown = (
+                    s.setting(field)
+                    if not (field == "queries" and s.queries == 0)
+                    else (f"limits.queries = {capacity} (THRESHOLD_LIMITS__QUERIES; 0 = twice the cores)")
+                )
+                raise Busy(
+                    f"the server is running as many {what} as it may at once ({shown}); try again shortly",
+                    self._wait(same_kind),
+                )
+            ticket = Ticket(person_id, person, job, deadline, self)
+            self._running.append(ticket)
+            return ticket
+
+    def running(self, *, job: bool | None = None) -> int:
+        with self._lock:
+            return sum(1 for t in self._running if job is None or t.job == job)
+
+    def _wait(self, blocking: list[Ticket]) -> float:
+        """Seconds until the first of `blocking` must have ended (its deadline), at least one."""
+        return max(1.0, min(t.deadline for t in blocking) - self.clock())
+
+    def _leave(self, ticket: Ticket) -> None:
+        with self._lock:
+            self._running = [t for t in self._running if t is not ticket]

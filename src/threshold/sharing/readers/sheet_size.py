@@ -1,0 +1,325 @@
+"""How big a spreadsheet really is, measured before any cell grid is built.
+
+A spreadsheet reader builds each sheet as a grid from A1 to its last used cell: a 1.5 KB .xlsx holding
+only A1 and ZZ200000 becomes 140 million cells (gigabytes). So before the reader runs, the file is
+measured by streaming through it with little memory:
+
+- .xlsx/.xlsm/.ods (zip): the decompressed size of all parts, each part's compression ratio (a zip
+  bomb), each sheet's declared dimension, its real extent (from the cells' own positions) and its cells;
+- .xls (an OLE compound file): the workbook stream's size, each sheet's DIMENSIONS record and the
+  positions of its cell records.
+
+Every refusal is a `TooLarge` naming the limit's setting.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, cast
+from xml.etree.ElementTree import XMLPullParser
+
+from threshold.errors import InvalidInput, TooLarge
+from threshold.limits.allowance import human_size
+from threshold.limits.settings import LimitSettings
+
+CHUNK = 1 << 20
+_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"([A-Z]{1,3})([0-9]{1,7})\"")
+_CELL_ANY = re.compile(rb"<(?:\w+:)?c[\s/>]")
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*?\sref=\"([A-Z]{0,3})([0-9]{0,7})(?::([A-Z]{1,3})([0-9]{1,7}))?\"")
+_ODS = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+
+
+def check(path: Path, limits: LimitSettings) -> None:
+    """Refuse a spreadsheet whose grid, cells or decompressed size would pass the limits."""
+    with path.open("rb") as f:
+        magic = f.read(8)
+    if magic.startswith(b"PK\x03\x04"):
+        _check_zip(path, limits)
+    elif magic == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        _check_xls(path, limits)
+
+
+class _Extent:
+    """The grid a reader would build for one sheet: rows x columns from A1 to the last cell, and its cells."""
+
+    def __init__(self, name: str, where: str, limits: LimitSettings) -> None:
+        self.name, self.where, self.limits = name, where, limits
+        self.rows = self.cols = self.cells = 0
+
+    def add(self, row: int, col: int, count: int = 1) -> None:
+        self.rows, self.cols = max(self.rows, row), max(self.cols, col)
+        self.cells += count
+        self.check()
+
+    def check(self) -> None:
+        most = self.limits.spreadsheet_cells
+        if self.rows * self.cols > most:
+            raise TooLarge(
+                f"{self.name}: {self.where} spans {self.rows:,} rows x {self.cols:,} columns "
+                f"({self.rows * self.cols:,} cells), more than a sheet may ({self.limits.setting('spreadsheet_cells')})"
+            )
+        if self.cells > most:
+            raise TooLarge(
+                f"{self.name}: {self.where} holds more than {most:,} cells ({self.limits.setting('spreadsheet_cells')})"
+            )
+
+
+def _column(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n
+
+
+# -- zip: .xlsx, .xlsm, .ods ---------------------------------------------------------------------
+
+
+def _check_zip(path: Path, limits: LimitSettings) -> None:
+    name = path.name
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise InvalidInput(f"{name} is not a readable spreadsheet ({e})") from None
+    with archive:
+        infos = archive.infolist()
+        total = sum(i.file_size for i in infos)
+        if total > limits.spreadsheet_bytes:
+            raise TooLarge(
+                f"{name} unpacks to {human_size(total)}, more than a spreadsheet may "
+                f"({limits.setting('spreadsheet_bytes')})"
+            )
+        for info in infos:
+            if info.compress_size and info.file_size > CHUNK:
+                ratio = info.file_size / info.compress_size
+                if ratio > limits.spreadsheet_ratio:
+                    raise TooLarge(
+                        f"{name}: its part {info.filename[:80]} is compressed {ratio:,.0f} to 1, a decompression "
+                        f"bomb rather than a spreadsheet ({limits.setting('spreadsheet_ratio')})"
+                    )
+        budget = [limits.spreadsheet_bytes]  # what the parts really unpack to, whatever their headers say
+        for info in infos:
+            if re.fullmatch(r"xl/worksheets/[^/]+\.xml", info.filename):
+                _check_xlsx_sheet(archive, info, name, limits, budget)
+            elif info.filename == "content.xml":
+                _check_ods(archive, info, name, limits, budget)
+
+
+def _chunks(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: LimitSettings, budget: list[int]
+) -> Iterator[bytes]:
+    try:
+        with archive.open(info) as part:
+            while chunk := part.read(CHUNK):
+                budget[0] -= len(chunk)
+                if budget[0] < 0:
+                    raise TooLarge(
+                        f"{name} unpacks to more than {human_size(limits.spreadsheet_bytes)} "
+                        f"({limits.setting('spreadsheet_bytes')})"
+                    )
+                yield chunk
+    except (zipfile.BadZipFile, OSError, EOFError) as e:  # zlib errors are BadZipFile/OSError here
+        raise InvalidInput(f"{name} is not a readable spreadsheet ({e})") from None
+
+
+def _check_xlsx_sheet(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: LimitSettings, budget: list[int]
+) -> None:
+    sheet = info.filename.rsplit("/", 1)[-1].removesuffix(".xml")
+    extent = _Extent(name, f"sheet {sheet}", limits)
+    tail = b""
+    first = True
+    for chunk in _chunks(archive, info, name, limits, budget):
+        data = tail + chunk
+        if first:
+            first = False
+            if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data[:4096]:
+                raise InvalidInput(f"{name}: {sheet} declares XML entities, which a spreadsheet never needs")
+            if m := _DIMENSION.search(data):
+                declared = _Extent(name, f"sheet {sheet} declares a range that", limits)
+                last_col, last_row = (m.group(3), m.group(4)) if m.group(3) else (m.group(1), m.group(2))
+                declared.add(int(last_row or 1), _column(last_col or b"A"), 0)
+        # Cells may straddle two chunks: scan up to the last '<' and carry the rest over.
+        cut = data.rfind(b"<")
+        cut = cut if cut > len(data) - 4096 else len(data)
+        body, tail = data[:cut], data[cut:]
+        for m in _CELL_REF.finditer(body):
+            extent.add(int(m.group(2)), _column(m.group(1)), 0)
+        extent.cells += len(_CELL_ANY.findall(body))
+        extent.check()
+    for m in _CELL_REF.finditer(tail):
+        extent.add(int(m.group(2)), _column(m.group(1)), 0)
+
+
+def _check_ods(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: LimitSettings, budget: list[int]
+) -> None:
+    """OpenDocument repeats rows and cells by attribute: count them as the reader expands them."""
+    parser: Any = XMLPullParser(events=("start", "end"))
+    row_tag, cell_tags = f"{_ODS}table-row", (f"{_ODS}table-cell", f"{_ODS}covered-table-cell")
+    extent: _Extent | None = None
+    row = 0
+    row_repeat = 1
+    col = 0
+    row_last_col = 0
+    row_cells = 0
+    first = True
+    for chunk in _chunks(archive, info, name, limits, budget):
+        if first:
+            first = False
+            if b"<!DOCTYPE" in chunk[:4096] or b"<!ENTITY" in chunk[:4096]:
+                raise InvalidInput(f"{name}: content.xml declares XML entities, which a spreadsheet never needs")
+        parser.feed(chunk)
+        for event, elem in cast(Iterator[tuple[str, Any]], parser.read_events()):
+            tag = elem.tag
+            if event == "start" and tag == f"{_ODS}table":
+                extent, row = _Extent(name, f"sheet {elem.get(f'{_ODS}name', '?')[:60]}", limits), 0
+            elif event == "start" and tag == row_tag:
+                row_repeat = _repeat(elem.get(f"{_ODS}number-rows-repeated"))
+                col = row_last_col = row_cells = 0
+            elif event == "end" and tag in cell_tags:
+                repeat = _repeat(elem.get(f"{_ODS}number-columns-repeated"))
+                col += repeat
+                if elem.get("{urn:oasis:names:tc:opendocument:xmlns:office:1.0}value-type") or len(elem):
+                    row_last_col, row_cells = col, row_cells + repeat
+                elem.clear()
+            elif event == "end" and tag == row_tag:
+                if extent is not None and row_cells:
+                    extent.add(row + row_repeat, row_last_col, row_cells * row_repeat)
+                row += row_repeat
+                elem.clear()
+    parser.close()
+
+
+def _repeat(value: str | None) -> int:
+    try:
+        return max(1, int(value)) if value else 1
+    except ValueError:
+        return 1
+
+
+# -- .xls: OLE compound file, BIFF8 records -------------------------------------------------------
+
+_CELL_RECORDS = {0x0203, 0x00FD, 0x027E, 0x0201, 0x0006, 0x0205, 0x0204, 0x00D6}
+_MULTI_RECORDS = {0x00BD, 0x00BE}  # MULRK, MULBLANK: one row, a run of columns
+_BOF, _DIMENSIONS = 0x0809, 0x0200
+
+
+def _check_xls(path: Path, limits: LimitSettings) -> None:
+    name = path.name
+    try:
+        stream = _CompoundFile(path).stream(("Workbook", "Book"))
+    except (ValueError, struct.error, IndexError, OSError) as e:
+        raise InvalidInput(f"{name} is not a readable spreadsheet ({e})") from None
+    if stream is None:
+        raise InvalidInput(f"{name} is not a readable spreadsheet (no workbook stream)")
+    size, chunks = stream
+    if size > limits.spreadsheet_bytes:
+        raise TooLarge(f"{name}: its workbook is {human_size(size)} ({limits.setting('spreadsheet_bytes')})")
+    buf = bytearray()
+    sheets = 0
+    extent: _Extent | None = None
+    for chunk in chunks:
+        buf += chunk
+        at = 0
+        while at + 4 <= len(buf):
+            kind, length = struct.unpack_from("<HH", buf, at)
+            if at + 4 + length > len(buf):
+                break
+            body = bytes(buf[at + 4 : at + 4 + length])
+            at += 4 + length
+            if kind == _BOF:
+                sheets += 1
+                extent = _Extent(name, f"sheet {sheets - 1}", limits) if sheets > 1 else None
+            elif extent is None:
+                continue
+            elif kind == _DIMENSIONS and length >= 12:
+                (last_row,) = struct.unpack_from("<I", body, 4)
+                (last_col,) = struct.unpack_from("<H", body, 10)
+                _Extent(name, f"sheet {sheets - 1} declares a range that", limits).add(last_row, last_col, 0)
+            elif kind in _CELL_RECORDS and length >= 4:
+                r, c = struct.unpack_from("<HH", body, 0)
+                extent.add(r + 1, c + 1)
+            elif kind in _MULTI_RECORDS and length >= 6:
+                r, first = struct.unpack_from("<HH", body, 0)
+                (last,) = struct.unpack_from("<H", body, length - 2)
+                extent.add(r + 1, last + 1, max(0, last - first + 1))
+        del buf[:at]
+
+
+class _CompoundFile:
+    """Just enough of [MS-CFB] to stream one named stream of an .xls file, sector by sector."""
+
+    def __init__(self, path: Path) -> None:
+        self.f = path.open("rb")
+        header = self.f.read(512)
+        if len(header) < 512:
+            raise ValueError("too short")
+        self.sector = 1 << struct.unpack_from("<H", header, 0x1E)[0]
+        self.mini = 1 << struct.unpack_from("<H", header, 0x20)[0]
+        fat_sectors, first_dir = struct.unpack_from("<II", header, 0x2C)
+        self.cutoff, first_minifat, minifat_count, first_difat, difat_count = struct.unpack_from("<IIIII", header, 0x38)
+        if self.sector not in (512, 4096) or fat_sectors > 1 << 20:
+            raise ValueError("bad header")
+        difat = [s for s in struct.unpack_from("<109I", header, 0x4C) if s < 0xFFFFFFFA]
+        next_difat, guard = first_difat, 0
+        while next_difat < 0xFFFFFFFA and guard < difat_count + 1:
+            block = self._read(next_difat)
+            entries = struct.unpack(f"<{self.sector // 4}I", block)
+            difat.extend(s for s in entries[:-1] if s < 0xFFFFFFFA)
+            next_difat, guard = entries[-1], guard + 1
+        self.fat: list[int] = []
+        for s in difat[:fat_sectors]:
+            self.fat.extend(struct.unpack(f"<{self.sector // 4}I", self._read(s)))
+        self.dir = b"".join(self._read(s) for s in self._chain(first_dir))
+        self.minifat: list[int] = []
+        for s in self._chain(first_minifat) if minifat_count else []:
+            self.minifat.extend(struct.unpack(f"<{self.sector // 4}I", self._read(s)))
+
+    def _read(self, sector: int) -> bytes:
+        self.f.seek((sector + 1) * self.sector)
+        return self.f.read(self.sector)
+
+    def _chain(self, start: int) -> Iterator[int]:
+        seen = 0
+        while start < 0xFFFFFFFA:
+            if start >= len(self.fat) or seen > len(self.fat):
+                raise ValueError("broken sector chain")
+            yield start
+            start, seen = self.fat[start], seen + 1
+
+    def stream(self, names: tuple[str, ...]) -> tuple[int, Iterator[bytes]] | None:
+        root_start = struct.unpack_from("<I", self.dir, 0x74)[0]
+        for i in range(0, len(self.dir) - 127, 128):
+            entry = self.dir[i : i + 128]
+            length = struct.unpack_from("<H", entry, 0x40)[0]
+            entry_name = entry[: max(0, length - 2)].decode("utf-16-le", errors="replace")
+            if entry[0x42] != 2 or entry_name not in names:
+                continue
+            start, size = struct.unpack_from("<IQ", entry, 0x74)
+            size &= 0xFFFFFFFF if self.sector == 512 else (1 << 63) - 1
+            if size < self.cutoff:
+                return size, self._mini_chunks(root_start, start, size)
+            return size, self._chunks(start, size)
+        return None
+
+    def _chunks(self, start: int, size: int) -> Iterator[bytes]:
+        left = size
+        for s in self._chain(start):
+            if left <= 0:
+                return
+            data = self._read(s)[:left]
+            left -= len(data)
+            yield data
+
+    def _mini_chunks(self, root_start: int, start: int, size: int) -> Iterator[bytes]:
+        mini_stream = b"".join(self._read(s) for s in self._chain(root_start))
+        out, left, s, seen = bytearray(), size, start, 0
+        while s < 0xFFFFFFFA and left > 0 and seen <= len(self.minifat):
+            out += mini_stream[s * self.mini : (s + 1) * self.mini][:left]
+            left -= self.mini
+            s, seen = (self.minifat[s] if s < len(self.minifat) else 0xFFFFFFFE), seen + 1
+        yield bytes(out)
