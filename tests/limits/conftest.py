@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -10,9 +9,6 @@ import pytest
 
 from threshold.limits import Limits
 from threshold.platform import Platform
-
-RUNAWAY = "SELECT count(*) FROM range(100000000000000) a"
-"""A query that would run for days: only a limit stops it."""
 
 
 class FakeClock:
@@ -55,25 +51,3 @@ def limited(org: Any, clock: FakeClock) -> Iterator[Callable[..., Platform]]:
     yield open_with
     for p in opened:
         p.close()
-
-
-def until_done(thread: threading.Thread, step: Callable[[], None]) -> None:
-    """Call `step` (move the clock, run the watchdog) until `thread` ends; no sleeping, no wall-clock bound."""
-    while thread.is_alive():
-        step()
-        thread.join(0.02)
-
-
-def in_thread(fn: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
-    """Run `fn` in a thread; its result or error lands in the returned dict."""
-    out: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            out["result"] = fn()
-        except BaseException as e:  # noqa: BLE001  (handed to the test)
-            out["error"] = e
-
-    t = threading.Thread(target=run)
-    t.start()
-    return t, out

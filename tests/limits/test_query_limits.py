@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from limits_support import RUNAWAY, in_thread, until_done
 from sqlalchemy import select
 
-from conftest import RUNAWAY, in_thread, until_done
 from threshold.errors import Busy, InvalidInput, LimitExceeded
 from threshold.gateway.service import open_query, query
 from threshold.store.models import UsageEvent
