@@ -139,6 +139,24 @@ CASES = {
         [(1, 2)],
         note="skipped 2 line(s) above the table",
     ),
+    "a German export: title lines as wide as the table, a Summe row": Case(
+        "Werksbericht;;\nStand 30.11.2026;;\n;;\nWerk;Tag;Menge\nBerlin;30.01.2026;1.234,5\nLyon;31.01.2026;10,5\n"
+        "Summe;;1.245\n",
+        ["Werk", "Tag", "Menge"],
+        ["VARCHAR", "DATE", "DOUBLE"],
+        [("Berlin", date(2026, 1, 30), 1234.5), ("Lyon", date(2026, 1, 31), 10.5)],
+        note="left out line 7, a total: 'Summe', the sum of the rows above",
+    ),
+    "a title line narrower than the table": Case(
+        "Report;November 2026\nPlant;Units;Hours;Day;Shift\nBerlin;3;1,5;2026-01-03;early\n",
+        ["Plant", "Units", "Hours", "Day", "Shift"],
+        ["VARCHAR", "BIGINT", "DOUBLE", "DATE", "VARCHAR"],
+        [("Berlin", 3, 1.5, date(2026, 1, 3), "early")],
+        note="skipped 1 line(s) above the table",
+    ),
+    "a line of bare delimiters inside the table is left out": Case(
+        "a,b\n1,x\n,\n2,y\n", ["a", "b"], ["BIGINT", "VARCHAR"], [(1, "x"), (2, "y")], note="left out line 3, blank"
+    ),
     "detected delimiter": Case("a;b,c\nx;y,z\n", ["a;b", "c"], ["VARCHAR", "VARCHAR"], [("x;y", "z")]),
     "forced delimiter": Case(
         "a;b,c\nx;y,z\n", ["a", "b,c"], ["VARCHAR", "VARCHAR"], [("x", "y,z")], ReadOptions(delimiter=";")
@@ -343,6 +361,17 @@ def test_undecodable_byte_past_the_sniff_window_names_offset_and_line(tmp_path: 
     assert str(refused.value).startswith(
         f"data.csv: the byte at offset {len(head) + 2} (line {line}) is not valid cp1252"
     )
+
+
+def test_a_large_export_loses_its_title_lines_and_keeps_every_row(tmp_path: Path) -> None:
+    rows = "".join(f"M{i % 7},{i},2026-01-{i % 28 + 1:02d}\n" for i in range(ROWS_PAST_THE_WINDOW // 4))
+    path = _write(tmp_path, "big.csv", "Machine hours export,,\n,,\nMachine,Hours,Day\n" + rows + ",,\nTotal,1,\n")
+    table = _read(tmp_path, path)
+    assert table.relation.columns == ["Machine", "Hours", "Day"]
+    assert [str(t) for t in table.relation.types] == ["VARCHAR", "BIGINT", "DATE"]
+    # Past the first megabyte the bottom is not looked at: a total there stays a row, never dropped unseen.
+    assert table.relation.count("*").fetchall() == [(ROWS_PAST_THE_WINDOW // 4 + 1,)]
+    assert "line 3 is the header" in table.notes and "left out line 1, above the table (title)" in table.notes
 
 
 def test_streams_a_large_file(tmp_path: Path) -> None:

@@ -141,7 +141,7 @@ def test_reads_every_format(tmp_path: Path, suffix: str) -> None:
     assert table.notes == ["sheet 'Tiere'", "first row is the header"]
 
 
-def test_skips_empty_rows_and_columns_around_the_table(tmp_path: Path) -> None:
+def test_skips_empty_rows_and_columns_around_the_table_and_blank_rows_inside(tmp_path: Path) -> None:
     rows: Rows = [
         [],
         [None, None, None],
@@ -153,7 +153,8 @@ def test_skips_empty_rows_and_columns_around_the_table(tmp_path: Path) -> None:
     ]
     [table] = _read(_xlsx(tmp_path / "t.xlsx", {"S": rows}))
     assert table.relation.columns == ["id", "column_2", "name"]
-    assert table.relation.fetchall() == [(1, None, "a"), (None, None, None), (2, None, "b")]
+    assert table.relation.fetchall() == [(1, None, "a"), (2, None, "b")]
+    assert "left out row 5, blank" in table.notes
 
 
 def test_header_names_are_kept_exactly(tmp_path: Path) -> None:

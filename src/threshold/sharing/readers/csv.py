@@ -26,6 +26,7 @@ import duckdb
 
 from threshold.errors import InvalidInput, TooLarge
 from threshold.limits.settings import LimitSettings
+from threshold.sharing.readers.layout import Grid, Kind, LayoutOptions, Skipped, TableLayout, find_table
 from threshold.sharing.readers.source import ReadOptions, SourceTable
 
 SNIFF_BYTES = 1 << 20
@@ -36,7 +37,9 @@ DELIMITERS = (",", ";", "\t", "|")
 SAMPLE_ROWS = 20480
 """Rows of the first megabyte whose values our own type checks look at (DuckDB's sniffer sample size)."""
 PREAMBLE_LINES = 10
-"""Title lines (one field or blank) above the table that are skipped rather than refused."""
+"""Title lines (fewer fields than the table) above it that are skipped rather than refused."""
+WHOLE_FILE_ROWS = 100_000
+"""A file read whole in the first megabyte is laid out (totals and notes at its bottom) up to this many records."""
 DATE_SAMPLE = 2000
 """Values per column checked against each date format (strptime is slow; the regexes see them all)."""
 
@@ -89,6 +92,12 @@ Record = tuple[int, list[str]]
 
 def read_csv(path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options: ReadOptions) -> list[SourceTable]:
     name = path.name
+    if options.cell_range is not None:
+        raise InvalidInput(
+            f"a range of cells applies to spreadsheets; {name} is a text file: choose its header line and lines to skip"
+        )
+    if options.sheet not in (None, "*"):
+        raise InvalidInput(f"{name} is a text file: it has no sheets")
     head = _read_head(path)
     if not head.data.strip():
         raise InvalidInput(f"{name} is empty")
@@ -101,18 +110,19 @@ def read_csv(path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options:
     limits = options.limits
     _check_line_length(name, text, head.complete, limits)
     delimiter = _forced_delimiter(options.delimiter) or _delimiter(text, head.complete)
-    skip, records = _table_records(name, text, delimiter, head.complete)
+    skip, titles, records, seen_all = _table_records(name, text, delimiter, head.complete)
     if records and len(records[0][1]) > limits.csv_columns:
         raise _too_many_columns(name, len(records[0][1]), limits)
     notes.append(f"delimiter {delimiter!r}")
-    if skip:
+    layout = _find_table(records, options, delimiter, seen_all) if records else None
+    if titles and layout is not None:  # title lines narrower than the table, and any the layout found below them
+        found = [x for x in layout.skipped if x.reason == "title"]
+        rows = tuple(titles) + tuple(n for x in found for n in x.rows)
+        layout.skipped[:] = [Skipped(rows, "title"), *(x for x in layout.skipped if x.reason != "title")]
+    elif skip:
         notes.append(f"skipped {skip} line(s) above the table")
 
-    # Only now, with the first megabyte found sound, rewrite a non-UTF-8 file for DuckDB.
     source = path
-    if not encoding.native:
-        source = staging / "transcoded.csv"
-        _transcode(path, head, encoding, source)
     params: dict[str, object] = {
         "delim": delimiter,
         "skip": skip,
@@ -123,19 +133,44 @@ def read_csv(path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options:
         "ignore_errors": False,
         "max_line_size": max(limits.csv_line_bytes, 1024),
     }
-    sniff = _sniff(con, name, source, params)
+    row_count = None
+    if layout is not None:
+        kept = [records[i] for i in (layout.header_rows[-1:] + layout.data_rows)]
+        top = kept[0][0] if kept else records[0][0]
+        dropped = seen_all and _drops_inside(records, kept)
+        if dropped:
+            # The whole file is in `text`: write the table alone (last header line and data rows) for DuckDB.
+            source = staging / "table.csv"
+            source.write_text(_slice(text, records, kept), encoding="utf-8", newline="")
+            params |= {"skip": 0, "compression": "none"}
+        else:
+            params["skip"] = top - 1
+        row_count = len(layout.data_rows) if seen_all else None
+        notes.extend(layout.notes())
+        records = kept
+    # Only now, with the first megabyte found sound, rewrite a non-UTF-8 file for DuckDB.
+    if source == path and not encoding.native:
+        source = staging / "transcoded.csv"
+        _transcode(path, head, encoding, source)
+
+    if layout is not None:
+        header = bool(layout.header_rows)
+        sniff = _sniff(con, name, source, {**params, "header": header})
+    else:
+        sniff = _sniff(con, name, source, params)
+        header = bool(sniff["HasHeader"])
+        notes.append("first row is the header" if header else "no header row: columns are named column_1, column_2...")
     if len(sniff["Columns"]) > limits.csv_columns:
         raise _too_many_columns(name, len(sniff["Columns"]), limits)
-    header = bool(sniff["HasHeader"])
-    if header and records and all(_looks_like_data(cell) for cell in records[0][1]):
-        header, sniff = False, _sniff(con, name, source, {**params, "header": False})
     types = [column["type"] for column in sniff["Columns"]]
     if records and len(records[0][1]) != len(types):
         records = []  # our parse disagrees with DuckDB's (quoting): trust DuckDB, skip our refinements
-    names = _names(records, header, [column["name"] for column in sniff["Columns"]])
-    notes.append("first row is the header" if header else "no header row: columns are named column_1, column_2...")
+    if layout is not None and records and header:
+        names = layout.names
+    else:
+        names = _names(records, header, [column["name"] for column in sniff["Columns"]])
 
-    data = records[1:] if header else records
+    data = (records[1:] if header else records)[:SAMPLE_ROWS]
     samples = [[fields[i].strip() for _, fields in data if fields[i].strip()] for i in range(len(types))]
     columns = _unique(names)
     exprs, read_types = _refine_types(name, columns, types, samples, delimiter, sniff, notes)
@@ -150,11 +185,94 @@ def read_csv(path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options:
     typed = "{" + ", ".join(f"{_lit(c)}: {_lit(t)}" for c, t in zip(columns, read_types, strict=True)) + "}"
     args = ", ".join([_lit(str(source)), f"columns={typed}"] + [f"{k}={_lit(v)}" for k, v in params.items()])
     select = ", ".join(f"{expr} AS {_ident(n)}" for expr, n in zip(exprs, names, strict=True))
+    # Rows with every field empty carry nothing (a line of bare delimiters): left out, like blank lines.
+    blank = " AND ".join(f"{_ident(c)} IS NULL" for c in columns)
     try:
-        relation = con.sql(f"SELECT {select} FROM read_csv({args})")
+        relation = con.sql(f"SELECT {select} FROM read_csv({args}) WHERE NOT ({blank})")
     except duckdb.Error as error:
         raise read_error(name, error) from None
-    return [SourceTable(relation=relation, notes=notes)]
+    return [
+        SourceTable(
+            relation=relation,
+            notes=notes,
+            header_rows=layout.header_numbers if layout else ([skip + 1] if header else []),
+            skipped=layout.skipped if layout else [],
+            row_count=row_count,
+        )
+    ]
+
+
+def _find_table(records: list[Record], options: ReadOptions, delimiter: str, seen_all: bool) -> TableLayout:
+    """The layout of the sampled records; totals are looked for only when the whole file was seen."""
+    style = "eu" if delimiter == ";" else "en"
+    grid = Grid(
+        rows=[list(fields) for _, fields in records],
+        numbers=[line for line, _ in records],
+        kind=_kind,
+        value=lambda cell: _number(cell, style),
+        text=str,
+        unit="line",
+    )
+    layout_options = options.layout
+    if not seen_all:
+        layout_options = LayoutOptions(layout_options.header, layout_options.skip_rows, totals=False)
+    layout = find_table(grid, layout_options)
+    if layout.last_col < layout.first_col and options.header is None:
+        raise InvalidInput("the file holds no table: every field is empty")
+    return layout
+
+
+def _drops_inside(records: list[Record], kept: list[Record]) -> bool:
+    """Records below the first kept one that are left out (blank, totals, notes) or a header deeper than one line."""
+    if not kept:
+        return False
+    first = kept[0][0]
+    below = [r for r in records if r[0] >= first]
+    return len(below) != len(kept)
+
+
+def _slice(text: str, records: list[Record], kept: list[Record]) -> str:
+    """The lines of the `kept` records, exactly as written (quoted newlines and all)."""
+    starts = [m.start() for m in _LINE.finditer(text)]
+    starts.append(len(text))
+    following = {line: records[k + 1][0] if k + 1 < len(records) else None for k, (line, _) in enumerate(records)}
+    out = []
+    for line, _ in kept:
+        end_line = following[line]
+        end = starts[end_line - 1] if end_line is not None and end_line - 1 < len(starts) else len(text)
+        chunk = text[starts[line - 1] : end]
+        out.append(chunk if chunk.endswith(("\n", "\r")) else chunk + "\n")
+    return "".join(out)
+
+
+def _kind(cell: str) -> Kind:
+    value = cell.strip()
+    if not value:
+        return "empty"
+    if any(re.fullmatch(fmt[1], value) for fmt in _NUMBER_FORMATS.values()):
+        return "number"
+    if _DATE_SHAPE.fullmatch(value):
+        return "date"
+    if value.lower() in ("true", "false"):
+        return "bool"
+    return "text"
+
+
+def _number(cell: str, style: str) -> float | None:
+    """A field as a number, reading its separators in the file's likely style."""
+    value = cell.strip()
+    for candidate in (style, "en" if style == "eu" else "eu"):
+        _, pattern, _ = _NUMBER_FORMATS[candidate]
+        if re.fullmatch(pattern, value):
+            if candidate == "eu":
+                value = re.sub(_EU_GROUP, "", value).replace(",", ".")
+            else:
+                value = value.replace(",", "")
+            try:
+                return float(value)
+            except ValueError:
+                return None
+    return None
 
 
 def _check_line_length(name: str, text: str, complete: bool, limits: LimitSettings) -> None:
@@ -375,19 +493,26 @@ def _delimiter(text: str, complete: bool) -> str:
     return best[1] if best else ","  # one column: the delimiter does not matter
 
 
-def _table_records(name: str, text: str, delimiter: str, complete: bool) -> tuple[int, list[Record]]:
-    """Lines to skip above the table (title lines), and its first records, header included.
+def _table_records(name: str, text: str, delimiter: str, complete: bool) -> tuple[int, list[int], list[Record], bool]:
+    """Lines to skip above the table, the title lines among them (narrower than the table), its records
+    (header included), and whether those are all the file's records.
 
     Refuses a record whose number of fields differs from the first one's, naming its line.
     """
     if len(delimiter) != 1:
-        return 0, []  # Python's csv splits on one character only: DuckDB alone reads this file
+        return 0, [], [], False  # Python's csv splits on one character only: DuckDB alone reads this file
     records = _parse(text, delimiter, complete)
     top = list(itertools.islice(records, PREAMBLE_LINES + 1))
     skip = 0
-    wide = next((i for i, (_, fields) in enumerate(top) if len(fields) > 1), 0)
+    widest = max((len(fields) for _, fields in top), default=0)
+    # A line is a title when it has one field, or fewer than half the table's ("Report;November 2026").
+    wide = next((i for i, (_, fields) in enumerate(top) if len(fields) > 1 and len(fields) * 2 > widest), 0)
+    if widest == 1:
+        wide = 0
+    titles = [line for line, _ in top[:wide]]
     if wide:
         skip, top = top[wide][0] - 1, top[wide:]
+    keep = WHOLE_FILE_ROWS if complete else SAMPLE_ROWS
     kept: list[Record] = []
     for line, fields in itertools.chain(top, records):
         if kept and len(fields) != len(kept[0][1]):
@@ -396,9 +521,9 @@ def _table_records(name: str, text: str, delimiter: str, complete: bool) -> tupl
                 f"{name}: line {line} has {len(fields)} fields where line {first_line} has {len(first)}; "
                 "every row must have the same number of fields"
             )
-        if len(kept) <= SAMPLE_ROWS:
+        if len(kept) <= keep:
             kept.append((line, fields))
-    return skip, kept
+    return skip, titles, kept, complete and len(kept) <= keep
 
 
 def _sniff(con: duckdb.DuckDBPyConnection, name: str, source: Path, params: dict[str, object]) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Excel and OpenDocument spreadsheets (.xlsx, .xlsm, .xls, .ods), read with python-calamine.
 
-A sheet is small enough to hold in memory (Excel stops at 1,048,576 rows), so each sheet becomes
-an Arrow table with one inferred type per column and DuckDB reads that.
+A sheet is small enough to hold in memory (Excel stops at 1,048,576 rows): `_grid` reads its cells,
+`layout.find_table` finds the table on it (title rows, header rows, merged cells, totals), and the
+data rows become an Arrow table with one inferred type per column that DuckDB reads.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pyarrow as pa
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, SheetTypeEnum
 
 from threshold.errors import InvalidInput
+from threshold.sharing.readers.layout import CellRange, Grid, Kind, find_table
 from threshold.sharing.readers.sheet_size import check as measure_spreadsheet
 from threshold.sharing.readers.source import ReadOptions, SourceTable
 
@@ -32,74 +34,125 @@ def read_excel(path: Path, con: duckdb.DuckDBPyConnection, staging: Path, option
         with path.open("rb") as f:
             # From the bytes, not the suffix: an .xls saved as .xlsx still opens.
             workbook = CalamineWorkbook.from_filelike(f)
-            return _read_sheets(name, workbook, con, options.sheet)
+            return _read_sheets(name, workbook, con, options)
     except CalamineError as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise InvalidInput(f"{name} is not a readable spreadsheet ({reason})") from None
 
 
 def _read_sheets(
-    name: str, workbook: CalamineWorkbook, con: duckdb.DuckDBPyConnection, wanted: str | None
+    name: str, workbook: CalamineWorkbook, con: duckdb.DuckDBPyConnection, options: ReadOptions
 ) -> list[SourceTable]:
     worksheets = [m.name for m in workbook.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
+    wanted = options.sheet
     if wanted not in (None, "*"):
         if wanted not in workbook.sheet_names:
             listed = ", ".join(f"'{s}'" for s in workbook.sheet_names)
             raise InvalidInput(f"{name} has no sheet '{wanted}'; its sheets are {listed}")
-        rows = _trim(_rows(workbook.get_sheet_by_name(wanted)))
-        if not rows:
+        table = _sheet_table(con, workbook.get_sheet_by_name(wanted), options, hint=None)
+        if table is None:
             raise InvalidInput(f"sheet '{wanted}' of {name} is empty")
-        return [_table(con, wanted, rows, hint=None)]
+        table.other_sheets = [s for s in worksheets if s != wanted]
+        return [table]
 
     tables = []
-    for sheet_name in worksheets:
-        rows = _trim(_rows(workbook.get_sheet_by_name(sheet_name)))
-        if rows:
-            tables.append(_table(con, sheet_name, rows, hint=sheet_name if wanted == "*" else None))
-            if wanted is None:
-                break
+    for position, sheet_name in enumerate(worksheets):
+        table = _sheet_table(con, workbook.get_sheet_by_name(sheet_name), options, hint=sheet_name if wanted else None)
+        if table is None:
+            continue
+        tables.append(table)
+        if wanted is None:
+            # The first sheet with data; the sheets after it are not read, and the person is told so.
+            table.other_sheets = worksheets[position + 1 :]
+            if table.other_sheets:
+                listed = ", ".join(f"'{s}'" for s in table.other_sheets)
+                table.notes.append(
+                    f"only sheet '{sheet_name}' was read; the workbook also has {listed}: "
+                    "choose a sheet by name, or every sheet ('*')"
+                )
+            break
     if not tables:
         raise InvalidInput(f"{name} has no data in any sheet")
     return tables
 
 
-def _rows(sheet: CalamineSheet) -> list[list[Cell]]:
-    return list(sheet.to_python(skip_empty_area=False))
+def _sheet_table(
+    con: duckdb.DuckDBPyConnection, sheet: CalamineSheet, options: ReadOptions, hint: str | None
+) -> SourceTable | None:
+    """The table on one sheet, or None when the sheet (or the chosen range of it) holds nothing."""
+    grid = _grid(sheet, options.cell_range)
+    layout = find_table(grid, options.layout)
+    if layout.last_col < layout.first_col:
+        return None
+    notes = [f"sheet '{sheet.name}'"]
+    if options.cell_range is not None:
+        notes.append(f"range {options.cell_range}")
+    notes.extend(layout.notes())
+    columns = range(layout.first_col, layout.last_col + 1)
+    arrays = [_column([grid.rows[i][j] for i in layout.data_rows]) for j in columns]
+    internal = [f"c{k + 1}" for k in range(len(arrays))]
+    relation = con.from_arrow(pa.Table.from_arrays(arrays, names=internal))
+    # Project to the header's own names (duplicates and all); the sharing service normalises them.
+    select = ", ".join(f"{col} AS {_ident(n)}" for col, n in zip(internal, layout.names, strict=True))
+    return SourceTable(
+        relation=relation.project(select),
+        name_hint=hint,
+        notes=notes,
+        sheet=sheet.name,
+        header_rows=layout.header_numbers,
+        skipped=layout.skipped,
+        row_count=len(layout.data_rows),
+    )
+
+
+def _grid(sheet: CalamineSheet, cell_range: CellRange | None) -> Grid:
+    """The sheet's cells from A1 (or the range's first cell), with its merged blocks in grid coordinates.
+
+    This is where a sheet becomes cells in memory: checks on a sheet's size belong before this call.
+    """
+    rows: list[list[Cell]] = list(sheet.to_python(skip_empty_area=False))
+    top, left = 0, 0
+    if cell_range is not None:
+        top, left = cell_range.first_row - 1, cell_range.first_col
+        bottom = cell_range.last_row if cell_range.last_row is not None else len(rows)
+        right = cell_range.last_col + 1 if cell_range.last_col is not None else None
+        rows = [list(row[left:right]) for row in rows[top:bottom]]
+    merged = []
+    for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or []:
+        r0, r1, c0, c1 = r0 - top, r1 - top, c0 - left, c1 - left
+        if r1 < 0 or c1 < 0 or r0 >= len(rows):
+            continue
+        if r0 >= 0 and c0 >= 0:  # a block cut by the range keeps its value only where it starts
+            merged.append((r0, c0, r1, c1))
+    return Grid(
+        rows=rows,
+        numbers=list(range(top + 1, top + 1 + len(rows))),
+        kind=_kind,
+        value=_value,
+        text=_text,
+        merged=merged,
+        origin=top + 1,
+    )
+
+
+def _kind(cell: Cell | None) -> Kind:
+    if cell is None:
+        return "empty"
+    if isinstance(cell, str):
+        return "text" if cell.strip() else "empty"
+    if isinstance(cell, bool):
+        return "bool"
+    if isinstance(cell, int | float):
+        return "number"
+    return "date"  # date, datetime, time, duration
+
+
+def _value(cell: Cell | None) -> float | None:
+    return float(cell) if isinstance(cell, int | float) and not isinstance(cell, bool) else None
 
 
 def _empty(cell: Cell) -> bool:
-    return isinstance(cell, str) and not cell.strip()
-
-
-def _trim(rows: list[list[Cell]]) -> list[list[Cell]]:
-    """Drop empty rows and columns around the data (not empty ones inside it)."""
-    filled = [i for i, row in enumerate(rows) if not all(_empty(c) for c in row)]
-    if not filled:
-        return []
-    rows = rows[filled[0] : filled[-1] + 1]
-    width = max(len(row) for row in rows)
-    rows = [list(row) + [""] * (width - len(row)) for row in rows]
-    used = [j for j in range(width) if not all(_empty(row[j]) for row in rows)]
-    return [row[used[0] : used[-1] + 1] for row in rows]
-
-
-def _table(con: duckdb.DuckDBPyConnection, sheet: str, rows: list[list[Cell]], hint: str | None) -> SourceTable:
-    notes = [f"sheet '{sheet}'"]
-    first = rows[0]
-    if all(isinstance(c, str) for c in first if not _empty(c)):
-        names = [str(c) if not _empty(c) else f"column_{j + 1}" for j, c in enumerate(first)]
-        rows = rows[1:]
-        notes.append("first row is the header")
-    else:
-        names = [f"column_{j + 1}" for j in range(len(first))]
-        notes.append("no header row: columns are named column_1, column_2...")
-
-    arrays = [_column([row[j] for row in rows]) for j in range(len(names))]
-    internal = [f"c{j + 1}" for j in range(len(names))]
-    relation = con.from_arrow(pa.Table.from_arrays(arrays, names=internal))
-    # Project to the header's own names (duplicates and all); the sharing service normalises them.
-    select = ", ".join(f"{col} AS {_ident(n)}" for col, n in zip(internal, names, strict=True))
-    return SourceTable(relation=relation.project(select), name_hint=hint, notes=notes)
+    return cell is None or (isinstance(cell, str) and not cell.strip())
 
 
 def _column(cells: list[Cell]) -> pa.Array:
@@ -140,8 +193,10 @@ _TYPES: list[tuple[Callable[[Any], bool], pa.DataType, Callable[[Any], object]]]
 """Tried in order; durations (timedelta) fall through to text, as Iceberg has no interval type."""
 
 
-def _text(v: Cell) -> str:
+def _text(v: Cell | None) -> str:
     """A value in a mixed column, written the way the spreadsheet shows it."""
+    if v is None:
+        return ""
     if isinstance(v, bool):
         return "TRUE" if v else "FALSE"
     if isinstance(v, float) and v.is_integer():
