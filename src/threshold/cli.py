@@ -176,7 +176,34 @@ def share(
     name: Annotated[str | None, typer.Option("--name", help="Dataset name (default: from the file name).")] = None,
     as_user: As = None,
     mode: Annotated[str, typer.Option("--mode", help="create, append or replace.")] = "create",
-    sheet: Annotated[str | None, typer.Option("--sheet", help="Excel sheet; '*' shares every sheet.")] = None,
+    sheet: Annotated[
+        str | None,
+        typer.Option(
+            "--sheet", help="Spreadsheet sheet by name, or '*' for every sheet (default: the first with data)."
+        ),
+    ] = None,
+    header_row: Annotated[
+        str | None,
+        typer.Option("--header-row", help="Header row as the sheet/file numbers it; N-M for several; 0 for none."),
+    ] = None,
+    skip_rows: Annotated[int, typer.Option("--skip-rows", min=0, help="Leave out this many rows at the top.")] = 0,
+    cell_range: Annotated[
+        str | None, typer.Option("--range", help="Spreadsheets: only these cells, e.g. A5:H200.")
+    ] = None,
+    keep_totals: Annotated[
+        bool, typer.Option("--keep-totals", help="Keep totals rows and notes below the table as data.")
+    ] = False,
+    rename: Annotated[
+        list[str] | None, typer.Option("--rename", help="OLD=NEW: store a column under another name (repeatable).")
+    ] = None,
+    column_type: Annotated[
+        list[str] | None,
+        typer.Option("--type", help="NAME=TYPE: text, whole number, number, date, date & time, time, yes/no."),
+    ] = None,
+    visibility: Annotated[
+        str | None, typer.Option("--visibility", help="open, on-request or restricted (a new dataset; owners only).")
+    ] = None,
+    preview: Annotated[bool, typer.Option("--preview", help="Show what would be stored, and share nothing.")] = False,
     description: Annotated[str, typer.Option("--description")] = "",
     purpose: Annotated[str, typer.Option("--purpose", help="Why the data was collected.")] = "",
     evolve: Annotated[bool, typer.Option("--evolve", help="Append may add new columns / widen types.")] = False,
@@ -188,11 +215,32 @@ def share(
     """Share a file (CSV/TSV, Excel, Parquet, JSON/NDJSON) into the lake as DOMAIN.NAME."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from threshold.sharing.choices import parse_pairs
     from threshold.sharing.service import share as run_share
 
     _check_format(fmt, ("table", "json"))
     platform = _platform(home)
     person = _person(platform, as_user)
+    columns = parse_pairs(rename or [], column_type or [])
+    options: dict[str, Any] = {
+        "name": name,
+        "mode": mode,
+        "sheet": sheet,
+        "header_row": header_row,
+        "skip_rows": skip_rows,
+        "cell_range": cell_range,
+        "keep_totals": keep_totals,
+        "columns": columns,
+        "description": description,
+        "purpose": purpose,
+        "visibility": visibility,
+        "evolve": evolve,
+        "encoding": encoding,
+        "delimiter": delimiter,
+    }
+    if preview:
+        _share_preview(platform, person, file, domain, options, fmt)
+        return
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -207,21 +255,7 @@ def share(
         def progress(phase: str, fraction: float | None) -> None:
             bar.update(task, description=f"{phase} {file.name}", completed=fraction if fraction is not None else None)
 
-        results = run_share(
-            platform,
-            file,
-            domain=domain,
-            user=person,
-            name=name,
-            mode=mode,
-            sheet=sheet,
-            description=description,
-            purpose=purpose,
-            evolve=evolve,
-            encoding=encoding,
-            delimiter=delimiter,
-            progress=progress,
-        )
+        results = run_share(platform, file, domain=domain, user=person, progress=progress, **options)
     if fmt == "json":
         _emit_json([r.__dict__ for r in results])
         return
@@ -234,7 +268,46 @@ def share(
         if tags:
             out.print(f"  tagged {tags}")
         for note in r.notes:
-            out.print(f"  {note}")
+            out.print(f"  {note}", markup=False)
+
+
+def _share_preview(platform: Any, person: Any, file: Path, domain: str, options: dict[str, Any], fmt: str) -> None:
+    """`threshold share --preview`: what would be stored, and nothing shared."""
+    from dataclasses import asdict
+
+    from threshold.sharing.preview import ShareChoices, preview
+
+    choices = ShareChoices(domain=domain).updated(**options)
+    result = preview(platform, file, user=person, choices=choices)
+    if fmt == "json":
+        _emit_json(asdict(result) | {"ready": result.ready})
+        return
+    out.print(f"[bold]preview of {file.name}[/bold]: nothing was shared")
+    if result.sheets:
+        out.print("sheets: " + ", ".join(f"'{s}'" for s in result.sheets), markup=False)
+    for problem in result.problems:
+        out.print(f"[red]problem:[/red] {problem}")
+    for t in result.tables:
+        count = f", {t.row_count:,} rows" if t.row_count is not None else ""
+        out.print(f"\n[bold]{t.dataset}[/bold]{count}" + (f" from sheet '{t.sheet}'" if t.sheet else ""))
+        for note in t.notes:
+            out.print(f"  {note}", markup=False)
+        for problem in t.problems:
+            out.print(f"  [red]problem:[/red] {problem}")
+        columns = Table("column", "label in the file", "type", "tags", title="columns as they will be stored")
+        for c in t.columns:
+            retyped = f" (found {c.detected_type})" if c.type != c.detected_type else ""
+            columns.add_row(c.name, c.label, c.type + retyped, ", ".join(x.tag for x in c.tags))
+        out.print(columns)
+        rows = Table(*[c.name for c in t.columns], title=f"first {len(t.rows)} rows")
+        for row in t.rows:
+            rows.add_row(*("" if v is None else str(v) for v in row))
+        out.print(rows)
+    out.print(
+        "to share it, run the same command without --preview; correct it with --sheet, --header-row, --skip-rows, "
+        "--range, --keep-totals, --rename OLD=NEW, --type NAME=TYPE, --visibility",
+        markup=False,
+    )
 
 
 @app.command()

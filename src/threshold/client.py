@@ -69,8 +69,18 @@ class Client(Protocol):
     ) -> pa.Table: ...
 
     def share(
-        self, source: Any, *, domain: str, name: str | None = None, mode: str = "create", **options: Any
-    ) -> list[dict[str, Any]]: ...
+        self,
+        source: Any = None,
+        *,
+        domain: str | None = None,
+        name: str | None = None,
+        mode: str | None = None,
+        preview: bool = False,
+        preview_id: str | None = None,
+        **options: Any,
+    ) -> Any: ...
+
+    def preview_share(self, source: Any, *, domain: str | None = None, **options: Any) -> dict[str, Any]: ...
 
     def datasets(self, search: str | None = None) -> list[dict[str, Any]]: ...
 
@@ -114,12 +124,44 @@ class LocalClient:
         return with_notes(result.table, result.notes)
 
     def share(
-        self, source: Any, *, domain: str, name: str | None = None, mode: str = "create", **options: Any
-    ) -> list[dict[str, Any]]:
+        self,
+        source: Any = None,
+        *,
+        domain: str | None = None,
+        name: str | None = None,
+        mode: str | None = None,
+        preview: bool = False,
+        preview_id: str | None = None,
+        **options: Any,
+    ) -> Any:
+        """Share a file or frame; `preview=True` returns what would be stored instead (see `preview_share`);
+        `preview_id=` publishes an upload previewed on the web, with `options` as corrections.
+
+        Options: sheet, header_row, skip_rows, cell_range, keep_totals, columns ({"old": {"name", "type"}}),
+        visibility, description, purpose, evolve, encoding, delimiter."""
+        if preview:
+            return self.preview_share(source, domain=domain, name=name, mode=mode, **options)
+        if preview_id is not None:
+            from threshold.sharing.preview import publish
+
+            changes = {"domain": domain, "name": name, "mode": mode} | options
+            return [asdict(r) for r in publish(self.platform, self.user, preview_id, **changes)]
         from threshold.sharing.service import share
 
-        results = share(self.platform, source, domain=domain, user=self.user, name=name, mode=mode, **options)
+        if domain is None:
+            raise InvalidInput("domain= is required: the domain the data belongs to")
+        results = share(
+            self.platform, source, domain=domain, user=self.user, name=name, mode=mode or "create", **options
+        )
         return [asdict(r) for r in results]
+
+    def preview_share(self, source: Any, *, domain: str | None = None, **options: Any) -> dict[str, Any]:
+        """What sharing `source` with `options` would store (first rows, types, tags, rows left out); shares nothing."""
+        from threshold.sharing.preview import ShareChoices, preview
+
+        choices = ShareChoices(domain=domain).updated(**options)
+        result = preview(self.platform, source, user=self.user, choices=choices)
+        return asdict(result) | {"ready": result.ready}
 
     def datasets(self, search: str | None = None) -> list[dict[str, Any]]:
         from threshold.catalog.service import search as find
@@ -223,30 +265,60 @@ class RemoteClient:
         return with_notes(pa.Table.from_batches(batches, schema=reader.schema), list(tail.get("notes", [])))
 
     def share(
-        self, source: Any, *, domain: str, name: str | None = None, mode: str = "create", **options: Any
-    ) -> list[dict[str, Any]]:
+        self,
+        source: Any = None,
+        *,
+        domain: str | None = None,
+        name: str | None = None,
+        mode: str | None = None,
+        preview: bool = False,
+        preview_id: str | None = None,
+        **options: Any,
+    ) -> Any:
+        """As `LocalClient.share`; `preview=True` uploads the file and returns the proposal with its `preview_id`,
+        which `share(preview_id=..., **corrections)` publishes."""
+        if preview:
+            return self.preview_share(source, domain=domain, name=name, mode=mode, **options)
+        form = _form_fields({"domain": domain, "name": name, "mode": mode} | options)
+        if preview_id is not None:
+            r = self._check(self._http.post("/shares", data=form | {"preview_id": preview_id}))
+            return list(r.json()["results"])
+        filename, payload = self._payload(source, name)
+        try:
+            r = self._check(self._http.post("/shares", data=form, files={"file": (filename, payload)}))
+        finally:
+            payload.close()
+        return list(r.json()["results"])
+
+    def preview_share(self, source: Any, *, domain: str | None = None, **options: Any) -> dict[str, Any]:
+        """Upload `source` for a preview; the answer holds `preview_id`, the proposal and `ready`."""
+        form = _form_fields({"domain": domain} | options)
+        filename, payload = self._payload(source, options.get("name"))
+        try:
+            r = self._check(self._http.post("/shares/preview", data=form, files={"file": (filename, payload)}))
+        finally:
+            payload.close()
+        return dict(r.json())
+
+    def cancel_preview(self, preview_id: str) -> None:
+        self._check(self._http.delete(f"/shares/preview/{preview_id}"))
+
+    def _payload(self, source: Any, name: str | None) -> tuple[str, IO[bytes]]:
         if isinstance(source, (str, os.PathLike)):
             path = Path(source)
             payload: IO[bytes] = path.open("rb")
             filename = path.name
         else:
-            from threshold.sharing.service import _to_arrow
+            from threshold.sharing.service import to_arrow
 
-            data = _to_arrow(source)
+            data = to_arrow(source)
             table = data.read_all() if isinstance(data, pa.RecordBatchReader) else data
             sink = io.BytesIO()
             import pyarrow.parquet as pq
 
             pq.write_table(table, sink)
             filename, payload = f"{name or 'frame'}.parquet", io.BytesIO(sink.getvalue())
-        form = {"domain": domain, "mode": mode} | {k: str(v) for k, v in options.items() if v is not None}
-        if name:
-            form["name"] = name
-        try:
-            r = self._check(self._http.post("/shares", data=form, files={"file": (filename, payload)}))
-        finally:
-            payload.close()
-        return list(r.json()["results"])
+        return filename, payload
 
     def datasets(self, search: str | None = None) -> list[dict[str, Any]]:
         out, page = [], 1
@@ -287,6 +359,24 @@ class RemoteClient:
 
     def close(self) -> None:
         self._http.close()
+
+
+def _form_fields(options: dict[str, Any]) -> dict[str, str]:
+    """Python options as the API's form fields (`cell_range` is the field `range`, `columns` is JSON)."""
+    import json
+
+    form: dict[str, str] = {}
+    for key, value in options.items():
+        if value is None:
+            continue
+        field = "range" if key == "cell_range" else key
+        if key == "columns":
+            form[field] = json.dumps({k: v if isinstance(v, dict) else asdict(v) for k, v in value.items()})
+        elif isinstance(value, bool):
+            form[field] = "true" if value else "false"
+        else:
+            form[field] = str(value)
+    return form
 
 
 def connect(

@@ -58,11 +58,17 @@ class Platform:
         self.clean_staging()
 
     def clean_staging(self) -> None:
-        """Remove staging folders of shares whose process is gone (killed half-way)."""
+        """Remove staging folders of shares whose process is gone (killed half-way).
+
+        Previews (`previews_dir`) are not a share in progress: they wait for their person and expire on
+        their own clock (`sharing.staged.sweep`).
+        """
         root = self.settings.staging_dir
         if not root.exists():
             return
         for d in root.iterdir():
+            if d == self.settings.previews_dir:
+                continue
             pid_file = d / "pid"
             try:
                 pid = int(pid_file.read_text())

@@ -139,6 +139,15 @@ class Settings(BaseSettings):
     secret_key: str = ""
     """Signs web sessions. Generated and kept in `home/secret_key` when not set (development)."""
 
+    preview_minutes: int = Field(default=60, ge=1)
+    """A file uploaded for a preview waits this long for its person to publish it, then it is removed."""
+
+    previews_per_person: int = Field(default=5, ge=1)
+    """Uploads one person may keep waiting in previews; a new one removes their oldest."""
+
+    preview_rows: int = Field(default=20, ge=1, le=1000)
+    """Rows a share preview shows, as they will be stored."""
+
     engine_threads: int = Field(default=0, ge=0)
     """DuckDB threads; 0 = one per core."""
 
@@ -182,6 +191,12 @@ class Settings(BaseSettings):
     def staging_dir(self) -> Path:
         """Private scratch space for shares in progress; a share's folder is removed when it ends."""
         return self.home_dir / "staging"
+
+    @cached_property
+    def previews_dir(self) -> Path:
+        """Uploads waiting in a share preview: `previews/<token>/` (see `sharing/staged.py`); they outlive
+        the process that received them, and are removed when published, cancelled or expired."""
+        return self.staging_dir / "previews"
 
     @cached_property
     def spill_dir(self) -> Path:

@@ -310,54 +310,7 @@ def test_download_without_csrf_is_refused(anna):
     assert r.status_code == 403
 
 
-# --- sharing -------------------------------------------------------------------------------------
-
-
-def test_share_form_offers_only_my_domains(anna):
-    form = anna.page("/share").find("form", id="share-form")
-    assert [o.attrs["value"] for o in form.find("select", name="domain").find_all("option")] == ["manufacturing"]
-    assert form.attrs["data-api"] == "/api/v1/shares"
-    assert anna.get("/share.json").json()["domains"] == [{"name": "manufacturing", "title": "Manufacturing"}]
-
-
-def test_share_without_javascript_creates_the_dataset(anna):
-    values = anna.page("/share").find("form", id="share-form").form_values()
-    values |= {"description": "Downtime per line", "purpose": "maintenance planning"}
-    upload = {"file": ("line_downtime.csv", b"line,minutes\nL1,12\nL2,40\nL3,7\n", "text/csv")}
-    r = anna.post("/share", data=values, files=upload)
-    assert (r.status_code, r.headers["location"]) == (303, "/datasets/manufacturing.line_downtime")
-    page = anna.page(r.headers["location"])
-    assert page.find("p", class_="lead").text() == "Downtime per line"
-    assert [row[0] for row in page.find("section", id="preview").find("table").table_rows()] == [
-        "L1",
-        "L2",
-        "L3",
-    ]
-
-
-def test_share_error_shows_the_form_again_with_the_message(anna):
-    values = anna.page("/share").find("form", id="share-form").form_values() | {"domain": "finance"}
-    r = anna.post("/share", data=values, files={"file": ("budget.csv", b"a,b\n1,2\n", "text/csv")})
-    assert r.status_code == 403
-    page = anna.parse(r.text)
-    assert "share.member" in page.find(id="share-error").text()
-    assert page.find("form", id="share-form")
-
-
-def test_share_without_csrf_is_refused(anna, org):
-    r = anna.post("/share", data={"domain": "manufacturing"}, files={"file": ("x.csv", b"a\n1\n", "text/csv")})
-    assert r.status_code == 403
-
-
-def test_share_api_accepts_the_web_session_with_the_csrf_header(anna):
-    """What the share page's JavaScript does: POST /api/v1/shares with X-CSRF-Token from the meta tag."""
-    token = anna.csrf("/share")
-    upload = {"file": ("shifts.csv", b"shift,people\nearly,5\nlate,4\n", "text/csv")}
-    r = anna.post("/api/v1/shares", data={"domain": "manufacturing"}, files=upload, headers={"X-CSRF-Token": token})
-    assert r.status_code == 200, r.text
-    assert r.json()["results"][0]["dataset"] == "manufacturing.shifts"
-    refused = anna.post("/api/v1/shares", data={"domain": "manufacturing"}, files=upload)
-    assert refused.status_code == 403
+# --- sharing: tests/web/test_share_pages.py -----------------------------------------------------
 
 
 # --- my activity ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from threshold.catalog import service as catalog
+from threshold.errors import InvalidInput
 from threshold.gateway.service import open_query
 from threshold.gateway.service import query as run_query
 from threshold.gateway.stream import Cancel
@@ -128,25 +129,58 @@ async def query(body: QueryIn, request: Request, platform: PlatformDep, person: 
 
 @router.post(
     "/shares",
-    summary="Share an uploaded file into the lake",
+    summary="Share an uploaded file, or a previewed one (preview_id), into the lake",
     responses={413: {"description": "The file is over `limits.upload_bytes`, or a spreadsheet bomb"}},
 )
 @accepts_upload
 async def share(
     platform: PlatformDep,
     person: CurrentPerson,
-    file: Annotated[UploadFile, File()],
-    domain: Annotated[str, Form()],
-    name: Annotated[str | None, Form()] = None,
-    mode: Annotated[str, Form()] = "create",
-    sheet: Annotated[str | None, Form()] = None,
-    description: Annotated[str, Form()] = "",
-    purpose: Annotated[str, Form()] = "",
-    evolve: Annotated[bool, Form()] = False,
+    file: Annotated[UploadFile | None, File()] = None,
+    preview_id: Annotated[str | None, Form(max_length=64)] = None,
+    domain: Annotated[str | None, Form(max_length=100)] = None,
+    name: Annotated[str | None, Form(max_length=100)] = None,
+    mode: Annotated[str | None, Form(max_length=20)] = None,
+    sheet: Annotated[str | None, Form(max_length=200)] = None,
+    description: Annotated[str | None, Form(max_length=10_000)] = None,
+    purpose: Annotated[str | None, Form(max_length=1000)] = None,
+    evolve: Annotated[bool | None, Form()] = None,
+    header_row: Annotated[str | None, Form(max_length=20, description="N, N-M, or 0 for no header row")] = None,
+    skip_rows: Annotated[int | None, Form(ge=0, le=1_000_000)] = None,
+    range: Annotated[str | None, Form(max_length=40, description="Spreadsheets: a block like A5:H200")] = None,
+    keep_totals: Annotated[bool | None, Form(description="Keep totals rows and notes below the table")] = None,
+    columns: Annotated[str | None, Form(max_length=200_000, description="JSON: renames and types")] = None,
+    visibility: Annotated[str | None, Form(max_length=20, description="open, on-request or restricted")] = None,
 ) -> dict[str, Any]:
-    results = await run_in_threadpool(
-        receive_and_share, platform, person, file, domain, name, mode, sheet, description, purpose, evolve
+    from threshold.api.shares import form_changes
+    from threshold.sharing import preview as previews
+
+    changes = form_changes(
+        domain,
+        name,
+        mode,
+        sheet,
+        header_row,
+        skip_rows,
+        range,
+        keep_totals,
+        columns,
+        description,
+        purpose,
+        visibility,
+        evolve,
     )
+    if preview_id:
+        if file is not None:
+            raise InvalidInput("send either a file or a preview_id, not both")
+        results = await run_in_threadpool(previews.publish, platform, person, preview_id, **changes)
+    else:
+        if file is None:
+            raise InvalidInput("send a file to share, or the preview_id of one uploaded for a preview")
+        if not domain:
+            raise InvalidInput("domain: choose the domain the data belongs to")
+        choices = previews.ShareChoices(domain=domain).updated(**changes)
+        results = await run_in_threadpool(receive_and_share, platform, person, file, choices)
     return {"results": [asdict(r) for r in results]}
 
 

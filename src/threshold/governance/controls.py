@@ -18,6 +18,14 @@ from threshold.store.models import Dataset, Domain, Tag
 TAG_RE = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*$")
 
 
+def check_may_set_visibility(person: Person, domain: str) -> None:
+    """Whether `person` may classify datasets of `domain` (visibility, tags, purposes): its owners, admins and
+    the governance group. Sharing asks it before a share that chooses a visibility, so nothing is shared when
+    the choice would be refused."""
+    if not (person.is_admin or person.is_governance or domain in person.owner_of):
+        raise Denied(f"{person.name} does not own domain {domain!r} (rule: dataset.owner)")
+
+
 def _owned_dataset(platform: Platform, s: Any, person: Person, target: str) -> tuple[Dataset, str | None]:
     """`domain.dataset` or `domain.dataset.column` -> (dataset, column), checking `person` owns its domain."""
     parts = target.lower().split(".")
@@ -30,8 +38,7 @@ def _owned_dataset(platform: Platform, s: Any, person: Person, target: str) -> t
     ).one_or_none()
     if d is None or d.snapshot_id is None:
         raise NotFound(f"no dataset {'.'.join(parts[:2])!r}")
-    if not (person.is_admin or person.is_governance or d.domain.name in person.owner_of):
-        raise Denied(f"{person.name} does not own domain {d.domain.name!r} (rule: dataset.owner)")
+    check_may_set_visibility(person, d.domain.name)
     column = parts[2] if len(parts) == 3 else None
     if column is not None and column not in {c.name for c in d.columns}:
         raise NotFound(f"{d.full_name} has no column {column!r}")

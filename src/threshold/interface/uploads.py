@@ -14,19 +14,9 @@ from threshold.names import name_from_file
 from threshold.sharing.service import share as run_share
 
 
-def receive_and_share(
-    platform: Any,
-    person: Any,
-    file: UploadFile,
-    domain: str,
-    name: str | None,
-    mode: str,
-    sheet: str | None,
-    description: str,
-    purpose: str,
-    evolve: bool,
-) -> list[Any]:
-    """Stream an upload to a private folder (never all in memory), share it, remove it."""
+def receive_and_share(platform: Any, person: Any, file: UploadFile, choices: Any) -> list[Any]:
+    """Stream an upload to a private folder (never all in memory), share it with `choices` (a
+    `sharing.preview.ShareChoices`), remove it."""
     from pathlib import Path
 
     original = Path(file.filename or "upload").name
@@ -45,17 +35,8 @@ def receive_and_share(
                 if written > limits.upload_bytes:
                     raise TooLarge(f"{original} is over the upload limit ({limits.setting('upload_bytes')})")
                 out.write(chunk)
-        return run_share(
-            platform,
-            target,
-            domain=domain,
-            user=person,
-            name=name or name_from_file(target),
-            mode=mode,
-            sheet=sheet or None,
-            description=description,
-            purpose=purpose,
-            evolve=evolve,
-        )
+        options = choices.share_options()
+        options["name"] = options["name"] or name_from_file(target)
+        return run_share(platform, target, domain=choices.domain, user=person, **options)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

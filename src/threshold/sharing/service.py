@@ -16,7 +16,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,13 +37,14 @@ from threshold.lake import _quote_ident, _quote_str, duckdb_type, field_ids_opti
 from threshold.locks import dataset_lock
 from threshold.names import check_name, column_names, name_from_file
 from threshold.platform import Platform
-from threshold.sharing import readers
+from threshold.sharing import choices, readers
 from threshold.sharing.detection import detect_column
 from threshold.sharing.profile import TableProfile, profile
 from threshold.sharing.types import lake_type
 from threshold.store.models import Column, Dataset, Domain, Share, Tag, utcnow
 
 Progress = Callable[[str, float | None], None]
+Choices = Mapping[str, choices.ColumnChoice]
 MODES = ("create", "append", "replace")
 SCHEMA_NOTES = ("schema evolved", "schema replaced")
 """Notes `_plan_schema` writes when an append or replace changes the columns (announced as `schema_changed`)."""
@@ -63,11 +64,37 @@ class ShareResult:
 
 
 @dataclass
-class _Incoming:
-    labels: list[str]  # column names exactly as in the source
+class Incoming:
+    """The columns of one source table as they will be stored, after the person's choices."""
+
+    labels: list[str]  # column names exactly as in the source (or as the person wrote them)
     names: list[str]  # normalised names in the lake
     types: list[str]  # lake types (DuckDB spelling)
     sources: list[str]  # names to select them by from the source view (DuckDB dedupes repeats)
+    exprs: list[str]  # SQL giving each column's value from the source view (a checked cast when retyped)
+    detected: list[str]  # lake types before the person's choices
+    notes: list[str] = field(default_factory=list)
+
+
+def incoming_columns(
+    con: duckdb.DuckDBPyConnection, view: str, src: readers.SourceTable, source_name: str, columns: Choices
+) -> Incoming:
+    """Names, types and select expressions of the table in `view`, with the person's column choices applied."""
+    described = con.sql(f"DESCRIBE SELECT * FROM {view}").fetchall()
+    if not described:
+        raise InvalidInput(f"{source_name} has no columns")
+    sources = [str(r[0]) for r in described]
+    labels = [str(c) for c in src.relation.columns]
+    if len(labels) != len(sources):
+        labels = sources
+    source_types = [str(r[1]) for r in described]
+    types = [lake_type(t) for t in source_types]
+    incoming = Incoming(labels, column_names(labels), types, sources, [_quote_ident(c) for c in sources], list(types))
+    if columns:
+        incoming.notes = choices.apply(
+            columns, incoming.names, incoming.labels, incoming.types, incoming.exprs, source_types
+        )
+    return incoming
 
 
 def share(
@@ -86,20 +113,35 @@ def share(
     delimiter: str | None = None,
     progress: Progress | None = None,
     source_system: str | None = None,
+    header_row: int | str | None = None,
+    skip_rows: int = 0,
+    cell_range: str | None = None,
+    keep_totals: bool = False,
+    columns: Mapping[str, Any] | None = None,
+    visibility: str | None = None,
 ) -> list[ShareResult]:
-    """Share `source` (a file path, or an Arrow/pandas/polars frame) as `domain.name`."""
+    """Share `source` (a file path, or an Arrow/pandas/polars frame) as `domain.name`.
+
+    Spreadsheets and CSV: `header_row` ("3", "3-4", 0 for none; default: detected), `skip_rows`, `cell_range`
+    ("A5:H200", spreadsheets) and `keep_totals` say where the table is. `columns` renames and retypes
+    columns by the name a preview proposed (`{"column_2": {"name": "energy_eur", "type": "number"}}`);
+    `visibility` (open, on-request, restricted) is set, by the governance rule, on a dataset this creates.
+    """
     started = time.perf_counter()
     report = progress or (lambda phase, fraction: None)
     if mode not in MODES:
         raise InvalidInput(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
     check_name("domain", domain)
-    _check_may_share(platform, user, domain)
+    check_may_share(platform, user, domain)
+    check_visibility(user, domain, mode, visibility)
+    options = read_options(sheet, encoding, delimiter, header_row, skip_rows, cell_range, keep_totals)
+    chosen = choices.parse_columns(columns)
     events.publish(platform, ShareStarting(domain=domain, user=user, source_system=source_system))
 
     path: Path | None = None
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        _check_file(platform, path)
+        check_file(platform, path)
         base_name = name or name_from_file(path)
     else:
         if not name:
@@ -110,40 +152,21 @@ def share(
     staging = platform.settings.staging_dir / uuid.uuid4().hex
     staging.mkdir(parents=True)
     (staging / "pid").write_text(str(os.getpid()))
-    con = _share_connection(platform, staging)
+    con = share_connection(platform, staging)
     digest: dict[str, Any] = {}
     hasher = threading.Thread(target=_sha256, args=(path, digest), daemon=True) if path else None
     try:
         if hasher:
             hasher.start()
         report("reading", None)
-        options = readers.ReadOptions(
-            sheet=sheet, encoding=encoding, delimiter=delimiter, limits=platform.settings.limits
-        )
-        if path is not None:
-            tables = readers.read(path, con, staging, options)
-            source_info = {"source_name": path.name, "source_format": readers.format_of(path)}
-        else:
-            frame = _to_arrow(source)
-            if not frame.schema.names:  # DuckDB refuses a frame without columns with an error of its own
-                raise InvalidInput(f"the {type(source).__name__} has no columns to share")
-            tables = [readers.SourceTable(con.from_arrow(frame), notes=["in-memory frame"])]
-            source_info = {
-                "source_name": f"<{type(source).__module__}.{type(source).__name__}>",
-                "source_format": "arrow",
-            }
+        tables, source_info = read_source(con, staging, path if path is not None else source, options)
         if source_system is not None:
             source_info["source_system"] = source_system
-        if not tables:
-            raise InvalidInput(f"{path.name if path else 'the frame'} holds no table to share")
+        if chosen and len(tables) > 1:
+            raise InvalidInput("column names and types are chosen for one sheet at a time: share the sheets one by one")
         results = []
         for src in tables:
-            ds_name = base_name
-            if len(tables) > 1 and src.name_hint:
-                from threshold.names import identifier
-
-                ds_name = f"{base_name}_{identifier(src.name_hint, 'sheet')}"[:63].rstrip("_")
-                check_name("dataset", ds_name)
+            ds_name = dataset_name(base_name, src, len(tables))
             with dataset_lock(platform, f"{domain}.{ds_name}"):  # one writer per dataset at a time
                 results.append(
                     _share_table(
@@ -163,6 +186,8 @@ def share(
                         hasher,
                         path,
                         report,
+                        chosen,
+                        visibility,
                     )
                 )
         for r in results:
@@ -190,19 +215,15 @@ def _share_table(
     hasher: threading.Thread | None,
     path: Path | None,
     report: Progress,
+    chosen: Choices,
+    visibility: str | None,
 ) -> ShareResult:
     lake = platform.lake
     ident = f"{domain}.{name}"
     view = f"_src_{uuid.uuid4().hex[:8]}"
     src.relation.create_view(view)
-    described = con.sql(f"DESCRIBE SELECT * FROM {view}").fetchall()
-    if not described:
-        raise InvalidInput(f"{source_info['source_name']} has no columns")
-    sources = [str(r[0]) for r in described]
-    labels = [str(c) for c in src.relation.columns]
-    if len(labels) != len(sources):
-        labels = sources
-    incoming = _Incoming(labels, column_names(labels), [lake_type(str(r[1])) for r in described], sources)
+    incoming = incoming_columns(con, view, src, str(source_info["source_name"]), chosen)
+    notes = [*src.notes, *incoming.notes]
 
     with platform.store.session() as s:
         existing = s.scalars(select(Dataset).where(Dataset.full_name == ident)).one_or_none()
@@ -225,13 +246,13 @@ def _share_table(
 
     try:
         tx = table.transaction()
-        casts, plan_note = _plan_schema(tx, table, incoming, mode, evolve, created)
+        casts, plan_note = plan_schema(tx, table, incoming, mode, evolve, created)
         schema = tx.table_metadata.schema()
         select_sql = ", ".join(
-            f"CAST({_quote_ident(label)} AS {duckdb_type(schema.find_field(n).field_type)}) AS {_quote_ident(n)}"
+            f"CAST({casts[n]} AS {duckdb_type(schema.find_field(n).field_type)}) AS {_quote_ident(n)}"
             if n in casts
             else f"CAST(NULL AS {duckdb_type(schema.find_field(n).field_type)}) AS {_quote_ident(n)}"
-            for n, label in ((f.name, casts.get(f.name, "")) for f in schema.fields)
+            for n in (f.name for f in schema.fields)
         )
         out = staging / f"{uuid.uuid4().hex}.parquet"
         report("converting", 0.0)
@@ -290,7 +311,8 @@ def _share_table(
                 source_info,
                 digest,
                 path,
-                [*src.notes, *plan_note],
+                [*notes, *plan_note],
+                hold=visibility is not None and created,
             ),
         )
     except BaseException:
@@ -303,6 +325,9 @@ def _share_table(
         except Exception:
             pass  # the next writer resets it (published snapshot is the truth)
         raise
+    notes = [*notes, *plan_note]
+    if visibility is not None:
+        notes.append(_apply_visibility(platform, user, ident, visibility))
     return ShareResult(
         dataset=ident,
         mode=mode,
@@ -311,21 +336,101 @@ def _share_table(
         rows_total=prof.row_count,
         columns=[f.name for f in plan.fields],
         tags=[(c, d.tag) for c, ds in detections.items() for d in ds],
-        notes=[*src.notes, *plan_note],
+        notes=notes,
     )
 
 
-def _plan_schema(
-    tx: Any, table: Table, incoming: _Incoming, mode: str, evolve: bool, created: bool
+def read_source(
+    con: duckdb.DuckDBPyConnection, staging: Path, source: Any, options: readers.ReadOptions
+) -> tuple[list[readers.SourceTable], dict[str, Any]]:
+    """The tables of a file (its reader) or of a frame, and what to record about the source."""
+    if isinstance(source, Path):
+        tables = readers.read(source, con, staging, options)
+        info: dict[str, Any] = {"source_name": source.name, "source_format": readers.format_of(source)}
+    else:
+        frame = to_arrow(source)
+        if not frame.schema.names:  # DuckDB refuses a frame without columns with an error of its own
+            raise InvalidInput(f"the {type(source).__name__} has no columns to share")
+        tables = [readers.SourceTable(con.from_arrow(frame), notes=["in-memory frame"])]
+        info = {"source_name": f"<{type(source).__module__}.{type(source).__name__}>", "source_format": "arrow"}
+    if not tables:
+        raise InvalidInput(f"{source.name if isinstance(source, Path) else 'the frame'} holds no table to share")
+    return tables, info
+
+
+def dataset_name(base_name: str, src: readers.SourceTable, tables: int) -> str:
+    """The dataset a source table becomes: the name, or `<name>_<sheet>` when a workbook gives several."""
+    if tables > 1 and src.name_hint:
+        from threshold.names import identifier
+
+        name = f"{base_name}_{identifier(src.name_hint, 'sheet')}"[:63].rstrip("_")
+        return check_name("dataset", name)
+    return base_name
+
+
+def _apply_visibility(platform: Platform, user: Person, ident: str, visibility: str) -> str:
+    """The person's visibility, set by governance's own function (its rule, its audit record)."""
+    from threshold.governance.controls import set_visibility
+
+    try:
+        set_visibility(platform, user, ident, visibility)
+    except ThresholdError as e:  # checked before the share began; if it fails now the dataset stays restricted
+        return f"visibility not set ({e}); {ident} stays restricted until an owner sets it"
+    return f"visibility {visibility}"
+
+
+def check_visibility(user: Person, domain: str, mode: str, visibility: str | None) -> None:
+    """A visibility chosen with a share: a known one, on a new dataset, by someone governance lets set it."""
+    if visibility is None:
+        return
+    from threshold.governance.controls import check_may_set_visibility
+    from threshold.governance.decide import VISIBILITIES
+
+    if visibility not in VISIBILITIES:
+        raise InvalidInput(f"visibility must be one of {', '.join(VISIBILITIES)}")
+    if mode != "create":
+        raise InvalidInput(
+            "a visibility is chosen when a dataset is created; an existing dataset's visibility is set by its owners"
+        )
+    check_may_set_visibility(user, domain)
+
+
+def read_options(
+    sheet: str | None,
+    encoding: str | None,
+    delimiter: str | None,
+    header_row: int | str | None,
+    skip_rows: int,
+    cell_range: str | None,
+    keep_totals: bool,
+) -> readers.ReadOptions:
+    """The readers' options from what a person gave (text from a form or a command line, or Python values)."""
+    from threshold.sharing.readers.layout import CellRange, HeaderRows
+
+    if not isinstance(skip_rows, int) or isinstance(skip_rows, bool) or skip_rows < 0:
+        raise InvalidInput("skip rows must be a whole number, 0 or more")
+    return readers.ReadOptions(
+        sheet=sheet or None,
+        encoding=encoding or None,
+        delimiter=delimiter or None,
+        header=HeaderRows.parse(header_row),
+        skip_rows=skip_rows,
+        cell_range=CellRange.parse(cell_range),
+        totals=not keep_totals,
+    )
+
+
+def plan_schema(
+    tx: Any, table: Table, incoming: Incoming, mode: str, evolve: bool, created: bool
 ) -> tuple[dict[str, str], list[str]]:
     """Fit the incoming columns to the table, evolving its schema inside `tx` when allowed.
 
-    Returns {table column -> source label} and notes. Columns of the table that the source lacks
+    Returns {table column -> SQL of its value in the source} and notes. Columns of the table that the source lacks
     are written as NULL (only when allowed).
     """
     current: Schema = tx.table_metadata.schema()
     by_name = {f.name: f for f in current.fields}
-    label_of = dict(zip(incoming.names, incoming.sources, strict=True))
+    label_of = dict(zip(incoming.names, incoming.exprs, strict=True))
     type_of = dict(zip(incoming.names, incoming.types, strict=True))
     notes: list[str] = []
     if created:
@@ -417,7 +522,7 @@ def _plan_schema(
     return label_of, notes
 
 
-def _iceberg_types(incoming: _Incoming) -> dict[str, Any]:
+def _iceberg_types(incoming: Incoming) -> dict[str, Any]:
     """Iceberg types of the incoming lake types, through an empty Arrow schema."""
     con = duckdb.connect()
     try:
@@ -461,10 +566,10 @@ def _can_promote(have: Any, got: Any) -> bool:
     return False
 
 
-def _arrow_schema(con: duckdb.DuckDBPyConnection, view: str, incoming: _Incoming) -> pa.Schema:
+def _arrow_schema(con: duckdb.DuckDBPyConnection, view: str, incoming: Incoming) -> pa.Schema:
     cols = ", ".join(
-        f"CAST({_quote_ident(source)} AS {t}) AS {_quote_ident(n)}"
-        for source, n, t in zip(incoming.sources, incoming.names, incoming.types, strict=True)
+        f"CAST({expr} AS {t}) AS {_quote_ident(n)}"
+        for expr, n, t in zip(incoming.exprs, incoming.names, incoming.types, strict=True)
     )
     return con.sql(f"SELECT {cols} FROM {view} LIMIT 0").to_arrow_table().schema
 
@@ -517,7 +622,7 @@ def _duckdb_reason(e: Exception) -> str:
     return text[:300]
 
 
-def _detect(prof: TableProfile, fields: Any, incoming: _Incoming) -> dict[str, list[Any]]:
+def _detect(prof: TableProfile, fields: Any, incoming: Incoming) -> dict[str, list[Any]]:
     label_of = dict(zip(incoming.names, incoming.labels, strict=True))
     out: dict[str, list[Any]] = {}
     for f in fields:
@@ -541,7 +646,7 @@ def _publish(
     rows_added: int,
     prof: TableProfile,
     fields: Any,
-    incoming: _Incoming,
+    incoming: Incoming,
     detections: dict[str, list[Any]],
     description: str,
     purpose: str,
@@ -549,7 +654,10 @@ def _publish(
     digest: dict[str, Any],
     path: Path | None,
     notes: list[str],
+    hold: bool = False,
 ) -> None:
+    """Record the published snapshot. `hold`: a new dataset starts restricted (seen by its own domain only)
+    until governance sets the visibility its person chose, so it is never wider than chosen, even briefly."""
     label_of = dict(zip(incoming.names, incoming.labels, strict=True))
     built_on = platform.lake.load(ident).snapshot_by_id(snapshot_id)
     parent = built_on.parent_snapshot_id if built_on else None
@@ -573,6 +681,7 @@ def _publish(
                 full_name=ident,
                 title=name.replace("_", " ").capitalize(),
                 created_by_id=user.id,
+                visibility="restricted" if hold else None,
             )
             s.add(ds)
             s.flush()
@@ -656,7 +765,7 @@ def _publish(
         )
 
 
-def _check_may_share(platform: Platform, user: Person, domain: str) -> None:
+def check_may_share(platform: Platform, user: Person, domain: str) -> None:
     with platform.store.session() as s:
         if s.scalars(select(Domain.id).where(Domain.name == domain)).first() is None:
             raise NotFound(f"no domain {domain!r}; add it with `threshold domain add {domain}`")
@@ -664,7 +773,7 @@ def _check_may_share(platform: Platform, user: Person, domain: str) -> None:
         raise Denied(f"{user.name} is not a member of domain {domain!r}, so cannot share into it (rule: share.member)")
 
 
-def _check_file(platform: Platform, path: Path) -> None:
+def check_file(platform: Platform, path: Path) -> None:
     if not path.exists():
         raise NotFound(f"no file {path.name!r} at {path.parent}")
     if not path.is_file():
@@ -699,7 +808,7 @@ def _sha256(path: Path | None, out: dict[str, Any]) -> None:
     out["sha256"] = h.hexdigest()
 
 
-def _share_connection(platform: Platform, staging: Path) -> duckdb.DuckDBPyConnection:
+def share_connection(platform: Platform, staging: Path) -> duckdb.DuckDBPyConnection:
     """The share side's own DuckDB: it may read the one source file; users' SQL never runs here."""
     s = platform.settings
     config: dict[str, Any] = {
@@ -716,7 +825,7 @@ def _share_connection(platform: Platform, staging: Path) -> duckdb.DuckDBPyConne
     return con
 
 
-def _to_arrow(obj: Any) -> pa.Table | pa.RecordBatchReader:
+def to_arrow(obj: Any) -> pa.Table | pa.RecordBatchReader:
     if isinstance(obj, (pa.Table, pa.RecordBatchReader)):
         return obj
     if hasattr(obj, "to_arrow") and type(obj).__module__.startswith("polars"):

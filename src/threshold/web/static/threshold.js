@@ -4,13 +4,6 @@
 (function () {
   const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
 
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
-    for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
-    return node;
-  }
-
   function humanBytes(n) {
     const units = ["B", "KB", "MB", "GB", "TB"];
     let i = 0;
@@ -18,41 +11,18 @@
     return (i === 0 ? n.toFixed(0) : n.toFixed(1)) + " " + units[i];
   }
 
-  // Share: upload with XMLHttpRequest so the progress bar can follow the bytes sent.
+  // Share: upload with XMLHttpRequest so the progress bar can follow the bytes sent, then open the preview.
   function shareForm(form) {
     const bar = document.getElementById("share-progress-bar");
     const text = document.getElementById("share-progress-text");
     const box = document.getElementById("share-progress");
     const errorBox = document.getElementById("share-error");
-    const results = document.getElementById("share-results");
     const submit = document.getElementById("share-submit");
 
     function showError(message) {
       errorBox.textContent = message;
       errorBox.hidden = false;
-    }
-
-    function showResults(list) {
-      results.replaceChildren();
-      for (const r of list) {
-        const [domain, name] = r.dataset.split(".");
-        const link = el("a", { href: "/datasets/" + r.dataset, class: "dataset-link" },
-          el("span", { class: "muted" }, domain + "."), name);
-        const tags = el("p", {});
-        for (const [column, tag] of r.tags) {
-          const sensitive = tag.startsWith("personal") || tag === "confidential";
-          tags.append(el("span", { class: "badge " + (sensitive ? "badge-sensitive" : "badge-tag") }, tag), " ",
-            el("code", {}, column), " ");
-        }
-        const notes = el("ul", { class: "notes" });
-        for (const n of r.notes) notes.append(el("li", {}, n));
-        results.append(el("div", { class: "share-result" },
-          el("p", {}, link, " ", el("span", { class: "badge badge-mode" }, r.mode)),
-          el("p", { class: "meta" }, `${r.rows_added.toLocaleString()} rows added · ` +
-            `${r.rows_total.toLocaleString()} in total · ${r.columns.length} columns · ${r.seconds.toFixed(1)} s`),
-          el("p", { class: "meta" }, "Columns: " + r.columns.join(", ")),
-          tags, notes));
-      }
+      errorBox.focus();
     }
 
     form.addEventListener("submit", (event) => {
@@ -77,20 +47,20 @@
         text.textContent = `Uploading ${pct}% (${humanBytes(e.loaded)} of ${humanBytes(e.total)})`;
       });
       xhr.upload.addEventListener("load", () => {
-        bar.removeAttribute("value"); // indeterminate while the server reads, profiles and commits
-        text.textContent = "Uploaded. Reading the file, detecting types and personal data, writing to the lake…";
+        bar.removeAttribute("value"); // indeterminate while the server reads the file
+        text.textContent = "Uploaded. Finding the table, its types and personal data…";
       });
       xhr.addEventListener("load", () => {
-        submit.disabled = false;
         let body = null;
         try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
-        if (xhr.status >= 200 && xhr.status < 300 && body && body.results) {
+        if (xhr.status >= 200 && xhr.status < 300 && body && body.preview_id) {
           bar.value = 100;
-          text.textContent = "Shared.";
-          showResults(body.results);
+          text.textContent = "Read. Opening the preview…";
+          window.location.assign("/share/preview/" + encodeURIComponent(body.preview_id));
         } else {
+          submit.disabled = false;
           box.hidden = true;
-          showError((body && body.detail) || `The share failed (HTTP ${xhr.status}).`);
+          showError((body && body.detail) || `The upload failed (HTTP ${xhr.status}).`);
         }
       });
       xhr.addEventListener("error", () => {

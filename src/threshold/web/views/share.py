@@ -1,4 +1,9 @@
-"""Sharing a file from the browser: the form (JS uploads to the API with progress) and its no-JS post."""
+"""Sharing a file from the browser in three steps: upload, preview (correct what was detected), publish.
+
+Every step is a plain form and works without JavaScript; with it, the upload shows its progress (it goes to
+POST /api/v1/shares/preview, then the browser opens the preview page). The upload waits between steps in
+the person's own expiring preview folder (`sharing.staged`); its choices are kept with it.
+"""
 
 from __future__ import annotations
 
@@ -6,45 +11,49 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from threshold.errors import ThresholdError
 from threshold.identity.service import Person, list_domains
 from threshold.interface.bodies import accepts_upload
-from threshold.interface.uploads import receive_and_share
+from threshold.interface.permissions import RULES
+from threshold.interface.previews import preview_json
 from threshold.platform import Platform
+from threshold.sharing import preview as previews
 from threshold.sharing.readers import EXTENSIONS
 from threshold.sharing.service import MODES
 from threshold.web.session import check_csrf, signed_in
 from threshold.web.templating import page
 
 router = APIRouter()
+RULES.update(
+    {
+        ("GET", "/share/preview/{preview_id}"): "signed_in",
+        ("GET", "/share/preview/{preview_id}.json"): "signed_in",
+        ("POST", "/share/preview/{preview_id}"): "signed_in",
+    }
+)
 
 
 def _form(platform: Platform, person: Person, **values: Any) -> dict[str, Any]:
-    """The form's choices: the domains this person may share into (all of them for an admin)."""
-    domains = [
-        {"name": d["name"], "title": d["title"]}
-        for d in list_domains(platform)
-        if person.is_admin or d["name"] in person.domains
-    ]
-    defaults = {
-        "domain": person.domain or "",
-        "name": "",
-        "mode": "create",
-        "sheet": "",
-        "description": "",
-        "purpose": "",
-        "evolve": False,
-    }
+    """The upload form's choices: the domains this person may share into (all of them for an admin)."""
+    defaults = {"domain": person.domain or "", "name": "", "mode": "create"}
     return {
         "accept": ",".join([*sorted(EXTENSIONS), ".gz"]),  # what the readers registry can share
-        "domains": domains,
+        "domains": _domains(platform, person),
         "modes": list(MODES),
         "values": defaults | values,
         "error": None,
         "results": [],
     }
+
+
+def _domains(platform: Platform, person: Person) -> list[dict[str, Any]]:
+    return [
+        {"name": d["name"], "title": d["title"]}
+        for d in list_domains(platform)
+        if person.is_admin or d["name"] in person.domains
+    ]
 
 
 @router.get("/share")
@@ -57,49 +66,147 @@ def share_form(request: Request) -> Response:
 
 @router.post("/share")
 @accepts_upload
-def share(
+def upload(
     request: Request,
     file: Annotated[UploadFile, File()],
     domain: Annotated[str, Form(max_length=100)],
     csrf: Annotated[str, Form(max_length=200)] = "",
     name: Annotated[str, Form(max_length=100)] = "",
     mode: Annotated[str, Form(max_length=20)] = "create",
-    sheet: Annotated[str, Form(max_length=200)] = "",
-    description: Annotated[str, Form(max_length=10_000)] = "",
-    purpose: Annotated[str, Form(max_length=1000)] = "",
-    evolve: Annotated[bool, Form()] = False,
 ) -> Response:
-    """The form without JavaScript: share, then go to the dataset (or show the form with the error)."""
+    """Step 1 without JavaScript: keep the upload and open its preview (or show the form with the error)."""
     person = signed_in(request)
     check_csrf(request, csrf)
     platform: Platform = request.app.state.platform
+    choices = previews.ShareChoices(domain=domain).updated(name=name, mode=mode)
     try:
-        results = receive_and_share(
-            platform,
-            person,
-            file,
-            domain,
-            name.strip() or None,
-            mode,
-            sheet.strip() or None,
-            description,
-            purpose,
-            evolve,
-        )
+        result = previews.preview_upload(platform, person, file.filename, file.file, choices)
     except ThresholdError as e:
-        values = {
-            "domain": domain,
-            "name": name,
-            "mode": mode,
-            "sheet": sheet,
-            "description": description,
-            "purpose": purpose,
-            "evolve": evolve,
-        }
-        data = _form(platform, person, **values) | {"error": str(e)}
+        data = _form(platform, person, domain=domain, name=name, mode=mode) | {"error": str(e)}
         return page(request, "share.html", data, person=person, status=e.status, title="Share data", nav="share")
-    if len(results) == 1:
-        return RedirectResponse(f"/datasets/{results[0].dataset}", status_code=303)
-    # A workbook with several sheets becomes several datasets: list them.
-    data = _form(platform, person) | {"results": [asdict(r) for r in results]}
-    return page(request, "share.html", data, person=person, title="Shared", nav="share")
+    return RedirectResponse(f"/share/preview/{result.preview_id}", status_code=303)
+
+
+@router.get("/share/preview/{preview_id}.json")
+def preview_page_json(request: Request, preview_id: str) -> Response:
+    person = signed_in(request)
+    result = previews.preview_staged(request.app.state.platform, person, preview_id)
+    return JSONResponse(preview_json(result))
+
+
+@router.get("/share/preview/{preview_id}")
+def preview_page(request: Request, preview_id: str) -> Response:
+    """Step 2: what the upload will become, with everything that can be corrected."""
+    person = signed_in(request)
+    platform: Platform = request.app.state.platform
+    result = previews.preview_staged(platform, person, preview_id)
+    return _preview_page(request, person, platform, result)
+
+
+@router.post("/share/preview/{preview_id}")
+def preview_action(
+    request: Request,
+    preview_id: str,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    action: Annotated[str, Form(max_length=20)] = "preview",
+    domain: Annotated[str | None, Form(max_length=100)] = None,
+    name: Annotated[str | None, Form(max_length=100)] = None,
+    mode: Annotated[str | None, Form(max_length=20)] = None,
+    sheet: Annotated[str | None, Form(max_length=200)] = None,
+    header_row: Annotated[str | None, Form(max_length=20)] = None,
+    skip_rows: Annotated[str | None, Form(max_length=10)] = None,
+    cell_range: Annotated[str | None, Form(alias="range", max_length=40)] = None,
+    keep_totals: Annotated[bool, Form()] = False,
+    description: Annotated[str | None, Form(max_length=10_000)] = None,
+    purpose: Annotated[str | None, Form(max_length=1000)] = None,
+    visibility: Annotated[str | None, Form(max_length=20)] = None,
+    evolve: Annotated[bool, Form()] = False,
+    col_key: Annotated[list[str] | None, Form()] = None,
+    col_name: Annotated[list[str] | None, Form()] = None,
+    col_type: Annotated[list[str] | None, Form()] = None,
+    columns_for: Annotated[str | None, Form(max_length=400)] = None,
+) -> Response:
+    """Step 2 again (action=preview, with changed choices), step 3 (action=publish), or cancel."""
+    person = signed_in(request)
+    check_csrf(request, csrf)
+    platform: Platform = request.app.state.platform
+    if action == "cancel":
+        previews.cancel(platform, person, preview_id)
+        return RedirectResponse("/share", status_code=303)
+    keys, names, types = col_key or [], col_name or [], col_type or []
+    columns: dict[str, dict[str, str | None]] = {}
+    for i, key in enumerate(keys):
+        new_name = (names[i] if i < len(names) else "").strip()
+        new_type = (types[i] if i < len(types) else "").strip()
+        if (new_name and new_name != key) or new_type:  # only what the person changed
+            columns[key] = {"name": new_name if new_name != key else None, "type": new_type or None}
+    reading = _reading(sheet, header_row, skip_rows, cell_range, keep_totals)
+    changes: dict[str, Any] = {
+        "domain": domain,
+        "name": name,
+        "mode": mode,
+        "sheet": sheet,
+        "header_row": header_row,
+        "skip_rows": skip_rows,
+        "cell_range": cell_range,
+        # A checkbox sends nothing when unticked: the form says so only when it shows the box.
+        "keep_totals": keep_totals if mode is not None else None,
+        "evolve": evolve if mode is not None else None,
+        "description": description,
+        "purpose": purpose,
+        "visibility": visibility,
+        # Column choices name the columns of the reading shown; read differently, the table has other columns.
+        "columns": columns if keys and reading == columns_for else None,
+    }
+    if action == "publish":
+        try:
+            results = previews.publish(platform, person, preview_id, **changes)
+        except ThresholdError as e:
+            return _preview_again(request, person, platform, preview_id, changes, str(e), e.status)
+        if len(results) == 1:
+            return RedirectResponse(f"/datasets/{results[0].dataset}", status_code=303)
+        data = _form(platform, person) | {"results": [asdict(r) for r in results]}
+        return page(request, "share.html", data, person=person, title="Shared", nav="share")
+    return _preview_again(request, person, platform, preview_id, changes, None, 200)
+
+
+def _reading(
+    sheet: str | None, header_row: str | None, skip_rows: str | int | None, cell_range: str | None, totals: bool
+) -> str:
+    """How the table was read, as the preview form carries it (`columns_for`): "sheet|header|skip|range|totals"."""
+    parts = [sheet or "", (header_row or "").strip(), str(skip_rows or 0).strip() or "0", (cell_range or "").strip()]
+    return "|".join([*parts, "keep" if totals else ""])
+
+
+def _preview_again(
+    request: Request,
+    person: Person,
+    platform: Platform,
+    preview_id: str,
+    changes: dict[str, Any],
+    error: str | None,
+    status: int,
+) -> Response:
+    """The preview with `changes`; when they cannot be read, the preview as it was, with the reason."""
+    try:
+        result = previews.preview_staged(platform, person, preview_id, **changes)
+    except ThresholdError as e:
+        result = previews.preview_staged(platform, person, preview_id)
+        error, status = str(e), e.status
+    return _preview_page(request, person, platform, result, error=error, status=status)
+
+
+def _preview_page(
+    request: Request,
+    person: Person,
+    platform: Platform,
+    result: previews.SharePreview,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    c = result.choices
+    shown = c.sheet or (result.tables[0].sheet if result.tables else None)
+    reading = _reading(shown, c.header_row, c.skip_rows, c.cell_range, c.keep_totals)
+    data = preview_json(result) | {"error": error, "domains": _domains(platform, person), "modes": list(MODES)}
+    data["columns_for"] = reading
+    return page(request, "share_preview.html", data, person=person, status=status, title="Preview", nav="share")
