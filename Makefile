@@ -5,12 +5,15 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.threshold-installed
+RUN_STAMP := $(VENV)/.threshold-run-installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
 
 .DEFAULT_GOAL := help
 .PHONY: help venv install run test lint bench clean
 
 help:
-	@echo "make run     install, then serve the demo organisation on http://127.0.0.1:8000"
+	@echo "make run     install what running needs, then serve the demo on http://127.0.0.1:8000 (PORT=8001 HOST=0.0.0.0)"
 	@echo "make test    install, lint (ruff format, ruff check, mypy, import contract), start test services, pytest"
 	@echo "make lint    ruff check + ruff format --check + mypy + the import contract (lint-imports)"
 	@echo "make bench   run benchmarks/bench_*.py (they print ratios against a baseline)"
@@ -23,12 +26,17 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Re-install only when pyproject.toml is newer than the stamp (src/ is an editable install).
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+# Running needs the package and the `demo` extra only; the tests and linters (`dev`) include both.
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[demo]'
 	@touch $@
 
-run: $(STAMP)
-	$(BIN)/threshold demo
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@ $(RUN_STAMP)
+
+run: $(RUN_STAMP)
+	$(BIN)/threshold demo --host '$(HOST)' --port '$(PORT)'
 
 test: lint
 	bash scripts/test-services.sh

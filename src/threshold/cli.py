@@ -520,25 +520,65 @@ def token_revoke(token_id: int, home: Home = None) -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = 8000,
+    host: Annotated[str, typer.Option("--host", envvar="THRESHOLD_HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", envvar="THRESHOLD_PORT", min=0, max=65535)] = 8000,
     home: Home = None,
 ) -> None:
     """Serve the web UI and the REST API."""
+    platform = _platform(home)
+    _serve(platform, bind(host, port))
+
+
+def bind(host: str, port: int) -> Any:
+    """The listening socket, taken before anything says it serves: a busy port is one clear line, not a
+    "serving on ..." followed by a failure."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as e:
+        from threshold.errors import InvalidInput
+
+        raise InvalidInput(f"cannot serve on {host}: {e.strerror or e}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: restart while old ones linger
+    try:
+        sock.bind(address)
+    except OSError as e:
+        sock.close()
+        from threshold.errors import Conflict, InvalidInput
+
+        if e.errno == errno.EADDRINUSE:
+            raise Conflict(
+                f"port {port} on {host} is already in use by another program: "
+                f"choose another with --port {port + 1} (make run PORT={port + 1})"
+            ) from None
+        if e.errno == errno.EACCES:
+            raise InvalidInput(f"port {port} on {host} needs privileges: choose one above 1023 with --port") from None
+        raise InvalidInput(f"cannot serve on {host}:{port}: {e.strerror or e}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _serve(platform: Any, sock: Any) -> None:
     import uvicorn
 
     from threshold.api.app import create_app
 
-    platform = _platform(home)
-    out.print(f"Threshold is serving {platform.settings.home_dir} on http://{host}:{port}/ (API docs at /docs)")
-    uvicorn.run(create_app(platform), host=host, port=port, log_level="warning")
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    out.print(f"Threshold is serving {platform.settings.home_dir} on http://{shown}:{port}/ (API docs at /docs)")
+    server = uvicorn.Server(uvicorn.Config(create_app(platform), log_level="warning"))
+    server.run(sockets=[sock])
 
 
 @app.command()
 def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the demo organisation only.")] = False,
-    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = 8000,
+    host: Annotated[str, typer.Option("--host", envvar="THRESHOLD_HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", envvar="THRESHOLD_PORT", min=0, max=65535)] = 8000,
     scale: Annotated[float, typer.Option("--scale", help="Multiply people, datasets and usage.")] = 1.0,
     home: Home = None,
 ) -> None:
@@ -546,6 +586,7 @@ def demo(
     from threshold.demo.generator import build_demo
     from threshold.platform import Platform
 
+    sock = None if no_serve else bind(host, port)  # a busy port is said before the demo is built
     platform = Platform.open(home, must_exist=False)
 
     def log(msg: str) -> None:
@@ -553,8 +594,8 @@ def demo(
 
     summary = build_demo(platform, scale=scale, log=log)
     out.print(summary)
-    if not no_serve:
-        serve(host=host, port=port, home=platform.settings.home_dir)
+    if sock is not None:
+        _serve(platform, sock)
 
 
 def _fail(message: str, code: int) -> None:

@@ -310,7 +310,7 @@ SHARE_ERRORS: list[tuple[dict[str, str], str, int, str]] = [
     ({"domain": "finance", "name": "taken"}, "x.csv", 409, "finance.taken exists already"),
     ({"domain": "sales"}, "x.csv", 403, "ben is not a member of domain 'sales'"),
     ({"domain": "nowhere"}, "x.csv", 404, "no domain 'nowhere'"),
-    ({}, "x.csv", 422, "domain: Field required"),
+    ({}, "x.csv", 422, "domain: choose the domain the data belongs to"),
     ({"domain": "finance", "name": "Bad Name"}, "x.csv", 422, "invalid dataset name"),
     ({"domain": "finance", "name": "absent", "mode": "append"}, "x.csv", 404, "does not exist yet"),
     ({"domain": "finance", "mode": "upsert"}, "x.csv", 422, "unknown mode 'upsert'"),

@@ -252,3 +252,41 @@ def test_cli_login_says_in_words_when_sign_in_is_slowed_down(server: str, tmp_pa
     with pytest.raises(Busy) as slowed:
         login(server, "no-such-person", "guess")
     assert "too many failed sign-ins" in str(slowed.value) and slowed.value.retry_after >= 1
+
+
+def test_preview_then_publish_remotely(remote: Any, local: Any, tmp_path: Path) -> None:
+    """carla (sales) previews an export with a title line and a total, corrects a column, publishes by id."""
+    path = tmp_path / "Leads.csv"
+    path.write_text("Lead export\n\nRegion,Leads,Won\nnorth,12,3\nsouth,30,9\nTotal,42,12\n")
+    proposal = remote.share(path, domain="sales", preview=True)
+    assert proposal["ready"] and proposal["preview_id"]
+    [table] = proposal["tables"]
+    assert [c["name"] for c in table["columns"]] == ["region", "leads", "won"]
+    assert [s["reason"] for s in table["skipped"]] == ["title", "total"]
+    assert local.preview_share(path, domain="sales")["tables"][0]["rows"] == [["north", 12, 3], ["south", 30, 9]]
+
+    [result] = remote.share(preview_id=proposal["preview_id"], columns={"won": {"name": "deals_won", "type": "number"}})
+    assert (result["dataset"], result["rows_added"], result["columns"]) == (
+        "sales.leads",
+        2,
+        ["region", "leads", "deals_won"],
+    )
+    assert [(c["name"], c["type"]) for c in local.dataset("sales.leads")["schema"]][-1] == ("deals_won", "DOUBLE")
+
+
+def test_share_with_layout_options_remotely(remote: Any, tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text("Orders\nRegion,Orders\nnorth,12\nsouth,30\nTotal,42\n")
+    [result] = remote.share(path, domain="sales", name="orders_kept", header_row=2, keep_totals=True)
+    assert result["rows_added"] == 3
+    with pytest.raises(ThresholdError, match="422: header row 'x' is not a row number"):
+        remote.share(path, domain="sales", name="orders_bad", header_row="x")
+
+
+def test_cancel_a_remote_preview(remote: Any, tmp_path: Path) -> None:
+    path = tmp_path / "cancelled.csv"
+    path.write_text("a,b\n1,2\n")
+    preview_id = remote.preview_share(path, domain="sales")["preview_id"]
+    remote.cancel_preview(preview_id)
+    with pytest.raises(ThresholdError, match="404: no preview"):
+        remote.share(preview_id=preview_id)

@@ -1,19 +1,25 @@
-"""A person in a real browser: sign in, share a CSV with the upload form, query it, see the usage."""
+"""A person in a real browser: sign in, share a CSV with the upload form and its preview, query it, see the usage."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
-# Sent as `progress` events of the upload; recorded so the test can see the bar moved.
+# Sent as `progress` events of the upload; kept in sessionStorage (the page moves on to the preview) so the
+# test can see the bar moved.
 RECORD_PROGRESS = """
-window.__progress = [];
 document.addEventListener("DOMContentLoaded", () => {
   const text = document.getElementById("share-progress-text");
   if (!text) return;
-  new MutationObserver(() => window.__progress.push(text.textContent)).observe(text, {childList: true});
+  new MutationObserver(() => {
+    const seen = JSON.parse(sessionStorage.getItem("progress") || "[]");
+    seen.push(text.textContent);
+    sessionStorage.setItem("progress", JSON.stringify(seen));
+  }).observe(text, {childList: true});
 });
 """
 
@@ -40,24 +46,23 @@ def test_share_query_and_see_usage_in_the_browser(live_server, chromium_page, tm
     expect(page).to_have_url(f"{live_server}/share")
     expect(page.locator(".person")).to_have_text("Anna")
 
-    # Share through the form: the file chooser, the progress bar, then the result.
+    # Upload through the form: the file chooser and the progress bar, then the preview of what it becomes.
     with page.expect_file_chooser() as chooser:
         page.click("#share-file")
     chooser.value.set_files(str(upload))
+    with page.expect_navigation():
+        page.click("#share-submit")
+    progress = page.evaluate("JSON.parse(sessionStorage.getItem('progress') || '[]')")
+    assert any(t.startswith("Uploading") for t in progress), progress
+    expect(page).to_have_url(re.compile(f"{live_server}/share/preview/[0-9a-f]{{32}}$"))
+    expect(page.locator("table.preview thead .badge-sensitive")).to_have_text("personal.email")
+    expect(page.locator("section.preview-table .meta")).to_contain_text("rows are counted when shared")  # over 1 MB
+
+    # Describe it and publish: the dataset page follows.
     page.fill("textarea[name=description]", "Machine hours per day")
     page.fill("input[name=purpose]", "maintenance planning")
-    page.click("#share-submit")
-    expect(page.locator("#share-progress")).to_be_visible()
-    result = page.locator("#share-results .share-result")
-    expect(result).to_have_count(1)
-    expect(page.locator("#share-progress-text")).to_have_text("Shared.")
-    expect(result.locator("a.dataset-link")).to_have_attribute("href", "/datasets/manufacturing.machine_hours")
-    expect(result).to_contain_text("40,000 rows added")
-    expect(result.locator(".badge-sensitive")).to_have_text("personal.email")
-    assert page.locator("#share-progress-bar").evaluate("bar => bar.value") == 100
-    progress = page.evaluate("window.__progress")
-    assert any(t.startswith("Uploading") for t in progress), progress
-    expect(page.locator("#share-error")).to_be_hidden()
+    page.click("#publish")
+    expect(page).to_have_url(f"{live_server}/datasets/manufacturing.machine_hours")
 
     # Ask a question on the page's query form and read the answer in the table.
     page.click("nav a[href='/query']")

@@ -137,7 +137,7 @@ CASES = {
         ["A", "B"],
         ["BIGINT", "BIGINT"],
         [(1, 2)],
-        note="skipped 2 line(s) above the table",
+        note="left out line 1, above the table (title)",
     ),
     "a German export: title lines as wide as the table, a Summe row": Case(
         "Werksbericht;;\nStand 30.11.2026;;\n;;\nWerk;Tag;Menge\nBerlin;30.01.2026;1.234,5\nLyon;31.01.2026;10,5\n"
@@ -152,7 +152,7 @@ CASES = {
         ["Plant", "Units", "Hours", "Day", "Shift"],
         ["VARCHAR", "BIGINT", "DOUBLE", "DATE", "VARCHAR"],
         [("Berlin", 3, 1.5, date(2026, 1, 3), "early")],
-        note="skipped 1 line(s) above the table",
+        note="left out line 1, above the table (title)",
     ),
     "a line of bare delimiters inside the table is left out": Case(
         "a,b\n1,x\n,\n2,y\n", ["a", "b"], ["BIGINT", "VARCHAR"], [(1, "x"), (2, "y")], note="left out line 3, blank"
