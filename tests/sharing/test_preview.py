@@ -344,3 +344,23 @@ def test_changing_how_the_table_is_read_drops_column_choices_for_the_old_reading
     again = preview_staged(org.platform, org.anna, held.token, header_row="1")
     assert again.choices.columns == {}
     assert again.tables[0].columns[0].key == "plant_kpi_report_november_2026"
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"header_row": 2}, "a header row applies to spreadsheets and CSV files; units.parquet is parquet"),
+        ({"sheet": "S"}, "a sheet applies to spreadsheets and CSV files; units.parquet is parquet"),
+        ({"keep_totals": True}, "keeping totals applies to spreadsheets and CSV files"),
+    ],
+)
+def test_layout_options_for_other_formats_are_refused_not_ignored(
+    org, tmp_path: Path, option: dict[str, Any], message: str
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "units.parquet"
+    pq.write_table(pa.table({"units": [1, 2]}), path)
+    with pytest.raises(InvalidInput, match=message):
+        share(org.platform, path, domain="manufacturing", user=org.anna, **option)

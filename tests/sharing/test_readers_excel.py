@@ -1,93 +1,21 @@
-"""The spreadsheet reader: .xlsx/.xlsm (openpyxl), .xls (xlwt) and .ods files made here, read back.
+"""The spreadsheet reader: .xlsx/.xlsm (openpyxl), .xls (xlwt) and .ods files made here (tests/workbooks.py), read back.
 
 Type inference is a table: the cells of one column and the type and values they must give.
 """
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import duckdb
-import openpyxl
 import pytest
-import xlwt
 
 from threshold.errors import InvalidInput
 from threshold.sharing.readers import ReadOptions, SourceTable
 from threshold.sharing.readers.excel import read_excel
-
-Rows = list[list[object]]
-
-
-def _xlsx(path: Path, sheets: dict[str, Rows]) -> Path:
-    workbook = openpyxl.Workbook()
-    workbook.remove(workbook.active)
-    for name, rows in sheets.items():
-        sheet = workbook.create_sheet(name)
-        for r, row in enumerate(rows, start=1):
-            for c, value in enumerate(row, start=1):
-                if value is not None:
-                    sheet.cell(row=r, column=c, value=value)
-    workbook.save(path)
-    return path
-
-
-def _xls(path: Path, sheets: dict[str, Rows]) -> Path:
-    workbook = xlwt.Workbook()
-    as_date = xlwt.easyxf(num_format_str="YYYY-MM-DD")
-    for name, rows in sheets.items():
-        sheet = workbook.add_sheet(name)
-        for r, row in enumerate(rows):
-            for c, value in enumerate(row):
-                if value is not None:
-                    sheet.write(r, c, value, as_date) if isinstance(value, date) else sheet.write(r, c, value)
-    workbook.save(str(path))
-    return path
-
-
-def _ods(path: Path, sheets: dict[str, Rows]) -> Path:
-    """A minimal OpenDocument spreadsheet: no library writes one, and the format is a zip of XML."""
-
-    def cell(value: object) -> str:
-        if value is None:
-            return "<table:table-cell/>"
-        if isinstance(value, date):
-            return f'<table:table-cell office:value-type="date" office:date-value="{value.isoformat()}"/>'
-        if isinstance(value, int | float):
-            return f'<table:table-cell office:value-type="float" office:value="{value}"/>'
-        text = f"<text:p>{escape(str(value))}</text:p>"
-        return f'<table:table-cell office:value-type="string">{text}</table:table-cell>'
-
-    tables = "".join(
-        f'<table:table table:name="{escape(name)}">'
-        + "".join("<table:table-row>" + "".join(cell(v) for v in row) + "</table:table-row>" for row in rows)
-        + "</table:table>"
-        for name, rows in sheets.items()
-    )
-    content = (
-        '<?xml version="1.0" encoding="UTF-8"?><office:document-content'
-        ' xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
-        ' xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"'
-        ' xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
-        f"<office:body><office:spreadsheet>{tables}</office:spreadsheet></office:body></office:document-content>"
-    )
-    manifest = (
-        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest'
-        ' xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
-        '<manifest:file-entry manifest:full-path="/"'
-        ' manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
-        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
-        "</manifest:manifest>"
-    )
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
-        archive.writestr("META-INF/manifest.xml", manifest)
-        archive.writestr("content.xml", content)
-    return path
+from workbooks import Rows, ods, xls, xlsx
 
 
 def _read(path: Path, sheet: str | None = None) -> list[SourceTable]:
@@ -119,12 +47,12 @@ COLUMN_TYPES = {
 @pytest.mark.parametrize(("cells", "sql_type", "values"), COLUMN_TYPES.values(), ids=COLUMN_TYPES.keys())
 def test_infers_column_type(tmp_path: Path, cells: list[object], sql_type: str, values: list[object]) -> None:
     rows: Rows = [["key", "value"], *([i, cell] for i, cell in enumerate(cells))]
-    [table] = _read(_xlsx(tmp_path / "t.xlsx", {"S": rows}))
+    [table] = _read(xlsx(tmp_path / "t.xlsx", {"S": rows}))
     assert [str(t) for t in table.relation.types] == ["BIGINT", sql_type]
     assert [value for _, value in table.relation.order("key").fetchall()] == values
 
 
-WRITERS = {"xlsx": _xlsx, "xlsm": _xlsx, "xls": _xls, "ods": _ods}
+WRITERS = {"xlsx": xlsx, "xlsm": xlsx, "xls": xls, "ods": ods}
 
 
 @pytest.mark.parametrize("suffix", WRITERS)
@@ -151,7 +79,7 @@ def test_skips_empty_rows_and_columns_around_the_table_and_blank_rows_inside(tmp
         [None, 2, None, "b"],
         [None, None, None, "   "],
     ]
-    [table] = _read(_xlsx(tmp_path / "t.xlsx", {"S": rows}))
+    [table] = _read(xlsx(tmp_path / "t.xlsx", {"S": rows}))
     assert table.relation.columns == ["id", "column_2", "name"]
     assert table.relation.fetchall() == [(1, None, "a"), (2, None, "b")]
     assert "left out row 5, blank" in table.notes
@@ -159,20 +87,20 @@ def test_skips_empty_rows_and_columns_around_the_table_and_blank_rows_inside(tmp
 
 def test_header_names_are_kept_exactly(tmp_path: Path) -> None:
     rows: Rows = [["Kunde Nr", "Kunde Nr", " Größe (cm) ", None], [1, 2, 3, 4]]
-    [table] = _read(_xlsx(tmp_path / "t.xlsx", {"S": rows}))
+    [table] = _read(xlsx(tmp_path / "t.xlsx", {"S": rows}))
     assert table.relation.columns == ["Kunde Nr", "Kunde Nr", " Größe (cm) ", "column_4"]
     assert table.relation.fetchall() == [(1, 2, 3, 4)]
 
 
 def test_a_first_row_with_numbers_is_data(tmp_path: Path) -> None:
-    [table] = _read(_xlsx(tmp_path / "t.xlsx", {"S": [[1, "a"], [2, "b"]]}))
+    [table] = _read(xlsx(tmp_path / "t.xlsx", {"S": [[1, "a"], [2, "b"]]}))
     assert table.relation.columns == ["column_1", "column_2"]
     assert table.relation.fetchall() == [(1, "a"), (2, "b")]
     assert "no header row" in table.notes[1]
 
 
 def test_a_header_alone_gives_zero_rows(tmp_path: Path) -> None:
-    [table] = _read(_xlsx(tmp_path / "t.xlsx", {"S": [["a", "b"]]}))
+    [table] = _read(xlsx(tmp_path / "t.xlsx", {"S": [["a", "b"]]}))
     assert table.relation.columns == ["a", "b"]
     assert table.relation.fetchall() == []
 
@@ -193,29 +121,29 @@ SHEETS: dict[str, Rows] = {
     ],
 )
 def test_chooses_sheets(tmp_path: Path, sheet: str | None, expected: list[tuple[str | None, list[object]]]) -> None:
-    tables = _read(_xlsx(tmp_path / "t.xlsx", SHEETS), sheet)
+    tables = _read(xlsx(tmp_path / "t.xlsx", SHEETS), sheet)
     assert [(t.name_hint, t.relation.fetchall()) for t in tables] == expected
 
 
 BAD_FILES = {
     "a sheet that does not exist": (
-        lambda p: _xlsx(p, SHEETS),
+        lambda p: xlsx(p, SHEETS),
         "Gewinn",
         "t.xlsx has no sheet 'Gewinn'; its sheets are 'Leer', 'Umsatz', 'Kosten'",
     ),
     "an empty sheet asked for by name": (
-        lambda p: _xlsx(p, SHEETS),
+        lambda p: xlsx(p, SHEETS),
         "Leer",
         "sheet 'Leer' of t.xlsx is empty",
     ),
     "a workbook without data": (
-        lambda p: _xlsx(p, {"A": [], "B": [[None]]}),
+        lambda p: xlsx(p, {"A": [], "B": [[None]]}),
         None,
         "t.xlsx has no data in any sheet",
     ),
     "text named .xlsx": (lambda p: p.write_text("a,b\n1,2\n"), None, "t.xlsx is not a readable spreadsheet"),
     "a truncated workbook": (
-        lambda p: p.write_bytes(_xlsx(p, SHEETS).read_bytes()[:300]),
+        lambda p: p.write_bytes(xlsx(p, SHEETS).read_bytes()[:300]),
         None,
         "t.xlsx is not a readable spreadsheet",
     ),
@@ -232,8 +160,8 @@ def test_refuses_bad_workbook(tmp_path: Path, make: Callable[[Path], object], sh
     assert str(tmp_path) not in str(refused.value)
 
 
-def test_reads_an_xls_file_named_xlsx(tmp_path: Path) -> None:
-    legacy = _xls(tmp_path / "t.xls", {"S": [["a"], [1]]})
+def test_reads_an_xls_file_namedxlsx(tmp_path: Path) -> None:
+    legacy = xls(tmp_path / "t.xls", {"S": [["a"], [1]]})
     path = tmp_path / "t.xlsx"
     path.write_bytes(legacy.read_bytes())
     [table] = _read(path)

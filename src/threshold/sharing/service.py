@@ -344,9 +344,25 @@ def read_source(
     con: duckdb.DuckDBPyConnection, staging: Path, source: Any, options: readers.ReadOptions
 ) -> tuple[list[readers.SourceTable], dict[str, Any]]:
     """The tables of a file (its reader) or of a frame, and what to record about the source."""
+    fmt = readers.format_of(source) if isinstance(source, Path) else "arrow"
+    if fmt not in ("excel", "csv"):
+        asked = [
+            what
+            for what, given in (
+                ("a sheet", options.sheet is not None),
+                ("a header row", options.header is not None),
+                ("rows to skip", options.skip_rows > 0),
+                ("a range of cells", options.cell_range is not None),
+                ("keeping totals", not options.totals),
+            )
+            if given
+        ]
+        if asked:
+            name = source.name if isinstance(source, Path) else "a frame"
+            raise InvalidInput(f"{asked[0]} applies to spreadsheets and CSV files; {name} is {fmt}")
     if isinstance(source, Path):
         tables = readers.read(source, con, staging, options)
-        info: dict[str, Any] = {"source_name": source.name, "source_format": readers.format_of(source)}
+        info: dict[str, Any] = {"source_name": source.name, "source_format": fmt}
     else:
         frame = to_arrow(source)
         if not frame.schema.names:  # DuckDB refuses a frame without columns with an error of its own
