@@ -60,8 +60,8 @@ def _time(argv: list[str], cwd: Path, port: int) -> tuple[float, float]:
 
     def watch() -> None:
         assert proc.stderr is not None
-        for _ in proc.stderr:
-            if not first_log:
+        for line in proc.stderr:  # pip's warnings come first; the demo build's first line says "creating ..."
+            if not first_log and line.startswith("creating "):
                 first_log.append(time.perf_counter() - started)
 
     threading.Thread(target=watch, daemon=True).start()

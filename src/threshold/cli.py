@@ -275,6 +275,8 @@ def _share_preview(platform: Any, person: Any, file: Path, domain: str, options:
     """`threshold share --preview`: what would be stored, and nothing shared."""
     from dataclasses import asdict
 
+    from rich.markup import escape
+
     from threshold.sharing.preview import ShareChoices, preview
 
     choices = ShareChoices(domain=domain).updated(**options)
@@ -286,22 +288,22 @@ def _share_preview(platform: Any, person: Any, file: Path, domain: str, options:
     if result.sheets:
         out.print("sheets: " + ", ".join(f"'{s}'" for s in result.sheets), markup=False)
     for problem in result.problems:
-        out.print(f"[red]problem:[/red] {problem}")
+        out.print(f"[red]problem:[/red] {escape(problem)}")
     for t in result.tables:
         count = f", {t.row_count:,} rows" if t.row_count is not None else ""
-        out.print(f"\n[bold]{t.dataset}[/bold]{count}" + (f" from sheet '{t.sheet}'" if t.sheet else ""))
+        out.print(f"\n[bold]{t.dataset}[/bold]{count}" + (f" from sheet '{escape(t.sheet)}'" if t.sheet else ""))
         for note in t.notes:
             out.print(f"  {note}", markup=False)
         for problem in t.problems:
-            out.print(f"  [red]problem:[/red] {problem}")
+            out.print(f"  [red]problem:[/red] {escape(problem)}")
         columns = Table("column", "label in the file", "type", "tags", title="columns as they will be stored")
         for c in t.columns:
             retyped = f" (found {c.detected_type})" if c.type != c.detected_type else ""
-            columns.add_row(c.name, c.label, c.type + retyped, ", ".join(x.tag for x in c.tags))
+            columns.add_row(c.name, escape(c.label), c.type + retyped, ", ".join(x.tag for x in c.tags))
         out.print(columns)
         rows = Table(*[c.name for c in t.columns], title=f"first {len(t.rows)} rows")
         for row in t.rows:
-            rows.add_row(*("" if v is None else str(v) for v in row))
+            rows.add_row(*("" if v is None else escape(str(v)) for v in row))
         out.print(rows)
     out.print(
         "to share it, run the same command without --preview; correct it with --sheet, --header-row, --skip-rows, "
