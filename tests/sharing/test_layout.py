@@ -212,6 +212,23 @@ CASES = {
         ["first row is the header", "left out row 3, blank"],
         formats=SPREADSHEETS,
     ),
+    "a header naming only some columns": Case(
+        [["id", None, None, None, "name"], [1, 2, 3, 4, "a"], [2, 3, 4, 5, "b"]],
+        ["id", "column_2", "column_3", "column_4", "name"],
+        ["BIGINT", "BIGINT", "BIGINT", "BIGINT", "VARCHAR"],
+        [(1, 2, 3, 4, "a"), (2, 3, 4, 5, "b")],
+        [1],
+        ["first row is the header"],
+    ),
+    "a first data row of missing values is data, not units": Case(
+        [["id", "amount"], ["n/a", "n/a"], [1, 2.5], [3, 4.5]],
+        ["id", "amount"],
+        ["VARCHAR", "VARCHAR"],
+        [("n/a", "n/a"), ("1", "2.5"), ("3", "4.5")],
+        [1],
+        ["first row is the header"],
+        formats=SPREADSHEETS,
+    ),
     "a first row with numbers is data": Case(
         [["Berlin", 3, 1.5], ["Lyon", 4, 2.5]],
         ["column_1", "column_2", "column_3"],

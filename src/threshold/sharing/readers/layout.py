@@ -50,6 +50,8 @@ _EXACT_TOTALS = {
     "totale",
 }
 _EXACT_SUMMARIES = {"average", "avg", "mean", "durchschnitt", "mittelwert"}
+_MISSING = {"n/a", "na", "n.a.", "#n/a", "-", "--", "?", "null", "none", "nan", "k.a.", "tbd", ""}
+"""Texts that stand for a missing value: a row of them is data, not a header's unit row."""
 _TOTAL_WORDS = ("total", "totals", "subtotal", "summe", "gesamt", "ergebnis", "zwischensumme")
 """A label that starts or ends with one of these ("Total Berlin", "Berlin Ergebnis") may be a subtotal."""
 
@@ -361,6 +363,9 @@ class _Finder:
         need = 1 if widest <= 1 else max(2, math.ceil(widest / 2))
         first = next(i for i in window if self.fill(i) >= need)
         if not self.all_text(first):
+            above = first - 1
+            if above >= start and self.fill(above) >= 2 and self.all_text(above):
+                return [above], above  # a header naming only some columns ("id,,,,,name") right above the data
             return [], first  # the table starts with data: it has no header row
         header = [first]
         while len(header) < MAX_HEADER_ROWS and self._unit_row(header[-1] + 1):
@@ -383,6 +388,8 @@ class _Finder:
         """Row `i` continues the header: text only, over most of the columns that hold numbers or dates below."""
         if i >= len(self.rows) or not self.fill(i) or not self.all_text(i):
             return False
+        if any(_fold(self.grid.text(self.rows[i][j])) in _MISSING for j in self.filled(i)):
+            return False  # "n/a", "-": a first data row with values missing, not units
         typed = self._typed_columns(i)
         labelled = typed & set(self.filled(i))
         return bool(typed) and len(labelled) >= 0.6 * len(typed)
