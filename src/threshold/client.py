@@ -309,7 +309,7 @@ class RemoteClient:
             payload: IO[bytes] = path.open("rb")
             filename = path.name
         else:
-            from threshold.sharing.service import to_arrow
+            from threshold.sharing.sources import to_arrow
 
             data = to_arrow(source)
             table = data.read_all() if isinstance(data, pa.RecordBatchReader) else data

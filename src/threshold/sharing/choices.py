@@ -1,4 +1,4 @@
-"""What a person may correct before publishing: a column's name and its type.
+"""What a person may correct before publishing: a column's name and its type, and the visibility of a new dataset.
 
 Choices are keyed by the name the preview proposed for the column (`scrap_rate`, `column_2`). A new
 type is applied with a checked cast: a value that does not convert, or would change on the way
@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from threshold.errors import InvalidInput
+from threshold.errors import InvalidInput, ThresholdError
+from threshold.identity.service import Person
 from threshold.names import RESERVED, identifier
+from threshold.platform import Platform
 
 TYPE_MENU: tuple[tuple[str, str], ...] = (
     ("text", "VARCHAR"),
@@ -153,3 +155,30 @@ def _friendly(sql_type: str) -> str:
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def apply_visibility(platform: Platform, user: Person, ident: str, visibility: str) -> str:
+    """The person's visibility, set by governance's own function (its rule, its audit record)."""
+    from threshold.governance.controls import set_visibility
+
+    try:
+        set_visibility(platform, user, ident, visibility)
+    except ThresholdError as e:  # checked before the share began; if it fails now the dataset stays restricted
+        return f"visibility not set ({e}); {ident} stays restricted until an owner sets it"
+    return f"visibility {visibility}"
+
+
+def check_visibility(user: Person, domain: str, mode: str, visibility: str | None) -> None:
+    """A visibility chosen with a share: a known one, on a new dataset, by someone governance lets set it."""
+    if visibility is None:
+        return
+    from threshold.governance.controls import check_may_set_visibility
+    from threshold.governance.decide import VISIBILITIES
+
+    if visibility not in VISIBILITIES:
+        raise InvalidInput(f"visibility must be one of {', '.join(VISIBILITIES)}")
+    if mode != "create":
+        raise InvalidInput(
+            "a visibility is chosen when a dataset is created; an existing dataset's visibility is set by its owners"
+        )
+    check_may_set_visibility(user, domain)

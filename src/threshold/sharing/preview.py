@@ -30,6 +30,7 @@ from threshold.names import check_name, name_from_file
 from threshold.platform import Platform
 from threshold.sharing import choices as column_choices
 from threshold.sharing import readers, staged
+from threshold.sharing.choices import check_visibility
 from threshold.sharing.detection import detect_column
 from threshold.sharing.service import (
     MODES,
@@ -37,15 +38,12 @@ from threshold.sharing.service import (
     ShareResult,
     check_file,
     check_may_share,
-    check_visibility,
-    dataset_name,
     incoming_columns,
     plan_schema,
-    read_options,
-    read_source,
     share,
     share_connection,
 )
+from threshold.sharing.sources import dataset_name, read_options, read_source
 from threshold.store.models import Dataset, Domain
 
 SAMPLE_ROWS = 1000

@@ -37,7 +37,8 @@ from threshold.lake import _quote_ident, _quote_str, duckdb_type, field_ids_opti
 from threshold.locks import dataset_lock
 from threshold.names import check_name, column_names, name_from_file
 from threshold.platform import Platform
-from threshold.sharing import choices, readers
+from threshold.sharing import choices, readers, sources
+from threshold.sharing.choices import apply_visibility, check_visibility
 from threshold.sharing.detection import detect_column
 from threshold.sharing.profile import TableProfile, profile
 from threshold.sharing.types import lake_type
@@ -134,7 +135,7 @@ def share(
     check_name("domain", domain)
     check_may_share(platform, user, domain)
     check_visibility(user, domain, mode, visibility)
-    options = read_options(sheet, encoding, delimiter, header_row, skip_rows, cell_range, keep_totals)
+    options = sources.read_options(sheet, encoding, delimiter, header_row, skip_rows, cell_range, keep_totals)
     chosen = choices.parse_columns(columns)
     events.publish(platform, ShareStarting(domain=domain, user=user, source_system=source_system))
 
@@ -159,14 +160,14 @@ def share(
         if hasher:
             hasher.start()
         report("reading", None)
-        tables, source_info = read_source(con, staging, path if path is not None else source, options)
+        tables, source_info = sources.read_source(con, staging, path if path is not None else source, options)
         if source_system is not None:
             source_info["source_system"] = source_system
         if chosen and len(tables) > 1:
             raise InvalidInput("column names and types are chosen for one sheet at a time: share the sheets one by one")
         results = []
         for src in tables:
-            ds_name = dataset_name(base_name, src, len(tables))
+            ds_name = sources.dataset_name(base_name, src, len(tables))
             with dataset_lock(platform, f"{domain}.{ds_name}"):  # one writer per dataset at a time
                 results.append(
                     _share_table(
@@ -327,7 +328,7 @@ def _share_table(
         raise
     notes = [*notes, *plan_note]
     if visibility is not None:
-        notes.append(_apply_visibility(platform, user, ident, visibility))
+        notes.append(apply_visibility(platform, user, ident, visibility))
     return ShareResult(
         dataset=ident,
         mode=mode,
@@ -337,102 +338,6 @@ def _share_table(
         columns=[f.name for f in plan.fields],
         tags=[(c, d.tag) for c, ds in detections.items() for d in ds],
         notes=notes,
-    )
-
-
-def read_source(
-    con: duckdb.DuckDBPyConnection, staging: Path, source: Any, options: readers.ReadOptions
-) -> tuple[list[readers.SourceTable], dict[str, Any]]:
-    """The tables of a file (its reader) or of a frame, and what to record about the source."""
-    fmt = readers.format_of(source) if isinstance(source, Path) else "arrow"
-    if fmt not in ("excel", "csv"):
-        asked = [
-            what
-            for what, given in (
-                ("a sheet", options.sheet is not None),
-                ("a header row", options.header is not None),
-                ("rows to skip", options.skip_rows > 0),
-                ("a range of cells", options.cell_range is not None),
-                ("keeping totals", not options.totals),
-            )
-            if given
-        ]
-        if asked:
-            name = source.name if isinstance(source, Path) else "a frame"
-            raise InvalidInput(f"{asked[0]} applies to spreadsheets and CSV files; {name} is {fmt}")
-    if isinstance(source, Path):
-        tables = readers.read(source, con, staging, options)
-        info: dict[str, Any] = {"source_name": source.name, "source_format": fmt}
-    else:
-        frame = to_arrow(source)
-        if not frame.schema.names:  # DuckDB refuses a frame without columns with an error of its own
-            raise InvalidInput(f"the {type(source).__name__} has no columns to share")
-        tables = [readers.SourceTable(con.from_arrow(frame), notes=["in-memory frame"])]
-        info = {"source_name": f"<{type(source).__module__}.{type(source).__name__}>", "source_format": "arrow"}
-    if not tables:
-        raise InvalidInput(f"{source.name if isinstance(source, Path) else 'the frame'} holds no table to share")
-    return tables, info
-
-
-def dataset_name(base_name: str, src: readers.SourceTable, tables: int) -> str:
-    """The dataset a source table becomes: the name, or `<name>_<sheet>` when a workbook gives several."""
-    if tables > 1 and src.name_hint:
-        from threshold.names import identifier
-
-        name = f"{base_name}_{identifier(src.name_hint, 'sheet')}"[:63].rstrip("_")
-        return check_name("dataset", name)
-    return base_name
-
-
-def _apply_visibility(platform: Platform, user: Person, ident: str, visibility: str) -> str:
-    """The person's visibility, set by governance's own function (its rule, its audit record)."""
-    from threshold.governance.controls import set_visibility
-
-    try:
-        set_visibility(platform, user, ident, visibility)
-    except ThresholdError as e:  # checked before the share began; if it fails now the dataset stays restricted
-        return f"visibility not set ({e}); {ident} stays restricted until an owner sets it"
-    return f"visibility {visibility}"
-
-
-def check_visibility(user: Person, domain: str, mode: str, visibility: str | None) -> None:
-    """A visibility chosen with a share: a known one, on a new dataset, by someone governance lets set it."""
-    if visibility is None:
-        return
-    from threshold.governance.controls import check_may_set_visibility
-    from threshold.governance.decide import VISIBILITIES
-
-    if visibility not in VISIBILITIES:
-        raise InvalidInput(f"visibility must be one of {', '.join(VISIBILITIES)}")
-    if mode != "create":
-        raise InvalidInput(
-            "a visibility is chosen when a dataset is created; an existing dataset's visibility is set by its owners"
-        )
-    check_may_set_visibility(user, domain)
-
-
-def read_options(
-    sheet: str | None,
-    encoding: str | None,
-    delimiter: str | None,
-    header_row: int | str | None,
-    skip_rows: int,
-    cell_range: str | None,
-    keep_totals: bool,
-) -> readers.ReadOptions:
-    """The readers' options from what a person gave (text from a form or a command line, or Python values)."""
-    from threshold.sharing.readers.layout import CellRange, HeaderRows
-
-    if not isinstance(skip_rows, int) or isinstance(skip_rows, bool) or skip_rows < 0:
-        raise InvalidInput("skip rows must be a whole number, 0 or more")
-    return readers.ReadOptions(
-        sheet=sheet or None,
-        encoding=encoding or None,
-        delimiter=delimiter or None,
-        header=HeaderRows.parse(header_row),
-        skip_rows=skip_rows,
-        cell_range=CellRange.parse(cell_range),
-        totals=not keep_totals,
     )
 
 
@@ -839,18 +744,6 @@ def share_connection(platform: Platform, staging: Path) -> duckdb.DuckDBPyConnec
     con = duckdb.connect(":memory:", config=config)
     con.execute("SET TimeZone = 'UTC'")
     return con
-
-
-def to_arrow(obj: Any) -> pa.Table | pa.RecordBatchReader:
-    if isinstance(obj, (pa.Table, pa.RecordBatchReader)):
-        return obj
-    if hasattr(obj, "to_arrow") and type(obj).__module__.startswith("polars"):
-        return obj.to_arrow()
-    if type(obj).__module__.startswith("pandas"):
-        return pa.Table.from_pandas(obj, preserve_index=False)
-    if hasattr(obj, "__arrow_c_stream__"):
-        return pa.RecordBatchReader.from_stream(obj)
-    raise InvalidInput(f"cannot share a {type(obj).__name__}; give a file path or an Arrow, pandas or polars frame")
 
 
 __all__ = ["share", "ShareResult", "MODES", "ThresholdError"]
