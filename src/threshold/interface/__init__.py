@@ -1,2 +1,3 @@
 """What the interfaces (REST API, web pages, CLI) share: the signed-in person and the request
-dependencies (`deps.py`), and the permission every route declares (`permissions.py`)."""
+dependencies (`deps.py`), the permission every route declares (`permissions.py`), receiving an upload
+(`uploads.py`) and the share preview as JSON (`previews.py`)."""
