@@ -183,26 +183,21 @@ def test_cancel_removes_the_upload(anna: Any, org: Any, tmp_path: Path) -> None:
     assert list(org.platform.settings.previews_dir.iterdir()) == []
 
 
-def test_a_preview_is_its_uploaders_alone(anna: Any, app: Any, org: Any, tmp_path: Path) -> None:
-    from conftest import Browser
+def test_a_preview_is_its_uploaders_alone(anna: Any, anonymous: Any, org: Any, tmp_path: Path) -> None:
+    from threshold.identity.service import join_domain
 
     where = _upload(anna, _workbook(tmp_path))
-    other = Browser(app)
-    try:
-        from threshold.identity.service import join_domain
-
-        join_domain(org.platform, "carla", "manufacturing", "owner")
-        assert other.sign_in("carla", "carla-pass").status_code == 303
-        for r in (other.get(where), other.get(where + ".json")):
-            assert r.status_code == 404
-            assert "published, cancelled or expired" in r.text
-        token = other.csrf("/share")
-        r = other.post(where, data={"csrf": token, "action": "publish", "domain": "manufacturing"})
+    join_domain(org.platform, "carla", "manufacturing", "owner")
+    other = anonymous  # another browser on the same app
+    assert other.sign_in("carla", "carla-pass").status_code == 303
+    for r in (other.get(where), other.get(where + ".json")):
         assert r.status_code == 404
-        r = other.post("/api/v1/shares", data={"preview_id": where.rsplit("/", 1)[1]}, headers={"X-CSRF-Token": token})
-        assert r.status_code == 404
-    finally:
-        other.close()
+        assert "published, cancelled or expired" in r.text
+    token = other.csrf("/share")
+    r = other.post(where, data={"csrf": token, "action": "publish", "domain": "manufacturing"})
+    assert r.status_code == 404
+    r = other.post("/api/v1/shares", data={"preview_id": where.rsplit("/", 1)[1]}, headers={"X-CSRF-Token": token})
+    assert r.status_code == 404
     assert anna.get(where).status_code == 200  # untouched by the attempts
     assert get_person(org.platform, "carla").owner_of == ("manufacturing",)
 
