@@ -299,9 +299,11 @@ def test_each_person_keeps_a_bounded_number_of_uploads(org, tmp_path: Path) -> N
     assert kept == {*tokens[1:], other.token}  # anna's oldest made room; ben's is his own
 
 
-def test_an_upload_over_the_share_limit_is_refused_and_not_kept(org, monkeypatch) -> None:
-    monkeypatch.setattr(org.platform.settings, "max_share_bytes", 1000)
-    with pytest.raises(InvalidInput, match="big.csv is over the share limit of 1,000 bytes"):
+def test_an_upload_over_the_upload_limit_is_refused_and_not_kept(org, monkeypatch) -> None:
+    from threshold.errors import TooLarge
+
+    monkeypatch.setattr(org.platform.settings.limits, "upload_bytes", 1000)
+    with pytest.raises(TooLarge, match=r"big.csv is over the upload limit \(limits.upload_bytes = 1000"):
         staged.stage(org.platform, org.anna, "big.csv", io.BytesIO(b"a,b\n" + b"1,2\n" * 400))
     assert list(org.platform.settings.previews_dir.iterdir()) == []
 

@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from threshold.errors import InvalidInput
+from threshold.interface.bodies import accepts_upload
 from threshold.interface.deps import CurrentPerson, PlatformDep
 from threshold.interface.permissions import RULES, Level
 from threshold.interface.previews import preview_json
@@ -107,7 +108,12 @@ def parse_columns_json(text: str | None) -> dict[str, Any] | None:
     return value
 
 
-@router.post("/shares/preview", summary="Upload a file and see what it would become (nothing is published)")
+@router.post(
+    "/shares/preview",
+    summary="Upload a file and see what it would become (nothing is published)",
+    responses={413: {"description": "The file is over `limits.upload_bytes`, or a spreadsheet bomb"}},
+)
+@accepts_upload
 async def create_preview(
     platform: PlatformDep,
     person: CurrentPerson,

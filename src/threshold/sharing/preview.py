@@ -206,6 +206,7 @@ def preview(
         choices.skip_rows,
         choices.cell_range,
         choices.keep_totals,
+        platform.settings.limits,
     )
     chosen = column_choices.parse_columns(choices.columns)
     problems: list[str] = []

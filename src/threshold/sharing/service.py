@@ -135,7 +135,9 @@ def share(
     check_name("domain", domain)
     check_may_share(platform, user, domain)
     check_visibility(user, domain, mode, visibility)
-    options = sources.read_options(sheet, encoding, delimiter, header_row, skip_rows, cell_range, keep_totals)
+    options = sources.read_options(
+        sheet, encoding, delimiter, header_row, skip_rows, cell_range, keep_totals, platform.settings.limits
+    )
     chosen = choices.parse_columns(columns)
     events.publish(platform, ShareStarting(domain=domain, user=user, source_system=source_system))
 

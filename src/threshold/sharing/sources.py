@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from threshold.errors import InvalidInput
+from threshold.limits.settings import LimitSettings
 from threshold.names import check_name
 from threshold.sharing import readers
 
@@ -68,8 +69,10 @@ def read_options(
     skip_rows: int,
     cell_range: str | None,
     keep_totals: bool,
+    limits: LimitSettings,
 ) -> readers.ReadOptions:
-    """The readers' options from what a person gave (text from a form or a command line, or Python values)."""
+    """The readers' options from what a person gave (text from a form or a command line, or Python values),
+    with the platform's file limits."""
     from threshold.sharing.readers.layout import CellRange, HeaderRows
 
     if not isinstance(skip_rows, int) or isinstance(skip_rows, bool) or skip_rows < 0:
@@ -82,6 +85,7 @@ def read_options(
         skip_rows=skip_rows,
         cell_range=CellRange.parse(cell_range),
         totals=not keep_totals,
+        limits=limits,
     )
 
 

@@ -10,8 +10,9 @@ Layout, under the home's staging area (`Settings.previews_dir`):
 
 A preview belongs to the person who uploaded it: anyone else asking for its token is told there is no
 such preview. It is removed when published or cancelled, and by `sweep` once expired (every call here
-sweeps); at most `previews_per_person` wait per person (a new upload removes that person's oldest).
-A folder being published is swept only a day after its expiry, so a long publish is never cut short.
+sweeps). An upload is bounded by `limits.upload_bytes`; at most `previews_per_person` wait per person
+(a new upload removes that person's oldest). A folder being published is swept only a day after its
+expiry, so a long publish is never cut short.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from threshold.errors import InvalidInput, NotFound
+from threshold.errors import InvalidInput, NotFound, TooLarge
 from threshold.identity.service import Person
 from threshold.platform import Platform
 
@@ -73,7 +74,7 @@ def stage(
     os.chmod(folder, 0o700)  # whatever the umask
     (folder / "upload").mkdir(mode=0o700)
     target = folder / "upload" / original
-    limit = platform.settings.max_share_bytes
+    limits = platform.settings.limits
     written = 0
     expires = now + timedelta(minutes=platform.settings.preview_minutes)
     # The manifest first: a sweep by another request must see a folder still being written as its owner's.
@@ -82,8 +83,8 @@ def stage(
         with target.open("wb") as out:
             while chunk := stream.read(CHUNK):
                 written += len(chunk)
-                if written > limit:
-                    raise InvalidInput(f"{original} is over the share limit of {limit:,} bytes")
+                if written > limits.upload_bytes:
+                    raise TooLarge(f"{original} is over the upload limit ({limits.setting('upload_bytes')})")
                 out.write(chunk)
         if written == 0:
             raise InvalidInput(f"{original} is empty")
