@@ -140,8 +140,8 @@ def test_guards_nest_in_registration_order_and_may_refuse(platform: Platform, he
 
 
 def test_approving_a_request_announces_the_grant(org: Any, heard: list[tuple[str, Any]]) -> None:
-    from threshold.governance.access import approve, request_access, revoke
     from threshold.governance.controls import set_visibility
+    from threshold.governance.requests import approve, request_access, revoke
 
     subscribe(GrantChanged, lambda p, e: heard.append((e.change, (e.dataset, e.user_id, e.purposes))))
     set_visibility(org.platform, org.anna, "manufacturing.plant_kpis", "on-request")

@@ -447,20 +447,22 @@ def query(
 def usage(
     dataset: Annotated[str | None, typer.Argument(help="A dataset; without it, the whole organisation.")] = None,
     user: Annotated[str | None, typer.Option("--user", help="What one person used.")] = None,
+    as_user: As = None,
     home: Home = None,
     fmt: Format = "table",
 ) -> None:
-    """Usage recorded by the gateway: per dataset, per person or org-wide."""
+    """Usage recorded by the gateway: per dataset, per person or org-wide (as the person asking may see it)."""
     from threshold.usage import service
 
     _check_format(fmt, ("table", "json"))
     platform = _platform(home)
+    viewer = _person(platform, as_user)
     if user:
-        data = service.person_usage(platform, user)
+        data = service.person_usage(platform, user, viewer=viewer)
     elif dataset:
-        data = service.dataset_usage(platform, dataset)
+        data = service.dataset_usage(platform, dataset, viewer=viewer)
     else:
-        data = service.org_usage(platform)
+        data = service.org_usage(platform, viewer=viewer)
     if fmt == "json":
         _emit_json(data)
         return
@@ -481,6 +483,11 @@ def usage(
         for d in data["purposes"]:
             p.add_row(d["purpose"], str(d["queries"]))
         out.print(p)
+        if data["names_visible"] or data["top_users"]:
+            u = Table("person", "queries")
+            for d in data["top_users"]:
+                u.add_row(d["user"], str(d["queries"]))
+            out.print(u)
         w = Table("week", "queries", "people")
         for d in data["weekly"]:
             w.add_row(d["week"], str(d["queries"]), str(d["users"]))

@@ -182,7 +182,9 @@ class LocalClient:
     def usage(self, dataset: str | None = None) -> dict[str, Any]:
         from threshold.usage import service
 
-        return service.dataset_usage(self.platform, dataset) if dataset else service.org_usage(self.platform)
+        if dataset:
+            return service.dataset_usage(self.platform, dataset, viewer=self.user)
+        return service.org_usage(self.platform, viewer=self.user)
 
     def derive(
         self, name: str, sql: str, *, domain: str, schedule: str | None = None, purpose: str | None = None,

@@ -120,6 +120,18 @@ class JobSettings(BaseModel):
     """Timeout of one delivery attempt."""
 
 
+class PrivacySettings(BaseModel):
+    """What people may learn about each other's use of data (`THRESHOLD_PRIVACY__<FIELD>`).
+
+    A person always sees their own usage; the governance group and administrators see everyone's.
+    Everyone else sees usage as counts per domain and purpose, never names.
+    """
+
+    producers_see_names: bool = True
+    """Producers (members of the domain whose data is read) see who read it. False: producers too see
+    domains and purposes only, never names (what many works councils ask for)."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="THRESHOLD_", env_nested_delimiter="__", extra="ignore")
 
@@ -155,7 +167,8 @@ class Settings(BaseSettings):
     """Rows sampled for top values and sensitive-data detection at share time."""
 
     guardrail_personal_mask: str = "redact"
-    """How the built-in personal-data guardrail masks (`redact`, `hash`, `null`, `partial`, `year`)."""
+    """How the built-in guardrail masks the sensitive class (personal data, financial identifiers) for
+    readers outside the domain the values come from (`redact`, `hash`, `null`, `partial`, `year`)."""
 
     openlineage_url: str | None = None
     """Where Threshold POSTs OpenLineage events for its shares and derivations (e.g. Marquez at
@@ -172,6 +185,9 @@ class Settings(BaseSettings):
 
     limits: LimitSettings = Field(default_factory=LimitSettings)
     """Time, rows, bytes, concurrency, upload and sign-in bounds (see `LimitSettings`)."""
+
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    """Who sees whose names in usage and consumer views (see `PrivacySettings`)."""
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Settings:

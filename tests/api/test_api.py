@@ -114,7 +114,7 @@ def test_every_api_route_needs_a_token(api: Api) -> None:
             continue
         url = path.replace("{name}", KPIS)
         for method in methods:
-            if level_of(method.upper(), path) == "public":  # e.g. POST /auth/token: signing in
+            if level_of(api.app, method.upper(), path) == "public":  # e.g. POST /auth/token: signing in
                 continue
             r = api.call(method.upper(), url, as_=None)
             assert r.status_code == 401, f"{method.upper()} {path} answered {r.status_code} without a token"
@@ -186,7 +186,9 @@ def test_usage_routes(fresh_api: Api) -> None:
         ("SELECT plant FROM manufacturing.plant_kpis", "api", "api test")
     ]
     assert _error(api.get("/api/v1/users/carla/usage"), 403) == "ben may see only their own usage (rule: usage.self)"
-    assert _error(api.get("/api/v1/datasets/sales.nope/usage"), 404) == "no dataset 'sales.nope'"
+    assert (
+        _error(api.get("/api/v1/datasets/sales.nope/usage"), 404) == "no dataset 'sales.nope'; see `threshold datasets`"
+    )
     assert [d["name"] for d in api.get("/api/v1/domains").json()] == ["finance", "manufacturing", "sales"]
 
 

@@ -13,8 +13,9 @@ import pyarrow as pa
 import pytest
 from sqlalchemy import select, update
 
+from threshold.access.reading import Decision
 from threshold.errors import Denied, InvalidInput, NotFound
-from threshold.gateway import authorize
+from threshold.gateway import service as gateway_service
 from threshold.gateway.service import query
 from threshold.sharing.service import share
 from threshold.store.models import Share, UsageEvent, UsageRead
@@ -314,13 +315,13 @@ def test_a_failing_query_is_recorded_with_the_datasets_it_named(module_org: Any)
 def test_a_denied_query_names_the_rule_and_is_recorded_as_denied(
     module_org: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    decide = authorize.decide
+    decide = gateway_service.decide
 
-    def deny(*args: Any, **kwargs: Any) -> list[authorize.Decision]:
+    def deny(*args: Any, **kwargs: Any) -> list[Decision]:
         closed = {"allowed": False, "rule": "test.closed", "reason": "closed for this test"}
         return [dataclasses.replace(d, **closed) for d in decide(*args, **kwargs)]
 
-    monkeypatch.setattr(authorize, "decide", deny)
+    monkeypatch.setattr(gateway_service, "decide", deny)
     with pytest.raises(Denied) as e:
         query(
             module_org.platform,

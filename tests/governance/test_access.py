@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound
 from threshold.gateway.service import query
-from threshold.governance import access
+from threshold.governance import requests as access
 from threshold.governance.audit import search
 from threshold.governance.controls import set_purposes, set_visibility
 from threshold.governance.policies import PERSONAL_GUARDRAIL, apply
@@ -179,7 +179,7 @@ def test_restricted_data_and_purposes_outside_the_allowed_ones_cannot_be_request
     with pytest.raises(Denied, match=r"energy cost forecast only \(rule dataset\.allowed-purposes\)"):
         access.request_access(p, org.ben, DATASET, purpose="marketing")
     set_visibility(p, org.anna, DATASET, "restricted")
-    with pytest.raises(Denied, match=r"visibility\.restricted"):
+    with pytest.raises(NotFound, match=rf"^no dataset '{DATASET}'; see `threshold datasets`$"):
         access.request_access(p, org.ben, DATASET, purpose="energy cost forecast")
 
 

@@ -27,7 +27,6 @@ from sqlalchemy import select
 
 from threshold.errors import Denied, InvalidInput, ThresholdError
 from threshold.gateway.service import query
-from threshold.governance.decide import mask_key
 from threshold.governance.policies import PERSONAL_GUARDRAIL
 from threshold.store.models import AuditEntry, UsageEvent, UsageRead
 
@@ -237,7 +236,7 @@ def _masked_copy(all_rows: list[tuple[Any, ...]], key: str) -> duckdb.DuckDBPyCo
 
 @pytest.fixture(scope="module")
 def masked(governed: Any) -> Any:
-    con = _masked_copy(governed.all_rows, mask_key(governed.platform))
+    con = _masked_copy(governed.all_rows, governed.energy_key)
     yield con
     con.close()
 

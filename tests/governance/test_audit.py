@@ -12,9 +12,10 @@ import pyarrow as pa
 import pytest
 
 from threshold.api.app import create_app
-from threshold.errors import Denied, InvalidInput
+from threshold.errors import InvalidInput
 from threshold.gateway.service import query
-from threshold.governance import access, audit
+from threshold.governance import audit
+from threshold.governance import requests as access
 from threshold.governance.controls import set_purposes, set_visibility, tag, untag
 from threshold.governance.policies import PERSONAL_GUARDRAIL, apply
 from threshold.identity.service import add_user
@@ -50,7 +51,7 @@ def logged(any_org: Any) -> Any:
     untag(p, org.anna, f"{KPIS}.plant", "site")
     set_purposes(p, org.anna, KPIS, ["forecasting"])
     set_visibility(p, org.anna, KPIS, "restricted")
-    with pytest.raises(Denied):
+    with pytest.raises(InvalidInput, match="unknown dataset"):  # hidden from carla: answered as unknown
         query(p, f"SELECT * FROM {KPIS}", user=org.carla, purpose="forecasting")  # query.denied
     set_visibility(p, org.anna, KPIS, "on-request")
     req = access.request_access(p, org.carla, KPIS, purpose="forecasting")
@@ -89,7 +90,7 @@ def test_every_decision_and_change_is_recorded_with_its_rules(logged: Any) -> No
     assert masked["detail"]["masked"] == {"operator_name": "redact", "e_mail": "redact"}
     assert isinstance(masked["detail"]["event"], int)
     denied = next(e for e in entries if e["action"] == "query.denied")
-    assert denied["detail"]["error"] == "Denied" and "restricted" in denied["detail"]["reason"]
+    assert denied["detail"]["answered"] == "unknown dataset" and "restricted" in denied["detail"]["reason"]
     filtered = next(e for e in entries if e["action"] == "query.masked+filtered")
     assert filtered["detail"]["filters"] == ["manufacturing.no-lyon"]
     assert "Lyon" not in json.dumps(filtered), "the record names the rule, not the rows it hid"

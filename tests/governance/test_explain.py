@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from threshold.errors import Denied, NotFound
-from threshold.governance import access
+from threshold.governance import requests as access
 from threshold.governance.controls import explain, set_visibility
 from threshold.governance.policies import PERSONAL_GUARDRAIL
 from threshold.identity.service import add_user

@@ -17,11 +17,11 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
+from threshold.access.reading import decide
 from threshold.errors import Denied, InvalidInput, NotFound
 from threshold.gateway.service import query
-from threshold.governance import access
+from threshold.governance import requests as access
 from threshold.governance.audit import search
-from threshold.governance.decide import decide
 from threshold.governance.policies import PERSONAL_GUARDRAIL, active_rules, apply, list_policies
 from threshold.identity.service import add_user, get_person
 from threshold.sharing.service import share

@@ -46,7 +46,7 @@ def tags_of(org: Any, dataset: str) -> dict[str | None, dict[str, tuple[str, str
     """{column: {tag: (origin, reason)}}."""
     with org.platform.store.reader() as s:
         out: dict[str | None, dict[str, tuple[str, str]]] = {}
-        for t in s.scalars(select(Tag).join(Dataset).where(Dataset.full_name == dataset)):
+        for t in s.scalars(select(Tag).join(Dataset, Dataset.id == Tag.dataset_id).where(Dataset.full_name == dataset)):
             out.setdefault(t.column_name, {})[t.tag] = (t.origin, t.reason)
         return out
 

@@ -94,7 +94,7 @@ def test_another_domains_restricted_dataset_shows_as_restricted(chain: Any) -> N
         view = lineage(chain.platform, KPIS, direction="downstream", viewer=viewer)
         hidden = [n for n in view["nodes"] if n["domain"] == "finance"]
         assert [(n["name"], n["hidden"], n["owners"], n["link"]) for n in hidden] == [
-            ("restricted dataset", True, ["ben"], None)
+            ("a dataset you may not see", True, ["ben"], None)
         ]
         assert "finance.all_kpis" not in str(view)
     seen_by_admin = by_name(lineage(chain.platform, KPIS, direction="downstream", viewer=chain.admin))

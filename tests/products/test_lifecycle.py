@@ -146,7 +146,7 @@ def test_retiring_stops_serving_the_product_outside_its_domain(fresh: History) -
     deprecate(p, fresh.people["anna"], KPIS, replacement=SENSORS)
     r = retire(p, fresh.people["anna"], KPIS, reason="replaced")
     assert (r["status"], _stage(fresh, KPIS)) == ("retired", "retired")
-    with pytest.raises(Denied):
+    with pytest.raises(InvalidInput, match=f"unknown dataset {KPIS}"):  # restricted now: unknown outside
         query(p, f"SELECT count(*) FROM {KPIS}", user=fresh.people["carla"], purpose="delivery promise")
     assert query(p, f"SELECT count(*) FROM {KPIS}", user=fresh.people["gus"]).table.num_rows == 1
     assert [m["kind"] for m in inbox(p, fresh.people["ben"])][:1] == ["product.retired"]

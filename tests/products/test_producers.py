@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from threshold.errors import NotFound
-from threshold.governance.access import approve, request_access
+from threshold.governance.requests import approve, request_access
 from threshold.products.consumption import dataset_consumers
 from threshold.products.lifecycle import promote
 from threshold.products.producers import column_impact, domain_view
@@ -82,20 +82,24 @@ def test_outsiders_see_aggregates_only_for_data_they_cannot_read(fresh: History)
     d = dataset_consumers(fresh.platform, INVOICES, viewer=fresh.people["carla"])
     assert (d["names_visible"], d["consumers"], d["people"]) == (False, None, 1)
     assert all(q["text"] is None and q["first_asked_by"] is None for q in d["questions"])
-    assert d["note"].startswith("aggregates only")
-    # with a grant, carla may read it, and see who else does
+    assert d["note"].startswith("counts per domain and purpose only")
+    # with a grant, carla may read it, and still sees counts only: names go to producers and governance
     req = request_access(fresh.platform, fresh.people["carla"], INVOICES, purpose="credit check")
     approve(fresh.platform, fresh.people["ben"], req["id"])
     d = dataset_consumers(fresh.platform, INVOICES, viewer=fresh.people["carla"])
-    assert [p["user"] for p in d["consumers"]] == ["ben", "dora"]  # dora only tried
+    assert (d["names_visible"], d["consumers"]) == (False, None)
     assert ("credit check", "granted") in {(p["purpose"], p["source"]) for p in d["purposes"]}
-    assert _item(domain_view(fresh.platform, "finance", viewer=fresh.people["carla"]), INVOICES)["top_consumers"]
+    assert (
+        _item(domain_view(fresh.platform, "finance", viewer=fresh.people["carla"]), INVOICES)["top_consumers"] is None
+    )
+    producer = dataset_consumers(fresh.platform, INVOICES, viewer=fresh.people["ben"])
+    assert [p["user"] for p in producer["consumers"]] == ["ben", "dora"]  # dora only tried
 
 
 def test_another_domains_restricted_data_does_not_exist_for_outsiders(history: History) -> None:
     view = domain_view(history.platform, "sales", viewer=history.people["ben"])
     assert [d["dataset"] for d in view["datasets"]] == [ORDERS]
-    assert view["hidden_datasets"] == 1
+    assert "hidden_datasets" not in view and SECRET not in str(view), "not even a count of what is hidden"
     with pytest.raises(NotFound):
         dataset_consumers(history.platform, SECRET, viewer=history.people["ben"])
     own = domain_view(history.platform, "sales", viewer=history.people["frank"])

@@ -173,7 +173,7 @@ def test_an_owner_releases_a_quarantined_file_and_its_failure_opens_an_incident(
         b.append(b.csv("more.csv", "6,Berlin,ok,1.5,,2020-01-06 08:00:00,"))
     (held,) = quarantine.listing(b.platform, b.anna, BATCHES)
 
-    with pytest.raises(Denied, match="rule: quarantine"):
+    with pytest.raises(Denied, match="rule: domain.owner"):
         quarantine.release(b.platform, b.ben, held["id"])
     released = quarantine.release(b.platform, b.anna, held["id"])
 

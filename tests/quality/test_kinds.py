@@ -120,7 +120,7 @@ def test_contract_types_match_lake_types(expected: str, actual: str, matches: bo
 
 def test_only_members_of_the_domain_add_or_run_checks(module_batches: Batches) -> None:
     b = module_batches
-    with pytest.raises(Denied, match="rule: check.member"):
+    with pytest.raises(Denied, match="rule: domain.member"):
         dataset_checks.add(b.platform, b.ben, BATCHES, CheckSpec("not_null", {"column": "plant"}))
     with pytest.raises(Denied, match="threshold report"):
         dataset_checks.run(b.platform, b.ben, BATCHES)

@@ -118,9 +118,9 @@ def test_a_visibility_only_owners_may_choose(org, tmp_path: Path, state_of) -> N
     carla = get_person(org.platform, "carla")
     result = preview(org.platform, _report(tmp_path), user=carla, choices=_choices(visibility="restricted"))
     assert not result.may_set_visibility
-    assert result.problems == ["carla does not own domain 'manufacturing' (rule: dataset.owner)"]
+    assert result.problems == ["carla does not own domain 'manufacturing' (rule: domain.owner)"]
     before = state_of(org.platform)
-    with pytest.raises(Denied, match="rule: dataset.owner"):
+    with pytest.raises(Denied, match="rule: domain.owner"):
         share(org.platform, _report(tmp_path), domain="manufacturing", user=carla, visibility="restricted")
     assert state_of(org.platform) == before  # refused before anything was written
 

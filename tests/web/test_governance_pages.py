@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from threshold.governance import access, controls, policies
+from threshold.governance import controls, policies
+from threshold.governance import requests as access
 from threshold.governance.policies import PERSONAL_GUARDRAIL
 from threshold.identity.service import add_user
 

@@ -5,17 +5,37 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
 from threshold.errors import ThresholdError
 from threshold.interface.bodies import BodyLimit
 from threshold.interface.errors import error_headers
-from threshold.interface.permissions import enforce
+from threshold.interface.permissions import Public, enforce, route_rules
 from threshold.platform import Platform
+
+docs = APIRouter(include_in_schema=False)
+"""FastAPI's own documentation of the API (no data in it), served as routes that declare who may read them."""
+
+
+@docs.get("/openapi.json")
+def openapi(request: Request, person: Public) -> dict[str, Any]:
+    return request.app.openapi()  # type: ignore[no-any-return]
+
+
+@docs.get("/docs")
+def swagger(person: Public) -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="Threshold API")
+
+
+@docs.get("/redoc")
+def redoc(person: Public) -> HTMLResponse:
+    return get_redoc_html(openapi_url="/openapi.json", title="Threshold API")
 
 
 @asynccontextmanager
@@ -44,7 +64,10 @@ def create_app(platform: Platform) -> FastAPI:
         title="Threshold",
         version="0.1.0",
         description="Share data into one governed lake, query it through one gateway, see who used what.",
-        dependencies=[Depends(enforce)],  # every route's declared permission (interface/permissions.py)
+        dependencies=[Depends(enforce)],  # refuses a route that declares no permission (interface/permissions.py)
+        openapi_url=None,  # the documentation routes are ours (`docs`), declared like every other route
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.platform = platform
     # Inside the session middleware (added after it), so a refused upload still gets a signed-in error page.
@@ -75,10 +98,12 @@ def create_app(platform: Platform) -> FastAPI:
     from threshold.api import governance, jobs, lineage, notifications, products, quality, shares
     from threshold.api.routes import router
 
+    app.include_router(docs)
     app.include_router(router)
     for capability in (governance, jobs, lineage, notifications, products, quality, shares):
         app.include_router(capability.router)
     from threshold.web.routes import install as install_web
 
     install_web(app)
+    app.state.route_rules = route_rules(app)  # collected once, from the routes themselves
     return app

@@ -1,7 +1,7 @@
 """REST API of governance under /api/v1: tokens, policies, owner controls, access requests, grants, audit.
 
 Each route parses its input, calls one governance or identity service and returns its answer; who may
-call it is declared in `interface/permissions.py`.
+call it is declared in its signature (`interface/permissions.py`).
 """
 
 from __future__ import annotations
@@ -13,15 +13,20 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from threshold.errors import InvalidInput, NotFound
-from threshold.governance import access, audit, controls, policies
+from threshold.governance import audit, controls, policies
+from threshold.governance import requests as access
 from threshold.identity import service as identity
-from threshold.interface.deps import CurrentPerson, PlatformDep, client_address
+from threshold.identity.service import Person
+from threshold.interface.deps import PlatformDep, client_address
 from threshold.interface.params import Id, Offset
+from threshold.interface.permissions import Governance, Public, Requires, SignedIn
 
 router = APIRouter(prefix="/api/v1")
 
 Visibility = Literal["open", "on-request", "restricted"]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+Manages = Annotated[Person, Requires("dataset.manage", on="name")]
+Grants = Annotated[Person, Requires("dataset.grant")]
 
 
 class TokenIn(BaseModel):
@@ -76,7 +81,7 @@ class DenyIn(BaseModel):
     summary="Sign in with a password: a new personal API token (shown once)",
     responses={429: {"description": "Too many failed sign-ins; try again after `Retry-After` seconds"}},
 )
-def create_token(body: TokenIn, request: Request, platform: PlatformDep) -> dict[str, Any]:
+def create_token(body: TokenIn, request: Request, platform: PlatformDep, caller: Public) -> dict[str, Any]:
     """Throttled per account and client address: too many failures answer 429 with Retry-After."""
     person = identity.authenticate(platform, body.user, body.password, address=client_address(request))
     token_id, token = identity.create_token(platform, person.name, name=body.name or "login", days=body.days)
@@ -84,12 +89,12 @@ def create_token(body: TokenIn, request: Request, platform: PlatformDep) -> dict
 
 
 @router.get("/tokens", summary="My API tokens (never the tokens themselves)")
-def tokens(platform: PlatformDep, person: CurrentPerson) -> list[dict[str, Any]]:
+def tokens(platform: PlatformDep, person: SignedIn) -> list[dict[str, Any]]:
     return identity.list_tokens(platform, person)
 
 
 @router.delete("/tokens/{token_id}", summary="Revoke one of my API tokens")
-def revoke_token(token_id: Id, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def revoke_token(token_id: Id, platform: PlatformDep, person: SignedIn) -> dict[str, Any]:
     if token_id not in {t["id"] for t in identity.list_tokens(platform, person)}:
         raise NotFound(f"you have no token {token_id}")
     identity.revoke_token(platform, token_id, by=person)
@@ -100,23 +105,25 @@ def revoke_token(token_id: Id, platform: PlatformDep, person: CurrentPerson) -> 
 
 
 @router.get("/policies", summary="Guardrails and domain policies (the built-in personal-data guardrail first)")
-def list_policies(platform: PlatformDep, person: CurrentPerson, history: bool = False) -> list[dict[str, Any]]:
-    return policies.list_policies(platform, history=history)
+def list_policies(platform: PlatformDep, person: SignedIn, history: bool = False) -> list[dict[str, Any]]:
+    return policies.list_policies(platform, history=history, viewer=person)
 
 
 @router.post("/policies", summary="Apply a policy file: global guardrails (governance) or a domain's (owners)")
-def apply_policy(body: PolicyIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def apply_policy(
+    body: PolicyIn, platform: PlatformDep, person: Annotated[Person, Requires("policy.edit")]
+) -> dict[str, Any]:
     return asdict(policies.apply(platform, person, body.text, reason=body.reason))
 
 
 @router.put("/datasets/{name}/visibility", summary="A dataset's visibility: open, on-request or restricted")
-def set_visibility(name: str, body: VisibilityIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def set_visibility(name: str, body: VisibilityIn, platform: PlatformDep, person: Manages) -> dict[str, Any]:
     return controls.set_visibility(platform, person, _dataset_name(name), body.visibility)
 
 
 @router.put("/domains/{name}/visibility", summary="A domain's default visibility for its datasets")
 def set_domain_visibility(
-    name: str, body: VisibilityIn, platform: PlatformDep, person: CurrentPerson
+    name: str, body: VisibilityIn, platform: PlatformDep, person: Annotated[Person, Requires("domain.own")]
 ) -> dict[str, Any]:
     if "." in name:
         raise InvalidInput("name a domain, not a dataset")
@@ -124,12 +131,12 @@ def set_domain_visibility(
 
 
 @router.put("/datasets/{name}/purposes", summary="The purposes a dataset may be read for (empty: any)")
-def set_purposes(name: str, body: PurposesIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def set_purposes(name: str, body: PurposesIn, platform: PlatformDep, person: Manages) -> dict[str, Any]:
     return controls.set_purposes(platform, person, _dataset_name(name), body.purposes)
 
 
 @router.post("/datasets/{name}/tags", summary="Tag a dataset, or one of its columns")
-def add_tag(name: str, body: TagIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def add_tag(name: str, body: TagIn, platform: PlatformDep, person: Manages) -> dict[str, Any]:
     return controls.tag(platform, person, _target(name, body.column), body.tag)
 
 
@@ -137,7 +144,7 @@ def add_tag(name: str, body: TagIn, platform: PlatformDep, person: CurrentPerson
 def remove_tag(
     name: str,
     platform: PlatformDep,
-    person: CurrentPerson,
+    person: Manages,
     tag: Annotated[str, Query(min_length=1, max_length=200)],
     column: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
@@ -148,7 +155,7 @@ def remove_tag(
 def explain(
     name: str,
     platform: PlatformDep,
-    person: CurrentPerson,
+    person: Annotated[Person, Requires("dataset.know", on="name")],
     purpose: Annotated[str | None, Query(max_length=200)] = None,
     user: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
@@ -159,7 +166,9 @@ def explain(
 
 
 @router.post("/requests", summary="Ask for access to a dataset for a purpose (may be auto-approved)")
-def request_access(body: RequestIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def request_access(
+    body: RequestIn, platform: PlatformDep, person: Annotated[Person, Requires("dataset.request")]
+) -> dict[str, Any]:
     return access.request_access(
         platform,
         person,
@@ -172,28 +181,28 @@ def request_access(body: RequestIn, platform: PlatformDep, person: CurrentPerson
 
 
 @router.get("/requests", summary="My access requests, newest first")
-def my_requests(platform: PlatformDep, person: CurrentPerson) -> list[dict[str, Any]]:
+def my_requests(platform: PlatformDep, person: SignedIn) -> list[dict[str, Any]]:
     return access.my_requests(platform, person)
 
 
 @router.get("/inbox", summary="Requests waiting for my decision (datasets of the domains I own)")
-def inbox(platform: PlatformDep, person: CurrentPerson) -> list[dict[str, Any]]:
+def inbox(platform: PlatformDep, person: SignedIn) -> list[dict[str, Any]]:
     return access.inbox(platform, person)
 
 
 @router.post("/requests/{request_id}/approve", summary="Approve a request: a grant for its purpose, until it expires")
-def approve(request_id: Id, body: ApproveIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def approve(request_id: Id, body: ApproveIn, platform: PlatformDep, person: Grants) -> dict[str, Any]:
     return access.approve(platform, person, request_id, reason=body.reason, allow_personal=body.personal)
 
 
 @router.post("/requests/{request_id}/deny", summary="Deny a request, with a reason the requester can act on")
-def deny(request_id: Id, body: DenyIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def deny(request_id: Id, body: DenyIn, platform: PlatformDep, person: Grants) -> dict[str, Any]:
     return access.deny(platform, person, request_id, reason=body.reason)
 
 
 @router.get("/grants", summary="Grants I hold, or every grant on a dataset I own")
 def grants(
-    platform: PlatformDep, person: CurrentPerson, dataset: Annotated[str | None, Query(max_length=200)] = None
+    platform: PlatformDep, person: SignedIn, dataset: Annotated[str | None, Query(max_length=200)] = None
 ) -> list[dict[str, Any]]:
     return access.grants(platform, person, dataset=dataset or None)
 
@@ -202,7 +211,7 @@ def grants(
 def revoke_grant(
     grant_id: Id,
     platform: PlatformDep,
-    person: CurrentPerson,
+    person: Grants,
     reason: Annotated[str, Query(max_length=2000)] = "",
 ) -> dict[str, Any]:
     return access.revoke(platform, person, grant_id, reason=reason)
@@ -214,7 +223,7 @@ def revoke_grant(
 @router.get("/audit", summary="The audit log (owners: their data and own actions; governance: everything)")
 def audit_log(
     platform: PlatformDep,
-    person: CurrentPerson,
+    person: Annotated[Person, Requires("dataset.audit")],
     dataset: Annotated[str | None, Query(max_length=200)] = None,
     action: Annotated[str | None, Query(max_length=100)] = None,
     user: Annotated[str | None, Query(max_length=200)] = None,
@@ -233,13 +242,13 @@ def audit_log(
 
 
 @router.get("/governance/time-to-access", summary="Per domain: how long access requests waited (median, p90)")
-def time_to_access(platform: PlatformDep, person: CurrentPerson) -> list[dict[str, Any]]:
+def time_to_access(platform: PlatformDep, person: SignedIn) -> list[dict[str, Any]]:
     return access.time_to_access(platform)
 
 
 @router.get("/governance/pending", summary="Every request waiting for an answer across the organisation")
-def pending(platform: PlatformDep, person: CurrentPerson) -> list[dict[str, Any]]:
-    return access.pending(platform)
+def pending(platform: PlatformDep, person: Governance) -> list[dict[str, Any]]:
+    return access.pending(platform, person)
 
 
 def _dataset_name(name: str) -> str:

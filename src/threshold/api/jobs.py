@@ -7,30 +7,22 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
-from threshold.interface.deps import CurrentPerson, PlatformDep
-from threshold.interface.permissions import API, RULES
+from threshold.interface.deps import PlatformDep
+from threshold.interface.permissions import API, Admin
 from threshold.jobs import service as jobs
-
-RULES.update(
-    {
-        ("GET", f"{API}/jobs"): "admin",
-        ("GET", f"{API}/jobs/history"): "admin",
-        ("POST", f"{API}/jobs/{{kind}}/{{key}}/run"): "admin",
-    }
-)
 
 router = APIRouter(prefix=API)
 
 
 @router.get("/jobs", summary="Every scheduled job, the declared kinds and the newest runs")
-def list_jobs(platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def list_jobs(platform: PlatformDep, person: Admin) -> dict[str, Any]:
     return jobs.overview(platform, person)
 
 
 @router.get("/jobs/history", summary="Runs of jobs, newest first")
 def job_history(
     platform: PlatformDep,
-    person: CurrentPerson,
+    person: Admin,
     kind: Annotated[str | None, Query(max_length=60)] = None,
     key: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -40,7 +32,7 @@ def job_history(
 
 
 @router.post("/jobs/{kind}/{key}/run", summary="Run one job now, whatever its schedule")
-async def run_job(kind: str, key: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+async def run_job(kind: str, key: str, platform: PlatformDep, person: Admin) -> dict[str, Any]:
     jobs.must_operate(person)
     o = await run_in_threadpool(jobs.run_now, platform, kind, key)
     return jobs.outcome_dict(o)

@@ -18,8 +18,9 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from threshold.errors import InvalidInput
-from threshold.interface.deps import CurrentPerson, PlatformDep
-from threshold.interface.permissions import API, RULES
+from threshold.identity.service import Person
+from threshold.interface.deps import PlatformDep
+from threshold.interface.permissions import Requires, SignedIn
 from threshold.lineage import derive as derivation
 from threshold.lineage import sources
 from threshold.lineage.impact import impact as run_impact
@@ -28,24 +29,8 @@ from threshold.lineage.supply_chain import lineage as supply_chain
 from threshold.lineage.supply_chain import overview
 
 MAX_EVENT_BYTES = 16 * 1024 * 1024
-
-# Who may call each route (interface/permissions.py); the services narrow it to the target's domain.
-RULES.update(
-    {
-        ("POST", f"{API}/lineage"): "signed_in",  # writing lineage INTO a lake dataset: members only
-        ("GET", f"{API}/lineage"): "signed_in",
-        ("GET", f"{API}/lineage/{{dataset}}"): "signed_in",
-        ("GET", f"{API}/impact/{{dataset}}/{{column}}"): "signed_in",
-        ("POST", f"{API}/impact/{{dataset}}/{{column}}/notify"): "member",
-        ("POST", f"{API}/derive"): "member",
-        ("POST", f"{API}/datasets/{{name}}/refresh"): "member",
-        ("PUT", f"{API}/datasets/{{name}}/schedule"): "member",
-        ("GET", f"{API}/derivations"): "signed_in",
-        ("GET", f"{API}/derivations/{{dataset}}"): "signed_in",
-        ("GET", f"{API}/sources"): "signed_in",
-        ("POST", f"{API}/sources"): "owner",
-    }
-)
+KnowsDataset = Annotated[Person, Requires("dataset.know", on="dataset")]
+RunsDerivation = Annotated[Person, Requires("derivation.run")]
 
 
 router = APIRouter(prefix="/api/v1")
@@ -73,7 +58,9 @@ class SourceIn(BaseModel):
 
 
 @router.post("/lineage", status_code=201, summary="Receive OpenLineage run events (one, or a list)")
-async def receive(request: Request, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+async def receive(
+    request: Request, platform: PlatformDep, person: Annotated[Person, Requires("lineage.write")]
+) -> dict[str, Any]:
     body = await _json_body(request)
     return await run_in_threadpool(ingest, platform, body, user=person)
 
@@ -99,7 +86,7 @@ async def _json_body(request: Request) -> Any:
 
 
 @router.get("/lineage", summary="The lineage graph in numbers, and every lineage gap")
-def lineage_overview(platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def lineage_overview(platform: PlatformDep, person: SignedIn) -> dict[str, Any]:
     return overview(platform, viewer=person)
 
 
@@ -107,7 +94,7 @@ def lineage_overview(platform: PlatformDep, person: CurrentPerson) -> dict[str, 
 def lineage(
     dataset: str,
     platform: PlatformDep,
-    person: CurrentPerson,
+    person: KnowsDataset,
     column: Annotated[str | None, Query(max_length=255)] = None,
     direction: Literal["upstream", "downstream", "both"] = "both",
     depth: Annotated[int, Query(ge=1, le=20)] = 5,
@@ -122,7 +109,7 @@ def impact(
     dataset: str,
     column: str,
     platform: PlatformDep,
-    person: CurrentPerson,
+    person: KnowsDataset,
     change: Literal["drop", "rename", "retype"] = "drop",
 ) -> dict[str, Any]:
     return run_impact(platform, dataset, column, change=change, viewer=person)
@@ -133,14 +120,16 @@ def announce(
     dataset: str,
     column: str,
     platform: PlatformDep,
-    person: CurrentPerson,
+    person: Annotated[Person, Requires("dataset.write", on="dataset")],
     change: Literal["drop", "rename", "retype"] = "drop",
 ) -> dict[str, Any]:
     return run_impact(platform, dataset, column, change=change, viewer=person, notify=True)
 
 
 @router.post("/derive", status_code=201, summary="Derive a dataset from SQL (run through the gateway as you)")
-def derive(body: DeriveIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def derive(
+    body: DeriveIn, platform: PlatformDep, person: Annotated[Person, Requires("domain.member")]
+) -> dict[str, Any]:
     result = derivation.derive(
         platform,
         body.name,
@@ -156,32 +145,34 @@ def derive(body: DeriveIn, platform: PlatformDep, person: CurrentPerson) -> dict
 
 
 @router.post("/datasets/{name}/refresh", summary="Refresh a derived dataset now (one new snapshot)")
-def refresh(name: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def refresh(name: str, platform: PlatformDep, person: RunsDerivation) -> dict[str, Any]:
     return asdict(derivation.refresh(platform, name, user=person))
 
 
 @router.put("/datasets/{name}/schedule", summary="Set (or clear) a derived dataset's refresh schedule")
-def set_schedule(name: str, body: ScheduleIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def set_schedule(name: str, body: ScheduleIn, platform: PlatformDep, person: RunsDerivation) -> dict[str, Any]:
     return derivation.set_schedule(platform, name, body.schedule, user=person)
 
 
 @router.get("/derivations", summary="Derived datasets with owner, schedule and last run")
-def derivations(platform: PlatformDep, person: CurrentPerson, domain: str | None = None) -> list[dict[str, Any]]:
+def derivations(platform: PlatformDep, person: SignedIn, domain: str | None = None) -> list[dict[str, Any]]:
     return derivation.derivations(platform, domain=domain, viewer=person)
 
 
 @router.get("/derivations/{dataset}", summary="One derivation: SQL, schedule and its runs")
-def derivation_detail(dataset: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def derivation_detail(dataset: str, platform: PlatformDep, person: KnowsDataset) -> dict[str, Any]:
     return derivation.describe_derivation(platform, dataset, viewer=person)
 
 
 @router.get("/sources", summary="Source systems and their owners")
-def list_sources(platform: PlatformDep, person: CurrentPerson) -> list[dict[str, Any]]:
+def list_sources(platform: PlatformDep, person: SignedIn) -> list[dict[str, Any]]:
     return sources.list_sources(platform)
 
 
 @router.post("/sources", status_code=201, summary="Register a source system")
-def add_source(body: SourceIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def add_source(
+    body: SourceIn, platform: PlatformDep, person: Annotated[Person, Requires("source.register")]
+) -> dict[str, Any]:
     return sources.add_source(
         platform, body.name, owner=body.owner, kind=body.kind, description=body.description, user=person
     )

@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from threshold.interface.deps import CurrentPerson, PlatformDep
+from threshold.interface.deps import PlatformDep
+from threshold.interface.permissions import SignedIn
 from threshold.notifications import service
 
 router = APIRouter(prefix="/api/v1")
@@ -18,10 +19,10 @@ class ReadIn(BaseModel):
 
 
 @router.get("/notifications", summary="My inbox")
-def notifications(platform: PlatformDep, person: CurrentPerson, unread: bool = False) -> list[dict[str, Any]]:
+def notifications(platform: PlatformDep, person: SignedIn, unread: bool = False) -> list[dict[str, Any]]:
     return service.inbox(platform, person, unread=unread)
 
 
 @router.post("/notifications/read", summary="Mark messages read (all when no ids)")
-def read(body: ReadIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, int]:
+def read(body: ReadIn, platform: PlatformDep, person: SignedIn) -> dict[str, int]:
     return {"marked": service.mark_read(platform, person, body.ids)}

@@ -10,37 +10,16 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from threshold.errors import InvalidInput
-from threshold.interface.deps import CurrentPerson, PlatformDep
+from threshold.identity.service import Person
+from threshold.interface.deps import PlatformDep
 from threshold.interface.params import PageNumber
-from threshold.interface.permissions import RULES, Level
+from threshold.interface.permissions import Requires, SignedIn
 from threshold.products import candidates, consumption, contracts, lifecycle, owners, patterns, producers
 
 router = APIRouter(prefix="/api/v1", tags=["products"])
-A = "/api/v1"
-PERMISSIONS: dict[tuple[str, str], Level] = {
-    ("GET", f"{A}/consumers/{{dataset}}"): "signed_in",
-    ("GET", f"{A}/patterns"): "signed_in",
-    ("GET", f"{A}/domains/{{domain}}/producer"): "signed_in",
-    ("GET", f"{A}/datasets/{{dataset}}/columns/{{column}}/impact"): "signed_in",
-    ("GET", f"{A}/candidates"): "signed_in",
-    ("POST", f"{A}/candidates/{{dataset}}/nominate"): "signed_in",
-    ("POST", f"{A}/candidates/{{dataset}}/dismiss"): "owner",
-    ("GET", f"{A}/owners/{{dataset}}"): "signed_in",
-    ("POST", f"{A}/owners/{{dataset}}/propose"): "owner",
-    ("POST", f"{A}/owners/{{dataset}}/accept"): "signed_in",
-    ("POST", f"{A}/owners/{{dataset}}/decline"): "signed_in",
-    ("GET", f"{A}/products"): "signed_in",
-    ("POST", f"{A}/products"): "owner",
-    ("GET", f"{A}/products/{{dataset}}"): "signed_in",
-    ("POST", f"{A}/products/{{dataset}}/deprecate"): "signed_in",
-    ("POST", f"{A}/products/{{dataset}}/retire"): "signed_in",
-    ("GET", f"{A}/contracts/{{dataset}}"): "signed_in",
-    ("PUT", f"{A}/contracts"): "signed_in",
-    ("POST", f"{A}/contracts/{{dataset}}/check"): "signed_in",
-}
-"""Who may call each route (`interface/permissions.py` levels). `signed_in` where the person acting need not own
-the domain (nominating; the proposed owner answering; a product's owner managing it): the services check."""
-RULES.update(PERMISSIONS)
+KnowsDataset = Annotated[Person, Requires("dataset.know", on="dataset")]
+Promotes = Annotated[Person, Requires("product.promote")]
+Manages = Annotated[Person, Requires("product.manage")]
 WeeksQuery = Annotated[int | None, Query(ge=0, le=520, description="Weeks of usage (0: all; default: settings).")]
 MAX_CONTRACT = 2_000_000
 
@@ -68,14 +47,17 @@ class DeprecateIn(BaseModel):
 
 
 @router.get("/consumers/{dataset}", summary="Who uses a dataset and why (consumption patterns)")
-def consumers(dataset: str, platform: PlatformDep, person: CurrentPerson, weeks: WeeksQuery = None) -> dict[str, Any]:
+def consumers(
+    dataset: str,
+    platform: PlatformDep,
+    person: Annotated[Person, Requires("dataset.usage.counts", on="dataset")],
+    weeks: WeeksQuery = None,
+) -> dict[str, Any]:
     return consumption.dataset_consumers(platform, dataset, viewer=person, weeks=weeks)
 
 
 @router.get("/patterns", summary="Org patterns: reuse matrix, rising and falling, long tail, usage by domain")
-def org_patterns(
-    platform: PlatformDep, person: CurrentPerson, weeks: WeeksQuery = None, domain: str | None = None
-) -> Any:
+def org_patterns(platform: PlatformDep, person: SignedIn, weeks: WeeksQuery = None, domain: str | None = None) -> Any:
     if domain:
         return patterns.domain_datasets(platform, domain, viewer=person, weeks=weeks)
     return patterns.org_patterns(platform, viewer=person, weeks=weeks)
@@ -85,7 +67,7 @@ def org_patterns(
 def producer(
     domain: str,
     platform: PlatformDep,
-    person: CurrentPerson,
+    person: SignedIn,
     weeks: WeeksQuery = None,
     page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 25,
@@ -94,14 +76,14 @@ def producer(
 
 
 @router.get("/datasets/{dataset}/columns/{column}/impact", summary="What changing one column would affect")
-def column_impact(dataset: str, column: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def column_impact(dataset: str, column: str, platform: PlatformDep, person: KnowsDataset) -> dict[str, Any]:
     return producers.column_impact(platform, dataset, column, viewer=person)
 
 
 @router.get("/candidates", summary="Promotion candidates, ranked, with reasons and what promoting needs")
 def list_candidates(
     platform: PlatformDep,
-    person: CurrentPerson,
+    person: SignedIn,
     weeks: WeeksQuery = None,
     all: bool = False,
     page: PageNumber = 1,
@@ -114,42 +96,46 @@ def list_candidates(
 
 
 @router.post("/candidates/{dataset}/nominate", summary="Nominate a dataset for promotion, with a reason")
-def nominate(dataset: str, body: ReasonIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def nominate(dataset: str, body: ReasonIn, platform: PlatformDep, person: KnowsDataset) -> dict[str, Any]:
     return candidates.nominate(platform, person, dataset, reason=body.reason)
 
 
 @router.post("/candidates/{dataset}/dismiss", summary="Review a candidate: not now, with a reason")
-def dismiss(dataset: str, body: ReasonIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def dismiss(dataset: str, body: ReasonIn, platform: PlatformDep, person: Promotes) -> dict[str, Any]:
     return candidates.dismiss(platform, person, dataset, reason=body.reason)
 
 
 @router.get("/owners/{dataset}", summary="Owner suggestions, ranked, with evidence")
-def suggest_owners(dataset: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def suggest_owners(
+    dataset: str, platform: PlatformDep, person: Annotated[Person, Requires("dataset.usage.names", on="dataset")]
+) -> dict[str, Any]:
     return owners.suggest(platform, dataset, viewer=person)
 
 
 @router.post("/owners/{dataset}/propose", summary="Propose ownership to the next suggestion (or a named person)")
-def propose(dataset: str, body: ProposeIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def propose(
+    dataset: str, body: ProposeIn, platform: PlatformDep, person: Annotated[Person, Requires("product.propose_owner")]
+) -> dict[str, Any]:
     return owners.propose(platform, person, dataset, to=body.to)
 
 
 @router.post("/owners/{dataset}/accept", summary="Accept ownership (as the caller)")
-def accept(dataset: str, body: ReasonIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def accept(dataset: str, body: ReasonIn, platform: PlatformDep, person: KnowsDataset) -> dict[str, Any]:
     return owners.accept(platform, person, dataset, reason=body.reason)
 
 
 @router.post("/owners/{dataset}/decline", summary="Decline ownership with a reason; the next suggestion is asked")
-def decline(dataset: str, body: ReasonIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def decline(dataset: str, body: ReasonIn, platform: PlatformDep, person: KnowsDataset) -> dict[str, Any]:
     return owners.decline(platform, person, dataset, reason=body.reason)
 
 
 @router.get("/products", summary="Data products")
-def list_products(platform: PlatformDep, person: CurrentPerson, status: str | None = None) -> list[dict[str, Any]]:
+def list_products(platform: PlatformDep, person: SignedIn, status: str | None = None) -> list[dict[str, Any]]:
     return lifecycle.list_products(platform, viewer=person, status=status)
 
 
 @router.post("/products", summary="Promote a dataset (and others it combines) to a data product", status_code=201)
-def promote(body: PromoteIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def promote(body: PromoteIn, platform: PlatformDep, person: Promotes) -> dict[str, Any]:
     return lifecycle.promote(
         platform,
         person,
@@ -163,17 +149,17 @@ def promote(body: PromoteIn, platform: PlatformDep, person: CurrentPerson) -> di
 
 
 @router.get("/products/{dataset}", summary="A product: owner, version, status badges, contract and checks")
-def product(dataset: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def product(dataset: str, platform: PlatformDep, person: Annotated[Person, Requires("product.know")]) -> dict[str, Any]:
     return lifecycle.product_view(platform, dataset, viewer=person)
 
 
 @router.post("/products/{dataset}/deprecate", summary="Deprecate a product; recent consumers are told")
-def deprecate(dataset: str, body: DeprecateIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def deprecate(dataset: str, body: DeprecateIn, platform: PlatformDep, person: Manages) -> dict[str, Any]:
     return lifecycle.deprecate(platform, person, dataset, replacement=body.replacement, reason=body.reason)
 
 
 @router.post("/products/{dataset}/retire", summary="Retire a deprecated product")
-def retire(dataset: str, body: ReasonIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def retire(dataset: str, body: ReasonIn, platform: PlatformDep, person: Manages) -> dict[str, Any]:
     return lifecycle.retire(platform, person, dataset, reason=body.reason)
 
 
@@ -183,7 +169,7 @@ def retire(dataset: str, body: ReasonIn, platform: PlatformDep, person: CurrentP
     response_class=PlainTextResponse,
     responses={200: {"content": {"application/yaml": {}}}},
 )
-def export_contract(dataset: str, platform: PlatformDep, person: CurrentPerson) -> PlainTextResponse:
+def export_contract(dataset: str, platform: PlatformDep, person: KnowsDataset) -> PlainTextResponse:
     return PlainTextResponse(contracts.export(platform, dataset, viewer=person), media_type="application/yaml")
 
 
@@ -192,7 +178,7 @@ def export_contract(dataset: str, platform: PlatformDep, person: CurrentPerson) 
     summary='Publish a contract: ODCS v3 YAML as the body (or JSON {"document": YAML})',
     openapi_extra={"requestBody": {"content": {"application/yaml": {"schema": {"type": "string"}}}}},
 )
-async def import_contract(request: Request, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+async def import_contract(request: Request, platform: PlatformDep, person: Manages) -> dict[str, Any]:
     import json
 
     from fastapi.concurrency import run_in_threadpool
@@ -212,5 +198,5 @@ async def import_contract(request: Request, platform: PlatformDep, person: Curre
 
 
 @router.post("/contracts/{dataset}/check", summary="Run a contract's checks against the real table again")
-def check_contract(dataset: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def check_contract(dataset: str, platform: PlatformDep, person: Manages) -> dict[str, Any]:
     return contracts.recheck(platform, person, dataset)

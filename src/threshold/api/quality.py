@@ -1,8 +1,8 @@
 """REST API of data quality under /api/v1: checks, their runs and score, incidents, quarantine.
 
 Each route parses its input and calls one `threshold.quality` service; who may call it is declared in
-`QUALITY_RULES` (added to `api/permissions.RULES` when this module is imported). Scheduled checks are
-jobs: the app's scheduler (`api/app.py`, `threshold.jobs`) runs them.
+its signature (`interface/permissions.py`). Scheduled checks are jobs: the app's scheduler (`api/app.py`,
+`threshold.jobs`) runs them.
 """
 
 from __future__ import annotations
@@ -13,37 +13,23 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from threshold.interface.deps import CurrentPerson, PlatformDep
+from threshold.identity.service import Person
+from threshold.interface.deps import PlatformDep
 from threshold.interface.params import Id
-from threshold.interface.permissions import RULES, Level
+from threshold.interface.permissions import Requires, SignedIn
 from threshold.quality import contract_rules, dataset_checks, incidents, quarantine
 from threshold.quality.incident_records import get_incident, list_incidents
 from threshold.quality.kinds import CheckSpec
 from threshold.quality.score import dataset_quality, domain_quality
 
 API = "/api/v1"
-QUALITY_RULES: dict[tuple[str, str], Level] = {
-    ("GET", f"{API}/datasets/{{name}}/checks"): "signed_in",
-    ("POST", f"{API}/datasets/{{name}}/checks"): "member",
-    ("POST", f"{API}/datasets/{{name}}/checks/run"): "member",
-    ("POST", f"{API}/datasets/{{name}}/checks/sync"): "member",
-    ("GET", f"{API}/checks/{{check_id}}"): "signed_in",
-    ("DELETE", f"{API}/checks/{{check_id}}"): "member",
-    ("GET", f"{API}/datasets/{{name}}/quality"): "signed_in",
-    ("GET", f"{API}/domains/{{name}}/quality"): "signed_in",
-    ("GET", f"{API}/incidents"): "signed_in",
-    ("POST", f"{API}/incidents"): "signed_in",
-    ("GET", f"{API}/incidents/{{incident_id}}"): "signed_in",
-    ("POST", f"{API}/incidents/{{incident_id}}/{{action}}"): "signed_in",
-    ("GET", f"{API}/quarantine"): "member",
-    ("POST", f"{API}/quarantine/{{quarantine_id}}/release"): "owner",
-}
-"""Who may call each route (the services check the dataset's domain, the reporter, the routed domain)."""
-RULES.update(QUALITY_RULES)
 
 
 router = APIRouter(prefix=API)
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+KnowsDataset = Annotated[Person, Requires("dataset.know", on="name")]
+WritesDataset = Annotated[Person, Requires("dataset.write", on="name")]
+SeesIncident = Annotated[Person, Requires("incident.see")]
 
 
 class CheckIn(BaseModel):
@@ -79,24 +65,24 @@ class ActionIn(BaseModel):
 
 @router.get("/datasets/{name}/checks", summary="A dataset's checks, recent runs and quality score")
 def list_dataset_checks(
-    name: str, platform: PlatformDep, person: CurrentPerson, history: Annotated[int, Query(ge=1, le=500)] = 20
+    name: str, platform: PlatformDep, person: KnowsDataset, history: Annotated[int, Query(ge=1, le=500)] = 20
 ) -> dict[str, Any]:
     return dataset_checks.dataset_checks(platform, person, name, history=history)
 
 
 @router.post("/datasets/{name}/checks", summary="Add a check", status_code=201)
-def add_check(name: str, body: CheckIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def add_check(name: str, body: CheckIn, platform: PlatformDep, person: WritesDataset) -> dict[str, Any]:
     spec = CheckSpec(body.kind, body.options, blocking=body.blocking, schedule=body.schedule, name=body.name)
     return dataset_checks.add(platform, person, name, spec)
 
 
 @router.post("/datasets/{name}/checks/run", summary="Run a dataset's checks now")
-async def run_checks(name: str, platform: PlatformDep, person: CurrentPerson) -> list[dict[str, Any]]:
+async def run_checks(name: str, platform: PlatformDep, person: WritesDataset) -> list[dict[str, Any]]:
     return await run_in_threadpool(dataset_checks.run, platform, person, name)
 
 
 @router.post("/datasets/{name}/checks/sync", summary="Take a dataset's checks from its data contract (ODCS v3)")
-def sync_checks(name: str, body: SyncIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def sync_checks(name: str, body: SyncIn, platform: PlatformDep, person: WritesDataset) -> dict[str, Any]:
     if body.contract:
         return contract_rules.sync_contract(platform, person, name, body.contract)
     return contract_rules.sync_from_product(platform, person, name)
@@ -104,30 +90,32 @@ def sync_checks(name: str, body: SyncIn, platform: PlatformDep, person: CurrentP
 
 @router.get("/checks/{check_id}", summary="One check with its runs")
 def check(
-    check_id: Id, platform: PlatformDep, person: CurrentPerson, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    check_id: Id, platform: PlatformDep, person: SignedIn, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> dict[str, Any]:
     return dataset_checks.check_history(platform, person, check_id, limit=limit)
 
 
 @router.delete("/checks/{check_id}", summary="Stop a check (its history stays)")
-def remove_check(check_id: Id, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def remove_check(
+    check_id: Id, platform: PlatformDep, person: Annotated[Person, Requires("dataset.write")]
+) -> dict[str, Any]:
     return dataset_checks.remove(platform, person, check_id)
 
 
 @router.get("/datasets/{name}/quality", summary="A dataset's quality score")
-def dataset_score(name: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def dataset_score(name: str, platform: PlatformDep, person: KnowsDataset) -> dict[str, Any]:
     return dataset_quality(platform, name, viewer=person)
 
 
 @router.get("/domains/{name}/quality", summary="A domain's quality: score, incidents, time to acknowledge and fix")
-def domain_score(name: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
-    return domain_quality(platform, name)
+def domain_score(name: str, platform: PlatformDep, person: SignedIn) -> dict[str, Any]:
+    return domain_quality(platform, name, viewer=person)
 
 
 @router.get("/incidents", summary="Incidents, newest first")
 def incidents_list(
     platform: PlatformDep,
-    person: CurrentPerson,
+    person: SignedIn,
     domain: Annotated[str | None, Query(max_length=63)] = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
     dataset: Annotated[str | None, Query(max_length=200)] = None,
@@ -139,7 +127,7 @@ def incidents_list(
 @router.post(
     "/incidents", summary="Report a problem (routed upstream to the domain that makes the data)", status_code=201
 )
-def report(body: ReportIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def report(body: ReportIn, platform: PlatformDep, person: SignedIn) -> dict[str, Any]:
     incident_id = incidents.report(
         platform,
         person,
@@ -153,7 +141,7 @@ def report(body: ReportIn, platform: PlatformDep, person: CurrentPerson) -> dict
 
 
 @router.get("/incidents/{incident_id}", summary="One incident with its comments and affected datasets")
-def incident(incident_id: Id, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def incident(incident_id: Id, platform: PlatformDep, person: SeesIncident) -> dict[str, Any]:
     return get_incident(platform, person, incident_id)
 
 
@@ -163,7 +151,7 @@ def incident_action(
     action: Literal["ack", "fix", "verify", "reopen", "comment", "reroute"],
     body: ActionIn,
     platform: PlatformDep,
-    person: CurrentPerson,
+    person: SeesIncident,
 ) -> dict[str, Any]:
     if action == "comment":
         incidents.comment(platform, person, incident_id, body.note)
@@ -176,11 +164,15 @@ def incident_action(
 
 @router.get("/quarantine", summary="Files blocking checks rejected")
 def quarantine_list(
-    platform: PlatformDep, person: CurrentPerson, dataset: Annotated[str | None, Query(max_length=200)] = None
+    platform: PlatformDep,
+    person: Annotated[Person, Requires("domain.member")],
+    dataset: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[dict[str, Any]]:
     return quarantine.listing(platform, person, dataset)
 
 
 @router.post("/quarantine/{quarantine_id}/release", summary="Share a rejected file anyway (owners)")
-async def quarantine_release(quarantine_id: Id, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+async def quarantine_release(
+    quarantine_id: Id, platform: PlatformDep, person: Annotated[Person, Requires("domain.own")]
+) -> dict[str, Any]:
     return await run_in_threadpool(quarantine.release, platform, person, quarantine_id)

@@ -16,15 +16,19 @@ from threshold.gateway.service import open_query
 from threshold.gateway.service import query as run_query
 from threshold.gateway.stream import Cancel
 from threshold.identity import service as identity
+from threshold.identity.service import Person
 from threshold.interface import running
 from threshold.interface.bodies import accepts_upload
-from threshold.interface.deps import CurrentPerson, PlatformDep
+from threshold.interface.deps import PlatformDep
 from threshold.interface.params import PageNumber
+from threshold.interface.permissions import Requires, SignedIn
 from threshold.interface.uploads import receive_and_share
 from threshold.usage import service as usage
 from threshold.web.render import rows
 
 router = APIRouter(prefix="/api/v1")
+KnowsDataset = Annotated[Person, Requires("dataset.know", on="name")]
+"""Routes about the dataset in the path: one the caller may not know exists is answered as missing."""
 
 
 class QueryIn(BaseModel):
@@ -39,14 +43,14 @@ class QueryIn(BaseModel):
 
 
 @router.get("/me", summary="Who am I")
-def me(person: CurrentPerson) -> dict[str, Any]:
+def me(person: SignedIn) -> dict[str, Any]:
     return asdict(person)
 
 
 @router.get("/datasets", summary="Search datasets (best matches first, paginated)")
 def datasets(
     platform: PlatformDep,
-    person: CurrentPerson,
+    person: SignedIn,
     q: str = "",
     page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=1000)] = 50,
@@ -55,13 +59,16 @@ def datasets(
 
 
 @router.get("/datasets/{name}", summary="A dataset's record: schema, tags, profile, history")
-def dataset(name: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def dataset(name: str, platform: PlatformDep, person: KnowsDataset) -> dict[str, Any]:
     return catalog.describe(platform, name, viewer=person)
 
 
 @router.get("/datasets/{name}/usage", summary="Usage of one dataset")
-def dataset_usage(name: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
-    return usage.dataset_usage(platform, name)
+def dataset_usage(
+    name: str, platform: PlatformDep, person: Annotated[Person, Requires("dataset.usage.counts", on="name")]
+) -> dict[str, Any]:
+    """Counts per domain and purpose for everyone who may know the dataset; names for its producers."""
+    return usage.dataset_usage(platform, name, viewer=person)
 
 
 @router.get("/datasets/{name}/preview", summary="First rows, read through the gateway")
@@ -69,12 +76,12 @@ async def preview(
     name: str,
     request: Request,
     platform: PlatformDep,
-    person: CurrentPerson,
+    person: Annotated[Person, Requires("dataset.read", on="name")],
     limit: Annotated[int, Query(ge=1, le=1000)] = 20,
     purpose: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
     """As the reader may see them: for the purpose asked, else the one their grant covers, else "preview"."""
-    from threshold.governance.decide import decide
+    from threshold.access.reading import decide
 
     d = catalog.describe(platform, name, viewer=person)
     if not purpose:
@@ -103,7 +110,7 @@ async def preview(
     response_model=None,
     responses={429: {"description": "Too many queries running; try again after `Retry-After` seconds"}},
 )
-async def query(body: QueryIn, request: Request, platform: PlatformDep, person: CurrentPerson) -> Response:
+async def query(body: QueryIn, request: Request, platform: PlatformDep, person: SignedIn) -> Response:
     """Within the caller's allowance (time, rows, bytes); stopped when the client goes away."""
     cancel = Cancel()
 
@@ -135,7 +142,7 @@ async def query(body: QueryIn, request: Request, platform: PlatformDep, person: 
 @accepts_upload
 async def share(
     platform: PlatformDep,
-    person: CurrentPerson,
+    person: Annotated[Person, Requires("domain.member")],
     file: Annotated[UploadFile | None, File()] = None,
     preview_id: Annotated[str | None, Form(max_length=64)] = None,
     domain: Annotated[str | None, Form(max_length=100)] = None,
@@ -185,20 +192,18 @@ async def share(
 
 
 @router.get("/usage", summary="Organisation-wide usage: most used, never used")
-def org_usage(platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
-    return usage.org_usage(platform)
+def org_usage(platform: PlatformDep, person: SignedIn) -> dict[str, Any]:
+    return usage.org_usage(platform, viewer=person)
 
 
 @router.get("/users/{name}/usage", summary="What one person used")
-def user_usage(name: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def user_usage(
+    name: str, platform: PlatformDep, person: Annotated[Person, Requires("usage.person.read")]
+) -> dict[str, Any]:
     """A person's own use; admins and the governance group may see anyone's."""
-    from threshold.errors import Denied
-
-    if name != person.name and not (person.is_admin or person.is_governance):
-        raise Denied(f"{person.name} may see only their own usage (rule: usage.self)")
-    return usage.person_usage(platform, name)
+    return usage.person_usage(platform, name, viewer=person)
 
 
 @router.get("/domains", summary="Domains with their owners")
-def domains(platform: PlatformDep, person: CurrentPerson) -> list[dict[str, Any]]:
+def domains(platform: PlatformDep, person: SignedIn) -> list[dict[str, Any]]:
     return identity.list_domains(platform)

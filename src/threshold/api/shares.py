@@ -15,22 +15,17 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from threshold.errors import InvalidInput
+from threshold.identity.service import Person
 from threshold.interface.bodies import accepts_upload
-from threshold.interface.deps import CurrentPerson, PlatformDep
-from threshold.interface.permissions import RULES, Level
+from threshold.interface.deps import PlatformDep
+from threshold.interface.permissions import Requires
 from threshold.interface.previews import preview_json
 from threshold.sharing import preview as previews
 
 router = APIRouter(prefix="/api/v1", tags=["sharing"])
-A = "/api/v1"
-PERMISSIONS: dict[tuple[str, str], Level] = {
-    ("POST", f"{A}/shares/preview"): "member",
-    ("GET", f"{A}/shares/preview/{{preview_id}}"): "signed_in",
-    ("POST", f"{A}/shares/preview/{{preview_id}}"): "signed_in",
-    ("DELETE", f"{A}/shares/preview/{{preview_id}}"): "signed_in",
-}
-"""A preview belongs to the person who uploaded it: the service answers "no preview" to anyone else."""
-RULES.update(PERMISSIONS)
+Sharer = Annotated[Person, Requires("domain.member")]
+"""A person sharing into a domain: the service decides `domain.member` on the domain chosen. A preview belongs
+to the person who uploaded it: the service answers "no preview" to anyone else."""
 
 MAX_COLUMNS_JSON = 200_000
 
@@ -116,7 +111,7 @@ def parse_columns_json(text: str | None) -> dict[str, Any] | None:
 @accepts_upload
 async def create_preview(
     platform: PlatformDep,
-    person: CurrentPerson,
+    person: Sharer,
     file: Annotated[UploadFile, File()],
     domain: Annotated[str | None, Form(max_length=100)] = None,
     name: Annotated[str | None, Form(max_length=100)] = None,
@@ -153,20 +148,18 @@ async def create_preview(
 
 
 @router.get("/shares/preview/{preview_id}", summary="A preview of an upload, with the choices kept with it")
-async def get_preview(preview_id: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+async def get_preview(preview_id: str, platform: PlatformDep, person: Sharer) -> dict[str, Any]:
     result = await run_in_threadpool(previews.preview_staged, platform, person, preview_id)
     return preview_json(result)
 
 
 @router.post("/shares/preview/{preview_id}", summary="Change a preview's choices and see the result")
-async def change_preview(
-    preview_id: str, body: ChoicesIn, platform: PlatformDep, person: CurrentPerson
-) -> dict[str, Any]:
+async def change_preview(preview_id: str, body: ChoicesIn, platform: PlatformDep, person: Sharer) -> dict[str, Any]:
     result = await run_in_threadpool(previews.preview_staged, platform, person, preview_id, **body.changes())
     return preview_json(result)
 
 
 @router.delete("/shares/preview/{preview_id}", summary="Cancel a preview: its upload is removed")
-def cancel_preview(preview_id: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def cancel_preview(preview_id: str, platform: PlatformDep, person: Sharer) -> dict[str, Any]:
     previews.cancel(platform, person, preview_id)
     return {"cancelled": preview_id}

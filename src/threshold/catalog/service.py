@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from threshold.errors import InvalidInput, NotFound
+from threshold.access import knowable, no_dataset
+from threshold.errors import InvalidInput
 from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.store.models import Column, Dataset, Domain, Share, Tag
@@ -51,15 +52,6 @@ def _summary(d: Dataset) -> dict[str, Any]:
     }
 
 
-def _visible_to(viewer: Person | None) -> Any:
-    """Datasets a viewer may know exist: everything but other domains' restricted datasets."""
-    if viewer is None or viewer.is_admin or viewer.is_governance:
-        return Dataset.snapshot_id.is_not(None)
-    restricted = func.coalesce(Dataset.visibility, Domain.default_visibility) == "restricted"
-    mine = Domain.name.in_(viewer.domains or ("",))
-    return Dataset.snapshot_id.is_not(None) & (~restricted | mine)
-
-
 def search(
     platform: Platform, text: str | None = None, *, page: int = 1, per_page: int = 50, viewer: Person | None = None
 ) -> SearchPage:
@@ -71,7 +63,7 @@ def search(
         raise InvalidInput("page starts at 1 and per_page is between 1 and 1000")
     q = (text or "").strip().lower()
     with platform.store.session() as s:
-        base = select(Dataset).join(Domain, Domain.id == Dataset.domain_id).where(_visible_to(viewer))
+        base = select(Dataset).join(Domain, Domain.id == Dataset.domain_id).where(knowable(viewer))
         opts = (
             selectinload(Dataset.domain),
             selectinload(Dataset.columns),
@@ -164,7 +156,7 @@ def describe(platform: Platform, full_name: str, *, viewer: Person | None = None
         d = s.scalars(
             select(Dataset)
             .join(Domain, Domain.id == Dataset.domain_id)
-            .where(Dataset.full_name == full_name.lower(), _visible_to(viewer))
+            .where(Dataset.full_name == full_name.lower(), knowable(viewer))
             .options(
                 selectinload(Dataset.domain),
                 selectinload(Dataset.columns),
@@ -173,8 +165,8 @@ def describe(platform: Platform, full_name: str, *, viewer: Person | None = None
                 selectinload(Dataset.shares).selectinload(Share.user),
             )
         ).one_or_none()
-        if d is None or d.snapshot_id is None:
-            raise NotFound(f"no dataset {full_name[:80]!r}; see `threshold datasets`")
+        if d is None:
+            raise no_dataset(full_name)
         tags_by_col: dict[str | None, list[dict[str, Any]]] = {}
         for t in d.tags:
             tags_by_col.setdefault(t.column_name, []).append(
@@ -233,14 +225,14 @@ def describe(platform: Platform, full_name: str, *, viewer: Person | None = None
 
 
 def _hide_protected_values(platform: Platform, viewer: Person, record: dict[str, Any]) -> None:
-    """Profile values (min, max, most common) are lake data: none for a column the viewer reads masked,
-    and none at all when they read the dataset row-filtered or may not read it."""
-    from threshold.governance.decide import decide
+    """Profile values (min, max, most common) are lake data (`dataset.read_data`): none for a column the
+    viewer reads masked, and none at all when they read the dataset row-filtered or may not read it."""
+    from threshold.access import may
+    from threshold.access.reading import decide
 
     d = decide(platform, viewer, [record["name"]], None)[0]
-    masked = {c.name for c in d.columns if c.mask} if d.allowed and not d.row_filters else None
     for c in record["schema"]:
-        if masked is None or c["name"] in masked:
+        if not may(viewer, "dataset.read_data", (d, c["name"])):
             c.update(min=None, max=None, top_values=[])
 
 
@@ -249,7 +241,7 @@ def recently_shared(platform: Platform, limit: int = 10, *, viewer: Person | Non
         rows = s.scalars(
             select(Dataset)
             .join(Domain, Domain.id == Dataset.domain_id)
-            .where(_visible_to(viewer))
+            .where(knowable(viewer))
             .options(
                 selectinload(Dataset.domain),
                 selectinload(Dataset.columns),

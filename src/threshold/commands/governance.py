@@ -13,7 +13,7 @@ from rich.table import Table
 from threshold.cli import As, Format, Home, _check_format, _emit_json, _person, _platform, app, lazy_module, out
 from threshold.errors import InvalidInput
 
-access = lazy_module("threshold.governance.access")
+access = lazy_module("threshold.governance.requests")
 audit = lazy_module("threshold.governance.audit")
 controls = lazy_module("threshold.governance.controls")
 policies = lazy_module("threshold.governance.policies")
@@ -89,12 +89,14 @@ def policy_apply(
 @policy_app.command("list")
 def policy_list(
     history: Annotated[bool, typer.Option("--history", help="Every version, not only active rules.")] = False,
+    as_user: As = None,
     home: Home = None,
     fmt: Format = "table",
 ) -> None:
-    """List guardrails and domain policies (the built-in personal-data guardrail first)."""
+    """List guardrails and domain policies (the built-in guardrail first), as the person asking may see them."""
     _check_format(fmt, ("table", "json"))
-    rows = policies.list_policies(_platform(home), history=history)
+    platform = _platform(home)
+    rows = policies.list_policies(platform, history=history, viewer=_person(platform, as_user))
     if fmt == "json":
         _emit_json(rows)
         return

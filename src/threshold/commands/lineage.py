@@ -121,13 +121,17 @@ def _print_run(r: Any, fmt: str, verb: str) -> None:
 
 @app.command()
 def derivations(
-    domain: Annotated[str | None, typer.Option("--domain")] = None, home: Home = None, fmt: Format = "table"
+    domain: Annotated[str | None, typer.Option("--domain")] = None,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
 ) -> None:
-    """Derived datasets with their owner, schedule and last run."""
+    """Derived datasets with their owner, schedule and last run (those the person asking may know of)."""
     from threshold.lineage.derive import derivations as listing
 
     _check_format(fmt, ("table", "json"))
-    rows = listing(_platform(home), domain=domain)
+    platform = _platform(home)
+    rows = listing(platform, domain=domain, viewer=_person(platform, as_user))
     if fmt == "json":
         _emit_json(rows)
         return
@@ -260,12 +264,15 @@ def impact(
             d["effect"],
             d["why"],
             ", ".join(d["owners"]),
-            ", ".join(c["user"] for c in d["consumers"]),
+            ", ".join(c["user"] for c in d["consumers"])
+            or (f"{d['consumer_count']} people" if d["consumer_count"] else ""),
         )
     out.print(t)
     who = Table("person", "why", title="who must be told")
     for p in data["notify"]:
         who.add_row(p["user"], "; ".join(p["reasons"]))
+    if not data["names_visible"] and data["notify_count"]:
+        who.add_row(f"{data['notify_count']} people", "named to the data's producers")
     out.print(who)
     if notify:
         out.print(f"told {data['notified']} people")

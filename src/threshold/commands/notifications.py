@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from threshold.cli import As, Format, Home, _check_format, _emit_json, _person, _platform, app, lazy_module, out
-from threshold.errors import Denied, InvalidInput, NotFound
+from threshold.errors import InvalidInput, NotFound
 
 service = lazy_module("threshold.notifications.service")
 
@@ -51,8 +51,9 @@ def webhook_set(domain: str, url: str, as_user: As = None, home: Home = None) ->
         raise InvalidInput("the webhook URL must start with http:// or https://")
     p = _platform(home)
     person = _person(p, as_user)
-    if not (person.is_admin or domain in person.owner_of):
-        raise Denied(f"{person.name} does not own domain {domain!r} (rule: domain.owner)")
+    from threshold.access import DomainRef, require
+
+    require(person, "domain.own", DomainRef(domain))
     with p.store.session() as s:
         dom = s.scalars(select(Domain).where(Domain.name == domain)).one_or_none()
         if dom is None:

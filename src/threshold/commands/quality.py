@@ -406,7 +406,11 @@ def quality_cmd(
     if (dataset is None) == (domain is None):
         raise InvalidInput("name a dataset, or a domain with --domain")
     p = _platform(home)
-    data = dataset_quality(p, dataset, viewer=_person(p, as_user)) if dataset else domain_quality(p, str(domain))
+    data = (
+        dataset_quality(p, dataset, viewer=_person(p, as_user))
+        if dataset
+        else domain_quality(p, str(domain), viewer=_person(p, as_user))
+    )
     if fmt == "json":
         _emit_json(data)
         return

@@ -10,11 +10,12 @@ from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 from sqlglot import exp
 
+from threshold.access import knowable
+from threshold.access.reading import Decision, decide, decide_at, mask_secret
 from threshold.errors import Busy, Denied, InvalidInput, NotFound, ThresholdError
-from threshold.gateway import authorize
 from threshold.gateway.columns import columns_read_cached
 from threshold.gateway.fingerprint import fingerprint, strip_literals
 from threshold.gateway.stream import Cancel, QueryStream
@@ -23,7 +24,7 @@ from threshold.lake import ReadPlan
 from threshold.limits import Ticket
 from threshold.platform import Platform
 from threshold.sql.check import CheckedQuery, Reference, check, render
-from threshold.store.models import Dataset, Share
+from threshold.store.models import Column, Dataset, Domain, Share
 from threshold.usage.service import UsageRecord, record
 
 INTERFACES = ("web", "api", "cli", "python", "job")
@@ -37,6 +38,8 @@ class QueryResult:
     duration_ms: float
     event_id: int | None
     notes: list[str] = field(default_factory=list)
+    masked: dict[str, set[str]] = field(default_factory=dict)
+    """Per dataset read: the columns the reader saw masked (a derivation's tags remember it)."""
 
 
 @dataclass
@@ -74,7 +77,9 @@ def query(
         cancel=cancel,
     ) as stream:
         table = stream.read_all()
-    return QueryResult(table, stream.truncated, stream.datasets, stream.duration_ms, stream.event_id, stream.notes)
+    return QueryResult(
+        table, stream.truncated, stream.datasets, stream.duration_ms, stream.event_id, stream.notes, stream.masked
+    )
 
 
 def open_query(
@@ -103,7 +108,7 @@ def open_query(
         raise InvalidInput(f"unknown interface {interface!r}")
     original: exp.Expression | None = None
     bound: dict[str, _Bound] = {}
-    decisions: list[authorize.Decision] = []
+    decisions: list[Decision] = []
     ticket: Ticket | None = None
     try:
         allowance = platform.limits.allowance(interface, max_rows=max_rows, seconds=timeout)
@@ -112,8 +117,8 @@ def open_query(
         # Admitted before any metadata is read: a flood of refused queries costs a parse (cached) each.
         ticket = platform.limits.admit(user.id, user.name, allowance)
         with platform.store.session() as s:  # one metadata transaction for resolving and deciding
-            bound = _resolve(s, checked)
-            decisions = authorize.decide(platform, user, sorted(bound), purpose, session=s)
+            bound = _resolve(platform, s, checked, user)
+            decisions = decide(platform, user, sorted(bound), purpose, session=s)
         denied = [d for d in decisions if not d.allowed]
         if denied:
             d = denied[0]
@@ -121,7 +126,7 @@ def open_query(
         if purpose is None:
             inferred = {d.purpose for d in decisions if d.purpose}
             purpose = inferred.pop() if len(inferred) == 1 else None
-        extra: list[authorize.Decision] = []
+        extra: list[Decision] = []
         views, generated = _bind(platform, checked, bound, {d.dataset: d for d in decisions}, user, extra)
         decisions = decisions + extra
         _one_select(generated, pivot=checked.tree.find(exp.Pivot) is not None)
@@ -171,6 +176,9 @@ def open_query(
                 raise  # a read that cannot be recorded must not count as done
             return None  # never hide the person's error behind a logging failure
 
+    masked: dict[str, set[str]] = {}
+    for d in decisions:
+        masked.setdefault(d.dataset, set()).update(c.name for c in d.columns if c.mask)
     stream = QueryStream(
         platform,
         allowance,
@@ -180,6 +188,7 @@ def open_query(
         notes=_mask_notes(decisions, read),
         started=started,
         cancel=cancel,
+        masked=masked,
     )
     stream.pending = (generated, {})
     if start:
@@ -187,7 +196,7 @@ def open_query(
     return stream
 
 
-def _mask_notes(decisions: list[authorize.Decision], read: dict[str, list[str]] | None) -> list[str]:
+def _mask_notes(decisions: list[Decision], read: dict[str, list[str]] | None) -> list[str]:
     """One line per protected column the query touched, saying how and why it was protected."""
     notes = []
     for d in decisions:
@@ -203,7 +212,7 @@ def _mask_notes(decisions: list[authorize.Decision], read: dict[str, list[str]] 
 def _audit_rows(
     user: Person,
     purpose: str | None,
-    decisions: list[authorize.Decision],
+    decisions: list[Decision],
     read: dict[str, list[str]] | None,
     error: str | None = None,
 ) -> list[dict[str, Any]]:
@@ -253,19 +262,65 @@ def _one_select(sql: str, *, pivot: bool) -> None:
         raise InvalidInput("only one read-only query can run at a time")
 
 
-def _resolve(s: Session, checked: CheckedQuery) -> dict[str, _Bound]:
+def _resolve(platform: Platform, s: Session, checked: CheckedQuery, user: Person) -> dict[str, _Bound]:
+    """The datasets a query names, as `user` may know them: a dataset they may not know exists is refused
+    exactly like one that does not exist (the attempt is audited for its owners, not recorded as a read)."""
     names = checked.datasets
     if not names:
         return {}
     rows = {
-        d.full_name: d
-        for d in s.scalars(select(Dataset).where(Dataset.full_name.in_(names)).options(selectinload(Dataset.columns)))
+        full: (ds_id, snapshot)
+        for ds_id, full, snapshot in s.execute(
+            select(Dataset.id, Dataset.full_name, Dataset.snapshot_id).where(
+                Dataset.full_name.in_(names), knowable(user)
+            )
+        )
     }
-    missing = [n for n in names if n not in rows or rows[n].snapshot_id is None]
+    missing = [n for n in names if n not in rows]
     if missing:
+        _audit_hidden(platform, user, missing)
         shown = ", ".join(m[:80] for m in missing[:3])
         raise InvalidInput(f"unknown dataset {shown}: see `threshold datasets` for what can be queried")
-    return {n: _Bound(rows[n].id, n, rows[n].snapshot_id, [c.name for c in rows[n].columns]) for n in names}
+    # Names only: a column's profile (top values...) is not needed to bind, and costs to load.
+    columns: dict[int, list[str]] = {ds_id: [] for ds_id, _ in rows.values()}
+    for ds_id, name in s.execute(
+        select(Column.dataset_id, Column.name)
+        .where(Column.dataset_id.in_(list(columns)))
+        .order_by(Column.dataset_id, Column.position)
+    ):
+        columns[ds_id].append(name)
+    return {n: _Bound(rows[n][0], n, rows[n][1], columns[rows[n][0]]) for n in names}
+
+
+def _audit_hidden(platform: Platform, user: Person, names: list[str]) -> None:
+    """A query naming datasets hidden from its author: one audit row each, for their owners' eyes only."""
+    from threshold.governance.audit import append_many
+
+    with platform.store.session() as s:
+        hidden = s.execute(
+            select(Dataset.id, Dataset.full_name, Domain.name)
+            .join(Domain, Domain.id == Dataset.domain_id)
+            .where(Dataset.full_name.in_(names), Dataset.snapshot_id.is_not(None))
+        ).all()
+    now = datetime.now(UTC)
+    append_many(
+        platform,
+        [
+            {
+                "at": now,
+                "actor_id": user.id,
+                "action": "query.denied",
+                "dataset_id": ds_id,
+                "purpose": None,
+                "rules": ["visibility.restricted"],
+                "detail": {
+                    "reason": f"{name} is restricted to the {domain} domain",
+                    "answered": "unknown dataset",
+                },
+            }
+            for ds_id, name, domain in hidden
+        ],
+    )
 
 
 def _snapshot_for(platform: Platform, ref: Reference, b: _Bound) -> int | None:
@@ -303,9 +358,9 @@ def _bind(
     platform: Platform,
     checked: CheckedQuery,
     bound: dict[str, _Bound],
-    decisions: dict[str, authorize.Decision],
+    decisions: dict[str, Decision],
     decision_person: Person,
-    extra_decisions: list[authorize.Decision],
+    extra_decisions: list[Decision],
 ) -> tuple[dict[str, tuple[ReadPlan, str]], str]:
     """Bind every reference to a per-query view: the snapshot it reads, seen as this reader may see it.
 
@@ -313,9 +368,7 @@ def _bind(
     subqueries, CTEs, set operations, lateral joins) reads the same governed rows and no expression
     of the query can reach a raw protected value. Returns {view: (plan, view SQL)} and the SQL to run.
     """
-    from threshold.governance.decide import decide_at, mask_key
-
-    key = mask_key(platform)
+    key = mask_secret(platform)
     views: dict[str, tuple[ReadPlan, str]] = {}
     by_key: dict[tuple[str, int | None], str] = {}
     tree = checked.tree
@@ -363,7 +416,7 @@ def _record_failure(
     purpose: str | None,
     original: exp.Expression | None,
     bound: dict[str, _Bound],
-    decisions: list[authorize.Decision],
+    decisions: list[Decision],
     started: float,
     error: ThresholdError,
 ) -> None:

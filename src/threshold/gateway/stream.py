@@ -73,11 +73,14 @@ class QueryStream:
         notes: list[str],
         started: float,
         cancel: Cancel | None = None,
+        masked: Mapping[str, set[str]] | None = None,
     ) -> None:
         self.platform = platform
         self.allowance = allowance
         self.ticket = ticket
         self.datasets = datasets
+        self.masked: dict[str, set[str]] = dict(masked or {})
+        """Per dataset read: the columns the reader saw masked (a derivation's tags remember it)."""
         self.started = started
         self._recorder = recorder
         self._notes_after = notes

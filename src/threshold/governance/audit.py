@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
+from threshold.access import audited_by, knowable_or_none, sees_every_dataset
 from threshold.identity.service import Person
 from threshold.platform import Platform
-from threshold.store.models import AuditEntry, Dataset, Domain, User
+from threshold.store.models import AuditEntry, Dataset, User
 
 
 def append(
@@ -56,17 +57,18 @@ def search(
     limit: int = 200,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Entries `person` may see: everything for the governance group and admins, else their domains' data
-    and their own actions."""
+    """Entries `person` may see (`dataset.audit`): everything for the governance group and admins, else their
+    domains' data and their own actions, never an entry about a dataset they may not know exists."""
     with platform.store.session() as s:
         q = (
             select(AuditEntry, User.name, Dataset.full_name)
             .outerjoin(User, User.id == AuditEntry.actor_id)
             .outerjoin(Dataset, Dataset.id == AuditEntry.dataset_id)
         )
-        if not (person.is_admin or person.is_governance):
-            owned = select(Dataset.id).join(Domain).where(Domain.name.in_(person.owner_of or ("",)))
+        if not sees_every_dataset(person):
+            owned = select(Dataset.id).where(audited_by(person))
             q = q.where(or_(AuditEntry.dataset_id.in_(owned), AuditEntry.actor_id == person.id))
+            q = q.where(knowable_or_none(person, AuditEntry.dataset_id))
         if dataset:
             q = q.where(Dataset.full_name == dataset.lower())
         if action:

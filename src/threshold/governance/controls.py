@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
+from threshold.access import VISIBILITIES, DatasetRef, DomainRef, find_dataset, may, require
+from threshold.access.reading import decide
 from threshold.errors import Denied, InvalidInput, NotFound
 from threshold.governance.audit import append
-from threshold.governance.decide import VISIBILITIES, decide
 from threshold.identity.service import Person, get_person
 from threshold.platform import Platform
 from threshold.store.models import Dataset, Domain, Tag
@@ -21,9 +23,8 @@ TAG_RE = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*$")
 def check_may_set_visibility(person: Person, domain: str) -> None:
     """Whether `person` may classify datasets of `domain` (visibility, tags, purposes): its owners, admins and
     the governance group. Sharing asks it before a share that chooses a visibility, so nothing is shared when
-    the choice would be refused."""
-    if not (person.is_admin or person.is_governance or domain in person.owner_of):
-        raise Denied(f"{person.name} does not own domain {domain!r} (rule: dataset.owner)")
+    the choice would be refused. The decision point's `dataset.manage`, asked of the domain."""
+    require(person, "dataset.manage", DomainRef(domain))
 
 
 def _owned_dataset(platform: Platform, s: Any, person: Person, target: str) -> tuple[Dataset, str | None]:
@@ -31,14 +32,8 @@ def _owned_dataset(platform: Platform, s: Any, person: Person, target: str) -> t
     parts = target.lower().split(".")
     if len(parts) not in (2, 3):
         raise InvalidInput("name a dataset as domain.dataset, or a column as domain.dataset.column")
-    d = s.scalars(
-        select(Dataset)
-        .where(Dataset.full_name == ".".join(parts[:2]))
-        .options(selectinload(Dataset.domain), selectinload(Dataset.columns))
-    ).one_or_none()
-    if d is None or d.snapshot_id is None:
-        raise NotFound(f"no dataset {'.'.join(parts[:2])!r}")
-    check_may_set_visibility(person, d.domain.name)
+    d = find_dataset(s, person, ".".join(parts[:2]), options=[selectinload(Dataset.columns)])
+    require(person, "dataset.manage", DatasetRef.of(d))
     column = parts[2] if len(parts) == 3 else None
     if column is not None and column not in {c.name for c in d.columns}:
         raise NotFound(f"{d.full_name} has no column {column!r}")
@@ -74,10 +69,17 @@ def untag(platform: Platform, person: Person, target: str, tag_name: str) -> dic
     tag_name = tag_name.strip().lower()
     with platform.store.session() as s:
         d, column = _owned_dataset(platform, s, person, target)
-        q = delete(Tag).where(Tag.dataset_id == d.id, Tag.tag == tag_name)
-        q = q.where(Tag.column_name == column) if column else q.where(Tag.column_name.is_(None))
-        removed = getattr(s.execute(q), "rowcount", 0)
+        where = [Tag.dataset_id == d.id, Tag.tag == tag_name]
+        where.append(Tag.column_name == column if column else Tag.column_name.is_(None))
+        # A tag inherited with the scope of values from another domain is that domain's classification:
+        # removing it here would loosen what its owners decided (domains tighten, never loosen).
+        removed = getattr(s.execute(delete(Tag).where(*where, Tag.scope_domain_id.is_(None))), "rowcount", 0)
         if not removed:
+            if s.scalar(select(Tag.id).where(*where).limit(1)) is not None:
+                raise Denied(
+                    f"{target} carries {tag_name!r} from where its values come from (lineage); it is removed only "
+                    "at the source (rule: guardrail.origin)"
+                )
             raise NotFound(f"{target} has no tag {tag_name!r}")
         append(platform, person, "tag.removed", dataset_id=d.id, detail={"column": column, "tag": tag_name}, session=s)
         return {"dataset": d.full_name, "column": column, "removed": tag_name}
@@ -92,8 +94,7 @@ def set_visibility(platform: Platform, person: Person, target: str, visibility: 
             dom = s.scalars(select(Domain).where(Domain.name == target.lower())).one_or_none()
             if dom is None:
                 raise NotFound(f"no domain {target[:60]!r}")
-            if not (person.is_admin or dom.name in person.owner_of):
-                raise Denied(f"{person.name} does not own domain {dom.name!r} (rule: domain.owner)")
+            require(person, "domain.own", DomainRef(dom.name))
             dom.default_visibility = visibility
             append(
                 platform, person, "visibility.domain", detail={"domain": dom.name, "visibility": visibility}, session=s
@@ -128,25 +129,25 @@ def explain(
     """
     person = get_person(platform, reader) if reader else asker
     with platform.store.session() as s:
-        d = s.scalars(
-            select(Dataset).where(Dataset.full_name == dataset.lower()).options(selectinload(Dataset.domain))
-        ).one_or_none()
-        if d is None or d.snapshot_id is None or _hidden_from(asker, d):
-            raise NotFound(f"no dataset {dataset[:80]!r}")
-        domain = d.domain.name
-    if person.id != asker.id and not (asker.is_admin or asker.is_governance or domain in asker.owner_of):
-        raise Denied(f"{asker.name} may explain only their own access to {d.full_name} (rule: explain.self)")
-    decision = decide(platform, person, [d.full_name], purpose)[0]
+        d = find_dataset(s, asker, dataset)
+        ref = DatasetRef.of(d)
+    if person.id != asker.id:
+        require(asker, "dataset.explain.others", ref)
+    decision = decide(platform, person, [ref.name], purpose)[0]
     out = decision.explain() | {"reader": person.name, "reader_domains": list(person.domains)}
+    if decision.hidden:  # the reader asked about may not know it exists: say only that they cannot read it
+        out.update(reason=f"{person.name} may not read {ref.name}", columns=[], row_filters=[])
+    reader_ref = replace(ref, granted=decision.grant_id is not None)
+    out["may"] = {
+        a: bool(may(person, a, reader_ref, platform=platform))
+        for a in ("dataset.know", "dataset.read", "dataset.request", "dataset.usage.names", "dataset.manage")
+    }
+    out["can_request"] = out["may"]["dataset.request"] and (
+        not decision.allowed or any(c.mask for c in decision.columns) or bool(decision.row_filters)
+    )
     if decision.allowed and any(c.mask for c in decision.columns):
         out["how_to_see_more"] = (
-            f"request access for a purpose that needs the masked columns: threshold request {d.full_name} "
+            f"request access for a purpose that needs the masked columns: threshold request {ref.name} "
             "--purpose ... ; owners may approve it with personal data allowed"
         )
     return out
-
-
-def _hidden_from(asker: Person, d: Dataset) -> bool:
-    """As in the catalog: another domain's restricted dataset does not exist for the asker."""
-    restricted = (d.visibility or d.domain.default_visibility) == "restricted"
-    return restricted and not (asker.is_admin or asker.is_governance or d.domain.name in asker.domains)

@@ -11,74 +11,40 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import func, select
 
-from threshold.errors import Denied, InvalidInput, NotFound
-from threshold.governance.masks import check_mask
+from threshold.access import require
+from threshold.access.policy import (
+    BUILT_IN_SENSITIVE,
+    PERSONAL_GUARDRAIL,
+    ActiveRule,
+    Readers,
+    Rule,
+    active_rules,
+    full_rule_id,
+)
+from threshold.access.resources import PolicyScope
+from threshold.errors import InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.names import NAME_RE
 from threshold.platform import Platform
 from threshold.store.models import Dataset, Domain, Policy
 
-PERSONAL_GUARDRAIL = "guardrail.personal-data"
-"""Built in and always on: personal columns are masked for readers outside the owning domain
-unless their grant's approved purpose allows personal data. It can be made stricter, never off."""
-
-
-class Readers(BaseModel):
-    """Who a rule applies to. Default: everyone outside the dataset's domain."""
-
-    model_config = ConfigDict(extra="forbid")
-    outside_domain: bool = True
-    domains: list[str] = Field(default_factory=list)
-    users: list[str] = Field(default_factory=list)
-    everyone: bool = False
-
-
-class Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,99}$")
-    kind: Literal["mask", "row_filter", "auto_approve", "deny_purpose"]
-    description: str = ""
-    datasets: list[str] = Field(default_factory=list)
-    """Dataset names (without domain) in a domain file, `domain.name` in a global file; empty: all."""
-    columns: list[str] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list)
-    """Mask columns carrying these tags (`personal` matches `personal.*`)."""
-    mask: str = "redact"
-    where: str | None = None
-    """Row filter: an SQL predicate over the dataset's columns; may use {reader.name}, {reader.domain},
-    {reader.domains} and {reader.<attribute>}."""
-    readers: Readers | Literal["outside_domain", "everyone"] = "outside_domain"
-    purposes: list[str] = Field(default_factory=list)
-    personal_columns: bool = False
-    """auto_approve: whether requests that include personal columns may be approved automatically."""
-    domains: list[str] = Field(default_factory=list)
-    """Global rules: the domains they apply to (empty: all)."""
-
-    @field_validator("mask")
-    @classmethod
-    def _mask(cls, v: str) -> str:
-        try:
-            return check_mask(v)
-        except InvalidInput as e:  # re-raised as a ValueError, so the message names the field
-            raise ValueError(str(e)) from e
-
-    @model_validator(mode="after")
-    def _shape(self) -> Rule:
-        if self.kind == "mask" and not (self.columns or self.tags):
-            raise ValueError("a mask rule needs columns or tags")
-        if self.kind == "row_filter" and not self.where:
-            raise ValueError("a row_filter rule needs where")
-        if self.kind in ("auto_approve", "deny_purpose") and not self.purposes:
-            raise ValueError(f"a {self.kind} rule needs purposes")
-        return self
-
-    def reader_spec(self) -> Readers:
-        if isinstance(self.readers, Readers):
-            return self.readers
-        return Readers(outside_domain=self.readers == "outside_domain", everyone=self.readers == "everyone")
+__all__ = [
+    "BUILT_IN_SENSITIVE",
+    "PERSONAL_GUARDRAIL",
+    "ActiveRule",
+    "ApplyResult",
+    "PolicyFile",
+    "Readers",
+    "Rule",
+    "active_rules",
+    "apply",
+    "full_rule_id",
+    "list_policies",
+    "parse_file",
+]
 
 
 class DatasetSettings(BaseModel):
@@ -115,15 +81,6 @@ class PolicyFile(BaseModel):
         return self
 
 
-@dataclass(frozen=True)
-class ActiveRule:
-    rule_id: str
-    scope: str
-    domain: str | None
-    rule: Rule
-    version: int
-
-
 @dataclass
 class ApplyResult:
     scope: str
@@ -133,6 +90,22 @@ class ApplyResult:
     retired: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     datasets: list[str] = field(default_factory=list)
+
+
+def _check_kinds(pf: PolicyFile, rules: list[Rule]) -> None:
+    """What a scope may say: join keys are agreed between domains (each in its own file, naming itself)."""
+    covered: dict[str, str] = {}
+    for rule in rules:
+        if rule.kind != "join_key":
+            continue
+        if pf.scope == "global":
+            raise InvalidInput(f"rule {rule.id}: a join key is agreed by the owners of each domain, in their files")
+        if pf.domain not in rule.domains:
+            raise InvalidInput(f"rule {rule.id}: a join key of {pf.domain} lists {pf.domain} among its domains")
+        for tag in rule.tags:
+            if tag in covered:
+                raise InvalidInput(f"rule {rule.id}: {tag} already has the join key of rule {covered[tag]}")
+            covered[tag] = rule.id
 
 
 def parse_file(text: str) -> PolicyFile:
@@ -150,25 +123,16 @@ def parse_file(text: str) -> PolicyFile:
         raise InvalidInput(f"policy file: {where or 'file'}: {first.get('msg')}") from e
 
 
-def full_rule_id(scope: str, domain: str | None, rule_id: str) -> str:
-    return f"guardrail.{rule_id}" if scope == "global" else f"{domain}.{rule_id}"
-
-
 def apply(platform: Platform, person: Person, text: str, *, reason: str = "") -> ApplyResult:
     """Apply a policy file as `person`: the governance group for global files, domain owners for theirs."""
+    from threshold.access.rowfilter import validate_filter
     from threshold.governance.audit import append
-    from threshold.governance.rowfilter import validate_filter
 
     pf = parse_file(text)
     scope = pf.scope
-    if scope == "global":
-        if not (person.is_admin or person.is_governance):
-            raise Denied(f"{person.name} is not in the governance group (rule: policy.global-author)")
-    else:
-        assert pf.domain is not None
-        if not (person.is_admin or pf.domain in person.owner_of):
-            raise Denied(f"{person.name} does not own domain {pf.domain!r} (rule: policy.domain-author)")
+    require(person, "policy.edit", PolicyScope(pf.domain if scope == "domain" else None))
     rules = pf.guardrails if scope == "global" else pf.policies
+    _check_kinds(pf, rules)
     result = ApplyResult(scope, pf.domain)
     with platform.store.session() as s:
         domain_row = None
@@ -180,12 +144,12 @@ def apply(platform: Platform, person: Person, text: str, *, reason: str = "") ->
             if full_rule_id(scope, pf.domain, rule.id) == PERSONAL_GUARDRAIL:
                 raise InvalidInput(f"{PERSONAL_GUARDRAIL} is built in; add a stricter rule with another id")
             for ds_name in rule.datasets:
-                full = ds_name if "." in ds_name else f"{pf.domain}.{ds_name}"
+                full = (ds_name if "." in ds_name else f"{pf.domain}.{ds_name}").lower()
+                if pf.domain and full.split(".", 1)[0] != pf.domain:  # it would silently never apply
+                    raise InvalidInput(f"rule {rule.id}: {full} is not a dataset of {pf.domain}")
                 ds = s.scalars(select(Dataset).where(Dataset.full_name == full)).one_or_none()
                 if ds is None:
                     raise InvalidInput(f"rule {rule.id}: no dataset {full!r}")
-                if domain_row is not None and ds.domain_id != domain_row.id:  # it would silently never apply
-                    raise InvalidInput(f"rule {rule.id}: {full} is not a dataset of {pf.domain}")
                 if rule.kind == "row_filter" and rule.where:
                     validate_filter(rule.where, [c.name for c in ds.columns])
                 if rule.columns:
@@ -274,24 +238,10 @@ def apply(platform: Platform, person: Person, text: str, *, reason: str = "") ->
     return result
 
 
-def active_rules(platform: Platform, *, session: Any = None) -> list[ActiveRule]:
-    """Every active rule, cached until a policy changes (one cheap max(id) query per call)."""
-    if session is None:
-        with platform.store.session() as s:
-            return active_rules(platform, session=s)
-    marker = session.scalar(select(func.max(Policy.id))) or 0
-    cache = getattr(platform, "_policy_cache", None)
-    if cache is not None and cache[0] == marker:
-        return list(cache[1])
-    rows = session.execute(
-        select(Policy, Domain.name).outerjoin(Domain, Domain.id == Policy.domain_id).where(Policy.active.is_(True))
-    ).all()
-    rules = [ActiveRule(p.rule_id, p.scope, dn, Rule.model_validate(p.spec), p.version) for p, dn in rows]
-    platform._policy_cache = (marker, rules)  # type: ignore[attr-defined]
-    return list(rules)
-
-
-def list_policies(platform: Platform, *, history: bool = False) -> list[dict[str, Any]]:
+def list_policies(platform: Platform, *, history: bool = False, viewer: Person | None = None) -> list[dict[str, Any]]:
+    """The built-in guardrail first, then every rule (or every version of each, with `history`). A rule that
+    names a dataset `viewer` may not know exists is not shown to them."""
+    from threshold.access.visibility import knowable
     from threshold.store.models import User
 
     with platform.store.session() as s:
@@ -303,6 +253,13 @@ def list_policies(platform: Platform, *, history: bool = False) -> list[dict[str
         if not history:
             q = q.where(Policy.active.is_(True))
         rows = s.execute(q.order_by(Policy.scope, Policy.rule_id, Policy.version)).all()
+        named = {
+            (n if "." in n else f"{domain}.{n}").lower() for p, domain, _ in rows for n in p.spec.get("datasets") or []
+        }
+        known = set(s.scalars(select(Dataset.full_name).where(Dataset.full_name.in_(named), knowable(viewer))))
+        sensitive = active_rules(platform, session=s)
+    from threshold.access.policy import sensitive_class
+
     out = [
         {
             "rule": PERSONAL_GUARDRAIL,
@@ -315,14 +272,17 @@ def list_policies(platform: Platform, *, history: bool = False) -> list[dict[str
             "reason": "built in",
             "at": None,
             "spec": {
-                "tags": ["personal"],
-                "readers": "outside_domain",
-                "mask": "redact",
+                "tags": list(sensitive_class(sensitive).everywhere),
+                "readers": "outside the domain the values come from",
+                "mask": platform.settings.guardrail_personal_mask,
                 "unless": "the reader's grant allows personal data for the declared purpose",
             },
         }
     ]
     for p, domain, author in rows:
+        names = [(n if "." in n else f"{domain}.{n}").lower() for n in p.spec.get("datasets") or []]
+        if any(n not in known for n in names):
+            continue
         out.append(
             {
                 "rule": p.rule_id,

@@ -1,135 +1,108 @@
-"""Who may call each route: one declared table for every API route and web page, enforced for every request.
+"""Who may call each route: declared next to the route, collected from the app, enforced for every request.
 
-Levels, from open to closed:
-- `public`: anyone, signed in or not.
-- `signed_in`: any signed-in person (web session or API token); services narrow what they see.
-- `member`: members of the target's domain (and admins); the service checks the domain.
-- `owner`: owners of the target's domain (and admins); the service checks the domain.
-- `owner_or_governance`: as `owner`, and the governance group too (classification: tags, visibility, purposes).
-- `governance`: the governance group and admins.
-- `admin`: platform admins only.
+A route declares its action of the vocabulary (`threshold.access.actions`) as a dependency of its
+signature, through a named alias or `Requires` itself:
 
-A capability may declare the rules of its own routes next to them, `RULES.update({...})` at import (as
-api/products.py and api/lineage.py do). `enforce`, a dependency of every route added by `create_app`, answers
-401 when a non-public route has no caller, 403 when the level needs a role the caller lacks, and 403 for a
-route with no declared rule (fail closed). `undeclared(app)` lists routes missing from `RULES`: the
-permission test fails on any. Static files are a mount, outside this table.
+    def dataset(name: str, person: Annotated[Person, Requires("dataset.know", on="name")]) -> ...
+    def me(person: SignedIn) -> ...
+
+`Requires(action)` checks what can be checked before the target is known: anonymous callers get 401 on
+every route that is not `public`, and a `governance` or `admin` route refuses everyone else (403). With
+`on=<path parameter>`, the dataset the path names is decided too: a dataset the caller may not know
+exists answers exactly like one that does not exist (404), and a refused action answers 403 with its
+rule. Domain-scoped actions without `on` are decided by the service on its target (services ask the same
+decision point, so the CLI and the Python client get the same answers).
+
+`route_rules(app)` walks the app's routes and collects every declaration; `enforce`, a dependency of every
+route added by `create_app`, refuses a route that declares none (fail closed), and the permission test
+fails on any.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import hmac
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
-from fastapi.routing import iter_route_contexts
+from fastapi import Depends, FastAPI, Request
+from fastapi.routing import APIRoute, iter_route_contexts
 
+from threshold.access import ACTIONS, Level, dataset_ref, require
 from threshold.errors import Denied, Unauthenticated
 from threshold.identity.service import Person, person_for_token
 
-Level = Literal["public", "signed_in", "member", "owner", "owner_or_governance", "governance", "admin"]
-LEVELS: tuple[Level, ...] = ("public", "signed_in", "member", "owner", "owner_or_governance", "governance", "admin")
-
 API = "/api/v1"
-
-RULES: dict[tuple[str, str], Level] = {
-    # FastAPI's own documentation of the API (no data in it).
-    ("GET", "/openapi.json"): "public",
-    ("GET", "/docs"): "public",
-    ("GET", "/docs/oauth2-redirect"): "public",
-    ("GET", "/redoc"): "public",
-    # Core API (api/routes.py).
-    ("GET", f"{API}/me"): "signed_in",
-    ("GET", f"{API}/datasets"): "signed_in",
-    ("GET", f"{API}/datasets/{{name}}"): "signed_in",
-    ("GET", f"{API}/datasets/{{name}}/usage"): "signed_in",
-    ("GET", f"{API}/datasets/{{name}}/preview"): "signed_in",
-    ("POST", f"{API}/query"): "signed_in",
-    ("POST", f"{API}/shares"): "member",
-    ("GET", f"{API}/usage"): "signed_in",
-    ("GET", f"{API}/users/{{name}}/usage"): "signed_in",
-    ("GET", f"{API}/domains"): "signed_in",
-    # Notifications (api/notifications.py).
-    ("GET", f"{API}/notifications"): "signed_in",
-    ("POST", f"{API}/notifications/read"): "signed_in",
-    # Governance (api/governance.py).
-    ("POST", f"{API}/auth/token"): "public",
-    ("GET", f"{API}/tokens"): "signed_in",
-    ("DELETE", f"{API}/tokens/{{token_id}}"): "signed_in",
-    ("GET", f"{API}/policies"): "signed_in",
-    ("POST", f"{API}/policies"): "owner",
-    ("PUT", f"{API}/datasets/{{name}}/visibility"): "owner_or_governance",
-    ("PUT", f"{API}/domains/{{name}}/visibility"): "owner",
-    ("PUT", f"{API}/datasets/{{name}}/purposes"): "owner_or_governance",
-    ("POST", f"{API}/datasets/{{name}}/tags"): "owner_or_governance",
-    ("DELETE", f"{API}/datasets/{{name}}/tags"): "owner_or_governance",
-    ("GET", f"{API}/datasets/{{name}}/explain"): "signed_in",
-    ("POST", f"{API}/requests"): "signed_in",
-    ("GET", f"{API}/requests"): "signed_in",
-    ("GET", f"{API}/inbox"): "signed_in",
-    ("POST", f"{API}/requests/{{request_id}}/approve"): "owner",
-    ("POST", f"{API}/requests/{{request_id}}/deny"): "owner",
-    ("GET", f"{API}/grants"): "signed_in",
-    ("DELETE", f"{API}/grants/{{grant_id}}"): "owner",
-    ("GET", f"{API}/audit"): "signed_in",
-    ("GET", f"{API}/governance/time-to-access"): "signed_in",
-    ("GET", f"{API}/governance/pending"): "governance",
-    # Web pages: signing in (views/auth.py).
-    ("GET", "/login"): "public",
-    ("POST", "/login"): "public",
-    ("POST", "/logout"): "public",
-    # Web pages: finding data, sharing, querying, my activity.
-    ("GET", "/"): "signed_in",
-    ("GET", "/index.json"): "signed_in",
-    ("GET", "/datasets"): "signed_in",
-    ("GET", "/datasets.json"): "signed_in",
-    ("GET", "/datasets/{name}"): "signed_in",
-    ("GET", "/share"): "signed_in",
-    ("GET", "/share.json"): "signed_in",
-    ("POST", "/share"): "member",
-    ("GET", "/query"): "signed_in",
-    ("GET", "/query.json"): "signed_in",
-    ("POST", "/query"): "signed_in",
-    ("POST", "/query.json"): "signed_in",
-    ("POST", "/query/download"): "signed_in",
-    ("GET", "/me"): "signed_in",
-    ("GET", "/me.json"): "signed_in",
-    # Web pages: governance (views/governance.py).
-    ("GET", "/governance"): "signed_in",
-    ("GET", "/governance.json"): "signed_in",
-    ("GET", "/governance/history"): "signed_in",
-    ("GET", "/governance/history.json"): "signed_in",
-    ("POST", "/governance/policies"): "owner",
-    ("GET", "/inbox"): "signed_in",
-    ("GET", "/inbox.json"): "signed_in",
-    ("POST", "/requests"): "signed_in",
-    ("POST", "/requests/{request_id}/approve"): "owner",
-    ("POST", "/requests/{request_id}/deny"): "owner",
-    ("POST", "/grants/{grant_id}/revoke"): "owner",
-    ("GET", "/explain/{name}"): "signed_in",
-    ("GET", "/audit"): "signed_in",
-    ("GET", "/audit.json"): "signed_in",
-}
-"""(method, path template) -> level. HEAD is answered as GET."""
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
-def level_of(method: str, path: str) -> Level | None:
-    return RULES.get(("GET" if method == "HEAD" else method, path))
+@dataclass(frozen=True)
+class Rule:
+    """One route's declared permission."""
+
+    action: str
+    on: str | None = None
+    """The path parameter naming the dataset the action is about."""
+
+    @property
+    def level(self) -> Level:
+        return ACTIONS[self.action].audience
 
 
-def routes(app: FastAPI) -> list[tuple[str, str]]:
-    """Every (method, path template) the app answers, static files excepted."""
-    out: set[tuple[str, str]] = set()
-    for context in iter_route_contexts(app.routes):
-        methods = getattr(context, "methods", None)
-        if not methods or context.path is None:
-            continue  # a mount (static files)
-        out.update((m, context.path) for m in methods if m != "HEAD")
-    return sorted(out)
+class _Requirement:
+    """The dependency behind `Requires`: checks the caller and, with `on`, the dataset in the path."""
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+
+    def __call__(self, request: Request) -> Person | None:
+        level = self.rule.level
+        if level == "public":
+            try:
+                return caller(request)
+            except Unauthenticated:
+                return None  # a stale token does not close a public route
+        person = caller(request)
+        if person is None:
+            if request.url.path.startswith(API + "/"):
+                raise Unauthenticated("sign in, or send an API token as 'Authorization: Bearer <token>'")
+            raise Unauthenticated("sign in to see this page")
+        _check_csrf(request)
+        if level in ("governance", "admin"):
+            require(person, self.rule.action)
+        if self.rule.on is not None:
+            platform = request.app.state.platform
+            name = dataset_param(request.path_params.get(self.rule.on, ""))
+            with platform.store.session() as s:
+                ref = dataset_ref(s, person, name)
+            require(person, self.rule.action, ref, platform=platform)
+        return person
 
 
-def undeclared(app: FastAPI) -> list[str]:
-    """Routes of `app` without a rule in `RULES` (a new route must declare who may call it)."""
-    return [f"{m} {p}" for m, p in routes(app) if level_of(m, p) is None]
+def Requires(action: str, *, on: str | None = None) -> Any:  # noqa: N802  (reads like a declaration)
+    """The permission of a route: `Annotated[Person, Requires("dataset.manage", on="name")]`."""
+    if action not in ACTIONS:
+        raise KeyError(f"no action {action!r} in the vocabulary (threshold/access/actions.py)")
+    if on is not None and not action.startswith("dataset."):
+        raise ValueError(f"Requires({action!r}, on=...): only a dataset action is decided on the path's dataset")
+    return Depends(_Requirement(Rule(action, on)))
+
+
+Public = Annotated[Person | None, Requires("platform.public")]
+"""Anyone, signed in or not (the caller, if any)."""
+SignedIn = Annotated[Person, Requires("platform.use")]
+"""Anyone signed in; the service narrows what they see."""
+Governance = Annotated[Person, Requires("governance.oversee")]
+"""The governance group and administrators."""
+Admin = Annotated[Person, Requires("platform.admin")]
+"""Platform administrators."""
+
+
+def dataset_param(value: str) -> str:
+    """A dataset named in a path: `domain.name`, or a page's JSON twin `domain.name.json`."""
+    value = value.strip()
+    if value.endswith(".json") and value.count(".") >= 2:
+        value = value[: -len(".json")]
+    return value
 
 
 def caller(request: Request) -> Person | None:
@@ -142,34 +115,82 @@ def caller(request: Request) -> Person | None:
     return session_person(request)
 
 
-def allows(level: Level, person: Person | None) -> bool:
-    """Whether `level` lets `person` reach the route (owner and member levels: the service checks the target)."""
-    if level == "public":
-        return True
-    if person is None:
-        return False
-    if level == "governance":
-        return person.is_governance or person.is_admin
-    if level == "admin":
-        return person.is_admin
-    return True
+def _check_csrf(request: Request) -> None:
+    """An API call with the web session (not a token) that changes state carries the session's CSRF token
+    (pages check the token of their forms themselves)."""
+    if not request.url.path.startswith(API + "/") or request.method in SAFE_METHODS:
+        return
+    if request.headers.get("authorization", "").lower().startswith("bearer "):
+        return
+    sent = request.headers.get("x-csrf-token", "")
+    expected = request.session.get("csrf", "") if "session" in request.scope else ""
+    if not expected or not hmac.compare_digest(sent, expected):
+        raise Denied("missing or wrong CSRF token (rule: web.csrf)")
+
+
+def declared(route: APIRoute) -> list[Rule]:
+    """The permissions a route declares (in its signature or its `dependencies`)."""
+    found: list[Rule] = []
+    stack = [route.dependant]
+    while stack:
+        dep = stack.pop()
+        if isinstance(dep.call, _Requirement):
+            found.append(dep.call.rule)
+        stack.extend(dep.dependencies)
+    return found
+
+
+def route_rules(app: FastAPI) -> dict[tuple[str, str], Rule]:
+    """(method, path template) -> the route's declared permission, for every route of `app` declaring one."""
+    out: dict[tuple[str, str], Rule] = {}
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and context.path is not None:
+            rules = declared(route)
+            if len(rules) == 1:
+                out.update(((m, context.path), rules[0]) for m in context.methods or () if m != "HEAD")
+    return out
+
+
+def routes(app: FastAPI) -> list[tuple[str, str]]:
+    """Every (method, path template) the app answers, static files excepted."""
+    out: set[tuple[str, str]] = set()
+    for context in iter_route_contexts(app.routes):
+        if context.methods and context.path is not None:
+            out.update((m, context.path) for m in context.methods if m != "HEAD")
+    return sorted(out)
+
+
+def undeclared(app: FastAPI) -> list[str]:
+    """Routes of `app` that declare no permission, or more than one (a route must say who may call it)."""
+    problems = []
+    for context in iter_route_contexts(app.routes):
+        if not context.methods or context.path is None:
+            continue  # a mount (static files)
+        route = context.original_route
+        count = len(declared(route)) if isinstance(route, APIRoute) else 0
+        if count != 1:
+            for m in sorted(context.methods - {"HEAD"}):
+                problems.append(f"{m} {context.path}" + (f" ({count} declarations)" if count else ""))
+    return sorted(problems)
+
+
+def level_of(app: FastAPI, method: str, path: str) -> Level | None:
+    rule = rules_of(app).get(("GET" if method == "HEAD" else method, path))
+    return rule.level if rule else None
+
+
+def rules_of(app: FastAPI) -> dict[tuple[str, str], Rule]:
+    """The app's collected table (built once; `create_app` builds it after adding every route)."""
+    table = getattr(app.state, "route_rules", None)
+    if table is None:
+        table = app.state.route_rules = route_rules(app)
+    return table  # type: ignore[no-any-return]
 
 
 def enforce(request: Request) -> None:
-    """The route's declared level, checked before anything else of the route runs."""
+    """Fail closed: a route that declares no permission is refused, whoever calls."""
     route = request.scope.get("route")
     path = getattr(route, "path", None)
-    level = level_of(request.method, path) if path else None
-    if level is None:
+    if path is None or (request.method if request.method != "HEAD" else "GET", path) not in rules_of(request.app):
         raise Denied(f"no permission is declared for {request.method} {path} (rule: route.undeclared)")
-    if level == "public":
-        return
-    person = caller(request)
-    if person is None:
-        if request.url.path.startswith(API + "/"):
-            raise Unauthenticated("sign in, or send an API token as 'Authorization: Bearer <token>'")
-        raise Unauthenticated("sign in to see this page")
-    if not allows(level, person):
-        raise Denied(
-            f"{person.name} may not call {request.method} {path}: it needs the {level} level (rule: route.{level})"
-        )

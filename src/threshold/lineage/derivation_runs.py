@@ -45,6 +45,9 @@ class DerivationRunSpec:
     """Datasets read, and the snapshot each was read at."""
     recorded: dict[str, Any] = field(default_factory=dict)
     """Filled by the hook: column lineage rows, inherited tags, gaps (read back by derive)."""
+    masked: dict[str, set[str]] = field(default_factory=dict)
+    """Input dataset -> the columns the owner read masked (their derived tags stay in this dataset's scope)."""
+    owner_domains: tuple[str, ...] = ()
 
 
 _current: contextvars.ContextVar[DerivationRunSpec | None] = contextvars.ContextVar("derivation", default=None)
@@ -105,7 +108,8 @@ def record_run(
         stored.append(r | {"source_id": node_ids.get(src) if src else None})
         r["source_dataset"] = src
     graph.replace_column_lineage(s, node.id, stored, origin="derivation", job_id=job.id)
-    inherited = tags.inherit(s, ds, rows, node_ids)
+    read_as = tags.ReadAs(spec.owner_id, spec.owner_domains, spec.masked)
+    inherited = tags.inherit(s, ds, rows, node_ids, read_as)
     gaps = [{"column": r["target_column"], "reason": r["description"]} for r in rows if r["kind"] == "unresolved"]
     s.add(
         DerivationRun(

@@ -22,6 +22,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from threshold.access import (
+    DatasetRef,
+    DerivationRef,
+    DomainRef,
+    find_dataset,
+    knowable,
+    no_dataset,
+    require,
+    sees_every_dataset,
+)
 from threshold.errors import Conflict, Denied, NotFound, ThresholdError
 from threshold.identity.service import Person, get_person
 from threshold.jobs import schedule
@@ -76,8 +86,7 @@ def derive(
     check_name("domain", domain)
     check_name("dataset", name)
     full = f"{domain}.{name}".lower()
-    if not user.is_admin and domain not in user.domains:
-        raise Denied(f"{user.name} is not a member of domain {domain!r}, so cannot derive into it (rule: share.member)")
+    require_member(user, domain)
     check(sql)  # fail on what the gateway would refuse before anything else
     sched = schedule.parse(schedule_text)
     purpose = (purpose or "").strip()[:200] or None
@@ -108,11 +117,20 @@ def derive(
     )
 
 
+def require_member(user: Person, domain: str) -> None:
+    """Deriving into a domain is writing into it (`domain.member`)."""
+    from threshold.access import may
+
+    answer = may(user, "domain.member", DomainRef(domain))
+    if not answer:
+        raise Denied(f"{user.name} is not a member of domain {domain!r}, so cannot derive into it (rule: share.member)")
+
+
 def refresh(platform: Platform, dataset: str, *, user: Person | None, trigger: str = "manual") -> RunResult:
     """Run a derivation again as its owner; one new snapshot (mode replace). `user` None: the scheduler."""
     full = dataset.lower()
     with platform.store.reader() as s:
-        d = _derivation(s, full)
+        d = _derivation(s, full, user)
         owner_name = s.scalar(select(User.name).where(User.id == d.owner_id))
         sql, purpose, sched_text = d.sql, d.purpose, d.schedule
     if user is not None:
@@ -134,7 +152,7 @@ def refresh(platform: Platform, dataset: str, *, user: Person | None, trigger: s
 def set_schedule(platform: Platform, dataset: str, schedule_text: str | None, *, user: Person) -> dict[str, Any]:
     sched = schedule.parse(schedule_text)
     with platform.store.session() as s:
-        d = _derivation(s, dataset.lower())
+        d = _derivation(s, dataset.lower(), user)
         _check_may_refresh(platform, user, dataset.lower(), d)
         d.schedule = sched.text if sched else None
         d.updated_at = platform.clock()
@@ -142,23 +160,21 @@ def set_schedule(platform: Platform, dataset: str, schedule_text: str | None, *,
         return {"dataset": dataset.lower(), "schedule": d.schedule, "next_run_at": _iso(job.next_run_at)}
 
 
-def _derivation(s: Session, full: str) -> Derivation:
+def _derivation(s: Session, full: str, viewer: Person | None = None) -> Derivation:
+    """The derivation of `full`; a dataset `viewer` may not know exists is refused as one that does not."""
+    exists = s.scalar(select(Dataset.id).where(Dataset.full_name == full, knowable(viewer))) is not None
+    if not exists:
+        raise no_dataset(full)
     d = s.scalars(select(Derivation).join(Dataset).where(Dataset.full_name == full)).one_or_none()
     if d is None:
-        exists = s.scalar(select(Dataset.id).where(Dataset.full_name == full)) is not None
-        raise NotFound(
-            f"{full} is not a derived dataset; `threshold derive` creates one" if exists else f"no dataset {full!r}"
-        )
+        raise NotFound(f"{full} is not a derived dataset; `threshold derive` creates one")
     return d
 
 
 def _check_may_refresh(platform: Platform, user: Person, full: str, d: Derivation) -> None:
-    domain = full.split(".", 1)[0]
-    if user.is_admin or user.id == d.owner_id or domain in user.domains:
-        return
-    raise Denied(
-        f"{user.name} may not refresh {full}: only its owner, members of {domain} and admins (rule: derive.refresh)"
-    )
+    with platform.store.reader() as s:
+        ref = DatasetRef.of(find_dataset(s, None, full))
+    require(user, "derivation.run", DerivationRef(ref, d.owner_id))
 
 
 def _run(
@@ -190,6 +206,7 @@ def _run(
     )
     try:
         result = query(platform, sql, user=owner, purpose=purpose, interface="job", max_rows=None)
+        _keeps_scope(platform, full, result.datasets, owner)
         analysis = analyze(sql, _schemas(platform, result.datasets))
         spec = DerivationRunSpec(
             dataset=full,
@@ -205,6 +222,8 @@ def _run(
             started_at=started,
             analysis=analysis,
             inputs=_snapshots_read(platform, result.event_id, result.datasets),
+            masked=result.masked,
+            owner_domains=owner.domains,
         )
         with deriving(spec):
             shared = share(
@@ -236,6 +255,20 @@ def _run(
         next_run_at=_iso(spec.next_run_at),
         seconds=round(time.perf_counter() - started_clock, 3),
     )
+
+
+def _keeps_scope(platform: Platform, full: str, inputs: list[str], owner: Person | None) -> None:
+    """Derived data keeps the scope it was read under: a restricted dataset is derived only into its own
+    domain (anywhere else, its values would reach people who may not know it exists)."""
+    from threshold.access import may
+
+    target = DomainRef(full.split(".", 1)[0])
+    with platform.store.reader() as s:
+        for name in inputs:
+            ref = DatasetRef.of(find_dataset(s, None, name))
+            answer = may(owner, "dataset.derive_from", (ref, target))
+            if not answer:
+                raise Denied(f"{full} cannot be derived from {ref.name}: {answer.reason} (rule: {answer.rule})")
 
 
 def _schemas(platform: Platform, datasets: list[str]) -> dict[str, list[str]]:
@@ -392,38 +425,38 @@ def derivations(platform: Platform, *, viewer: Person | None = None, domain: str
     """Every derivation the viewer may know exists (not other domains' restricted datasets)."""
     with platform.store.reader() as s:
         q = (
-            select(Derivation, Dataset.full_name, User.name, Dataset.visibility, Domain.default_visibility, Domain.name)
+            select(Derivation, Dataset.full_name, User.name)
             .join(Dataset, Dataset.id == Derivation.dataset_id)
             .join(Domain, Domain.id == Dataset.domain_id)
             .join(User, User.id == Derivation.owner_id)
+            .where(knowable(viewer))
             .order_by(Dataset.full_name)
         )
         if domain:
             q = q.where(Domain.name == domain)
-        rows = [
-            (d, full, owner)
-            for d, full, owner, visibility, default, dom in s.execute(q)
-            if not _hidden_from(viewer, visibility or default, dom)
-        ]
+        rows = list(s.execute(q))
+        hidden_sql = _reads_hidden(s, viewer)
         nexts = jobs.next_runs(s, REFRESH, [full for _, full, _ in rows])
-        return [_describe(d, full, owner, nexts.get(full)) for d, full, owner in rows]
+        return [_describe(d, full, owner, nexts.get(full), hide=d.dataset_id in hidden_sql) for d, full, owner in rows]
 
 
-def _hidden_from(viewer: Person | None, visibility: str | None, domain: str) -> bool:
-    if viewer is None or viewer.is_admin or viewer.is_governance:
-        return False
-    return visibility == "restricted" and domain not in viewer.domains
+def _reads_hidden(s: Session, viewer: Person | None) -> set[int]:
+    """Derived datasets whose SQL reads a dataset `viewer` may not know exists: their SQL is not shown."""
+    if sees_every_dataset(viewer):
+        return set()
+    hidden = select(Dataset.id).where(~knowable(viewer))
+    src = select(LineageNode.id).where(LineageNode.dataset_id.in_(hidden))
+    dst = select(LineageEdge.dst_id).where(LineageEdge.src_id.in_(src), LineageEdge.origin == "derivation")
+    return set(s.scalars(select(LineageNode.dataset_id).where(LineageNode.id.in_(dst))))
 
 
 def describe_derivation(
     platform: Platform, dataset: str, *, runs: int = 20, viewer: Person | None = None
 ) -> dict[str, Any]:
-    """A derivation with its SQL and its last runs."""
+    """A derivation with its SQL and its last runs (its SQL only when the viewer may know all it reads)."""
     with platform.store.reader() as s:
-        d = _derivation(s, dataset.lower())
-        ds = s.get(Dataset, d.dataset_id)
-        if ds is not None and _hidden_from(viewer, ds.visibility or ds.domain.default_visibility, ds.domain.name):
-            raise NotFound(f"no dataset {dataset[:80]!r}")
+        d = _derivation(s, dataset.lower(), viewer)
+        hides_sql = d.dataset_id in _reads_hidden(s, viewer)
         owner = s.scalar(select(User.name).where(User.id == d.owner_id))
         history = s.scalars(
             select(DerivationRun)
@@ -432,8 +465,8 @@ def describe_derivation(
             .limit(runs)
         ).all()
         nxt = jobs.next_runs(s, REFRESH, [dataset.lower()]).get(dataset.lower())
-        return _describe(d, dataset.lower(), str(owner), nxt) | {
-            "sql": d.sql,
+        return _describe(d, dataset.lower(), str(owner), nxt, hide=hides_sql) | {
+            "sql": None if hides_sql else d.sql,
             "runs": [
                 {
                     "run_id": r.run_id,
@@ -443,14 +476,21 @@ def describe_derivation(
                     "finished_at": _iso(r.finished_at),
                     "snapshot_id": r.snapshot_id,
                     "rows": r.rows,
-                    "error": r.error,
+                    "error": _error_text(r.error, hides_sql),
                 }
                 for r in history
             ],
         }
 
 
-def _describe(d: Derivation, full: str, owner: str, next_run_at: datetime | None) -> dict[str, Any]:
+def _error_text(error: str | None, hide: bool) -> str | None:
+    """A run's error may quote its SQL (a dataset name): not to a viewer who may not see the SQL."""
+    return "the refresh failed" if error and hide else error
+
+
+def _describe(
+    d: Derivation, full: str, owner: str, next_run_at: datetime | None, *, hide: bool = False
+) -> dict[str, Any]:
     return {
         "dataset": full,
         "owner": owner,
@@ -460,7 +500,7 @@ def _describe(d: Derivation, full: str, owner: str, next_run_at: datetime | None
         "last_run_at": _iso(d.last_run_at),
         "next_run_at": _iso(next_run_at),
         "snapshot_id": d.last_snapshot_id,
-        "error": d.last_error,
+        "error": _error_text(d.last_error, hide),
     }
 
 

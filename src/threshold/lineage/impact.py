@@ -23,6 +23,8 @@ import sqlglot
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from threshold.access import DatasetRef, find_dataset, hidden_names, may, scrub
+from threshold.access.privacy import HIDDEN, sights
 from threshold.errors import Denied, InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.lineage.models import DIRECT_KINDS, ColumnLineage, Derivation, LineageEdge, LineageNode
@@ -65,9 +67,7 @@ def impact(
         raise InvalidInput(f"change is one of {', '.join(CHANGES)}")
     column = column.lower()
     with platform.store.session() as s:
-        ds = s.scalars(select(Dataset).where(Dataset.full_name == dataset.lower())).one_or_none()
-        if ds is None or ds.snapshot_id is None:
-            raise NotFound(f"no dataset {dataset[:80]!r}")
+        ds = find_dataset(s, viewer, dataset)
         col = s.scalars(select(Column).where(Column.dataset_id == ds.id, Column.name == column)).one_or_none()
         if col is None:
             raise NotFound(f"{ds.full_name} has no column {column!r}")
@@ -81,12 +81,18 @@ def impact(
         if viewer is not None:
             audience = [a for a in audience if a["user_id"] != viewer.id] if notify else audience
         if notify:
-            if viewer is None or not (viewer.is_admin or ds.domain.name in viewer.domains):
+            answer = may(viewer, "dataset.write", DatasetRef.of(ds))
+            if viewer is None or not answer:
                 raise Denied(f"only members of {ds.domain.name} announce changes to its data (rule: impact.notify)")
             _announce(s, ds, column, change, viewer, audience)
+        names = _as_seen_by(s, platform, viewer, ds, dependents)
+        unseen = hidden_names(s, viewer)
+        for a in audience:
+            a["reasons"] = [scrub(r, unseen) for r in a["reasons"]]
         for d in dependents:
             d.pop("node_id", None)
             d.pop("user_ids", None)
+            d.pop("dataset_ref", None)
         return {
             "dataset": ds.full_name,
             "column": column,
@@ -95,10 +101,35 @@ def impact(
             "dependents": dependents,
             "breaks": sum(1 for d in dependents if d["effect"] == "breaks"),
             "affected": len({d["name"] for d in dependents}),
-            "readers": [{k: v for k, v in r.items() if k != "user_id"} for r in readers],
-            "notify": [{k: v for k, v in a.items() if k != "user_id"} for a in audience],
+            "readers": [{k: v for k, v in r.items() if k != "user_id"} for r in readers] if names else [],
+            "reader_count": len(readers),
+            "names_visible": names,
+            "notify": [{k: v for k, v in a.items() if k != "user_id"} for a in audience] if names else [],
+            "notify_count": len(audience),
             "notified": len(audience) if notify else 0,
         }
+
+
+def _as_seen_by(
+    s: Session, platform: Platform, viewer: Person | None, ds: Dataset, dependents: list[dict[str, Any]]
+) -> bool:
+    """Narrow the answer to what the viewer may see: a dependent dataset they may not know exists is named
+    only by its domain; people are named only where `dataset.usage.names` allows (else counted). Returns
+    whether the viewer sees the names of the column's readers."""
+    ids = {d["dataset_ref"] for d in dependents if d.get("dataset_ref") is not None} | {ds.id}
+    seen = sights(s, viewer, ids, platform=platform)
+    unseen = hidden_names(s, viewer)
+    for d in dependents:
+        ref = d.get("dataset_ref")
+        sight = seen.get(ref, HIDDEN) if ref is not None else None
+        if sight is not None and not sight.exists:
+            d.update(name=f"a dataset of {d['domain']} you may not see", column=None, via="", why="", owners=[])
+        else:
+            d["via"], d["why"] = scrub(d["via"], unseen) or "", scrub(d["why"], unseen) or ""
+        d["consumer_count"] = len(d["consumers"])
+        if sight is None or not sight.names:
+            d["consumers"] = []
+    return seen[ds.id].names
 
 
 def _propagate(s: Session, root: int, column: str, change: str) -> list[dict[str, Any]]:
@@ -241,6 +272,7 @@ def _dependent(
         )
     return {
         "node_id": node_id,
+        "dataset_ref": n.dataset_id,
         "name": n.name,
         "kind": n.kind,
         "domain": domain,

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from threshold.access import PersonRef, may
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.lineage import graph, naming
@@ -32,8 +33,10 @@ def add_source(
 ) -> dict[str, Any]:
     """Register a source system owned by the person `owner`."""
     check_name("source system", name)
-    if user is not None and not (user.is_admin or user.owner_of or user.name == owner):
-        raise Denied(f"{user.name} may not register source systems (rule: source.add needs a domain owner)")
+    if user is not None:
+        answer = may(user, "source.register", PersonRef(-1, owner))
+        if not answer:
+            raise Denied(f"{user.name} may not register source systems (rule: {answer.rule} needs a domain owner)")
     kind = (kind or "application").strip().lower()
     if not kind or len(kind) > 30:
         raise InvalidInput("the kind of a source system is a short word, e.g. database, application, files")

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from threshold.access import DatasetRef, find_dataset, hidden_names, knowable, knowable_ids, knows, scrub
 from threshold.errors import InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.jobs.models import Job
@@ -75,7 +76,8 @@ def lineage(
             nodes = [_virtual_root(s, ds, viewer)]
         hidden = {n["id"] for n in nodes if n["hidden"]}
         jobs = _names_of(s, {j for _, _, j in edges if j})
-        gaps = _gaps(s, [root_id]) if root_id else []
+        unseen = hidden_names(s, viewer)
+        gaps = [g | {"reason": scrub(g["reason"], unseen)} for g in _gaps(s, [root_id])] if root_id else []
         return {
             "dataset": ds.full_name,
             "column": column,
@@ -100,17 +102,7 @@ def lineage(
 
 
 def _visible_dataset(s: Session, name: str, viewer: Person | None) -> Dataset:
-    ds = s.scalars(select(Dataset).where(Dataset.full_name == name.lower())).one_or_none()
-    if ds is None or ds.snapshot_id is None or (viewer is not None and _hidden(ds, viewer)):
-        raise NotFound(f"no dataset {name[:80]!r}; see `threshold datasets`")
-    return ds
-
-
-def _hidden(ds: Dataset, viewer: Person) -> bool:
-    if viewer.is_admin or viewer.is_governance:
-        return False
-    visibility = ds.visibility or ds.domain.default_visibility
-    return visibility == "restricted" and ds.domain.name not in viewer.domains
+    return find_dataset(s, viewer, name)
 
 
 def _column_walk(
@@ -301,8 +293,9 @@ def describe_nodes(s: Session, levels: dict[int, int], viewer: Person | None) ->
         }
         if n.full_name is not None:
             domain, d = n.domain, derivations.get(n.dataset_id)
+            ref = DatasetRef(n.dataset_id, n.full_name, domain, n.visibility or n.default_visibility or "open")
             names = list(owners_of_domain.get(n.domain_id, []))
-            if d is not None and d.owner not in names:
+            if d is not None and d.owner not in names and knows(viewer, ref):
                 names.append(d.owner)
             item.update(
                 domain=domain,
@@ -312,14 +305,8 @@ def describe_nodes(s: Session, levels: dict[int, int], viewer: Person | None) ->
                 link=f"/lineage/{n.full_name}",
                 rows=n.row_count,
             )
-            restricted = (n.visibility or n.default_visibility) == "restricted"
-            if (
-                viewer is not None
-                and restricted
-                and not (viewer.is_admin or viewer.is_governance)
-                and (domain not in viewer.domains)
-            ):
-                item.update(name="restricted dataset", title="", hidden=True, link=None, rows=None)
+            if not knows(viewer, ref):
+                item.update(name="a dataset you may not see", title="", hidden=True, link=None, rows=None)
             if d is not None and not item["hidden"]:
                 item["derivation"] = {
                     "schedule": d.schedule,
@@ -382,7 +369,11 @@ def _gaps(s: Session, node_ids: Iterable[int]) -> list[dict[str, Any]]:
 def overview(platform: Platform, *, viewer: Person | None = None, limit: int = 200) -> dict[str, Any]:
     """The whole graph in numbers, and every lineage gap (columns whose origin is unresolved)."""
     with platform.store.reader() as s:
-        kinds = dict(s.execute(select(LineageNode.kind, func.count()).group_by(LineageNode.kind)).all())
+        # counted as the viewer may know them: a dataset node of a dataset hidden from them is not one
+        visible_node = or_(LineageNode.dataset_id.is_(None), LineageNode.dataset_id.in_(knowable_ids(viewer)))
+        kinds = dict(
+            s.execute(select(LineageNode.kind, func.count()).where(visible_node).group_by(LineageNode.kind)).all()
+        )
         edges = s.scalar(select(func.count()).select_from(LineageEdge)) or 0
         column_rows = s.scalar(select(func.count()).select_from(ColumnLineage)) or 0
         statuses = dict(s.execute(select(Derivation.status, func.count()).group_by(Derivation.status)).all())
@@ -400,13 +391,14 @@ def overview(platform: Platform, *, viewer: Person | None = None, limit: int = 2
         )
         rows = s.execute(gap_q).all()
         hidden_ids = _hidden_dataset_ids(s, {r[1] for r in rows if r[1] is not None}, viewer)
+        unseen = hidden_names(s, viewer)
         gaps = [
-            {"dataset": name, "column": col, "reason": reason, "origin": origin}
+            {"dataset": name, "column": col, "reason": scrub(reason, unseen), "origin": origin}
             for name, ds_id, col, reason, origin in rows
             if ds_id not in hidden_ids
         ]
         datasets_with_gaps = len({g["dataset"] for g in gaps})
-        total_datasets = s.scalar(select(func.count()).select_from(Dataset).where(Dataset.snapshot_id.is_not(None)))
+        total_datasets = s.scalar(select(func.count()).select_from(Dataset).where(knowable(viewer)))
         return {
             "nodes": {k: int(v) for k, v in sorted(kinds.items())},
             "edges": int(edges),
@@ -418,18 +410,9 @@ def overview(platform: Platform, *, viewer: Person | None = None, limit: int = 2
 
 
 def _hidden_dataset_ids(s: Session, ids: set[int], viewer: Person | None) -> set[int]:
-    if viewer is None or viewer.is_admin or viewer.is_governance or not ids:
+    if not ids:
         return set()
-    q = (
-        select(Dataset.id)
-        .join(Domain, Domain.id == Dataset.domain_id)
-        .where(
-            Dataset.id.in_(ids),
-            func.coalesce(Dataset.visibility, Domain.default_visibility) == "restricted",
-            or_(Domain.name.not_in(viewer.domains or ("",))),
-        )
-    )
-    return set(s.scalars(q))
+    return set(s.scalars(select(Dataset.id).where(Dataset.id.in_(ids), ~knowable(viewer))))
 
 
 def _iso(d: Any) -> str | None:

@@ -14,15 +14,16 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
+from threshold.access import hidden_names, knowable_or_none, scrub
 from threshold.errors import NotFound
 from threshold.identity.service import Person
 from threshold.jobs import outbox
 from threshold.jobs.models import OutboxMessage
 from threshold.notifications.models import Notification
 from threshold.platform import Platform
-from threshold.store.models import Domain, Membership, User
+from threshold.store.models import Dataset, Domain, Membership, User
 
 WEBHOOK = "webhook"
 """The outbox channel of domain webhooks (scope: the domain's name)."""
@@ -70,20 +71,43 @@ def domain_owners(platform: Platform, domain: str) -> list[int]:
         )
 
 
+WITHDRAWALS = ("product.retired",)
+"""Messages telling their reader that a dataset was withdrawn from them: they stay readable after it is."""
+
+
 def inbox(platform: Platform, person: Person, *, unread: bool = False, limit: int = 100) -> list[dict[str, Any]]:
+    """`person`'s messages, newest first, as they may see them today: none about a dataset they may not know
+    exists (any more) but the notice that it was withdrawn, and no such dataset named in one (a message may
+    list what is built on a dataset)."""
     with platform.store.session() as s:
-        q = select(Notification).where(Notification.user_id == person.id)
+        q = select(Notification).where(
+            Notification.user_id == person.id,
+            or_(knowable_or_none(person, Notification.dataset_id), Notification.kind.in_(WITHDRAWALS)),
+        )
         if unread:
             q = q.where(Notification.read_at.is_(None))
         rows = s.scalars(q.order_by(Notification.id.desc()).limit(limit)).all()
+        unseen = hidden_names(s, person)
+        withdrawn = dict(
+            s.execute(
+                select(Dataset.id, Dataset.full_name).where(
+                    Dataset.id.in_([n.dataset_id for n in rows if n.kind in WITHDRAWALS and n.dataset_id])
+                )
+            ).all()
+        )
+
+        def hidden(n: Notification) -> list[str]:
+            subject = withdrawn.get(n.dataset_id) if n.kind in WITHDRAWALS and n.dataset_id else None
+            return [x for x in unseen if x != subject] if subject else unseen
+
         return [
             {
                 "id": n.id,
                 "kind": n.kind,
-                "title": n.title,
-                "body": n.body,
-                "link": n.link,
-                "data": n.data,
+                "title": scrub(n.title, hidden(n)),
+                "body": scrub(n.body, hidden(n)),
+                "link": scrub(n.link, hidden(n)),
+                "data": _scrubbed(n.data, hidden(n)),
                 "at": _iso(n.created_at),
                 "read": n.read_at is not None,
             }
@@ -98,6 +122,19 @@ def mark_read(platform: Platform, person: Person, ids: Iterable[int] | None = No
             q = q.where(Notification.id.in_(list(ids)))
         result = s.execute(q.values(read_at=datetime.now(UTC)))
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _scrubbed(value: Any, names: list[str]) -> Any:
+    """`value` (JSON) with every string scrubbed of `names`."""
+    if not names:
+        return value
+    if isinstance(value, str):
+        return scrub(value, names)
+    if isinstance(value, list):
+        return [_scrubbed(v, names) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrubbed(v, names) for k, v in value.items()}
+    return value
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -121,10 +158,12 @@ def emit(
         dom = s.scalars(select(Domain).where(Domain.name == domain)).one_or_none()
         if dom is None or not dom.webhook_url:
             return None
+        # What the domain's own systems receive names only datasets its members may know exist.
+        member = Person(0, f"{domain} webhook", "", False, (domain,), ())
         delivery_id = outbox.enqueue(
             s,
             WEBHOOK,
-            {"event": event, "domain": domain, "data": payload},
+            {"event": event, "domain": domain, "data": _scrubbed(payload, hidden_names(s, member))},
             topic=event,
             scope=domain,
             destination=dom.webhook_url,

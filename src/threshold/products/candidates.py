@@ -17,17 +17,17 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from threshold.errors import Conflict, Denied, InvalidInput, NotFound
+from threshold.access import DomainRef, may, require
+from threshold.access.privacy import HIDDEN, sights
+from threshold.errors import Conflict, Denied, InvalidInput
 from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.products import dependents, rollup
 from threshold.products.lookup import Window, dataset_ref, iso
 from threshold.products.models import Candidate, Nomination
-from threshold.products.visibility import Sight, sights
 from threshold.settings import ProductSettings
 from threshold.store.models import AccessRequest, Dataset, Domain, Grant, Share, User
 
-_HIDDEN = Sight(False, False, False)
 SIGNALS = ("people", "domains", "repeat", "questions", "purposes", "dependents", "demand")
 ACTIVE_STAGES = ("shared", "candidate")
 """Stages from which a dataset can become a candidate (products are products already)."""
@@ -206,7 +206,7 @@ def list_candidates(
     scan(platform, signals, totals)
     with platform.store.session() as s:
         rows = list(s.scalars(select(Candidate)))
-        seen = sights(s, viewer)
+        seen = sights(s, viewer, platform=platform)
         meta = {
             i: (n, dom, st)
             for i, n, dom, st in s.connection().execute(
@@ -219,7 +219,7 @@ def list_candidates(
         reviewers = dict(s.connection().execute(select(User.id, User.name).where(User.id.in_(reviewer_ids))).all())
     out: list[dict[str, Any]] = []
     for c in rows:
-        if c.status not in include or c.dataset_id not in meta or not seen.get(c.dataset_id, _HIDDEN).exists:
+        if c.status not in include or c.dataset_id not in meta or not seen.get(c.dataset_id, HIDDEN).exists:
             continue
         name, domain, stage = meta[c.dataset_id]
         sig = signals.get(c.dataset_id) or Signals(c.dataset_id, name, domain, stage)
@@ -241,6 +241,7 @@ def list_candidates(
                 "why": "; ".join(r["text"] for r in reasons if r["points"] > 0),
                 "reviewed_by": reviewers.get(c.reviewed_by_id) if c.reviewed_by_id else None,
                 "review_reason": c.review_reason or None,
+                "may_review": bool(may(viewer, "product.promote", DomainRef(domain))),
             }
         )
     out.sort(key=lambda x: (x["status"] != "open", -x["score"], x["dataset"]))
@@ -259,7 +260,7 @@ def list_candidates(
             if sig.stage == "shared"
             and i not in known
             and totals[i] >= settings.candidate_threshold / 2
-            and seen.get(i, _HIDDEN).exists
+            and seen.get(i, HIDDEN).exists
         ),
         key=lambda i: (-totals[i], signals[i].name),
     )[:20]
@@ -389,10 +390,7 @@ def nominate(platform: Platform, person: Person, dataset: str, *, reason: str) -
     if not reason or not reason.strip():
         raise InvalidInput("a nomination needs a reason (--reason): what would you use it for, and why as a product?")
     with platform.store.session() as s:
-        ref = dataset_ref(s, dataset)
-        seen = sights(s, person, [ref.id])[ref.id]
-        if not seen.exists:
-            raise NotFound(f"no dataset {dataset[:80]!r}; `threshold datasets` lists them")
+        ref = dataset_ref(s, dataset, person)
         if ref.stage not in ACTIVE_STAGES:
             raise Conflict(f"{ref.full_name} is {ref.stage} already; nominations are for shared datasets")
         s.add(Nomination(dataset_id=ref.id, user_id=person.id, reason=reason.strip()))
@@ -452,9 +450,8 @@ def dismiss(platform: Platform, person: Person, dataset: str, *, reason: str) ->
     if not reason or not reason.strip():
         raise InvalidInput("dismissing a candidate needs a reason (--reason) the people who use it can read")
     with platform.store.session() as s:
-        ref = dataset_ref(s, dataset)
-        if not (person.is_admin or ref.domain in person.owner_of):
-            raise Denied(f"only owners of {ref.domain} review its candidates (rule products.review)")
+        ref = dataset_ref(s, dataset, person)
+        require(person, "product.promote", DomainRef(ref.domain))
         cand = s.scalars(select(Candidate).where(Candidate.dataset_id == ref.id)).one_or_none()
         if cand is None or cand.status != "open":
             raise Conflict(f"{ref.full_name} is not an open candidate")

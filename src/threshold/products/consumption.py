@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
-from threshold.errors import NotFound
+from threshold.access import knowable
+from threshold.access.privacy import HIDDEN, Sight, sight, sights
 from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.products import dependents, rollup, signals
@@ -31,8 +32,7 @@ from threshold.products.lookup import (
     with_consumer_domain,
 )
 from threshold.products.models import UsageColumn, UsageDatasetWeekly, UsagePair, UsageQuestionSummary, UsageWeekly
-from threshold.products.visibility import Sight, sight, sights
-from threshold.store.models import Dataset, Grant, UsageEvent
+from threshold.store.models import Dataset, Grant, UsageEvent, UsageRead
 
 W = UsageWeekly
 
@@ -46,12 +46,8 @@ def dataset_consumers(
     settings = platform.settings.products
     since_at = datetime.combine(window.since, datetime.min.time(), UTC)
     with platform.store.session() as s:
-        ref = dataset_ref(s, full_name)
-        ds = s.get(Dataset, ref.id)
-        assert ds is not None
-        seen = sight(s, viewer, ds, ref.domain, ref.visibility)
-        if not seen.exists:
-            raise NotFound(f"no dataset {full_name[:80]!r}; `threshold datasets` lists them")
+        ref = dataset_ref(s, full_name, viewer)
+        seen = sight(s, viewer, ref.id, platform=platform)
         conn = s.connection()
         mine = (W.dataset_id == ref.id) & (W.week >= window.since)
         fast = window.since == signals.window_since(platform) and bool(window.weeks)
@@ -109,8 +105,8 @@ def dataset_consumers(
                 or_(Grant.expires_at.is_(None), Grant.expires_at > datetime.now(UTC)),
             )
         ).all()
-        questions = _questions(s, ref.id, since_at, settings.recurring_people)
-        together = _together(s, viewer, ref.id, since_at)
+        questions = _questions(s, viewer, ref.id, since_at, settings.recurring_people)
+        together = _together(s, platform, viewer, ref.id, since_at)
         columns = _columns(s, ref, since_at)
         firsts = {q["_first"] for q in questions if q["_first"] is not None}
         names = user_names(s, {r[0] for r in per_person} | {u for u, _ in granted} | firsts) if seen.names else {}
@@ -256,9 +252,12 @@ def _weekly(rows: Any, domains: dict[Any, int], window: Window) -> list[dict[str
     return out
 
 
-def _questions(s: Session, dataset_id: int, since: datetime, recurring: int) -> list[dict[str, Any]]:
+def _questions(
+    s: Session, viewer: Person | None, dataset_id: int, since: datetime, recurring: int
+) -> list[dict[str, Any]]:
     """The 20 questions to show: recurring ones first, then by people and reads (asked within the window;
-    counted over all time)."""
+    counted over all time). A question's text is kept only when the viewer may know every dataset it reads
+    (a question that joins another domain's restricted dataset would name it)."""
     S = UsageQuestionSummary
     conn = s.connection()
     is_recurring = (S.people >= recurring) & S.browse.is_(False)
@@ -270,7 +269,18 @@ def _questions(s: Session, dataset_id: int, since: datetime, recurring: int) -> 
     ).all()
     out = []
     for fp, people, queries, browse, first in rows:
-        text = conn.execute(select(UsageEvent.query_text).where(UsageEvent.fingerprint == fp).limit(1)).scalar()
+        found = conn.execute(
+            select(UsageEvent.id, UsageEvent.query_text).where(UsageEvent.fingerprint == fp).limit(1)
+        ).first()
+        event_id, text = found if found is not None else (None, None)
+        unknown = conn.execute(
+            select(UsageRead.dataset_id)
+            .join(Dataset, Dataset.id == UsageRead.dataset_id)
+            .where(UsageRead.event_id == event_id, ~knowable(viewer))
+            .limit(1)
+        ).first()
+        if unknown is not None:
+            text = None
         out.append(
             {
                 "fingerprint": fp,
@@ -297,7 +307,9 @@ def _question_list(questions: list[dict[str, Any]], names: dict[int, tuple[str, 
     return out
 
 
-def _together(s: Session, viewer: Person | None, dataset_id: int, since: datetime) -> list[dict[str, Any]]:
+def _together(
+    s: Session, platform: Platform, viewer: Person | None, dataset_id: int, since: datetime
+) -> list[dict[str, Any]]:
     P = UsagePair
     conn = s.connection()
     acc: dict[int, list[int]] = {}
@@ -312,12 +324,12 @@ def _together(s: Session, viewer: Person | None, dataset_id: int, since: datetim
         return []
     top = sorted(acc.items(), key=lambda kv: (-kv[1][0], -(kv[1][1] + kv[1][2]), kv[0]))[:50]
     ids = [d for d, _ in top]
-    seen = sights(s, viewer, ids)
+    seen = sights(s, viewer, ids, platform=platform)
     names = dict(conn.execute(select(Dataset.id, Dataset.full_name).where(Dataset.id.in_(ids))).all())
     out: list[dict[str, Any]] = [
         {"dataset": names[d], "people": v[0], "in_query": v[1], "in_session": v[2]}
         for d, v in top
-        if d in names and seen.get(d, Sight(False, False, False)).exists
+        if d in names and seen.get(d, HIDDEN).exists
     ]
     return sorted(out, key=lambda x: (-x["people"], -(x["in_query"] + x["in_session"]), x["dataset"]))[:15]
 

@@ -20,6 +20,7 @@ from open_data_contract_standard.model import OpenDataContractStandard
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from threshold.access import DatasetRef, ProductRef, may
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.platform import Platform
@@ -177,6 +178,16 @@ def _suggest_not_null(name: str, ctype: str, null_fraction: float | None, rows: 
     return null_fraction == 0 and bool(rows) and (bool(_KEY.search(name)) or logical_type(ctype) == "date")
 
 
+def _require_manage(person: Person, ref: Any, product: Product | None, what: str) -> None:
+    """`product.manage` (a dataset not yet a product: owners of its domain)."""
+    target = ProductRef(
+        DatasetRef(ref.id, ref.full_name, ref.domain, ref.visibility), product.owner_id if product else None
+    )
+    answer = may(person, "product.manage", target)
+    if not answer:
+        raise Denied(f"only the product's owner or owners of {ref.domain} {what} (rule {answer.rule})")
+
+
 def current(platform: Platform, dataset_id: int) -> Contract | None:
     """The newest contract of a dataset's product (or its newest draft)."""
     with platform.store.session() as s:
@@ -185,14 +196,8 @@ def current(platform: Platform, dataset_id: int) -> Contract | None:
 
 def export(platform: Platform, dataset: str, *, viewer: Person | None = None) -> str:
     """The ODCS YAML of a product's current contract; for a dataset that is not a product, a generated draft."""
-    from threshold.products.visibility import sight
-
     with platform.store.session() as s:
-        ref = dataset_ref(s, dataset)
-        ds = s.get(Dataset, ref.id)
-        assert ds is not None
-        if not sight(s, viewer, ds, ref.domain, ref.visibility).exists:
-            raise NotFound(f"no dataset {dataset[:80]!r}")
+        ref = dataset_ref(s, dataset, viewer)
         product = s.scalars(select(Product).where(Product.dataset_id == ref.id)).one_or_none()
         owner = s.get(User, product.owner_id).name if product else None  # type: ignore[union-attr]
     latest = current(platform, ref.id)
@@ -217,12 +222,9 @@ def import_contract(platform: Platform, person: Person, text: str) -> dict[str, 
     version = str(contract.version or "")
     semver(version)
     with platform.store.session() as s:
-        ref = dataset_ref(s, names[0])
+        ref = dataset_ref(s, names[0], person)
         product = s.scalars(select(Product).where(Product.dataset_id == ref.id)).one_or_none()
-        if not (person.is_admin or ref.domain in person.owner_of or (product and product.owner_id == person.id)):
-            raise Denied(
-                f"only the product's owner or owners of {ref.domain} publish its contract (rule products.contract)"
-            )
+        _require_manage(person, ref, product, "publish its contract")
         if product is not None and product.status == "retired":
             raise Conflict(f"{ref.full_name} was retired; a retired product takes no new contract")
         parts = (
@@ -247,7 +249,7 @@ def import_contract(platform: Platform, person: Person, text: str) -> dict[str, 
             )
     if product is not None:
         with platform.store.session() as s:
-            wanted = {dataset_ref(s, n).id for n in names}
+            wanted = {dataset_ref(s, n, person).id for n in names}
         if wanted != set(parts):
             raise Conflict(
                 f"the contract describes {', '.join(names)}; the product {ref.full_name} is made of "
@@ -317,10 +319,9 @@ def recheck(platform: Platform, person: Person, dataset: str) -> dict[str, Any]:
     from threshold.products import contract_checks
 
     with platform.store.session() as s:
-        ref = dataset_ref(s, dataset)
+        ref = dataset_ref(s, dataset, person)
         product = s.scalars(select(Product).where(Product.dataset_id == ref.id)).one_or_none()
-        if not (person.is_admin or ref.domain in person.owner_of or (product and product.owner_id == person.id)):
-            raise Denied(f"only the product's owner or owners of {ref.domain} run its checks (rule products.contract)")
+        _require_manage(person, ref, product, "run its checks")
     latest = current(platform, ref.id)
     if latest is None:
         raise NotFound(f"{ref.full_name} has no contract yet: `threshold contract import FILE` or promote it")

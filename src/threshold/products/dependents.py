@@ -39,7 +39,7 @@ class Related:
 
 def downstream(platform: Platform, full_name: str, *, viewer: Any = None) -> Related:
     """Derived datasets, jobs, insights (from lineage) and products built on `full_name`."""
-    products = _products_using(platform, [full_name]).get(full_name, [])
+    products = _products_using(platform, [full_name], viewer).get(full_name, [])
     found = _from_service(platform, "downstream", full_name, viewer)
     if found is None:
         found = _from_tables(platform, full_name, direction="down")
@@ -90,8 +90,10 @@ def downstream_counts(platform: Platform) -> tuple[dict[int, int], str]:
     return dict(counts), note
 
 
-def _products_using(platform: Platform, names: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Products that include a dataset as one of their parts (not the product itself)."""
+def _products_using(platform: Platform, names: list[str], viewer: Any = None) -> dict[str, list[dict[str, Any]]]:
+    """Products that include a dataset as one of their parts (not the product itself), those `viewer` may know."""
+    from threshold.access import knowable_ids
+
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     with platform.store.session() as s:
         part = Dataset.__table__.alias("part")
@@ -103,7 +105,7 @@ def _products_using(platform: Platform, names: list[str]) -> dict[str, list[dict
             .join(part, part.c.id == ProductDataset.dataset_id)
             .join(main, main.c.id == Product.dataset_id)
             .join(User, User.id == Product.owner_id)
-            .where(part.c.full_name.in_(names), part.c.id != main.c.id)
+            .where(part.c.full_name.in_(names), part.c.id != main.c.id, main.c.id.in_(knowable_ids(viewer)))
         ).all()
     for part_name, product, status, owner in rows:
         out[part_name].append(

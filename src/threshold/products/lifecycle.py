@@ -16,18 +16,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from threshold.errors import Conflict, Denied, InvalidInput, NotFound
+from threshold.access import DatasetRef, DomainRef, ProductRef, knowable, may, no_dataset, refs, require
+from threshold.errors import Conflict, InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.products import consumption, contract_checks, contracts
 from threshold.products.lookup import dataset_ref, iso, memberships
 from threshold.products.models import Candidate, Contract, OwnerDecision, Product, ProductDataset
-from threshold.products.visibility import sights
 from threshold.store.models import Dataset, Domain, Share, User
-
-
-def _may_promote(person: Person, domain: str) -> bool:
-    return person.is_admin or domain in person.owner_of
 
 
 def promote(
@@ -45,17 +41,14 @@ def promote(
     from threshold.notifications.service import domain_owners, emit, notify
 
     with platform.store.session() as s:
-        ref = dataset_ref(s, dataset)
-        if not _may_promote(person, ref.domain):
-            raise Denied(f"only owners of {ref.domain} promote its datasets (rule products.promote)")
+        ref = dataset_ref(s, dataset, person)
+        require(person, "product.promote", DomainRef(ref.domain))
         existing = s.scalars(select(Product).where(Product.dataset_id == ref.id)).one_or_none()
         if existing is not None:
             raise Conflict(f"{ref.full_name} is a product already ({existing.status}, version {existing.version})")
-        others = [dataset_ref(s, p) for p in dict.fromkeys(x.strip().lower() for x in parts) if p != ref.full_name]
-        seen = sights(s, person, [o.id for o in others])
-        for o in others:
-            if not seen[o.id].exists:
-                raise NotFound(f"no dataset {o.full_name!r}")
+        others = [
+            dataset_ref(s, p, person) for p in dict.fromkeys(x.strip().lower() for x in parts) if p != ref.full_name
+        ]
         owner_row = _owner(s, ref.id, owner)
         draft = s.scalars(
             select(Contract)
@@ -75,7 +68,7 @@ def promote(
         names = described
         with platform.store.session() as s:
             for n in described[1:]:
-                dataset_ref(s, n)
+                dataset_ref(s, n, person)
         contracts.semver(doc.version)
     else:
         from threshold.products.candidates import suggested_freshness
@@ -211,16 +204,23 @@ def _settle_proposals(s: Any, dataset_id: int, owner_id: int, by: int, now: date
             d.status, d.decided_at = ("accepted", now) if d.user_id == owner_id else ("withdrawn", now)
 
 
-def _product_of(s: Any, dataset: str) -> tuple[Any, Product]:
-    ref = dataset_ref(s, dataset)
+def _product_of(s: Any, dataset: str, viewer: Person | None = None) -> tuple[Any, Product]:
+    """The product of `dataset`; a retired (restricted) product stays known to its owner (`product.know`)."""
+    try:
+        ref = dataset_ref(s, dataset)
+    except NotFound:
+        raise no_dataset(dataset) from None
     product = s.scalars(select(Product).where(Product.dataset_id == ref.id)).one_or_none()
+    plain = DatasetRef(ref.id, ref.full_name, ref.domain, ref.visibility)
+    if not may(viewer, "product.know", ProductRef(plain, product.owner_id if product else None)):
+        raise no_dataset(dataset)
     if product is None:
         raise NotFound(f"{ref.full_name} is not a data product (stage {ref.stage}); promote it first")
     return ref, product
 
 
-def _may_manage(person: Person, domain: str, product: Product) -> bool:
-    return person.is_admin or domain in person.owner_of or product.owner_id == person.id
+def _product_ref(ref: Any, product: Product) -> ProductRef:
+    return ProductRef(DatasetRef(ref.id, ref.full_name, ref.domain, ref.visibility), product.owner_id)
 
 
 def deprecate(
@@ -228,16 +228,13 @@ def deprecate(
 ) -> dict[str, Any]:
     """Deprecate a product, name its replacement, and tell everyone who used it recently."""
     with platform.store.session() as s:
-        ref, product = _product_of(s, dataset)
-        if not _may_manage(person, ref.domain, product):
-            raise Denied(f"only {ref.full_name}'s owner or owners of {ref.domain} deprecate it (rule products.manage)")
+        ref, product = _product_of(s, dataset, person)
+        require(person, "product.manage", _product_ref(ref, product))
         if product.status != "active":
             raise Conflict(f"{ref.full_name} is {product.status} already")
-        other = dataset_ref(s, replacement) if replacement else None
+        other = dataset_ref(s, replacement, person) if replacement else None
         if other is not None and other.id == ref.id:
             raise InvalidInput("a product cannot replace itself")
-        if other is not None and not sights(s, person, [other.id])[other.id].exists:
-            raise NotFound(f"no dataset {replacement!r}")
         p = s.get(Product, product.id)
         assert p is not None
         p.status, p.deprecated_at, p.deprecation_reason = "deprecated", datetime.now(UTC), reason.strip()
@@ -260,9 +257,8 @@ def deprecate(
 def retire(platform: Platform, person: Person, dataset: str, *, reason: str = "") -> dict[str, Any]:
     """End a deprecated product: no longer served outside its domain; consumers are told once more."""
     with platform.store.session() as s:
-        ref, product = _product_of(s, dataset)
-        if not _may_manage(person, ref.domain, product):
-            raise Denied(f"only {ref.full_name}'s owner or owners of {ref.domain} retire it (rule products.manage)")
+        ref, product = _product_of(s, dataset, person)
+        require(person, "product.manage", _product_ref(ref, product))
         if product.status != "deprecated":
             raise Conflict(f"{ref.full_name} is {product.status}: deprecate it first, so its consumers are told")
         replacement = s.get(Dataset, product.replacement_id) if product.replacement_id else None
@@ -313,19 +309,21 @@ def _tell_consumers(
 def product_view(platform: Platform, dataset: str, *, viewer: Person | None = None) -> dict[str, Any]:
     """A product: owner, description, version, status and badges, its datasets, contract and checks."""
     with platform.store.session() as s:
-        ref, product = _product_of(s, dataset)
-        mine = viewer is not None and viewer.id == product.owner_id  # a retired product stays its owner's
-        if not mine and not sights(s, viewer, [ref.id])[ref.id].exists:
-            raise NotFound(f"no dataset {dataset[:80]!r}")
+        ref, product = _product_of(s, dataset, viewer)
+        may_manage = bool(may(viewer, "product.manage", _product_ref(ref, product)))
         owner = s.get(User, product.owner_id)
-        parts = s.execute(
-            select(Dataset.full_name, Domain.name, Dataset.id)
+        every_part = s.execute(
+            select(Dataset.full_name, Domain.name, Dataset.id, knowable(viewer).label("known"))
             .join(ProductDataset, ProductDataset.dataset_id == Dataset.id)
             .join(Domain, Domain.id == Dataset.domain_id)
             .where(ProductDataset.product_id == product.id)
             .order_by(ProductDataset.position)
         ).all()
-        replacement = s.get(Dataset, product.replacement_id) if product.replacement_id else None
+        parts = [(n, d, i) for n, d, i, known in every_part if known]
+        whole = len(parts) == len(every_part)  # else the contract would describe a dataset hidden from the viewer
+        replacement = s.scalars(
+            select(Dataset).where(Dataset.id == product.replacement_id, knowable(viewer))
+        ).one_or_none()
         last_share = s.scalar(select(Share.at).where(Share.dataset_id == ref.id).order_by(Share.at.desc()).limit(1))
         promoted_by = s.get(User, product.promoted_by_id) if product.promoted_by_id else None
     latest = contracts.current(platform, ref.id)
@@ -364,8 +362,9 @@ def product_view(platform: Platform, dataset: str, *, viewer: Person | None = No
         "retired_at": iso(product.retired_at),
         "deprecation_reason": product.deprecation_reason or None,
         "replacement": replacement.full_name if replacement else None,
-        "contract": contracts.contract_dict(latest) | {"document": latest.document} if latest else None,
-        "contracts": contracts.history(platform, ref.id),
+        "contract": contracts.contract_dict(latest) | {"document": latest.document} if latest and whole else None,
+        "contracts": contracts.history(platform, ref.id) if whole else [],
+        "may_manage": may_manage,
     }
 
 
@@ -400,16 +399,18 @@ def list_products(
         if status:
             q = q.where(Product.status == status)
         rows = s.execute(q).all()
-        seen = sights(s, viewer, [p.dataset_id for p, *_ in rows])
+        seen = refs(s, viewer, [p.dataset_id for p, *_ in rows])
         contract_status = {
             c.dataset_id: c.status
             for c in s.scalars(select(Contract).where(Contract.product_id.is_not(None)).order_by(Contract.id))
         }
         parts: dict[int, list[str]] = defaultdict(list)
+        known = set(s.scalars(select(Dataset.full_name).where(knowable(viewer))))
         for pid, name in s.execute(
             select(ProductDataset.product_id, Dataset.full_name).join(Dataset).order_by(ProductDataset.position)
         ):
-            parts[pid].append(name)
+            if name in known:
+                parts[pid].append(name)
     return [
         {
             "dataset": name,
@@ -424,5 +425,5 @@ def list_products(
             "promoted_at": iso(p.created_at),
         }
         for p, name, domain, owner in rows
-        if seen[p.dataset_id].exists
+        if may(viewer, "product.know", ProductRef(seen[p.dataset_id], p.owner_id))
     ]

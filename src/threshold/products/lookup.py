@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from threshold.errors import InvalidInput, NotFound
+from threshold.access import knowable, no_dataset
+from threshold.errors import InvalidInput
+from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.store.models import Dataset, Domain, Membership, User
 
@@ -61,7 +63,9 @@ def monday(at: datetime | date) -> date:
     return at - timedelta(days=at.weekday())
 
 
-def dataset_ref(s: Session, full_name: str) -> DatasetRef:
+def dataset_ref(s: Session, full_name: str, viewer: Person | None = None) -> DatasetRef:
+    """The published dataset `full_name`, if `viewer` may know it exists (None: the platform, every dataset);
+    refused like a dataset that does not exist otherwise."""
     row = s.execute(
         select(
             Dataset.id,
@@ -73,10 +77,10 @@ def dataset_ref(s: Session, full_name: str) -> DatasetRef:
             Dataset.created_at,
         )
         .join(Domain, Domain.id == Dataset.domain_id)
-        .where(Dataset.full_name == full_name.strip().lower(), Dataset.snapshot_id.is_not(None))
+        .where(Dataset.full_name == full_name.strip().lower(), knowable(viewer))
     ).first()
     if row is None:
-        raise NotFound(f"no dataset {full_name[:80]!r}; `threshold datasets` lists them")
+        raise no_dataset(full_name)
     return DatasetRef(*row)
 
 

@@ -19,13 +19,14 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from threshold.access import require
+from threshold.access.privacy import sight
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.products import dependents, rollup
 from threshold.products.lookup import dataset_ref, iso, owners_of
 from threshold.products.models import OwnerDecision, Product, UsageQuestionSummary, UsageWeekly
-from threshold.products.visibility import sight
 from threshold.settings import OwnerEvidencePoints
 from threshold.store.models import Dataset, Domain, Membership, Share, User
 
@@ -38,16 +39,12 @@ def suggest(platform: Platform, dataset: str, *, viewer: Person | None = None) -
     settings = platform.settings.products
     points = settings.owner_points
     with platform.store.session() as s:
-        ref = dataset_ref(s, dataset)
-        ds = s.get(Dataset, ref.id)
-        assert ds is not None
-        seen = sight(s, viewer, ds, ref.domain, ref.visibility)
-        if not seen.exists:
-            raise NotFound(f"no dataset {dataset[:80]!r}; `threshold datasets` lists them")
+        ref = dataset_ref(s, dataset, viewer)
+        seen = sight(s, viewer, ref.id, platform=platform)
         if not seen.names:
             raise Denied(
-                f"owner suggestions name the people who use {ref.full_name}; you cannot read it, so they are not "
-                "shown (rule products.consumer-names)"
+                f"owner suggestions name the people who use {ref.full_name}: they are shown to its producers and "
+                "the governance group (rule privacy.aggregates)"
             )
         conn = s.connection()
         shares = conn.execute(
@@ -306,15 +303,11 @@ def _decision(d: OwnerDecision, by_id: dict[int, tuple[str, str]]) -> dict[str, 
     }
 
 
-def _may_propose(person: Person, domain: str) -> bool:
-    return person.is_admin or person.is_governance or domain in person.owner_of
-
-
 def propose(platform: Platform, person: Person, dataset: str, *, to: str | None = None) -> dict[str, Any]:
     """Ask the next suggested person (or `to`) to own the dataset as a product; they get it in their inbox."""
     found = suggest(platform, dataset, viewer=person)
-    if not _may_propose(person, found["domain"]):
-        raise Denied(f"only owners of {found['domain']} propose an owner for {found['dataset']} (rule products.owner)")
+    with platform.store.session() as s:
+        require(person, "product.propose_owner", dataset_ref(s, found["dataset"], person))
     if found["owner"]:
         raise Conflict(f"{found['dataset']} is a product already, owned by {found['owner']}")
     if found["proposed_to"]:
@@ -399,6 +392,8 @@ def decline(platform: Platform, person: Person, dataset: str, *, reason: str) ->
 def _decide(platform: Platform, person: Person, dataset: str, status: str, reason: str) -> dict[str, Any]:
     from threshold.notifications.service import domain_owners, notify
 
+    with platform.store.session() as s:
+        dataset_ref(s, dataset, person)  # a dataset the person may not know exists is not theirs to decide on
     found = suggest(platform, dataset, viewer=None)
     if found["owner"]:
         raise Conflict(f"{found['dataset']} is a product already, owned by {found['owner']}")

@@ -21,12 +21,12 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
+from threshold.access.privacy import sights
 from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.products import rollup
 from threshold.products.lookup import NO_DOMAIN, Window, as_consumer, iso, memberships
 from threshold.products.models import UsageDatasetWeekly, UsageDomainWeekly, UsageSignals
-from threshold.products.visibility import sights
 from threshold.store.models import Dataset, Domain
 
 
@@ -45,7 +45,7 @@ def org_patterns(
                 Dataset.snapshot_id.is_not(None)
             )
         ).all()
-        seen = sights(s, viewer)
+        seen = sights(s, viewer, platform=platform)
         domains_of = memberships(s)
         D = UsageDomainWeekly
         per_user_domain = conn.execute(
@@ -243,7 +243,7 @@ def domain_datasets(
             .where(Domain.name == domain, Dataset.snapshot_id.is_not(None))
             .order_by(Dataset.full_name)
         ).all()
-        seen = sights(s, viewer, [r[0] for r in rows])
+        seen = sights(s, viewer, [r[0] for r in rows], platform=platform)
         values = window_values(s, platform, window, [r[0] for r in rows])
     by = {d: (v.queries, v.people) for d, v in values.items()}
     return [

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
+from threshold.access import DomainRef, may
+from threshold.access.privacy import sights
 from threshold.errors import InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.platform import Platform
@@ -30,7 +32,6 @@ from threshold.products.models import (
     UsageDomainWeekly,
     UsageWeekly,
 )
-from threshold.products.visibility import is_producer, sights
 from threshold.store.models import AccessRequest, Column, Dataset, Domain, Grant, Membership, User
 
 W = UsageWeekly
@@ -59,7 +60,7 @@ def domain_view(
         dom = s.scalars(select(Domain).where(Domain.name == domain.strip().lower())).one_or_none()
         if dom is None:
             raise NotFound(f"no domain {domain[:60]!r}; `threshold domain list` lists them")
-        producer = is_producer(viewer, dom.name)
+        producer = bool(may(viewer, "domain.usage.names", DomainRef(dom.name), platform=platform))
         conn = s.connection()
         datasets = conn.execute(
             select(
@@ -71,7 +72,7 @@ def domain_view(
                 func.coalesce(Dataset.visibility, dom.default_visibility),
             ).where(Dataset.domain_id == dom.id, Dataset.snapshot_id.is_not(None))
         ).all()
-        seen = sights(s, viewer, [d[0] for d in datasets])
+        seen = sights(s, viewer, [d[0] for d in datasets], platform=platform)
         visible = {d[0]: d for d in datasets if seen[d[0]].exists}
         from threshold.products.patterns import window_values
 
@@ -144,7 +145,6 @@ def domain_view(
         "producer_view": producer,
         "window": window.as_dict(),
         "note": "" if producer else "aggregates for datasets you cannot read; names only where you may read the data",
-        "hidden_datasets": len(datasets) - len(visible),
         "page": page,
         "per_page": per_page,
         "pages": max(1, -(-len(visible) // per_page)),

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from threshold.access import DatasetRef, find_dataset, knows, may, written_by
 from threshold.errors import Denied, InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.jobs import service as jobs
@@ -22,11 +23,10 @@ from threshold.quality import samples
 from threshold.quality.kinds import CheckSpec, kind_of
 from threshold.quality.models import CHECK_SOURCES, Check, CheckRun
 from threshold.quality.outcomes import after_runs
-from threshold.quality.permissions import knowable
 from threshold.quality.reading import PublishedReader, published_target, run_as
 from threshold.quality.runner import CheckInfo, Result, evaluate, record
 from threshold.quality.score import dataset_scores
-from threshold.store.models import Dataset, Domain, User
+from threshold.store.models import Dataset, User
 
 CHECK_JOB = "quality.check"
 """The job kind of scheduled checks (key: the check's id); `quality/schedule.py` runs them."""
@@ -35,24 +35,24 @@ HISTORY = 20
 
 
 def _dataset(s: Session, viewer: Person, full_name: str) -> Dataset:
-    ds = s.scalars(select(Dataset).where(Dataset.full_name == full_name.lower())).one_or_none()
-    if ds is None or ds.snapshot_id is None or not knowable(s, viewer, ds):
-        raise NotFound(f"no dataset {full_name[:80]!r}; see `threshold datasets`")
-    return ds
+    return find_dataset(s, viewer, full_name)
 
 
 def may_manage(s: Session, person: Person, ds: Dataset) -> bool:
-    domain = s.get(Domain, ds.domain_id)
-    return person.is_admin or (domain is not None and domain.name in person.domains)
+    """`dataset.write`: members of the dataset's domain (and admins) add, remove and run its checks."""
+    return bool(may(person, "dataset.write", DatasetRef.of(ds)))
+
+
+def _known(person: Person | None, ds: Dataset | None) -> bool:
+    return ds is not None and ds.snapshot_id is not None and knows(person, DatasetRef.of(ds))
 
 
 def _must_manage(s: Session, person: Person, ds: Dataset, verb: str) -> None:
-    if not may_manage(s, person, ds):
-        domain = s.get(Domain, ds.domain_id)
+    answer = may(person, "dataset.write", DatasetRef.of(ds))
+    if not answer:
         raise Denied(
-            f"{person.name} may not {verb} checks of {ds.full_name}: only members of "
-            f"{domain.name if domain else 'its domain'} or an admin can (rule: check.member); "
-            f"to tell its owners about a problem, use `threshold report {ds.full_name}`"
+            f"{person.name} may not {verb} checks of {ds.full_name}: only members of {ds.domain.name} or an admin "
+            f"can (rule: {answer.rule}); to tell its owners about a problem, use `threshold report {ds.full_name}`"
         )
 
 
@@ -123,7 +123,7 @@ def remove(platform: Platform, person: Person, check_id: int) -> dict[str, Any]:
     with platform.store.session() as s:
         row = s.get(Check, check_id)
         ds = s.get(Dataset, row.dataset_id) if row else None
-        if row is None or ds is None or not row.active or not knowable(s, person, ds):
+        if row is None or ds is None or not row.active or not _known(person, ds):
             raise NotFound(f"no check #{check_id}")
         _must_manage(s, person, ds, "remove")
         row.active, row.updated_at = False, datetime.now(UTC)
@@ -142,9 +142,7 @@ def run(
     """Run a dataset's active checks (or `check_ids` of them) on its published snapshot, in one scan."""
     full_name = full_name.lower()
     with platform.store.session() as s:
-        ds = s.scalars(select(Dataset).where(Dataset.full_name == full_name)).one_or_none()
-        if ds is None or ds.snapshot_id is None or (person is not None and not knowable(s, person, ds)):
-            raise NotFound(f"no dataset {full_name[:80]!r}; see `threshold datasets`")
+        ds = find_dataset(s, person, full_name)
         if person is not None:
             _must_manage(s, person, ds, "run")
         q = select(Check).where(Check.dataset_id == ds.id, Check.active.is_(True)).order_by(Check.id)
@@ -168,13 +166,10 @@ def run_all(platform: Platform, person: Person) -> list[dict[str, Any]]:
         q = (
             select(Dataset.full_name)
             .join(Check, Check.dataset_id == Dataset.id)
-            .join(Domain, Domain.id == Dataset.domain_id)
-            .where(Check.active.is_(True), Dataset.snapshot_id.is_not(None))
+            .where(Check.active.is_(True), Dataset.snapshot_id.is_not(None), written_by(person))
             .distinct()
             .order_by(Dataset.full_name)
         )
-        if not person.is_admin:
-            q = q.where(Domain.name.in_(person.domains or ("",)))
         names = list(s.scalars(q))
     return [row for name in names for row in run(platform, person, name)]
 
@@ -292,7 +287,7 @@ def check_history(
     with platform.store.session() as s:
         c = s.get(Check, check_id)
         ds = s.get(Dataset, c.dataset_id) if c else None
-        if c is None or ds is None or not knowable(s, viewer, ds):
+        if c is None or ds is None or not _known(viewer, ds):
             raise NotFound(f"no check #{check_id}")
         runs = list(
             s.scalars(select(CheckRun).where(CheckRun.check_id == c.id).order_by(CheckRun.id.desc()).limit(limit))

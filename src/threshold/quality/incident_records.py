@@ -12,35 +12,30 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session, aliased
 
+from threshold.access import DatasetRef, find_dataset, knowable_ids, knows, sees_every_dataset
 from threshold.errors import InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.quality import samples
 from threshold.quality.models import INCIDENT_STATUSES, Check, CheckRun, Incident, IncidentAffected, IncidentComment
-from threshold.quality.permissions import allowed_actions, can_see, knowable
+from threshold.quality.transitions import allowed_actions, can_see
 from threshold.store.models import Dataset, Domain, User
 
 
 def _visible(viewer: Person) -> Any:
-    """The SQL condition for incidents `viewer` may see (see module doc)."""
-    if viewer.is_admin or viewer.is_governance:
-        return True
-    seen_domain = aliased(Domain)
+    """`incident.see` as a SQL condition over `Incident`: the rule of `threshold.access.rules`, in the shape a
+    listing needs (tests/access/test_rules.py checks both agree)."""
+    if sees_every_dataset(viewer):
+        return true()
     routed = aliased(Domain)
-    visibility = func.coalesce(Dataset.visibility, seen_domain.default_visibility)
-    mine = viewer.domains or ("",)
     return or_(
         Incident.reporter_id == viewer.id,
         Incident.assignee_id == viewer.id,
-        Incident.routed_domain_id.in_(select(routed.id).where(routed.name.in_(mine))),
-        Incident.dataset_id.in_(
-            select(Dataset.id)
-            .join(seen_domain, seen_domain.id == Dataset.domain_id)
-            .where(or_(seen_domain.name.in_(mine), visibility != "restricted"))
-        ),
+        Incident.routed_domain_id.in_(select(routed.id).where(routed.name.in_(viewer.domains or ("",)))),
+        Incident.dataset_id.in_(knowable_ids(viewer)),
     )
 
 
@@ -69,9 +64,7 @@ def list_incidents(
             else:
                 q = q.where(Incident.status == status)
         if dataset:
-            ds = s.scalar(select(Dataset.id).where(Dataset.full_name == dataset.lower()))
-            if ds is None:
-                raise NotFound(f"no dataset {dataset[:80]!r}")
+            ds = find_dataset(s, viewer, dataset).id
             q = q.where(or_(Incident.dataset_id == ds, Incident.routed_dataset_id == ds))
         rows = list(s.scalars(q.order_by(Incident.id.desc()).limit(max(1, min(limit, 1000)))))
         ctx = _Context(platform, s, viewer)
@@ -86,8 +79,18 @@ def get_incident(platform: Platform, viewer: Person, incident_id: int) -> dict[s
         ctx = _Context(platform, s, viewer)
         out = ctx.summary(inc)
         out["query"], out["query_hidden"] = ctx.query(inc)
+        routing_hidden = inc.routed_dataset_id is not None and not ctx.knows(inc.routed_dataset_id)
         out["comments"] = [
-            {"id": c.id, "at": _iso(c.at), "by": ctx.user(c.user_id) or "Threshold", "event": c.event, "body": c.body}
+            {
+                "id": c.id,
+                "at": _iso(c.at),
+                "by": ctx.user(c.user_id) or "Threshold",
+                "event": c.event,
+                # routing reasons name the datasets on the way: not when one of them is hidden from the viewer
+                "body": "routed upstream through lineage"
+                if routing_hidden and c.event in ("opened", "rerouted")
+                else c.body,
+            }
             for c in s.scalars(
                 select(IncidentComment).where(IncidentComment.incident_id == inc.id).order_by(IncidentComment.id)
             )
@@ -139,16 +142,19 @@ class _Context:
         if dataset_id not in self._datasets:
             ds = self.s.get(Dataset, dataset_id)
             self._datasets[dataset_id] = (
-                (ds.full_name, ds.domain_id, knowable(self.s, self.viewer, ds)) if ds else ("(removed)", 0, False)
+                (ds.full_name, ds.domain_id, knows(self.viewer, DatasetRef.of(ds))) if ds else ("(removed)", 0, False)
             )
         return self._datasets[dataset_id]
+
+    def knows(self, dataset_id: int) -> bool:
+        return self._dataset(dataset_id)[2]
 
     def dataset_name(self, dataset_id: int | None) -> str | None:
         """The name, or only its domain when the viewer may not know the dataset exists."""
         if dataset_id is None:
             return None
         name, domain_id, known = self._dataset(dataset_id)
-        return name if known else f"a restricted dataset of {self._domains.get(domain_id, 'another domain')}"
+        return name if known else f"a dataset of {self._domains.get(domain_id, 'another domain')} you may not see"
 
     def summary(self, i: Incident) -> dict[str, Any]:
         routed_known = i.routed_dataset_id is None or self._dataset(i.routed_dataset_id)[2]
@@ -157,7 +163,9 @@ class _Context:
             routing = {"method": routing.get("method"), "reason": "routed upstream through lineage", "path": []}
         else:
             routing["path"] = [
-                p if self._knows_name(p.get("dataset")) else {"dataset": "a restricted dataset", "kind": p.get("kind")}
+                p
+                if self._knows_name(p.get("dataset"))
+                else {"dataset": "a dataset you may not see", "kind": p.get("kind")}
                 for p in routing.get("path", [])
             ]
         return {
@@ -207,7 +215,7 @@ class _Context:
             return None, None
         if self.viewer.id == i.reporter_id:
             return i.query, None
-        from threshold.governance.decide import decide
+        from threshold.access.reading import decide
         from threshold.sql.check import check
 
         try:

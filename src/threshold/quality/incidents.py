@@ -19,14 +19,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from threshold.access import find_dataset
 from threshold.errors import Conflict, InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.notifications.service import emit, notify
 from threshold.platform import Platform
 from threshold.quality.models import Incident, IncidentAffected, IncidentComment
-from threshold.quality.permissions import ACTIONS, can_see, may, visible_dataset
 from threshold.quality.recipients import owners, tell_opened
 from threshold.quality.routing import Route, route
+from threshold.quality.transitions import ACTIONS, can_see, check
 from threshold.store.models import Column, Dataset, Domain
 
 UNRESOLVED = ("open", "acknowledged", "fixed")
@@ -60,7 +61,7 @@ def report(
     if len(text) > 10_000:
         raise InvalidInput("the description is longer than 10,000 characters")
     with platform.store.session() as s:
-        ds = visible_dataset(s, person, full_name)
+        ds = find_dataset(s, person, full_name)
         dataset_id = ds.id
         if col is not None:
             names = list(s.scalars(select(Column.name).where(Column.dataset_id == ds.id).order_by(Column.position)))
@@ -158,7 +159,7 @@ def act(platform: Platform, person: Person, incident_id: int, action: str, note:
     now = datetime.now(UTC)
     with platform.store.session() as s:
         inc = _incident(s, incident_id)
-        may(s, person, inc, action)
+        check(s, person, inc, action)
         if inc.status not in allowed_from:
             raise Conflict(
                 f"incident #{incident_id} is {inc.status}; only a {' or '.join(sorted(allowed_from))} "
@@ -235,10 +236,10 @@ def reroute(platform: Platform, person: Person, incident_id: int, subject: str, 
     now = datetime.now(UTC)
     with platform.store.session() as s:
         inc = _incident(s, incident_id)
-        may(s, person, inc, "reroute")
+        check(s, person, inc, "reroute")
         if inc.status not in ("open", "acknowledged"):
             raise Conflict(f"incident #{incident_id} is {inc.status}; only an open or acknowledged one can be rerouted")
-        ds = visible_dataset(s, person, full_name)
+        ds = find_dataset(s, person, full_name)
         domain = s.get(Domain, ds.domain_id)
         assert domain is not None
         reason = f"rerouted by {person.name} to {ds.full_name}" + (f": {note.strip()}" if note.strip() else "")

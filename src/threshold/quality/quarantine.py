@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from threshold.access import DatasetRef, DomainRef, find_dataset, knows, may, no_dataset, written_by
 from threshold.errors import Conflict, Denied, NotFound
 from threshold.identity.service import Person
 from threshold.platform import Platform
@@ -91,14 +92,18 @@ def files_of(platform: Platform, q: Quarantine) -> list[Path]:
     return sorted(p for p in (platform.settings.home_dir / q.path).iterdir() if p.is_file())
 
 
-def _may_manage(s: Any, person: Person, dataset: Dataset) -> None:
-    domain = s.get(Domain, dataset.domain_id)
-    if person.is_admin or (domain is not None and domain.name in person.domains):
-        return
-    raise Denied(
-        f"{person.name} may not see {dataset.full_name}'s quarantine: only members of "
-        f"{domain.name if domain else 'its domain'} or an admin can (rule: quarantine.member)"
-    )
+def _may_manage(s: Any, person: Person, dataset: Dataset, missing: str) -> None:
+    """`dataset.write`: members of the dataset's domain see its quarantine; `missing`: the refusal for a
+    dataset the person may not know exists (the same as for nothing at all)."""
+    ref = DatasetRef.of(dataset)
+    if not knows(person, ref):
+        raise NotFound(missing)
+    answer = may(person, "dataset.write", ref)
+    if not answer:
+        raise Denied(
+            f"{person.name} may not see {dataset.full_name}'s quarantine: only members of {ref.domain} or an admin "
+            f"can (rule: {answer.rule})"
+        )
 
 
 def listing(platform: Platform, person: Person, full_name: str | None = None) -> list[dict[str, Any]]:
@@ -112,13 +117,11 @@ def listing(platform: Platform, person: Person, full_name: str | None = None) ->
             .order_by(Quarantine.id.desc())
         )
         if full_name is not None:
-            ds = s.scalars(select(Dataset).where(Dataset.full_name == full_name)).one_or_none()
-            if ds is None:
-                raise NotFound(f"no dataset {full_name[:80]!r}")
-            _may_manage(s, person, ds)
+            ds = find_dataset(s, person, full_name)
+            _may_manage(s, person, ds, str(no_dataset(full_name)))
             q = q.where(Quarantine.dataset_id == ds.id)
-        elif not person.is_admin:
-            q = q.where(Domain.name.in_(person.domains or ("",)))
+        else:
+            q = q.where(written_by(person))
         return [_row(platform, r, name, by) for r, name, by in s.execute(q.limit(500))]
 
 
@@ -147,7 +150,7 @@ def get(platform: Platform, person: Person, quarantine_id: int) -> tuple[dict[st
         ds = s.get(Dataset, q.dataset_id) if q else None
         if q is None or ds is None:
             raise NotFound(f"nothing in quarantine with id {quarantine_id}")
-        _may_manage(s, person, ds)
+        _may_manage(s, person, ds, f"nothing in quarantine with id {quarantine_id}")
         by = s.scalar(select(User.name).where(User.id == q.user_id)) if q.user_id else None
         return _row(platform, q, ds.full_name, by), files_of(platform, q)
 
@@ -159,14 +162,15 @@ def release(platform: Platform, person: Person, quarantine_id: int) -> dict[str,
     with platform.store.session() as s:
         q = s.get(Quarantine, quarantine_id)
         ds = s.get(Dataset, q.dataset_id) if q else None
-        if q is None or ds is None:
+        if q is None or ds is None or not knows(person, DatasetRef.of(ds)):
             raise NotFound(f"nothing in quarantine with id {quarantine_id}")
         domain = s.get(Domain, ds.domain_id)
         assert domain is not None
-        if not (person.is_admin or domain.name in person.owner_of):
+        answer = may(person, "domain.own", DomainRef(domain.name))
+        if not answer:
             raise Denied(
                 f"{person.name} may not release {ds.full_name}'s quarantine: only owners of "
-                f"{domain.name} or an admin can (rule: quarantine.owner)"
+                f"{domain.name} or an admin can (rule: {answer.rule})"
             )
         if q.status != "held":
             raise Conflict(f"quarantine #{quarantine_id} was {q.status} already")

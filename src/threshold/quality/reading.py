@@ -5,7 +5,7 @@
 - `SnapshotReader` (the gate of a share, before it is published) cannot use the gateway, which reads
   only published snapshots. It does what the gateway does, on the new snapshot: the same parse wall
   (`gateway.check.check`), references bound to a per-query view of the new snapshot built from the
-  owner's decision for that snapshot (`governance.decide.decide_at` over its own columns, so a column the
+  owner's decision for that snapshot (`access.reading.decide_at` over its own columns, so a column the
   append adds is decided too), DuckDB's one-statement check, the same locked engine, and a usage event
   and audit entry for the read. At an append it can also read the appended files alone.
 
@@ -107,7 +107,7 @@ class SnapshotReader:
     """Reads a snapshot that is committed but not published (a share's gate), walled like the gateway."""
 
     def __init__(self, platform: Platform, target: Target, owner: Person, appended_files: tuple[str, ...] = ()) -> None:
-        from threshold.governance.decide import decide_at
+        from threshold.access.reading import decide_at
 
         self.platform, self.target, self.owner = platform, target, owner
         self.plan = platform.lake.plan(target.full_name, target.snapshot_id)
@@ -119,9 +119,9 @@ class SnapshotReader:
             raise Denied(f"{owner.name} may not read {target.full_name} to check it (rule {self.decision.rule})")
 
     def run(self, sql: str, *, scope: str = "whole", max_rows: int | None = None) -> pa.Table:
+        from threshold.access.reading import mask_secret
         from threshold.gateway.columns import columns_read
         from threshold.gateway.fingerprint import fingerprint, strip_literals
-        from threshold.governance.decide import mask_key
         from threshold.sql.check import check, render
 
         started = time.perf_counter()
@@ -147,7 +147,7 @@ class SnapshotReader:
         statements = duckdb.extract_statements(generated)
         if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
             raise InvalidInput("only one read-only query can run at a time")
-        body = self.decision.view_sql(plan.relation_sql(), mask_key(self.platform))
+        body = self.decision.view_sql(plan.relation_sql(), mask_secret(self.platform))
         status, error = "ok", None
         try:
             limits = self.platform.settings.limits  # a share's gate is a job: the jobs' allowance

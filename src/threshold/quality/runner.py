@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +25,7 @@ from threshold.quality.kinds import KINDS, SAMPLE_ROWS, Context, CustomSql, Outc
 from threshold.quality.kinds.base import judge_rows
 from threshold.quality.models import Check, CheckRun
 from threshold.quality.reading import Reader, Target
+from threshold.quality.samples import as_text, for_viewer
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ def _sample(reader: Reader, r: Result) -> None:
 def sample_of(table: pa.Table, types: dict[str, str] | None = None) -> dict[str, Any]:
     """Rows as text (None stays None): what is stored, and re-masked for each viewer when shown."""
     columns = [{"name": f.name, "type": (types or {}).get(f.name) or _duck_type(f.type)} for f in table.schema]
-    rows = [[_text(v) for v in row.values()] for row in table.to_pylist()[:SAMPLE_ROWS]]
+    rows = [[as_text(v) for v in row.values()] for row in table.to_pylist()[:SAMPLE_ROWS]]
     return {"columns": columns, "rows": rows}
 
 
@@ -203,18 +204,6 @@ def _duck_type(t: pa.DataType) -> str:
     if pa.types.is_timestamp(t):
         return "TIMESTAMPTZ" if t.tz else "TIMESTAMP"
     return "VARCHAR"
-
-
-def _text(v: Any) -> str | None:
-    if v is None:
-        return None
-    if isinstance(v, (datetime, date)):
-        return v.isoformat()
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return f"{v:.15g}"
-    return str(v)
 
 
 def _safe(fn: Any) -> Outcome:
@@ -239,6 +228,7 @@ def record(
     """Store one run per result (one transaction); returns run ids. `keep_last`: also remember each check's
     status as its last (not for a gate's runs until the snapshot is published, see `keep_last_status`)."""
     at = at or datetime.now(UTC)
+    _as_authors_see_them(platform, target, results)
     with platform.store.session() as s:
         rows = []
         for r in results:
@@ -269,6 +259,31 @@ def record(
         if keep_last and not rejected:
             _keep_last(s, results, at)
         return [row.id for row in rows]
+
+
+def _as_authors_see_them(platform: Platform, target: Target, results: list[Result]) -> None:
+    """A failing-row sample is kept as its check's author may see the dataset (their masks and row filters,
+    the guardrail judged against where each value comes from), never more: a sample outlives the run, and
+    whoever looks at it later sees it through their own decision on top (`samples.for_viewer`)."""
+    from threshold.identity.service import get_person
+    from threshold.store.models import User
+
+    authors: dict[int, Any] = {}
+    for r in results:
+        sample, author_id = r.outcome.sample, r.check.created_by_id
+        if not sample or not sample.get("rows") or author_id is None:
+            continue
+        if author_id not in authors:
+            with platform.store.session() as s:
+                name = s.scalar(select(User.name).where(User.id == author_id))
+            authors[author_id] = get_person(platform, name) if name else None
+        author = authors[author_id]
+        if author is None:
+            continue
+        seen = for_viewer(platform, author, target.full_name, sample, kind=r.check.kind)
+        r.outcome.sample = {"columns": seen["columns"], "rows": seen["rows"]} if seen["rows"] else {}
+        if seen["hidden"]:
+            r.outcome.detail["sample_hidden"] = seen["hidden"]
 
 
 def keep_last_status(platform: Platform, results: list[Result], at: datetime | None = None) -> None:

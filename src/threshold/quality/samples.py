@@ -2,7 +2,7 @@
 
 A run stores its sample as the owner read it (the owner's view, usually unmasked), because who will look
 at it later is not known when the check runs. Every time a sample is shown, the VIEWER's decision for the
-dataset (`governance.decide.decide`) is applied to it, in a private in-memory DuckDB, with exactly the SQL
+dataset (`access.reading.decide`) is applied to it, in a private in-memory DuckDB, with exactly the SQL
 the gateway uses for the viewer's view: the same masks (redact, hash with the server's key, partial,
 year, null) and the same row filters. So a sample never shows more than the viewer could query.
 
@@ -15,6 +15,7 @@ year, null) and the same row filters. So a sample never shows more than the view
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 import duckdb
@@ -40,7 +41,7 @@ def for_viewer(
     """{columns, rows, masked: {column: why}, hidden: reason or None, filtered: rows dropped by row filters}.
 
     `decisions`: a dict kept by the caller across samples of one page, so the viewer is decided once."""
-    from threshold.governance.decide import decide, mask_key
+    from threshold.access.reading import decide, mask_secret
 
     empty: dict[str, Any] = {"columns": [], "rows": [], "masked": {}, "hidden": None, "filtered": 0}
     if not sample or not sample.get("rows"):
@@ -77,14 +78,12 @@ def for_viewer(
     try:
         con.execute("SET enable_external_access = false")
         con.register("sample_raw", raw)
-        viewed = con.sql(d.view_sql(relation, mask_key(platform))).to_arrow_table()
+        viewed = con.sql(d.view_sql(relation, mask_secret(platform))).to_arrow_table()
     except duckdb.Error:
         return empty | {"hidden": "the sample no longer fits the dataset's columns"}
     finally:
         con.close()
-    from threshold.quality.runner import _text
-
-    rows = [[_text(v) for v in row.values()] for row in viewed.to_pylist()]
+    rows = [[as_text(v) for v in row.values()] for row in viewed.to_pylist()]
     return {
         "columns": [{"name": c.name, "type": c.type} for c in d.columns],
         "rows": rows,
@@ -92,6 +91,19 @@ def for_viewer(
         "hidden": None,
         "filtered": len(sample["rows"]) - len(rows),
     }
+
+
+def as_text(v: Any) -> str | None:
+    """A sampled value as text, as samples are stored (None stays None)."""
+    if v is None:
+        return None
+    if isinstance(v, (datetime, date)):
+        return v.isoformat()
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return f"{v:.15g}"
+    return str(v)
 
 
 def _is_scalar(typ: str) -> bool:

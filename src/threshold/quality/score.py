@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from threshold.access import knowable
 from threshold.errors import NotFound
 from threshold.identity.service import Person
 from threshold.platform import Platform
@@ -82,13 +83,10 @@ def dataset_scores(
 def dataset_quality(
     platform: Platform, full_name: str, *, viewer: Person | None = None, now: datetime | None = None
 ) -> dict[str, Any]:
-    from threshold.quality.permissions import knowable
+    from threshold.access import find_dataset
 
     with platform.store.session() as s:
-        ds = s.scalars(select(Dataset).where(Dataset.full_name == full_name.lower())).one_or_none()
-        if ds is None or (viewer is not None and not knowable(s, viewer, ds)):
-            raise NotFound(f"no dataset {full_name[:80]!r}")
-        dataset_id = ds.id
+        dataset_id = find_dataset(s, viewer, full_name).id
     return dataset_scores(platform, [dataset_id], now=now)[dataset_id] | {
         "window_days": platform.settings.quality.score_window_days
     }
@@ -158,8 +156,11 @@ def _summary(done: list[float], waiting: list[float]) -> dict[str, Any]:
     }
 
 
-def domain_quality(platform: Platform, domain: str, *, now: datetime | None = None) -> dict[str, Any]:
+def domain_quality(
+    platform: Platform, domain: str, *, viewer: Person | None = None, now: datetime | None = None
+) -> dict[str, Any]:
     """A domain's quality, for its page: score, its datasets' scores, incidents, time to acknowledge and fix.
+    Of the domain's datasets `viewer` may know exist (the score too is theirs).
 
     {domain, score, window_days, datasets: [{name, score, checks, runs, failing_checks}], incidents: {open,
     acknowledged, fixed, verified}, time_to_acknowledge: {count, median_hours, p90_hours, waiting,
@@ -171,7 +172,7 @@ def domain_quality(platform: Platform, domain: str, *, now: datetime | None = No
             raise NotFound(f"no domain {domain!r}")
         datasets = s.execute(
             select(Dataset.id, Dataset.full_name)
-            .where(Dataset.domain_id == dom.id, Dataset.snapshot_id.is_not(None))
+            .where(Dataset.domain_id == dom.id, knowable(viewer))
             .order_by(Dataset.full_name)
         ).all()
         counts = dict(

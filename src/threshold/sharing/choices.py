@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from threshold.access import VISIBILITIES
 from threshold.errors import InvalidInput, ThresholdError
 from threshold.identity.service import Person
 from threshold.names import RESERVED, identifier
@@ -173,7 +174,6 @@ def check_visibility(user: Person, domain: str, mode: str, visibility: str | Non
     if visibility is None:
         return
     from threshold.governance.controls import check_may_set_visibility
-    from threshold.governance.decide import VISIBILITIES
 
     if visibility not in VISIBILITIES:
         raise InvalidInput(f"visibility must be one of {', '.join(VISIBILITIES)}")

@@ -23,7 +23,8 @@ from typing import Any, BinaryIO
 import duckdb
 from sqlalchemy import select
 
-from threshold.errors import Conflict, Denied, InvalidInput, ThresholdError
+from threshold.access import VISIBILITIES, DomainRef, may
+from threshold.errors import Conflict, Denied, InvalidInput
 from threshold.identity.service import Person
 from threshold.lake import _quote_ident
 from threshold.names import check_name, name_from_file
@@ -253,7 +254,6 @@ def preview(
     finally:
         con.close()
         shutil.rmtree(work, ignore_errors=True)
-    from threshold.governance.decide import VISIBILITIES
 
     return SharePreview(
         source_name=str(info["source_name"]),
@@ -404,13 +404,7 @@ def _sheets(path: Path) -> list[str]:
 
 
 def _may_set_visibility(user: Person, domain: str) -> bool:
-    from threshold.governance.controls import check_may_set_visibility
-
-    try:
-        check_may_set_visibility(user, domain)
-    except ThresholdError:
-        return False
-    return True
+    return bool(may(user, "dataset.manage", DomainRef(domain)))
 
 
 def _default_visibility(platform: Platform, domain: str) -> str | None:

@@ -668,11 +668,17 @@ def _publish(
             events.publish(platform, SchemaChanged(session=s, dataset=ds, user=user, changes=changes))
         s.flush()
         column_tags: dict[str, list[str]] = {}
+        column_scopes: dict[str, list[list[Any]]] = {}
         for t in s.scalars(select(Tag).where(Tag.dataset_id == ds.id, Tag.column_name.is_not(None))):
             column_tags.setdefault(str(t.column_name), []).append(t.tag)
+            if t.scope_domain_id is not None:  # values from elsewhere: time travel judges them by their origin
+                column_scopes.setdefault(str(t.column_name), []).append(
+                    [t.tag, t.scope_domain_id, t.scope_dataset_id, t.scope_grant_id]
+                )
         s.add(
             Share(
                 column_tags={c: sorted(set(v)) for c, v in column_tags.items()},
+                column_scopes=column_scopes,
                 dataset_id=ds.id,
                 snapshot_id=snapshot_id,
                 mode=mode,
@@ -692,7 +698,9 @@ def check_may_share(platform: Platform, user: Person, domain: str) -> None:
     with platform.store.session() as s:
         if s.scalars(select(Domain.id).where(Domain.name == domain)).first() is None:
             raise NotFound(f"no domain {domain!r}; add it with `threshold domain add {domain}`")
-    if not user.is_admin and domain not in user.domains:
+    from threshold.access import DomainRef, may
+
+    if not may(user, "domain.member", DomainRef(domain)):
         raise Denied(f"{user.name} is not a member of domain {domain!r}, so cannot share into it (rule: share.member)")
 
 

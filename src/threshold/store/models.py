@@ -115,7 +115,9 @@ class Dataset(Base):
     columns: Mapped[list[Column]] = relationship(
         back_populates="dataset", cascade="all, delete-orphan", order_by="Column.position"
     )
-    tags: Mapped[list[Tag]] = relationship(back_populates="dataset", cascade="all, delete-orphan")
+    tags: Mapped[list[Tag]] = relationship(
+        back_populates="dataset", cascade="all, delete-orphan", foreign_keys="Tag.dataset_id"
+    )
     shares: Mapped[list[Share]] = relationship(
         back_populates="dataset", cascade="all, delete-orphan", order_by="Share.id"
     )
@@ -155,8 +157,15 @@ class Tag(Base):
     confidence: Mapped[float | None] = mapped_column(Float, default=None)
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    scope_domain_id: Mapped[int | None] = mapped_column(ForeignKey("domains.id", ondelete="SET NULL"), default=None)
+    """Where the column's values come from, when not from this dataset (a tag inherited through lineage
+    from a column read in clear): the origin's domain. None: this dataset's own domain."""
+    scope_dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"), default=None)
+    """The origin dataset (a grant on it may lift the guardrail). None: this dataset."""
+    scope_grant_id: Mapped[int | None] = mapped_column(ForeignKey("grants.id", ondelete="SET NULL"), default=None)
+    """The grant the values were read under, when a grantee derived them."""
 
-    dataset: Mapped[Dataset] = relationship(back_populates="tags")
+    dataset: Mapped[Dataset] = relationship(back_populates="tags", foreign_keys=[dataset_id])
 
 
 class Share(Base):
@@ -178,6 +187,9 @@ class Share(Base):
     notes: Mapped[list[Any]] = mapped_column(default=list)
     column_tags: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     """{column: [tags]} as they were when this snapshot was published: time travel masks by them."""
+    column_scopes: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    """{column: [[tag, origin domain id, origin dataset id, grant id]]} for tags whose values came from
+    elsewhere (lineage), as they were when this snapshot was published."""
 
     dataset: Mapped[Dataset] = relationship(back_populates="shares")
     user: Mapped[User | None] = relationship()

@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import distinct, func, insert, select
 from sqlalchemy.orm import Session
 
+from threshold.access import PersonRef, find_dataset, knowable, may, refs, require
 from threshold.errors import NotFound
+from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.store.models import Dataset, Domain, Membership, UsageEvent, UsageRead, User
 
@@ -77,15 +79,19 @@ def _week(d: datetime) -> str:
     return monday.isoformat()
 
 
-def dataset_usage(platform: Platform, full_name: str, *, weeks: int = 12) -> dict[str, Any]:
-    """Queries, distinct users and their domains, purposes, last use and a weekly series of one dataset."""
+def dataset_usage(
+    platform: Platform, full_name: str, *, viewer: Person | None = None, weeks: int = 12
+) -> dict[str, Any]:
+    """Queries, distinct users and their domains, purposes, last use and a weekly series of one dataset.
+
+    Counts per domain and purpose for everyone who may know it; the names of the people who use it only
+    for those `dataset.usage.names` allows (its producers, the governance group); a viewer always sees
+    their own use. `viewer=None`: the platform itself (everything)."""
     with platform.store.session() as s:
-        ds = s.scalars(select(Dataset).where(Dataset.full_name == full_name)).one_or_none()
-        if ds is None:
-            raise NotFound(f"no dataset {full_name[:80]!r}")
+        ds = find_dataset(s, viewer, full_name)
+        ref = refs(s, viewer, [ds.id])[ds.id]
+        names = bool(may(viewer, "dataset.usage.names", ref, platform=platform))
         ok = (UsageRead.dataset_id == ds.id) & (UsageEvent.status == "ok")
-        base = select(UsageEvent).join(UsageRead, UsageRead.event_id == UsageEvent.id).where(ok)
-        _ = base
         queries, users, last = s.execute(
             select(func.count(UsageEvent.id), func.count(distinct(UsageEvent.user_id)), func.max(UsageEvent.at))
             .join(UsageRead, UsageRead.event_id == UsageEvent.id)
@@ -108,12 +114,13 @@ def dataset_usage(platform: Platform, full_name: str, *, weeks: int = 12) -> dic
             .group_by(UsageEvent.purpose)
             .order_by(func.count(UsageEvent.id).desc())
         ).all()
+        who = ok if names else ok & (UsageEvent.user_id == (viewer.id if viewer else -1))
         top_users = s.execute(
             select(User.name, func.count(UsageEvent.id))
             .select_from(UsageEvent)
             .join(UsageRead, UsageRead.event_id == UsageEvent.id)
             .join(User, User.id == UsageEvent.user_id)
-            .where(ok)
+            .where(who)
             .group_by(User.name)
             .order_by(func.count(UsageEvent.id).desc(), User.name)
             .limit(20)
@@ -125,6 +132,7 @@ def dataset_usage(platform: Platform, full_name: str, *, weeks: int = 12) -> dic
             .where(ok & (UsageEvent.at >= since))
         ).all()
         columns = s.execute(select(UsageRead.columns).join(UsageEvent).where(ok)).scalars().all()
+        full_name = ds.full_name
     series: dict[str, dict[str, Any]] = {}
     for at, uid in rows:
         w = series.setdefault(_week(at), {"queries": 0, "users": set()})
@@ -141,14 +149,16 @@ def dataset_usage(platform: Platform, full_name: str, *, weeks: int = 12) -> dic
         "last_used": _iso(last),
         "domains": [{"domain": d, "users": int(u), "queries": int(q)} for d, u, q in domains],
         "purposes": [{"purpose": p or "(none declared)", "queries": int(n)} for p, n in purposes],
+        "names_visible": names,
         "top_users": [{"user": u, "queries": int(n)} for u, n in top_users],
         "columns": [{"column": c, "queries": n} for c, n in sorted(col_counts.items(), key=lambda kv: (-kv[1], kv[0]))],
         "weekly": [{"week": w, "queries": v["queries"], "users": len(v["users"])} for w, v in sorted(series.items())],
     }
 
 
-def org_usage(platform: Platform, *, limit: int = 20) -> dict[str, Any]:
-    """Most used datasets and datasets never used (the long tail), from recorded events."""
+def org_usage(platform: Platform, *, limit: int = 20, viewer: Person | None = None) -> dict[str, Any]:
+    """Most used datasets and datasets never used (the long tail), from recorded events: of the datasets
+    `viewer` may know (`viewer=None`: all)."""
     with platform.store.session() as s:
         used = s.execute(
             select(
@@ -160,10 +170,13 @@ def org_usage(platform: Platform, *, limit: int = 20) -> dict[str, Any]:
             .select_from(Dataset)
             .join(UsageRead, UsageRead.dataset_id == Dataset.id)
             .join(UsageEvent, (UsageEvent.id == UsageRead.event_id) & (UsageEvent.status == "ok"))
+            .where(knowable(viewer))
             .group_by(Dataset.full_name)
             .order_by(func.count(UsageEvent.id).desc(), Dataset.full_name)
         ).all()
-        all_names = s.execute(select(Dataset.full_name, Dataset.created_at).order_by(Dataset.full_name)).all()
+        all_names = s.execute(
+            select(Dataset.full_name, Dataset.created_at).where(knowable(viewer)).order_by(Dataset.full_name)
+        ).all()
         totals = s.execute(
             select(func.count(UsageEvent.id), func.count(distinct(UsageEvent.user_id))).where(UsageEvent.status == "ok")
         ).one()
@@ -179,10 +192,14 @@ def org_usage(platform: Platform, *, limit: int = 20) -> dict[str, Any]:
     }
 
 
-def person_usage(platform: Platform, user: str, *, limit: int = 50) -> dict[str, Any]:
-    """What one person used: datasets with counts, and their latest queries (stripped text)."""
+def person_usage(platform: Platform, user: str, *, limit: int = 50, viewer: Person | None = None) -> dict[str, Any]:
+    """What one person used: datasets with counts, and their latest queries (stripped text). A person sees
+    their own; the governance group and administrators anyone's (`usage.person.read`). Datasets the viewer
+    may not know (any more) are left out, and so is the text of a query that read one."""
     with platform.store.session() as s:
         uid = s.scalars(select(User.id).where(User.name == user)).one_or_none()
+        if viewer is not None and (uid is None or uid != viewer.id):
+            require(viewer, "usage.person.read", PersonRef(uid or -1, user))
         if uid is None:
             raise NotFound(f"no user {user[:60]!r}")
         datasets = s.execute(
@@ -190,7 +207,7 @@ def person_usage(platform: Platform, user: str, *, limit: int = 50) -> dict[str,
             .select_from(UsageEvent)
             .join(UsageRead, UsageRead.event_id == UsageEvent.id)
             .join(Dataset, Dataset.id == UsageRead.dataset_id)
-            .where((UsageEvent.user_id == uid) & (UsageEvent.status == "ok"))
+            .where((UsageEvent.user_id == uid) & (UsageEvent.status == "ok") & knowable(viewer))
             .group_by(Dataset.full_name)
             .order_by(func.count(UsageEvent.id).desc())
         ).all()
@@ -204,14 +221,19 @@ def person_usage(platform: Platform, user: str, *, limit: int = 50) -> dict[str,
             .scalars()
             .all()
         )
+        known = knowable(viewer).label("known")
         reads = s.execute(
-            select(UsageRead.event_id, Dataset.full_name)
+            select(UsageRead.event_id, Dataset.full_name, known)
             .join(Dataset, Dataset.id == UsageRead.dataset_id)
             .where(UsageRead.event_id.in_([e.id for e in recent]))
         ).all()
     by_event: dict[int, list[str]] = {}
-    for eid, name in reads:
-        by_event.setdefault(eid, []).append(name)
+    hidden_text: set[int] = set()
+    for eid, name, may_know in reads:
+        if may_know:
+            by_event.setdefault(eid, []).append(name)
+        else:
+            hidden_text.add(eid)
     return {
         "user": user,
         "datasets": [{"dataset": n, "queries": int(q), "last_used": _iso(at)} for n, q, at in datasets],
@@ -223,7 +245,7 @@ def person_usage(platform: Platform, user: str, *, limit: int = 50) -> dict[str,
                 "status": e.status,
                 "rows": e.rows,
                 "duration_ms": round(e.duration_ms, 1),
-                "query": e.query_text,
+                "query": None if e.id in hidden_text else e.query_text,
                 "datasets": sorted(by_event.get(e.id, [])),
             }
             for e in recent

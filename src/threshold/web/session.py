@@ -1,4 +1,5 @@
-"""Who is signed in to the web UI, the CSRF token of the session, and safe redirect targets."""
+"""Signing in to the web UI, the CSRF token of the session, and safe redirect targets (who may open a page is
+declared by the page: `interface/permissions.py`)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,8 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 
-from threshold.errors import Denied, Unauthenticated
+from threshold.errors import Denied
 from threshold.identity.service import Person
-from threshold.interface.deps import session_person
-
-
-def signed_in(request: Request) -> Person:
-    """The signed-in person; a page without one answers with a redirect to /login (see `routes`)."""
-    person = session_person(request)
-    if person is None:
-        raise Unauthenticated("sign in to see this page")
-    return person
 
 
 def sign_in(request: Request, person: Person) -> None:

@@ -11,6 +11,7 @@ from threshold.errors import Busy, Unauthenticated
 from threshold.identity.service import authenticate
 from threshold.interface.deps import client_address, session_person
 from threshold.interface.errors import error_headers
+from threshold.interface.permissions import Public
 from threshold.web.session import check_csrf, csrf_token, safe_next, sign_in
 from threshold.web.templating import page
 
@@ -18,7 +19,7 @@ router = APIRouter()
 
 
 @router.get("/login")
-def login_form(request: Request, next: str = "/") -> Response:
+def login_form(request: Request, caller: Public, next: str = "/") -> Response:
     target = safe_next(next)
     if session_person(request) is not None:
         return RedirectResponse(target, status_code=303)
@@ -29,6 +30,7 @@ def login_form(request: Request, next: str = "/") -> Response:
 @router.post("/login")
 def login(
     request: Request,
+    caller: Public,
     username: Annotated[str, Form(max_length=200)] = "",
     password: Annotated[str, Form(max_length=1000)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
@@ -48,7 +50,7 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+def logout(request: Request, caller: Public, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
     check_csrf(request, csrf)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

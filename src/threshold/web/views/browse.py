@@ -12,11 +12,12 @@ from fastapi.responses import Response
 from threshold.catalog import service as catalog
 from threshold.errors import NotFound, ThresholdError
 from threshold.gateway.service import query as gateway_query
+from threshold.identity.service import Person
+from threshold.interface.permissions import Requires, SignedIn
 from threshold.platform import Platform
 from threshold.usage import service as usage
 from threshold.web.charts import weekly_bars
 from threshold.web.render import rows
-from threshold.web.session import signed_in
 from threshold.web.templating import page
 from threshold.web.views.governance import dataset_access
 from threshold.web.views.results import result_columns
@@ -28,10 +29,9 @@ PER_PAGE = 20
 
 @router.get("/")
 @router.get("/index.json")
-def home(request: Request) -> Response:
-    person = signed_in(request)
+def home(request: Request, person: SignedIn) -> Response:
     platform: Platform = request.app.state.platform
-    org = usage.org_usage(platform, limit=10)
+    org = usage.org_usage(platform, limit=10, viewer=person)
     all_datasets = catalog.search(platform, None, per_page=1, viewer=person)
     data = {
         "datasets": all_datasets.total,
@@ -48,19 +48,23 @@ def home(request: Request) -> Response:
 @router.get("/datasets.json")
 def search(
     request: Request,
+    person: SignedIn,
     q: Annotated[str, Query(max_length=200)] = "",
     page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
-    person = signed_in(request)
     found = catalog.search(request.app.state.platform, q, page=page_number, per_page=PER_PAGE, viewer=person)
     data = asdict(found) | {"q": q, "pages": max(1, math.ceil(found.total / PER_PAGE))}
     return page(request, "datasets.html", data, person=person, title=f"Search: {q}" if q else "Datasets")
 
 
 @router.get("/datasets/{name}")
-def dataset(request: Request, name: str, purpose: Annotated[str, Query(max_length=200)] = "") -> Response:
+def dataset(
+    request: Request,
+    person: Annotated[Person, Requires("dataset.know", on="name")],
+    name: str,
+    purpose: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
     """`/datasets/domain.name`, or its JSON twin `/datasets/domain.name.json`; `?purpose=` for the preview."""
-    person = signed_in(request)
     if name.endswith(".json") and "." in name[: -len(".json")]:
         name = name[: -len(".json")]
     platform: Platform = request.app.state.platform
@@ -69,7 +73,7 @@ def dataset(request: Request, name: str, purpose: Annotated[str, Query(max_lengt
     # purpose asked for, else the one their grant covers, so a granted reader sees what was granted.
     access = dataset_access(platform, person, record["name"], purpose or None)
     preview = _preview(platform, person, record["name"], purpose or access["purpose"] or "preview")
-    used = usage.dataset_usage(platform, record["name"])  # after the preview, which is a read too
+    used = usage.dataset_usage(platform, record["name"], viewer=person)  # after the preview, a read too
     data = record | {"preview": preview, "usage": used, "chart": weekly_bars(used["weekly"]), "access": access}
     return page(request, "dataset.html", data, person=person, title=record["name"])
 

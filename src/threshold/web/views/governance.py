@@ -12,12 +12,16 @@ import yaml
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from threshold.access import DomainRef, may
+from threshold.access.policy import active_rules
 from threshold.errors import ThresholdError
-from threshold.governance import access, audit, controls, policies
+from threshold.governance import audit, controls, policies
+from threshold.governance import requests as access
 from threshold.identity.service import Person, list_domains
 from threshold.interface.params import Id
+from threshold.interface.permissions import Requires, SignedIn
 from threshold.platform import Platform
-from threshold.web.session import check_csrf, signed_in
+from threshold.web.session import check_csrf
 from threshold.web.templating import page
 
 router = APIRouter()
@@ -33,7 +37,7 @@ def policy_file(platform: Platform, domain: str | None) -> str:
     """The policy file (YAML) that declares the active rules of a domain, or the global guardrails."""
     scope = "domain" if domain else "global"
     rules = sorted(
-        (r for r in policies.active_rules(platform) if r.scope == scope and r.domain == domain),
+        (r for r in active_rules(platform) if r.scope == scope and r.domain == domain),
         key=lambda r: r.rule_id,
     )
     specs = [r.rule.model_dump(mode="json", exclude_defaults=True) for r in rules]
@@ -42,9 +46,11 @@ def policy_file(platform: Platform, domain: str | None) -> str:
 
 
 def _editable_domains(platform: Platform, person: Person) -> list[str]:
-    if person.is_admin:
-        return [str(d["name"]) for d in list_domains(platform)]
-    return sorted(person.owner_of)
+    """Domains whose policy file `person` may apply (`policy.edit`)."""
+    from threshold.access import PolicyScope
+
+    names = [str(d["name"]) for d in list_domains(platform)]
+    return sorted(n for n in names if may(person, "policy.edit", PolicyScope(n)))
 
 
 def _summary(spec: dict[str, Any]) -> str:
@@ -60,13 +66,16 @@ def _summary(spec: dict[str, Any]) -> str:
 
 
 def _overview(platform: Platform, person: Person, **extra: Any) -> dict[str, Any]:
-    rules = [r | {"summary": _summary(r["spec"])} for r in policies.list_policies(platform)]
-    sees_all = person.is_admin or person.is_governance
+    from threshold.access import PolicyScope
+
+    rules = [r | {"summary": _summary(r["spec"])} for r in policies.list_policies(platform, viewer=person)]
+    writes_guardrails = bool(may(person, "policy.edit", PolicyScope(None)))
+    oversees = bool(may(person, "governance.oversee"))
     domains: dict[str, list[dict[str, Any]]] = {}
     for r in rules:
         if r["scope"] == "domain":
             domains.setdefault(r["domain"], []).append(r)
-    editors = [{"domain": None, "text": policy_file(platform, None)}] if sees_all else []
+    editors = [{"domain": None, "text": policy_file(platform, None)}] if writes_guardrails else []
     editors += [{"domain": d, "text": policy_file(platform, d)} for d in _editable_domains(platform, person)]
     tta = access.time_to_access(platform)
     return {
@@ -75,7 +84,7 @@ def _overview(platform: Platform, person: Person, **extra: Any) -> dict[str, Any
         "domain_rules": sum(len(rs) for rs in domains.values()),
         "time_to_access": tta,
         "waiting": sum(t["waiting"] for t in tta),
-        "pending": access.pending(platform) if sees_all else None,
+        "pending": access.pending(platform, person) if oversees else None,
         "editors": editors,
         "message": None,
         "error": None,
@@ -84,8 +93,7 @@ def _overview(platform: Platform, person: Person, **extra: Any) -> dict[str, Any
 
 @router.get("/governance")
 @router.get("/governance.json")
-def governance(request: Request) -> Response:
-    person = signed_in(request)
+def governance(request: Request, person: SignedIn) -> Response:
     data = _overview(request.app.state.platform, person)
     return page(request, "governance.html", data, person=person, title="Governance", nav="governance")
 
@@ -93,13 +101,13 @@ def governance(request: Request) -> Response:
 @router.post("/governance/policies")
 def apply_policy(
     request: Request,
+    person: Annotated[Person, Requires("policy.edit")],
     text: Annotated[str, Form(max_length=MAX_POLICY)] = "",
     reason: Text = "",
     editor: Annotated[str, Form(max_length=100)] = "",
     csrf: Csrf = "",
 ) -> Response:
     """Apply a policy file from the editor; the page comes back with what changed, or the error and the text."""
-    person = signed_in(request)
     check_csrf(request, csrf)
     platform: Platform = request.app.state.platform
     try:
@@ -123,10 +131,9 @@ def apply_policy(
 
 @router.get("/governance/history")
 @router.get("/governance/history.json")
-def history(request: Request, rule: Annotated[str, Query(max_length=150)] = "") -> Response:
+def history(request: Request, person: SignedIn, rule: Annotated[str, Query(max_length=150)] = "") -> Response:
     """Every version of every rule (or of one), with who changed it and why."""
-    person = signed_in(request)
-    versions = policies.list_policies(request.app.state.platform, history=True)
+    versions = policies.list_policies(request.app.state.platform, history=True, viewer=person)
     if rule:
         versions = [v for v in versions if v["rule"] == rule]
     data = {"rule": rule, "versions": list(reversed(versions))}
@@ -138,10 +145,9 @@ def history(request: Request, rule: Annotated[str, Query(max_length=150)] = "") 
 
 @router.get("/inbox")
 @router.get("/inbox.json")
-def inbox(request: Request) -> Response:
-    person = signed_in(request)
+def inbox(request: Request, person: SignedIn) -> Response:
     platform: Platform = request.app.state.platform
-    decides = bool(person.owner_of) or person.is_admin
+    decides = any(may(person, "domain.own", DomainRef(str(d["name"]))) for d in list_domains(platform))
     data = {
         "decides": decides,
         "waiting": access.inbox(platform, person) if decides else [],
@@ -154,6 +160,7 @@ def inbox(request: Request) -> Response:
 @router.post("/requests")
 def request_access(
     request: Request,
+    person: Annotated[Person, Requires("dataset.request")],
     dataset: Annotated[str, Form(max_length=200)],
     purpose: Annotated[str, Form(max_length=200)] = "",
     days: Annotated[int, Form(ge=1, le=access.MAX_DAYS)] = 90,
@@ -162,7 +169,6 @@ def request_access(
     csrf: Csrf = "",
 ) -> Response:
     """File a request from a dataset page; back to that page, which shows the request (or the data)."""
-    person = signed_in(request)
     check_csrf(request, csrf)
     r = access.request_access(
         request.app.state.platform,
@@ -178,25 +184,39 @@ def request_access(
 
 @router.post("/requests/{request_id}/approve")
 def approve(
-    request: Request, request_id: Id, reason: Text = "", personal: Annotated[bool, Form()] = False, csrf: Csrf = ""
+    request: Request,
+    person: Annotated[Person, Requires("dataset.grant")],
+    request_id: Id,
+    reason: Text = "",
+    personal: Annotated[bool, Form()] = False,
+    csrf: Csrf = "",
 ) -> Response:
-    person = signed_in(request)
     check_csrf(request, csrf)
     access.approve(request.app.state.platform, person, request_id, reason=reason.strip(), allow_personal=personal)
     return RedirectResponse("/inbox", status_code=303)
 
 
 @router.post("/requests/{request_id}/deny")
-def deny(request: Request, request_id: Id, reason: Text = "", csrf: Csrf = "") -> Response:
-    person = signed_in(request)
+def deny(
+    request: Request,
+    person: Annotated[Person, Requires("dataset.grant")],
+    request_id: Id,
+    reason: Text = "",
+    csrf: Csrf = "",
+) -> Response:
     check_csrf(request, csrf)
     access.deny(request.app.state.platform, person, request_id, reason=reason)
     return RedirectResponse("/inbox", status_code=303)
 
 
 @router.post("/grants/{grant_id}/revoke")
-def revoke(request: Request, grant_id: Id, reason: Text = "", csrf: Csrf = "") -> Response:
-    person = signed_in(request)
+def revoke(
+    request: Request,
+    person: Annotated[Person, Requires("dataset.grant")],
+    grant_id: Id,
+    reason: Text = "",
+    csrf: Csrf = "",
+) -> Response:
     check_csrf(request, csrf)
     access.revoke(request.app.state.platform, person, grant_id, reason=reason.strip())
     return RedirectResponse("/inbox", status_code=303)
@@ -218,7 +238,8 @@ def dataset_access(platform: Platform, person: Person, name: str, purpose: str |
         "purpose": e["purpose"],
         "masked": masked,
         "row_filters": e["row_filters"],
-        "can_request": (not e["allowed"] and e["rule"] != "visibility.restricted") or bool(masked or e["row_filters"]),
+        "can_request": e["can_request"],
+        "may": e["may"],
         "columns": [c["column"] for c in e["columns"]],
         "requests": mine[:5],
     }
@@ -227,12 +248,12 @@ def dataset_access(platform: Platform, person: Person, name: str, purpose: str |
 @router.get("/explain/{name}")
 def explain(
     request: Request,
+    person: Annotated[Person, Requires("dataset.know", on="name")],
     name: str,
     purpose: Annotated[str, Query(max_length=200)] = "",
     user: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     """`/explain/domain.name` (or its JSON twin `/explain/domain.name.json`): what the reader can see, and why."""
-    person = signed_in(request)
     if name.endswith(".json") and "." in name[: -len(".json")]:
         name = name[: -len(".json")]
     platform: Platform = request.app.state.platform
@@ -250,11 +271,11 @@ def explain(
 @router.get("/audit.json")
 def audit_log(
     request: Request,
+    person: Annotated[Person, Requires("dataset.audit")],
     dataset: Annotated[str, Query(max_length=200)] = "",
     action: Annotated[str, Query(max_length=100)] = "",
     user: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
-    person = signed_in(request)
     entries = audit.search(
         request.app.state.platform,
         person,
@@ -268,6 +289,6 @@ def audit_log(
         "action": action,
         "user": user,
         "entries": entries,
-        "scope": "everything" if person.is_admin or person.is_governance else "mine",
+        "scope": "everything" if may(person, "governance.oversee") else "mine",
     }
     return page(request, "audit.html", data, person=person, title="Audit log", nav="governance")

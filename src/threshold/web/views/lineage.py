@@ -15,26 +15,17 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from threshold.errors import ThresholdError
-from threshold.interface.permissions import RULES
+from threshold.identity.service import Person
+from threshold.interface.permissions import Requires, SignedIn
 from threshold.lineage import derive as derivation
 from threshold.lineage.impact import impact
 from threshold.lineage.supply_chain import lineage, overview
 from threshold.platform import Platform
 from threshold.store.models import Column, Dataset
-from threshold.web.session import check_csrf, signed_in
+from threshold.web.session import check_csrf
 from threshold.web.templating import page
 
 router = APIRouter()
-
-# Who may open each page (interface/permissions.py).
-RULES.update(
-    {
-        ("GET", "/lineage"): "signed_in",
-        ("GET", "/lineage.json"): "signed_in",
-        ("GET", "/lineage/{name}"): "signed_in",
-        ("POST", "/lineage/{name}/refresh"): "member",
-    }
-)
 
 BOX_W, BOX_H, ROW_H, GAP_X, GAP_Y, MARGIN = 230, 50, 17, 90, 18, 16
 MAX_ROWS = 12
@@ -56,8 +47,7 @@ DIRECT = ("identity", "transform", "aggregate")
 
 @router.get("/lineage")
 @router.get("/lineage.json")
-def gaps_page(request: Request) -> Response:
-    person = signed_in(request)
+def gaps_page(request: Request, person: SignedIn) -> Response:
     data = overview(request.app.state.platform, viewer=person)
     return page(request, "lineage_index.html", data, person=person, title="Lineage")
 
@@ -65,6 +55,7 @@ def gaps_page(request: Request) -> Response:
 @router.get("/lineage/{name}")
 def lineage_page(
     request: Request,
+    person: Annotated[Person, Requires("dataset.know", on="name")],
     name: str,
     column: Annotated[str | None, Query(max_length=255)] = None,
     direction: Literal["upstream", "downstream", "both"] = "both",
@@ -72,7 +63,6 @@ def lineage_page(
     change: Literal["drop", "rename", "retype"] = "drop",
 ) -> Response:
     """`/lineage/domain.name` (or `.json`): the graph; with `?column=` the column's lineage and impact."""
-    person = signed_in(request)
     if name.endswith(".json") and name.count(".") >= 2:
         name = name[: -len(".json")]
     platform: Platform = request.app.state.platform
@@ -90,9 +80,13 @@ def lineage_page(
 
 
 @router.post("/lineage/{name}/refresh")
-def refresh(request: Request, name: str, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+def refresh(
+    request: Request,
+    person: Annotated[Person, Requires("derivation.run")],
+    name: str,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
     """The refresh button: run the derivation now, then show the page again."""
-    person = signed_in(request)
     check_csrf(request, csrf)
     derivation.refresh(request.app.state.platform, name, user=person)
     return RedirectResponse(f"/lineage/{name}", status_code=303)

@@ -15,41 +15,16 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
 from threshold.errors import ThresholdError
 from threshold.identity.service import Person
-from threshold.interface.permissions import RULES, Level
+from threshold.interface.permissions import Requires, SignedIn
 from threshold.platform import Platform
 from threshold.products import candidates, consumption, contracts, lifecycle, owners, patterns, producers
-from threshold.web.session import check_csrf, signed_in
+from threshold.web.session import check_csrf
 from threshold.web.templating import page
 
 router = APIRouter()
-PERMISSIONS: dict[tuple[str, str], Level] = {
-    **{
-        ("GET", path): "signed_in"
-        for path in (
-            "/consumption",
-            "/consumption.json",
-            "/domains/{name}",
-            "/consumers/{dataset}",
-            "/candidates",
-            "/candidates.json",
-            "/products",
-            "/products.json",
-            "/products/{dataset}",
-            "/products/{dataset}/contract.yaml",
-        )
-    },
-    ("POST", "/candidates/nominate"): "signed_in",
-    ("POST", "/candidates/dismiss"): "owner",
-    ("POST", "/owners/propose"): "owner",
-    ("POST", "/owners/accept"): "signed_in",
-    ("POST", "/owners/decline"): "signed_in",
-    ("POST", "/products/promote"): "owner",
-    ("POST", "/products/deprecate"): "signed_in",
-    ("POST", "/products/retire"): "signed_in",
-    ("POST", "/products/check"): "signed_in",
-}
-"""Who may open each page (`interface/permissions.py` levels); the services check the target."""
-RULES.update(PERMISSIONS)
+KnowsDataset = Annotated[Person, Requires("dataset.know", on="dataset")]
+Promotes = Annotated[Person, Requires("product.promote")]
+Manages = Annotated[Person, Requires("product.manage")]
 ACCENT, OWN = "#0f766e", "#98a2b3"
 SIGNAL_SHADES = {
     "people": 1.0,
@@ -78,8 +53,7 @@ def _platform(request: Request) -> Platform:
 
 @router.get("/consumption")
 @router.get("/consumption.json")
-def consumption_page(request: Request, weeks: Weeks = None) -> Response:
-    person = signed_in(request)
+def consumption_page(request: Request, person: SignedIn, weeks: Weeks = None) -> Response:
     data = patterns.org_patterns(_platform(request), viewer=person, weeks=weeks)
     data["chart"] = matrix_chart(data["reuse_matrix"])
     for key in ("rising", "falling"):
@@ -157,8 +131,9 @@ def sparkline(weekly: list[dict[str, Any]], width: int = 120, height: int = 28) 
 
 
 @router.get("/domains/{name}")
-def domain_page(request: Request, name: str, weeks: Weeks = None, page_number: PageNumber = 1) -> Response:
-    person = signed_in(request)
+def domain_page(
+    request: Request, person: SignedIn, name: str, weeks: Weeks = None, page_number: PageNumber = 1
+) -> Response:
     domain = name[: -len(".json")] if name.endswith(".json") else name
     data = producers.domain_view(_platform(request), domain, viewer=person, weeks=weeks, page=page_number)
     for item in data["datasets"]:
@@ -167,8 +142,12 @@ def domain_page(request: Request, name: str, weeks: Weeks = None, page_number: P
 
 
 @router.get("/consumers/{dataset}")
-def consumers_page(request: Request, dataset: str, weeks: Weeks = None) -> Response:
-    person = signed_in(request)
+def consumers_page(
+    request: Request,
+    person: Annotated[Person, Requires("dataset.usage.counts", on="dataset")],
+    dataset: str,
+    weeks: Weeks = None,
+) -> Response:
     platform = _platform(request)
     data = consumption.dataset_consumers(platform, _name(dataset), viewer=person, weeks=weeks)
     data["spark"] = sparkline(data["weekly"], width=360, height=60)
@@ -182,14 +161,14 @@ def consumers_page(request: Request, dataset: str, weeks: Weeks = None) -> Respo
 
 @router.get("/candidates")
 @router.get("/candidates.json")
-def candidates_page(request: Request, weeks: Weeks = None, all: bool = False, page_number: PageNumber = 1) -> Response:
-    person = signed_in(request)
+def candidates_page(
+    request: Request, person: SignedIn, weeks: Weeks = None, all: bool = False, page_number: PageNumber = 1
+) -> Response:
     platform = _platform(request)
     include = ("open", "dismissed", "promoted") if all else ("open",)
     data = candidates.list_candidates(platform, viewer=person, include=include, weeks=weeks, page=page_number)
     for c in data["candidates"]:
         c["bar"] = score_bar(c["reasons"], c["threshold"])
-        c["may_review"] = person.is_admin or c["domain"] in person.owner_of
         c["owners"] = _owners_or_none(platform, person, c["dataset"]) if c["status"] == "open" else None
     data["message"] = request.query_params.get("done")
     return page(request, "candidates.html", data, person=person, title="Candidates", nav="candidates")
@@ -235,15 +214,13 @@ def score_bar(reasons: list[dict[str, Any]], threshold: float, width: int = 300)
 
 @router.get("/products")
 @router.get("/products.json")
-def products_page(request: Request) -> Response:
-    person = signed_in(request)
+def products_page(request: Request, person: SignedIn) -> Response:
     data = {"products": lifecycle.list_products(_platform(request), viewer=person)}
     return page(request, "products.html", data, person=person, title="Data products", nav="products")
 
 
 @router.get("/products/{dataset}/contract.yaml")
-def contract_yaml(request: Request, dataset: str) -> Response:
-    person = signed_in(request)
+def contract_yaml(request: Request, person: KnowsDataset, dataset: str) -> Response:
     text = contracts.export(_platform(request), dataset, viewer=person)
     filename = f"{dataset.replace('.', '_')}_contract.yaml"
     return PlainTextResponse(
@@ -252,11 +229,9 @@ def contract_yaml(request: Request, dataset: str) -> Response:
 
 
 @router.get("/products/{dataset}")
-def product_page(request: Request, dataset: str) -> Response:
-    person = signed_in(request)
+def product_page(request: Request, person: Annotated[Person, Requires("product.know")], dataset: str) -> Response:
     platform = _platform(request)
     data = lifecycle.product_view(platform, _name(dataset), viewer=person)
-    data["may_manage"] = person.is_admin or data["domain"] in person.owner_of or data["owner"] == person.name
     data["message"] = request.query_params.get("done")
     usage = consumption.dataset_consumers(platform, data["dataset"], viewer=person)
     data["usage"] = {k: usage[k] for k in ("queries", "people", "people_outside", "domains", "purposes", "last_used")}
@@ -276,16 +251,20 @@ Csrf = Annotated[str, Form(max_length=200)]
 
 
 @router.post("/candidates/nominate")
-def nominate_form(request: Request, dataset: Name, reason: Text = "", csrf: Csrf = "") -> Response:
-    person = signed_in(request)
+def nominate_form(
+    request: Request,
+    person: Annotated[Person, Requires("dataset.know")],
+    dataset: Name,
+    reason: Text = "",
+    csrf: Csrf = "",
+) -> Response:
     check_csrf(request, csrf)
     r = candidates.nominate(_platform(request), person, dataset, reason=reason)
     return _back("/candidates", f"You nominated {r['dataset']}; its domain's owners will review it.", r["dataset"])
 
 
 @router.post("/candidates/dismiss")
-def dismiss_form(request: Request, dataset: Name, reason: Text = "", csrf: Csrf = "") -> Response:
-    person = signed_in(request)
+def dismiss_form(request: Request, person: Promotes, dataset: Name, reason: Text = "", csrf: Csrf = "") -> Response:
     check_csrf(request, csrf)
     r = candidates.dismiss(_platform(request), person, dataset, reason=reason)
     return _back("/candidates", f"{r['dataset']} dismissed: {r['reason']}")
@@ -293,25 +272,38 @@ def dismiss_form(request: Request, dataset: Name, reason: Text = "", csrf: Csrf 
 
 @router.post("/owners/propose")
 def propose_form(
-    request: Request, dataset: Name, to: Annotated[str, Form(max_length=63)] = "", csrf: Csrf = ""
+    request: Request,
+    person: Annotated[Person, Requires("product.propose_owner")],
+    dataset: Name,
+    to: Annotated[str, Form(max_length=63)] = "",
+    csrf: Csrf = "",
 ) -> Response:
-    person = signed_in(request)
     check_csrf(request, csrf)
     r = owners.propose(_platform(request), person, dataset, to=to.strip() or None)
     return _back("/candidates", f"Ownership of {r['dataset']} proposed to {r['proposed_to']}.", r["dataset"])
 
 
 @router.post("/owners/accept")
-def accept_form(request: Request, dataset: Name, reason: Text = "", csrf: Csrf = "") -> Response:
-    person = signed_in(request)
+def accept_form(
+    request: Request,
+    person: Annotated[Person, Requires("dataset.know")],
+    dataset: Name,
+    reason: Text = "",
+    csrf: Csrf = "",
+) -> Response:
     check_csrf(request, csrf)
     r = owners.accept(_platform(request), person, dataset, reason=reason)
     return _back("/candidates", f"You accepted ownership of {r['dataset']}.", r["dataset"])
 
 
 @router.post("/owners/decline")
-def decline_form(request: Request, dataset: Name, reason: Text = "", csrf: Csrf = "") -> Response:
-    person = signed_in(request)
+def decline_form(
+    request: Request,
+    person: Annotated[Person, Requires("dataset.know")],
+    dataset: Name,
+    reason: Text = "",
+    csrf: Csrf = "",
+) -> Response:
     check_csrf(request, csrf)
     r = owners.decline(_platform(request), person, dataset, reason=reason)
     nxt = r.get("next")
@@ -322,12 +314,12 @@ def decline_form(request: Request, dataset: Name, reason: Text = "", csrf: Csrf 
 @router.post("/products/promote")
 def promote_form(
     request: Request,
+    person: Promotes,
     dataset: Name,
     owner: Annotated[str, Form(max_length=63)] = "",
     description: Text = "",
     csrf: Csrf = "",
 ) -> Response:
-    person = signed_in(request)
     check_csrf(request, csrf)
     r = lifecycle.promote(
         _platform(request), person, dataset, owner=owner.strip() or None, description=description.strip() or None
@@ -337,9 +329,8 @@ def promote_form(
 
 @router.post("/products/deprecate")
 def deprecate_form(
-    request: Request, dataset: Name, replacement: Name = "", reason: Text = "", csrf: Csrf = ""
+    request: Request, person: Manages, dataset: Name, replacement: Name = "", reason: Text = "", csrf: Csrf = ""
 ) -> Response:
-    person = signed_in(request)
     check_csrf(request, csrf)
     r = lifecycle.deprecate(_platform(request), person, dataset, replacement=replacement.strip() or None, reason=reason)
     n = r["notified"]
@@ -347,16 +338,14 @@ def deprecate_form(
 
 
 @router.post("/products/retire")
-def retire_form(request: Request, dataset: Name, reason: Text = "", csrf: Csrf = "") -> Response:
-    person = signed_in(request)
+def retire_form(request: Request, person: Manages, dataset: Name, reason: Text = "", csrf: Csrf = "") -> Response:
     check_csrf(request, csrf)
     r = lifecycle.retire(_platform(request), person, dataset, reason=reason)
     return _back(f"/products/{r['dataset']}", "Retired: no longer served outside its domain.")
 
 
 @router.post("/products/check")
-def check_form(request: Request, dataset: Name, csrf: Csrf = "") -> Response:
-    person = signed_in(request)
+def check_form(request: Request, person: Manages, dataset: Name, csrf: Csrf = "") -> Response:
     check_csrf(request, csrf)
     r = contracts.recheck(_platform(request), person, dataset)
     return _back(f"/products/{r['dataset']}", f"Contract {r['version']} checked: {r['status']}.")

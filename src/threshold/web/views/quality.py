@@ -12,8 +12,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from threshold.errors import InvalidInput, NotFound
+from threshold.identity.service import Person
 from threshold.interface.params import Id
-from threshold.interface.permissions import RULES, Level
+from threshold.interface.permissions import Requires, SignedIn
 from threshold.jobs.schedule import human_duration
 from threshold.platform import Platform
 from threshold.quality import dataset_checks, incidents, quarantine
@@ -21,7 +22,7 @@ from threshold.quality.incident_records import get_incident, list_incidents
 from threshold.quality.kinds import KINDS, CheckSpec
 from threshold.quality.models import INCIDENT_STATUSES
 from threshold.quality.score import domain_quality
-from threshold.web.session import check_csrf, signed_in
+from threshold.web.session import check_csrf
 from threshold.web.templating import environment, page
 
 router = APIRouter()
@@ -29,24 +30,8 @@ Csrf = Annotated[str, Form(max_length=200)]
 Text = Annotated[str, Form(max_length=10_000)]
 Short = Annotated[str, Form(max_length=500)]
 
-WEB_RULES: dict[tuple[str, str], Level] = {
-    ("GET", "/datasets/{name}/quality"): "signed_in",
-    ("GET", "/datasets/{name}/quality.json"): "signed_in",
-    ("POST", "/datasets/{name}/quality/checks"): "member",
-    ("POST", "/datasets/{name}/quality/run"): "member",
-    ("POST", "/checks/{check_id}/remove"): "member",
-    ("GET", "/datasets/{name}/report"): "signed_in",
-    ("POST", "/report"): "signed_in",
-    ("GET", "/incidents"): "signed_in",
-    ("GET", "/incidents.json"): "signed_in",
-    ("GET", "/domains/{domain}/incidents"): "signed_in",
-    ("GET", "/domains/{domain}/incidents.json"): "signed_in",
-    ("GET", "/incidents/{ref}"): "signed_in",
-    ("POST", "/incidents/{incident_id}/{action}"): "signed_in",
-    ("POST", "/quarantine/{quarantine_id}/release"): "owner",
-}
-"""Who may open each page (the services check the dataset's domain, the reporter, the routed domain)."""
-RULES.update(WEB_RULES)
+KnowsDataset = Annotated[Person, Requires("dataset.know", on="name")]
+WritesDataset = Annotated[Person, Requires("dataset.write", on="name")]
 environment.filters.setdefault("duration", human_duration)
 
 
@@ -63,8 +48,9 @@ def _strip_json(name: str) -> tuple[str, bool]:
 
 @router.get("/datasets/{name}/quality")
 @router.get("/datasets/{name}/quality.json")
-def dataset_quality(request: Request, name: str, purpose: Annotated[str, Query(max_length=200)] = "") -> Response:
-    person = signed_in(request)
+def dataset_quality(
+    request: Request, person: KnowsDataset, name: str, purpose: Annotated[str, Query(max_length=200)] = ""
+) -> Response:
     platform = _platform(request)
     data = dataset_checks.dataset_checks(platform, person, name, purpose=purpose or None)
     data["quarantine"] = quarantine.listing(platform, person, data["dataset"]) if data["can_manage"] else []
@@ -93,6 +79,7 @@ def _columns(platform: Platform, full_name: str) -> list[str]:
 @router.post("/datasets/{name}/quality/checks")
 def add_check(
     request: Request,
+    person: WritesDataset,
     name: str,
     kind: Annotated[str, Form(max_length=40)],
     column: Short = "",
@@ -107,7 +94,6 @@ def add_check(
     schedule: Annotated[str, Form(max_length=50)] = "daily",
     csrf: Csrf = "",
 ) -> Response:
-    person = signed_in(request)
     check_csrf(request, csrf)
     raw = {
         "column": column,
@@ -128,24 +114,25 @@ def add_check(
 
 
 @router.post("/datasets/{name}/quality/run")
-async def run_checks(request: Request, name: str, csrf: Csrf = "") -> Response:
-    person = signed_in(request)
+async def run_checks(request: Request, person: WritesDataset, name: str, csrf: Csrf = "") -> Response:
     check_csrf(request, csrf)
     await run_in_threadpool(dataset_checks.run, _platform(request), person, name)
     return RedirectResponse(f"/datasets/{name}/quality#checks", status_code=303)
 
 
 @router.post("/checks/{check_id}/remove")
-def remove_check(request: Request, check_id: Id, csrf: Csrf = "") -> Response:
-    person = signed_in(request)
+def remove_check(
+    request: Request, person: Annotated[Person, Requires("dataset.write")], check_id: Id, csrf: Csrf = ""
+) -> Response:
     check_csrf(request, csrf)
     r = dataset_checks.remove(_platform(request), person, check_id)
     return RedirectResponse(f"/datasets/{r['dataset']}/quality#checks", status_code=303)
 
 
 @router.post("/quarantine/{quarantine_id}/release")
-async def release(request: Request, quarantine_id: Id, csrf: Csrf = "") -> Response:
-    person = signed_in(request)
+async def release(
+    request: Request, person: Annotated[Person, Requires("domain.own")], quarantine_id: Id, csrf: Csrf = ""
+) -> Response:
     check_csrf(request, csrf)
     r = await run_in_threadpool(quarantine.release, _platform(request), person, quarantine_id)
     return RedirectResponse(f"/datasets/{r['dataset']}/quality#quarantine", status_code=303)
@@ -157,18 +144,14 @@ async def release(request: Request, quarantine_id: Id, csrf: Csrf = "") -> Respo
 @router.get("/datasets/{name}/report")
 def report_form(
     request: Request,
+    person: KnowsDataset,
     name: str,
     column: Annotated[str, Query(max_length=255)] = "",
     sql: Annotated[str, Query(max_length=200_000)] = "",
     insight: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
-    person = signed_in(request)
     platform = _platform(request)
-    full_name, _ = _strip_json(name)
-    from threshold.quality.permissions import visible_dataset
-
-    with platform.store.session() as s:
-        visible_dataset(s, person, full_name.lower())
+    full_name, _ = _strip_json(name)  # known to the person: the route's Requires decided it
     data = {
         "dataset": full_name.lower(),
         "columns": _columns(platform, full_name.lower()),
@@ -182,6 +165,7 @@ def report_form(
 @router.post("/report")
 def report(
     request: Request,
+    person: SignedIn,
     dataset: Annotated[str, Form(max_length=200)],
     description: Text,
     column: Annotated[str, Form(max_length=255)] = "",
@@ -189,7 +173,6 @@ def report(
     insight: Annotated[str, Form(max_length=200)] = "",
     csrf: Csrf = "",
 ) -> Response:
-    person = signed_in(request)
     check_csrf(request, csrf)
     incident_id = incidents.report(
         _platform(request),
@@ -210,10 +193,10 @@ def report(
 @router.get("/incidents.json")
 def incidents_page(
     request: Request,
+    person: SignedIn,
     domain: Annotated[str, Query(max_length=63)] = "",
     status: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
-    person = signed_in(request)
     platform = _platform(request)
     rows = list_incidents(platform, person, domain=domain or None, status=status or None)
     data = {
@@ -221,17 +204,18 @@ def incidents_page(
         "status": status or None,
         "statuses": list(INCIDENT_STATUSES),
         "incidents": rows,
-        "quality": domain_quality(platform, domain) if domain else None,
+        "quality": domain_quality(platform, domain, viewer=person) if domain else None,
     }
     return page(request, "incidents.html", data, person=person, title="Incidents", nav="incidents")
 
 
 @router.get("/domains/{domain}/incidents")
 @router.get("/domains/{domain}/incidents.json")
-def domain_incidents(request: Request, domain: str, status: Annotated[str, Query(max_length=20)] = "") -> Response:
-    person = signed_in(request)
+def domain_incidents(
+    request: Request, person: SignedIn, domain: str, status: Annotated[str, Query(max_length=20)] = ""
+) -> Response:
     platform = _platform(request)
-    quality = domain_quality(platform, domain)
+    quality = domain_quality(platform, domain, viewer=person)
     rows = list_incidents(platform, person, domain=domain, status=status or None)
     data = {
         "domain": domain,
@@ -244,9 +228,8 @@ def domain_incidents(request: Request, domain: str, status: Annotated[str, Query
 
 
 @router.get("/incidents/{ref}")
-def incident_page(request: Request, ref: str) -> Response:
+def incident_page(request: Request, person: Annotated[Person, Requires("incident.see")], ref: str) -> Response:
     """`/incidents/12` or its JSON twin `/incidents/12.json`."""
-    person = signed_in(request)
     number, _ = _strip_json(ref)
     if not number.isdigit():
         raise NotFound(f"no incident {ref[:20]!r}")
@@ -257,13 +240,13 @@ def incident_page(request: Request, ref: str) -> Response:
 @router.post("/incidents/{incident_id}/{action}")
 def incident_action(
     request: Request,
+    person: Annotated[Person, Requires("incident.see")],
     incident_id: Id,
     action: str,
     note: Text = "",
     target: Annotated[str, Form(max_length=400)] = "",
     csrf: Csrf = "",
 ) -> Response:
-    person = signed_in(request)
     check_csrf(request, csrf)
     platform = _platform(request)
     if action == "comment":

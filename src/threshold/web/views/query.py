@@ -18,9 +18,10 @@ from threshold.gateway.service import query as gateway_query
 from threshold.gateway.stream import Cancel
 from threshold.interface import exports, running
 from threshold.interface.errors import error_headers
+from threshold.interface.permissions import SignedIn
 from threshold.platform import Platform
 from threshold.web.render import rows
-from threshold.web.session import check_csrf, signed_in
+from threshold.web.session import check_csrf
 from threshold.web.templating import page
 from threshold.web.views.results import result_columns
 
@@ -35,11 +36,11 @@ ERROR_TITLES = {"Busy": "Too busy", "LimitExceeded": "Stopped by a limit"}
 @router.get("/query.json")
 def query_form(
     request: Request,
+    person: SignedIn,
     sql: Annotated[str, Query(max_length=MAX_SQL)] = "",
     purpose: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     """The empty form, or prefilled from `?sql=` (the example-query links of dataset pages)."""
-    person = signed_in(request)
     data = {"sql": sql, "purpose": purpose, "result": None, "error": None}
     return page(request, "query.html", data, person=person, title="Query", nav="query")
 
@@ -48,12 +49,12 @@ def query_form(
 @router.post("/query.json")
 async def run(
     request: Request,
+    person: SignedIn,
     sql: Annotated[str, Form(max_length=MAX_SQL)] = "",
     purpose: Annotated[str, Form(max_length=200)] = "",
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Runs on the query pool (never a request thread), stopped if the browser goes away."""
-    person = signed_in(request)
     check_csrf(request, csrf)
     platform: Platform = request.app.state.platform
     data: dict[str, Any] = {"sql": sql, "purpose": purpose, "result": None, "error": None}
@@ -89,6 +90,7 @@ async def run(
 @router.post("/query/download")
 async def download(
     request: Request,
+    person: SignedIn,
     format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
     sql: Annotated[str, Form(max_length=MAX_SQL)] = "",
     purpose: Annotated[str, Form(max_length=200)] = "",
@@ -96,7 +98,6 @@ async def download(
 ) -> Response:
     """The whole result (up to the allowance), run again through the gateway and streamed: CSV as it is
     read, Excel once its workbook is written (to a temporary file, not memory). Both neutralised."""
-    person = signed_in(request)
     check_csrf(request, csrf)
     platform: Platform = request.app.state.platform
     cancel = Cancel()

@@ -13,26 +13,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from threshold.access import DomainRef, may
 from threshold.errors import ThresholdError
 from threshold.identity.service import Person, list_domains
 from threshold.interface.bodies import accepts_upload
-from threshold.interface.permissions import RULES
+from threshold.interface.permissions import Requires, SignedIn
 from threshold.interface.previews import preview_json
 from threshold.platform import Platform
 from threshold.sharing import preview as previews
 from threshold.sharing.readers import EXTENSIONS
 from threshold.sharing.service import MODES
-from threshold.web.session import check_csrf, signed_in
+from threshold.web.session import check_csrf
 from threshold.web.templating import page
 
 router = APIRouter()
-RULES.update(
-    {
-        ("GET", "/share/preview/{preview_id}"): "signed_in",
-        ("GET", "/share/preview/{preview_id}.json"): "signed_in",
-        ("POST", "/share/preview/{preview_id}"): "signed_in",
-    }
-)
+Sharer = Annotated[Person, Requires("domain.member")]
+"""A person sharing into a domain: the service decides `domain.member` on the domain chosen; a preview is
+its uploader's own (`sharing.staged`)."""
 
 
 def _form(platform: Platform, person: Person, **values: Any) -> dict[str, Any]:
@@ -52,14 +49,13 @@ def _domains(platform: Platform, person: Person) -> list[dict[str, Any]]:
     return [
         {"name": d["name"], "title": d["title"]}
         for d in list_domains(platform)
-        if person.is_admin or d["name"] in person.domains
+        if may(person, "domain.member", DomainRef(str(d["name"])))
     ]
 
 
 @router.get("/share")
 @router.get("/share.json")
-def share_form(request: Request) -> Response:
-    person = signed_in(request)
+def share_form(request: Request, person: SignedIn) -> Response:
     data = _form(request.app.state.platform, person)
     return page(request, "share.html", data, person=person, title="Share data", nav="share")
 
@@ -68,6 +64,7 @@ def share_form(request: Request) -> Response:
 @accepts_upload
 def upload(
     request: Request,
+    person: Sharer,
     file: Annotated[UploadFile, File()],
     domain: Annotated[str, Form(max_length=100)],
     csrf: Annotated[str, Form(max_length=200)] = "",
@@ -75,7 +72,6 @@ def upload(
     mode: Annotated[str, Form(max_length=20)] = "create",
 ) -> Response:
     """Step 1 without JavaScript: keep the upload and open its preview (or show the form with the error)."""
-    person = signed_in(request)
     check_csrf(request, csrf)
     platform: Platform = request.app.state.platform
     choices = previews.ShareChoices(domain=domain).updated(name=name, mode=mode)
@@ -88,16 +84,14 @@ def upload(
 
 
 @router.get("/share/preview/{preview_id}.json")
-def preview_page_json(request: Request, preview_id: str) -> Response:
-    person = signed_in(request)
+def preview_page_json(request: Request, person: Sharer, preview_id: str) -> Response:
     result = previews.preview_staged(request.app.state.platform, person, preview_id)
     return JSONResponse(preview_json(result))
 
 
 @router.get("/share/preview/{preview_id}")
-def preview_page(request: Request, preview_id: str) -> Response:
+def preview_page(request: Request, person: Sharer, preview_id: str) -> Response:
     """Step 2: what the upload will become, with everything that can be corrected."""
-    person = signed_in(request)
     platform: Platform = request.app.state.platform
     result = previews.preview_staged(platform, person, preview_id)
     return _preview_page(request, person, platform, result)
@@ -106,6 +100,7 @@ def preview_page(request: Request, preview_id: str) -> Response:
 @router.post("/share/preview/{preview_id}")
 def preview_action(
     request: Request,
+    person: Sharer,
     preview_id: str,
     csrf: Annotated[str, Form(max_length=200)] = "",
     action: Annotated[str, Form(max_length=20)] = "preview",
@@ -127,7 +122,6 @@ def preview_action(
     columns_for: Annotated[str | None, Form(max_length=400)] = None,
 ) -> Response:
     """Step 2 again (action=preview, with changed choices), step 3 (action=publish), or cancel."""
-    person = signed_in(request)
     check_csrf(request, csrf)
     platform: Platform = request.app.state.platform
     if action == "cancel":

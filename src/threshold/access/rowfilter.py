@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 
 import sqlglot
@@ -31,12 +32,16 @@ def _frozen(value: object) -> object:
     return None if value is None else str(value)
 
 
-def render(where: str, reader: Person, attributes: dict[str, object]) -> str:
+def render(where: str, reader: Person, attributes: Mapping[str, object] | Callable[[], Mapping[str, object]]) -> str:
     """The predicate with {reader.x} replaced by literal nodes of its parse tree, never spliced into its
-    text: a value cannot end a string or a comment, and comments are dropped from what runs."""
+    text: a value cannot end a string or a comment, and comments are dropped from what runs. `attributes`
+    may be a function: it is called only when the predicate names an attribute."""
     known = {"name": reader.name, "domain": reader.domain, "domains": reader.domains}
     keys = dict.fromkeys(_PLACEHOLDER.findall(where))
-    return _render(where, tuple((k, _frozen(known[k] if k in known else attributes.get(k))) for k in keys))
+    if any(k not in known for k in keys) and callable(attributes):
+        attributes = attributes()
+    values = attributes if isinstance(attributes, Mapping) else {}
+    return _render(where, tuple((k, _frozen(known[k] if k in known else values.get(k))) for k in keys))
 
 
 @lru_cache(maxsize=4096)

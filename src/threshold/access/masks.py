@@ -4,10 +4,18 @@ A registry, one small function each: (quoted column, DuckDB type, key) -> SQL ex
 expression is computed inside the reader's view, so no expression of the query ever sees the
 raw value. `hash` is deterministic and keyed: equal values mask equally, so masked columns can
 still be joined and counted, but the key never leaves the server.
+
+Joinable, not reversible: the key of a `hash` is derived per *scope* (`scope_key`), never one key for
+everything. A scope is the domain the values come from and the column's tag (and the grant they were
+read under, for values a grantee derived), so nobody can get the hash of values of their choice under the
+key of someone else's data: writing values into a column puts them in the writer's own scope. Domains
+that want outsiders to join their hashed columns agree on a join key (policy rule `join_key`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable
 
 from threshold.errors import InvalidInput
@@ -73,3 +81,8 @@ def check_mask(name: str) -> str:
 def mask_sql(name: str, column: str, duckdb_type: str, key: str) -> str:
     quoted = '"' + column.replace('"', '""') + '"'
     return MASKS[check_mask(name)](quoted, duckdb_type, key)
+
+
+def scope_key(secret: str, scope: str) -> str:
+    """The `hash` key of one scope, derived from the server's secret (never shown, never the same twice)."""
+    return hmac.new(secret.encode(), f"threshold-mask-v2|{scope}".encode(), hashlib.sha256).hexdigest()[:32]

@@ -11,13 +11,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from threshold import events
+from threshold.access import DatasetRef, find_dataset, grants_decided_by, knowable, knows, may, require
+from threshold.access.policy import active_rules, sensitive_class
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound
 from threshold.events import GrantChanged
 from threshold.governance.audit import append
-from threshold.governance.policies import active_rules
 from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.store.models import AccessRequest, Dataset, Domain, Grant, Tag, User
@@ -25,17 +26,8 @@ from threshold.store.models import AccessRequest, Dataset, Domain, Grant, Tag, U
 MAX_DAYS = 366
 
 
-def _dataset(s: Session, name: str) -> Dataset:
-    d = s.scalars(
-        select(Dataset).where(Dataset.full_name == name.lower()).options(selectinload(Dataset.domain))
-    ).one_or_none()
-    if d is None or d.snapshot_id is None:
-        raise NotFound(f"no dataset {name[:80]!r}")
-    return d
-
-
 def _may_decide(person: Person, d: Dataset) -> bool:
-    return person.is_admin or d.domain.name in person.owner_of
+    return bool(may(person, "dataset.grant", DatasetRef.of(d)))
 
 
 def request_access(
@@ -55,10 +47,8 @@ def request_access(
     if not 1 <= days <= MAX_DAYS:
         raise InvalidInput(f"--days must be between 1 and {MAX_DAYS}")
     with platform.store.session() as s:
-        d = _dataset(s, dataset)
-        visibility = d.visibility or d.domain.default_visibility
-        if visibility == "restricted" and d.domain.name not in person.domains:
-            raise Denied(f"{d.full_name} is restricted to its domain (rule visibility.restricted)")
+        d = find_dataset(s, person, dataset)
+        require(person, "dataset.request", DatasetRef.of(d))
         cols = sorted(set(columns or []))
         known = {c.name for c in s.scalars(select(Dataset).where(Dataset.id == d.id)).one().columns}
         unknown = sorted(set(cols) - known)
@@ -77,10 +67,11 @@ def request_access(
         ).first()
         if pending is not None:
             raise Conflict(f"request {pending.id} for {d.full_name} and {purpose!r} is already waiting")
+        sensitive = sensitive_class(active_rules(platform, session=s))
         personal = {
             t.column_name
             for t in s.scalars(select(Tag).where(Tag.dataset_id == d.id))
-            if t.column_name and (t.tag == "personal" or t.tag.startswith("personal."))
+            if t.column_name and sensitive.covers(t.tag, d.domain.name)
         }
         wants_personal = bool(personal & set(cols)) if cols else bool(personal)
         req = AccessRequest(
@@ -202,10 +193,9 @@ def deny(platform: Platform, person: Person, request_id: int, *, reason: str) ->
 def revoke(platform: Platform, person: Person, grant_id: int, *, reason: str = "") -> dict[str, Any]:
     with platform.store.session() as s:
         g = s.get(Grant, grant_id)
-        if g is None:
+        d = s.get(Dataset, g.dataset_id) if g is not None else None
+        if g is None or d is None or not knows(person, DatasetRef.of(d)):
             raise NotFound(f"no grant {grant_id}")
-        d = s.get(Dataset, g.dataset_id)
-        assert d is not None
         if not (_may_decide(person, d) or g.user_id == person.id):
             raise Denied(f"only owners of {d.domain.name} or the grantee revoke grant {grant_id} (rule grant.owner)")
         if g.revoked_at is not None:
@@ -223,10 +213,9 @@ def _granted(platform: Platform, s: Session, dataset: str, grant: Grant) -> None
 def _decidable(s: Session, person: Person, request_id: int) -> AccessRequest:
     """The request, if `person` may decide it (checked before its state, so its status never leaks)."""
     req = s.get(AccessRequest, request_id)
-    if req is None:
+    d = s.get(Dataset, req.dataset_id) if req is not None else None
+    if req is None or d is None or not knows(person, DatasetRef.of(d)):
         raise NotFound(f"no access request {request_id}")
-    d = s.get(Dataset, req.dataset_id)
-    assert d is not None
     if not _may_decide(person, d):
         raise Denied(f"only owners of {d.domain.name} decide requests for {d.full_name} (rule request.owner)")
     return _pending(s, request_id)
@@ -265,26 +254,38 @@ def _request_dict(s: Session, req: AccessRequest) -> dict[str, Any]:
 
 
 def inbox(platform: Platform, person: Person) -> list[dict[str, Any]]:
-    """Requests waiting for `person`: those on datasets of the domains they own (all for admins)."""
+    """Requests waiting for `person`: those on datasets whose grants they decide (`dataset.grant`)."""
     with platform.store.session() as s:
-        q = select(AccessRequest).where(AccessRequest.status == "pending").order_by(AccessRequest.created_at)
-        if not person.is_admin:
-            owned = select(Dataset.id).join(Domain).where(Domain.name.in_(person.owner_of or ("",)))
-            q = q.where(AccessRequest.dataset_id.in_(owned))
+        decided = select(Dataset.id).where(grants_decided_by(person), knowable(person))
+        q = (
+            select(AccessRequest)
+            .where(AccessRequest.status == "pending", AccessRequest.dataset_id.in_(decided))
+            .order_by(AccessRequest.created_at)
+        )
         return [_request_dict(s, r) for r in s.scalars(q)]
 
 
-def pending(platform: Platform) -> list[dict[str, Any]]:
-    """Every request still waiting for an answer across the organisation, oldest first."""
+def pending(platform: Platform, viewer: Person | None = None) -> list[dict[str, Any]]:
+    """Every request still waiting for an answer across the organisation, oldest first (`governance.oversee`)."""
+    require(viewer, "governance.oversee")
     with platform.store.session() as s:
         q = select(AccessRequest).where(AccessRequest.status == "pending").order_by(AccessRequest.created_at)
         return [_request_dict(s, r) for r in s.scalars(q)]
 
 
 def my_requests(platform: Platform, person: Person) -> list[dict[str, Any]]:
+    """`person`'s requests, newest first (on datasets they may still know exist)."""
     with platform.store.session() as s:
-        q = select(AccessRequest).where(AccessRequest.requester_id == person.id).order_by(AccessRequest.id.desc())
+        q = (
+            select(AccessRequest)
+            .where(AccessRequest.requester_id == person.id, AccessRequest.dataset_id.in_(_known(person)))
+            .order_by(AccessRequest.id.desc())
+        )
         return [_request_dict(s, r) for r in s.scalars(q)]
+
+
+def _known(person: Person) -> Any:
+    return select(Dataset.id).where(knowable(person))
 
 
 def grants(platform: Platform, person: Person, *, dataset: str | None = None) -> list[dict[str, Any]]:
@@ -296,12 +297,12 @@ def grants(platform: Platform, person: Person, *, dataset: str | None = None) ->
             .join(User, User.id == Grant.user_id)
         )
         if dataset:
-            d = _dataset(s, dataset)
+            d = find_dataset(s, person, dataset)
             q = q.where(Grant.dataset_id == d.id)
             if not _may_decide(person, d):
                 q = q.where(Grant.user_id == person.id)
         else:
-            q = q.where(Grant.user_id == person.id)
+            q = q.where(Grant.user_id == person.id, Grant.dataset_id.in_(_known(person)))
         now = datetime.now(UTC)
         return [
             {
