@@ -9,7 +9,9 @@ columns, its domain, a check, an incident, a request and a grant made on it. The
   exists, 403 when the decision point refuses its action, and something else otherwise;
 - for a person outside hr, the answer about a restricted dataset is exactly the answer about a dataset that
   does not exist (name and ids aside), whatever the route, the method or the error;
-- no answer to a person outside hr contains a name, a column, the consumer or the purpose of hr's data.
+- no answer to a person outside hr contains a name, a column, the consumer or the purpose of hr's data;
+- no answer to a person without a grant on the on-request dataset shows a value read from its data (profile
+  values, failing-row samples, previews): it stays discoverable by name and description only.
 The CLI's JSON output is swept the same way for an outsider (`test_the_cli_says_nothing_of_hidden_data`).
 """
 
@@ -43,6 +45,10 @@ DATASETS = (OPEN, ON_REQUEST, RESTRICTED)
 MISSING = "hr.nosuch"
 MISSING_ID = 987_654
 COLUMN = {OPEN: "plant", ON_REQUEST: "amount", RESTRICTED: "pay_grade", MISSING: "pay_grade"}
+ON_REQUEST_VALUES = ("CC-10", "98000.5")
+"""Values read from the on-request dataset's data (a cost centre over budget, the smallest amount)."""
+UNGRANTED = ("anna", "mario", "hanna", "gina")
+"""People who may know the on-request dataset exists but hold no grant to read it."""
 DATASET_PARAMS = {"name", "dataset", "column", "domain", "check_id", "incident_id", "ref", "request_id", "grant_id"}
 
 
@@ -254,6 +260,8 @@ def test_every_get_route_answers_each_person_as_declared_and_hides_what_it_must(
                             )
                     elif _leaks(r):
                         problems.append(f"{where}: {r.status_code} shows {_leaks(r)}")
+                if role in UNGRANTED and (read := [v for v in ON_REQUEST_VALUES if v in r.text]):
+                    problems.append(f"{where}: {r.status_code} shows {ON_REQUEST} data {read} without a grant")
     assert problems == [], "\n".join(problems)
 
 
@@ -292,6 +300,12 @@ def test_the_hidden_dataset_is_really_there_for_its_domain(walker: Walker) -> No
     r = walker.call("GET", "/api/v1/policies", "hanna", web=False)
     assert "hr.grades-hidden" in r.text
     assert "hr.grades-hidden" not in walker.call("GET", "/api/v1/policies", "carla", web=False).text
+    # finance.budget's data: its failing-row sample and profile for finance, not for those without a grant
+    for role, shown in (("ben", True), ("claudia", True), ("mario", False), ("gina", False)):
+        checks = walker.call("GET", f"/api/v1/datasets/{ON_REQUEST}/checks", role, web=False)
+        record = walker.call("GET", f"/api/v1/datasets/{ON_REQUEST}", role, web=False)
+        assert checks.status_code == record.status_code == 200
+        assert ("CC-10" in checks.text, "98000.5" in record.text) == (shown, shown), role
     # hr's question of both datasets: its text only for those who may know both
     questions = walker.call("GET", f"/api/v1/consumers/{OPEN}", "gina", web=False).json()["questions"]
     assert any(RESTRICTED in (q["text"] or "") for q in questions)

@@ -1,10 +1,11 @@
 """Failing-row samples as a viewer may see them.
 
-A run stores its sample as the owner read it (the owner's view, usually unmasked), because who will look
-at it later is not known when the check runs. Every time a sample is shown, the VIEWER's decision for the
-dataset (`access.reading.decide`) is applied to it, in a private in-memory DuckDB, with exactly the SQL
-the gateway uses for the viewer's view: the same masks (redact, hash with the server's key, partial,
-year, null) and the same row filters. So a sample never shows more than the viewer could query.
+A run stores its sample as the check's author may see the dataset (their masks and row filters, the
+guardrail judged against where values come from: `runner.record`), never more. Who will look at it later is
+not known when the check runs, so every time a sample is shown, the VIEWER's decision for the dataset
+(`access.reading.decide`) is applied to it, in a private in-memory DuckDB, with exactly the SQL the gateway
+uses for the viewer's view: the same masks (redact, hash with the scope's key, partial, year, null) and the
+same row filters. So a sample never shows more than the viewer could query.
 
 - A viewer who may not read the dataset sees no rows (and is told why).
 - Columns are those of the dataset now: a sampled column the dataset no longer has is left out (its
