@@ -75,8 +75,10 @@ class ProductSettings(BaseModel):
     """A question (query shape) asked of a dataset by this many people is a recurring question."""
     session_minutes: int = Field(default=30, ge=1, le=24 * 60)
     """Reads by one person less than this apart belong to one session (datasets used together)."""
-    ignored_purposes: list[str] = Field(default_factory=lambda: ["preview", "contract check"])
-    """Reads that are not consumption: the dataset page's preview and contract checks."""
+    include_browsing: bool = False
+    """Count browsing (dataset page previews) as use in every consumption figure: dataset usage, the long
+    tail, patterns, candidates and producer views. The platform's own reads (quality and contract checks)
+    never count."""
     deprecation_notice_days: int = Field(default=90, ge=1)
     """Deprecating a product tells everyone who used it in this many days."""
     weight_people: float = 15.0

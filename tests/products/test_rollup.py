@@ -11,7 +11,7 @@ from threshold.gateway.service import query
 from threshold.products import rollup
 from threshold.products.consumption import dataset_consumers
 from threshold.products.models import RollupState, UsageWeekly
-from threshold.store.models import UsageEvent
+from threshold.store.models import UsageEvent, UsageRead
 from threshold.usage.service import UsageRecord, record
 
 from .usage_history import KPIS, SENSORS, History, at
@@ -99,9 +99,15 @@ def test_settings_the_rollups_depend_on_rebuild_them(fresh: History) -> None:
     fresh.platform.settings.products.session_minutes = 5  # anna read sensors 10 minutes after plant_kpis
     together = dataset_consumers(fresh.platform, SENSORS)["together"]
     assert together == [{"dataset": KPIS, "people": 1, "in_query": 1, "in_session": 0}]
-    fresh.platform.settings.products.ignored_purposes = ["preview", "contract check", "monitoring"]
+    fresh.platform.settings.products.session_minutes = 30
+    people = dataset_consumers(fresh.platform, SENSORS)["people"]
+    with fresh.platform.store.session() as s:  # every read of sensors was a look at its page
+        ids = select(UsageRead.event_id).where(UsageRead.dataset_id == fresh.ids[SENSORS])
+        s.execute(update(UsageEvent).where(UsageEvent.id.in_(ids)).values(kind="browse"))
     d = dataset_consumers(fresh.platform, SENSORS)
-    assert (d["people"], d["together"]) == (0, [])
+    assert (d["people"], d["together"]) == (0, [])  # browsing is not use
+    fresh.platform.settings.products.include_browsing = True
+    assert dataset_consumers(fresh.platform, SENSORS)["people"] == people
 
 
 def test_concurrent_refreshes_count_each_event_once(fresh: History) -> None:
@@ -129,7 +135,9 @@ def test_gateway_reads_are_counted_and_previews_are_not_consumption(org: object)
     ben = org.ben  # type: ignore[attr-defined]
     query(platform, f"SELECT plant, sum(energy_kwh) FROM {KPIS} GROUP BY plant", user=ben, purpose="energy")
     query(platform, f"SELECT plant FROM {KPIS} WHERE plant = 'Lyon'", user=ben, purpose="energy")
-    query(platform, f"SELECT * FROM {KPIS} LIMIT 20", user=org.carla, purpose="preview")  # type: ignore[attr-defined]
+    carla = org.carla  # type: ignore[attr-defined]
+    query(platform, f"SELECT * FROM {KPIS} LIMIT 20", user=carla, purpose="delivery promise", kind="browse")
+    query(platform, f"SELECT count(*) FROM {KPIS}", user=carla, purpose="data quality", kind="platform")
     d = dataset_consumers(platform, KPIS)
     assert (d["queries"], d["people"], d["purposes"][0]["purpose"]) == (2, 1, "energy")
     assert {c["column"] for c in d["columns"]} == {"plant", "energy_kwh"}

@@ -8,7 +8,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 
+from threshold.gateway.service import query as gateway_query
+from threshold.store.models import AuditEntry, UsageEvent
 from threshold.usage.service import dataset_usage
 
 PLANT = "manufacturing.plant_kpis"
@@ -89,8 +92,10 @@ def test_home_lists_the_shared_dataset(anna):
     assert page.find(id="never-used").text() == "1"
 
 
-def test_home_shows_the_most_used_datasets(anna):
-    anna.page(f"/datasets/{PLANT}")  # the preview is a governed read
+def test_home_shows_the_most_used_datasets(anna, org):
+    anna.page(f"/datasets/{PLANT}")  # the preview is a governed read, but browsing, not use
+    assert anna.get("/index.json").json()["most_used"] == []
+    gateway_query(org.platform, f"SELECT plant FROM {PLANT}", user=org.anna, purpose="plant review")
     most_used = anna.page("/").find("section", id="most-used").find("table")
     assert most_used.table_rows()[0][:3] == [PLANT, "1", "1"]
     assert anna.get("/index.json").json()["most_used"][0]["dataset"] == PLANT
@@ -153,16 +158,23 @@ def test_dataset_page_shows_schema_tags_and_preview(anna):
     assert "plant performance reporting" in page.find("dl", class_="facts").text()
 
 
-def test_dataset_preview_is_read_through_the_gateway(anna, org):
+def test_dataset_preview_is_read_through_the_gateway_as_browsing(anna, org):
     anna.page(f"/datasets/{PLANT}")
-    used = dataset_usage(org.platform, PLANT)
-    assert used["queries"] == 1
-    assert used["purposes"] == [{"purpose": "preview", "queries": 1}]
-    assert used["top_users"] == [{"user": "anna", "queries": 1}]
+    with org.platform.store.session() as s:
+        events = s.execute(select(UsageEvent.kind, UsageEvent.purpose, UsageEvent.status)).all()
+        audited = s.scalars(select(AuditEntry.action).where(AuditEntry.action.like("query.%"))).all()
+    assert events == [("browse", "preview", "ok")]  # recorded and audited like every read...
+    assert audited == ["query.allowed"]
+    used = dataset_usage(org.platform, PLANT)  # ... but looking at a page is not use
+    assert (used["queries"], used["users"], used["purposes"]) == (0, 0, [])
+    org.platform.settings.products.include_browsing = True
+    assert dataset_usage(org.platform, PLANT)["top_users"] == [{"user": "anna", "queries": 1}]
 
 
-def test_dataset_page_shows_its_usage(anna):
+def test_dataset_page_shows_its_usage(anna, org):
     anna.page(f"/datasets/{PLANT}")
+    gateway_query(org.platform, f"SELECT plant FROM {PLANT}", user=org.anna, purpose="plant review")
+    gateway_query(org.platform, f"SELECT day FROM {PLANT}", user=org.anna, purpose="plant review")
     page = anna.page(f"/datasets/{PLANT}")
     assert page.find(id="usage-queries").text() == "2"
     assert page.find(id="usage-people").text() == "1"
@@ -180,7 +192,7 @@ def test_dataset_json_twin_returns_the_page_data(anna):
     email = next(c for c in data["schema"] if c["name"] == "e_mail")
     assert [t["tag"] for t in email["tags"]] == ["personal.email"]
     assert [r["plant"] for r in data["preview"]["rows"]] == ["Berlin", "Lyon", "Berlin", "Porto", "Lyon"]
-    assert data["usage"]["queries"] == 1
+    assert data["usage"]["queries"] == 0  # the preview is browsing
     assert data["history"][0]["by"] == "anna"
     assert data["example_queries"][0]["sql"].startswith("SELECT")
 

@@ -98,6 +98,7 @@ async def preview(
             interface="api",
             max_rows=limit,
             cancel=cancel,
+            kind="browse",
         ),
         cancel,
     )

@@ -25,7 +25,7 @@ from threshold.limits import Ticket
 from threshold.platform import Platform
 from threshold.sql.check import CheckedQuery, Reference, check, render
 from threshold.store.models import Column, Dataset, Domain, Share
-from threshold.usage.service import UsageRecord, record
+from threshold.usage.service import KINDS, UsageRecord, record
 
 INTERFACES = ("web", "api", "cli", "python", "job")
 
@@ -40,6 +40,8 @@ class QueryResult:
     notes: list[str] = field(default_factory=list)
     masked: dict[str, set[str]] = field(default_factory=dict)
     """Per dataset read: the columns the reader saw masked (a derivation's tags remember it)."""
+    snapshots: dict[str, int | None] = field(default_factory=dict)
+    """The snapshot each dataset was read at."""
 
 
 @dataclass
@@ -60,11 +62,14 @@ def query(
     max_rows: int | None = None,
     timeout: float | None = None,
     cancel: Cancel | None = None,
+    kind: str = "consumption",
 ) -> QueryResult:
     """Run a read-only query as `user` and gather its result (within the allowance of `interface`).
 
     `max_rows` and `timeout` ask for less than the allowance (fewer rows, a shorter time), never more;
-    None asks for all of it. To send a large result on without holding it, use `open_query`.
+    None asks for all of it. To send a large result on without holding it, use `open_query`. `kind` says
+    what the read is for the usage record (`usage.service.KINDS`): a person's use, a look at a dataset
+    page (`browse`), or the platform's own read (`platform`).
     """
     with open_query(
         platform,
@@ -75,10 +80,18 @@ def query(
         max_rows=max_rows,
         timeout=timeout,
         cancel=cancel,
+        kind=kind,
     ) as stream:
         table = stream.read_all()
     return QueryResult(
-        table, stream.truncated, stream.datasets, stream.duration_ms, stream.event_id, stream.notes, stream.masked
+        table,
+        stream.truncated,
+        stream.datasets,
+        stream.duration_ms,
+        stream.event_id,
+        stream.notes,
+        stream.masked,
+        dict(stream.snapshots),
     )
 
 
@@ -93,6 +106,7 @@ def open_query(
     timeout: float | None = None,
     cancel: Cancel | None = None,
     start: bool = True,
+    kind: str = "consumption",
 ) -> QueryStream:
     """Check, authorise, admit and start a query; its result is read from the returned stream.
 
@@ -106,6 +120,8 @@ def open_query(
     purpose = (purpose or "").strip()[:200] or None
     if interface not in INTERFACES:
         raise InvalidInput(f"unknown interface {interface!r}")
+    if kind not in KINDS:
+        raise InvalidInput(f"unknown kind of read {kind!r}; one of {', '.join(KINDS)}")
     original: exp.Expression | None = None
     bound: dict[str, _Bound] = {}
     decisions: list[Decision] = []
@@ -138,7 +154,7 @@ def open_query(
         if ticket is not None:
             ticket.leave()
         if isinstance(e, ThresholdError):
-            _record_failure(platform, user, interface, purpose, original, bound, decisions, started, e)
+            _record_failure(platform, user, interface, purpose, original, bound, decisions, started, e, kind)
         raise
     # The snapshot each dataset was read at (a time-travel read names an older one than the published).
     read_at: dict[str, set[int | None]] = {}
@@ -160,6 +176,7 @@ def open_query(
                     duration_ms=(time.perf_counter() - started) * 1000,
                     status=status,
                     error=error,
+                    kind=kind,
                     reads=[
                         (
                             b.id,
@@ -191,6 +208,7 @@ def open_query(
         masked=masked,
     )
     stream.pending = (generated, {})
+    stream.snapshots = snapshots
     if start:
         stream.begin()
     return stream
@@ -419,6 +437,7 @@ def _record_failure(
     decisions: list[Decision],
     started: float,
     error: ThresholdError,
+    kind: str = "consumption",
 ) -> None:
     """Refused and failed queries are recorded too (without text when it could not be parsed)."""
     fp, text = ("", "")
@@ -441,6 +460,7 @@ def _record_failure(
                 duration_ms=(time.perf_counter() - started) * 1000,
                 status=status,
                 error=type(error).__name__,
+                kind=kind,
                 reads=[(b.id, [], b.snapshot_id) for b in bound.values()],
             ),
             audit=_audit_rows(user, purpose, decisions, None, error=type(error).__name__),

@@ -76,6 +76,8 @@ class QueryStream:
         masked: Mapping[str, set[str]] | None = None,
     ) -> None:
         self.platform = platform
+        self.snapshots: dict[str, int | None] = {}
+        """The snapshot each dataset is read at."""
         self.allowance = allowance
         self.ticket = ticket
         self.datasets = datasets

@@ -113,7 +113,9 @@ class _Runner:
     def number(self, sql: str) -> float | None:
         from threshold.gateway.service import query
 
-        result = query(self.platform, sql, user=self.person, purpose=PURPOSE, interface="job", max_rows=1)
+        result = query(
+            self.platform, sql, user=self.person, purpose=PURPOSE, interface="job", max_rows=1, kind="platform"
+        )
         if result.table.num_rows == 0 or result.table.num_columns == 0:
             return None
         value = result.table.column(0)[0].as_py()

@@ -44,7 +44,7 @@ class RollupState(Base):
     """Highest usage event id counted."""
     dirty: Mapped[bool] = mapped_column(Boolean, default=False)
     settings_key: Mapped[str] = mapped_column(String(64), default="")
-    """Hash of the settings the rollups depend on (session length, ignored purposes)."""
+    """Hash of the settings the rollups depend on (session length, whether browsing counts)."""
     signals_key: Mapped[str] = mapped_column(String(64), default="", server_default="")
     """The window and settings `usage_signals` were computed for; another one recomputes them all."""
     rebuilt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

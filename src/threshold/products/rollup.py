@@ -37,6 +37,7 @@ from threshold.products.models import (
     UsageWeekly,
 )
 from threshold.store.models import Dataset, UsageEvent, UsageRead
+from threshold.usage.service import counted_kinds
 
 CHUNK_EVENTS = 200_000
 """Events counted per transaction: a rebuild of a large log commits as it goes."""
@@ -49,7 +50,7 @@ def aware(at: datetime) -> datetime:
 
 def _settings_key(platform: Platform) -> str:
     p = platform.settings.products
-    text = f"{p.session_minutes}|{sorted(x.lower() for x in p.ignored_purposes)}|v1"
+    text = f"{p.session_minutes}|{counted_kinds(platform)}|v2"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -162,15 +163,13 @@ class _Sums:
     pairs: dict[tuple[int, int, int], list[Any]] = field(default_factory=dict)
 
 
-def _events(rows: Iterable[tuple[Any, ...]], ignored: set[str], columns: _Columns) -> Iterator[_Event]:
+def _events(rows: Iterable[tuple[Any, ...]], columns: _Columns) -> Iterator[_Event]:
     """Rows (event id, at, user, purpose, fingerprint, status, dataset, columns), sorted by user, time and
     id, folded into events."""
     for _eid, group in groupby(rows, key=lambda r: r[0]):
         items = list(group)
         eid, at, user_id, purpose, fingerprint, status = items[0][:6]
         purpose = (purpose or "").strip()
-        if purpose.lower() in ignored:
-            continue
         reads = [(r[6], columns(r[7])) for r in items]
         yield _Event(eid, aware(at), user_id, purpose, fingerprint or "", status, reads)
 
@@ -192,9 +191,9 @@ class _Columns:
         return found
 
 
-def _fetch(s: Session, *where: Any) -> list[tuple[Any, ...]]:
-    """(event x read) rows matching `where`, sorted by user, time and event id (sorted here: the range
-    is read by primary key, which is cheap however large the log)."""
+def _fetch(s: Session, kinds: tuple[str, ...], *where: Any) -> list[tuple[Any, ...]]:
+    """(event x read) rows of the counted `kinds` matching `where`, sorted by user, time and event id
+    (sorted here: the range is read by primary key, which is cheap however large the log)."""
     q = (
         select(
             UsageEvent.id,
@@ -207,7 +206,7 @@ def _fetch(s: Session, *where: Any) -> list[tuple[Any, ...]]:
             type_coerce(UsageRead.columns, Text),
         )
         .join(UsageRead, UsageRead.event_id == UsageEvent.id)
-        .where(UsageEvent.user_id.is_not(None), *where)
+        .where(UsageEvent.user_id.is_not(None), UsageEvent.kind.in_(kinds), *where)
     )
     rows: list[tuple[Any, ...]] = [tuple(r) for r in s.connection().execute(q)]
     rows.sort(key=lambda r: (r[2], aware(r[1]), r[0]))
@@ -217,19 +216,19 @@ def _fetch(s: Session, *where: Any) -> list[tuple[Any, ...]]:
 def _count(s: Session, platform: Platform, *, after: int, upto: int) -> tuple[int, set[int]]:
     """Add the events in (after, upto] to the rollups; returns how many and the datasets they read."""
     settings = platform.settings.products
-    ignored = {p.lower() for p in settings.ignored_purposes}
+    kinds = counted_kinds(platform)
     gap = timedelta(minutes=settings.session_minutes)
-    rows = _fetch(s, UsageEvent.id > after, UsageEvent.id <= upto, UsageEvent.status.in_(("ok", "denied")))
+    rows = _fetch(s, kinds, UsageEvent.id > after, UsageEvent.id <= upto, UsageEvent.status.in_(("ok", "denied")))
     if not rows:
         return 0, set()
     domain_of = dict(s.connection().execute(select(Dataset.id, Dataset.domain_id)).all())
     columns = _Columns()
-    context = _context(s, after, rows, gap, ignored, columns)
+    context = _context(s, after, rows, gap, kinds, columns)
     sums = _Sums()
     events = 0
     for user_id, user_rows in groupby(rows, key=lambda r: r[2]):
         recent: deque[tuple[datetime, frozenset[int]]] = deque(context.get(user_id, ()))
-        for e in _events(user_rows, ignored, columns):
+        for e in _events(user_rows, columns):
             events += 1
             _add(sums, e, domain_of, recent, gap)
     _flush(s, sums)
@@ -237,7 +236,7 @@ def _count(s: Session, platform: Platform, *, after: int, upto: int) -> tuple[in
 
 
 def _context(
-    s: Session, after: int, rows: Sequence[tuple[Any, ...]], gap: timedelta, ignored: set[str], columns: _Columns
+    s: Session, after: int, rows: Sequence[tuple[Any, ...]], gap: timedelta, kinds: tuple[str, ...], columns: _Columns
 ) -> dict[int, list[Any]]:
     """Per person, the datasets they read shortly before the first new event (sessions span refreshes)."""
     if after == 0:
@@ -251,12 +250,13 @@ def _context(
     for i in range(0, len(users), 500):
         old = _fetch(
             s,
+            kinds,
             UsageEvent.id <= after,
             UsageEvent.at >= since,
             UsageEvent.user_id.in_(users[i : i + 500]),
             UsageEvent.status == "ok",
         )
-        for e in _events(old, ignored, columns):
+        for e in _events(old, columns):
             if first[e.user_id] - gap <= e.at <= first[e.user_id]:
                 out[e.user_id].append((e.at, frozenset(d for d, _ in e.reads)))
     return out

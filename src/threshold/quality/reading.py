@@ -100,7 +100,9 @@ class PublishedReader:
 
         if scope != "whole":
             raise InvalidInput("only a share's gate reads the appended rows alone")
-        return query(self.platform, sql, user=self.owner, purpose=PURPOSE, interface="job", max_rows=max_rows).table
+        return query(
+            self.platform, sql, user=self.owner, purpose=PURPOSE, interface="job", max_rows=max_rows, kind="platform"
+        ).table
 
 
 class SnapshotReader:
@@ -192,6 +194,7 @@ class SnapshotReader:
                 duration_ms=(time.perf_counter() - started) * 1000,
                 status=status,
                 error=error,
+                kind="platform",
                 reads=[(self.target.dataset_id, columns, self.target.snapshot_id)],
             ),
         )

@@ -212,6 +212,10 @@ class UsageEvent(Base):
     status: Mapped[str] = mapped_column(String(20), default="ok")
     """`ok`, `error` (the query failed) or `denied`."""
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    kind: Mapped[str] = mapped_column(String(20), default="consumption", server_default="consumption")
+    """What the read was: `consumption` (a person used the data: queries, explored questions, insights
+    viewed or rerun), `browse` (looked at a dataset page's preview: governed and audited, not use) or
+    `platform` (the platform's own reads: quality and contract checks)."""
 
 
 class UsageRead(Base):

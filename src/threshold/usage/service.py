@@ -16,6 +16,15 @@ from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.store.models import Dataset, Domain, Membership, UsageEvent, UsageRead, User
 
+KINDS = ("consumption", "browse", "platform")
+"""What a read was (`UsageEvent.kind`): use of the data, a look at a dataset page, or the platform's own."""
+
+
+def counted_kinds(platform: Platform) -> tuple[str, ...]:
+    """The kinds of reads that count as use in every consumption figure (dataset usage, the long tail,
+    patterns, candidates, producer views): consumption, and browsing when `products.include_browsing`."""
+    return ("consumption", "browse") if platform.settings.products.include_browsing else ("consumption",)
+
 
 @dataclass
 class UsageRecord:
@@ -31,6 +40,8 @@ class UsageRecord:
     """(dataset id, columns read, snapshot id) per dataset."""
     error: str | None = None
     at: datetime | None = None
+    kind: str = "consumption"
+    """One of KINDS."""
 
 
 RECENT_DAYS = 30
@@ -53,6 +64,7 @@ def record(platform: Platform, rec: UsageRecord, *, audit: list[dict[str, Any]] 
                 duration_ms=rec.duration_ms,
                 status=rec.status,
                 error=rec.error,
+                kind=rec.kind,
             )
             .returning(UsageEvent.id)
         ).scalar_one()
@@ -91,7 +103,9 @@ def dataset_usage(
         ds = find_dataset(s, viewer, full_name)
         ref = refs(s, viewer, [ds.id])[ds.id]
         names = bool(may(viewer, "dataset.usage.names", ref, platform=platform))
-        ok = (UsageRead.dataset_id == ds.id) & (UsageEvent.status == "ok")
+        ok = (
+            (UsageRead.dataset_id == ds.id) & (UsageEvent.status == "ok") & UsageEvent.kind.in_(counted_kinds(platform))
+        )
         queries, users, last = s.execute(
             select(func.count(UsageEvent.id), func.count(distinct(UsageEvent.user_id)), func.max(UsageEvent.at))
             .join(UsageRead, UsageRead.event_id == UsageEvent.id)
@@ -158,7 +172,9 @@ def dataset_usage(
 
 def org_usage(platform: Platform, *, limit: int = 20, viewer: Person | None = None) -> dict[str, Any]:
     """Most used datasets and datasets never used (the long tail), from recorded events: of the datasets
-    `viewer` may know (`viewer=None`: all)."""
+    `viewer` may know (`viewer=None`: all); use only (browsing and the platform's own reads are not use,
+    see `counted_kinds`)."""
+    counted = UsageEvent.kind.in_(counted_kinds(platform))
     with platform.store.session() as s:
         used = s.execute(
             select(
@@ -169,7 +185,7 @@ def org_usage(platform: Platform, *, limit: int = 20, viewer: Person | None = No
             )
             .select_from(Dataset)
             .join(UsageRead, UsageRead.dataset_id == Dataset.id)
-            .join(UsageEvent, (UsageEvent.id == UsageRead.event_id) & (UsageEvent.status == "ok"))
+            .join(UsageEvent, (UsageEvent.id == UsageRead.event_id) & (UsageEvent.status == "ok") & counted)
             .where(knowable(viewer))
             .group_by(Dataset.full_name)
             .order_by(func.count(UsageEvent.id).desc(), Dataset.full_name)
@@ -178,7 +194,9 @@ def org_usage(platform: Platform, *, limit: int = 20, viewer: Person | None = No
             select(Dataset.full_name, Dataset.created_at).where(knowable(viewer)).order_by(Dataset.full_name)
         ).all()
         totals = s.execute(
-            select(func.count(UsageEvent.id), func.count(distinct(UsageEvent.user_id))).where(UsageEvent.status == "ok")
+            select(func.count(UsageEvent.id), func.count(distinct(UsageEvent.user_id))).where(
+                UsageEvent.status == "ok", counted
+            )
         ).one()
     used_names = {r[0] for r in used}
     return {
@@ -262,9 +280,9 @@ def recent_consumers(
 ) -> dict[int, list[dict[str, Any]]]:
     """People who read each dataset (or, when `columns` names some, one of those columns) in the last
     `days` days, most frequent first: [{user, user_id, queries, last_read}]. Only governed reads that
-    succeeded count; reads by jobs (derivations, checks: interface `job`) do not, their owners are told
-    as owners. The one definition of "recent consumers" (lineage's impact and schema changes, quality's
-    incidents)."""
+    succeeded count, and only use (not browsing a dataset page); reads by jobs (derivations, checks:
+    interface `job`) do not, their owners are told as owners. The one definition of "recent consumers"
+    (lineage's impact and schema changes, quality's incidents)."""
     ids = sorted(set(dataset_ids))
     out: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
     if not ids:
@@ -275,7 +293,7 @@ def recent_consumers(
         .join(UsageEvent, UsageEvent.id == UsageRead.event_id)
         .join(User, User.id == UsageEvent.user_id)
         .where(UsageRead.dataset_id.in_(ids), UsageEvent.at >= since, UsageEvent.status == "ok")
-        .where(UsageEvent.interface != "job")
+        .where(UsageEvent.interface != "job", UsageEvent.kind == "consumption")
     )
     tally: dict[tuple[int, int], dict[str, Any]] = {}
     for ds_id, cols, user_id, name, at in rows:

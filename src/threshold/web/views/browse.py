@@ -88,6 +88,7 @@ def _preview(platform: Platform, person: Any, full_name: str, purpose: str = "pr
             purpose=purpose,
             interface="web",
             max_rows=PREVIEW_ROWS,
+            kind="browse",  # looking at a dataset page is not use of it (usage.service.KINDS)
         )
     except NotFound:
         raise
