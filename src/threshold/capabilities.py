@@ -36,6 +36,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("lineage", models=True, registration=True),
     Capability("quality", models=True, registration=True),
     Capability("products", models=True),
+    Capability("insights", models=True, registration=True),
 )
 
 CORE_MODELS: tuple[str, ...] = ("threshold.jobs.models",)

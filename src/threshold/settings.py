@@ -106,6 +106,21 @@ class ProductSettings(BaseModel):
     """Points of the evidence behind owner suggestions (see `OwnerEvidencePoints`)."""
 
 
+class InsightSettings(BaseModel):
+    """Insights: saved questions, their results kept for reuse, charts and exports (`THRESHOLD_INSIGHTS__<FIELD>`)."""
+
+    result_rows: int = Field(default=10_000, ge=1, le=1_000_000)
+    """Most rows an insight's result keeps (pages, charts, exports); a longer result is cut there and says so."""
+    result_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    """Largest result (compressed Arrow) kept for reuse; a larger one is computed again for every view."""
+    results_per_insight: int = Field(default=20, ge=1, le=1000)
+    """Results kept per insight (one per reader decision and parameter values); the oldest go first."""
+    page_rows: int = Field(default=200, ge=1, le=10_000)
+    """Rows of the result an insight page shows (exports carry all of them)."""
+    locale: str = "en_GB"
+    """How numbers and dates are shown when the reader's browser or account does not say (a Babel locale)."""
+
+
 class JobSettings(BaseModel):
     """The jobs core: scheduler and outbox (`THRESHOLD_JOBS__<FIELD>`)."""
 
@@ -184,6 +199,9 @@ class Settings(BaseSettings):
 
     products: ProductSettings = Field(default_factory=ProductSettings)
     """Consumption patterns, candidate scoring and product lifecycle (see `ProductSettings`)."""
+
+    insights: InsightSettings = Field(default_factory=InsightSettings)
+    """Insights and boards (see `InsightSettings`)."""
 
     limits: LimitSettings = Field(default_factory=LimitSettings)
     """Time, rows, bytes, concurrency, upload and sign-in bounds (see `LimitSettings`)."""
