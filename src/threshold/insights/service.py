@@ -762,7 +762,7 @@ def listing(
                 )
             )
         rows = list(s.scalars(q.order_by(Insight.updated_at.desc(), Insight.id.desc())))
-        shown = _viewable_many(s, person, rows)
+        shown = viewable(s, person, rows)
         total = len(shown)
         chunk = shown[(page - 1) * per_page : page * per_page]
         return InsightList(total, page, per_page, _cards(s, chunk))
@@ -811,7 +811,7 @@ def _viewable(s: Session, person: Person, insight: Insight) -> bool:
     return insight.archived_at is None and rules.may(person, "view", _facts(s, person, insight)).allowed
 
 
-def _viewable_many(s: Session, person: Person, insights: list[Insight]) -> list[Insight]:
+def viewable(s: Session, person: Person, insights: list[Insight]) -> list[Insight]:
     """The insights `person` may view (the datasets' sights asked once for all of them)."""
     if not insights:
         return []
