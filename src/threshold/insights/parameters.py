@@ -77,6 +77,13 @@ def coerce(p: Parameter, value: Any) -> Any:
 
 
 def _check(p: Parameter, kind: str, value: Any) -> Any:
+    checked = _typed(p, kind, value)
+    if p.choices and str(checked) not in p.choices:
+        raise InvalidInput(f"{p.name} is one of {', '.join(p.choices[:10])}{' ...' if len(p.choices) > 10 else ''}")
+    return checked
+
+
+def _typed(p: Parameter, kind: str, value: Any) -> Any:
     node = literal(value, kind, p.name)  # refuses what is not of the type
     if isinstance(node, exp.Cast):
         return node.this.name
@@ -87,10 +94,7 @@ def _check(p: Parameter, kind: str, value: Any) -> Any:
                 raise InvalidInput(f"{p.name} is a whole number")
             return int(number)
         return int(number) if number.is_integer() else number
-    text = str(value).strip()
-    if p.choices and text not in p.choices:
-        raise InvalidInput(f"{p.name} is one of {', '.join(p.choices[:10])}{' ...' if len(p.choices) > 10 else ''}")
-    return text
+    return str(value).strip()
 
 
 def values_for(params: list[Parameter], given: dict[str, Any] | None) -> dict[str, Any]:
