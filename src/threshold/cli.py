@@ -638,6 +638,7 @@ def main() -> None:
 
 # Command groups kept in their own modules register onto `app` when imported (after it is complete).
 from threshold.commands import governance as _governance  # noqa: E402,F401
+from threshold.commands import insights as _insights  # noqa: E402,F401
 from threshold.commands import jobs as _jobs  # noqa: E402,F401
 from threshold.commands import lineage as _lineage  # noqa: E402,F401
 from threshold.commands import notifications as _notifications  # noqa: E402,F401

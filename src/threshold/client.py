@@ -4,6 +4,7 @@ import threshold
 c = threshold.connect()                       # ./.threshold (or THRESHOLD_HOME), as the admin
 c = threshold.connect(url="http://host:8000", token="thr_...")
 c.sql("SELECT * FROM sales.orders").to_pandas()
+c.insight(12, {"plant": "Lyon"})               # insights and boards: insight_client.py
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import IO, Any, Protocol
 import pyarrow as pa
 
 from threshold.errors import Busy, InvalidInput, ThresholdError
+from threshold.insight_client import LocalInsights, RemoteInsights
 
 NOTES = b"threshold.notes"
 """Schema metadata key of a result's notes (cut at a limit, masked columns...)."""
@@ -95,7 +97,7 @@ class Client(Protocol):
     def close(self) -> None: ...
 
 
-class LocalClient:
+class LocalClient(LocalInsights):
     """Runs the services in-process on an embedded home (or a configured database)."""
 
     def __init__(self, home: str | Path | None, user: str | None) -> None:
@@ -220,7 +222,7 @@ class LocalClient:
         self.platform.close()
 
 
-class RemoteClient:
+class RemoteClient(RemoteInsights):
     """Talks to a Threshold server's REST API with a personal API token."""
 
     def __init__(self, url: str, token: str | None) -> None:

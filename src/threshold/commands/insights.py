@@ -1,0 +1,426 @@
+"""`threshold explore`, `threshold insight save|list|show|run|export|fork|schedule|comment|versions|diff`,
+`threshold board create|list|show|add|remove|export`.
+
+Parameter values are `--value name=value` (repeatable; a date range as `from..to`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from threshold.cli import As, Format, Home, _check_format, _emit_json, _person, _platform, app, lazy_module, out
+from threshold.errors import InvalidInput
+
+service = lazy_module("threshold.insights.service")
+boards = lazy_module("threshold.insights.boards")
+exports = lazy_module("threshold.insights.exports")
+
+insight_app = typer.Typer(no_args_is_help=True, help="Insights: saved, shareable, rerunnable questions.")
+board_app = typer.Typer(no_args_is_help=True, help="Boards: insights in order with one shared parameter.")
+app.add_typer(insight_app, name="insight")
+app.add_typer(board_app, name="board")
+
+Values = Annotated[list[str] | None, typer.Option("--value", help="Parameter value name=value (repeatable).")]
+Json = Annotated[str | None, typer.Option(help="JSON text, or @file.json.")]
+
+
+def _values(raw: list[str] | None) -> dict[str, Any] | None:
+    out_: dict[str, Any] = {}
+    for item in raw or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInput(f"--value is name=value, not {item[:60]!r}")
+        out_[name.strip()] = value
+    return out_ or None
+
+
+def _json(raw: str | None, what: str) -> Any:
+    if raw is None:
+        return None
+    text = Path(raw[1:]).read_text(encoding="utf-8") if raw.startswith("@") else raw
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InvalidInput(f"{what} is not JSON: {e.msg} at line {e.lineno} column {e.colno}") from e
+
+
+def _spec(
+    dataset: str | None, columns: list[str] | None, group_by: list[str] | None, agg: list[str] | None,
+    where: list[str] | None, sort: str | None, limit: int | None, spec: str | None,
+) -> dict[str, Any] | None:  # fmt: skip
+    """An explore spec from options (`--agg sum:energy_kwh`, `--where plant=Berlin`), or --spec JSON."""
+    if spec:
+        return dict(_json(spec, "--spec"))
+    if not dataset:
+        return None
+    filters = []
+    for w in where or []:
+        for op, sign in (("gte", ">="), ("lte", "<="), ("contains", "~"), ("eq", "=")):
+            if sign in w:
+                column, _, value = w.partition(sign)
+                filters.append({"column": column.strip(), "op": op, "values": [value.strip()]})
+                break
+        else:
+            raise InvalidInput(f"--where is column=value, column>=value, column<=value or column~text, not {w!r}")
+    aggregates = []
+    for a in agg or []:
+        fn, _, column = a.partition(":")
+        aggregates.append({"fn": fn.strip(), "column": column.strip() or None})
+    out_: dict[str, Any] = {"dataset": dataset, "columns": columns or [], "group_by": group_by or []}
+    out_ |= {"aggregates": aggregates, "filters": filters, "limit": limit}
+    if sort:
+        out_["sort"] = [{"by": sort.lstrip("-"), "desc": sort.startswith("-")}]
+    return out_
+
+
+Dataset = Annotated[str | None, typer.Option("--dataset", help="Explore this dataset (no SQL needed).")]
+Columns = Annotated[list[str] | None, typer.Option("--column", help="Column to show (repeatable).")]
+GroupBy = Annotated[list[str] | None, typer.Option("--group-by", help="Column to group by (repeatable).")]
+Agg = Annotated[
+    list[str] | None, typer.Option("--agg", help="count, count_distinct:col, sum:col, avg:col, min, max, median.")
+]
+Where = Annotated[list[str] | None, typer.Option("--where", help="col=value, col>=v, col<=v, col~text.")]
+Sort = Annotated[str | None, typer.Option("--sort", help="Column to sort by (-col: descending).")]
+Limit = Annotated[int | None, typer.Option("--limit", help="Rows at most.")]
+Spec = Annotated[str | None, typer.Option("--spec", help="A whole explore spec as JSON (or @file).")]
+
+
+def _print_result(result: dict[str, Any] | None, error: str | None = None) -> None:
+    if error:
+        out.print(f"[red]{error}[/red]")
+        return
+    if not result:
+        return
+    table = Table(*[c["name"] for c in result["columns"]])
+    for row in result["rows"]:
+        table.add_row(*["" if v is None else str(v) for v in row])
+    out.print(table)
+    for k in result.get("key_numbers", []):
+        out.print(f"  {k['label']}: [bold]{k['value']}[/bold]")
+    for note in result.get("notes", []):
+        out.print(f"[yellow]note:[/yellow] {note}")
+
+
+@app.command("explore")
+def explore(
+    dataset: Annotated[str, typer.Argument(help="domain.dataset")],
+    columns: Columns = None,
+    group_by: GroupBy = None,
+    agg: Agg = None,
+    where: Where = None,
+    sort: Sort = None,
+    limit: Limit = 1000,
+    purpose: Annotated[str | None, typer.Option("--purpose")] = None,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Ask a question of DATASET without SQL; prints the SQL it made (to learn from) and the result."""
+    from threshold.insights.exploration import run
+    from threshold.insights.explore import ExploreSpec
+
+    _check_format(fmt, ("table", "json"))
+    platform = _platform(home)
+    spec = _spec(dataset, columns, group_by, agg, where, sort, limit, None)
+    result = run(platform, _person(platform, as_user), spec=ExploreSpec.from_dict(spec or {}), purpose=purpose,
+                 interface="cli")  # fmt: skip
+    data = asdict(result)
+    if fmt == "json":
+        _emit_json(data)
+        return
+    out.print(f"[dim]{result.sql}[/dim]")
+    table = data["table"]
+    _print_result({"columns": table["columns"], "rows": table["rows"], "notes": data["notes"],
+                   "key_numbers": data["key_numbers"]})  # fmt: skip
+
+
+@insight_app.command("save")
+def insight_save(
+    title: Annotated[str, typer.Option("--title")],
+    sql: Annotated[str | None, typer.Option("--sql", help="The question as SQL (or explore options).")] = None,
+    dataset: Dataset = None,
+    columns: Columns = None,
+    group_by: GroupBy = None,
+    agg: Agg = None,
+    where: Where = None,
+    sort: Sort = None,
+    limit: Limit = None,
+    spec: Spec = None,
+    narrative: Annotated[str, typer.Option("--narrative", help="Markdown (or @file.md).")] = "",
+    parameters: Annotated[
+        str | None, typer.Option("--parameters", help='JSON list: [{"name": "plant", "default": "Berlin"}].')
+    ] = None,
+    chart: Annotated[str | None, typer.Option("--chart", help="bar, line, scatter, heatmap or table.")] = None,
+    purpose: Annotated[str, typer.Option("--purpose")] = "",
+    audience: Annotated[str, typer.Option("--audience", help="everyone, domain or private.")] = "everyone",
+    schedule: Annotated[str | None, typer.Option("--schedule", help="daily, weekly, a cron line.")] = None,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Save a question (SQL or explore options) as an insight."""
+    _check_format(fmt, ("table", "json"))
+    platform = _platform(home)
+    text = Path(narrative[1:]).read_text(encoding="utf-8") if narrative.startswith("@") else narrative
+    d = service.save(
+        platform,
+        _person(platform, as_user),
+        title=title,
+        sql=sql,
+        explore=_spec(dataset, columns, group_by, agg, where, sort, limit, spec),
+        narrative=text,
+        parameters=_json(parameters, "--parameters"),
+        chart={"kind": chart} if chart else None,
+        purpose=purpose,
+        audience=audience,
+        schedule=schedule,
+        interface="cli",
+    )
+    if fmt == "json":
+        _emit_json(asdict(d))
+    else:
+        out.print(f"Saved insight {d.id} “{d.title}”: {d.link}")
+
+
+@insight_app.command("list")
+def insight_list(
+    search: Annotated[str | None, typer.Argument(help="Words to find.")] = None,
+    dataset: Annotated[str | None, typer.Option("--dataset", help="Built on this dataset.")] = None,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Insights you may view, newest first."""
+    _check_format(fmt, ("table", "json"))
+    platform = _platform(home)
+    found = service.listing(platform, _person(platform, as_user), search=search, dataset=dataset, per_page=1000)
+    if fmt == "json":
+        _emit_json(asdict(found))
+        return
+    table = Table("id", "title", "owner", "datasets", "viewers", "schedule", "stale")
+    for c in found.items:
+        stale = "; ".join(r.detail for r in c.stale)
+        table.add_row(str(c.id), c.title, c.owner, ", ".join(c.datasets), str(c.viewers), c.schedule or "", stale)
+    out.print(table)
+
+
+@insight_app.command("show")
+def insight_show(
+    ref: Annotated[str, typer.Argument(help="The insight's number.")],
+    value: Values = None,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """The insight and its result as you may see it."""
+    _check_format(fmt, ("table", "json"))
+    platform = _platform(home)
+    shown = service.page(platform, _person(platform, as_user), ref, values=_values(value), interface="cli")
+    if fmt == "json":
+        _emit_json(asdict(shown))
+        return
+    i = shown.insight
+    out.print(f"[bold]{i.title}[/bold] (insight {i.id}, version {i.version}, by {i.owner})")
+    for r in i.stale:
+        out.print(f"[yellow]stale:[/yellow] {r.detail}")
+    if i.narrative:
+        out.print(i.narrative)
+    _print_result(asdict(shown.result) if shown.result else None, shown.error)
+
+
+@insight_app.command("run")
+def insight_run(ref: str, value: Values = None, as_user: As = None, home: Home = None, fmt: Format = "table") -> None:
+    """Rerun the insight on the newest data, as you."""
+    from threshold.insights.runs import rerun
+
+    _check_format(fmt, ("table", "json"))
+    platform = _platform(home)
+    o = rerun(platform, _person(platform, as_user), ref, _values(value), interface="cli")
+    if fmt == "json":
+        _emit_json(asdict(o))
+    else:
+        changed = "the numbers changed" if o.changed else "the numbers are the same"
+        out.print(f"Insight {o.insight}: {o.status}, {o.rows:,} rows in {o.duration_ms:.0f} ms; {changed}")
+
+
+@insight_app.command("export")
+def insight_export(
+    ref: str,
+    to: Annotated[Path, typer.Option("--to", help="File to write: .pptx, .xlsx, .pdf, .png or .svg.")],
+    value: Values = None,
+    as_user: As = None,
+    home: Home = None,
+) -> None:
+    """Export the insight, computed as you (masks stay)."""
+    platform = _platform(home)
+    got = exports.export_insight(platform, _person(platform, as_user), ref, to.suffix, values=_values(value),
+                                 interface="cli")  # fmt: skip
+    _write(to, got)
+
+
+def _write(to: Path, got: Any) -> None:
+    to.write_bytes(got.content)
+    out.print(f"Wrote {to} ({len(got.content):,} bytes)")
+    for m in got.masks:
+        out.print(f"[yellow]masked:[/yellow] {m}")
+
+
+@insight_app.command("fork")
+def insight_fork(
+    ref: str,
+    title: Annotated[str | None, typer.Option("--title")] = None,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Your own copy of the insight (its schedule is not copied)."""
+    _check_format(fmt, ("table", "json"))
+    platform = _platform(home)
+    d = service.fork(platform, _person(platform, as_user), ref, title=title)
+    if fmt == "json":
+        _emit_json(asdict(d))
+    else:
+        out.print(f"Insight {d.id} “{d.title}”. {d.message}")
+
+
+@insight_app.command("schedule")
+def insight_schedule(
+    ref: str,
+    schedule: Annotated[str, typer.Argument(help="daily, weekly, 'daily at 06:30', a cron line, or manual.")],
+    as_user: As = None,
+    home: Home = None,
+) -> None:
+    """Rerun the insight on a schedule (as its owner); subscribers hear when the numbers change."""
+    platform = _platform(home)
+    d = service.set_schedule(platform, _person(platform, as_user), ref, None if schedule == "manual" else schedule)
+    out.print(f"Insight {d.id}: {d.schedule or 'manual'}" + (f", next run {d.next_run_at}" if d.next_run_at else ""))
+
+
+@insight_app.command("comment")
+def insight_comment(ref: str, body: str, as_user: As = None, home: Home = None) -> None:
+    """Say something about the insight (its owner and subscribers are told)."""
+    platform = _platform(home)
+    c = service.comment(platform, _person(platform, as_user), ref, body)
+    out.print(f"Comment {c.id} on version {c.version}")
+
+
+@insight_app.command("versions")
+def insight_versions(ref: str, as_user: As = None, home: Home = None, fmt: Format = "table") -> None:
+    """The insight's versions, newest first."""
+    _check_format(fmt, ("table", "json"))
+    platform = _platform(home)
+    rows = service.versions(platform, _person(platform, as_user), ref)
+    if fmt == "json":
+        _emit_json([asdict(v) for v in rows])
+        return
+    table = Table("version", "title", "author", "at", "note")
+    for v in rows:
+        table.add_row(str(v.version), v.title, v.author or "", v.at or "", v.note)
+    out.print(table)
+
+
+@insight_app.command("diff")
+def insight_diff(ref: str, a: int, b: int, as_user: As = None, home: Home = None) -> None:
+    """What changed from version A to version B."""
+    platform = _platform(home)
+    for d in service.diff(platform, _person(platform, as_user), ref, a, b):
+        out.print(f"[bold]{d.field}[/bold]")
+        for line in d.lines[2:]:
+            colour = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
+            out.print(f"[{colour}]{line}[/{colour}]", markup=True, highlight=False)
+
+
+# --- boards ----------------------------------------------------------------------------------------------
+
+
+@board_app.command("create")
+def board_create(
+    title: Annotated[str, typer.Option("--title")],
+    insight: Annotated[list[int] | None, typer.Option("--insight", help="Insight number (repeatable).")] = None,
+    parameter: Annotated[
+        str | None, typer.Option("--parameter", help='Shared parameter JSON: {"name": "plant", "default": "Berlin"}.')
+    ] = None,
+    domain: Annotated[str | None, typer.Option("--domain")] = None,
+    topic: Annotated[str, typer.Option("--topic")] = "",
+    description: Annotated[str, typer.Option("--description")] = "",
+    as_user: As = None,
+    home: Home = None,
+) -> None:
+    """A board: insights in order with one shared parameter (the weekly review page)."""
+    platform = _platform(home)
+    b = boards.create(platform, _person(platform, as_user), title=title, insights=insight or [], domain=domain,
+                      topic=topic, description=description, parameter=_json(parameter, "--parameter"))  # fmt: skip
+    out.print(f"Board {b.id} “{b.title}” with {b.insights} insights: {b.link}")
+
+
+@board_app.command("list")
+def board_list(as_user: As = None, home: Home = None, fmt: Format = "table") -> None:
+    """Boards, with the number of their insights you may view."""
+    _check_format(fmt, ("table", "json"))
+    platform = _platform(home)
+    rows = boards.listing(platform, _person(platform, as_user))
+    if fmt == "json":
+        _emit_json([asdict(b) for b in rows])
+        return
+    table = Table("id", "title", "owner", "domain", "insights", "parameter")
+    for b in rows:
+        table.add_row(str(b.id), b.title, b.owner, b.domain or "", str(b.insights), (b.parameter or {}).get("name", ""))
+    out.print(table)
+
+
+@board_app.command("show")
+def board_show(
+    ref: str,
+    value: Annotated[str | None, typer.Option("--value", help="The shared parameter's value.")] = None,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Every insight on the board, computed as you with the shared value."""
+    _check_format(fmt, ("table", "json"))
+    platform = _platform(home)
+    shown = boards.show(platform, _person(platform, as_user), ref, value=value, interface="cli")
+    if fmt == "json":
+        _emit_json(asdict(shown))
+        return
+    out.print(f"[bold]{shown.board.title}[/bold]" + (f" ({shown.board.parameter['name']} = {shown.value})"
+                                                      if shown.board.parameter else ""))  # fmt: skip
+    for item in shown.items:
+        out.print(f"\n[bold]{item.insight.title}[/bold] (insight {item.insight.id})")
+        _print_result(asdict(item.result) if item.result else None, item.error)
+
+
+@board_app.command("add")
+def board_add(ref: str, insight: int, as_user: As = None, home: Home = None) -> None:
+    """Put INSIGHT at the end of the board."""
+    platform = _platform(home)
+    b = boards.add(platform, _person(platform, as_user), ref, insight)
+    out.print(f"Board {b.id} has {b.insights} insights")
+
+
+@board_app.command("remove")
+def board_remove(ref: str, insight: int, as_user: As = None, home: Home = None) -> None:
+    """Take INSIGHT off the board."""
+    platform = _platform(home)
+    b = boards.remove(platform, _person(platform, as_user), ref, insight)
+    out.print(f"Board {b.id} has {b.insights} insights")
+
+
+@board_app.command("export")
+def board_export(
+    ref: str,
+    to: Annotated[Path, typer.Option("--to", help="File to write: .pptx, .xlsx or .pdf.")],
+    value: Annotated[str | None, typer.Option("--value", help="The shared parameter's value.")] = None,
+    as_user: As = None,
+    home: Home = None,
+) -> None:
+    """Export the board (a slide per insight), computed as you."""
+    platform = _platform(home)
+    got = exports.export_board(platform, _person(platform, as_user), ref, to.suffix, value=value, interface="cli")
+    _write(to, got)
