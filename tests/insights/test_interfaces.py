@@ -63,7 +63,8 @@ def clients(request: pytest.FixtureRequest, module_org: Any) -> Iterator[dict[st
         made = {name: threshold.connect(home, user=name) for name in ("anna", "ben")}
     else:
         url = request.getfixturevalue("server")
-        made = {name: threshold.connect(url=url, token=create_token(module_org.platform, name)[1]) for name in ("anna", "ben")}  # fmt: skip
+        tokens = {name: create_token(module_org.platform, name)[1] for name in ("anna", "ben")}
+        made = {name: threshold.connect(url=url, token=token) for name, token in tokens.items()}
     yield made
     for c in made.values():
         c.close()
