@@ -36,6 +36,10 @@ def install(app: FastAPI) -> None:
     app.include_router(products.router, include_in_schema=False)
     app.include_router(lineage_views.router, include_in_schema=False)
     app.include_router(quality_views.router, include_in_schema=False)
+    from threshold.web.views import explore, insights  # explore without SQL, insights and boards
+
+    app.include_router(explore.router, include_in_schema=False)
+    app.include_router(insights.router, include_in_schema=False)
     app.state.render_error = render_error
     api_validation_error = app.exception_handlers.get(RequestValidationError)
 

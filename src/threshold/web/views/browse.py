@@ -13,6 +13,7 @@ from threshold.catalog import service as catalog
 from threshold.errors import NotFound, ThresholdError
 from threshold.gateway.service import query as gateway_query
 from threshold.identity.service import Person
+from threshold.insights import service as insights
 from threshold.interface.permissions import Requires, SignedIn
 from threshold.platform import Platform
 from threshold.usage import service as usage
@@ -74,7 +75,9 @@ def dataset(
     access = dataset_access(platform, person, record["name"], purpose or None)
     preview = _preview(platform, person, record["name"], purpose or access["purpose"] or "preview")
     used = usage.dataset_usage(platform, record["name"], viewer=person)  # after the preview, a read too
+    built = insights.built_on(platform, person, record["name"], limit=1).total  # "4 insights built on this"
     data = record | {"preview": preview, "usage": used, "chart": weekly_bars(used["weekly"]), "access": access}
+    data["insights_built"] = built
     return page(request, "dataset.html", data, person=person, title=record["name"])
 
 
