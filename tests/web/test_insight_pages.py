@@ -15,7 +15,6 @@ from openpyxl import load_workbook
 
 from threshold.governance.controls import set_visibility
 
-
 KPIS = "manufacturing.plant_kpis"
 CLICKS = [("dataset", KPIS), ("run", "1"), ("group", "plant"), ("group", "e_mail"), ("agg", "sum:energy_kwh"),
           ("f.plant", "Berlin"), ("sort", "e_mail")]  # fmt: skip
