@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from threshold.insights import boards, exploration, exports, runs, service
 from threshold.insights.explore import ExploreSpec
+from threshold.insights.formatting import resolve_locale
 from threshold.insights.parameters import parse_parameters
 from threshold.interface.deps import CurrentPerson, PlatformDep
 from threshold.interface.params import Id, PageNumber
@@ -168,7 +169,7 @@ def explore(body: ExploreIn, platform: PlatformDep, person: CurrentPerson) -> di
         purpose=body.purpose,
         chart=body.chart,
         interface="api",
-        locale=body.locale or platform.settings.insights.locale,
+        locale=resolve_locale(body.locale, platform.settings.insights.locale),
     )
     return asdict(result)
 

@@ -34,8 +34,11 @@ MEDIA_TYPES = {
     "png": "image/png",
     "svg": "image/svg+xml",
 }
-NATIVE_CHARTS = {"bar": "column", "line": "line", "scatter": "scatter"}
-"""Chart kinds Excel draws natively; others (heat map, coloured series) go in as the server's picture."""
+NATIVE_CHARTS = {"bar": "column", "line": "line", "scatter": "scatter", "heatmap": "column"}
+"""The native Excel chart of each kind (Excel has no heat map: its rows become the series of a column chart)."""
+MAX_SERIES = 50
+MAX_PIVOT = 10_000
+"""Colour values and rows a native Excel chart takes (the data sheet keeps every row)."""
 
 
 @dataclass
@@ -238,31 +241,56 @@ def _xlsx(title: str, slides: list[Slide]) -> bytes:
 
 
 def _xlsx_chart(book: Any, sheet: Any, sheet_name: str, s: Slide) -> None:
+    """A native, editable Excel chart of the data sheet (one series per colour value, from a small pivot
+    beside the data)."""
     spec, n = s.chart, s.table.num_rows
     names = s.table.column_names
-    anchor = f"{_column_letter(len(names) + 1)}2"
     if spec.kind == "table" or n == 0 or spec.x not in names or spec.y not in names:
         return
-    native = NATIVE_CHARTS.get(spec.kind)
-    if native is None or spec.color:
+    anchor = f"{_column_letter(len(names) + 2)}2"
+    native = NATIVE_CHARTS[spec.kind]
+    if spec.color and spec.color not in names:
         if s.png:
             sheet.insert_image(anchor, "chart.png", {"image_data": io.BytesIO(s.png), "x_scale": 0.5, "y_scale": 0.5})
         return
     chart = book.add_chart({"type": native})
-    x, y = names.index(spec.x), names.index(spec.y)
-    chart.add_series(
-        {
-            "name": spec.y_title or spec.y,
-            "categories": [sheet_name, 1, x, n, x],
-            "values": [sheet_name, 1, y, n, y],
-            **({"marker": {"type": "circle"}} if native == "scatter" else {}),
-        }
-    )
+    marker = {"marker": {"type": "circle"}} if native == "scatter" else {}
+    measure = spec.color if spec.kind == "heatmap" else spec.y
+    if spec.color:
+        group = spec.y if spec.kind == "heatmap" else spec.color  # a heat map's rows become the series
+        xs, series, cells = _pivot(s.table, spec.x or "", measure or "", group or "")
+        first = len(names) + 1 + 12  # the pivot sits right of the chart, so the data stays as it came
+        sheet.write_column(1, first, [_cell(x) for x in xs])
+        sheet.write(0, first, spec.x)
+        for k, name in enumerate(series, start=1):
+            sheet.write(0, first + k, str(name))
+            sheet.write_column(1, first + k, [cells.get((x, name)) for x in xs])
+            chart.add_series({"name": str(name), "categories": [sheet_name, 1, first, len(xs), first],
+                              "values": [sheet_name, 1, first + k, len(xs), first + k], **marker})  # fmt: skip
+    else:
+        x, y = names.index(spec.x), names.index(spec.y)
+        chart.add_series({"name": spec.y_title or spec.y, "categories": [sheet_name, 1, x, n, x],
+                          "values": [sheet_name, 1, y, n, y], **marker})  # fmt: skip
+        chart.set_legend({"none": True})
     chart.set_title({"name": spec.title or s.title})
     chart.set_x_axis({"name": spec.x_title or spec.x})
-    chart.set_y_axis({"name": spec.y_title or spec.y})
-    chart.set_legend({"none": True})
+    chart.set_y_axis({"name": measure if spec.kind == "heatmap" else spec.y_title or spec.y})
     sheet.insert_chart(anchor, chart)
+
+
+def _pivot(table: pa.Table, x: str, y: str, color: str) -> tuple[list[Any], list[Any], dict[tuple[Any, Any], Any]]:
+    """Long rows (x, colour, y) as a grid: the x values, the colour values, and y at each pair."""
+    xs: list[Any] = []
+    series: list[Any] = []
+    cells: dict[tuple[Any, Any], Any] = {}
+    for row in table.select([x, color, y]).to_pylist()[:MAX_PIVOT]:
+        a, b = row[x], row[color]
+        if a not in xs:
+            xs.append(a)
+        if b not in series and len(series) < MAX_SERIES:
+            series.append(b)
+        cells[(a, b)] = _cell(row[y])
+    return xs, series, cells
 
 
 def _cell(v: Any) -> Any:

@@ -20,6 +20,7 @@ from threshold.catalog import service as catalog
 from threshold.errors import InvalidInput, ThresholdError
 from threshold.insights import exploration
 from threshold.insights.explore import AGGREGATES, GRAINS, ExploreSpec
+from threshold.insights.formatting import resolve_locale
 from threshold.interface.permissions import RULES
 from threshold.platform import Platform
 from threshold.web.session import signed_in
@@ -126,7 +127,7 @@ def explore(
                     purpose=purpose or None,
                     chart={"kind": chart} if chart else None,
                     interface="web",
-                    locale=request.headers.get("accept-language") or platform.settings.insights.locale,
+                    locale=resolve_locale(request.headers.get("accept-language"), platform.settings.insights.locale),
                 )
                 data["result"], data["sql"] = result, result.sql
             elif spec is not None:
