@@ -247,3 +247,23 @@ def test_generated_ibans_are_valid() -> None:
         value = iban(rng, country)
         assert value is not None and iban_valid(value), value
     assert iban(rng, "US") is None
+
+
+@pytest.mark.slow
+def test_a_dozen_insights_and_two_boards_built_the_way_people_would(demo: Built) -> None:
+    from threshold.identity.service import get_person
+    from threshold.insights import boards, service
+
+    carla = get_person(demo.platform, "carla")
+    found = service.listing(demo.platform, carla, per_page=100)
+    assert found.total >= 12
+    assert {"Scrap rate by line", "Energy cost per month", "Energy per unit for the forecast"} <= {
+        i.title for i in found.items
+    }
+    titles = {b.title: b for b in boards.listing(demo.platform, carla)}
+    assert titles["Weekly plant review"].owner == "anna" and titles["Weekly plant review"].insights == 5
+    assert titles["Energy cost forecast"].owner == "ben" and titles["Energy cost forecast"].insights == 4
+    review = boards.show(demo.platform, carla, titles["Weekly plant review"].id)
+    assert all(item.error is None and item.result is not None for item in review.items)
+    energy = next(i for i in found.items if i.title == "Energy per unit by plant")
+    assert energy.viewers >= 3

@@ -210,3 +210,61 @@ def test_staleness_after_a_schema_change_and_a_deprecation(org: Any, tmp_path: P
     deprecate(p, org.anna, KPIS, reason="replaced")
     reasons = service.detail(p, org.anna, insight.id).stale
     assert any(r.kind == "deprecated" and r.dataset == KPIS for r in reasons)
+
+
+# --- honest consumption: insights are use, browsing is not ------------------------------------------------
+
+
+def test_viewing_an_insight_is_use_of_its_datasets_with_its_purpose(org: Any) -> None:
+    from sqlalchemy import select
+
+    from threshold.store.models import UsageEvent, User
+
+    p = org.platform
+    insight = service.save(p, org.anna, title="Energy", explore=ENERGY, purpose="weekly plant review")
+    service.page(p, org.ben, insight.id)
+    service.page(p, org.carla, insight.id)  # the kept result, read again as carla: still her use
+    with p.store.reader() as s:
+        rows = s.execute(
+            select(User.name, UsageEvent.purpose, UsageEvent.kind)
+            .join(User, User.id == UsageEvent.user_id)
+            .where(User.name.in_(["ben", "carla"]), UsageEvent.status == "ok")
+        ).all()
+    assert sorted(rows) == [
+        ("ben", "weekly plant review", "consumption"),
+        ("carla", "weekly plant review", "consumption"),
+    ]
+    assert service.detail(p, org.anna, insight.id).viewers == 2
+
+
+def test_insights_are_dependents_producers_see(org: Any) -> None:
+    from threshold.products.dependents import downstream, downstream_counts
+
+    p = org.platform
+    insight = service.save(p, org.anna, title="Energy", explore=ENERGY)
+    service.page(p, org.ben, insight.id)
+    found = downstream(p, KPIS, viewer=org.anna)
+    items = [i for i in found.items if i.get("kind") == "insight"]
+    assert [(i["name"], i["viewers"]) for i in items] == [(f"insights/{insight.id}", 1)]
+    assert found.as_dict()["insights"]["sentence"] == "1 insight with 1 viewer depend on this"
+    counts, _ = downstream_counts(p)
+    assert sum(counts.values()) >= 1
+    service.archive(p, org.anna, insight.id)
+    assert not [i for i in downstream(p, KPIS, viewer=org.anna).items if i.get("kind") == "insight"]
+
+
+def test_browsing_does_not_move_candidates(org: Any) -> None:
+    from threshold.gateway.service import query
+    from threshold.products.candidates import compute
+    from threshold.products.lookup import Window
+
+    p = org.platform
+    before, _ = compute(p, Window.of(p))
+    for person in (org.ben, org.carla, org.admin):
+        for _ in range(5):
+            query(p, f"SELECT * FROM {KPIS} LIMIT 20", user=person, purpose="preview", kind="browse")
+    after, _ = compute(p, Window.of(p))
+    assert after == before
+    query(p, f"SELECT plant FROM {KPIS}", user=org.ben, purpose="energy")
+    used, _ = compute(p, Window.of(p))
+    assert used != before

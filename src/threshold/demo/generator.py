@@ -87,6 +87,9 @@ def build_demo(
             log=log,
             before_week=lambda k: _share_week(platform, k, weekly, world, Path(tmp)),
         )
+    from threshold.demo.insights import build_insights
+
+    build_insights(platform, log)
     _announce_candidates(platform, log)
     return summary(platform, seconds=time.perf_counter() - started)
 

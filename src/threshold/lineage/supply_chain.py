@@ -216,6 +216,7 @@ def describe_nodes(s: Session, levels: dict[int, int], viewer: Person | None) ->
                 LineageNode.dataset_id,
                 LineageNode.source_system_id,
                 LineageNode.owners,
+                LineageNode.detail,
                 Dataset.full_name,
                 Dataset.stage,
                 Dataset.visibility,
@@ -314,6 +315,8 @@ def describe_nodes(s: Session, levels: dict[int, int], viewer: Person | None) ->
                     "last_run_at": _iso(d.last_run_at),
                     "next_run_at": _iso(d.next_run_at),
                 }
+        elif n.kind == "insight":  # named by its number only; its viewers are what producers weigh
+            item.update(title="an insight", viewers=int((n.detail or {}).get("viewers") or 0))
         elif n.kind == "dataset" and n.dataset_id is None:
             item.update(kind="deleted", title="a dataset that no longer exists")
         elif n.source_system_id in systems:

@@ -34,7 +34,17 @@ class Related:
     note: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"available": self.available, "items": self.items, "note": self.note}
+        return {"available": self.available, "items": self.items, "note": self.note, "insights": self.insights()}
+
+    def insights(self) -> dict[str, Any]:
+        """ "3 insights with 41 viewers depend on this dataset": the insights among the dependents."""
+        found = [i for i in self.items if i.get("kind") == "insight"]
+        viewers = sum(int(i.get("viewers") or 0) for i in found)
+        n = len(found)
+        sentence = (
+            f"{n} insight{'s' if n != 1 else ''} with {viewers} viewer{'s' if viewers != 1 else ''} depend on this"
+        )
+        return {"count": n, "viewers": viewers, "sentence": sentence if n else ""}
 
 
 def downstream(platform: Platform, full_name: str, *, viewer: Any = None) -> Related:
@@ -164,7 +174,7 @@ def _item(x: Any) -> dict[str, Any]:
         "domain": d.get("domain"),
         "owners": [str(o) for o in owners],
         "level": abs(int(d["level"])) if isinstance(d.get("level"), int) else d.get("depth"),
-    }
+    } | ({"viewers": int(d["viewers"])} if isinstance(d.get("viewers"), int) else {})
 
 
 def _from_tables(platform: Platform, full_name: str, *, direction: str) -> Related:
