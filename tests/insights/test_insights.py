@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 from pptx import Presentation
 
-from threshold.errors import Denied, InvalidInput, NotFound
+from threshold.errors import Denied, InvalidInput, NotFound, ThresholdError
 from threshold.governance.controls import set_visibility
 from threshold.insights import boards, exports, service
 from threshold.insights.runs import rerun
@@ -268,3 +268,38 @@ def test_browsing_does_not_move_candidates(org: Any) -> None:
     query(p, f"SELECT plant FROM {KPIS}", user=org.ben, purpose="energy")
     used, _ = compute(p, Window.of(p))
     assert used != before
+
+
+# --- schedules: the jobs core reruns an insight as its owner; subscribers hear of changes and failures ----
+
+
+def test_a_scheduled_rerun_tells_subscribers_when_the_numbers_change_or_it_fails(org: Any, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from threshold.identity.service import get_person
+    from threshold.jobs.service import run_due
+    from threshold.notifications.service import inbox
+    from threshold.sharing.service import share
+
+    p = org.platform
+    insight = service.save(p, org.anna, title="Energy", explore=ENERGY, schedule="daily")
+    service.subscribe(p, org.ben, insight.id)
+    later = p.clock() + timedelta(days=2)
+    outcomes = run_due(p, now=later, only=["insight.rerun"])
+    assert [o.status for o in outcomes if o.kind == "insight.rerun"] == ["ok"]
+    assert service.detail(p, org.anna, insight.id).last_status == "ok"
+    more = tmp_path / "more.csv"
+    more.write_text(org.plant_kpis_csv.read_text().splitlines()[0] + "\nPorto,X Y,x@y.z,0.2,99.0,2026-02-02\n")
+    share(p, more, domain="manufacturing", name="plant_kpis", user=get_person(p, "anna"), mode="append")
+    assert rerun(p, org.anna, insight.id).changed is True
+    told = [n for n in inbox(p, org.ben) if n["kind"] == "insight.changed"]
+    assert len(told) == 1 and told[0]["link"] == f"/insights/{insight.id}"
+    narrower = tmp_path / "narrower.csv"
+    narrower.write_text("Plant,Day\nBerlin,2026-03-01\n")
+    share(p, narrower, domain="manufacturing", name="plant_kpis", user=get_person(p, "anna"), mode="replace",
+          evolve=True)  # fmt: skip
+    with pytest.raises(ThresholdError, match="energy_kwh"):
+        rerun(p, org.anna, insight.id)
+    failed = [n for n in inbox(p, org.ben) if n["kind"] == "insight.failed"]
+    assert len(failed) == 1 and "\n" not in failed[0]["title"]
+    assert any(r.kind == "failed" for r in service.detail(p, org.anna, insight.id).stale)
