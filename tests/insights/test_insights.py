@@ -303,3 +303,37 @@ def test_a_scheduled_rerun_tells_subscribers_when_the_numbers_change_or_it_fails
     failed = [n for n in inbox(p, org.ben) if n["kind"] == "insight.failed"]
     assert len(failed) == 1 and "\n" not in failed[0]["title"]
     assert any(r.kind == "failed" for r in service.detail(p, org.anna, insight.id).stale)
+
+
+def test_join_along_a_shared_key_and_typed_filters(org: Any, tmp_path: Path) -> None:
+    from threshold.identity.service import get_person
+    from threshold.insights import exploration
+    from threshold.insights.explore import ExploreSpec
+    from threshold.sharing.service import share
+
+    p = org.platform
+    prices = tmp_path / "plant_prices.csv"
+    prices.write_text("Plant,Price EUR\nBerlin,0.31\nLyon,0.22\nPorto,0.18\n")
+    share(p, prices, domain="finance", user=get_person(p, "ben"), purpose="energy cost forecast")
+    offered = exploration.relationships(p, org.ben, KPIS)
+    assert [(r.dataset, r.on) for r in offered] == [("finance.plant_prices", [("plant", "plant")])]
+    spec = {
+        "dataset": KPIS,
+        "group_by": ["plant", "finance.plant_prices.price_eur"],
+        "aggregates": [{"fn": "sum", "column": "energy_kwh"}],
+        "filters": [{"column": "day", "op": "between", "values": ["2026-01-04", "2026-01-05"]},
+                    {"column": "energy_kwh", "op": "gte", "values": ["800"]}],
+        "join": {"dataset": "finance.plant_prices", "on": [["plant", "plant"]]},
+        "sort": [{"by": "plant"}],
+    }  # fmt: skip
+    result = exploration.run(p, org.ben, spec=ExploreSpec.from_dict(spec))
+    assert result.table.rows == [["Berlin", "0.31", "1,610"], ["Lyon", "0.22", "980.25"]]
+    assert "LEFT JOIN finance.plant_prices AS j" in result.sql and "BETWEEN CAST('2026-01-04' AS DATE)" in result.sql
+    for bad, words in (
+        ({"column": "day", "op": "eq", "values": ["yesterday"]}, "day"),
+        ({"column": "energy_kwh", "op": "gte", "values": ["1; DROP TABLE x"]}, "energy_kwh"),
+        ({"column": "plant", "op": "explode", "values": ["x"]}, "unknown filter"),
+        ({"column": "no_such", "op": "eq", "values": ["x"]}, "no_such"),
+    ):
+        with pytest.raises(InvalidInput, match=words):
+            exploration.run(p, org.ben, spec=ExploreSpec.from_dict({"dataset": KPIS, "filters": [bad]}))

@@ -47,6 +47,20 @@ def test_explore_builds_sql_from_fields_and_draws_a_chart(anna: Any) -> None:
     assert cells == [["Berlin", "anna.schmidt@example.com", "1,520.5"], ["Berlin", "max.mueller@example.de", "1,610"]]
     browser = page.find("ul", id="column-browser").text()
     assert "energy_kwh" in browser and "day" in browser
+    ranged = anna.get(
+        "/explore.json?"
+        + urlencode(
+            [
+                *CLICKS[:2],
+                ("from.day", "2026-01-04"),
+                ("to.day", "2026-01-05"),
+                ("from.energy_kwh", "1000"),
+                ("has.e_mail", "MAX"),
+            ]
+        )
+    ).json()
+    assert [r[0] for r in ranged["result"]["table"]["raw"]] == ["Berlin"]
+    assert "BETWEEN CAST('2026-01-04' AS DATE)" in ranged["sql"] and ">= 1000" in ranged["sql"]
     twin = anna.get("/explore.json?" + urlencode(CLICKS)).json()
     assert twin["result"]["row_count"] == 2 and twin["spec"]["filters"][0]["values"] == ["Berlin"]
 
@@ -75,6 +89,8 @@ def test_saved_insight_is_masked_for_another_domain_and_takes_its_parameter(anna
 def test_the_dataset_page_counts_insights_built_on_it(anna: Any, ben: Any) -> None:
     _save(anna)
     assert "1 insight built on this" in ben.page(f"/datasets/{KPIS}").find("a", id="insights-link").text()
+    found = ben.page("/datasets?q=operator").find("section", id="insight-matches").text()
+    assert "Energy by operator" in found
     listed = ben.get(f"/insights.json?dataset={KPIS}").json()
     assert [i["title"] for i in listed["insights"]["items"]] == ["Energy by operator"]
 

@@ -55,6 +55,8 @@ def search(
 ) -> Response:
     found = catalog.search(request.app.state.platform, q, page=page_number, per_page=PER_PAGE, viewer=person)
     data = asdict(found) | {"q": q, "pages": max(1, math.ceil(found.total / PER_PAGE))}
+    if q.strip():  # insights are found in search too (those the person may view)
+        data["insights"] = asdict(insights.listing(request.app.state.platform, person, search=q, per_page=5))
     return page(request, "datasets.html", data, person=person, title=f"Search: {q}" if q else "Datasets")
 
 
