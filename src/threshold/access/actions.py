@@ -96,6 +96,18 @@ _ACTIONS = (
         "global guardrails: the governance group and administrators; a domain's policies: its owners and "
         "administrators",
     ),
+    # Insights and boards.
+    Action(
+        "insight.view",
+        "signed_in",
+        "anyone who may know every dataset it reads and is in its audience (everyone, its home domain's members, "
+        "or its owner alone); the governance group and administrators",
+    ),
+    Action("insight.comment", "signed_in", "whoever may view it"),
+    Action("insight.fork", "signed_in", "whoever may view it"),
+    Action("insight.edit", "signed_in", "its owner, owners of its home domain and administrators"),
+    Action("insight.schedule", "signed_in", "its owner and administrators (scheduled reruns use the owner's rights)"),
+    Action("board.edit", "signed_in", "its owner, owners of its home domain and administrators"),
     # Usage of people.
     Action("usage.person.read", "signed_in", "the person themselves, the governance group and administrators"),
     # Incidents.

@@ -67,3 +67,22 @@ class IncidentRef:
     """The domain it is routed to (that makes the data)."""
     seen_in: DatasetRef | None
     """The dataset it was seen in."""
+
+
+@dataclass(frozen=True)
+class InsightRef:
+    id: int
+    owner_id: int
+    domain: str | None
+    """Its home domain."""
+    audience: str
+    """`everyone` (who may know its data), `domain` (its home domain's members) or `private`."""
+    datasets: tuple[DatasetRef, ...]
+    """The datasets it reads."""
+
+
+@dataclass(frozen=True)
+class BoardRef:
+    id: int
+    owner_id: int
+    domain: str | None

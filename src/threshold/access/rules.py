@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from threshold.access.actions import action as declared
 from threshold.access.resources import (
+    BoardRef,
     DatasetRef,
     DerivationRef,
     DomainRef,
     IncidentRef,
+    InsightRef,
     PersonRef,
     PolicyScope,
     ProductRef,
@@ -300,6 +302,38 @@ def _incident_close(actor: Person, inc: IncidentRef) -> Answer:
     return _no("incident.dataset-owner", "only the owners of the dataset's domain or an admin")
 
 
+# --- insights and boards --------------------------------------------------------------------------------
+
+
+def _insight_view(actor: Person, ref: InsightRef) -> Answer:
+    """An insight on data the actor may not know exists does not exist for them (as the dataset does not)."""
+    if actor.is_admin or actor.is_governance:
+        return _yes("insight.view.oversight", "the governance group and administrators see every insight")
+    if not all(knows(actor, d) for d in ref.datasets):
+        return Answer(False, "insight.view.datasets", f"no insight {ref.id}", hidden=True)
+    if actor.id == ref.owner_id or ref.audience == "everyone":
+        return _yes("insight.view", "shared with everyone who may know its data")
+    if ref.audience == "domain" and ref.domain in actor.domains:
+        return _yes("insight.view.domain", f"member of {ref.domain}, its home")
+    return Answer(False, f"insight.view.{ref.audience}", f"no insight {ref.id}", hidden=True)
+
+
+def _insight_edit(actor: Person, ref: InsightRef | BoardRef) -> Answer:
+    if actor.id == ref.owner_id:
+        return _yes("insight.edit.owner", "its owner")
+    if actor.is_admin:
+        return _yes("admin", "platform administrator")
+    if ref.domain is not None and ref.domain in actor.owner_of:
+        return _yes("insight.edit.domain-owner", f"owner of {ref.domain}, its home")
+    return _no("insight.edit", "only its owner, its domain's owners and administrators change it")
+
+
+def _insight_schedule(actor: Person, ref: InsightRef) -> Answer:
+    if actor.id == ref.owner_id or actor.is_admin:
+        return _yes("insight.schedule", "its owner")
+    return _no("insight.schedule", "scheduled runs use the owner's rights: only the owner schedules it")
+
+
 Rule = Callable[..., Answer]
 
 RULES: dict[str, Rule] = {
@@ -334,6 +368,12 @@ RULES: dict[str, Rule] = {
     "incident.see": _incident_see,
     "incident.work": _incident_work,
     "incident.close": _incident_close,
+    "insight.view": _insight_view,
+    "insight.comment": _insight_view,
+    "insight.fork": _insight_view,
+    "insight.edit": _insight_edit,
+    "insight.schedule": _insight_schedule,
+    "board.edit": _insight_edit,
 }
 """Action -> its rule: f(actor, resource) (and the platform's settings for the privacy rules)."""
 

@@ -19,37 +19,13 @@ from threshold.insights import boards, exploration, exports, runs, service
 from threshold.insights.explore import ExploreSpec
 from threshold.insights.formatting import resolve_locale
 from threshold.insights.parameters import parse_parameters
-from threshold.interface.deps import CurrentPerson, PlatformDep
+from threshold.interface.deps import PlatformDep
 from threshold.interface.params import Id, PageNumber
-from threshold.interface.permissions import RULES, Level
+from threshold.interface.permissions import SignedIn
 
 API = "/api/v1"
-INSIGHT_RULES: dict[tuple[str, str], Level] = {
-    ("GET", f"{API}/datasets/{{name}}/explore"): "signed_in",
-    ("POST", f"{API}/explore"): "signed_in",
-    ("GET", f"{API}/insights"): "signed_in",
-    ("POST", f"{API}/insights"): "signed_in",
-    ("GET", f"{API}/insights/{{insight_id}}"): "signed_in",
-    ("PATCH", f"{API}/insights/{{insight_id}}"): "signed_in",
-    ("DELETE", f"{API}/insights/{{insight_id}}"): "signed_in",
-    ("POST", f"{API}/insights/{{insight_id}}/run"): "signed_in",
-    ("POST", f"{API}/insights/{{insight_id}}/fork"): "signed_in",
-    ("PUT", f"{API}/insights/{{insight_id}}/schedule"): "signed_in",
-    ("PUT", f"{API}/insights/{{insight_id}}/subscription"): "signed_in",
-    ("POST", f"{API}/insights/{{insight_id}}/comments"): "signed_in",
-    ("GET", f"{API}/insights/{{insight_id}}/versions"): "signed_in",
-    ("GET", f"{API}/insights/{{insight_id}}/diff"): "signed_in",
-    ("GET", f"{API}/insights/{{insight_id}}/export/{{fmt}}"): "signed_in",
-    ("GET", f"{API}/boards"): "signed_in",
-    ("POST", f"{API}/boards"): "signed_in",
-    ("GET", f"{API}/boards/{{board_id}}"): "signed_in",
-    ("POST", f"{API}/boards/{{board_id}}/items"): "signed_in",
-    ("DELETE", f"{API}/boards/{{board_id}}/items/{{insight_id}}"): "signed_in",
-    ("PUT", f"{API}/boards/{{board_id}}/order"): "signed_in",
-    ("GET", f"{API}/boards/{{board_id}}/export/{{fmt}}"): "signed_in",
-}
-"""Who may call each route (the insight services decide per insight and per board)."""
-RULES.update(INSIGHT_RULES)
+"""Every route is open to anyone signed in (`platform.use`); the insight services ask the decision point per
+insight and board."""
 
 router = APIRouter(prefix=API, tags=["insights"])
 Title = Annotated[str, Field(min_length=1, max_length=200)]
@@ -149,7 +125,7 @@ def download(out: exports.Export) -> Response:
 
 
 @router.get("/datasets/{name}/explore", summary="What explore offers on a dataset: columns, pickers, joins")
-def explore_options(name: str, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def explore_options(name: str, platform: PlatformDep, person: SignedIn) -> dict[str, Any]:
     return {
         "dataset": name.strip().lower(),
         "columns": [asdict(c) for c in exploration.picker_columns(platform, person, name)],
@@ -158,7 +134,7 @@ def explore_options(name: str, platform: PlatformDep, person: CurrentPerson) -> 
 
 
 @router.post("/explore", summary="Run an explored question (a spec or its SQL) through the gateway as you")
-def explore(body: ExploreIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def explore(body: ExploreIn, platform: PlatformDep, person: SignedIn) -> dict[str, Any]:
     result = exploration.run(
         platform,
         person,
@@ -180,7 +156,7 @@ def explore(body: ExploreIn, platform: PlatformDep, person: CurrentPerson) -> di
 @router.get("/insights", summary="Insights you may view (search, built on a dataset, by owner or domain)")
 def insights(
     platform: PlatformDep,
-    person: CurrentPerson,
+    person: SignedIn,
     q: Annotated[str, Query(max_length=200)] = "",
     dataset: Annotated[str, Query(max_length=200)] = "",
     owner: Annotated[str, Query(max_length=100)] = "",
@@ -202,7 +178,7 @@ def insights(
 
 
 @router.post("/insights", status_code=201, summary="Save a result (explored or SQL) as an insight")
-def save(body: InsightIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def save(body: InsightIn, platform: PlatformDep, person: SignedIn) -> dict[str, Any]:
     return asdict(service.save(platform, person, **body.model_dump(), interface="api"))
 
 
@@ -211,7 +187,7 @@ def insight(
     insight_id: Id,
     request: Request,
     platform: PlatformDep,
-    person: CurrentPerson,
+    person: SignedIn,
     version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
     chart: Annotated[str | None, Query(max_length=20)] = None,
     locale: Annotated[str | None, Query(max_length=40)] = None,
@@ -230,44 +206,44 @@ def insight(
 
 
 @router.patch("/insights/{insight_id}", summary="A new version (or a new audience or purpose)")
-def update(insight_id: Id, body: InsightChange, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def update(insight_id: Id, body: InsightChange, platform: PlatformDep, person: SignedIn) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
     note = changes.pop("note", "")
     return asdict(service.update(platform, person, insight_id, note=note, interface="api", **changes))
 
 
 @router.delete("/insights/{insight_id}", summary="Archive: out of listings, search and lineage")
-def archive(insight_id: Id, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def archive(insight_id: Id, platform: PlatformDep, person: SignedIn) -> dict[str, Any]:
     return asdict(service.archive(platform, person, insight_id))
 
 
 @router.post("/insights/{insight_id}/run", summary="Rerun on the newest data, as you")
-def run(insight_id: Id, body: RunIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def run(insight_id: Id, body: RunIn, platform: PlatformDep, person: SignedIn) -> dict[str, Any]:
     return asdict(runs.rerun(platform, person, insight_id, body.values, interface="api"))
 
 
 @router.post("/insights/{insight_id}/fork", status_code=201, summary="Your own copy (its schedule is not copied)")
-def fork(insight_id: Id, body: ForkIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def fork(insight_id: Id, body: ForkIn, platform: PlatformDep, person: SignedIn) -> dict[str, Any]:
     return asdict(service.fork(platform, person, insight_id, title=body.title))
 
 
 @router.put("/insights/{insight_id}/schedule", summary="Rerun on a schedule as its owner")
-def schedule(insight_id: Id, body: ScheduleIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def schedule(insight_id: Id, body: ScheduleIn, platform: PlatformDep, person: SignedIn) -> dict[str, Any]:
     return asdict(service.set_schedule(platform, person, insight_id, body.schedule))
 
 
 @router.put("/insights/{insight_id}/subscription", summary="Be told when the numbers change or a run fails")
-def subscription(insight_id: Id, body: SubscriptionIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def subscription(insight_id: Id, body: SubscriptionIn, platform: PlatformDep, person: SignedIn) -> dict[str, Any]:
     return asdict(service.subscribe(platform, person, insight_id, on=body.on))
 
 
 @router.post("/insights/{insight_id}/comments", status_code=201, summary="Comment on an insight")
-def comment(insight_id: Id, body: CommentIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def comment(insight_id: Id, body: CommentIn, platform: PlatformDep, person: SignedIn) -> dict[str, Any]:
     return asdict(service.comment(platform, person, insight_id, body.body))
 
 
 @router.get("/insights/{insight_id}/versions", summary="The insight's versions, newest first")
-def versions(insight_id: Id, platform: PlatformDep, person: CurrentPerson) -> list[dict[str, Any]]:
+def versions(insight_id: Id, platform: PlatformDep, person: SignedIn) -> list[dict[str, Any]]:
     return [asdict(v) for v in service.versions(platform, person, insight_id)]
 
 
@@ -275,7 +251,7 @@ def versions(insight_id: Id, platform: PlatformDep, person: CurrentPerson) -> li
 def diff(
     insight_id: Id,
     platform: PlatformDep,
-    person: CurrentPerson,
+    person: SignedIn,
     a: Annotated[int, Query(ge=1, le=1_000_000)],
     b: Annotated[int, Query(ge=1, le=1_000_000)],
 ) -> list[dict[str, Any]]:
@@ -288,7 +264,7 @@ def export_insight(
     fmt: Annotated[str, Path(max_length=10)],
     request: Request,
     platform: PlatformDep,
-    person: CurrentPerson,
+    person: SignedIn,
     locale: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
     out = exports.export_insight(
@@ -301,12 +277,12 @@ def export_insight(
 
 
 @router.get("/boards", summary="Boards (each counts the insights you may view on it)")
-def board_list(platform: PlatformDep, person: CurrentPerson) -> list[dict[str, Any]]:
+def board_list(platform: PlatformDep, person: SignedIn) -> list[dict[str, Any]]:
     return [asdict(b) for b in boards.listing(platform, person)]
 
 
 @router.post("/boards", status_code=201, summary="A board: insights in order, with one shared parameter")
-def board_create(body: BoardIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def board_create(body: BoardIn, platform: PlatformDep, person: SignedIn) -> dict[str, Any]:
     return asdict(boards.create(platform, person, **body.model_dump()))
 
 
@@ -314,7 +290,7 @@ def board_create(body: BoardIn, platform: PlatformDep, person: CurrentPerson) ->
 def board(
     board_id: Id,
     platform: PlatformDep,
-    person: CurrentPerson,
+    person: SignedIn,
     value: Annotated[str | None, Query(max_length=200)] = None,
     locale: Annotated[str | None, Query(max_length=40)] = None,
 ) -> dict[str, Any]:
@@ -322,17 +298,17 @@ def board(
 
 
 @router.post("/boards/{board_id}/items", summary="Add an insight at the end")
-def board_add(board_id: Id, body: ItemIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def board_add(board_id: Id, body: ItemIn, platform: PlatformDep, person: SignedIn) -> dict[str, Any]:
     return asdict(boards.add(platform, person, board_id, body.insight))
 
 
 @router.delete("/boards/{board_id}/items/{insight_id}", summary="Take an insight off the board")
-def board_remove(board_id: Id, insight_id: Id, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def board_remove(board_id: Id, insight_id: Id, platform: PlatformDep, person: SignedIn) -> dict[str, Any]:
     return asdict(boards.remove(platform, person, board_id, insight_id))
 
 
 @router.put("/boards/{board_id}/order", summary="Put the insights in this order")
-def board_order(board_id: Id, body: OrderIn, platform: PlatformDep, person: CurrentPerson) -> dict[str, Any]:
+def board_order(board_id: Id, body: OrderIn, platform: PlatformDep, person: SignedIn) -> dict[str, Any]:
     return asdict(boards.reorder(platform, person, board_id, body.order))
 
 
@@ -341,7 +317,7 @@ def export_board(
     board_id: Id,
     fmt: Annotated[str, Path(max_length=10)],
     platform: PlatformDep,
-    person: CurrentPerson,
+    person: SignedIn,
     value: Annotated[str | None, Query(max_length=200)] = None,
     locale: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:

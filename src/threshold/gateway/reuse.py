@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from threshold.access.reading import Decision, decide
 from threshold.errors import Denied, InvalidInput, ThresholdError
-from threshold.gateway import authorize
 from threshold.gateway.columns import columns_read_cached
 from threshold.gateway.fingerprint import fingerprint, strip_literals
 from threshold.gateway.service import INTERFACES, _audit_rows, _mask_notes, _record_failure, _resolve
@@ -48,7 +48,7 @@ class ReadKey:
     reads: list[tuple[int, list[str], int | None]] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
     """The dataset name of each of `reads`."""
-    audit: list[authorize.Decision] = field(default_factory=list)
+    audit: list[Decision] = field(default_factory=list)
     columns_read: dict[str, list[str]] | None = None
 
 
@@ -59,13 +59,13 @@ def read_key(platform: Platform, sql: str, *, user: Person, purpose: str | None,
     checked = check(sql)
     original = checked.tree.copy()
     bound: dict[str, Any] = {}
-    decisions: list[authorize.Decision] = []
+    decisions: list[Decision] = []
     try:
         if interface not in INTERFACES:
             raise InvalidInput(f"unknown interface {interface!r}")
         with platform.store.session() as s:
-            bound = _resolve(s, checked)
-            decisions = authorize.decide(platform, user, sorted(bound), purpose, session=s)
+            bound = _resolve(platform, s, checked, user)
+            decisions = decide(platform, user, sorted(bound), purpose, session=s)
         denied = [d for d in decisions if not d.allowed]
         if denied:
             d = denied[0]

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from threshold.access import BoardRef, DomainRef, may
 from threshold.errors import Denied, InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.insights import service
@@ -65,7 +66,7 @@ def create(
         raise InvalidInput("a board needs a title of 1 to 200 characters")
     shared = _parameter(parameter)
     home = (domain or "").strip().lower() or (person.owner_of or person.domains or (None,))[0]
-    if home and not (person.is_admin or home in person.domains):
+    if home and not may(person, "domain.member", DomainRef(home)):
         raise Denied(f"{person.name} is not a member of {home}: a board's home is one of your domains")
     with platform.store.session() as s:
         domain_id = s.scalars(select(Domain.id).where(Domain.name == home)).one_or_none() if home else None
@@ -176,7 +177,7 @@ def show(
     for insight_id in items:
         values = _values_for(platform, person, insight_id, shared, chosen)
         pages.append(service.page(platform, person, insight_id, values=values, interface=interface, locale=locale))
-    can_edit = person.id == owner_id or person.is_admin or (info.domain is not None and info.domain in person.owner_of)
+    can_edit = bool(may(person, "board.edit", BoardRef(info.id, owner_id, info.domain)))
     return BoardPage(info, chosen, pages, can_edit)
 
 
@@ -227,8 +228,9 @@ def _load(s: Session, ref: int | str) -> Board:
 def _editable(s: Session, person: Person, ref: int | str) -> Board:
     board = _load(s, ref)
     domain = s.scalars(select(Domain.name).where(Domain.id == board.domain_id)).one_or_none()
-    if not (board.owner_id == person.id or person.is_admin or (domain is not None and domain in person.owner_of)):
-        raise Denied(f"{person.name} may not change board {board.id}: its owner and its domain's owners do")
+    answer = may(person, "board.edit", BoardRef(board.id, board.owner_id, domain))
+    if not answer:
+        raise Denied(f"{person.name} may not change board {board.id}: {answer.reason} (rule: {answer.rule})")
     return board
 
 

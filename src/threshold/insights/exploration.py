@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from threshold.access import knowable, may
+from threshold.access.reading import decide
 from threshold.catalog.service import describe
 from threshold.errors import InvalidInput, NotFound
 from threshold.gateway.service import query
@@ -25,7 +27,6 @@ from threshold.insights.formatting import FormattedTable, KeyNumber, format_tabl
 from threshold.insights.parameters import Parameter, bind, check_sql, values_for
 from threshold.lineage.models import LineageEdge, LineageNode
 from threshold.platform import Platform
-from threshold.products.visibility import sights
 from threshold.store.models import Dataset
 
 GENERIC_KEYS = {"id", "name", "description", "comment", "notes", "value", "amount", "date", "day", "type", "status"}
@@ -78,12 +79,11 @@ def visible_schemas(platform: Platform, person: Person, names: list[str]) -> Sch
         rows = list(
             s.scalars(
                 select(Dataset)
-                .where(Dataset.full_name.in_(wanted), Dataset.snapshot_id.is_not(None))
+                .where(Dataset.full_name.in_(wanted), knowable(person))
                 .options(selectinload(Dataset.columns))
             )
         )
-        seen = sights(s, person, [d.id for d in rows])
-    out = {d.full_name: {c.name: c.type for c in d.columns} for d in rows if seen[d.id].exists}
+    out = {d.full_name: {c.name: c.type for c in d.columns} for d in rows}
     for n in wanted:
         if n not in out:
             raise NotFound(f"no dataset {n[:80]!r}; see `threshold datasets`")
@@ -91,17 +91,17 @@ def visible_schemas(platform: Platform, person: Person, names: list[str]) -> Sch
 
 
 def picker_columns(platform: Platform, person: Person, dataset: str) -> list[PickerColumn]:
-    """The dataset's columns with the picker each needs (profile values only where the person may see them)."""
-    from threshold.governance.decide import decide
-
+    """The dataset's columns with the picker each needs (profile values only where the person may read the
+    column's values: `dataset.read_data`)."""
     record = describe(platform, dataset, viewer=person)
     decision = decide(platform, person, [record["name"]], None)[0]
-    masks = {c.name for c in decision.columns if c.mask}
+    masks = {c["name"] for c in record["schema"] if not may(person, "dataset.read_data", (decision, c["name"]))}
     out = []
     for c in record["schema"]:
         kind = kind_of(c["type"])
-        values = [str(v[0]) for v in c.get("top_values") or [] if v and v[0] is not None] if kind == "text" else []
         masked = c["name"] in masks
+        values = [str(v[0]) for v in c.get("top_values") or [] if v and v[0] is not None] if kind == "text" else []
+        values = [] if masked else values
         out.append(
             PickerColumn(
                 c["name"],
@@ -124,17 +124,14 @@ def relationships(platform: Platform, person: Person, dataset: str, *, limit: in
         others = list(
             s.scalars(
                 select(Dataset)
-                .where(Dataset.snapshot_id.is_not(None), Dataset.full_name != dataset.strip().lower())
+                .where(knowable(person), Dataset.full_name != dataset.strip().lower())
                 .options(selectinload(Dataset.columns))
             )
         )
-        seen = sights(s, person, [d.id for d in others])
         me = s.scalars(select(Dataset.id).where(Dataset.full_name == dataset.strip().lower())).one()
         near = _lineage_neighbours(s, me)
     found: list[Relationship] = []
     for d in others:
-        if not seen[d.id].exists:
-            continue
         cols = {c.name: c.type for c in d.columns}
         shared = [
             (c, c)

@@ -1,8 +1,9 @@
 """Insights: save a question (explored or SQL) with its chart, narrative and parameters; show it to each
 reader through their own rights; version, fork, comment, subscribe; find it.
 
-Every function takes the acting person and asks `rules.may` before anything else; an insight a person may
-not view does not exist for them (NotFound, as a restricted dataset does not). Reads go through the
+Every function takes the acting person and asks the decision point (`threshold.access`, actions
+`insight.view|comment|fork|edit|schedule`) before anything else; an insight a person may not view does not
+exist for them (NotFound, as a restricted dataset does not). Reads go through the
 gateway as the reader (`results.result_for`); reruns and schedules are in `runs.py`.
 """
 
@@ -16,10 +17,11 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from threshold.access import DatasetRef, DomainRef, InsightRef, find_dataset, may, refs, require
 from threshold.errors import Denied, InvalidInput, NotFound
 from threshold.gateway.reuse import read_key
 from threshold.identity.service import Person
-from threshold.insights import charts, narrative, rules, supply
+from threshold.insights import charts, narrative, supply
 from threshold.insights.exploration import generate
 from threshold.insights.explore import ExploreSpec
 from threshold.insights.formatting import KeyNumber, format_table, key_numbers, resolve_locale
@@ -39,10 +41,11 @@ from threshold.insights.staleness import StaleReason, reasons
 from threshold.jobs import schedule as schedules
 from threshold.jobs import service as jobs
 from threshold.platform import Platform
-from threshold.products.visibility import sights
 from threshold.store.models import Dataset, Domain, User
 
 JOB_KIND = "insight.rerun"
+ACTIONS = ("view", "comment", "fork", "edit", "schedule")
+"""What a person may do with an insight (`insight.<action>` at the decision point)."""
 MAX_SQL = 200_000
 MAX_NARRATIVE = 20_000
 
@@ -287,7 +290,7 @@ def save(
 def _home_domain(person: Person, wanted: str | None) -> str | None:
     if wanted:
         wanted = wanted.strip().lower()
-        if not (person.is_admin or wanted in person.domains):
+        if not may(person, "domain.member", DomainRef(wanted)):
             raise Denied(f"{person.name} is not a member of {wanted}: an insight's home is one of your domains")
         return wanted
     return (person.owner_of or person.domains or (None,))[0]
@@ -527,8 +530,8 @@ def _detail(
         s.scalars(select(InsightSubscription.user_id).where(InsightSubscription.insight_id == insight.id))
     )
     versions = s.scalar(select(func.count()).where(InsightVersion.insight_id == insight.id)) or 1
-    facts = _facts(s, person, insight)
-    can = {a: rules.may(person, a, facts).allowed for a in rules.ACTIONS}
+    ref = _ref(s, person, insight)
+    can = {a: bool(may(person, f"insight.{a}", ref)) for a in ACTIONS}
     nxt = jobs.next_runs(s, JOB_KIND, [str(insight.id)]).get(str(insight.id)) if insight.schedule else None
     return InsightDetail(
         **asdict(card) | {"stale": card.stale},
@@ -731,9 +734,7 @@ def listing(
         if domain:
             q = q.join(Domain, Domain.id == Insight.domain_id).where(Domain.name == domain.strip().lower())
         if dataset:
-            ds = s.scalars(select(Dataset.id).where(Dataset.full_name == dataset.strip().lower())).one_or_none()
-            if ds is None or not sights(s, person, [ds])[ds].exists:
-                raise NotFound(f"no dataset {dataset[:80]!r}; see `threshold datasets`")
+            ds = find_dataset(s, person, dataset).id
             q = q.where(Insight.id.in_(select(InsightInput.insight_id).where(InsightInput.dataset_id == ds)))
         if search and search.strip():
             like = f"%{_escape(search.strip().lower())}%"
@@ -789,30 +790,29 @@ def _load(s: Session, ref: int | str) -> Insight:
 def _visible(s: Session, person: Person, ref: int | str) -> Insight:
     """The insight, or NotFound when `person` may not view it (it does not exist for them)."""
     insight = _load(s, ref)
-    if not rules.may(person, "view", _facts(s, person, insight)).allowed:
+    if not may(person, "insight.view", _ref(s, person, insight)):
         raise NotFound(f"no insight {insight.id}")
     return insight
 
 
 def _must(person: Person, action: str, s: Session, insight: Insight) -> None:
-    verdict = rules.may(person, action, _facts(s, person, insight))
-    if not verdict.allowed:
-        raise Denied(f"{person.name} may not {action} insight {insight.id}: {verdict.reason} (rule {verdict.rule})")
+    require(person, f"insight.{action}", _ref(s, person, insight))
 
 
-def _facts(s: Session, person: Person, insight: Insight) -> rules.Facts:
+def _ref(s: Session, person: Person, insight: Insight) -> InsightRef:
+    """The insight as the decision point sees it: owner, home, audience and the datasets it reads."""
     ids = list(s.scalars(select(InsightInput.dataset_id).where(InsightInput.insight_id == insight.id)))
-    seen = sights(s, person, ids) if ids else {}
+    datasets = refs(s, person, ids) if ids else {}
     domain = s.scalars(select(Domain.name).where(Domain.id == insight.domain_id)).one_or_none()
-    return rules.Facts(insight.owner_id, domain, insight.audience, all(seen[i].exists for i in ids))
+    return InsightRef(insight.id, insight.owner_id, domain, insight.audience, tuple(datasets.values()))
 
 
 def _viewable(s: Session, person: Person, insight: Insight) -> bool:
-    return insight.archived_at is None and rules.may(person, "view", _facts(s, person, insight)).allowed
+    return insight.archived_at is None and bool(may(person, "insight.view", _ref(s, person, insight)))
 
 
 def viewable(s: Session, person: Person, insights: list[Insight]) -> list[Insight]:
-    """The insights `person` may view (the datasets' sights asked once for all of them)."""
+    """The insights `person` may view (the datasets they read looked up once for all of them)."""
     if not insights:
         return []
     ids = [i.id for i in insights]
@@ -821,17 +821,13 @@ def viewable(s: Session, person: Person, insights: list[Insight]) -> list[Insigh
         select(InsightInput.insight_id, InsightInput.dataset_id).where(InsightInput.insight_id.in_(ids))
     ):
         inputs.setdefault(insight_id, []).append(dataset_id)
-    seen = sights(s, person, sorted({d for ds in inputs.values() for d in ds}))
+    known: dict[int, DatasetRef] = refs(s, person, sorted({d for ds in inputs.values() for d in ds}))
     domains = dict(s.execute(select(Domain.id, Domain.name)).all())
     out = []
     for i in insights:
-        facts = rules.Facts(
-            i.owner_id,
-            domains.get(i.domain_id or 0),
-            i.audience,
-            all(seen[d].exists for d in inputs.get(i.id, [])),
-        )
-        if rules.may(person, "view", facts).allowed:
+        datasets = tuple(known[d] for d in inputs.get(i.id, []) if d in known)
+        ref = InsightRef(i.id, i.owner_id, domains.get(i.domain_id or 0), i.audience, datasets)
+        if may(person, "insight.view", ref):
             out.append(i)
     return out
 

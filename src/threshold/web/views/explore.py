@@ -21,13 +21,11 @@ from threshold.errors import InvalidInput, ThresholdError
 from threshold.insights import exploration
 from threshold.insights.explore import AGGREGATES, GRAINS, ExploreSpec
 from threshold.insights.formatting import resolve_locale
-from threshold.interface.permissions import RULES
+from threshold.interface.permissions import SignedIn
 from threshold.platform import Platform
-from threshold.web.session import signed_in
 from threshold.web.templating import page
 
 router = APIRouter()
-RULES.update({("GET", "/explore"): "signed_in", ("GET", "/explore.json"): "signed_in"})
 MAX_FIELDS = 50
 """Columns, groups, summaries and filters read from one request, at most (every input is bounded)."""
 
@@ -86,13 +84,13 @@ def spec_from(params: QueryParams, columns: list[exploration.PickerColumn]) -> E
 @router.get("/explore.json")
 def explore(
     request: Request,
+    person: SignedIn,
     dataset: Annotated[str, Query(max_length=200)] = "",
     sql: Annotated[str, Query(max_length=200_000)] = "",
     chart: Annotated[str, Query(max_length=20)] = "",
     purpose: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     """The builder, the browser of datasets and columns, and (once asked) the result."""
-    person = signed_in(request)
     platform: Platform = request.app.state.platform
     datasets = [d["name"] for d in catalog.search(platform, None, per_page=500, viewer=person).results]
     data: dict[str, Any] = {

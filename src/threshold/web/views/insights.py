@@ -19,33 +19,14 @@ from threshold.insights import boards, exports, runs, service
 from threshold.insights.charts import KINDS as CHART_KINDS
 from threshold.insights.explore import ExploreSpec
 from threshold.interface.params import Id
-from threshold.interface.permissions import RULES, Level
+from threshold.interface.permissions import SignedIn
 from threshold.platform import Platform
-from threshold.web.session import check_csrf, signed_in
+from threshold.web.session import check_csrf
 from threshold.web.templating import page
 
 router = APIRouter()
 Csrf = Annotated[str, Form(max_length=200)]
 Short = Annotated[str, Form(max_length=200)]
-
-WEB_RULES: dict[tuple[str, str], Level] = {
-    ("GET", "/insights"): "signed_in",
-    ("GET", "/insights.json"): "signed_in",
-    ("POST", "/insights"): "signed_in",
-    ("GET", "/insights/{ref}"): "signed_in",
-    ("GET", "/insights/{insight_id}/export/{fmt}"): "signed_in",
-    ("GET", "/insights/{insight_id}/diff"): "signed_in",
-    ("GET", "/insights/{insight_id}/diff.json"): "signed_in",
-    ("POST", "/insights/{insight_id}/{action}"): "signed_in",
-    ("GET", "/boards"): "signed_in",
-    ("GET", "/boards.json"): "signed_in",
-    ("POST", "/boards"): "signed_in",
-    ("GET", "/boards/{ref}"): "signed_in",
-    ("GET", "/boards/{board_id}/export/{fmt}"): "signed_in",
-    ("POST", "/boards/{board_id}/{action}"): "signed_in",
-}
-"""Who may open each page (the insight services decide per insight and board)."""
-RULES.update(WEB_RULES)
 
 
 def _platform(request: Request) -> Platform:
@@ -84,10 +65,10 @@ def _download(out: exports.Export) -> Response:
 @router.get("/insights.json")
 def insight_list(
     request: Request,
+    person: SignedIn,
     q: Annotated[str, Query(max_length=200)] = "",
     dataset: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
-    person = signed_in(request)
     found = service.listing(_platform(request), person, search=q or None, dataset=dataset or None, per_page=200)
     data = {"q": q, "dataset": dataset, "insights": found, "boards": boards.listing(_platform(request), person)}
     return page(request, "insights.html", data, person=person, title="Insights", nav="insights")
@@ -96,6 +77,7 @@ def insight_list(
 @router.post("/insights")
 def insight_save(
     request: Request,
+    person: SignedIn,
     title: Short,
     narrative: Annotated[str, Form(max_length=20_000)] = "",
     spec: Annotated[str, Form(max_length=200_000)] = "",
@@ -107,7 +89,6 @@ def insight_save(
     csrf: Csrf = "",
 ) -> Response:
     """Save what Explore or Query showed; filters ticked "let readers choose" become parameters."""
-    person = signed_in(request)
     check_csrf(request, csrf)
     platform = _platform(request)
     explore: dict[str, Any] | None = None
@@ -159,11 +140,11 @@ def _parameters_from(platform: Platform, person: Any, spec: dict[str, Any], tick
 @router.get("/insights/{ref}")
 def insight_page(
     request: Request,
+    person: SignedIn,
     ref: str,
     chart: Annotated[str, Query(max_length=20)] = "",
     version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
 ) -> Response:
-    person = signed_in(request)
     ref, _ = _strip_json(ref)
     platform = _platform(request)
     shown = service.page(platform, person, ref, values=_values(request), interface="web", locale=_locale(request),
@@ -181,8 +162,7 @@ def insight_page(
 
 
 @router.get("/insights/{insight_id}/export/{fmt}")
-def insight_export(request: Request, insight_id: Id, fmt: str) -> Response:
-    person = signed_in(request)
+def insight_export(request: Request, person: SignedIn, insight_id: Id, fmt: str) -> Response:
     out = exports.export_insight(_platform(request), person, insight_id, fmt[:10], values=_values(request),
                                  locale=_locale(request), interface="web")  # fmt: skip
     return _download(out)
@@ -192,11 +172,11 @@ def insight_export(request: Request, insight_id: Id, fmt: str) -> Response:
 @router.get("/insights/{insight_id}/diff.json")
 def insight_diff(
     request: Request,
+    person: SignedIn,
     insight_id: Id,
     a: Annotated[int, Query(ge=1, le=1_000_000)],
     b: Annotated[int, Query(ge=1, le=1_000_000)],
 ) -> Response:
-    person = signed_in(request)
     detail = service.detail(_platform(request), person, insight_id)
     changes = service.diff(_platform(request), person, insight_id, a, b)
     data = {"insight": detail, "a": a, "b": b, "changes": changes}
@@ -206,6 +186,7 @@ def insight_diff(
 @router.post("/insights/{insight_id}/{action}")
 def insight_action(
     request: Request,
+    person: SignedIn,
     insight_id: Id,
     action: str,
     body: Annotated[str, Form(max_length=5000)] = "",
@@ -214,7 +195,6 @@ def insight_action(
     csrf: Csrf = "",
 ) -> Response:
     """rerun, fork, comment, subscribe, unsubscribe, schedule, archive, pin (to a board)."""
-    person = signed_in(request)
     check_csrf(request, csrf)
     platform = _platform(request)
     target = f"/insights/{insight_id}"
@@ -246,8 +226,7 @@ def insight_action(
 
 @router.get("/boards")
 @router.get("/boards.json")
-def board_list(request: Request) -> Response:
-    person = signed_in(request)
+def board_list(request: Request, person: SignedIn) -> Response:
     data = {"boards": boards.listing(_platform(request), person), "domains": sorted(person.domains)}
     return page(request, "boards.html", data, person=person, title="Boards", nav="insights")
 
@@ -255,13 +234,13 @@ def board_list(request: Request) -> Response:
 @router.post("/boards")
 def board_create(
     request: Request,
+    person: SignedIn,
     title: Short,
     description: Annotated[str, Form(max_length=5000)] = "",
     parameter: Annotated[str, Form(max_length=40)] = "",
     default: Short = "",
     csrf: Csrf = "",
 ) -> Response:
-    person = signed_in(request)
     check_csrf(request, csrf)
     shared = {"name": parameter, "default": default or None} if parameter.strip() else None
     made = boards.create(_platform(request), person, title=title, description=description, parameter=shared)
@@ -269,8 +248,9 @@ def board_create(
 
 
 @router.get("/boards/{ref}")
-def board_page(request: Request, ref: str, value: Annotated[str, Query(max_length=200)] = "") -> Response:
-    person = signed_in(request)
+def board_page(
+    request: Request, person: SignedIn, ref: str, value: Annotated[str, Query(max_length=200)] = ""
+) -> Response:
     ref, _ = _strip_json(ref)
     shown = boards.show(_platform(request), person, ref, value=value or None, interface="web", locale=_locale(request))
     data = asdict(shown) | {"formats": exports.BOARD_FORMATS}
@@ -279,9 +259,8 @@ def board_page(request: Request, ref: str, value: Annotated[str, Query(max_lengt
 
 @router.get("/boards/{board_id}/export/{fmt}")
 def board_export(
-    request: Request, board_id: Id, fmt: str, value: Annotated[str, Query(max_length=200)] = ""
+    request: Request, person: SignedIn, board_id: Id, fmt: str, value: Annotated[str, Query(max_length=200)] = ""
 ) -> Response:
-    person = signed_in(request)
     out = exports.export_board(_platform(request), person, board_id, fmt[:10], value=value or None,
                                locale=_locale(request), interface="web")  # fmt: skip
     return _download(out)
@@ -290,13 +269,13 @@ def board_export(
 @router.post("/boards/{board_id}/{action}")
 def board_action(
     request: Request,
+    person: SignedIn,
     board_id: Id,
     action: str,
     insight: Annotated[int, Form(ge=1)],
     csrf: Csrf = "",
 ) -> Response:
     """remove, up, down (an insight of the board)."""
-    person = signed_in(request)
     check_csrf(request, csrf)
     platform = _platform(request)
     if action == "remove":

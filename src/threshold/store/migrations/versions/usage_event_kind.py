@@ -1,7 +1,7 @@
 """usage: what kind of read each usage event was (consumption, browse, platform), history classified
 
 Revision ID: usage_event_kind
-Revises: limits_sign_in_failures
+Revises: access_tag_scopes
 
 Before this, every governed read counted as use, and the consumption views skipped reads by a list of
 purpose strings (`products.ignored_purposes`). Now each event says what it was. Existing history is
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "usage_event_kind"
-down_revision = "limits_sign_in_failures"
+down_revision = "access_tag_scopes"
 branch_labels = None
 depends_on = None
 
