@@ -20,7 +20,7 @@ from threshold.insights.explore import ExploreSpec
 from threshold.insights.formatting import resolve_locale
 from threshold.insights.parameters import parse_parameters
 from threshold.interface.deps import PlatformDep
-from threshold.interface.params import Id, PageNumber
+from threshold.interface.params import MAX_ID, Id, PageNumber
 from threshold.interface.permissions import SignedIn
 
 API = "/api/v1"
@@ -29,6 +29,8 @@ insight and board."""
 
 router = APIRouter(prefix=API, tags=["insights"])
 Title = Annotated[str, Field(min_length=1, max_length=200)]
+RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
+"""An insight's id in a body: a positive 64-bit id (the store's bound, refused here as a 422)."""
 MAX_VALUES = 20
 
 
@@ -96,15 +98,15 @@ class BoardIn(BaseModel):
     domain: str | None = Field(default=None, max_length=100)
     topic: str = Field(default="", max_length=100)
     parameter: dict[str, Any] | None = None
-    insights: list[int] = Field(default_factory=list, max_length=boards.MAX_ITEMS)
+    insights: list[RecordId] = Field(default_factory=list, max_length=boards.MAX_ITEMS)
 
 
 class ItemIn(BaseModel):
-    insight: int = Field(ge=1)
+    insight: RecordId
 
 
 class OrderIn(BaseModel):
-    order: list[int] = Field(max_length=boards.MAX_ITEMS)
+    order: list[RecordId] = Field(max_length=boards.MAX_ITEMS)
 
 
 def values_of(request: Request) -> dict[str, Any] | None:

@@ -219,7 +219,7 @@ def _visible_items(s: Session, person: Person, board_id: int) -> list[int]:
 
 def _load(s: Session, ref: int | str) -> Board:
     text = str(ref).strip().lstrip("#")
-    board = s.get(Board, int(text)) if text.isdigit() else None
+    board = s.get(Board, int(text)) if text.isdigit() and len(text) <= 18 else None
     if board is None:
         raise NotFound(f"no board {str(ref)[:40]!r} (see `threshold board list`)")
     return board

@@ -781,7 +781,7 @@ def _load(s: Session, ref: int | str) -> Insight:
     text = str(ref).strip().lstrip("#")
     if not text.isdigit():
         raise NotFound(f"no insight {str(ref)[:40]!r}: insights are named by number (see `threshold insight list`)")
-    insight = s.get(Insight, int(text))
+    insight = s.get(Insight, int(text)) if len(text) <= 18 else None  # beyond a 64-bit id: none such
     if insight is None:
         raise NotFound(f"no insight {text}")
     return insight

@@ -18,7 +18,7 @@ from threshold.errors import InvalidInput
 from threshold.insights import boards, exports, runs, service
 from threshold.insights.charts import KINDS as CHART_KINDS
 from threshold.insights.explore import ExploreSpec
-from threshold.interface.params import Id
+from threshold.interface.params import MAX_ID, Id
 from threshold.interface.permissions import SignedIn
 from threshold.platform import Platform
 from threshold.web.session import check_csrf
@@ -191,7 +191,7 @@ def insight_action(
     action: str,
     body: Annotated[str, Form(max_length=5000)] = "",
     schedule: Annotated[str, Form(max_length=100)] = "",
-    board: Annotated[int | None, Form(ge=1)] = None,
+    board: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
     csrf: Csrf = "",
 ) -> Response:
     """rerun, fork, comment, subscribe, unsubscribe, schedule, archive, pin (to a board)."""
@@ -272,7 +272,7 @@ def board_action(
     person: SignedIn,
     board_id: Id,
     action: str,
-    insight: Annotated[int, Form(ge=1)],
+    insight: Annotated[int, Form(ge=1, le=MAX_ID)],
     csrf: Csrf = "",
 ) -> Response:
     """remove, up, down (an insight of the board)."""
