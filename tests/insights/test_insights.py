@@ -246,7 +246,7 @@ def test_insights_are_dependents_producers_see(org: Any) -> None:
     found = downstream(p, KPIS, viewer=org.anna)
     items = [i for i in found.items if i.get("kind") == "insight"]
     assert [(i["name"], i["viewers"]) for i in items] == [(f"insights/{insight.id}", 1)]
-    assert found.as_dict()["insights"]["sentence"] == "1 insight with 1 viewer depend on this"
+    assert found.as_dict()["insights"]["sentence"] == "1 insight with 1 viewer depends on this"
     counts, _ = downstream_counts(p)
     assert sum(counts.values()) >= 1
     service.archive(p, org.anna, insight.id)

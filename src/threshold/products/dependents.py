@@ -41,9 +41,8 @@ class Related:
         found = [i for i in self.items if i.get("kind") == "insight"]
         viewers = sum(int(i.get("viewers") or 0) for i in found)
         n = len(found)
-        sentence = (
-            f"{n} insight{'s' if n != 1 else ''} with {viewers} viewer{'s' if viewers != 1 else ''} depend on this"
-        )
+        people = f"{viewers} viewer{'s' if viewers != 1 else ''}"
+        sentence = f"{n} insight{'s' if n != 1 else ''} with {people} depend{'s' if n == 1 else ''} on this"
         return {"count": n, "viewers": viewers, "sentence": sentence if n else ""}
 
 
