@@ -69,6 +69,7 @@ def _read(column: str, typ: str) -> str:
 
 def _checks_query(platform: object, ids: list[int]) -> str:
     """The aggregate query the runner sends through the gateway for these checks (to time it bare)."""
+    from threshold.quality.footers import snapshot_facts
     from threshold.quality.models import Check
     from threshold.quality.reading import published_target
     from threshold.quality.runner import CheckInfo, aggregate_sql
@@ -76,8 +77,9 @@ def _checks_query(platform: object, ids: list[int]) -> str:
     with platform.store.session() as s:  # type: ignore[attr-defined]
         infos = [CheckInfo.of(s.get(Check, i)) for i in ids]
     target = published_target(platform, "tpch.lineitem")  # type: ignore[arg-type]
+    facts = snapshot_facts(platform.lake.plan("tpch.lineitem", target.snapshot_id))  # type: ignore[attr-defined]
     scanned = [c for c in infos if c.kind not in ("schema", "freshness", "sql")]
-    return aggregate_sql("tpch.lineitem", scanned, target.types)[0]
+    return aggregate_sql("tpch.lineitem", scanned, target.types, facts)[0]
 
 
 def timed(fn: Callable[[], object]) -> tuple[float, float]:

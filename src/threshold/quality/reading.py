@@ -30,6 +30,8 @@ from threshold.errors import Denied, InvalidInput, NotFound, ThresholdError
 from threshold.identity.service import Person, get_person
 from threshold.lake import ReadPlan
 from threshold.platform import Platform
+from threshold.quality.footers import snapshot_facts
+from threshold.quality.kinds.base import Facts
 from threshold.store.models import Dataset, Domain, Membership, Share, User
 
 PURPOSE = "data quality"
@@ -54,6 +56,10 @@ class Reader(Protocol):
     target: Target
 
     def run(self, sql: str, *, scope: str = "whole", max_rows: int | None = None) -> pa.Table: ...
+
+    def facts(self) -> Facts:
+        """What the snapshot's footers say (row count, integer bounds), to plan the scan."""
+        ...
 
 
 def run_as(platform: Platform, dataset_id: int, fallback_user_id: int | None = None) -> Person:
@@ -104,6 +110,9 @@ class PublishedReader:
             self.platform, sql, user=self.owner, purpose=PURPOSE, interface="job", max_rows=max_rows, kind="platform"
         ).table
 
+    def facts(self) -> Facts:
+        return snapshot_facts(self.platform.lake.plan(self.target.full_name, self.target.snapshot_id))
+
 
 class SnapshotReader:
     """Reads a snapshot that is committed but not published (a share's gate), walled like the gateway."""
@@ -119,6 +128,9 @@ class SnapshotReader:
         self.decision = decide_at(platform, owner, target.full_name, PURPOSE, target.snapshot_id, fields)
         if not self.decision.allowed:
             raise Denied(f"{owner.name} may not read {target.full_name} to check it (rule {self.decision.rule})")
+
+    def facts(self) -> Facts:
+        return snapshot_facts(self.plan)
 
     def run(self, sql: str, *, scope: str = "whole", max_rows: int | None = None) -> pa.Table:
         from threshold.access.reading import mask_secret

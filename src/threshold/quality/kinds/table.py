@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from threshold.jobs.schedule import human_duration, parse_duration
 from threshold.quality.kinds.base import (
     SAMPLE_ROWS,
     Context,
+    Facts,
     Kind,
     Outcome,
     _columns,
@@ -20,6 +22,9 @@ from threshold.quality.kinds.base import (
 )
 
 _TIME_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE")
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
+BITMAP_KEYS = 1 << 27
+"""Most possible keys a unique check counts with a bitmap (16 MB per engine thread); more: a hash table."""
 
 
 class Unique(Kind):
@@ -38,8 +43,15 @@ class Unique(Kind):
         cols = [q(c) for c in self.columns(options)]
         return (cols[0] if len(cols) == 1 else f"({', '.join(cols)})"), " AND ".join(f"{c} IS NOT NULL" for c in cols)
 
-    def aggregates(self, options: dict[str, Any], types: dict[str, str]) -> list[str]:
+    def aggregates(self, options: dict[str, Any], types: dict[str, str], facts: Facts | None = None) -> list[str]:
         key, present = self._key(options)
+        packed = _packed_key(self.columns(options), types, facts)
+        if packed is not None:
+            # Exact as the DISTINCT below, and ~10x cheaper on millions of keys: one bit per possible key in
+            # a bitmap instead of a hash table entry per key (a value outside the bounds fails the query,
+            # and the runner then evaluates the check the DISTINCT way)
+            expr, size = packed
+            return [f"count_if({present}) - coalesce(bit_count(bitstring_agg({expr}, 0, {size - 1})), 0)"]
         if len(self.columns(options)) == 1:
             return [f"count({key}) - count(DISTINCT {key})"]
         # CASE rather than FILTER on the DISTINCT: DuckDB runs it about twice as fast (a NULL key is not counted)
@@ -56,6 +68,33 @@ class Unique(Kind):
             f"SELECT * FROM {relation} WHERE {present} QUALIFY count(*) OVER (PARTITION BY {cols}) > 1 "
             f"ORDER BY {cols} LIMIT {SAMPLE_ROWS}"
         )
+
+
+def _packed_key(columns: list[str], types: dict[str, str], facts: Facts | None) -> tuple[str, int] | None:
+    """(SQL numbering every possible key from 0, how many there are) for an integer key whose columns'
+    exact bounds are known and whose possible keys fit a bitmap (`BITMAP_KEYS`, at most 64 per row); else None.
+    A row with a NULL in the key gets NULL (bitstring_agg skips it)."""
+    if facts is None or not columns:
+        return None
+    widths = []
+    for c in columns:
+        bounds = facts.bounds.get(c)
+        if bounds is None or types.get(c, "").upper() not in _INTEGER_TYPES:
+            return None
+        lo, hi = bounds
+        if lo > hi or hi >= 2**63 or lo < -(2**63):
+            return None
+        widths.append(hi - lo + 1)
+    size = math.prod(widths)
+    if size > BITMAP_KEYS or (facts.rows is not None and size > 64 * facts.rows + 65536):
+        return None
+    terms, stride = [], 1
+    for c, width in reversed(list(zip(columns, widths, strict=True))):
+        lo = facts.bounds[c][0]
+        terms.append(f"(CAST({q(c)} AS BIGINT) - ({lo})) * {stride}")
+        stride *= width
+    present = " AND ".join(f"{q(c)} IS NOT NULL" for c in columns)
+    return f"CASE WHEN {present} THEN {' + '.join(reversed(terms))} END", size
 
 
 class RowCount(Kind):
@@ -114,7 +153,7 @@ class Freshness(Kind):
         what = f"newest {options['column']}" if options.get("column") else "last snapshot"
         return f"{what} at most {human_duration(options['max_age'])} old"
 
-    def aggregates(self, options: dict[str, Any], types: dict[str, str]) -> list[str]:
+    def aggregates(self, options: dict[str, Any], types: dict[str, str], facts: Facts | None = None) -> list[str]:
         return [f"max({q(options['column'])})"] if options.get("column") else []
 
     def evaluate(self, options: dict[str, Any], values: list[Any], ctx: Context) -> Outcome:
