@@ -66,21 +66,32 @@ def validate(platform: Platform, full_name: str, spec: CheckSpec) -> tuple[str, 
     return kind.name, options
 
 
-def _own_dataset_sql(sql: str, full_name: str) -> str:
-    """A custom assertion reads its own dataset only (`${object}` and `{table}` name it), as it is now."""
+SQL_PLACEHOLDERS = ("${object}", "{object}", "${table}", "{table}", "${dataset}", "{dataset}")
+"""What a check's query may write for its own dataset."""
+
+
+def fill_sql(sql: str, full_name: str) -> tuple[str, list[str]]:
+    """A check's query with its dataset named for the placeholders, and the datasets it reads (through the
+    gateway's parse wall); refused when it travels in time (a check judges the dataset as it is now)."""
     from threshold.sql.check import check
 
-    for placeholder in ("${object}", "{object}", "${table}", "{table}", "${dataset}", "{dataset}"):
+    for placeholder in SQL_PLACEHOLDERS:
         sql = sql.replace(placeholder, full_name)
     checked = check(sql)
-    if checked.datasets != [full_name]:
-        others = [d for d in checked.datasets if d != full_name]
+    if any(r.time_travel is not None for r in checked.references):
+        raise InvalidInput("a check judges the dataset as it is now: no FOR VERSION / TIMESTAMP AS OF")
+    return sql, checked.datasets
+
+
+def _own_dataset_sql(sql: str, full_name: str) -> str:
+    """A custom assertion reads its own dataset only (`${object}` and `{table}` name it), as it is now."""
+    sql, read = fill_sql(sql, full_name)
+    if read != [full_name]:
+        others = [d for d in read if d != full_name]
         raise InvalidInput(
             f"a check's query reads only {full_name}"
             + (f", not {', '.join(others)}" if others else "; it reads nothing")
         )
-    if any(r.time_travel is not None for r in checked.references):
-        raise InvalidInput("a check judges the dataset as it is now: no FOR VERSION / TIMESTAMP AS OF")
     return sql
 
 

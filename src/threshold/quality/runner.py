@@ -18,6 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from threshold.errors import ThresholdError
 from threshold.platform import Platform
@@ -188,8 +189,8 @@ def _judge_value(table: pa.Table, options: dict[str, Any]) -> Outcome:
     v, lo, hi = float(value), options.get("min"), options.get("max")
     ok = (lo is None or v >= lo) and (hi is None or v <= hi)
     parts = ([f"≥ {lo:g}"] if lo is not None else []) + ([f"≤ {hi:g}"] if hi is not None else [])
-    bounds = " and ".join(parts)
-    return Outcome("pass" if ok else "fail", metric=v, message=f"the query returned {v:g}; expected {bounds}")
+    bounds = f"; expected {' and '.join(parts)}" if parts else ""
+    return Outcome("pass" if ok else "fail", metric=v, message=f"the query returned {v:g}{bounds}")
 
 
 def _sample(reader: Reader, r: Result) -> None:
@@ -251,35 +252,53 @@ def record(
     at = at or datetime.now(UTC)
     _as_authors_see_them(platform, target, results)
     with platform.store.session() as s:
-        rows = []
-        for r in results:
-            o = r.outcome
-            row = CheckRun(
-                check_id=r.check.id,
-                dataset_id=target.dataset_id,
-                snapshot_id=target.snapshot_id,
-                trigger=trigger,
-                user_id=user_id,
-                at=at,
-                status=o.status,
-                blocking=r.check.blocking,
-                rejected=rejected,
-                failing=o.failing,
-                checked=o.checked,
-                metric=o.metric,
-                message=o.message[:4000],
-                sample=o.sample,
-                detail=o.detail,
-                duration_ms=round(r.duration_ms, 3),
-            )
-            s.add(row)
-            rows.append(row)
-        s.flush()
-        for r, row in zip(results, rows, strict=True):
-            r.run_id = row.id
-        if keep_last and not rejected:
-            _keep_last(s, results, at)
-        return [row.id for row in rows]
+        return record_in(
+            s, target, results, trigger=trigger, user_id=user_id, rejected=rejected, keep_last=keep_last, at=at
+        )
+
+
+def record_in(
+    s: Session,
+    target: Target,
+    results: list[Result],
+    *,
+    trigger: str,
+    user_id: int | None,
+    rejected: bool = False,
+    keep_last: bool = True,
+    at: datetime | None = None,
+) -> list[int]:
+    """`record` in the caller's transaction (the runs commit with what caused them, e.g. a contract)."""
+    at = at or datetime.now(UTC)
+    rows = []
+    for r in results:
+        o = r.outcome
+        row = CheckRun(
+            check_id=r.check.id,
+            dataset_id=target.dataset_id,
+            snapshot_id=target.snapshot_id,
+            trigger=trigger,
+            user_id=user_id,
+            at=at,
+            status=o.status,
+            blocking=r.check.blocking,
+            rejected=rejected,
+            failing=o.failing,
+            checked=o.checked,
+            metric=o.metric,
+            message=o.message[:4000],
+            sample=o.sample,
+            detail=o.detail,
+            duration_ms=round(r.duration_ms, 3),
+        )
+        s.add(row)
+        rows.append(row)
+    s.flush()
+    for r, row in zip(results, rows, strict=True):
+        r.run_id = row.id
+    if keep_last and not rejected:
+        _keep_last(s, results, at)
+    return [row.id for row in rows]
 
 
 def _as_authors_see_them(platform: Platform, target: Target, results: list[Result]) -> None:

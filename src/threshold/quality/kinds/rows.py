@@ -10,22 +10,41 @@ from threshold.quality.kinds.base import RowRule, _need_columns, _scalar, litera
 
 
 class NotNull(RowRule):
+    """No NULL in the columns; with `missing` values, none of those either (`n/a`, `-`: a contract's
+    `missingValues`)."""
+
     name = "not_null"
     label = "not null"
 
     def normalise_rule(self, options: dict[str, Any], types: dict[str, str]) -> dict[str, Any]:
-        return {"columns": _need_columns(options, types, many=True)}
+        out: dict[str, Any] = {"columns": _need_columns(options, types, many=True)}
+        raw = options.get("missing")
+        missing = [v.strip() for v in raw.split(",")] if isinstance(raw, str) else list(raw or [])
+        missing = [v for v in missing if v is not None and str(v) != ""]
+        if missing:
+            for col in out["columns"]:
+                _scalar(col, types)
+                try_literals([literal(v, types[col]) for v in missing])
+            out["missing"] = missing
+        return out
 
     def title(self, options: dict[str, Any]) -> str:
         cols = self.columns(options)
-        return f"{', '.join(cols)} {'is' if len(cols) == 1 else 'are'} not null"
+        nor = f" nor {', '.join(str(v) for v in options['missing'][:5])}" if options.get("missing") else ""
+        return f"{', '.join(cols)} {'is' if len(cols) == 1 else 'are'} not null{nor}"
 
     def predicate(self, options: dict[str, Any], types: dict[str, str]) -> str:
-        return " OR ".join(f"{q(c)} IS NULL" for c in self.columns(options))
+        missing = options.get("missing") or []
+        parts = []
+        for c in self.columns(options):
+            listed = ", ".join(literal(v, types[c]) for v in missing)
+            parts.append(f"({q(c)} IS NULL OR {q(c)} IN ({listed}))" if missing else f"{q(c)} IS NULL")
+        return " OR ".join(parts)
 
     def failing_phrase(self, options: dict[str, Any]) -> str:
         cols = self.columns(options)
-        return f"have {cols[0]} null" if len(cols) == 1 else f"have a null in {', '.join(cols)}"
+        empty = "null or missing" if options.get("missing") else "null"
+        return f"have {cols[0]} {empty}" if len(cols) == 1 else f"have a {empty} value in {', '.join(cols)}"
 
 
 class AcceptedValues(RowRule):

@@ -9,27 +9,19 @@ from threshold.errors import InvalidInput
 from threshold.quality.kinds.base import Context, Kind, Outcome, try_literals
 
 _LOGICAL = {
-    "string": ("VARCHAR",),
     "text": ("VARCHAR",),
     "varchar": ("VARCHAR",),
-    "integer": ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"),
     "int": ("INTEGER",),
     "long": ("BIGINT",),
-    "number": ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "REAL", "DOUBLE", "DECIMAL"),
     "double": ("DOUBLE",),
     "float": ("FLOAT", "DOUBLE"),
     "decimal": ("DECIMAL",),
-    "boolean": ("BOOLEAN",),
     "bool": ("BOOLEAN",),
-    "date": ("DATE",),
-    "timestamp": ("TIMESTAMP", "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE"),
     "datetime": ("TIMESTAMP", "TIMESTAMPTZ"),
-    "time": ("TIME",),
-    "array": ("[]",),
-    "object": ("STRUCT", "MAP"),
     "binary": ("BLOB",),
     "uuid": ("UUID",),
 }
+"""Family names besides the ODCS logical types (`ODCS_LOGICAL`), each with the lake types it accepts."""
 
 
 class SchemaKind(Kind):
@@ -71,24 +63,36 @@ class SchemaKind(Kind):
         )
 
     def evaluate(self, options: dict[str, Any], values: list[Any], ctx: Context) -> Outcome:
-        problems = []
+        problems, columns = [], []
         for c in options["columns"]:
-            if c["name"] not in ctx.types:
+            actual = ctx.types.get(c["name"])
+            if actual is None:
                 problems.append(f"{c['name']} is missing")
-            elif c["type"] and not type_matches(c["type"], ctx.types[c["name"]]):
-                problems.append(f"{c['name']} is {ctx.types[c['name']]}, expected {c['type']}")
+            elif c["type"] and not type_matches(c["type"], actual):
+                problems.append(f"{c['name']} is {actual}, expected {c['type']}")
+            columns.append(
+                {
+                    "name": c["name"],
+                    "expected": c["type"] or None,
+                    "actual": actual,
+                    "ok": actual is not None and (not c["type"] or type_matches(c["type"], actual)),
+                }
+            )
         if not options.get("allow_extra", True):
             known = {c["name"] for c in options["columns"]}
             problems.extend(f"{n} is not expected" for n in ctx.types if n not in known)
         message = "; ".join(problems) if problems else "every expected column is there with its type"
         return Outcome(
-            "fail" if problems else "pass", failing=len(problems), message=message, detail={"problems": problems}
+            "fail" if problems else "pass",
+            failing=len(problems),
+            message=message,
+            detail={"problems": problems, "columns": columns},
         )
 
 
 def _known_type(expected: str) -> bool:
     """A logical type of ODCS, or a type DuckDB knows (tried on an empty database)."""
-    if expected.strip().lower() in _LOGICAL:
+    if expected.strip().lower() in _LOGICAL or expected.strip().lower() in ODCS_LOGICAL:
         return True
     if not re.fullmatch(r"[A-Za-z0-9_(), \[\]]+", expected):
         return False
@@ -99,11 +103,41 @@ def _known_type(expected: str) -> bool:
     return True
 
 
+ODCS_LOGICAL = ("string", "integer", "number", "boolean", "date", "timestamp", "time", "object", "array")
+"""The logical types of ODCS v3: a lake type has exactly one (`logical_type`)."""
+
+
+def logical_type(lake_type: str) -> str:
+    """The ODCS logical type of a lake (DuckDB) column type."""
+    t = lake_type.upper()
+    if t.endswith("[]") or t.startswith("LIST"):
+        return "array"
+    if t.startswith(("STRUCT", "MAP")):
+        return "object"
+    if t.startswith(("DECIMAL", "NUMERIC")) or t in ("DOUBLE", "FLOAT", "REAL"):
+        return "number"
+    if t in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT"):
+        return "integer"
+    if t == "BOOLEAN":
+        return "boolean"
+    if t == "DATE":
+        return "date"
+    if t.startswith("TIMESTAMP"):
+        return "timestamp"
+    if t.startswith("TIME"):
+        return "time"
+    return "string"
+
+
 def type_matches(expected: str, actual: str) -> bool:
-    """A contract's type against the lake's: a logical family (`string`, `integer`, `number`, `date`...)
-    or an exact DuckDB type (`DECIMAL(15,2)`), case and spaces ignored."""
+    """A contract's type against the lake's: an ODCS logical type (the lake type's `logical_type`; an
+    integer is a number too), another family name (`text`, `long`, `datetime`...), or an exact DuckDB type
+    (`DECIMAL(15,2)`), case and spaces ignored."""
     key = expected.strip().lower()
     norm_actual = "".join(actual.upper().split())
+    if key in ODCS_LOGICAL:
+        have = logical_type(actual)
+        return have == key or (key == "number" and have == "integer")
     if key in _LOGICAL:
         for family in _LOGICAL[key]:
             if family == "[]" and norm_actual.endswith("]"):

@@ -9,7 +9,8 @@ from threshold.quality.kinds.base import Kind, _tolerance
 
 
 class CustomSql(Kind):
-    """A query returning failing rows (or, with --min/--max, one number that must be in bounds)."""
+    """A query returning failing rows (or, with --min/--max or `value`, one number that must be in bounds:
+    a contract's `sql` rule measures a value even when it states no threshold)."""
 
     name = "sql"
     label = "custom SQL"
@@ -19,7 +20,7 @@ class CustomSql(Kind):
         sql = str(options.get("sql") or "").strip().rstrip(";")
         if not sql:
             raise InvalidInput("give the query that returns the failing rows with --sql")
-        out: dict[str, Any] = {"sql": sql}
+        out: dict[str, Any] = {"sql": sql} | ({"value": True} if options.get("value") else {})
         for bound in ("min", "max"):
             if options.get(bound) not in (None, ""):
                 try:
@@ -40,4 +41,4 @@ class CustomSql(Kind):
 
     @staticmethod
     def value_mode(options: dict[str, Any]) -> bool:
-        return "min" in options or "max" in options
+        return "min" in options or "max" in options or bool(options.get("value"))
