@@ -17,7 +17,7 @@ from threshold.identity.service import Person
 from threshold.interface.deps import PlatformDep
 from threshold.interface.params import Id
 from threshold.interface.permissions import Requires, SignedIn
-from threshold.quality import contract_rules, dataset_checks, incidents, quarantine
+from threshold.quality import dataset_checks, incidents, quarantine
 from threshold.quality.incident_records import get_incident, list_incidents
 from threshold.quality.kinds import CheckSpec
 from threshold.quality.score import dataset_quality, domain_quality
@@ -40,11 +40,6 @@ class CheckIn(BaseModel):
     blocking: bool = False
     schedule: str | None = Field(default="daily", max_length=50)
     name: str = Field(default="", max_length=200)
-
-
-class SyncIn(BaseModel):
-    contract: str | None = Field(default=None, max_length=2_000_000)
-    """ODCS v3 YAML; none: the newest contract of the dataset's product."""
 
 
 class ReportIn(BaseModel):
@@ -79,13 +74,6 @@ def add_check(name: str, body: CheckIn, platform: PlatformDep, person: WritesDat
 @router.post("/datasets/{name}/checks/run", summary="Run a dataset's checks now")
 async def run_checks(name: str, platform: PlatformDep, person: WritesDataset) -> list[dict[str, Any]]:
     return await run_in_threadpool(dataset_checks.run, platform, person, name)
-
-
-@router.post("/datasets/{name}/checks/sync", summary="Take a dataset's checks from its data contract (ODCS v3)")
-def sync_checks(name: str, body: SyncIn, platform: PlatformDep, person: WritesDataset) -> dict[str, Any]:
-    if body.contract:
-        return contract_rules.sync_contract(platform, person, name, body.contract)
-    return contract_rules.sync_from_product(platform, person, name)
 
 
 @router.get("/checks/{check_id}", summary="One check with its runs")

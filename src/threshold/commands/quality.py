@@ -1,9 +1,8 @@
-"""`threshold check add|run|remove|history|sync`, `checks`, `report`, `incidents`, `incident`, `quarantine`."""
+"""`threshold check add|run|remove|history`, `checks`, `report`, `incidents`, `incident`, `quarantine`."""
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -164,36 +163,6 @@ def check_history(
         status = _STATUS.get(r["status"], r["status"]) + (" (rejected share)" if r["rejected"] else "")
         t.add_row(r["at"], r["trigger"], status, "" if r["failing"] is None else f"{r['failing']:,}", r["message"])
     out.print(t)
-
-
-@check_app.command("sync")
-def check_sync(
-    dataset: str,
-    contract: Annotated[
-        Path | None, typer.Option("--contract", help="An ODCS v3 YAML file (default: the product's contract).")
-    ] = None,
-    as_user: As = None,
-    home: Home = None,
-    fmt: Format = "table",
-) -> None:
-    """Replace DATASET's contract checks with those of its data contract (ODCS v3)."""
-    from threshold.quality.contract_rules import sync_contract, sync_from_product
-
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
-    person = _person(p, as_user)
-    if contract is not None:
-        if not contract.is_file():
-            raise InvalidInput(f"no contract file {contract.name!r}")
-        r = sync_contract(p, person, dataset, contract.read_text(encoding="utf-8"))
-    else:
-        r = sync_from_product(p, person, dataset)
-    if fmt == "json":
-        _emit_json(r)
-        return
-    out.print(f"{r['dataset']}: {len(r['added'])} contract checks, {len(r['removed'])} replaced")
-    for line in r["skipped"] + r["invalid"]:
-        err.print(f"not checked: {line}")
 
 
 @app.command("checks")

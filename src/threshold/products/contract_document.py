@@ -1,6 +1,7 @@
 """An ODCS v3 contract as a document: parse and validate it, dump it, read the datasets it describes and
 its freshness SLO, and compare two versions. Pure functions on the document, no store: the contract
-service (`contracts.py`) and the contract checks (`checks.py`) both read contracts through them."""
+service (`contracts.py`) and the lifecycle read contracts through them. What its rules mean as checks is
+quality's (`quality.contract_rules`), and so is the naming of the dataset an object describes."""
 
 from __future__ import annotations
 
@@ -16,47 +17,12 @@ from open_data_contract_standard.model import OpenDataContractStandard
 from pydantic import ValidationError
 
 from threshold.errors import InvalidInput
+from threshold.jobs.schedule import parse_duration
+from threshold.quality.contract_rules import dataset_of
 
 API_VERSION = "v3.1.0"
 """The ODCS version written (v3.1 has the `timestamp` logical type); v3.x documents are read."""
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?$")
-_HOURS = {
-    "h": 1,
-    "hr": 1,
-    "hour": 1,
-    "hours": 1,
-    "d": 24,
-    "day": 24,
-    "days": 24,
-    "w": 168,
-    "week": 168,
-    "weeks": 168,
-    "m": 1 / 60,
-    "min": 1 / 60,
-    "minutes": 1 / 60,
-}
-
-
-def logical_type(lake_type: str) -> str:
-    """The ODCS logical type of a lake (DuckDB) column type."""
-    t = lake_type.upper()
-    if t.endswith("[]") or t.startswith("LIST"):
-        return "array"
-    if t.startswith(("STRUCT", "MAP")):
-        return "object"
-    if t.startswith(("DECIMAL", "NUMERIC")) or t in ("DOUBLE", "FLOAT", "REAL"):
-        return "number"
-    if t in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT"):
-        return "integer"
-    if t == "BOOLEAN":
-        return "boolean"
-    if t == "DATE":
-        return "date"
-    if t.startswith("TIMESTAMP"):
-        return "timestamp"
-    if t.startswith("TIME"):
-        return "time"
-    return "string"
 
 
 def semver(version: str | None) -> tuple[int, int, int]:
@@ -105,9 +71,7 @@ def datasets_of(contract: OpenDataContractStandard) -> list[str]:
     """The lake datasets a contract describes, in its order (`physicalName`, or `domain` + object name)."""
     out = []
     for obj in contract.schema_ or []:
-        name = (obj.physicalName or "").strip().lower()
-        if not name and obj.name and contract.domain:
-            name = f"{contract.domain}.{obj.name}".lower()
+        name = dataset_of({"physicalName": obj.physicalName, "name": obj.name}, contract.domain)
         if not name:
             raise InvalidInput("every schema object needs physicalName: domain.dataset (the dataset it describes)")
         out.append(name)
@@ -120,10 +84,12 @@ def freshness_hours(contract: OpenDataContractStandard) -> int | None:
     """The freshness SLO in hours: the `latency` (or `freshness`) SLA property."""
     for p in contract.slaProperties or []:
         if (p.property or "").lower() in ("latency", "freshness") and isinstance(p.value, (int, float)):
-            factor = _HOURS.get((p.unit or "h").strip().lower())
-            if factor is None:
-                raise InvalidInput(f"unknown unit {p.unit!r} of the {p.property} SLA (use h or d)")
-            return max(1, round(float(p.value) * factor))
+            unit = (p.unit or "h").strip().lower()
+            try:
+                seconds = parse_duration(f"{float(p.value)}{unit}")
+            except InvalidInput:
+                raise InvalidInput(f"unknown unit {p.unit!r} of the {p.property} SLA (use h or d)") from None
+            return max(1, round(seconds / 3600))
     return None
 
 

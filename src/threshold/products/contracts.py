@@ -13,6 +13,7 @@ major version.
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,13 +32,14 @@ from threshold.products.contract_document import (
     datasets_of,
     dump,
     freshness_hours,
-    logical_type,
     parse,
     same_contract,
     semver,
 )
 from threshold.products.lookup import dataset_ref, iso
 from threshold.products.models import Contract, Product, ProductDataset
+from threshold.quality import contract_runs
+from threshold.quality.kinds.schema import logical_type
 from threshold.store.models import Column, Dataset, User
 
 _KEY = re.compile(r"(^id$|_id$|_code$|_key$|^code$|^key$)")
@@ -163,7 +165,7 @@ def draft_summary(platform: Platform, dataset: str) -> dict[str, Any]:
         )
         rows = s.scalar(select(Dataset.row_count).where(Dataset.id == ref.id)) or 0
     if draft is not None:
-        return {"source": "imported draft", "version": draft.version, "status": draft.status}
+        return {"source": "imported draft", "version": draft.version, "status": statuses(platform, [draft])[draft.id]}
     checks = 1 + sum(1 for name, ctype, nulls in columns if _suggest_not_null(name, ctype, nulls, rows))
     return {
         "source": "generated from the table",
@@ -213,10 +215,9 @@ def import_contract(platform: Platform, person: Person, text: str) -> dict[str, 
     """Publish a contract: a new version of a product's contract, or a draft for a dataset to be promoted.
 
     The version must be higher than the current one, a breaking change needs a new major version, and
-    the contract's schema must match the real table (its quality rules are checked and recorded).
+    the contract's schema must match the real table. Its rules become the datasets' contract checks
+    (quality's, run now and then on every share and schedule) and the view reads their runs.
     """
-    from threshold.products import contract_checks
-
     contract = parse(text)
     names = datasets_of(contract)
     version = str(contract.version or "")
@@ -237,7 +238,7 @@ def import_contract(platform: Platform, person: Person, text: str) -> dict[str, 
     changes: list[Change] = []
     if latest is not None:
         if latest.version == version and same_contract(parse(latest.document), contract):
-            return contract_dict(latest) | {"changes": [], "unchanged": True}
+            return contract_dict(platform, latest) | {"changes": [], "unchanged": True}
         if semver(version) <= semver(latest.version):
             raise Conflict(f"contract version {version} must be higher than the current {latest.version}")
         changes = compare(parse(latest.document), contract)
@@ -255,25 +256,18 @@ def import_contract(platform: Platform, person: Person, text: str) -> dict[str, 
                 f"the contract describes {', '.join(names)}; the product {ref.full_name} is made of "
                 "other datasets (promote a new product to change what it combines)"
             )
-    results = contract_checks.run(platform, contract, as_user=owner_id)
-    schema_failures = [r for r in results if r["kind"] == "schema" and r["status"] != "passed"]
-    if schema_failures:
-        raise InvalidInput(
-            "the contract does not match the table: " + "; ".join(r["message"] for r in schema_failures[:5])
-        )
-    status = contract_checks.status_of(results)
+    evaluation = checked(platform, contract, names, owner_id)
     with platform.store.session() as s:
         row = Contract(
             dataset_id=ref.id,
             product_id=product.id if product else None,
             version=version,
             document=text,
-            status=status,
-            results=results,
-            checked_at=datetime.now(UTC),
             created_by_id=person.id,
         )
         s.add(row)
+        s.flush()
+        row.rules = contract_runs.keep(s, evaluation, user_id=person.id)
         if product is not None:
             p = s.get(Product, product.id)
             assert p is not None
@@ -281,11 +275,37 @@ def import_contract(platform: Platform, person: Person, text: str) -> dict[str, 
             p.freshness_hours = freshness_hours(contract) or p.freshness_hours
             if contract.description and contract.description.usage:
                 p.description = contract.description.usage
-        s.flush()
-        out = contract_dict(row)
-    if product is not None and status == "failed":
-        _tell_failed(platform, ref.full_name, owner_id, results)
+        row_id = row.id
+    contract_runs.follow_up(platform, evaluation)
+    out = contract_dict(platform, _row(platform, row_id))
+    if product is not None and out["status"] == "failed":
+        _tell_failed(platform, ref.full_name, owner_id, out["results"])
     return out | {"changes": [{"breaking": c.breaking, "change": c.text} for c in changes], "draft": product is None}
+
+
+def checked(
+    platform: Platform, contract: OpenDataContractStandard, names: list[str], owner_id: int
+) -> contract_runs.ContractEvaluation:
+    """The contract's checks run on the tables (nothing kept); refused when its schema does not match them."""
+    evaluation = contract_runs.evaluate(platform, contract, readable=names, fallback_user_id=owner_id)
+    schema_failures = [r for r in evaluation.results if r.kind == "schema" and r.status != "passed"]
+    if schema_failures:
+        raise InvalidInput(
+            "the contract does not match the table: " + "; ".join(r.message for r in schema_failures[:5])
+        )
+    return evaluation
+
+
+def check_ids(rules: list[Any]) -> set[int]:
+    """The checks a kept contract's rules name (checked again, it keeps them)."""
+    return {int(r["check"]) for r in rules if isinstance(r, dict) and r.get("check") is not None}
+
+
+def _row(platform: Platform, contract_id: int) -> Contract:
+    with platform.store.session() as s:
+        row = s.get(Contract, contract_id)
+        assert row is not None
+        return row
 
 
 def _tell_failed(platform: Platform, name: str, owner_id: int, results: list[dict[str, Any]]) -> None:
@@ -303,21 +323,30 @@ def _tell_failed(platform: Platform, name: str, owner_id: int, results: list[dic
     )
 
 
-def contract_dict(c: Contract) -> dict[str, Any]:
+def contract_dict(platform: Platform, c: Contract) -> dict[str, Any]:
+    """A contract version with its rules' newest results (from the checks' run history)."""
+    return _dict(c, *contract_runs.results(platform, c.rules))
+
+
+def _dict(c: Contract, results: list[contract_runs.ContractResult], checked_at: datetime | None) -> dict[str, Any]:
     return {
         "version": c.version,
-        "status": c.status,
-        "results": c.results,
-        "checked_at": iso(c.checked_at),
+        "status": contract_runs.status_of(results),
+        "results": [asdict(r) for r in results],
+        "checked_at": iso(checked_at),
         "created_at": iso(c.created_at),
         "product": c.product_id is not None,
     }
 
 
+def statuses(platform: Platform, rows: list[Contract]) -> dict[int, str]:
+    """{contract id: passed | failed | unchecked} of several contracts, with one read of the history."""
+    views = contract_runs.many_results(platform, {c.id: c.rules for c in rows})
+    return {cid: contract_runs.status_of(results) for cid, (results, _at) in views.items()}
+
+
 def recheck(platform: Platform, person: Person, dataset: str) -> dict[str, Any]:
     """Run the current contract's checks again against the table and record the result."""
-    from threshold.products import contract_checks
-
     with platform.store.session() as s:
         ref = dataset_ref(s, dataset, person)
         product = s.scalars(select(Product).where(Product.dataset_id == ref.id)).one_or_none()
@@ -325,15 +354,17 @@ def recheck(platform: Platform, person: Person, dataset: str) -> dict[str, Any]:
     latest = current(platform, ref.id)
     if latest is None:
         raise NotFound(f"{ref.full_name} has no contract yet: `threshold contract import FILE` or promote it")
-    results = contract_checks.run(platform, parse(latest.document), as_user=product.owner_id if product else person.id)
-    status = contract_checks.status_of(results)
+    doc = parse(latest.document)
+    owner_id = product.owner_id if product else person.id
+    evaluation = contract_runs.evaluate(platform, doc, readable=datasets_of(doc), fallback_user_id=owner_id)
     with platform.store.session() as s:
         row = s.get(Contract, latest.id)
         assert row is not None
-        row.results, row.status, row.checked_at = results, status, datetime.now(UTC)
-        out = contract_dict(row)
-    if product is not None and status == "failed":
-        _tell_failed(platform, ref.full_name, product.owner_id, results)
+        row.rules = contract_runs.keep(s, evaluation, user_id=person.id, reuse=check_ids(row.rules))
+    contract_runs.follow_up(platform, evaluation)
+    out = contract_dict(platform, _row(platform, latest.id))
+    if product is not None and out["status"] == "failed":
+        _tell_failed(platform, ref.full_name, product.owner_id, out["results"])
     return out | {"dataset": ref.full_name}
 
 
@@ -345,4 +376,5 @@ def history(platform: Platform, dataset_id: int) -> list[dict[str, Any]]:
             .where(Contract.dataset_id == dataset_id)
             .order_by(Contract.id.desc())
         ).all()
-    return [contract_dict(c) | {"by": by} for c, by in rows]
+    views = contract_runs.many_results(platform, {c.id: c.rules for c, _by in rows})
+    return [_dict(c, *views[c.id]) | {"by": by} for c, by in rows]

@@ -20,9 +20,10 @@ from threshold.access import DatasetRef, DomainRef, ProductRef, knowable, may, n
 from threshold.errors import Conflict, InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.platform import Platform
-from threshold.products import consumption, contract_checks, contracts
+from threshold.products import consumption, contracts
 from threshold.products.lookup import dataset_ref, iso, memberships
 from threshold.products.models import Candidate, Contract, OwnerDecision, Product, ProductDataset
+from threshold.quality import contract_runs
 from threshold.store.models import Dataset, Domain, Share, User
 
 
@@ -78,13 +79,8 @@ def promote(
             platform, names, owner=owner_row.name, status="active", description=description, freshness=hours
         )
         text = contracts.dump(doc)
-    results = contract_checks.run(platform, doc, as_user=owner_row.id)
-    schema_failures = [r for r in results if r["kind"] == "schema" and r["status"] != "passed"]
-    if schema_failures:
-        raise InvalidInput(
-            "the contract does not match the table: " + "; ".join(r["message"] for r in schema_failures[:5])
-        )
-    status = contract_checks.status_of(results)
+    evaluation = contracts.checked(platform, doc, names, owner_row.id)
+    status = evaluation.status
     version = str(doc.version or "1.0.0")
     now = datetime.now(UTC)
     with platform.store.session() as s:
@@ -106,20 +102,15 @@ def promote(
         if draft is not None and contract is None:
             row = s.get(Contract, draft.id)
             assert row is not None
-            row.product_id, row.status, row.results, row.checked_at = product.id, status, results, now
+            row.product_id = product.id
+            row.rules = contract_runs.keep(s, evaluation, user_id=person.id, reuse=contracts.check_ids(row.rules))
         else:
-            s.add(
-                Contract(
-                    dataset_id=ref.id,
-                    product_id=product.id,
-                    version=version,
-                    document=text,
-                    status=status,
-                    results=results,
-                    checked_at=now,
-                    created_by_id=person.id,
-                )
+            row = Contract(
+                dataset_id=ref.id, product_id=product.id, version=version, document=text, created_by_id=person.id
             )
+            s.add(row)
+            s.flush()
+            row.rules = contract_runs.keep(s, evaluation, user_id=person.id)
         ds = s.get(Dataset, ref.id)
         assert ds is not None
         ds.stage = "product"
@@ -129,6 +120,7 @@ def promote(
         else:
             cand.status, cand.reviewed_by_id, cand.reviewed_at = "promoted", person.id, now
         _settle_proposals(s, ref.id, owner_row.id, person.id, now)
+    contract_runs.follow_up(platform, evaluation)
     payload = {
         "dataset": ref.full_name,
         "owner": owner_row.name,
@@ -327,6 +319,7 @@ def product_view(platform: Platform, dataset: str, *, viewer: Person | None = No
         last_share = s.scalar(select(Share.at).where(Share.dataset_id == ref.id).order_by(Share.at.desc()).limit(1))
         promoted_by = s.get(User, product.promoted_by_id) if product.promoted_by_id else None
     latest = contracts.current(platform, ref.id)
+    contract = contracts.contract_dict(platform, latest) if latest else None
     fresh = _freshness(product.freshness_hours, last_share)
     badges = [
         {
@@ -337,8 +330,8 @@ def product_view(platform: Platform, dataset: str, *, viewer: Person | None = No
         {"kind": "version", "label": f"v{product.version}", "tone": "neutral"},
         {
             "kind": "contract",
-            "label": f"contract {latest.status if latest else 'missing'}",
-            "tone": {"passed": "ok", "failed": "bad"}.get(latest.status if latest else "", "warn"),
+            "label": f"contract {contract['status'] if contract else 'missing'}",
+            "tone": {"passed": "ok", "failed": "bad"}.get(contract["status"] if contract else "", "warn"),
         },
         {"kind": "freshness", "label": fresh["label"], "tone": fresh["tone"]},
     ]
@@ -362,7 +355,7 @@ def product_view(platform: Platform, dataset: str, *, viewer: Person | None = No
         "retired_at": iso(product.retired_at),
         "deprecation_reason": product.deprecation_reason or None,
         "replacement": replacement.full_name if replacement else None,
-        "contract": contracts.contract_dict(latest) | {"document": latest.document} if latest and whole else None,
+        "contract": contract | {"document": latest.document} if contract and latest and whole else None,
         "contracts": contracts.history(platform, ref.id) if whole else [],
         "may_manage": may_manage,
     }
@@ -400,8 +393,8 @@ def list_products(
             q = q.where(Product.status == status)
         rows = s.execute(q).all()
         seen = refs(s, viewer, [p.dataset_id for p, *_ in rows])
-        contract_status = {
-            c.dataset_id: c.status
+        current = {
+            c.dataset_id: c
             for c in s.scalars(select(Contract).where(Contract.product_id.is_not(None)).order_by(Contract.id))
         }
         parts: dict[int, list[str]] = defaultdict(list)
@@ -411,6 +404,8 @@ def list_products(
         ):
             if name in known:
                 parts[pid].append(name)
+    checked = contracts.statuses(platform, list(current.values()))
+    contract_status = {dataset_id: checked[c.id] for dataset_id, c in current.items()}
     return [
         {
             "dataset": name,

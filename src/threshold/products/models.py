@@ -268,7 +268,8 @@ class ProductDataset(Base):
 
 
 class Contract(Base):
-    """One version of a data contract (ODCS v3 YAML), with the last result of checking it."""
+    """One version of a data contract (ODCS v3 YAML) and its rules, each evaluated by a check of quality's:
+    results and status are read from the checks' runs (`quality.contract_runs.results`)."""
 
     __tablename__ = "contracts"
     __table_args__ = (UniqueConstraint("dataset_id", "version"),)
@@ -280,9 +281,8 @@ class Contract(Base):
     version: Mapped[str] = mapped_column(String(40))
     document: Mapped[str] = mapped_column(Text)
     """The ODCS YAML exactly as published."""
-    status: Mapped[str] = mapped_column(String(20), default="unchecked")
-    """`passed`, `failed` or `unchecked`."""
-    results: Mapped[list[Any]] = mapped_column(default=list)
-    checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    rules: Mapped[list[Any]] = mapped_column(default=list)
+    """Its rules in the order the contract view lists them (`quality.contract_rules.ContractRule`), each
+    naming the check that evaluates it (`check`), or why none does (`status` skipped/error, `note`)."""
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

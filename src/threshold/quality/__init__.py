@@ -7,7 +7,9 @@
 - `gate`           — the guard on `dataset_publishing`: blocking checks judge a share before it is published
 - `quarantine`     — rejected files, kept for the owners, and releasing them
 - `schedule`       — scheduled checks as jobs of kind `quality.check`
-- `contract_rules` — the rules of an ODCS v3 contract turned into checks
+- `contract_rules` — the rules of an ODCS v3 contract: one walk says which check evaluates each promise
+- `contract_runs`  — a contract's checks evaluated, kept as the datasets' checks, read back for its view
+- `footers`        — a snapshot's row count and integer bounds from its Parquet footers (to plan the scan)
 - `score`          — quality score per dataset and domain; time to acknowledge and to fix
 - `incidents`, `incident_records`, `routing`, `recipients`, `outcomes` — the incident flow
 - `permissions`    — who may know a dataset exists, and who may see and move an incident

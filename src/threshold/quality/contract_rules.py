@@ -1,58 +1,107 @@
-"""Checks from a data contract (ODCS v3): what the contract promises, checked on every share and schedule.
+"""The rules of a data contract (ODCS v3) as checks: one walk of the contract says, for every promise, which
+check evaluates it, or why none can.
 
-`checks_from_odcs(contract)` reads an `OpenDataContractStandard` model, a dict or the YAML text and
-returns `CheckSpec`s (each with `object_name`, the contract's schema object it is about):
-- per schema object: a `schema` check (its properties' names and logical or physical types);
+`plan(contract)` reads an `OpenDataContractStandard` model, a dict or the YAML text and returns a
+`ContractPlan`: the `specs` (`CheckSpec`s, each with `object_name`, the contract's schema object it is
+about) and the `rules`, every promise in the order the contract view lists them, each naming the spec
+that evaluates it (for the schema, also the column), or why it is not run:
+- per schema object: a `schema` check (its properties' names and logical, else physical, types); the view
+  lists one rule per property (`exists` / `type`);
 - per property: `required` -> not null; `unique` -> unique; primary key columns -> not null each and
   unique together; `logicalTypeOptions` minimum/maximum -> range, pattern -> regex;
 - `quality` rules (on a property or an object): library metrics `nullValues` -> not null,
-  `missingValues` -> custom SQL (NULL or one of the listed values), `invalidValues` -> accepted values
-  (`validValues`) or regex (`pattern`), `duplicateValues` -> unique, `rowCount` -> row count; thresholds
-  (`mustBe`, `mustBeLessThan`, `mustBeLessOrEqualTo`, `mustBeBetween`...; `unit: percent`) become the
-  check's tolerance or bounds; `type: sql` -> a custom SQL assertion (`${object}`/`${property}` filled
-  in), a value in bounds when thresholds are given, else failing rows;
+  `missingValues` -> not null with the listed values as missing, `invalidValues` -> accepted values
+  (`validValues`) or regex (`pattern`), `duplicateValues` -> unique (of `arguments.properties` or the
+  property), `rowCount` -> row count; thresholds (`mustBe`, `mustBeLessThan`, `mustBeLessOrEqualTo`,
+  `mustBeBetween`...; `unit: percent`) become the check's tolerance or bounds; `type: sql` -> a custom
+  SQL assertion measuring one value (`${object}` / `${property}` filled in) in the rule's bounds;
 - SLA property `freshness` (or `latency`) with `value` + `unit` -> freshness of `element`'s column, or of
-  the last snapshot;
+  each dataset's last snapshot;
 - `severity` error/critical/blocker -> blocking.
-Rules Threshold cannot execute (`type: text`, `custom` engines) are returned by `odcs_rules` as skipped,
-with the reason. `sync_contract` replaces a dataset's contract checks with a contract's.
+Rules Threshold cannot execute (`type: text`, `custom` engines, other metrics) are listed as skipped, with
+the reason. Evaluating a plan, keeping its checks and reading its results: `contract_runs.py`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from threshold.errors import InvalidInput
-from threshold.identity.service import Person
-from threshold.platform import Platform
+from threshold.jobs.schedule import parse_duration
 from threshold.quality.kinds import CheckSpec
 
 _BLOCKING_SEVERITIES = {"error", "critical", "blocker", "blocking", "high"}
-_UNITS = {
-    "s": "s",
-    "sec": "s",
-    "second": "s",
-    "seconds": "s",
-    "m": "m",
-    "min": "m",
-    "minute": "m",
-    "minutes": "m",
-    "h": "h",
-    "hr": "h",
-    "hour": "h",
-    "hours": "h",
-    "d": "d",
-    "day": "d",
-    "days": "d",
-    "w": "w",
-    "week": "w",
-    "weeks": "w",
-}
+OPS = (
+    "mustBe",
+    "mustNotBe",
+    "mustBeGreaterThan",
+    "mustBeGreaterOrEqualTo",
+    "mustBeLessThan",
+    "mustBeLessOrEqualTo",
+    "mustBeBetween",
+    "mustNotBeBetween",
+)
+"""The threshold operators of an ODCS quality rule."""
 
 
-def _as_dict(contract: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ContractRule:
+    """One promise of a contract as its view lists it, and what evaluates it."""
+
+    kind: str
+    """`schema`, `quality` or `sla`."""
+    object: str
+    """The dataset it is about (`domain.name`)."""
+    property: str | None
+    rule: str
+    """`exists`/`type` (schema), `required`, `unique`, `primary key`, `range`, `pattern`, the quality
+    rule's name (or description, or metric), `freshness` (SLA)."""
+    expected: Any
+    """As the contract states it: thresholds `{mustBe: 0}`, a type, `<= 24 h`."""
+    what: str = ""
+    """What the rule promises, in words (the message of its result)."""
+    check: int | None = None
+    """The spec that evaluates it (an index into `ContractPlan.specs`), or once kept, the check's id."""
+    column: str | None = None
+    """A schema rule: the column it is about in its object's schema check."""
+    percent: bool = False
+    """The rule measures a percent of the rows (its check's metric), not a count."""
+    note: str | None = None
+    """Why it is not run (`status` says how it ends)."""
+    status: str | None = None
+    """Set when it is not run: `skipped` (text rules, metrics Threshold does not run) or `error`."""
+
+    @classmethod
+    def of(cls, stored: dict[str, Any]) -> ContractRule:
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in stored.items() if k in known})
+
+
+@dataclass(frozen=True)
+class ContractPlan:
+    ref: str
+    """`contract <id> <version>`: where each check came from (`Check.contract_ref`)."""
+    specs: list[CheckSpec]
+    rules: list[ContractRule]
+    datasets: dict[str, str] = field(default_factory=dict)
+    """Schema object name -> the dataset it describes."""
+    not_run: list[str] = field(default_factory=list)
+    """Rules no check evaluates, each with where it is in the contract and why."""
+
+
+def dataset_of(obj: dict[str, Any], domain: str | None) -> str:
+    """The dataset a schema object describes: `physicalName` (`domain.dataset`; a bare name is in the
+    contract's `domain`), else the contract's `domain` + the object's `name`; "" when neither says."""
+    physical = str(obj.get("physicalName") or "").strip().lower()
+    name = physical or str(obj.get("name") or "").strip().lower()
+    if name and "." not in name and domain:
+        return f"{str(domain).strip().lower()}.{name}"
+    return name if physical or domain else ""
+
+
+def as_dict(contract: Any) -> dict[str, Any]:
     if isinstance(contract, str):
         import yaml
 
@@ -72,77 +121,198 @@ def _as_dict(contract: Any) -> dict[str, Any]:
 
 def checks_from_odcs(contract: Any) -> list[CheckSpec]:
     """The executable checks of an ODCS v3 contract (model, dict or YAML); see the module doc."""
-    return odcs_rules(contract)[0]
+    return plan(contract).specs
 
 
 def odcs_rules(contract: Any) -> tuple[list[CheckSpec], list[str]]:
-    """(checks, skipped rules with the reason)."""
-    doc = _as_dict(contract)
+    """(checks, rules not run with the reason)."""
+    p = plan(contract)
+    return p.specs, p.not_run
+
+
+def plan(contract: Any) -> ContractPlan:
+    """The checks and the rules of a contract (model, dict or YAML); see the module doc."""
+    doc = as_dict(contract)
     ref = f"contract {doc.get('id') or doc.get('name') or ''} {doc.get('version') or ''}".strip()
-    specs: list[CheckSpec] = []
-    skipped: list[str] = []
+    walk = _Walk(ref, doc.get("domain"))
     objects = doc.get("schema") or []
     for obj in objects:
+        walk.object(obj)
+    walk.slas(doc.get("slaProperties") or [], objects)
+    return ContractPlan(ref, walk.specs, walk.rules, walk.datasets, walk.not_run)
+
+
+@dataclass
+class _Walk:
+    ref: str
+    domain: str | None
+    specs: list[CheckSpec] = field(default_factory=list)
+    rules: list[ContractRule] = field(default_factory=list)
+    datasets: dict[str, str] = field(default_factory=dict)
+    not_run: list[str] = field(default_factory=list)
+    key_rules: list[int] = field(default_factory=list)
+    """Rules (`unique` of a lone primary key column) evaluated by the primary key's check, made last."""
+
+    def spec(self, kind: str, options: dict[str, Any], ref: str, oname: str, *, name: str = "") -> int:
+        self.specs.append(
+            CheckSpec(kind, options, name=name, source="contract", contract_ref=ref[:200], object_name=oname)
+        )
+        return len(self.specs) - 1
+
+    def object(self, obj: dict[str, Any]) -> None:
         oname = str(obj.get("physicalName") or obj.get("name") or "")
-        props = obj.get("properties") or []
-        expected = [
-            {"name": str(p.get("physicalName") or p.get("name")), "type": _type_of(p)}
-            for p in props
-            if p.get("physicalName") or p.get("name")
-        ]
-        if expected:
-            specs.append(
-                CheckSpec(
-                    "schema",
-                    {"columns": expected},
-                    name=f"{oname}: schema as in the contract",
-                    source="contract",
-                    contract_ref=f"{ref} schema {oname}",
-                    object_name=oname,
+        dataset = dataset_of(obj, self.domain) or oname
+        self.datasets[oname] = dataset
+        props = [p for p in obj.get("properties") or [] if p.get("physicalName") or p.get("name")]
+        if props:
+            expected = [{"name": _col(p), "type": _type_of(p)} for p in props]
+            name = f"{oname}: schema as in the contract"
+            schema = self.spec("schema", {"columns": expected}, f"{self.ref} schema {oname}", oname, name=name)
+            for p in props:
+                self.rules.append(
+                    ContractRule("schema", dataset, _col(p), "type", _type_of(p) or None, check=schema, column=_col(p))
                 )
-            )
         keys = sorted((p for p in props if p.get("primaryKey")), key=lambda p: p.get("primaryKeyPosition") or 0)
         key_cols = [_col(p) for p in keys]
+        self.key_rules = []
         for p in props:
-            col = _col(p)
-            where = f"{ref} {oname}.{col}"
-            if p.get("required") or col in key_cols:
-                specs.append(_spec("not_null", {"columns": [col]}, where + " required", oname))
-            if p.get("unique") and not (len(key_cols) == 1 and key_cols[0] == col):
-                specs.append(_spec("unique", {"columns": [col]}, where + " unique", oname))
-            opts = p.get("logicalTypeOptions") or {}
-            lo = opts.get("minimum", opts.get("exclusiveMinimum"))
-            hi = opts.get("maximum", opts.get("exclusiveMaximum"))
-            if lo is not None or hi is not None:
-                specs.append(_spec("range", {"column": col, "min": lo, "max": hi}, where + " range", oname))
-            if opts.get("pattern"):
-                specs.append(_spec("regex", {"column": col, "pattern": opts["pattern"]}, where + " pattern", oname))
-            for i, rule in enumerate(p.get("quality") or []):
-                _rule(rule, specs, skipped, oname, col, f"{where} quality {rule.get('id') or rule.get('name') or i}")
+            self.property(p, oname, dataset, key_cols)
         if key_cols:
-            specs.append(_spec("unique", {"columns": key_cols}, f"{ref} {oname} primary key", oname))
-        for i, rule in enumerate(obj.get("quality") or []):
-            _rule(rule, specs, skipped, oname, None, f"{ref} {oname} quality {rule.get('id') or rule.get('name') or i}")
-    only = str(objects[0].get("physicalName") or objects[0].get("name") or "") if len(objects) == 1 else None
-    for sla in doc.get("slaProperties") or []:
-        if str(sla.get("property", "")).lower() in ("freshness", "latency"):
-            unit = _UNITS.get(str(sla.get("unit") or "d").lower())
-            if unit is None or sla.get("value") in (None, ""):
-                skipped.append(f"{ref} SLA {sla.get('property')}: unit {sla.get('unit')!r} is not a time unit")
-                continue
-            element = str(sla.get("element") or "")
-            oname, _, col = element.partition(".") if "." in element else (only or element, "", "")
-            options: dict[str, Any] = {"max_age": f"{sla['value']}{unit}"} | ({"column": col} if col else {})
-            specs.append(
-                CheckSpec(
-                    "freshness",
-                    options,
-                    source="contract",
-                    contract_ref=f"{ref} SLA freshness",
-                    object_name=oname or only,
-                )
+            unique = self.spec("unique", {"columns": key_cols}, f"{self.ref} {oname} primary key", oname)
+            for i in self.key_rules:
+                self.rules[i] = replace(self.rules[i], check=unique)
+            what = f"{', '.join(key_cols)} identif{'ies' if len(key_cols) == 1 else 'y'} a row"
+            self.rules.append(
+                ContractRule("quality", dataset, ", ".join(key_cols), "primary key", {"mustBe": 0}, what, unique)
             )
-    return specs, skipped
+        for i, rule in enumerate(obj.get("quality") or []):
+            label = rule.get("id") or rule.get("name") or i
+            self.quality(rule, oname, dataset, None, f"{self.ref} {oname} quality {label}")
+
+    def property(self, p: dict[str, Any], oname: str, dataset: str, key_cols: list[str]) -> None:
+        col = _col(p)
+        where = f"{self.ref} {oname}.{col}"
+        qualified = f"{dataset}.{col}"
+        if p.get("required") or col in key_cols:
+            i = self.spec("not_null", {"columns": [col]}, where + " required", oname)
+            label = "required" if p.get("required") else "primary key"
+            self.rules.append(
+                ContractRule("quality", dataset, col, label, {"mustBe": 0}, f"{qualified} has no empty value", i)
+            )
+        if p.get("unique"):
+            what = f"{qualified} has no repeated value"
+            if len(key_cols) == 1 and key_cols[0] == col:  # the primary key's unique check says it
+                self.key_rules.append(len(self.rules))
+                self.rules.append(ContractRule("quality", dataset, col, "unique", {"mustBe": 0}, what))
+            else:
+                i = self.spec("unique", {"columns": [col]}, where + " unique", oname)
+                self.rules.append(ContractRule("quality", dataset, col, "unique", {"mustBe": 0}, what, i))
+        opts = p.get("logicalTypeOptions") or {}
+        lo = opts.get("minimum", opts.get("exclusiveMinimum"))
+        hi = opts.get("maximum", opts.get("exclusiveMaximum"))
+        if lo is not None or hi is not None:
+            i = self.spec("range", {"column": col, "min": lo, "max": hi}, where + " range", oname)
+            bounds = " and ".join(([f"≥ {lo}"] if lo is not None else []) + ([f"≤ {hi}"] if hi is not None else []))
+            self.rules.append(ContractRule("quality", dataset, col, "range", {"mustBe": 0}, f"{col} is {bounds}", i))
+        if opts.get("pattern"):
+            i = self.spec("regex", {"column": col, "pattern": opts["pattern"]}, where + " pattern", oname)
+            what = f"{col} matches {opts['pattern']}"
+            self.rules.append(ContractRule("quality", dataset, col, "pattern", {"mustBe": 0}, what, i))
+        for i, rule in enumerate(p.get("quality") or []):
+            self.quality(rule, oname, dataset, col, f"{where} quality {rule.get('id') or rule.get('name') or i}")
+
+    def quality(self, rule: dict[str, Any], oname: str, dataset: str, col: str | None, ref: str) -> None:
+        kind = str(rule.get("type") or ("library" if (rule.get("metric") or rule.get("rule")) else "text")).lower()
+        metric = str(rule.get("metric") or rule.get("rule") or "")
+        label = str(rule.get("name") or rule.get("description") or metric or kind)
+        what = str(rule.get("description") or label)
+        ops = {k: rule[k] for k in OPS if rule.get(k) is not None}
+        percent = str(rule.get("unit") or "").lower() in ("percent", "%") and metric != "rowCount"
+        base = ContractRule("quality", dataset, col, label, ops, what, percent=percent)
+        if kind in ("text", "custom"):
+            said = str(rule.get("description") or rule.get("name") or "")
+            note = f"{kind} rule, for people to follow: {said}".strip()
+            self.rules.append(replace(base, expected=None, note=note, status="skipped"))
+            self.not_run.append(f"{ref}: a {kind} rule ({(metric or said)[:80]}) cannot be run by Threshold")
+            return
+        spec = self._spec_of(kind, metric, rule, oname, col, ref)
+        if spec is None:
+            self.rules.append(replace(base, note=f"metric {metric!r} is not one Threshold runs", status="skipped"))
+            what_not = metric or str(rule.get("description") or "")
+            self.not_run.append(f"{ref}: a {kind} rule ({what_not[:80]}) cannot be run by Threshold")
+            return
+        name = str(rule.get("name") or rule.get("description") or "")[:200]
+        self.specs.append(replace(spec, name=name) if name else spec)
+        default = {} if metric == "rowCount" or kind == "sql" else {"mustBe": 0}
+        self.rules.append(replace(base, expected=ops or default, check=len(self.specs) - 1))
+
+    def _spec_of(
+        self, kind: str, metric: str, rule: dict[str, Any], oname: str, col: str | None, ref: str
+    ) -> CheckSpec | None:
+        blocking = str(rule.get("severity") or "").lower() in _BLOCKING_SEVERITIES
+        args = rule.get("arguments") or {}
+        tolerance = _tolerance(rule)
+
+        def spec(k: str, options: dict[str, Any]) -> CheckSpec:
+            return CheckSpec(
+                k, options, blocking=blocking, source="contract", contract_ref=ref[:200], object_name=oname
+            )
+
+        if kind == "sql" and rule.get("query"):
+            prop = col or ""
+            sql = str(rule["query"]).replace("${property}", prop).replace("{property}", prop)
+            sql = sql.replace("${column}", prop)
+            bounds = _bounds(rule)
+            return spec(
+                "sql",
+                {"sql": sql} | ({k: v for k, v in bounds.items() if v is not None} if bounds else {"value": True}),
+            )
+        if kind != "library":
+            return None
+        if metric == "rowCount":
+            bounds = _bounds(rule) or {"min": 0}
+            options = {k: (math.ceil(v) if k == "min" else math.floor(v)) for k, v in bounds.items() if v is not None}
+            return spec("row_count", options)
+        if metric == "duplicateValues":
+            cols = [str(c) for c in args.get("properties") or []] or ([col] if col else [])
+            return spec("unique", {"columns": cols} | tolerance) if cols else None
+        if col is None:
+            return None
+        if metric == "nullValues":
+            return spec("not_null", {"columns": [col]} | tolerance)
+        if metric == "missingValues":
+            listed = [v for v in (args.get("missingValues") or []) if v is not None]
+            return spec("not_null", {"columns": [col]} | ({"missing": listed} if listed else {}) | tolerance)
+        if metric == "invalidValues" and args.get("validValues"):
+            return spec("accepted_values", {"column": col, "values": list(args["validValues"])} | tolerance)
+        if metric == "invalidValues" and args.get("pattern"):
+            return spec("regex", {"column": col, "pattern": args["pattern"]} | tolerance)
+        return None
+
+    def slas(self, slas: list[dict[str, Any]], objects: list[dict[str, Any]]) -> None:
+        names = [str(o.get("physicalName") or o.get("name") or "") for o in objects]
+        for sla in slas:
+            if str(sla.get("property", "")).lower() not in ("freshness", "latency"):
+                continue
+            unit = str(sla.get("unit") or "d").strip().lower()
+            value = sla.get("value")
+            try:
+                seconds = parse_duration(f"{value}{unit}")
+            except InvalidInput:
+                note = f"SLA {sla.get('property')}: unit {sla.get('unit')!r} is not a time unit"
+                self.rules.append(ContractRule("sla", "", None, "freshness", None, note=note, status="skipped"))
+                self.not_run.append(f"{self.ref} {note}")
+                continue
+            hours = seconds / 3600
+            expected = f"<= {int(hours) if float(hours).is_integer() else round(hours, 1)} h"
+            element = str(sla.get("element") or "")
+            oname, _, col = element.partition(".") if "." in element else ("", "", "")
+            for name in [oname] if oname else names:
+                options: dict[str, Any] = {"max_age": f"{value}{unit}"} | ({"column": col} if col else {})
+                i = self.spec("freshness", options, f"{self.ref} SLA freshness", name)
+                dataset = self.datasets.get(name, name)
+                what = f"the newest {col}" if col else "the last update"
+                self.rules.append(ContractRule("sla", dataset, col or None, "freshness", expected, what, i))
 
 
 def _col(p: dict[str, Any]) -> str:
@@ -150,78 +320,30 @@ def _col(p: dict[str, Any]) -> str:
 
 
 def _type_of(p: dict[str, Any]) -> str:
-    return str(p.get("physicalType") or p.get("logicalType") or "")
-
-
-def _spec(kind: str, options: dict[str, Any], ref: str, oname: str, blocking: bool = False) -> CheckSpec:
-    return CheckSpec(kind, options, blocking=blocking, source="contract", contract_ref=ref[:200], object_name=oname)
-
-
-def _rule(
-    rule: dict[str, Any], specs: list[CheckSpec], skipped: list[str], oname: str, col: str | None, ref: str
-) -> None:
-    kind = str(rule.get("type") or "library").lower()
-    blocking = str(rule.get("severity") or "").lower() in _BLOCKING_SEVERITIES
-    name = str(rule.get("name") or rule.get("description") or "")[:200]
-    metric = str(rule.get("metric") or rule.get("rule") or "")
-    args = rule.get("arguments") or {}
-    tolerance = _tolerance(rule)
-    spec: CheckSpec | None = None
-    if kind == "sql" and rule.get("query"):
-        sql = str(rule["query"]).replace("${property}", col or "").replace("{property}", col or "")
-        bounds = _bounds(rule)
-        options = {"sql": sql} | ({k: v for k, v in bounds.items() if v is not None} if bounds else tolerance)
-        spec = _spec("sql", options, ref, oname, blocking)
-    elif kind == "library" and metric == "rowCount":
-        bounds = _bounds(rule) or {}
-        options = {k: (math.ceil(v) if k == "min" else math.floor(v)) for k, v in bounds.items() if v is not None}
-        spec = _spec("row_count", options, ref, oname, blocking) if options else None
-    elif (
-        kind == "library"
-        and col is not None
-        and metric in ("nullValues", "missingValues", "invalidValues", "duplicateValues")
-    ):
-        if metric == "nullValues":
-            spec = _spec("not_null", {"columns": [col]} | tolerance, ref, oname, blocking)
-        elif metric == "missingValues":
-            listed = [v for v in (args.get("missingValues") or []) if v is not None]
-            if listed:
-                quoted = ", ".join("'" + str(v).replace("'", "''") + "'" for v in listed)
-                sql = f'SELECT * FROM ${{object}} WHERE "{col}" IS NULL OR CAST("{col}" AS VARCHAR) IN ({quoted})'
-                spec = _spec("sql", {"sql": sql} | tolerance, ref, oname, blocking)
-            else:
-                spec = _spec("not_null", {"columns": [col]} | tolerance, ref, oname, blocking)
-        elif metric == "invalidValues" and args.get("validValues"):
-            spec = _spec(
-                "accepted_values",
-                {"column": col, "values": list(args["validValues"])} | tolerance,
-                ref,
-                oname,
-                blocking,
-            )
-        elif metric == "invalidValues" and args.get("pattern"):
-            spec = _spec("regex", {"column": col, "pattern": args["pattern"]} | tolerance, ref, oname, blocking)
-        elif metric == "duplicateValues":
-            spec = _spec("unique", {"columns": [col]} | tolerance, ref, oname, blocking)
-    if spec is None:
-        what = f"metric {metric}" if metric else str(rule.get("description") or "")[:80]
-        skipped.append(f"{ref}: a {kind} rule ({what}) cannot be run by Threshold")
-        return
-    specs.append(replace(spec, name=name) if name else spec)
+    """What the contract says a column's type is: its logical type, else its physical one."""
+    return str(p.get("logicalType") or p.get("physicalType") or "")
 
 
 def _bounds(rule: dict[str, Any]) -> dict[str, float | None] | None:
-    """Thresholds on a measured value as inclusive bounds {min, max}; None when the rule has none."""
+    """Thresholds on a measured value as inclusive bounds {min, max}; None when the rule has none. A strict
+    bound moves by one for a count (whole numbers), by a hair for a percent."""
+    step = 1e-9 if str(rule.get("unit") or "").lower() in ("percent", "%") else None
     lo: float | None = None
     hi: float | None = None
+
+    def past(v: float) -> float:
+        return step if step is not None else (1 if v.is_integer() else 1e-9)
+
     if rule.get("mustBe") is not None:
         lo = hi = float(rule["mustBe"])
     if rule.get("mustBeGreaterThan") is not None:
-        lo = float(rule["mustBeGreaterThan"]) + (1 if float(rule["mustBeGreaterThan"]).is_integer() else 1e-9)
+        v = float(rule["mustBeGreaterThan"])
+        lo = v + past(v)
     if rule.get("mustBeGreaterOrEqualTo") is not None:
         lo = float(rule["mustBeGreaterOrEqualTo"])
     if rule.get("mustBeLessThan") is not None:
-        hi = float(rule["mustBeLessThan"]) - (1 if float(rule["mustBeLessThan"]).is_integer() else 1e-9)
+        v = float(rule["mustBeLessThan"])
+        hi = v - past(v)
     if rule.get("mustBeLessOrEqualTo") is not None:
         hi = float(rule["mustBeLessOrEqualTo"])
     if rule.get("mustBeBetween"):
@@ -240,65 +362,3 @@ def _tolerance(rule: dict[str, Any]) -> dict[str, Any]:
     if str(rule.get("unit") or "").lower() in ("percent", "%"):
         return {"max_failing_percent": top}
     return {"max_failing": math.floor(top)}
-
-
-def sync_contract(
-    platform: Platform, person: Person, full_name: str, contract: Any, *, object_name: str | None = None
-) -> dict[str, Any]:
-    """Make `full_name`'s contract checks exactly those of `contract` (its schema object named like the
-    dataset, or `object_name`, or its only one). Manual checks are untouched. Returns what changed."""
-    from sqlalchemy import select
-
-    from threshold.quality.dataset_checks import add, remove
-    from threshold.quality.models import Check
-    from threshold.store.models import Dataset
-
-    specs, skipped = odcs_rules(contract)
-    dataset = full_name.lower().split(".", 1)[1]
-    objects = {s.object_name for s in specs if s.object_name}
-    wanted = object_name or (dataset if dataset in objects else (next(iter(objects)) if len(objects) == 1 else None))
-    if objects and wanted not in objects:
-        raise InvalidInput(f"the contract describes {', '.join(sorted(objects))}; say which one is {full_name}")
-    mine = [s for s in specs if s.object_name in (wanted, None, "")]
-    with platform.store.session() as s:
-        old = list(
-            s.scalars(
-                select(Check.id)
-                .join(Dataset, Dataset.id == Check.dataset_id)
-                .where(Dataset.full_name == full_name.lower(), Check.source == "contract", Check.active.is_(True))
-            )
-        )
-    removed = [remove(platform, person, cid)["id"] for cid in old]
-    added, failed = [], []
-    for spec in mine:
-        try:
-            added.append(add(platform, person, full_name, spec))
-        except InvalidInput as e:
-            failed.append(f"{spec.contract_ref}: {e}")
-    return {
-        "dataset": full_name.lower(),
-        "added": [a["id"] for a in added],
-        "removed": removed,
-        "skipped": skipped,
-        "invalid": failed,
-    }
-
-
-def sync_from_product(platform: Platform, person: Person, full_name: str) -> dict[str, Any]:
-    """Take the checks of the newest contract the products capability holds for `full_name`."""
-    from sqlalchemy import select
-
-    from threshold.products.models import Contract
-    from threshold.store.models import Dataset
-
-    with platform.store.session() as s:
-        doc = s.scalar(
-            select(Contract.document)
-            .join(Dataset, Dataset.id == Contract.dataset_id)
-            .where(Dataset.full_name == full_name.lower())
-            .order_by(Contract.created_at.desc(), Contract.id.desc())
-            .limit(1)
-        )
-    if not doc:
-        raise InvalidInput(f"{full_name} has no data contract yet; give one with --contract FILE")
-    return sync_contract(platform, person, full_name, doc)
