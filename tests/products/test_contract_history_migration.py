@@ -1,5 +1,5 @@
-"""Migration 0009 carries every result a contract kept into the one check history, and back: the contract
-view reads the same results from the runs as it read from the contract before."""
+"""Migration quality_one_check_history carries every result a contract kept into the one check history,
+and back: the contract view reads the same results from the runs as it read from the contract before."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from threshold.quality.contract_rules import ContractRule
 from threshold.quality.contract_runs import RunView, render, status_of
 from threshold.store.db import Store
 
+PREVIOUS = "limits_sign_in_failures"
+"""The head before this migration."""
 AT = "2026-01-01 00:00:00"
 CHECKED = "2026-02-03 04:05:06"
 RESULTS = [
@@ -69,7 +71,7 @@ RESULTS = [
 
 
 def _seed(store: Store) -> None:
-    """Previous head (0008): a product's contract with its kept results, and an unchecked draft."""
+    """Previous head (limits_sign_in_failures): a product's contract with its kept results, and an unchecked draft."""
     with store.engine.begin() as c:
         run = lambda sql, **kw: c.execute(sa.text(sql), {"at": AT, **kw})  # noqa: E731
         run("INSERT INTO domains (id, name, title, description, created_at) VALUES (1, 'sales', 'Sales', '', :at)")
@@ -127,10 +129,10 @@ def test_kept_results_become_runs_and_the_view_reads_them_unchanged(empty_databa
     store = Store(empty_database_url)
     try:
         cfg = store._alembic_config()
-        command.upgrade(cfg, "0008_outbox")
+        command.upgrade(cfg, PREVIOUS)
         _seed(store)
 
-        command.upgrade(cfg, "0009_one_check_history")
+        command.upgrade(cfg, "quality_one_check_history")
 
         migrated = _contract(store, 1)
         assert "results" not in migrated and "status" not in migrated
@@ -158,7 +160,7 @@ def test_kept_results_become_runs_and_the_view_reads_them_unchanged(empty_databa
         ]
         assert _contract(store, 2)["rules"] == []
 
-        command.downgrade(cfg, "0008_outbox")
+        command.downgrade(cfg, PREVIOUS)
 
         back = _contract(store, 1)
         assert (back["status"], back["results"]) == ("failed", RESULTS)

@@ -10,8 +10,8 @@ said it (kind, object, property, rule, expected, actual, message) is kept whole 
 `contracts.status`, `results` and `checked_at` go (computed from the runs now). The downgrade puts the
 results back from the rules and the runs and removes the checks this migration made.
 
-Revision ID: 0009_one_check_history
-Revises: 0008_outbox
+Revision ID: quality_one_check_history
+Revises: limits_sign_in_failures
 """
 
 from datetime import UTC, datetime
@@ -20,8 +20,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_one_check_history"
-down_revision = "0008_outbox"
+revision = "quality_one_check_history"
+down_revision = "limits_sign_in_failures"
 branch_labels = None
 depends_on = None
 
