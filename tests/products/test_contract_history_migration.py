@@ -12,7 +12,7 @@ from threshold.quality.contract_rules import ContractRule
 from threshold.quality.contract_runs import RunView, render, status_of
 from threshold.store.db import Store
 
-PREVIOUS = "access_tag_scopes"
+PREVIOUS = "insights"
 """The head before this migration."""
 AT = "2026-01-01 00:00:00"
 CHECKED = "2026-02-03 04:05:06"
@@ -71,7 +71,7 @@ RESULTS = [
 
 
 def _seed(store: Store) -> None:
-    """Previous head (access_tag_scopes): a product's contract with its kept results, and an unchecked draft."""
+    """Previous head (insights): a product's contract with its kept results, and an unchecked draft."""
     with store.engine.begin() as c:
         run = lambda sql, **kw: c.execute(sa.text(sql), {"at": AT, **kw})  # noqa: E731
         run("INSERT INTO domains (id, name, title, description, created_at) VALUES (1, 'sales', 'Sales', '', :at)")

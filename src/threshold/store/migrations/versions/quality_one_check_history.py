@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "quality_one_check_history"
-down_revision = "access_tag_scopes"
+down_revision = "insights"
 branch_labels = None
 depends_on = None
 
