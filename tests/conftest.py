@@ -71,6 +71,23 @@ def _make_platform(home: Path, backend: str) -> Iterator[Platform]:
             _drop_postgres_database(url)
 
 
+def copy_home(home: Path, dest: Path, **overrides: object) -> Platform:
+    """Copy a SQLite home at rest (its platform closed) as `cp -a` does, and open the copy.
+
+    Homes are relocatable: build an organisation once, copy it for every test that changes it. The
+    copy reads and writes only its own files; the original is never touched."""
+    import shutil
+
+    shutil.copytree(home, dest, symlinks=True)
+    return Platform.open(dest, **overrides)
+
+
+@pytest.fixture(name="copy_home")
+def copy_home_fixture():  # -> (home: Path, dest: Path, **settings) -> Platform
+    """`copy_home(home, dest)`: a copy of a home at rest, opened (see `copy_home`)."""
+    return copy_home
+
+
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[Platform]:
     """An empty, initialised home on SQLite (admin only)."""

@@ -86,3 +86,10 @@ class Busy(ThresholdError):
     def __init__(self, message: str, retry_after: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after = max(1, int(-(-retry_after // 1)))  # whole seconds, rounded up, at least 1
+
+
+class OutOfSpace(ThresholdError):
+    """A disk is full: the message names the folder (warehouse, home) and the space it needed."""
+
+    status = 507
+    exit_code = 9

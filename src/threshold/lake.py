@@ -9,12 +9,15 @@ renamed or added column reads right in old files.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
+from pyiceberg.catalog import Catalog
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
 from pyiceberg.io.pyarrow import parquet_file_to_data_file
@@ -41,9 +44,13 @@ from pyiceberg.types import (
     TimeType,
     UUIDType,
 )
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
+from threshold import disk, warehouse
 from threshold.errors import InvalidInput, NotFound, TransientError
 from threshold.settings import Settings
+from threshold.store.db import Store
 
 
 @dataclass(frozen=True)
@@ -165,31 +172,91 @@ class SnapshotInfo:
     properties: dict[str, str]
 
 
-class Lake:
-    """The Iceberg side of Threshold. Thread-safe for reads; writers serialise per table through the catalog."""
+class _Catalog(SqlCatalog):
+    """pyiceberg's SQL catalog on the metadata store's own engine: a commit waits for a locked SQLite store
+    exactly as long as the store does (`lock_timeout_seconds`), instead of pyiceberg's own 5 s."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, name: str, engine: Engine, **properties: str) -> None:
+        Catalog.__init__(self, name, **properties)
+        self.engine = engine
+        self._init_catalog()
+
+
+class Lake:
+    """The Iceberg side of Threshold. Thread-safe for reads; writers serialise per table through the catalog.
+
+    Every location it stores is relative to the warehouse (`threshold.warehouse`), and it reads or writes
+    only a warehouse stamped with this home's id (`threshold.home`).
+    """
+
+    def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
+        self.store = store
         self._catalog: SqlCatalog | None = None
         self._plans: dict[tuple[str, int | None], ReadPlan] = {}
         self._lock = threading.Lock()
+        self._verified: set[bool] = set()
+
+    @property
+    def root(self) -> Path:
+        return self.settings.warehouse_dir
 
     @property
     def catalog(self) -> SqlCatalog:
         if self._catalog is None:
             with self._lock:
                 if self._catalog is None:
-                    self.settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
-                    self._catalog = SqlCatalog(
-                        "threshold",
-                        uri=self.settings.db_url,
-                        warehouse=self.settings.warehouse_dir.as_uri(),
-                    )
+                    self._verify(write=False)
+                    self._catalog = _Catalog("threshold", self.store.engine, **warehouse.catalog_properties(self.root))
         return self._catalog
+
+    def _verify(self, *, write: bool) -> None:
+        """Refuse a warehouse that is not this home's own (checked once per process and kind of use)."""
+        if write in self._verified:
+            return
+        from threshold import home
+
+        home.verify(self.settings, self.store, write=write)
+        self._verified.add(write)
+
+    @contextmanager
+    def writing(self, identifier: str) -> Iterator[None]:
+        """Around every write: this home's warehouse only; a locked store or a full disk said plainly."""
+        self._verify(write=True)
+        try:
+            yield
+        except OperationalError as e:
+            if "locked" in str(e).lower():
+                raise TransientError(
+                    f"the metadata store stayed locked by another process for {self.settings.lock_timeout_seconds:g} s "
+                    f"while writing {identifier} (THRESHOLD_LOCK_TIMEOUT_SECONDS); nothing was changed, try again"
+                ) from e
+            raise
+        except OSError as e:
+            if disk.is_full(e):
+                raise disk.full_error(self.root, "the warehouse", need=0) from e
+            raise
 
     def table_dir(self, identifier: str) -> Path:
         domain, name = identifier.split(".", 1)
-        return self.settings.warehouse_dir / domain / name
+        return self.root / domain / name
+
+    def location(self, identifier: str) -> str:
+        """The stored (relative) location of a table."""
+        domain, name = identifier.split(".", 1)
+        return warehouse.relative(f"{domain}/{name}")
+
+    def stored(self, path: Path) -> str:
+        """The stored form of a file in the warehouse."""
+        try:
+            inside = path.resolve().relative_to(self.root)
+        except ValueError as e:
+            raise InvalidInput(f"{path} is not in the warehouse {self.root}") from e
+        return warehouse.relative(inside.as_posix())
+
+    def local(self, location: str) -> Path:
+        """The file a stored location names in this home's warehouse."""
+        return warehouse.local_path(location, self.root)
 
     def load(self, identifier: str) -> Table:
         try:
@@ -200,20 +267,27 @@ class Lake:
     def exists(self, identifier: str) -> bool:
         return bool(self.catalog.table_exists(identifier))
 
+    def identifiers(self) -> list[str]:
+        """Every table of the catalog, `domain.name`."""
+        catalog = self.catalog
+        return sorted(".".join(t) for ns in catalog.list_namespaces() for t in catalog.list_tables(ns))
+
     def create(self, identifier: str, schema: pa.Schema) -> Table:
         namespace = identifier.split(".", 1)[0]
-        self.catalog.create_namespace_if_not_exists(namespace)
-        return self.catalog.create_table(
-            identifier,
-            schema=schema,
-            location=self.table_dir(identifier).as_uri(),
-            properties={"format-version": "2", "write.parquet.compression-codec": "snappy"},
-        )
+        with self.writing(identifier):
+            self.catalog.create_namespace_if_not_exists(namespace)
+            return self.catalog.create_table(
+                identifier,
+                schema=schema,
+                location=self.location(identifier),
+                properties={"format-version": "2", "write.parquet.compression-codec": "snappy"},
+            )
 
     def drop(self, identifier: str) -> None:
-        """Remove a table from the catalog (its files stay until purged)."""
-        if self.exists(identifier):
-            self.catalog.drop_table(identifier)
+        """Remove a table from the catalog (its files stay until the clean-up removes them)."""
+        with self.writing(identifier):
+            if self.exists(identifier):
+                self.catalog.drop_table(identifier)
 
     def reset_to(self, table: Table, published: int | None) -> Table:
         """Undo commits that were never published in the metadata store (a share killed half-way)."""
@@ -222,9 +296,10 @@ class Lake:
         if current_id == published or published is None:
             return table
         try:
-            table.manage_snapshots().set_current_snapshot(published).commit()
+            with self.writing(_name(table)):
+                table.manage_snapshots().set_current_snapshot(published).commit()
         except CommitFailedException as e:  # another writer undid it (or committed) at the same moment
-            raise TransientError(f"{table.name()} was changed by someone else at the same time; try again") from e
+            raise TransientError(f"{_name(table)} was changed by someone else at the same time; try again") from e
         return table.refresh()
 
     def commit(
@@ -235,33 +310,70 @@ class Lake:
         *,
         replace: bool,
         properties: dict[str, str],
+        remove: Sequence[str] = (),
     ) -> int:
-        """Commit data files in `tx` as ONE snapshot: an append, or an overwrite of every current file.
+        """Commit data files in `tx` as ONE snapshot: an append, or an overwrite of every current file
+        (`replace`), or of the files `remove` names (compaction, repair).
 
         Schema changes made earlier in `tx` land in the same atomic commit. Returns the new snapshot id.
+        When the commit fails, the files it brought and the metadata it wrote are removed: the caller
+        holds the dataset's writer lock, so whatever this attempt created and nothing references is its own.
         """
+        started = time.time()
+        name = _name(table)
         try:
-            metadata = tx.table_metadata
-            data_files = [parquet_file_to_data_file(table.io, metadata, p.as_uri()) for p in files]
-            producer = tx.update_snapshot(snapshot_properties=properties)
-            if replace:
-                with producer.overwrite() as ow:
-                    if table.current_snapshot() is not None:
-                        for task in table.scan().plan_files():
-                            ow.delete_data_file(task.file)
-                    for df in data_files:
-                        ow.append_data_file(df)
-            else:
-                with producer.fast_append() as fa:
-                    for df in data_files:
-                        fa.append_data_file(df)
-            tx.commit_transaction()
+            with self.writing(name):
+                metadata = tx.table_metadata
+                data_files = [parquet_file_to_data_file(table.io, metadata, self.stored(p)) for p in files]
+                producer = tx.update_snapshot(snapshot_properties=properties)
+                if replace or remove:
+                    gone = set(remove)
+                    with producer.overwrite() as ow:
+                        if table.current_snapshot() is not None:
+                            for task in table.scan().plan_files():
+                                if replace or task.file.file_path in gone:
+                                    ow.delete_data_file(task.file)
+                        for df in data_files:
+                            ow.append_data_file(df)
+                else:
+                    with producer.fast_append() as fa:
+                        for df in data_files:
+                            fa.append_data_file(df)
+                tx.commit_transaction()
         except CommitFailedException as e:
-            raise TransientError(f"{table.name()} was changed by someone else at the same time; try again") from e
+            self._discard_attempt(name, files, started)
+            raise TransientError(f"{name} was changed by someone else at the same time; try again") from e
+        except BaseException:
+            self._discard_attempt(name, files, started)
+            raise
         table = table.refresh()
         snapshot = table.current_snapshot()
         assert snapshot is not None
         return snapshot.snapshot_id
+
+    def _discard_attempt(self, identifier: str, files: Sequence[Path], started: float) -> None:
+        """Remove what a failed commit left: its data files and the manifests and metadata it wrote."""
+        from threshold.lakefiles import referenced_paths
+
+        keep: set[Path] | None
+        try:
+            keep = referenced_paths(self, self.catalog.load_table(identifier))
+        except NoSuchTableError:
+            keep = set()
+        except Exception:
+            # The catalog cannot even be read now (e.g. the store is still locked): the files it wrote stay
+            # for the clean-up, which removes what no snapshot references once the writer is gone.
+            keep = None
+        candidates = [*files]
+        metadata_dir = self.table_dir(identifier) / "metadata"
+        if keep is not None and metadata_dir.is_dir():
+            candidates += [p for p in metadata_dir.iterdir() if _mtime(p) >= started - 1]
+        for path in candidates:
+            if keep is not None and path.resolve() in keep:
+                continue
+            if keep is None and path not in files:
+                continue
+            path.unlink(missing_ok=True)
 
     def plan(self, identifier: str, snapshot_id: int | None) -> ReadPlan:
         """The files and schema of one snapshot; cached, since a published snapshot never changes."""
@@ -281,7 +393,7 @@ class Lake:
             tasks = list(table.scan(snapshot_id=snapshot_id).plan_files())
             if any(t.delete_files for t in tasks):
                 raise InvalidInput(f"{identifier} has row-level deletes, which the gateway cannot read yet")
-            files = tuple(_local_path(t.file.file_path) for t in tasks)
+            files = tuple(str(self.local(t.file.file_path)) for t in tasks)
         fields = fields_of(schema)
         plan = ReadPlan(identifier, snapshot_id, files, fields, _direct_types(files, fields))
         with self._lock:
@@ -289,6 +401,12 @@ class Lake:
                 self._plans.clear()
             self._plans[key] = plan
         return plan
+
+    def forget(self, identifier: str) -> None:
+        """Drop cached read plans of a table (after a repair made a snapshot's files readable again)."""
+        with self._lock:
+            for key in [k for k in self._plans if k[0] == identifier]:
+                del self._plans[key]
 
     def snapshots(self, identifier: str) -> list[SnapshotInfo]:
         table = self.load(identifier)
@@ -307,6 +425,17 @@ class Lake:
                 )
             )
         return out
+
+
+def _name(table: Table) -> str:
+    return ".".join(table.name())
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def fields_of(schema: Schema) -> tuple[Field, ...]:
@@ -337,11 +466,3 @@ def _direct_types(files: tuple[str, ...], fields: tuple[Field, ...]) -> dict[str
         con.close()
     types = {str(r[0]): str(r[1]) for r in described}
     return {f.name: types.get(f.name, "") for f in fields}
-
-
-def _local_path(uri: str) -> str:
-    if uri.startswith("file://"):
-        from urllib.parse import unquote, urlparse
-
-        return unquote(urlparse(uri).path)
-    return uri

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 class Platform:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = Store(settings.db_url)
-        self.lake = Lake(settings)
+        self.store = Store(settings.db_url, lock_timeout=settings.lock_timeout_seconds)
+        self.lake = Lake(settings, self.store)
         self._engine: Engine | None = None
         self._limits: Limits | None = None
         self._lock = threading.Lock()
@@ -51,10 +51,14 @@ class Platform:
         return platform
 
     def init(self) -> None:
-        """Create the home folders and migrate the store to the newest schema (idempotent)."""
+        """Create the home folders, migrate the store to the newest schema and claim the warehouse as this
+        home's own (idempotent; never takes another home's warehouse)."""
+        from threshold import home
+
         for d in (self.settings.home_dir, self.settings.warehouse_dir, self.settings.staging_dir):
             d.mkdir(parents=True, exist_ok=True)
         self.store.migrate()
+        home.claim(self.settings, self.store)
         self.clean_staging()
 
     def clean_staging(self) -> None:

@@ -191,6 +191,11 @@ class Settings(BaseSettings):
     """Where Threshold POSTs OpenLineage events for its shares and derivations (e.g. Marquez at
     `http://marquez:5000`; a bare host gets `/api/v1/lineage`). None: no events are emitted."""
 
+    lock_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """How long a write waits for a locked metadata store (a SQLite file another process is writing)
+    before it gives up. The Iceberg catalog's commits share the store's connections, so they wait
+    exactly as long."""
+
     jobs: JobSettings = Field(default_factory=JobSettings)
     """The scheduler and the outbox (see `JobSettings`)."""
 

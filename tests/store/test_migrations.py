@@ -116,3 +116,23 @@ def test_sqlite_connections_use_wal_and_wait_for_writers(tmp_path) -> None:
             assert c.execute(sa.text("PRAGMA foreign_keys")).scalar_one() == 1
     finally:
         store.dispose()
+
+
+def test_upgrading_an_existing_store_gives_it_one_home_id(store: Store) -> None:
+    """Stores from before home ids get theirs from the migration (the warehouse is claimed by `threshold init`)."""
+    command.upgrade(store._alembic_config(), "0006")
+    store.migrate()
+    store.migrate()
+
+    with store.engine.connect() as c:
+        rows = c.execute(sa.text("SELECT id, warehouse FROM home_identity")).all()
+    assert len(rows) == 1 and len(rows[0][0]) == 36 and rows[0][1] is None
+
+
+def test_the_lock_timeout_is_one_setting_for_sqlite(tmp_path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'threshold.db'}", lock_timeout=2.5)
+    try:
+        with store.engine.connect() as c:
+            assert c.execute(sa.text("PRAGMA busy_timeout")).scalar_one() == 2500
+    finally:
+        store.dispose()

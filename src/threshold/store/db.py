@@ -15,35 +15,44 @@ from threshold.errors import InvalidInput
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, lock_timeout: float = 30.0) -> Engine:
+    """The store's engine. `lock_timeout`: seconds a statement waits for a lock held by another writer."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": lock_timeout, "check_same_thread": False})
+        busy_ms = int(lock_timeout * 1000)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             # WAL: readers never block the writer; busy_timeout: writers wait instead of failing.
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
         return engine
     if url.startswith("postgresql"):
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=10,
+            connect_args={"options": f"-c lock_timeout={int(lock_timeout * 1000)}"},
+        )
     raise InvalidInput(f"unsupported database URL scheme in THRESHOLD_DATABASE_URL: {url.split(':', 1)[0]}")
 
 
 class Store:
     """The metadata store. `session()` is one transaction: committed on success, rolled back on error."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, lock_timeout: float = 30.0) -> None:
         from threshold.capabilities import load_models
 
         load_models()  # every capability's tables on Base.metadata (the store owns model registration)
         self.url = url
-        self.engine = make_engine(url)
+        self.lock_timeout = lock_timeout
+        self.engine = make_engine(url, lock_timeout)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

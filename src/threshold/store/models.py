@@ -301,3 +301,17 @@ class AuditEntry(Base):
     purpose: Mapped[str | None] = mapped_column(String(200), default=None)
     rules: Mapped[list[Any]] = mapped_column(default=list)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class HomeIdentity(Base):
+    """The one row naming this home. The same id is stamped in the warehouse (`.threshold-home`), so a
+    home never writes into a warehouse that is not its own (`threshold.home`)."""
+
+    __tablename__ = "home_identity"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    restored_from: Mapped[str | None] = mapped_column(String(36), default=None)
+    """The id of the home whose backup this one was restored from."""
+    warehouse: Mapped[str | None] = mapped_column(Text, default=None)
+    """URI of the warehouse this store last claimed (to tell a copy of the store from a move)."""
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
