@@ -120,7 +120,7 @@ def test_sqlite_connections_use_wal_and_wait_for_writers(tmp_path) -> None:
 
 def test_upgrading_an_existing_store_gives_it_one_home_id(store: Store) -> None:
     """Stores from before home ids get theirs from the migration (the warehouse is claimed by `threshold init`)."""
-    command.upgrade(store._alembic_config(), "0006")
+    command.upgrade(store._alembic_config(), "limits_sign_in_failures")
     store.migrate()
     store.migrate()
 

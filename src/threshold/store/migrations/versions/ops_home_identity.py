@@ -1,7 +1,7 @@
 """home identity: the id stamped in both the metadata store and the warehouse
 
 Revision ID: ops_home_identity
-Revises: 0006
+Revises: limits_sign_in_failures
 """
 
 import uuid
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "ops_home_identity"
-down_revision = "0006"
+down_revision = "limits_sign_in_failures"
 branch_labels = None
 depends_on = None
 
