@@ -575,7 +575,9 @@ def _serve(platform: Any, sock: Any) -> None:
     import uvicorn
 
     from threshold.api.app import create_app
+    from threshold.cleanup import sweep_in_background
 
+    sweep_in_background(platform, err.print)  # what killed writes left behind
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     out.print(f"Threshold is serving {platform.settings.home_dir} on http://{shown}:{port}/ (API docs at /docs)")
@@ -613,6 +615,16 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def _older_store(e: Exception) -> bool:
+    """A table or column this version expects is missing: the store was not migrated yet."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    text = str(e)
+    return isinstance(e, (OperationalError, ProgrammingError)) and (
+        "no such table" in text or "no such column" in text or "UndefinedTable" in text or "UndefinedColumn" in text
+    )
+
+
 def main() -> None:
     """Entry point: one line on stderr and a non-zero exit for every error, never a traceback."""
     import click
@@ -631,7 +643,13 @@ def main() -> None:
         raise
     except OSError as e:
         _fail(f"error: {e.strerror or e} {getattr(e, 'filename', '') or ''}", 1)
-    except Exception as e:  # a bug of ours: still one line, never a traceback
+    except Exception as e:  # a bug of ours (or a store not upgraded yet): still one line, never a traceback
+        if _older_store(e):
+            _fail(
+                "error: this home's metadata store is older than this version of Threshold "
+                f"({str(e).splitlines()[0][:120]}); run `threshold init` to upgrade it",
+                1,
+            )
         first = str(e).splitlines()[0] if str(e) else ""
         _fail(f"internal error ({type(e).__name__}): {first}", 70)
 
@@ -642,6 +660,7 @@ from threshold.commands import insights as _insights  # noqa: E402,F401
 from threshold.commands import jobs as _jobs  # noqa: E402,F401
 from threshold.commands import lineage as _lineage  # noqa: E402,F401
 from threshold.commands import notifications as _notifications  # noqa: E402,F401
+from threshold.commands import operations as _operations  # noqa: E402,F401
 from threshold.commands import products as _products  # noqa: E402,F401
 from threshold.commands import quality as _quality  # noqa: E402,F401
 

@@ -94,6 +94,16 @@ class Client(Protocol):
 
     def lineage(self, dataset: str, column: str | None = None) -> dict[str, Any]: ...
 
+    def doctor(self, *, fix: bool = False, deep: bool = False) -> dict[str, Any]: ...
+
+    def repair(self, dataset: str, how: str | None = None) -> dict[str, Any]: ...
+
+    def compact(self, dataset: str, *, target_mb: int | None = None) -> dict[str, Any]: ...
+
+    def expire(
+        self, dataset: str, *, older_than_days: float | None = None, dry_run: bool = False
+    ) -> dict[str, Any]: ...
+
     def close(self) -> None: ...
 
 
@@ -217,6 +227,38 @@ class LocalClient(LocalInsights):
         from threshold.lineage.impact import impact
 
         return impact(self.platform, dataset, column, change=change, viewer=self.user)
+
+    def doctor(self, *, fix: bool = False, deep: bool = False) -> dict[str, Any]:
+        """The home's health (admins); `fix` cleans up what dead writers left."""
+        from threshold.operations.doctor import diagnose
+
+        return diagnose(self.platform, self.user, fix=fix, deep=deep).as_dict()
+
+    def repair(self, dataset: str, how: str | None = None) -> dict[str, Any]:
+        """Without `how`: what lost data files cost the dataset. `how`: `rollback` or `drop-lost`."""
+        from threshold.operations import repair
+
+        if how is None:
+            return repair.examine(self.platform, self.user, dataset).as_dict()
+        return asdict(repair.repair(self.platform, self.user, dataset, how=how))
+
+    def compact(self, dataset: str, *, target_mb: int | None = None) -> dict[str, Any]:
+        """Merge the dataset's small files (same rows, one new snapshot)."""
+        from threshold.operations.maintenance import compact
+
+        return asdict(compact(self.platform, self.user, dataset, target_mb=target_mb))
+
+    def expire(self, dataset: str, *, older_than_days: float | None = None, dry_run: bool = False) -> dict[str, Any]:
+        """Expire snapshots past the time-travel promise, and the files only they read."""
+        from threshold.operations.maintenance import expire
+
+        return asdict(expire(self.platform, self.user, dataset, older_than_days=older_than_days, dry_run=dry_run))
+
+    def backup(self, dest: str | Path, *, link: bool = False) -> dict[str, Any]:
+        """Back up the home into the new folder `dest` (admins; embedded homes only)."""
+        from threshold.operations.backup import backup
+
+        return asdict(backup(self.platform, self.user, Path(dest), link=link))
 
     def close(self) -> None:
         self.platform.close()
@@ -360,6 +402,23 @@ class RemoteClient(RemoteInsights):
 
     def impact(self, dataset: str, column: str, *, change: str = "drop") -> dict[str, Any]:
         return dict(self._check(self._http.get(f"/impact/{dataset}/{column}", params={"change": change})).json())
+
+    def doctor(self, *, fix: bool = False, deep: bool = False) -> dict[str, Any]:
+        if fix:
+            return dict(self._check(self._http.post("/admin/doctor/fix")).json())
+        return dict(self._check(self._http.get("/admin/doctor", params={"deep": deep})).json())
+
+    def repair(self, dataset: str, how: str | None = None) -> dict[str, Any]:
+        if how is None:
+            return dict(self._check(self._http.get(f"/datasets/{dataset}/damage")).json())
+        return dict(self._check(self._http.post(f"/datasets/{dataset}/repair", json={"how": how})).json())
+
+    def compact(self, dataset: str, *, target_mb: int | None = None) -> dict[str, Any]:
+        return dict(self._check(self._http.post(f"/datasets/{dataset}/compact", json={"target_mb": target_mb})).json())
+
+    def expire(self, dataset: str, *, older_than_days: float | None = None, dry_run: bool = False) -> dict[str, Any]:
+        body = {"older_than_days": older_than_days, "dry_run": dry_run}
+        return dict(self._check(self._http.post(f"/datasets/{dataset}/expire", json=body)).json())
 
     def close(self) -> None:
         self._http.close()

@@ -21,8 +21,10 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
 from pyiceberg.io.pyarrow import parquet_file_to_data_file
+from pyiceberg.manifest import DataFile
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table, Transaction
+from pyiceberg.table.snapshots import Snapshot
 from pyiceberg.types import (
     BinaryType,
     BooleanType,
@@ -48,7 +50,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from threshold import disk, warehouse
-from threshold.errors import InvalidInput, NotFound, TransientError
+from threshold.errors import Conflict, InvalidInput, NotFound, TransientError
 from threshold.settings import Settings
 from threshold.store.db import Store
 
@@ -172,6 +174,10 @@ class SnapshotInfo:
     properties: dict[str, str]
 
 
+class DataLost(Conflict):
+    """A data file a snapshot reads is missing or damaged (`threshold repair` deals with it)."""
+
+
 class _Catalog(SqlCatalog):
     """pyiceberg's SQL catalog on the metadata store's own engine: a commit waits for a locked SQLite store
     exactly as long as the store does (`lock_timeout_seconds`), instead of pyiceberg's own 5 s."""
@@ -264,6 +270,16 @@ class Lake:
         except NoSuchTableError as e:
             raise NotFound(f"no table {identifier} in the lake") from e
 
+    def load_at(self, identifier: str, metadata_location: str) -> Table:
+        """A table from the metadata file its catalog row points at (read in one query for many tables)."""
+        from pyiceberg.io import load_file_io
+        from pyiceberg.serializers import FromInputFile
+
+        io = load_file_io(self.catalog.properties, metadata_location)
+        metadata = FromInputFile.table_metadata(io.new_input(metadata_location))
+        namespace, name = identifier.split(".", 1)
+        return Table((namespace, name), metadata, metadata_location, io, self.catalog)
+
     def exists(self, identifier: str) -> bool:
         return bool(self.catalog.table_exists(identifier))
 
@@ -311,9 +327,11 @@ class Lake:
         replace: bool,
         properties: dict[str, str],
         remove: Sequence[str] = (),
+        add_existing: Sequence[DataFile] = (),
     ) -> int:
         """Commit data files in `tx` as ONE snapshot: an append, or an overwrite of every current file
-        (`replace`), or of the files `remove` names (compaction, repair).
+        (`replace`), or of the files `remove` names (compaction, repair). `add_existing`: files an earlier
+        snapshot holds, taken back (a repair rolling back to it).
 
         Schema changes made earlier in `tx` land in the same atomic commit. Returns the new snapshot id.
         When the commit fails, the files it brought and the metadata it wrote are removed: the caller
@@ -325,6 +343,7 @@ class Lake:
             with self.writing(name):
                 metadata = tx.table_metadata
                 data_files = [parquet_file_to_data_file(table.io, metadata, self.stored(p)) for p in files]
+                data_files += list(add_existing)
                 producer = tx.update_snapshot(snapshot_properties=properties)
                 if replace or remove:
                     gone = set(remove)
@@ -390,17 +409,38 @@ class Lake:
             if snapshot is None:
                 raise NotFound(f"{identifier} has no snapshot {snapshot_id}")
             schema = table.schemas()[snapshot.schema_id] if snapshot.schema_id is not None else table.schema()
-            tasks = list(table.scan(snapshot_id=snapshot_id).plan_files())
-            if any(t.delete_files for t in tasks):
-                raise InvalidInput(f"{identifier} has row-level deletes, which the gateway cannot read yet")
-            files = tuple(str(self.local(t.file.file_path)) for t in tasks)
+            files = tuple(str(self.local(location)) for location in self._data_files(identifier, table, snapshot))
         fields = fields_of(schema)
-        plan = ReadPlan(identifier, snapshot_id, files, fields, _direct_types(files, fields))
+        try:
+            direct = _direct_types(files, fields)
+        except (OSError, pa.ArrowException) as e:
+            raise DataLost(
+                f"{identifier} cannot be read: a data file of its snapshot {snapshot_id} is missing or damaged; "
+                f"an owner of its domain can run `threshold repair {identifier}`"
+            ) from e
+        plan = ReadPlan(identifier, snapshot_id, files, fields, direct)
         with self._lock:
             if len(self._plans) > 4096:
                 self._plans.clear()
             self._plans[key] = plan
         return plan
+
+    def _data_files(self, identifier: str, table: Table, snapshot: Snapshot) -> list[str]:
+        """The data files a snapshot reads, in manifest order (what `scan().plan_files()` gives an
+        unpartitioned table without deletes, reading each manifest with its schema resolved once)."""
+        from pyiceberg.manifest import DataFileContent, ManifestEntryStatus
+
+        from threshold.lakefiles import manifest_entries, manifest_list
+
+        out = []
+        for manifest in manifest_list(table.io, snapshot.manifest_list):
+            for entry in manifest_entries(table.io, manifest):
+                if entry.status == ManifestEntryStatus.DELETED:
+                    continue
+                if entry.data_file.content != DataFileContent.DATA:
+                    raise InvalidInput(f"{identifier} has row-level deletes, which the gateway cannot read yet")
+                out.append(entry.data_file.file_path)
+        return out
 
     def forget(self, identifier: str) -> None:
         """Drop cached read plans of a table (after a repair made a snapshot's files readable again)."""

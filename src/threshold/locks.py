@@ -1,45 +1,175 @@
 """Writer locks: one writer at a time per dataset, across processes, released if the holder dies.
 
 With the lock held from reading the published snapshot until publishing, a writer can tell an
-unpublished commit left by a dead writer (safe to drop or roll back) from one still in progress.
-SQLite homes use an flock on a file in the home; PostgreSQL uses a session advisory lock, which
-also works across machines sharing the database.
+unpublished commit left by a dead writer (safe to drop or roll back) from one still in progress;
+the clean-up takes the same lock (without waiting) before it touches a dataset's files, so a
+running writer is never touched. SQLite homes use an flock on a file in the home; PostgreSQL uses
+a session advisory lock, which also works across machines sharing the database.
+
+A second, home-wide lock guards deleting files a published snapshot may still name (snapshot
+expiry): deleters hold it shared, `threshold backup` holds it exclusively while it copies, so a
+backup never finds a file gone that its catalog state names.
+
+Waits are bounded (`writer_wait_seconds`) and say who is in the way when they give up.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
 
 from sqlalchemy import text
 
+from threshold.errors import TransientError
 from threshold.platform import Platform
+
+DELETIONS = "home:deletions"
+"""The lock name of deleting files published snapshots may name."""
 
 
 def _key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(f"threshold:{name}".encode()).digest()[:8], "big", signed=True)
 
 
-@contextmanager
-def dataset_lock(platform: Platform, identifier: str) -> Iterator[None]:
-    if platform.settings.is_sqlite:
-        folder = platform.settings.home_dir / "locks"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{hashlib.sha256(identifier.encode()).hexdigest()[:32]}.lock"
-        with open(path, "a+") as f:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-        return
-    with platform.store.engine.connect() as conn:
-        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _key(identifier)})
-        conn.commit()
+def lock_file(platform: Platform, name: str) -> Path:
+    folder = platform.settings.home_dir / "locks"
+    return folder / f"{hashlib.sha256(name.encode()).hexdigest()[:32]}.lock"
+
+
+def _backoff() -> Iterator[float]:
+    delay = 0.005
+    while True:
+        yield delay
+        delay = min(delay * 2, 0.25)
+
+
+def _flock(path: Path, name: str, *, shared: bool, wait: float) -> IO[str] | None:
+    """The open lock file with the lock held, or None when `wait` passed first (0: do not wait)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    f = open(path, "a+")  # noqa: SIM115 (kept open while the lock is held)
+    mode = (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
+    deadline = time.monotonic() + wait
+    for delay in _backoff():
         try:
-            yield
+            fcntl.flock(f.fileno(), mode)
+        except BlockingIOError:
+            if time.monotonic() + delay > deadline:
+                f.close()
+                return None
+            time.sleep(delay)
+            continue
+        if not shared and f.tell() == 0 and os.fstat(f.fileno()).st_size == 0:
+            f.write(name)  # so that `threshold doctor` can say which dataset a held lock belongs to
+            f.flush()
+        return f
+    return None  # pragma: no cover  (the backoff never ends)
+
+
+@contextmanager
+def _lock(platform: Platform, name: str, *, shared: bool = False, wait: float) -> Iterator[bool]:
+    """Hold the lock `name` for the block; yields False (without holding it) when `wait` seconds passed."""
+    if platform.settings.is_sqlite:
+        f = _flock(lock_file(platform, name), name, shared=shared, wait=wait)
+        if f is None:
+            yield False
+            return
+        try:
+            yield True
         finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _key(identifier)})
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+            f.close()
+        return
+    suffix = "_shared" if shared else ""
+    with platform.store.engine.connect() as conn:
+        deadline = time.monotonic() + wait
+        got = False
+        for delay in _backoff():
+            got = bool(conn.execute(text(f"SELECT pg_try_advisory_lock{suffix}(:k)"), {"k": _key(name)}).scalar())
             conn.commit()
+            if got or time.monotonic() + delay > deadline:
+                break
+            time.sleep(delay)
+        if not got:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            conn.execute(text(f"SELECT pg_advisory_unlock{suffix}(:k)"), {"k": _key(name)})
+            conn.commit()
+
+
+@contextmanager
+def dataset_lock(platform: Platform, identifier: str, *, wait: float | None = None) -> Iterator[None]:
+    """Be the one writer of `identifier` for the block, waiting up to `writer_wait_seconds` for another."""
+    limit = platform.settings.writer_wait_seconds if wait is None else wait
+    with _lock(platform, identifier, wait=limit) as held:
+        if not held:
+            raise TransientError(
+                f"{identifier} is being written by another share, repair or compaction, which did not finish "
+                f"within {limit:g} s (THRESHOLD_WRITER_WAIT_SECONDS); nothing was changed, try again later"
+            )
+        yield
+
+
+@contextmanager
+def try_dataset_lock(platform: Platform, identifier: str) -> Iterator[bool]:
+    """Hold `identifier`'s writer lock for the block if nobody does (True), else do nothing (False)."""
+    with _lock(platform, identifier, wait=0) as held:
+        yield held
+
+
+@contextmanager
+def deletions(platform: Platform, *, exclusive: bool = False, wait: float | None = None) -> Iterator[None]:
+    """Shared: may delete files published snapshots name. Exclusive: nobody may (a backup is copying)."""
+    limit = platform.settings.writer_wait_seconds if wait is None else wait
+    with _lock(platform, DELETIONS, shared=not exclusive, wait=limit) as held:
+        if not held:
+            doing = "another backup" if exclusive else "a backup"
+            raise TransientError(
+                f"{doing} is copying this home's files and did not finish within {limit:g} s; try again later"
+            )
+        yield
+
+
+@contextmanager
+def deletions_if_free(platform: Platform) -> Iterator[bool]:
+    """Like `deletions()`, without waiting: False while a backup runs (the clean-up then deletes nothing)."""
+    with _lock(platform, DELETIONS, shared=True, wait=0) as held:
+        yield held
+
+
+def held_locks(platform: Platform, names: list[str]) -> list[str]:
+    """Which of the locks `names` some process holds right now (for `threshold doctor`)."""
+    held = []
+    if platform.settings.is_sqlite:
+        for name in names:
+            path = lock_file(platform, name)
+            if not path.exists():
+                continue
+            with _lock(platform, name, wait=0) as free:
+                if not free:
+                    held.append(name)
+        return held
+    keys = {_key(n): n for n in names}
+    with platform.store.engine.connect() as conn:
+        rows: list[Any] = list(
+            conn.execute(
+                text(
+                    "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks "
+                    "WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database "
+                    "WHERE datname = current_database()) AND objsubid = 1"
+                )
+            )
+        )
+    for (k,) in rows:
+        signed = k - (1 << 64) if k >= (1 << 63) else k
+        if signed in keys:
+            held.append(keys[signed])
+    return sorted(set(held))

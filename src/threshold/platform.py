@@ -5,7 +5,6 @@ Every service function takes it as its first argument (as Datasette's views take
 
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,25 +61,14 @@ class Platform:
         self.clean_staging()
 
     def clean_staging(self) -> None:
-        """Remove staging folders of shares whose process is gone (killed half-way).
+        """Remove staging and upload folders of processes that are gone (killed half-way).
 
         Previews (`previews_dir`) are not a share in progress: they wait for their person and expire on
         their own clock (`sharing.staged.sweep`).
         """
-        root = self.settings.staging_dir
-        if not root.exists():
-            return
-        for d in root.iterdir():
-            if d == self.settings.previews_dir:
-                continue
-            pid_file = d / "pid"
-            try:
-                pid = int(pid_file.read_text())
-            except (OSError, ValueError):
-                pid = 0
-            if pid and _alive(pid):
-                continue
-            shutil.rmtree(d, ignore_errors=True)
+        from threshold.staging import clean_staging
+
+        clean_staging(self.settings)
 
     @property
     def engine(self) -> Engine:
@@ -114,15 +102,3 @@ class Platform:
         if self._engine is not None:
             self._engine.close()
         self.store.dispose()
-
-
-def _alive(pid: int) -> bool:
-    import os
-
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

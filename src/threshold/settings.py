@@ -149,6 +149,25 @@ class PrivacySettings(BaseModel):
     domains and purposes only, never names (what many works councils ask for)."""
 
 
+class OperationsSettings(BaseModel):
+    """Table maintenance and the home's clean-up (`THRESHOLD_OPERATIONS__<FIELD>`, docs/operations.md)."""
+
+    time_travel_days: int = Field(default=0, ge=0)
+    """Time travel (and retention) this home promises: snapshot expiry never removes a snapshot that a
+    query `AS OF` any moment of the last this-many days reads. 0 = every published snapshot is kept for
+    ever, and expiry removes only snapshots that were never published."""
+    compact_target_mb: int = Field(default=256, ge=1, le=8192)
+    """Compaction rewrites a dataset's small files into files of about this size."""
+    compact_schedule: str = Field(default="none", max_length=100)
+    """When the `operations.compact` job compacts every dataset (the jobs schedule grammar, e.g. `daily at
+    03:00`); `none`: only when asked (`threshold maintenance compact --all`, `threshold jobs run`)."""
+    expire_schedule: str = Field(default="none", max_length=100)
+    """When the `operations.expire` job expires snapshots of every dataset past `time_travel_days`."""
+    sweep_schedule: str = Field(default="daily", max_length=100)
+    """When the `operations.sweep` job sweeps the whole home for what killed writes left (a server also
+    sweeps when it starts; a share sweeps its own dataset)."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="THRESHOLD_", env_nested_delimiter="__", extra="ignore")
 
@@ -196,11 +215,21 @@ class Settings(BaseSettings):
     before it gives up. The Iceberg catalog's commits share the store's connections, so they wait
     exactly as long."""
 
+    writer_wait_seconds: float = Field(default=600.0, gt=0, le=24 * 3600)
+    """How long a share (or repair, compaction) waits for another writer of the same dataset to finish."""
+
+    cleanup_grace_minutes: float = Field(default=60.0, ge=0)
+    """Files and folders of unknown origin are removed by the clean-up only once this old, and a dataset
+    whose writer lock is held is never touched: a writer still at work is never disturbed."""
+
     jobs: JobSettings = Field(default_factory=JobSettings)
     """The scheduler and the outbox (see `JobSettings`)."""
 
     quality: QualitySettings = Field(default_factory=QualitySettings)
     """Quality scores and incident response times (see `QualitySettings`)."""
+
+    operations: OperationsSettings = Field(default_factory=OperationsSettings)
+    """Snapshot expiry, compaction and their optional schedules (see `OperationsSettings`)."""
 
     products: ProductSettings = Field(default_factory=ProductSettings)
     """Consumption patterns, candidate scoring and product lifecycle (see `ProductSettings`)."""

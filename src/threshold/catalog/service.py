@@ -150,6 +150,58 @@ def search(
         return SearchPage(len(ranked), page, per_page, results)
 
 
+def _history(s: Any, d: Dataset) -> list[dict[str, Any]]:
+    """Every snapshot the dataset published, newest first: its shares, and maintenance that rewrote its files
+    (compaction, repair) with the rows it kept."""
+    from threshold.store.models import Maintenance, User
+
+    entries = [
+        {
+            "snapshot_id": sh.snapshot_id,
+            "at": _iso(sh.at),
+            "by": sh.user.name if sh.user else None,
+            "mode": sh.mode,
+            "rows_added": sh.rows_added,
+            "rows_total": sh.rows_total,
+            "source": sh.source_name,
+            "sha256": sh.source_sha256,
+            "notes": sh.notes,
+            "_at": sh.at,
+        }
+        for sh in d.shares
+    ]
+    for m, who in s.execute(
+        select(Maintenance, User.name)
+        .outerjoin(User, User.id == Maintenance.user_id)
+        .where(Maintenance.dataset_id == d.id, Maintenance.snapshot_id.is_not(None))
+    ):
+        entries.append(
+            {
+                "snapshot_id": m.snapshot_id,
+                "at": _iso(m.at),
+                "by": who,
+                "mode": m.kind,
+                "rows_added": m.rows_after - m.rows_before,
+                "rows_total": m.rows_after,
+                "source": "",
+                "sha256": None,
+                "notes": [str(m.detail.get("summary", ""))] if m.detail.get("summary") else [],
+                "_at": m.at,
+            }
+        )
+    entries.sort(key=lambda e: (_aware(e["_at"]), str(e["mode"]) in _MAINTENANCE), reverse=True)
+    for e in entries:
+        del e["_at"]
+    return entries
+
+
+_MAINTENANCE = ("compact", "rollback", "drop-lost")
+
+
+def _aware(at: Any) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
 def describe(platform: Platform, full_name: str, *, viewer: Person | None = None) -> dict[str, Any]:
     """A dataset's record: schema with labels, tags and profile, and its history of shares."""
     with platform.store.session() as s:
@@ -203,20 +255,7 @@ def describe(platform: Platform, full_name: str, *, viewer: Person | None = None
                 }
                 for c in d.columns
             ],
-            "history": [
-                {
-                    "snapshot_id": sh.snapshot_id,
-                    "at": _iso(sh.at),
-                    "by": sh.user.name if sh.user else None,
-                    "mode": sh.mode,
-                    "rows_added": sh.rows_added,
-                    "rows_total": sh.rows_total,
-                    "source": sh.source_name,
-                    "sha256": sh.source_sha256,
-                    "notes": sh.notes,
-                }
-                for sh in reversed(d.shares)
-            ],
+            "history": _history(s, d),
             "example_queries": example_queries(d.full_name, [(c.name, c.type) for c in d.columns]),
         }
     if viewer is not None:

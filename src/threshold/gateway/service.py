@@ -346,14 +346,16 @@ def _snapshot_for(platform: Platform, ref: Reference, b: _Bound) -> int | None:
     tt = ref.time_travel
     if tt is None:
         return b.snapshot_id
+    from threshold.store.published import published_snapshots, snapshot_at
+
     with platform.store.session() as s:
-        shares = list(s.scalars(select(Share).where(Share.dataset_id == b.id).order_by(Share.at)))
+        published = published_snapshots(s, b.id)  # shares, and maintenance that published a snapshot
     if tt.kind == "version":
         try:
             wanted = int(tt.value)
         except ValueError as e:
             raise InvalidInput("FOR VERSION AS OF takes a snapshot id (see `threshold show DATASET`)") from e
-        if any(sh.snapshot_id == wanted for sh in shares):
+        if any(p.snapshot_id == wanted for p in published):
             return wanted
         raise NotFound(f"{b.full_name} has no snapshot {wanted}; `threshold show {b.full_name}` lists them")
     try:
@@ -362,11 +364,7 @@ def _snapshot_for(platform: Platform, ref: Reference, b: _Bound) -> int | None:
         raise InvalidInput(f"cannot read {tt.value[:40]!r} as a time; write e.g. '2026-11-24 10:00:00'") from e
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
-    chosen = None
-    for sh in shares:
-        sh_at = sh.at if sh.at.tzinfo else sh.at.replace(tzinfo=UTC)
-        if sh_at <= at:
-            chosen = sh.snapshot_id
+    chosen = snapshot_at(published, at)
     if chosen is None:
         raise NotFound(f"{b.full_name} had no data yet at {at.isoformat()}")
     return chosen

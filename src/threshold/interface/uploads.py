@@ -22,9 +22,9 @@ def receive_and_share(platform: Any, person: Any, file: UploadFile, choices: Any
     original = Path(file.filename or "upload").name
     if not original or original.startswith("."):
         raise InvalidInput("the upload needs a file name with an extension, e.g. plant_kpis.xlsx")
-    folder = platform.settings.staging_dir / f"upload-{uuid.uuid4().hex}"
-    folder.mkdir(parents=True)
-    (folder / "pid").write_text(str(__import__("os").getpid()))
+    from threshold.staging import own_folder
+
+    folder = own_folder(platform.settings.staging_dir / f"upload-{uuid.uuid4().hex}")  # removed if we die
     target = folder / original
     limits = platform.settings.limits
     try:

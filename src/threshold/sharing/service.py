@@ -29,7 +29,7 @@ from pyiceberg.schema import Schema
 from pyiceberg.table import Table
 from sqlalchemy import delete, select, update
 
-from threshold import events
+from threshold import disk, events
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound, ThresholdError, TooLarge, TransientError
 from threshold.events import DatasetPublished, DatasetPublishing, SchemaChanged, ShareStarting
 from threshold.identity.service import Person
@@ -152,9 +152,10 @@ def share(
         base_name = name
     check_name("dataset", base_name)
 
-    staging = platform.settings.staging_dir / uuid.uuid4().hex
-    staging.mkdir(parents=True)
-    (staging / "pid").write_text(str(os.getpid()))
+    from threshold.staging import clean_staging, own_folder
+
+    clean_staging(platform.settings)  # folders of shares and uploads whose process died
+    staging = own_folder(platform.settings.staging_dir / uuid.uuid4().hex)
     con = share_connection(platform, staging)
     digest: dict[str, Any] = {}
     hasher = threading.Thread(target=_sha256, args=(path, digest), daemon=True) if path else None
@@ -221,8 +222,13 @@ def _share_table(
     chosen: Choices,
     visibility: str | None,
 ) -> ShareResult:
+    from threshold import cleanup
+
     lake = platform.lake
     ident = f"{domain}.{name}"
+    # We hold the writer lock: whatever a dead writer left here (an unpublished commit, a table never
+    # published) is rolled back, expired and its files removed before this share builds on it.
+    cleanup.sweep_dataset(platform, ident, locked=True, orphans=False)
     view = f"_src_{uuid.uuid4().hex[:8]}"
     src.relation.create_view(view)
     incoming = incoming_columns(con, view, src, str(source_info["source_name"]), chosen)
@@ -238,9 +244,8 @@ def _share_table(
         raise NotFound(f"{ident} does not exist yet; share it first without --mode {mode}")
 
     created = False
+    own: list[Path] = []
     if existing_id is None:
-        if lake.exists(ident):
-            lake.drop(ident)  # left behind by a share that was killed before publishing
         arrow_schema = _arrow_schema(con, view, incoming)
         table = lake.create(ident, arrow_schema)
         created = True
@@ -265,11 +270,13 @@ def _share_table(
             f"(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880, FIELD_IDS {field_ids_option(schema.fields)})",
             report,
             source_info,
+            on_full=lambda: _disk_full(platform, staging, path.stat().st_size if path else 0),
         )
         data_dir = lake.table_dir(ident) / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
         final = data_dir / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{out.name}"
-        shutil.move(str(out), final)
+        own.append(final)
+        _move_into_warehouse(platform, out, final)
         report("committing", None)
         properties = {
             "threshold.user": user.name,
@@ -319,14 +326,11 @@ def _share_table(
             ),
         )
     except BaseException:
-        # Nothing was published: undo the lake side so the catalog is exactly as it was.
+        # Nothing was published: undo the lake side so the catalog is exactly as it was, files included.
         try:
-            if created:
-                lake.drop(ident)
-            else:
-                lake.reset_to(lake.load(ident), published)
+            cleanup.discard_failed(platform, ident, own)
         except Exception:
-            pass  # the next writer resets it (published snapshot is the truth)
+            pass  # the next writer or start-up sweeps it (the published snapshot is the truth)
         raise
     notes = [*notes, *plan_note]
     if visibility is not None:
@@ -497,7 +501,14 @@ def _arrow_schema(con: duckdb.DuckDBPyConnection, view: str, incoming: Incoming)
     return con.sql(f"SELECT {cols} FROM {view} LIMIT 0").to_arrow_table().schema
 
 
-def _copy(con: duckdb.DuckDBPyConnection, sql: str, report: Progress, source_info: dict[str, Any]) -> int:
+def _copy(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    report: Progress,
+    source_info: dict[str, Any],
+    *,
+    on_full: Callable[[], ThresholdError],
+) -> int:
     """Run the conversion, reporting DuckDB's own progress; errors become one clear line."""
     done = threading.Event()
 
@@ -515,6 +526,8 @@ def _copy(con: duckdb.DuckDBPyConnection, sql: str, report: Progress, source_inf
     try:
         row = _one(con.execute(sql).fetchall())
     except duckdb.Error as e:
+        if disk.is_full(e):
+            raise on_full() from e
         name = str(source_info["source_name"])
         if source_info.get("source_format") == "csv":
             from threshold.sharing.readers.csv import read_error
@@ -531,6 +544,40 @@ def _copy(con: duckdb.DuckDBPyConnection, sql: str, report: Progress, source_inf
         poller.join()
     report("converting", 1.0)
     return int(row[0]) if row else 0
+
+
+def _disk_full(platform: Platform, staging: Path, need: int) -> ThresholdError:
+    """A full disk while converting: name the warehouse when the staging folder shares its disk."""
+    warehouse = platform.settings.warehouse_dir
+    if _same_disk(staging, warehouse):
+        return disk.full_error(warehouse, "the warehouse (and the home's staging folder)", need=need)
+    return disk.full_error(staging.parent, "the home's staging folder", need=need)
+
+
+def _same_disk(a: Path, b: Path) -> bool:
+    try:
+        return a.stat().st_dev == b.stat().st_dev
+    except OSError:
+        return True
+
+
+def _move_into_warehouse(platform: Platform, out: Path, final: Path) -> None:
+    """Move a converted file into its table's folder (a rename on one disk, a copy across disks); a copy
+    that fails leaves nothing behind and says which disk is full."""
+    try:
+        shutil.move(str(out), final)
+    except OSError as e:
+        final.unlink(missing_ok=True)
+        if disk.is_full(e):
+            raise disk.full_error(platform.settings.warehouse_dir, "the warehouse", need=_size(out)) from e
+        raise
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _one(rows: list[Any]) -> Any:

@@ -303,6 +303,33 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class Maintenance(Base):
+    """One maintenance operation on a dataset's lake table: compaction, snapshot expiry, repair, clean-up.
+
+    Maintenance that publishes a snapshot (compaction, repair) is part of the dataset's history: time
+    travel reads it like a share's snapshot (`published_snapshots`), but it is no new data, so
+    freshness and "who shares this" keep looking at shares only."""
+
+    __tablename__ = "dataset_maintenance"
+    __table_args__ = (Index("ix_dataset_maintenance_dataset_at", "dataset_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    """`compact`, `expire`, `rollback` (repair to the last readable snapshot), `drop-lost` (repair
+    without a lost file's rows) or `cleanup` (an abandoned write removed)."""
+    snapshot_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    """The snapshot it published (compact, rollback, drop-lost); None when the data did not change."""
+    previous_snapshot_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    rows_before: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows_after: Mapped[int] = mapped_column(BigInteger, default=0)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Files and bytes before and after, snapshots expired, lost files and their rows..."""
+
+    user: Mapped[User | None] = relationship()
+
+
 class HomeIdentity(Base):
     """The one row naming this home. The same id is stamped in the warehouse (`.threshold-home`), so a
     home never writes into a warehouse that is not its own (`threshold.home`)."""

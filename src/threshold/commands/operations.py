@@ -1,0 +1,331 @@
+"""`threshold backup`, `restore`, `doctor`, `repair` and `maintenance compact|expire|history`."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from threshold.cli import As, Format, Home, _check_format, _emit_json, _person, _platform, app, err, lazy_module, out
+
+backup_ = lazy_module("threshold.operations.backup")
+restore_ = lazy_module("threshold.operations.restore")
+doctor_ = lazy_module("threshold.operations.doctor")
+repair_ = lazy_module("threshold.operations.repair")
+maintenance_ = lazy_module("threshold.operations.maintenance")
+record_ = lazy_module("threshold.operations.record")
+
+maintenance_app = typer.Typer(no_args_is_help=True, help="Table maintenance: compaction and snapshot expiry.")
+app.add_typer(maintenance_app, name="maintenance")
+
+
+def _progress(label: str) -> Any:
+    """A Rich progress bar on stderr (only on a terminal) and the callback services report to."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    task = bar.add_task(label, total=None)
+
+    def report(phase: str, done: int, total: int) -> None:
+        bar.update(task, description=f"{label}: {phase}", completed=done, total=total or None)
+
+    return bar, report
+
+
+def _size(n: float) -> str:
+    from threshold.disk import human
+
+    return human(n)
+
+
+@app.command()
+def backup(
+    dest: Annotated[Path, typer.Argument(help="A new (or empty) folder, best on another disk.")],
+    link: Annotated[
+        bool, typer.Option("--link", help="Hard-link warehouse files instead of copying (same disk only).")
+    ] = False,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Back up the home while it runs: metadata store, catalog, warehouse files, a manifest of checksums."""
+    _check_format(fmt, ("table", "json"))
+    platform = _platform(home)
+    bar, report = _progress("backup")
+    with bar:
+        result = backup_.backup(platform, _person(platform, as_user), dest, link=link, progress=report)
+    if fmt == "json":
+        _emit_json(asdict(result))
+        return
+    out.print(
+        f"backed up home {result.home_id} ({result.store}) to {result.path}: {result.datasets} datasets, "
+        f"{result.files:,} files, {_size(result.bytes)}"
+        + (f" ({result.linked:,} hard-linked)" if result.linked else "")
+        + f", {result.seconds:.1f} s"
+    )
+    for m in result.missing[:20]:
+        err.print(f"  missing in the home (not in the backup): {m}")
+
+
+@app.command()
+def restore(
+    src: Annotated[Path, typer.Argument(help="A folder written by `threshold backup`.")],
+    new_home: Annotated[Path, typer.Option("--home", help="The new home's folder (new or empty).")],
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="An empty PostgreSQL database (for a PostgreSQL backup).")
+    ] = None,
+    warehouse: Annotated[
+        Path | None, typer.Option("--warehouse", help="Warehouse folder (default: in the home).")
+    ] = None,
+    link: Annotated[bool, typer.Option("--link", help="Hard-link files from the backup instead of copying.")] = False,
+    fmt: Format = "table",
+) -> None:
+    """Restore a backup as a new home anywhere, then verify every dataset (snapshot, checksums, rows)."""
+    _check_format(fmt, ("table", "json"))
+    bar, report = _progress("restore")
+    with bar:
+        result = restore_.restore(
+            src, new_home, database_url=database_url, warehouse_dir=warehouse, link=link, progress=report
+        )
+    if fmt == "json":
+        _emit_json(asdict(result) | {"ok": result.ok})
+    else:
+        good = sum(1 for d in result.datasets if d.ok)
+        out.print(
+            f"restored {src} as home {result.home_id} at {result.home} (from home {result.restored_from}): "
+            f"{result.files:,} files, {_size(result.bytes)}, {good} of {len(result.datasets)} datasets verified, "
+            f"{result.seconds:.1f} s"
+        )
+        for d in result.datasets:
+            if not d.ok:
+                err.print(f"  {d.name}: {d.problem}")
+    if not result.ok:
+        sys.exit(1)
+
+
+_SEVERITY = {"error": "[red]error[/red]", "warning": "[yellow]warning[/yellow]", "info": "info"}
+
+
+@app.command()
+def doctor(
+    fix: Annotated[bool, typer.Option("--fix", help="Clean up what dead writers left, then look again.")] = False,
+    deep: Annotated[bool, typer.Option("--deep", help="Decode every data file, not only check it is whole.")] = False,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """The home's health: orphans, abandoned snapshots, lost files, locks, disk space. Exit 1 if not healthy."""
+    _check_format(fmt, ("table", "json"))
+    platform = _platform(home)
+    bar, _ = _progress("doctor")
+    with bar:
+        task = bar.tasks[0].id
+        report = doctor_.diagnose(
+            platform,
+            _person(platform, as_user),
+            fix=fix,
+            deep=deep,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    if fmt == "json":
+        _emit_json(report.as_dict())
+    else:
+        for line in report.fixed:
+            out.print(f"fixed: {line}")
+        for d in report.disks:
+            out.print(f"{d['what']} disk {d['path']}: {_size(d['free'])} free of {_size(d['total'])}")
+        if report.findings:
+            t = Table("", "what", "where", "detail", "size", "fix")
+            for f in report.findings:
+                t.add_row(
+                    _SEVERITY[f.severity],
+                    f.kind,
+                    f.subject,
+                    f.message,
+                    _size(f.bytes) if f.bytes else "",
+                    "--fix" if f.fixable else "",
+                )
+            out.print(t)
+        c = report.counts()
+        out.print(
+            f"home {report.home_id}: {report.datasets:,} datasets, {report.data_files:,} data files "
+            f"({_size(report.data_bytes)}); {c['error']} errors, {c['warning']} warnings, {c['info']} notes "
+            f"in {report.seconds:.1f} s"
+        )
+    if not report.healthy:
+        sys.exit(1)
+
+
+@app.command()
+def repair(
+    dataset: str,
+    how: Annotated[
+        str | None,
+        typer.Option(
+            "--how", help="rollback (to the last fully readable snapshot) or drop-lost (keep all other rows)."
+        ),
+    ] = None,
+    deep: Annotated[bool, typer.Option("--deep", help="Decode every page to find damaged files.")] = False,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Show what a lost data file costs DATASET; with --how, repair it (history, audit and owners told)."""
+    _check_format(fmt, ("table", "json"))
+    platform = _platform(home)
+    person = _person(platform, as_user)
+    if how is None:
+        damage = repair_.examine(platform, person, dataset, deep=deep)
+        if fmt == "json":
+            _emit_json(damage.as_dict())
+            return
+        if damage.healthy:
+            out.print(f"{damage.dataset} reads fully: no data file is missing or damaged")
+            return
+        t = Table("lost file", "rows", "why", title=f"{damage.dataset}: {len(damage.lost)} lost file(s)")
+        for f in damage.lost:
+            t.add_row(f.location, f"{f.rows:,}", f.reason)
+        out.print(t)
+        a = Table("snapshot", "at", "made by", "rows", "rows lost", "", title="published snapshots it breaks")
+        for s in damage.affected:
+            a.add_row(
+                str(s.snapshot_id), s.at, s.kind, f"{s.rows:,}", f"{s.rows_lost:,}", "current" if s.current else ""
+            )
+        out.print(a)
+        if damage.last_readable is not None:
+            out.print(
+                f"--how rollback: back to snapshot {damage.last_readable}, {damage.rows_at_last_readable:,} rows "
+                f"(of {damage.rows:,})"
+            )
+        else:
+            out.print("--how rollback: impossible, no published snapshot reads fully")
+        out.print(f"--how drop-lost: keep {damage.rows_after_drop:,} rows (of {damage.rows:,}), drop the lost ones")
+        return
+    result = repair_.repair(platform, person, dataset, how=how, deep=deep)
+    if fmt == "json":
+        _emit_json(asdict(result))
+        return
+    out.print(
+        f"repaired {result.dataset} ({result.how}): {result.rows_after:,} rows (was {result.rows_before:,}), "
+        f"snapshot {result.snapshot_id}; {result.owners_told} owner(s) told"
+    )
+
+
+@maintenance_app.command("compact")
+def compact(
+    dataset: Annotated[str | None, typer.Argument(help="A dataset; with --all, every dataset.")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every dataset (admins).")] = False,
+    target_mb: Annotated[int | None, typer.Option("--target-mb", help="Size of the merged files.")] = None,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Merge a dataset's small files (same rows, one new snapshot; time travel keeps the old files)."""
+    _check_format(fmt, ("table", "json"))
+    platform = _platform(home)
+    person = _person(platform, as_user)
+    results = (
+        maintenance_.maintain_all(platform, person, expire_snapshots=False)
+        if every
+        else [maintenance_.compact(platform, person, _one(dataset), target_mb=target_mb)]
+    )
+    if fmt == "json":
+        _emit_json([asdict(r) for r in results])
+        return
+    for r in results:
+        if r.skipped:
+            out.print(f"{r.dataset}: {r.skipped}")
+        else:
+            out.print(
+                f"{r.dataset}: {r.files_before:,} files ({_size(r.bytes_before)}) -> {r.files_after:,} "
+                f"({_size(r.bytes_after)}), {r.rows:,} rows, snapshot {r.snapshot_id}"
+            )
+
+
+@maintenance_app.command("expire")
+def expire(
+    dataset: Annotated[str | None, typer.Argument(help="A dataset; with --all, every dataset.")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every dataset (admins).")] = False,
+    older_than: Annotated[
+        float | None,
+        typer.Option("--older-than", help="Days; not fewer than THRESHOLD_TIME_TRAVEL_DAYS promises."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would go, change nothing.")] = False,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Expire snapshots no promise needs (never the published one) and remove the files only they read."""
+    _check_format(fmt, ("table", "json"))
+    platform = _platform(home)
+    person = _person(platform, as_user)
+    if every:
+        results = [
+            r
+            for r in maintenance_.maintain_all(platform, person, compact_files=False)
+            if isinstance(r, maintenance_.ExpireResult)
+        ]
+    else:
+        results = [maintenance_.expire(platform, person, _one(dataset), older_than_days=older_than, dry_run=dry_run)]
+    if fmt == "json":
+        _emit_json([asdict(r) | {"expired": [str(i) for i in r.expired]} for r in results])
+        return
+    for r in results:
+        if r.skipped:
+            out.print(f"{r.dataset}: {r.skipped}")
+            continue
+        verb = "would expire" if dry_run else "expired"
+        out.print(
+            f"{r.dataset}: {verb} {len(r.expired)} snapshot(s), {r.kept} kept; {r.removed_files:,} files "
+            f"({_size(r.removed_bytes)}) {'would be ' if dry_run else ''}removed"
+        )
+
+
+@maintenance_app.command("history")
+def history(dataset: str, as_user: As = None, home: Home = None, fmt: Format = "table") -> None:
+    """A dataset's maintenance: compactions, expiries, repairs."""
+    from threshold.operations.permissions import dataset_for
+
+    _check_format(fmt, ("table", "json"))
+    platform = _platform(home)
+    with platform.store.session() as s:
+        dataset_id = dataset_for(s, _person(platform, as_user), dataset, "see the maintenance of").id
+    entries = record_.history(platform, dataset_id)
+    if fmt == "json":
+        _emit_json(entries)
+        return
+    t = Table("at", "what", "by", "snapshot", "rows before", "rows after", "detail")
+    for e in entries:
+        detail = e["detail"].get("summary") or ", ".join(
+            f"{k}: {v}" for k, v in e["detail"].items() if not isinstance(v, (list, dict))
+        )
+        t.add_row(
+            e["at"],
+            e["kind"],
+            e["by"] or "",
+            str(e["snapshot_id"] or ""),
+            f"{e['rows_before']:,}",
+            f"{e['rows_after']:,}",
+            detail,
+        )
+    out.print(t)
+
+
+def _one(dataset: str | None) -> str:
+    if not dataset:
+        from threshold.errors import InvalidInput
+
+        raise InvalidInput("name a dataset, or give --all")
+    return dataset

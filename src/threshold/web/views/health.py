@@ -1,0 +1,32 @@
+"""The home's health for admins: the doctor's report (`/health`, `/health.json`) and its fix button."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import Response
+
+from threshold.operations.doctor import diagnose
+from threshold.web.session import check_csrf, signed_in
+from threshold.web.templating import page
+
+router = APIRouter()
+Csrf = Annotated[str, Form(max_length=200)]
+
+
+@router.get("/health")
+@router.get("/health.json")
+def health(request: Request, deep: Annotated[bool, Query()] = False) -> Response:
+    person = signed_in(request)
+    report = diagnose(request.app.state.platform, person, deep=deep)
+    return page(request, "health.html", report.as_dict(), person=person, title="Health of this home", nav="health")
+
+
+@router.post("/health/fix")
+def fix(request: Request, csrf: Csrf = "") -> Response:
+    """Clean up what dead writers left, then show the report again with what was done."""
+    person = signed_in(request)
+    check_csrf(request, csrf)
+    report = diagnose(request.app.state.platform, person, fix=True)
+    return page(request, "health.html", report.as_dict(), person=person, title="Health of this home", nav="health")
