@@ -75,11 +75,13 @@ def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
 def init(home: Home = None) -> None:
     """Create (or upgrade) a Threshold home: metadata store, Iceberg catalog, warehouse, admin user."""
     from threshold.identity.service import ensure_admin
+    from threshold.operations.schedules import plan_from_settings
     from threshold.platform import Platform
 
     platform = Platform.open(home, must_exist=False)
     platform.init()
     ensure_admin(platform)
+    plan_from_settings(platform)  # maintenance jobs on the schedules the settings give
     out.print(f"Threshold home ready at {platform.settings.home_dir}")
 
 
@@ -576,7 +578,9 @@ def _serve(platform: Any, sock: Any) -> None:
 
     from threshold.api.app import create_app
     from threshold.cleanup import sweep_in_background
+    from threshold.operations.schedules import plan_from_settings
 
+    plan_from_settings(platform)  # maintenance jobs on the schedules the settings give
     sweep_in_background(platform, err.print)  # what killed writes left behind
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
