@@ -581,7 +581,8 @@ def _serve(platform: Any, sock: Any) -> None:
     from threshold.operations.schedules import plan_from_settings
 
     plan_from_settings(platform)  # maintenance jobs on the schedules the settings give
-    sweep_in_background(platform, err.print)  # what killed writes left behind
+    platform.clean_staging()  # folders of killed shares and servers: before serving (a listing, quick)
+    sweep_in_background(platform, err.print)  # what killed writes left in the lake tables
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     out.print(f"Threshold is serving {platform.settings.home_dir} on http://{shown}:{port}/ (API docs at /docs)")

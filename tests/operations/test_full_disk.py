@@ -15,6 +15,8 @@ import sys
 import duckdb
 import pytest
 
+from threshold.errors import OutOfSpace
+
 SCRIPT = r"""
 import json, sys
 from pathlib import Path
@@ -78,7 +80,7 @@ def on_a_full_disk(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_a_share_that_fills_the_disk_names_the_warehouse_and_the_space_it_needs(on_a_full_disk: dict) -> None:
     for mode in ("create", "append"):
         failed = on_a_full_disk[mode]
-        assert failed["error"] == "OutOfSpace" and failed["code"] == 7
+        assert failed["error"] == "OutOfSpace" and failed["code"] == OutOfSpace.exit_code == 9
         message = failed["message"]
         assert "the disk holding the warehouse" in message and "/home/warehouse" in message
         assert " free, about " in message and "MB is needed" in message
