@@ -12,6 +12,7 @@ from fastapi import UploadFile
 from threshold.errors import InvalidInput, TooLarge
 from threshold.names import name_from_file
 from threshold.sharing.service import share as run_share
+from threshold.staging import own_folder
 
 
 def receive_and_share(platform: Any, person: Any, file: UploadFile, choices: Any) -> list[Any]:
@@ -22,8 +23,6 @@ def receive_and_share(platform: Any, person: Any, file: UploadFile, choices: Any
     original = Path(file.filename or "upload").name
     if not original or original.startswith("."):
         raise InvalidInput("the upload needs a file name with an extension, e.g. plant_kpis.xlsx")
-    from threshold.staging import own_folder
-
     folder = own_folder(platform.settings.staging_dir / f"upload-{uuid.uuid4().hex}")  # removed if we die
     target = folder / original
     limits = platform.settings.limits
