@@ -10,7 +10,6 @@ held is left alone. A write that fails (a store locked past the timeout) leaves 
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -177,17 +176,33 @@ def test_the_catalog_waits_for_a_locked_store_as_long_as_the_store_does(impatien
         assert c.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 500
 
 
+HOLD_WRITE_LOCK = (
+    "import sqlite3, sys\n"
+    "c = sqlite3.connect(sys.argv[1])\n"
+    "c.execute('BEGIN IMMEDIATE')\n"
+    "print('locked', flush=True)\n"
+    "sys.stdin.read()\n"
+    "c.rollback()\n"
+)
+"""Holds the SQLite store's write lock in its own process until its stdin is closed."""
+
+
 def test_an_append_that_gives_up_on_a_locked_store_leaves_no_file(impatient: Platform) -> None:
     put(impatient, "d.t", 0, 3, mode="create")
     before = table_files(impatient, "d.t")
-    blocker = sqlite3.connect(str(impatient.settings.home_dir / "threshold.db"))
-    blocker.execute("BEGIN IMMEDIATE")  # another process writing, for longer than we wait
+    blocker = subprocess.Popen(  # another process writing, for longer than we wait: until we close its stdin
+        [sys.executable, "-c", HOLD_WRITE_LOCK, str(impatient.settings.home_dir / "threshold.db")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
+        assert blocker.stdout is not None and blocker.stdout.readline().strip() == "locked"
         with pytest.raises(TransientError, match="stayed locked .* 0.5 s .*THRESHOLD_LOCK_TIMEOUT_SECONDS"):
             put(impatient, "d.t", 100, 5)
     finally:
-        blocker.rollback()
-        blocker.close()
+        blocker.communicate(timeout=60)
+    assert blocker.returncode == 0
 
     assert table_files(impatient, "d.t") == before
     assert not any(impatient.settings.staging_dir.iterdir())
