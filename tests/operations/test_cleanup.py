@@ -109,6 +109,17 @@ def test_staging_and_upload_folders_of_dead_processes_go_at_the_next_share_and_l
     assert [f.path for f in removed] == [young]
 
 
+def test_uploads_waiting_in_a_preview_are_not_scratch_space(lake_home: Platform) -> None:
+    waiting = lake_home.settings.previews_dir / "token" / "plant_kpis.xlsx"
+    waiting.parent.mkdir(parents=True)
+    waiting.write_bytes(b"x" * 100)
+    older(waiting, 10 * 24 * 3600)
+
+    removed = staging.clean_staging(lake_home.settings, now=waiting.stat().st_mtime + 30 * 24 * 3600)
+
+    assert removed == [] and waiting.exists(), "previews expire on their own clock (sharing.staged)"
+
+
 def test_a_folder_whose_pid_was_reused_by_another_process_is_dead(lake_home: Platform) -> None:
     folder = staging.own_folder(lake_home.settings.staging_dir / "reused")
     owner = json.loads((folder / staging.OWNER).read_text())

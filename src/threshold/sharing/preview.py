@@ -45,6 +45,7 @@ from threshold.sharing.service import (
     share_connection,
 )
 from threshold.sharing.sources import dataset_name, read_options, read_source
+from threshold.staging import own_folder
 from threshold.store.models import Dataset, Domain
 
 SAMPLE_ROWS = 1000
@@ -230,8 +231,7 @@ def preview(
     except (InvalidInput, Denied) as e:
         problems.append(str(e))
 
-    work = platform.settings.staging_dir / uuid.uuid4().hex
-    work.mkdir(parents=True)
+    work = own_folder(platform.settings.staging_dir / uuid.uuid4().hex)  # a share's clean-up leaves it alone
     con = share_connection(platform, work)
     try:
         tables, info = read_source(con, work, path if path is not None else source, options)

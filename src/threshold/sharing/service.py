@@ -42,6 +42,7 @@ from threshold.sharing.choices import apply_visibility, check_visibility
 from threshold.sharing.detection import detect_column
 from threshold.sharing.profile import TableProfile, profile
 from threshold.sharing.types import lake_type
+from threshold.staging import clean_staging, own_folder
 from threshold.store.models import Column, Dataset, Domain, Share, Tag, utcnow
 
 Progress = Callable[[str, float | None], None]
@@ -151,8 +152,6 @@ def share(
             raise InvalidInput("name= is required when sharing an in-memory frame")
         base_name = name
     check_name("dataset", base_name)
-
-    from threshold.staging import clean_staging, own_folder
 
     clean_staging(platform.settings)  # folders of shares and uploads whose process died
     staging = own_folder(platform.settings.staging_dir / uuid.uuid4().hex)
