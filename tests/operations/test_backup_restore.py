@@ -174,7 +174,7 @@ def test_backup_refuses_a_folder_in_the_home_a_folder_in_use_and_people_who_are_
     (tmp_path / "used" / "x").write_text("x")
     with pytest.raises(InvalidInput, match="not empty"):
         backup(lake_home, admin, tmp_path / "used")
-    with pytest.raises(Denied, match="only an admin can"):
+    with pytest.raises(Denied, match="is not a platform administrator .rule: admin."):
         backup(lake_home, get_person(lake_home, "anna"), tmp_path / "b")
     assert not (tmp_path / "b").exists()
 

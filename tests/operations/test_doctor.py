@@ -159,5 +159,5 @@ def _published_as_before(platform: Platform, ident: str, snapshots: list[int], r
 
 
 def test_only_admins_run_the_doctor(lake_home: Platform) -> None:
-    with pytest.raises(Denied, match="only an admin"):
+    with pytest.raises(Denied, match="is not a platform administrator .rule: admin."):
         diagnose(lake_home, get_person(lake_home, "anna"))

@@ -76,9 +76,11 @@ def test_cli_doctor_exits_1_on_trouble_and_0_after_the_repair(damaged: Platform)
 
 def test_cli_errors_are_one_line(damaged: Platform, tmp_path: Path) -> None:
     home = damaged.settings.home_dir
-    assert "only owners of d or an admin" in _one_line_error(threshold(home, "repair", "d.t", "--as", "carla"))
+    assert "does not own domain 'd' (rule: domain.owner)" in _one_line_error(
+        threshold(home, "repair", "d.t", "--as", "carla")
+    )
     assert "unknown repair" in _one_line_error(threshold(home, "repair", "d.t", "--how", "undo"))
-    assert "only an admin" in _one_line_error(threshold(home, "doctor", "--as", "anna"))
+    assert "is not a platform administrator (rule: admin)" in _one_line_error(threshold(home, "doctor", "--as", "anna"))
     assert "name a dataset, or give --all" in _one_line_error(threshold(home, "maintenance", "compact"))
     assert "no complete Threshold backup" in _one_line_error(
         subprocess.run(
@@ -142,7 +144,7 @@ def test_api_repair_and_maintenance_are_for_owners(damaged: Platform) -> None:
     damage = api.call("GET", "/api/v1/datasets/d.t/damage", "anna")
     assert damage.status_code == 200 and damage.json()["rows_after_drop"] == 20
     refused = api.call("POST", "/api/v1/datasets/d.t/repair", "carla", json={"how": "rollback"})
-    assert refused.status_code == 403 and "operations.owner" in refused.json()["detail"]
+    assert refused.status_code == 403 and "rule: domain.owner" in refused.json()["detail"]
     bad = api.call("POST", "/api/v1/datasets/d.t/repair", "anna", json={"how": "undo"})
     assert bad.status_code == 422
     done = api.call("POST", "/api/v1/datasets/d.t/repair", "anna", json={"how": "rollback"})
@@ -195,7 +197,7 @@ def test_python_client_embedded_and_remote_give_the_same_answers(
         assert remote.repair("d.t")["rows_after_drop"] == local.repair("d.t")["rows_after_drop"] == 20
         assert remote.repair("d.t", "drop-lost")["rows_after"] == 20
         assert local.compact("d.t")["files_after"] == 1
-        with pytest.raises(ThresholdError, match="needs the admin level"):
+        with pytest.raises(ThresholdError, match="is not a platform administrator .rule: admin."):
             remote.doctor()
     finally:
         remote.close()

@@ -70,9 +70,9 @@ def test_compaction_keeps_renamed_and_added_columns_by_field_id(lake_home: Platf
 
 def test_maintenance_needs_an_owner(lake_home: Platform) -> None:
     _appends(lake_home, 2)
-    with pytest.raises(Denied, match="operations.owner"):
+    with pytest.raises(Denied, match="rule: domain.owner"):
         compact(lake_home, get_person(lake_home, "carla"), "d.t")
-    with pytest.raises(Denied, match="only an admin"):
+    with pytest.raises(Denied, match="is not a platform administrator .rule: admin."):
         maintain_all(lake_home, get_person(lake_home, "anna"))
 
 

@@ -122,7 +122,7 @@ def test_repair_needs_an_owner_and_hides_restricted_datasets_from_outsiders(dama
     from threshold.governance.controls import set_visibility
 
     platform, _, _ = damaged
-    with pytest.raises(Denied, match="only owners of d or an admin can .*operations.owner"):
+    with pytest.raises(Denied, match="does not own domain .d.*rule: domain.owner"):
         repair(platform, get_person(platform, "carla"), "d.t", how="drop-lost")
     with pytest.raises(Denied):
         examine(platform, get_person(platform, "ben"), "d.t")

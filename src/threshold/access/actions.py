@@ -60,6 +60,7 @@ _ACTIONS = (
     Action("dataset.write", "member", "its domain's members and administrators"),
     Action("dataset.manage", "owner_or_governance", "its domain's owners, the governance group and administrators"),
     Action("dataset.grant", "owner", "its domain's owners and administrators"),
+    Action("dataset.operate", "owner", "its domain's owners and administrators (repair, compaction, snapshot expiry)"),
     Action("dataset.request", "signed_in", "anyone who may know it and is not in its domain, unless it is restricted"),
     Action(
         "dataset.explain.others",

@@ -349,6 +349,7 @@ RULES: dict[str, Rule] = {
     "dataset.write": _write,
     "dataset.manage": _own_or_governance,
     "dataset.grant": _own,
+    "dataset.operate": _own,
     "dataset.request": _request,
     "dataset.explain.others": _explain_others,
     "dataset.audit": _explain_others,

@@ -24,7 +24,7 @@ from threshold.lake import ReadPlan
 from threshold.limits import Ticket
 from threshold.platform import Platform
 from threshold.sql.check import CheckedQuery, Reference, check, render
-from threshold.store.models import Column, Dataset, Domain, Share
+from threshold.store.models import Column, Dataset, Domain
 from threshold.usage.service import KINDS, UsageRecord, record
 
 INTERFACES = ("web", "api", "cli", "python", "job")

@@ -1,40 +1,27 @@
-"""Who may operate what: the one place this capability asks (the decision point may take it over).
+"""Who may operate what, asked of the decision point (`threshold.access`):
 
-- Repair, compaction and snapshot expiry of a dataset: its domain's owners, or an admin.
-- The whole home (doctor --fix, backup, restore, maintenance of every dataset): admins.
+- repair, compaction and snapshot expiry of a dataset: `dataset.operate` (its domain's owners, admins);
+- the whole home (doctor --fix, backup, restore, maintenance of every dataset): `platform.admin`.
 A dataset an outsider may not know exists is "not found" for them, never "denied".
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from threshold.errors import Denied, NotFound
+from threshold.access import find_dataset, refs, require
 from threshold.identity.service import Person
-from threshold.store.models import Dataset, Domain
+from threshold.store.models import Dataset
 
 
 def dataset_for(s: Session, person: Person, full_name: str, verb: str) -> Dataset:
-    """The dataset `person` may `verb` (repair, compact, expire snapshots of)."""
-    ds = s.scalars(select(Dataset).where(Dataset.full_name == full_name.lower())).one_or_none()
-    domain = s.get(Domain, ds.domain_id) if ds is not None else None
-    if ds is None or domain is None or not _knowable(person, ds, domain):
-        raise NotFound(f"no dataset {full_name[:80]!r}; see `threshold datasets`")
-    if not (person.is_admin or domain.name in person.owner_of):
-        raise Denied(
-            f"{person.name} may not {verb} {ds.full_name}: only owners of {domain.name} or an admin can "
-            "(rule: operations.owner)"
-        )
+    """The dataset `person` may operate on (`verb`: repair, compact, expire snapshots of)."""
+    ds = find_dataset(s, person, full_name)
+    require(person, "dataset.operate", refs(s, person, [ds.id])[ds.id])
     return ds
 
 
 def must_operate_home(person: Person, verb: str) -> None:
-    if not person.is_admin:
-        raise Denied(f"{person.name} may not {verb}: only an admin can (rule: operations.admin)")
-
-
-def _knowable(person: Person, ds: Dataset, domain: Domain) -> bool:
-    if person.is_admin or person.is_governance or domain.name in person.domains:
-        return True
-    return (ds.visibility or domain.default_visibility or "open") != "restricted"
+    """Operating the whole home (`verb` names it in the refusal's context) is for administrators."""
+    del verb  # the decision point's refusal names the rule and who may
+    require(person, "platform.admin")

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "ops_home_identity"
-down_revision = "limits_sign_in_failures"
+down_revision = "quality_one_check_history"
 branch_labels = None
 depends_on = None
 
