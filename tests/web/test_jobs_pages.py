@@ -7,22 +7,19 @@ from typing import Any
 
 import pytest
 
-from conftest import Browser
 from threshold.identity.service import add_user
 from threshold.lineage.derive import derive
 
 
 @pytest.fixture
-def olga(app: Any, org: Any) -> Iterator[Browser]:
-    """A browser signed in as olga, an admin."""
+def olga(anonymous: Any, org: Any) -> Iterator[Any]:
+    """A browser signed in as olga, an admin (the anonymous fixture's browser, signed in)."""
     add_user(org.platform, "olga", password="olga-pass", admin=True)
-    browser = Browser(app)
-    assert browser.sign_in("olga", "olga-pass").status_code == 303
-    yield browser
-    browser.close()
+    assert anonymous.sign_in("olga", "olga-pass").status_code == 303
+    yield anonymous
 
 
-def test_admins_see_and_run_jobs_on_the_page_and_its_json_twin(olga: Browser, anna: Browser, org: Any) -> None:
+def test_admins_see_and_run_jobs_on_the_page_and_its_json_twin(olga: Any, anna: Any, org: Any) -> None:
     derive(
         org.platform,
         "kpi_count",
