@@ -54,7 +54,10 @@ def test_every_capability_subscription_is_declared_and_listed() -> None:
         (Phase.SYNC, "threshold.lineage.hooks.published"),
         (Phase.AFTER_COMMIT, "threshold.lineage.hooks.deliver_events"),
     ]
-    assert events.subscribers(SchemaChanged) == [(Phase.SYNC, "threshold.lineage.hooks.schema_changed")]
+    assert events.subscribers(SchemaChanged) == [
+        (Phase.SYNC, "threshold.lineage.hooks.schema_changed"),
+        (Phase.SYNC, "threshold.insights.staleness.schema_changed"),
+    ]
 
 
 def test_an_event_not_listed_cannot_be_subscribed_to() -> None:
