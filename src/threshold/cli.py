@@ -324,7 +324,7 @@ def datasets(
     fmt: Format = "table",
 ) -> None:
     """List or search datasets (best matches first)."""
-    from threshold.catalog.service import search as find
+    from threshold.catalog.search import search as find
 
     _check_format(fmt, ("table", "json"))
     platform = _platform(home)

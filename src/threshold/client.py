@@ -176,7 +176,7 @@ class LocalClient(LocalInsights):
         return asdict(result) | {"ready": result.ready}
 
     def datasets(self, search: str | None = None) -> list[dict[str, Any]]:
-        from threshold.catalog.service import search as find
+        from threshold.catalog.search import search as find
 
         out, page = [], 1
         while True:

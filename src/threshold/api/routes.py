@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from threshold.catalog import search as catalog_search
 from threshold.catalog import service as catalog
 from threshold.errors import InvalidInput
 from threshold.gateway.service import open_query
@@ -55,7 +56,7 @@ def datasets(
     page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> dict[str, Any]:
-    return asdict(catalog.search(platform, q, page=page, per_page=per_page, viewer=person))
+    return asdict(catalog_search.search(platform, q, page=page, per_page=per_page, viewer=person))
 
 
 @router.get("/datasets/{name}", summary="A dataset's record: schema, tags, profile, history")

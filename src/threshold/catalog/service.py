@@ -1,39 +1,17 @@
-"""The catalog: find datasets and columns, and read a dataset's whole record."""
+"""The catalog: a dataset's whole record, what a viewer may know exists, what was shared lately (search: `search.py`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from threshold.access import knowable, no_dataset
-from threshold.errors import InvalidInput
 from threshold.identity.service import Person
 from threshold.platform import Platform
-from threshold.store.models import Column, Dataset, Domain, Share, Tag
-
-# Rank of a match (lower is better): exact dataset name, exact column name, name prefix, then the rest.
-_EXACT_DATASET, _EXACT_COLUMN, _NAME_PREFIX, _NAME, _COLUMN, _TAG, _TEXT = range(7)
-_WHY = {
-    _EXACT_DATASET: "dataset name",
-    _EXACT_COLUMN: "column name",
-    _NAME_PREFIX: "name starts with it",
-    _NAME: "name contains it",
-    _COLUMN: "column",
-    _TAG: "tag",
-    _TEXT: "description",
-}
-
-
-@dataclass
-class SearchPage:
-    total: int
-    page: int
-    per_page: int
-    results: list[dict[str, Any]]
+from threshold.store.models import Dataset, Domain, Share
 
 
 def _summary(d: Dataset) -> dict[str, Any]:
@@ -50,104 +28,6 @@ def _summary(d: Dataset) -> dict[str, Any]:
         "shared_by": d.created_by.name if d.created_by else None,
         "updated_at": _iso(d.updated_at),
     }
-
-
-def search(
-    platform: Platform, text: str | None = None, *, page: int = 1, per_page: int = 50, viewer: Person | None = None
-) -> SearchPage:
-    """Datasets matching `text` in name, label, description, tag or domain; best matches first.
-
-    No ceiling on results: every match is counted and reachable page by page.
-    """
-    if page < 1 or not 1 <= per_page <= 1000:
-        raise InvalidInput("page starts at 1 and per_page is between 1 and 1000")
-    q = (text or "").strip().lower()
-    with platform.store.session() as s:
-        base = select(Dataset).join(Domain, Domain.id == Dataset.domain_id).where(knowable(viewer))
-        opts = (
-            selectinload(Dataset.domain),
-            selectinload(Dataset.columns),
-            selectinload(Dataset.tags),
-            selectinload(Dataset.created_by),
-        )
-        if not q:
-            total = s.scalar(select(func.count()).select_from(base.subquery())) or 0
-            rows = s.scalars(
-                base.options(*opts).order_by(Dataset.full_name).offset((page - 1) * per_page).limit(per_page)
-            ).all()
-            return SearchPage(total, page, per_page, [_summary(d) | {"match": None} for d in rows])
-        like = f"%{_escape_like(q)}%"
-        ids_name = (
-            select(Dataset.id)
-            .join(Domain)
-            .where(
-                or_(
-                    func.lower(Dataset.full_name).like(like, escape="\\"),
-                    func.lower(Dataset.title).like(like, escape="\\"),
-                    func.lower(Domain.name).like(like, escape="\\"),
-                    func.lower(Domain.title).like(like, escape="\\"),
-                )
-            )
-        )
-        ids_text = select(Dataset.id).where(
-            or_(
-                func.lower(Dataset.description).like(like, escape="\\"),
-                func.lower(Dataset.purpose).like(like, escape="\\"),
-            )
-        )
-        col_hits = s.execute(
-            select(Column.dataset_id, Column.name, Column.label).where(
-                or_(
-                    func.lower(Column.name).like(like, escape="\\"),
-                    func.lower(Column.label).like(like, escape="\\"),
-                )
-            )
-        ).all()
-        tag_hits = s.execute(select(Tag.dataset_id, Tag.tag).where(func.lower(Tag.tag).like(like, escape="\\"))).all()
-        candidates = (
-            set(s.scalars(ids_name)) | set(s.scalars(ids_text)) | {r[0] for r in col_hits} | {r[0] for r in tag_hits}
-        )
-        if not candidates:
-            return SearchPage(0, page, per_page, [])
-        datasets = {d.id: d for d in s.scalars(base.where(Dataset.id.in_(candidates)).options(*opts))}
-        ranked: list[tuple[int, str, Dataset, list[str]]] = []
-        cols_by_ds: dict[int, list[tuple[str, str]]] = {}
-        for ds_id, name, label in col_hits:
-            cols_by_ds.setdefault(ds_id, []).append((name, label))
-        tags_by_ds: dict[int, list[str]] = {}
-        for ds_id, tag in tag_hits:
-            tags_by_ds.setdefault(ds_id, []).append(tag)
-        for ds_id, d in datasets.items():
-            full = d.full_name.lower()
-            cols = cols_by_ds.get(ds_id, [])
-            matched_cols = [n for n, _ in cols]
-            if q in (full, d.name.lower()):
-                rank = _EXACT_DATASET
-            elif any(q in (n.lower(), (lbl or "").lower()) for n, lbl in cols):
-                rank = _EXACT_COLUMN
-            elif d.name.lower().startswith(q) or full.startswith(q):
-                rank = _NAME_PREFIX
-            elif q in full or q in d.title.lower() or q in d.domain.name.lower() or q in d.domain.title.lower():
-                rank = _NAME
-            elif cols:
-                rank = _COLUMN
-            elif ds_id in tags_by_ds:
-                rank = _TAG
-            else:
-                rank = _TEXT
-            ranked.append((rank, full, d, matched_cols))
-        ranked.sort(key=lambda r: (r[0], r[1]))
-        start = (page - 1) * per_page
-        results = [
-            _summary(d)
-            | {
-                "match": _WHY[rank],
-                "matched_columns": cols[:10],
-                "matched_tags": sorted(set(tags_by_ds.get(d.id, []))),
-            }
-            for rank, _, d, cols in ranked[start : start + per_page]
-        ]
-        return SearchPage(len(ranked), page, per_page, results)
 
 
 def _history(s: Any, d: Dataset) -> list[dict[str, Any]]:
@@ -320,10 +200,6 @@ def example_queries(full_name: str, columns: list[tuple[str, str]]) -> list[dict
             }
         )
     return examples
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _iso(d: datetime | None) -> str | None:

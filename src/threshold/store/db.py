@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from threshold.errors import InvalidInput
+from threshold.store import search_index
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -54,6 +55,7 @@ class Store:
         self.lock_timeout = lock_timeout
         self.engine = make_engine(url, lock_timeout)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        search_index.keep_in_step(self._sessions)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

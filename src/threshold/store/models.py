@@ -342,3 +342,28 @@ class HomeIdentity(Base):
     warehouse: Mapped[str | None] = mapped_column(Text, default=None)
     """URI of the warehouse this store last claimed (to tell a copy of the store from a move)."""
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class SearchDocument(Base):
+    """A dataset's searchable text, one row per dataset, rewritten in the transaction that changes the
+    dataset, its columns or tags (`store/search_index.py`). The engine's own indexes sit on it: SQLite
+    FTS5 tables (porter and trigram) beside it, PostgreSQL GIN indexes (full text and pg_trgm) on it."""
+
+    __tablename__ = "search_documents"
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    names: Mapped[str] = mapped_column(Text, default="")
+    """Full name and name with separators as spaces, title, domain name and title."""
+    columns: Mapped[str] = mapped_column(Text, default="")
+    """Column names (separators as spaces) and labels."""
+    tags: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    """Description and purpose."""
+
+
+class SearchTerm(Base):
+    """Every word in the search documents, and its one-letter deletions: what a misspelt word is
+    corrected against (a deletion shared by the typed word and a term = one edit apart)."""
+
+    __tablename__ = "search_terms"
+    variant: Mapped[str] = mapped_column(String(127), primary_key=True)
+    term: Mapped[str] = mapped_column(String(127), primary_key=True)

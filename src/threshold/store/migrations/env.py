@@ -4,6 +4,7 @@ from alembic import context
 
 from threshold.capabilities import load_models
 from threshold.store.models import Base
+from threshold.store.search_index import engine_owned
 
 load_models()
 
@@ -14,5 +15,6 @@ with engine.begin() as connection:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         version_table="threshold_alembic_version",
+        include_name=lambda name, type_, _parents: not engine_owned(name, type_),
     )
     context.run_migrations()

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from threshold.catalog import search as catalog_search
 from threshold.catalog import service as catalog
 from threshold.errors import NotFound, ThresholdError
 from threshold.gateway.service import query as gateway_query
@@ -33,7 +34,7 @@ PER_PAGE = 20
 def home(request: Request, person: SignedIn) -> Response:
     platform: Platform = request.app.state.platform
     org = usage.org_usage(platform, limit=10, viewer=person)
-    all_datasets = catalog.search(platform, None, per_page=1, viewer=person)
+    all_datasets = catalog_search.search(platform, None, per_page=1, viewer=person)
     data = {
         "datasets": all_datasets.total,
         "queries": org["queries"],
@@ -53,7 +54,7 @@ def search(
     q: Annotated[str, Query(max_length=200)] = "",
     page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
-    found = catalog.search(request.app.state.platform, q, page=page_number, per_page=PER_PAGE, viewer=person)
+    found = catalog_search.search(request.app.state.platform, q, page=page_number, per_page=PER_PAGE, viewer=person)
     data = asdict(found) | {"q": q, "pages": max(1, math.ceil(found.total / PER_PAGE))}
     if q.strip():  # insights are found in search too (those the person may view)
         data["insights"] = asdict(insights.listing(request.app.state.platform, person, search=q, per_page=5))

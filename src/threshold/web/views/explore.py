@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.datastructures import QueryParams
 
-from threshold.catalog import service as catalog
+from threshold.catalog import search as catalog_search
 from threshold.errors import InvalidInput, ThresholdError
 from threshold.insights import exploration
 from threshold.insights.explore import AGGREGATES, GRAINS, ExploreSpec
@@ -92,7 +92,7 @@ def explore(
 ) -> Response:
     """The builder, the browser of datasets and columns, and (once asked) the result."""
     platform: Platform = request.app.state.platform
-    datasets = [d["name"] for d in catalog.search(platform, None, per_page=500, viewer=person).results]
+    datasets = [d["name"] for d in catalog_search.search(platform, None, per_page=500, viewer=person).results]
     data: dict[str, Any] = {
         "datasets": datasets,
         "dataset": dataset.strip().lower(),

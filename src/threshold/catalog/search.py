@@ -1,0 +1,302 @@
+"""Catalog search: finds what people mean, not only the letters they typed.
+
+Each word of the query is looked for in four fields of the search index (`store/search_index.py`):
+names, columns (names and labels), tags, description. A word matches by its stem ("rates" finds
+"rate", porter), as a prefix ("scra"), corrected when no indexed word has it ("scarp" -> "scrap",
+one edit; two for long words), by a synonym from the thesaurus ("revenue" -> "sales", English and
+German business words), and, only when nothing else matched, as part of a word ("stelle" in
+"Kostenstelle", trigrams). Datasets that match every word come first; when none does, those
+matching the most words. An exact name match always leads. Each result says why it matched.
+
+Who may know what is the platform's one filter (`threshold.access.knowable`): the index holds text
+only, and every candidate passes that filter before it is counted, ranked or named.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import selectinload
+
+from threshold.access import knowable
+from threshold.catalog.service import _summary
+from threshold.errors import InvalidInput
+from threshold.identity.service import Person
+from threshold.platform import Platform
+from threshold.store.models import Dataset, Domain, SearchTerm
+from threshold.store.search_index import FIELDS, MIN_TYPO_LENGTH, deletions, fold, words
+
+MAX_WORDS = 8
+"""Longer queries are cut to their first eight words (every word costs index lookups)."""
+
+_FIELD_WEIGHT = {"names": 8.0, "columns": 4.0, "tags": 3.0, "description": 1.0}
+_KIND_WEIGHT = {"word": 1.0, "typo": 0.7, "synonym": 0.6, "part": 0.4}
+_FIELD_LABEL = {"names": "name", "columns": "column", "tags": "tag", "description": "description"}
+_THESAURUS = Path(__file__).with_name("thesaurus.txt")
+
+
+@dataclass
+class SearchPage:
+    total: int
+    page: int
+    per_page: int
+    results: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a dataset matched one query word: in which field, how (`word`, `typo`, `synonym`, `part`)
+    and through which indexed word."""
+
+    word: str
+    field: str
+    kind: str
+    term: str
+
+    @property
+    def score(self) -> float:
+        return _FIELD_WEIGHT[self.field] * _KIND_WEIGHT[self.kind]
+
+    def says(self) -> str:
+        where = _FIELD_LABEL[self.field]
+        if self.kind == "typo":
+            return f"{where} “{self.term}” (for “{self.word}”)"
+        if self.kind == "synonym":
+            return f"{where} “{self.term}” (same meaning as “{self.word}”)"
+        if self.kind == "part":
+            return f"{where} containing “{self.word}”"
+        return f"{where} “{self.word}”"
+
+
+@dataclass
+class _Hit:
+    reasons: dict[str, Reason] = field(default_factory=dict)
+    """The best reason per query word."""
+
+    def add(self, r: Reason) -> None:
+        best = self.reasons.get(r.word)
+        if best is None or r.score > best.score:
+            self.reasons[r.word] = r
+
+    @property
+    def score(self) -> float:
+        return sum(r.score for r in self.reasons.values())
+
+
+def search(
+    platform: Platform, text_: str | None = None, *, page: int = 1, per_page: int = 50, viewer: Person | None = None
+) -> SearchPage:
+    """Datasets matching `text_`, best first; every match counted and reachable page by page."""
+    if page < 1 or not 1 <= per_page <= 1000:
+        raise InvalidInput("page starts at 1 and per_page is between 1 and 1000")
+    raw = (text_ or "").strip()
+    with platform.store.session() as s:
+        opts = (
+            selectinload(Dataset.domain),
+            selectinload(Dataset.columns),
+            selectinload(Dataset.tags),
+            selectinload(Dataset.created_by),
+        )
+        visible = select(Dataset).join(Domain, Domain.id == Dataset.domain_id).where(knowable(viewer))
+        if not raw:
+            total = len(s.scalars(visible.with_only_columns(Dataset.id)).all())
+            rows = s.scalars(
+                visible.options(*opts).order_by(Dataset.full_name).offset((page - 1) * per_page).limit(per_page)
+            ).all()
+            return SearchPage(total, page, per_page, [_summary(d) | {"match": None} for d in rows])
+        query_words = list(dict.fromkeys(words(raw)))[:MAX_WORDS]
+        conn = s.connection()
+        exact = _exact_names(conn, raw, query_words)
+        hits = _hits(conn, query_words) if query_words else {}
+        # Every word matched, else (no dataset has them all) at least half of them.
+        everywhere = {i for i, h in hits.items() if len(h.reasons) == len(query_words)}
+        most = {i for i, h in hits.items() if 2 * len(h.reasons) >= len(query_words)}
+        candidates = (everywhere or most) | exact
+        if not candidates:
+            return SearchPage(0, page, per_page, [])
+        names: dict[int, str] = {}
+        ids = sorted(candidates)
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            names.update(
+                (i, n)
+                for i, n in s.execute(
+                    visible.with_only_columns(Dataset.id, Dataset.full_name).where(Dataset.id.in_(chunk))
+                )
+            )
+        empty = _Hit()
+
+        def rank(ds_id: int) -> tuple[int, int, float, str]:
+            h = hits.get(ds_id, empty)
+            return (0 if ds_id in exact else 1, -len(h.reasons), -h.score, names[ds_id])
+
+        ordered = sorted(names, key=rank)
+        start = (page - 1) * per_page
+        page_ids = ordered[start : start + per_page]
+        loaded = {d.id: d for d in s.scalars(select(Dataset).where(Dataset.id.in_(page_ids)).options(*opts))}
+        results = [_result(loaded[i], hits.get(i, empty), i in exact) for i in page_ids]
+        return SearchPage(len(ordered), page, per_page, results)
+
+
+def _result(d: Dataset, hit: _Hit, exact: bool) -> dict[str, Any]:
+    reasons = list(hit.reasons.values())
+    terms = {fold(r.term) for r in reasons} | {r.word for r in reasons}
+    columns = [
+        c.name
+        for c in d.columns
+        if any(_alike(w, t) for w in words(f"{c.name} {c.label}") for t in terms)
+        and any(r.field == "columns" for r in reasons)
+    ]
+    # The tags that share the most words with the query ("personal.email": not `personal.name`).
+    shared = {t.tag: sum(any(_alike(w, x) for x in terms) for w in words(t.tag)) for t in d.tags}
+    tags = sorted(t for t, n in shared.items() if n and n == max(shared.values()))
+    why = "; ".join(dict.fromkeys(r.says() for r in sorted(reasons, key=lambda r: -r.score)))
+    return _summary(d) | {
+        "match": "dataset name" if exact else why,
+        "why": [{"word": r.word, "field": r.field, "kind": r.kind, "term": r.term} for r in reasons],
+        "matched_columns": columns[:10],
+        "matched_tags": tags if any(r.field == "tags" for r in reasons) else [],
+    }
+
+
+def _alike(a: str, b: str) -> bool:
+    """Two words that are the same word give or take an English ending ("rates", "rate")."""
+    if a == b:
+        return True
+    short, long_ = sorted((a, b), key=len)
+    return len(short) >= 3 and long_.startswith(short) and len(long_) - len(short) <= 3
+
+
+def _exact_names(conn: Connection, raw: str, query_words: list[str]) -> set[int]:
+    """Datasets named exactly what was typed (`sales.orders`, `orders`, `plant kpis` for `plant_kpis`)."""
+    typed = {raw.lower(), "_".join(query_words)}
+    found = conn.execute(select(Dataset.id).where(Dataset.full_name.in_(typed) | Dataset.name.in_(typed))).scalars()
+    return set(found)
+
+
+# --- one word, many ways to match ---------------------------------------------------------------------
+
+
+def _hits(conn: Connection, query_words: list[str]) -> dict[int, _Hit]:
+    corrections = _corrections(conn, query_words)
+    thesaurus = _thesaurus()
+    alternatives: list[tuple[str, str, list[str]]] = []  # (word, kind, terms)
+    for w in query_words:
+        alternatives.append((w, "word", [w]))
+        alternatives += [(w, "typo", [t]) for t in corrections.get(w, [])]
+        alternatives += [(w, "synonym", [t]) for t in sorted(thesaurus.get(w, set()) - {w})]
+        if len(w) >= 3:
+            alternatives.append((w, "part", [w]))
+    found = _match(conn, alternatives)
+    matched_by = set(found)
+    hits: dict[int, _Hit] = {}
+    for (w, kind), rests in found.items():
+        for ds_id, f, term in rests:
+            _keep(hits, matched_by, Reason(w, f, kind, term), ds_id)
+    return hits
+
+
+def _keep(hits: dict[int, _Hit], matched_by: set[tuple[str, str]], r: Reason, ds_id: int) -> None:
+    w, kind = r.word, r.kind
+    if kind == "typo" and (w, "word") in matched_by:
+        return  # the word as typed is in the index: not a typo
+    if kind == "part" and ((w, "word") in matched_by or (w, "typo") in matched_by):
+        return  # parts of words only when the whole word found nothing
+    hits.setdefault(ds_id, _Hit()).add(r)
+
+
+def _match(
+    conn: Connection, alternatives: list[tuple[str, str, list[str]]]
+) -> dict[tuple[str, str], list[tuple[int, str, str]]]:
+    """One statement: for every (word, kind) and field, the datasets whose field matches its terms."""
+    sqlite = conn.dialect.name == "sqlite"
+    parts: list[str] = []
+    params: dict[str, str] = {}
+    labels: list[tuple[str, str, str, str]] = []  # per select: word, kind, field, shown term
+    for w, kind, terms in alternatives:
+        for f in FIELDS:
+            n = len(labels)
+            shown = terms[0]
+            if sqlite:
+                if kind == "part":
+                    parts.append(f"SELECT rowid, {n} FROM search_trigram WHERE search_trigram MATCH :p{n}")
+                    params[f"p{n}"] = f'{{{f}}} : "{w}"'
+                else:
+                    alts = " OR ".join(
+                        f'"{t}"' + (f' OR "{t}"*' if kind == "word" and len(t) >= 3 else "") for t in terms
+                    )
+                    parts.append(f"SELECT rowid, {n} FROM search_fts WHERE search_fts MATCH :p{n}")
+                    params[f"p{n}"] = f"{{{f}}} : ({alts})"
+            elif kind == "part":
+                parts.append(f"SELECT dataset_id, {n} FROM search_documents WHERE {f} ILIKE :p{n}")
+                params[f"p{n}"] = f"%{w}%"
+            else:
+                alts = " | ".join(t + (f" | {t}:*" if kind == "word" and len(t) >= 3 else "") for t in terms)
+                parts.append(
+                    f"SELECT dataset_id, {n} FROM search_documents "
+                    f"WHERE to_tsvector('english', {f}) @@ to_tsquery('english', :p{n})"
+                )
+                params[f"p{n}"] = alts
+            labels.append((w, kind, f, shown))
+    found: dict[tuple[str, str], list[tuple[int, str, str]]] = {}
+    if not parts:
+        return found
+    for ds_id, n in conn.execute(text(" UNION ALL ".join(parts)), params):
+        w, kind, f, shown = labels[n]
+        found.setdefault((w, kind), []).append((int(ds_id), f, shown))
+    return found
+
+
+def _corrections(conn: Connection, query_words: list[str]) -> dict[str, list[str]]:
+    """For each word the index does not hold, the indexed words one edit away (two for long words)."""
+    asked = {w: {w} | deletions(w) for w in query_words if len(w) >= MIN_TYPO_LENGTH and not w.isdigit()}
+    if not asked:
+        return {}
+    variants = sorted(set().union(*asked.values()))
+    rows = conn.execute(select(SearchTerm.variant, SearchTerm.term).where(SearchTerm.variant.in_(variants))).all()
+    by_variant: dict[str, set[str]] = {}
+    for variant, term in rows:
+        by_variant.setdefault(variant, set()).add(term)
+    out: dict[str, list[str]] = {}
+    for w, mine in asked.items():
+        if w in by_variant.get(w, set()):
+            continue  # an indexed word
+        limit = 2 if len(w) >= 8 else 1
+        near = {t for v in mine for t in by_variant.get(v, ())}
+        scored = sorted((d, t) for t in near if (d := _distance(w, t)) <= limit)
+        if scored:
+            best = scored[0][0]
+            out[w] = [t for d, t in scored if d == best][:3]
+    return out
+
+
+def _distance(a: str, b: str) -> int:
+    """Edits between two words: insert, delete, substitute, swap two neighbours (optimal string alignment)."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[len(b)]
+
+
+@cache
+def _thesaurus() -> dict[str, frozenset[str]]:
+    """Words that mean the same in business talk, English and German (`thesaurus.txt`, one group a line)."""
+    groups: dict[str, set[str]] = {}
+    for line in _THESAURUS.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0]
+        group = {w for item in line.split(",") for w in words(item)}
+        for w in group:
+            groups.setdefault(w, set()).update(group)
+    return {w: frozenset(g) for w, g in groups.items()}
