@@ -1,4 +1,4 @@
-"""The catalog: a dataset's whole record, what a viewer may know exists, what was shared lately (search: `search.py`)."""
+"""The catalog: a dataset's record, what a viewer may know exists, what was shared lately (search: `search.py`)."""
 
 from __future__ import annotations
 

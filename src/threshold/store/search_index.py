@@ -202,7 +202,7 @@ def _do_orm_execute(state: Any) -> None:
         return
     table = getattr(state.statement, "table", None)
     name = getattr(table, "name", None)
-    if name not in ("datasets", "columns", "tags"):
+    if table is None or name not in ("datasets", "columns", "tags"):
         return
     key = table.c.id if name == "datasets" else table.c.dataset_id
     where = state.statement.whereclause
