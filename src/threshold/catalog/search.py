@@ -34,6 +34,13 @@ from threshold.store.search_index import FIELDS, MIN_TYPO_LENGTH, deletions, fol
 MAX_WORDS = 8
 """Longer queries are cut to their first eight words (every word costs index lookups)."""
 
+STOP_WORDS = frozenset(
+    "a an and at by for from in of on or per the to with "  # English
+    "am an auf aus bei das der die für im in je mit nach pro und von vom zu zum zur".split()  # German
+)
+"""Words a query may hold that say nothing about a dataset ("turnover by region"); kept when they are all
+a query has."""
+
 _FIELD_WEIGHT = {"names": 8.0, "columns": 4.0, "tags": 3.0, "description": 1.0}
 _KIND_WEIGHT = {"word": 1.0, "typo": 0.7, "synonym": 0.6, "part": 0.4}
 _FIELD_LABEL = {"names": "name", "columns": "column", "tags": "tag", "description": "description"}
@@ -109,7 +116,8 @@ def search(
                 visible.options(*opts).order_by(Dataset.full_name).offset((page - 1) * per_page).limit(per_page)
             ).all()
             return SearchPage(total, page, per_page, [_summary(d) | {"match": None} for d in rows])
-        query_words = list(dict.fromkeys(words(raw)))[:MAX_WORDS]
+        typed = list(dict.fromkeys(words(raw)))
+        query_words = ([w for w in typed if w not in STOP_WORDS] or typed)[:MAX_WORDS]
         conn = s.connection()
         exact = _exact_names(conn, raw, query_words)
         hits = _hits(conn, query_words) if query_words else {}
