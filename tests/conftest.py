@@ -171,7 +171,7 @@ class HomeState:
 
 
 def home_state(platform: Platform) -> HomeState:
-    from threshold.catalog.service import search
+    from threshold.catalog.search import search
 
     catalog = platform.lake.catalog
     with platform.store.engine.connect() as c:

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from threshold.access.reading import decide
-from threshold.catalog.service import describe, recently_shared, search
+from threshold.catalog.search import search
+from threshold.catalog.service import describe, recently_shared
 from threshold.errors import Denied, InvalidInput, NotFound
 from threshold.gateway.service import query
 from threshold.governance.audit import search as audit_search
