@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from threshold.errors import ThresholdError
+from threshold.errors import NotFound, ThresholdError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Threshold: share, explore and govern data.")
 user_app = typer.Typer(no_args_is_help=True, help="People.")
@@ -630,6 +630,18 @@ def _older_store(e: Exception) -> bool:
     )
 
 
+def _cli_hint(e: ThresholdError) -> str:
+    """What to do next, in the CLI's words (the message itself names no interface)."""
+    hint = ""
+    if e.suggestions:
+        hint += f"; did you mean {' or '.join(e.suggestions)}?"
+    if e.request_access:
+        hint += f"; request access: threshold request {e.request_access} --purpose ..."
+    elif isinstance(e, NotFound) or str(e).startswith(("unknown dataset", "unknown table")):
+        hint += "; `threshold datasets` lists what you can query"
+    return hint
+
+
 def main() -> None:
     """Entry point: one line on stderr and a non-zero exit for every error, never a traceback."""
     import click
@@ -637,7 +649,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except ThresholdError as e:
-        _fail(f"error: {e}", e.exit_code)
+        _fail(f"error: {e}{_cli_hint(e)}", e.exit_code)
     except click.exceptions.Abort:
         _fail("aborted", 130)
     except (click.ClickException, typer.exceptions.TyperException) as e:  # newer Typer vendors its own click

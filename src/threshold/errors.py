@@ -6,6 +6,8 @@ Interfaces map these to HTTP statuses and exit codes in exactly one place each
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class ThresholdError(Exception):
     """Base of every error Threshold raises on purpose. `retryable` says whether trying again can help."""
@@ -14,9 +16,22 @@ class ThresholdError(Exception):
     exit_code = 1
     retryable = False
 
-    def __init__(self, message: str) -> None:
-        # One line, always: interfaces print it as-is.
+    def __init__(
+        self,
+        message: str,
+        *,
+        suggestions: Sequence[str] = (),
+        request_access: str | None = None,
+        near: str | None = None,
+    ) -> None:
+        # One line, always, in no interface's words: each interface adds its own way to act on it.
         super().__init__(" ".join(str(message).split()))
+        self.suggestions: tuple[str, ...] = tuple(suggestions)[:5]
+        """Names the person may see that are close to what they wrote ("did you mean")."""
+        self.request_access = request_access
+        """The dataset the person may ask access to (the browser offers a button, the CLI a command)."""
+        self.near = near
+        """The word of the query the error is about (the gateway turns it into a position)."""
 
     @property
     def message(self) -> str:

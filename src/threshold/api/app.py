@@ -15,7 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from threshold.errors import ThresholdError
 from threshold.interface.bodies import BodyLimit
-from threshold.interface.errors import error_headers
+from threshold.interface.errors import error_body, error_headers
 from threshold.interface.permissions import Public, enforce, route_rules
 from threshold.platform import Platform
 
@@ -85,9 +85,7 @@ def create_app(platform: Platform) -> FastAPI:
     async def _threshold_error(request: Request, exc: ThresholdError) -> Response:
         if not request.url.path.startswith("/api/") and hasattr(app.state, "render_error"):
             return app.state.render_error(request, exc)  # type: ignore[no-any-return]
-        return JSONResponse(
-            {"detail": str(exc), "error": type(exc).__name__}, status_code=exc.status, headers=error_headers(exc)
-        )
+        return JSONResponse(error_body(exc), status_code=exc.status, headers=error_headers(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -24,8 +24,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import selectinload
 
 from threshold.access import knowable
-from threshold.catalog.service import _summary
-from threshold.errors import InvalidInput
+from threshold.catalog.service import _summary, describe
+from threshold.errors import InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.store.models import Dataset, Domain, SearchTerm
@@ -308,3 +308,19 @@ def _thesaurus() -> dict[str, frozenset[str]]:
         for w in group:
             groups.setdefault(w, set()).update(group)
     return {w: frozenset(g) for w, g in groups.items()}
+
+
+def did_you_mean(platform: Platform, typed: str, *, viewer: Person | None, limit: int = 3) -> list[str]:
+    """Datasets `viewer` may see whose names are near `typed` (a misspelt or half-remembered name): the
+    search's best matches, through the same visibility filter, so a suggestion never reveals a dataset."""
+    found = search(platform, typed[:200], per_page=limit, viewer=viewer).results
+    return [r["name"] for r in found if r["name"] != typed.lower()]
+
+
+def describe_or_suggest(platform: Platform, full_name: str, *, viewer: Person | None) -> dict[str, Any]:
+    """A dataset's record (`service.describe`); when the viewer knows no such dataset, the refusal names
+    the ones they probably meant."""
+    try:
+        return describe(platform, full_name, viewer=viewer)
+    except NotFound as e:
+        raise NotFound(str(e), suggestions=did_you_mean(platform, full_name, viewer=viewer)) from e

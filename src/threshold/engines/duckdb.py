@@ -19,6 +19,7 @@ from threshold.errors import InvalidInput, LimitExceeded
 from threshold.lake import ReadPlan, _quote_ident, _quote_str
 from threshold.limits.machine import engine_memory
 from threshold.settings import Settings
+from threshold.sql import plain_errors
 
 VIEW_SCHEMA = '"__thr"'
 MAX_VIEWS = 5000
@@ -143,8 +144,12 @@ class Engine:
             running.close()
 
     def error(self, e: BaseException) -> InvalidInput:
+        """DuckDB's error in plain words (`sql/plain_errors.py`), with no path of this machine in it."""
         hide = (str(self.settings.warehouse_dir), str(self.settings.home_dir))
-        return InvalidInput(f"the query failed: {engine_error(e, hide)}")
+        full = str(e)
+        for path in sorted(hide, key=len, reverse=True):
+            full = full.replace(path, "…")
+        return plain_errors.from_engine(engine_error(e, hide), full)
 
     def close(self) -> None:
         self._db.close()

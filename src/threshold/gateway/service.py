@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlglot import exp
 
-from threshold.access import knowable
+from threshold.access import knowable, may, refs
 from threshold.access.reading import Decision, decide, decide_at, mask_secret
+from threshold.catalog.search import did_you_mean
 from threshold.errors import Busy, Denied, InvalidInput, NotFound, ThresholdError
 from threshold.gateway.columns import columns_read_cached
 from threshold.gateway.fingerprint import fingerprint, strip_literals
@@ -128,7 +129,12 @@ def open_query(
     ticket: Ticket | None = None
     try:
         allowance = platform.limits.allowance(interface, max_rows=max_rows, seconds=timeout)
-        checked = check(sql)
+        try:
+            checked = check(sql)
+        except InvalidInput as e:
+            if e.near:  # a table named without its domain: which datasets did they mean?
+                raise InvalidInput(str(e), suggestions=did_you_mean(platform, e.near, viewer=user)) from e
+            raise
         original = checked.tree.copy()  # binding rewrites the tree; analysis reads what the person wrote
         # Admitted before any metadata is read: a flood of refused queries costs a parse (cached) each.
         ticket = platform.limits.admit(user.id, user.name, allowance)
@@ -138,7 +144,12 @@ def open_query(
         denied = [d for d in decisions if not d.allowed]
         if denied:
             d = denied[0]
-            raise Denied(f"{user.name} may not read {d.dataset} (rule {d.rule}): {d.reason}")
+            with platform.store.session() as s:  # the button to ask: only where a request could lift it
+                ref = refs(s, user, [d.dataset_id])[d.dataset_id]
+            raise Denied(
+                f"{user.name} may not read {d.dataset} (rule {d.rule}): {d.reason}",
+                request_access=d.dataset if may(user, "dataset.request", ref, platform=platform) else None,
+            )
         if purpose is None:
             inferred = {d.purpose for d in decisions if d.purpose}
             purpose = inferred.pop() if len(inferred) == 1 else None
@@ -209,6 +220,7 @@ def open_query(
     )
     stream.pending = (generated, {})
     stream.snapshots = snapshots
+    stream.source_sql = sql
     if start:
         stream.begin()
     return stream
@@ -298,7 +310,7 @@ def _resolve(platform: Platform, s: Session, checked: CheckedQuery, user: Person
     if missing:
         _audit_hidden(platform, user, missing)
         shown = ", ".join(m[:80] for m in missing[:3])
-        raise InvalidInput(f"unknown dataset {shown}: see `threshold datasets` for what can be queried")
+        raise InvalidInput(f"unknown dataset {shown}", suggestions=did_you_mean(platform, missing[0], viewer=user))
     # Names only: a column's profile (top values...) is not needed to bind, and costs to load.
     columns: dict[int, list[str]] = {ds_id: [] for ds_id, _ in rows.values()}
     for ds_id, name in s.execute(

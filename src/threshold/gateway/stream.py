@@ -29,6 +29,7 @@ from threshold.errors import LimitExceeded, ThresholdError
 from threshold.lake import ReadPlan
 from threshold.limits import Allowance, Ticket, Watch
 from threshold.limits.allowance import rows_exceeded
+from threshold.sql import plain_errors
 
 if TYPE_CHECKING:
     from threshold.platform import Platform
@@ -148,7 +149,11 @@ class QueryStream:
             return self.allowance.time_exceeded()
         return LimitExceeded("the query was cancelled: its client went away")
 
+    source_sql = ""
+    """The query as its author wrote it: an engine error's position is given in it."""
+
     def _fail(self, e: ThresholdError) -> None:
+        e = plain_errors.locate(e, self.source_sql)
         self.error = e
         self.close()
         raise e

@@ -28,7 +28,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from threshold.access import ACTIONS, Level, dataset_ref, require
-from threshold.errors import Denied, Unauthenticated
+from threshold.catalog.search import did_you_mean
+from threshold.errors import Denied, NotFound, Unauthenticated
 from threshold.identity.service import Person, person_for_token
 
 API = "/api/v1"
@@ -73,7 +74,10 @@ class _Requirement:
             platform = request.app.state.platform
             name = dataset_param(request.path_params.get(self.rule.on, ""))
             with platform.store.session() as s:
-                ref = dataset_ref(s, person, name)
+                try:
+                    ref = dataset_ref(s, person, name)
+                except NotFound as e:  # answered as missing, with the datasets they may know that were meant
+                    raise NotFound(str(e), suggestions=did_you_mean(platform, name, viewer=person)) from e
             require(person, self.rule.action, ref, platform=platform)
         return person
 

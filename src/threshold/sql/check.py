@@ -20,6 +20,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
 from threshold.errors import InvalidInput
+from threshold.sql import plain_errors
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
@@ -191,7 +192,9 @@ def _parse_once(sql: str) -> exp.Expression:
     try:
         statements = [s for s in sqlglot.parse(sql, read=DIALECT) if s is not None]
     except (ParseError, TokenError) as e:
-        raise InvalidInput(f"cannot parse the query: {_first_line(e)}") from e
+        if isinstance(e, ParseError) and e.errors:
+            raise plain_errors.from_parser(e, sql) from e
+        raise InvalidInput(f"the query cannot be read: {_first_line(e)}") from e
     except RecursionError as e:
         raise InvalidInput("the query is nested too deeply") from e
     if not statements:
@@ -286,9 +289,7 @@ def _reference(node: exp.Table) -> Reference | None:
             if node.args.get("when") or node.args.get("version"):
                 raise InvalidInput(f"time travel applies to datasets, not to the query's own {name!r}")
             return None
-        raise InvalidInput(
-            f"unknown table {target.name[:80]!r}: write datasets as domain.dataset (see `threshold datasets`)"
-        )
+        raise InvalidInput(f"unknown table {target.name[:80]!r}: write datasets as domain.dataset", near=target.name)
     if not isinstance(db, exp.Identifier):
         raise InvalidInput("write datasets as domain.dataset")
     return Reference(dataset=f"{db.name.lower()}.{name}", node=node, time_travel=_time_travel(node))

@@ -68,14 +68,34 @@ def render_error(request: Request, exc: ThresholdError) -> Response:
     """A ThresholdError on a page: sign-in redirect for 401, else its one-line message and status."""
     if isinstance(exc, Unauthenticated) and not wants_json(request):
         return RedirectResponse(login_url(request), status_code=303)
-    response = _error_page(request, exc.status, str(exc), type(exc).__name__)
+    response = _error_page(
+        request,
+        exc.status,
+        str(exc),
+        type(exc).__name__,
+        suggestions=exc.suggestions,
+        request_access=exc.request_access,
+    )
     response.headers.update(error_headers(exc))
     return response
 
 
-def _error_page(request: Request, status: int, message: str, kind: str) -> Response:
+def _error_page(
+    request: Request,
+    status: int,
+    message: str,
+    kind: str,
+    *,
+    suggestions: tuple[str, ...] = (),
+    request_access: str | None = None,
+) -> Response:
     if wants_json(request):
-        return JSONResponse({"detail": message, "error": kind}, status_code=status)
+        body: dict[str, object] = {"detail": message, "error": kind}
+        if suggestions:
+            body["suggestions"] = list(suggestions)
+        if request_access:
+            body["request_access"] = {"dataset": request_access}
+        return JSONResponse(body, status_code=status)
     titles = {
         "NotFound": "Not found",
         "Denied": "Not allowed",
@@ -86,6 +106,13 @@ def _error_page(request: Request, status: int, message: str, kind: str) -> Respo
         "LimitExceeded": "Stopped by a limit",
         "TooLarge": "Too large",
     }
-    data = {"status": status, "message": message, "error": kind}
+    data = {
+        "status": status,
+        "message": message,
+        "error": kind,
+        "kind": kind,
+        "suggestions": list(suggestions),
+        "request_access": request_access,
+    }
     person = session_person(request)
     return page(request, "error.html", data, person=person, status=status, title=titles.get(kind, kind))

@@ -72,7 +72,7 @@ def dataset(
     if name.endswith(".json") and "." in name[: -len(".json")]:
         name = name[: -len(".json")]
     platform: Platform = request.app.state.platform
-    record = catalog.describe(platform, name, viewer=person)
+    record = catalog_search.describe_or_suggest(platform, name, viewer=person)
     # What this person may see and why (masked columns, request access); the preview reads for the
     # purpose asked for, else the one their grant covers, so a granted reader sees what was granted.
     access = dataset_access(platform, person, record["name"], purpose or None)

@@ -29,7 +29,25 @@ router = APIRouter()
 PAGE_ROWS = 1000
 MAX_SQL = 200_000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-ERROR_TITLES = {"Busy": "Too busy", "LimitExceeded": "Stopped by a limit"}
+ERROR_TITLES = {
+    "Busy": "Too busy",
+    "LimitExceeded": "Stopped by a limit",
+    "InvalidInput": "The query cannot run",
+    "Denied": "Not allowed",
+    "NotFound": "Not found",
+}
+
+
+def error_view(e: ThresholdError) -> dict[str, Any]:
+    """An error as a page shows it: a title in words (never an exception's class name) and what to do next."""
+    kind = type(e).__name__
+    return {
+        "message": str(e),
+        "kind": kind,
+        "title": ERROR_TITLES.get(kind, "Cannot do that"),
+        "suggestions": list(e.suggestions),
+        "request_access": e.request_access,
+    }
 
 
 @router.get("/query")
@@ -70,7 +88,7 @@ async def run(
             cancel,
         )
     except ThresholdError as e:
-        data["error"] = {"message": str(e), "kind": type(e).__name__, "title": ERROR_TITLES.get(type(e).__name__)}
+        data["error"] = error_view(e)
         status, extra = e.status, error_headers(e)
     else:
         data["result"] = {
