@@ -283,7 +283,7 @@ def test_a_refused_query_is_recorded_without_text(module_org: Any) -> None:
 
 
 def test_an_unparseable_query_is_recorded_without_text(module_org: Any) -> None:
-    with pytest.raises(InvalidInput, match="cannot parse the query"):
+    with pytest.raises(InvalidInput, match=r"the query cannot be read: .* \(line 1, column \d+\)"):
         query(module_org.platform, "SELECT FROM WHERE 'anna.schmidt@example.com' ((", user=module_org.ben)
     event, _ = _last_event(module_org)
     assert (event.status, event.query_text, event.fingerprint) == ("error", "", "")
@@ -296,7 +296,7 @@ def test_an_unknown_dataset_is_named_and_recorded_with_stripped_text(module_org:
             "SELECT * FROM manufacturing.nope WHERE x = 'secret-value'",
             user=module_org.ben,
         )
-    assert str(e.value) == "unknown dataset manufacturing.nope: see `threshold datasets` for what can be queried"
+    assert str(e.value) == "unknown dataset manufacturing.nope"
     event, reads = _last_event(module_org)
     assert event.status == "error"
     assert event.query_text == "SELECT * FROM manufacturing.nope WHERE x = ?"
@@ -304,7 +304,7 @@ def test_an_unknown_dataset_is_named_and_recorded_with_stripped_text(module_org:
 
 
 def test_a_failing_query_is_recorded_with_the_datasets_it_named(module_org: Any) -> None:
-    with pytest.raises(InvalidInput, match="the query failed: Binder Error"):
+    with pytest.raises(InvalidInput, match=r"there is no column “no_such_column” .* \(line 1, column 8\)"):
         query(module_org.platform, "SELECT no_such_column FROM manufacturing.plant_kpis", user=module_org.ben)
     event, reads = _last_event(module_org)
     assert (event.status, event.error) == ("error", "InvalidInput")

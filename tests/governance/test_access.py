@@ -38,8 +38,9 @@ def _actions(org: Any, **kw: Any) -> list[tuple[str | None, str, list[str]]]:
 
 def test_request_approve_read_for_that_purpose_only_then_revoke(on_request: Any) -> None:
     org, p = on_request, on_request.platform
-    with pytest.raises(Denied, match=r"visibility\.on-request.*threshold request"):
+    with pytest.raises(Denied, match=r"visibility\.on-request.*ask its owners for access") as refused:
         query(p, READ, user=org.ben)
+    assert refused.value.request_access == DATASET
 
     req = access.request_access(p, org.ben, DATASET, purpose=" Energy Cost Forecast ", days=30, justification="Q3")
     assert (req["status"], req["purpose"], req["requester"], req["days"]) == (

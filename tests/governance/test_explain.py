@@ -83,7 +83,7 @@ def test_explain_for_a_purpose(any_governed: Any) -> None:
     set_visibility(p, org.anna, DATASET, "on-request")
     no_grant = explain(p, org.ben, DATASET, purpose="payroll audit")
     assert (no_grant["allowed"], no_grant["rule"]) == (False, "visibility.on-request")
-    assert "threshold request" in no_grant["reason"]
+    assert "ask its owners for access" in no_grant["reason"]
     req = access.request_access(p, org.ben, DATASET, purpose="payroll audit")
     grant = access.approve(p, org.anna, req["id"], allow_personal=True)["grant"]
     e = explain(p, org.ben, DATASET, purpose="Payroll Audit")

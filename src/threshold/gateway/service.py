@@ -221,6 +221,7 @@ def open_query(
     stream.pending = (generated, {})
     stream.snapshots = snapshots
     stream.source_sql = sql
+    stream.source_columns = tuple(c for b in bound.values() for c in b.columns)
     if start:
         stream.begin()
     return stream

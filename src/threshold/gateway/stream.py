@@ -151,9 +151,11 @@ class QueryStream:
 
     source_sql = ""
     """The query as its author wrote it: an engine error's position is given in it."""
+    source_columns: tuple[str, ...] = ()
+    """The columns of the datasets it reads: what a misspelt column may have meant."""
 
     def _fail(self, e: ThresholdError) -> None:
-        e = plain_errors.locate(e, self.source_sql)
+        e = plain_errors.locate(e, self.source_sql, self.source_columns)
         self.error = e
         self.close()
         raise e

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 
 from sqlglot.errors import ParseError
 
 from threshold.errors import InvalidInput, ThresholdError
 
 _KIND = re.compile(r"^([A-Z][A-Za-z]*(?: [A-Z][A-Za-z]*)*) Error: ")
+_NO_COLUMN = "there is no column"
 _STARTS = ("select", "with", "from", "pivot", "unpivot", "values", "table", "describe", "summarize")
 
 
@@ -24,7 +26,7 @@ def from_engine(first_line: str, full_text: str) -> InvalidInput:
     m = _KIND.match(first_line)
     kind, rest = (m.group(1), first_line[m.end() :]) if m else ("", first_line)
     if col := re.match(r'Referenced column "([^"]+)" not found', rest) or re.match(
-        r'Table "[^"]+" does not have a column named "([^"]+)"', rest
+        r'[\w ]+ "[^"]+" does not have a column named "([^"]+)"', rest
     ):
         word = col.group(1)
         hint = (
@@ -34,7 +36,7 @@ def from_engine(first_line: str, full_text: str) -> InvalidInput:
         )
         candidates = [c.split(".")[-1] for c in re.findall(r'"([^"]+)"', hint) if not c.startswith("__")]
         close = difflib.get_close_matches(word.lower(), [c.lower() for c in candidates], n=3, cutoff=0.6)
-        return InvalidInput(f"there is no column “{word}” in what the query reads", suggestions=close, near=word)
+        return InvalidInput(f"{_NO_COLUMN} “{word}” in what the query reads", suggestions=close, near=word)
     if fn := re.match(r"No function matches the given name and argument types '(\w+)\((.*?)\)'", rest):
         name, types = fn.group(1), fn.group(2) or "no arguments"
         return InvalidInput(
@@ -73,17 +75,21 @@ def from_parser(e: ParseError, sql: str) -> InvalidInput:
     return InvalidInput(f"the query cannot be read: {what} {where}".strip())
 
 
-def locate(e: ThresholdError, sql: str) -> ThresholdError:
-    """`e` with the position of the word it is about (`e.near`) in `sql`, when the word is there."""
+def locate(e: ThresholdError, sql: str, columns: Sequence[str] = ()) -> ThresholdError:
+    """`e` with the position of the word it is about (`e.near`) in `sql`, when the word is there; for a
+    column the engine offered nothing for, the closest of `columns` (those of the datasets the query reads)."""
     if not isinstance(e, InvalidInput) or not e.near:
         return e
-    m = re.search(r"(?<![\w.])" + re.escape(e.near) + r"(?!\w)", sql, flags=re.IGNORECASE)
+    suggestions = e.suggestions
+    if not suggestions and str(e).startswith(_NO_COLUMN):
+        suggestions = tuple(difflib.get_close_matches(e.near.lower(), sorted(set(columns)), n=3, cutoff=0.6))
+    m = re.search(r"(?<!\w)" + re.escape(e.near) + r"(?!\w)", sql, flags=re.IGNORECASE)
     if m is None:
-        return e
+        return InvalidInput(str(e), suggestions=suggestions, request_access=e.request_access)
     before = sql[: m.start()]
     line = before.count("\n") + 1
     col = m.start() - (before.rfind("\n") + 1) + 1
-    return type(e)(f"{e} {_at(sql, line, col)}", suggestions=e.suggestions, request_access=e.request_access, near=None)
+    return type(e)(f"{e} {_at(sql, line, col)}", suggestions=suggestions, request_access=e.request_access)
 
 
 def _at(_sql: str, line: int, col: int) -> str:
