@@ -14,14 +14,16 @@ only, and every candidate passes that filter before it is counted, ranked or nam
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Integer, bindparam, func, literal_column, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from threshold.access import knowable
 from threshold.catalog.service import _summary, describe
@@ -64,6 +66,9 @@ class Reason:
     field: str
     kind: str
     term: str
+    others: tuple[str, ...] = ()
+    """The alternatives looked for together with `term` (typos, synonyms): which one a dataset has is
+    settled for the results shown (`_settled`), not for every match."""
 
     @property
     def score(self) -> float:
@@ -82,13 +87,9 @@ class Reason:
 
 @dataclass
 class _Hit:
-    reasons: dict[str, Reason] = field(default_factory=dict)
-    """The best reason per query word."""
+    """How a dataset matched: for each query word, the best reason."""
 
-    def add(self, r: Reason) -> None:
-        best = self.reasons.get(r.word)
-        if best is None or r.score > best.score:
-            self.reasons[r.word] = r
+    reasons: dict[str, Reason] = field(default_factory=dict)
 
     @property
     def score(self) -> float:
@@ -111,7 +112,7 @@ def search(
         )
         visible = select(Dataset).join(Domain, Domain.id == Dataset.domain_id).where(knowable(viewer))
         if not raw:
-            total = len(s.scalars(visible.with_only_columns(Dataset.id)).all())
+            total = s.scalar(select(func.count()).select_from(visible.with_only_columns(Dataset.id).subquery())) or 0
             rows = s.scalars(
                 visible.options(*opts).order_by(Dataset.full_name).offset((page - 1) * per_page).limit(per_page)
             ).all()
@@ -120,39 +121,66 @@ def search(
         query_words = ([w for w in typed if w not in STOP_WORDS] or typed)[:MAX_WORDS]
         conn = s.connection()
         exact = _exact_names(conn, raw, query_words)
-        hits = _hits(conn, query_words) if query_words else {}
+        labels, best = _hits(conn, query_words) if query_words else ([], {})
         # Every word matched, else (no dataset has them all) at least half of them.
-        everywhere = {i for i, h in hits.items() if len(h.reasons) == len(query_words)}
-        most = {i for i, h in hits.items() if 2 * len(h.reasons) >= len(query_words)}
-        candidates = (everywhere or most) | exact
+        need = len(query_words) if any(len(m) == len(query_words) for m in best.values()) else -(-len(query_words) // 2)
+        candidates = {i for i, m in best.items() if len(m) >= need} | exact
         if not candidates:
             return SearchPage(0, page, per_page, [])
-        names: dict[int, str] = {}
-        ids = sorted(candidates)
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
-            names.update(
-                (i, n)
-                for i, n in s.execute(
-                    visible.with_only_columns(Dataset.id, Dataset.full_name).where(Dataset.id.in_(chunk))
-                )
-            )
-        empty = _Hit()
+        names = _visible_names(s, viewer, candidates)
 
         def rank(ds_id: int) -> tuple[int, int, float, str]:
-            h = hits.get(ds_id, empty)
-            return (0 if ds_id in exact else 1, -len(h.reasons), -h.score, names[ds_id])
+            m = best.get(ds_id, {})
+            return (0 if ds_id in exact else 1, -len(m), -sum(labels[n].score for n in m.values()), names[ds_id])
 
         ordered = sorted(names, key=rank)
         start = (page - 1) * per_page
         page_ids = ordered[start : start + per_page]
         loaded = {d.id: d for d in s.scalars(select(Dataset).where(Dataset.id.in_(page_ids)).options(*opts))}
-        results = [_result(loaded[i], hits.get(i, empty), i in exact) for i in page_ids]
+        results = [
+            _result(loaded[i], _Hit({w: labels[n] for w, n in best.get(i, {}).items()}), i in exact) for i in page_ids
+        ]
         return SearchPage(len(ordered), page, per_page, results)
 
 
+def _visible_names(s: Session, viewer: Person | None, ids: set[int]) -> dict[int, str]:
+    """The full names of the datasets among `ids` that `viewer` may know exist (one statement, one parameter)."""
+    listed = json.dumps(sorted(ids))
+    if s.get_bind().dialect.name == "sqlite":
+        among = Dataset.id.in_(select(literal_column("value")).select_from(func.json_each(bindparam("ids", listed))))
+    else:
+        among = Dataset.id.in_(
+            select(func.jsonb_array_elements_text(func.cast(bindparam("ids", listed), JSONB)).cast(Integer))
+        )
+    rows = s.execute(
+        select(Dataset.id, Dataset.full_name)
+        .join(Domain, Domain.id == Dataset.domain_id)
+        .where(_visible_to(viewer), among)
+    )
+    return {int(i): n for i, n in rows}
+
+
+def _settled(d: Dataset, r: Reason) -> Reason:
+    """`r` naming the alternative `d` really has (the first synonym or correction found in its field)."""
+    if not r.others:
+        return r
+    if r.field == "names":
+        text = f"{d.full_name} {d.title} {d.domain.title}"
+    elif r.field == "columns":
+        text = " ".join(f"{c.name} {c.label}" for c in d.columns)
+    elif r.field == "tags":
+        text = " ".join(t.tag for t in d.tags)
+    else:
+        text = f"{d.description} {d.purpose}"
+    has = set(words(text))
+    for term in (r.term, *r.others):
+        if any(_alike(term, w) for w in has):
+            return Reason(r.word, r.field, r.kind, term)
+    return Reason(r.word, r.field, r.kind, r.term)
+
+
 def _result(d: Dataset, hit: _Hit, exact: bool) -> dict[str, Any]:
-    reasons = list(hit.reasons.values())
+    reasons = [_settled(d, r) for r in hit.reasons.values()]
     terms = {fold(r.term) for r in reasons} | {r.word for r in reasons}
     columns = [
         c.name
@@ -190,74 +218,90 @@ def _exact_names(conn: Connection, raw: str, query_words: list[str]) -> set[int]
 # --- one word, many ways to match ---------------------------------------------------------------------
 
 
-def _hits(conn: Connection, query_words: list[str]) -> dict[int, _Hit]:
+def _hits(conn: Connection, query_words: list[str]) -> tuple[list[Reason], dict[int, dict[str, int]]]:
+    """Every way each word matches (`labels`), and per dataset, per word, the best one (an index in `labels`).
+
+    Plain ints and dicts: a common word matches thousands of datasets, and this runs on every search."""
     corrections = _corrections(conn, query_words)
     thesaurus = _thesaurus()
     alternatives: list[tuple[str, str, list[str]]] = []  # (word, kind, terms)
     for w in query_words:
         alternatives.append((w, "word", [w]))
-        alternatives += [(w, "typo", [t]) for t in corrections.get(w, [])]
-        alternatives += [(w, "synonym", [t]) for t in sorted(thesaurus.get(w, set()) - {w})]
-        if len(w) >= 3:
-            alternatives.append((w, "part", [w]))
-    found = _match(conn, alternatives)
-    matched_by = set(found)
-    hits: dict[int, _Hit] = {}
-    for (w, kind), rests in found.items():
-        for ds_id, f, term in rests:
-            _keep(hits, matched_by, Reason(w, f, kind, term), ds_id)
-    return hits
-
-
-def _keep(hits: dict[int, _Hit], matched_by: set[tuple[str, str]], r: Reason, ds_id: int) -> None:
-    w, kind = r.word, r.kind
-    if kind == "typo" and (w, "word") in matched_by:
-        return  # the word as typed is in the index: not a typo
-    if kind == "part" and ((w, "word") in matched_by or (w, "typo") in matched_by):
-        return  # parts of words only when the whole word found nothing
-    hits.setdefault(ds_id, _Hit()).add(r)
+        if corrections.get(w):
+            alternatives.append((w, "typo", corrections[w]))
+        if synonyms := sorted(thesaurus.get(w, set()) - {w}):
+            alternatives.append((w, "synonym", synonyms))
+    labels, found = _match(conn, alternatives)
+    matched_by = {(labels[n].word, labels[n].kind) for n in found}
+    # Parts of words only for the words that found nothing whole (a second, rarer statement).
+    unmatched = [w for w in query_words if len(w) >= 3 and not {(w, "word"), (w, "typo")} & matched_by]
+    if unmatched:
+        more, found_more = _match(conn, [(w, "part", [w]) for w in unmatched], first=len(labels))
+        labels += more
+        found |= found_more
+        matched_by |= {(labels[n].word, labels[n].kind) for n in found_more}
+    best: dict[int, dict[str, int]] = {}
+    for n in sorted(found, key=lambda n: -labels[n].score):  # best first: the first reason a word gets stays
+        w, kind = labels[n].word, labels[n].kind
+        if kind == "typo" and (w, "word") in matched_by:
+            continue  # the word as typed is in the index: not a typo
+        if kind == "part" and ((w, "word") in matched_by or (w, "typo") in matched_by):
+            continue  # parts of words only when the whole word found nothing
+        for ds_id in found[n]:
+            per = best.get(ds_id)
+            if per is None:
+                best[ds_id] = {w: n}
+            elif w not in per:
+                per[w] = n
+    return labels, best
 
 
 def _match(
-    conn: Connection, alternatives: list[tuple[str, str, list[str]]]
-) -> dict[tuple[str, str], list[tuple[int, str, str]]]:
-    """One statement: for every (word, kind) and field, the datasets whose field matches its terms."""
+    conn: Connection, alternatives: list[tuple[str, str, list[str]]], first: int = 0
+) -> tuple[list[Reason], dict[int, list[int]]]:
+    """One statement: for every (word, kind) and field, the datasets whose field matches its terms.
+    Returns the reasons (one per field and alternative) and, per reason's index, the datasets."""
     sqlite = conn.dialect.name == "sqlite"
+    mark = (lambda n: f":p{n}") if sqlite else (lambda n: f"%(p{n})s")
     parts: list[str] = []
     params: dict[str, str] = {}
-    labels: list[tuple[str, str, str, str]] = []  # per select: word, kind, field, shown term
+    labels: list[Reason] = []
     for w, kind, terms in alternatives:
         for f in FIELDS:
-            n = len(labels)
-            shown = terms[0]
+            n = first + len(labels)
             if sqlite:
                 if kind == "part":
-                    parts.append(f"SELECT rowid, {n} FROM search_trigram WHERE search_trigram MATCH :p{n}")
+                    parts.append(f"SELECT rowid, {n} FROM search_trigram WHERE search_trigram MATCH {mark(n)}")
                     params[f"p{n}"] = f'{{{f}}} : "{w}"'
                 else:
                     alts = " OR ".join(
                         f'"{t}"' + (f' OR "{t}"*' if kind == "word" and len(t) >= 3 else "") for t in terms
                     )
-                    parts.append(f"SELECT rowid, {n} FROM search_fts WHERE search_fts MATCH :p{n}")
+                    parts.append(f"SELECT rowid, {n} FROM search_fts WHERE search_fts MATCH {mark(n)}")
                     params[f"p{n}"] = f"{{{f}}} : ({alts})"
             elif kind == "part":
-                parts.append(f"SELECT dataset_id, {n} FROM search_documents WHERE {f} ILIKE :p{n}")
+                parts.append(f"SELECT dataset_id, {n} FROM search_documents WHERE {f} ILIKE {mark(n)}")
                 params[f"p{n}"] = f"%{w}%"
             else:
                 alts = " | ".join(t + (f" | {t}:*" if kind == "word" and len(t) >= 3 else "") for t in terms)
                 parts.append(
                     f"SELECT dataset_id, {n} FROM search_documents "
-                    f"WHERE to_tsvector('english', {f}) @@ to_tsquery('english', :p{n})"
+                    f"WHERE to_tsvector('english', {f}) @@ to_tsquery('english', {mark(n)})"
                 )
                 params[f"p{n}"] = alts
-            labels.append((w, kind, f, shown))
-    found: dict[tuple[str, str], list[tuple[int, str, str]]] = {}
+            labels.append(Reason(w, f, kind, terms[0], tuple(terms[1:])))
+    found: dict[int, list[int]] = {}
     if not parts:
-        return found
-    for ds_id, n in conn.execute(text(" UNION ALL ".join(parts)), params):
-        w, kind, f, shown = labels[n]
-        found.setdefault((w, kind), []).append((int(ds_id), f, shown))
-    return found
+        return labels, found
+    # The driver's own cursor: thousands of (id, label) pairs, no row objects needed.
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        for ds_id, n in cursor.fetchall():
+            found.setdefault(n, []).append(ds_id)
+    finally:
+        cursor.close()
+    return labels, found
 
 
 def _corrections(conn: Connection, query_words: list[str]) -> dict[str, list[str]]:

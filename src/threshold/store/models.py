@@ -86,7 +86,8 @@ class ApiToken(Base):
 
 class Dataset(Base):
     __tablename__ = "datasets"
-    __table_args__ = (UniqueConstraint("domain_id", "name"),)
+    __table_args__ = (UniqueConstraint("domain_id", "name"), Index("ix_datasets_name", "name"))
+    """`name` indexed alone too: search puts a dataset named exactly what was typed first, in any domain."""
     id: Mapped[int] = mapped_column(primary_key=True)
     domain_id: Mapped[int] = mapped_column(ForeignKey("domains.id"), index=True)
     name: Mapped[str] = mapped_column(String(63))

@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("term", sa.String(length=127), nullable=False),
         sa.PrimaryKeyConstraint("variant", "term"),
     )
+    op.create_index("ix_datasets_name", "datasets", ["name"])
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
         columns = ", ".join(_FIELDS)
@@ -56,5 +57,6 @@ def downgrade() -> None:
     if bind.dialect.name == "sqlite":
         op.execute("DROP TABLE search_trigram")
         op.execute("DROP TABLE search_fts")
+    op.drop_index("ix_datasets_name", table_name="datasets")
     op.drop_table("search_terms")
     op.drop_table("search_documents")
