@@ -131,7 +131,7 @@ def test_list_and_search_datasets(api: Api) -> None:
     assert [r["name"] for r in body["results"]] == [KPIS]
     found = api.get("/api/v1/datasets", params={"q": "e-mail"}).json()
     assert [(r["name"], r["match"], r["matched_columns"]) for r in found["results"]] == [
-        (KPIS, "column name", ["e_mail"])
+        (KPIS, "column “mail”", ["e_mail"])
     ]
     assert api.get("/api/v1/datasets", params={"q": "nothing like it"}).json()["total"] == 0
     assert _error(api.get("/api/v1/datasets", params={"per_page": 5000}), 422) == (

@@ -67,7 +67,7 @@ SEARCH_CASES: list[tuple[str, list[tuple[str, str]]]] = [
     ("vendor", []),
     ("versand", [("sales.shipments", "name “shipment” (same meaning as “versand”)")]),
     # Column labels (the source's own column names) and dataset titles.
-    ("E-Mail", [("manufacturing.plant_kpis", "column “e”; column “mail”")]),
+    ("E-Mail", [("manufacturing.plant_kpis", "column “mail”")]),
     ("operator name", [("manufacturing.plant_kpis", "column “operator”; column “name”")]),
     ("plant kpis", [("manufacturing.plant_kpis", "dataset name")]),
     ("kpi plant", [("manufacturing.plant_kpis", "name “kpi”; name “plant”")]),

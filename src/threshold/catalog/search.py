@@ -40,8 +40,8 @@ STOP_WORDS = frozenset(
     "a an and at by for from in of on or per the to with "  # English
     "am an auf aus bei das der die für im in je mit nach pro und von vom zu zum zur".split()  # German
 )
-"""Words a query may hold that say nothing about a dataset ("turnover by region"); kept when they are all
-a query has."""
+"""Words a query may hold that say nothing about a dataset ("turnover by region"), like single letters
+("e-mail"); kept when they are all a query has."""
 
 _FIELD_WEIGHT = {"names": 8.0, "columns": 4.0, "tags": 3.0, "description": 1.0}
 _KIND_WEIGHT = {"word": 1.0, "typo": 0.7, "synonym": 0.6, "part": 0.4}
@@ -118,7 +118,7 @@ def search(
             ).all()
             return SearchPage(total, page, per_page, [_summary(d) | {"match": None} for d in rows])
         typed = list(dict.fromkeys(words(raw)))
-        query_words = ([w for w in typed if w not in STOP_WORDS] or typed)[:MAX_WORDS]
+        query_words = ([w for w in typed if w not in STOP_WORDS and len(w) > 1] or typed)[:MAX_WORDS]
         conn = s.connection()
         exact = _exact_names(conn, raw, query_words)
         labels, best = _hits(conn, query_words) if query_words else ([], {})
@@ -144,7 +144,8 @@ def search(
 
 
 def _visible_names(s: Session, viewer: Person | None, ids: set[int]) -> dict[int, str]:
-    """The full names of the datasets among `ids` that `viewer` may know exist (one statement, one parameter)."""
+    """The full names of the datasets among `ids` that `viewer` may know exist (one statement; the ids as one
+    parameter, the filter is `threshold.access.knowable`)."""
     listed = json.dumps(sorted(ids))
     if s.get_bind().dialect.name == "sqlite":
         among = Dataset.id.in_(select(literal_column("value")).select_from(func.json_each(bindparam("ids", listed))))
@@ -155,7 +156,7 @@ def _visible_names(s: Session, viewer: Person | None, ids: set[int]) -> dict[int
     rows = s.execute(
         select(Dataset.id, Dataset.full_name)
         .join(Domain, Domain.id == Dataset.domain_id)
-        .where(_visible_to(viewer), among)
+        .where(knowable(viewer), among)
     )
     return {int(i): n for i, n in rows}
 
