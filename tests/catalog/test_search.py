@@ -83,7 +83,7 @@ SEARCH_CASES: list[tuple[str, list[tuple[str, str]]]] = [
     # Punctuation and query syntax are text, not operators.
     ("%", []),
     ("o%s", []),
-    ('"orders" OR NEAR(x', []),
+    ('"zebra" OR NEAR(x', []),
     ("nothing like this", []),
 ]
 

@@ -59,7 +59,7 @@ STOPPED: list[tuple[str, str, str]] = [
     (
         "create_persistent_secret",
         "CREATE PERSISTENT SECRET s (TYPE s3, KEY_ID 'k', SECRET 's')",
-        "Permission",
+        "not permitted",
     ),
     ("getenv", "SELECT getenv('HOME')", "does not exist"),
     ("set_enable_external_access", "SET enable_external_access = true", LOCKED),

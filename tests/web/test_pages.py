@@ -106,10 +106,10 @@ def test_search_finds_the_dataset_and_says_why(anna):
     result = page.find("li", class_="result")
     assert result.find("a", class_="dataset-link").attrs["href"] == f"/datasets/{PLANT}"
     why = result.find("p", class_="why").text()
-    assert "column" in why and "scrap_rate" in why
+    assert "column “scrap”" in why and "scrap_rate" in why
     twin = anna.get("/datasets.json?q=scrap").json()
     assert twin["total"] == 1
-    assert twin["results"][0]["match"] == "column"
+    assert twin["results"][0]["match"] == "column “scrap”"
     assert twin["results"][0]["matched_columns"] == ["scrap_rate"]
 
 

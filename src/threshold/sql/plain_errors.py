@@ -16,7 +16,14 @@ from sqlglot.errors import ParseError
 
 from threshold.errors import InvalidInput, ThresholdError
 
-_KIND = re.compile(r"^([A-Z][A-Za-z]*(?: [A-Z][A-Za-z]*)*) Error: ")
+_KIND = re.compile(r"^([A-Z][A-Za-z]*(?: [A-Za-z]+)*?) Error: ")
+_KIND_WORDS = {
+    "Conversion": "a value does not fit its type",
+    "Out of Range": "a value is out of range",
+    "Permission": "not permitted",
+    "Division By Zero": "division by zero",
+}
+"""DuckDB's kinds of error that say something to the reader, in plain words; the rest become "the query failed"."""
 _NO_COLUMN = "there is no column"
 _STARTS = ("select", "with", "from", "pivot", "unpivot", "values", "table", "describe", "summarize")
 
@@ -46,10 +53,8 @@ def from_engine(first_line: str, full_text: str) -> InvalidInput:
         return InvalidInput(f"the query names “{table.group(1)}”, which none of its FROM parts is", near=table.group(1))
     if syntax := re.match(r'syntax error at or near "([^"]+)"', rest):
         return InvalidInput(f"the query cannot be read at “{syntax.group(1)}”", near=syntax.group(1))
-    if kind == "Conversion Error":
-        return InvalidInput(f"a value does not fit its type: {rest[:1].lower()}{rest[1:]}")
     if kind:
-        return InvalidInput(f"the query failed: {rest[:1].lower()}{rest[1:]}")
+        return InvalidInput(f"{_KIND_WORDS.get(kind, 'the query failed')}: {rest[:1].lower()}{rest[1:]}")
     return InvalidInput(f"the query failed: {first_line}")
 
 
