@@ -88,7 +88,7 @@ def published_target(platform: Platform, full_name: str) -> Target:
             .where(Dataset.full_name == full_name)
         ).one_or_none()
         if row is None or row[1] is None:
-            raise NotFound(f"no dataset {full_name[:80]!r}; see `threshold datasets`")
+            raise NotFound(f"no dataset {full_name[:80]!r}")
         at = s.scalar(select(Share.at).where(Share.dataset_id == row[0], Share.snapshot_id == row[1]).limit(1))
     plan = platform.lake.plan(full_name, row[1])
     types = {f.name: f.duckdb_type for f in plan.fields}
