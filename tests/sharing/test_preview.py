@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from threshold.catalog.service import describe, search
+from threshold.catalog.search import search
+from threshold.catalog.service import describe
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound
 from threshold.identity.service import join_domain
 from threshold.sharing import staged
