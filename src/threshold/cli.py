@@ -637,6 +637,8 @@ def _cli_hint(e: ThresholdError) -> str:
         hint += f"; did you mean {' or '.join(e.suggestions)}?"
     if e.request_access:
         hint += f"; request access: threshold request {e.request_access} --purpose ..."
+    elif "`threshold datasets`" in str(e):
+        pass  # `access.no_dataset` already names it
     elif isinstance(e, NotFound) or str(e).startswith(("unknown dataset", "unknown table")):
         hint += "; `threshold datasets` lists what you can query"
     return hint

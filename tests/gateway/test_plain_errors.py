@@ -97,7 +97,11 @@ def test_each_interface_says_what_to_do_in_its_own_words(org: Any) -> None:
     assert (r.status_code, r.json()["suggestions"]) == (422, ["scrap_rate"])
     r = _api(org, "GET", "/api/v1/datasets/manufacturing.plant_kpi")
     assert r.status_code == 404
-    assert r.json() == {"detail": "no dataset 'manufacturing.plant_kpi'", "error": "NotFound", "suggestions": [KPIS]}
+    assert r.json() == {  # the one refusal of a missing (or hidden) dataset (`access.no_dataset`), and the near ones
+        "detail": "no dataset 'manufacturing.plant_kpi'; see `threshold datasets`",
+        "error": "NotFound",
+        "suggestions": [KPIS],
+    }
     set_visibility(org.platform, org.anna, KPIS, "on-request")
     r = _api(org, "POST", "/api/v1/query", json={"sql": f"SELECT plant FROM {KPIS}"})
     assert r.status_code == 403
@@ -108,8 +112,10 @@ def test_each_interface_says_what_to_do_in_its_own_words(org: Any) -> None:
         query(org.platform, f"SELECT plant FROM {KPIS}", user=org.ben)
     assert _cli_hint(refused.value) == f"; request access: threshold request {KPIS} --purpose ..."
     assert _cli_hint(ThresholdError("x", suggestions=["a.b", "a.c"])) == "; did you mean a.b or a.c?"
-    # A restricted dataset: asking cannot help, so nothing offers to.
+    # A restricted dataset does not exist for an outsider: unknown, nothing offers to ask, no suggestion names it.
     set_visibility(org.platform, org.anna, KPIS, "restricted")
-    with pytest.raises(Denied) as restricted:
+    with pytest.raises(InvalidInput) as restricted:
         query(org.platform, f"SELECT plant FROM {KPIS}", user=org.ben)
+    assert str(restricted.value) == f"unknown dataset {KPIS}"
     assert restricted.value.request_access is None
+    assert KPIS not in restricted.value.suggestions

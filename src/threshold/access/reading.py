@@ -366,7 +366,7 @@ def _decide_one(
             hint = (
                 f"your grants cover {', '.join(granted_purposes)}; declare one of them"
                 if granted_purposes
-                else f"request access: threshold request {d.full_name} --purpose ..."
+                else "ask its owners for access, for a purpose"
             )
             return deny(answer.rule, f"{d.full_name} is shared on request; {hint}")
         return deny(answer.rule, answer.reason)
