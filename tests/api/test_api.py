@@ -151,7 +151,7 @@ def test_one_dataset(api: Api) -> None:
         "day",
     ]
     assert len(d["history"]) == 1 and d["history"][0]["by"] == "anna"
-    assert _error(api.get("/api/v1/datasets/sales.nope"), 404) == "no dataset 'sales.nope'"
+    assert _error(api.get("/api/v1/datasets/sales.nope"), 404) == "no dataset 'sales.nope'; see `threshold datasets`"
 
 
 def test_preview_reads_through_the_gateway(api: Api) -> None:

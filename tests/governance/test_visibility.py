@@ -54,7 +54,7 @@ def _check(org: Any, visibility: str, how: str) -> list[str]:
         try:
             rows = query(org.platform, f"SELECT e_mail FROM {DATASET}", user=person).table.to_pylist()
         except InvalidInput as e:  # a dataset the reader may not know exists: refused as an unknown one
-            if allowed or rule != "visibility.restricted" or not str(e).startswith(f"unknown dataset {DATASET}:"):
+            if allowed or rule != "visibility.restricted" or str(e) != f"unknown dataset {DATASET}":
                 wrong.append(f"{how} {visibility} / {name}: refused with {e}")
         except Denied as e:
             if allowed or rule not in str(e) or "\n" in str(e) or any(m in str(e) for m in RAW_MAILS):
