@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from threshold.access import require
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound
 from threshold.identity.service import add_user, get_person
 from threshold.jobs import kinds, service
@@ -257,9 +258,10 @@ def test_the_scheduler_thread_runs_due_jobs_and_stops(any_platform: Platform, ec
 
 def test_only_admins_see_and_run_jobs(platform: Platform) -> None:
     add_user(platform, "ben", password="ben-pass")
-    with pytest.raises(Denied, match="rule: jobs.admin"):
-        service.overview(platform, get_person(platform, "ben"))
-    data = service.overview(platform, get_person(platform, "admin"))
+    with pytest.raises(Denied, match="ben may not see or run the platform's jobs.*rule: jobs.admin"):
+        require(get_person(platform, "ben"), "jobs.operate")
+    require(get_person(platform, "admin"), "jobs.operate")
+    data = service.overview(platform)
     assert {"derivation.refresh", "quality.check"} <= {k["name"] for k in data["kinds"]}
     assert data["scheduler"] is True and data["jobs"] == [] and data["history"] == []
 

@@ -31,6 +31,7 @@ _ACTIONS = (
     Action("platform.use", "signed_in", "anyone signed in"),
     Action("platform.admin", "admin", "platform administrators"),
     Action("governance.oversee", "governance", "the governance group and administrators"),
+    Action("jobs.operate", "admin", "platform administrators (jobs name every dataset: the platform's machinery)"),
     # Datasets.
     Action(
         "dataset.know",
@@ -89,6 +90,11 @@ _ACTIONS = (
     Action("product.manage", "signed_in", "the product's owner, owners of its domain and administrators"),
     Action("product.know", "signed_in", "the product's owner, and anyone who may know its dataset"),
     Action("product.propose_owner", "owner", "owners of the dataset's domain, the governance group and administrators"),
+    Action(
+        "product.decide_owner",
+        "signed_in",
+        "the person ownership is proposed to, a suggested owner, and members of the dataset's domain",
+    ),
     Action("source.register", "owner", "owners of any domain, administrators, and the person who will own it"),
     # Policies.
     Action(

@@ -40,6 +40,17 @@ class ProductRef:
 
 
 @dataclass(frozen=True)
+class OwnershipRef:
+    """An open question of who owns a dataset as a product (the candidates' working backward)."""
+
+    dataset: DatasetRef
+    proposed_to: str | None
+    """The person it is proposed to now, if anyone."""
+    suggested: tuple[str, ...]
+    """The people the evidence suggests."""
+
+
+@dataclass(frozen=True)
 class DerivationRef:
     dataset: DatasetRef
     owner_id: int | None

@@ -20,6 +20,7 @@ from threshold.access.resources import (
     DomainRef,
     IncidentRef,
     InsightRef,
+    OwnershipRef,
     PersonRef,
     PolicyScope,
     ProductRef,
@@ -229,6 +230,20 @@ def _propose_owner(actor: Person, ref: DatasetRef) -> Answer:
     return _own(actor, ref)
 
 
+def _decide_owner(actor: Person, ref: OwnershipRef) -> Answer:
+    if ref.proposed_to == actor.name:
+        return _yes("product.owner-decision", "ownership was proposed to them")
+    if actor.name in ref.suggested:
+        return _yes("product.owner-decision", "a suggested owner")
+    if ref.dataset.domain in actor.domains:
+        return _yes("product.owner-decision", f"member of {ref.dataset.domain}")
+    return _no(
+        "products.owner-decision",
+        f"ownership of {ref.dataset.name} was not proposed to {actor.name}, who is neither a suggested owner "
+        "nor a member of its domain",
+    )
+
+
 # --- policies, people, incidents --------------------------------------------------------------------
 
 
@@ -258,6 +273,12 @@ def _oversee(actor: Person, _: Any = None) -> Answer:
 
 def _admin(actor: Person, _: Any = None) -> Answer:
     return _privileged(actor) or _no("admin", f"{actor.name} is not a platform administrator")
+
+
+def _jobs(actor: Person, _: Any = None) -> Answer:
+    if actor.is_admin:
+        return _yes("jobs.admin", "platform administrator")
+    return _no("jobs.admin", f"{actor.name} may not see or run the platform's jobs: only an admin can")
 
 
 def _explain_others(actor: Person, ref: DatasetRef) -> Answer:
@@ -341,6 +362,7 @@ RULES: dict[str, Rule] = {
     "platform.use": lambda actor, _=None: _yes("signed-in", "signed in"),
     "platform.admin": _admin,
     "governance.oversee": _oversee,
+    "jobs.operate": _jobs,
     "dataset.know": _know,
     "dataset.read": _read,
     "dataset.read_data": _read_data,
@@ -364,6 +386,7 @@ RULES: dict[str, Rule] = {
     "product.manage": _product_manage,
     "product.know": _product_know,
     "product.propose_owner": _propose_owner,
+    "product.decide_owner": _decide_owner,
     "policy.edit": _policy_edit,
     "usage.person.read": _person_usage,
     "incident.see": _incident_see,

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from threshold.access import require
 from threshold.cli import As, Format, Home, _check_format, _emit_json, _person, _platform, app, err, lazy_module, out
 from threshold.errors import InvalidInput
 
@@ -26,7 +27,7 @@ def list_cmd(
     """Every scheduled job with its next run and last outcome (admins)."""
     _check_format(fmt, ("table", "json"))
     p = _platform(home)
-    service.must_operate(_person(p, as_user))
+    require(_person(p, as_user), "jobs.operate")
     rows = service.listing(p, kind=kind)
     if fmt == "json":
         _emit_json(rows)
@@ -54,7 +55,7 @@ def history_cmd(
     """Runs of jobs, newest first (admins)."""
     _check_format(fmt, ("table", "json"))
     p = _platform(home)
-    service.must_operate(_person(p, as_user))
+    require(_person(p, as_user), "jobs.operate")
     rows = service.history(p, kind=kind, key=key, limit=limit)
     if fmt == "json":
         _emit_json(rows)
@@ -79,7 +80,7 @@ def run_cmd(
     """Run one job now, or with --due every job whose time has come (admins). Exit 1 if a run failed."""
     _check_format(fmt, ("table", "json"))
     p = _platform(home)
-    service.must_operate(_person(p, as_user))
+    require(_person(p, as_user), "jobs.operate")
     if due == bool(kind or key):
         raise InvalidInput("give a KIND and KEY, or --due")
     if not due and not (kind and key):

@@ -16,12 +16,12 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from threshold.errors import Conflict, Denied, NotFound
+from threshold.errors import Conflict, NotFound
 from threshold.jobs import schedule
 from threshold.jobs.kinds import JobKind, kinds
 from threshold.jobs.models import Job, JobRun
@@ -229,23 +229,10 @@ def _finish(platform: Platform, kind: JobKind, c: _Claimed, ran: bool, result: A
     )
 
 
-class Operator(Protocol):
-    @property
-    def name(self) -> str: ...
+def overview(platform: Platform, *, history_limit: int = 50) -> dict[str, Any]:
+    """The jobs page: every job, every declared kind, the newest runs, and whether the scheduler is on.
 
-    @property
-    def is_admin(self) -> bool: ...
-
-
-def must_operate(person: Operator) -> None:
-    """Jobs are the platform's machinery: they name every dataset, so only admins see and run them."""
-    if not person.is_admin:
-        raise Denied(f"{person.name} may not see or run the platform's jobs: only an admin can (rule: jobs.admin)")
-
-
-def overview(platform: Platform, person: Operator, *, history_limit: int = 50) -> dict[str, Any]:
-    """The jobs page: every job, every declared kind, the newest runs, and whether the scheduler is on."""
-    must_operate(person)
+    Jobs name every dataset: interfaces ask the decision point (`jobs.operate`) before calling."""
     return {
         "scheduler": platform.settings.jobs.scheduler,
         "interval_seconds": platform.settings.jobs.interval_seconds,

@@ -19,8 +19,9 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from threshold.access import require
+from threshold.access import refs, require
 from threshold.access.privacy import sight
+from threshold.access.resources import OwnershipRef
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.platform import Platform
@@ -393,16 +394,14 @@ def _decide(platform: Platform, person: Person, dataset: str, status: str, reaso
     from threshold.notifications.service import domain_owners, notify
 
     with platform.store.session() as s:
-        dataset_ref(s, dataset, person)  # a dataset the person may not know exists is not theirs to decide on
+        known = dataset_ref(s, dataset, person)  # a dataset the person may not know exists is not theirs to decide on
+        seen = refs(s, person, [known.id])[known.id]
     found = suggest(platform, dataset, viewer=None)
     if found["owner"]:
         raise Conflict(f"{found['dataset']} is a product already, owned by {found['owner']}")
     mine = next((x for x in found["suggestions"] if x["user"] == person.name), None)
-    if found["proposed_to"] != person.name and mine is None and found["domain"] not in person.domains:
-        raise Denied(
-            f"ownership of {found['dataset']} was not proposed to {person.name}, who is neither a "
-            "suggested owner nor a member of its domain (rule products.owner-decision)"
-        )
+    suggested = tuple(x["user"] for x in found["suggestions"])
+    require(person, "product.decide_owner", OwnershipRef(seen, found["proposed_to"], suggested))
     now = datetime.now(UTC)
     with platform.store.session() as s:
         ref = dataset_ref(s, found["dataset"])
