@@ -122,3 +122,66 @@ def test_the_migration_builds_the_index_of_an_existing_home(empty_database_url: 
         )
     finally:
         store.dispose()
+
+
+def test_stored_vectors_migrate_down_and_up_and_keep_the_index(empty_database_url: str) -> None:
+    """PostgreSQL keeps each field's `to_tsvector` in a stored column (search_stored_vectors); SQLite's FTS5
+    tables are untouched. Down and up again, the documents and what they match stay the same."""
+    store = Store(empty_database_url)
+    try:
+        store.migrate()
+        with store.engine.begin() as c:
+            c.execute(
+                sa.text("INSERT INTO domains (name, title, description, created_at) VALUES ('ops', 'Ops', '', :at)"),
+                {"at": "2026-01-01"},
+            )
+        with store.session() as s:
+            s.add(
+                Dataset(
+                    domain_id=1,
+                    name="boiler_readings",
+                    full_name="ops.boiler_readings",
+                    title="",
+                    description="Boiler pressure readings",
+                    purpose="",
+                    stage="shared",
+                    allowed_purposes=[],
+                    row_count=0,
+                    size_bytes=0,
+                )
+            )
+        postgres = store.engine.dialect.name == "postgresql"
+
+        def matches(word: str) -> list[int]:
+            with store.engine.connect() as c:
+                if postgres:
+                    q = "SELECT dataset_id FROM search_documents WHERE description_tsv @@ to_tsquery('english', :w)"
+                else:
+                    q = "SELECT rowid FROM search_fts WHERE search_fts MATCH :w"
+                    word = "{description} : " + word
+                return list(c.execute(sa.text(q), {"w": word}).scalars())
+
+        def vectors() -> list[str]:
+            return [
+                c["name"]
+                for c in sa.inspect(store.engine).get_columns("search_documents")
+                if c["name"].endswith("_tsv")
+            ]
+
+        assert matches("pressures") == [1]  # stemmed: "pressures" finds "pressure"
+        assert vectors() == (["names_tsv", "columns_tsv", "tags_tsv", "description_tsv"] if postgres else [])
+        command.downgrade(store._alembic_config(), "search_index")
+        store.engine.dispose()
+        assert vectors() == []
+        if postgres:  # back on the expression indexes of search_index
+            with store.engine.connect() as c:
+                q = "SELECT dataset_id FROM search_documents WHERE to_tsvector('english', description) @@ 'pressur'"
+                assert list(c.execute(sa.text(q)).scalars()) == [1]
+        else:
+            assert matches("pressures") == [1]
+        store.migrate()
+        store.engine.dispose()
+        assert matches("pressures") == [1]
+        assert len(vectors()) == (4 if postgres else 0)
+    finally:
+        store.dispose()

@@ -286,8 +286,7 @@ def _match(
             else:
                 alts = " | ".join(t + (f" | {t}:*" if kind == "word" and len(t) >= 3 else "") for t in terms)
                 parts.append(
-                    f"SELECT dataset_id, {n} FROM search_documents "
-                    f"WHERE to_tsvector('english', {f}) @@ to_tsquery('english', {mark(n)})"
+                    f"SELECT dataset_id, {n} FROM search_documents WHERE {f}_tsv @@ to_tsquery('english', {mark(n)})"
                 )
                 params[f"p{n}"] = alts
             labels.append(Reason(w, f, kind, terms[0], tuple(terms[1:])))
