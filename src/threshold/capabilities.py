@@ -37,6 +37,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("quality", models=True, registration=True),
     Capability("products", models=True),
     Capability("insights", models=True, registration=True),
+    Capability("glossary", models=True, registration=True),
     Capability("operations", registration=True),
 )
 

@@ -5,6 +5,7 @@ c = threshold.connect()                       # ./.threshold (or THRESHOLD_HOME)
 c = threshold.connect(url="http://host:8000", token="thr_...")
 c.sql("SELECT * FROM sales.orders").to_pandas()
 c.insight(12, {"plant": "Lyon"})               # insights and boards: insight_client.py
+c.terms("scrap")                                 # the glossary: glossary_client.py
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import IO, Any, Protocol
 import pyarrow as pa
 
 from threshold.errors import Busy, InvalidInput, ThresholdError
+from threshold.glossary_client import LocalGlossary, RemoteGlossary
 from threshold.insight_client import LocalInsights, RemoteInsights
 
 NOTES = b"threshold.notes"
@@ -107,7 +109,7 @@ class Client(Protocol):
     def close(self) -> None: ...
 
 
-class LocalClient(LocalInsights):
+class LocalClient(LocalInsights, LocalGlossary):
     """Runs the services in-process on an embedded home (or a configured database)."""
 
     def __init__(self, home: str | Path | None, user: str | None) -> None:
@@ -264,7 +266,7 @@ class LocalClient(LocalInsights):
         self.platform.close()
 
 
-class RemoteClient(RemoteInsights):
+class RemoteClient(RemoteInsights, RemoteGlossary):
     """Talks to a Threshold server's REST API with a personal API token."""
 
     def __init__(self, url: str, token: str | None) -> None:

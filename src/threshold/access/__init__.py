@@ -26,6 +26,8 @@ from threshold.access.resources import (
     PersonRef,
     PolicyScope,
     ProductRef,
+    TermLinkRef,
+    TermRef,
 )
 from threshold.access.rules import Answer, may, require
 from threshold.access.visibility import (
@@ -62,6 +64,8 @@ __all__ = [
     "PersonRef",
     "PolicyScope",
     "ProductRef",
+    "TermLinkRef",
+    "TermRef",
     "audited_by",
     "dataset_ref",
     "find_dataset",

@@ -115,6 +115,19 @@ _ACTIONS = (
     Action("insight.edit", "signed_in", "its owner, owners of its home domain and administrators"),
     Action("insight.schedule", "signed_in", "its owner and administrators (scheduled reruns use the owner's rights)"),
     Action("board.edit", "signed_in", "its owner, owners of its home domain and administrators"),
+    # The glossary.
+    Action("glossary.propose", "signed_in", "anyone signed in: a new term or an edit, reviewed before it is in force"),
+    Action(
+        "glossary.review",
+        "signed_in",
+        "owners of the term's domain, the governance group and administrators; never the revision's own author",
+    ),
+    Action(
+        "glossary.link",
+        "signed_in",
+        "members of the term's domain or of the dataset's domain, the governance group and administrators; "
+        "only to what they may know exists",
+    ),
     # Usage of people.
     Action("usage.person.read", "signed_in", "the person themselves, the governance group and administrators"),
     # Incidents.

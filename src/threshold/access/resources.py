@@ -93,6 +93,23 @@ class InsightRef:
 
 
 @dataclass(frozen=True)
+class TermRef:
+    """A glossary term (and, for a review, the author of the revision under review)."""
+
+    key: str
+    domain: str
+    """Its owning domain."""
+    author_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TermLinkRef:
+    term: TermRef
+    dataset: DatasetRef | None
+    """The dataset linked (or the one a linked column belongs to); None for an insight."""
+
+
+@dataclass(frozen=True)
 class BoardRef:
     id: int
     owner_id: int

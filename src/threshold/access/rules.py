@@ -24,6 +24,8 @@ from threshold.access.resources import (
     PersonRef,
     PolicyScope,
     ProductRef,
+    TermLinkRef,
+    TermRef,
 )
 from threshold.access.visibility import knows, no_dataset
 from threshold.errors import Denied, NotFound
@@ -355,6 +357,33 @@ def _insight_schedule(actor: Person, ref: InsightRef) -> Answer:
     return _no("insight.schedule", "scheduled runs use the owner's rights: only the owner schedules it")
 
 
+# --- the glossary ----------------------------------------------------------------------------------------
+
+
+def _term_review(actor: Person, ref: TermRef) -> Answer:
+    if ref.author_id is not None and ref.author_id == actor.id:
+        return _no("glossary.four-eyes", f"{actor.name} wrote this revision: someone else reviews it")
+    if actor.is_admin:
+        return _yes("admin", "platform administrator")
+    if actor.is_governance:
+        return _yes("governance", "member of the governance group")
+    if ref.domain in actor.owner_of:
+        return _yes("glossary.domain-owner", f"owner of {ref.domain}, the term's domain")
+    return _no("glossary.review", f"only owners of {ref.domain} and the governance group review its terms")
+
+
+def _term_link(actor: Person, ref: TermLinkRef) -> Answer:
+    if ref.dataset is not None and not knows(actor, ref.dataset):
+        return _hidden(ref.dataset)
+    if actor.is_admin or actor.is_governance:
+        return _yes("governance", "the governance group and administrators")
+    if ref.term.domain in actor.domains:
+        return _yes("glossary.link.term-domain", f"member of {ref.term.domain}, the term's domain")
+    if ref.dataset is not None and ref.dataset.domain in actor.domains:
+        return _yes("glossary.link.dataset-domain", f"member of {ref.dataset.domain}, the dataset's domain")
+    return _no("glossary.link", f"only members of {ref.term.domain} or of the linked data's domain link the term")
+
+
 Rule = Callable[..., Answer]
 
 RULES: dict[str, Rule] = {
@@ -398,6 +427,9 @@ RULES: dict[str, Rule] = {
     "insight.edit": _insight_edit,
     "insight.schedule": _insight_schedule,
     "board.edit": _insight_edit,
+    "glossary.propose": lambda actor, _=None: _yes("signed-in", "signed in"),
+    "glossary.review": _term_review,
+    "glossary.link": _term_link,
 }
 """Action -> its rule: f(actor, resource) (and the platform's settings for the privacy rules)."""
 

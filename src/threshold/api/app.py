@@ -93,12 +93,34 @@ def create_app(platform: Platform) -> FastAPI:
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         return JSONResponse({"detail": f"{where}: {first.get('msg', 'invalid input')}"}, status_code=422)
 
-    from threshold.api import governance, insights, jobs, lineage, notifications, operations, products, quality, shares
+    from threshold.api import (
+        glossary,
+        governance,
+        insights,
+        jobs,
+        lineage,
+        notifications,
+        operations,
+        products,
+        quality,
+        shares,
+    )
     from threshold.api.routes import router
 
     app.include_router(docs)
     app.include_router(router)
-    for capability in (governance, insights, jobs, lineage, notifications, operations, products, quality, shares):
+    for capability in (
+        glossary,
+        governance,
+        insights,
+        jobs,
+        lineage,
+        notifications,
+        operations,
+        products,
+        quality,
+        shares,
+    ):
         app.include_router(capability.router)
     from threshold.web.routes import install as install_web
 

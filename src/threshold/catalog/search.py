@@ -15,6 +15,7 @@ only, and every candidate passes that filter before it is counted, ranked or nam
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -47,6 +48,18 @@ _FIELD_WEIGHT = {"names": 8.0, "columns": 4.0, "tags": 3.0, "description": 1.0}
 _KIND_WEIGHT = {"word": 1.0, "typo": 0.7, "synonym": 0.6, "part": 0.4}
 _FIELD_LABEL = {"names": "name", "columns": "column", "tags": "tag", "description": "description"}
 _THESAURUS = Path(__file__).with_name("thesaurus.txt")
+
+
+SynonymSource = Callable[[Connection, list[str]], dict[str, list[str]]]
+"""Synonyms beyond the thesaurus file: query words -> other words or phrases for the same thing (the
+glossary registers its approved terms)."""
+_SOURCES: list[SynonymSource] = []
+
+
+def add_synonyms(source: SynonymSource) -> None:
+    """Let `source` add synonyms to every search (idempotent)."""
+    if source not in _SOURCES:
+        _SOURCES.append(source)
 
 
 @dataclass
@@ -225,12 +238,16 @@ def _hits(conn: Connection, query_words: list[str]) -> tuple[list[Reason], dict[
     Plain ints and dicts: a common word matches thousands of datasets, and this runs on every search."""
     corrections = _corrections(conn, query_words)
     thesaurus = _thesaurus()
+    extra: dict[str, set[str]] = {}
+    for source in _SOURCES:
+        for w, names in source(conn, query_words).items():
+            extra.setdefault(w, set()).update(names)
     alternatives: list[tuple[str, str, list[str]]] = []  # (word, kind, terms)
     for w in query_words:
         alternatives.append((w, "word", [w]))
         if corrections.get(w):
             alternatives.append((w, "typo", corrections[w]))
-        if synonyms := sorted(thesaurus.get(w, set()) - {w}):
+        if synonyms := sorted((thesaurus.get(w, set()) | extra.get(w, set())) - {w}):
             alternatives.append((w, "synonym", synonyms))
     labels, found = _match(conn, alternatives)
     matched_by = {(labels[n].word, labels[n].kind) for n in found}
@@ -284,7 +301,11 @@ def _match(
                 parts.append(f"SELECT dataset_id, {n} FROM search_documents WHERE {f} ILIKE {mark(n)}")
                 params[f"p{n}"] = f"%{w}%"
             else:
-                alts = " | ".join(t + (f" | {t}:*" if kind == "word" and len(t) >= 3 else "") for t in terms)
+                alts = " | ".join(
+                    (f"({' <-> '.join(t.split())})" if " " in t else t)
+                    + (f" | {t}:*" if kind == "word" and len(t) >= 3 else "")
+                    for t in terms
+                )
                 parts.append(
                     f"SELECT dataset_id, {n} FROM search_documents WHERE {f}_tsv @@ to_tsquery('english', {mark(n)})"
                 )
