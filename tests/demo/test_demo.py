@@ -267,3 +267,29 @@ def test_a_dozen_insights_and_two_boards_built_the_way_people_would(demo: Built)
     assert all(item.error is None and item.result is not None for item in review.items)
     energy = next(i for i in found.items if i.title == "Energy per unit by plant")
     assert energy.viewers >= 3
+
+
+def test_a_glossary_with_approved_terms_proposals_and_a_draft(demo: Built) -> None:
+    from threshold.catalog.search import search
+    from threshold.glossary import service
+    from threshold.identity.service import get_person
+
+    p = demo.platform
+    mehmet_or_carla = get_person(p, "carla")
+    seen = {t.key: t for t in service.listing(p, mehmet_or_carla).terms}
+    assert {k for k, t in seen.items() if t.status == "approved"} == {
+        "scrap rate",
+        "energy intensity",
+        "active customer",
+    }
+    assert "oee" not in seen and "cost centre" not in seen  # a draft and a proposal are their author's and reviewers'
+    scrap = service.show(p, get_person(p, "anna"), "scrap rate")
+    assert [r.status for r in scrap.history] == ["rejected", "approved"]  # Ben's edit was turned down
+    assert scrap.definition.startswith("Share of produced units")
+    assert {lk.kind for lk in scrap.links} == {"column", "insight"}
+    queue = service.listing(p, get_person(p, "claudia"), status="in_review")
+    assert sorted(t.key for t in queue.terms) == ["cost centre", "energy intensity"]
+    diff = service.show(p, get_person(p, "claudia"), "energy intensity").changes
+    assert [c.field for c in diff] == ["definition"] and ("+", "plant's share of site heating.") in diff[0].words
+    # Approved synonyms find the data: the German word for the column "Scrap Rate".
+    assert search(p, "Ausschussquote").results[0]["name"] == "manufacturing.plant_kpis"

@@ -27,9 +27,10 @@ class TermIn(BaseModel):
     term: str = Field(min_length=1, max_length=service.MAX_TITLE)
     definition: str = Field(min_length=1, max_length=service.MAX_DEFINITION)
     domain: str | None = Field(default=None, max_length=100)
-    synonyms: list[Annotated[str, Field(max_length=service.MAX_SYNONYM)]] = Field(
-        default_factory=list, max_length=service.MAX_SYNONYMS
+    synonyms: list[Annotated[str, Field(max_length=service.MAX_SYNONYM)]] | None = Field(
+        default=None, max_length=service.MAX_SYNONYMS
     )
+    """None (left out): an edit keeps the term's synonyms."""
     note: str = Field(default="", max_length=service.MAX_NOTE)
     submit: bool = True
     """False: keep it a draft (submit it later)."""

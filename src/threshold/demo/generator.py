@@ -87,9 +87,11 @@ def build_demo(
             log=log,
             before_week=lambda k: _share_week(platform, k, weekly, world, Path(tmp)),
         )
+    from threshold.demo.glossary import build_glossary
     from threshold.demo.insights import build_insights
 
     build_insights(platform, log)
+    build_glossary(platform, log)
     _announce_candidates(platform, log)
     return summary(platform, seconds=time.perf_counter() - started)
 

@@ -129,14 +129,15 @@ def propose(
     *,
     definition: str,
     domain: str | None = None,
-    synonyms: list[str] | tuple[str, ...] = (),
+    synonyms: list[str] | tuple[str, ...] | None = None,
     note: str = "",
     submit: bool = True,
 ) -> TermView:
     """A new term, or an edit of an existing one, as a revision: in review (`submit`) or a draft.
 
     A new term needs its domain (default: the person's first domain). An edit keeps the term's domain and
-    fails while someone else's revision of it is open; its author may propose again to replace their own."""
+    fails while someone else's revision of it is open; its author may propose again to replace their own.
+    `synonyms=None` keeps an existing term's synonyms (none for a new term)."""
     require(person, "glossary.propose")
     with platform.store.session() as s:
         key = propose_in(
@@ -154,15 +155,19 @@ def propose_in(
     *,
     definition: str,
     domain: str | None,
-    synonyms: list[str] | tuple[str, ...],
+    synonyms: list[str] | tuple[str, ...] | None,
     note: str,
     submit: bool,
 ) -> str:
-    """`propose` inside the caller's transaction (a bulk import proposes every row in one). Returns the key."""
-    text = checked(title, definition, synonyms, note)
+    """`propose` inside the caller's transaction (a bulk import proposes every row in one). Returns the key.
+    `synonyms=None` keeps an existing term's approved synonyms."""
     key = term_key(title)
     now = datetime.now(UTC)
     term = s.scalars(select(GlossaryTerm).where(GlossaryTerm.key == key)).one_or_none()
+    if synonyms is None:
+        current = _approved(s, term.id) if term is not None else None
+        synonyms = list(current.synonyms or []) if current else []
+    text = checked(title, definition, synonyms, note)
     if term is None:
         home = (domain or person.domain or "").strip().lower()
         if not home:
@@ -572,6 +577,12 @@ def _term(s: Session, title: str) -> GlossaryTerm:
     if term is None:
         raise NotFound(f"no glossary term {title[:80]!r}")
     return term
+
+
+def _approved(s: Session, term_id: int) -> GlossaryRevision | None:
+    return s.scalars(
+        select(GlossaryRevision).where(GlossaryRevision.term_id == term_id, GlossaryRevision.status == "approved")
+    ).first()
 
 
 def _open(s: Session, term_id: int) -> GlossaryRevision | None:
