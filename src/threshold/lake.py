@@ -15,37 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
-from pyiceberg.catalog import Catalog
-from pyiceberg.catalog.sql import SqlCatalog
-from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
-from pyiceberg.io.pyarrow import parquet_file_to_data_file
-from pyiceberg.manifest import DataFile
-from pyiceberg.schema import Schema
-from pyiceberg.table import Table, Transaction
-from pyiceberg.table.snapshots import Snapshot
-from pyiceberg.types import (
-    BinaryType,
-    BooleanType,
-    DateType,
-    DecimalType,
-    DoubleType,
-    FixedType,
-    FloatType,
-    IcebergType,
-    IntegerType,
-    ListType,
-    LongType,
-    MapType,
-    NestedField,
-    StringType,
-    StructType,
-    TimestampType,
-    TimestamptzType,
-    TimeType,
-    UUIDType,
-)
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -53,6 +25,17 @@ from threshold import disk, warehouse
 from threshold.errors import Conflict, InvalidInput, NotFound, TransientError
 from threshold.settings import Settings
 from threshold.store.db import Store
+
+if TYPE_CHECKING:  # pyiceberg is imported where it is used: `threshold query` on a plain query needs none of it
+    from pyiceberg.catalog.sql import SqlCatalog
+    from pyiceberg.manifest import DataFile
+    from pyiceberg.schema import Schema
+    from pyiceberg.table import Table, Transaction
+    from pyiceberg.table.snapshots import Snapshot
+    from pyiceberg.types import (
+        IcebergType,
+        NestedField,
+    )
 
 
 @dataclass(frozen=True)
@@ -108,6 +91,26 @@ def _quote_str(value: str) -> str:
 
 def duckdb_type(t: IcebergType) -> str:
     """The DuckDB type that reads an Iceberg type."""
+    from pyiceberg.types import (
+        BinaryType,
+        BooleanType,
+        DateType,
+        DecimalType,
+        DoubleType,
+        FixedType,
+        FloatType,
+        IntegerType,
+        ListType,
+        LongType,
+        MapType,
+        StringType,
+        StructType,
+        TimestampType,
+        TimestamptzType,
+        TimeType,
+        UUIDType,
+    )
+
     simple: dict[type, str] = {
         BooleanType: "BOOLEAN",
         IntegerType: "INTEGER",
@@ -151,6 +154,8 @@ def field_ids_option(fields: Iterable[NestedField]) -> str:
 
 
 def _child_fields(t: IcebergType) -> list[NestedField]:
+    from pyiceberg.types import ListType, MapType, NestedField, StructType
+
     if isinstance(t, StructType):
         return list(t.fields)
     if isinstance(t, ListType):
@@ -178,14 +183,19 @@ class DataLost(Conflict):
     """A data file a snapshot reads is missing or damaged (`threshold repair` deals with it)."""
 
 
-class _Catalog(SqlCatalog):
+def _sql_catalog(name: str, engine: Engine, **properties: str) -> SqlCatalog:
     """pyiceberg's SQL catalog on the metadata store's own engine: a commit waits for a locked SQLite store
     exactly as long as the store does (`lock_timeout_seconds`), instead of pyiceberg's own 5 s."""
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.catalog.sql import SqlCatalog
 
-    def __init__(self, name: str, engine: Engine, **properties: str) -> None:
-        Catalog.__init__(self, name, **properties)
-        self.engine = engine
-        self._init_catalog()
+    class _Catalog(SqlCatalog):
+        def __init__(self, name: str, engine: Engine, **properties: str) -> None:
+            Catalog.__init__(self, name, **properties)
+            self.engine = engine
+            self._init_catalog()
+
+    return _Catalog(name, engine, **properties)
 
 
 class Lake:
@@ -213,7 +223,9 @@ class Lake:
             with self._lock:
                 if self._catalog is None:
                     self._verify(write=False)
-                    self._catalog = _Catalog("threshold", self.store.engine, **warehouse.catalog_properties(self.root))
+                    self._catalog = _sql_catalog(
+                        "threshold", self.store.engine, **warehouse.catalog_properties(self.root)
+                    )
         return self._catalog
 
     def _verify(self, *, write: bool) -> None:
@@ -265,6 +277,8 @@ class Lake:
         return warehouse.local_path(location, self.root)
 
     def load(self, identifier: str) -> Table:
+        from pyiceberg.exceptions import NoSuchTableError
+
         try:
             return self.catalog.load_table(identifier)
         except NoSuchTableError as e:
@@ -274,6 +288,7 @@ class Lake:
         """A table from the metadata file its catalog row points at (read in one query for many tables)."""
         from pyiceberg.io import load_file_io
         from pyiceberg.serializers import FromInputFile
+        from pyiceberg.table import Table
 
         io = load_file_io(self.catalog.properties, metadata_location)
         metadata = FromInputFile.table_metadata(io.new_input(metadata_location))
@@ -311,6 +326,8 @@ class Lake:
         current_id = current.snapshot_id if current else None
         if current_id == published or published is None:
             return table
+        from pyiceberg.exceptions import CommitFailedException
+
         try:
             with self.writing(_name(table)):
                 table.manage_snapshots().set_current_snapshot(published).commit()
@@ -337,6 +354,9 @@ class Lake:
         When the commit fails, the files it brought and the metadata it wrote are removed: the caller
         holds the dataset's writer lock, so whatever this attempt created and nothing references is its own.
         """
+        from pyiceberg.exceptions import CommitFailedException
+        from pyiceberg.io.pyarrow import parquet_file_to_data_file
+
         started = time.time()
         name = _name(table)
         try:
@@ -372,6 +392,8 @@ class Lake:
 
     def _discard_attempt(self, identifier: str, files: Sequence[Path], started: float) -> None:
         """Remove what a failed commit left: its data files and the manifests and metadata it wrote."""
+        from pyiceberg.exceptions import NoSuchTableError
+
         from threshold.lakefiles import referenced_paths
 
         keep: set[Path] | None

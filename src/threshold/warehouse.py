@@ -18,10 +18,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from pyiceberg.io import InputFile, OutputFile
-from pyiceberg.io.pyarrow import PyArrowFile, PyArrowFileIO
-from pyiceberg.typedef import EMPTY_DICT, Properties
-
 from threshold.errors import Conflict
 
 SCHEME = "warehouse"
@@ -70,58 +66,75 @@ class OutsideWarehouse(Conflict):
     relocatable, in a home that was since copied or moved."""
 
 
-class WarehouseFileIO(PyArrowFileIO):
-    """pyiceberg's Arrow FileIO, with `warehouse://` locations resolved against the open home's warehouse
-    and writes outside it refused."""
+def _file_io_class() -> type[Any]:
+    """`WarehouseFileIO`, defined on first use: pyiceberg (and the pyarrow.dataset and pandas it pulls in) is
+    imported only when a table is opened, not by every command that imports this module."""
+    from pyiceberg.io import InputFile, OutputFile
+    from pyiceberg.io.pyarrow import PyArrowFile, PyArrowFileIO
+    from pyiceberg.typedef import EMPTY_DICT, Properties
 
-    def __init__(self, properties: Properties = EMPTY_DICT) -> None:
-        if ROOT_PROPERTY not in properties:
-            raise ValueError(f"WarehouseFileIO needs the catalog property {ROOT_PROPERTY}")
-        super().__init__(properties)
+    class WarehouseFileIO(PyArrowFileIO):
+        """pyiceberg's Arrow FileIO, with `warehouse://` locations resolved against the open home's warehouse
+        and writes outside it refused."""
 
-    @staticmethod
-    def parse_location(location: str, properties: Properties = EMPTY_DICT) -> tuple[str, str, str]:
-        root = str(properties.get(ROOT_PROPERTY, ""))
-        if is_relative(location):
-            if not root:
-                raise ValueError(f"cannot resolve {location} without {ROOT_PROPERTY}")
-            location = resolve(location, root)
-        return PyArrowFileIO.parse_location(location, properties)
+        def __init__(self, properties: Properties = EMPTY_DICT) -> None:
+            if ROOT_PROPERTY not in properties:
+                raise ValueError(f"WarehouseFileIO needs the catalog property {ROOT_PROPERTY}")
+            super().__init__(properties)
 
-    def _check_inside(self, location: str, doing: str) -> None:
-        if is_relative(location):
-            if "/../" in f"/{location[len(PREFIX) :]}/":
-                raise OutsideWarehouse(f"refusing to {doing} {location}: it climbs out of the warehouse")
-            return
-        root = str(self.properties[ROOT_PROPERTY]).rstrip("/") + "/"
-        scheme, netloc, path = PyArrowFileIO.parse_location(location, self.properties)
-        _, root_netloc, root_path = PyArrowFileIO.parse_location(root, self.properties)
-        inside = netloc == root_netloc and os.path.normpath(path).startswith(os.path.normpath(root_path) + os.sep)
-        if not inside:
-            raise OutsideWarehouse(
-                f"refusing to {doing} {location}: it is outside this home's warehouse {root_path} "
-                "(a table created before homes were relocatable, in a home that was moved or copied; "
-                "`threshold doctor --fix` makes its locations relative)"
-            )
+        @staticmethod
+        def parse_location(location: str, properties: Properties = EMPTY_DICT) -> tuple[str, str, str]:
+            root = str(properties.get(ROOT_PROPERTY, ""))
+            if is_relative(location):
+                if not root:
+                    raise ValueError(f"cannot resolve {location} without {ROOT_PROPERTY}")
+                location = resolve(location, root)
+            return PyArrowFileIO.parse_location(location, properties)
 
-    def new_input(self, location: str) -> PyArrowFile:
-        self._check_inside(location, "read")
-        return super().new_input(location)
+        def _check_inside(self, location: str, doing: str) -> None:
+            if is_relative(location):
+                if "/../" in f"/{location[len(PREFIX) :]}/":
+                    raise OutsideWarehouse(f"refusing to {doing} {location}: it climbs out of the warehouse")
+                return
+            root = str(self.properties[ROOT_PROPERTY]).rstrip("/") + "/"
+            scheme, netloc, path = PyArrowFileIO.parse_location(location, self.properties)
+            _, root_netloc, root_path = PyArrowFileIO.parse_location(root, self.properties)
+            inside = netloc == root_netloc and os.path.normpath(path).startswith(os.path.normpath(root_path) + os.sep)
+            if not inside:
+                raise OutsideWarehouse(
+                    f"refusing to {doing} {location}: it is outside this home's warehouse {root_path} "
+                    "(a table created before homes were relocatable, in a home that was moved or copied; "
+                    "`threshold doctor --fix` makes its locations relative)"
+                )
 
-    def new_output(self, location: str) -> PyArrowFile:
-        self._check_inside(location, "write")
-        return super().new_output(location)
+        def new_input(self, location: str) -> PyArrowFile:
+            self._check_inside(location, "read")
+            return super().new_input(location)
 
-    def delete(self, location: str | InputFile | OutputFile) -> None:
-        where = location.location if isinstance(location, (InputFile, OutputFile)) else location
-        self._check_inside(where, "delete")
-        super().delete(location)
+        def new_output(self, location: str) -> PyArrowFile:
+            self._check_inside(location, "write")
+            return super().new_output(location)
+
+        def delete(self, location: str | InputFile | OutputFile) -> None:
+            where = location.location if isinstance(location, (InputFile, OutputFile)) else location
+            self._check_inside(where, "delete")
+            super().delete(location)
+
+    return WarehouseFileIO
+
+
+def __getattr__(name: str) -> Any:  # pyiceberg loads `threshold.warehouse.WarehouseFileIO` by name
+    if name == "WarehouseFileIO":
+        cls = _file_io_class()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(name)
 
 
 def catalog_properties(root: Path) -> dict[str, Any]:
     """What the SQL catalog needs to write relative locations and resolve them in this warehouse."""
     return {
-        "py-io-impl": f"{WarehouseFileIO.__module__}.{WarehouseFileIO.__name__}",
+        "py-io-impl": f"{__name__}.WarehouseFileIO",
         ROOT_PROPERTY: root.as_uri(),
         "warehouse": PREFIX,
     }
