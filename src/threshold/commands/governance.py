@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from threshold.cli import As, Format, Home, _check_format, _emit_json, _person, _platform, app, lazy_module, out
+from threshold.commands.support import (
+    As,
+    Format,
+    Home,
+    acting,
+    check_format,
+    emit,
+    emit_json,
+    lazy_module,
+    out,
+    platform_at,
+)
 from threshold.errors import InvalidInput
+from threshold.interface.tables import Col, TableSpec, when, yes_no
 
 access = lazy_module("threshold.governance.requests")
 audit = lazy_module("threshold.governance.audit")
 controls = lazy_module("threshold.governance.controls")
 policies = lazy_module("threshold.governance.policies")
 
+app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 policy_app = typer.Typer(no_args_is_help=True, help="Guardrails and domain policies (YAML policy files).")
 app.add_typer(policy_app, name="policy")
 
@@ -25,25 +36,31 @@ app.add_typer(policy_app, name="policy")
 @app.command("tag")
 def tag_cmd(target: str, tag: str, as_user: As = None, home: Home = None) -> None:
     """Tag a dataset or a column (DATASET or DATASET.COLUMN), e.g. personal.email."""
-    p = _platform(home)
-    r = controls.tag(p, _person(p, as_user), target, tag)
+    p = platform_at(home)
+    r = controls.tag(p, acting(p, as_user), target, tag)
     out.print(f"tagged {r['dataset']}{'.' + r['column'] if r['column'] else ''} {r['tag']}")
 
 
 @app.command("untag")
 def untag_cmd(target: str, tag: str, as_user: As = None, home: Home = None) -> None:
     """Remove a tag from a dataset or a column."""
-    p = _platform(home)
-    r = controls.untag(p, _person(p, as_user), target, tag)
+    p = platform_at(home)
+    r = controls.untag(p, acting(p, as_user), target, tag)
     out.print(f"removed {r['removed']} from {r['dataset']}{'.' + r['column'] if r['column'] else ''}")
 
 
 @app.command("visibility")
-def visibility_cmd(target: str, visibility: str, as_user: As = None, home: Home = None) -> None:
+def visibility_cmd(target: str, visibility: str, as_user: As = None, home: Home = None, fmt: Format = "table") -> None:
     """Set a dataset's visibility (open, on-request, restricted), or a domain's default when TARGET is a domain."""
-    p = _platform(home)
-    r = controls.set_visibility(p, _person(p, as_user), target, visibility)
-    out.print(json.dumps(r))
+    check_format(fmt)
+    p = platform_at(home)
+    r = controls.set_visibility(p, acting(p, as_user), target, visibility)
+    if fmt == "json":
+        emit_json(r)
+    elif "domain" in r:
+        out.print(f"new datasets of domain {r['domain']} are {r['default_visibility']} by default", markup=False)
+    else:
+        out.print(f"{r['dataset']} is now {r['visibility']}", markup=False)
 
 
 @app.command("purposes")
@@ -54,8 +71,8 @@ def purposes_cmd(
     home: Home = None,
 ) -> None:
     """Set the purposes a dataset may be read for (none given: any purpose)."""
-    p = _platform(home)
-    r = controls.set_purposes(p, _person(p, as_user), dataset, purpose or [])
+    p = platform_at(home)
+    r = controls.set_purposes(p, acting(p, as_user), dataset, purpose or [])
     out.print(f"{r['dataset']} may be read for: {', '.join(r['allowed_purposes']) or 'any purpose'}")
 
 
@@ -68,13 +85,13 @@ def policy_apply(
     fmt: Format = "table",
 ) -> None:
     """Apply a policy file (global guardrails or one domain's policies); every change is versioned."""
-    _check_format(fmt, ("table", "json"))
+    check_format(fmt, ("table", "json"))
     if not file.is_file():
         raise InvalidInput(f"no policy file {file.name!r}")
-    p = _platform(home)
-    r = policies.apply(p, _person(p, as_user), file.read_text(encoding="utf-8"), reason=reason)
+    p = platform_at(home)
+    r = policies.apply(p, acting(p, as_user), file.read_text(encoding="utf-8"), reason=reason)
     if fmt == "json":
-        _emit_json(r.__dict__)
+        emit_json(r.__dict__)
         return
     scope = "global guardrails" if r.scope == "global" else f"policies of {r.domain}"
     out.print(
@@ -94,24 +111,21 @@ def policy_list(
     fmt: Format = "table",
 ) -> None:
     """List guardrails and domain policies (the built-in guardrail first), as the person asking may see them."""
-    _check_format(fmt, ("table", "json"))
-    platform = _platform(home)
-    rows = policies.list_policies(platform, history=history, viewer=_person(platform, as_user))
-    if fmt == "json":
-        _emit_json(rows)
-        return
-    t = Table("rule", "scope", "kind", "version", "active", "by", "reason")
-    for r in rows:
-        t.add_row(
-            r["rule"],
-            r["domain"] or r["scope"],
-            r["kind"],
-            str(r["version"]),
-            "yes" if r["active"] else "",
-            r["author"] or "",
-            r["reason"],
-        )
-    out.print(t)
+    check_format(fmt, ("table", "json"))
+    platform = platform_at(home)
+    rows = policies.list_policies(platform, history=history, viewer=acting(platform, as_user))
+    emit(rows, POLICIES, fmt)
+
+
+POLICIES = TableSpec(
+    Col("rule", "rule", id=True),
+    Col("scope", lambda r: r["domain"] or r["scope"]),
+    Col("kind", "kind"),
+    Col("version", "version", justify="right"),
+    Col("active", "active"),
+    Col("by", "author"),
+    Col("reason", "reason"),
+)
 
 
 @app.command("request")
@@ -126,13 +140,13 @@ def request_cmd(
     fmt: Format = "table",
 ) -> None:
     """Ask for access to a dataset for a purpose. Prints the request id."""
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
     r = access.request_access(
-        p, _person(p, as_user), dataset, purpose=purpose, days=days, columns=column, justification=justification
+        p, acting(p, as_user), dataset, purpose=purpose, days=days, columns=column, justification=justification
     )
     if fmt == "json":
-        _emit_json(r)
+        emit_json(r)
         return
     sys.stdout.write(f"{r['id']}\n")
     status = f"approved by rule {r['auto_rule']}" if r["status"] == "approved" else "waiting for the owners"
@@ -148,8 +162,8 @@ def approve_cmd(
     home: Home = None,
 ) -> None:
     """Approve an access request: a grant for its purpose, until it expires."""
-    p = _platform(home)
-    r = access.approve(p, _person(p, as_user), request_id, reason=reason, allow_personal=personal)
+    p = platform_at(home)
+    r = access.approve(p, acting(p, as_user), request_id, reason=reason, allow_personal=personal)
     out.print(f"approved request {r['id']}: grant {r['grant']} for {r['requester']} on {r['dataset']} ({r['purpose']})")
 
 
@@ -161,8 +175,8 @@ def deny_cmd(
     home: Home = None,
 ) -> None:
     """Deny an access request, with a reason."""
-    p = _platform(home)
-    r = access.deny(p, _person(p, as_user), request_id, reason=reason)
+    p = platform_at(home)
+    r = access.deny(p, acting(p, as_user), request_id, reason=reason)
     out.print(f"denied request {r['id']} of {r['requester']} on {r['dataset']}")
 
 
@@ -174,8 +188,8 @@ def revoke_cmd(
     home: Home = None,
 ) -> None:
     """Revoke a grant."""
-    p = _platform(home)
-    r = access.revoke(p, _person(p, as_user), grant_id, reason=reason)
+    p = platform_at(home)
+    r = access.revoke(p, acting(p, as_user), grant_id, reason=reason)
     out.print(f"revoked grant {r['grant']} on {r['dataset']}")
 
 
@@ -187,35 +201,40 @@ def grants_cmd(
     fmt: Format = "table",
 ) -> None:
     """Grants you hold, or every grant on a dataset you own."""
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
-    rows = access.grants(p, _person(p, as_user), dataset=dataset)
-    if fmt == "json":
-        _emit_json(rows)
-        return
-    t = Table("grant", "dataset", "user", "purposes", "personal", "expires", "active")
-    for g in rows:
-        personal = "yes" if g["allows_personal"] else ""
-        active = "yes" if g["active"] else "no"
-        t.add_row(
-            str(g["id"]), g["dataset"], g["user"], ", ".join(g["purposes"]), personal, g["expires_at"] or "", active
-        )
-    out.print(t)
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
+    rows = access.grants(p, acting(p, as_user), dataset=dataset)
+    emit(rows, GRANTS, fmt)
+
+
+GRANTS = TableSpec(
+    Col("grant", "id", id=True),
+    Col("dataset", "dataset", id=True),
+    Col("user", "user"),
+    Col("purposes", "purposes"),
+    Col("personal", "allows_personal"),
+    Col("expires", "expires_at"),
+    Col("active", "active", fmt=yes_no),
+)
 
 
 @app.command("inbox")
 def inbox_cmd(as_user: As = None, home: Home = None, fmt: Format = "table") -> None:
     """Access requests waiting for you (datasets of the domains you own)."""
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
-    rows = access.inbox(p, _person(p, as_user))
-    if fmt == "json":
-        _emit_json(rows)
-        return
-    t = Table("request", "dataset", "requester", "purpose", "days", "since")
-    for r in rows:
-        t.add_row(str(r["id"]), r["dataset"], r["requester"], r["purpose"], str(r["days"]), r["created_at"])
-    out.print(t)
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
+    rows = access.inbox(p, acting(p, as_user))
+    emit(rows, INBOX, fmt)
+
+
+INBOX = TableSpec(
+    Col("request", "id", id=True),
+    Col("dataset", "dataset", id=True),
+    Col("requester", "requester"),
+    Col("purpose", "purpose"),
+    Col("days", "days", justify="right"),
+    Col("since", "created_at"),
+)
 
 
 @app.command("explain")
@@ -227,21 +246,18 @@ def explain_cmd(
     fmt: Format = "table",
 ) -> None:
     """What USER can see of DATASET (for a purpose) and which rule decided each part."""
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
-    person = _person(p, as_user)
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
+    person = acting(p, as_user)
     e = controls.explain(p, person, dataset, purpose=purpose)
     if fmt == "json":
-        _emit_json(e)
+        emit_json(e)
         return
     verdict = "may read" if e["allowed"] else "may NOT read"
     out.print(f"{e['reader']} {verdict} {e['dataset']} ({e['rule']}: {e['reason']})", markup=False)
     if e["purpose"]:
         out.print(f"purpose: {e['purpose']}", markup=False)
-    t = Table("column", "shown", "rules", "why")
-    for c in e["columns"]:
-        t.add_row(c["column"], "as is" if c["visible"] else f"masked ({c['mask']})", ", ".join(c["rules"]), c["why"])
-    out.print(t)
+    out.print(EXPLAINED.rich(e["columns"]))
     for f in e["row_filters"]:
         out.print(f"rows filtered by {f['rule']}: {f['where']}", markup=False)
     if e.get("how_to_see_more"):
@@ -259,16 +275,28 @@ def audit_cmd(
     fmt: Format = "table",
 ) -> None:
     """Search the audit log (owners: their data; the governance group: everything)."""
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
-    rows = audit.search(p, _person(p, as_user), dataset=dataset, action=action, actor=user, limit=limit)
-    if fmt == "json":
-        _emit_json(rows)
-        return
-    t = Table("at", "who", "action", "dataset", "purpose", "rules")
-    for r in rows:
-        t.add_row(r["at"], r["actor"] or "", r["action"], r["dataset"] or "", r["purpose"] or "", ", ".join(r["rules"]))
-    out.print(t)
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
+    rows = audit.search(p, acting(p, as_user), dataset=dataset, action=action, actor=user, limit=limit)
+    emit(rows, AUDIT, fmt)
+
+
+AUDIT = TableSpec(
+    Col("at", "at", id=True, fmt=when),
+    Col("who", "actor", id=True),
+    Col("action", "action", id=True),
+    Col("dataset", "dataset", fold=True),
+    Col("purpose", "purpose"),
+    Col("rules", "rules"),
+)
+
+
+EXPLAINED = TableSpec(
+    Col("column", "column", id=True),
+    Col("shown", lambda c: "as is" if c["visible"] else f"masked ({c['mask']})"),
+    Col("rules", "rules"),
+    Col("why", "why"),
+)
 
 
 @app.command("login")

@@ -12,15 +12,28 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from threshold.cli import As, Format, Home, _check_format, _emit_json, _person, _platform, app, lazy_module, out
+from threshold.commands.support import (
+    As,
+    Format,
+    Home,
+    Table,
+    acting,
+    check_format,
+    emit,
+    emit_json,
+    lazy_module,
+    out,
+    platform_at,
+)
 from threshold.errors import InvalidInput
+from threshold.interface.tables import Col, TableSpec, when
 
 service = lazy_module("threshold.insights.service")
 boards = lazy_module("threshold.insights.boards")
 exports = lazy_module("threshold.insights.exports")
 
+app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 insight_app = typer.Typer(no_args_is_help=True, help="Insights: saved, shareable, rerunnable questions.")
 board_app = typer.Typer(no_args_is_help=True, help="Boards: insights in order with one shared parameter.")
 app.add_typer(insight_app, name="insight")
@@ -125,14 +138,14 @@ def explore(
     from threshold.insights.exploration import run
     from threshold.insights.explore import ExploreSpec
 
-    _check_format(fmt, ("table", "json"))
-    platform = _platform(home)
+    check_format(fmt, ("table", "json"))
+    platform = platform_at(home)
     spec = _spec(dataset, columns, group_by, agg, where, sort, limit, None)
-    result = run(platform, _person(platform, as_user), spec=ExploreSpec.from_dict(spec or {}), purpose=purpose,
+    result = run(platform, acting(platform, as_user), spec=ExploreSpec.from_dict(spec or {}), purpose=purpose,
                  interface="cli")  # fmt: skip
     data = asdict(result)
     if fmt == "json":
-        _emit_json(data)
+        emit_json(data)
         return
     out.print(f"[dim]{result.sql}[/dim]")
     table = data["table"]
@@ -165,12 +178,12 @@ def insight_save(
     fmt: Format = "table",
 ) -> None:
     """Save a question (SQL or explore options) as an insight."""
-    _check_format(fmt, ("table", "json"))
-    platform = _platform(home)
+    check_format(fmt, ("table", "json"))
+    platform = platform_at(home)
     text = Path(narrative[1:]).read_text(encoding="utf-8") if narrative.startswith("@") else narrative
     d = service.save(
         platform,
-        _person(platform, as_user),
+        acting(platform, as_user),
         title=title,
         sql=sql,
         explore=_spec(dataset, columns, group_by, agg, where, sort, limit, spec),
@@ -183,7 +196,7 @@ def insight_save(
         interface="cli",
     )
     if fmt == "json":
-        _emit_json(asdict(d))
+        emit_json(asdict(d))
     else:
         out.print(f"Saved insight {d.id} “{d.title}”: {d.link}")
 
@@ -197,17 +210,21 @@ def insight_list(
     fmt: Format = "table",
 ) -> None:
     """Insights you may view, newest first."""
-    _check_format(fmt, ("table", "json"))
-    platform = _platform(home)
-    found = service.listing(platform, _person(platform, as_user), search=search, dataset=dataset, per_page=1000)
-    if fmt == "json":
-        _emit_json(asdict(found))
-        return
-    table = Table("id", "title", "owner", "datasets", "viewers", "schedule", "stale")
-    for c in found.items:
-        stale = "; ".join(r.detail for r in c.stale)
-        table.add_row(str(c.id), c.title, c.owner, ", ".join(c.datasets), str(c.viewers), c.schedule or "", stale)
-    out.print(table)
+    check_format(fmt, ("table", "json"))
+    platform = platform_at(home)
+    found = service.listing(platform, acting(platform, as_user), search=search, dataset=dataset, per_page=1000)
+    emit(found.items, INSIGHTS, fmt, data=found)
+
+
+INSIGHTS = TableSpec(
+    Col("id", "id", id=True),
+    Col("title", "title"),
+    Col("owner", "owner"),
+    Col("datasets", "datasets"),
+    Col("viewers", "viewers", justify="right"),
+    Col("schedule", "schedule"),
+    Col("stale", lambda c: "; ".join(r.detail for r in c.stale)),
+)
 
 
 @insight_app.command("show")
@@ -219,11 +236,11 @@ def insight_show(
     fmt: Format = "table",
 ) -> None:
     """The insight and its result as you may see it."""
-    _check_format(fmt, ("table", "json"))
-    platform = _platform(home)
-    shown = service.page(platform, _person(platform, as_user), ref, values=_values(value), interface="cli")
+    check_format(fmt, ("table", "json"))
+    platform = platform_at(home)
+    shown = service.page(platform, acting(platform, as_user), ref, values=_values(value), interface="cli")
     if fmt == "json":
-        _emit_json(asdict(shown))
+        emit_json(asdict(shown))
         return
     i = shown.insight
     out.print(f"[bold]{i.title}[/bold] (insight {i.id}, version {i.version}, by {i.owner})")
@@ -239,11 +256,11 @@ def insight_run(ref: str, value: Values = None, as_user: As = None, home: Home =
     """Rerun the insight on the newest data, as you."""
     from threshold.insights.runs import rerun
 
-    _check_format(fmt, ("table", "json"))
-    platform = _platform(home)
-    o = rerun(platform, _person(platform, as_user), ref, _values(value), interface="cli")
+    check_format(fmt, ("table", "json"))
+    platform = platform_at(home)
+    o = rerun(platform, acting(platform, as_user), ref, _values(value), interface="cli")
     if fmt == "json":
-        _emit_json(asdict(o))
+        emit_json(asdict(o))
     else:
         changed = "the numbers changed" if o.changed else "the numbers are the same"
         out.print(f"Insight {o.insight}: {o.status}, {o.rows:,} rows in {o.duration_ms:.0f} ms; {changed}")
@@ -258,8 +275,8 @@ def insight_export(
     home: Home = None,
 ) -> None:
     """Export the insight, computed as you (masks stay)."""
-    platform = _platform(home)
-    got = exports.export_insight(platform, _person(platform, as_user), ref, to.suffix, values=_values(value),
+    platform = platform_at(home)
+    got = exports.export_insight(platform, acting(platform, as_user), ref, to.suffix, values=_values(value),
                                  interface="cli")  # fmt: skip
     _write(to, got)
 
@@ -280,11 +297,11 @@ def insight_fork(
     fmt: Format = "table",
 ) -> None:
     """Your own copy of the insight (its schedule is not copied)."""
-    _check_format(fmt, ("table", "json"))
-    platform = _platform(home)
-    d = service.fork(platform, _person(platform, as_user), ref, title=title)
+    check_format(fmt, ("table", "json"))
+    platform = platform_at(home)
+    d = service.fork(platform, acting(platform, as_user), ref, title=title)
     if fmt == "json":
-        _emit_json(asdict(d))
+        emit_json(asdict(d))
     else:
         out.print(f"Insight {d.id} “{d.title}”. {d.message}")
 
@@ -297,39 +314,42 @@ def insight_schedule(
     home: Home = None,
 ) -> None:
     """Rerun the insight on a schedule (as its owner); subscribers hear when the numbers change."""
-    platform = _platform(home)
-    d = service.set_schedule(platform, _person(platform, as_user), ref, None if schedule == "manual" else schedule)
+    platform = platform_at(home)
+    d = service.set_schedule(platform, acting(platform, as_user), ref, None if schedule == "manual" else schedule)
     out.print(f"Insight {d.id}: {d.schedule or 'manual'}" + (f", next run {d.next_run_at}" if d.next_run_at else ""))
 
 
 @insight_app.command("comment")
 def insight_comment(ref: str, body: str, as_user: As = None, home: Home = None) -> None:
     """Say something about the insight (its owner and subscribers are told)."""
-    platform = _platform(home)
-    c = service.comment(platform, _person(platform, as_user), ref, body)
+    platform = platform_at(home)
+    c = service.comment(platform, acting(platform, as_user), ref, body)
     out.print(f"Comment {c.id} on version {c.version}")
 
 
 @insight_app.command("versions")
 def insight_versions(ref: str, as_user: As = None, home: Home = None, fmt: Format = "table") -> None:
     """The insight's versions, newest first."""
-    _check_format(fmt, ("table", "json"))
-    platform = _platform(home)
-    rows = service.versions(platform, _person(platform, as_user), ref)
-    if fmt == "json":
-        _emit_json([asdict(v) for v in rows])
-        return
-    table = Table("version", "title", "author", "at", "note")
-    for v in rows:
-        table.add_row(str(v.version), v.title, v.author or "", v.at or "", v.note)
-    out.print(table)
+    check_format(fmt, ("table", "json"))
+    platform = platform_at(home)
+    rows = service.versions(platform, acting(platform, as_user), ref)
+    emit(rows, VERSIONS, fmt)
+
+
+VERSIONS = TableSpec(
+    Col("version", "version", id=True),
+    Col("title", "title"),
+    Col("author", "author"),
+    Col("at", "at", fmt=when),
+    Col("note", "note"),
+)
 
 
 @insight_app.command("diff")
 def insight_diff(ref: str, a: int, b: int, as_user: As = None, home: Home = None) -> None:
     """What changed from version A to version B."""
-    platform = _platform(home)
-    for d in service.diff(platform, _person(platform, as_user), ref, a, b):
+    platform = platform_at(home)
+    for d in service.diff(platform, acting(platform, as_user), ref, a, b):
         out.print(f"[bold]{d.field}[/bold]")
         for line in d.lines[2:]:
             colour = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
@@ -353,8 +373,8 @@ def board_create(
     home: Home = None,
 ) -> None:
     """A board: insights in order with one shared parameter (the weekly review page)."""
-    platform = _platform(home)
-    b = boards.create(platform, _person(platform, as_user), title=title, insights=insight or [], domain=domain,
+    platform = platform_at(home)
+    b = boards.create(platform, acting(platform, as_user), title=title, insights=insight or [], domain=domain,
                       topic=topic, description=description, parameter=_json(parameter, "--parameter"))  # fmt: skip
     out.print(f"Board {b.id} “{b.title}” with {b.insights} insights: {b.link}")
 
@@ -362,16 +382,20 @@ def board_create(
 @board_app.command("list")
 def board_list(as_user: As = None, home: Home = None, fmt: Format = "table") -> None:
     """Boards, with the number of their insights you may view."""
-    _check_format(fmt, ("table", "json"))
-    platform = _platform(home)
-    rows = boards.listing(platform, _person(platform, as_user))
-    if fmt == "json":
-        _emit_json([asdict(b) for b in rows])
-        return
-    table = Table("id", "title", "owner", "domain", "insights", "parameter")
-    for b in rows:
-        table.add_row(str(b.id), b.title, b.owner, b.domain or "", str(b.insights), (b.parameter or {}).get("name", ""))
-    out.print(table)
+    check_format(fmt, ("table", "json"))
+    platform = platform_at(home)
+    rows = boards.listing(platform, acting(platform, as_user))
+    emit(rows, BOARDS, fmt)
+
+
+BOARDS = TableSpec(
+    Col("id", "id", id=True),
+    Col("title", "title"),
+    Col("owner", "owner"),
+    Col("domain", "domain"),
+    Col("insights", "insights", justify="right"),
+    Col("parameter", lambda b: (b.parameter or {}).get("name", "")),
+)
 
 
 @board_app.command("show")
@@ -383,11 +407,11 @@ def board_show(
     fmt: Format = "table",
 ) -> None:
     """Every insight on the board, computed as you with the shared value."""
-    _check_format(fmt, ("table", "json"))
-    platform = _platform(home)
-    shown = boards.show(platform, _person(platform, as_user), ref, value=value, interface="cli")
+    check_format(fmt, ("table", "json"))
+    platform = platform_at(home)
+    shown = boards.show(platform, acting(platform, as_user), ref, value=value, interface="cli")
     if fmt == "json":
-        _emit_json(asdict(shown))
+        emit_json(asdict(shown))
         return
     out.print(f"[bold]{shown.board.title}[/bold]" + (f" ({shown.board.parameter['name']} = {shown.value})"
                                                       if shown.board.parameter else ""))  # fmt: skip
@@ -399,16 +423,16 @@ def board_show(
 @board_app.command("add")
 def board_add(ref: str, insight: int, as_user: As = None, home: Home = None) -> None:
     """Put INSIGHT at the end of the board."""
-    platform = _platform(home)
-    b = boards.add(platform, _person(platform, as_user), ref, insight)
+    platform = platform_at(home)
+    b = boards.add(platform, acting(platform, as_user), ref, insight)
     out.print(f"Board {b.id} has {b.insights} insights")
 
 
 @board_app.command("remove")
 def board_remove(ref: str, insight: int, as_user: As = None, home: Home = None) -> None:
     """Take INSIGHT off the board."""
-    platform = _platform(home)
-    b = boards.remove(platform, _person(platform, as_user), ref, insight)
+    platform = platform_at(home)
+    b = boards.remove(platform, acting(platform, as_user), ref, insight)
     out.print(f"Board {b.id} has {b.insights} insights")
 
 
@@ -421,6 +445,6 @@ def board_export(
     home: Home = None,
 ) -> None:
     """Export the board (a slide per insight), computed as you."""
-    platform = _platform(home)
-    got = exports.export_board(platform, _person(platform, as_user), ref, to.suffix, value=value, interface="cli")
+    platform = platform_at(home)
+    got = exports.export_board(platform, acting(platform, as_user), ref, to.suffix, value=value, interface="cli")
     _write(to, got)

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from threshold.access import require
-from threshold.cli import As, Format, Home, _check_format, _emit_json, _person, _platform, app, err, lazy_module, out
+from threshold.commands.support import (
+    As,
+    Format,
+    Home,
+    acting,
+    check_format,
+    emit,
+    err,
+    lazy_module,
+    platform_at,
+)
 from threshold.errors import InvalidInput
+from threshold.interface.tables import Col, TableSpec, when
 
+access = lazy_module("threshold.access")
 service = lazy_module("threshold.jobs.service")
 
+app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 jobs_app = typer.Typer(no_args_is_help=True, help="Scheduled jobs (refreshes, checks): list, history, run now.")
 app.add_typer(jobs_app, name="jobs")
 
@@ -25,22 +36,27 @@ def list_cmd(
     fmt: Format = "table",
 ) -> None:
     """Every scheduled job with its next run and last outcome (admins)."""
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
-    require(_person(p, as_user), "jobs.operate")
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
+    access.require(acting(p, as_user), "jobs.operate")
     rows = service.listing(p, kind=kind)
-    if fmt == "json":
-        _emit_json(rows)
-        return
-    t = Table("kind", "key", "job", "schedule", "next run", "last run", "status")
-    for r in rows:
-        status = "running" if r["running_on"] else (r["last_status"] or "")
-        if r["attempts"]:
-            status += f" (retry {r['attempts']})"
-        t.add_row(
-            r["kind"], r["key"], r["label"], r["schedule"] or "", r["next_run_at"] or "", r["last_run_at"] or "", status
-        )
-    out.print(t)
+    emit(rows, JOBS, fmt)
+
+
+def _job_status(r: dict[str, Any]) -> str:
+    status = "running" if r["running_on"] else (r["last_status"] or "")
+    return status + (f" (retry {r['attempts']})" if r["attempts"] else "")
+
+
+JOBS = TableSpec(
+    Col("kind", "kind", id=True),
+    Col("key", "key", id=True),
+    Col("job", "label"),
+    Col("schedule", "schedule"),
+    Col("next run", "next_run_at", fmt=when),
+    Col("last run", "last_run_at", fmt=when),
+    Col("status", _job_status),
+)
 
 
 @jobs_app.command("history")
@@ -53,19 +69,22 @@ def history_cmd(
     fmt: Format = "table",
 ) -> None:
     """Runs of jobs, newest first (admins)."""
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
-    require(_person(p, as_user), "jobs.operate")
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
+    access.require(acting(p, as_user), "jobs.operate")
     rows = service.history(p, kind=kind, key=key, limit=limit)
-    if fmt == "json":
-        _emit_json(rows)
-        return
-    t = Table("started", "kind", "job", "trigger", "attempt", "status", "error")
-    for r in rows:
-        t.add_row(
-            r["started_at"] or "", r["kind"], r["label"], r["trigger"], str(r["attempt"]), r["status"], r["error"] or ""
-        )
-    out.print(t)
+    emit(rows, RUNS, fmt)
+
+
+RUNS = TableSpec(
+    Col("started", "started_at", id=True, fmt=when),
+    Col("kind", "kind", id=True),
+    Col("job", "label"),
+    Col("trigger", "trigger"),
+    Col("attempt", "attempt", justify="right"),
+    Col("status", "status"),
+    Col("error", "error"),
+)
 
 
 @jobs_app.command("run")
@@ -78,22 +97,26 @@ def run_cmd(
     fmt: Format = "table",
 ) -> None:
     """Run one job now, or with --due every job whose time has come (admins). Exit 1 if a run failed."""
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
-    require(_person(p, as_user), "jobs.operate")
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
+    access.require(acting(p, as_user), "jobs.operate")
     if due == bool(kind or key):
         raise InvalidInput("give a KIND and KEY, or --due")
     if not due and not (kind and key):
         raise InvalidInput("give both the job's KIND and KEY (see `threshold jobs list`)")
     outcomes = service.run_due(p) if due else [service.run_now(p, str(kind), str(key))]
     rows = [service.outcome_dict(o) for o in outcomes]
-    if fmt == "json":
-        _emit_json(rows)
-    else:
-        t = Table("kind", "job", "trigger", "status", "next run", "error")
-        for r in rows:
-            t.add_row(r["kind"], r["label"], r["trigger"], r["status"], r["next_run_at"] or "", r["error"] or "")
-        out.print(t)
+    emit(rows, OUTCOMES, fmt)
     if any(r["status"] == "failed" for r in rows):
         err.print(f"{sum(r['status'] == 'failed' for r in rows)} job(s) failed")
         raise typer.Exit(1)
+
+
+OUTCOMES = TableSpec(
+    Col("kind", "kind", id=True),
+    Col("job", "label"),
+    Col("trigger", "trigger"),
+    Col("status", "status"),
+    Col("next run", "next_run_at", fmt=when),
+    Col("error", "error"),
+)

@@ -9,11 +9,24 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from threshold.cli import As, Format, Home, _check_format, _emit_json, _person, _platform, app, err, out
+from threshold.commands.support import (
+    As,
+    Format,
+    Home,
+    Table,
+    acting,
+    check_format,
+    emit,
+    emit_json,
+    err,
+    out,
+    platform_at,
+)
 from threshold.errors import InvalidInput
+from threshold.interface.tables import Col, TableSpec, when
 
+app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 source_app = typer.Typer(no_args_is_help=True, help="Source systems data is shared from, and their owners.")
 openlineage_app = typer.Typer(no_args_is_help=True, help="OpenLineage events: load a file, see and retry emitted ones.")
 app.add_typer(source_app, name="source")
@@ -39,14 +52,14 @@ def derive(
     """Store the result of SQL as a new dataset DOMAIN.NAME, with its lineage (refresh it later)."""
     from threshold.lineage.derive import derive as run
 
-    _check_format(fmt, ("table", "json"))
-    platform = _platform(home)
+    check_format(fmt, ("table", "json"))
+    platform = platform_at(home)
     result = run(
         platform,
         name,
         domain=domain,
         sql=sql,
-        user=_person(platform, as_user),
+        user=acting(platform, as_user),
         schedule_text=schedule,
         purpose=purpose,
         description=description,
@@ -70,15 +83,15 @@ def refresh(
     from threshold.errors import ThresholdError
     from threshold.lineage import derive as service
 
-    _check_format(fmt, ("table", "json"))
-    platform = _platform(home)
+    check_format(fmt, ("table", "json"))
+    platform = platform_at(home)
     if due:
         if dataset:
             raise InvalidInput("give a dataset or --due, not both")
         results = service.refresh_due(platform)
         failed = [r for r in results if isinstance(r, ThresholdError)]
         if fmt == "json":
-            _emit_json([asdict(r) if not isinstance(r, ThresholdError) else {"error": str(r)} for r in results])
+            emit_json([asdict(r) if not isinstance(r, ThresholdError) else {"error": str(r)} for r in results])
         else:
             for r in results:
                 if isinstance(r, ThresholdError):
@@ -91,11 +104,11 @@ def refresh(
         return
     if not dataset:
         raise InvalidInput("name a derived dataset to refresh, or use --due")
-    person = _person(platform, as_user)
+    person = acting(platform, as_user)
     if schedule is not None:
         info = service.set_schedule(platform, dataset, schedule, user=person)
         if fmt == "json":
-            _emit_json(info)
+            emit_json(info)
         else:
             when = f"next run {info['next_run_at']}" if info["schedule"] else "on demand only"
             out.print(f"{info['dataset']}: schedule {info['schedule'] or 'none'}, {when}")
@@ -105,7 +118,7 @@ def refresh(
 
 def _print_run(r: Any, fmt: str, verb: str) -> None:
     if fmt == "json":
-        _emit_json(asdict(r))
+        emit_json(asdict(r))
         return
     out.print(
         f"{verb} {r.dataset}: {r.rows:,} rows, {len(r.columns)} columns, snapshot {r.snapshot_id}, "
@@ -129,18 +142,20 @@ def derivations(
     """Derived datasets with their owner, schedule and last run (those the person asking may know of)."""
     from threshold.lineage.derive import derivations as listing
 
-    _check_format(fmt, ("table", "json"))
-    platform = _platform(home)
-    rows = listing(platform, domain=domain, viewer=_person(platform, as_user))
-    if fmt == "json":
-        _emit_json(rows)
-        return
-    t = Table("dataset", "owner", "schedule", "status", "last run", "next run")
-    for d in rows:
-        t.add_row(
-            d["dataset"], d["owner"], d["schedule"] or "", d["status"], d["last_run_at"] or "", d["next_run_at"] or ""
-        )
-    out.print(t)
+    check_format(fmt, ("table", "json"))
+    platform = platform_at(home)
+    rows = listing(platform, domain=domain, viewer=acting(platform, as_user))
+    emit(rows, DERIVATIONS, fmt)
+
+
+DERIVATIONS = TableSpec(
+    Col("dataset", "dataset", id=True),
+    Col("owner", "owner"),
+    Col("schedule", "schedule"),
+    Col("status", "status"),
+    Col("last run", "last_run_at", fmt=when),
+    Col("next run", "next_run_at", fmt=when),
+)
 
 
 def _split(target: str) -> tuple[str, str | None]:
@@ -169,13 +184,13 @@ def lineage(
     from threshold.lineage.supply_chain import lineage as view
     from threshold.lineage.supply_chain import overview
 
-    _check_format(fmt, ("table", "json"))
-    platform = _platform(home)
-    person = _person(platform, as_user)
+    check_format(fmt, ("table", "json"))
+    platform = platform_at(home)
+    person = acting(platform, as_user)
     if target is None:
         data = overview(platform, viewer=person)
         if fmt == "json":
-            _emit_json(data)
+            emit_json(data)
             return
         nodes = ", ".join(f"{n} {k}" for k, n in data["nodes"].items()) or "no nodes"
         out.print(f"lineage graph: {nodes}; {data['edges']} edges; {data['column_lineage']} column lineage rows")
@@ -193,7 +208,7 @@ def lineage(
     dataset, column = _split(target)
     data = view(platform, dataset, column=column, direction=direction, depth=depth, viewer=person)
     if fmt == "json":
-        _emit_json(data)
+        emit_json(data)
         return
     title = f"{dataset}{'.' + column if column else ''}: {direction}, {depth} levels"
     t = Table("level", "node", "kind", "domain", "owners", "notes", title=title)
@@ -242,14 +257,14 @@ def impact(
     """If DATASET.COLUMN is dropped, renamed or retyped: what breaks and who must be told."""
     from threshold.lineage.impact import impact as run
 
-    _check_format(fmt, ("table", "json"))
+    check_format(fmt, ("table", "json"))
     dataset, column = _split(target)
     if column is None:
         raise InvalidInput(f"{target!r}: write DOMAIN.DATASET.COLUMN")
-    platform = _platform(home)
-    data = run(platform, dataset, column, change=change, viewer=_person(platform, as_user), notify=notify)
+    platform = platform_at(home)
+    data = run(platform, dataset, column, change=change, viewer=acting(platform, as_user), notify=notify)
     if fmt == "json":
-        _emit_json(data)
+        emit_json(data)
         return
     out.print(
         f"{change} {data['dataset']}.{data['column']} ({data['type']}): {data['breaks']} break, "
@@ -290,8 +305,8 @@ def source_add(
     """Register a source system and its owner (shares may then name it)."""
     from threshold.lineage.sources import add_source
 
-    platform = _platform(home)
-    s = add_source(platform, name, owner=owner, kind=kind, description=description, user=_person(platform, as_user))
+    platform = platform_at(home)
+    s = add_source(platform, name, owner=owner, kind=kind, description=description, user=acting(platform, as_user))
     out.print(f"added source system {s['name']} ({s['kind']}), owned by {s['owner']}")
 
 
@@ -300,15 +315,18 @@ def source_list(home: Home = None, fmt: Format = "table") -> None:
     """Source systems with their owners and how many datasets they feed."""
     from threshold.lineage.sources import list_sources
 
-    _check_format(fmt, ("table", "json"))
-    rows = list_sources(_platform(home))
-    if fmt == "json":
-        _emit_json(rows)
-        return
-    t = Table("name", "kind", "owner", "datasets", "description")
-    for s in rows:
-        t.add_row(s["name"], s["kind"], s["owner"], str(s["datasets"]), s["description"])
-    out.print(t)
+    check_format(fmt, ("table", "json"))
+    rows = list_sources(platform_at(home))
+    emit(rows, SOURCES, fmt)
+
+
+SOURCES = TableSpec(
+    Col("name", "name", id=True),
+    Col("kind", "kind"),
+    Col("owner", "owner"),
+    Col("datasets", "datasets", justify="right"),
+    Col("description", "description"),
+)
 
 
 @openlineage_app.command("load")
@@ -321,7 +339,7 @@ def openlineage_load(
     """Merge OpenLineage events from a file (e.g. dbt's or Spark's file transport) into the graph."""
     from threshold.lineage.openlineage_in import ingest
 
-    _check_format(fmt, ("table", "json"))
+    check_format(fmt, ("table", "json"))
     text = (sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")).strip()
     try:
         body = json.loads(text)
@@ -330,14 +348,14 @@ def openlineage_load(
             body = [json.loads(line) for line in text.splitlines() if line.strip()]
         except json.JSONDecodeError as e:
             raise InvalidInput(f"{file.name}: not JSON nor NDJSON ({e.msg}, line {e.lineno})") from e
-    platform = _platform(home)
-    person = _person(platform, as_user)
+    platform = platform_at(home)
+    person = acting(platform, as_user)
     events = body if isinstance(body, list) else [body]
     results = []
     for i in range(0, len(events), 100):
         results.extend(ingest(platform, events[i : i + 100], user=person)["events"])
     if fmt == "json":
-        _emit_json(results)
+        emit_json(results)
         return
     out.print(f"merged {len(results)} events")
 
@@ -347,24 +365,24 @@ def openlineage_status(home: Home = None, fmt: Format = "table") -> None:
     """Events Threshold emitted (THRESHOLD_OPENLINEAGE_URL) and whether they were delivered."""
     from threshold.lineage.openlineage_out import outbox
 
-    _check_format(fmt, ("table", "json"))
-    data = outbox(_platform(home))
+    check_format(fmt, ("table", "json"))
+    data = outbox(platform_at(home))
     if fmt == "json":
-        _emit_json(data)
+        emit_json(data)
         return
     out.print(f"sending to {data['url'] or '(THRESHOLD_OPENLINEAGE_URL is not set)'}")
-    t = Table("id", "event", "job", "status", "attempts", "error", "at")
-    for e in data["events"]:
-        t.add_row(
-            str(e["id"]),
-            e["event"] or "",
-            e["job"] or "",
-            e["status"],
-            str(e["attempts"]),
-            e["error"] or "",
-            e["at"] or "",
-        )
-    out.print(t)
+    out.print(EMITTED.rich(data["events"]))
+
+
+EMITTED = TableSpec(
+    Col("id", "id", id=True),
+    Col("event", "event"),
+    Col("job", "job"),
+    Col("status", "status"),
+    Col("attempts", "attempts", justify="right"),
+    Col("error", "error"),
+    Col("at", "at", fmt=when),
+)
 
 
 @openlineage_app.command("retry")
@@ -372,5 +390,5 @@ def openlineage_retry(home: Home = None) -> None:
     """Send again every emitted event that is pending or failed."""
     from threshold.lineage.openlineage_out import deliver
 
-    counts = deliver(_platform(home), retry_failed=True)
+    counts = deliver(platform_at(home), retry_failed=True)
     out.print(f"sent {counts['sent']}, failed {counts['failed']}")

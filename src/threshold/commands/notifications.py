@@ -5,13 +5,24 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from threshold.cli import As, Format, Home, _check_format, _emit_json, _person, _platform, app, lazy_module, out
+from threshold.commands.support import (
+    As,
+    Format,
+    Home,
+    acting,
+    check_format,
+    emit,
+    lazy_module,
+    out,
+    platform_at,
+)
 from threshold.errors import InvalidInput, NotFound
+from threshold.interface.tables import Col, TableSpec, when
 
 service = lazy_module("threshold.notifications.service")
 
+app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 webhook_app = typer.Typer(no_args_is_help=True, help="A domain's outgoing webhook (JSON signed with HMAC-SHA256).")
 app.add_typer(webhook_app, name="webhook")
 
@@ -25,19 +36,22 @@ def notifications_cmd(
     fmt: Format = "table",
 ) -> None:
     """Your inbox: candidates, promotions, requests, deprecations, schema changes, incidents."""
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
-    person = _person(p, as_user)
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
+    person = acting(p, as_user)
     rows = service.inbox(p, person, unread=unread)
     if mark_read:
         service.mark_read(p, person, [r["id"] for r in rows])
-    if fmt == "json":
-        _emit_json(rows)
-        return
-    t = Table("at", "kind", "message", "link", "read")
-    for r in rows:
-        t.add_row(r["at"], r["kind"], r["title"], r["link"] or "", "yes" if r["read"] else "")
-    out.print(t)
+    emit(rows, INBOX, fmt)
+
+
+INBOX = TableSpec(
+    Col("at", "at", id=True, fmt=when),
+    Col("kind", "kind"),
+    Col("message", "title"),
+    Col("link", "link", fold=True),
+    Col("read", "read"),
+)
 
 
 @webhook_app.command("set")
@@ -49,8 +63,8 @@ def webhook_set(domain: str, url: str, as_user: As = None, home: Home = None) ->
 
     if not url.startswith(("http://", "https://")) or len(url) > 500:
         raise InvalidInput("the webhook URL must start with http:// or https://")
-    p = _platform(home)
-    person = _person(p, as_user)
+    p = platform_at(home)
+    person = acting(p, as_user)
     from threshold.access import DomainRef, require
 
     require(person, "domain.own", DomainRef(domain))
@@ -66,19 +80,23 @@ def webhook_set(domain: str, url: str, as_user: As = None, home: Home = None) ->
 @webhook_app.command("deliveries")
 def webhook_deliveries(domain: str, home: Home = None, fmt: Format = "table") -> None:
     """Deliveries to the domain's webhook, with their status and attempts."""
-    _check_format(fmt, ("table", "json"))
-    rows = service.deliveries(_platform(home), domain)
-    if fmt == "json":
-        _emit_json(rows)
-        return
-    t = Table("id", "event", "status", "attempts", "error", "at")
-    for r in rows:
-        t.add_row(str(r["id"]), r["event"], r["status"], str(r["attempts"]), r["error"] or "", r["at"])
-    out.print(t)
+    check_format(fmt, ("table", "json"))
+    rows = service.deliveries(platform_at(home), domain)
+    emit(rows, DELIVERIES, fmt)
+
+
+DELIVERIES = TableSpec(
+    Col("id", "id", id=True),
+    Col("event", "event"),
+    Col("status", "status"),
+    Col("attempts", "attempts", justify="right"),
+    Col("error", "error"),
+    Col("at", "at", fmt=when),
+)
 
 
 @webhook_app.command("retry")
 def webhook_retry(domain: Annotated[str | None, typer.Argument()] = None, home: Home = None) -> None:
     """Send again every pending or failed delivery."""
-    n = service.retry_failed(_platform(home), domain=domain)
+    n = service.retry_failed(platform_at(home), domain=domain)
     out.print(f"delivered {n}")

@@ -8,9 +8,20 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from threshold.cli import As, Format, Home, _check_format, _emit_json, _person, _platform, app, err, lazy_module, out
+from threshold.commands.support import (
+    As,
+    Format,
+    Home,
+    Table,
+    acting,
+    check_format,
+    emit_json,
+    err,
+    lazy_module,
+    out,
+    platform_at,
+)
 
 backup_ = lazy_module("threshold.operations.backup")
 restore_ = lazy_module("threshold.operations.restore")
@@ -19,6 +30,7 @@ repair_ = lazy_module("threshold.operations.repair")
 maintenance_ = lazy_module("threshold.operations.maintenance")
 record_ = lazy_module("threshold.operations.record")
 
+app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 maintenance_app = typer.Typer(no_args_is_help=True, help="Table maintenance: compaction and snapshot expiry.")
 app.add_typer(maintenance_app, name="maintenance")
 
@@ -61,13 +73,13 @@ def backup(
     fmt: Format = "table",
 ) -> None:
     """Back up the home while it runs: metadata store, catalog, warehouse files, a manifest of checksums."""
-    _check_format(fmt, ("table", "json"))
-    platform = _platform(home)
+    check_format(fmt, ("table", "json"))
+    platform = platform_at(home)
     bar, report = _progress("backup")
     with bar:
-        result = backup_.backup(platform, _person(platform, as_user), dest, link=link, progress=report)
+        result = backup_.backup(platform, acting(platform, as_user), dest, link=link, progress=report)
     if fmt == "json":
-        _emit_json(asdict(result))
+        emit_json(asdict(result))
         return
     out.print(
         f"backed up home {result.home_id} ({result.store}) to {result.path}: {result.datasets} datasets, "
@@ -93,14 +105,14 @@ def restore(
     fmt: Format = "table",
 ) -> None:
     """Restore a backup as a new home anywhere, then verify every dataset (snapshot, checksums, rows)."""
-    _check_format(fmt, ("table", "json"))
+    check_format(fmt, ("table", "json"))
     bar, report = _progress("restore")
     with bar:
         result = restore_.restore(
             src, new_home, database_url=database_url, warehouse_dir=warehouse, link=link, progress=report
         )
     if fmt == "json":
-        _emit_json(asdict(result) | {"ok": result.ok})
+        emit_json(asdict(result) | {"ok": result.ok})
     else:
         good = sum(1 for d in result.datasets if d.ok)
         out.print(
@@ -127,20 +139,20 @@ def doctor(
     fmt: Format = "table",
 ) -> None:
     """The home's health: orphans, abandoned snapshots, lost files, locks, disk space. Exit 1 if not healthy."""
-    _check_format(fmt, ("table", "json"))
-    platform = _platform(home)
+    check_format(fmt, ("table", "json"))
+    platform = platform_at(home)
     bar, _ = _progress("doctor")
     with bar:
         task = bar.tasks[0].id
         report = doctor_.diagnose(
             platform,
-            _person(platform, as_user),
+            acting(platform, as_user),
             fix=fix,
             deep=deep,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     if fmt == "json":
-        _emit_json(report.as_dict())
+        emit_json(report.as_dict())
     else:
         for line in report.fixed:
             out.print(f"fixed: {line}")
@@ -183,13 +195,13 @@ def repair(
     fmt: Format = "table",
 ) -> None:
     """Show what a lost data file costs DATASET; with --how, repair it (history, audit and owners told)."""
-    _check_format(fmt, ("table", "json"))
-    platform = _platform(home)
-    person = _person(platform, as_user)
+    check_format(fmt, ("table", "json"))
+    platform = platform_at(home)
+    person = acting(platform, as_user)
     if how is None:
         damage = repair_.examine(platform, person, dataset, deep=deep)
         if fmt == "json":
-            _emit_json(damage.as_dict())
+            emit_json(damage.as_dict())
             return
         if damage.healthy:
             out.print(f"{damage.dataset} reads fully: no data file is missing or damaged")
@@ -215,7 +227,7 @@ def repair(
         return
     result = repair_.repair(platform, person, dataset, how=how, deep=deep)
     if fmt == "json":
-        _emit_json(asdict(result))
+        emit_json(asdict(result))
         return
     out.print(
         f"repaired {result.dataset} ({result.how}): {result.rows_after:,} rows (was {result.rows_before:,}), "
@@ -233,16 +245,16 @@ def compact(
     fmt: Format = "table",
 ) -> None:
     """Merge a dataset's small files (same rows, one new snapshot; time travel keeps the old files)."""
-    _check_format(fmt, ("table", "json"))
-    platform = _platform(home)
-    person = _person(platform, as_user)
+    check_format(fmt, ("table", "json"))
+    platform = platform_at(home)
+    person = acting(platform, as_user)
     results = (
         maintenance_.maintain_all(platform, person, expire_snapshots=False)
         if every
         else [maintenance_.compact(platform, person, _one(dataset), target_mb=target_mb)]
     )
     if fmt == "json":
-        _emit_json([asdict(r) for r in results])
+        emit_json([asdict(r) for r in results])
         return
     for r in results:
         if r.skipped:
@@ -268,9 +280,9 @@ def expire(
     fmt: Format = "table",
 ) -> None:
     """Expire snapshots no promise needs (never the published one) and remove the files only they read."""
-    _check_format(fmt, ("table", "json"))
-    platform = _platform(home)
-    person = _person(platform, as_user)
+    check_format(fmt, ("table", "json"))
+    platform = platform_at(home)
+    person = acting(platform, as_user)
     if every:
         results = [
             r
@@ -280,7 +292,7 @@ def expire(
     else:
         results = [maintenance_.expire(platform, person, _one(dataset), older_than_days=older_than, dry_run=dry_run)]
     if fmt == "json":
-        _emit_json([asdict(r) | {"expired": [str(i) for i in r.expired]} for r in results])
+        emit_json([asdict(r) | {"expired": [str(i) for i in r.expired]} for r in results])
         return
     for r in results:
         if r.skipped:
@@ -298,13 +310,13 @@ def history(dataset: str, as_user: As = None, home: Home = None, fmt: Format = "
     """A dataset's maintenance: compactions, expiries, repairs."""
     from threshold.operations.permissions import dataset_for
 
-    _check_format(fmt, ("table", "json"))
-    platform = _platform(home)
+    check_format(fmt, ("table", "json"))
+    platform = platform_at(home)
     with platform.store.session() as s:
-        dataset_id = dataset_for(s, _person(platform, as_user), dataset, "see the maintenance of").id
+        dataset_id = dataset_for(s, acting(platform, as_user), dataset, "see the maintenance of").id
     entries = record_.history(platform, dataset_id)
     if fmt == "json":
-        _emit_json(entries)
+        emit_json(entries)
         return
     t = Table("at", "what", "by", "snapshot", "rows before", "rows after", "detail")
     for e in entries:

@@ -12,12 +12,24 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from threshold.cli import As, Format, Home, _check_format, _emit_json, _person, _platform, app, out
+from threshold.commands.support import (
+    As,
+    Format,
+    Home,
+    Table,
+    acting,
+    check_format,
+    emit,
+    emit_json,
+    escape,
+    out,
+    platform_at,
+)
 from threshold.errors import InvalidInput
+from threshold.interface.tables import Col, TableSpec
 
+app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 owners_app = typer.Typer(no_args_is_help=True, help="Find a data product's owner by working backward from the data.")
 contract_app = typer.Typer(no_args_is_help=True, help="Data contracts (Open Data Contract Standard v3).")
 candidates_app = typer.Typer(help="Promotion candidates: ranked, with why (run without a subcommand to list them).")
@@ -29,9 +41,9 @@ Weeks = Annotated[int | None, typer.Option("--weeks", help="Weeks of usage to lo
 
 
 def _table_or_json(fmt: str, data: Any) -> bool:
-    _check_format(fmt, ("table", "json"))
+    check_format(fmt, ("table", "json"))
     if fmt == "json":
-        _emit_json(data)
+        emit_json(data)
         return True
     return False
 
@@ -43,9 +55,9 @@ def consumers_cmd(
     """Who uses a dataset and why: consumer domains, purposes, counts, repeat use, questions, used-with."""
     from threshold.products.consumption import dataset_consumers
 
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
-    d = dataset_consumers(p, dataset, viewer=_person(p, as_user), weeks=weeks)
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
+    d = dataset_consumers(p, dataset, viewer=acting(p, as_user), weeks=weeks)
     if _table_or_json(fmt, d):
         return
     out.print(
@@ -92,11 +104,11 @@ def patterns_cmd(
     """Organisation patterns: the domain x domain reuse matrix, rising and falling datasets, the long tail."""
     from threshold.products import patterns, rollup
 
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
     if rebuild:
         rollup.rebuild(p)
-    viewer = _person(p, as_user)
+    viewer = acting(p, as_user)
     if domain:
         rows = patterns.domain_datasets(p, domain, viewer=viewer, weeks=weeks)
         if _table_or_json(fmt, rows):
@@ -174,9 +186,9 @@ def producer_cmd(
     waiting requests, candidates, and what a column change would affect."""
     from threshold.products.producers import domain_view
 
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
-    d = domain_view(p, domain, viewer=_person(p, as_user), weeks=weeks, page=page, per_page=per_page)
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
+    d = domain_view(p, domain, viewer=acting(p, as_user), weeks=weeks, page=page, per_page=per_page)
     if _table_or_json(fmt, d):
         return
     tot = d["totals"]
@@ -218,10 +230,10 @@ def candidates_cmd(
         return
     from threshold.products.candidates import list_candidates
 
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
     include = ("open", "dismissed", "promoted") if all_ else ("open",)
-    d = list_candidates(p, viewer=_person(p, as_user), include=include, weeks=weeks, page=page, per_page=per_page)
+    d = list_candidates(p, viewer=acting(p, as_user), include=include, weeks=weeks, page=page, per_page=per_page)
     if _table_or_json(fmt, d["candidates"]):
         return
     out.print(
@@ -261,8 +273,8 @@ def candidates_dismiss(
     """Review a candidate and decide not to promote it now (owners of its domain)."""
     from threshold.products.candidates import dismiss
 
-    p = _platform(home)
-    r = dismiss(p, _person(p, as_user), dataset, reason=reason)
+    p = platform_at(home)
+    r = dismiss(p, acting(p, as_user), dataset, reason=reason)
     out.print(f"{r['dataset']} dismissed: {r['reason']}")
 
 
@@ -277,8 +289,8 @@ def nominate_cmd(
     """Nominate a dataset for promotion; its domain's owners review it."""
     from threshold.products.candidates import nominate
 
-    p = _platform(home)
-    r = nominate(p, _person(p, as_user), dataset, reason=reason)
+    p = platform_at(home)
+    r = nominate(p, acting(p, as_user), dataset, reason=reason)
     if _table_or_json(fmt, r):
         return
     out.print(
@@ -292,9 +304,9 @@ def owners_suggest(dataset: str, as_user: As = None, home: Home = None, fmt: For
     """Suggested owners, ranked, with the evidence for each."""
     from threshold.products.owners import suggest
 
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
-    d = suggest(p, dataset, viewer=_person(p, as_user))
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
+    d = suggest(p, dataset, viewer=acting(p, as_user))
     if _table_or_json(fmt, d["suggestions"]):
         return
     for x in d["suggestions"]:
@@ -323,8 +335,8 @@ def owners_propose(
     """Ask the next suggested owner (or --to USER) to own the dataset as a product."""
     from threshold.products.owners import propose
 
-    p = _platform(home)
-    r = propose(p, _person(p, as_user), dataset, to=to)
+    p = platform_at(home)
+    r = propose(p, acting(p, as_user), dataset, to=to)
     out.print(f"proposed ownership of {r['dataset']} to {r['proposed_to']}")
 
 
@@ -338,8 +350,8 @@ def owners_accept(
     """Accept ownership of a dataset as a data product (--as the person who accepts)."""
     from threshold.products.owners import accept
 
-    p = _platform(home)
-    r = accept(p, _person(p, as_user), dataset, reason=reason)
+    p = platform_at(home)
+    r = accept(p, acting(p, as_user), dataset, reason=reason)
     out.print(
         f"{r['user']} accepted ownership of {r['dataset']}; an owner of its domain promotes it: "
         f"threshold promote {r['dataset']}"
@@ -356,8 +368,8 @@ def owners_decline(
     """Decline ownership with a reason; it is proposed to the next suggestion."""
     from threshold.products.owners import decline
 
-    p = _platform(home)
-    r = decline(p, _person(p, as_user), dataset, reason=reason)
+    p = platform_at(home)
+    r = decline(p, acting(p, as_user), dataset, reason=reason)
     nxt = r.get("next")
     out.print(
         f"{r['user']} declined ownership of {r['dataset']}; "
@@ -380,12 +392,12 @@ def promote_cmd(
     """Promote a dataset to a data product: owner, contract checked against the table, SLO, version."""
     from threshold.products.lifecycle import promote
 
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
     text = _read(contract) if contract else None
     r = promote(
         p,
-        _person(p, as_user),
+        acting(p, as_user),
         dataset,
         owner=owner,
         contract=text,
@@ -433,22 +445,26 @@ def products_cmd(
     """Data products with their owner, version, status and contract; or one product in full."""
     from threshold.products.lifecycle import list_products, product_view
 
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
-    viewer = _person(p, as_user)
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
+    viewer = acting(p, as_user)
     if dataset:
         r = product_view(p, dataset, viewer=viewer)
         if _table_or_json(fmt, r):
             return
         _print_product(r)
         return
-    rows = list_products(p, viewer=viewer)
-    if _table_or_json(fmt, rows):
-        return
-    t = Table("product", "owner", "version", "status", "contract", "datasets")
-    for r in rows:
-        t.add_row(r["dataset"], r["owner"], r["version"], r["status"], r["contract"], ", ".join(r["datasets"]))
-    out.print(t)
+    emit(list_products(p, viewer=viewer), PRODUCTS, fmt)
+
+
+PRODUCTS = TableSpec(
+    Col("product", "dataset", id=True),
+    Col("owner", "owner"),
+    Col("version", "version"),
+    Col("status", "status"),
+    Col("contract", "contract"),
+    Col("datasets", "datasets"),
+)
 
 
 @contract_app.command("export")
@@ -456,8 +472,8 @@ def contract_export(dataset: str, as_user: As = None, home: Home = None) -> None
     """Print the ODCS YAML of a product's contract (a generated draft for a dataset not promoted yet)."""
     from threshold.products.contracts import export
 
-    p = _platform(home)
-    sys.stdout.write(export(p, dataset, viewer=_person(p, as_user)))
+    p = platform_at(home)
+    sys.stdout.write(export(p, dataset, viewer=acting(p, as_user)))
 
 
 @contract_app.command("import")
@@ -465,9 +481,9 @@ def contract_import(file: Path, as_user: As = None, home: Home = None, fmt: Form
     """Publish a contract: checked against the table; a breaking change needs a new major version."""
     from threshold.products.contracts import import_contract
 
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
-    r = import_contract(p, _person(p, as_user), _read(file))
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
+    r = import_contract(p, acting(p, as_user), _read(file))
     if _table_or_json(fmt, r):
         return
     kind = "draft for promotion" if r.get("draft") else "product contract"
@@ -484,9 +500,9 @@ def contract_check(dataset: str, as_user: As = None, home: Home = None, fmt: For
     """Run a contract's checks against the real table again."""
     from threshold.products.contracts import recheck
 
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
-    r = recheck(p, _person(p, as_user), dataset)
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
+    r = recheck(p, acting(p, as_user), dataset)
     if _table_or_json(fmt, r):
         return
     t = Table(
@@ -510,9 +526,9 @@ def deprecate_cmd(
     """Deprecate a product: everyone who used it in the last 90 days is told, with the replacement."""
     from threshold.products.lifecycle import deprecate
 
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
-    r = deprecate(p, _person(p, as_user), dataset, replacement=replacement, reason=reason)
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
+    r = deprecate(p, acting(p, as_user), dataset, replacement=replacement, reason=reason)
     if _table_or_json(fmt, r):
         return
     _print_product(r)
@@ -529,9 +545,9 @@ def retire_cmd(
     """Retire a deprecated product: no longer served outside its domain; its consumers are told."""
     from threshold.products.lifecycle import retire
 
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
-    r = retire(p, _person(p, as_user), dataset, reason=reason)
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
+    r = retire(p, acting(p, as_user), dataset, reason=reason)
     if _table_or_json(fmt, r):
         return
     _print_product(r)

@@ -6,17 +6,92 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from threshold.cli import As, Format, Home, _check_format, _emit_json, _person, _platform, app, err, out
+from threshold.commands.support import (
+    As,
+    Format,
+    Home,
+    acting,
+    check_format,
+    emit,
+    emit_json,
+    err,
+    escape,
+    out,
+    platform_at,
+)
 from threshold.errors import InvalidInput
+from threshold.interface.tables import Col, TableSpec, count, when
 
+app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 check_app = typer.Typer(no_args_is_help=True, help="Data quality checks on a dataset.")
 quarantine_app = typer.Typer(no_args_is_help=True, help="Files blocking checks rejected, kept for the owners.")
 app.add_typer(check_app, name="check")
 app.add_typer(quarantine_app, name="quarantine")
 
 _STATUS = {"pass": "[green]pass[/green]", "fail": "[red]fail[/red]", "error": "[yellow]error[/yellow]"}
+
+
+def _status(status: str | None) -> str:
+    return _STATUS.get(status or "", escape(status or "not run"))
+
+
+def _routed(r: dict[str, Any]) -> str:
+    routed = r["routed_to"]["dataset"] or ""
+    return routed + ("." + r["routed_to"]["column"] if r["routed_to"]["column"] else "")
+
+
+CHECK_RUNS = TableSpec(
+    Col("dataset", "dataset", id=True),
+    Col("check", "check", id=True),
+    Col("name", "name"),
+    Col("status", "status", fmt=_status, markup=True),
+    Col("failing", "failing", fmt=count, justify="right"),
+    Col("message", "message"),
+)
+CHECK_HISTORY = TableSpec(
+    Col("at", "at", id=True, fmt=when),
+    Col("trigger", "trigger"),
+    Col("status", lambda r: _status(r["status"]) + (" (rejected share)" if r["rejected"] else ""), markup=True),
+    Col("failing", "failing", fmt=count, justify="right"),
+    Col("message", "message"),
+)
+CHECKS = TableSpec(
+    Col("id", "id", id=True),
+    Col("check", "name"),
+    Col("kind", "kind"),
+    Col("blocking", "blocking"),
+    Col("schedule", lambda c: c["schedule"] or "on share"),
+    Col("last", "last_status", fmt=_status, markup=True),
+    Col("failing", lambda c: (c["last"] or {}).get("failing"), fmt=count, justify="right"),
+    Col("message", lambda c: (c["last"] or {}).get("message", "")),
+)
+RECENT_RUNS = TableSpec(
+    Col("at", "at", id=True, fmt=when),
+    Col("check", "name"),
+    Col("trigger", "trigger"),
+    Col("status", "status", fmt=_status, markup=True),
+    Col("message", "message"),
+)
+INCIDENTS = TableSpec(
+    Col("id", "id", id=True),
+    Col("status", "status"),
+    Col("domain", "domain"),
+    Col("routed to", _routed, fold=True),
+    Col("seen in", "dataset", fold=True),
+    Col("title", "title"),
+    Col("opened", "opened_at", fmt=when),
+)
+QUARANTINE = TableSpec(
+    Col("id", "id", id=True),
+    Col("dataset", "dataset", fold=True),
+    Col("file", "file"),
+    Col("mode", "mode"),
+    Col("by", "by"),
+    Col("at", "at", fmt=when),
+    Col("status", "status"),
+    Col("reason", "reason"),
+)
 
 
 @check_app.command("add")
@@ -57,7 +132,7 @@ def check_add(
     from threshold.quality.dataset_checks import add
     from threshold.quality.kinds import CheckSpec
 
-    _check_format(fmt, ("table", "json"))
+    check_format(fmt, ("table", "json"))
     options: dict[str, Any] = {}
     cols = [c.strip() for part in (column or []) for c in part.split(",") if c.strip()]
     if cols:
@@ -79,12 +154,10 @@ def check_add(
         options["columns"] = expect
     if no_extra:
         options["allow_extra"] = False
-    p = _platform(home)
-    row = add(
-        p, _person(p, as_user), dataset, CheckSpec(kind, options, blocking=blocking, name=name, schedule=schedule)
-    )
+    p = platform_at(home)
+    row = add(p, acting(p, as_user), dataset, CheckSpec(kind, options, blocking=blocking, name=name, schedule=schedule))
     if fmt == "json":
-        _emit_json(row)
+        emit_json(row)
         return
     out.print(f"added check {row['id']} on {dataset}: {row['name']}" + (" (blocking)" if row["blocking"] else ""))
 
@@ -102,30 +175,20 @@ def check_run(
     from threshold.quality import dataset_checks
     from threshold.quality.schedule import run_due
 
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
     if due:
         if dataset is not None:
             raise InvalidInput("--due runs every due check; leave the dataset out")
         rows = run_due(p)
     elif dataset is not None:
-        rows = dataset_checks.run(p, _person(p, as_user), dataset)
+        rows = dataset_checks.run(p, acting(p, as_user), dataset)
     else:
-        rows = dataset_checks.run_all(p, _person(p, as_user))
-    if fmt == "json":
-        _emit_json(rows)
+        rows = dataset_checks.run_all(p, acting(p, as_user))
+    if fmt == "json" or rows:
+        emit(rows, CHECK_RUNS, fmt)
     else:
-        t = Table("dataset", "check", "name", "status", "failing", "message")
-        for r in rows:
-            t.add_row(
-                r["dataset"],
-                str(r.get("check", "")),
-                r.get("name", ""),
-                _STATUS.get(r["status"], r["status"]),
-                "" if r.get("failing") is None else f"{r['failing']:,}",
-                r.get("message", ""),
-            )
-        out.print(t if rows else "no checks to run")
+        out.print("no checks to run")
     if strict and any(r["status"] != "pass" for r in rows):
         raise typer.Exit(1)
 
@@ -135,8 +198,8 @@ def check_remove(check_id: int, as_user: As = None, home: Home = None) -> None:
     """Stop a check (its history stays)."""
     from threshold.quality.dataset_checks import remove
 
-    p = _platform(home)
-    r = remove(p, _person(p, as_user), check_id)
+    p = platform_at(home)
+    r = remove(p, acting(p, as_user), check_id)
     out.print(f"removed check {r['id']} from {r['dataset']}")
 
 
@@ -151,18 +214,14 @@ def check_history(
     """One check's runs, newest first, with failing-row samples masked for you."""
     from threshold.quality.dataset_checks import check_history as history
 
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
-    data = history(p, _person(p, as_user), check_id, limit=limit)
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
+    data = history(p, acting(p, as_user), check_id, limit=limit)
     if fmt == "json":
-        _emit_json(data)
+        emit_json(data)
         return
-    out.print(f"check {data['id']} on {data['dataset']}: {data['name']}")
-    t = Table("at", "trigger", "status", "failing", "message")
-    for r in data["runs"]:
-        status = _STATUS.get(r["status"], r["status"]) + (" (rejected share)" if r["rejected"] else "")
-        t.add_row(r["at"], r["trigger"], status, "" if r["failing"] is None else f"{r['failing']:,}", r["message"])
-    out.print(t)
+    out.print(f"check {data['id']} on {data['dataset']}: {data['name']}", markup=False)
+    out.print(CHECK_HISTORY.rich(data["runs"]))
 
 
 @app.command("checks")
@@ -176,33 +235,17 @@ def checks_cmd(
     """A dataset's checks, their last result and the quality score (samples masked for you)."""
     from threshold.quality.dataset_checks import dataset_checks
 
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
-    data = dataset_checks(p, _person(p, as_user), dataset, history=max(history, 20))
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
+    data = dataset_checks(p, acting(p, as_user), dataset, history=max(history, 20))
     if fmt == "json":
-        _emit_json(data)
+        emit_json(data)
         return
     score = "—" if data["score"] is None else f"{data['score']:.1f}"
     out.print(f"{data['dataset']}: quality score {score} (last {data['score_detail'].get('window_days', 30)} days)")
-    t = Table("id", "check", "kind", "blocking", "schedule", "last", "failing", "message")
-    for c in data["checks"]:
-        last = c["last"] or {}
-        t.add_row(
-            str(c["id"]),
-            c["name"],
-            c["kind"],
-            "yes" if c["blocking"] else "",
-            c["schedule"] or "on share",
-            _STATUS.get(c["last_status"] or "", c["last_status"] or "not run"),
-            "" if last.get("failing") is None else f"{last['failing']:,}",
-            last.get("message", ""),
-        )
-    out.print(t)
+    out.print(CHECKS.rich(data["checks"]))
     if history:
-        h = Table("at", "check", "trigger", "status", "message")
-        for r in data["history"][:history]:
-            h.add_row(r["at"], r["name"], r["trigger"], _STATUS.get(r["status"], r["status"]), r["message"])
-        out.print(h)
+        out.print(RECENT_RUNS.rich(data["history"][:history]))
 
 
 @app.command("report")
@@ -220,12 +263,12 @@ def report_cmd(
     from threshold.quality.incident_records import get_incident
     from threshold.quality.incidents import report
 
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
-    person = _person(p, as_user)
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
+    person = acting(p, as_user)
     incident_id = report(p, person, target, description=description, query=query, insight=insight)
     if fmt == "json":
-        _emit_json(get_incident(p, person, incident_id))
+        emit_json(get_incident(p, person, incident_id))
         return
     typer.echo(str(incident_id))
     record = get_incident(p, person, incident_id)
@@ -246,19 +289,13 @@ def incidents_cmd(
     """Incidents, newest first, with the domain each is routed to."""
     from threshold.quality.incident_records import list_incidents
 
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
-    rows = list_incidents(p, _person(p, as_user), domain=domain, status=status, dataset=dataset)
-    if fmt == "json":
-        _emit_json(rows)
-        return
-    t = Table("id", "status", "domain", "routed to", "seen in", "title", "opened")
-    for r in rows:
-        routed = r["routed_to"]["dataset"] or ""
-        if r["routed_to"]["column"]:
-            routed += "." + r["routed_to"]["column"]
-        t.add_row(str(r["id"]), r["status"], r["domain"] or "", routed, r["dataset"] or "", r["title"], r["opened_at"])
-    out.print(t if rows else "no incidents")
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
+    rows = list_incidents(p, acting(p, as_user), domain=domain, status=status, dataset=dataset)
+    if fmt == "json" or rows:
+        emit(rows, INCIDENTS, fmt)
+    else:
+        out.print("no incidents")
 
 
 @app.command("incident")
@@ -277,9 +314,9 @@ def incident_cmd(
     from threshold.quality import incidents
     from threshold.quality.incident_records import get_incident
 
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
-    person = _person(p, as_user)
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
+    person = acting(p, as_user)
     if action == "comment":
         body = text or note
         if not body:
@@ -295,7 +332,7 @@ def incident_cmd(
         raise InvalidInput(f"unknown action {action!r}; use show, ack, fix, verify, reopen, comment or reroute")
     record = get_incident(p, person, incident_id)
     if fmt == "json":
-        _emit_json(record)
+        emit_json(record)
         return
     _print_incident(record)
 
@@ -326,16 +363,13 @@ def quarantine_list(
     """Files blocking checks rejected (of DATASET, or of every dataset you may manage)."""
     from threshold.quality.quarantine import listing
 
-    _check_format(fmt, ("table", "json"))
-    p = _platform(home)
-    rows = listing(p, _person(p, as_user), dataset)
-    if fmt == "json":
-        _emit_json(rows)
-        return
-    t = Table("id", "dataset", "file", "mode", "by", "at", "status", "reason")
-    for r in rows:
-        t.add_row(str(r["id"]), r["dataset"], r["file"], r["mode"], r["by"] or "", r["at"], r["status"], r["reason"])
-    out.print(t if rows else "nothing in quarantine")
+    check_format(fmt, ("table", "json"))
+    p = platform_at(home)
+    rows = listing(p, acting(p, as_user), dataset)
+    if fmt == "json" or rows:
+        emit(rows, QUARANTINE, fmt)
+    else:
+        out.print("nothing in quarantine")
 
 
 @quarantine_app.command("show")
@@ -343,8 +377,8 @@ def quarantine_show(quarantine_id: int, as_user: As = None, home: Home = None) -
     """Where a rejected file is kept (its path), and why it was rejected."""
     from threshold.quality.quarantine import get
 
-    p = _platform(home)
-    row, files = get(p, _person(p, as_user), quarantine_id)
+    p = platform_at(home)
+    row, files = get(p, acting(p, as_user), quarantine_id)
     out.print(f"#{row['id']} {row['dataset']} ({row['mode']}, {row['status']}): {row['reason']}")
     for f in files:
         sys.stdout.write(f"{f}\n")
@@ -355,8 +389,8 @@ def quarantine_release(quarantine_id: int, as_user: As = None, home: Home = None
     """Share a rejected file anyway (owners): its failures then open incidents instead of blocking."""
     from threshold.quality.quarantine import release
 
-    p = _platform(home)
-    r = release(p, _person(p, as_user), quarantine_id)
+    p = platform_at(home)
+    r = release(p, acting(p, as_user), quarantine_id)
     out.print(f"released #{r['id']}: {r['rows_added']:,} rows added to {r['dataset']}")
 
 
@@ -371,17 +405,17 @@ def quality_cmd(
     """Quality score of a dataset, or of a domain with its time to acknowledge and to fix incidents."""
     from threshold.quality.score import dataset_quality, domain_quality
 
-    _check_format(fmt, ("table", "json"))
+    check_format(fmt, ("table", "json"))
     if (dataset is None) == (domain is None):
         raise InvalidInput("name a dataset, or a domain with --domain")
-    p = _platform(home)
+    p = platform_at(home)
     data = (
-        dataset_quality(p, dataset, viewer=_person(p, as_user))
+        dataset_quality(p, dataset, viewer=acting(p, as_user))
         if dataset
-        else domain_quality(p, str(domain), viewer=_person(p, as_user))
+        else domain_quality(p, str(domain), viewer=acting(p, as_user))
     )
     if fmt == "json":
-        _emit_json(data)
+        emit_json(data)
         return
     score = "—" if data["score"] is None else f"{data['score']:.1f}"
     out.print(f"{dataset or domain}: quality score {score} over {data['window_days']} days")

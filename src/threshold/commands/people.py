@@ -1,0 +1,145 @@
+"""`threshold init`, `threshold user|domain|token`: the home, people, domains and API tokens."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from threshold.commands.support import As, Format, Home, check_format, emit, out, platform_at
+from threshold.interface.tables import Col, TableSpec
+
+app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
+user_app = typer.Typer(no_args_is_help=True, help="People.")
+domain_app = typer.Typer(no_args_is_help=True, help="Domains.")
+token_app = typer.Typer(no_args_is_help=True, help="Personal API tokens.")
+app.add_typer(user_app, name="user")
+app.add_typer(domain_app, name="domain")
+app.add_typer(token_app, name="token")
+
+
+@app.command()
+def init(home: Home = None) -> None:
+    """Create (or upgrade) a Threshold home: metadata store, Iceberg catalog, warehouse, admin user."""
+    from threshold.identity.service import ensure_admin
+    from threshold.operations.schedules import plan_from_settings
+    from threshold.platform import Platform
+
+    platform = Platform.open(home, must_exist=False)
+    platform.init()
+    ensure_admin(platform)
+    plan_from_settings(platform)  # maintenance jobs on the schedules the settings give
+    out.print(f"Threshold home ready at {platform.settings.home_dir}")
+
+
+@user_app.command("add")
+def user_add(
+    name: str,
+    domain: Annotated[list[str] | None, typer.Option("--domain", help="Domain to join (repeatable).")] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="Platform administrator.")] = False,
+    display_name: Annotated[str, typer.Option("--display-name")] = "",
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    password: Annotated[str | None, typer.Option("--password", help="For web sign-in.")] = None,
+    home: Home = None,
+) -> None:
+    """Add a person."""
+    from threshold.identity.service import add_user
+
+    p = add_user(
+        platform_at(home),
+        name,
+        display_name=display_name,
+        email=email,
+        domains=tuple(domain or ()),
+        admin=admin,
+        password=password,
+    )
+    out.print(f"added user {p.name}" + (f" in {', '.join(p.domains)}" if p.domains else ""))
+
+
+@user_app.command("list")
+def user_list(home: Home = None, fmt: Format = "table") -> None:
+    """List people."""
+    from threshold.identity.service import list_users
+
+    check_format(fmt, ("table", "json"))
+    emit(list_users(platform_at(home)), PEOPLE, fmt)
+
+
+PEOPLE = TableSpec(
+    Col("name", "name", id=True),
+    Col("display name", "display_name"),
+    Col("domains", "domains"),
+    Col("admin", "is_admin"),
+)
+
+
+@domain_app.command("add")
+def domain_add(
+    name: str,
+    owner: Annotated[list[str] | None, typer.Option("--owner", help="Owner (repeatable).")] = None,
+    title: Annotated[str, typer.Option("--title")] = "",
+    description: Annotated[str, typer.Option("--description")] = "",
+    home: Home = None,
+) -> None:
+    """Add a domain (a business area that produces data)."""
+    from threshold.identity.service import add_domain
+
+    add_domain(platform_at(home), name, title=title, description=description, owners=tuple(owner or ()))
+    out.print(f"added domain {name}")
+
+
+@domain_app.command("list")
+def domain_list(home: Home = None, fmt: Format = "table") -> None:
+    """List domains."""
+    from threshold.identity.service import list_domains
+
+    check_format(fmt, ("table", "json"))
+    emit(list_domains(platform_at(home)), DOMAINS, fmt)
+
+
+DOMAINS = TableSpec(
+    Col("name", "name", id=True),
+    Col("title", "title"),
+    Col("owners", "owners"),
+    Col("members", "members", justify="right"),
+)
+
+
+@domain_app.command("join")
+def domain_join(
+    domain: str,
+    user: str,
+    role: Annotated[str, typer.Option("--role", help="member or owner.")] = "member",
+    home: Home = None,
+) -> None:
+    """Add a person to a domain."""
+    from threshold.identity.service import join_domain
+
+    join_domain(platform_at(home), user, domain, role)
+    out.print(f"{user} is now {role} of {domain}")
+
+
+@token_app.command("create")
+def token_create(
+    as_user: As = None,
+    name: Annotated[str, typer.Option("--name")] = "",
+    days: Annotated[int, typer.Option("--days", help="Valid for this many days.")] = 90,
+    home: Home = None,
+) -> None:
+    """Create a personal API token (shown once)."""
+    from threshold.identity.service import ADMIN, create_token
+
+    token_id, token = create_token(platform_at(home), as_user or ADMIN, name=name, days=days)
+    out.print(f"token {token_id} (shown once, keep it safe):")
+    sys.stdout.write(token + "\n")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int, home: Home = None) -> None:
+    """Revoke an API token."""
+    from threshold.identity.service import revoke_token
+
+    revoke_token(platform_at(home), token_id)
+    out.print(f"revoked token {token_id}")

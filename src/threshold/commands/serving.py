@@ -1,0 +1,97 @@
+"""`threshold serve|demo`: the web UI and REST API on a socket, and the demo organisation."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from threshold.commands.support import Home, err, out, platform_at
+
+app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", envvar="THRESHOLD_HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", envvar="THRESHOLD_PORT", min=0, max=65535)] = 8000,
+    home: Home = None,
+) -> None:
+    """Serve the web UI and the REST API."""
+    platform = platform_at(home)
+    _serve(platform, bind(host, port))
+
+
+def bind(host: str, port: int) -> Any:
+    """The listening socket, taken before anything says it serves: a busy port is one clear line, not a
+    "serving on ..." followed by a failure."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as e:
+        from threshold.errors import InvalidInput
+
+        raise InvalidInput(f"cannot serve on {host}: {e.strerror or e}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: restart while old ones linger
+    try:
+        sock.bind(address)
+    except OSError as e:
+        sock.close()
+        from threshold.errors import Conflict, InvalidInput
+
+        if e.errno == errno.EADDRINUSE:
+            raise Conflict(
+                f"port {port} on {host} is already in use by another program: "
+                f"choose another with --port {port + 1} (make run PORT={port + 1})"
+            ) from None
+        if e.errno == errno.EACCES:
+            raise InvalidInput(f"port {port} on {host} needs privileges: choose one above 1023 with --port") from None
+        raise InvalidInput(f"cannot serve on {host}:{port}: {e.strerror or e}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _serve(platform: Any, sock: Any) -> None:
+    import uvicorn
+
+    from threshold.api.app import create_app
+    from threshold.cleanup import sweep_in_background
+    from threshold.operations.schedules import plan_from_settings
+
+    plan_from_settings(platform)  # maintenance jobs on the schedules the settings give
+    platform.clean_staging()  # folders of killed shares and servers: before serving (a listing, quick)
+    sweep_in_background(platform, err.print)  # what killed writes left in the lake tables
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    out.print(f"Threshold is serving {platform.settings.home_dir} on http://{shown}:{port}/ (API docs at /docs)")
+    server = uvicorn.Server(uvicorn.Config(create_app(platform), log_level="warning"))
+    server.run(sockets=[sock])
+
+
+@app.command()
+def demo(
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the demo organisation only.")] = False,
+    host: Annotated[str, typer.Option("--host", envvar="THRESHOLD_HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", envvar="THRESHOLD_PORT", min=0, max=65535)] = 8000,
+    scale: Annotated[float, typer.Option("--scale", help="Multiply people, datasets and usage.")] = 1.0,
+    home: Home = None,
+) -> None:
+    """Build a believable demo organisation (domains, people, datasets, 8 weeks of usage), then serve it."""
+    from threshold.demo.generator import build_demo
+    from threshold.platform import Platform
+
+    sock = None if no_serve else bind(host, port)  # a busy port is said before the demo is built
+    platform = Platform.open(home, must_exist=False)
+
+    def log(msg: str) -> None:
+        sys.stderr.write(msg + "\n")
+
+    summary = build_demo(platform, scale=scale, log=log)
+    out.print(summary)
+    if sock is not None:
+        _serve(platform, sock)
