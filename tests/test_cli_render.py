@@ -185,3 +185,22 @@ def test_every_group_is_registered_from_the_list() -> None:
     for expected in ("user", "domain", "token", "policy", "jobs", "insight", "maintenance"):
         assert expected in groups
     assert len(GROUPS) == len(set(GROUPS)) == 11
+
+
+def test_help_and_a_group_without_its_command_print_the_help() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "threshold.cli", "policy"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "120"},
+    )
+    assert run.returncode == 2 and run.stderr == ""
+    assert run.stdout.startswith("Usage: threshold policy [OPTIONS] COMMAND [ARGS]...")
+    assert "  list   List guardrails and domain policies" in run.stdout
+    helped = subprocess.run(
+        [sys.executable, "-m", "threshold.cli", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert helped.returncode == 0
+    for command in ("share", "query", "visibility", "audit", "policy", "jobs", "serve", "demo"):
+        assert f"\n  {command} " in helped.stdout

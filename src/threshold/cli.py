@@ -36,6 +36,7 @@ def build_app() -> typer.Typer:
         no_args_is_help=True,
         add_completion=False,
         rich_markup_mode=None,  # plain help: Rich's help pulls in markdown and pygments (most of `--help`'s time)
+        context_settings={"max_content_width": 160},  # as wide as the terminal, not Click's 80 columns
         help="Threshold: share, explore and govern data.",
     )
     for name in GROUPS:
@@ -83,12 +84,15 @@ def main() -> None:
     import click
 
     try:
-        app(standalone_mode=False)
+        app(standalone_mode=False, prog_name="threshold")
     except ThresholdError as e:
         _fail(f"error: {e}{_cli_hint(e)}", e.exit_code)
     except click.exceptions.Abort:
         _fail("aborted", 130)
     except (click.ClickException, typer.exceptions.TyperException) as e:  # newer Typer vendors its own click
+        if type(e).__name__ == "NoArgsIsHelpError":  # `threshold` or `threshold policy` alone: the help, as is
+            sys.stdout.write(e.format_message() + "\n")
+            sys.exit(2)
         _fail(f"error: {e.format_message()}", e.exit_code or 2)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
