@@ -184,7 +184,7 @@ def test_every_group_is_registered_from_the_list() -> None:
         assert expected in names
     for expected in ("user", "domain", "token", "policy", "jobs", "insight", "maintenance"):
         assert expected in groups
-    assert len(GROUPS) == len(set(GROUPS)) == 11
+    assert len(GROUPS) == len(set(GROUPS)) == 12
 
 
 def test_help_and_a_group_without_its_command_print_the_help() -> None:

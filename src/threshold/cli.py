@@ -23,6 +23,7 @@ GROUPS = (
     "lineage",
     "products",
     "insights",
+    "glossary",
     "notifications",
     "jobs",
     "operations",
@@ -74,7 +75,9 @@ def _cli_hint(e: ThresholdError) -> str:
         hint += f"; request access: threshold request {e.request_access} --purpose ..."
     elif "`threshold datasets`" in str(e):
         pass  # `access.no_dataset` already names it
-    elif isinstance(e, NotFound) or str(e).startswith(("unknown dataset", "unknown table")):
+    elif str(e).startswith(("unknown dataset", "unknown table")) or (
+        isinstance(e, NotFound) and ("dataset" in str(e) or "table" in str(e))
+    ):  # not for what is not data (a domain, a term, a person)
         hint += "; `threshold datasets` lists what you can query"
     return hint
 
