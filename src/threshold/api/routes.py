@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from threshold.catalog import search as catalog_search
 from threshold.catalog import service as catalog
-from threshold.errors import InvalidInput
+from threshold.errors import Busy, InvalidInput
 from threshold.gateway.service import open_query
 from threshold.gateway.service import query as run_query
 from threshold.gateway.stream import Cancel
@@ -112,26 +112,36 @@ async def preview(
     response_model=None,
     responses={429: {"description": "Too many queries running; try again after `Retry-After` seconds"}},
 )
-async def query(body: QueryIn, request: Request, platform: PlatformDep, person: SignedIn) -> Response:
+async def query(
+    body: QueryIn,
+    request: Request,
+    platform: PlatformDep,
+    _over_limit: Annotated[None, Depends(running.refuse_known)],  # before SignedIn: a flood's 429s cost no work
+    person: SignedIn,
+) -> Response:
     """Within the caller's allowance (time, rows, bytes); stopped when the client goes away."""
     cancel = Cancel()
 
-    stream = await running.admitted(
-        request,
-        platform,
-        lambda: open_query(
+    try:
+        stream = await running.admitted(
+            request,
             platform,
-            body.sql,
-            user=person,
-            purpose=body.purpose,
-            interface="api",
-            max_rows=body.max_rows,
-            timeout=body.timeout,
-            cancel=cancel,
-            start=False,
-        ),
-        cancel,
-    )
+            lambda: open_query(
+                platform,
+                body.sql,
+                user=person,
+                purpose=body.purpose,
+                interface="api",
+                max_rows=body.max_rows,
+                timeout=body.timeout,
+                cancel=cancel,
+                start=False,
+            ),
+            cancel,
+        )
+    except Busy:
+        running.remember_refused(request, platform, person, "api", "consumption")
+        raise
     started = await running.in_pool(request, platform, lambda: running.start(stream.begin()), cancel)
     return running.respond(request, platform, started, body.format)
 

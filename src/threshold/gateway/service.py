@@ -129,6 +129,8 @@ def open_query(
     ticket: Ticket | None = None
     try:
         allowance = platform.limits.allowance(interface, max_rows=max_rows, seconds=timeout)
+        # Admitted before anything else: a flood of refused queries costs no parse and no metadata read.
+        ticket = platform.limits.admit(user.id, user.name, allowance)
         try:
             checked = check(sql)
         except InvalidInput as e:
@@ -136,8 +138,6 @@ def open_query(
                 raise InvalidInput(str(e), suggestions=did_you_mean(platform, e.near, viewer=user)) from e
             raise
         original = checked.tree.copy()  # binding rewrites the tree; analysis reads what the person wrote
-        # Admitted before any metadata is read: a flood of refused queries costs a parse (cached) each.
-        ticket = platform.limits.admit(user.id, user.name, allowance)
         with platform.store.session() as s:  # one metadata transaction for resolving and deciding
             bound = _resolve(platform, s, checked, user)
             decisions = decide(platform, user, sorted(bound), purpose, session=s)
@@ -164,7 +164,9 @@ def open_query(
     except BaseException as e:
         if ticket is not None:
             ticket.leave()
-        if isinstance(e, ThresholdError):
+        if isinstance(e, Busy):
+            _record_refusal(platform, user, interface, purpose, kind)
+        elif isinstance(e, ThresholdError):
             _record_failure(platform, user, interface, purpose, original, bound, decisions, started, e, kind)
         raise
     # The snapshot each dataset was read at (a time-travel read names an older one than the published).
@@ -436,6 +438,33 @@ def _bind(
         if col.args.get("db") is not None and f"{col.args['db'].name.lower()}.{col.table.lower()}" in bound:
             col.set("db", None)
     return views, render(tree)
+
+
+def _record_refusal(platform: Platform, user: Person, interface: str, purpose: str | None, kind: str) -> None:
+    """A busy refusal: counted by `limits.refusals`, one usage event per person and window with the count
+    in `error` ("Busy", or "Busy: N refusals"); what was refused is not parsed, so no query text."""
+
+    def write(count: int, first: float, last: float) -> None:
+        try:
+            record(
+                platform,
+                UsageRecord(
+                    user_id=user.id,
+                    interface=interface,
+                    purpose=purpose,
+                    fingerprint="",
+                    query_text="",
+                    rows=0,
+                    duration_ms=(last - first) * 1000,
+                    status="busy",
+                    error="Busy" if count == 1 else f"Busy: {count} refusals",
+                    kind=kind,
+                ),
+            )
+        except Exception:
+            pass  # never hide the person's refusal behind a logging failure
+
+    platform.limits.refused(user.id, interface, kind, write)
 
 
 def _record_failure(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from fastapi import Request
 from fastapi.responses import StreamingResponse
 
 from threshold.gateway.stream import Cancel, QueryStream
+from threshold.identity.service import Person
 from threshold.interface import exports
 from threshold.platform import Platform
 
@@ -32,6 +34,30 @@ MEDIA = {
     "ndjson": "application/x-ndjson",
     "json": "application/json",
 }
+
+
+def bearer_digest(request: Request) -> str | None:
+    """The digest of the request's API token (how `limits.refusals` knows a caller), if it sends one."""
+    auth = request.headers.get("authorization", "")
+    if not auth.lower().startswith("bearer "):
+        return None
+    return hashlib.sha256(auth[7:].strip().encode()).hexdigest()
+
+
+async def refuse_known(request: Request) -> None:
+    """Dependency of the query route, resolved before authentication and on the event loop: a token whose
+    person was refused in full within the open refusal window and is still over a bound is answered 429
+    from memory (counted, recorded with the window), without a thread, a metadata read or a parse."""
+    digest = bearer_digest(request)
+    if digest is not None:
+        request.app.state.platform.limits.refuse_known(digest)
+
+
+def remember_refused(request: Request, platform: Platform, person: Person, interface: str, kind: str) -> None:
+    """After a refusal in full: let `refuse_known` answer this token's next refusals in the window."""
+    digest = bearer_digest(request)
+    if digest is not None:
+        platform.limits.remember_refused(digest, person.id, person.name, interface, kind)
 
 
 async def _disconnected(request: Request) -> None:

@@ -5,6 +5,7 @@ them at run time:
 
 - `allowance`   what one query may use (time, rows, bytes), from the settings and what its caller asked;
 - `admission`   how many queries may run at once, per person and in all (over it: `Busy`, HTTP 429);
+- `refusals`    busy refusals counted in memory and recorded once per window, with their count;
 - `watchdog`    the one thread that interrupts a query when its time is up;
 - `machine`     defaults taken from the machine (memory for the engine, cores for the query pool).
 
@@ -20,13 +21,25 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+from threshold.errors import Busy
 from threshold.limits.admission import Admission, Ticket
 from threshold.limits.allowance import Allowance, allowance
 from threshold.limits.machine import engine_memory, query_slots
+from threshold.limits.refusals import Refusals, Writer
 from threshold.limits.settings import LimitSettings
 from threshold.limits.watchdog import Watch, Watchdog
 
-__all__ = ["Admission", "Allowance", "LimitSettings", "Limits", "Ticket", "Watch", "Watchdog", "engine_memory"]
+__all__ = [
+    "Admission",
+    "Allowance",
+    "LimitSettings",
+    "Limits",
+    "Refusals",
+    "Ticket",
+    "Watch",
+    "Watchdog",
+    "engine_memory",
+]
 
 
 class Limits:
@@ -48,6 +61,7 @@ class Limits:
         self.slots = query_slots(settings.queries)
         self.admission = Admission(settings, self.slots, clock)
         self.watchdog = Watchdog(clock, thread=watchdog_thread)
+        self.refusals = Refusals(settings.refusal_window_seconds, clock, self.watchdog)
         self._pool: ThreadPoolExecutor | None = None
 
     def allowance(self, interface: str, *, max_rows: int | None = None, seconds: float | None = None) -> Allowance:
@@ -55,6 +69,28 @@ class Limits:
 
     def admit(self, person_id: int | None, person: str, a: Allowance) -> Ticket:
         return self.admission.enter(person_id, person, job=a.job, deadline=self.clock() + a.seconds)
+
+    def refused(self, person_id: int | None, interface: str, kind: str, write: Writer) -> None:
+        """Count one busy refusal: the first of a window is written at once, the rest once at its end."""
+        self.refusals.refused((person_id, interface, kind), write)
+
+    def remember_refused(self, caller: str, person_id: int | None, person: str, interface: str, kind: str) -> None:
+        """`caller` (a credential's digest) was refused in full as `person`: `refuse_known` may answer it."""
+        self.refusals.remember(caller, (person_id, interface, kind), person)
+
+    def refuse_known(self, caller: str) -> None:
+        """Raise `Busy` for a caller refused in full within the open window whose person is still over a
+        bound, counting the refusal: no authentication, parse or metadata read. Otherwise return."""
+        known = self.refusals.known(caller)
+        if known is None:
+            return
+        key, person = known
+        try:
+            self.admission.check(key[0], person, job=False)
+        except Busy:
+            if self.refusals.count_open(key):
+                raise
+        return
 
     @property
     def pool(self) -> ThreadPoolExecutor:
@@ -65,6 +101,7 @@ class Limits:
         return self._pool
 
     def close(self) -> None:
+        self.refusals.flush()  # no refusal goes uncounted (the store is still open)
         self.watchdog.stop()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)

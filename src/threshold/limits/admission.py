@@ -42,32 +42,40 @@ class Admission:
 
     def enter(self, person_id: int | None, person: str, *, job: bool, deadline: float) -> Ticket:
         """Admit one query or raise `Busy` saying which bound is full and when to try again."""
-        s = self.settings
         with self._lock:
-            same_kind = [t for t in self._running if t.job == job]
-            mine = [t for t in same_kind if t.person_id == person_id]
-            if not job and len(mine) >= s.person_queries:
-                raise Busy(
-                    f"{person} already has {len(mine)} queries running, the most one person may run at once "
-                    f"({s.setting('person_queries')}); wait for one to finish",
-                    self._wait(mine),
-                )
-            capacity = s.job_queries if job else self.slots
-            if len(same_kind) >= capacity:
-                what = "jobs' queries" if job else "queries"
-                field = "job_queries" if job else "queries"
-                shown = (
-                    s.setting(field)
-                    if not (field == "queries" and s.queries == 0)
-                    else (f"limits.queries = {capacity} (THRESHOLD_LIMITS__QUERIES; 0 = twice the cores)")
-                )
-                raise Busy(
-                    f"the server is running as many {what} as it may at once ({shown}); try again shortly",
-                    self._wait(same_kind),
-                )
+            self._refuse_if_full(person_id, person, job)
             ticket = Ticket(person_id, person, job, deadline, self)
             self._running.append(ticket)
             return ticket
+
+    def check(self, person_id: int | None, person: str, *, job: bool = False) -> None:
+        """Raise the `Busy` that `enter` would raise now, without admitting anything."""
+        with self._lock:
+            self._refuse_if_full(person_id, person, job)
+
+    def _refuse_if_full(self, person_id: int | None, person: str, job: bool) -> None:
+        s = self.settings
+        same_kind = [t for t in self._running if t.job == job]
+        mine = [t for t in same_kind if t.person_id == person_id]
+        if not job and len(mine) >= s.person_queries:
+            raise Busy(
+                f"{person} already has {len(mine)} queries running, the most one person may run at once "
+                f"({s.setting('person_queries')}); wait for one to finish",
+                self._wait(mine),
+            )
+        capacity = s.job_queries if job else self.slots
+        if len(same_kind) >= capacity:
+            what = "jobs' queries" if job else "queries"
+            field = "job_queries" if job else "queries"
+            shown = (
+                s.setting(field)
+                if not (field == "queries" and s.queries == 0)
+                else (f"limits.queries = {capacity} (THRESHOLD_LIMITS__QUERIES; 0 = twice the cores)")
+            )
+            raise Busy(
+                f"the server is running as many {what} as it may at once ({shown}); try again shortly",
+                self._wait(same_kind),
+            )
 
     def running(self, *, job: bool | None = None) -> int:
         with self._lock:

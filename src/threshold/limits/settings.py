@@ -44,6 +44,11 @@ class LimitSettings(BaseModel):
     0: twice the number of cores, at least 4."""
     job_queries: int = Field(default=2, ge=1, le=1000)
     """Queries jobs may have running at once, apart from (and never taking from) the interactive ones."""
+    refusal_window_seconds: float = Field(default=5.0, gt=0, le=3600)
+    """A person refused as too busy (429) is recorded at once; their further refusals within this many
+    seconds are counted in memory, answered before any other work, and recorded as one usage event
+    with their count when the window ends (or the server stops): a client retrying in a loop costs
+    the server no metadata write per refusal."""
 
     # -- the engine ------------------------------------------------------------------------------
     engine_memory: str = ""
