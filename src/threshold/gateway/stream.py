@@ -127,7 +127,8 @@ class QueryStream:
             self._watch = limits.watchdog.watch(self.ticket.deadline, self._expire)
             if self.expired or self.cancelled:
                 raise Interrupted()
-            self._running.start(sql, min(self.allowance.rows + 1, BATCH_ROWS))
+            with limits.yielding():  # a long query leaves the processor to everyone's short ones
+                self._running.start(sql, min(self.allowance.rows + 1, BATCH_ROWS))
         except Interrupted:
             self._fail(self._stopped())
         except ThresholdError as e:

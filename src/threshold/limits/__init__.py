@@ -6,6 +6,7 @@ them at run time:
 - `allowance`   what one query may use (time, rows, bytes), from the settings and what its caller asked;
 - `admission`   how many queries may run at once, per person and in all (over it: `Busy`, HTTP 429);
 - `refusals`    busy refusals counted in memory and recorded once per window, with their count;
+- `priority`    a long query's thread yields the processor to everyone else's short queries;
 - `watchdog`    the one thread that interrupts a query when its time is up;
 - `machine`     defaults taken from the machine (memory for the engine, cores for the query pool).
 
@@ -19,12 +20,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
 from threshold.errors import Busy
 from threshold.limits.admission import Admission, Ticket
 from threshold.limits.allowance import Allowance, allowance
 from threshold.limits.machine import engine_memory, query_slots
+from threshold.limits.priority import Demotion, yields_after
 from threshold.limits.refusals import Refusals, Writer
 from threshold.limits.settings import LimitSettings
 from threshold.limits.watchdog import Watch, Watchdog
@@ -91,6 +94,10 @@ class Limits:
             if self.refusals.count_open(key):
                 raise
         return
+
+    def yielding(self) -> AbstractContextManager[Demotion | None]:
+        """Run a block of engine work that yields the processor once it passes `long_query_seconds`."""
+        return yields_after(self.watchdog, self.clock, self.settings.long_query_seconds)
 
     @property
     def pool(self) -> ThreadPoolExecutor:

@@ -50,6 +50,12 @@ class LimitSettings(BaseModel):
     with their count when the window ends (or the server stops): a client retrying in a loop costs
     the server no metadata write per refusal."""
 
+    long_query_seconds: float = Field(default=1.0, ge=0, le=24 * 3600)
+    """After this many seconds a query's thread drops to the lowest scheduling priority (nice 19) until
+    it ends: a long query runs on what the processor has spare and never slows others' short queries.
+    0: off. Needs the right to give the priority back (root, `CAP_SYS_NICE` or `RLIMIT_NICE`); without
+    it queries keep their priority."""
+
     # -- the engine ------------------------------------------------------------------------------
     engine_memory: str = ""
     """DuckDB memory limit of the gateway engine, e.g. `8GB`; beyond it a query spills to the spill
