@@ -50,7 +50,7 @@ class LimitSettings(BaseModel):
     with their count when the window ends (or the server stops): a client retrying in a loop costs
     the server no metadata write per refusal."""
 
-    long_query_seconds: float = Field(default=1.0, ge=0, le=24 * 3600)
+    long_query_seconds: float = Field(default=0.25, ge=0, le=24 * 3600)
     """After this many seconds a query's thread drops to the lowest scheduling priority (nice 19) until
     it ends: a long query runs on what the processor has spare and never slows others' short queries.
     0: off. Needs the right to give the priority back (root, `CAP_SYS_NICE` or `RLIMIT_NICE`); without
