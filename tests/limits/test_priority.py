@@ -12,6 +12,7 @@ from limits_support import RUNAWAY, in_thread, until_done
 
 from threshold.gateway.service import query
 from threshold.limits import priority
+from threshold.limits.admission import RECENT
 from threshold.limits.watchdog import Watchdog
 
 needs_priority = pytest.mark.skipif(not priority.supported(), reason="this process may not give a priority back")
@@ -52,6 +53,58 @@ def test_a_thread_keeps_its_priority_until_the_grace_passes_then_yields_and_gets
     assert seen["after"] == seen["before"] and len(watchdog) == 0
 
 
+@needs_priority
+def test_a_long_query_yields_only_while_someone_else_has_work(clock: Any) -> None:
+    """Fair share: alone, a heavy query keeps the whole machine; with others at work it runs on spare cycles."""
+    watchdog = Watchdog(clock, thread=False)
+    others = {"working": False}
+    inside, release = threading.Event(), threading.Event()
+
+    def work() -> None:
+        with priority.yields_after(watchdog, clock, 1.0, lambda: others["working"]):
+            inside.set()
+            release.wait()
+
+    t = threading.Thread(target=work)
+    t.start()
+    inside.wait()
+    tid = t.native_id
+    assert tid is not None
+    before = _nice(tid)
+    seen = []
+    for working in (False, True, True, False, True):
+        others["working"] = working
+        clock.now += 1.0
+        watchdog.check()
+        seen.append(_nice(tid))
+    release.set()
+    t.join()
+    assert seen == [before, priority.LOW, priority.LOW, before, priority.LOW]
+
+
+def test_others_have_work_while_their_query_runs_and_shortly_after_it_was_admitted(
+    limited: Any, clock: Any, org: Any
+) -> None:
+    p = limited(query_seconds=30)
+    admission = p.limits.admission
+    assert not admission.others_active(org.ben.id)
+    mine = p.limits.admit(org.ben.id, "ben", p.limits.allowance("api"))
+    assert not admission.others_active(org.ben.id)  # their own queries are not someone else's work
+    theirs = p.limits.admit(org.carla.id, "carla", p.limits.allowance("api"))
+    assert admission.others_active(org.ben.id) and admission.others_active(org.carla.id)
+    clock.now += 10
+    assert admission.others_active(org.ben.id)  # carla's query still runs
+    theirs.leave()
+    assert not admission.others_active(org.ben.id)
+    short = p.limits.admit(org.carla.id, "carla", p.limits.allowance("api"))
+    short.leave()  # a short query, done at once: carla still counts as at work for a moment
+    clock.now += RECENT - 0.1
+    assert admission.others_active(org.ben.id)
+    clock.now += 0.1
+    assert not admission.others_active(org.ben.id)
+    mine.leave()
+
+
 def test_off_or_unsupported_runs_the_block_as_it_is(clock: Any) -> None:
     watchdog = Watchdog(clock, thread=False)
     for seconds, enabled in ((0.0, True), (1.0, False)):
@@ -74,6 +127,7 @@ def test_a_runaway_query_runs_at_the_lowest_priority_and_its_thread_gets_it_back
 ) -> None:
     p = limited(query_seconds=30, long_query_seconds=2)
     t, out = in_thread(lambda: query(p, RUNAWAY, user=org.ben, interface="api"))
+    carla = p.limits.admit(org.carla.id, "carla", p.limits.allowance("api", seconds=3600))  # someone else at work
     tid = t.native_id
     assert tid is not None
     seen: list[int] = []
@@ -85,4 +139,5 @@ def test_a_runaway_query_runs_at_the_lowest_priority_and_its_thread_gets_it_back
             seen.append(_nice(tid))
 
     until_done(t, step)
+    carla.leave()
     assert priority.LOW in seen and "stopped after 30 s" in str(out["error"])

@@ -127,7 +127,7 @@ class QueryStream:
             self._watch = limits.watchdog.watch(self.ticket.deadline, self._expire)
             if self.expired or self.cancelled:
                 raise Interrupted()
-            with limits.yielding():  # a long query leaves the processor to everyone's short ones
+            with limits.yielding(self.ticket.person_id):  # a long query leaves the processor to everyone's short ones
                 self._running.start(sql, min(self.allowance.rows + 1, BATCH_ROWS))
         except Interrupted:
             self._fail(self._stopped())

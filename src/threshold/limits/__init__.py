@@ -95,9 +95,15 @@ class Limits:
                 raise
         return
 
-    def yielding(self) -> AbstractContextManager[Demotion | None]:
-        """Run a block of engine work that yields the processor once it passes `long_query_seconds`."""
-        return yields_after(self.watchdog, self.clock, self.settings.long_query_seconds)
+    def yielding(self, person_id: int | None) -> AbstractContextManager[Demotion | None]:
+        """Run a block of `person_id`'s engine work that, past `long_query_seconds`, yields the processor
+        while someone else has work."""
+        return yields_after(
+            self.watchdog,
+            self.clock,
+            self.settings.long_query_seconds,
+            lambda: self.admission.others_active(person_id),
+        )
 
     @property
     def pool(self) -> ThreadPoolExecutor:

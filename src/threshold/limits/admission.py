@@ -32,6 +32,11 @@ class Ticket:
             admission._leave(self)
 
 
+RECENT = 2.0
+"""Seconds after a person's query was admitted during which they count as having work (short queries
+run one after another, with gaps between them)."""
+
+
 class Admission:
     def __init__(self, settings: LimitSettings, slots: int, clock: Callable[[], float]) -> None:
         self.settings = settings
@@ -39,6 +44,8 @@ class Admission:
         self.clock = clock
         self._lock = threading.Lock()
         self._running: list[Ticket] = []
+        self._entered: dict[int | None, float] = {}
+        """When each person's latest query was admitted (kept for `RECENT` seconds)."""
 
     def enter(self, person_id: int | None, person: str, *, job: bool, deadline: float) -> Ticket:
         """Admit one query or raise `Busy` saying which bound is full and when to try again."""
@@ -46,7 +53,16 @@ class Admission:
             self._refuse_if_full(person_id, person, job)
             ticket = Ticket(person_id, person, job, deadline, self)
             self._running.append(ticket)
+            self._entered[person_id] = self.clock()
             return ticket
+
+    def others_active(self, person_id: int | None) -> bool:
+        """Whether someone other than `person_id` has a query running or had one admitted within the last
+        `RECENT` seconds: then a long query of `person_id` yields the processor (`limits.priority`)."""
+        now = self.clock()
+        with self._lock:
+            self._entered = {p: t for p, t in self._entered.items() if now - t < RECENT}
+            return any(p != person_id for p in self._entered) or any(t.person_id != person_id for t in self._running)
 
     def check(self, person_id: int | None, person: str, *, job: bool = False) -> None:
         """Raise the `Busy` that `enter` would raise now, without admitting anything."""

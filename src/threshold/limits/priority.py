@@ -1,6 +1,7 @@
-"""A long query yields the processor: past `limits.long_query_seconds` the thread running it in DuckDB
-drops to the lowest scheduling priority (nice 19), so the short queries of everyone else keep their
-speed while it runs on what the machine has spare. Its thread gets its priority back when it leaves.
+"""A long query yields the processor: past `limits.long_query_seconds`, while someone else has work, the
+thread running it in DuckDB drops to the lowest scheduling priority (nice 19), so the short queries of
+everyone else keep their speed while it runs on what the machine has spare. It gets its priority back
+when nobody else has work, and when it ends.
 
 The operating system lets a process lower a thread's priority but, without `CAP_SYS_NICE` or a
 `RLIMIT_NICE` allowance, not raise it again; `supported()` tries both once (on a thread of its own) and
@@ -58,6 +59,21 @@ class Demotion:
         self._lock = threading.Lock()
         self._done = False
 
+    def adjust(self, others_waiting: bool) -> None:
+        """The watchdog's call, every quarter second past the grace: yield while others have work, take
+        the priority back when they have none (a lone heavy query runs at full speed)."""
+        if others_waiting:
+            self.lower()
+        else:
+            self.raise_back()
+
+    def raise_back(self) -> None:
+        with self._lock:
+            if self.before is not None and not self._done:
+                with contextlib.suppress(OSError):
+                    os.setpriority(os.PRIO_PROCESS, self.tid, self.before)
+                self.before = None
+
     def lower(self) -> None:
         with self._lock:
             if self._done or self.before is not None:
@@ -81,9 +97,15 @@ class Demotion:
 
 @contextlib.contextmanager
 def yields_after(
-    watchdog: Watchdog, clock: Callable[[], float], seconds: float, *, enabled: bool | None = None
+    watchdog: Watchdog,
+    clock: Callable[[], float],
+    seconds: float,
+    others: Callable[[], bool] = lambda: True,
+    *,
+    enabled: bool | None = None,
 ) -> Iterator[Demotion | None]:
-    """Run the block on this thread at its priority for `seconds`, then at the lowest one; back after it.
+    """Run the block on this thread at its priority for `seconds`, then at the lowest one while `others()`
+    (someone else has work); its priority back after it.
 
     `seconds` <= 0, or a system that would not give the priority back (`enabled` overrides the probe,
     for tests), runs the block as it is."""
@@ -91,7 +113,7 @@ def yields_after(
         yield None
         return
     demotion = Demotion(threading.get_native_id())
-    watch = watchdog.watch(clock() + seconds, demotion.lower)
+    watch = watchdog.watch(clock() + seconds, lambda: demotion.adjust(others()))
     try:
         yield demotion
     finally:

@@ -51,9 +51,10 @@ class LimitSettings(BaseModel):
     the server no metadata write per refusal."""
 
     long_query_seconds: float = Field(default=0.25, ge=0, le=24 * 3600)
-    """After this many seconds a query's thread drops to the lowest scheduling priority (nice 19) until
-    it ends: a long query runs on what the processor has spare and never slows others' short queries.
-    0: off. Needs the right to give the priority back (root, `CAP_SYS_NICE` or `RLIMIT_NICE`); without
+    """After this many seconds, while someone else has a query running (or admitted in the last 2 s), a
+    query's thread drops to the lowest scheduling priority (nice 19); it gets it back when nobody else
+    has work and when it ends. A long query runs on what the processor has spare and never slows
+    others' short queries; alone it keeps the whole machine. 0: off. Needs the right to give the priority back (root, `CAP_SYS_NICE` or `RLIMIT_NICE`); without
     it queries keep their priority."""
 
     # -- the engine ------------------------------------------------------------------------------
