@@ -7,6 +7,7 @@ The clock is the test's own: windows end when the test moves it and runs the wat
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -149,3 +150,19 @@ def test_a_revoked_token_is_authenticated_again_once_its_window_ends(limited: An
     p.limits.watchdog.check()  # the window ends: nothing is known of the token any more
     assert call(p, "POST", "/api/v1/query", token, json={"sql": "SELECT 1"}).status_code == 401
     held.close()
+
+
+def test_with_a_watchdog_thread_a_window_is_written_off_it_and_a_flush_waits_for_that_write(clock: Any) -> None:
+    """The watchdog must never wait for the metadata store (it interrupts queries on time)."""
+    written: list[tuple[int, str]] = []
+    refusals = Refusals(5.0, clock, Watchdog(clock, thread=False), background=True)
+    key = (7, "api", "consumption")
+    record = lambda n, f, last: written.append((n, threading.current_thread().name))  # noqa: E731
+    for _ in range(3):
+        refusals.refused(key, record)
+    clock.now += 5
+    refusals.watchdog.check()
+    refusals.flush()  # waits for the window's write on the writer thread
+    assert written[0] == (1, threading.current_thread().name)
+    assert len(written) == 2 and written[1][0] == 2 and written[1][1].startswith("threshold-refusals")
+    assert len(refusals.watchdog) == 0

@@ -64,7 +64,7 @@ class Limits:
         self.slots = query_slots(settings.queries)
         self.admission = Admission(settings, self.slots, clock)
         self.watchdog = Watchdog(clock, thread=watchdog_thread)
-        self.refusals = Refusals(settings.refusal_window_seconds, clock, self.watchdog)
+        self.refusals = Refusals(settings.refusal_window_seconds, clock, self.watchdog, background=watchdog_thread)
         self._pool: ThreadPoolExecutor | None = None
 
     def allowance(self, interface: str, *, max_rows: int | None = None, seconds: float | None = None) -> Allowance:

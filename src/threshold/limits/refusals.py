@@ -4,8 +4,9 @@ A person refused because they (or the server) run as many queries as they may is
 but a client that retries in a loop must not turn each refusal into a write. The first refusal of a
 person (per interface and kind of read) opens a window of `limits.refusal_window_seconds`: it is
 recorded in full at once; the refusals that follow within the window are only counted, and the
-window ends with one event that carries their count. A window is closed by the watchdog at its end,
-by the next refusal after its end, and when the platform closes, so no refusal goes uncounted.
+window ends with one event that carries their count. A window is closed by the watchdog at its end
+(and written on a thread of its own: the watchdog never waits for the store), by the next refusal
+after its end, and when the platform closes, so no refusal goes uncounted.
 
 While a window is open its person's further refusals may be answered from memory before any other
 work (`open_window`): the server already authenticated and recorded them once in this window.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from threshold.limits.watchdog import Watch, Watchdog
@@ -42,10 +44,16 @@ class Window:
 
 
 class Refusals:
-    def __init__(self, window: float, clock: Callable[[], float], watchdog: Watchdog) -> None:
+    def __init__(
+        self, window: float, clock: Callable[[], float], watchdog: Watchdog, *, background: bool = True
+    ) -> None:
         self.window = window
         self.clock = clock
         self.watchdog = watchdog
+        self.background = background
+        """Write a window's count on a thread of its own, not the watchdog's (which must never wait for
+        the metadata store to interrupt a query on time); False: at once (tests, without threads)."""
+        self._writer: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._open: dict[Key, Window] = {}
         self._callers: dict[str, tuple[Key, str]] = {}
@@ -109,6 +117,10 @@ class Refusals:
             windows, self._open, self._callers = list(self._open.values()), {}, {}
         for w in windows:
             self._write(w)
+        with self._lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.shutdown(wait=True)  # the windows the watchdog closed are written too
         return sum(w.count for w in windows)
 
     def _close(self, key: Key, w: Window) -> None:
@@ -118,7 +130,17 @@ class Refusals:
                 self._pop(key)
             else:
                 w = Window(0, 0, w.write, watch=w.watch)  # closed already (by a later refusal or a flush)
-        self._write(w)
+            writer = None
+            if self.background and w.count:
+                if self._writer is None:
+                    self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="threshold-refusals")
+                writer = self._writer
+        if writer is None:
+            self._write(w)
+            return
+        if w.watch is not None:
+            self.watchdog.cancel(w.watch)
+        writer.submit(self._write, w)
 
     def _pop(self, key: Key) -> Window | None:
         """Close `key`'s window (under the lock): its callers must authenticate again."""
