@@ -7,6 +7,7 @@ The clock is the test's own: windows end when the test moves it and runs the wat
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any
 
@@ -166,3 +167,23 @@ def test_with_a_watchdog_thread_a_window_is_written_off_it_and_a_flush_waits_for
     assert written[0] == (1, threading.current_thread().name)
     assert len(written) == 2 and written[1][0] == 2 and written[1][1].startswith("threshold-refusals")
     assert len(refusals.watchdog) == 0
+
+
+def test_a_server_that_stops_mid_window_writes_the_refusals_it_counted(limited: Any, clock: Any, org: Any) -> None:
+    from threshold.api.app import _serving, create_app
+
+    p = limited(person_queries=1, query_seconds=30, refusal_window_seconds=60)
+    p.settings.jobs.scheduler = False
+    app = create_app(p)
+    held = open_query(p, f"SELECT * FROM {KPIS}", user=org.ben)
+
+    async def serve_and_stop() -> None:
+        async with _serving(app):
+            for _ in range(4):
+                with pytest.raises(Busy):
+                    query(p, "SELECT 1", user=org.ben, interface="api")
+            assert p.limits.refusals.pending((org.ben.id, "api", "consumption")) == 3
+
+    asyncio.run(serve_and_stop())
+    held.close()
+    assert [e for _u, _i, e in _busy_events(p)] == ["Busy", "Busy: 3 refusals"]

@@ -55,6 +55,7 @@ async def _serving(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if scheduler is not None:
             scheduler.stop()
+        platform.limits.refusals.flush()  # busy refusals counted in memory are written before the server stops
         gc.unfreeze()  # an app served and stopped inside a longer process (tests) leaves nothing pinned
 
 
