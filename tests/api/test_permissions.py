@@ -103,6 +103,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/api/v1/domains"): Case("/api/v1/domains"),
     ("GET", "/api/v1/notifications"): Case("/api/v1/notifications"),
     ("POST", "/api/v1/notifications/read"): Case("/api/v1/notifications/read", json={}),
+    ("GET", "/api/v1/home"): Case("/api/v1/home"),
+    ("GET", "/api/v1/home/waiting"): Case("/api/v1/home/waiting"),
     # Governance API.
     ("POST", "/api/v1/auth/token"): Case("/api/v1/auth/token", json={"user": "carla", "password": "carla-pass"}),
     ("GET", "/api/v1/tokens"): Case("/api/v1/tokens"),

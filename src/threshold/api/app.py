@@ -97,6 +97,7 @@ def create_app(platform: Platform) -> FastAPI:
     from threshold.api import (
         glossary,
         governance,
+        home,
         insights,
         jobs,
         lineage,
@@ -113,6 +114,7 @@ def create_app(platform: Platform) -> FastAPI:
     for capability in (
         glossary,
         governance,
+        home,
         insights,
         jobs,
         lineage,

@@ -10,7 +10,7 @@ import statistics
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from threshold import events
@@ -263,6 +263,16 @@ def inbox(platform: Platform, person: Person) -> list[dict[str, Any]]:
             .order_by(AccessRequest.created_at)
         )
         return [_request_dict(s, r) for r in s.scalars(q)]
+
+
+def waiting_count(platform: Platform, person: Person) -> int:
+    """How many requests wait for `person` (the length of `inbox`, counted in the database)."""
+    with platform.store.session() as s:
+        decided = select(Dataset.id).where(grants_decided_by(person), knowable(person))
+        q = select(func.count(AccessRequest.id)).where(
+            AccessRequest.status == "pending", AccessRequest.dataset_id.in_(decided)
+        )
+        return int(s.scalar(q) or 0)
 
 
 def pending(platform: Platform, viewer: Person | None = None) -> list[dict[str, Any]]:

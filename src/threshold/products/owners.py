@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from threshold.access import refs, require
+from threshold.access import knowable, refs, require
 from threshold.access.privacy import sight
 from threshold.access.resources import OwnershipRef
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound
@@ -451,3 +451,19 @@ def _decide(platform: Platform, person: Person, dataset: str, status: str, reaso
         else:
             result["next"] = None
     return result
+
+
+def proposed_to(platform: Platform, person: Person) -> list[dict[str, Any]]:
+    """Ownership proposals waiting for `person`'s answer (on datasets they may know), oldest first."""
+    with platform.store.session() as s:
+        rows = s.execute(
+            select(Dataset.full_name, OwnerDecision.created_at, User.name)
+            .join(Dataset, Dataset.id == OwnerDecision.dataset_id)
+            .outerjoin(User, User.id == OwnerDecision.proposed_by_id)
+            .where(OwnerDecision.user_id == person.id, OwnerDecision.status == "proposed", knowable(person))
+            .order_by(OwnerDecision.id)
+        ).all()
+    return [
+        {"dataset": name, "proposed_at": iso(at), "proposed_by": by, "link": f"/candidates#{name}"}
+        for name, at, by in rows
+    ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_, select, true
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from threshold.access import DatasetRef, find_dataset, knowable_ids, knows, sees_every_dataset
@@ -69,6 +69,30 @@ def list_incidents(
         rows = list(s.scalars(q.order_by(Incident.id.desc()).limit(max(1, min(limit, 1000)))))
         ctx = _Context(platform, s, viewer)
         return [ctx.summary(i) for i in rows]
+
+
+def _waiting_for(person: Person) -> Any:
+    """Incidents that wait for `person`: open or acknowledged ones assigned to them or routed to a domain they
+    own (to acknowledge and fix), and fixed ones they reported (to verify)."""
+    owned = select(Domain.id).where(Domain.name.in_(person.owner_of or ("",)))
+    to_fix = Incident.status.in_(("open", "acknowledged")) & or_(
+        Incident.assignee_id == person.id, Incident.routed_domain_id.in_(owned)
+    )
+    to_verify = (Incident.status == "fixed") & (Incident.reporter_id == person.id)
+    return or_(to_fix, to_verify) & _visible(person)
+
+
+def waiting_for(platform: Platform, person: Person, *, limit: int = 20) -> list[dict[str, Any]]:
+    """The incidents waiting for `person` (`_waiting_for`), oldest first."""
+    with platform.store.session() as s:
+        rows = list(s.scalars(select(Incident).where(_waiting_for(person)).order_by(Incident.id).limit(limit)))
+        ctx = _Context(platform, s, person)
+        return [ctx.summary(i) for i in rows]
+
+
+def waiting_count(platform: Platform, person: Person) -> int:
+    with platform.store.session() as s:
+        return int(s.scalar(select(func.count(Incident.id)).where(_waiting_for(person))) or 0)
 
 
 def get_incident(platform: Platform, viewer: Person, incident_id: int) -> dict[str, Any]:

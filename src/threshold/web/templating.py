@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from threshold.identity.service import Person
+from threshold.interface import home as personal_home
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -155,9 +156,12 @@ def page(
     """The page as HTML, or its data as JSON when the path ends in `.json`."""
     if wants_json(request):
         return JSONResponse(jsonable_encoder(data), status_code=status)
+    platform = getattr(request.app.state, "platform", None)
+    waiting = personal_home.waiting(platform, person).total if person is not None and platform is not None else 0
     html = environment.get_template(template).render(
         data=data,
         person=person,
+        waiting=waiting,
         csrf=request.session.get("csrf", "") if "session" in request.scope else "",
         title=title,
         nav=nav,

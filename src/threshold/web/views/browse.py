@@ -10,11 +10,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from threshold.catalog import search as catalog_search
-from threshold.catalog import service as catalog
 from threshold.errors import NotFound, ThresholdError
 from threshold.gateway.service import query as gateway_query
 from threshold.identity.service import Person
 from threshold.insights import service as insights
+from threshold.interface import home as personal_home
 from threshold.interface.permissions import Requires, SignedIn
 from threshold.platform import Platform
 from threshold.usage import service as usage
@@ -32,17 +32,8 @@ PER_PAGE = 20
 @router.get("/")
 @router.get("/index.json")
 def home(request: Request, person: SignedIn) -> Response:
-    platform: Platform = request.app.state.platform
-    org = usage.org_usage(platform, limit=10, viewer=person)
-    all_datasets = catalog_search.search(platform, None, per_page=1, viewer=person)
-    data = {
-        "datasets": all_datasets.total,
-        "queries": org["queries"],
-        "people": org["users"],
-        "most_used": org["most_used"],
-        "recently_shared": catalog.recently_shared(platform, limit=8, viewer=person),
-        "never_used": len(org["never_used"]),
-    }
+    """The person's home (`interface.home`): their datasets, what waits for them, their recent work."""
+    data = asdict(personal_home.home(request.app.state.platform, person))
     return page(request, "home.html", data, person=person, title="Home", nav="home")
 
 
