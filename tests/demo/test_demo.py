@@ -293,3 +293,47 @@ def test_a_glossary_with_approved_terms_proposals_and_a_draft(demo: Built) -> No
     assert [c.field for c in diff] == ["definition"] and ("+", "plant's share of site heating.") in diff[0].words
     # Approved synonyms find the data: the German word for the column "Scrap Rate".
     assert search(p, "Ausschussquote").results[0]["name"] == "manufacturing.plant_kpis"
+
+
+@pytest.mark.slow
+def test_the_login_page_lists_the_story_people(demo: Built) -> None:
+    import asyncio
+    from html.parser import HTMLParser
+
+    import httpx
+
+    from threshold.api.app import create_app
+    from threshold.demo.company import NAMED_PEOPLE
+    from threshold.identity.service import demo_people
+
+    listed = {p.name: p for p in demo_people(demo.platform)}
+    story = {p.name for p in people(SCALE, 42)} & {p.name for p in NAMED_PEOPLE}  # not generated colleagues
+    assert set(listed) == story and "anna" in story
+    assert (listed["anna"].role, listed["anna"].password_hint) == ("Plant data lead, Manufacturing (owner)", '"demo"')
+    authenticate(demo.platform, "anna", "demo")  # the hint is true
+
+    class Cells(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inside, self.rows = False, []  # type: ignore[var-annotated]
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.inside = self.inside or ("id", "demo-people") in attrs
+            if self.inside and tag == "tr":
+                self.rows.append([])
+            if self.inside and tag == "td":
+                self.rows[-1].append("")
+
+        def handle_data(self, data: str) -> None:
+            if self.inside and self.rows and self.rows[-1]:
+                self.rows[-1][-1] += data.strip()
+
+    async def login_page() -> str:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(demo.platform)), base_url="http://t"
+        ) as c:
+            return (await c.get("/login")).text
+
+    cells = Cells()
+    cells.feed(asyncio.run(login_page()))
+    assert ["anna", "Anna Schmidt", "Plant data lead, Manufacturing (owner)", '"demo"'] in cells.rows

@@ -27,6 +27,8 @@ from threshold.demo.usage import simulate
 from threshold.demo.world import DEPARTMENTS, Timeline, World, make_world
 from threshold.errors import InvalidInput, ThresholdError
 from threshold.identity.service import (
+    DEMO_PASSWORD_HINT,
+    DEMO_ROLE,
     Person,
     add_domain,
     add_user,
@@ -137,15 +139,21 @@ def _create_people(platform: Platform, specs: list[company.PersonSpec]) -> dict[
     for d in company.DOMAINS:
         if d.name not in domains:
             add_domain(platform, d.name, title=d.title, description=d.description)
+    story = {p.name for p in company.NAMED_PEOPLE}
+    titles = {d.name: d.title for d in company.DOMAINS}
     for p in specs:
         if p.name not in users:
+            attributes = {"job_title": p.title, "site": p.site}
+            if p.name in story:  # the login page of the demo lists the story's people
+                role = f"{p.title}, {titles[p.domains[0]]}" + (" (owner)" if p.owner else "")
+                attributes |= {DEMO_ROLE: role, DEMO_PASSWORD_HINT: f'"{company.PASSWORD}"'}
             add_user(
                 platform,
                 p.name,
                 display_name=p.display_name,
                 email=p.email,
                 domains=p.domains,
-                attributes={"job_title": p.title, "site": p.site},
+                attributes=attributes,
             )
         if p.owner:
             join_domain(platform, p.name, p.domains[0], "owner")

@@ -60,6 +60,33 @@ def _user_row(s: Session, name: str) -> User:
     return user
 
 
+DEMO_ROLE = "demo_role"
+DEMO_PASSWORD_HINT = "demo_password_hint"
+"""User attributes the demo builder sets on the people of its story (and on no one else): a home whose people
+carry them is a demo, and its login page lists them."""
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    name: str
+    display_name: str
+    role: str
+    password_hint: str
+
+
+def demo_people(platform: Platform, *, limit: int = 60) -> list[DemoPerson]:
+    """The people of the demo's story, when this home is the demo (empty on every other home)."""
+    role = User.attributes[DEMO_ROLE].as_string()
+    with platform.store.session() as s:
+        rows = s.execute(
+            select(User.name, User.display_name, role, User.attributes[DEMO_PASSWORD_HINT].as_string())
+            .where(role.is_not(None), User.password_hash.is_not(None))
+            .order_by(User.id)
+            .limit(limit)
+        ).all()
+    return [DemoPerson(n, d or n, r, h or "") for n, d, r, h in rows]
+
+
 def get_person(platform: Platform, name: str) -> Person:
     with platform.store.session() as s:
         return _person(_user_row(s, name))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from threshold.errors import Busy, Unauthenticated
-from threshold.identity.service import authenticate
+from threshold.identity.service import authenticate, demo_people
 from threshold.interface.deps import client_address, session_person
 from threshold.interface.errors import error_headers
 from threshold.interface.permissions import Public
@@ -24,7 +25,8 @@ def login_form(request: Request, caller: Public, next: str = "/") -> Response:
     if session_person(request) is not None:
         return RedirectResponse(target, status_code=303)
     csrf_token(request)
-    return page(request, "login.html", {"next": target, "error": None, "username": ""}, person=None, title="Sign in")
+    data = {"next": target, "error": None, "username": "", "demo_people": _demo(request)}
+    return page(request, "login.html", data, person=None, title="Sign in")
 
 
 @router.post("/login")
@@ -41,7 +43,7 @@ def login(
     try:
         person = authenticate(request.app.state.platform, username.strip(), password, address=client_address(request))
     except (Unauthenticated, Busy) as e:
-        data = {"next": target, "error": str(e), "username": username.strip()}
+        data = {"next": target, "error": str(e), "username": username.strip(), "demo_people": _demo(request)}
         response = page(request, "login.html", data, person=None, status=e.status, title="Sign in")
         response.headers.update(error_headers(e))
         return response
@@ -54,3 +56,8 @@ def logout(request: Request, caller: Public, csrf: Annotated[str, Form(max_lengt
     check_csrf(request, csrf)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
+
+
+def _demo(request: Request) -> list[dict[str, str]]:
+    """The demo's people (name, role, password hint) when this home is the demo; nobody on any other home."""
+    return [asdict(p) for p in demo_people(request.app.state.platform)]
