@@ -126,6 +126,10 @@ def test_policies_list_the_built_in_guardrail_first(api: Api) -> None:
 
 def test_an_owner_applies_the_domain_policy_file(api: Api) -> None:
     body = {"text": MANUFACTURING_FILE, "reason": "faster forecasts"}
+    plan = api.ok("POST", "/api/v1/policies/plan", json=body)
+    assert (plan["applied"], plan["created"], len(plan["changes"])) == (False, plan["created"], 2)
+    assert plan["changes"][0].startswith("Rule manufacturing.forecasts-fast would be added: approve requests for")
+    assert api.ok("GET", "/api/v1/policies", as_="carla")[1:] == []  # the plan applied nothing
     r = api.ok("POST", "/api/v1/policies", json=body)
     assert (r["scope"], r["domain"], r["created"]) == (
         "domain",

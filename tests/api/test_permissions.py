@@ -111,6 +111,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("DELETE", "/api/v1/tokens/{token_id}"): Case(lambda w, role: f"/api/v1/tokens/{w.new_token(role)}"),
     ("GET", "/api/v1/policies"): Case("/api/v1/policies"),
     ("POST", "/api/v1/policies"): Case("/api/v1/policies", json={"text": EMPTY_POLICY, "reason": "walk"}),
+    ("POST", "/api/v1/policies/plan"): Case("/api/v1/policies/plan", json={"text": EMPTY_POLICY}),
     ("PUT", "/api/v1/datasets/{name}/visibility"): Case(
         f"/api/v1/datasets/{KPIS}/visibility", json={"visibility": "open"}
     ),

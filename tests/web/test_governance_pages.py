@@ -134,7 +134,9 @@ def test_owner_edits_the_domain_policy_file_shown_from_active_rules(anna, org):
     assert r.status_code == 200
     page = anna.parse(r.text)
     assert page.find(id="policy-message").text() == (
-        "Applied policies of manufacturing: 2 created, 0 updated, 0 retired, 0 unchanged."
+        "Applied policies of manufacturing. Rule manufacturing.energy-hashed was added: mask columns energy_kwh "
+        "with hash for readers outside manufacturing on plant_kpis. Rule manufacturing.finance-sees-berlin was "
+        "added: show members of finance only the rows where plant = 'Berlin' on plant_kpis."
     )
     assert page.find_all("tr", id="rule-manufacturing.energy-hashed")
     # The editor now shows the active rule, and applying it as shown changes nothing.
@@ -142,7 +144,7 @@ def test_owner_edits_the_domain_policy_file_shown_from_active_rules(anna, org):
     assert "id: energy-hashed" in form["text"] and "columns: [energy_kwh]" in form["text"]
     assert "readers:\n    domains: [finance]" in form["text"]
     again = anna.post("/governance/policies", data=form | {"reason": "no change"})
-    assert anna.parse(again.text).find(id="policy-message").text().endswith("0 retired, 2 unchanged.")
+    assert anna.parse(again.text).find(id="policy-message").text().endswith("Nothing changed.")
     # Leaving the rule out retires it; the history keeps every version with who and why.
     form["text"] = "domain: manufacturing\npolicies: []\n"
     anna.post("/governance/policies", data=form | {"reason": "energy is public now"})
@@ -171,7 +173,12 @@ def test_governance_group_applies_a_global_guardrail(gina):
     assert form["editor"] == "global" and form["text"].startswith("scope: global")
     text = "scope: global\nguardrails:\n  - id: no-marketing\n    kind: deny_purpose\n    purposes: [marketing]\n"
     r = gina.post("/governance/policies", data=form | {"text": text, "reason": "no profiling"})
-    assert gina.parse(r.text).find(id="policy-message").text().startswith("Applied global guardrails: 1 created")
+    assert (
+        gina.parse(r.text)
+        .find(id="policy-message")
+        .text()
+        .startswith("Applied global guardrails. Rule guardrail.no-marketing was added: refuse reads for marketing")
+    )
     assert gina.page("/governance").find("section", id="guardrails").find_all("tr", id="rule-guardrail.no-marketing")
 
 

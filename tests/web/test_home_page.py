@@ -125,3 +125,9 @@ def test_api_answers_the_home(org: Any, app: Any, path: str) -> None:
         assert body == {"requests": 1, "incidents": 0, "proposals": 0, "total": 1}
     else:
         assert body["waiting_count"] == 1 and body["requests"][0]["requester"] == "carla"
+
+
+def test_a_home_that_is_not_the_demo_lists_no_one_on_its_login_page(anonymous: Any, org: Any) -> None:
+    page = anonymous.page("/login")
+    assert not page.find_all(id="demo-people")
+    assert "anna" not in page.text()

@@ -116,6 +116,13 @@ def apply_policy(
     return asdict(policies.apply(platform, person, body.text, reason=body.reason))
 
 
+@router.post("/policies/plan", summary="What applying a policy file would change, in words (nothing is applied)")
+def plan_policy(
+    body: PolicyIn, platform: PlatformDep, person: Annotated[Person, Requires("policy.edit")]
+) -> dict[str, Any]:
+    return asdict(policies.plan(platform, person, body.text))
+
+
 @router.put("/datasets/{name}/visibility", summary="A dataset's visibility: open, on-request or restricted")
 def set_visibility(name: str, body: VisibilityIn, platform: PlatformDep, person: Manages) -> dict[str, Any]:
     return controls.set_visibility(platform, person, _dataset_name(name), body.visibility)

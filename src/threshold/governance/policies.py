@@ -90,6 +90,23 @@ class ApplyResult:
     retired: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     datasets: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+    """What changed (or would change, in a plan), in words: one sentence per rule or dataset setting."""
+    applied: bool = True
+    """False for a plan: nothing was written."""
+
+    def in_words(self) -> str:
+        """The whole change as people read it ("Nothing changed." when nothing did)."""
+        if not self.changes:
+            return "Nothing changed." if self.applied else "Nothing would change."
+        return " ".join(self.changes)
+
+
+class _Planned(Exception):
+    """Raised at the end of a plan so the transaction rolls back everything it did."""
+
+    def __init__(self, result: ApplyResult) -> None:
+        self.result = result
 
 
 def _check_kinds(pf: PolicyFile, rules: list[Rule]) -> None:
@@ -123,17 +140,28 @@ def parse_file(text: str) -> PolicyFile:
         raise InvalidInput(f"policy file: {where or 'file'}: {first.get('msg')}") from e
 
 
-def apply(platform: Platform, person: Person, text: str, *, reason: str = "") -> ApplyResult:
+def plan(platform: Platform, person: Person, text: str) -> ApplyResult:
+    """What applying the policy file would change, in words, without changing anything (`applied` False)."""
+    try:
+        apply(platform, person, text, _dry_run=True)
+    except _Planned as planned:
+        return planned.result
+    raise AssertionError("a plan always rolls back")  # pragma: no cover
+
+
+def apply(platform: Platform, person: Person, text: str, *, reason: str = "", _dry_run: bool = False) -> ApplyResult:
     """Apply a policy file as `person`: the governance group for global files, domain owners for theirs."""
     from threshold.access.rowfilter import validate_filter
     from threshold.governance.audit import append
+    from threshold.governance.wording import describe_rule, rule_change
 
     pf = parse_file(text)
     scope = pf.scope
     require(person, "policy.edit", PolicyScope(pf.domain if scope == "domain" else None))
     rules = pf.guardrails if scope == "global" else pf.policies
     _check_kinds(pf, rules)
-    result = ApplyResult(scope, pf.domain)
+    result = ApplyResult(scope, pf.domain, applied=not _dry_run)
+    would = "would be" if _dry_run else "was"
     with platform.store.session() as s:
         domain_row = None
         if pf.domain:
@@ -181,8 +209,12 @@ def apply(platform: Platform, person: Person, text: str, *, reason: str = "") ->
             if old is not None:
                 old.active = False
                 result.updated.append(rid)
+                result.changes.append(
+                    f"Rule {rid} {would} changed: {rule_change(Rule.model_validate(old.spec), rule)}."
+                )
             else:
                 result.created.append(rid)
+                result.changes.append(f"Rule {rid} {would} added: {describe_rule(rule, pf.domain)}.")
             s.add(
                 Policy(
                     rule_id=rid,
@@ -213,7 +245,15 @@ def apply(platform: Platform, person: Person, text: str, *, reason: str = "") ->
                     )
                 )
                 result.retired.append(rid)
+                result.changes.append(
+                    f"Rule {rid} {would} removed ({describe_rule(Rule.model_validate(old.spec), pf.domain)})."
+                )
         if domain_row is not None:
+            if pf.default_visibility and pf.default_visibility != domain_row.default_visibility:
+                result.changes.append(
+                    f"The default visibility of {pf.domain} {would} changed from {domain_row.default_visibility} "
+                    f"to {pf.default_visibility}."
+                )
             if pf.default_visibility:
                 domain_row.default_visibility = pf.default_visibility
             for ds_name, settings in pf.datasets.items():
@@ -221,11 +261,25 @@ def apply(platform: Platform, person: Person, text: str, *, reason: str = "") ->
                 ds = s.scalars(select(Dataset).where(Dataset.full_name == full)).one_or_none()
                 if ds is None or ds.domain_id != domain_row.id:
                     raise InvalidInput(f"datasets: no dataset {full!r} in domain {pf.domain}")
+                before = ds.visibility or f"{domain_row.default_visibility} (the domain's default)"
+                if settings.visibility is not None and settings.visibility != ds.visibility:
+                    result.changes.append(f"{full} {would} made {settings.visibility} (it was {before}).")
                 if settings.visibility is not None:
                     ds.visibility = settings.visibility
                 if settings.allowed_purposes is not None:
-                    ds.allowed_purposes = [p.strip().lower() for p in settings.allowed_purposes]
+                    purposes = [p.strip().lower() for p in settings.allowed_purposes]
+                    if sorted(purposes) != sorted(ds.allowed_purposes or []):
+                        result.changes.append(
+                            f"{full} {'would be' if _dry_run else 'is'} readable for "
+                            + (f"the purposes {', '.join(sorted(purposes))}" if purposes else "any declared purpose")
+                            + " (it was "
+                            + (", ".join(sorted(ds.allowed_purposes)) if ds.allowed_purposes else "any purpose")
+                            + ")."
+                        )
+                    ds.allowed_purposes = purposes
                 result.datasets.append(full)
+        if _dry_run:
+            raise _Planned(result)
     changed = result.created + result.updated + result.retired
     if changed or result.datasets:
         append(

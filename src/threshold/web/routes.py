@@ -20,7 +20,7 @@ from threshold.interface.deps import session_person
 from threshold.interface.errors import error_headers
 from threshold.web.session import login_url
 from threshold.web.templating import STATIC, page, wants_json
-from threshold.web.views import activity, auth, browse, governance, jobs, query, share
+from threshold.web.views import activity, auth, browse, governance, jobs, policy_forms, query, share
 from threshold.web.views import lineage as lineage_views
 from threshold.web.views import quality as quality_views
 
@@ -29,7 +29,7 @@ _HTTP_TITLES = {404: "Not found", 405: "Not allowed here", 403: "Not allowed", 4
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, browse, share, query, activity, governance, jobs):
+    for module in (auth, browse, share, query, activity, governance, policy_forms, jobs):
         app.include_router(module.router, include_in_schema=False)
     from threshold.web.views import products  # consumption, producers, candidates, products
 

@@ -121,10 +121,7 @@ def apply_policy(
             request, "governance.html", data, person=person, status=e.status, title="Governance", nav="governance"
         )
     scope = "global guardrails" if r.scope == "global" else f"policies of {r.domain}"
-    message = (
-        f"Applied {scope}: {len(r.created)} created, {len(r.updated)} updated, {len(r.retired)} retired, "
-        f"{len(r.unchanged)} unchanged."
-    )
+    message = f"Applied {scope}. {r.in_words()}"
     data = _overview(platform, person, message=message)
     return page(request, "governance.html", data, person=person, title="Governance", nav="governance")
 
