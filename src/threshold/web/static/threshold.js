@@ -2,6 +2,17 @@
 "use strict";
 
 (function () {
+  document.documentElement.classList.add("js");
+
+  // Phones: the navigation collapses behind the Menu button (CSS shows the button only on narrow screens).
+  const toggle = document.querySelector(".nav-toggle");
+  if (toggle) {
+    toggle.addEventListener("click", () => {
+      const open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", String(open));
+      toggle.closest(".topbar").classList.toggle("nav-open", open);
+    });
+  }
   const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
 
   function humanBytes(n) {

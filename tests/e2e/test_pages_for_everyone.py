@@ -1,0 +1,164 @@
+"""Pages for everyone, in Chromium: the home's badge, a governance form with its preview and words report, a
+phone's 390 px screen, keyboard only, and axe-core on the main pages (no serious or critical violation)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from threshold.governance import controls
+from threshold.governance import requests as access
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PLANT = "manufacturing.plant_kpis"
+MAIN_PAGES = (
+    "/",
+    "/datasets",
+    f"/datasets/{PLANT}",
+    "/query",
+    "/share",
+    "/insights",
+    "/me",
+    "/inbox",
+    "/governance",
+    "/governance/domains/manufacturing",
+)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package to run the browser tests")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def _page(browser: Any, width: int = 1280, height: int = 800, **options: Any) -> Any:
+    page = browser.new_context(viewport={"width": width, "height": height}, **options).new_page()
+    page.set_default_timeout(15_000)
+    return page
+
+
+def _sign_in(page: Any, base: str, user: str = "anna") -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", f"{user}-pass")
+    with page.expect_navigation():
+        page.click("form[action='/login'] button[type=submit]")
+
+
+def test_home_badge_counts_what_waits_and_links_to_it(live_server: str, browser: Any, org: Any) -> None:
+    controls.set_visibility(org.platform, org.anna, PLANT, "on-request")
+    access.request_access(org.platform, org.carla, PLANT, purpose="sales forecast")
+    page = _page(browser)
+    _sign_in(page, live_server)
+    page.goto(f"{live_server}/datasets")  # the badge is on every page
+    expect(page.locator("#waiting-badge")).to_have_attribute("title", "1 waiting for you")
+    page.click("nav a[href='/']")
+    expect(page.locator("#waiting li.waiting-request a")).to_have_text(f"carla asks for {PLANT}")
+    page.click("#waiting li.waiting-request a")
+    expect(page.locator("article.request .request-purpose")).to_have_text("sales forecast")
+
+
+def test_a_governance_form_previews_the_change_then_reports_it_in_words(live_server: str, browser: Any) -> None:
+    page = _page(browser)
+    _sign_in(page, live_server)
+    page.goto(f"{live_server}/governance/domains/manufacturing")
+    form = page.locator("#form-dataset form")
+    form.get_by_label("Visibility").select_option("on-request")
+    form.get_by_label("Allowed purposes").fill("reporting")
+    with page.expect_navigation():
+        form.get_by_role("button", name="Preview the change").click()
+    expect(page.locator("#change li").first).to_have_text(
+        f"{PLANT} would be made on-request (it was open (the domain's default))."
+    )
+    page.get_by_label("Why").fill("customers ask first")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Apply the change").click()
+    expect(page.locator("#policy-message")).to_have_text(
+        f"Applied policies of manufacturing. {PLANT} was made on-request (it was open (the domain's default)). "
+        f"{PLANT} is readable for the purposes reporting (it was any purpose)."
+    )
+
+
+def test_main_pages_fit_a_390_px_phone_and_the_menu_collapses(live_server: str, browser: Any) -> None:
+    page = _page(browser, 390, 844)
+    page.goto(f"{live_server}/login")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _sign_in(page, live_server)
+    wide = {}
+    for path in MAIN_PAGES:
+        page.goto(f"{live_server}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 390:
+            wide[path] = width
+    assert wide == {}, "pages wider than the phone (px)"
+    page.goto(f"{live_server}/")
+    expect(page.locator("nav.nav")).to_be_hidden()
+    page.get_by_role("button", name="Menu").click()
+    expect(page.locator("nav.nav a[href='/query']")).to_be_visible()
+    expect(page.get_by_role("button", name="Menu")).to_have_attribute("aria-expanded", "true")
+
+
+def test_keyboard_only_skip_link_visible_focus_and_labelled_forms(live_server: str, browser: Any) -> None:
+    page = _page(browser)
+    _sign_in(page, live_server)
+    page.goto(f"{live_server}/governance/domains/manufacturing")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("[document.activeElement.className, document.activeElement.textContent]")
+    assert focused == ["skip-link", "Skip to content"]
+    assert page.evaluate("document.activeElement.getBoundingClientRect().top") > 0  # shown when focused
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    # Tab on through the page: every focused control shows an outline.
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        style = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+        assert style != "none", page.evaluate("document.activeElement.outerHTML")
+    unlabelled = page.evaluate(
+        """[...document.querySelectorAll('main input:not([type=hidden]), main select, main textarea')]
+             .filter(e => !e.labels.length && !e.getAttribute('aria-label')).map(e => e.name)"""
+    )
+    assert unlabelled == []
+
+
+def _axe_source() -> str:
+    import axe_playwright_python
+
+    return (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
+
+
+def test_no_serious_or_critical_accessibility_violation_on_main_pages(live_server: str, browser: Any) -> None:
+    page = _page(browser, bypass_csp=True)  # the pages allow only their own scripts; axe is injected by the test
+    axe = _axe_source()
+    found: dict[str, list[str]] = {}
+
+    def check(path: str) -> None:
+        page.goto(f"{live_server}{path}")
+        page.evaluate(axe)
+        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        bad = [
+            f"{v['id']} ({v['impact']}): {v['nodes'][0]['target']}"
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        if bad:
+            found[path] = bad
+
+    check("/login")
+    _sign_in(page, live_server)
+    for path in MAIN_PAGES:
+        check(path)
+    assert found == {}
