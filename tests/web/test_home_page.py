@@ -131,3 +131,37 @@ def test_a_home_that_is_not_the_demo_lists_no_one_on_its_login_page(anonymous: A
     page = anonymous.page("/login")
     assert not page.find_all(id="demo-people")
     assert "anna" not in page.text()
+
+
+def test_a_person_chooses_german_and_the_pages_speak_it(anna: Any, anonymous: Any, org: Any) -> None:
+    _ask(org, org.ben, 2)
+    form = anna.page("/me").find("form", id="language-form").form_values()
+    assert form["language"] == "en"
+    assert anna.post("/me/language", data=form | {"language": "de"}).status_code == 303
+    page = anna.page("/")
+    assert page.find("html").attrs["lang"] == "de"
+    assert page.find("h1").text() == "Hallo, Anna"
+    assert page.find("a", class_="skip-link").text() == "Zum Inhalt springen"
+    assert [a.text() for a in page.find("nav").find_all("a")][:2] == ["Start", "Teilen"]
+    assert page.find("section", id="my-datasets").find("table").table_rows() == [[PLANT, "2", "ben (2)"]]
+    assert page.find("section", id="most-used").find("table").table_rows()[0][3] == "gerade eben"
+    # Kept with the person: a new session speaks German too; other people keep English.
+    again = type(anonymous)(anonymous._client._transport.app)
+    again.sign_in("anna", "anna-pass")
+    assert again.page("/").find("h1").text() == "Hallo, Anna"
+    again.close()
+    assert anonymous.page("/login").find("h1").text() == "Sign in"
+    german_browser = anonymous.get("/login", headers={"Accept-Language": "de-DE,de;q=0.9"})
+    assert anonymous.parse(german_browser.text).find("h1").text() == "Anmelden"  # before sign-in: the browser's
+    assert anna.post("/me/language", data=form | {"language": "fr"}).status_code == 422
+
+
+def test_numbers_and_dates_in_the_locale() -> None:
+    from datetime import UTC, datetime
+
+    from threshold.web import i18n
+
+    assert (i18n.number(1234567, "de"), i18n.number(1234.5, "de")) == ("1.234.567", "1.234,5")
+    assert i18n.number(1234.5, "en") == "1,234.5"
+    assert i18n.date(datetime(2026, 3, 1, tzinfo=UTC), "de") == "01.03.2026"
+    assert i18n.best_match("de-DE,de;q=0.9,en;q=0.8") == "de" and i18n.best_match("fr-FR") == "en"

@@ -87,6 +87,27 @@ def demo_people(platform: Platform, *, limit: int = 60) -> list[DemoPerson]:
     return [DemoPerson(n, d or n, r, h or "") for n, d, r, h in rows]
 
 
+LANGUAGES = ("en", "de")
+"""The languages of the interface text; a person's choice is the user attribute `language` (default English)."""
+
+
+def language_of(platform: Platform, name: str) -> str:
+    with platform.store.session() as s:
+        attributes = s.scalar(select(User.attributes).where(User.name == name)) or {}
+    language = attributes.get("language") if isinstance(attributes, dict) else None
+    return language if language in LANGUAGES else LANGUAGES[0]
+
+
+def set_language(platform: Platform, person: Person, language: str) -> str:
+    """A person chooses the language of their interface (their own only)."""
+    if language not in LANGUAGES:
+        raise InvalidInput(f"language must be one of {', '.join(LANGUAGES)}")
+    with platform.store.session() as s:
+        user = _user_row(s, person.name)
+        user.attributes = dict(user.attributes or {}) | {"language": language}
+    return language
+
+
 def get_person(platform: Platform, name: str) -> Person:
     with platform.store.session() as s:
         return _person(_user_row(s, name))

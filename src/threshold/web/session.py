@@ -10,7 +10,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import Request
 
 from threshold.errors import Denied
-from threshold.identity.service import Person
+from threshold.identity.service import Person, language_of
 
 
 def sign_in(request: Request, person: Person) -> None:
@@ -18,6 +18,7 @@ def sign_in(request: Request, person: Person) -> None:
     request.session.clear()
     request.session["user"] = person.name
     request.session["csrf"] = secrets.token_urlsafe(32)
+    request.session["language"] = language_of(request.app.state.platform, person.name)
 
 
 def csrf_token(request: Request) -> str:

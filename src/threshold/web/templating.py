@@ -14,10 +14,11 @@ from typing import Any
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 
 from threshold.identity.service import Person
 from threshold.interface import home as personal_home
+from threshold.web import i18n
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -121,6 +122,45 @@ def cell(value: Any) -> str:
     return str(value)
 
 
+def _lang(ctx: Any) -> str:
+    return str(ctx.get("lang") or "en")
+
+
+@pass_context
+def number_in(ctx: Any, n: float | None) -> str:
+    """`number` in the reader's locale (English as before; others through Babel)."""
+    if n is None or _lang(ctx) == "en":
+        return number(n)
+    return i18n.number(n, _lang(ctx))
+
+
+@pass_context
+def when_in(ctx: Any, iso: str | None) -> str:
+    """`when` in the reader's language: relative times translated, older dates in the locale."""
+    language = _lang(ctx)
+    if language == "en":
+        return when(iso)
+    tr = i18n.translations(language)
+    if not iso:
+        return tr.gettext("never")
+    try:
+        at = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    seconds = (datetime.now(UTC) - at).total_seconds()
+    if seconds < 60:
+        return tr.gettext("just now")
+    if seconds >= 86400 * 30:
+        return i18n.date(at, language)
+    for size, one, many in ((86400, "%(n)d day ago", "%(n)d days ago"), (3600, "%(n)d hour ago", "%(n)d hours ago")):
+        if seconds >= size:
+            count = int(seconds // size)
+            return tr.ngettext(one, many, count) % {"n": count}
+    count = int(seconds // 60)
+    return tr.ngettext("%(n)d min ago", "%(n)d min ago", count) % {"n": count}
+
+
 environment = Environment(
     loader=FileSystemLoader(TEMPLATES),
     autoescape=True,  # every value is escaped; templates never mark data as safe
@@ -130,9 +170,9 @@ environment = Environment(
 )
 environment.filters.update(
     human_bytes=human_bytes,
-    number=number,
+    number=number_in,
     percent=percent,
-    when=when,
+    when=when_in,
     short_hash=short_hash,
     cell=cell,
     friendly_type=friendly_type,
@@ -158,13 +198,26 @@ def page(
         return JSONResponse(jsonable_encoder(data), status_code=status)
     platform = getattr(request.app.state, "platform", None)
     waiting = personal_home.waiting(platform, person).total if person is not None and platform is not None else 0
+    lang = language(request, person)
+    tr = i18n.translations(lang)
     html = environment.get_template(template).render(
         data=data,
         person=person,
         waiting=waiting,
+        lang=lang,
+        _=tr.gettext,
+        ngettext=tr.ngettext,
         csrf=request.session.get("csrf", "") if "session" in request.scope else "",
         title=title,
         nav=nav,
         path=request.url.path,
     )
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def language(request: Request, person: Person | None) -> str:
+    """The signed-in person's language (kept in the session from sign-in), else the browser's."""
+    chosen = request.session.get("language") if person is not None and "session" in request.scope else None
+    if chosen in i18n.LANGUAGES:
+        return str(chosen)
+    return i18n.best_match(request.headers.get("accept-language", ""))
