@@ -8,14 +8,23 @@ Passwords are '<name>-pass'.
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import tempfile
+import threading
 import uuid
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+import prepared
+from prepared import BUILDERS, kind
 from threshold.identity.service import ADMIN, Person, add_domain, add_user, ensure_admin, get_person, join_domain
 from threshold.platform import Platform
 
@@ -30,13 +39,15 @@ Lyon,Claire Martin,claire.martin@example.fr,0.11,1010.0,2026-01-06
 """
 
 
-def _postgres_database() -> str:
-    """A fresh database on the test server for one test; dropped afterwards by the fixture."""
+def _postgres_database(template: str | None = None) -> str:
+    """A fresh database on the test server for one test (a copy of the database at `template`, when
+    given); dropped afterwards by the fixture."""
     assert POSTGRES_URL
     name = f"thr_{uuid.uuid4().hex[:12]}"
+    copy_of = f' TEMPLATE "{template.rsplit("/", 1)[1]}"' if template else ""
     admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        c.execute(sa.text(f'CREATE DATABASE "{name}"{copy_of}'))
     admin.dispose()
     return POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
 
@@ -59,6 +70,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 def _make_platform(home: Path, backend: str) -> Iterator[Platform]:
+    """A new, initialised home built from nothing (admin only); closed (and its database dropped) after."""
     url = _postgres_database() if backend == "postgres" else None
     platform = Platform.open(home, must_exist=False, **({"database_url": url} if url else {}))
     platform.init()
@@ -71,13 +83,153 @@ def _make_platform(home: Path, backend: str) -> Iterator[Platform]:
             _drop_postgres_database(url)
 
 
+# --- Homes built once per session, copied per test ------------------------------------------------
+
+
+class PreparedHomes:
+    """The test homes built once per session and backend, at rest; every test gets a copy of its own
+    (homes are relocatable, issue 11). Kinds: `empty` (admin only), `org` (the organisation of `Org`),
+    and every fixture registered in `prepared.BUILDERS` (built on a copy of `org`).
+
+    The copy of a SQLite home is a copy of its folder (the metadata file is in it); the copy of a
+    PostgreSQL home is a copy of its folder plus a database created from the prepared one as template
+    (`CREATE DATABASE x TEMPLATE y` copies files, no SQL is replayed). A copy never writes into the
+    prepared home, so a test may change its copy freely. Builders run with cheap password hashing."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._built: dict[tuple[str, str], tuple[Path, str | None, object]] = {}
+        """(kind, backend) -> the prepared home, its database (PostgreSQL) and what its builder returned."""
+        self._copies: weakref.WeakKeyDictionary[Platform, tuple[str, object]] = weakref.WeakKeyDictionary()
+        """Each open copy -> its kind and its builder's result."""
+        self._templates: list[str] = []
+
+    @staticmethod
+    def kind_for(request: pytest.FixtureRequest, org_fixture: str) -> str:
+        """Which home a test's `platform` (or `any_platform`) is a copy of: the one of the single
+        registered fixture the test uses, else `org` when it uses `org_fixture`, else `empty`."""
+        if org_fixture not in request.fixturenames:
+            return "empty"
+        info = getattr(getattr(request, "_pyfuncitem", None), "_fixtureinfo", None)
+        defs = info.name2fixturedefs if info is not None else {}
+        wanted = set()
+        for name in request.fixturenames:
+            if defs.get(name):  # the definition the test uses (the innermost one)
+                build = BUILDERS.get(f"{defs[name][-1].func.__module__}:{name}")
+                if build is not None:
+                    wanted.add(kind(build))
+        return wanted.pop() if len(wanted) == 1 else "org"
+
+    def _prepare(self, kind: str, backend: str) -> tuple[Path, str | None, object]:
+        if (kind, backend) not in self._built:
+            self._built[kind, backend] = self._build(kind, backend)
+        return self._built[kind, backend]
+
+    def _build(self, kind: str, backend: str) -> tuple[Path, str | None, object]:
+        """Build the home once: the same calls the tests made before, with cheap password hashing."""
+        from argon2 import PasswordHasher, profiles
+
+        from threshold.identity import service as identity
+
+        where = Path(tempfile.mkdtemp(prefix=f"{kind.rsplit('.', 1)[-1]}_{backend}_", dir=self.root))
+        build = {prepared.kind(b): b for b in BUILDERS.values()}.get(kind)
+        hasher, identity._hasher = identity._hasher, PasswordHasher.from_parameters(profiles.CHEAPEST)
+        try:
+            if build is None:
+                url = _postgres_database() if backend == "postgres" else None
+                platform = Platform.open(where / "home", must_exist=False, **({"database_url": url} if url else {}))
+                try:
+                    platform.init()
+                    ensure_admin(platform)
+                    result: object = _build_org(platform, where) if kind == "org" else None
+                finally:
+                    platform.close()
+            else:
+                platform, url = self._open_copy("org", backend, where / "home")
+                try:
+                    result = build(_org_of(platform, where, self), where)
+                finally:
+                    platform.close()
+        finally:
+            identity._hasher = hasher
+        if url:
+            self._templates.append(url)
+        return where / "home", url, result
+
+    def _open_copy(self, kind: str, backend: str, dest: Path) -> tuple[Platform, str | None]:
+        home, template, result = self._prepare(kind, backend)
+        url = _postgres_database(template=template) if template else None
+        try:
+            shutil.copytree(home, dest, symlinks=True)
+            platform = Platform.open(dest, **({"database_url": url} if url else {}))
+            if url:
+                # The copied warehouse is stamped with the template database, which cannot be asked
+                # whether it still uses it: claim it for the copy, as `threshold init` does.
+                from threshold import home as homes
+
+                homes.claim(platform.settings, platform.store)
+        except BaseException:
+            if url:
+                _drop_postgres_database(url)
+            raise
+        self._copies[platform] = (kind, result)
+        return platform, url
+
+    def copy(self, kind: str, backend: str, dest: Path) -> Iterator[Platform]:
+        """A copy of the prepared home `kind` at `dest`, open; closed (its database dropped) after."""
+        platform, url = self._open_copy(kind, backend, dest)
+        try:
+            yield platform
+        finally:
+            platform.close()
+            if url:
+                _drop_postgres_database(url)
+
+    def copy_org(self, kind: str, backend: str, tmp: Path) -> Iterator[tuple[Org, Any]]:
+        """A copy of the home of the registered fixture `kind` at `tmp/home`: (its `Org`, what its
+        builder returned, still to be rebound to the copy); closed after (for module-scoped fixtures)."""
+        for platform in self.copy(kind, backend, tmp / "home"):
+            yield _org_of(platform, tmp, self), self._copies[platform][1]
+
+    def adopt(self, org: Org, build: prepared.Build) -> bool:
+        """When `org`'s home is a copy of the home of `build` (which returned the org it added to), take
+        over what the builder set on that org (people, ids) and say so; else False: build."""
+        built = self.result(org.platform, build)
+        if built is None:
+            return False
+        for name, value in vars(built).items():
+            if name not in ("platform", "plant_kpis_csv"):  # people are the same in the copy
+                setattr(org, name, value)
+        return True
+
+    def is_org(self, platform: Platform) -> bool:
+        """Whether `platform` is a copy of a home that holds the org (`org` or a registered kind)."""
+        return self._copies.get(platform, ("empty", None))[0] != "empty"
+
+    def result(self, platform: Platform, build: prepared.Build) -> Any:
+        """What `build` returned when `platform` is a copy of its home, else None (then the fixture builds
+        on the platform it got)."""
+        kind, result = self._copies.get(platform, ("empty", None))
+        return result if kind == prepared.kind(build) else None
+
+    def close(self) -> None:
+        for url in self._templates:
+            _drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session")
+def prepared_homes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PreparedHomes]:
+    """The session's `PreparedHomes` (each built on first use)."""
+    prepared = PreparedHomes(tmp_path_factory.mktemp("prepared"))
+    yield prepared
+    prepared.close()
+
+
 def copy_home(home: Path, dest: Path, **overrides: object) -> Platform:
     """Copy a SQLite home at rest (its platform closed) as `cp -a` does, and open the copy.
 
     Homes are relocatable: build an organisation once, copy it for every test that changes it. The
     copy reads and writes only its own files; the original is never touched."""
-    import shutil
-
     shutil.copytree(home, dest, symlinks=True)
     return Platform.open(dest, **overrides)
 
@@ -89,15 +241,20 @@ def copy_home_fixture():  # -> (home: Path, dest: Path, **settings) -> Platform
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    """An empty, initialised home on SQLite (admin only)."""
-    yield from _make_platform(tmp_path / "home", "sqlite")
+def platform(request: pytest.FixtureRequest, tmp_path: Path, prepared_homes: PreparedHomes) -> Iterator[Platform]:
+    """An empty, initialised home on SQLite (admin only); the home of `org` when the test uses `org`.
+
+    A copy of a home prepared once per session: the test may change it."""
+    yield from prepared_homes.copy(prepared_homes.kind_for(request, "org"), "sqlite", tmp_path / "home")
 
 
 @pytest.fixture
-def any_platform(tmp_path: Path, backend: str) -> Iterator[Platform]:
-    """An empty, initialised home on SQLite and on PostgreSQL (the same test runs on both)."""
-    yield from _make_platform(tmp_path / "home", backend)
+def any_platform(
+    request: pytest.FixtureRequest, tmp_path: Path, backend: str, prepared_homes: PreparedHomes
+) -> Iterator[Platform]:
+    """An empty, initialised home on SQLite and on PostgreSQL (the same test runs on both); the home of
+    `any_org` when the test uses `any_org`."""
+    yield from prepared_homes.copy(prepared_homes.kind_for(request, "any_org"), backend, tmp_path / "home")
 
 
 @dataclass
@@ -139,15 +296,26 @@ def _build_org(platform: Platform, tmp_path: Path) -> Org:
     )
 
 
-@pytest.fixture
-def org(platform: Platform, tmp_path: Path) -> Org:
-    return _build_org(platform, tmp_path)
+def _org_of(platform: Platform, tmp_path: Path, prepared: PreparedHomes) -> Org:
+    """The `Org` of a copy of a prepared home that holds it (built here when `platform` is not one: a
+    test module that puts its own `platform` in place)."""
+    if not prepared.is_org(platform):
+        return _build_org(platform, tmp_path)
+    csv = tmp_path / "plant_kpis.csv"
+    csv.write_text(PLANT_KPIS_CSV, encoding="utf-8")
+    people = [get_person(platform, name) for name in (ADMIN, "anna", "ben", "carla")]
+    return Org(platform, *people, csv)
 
 
 @pytest.fixture
-def any_org(any_platform: Platform, tmp_path: Path) -> Org:
+def org(platform: Platform, tmp_path: Path, prepared_homes: PreparedHomes) -> Org:
+    return _org_of(platform, tmp_path, prepared_homes)
+
+
+@pytest.fixture
+def any_org(any_platform: Platform, tmp_path: Path, prepared_homes: PreparedHomes) -> Org:
     """`org` on SQLite and on PostgreSQL."""
-    return _build_org(any_platform, tmp_path)
+    return _org_of(any_platform, tmp_path, prepared_homes)
 
 
 # --- What a failed share must leave untouched (tests/sharing/test_share*.py) ---------------------
@@ -210,19 +378,54 @@ def empty_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def module_org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Org]:
+def module_org(tmp_path_factory: pytest.TempPathFactory, prepared_homes: PreparedHomes) -> Iterator[Org]:
     """`org` built once per test module (SQLite), shared by the module's tests: for the many tests
     that only read (building an org takes most of a second); they must not change what others read."""
     tmp = tmp_path_factory.mktemp("module_org")
-    for platform in _make_platform(tmp / "home", "sqlite"):
-        yield _build_org(platform, tmp)
+    for platform in prepared_homes.copy("org", "sqlite", tmp / "home"):
+        yield _org_of(platform, tmp, prepared_homes)
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def module_any_org(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Org]:
+def module_any_org(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, prepared_homes: PreparedHomes
+) -> Iterator[Org]:
     """`module_org` on SQLite and on PostgreSQL (the module's tests run once per backend)."""
     if request.param == "postgres" and not POSTGRES_URL:
         pytest.skip("THRESHOLD_TEST_POSTGRES_URL not set (make test starts a local PostgreSQL)")
     tmp = tmp_path_factory.mktemp(f"module_org_{request.param}")
-    for platform in _make_platform(tmp / "home", str(request.param)):
-        yield _build_org(platform, tmp)
+    for platform in prepared_homes.copy("org", str(request.param), tmp / "home"):
+        yield _org_of(platform, tmp, prepared_homes)
+
+
+# --- A real HTTP server for the app (uvicorn in a thread) -------------------------------------------
+
+
+@contextmanager
+def serving(app: object, **config: object) -> Iterator[str]:
+    """`with serving(app) as url:` the ASGI app over real HTTP, uvicorn in a thread; stopped after.
+
+    The socket is bound and listening before uvicorn starts, so a client may connect at once (the
+    kernel holds the connection until uvicorn accepts it): nothing polls for the server to be up."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    port = int(sock.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", **config))  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn-test", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+        sock.close()
+    assert not thread.is_alive(), "uvicorn did not stop"
+
+
+@pytest.fixture(scope="session")
+def serve() -> Callable[..., AbstractContextManager[str]]:
+    """`with serve(app, lifespan="off") as url:` see `serving`."""
+    return serving

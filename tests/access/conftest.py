@@ -16,6 +16,7 @@ column names, their consumer and the purpose she declared.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from prepared import kind, on_org
 from threshold.governance import controls, policies
 from threshold.governance import requests as access_requests
 from threshold.identity.service import add_domain, add_user, get_person, join_domain, set_password
@@ -177,16 +179,28 @@ def build_world(org: Any) -> World:
     return World(org, people, ids)
 
 
+@on_org("fresh_world")
+def _prepare_world(org: Any, tmp: Path) -> World:
+    return build_world(org)
+
+
+def _rebind(org: Any, built: World) -> World:
+    return World(org, {name: get_person(org.platform, name) for name in built.people}, built.ids)
+
+
 @pytest.fixture(scope="module")
-def world(module_org: Any) -> World:
-    """The organisation above, built once for a test module (its tests only read it)."""
-    return build_world(module_org)
+def world(prepared_homes: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """The organisation above for a test module (its tests only read it): a copy of its own home (not
+    `module_org`'s), built once per session."""
+    for org, built in prepared_homes.copy_org(kind(_prepare_world), "sqlite", tmp_path_factory.mktemp("world")):
+        yield _rebind(org, built)
 
 
 @pytest.fixture
-def fresh_world(org: Any) -> World:
-    """The organisation above for one test (it may change it)."""
-    return build_world(org)
+def fresh_world(org: Any, prepared_homes: Any) -> World:
+    """The organisation above for one test (it may change it): a copy of it built once per session."""
+    built = prepared_homes.result(org.platform, _prepare_world)
+    return build_world(org) if built is None else _rebind(org, built)
 
 
 def write(path: Path, text: str) -> Path:

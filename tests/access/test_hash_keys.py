@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from prepared import on_org
 from threshold.gateway.service import query
 from threshold.governance import controls, policies
 from threshold.governance import requests as access_requests
@@ -35,8 +36,8 @@ def _hashes(p: Any, who: Any, sql: str, purpose: str | None = None) -> list[str]
     return [r["email"] for r in query(p, sql, user=who, purpose=purpose).table.to_pylist()]
 
 
-@pytest.fixture
-def hashed(org: Any) -> Any:
+@on_org("hashed")
+def _build_hashed(org: Any, tmp: Any = None) -> Any:
     p = org.platform
     p.settings.guardrail_personal_mask = "hash"
     for name in ("sam", "dora", "claudia"):
@@ -47,6 +48,15 @@ def hashed(org: Any) -> Any:
     org.sam, org.dora, org.claudia = (get_person(p, n) for n in ("sam", "dora", "claudia"))
     _share_emails(p, org.sam, "sales", "customers", EMAILS)
     _share_emails(p, org.sam, "sales", "orders", [EMAILS[0], ORDERS_ONLY])
+    return org
+
+
+@pytest.fixture
+def hashed(org: Any, prepared_homes: Any) -> Any:
+    """`_build_hashed` on the org: a copy of its home built once per session."""
+    if not prepared_homes.adopt(org, _build_hashed):
+        _build_hashed(org)
+    org.platform.settings.guardrail_personal_mask = "hash"  # a setting of the open platform, not of the home
     return org
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from prepared import on_org
 from threshold.errors import Denied
 from threshold.gateway.service import query
 from threshold.identity.service import add_user, get_person
@@ -17,14 +18,22 @@ from threshold.usage.service import dataset_usage, org_usage, person_usage
 KPIS = "manufacturing.plant_kpis"
 
 
-@pytest.fixture
-def used(org: Any) -> Any:
+@on_org("used")
+def _build_used(org: Any, tmp: Any = None) -> Any:
     p = org.platform
     add_user(p, "gina", governance=True)
     org.gina = get_person(p, "gina")
     query(p, f"SELECT plant FROM {KPIS}", user=org.ben, purpose="energy cost forecast")
     query(p, f"SELECT plant FROM {KPIS}", user=org.carla, purpose="sales planning")
     query(p, f"SELECT plant FROM {KPIS}", user=org.carla, purpose="sales planning")
+    return org
+
+
+@pytest.fixture
+def used(org: Any, prepared_homes: Any) -> Any:
+    """`_build_used` on the org: a copy of its home built once per session."""
+    if not prepared_homes.adopt(org, _build_used):
+        _build_used(org)
     return org
 
 

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pytest
 from sqlalchemy import select, update
 
+from prepared import on_org
 from threshold.access.reading import decide
 from threshold.catalog.service import describe
 from threshold.errors import Denied
@@ -54,8 +55,8 @@ def _values(rows: list[dict[str, Any]]) -> set[str]:
     return {str(v) for r in rows for v in r.values()}
 
 
-@pytest.fixture
-def copied(org: Any) -> Any:
+@on_org("copied")
+def _build_copied(org: Any, tmp: Any = None) -> Any:
     """sales.customers (on request, sam owns sales), ben's personal grant, and finance.cust_copy derived by ben."""
     p = org.platform
     add_user(p, "sam", password="sam-pass")
@@ -69,6 +70,14 @@ def copied(org: Any) -> Any:
     req = access_requests.request_access(p, org.ben, "sales.customers", purpose=PURPOSE, days=30)
     org.grant = access_requests.approve(p, org.sam, req["id"], allow_personal=True)["grant"]
     derive(p, "cust_copy", domain="finance", sql="SELECT * FROM sales.customers", user=org.ben, purpose=PURPOSE)
+    return org
+
+
+@pytest.fixture
+def copied(org: Any, prepared_homes: Any) -> Any:
+    """`_build_copied` on the org: a copy of its home built once per session."""
+    if not prepared_homes.adopt(org, _build_copied):
+        _build_copied(org)
     return org
 
 
