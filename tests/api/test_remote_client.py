@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +11,6 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pytest
-import uvicorn
 
 import threshold
 from threshold.api.app import create_app
@@ -26,35 +22,11 @@ KPIS = "manufacturing.plant_kpis"
 SQL = f"SELECT plant, scrap_rate, day FROM {KPIS} ORDER BY day, plant"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def server(module_org: Any) -> Iterator[str]:
+def server(module_org: Any, serve: Any) -> Iterator[str]:
     """A real HTTP server for module_org; stopped when the module is done."""
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(module_org.platform),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="off",
-        ws="none",
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, name="uvicorn-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=20)
-    assert not thread.is_alive(), "uvicorn did not stop"
+    with serve(create_app(module_org.platform), lifespan="off", ws="none") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -7,17 +7,13 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from openpyxl import load_workbook
 from pptx import Presentation
 
@@ -32,27 +28,10 @@ MAILS_SQL = "SELECT plant, e_mail FROM manufacturing.plant_kpis WHERE plant = $p
 PLANT = [{"name": "plant", "type": "text", "default": "Berlin"}]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def server(module_org: Any) -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(create_app(module_org.platform), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="off", ws="none")  # fmt: skip
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, name="uvicorn-insights", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=20)
+def server(module_org: Any, serve: Any) -> Iterator[str]:
+    with serve(create_app(module_org.platform), lifespan="off", ws="none") as url:
+        yield url
 
 
 @pytest.fixture(scope="module", params=["local", "remote"])
