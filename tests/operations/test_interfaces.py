@@ -161,29 +161,10 @@ def test_api_repair_and_maintenance_are_for_owners(damaged: Platform) -> None:
 
 
 @pytest.fixture
-def server(damaged: Platform) -> Iterator[str]:
+def server(damaged: Platform, serve: Any) -> Iterator[str]:
     """A real HTTP server (uvicorn on 127.0.0.1, in a thread) for the damaged home."""
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    srv = uvicorn.Server(
-        uvicorn.Config(create_app(damaged), host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="none")
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:  # waiting for a real server to listen, not for time to pass
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=20)
+    with serve(create_app(damaged), lifespan="off", ws="none") as url:
+        yield url
 
 
 def test_python_client_embedded_and_remote_give_the_same_answers(
