@@ -43,12 +43,16 @@ def background(work: Callable[[], object]) -> None:
 
 @atexit.register
 def drain(timeout: float = 10.0) -> None:
-    """Wait, within `timeout` seconds, for background work started by this process."""
+    """Wait, within `timeout` seconds, for background work started by this process, and for the work
+    that work started meanwhile (tests call this instead of polling for a delivery)."""
     deadline = time.monotonic() + timeout
-    with _lock:
-        threads = list(_outstanding)
-    for t in threads:
-        t.join(max(0.0, deadline - time.monotonic()))
+    while True:
+        with _lock:
+            threads = [t for t in _outstanding if t.is_alive()]
+        if not threads or time.monotonic() >= deadline:
+            return
+        for t in threads:
+            t.join(max(0.0, deadline - time.monotonic()))
 
 
 def _quietly(work: Callable[[], object]) -> None:

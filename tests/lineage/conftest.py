@@ -13,8 +13,8 @@ import gzip
 import json
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,13 +23,14 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
+from prepared import on_org
 from threshold.api.app import create_app
 from threshold.gateway.service import query
 from threshold.lineage.derive import derive
 from threshold.lineage.sources import add_source
 from threshold.platform import Platform
+from threshold.runtime import drain
 from threshold.sharing.service import share
 
 
@@ -52,33 +53,17 @@ def free_port() -> int:
 @dataclass
 class Server:
     url: str
-    server: uvicorn.Server
-    thread: threading.Thread
 
 
 @pytest.fixture
-def server() -> Iterator[Callable[[Platform], Server]]:
+def server(serve: Any) -> Iterator[Callable[[Platform], Server]]:
     """`server(platform)` starts the app under uvicorn; every server started is stopped afterwards."""
-    started: list[Server] = []
+    with ExitStack() as running:
 
-    def start(platform: Platform) -> Server:
-        port = free_port()
-        config = uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-        srv = uvicorn.Server(config)
-        thread = threading.Thread(target=srv.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not srv.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        running = Server(f"http://127.0.0.1:{port}", srv, thread)
-        started.append(running)
-        return running
+        def start(platform: Platform) -> Server:
+            return Server(running.enter_context(serve(create_app(platform), lifespan="on")))
 
-    yield start
-    for s in started:
-        s.server.should_exit = True
-        s.thread.join(10)
+        yield start
 
 
 @dataclass
@@ -89,9 +74,9 @@ class Receiver:
     status: int = 201
 
     def wait_for(self, n: int, timeout: float = 15.0) -> list[Any]:
-        deadline = time.monotonic() + timeout
-        while len(self.bodies) < n and time.monotonic() < deadline:
-            time.sleep(0.05)
+        """What was received once the deliveries started so far have finished (they run on background
+        threads: joined, not polled); the test asserts there are `n`."""
+        drain(timeout)
         return list(self.bodies)
 
 
@@ -239,10 +224,16 @@ PLANTS_CSV = "Plant,Country\nBerlin,DE\nLyon,FR\nPorto,PT\n"
 KPIS = "manufacturing.plant_kpis"
 
 
+@on_org("chain")
+def _prepare_chain(org: Any, tmp: Path) -> Any:
+    return build_chain(org, tmp)
+
+
 @pytest.fixture
-def chain(org: Any, tmp_path: Path) -> Any:
-    """The supply chain of `build_chain` on a fresh `org`, for tests that change it."""
-    return build_chain(org, tmp_path)
+def chain(org: Any, tmp_path: Path, prepared_homes: Any) -> Any:
+    """The supply chain of `build_chain` on a fresh `org`, for tests that change it (a copy of its home,
+    built once per session)."""
+    return org if prepared_homes.adopt(org, _prepare_chain) else build_chain(org, tmp_path)
 
 
 @pytest.fixture(scope="module")
