@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from prepared import on_org
 from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.quality import dataset_checks
@@ -57,15 +58,27 @@ def _batches(org: Any, tmp: Path) -> Batches:
     return Batches(org.platform, org.anna, org.ben, org.carla, org.admin, tmp)
 
 
-@pytest.fixture
-def batches(org: Any, tmp_path: Path) -> Batches:
-    return _batches(org, tmp_path)
+@on_org("batches", "any_batches")
+def _prepare_batches(org: Any, tmp: Path) -> Batches:
+    return _batches(org, tmp)
+
+
+def _copied_batches(org: Any, tmp: Path, prepared: Any) -> Batches:
+    if prepared.result(org.platform, _prepare_batches) is None:
+        return _batches(org, tmp)
+    return Batches(org.platform, org.anna, org.ben, org.carla, org.admin, tmp)
 
 
 @pytest.fixture
-def any_batches(any_org: Any, tmp_path: Path) -> Batches:
+def batches(org: Any, tmp_path: Path, prepared_homes: Any) -> Batches:
+    """(A copy of a home built once per session.)"""
+    return _copied_batches(org, tmp_path, prepared_homes)
+
+
+@pytest.fixture
+def any_batches(any_org: Any, tmp_path: Path, prepared_homes: Any) -> Batches:
     """`batches` on SQLite and on PostgreSQL."""
-    return _batches(any_org, tmp_path)
+    return _copied_batches(any_org, tmp_path, prepared_homes)
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from prepared import on_org
 from threshold.gateway.service import query
 from threshold.identity.service import get_person, join_domain
 from threshold.notifications.service import inbox
@@ -26,8 +27,8 @@ pytestmark = pytest.mark.skipif(
 KPIS = "manufacturing.plant_kpis"
 
 
-@pytest.fixture
-def chain(org: Any) -> Any:
+@on_org("chain")
+def _build_chain(org: Any, tmp: Any = None) -> Any:
     """manufacturing.plant_kpis -> sales.plant_summary (carla, owner of sales) -> finance.scrap_costs (ben)."""
     join_domain(org.platform, "carla", "sales", "owner")
     carla = get_person(org.platform, "carla")
@@ -46,6 +47,14 @@ def chain(org: Any) -> Any:
         sql="SELECT plant, scrap_rate AS rate, energy_cost FROM sales.plant_summary",
     )
     org.carla = carla
+    return org
+
+
+@pytest.fixture
+def chain(org: Any, prepared_homes: Any) -> Any:
+    """`_build_chain`: a copy of its home built once per session."""
+    if not prepared_homes.adopt(org, _build_chain):
+        _build_chain(org)
     return org
 
 
