@@ -6,7 +6,6 @@ The fixture is the specification: add a case there, not here. This file scores e
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -117,31 +116,6 @@ def test_reason_never_quotes_a_value(case: dict[str, Any]) -> None:
             # Counts and percentages are numbers too: only numbers longer than any count can leak.
             if len(text) >= 5 or (len(text) >= 3 and not text.isdigit()):
                 assert text not in reason, f"{detection.tag} reason quotes a sampled value"
-
-
-def _timed(name: str, values: list[Any], dtype: str | None) -> float:
-    best = float("inf")
-    for _ in range(3):  # the best of three: other processes share the machine
-        start = time.perf_counter()
-        detect_column(name, values, dtype)
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def test_detection_is_fast_on_a_thousand_values() -> None:
-    timings = {}
-    for i, case in enumerate(CASES):
-        values = (case["values"] * (1000 // len(case["values"]) + 1))[:1000]
-        timings[f"{i}:{_label(case)}"] = _timed(case["name"], values, case.get("dtype"))
-    # Repeated values are judged once per column by some detectors; 1000 distinct names are not.
-    given = {v for c in CASES if c["name"] in ("Vorname", "Prénom", "first_name", "förnamn") for v in c["values"]}
-    family = {v for c in CASES if c["name"] in ("Nachname", "nom de famille", "last_name") for v in c["values"]}
-    distinct = [f"{a} {b}" for a in sorted(given) for b in sorted(family)][:1000]
-    assert len(set(distinct)) == 1000
-    timings["1000 distinct names"] = _timed("col_x", distinct, None)
-    slowest = max(timings, key=lambda k: timings[k])
-    print(f"\nslowest of {len(timings)} columns of 1000 values: {slowest!r}, {timings[slowest] * 1000:.2f} ms")
-    assert timings[slowest] < 0.05  # the target is < 5 ms; a generous bound keeps busy CI machines green
 
 
 def test_luhn() -> None:
