@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from prepared import on_org
 from threshold.access.masks import scope_key
 from threshold.access.reading import mask_secret
 from threshold.governance.policies import apply
@@ -143,10 +144,15 @@ def governed(module_org: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     return _govern(module_org, tmp_path_factory.mktemp("governed"))
 
 
+@on_org("any_governed")
+def _prepare_governed(org: Any, tmp: Path) -> Any:
+    return _govern(org, tmp)
+
+
 @pytest.fixture
-def any_governed(any_org: Any, tmp_path: Path) -> Any:
-    """`governed` on SQLite and on PostgreSQL, built for each test."""
-    return _govern(any_org, tmp_path)
+def any_governed(any_org: Any, tmp_path: Path, prepared_homes: Any) -> Any:
+    """`governed` on SQLite and on PostgreSQL, for each test (a copy of its home, built once per session)."""
+    return any_org if prepared_homes.adopt(any_org, _prepare_governed) else _govern(any_org, tmp_path)
 
 
 @pytest.fixture

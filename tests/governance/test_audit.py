@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from prepared import on_org
 from threshold.api.app import create_app
 from threshold.errors import InvalidInput
 from threshold.gateway.service import query
@@ -31,8 +32,8 @@ policies:
 """
 
 
-@pytest.fixture
-def logged(any_org: Any) -> Any:
+@on_org("logged")
+def _build_logged(any_org: Any, tmp: Any = None) -> Any:
     """An org whose audit log holds one of every kind of decision and change."""
     org, p = any_org, any_org.platform
     budget = pa.table({"cost_centre": ["CC-1", "CC-2"], "amount": [10.0, 20.0]})
@@ -60,6 +61,14 @@ def logged(any_org: Any) -> Any:
     other = access.request_access(p, org.ben, KPIS, purpose="forecasting")
     access.deny(p, org.anna, other["id"], reason="ask anna first")
     return org
+
+
+@pytest.fixture
+def logged(any_org: Any, prepared_homes: Any) -> Any:
+    """`_build_logged`: a copy of its home built once per session."""
+    if not prepared_homes.adopt(any_org, _build_logged):
+        _build_logged(any_org)
+    return any_org
 
 
 def test_every_decision_and_change_is_recorded_with_its_rules(logged: Any) -> None:
