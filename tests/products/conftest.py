@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 
+from prepared import on_org
+from threshold.identity.service import get_person
+
 from .usage_history import History, Receiver, build_history
 
 
@@ -17,16 +20,29 @@ def history(module_any_org: Any, tmp_path_factory: pytest.TempPathFactory) -> Hi
     return build_history(module_any_org.platform, tmp_path_factory.mktemp("history"))
 
 
-@pytest.fixture
-def fresh(org: Any, tmp_path: Path) -> History:
-    """The history in a home of its own (SQLite), for tests that change things."""
-    return build_history(org.platform, tmp_path)
+@on_org("fresh", "any_fresh")
+def _prepare_history(org: Any, tmp: Path) -> History:
+    return build_history(org.platform, tmp)
+
+
+def _copied_history(org: Any, tmp: Path, prepared: Any) -> History:
+    built = prepared.result(org.platform, _prepare_history)
+    if built is None:
+        return build_history(org.platform, tmp)
+    return History(org.platform, {name: get_person(org.platform, name) for name in built.people}, built.ids)
 
 
 @pytest.fixture
-def any_fresh(any_org: Any, tmp_path: Path) -> History:
+def fresh(org: Any, tmp_path: Path, prepared_homes: Any) -> History:
+    """The history in a home of its own (SQLite), for tests that change things (a copy of a home built
+    once per session)."""
+    return _copied_history(org, tmp_path, prepared_homes)
+
+
+@pytest.fixture
+def any_fresh(any_org: Any, tmp_path: Path, prepared_homes: Any) -> History:
     """`fresh` on SQLite and PostgreSQL."""
-    return build_history(any_org.platform, tmp_path)
+    return _copied_history(any_org, tmp_path, prepared_homes)
 
 
 @pytest.fixture(autouse=True)
