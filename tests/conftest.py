@@ -162,12 +162,12 @@ class PreparedHomes:
         try:
             shutil.copytree(home, dest, symlinks=True)
             platform = Platform.open(dest, **({"database_url": url} if url else {}))
-            if url:
-                # The copied warehouse is stamped with the template database, which cannot be asked
-                # whether it still uses it: claim it for the copy, as `threshold init` does.
-                from threshold import home as homes
+            # The copied warehouse is stamped with the prepared home's store: claim it for the copy, as
+            # `threshold init` does, so that the copy is in the state of a home built where it is (a
+            # PostgreSQL template cannot even be asked whether it still uses the warehouse).
+            from threshold import home as homes
 
-                homes.claim(platform.settings, platform.store)
+            homes.claim(platform.settings, platform.store)
         except BaseException:
             if url:
                 _drop_postgres_database(url)
