@@ -21,7 +21,7 @@ import pytest
 
 from threshold.errors import InvalidInput
 from threshold.sharing.readers import ReadOptions, SourceTable, read
-from threshold.sharing.readers.csv import SNIFF_BYTES, read_csv, read_error
+from threshold.sharing.readers.csv import SNIFF_BYTES, encoding_past_head, read_csv, read_error
 
 
 @dataclass
@@ -252,12 +252,24 @@ def test_registry_routes_csv_gz_and_tsv(tmp_path: Path) -> None:
         assert table.relation.fetchall() == [(1, 2)]
 
 
-def test_late_cp1252_after_an_ascii_megabyte(tmp_path: Path) -> None:
+def test_an_ascii_megabyte_is_read_as_utf8_without_scanning_the_rest(tmp_path: Path) -> None:
+    """The encoding is decided on the first megabyte; what lies past it is looked at only when DuckDB
+    reports a byte that is not UTF-8 (the share then falls back, see test_share's late cp1252 case)."""
     ascii_rows = "".join(f"{i},plain\n" for i in range(SNIFF_BYTES // 8))
     path = _write(tmp_path, "data.csv", _cp1252("id,name\n" + ascii_rows + "999999,Müller\n"))
     table = _read(tmp_path, path)
-    assert "encoding cp1252" in table.notes
-    assert table.relation.order("id DESC").limit(1).fetchall() == [(999999, "Müller")]
+    assert "encoding utf-8" in table.notes
+    assert encoding_past_head(path) == "cp1252"
+    with pytest.raises(duckdb.Error, match="Invalid unicode"):
+        table.relation.order("id DESC").limit(1).fetchall()
+
+
+def test_encoding_past_head_is_none_for_utf8_or_a_non_ascii_start(tmp_path: Path) -> None:
+    ascii_rows = "".join(f"{i},plain\n" for i in range(SNIFF_BYTES // 8))
+    late_utf8 = _write(tmp_path, "a.csv", ("id,name\n" + ascii_rows + "1,Müller\n").encode())
+    utf8_start = _write(tmp_path, "b.csv", ("id,name\n1,Jürgen\n" + ascii_rows).encode() + _cp1252("2,Müller\n"))
+    assert encoding_past_head(late_utf8) is None
+    assert encoding_past_head(utf8_start) is None
 
 
 def _xlsx_bytes() -> bytes:

@@ -549,3 +549,23 @@ def test_share_a_json_or_parquet_file(org, tmp_path: Path, case: FileCase) -> No
     assert [(c["name"], c["type"]) for c in record["schema"]] == case.schema
     assert record["source"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert _rows(org.platform, org.admin, "SELECT * FROM manufacturing.orders ORDER BY order_id") == case.rows
+
+
+def test_a_cp1252_byte_past_an_ascii_megabyte_is_shared_in_cp1252(org, tmp_path: Path) -> None:
+    """The encoding is sniffed on the first megabyte (plain ASCII: UTF-8); DuckDB finds the cp1252 byte while
+    converting, and the share falls back to cp1252 once, publishing one snapshot with every row intact."""
+    from threshold.sharing.readers.csv import SNIFF_BYTES
+
+    rows = "".join(f"{i},plain\n" for i in range(SNIFF_BYTES // 8))
+    path = _write(tmp_path, "late.csv", ("id,name\n" + rows + "999999,Müller\n").encode("cp1252"))
+
+    [result] = share(org.platform, path, domain="manufacturing", user=org.anna)
+
+    assert "encoding cp1252" in result.notes
+    assert result.rows_added == SNIFF_BYTES // 8 + 1
+    assert _rows(org.platform, org.anna, "SELECT name FROM manufacturing.late WHERE id = 999999") == [
+        {"name": "Müller"}
+    ]
+    record = describe(org.platform, "manufacturing.late")
+    assert len(record["history"]) == 1
+    assert record["source"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()

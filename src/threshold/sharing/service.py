@@ -10,6 +10,7 @@ next writer rolls the unpublished snapshot back (`Lake.reset_to`).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -154,13 +155,56 @@ def share(
     check_name("dataset", base_name)
 
     clean_staging(platform.settings)  # folders of shares and uploads whose process died
-    staging = own_folder(platform.settings.staging_dir / uuid.uuid4().hex)
-    con = share_connection(platform, staging)
     digest: dict[str, Any] = {}
     hasher = threading.Thread(target=_sha256, args=(path, digest), daemon=True) if path else None
+    if hasher:
+        hasher.start()
+    args = (platform, source, path, options, domain, base_name, user, mode, evolve, description, purpose)
+    more = (source_system, chosen, visibility, digest, hasher, report)
     try:
-        if hasher:
-            hasher.start()
+        results = _share_source(*args, *more)
+    except _EncodingFallback as fallback:
+        # The CSV started with plain ASCII and was read as UTF-8; a later byte was not UTF-8. Nothing was
+        # published (the failed attempt cleaned up after itself): share again in the encoding found there.
+        options = dataclasses.replace(options, encoding=fallback.encoding)
+        args = (platform, source, path, options, domain, base_name, user, mode, evolve, description, purpose)
+        results = _share_source(*args, *more)
+    for r in results:
+        r.seconds = round(time.perf_counter() - started, 3)
+    return results
+
+
+class _EncodingFallback(Exception):
+    """A CSV guessed UTF-8 from its ASCII start holds a byte further on that is not UTF-8."""
+
+    def __init__(self, encoding: str) -> None:
+        super().__init__(encoding)
+        self.encoding = encoding
+
+
+def _share_source(
+    platform: Platform,
+    source: Any,
+    path: Path | None,
+    options: readers.ReadOptions,
+    domain: str,
+    base_name: str,
+    user: Person,
+    mode: str,
+    evolve: bool,
+    description: str,
+    purpose: str,
+    source_system: str | None,
+    chosen: Choices,
+    visibility: str | None,
+    digest: dict[str, Any],
+    hasher: threading.Thread | None,
+    report: Progress,
+) -> list[ShareResult]:
+    """Read the source once and share each of its tables (one lock, commit and publication each)."""
+    staging = own_folder(platform.settings.staging_dir / uuid.uuid4().hex)
+    con = share_connection(platform, staging)
+    try:
         report("reading", None)
         tables, source_info = sources.read_source(con, staging, path if path is not None else source, options)
         if source_system is not None:
@@ -191,10 +235,9 @@ def share(
                         report,
                         chosen,
                         visibility,
+                        guessed=options.encoding is None,
                     )
                 )
-        for r in results:
-            r.seconds = round(time.perf_counter() - started, 3)
         return results
     finally:
         con.close()
@@ -220,6 +263,8 @@ def _share_table(
     report: Progress,
     chosen: Choices,
     visibility: str | None,
+    *,
+    guessed: bool = False,
 ) -> ShareResult:
     from threshold import cleanup
 
@@ -270,6 +315,7 @@ def _share_table(
             report,
             source_info,
             on_full=lambda: _disk_full(platform, staging, path.stat().st_size if path else 0),
+            on_bad_text=lambda e: _check_guess(path if guessed else None, source_info, e),
         )
         data_dir = lake.table_dir(ident) / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -507,6 +553,7 @@ def _copy(
     source_info: dict[str, Any],
     *,
     on_full: Callable[[], ThresholdError],
+    on_bad_text: Callable[[duckdb.Error], None] = lambda e: None,
 ) -> int:
     """Run the conversion, reporting DuckDB's own progress; errors become one clear line."""
     done = threading.Event()
@@ -527,6 +574,7 @@ def _copy(
     except duckdb.Error as e:
         if disk.is_full(e):
             raise on_full() from e
+        on_bad_text(e)
         name = str(source_info["source_name"])
         if source_info.get("source_format") == "csv":
             from threshold.sharing.readers.csv import read_error
@@ -543,6 +591,18 @@ def _copy(
         poller.join()
     report("converting", 1.0)
     return int(row[0]) if row else 0
+
+
+def _check_guess(path: Path | None, source_info: dict[str, Any], e: duckdb.Error) -> None:
+    """DuckDB met a byte that is not UTF-8 in a CSV whose encoding was detected (`path`; None when the person
+    chose it): find the file's encoding past the first megabyte (`_EncodingFallback`); when that is UTF-8
+    after all, or the file did not start with plain ASCII, the error stands."""
+    if path is None or source_info.get("source_format") != "csv" or "Invalid unicode" not in str(e):
+        return
+    from threshold.sharing.readers.csv import encoding_past_head
+
+    if found := encoding_past_head(path):
+        raise _EncodingFallback(found) from e
 
 
 def _disk_full(platform: Platform, staging: Path, need: int) -> ThresholdError:
@@ -778,11 +838,22 @@ def _human(n: float) -> str:
 def _sha256(path: Path | None, out: dict[str, Any]) -> None:
     if path is None:
         return
+    _idle_priority()
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(4 * 1024 * 1024):
             h.update(chunk)
     out["sha256"] = h.hexdigest()
+
+
+def _idle_priority() -> None:
+    """Run the calling thread only on otherwise idle CPU time (Linux SCHED_IDLE; elsewhere unchanged): the
+    source's SHA-256 (kept: the catalog and lineage promise it) then never takes a core from the conversion,
+    and mostly finishes in its single-threaded phases (commit, profile)."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # type: ignore[attr-defined,unused-ignore]
+    except (AttributeError, OSError):
+        pass
 
 
 def share_connection(platform: Platform, staging: Path) -> duckdb.DuckDBPyConnection:

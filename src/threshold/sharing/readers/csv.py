@@ -350,8 +350,8 @@ def _detect_encoding(path: Path, head: _Head) -> _Encoding:
             return _Encoding("utf-16-be", "utf-16")
         raise InvalidInput(f"{path.name} does not look like a text file")
     if _is_utf8(data, head.complete):
-        if data.isascii() and not head.complete and not head.gzip:
-            return _encoding_after_ascii(path)
+        # An ASCII start is read as UTF-8 without looking further: a later byte that is not UTF-8 makes
+        # DuckDB fail the conversion, and only then does the share look for the encoding (`encoding_past_head`).
         return _UTF8
     return _single_byte(data)
 
@@ -371,18 +371,23 @@ def _single_byte(data: bytes) -> _Encoding:
     return _Encoding("cp1252", "cp1252")
 
 
-def _encoding_after_ascii(path: Path) -> _Encoding:
-    """The first megabyte is plain ASCII: the first non-ASCII bytes further on decide UTF-8 or CP-1252."""
-    with path.open("rb") as f:
-        f.seek(SNIFF_BYTES)
+def encoding_past_head(path: Path) -> str | None:
+    """The encoding of a file whose first megabyte was plain ASCII, from its first non-ASCII bytes further on:
+    "cp1252" or "latin-1", or None when they are UTF-8 (or there are none). Called only after DuckDB found a
+    byte that is not UTF-8, so a UTF-8 file (nearly every one) is never scanned twice."""
+    head = _read_head(path)
+    if not head.data.isascii():
+        return None  # UTF-8 text in the first megabyte: a bad byte later is an error, not another encoding
+    with _open(path, head.gzip) as f:
+        f.read(SNIFF_BYTES)
         while chunk := f.read(CHUNK_BYTES):
             if chunk.isascii():
                 continue
             found = re.search(b"[\x80-\xff]", chunk)
             start = found.start() if found else 0
             window = chunk[start : start + 256]
-            return _UTF8 if _is_utf8(window, final=False) else _single_byte(window)
-    return _UTF8
+            return None if _is_utf8(window, final=False) else _single_byte(window).label
+    return None
 
 
 def _forced_encoding(name: str, head: _Head, wanted: str) -> _Encoding:
