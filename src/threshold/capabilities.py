@@ -30,7 +30,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("sharing"),
     Capability("catalog"),
     Capability("gateway"),
-    Capability("usage"),
+    Capability("usage", models=True),
     Capability("governance"),
     Capability("notifications", models=True, registration=True),
     Capability("lineage", models=True, registration=True),

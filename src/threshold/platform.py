@@ -6,6 +6,7 @@ Every service function takes it as its first argument (as Datasette's views take
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,11 @@ class Platform:
         """What time it is for jobs and the outbox (tests inject a fixed clock)."""
         self.executor: Executor = background
         """Where background work (outbox deliveries) runs (tests inject `jobs.runtime.inline`)."""
+        self._on_close: list[Callable[[], None]] = []
+
+    def on_close(self, fn: Callable[[], None]) -> None:
+        """Call `fn` when the platform closes, before its engine and store (a capability's writer flushes)."""
+        self._on_close.append(fn)
 
     @classmethod
     def open(cls, home: str | Path | None = None, *, must_exist: bool = True, **overrides: object) -> Platform:
@@ -97,6 +103,9 @@ class Platform:
         self._limits = value
 
     def close(self) -> None:
+        for fn in reversed(self._on_close):
+            fn()
+        self._on_close.clear()
         if self._limits is not None:
             self._limits.close()
         if self._engine is not None:

@@ -19,6 +19,7 @@ from threshold.catalog.search import did_you_mean
 from threshold.errors import Busy, Denied, InvalidInput, NotFound, ThresholdError
 from threshold.gateway.columns import columns_read_cached
 from threshold.gateway.fingerprint import fingerprint, strip_literals
+from threshold.gateway.prepared import Prepared, grants_expire, key_of, reads_of
 from threshold.gateway.stream import Cancel, QueryStream
 from threshold.identity.service import Person
 from threshold.lake import ReadPlan
@@ -26,7 +27,8 @@ from threshold.limits import Ticket
 from threshold.platform import Platform
 from threshold.sql.check import CheckedQuery, Reference, check, render
 from threshold.store.models import Column, Dataset, Domain
-from threshold.usage.service import KINDS, UsageRecord, record
+from threshold.usage.journal import Pending
+from threshold.usage.service import KINDS, UsageRecord, record, record_soon
 
 INTERFACES = ("web", "api", "cli", "python", "job")
 
@@ -37,12 +39,18 @@ class QueryResult:
     truncated: bool
     datasets: list[str]
     duration_ms: float
-    event_id: int | None
+    event: Pending | None
+    """The usage event, on its way to the store (`event_id` waits for it)."""
     notes: list[str] = field(default_factory=list)
     masked: dict[str, set[str]] = field(default_factory=dict)
     """Per dataset read: the columns the reader saw masked (a derivation's tags remember it)."""
     snapshots: dict[str, int | None] = field(default_factory=dict)
     """The snapshot each dataset was read at."""
+
+    @property
+    def event_id(self) -> int | None:
+        """The usage event's id: waits until the usage journal has written it (read-your-writes)."""
+        return self.event.id() if self.event is not None else None
 
 
 @dataclass
@@ -89,7 +97,7 @@ def query(
         stream.truncated,
         stream.datasets,
         stream.duration_ms,
-        stream.event_id,
+        stream.event,
         stream.notes,
         stream.masked,
         dict(stream.snapshots),
@@ -127,40 +135,51 @@ def open_query(
     bound: dict[str, _Bound] = {}
     decisions: list[Decision] = []
     ticket: Ticket | None = None
+    prepared = reads_of(platform)
+    # Read before any metadata: a change committed after it gives a new key (see `gateway.prepared`).
+    key = key_of(platform.store.metadata_version(), sql, user, purpose)
     try:
         allowance = platform.limits.allowance(interface, max_rows=max_rows, seconds=timeout)
         # Admitted before anything else: a flood of refused queries costs no parse and no metadata read.
         ticket = platform.limits.admit(user.id, user.name, allowance)
-        try:
-            checked = check(sql)
-        except InvalidInput as e:
-            if e.near:  # a table named without its domain: which datasets did they mean?
-                raise InvalidInput(str(e), suggestions=did_you_mean(platform, e.near, viewer=user)) from e
-            raise
-        original = checked.tree.copy()  # binding rewrites the tree; analysis reads what the person wrote
-        with platform.store.session() as s:  # one metadata transaction for resolving and deciding
-            bound = _resolve(platform, s, checked, user)
-            decisions = decide(platform, user, sorted(bound), purpose, session=s)
-        denied = [d for d in decisions if not d.allowed]
-        if denied:
-            d = denied[0]
-            with platform.store.session() as s:  # the button to ask: only where a request could lift it
-                ref = refs(s, user, [d.dataset_id])[d.dataset_id]
-            raise Denied(
-                f"{user.name} may not read {d.dataset} (rule {d.rule}): {d.reason}",
-                request_access=d.dataset if may(user, "dataset.request", ref, platform=platform) else None,
-            )
-        if purpose is None:
-            inferred = {d.purpose for d in decisions if d.purpose}
-            purpose = inferred.pop() if len(inferred) == 1 else None
-        extra: list[Decision] = []
-        views, generated = _bind(platform, checked, bound, {d.dataset: d for d in decisions}, user, extra)
-        decisions = decisions + extra
-        _one_select(generated, pivot=checked.tree.find(exp.Pivot) is not None)
+        hit = prepared.get(key) if key is not None else None
+        if hit is not None:
+            bound, decisions, purpose, views = hit.bound, list(hit.decisions), hit.purpose, hit.views
+            generated, fp, text, read = hit.generated, hit.fingerprint, hit.text, hit.read
+        else:
+            try:
+                checked = check(sql)
+            except InvalidInput as e:
+                if e.near:  # a table named without its domain: which datasets did they mean?
+                    raise InvalidInput(str(e), suggestions=did_you_mean(platform, e.near, viewer=user)) from e
+                raise
+            original = checked.tree.copy()  # binding rewrites the tree; analysis reads what the person wrote
+            with platform.store.session() as s:  # one metadata transaction for resolving and deciding
+                bound = _resolve(platform, s, checked, user)
+                decisions = decide(platform, user, sorted(bound), purpose, session=s)
+                until = grants_expire(platform, s, user) if key is not None and bound else None
+            denied = [d for d in decisions if not d.allowed]
+            if denied:
+                d = denied[0]
+                with platform.store.session() as s:  # the button to ask: only where a request could lift it
+                    ref = refs(s, user, [d.dataset_id])[d.dataset_id]
+                raise Denied(
+                    f"{user.name} may not read {d.dataset} (rule {d.rule}): {d.reason}",
+                    request_access=d.dataset if may(user, "dataset.request", ref, platform=platform) else None,
+                )
+            if purpose is None:
+                inferred = {d.purpose for d in decisions if d.purpose}
+                purpose = inferred.pop() if len(inferred) == 1 else None
+            extra: list[Decision] = []
+            views, generated = _bind(platform, checked, bound, {d.dataset: d for d in decisions}, user, extra)
+            decisions = decisions + extra
+            _one_select(generated, pivot=checked.tree.find(exp.Pivot) is not None)
+            fp, text = fingerprint(strip_literals(original))
+            schemas = {b.full_name: b.columns for b in bound.values()}
+            read = columns_read_cached(fp, original, schemas) if schemas else {}
+            if key is not None and not any(ref.time_travel is not None for ref in checked.references):
+                prepared.put(key, Prepared(bound, decisions, purpose, views, generated, fp, text, read, until))
         platform.engine.ensure_views({name: body for name, (_plan, body) in views.items()})
-        fp, text = fingerprint(strip_literals(original))
-        schemas = {b.full_name: b.columns for b in bound.values()}
-        read = columns_read_cached(fp, original, schemas) if schemas else {}
     except BaseException as e:
         if ticket is not None:
             ticket.leave()
@@ -175,9 +194,9 @@ def open_query(
         read_at.setdefault(plan.identifier, set()).add(plan.snapshot_id)
     snapshots = {n: ids.pop() if len(ids) == 1 else bound[n].snapshot_id for n, ids in read_at.items()}
 
-    def record_event(status: str, rows: int, error: str | None) -> int | None:
+    def record_event(status: str, rows: int, error: str | None) -> Pending | None:
         try:
-            return record(
+            return record_soon(
                 platform,
                 UsageRecord(
                     user_id=user.id,
@@ -488,7 +507,7 @@ def _record_failure(
             fp, text = "", ""
     status = "denied" if isinstance(error, Denied) else "busy" if isinstance(error, Busy) else "error"
     try:
-        record(
+        record_soon(
             platform,
             UsageRecord(
                 user_id=user.id,

@@ -33,9 +33,10 @@ from threshold.sql import plain_errors
 
 if TYPE_CHECKING:
     from threshold.platform import Platform
+    from threshold.usage.journal import Pending
 
-Recorder = Callable[[str, int, "str | None"], "int | None"]
-"""(status, rows delivered, error or limit) -> usage event id."""
+Recorder = Callable[[str, int, "str | None"], "Pending | None"]
+"""(status, rows delivered, error or limit) -> the usage event on its way to the store."""
 
 
 class Cancel:
@@ -99,7 +100,7 @@ class QueryStream:
         self.cancelled = False
         self.complete = False
         self.error: ThresholdError | None = None
-        self.event_id: int | None = None
+        self._event: Pending | None = None
         self.duration_ms = 0.0
         self._notes: list[str] = []
         self._closed = False
@@ -257,7 +258,16 @@ class QueryStream:
         else:
             status, error = "cancelled", None  # the reader stopped before the end (client gone)
         self.status = status
-        self.event_id = self._recorder(status, self.rows, error)
+        self._event = self._recorder(status, self.rows, error)
+
+    @property
+    def event_id(self) -> int | None:
+        """The usage event's id (waits for the usage journal to write it: the answer did not)."""
+        return self._event.id() if self._event is not None else None
+
+    @property
+    def event(self) -> Pending | None:
+        return self._event
 
     def __enter__(self) -> QueryStream:
         return self

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,12 @@ def make_engine(url: str, lock_timeout: float = 30.0) -> Engine:
     raise InvalidInput(f"unsupported database URL scheme in THRESHOLD_DATABASE_URL: {url.split(':', 1)[0]}")
 
 
+def _names_any(statement: str, tables: frozenset[str]) -> bool:
+    """Whether the SQL about to be sent names one of `tables` (the compiled text is cached: this costs a search)."""
+    text = statement.lower()
+    return any(t in text for t in tables)
+
+
 class Store:
     """The metadata store. `session()` is one transaction: committed on success, rolled back on error."""
 
@@ -56,6 +64,50 @@ class Store:
         self.engine = make_engine(url, lock_timeout)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         search_index.keep_in_step(self._sessions)
+        self._local = threading.local()
+        self._version_connections: list[sqlite3.Connection] = []
+        self._barriers: list[tuple[frozenset[str], Callable[[], int], Callable[[bool], None]]] = []
+
+    def barrier(self, tables: frozenset[str], pending: Callable[[], int], wait: Callable[[bool], None]) -> None:
+        """While `pending()`, call `wait(in_write_transaction)` before every statement that names one of
+        `tables`: a writer that batches rows off the request path (`usage.journal`) lets readers see what was
+        written before them. `in_write_transaction`: the statement's SQLite connection holds the write lock."""
+        if not self._barriers:
+            event.listen(self.engine, "before_cursor_execute", self._before_cursor_execute)
+        self._barriers.append((tables, pending, wait))
+
+    def _before_cursor_execute(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        for tables, pending, wait in self._barriers:
+            if pending() and _names_any(statement, tables):
+                dbapi = getattr(conn.connection, "dbapi_connection", None)
+                wait(bool(self.url.startswith("sqlite") and getattr(dbapi, "in_transaction", False)))
+
+    def metadata_version(self) -> int | None:
+        """A number that changes with every committed change to datasets, columns, tags, domains, people,
+        memberships, grants or policies (None before the migration that keeps it): one indexed read, so a
+        cache of what depends on them can be checked before each use."""
+        sql = "SELECT version FROM metadata_version WHERE id = 1"
+        try:
+            if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
+                # A connection of this thread's own, outside any transaction (WAL: it sees the last commit):
+                # a pool checkout and its reset cost more than the read itself.
+                con = getattr(self._local, "sqlite", None)
+                if con is None:
+                    con = sqlite3.connect(
+                        str(self.engine.url.database),
+                        timeout=self.lock_timeout,
+                        isolation_level=None,
+                        check_same_thread=False,  # used by its own thread only; closed by `dispose`
+                    )
+                    self._local.sqlite = con
+                    self._version_connections.append(con)
+                row = con.execute(sql).fetchone()
+            else:
+                with self.engine.connect() as c:
+                    row = c.exec_driver_sql(sql).first()
+        except Exception:
+            return None
+        return int(row[0]) if row is not None else None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -84,4 +136,8 @@ class Store:
         return cfg
 
     def dispose(self) -> None:
+        for con in self._version_connections:
+            con.close()
+        self._version_connections.clear()
+        self._local = threading.local()
         self.engine.dispose()

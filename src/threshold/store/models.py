@@ -368,3 +368,12 @@ class SearchTerm(Base):
     __tablename__ = "search_terms"
     variant: Mapped[str] = mapped_column(String(127), primary_key=True)
     term: Mapped[str] = mapped_column(String(127), primary_key=True)
+
+
+class MetadataVersion(Base):
+    """One row whose `version` changes in every transaction that changes what resolving and deciding a read
+    depends on (maintained by triggers, migration `gateway_fast_path`; read by `Store.metadata_version`)."""
+
+    __tablename__ = "metadata_version"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -15,6 +15,8 @@ from threshold.errors import NotFound
 from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.store.models import Dataset, Domain, Membership, UsageEvent, UsageRead, User
+from threshold.usage.journal import Pending, journal_of
+from threshold.usage.journal import flush as journal_flush
 
 KINDS = ("consumption", "browse", "platform")
 """What a read was (`UsageEvent.kind`): use of the data, a look at a dataset page, or the platform's own."""
@@ -85,6 +87,18 @@ def record(platform: Platform, rec: UsageRecord, *, audit: list[dict[str, Any]] 
         return int(event_id)
 
 
+def record_soon(platform: Platform, rec: UsageRecord, *, audit: list[dict[str, Any]] | None = None) -> Pending:
+    """As `record`, off the caller's critical path: the event is journalled (one local write) and reaches the
+    store in the journal's next batch (`usage.journal`); `.id()` of the result waits for it. Raises when
+    the event cannot be journalled."""
+    return journal_of(platform).append(rec, audit)
+
+
+def flush(platform: Platform) -> None:
+    """Every usage event recorded so far is in the store (see `usage.journal`)."""
+    journal_flush(platform)
+
+
 def _week(d: datetime) -> str:
     d = d if d.tzinfo else d.replace(tzinfo=UTC)
     monday = (d - timedelta(days=d.weekday())).date()
@@ -99,6 +113,7 @@ def dataset_usage(
     Counts per domain and purpose for everyone who may know it; the names of the people who use it only
     for those `dataset.usage.names` allows (its producers, the governance group); a viewer always sees
     their own use. `viewer=None`: the platform itself (everything)."""
+    flush(platform)
     with platform.store.session() as s:
         ds = find_dataset(s, viewer, full_name)
         ref = refs(s, viewer, [ds.id])[ds.id]
@@ -174,6 +189,7 @@ def org_usage(platform: Platform, *, limit: int = 20, viewer: Person | None = No
     """Most used datasets and datasets never used (the long tail), from recorded events: of the datasets
     `viewer` may know (`viewer=None`: all); use only (browsing and the platform's own reads are not use,
     see `counted_kinds`)."""
+    flush(platform)
     counted = UsageEvent.kind.in_(counted_kinds(platform))
     with platform.store.session() as s:
         used = s.execute(
@@ -214,6 +230,7 @@ def person_usage(platform: Platform, user: str, *, limit: int = 50, viewer: Pers
     """What one person used: datasets with counts, and their latest queries (stripped text). A person sees
     their own; the governance group and administrators anyone's (`usage.person.read`). Datasets the viewer
     may not know (any more) are left out, and so is the text of a query that read one."""
+    flush(platform)
     with platform.store.session() as s:
         uid = s.scalars(select(User.id).where(User.name == user)).one_or_none()
         if viewer is not None and (uid is None or uid != viewer.id):

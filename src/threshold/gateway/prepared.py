@@ -1,0 +1,103 @@
+"""Reads prepared once and run many times: what parsing, resolving, deciding and binding a query produced.
+
+A dashboard, an insight or a script asks the same question again and again. Everything the gateway does
+before the engine runs it depends only on the query text, the reader (who they are, their domains and
+roles), the declared purpose and the metadata of the datasets (their published snapshots, columns, tags,
+visibility, domains, memberships, grants and policies). The store keeps one number that changes with any
+committed change to that metadata (`Store.metadata_version`); a prepared read is reused only under the
+same number, before the earliest expiry of the reader's grants, and never for time travel (decided per
+snapshot). Admission, limits, execution and the usage record still happen for every query.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+if TYPE_CHECKING:
+    from threshold.access.reading import Decision
+    from threshold.identity.service import Person
+    from threshold.lake import ReadPlan
+    from threshold.platform import Platform
+
+MAX_PREPARED = 1024
+"""Prepared reads kept per platform (least recently used dropped first)."""
+
+
+@dataclass
+class Prepared:
+    bound: dict[str, Any]
+    decisions: list[Decision]
+    purpose: str | None
+    views: dict[str, tuple[ReadPlan, str]]
+    generated: str
+    fingerprint: str
+    text: str
+    read: dict[str, list[str]] | None
+    until: datetime | None = None
+    """The earliest expiry of one of the reader's grants: the decision may change then."""
+
+
+Key = tuple[Any, ...]
+
+
+class PreparedReads:
+    """Prepared reads of one platform, keyed on everything they depend on."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[Key, Prepared] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Key) -> Prepared | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry.until is not None and datetime.now(UTC) >= entry.until:
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: Key, entry: Prepared) -> None:
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > MAX_PREPARED:
+                self._entries.popitem(last=False)
+
+
+def reads_of(platform: Platform) -> PreparedReads:
+    cache = getattr(platform, "_prepared_reads", None)
+    if cache is None:
+        cache = PreparedReads()
+        platform._prepared_reads = cache  # type: ignore[attr-defined]
+    return cache  # type: ignore[no-any-return]
+
+
+def key_of(version: int | None, sql: str, user: Person, purpose: str | None) -> Key | None:
+    """The key of a prepared read; None when it may not be kept (the store has no metadata version)."""
+    if version is None:
+        return None
+    reader = (user.id, user.name, user.is_admin, user.is_governance, user.domains, user.owner_of)
+    return (version, sql, reader, purpose)
+
+
+def grants_expire(platform: Platform, session: Any, user: Person) -> datetime | None:
+    """When the first of the reader's live grants expires (a decision made now may change then)."""
+    from threshold.store.models import Grant
+
+    now = datetime.now(UTC)
+    first = session.scalar(
+        select(func.min(Grant.expires_at)).where(
+            Grant.user_id == user.id, Grant.revoked_at.is_(None), Grant.expires_at > now
+        )
+    )
+    if first is None:
+        return None
+    return first if first.tzinfo else first.replace(tzinfo=UTC)  # type: ignore[no-any-return]
