@@ -1,0 +1,57 @@
+"""Prepared reads are reused only while nothing they depend on changed: the same query after a change of
+visibility, tags or policy is decided again, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from threshold.errors import InvalidInput
+from threshold.gateway.prepared import reads_of
+from threshold.gateway.service import query
+from threshold.governance.controls import set_visibility, tag, untag
+
+SCRAP = "SELECT plant, scrap_rate FROM manufacturing.plant_kpis ORDER BY plant, scrap_rate"
+
+
+def test_the_metadata_version_moves_with_metadata_and_not_with_usage(any_org) -> None:
+    store = any_org.platform.store
+    start = store.metadata_version()
+    assert start is not None
+    assert query(any_org.platform, SCRAP, user=any_org.ben).event_id  # a usage event written
+    assert store.metadata_version() == start
+    tag(any_org.platform, any_org.anna, "manufacturing.plant_kpis.scrap_rate", "confidential")
+    assert store.metadata_version() != start
+
+
+def test_a_tag_added_after_a_read_masks_the_next_identical_read(any_org) -> None:
+    platform, ben, anna = any_org.platform, any_org.ben, any_org.anna
+    first = query(platform, SCRAP, user=ben).table.column("scrap_rate").to_pylist()
+    again = query(platform, SCRAP, user=ben).table.column("scrap_rate").to_pylist()
+    assert first == again and 0.05 in first  # the second came from the prepared read
+
+    tag(platform, anna, "manufacturing.plant_kpis.scrap_rate", "personal.health")
+    masked = query(platform, SCRAP, user=ben)
+    assert 0.05 not in masked.table.column("scrap_rate").to_pylist()
+    assert any("scrap_rate" in n for n in masked.notes)
+
+    untag(platform, anna, "manufacturing.plant_kpis.scrap_rate", "personal.health")
+    assert query(platform, SCRAP, user=ben).table.column("scrap_rate").to_pylist() == first
+
+
+def test_a_dataset_made_restricted_is_unknown_to_the_next_identical_read(any_org) -> None:
+    platform, ben = any_org.platform, any_org.ben
+    assert query(platform, SCRAP, user=ben).table.num_rows == 5
+    set_visibility(platform, any_org.anna, "manufacturing.plant_kpis", "restricted")
+    with pytest.raises(InvalidInput, match="unknown dataset manufacturing.plant_kpis"):
+        query(platform, SCRAP, user=ben)
+    assert query(platform, SCRAP, user=any_org.anna).table.num_rows == 5  # its own domain still reads it
+
+
+def test_prepared_reads_are_per_reader(any_org) -> None:
+    platform = any_org.platform
+    email = "SELECT e_mail FROM manufacturing.plant_kpis ORDER BY e_mail"
+    own = query(platform, email, user=any_org.anna).table.column("e_mail").to_pylist()
+    other = query(platform, email, user=any_org.ben).table.column("e_mail").to_pylist()
+    assert "anna.schmidt@example.com" in own
+    assert "anna.schmidt@example.com" not in other  # masked for a reader outside the domain
+    assert len(reads_of(platform)._entries) >= 2
