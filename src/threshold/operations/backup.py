@@ -39,9 +39,18 @@ from threshold.platform import Platform
 MANIFEST = "backup.json"
 FORMAT = "threshold-backup"
 VERSION = 1
-SKIP_IN_HOME = {"threshold.db", "threshold.db-wal", "threshold.db-shm", "staging", "spill", "locks", "warehouse"}
+SKIP_IN_HOME = {
+    "threshold.db",
+    "threshold.db-wal",
+    "threshold.db-shm",
+    "staging",
+    "spill",
+    "locks",
+    "warehouse",
+    "journal",
+}
 """What of the home folder is not copied as it is: the store (copied consistently), the warehouse
-(copied by reference), and scratch space."""
+(copied by reference), scratch space, and the usage journal (flushed into the store first)."""
 
 Progress = Callable[[str, int, int], None]
 
@@ -117,6 +126,9 @@ def backup(
     report = progress or (lambda phase, done, total: None)
     created = not dest.exists()
     dest.mkdir(parents=True, exist_ok=True)
+    from threshold.usage.service import flush
+
+    flush(platform)  # usage events on their way to the store are in the copy too
     try:
         with locks.deletions(platform, exclusive=True):
             report("metadata", 0, 1)

@@ -156,9 +156,9 @@ def share(
 
     clean_staging(platform.settings)  # folders of shares and uploads whose process died
     digest: dict[str, Any] = {}
+    # The source's SHA-256 (the catalog and lineage promise it) starts once the conversion is done, on the
+    # core the engine no longer needs while the share commits and profiles (`_start_hashing`).
     hasher = threading.Thread(target=_sha256, args=(path, digest), daemon=True) if path else None
-    if hasher:
-        hasher.start()
     args = (platform, source, path, options, domain, base_name, user, mode, evolve, description, purpose)
     more = (source_system, chosen, visibility, digest, hasher, report)
     try:
@@ -317,6 +317,8 @@ def _share_table(
             on_full=lambda: _disk_full(platform, staging, path.stat().st_size if path else 0),
             on_bad_text=lambda e: _check_guess(path if guessed else None, source_info, e),
         )
+        if hasher is not None:
+            _start_hashing(hasher)
         data_dir = lake.table_dir(ident) / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
         final = data_dir / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{out.name}"
@@ -334,6 +336,7 @@ def _share_table(
         prof = profile(con, plan, platform.settings.profile_sample_rows)
         detections = _detect(prof, plan.fields, incoming)
         if hasher is not None:
+            _start_hashing(hasher)
             hasher.join()
         report("publishing", None)
         # Guards (quality's blocking checks) judge the committed snapshot before it is published.
@@ -838,7 +841,6 @@ def _human(n: float) -> str:
 def _sha256(path: Path | None, out: dict[str, Any]) -> None:
     if path is None:
         return
-    _idle_priority()
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(4 * 1024 * 1024):
@@ -846,14 +848,10 @@ def _sha256(path: Path | None, out: dict[str, Any]) -> None:
     out["sha256"] = h.hexdigest()
 
 
-def _idle_priority() -> None:
-    """Run the calling thread only on otherwise idle CPU time (Linux SCHED_IDLE; elsewhere unchanged): the
-    source's SHA-256 (kept: the catalog and lineage promise it) then never takes a core from the conversion,
-    and mostly finishes in its single-threaded phases (commit, profile)."""
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # type: ignore[attr-defined,unused-ignore]
-    except (AttributeError, OSError):
-        pass
+def _start_hashing(hasher: threading.Thread) -> None:
+    """Start the source's hash once (a workbook's sheets share one); later calls do nothing."""
+    if hasher.ident is None:
+        hasher.start()
 
 
 def share_connection(platform: Platform, staging: Path) -> duckdb.DuckDBPyConnection:
