@@ -52,6 +52,10 @@ def _names_any(statement: str, tables: frozenset[str]) -> bool:
     return any(t in text for t in tables)
 
 
+def _is_write(statement: str) -> bool:
+    return statement.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE")
+
+
 class Store:
     """The metadata store. `session()` is one transaction: committed on success, rolled back on error."""
 
@@ -78,9 +82,14 @@ class Store:
 
     def _before_cursor_execute(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         for tables, pending, wait in self._barriers:
-            if pending() and _names_any(statement, tables):
-                dbapi = getattr(conn.connection, "dbapi_connection", None)
-                wait(bool(self.url.startswith("sqlite") and getattr(dbapi, "in_transaction", False)))
+            if not pending():
+                continue
+            dbapi = getattr(conn.connection, "dbapi_connection", None)
+            writing = bool(self.url.startswith("sqlite") and getattr(dbapi, "in_transaction", False))
+            # A write that is about to begin waits too, so what one thread does after a query (a request,
+            # a tag) is written after that query's events: the logs keep the order things happened in.
+            if _names_any(statement, tables) or (not writing and _is_write(statement)):
+                wait(writing)
 
     def metadata_version(self) -> int | None:
         """A number that changes with every committed change to datasets, columns, tags, domains, people,
