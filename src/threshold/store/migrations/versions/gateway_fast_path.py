@@ -1,7 +1,7 @@
 """gateway fast path: journal segments of the usage log, and a version of what read decisions depend on
 
 Revision ID: gateway_fast_path
-Revises: search_stored_vectors
+Revises: glossary
 
 - `usage_journal_segments`: the gateway appends each usage event to a local journal and a flusher inserts
   them in batches; the name of each segment it applies is written in the same transaction, so a segment
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "gateway_fast_path"
-down_revision = "search_stored_vectors"
+down_revision = "glossary"
 branch_labels = None
 depends_on = None
 
