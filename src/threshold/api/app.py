@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,6 +21,20 @@ from threshold.interface.permissions import Public, enforce, route_rules
 from threshold.platform import Platform
 
 docs = APIRouter(include_in_schema=False)
+CAPABILITY_ROUTERS = (
+    "glossary",
+    "governance",
+    "home",
+    "insights",
+    "jobs",
+    "lineage",
+    "notifications",
+    "operations",
+    "products",
+    "quality",
+    "shares",
+)
+"""The modules of `threshold.api` whose `router` serves a capability's routes (besides `routes.py`)."""
 """FastAPI's own documentation of the API (no data in it), served as routes that declare who may read them."""
 
 
@@ -94,37 +109,12 @@ def create_app(platform: Platform) -> FastAPI:
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         return JSONResponse({"detail": f"{where}: {first.get('msg', 'invalid input')}"}, status_code=422)
 
-    from threshold.api import (
-        glossary,
-        governance,
-        home,
-        insights,
-        jobs,
-        lineage,
-        notifications,
-        operations,
-        products,
-        quality,
-        shares,
-    )
     from threshold.api.routes import router
 
     app.include_router(docs)
     app.include_router(router)
-    for capability in (
-        glossary,
-        governance,
-        home,
-        insights,
-        jobs,
-        lineage,
-        notifications,
-        operations,
-        products,
-        quality,
-        shares,
-    ):
-        app.include_router(capability.router)
+    for name in CAPABILITY_ROUTERS:
+        app.include_router(importlib.import_module(f"threshold.api.{name}").router)
     from threshold.web.routes import install as install_web
 
     install_web(app)
