@@ -40,6 +40,9 @@ def install(app: FastAPI) -> None:
 
     app.include_router(explore.router, include_in_schema=False)
     app.include_router(insights.router, include_in_schema=False)
+    from threshold.web.views import glossary  # the shared vocabulary and its review
+
+    app.include_router(glossary.router, include_in_schema=False)
     from threshold.web.views import health  # the doctor's report, for admins
 
     app.include_router(health.router, include_in_schema=False)

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from threshold.catalog import search as catalog_search
 from threshold.errors import NotFound, ThresholdError
 from threshold.gateway.service import query as gateway_query
+from threshold.glossary import service as glossary
 from threshold.identity.service import Person
 from threshold.insights import service as insights
 from threshold.interface import home as personal_home
@@ -72,6 +73,7 @@ def dataset(
     built = insights.built_on(platform, person, record["name"], limit=1).total  # "4 insights built on this"
     data = record | {"preview": preview, "usage": used, "chart": weekly_bars(used["weekly"]), "access": access}
     data["insights_built"] = built
+    data["terms"] = [asdict(t) for t in glossary.terms_of_dataset(platform, person, record["name"])]  # its words
     return page(request, "dataset.html", data, person=person, title=record["name"])
 
 
