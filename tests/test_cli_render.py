@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -204,3 +205,54 @@ def test_help_and_a_group_without_its_command_print_the_help() -> None:
     assert helped.returncode == 0
     for command in ("share", "query", "visibility", "audit", "policy", "jobs", "serve", "demo"):
         assert f"\n  {command} " in helped.stdout
+
+
+WRITES_OR_SERVES = {
+    "init",
+    "login",
+    "serve",
+    "demo",
+    "contract export",
+    "insight export",
+    "board export",
+    "glossary export",
+}
+"""Commands whose output is a file, a server or a prompt, not a result: no `--format`."""
+
+
+def test_every_other_command_speaks_json_with_format_json() -> None:
+    import typer
+
+    from threshold.cli import app
+
+    without: list[str] = []
+
+    def walk(command: Any, path: list[str]) -> None:
+        if hasattr(command, "commands"):
+            for name, sub in command.commands.items():
+                walk(sub, [*path, name])
+        elif "fmt" not in {p.name for p in command.params}:
+            without.append(" ".join(path))
+
+    walk(typer.main.get_command(app), [])
+    assert set(without) == WRITES_OR_SERVES
+
+
+def test_actions_answer_in_words_or_as_json(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    data = tmp_path / "plant_kpis.csv"
+    data.write_text("plant,operator_email\nBerlin,a@example.com\n", encoding="utf-8")
+    assert threshold(home, "init").returncode == 0
+    added = threshold(home, "domain", "add", "manufacturing", "--owner", "admin", "--format", "json")
+    assert json.loads(added.stdout) == {"domain": "manufacturing", "title": "", "owners": ["admin"]}
+    user = json.loads(threshold(home, "user", "add", "ben", "--format", "json").stdout)
+    assert (user["name"], user["domains"], user["is_admin"]) == ("ben", [], False)
+    joined = threshold(home, "domain", "join", "manufacturing", "ben")
+    assert joined.stdout.strip() == "ben is now member of manufacturing"
+    assert threshold(home, "share", str(data), "--domain", "manufacturing").returncode == 0
+    tagged = threshold(home, "tag", "manufacturing.plant_kpis.plant", "geo.site", "--format", "json")
+    assert json.loads(tagged.stdout) == {"dataset": "manufacturing.plant_kpis", "column": "plant", "tag": "geo.site"}
+    said = threshold(home, "untag", "manufacturing.plant_kpis.plant", "geo.site")
+    assert said.stdout.strip() == "removed geo.site from manufacturing.plant_kpis.plant"
+    bad = threshold(home, "tag", "manufacturing.plant_kpis", "x.y", "--format", "xml")
+    assert bad.returncode != 0 and bad.stderr.strip() == "error: unknown format 'xml'; use one of table, json"

@@ -19,6 +19,7 @@ from threshold.commands.support import (
     lazy_module,
     out,
     platform_at,
+    say,
 )
 from threshold.errors import InvalidInput
 from threshold.interface.tables import Col, TableSpec, when, yes_no
@@ -34,19 +35,21 @@ app.add_typer(policy_app, name="policy")
 
 
 @app.command("tag")
-def tag_cmd(target: str, tag: str, as_user: As = None, home: Home = None) -> None:
+def tag_cmd(target: str, tag: str, as_user: As = None, home: Home = None, fmt: Format = "table") -> None:
     """Tag a dataset or a column (DATASET or DATASET.COLUMN), e.g. personal.email."""
+    check_format(fmt)
     p = platform_at(home)
     r = controls.tag(p, acting(p, as_user), target, tag)
-    out.print(f"tagged {r['dataset']}{'.' + r['column'] if r['column'] else ''} {r['tag']}")
+    say(r, fmt, f"tagged {r['dataset']}{'.' + r['column'] if r['column'] else ''} {r['tag']}")
 
 
 @app.command("untag")
-def untag_cmd(target: str, tag: str, as_user: As = None, home: Home = None) -> None:
+def untag_cmd(target: str, tag: str, as_user: As = None, home: Home = None, fmt: Format = "table") -> None:
     """Remove a tag from a dataset or a column."""
+    check_format(fmt)
     p = platform_at(home)
     r = controls.untag(p, acting(p, as_user), target, tag)
-    out.print(f"removed {r['removed']} from {r['dataset']}{'.' + r['column'] if r['column'] else ''}")
+    say(r, fmt, f"removed {r['removed']} from {r['dataset']}{'.' + r['column'] if r['column'] else ''}")
 
 
 @app.command("visibility")
@@ -69,11 +72,13 @@ def purposes_cmd(
     purpose: Annotated[list[str] | None, typer.Option("--purpose", help="Allowed purpose (repeatable).")] = None,
     as_user: As = None,
     home: Home = None,
+    fmt: Format = "table",
 ) -> None:
     """Set the purposes a dataset may be read for (none given: any purpose)."""
+    check_format(fmt)
     p = platform_at(home)
     r = controls.set_purposes(p, acting(p, as_user), dataset, purpose or [])
-    out.print(f"{r['dataset']} may be read for: {', '.join(r['allowed_purposes']) or 'any purpose'}")
+    say(r, fmt, f"{r['dataset']} may be read for: {', '.join(r['allowed_purposes']) or 'any purpose'}")
 
 
 @policy_app.command("apply")
@@ -160,11 +165,17 @@ def approve_cmd(
     reason: Annotated[str, typer.Option("--reason")] = "",
     personal: Annotated[bool, typer.Option("--personal", help="The purpose allows personal data.")] = False,
     home: Home = None,
+    fmt: Format = "table",
 ) -> None:
     """Approve an access request: a grant for its purpose, until it expires."""
+    check_format(fmt)
     p = platform_at(home)
     r = access.approve(p, acting(p, as_user), request_id, reason=reason, allow_personal=personal)
-    out.print(f"approved request {r['id']}: grant {r['grant']} for {r['requester']} on {r['dataset']} ({r['purpose']})")
+    say(
+        r,
+        fmt,
+        f"approved request {r['id']}: grant {r['grant']} for {r['requester']} on {r['dataset']} ({r['purpose']})",
+    )
 
 
 @app.command("deny")
@@ -173,11 +184,13 @@ def deny_cmd(
     reason: Annotated[str, typer.Option("--reason", help="What the requester can do about it.")],
     as_user: As = None,
     home: Home = None,
+    fmt: Format = "table",
 ) -> None:
     """Deny an access request, with a reason."""
+    check_format(fmt)
     p = platform_at(home)
     r = access.deny(p, acting(p, as_user), request_id, reason=reason)
-    out.print(f"denied request {r['id']} of {r['requester']} on {r['dataset']}")
+    say(r, fmt, f"denied request {r['id']} of {r['requester']} on {r['dataset']}")
 
 
 @app.command("revoke")
@@ -186,11 +199,13 @@ def revoke_cmd(
     as_user: As = None,
     reason: Annotated[str, typer.Option("--reason")] = "",
     home: Home = None,
+    fmt: Format = "table",
 ) -> None:
     """Revoke a grant."""
+    check_format(fmt)
     p = platform_at(home)
     r = access.revoke(p, acting(p, as_user), grant_id, reason=reason)
-    out.print(f"revoked grant {r['grant']} on {r['dataset']}")
+    say(r, fmt, f"revoked grant {r['grant']} on {r['dataset']}")
 
 
 @app.command("grants")

@@ -25,6 +25,7 @@ from threshold.commands.support import (
     lazy_module,
     out,
     platform_at,
+    say,
 )
 from threshold.errors import InvalidInput
 from threshold.interface.tables import Col, TableSpec, when
@@ -312,19 +313,22 @@ def insight_schedule(
     schedule: Annotated[str, typer.Argument(help="daily, weekly, 'daily at 06:30', a cron line, or manual.")],
     as_user: As = None,
     home: Home = None,
+    fmt: Format = "table",
 ) -> None:
     """Rerun the insight on a schedule (as its owner); subscribers hear when the numbers change."""
+    check_format(fmt)
     platform = platform_at(home)
     d = service.set_schedule(platform, acting(platform, as_user), ref, None if schedule == "manual" else schedule)
-    out.print(f"Insight {d.id}: {d.schedule or 'manual'}" + (f", next run {d.next_run_at}" if d.next_run_at else ""))
+    say(d, fmt, f"Insight {d.id}: {d.schedule or 'manual'}" + (f", next run {d.next_run_at}" if d.next_run_at else ""))
 
 
 @insight_app.command("comment")
-def insight_comment(ref: str, body: str, as_user: As = None, home: Home = None) -> None:
+def insight_comment(ref: str, body: str, as_user: As = None, home: Home = None, fmt: Format = "table") -> None:
     """Say something about the insight (its owner and subscribers are told)."""
+    check_format(fmt)
     platform = platform_at(home)
     c = service.comment(platform, acting(platform, as_user), ref, body)
-    out.print(f"Comment {c.id} on version {c.version}")
+    say(c, fmt, f"Comment {c.id} on version {c.version}")
 
 
 @insight_app.command("versions")
@@ -346,10 +350,15 @@ VERSIONS = TableSpec(
 
 
 @insight_app.command("diff")
-def insight_diff(ref: str, a: int, b: int, as_user: As = None, home: Home = None) -> None:
+def insight_diff(ref: str, a: int, b: int, as_user: As = None, home: Home = None, fmt: Format = "table") -> None:
     """What changed from version A to version B."""
+    check_format(fmt)
     platform = platform_at(home)
-    for d in service.diff(platform, acting(platform, as_user), ref, a, b):
+    changes = service.diff(platform, acting(platform, as_user), ref, a, b)
+    if fmt == "json":
+        emit_json(changes)
+        return
+    for d in changes:
         out.print(f"[bold]{d.field}[/bold]")
         for line in d.lines[2:]:
             colour = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
@@ -371,12 +380,14 @@ def board_create(
     description: Annotated[str, typer.Option("--description")] = "",
     as_user: As = None,
     home: Home = None,
+    fmt: Format = "table",
 ) -> None:
     """A board: insights in order with one shared parameter (the weekly review page)."""
+    check_format(fmt)
     platform = platform_at(home)
     b = boards.create(platform, acting(platform, as_user), title=title, insights=insight or [], domain=domain,
                       topic=topic, description=description, parameter=_json(parameter, "--parameter"))  # fmt: skip
-    out.print(f"Board {b.id} “{b.title}” with {b.insights} insights: {b.link}")
+    say(b, fmt, f"Board {b.id} “{b.title}” with {b.insights} insights: {b.link}")
 
 
 @board_app.command("list")
@@ -421,19 +432,21 @@ def board_show(
 
 
 @board_app.command("add")
-def board_add(ref: str, insight: int, as_user: As = None, home: Home = None) -> None:
+def board_add(ref: str, insight: int, as_user: As = None, home: Home = None, fmt: Format = "table") -> None:
     """Put INSIGHT at the end of the board."""
+    check_format(fmt)
     platform = platform_at(home)
     b = boards.add(platform, acting(platform, as_user), ref, insight)
-    out.print(f"Board {b.id} has {b.insights} insights")
+    say(b, fmt, f"Board {b.id} has {b.insights} insights")
 
 
 @board_app.command("remove")
-def board_remove(ref: str, insight: int, as_user: As = None, home: Home = None) -> None:
+def board_remove(ref: str, insight: int, as_user: As = None, home: Home = None, fmt: Format = "table") -> None:
     """Take INSIGHT off the board."""
+    check_format(fmt)
     platform = platform_at(home)
     b = boards.remove(platform, acting(platform, as_user), ref, insight)
-    out.print(f"Board {b.id} has {b.insights} insights")
+    say(b, fmt, f"Board {b.id} has {b.insights} insights")
 
 
 @board_app.command("export")

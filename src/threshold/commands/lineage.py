@@ -22,6 +22,7 @@ from threshold.commands.support import (
     err,
     out,
     platform_at,
+    say,
 )
 from threshold.errors import InvalidInput
 from threshold.interface.tables import Col, TableSpec, when
@@ -301,13 +302,15 @@ def source_add(
     description: Annotated[str, typer.Option("--description")] = "",
     as_user: As = None,
     home: Home = None,
+    fmt: Format = "table",
 ) -> None:
     """Register a source system and its owner (shares may then name it)."""
+    check_format(fmt)
     from threshold.lineage.sources import add_source
 
     platform = platform_at(home)
     s = add_source(platform, name, owner=owner, kind=kind, description=description, user=acting(platform, as_user))
-    out.print(f"added source system {s['name']} ({s['kind']}), owned by {s['owner']}")
+    say(s, fmt, f"added source system {s['name']} ({s['kind']}), owned by {s['owner']}")
 
 
 @source_app.command("list")
@@ -386,9 +389,10 @@ EMITTED = TableSpec(
 
 
 @openlineage_app.command("retry")
-def openlineage_retry(home: Home = None) -> None:
+def openlineage_retry(home: Home = None, fmt: Format = "table") -> None:
     """Send again every emitted event that is pending or failed."""
+    check_format(fmt)
     from threshold.lineage.openlineage_out import deliver
 
     counts = deliver(platform_at(home), retry_failed=True)
-    out.print(f"sent {counts['sent']}, failed {counts['failed']}")
+    say(counts, fmt, f"sent {counts['sent']}, failed {counts['failed']}")

@@ -13,9 +13,11 @@ from threshold.commands.support import (
     acting,
     check_format,
     emit,
+    emit_json,
     lazy_module,
     out,
     platform_at,
+    say,
 )
 from threshold.errors import InvalidInput, NotFound
 from threshold.interface.tables import Col, TableSpec, when
@@ -55,8 +57,9 @@ INBOX = TableSpec(
 
 
 @webhook_app.command("set")
-def webhook_set(domain: str, url: str, as_user: As = None, home: Home = None) -> None:
+def webhook_set(domain: str, url: str, as_user: As = None, home: Home = None, fmt: Format = "table") -> None:
     """Send the domain's events to URL (http/https); prints the secret that signs them."""
+    check_format(fmt)
     from sqlalchemy import select
 
     from threshold.store.models import Domain
@@ -73,6 +76,9 @@ def webhook_set(domain: str, url: str, as_user: As = None, home: Home = None) ->
         if dom is None:
             raise NotFound(f"no domain {domain!r}")
         dom.webhook_url = url
+    if fmt == "json":
+        emit_json({"domain": domain, "url": url, "secret": service.webhook_secret(p, domain)})
+        return
     out.print(f"{domain} events go to {url}; verify X-Threshold-Signature with this secret:")
     typer.echo(service.webhook_secret(p, domain))
 
@@ -96,7 +102,10 @@ DELIVERIES = TableSpec(
 
 
 @webhook_app.command("retry")
-def webhook_retry(domain: Annotated[str | None, typer.Argument()] = None, home: Home = None) -> None:
+def webhook_retry(
+    domain: Annotated[str | None, typer.Argument()] = None, home: Home = None, fmt: Format = "table"
+) -> None:
     """Send again every pending or failed delivery."""
+    check_format(fmt)
     n = service.retry_failed(platform_at(home), domain=domain)
-    out.print(f"delivered {n}")
+    say(n, fmt, f"delivered {n}")

@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from threshold.commands.support import As, Format, Home, check_format, emit, out, platform_at
+from threshold.commands.support import (
+    As,
+    Format,
+    Home,
+    check_format,
+    emit,
+    emit_json,
+    out,
+    platform_at,
+    say,
+)
 from threshold.interface.tables import Col, TableSpec
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
@@ -42,8 +52,10 @@ def user_add(
     email: Annotated[str | None, typer.Option("--email")] = None,
     password: Annotated[str | None, typer.Option("--password", help="For web sign-in.")] = None,
     home: Home = None,
+    fmt: Format = "table",
 ) -> None:
     """Add a person."""
+    check_format(fmt)
     from threshold.identity.service import add_user
 
     p = add_user(
@@ -55,7 +67,7 @@ def user_add(
         admin=admin,
         password=password,
     )
-    out.print(f"added user {p.name}" + (f" in {', '.join(p.domains)}" if p.domains else ""))
+    say(p, fmt, f"added user {p.name}" + (f" in {', '.join(p.domains)}" if p.domains else ""))
 
 
 @user_app.command("list")
@@ -82,12 +94,14 @@ def domain_add(
     title: Annotated[str, typer.Option("--title")] = "",
     description: Annotated[str, typer.Option("--description")] = "",
     home: Home = None,
+    fmt: Format = "table",
 ) -> None:
     """Add a domain (a business area that produces data)."""
+    check_format(fmt)
     from threshold.identity.service import add_domain
 
     add_domain(platform_at(home), name, title=title, description=description, owners=tuple(owner or ()))
-    out.print(f"added domain {name}")
+    say({"domain": name, "title": title, "owners": list(owner or ())}, fmt, f"added domain {name}")
 
 
 @domain_app.command("list")
@@ -113,12 +127,14 @@ def domain_join(
     user: str,
     role: Annotated[str, typer.Option("--role", help="member or owner.")] = "member",
     home: Home = None,
+    fmt: Format = "table",
 ) -> None:
     """Add a person to a domain."""
+    check_format(fmt)
     from threshold.identity.service import join_domain
 
     join_domain(platform_at(home), user, domain, role)
-    out.print(f"{user} is now {role} of {domain}")
+    say({"domain": domain, "user": user, "role": role}, fmt, f"{user} is now {role} of {domain}")
 
 
 @token_app.command("create")
@@ -127,19 +143,25 @@ def token_create(
     name: Annotated[str, typer.Option("--name")] = "",
     days: Annotated[int, typer.Option("--days", help="Valid for this many days.")] = 90,
     home: Home = None,
+    fmt: Format = "table",
 ) -> None:
     """Create a personal API token (shown once)."""
+    check_format(fmt)
     from threshold.identity.service import ADMIN, create_token
 
     token_id, token = create_token(platform_at(home), as_user or ADMIN, name=name, days=days)
+    if fmt == "json":
+        emit_json({"id": token_id, "token": token, "days": days})
+        return
     out.print(f"token {token_id} (shown once, keep it safe):")
     sys.stdout.write(token + "\n")
 
 
 @token_app.command("revoke")
-def token_revoke(token_id: int, home: Home = None) -> None:
+def token_revoke(token_id: int, home: Home = None, fmt: Format = "table") -> None:
     """Revoke an API token."""
+    check_format(fmt)
     from threshold.identity.service import revoke_token
 
     revoke_token(platform_at(home), token_id)
-    out.print(f"revoked token {token_id}")
+    say({"revoked": token_id}, fmt, f"revoked token {token_id}")

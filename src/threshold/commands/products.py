@@ -25,6 +25,7 @@ from threshold.commands.support import (
     escape,
     out,
     platform_at,
+    say,
 )
 from threshold.errors import InvalidInput
 from threshold.interface.tables import Col, TableSpec
@@ -269,13 +270,15 @@ def candidates_dismiss(
     reason: Annotated[str, typer.Option("--reason", help="Why not now (the people who use it can read it).")],
     as_user: As = None,
     home: Home = None,
+    fmt: Format = "table",
 ) -> None:
     """Review a candidate and decide not to promote it now (owners of its domain)."""
+    check_format(fmt)
     from threshold.products.candidates import dismiss
 
     p = platform_at(home)
     r = dismiss(p, acting(p, as_user), dataset, reason=reason)
-    out.print(f"{r['dataset']} dismissed: {r['reason']}")
+    say(r, fmt, f"{r['dataset']} dismissed: {r['reason']}")
 
 
 @app.command("nominate")
@@ -331,13 +334,15 @@ def owners_propose(
     ] = None,
     as_user: As = None,
     home: Home = None,
+    fmt: Format = "table",
 ) -> None:
     """Ask the next suggested owner (or --to USER) to own the dataset as a product."""
+    check_format(fmt)
     from threshold.products.owners import propose
 
     p = platform_at(home)
     r = propose(p, acting(p, as_user), dataset, to=to)
-    out.print(f"proposed ownership of {r['dataset']} to {r['proposed_to']}")
+    say(r, fmt, f"proposed ownership of {r['dataset']} to {r['proposed_to']}")
 
 
 @owners_app.command("accept")
@@ -346,15 +351,19 @@ def owners_accept(
     as_user: As = None,
     reason: Annotated[str, typer.Option("--reason")] = "",
     home: Home = None,
+    fmt: Format = "table",
 ) -> None:
     """Accept ownership of a dataset as a data product (--as the person who accepts)."""
+    check_format(fmt)
     from threshold.products.owners import accept
 
     p = platform_at(home)
     r = accept(p, acting(p, as_user), dataset, reason=reason)
-    out.print(
+    say(
+        r,
+        fmt,
         f"{r['user']} accepted ownership of {r['dataset']}; an owner of its domain promotes it: "
-        f"threshold promote {r['dataset']}"
+        f"threshold promote {r['dataset']}",
     )
 
 
@@ -364,16 +373,20 @@ def owners_decline(
     as_user: As = None,
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded; the domain's owners read it).")] = "",
     home: Home = None,
+    fmt: Format = "table",
 ) -> None:
     """Decline ownership with a reason; it is proposed to the next suggestion."""
+    check_format(fmt)
     from threshold.products.owners import decline
 
     p = platform_at(home)
     r = decline(p, acting(p, as_user), dataset, reason=reason)
     nxt = r.get("next")
-    out.print(
+    say(
+        nxt,
+        fmt,
         f"{r['user']} declined ownership of {r['dataset']}; "
-        + (f"proposed to {nxt['proposed_to']} next" if nxt else "no one else is suggested")
+        + (f"proposed to {nxt['proposed_to']} next" if nxt else "no one else is suggested"),
     )
 
 

@@ -19,6 +19,7 @@ from threshold.commands.support import (
     escape,
     out,
     platform_at,
+    say,
 )
 from threshold.errors import InvalidInput
 from threshold.interface.tables import Col, TableSpec, count, when
@@ -194,13 +195,14 @@ def check_run(
 
 
 @check_app.command("remove")
-def check_remove(check_id: int, as_user: As = None, home: Home = None) -> None:
+def check_remove(check_id: int, as_user: As = None, home: Home = None, fmt: Format = "table") -> None:
     """Stop a check (its history stays)."""
+    check_format(fmt)
     from threshold.quality.dataset_checks import remove
 
     p = platform_at(home)
     r = remove(p, acting(p, as_user), check_id)
-    out.print(f"removed check {r['id']} from {r['dataset']}")
+    say(r, fmt, f"removed check {r['id']} from {r['dataset']}")
 
 
 @check_app.command("history")
@@ -373,25 +375,30 @@ def quarantine_list(
 
 
 @quarantine_app.command("show")
-def quarantine_show(quarantine_id: int, as_user: As = None, home: Home = None) -> None:
+def quarantine_show(quarantine_id: int, as_user: As = None, home: Home = None, fmt: Format = "table") -> None:
     """Where a rejected file is kept (its path), and why it was rejected."""
+    check_format(fmt)
     from threshold.quality.quarantine import get
 
     p = platform_at(home)
     row, files = get(p, acting(p, as_user), quarantine_id)
+    if fmt == "json":
+        emit_json(row | {"files": [str(f) for f in files]})
+        return
     out.print(f"#{row['id']} {row['dataset']} ({row['mode']}, {row['status']}): {row['reason']}")
     for f in files:
         sys.stdout.write(f"{f}\n")
 
 
 @quarantine_app.command("release")
-def quarantine_release(quarantine_id: int, as_user: As = None, home: Home = None) -> None:
+def quarantine_release(quarantine_id: int, as_user: As = None, home: Home = None, fmt: Format = "table") -> None:
     """Share a rejected file anyway (owners): its failures then open incidents instead of blocking."""
+    check_format(fmt)
     from threshold.quality.quarantine import release
 
     p = platform_at(home)
     r = release(p, acting(p, as_user), quarantine_id)
-    out.print(f"released #{r['id']}: {r['rows_added']:,} rows added to {r['dataset']}")
+    say(r, fmt, f"released #{r['id']}: {r['rows_added']:,} rows added to {r['dataset']}")
 
 
 @app.command("quality")

@@ -101,6 +101,14 @@ def emit(rows: Any, spec: TableSpec, fmt: str, *, title: str | None = None, data
     out.print(spec.rich(rows, title=title))
 
 
+def say(result: Any, fmt: str, sentence: str) -> None:
+    """An action's outcome: a sentence for people, or with `--format json` the service's own result."""
+    if fmt == "json":
+        emit_json(result)
+        return
+    out.print(sentence)
+
+
 def Table(*headers: str, **options: Any) -> Any:  # noqa: N802  (stands for rich.table.Table, imported late)
     """A free-form Rich table for the few outputs that are not a listing (a matrix, a query's rows)."""
     from rich.table import Table as RichTable
