@@ -213,11 +213,16 @@ def test_the_cli_queries_a_server_with_its_limits(server: str, module_org: Any, 
     assert done.stderr.strip() == "showing the first 2 rows"
 
 
-def test_cli_login_says_in_words_when_sign_in_is_slowed_down(server: str, tmp_path: Path, monkeypatch: Any) -> None:
+def test_cli_login_says_in_words_when_sign_in_is_slowed_down(
+    server: str, module_org: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
     from threshold.credentials import login
     from threshold.errors import Busy, Unauthenticated
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    # The wait after the free failures outlasts any slow request: on a loaded machine the sixth attempt
+    # came more than the default second after the fifth and was (rightly) let through.
+    monkeypatch.setattr(module_org.platform.settings.limits, "signin_delay_seconds", 600.0)
     for _ in range(5):
         with pytest.raises(Unauthenticated, match="wrong user name or password"):
             login(server, "no-such-person", "guess")
