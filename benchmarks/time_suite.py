@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/time_suite.py                       # every folder and top-level test file
     .venv/bin/python benchmarks/time_suite.py tests/quality tests/web
-    .venv/bin/python benchmarks/time_suite.py --root /tmp/base       # another checkout (e.g. a baseline
+    .venv/bin/python benchmarks/time_suite.py --root ../base          # another checkout (e.g. a baseline
                                                                      # made with `git archive REF | tar -x`)
     .venv/bin/python benchmarks/time_suite.py --pytest-args="-n 2 --dist loadfile"
 
