@@ -47,8 +47,13 @@ def test_a_term_is_in_force_only_once_someone_else_approves_it(any_org: Any) -> 
     # Not the author (four eyes), not an owner of another domain.
     with pytest.raises(Denied, match="carla wrote this revision"):
         glossary.review(p, carla, "scrap rate", approve=True)
-    with pytest.raises(Denied, match="only owners of manufacturing"):
-        glossary.review(p, ben, "scrap rate", approve=True)
+    # Ben neither wrote it nor may review it: a term never approved does not exist for him, here either.
+    for attempt in (
+        lambda: glossary.review(p, ben, "scrap rate", approve=True),
+        lambda: glossary.link(p, ben, "scrap rate", "manufacturing.plant_kpis"),
+    ):
+        with pytest.raises(NotFound, match="no glossary term 'scrap rate'"):
+            attempt()
     with pytest.raises(InvalidInput, match="a rejection needs a reason"):
         glossary.review(p, anna, "scrap rate", approve=False)
     done = glossary.review(p, anna, "scrap rate", approve=True, note="matches the plant handbook")
@@ -71,6 +76,9 @@ def test_a_rejected_edit_keeps_the_approved_text_and_reviewers_see_the_diff(any_
     # One open revision per term: someone else's second edit waits.
     with pytest.raises(Conflict, match="an edit of 'Scrap rate' by ben is in review"):
         _propose(any_org, any_org.carla, definition="Another text.")
+    # The term is approved, so carla knows it; reviewing its edit is still for manufacturing's owners.
+    with pytest.raises(Denied, match="only owners of manufacturing and the governance group review its terms"):
+        glossary.review(p, any_org.carla, "scrap rate", approve=True)
     # Readers who are neither author nor reviewer see only the text in force.
     seen = glossary.show(p, any_org.carla, "scrap rate")
     assert (seen.definition, seen.pending, seen.changes) == (SCRAP, None, [])

@@ -246,7 +246,7 @@ def review(platform: Platform, person: Person, title: str, *, approve: bool, not
     from threshold.notifications.service import notify
 
     with platform.store.session() as s:
-        term = _term(s, title)
+        term = _seen_term(s, person, title)
         rev = _open(s, term.id)
         if rev is None or rev.status != "in_review":
             raise NotFound(f"no revision of {title[:80]!r} waits for review")
@@ -384,7 +384,7 @@ def _target(
     kind, _, rest = raw.partition(":") if ":" in raw else ("dataset", "", raw)
     kind, rest = kind.strip().lower(), rest.strip()
     with platform.store.session() as s:
-        term = _term(s, title)
+        term = _seen_term(s, person, title)
         term_ref = TermRef(term.key, _domain_name(s, term))
         if kind == "insight":
             if not rest.isdigit() or len(rest) > 18:
@@ -577,6 +577,22 @@ def _term(s: Session, title: str) -> GlossaryTerm:
     if term is None:
         raise NotFound(f"no glossary term {title[:80]!r}")
     return term
+
+
+def _seen_term(s: Session, person: Person, title: str) -> GlossaryTerm:
+    """The term, if `person` may know it exists (as `show` answers): approved, or its open revision is
+    theirs or theirs to review; a term never approved is "no glossary term" for everyone else."""
+    term = _term(s, title)
+    if _approved(s, term.id) is not None:
+        return term
+    rev = _open(s, term.id)
+    if rev is not None and (
+        rev.author_id == person.id
+        or person.is_admin
+        or may(person, "glossary.review", TermRef(term.key, _domain_name(s, term)))
+    ):
+        return term
+    raise NotFound(f"no glossary term {title[:80]!r}")
 
 
 def _approved(s: Session, term_id: int) -> GlossaryRevision | None:
