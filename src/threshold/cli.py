@@ -1,53 +1,86 @@
-"""The `threshold` command: the command groups (from the explicit list below) and the entry point.
+"""The `threshold` command: the command groups (`threshold.commands.index`) and the entry point.
 
 Commands are thin: parse options, call a service, print the result (`threshold.commands.*`). Errors print
-one line on stderr and exit with the error's code (never a traceback).
+one line on stderr and exit with the error's code (never a traceback). The root group is lazy: it lists the
+commands from the index and imports a command's module only when that command runs, so `threshold --help`
+imports none of them.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
+from collections.abc import Iterator, MutableMapping
+from typing import Any
 
 import typer
+import typer.core
 
+from threshold.commands.index import COMMANDS, GROUPS, load
 from threshold.errors import NotFound, ThresholdError
 
-# Every command group, in the order `threshold --help` lists them: each module of `threshold.commands`
-# holds an `app` (its commands and sub-groups); nothing registers itself on import.
-GROUPS = (
-    "people",
-    "data",
-    "governance",
-    "quality",
-    "lineage",
-    "products",
-    "insights",
-    "glossary",
-    "notifications",
-    "jobs",
-    "operations",
-    "serving",
+__all__ = ["GROUPS", "app", "main"]
+
+
+class _LazyCommands(MutableMapping[str, Any]):
+    """The root's commands by name: every name of the index, each module converted on first use."""
+
+    def __init__(self) -> None:
+        self._module = {name: module for name, module, _ in COMMANDS}
+        self._loaded: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._loaded:
+            self._loaded.update(load(self._module[name]))  # a KeyError says: no such command
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._module.setdefault(name, "")
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._module[name]
+        self._loaded.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._module)
+
+    def __len__(self) -> int:
+        return len(self._module)
+
+
+class LazyRoot(typer.core.TyperGroup):
+    """`threshold`: its commands come from the index and load when used; its help lists them from the index."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = _LazyCommands()
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """As Click lists them (short help cut to the width), from the index instead of the commands."""
+        if not COMMANDS:
+            return
+        limit = formatter.width - 6 - max(len(name) for name, _, _ in COMMANDS)
+        rows = [
+            (name, typer.core.TyperCommand(name=name, help=text).get_short_help_str(limit))
+            for name, _, text in COMMANDS
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+app = typer.Typer(
+    cls=LazyRoot,
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,  # plain help: Rich's help pulls in markdown and pygments (most of `--help`'s time)
+    context_settings={"max_content_width": 160},  # as wide as the terminal, not Click's 80 columns
+    help="Threshold: share, explore and govern data.",
 )
 
 
-def build_app() -> typer.Typer:
-    """The `threshold` command with every group of GROUPS registered on it."""
-    root = typer.Typer(
-        no_args_is_help=True,
-        add_completion=False,
-        rich_markup_mode=None,  # plain help: Rich's help pulls in markdown and pygments (most of `--help`'s time)
-        context_settings={"max_content_width": 160},  # as wide as the terminal, not Click's 80 columns
-        help="Threshold: share, explore and govern data.",
-    )
-    for name in GROUPS:
-        group: typer.Typer = importlib.import_module(f"threshold.commands.{name}").app
-        root.registered_commands.extend(group.registered_commands)
-        root.registered_groups.extend(group.registered_groups)
-    return root
-
-
-app = build_app()
+@app.callback()
+def _root() -> None:
+    """Nothing to do before a command (Typer makes a group, and so a LazyRoot, only for a root with a callback)."""
 
 
 def _fail(message: str, code: int) -> None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from threshold.errors import InvalidInput
@@ -166,3 +168,40 @@ def test_reads_an_xls_file_namedxlsx(tmp_path: Path) -> None:
     path.write_bytes(legacy.read_bytes())
     [table] = _read(path)
     assert table.relation.fetchall() == [(1,)]
+
+
+COLUMN_CASES = [
+    [1, 2, "", 3],
+    [1.0, 2.0, " ", None],
+    [1, 2.5, ""],
+    [1.5, float("nan"), 2.0],
+    [2**63, 1],
+    [True, False, ""],
+    [True, 1],
+    ["a", "", "b"],
+    [date(2026, 1, 1), "", date(2026, 1, 2)],
+    [date(2026, 1, 1), datetime(2026, 1, 2, 3, 4)],
+    [time(1, 2), ""],
+    [timedelta(hours=1), 1],
+    ["", " ", None],
+]
+
+
+@pytest.mark.parametrize("cells", COLUMN_CASES)
+def test_a_column_gets_the_type_the_rule_table_gives(cells: list[Any]) -> None:
+    """The fast paths for uniform columns build the very array the rules (`_TYPES`, tried in order) build."""
+    from threshold.sharing.readers import excel
+
+    values = [None if excel._empty(c) else c for c in cells]
+    present = [v for v in values if v is not None]
+    expected = next(
+        (
+            pa.array([None if v is None else convert(v) for v in values], type=arrow_type)
+            for test, arrow_type, convert in excel._TYPES
+            if present and all(test(v) for v in present)
+        ),
+        pa.array([None if v is None else excel._text(v) for v in values], type=pa.string()),
+    )
+    got = excel._column(tuple(cells))
+    assert got.type == expected.type
+    assert got.to_pylist() == expected.to_pylist() or str(got) == str(expected)  # nan != nan

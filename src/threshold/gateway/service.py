@@ -6,9 +6,8 @@ import hashlib
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlglot import exp
@@ -29,6 +28,9 @@ from threshold.sql.check import CheckedQuery, Reference, check, render
 from threshold.store.models import Column, Dataset, Domain
 from threshold.usage.journal import Pending
 from threshold.usage.service import KINDS, UsageRecord, record, record_soon
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 INTERFACES = ("web", "api", "cli", "python", "job")
 

@@ -281,17 +281,19 @@ class _Finder:
     # cells
     def kinds(self, i: int) -> list[Kind]:
         if i not in self._kinds:
-            self._kinds[i] = [self.grid.kind(c) for c in self.rows[i]]
+            self._kinds[i] = list(map(self.grid.kind, self.rows[i]))
         return self._kinds[i]
 
     def fill(self, i: int) -> int:
-        return sum(k != "empty" for k in self.kinds(i))
+        kinds = self.kinds(i)
+        return len(kinds) - kinds.count("empty")
 
     def all_text(self, i: int) -> bool:
         return all(k in ("text", "empty") for k in self.kinds(i))
 
     def filled(self, i: int) -> list[int]:
-        return [j for j, k in enumerate(self.kinds(i)) if k != "empty"]
+        kinds = self.kinds(i)
+        return [j for j, k in enumerate(kinds) if k != "empty"] if "empty" in kinds else list(range(len(kinds)))
 
     def run(self) -> TableLayout:
         grid, options = self.grid, self.options

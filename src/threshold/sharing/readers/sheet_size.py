@@ -27,7 +27,10 @@ from threshold.limits.allowance import human_size
 from threshold.limits.settings import LimitSettings
 
 CHUNK = 1 << 20
-_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"([A-Z]{1,3})([0-9]{1,7})\"")
+# A cell's position, its `r` attribute: rows and columns found apart (two passes that make no tuple per cell).
+# Any `r="A1"`-shaped attribute counts, not only a <c> element's: more can only make the sheet seem larger.
+_REF_ROW = re.compile(rb"r=\"[A-Z]{1,3}([0-9]{1,7})\"")
+_REF_COL = re.compile(rb"r=\"([A-Z]{1,3})[0-9]")
 _CELL_ANY = re.compile(rb"<(?:\w+:)?c[\s/>]")
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*?\sref=\"([A-Z]{0,3})([0-9]{0,7})(?::([A-Z]{1,3})([0-9]{1,7}))?\"")
 _ODS = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
@@ -146,12 +149,18 @@ def _check_xlsx_sheet(
         cut = data.rfind(b"<")
         cut = cut if cut > len(data) - 4096 else len(data)
         body, tail = data[:cut], data[cut:]
-        for m in _CELL_REF.finditer(body):
-            extent.add(int(m.group(2)), _column(m.group(1)), 0)
+        _add_refs(extent, body)
         extent.cells += len(_CELL_ANY.findall(body))
         extent.check()
-    for m in _CELL_REF.finditer(tail):
-        extent.add(int(m.group(2)), _column(m.group(1)), 0)
+    _add_refs(extent, tail)
+
+
+def _add_refs(extent: _Extent, body: bytes) -> None:
+    """Widen the extent to the farthest cell positions in `body`: the largest row and column, computed over
+    the distinct values (a chunk repeats a few column letters over thousands of cells) instead of per cell."""
+    numbers, letters = set(_REF_ROW.findall(body)), set(_REF_COL.findall(body))
+    if numbers and letters:
+        extent.add(max(map(int, numbers)), max(map(_column, letters)), 0)
 
 
 def _check_ods(
