@@ -13,7 +13,7 @@ import subprocess
 
 import psycopg
 import pytest
-from conftest import Raw, error_of, msg, serve
+from pgclient import Raw, error_of, msg, serve
 
 from threshold.pgwire import types
 
