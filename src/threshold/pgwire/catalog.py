@@ -164,6 +164,11 @@ _SHIMS = [
         false AS rolinherit, false AS rolcreaterole, false AS rolcreatedb, true AS rolcanlogin,
         false AS rolreplication, -1 AS rolconnlimit, NULL::VARCHAR AS rolvaliduntil, false AS rolbypassrls""",
     "CREATE TEMP VIEW pg_user AS SELECT rolname AS usename, oid AS usesysid, false AS usesuper FROM pg_roles",
+    """CREATE TEMP VIEW pg_stat_user_tables AS SELECT c.oid AS relid, n.nspname AS schemaname, c.relname,
+        NULL::BIGINT AS n_live_tup FROM pg_catalog.pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = 'r'""",
+    "CREATE TEMP TABLE pg_range (rngtypid BIGINT, rngsubtype BIGINT, rngmultitypid BIGINT)",
+    "CREATE TEMP TABLE pg_inherits (inhrelid BIGINT, inhparent BIGINT, inhseqno INTEGER, inhdetachpending BOOLEAN)",
     "CREATE TEMP MACRO pg_get_userbyid(x) AS 'threshold'",
     "CREATE TEMP MACRO pg_encoding_to_char(x) AS 'UTF8'",
     "CREATE TEMP MACRO pg_tablespace_location(x) AS ''",
