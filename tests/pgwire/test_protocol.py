@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import socket
 import struct
 import subprocess
 
@@ -233,3 +234,36 @@ def test_tls_when_a_certificate_is_configured_and_plain_connections_refused_when
             psycopg.connect(base + " sslmode=disable")
     finally:
         door.stop()
+
+
+def test_a_cancel_request_interrupts_the_running_query_and_the_connection_stays_usable(front) -> None:
+    client = Raw(front.port)
+    keys: list[bytes] = []
+    original = client.message
+
+    def remember() -> tuple[bytes, bytes]:
+        m = original()
+        if m[0] == b"K":
+            keys.append(m[1])
+        return m
+
+    client.message = remember  # type: ignore[method-assign]
+    client.startup("anna", "anna-pass")
+    client.message = original  # type: ignore[method-assign]
+    client.send(msg(b"Q", b"SELECT sum(i * i) FROM range(100000000000) t(i)\0"))
+    client.sock.settimeout(0.05)
+    answer: list[tuple[bytes, bytes]] = []
+    for _ in range(2000):  # ask again until the query has started and is stopped (bounded by its time limit)
+        canceller = socket.create_connection(("127.0.0.1", front.port))
+        canceller.sendall(struct.pack("!ii", 16, 80877102) + keys[0])
+        canceller.close()
+        try:
+            answer = client.until(b"Z")
+            break
+        except TimeoutError:
+            continue
+    client.sock.settimeout(30)
+    assert error_of(answer)["C"] == "57014"
+    client.send(msg(b"Q", b"SELECT 1\0"))
+    assert _rows(client.until(b"Z")) == ["1"]
+    client.close()
