@@ -267,3 +267,22 @@ def test_a_cancel_request_interrupts_the_running_query_and_the_connection_stays_
     client.send(msg(b"Q", b"SELECT 1\0"))
     assert _rows(client.until(b"Z")) == ["1"]
     client.close()
+
+
+def test_the_time_limit_stops_a_gateway_query_and_a_catalog_query_alike(front) -> None:
+    limits = front.org.platform.limits
+    before = limits.settings
+    limits.settings = before.model_copy(update={"query_seconds": 0.5})
+    try:
+        with psycopg.connect(front.dsn("anna"), autocommit=True) as conn:
+            for sql in (
+                "SELECT sum(i * i) FROM range(100000000000) t(i)",
+                "SELECT count(*) FROM pg_catalog.pg_class, range(100000000000) t(i)",
+            ):
+                with pytest.raises(psycopg.Error) as caught:
+                    conn.execute(sql)
+                assert caught.value.sqlstate == "57014", sql
+                assert "limits.query_seconds" in str(caught.value)
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        limits.settings = before

@@ -28,6 +28,7 @@ from sqlalchemy.orm import selectinload
 
 from threshold.access import knowable
 from threshold.identity.service import Person
+from threshold.limits import Allowance
 from threshold.pgwire.statements import code_words, strip_comments
 from threshold.pgwire.types import quote
 from threshold.platform import Platform
@@ -80,11 +81,17 @@ class Shadow:
         self._version: int | None = None
         self._lock = threading.Lock()
 
-    def query(self, sql: str, settings: Mapping[str, str], max_rows: int) -> pa.Table:
-        """Run a catalog query (blocking) and return its result, at most `max_rows` rows."""
+    def query(self, sql: str, settings: Mapping[str, str], allowance: Allowance) -> pa.Table:
+        """Run a catalog query (blocking) within the person's allowance (time, rows) and return its result.
+
+        A catalog holds no rows, but a query can still compute (`range(10^12)` joined to `pg_class`): the
+        watchdog interrupts it at the time limit, as it does a gateway query."""
+        limits = self.platform.limits
+        max_rows = allowance.rows
         with self._lock:
             con = self._connection()
             text = rewrite(sql, settings)
+            watch = limits.watchdog.watch(limits.clock() + allowance.seconds, con.interrupt)
             try:
                 relation = con.sql(text)
                 if relation is None:
@@ -97,11 +104,17 @@ class Shadow:
                     if rows >= max_rows:
                         break
                 return pa.Table.from_batches(batches, schema=reader.schema)
+            except duckdb.InterruptException:
+                raise allowance.time_exceeded() from None
             except duckdb.Error:
+                if watch.fired:
+                    raise allowance.time_exceeded() from None
                 empty = _empty_answer(text)
                 if empty is None:
                     raise
                 return empty
+            finally:
+                limits.watchdog.cancel(watch)
 
     def close(self) -> None:
         with self._lock:
@@ -144,6 +157,8 @@ def _build(platform: Platform, person: Person) -> duckdb.DuckDBPyConnection:
         con.execute(shim.replace("{person}", quote(person.name)))
     path = ",".join(["main", *schemas])
     con.execute(f"SET search_path = {quote(path)}")
+    con.execute("SET threads = 1")
+    con.execute("SET memory_limit = '256MB'")
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con

@@ -406,8 +406,9 @@ class Session:
         if self._command(sql) is not None:
             return None
         try:
+            allowance = self.platform.limits.allowance("pg", max_rows=1)
             table = await asyncio.to_thread(
-                self._shadow().query, f"SELECT * FROM ({sql}) AS described LIMIT 0", self.params, 1
+                self._shadow().query, f"SELECT * FROM ({sql}) AS described LIMIT 0", self.params, allowance
             )
         except Exception:
             return None
@@ -447,7 +448,9 @@ class Session:
         allowance = self.platform.limits.allowance("pg")
         if is_catalog_query(portal.sql):
             try:
-                table = await asyncio.to_thread(self._shadow().query, portal.sql, self.params, allowance.rows)
+                table = await asyncio.to_thread(self._shadow().query, portal.sql, self.params, allowance)
+            except LimitExceeded as e:
+                raise Failed("57014", str(e)) from None
             except Exception as e:
                 raise Failed("42P01" if "does not exist" in str(e) else "42601", _first_line(str(e))) from None
             portal.fields = _fields(table.schema, portal.result_formats)
