@@ -163,3 +163,9 @@ def test_a_session_speaks_what_drivers_expect(front) -> None:
             said[name] = (caught.value.sqlstate, str(caught.value).replace(name, "NAME"))
         assert said["finance.nothing"] == said["finance.budget"]
         assert "1200" not in str(said)
+
+
+def test_a_column_named_like_a_catalog_word_is_still_data(front) -> None:
+    with psycopg.connect(front.dsn("anna")) as conn:
+        sql = f"SELECT plant AS version, 'pg_class' AS note FROM {KPIS} ORDER BY day LIMIT 1"
+        assert conn.execute(sql).fetchone() == ("Berlin", "pg_class")

@@ -29,7 +29,7 @@ from sqlalchemy.orm import selectinload
 from threshold.access import knowable
 from threshold.identity.service import Person
 from threshold.limits import Allowance
-from threshold.pgwire.statements import code_words, strip_comments
+from threshold.pgwire.statements import code_only, code_words, strip_comments
 from threshold.pgwire.types import quote
 from threshold.platform import Platform
 from threshold.store.models import Dataset
@@ -39,7 +39,6 @@ DATABASE = "threshold"
 _CATALOG_WORDS = {
     "pg_catalog",
     "information_schema",
-    "version",
     "current_schema",
     "current_schemas",
     "current_database",
@@ -57,18 +56,85 @@ _CATALOG_WORDS = {
     "session_user",
     "obj_description",
     "col_description",
+    "shobj_description",
     "format_type",
     "set_config",
-    "duckdb_tables",
-    "duckdb_columns",
-    "duckdb_schemas",
-    "duckdb_views",
+    # PostgreSQL's system relations and functions tools name without `pg_catalog.` (a dataset column named
+    # like one of these would send its query here, where it finds no rows: none is likely)
+    "pg_am",
+    "pg_attrdef",
+    "pg_attribute",
+    "pg_auth_members",
+    "pg_authid",
+    "pg_cast",
+    "pg_class",
+    "pg_collation",
+    "pg_constraint",
+    "pg_database",
+    "pg_depend",
+    "pg_description",
+    "pg_enum",
+    "pg_event_trigger",
+    "pg_extension",
+    "pg_foreign_server",
+    "pg_foreign_table",
+    "pg_index",
+    "pg_indexes",
+    "pg_inherits",
+    "pg_language",
+    "pg_locks",
+    "pg_matviews",
+    "pg_namespace",
+    "pg_opclass",
+    "pg_operator",
+    "pg_policy",
+    "pg_prepared_statements",
+    "pg_proc",
+    "pg_publication",
+    "pg_range",
+    "pg_rewrite",
+    "pg_roles",
+    "pg_sequence",
+    "pg_sequences",
+    "pg_settings",
+    "pg_shdescription",
+    "pg_stat_activity",
+    "pg_stat_database",
+    "pg_stat_user_tables",
+    "pg_statistic_ext",
+    "pg_tables",
+    "pg_tablespace",
+    "pg_timezone_names",
+    "pg_trigger",
+    "pg_type",
+    "pg_user",
+    "pg_views",
+    "pg_backend_pid",
+    "pg_encoding_to_char",
+    "pg_function_is_visible",
+    "pg_get_constraintdef",
+    "pg_get_expr",
+    "pg_get_indexdef",
+    "pg_get_keywords",
+    "pg_get_partkeydef",
+    "pg_get_userbyid",
+    "pg_get_viewdef",
+    "pg_is_in_recovery",
+    "pg_postmaster_start_time",
+    "pg_relation_size",
+    "pg_size_pretty",
+    "pg_table_is_visible",
+    "pg_table_size",
+    "pg_tablespace_location",
+    "pg_total_relation_size",
+    "pg_type_is_visible",
 }
+_VERSION_CALL = re.compile(r"\bversion\s*\(\s*\)", re.I)
 
 
 def is_catalog_query(sql: str) -> bool:
-    """A query about the catalog (system schemas, `pg_*` objects, session functions), not about data."""
-    return any(w in _CATALOG_WORDS or w.startswith("pg_") for w in code_words(sql))
+    """A query about the catalog (system schemas and relations, session functions), not about data."""
+    return any(w in _CATALOG_WORDS for w in code_words(sql)) or bool(_VERSION_CALL.search(code_only(sql)))
 
 
 class Shadow:

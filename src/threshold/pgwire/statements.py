@@ -115,6 +115,11 @@ def bind(sql: str, literal: Callable[[int], str]) -> str:
     return "".join(literal(int(sql[a + 1 : b])) if kind == "param" else sql[a:b] for kind, a, b in _tokens(sql))
 
 
+def code_only(sql: str) -> str:
+    """The text outside strings, quoted names and comments (each of those becomes a space)."""
+    return "".join(sql[a:b] if kind in ("code", "param", "semicolon") else " " for kind, a, b in _tokens(sql))
+
+
 def code_words(sql: str) -> list[str]:
     """The lower-cased words outside strings and comments (quoted names count, unquoted)."""
     words: list[str] = []
