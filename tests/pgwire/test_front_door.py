@@ -169,3 +169,26 @@ def test_a_column_named_like_a_catalog_word_is_still_data(front) -> None:
     with psycopg.connect(front.dsn("anna")) as conn:
         sql = f"SELECT plant AS version, 'pg_class' AS note FROM {KPIS} ORDER BY day LIMIT 1"
         assert conn.execute(sql).fetchone() == ("Berlin", "pg_class")
+
+
+def test_a_membership_given_during_a_session_counts_at_the_next_statement(front) -> None:
+    from threshold.identity.service import join_domain
+
+    with psycopg.connect(front.dsn("carla"), autocommit=True) as conn:
+        listed = "SELECT table_schema || '.' || table_name FROM information_schema.tables"
+        assert "finance.budget" not in [r[0] for r in conn.execute(listed)]
+        join_domain(front.org.platform, "carla", "finance")
+        try:
+            assert "finance.budget" in [r[0] for r in conn.execute(listed)]
+            assert conn.execute("SELECT count(*) FROM finance.budget").fetchone() == (2,)
+        finally:
+            from sqlalchemy import delete
+
+            from threshold.store.models import Domain, Membership
+
+            with front.org.platform.store.session() as s:
+                finance = s.scalars(select(Domain.id).where(Domain.name == "finance")).one()
+                s.execute(
+                    delete(Membership).where(Membership.user_id == front.org.carla.id, Membership.domain_id == finance)
+                )
+        assert "finance.budget" not in [r[0] for r in conn.execute(listed)]

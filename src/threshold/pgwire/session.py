@@ -21,7 +21,7 @@ import pyarrow as pa
 from threshold.errors import Busy, Denied, InvalidInput, LimitExceeded, NotFound, ThresholdError, Unauthenticated
 from threshold.gateway.service import open_query
 from threshold.gateway.stream import Cancel, QueryStream
-from threshold.identity.service import Person
+from threshold.identity.service import Person, get_person
 from threshold.pgwire import statements, types, wire
 from threshold.pgwire.auth import SignInFailed, sign_in
 from threshold.pgwire.catalog import Shadow, is_catalog_query
@@ -85,6 +85,7 @@ class Session:
         self.skipping = False
         self.out = bytearray()
         self.tls = False
+        self._person_version: int | None = None
 
     # -- plumbing --------------------------------------------------------------------------------
 
@@ -444,6 +445,7 @@ class Session:
         if command is not None:
             self._run_command(portal, command)
             return
+        await asyncio.to_thread(self._refresh_person)
         assert self.person is not None
         allowance = self.platform.limits.allowance("pg")
         if is_catalog_query(portal.sql):
@@ -526,6 +528,21 @@ class Session:
             portal.rows = iter([_encode(table, portal.fields)])
         else:
             portal.tag = command
+
+    def _refresh_person(self) -> None:
+        """Memberships and roles as they are now, not as they were at sign-in: re-read whenever the store's
+        metadata version (which every change to people and memberships moves) has moved."""
+        version = self.platform.store.metadata_version()
+        if version is not None and version == self._person_version:
+            return
+        assert self.person is not None
+        try:
+            self.person = get_person(self.platform, self.person.name)
+        except NotFound:
+            raise Failed("28000", "this account no longer exists") from None
+        self._person_version = version
+        if self.shadow is not None:
+            self.shadow.person = self.person  # rebuilt for it: the metadata version moved
 
     def _set(self, name: str, value: str) -> None:
         if name == PURPOSE:
