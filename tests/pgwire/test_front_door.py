@@ -146,15 +146,22 @@ def test_a_session_speaks_what_drivers_expect(front) -> None:
         import datetime as dt
         from decimal import Decimal
 
-        assert row == (
+        expected = (
             dt.date(2026, 1, 3),
             pytest.approx(0.12),
             "Berlin",
             True,
             2,
-            Decimal("1.50"),
+            Decimal("1.5"),
             dt.datetime(2026, 1, 1, 10),
         )
+        assert row == expected
+        binary = conn.cursor(binary=True)  # the same values in binary format (numeric falls back to text)
+        binary.execute(
+            f"SELECT day, scrap_rate, plant, TRUE AS ok, CAST(2 AS SMALLINT) AS s, CAST(1.5 AS DECIMAL(4,2)) AS d, "
+            f"TIMESTAMP '2026-01-01 10:00:00' AS t FROM {KPIS} ORDER BY day LIMIT 1"
+        )
+        assert binary.fetchone() == expected
     with psycopg.connect(front.dsn("carla"), autocommit=True) as conn:
         said = {}
         for name in ("finance.nothing", "finance.budget"):  # a restricted dataset reads as one that does not exist
@@ -192,3 +199,13 @@ def test_a_membership_given_during_a_session_counts_at_the_next_statement(front)
                     delete(Membership).where(Membership.user_id == front.org.carla.id, Membership.domain_id == finance)
                 )
         assert "finance.budget" not in [r[0] for r in conn.execute(listed)]
+
+
+@pytest.mark.parametrize("value", ["0", "1.50", "-12345.6789", "0.0001", "100000000", "-0.05", "99999999999999.99"])
+def test_decimals_arrive_exactly_in_text_and_in_binary(front, value: str) -> None:
+    from decimal import Decimal
+
+    with psycopg.connect(front.dsn("anna")) as conn:
+        sql = f"SELECT CAST('{value}' AS DECIMAL(18, 4)) AS d"
+        assert conn.execute(sql).fetchone() == (Decimal(value),)
+        assert conn.cursor(binary=True).execute(sql).fetchone() == (Decimal(value),)

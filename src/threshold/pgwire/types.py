@@ -73,8 +73,24 @@ def oid_of(t: pa.DataType) -> int:
     return TEXT
 
 
-BINARY = {BOOL, INT2, INT4, INT8, FLOAT4, FLOAT8, TEXT, BYTEA, DATE, TIMESTAMP, TIMESTAMPTZ}
-"""Types sent in binary format when the client asks; any other is sent as text (and its field says so)."""
+BINARY = {
+    BOOL,
+    INT2,
+    INT4,
+    INT8,
+    FLOAT4,
+    FLOAT8,
+    TEXT,
+    BYTEA,
+    DATE,
+    TIMESTAMP,
+    TIMESTAMPTZ,
+    NUMERIC,
+    TIME,
+    JSON,
+    INTERVAL,
+}
+"""Types sent in binary format when the client asks (every type this module maps to)."""
 
 
 def encode_column(col: pa.Array | pa.ChunkedArray, oid: int, binary: bool) -> list[bytes | None]:
@@ -120,7 +136,44 @@ _PACK: dict[int, Callable[[Any], bytes]] = {
     DATE: lambda v: struct.pack("!i", (v - _EPOCH).days),
     TIMESTAMP: lambda v: struct.pack("!q", _micros(v.replace(tzinfo=None) - _EPOCH_DT)),
     TIMESTAMPTZ: lambda v: struct.pack("!q", _micros(v.astimezone(UTC).replace(tzinfo=None) - _EPOCH_DT)),
+    NUMERIC: lambda v: _numeric(v),
+    TIME: lambda v: struct.pack("!q", ((v.hour * 60 + v.minute) * 60 + v.second) * 1_000_000 + v.microsecond),
+    JSON: lambda v: json.dumps(v, default=str).encode(),
+    INTERVAL: lambda v: _interval(v),
 }
+
+
+def _numeric(v: Any) -> bytes:
+    """PostgreSQL's binary numeric: base-10000 digits with a weight, a sign and a display scale."""
+    d = v if isinstance(v, Decimal) else Decimal(v)
+    if d.is_nan():
+        return struct.pack("!hhHh", 0, 0, 0xC000, 0)
+    if not d.is_finite():
+        return struct.pack("!hhHh", 0, 0, 0xF000 if d.is_signed() else 0xD000, 0)
+    exponent = d.as_tuple().exponent
+    scale = max(-exponent, 0) if isinstance(exponent, int) else 0
+    whole, _, fraction = format(abs(d), "f").partition(".")
+    whole = whole.lstrip("0")
+    whole = whole.zfill(-(-len(whole) // 4) * 4) if whole else ""
+    fraction += "0" * (-len(fraction) % 4)
+    groups = [int(whole[i : i + 4]) for i in range(0, len(whole), 4)]
+    groups += [int(fraction[i : i + 4]) for i in range(0, len(fraction), 4)]
+    weight = len(whole) // 4 - 1
+    while groups and groups[0] == 0:
+        groups.pop(0)
+        weight -= 1
+    while groups and groups[-1] == 0:
+        groups.pop()
+    if not groups:
+        weight = 0
+    head = struct.pack("!hhHh", len(groups), weight, 0x4000 if d.is_signed() and groups else 0, scale)
+    return head + b"".join(struct.pack("!H", g) for g in groups)
+
+
+def _interval(v: Any) -> bytes:
+    if isinstance(v, timedelta):
+        return struct.pack("!qii", _micros(v), 0, 0)
+    return struct.pack("!qii", int(v.nanoseconds) // 1000, int(v.days), int(v.months))
 
 
 def _micros(d: timedelta) -> int:
