@@ -28,6 +28,8 @@ def test_a_restricted_dataset_is_absent_from_psql_listings_for_an_outsider_and_t
     assert outsider.returncode == 0, outsider.stderr
     assert "plant_kpis" in outsider.stdout
     assert "budget" not in outsider.stdout and "finance" not in outsider.stdout
+    plain = front.psql("carla", r"\dt")  # every domain is on the search path
+    assert "plant_kpis" in plain.stdout and "budget" not in plain.stdout
     member = front.psql("ben", r"\dt *.*")
     assert "budget" in member.stdout and "finance" in member.stdout
     described = front.psql("ben", r"\d finance.budget")
@@ -137,6 +139,8 @@ def test_a_session_speaks_what_drivers_expect(front) -> None:
         assert conn.execute("SELECT version()").fetchone()[0].startswith("PostgreSQL")
         assert conn.execute("SELECT current_database()").fetchone() == ("threshold",)
         assert conn.execute("SHOW transaction_isolation").fetchone() == ("read committed",)
+        conn.execute("SET session_authorization = 'admin'")  # accepted, and changes nothing
+        assert conn.execute("SELECT current_user").fetchone() == ("anna",)
         conn.execute("SET application_name = 'test'")
         conn.commit()  # BEGIN ... COMMIT around reads is accepted
         row = conn.execute(

@@ -545,6 +545,9 @@ class Session:
             self.shadow.person = self.person  # rebuilt for it: the metadata version moved
 
     def _set(self, name: str, value: str) -> None:
+        name = name.lower()
+        if name.startswith("_") or name in ("session_authorization", "is_superuser", "server_version"):
+            return  # who the session is and what it runs on are not the client's to say
         if name == PURPOSE:
             value = value.strip()[:200]
         self.params[name.lower()] = value
