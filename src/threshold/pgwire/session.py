@@ -609,6 +609,10 @@ class Session:
         self.send(wire.command_complete(f"SELECT {portal.sent}"))
 
 
+_INT32 = struct.Struct("!i")
+_NULL = b"\xff\xff\xff\xff"
+
+
 def _fields(schema: pa.Schema, formats: list[int]) -> list[tuple[str, int, int, int]]:
     out = []
     for i, f in enumerate(schema):
@@ -620,8 +624,20 @@ def _fields(schema: pa.Schema, formats: list[int]) -> list[tuple[str, int, int, 
 
 
 def _encode(table: pa.Table | pa.RecordBatch, fields: list[tuple[str, int, int, int]]) -> list[bytes]:
-    columns = [types.encode_column(table.column(i), oid, fmt == 1) for i, (_n, oid, _s, fmt) in enumerate(fields)]
-    return [wire.data_row(values) for values in zip(*columns, strict=True)] if columns else []
+    """DataRow messages of a batch: each cell framed once per column, each row joined once."""
+    if not fields:
+        return []
+    pack = _INT32.pack
+    cells = [
+        [_NULL if v is None else pack(len(v)) + v for v in types.encode_column(table.column(i), oid, fmt == 1)]
+        for i, (_n, oid, _s, fmt) in enumerate(fields)
+    ]
+    head = struct.pack("!h", len(fields))
+    out = []
+    for parts in zip(*cells, strict=True):
+        body = b"".join(parts)
+        out.append(b"D" + pack(len(body) + 6) + head + body)
+    return out
 
 
 def _next(rows: Iterator[list[bytes]]) -> list[bytes] | None:

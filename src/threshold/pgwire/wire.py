@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 PROTOCOL_3 = 196608
 SSL_REQUEST = 80877103
@@ -153,16 +153,6 @@ def row_description(fields: Sequence[tuple[str, int, int, int]]) -> bytes:
 
 def parameter_description(oids: Sequence[int]) -> bytes:
     return message(b"t", struct.pack("!h", len(oids)) + b"".join(struct.pack("!i", o) for o in oids))
-
-
-def data_row(values: Iterable[bytes | None]) -> bytes:
-    parts = []
-    n = 0
-    for v in values:
-        n += 1
-        parts.append(b"\xff\xff\xff\xff" if v is None else struct.pack("!i", len(v)) + v)
-    body = struct.pack("!h", n) + b"".join(parts)
-    return b"D" + struct.pack("!i", len(body) + 4) + body
 
 
 PARSE_COMPLETE = message(b"1")
