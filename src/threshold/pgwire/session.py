@@ -25,6 +25,7 @@ from threshold.identity.service import Person, get_person
 from threshold.pgwire import statements, types, wire
 from threshold.pgwire.auth import SignInFailed, sign_in
 from threshold.pgwire.catalog import Shadow, is_catalog_query
+from threshold.pgwire.results import batches, encode, fields_of, next_rows
 
 if TYPE_CHECKING:
     from threshold.pgwire.server import FrontDoor
@@ -214,7 +215,7 @@ class Session:
             "server_version_num": "160000",
             "_version": f"PostgreSQL {SERVER_VERSION}: a governed Threshold front door",
         }
-        for name, value in _options(startup.get("options", "")).items():
+        for name, value in statements.options(startup.get("options", "")).items():
             self._set(name, value)
         if startup.get("database"):
             self.params["_database"] = startup["database"]
@@ -413,7 +414,7 @@ class Session:
             )
         except Exception:
             return None
-        return _fields(table.schema, [])
+        return fields_of(table.schema, [])
 
     # -- running one statement -------------------------------------------------------------------
 
@@ -455,8 +456,8 @@ class Session:
                 raise Failed("57014", str(e)) from None
             except Exception as e:
                 raise Failed("42P01" if "does not exist" in str(e) else "42601", _first_line(str(e))) from None
-            portal.fields = _fields(table.schema, portal.result_formats)
-            portal.rows = iter([_encode(table, portal.fields)])
+            portal.fields = fields_of(table.schema, portal.result_formats)
+            portal.rows = iter([encode(table, portal.fields)])
             return
         self.cancel = Cancel()
         try:
@@ -475,8 +476,8 @@ class Session:
             await loop.run_in_executor(self.platform.limits.pool, stream.begin)
         except ThresholdError as e:
             raise self._failure(e, portal.sql) from None
-        portal.fields = _fields(stream.schema, portal.result_formats)
-        portal.rows = _batches(stream, portal.fields)
+        portal.fields = fields_of(stream.schema, portal.result_formats)
+        portal.rows = batches(stream, portal.fields)
 
     def _failure(self, e: ThresholdError, sql: str) -> Failed:
         words = statements.code_words(sql)
@@ -524,8 +525,8 @@ class Session:
                 table = pa.table({name: [self.params[name]]})
             else:
                 raise Failed("42704", f'unrecognized configuration parameter "{name}"')
-            portal.fields = _fields(table.schema, portal.result_formats)
-            portal.rows = iter([_encode(table, portal.fields)])
+            portal.fields = fields_of(table.schema, portal.result_formats)
+            portal.rows = iter([encode(table, portal.fields)])
         else:
             portal.tag = command
 
@@ -575,7 +576,7 @@ class Session:
         while not max_rows or sent < max_rows:
             if not portal.pending:
                 try:
-                    chunk = await loop.run_in_executor(self.platform.limits.pool, _next, portal.rows)
+                    chunk = await loop.run_in_executor(self.platform.limits.pool, next_rows, portal.rows)
                 except ThresholdError as e:
                     portal.done = True
                     raise self._failure(e, portal.sql) from None
@@ -593,7 +594,7 @@ class Session:
         if max_rows and sent >= max_rows:
             if not portal.pending:  # is there more? one look ahead says whether to suspend or complete
                 try:
-                    ahead = await loop.run_in_executor(self.platform.limits.pool, _next, portal.rows)
+                    ahead = await loop.run_in_executor(self.platform.limits.pool, next_rows, portal.rows)
                     portal.pending = ahead or []
                 except ThresholdError as e:
                     portal.done = True
@@ -607,82 +608,6 @@ class Session:
             for note in portal.stream.notes:
                 self.send(wire.notice(note))
         self.send(wire.command_complete(f"SELECT {portal.sent}"))
-
-
-_INT32 = struct.Struct("!i")
-_NULL = b"\xff\xff\xff\xff"
-
-
-def _fields(schema: pa.Schema, formats: list[int]) -> list[tuple[str, int, int, int]]:
-    out = []
-    for i, f in enumerate(schema):
-        oid = types.oid_of(f.type)
-        asked = formats[0] if len(formats) == 1 else formats[i] if i < len(formats) else 0
-        fmt = 1 if asked == 1 and oid in types.BINARY else 0
-        out.append((f.name, oid, types.SIZES.get(oid, -1), fmt))
-    return out
-
-
-def _encode(table: pa.Table | pa.RecordBatch, fields: list[tuple[str, int, int, int]]) -> list[bytes]:
-    """DataRow messages of a batch: each cell framed once per column, each row joined once."""
-    if not fields:
-        return []
-    pack = _INT32.pack
-    cells = [
-        [_NULL if v is None else pack(len(v)) + v for v in types.encode_column(table.column(i), oid, fmt == 1)]
-        for i, (_n, oid, _s, fmt) in enumerate(fields)
-    ]
-    head = struct.pack("!h", len(fields))
-    out = []
-    for parts in zip(*cells, strict=True):
-        body = b"".join(parts)
-        out.append(b"D" + pack(len(body) + 6) + head + body)
-    return out
-
-
-def _next(rows: Iterator[list[bytes]]) -> list[bytes] | None:
-    return next(rows, None)
-
-
-def _batches(stream: QueryStream, fields: list[tuple[str, int, int, int]]) -> Iterator[list[bytes]]:
-    for batch in stream.batches():
-        yield _encode(batch, fields)
-
-
-def _options(text: str) -> dict[str, str]:
-    """`-c name=value` / `--name=value` settings of the `options` startup parameter (backslash escapes a space)."""
-    words, current, escaped = [], "", False
-    for ch in text:
-        if escaped:
-            current, escaped = current + ch, False
-        elif ch == "\\":
-            escaped = True
-        elif ch.isspace():
-            if current:
-                words.append(current)
-            current = ""
-        else:
-            current += ch
-    if current:
-        words.append(current)
-    out: dict[str, str] = {}
-    i = 0
-    while i < len(words):
-        w = words[i]
-        if w == "-c" and i + 1 < len(words):
-            w, i = words[i + 1], i + 1
-        elif w.startswith("-c"):
-            w = w[2:]
-        elif w.startswith("--"):
-            w = w[2:]
-        else:
-            i += 1
-            continue
-        if "=" in w:
-            name, value = w.split("=", 1)
-            out[name.strip().lower().replace("-", "_")] = value
-        i += 1
-    return out
 
 
 def _first_line(text: str) -> str:

@@ -164,3 +164,39 @@ def _value(raw: str) -> str:
     if len(raw) >= 2 and raw[0] == raw[-1] == "'":
         return raw[1:-1].replace("''", "'")
     return raw.strip('"')
+
+
+def options(text: str) -> dict[str, str]:
+    """`-c name=value` / `--name=value` settings of the `options` startup parameter (backslash escapes a space)."""
+    words, current, escaped = [], "", False
+    for ch in text:
+        if escaped:
+            current, escaped = current + ch, False
+        elif ch == "\\":
+            escaped = True
+        elif ch.isspace():
+            if current:
+                words.append(current)
+            current = ""
+        else:
+            current += ch
+    if current:
+        words.append(current)
+    out: dict[str, str] = {}
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w == "-c" and i + 1 < len(words):
+            w, i = words[i + 1], i + 1
+        elif w.startswith("-c"):
+            w = w[2:]
+        elif w.startswith("--"):
+            w = w[2:]
+        else:
+            i += 1
+            continue
+        if "=" in w:
+            name, value = w.split("=", 1)
+            out[name.strip().lower().replace("-", "_")] = value
+        i += 1
+    return out
