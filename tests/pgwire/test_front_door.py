@@ -66,11 +66,17 @@ def test_the_catalog_tables_answer_only_what_the_person_may_know(front) -> None:
 
 def test_a_non_select_is_refused_with_the_gateways_message_and_the_connection_stays_usable(front) -> None:
     with psycopg.connect(front.dsn("anna"), autocommit=True) as conn:
-        for sql in (f"DELETE FROM {KPIS}", f"DROP TABLE {KPIS}", "COPY (SELECT 1) TO '/tmp/x'"):
+        for sql in (
+            f"DELETE FROM {KPIS}",
+            f"DROP TABLE {KPIS}",
+            "COPY (SELECT 1) TO '/tmp/x'",
+            "CREATE TABLE manufacturing.fake AS SELECT * FROM pg_catalog.pg_class",  # not on the catalog either
+            "SELECT 1 FROM pg_catalog.pg_class LIMIT 1; CREATE TABLE fake (a INTEGER)",
+        ):
             with pytest.raises(psycopg.Error) as caught:
                 conn.execute(sql)
             assert caught.value.sqlstate in ("42501", "0A000"), sql
-            assert "read-only" in str(caught.value) or "only" in str(caught.value)
+            assert "read-only" in str(caught.value)
         assert conn.execute("SELECT count(*) FROM " + KPIS).fetchone() == (5,)
     refused = front.psql("anna", f"DELETE FROM {KPIS}")
     assert refused.returncode != 0 and "read-only" in refused.stderr

@@ -450,6 +450,9 @@ class Session:
         assert self.person is not None
         allowance = self.platform.limits.allowance("pg")
         if is_catalog_query(portal.sql):
+            words = statements.code_words(portal.sql)
+            if len(statements.split(portal.sql)) != 1 or not words or words[0] not in _READ_VERBS:
+                raise Failed("0A000", "only read-only queries are allowed on the catalog (SELECT, WITH, VALUES)")
             try:
                 table = await asyncio.to_thread(self._shadow().query, portal.sql, self.params, allowance)
             except LimitExceeded as e:
