@@ -286,3 +286,28 @@ def test_the_time_limit_stops_a_gateway_query_and_a_catalog_query_alike(front) -
             assert conn.execute("SELECT 1").fetchone() == (1,)
     finally:
         limits.settings = before
+
+
+def test_sockets_that_never_sign_in_are_bounded_too(module_org) -> None:
+    door = serve(module_org.platform, max_connections=1)
+    try:
+        silent = [Raw(door.port) for _ in range(2)]  # twice the sessions allowed may be starting up
+        for client in silent:
+            client.send(b"\0")  # a partial startup packet: the server now holds them
+        extra = Raw(door.port)
+        assert extra.closed()  # refused at once, before any byte is read
+        extra.close()
+        for client in silent:
+            client.close()
+        dsn = f"host=127.0.0.1 port={door.port} user=anna password=anna-pass dbname=threshold sslmode=disable"
+        for _ in range(100):  # the silent ones are gone as soon as the server has seen them close
+            try:
+                with psycopg.connect(dsn) as conn:
+                    assert conn.execute("SELECT 1").fetchone() == (1,)
+                break
+            except psycopg.OperationalError:
+                continue
+        else:
+            raise AssertionError("the front door never took a connection again")
+    finally:
+        door.stop()

@@ -32,6 +32,8 @@ class FrontDoor:
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._open = 0
+        """Connections open, signed in or not (only the door's event loop changes it)."""
 
     # -- sessions --------------------------------------------------------------------------------
 
@@ -56,7 +58,18 @@ class FrontDoor:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         from threshold.pgwire.session import Session
 
-        session = Session(self, reader, writer)
+        # Sockets still starting up count too (a flood that never signs in is bounded, for at most
+        # `startup_seconds` each): as many again as the sessions allowed.
+        if self._open >= 2 * self.settings.max_connections:
+            writer.close()
+            return
+        self._open += 1
+        try:
+            await self._run(Session(self, reader, writer))
+        finally:
+            self._open -= 1
+
+    async def _run(self, session: Session) -> None:
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
