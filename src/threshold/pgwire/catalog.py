@@ -209,16 +209,17 @@ def _build(platform: Platform, person: Person) -> duckdb.DuckDBPyConnection:
             select(Dataset).where(knowable(person)).options(selectinload(Dataset.columns), selectinload(Dataset.domain))
         ).all()
         schemas = sorted({d.domain.name for d in datasets})
-        for schema in schemas:
-            con.execute(f"CREATE SCHEMA {_ident(schema)}")
+        ddl = [f"CREATE SCHEMA {_ident(schema)}" for schema in schemas]
         for d in sorted(datasets, key=lambda d: d.full_name):
             columns = [
                 f"{_ident(c.name)} {_type(con, c.type)}" for c in sorted(d.columns, key=lambda c: c.position)
             ] or ['"?column?" VARCHAR']
             table = f"{_ident(d.domain.name)}.{_ident(d.name)}"
-            con.execute(f"CREATE TABLE {table} ({', '.join(columns)})")
+            ddl.append(f"CREATE TABLE {table} ({', '.join(columns)})")
             if d.title or d.description:
-                con.execute(f"COMMENT ON TABLE {table} IS {quote((d.title or d.description)[:1000])}")
+                ddl.append(f"COMMENT ON TABLE {table} IS {quote((d.title or d.description)[:1000])}")
+    if ddl:
+        con.execute(";\n".join(ddl))  # one call: a catalog of thousands of datasets is built several times faster
     for shim in _SHIMS:
         con.execute(shim.replace("{person}", quote(person.name)))
     path = ",".join(["main", *schemas])
