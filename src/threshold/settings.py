@@ -168,6 +168,29 @@ class OperationsSettings(BaseModel):
     sweeps when it starts; a share sweeps its own dataset)."""
 
 
+class PgSettings(BaseModel):
+    """The PostgreSQL front door (`THRESHOLD_PG__<FIELD>`, docs/pgwire.md)."""
+
+    port: int = Field(default=0, ge=0, le=65535)
+    """Port `threshold serve` also listens on for PostgreSQL clients (psql, DBeaver, Power BI...); 0: off.
+    `threshold serve --pg-port N` sets it for one run."""
+    max_connections: int = Field(default=100, ge=1, le=10_000)
+    """Client connections open at once; one more is refused (SQLSTATE 53300)."""
+    startup_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """Time a new connection has to finish its startup, TLS and sign-in."""
+    idle_seconds: float = Field(default=3600.0, gt=0, le=7 * 24 * 3600)
+    """A connection that sends nothing (or reads nothing of a result) for this long is closed."""
+    message_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=1024**3)
+    """Largest message a client may send (a query with its parameters); a longer one closes the connection
+    before any of it is read."""
+    tls_certificate: Path | None = None
+    """PEM certificate (chain) of the front door; with `tls_key`, clients may (`sslmode=require`) use TLS."""
+    tls_key: Path | None = None
+    """PEM private key of `tls_certificate`."""
+    require_tls: bool = False
+    """Refuse connections that do not use TLS (needs `tls_certificate`)."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="THRESHOLD_", env_nested_delimiter="__", extra="ignore")
 
@@ -242,6 +265,9 @@ class Settings(BaseSettings):
 
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     """Who sees whose names in usage and consumer views (see `PrivacySettings`)."""
+
+    pg: PgSettings = Field(default_factory=PgSettings)
+    """The PostgreSQL front door (see `PgSettings`)."""
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Settings:

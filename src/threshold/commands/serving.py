@@ -16,11 +16,19 @@ app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 def serve(
     host: Annotated[str, typer.Option("--host", envvar="THRESHOLD_HOST")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", envvar="THRESHOLD_PORT", min=0, max=65535)] = 8000,
+    pg_port: Annotated[
+        int | None,
+        typer.Option(
+            "--pg-port", min=0, max=65535, help="Also accept PostgreSQL clients on this port (docs/pgwire.md)."
+        ),
+    ] = None,
     home: Home = None,
 ) -> None:
-    """Serve the web UI and the REST API."""
+    """Serve the web UI and the REST API (and, with --pg-port or pg.port, the PostgreSQL front door)."""
     platform = platform_at(home)
-    _serve(platform, bind(host, port))
+    sock = bind(host, port)
+    pg = pg_port if pg_port is not None else platform.settings.pg.port
+    _serve(platform, sock, bind(host, pg) if pg else None)
 
 
 def bind(host: str, port: int) -> Any:
@@ -56,7 +64,7 @@ def bind(host: str, port: int) -> Any:
     return sock
 
 
-def _serve(platform: Any, sock: Any) -> None:
+def _serve(platform: Any, sock: Any, pg_sock: Any = None) -> None:
     import uvicorn
 
     from threshold.api.app import create_app
@@ -69,8 +77,21 @@ def _serve(platform: Any, sock: Any) -> None:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     out.print(f"Threshold is serving {platform.settings.home_dir} on http://{shown}:{port}/ (API docs at /docs)")
+    door = None
+    if pg_sock is not None:
+        from threshold.pgwire.server import FrontDoor
+
+        door = FrontDoor(platform)
+        door.start(pg_sock)
+        pg_host, pg_port = pg_sock.getsockname()[:2]
+        tls = "TLS or plain" if door.tls is not None else "no TLS"
+        out.print(f"PostgreSQL clients: psql -h {pg_host} -p {pg_port} -U <you> threshold ({tls})")
     server = uvicorn.Server(uvicorn.Config(create_app(platform), log_level="warning"))
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    finally:
+        if door is not None:
+            door.stop()
 
 
 @app.command()

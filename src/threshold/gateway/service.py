@@ -32,7 +32,7 @@ from threshold.usage.service import KINDS, UsageRecord, record, record_soon
 if TYPE_CHECKING:
     import pyarrow as pa
 
-INTERFACES = ("web", "api", "cli", "python", "job")
+INTERFACES = ("web", "api", "cli", "python", "job", "pg")
 
 
 @dataclass

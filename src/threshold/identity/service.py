@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from threshold.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from threshold.identity import scram
+from threshold.identity.models import ScramSecret
 from threshold.names import check_name
 from threshold.platform import Platform
 from threshold.store.models import ApiToken, Domain, Membership, User
@@ -146,6 +151,9 @@ def add_user(
             password_hash=_hasher.hash(password) if password else None,
         )
         s.add(user)
+        s.flush()
+        if password:
+            _remember_scram(s, user.id, password)
         for d in domains:
             s.add(Membership(user=user, domain=_domain_row(s, d), role="member"))
         s.flush()
@@ -210,7 +218,9 @@ def set_password(platform: Platform, name: str, password: str) -> None:
     if len(password) < 4:
         raise InvalidInput("a password needs at least 4 characters")
     with platform.store.session() as s:
-        _user_row(s, name).password_hash = _hasher.hash(password)
+        user = _user_row(s, name)
+        user.password_hash = _hasher.hash(password)
+        _remember_scram(s, user.id, password)
 
 
 def authenticate(platform: Platform, name: str, password: str, *, address: str = "local") -> Person:
@@ -245,6 +255,11 @@ def _verify(platform: Platform, name: str, password: str) -> Person:
             _hasher.hash(password)  # same cost whether or not the user exists
         if not ok or user is None:
             raise Unauthenticated("wrong user name or password")
+        if (
+            s.scalar(select(ScramSecret.id).where(ScramSecret.user_id == user.id, ScramSecret.token_id.is_(None)))
+            is None
+        ):
+            _remember_scram(s, user.id, password)  # a password set before the front door existed
         return _person(_user_row(s, name))
 
 
@@ -260,6 +275,7 @@ def create_token(platform: Platform, user: str, *, name: str = "", days: int | N
         )
         s.add(row)
         s.flush()
+        _remember_scram(s, row.user_id, token, token_id=row.id)
         return row.id, token
 
 
@@ -313,3 +329,80 @@ def ensure_admin(platform: Platform) -> Person:
         if s.scalars(select(User.id).where(User.name == ADMIN)).first() is None:
             s.add(User(name=ADMIN, display_name="Administrator", is_admin=True, attributes={}))
     return get_person(platform, ADMIN)
+
+
+def _remember_scram(s: Session, user_id: int, plaintext: str, *, token_id: int | None = None) -> None:
+    """Derive the SCRAM secret of a password (`token_id` None) or a token while its plaintext is at hand,
+    with the person's one salt (made now if they have none); a password's replaces the one before."""
+    rows = list(s.scalars(select(ScramSecret).where(ScramSecret.user_id == user_id)))
+    salt, iterations = (
+        (rows[0].salt, rows[0].iterations)
+        if rows
+        else (
+            base64.b64encode(secrets.token_bytes(16)).decode(),
+            scram.ITERATIONS,
+        )
+    )
+    secret = scram.encode(scram.derive(plaintext, base64.b64decode(salt), iterations))
+    mine = next((r for r in rows if r.token_id == token_id), None) if token_id is None else None
+    if mine is not None:
+        mine.secret = secret
+    else:
+        s.add(ScramSecret(user_id=user_id, token_id=token_id, salt=salt, iterations=iterations, secret=secret))
+    s.flush()
+
+
+def scram_salt(platform: Platform, name: str) -> tuple[bytes, int]:
+    """The salt and rounds the front door sends for `name`: the person's own, or for an unknown name (or a
+    person without a SCRAM secret) a stable one derived from the server's secret, so the answer never says
+    whether an account exists."""
+    with platform.store.session() as s:
+        row = s.execute(
+            select(ScramSecret.salt, ScramSecret.iterations)
+            .join(User, User.id == ScramSecret.user_id)
+            .where(User.name == name)
+            .limit(1)
+        ).first()
+    if row is not None:
+        return base64.b64decode(row[0]), int(row[1])
+    key = platform.settings.session_secret().encode()
+    return hmac.new(key, b"scram-salt:" + name.encode("utf-8", "replace"), hashlib.sha256).digest()[
+        :16
+    ], scram.ITERATIONS
+
+
+def authenticate_scram(
+    platform: Platform, name: str, verify: Callable[[scram.Secret], bool], *, address: str = "local"
+) -> tuple[Person, scram.Secret]:
+    """Sign in with a SCRAM-SHA-256 proof (`verify` checks it against one secret): the person's password or
+    any of their live tokens. Throttled exactly as `authenticate`; the error never says whether the user exists."""
+    from threshold.identity import throttle
+
+    now = platform.limits.now()
+    throttle.check(platform, name, address, now)
+    found: tuple[Person, scram.Secret] | None = None
+    with platform.store.session() as s:
+        user = s.scalars(select(User).where(User.name == name)).one_or_none()
+        if user is not None:
+            rows = s.execute(
+                select(ScramSecret.secret, ApiToken.revoked_at, ApiToken.expires_at)
+                .outerjoin(ApiToken, ApiToken.id == ScramSecret.token_id)
+                .where(ScramSecret.user_id == user.id)
+            ).all()
+            at = datetime.now(UTC)
+            for text, revoked, expires in rows:
+                if revoked is not None or (expires is not None and _aware(expires) < at):
+                    continue
+                secret = scram.decode(text)
+                if verify(secret):
+                    found = (_person(_user_row(s, name)), secret)
+                    break
+    if found is None:
+        throttle.failed(platform, name, address, now)
+        raise Unauthenticated("wrong user name or password")
+    throttle.succeeded(platform, name)
+    return found
+
+
+def _aware(d: datetime) -> datetime:
+    return d if d.tzinfo else d.replace(tzinfo=UTC)
