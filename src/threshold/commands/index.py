@@ -149,7 +149,11 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
         "operations",
         "Show what a lost data file costs DATASET; with --how, repair it (history, audit and owners told).",
     ),
-    ("serve", "serving", "Serve the web UI and the REST API."),
+    (
+        "serve",
+        "serving",
+        "Serve the web UI and the REST API (and, with --pg-port or pg.port, the PostgreSQL front door).",
+    ),
     (
         "demo",
         "serving",
