@@ -176,3 +176,41 @@ def test_a_failure_between_tables_keeps_what_was_erased_and_says_what_remains(an
     # Running it again finishes the rest.
     again = erasure.erase(p, greta, subject, reason="request 7, resumed")
     assert again.status == "completed" and {t["dataset"] for t in again.tables} == set(order[1:])
+
+
+def test_a_subject_access_report_lists_every_holding_with_purpose_and_legal_basis(any_org: Any, tmp_path: Path) -> None:
+    from threshold.erasure import legal_basis, subject_access
+
+    p = any_org.platform
+    greta = _build(any_org, tmp_path)
+    subject = [f"personal.email={ADA}"]
+    with pytest.raises(Denied):
+        subject_access.report(p, any_org.carla, subject)
+    got = subject_access.report(p, greta, subject)
+    by = {h.dataset: h for h in got.holdings}
+    assert {d: (h.rows, h.legal_basis) for d, h in by.items()} == {
+        "sales.customers": (6, "not recorded"),
+        "finance.orders": (9, "not recorded"),
+        "sales.big_customers": (6, "not recorded"),
+    }
+    assert by["sales.customers"].purpose == "invoicing" and by["finance.orders"].purpose == "bookkeeping"
+    assert {r["email"] for r in by["sales.customers"].values} == {ADA}
+    assert sorted(r["amount"] for r in by["sales.customers"].values) == [5, 5, 15, 15, 25, 25]
+
+    def basis(session: Any, dataset_id: int) -> str | None:
+        return "contract (Art. 6(1)(b))" if dataset_id == by_id["finance.orders"] else None
+
+    from threshold.store.models import Dataset
+
+    with p.store.session() as s:
+        by_id = {d.full_name: d.id for d in s.query(Dataset)}
+    legal_basis.register_lookup(basis)
+    try:
+        again = subject_access.report(p, greta, subject)
+    finally:
+        legal_basis.unregister_lookup(basis)
+    assert {h.dataset: h.legal_basis for h in again.holdings}["finance.orders"] == "contract (Art. 6(1)(b))"
+    lines = again.as_csv().splitlines()
+    assert lines[0] == "dataset,purpose,legal_basis,row,column,value"
+    assert f"finance.orders,bookkeeping,contract (Art. 6(1)(b)),1,customer_email,{ADA}" in lines
+    assert '"rows": 9' in again.as_json()
