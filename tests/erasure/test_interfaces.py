@@ -84,3 +84,26 @@ def test_the_cli(org: Any, tmp_path: Path) -> None:
     shown = run("erasure", "certificate", str(cert["id"]), "--export", str(export))
     assert shown.returncode == 0 and "completed" in shown.stdout
     assert json.loads(export.read_text())["id"] == cert["id"]
+
+
+def test_the_python_client_embedded_and_remote(org: Any, tmp_path: Path, serve: Any) -> None:
+    import threshold
+    from threshold.client import LocalClient
+
+    p = org.platform
+    _build(org, tmp_path)
+    subject = [f"personal.email={ADA}"]
+    from threshold.identity.service import get_person
+
+    local = LocalClient.__new__(LocalClient)  # on the home the test holds open
+    local.platform, local.user = p, get_person(p, "greta")
+    with serve(create_app(p), lifespan="off", ws="none") as url:
+        remote = threshold.connect(url=url, token=create_token(p, "greta")[1])
+        plan = remote.plan_erasure(subject)  # type: ignore[attr-defined]
+        assert plan == local.plan_erasure(subject)
+        assert "customer_email" in remote.subject_access(subject, format="csv")  # type: ignore[attr-defined]
+        cert = remote.erase(subject, reason="ticket 12", confirm=plan["token"])  # type: ignore[attr-defined]
+        assert cert["status"] == "completed"
+        assert local.erasure_certificate(cert["id"]) == remote.erasure_certificate(cert["id"])  # type: ignore[attr-defined]
+        assert [c["id"] for c in local.erasure_certificates()] == [cert["id"]]
+        assert local.subject_access(subject)["holdings"] == []
