@@ -214,3 +214,56 @@ def test_a_subject_access_report_lists_every_holding_with_purpose_and_legal_basi
     assert lines[0] == "dataset,purpose,legal_basis,row,column,value"
     assert f"finance.orders,bookkeeping,contract (Art. 6(1)(b)),1,customer_email,{ADA}" in lines
     assert '"rows": 9' in again.as_json()
+
+
+def test_samples_and_kept_results_lose_the_subject_and_an_untagged_copy_fails_loudly(
+    any_org: Any, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from threshold.governance.controls import untag
+    from threshold.insights import service as insights
+    from threshold.insights.models import InsightResult
+    from threshold.insights.results import _table
+    from threshold.quality import dataset_checks
+    from threshold.quality.kinds.base import CheckSpec
+    from threshold.quality.models import CheckRun
+
+    p = any_org.platform
+    greta = _build(any_org, tmp_path)
+    carla = any_org.carla
+    subject = [f"personal.email={ADA}"]
+    # A failing-row sample holding Ada's rows (amounts 5, 15, 25 are over 4), and a kept insight result.
+    dataset_checks.add(p, carla, "sales.customers", CheckSpec("range", {"column": "amount", "max": 4}))
+    dataset_checks.run(p, carla, "sales.customers")
+    with p.store.session() as s:
+        (sample,) = [r.sample for r in s.scalars(select(CheckRun))]
+    assert any(ADA in row for row in sample["rows"])
+    saved = insights.save(
+        p, carla, title="Big spenders", sql="SELECT email, amount FROM sales.customers WHERE amount > 4"
+    )
+    insights.page(p, carla, saved.id)
+    with p.store.session() as s:
+        assert any(verify.tables_hold(_table(r.arrow), parse(subject)) for r in s.scalars(select(InsightResult)))
+
+    cert = erasure.erase(p, greta, subject, reason="request 8")
+    assert cert.status == "completed"
+    cleared = " | ".join(cert.verification["cleared"])
+    assert "failing-row sample rows" in cleared and "kept result of insight" in cleared
+    with p.store.session() as s:
+        assert not any(ADA in row for r in s.scalars(select(CheckRun)) for row in r.sample.get("rows", []))
+        assert not any(verify.tables_hold(_table(r.arrow), parse(subject)) for r in s.scalars(select(InsightResult)))
+
+    # A copy nothing leads to (its tag removed, no lineage): the erasure says where the value still is.
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text(
+        "mail,city\n" + "\n".join([f"{ADA},London"] * 5 + [f"p{i}@example.org,Paris" for i in range(9)])
+    )
+    share(p, contacts, domain="sales", user=carla)
+    untag(p, any_org.admin, "sales.contacts.mail", "personal.email")
+    share(p, tmp_path / "customers.csv", domain="sales", user=carla, mode="append")  # Ada is back in customers
+    with pytest.raises(ThresholdError, match=r"could not be verified: .*sales\.contacts\.mail.*no tag or lineage"):
+        erasure.erase(p, greta, subject, reason="request 8, again")
+    failed = erasure.certificates(p, greta)[0]
+    assert failed.status == "failed" and any("sales.contacts.mail" in f for f in failed.verification["found"])
+    assert [t["done"] for t in failed.tables] == [True] * len(failed.tables)  # what it could erase, it erased

@@ -192,7 +192,7 @@ def erase(
     verify.scrub_copies(platform, subjects, {p.dataset_id for p in places}, checked)
     for place in places:
         verify.lake_table(platform, place.dataset, platform.lake.load(place.dataset), subjects, checked)
-    verify.elsewhere(platform, subjects, checked)
+    verify.elsewhere(platform, subjects, {p.dataset_id for p in places}, checked)
     status = "failed" if checked.found else "completed"
     error = f"a value remains in: {'; '.join(checked.found[:20])}" if checked.found else None
     _update(platform, cert_id, results, status=status, error=error, verification=checked.as_dict())

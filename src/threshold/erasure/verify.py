@@ -162,7 +162,7 @@ def scrub_copies(platform: Platform, subjects: list[Subject], dataset_ids: set[i
     from threshold.insights.models import InsightResult
     from threshold.insights.results import _table
     from threshold.quality.models import CheckRun
-    from threshold.store.models import Column
+    from threshold.store.models import Column, Dataset
 
     texts = {sub.value for sub in subjects}
     with platform.store.session() as s:
@@ -177,6 +177,7 @@ def scrub_copies(platform: Platform, subjects: list[Subject], dataset_ids: set[i
             if tables_hold(_table(result.arrow), subjects):
                 out.cleared.append(f"kept result of insight {result.insight_id} (version {result.version})")
                 s.delete(result)
+        names = dict(s.execute(select(Dataset.id, Dataset.full_name).where(Dataset.id.in_(sorted(dataset_ids)))).all())
         for col in s.scalars(select(Column).where(Column.dataset_id.in_(sorted(dataset_ids)))):
             changed = False
             if col.min_value in texts:
@@ -187,15 +188,16 @@ def scrub_copies(platform: Platform, subjects: list[Subject], dataset_ids: set[i
             if len(top) != len(col.top_values or []):
                 col.top_values, changed = top, True
             if changed:
-                out.cleared.append(f"profile of column {col.name} (dataset id {col.dataset_id})")
+                out.cleared.append(f"profile of column {names.get(col.dataset_id, col.dataset_id)}.{col.name}")
 
 
-def elsewhere(platform: Platform, subjects: list[Subject], out: Verification) -> None:
-    """Search every copy outside the lake: samples, kept results, profiles, usage and audit records."""
+def elsewhere(platform: Platform, subjects: list[Subject], erased: set[int], out: Verification) -> None:
+    """Search every copy outside the lake: samples, kept results, profiles, usage and audit records
+    (`erased`: the ids of the datasets the erasure searched)."""
     from threshold.insights.models import InsightResult
     from threshold.insights.results import _table
     from threshold.quality.models import CheckRun
-    from threshold.store.models import AuditEntry, Column, UsageEvent
+    from threshold.store.models import AuditEntry, Column, Dataset, UsageEvent
 
     texts = {sub.value for sub in subjects}
     counts = dict.fromkeys(("samples", "results", "profiles", "usage", "audit"), 0)
@@ -210,12 +212,15 @@ def elsewhere(platform: Platform, subjects: list[Subject], out: Verification) ->
             counts["results"] += 1
             if tables_hold(_table(blob), subjects):
                 out.found.append(f"kept result {key[:12]} of insight {insight_id}")
-        for ds_id, name, lo, hi, top in s.execute(
-            select(Column.dataset_id, Column.name, Column.min_value, Column.max_value, Column.top_values)
+        for ds_id, dataset, name, lo, hi, top in s.execute(
+            select(
+                Column.dataset_id, Dataset.full_name, Column.name, Column.min_value, Column.max_value, Column.top_values
+            ).join(Dataset, Dataset.id == Column.dataset_id)
         ):
             counts["profiles"] += 1
             if lo in texts or hi in texts or any(tv and str(tv[0]) in texts for tv in top or []):
-                out.found.append(f"profile of column {name} (dataset id {ds_id})")
+                hint = "" if ds_id in erased else " (no tag or lineage led there: tag the column and erase again)"
+                out.found.append(f"profile of column {dataset}.{name}{hint}")
         for event_id, text, error in s.execute(select(UsageEvent.id, UsageEvent.query_text, UsageEvent.error)):
             counts["usage"] += 1
             if any(_mentions(f"{text or ''}\n{error or ''}", v) for v in texts):
