@@ -267,3 +267,32 @@ def test_samples_and_kept_results_lose_the_subject_and_an_untagged_copy_fails_lo
     failed = erasure.certificates(p, greta)[0]
     assert failed.status == "failed" and any("sales.contacts.mail" in f for f in failed.verification["found"])
     assert [t["done"] for t in failed.tables] == [True] * len(failed.tables)  # what it could erase, it erased
+
+
+def test_a_derived_dataset_without_column_lineage_is_searched_in_every_column_of_the_type(
+    org: Any, tmp_path: Path
+) -> None:
+    from threshold.governance.controls import untag
+    from threshold.lineage.openlineage_in import ingest
+
+    p = org.platform
+    greta = _build(org, tmp_path)
+    # An external job (no column lineage) wrote sales.mailing from sales.customers; its column is untagged.
+    mailing = tmp_path / "mailing.csv"
+    mailing.write_text("recipient,note\n" + "\n".join([f"{ADA},vip"] + [f"p{i}@example.org,x" for i in range(9)]))
+    share(p, mailing, domain="sales", user=org.carla)
+    untag(p, org.admin, "sales.mailing.recipient", "personal.email")
+    event = {
+        "eventType": "COMPLETE",
+        "eventTime": "2026-01-10T10:00:00Z",
+        "producer": "https://example.com/crm-export",
+        "run": {"runId": "3f5e2b1e-6f1b-4c39-9a43-6b4b8c1d2e07"},
+        "job": {"namespace": "crm", "name": "mailing_export"},
+        "inputs": [{"namespace": "threshold://local", "name": "sales.customers"}],
+        "outputs": [{"namespace": "threshold://local", "name": "sales.mailing"}],
+    }
+    ingest(p, [event], user=org.admin)
+    found = {i.dataset: (i.via, i.columns, i.rows) for i in erasure.plan(p, greta, [f"personal.email={ADA}"]).items}
+    assert found["sales.mailing"] == ("same type", ["note", "recipient"], 1)
+    cert = erasure.erase(p, greta, [f"personal.email={ADA}"], reason="request 9")
+    assert cert.status == "completed" and "sales.mailing" in {t["dataset"] for t in cert.tables}
