@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from threshold.erasure import service as erasure
-from threshold.erasure import verify
+from threshold.erasure import values
 from threshold.erasure.subjects import parse
 from threshold.errors import Denied, InvalidInput, NotFound, ThresholdError
 from threshold.gateway.service import query
@@ -107,7 +107,7 @@ def test_an_erasure_removes_the_subject_everywhere_and_proves_it(any_org: Any, t
         # Every file left is decoded: no data file holds the value in any column.
         for path in held_files(p.lake, name):
             if path.suffix == ".parquet":
-                assert verify.tables_hold(pq.read_table(path), parse(subject)) == []
+                assert values.tables_hold(pq.read_table(path), parse(subject)) == []
         with p.store.session() as s:
             from threshold.store.models import Dataset
 
@@ -244,7 +244,7 @@ def test_samples_and_kept_results_lose_the_subject_and_an_untagged_copy_fails_lo
     )
     insights.page(p, carla, saved.id)
     with p.store.session() as s:
-        assert any(verify.tables_hold(_table(r.arrow), parse(subject)) for r in s.scalars(select(InsightResult)))
+        assert any(values.tables_hold(_table(r.arrow), parse(subject)) for r in s.scalars(select(InsightResult)))
 
     cert = erasure.erase(p, greta, subject, reason="request 8")
     assert cert.status == "completed"
@@ -252,7 +252,7 @@ def test_samples_and_kept_results_lose_the_subject_and_an_untagged_copy_fails_lo
     assert "failing-row sample rows" in cleared and "kept result of insight" in cleared
     with p.store.session() as s:
         assert not any(ADA in row for r in s.scalars(select(CheckRun)) for row in r.sample.get("rows", []))
-        assert not any(verify.tables_hold(_table(r.arrow), parse(subject)) for r in s.scalars(select(InsightResult)))
+        assert not any(values.tables_hold(_table(r.arrow), parse(subject)) for r in s.scalars(select(InsightResult)))
 
     # A copy nothing leads to (its tag removed, no lineage): the erasure says where the value still is.
     contacts = tmp_path / "contacts.csv"
@@ -296,3 +296,19 @@ def test_a_derived_dataset_without_column_lineage_is_searched_in_every_column_of
     assert found["sales.mailing"] == ("same type", ["note", "recipient"], 1)
     cert = erasure.erase(p, greta, [f"personal.email={ADA}"], reason="request 9")
     assert cert.status == "completed" and "sales.mailing" in {t["dataset"] for t in cert.tables}
+
+
+def test_rows_replaced_since_are_still_erased_from_the_snapshots_that_hold_them(org: Any, tmp_path: Path) -> None:
+    p = org.platform
+    greta = _build(org, tmp_path)
+    # Finance replaced its orders without Ada: time travel still reads her rows in the earlier snapshot.
+    without = tmp_path / "orders.csv"
+    without.write_text("\n".join(line for line in ORDERS.splitlines() if ADA not in line))
+    share(p, without, domain="finance", name="orders", user=org.ben, mode="replace")
+    assert len(p.lake.snapshots("finance.orders")) == 2
+    shown = {i.dataset: i for i in erasure.plan(p, greta, [f"personal.email={ADA}"]).items}
+    assert (shown["finance.orders"].rows, shown["finance.orders"].in_history) == (0, True)
+    cert = erasure.erase(p, greta, [f"personal.email={ADA}"], reason="request 10")
+    orders = {t["dataset"]: t for t in cert.tables}["finance.orders"]
+    assert orders["rows_removed"] == 0 and len(orders["expired"]) == 1 and orders["done"]
+    assert len(p.lake.snapshots("finance.orders")) == 1 and cert.verification["found"] == []

@@ -41,6 +41,7 @@ PLAN = TableSpec(
     Col("found by", "via"),
     Col("rows to remove", "rows", justify="right"),
     Col("rows", "total_rows", justify="right"),
+    Col("earlier snapshots", lambda i: "hold it: expired" if i.in_history else ""),
 )
 CERTIFICATES = TableSpec(
     Col("id", "id", id=True, justify="right"),

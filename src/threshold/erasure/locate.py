@@ -8,25 +8,14 @@ column lineage at all, every column of the tagged columns' type. Rows are counte
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 from dataclasses import dataclass, field
 from typing import Any
 
 from pyiceberg.expressions import AlwaysFalse, BooleanExpression, EqualTo, Or, Reference
-from pyiceberg.types import (
-    DateType,
-    DecimalType,
-    DoubleType,
-    FloatType,
-    IcebergType,
-    IntegerType,
-    LongType,
-    StringType,
-)
 from sqlalchemy import select
 
 from threshold.erasure.subjects import Subject
+from threshold.erasure.values import tables_hold, typed
 from threshold.errors import InvalidInput
 from threshold.lineage.graph import walk
 from threshold.lineage.models import DIRECT_KINDS, ColumnLineage, LineageNode
@@ -49,27 +38,15 @@ class Place:
     rows: int = 0
     """Rows of the published snapshot that hold a subject's value."""
     total_rows: int = 0
+    in_history: bool = False
+    """An earlier snapshot (time travel) still reads a file holding a subject's value."""
+
+    @property
+    def holds(self) -> bool:
+        return bool(self.rows or self.in_history)
 
     def column_names(self) -> list[str]:
         return sorted({c for cols in self.columns.values() for c in cols})
-
-
-def typed(value: str, t: IcebergType) -> Any:
-    """`value` as a value of the column type `t`; None when it cannot be one (the column cannot hold it)."""
-    try:
-        if isinstance(t, StringType):
-            return value
-        if isinstance(t, (IntegerType, LongType)):
-            return int(value)
-        if isinstance(t, (FloatType, DoubleType)):
-            return float(value)
-        if isinstance(t, DecimalType):
-            return decimal.Decimal(value)
-        if isinstance(t, DateType):
-            return dt.date.fromisoformat(value)
-    except (ValueError, ArithmeticError):
-        return None
-    return None
 
 
 def predicate(table: Any, subjects: list[Subject], place: Place) -> BooleanExpression:
@@ -180,3 +157,20 @@ def count(platform: Platform, subjects: list[Subject], place: Place) -> None:
         return
     scan = table.scan(row_filter=expr, snapshot_id=place.snapshot_id, selected_fields=tuple(place.column_names()))
     place.rows = int(scan.to_arrow().num_rows)
+    place.in_history = in_history(platform, table, subjects, place.snapshot_id)
+
+
+def in_history(platform: Platform, table: Any, subjects: list[Subject], current: int | None) -> bool:
+    """Whether a file only earlier snapshots read holds a subject's value (decoded with pyarrow). Files the
+    published snapshot reads are counted above; an append-only table has none of these."""
+    import pyarrow.parquet as pq
+
+    from threshold.lakefiles import inventory, live_files
+
+    live = set(live_files(platform.lake, table, current)) if current is not None else set()
+    for path, ref in inventory(platform.lake, table).data.items():
+        if path in live or not ref.snapshots or not path.exists():
+            continue
+        if tables_hold(pq.read_table(path), subjects):
+            return True
+    return False

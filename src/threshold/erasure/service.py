@@ -49,6 +49,8 @@ class PlanItem:
     rows: int
     total_rows: int
     snapshot_id: int | None
+    in_history: bool = False
+    """An earlier snapshot still holds the subject (the rows were replaced since): it will be expired."""
 
 
 @dataclass
@@ -62,7 +64,7 @@ class Plan:
 
     @property
     def to_erase(self) -> list[PlanItem]:
-        return [i for i in self.items if i.rows]
+        return [i for i in self.items if i.rows or i.in_history]
 
     @property
     def rows(self) -> int:
@@ -108,7 +110,10 @@ class Certificate:
 
 def _token(platform: Platform, subjects: list[Subject], places: list[Place]) -> str:
     body = json.dumps(
-        [[s.keyed(platform.settings) for s in subjects], [[p.dataset, p.snapshot_id, p.rows] for p in places]]
+        [
+            [s.keyed(platform.settings) for s in subjects],
+            [[p.dataset, p.snapshot_id, p.rows, p.in_history] for p in places],
+        ]
     )
     return hashlib.sha256(body.encode()).hexdigest()[:16]
 
@@ -128,7 +133,10 @@ def plan(platform: Platform, person: Person, texts: list[str]) -> Plan:
 def _plan_of(platform: Platform, subjects: list[Subject], places: list[Place]) -> Plan:
     return Plan(
         [s.tag for s in subjects],
-        [PlanItem(p.dataset, p.column_names(), p.via, p.rows, p.total_rows, p.snapshot_id) for p in places],
+        [
+            PlanItem(p.dataset, p.column_names(), p.via, p.rows, p.total_rows, p.snapshot_id, p.in_history)
+            for p in places
+        ],
         _token(platform, subjects, places),
     )
 
@@ -160,7 +168,7 @@ def erase(
     current = _plan_of(platform, subjects, places)
     if confirm is not None and confirm != current.token:
         raise Conflict("what the erasure would remove changed since the plan was shown; plan it again")
-    targets = [p for p in places if p.rows]
+    targets = [p for p in places if p.holds]
     results = [TableResult(p.dataset, p.column_names(), snapshot_before=p.snapshot_id) for p in targets]
     with platform.store.session() as s:
         cert = ErasureCertificate(
@@ -216,6 +224,9 @@ def _erase_table(
         table = lake.load(ident)
         expr = predicate(table, subjects, place)
         result.snapshot_before = before
+        if not place.holds:  # erased meanwhile (another erasure of the same subject): nothing to expire
+            result.snapshot_after, result.done = before, True
+            return
         if place.rows and not isinstance(expr, AlwaysFalse):
             props = {"threshold.user": person.name, "threshold.mode": "erasure", "threshold.erasure": str(cert_id)}
             tx = table.transaction()

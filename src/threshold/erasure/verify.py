@@ -12,24 +12,20 @@ A finding names the place; the erasure then fails loudly with the list.
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyiceberg.conversions import from_bytes
 from pyiceberg.table import Table
 from pyiceberg.types import IcebergType, PrimitiveType
 from sqlalchemy import select
 
-from threshold.erasure.locate import typed
 from threshold.erasure.subjects import Subject
+from threshold.erasure.values import tables_hold, typed
 from threshold.lakefiles import held_files, inventory, manifest_entries, manifest_list
 from threshold.platform import Platform
 
@@ -45,45 +41,6 @@ class Verification:
 
     def as_dict(self) -> dict[str, list[str]]:
         return {"checked": self.checked, "found": self.found, "cleared": self.cleared}
-
-
-def _arrow_value(value: str, t: pa.DataType) -> Any:
-    try:
-        if pa.types.is_dictionary(t):
-            return _arrow_value(value, t.value_type)
-        if pa.types.is_string(t) or pa.types.is_large_string(t):
-            return value
-        if pa.types.is_integer(t):
-            return int(value)
-        if pa.types.is_floating(t):
-            return float(value)
-        if pa.types.is_decimal(t):
-            return decimal.Decimal(value)
-        if pa.types.is_date(t):
-            return dt.date.fromisoformat(value)
-    except (ValueError, ArithmeticError):
-        return None
-    return None
-
-
-def holds(column: pa.ChunkedArray | pa.Array, value: str) -> bool:
-    """Whether an Arrow column holds `value` (compared as the column's type)."""
-    t = column.type
-    if pa.types.is_dictionary(t):
-        column = column.cast(t.value_type)
-        t = t.value_type
-    v = _arrow_value(value, t)
-    if v is None:
-        return False
-    try:
-        return bool(pc.any(pc.equal(column, pa.scalar(v, type=t))).as_py())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return False
-
-
-def tables_hold(table: pa.Table, subjects: list[Subject]) -> list[tuple[str, Subject]]:
-    """(column, subject) for every top-level column of `table` that holds a subject's value."""
-    return [(name, sub) for name in table.column_names for sub in subjects if holds(table.column(name), sub.value)]
 
 
 def lake_table(platform: Platform, ident: str, table: Table, subjects: list[Subject], out: Verification) -> None:

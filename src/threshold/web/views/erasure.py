@@ -55,6 +55,7 @@ def plan_page(
         "tags": shown.subjects,
         "token": shown.token,
         "rows": shown.rows,
+        "erase": len(shown.to_erase),
         "items": [asdict(i) for i in shown.items],
     }
     return page(request, "erasure_plan.html", data, person=person, title="Erasure plan", nav="erasure")
