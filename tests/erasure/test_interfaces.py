@@ -71,6 +71,11 @@ def test_the_cli(org: Any, tmp_path: Path) -> None:
             timeout=300,
         )
 
+    report = tmp_path / "ada.csv"
+    access = run("erasure", "access", "--subject", f"personal.email={ADA}", "--export", str(report))
+    assert access.returncode == 0, access.stderr
+    assert "3 of 4 datasets searched hold the subject" in access.stdout
+    assert report.read_text().count(ADA) == 21
     dry = run("erase", "--subject", f"personal.email={ADA}", "--dry-run", "--format", "json")
     assert dry.returncode == 0, dry.stderr
     assert json.loads(dry.stdout)["token"] and sum(i["rows"] for i in json.loads(dry.stdout)["items"]) == 21
