@@ -1,14 +1,14 @@
 """erasure_certificates: the record that data subjects were erased everywhere, and how it was verified
 
 Revision ID: erasure_certificates
-Revises: gateway_fast_path
+Revises: pgwire_scram_secrets
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "erasure_certificates"
-down_revision = "gateway_fast_path"
+down_revision = "pgwire_scram_secrets"
 branch_labels = None
 depends_on = None
 
