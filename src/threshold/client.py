@@ -18,6 +18,7 @@ from typing import IO, Any, Protocol
 
 import pyarrow as pa
 
+from threshold.erasure_client import LocalErasure, RemoteErasure
 from threshold.errors import Busy, InvalidInput, ThresholdError
 from threshold.glossary_client import LocalGlossary, RemoteGlossary
 from threshold.insight_client import LocalInsights, RemoteInsights
@@ -109,7 +110,7 @@ class Client(Protocol):
     def close(self) -> None: ...
 
 
-class LocalClient(LocalInsights, LocalGlossary):
+class LocalClient(LocalInsights, LocalGlossary, LocalErasure):
     """Runs the services in-process on an embedded home (or a configured database)."""
 
     def __init__(self, home: str | Path | None, user: str | None) -> None:
@@ -266,7 +267,7 @@ class LocalClient(LocalInsights, LocalGlossary):
         self.platform.close()
 
 
-class RemoteClient(RemoteInsights, RemoteGlossary):
+class RemoteClient(RemoteInsights, RemoteGlossary, RemoteErasure):
     """Talks to a Threshold server's REST API with a personal API token."""
 
     def __init__(self, url: str, token: str | None) -> None:

@@ -191,6 +191,18 @@ class PgSettings(BaseModel):
     """Refuse connections that do not use TLS (needs `tls_certificate`)."""
 
 
+class ErasureSettings(BaseModel):
+    """The right to erasure and subject access (`THRESHOLD_ERASURE__<FIELD>`, docs/compliance.md)."""
+
+    key: str | None = Field(default=None, max_length=500)
+    """The secret an erasure certificate's subject identifiers are keyed with (HMAC-SHA256): a certificate
+    never stores the value itself. Unset: a random key is generated into `home/erasure_key` on first use."""
+    max_datasets: int = Field(default=500, ge=1, le=100_000)
+    """An erasure or subject access report searches at most this many datasets (tagged and derived)."""
+    report_rows: int = Field(default=10_000, ge=1, le=1_000_000)
+    """A subject access report lists at most this many rows per dataset (their count is always exact)."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="THRESHOLD_", env_nested_delimiter="__", extra="ignore")
 
@@ -269,6 +281,9 @@ class Settings(BaseSettings):
     pg: PgSettings = Field(default_factory=PgSettings)
     """The PostgreSQL front door (see `PgSettings`)."""
 
+    erasure: ErasureSettings = Field(default_factory=ErasureSettings)
+    """The right to erasure and subject access reports (see `ErasureSettings`)."""
+
     @model_validator(mode="after")
     def _check_secrets(self) -> Settings:
         if self.environment == "production" and self.secret_key.strip().lower() in _PLACEHOLDER_SECRETS:
@@ -319,3 +334,14 @@ class Settings(BaseSettings):
             path.chmod(0o600)
         self.__dict__["_secret"] = path.read_text().strip()
         return str(self.__dict__["_secret"])
+
+    def erasure_key(self) -> bytes:
+        """The key of erasure certificates' subject hashes: configured, else generated into the home once."""
+        if self.erasure.key:
+            return self.erasure.key.encode()
+        path = self.home_dir / "erasure_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()

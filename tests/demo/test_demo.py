@@ -337,3 +337,15 @@ def test_the_login_page_lists_the_story_people(demo: Built) -> None:
     cells = Cells()
     cells.feed(asyncio.run(login_page()))
     assert ["anna", "Anna Schmidt", "Plant data lead, Manufacturing (owner)", '"demo"'] in cells.rows
+
+
+def test_one_completed_erasure_with_its_certificate(demo: Built) -> None:
+    from threshold.erasure import service
+    from threshold.identity.service import ADMIN, get_person
+
+    admin = get_person(demo.platform, ADMIN)
+    (cert,) = service.certificates(demo.platform, admin)
+    assert cert.status == "completed" and cert.remaining == [] and cert.verification["found"] == []
+    assert "sales.customers" in {t["dataset"] for t in cert.tables}
+    assert all(t["rows_removed"] > 0 for t in cert.tables)
+    assert len(demo.platform.lake.snapshots("sales.customers")) == 1

@@ -128,6 +128,17 @@ _ACTIONS = (
         "members of the term's domain or of the dataset's domain, the governance group and administrators; "
         "only to what they may know exists",
     ),
+    # The right to erasure and subject access (threshold.erasure).
+    Action(
+        "subject.erase",
+        "governance",
+        "the governance group and administrators: plan, run and read erasures and their certificates",
+    ),
+    Action(
+        "subject.access",
+        "governance",
+        "the governance group and administrators: everything held about one data subject, values included",
+    ),
     # Usage of people.
     Action("usage.person.read", "signed_in", "the person themselves, the governance group and administrators"),
     # Incidents.

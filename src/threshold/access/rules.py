@@ -391,6 +391,8 @@ RULES: dict[str, Rule] = {
     "platform.use": lambda actor, _=None: _yes("signed-in", "signed in"),
     "platform.admin": _admin,
     "governance.oversee": _oversee,
+    "subject.erase": _oversee,
+    "subject.access": _oversee,
     "jobs.operate": _jobs,
     "dataset.know": _know,
     "dataset.read": _read,

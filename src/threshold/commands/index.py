@@ -21,6 +21,7 @@ GROUPS = (
     "products",
     "insights",
     "glossary",
+    "erasure",
     "notifications",
     "jobs",
     "operations",
@@ -125,6 +126,11 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
         "Ask a question of DATASET without SQL; prints the SQL it made (to learn from) and the result.",
     ),
     (
+        "erase",
+        "erasure",
+        "Remove a data subject from every dataset that holds them, expire the snapshots that held them,\nverify by decoding what remains, and print the certificate.",
+    ),
+    (
         "notifications",
         "notifications",
         "Your inbox: candidates, promotions, requests, deprecations, schema changes, incidents.",
@@ -173,6 +179,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("insight", "insights", "Insights: saved, shareable, rerunnable questions."),
     ("board", "insights", "Boards: insights in order with one shared parameter."),
     ("glossary", "glossary", "The glossary: terms, their review, links to data; CSV in and out."),
+    ("erasure", "erasure", "Erasure certificates and subject access reports."),
     ("webhook", "notifications", "A domain's outgoing webhook (JSON signed with HMAC-SHA256)."),
     ("jobs", "jobs", "Scheduled jobs (refreshes, checks): list, history, run now."),
     ("maintenance", "operations", "Table maintenance: compaction and snapshot expiry."),

@@ -94,6 +94,9 @@ def build_demo(
 
     build_insights(platform, log)
     build_glossary(platform, log)
+    from threshold.demo.erasure import build_erasure
+
+    build_erasure(platform, log)
     _announce_candidates(platform, log)
     return summary(platform, seconds=time.perf_counter() - started)
 

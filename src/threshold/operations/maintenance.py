@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from pyiceberg.table import Table
 from sqlalchemy import select
 
 from threshold import cleanup, disk, locks
 from threshold.errors import InvalidInput, ThresholdError
 from threshold.identity.service import Person
 from threshold.lake import ReadPlan, _direct_types, _quote_str, field_ids_option, fields_of
-from threshold.lakefiles import inventory, live_files
+from threshold.lakefiles import Inventory, inventory, live_files
 from threshold.operations import record
 from threshold.operations.permissions import dataset_for, must_operate_home
 from threshold.platform import Platform
@@ -130,18 +131,7 @@ def expire(
             gone = [ref for ref in before.data.values() if ref.snapshots and ref.path not in after_keep]
             result.removed_files, result.removed_bytes = len(gone), sum(ref.size for ref in gone)
             return result
-        with lake.writing(ident):
-            table.maintenance.expire_snapshots().by_ids(doomed).commit()
-        table = table.refresh()
-        after = inventory(lake, table).paths()
-        for path in sorted(before.paths() - after):
-            try:
-                size = path.stat().st_size
-            except OSError:
-                continue
-            path.unlink(missing_ok=True)
-            result.removed_files += 1
-            result.removed_bytes += size
+        result.removed_files, result.removed_bytes = expire_snapshots(platform, ident, table, doomed, before=before)
         result.expired = doomed
         record.publish(
             platform,
@@ -161,6 +151,31 @@ def expire(
             },
         )
     return result
+
+
+def expire_snapshots(
+    platform: Platform, ident: str, table: Table, doomed: list[int], *, before: Inventory | None = None
+) -> tuple[int, int]:
+    """Expire the snapshots `doomed` of `table` and remove the files no remaining snapshot references
+    (data files, manifests, manifest lists). The caller holds the dataset's writer lock and the home's
+    deletion lock. Returns (files removed, bytes removed). The one expiry: maintenance and erasure use it."""
+    lake = platform.lake
+    before = before or inventory(lake, table)
+    with lake.writing(ident):
+        table.maintenance.expire_snapshots().by_ids(doomed).commit()
+    table = table.refresh()
+    after = inventory(lake, table).paths()
+    removed = removed_bytes = 0
+    for path in sorted(before.paths() - after):
+        try:
+            size = path.stat().st_size
+        except OSError:
+            continue
+        path.unlink(missing_ok=True)
+        removed += 1
+        removed_bytes += size
+    lake.forget(ident)  # cached read plans of expired snapshots name files that are gone
+    return removed, removed_bytes
 
 
 def _connection(platform: Platform, spill: Path) -> duckdb.DuckDBPyConnection:
