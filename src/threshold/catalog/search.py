@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, selectinload
 from threshold.access import knowable
 from threshold.catalog.service import _summary, describe
 from threshold.errors import InvalidInput, NotFound
+from threshold.events import SearchDone, publish
 from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.store.models import Dataset, Domain, SearchTerm
@@ -152,7 +153,9 @@ def search(
         results = [
             _result(loaded[i], _Hit({w: labels[n] for w, n in best.get(i, {}).items()}), i in exact) for i in page_ids
         ]
-        return SearchPage(len(ordered), page, per_page, results)
+    if viewer is not None and page == 1:
+        publish(platform, SearchDone(viewer.id, raw[:200], len(ordered), platform.clock()))
+    return SearchPage(len(ordered), page, per_page, results)
 
 
 def _visible_names(s: Session, viewer: Person | None, ids: set[int]) -> dict[int, str]:
