@@ -96,7 +96,12 @@ def test_the_team_view_is_off_by_default_and_then_shows_totals_to_the_domains_ow
     with pytest.raises(NotFound, match="^no team report of 'manufacturing'$"):
         team_report(p, any_org.ben, "manufacturing", period=month)  # not its owner
     team = team_report(p, any_org.anna, "manufacturing", period=month)
-    assert (team.people, team.active_people, team.queries, team.datasets_used) == (2, 2, 3, 1)  # anna read it too, viewing the insight
+    assert (team.people, team.active_people, team.queries, team.datasets_used) == (
+        2,
+        2,
+        3,
+        1,
+    )  # anna read it too, viewing the insight
     assert (team.insights_made, team.insight_viewers, team.datasets_shared, team.consumers) == (1, 1, 1, 1)
     assert not hasattr(team, "members") and "carla" not in repr(team)
     p.settings.literacy.team_min_people = 3

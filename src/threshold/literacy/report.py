@@ -11,8 +11,9 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import distinct, func, or_, select
+from sqlalchemy import ColumnElement, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
 from threshold.access import DomainRef, PersonRef, knowable, require
@@ -286,15 +287,15 @@ def team_domains(platform: Platform, person: Person) -> list[str]:
 # --- the parts --------------------------------------------------------------------------------------
 
 
-def _within(col: object, p: Period) -> tuple[object, object]:
-    return (col >= p.start, col < p.end)  # type: ignore[operator]
+def _within(col: Any, p: Period) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return (col >= p.start, col < p.end)
 
 
-def _ok(p: Period) -> tuple[object, ...]:
+def _ok(p: Period) -> tuple[ColumnElement[bool], ...]:
     return (UsageEvent.status == "ok", UsageEvent.kind == "consumption", *_within(UsageEvent.at, p))
 
 
-def _seen(p: Period) -> tuple[object, object]:
+def _seen(p: Period) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     return (InsightView.last_at >= p.start, InsightView.first_at < p.end)
 
 
