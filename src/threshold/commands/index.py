@@ -22,6 +22,7 @@ GROUPS = (
     "insights",
     "glossary",
     "erasure",
+    "literacy",
     "notifications",
     "jobs",
     "operations",
