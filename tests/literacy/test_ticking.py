@@ -4,6 +4,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -152,3 +153,46 @@ def test_search_explore_insight_request_report_term_and_review_each_tick_their_t
     assert (path.done, path.total) == (7, 10)
     assert path.next is not None and (path.next.key, path.next.link) == ("share-file", "/share")
     assert get_person(p, "carla").id == carla.id
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("tracks: [", "not valid YAML"),
+        ("nothing: 1", "needs a list 'tracks'"),
+        ("tracks:\n- key: Bad Key\n  title: x\n  weeks: []", "'key' is lower-case letters"),
+        ("tracks:\n- key: t\n  title: x\n  weeks: []", "needs 1 to 52 weeks"),
+        ("tracks:\n- key: t\n  title: x\n  weeks:\n  - tasks:\n    - {key: a, title: A, event: coffee_made}",
+         "event 'coffee_made' is not one of"),
+        ("tracks:\n- key: t\n  title: x\n  weeks:\n  - tasks:\n    - {key: a, title: A, event: query_done, "
+         "condition: {rows: 5}}", "query_done has no fact rows; it has datasets, domains, interface"),
+        ("tracks:\n- key: t\n  title: x\n  weeks:\n  - tasks:\n    - {key: a, title: A, event: query_done}\n"
+         "    - {key: a, title: B, event: search_done}", "task key 'a' is used twice"),
+        ("tracks:\n- key: t\n  title: x\n  weeks:\n  - tasks:\n    - {key: a, title: A, event: query_done, "
+         "link: 'https://evil.example'}", "'link' is a path of this platform"),
+    ],
+)  # fmt: skip
+def test_a_bad_tracks_file_is_refused_with_the_place_of_the_mistake(tmp_path: Path, text: str, words: str) -> None:
+    f = tmp_path / "tracks.yaml"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(InvalidInput, match=re.escape(words)):
+        load(f)
+
+
+def test_an_organisations_own_track_ticks_by_its_own_conditions(any_org: Any, tmp_path: Path) -> None:
+    f = tmp_path / "ours.yaml"
+    f.write_text(
+        "tracks:\n- key: ours\n  title: Our way\n  weeks:\n  - title: Start\n    tasks:\n"
+        "    - {key: big-search, title: Find three, event: search_done, condition: {results: 3}}\n"
+        "    - {key: cli-query, title: Query from the terminal, event: query_done, condition: {interface: cli}}\n",
+        encoding="utf-8",
+    )
+    p, carla = any_org.platform, any_org.carla
+    p.settings.literacy.tracks_file = f
+    query(p, f"SELECT plant FROM {KPIS}", user=carla, interface="web")
+    search(p, "scrap rate", viewer=carla)  # one dataset: not three
+    assert [k for k in _done(any_org, carla) if k in ("big-search", "cli-query")] == []
+    query(p, f"SELECT plant FROM {KPIS}", user=carla, interface="cli")
+    assert _done(any_org, carla)["cli-query"] == ("query_done", KPIS)
+    (path,) = literacy.my_learning(p, carla).paths
+    assert (path.track, path.done, path.total) == ("ours", 1, 2)
