@@ -64,7 +64,10 @@ def test_a_first_query_ticks_once_with_its_time_and_a_failed_one_ticks_nothing(a
         query(p, f"SELECT no_such_column FROM {KPIS}", user=carla)
     with pytest.raises(ThresholdError):
         query(p, "SELECT * FROM manufacturing.nothing_here", user=carla)
-    assert "first-query" not in _done(any_org, carla)
+    with pytest.raises(InvalidInput) as mistyped:  # its suggestions come from a search: not hers
+        query(p, "SELECT * FROM plant_kpis", user=carla)
+    assert mistyped.value.suggestions == (KPIS,)
+    assert "first-query" not in _done(any_org, carla) and "find-by-word" not in _done(any_org, carla)
     query(p, f"SELECT plant FROM {KPIS}", user=carla)
     assert _done(any_org, carla)["first-query"] == ("query_done", KPIS)
     before = _count(any_org)
