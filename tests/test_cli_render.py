@@ -181,7 +181,7 @@ def test_every_group_is_registered_from_the_list() -> None:
     from threshold.commands.index import COMMANDS
 
     names = {name for name, _, _ in COMMANDS}
-    for expected in ("init", "share", "query", "visibility", "audit", "serve", "demo", "checks", "backup"):
+    for expected in ("init", "share", "query", "visibility", "audit", "serve", "demo", "checks", "backup", "my-report"):
         assert expected in names
     for expected in ("user", "domain", "token", "policy", "jobs", "insight", "maintenance", "learn"):
         assert expected in names

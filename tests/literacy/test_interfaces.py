@@ -103,14 +103,14 @@ def test_the_command_shows_my_path_my_report_and_refuses_others(module_org: Any,
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["paths"][0]["total"] == 10
     out = tmp_path / "review.pdf"
-    r = cli(home, "report", "--period", "2026-Q4", "--pdf", str(out), "--as", "carla", "--format", "json")
+    r = cli(home, "my-report", "--period", "2026-Q4", "--pdf", str(out), "--as", "carla", "--format", "json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["period"] == "2026-Q4" and out.read_bytes().startswith(b"%PDF")
     table = cli(home, "learn", "status", "--as", "carla")
     assert table.returncode == 0 and "Next:" in table.stdout
-    other = cli(home, "report", "--person", "carla", "--as", "anna")
+    other = cli(home, "my-report", "--person", "carla", "--as", "anna")
     assert other.returncode != 0 and other.stderr.strip() == "error: no report of 'carla'"
-    team = cli(home, "report", "--team", "manufacturing", "--as", "anna")
+    team = cli(home, "my-report", "--team", "manufacturing", "--as", "anna")
     assert team.returncode != 0 and team.stderr.strip() == "error: no team report of 'manufacturing'"
     made = cli(home, "learn", "cohort", "create", "CLI pilot", "--track", "ten-weeks", "--starts", "2026-01-05",
                "--member", "anna", "--member", "ben", "--format", "json")  # fmt: skip

@@ -1,4 +1,4 @@
-"""`threshold learn status|tracks|cohort create|cohort list|cohort show` and `threshold report`: learning
+"""`threshold learn status|tracks|cohort create|cohort list|cohort show` and `threshold my-report`: learning
 by doing, and one's own data use for a review conversation (docs/literacy.md)."""
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def _cohort(view: Any, fmt: str, *, said: str = "") -> None:
         out.print(f"Stalled: {s.title} (week {s.week}): {s.not_done} not done", markup=False)
 
 
-@app.command("report")
+@app.command("my-report")
 def report_cmd(
     period: Annotated[str | None, typer.Option("--period", help="YYYY-MM or YYYY-Qn (default: this month).")] = None,
     pdf: Annotated[Path | None, typer.Option("--pdf", help="Also write the report as a PDF to this file.")] = None,
