@@ -181,11 +181,11 @@ def test_every_group_is_registered_from_the_list() -> None:
     from threshold.commands.index import COMMANDS
 
     names = {name for name, _, _ in COMMANDS}
-    for expected in ("init", "share", "query", "visibility", "audit", "serve", "demo", "checks", "backup"):
+    for expected in ("init", "share", "query", "visibility", "audit", "serve", "demo", "checks", "backup", "my-report"):
         assert expected in names
-    for expected in ("user", "domain", "token", "policy", "jobs", "insight", "maintenance"):
+    for expected in ("user", "domain", "token", "policy", "jobs", "insight", "maintenance", "learn"):
         assert expected in names
-    assert len(GROUPS) == len(set(GROUPS)) == 12
+    assert len(GROUPS) == len(set(GROUPS)) == 14
 
 
 def test_help_and_a_group_without_its_command_print_the_help() -> None:

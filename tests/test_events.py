@@ -47,12 +47,21 @@ def test_every_capability_subscription_is_declared_and_listed() -> None:
         "schema_changed",
         "check_failed",
         "grant_changed",
+        "search_done",
+        "query_done",
+        "question_explored",
+        "insight_saved",
+        "access_requested",
+        "request_reviewed",
+        "problem_reported",
+        "term_proposed",
     ]
     assert events.subscribers(ShareStarting) == [(Phase.SYNC, "threshold.lineage.hooks.check_share")]
     assert events.subscribers(DatasetPublishing) == [(Phase.AROUND, "threshold.quality.gate.judge")]
     assert events.subscribers(DatasetPublished) == [
         (Phase.SYNC, "threshold.lineage.hooks.published"),
         (Phase.AFTER_COMMIT, "threshold.lineage.hooks.deliver_events"),
+        (Phase.SYNC, "threshold.literacy.ticking.tick_in"),
     ]
     assert events.subscribers(SchemaChanged) == [
         (Phase.SYNC, "threshold.lineage.hooks.schema_changed"),

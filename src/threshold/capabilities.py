@@ -39,6 +39,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("insights", models=True, registration=True),
     Capability("glossary", models=True, registration=True),
     Capability("erasure", models=True),
+    Capability("literacy", models=True, registration=True),
     Capability("operations", registration=True),
 )
 

@@ -22,6 +22,7 @@ from threshold.erasure_client import LocalErasure, RemoteErasure
 from threshold.errors import Busy, InvalidInput, ThresholdError
 from threshold.glossary_client import LocalGlossary, RemoteGlossary
 from threshold.insight_client import LocalInsights, RemoteInsights
+from threshold.literacy_client import LocalLiteracy, RemoteLiteracy
 
 NOTES = b"threshold.notes"
 """Schema metadata key of a result's notes (cut at a limit, masked columns...)."""
@@ -110,7 +111,7 @@ class Client(Protocol):
     def close(self) -> None: ...
 
 
-class LocalClient(LocalInsights, LocalGlossary, LocalErasure):
+class LocalClient(LocalInsights, LocalGlossary, LocalErasure, LocalLiteracy):
     """Runs the services in-process on an embedded home (or a configured database)."""
 
     def __init__(self, home: str | Path | None, user: str | None) -> None:
@@ -267,7 +268,7 @@ class LocalClient(LocalInsights, LocalGlossary, LocalErasure):
         self.platform.close()
 
 
-class RemoteClient(RemoteInsights, RemoteGlossary, RemoteErasure):
+class RemoteClient(RemoteInsights, RemoteGlossary, RemoteErasure, RemoteLiteracy):
     """Talks to a Threshold server's REST API with a personal API token."""
 
     def __init__(self, url: str, token: str | None) -> None:

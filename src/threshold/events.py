@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -135,6 +136,99 @@ class GrantChanged(Event):
     purposes: list[str] = field(default_factory=list)
 
 
+# --- what people do (literacy ticks its tasks from these) ---------------------------------------------
+# Announced after the action's own transaction committed, and only when it succeeded: a refused query, a
+# rejected request or an error announces nothing. The payload is the minimum a listener needs.
+
+
+@dataclass(frozen=True)
+class SearchDone(Event):
+    """`user_id` searched the catalog for `text` and found `results` datasets (they may know of)."""
+
+    name: ClassVar[str] = "search_done"
+    user_id: int
+    text: str
+    results: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class QueryDone(Event):
+    """A query of `user_id` read `datasets` (full names, `domain.name`) and succeeded."""
+
+    name: ClassVar[str] = "query_done"
+    user_id: int
+    datasets: tuple[str, ...]
+    interface: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class QuestionExplored(Event):
+    """`user_id` explored `datasets` by clicking (no SQL written) and got an answer."""
+
+    name: ClassVar[str] = "question_explored"
+    user_id: int
+    datasets: tuple[str, ...]
+    chart: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class InsightSaved(Event):
+    """`user_id` saved insight `insight_id` for `audience` (`private`, `domain`, `everyone`)."""
+
+    name: ClassVar[str] = "insight_saved"
+    user_id: int
+    insight_id: int
+    audience: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AccessRequested(Event):
+    """`user_id` asked for access to `dataset` for `purpose` (request `request_id`)."""
+
+    name: ClassVar[str] = "access_requested"
+    user_id: int
+    request_id: int
+    dataset: str
+    purpose: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RequestReviewed(Event):
+    """`user_id` decided someone else's access request `request_id` (`decision`: approved, denied)."""
+
+    name: ClassVar[str] = "request_reviewed"
+    user_id: int
+    request_id: int
+    decision: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ProblemReported(Event):
+    """`user_id` reported a problem seen in `dataset` (incident `incident_id`)."""
+
+    name: ClassVar[str] = "problem_reported"
+    user_id: int
+    incident_id: int
+    dataset: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TermProposed(Event):
+    """`user_id` proposed (or edited) the glossary term `term` for review."""
+
+    name: ClassVar[str] = "term_proposed"
+    user_id: int
+    term: str
+    at: datetime
+
+
 EVENTS: tuple[type[Event], ...] = (
     ShareStarting,
     DatasetPublishing,
@@ -142,6 +236,14 @@ EVENTS: tuple[type[Event], ...] = (
     SchemaChanged,
     CheckFailed,
     GrantChanged,
+    SearchDone,
+    QueryDone,
+    QuestionExplored,
+    InsightSaved,
+    AccessRequested,
+    RequestReviewed,
+    ProblemReported,
+    TermProposed,
 )
 """Every event, in the order the architecture page lists them."""
 

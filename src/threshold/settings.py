@@ -149,6 +149,25 @@ class PrivacySettings(BaseModel):
     domains and purposes only, never names (what many works councils ask for)."""
 
 
+class LiteracySettings(BaseModel):
+    """Learning tracks and the personal report of data use (`THRESHOLD_LITERACY__<FIELD>`, docs/literacy.md).
+
+    A person always sees their own path and report; nobody else ever sees one person's report. What a
+    team lead sees is off by default: switch it on where the organisation (and its works council) agrees.
+    """
+
+    tracks_file: Path | None = None
+    """A YAML file of learning tracks (docs/literacy.md); None: the ten-week programme shipped with Threshold."""
+    team_view: bool = False
+    """Owners of a domain see their domain's members' report as totals (never a ranking, never one person's
+    figures). Off: there is no team view."""
+    team_min_people: int = Field(default=5, ge=2, le=1000)
+    """The team view shows a domain only when it has at least this many members (fewer would name people)."""
+    viewer_names: bool = False
+    """A person's report names who viewed their insights and used their data (only people they may know
+    about). Off: counts per domain only."""
+
+
 class OperationsSettings(BaseModel):
     """Table maintenance and the home's clean-up (`THRESHOLD_OPERATIONS__<FIELD>`, docs/operations.md)."""
 
@@ -283,6 +302,9 @@ class Settings(BaseSettings):
 
     erasure: ErasureSettings = Field(default_factory=ErasureSettings)
     """The right to erasure and subject access reports (see `ErasureSettings`)."""
+
+    literacy: LiteracySettings = Field(default_factory=LiteracySettings)
+    """Learning tracks and who sees the personal report's totals (see `LiteracySettings`)."""
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Settings:

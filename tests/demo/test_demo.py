@@ -349,3 +349,25 @@ def test_one_completed_erasure_with_its_certificate(demo: Built) -> None:
     assert "sales.customers" in {t["dataset"] for t in cert.tables}
     assert all(t["rows_removed"] > 0 for t in cert.tables)
     assert len(demo.platform.lake.snapshots("sales.customers")) == 1
+
+
+def test_a_cohort_in_week_four_ticked_by_what_its_people_did(demo: Built) -> None:
+    from sqlalchemy import select as sa_select
+
+    from threshold.identity.service import ensure_admin, get_person
+    from threshold.literacy import service
+    from threshold.literacy.models import LearningCompletion
+
+    p = demo.platform
+    (cohort,) = service.list_cohorts(p, ensure_admin(p))
+    view = service.show_cohort(p, ensure_admin(p), cohort.name)
+    assert (view.current_week, view.weeks_total) == (4, 10) and view.members >= 3
+    done = {t.key: t.done for w in view.weeks for t in w.tasks}
+    assert done["first-query"] >= 3  # the simulated weeks' queries
+    assert done["find-by-word"] >= 2 and done["explore-chart"] >= 1 and done["glossary-term"] >= 1
+    assert view.stalls and all(s.week < 4 for s in view.stalls)
+    with p.store.session() as s:
+        events = set(s.scalars(sa_select(LearningCompletion.event)))
+    assert {"query_done", "search_done", "question_explored", "term_proposed", "dataset_published"} <= events
+    (path,) = service.my_learning(p, get_person(p, "anna")).paths
+    assert path.cohort == cohort.name and path.done >= 2 and path.next is not None

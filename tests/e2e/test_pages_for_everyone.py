@@ -30,6 +30,8 @@ MAIN_PAGES = (
     "/inbox",
     "/governance",
     "/governance/domains/manufacturing",
+    "/learn",
+    "/me/report",
 )
 
 

@@ -139,6 +139,14 @@ _ACTIONS = (
         "governance",
         "the governance group and administrators: everything held about one data subject, values included",
     ),
+    # Learning and the personal report.
+    Action("cohort.organise", "governance", "the governance group and administrators: cohorts and their progress"),
+    Action("report.person.read", "signed_in", "the person themselves, and nobody else (not the governance group)"),
+    Action(
+        "report.team.read",
+        "signed_in",
+        "owners of the domain, when the organisation has switched the team view on (literacy.team_view): totals only",
+    ),
     # Usage of people.
     Action("usage.person.read", "signed_in", "the person themselves, the governance group and administrators"),
     # Incidents.

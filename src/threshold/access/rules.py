@@ -384,6 +384,24 @@ def _term_link(actor: Person, ref: TermLinkRef) -> Answer:
     return _no("glossary.link", f"only members of {ref.term.domain} or of the linked data's domain link the term")
 
 
+# --- learning and the personal report ----------------------------------------------------------------
+
+
+def _own_report(actor: Person, target: PersonRef) -> Answer:
+    if target.id == actor.id:
+        return _yes("report.self", "one's own report")
+    # Hidden: whether someone has a report is itself not for anyone else to learn.
+    return Answer(False, "report.self", f"no report of {target.name!r}", hidden=True)
+
+
+def _team_report(actor: Person, ref: DomainRef, platform: Platform | None) -> Answer:
+    if platform is None or not platform.settings.literacy.team_view:
+        return Answer(False, "privacy.team-view-off", f"no team report of {ref.name!r}", hidden=True)
+    if ref.name in actor.owner_of:
+        return _yes("report.team.owner", f"owner of {ref.name}")
+    return Answer(False, "report.team", f"no team report of {ref.name!r}", hidden=True)
+
+
 Rule = Callable[..., Answer]
 
 RULES: dict[str, Rule] = {
@@ -432,10 +450,13 @@ RULES: dict[str, Rule] = {
     "glossary.propose": lambda actor, _=None: _yes("signed-in", "signed in"),
     "glossary.review": _term_review,
     "glossary.link": _term_link,
+    "cohort.organise": _oversee,
+    "report.person.read": _own_report,
+    "report.team.read": _team_report,
 }
 """Action -> its rule: f(actor, resource) (and the platform's settings for the privacy rules)."""
 
-_NEEDS_PLATFORM = {"dataset.usage.names", "domain.usage.names"}
+_NEEDS_PLATFORM = {"dataset.usage.names", "domain.usage.names", "report.team.read"}
 
 
 def may(actor: Person | None, action: str, resource: Any = None, *, platform: Platform | None = None) -> Answer:

@@ -29,6 +29,7 @@ CAPABILITY_ROUTERS = (
     "insights",
     "jobs",
     "lineage",
+    "literacy",
     "notifications",
     "operations",
     "products",

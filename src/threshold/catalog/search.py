@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, selectinload
 from threshold.access import knowable
 from threshold.catalog.service import _summary, describe
 from threshold.errors import InvalidInput, NotFound
+from threshold.events import SearchDone, publish
 from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.store.models import Dataset, Domain, SearchTerm
@@ -109,9 +110,18 @@ class _Hit:
 
 
 def search(
-    platform: Platform, text_: str | None = None, *, page: int = 1, per_page: int = 50, viewer: Person | None = None
+    platform: Platform,
+    text_: str | None = None,
+    *,
+    page: int = 1,
+    per_page: int = 50,
+    viewer: Person | None = None,
+    announce: bool = True,
 ) -> SearchPage:
-    """Datasets matching `text_`, best first; every match counted and reachable page by page."""
+    """Datasets matching `text_`, best first; every match counted and reachable page by page.
+
+    A person's search by words announces `SearchDone` (literacy listens); `announce=False` for the
+    platform's own lookups on a person's behalf (suggestions after a mistyped name)."""
     if page < 1 or not 1 <= per_page <= 1000:
         raise InvalidInput("page starts at 1 and per_page is between 1 and 1000")
     raw = (text_ or "").strip()
@@ -152,7 +162,9 @@ def search(
         results = [
             _result(loaded[i], _Hit({w: labels[n] for w, n in best.get(i, {}).items()}), i in exact) for i in page_ids
         ]
-        return SearchPage(len(ordered), page, per_page, results)
+    if announce and viewer is not None and page == 1:
+        publish(platform, SearchDone(viewer.id, raw[:200], len(ordered), platform.clock()))
+    return SearchPage(len(ordered), page, per_page, results)
 
 
 def _visible_names(s: Session, viewer: Person | None, ids: set[int]) -> dict[int, str]:
@@ -379,7 +391,7 @@ def _thesaurus() -> dict[str, frozenset[str]]:
 def did_you_mean(platform: Platform, typed: str, *, viewer: Person | None, limit: int = 3) -> list[str]:
     """Datasets `viewer` may see whose names are near `typed` (a misspelt or half-remembered name): the
     search's best matches, through the same visibility filter, so a suggestion never reveals a dataset."""
-    found = search(platform, typed[:200], per_page=limit, viewer=viewer).results
+    found = search(platform, typed[:200], per_page=limit, viewer=viewer, announce=False).results
     return [r["name"] for r in found if r["name"] != typed.lower()]
 
 

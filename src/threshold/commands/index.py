@@ -22,6 +22,7 @@ GROUPS = (
     "insights",
     "glossary",
     "erasure",
+    "literacy",
     "notifications",
     "jobs",
     "operations",
@@ -130,6 +131,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
         "erasure",
         "Remove a data subject from every dataset that holds them, expire the snapshots that held them,\nverify by decoding what remains, and print the certificate.",
     ),
+    ("my-report", "literacy", "Your data use in a period, for you first (and a PDF for a review conversation)."),
     (
         "notifications",
         "notifications",
@@ -180,6 +182,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("board", "insights", "Boards: insights in order with one shared parameter."),
     ("glossary", "glossary", "The glossary: terms, their review, links to data; CSV in and out."),
     ("erasure", "erasure", "Erasure certificates and subject access reports."),
+    ("learn", "literacy", "Learning by doing: your path, the tracks, cohorts."),
     ("webhook", "notifications", "A domain's outgoing webhook (JSON signed with HMAC-SHA256)."),
     ("jobs", "jobs", "Scheduled jobs (refreshes, checks): list, history, run now."),
     ("maintenance", "operations", "Table maintenance: compaction and snapshot expiry."),

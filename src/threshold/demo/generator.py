@@ -97,6 +97,9 @@ def build_demo(
     from threshold.demo.erasure import build_erasure
 
     build_erasure(platform, log)
+    from threshold.demo.literacy import build_literacy
+
+    build_literacy(platform, log)
     _announce_candidates(platform, log)
     return summary(platform, seconds=time.perf_counter() - started)
 

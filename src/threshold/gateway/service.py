@@ -12,10 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlglot import exp
 
+from threshold import events
 from threshold.access import knowable, may, refs
 from threshold.access.reading import Decision, decide, decide_at, mask_secret
 from threshold.catalog.search import did_you_mean
 from threshold.errors import Busy, Denied, InvalidInput, NotFound, ThresholdError
+from threshold.events import QueryDone
 from threshold.gateway.columns import columns_read_cached
 from threshold.gateway.fingerprint import fingerprint, strip_literals
 from threshold.gateway.prepared import Prepared, grants_expire, key_of, reads_of
@@ -198,7 +200,7 @@ def open_query(
 
     def record_event(status: str, rows: int, error: str | None) -> Pending | None:
         try:
-            return record_soon(
+            pending = record_soon(
                 platform,
                 UsageRecord(
                     user_id=user.id,
@@ -226,6 +228,10 @@ def open_query(
             if status == "ok":
                 raise  # a read that cannot be recorded must not count as done
             return None  # never hide the person's error behind a logging failure
+        if status == "ok" and kind == "consumption" and bound:
+            done = QueryDone(user.id, tuple(sorted(bound)), interface, platform.clock())
+            events.publish(platform, done)
+        return pending
 
     masked: dict[str, set[str]] = {}
     for d in decisions:

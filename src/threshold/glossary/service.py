@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from threshold import events
 from threshold.access import DatasetRef, TermLinkRef, TermRef, find_dataset, knowable, may, refs, require
 from threshold.errors import Conflict, InvalidInput, NotFound
 from threshold.glossary.models import OPEN, GlossaryLink, GlossaryRevision, GlossaryTerm
@@ -144,6 +145,7 @@ def propose(
             s, person, title, definition=definition, domain=domain, synonyms=synonyms, note=note, submit=submit
         )
     if submit:
+        events.publish(platform, events.TermProposed(person.id, key, platform.clock()))
         _tell_reviewers(platform, person, key)
     return show(platform, person, key)
 
@@ -231,6 +233,7 @@ def submit(platform: Platform, person: Person, title: str) -> TermView:
             raise Conflict(f"{rev.title!r} is in review already")
         rev.status = "in_review"
         rev.submitted_at = datetime.now(UTC)
+    events.publish(platform, events.TermProposed(person.id, term.key, platform.clock()))
     _tell_reviewers(platform, person, term.key)
     return show(platform, person, term.key)
 

@@ -117,6 +117,7 @@ def request_access(
                 session=s,
             )
         result = _request_dict(s, req)
+    events.publish(platform, events.AccessRequested(person.id, result["id"], d.full_name, purpose, platform.clock()))
     if auto is None:
         _notify_owners(platform, result)
     return result
@@ -164,7 +165,9 @@ def approve(
             detail={"request": req.id, "grant": grant.id, "personal": allow_personal, "reason": reason},
             session=s,
         )
-        return _request_dict(s, req) | {"grant": grant.id}
+        result = _request_dict(s, req) | {"grant": grant.id}
+    events.publish(platform, events.RequestReviewed(person.id, request_id, "approved", platform.clock()))
+    return result
 
 
 def deny(platform: Platform, person: Person, request_id: int, *, reason: str) -> dict[str, Any]:
@@ -187,7 +190,9 @@ def deny(platform: Platform, person: Person, request_id: int, *, reason: str) ->
             detail={"request": req.id, "reason": reason.strip()},
             session=s,
         )
-        return _request_dict(s, req)
+        result = _request_dict(s, req)
+    events.publish(platform, events.RequestReviewed(person.id, request_id, "denied", platform.clock()))
+    return result
 
 
 def revoke(platform: Platform, person: Person, grant_id: int, *, reason: str = "") -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from threshold import events
 from threshold.access import knowable, may
 from threshold.access.reading import decide
 from threshold.catalog.service import describe
@@ -197,6 +198,9 @@ def run(
     table = result.table
     resolved = charts.resolve(table, charts.ChartSpec.from_dict(chart))
     svg = charts.svg(table, resolved) if resolved.kind != "table" else None
+    if spec is not None and not (sql or "").strip():  # clicked together: no SQL written
+        kind = resolved.kind if resolved.kind != "table" else None
+        events.publish(platform, events.QuestionExplored(person.id, tuple(result.datasets), kind, platform.clock()))
     return ExploreResult(
         text,
         spec.as_dict() if spec is not None else None,

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from threshold import events
 from threshold.access import DatasetRef, DomainRef, InsightRef, find_dataset, may, refs, require
 from threshold.errors import Denied, InvalidInput, NotFound
 from threshold.gateway.reuse import read_key
@@ -284,6 +285,7 @@ def save(
         if parsed:
             jobs.plan(s, JOB_KIND, str(insight.id), parsed.text, label=draft.title, now=platform.clock())
         insight_id = insight.id
+    events.publish(platform, events.InsightSaved(person.id, insight_id, audience, platform.clock()))
     return detail(platform, person, insight_id)
 
 

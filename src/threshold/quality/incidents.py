@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from threshold import events
 from threshold.access import find_dataset
 from threshold.errors import Conflict, InvalidInput, NotFound
 from threshold.identity.service import Person
@@ -75,7 +76,7 @@ def report(
             raise InvalidInput(f"the query that shows the problem must read {full_name}")
     where = f"{full_name}.{col}" if col else full_name
     title = f"{where}: {text.splitlines()[0][:200]}"
-    return open_incident(
+    incident_id = open_incident(
         platform,
         kind="report",
         title=title,
@@ -86,6 +87,8 @@ def report(
         query=query,
         insight=(insight or "").strip()[:200] or None,
     )
+    events.publish(platform, events.ProblemReported(person.id, incident_id, full_name, platform.clock()))
+    return incident_id
 
 
 def open_incident(

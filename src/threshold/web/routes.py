@@ -46,6 +46,9 @@ def install(app: FastAPI) -> None:
     from threshold.web.views import erasure  # erasure and subject access, for the governance group
 
     app.include_router(erasure.router, include_in_schema=False)
+    from threshold.web.views import literacy  # learning by doing, my data use, a team's totals
+
+    app.include_router(literacy.router, include_in_schema=False)
     from threshold.web.views import health  # the doctor's report, for admins
 
     app.include_router(health.router, include_in_schema=False)
