@@ -97,12 +97,15 @@ class Limits:
 
     def yielding(self, person_id: int | None) -> AbstractContextManager[Demotion | None]:
         """Run a block of `person_id`'s engine work that, past `long_query_seconds`, yields the processor
-        while someone else has work."""
+        while someone else has work; from its start when the person already has a query running that
+        long (a runaway sent again and again never gets the processor for its first moments)."""
+        grace = self.settings.long_query_seconds
         return yields_after(
             self.watchdog,
             self.clock,
-            self.settings.long_query_seconds,
+            grace,
             lambda: self.admission.others_active(person_id),
+            at_once=grace > 0 and self.admission.long_running(person_id, grace),
         )
 
     @property
