@@ -337,3 +337,22 @@ def test_join_along_a_shared_key_and_typed_filters(org: Any, tmp_path: Path) -> 
     ):
         with pytest.raises(InvalidInput, match=words):
             exploration.run(p, org.ben, spec=ExploreSpec.from_dict({"dataset": KPIS, "filters": [bad]}))
+
+
+def test_xlsx_export_writes_formulas_as_neutralised_text_numbers_as_numbers_and_says_so(org: Any) -> None:
+    """Issue 9: every spreadsheet-bound export, insights' too, keeps text a spreadsheet would run as text."""
+    sql = (
+        'SELECT plant AS "=name", \'=HYPERLINK("http://evil.test","open")\' AS link, \'@SUM(A1)\' AS at, '
+        "'-2+3' AS sum_text, '+cmd' AS plus, energy_kwh FROM manufacturing.plant_kpis "
+        "WHERE plant = 'Berlin' ORDER BY energy_kwh LIMIT 1"
+    )
+    insight = service.save(org.platform, org.anna, title="Formulas", sql=sql)
+    out = exports.export_insight(org.platform, org.anna, insight.id, "xlsx")
+    book = load_workbook(io.BytesIO(out.content))
+    header, row = list(book["Formulas"].iter_rows())[:2]
+    assert [c.value for c in header][:2] == ["'=name", "link"]
+    assert [c.value for c in row][1:5] == ['\'=HYPERLINK("http://evil.test","open")', "'@SUM(A1)", "'-2+3", "'+cmd"]
+    assert all(c.data_type == "s" for c in row[:5])  # text cells, never formulas
+    assert isinstance(row[5].value, float) and row[5].data_type == "n"  # numbers stay numbers
+    about = " ".join(str(c.value) for r in book["About"].iter_rows() for c in r)
+    assert "prefixed with '" in about

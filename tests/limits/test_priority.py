@@ -141,3 +141,51 @@ def test_a_runaway_query_runs_at_the_lowest_priority_and_its_thread_gets_it_back
     until_done(t, step)
     carla.leave()
     assert priority.LOW in seen and "stopped after 30 s" in str(out["error"])
+
+
+@needs_priority
+def test_a_query_of_someone_whose_query_already_ran_long_yields_from_its_start(
+    limited: Any, clock: Any, org: Any
+) -> None:
+    """A runaway sent again and again: each new one yields before the grace, while others have work."""
+    p = limited(query_seconds=30, long_query_seconds=1)
+    first = p.limits.admit(org.ben.id, "ben", p.limits.allowance("api"))
+    assert not p.limits.admission.long_running(org.ben.id, 1)
+    clock.now += 1
+    assert p.limits.admission.long_running(org.ben.id, 1) and not p.limits.admission.long_running(org.carla.id, 1)
+    carla = p.limits.admit(org.carla.id, "carla", p.limits.allowance("api"))  # someone else at work
+    seen: dict[str, int] = {}
+
+    def work(person_id: int) -> int:
+        tid = threading.get_native_id()
+        with p.limits.yielding(person_id):
+            return _nice(tid)  # no watchdog check, no time passed: only a demotion at once shows here
+
+    for who, person_id in (("ben", org.ben.id), ("carla", org.carla.id)):
+        t, out = in_thread(lambda person_id=person_id: work(person_id))  # type: ignore[misc]
+        t.join()
+        seen[who] = out["result"]
+    first.leave()
+    carla.leave()
+    assert seen["ben"] == priority.LOW  # ben's first query has run past the grace
+    assert seen["carla"] < priority.LOW  # carla has no long query: her new one keeps its priority
+
+
+@needs_priority
+def test_at_once_yields_only_while_someone_else_has_work(clock: Any) -> None:
+    watchdog = Watchdog(clock, thread=False)
+    seen: dict[bool, int | None] = {}
+
+    def work(others: bool) -> None:
+        tid = threading.get_native_id()
+        before = _nice(tid)
+        with priority.yields_after(watchdog, clock, 1.0, lambda: others, at_once=True):
+            now = _nice(tid)
+            seen[others] = now if now != before else None
+
+    for others in (True, False):
+        t = threading.Thread(target=work, args=(others,))
+        t.start()
+        t.join()
+    assert seen == {True: priority.LOW, False: None}
+    assert len(watchdog) == 0

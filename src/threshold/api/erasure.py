@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -16,6 +16,7 @@ from threshold.erasure import service, subject_access
 from threshold.erasure.subjects import MAX_SUBJECTS, MAX_VALUE
 from threshold.identity.service import Person
 from threshold.interface.deps import PlatformDep
+from threshold.interface.params import Id
 from threshold.interface.permissions import API, Requires
 
 router = APIRouter(prefix=API, tags=["erasure"])
@@ -62,7 +63,7 @@ def certificates(platform: PlatformDep, person: Erases) -> list[dict[str, Any]]:
 
 
 @router.get("/erasure/certificates/{cert_id}", summary="One erasure certificate (JSON: its export)")
-def certificate(cert_id: Annotated[int, Path(ge=1)], platform: PlatformDep, person: Erases) -> dict[str, Any]:
+def certificate(cert_id: Id, platform: PlatformDep, person: Erases) -> dict[str, Any]:
     return service.certificate(platform, person, cert_id).as_dict()
 
 

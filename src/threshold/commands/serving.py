@@ -65,10 +65,9 @@ def bind(host: str, port: int) -> Any:
 
 
 def _serve(platform: Any, sock: Any, pg_sock: Any = None) -> None:
-    import uvicorn
-
     from threshold.api.app import create_app
     from threshold.cleanup import sweep_in_background
+    from threshold.interface.server import serve
     from threshold.operations.schedules import plan_from_settings
 
     plan_from_settings(platform)  # maintenance jobs on the schedules the settings give
@@ -86,12 +85,8 @@ def _serve(platform: Any, sock: Any, pg_sock: Any = None) -> None:
         pg_host, pg_port = pg_sock.getsockname()[:2]
         tls = "TLS or plain" if door.tls is not None else "no TLS"
         out.print(f"PostgreSQL clients: psql -h {pg_host} -p {pg_port} -U <you> threshold ({tls})")
-    server = uvicorn.Server(uvicorn.Config(create_app(platform), log_level="warning"))
-    try:
-        server.run(sockets=[sock])
-    finally:
-        if door is not None:
-            door.stop()
+    # Stops within moments of SIGTERM (interface.server); the front door closes before the platform.
+    serve(platform, create_app(platform), sock, stopped=door.stop if door is not None else None)
 
 
 @app.command()

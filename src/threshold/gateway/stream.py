@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from threshold.engines.duckdb import BATCH_ROWS, Interrupted, Running
-from threshold.errors import LimitExceeded, ThresholdError
+from threshold.errors import LimitExceeded, ThresholdError, TransientError
 from threshold.lake import ReadPlan
 from threshold.limits import Allowance, Ticket, Watch
 from threshold.limits.allowance import rows_exceeded
@@ -90,6 +90,7 @@ class QueryStream:
         self._notes_after = notes
         self._running: Running | None = None
         self._watch: Watch | None = None
+        self._halt_watch: Watch | None = None
         self._lock = threading.Lock()
         self.rows = 0
         self.bytes = 0
@@ -98,12 +99,15 @@ class QueryStream:
         """The setting of the limit that cut the result, if one did."""
         self.expired = False
         self.cancelled = False
+        self.halted = False
+        """The server is stopping (`limits.stop_all`): the query was interrupted for that."""
         self.complete = False
         self.error: ThresholdError | None = None
         self._event: Pending | None = None
         self.duration_ms = 0.0
         self._notes: list[str] = []
         self._closed = False
+        ticket.stop = self.halt
         if cancel is not None:
             cancel.attach(self)
 
@@ -126,7 +130,7 @@ class QueryStream:
         try:
             self._running = self.platform.engine.prepare(views)
             self._watch = limits.watchdog.watch(self.ticket.deadline, self._expire)
-            if self.expired or self.cancelled:
+            if self.expired or self.cancelled or self.halted:
                 raise Interrupted()
             with limits.yielding(self.ticket.person_id):  # a long query leaves the processor to everyone's short ones
                 self._running.start(sql, min(self.allowance.rows + 1, BATCH_ROWS))
@@ -146,7 +150,27 @@ class QueryStream:
             running.interrupt()
         self.ticket.leave()
 
+    def halt(self) -> None:
+        """The server is stopping: interrupt the query where it is and give its slot back. The interrupt
+        is repeated by the watchdog until the stream closes: one that lands between two steps of starting
+        the query (before DuckDB runs it) would otherwise be lost."""
+        self.halted = True
+        self._interrupt()
+        self.ticket.leave()
+        watchdog = self.platform.limits.watchdog
+        with self._lock:
+            if self._closed or self._halt_watch is not None:
+                return
+            self._halt_watch = watchdog.watch(watchdog.clock(), self._interrupt)
+
+    def _interrupt(self) -> None:
+        running = self._running
+        if running is not None:
+            running.interrupt()
+
     def _stopped(self) -> ThresholdError:
+        if self.halted:
+            return TransientError("the server is stopping: the query was interrupted; run it again when it is back")
         if self.expired:
             return self.allowance.time_exceeded()
         return LimitExceeded("the query was cancelled: its client went away")
@@ -239,15 +263,18 @@ class QueryStream:
             if self._closed:
                 return
             self._closed = True
-        if self._watch is not None:
-            self.platform.limits.watchdog.cancel(self._watch)
+        for watch in (self._watch, self._halt_watch):
+            if watch is not None:
+                self.platform.limits.watchdog.cancel(watch)
         if self._running is not None:
             if not self.complete:
                 self._running.interrupt()
             self._running.close()
         self.ticket.leave()
         self.duration_ms = round((time.perf_counter() - self.started) * 1000, 3)
-        if self.expired and not self.complete and not self.truncated:
+        if self.halted and not self.complete and not self.truncated:
+            status, error = "cancelled", "server stopping"
+        elif self.expired and not self.complete and not self.truncated:
             status, error = "timeout", (self.allowance.seconds_setting.split(" = ")[0] or "time asked")
         elif self.cancelled and not self.complete and not self.truncated:
             status, error = "cancelled", None

@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from threshold.errors import InvalidInput
+from threshold.formulas import NEUTRALISED, neutralise
 from threshold.identity.service import Person
 from threshold.insights import boards, charts, narrative, service
 from threshold.insights.formatting import KeyNumber, key_numbers, resolve_locale
@@ -210,7 +211,9 @@ def _xlsx(title: str, slides: list[Slide]) -> bytes:
     import xlsxwriter
 
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True, "remove_timezone": True})
+    # Text is written as text: never a formula or a link, whatever it starts with (`threshold.formulas`).
+    options = {"in_memory": True, "remove_timezone": True, "strings_to_formulas": False, "strings_to_urls": False}
+    book = xlsxwriter.Workbook(out, options)
     bold = book.add_format({"bold": True})
     when = book.add_format({"num_format": "yyyy-mm-dd"})
     about = book.add_worksheet("About")
@@ -222,12 +225,14 @@ def _xlsx(title: str, slides: list[Slide]) -> bytes:
         sheet = book.add_worksheet(sheet_name)
         names = s.table.column_names
         for c, name in enumerate(names):
-            sheet.write(0, c, name, bold)
+            sheet.write_string(0, c, neutralise(name), bold)
         for r, record in enumerate(s.table.to_pylist(), start=1):
             for c, name in enumerate(names):
                 v = _cell(record[name])
                 if isinstance(v, (date, datetime)):
                     sheet.write_datetime(r, c, v, when)
+                elif isinstance(v, str):
+                    sheet.write_string(r, c, neutralise(v))
                 else:
                     sheet.write(r, c, v)
         _xlsx_chart(book, sheet, sheet_name, s)
@@ -236,6 +241,7 @@ def _xlsx(title: str, slides: list[Slide]) -> bytes:
             row += 1
             about.write(row, 0, line)
         row += 2
+    about.write_string(row, 0, f"Formula injection: {NEUTRALISED}")
     book.close()
     return out.getvalue()
 
@@ -260,10 +266,10 @@ def _xlsx_chart(book: Any, sheet: Any, sheet_name: str, s: Slide) -> None:
         group = spec.y if spec.kind == "heatmap" else spec.color  # a heat map's rows become the series
         xs, series, cells = _pivot(s.table, spec.x or "", measure or "", group or "")
         first = len(names) + 1 + 12  # the pivot sits right of the chart, so the data stays as it came
-        sheet.write_column(1, first, [_cell(x) for x in xs])
+        sheet.write_column(1, first, [neutralise(v) if isinstance(v := _cell(x), str) else v for x in xs])
         sheet.write(0, first, spec.x)
         for k, name in enumerate(series, start=1):
-            sheet.write(0, first + k, str(name))
+            sheet.write_string(0, first + k, neutralise(str(name)))
             sheet.write_column(1, first + k, [cells.get((x, name)) for x in xs])
             chart.add_series({"name": str(name), "categories": [sheet_name, 1, first, len(xs), first],
                               "values": [sheet_name, 1, first + k, len(xs), first + k], **marker})  # fmt: skip

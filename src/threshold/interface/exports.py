@@ -26,9 +26,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-NEUTRALISED = "text starting with = + - @ tab or CR is prefixed with ' (OWASP CSV injection)"
-"""What `X-Threshold-Neutralised` and an XLSX's About sheet say."""
+from threshold.formulas import NEUTRALISED, neutralise  # the one rule of every spreadsheet-bound export
 
 
 @dataclass
@@ -39,10 +37,6 @@ class ExportSummary:
     neutralised: int = 0
     notes: list[str] = field(default_factory=list)
     error: str | None = None
-
-
-def neutralise(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _is_text(t: pa.DataType) -> bool:

@@ -97,12 +97,15 @@ class Limits:
 
     def yielding(self, person_id: int | None) -> AbstractContextManager[Demotion | None]:
         """Run a block of `person_id`'s engine work that, past `long_query_seconds`, yields the processor
-        while someone else has work."""
+        while someone else has work; from its start when the person already has a query running that
+        long (a runaway sent again and again never gets the processor for its first moments)."""
+        grace = self.settings.long_query_seconds
         return yields_after(
             self.watchdog,
             self.clock,
-            self.settings.long_query_seconds,
+            grace,
             lambda: self.admission.others_active(person_id),
+            at_once=grace > 0 and self.admission.long_running(person_id, grace),
         )
 
     @property
@@ -112,6 +115,20 @@ class Limits:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix="threshold-query")
         return self._pool
+
+    def stop_all(self) -> int:
+        """The server is stopping: admit nothing more and interrupt every query still running (in DuckDB,
+        wherever it is: running, or streaming its result), so requests end within moments. Returns how
+        many were interrupted. Safe from any thread, any number of times."""
+        stopped = 0
+        for ticket in self.admission.close():
+            if ticket.stop is not None:
+                try:
+                    ticket.stop()
+                except Exception:  # a query that is already gone must not keep the others running
+                    continue
+                stopped += 1
+        return stopped
 
     def close(self) -> None:
         self.refusals.flush()  # no refusal goes uncounted (the store is still open)

@@ -25,6 +25,10 @@ class Ticket:
     job: bool
     deadline: float
     _admission: Admission | None = None
+    entered: float = 0.0
+    """When it was admitted (monotonic seconds)."""
+    stop: Callable[[], None] | None = None
+    """Interrupts the query this ticket admitted (set by whoever runs it): the server is stopping."""
 
     def leave(self) -> None:
         admission, self._admission = self._admission, None
@@ -46,15 +50,30 @@ class Admission:
         self._running: list[Ticket] = []
         self._entered: dict[int | None, float] = {}
         """When each person's latest query was admitted (kept for `RECENT` seconds)."""
+        self.closed = False
+        """The server is stopping: nothing more is admitted."""
 
     def enter(self, person_id: int | None, person: str, *, job: bool, deadline: float) -> Ticket:
         """Admit one query or raise `Busy` saying which bound is full and when to try again."""
         with self._lock:
             self._refuse_if_full(person_id, person, job)
-            ticket = Ticket(person_id, person, job, deadline, self)
+            now = self.clock()
+            ticket = Ticket(person_id, person, job, deadline, self, entered=now)
             self._running.append(ticket)
-            self._entered[person_id] = self.clock()
+            self._entered[person_id] = now
             return ticket
+
+    def close(self) -> list[Ticket]:
+        """Admit nothing more (the server is stopping); returns the queries still running."""
+        with self._lock:
+            self.closed = True
+            return list(self._running)
+
+    def long_running(self, person_id: int | None, seconds: float) -> bool:
+        """Whether `person_id` has an interactive query that has run for at least `seconds`."""
+        now = self.clock()
+        with self._lock:
+            return any(t.person_id == person_id and not t.job and now - t.entered >= seconds for t in self._running)
 
     def others_active(self, person_id: int | None) -> bool:
         """Whether someone other than `person_id` has a query running or had one admitted within the last
@@ -71,6 +90,8 @@ class Admission:
 
     def _refuse_if_full(self, person_id: int | None, person: str, job: bool) -> None:
         s = self.settings
+        if self.closed:
+            raise Busy("the server is stopping; try again when it is back", 5.0)
         same_kind = [t for t in self._running if t.job == job]
         mine = [t for t in same_kind if t.person_id == person_id]
         if not job and len(mine) >= s.person_queries:

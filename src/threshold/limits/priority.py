@@ -103,9 +103,11 @@ def yields_after(
     others: Callable[[], bool] = lambda: True,
     *,
     enabled: bool | None = None,
+    at_once: bool = False,
 ) -> Iterator[Demotion | None]:
     """Run the block on this thread at its priority for `seconds`, then at the lowest one while `others()`
-    (someone else has work); its priority back after it.
+    (someone else has work); its priority back after it. `at_once`: yield from the start (its person
+    already has a long query running: this one is most likely another).
 
     `seconds` <= 0, or a system that would not give the priority back (`enabled` overrides the probe,
     for tests), runs the block as it is."""
@@ -113,7 +115,9 @@ def yields_after(
         yield None
         return
     demotion = Demotion(threading.get_native_id())
-    watch = watchdog.watch(clock() + seconds, lambda: demotion.adjust(others()))
+    if at_once:
+        demotion.adjust(others())
+    watch = watchdog.watch(clock() + (watchdog.repeat if at_once else seconds), lambda: demotion.adjust(others()))
     try:
         yield demotion
     finally:

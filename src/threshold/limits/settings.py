@@ -54,7 +54,8 @@ class LimitSettings(BaseModel):
     """After this many seconds, while someone else has a query running (or admitted in the last 2 s), a
     query's thread drops to the lowest scheduling priority (nice 19); it gets it back when nobody else
     has work and when it ends. A long query runs on what the processor has spare and never slows
-    others' short queries; alone it keeps the whole machine. 0: off. Needs the right to give the
+    others' short queries; alone it keeps the whole machine. A person who already has a query running
+    this long gets their next one at the lowest priority from its start. 0: off. Needs the right to give the
     priority back (root, `CAP_SYS_NICE` or `RLIMIT_NICE`); without it queries keep their priority."""
 
     # -- the engine ------------------------------------------------------------------------------
