@@ -112,7 +112,7 @@ def test_search_explore_insight_request_report_term_and_review_each_tick_their_t
     search(p, "zzzqqq", viewer=carla)
     assert "find-by-word" not in _done(any_org, carla)
     search(p, "scrap rate", viewer=carla)
-    assert _done(any_org, carla)["find-by-word"] == ("search_done", "scrap rate")
+    assert _done(any_org, carla)["find-by-word"] == ("search_done", "search: 1 found")  # not the words searched
 
     spec = ExploreSpec.from_dict(
         {"dataset": KPIS, "group_by": ["plant"], "aggregates": [{"fn": "sum", "column": "energy_kwh"}]}

@@ -43,7 +43,9 @@ def _domains(datasets: tuple[str, ...]) -> int:
 
 
 def _search(e: events.SearchDone) -> Done:
-    return Done(e.user_id, e.name, e.at, e.text[:200], {"results": e.results})
+    # Not the words searched for: they may name a person (an e-mail address), and a completion must not
+    # hold values an erasure would have to find (as usage and audit records do not).
+    return Done(e.user_id, e.name, e.at, f"search: {e.results} found", {"results": e.results})
 
 
 def _query(e: events.QueryDone) -> Done:

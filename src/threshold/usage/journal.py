@@ -32,6 +32,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from threshold.errors import TransientError
+from threshold.runtime import Clock, system_clock
 
 if TYPE_CHECKING:
     from threshold.platform import Platform
@@ -103,7 +104,7 @@ class Journal:
 
     def append(self, rec: UsageRecord, audit: list[dict[str, Any]] | None) -> Pending:
         """Journal one event; raises when it cannot be written (a read that is not recorded is not done)."""
-        entry = _entry(rec, audit)
+        entry = _entry(rec, audit, self.platform.clock)
         line = (json.dumps(entry, separators=(",", ":"), default=str) + "\n").encode()
         pending = Pending(self)
         with self._lock:
@@ -281,9 +282,9 @@ def flush(platform: Platform) -> None:
 # -- rows -----------------------------------------------------------------------------------------------
 
 
-def _entry(rec: UsageRecord, audit: list[dict[str, Any]] | None) -> dict[str, Any]:
+def _entry(rec: UsageRecord, audit: list[dict[str, Any]] | None, clock: Clock = system_clock) -> dict[str, Any]:
     return {
-        "at": (rec.at or datetime.now(UTC)).isoformat(),
+        "at": (rec.at or clock()).isoformat(),
         "user_id": rec.user_id,
         "interface": rec.interface,
         "purpose": rec.purpose,

@@ -56,7 +56,7 @@ def record(platform: Platform, rec: UsageRecord, *, audit: list[dict[str, Any]] 
         event_id = s.execute(
             insert(UsageEvent)
             .values(
-                at=rec.at or datetime.now(UTC),
+                at=rec.at or platform.clock(),
                 user_id=rec.user_id,
                 interface=rec.interface,
                 purpose=rec.purpose,
