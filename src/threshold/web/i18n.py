@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gettext
 import io
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -32,6 +33,27 @@ def translations(language: str) -> gettext.NullTranslations:
     write_mo(buffer, catalog)
     buffer.seek(0)
     return gettext.GNUTranslations(buffer)
+
+
+def N_(text: str) -> str:
+    """Mark interface text written in Python for extraction; it is translated where it is shown."""
+    return text
+
+
+@dataclass(frozen=True)
+class Text:
+    """Interface text decided in a view with its values (a title, a flash message), put into the reader's
+    language when it is shown. `msgid` is English with `%(name)s` placeholders."""
+
+    msgid: str
+    values: dict[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.msgid % self.values if self.values else self.msgid
+
+    def into(self, language: str) -> str:
+        text = translations(language).gettext(self.msgid)
+        return text % self.values if self.values else text
 
 
 def best_match(accept_language: str) -> str:

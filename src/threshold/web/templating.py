@@ -153,12 +153,25 @@ def when_in(ctx: Any, iso: str | None) -> str:
         return tr.gettext("just now")
     if seconds >= 86400 * 30:
         return i18n.date(at, language)
-    for size, one, many in ((86400, "%(n)d day ago", "%(n)d days ago"), (3600, "%(n)d hour ago", "%(n)d hours ago")):
-        if seconds >= size:
-            count = int(seconds // size)
-            return tr.ngettext(one, many, count) % {"n": count}
+    if seconds >= 86400:
+        count = int(seconds // 86400)
+        return tr.ngettext("%(n)d day ago", "%(n)d days ago", count) % {"n": count}
+    if seconds >= 3600:
+        count = int(seconds // 3600)
+        return tr.ngettext("%(n)d hour ago", "%(n)d hours ago", count) % {"n": count}
     count = int(seconds // 60)
     return tr.ngettext("%(n)d min ago", "%(n)d min ago", count) % {"n": count}
+
+
+@pass_context
+def day_in(ctx: Any, iso: str | None) -> str:
+    """A date (of an ISO timestamp) in the reader's locale: 6 Dec 2026, 06.12.2026."""
+    if not iso:
+        return "—"
+    try:
+        return i18n.date(datetime.fromisoformat(iso), _lang(ctx))
+    except ValueError:
+        return iso
 
 
 environment = Environment(
@@ -173,6 +186,7 @@ environment.filters.update(
     number=number_in,
     percent=percent,
     when=when_in,
+    day=day_in,
     short_hash=short_hash,
     cell=cell,
     friendly_type=friendly_type,
@@ -190,10 +204,11 @@ def page(
     *,
     person: Person | None,
     status: int = 200,
-    title: str = "",
+    title: str | i18n.Text = "",
     nav: str = "",
 ) -> Response:
-    """The page as HTML, or its data as JSON when the path ends in `.json`."""
+    """The page as HTML, or its data as JSON when the path ends in `.json`. A `Text` title is interface
+    text put into the reader's language; a plain string (a dataset's name) is shown as it is."""
     if wants_json(request):
         return JSONResponse(jsonable_encoder(data), status_code=status)
     platform = getattr(request.app.state, "platform", None)
@@ -208,7 +223,7 @@ def page(
         _=tr.gettext,
         ngettext=tr.ngettext,
         csrf=request.session.get("csrf", "") if "session" in request.scope else "",
-        title=title,
+        title=title.into(lang) if isinstance(title, i18n.Text) else title,
         nav=nav,
         path=request.url.path,
     )
