@@ -797,7 +797,7 @@ def built_on(platform: Platform, person: Person, dataset: str, *, limit: int = 1
 def _load(s: Session, ref: int | str) -> Insight:
     text = str(ref).strip().lstrip("#")
     if not text.isdigit():
-        raise NotFound(f"no insight {str(ref)[:40]!r}: insights are named by number (see `threshold insight list`)")
+        raise NotFound(f"no insight {str(ref)[:40]!r}: insights are named by number")
     insight = s.get(Insight, int(text)) if len(text) <= 18 else None  # beyond a 64-bit id: none such
     if insight is None:
         raise NotFound(f"no insight {text}")
