@@ -14,7 +14,7 @@ from babel import Locale
 from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 
 from threshold.identity.service import LANGUAGES
 
@@ -66,6 +66,11 @@ def number(value: float, language: str) -> str:
     """1,234 / 1.234 and one decimal for fractions, in the language's locale."""
     pattern = "#,##0" if isinstance(value, int) or float(value).is_integer() else "#,##0.0"
     return format_decimal(value, format=pattern, locale=Locale.parse(language))
+
+
+def percent(fraction: float, language: str) -> str:
+    """12.5% / 12,5 % (one decimal at most), in the language's locale."""
+    return format_percent(round(fraction, 3), locale=Locale.parse(language), decimal_quantization=False)
 
 
 def date(at: datetime, language: str) -> str:

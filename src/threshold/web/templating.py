@@ -135,6 +135,26 @@ def number_in(ctx: Any, n: float | None) -> str:
 
 
 @pass_context
+def percent_in(ctx: Any, fraction: float | None) -> str:
+    """`percent` in the reader's locale (12,5 % in German)."""
+    if _lang(ctx) == "en" or fraction is None or (isinstance(fraction, float) and math.isnan(fraction)):
+        return percent(fraction)
+    if 0 < fraction < 0.001:
+        return "<" + i18n.percent(0.001, _lang(ctx))
+    return i18n.percent(fraction, _lang(ctx))
+
+
+@pass_context
+def human_bytes_in(ctx: Any, n: float | None) -> str:
+    """`human_bytes` with the reader's decimal mark (1,5 MB in German)."""
+    text = human_bytes(n)
+    if _lang(ctx) == "en" or n is None:
+        return text
+    value, unit = text.split(" ")
+    return f"{i18n.number(float(value), _lang(ctx))} {unit}"
+
+
+@pass_context
 def when_in(ctx: Any, iso: str | None) -> str:
     """`when` in the reader's language: relative times translated, older dates in the locale."""
     language = _lang(ctx)
@@ -182,9 +202,9 @@ environment = Environment(
     lstrip_blocks=True,
 )
 environment.filters.update(
-    human_bytes=human_bytes,
+    human_bytes=human_bytes_in,
     number=number_in,
-    percent=percent,
+    percent=percent_in,
     when=when_in,
     day=day_in,
     short_hash=short_hash,
