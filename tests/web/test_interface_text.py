@@ -84,3 +84,18 @@ def test_the_catalogue_has_no_duplicate_entries() -> None:
     ids = re.findall(r'^msgid "(.*)"$', text, re.M)
     duplicated = sorted({i for i in ids if ids.count(i) > 1})
     assert duplicated == []
+
+
+def test_a_macro_imported_without_context_speaks_the_pages_language() -> None:
+    """Another stream's new template may import macros the plain way: they still translate."""
+    from threshold.web import templating
+
+    source = '{% from "macros.html" import error_actions %}{{ error_actions(e, "") }}'
+    error = {"suggestions": ["a.b"], "request_access": None, "kind": "NotFound"}
+    rendering = templating._rendering_in.set("de")
+    try:
+        html = templating.environment.from_string(source).render(e=error)
+    finally:
+        templating._rendering_in.reset(rendering)
+    assert "Meinten Sie" in html and "Den Katalog durchsuchen" in html
+    assert "Did you mean" in templating.environment.from_string(source).render(e=error)

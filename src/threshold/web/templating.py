@@ -7,6 +7,7 @@ as JSON when the path ends in `.json` (Datasette's JSON twins).
 from __future__ import annotations
 
 import math
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -122,8 +123,21 @@ def cell(value: Any) -> str:
     return str(value)
 
 
+_rendering_in: ContextVar[str] = ContextVar("rendering_in", default="en")
+"""The language of the page being rendered: macros imported without context (`{% from "x.html" import m %}`)
+translate through the environment's globals, which read it."""
+
+
 def _lang(ctx: Any) -> str:
-    return str(ctx.get("lang") or "en")
+    return str(ctx.get("lang") or _rendering_in.get())
+
+
+def _gettext(message: str) -> str:
+    return i18n.translations(_rendering_in.get()).gettext(message)
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    return i18n.translations(_rendering_in.get()).ngettext(singular, plural, n)
 
 
 @pass_context
@@ -201,6 +215,7 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+environment.globals.update(_=_gettext, ngettext=_ngettext)
 environment.filters.update(
     human_bytes=human_bytes_in,
     number=number_in,
@@ -235,18 +250,22 @@ def page(
     waiting = personal_home.waiting(platform, person).total if person is not None and platform is not None else 0
     lang = language(request, person)
     tr = i18n.translations(lang)
-    html = environment.get_template(template).render(
-        data=data,
-        person=person,
-        waiting=waiting,
-        lang=lang,
-        _=tr.gettext,
-        ngettext=tr.ngettext,
-        csrf=request.session.get("csrf", "") if "session" in request.scope else "",
-        title=title.into(lang) if isinstance(title, i18n.Text) else title,
-        nav=nav,
-        path=request.url.path,
-    )
+    rendering = _rendering_in.set(lang)
+    try:
+        html = environment.get_template(template).render(
+            data=data,
+            person=person,
+            waiting=waiting,
+            lang=lang,
+            _=tr.gettext,
+            ngettext=tr.ngettext,
+            csrf=request.session.get("csrf", "") if "session" in request.scope else "",
+            title=title.into(lang) if isinstance(title, i18n.Text) else title,
+            nav=nav,
+            path=request.url.path,
+        )
+    finally:
+        _rendering_in.reset(rendering)
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
 
