@@ -73,7 +73,7 @@ def test_the_migration_indexes_the_insights_a_home_already_has(any_org: Any) -> 
     p = any_org.platform
     service.save(p, any_org.anna, title="Scrap by plant", sql=SCRAP_SQL, narrative="furnace trouble")
     config = p.store._alembic_config()
-    command.downgrade(config, "erasure_certificates")
+    command.downgrade(config, "literacy")
     with p.store.engine.connect() as c:
         assert "insight_search_documents" not in sa.inspect(c).get_table_names()
     command.upgrade(config, "head")

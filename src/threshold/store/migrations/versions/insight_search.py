@@ -1,7 +1,7 @@
 """search: saved insights' titles and narratives in the full-text search
 
 Revision ID: insight_search
-Revises: erasure_certificates
+Revises: literacy
 
 `insight_search_documents` holds each live insight's current title (names) and narrative (description),
 analysed like the datasets' documents: SQLite FTS5 tables `insight_fts` (porter) and `insight_trigram`
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "insight_search"
-down_revision = "erasure_certificates"
+down_revision = "literacy"
 branch_labels = None
 depends_on = None
 
