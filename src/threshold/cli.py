@@ -99,6 +99,10 @@ def _older_store(e: Exception) -> bool:
     )
 
 
+_LISTINGS = {"insight": "threshold insight list", "board": "threshold board list", "job": "threshold jobs list"}
+"""Where the CLI lists what a refusal says it cannot find (the services' messages name no interface)."""
+
+
 def _cli_hint(e: ThresholdError) -> str:
     """What to do next, in the CLI's words (the message itself names no interface)."""
     hint = ""
@@ -106,8 +110,10 @@ def _cli_hint(e: ThresholdError) -> str:
         hint += f"; did you mean {' or '.join(e.suggestions)}?"
     if e.request_access:
         hint += f"; request access: threshold request {e.request_access} --purpose ..."
-    elif "`threshold datasets`" in str(e):
-        pass  # `access.no_dataset` already names it
+    elif isinstance(e, NotFound) and (
+        listing := _LISTINGS.get(str(e).split(" ", 2)[1] if " job " not in str(e) else "job")
+    ):
+        hint += f"; `{listing}` lists them"
     elif str(e).startswith(("unknown dataset", "unknown table")) or (
         isinstance(e, NotFound) and ("dataset" in str(e) or "table" in str(e))
     ):  # not for what is not data (a domain, a term, a person)

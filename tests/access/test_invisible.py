@@ -46,7 +46,7 @@ def test_impact_analysis_does_not_enumerate_a_hidden_schema(world: World) -> Non
     ben = world.people["ben"]
     real = _refusal(impact, world.platform, RESTRICTED, "staff_email", viewer=ben)
     made_up = _refusal(impact, world.platform, RESTRICTED, "no_such_column", viewer=ben)
-    assert real == made_up == ("NotFound", f"no dataset '{RESTRICTED}'; see `threshold datasets`")
+    assert real == made_up == ("NotFound", f"no dataset '{RESTRICTED}'")
     assert impact(world.platform, RESTRICTED, "staff_email", viewer=world.people["hanna"])["type"] == "VARCHAR"
 
 

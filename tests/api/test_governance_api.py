@@ -241,7 +241,7 @@ def test_owners_set_visibility_purposes_and_tags(api: Api) -> None:
             "/datasets/manufacturing.nope/visibility",
             {"visibility": "open"},
             404,
-            "no dataset 'manufacturing.nope'; see `threshold datasets`",
+            "no dataset 'manufacturing.nope'",
         ),
         (
             "anna",
@@ -249,7 +249,7 @@ def test_owners_set_visibility_purposes_and_tags(api: Api) -> None:
             "/datasets/manufacturing/visibility",
             {"visibility": "open"},
             404,
-            "no dataset 'manufacturing'; see `threshold datasets`",
+            "no dataset 'manufacturing'",
         ),
         (
             "gina",
@@ -310,10 +310,7 @@ def test_explain_says_what_a_reader_sees_and_why(api: Api) -> None:
     assert about_ben["reader"] == "ben" and about_ben["reader_domains"] == ["finance"]
     refused = api.call("GET", f"/api/v1/datasets/{KPIS}/explain?user=ben", as_="carla")
     assert _error(refused, 403) == f"carla may explain only their own access to {KPIS} (rule: explain.self)"
-    assert (
-        _error(api.call("GET", "/api/v1/datasets/sales.nope/explain"), 404)
-        == "no dataset 'sales.nope'; see `threshold datasets`"
-    )
+    assert _error(api.call("GET", "/api/v1/datasets/sales.nope/explain"), 404) == "no dataset 'sales.nope'"
     assert _error(api.call("GET", f"/api/v1/datasets/{KPIS}/explain?user=nobody"), 404).startswith("no user 'nobody'")
 
 
@@ -384,7 +381,7 @@ def test_denying_a_request_needs_a_reason(api: Api) -> None:
         ({"dataset": KPIS, "purpose": " "}, 422, "an access request needs a purpose (--purpose)"),
         ({"dataset": KPIS, "purpose": "x", "days": 400}, 422, "days: Input should be less than or equal to 366"),
         ({"dataset": KPIS, "purpose": "x", "columns": ["nope"]}, 422, f"{KPIS} has no column nope"),
-        ({"dataset": "sales.nope", "purpose": "x"}, 404, "no dataset 'sales.nope'; see `threshold datasets`"),
+        ({"dataset": "sales.nope", "purpose": "x"}, 404, "no dataset 'sales.nope'"),
         ({"purpose": "x"}, 422, "dataset: Field required"),
     ],
 )
@@ -446,7 +443,7 @@ def test_another_domains_restricted_dataset_does_not_exist_for_explain(api: Api)
     assert _error(api.call("GET", f"/api/v1/datasets/{KPIS}", as_="carla"), 404).startswith(f"no dataset '{KPIS}'")
     missing = _error(api.call("GET", "/api/v1/datasets/manufacturing.nope/explain", as_="carla"), 404)
     hidden = _error(api.call("GET", f"/api/v1/datasets/{KPIS}/explain", as_="carla"), 404)
-    assert hidden == missing.replace("manufacturing.nope", KPIS) == f"no dataset '{KPIS}'; see `threshold datasets`"
+    assert hidden == missing.replace("manufacturing.nope", KPIS) == f"no dataset '{KPIS}'"
     assert api.ok("GET", f"/api/v1/datasets/{KPIS}/explain?user=carla")["rule"] == "visibility.restricted"
     assert api.ok("GET", f"/api/v1/datasets/{KPIS}/explain", as_="gina")["allowed"] is False
 

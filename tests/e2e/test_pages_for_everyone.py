@@ -164,3 +164,55 @@ def test_no_serious_or_critical_accessibility_violation_on_main_pages(live_serve
     for path in MAIN_PAGES:
         check(path)
     assert found == {}
+
+
+# Each main page's heading (or, on a dataset's page, a section heading) once the person chose German.
+GERMAN_HEADINGS = {
+    "/": "Hallo, Anna",
+    "/datasets": "Alle Datensätze",
+    f"/datasets/{PLANT}": "Spalten",
+    "/query": "Abfrage",
+    "/explore": "Erkunden",
+    "/share": "Daten teilen",
+    "/insights": "Erkenntnisse",
+    "/glossary": "Glossar",
+    "/consumption": "Nutzung",
+    "/candidates": "Kandidaten für Datenprodukte",
+    "/products": "Datenprodukte",
+    "/me": "Meine Aktivität",
+    "/inbox": "Eingang",
+    "/governance": "Governance",
+    "/governance/domains/manufacturing": "Richtlinien von manufacturing",
+    "/lineage": "Herkunft",
+}
+
+
+def test_a_person_who_chooses_german_reads_every_main_page_in_german(live_server: str, browser: Any) -> None:
+    page = _page(browser)
+    _sign_in(page, live_server)
+    page.goto(f"{live_server}/me")
+    page.select_option("#language", "de")
+    with page.expect_navigation():
+        page.click("#language-form button[type=submit]")
+    assert page.locator("html").get_attribute("lang") == "de"
+    expect(page.locator("nav.nav a[href='/']")).to_contain_text("Start")
+    wrong = {}
+    for path, heading in GERMAN_HEADINGS.items():
+        page.goto(f"{live_server}{path}")
+        shown = page.locator("h1, h2").all_inner_texts()
+        if not any(heading in h for h in shown):
+            wrong[path] = shown[:3]
+    assert wrong == {}, "pages without their German heading"
+    # English text left on the pages shows up as common English words in the main text.
+    page.goto(f"{live_server}/datasets")
+    meta = page.locator(".result .meta").first.inner_text()
+    assert "Zeilen" in meta and "Spalten" in meta and "rows" not in meta
+    page.goto(f"{live_server}/share")
+    assert page.get_by_role("button", name="Hochladen und Vorschau").count() == 1
+    # Back to English: the person's choice, not the browser's, decides.
+    page.goto(f"{live_server}/me")
+    page.select_option("#language", "en")
+    with page.expect_navigation():
+        page.click("#language-form button[type=submit]")
+    page.goto(f"{live_server}/datasets")
+    expect(page.locator("h1")).to_have_text("All datasets")

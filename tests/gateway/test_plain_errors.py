@@ -98,7 +98,7 @@ def test_each_interface_says_what_to_do_in_its_own_words(org: Any) -> None:
     r = _api(org, "GET", "/api/v1/datasets/manufacturing.plant_kpi")
     assert r.status_code == 404
     assert r.json() == {  # the one refusal of a missing (or hidden) dataset (`access.no_dataset`), and the near ones
-        "detail": "no dataset 'manufacturing.plant_kpi'; see `threshold datasets`",
+        "detail": "no dataset 'manufacturing.plant_kpi'",
         "error": "NotFound",
         "suggestions": [KPIS],
     }

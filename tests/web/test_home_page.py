@@ -165,3 +165,14 @@ def test_numbers_and_dates_in_the_locale() -> None:
     assert i18n.number(1234.5, "en") == "1,234.5"
     assert i18n.date(datetime(2026, 3, 1, tzinfo=UTC), "de") == "01.03.2026"
     assert i18n.best_match("de-DE,de;q=0.9,en;q=0.8") == "de" and i18n.best_match("fr-FR") == "en"
+
+
+def test_the_pages_filters_format_in_the_readers_locale() -> None:
+    from threshold.web.templating import environment
+
+    shown = environment.from_string(
+        "{{ 0.125 | percent }}|{{ 1536 | human_bytes }}|{{ 1234567 | number }}|{{ 0.0004 | percent }}|"
+        "{{ '2026-03-01T10:00:00+00:00' | day }}"
+    )
+    assert shown.render(lang="de").split("|") == ["12,5\u00a0%", "1,5 KB", "1.234.567", "&lt;0,1\u00a0%", "01.03.2026"]
+    assert shown.render(lang="en").split("|") == ["12.5%", "1.5 KB", "1,234,567", "&lt;0.1%", "Mar 1, 2026"]

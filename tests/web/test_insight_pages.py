@@ -130,3 +130,13 @@ def test_an_insight_on_a_restricted_dataset_is_not_found_for_an_outsider(org: An
         assert KPIS not in r.text or r.status_code == 404, url
     assert ben.get(link).status_code == 404
     assert ben.get("/insights.json").json()["insights"]["total"] == 0
+
+
+def test_search_finds_an_insight_by_a_misspelt_narrative_word_and_says_why(anna: Any, ben: Any) -> None:
+    _save(anna, title="Energy by operator")  # narrative: "Who uses the energy."
+    page = ben.page("/datasets?q=enrgy")
+    found = page.find("section", id="insight-matches")
+    assert "Energy by operator" in found.text()
+    assert "Matched on title “energy” (for “enrgy”)" in found.text()
+    listed = ben.get("/insights.json?q=enrgy").json()["insights"]["items"]
+    assert [(i["title"], i["matched"]) for i in listed] == [("Energy by operator", "title “energy” (for “enrgy”)")]

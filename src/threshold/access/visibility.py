@@ -64,7 +64,7 @@ def knowable_or_none(viewer: Person | None, column: Any) -> ColumnElement[bool]:
 
 def no_dataset(name: str) -> NotFound:
     """The one refusal for a dataset that does not exist *and* for one the person may not know exists."""
-    return NotFound(f"no dataset {name.strip().lower()[:80]!r}; see `threshold datasets`")
+    return NotFound(f"no dataset {name.strip().lower()[:80]!r}")  # each interface says where to look
 
 
 def find_dataset(s: Session, viewer: Person | None, name: str, *, options: Iterable[Any] = ()) -> Dataset:

@@ -62,6 +62,23 @@ def add_synonyms(source: SynonymSource) -> None:
         _SOURCES.append(source)
 
 
+@dataclass(frozen=True)
+class Index:
+    """A set of search documents: its FTS5 tables (SQLite), its table with stored vectors (PostgreSQL), the
+    key of a document and its fields, most telling first."""
+
+    fts: str
+    trigram: str
+    table: str
+    key: str
+    fields: tuple[str, ...]
+
+
+DATASETS = Index("search_fts", "search_trigram", "search_documents", "dataset_id", FIELDS)
+INSIGHTS = Index("insight_fts", "insight_trigram", "insight_search_documents", "insight_id", ("names", "description"))
+"""Saved insights: title (names) and narrative (description), analysed like datasets' documents."""
+
+
 @dataclass
 class SearchPage:
     total: int
@@ -245,7 +262,21 @@ def _exact_names(conn: Connection, raw: str, query_words: list[str]) -> set[int]
 # --- one word, many ways to match ---------------------------------------------------------------------
 
 
-def _hits(conn: Connection, query_words: list[str]) -> tuple[list[Reason], dict[int, dict[str, int]]]:
+def matching(conn: Connection, text_: str, index: Index) -> dict[int, list[Reason]]:
+    """The documents of `index` that match every word of `text_` (else, when none does, at least half of
+    them), each with the best reason per word. Text only: the caller filters what the reader may see."""
+    typed = list(dict.fromkeys(words(text_)))
+    query_words = ([w for w in typed if w not in STOP_WORDS and len(w) > 1] or typed)[:MAX_WORDS]
+    if not query_words:
+        return {}
+    labels, best = _hits(conn, query_words, index)
+    need = len(query_words) if any(len(m) == len(query_words) for m in best.values()) else -(-len(query_words) // 2)
+    return {i: [labels[n] for n in m.values()] for i, m in best.items() if len(m) >= need}
+
+
+def _hits(
+    conn: Connection, query_words: list[str], index: Index = DATASETS
+) -> tuple[list[Reason], dict[int, dict[str, int]]]:
     """Every way each word matches (`labels`), and per dataset, per word, the best one (an index in `labels`).
 
     Plain ints and dicts: a common word matches thousands of datasets, and this runs on every search."""
@@ -262,12 +293,12 @@ def _hits(conn: Connection, query_words: list[str]) -> tuple[list[Reason], dict[
             alternatives.append((w, "typo", corrections[w]))
         if synonyms := sorted((thesaurus.get(w, set()) | extra.get(w, set())) - {w}):
             alternatives.append((w, "synonym", synonyms))
-    labels, found = _match(conn, alternatives)
+    labels, found = _match(conn, alternatives, index=index)
     matched_by = {(labels[n].word, labels[n].kind) for n in found}
     # Parts of words only for the words that found nothing whole (a second, rarer statement).
     unmatched = [w for w in query_words if len(w) >= 3 and not {(w, "word"), (w, "typo")} & matched_by]
     if unmatched:
-        more, found_more = _match(conn, [(w, "part", [w]) for w in unmatched], first=len(labels))
+        more, found_more = _match(conn, [(w, "part", [w]) for w in unmatched], first=len(labels), index=index)
         labels += more
         found |= found_more
         matched_by |= {(labels[n].word, labels[n].kind) for n in found_more}
@@ -288,7 +319,7 @@ def _hits(conn: Connection, query_words: list[str]) -> tuple[list[Reason], dict[
 
 
 def _match(
-    conn: Connection, alternatives: list[tuple[str, str, list[str]]], first: int = 0
+    conn: Connection, alternatives: list[tuple[str, str, list[str]]], first: int = 0, index: Index = DATASETS
 ) -> tuple[list[Reason], dict[int, list[int]]]:
     """One statement: for every (word, kind) and field, the datasets whose field matches its terms.
     Returns the reasons (one per field and alternative) and, per reason's index, the datasets."""
@@ -298,20 +329,20 @@ def _match(
     params: dict[str, str] = {}
     labels: list[Reason] = []
     for w, kind, terms in alternatives:
-        for f in FIELDS:
+        for f in index.fields:
             n = first + len(labels)
             if sqlite:
                 if kind == "part":
-                    parts.append(f"SELECT rowid, {n} FROM search_trigram WHERE search_trigram MATCH {mark(n)}")
+                    parts.append(f"SELECT rowid, {n} FROM {index.trigram} WHERE {index.trigram} MATCH {mark(n)}")
                     params[f"p{n}"] = f'{{{f}}} : "{w}"'
                 else:
                     alts = " OR ".join(
                         f'"{t}"' + (f' OR "{t}"*' if kind == "word" and len(t) >= 3 else "") for t in terms
                     )
-                    parts.append(f"SELECT rowid, {n} FROM search_fts WHERE search_fts MATCH {mark(n)}")
+                    parts.append(f"SELECT rowid, {n} FROM {index.fts} WHERE {index.fts} MATCH {mark(n)}")
                     params[f"p{n}"] = f"{{{f}}} : ({alts})"
             elif kind == "part":
-                parts.append(f"SELECT dataset_id, {n} FROM search_documents WHERE {f} ILIKE {mark(n)}")
+                parts.append(f"SELECT {index.key}, {n} FROM {index.table} WHERE {f} ILIKE {mark(n)}")
                 params[f"p{n}"] = f"%{w}%"
             else:
                 alts = " | ".join(
@@ -320,7 +351,7 @@ def _match(
                     for t in terms
                 )
                 parts.append(
-                    f"SELECT dataset_id, {n} FROM search_documents WHERE {f}_tsv @@ to_tsquery('english', {mark(n)})"
+                    f"SELECT {index.key}, {n} FROM {index.table} WHERE {f}_tsv @@ to_tsquery('english', {mark(n)})"
                 )
                 params[f"p{n}"] = alts
             labels.append(Reason(w, f, kind, terms[0], tuple(terms[1:])))

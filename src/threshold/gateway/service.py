@@ -396,7 +396,7 @@ def _snapshot_for(platform: Platform, ref: Reference, b: _Bound) -> int | None:
         try:
             wanted = int(tt.value)
         except ValueError as e:
-            raise InvalidInput("FOR VERSION AS OF takes a snapshot id (see `threshold show DATASET`)") from e
+            raise InvalidInput("FOR VERSION AS OF takes a snapshot id (a number from the dataset's history)") from e
         if any(p.snapshot_id == wanted for p in published):
             return wanted
         raise NotFound(f"{b.full_name} has no snapshot {wanted}; `threshold show {b.full_name}` lists them")

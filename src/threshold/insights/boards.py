@@ -221,7 +221,7 @@ def _load(s: Session, ref: int | str) -> Board:
     text = str(ref).strip().lstrip("#")
     board = s.get(Board, int(text)) if text.isdigit() and len(text) <= 18 else None
     if board is None:
-        raise NotFound(f"no board {str(ref)[:40]!r} (see `threshold board list`)")
+        raise NotFound(f"no board {str(ref)[:40]!r}: boards are named by number")
     return board
 
 

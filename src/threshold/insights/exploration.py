@@ -87,7 +87,7 @@ def visible_schemas(platform: Platform, person: Person, names: list[str]) -> Sch
     out = {d.full_name: {c.name: c.type for c in d.columns} for d in rows}
     for n in wanted:
         if n not in out:
-            raise NotFound(f"no dataset {n[:80]!r}; see `threshold datasets`")
+            raise NotFound(f"no dataset {n[:80]!r}")
     return out
 
 

@@ -197,3 +197,17 @@ class BoardItem(Base):
     board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"), primary_key=True)
     insight_id: Mapped[int] = mapped_column(ForeignKey("insights.id", ondelete="CASCADE"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InsightSearchDocument(Base):
+    """An insight's searchable text (its current title and narrative), rewritten with every new version and
+    dropped when it is archived (`insights/search.py`). The engine's own indexes sit on it, as on the
+    datasets' documents: SQLite FTS5 tables `insight_fts` (porter) and `insight_trigram` beside it,
+    PostgreSQL stored vectors with GIN indexes (full text and pg_trgm) on it."""
+
+    __tablename__ = "insight_search_documents"
+    insight_id: Mapped[int] = mapped_column(ForeignKey("insights.id", ondelete="CASCADE"), primary_key=True)
+    names: Mapped[str] = mapped_column(Text, default="")
+    """The title."""
+    description: Mapped[str] = mapped_column(Text, default="")
+    """The narrative."""

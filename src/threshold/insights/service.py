@@ -23,6 +23,7 @@ from threshold.errors import Denied, InvalidInput, NotFound
 from threshold.gateway.reuse import read_key
 from threshold.identity.service import Person
 from threshold.insights import charts, narrative, supply
+from threshold.insights import search as insight_search
 from threshold.insights.exploration import generate
 from threshold.insights.explore import ExploreSpec
 from threshold.insights.formatting import KeyNumber, format_table, key_numbers, resolve_locale
@@ -71,6 +72,8 @@ class InsightCard:
     forked_from: int | None
     updated_at: str | None
     link: str
+    matched: str | None = None
+    """In a search: why it matched ("title “scrap”"; the index's reasons, or its datasets, purpose, owner)."""
 
 
 @dataclass
@@ -324,6 +327,7 @@ def _add_version(s: Session, insight: Insight, draft: _Draft, person: Person, *,
             s.add(InsightInput(insight_id=insight.id, dataset_id=dataset_id, columns=columns))
     s.flush()
     supply.link(s, insight.id, list(draft.inputs))
+    insight_search.reindex(s, [insight.id])
 
 
 def update(
@@ -463,6 +467,8 @@ def archive(platform: Platform, person: Person, ref: int | str) -> InsightDetail
         insight.schedule = None
         jobs.unplan(s, JOB_KIND, str(insight.id))
         supply.unlink(s, insight.id)
+        s.flush()
+        insight_search.reindex(s, [insight.id])
         insight_id = insight.id
     return detail(platform, person, insight_id)
 
@@ -738,18 +744,10 @@ def listing(
         if dataset:
             ds = find_dataset(s, person, dataset).id
             q = q.where(Insight.id.in_(select(InsightInput.insight_id).where(InsightInput.dataset_id == ds)))
+        why: dict[int, str] = {}
         if search and search.strip():
             like = f"%{_escape(search.strip().lower())}%"
-            texts = (
-                select(InsightVersion.insight_id)
-                .join(Insight, (Insight.id == InsightVersion.insight_id) & (Insight.version == InsightVersion.version))
-                .where(
-                    or_(
-                        func.lower(InsightVersion.title).like(like, escape="\\"),
-                        func.lower(InsightVersion.narrative).like(like, escape="\\"),
-                    )
-                )
-            )
+            why = insight_search.found(s, search.strip()[:200])  # title and narrative: the full-text index
             named = (
                 select(InsightInput.insight_id)
                 .join(Dataset, Dataset.id == InsightInput.dataset_id)
@@ -758,17 +756,34 @@ def listing(
             owners = select(User.id).where(func.lower(User.name).like(like, escape="\\"))
             q = q.where(
                 or_(
-                    Insight.id.in_(texts),
+                    Insight.id.in_(sorted(why)),
                     Insight.id.in_(named),
                     func.lower(Insight.purpose).like(like, escape="\\"),
                     Insight.owner_id.in_(owners),
                 )
             )
         rows = list(s.scalars(q.order_by(Insight.updated_at.desc(), Insight.id.desc())))
-        shown = viewable(s, person, rows)
+        shown = viewable(s, person, rows)  # the decision point's `insight.view`, before anything is counted
+        if why:  # matched in title or narrative first
+            shown.sort(key=lambda i: i.id not in why)
         total = len(shown)
         chunk = shown[(page - 1) * per_page : page * per_page]
-        return InsightList(total, page, per_page, _cards(s, chunk))
+        cards = _cards(s, chunk)
+        for card in cards:
+            card.matched = why.get(card.id) or (_other_match(card, search) if search and search.strip() else None)
+        return InsightList(total, page, per_page, cards)
+
+
+def _other_match(card: InsightCard, search: str) -> str | None:
+    """Why an insight that the index did not find matched: its datasets, purpose or owner (by their text)."""
+    typed = search.strip().lower()
+    if any(typed in d for d in card.datasets):
+        return f"dataset “{typed}”"
+    if typed in card.purpose.lower():
+        return f"purpose “{typed}”"
+    if typed in card.owner.lower():
+        return f"owner “{typed}”"
+    return None
 
 
 def built_on(platform: Platform, person: Person, dataset: str, *, limit: int = 10) -> InsightList:
@@ -782,7 +797,7 @@ def built_on(platform: Platform, person: Person, dataset: str, *, limit: int = 1
 def _load(s: Session, ref: int | str) -> Insight:
     text = str(ref).strip().lstrip("#")
     if not text.isdigit():
-        raise NotFound(f"no insight {str(ref)[:40]!r}: insights are named by number (see `threshold insight list`)")
+        raise NotFound(f"no insight {str(ref)[:40]!r}: insights are named by number")
     insight = s.get(Insight, int(text)) if len(text) <= 18 else None  # beyond a 64-bit id: none such
     if insight is None:
         raise NotFound(f"no insight {text}")

@@ -127,7 +127,7 @@ def run_now(platform: Platform, kind: str, key: str) -> Outcome:
     with platform.store.reader() as s:
         job = s.scalars(select(Job).where(Job.kind == kind, Job.key == key)).one_or_none()
     if job is None:
-        raise NotFound(f"no {kind} job {key[:100]!r} (see `threshold jobs list`)")
+        raise NotFound(f"no {kind} job {key[:100]!r}")
     c = _claim(platform, job.id, declared[kind], _worker(), now, trigger="manual")
     if c is None:
         raise Conflict(f"the {kind} job {key} is running on {job.claimed_by or 'another worker'}; try again later")

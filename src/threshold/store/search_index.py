@@ -37,6 +37,10 @@ migration adds: not declared on the model, so inserts leave them to the database
 FTS_TABLES = ("search_fts", "search_trigram")
 """SQLite's FTS5 tables (and the shadow tables they own, `search_fts_*`): not SQLAlchemy models."""
 
+INSIGHT_FTS_TABLES = ("insight_fts", "insight_trigram")
+"""The same for saved insights' documents (`insight_search_documents`: title and narrative), which the
+insights capability keeps (`insights/search.py`)."""
+
 _WORD = re.compile(r"[a-z0-9]+")
 MIN_TYPO_LENGTH = 4
 """Shorter words are not corrected: at three letters every edit is another real word."""
@@ -129,10 +133,11 @@ def reindex(conn: Connection, ids: Iterable[int]) -> None:
                 ),
                 rows,
             )
-    _add_terms(conn, (w for doc in docs.values() for f in FIELDS for w in words(doc[f])))
+    add_terms(conn, (w for doc in docs.values() for f in FIELDS for w in words(doc[f])))
 
 
-def _add_terms(conn: Connection, found: Iterable[str]) -> None:
+def add_terms(conn: Connection, found: Iterable[str]) -> None:
+    """Record words (and their deletions) for typo correction; words already known are skipped."""
     terms = {w for w in found if len(w) >= MIN_TYPO_LENGTH - 1 and not w.isdigit() and len(w) <= 60}
     if not terms:
         return
@@ -241,7 +246,7 @@ def engine_owned(name: str | None, type_: str) -> bool:
     if name is None:
         return False
     if type_ == "table":
-        return name.startswith(FTS_TABLES)
+        return name.startswith(FTS_TABLES + INSIGHT_FTS_TABLES)
     if type_ == "column":
         return name in VECTORS
-    return type_ == "index" and name.startswith("ix_search_documents_")
+    return type_ == "index" and name.startswith(("ix_search_documents_", "ix_insight_search_documents_"))

@@ -18,13 +18,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from threshold.errors import ThresholdError, Unauthenticated
 from threshold.interface.deps import session_person
 from threshold.interface.errors import error_headers
+from threshold.web import i18n
 from threshold.web.session import login_url
 from threshold.web.templating import STATIC, page, wants_json
 from threshold.web.views import activity, auth, browse, governance, jobs, policy_forms, query, share
 from threshold.web.views import lineage as lineage_views
 from threshold.web.views import quality as quality_views
 
-_HTTP_TITLES = {404: "Not found", 405: "Not allowed here", 403: "Not allowed", 413: "Too large"}
+_HTTP_TITLES = {
+    404: i18n.N_("Not found"),
+    405: i18n.N_("Not allowed here"),
+    403: i18n.N_("Not allowed"),
+    413: i18n.N_("Too large"),
+}
 
 
 def install(app: FastAPI) -> None:
@@ -69,8 +75,8 @@ def install(app: FastAPI) -> None:
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if request.url.path.startswith(("/api/", "/static/", "/docs", "/openapi")):
             return await http_exception_handler(request, exc)
-        message = exc.detail if isinstance(exc.detail, str) else _HTTP_TITLES.get(exc.status_code, "Error")
-        return _error_page(request, exc.status_code, message, _HTTP_TITLES.get(exc.status_code, "Error"))
+        message = exc.detail if isinstance(exc.detail, str) else _HTTP_TITLES.get(exc.status_code, i18n.N_("Error"))
+        return _error_page(request, exc.status_code, message, _HTTP_TITLES.get(exc.status_code, i18n.N_("Error")))
 
 
 def render_error(request: Request, exc: ThresholdError) -> Response:
@@ -106,14 +112,14 @@ def _error_page(
             body["request_access"] = {"dataset": request_access}
         return JSONResponse(body, status_code=status)
     titles = {
-        "NotFound": "Not found",
-        "Denied": "Not allowed",
-        "InvalidInput": "Cannot do that",
-        "Conflict": "Conflict",
-        "TransientError": "Try again",
-        "Busy": "Too busy: try again shortly",
-        "LimitExceeded": "Stopped by a limit",
-        "TooLarge": "Too large",
+        "NotFound": i18n.N_("Not found"),
+        "Denied": i18n.N_("Not allowed"),
+        "InvalidInput": i18n.N_("Cannot do that"),
+        "Conflict": i18n.N_("Conflict"),
+        "TransientError": i18n.N_("Try again"),
+        "Busy": i18n.N_("Too busy: try again shortly"),
+        "LimitExceeded": i18n.N_("Stopped by a limit"),
+        "TooLarge": i18n.N_("Too large"),
     }
     data = {
         "status": status,
@@ -124,4 +130,4 @@ def _error_page(
         "request_access": request_access,
     }
     person = session_person(request)
-    return page(request, "error.html", data, person=person, status=status, title=titles.get(kind, kind))
+    return page(request, "error.html", data, person=person, status=status, title=i18n.Text(titles.get(kind, kind)))

@@ -7,6 +7,7 @@ as JSON when the path ends in `.json` (Datasette's JSON twins).
 from __future__ import annotations
 
 import math
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -122,8 +123,21 @@ def cell(value: Any) -> str:
     return str(value)
 
 
+_rendering_in: ContextVar[str] = ContextVar("rendering_in", default="en")
+"""The language of the page being rendered: macros imported without context (`{% from "x.html" import m %}`)
+translate through the environment's globals, which read it."""
+
+
 def _lang(ctx: Any) -> str:
-    return str(ctx.get("lang") or "en")
+    return str(ctx.get("lang") or _rendering_in.get())
+
+
+def _gettext(message: str) -> str:
+    return i18n.translations(_rendering_in.get()).gettext(message)
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    return i18n.translations(_rendering_in.get()).ngettext(singular, plural, n)
 
 
 @pass_context
@@ -132,6 +146,26 @@ def number_in(ctx: Any, n: float | None) -> str:
     if n is None or _lang(ctx) == "en":
         return number(n)
     return i18n.number(n, _lang(ctx))
+
+
+@pass_context
+def percent_in(ctx: Any, fraction: float | None) -> str:
+    """`percent` in the reader's locale (12,5 % in German)."""
+    if _lang(ctx) == "en" or fraction is None or (isinstance(fraction, float) and math.isnan(fraction)):
+        return percent(fraction)
+    if 0 < fraction < 0.001:
+        return "<" + i18n.percent(0.001, _lang(ctx))
+    return i18n.percent(fraction, _lang(ctx))
+
+
+@pass_context
+def human_bytes_in(ctx: Any, n: float | None) -> str:
+    """`human_bytes` with the reader's decimal mark (1,5 MB in German)."""
+    text = human_bytes(n)
+    if _lang(ctx) == "en" or n is None:
+        return text
+    value, unit = text.split(" ")
+    return f"{i18n.number(float(value), _lang(ctx))} {unit}"
 
 
 @pass_context
@@ -153,12 +187,25 @@ def when_in(ctx: Any, iso: str | None) -> str:
         return tr.gettext("just now")
     if seconds >= 86400 * 30:
         return i18n.date(at, language)
-    for size, one, many in ((86400, "%(n)d day ago", "%(n)d days ago"), (3600, "%(n)d hour ago", "%(n)d hours ago")):
-        if seconds >= size:
-            count = int(seconds // size)
-            return tr.ngettext(one, many, count) % {"n": count}
+    if seconds >= 86400:
+        count = int(seconds // 86400)
+        return tr.ngettext("%(n)d day ago", "%(n)d days ago", count) % {"n": count}
+    if seconds >= 3600:
+        count = int(seconds // 3600)
+        return tr.ngettext("%(n)d hour ago", "%(n)d hours ago", count) % {"n": count}
     count = int(seconds // 60)
     return tr.ngettext("%(n)d min ago", "%(n)d min ago", count) % {"n": count}
+
+
+@pass_context
+def day_in(ctx: Any, iso: str | None) -> str:
+    """A date (of an ISO timestamp) in the reader's locale: 6 Dec 2026, 06.12.2026."""
+    if not iso:
+        return "—"
+    try:
+        return i18n.date(datetime.fromisoformat(iso), _lang(ctx))
+    except ValueError:
+        return iso
 
 
 environment = Environment(
@@ -168,11 +215,13 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+environment.globals.update(_=_gettext, ngettext=_ngettext)
 environment.filters.update(
-    human_bytes=human_bytes,
+    human_bytes=human_bytes_in,
     number=number_in,
-    percent=percent,
+    percent=percent_in,
     when=when_in,
+    day=day_in,
     short_hash=short_hash,
     cell=cell,
     friendly_type=friendly_type,
@@ -190,28 +239,33 @@ def page(
     *,
     person: Person | None,
     status: int = 200,
-    title: str = "",
+    title: str | i18n.Text = "",
     nav: str = "",
 ) -> Response:
-    """The page as HTML, or its data as JSON when the path ends in `.json`."""
+    """The page as HTML, or its data as JSON when the path ends in `.json`. A `Text` title is interface
+    text put into the reader's language; a plain string (a dataset's name) is shown as it is."""
     if wants_json(request):
         return JSONResponse(jsonable_encoder(data), status_code=status)
     platform = getattr(request.app.state, "platform", None)
     waiting = personal_home.waiting(platform, person).total if person is not None and platform is not None else 0
     lang = language(request, person)
     tr = i18n.translations(lang)
-    html = environment.get_template(template).render(
-        data=data,
-        person=person,
-        waiting=waiting,
-        lang=lang,
-        _=tr.gettext,
-        ngettext=tr.ngettext,
-        csrf=request.session.get("csrf", "") if "session" in request.scope else "",
-        title=title,
-        nav=nav,
-        path=request.url.path,
-    )
+    rendering = _rendering_in.set(lang)
+    try:
+        html = environment.get_template(template).render(
+            data=data,
+            person=person,
+            waiting=waiting,
+            lang=lang,
+            _=tr.gettext,
+            ngettext=tr.ngettext,
+            csrf=request.session.get("csrf", "") if "session" in request.scope else "",
+            title=title.into(lang) if isinstance(title, i18n.Text) else title,
+            nav=nav,
+            path=request.url.path,
+        )
+    finally:
+        _rendering_in.reset(rendering)
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
 

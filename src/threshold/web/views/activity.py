@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from threshold.identity.service import LANGUAGES, language_of, set_language
 from threshold.interface.permissions import SignedIn
 from threshold.usage import service as usage
+from threshold.web import i18n
 from threshold.web.session import check_csrf
 from threshold.web.templating import page
 
@@ -26,7 +27,7 @@ def me(request: Request, person: SignedIn) -> Response:
         "language": language_of(request.app.state.platform, person.name),
         "languages": list(LANGUAGES),
     }
-    return page(request, "me.html", data, person=person, title="My activity", nav="me")
+    return page(request, "me.html", data, person=person, title=i18n.Text("My activity"), nav="me")
 
 
 @router.post("/me/language")

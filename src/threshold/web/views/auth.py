@@ -13,6 +13,7 @@ from threshold.identity.service import authenticate, demo_people
 from threshold.interface.deps import client_address, session_person
 from threshold.interface.errors import error_headers
 from threshold.interface.permissions import Public
+from threshold.web import i18n
 from threshold.web.session import check_csrf, csrf_token, safe_next, sign_in
 from threshold.web.templating import page
 
@@ -26,7 +27,7 @@ def login_form(request: Request, caller: Public, next: str = "/") -> Response:
         return RedirectResponse(target, status_code=303)
     csrf_token(request)
     data = {"next": target, "error": None, "username": "", "demo_people": _demo(request)}
-    return page(request, "login.html", data, person=None, title="Sign in")
+    return page(request, "login.html", data, person=None, title=i18n.Text("Sign in"))
 
 
 @router.post("/login")
@@ -44,7 +45,7 @@ def login(
         person = authenticate(request.app.state.platform, username.strip(), password, address=client_address(request))
     except (Unauthenticated, Busy) as e:
         data = {"next": target, "error": str(e), "username": username.strip(), "demo_people": _demo(request)}
-        response = page(request, "login.html", data, person=None, status=e.status, title="Sign in")
+        response = page(request, "login.html", data, person=None, status=e.status, title=i18n.Text("Sign in"))
         response.headers.update(error_headers(e))
         return response
     sign_in(request, person)

@@ -19,6 +19,7 @@ from threshold.interface import home as personal_home
 from threshold.interface.permissions import Requires, SignedIn
 from threshold.platform import Platform
 from threshold.usage import service as usage
+from threshold.web import i18n
 from threshold.web.charts import weekly_bars
 from threshold.web.render import rows
 from threshold.web.templating import page
@@ -35,7 +36,7 @@ PER_PAGE = 20
 def home(request: Request, person: SignedIn) -> Response:
     """The person's home (`interface.home`): their datasets, what waits for them, their recent work."""
     data = asdict(personal_home.home(request.app.state.platform, person))
-    return page(request, "home.html", data, person=person, title="Home", nav="home")
+    return page(request, "home.html", data, person=person, title=i18n.Text("Home"), nav="home")
 
 
 @router.get("/datasets")
@@ -50,7 +51,13 @@ def search(
     data = asdict(found) | {"q": q, "pages": max(1, math.ceil(found.total / PER_PAGE))}
     if q.strip():  # insights are found in search too (those the person may view)
         data["insights"] = asdict(insights.listing(request.app.state.platform, person, search=q, per_page=5))
-    return page(request, "datasets.html", data, person=person, title=f"Search: {q}" if q else "Datasets")
+    return page(
+        request,
+        "datasets.html",
+        data,
+        person=person,
+        title=i18n.Text("Search: %(q)s", {"q": q}) if q else i18n.Text("Datasets"),
+    )
 
 
 @router.get("/datasets/{name}")

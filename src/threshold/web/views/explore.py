@@ -23,6 +23,7 @@ from threshold.insights.explore import AGGREGATES, GRAINS, ExploreSpec
 from threshold.insights.formatting import resolve_locale
 from threshold.interface.permissions import SignedIn
 from threshold.platform import Platform
+from threshold.web import i18n
 from threshold.web.templating import page
 
 router = APIRouter()
@@ -132,7 +133,7 @@ def explore(
                 data["sql"] = exploration.generate(platform, person, spec).sql
         except ThresholdError as e:
             data["error"] = str(e)
-    return page(request, "explore.html", data, person=person, title="Explore", nav="explore")
+    return page(request, "explore.html", data, person=person, title=i18n.Text("Explore"), nav="explore")
 
 
 def _form_state(params: QueryParams) -> dict[str, list[str]]:

@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from threshold.glossary import service
 from threshold.interface.permissions import SignedIn
+from threshold.web import i18n
 from threshold.web.session import check_csrf
 from threshold.web.templating import page
 
@@ -31,7 +32,7 @@ def glossary_page(
     found = service.listing(platform, person, search=q or None, status=status or None)
     queue = service.listing(platform, person, status="in_review")
     data = asdict(found) | {"q": q, "status": status, "queue": asdict(queue)["terms"]}
-    return page(request, "glossary.html", data, person=person, title="Glossary", nav="glossary")
+    return page(request, "glossary.html", data, person=person, title=i18n.Text("Glossary"), nav="glossary")
 
 
 @router.post("/glossary")

@@ -21,6 +21,7 @@ from threshold.identity.service import Person, list_domains
 from threshold.interface.params import Id
 from threshold.interface.permissions import Requires, SignedIn
 from threshold.platform import Platform
+from threshold.web import i18n
 from threshold.web.session import check_csrf
 from threshold.web.templating import page
 
@@ -95,7 +96,7 @@ def _overview(platform: Platform, person: Person, **extra: Any) -> dict[str, Any
 @router.get("/governance.json")
 def governance(request: Request, person: SignedIn) -> Response:
     data = _overview(request.app.state.platform, person)
-    return page(request, "governance.html", data, person=person, title="Governance", nav="governance")
+    return page(request, "governance.html", data, person=person, title=i18n.Text("Governance"), nav="governance")
 
 
 @router.post("/governance/policies")
@@ -118,12 +119,18 @@ def apply_policy(
             if (ed["domain"] or "global") == editor:
                 ed["text"] = text
         return page(
-            request, "governance.html", data, person=person, status=e.status, title="Governance", nav="governance"
+            request,
+            "governance.html",
+            data,
+            person=person,
+            status=e.status,
+            title=i18n.Text("Governance"),
+            nav="governance",
         )
     scope = "global guardrails" if r.scope == "global" else f"policies of {r.domain}"
     message = f"Applied {scope}. {r.in_words()}"
     data = _overview(platform, person, message=message)
-    return page(request, "governance.html", data, person=person, title="Governance", nav="governance")
+    return page(request, "governance.html", data, person=person, title=i18n.Text("Governance"), nav="governance")
 
 
 @router.get("/governance/history")
@@ -134,7 +141,9 @@ def history(request: Request, person: SignedIn, rule: Annotated[str, Query(max_l
     if rule:
         versions = [v for v in versions if v["rule"] == rule]
     data = {"rule": rule, "versions": list(reversed(versions))}
-    return page(request, "governance_history.html", data, person=person, title="Policy history", nav="governance")
+    return page(
+        request, "governance_history.html", data, person=person, title=i18n.Text("Policy history"), nav="governance"
+    )
 
 
 # --- requests: the inbox, asking, deciding --------------------------------------------------------
@@ -151,7 +160,7 @@ def inbox(request: Request, person: SignedIn) -> Response:
         "mine": access.my_requests(platform, person),
         "grants": access.grants(platform, person),
     }
-    return page(request, "inbox.html", data, person=person, title="Inbox", nav="inbox")
+    return page(request, "inbox.html", data, person=person, title=i18n.Text("Inbox"), nav="inbox")
 
 
 @router.post("/requests")
@@ -258,7 +267,13 @@ def explain(
     data = e | {"asked_purpose": purpose, "asked_user": user, "access": None}
     if e["reader"] == person.name:
         data["access"] = dataset_access(platform, person, e["dataset"], purpose or None)
-    return page(request, "explain.html", data, person=person, title=f"What can I see: {e['dataset']}")
+    return page(
+        request,
+        "explain.html",
+        data,
+        person=person,
+        title=i18n.Text("What can I see: %(dataset)s", {"dataset": e["dataset"]}),
+    )
 
 
 # --- the audit log -------------------------------------------------------------------------------
@@ -288,4 +303,4 @@ def audit_log(
         "entries": entries,
         "scope": "everything" if may(person, "governance.oversee") else "mine",
     }
-    return page(request, "audit.html", data, person=person, title="Audit log", nav="governance")
+    return page(request, "audit.html", data, person=person, title=i18n.Text("Audit log"), nav="governance")

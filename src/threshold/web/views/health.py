@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from threshold.interface.permissions import Admin
 from threshold.operations.doctor import diagnose
+from threshold.web import i18n
 from threshold.web.session import check_csrf
 from threshold.web.templating import page
 
@@ -20,7 +21,9 @@ Csrf = Annotated[str, Form(max_length=200)]
 @router.get("/health.json")
 def health(request: Request, person: Admin, deep: Annotated[bool, Query()] = False) -> Response:
     report = diagnose(request.app.state.platform, person, deep=deep)
-    return page(request, "health.html", report.as_dict(), person=person, title="Health of this home", nav="health")
+    return page(
+        request, "health.html", report.as_dict(), person=person, title=i18n.Text("Health of this home"), nav="health"
+    )
 
 
 @router.post("/health/fix")
@@ -28,4 +31,6 @@ def fix(request: Request, person: Admin, csrf: Csrf = "") -> Response:
     """Clean up what dead writers left, then show the report again with what was done."""
     check_csrf(request, csrf)
     report = diagnose(request.app.state.platform, person, fix=True)
-    return page(request, "health.html", report.as_dict(), person=person, title="Health of this home", nav="health")
+    return page(
+        request, "health.html", report.as_dict(), person=person, title=i18n.Text("Health of this home"), nav="health"
+    )

@@ -21,6 +21,7 @@ from threshold.insights.explore import ExploreSpec
 from threshold.interface.params import MAX_ID, Id
 from threshold.interface.permissions import SignedIn
 from threshold.platform import Platform
+from threshold.web import i18n
 from threshold.web.session import check_csrf
 from threshold.web.templating import page
 
@@ -71,7 +72,7 @@ def insight_list(
 ) -> Response:
     found = service.listing(_platform(request), person, search=q or None, dataset=dataset or None, per_page=200)
     data = {"q": q, "dataset": dataset, "insights": found, "boards": boards.listing(_platform(request), person)}
-    return page(request, "insights.html", data, person=person, title="Insights", nav="insights")
+    return page(request, "insights.html", data, person=person, title=i18n.Text("Insights"), nav="insights")
 
 
 @router.post("/insights")
@@ -180,7 +181,14 @@ def insight_diff(
     detail = service.detail(_platform(request), person, insight_id)
     changes = service.diff(_platform(request), person, insight_id, a, b)
     data = {"insight": detail, "a": a, "b": b, "changes": changes}
-    return page(request, "insight_diff.html", data, person=person, title=f"{detail.title}: changes", nav="insights")
+    return page(
+        request,
+        "insight_diff.html",
+        data,
+        person=person,
+        title=i18n.Text("%(title)s: changes", {"title": detail.title}),
+        nav="insights",
+    )
 
 
 @router.post("/insights/{insight_id}/{action}")
@@ -228,7 +236,7 @@ def insight_action(
 @router.get("/boards.json")
 def board_list(request: Request, person: SignedIn) -> Response:
     data = {"boards": boards.listing(_platform(request), person), "domains": sorted(person.domains)}
-    return page(request, "boards.html", data, person=person, title="Boards", nav="insights")
+    return page(request, "boards.html", data, person=person, title=i18n.Text("Boards"), nav="insights")
 
 
 @router.post("/boards")

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from threshold.identity.service import Person
 from threshold.interface.permissions import Requires
 from threshold.jobs import service as jobs
+from threshold.web import i18n
 from threshold.web.session import check_csrf
 from threshold.web.templating import page
 
@@ -21,7 +22,7 @@ Operator = Annotated[Person, Requires("jobs.operate")]
 @router.get("/jobs.json")
 def jobs_page(request: Request, person: Operator) -> Response:
     data = jobs.overview(request.app.state.platform)
-    return page(request, "jobs.html", data, person=person, title="Jobs", nav="jobs")
+    return page(request, "jobs.html", data, person=person, title=i18n.Text("Jobs"), nav="jobs")
 
 
 @router.post("/jobs/{kind}/{key}/run")

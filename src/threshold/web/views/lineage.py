@@ -22,6 +22,7 @@ from threshold.lineage.impact import impact
 from threshold.lineage.supply_chain import lineage, overview
 from threshold.platform import Platform
 from threshold.store.models import Column, Dataset
+from threshold.web import i18n
 from threshold.web.session import check_csrf
 from threshold.web.templating import page
 
@@ -49,7 +50,7 @@ DIRECT = ("identity", "transform", "aggregate")
 @router.get("/lineage.json")
 def gaps_page(request: Request, person: SignedIn) -> Response:
     data = overview(request.app.state.platform, viewer=person)
-    return page(request, "lineage_index.html", data, person=person, title="Lineage")
+    return page(request, "lineage_index.html", data, person=person, title=i18n.Text("Lineage"))
 
 
 @router.get("/lineage/{name}")
@@ -76,7 +77,13 @@ def lineage_page(
     except ThresholdError:
         data["derivation"] = None
     data["svg"] = layout(data)
-    return page(request, "lineage.html", data, person=person, title=f"Lineage of {data['dataset']}")
+    return page(
+        request,
+        "lineage.html",
+        data,
+        person=person,
+        title=i18n.Text("Lineage of %(dataset)s", {"dataset": data["dataset"]}),
+    )
 
 
 @router.post("/lineage/{name}/refresh")

@@ -13,6 +13,7 @@ from threshold.errors import ThresholdError
 from threshold.governance import editing, policies
 from threshold.interface.permissions import SignedIn
 from threshold.platform import Platform
+from threshold.web import i18n
 from threshold.web.session import check_csrf
 from threshold.web.templating import page
 
@@ -25,7 +26,14 @@ def forms(request: Request, person: SignedIn, domain: str) -> Response:
     """`/governance/domains/manufacturing` (or `.json`): the domain's settings and rules, with a form per change."""
     domain = domain.removesuffix(".json")
     data = asdict(editing.rules_of(request.app.state.platform, person, domain)) | {"error": None}
-    return page(request, "governance_forms.html", data, person=person, title=f"Policies of {domain}", nav="governance")
+    return page(
+        request,
+        "governance_forms.html",
+        data,
+        person=person,
+        title=i18n.Text("Policies of %(domain)s", {"domain": domain}),
+        nav="governance",
+    )
 
 
 @router.post("/governance/domains/{domain}/preview")
@@ -76,7 +84,7 @@ def preview(
             data,
             person=person,
             status=e.status,
-            title=f"Policies of {domain}",
+            title=i18n.Text("Policies of %(domain)s", {"domain": domain}),
             nav="governance",
         )
     resulting = policies.parse_file(text)
@@ -89,4 +97,6 @@ def preview(
             {"id": r.id, "kind": r.kind, "words": editing.describe_rule(r, domain)} for r in resulting.policies
         ],
     }
-    return page(request, "governance_preview.html", data, person=person, title="Check the change", nav="governance")
+    return page(
+        request, "governance_preview.html", data, person=person, title=i18n.Text("Check the change"), nav="governance"
+    )

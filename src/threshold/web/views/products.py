@@ -18,8 +18,9 @@ from threshold.identity.service import Person
 from threshold.interface.permissions import Requires, SignedIn
 from threshold.platform import Platform
 from threshold.products import candidates, consumption, contracts, lifecycle, owners, patterns, producers
+from threshold.web import i18n
 from threshold.web.session import check_csrf
-from threshold.web.templating import page
+from threshold.web.templating import language, page
 
 router = APIRouter()
 KnowsDataset = Annotated[Person, Requires("dataset.know", on="dataset")]
@@ -59,7 +60,7 @@ def consumption_page(request: Request, person: SignedIn, weeks: Weeks = None) ->
     for key in ("rising", "falling"):
         for item in data[key]:
             item["bar"] = _change_bar(item)
-    return page(request, "consumption.html", data, person=person, title="Consumption", nav="consumption")
+    return page(request, "consumption.html", data, person=person, title=i18n.Text("Consumption"), nav="consumption")
 
 
 def matrix_chart(m: dict[str, Any]) -> dict[str, Any]:
@@ -152,7 +153,12 @@ def consumers_page(
     data = consumption.dataset_consumers(platform, _name(dataset), viewer=person, weeks=weeks)
     data["spark"] = sparkline(data["weekly"], width=360, height=60)
     return page(
-        request, "products_consumers.html", data, person=person, title=f"Who uses {data['dataset']}", nav="consumption"
+        request,
+        "products_consumers.html",
+        data,
+        person=person,
+        title=i18n.Text("Who uses %(dataset)s", {"dataset": data["dataset"]}),
+        nav="consumption",
     )
 
 
@@ -171,7 +177,7 @@ def candidates_page(
         c["bar"] = score_bar(c["reasons"], c["threshold"])
         c["owners"] = _owners_or_none(platform, person, c["dataset"]) if c["status"] == "open" else None
     data["message"] = request.query_params.get("done")
-    return page(request, "candidates.html", data, person=person, title="Candidates", nav="candidates")
+    return page(request, "candidates.html", data, person=person, title=i18n.Text("Candidates"), nav="candidates")
 
 
 def _owners_or_none(platform: Platform, person: Person, dataset: str) -> dict[str, Any] | None:
@@ -216,7 +222,7 @@ def score_bar(reasons: list[dict[str, Any]], threshold: float, width: int = 300)
 @router.get("/products.json")
 def products_page(request: Request, person: SignedIn) -> Response:
     data = {"products": lifecycle.list_products(_platform(request), viewer=person)}
-    return page(request, "products.html", data, person=person, title="Data products", nav="products")
+    return page(request, "products.html", data, person=person, title=i18n.Text("Data products"), nav="products")
 
 
 @router.get("/products/{dataset}/contract.yaml")
@@ -241,7 +247,9 @@ def product_page(request: Request, person: Annotated[Person, Requires("product.k
 # --- Actions (forms) --------------------------------------------------------------------------------
 
 
-def _back(path: str, message: str, anchor: str = "") -> RedirectResponse:
+def _back(request: Request, person: Person, path: str, text: i18n.Text, anchor: str = "") -> RedirectResponse:
+    """Back to the page with what was done, in the person's language."""
+    message = text.into(language(request, person))
     return RedirectResponse(f"{path}?done={quote(message[:300])}" + (f"#{anchor}" if anchor else ""), status_code=303)
 
 
@@ -260,14 +268,25 @@ def nominate_form(
 ) -> Response:
     check_csrf(request, csrf)
     r = candidates.nominate(_platform(request), person, dataset, reason=reason)
-    return _back("/candidates", f"You nominated {r['dataset']}; its domain's owners will review it.", r["dataset"])
+    return _back(
+        request,
+        person,
+        "/candidates",
+        i18n.Text("You nominated %(dataset)s; its domain's owners will review it.", {"dataset": r["dataset"]}),
+        r["dataset"],
+    )
 
 
 @router.post("/candidates/dismiss")
 def dismiss_form(request: Request, person: Promotes, dataset: Name, reason: Text = "", csrf: Csrf = "") -> Response:
     check_csrf(request, csrf)
     r = candidates.dismiss(_platform(request), person, dataset, reason=reason)
-    return _back("/candidates", f"{r['dataset']} dismissed: {r['reason']}")
+    return _back(
+        request,
+        person,
+        "/candidates",
+        i18n.Text("%(dataset)s dismissed: %(reason)s", {"dataset": r["dataset"], "reason": r["reason"]}),
+    )
 
 
 @router.post("/owners/propose")
@@ -280,7 +299,13 @@ def propose_form(
 ) -> Response:
     check_csrf(request, csrf)
     r = owners.propose(_platform(request), person, dataset, to=to.strip() or None)
-    return _back("/candidates", f"Ownership of {r['dataset']} proposed to {r['proposed_to']}.", r["dataset"])
+    return _back(
+        request,
+        person,
+        "/candidates",
+        i18n.Text("Ownership of %(dataset)s proposed to %(to)s.", {"dataset": r["dataset"], "to": r["proposed_to"]}),
+        r["dataset"],
+    )
 
 
 @router.post("/owners/accept")
@@ -293,7 +318,13 @@ def accept_form(
 ) -> Response:
     check_csrf(request, csrf)
     r = owners.accept(_platform(request), person, dataset, reason=reason)
-    return _back("/candidates", f"You accepted ownership of {r['dataset']}.", r["dataset"])
+    return _back(
+        request,
+        person,
+        "/candidates",
+        i18n.Text("You accepted ownership of %(dataset)s.", {"dataset": r["dataset"]}),
+        r["dataset"],
+    )
 
 
 @router.post("/owners/decline")
@@ -307,8 +338,15 @@ def decline_form(
     check_csrf(request, csrf)
     r = owners.decline(_platform(request), person, dataset, reason=reason)
     nxt = r.get("next")
-    more = f" It was proposed to {nxt['proposed_to']} next." if nxt else ""
-    return _back("/candidates", f"You declined ownership of {r['dataset']}.{more}", r["dataset"])
+    text = (
+        i18n.Text(
+            "You declined ownership of %(dataset)s. It was proposed to %(to)s next.",
+            {"dataset": r["dataset"], "to": nxt["proposed_to"]},
+        )
+        if nxt
+        else i18n.Text("You declined ownership of %(dataset)s.", {"dataset": r["dataset"]})
+    )
+    return _back(request, person, "/candidates", text, r["dataset"])
 
 
 @router.post("/products/promote")
@@ -324,7 +362,14 @@ def promote_form(
     r = lifecycle.promote(
         _platform(request), person, dataset, owner=owner.strip() or None, description=description.strip() or None
     )
-    return _back(f"/products/{r['dataset']}", f"{r['dataset']} is a data product now, owned by {r['owner']}.")
+    return _back(
+        request,
+        person,
+        f"/products/{r['dataset']}",
+        i18n.Text(
+            "%(dataset)s is a data product now, owned by %(owner)s.", {"dataset": r["dataset"], "owner": r["owner"]}
+        ),
+    )
 
 
 @router.post("/products/deprecate")
@@ -334,18 +379,30 @@ def deprecate_form(
     check_csrf(request, csrf)
     r = lifecycle.deprecate(_platform(request), person, dataset, replacement=replacement.strip() or None, reason=reason)
     n = r["notified"]
-    return _back(f"/products/{r['dataset']}", f"Deprecated; {n['people']} people who used it were told.")
+    return _back(
+        request,
+        person,
+        f"/products/{r['dataset']}",
+        i18n.Text("Deprecated; %(people)s people who used it were told.", {"people": n["people"]}),
+    )
 
 
 @router.post("/products/retire")
 def retire_form(request: Request, person: Manages, dataset: Name, reason: Text = "", csrf: Csrf = "") -> Response:
     check_csrf(request, csrf)
     r = lifecycle.retire(_platform(request), person, dataset, reason=reason)
-    return _back(f"/products/{r['dataset']}", "Retired: no longer served outside its domain.")
+    return _back(
+        request, person, f"/products/{r['dataset']}", i18n.Text("Retired: no longer served outside its domain.")
+    )
 
 
 @router.post("/products/check")
 def check_form(request: Request, person: Manages, dataset: Name, csrf: Csrf = "") -> Response:
     check_csrf(request, csrf)
     r = contracts.recheck(_platform(request), person, dataset)
-    return _back(f"/products/{r['dataset']}", f"Contract {r['version']} checked: {r['status']}.")
+    return _back(
+        request,
+        person,
+        f"/products/{r['dataset']}",
+        i18n.Text("Contract %(version)s checked: %(status)s.", {"version": r["version"], "status": r["status"]}),
+    )

@@ -22,6 +22,7 @@ from threshold.quality.incident_records import get_incident, list_incidents
 from threshold.quality.kinds import KINDS, CheckSpec
 from threshold.quality.models import INCIDENT_STATUSES
 from threshold.quality.score import domain_quality
+from threshold.web import i18n
 from threshold.web.session import check_csrf
 from threshold.web.templating import environment, page
 
@@ -57,7 +58,13 @@ def dataset_quality(
     data["open_incidents"] = list_incidents(platform, person, dataset=data["dataset"], status="unresolved")
     data["kinds"] = [{"name": k.name, "label": k.label} for k in KINDS.values()]
     data["columns"] = _columns(platform, data["dataset"])
-    return page(request, "quality.html", data, person=person, title=f"Quality of {data['dataset']}")
+    return page(
+        request,
+        "quality.html",
+        data,
+        person=person,
+        title=i18n.Text("Quality of %(dataset)s", {"dataset": data["dataset"]}),
+    )
 
 
 def _columns(platform: Platform, full_name: str) -> list[str]:
@@ -159,7 +166,13 @@ def report_form(
         "query": sql,
         "insight": insight,
     }
-    return page(request, "quality_report.html", data, person=person, title=f"Report a problem with {full_name}")
+    return page(
+        request,
+        "quality_report.html",
+        data,
+        person=person,
+        title=i18n.Text("Report a problem with %(full_name)s", {"full_name": full_name}),
+    )
 
 
 @router.post("/report")
@@ -206,7 +219,7 @@ def incidents_page(
         "incidents": rows,
         "quality": domain_quality(platform, domain, viewer=person) if domain else None,
     }
-    return page(request, "incidents.html", data, person=person, title="Incidents", nav="incidents")
+    return page(request, "incidents.html", data, person=person, title=i18n.Text("Incidents"), nav="incidents")
 
 
 @router.get("/domains/{domain}/incidents")
@@ -224,7 +237,14 @@ def domain_incidents(
         "incidents": rows,
         "quality": quality,
     }
-    return page(request, "incidents.html", data, person=person, title=f"Incidents of {domain}", nav="incidents")
+    return page(
+        request,
+        "incidents.html",
+        data,
+        person=person,
+        title=i18n.Text("Incidents of %(domain)s", {"domain": domain}),
+        nav="incidents",
+    )
 
 
 @router.get("/incidents/{ref}")
@@ -234,7 +254,14 @@ def incident_page(request: Request, person: Annotated[Person, Requires("incident
     if not number.isdigit():
         raise NotFound(f"no incident {ref[:20]!r}")
     data = get_incident(_platform(request), person, int(number))
-    return page(request, "incidents_detail.html", data, person=person, title=f"Incident #{number}", nav="incidents")
+    return page(
+        request,
+        "incidents_detail.html",
+        data,
+        person=person,
+        title=i18n.Text("Incident #%(number)s", {"number": number}),
+        nav="incidents",
+    )
 
 
 @router.post("/incidents/{incident_id}/{action}")

@@ -20,6 +20,7 @@ from threshold.interface import exports, running
 from threshold.interface.errors import error_headers
 from threshold.interface.permissions import SignedIn
 from threshold.platform import Platform
+from threshold.web import i18n
 from threshold.web.render import rows
 from threshold.web.session import check_csrf
 from threshold.web.templating import page
@@ -29,12 +30,12 @@ router = APIRouter()
 PAGE_ROWS = 1000
 MAX_SQL = 200_000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-ERROR_TITLES = {
-    "Busy": "Too busy",
-    "LimitExceeded": "Stopped by a limit",
-    "InvalidInput": "The query cannot run",
-    "Denied": "Not allowed",
-    "NotFound": "Not found",
+ERROR_TITLES = {  # translated where shown (`_(data.error.title)`); the JSON twin keeps the English
+    "Busy": i18n.N_("Too busy"),
+    "LimitExceeded": i18n.N_("Stopped by a limit"),
+    "InvalidInput": i18n.N_("The query cannot run"),
+    "Denied": i18n.N_("Not allowed"),
+    "NotFound": i18n.N_("Not found"),
 }
 
 
@@ -44,7 +45,7 @@ def error_view(e: ThresholdError) -> dict[str, Any]:
     return {
         "message": str(e),
         "kind": kind,
-        "title": ERROR_TITLES.get(kind, "Cannot do that"),
+        "title": ERROR_TITLES.get(kind, i18n.N_("Cannot do that")),
         "suggestions": list(e.suggestions),
         "request_access": e.request_access,
     }
@@ -60,7 +61,7 @@ def query_form(
 ) -> Response:
     """The empty form, or prefilled from `?sql=` (the example-query links of dataset pages)."""
     data = {"sql": sql, "purpose": purpose, "result": None, "error": None}
-    return page(request, "query.html", data, person=person, title="Query", nav="query")
+    return page(request, "query.html", data, person=person, title=i18n.Text("Query"), nav="query")
 
 
 @router.post("/query")
@@ -100,7 +101,7 @@ async def run(
             "duration_ms": round(result.duration_ms, 1),
             "notes": result.notes,
         }
-    response = page(request, "query.html", data, person=person, status=status, title="Query", nav="query")
+    response = page(request, "query.html", data, person=person, status=status, title=i18n.Text("Query"), nav="query")
     response.headers.update(extra)
     return response
 

@@ -23,6 +23,7 @@ from threshold.platform import Platform
 from threshold.sharing import preview as previews
 from threshold.sharing.readers import EXTENSIONS
 from threshold.sharing.service import MODES
+from threshold.web import i18n
 from threshold.web.session import check_csrf
 from threshold.web.templating import page
 
@@ -57,7 +58,7 @@ def _domains(platform: Platform, person: Person) -> list[dict[str, Any]]:
 @router.get("/share.json")
 def share_form(request: Request, person: SignedIn) -> Response:
     data = _form(request.app.state.platform, person)
-    return page(request, "share.html", data, person=person, title="Share data", nav="share")
+    return page(request, "share.html", data, person=person, title=i18n.Text("Share data"), nav="share")
 
 
 @router.post("/share")
@@ -79,7 +80,9 @@ def upload(
         result = previews.preview_upload(platform, person, file.filename, file.file, choices)
     except ThresholdError as e:
         data = _form(platform, person, domain=domain, name=name, mode=mode) | {"error": str(e)}
-        return page(request, "share.html", data, person=person, status=e.status, title="Share data", nav="share")
+        return page(
+            request, "share.html", data, person=person, status=e.status, title=i18n.Text("Share data"), nav="share"
+        )
     return RedirectResponse(f"/share/preview/{result.preview_id}", status_code=303)
 
 
@@ -160,7 +163,7 @@ def preview_action(
         if len(results) == 1:
             return RedirectResponse(f"/datasets/{results[0].dataset}", status_code=303)
         data = _form(platform, person) | {"results": [asdict(r) for r in results]}
-        return page(request, "share.html", data, person=person, title="Shared", nav="share")
+        return page(request, "share.html", data, person=person, title=i18n.Text("Shared"), nav="share")
     return _preview_again(request, person, platform, preview_id, changes, None, 200)
 
 
@@ -203,4 +206,6 @@ def _preview_page(
     reading = _reading(shown, c.header_row, c.skip_rows, c.cell_range, c.keep_totals)
     data = preview_json(result) | {"error": error, "domains": _domains(platform, person), "modes": list(MODES)}
     data["columns_for"] = reading
-    return page(request, "share_preview.html", data, person=person, status=status, title="Preview", nav="share")
+    return page(
+        request, "share_preview.html", data, person=person, status=status, title=i18n.Text("Preview"), nav="share"
+    )
