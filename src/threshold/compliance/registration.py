@@ -1,11 +1,12 @@
-"""Compliance's part in the platform: the register recorded with each share."""
+"""Compliance's part in the platform: the register recorded with each share, personal columns kept out of
+Iceberg's column statistics, and the retention job."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from threshold import events
-from threshold.events import DatasetPublished
+from threshold.events import DatasetPublished, Phase, TagAdded
 from threshold.platform import Platform
 
 
@@ -16,5 +17,22 @@ def _record(platform: Platform, e: DatasetPublished) -> None:
     record_at_share(platform, e.session, e.dataset, e.user, collection)
 
 
+def _published_statistics(platform: Platform, e: DatasetPublished) -> None:
+    """After the share's publication (its writer lock still held): columns the profile found personal that
+    the share's first rows did not show get no statistics in later writes."""
+    from threshold.sharing.statistics import tagged_personal, withhold_later
+
+    withhold_later(platform, e.dataset.full_name, tagged_personal(platform, e.dataset.id), locked=True)
+
+
+def _tagged_statistics(platform: Platform, e: TagAdded) -> None:
+    from threshold.sharing.statistics import is_personal, withhold_later
+
+    if e.column and is_personal(e.tag):
+        withhold_later(platform, e.dataset, [e.column])
+
+
 def register() -> None:
     events.subscribe(DatasetPublished, _record)
+    events.subscribe(DatasetPublished, _published_statistics, phase=Phase.AFTER_COMMIT)
+    events.subscribe(TagAdded, _tagged_statistics, phase=Phase.AFTER_COMMIT)

@@ -38,7 +38,7 @@ from threshold.lake import _quote_ident, _quote_str, duckdb_type, field_ids_opti
 from threshold.locks import dataset_lock
 from threshold.names import check_name, column_names, name_from_file
 from threshold.platform import Platform
-from threshold.sharing import choices, readers, sources
+from threshold.sharing import choices, readers, sources, statistics
 from threshold.sharing.choices import apply_visibility, check_visibility
 from threshold.sharing.detection import detect_column
 from threshold.sharing.profile import TableProfile, profile
@@ -336,6 +336,8 @@ def _share_table(
             "threshold.mode": mode,
             "threshold.source": str(source_info["source_name"])[:200],
         }
+        labels = dict(zip(incoming.names, incoming.labels, strict=True))
+        statistics.withhold(tx, platform, con, final, labels, existing_id)  # no min/max of personal values
         snapshot_id = lake.commit(tx, table, [final], replace=(mode == "replace"), properties=properties)
         report("profiling", None)
         plan = lake.plan(ident, snapshot_id)
