@@ -33,6 +33,10 @@ def _tagged_statistics(platform: Platform, e: TagAdded) -> None:
 
 
 def register() -> None:
+    from threshold.compliance import retention
+    from threshold.jobs.kinds import JobKind, declare
+
+    declare(JobKind(retention.KIND, retention.LABEL, run=retention.retention_jobs, retries=1, lease_seconds=6 * 3600.0))
     events.subscribe(DatasetPublished, _record)
     events.subscribe(DatasetPublished, _published_statistics, phase=Phase.AFTER_COMMIT)
     events.subscribe(TagAdded, _tagged_statistics, phase=Phase.AFTER_COMMIT)
