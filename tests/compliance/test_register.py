@@ -153,3 +153,15 @@ def test_the_export_lists_what_each_person_may_know(any_org: Any, tmp_path: Any)
     ]
     with pytest.raises(InvalidInput, match="export format must be csv or json"):
         reg.export(p, any_org.admin, "xml")
+
+
+def test_the_register_is_carried_into_the_odcs_contract(any_org: Any, tmp_path: Any) -> None:
+    from threshold.products import contract_document, contracts
+
+    _customers(any_org, tmp_path, **FULL)
+    contract = contracts.build(any_org.platform, ["manufacturing.customers"])
+    props = {p.property: p.value for p in contract.customProperties or []}
+    assert props["legalBasis"] == "Art. 6(1)(a) consent of the data subject"
+    assert props["dataSubjects"] == ["customers", "newsletter readers"]
+    assert (props["retention"], props["retentionColumn"], props["controller"]) == ("2y", "signed_up", "dpo@example.com")
+    assert contract_document.parse(contract_document.dump(contract)).customProperties  # valid ODCS v3

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from threshold.access import DatasetRef, ProductRef, may
+from threshold.compliance.register import CollectionRecord, record_of
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.platform import Platform
@@ -73,6 +74,7 @@ def build(
         owner_row = s.scalars(select(User).where(User.name == owner)).one_or_none() if owner else None
         objects = [_object(rows[n]) for n in names]
         main_description, main_purpose, domain = main.description, main.purpose, main.domain.name
+        collected = register_properties(record_of(s, main.id))
     doc: dict[str, Any] = {
         "apiVersion": API_VERSION,
         "kind": "DataContract",
@@ -102,9 +104,28 @@ def build(
         ]
     if owner_row is not None:
         doc["team"] = [{"username": owner_row.name, "name": owner_row.display_name or owner_row.name, "role": "owner"}]
+    if collected:
+        doc["customProperties"] = collected  # the collection register: purpose, legal basis, retention ...
     doc["support"] = [{"channel": "threshold", "url": f"/products/{names[0]}", "description": "product page"}]
     doc["description"] = {k: v for k, v in doc["description"].items() if v}
     return OpenDataContractStandard(**doc)
+
+
+def register_properties(rec: CollectionRecord | None) -> list[dict[str, Any]]:
+    """The collection register's entry as ODCS custom properties (camelCase names, lists as lists)."""
+    if rec is None:
+        return []
+    values = {
+        "collectionPurpose": rec.purpose,
+        "legalBasis": rec.legal_basis_label,
+        "specialCategoryCondition": rec.special_condition_label,
+        "dataSubjects": list(rec.subjects),
+        "retention": rec.retention,
+        "retentionColumn": rec.retention_column,
+        "sourceSystem": rec.source_system,
+        "controller": rec.controller,
+    }
+    return [{"property": k, "value": v} for k, v in values.items() if v]
 
 
 def _object(d: Dataset) -> dict[str, Any]:
