@@ -165,3 +165,14 @@ def test_the_register_is_carried_into_the_odcs_contract(any_org: Any, tmp_path: 
     assert props["dataSubjects"] == ["customers", "newsletter readers"]
     assert (props["retention"], props["retentionColumn"], props["controller"]) == ("2y", "signed_up", "dpo@example.com")
     assert contract_document.parse(contract_document.dump(contract)).customProperties  # valid ODCS v3
+
+
+def test_a_dataset_without_personal_data_needs_no_entry(any_org: Any, tmp_path: Any) -> None:
+    p = any_org.platform
+    p.settings.compliance.register_required = True
+    path = tmp_path / "scrap.csv"
+    path.write_text("Plant,Scrap Rate,Day\nBerlin,0.12,2026-01-03\nLyon,0.08,2026-01-04\n", encoding="utf-8")
+    share(p, path, domain="manufacturing", user=any_org.anna, purpose="plant reporting")
+    rec = reg.show(p, any_org.anna, "manufacturing.scrap")
+    assert (rec.recorded, rec.personal_columns) == (False, ())
+    assert "manufacturing.scrap" not in {r.dataset for r in reg.register(p, any_org.admin)}

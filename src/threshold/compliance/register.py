@@ -369,11 +369,12 @@ def record_at_share(
     if "purpose" not in given and ds.purpose:
         given["purpose"] = ds.purpose
     entry = s.scalars(select(RegisterEntry).where(RegisterEntry.dataset_id == ds.id)).one_or_none()
-    if not collection and entry is None and not platform.settings.compliance.register_required:
-        return
+    required = platform.settings.compliance.register_required
+    if not collection and entry is None and not (required and personal_columns(s, ds.id)[0]):
+        return  # nothing given, and nothing required: no entry (a dataset without personal data needs none)
     if not collection and entry is not None:
         given = {}  # an append without register options keeps the entry as it is
-    _apply(s, ds, entry, given, user.id, "recorded at share", required=platform.settings.compliance.register_required)
+    _apply(s, ds, entry, given, user.id, "recorded at share", required=required)
 
 
 def set_record(platform: Platform, person: Person, dataset: str, **values: Any) -> CollectionRecord:

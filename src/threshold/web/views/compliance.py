@@ -5,15 +5,18 @@ who may see and change what (docs/compliance.md); the pages only render and tran
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from threshold.access import dataset_ref, may
 from threshold.compliance import register
 from threshold.compliance.bases import LEGAL_BASIS_LABELS, SPECIAL_CONDITION_LABELS
+from threshold.identity.service import Person
 from threshold.interface.permissions import SignedIn
+from threshold.platform import Platform
 from threshold.web.session import check_csrf
 from threshold.web.templating import page
 
@@ -99,19 +102,16 @@ def edit(
     return RedirectResponse(f"/datasets/{quote(rec.dataset, safe='.')}#register", status_code=303)
 
 
-def dataset_section(platform: object, person: object, dataset: str) -> dict[str, object]:
+def dataset_section(platform: Platform, person: Person, dataset: str) -> dict[str, Any]:
     """What the dataset page shows of the register: the entry, its history, whether the person may edit it."""
-    from threshold.access import may
-    from threshold.access.visibility import dataset_ref
-
-    rec = register.show(platform, person, dataset)  # type: ignore[arg-type]
-    with platform.store.session() as s:  # type: ignore[attr-defined]
-        ref = dataset_ref(s, person, dataset)  # type: ignore[arg-type]
-    changes = register.history(platform, person, dataset)[:10]  # type: ignore[arg-type]
+    rec = register.show(platform, person, dataset)
+    with platform.store.session() as s:
+        ref = dataset_ref(s, person, dataset)
+    changes = register.history(platform, person, dataset)[:10]
     return {
         "entry": register.as_row(rec),
         "history": [asdict(c) | {"at": c.at.isoformat()} for c in changes],
-        "may_edit": bool(may(person, "compliance.register.edit", ref)),  # type: ignore[arg-type]
+        "may_edit": bool(may(person, "compliance.register.edit", ref)),
         "bases": BASES,
         "conditions": CONDITIONS,
     }
