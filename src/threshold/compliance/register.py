@@ -324,6 +324,8 @@ def _apply(
 ) -> RegisterEntry | None:
     """Merge `given` into the entry (made when missing), check it, record the change; None: nothing to record."""
     personal, special = personal_columns(s, ds.id)
+    if entry is None and "purpose" not in given and ds.purpose:
+        given = given | {"purpose": ds.purpose}  # a new entry starts from the purpose given with the share
     before = _values(entry) if entry is not None else dict.fromkeys(FIELDS)
     after = before | given
     if after.get("retention_column"):

@@ -32,7 +32,19 @@ def _tagged_statistics(platform: Platform, e: TagAdded) -> None:
         withhold_later(platform, e.dataset, [e.column])
 
 
+def _collected_for(s: Any, ids: list[int]) -> dict[int, str]:
+    from sqlalchemy import select
+
+    from threshold.compliance.models import RegisterEntry
+
+    rows = s.execute(select(RegisterEntry.dataset_id, RegisterEntry.purpose).where(RegisterEntry.dataset_id.in_(ids)))
+    return {int(i): str(p) for i, p in rows if p}
+
+
 def register() -> None:
+    from threshold.access.reading import add_collection_purposes
+
+    add_collection_purposes(_collected_for)  # the compatible_purposes guardrail asks why data was collected
     from threshold.compliance import retention
     from threshold.jobs.kinds import JobKind, declare
 
