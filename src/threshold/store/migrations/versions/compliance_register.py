@@ -1,14 +1,14 @@
 """compliance_register: the collection register, its change history and retention runs
 
 Revision ID: compliance_register
-Revises: gateway_fast_path
+Revises: pgwire_scram_secrets
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "compliance_register"
-down_revision = "gateway_fast_path"
+down_revision = "pgwire_scram_secrets"
 branch_labels = None
 depends_on = None
 
