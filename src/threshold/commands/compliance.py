@@ -4,11 +4,30 @@ retention executed (docs/compliance.md)."""
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from threshold.commands.support import As, Format, Home, acting, check_format, emit, lazy_module, out, platform_at, say
+from threshold.commands.support import (
+    As,
+    Controller,
+    Format,
+    Home,
+    LegalBasis,
+    Retention,
+    RetentionColumn,
+    SourceSystem,
+    Special,
+    Subjects,
+    acting,
+    check_format,
+    collection_options,
+    emit,
+    lazy_module,
+    out,
+    platform_at,
+    say,
+)
 from threshold.interface.tables import Col, TableSpec, when
 
 register = lazy_module("threshold.compliance.register")
@@ -21,28 +40,6 @@ app.add_typer(register_app, name="register")
 app.add_typer(retention_app, name="retention")
 
 Dataset = Annotated[str, typer.Argument(help="The dataset, domain.name.")]
-LegalBasis = Annotated[
-    str | None,
-    typer.Option(
-        "--legal-basis",
-        help="GDPR Art. 6(1): consent, contract, legal_obligation, vital_interests, public_task, legitimate_interests.",
-    ),
-]
-Special = Annotated[
-    str | None,
-    typer.Option(
-        "--special-condition", help="GDPR Art. 9(2) condition, for special categories (explicit_consent ...)."
-    ),
-]
-Retention = Annotated[str | None, typer.Option("--retention", help="How long rows are kept: 90d, 6w, 18m, 2y.")]
-RetentionColumn = Annotated[
-    str | None, typer.Option("--retention-column", help="The date column the retention runs from.")
-]
-Subjects = Annotated[
-    str | None, typer.Option("--subjects", help="Categories of data subjects, comma-separated (customers, employees).")
-]
-Controller = Annotated[str | None, typer.Option("--controller", help="The controller's contact (dpo@example.com).")]
-SourceSystem = Annotated[str | None, typer.Option("--source-system", help="The system the data was collected in.")]
 
 RECORDS = TableSpec(
     Col("dataset", "dataset", id=True),
@@ -68,30 +65,6 @@ RUNS = TableSpec(
     Col("files removed", "files_removed", justify="right"),
     Col("note", lambda o: o.skipped or ("dry run" if o.dry_run else "")),
 )
-
-
-def collection_options(
-    legal_basis: str | None,
-    special_condition: str | None,
-    retention_text: str | None,
-    retention_column: str | None,
-    subjects: str | None,
-    controller: str | None,
-    source_system: str | None,
-    purpose: str | None = None,
-) -> dict[str, Any]:
-    """The register's fields given on a command line (left out: None)."""
-    given = {
-        "legal_basis": legal_basis,
-        "special_condition": special_condition,
-        "retention": retention_text,
-        "retention_column": retention_column,
-        "subjects": subjects,
-        "controller": controller,
-        "source_system": source_system,
-        "purpose": purpose,
-    }
-    return {k: v for k, v in given.items() if v is not None}
 
 
 @register_app.command("show")

@@ -8,23 +8,21 @@ from typing import Annotated, Any
 
 import typer
 
-from threshold.commands.compliance import (
+from threshold.commands.support import (
+    As,
     Controller,
+    Format,
+    Home,
     LegalBasis,
     Retention,
     RetentionColumn,
     SourceSystem,
     Special,
     Subjects,
-    collection_options,
-)
-from threshold.commands.support import (
-    As,
-    Format,
-    Home,
     Table,
     acting,
     check_format,
+    collection_options,
     emit,
     emit_json,
     err,
