@@ -392,3 +392,20 @@ def set_record(platform: Platform, person: Person, dataset: str, **values: Any) 
             s, ds, entry, given, person.id, "edited", required=platform.settings.compliance.register_required
         )
         return _record(s, ref.id, ref.name, ref.domain, entry)
+
+
+def contract_properties(rec: CollectionRecord | None) -> list[dict[str, Any]]:
+    """The collection register's entry as ODCS custom properties (camelCase names, lists as lists)."""
+    if rec is None:
+        return []
+    values = {
+        "collectionPurpose": rec.purpose,
+        "legalBasis": rec.legal_basis_label,
+        "specialCategoryCondition": rec.special_condition_label,
+        "dataSubjects": list(rec.subjects),
+        "retention": rec.retention,
+        "retentionColumn": rec.retention_column,
+        "sourceSystem": rec.source_system,
+        "controller": rec.controller,
+    }
+    return [{"property": k, "value": v} for k, v in values.items() if v]

@@ -41,8 +41,34 @@ def _collected_for(s: Any, ids: list[int]) -> dict[int, str]:
     return {int(i): str(p) for i, p in rows if p}
 
 
+def _legal_basis(s: Any, dataset_id: int) -> str | None:
+    """For erasure's subject access report: the legal basis recorded for a dataset, with its article."""
+    from threshold.compliance.register import record_of
+
+    record = record_of(s, dataset_id)
+    if record is None or not record.legal_basis_label:
+        return None
+    return (
+        f"{record.legal_basis_label}; {record.special_condition_label}"
+        if record.special_condition_label
+        else record.legal_basis_label
+    )
+
+
+def _contract_properties(s: Any, dataset_id: int) -> list[dict[str, Any]]:
+    from threshold.compliance.register import contract_properties, record_of
+
+    return contract_properties(record_of(s, dataset_id))
+
+
 def register() -> None:
     from threshold.access.reading import add_collection_purposes
+    from threshold.erasure.legal_basis import register_lookup
+
+    register_lookup(_legal_basis)  # the subject access report names each dataset's legal basis
+    from threshold.products.contracts import add_collection_properties
+
+    add_collection_properties(_contract_properties)  # the ODCS contract carries the register
 
     add_collection_purposes(_collected_for)  # the compatible_purposes guardrail asks why data was collected
     from threshold.compliance import retention

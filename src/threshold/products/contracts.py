@@ -13,16 +13,16 @@ major version.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from open_data_contract_standard.model import OpenDataContractStandard
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from threshold.access import DatasetRef, ProductRef, may
-from threshold.compliance.register import CollectionRecord, record_of
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.platform import Platform
@@ -74,7 +74,7 @@ def build(
         owner_row = s.scalars(select(User).where(User.name == owner)).one_or_none() if owner else None
         objects = [_object(rows[n]) for n in names]
         main_description, main_purpose, domain = main.description, main.purpose, main.domain.name
-        collected = register_properties(record_of(s, main.id))
+        collected = _collected(s, main.id)
     doc: dict[str, Any] = {
         "apiVersion": API_VERSION,
         "kind": "DataContract",
@@ -111,21 +111,17 @@ def build(
     return OpenDataContractStandard(**doc)
 
 
-def register_properties(rec: CollectionRecord | None) -> list[dict[str, Any]]:
-    """The collection register's entry as ODCS custom properties (camelCase names, lists as lists)."""
-    if rec is None:
-        return []
-    values = {
-        "collectionPurpose": rec.purpose,
-        "legalBasis": rec.legal_basis_label,
-        "specialCategoryCondition": rec.special_condition_label,
-        "dataSubjects": list(rec.subjects),
-        "retention": rec.retention,
-        "retentionColumn": rec.retention_column,
-        "sourceSystem": rec.source_system,
-        "controller": rec.controller,
-    }
-    return [{"property": k, "value": v} for k, v in values.items() if v]
+COLLECTION_PROPERTIES: list[Callable[[Session, int], list[dict[str, Any]]]] = []
+"""Who adds the collection register to a contract (compliance registers itself: `add_collection_properties`)."""
+
+
+def add_collection_properties(lookup: Callable[[Session, int], list[dict[str, Any]]]) -> None:
+    if lookup not in COLLECTION_PROPERTIES:
+        COLLECTION_PROPERTIES.append(lookup)
+
+
+def _collected(s: Session, dataset_id: int) -> list[dict[str, Any]]:
+    return [p for lookup in COLLECTION_PROPERTIES for p in lookup(s, dataset_id)]
 
 
 def _object(d: Dataset) -> dict[str, Any]:

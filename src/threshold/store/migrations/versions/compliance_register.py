@@ -1,14 +1,14 @@
 """compliance_register: the collection register, its change history and retention runs
 
 Revision ID: compliance_register
-Revises: pgwire_scram_secrets
+Revises: erasure_certificates
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "compliance_register"
-down_revision = "pgwire_scram_secrets"
+down_revision = "erasure_certificates"
 branch_labels = None
 depends_on = None
 
