@@ -1,14 +1,14 @@
 """compliance_register: the collection register, its change history and retention runs
 
 Revision ID: compliance_register
-Revises: erasure_certificates
+Revises: literacy
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "compliance_register"
-down_revision = "erasure_certificates"
+down_revision = "literacy"
 branch_labels = None
 depends_on = None
 
