@@ -55,12 +55,15 @@ def test_every_capability_subscription_is_declared_and_listed() -> None:
         "request_reviewed",
         "problem_reported",
         "term_proposed",
+        "tag_added",
     ]
     assert events.subscribers(ShareStarting) == [(Phase.SYNC, "threshold.lineage.hooks.check_share")]
     assert events.subscribers(DatasetPublishing) == [(Phase.AROUND, "threshold.quality.gate.judge")]
     assert events.subscribers(DatasetPublished) == [
         (Phase.SYNC, "threshold.lineage.hooks.published"),
         (Phase.AFTER_COMMIT, "threshold.lineage.hooks.deliver_events"),
+        (Phase.SYNC, "threshold.compliance.registration._record"),
+        (Phase.AFTER_COMMIT, "threshold.compliance.registration._published_statistics"),
         (Phase.SYNC, "threshold.literacy.ticking.tick_in"),
     ]
     assert events.subscribers(SchemaChanged) == [

@@ -38,6 +38,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("products", models=True),
     Capability("insights", models=True, registration=True),
     Capability("glossary", models=True, registration=True),
+    Capability("compliance", models=True, registration=True),
     Capability("erasure", models=True),
     Capability("literacy", models=True, registration=True),
     Capability("operations", registration=True),

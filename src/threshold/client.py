@@ -6,6 +6,7 @@ c = threshold.connect(url="http://host:8000", token="thr_...")
 c.sql("SELECT * FROM sales.orders").to_pandas()
 c.insight(12, {"plant": "Lyon"})               # insights and boards: insight_client.py
 c.terms("scrap")                                 # the glossary: glossary_client.py
+c.register_entry("sales.customers")              # the collection register: compliance_client.py
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import IO, Any, Protocol
 
 import pyarrow as pa
 
+from threshold.compliance_client import LocalCompliance, RemoteCompliance
 from threshold.erasure_client import LocalErasure, RemoteErasure
 from threshold.errors import Busy, InvalidInput, ThresholdError
 from threshold.glossary_client import LocalGlossary, RemoteGlossary
@@ -111,7 +113,7 @@ class Client(Protocol):
     def close(self) -> None: ...
 
 
-class LocalClient(LocalInsights, LocalGlossary, LocalErasure, LocalLiteracy):
+class LocalClient(LocalInsights, LocalGlossary, LocalErasure, LocalLiteracy, LocalCompliance):
     """Runs the services in-process on an embedded home (or a configured database)."""
 
     def __init__(self, home: str | Path | None, user: str | None) -> None:
@@ -154,7 +156,8 @@ class LocalClient(LocalInsights, LocalGlossary, LocalErasure, LocalLiteracy):
         `preview_id=` publishes an upload previewed on the web, with `options` as corrections.
 
         Options: sheet, header_row, skip_rows, cell_range, keep_totals, columns ({"old": {"name", "type"}}),
-        visibility, description, purpose, evolve, encoding, delimiter."""
+        visibility, description, purpose, evolve, encoding, delimiter; collection ({"legal_basis": "consent",
+        "retention": "2y", "retention_column": "day", "subjects": ["customers"], ...}: the collection register)."""
         if preview:
             return self.preview_share(source, domain=domain, name=name, mode=mode, **options)
         if preview_id is not None:
@@ -268,7 +271,7 @@ class LocalClient(LocalInsights, LocalGlossary, LocalErasure, LocalLiteracy):
         self.platform.close()
 
 
-class RemoteClient(RemoteInsights, RemoteGlossary, RemoteErasure, RemoteLiteracy):
+class RemoteClient(RemoteInsights, RemoteGlossary, RemoteErasure, RemoteLiteracy, RemoteCompliance):
     """Talks to a Threshold server's REST API with a personal API token."""
 
     def __init__(self, url: str, token: str | None) -> None:
@@ -439,6 +442,8 @@ def _form_fields(options: dict[str, Any]) -> dict[str, str]:
         field = "range" if key == "cell_range" else key
         if key == "columns":
             form[field] = json.dumps({k: v if isinstance(v, dict) else asdict(v) for k, v in value.items()})
+        elif key == "collection":
+            form[field] = json.dumps(dict(value))
         elif isinstance(value, bool):
             form[field] = "true" if value else "false"
         else:

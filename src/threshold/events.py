@@ -136,6 +136,17 @@ class GrantChanged(Event):
     purposes: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class TagAdded(Event):
+    """A person tagged `dataset` (or its `column`) with `tag`, inside the transaction `session`."""
+
+    name: ClassVar[str] = "tag_added"
+    session: Session
+    dataset: str
+    column: str | None
+    tag: str
+
+
 # --- what people do (literacy ticks its tasks from these) ---------------------------------------------
 # Announced after the action's own transaction committed, and only when it succeeded: a refused query, a
 # rejected request or an error announces nothing. The payload is the minimum a listener needs.
@@ -244,6 +255,7 @@ EVENTS: tuple[type[Event], ...] = (
     RequestReviewed,
     ProblemReported,
     TermProposed,
+    TagAdded,
 )
 """Every event, in the order the architecture page lists them."""
 

@@ -222,6 +222,20 @@ class ErasureSettings(BaseModel):
     """A subject access report lists at most this many rows per dataset (their count is always exact)."""
 
 
+class ComplianceSettings(BaseModel):
+    """The collection register and retention (`THRESHOLD_COMPLIANCE__<FIELD>`, docs/compliance.md)."""
+
+    register_required: bool = False
+    """A dataset holding personal data (detected or tagged) is published only with its collection register
+    complete: purpose, legal basis, data subjects, retention and its date column, source system, controller
+    (and an Art. 9(2) condition for special categories). False: the register is recorded when given."""
+    retention_schedule: str = Field(default="daily", max_length=100)
+    """When the `compliance.retention` job removes rows past their retention (the jobs schedule grammar);
+    `none`: only `threshold retention run`."""
+    retention_notice_days: int = Field(default=7, ge=0, le=365)
+    """Owners are told this many days before rows of their dataset reach the end of their retention."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="THRESHOLD_", env_nested_delimiter="__", extra="ignore")
 
@@ -305,6 +319,9 @@ class Settings(BaseSettings):
 
     literacy: LiteracySettings = Field(default_factory=LiteracySettings)
     """Learning tracks and who sees the personal report's totals (see `LiteracySettings`)."""
+
+    compliance: ComplianceSettings = Field(default_factory=ComplianceSettings)
+    """The collection register and retention (see `ComplianceSettings`)."""
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Settings:

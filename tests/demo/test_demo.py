@@ -295,6 +295,20 @@ def test_a_glossary_with_approved_terms_proposals_and_a_draft(demo: Built) -> No
     assert search(p, "Ausschussquote").results[0]["name"] == "manufacturing.plant_kpis"
 
 
+def test_the_register_holds_the_personal_datasets_and_a_retention_ran(demo: Built) -> None:
+    from threshold.compliance import register, retention
+    from threshold.identity.service import ADMIN, get_person
+
+    p = demo.platform
+    admin = get_person(p, ADMIN)
+    entries = {r.dataset: r for r in register.register(p, admin) if r.recorded}
+    assert entries["sales.orders"].legal_basis_label == "Art. 6(1)(b) performance of a contract"
+    assert (entries["sales.orders"].retention, entries["sales.orders"].retention_column) == ("10y", "order_date")
+    assert entries["supply_chain.suppliers"].legal_basis == "legitimate_interests"
+    [run] = [r for r in retention.history(p, admin, "sales.orders") if r.kind == "run"]
+    assert run.rows_left > 0 and run.rows_removed == 0  # ten years: nothing was that old yet
+
+
 @pytest.mark.slow
 def test_the_login_page_lists_the_story_people(demo: Built) -> None:
     import asyncio

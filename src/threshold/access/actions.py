@@ -147,6 +147,17 @@ _ACTIONS = (
         "signed_in",
         "owners of the domain, when the organisation has switched the team view on (literacy.team_view): totals only",
     ),
+    # The collection register and retention.
+    Action(
+        "compliance.register.edit",
+        "owner_or_governance",
+        "its domain's owners, the governance group and administrators",
+    ),
+    Action(
+        "compliance.retention.run",
+        "governance",
+        "the governance group and administrators (each dataset's owners are told before and after)",
+    ),
     # Usage of people.
     Action("usage.person.read", "signed_in", "the person themselves, the governance group and administrators"),
     # Incidents.

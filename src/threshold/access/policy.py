@@ -47,7 +47,7 @@ class Readers(BaseModel):
 class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,99}$")
-    kind: Literal["mask", "row_filter", "auto_approve", "deny_purpose", "sensitive", "join_key"]
+    kind: Literal["mask", "row_filter", "auto_approve", "deny_purpose", "sensitive", "join_key", "compatible_purposes"]
     description: str = ""
     datasets: list[str] = Field(default_factory=list)
     """Dataset names (without domain) in a domain file, `domain.name` in a global file; empty: all."""
@@ -67,6 +67,15 @@ class Rule(BaseModel):
     """Global rules: the domains they apply to (empty: all). `join_key`: the domains sharing the key."""
     key: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_.-]{0,99}$")
     """`join_key`: the agreed key's name (the same in every listed domain's file)."""
+    categories: dict[str, list[str]] = Field(default_factory=dict)
+    """`compatible_purposes`: purpose category -> the purposes (as people write them) it holds; a purpose
+    listed nowhere is its own category."""
+    compatible: dict[str, list[str]] = Field(default_factory=dict)
+    """`compatible_purposes`: the category a dataset was collected for -> the categories it may be used for
+    (its own always)."""
+    on_incompatible: Literal["refuse", "review"] = "refuse"
+    """`compatible_purposes`: refuse an incompatible purpose, or route it to review (a read is refused
+    until an access request for it is approved; such a request is never approved automatically)."""
 
     @field_validator("mask")
     @classmethod
@@ -86,6 +95,8 @@ class Rule(BaseModel):
             raise ValueError(f"a {self.kind} rule needs purposes")
         if self.kind == "sensitive" and not self.tags:
             raise ValueError("a sensitive rule needs the tags it adds to the sensitive class")
+        if self.kind == "compatible_purposes" and not self.compatible:
+            raise ValueError("a compatible_purposes rule needs compatible: {collection category: [categories]}")
         if self.kind == "join_key" and not (self.key and self.tags and len(set(self.domains)) >= 2):
             raise ValueError("a join_key rule needs key, tags and the domains sharing it (at least two)")
         return self
@@ -173,3 +184,26 @@ def join_keys(rules: list[ActiveRule]) -> dict[tuple[str, str], str]:
                 for t in tags:
                     out[(d, t)] = f"join|{key}|{','.join(domains)}|{t}"
     return out
+
+
+def purpose_category(rule: Rule, purpose: str) -> str:
+    """The category of `purpose` in a `compatible_purposes` rule (the purpose itself when listed nowhere)."""
+    wanted = " ".join(purpose.strip().lower().split())
+    for category, members in rule.categories.items():
+        if wanted == category.lower() or wanted in (" ".join(m.lower().split()) for m in members):
+            return category.lower()
+    return wanted
+
+
+def incompatible(rule: Rule, collected_for: str, purpose: str) -> str | None:
+    """Why `purpose` is not compatible with the purpose data was collected for, under `rule`; None: it is."""
+    have, want = purpose_category(rule, collected_for), purpose_category(rule, purpose)
+    allowed = {c.lower() for c in rule.compatible.get(have, [])} | {have}
+    if want in allowed:
+        return None
+    then = (
+        "refused"
+        if rule.on_incompatible == "refuse"
+        else "it goes to review: request access for this purpose, the owners and the governance group decide"
+    )
+    return f"collected for {collected_for!r} ({have}); {purpose!r} ({want}) is not a compatible purpose: {then}"

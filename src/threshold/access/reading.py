@@ -16,7 +16,7 @@ source, and a grant's expiry reaches every copy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +30,7 @@ from threshold.access.policy import (
     ActiveRule,
     SensitiveClass,
     active_rules,
+    incompatible,
     join_keys,
     sensitive_class,
     tag_matches,
@@ -182,6 +183,24 @@ class _Context:
     domains: dict[int, str]
     """Domain id -> name, for the origins of scoped tags."""
     guardrail_mask: str = "redact"
+    collected: dict[int, str] = field(default_factory=dict)
+    """Dataset id -> the purpose its data was collected for (when a `compatible_purposes` rule is active)."""
+
+
+COLLECTION_PURPOSES: list[Callable[[Session, list[int]], dict[int, str]]] = []
+"""Who knows why data was collected (compliance's register registers itself: `add_collection_purposes`)."""
+
+
+def add_collection_purposes(lookup: Callable[[Session, list[int]], dict[int, str]]) -> None:
+    if lookup not in COLLECTION_PURPOSES:
+        COLLECTION_PURPOSES.append(lookup)
+
+
+def collection_purposes(s: Session, ids: list[int]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for lookup in COLLECTION_PURPOSES:
+        out.update(lookup(s, ids))
+    return out
 
 
 def _context(platform: Platform, s: Session, person: Person, rows: Iterable[Dataset], now: datetime) -> _Context:
@@ -221,7 +240,10 @@ def _context(platform: Platform, s: Session, person: Person, rows: Iterable[Data
         return fetched["value"]  # type: ignore[no-any-return]
 
     mask = platform.settings.guardrail_personal_mask
-    return _Context(rules, sensitive_class(rules), join_keys(rules), attributes, grants, domains, mask)
+    # Why the data was collected matters only where a compatible_purposes rule is active (one query then).
+    compat = any(r.rule.kind == "compatible_purposes" for r in rules)
+    collected = collection_purposes(s, [d.id for d in rows]) if compat else {}
+    return _Context(rules, sensitive_class(rules), join_keys(rules), attributes, grants, domains, mask, collected)
 
 
 def _decide_all(
@@ -387,6 +409,12 @@ def _decide_one(
         if r.rule.kind == "deny_purpose" and _rule_targets(r, d, domain) and _applies(r, person, domain):
             if purpose is not None and purpose in [p.lower() for p in r.rule.purposes]:
                 return deny(r.rule_id, f"{purpose!r} is not an allowed purpose for this data")
+        if r.rule.kind == "compatible_purposes" and _rule_targets(r, d, domain) and _applies(r, person, domain):
+            collected = ctx.collected.get(d.id)
+            if collected and purpose is not None and grant is None:  # an approved request decided already
+                why = incompatible(r.rule, collected, purpose)
+                if why:
+                    return deny(r.rule_id, f"{d.full_name} was {why}")
 
     # (3) masks
     if scopes is None:

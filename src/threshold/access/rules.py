@@ -447,6 +447,8 @@ RULES: dict[str, Rule] = {
     "insight.edit": _insight_edit,
     "insight.schedule": _insight_schedule,
     "board.edit": _insight_edit,
+    "compliance.register.edit": _own_or_governance,
+    "compliance.retention.run": _oversee,
     "glossary.propose": lambda actor, _=None: _yes("signed-in", "signed in"),
     "glossary.review": _term_review,
     "glossary.link": _term_link,

@@ -22,6 +22,7 @@ from threshold.platform import Platform
 
 docs = APIRouter(include_in_schema=False)
 CAPABILITY_ROUTERS = (
+    "compliance",
     "erasure",
     "glossary",
     "governance",

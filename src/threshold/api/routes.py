@@ -170,6 +170,7 @@ async def share(
     keep_totals: Annotated[bool | None, Form(description="Keep totals rows and notes below the table")] = None,
     columns: Annotated[str | None, Form(max_length=200_000, description="JSON: renames and types")] = None,
     visibility: Annotated[str | None, Form(max_length=20, description="open, on-request or restricted")] = None,
+    collection: Annotated[str | None, Form(max_length=20_000, description="JSON: the collection register")] = None,
 ) -> dict[str, Any]:
     from threshold.api.shares import form_changes
     from threshold.sharing import preview as previews
@@ -188,6 +189,7 @@ async def share(
         purpose,
         visibility,
         evolve,
+        collection,
     )
     if preview_id:
         if file is not None:

@@ -48,6 +48,9 @@ class ChoicesIn(BaseModel):
     purpose: str | None = Field(default=None, max_length=1000)
     visibility: str | None = Field(default=None, max_length=20)
     evolve: bool | None = None
+    collection: dict[str, str | list[str] | None] | None = Field(
+        default=None, description='The collection register: {"legal_basis": "consent", "retention": "2y", ...}'
+    )
 
     def changes(self) -> dict[str, Any]:
         out = self.model_dump(exclude_none=True)
@@ -70,6 +73,7 @@ def form_changes(
     purpose: str | None,
     visibility: str | None,
     evolve: bool | None,
+    collection: str | None = None,
 ) -> dict[str, Any]:
     """Choices from multipart form fields (the same fields on POST /shares and /shares/preview)."""
     return {
@@ -86,7 +90,23 @@ def form_changes(
         "purpose": purpose,
         "visibility": visibility,
         "evolve": evolve,
+        "collection": parse_collection_json(collection),
     }
+
+
+def parse_collection_json(text: str | None) -> dict[str, Any] | None:
+    """The form field `collection`: JSON of the register's fields (checked by compliance when published)."""
+    if text is None or not text.strip():
+        return None
+    if len(text) > 20_000:
+        raise InvalidInput("the collection register fields are too long")
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise InvalidInput('collection must be JSON like {"legal_basis": "consent", "retention": "2y"}')
+    return value
 
 
 def parse_columns_json(text: str | None) -> dict[str, Any] | None:
@@ -126,6 +146,7 @@ async def create_preview(
     purpose: Annotated[str | None, Form(max_length=1000)] = None,
     visibility: Annotated[str | None, Form(max_length=20)] = None,
     evolve: Annotated[bool | None, Form()] = None,
+    collection: Annotated[str | None, Form(max_length=20_000, description="JSON: the collection register")] = None,
 ) -> dict[str, Any]:
     changes = form_changes(
         domain,
@@ -141,6 +162,7 @@ async def create_preview(
         purpose,
         visibility,
         evolve,
+        collection,
     )
     choices = previews.ShareChoices().updated(**changes)
     result = await run_in_threadpool(previews.preview_upload, platform, person, file.filename, file.file, choices)

@@ -10,11 +10,19 @@ import typer
 
 from threshold.commands.support import (
     As,
+    Controller,
     Format,
     Home,
+    LegalBasis,
+    Retention,
+    RetentionColumn,
+    SourceSystem,
+    Special,
+    Subjects,
     Table,
     acting,
     check_format,
+    collection_options,
     emit,
     emit_json,
     err,
@@ -66,10 +74,20 @@ def share(
     evolve: Annotated[bool, typer.Option("--evolve", help="Append may add new columns / widen types.")] = False,
     encoding: Annotated[str | None, typer.Option("--encoding", help="Force a text encoding.")] = None,
     delimiter: Annotated[str | None, typer.Option("--delimiter", help="Force a CSV delimiter.")] = None,
+    legal_basis: LegalBasis = None,
+    special_condition: Special = None,
+    retention_text: Retention = None,
+    retention_column: RetentionColumn = None,
+    subjects: Subjects = None,
+    controller: Controller = None,
+    source_system: SourceSystem = None,
     home: Home = None,
     fmt: Format = "table",
 ) -> None:
-    """Share a file (CSV/TSV, Excel, Parquet, JSON/NDJSON) into the lake as DOMAIN.NAME."""
+    """Share a file (CSV/TSV, Excel, Parquet, JSON/NDJSON) into the lake as DOMAIN.NAME.
+
+    Personal data: --legal-basis, --subjects, --retention, --retention-column, --source-system and --controller
+    record the collection register (required before publishing where the organisation says so)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from threshold.sharing.choices import parse_pairs
@@ -94,6 +112,9 @@ def share(
         "evolve": evolve,
         "encoding": encoding,
         "delimiter": delimiter,
+        "collection": collection_options(
+            legal_basis, special_condition, retention_text, retention_column, subjects, controller, source_system
+        ),
     }
     if preview:
         _share_preview(platform, person, file, domain, options, fmt)

@@ -40,6 +40,9 @@ def init(home: Home = None) -> None:
     platform.init()
     ensure_admin(platform)
     plan_from_settings(platform)  # maintenance jobs on the schedules the settings give
+    from threshold.compliance.retention import plan_from_settings as plan_retention
+
+    plan_retention(platform)  # the retention job, daily unless the settings say otherwise
     out.print(f"Threshold home ready at {platform.settings.home_dir}")
 
 

@@ -121,3 +121,53 @@ def escape(markup: str) -> str:
     from rich.markup import escape as rich_escape
 
     return rich_escape(markup)
+
+
+# --- the collection register's options (threshold share and threshold register set) ---
+
+LegalBasis = Annotated[
+    str | None,
+    typer.Option(
+        "--legal-basis",
+        help="GDPR Art. 6(1): consent, contract, legal_obligation, vital_interests, public_task, legitimate_interests.",
+    ),
+]
+Special = Annotated[
+    str | None,
+    typer.Option(
+        "--special-condition", help="GDPR Art. 9(2) condition, for special categories (explicit_consent ...)."
+    ),
+]
+Retention = Annotated[str | None, typer.Option("--retention", help="How long rows are kept: 90d, 6w, 18m, 2y.")]
+RetentionColumn = Annotated[
+    str | None, typer.Option("--retention-column", help="The date column the retention runs from.")
+]
+Subjects = Annotated[
+    str | None, typer.Option("--subjects", help="Categories of data subjects, comma-separated (customers, employees).")
+]
+Controller = Annotated[str | None, typer.Option("--controller", help="The controller's contact (dpo@example.com).")]
+SourceSystem = Annotated[str | None, typer.Option("--source-system", help="The system the data was collected in.")]
+
+
+def collection_options(
+    legal_basis: str | None,
+    special_condition: str | None,
+    retention_text: str | None,
+    retention_column: str | None,
+    subjects: str | None,
+    controller: str | None,
+    source_system: str | None,
+    purpose: str | None = None,
+) -> dict[str, Any]:
+    """The register's fields given on a command line (left out: None)."""
+    given = {
+        "legal_basis": legal_basis,
+        "special_condition": special_condition,
+        "retention": retention_text,
+        "retention_column": retention_column,
+        "subjects": subjects,
+        "controller": controller,
+        "source_system": source_system,
+        "purpose": purpose,
+    }
+    return {k: v for k, v in given.items() if v is not None}

@@ -94,6 +94,9 @@ def build_demo(
 
     build_insights(platform, log)
     build_glossary(platform, log)
+    from threshold.demo.compliance import build_register
+
+    build_register(platform, log)
     from threshold.demo.erasure import build_erasure
 
     build_erasure(platform, log)

@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
+from threshold import events
 from threshold.access import VISIBILITIES, DatasetRef, DomainRef, find_dataset, may, require
 from threshold.access.reading import decide
 from threshold.errors import Denied, InvalidInput, NotFound
+from threshold.events import TagAdded
 from threshold.governance.audit import append
 from threshold.identity.service import Person, get_person
 from threshold.platform import Platform
@@ -62,6 +64,7 @@ def tag(platform: Platform, person: Person, target: str, tag_name: str) -> dict[
                 )
             )
         append(platform, person, "tag.added", dataset_id=d.id, detail={"column": column, "tag": tag_name}, session=s)
+        events.publish(platform, TagAdded(session=s, dataset=d.full_name, column=column, tag=tag_name))
         return {"dataset": d.full_name, "column": column, "tag": tag_name}
 
 

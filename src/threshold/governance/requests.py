@@ -57,6 +57,7 @@ def request_access(
         allowed = [p.lower() for p in d.allowed_purposes or []]
         if allowed and purpose not in allowed:
             raise Denied(f"{d.full_name} may be read for {', '.join(allowed)} only (rule dataset.allowed-purposes)")
+        review = _purpose_compatibility(platform, s, d, person, purpose)
         pending = s.scalars(
             select(AccessRequest).where(
                 AccessRequest.requester_id == person.id,
@@ -91,6 +92,8 @@ def request_access(
                 continue
             if rule.datasets and d.name not in rule.datasets and d.full_name not in rule.datasets:
                 continue
+            if review:  # an incompatible purpose routed to review is never approved automatically
+                break
             if purpose in [p.lower() for p in rule.purposes] and (rule.personal_columns or not wants_personal):
                 auto = r.rule_id
                 break
@@ -121,6 +124,27 @@ def request_access(
     if auto is None:
         _notify_owners(platform, result)
     return result
+
+
+def _purpose_compatibility(platform: Platform, s: Session, d: Dataset, person: Person, purpose: str) -> str | None:
+    """A `compatible_purposes` rule on why `d` was collected: refuse the request (Denied, naming the rule), or
+    the rule id that routes it to review; None: compatible or no such rule."""
+    from threshold.access.policy import incompatible
+    from threshold.access.reading import collection_purposes
+
+    rules = [r for r in active_rules(platform, session=s) if r.rule.kind == "compatible_purposes"]
+    collected = collection_purposes(s, [d.id]).get(d.id) if rules else None
+    for r in rules:
+        if r.domain not in (None, d.domain.name) or (r.rule.domains and d.domain.name not in r.rule.domains):
+            continue
+        if r.rule.datasets and d.name not in r.rule.datasets and d.full_name not in r.rule.datasets:
+            continue
+        why = incompatible(r.rule, collected, purpose) if collected else None
+        if why and r.rule.on_incompatible == "refuse":
+            raise Denied(f"{d.full_name} was {why} (rule {r.rule_id})")
+        if why:
+            return r.rule_id
+    return None
 
 
 def _grant(

@@ -56,6 +56,9 @@ def describe_rule(rule: Rule, domain: str | None) -> str:
         return f"approve requests for {', '.join(rule.purposes)} at once ({personal} personal columns) {_on(rule)}"
     if rule.kind == "deny_purpose":
         return f"refuse reads for {', '.join(rule.purposes)} {_on(rule)}"
+    if rule.kind == "compatible_purposes":
+        table = "; ".join(f"{k} → {', '.join(v)}" for k, v in rule.compatible.items())
+        return f"{rule.on_incompatible} purposes not compatible with why the data was collected ({table}) {_on(rule)}"
     if rule.kind == "sensitive":
         return f"treat tags {', '.join(rule.tags)} as sensitive"
     return f"agree join key {rule.key} for tags {', '.join(rule.tags)} with {', '.join(rule.domains)}"

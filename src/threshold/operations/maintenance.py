@@ -153,6 +153,43 @@ def expire(
     return result
 
 
+def expire_ids(
+    platform: Platform,
+    person: Person | None,
+    ident: str,
+    doomed: list[int],
+    result: ExpireResult,
+    *,
+    current: int | None,
+    rows: int,
+    kind: str = "expire",
+) -> ExpireResult:
+    """`expire_snapshots` on the record as `kind` (retention: `retention.expire`). The caller holds the
+    dataset's writer lock and the home's deletion lock (shared)."""
+    removed, removed_bytes = expire_snapshots(platform, ident, platform.lake.load(ident), doomed)
+    result.removed_files += removed
+    result.removed_bytes += removed_bytes
+    result.expired = doomed
+    record.publish(
+        platform,
+        person,
+        ident,
+        kind=kind,
+        snapshot_id=None,
+        previous=current,
+        rows_before=rows,
+        rows_after=rows,
+        size_bytes=None,
+        detail={
+            "expired": [str(i) for i in doomed],
+            "cutoff": result.cutoff,
+            "removed_files": result.removed_files,
+            "removed_bytes": result.removed_bytes,
+        },
+    )
+    return result
+
+
 def expire_snapshots(
     platform: Platform, ident: str, table: Table, doomed: list[int], *, before: Inventory | None = None
 ) -> tuple[int, int]:

@@ -13,13 +13,14 @@ major version.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from open_data_contract_standard.model import OpenDataContractStandard
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from threshold.access import DatasetRef, ProductRef, may
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound
@@ -73,6 +74,7 @@ def build(
         owner_row = s.scalars(select(User).where(User.name == owner)).one_or_none() if owner else None
         objects = [_object(rows[n]) for n in names]
         main_description, main_purpose, domain = main.description, main.purpose, main.domain.name
+        collected = _collected(s, main.id)
     doc: dict[str, Any] = {
         "apiVersion": API_VERSION,
         "kind": "DataContract",
@@ -102,9 +104,24 @@ def build(
         ]
     if owner_row is not None:
         doc["team"] = [{"username": owner_row.name, "name": owner_row.display_name or owner_row.name, "role": "owner"}]
+    if collected:
+        doc["customProperties"] = collected  # the collection register: purpose, legal basis, retention ...
     doc["support"] = [{"channel": "threshold", "url": f"/products/{names[0]}", "description": "product page"}]
     doc["description"] = {k: v for k, v in doc["description"].items() if v}
     return OpenDataContractStandard(**doc)
+
+
+COLLECTION_PROPERTIES: list[Callable[[Session, int], list[dict[str, Any]]]] = []
+"""Who adds the collection register to a contract (compliance registers itself: `add_collection_properties`)."""
+
+
+def add_collection_properties(lookup: Callable[[Session, int], list[dict[str, Any]]]) -> None:
+    if lookup not in COLLECTION_PROPERTIES:
+        COLLECTION_PROPERTIES.append(lookup)
+
+
+def _collected(s: Session, dataset_id: int) -> list[dict[str, Any]]:
+    return [p for lookup in COLLECTION_PROPERTIES for p in lookup(s, dataset_id)]
 
 
 def _object(d: Dataset) -> dict[str, Any]:

@@ -73,6 +73,8 @@ class ShareChoices:
     evolve: bool = False
     encoding: str | None = None
     delimiter: str | None = None
+    collection: dict[str, Any] = field(default_factory=dict)
+    """The collection register's fields given with the share (legal basis, retention ...); "" clears one."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ShareChoices:
@@ -93,6 +95,8 @@ class ShareChoices:
                 value = _whole(value, "skip rows")
             elif key == "columns":
                 value = {str(k): _choice(v) for k, v in dict(value).items()}
+            elif key == "collection":
+                value = {str(k): v for k, v in (dict(self.collection) | dict(value)).items() if v not in (None, "")}
             clean[key] = value
         return replace(self, **clean)
 

@@ -38,7 +38,7 @@ from threshold.lake import _quote_ident, _quote_str, duckdb_type, field_ids_opti
 from threshold.locks import dataset_lock
 from threshold.names import check_name, column_names, name_from_file
 from threshold.platform import Platform
-from threshold.sharing import choices, readers, sources
+from threshold.sharing import choices, readers, sources, statistics
 from threshold.sharing.choices import apply_visibility, check_visibility
 from threshold.sharing.detection import detect_column
 from threshold.sharing.profile import TableProfile, profile
@@ -122,6 +122,7 @@ def share(
     keep_totals: bool = False,
     columns: Mapping[str, Any] | None = None,
     visibility: str | None = None,
+    collection: Mapping[str, Any] | None = None,
 ) -> list[ShareResult]:
     """Share `source` (a file path, or an Arrow/pandas/polars frame) as `domain.name`.
 
@@ -129,6 +130,8 @@ def share(
     ("A5:H200", spreadsheets) and `keep_totals` say where the table is. `columns` renames and retypes
     columns by the name a preview proposed (`{"column_2": {"name": "energy_eur", "type": "number"}}`);
     `visibility` (open, on-request, restricted) is set, by the governance rule, on a dataset this creates.
+    `collection` is the collection register's entry (legal basis, retention ...: `compliance.register.FIELDS`),
+    recorded by compliance in the publishing transaction (which refuses the share when a required field is missing).
     """
     started = time.perf_counter()
     report = progress or (lambda phase, fraction: None)
@@ -160,7 +163,7 @@ def share(
     # core the engine no longer needs while the share commits and profiles (`_start_hashing`).
     hasher = threading.Thread(target=_sha256, args=(path, digest), daemon=True) if path else None
     args = (platform, source, path, options, domain, base_name, user, mode, evolve, description, purpose)
-    more = (source_system, chosen, visibility, digest, hasher, report)
+    more = (source_system, chosen, visibility, digest, hasher, report, dict(collection or {}))
     try:
         results = _share_source(*args, *more)
     except _EncodingFallback as fallback:
@@ -200,6 +203,7 @@ def _share_source(
     digest: dict[str, Any],
     hasher: threading.Thread | None,
     report: Progress,
+    collection: dict[str, Any],
 ) -> list[ShareResult]:
     """Read the source once and share each of its tables (one lock, commit and publication each)."""
     staging = own_folder(platform.settings.staging_dir / uuid.uuid4().hex)
@@ -209,6 +213,8 @@ def _share_source(
         tables, source_info = sources.read_source(con, staging, path if path is not None else source, options)
         if source_system is not None:
             source_info["source_system"] = source_system
+        if collection:
+            source_info["collection"] = collection  # read by compliance when the dataset is published
         if chosen and len(tables) > 1:
             raise InvalidInput("column names and types are chosen for one sheet at a time: share the sheets one by one")
         results = []
@@ -330,6 +336,8 @@ def _share_table(
             "threshold.mode": mode,
             "threshold.source": str(source_info["source_name"])[:200],
         }
+        labels = dict(zip(incoming.names, incoming.labels, strict=True))
+        statistics.withhold(tx, platform, con, final, labels, existing_id)  # no min/max of personal values
         snapshot_id = lake.commit(tx, table, [final], replace=(mode == "replace"), properties=properties)
         report("profiling", None)
         plan = lake.plan(ident, snapshot_id)

@@ -55,6 +55,9 @@ def install(app: FastAPI) -> None:
     from threshold.web.views import literacy  # learning by doing, my data use, a team's totals
 
     app.include_router(literacy.router, include_in_schema=False)
+    from threshold.web.views import compliance  # the collection register
+
+    app.include_router(compliance.router, include_in_schema=False)
     from threshold.web.views import health  # the doctor's report, for admins
 
     app.include_router(health.router, include_in_schema=False)

@@ -23,6 +23,7 @@ from threshold.web import i18n
 from threshold.web.charts import weekly_bars
 from threshold.web.render import rows
 from threshold.web.templating import page
+from threshold.web.views.compliance import dataset_section as compliance_section
 from threshold.web.views.governance import dataset_access
 from threshold.web.views.results import result_columns
 
@@ -81,6 +82,7 @@ def dataset(
     data = record | {"preview": preview, "usage": used, "chart": weekly_bars(used["weekly"]), "access": access}
     data["insights_built"] = built
     data["terms"] = [asdict(t) for t in glossary.terms_of_dataset(platform, person, record["name"])]  # its words
+    data["register"] = compliance_section(platform, person, record["name"])  # the collection register
     return page(request, "dataset.html", data, person=person, title=record["name"])
 
 

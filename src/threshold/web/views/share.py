@@ -14,6 +14,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from threshold.access import DomainRef, may
+from threshold.compliance.bases import LEGAL_BASIS_LABELS, SPECIAL_CONDITION_LABELS
 from threshold.errors import ThresholdError
 from threshold.identity.service import Person, list_domains
 from threshold.interface.bodies import accepts_upload
@@ -123,6 +124,13 @@ def preview_action(
     col_name: Annotated[list[str] | None, Form()] = None,
     col_type: Annotated[list[str] | None, Form()] = None,
     columns_for: Annotated[str | None, Form(max_length=400)] = None,
+    reg_legal_basis: Annotated[str | None, Form(max_length=40)] = None,
+    reg_special_condition: Annotated[str | None, Form(max_length=40)] = None,
+    reg_subjects: Annotated[str | None, Form(max_length=5000)] = None,
+    reg_retention: Annotated[str | None, Form(max_length=20)] = None,
+    reg_retention_column: Annotated[str | None, Form(max_length=127)] = None,
+    reg_source_system: Annotated[str | None, Form(max_length=200)] = None,
+    reg_controller: Annotated[str | None, Form(max_length=320)] = None,
 ) -> Response:
     """Step 2 again (action=preview, with changed choices), step 3 (action=publish), or cancel."""
     check_csrf(request, csrf)
@@ -154,6 +162,16 @@ def preview_action(
         "visibility": visibility,
         # Column choices name the columns of the reading shown; read differently, the table has other columns.
         "columns": columns if keys and reading == columns_for else None,
+        # The collection register, part of the same form (compliance checks it when the share is published).
+        "collection": {
+            "legal_basis": reg_legal_basis,
+            "special_condition": reg_special_condition,
+            "subjects": reg_subjects,
+            "retention": reg_retention,
+            "retention_column": reg_retention_column,
+            "source_system": reg_source_system,
+            "controller": reg_controller,
+        },
     }
     if action == "publish":
         try:
@@ -206,6 +224,9 @@ def _preview_page(
     reading = _reading(shown, c.header_row, c.skip_rows, c.cell_range, c.keep_totals)
     data = preview_json(result) | {"error": error, "domains": _domains(platform, person), "modes": list(MODES)}
     data["columns_for"] = reading
+    data["legal_bases"] = [(b.value, label) for b, label in LEGAL_BASIS_LABELS.items()]
+    data["special_conditions"] = [(c.value, label) for c, label in SPECIAL_CONDITION_LABELS.items()]
+    data["register_required"] = platform.settings.compliance.register_required
     return page(
         request, "share_preview.html", data, person=person, status=status, title=i18n.Text("Preview"), nav="share"
     )

@@ -1,0 +1,95 @@
+"""Personal columns are written without column statistics: Iceberg manifests then hold no min/max (nor
+null or value counts) of personal values, so none survives in metadata after its rows are deleted.
+
+The table property `write.metadata.metrics.column.<name> = none` is set in the share's own transaction,
+before its files are committed, for columns tagged personal (or special-category) on the dataset and
+columns the detectors find personal in the first rows of the file being shared; compliance sets it too
+when a tag is added later (later writes: manifests already written keep their statistics until the
+snapshots holding them expire).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from sqlalchemy import select
+
+from threshold.access.policy import tag_matches
+from threshold.lake import _quote_ident, _quote_str
+from threshold.locks import dataset_lock
+from threshold.platform import Platform
+from threshold.sharing.detection import detect_column
+from threshold.store.models import Tag
+
+NO_METRICS = "write.metadata.metrics.column.{}"
+PERSONAL = ("personal", "special")
+"""Tags (and their children) whose columns are written without statistics."""
+SAMPLE_ROWS = 2000
+"""Rows of the file being shared that the detectors look at before the commit."""
+
+
+def is_personal(tag: str) -> bool:
+    return tag_matches(tag, PERSONAL)
+
+
+def missing(properties: dict[str, str], columns: Iterable[str]) -> dict[str, str]:
+    """The properties that turn statistics off for `columns`, less those already set."""
+    return {
+        NO_METRICS.format(c): "none" for c in sorted(set(columns)) if properties.get(NO_METRICS.format(c)) != "none"
+    }
+
+
+def tagged_personal(platform: Platform, dataset_id: int | None) -> set[str]:
+    if dataset_id is None:
+        return set()
+    with platform.store.session() as s:
+        rows = s.execute(select(Tag.column_name, Tag.tag).where(Tag.dataset_id == dataset_id)).all()
+    return {str(c) for c, t in rows if c is not None and is_personal(t)}
+
+
+def withhold(
+    tx: Any,
+    platform: Platform,
+    con: duckdb.DuckDBPyConnection,
+    staged: Path,
+    labels: dict[str, str],
+    dataset_id: int | None,
+) -> list[str]:
+    """Inside the share's transaction `tx`: no statistics for the personal columns; returns them."""
+    present = {f.name for f in tx.table_metadata.schema().fields}
+    columns = tagged_personal(platform, dataset_id)
+    names = [n for n in labels if n in present and n not in columns]
+    if names:
+        picked = ", ".join(_quote_ident(n) for n in names)
+        rel = con.sql(f"SELECT {picked} FROM read_parquet({_quote_str(str(staged))}) LIMIT {SAMPLE_ROWS}")
+        types = dict(zip(rel.columns, (str(t) for t in rel.types), strict=True))
+        table = rel.to_arrow_table()
+        for n in names:
+            values = [v for v in table.column(n).to_pylist() if v is not None]
+            if any(is_personal(d.tag) for d in detect_column(labels[n], values, types[n])):
+                columns.add(n)
+    columns &= present
+    props = missing(dict(tx.table_metadata.properties), columns)
+    if props:
+        tx.set_properties(props)
+    return sorted(columns)
+
+
+def withhold_later(platform: Platform, identifier: str, columns: Iterable[str], *, locked: bool = False) -> list[str]:
+    """Turn statistics off for `columns` of a table on its own (a tag added after the share): later writes.
+    `locked`: the caller holds the dataset's writer lock (a share, after its publication)."""
+    wanted = set(columns)
+    if not wanted or not platform.lake.exists(identifier):
+        return []
+    with nullcontext() if locked else dataset_lock(platform, identifier):
+        table = platform.lake.load(identifier)
+        present = {f.name for f in table.schema().fields}
+        props = missing(dict(table.properties), wanted & present)
+        if props:
+            with platform.lake.writing(identifier):
+                table.transaction().set_properties(props).commit_transaction()
+    return sorted(props)
