@@ -16,7 +16,12 @@ from threshold.web.templating import TEMPLATES
 WEB = Path(i18n.__file__).parent
 CATALOGUE = i18n.LOCALE_DIR / "de" / "LC_MESSAGES" / "messages.po"
 # Names and code shown as they are in every language.
-NOT_TRANSLATED = {"Threshold", "login-page", "personal.email=ada@example.org"}  # name, CSS class, example input
+NOT_TRANSLATED = {
+    "Threshold",
+    "login-page",
+    "personal.email=ada@example.org",
+    "dpo@example.com",
+}  # name, CSS class, example inputs
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "Text": None}
 METHODS = [("templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")

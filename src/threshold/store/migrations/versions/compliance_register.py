@@ -1,14 +1,14 @@
 """compliance_register: the collection register, its change history and retention runs
 
 Revision ID: compliance_register
-Revises: literacy
+Revises: insight_search
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "compliance_register"
-down_revision = "literacy"
+down_revision = "insight_search"
 branch_labels = None
 depends_on = None
 
