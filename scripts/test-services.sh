@@ -77,6 +77,16 @@ else
     fi
 fi
 
+# ---------------------------------------------------------------- clients of the PostgreSQL front door
+# tests/pgwire drives a real JDBC driver and psqlODBC through the front door (they skip without them).
+if command -v java >/dev/null && [ -f /usr/share/java/postgresql.jar ] && command -v isql >/dev/null \
+        && [ -n "$(find /usr/lib -name psqlodbcw.so -print -quit 2>/dev/null)" ]; then
+    say "front-door clients: java + pgjdbc, isql + psqlODBC"
+else
+    apt_install default-jre-headless libpostgresql-jdbc-java unixodbc odbc-postgresql \
+        || warn "the JDBC and ODBC clients could not be installed; tests/pgwire skips those two tests."
+fi
+
 # ---------------------------------------------------------------- PostgreSQL
 # SQLAlchemy URL (postgresql+psycopg://...) -> libpq URL (postgresql://...)
 libpq_url() { printf '%s' "$1" | sed -E 's#^postgres(ql)?(\+[a-z0-9_]+)?://#postgresql://#'; }
