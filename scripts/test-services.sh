@@ -83,7 +83,7 @@ if command -v java >/dev/null && [ -f /usr/share/java/postgresql.jar ] && comman
         && [ -n "$(find /usr/lib -name psqlodbcw.so -print -quit 2>/dev/null)" ]; then
     say "front-door clients: java + pgjdbc, isql + psqlODBC"
 else
-    apt_install default-jre-headless libpostgresql-jdbc-java unixodbc odbc-postgresql \
+    apt_install default-jdk-headless libpostgresql-jdbc-java unixodbc odbc-postgresql \
         || warn "the JDBC and ODBC clients could not be installed; tests/pgwire skips those two tests."
 fi
 
