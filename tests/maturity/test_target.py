@@ -191,7 +191,7 @@ def test_actions_name_only_datasets_the_viewer_may_know(measured: Measured) -> N
     snapshots.take(p, m.gov)
     inside = {mv.text: mv.datasets for mv in service.standing(p, m.anna, "manufacturing").moves}
     outside = {mv.text: mv.datasets for mv in service.standing(p, m.carla, "manufacturing").moves}
-    assert inside["decide the access requests waiting over a day on 1 datasets"] == ["manufacturing.energy"]
-    assert "manufacturing.scrap" in inside["describe 1 datasets"]
-    assert "describe 1 datasets" not in outside
+    assert inside["decide the access requests waiting over a day on 1 dataset"] == ["manufacturing.energy"]
+    assert "manufacturing.scrap" in inside["describe 1 dataset"]
+    assert "describe 1 dataset" not in outside
     assert all("manufacturing.scrap" not in names for names in outside.values())

@@ -52,40 +52,41 @@ def moves(s: Session, viewer: Person, domain_id: int, dimensions: set[str], at: 
     def add(dimension: str, text: str, where: Any) -> None:
         names = list(s.scalars(select(Dataset.full_name).where(live, where).order_by(Dataset.full_name)))
         if names:
-            out.append(Move(dimension, text.format(n=len(names)), len(names), names[:LISTED]))
+            shown = text.format(n=len(names), datasets="dataset" if len(names) == 1 else "datasets")
+            out.append(Move(dimension, shown, len(names), names[:LISTED]))
 
     no_owner = ~exists().where(Product.dataset_id == Dataset.id, Product.status != "retired")
     if "ownership" in dimensions:
-        add("ownership", "add owners to {n} datasets used by other domains", and_(no_owner, outside))
-        add("ownership", "add owners to {n} datasets nobody answers for", and_(no_owner, ~outside))
+        add("ownership", "add owners to {n} {datasets} used by other domains", and_(no_owner, outside))
+        add("ownership", "add owners to {n} {datasets} nobody answers for", and_(no_owner, ~outside))
     if "documentation" in dimensions:
-        add("documentation", "describe {n} datasets", func.length(func.trim(Dataset.description)) == 0)
+        add("documentation", "describe {n} {datasets}", func.length(func.trim(Dataset.description)) == 0)
         add(
             "documentation",
-            "add a contract to {n} datasets used by other domains",
+            "add a contract to {n} {datasets} used by other domains",
             and_(~exists().where(Contract.dataset_id == Dataset.id), outside),
         )
     if "quality" in dimensions:
         add(
             "quality",
-            "add quality checks to {n} datasets",
+            "add quality checks to {n} {datasets}",
             ~exists().where(Check.dataset_id == Dataset.id, Check.active.is_(True)),
         )
         add(
             "quality",
-            "fix the failing checks of {n} datasets",
+            "fix the failing checks of {n} {datasets}",
             exists().where(Check.dataset_id == Dataset.id, Check.active.is_(True), Check.last_status != "pass"),
         )
     if "sharing" in dimensions:
         stale = ~exists().where(Share.dataset_id == Dataset.id, Share.at > at - timedelta(days=RECENT_DAYS))
-        add("sharing", "refresh {n} datasets not updated in 90 days", stale)
+        add("sharing", "refresh {n} {datasets} not updated in 90 days", stale)
         count = s.scalar(select(func.count()).where(live)) or 0
         if count < 10:
             out.append(Move("sharing", f"share more of the domain's data: {count} datasets so far", 10 - count))
     if "reuse" in dimensions:
         add(
             "reuse",
-            "describe {n} datasets no other domain reads yet, so others find them",
+            "describe {n} {datasets} no other domain reads yet, so others find them",
             and_(~outside, func.length(func.trim(Dataset.description)) == 0),
         )
     if "access_speed" in dimensions:
@@ -94,10 +95,10 @@ def moves(s: Session, viewer: Person, domain_id: int, dimensions: set[str], at: 
             AccessRequest.status == "pending",
             AccessRequest.created_at <= at - timedelta(hours=24),
         )
-        add("access_speed", "decide the access requests waiting over a day on {n} datasets", waiting)
+        add("access_speed", "decide the access requests waiting over a day on {n} {datasets}", waiting)
         add(
             "access_speed",
-            "set auto-approval or open visibility on {n} datasets others ask for",
+            "set auto-approval or open visibility on {n} {datasets} others ask for",
             exists().where(
                 AccessRequest.dataset_id == Dataset.id, AccessRequest.created_at > at - timedelta(days=RECENT_DAYS)
             ),

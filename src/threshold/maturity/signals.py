@@ -127,7 +127,7 @@ def measure(ctx: Context, domain_ids: list[int]) -> dict[int, dict[str, list[Sig
     for sig in registered():
         values = sig.measure(ctx)
         for d in domain_ids:
-            value, of = values.get(d, (0.0, None if sig.full is not None else 0.0))
+            value, of = values.get(d, (0.0, None if sig.full is not None or not sig.counted else 0.0))
             out[d][sig.dimension].append(
                 Signal(sig.name, sig.label, float(value), of, _ratio(sig, value, of), sig.formula)
             )
