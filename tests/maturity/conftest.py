@@ -53,7 +53,7 @@ def build(org: Any) -> Measured:
     p: Platform = org.platform
     add_user(p, "dora")
     join_domain(p, "dora", "manufacturing")
-    add_user(p, "gov", governance=True)
+    add_user(p, "gov", governance=True, password="gov-pass")
     add_user(p, "gina", governance=True)
     with p.store.session() as s:
         s.execute(update(Domain).values(created_at=_t(1, 1, year=2025)))
