@@ -280,26 +280,28 @@ def _usage_window(ctx: Context, week: Any) -> Any:
 
 
 def read_outside(ctx: Context) -> dict[int, tuple[float, float | None]]:
-    outsider = ~exists().where(Membership.user_id == UsageWeekly.user_id, Membership.domain_id == UsageWeekly.domain_id)
-    read = (
-        select(UsageWeekly.dataset_id)
-        .distinct()
-        .where(_usage_window(ctx, UsageWeekly.week), UsageWeekly.queries > 0, outsider)
-        .scalar_subquery()
-    )
-    return _share_of_datasets(ctx, lambda ds: ds.c.id.in_(read))
+    """Correlated per dataset (the rollup's key starts with the dataset): each search stops at the first
+    outside reader, instead of scanning every reader of the window."""
+
+    def read(ds: Any) -> Any:
+        outsider = ~exists().where(Membership.user_id == UsageWeekly.user_id, Membership.domain_id == ds.c.domain_id)
+        return exists().where(
+            UsageWeekly.dataset_id == ds.c.id, _usage_window(ctx, UsageWeekly.week), UsageWeekly.queries > 0, outsider
+        )
+
+    return _share_of_datasets(ctx, read)
 
 
 def consumer_domains(ctx: Context) -> dict[int, tuple[float, float | None]]:
     q = (
-        select(UsageWeekly.domain_id, func.count(distinct(Membership.domain_id)))
-        .join(Membership, Membership.user_id == UsageWeekly.user_id)
+        select(UsageDomainWeekly.domain_id, func.count(distinct(Membership.domain_id)))
+        .join(Membership, Membership.user_id == UsageDomainWeekly.user_id)
         .where(
-            _usage_window(ctx, UsageWeekly.week),
-            UsageWeekly.queries > 0,
-            Membership.domain_id != UsageWeekly.domain_id,
+            _usage_window(ctx, UsageDomainWeekly.week),
+            UsageDomainWeekly.queries > 0,
+            Membership.domain_id != UsageDomainWeekly.domain_id,
         )
-        .group_by(UsageWeekly.domain_id)
+        .group_by(UsageDomainWeekly.domain_id)
     )
     return {d: (n, None) for d, n in _rows(ctx, q).items()}
 
@@ -336,16 +338,12 @@ def _members(ctx: Context) -> dict[int, float]:
 
 
 def active_members(ctx: Context) -> dict[int, tuple[float, float | None]]:
-    active = (
-        select(UsageDomainWeekly.user_id)
-        .distinct()
-        .where(_usage_window(ctx, UsageDomainWeekly.week), UsageDomainWeekly.queries > 0)
-        .scalar_subquery()
+    active = exists().where(
+        UsageDomainWeekly.user_id == Membership.user_id,
+        _usage_window(ctx, UsageDomainWeekly.week),
+        UsageDomainWeekly.queries > 0,
     )
-    hits = _rows(
-        ctx,
-        select(Membership.domain_id, func.count()).where(Membership.user_id.in_(active)).group_by(Membership.domain_id),
-    )
+    hits = _rows(ctx, select(Membership.domain_id, func.count()).where(active).group_by(Membership.domain_id))
     return {d: (hits.get(d, 0.0), n) for d, n in _members(ctx).items()}
 
 
