@@ -1,14 +1,14 @@
 """maturity_model: target picture versions and proposals, self-assessments, snapshots of scores
 
 Revision ID: maturity_model
-Revises: gateway_fast_path
+Revises: pgwire_scram_secrets
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "maturity_model"
-down_revision = "gateway_fast_path"
+down_revision = "pgwire_scram_secrets"
 branch_labels = None
 depends_on = None
 
