@@ -1,14 +1,14 @@
 """maturity_model: target picture versions and proposals, self-assessments, snapshots of scores
 
 Revision ID: maturity_model
-Revises: pgwire_scram_secrets
+Revises: literacy
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "maturity_model"
-down_revision = "pgwire_scram_secrets"
+down_revision = "literacy"
 branch_labels = None
 depends_on = None
 
