@@ -1,14 +1,14 @@
 """maturity_model: target picture versions and proposals, self-assessments, snapshots of scores
 
 Revision ID: maturity_model
-Revises: literacy
+Revises: insight_search
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "maturity_model"
-down_revision = "literacy"
+down_revision = "insight_search"
 branch_labels = None
 depends_on = None
 
