@@ -1,14 +1,14 @@
 """maturity_model: target picture versions and proposals, self-assessments, snapshots of scores
 
 Revision ID: maturity_model
-Revises: insight_search
+Revises: compliance_register, insight_search (joins main's two heads)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "maturity_model"
-down_revision = "insight_search"
+down_revision = ("compliance_register", "insight_search")
 branch_labels = None
 depends_on = None
 
