@@ -1,14 +1,14 @@
 """maturity_model: target picture versions and proposals, self-assessments, snapshots of scores
 
 Revision ID: maturity_model
-Revises: compliance_register, insight_search (joins main's two heads)
+Revises: compliance_register
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "maturity_model"
-down_revision = ("compliance_register", "insight_search")
+down_revision = "compliance_register"
 branch_labels = None
 depends_on = None
 
