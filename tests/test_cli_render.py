@@ -185,7 +185,7 @@ def test_every_group_is_registered_from_the_list() -> None:
         assert expected in names
     for expected in ("user", "domain", "token", "policy", "jobs", "insight", "maintenance", "learn"):
         assert expected in names
-    assert len(GROUPS) == len(set(GROUPS)) == 15
+    assert len(GROUPS) == len(set(GROUPS)) == 16
 
 
 def test_help_and_a_group_without_its_command_print_the_help() -> None:

@@ -41,6 +41,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("compliance", models=True, registration=True),
     Capability("erasure", models=True),
     Capability("literacy", models=True, registration=True),
+    Capability("maturity", models=True, registration=True),
     Capability("operations", registration=True),
 )
 

@@ -7,6 +7,7 @@ c.sql("SELECT * FROM sales.orders").to_pandas()
 c.insight(12, {"plant": "Lyon"})               # insights and boards: insight_client.py
 c.terms("scrap")                                 # the glossary: glossary_client.py
 c.register_entry("sales.customers")              # the collection register: compliance_client.py
+c.maturity("manufacturing")                      # the maturity model: maturity_client.py
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from threshold.errors import Busy, InvalidInput, ThresholdError
 from threshold.glossary_client import LocalGlossary, RemoteGlossary
 from threshold.insight_client import LocalInsights, RemoteInsights
 from threshold.literacy_client import LocalLiteracy, RemoteLiteracy
+from threshold.maturity_client import LocalMaturity, RemoteMaturity
 
 NOTES = b"threshold.notes"
 """Schema metadata key of a result's notes (cut at a limit, masked columns...)."""
@@ -113,7 +115,7 @@ class Client(Protocol):
     def close(self) -> None: ...
 
 
-class LocalClient(LocalInsights, LocalGlossary, LocalErasure, LocalLiteracy, LocalCompliance):
+class LocalClient(LocalInsights, LocalGlossary, LocalErasure, LocalLiteracy, LocalCompliance, LocalMaturity):
     """Runs the services in-process on an embedded home (or a configured database)."""
 
     def __init__(self, home: str | Path | None, user: str | None) -> None:
@@ -271,7 +273,7 @@ class LocalClient(LocalInsights, LocalGlossary, LocalErasure, LocalLiteracy, Loc
         self.platform.close()
 
 
-class RemoteClient(RemoteInsights, RemoteGlossary, RemoteErasure, RemoteLiteracy, RemoteCompliance):
+class RemoteClient(RemoteInsights, RemoteGlossary, RemoteErasure, RemoteLiteracy, RemoteCompliance, RemoteMaturity):
     """Talks to a Threshold server's REST API with a personal API token."""
 
     def __init__(self, url: str, token: str | None) -> None:

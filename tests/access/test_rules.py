@@ -18,6 +18,7 @@ from threshold.access import (
     PersonRef,
     PolicyScope,
     ProductRef,
+    TargetProposalRef,
     knowable,
     knows,
     may,
@@ -75,6 +76,8 @@ def resource(spec: str) -> Any:
         reporter = None if fields["reporter"] == "-" else actor(fields["reporter"]).id
         seen = DatasetRef(next(_ids), f"{fields['seen']}.data", fields["seen"], words[3])
         return IncidentRef(1, reporter, None, fields["routed"], seen)
+    if kind == "proposal":
+        return TargetProposalRef(words[0], actor(words[1][3:]).id)
     raise ValueError(f"unknown resource {spec!r}")
 
 

@@ -385,3 +385,24 @@ def test_a_cohort_in_week_four_ticked_by_what_its_people_did(demo: Built) -> Non
     assert {"query_done", "search_done", "question_explored", "term_proposed", "dataset_published"} <= events
     (path,) = service.my_learning(p, get_person(p, "anna")).paths
     assert path.cohort == cohort.name and path.done >= 2 and path.next is not None
+
+
+def test_maturity_history_from_snapshots_taken_at_their_moments(demo: Built) -> None:
+    from threshold.identity.service import get_person
+    from threshold.maturity import service, snapshots, target
+
+    p = demo.platform
+    carla = get_person(p, "carla")
+    taken = snapshots.history(p, carla)
+    assert len(taken) >= 2 and all(t.trigger == "schedule" for t in taken)
+    assert [t.picture_version for t in reversed(taken)][:2] == [1, 2]  # the picture changed between them
+    assert taken[0].at > taken[-1].at
+    versions = target.history(p, carla)
+    assert [v.version for v in versions] == [2, 1] and "data council" in versions[0].reason
+    assert [(x.domain, x.status) for x in target.proposals(p, carla)] == [("manufacturing", "pending")]
+    board = service.dashboard(p, carla)
+    assert len(board.trend) == len(taken) and {r.domain for r in board.rows} >= {"manufacturing", "sales"}
+    levels = {r.domain: sum(c.level for c in r.cells) / len(r.cells) for r in board.rows}
+    assert levels["manufacturing"] > levels["sales"]  # a mature producer and a domain that shares little
+    page = service.standing(p, get_person(p, "anna"), "manufacturing")
+    assert page.assessment is not None and page.assessment.answered_by == "anna"

@@ -26,6 +26,7 @@ from threshold.access.resources import (
     PersonRef,
     PolicyScope,
     ProductRef,
+    TargetProposalRef,
     TermLinkRef,
     TermRef,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "PersonRef",
     "PolicyScope",
     "ProductRef",
+    "TargetProposalRef",
     "TermLinkRef",
     "TermRef",
     "audited_by",

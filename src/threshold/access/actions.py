@@ -158,6 +158,29 @@ _ACTIONS = (
         "governance",
         "the governance group and administrators (each dataset's owners are told before and after)",
     ),
+    # The maturity model.
+    Action(
+        "maturity.view", "signed_in", "anyone signed in: scores per domain (actions name only datasets they may know)"
+    ),
+    Action(
+        "maturity.snapshot",
+        "governance",
+        "the governance group and administrators (the monthly job runs as the platform)",
+    ),
+    Action(
+        "maturity.target.set", "governance", "the governance group and administrators: every change is a new version"
+    ),
+    Action(
+        "maturity.target.propose",
+        "owner_or_governance",
+        "owners of the domain, the governance group and administrators",
+    ),
+    Action(
+        "maturity.target.approve",
+        "governance",
+        "the governance group and administrators; never the proposal's own author",
+    ),
+    Action("maturity.assess", "member", "members of the domain and administrators"),
     # Usage of people.
     Action("usage.person.read", "signed_in", "the person themselves, the governance group and administrators"),
     # Incidents.

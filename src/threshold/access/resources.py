@@ -110,6 +110,14 @@ class TermLinkRef:
 
 
 @dataclass(frozen=True)
+class TargetProposalRef:
+    """A domain's proposed maturity target, and who proposed it."""
+
+    domain: str
+    proposed_by_id: int | None
+
+
+@dataclass(frozen=True)
 class BoardRef:
     id: int
     owner_id: int

@@ -24,6 +24,7 @@ from threshold.access.resources import (
     PersonRef,
     PolicyScope,
     ProductRef,
+    TargetProposalRef,
     TermLinkRef,
     TermRef,
 )
@@ -402,6 +403,25 @@ def _team_report(actor: Person, ref: DomainRef, platform: Platform | None) -> An
     return Answer(False, "report.team", f"no team report of {ref.name!r}", hidden=True)
 
 
+# --- the maturity model -----------------------------------------------------------------------------------
+
+
+def _target_propose(actor: Person, ref: DomainRef) -> Answer:
+    if actor.is_governance and not actor.is_admin and ref.name not in actor.owner_of:
+        return _yes("governance", "member of the governance group")
+    if ref.name in actor.owner_of:
+        return _yes("maturity.domain-owner", f"owner of {ref.name}")
+    return _privileged(actor) or _no(
+        "maturity.target.propose", f"only owners of {ref.name} and the governance group propose its target"
+    )
+
+
+def _target_approve(actor: Person, ref: TargetProposalRef) -> Answer:
+    if ref.proposed_by_id is not None and ref.proposed_by_id == actor.id:
+        return _no("maturity.four-eyes", f"{actor.name} proposed this target: someone else in governance decides")
+    return _oversee(actor)
+
+
 Rule = Callable[..., Answer]
 
 RULES: dict[str, Rule] = {
@@ -455,6 +475,12 @@ RULES: dict[str, Rule] = {
     "cohort.organise": _oversee,
     "report.person.read": _own_report,
     "report.team.read": _team_report,
+    "maturity.view": lambda actor, _=None: _yes("signed-in", "signed in"),
+    "maturity.snapshot": _oversee,
+    "maturity.target.set": _oversee,
+    "maturity.target.propose": _target_propose,
+    "maturity.target.approve": _target_approve,
+    "maturity.assess": _write,
 }
 """Action -> its rule: f(actor, resource) (and the platform's settings for the privacy rules)."""
 

@@ -31,6 +31,7 @@ CAPABILITY_ROUTERS = (
     "jobs",
     "lineage",
     "literacy",
+    "maturity",
     "notifications",
     "operations",
     "products",

@@ -33,6 +33,7 @@ app.add_typer(token_app, name="token")
 def init(home: Home = None) -> None:
     """Create (or upgrade) a Threshold home: metadata store, Iceberg catalog, warehouse, admin user."""
     from threshold.identity.service import ensure_admin
+    from threshold.maturity.snapshots import plan as plan_maturity
     from threshold.operations.schedules import plan_from_settings
     from threshold.platform import Platform
 
@@ -43,6 +44,7 @@ def init(home: Home = None) -> None:
     from threshold.compliance.retention import plan_from_settings as plan_retention
 
     plan_retention(platform)  # the retention job, daily unless the settings say otherwise
+    plan_maturity(platform)  # the monthly maturity snapshot
     out.print(f"Threshold home ready at {platform.settings.home_dir}")
 
 

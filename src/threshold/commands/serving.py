@@ -68,12 +68,14 @@ def _serve(platform: Any, sock: Any, pg_sock: Any = None) -> None:
     from threshold.api.app import create_app
     from threshold.cleanup import sweep_in_background
     from threshold.interface.server import serve
+    from threshold.maturity.snapshots import plan as plan_maturity
     from threshold.operations.schedules import plan_from_settings
 
     plan_from_settings(platform)  # maintenance jobs on the schedules the settings give
     from threshold.compliance.retention import plan_from_settings as plan_retention
 
     plan_retention(platform)  # the retention job, daily unless the settings say otherwise
+    plan_maturity(platform)  # the monthly maturity snapshot
     platform.clean_staging()  # folders of killed shares and servers: before serving (a listing, quick)
     sweep_in_background(platform, err.print)  # what killed writes left in the lake tables
     host, port = sock.getsockname()[:2]

@@ -103,6 +103,9 @@ def build_demo(
     from threshold.demo.literacy import build_literacy
 
     build_literacy(platform, log)
+    from threshold.demo.maturity import build_maturity
+
+    build_maturity(platform, timeline, log)
     _announce_candidates(platform, log)
     return summary(platform, seconds=time.perf_counter() - started)
 
