@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from threshold.identity.service import Person, add_user, get_person, join_domain
 from threshold.insights.models import Insight, InsightRun
+from threshold.literacy.models import LearningCompletion
 from threshold.platform import Platform
 from threshold.products.models import Contract, Product
 from threshold.quality.models import Check, Incident
@@ -120,6 +121,17 @@ def build(org: Any) -> Measured:
     read("carla", kpis_id, _t(3, 26))
     read("carla", energy, _t(1, 10))
     read("anna", scrap, _t(3, 28))
+    # Learning (the literacy capability's signal): anna did 3 of the programme's 10 tasks in the last 90 days;
+    # one before the window and one after the moment measured do not count; dora did none.
+    with p.store.session() as s:
+        for task, at in (
+            ("find-by-word", _t(3, 20)),
+            ("first-query", _t(3, 21)),
+            ("explore-chart", _t(3, 22)),
+            ("share-insight", _t(12, 1, year=2025)),
+            ("request-access", _t(4, 2)),
+        ):
+            s.add(LearningCompletion(user_id=users["anna"], track="ten-weeks", task=task, at=at, event="fixture"))
     clock = Clock(AT)
     p.clock = clock
     names = ("anna", "ben", "carla", "dora", "gov", "gina", "admin")

@@ -19,7 +19,7 @@ MANUFACTURING = {
     "quality": {"checked": (2, 3, 0.6667), "passing": (1, 2, 0.5), "fresh": (0, 1, 0.0), "fixed": (1, 2, 0.5)},
     "reuse": {"read_outside": (1, 3, 0.3333), "consumer_domains": (2, None, 0.6667)},
     "access_speed": {"within_a_day": (1, 3, 0.3333), "hours": (38.0, None, None)},
-    "literacy": {"active": (1, 2, 0.5), "authors": (1, 2, 0.5), "viewed": (1, 1, 1.0)},
+    "literacy": {"active": (1, 2, 0.5), "authors": (1, 2, 0.5), "viewed": (1, 1, 1.0), "learning": (0.3, 2, 0.15)},
 }
 SCORES = {
     "sharing": 48.3,
@@ -28,7 +28,7 @@ SCORES = {
     "quality": 41.7,
     "reuse": 50.0,
     "access_speed": 33.3,
-    "literacy": 66.7,
+    "literacy": 53.8,  # (0.5 + 0.5 + 1.0 + 0.15) / 4
 }
 
 
@@ -47,7 +47,7 @@ def test_each_signal_has_the_hand_computed_numbers(any_measured: Measured) -> No
     assert {d: dims[d].score for d in SCORES} == pytest.approx(SCORES, abs=0.051)
     # Default picture: thresholds 20/40/60/80, target 3 everywhere.
     assert {d: dims[d].level for d in SCORES} == {
-        "sharing": 3, "ownership": 3, "documentation": 3, "quality": 3, "reuse": 3, "access_speed": 2, "literacy": 4,
+        "sharing": 3, "ownership": 3, "documentation": 3, "quality": 3, "reuse": 3, "access_speed": 2, "literacy": 3,
     }  # fmt: skip
     assert [(n.dimension, n.to_level, n.needs) for n in page.next_steps] == [("access_speed", 3, 40.0)]
     assert all(s.formula for d in dims.values() for s in d.signals)
@@ -64,8 +64,10 @@ def test_a_domain_with_nothing_shared_scores_what_it_can(measured: Measured) -> 
     assert dims["sharing"].score == 0.0 and dims["sharing"].level == 1
     assert dims["documentation"].score == 0.0  # nothing to measure: no evidence, level 1
     # ben read manufacturing's data in the window; he wrote no insight.
-    assert {s.name: s.ratio for s in dims["literacy"].signals} == {"active": 1.0, "authors": 0.0, "viewed": None}
-    assert dims["literacy"].score == 50.0
+    assert {s.name: s.ratio for s in dims["literacy"].signals} == {
+        "active": 1.0, "authors": 0.0, "viewed": None, "learning": 0.0,
+    }  # fmt: skip
+    assert dims["literacy"].score == 33.3
 
 
 def test_the_dashboard_reads_the_snapshot_and_the_trend(measured: Measured) -> None:

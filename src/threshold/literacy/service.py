@@ -309,18 +309,30 @@ def show_cohort(platform: Platform, person: Person, name: str) -> CohortView:
 
 
 def progress_by_domain(
-    session: Session, since: datetime, *, tracks: tuple[Track, ...] | None = None
+    session: Session, since: datetime, *, until: datetime | None = None, tracks: tuple[Track, ...] | None = None
 ) -> dict[str, float]:
     """Per domain (with members): the mean share of their track's tasks its members did since `since`, 0..1.
 
-    A member's track is that of their newest cohort, else the first track. For the maturity model's literacy
-    dimension; `tracks` defaults to the shipped programme (pass `tracks_of(platform)` for the organisation's).
-    """
+    A member's track is that of their newest cohort, else the first track. `tracks` defaults to the shipped
+    programme (pass `tracks_of(platform)` for the organisation's)."""
+    return {
+        name: round(total / members, 4)
+        for (_, name), (total, members) in sorted(
+            learning_by_domain(session, since, until=until, tracks=tracks).items(), key=lambda kv: kv[0][1]
+        )
+    }
+
+
+def learning_by_domain(
+    session: Session, since: datetime, *, until: datetime | None = None, tracks: tuple[Track, ...] | None = None
+) -> dict[tuple[int, str], tuple[float, int]]:
+    """(domain id, name) -> (sum over its members of the share of their track done in [since, until), members):
+    the maturity model's learning signal (literacy dimension) reads it."""
     tracks = tracks or tracks_mod.load(None)
     by_key = {t.key: t for t in tracks}
     first = tracks[0]
     members = session.execute(
-        select(Domain.name, Membership.user_id).join(Membership, Membership.domain_id == Domain.id)
+        select(Domain.id, Domain.name, Membership.user_id).join(Membership, Membership.domain_id == Domain.id)
     ).all()
     cohort_track: dict[int, str] = {}
     for uid, key in session.execute(
@@ -332,18 +344,20 @@ def progress_by_domain(
             cohort_track[uid] = key  # the newest cohort wins (ordered oldest first)
     done: dict[tuple[int, str], int] = {}
     valid = {(t.key, k.key) for t in tracks for k in t.tasks}
+    window = LearningCompletion.at >= _aware(since)
+    if until is not None:
+        window = window & (LearningCompletion.at < _aware(until))
     for uid, track, task in session.execute(
-        select(LearningCompletion.user_id, LearningCompletion.track, LearningCompletion.task).where(
-            LearningCompletion.at >= _aware(since)
-        )
+        select(LearningCompletion.user_id, LearningCompletion.track, LearningCompletion.task).where(window)
     ):
         if (track, task) in valid:
             done[(uid, track)] = done.get((uid, track), 0) + 1
-    shares: dict[str, list[float]] = {}
-    for domain, uid in members:
+    out: dict[tuple[int, str], tuple[float, int]] = {}
+    for domain_id, domain, uid in members:
         t = by_key.get(cohort_track.get(uid, first.key), first)
-        shares.setdefault(domain, []).append(done.get((uid, t.key), 0) / len(t.tasks))
-    return {d: round(sum(v) / len(v), 4) for d, v in sorted(shares.items())}
+        total, count = out.get((domain_id, domain), (0.0, 0))
+        out[(domain_id, domain)] = (total + done.get((uid, t.key), 0) / len(t.tasks), count + 1)
+    return out
 
 
 def _aware(d: datetime) -> datetime:
