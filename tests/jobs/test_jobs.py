@@ -300,7 +300,13 @@ def test_the_jobs_command_lists_runs_and_refuses_bad_input(tmp_path: Any) -> Non
     listed = threshold("jobs", "list", "--format", "json")
     assert listed.returncode == 0
     planned = {(j["kind"], j["schedule"]) for j in json.loads(listed.stdout)}
-    assert planned == {("operations.compact", None), ("operations.expire", None), ("operations.sweep", "daily")}
+    assert planned == {
+        ("operations.compact", None),
+        ("operations.expire", None),
+        ("operations.sweep", "daily"),
+        ("compliance.retention", "daily"),
+        ("maturity.snapshot", "0 3 1 * *"),
+    }
     due = threshold("jobs", "run", "--due", "--format", "json")
     assert due.returncode == 0 and json.loads(due.stdout) == []
     assert json.loads(threshold("jobs", "history", "--format", "json").stdout) == []

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from threshold.interface.deps import PlatformDep
+from threshold.interface.params import MAX_ID
 from threshold.interface.permissions import API, Governance, SignedIn
 from threshold.maturity import assessment, service, snapshots, target
 from threshold.maturity.picture import MAX_DOCUMENT
@@ -51,7 +52,7 @@ def dashboard(
     platform: PlatformDep,
     person: SignedIn,
     against: AgainstQ = "then",
-    snapshot: Annotated[int | None, Query(ge=1)] = None,
+    snapshot: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> dict[str, Any]:
     return asdict(service.dashboard(platform, person, against=against, snapshot=snapshot))
 
