@@ -131,25 +131,7 @@ def expire(
             gone = [ref for ref in before.data.values() if ref.snapshots and ref.path not in after_keep]
             result.removed_files, result.removed_bytes = len(gone), sum(ref.size for ref in gone)
             return result
-        result.removed_files, result.removed_bytes = expire_snapshots(platform, ident, table, doomed, before=before)
-        result.expired = doomed
-        record.publish(
-            platform,
-            person,
-            ident,
-            kind="expire",
-            snapshot_id=None,
-            previous=current,
-            rows_before=rows,
-            rows_after=rows,
-            size_bytes=None,
-            detail={
-                "expired": [str(i) for i in doomed],
-                "cutoff": result.cutoff,
-                "removed_files": result.removed_files,
-                "removed_bytes": result.removed_bytes,
-            },
-        )
+        expire_ids(platform, person, ident, doomed, result, current=current, rows=rows, table=table, before=before)
     return result
 
 
@@ -163,10 +145,13 @@ def expire_ids(
     current: int | None,
     rows: int,
     kind: str = "expire",
+    table: Table | None = None,
+    before: Inventory | None = None,
 ) -> ExpireResult:
     """`expire_snapshots` on the record as `kind` (retention: `retention.expire`). The caller holds the
     dataset's writer lock and the home's deletion lock (shared)."""
-    removed, removed_bytes = expire_snapshots(platform, ident, platform.lake.load(ident), doomed)
+    table = table if table is not None else platform.lake.load(ident)
+    removed, removed_bytes = expire_snapshots(platform, ident, table, doomed, before=before)
     result.removed_files += removed
     result.removed_bytes += removed_bytes
     result.expired = doomed
