@@ -103,6 +103,9 @@ def build_demo(
     from threshold.demo.literacy import build_literacy
 
     build_literacy(platform, log)
+    from threshold.demo.stewardship import build_stewardship
+
+    build_stewardship(platform, timeline, log)
     from threshold.demo.maturity import build_maturity
 
     build_maturity(platform, timeline, log)
@@ -217,7 +220,8 @@ def _share_all(
         if spec.full_name in existing:
             continue
         result = _share(platform, spec, data, person, folder, mode="create")
-        _backdate_share(platform, spec.full_name, result.snapshot_id, rng_days[i], created=True)
+        at = rng_days[i] - timedelta(days=30 * spec.months_ago) if spec.months_ago else rng_days[i]
+        _backdate_share(platform, spec.full_name, result.snapshot_id, at, created=True)
         if i % every == 0 or i == len(datasets) - 1:
             how = _FORMAT_LABELS[spec.fmt]
             log(f"  {spec.full_name:<{width}} {result.rows_total:>8,} rows  {how:<8}  {spec.sharer}")
