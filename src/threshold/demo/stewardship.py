@@ -29,13 +29,15 @@ from threshold.quality.models import Check, Incident
 from threshold.store.models import AccessRequest, Dataset, Grant
 
 PRODUCTS = (
-    # dataset, owner, freshness SLO in hours (the weekly KPIs: a week and a day), day of the first week
-    ("manufacturing.plant_kpis", "anna", 8 * 24, 1),
-    ("manufacturing.quality_inspections", "lea", None, 2),
-    ("manufacturing.maintenance_log", "tomasz", None, 3),
-    ("manufacturing.machine_sensors", "jonas", None, 4),
+    # dataset, owner, who promotes it, freshness SLO in hours (the weekly KPIs: a week and a day), working day
+    ("manufacturing.plant_kpis", "anna", "anna", 8 * 24, 1),
+    ("manufacturing.quality_inspections", "lea", "anna", None, 2),
+    ("manufacturing.maintenance_log", "tomasz", "markus", None, 3),
+    ("manufacturing.machine_sensors", "jonas", "markus", None, 4),
+    ("supply_chain.shipments", "carlos", "carlos", None, 4),
 )
-"""Manufacturing's products: promoted by its owner in the first simulated week."""
+"""Products promoted by a domain owner in the first simulated week: all of Manufacturing's generated datasets,
+Supply Chain's first one."""
 
 
 @dataclass(frozen=True)
@@ -76,9 +78,11 @@ REQUESTS = (
     Ask("markus", "hr.absences", "shift planning", "sabine", 0, 6 * 24),
     Ask("claudia", "hr.employees", "headcount planning", "sabine", 1, 4 * 24 + 3),
     Ask("lea", "hr.trainings", "qualification matrix", "sabine", -1, None),
+    Ask("ben", "supply_chain.suppliers", "supplier cost review", "carlos", 0, 10),
+    Ask("hannah", "supply_chain.shipments", "delivery promise pricing", "carlos", 2, 28),
 )
 """Access requests of the simulated weeks (week -1: the last days before now): Manufacturing answers the same
-morning, Human Resources after days."""
+morning, Supply Chain within a day or two, Human Resources after days."""
 
 
 def build_stewardship(platform: Platform, timeline: Timeline, log: Callable[[str], None] = print) -> None:
@@ -136,12 +140,11 @@ def _promote(platform: Platform, timeline: Timeline) -> int:
     from threshold.products.lifecycle import promote
 
     n = 0
-    for dataset, owner, freshness, day in PRODUCTS:
-        found = _people(platform, owner) or _people(platform, "anna")
-        if found is None or not _exists(platform, dataset):
+    for dataset, owner, promoter, freshness, day in PRODUCTS:
+        found = _people(platform, owner, promoter) or _people(platform, promoter, promoter)
+        if found is None or not _exists(platform, dataset) or dataset.split(".")[0] not in found[1].owner_of:
             continue
-        person = found[0]
-        by = person if "manufacturing" in person.owner_of else get_person(platform, "anna")
+        person, by = found
         at = _morning(timeline, 0, day, 9.5)
         try:
             with _clock(platform, at):  # the contract's checks read through the gateway: their events then
