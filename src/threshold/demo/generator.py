@@ -1,8 +1,10 @@
 """`build_demo`: a believable company in a Threshold home, with weeks of real usage behind it.
 
 Order: domains and people, then every dataset shared by a member of its domain (dated in the
-three weeks before the simulated usage), then the weeks of usage through the gateway, with the
-weekly datasets shared again at the start of each week. A home that already holds the demo is
+three weeks before the simulated usage, HR's spreadsheets months before), then the weeks of usage
+through the gateway, with the weekly datasets shared again at the start of each week; then insights,
+glossary, register, erasure, the learning cohort, the domains' stewardship (products, problems, access
+requests) and the maturity snapshots. A home that already holds the demo is
 left alone, so `make run` twice is fast; a build that was interrupted before any usage was
 recorded picks up where it stopped.
 """
