@@ -406,3 +406,38 @@ def test_maturity_history_from_snapshots_taken_at_their_moments(demo: Built) -> 
     assert levels["manufacturing"] > levels["sales"]  # a mature producer and a domain that shares little
     page = service.standing(p, get_person(p, "anna"), "manufacturing")
     assert page.assessment is not None and page.assessment.answered_by == "anna"
+
+
+def test_maturity_contrasts_the_spreadsheet_domain_with_the_mature_one(demo: Built) -> None:
+    """HR shares a few Excel/CSV files once, months ago, half undescribed, and answers requests after days;
+    Manufacturing owns, contracts and checks its products, fixes what consumers report and grants access the
+    same morning. The newest snapshot's computed levels say so."""
+    from threshold.identity.service import get_person
+    from threshold.maturity import service
+
+    p = demo.platform
+    formats = {describe(p, d.full_name)["source"]["format"] for d in DATASETS if d.domain == "hr"}
+    assert formats <= {"excel", "csv"}
+    board = service.dashboard(p, get_person(p, "carla"))
+    levels = {r.domain: {c.dimension: c.level for c in r.cells} for r in board.rows}
+    mean = {d: sum(x.values()) / len(x) for d, x in levels.items()}
+    assert mean["hr"] <= 2 and mean["manufacturing"] >= 4, levels
+    assert mean["hr"] == min(mean.values()) and mean["manufacturing"] == max(mean.values())
+    assert {d: levels["hr"][d] for d in ("ownership", "quality", "access_speed")} == {
+        "ownership": 1,
+        "quality": 1,
+        "access_speed": 1,
+    }
+    assert all(levels["manufacturing"][d] >= 4 for d in ("ownership", "quality", "access_speed", "reuse"))
+    hr = {
+        d.dimension: {s.name: s for s in d.signals} for d in service.standing(p, get_person(p, "anna"), "hr").dimensions
+    }
+    assert hr["sharing"]["kept_current"].value == 0  # shared once, months ago
+    assert hr["access_speed"]["within_a_day"].ratio == 0.0 and hr["access_speed"]["hours"].value > 72
+    mfg = {
+        d.dimension: {s.name: s for s in d.signals}
+        for d in service.standing(p, get_person(p, "anna"), "manufacturing").dimensions
+    }
+    assert mfg["quality"]["fresh"].ratio == 1.0 and mfg["quality"]["passing"].ratio == 1.0
+    assert mfg["access_speed"]["hours"].value < 24
+    assert mfg["reuse"]["read_outside"].value >= 1  # its data is read by other domains' people

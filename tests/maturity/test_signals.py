@@ -81,3 +81,40 @@ def test_the_dashboard_reads_the_snapshot_and_the_trend(measured: Measured) -> N
     assert [(c.dimension, c.level) for c in mfg.cells][:2] == [("sharing", 3), ("ownership", 3)]
     assert [t.snapshot_id for t in board.trend] == [first.id]
     assert board.trend[0].scores["sharing"] == pytest.approx((48.3 + 0.0 + 0.0) / 3, abs=0.05)
+
+
+def test_a_reader_is_outside_a_domain_even_when_their_own_domain_shares(measured: Measured) -> None:
+    """ben (finance) and carla (sales) read plant_kpis: they stay outsiders of manufacturing once their own
+    domains share too (the correlated query once asked "is the reader in any domain that shares")."""
+    from sqlalchemy import select
+
+    from threshold.store.models import Dataset, Domain
+    from threshold.usage.service import UsageRecord, record
+
+    from .conftest import _t
+
+    m = measured
+    with m.platform.store.session() as s:
+        ids = dict(s.execute(select(Domain.name, Domain.id)).all())
+        made = {}
+        for domain, name in (("finance", "budget"), ("sales", "pipeline")):
+            d = Dataset(domain_id=ids[domain], name=name, full_name=f"{domain}.{name}", description="x",
+                        stage="shared", snapshot_id=1, created_at=_t(1, 15))  # fmt: skip
+            s.add(d)
+            s.flush()
+            made[domain] = d.id
+    for who, ds, day in (("carla", made["finance"], 27), ("ben", made["finance"], 27), ("ben", made["sales"], 2)):
+        uid = {"carla": m.carla.id, "ben": m.ben.id}[who]
+        at = _t(3, day)
+        record(m.platform, UsageRecord(uid, "sql", None, f"g{ds}{who}", "select 1", 1, 1.0, "ok", [(ds, [], 1)], at=at))
+    snapshots.take(m.platform, m.gov)
+
+    def reuse(domain: str) -> dict[str, tuple[float, float | None]]:
+        dims = _by_dimension(service.standing(m.platform, m.gov, domain).dimensions)
+        return {s.name: (s.value, s.of) for s in dims["reuse"].signals}
+
+    assert reuse("manufacturing") == {"read_outside": (1, 3), "consumer_domains": (2, None)}
+    # carla (sales) read finance.budget in the window, ben is finance's own; ben's read of sales.pipeline
+    # on March 2nd is in the week of March 2nd, the window's first (30 days back from March 31st: March 2nd).
+    assert reuse("finance") == {"read_outside": (1, 1), "consumer_domains": (1, None)}
+    assert reuse("sales") == {"read_outside": (1, 1), "consumer_domains": (1, None)}

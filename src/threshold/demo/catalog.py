@@ -44,6 +44,9 @@ class DatasetSpec:
     weekly: str | None = None
     """Column label of the date by which the dataset is shared again every week (append)."""
     variant: int = 0
+    months_ago: int = 0
+    """Shared once that many months before the simulated usage and never updated since (0: in the three weeks
+    before it)."""
 
     @property
     def full_name(self) -> str:
@@ -59,12 +62,17 @@ def _g(
     description: str,
     purpose: str,
     weekly: str | None = None,
+    months_ago: int = 0,
 ) -> DatasetSpec:
-    return DatasetSpec(domain, name, sharer, fmt, description, purpose, build=build, weekly=weekly)
+    return DatasetSpec(
+        domain, name, sharer, fmt, description, purpose, build=build, weekly=weekly, months_ago=months_ago
+    )
 
 
-def _pub(domain: str, name: str, sharer: str, fmt: str, source: str, description: str, purpose: str) -> DatasetSpec:
-    return DatasetSpec(domain, name, sharer, fmt, description, purpose, public=source)
+def _pub(
+    domain: str, name: str, sharer: str, fmt: str, source: str, description: str, purpose: str, months_ago: int = 0
+) -> DatasetSpec:
+    return DatasetSpec(domain, name, sharer, fmt, description, purpose, public=source, months_ago=months_ago)
 
 
 # fmt: off
@@ -134,19 +142,16 @@ DATASETS = (
          "Daily open/high/low/close of an index with trading signals (vega-datasets).", "treasury research"),
     _g("finance", "fx_rates", "tobias", "frame", finance.fx_rates,
        "Daily euro reference rates for the currencies we invoice in.", "currency conversion in reporting"),
-    # HR
+    # HR runs on spreadsheets: its files were shared once, months ago, half of them without a word.
     _g("hr", "employees", "sabine", "csv", hr.employees,
        "Employees with name, e-mail, birth date, hire and exit dates, department, site, job title and FTE.",
-       "personnel administration and headcount planning"),
-    _g("hr", "absences", "oliver", "frame", hr.absences,
+       "personnel administration and headcount planning", months_ago=7),
+    _g("hr", "absences", "oliver", "xlsx", hr.absences,
        "Absences by employee: vacation, sickness, parental leave and training days.",
-       "absence management and staffing"),
-    _g("hr", "trainings", "elena", "xlsx", hr.trainings,
-       "Completed trainings with hours and test scores (exported from the learning platform).",
-       "training records"),
-    _pub("hr", "us_employment", "ravi", "pandas", "us-employment",
-         "US employment by sector per month, 2006-2015 (vega-datasets).",
-         "labour market benchmark for Tempe"),
+       "absence management and staffing", months_ago=6),
+    _g("hr", "trainings", "elena", "xlsx", hr.trainings, "", "training records", months_ago=6),
+    _pub("hr", "us_employment", "ravi", "csv", "us-employment", "", "labour market benchmark for Tempe",
+         months_ago=5),
     # R&D
     _g("r_and_d", "experiments", "wei", "frame", r_and_d.experiments,
        "Experiment runs: material, temperature, pressure, catalyst, duration, yield and purity.",
@@ -228,7 +233,7 @@ def catalog(
                 fmt="frame",
                 weekly=None,
                 variant=k + 1,
-                description=f"{template.description} (site {site.replace('_', ' ').title()})",
+                description=template.description and f"{template.description} (site {site.replace('_', ' ').title()})",
             )
         )
     return out

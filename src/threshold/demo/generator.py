@@ -1,8 +1,10 @@
 """`build_demo`: a believable company in a Threshold home, with weeks of real usage behind it.
 
 Order: domains and people, then every dataset shared by a member of its domain (dated in the
-three weeks before the simulated usage), then the weeks of usage through the gateway, with the
-weekly datasets shared again at the start of each week. A home that already holds the demo is
+three weeks before the simulated usage, HR's spreadsheets months before), then the weeks of usage
+through the gateway, with the weekly datasets shared again at the start of each week; then insights,
+glossary, register, erasure, the learning cohort, the domains' stewardship (products, problems, access
+requests) and the maturity snapshots. A home that already holds the demo is
 left alone, so `make run` twice is fast; a build that was interrupted before any usage was
 recorded picks up where it stopped.
 """
@@ -103,6 +105,9 @@ def build_demo(
     from threshold.demo.literacy import build_literacy
 
     build_literacy(platform, log)
+    from threshold.demo.stewardship import build_stewardship
+
+    build_stewardship(platform, timeline, log)
     from threshold.demo.maturity import build_maturity
 
     build_maturity(platform, timeline, log)
@@ -217,7 +222,8 @@ def _share_all(
         if spec.full_name in existing:
             continue
         result = _share(platform, spec, data, person, folder, mode="create")
-        _backdate_share(platform, spec.full_name, result.snapshot_id, rng_days[i], created=True)
+        at = rng_days[i] - timedelta(days=30 * spec.months_ago) if spec.months_ago else rng_days[i]
+        _backdate_share(platform, spec.full_name, result.snapshot_id, at, created=True)
         if i % every == 0 or i == len(datasets) - 1:
             how = _FORMAT_LABELS[spec.fmt]
             log(f"  {spec.full_name:<{width}} {result.rows_total:>8,} rows  {how:<8}  {spec.sharer}")

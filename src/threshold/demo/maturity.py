@@ -30,8 +30,9 @@ def build_maturity(platform: Platform, timeline: Timeline, log: Callable[[str], 
     carla = _person(platform, "carla", "sales", admin)
     step = max(1, timeline.weeks // 3)  # at least three points of history (the job itself runs monthly)
     moments = [timeline.start + timedelta(weeks=k) for k in range(step, timeline.weeks + 1, step)]
-    moments = [m for m in moments if m < timeline.now] + [timeline.now]
     kept = platform.clock
+    # The last one at the end of the build: insights, learning and products of the build's own minutes count.
+    moments = [m for m in moments if m < timeline.now] + [max(timeline.now, kept())]
     try:
         for i, moment in enumerate(moments):
             platform.clock = _at(moment)
@@ -45,7 +46,7 @@ def build_maturity(platform: Platform, timeline: Timeline, log: Callable[[str], 
                                   note="most numbers still live in spreadsheets")  # fmt: skip
                 platform.clock = _at(moment)
             snapshots.take(platform, admin, trigger="schedule")
-        platform.clock = _at(timeline.now)
+        platform.clock = _at(moments[-1])
         target.propose(platform, anna, "manufacturing", {"reuse": 4, "documentation": 4},
                        reason="other domains build on our KPIs: we want to be read and understood")  # fmt: skip
     finally:

@@ -284,7 +284,11 @@ def read_outside(ctx: Context) -> dict[int, tuple[float, float | None]]:
     outside reader, instead of scanning every reader of the window."""
 
     def read(ds: Any) -> Any:
-        outsider = ~exists().where(Membership.user_id == UsageWeekly.user_id, Membership.domain_id == ds.c.domain_id)
+        # Correlated to both enclosing queries (the reader's row and the dataset's domain): left to itself,
+        # SQLAlchemy correlates only the nearest one and re-selects `ds` inside, asking "is the reader a
+        # member of any domain that shares", which every reader is.
+        member = exists().where(Membership.user_id == UsageWeekly.user_id, Membership.domain_id == ds.c.domain_id)
+        outsider = ~member.correlate_except(Membership)
         return exists().where(
             UsageWeekly.dataset_id == ds.c.id, _usage_window(ctx, UsageWeekly.week), UsageWeekly.queries > 0, outsider
         )
