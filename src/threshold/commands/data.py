@@ -8,17 +8,22 @@ from typing import Annotated, Any
 
 import typer
 
-from threshold.commands.support import (
+from threshold.commands.options import (
     As,
     Controller,
+    Description,
     Format,
     Home,
     LegalBasis,
+    PerPage,
     Retention,
     RetentionColumn,
     SourceSystem,
     Special,
     Subjects,
+    TableCsvJson,
+)
+from threshold.commands.support import (
     Table,
     acting,
     check_format,
@@ -69,7 +74,7 @@ def share(
         str | None, typer.Option("--visibility", help="open, on-request or restricted (a new dataset; owners only).")
     ] = None,
     preview: Annotated[bool, typer.Option("--preview", help="Show what would be stored, and share nothing.")] = False,
-    description: Annotated[str, typer.Option("--description")] = "",
+    description: Description = "",
     purpose: Annotated[str, typer.Option("--purpose", help="Why the data was collected.")] = "",
     evolve: Annotated[bool, typer.Option("--evolve", help="Append may add new columns / widen types.")] = False,
     encoding: Annotated[str | None, typer.Option("--encoding", help="Force a text encoding.")] = None,
@@ -194,7 +199,7 @@ def _share_preview(platform: Any, person: Any, file: Path, domain: str, options:
 def datasets(
     search: Annotated[str | None, typer.Option("--search", help="Search text.")] = None,
     page: Annotated[int, typer.Option("--page")] = 1,
-    per_page: Annotated[int, typer.Option("--per-page")] = 1000,
+    per_page: PerPage = 1000,
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",
@@ -264,7 +269,7 @@ def query(
     sql: str,
     as_user: As = None,
     purpose: Annotated[str | None, typer.Option("--purpose", help="Why you query (recorded).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    fmt: TableCsvJson = "table",
     max_rows: Annotated[
         int | None, typer.Option("--max-rows", min=1, help="Fewer rows than your allowance (limits.query_rows).")
     ] = None,

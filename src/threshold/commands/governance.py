@@ -8,19 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from threshold.commands.support import (
-    As,
-    Format,
-    Home,
-    acting,
-    check_format,
-    emit,
-    emit_json,
-    lazy_module,
-    out,
-    platform_at,
-    say,
-)
+from threshold.commands.options import As, Format, Home, Limit, Purpose, Reason
+from threshold.commands.support import acting, check_format, emit, emit_json, lazy_module, out, platform_at, say
 from threshold.errors import InvalidInput
 from threshold.interface.tables import Col, TableSpec, when, yes_no
 
@@ -162,7 +151,7 @@ def request_cmd(
 def approve_cmd(
     request_id: int,
     as_user: As = None,
-    reason: Annotated[str, typer.Option("--reason")] = "",
+    reason: Reason = "",
     personal: Annotated[bool, typer.Option("--personal", help="The purpose allows personal data.")] = False,
     home: Home = None,
     fmt: Format = "table",
@@ -197,7 +186,7 @@ def deny_cmd(
 def revoke_cmd(
     grant_id: int,
     as_user: As = None,
-    reason: Annotated[str, typer.Option("--reason")] = "",
+    reason: Reason = "",
     home: Home = None,
     fmt: Format = "table",
 ) -> None:
@@ -256,7 +245,7 @@ INBOX = TableSpec(
 def explain_cmd(
     dataset: str,
     as_user: As = None,
-    purpose: Annotated[str | None, typer.Option("--purpose")] = None,
+    purpose: Purpose = None,
     home: Home = None,
     fmt: Format = "table",
 ) -> None:
@@ -284,7 +273,7 @@ def audit_cmd(
     dataset: Annotated[str | None, typer.Option("--dataset")] = None,
     action: Annotated[str | None, typer.Option("--action", help="e.g. query.denied, request.")] = None,
     user: Annotated[str | None, typer.Option("--user", help="Who acted.")] = None,
-    limit: Annotated[int, typer.Option("--limit")] = 100,
+    limit: Limit = 100,
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",

@@ -13,20 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-from threshold.commands.support import (
-    As,
-    Format,
-    Home,
-    Table,
-    acting,
-    check_format,
-    emit,
-    emit_json,
-    lazy_module,
-    out,
-    platform_at,
-    say,
-)
+from threshold.commands.options import As, Description, DomainFilter, Format, Home, Purpose, Title
+from threshold.commands.support import Table, acting, check_format, emit, emit_json, lazy_module, out, platform_at, say
 from threshold.errors import InvalidInput
 from threshold.interface.tables import Col, TableSpec, when
 
@@ -130,7 +118,7 @@ def explore(
     where: Where = None,
     sort: Sort = None,
     limit: Limit = 1000,
-    purpose: Annotated[str | None, typer.Option("--purpose")] = None,
+    purpose: Purpose = None,
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",
@@ -156,7 +144,7 @@ def explore(
 
 @insight_app.command("save")
 def insight_save(
-    title: Annotated[str, typer.Option("--title")],
+    title: Title,
     sql: Annotated[str | None, typer.Option("--sql", help="The question as SQL (or explore options).")] = None,
     dataset: Dataset = None,
     columns: Columns = None,
@@ -370,14 +358,14 @@ def insight_diff(ref: str, a: int, b: int, as_user: As = None, home: Home = None
 
 @board_app.command("create")
 def board_create(
-    title: Annotated[str, typer.Option("--title")],
+    title: Title,
     insight: Annotated[list[int] | None, typer.Option("--insight", help="Insight number (repeatable).")] = None,
     parameter: Annotated[
         str | None, typer.Option("--parameter", help='Shared parameter JSON: {"name": "plant", "default": "Berlin"}.')
     ] = None,
-    domain: Annotated[str | None, typer.Option("--domain")] = None,
+    domain: DomainFilter = None,
     topic: Annotated[str, typer.Option("--topic")] = "",
-    description: Annotated[str, typer.Option("--description")] = "",
+    description: Description = "",
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",

@@ -6,17 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from threshold.commands.support import (
-    As,
-    Format,
-    Home,
-    acting,
-    check_format,
-    emit,
-    err,
-    lazy_module,
-    platform_at,
-)
+from threshold.commands.options import As, Format, Home
+from threshold.commands.support import acting, check_format, emit, err, lazy_module, platform_at
 from threshold.errors import InvalidInput
 from threshold.interface.tables import Col, TableSpec, when
 

@@ -10,20 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
-from threshold.commands.support import (
-    As,
-    Format,
-    Home,
-    Table,
-    acting,
-    check_format,
-    emit,
-    emit_json,
-    err,
-    out,
-    platform_at,
-    say,
-)
+from threshold.commands.options import As, Description, DomainFilter, Format, Home
+from threshold.commands.support import Table, acting, check_format, emit, emit_json, err, out, platform_at, say
 from threshold.errors import InvalidInput
 from threshold.interface.tables import Col, TableSpec, when
 
@@ -44,7 +32,7 @@ def derive(
         typer.Option("--schedule", help="hourly, daily, 'daily at 06:30', weekly, 'every 15 minutes', or cron."),
     ] = None,
     purpose: Annotated[str | None, typer.Option("--purpose", help="Purpose declared to the gateway.")] = None,
-    description: Annotated[str, typer.Option("--description")] = "",
+    description: Description = "",
     replace: Annotated[bool, typer.Option("--replace", help="Redefine an existing derived dataset.")] = False,
     as_user: As = None,
     home: Home = None,
@@ -135,7 +123,7 @@ def _print_run(r: Any, fmt: str, verb: str) -> None:
 
 @app.command()
 def derivations(
-    domain: Annotated[str | None, typer.Option("--domain")] = None,
+    domain: DomainFilter = None,
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",
@@ -299,7 +287,7 @@ def source_add(
     name: str,
     owner: Annotated[str, typer.Option("--owner", help="The person accountable for the system.")],
     kind: Annotated[str, typer.Option("--kind", help="database, application, files, api...")] = "application",
-    description: Annotated[str, typer.Option("--description")] = "",
+    description: Description = "",
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",

@@ -9,18 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from threshold.commands.support import (
-    As,
-    Format,
-    Home,
-    acting,
-    check_format,
-    emit,
-    emit_json,
-    lazy_module,
-    out,
-    platform_at,
-)
+from threshold.commands.options import As, Format, Home
+from threshold.commands.support import acting, check_format, emit, emit_json, lazy_module, out, platform_at
 from threshold.interface.tables import Col, TableSpec, when
 
 service = lazy_module("threshold.literacy.service")

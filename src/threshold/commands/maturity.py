@@ -9,7 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from threshold.commands.support import As, Format, Home, acting, check_format, emit, emit_json, lazy_module, out, say
+from threshold.commands.options import As, Format, Home, Note
+from threshold.commands.support import acting, check_format, emit, emit_json, lazy_module, out, say
 from threshold.commands.support import platform_at as _platform
 from threshold.errors import InvalidInput
 from threshold.interface.tables import Col, TableSpec, when
@@ -122,7 +123,7 @@ def history_cmd(as_user: As = None, home: Home = None, fmt: Format = "table") ->
 def assess_cmd(
     domain: Annotated[str, typer.Argument(help="The domain you answer for.")],
     file: Annotated[Path, typer.Option("--file", help="YAML: question id: answer (0-4).")],
-    note: Annotated[str, typer.Option("--note")] = "",
+    note: Note = "",
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",
@@ -229,7 +230,7 @@ def target_proposals_cmd(
 def target_approve_cmd(
     proposal: int,
     reject: Annotated[bool, typer.Option("--reject", help="Reject it (say why with --note).")] = False,
-    note: Annotated[str, typer.Option("--note")] = "",
+    note: Note = "",
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",

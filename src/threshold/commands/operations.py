@@ -9,19 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from threshold.commands.support import (
-    As,
-    Format,
-    Home,
-    Table,
-    acting,
-    check_format,
-    emit_json,
-    err,
-    lazy_module,
-    out,
-    platform_at,
-)
+from threshold.commands.options import As, EveryDataset, Format, Home
+from threshold.commands.support import Table, acting, check_format, emit_json, err, lazy_module, out, platform_at
 
 backup_ = lazy_module("threshold.operations.backup")
 restore_ = lazy_module("threshold.operations.restore")
@@ -238,7 +227,7 @@ def repair(
 @maintenance_app.command("compact")
 def compact(
     dataset: Annotated[str | None, typer.Argument(help="A dataset; with --all, every dataset.")] = None,
-    every: Annotated[bool, typer.Option("--all", help="Every dataset (admins).")] = False,
+    every: EveryDataset = False,
     target_mb: Annotated[int | None, typer.Option("--target-mb", help="Size of the merged files.")] = None,
     as_user: As = None,
     home: Home = None,
@@ -269,7 +258,7 @@ def compact(
 @maintenance_app.command("expire")
 def expire(
     dataset: Annotated[str | None, typer.Argument(help="A dataset; with --all, every dataset.")] = None,
-    every: Annotated[bool, typer.Option("--all", help="Every dataset (admins).")] = False,
+    every: EveryDataset = False,
     older_than: Annotated[
         float | None,
         typer.Option("--older-than", help="Days; not fewer than THRESHOLD_TIME_TRAVEL_DAYS promises."),
