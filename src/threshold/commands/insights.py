@@ -184,10 +184,7 @@ def insight_save(
         schedule=schedule,
         interface="cli",
     )
-    if fmt == "json":
-        emit_json(asdict(d))
-    else:
-        out.print(f"Saved insight {d.id} “{d.title}”: {d.link}")
+    say(asdict(d), fmt, f"Saved insight {d.id} “{d.title}”: {d.link}")
 
 
 @insight_app.command("list")
@@ -248,11 +245,8 @@ def insight_run(ref: str, value: Values = None, as_user: As = None, home: Home =
     check_format(fmt, ("table", "json"))
     platform = platform_at(home)
     o = rerun(platform, acting(platform, as_user), ref, _values(value), interface="cli")
-    if fmt == "json":
-        emit_json(asdict(o))
-    else:
-        changed = "the numbers changed" if o.changed else "the numbers are the same"
-        out.print(f"Insight {o.insight}: {o.status}, {o.rows:,} rows in {o.duration_ms:.0f} ms; {changed}")
+    changed = "the numbers changed" if o.changed else "the numbers are the same"
+    say(asdict(o), fmt, f"Insight {o.insight}: {o.status}, {o.rows:,} rows in {o.duration_ms:.0f} ms; {changed}")
 
 
 @insight_app.command("export")
@@ -289,10 +283,7 @@ def insight_fork(
     check_format(fmt, ("table", "json"))
     platform = platform_at(home)
     d = service.fork(platform, acting(platform, as_user), ref, title=title)
-    if fmt == "json":
-        emit_json(asdict(d))
-    else:
-        out.print(f"Insight {d.id} “{d.title}”. {d.message}")
+    say(asdict(d), fmt, f"Insight {d.id} “{d.title}”. {d.message}")
 
 
 @insight_app.command("schedule")

@@ -74,7 +74,7 @@ def show(result: Any, fmt: str, view: View | None = None, *, formats: tuple[str,
         return
     for piece in shown:
         if isinstance(piece, Plain):
-            out.print(piece.text, markup=False)
+            out.print(piece.text, markup=False, highlight=piece.highlight)
         else:
             out.print(piece)
 

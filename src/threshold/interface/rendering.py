@@ -1,15 +1,15 @@
-"""One renderer for results: a result type (or a command's shape of result) declares once how it reads, a
-`View`, and `render(result, fmt)` gives what each interface prints or sends:
+"""One renderer for results: how a result reads is declared once, a `View` (next to the command that prints
+it), and `render(result, fmt, view)` gives what each interface prints or sends:
 
 - `json`: the result's JSON form (`to_json()` of a typed result, a dataclass's fields, a dict as it is), the
   same data the REST API answers with and a page's `.json` twin sends (`jsonable`);
 - `table`: what a terminal shows, in order: the view's lines (a heading, a sentence), then the declared table
   of its rows (`tables.TableSpec`), or the `empty` sentence when there are none;
-- `csv`: the declared table's columns, one line a row.
+- `csv`: the declared table's columns, one line a row, neutralised against formula injection.
 
-Typed results register their view with `shows(ResultType, View(...))`; a command that prints a plain dict
-names its view instead: `render(data, fmt, view)`. Nothing here prints, and Rich is imported only when a
-table is drawn, so the CLI, the API and the pages can all use it.
+A typed result (a dataclass of a service) gives its JSON form with `to_json()`; the API route, the page's
+`.json` twin and the CLI all send that. Nothing here prints, and Rich is imported only when a table is
+drawn, so the CLI, the API and the pages can all use it.
 """
 
 from __future__ import annotations
@@ -26,9 +26,11 @@ from threshold.interface.tables import TableSpec
 
 @dataclass(frozen=True)
 class Plain:
-    """A line shown as it is (no Rich markup read in it: names may hold brackets)."""
+    """A line shown as it is (no Rich markup read in it: names may hold brackets); `highlight=False` also
+    keeps the terminal from colouring numbers and strings in it (a document shown verbatim)."""
 
     text: str
+    highlight: bool = True
 
 
 @dataclass(frozen=True)
@@ -48,22 +50,6 @@ class View:
 
     def rows_of(self, result: Any) -> list[Any]:
         return list(self.rows(result) if self.rows else result)
-
-
-_VIEWS: dict[type, View] = {}
-
-
-def shows(result_type: type, view: View) -> None:
-    """Declare how a typed result reads (once, next to the interface that prints it)."""
-    _VIEWS[result_type] = view
-
-
-def view_of(result: Any) -> View | None:
-    probe = result[0] if isinstance(result, list) and result else result
-    for cls in type(probe).__mro__:
-        if cls in _VIEWS:
-            return _VIEWS[cls]
-    return None
 
 
 def jsonable(data: Any) -> Any:
@@ -89,7 +75,7 @@ def render(
     `csv` a single str, printed as it is. An unknown format is refused with the ones this command takes."""
     if fmt not in formats:
         raise InvalidInput(f"unknown format {fmt!r}; use one of {', '.join(formats)}")
-    view = view or view_of(result) or View()
+    view = view or View()
     if fmt == "json":
         return [json_text(view.json(result) if view.json else result)]
     if fmt == "csv":
@@ -108,11 +94,15 @@ def render(
 
 
 def csv_text(table: TableSpec, rows: Iterable[Any]) -> str:
+    """The declared columns as CSV, each cell as the table shows it, neutralised against formula injection
+    like every spreadsheet-bound export (`threshold.formulas`)."""
     import csv
     import io
 
+    from threshold.formulas import neutralise
+
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow([c.header for c in table.columns])
-    writer.writerows([c.value(r) for c in table.columns] for r in rows)
+    writer.writerow([neutralise(c.header) for c in table.columns])
+    writer.writerows([neutralise(c.cell(r)) for c in table.columns] for r in rows)
     return buf.getvalue()
