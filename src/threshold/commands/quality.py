@@ -364,9 +364,9 @@ def quarantine_show(quarantine_id: int, as_user: As = None, home: Home = None, f
     p = platform_at(home)
     row, files = get(p, acting(p, as_user), quarantine_id)
     if fmt == "json":
-        emit_json(row | {"files": [str(f) for f in files]})
+        emit_json(row.to_json() | {"files": [str(f) for f in files]})
         return
-    out.print(f"#{row['id']} {row['dataset']} ({row['mode']}, {row['status']}): {row['reason']}")
+    out.print(f"#{row.id} {row.dataset} ({row.mode}, {row.status}): {row.reason}")
     for f in files:
         sys.stdout.write(f"{f}\n")
 
@@ -379,7 +379,7 @@ def quarantine_release(quarantine_id: int, as_user: As = None, home: Home = None
 
     p = platform_at(home)
     r = release(p, acting(p, as_user), quarantine_id)
-    say(r, fmt, f"released #{r['id']}: {r['rows_added']:,} rows added to {r['dataset']}")
+    say(r, fmt, f"released #{r.id}: {r.rows_added:,} rows added to {r.dataset}")
 
 
 @app.command("quality")
