@@ -30,6 +30,7 @@ app.add_typer(board_app, name="board")
 
 Values = Annotated[list[str] | None, typer.Option("--value", help="Parameter value name=value (repeatable).")]
 Json = Annotated[str | None, typer.Option(help="JSON text, or @file.json.")]
+BoardValue = Annotated[str | None, typer.Option("--value", help="The shared parameter's value.")]
 
 
 def _values(raw: list[str] | None) -> dict[str, Any] | None:
@@ -391,7 +392,7 @@ BOARDS = TableSpec(
 @board_app.command("show")
 def board_show(
     ref: str,
-    value: Annotated[str | None, typer.Option("--value", help="The shared parameter's value.")] = None,
+    value: BoardValue = None,
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",
@@ -432,7 +433,7 @@ def board_remove(ref: str, insight: int, as_user: As = None, home: Home = None, 
 def board_export(
     ref: str,
     to: Annotated[Path, typer.Option("--to", help="File to write: .pptx, .xlsx or .pdf.")],
-    value: Annotated[str | None, typer.Option("--value", help="The shared parameter's value.")] = None,
+    value: BoardValue = None,
     as_user: As = None,
     home: Home = None,
 ) -> None:
