@@ -61,6 +61,7 @@ def test_a_command_imports_its_own_module_only() -> None:
     assert modules_after("query", "--help") == [
         "threshold.commands.data",
         "threshold.commands.index",
+        "threshold.commands.options",
         "threshold.commands.support",
     ]
     assert "threshold.commands.governance" in modules_after("policy", "list", "--help")

@@ -140,4 +140,4 @@ def test_the_retention_job_is_planned_daily(any_org: Any) -> None:
 
     retention.plan_from_settings(any_org.platform)
     [job] = jobs.listing(any_org.platform, kind=retention.KIND)
-    assert job["schedule"] == "daily"
+    assert job.schedule == "daily"

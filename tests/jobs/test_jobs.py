@@ -106,7 +106,7 @@ def test_a_planned_job_runs_when_due_and_is_planned_again(any_platform: Platform
     job = _job(p, "a")
     assert (job.last_status, job.attempts, job.claimed_by) == ("ok", 0, None)
     (run,) = service.history(p, kind="test.echo")
-    assert (run["key"], run["label"], run["status"], run["trigger"], run["attempt"]) == (
+    assert (run.key, run.label, run.status, run.trigger, run.attempt) == (
         "a",
         "label of a",
         "ok",
@@ -139,7 +139,7 @@ def test_a_failed_run_is_retried_with_backoff_then_waits_for_its_schedule(
     echo.failing.clear()
     clock.at = datetime(2026, 3, 6, 0, 0, tzinfo=UTC)
     assert service.run_due(p)[0].status == "ok"
-    statuses = [(r["trigger"], r["status"]) for r in reversed(service.history(p, key="a"))]
+    statuses = [(r.trigger, r.status) for r in reversed(service.history(p, key="a"))]
     assert statuses == [("schedule", "failed"), ("retry", "failed"), ("retry", "failed"), ("schedule", "ok")]
 
 
@@ -168,7 +168,7 @@ def test_a_skipped_job_is_recorded_as_skipped(any_platform: Platform, echo: Echo
     echo.idle.add("a")
     clock.at = datetime(2026, 3, 4, 11, 0, tzinfo=UTC)
     assert service.run_due(p)[0].status == "skipped"
-    assert service.history(p, key="a")[0]["status"] == "skipped"
+    assert service.history(p, key="a")[0].status == "skipped"
 
 
 def test_several_workers_at_once_run_a_due_job_once(any_platform: Platform, echo: Echo, clock: Clock) -> None:
@@ -230,8 +230,8 @@ def test_unplanned_jobs_stop_and_keep_their_history(any_platform: Platform, echo
     service.run_now(p, "test.echo", "a")
     with p.store.session() as s:
         service.unplan(s, "test.echo", "a")
-    assert [j for j in service.listing(p) if j["kind"] == "test.echo"] == []
-    assert [r["key"] for r in service.history(p, kind="test.echo")] == ["a"]
+    assert [j for j in service.listing(p) if j.kind == "test.echo"] == []
+    assert [r.key for r in service.history(p, kind="test.echo")] == ["a"]
 
 
 def test_the_scheduler_ticks_with_the_platform_clock(any_platform: Platform, echo: Echo, clock: Clock) -> None:
@@ -262,8 +262,9 @@ def test_only_admins_see_and_run_jobs(platform: Platform) -> None:
         require(get_person(platform, "ben"), "jobs.operate")
     require(get_person(platform, "admin"), "jobs.operate")
     data = service.overview(platform)
-    assert {"derivation.refresh", "quality.check"} <= {k["name"] for k in data["kinds"]}
-    assert data["scheduler"] is True and data["jobs"] == [] and data["history"] == []
+    assert {"derivation.refresh", "quality.check"} <= {k.name for k in data.kinds}
+    assert data.scheduler is True and data.jobs == [] and data.history == []
+    assert list(data.to_json()) == ["scheduler", "interval_seconds", "kinds", "jobs", "history"]
 
 
 def test_the_scheduler_setting_switches_the_servers_thread_off(platform: Platform) -> None:

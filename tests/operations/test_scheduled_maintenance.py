@@ -59,7 +59,7 @@ def test_compaction_and_the_sweep_run_when_their_schedules_say(tmp_path: Path) -
     assert len(live_files(home.lake, table, table.current_snapshot().snapshot_id)) == 1
     assert count(home, "d.t") == 120, "the same rows, none of the killed share's"
     history = jobs.history(home, kind=schedules.COMPACT)
-    assert [(r["status"], r["trigger"]) for r in history] == [("ok", "schedule")]
+    assert [(r.status, r.trigger) for r in history] == [("ok", "schedule")]
 
 
 def test_scheduled_expiry_keeps_every_published_snapshot_without_a_time_travel_promise(tmp_path: Path) -> None:
@@ -86,7 +86,7 @@ def test_a_bad_schedule_names_its_setting(tmp_path: Path) -> None:
 def test_the_jobs_are_planned_from_the_settings(tmp_path: Path) -> None:
     home = _home(tmp_path, sweep_schedule="every 6 hours")
     schedules.plan_from_settings(home)
-    planned = {j["kind"]: j for j in jobs.listing(home) if j["kind"].startswith("operations.")}
+    planned = {j.kind: j for j in jobs.listing(home) if j.kind.startswith("operations.")}
     assert set(planned) == {schedules.COMPACT, schedules.EXPIRE, schedules.SWEEP}
-    assert planned[schedules.SWEEP]["schedule"] == "every 6 hours"
-    assert planned[schedules.COMPACT]["schedule"] is None
+    assert planned[schedules.SWEEP].schedule == "every 6 hours"
+    assert planned[schedules.COMPACT].schedule is None

@@ -59,11 +59,11 @@ def test_a_blocking_check_rejects_an_append_and_the_dataset_stays_exactly_as_it_
     assert "quarantine #" in message and "\n" not in message
     assert _state(b) == before
     (held,) = quarantine.listing(b.platform, b.anna, BATCHES)
-    assert (held["file"], held["mode"], held["by"], held["status"]) == ("more.csv", "append", "anna", "held")
-    _, files = quarantine.get(b.platform, b.anna, held["id"])
-    assert [f.name for f in files] == ["more.csv"] and _sha(files[0]) == _sha(bad) == held["sha256"]
+    assert (held.file, held.mode, held.by, held.status) == ("more.csv", "append", "anna", "held")
+    _, files = quarantine.get(b.platform, b.anna, held.id)
+    assert [f.name for f in files] == ["more.csv"] and _sha(files[0]) == _sha(bad) == held.sha256
     with b.platform.store.session() as s:
-        run = s.get(CheckRun, held["runs"][0])
+        run = s.get(CheckRun, held.runs[0])
         assert run is not None and (run.status, run.rejected, run.failing, run.trigger) == ("fail", True, 1, "share")
         assert run.detail["scope"] == "appended rows"
 
@@ -139,7 +139,7 @@ def test_a_replace_is_judged_as_a_whole(batches: Batches) -> None:
     with pytest.raises(Conflict, match="1 row; expected at least 3 rows"):
         share(b.platform, small, domain="manufacturing", name="batches", mode="replace", user=b.anna)
     assert _state(b) == before
-    assert quarantine.listing(b.platform, b.anna, BATCHES)[0]["mode"] == "replace"
+    assert quarantine.listing(b.platform, b.anna, BATCHES)[0].mode == "replace"
 
 
 def test_a_rejected_frame_is_kept_as_parquet(batches: Batches) -> None:
@@ -160,7 +160,7 @@ def test_a_rejected_frame_is_kept_as_parquet(batches: Batches) -> None:
     with pytest.raises(Conflict, match="weight_kg out of range"):
         share(b.platform, frame, domain="manufacturing", name="batches", mode="append", user=b.anna)
     (held,) = quarantine.listing(b.platform, b.anna, BATCHES)
-    _, files = quarantine.get(b.platform, b.anna, held["id"])
+    _, files = quarantine.get(b.platform, b.anna, held.id)
     import pyarrow.parquet as pq
 
     assert pq.read_table(files[0]).column("weight_kg").to_pylist() == [5000.0]
@@ -174,14 +174,14 @@ def test_an_owner_releases_a_quarantined_file_and_its_failure_opens_an_incident(
     (held,) = quarantine.listing(b.platform, b.anna, BATCHES)
 
     with pytest.raises(Denied, match="rule: domain.owner"):
-        quarantine.release(b.platform, b.ben, held["id"])
-    released = quarantine.release(b.platform, b.anna, held["id"])
+        quarantine.release(b.platform, b.ben, held.id)
+    released = quarantine.release(b.platform, b.anna, held.id)
 
-    assert released["rows_added"] == 1
-    assert quarantine.listing(b.platform, b.anna, BATCHES)[0]["status"] == "released"
+    assert released.rows_added == 1
+    assert quarantine.listing(b.platform, b.anna, BATCHES)[0].status == "released"
     assert [i["title"] for i in list_incidents(b.platform, b.anna)] == [f"{BATCHES}: check failed: code is not null"]
     with pytest.raises(Conflict, match="released already"):
-        quarantine.release(b.platform, b.anna, held["id"])
+        quarantine.release(b.platform, b.anna, held.id)
 
 
 def test_shares_without_checks_are_not_slowed_by_the_gate(batches: Batches) -> None:

@@ -54,3 +54,37 @@ def test_admins_see_and_run_jobs_on_the_page_and_its_json_twin(olga: Any, anna: 
     assert anna.get("/jobs.json").status_code == 403
     assert anna.get("/api/v1/jobs").status_code == 403
     assert "/jobs" not in [a.attrs.get("href") for a in anna.page("/").find_all("a")]
+
+
+def test_the_page_twin_the_api_and_the_cli_send_one_json_form(olga: Any, org: Any) -> None:
+    import json
+
+    from threshold.interface.rendering import json_text
+    from threshold.jobs import service
+
+    derive(
+        org.platform,
+        "kpi_total",
+        domain="manufacturing",
+        sql="SELECT count(*) AS n FROM manufacturing.plant_kpis",
+        user=org.anna,
+        schedule_text="weekly",
+    )
+    twin, api = olga.get("/jobs.json").json(), olga.get("/api/v1/jobs").json()
+    cli = json.loads(json_text(service.overview(org.platform)))  # what `threshold jobs … --format json` prints
+    assert twin == api == cli
+    assert list(api) == ["scheduler", "interval_seconds", "kinds", "jobs", "history"]
+    (job,) = [j for j in api["jobs"] if j["key"] == "manufacturing.kpi_total"]
+    assert list(job) == [
+        "kind",
+        "key",
+        "label",
+        "schedule",
+        "next_run_at",
+        "running_on",
+        "attempts",
+        "last_run_at",
+        "last_status",
+        "last_error",
+    ]
+    assert job["schedule"] == "weekly" and job["last_status"] is None

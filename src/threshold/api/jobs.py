@@ -18,7 +18,7 @@ Operator = Annotated[Person, Requires("jobs.operate")]
 
 @router.get("/jobs", summary="Every scheduled job, the declared kinds and the newest runs")
 def list_jobs(platform: PlatformDep, person: Operator) -> dict[str, Any]:
-    return jobs.overview(platform)
+    return jobs.overview(platform).to_json()
 
 
 @router.get("/jobs/history", summary="Runs of jobs, newest first")
@@ -29,10 +29,10 @@ def job_history(
     key: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
-    return jobs.history(platform, kind=kind, key=key, limit=limit)
+    return [r.to_json() for r in jobs.history(platform, kind=kind, key=key, limit=limit)]
 
 
 @router.post("/jobs/{kind}/{key}/run", summary="Run one job now, whatever its schedule")
 async def run_job(kind: str, key: str, platform: PlatformDep, person: Operator) -> dict[str, Any]:
     o = await run_in_threadpool(jobs.run_now, platform, kind, key)
-    return jobs.outcome_dict(o)
+    return jobs.outcome_row(o).to_json()

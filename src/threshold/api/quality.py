@@ -156,11 +156,12 @@ def quarantine_list(
     person: Annotated[Person, Requires("domain.member")],
     dataset: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[dict[str, Any]]:
-    return quarantine.listing(platform, person, dataset)
+    return [q.to_json() for q in quarantine.listing(platform, person, dataset)]
 
 
 @router.post("/quarantine/{quarantine_id}/release", summary="Share a rejected file anyway (owners)")
 async def quarantine_release(
     quarantine_id: Id, platform: PlatformDep, person: Annotated[Person, Requires("domain.own")]
 ) -> dict[str, Any]:
-    return await run_in_threadpool(quarantine.release, platform, person, quarantine_id)
+    released = await run_in_threadpool(quarantine.release, platform, person, quarantine_id)
+    return released.to_json()

@@ -8,17 +8,23 @@ from typing import Annotated
 
 import typer
 
-from threshold.commands.support import (
+from threshold.commands.options import (
     As,
+    CollectedFor,
     Controller,
+    CsvJson,
+    DomainDatasets,
     Format,
     Home,
     LegalBasis,
+    Missing,
     Retention,
     RetentionColumn,
     SourceSystem,
     Special,
     Subjects,
+)
+from threshold.commands.support import (
     acting,
     check_format,
     collection_options,
@@ -86,7 +92,7 @@ def set_cmd(
     subjects: Subjects = None,
     controller: Controller = None,
     source_system: SourceSystem = None,
-    purpose: Annotated[str | None, typer.Option("--purpose", help="Why the data was collected.")] = None,
+    purpose: CollectedFor = None,
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",
@@ -112,11 +118,11 @@ def history_cmd(dataset: Dataset, as_user: As = None, home: Home = None, fmt: Fo
 @register_app.command("export")
 def export_cmd(
     legal_basis: LegalBasis = None,
-    domain: Annotated[str | None, typer.Option("--domain", help="Only this domain's datasets.")] = None,
-    missing: Annotated[bool, typer.Option("--missing", help="Only entries lacking a required field.")] = False,
+    domain: DomainDatasets = None,
+    missing: Missing = False,
     as_user: As = None,
     home: Home = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    fmt: CsvJson = "csv",
 ) -> None:
     """The register for the data protection officer, as CSV or JSON on stdout (what you may know exists)."""
     check_format(fmt, ("csv", "json"))
@@ -130,8 +136,8 @@ def export_cmd(
 @register_app.command("list")
 def list_cmd(
     legal_basis: LegalBasis = None,
-    domain: Annotated[str | None, typer.Option("--domain", help="Only this domain's datasets.")] = None,
-    missing: Annotated[bool, typer.Option("--missing", help="Only entries lacking a required field.")] = False,
+    domain: DomainDatasets = None,
+    missing: Missing = False,
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",

@@ -3,32 +3,40 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from threshold.commands.support import (
+from threshold.commands.options import (
     As,
     Controller,
+    Description,
     Format,
     Home,
     LegalBasis,
+    PerPage,
     Retention,
     RetentionColumn,
     SourceSystem,
     Special,
     Subjects,
+    TableCsvJson,
+)
+from threshold.commands.support import (
     Table,
     acting,
     check_format,
     collection_options,
     emit,
-    emit_json,
     err,
+    escape,
     out,
     platform_at,
 )
+from threshold.commands.support import show as present
+from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec, count
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
@@ -69,7 +77,7 @@ def share(
         str | None, typer.Option("--visibility", help="open, on-request or restricted (a new dataset; owners only).")
     ] = None,
     preview: Annotated[bool, typer.Option("--preview", help="Show what would be stored, and share nothing.")] = False,
-    description: Annotated[str, typer.Option("--description")] = "",
+    description: Description = "",
     purpose: Annotated[str, typer.Option("--purpose", help="Why the data was collected.")] = "",
     evolve: Annotated[bool, typer.Option("--evolve", help="Append may add new columns / widen types.")] = False,
     encoding: Annotated[str | None, typer.Option("--encoding", help="Force a text encoding.")] = None,
@@ -134,59 +142,58 @@ def share(
             bar.update(task, description=f"{phase} {file.name}", completed=fraction if fraction is not None else None)
 
         results = run_share(platform, file, domain=domain, user=person, progress=progress, **options)
-    if fmt == "json":
-        emit_json([r.__dict__ for r in results])
-        return
+    present(results, fmt, View(lines=_shared_lines, json=lambda rs: [r.__dict__ for r in rs]))
+
+
+def _shared_lines(results: list[Any]) -> Iterator[Any]:
     for r in results:
         tags = ", ".join(f"{c}: {t}" for c, t in r.tags)
-        out.print(
+        yield (
             f"shared {r.dataset} ({r.mode}): {r.rows_added:,} rows added, {r.rows_total:,} in total, "
             f"{len(r.columns)} columns, snapshot {r.snapshot_id}, {r.seconds:.1f} s"
         )
         if tags:
-            out.print(f"  tagged {tags}")
+            yield f"  tagged {tags}"
         for note in r.notes:
-            out.print(f"  {note}", markup=False)
+            yield Plain(f"  {note}")
 
 
 def _share_preview(platform: Any, person: Any, file: Path, domain: str, options: dict[str, Any], fmt: str) -> None:
     """`threshold share --preview`: what would be stored, and nothing shared."""
     from dataclasses import asdict
 
-    from rich.markup import escape
-
     from threshold.sharing.preview import ShareChoices, preview
 
     choices = ShareChoices(domain=domain).updated(**options)
     result = preview(platform, file, user=person, choices=choices)
-    if fmt == "json":
-        emit_json(asdict(result) | {"ready": result.ready})
-        return
-    out.print(f"[bold]preview of {file.name}[/bold]: nothing was shared")
+    present(result, fmt, View(lines=lambda r: _preview_lines(r, file), json=lambda r: asdict(r) | {"ready": r.ready}))
+
+
+def _preview_lines(result: Any, file: Path) -> Iterator[Any]:
+    yield f"[bold]preview of {file.name}[/bold]: nothing was shared"
     if result.sheets:
-        out.print("sheets: " + ", ".join(f"'{s}'" for s in result.sheets), markup=False)
+        yield Plain("sheets: " + ", ".join(f"'{s}'" for s in result.sheets))
     for problem in result.problems:
-        out.print(f"[red]problem:[/red] {escape(problem)}")
+        yield f"[red]problem:[/red] {escape(problem)}"
     for t in result.tables:
         count = f", {t.row_count:,} rows" if t.row_count is not None else ""
-        out.print(f"\n[bold]{t.dataset}[/bold]{count}" + (f" from sheet '{escape(t.sheet)}'" if t.sheet else ""))
+        yield f"\n[bold]{t.dataset}[/bold]{count}" + (f" from sheet '{escape(t.sheet)}'" if t.sheet else "")
         for note in t.notes:
-            out.print(f"  {note}", markup=False)
+            yield Plain(f"  {note}")
         for problem in t.problems:
-            out.print(f"  [red]problem:[/red] {escape(problem)}")
+            yield f"  [red]problem:[/red] {escape(problem)}"
         columns = Table("column", "label in the file", "type", "tags", title="columns as they will be stored")
         for c in t.columns:
             retyped = f" (found {c.detected_type})" if c.type != c.detected_type else ""
             columns.add_row(c.name, escape(c.label), c.type + retyped, ", ".join(x.tag for x in c.tags))
-        out.print(columns)
+        yield columns
         rows = Table(*[c.name for c in t.columns], title=f"first {len(t.rows)} rows")
         for row in t.rows:
             rows.add_row(*("" if v is None else escape(str(v)) for v in row))
-        out.print(rows)
-    out.print(
+        yield rows
+    yield Plain(
         "to share it, run the same command without --preview; correct it with --sheet, --header-row, --skip-rows, "
-        "--range, --keep-totals, --rename OLD=NEW, --type NAME=TYPE, --visibility",
-        markup=False,
+        "--range, --keep-totals, --rename OLD=NEW, --type NAME=TYPE, --visibility"
     )
 
 
@@ -194,7 +201,7 @@ def _share_preview(platform: Any, person: Any, file: Path, domain: str, options:
 def datasets(
     search: Annotated[str | None, typer.Option("--search", help="Search text.")] = None,
     page: Annotated[int, typer.Option("--page")] = 1,
-    per_page: Annotated[int, typer.Option("--per-page")] = 1000,
+    per_page: PerPage = 1000,
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",
@@ -224,18 +231,18 @@ def show(dataset: str, as_user: As = None, home: Home = None, fmt: Format = "tab
 
     check_format(fmt, ("table", "json"))
     platform = platform_at(home)
-    d = describe(platform, dataset, viewer=acting(platform, as_user))
-    if fmt == "json":
-        emit_json(d)
-        return
-    out.print(f"[bold]{d['name']}[/bold]  {d['rows']:,} rows · stage {d['stage']} · snapshot {d['snapshot_id']}")
+    present(describe(platform, dataset, viewer=acting(platform, as_user)), fmt, View(lines=_dataset_lines))
+
+
+def _dataset_lines(d: dict[str, Any]) -> Iterator[Any]:
+    yield f"[bold]{d['name']}[/bold]  {d['rows']:,} rows · stage {d['stage']} · snapshot {d['snapshot_id']}"
     if d["description"]:
-        out.print(d["description"])
+        yield d["description"]
     if d["source"]:
         s = d["source"]
-        out.print(f"source: {s['name']} ({s['format']}, {s['size'] or 0:,} bytes, sha256 {str(s['sha256'])[:16]}…)")
-    out.print(SCHEMA.rich(d["schema"]))
-    out.print(HISTORY.rich(d["history"], title="history"))
+        yield f"source: {s['name']} ({s['format']}, {s['size'] or 0:,} bytes, sha256 {str(s['sha256'])[:16]}…)"
+    yield SCHEMA.rich(d["schema"])
+    yield HISTORY.rich(d["history"], title="history")
 
 
 SCHEMA = TableSpec(
@@ -264,7 +271,7 @@ def query(
     sql: str,
     as_user: As = None,
     purpose: Annotated[str | None, typer.Option("--purpose", help="Why you query (recorded).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    fmt: TableCsvJson = "table",
     max_rows: Annotated[
         int | None, typer.Option("--max-rows", min=1, help="Fewer rows than your allowance (limits.query_rows).")
     ] = None,
@@ -343,26 +350,25 @@ def usage(
         data = service.dataset_usage(platform, dataset, viewer=viewer)
     else:
         data = service.org_usage(platform, viewer=viewer)
-    if fmt == "json":
-        emit_json(data)
-        return
+    present(data, fmt, View(lines=lambda d: _usage_lines(d, dataset, user)))
+
+
+def _usage_lines(data: dict[str, Any], dataset: str | None, user: str | None) -> Iterator[Any]:
     if user:
-        out.print(PERSON_USE.rich(data["datasets"], title=f"{user}'s use"))
+        yield PERSON_USE.rich(data["datasets"], title=f"{user}'s use")
     elif dataset:
-        out.print(
-            f"[bold]{dataset}[/bold]: {data['queries']} queries by {data['users']} people, last {data['last_used']}"
-        )
-        out.print(BY_DOMAIN.rich(data["domains"]))
-        out.print(BY_PURPOSE.rich(data["purposes"]))
+        yield f"[bold]{dataset}[/bold]: {data['queries']} queries by {data['users']} people, last {data['last_used']}"
+        yield BY_DOMAIN.rich(data["domains"])
+        yield BY_PURPOSE.rich(data["purposes"])
         if data["names_visible"] or data["top_users"]:
-            out.print(BY_PERSON.rich(data["top_users"]))
-        out.print(BY_WEEK.rich(data["weekly"]))
+            yield BY_PERSON.rich(data["top_users"])
+        yield BY_WEEK.rich(data["weekly"])
     else:
-        out.print(f"{data['queries']} queries by {data['users']} people")
-        out.print(MOST_USED.rich(data["most_used"], title="most used"))
-        out.print(f"never used: {len(data['never_used'])} datasets")
+        yield f"{data['queries']} queries by {data['users']} people"
+        yield MOST_USED.rich(data["most_used"], title="most used")
+        yield f"never used: {len(data['never_used'])} datasets"
         for d in data["never_used"][:20]:
-            out.print(f"  {d['dataset']}")
+            yield f"  {d['dataset']}"
 
 
 PERSON_USE = TableSpec(

@@ -4,23 +4,15 @@ and the subject access report (docs/compliance.md). For the governance group."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from threshold.commands.support import (
-    As,
-    Format,
-    Home,
-    acting,
-    check_format,
-    emit,
-    emit_json,
-    lazy_module,
-    out,
-    platform_at,
-)
+from threshold.commands.options import As, Format, Home
+from threshold.commands.support import acting, check_format, emit, lazy_module, out, platform_at, show
+from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec
 
 service = lazy_module("threshold.erasure.service")
@@ -136,34 +128,33 @@ def access_cmd(
     report = subject_access.report(p, acting(p, as_user), subject)
     if export is not None:
         export.write_text(report.as_csv() if export.suffix == ".csv" else report.as_json(), encoding="utf-8")
-    if fmt == "json":
-        emit_json(report)
-        return
+    show(report, fmt, View(lines=_holdings_lines))
+
+
+def _holdings_lines(report: Any) -> Iterator[Plain]:
     for h in report.holdings:
-        out.print(
+        yield Plain(
             f"{h.dataset}: {h.rows} rows in {', '.join(h.columns)}; purpose: {h.purpose or '-'}; "
-            f"legal basis: {h.legal_basis}",
-            markup=False,
+            f"legal basis: {h.legal_basis}"
         )
-    out.print(f"{len(report.holdings)} of {report.datasets_searched} datasets searched hold the subject", markup=False)
+    yield Plain(f"{len(report.holdings)} of {report.datasets_searched} datasets searched hold the subject")
 
 
 def _print(cert: object, fmt: str) -> None:
-    data = cert.as_dict()  # type: ignore[attr-defined]
-    if fmt == "json":
-        emit_json(data)
-        return
-    out.print(f"erasure certificate {data['id']}: {data['status']} ({data['reason']})", markup=False)
+    show(cert.as_dict(), fmt, View(lines=_certificate_lines))  # type: ignore[attr-defined]
+
+
+def _certificate_lines(data: dict[str, Any]) -> Iterator[Plain]:
+    yield Plain(f"erasure certificate {data['id']}: {data['status']} ({data['reason']})")
     for t in data["tables"]:
         state = "erased" if t["done"] else "NOT erased yet"
-        out.print(
+        yield Plain(
             f"  {t['dataset']}: {t['rows_removed']} rows removed, {t['bytes_rewritten']:,} bytes rewritten, "
-            f"{len(t['expired'])} snapshots expired, {t['files_removed']} files removed ({state})",
-            markup=False,
+            f"{len(t['expired'])} snapshots expired, {t['files_removed']} files removed ({state})"
         )
     for line in data["verification"].get("checked", []):
-        out.print(f"  verified: {line}", markup=False)
+        yield Plain(f"  verified: {line}")
     for line in data["verification"].get("found", []):
-        out.print(f"  STILL FOUND: {line}", markup=False)
+        yield Plain(f"  STILL FOUND: {line}")
     if data["error"]:
-        out.print(f"  {data['error']}", markup=False)
+        yield Plain(f"  {data['error']}")

@@ -4,23 +4,15 @@ vocabulary, reviewed before a term is in force (docs/glossary.md)."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from threshold.commands.support import (
-    As,
-    Format,
-    Home,
-    acting,
-    check_format,
-    emit,
-    emit_json,
-    lazy_module,
-    out,
-    platform_at,
-)
+from threshold.commands.options import As, Format, Home
+from threshold.commands.support import acting, check_format, emit, emit_json, lazy_module, out, platform_at, show
+from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec, when
 
 service = lazy_module("threshold.glossary.service")
@@ -197,38 +189,35 @@ def import_cmd(
         raise InvalidInput(f"{source} is not UTF-8 text (byte {e.start})") from None
     p = platform_at(home)
     report = transfer.import_csv(p, acting(p, as_user), text, submit=not draft)
-    if fmt == "json":
-        emit_json(report)
-        return
-    out.print(
-        f"{len(report.proposed)} proposed ({'drafts' if draft else 'in review'}), {len(report.unchanged)} unchanged",
-        markup=False,
+    show(report, fmt, View(lines=lambda r: _imported_lines(r, draft)))
+
+
+def _imported_lines(report: Any, draft: bool) -> Iterator[Plain]:
+    yield Plain(
+        f"{len(report.proposed)} proposed ({'drafts' if draft else 'in review'}), {len(report.unchanged)} unchanged"
     )
 
 
 def _print(view: Any, fmt: str, *, said: str | None = None) -> None:
-    if fmt == "json":
-        emit_json(view)
-        return
+    show(view, fmt, View(lines=lambda v: _term_lines(v, said)))
+
+
+def _term_lines(view: Any, said: str | None) -> Iterator[Any]:
     if said:
-        out.print(said, markup=False)
-    out.print(f"{view.title} ({view.domain}, {view.status.replace('_', ' ')})", markup=False)
-    out.print(f"  {view.definition}", markup=False)
+        yield Plain(said)
+    yield Plain(f"{view.title} ({view.domain}, {view.status.replace('_', ' ')})")
+    yield Plain(f"  {view.definition}")
     if view.synonyms:
-        out.print(f"  synonyms: {', '.join(view.synonyms)}", markup=False)
+        yield Plain(f"  synonyms: {', '.join(view.synonyms)}")
     for link in view.links:
-        out.print(f"  {link.kind}: {link.target}", markup=False)
+        yield Plain(f"  {link.kind}: {link.target}")
     if view.pending is not None:
         who = view.pending.author or "someone"
-        out.print(
-            f"  open revision #{view.pending.number} by {who}: {view.pending.status.replace('_', ' ')}", markup=False
-        )
+        yield Plain(f"  open revision #{view.pending.number} by {who}: {view.pending.status.replace('_', ' ')}")
         for change in view.changes:
             words = " ".join(w if op == "=" else f"[-{w}-]" if op == "-" else f"{{+{w}+}}" for op, w in change.words)
-            out.print(f"    {change.field}: {words}", markup=False)
+            yield Plain(f"    {change.field}: {words}")
         if view.may_review:
-            out.print(
-                "  you may review it: threshold glossary review TERM --approve | --reject --note ...", markup=False
-            )
+            yield Plain("  you may review it: threshold glossary review TERM --approve | --reject --note ...")
     if view.history:
-        out.print(HISTORY.rich(view.history))
+        yield HISTORY.rich(view.history)

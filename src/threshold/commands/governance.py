@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from threshold.commands.support import (
-    As,
-    Format,
-    Home,
-    acting,
-    check_format,
-    emit,
-    emit_json,
-    lazy_module,
-    out,
-    platform_at,
-    say,
-)
+from threshold.commands.options import As, Format, Home, Limit, Purpose, Reason
+from threshold.commands.support import acting, check_format, emit, emit_json, lazy_module, out, platform_at, say, show
 from threshold.errors import InvalidInput
+from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec, when, yes_no
 
 access = lazy_module("threshold.governance.requests")
@@ -58,12 +49,17 @@ def visibility_cmd(target: str, visibility: str, as_user: As = None, home: Home 
     check_format(fmt)
     p = platform_at(home)
     r = controls.set_visibility(p, acting(p, as_user), target, visibility)
-    if fmt == "json":
-        emit_json(r)
-    elif "domain" in r:
-        out.print(f"new datasets of domain {r['domain']} are {r['default_visibility']} by default", markup=False)
+    show(r, fmt, VISIBILITY)
+
+
+def _visibility_lines(r: dict[str, Any]) -> Iterator[Plain]:
+    if "domain" in r:
+        yield Plain(f"new datasets of domain {r['domain']} are {r['default_visibility']} by default")
     else:
-        out.print(f"{r['dataset']} is now {r['visibility']}", markup=False)
+        yield Plain(f"{r['dataset']} is now {r['visibility']}")
+
+
+VISIBILITY = View(lines=_visibility_lines)
 
 
 @app.command("purposes")
@@ -95,17 +91,21 @@ def policy_apply(
         raise InvalidInput(f"no policy file {file.name!r}")
     p = platform_at(home)
     r = policies.apply(p, acting(p, as_user), file.read_text(encoding="utf-8"), reason=reason)
-    if fmt == "json":
-        emit_json(r.__dict__)
-        return
+    show(r, fmt, APPLIED)
+
+
+APPLIED = View(lines=lambda r: _applied_lines(r), json=lambda r: r.__dict__)
+
+
+def _applied_lines(r: Any) -> Iterator[str]:
     scope = "global guardrails" if r.scope == "global" else f"policies of {r.domain}"
-    out.print(
+    yield (
         f"applied {scope}: {len(r.created)} created, {len(r.updated)} updated, {len(r.retired)} retired, "
         f"{len(r.unchanged)} unchanged"
     )
     for label, ids in (("created", r.created), ("updated", r.updated), ("retired", r.retired)):
         for rid in ids:
-            out.print(f"  {label} {rid}")
+            yield f"  {label} {rid}"
 
 
 @policy_app.command("list")
@@ -162,7 +162,7 @@ def request_cmd(
 def approve_cmd(
     request_id: int,
     as_user: As = None,
-    reason: Annotated[str, typer.Option("--reason")] = "",
+    reason: Reason = "",
     personal: Annotated[bool, typer.Option("--personal", help="The purpose allows personal data.")] = False,
     home: Home = None,
     fmt: Format = "table",
@@ -197,7 +197,7 @@ def deny_cmd(
 def revoke_cmd(
     grant_id: int,
     as_user: As = None,
-    reason: Annotated[str, typer.Option("--reason")] = "",
+    reason: Reason = "",
     home: Home = None,
     fmt: Format = "table",
 ) -> None:
@@ -256,7 +256,7 @@ INBOX = TableSpec(
 def explain_cmd(
     dataset: str,
     as_user: As = None,
-    purpose: Annotated[str | None, typer.Option("--purpose")] = None,
+    purpose: Purpose = None,
     home: Home = None,
     fmt: Format = "table",
 ) -> None:
@@ -265,18 +265,22 @@ def explain_cmd(
     p = platform_at(home)
     person = acting(p, as_user)
     e = controls.explain(p, person, dataset, purpose=purpose)
-    if fmt == "json":
-        emit_json(e)
-        return
+    show(e, fmt, EXPLANATION)
+
+
+EXPLANATION = View(lines=lambda e: _explanation_lines(e))
+
+
+def _explanation_lines(e: dict[str, Any]) -> Iterator[Any]:
     verdict = "may read" if e["allowed"] else "may NOT read"
-    out.print(f"{e['reader']} {verdict} {e['dataset']} ({e['rule']}: {e['reason']})", markup=False)
+    yield Plain(f"{e['reader']} {verdict} {e['dataset']} ({e['rule']}: {e['reason']})")
     if e["purpose"]:
-        out.print(f"purpose: {e['purpose']}", markup=False)
-    out.print(EXPLAINED.rich(e["columns"]))
+        yield Plain(f"purpose: {e['purpose']}")
+    yield EXPLAINED.rich(e["columns"])
     for f in e["row_filters"]:
-        out.print(f"rows filtered by {f['rule']}: {f['where']}", markup=False)
+        yield Plain(f"rows filtered by {f['rule']}: {f['where']}")
     if e.get("how_to_see_more"):
-        out.print(e["how_to_see_more"], markup=False)
+        yield Plain(e["how_to_see_more"])
 
 
 @app.command("audit")
@@ -284,7 +288,7 @@ def audit_cmd(
     dataset: Annotated[str | None, typer.Option("--dataset")] = None,
     action: Annotated[str | None, typer.Option("--action", help="e.g. query.denied, request.")] = None,
     user: Annotated[str | None, typer.Option("--user", help="Who acted.")] = None,
-    limit: Annotated[int, typer.Option("--limit")] = 100,
+    limit: Limit = 100,
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",

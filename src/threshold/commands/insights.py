@@ -13,20 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-from threshold.commands.support import (
-    As,
-    Format,
-    Home,
-    Table,
-    acting,
-    check_format,
-    emit,
-    emit_json,
-    lazy_module,
-    out,
-    platform_at,
-    say,
-)
+from threshold.commands.options import As, Description, DomainFilter, Format, Home, Purpose, Title
+from threshold.commands.support import Table, acting, check_format, emit, emit_json, lazy_module, out, platform_at, say
 from threshold.errors import InvalidInput
 from threshold.interface.tables import Col, TableSpec, when
 
@@ -42,6 +30,7 @@ app.add_typer(board_app, name="board")
 
 Values = Annotated[list[str] | None, typer.Option("--value", help="Parameter value name=value (repeatable).")]
 Json = Annotated[str | None, typer.Option(help="JSON text, or @file.json.")]
+BoardValue = Annotated[str | None, typer.Option("--value", help="The shared parameter's value.")]
 
 
 def _values(raw: list[str] | None) -> dict[str, Any] | None:
@@ -130,7 +119,7 @@ def explore(
     where: Where = None,
     sort: Sort = None,
     limit: Limit = 1000,
-    purpose: Annotated[str | None, typer.Option("--purpose")] = None,
+    purpose: Purpose = None,
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",
@@ -156,7 +145,7 @@ def explore(
 
 @insight_app.command("save")
 def insight_save(
-    title: Annotated[str, typer.Option("--title")],
+    title: Title,
     sql: Annotated[str | None, typer.Option("--sql", help="The question as SQL (or explore options).")] = None,
     dataset: Dataset = None,
     columns: Columns = None,
@@ -196,10 +185,7 @@ def insight_save(
         schedule=schedule,
         interface="cli",
     )
-    if fmt == "json":
-        emit_json(asdict(d))
-    else:
-        out.print(f"Saved insight {d.id} “{d.title}”: {d.link}")
+    say(asdict(d), fmt, f"Saved insight {d.id} “{d.title}”: {d.link}")
 
 
 @insight_app.command("list")
@@ -260,11 +246,8 @@ def insight_run(ref: str, value: Values = None, as_user: As = None, home: Home =
     check_format(fmt, ("table", "json"))
     platform = platform_at(home)
     o = rerun(platform, acting(platform, as_user), ref, _values(value), interface="cli")
-    if fmt == "json":
-        emit_json(asdict(o))
-    else:
-        changed = "the numbers changed" if o.changed else "the numbers are the same"
-        out.print(f"Insight {o.insight}: {o.status}, {o.rows:,} rows in {o.duration_ms:.0f} ms; {changed}")
+    changed = "the numbers changed" if o.changed else "the numbers are the same"
+    say(asdict(o), fmt, f"Insight {o.insight}: {o.status}, {o.rows:,} rows in {o.duration_ms:.0f} ms; {changed}")
 
 
 @insight_app.command("export")
@@ -301,10 +284,7 @@ def insight_fork(
     check_format(fmt, ("table", "json"))
     platform = platform_at(home)
     d = service.fork(platform, acting(platform, as_user), ref, title=title)
-    if fmt == "json":
-        emit_json(asdict(d))
-    else:
-        out.print(f"Insight {d.id} “{d.title}”. {d.message}")
+    say(asdict(d), fmt, f"Insight {d.id} “{d.title}”. {d.message}")
 
 
 @insight_app.command("schedule")
@@ -370,14 +350,14 @@ def insight_diff(ref: str, a: int, b: int, as_user: As = None, home: Home = None
 
 @board_app.command("create")
 def board_create(
-    title: Annotated[str, typer.Option("--title")],
+    title: Title,
     insight: Annotated[list[int] | None, typer.Option("--insight", help="Insight number (repeatable).")] = None,
     parameter: Annotated[
         str | None, typer.Option("--parameter", help='Shared parameter JSON: {"name": "plant", "default": "Berlin"}.')
     ] = None,
-    domain: Annotated[str | None, typer.Option("--domain")] = None,
+    domain: DomainFilter = None,
     topic: Annotated[str, typer.Option("--topic")] = "",
-    description: Annotated[str, typer.Option("--description")] = "",
+    description: Description = "",
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",
@@ -412,7 +392,7 @@ BOARDS = TableSpec(
 @board_app.command("show")
 def board_show(
     ref: str,
-    value: Annotated[str | None, typer.Option("--value", help="The shared parameter's value.")] = None,
+    value: BoardValue = None,
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",
@@ -453,7 +433,7 @@ def board_remove(ref: str, insight: int, as_user: As = None, home: Home = None, 
 def board_export(
     ref: str,
     to: Annotated[Path, typer.Option("--to", help="File to write: .pptx, .xlsx or .pdf.")],
-    value: Annotated[str | None, typer.Option("--value", help="The shared parameter's value.")] = None,
+    value: BoardValue = None,
     as_user: As = None,
     home: Home = None,
 ) -> None:

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from threshold.commands.support import (
-    As,
-    Format,
-    Home,
-    acting,
-    check_format,
-    emit,
-    err,
-    lazy_module,
-    platform_at,
-)
+from threshold.commands.options import As, Format, Home
+from threshold.commands.support import acting, check_format, err, lazy_module, platform_at, show
 from threshold.errors import InvalidInput
+from threshold.interface.rendering import View
 from threshold.interface.tables import Col, TableSpec, when
+
+if TYPE_CHECKING:
+    from threshold.jobs.results import JobRow
 
 access = lazy_module("threshold.access")
 service = lazy_module("threshold.jobs.service")
@@ -39,13 +34,12 @@ def list_cmd(
     check_format(fmt, ("table", "json"))
     p = platform_at(home)
     access.require(acting(p, as_user), "jobs.operate")
-    rows = service.listing(p, kind=kind)
-    emit(rows, JOBS, fmt)
+    show(service.listing(p, kind=kind), fmt, View(table=JOBS))
 
 
-def _job_status(r: dict[str, Any]) -> str:
-    status = "running" if r["running_on"] else (r["last_status"] or "")
-    return status + (f" (retry {r['attempts']})" if r["attempts"] else "")
+def _job_status(r: JobRow) -> str:
+    status = "running" if r.running_on else (r.last_status or "")
+    return status + (f" (retry {r.attempts})" if r.attempts else "")
 
 
 JOBS = TableSpec(
@@ -72,8 +66,7 @@ def history_cmd(
     check_format(fmt, ("table", "json"))
     p = platform_at(home)
     access.require(acting(p, as_user), "jobs.operate")
-    rows = service.history(p, kind=kind, key=key, limit=limit)
-    emit(rows, RUNS, fmt)
+    show(service.history(p, kind=kind, key=key, limit=limit), fmt, View(table=RUNS))
 
 
 RUNS = TableSpec(
@@ -105,10 +98,10 @@ def run_cmd(
     if not due and not (kind and key):
         raise InvalidInput("give both the job's KIND and KEY (see `threshold jobs list`)")
     outcomes = service.run_due(p) if due else [service.run_now(p, str(kind), str(key))]
-    rows = [service.outcome_dict(o) for o in outcomes]
-    emit(rows, OUTCOMES, fmt)
-    if any(r["status"] == "failed" for r in rows):
-        err.print(f"{sum(r['status'] == 'failed' for r in rows)} job(s) failed")
+    rows = [service.outcome_row(o) for o in outcomes]
+    show(rows, fmt, View(table=OUTCOMES))
+    if any(r.status == "failed" for r in rows):
+        err.print(f"{sum(r.status == 'failed' for r in rows)} job(s) failed")
         raise typer.Exit(1)
 
 

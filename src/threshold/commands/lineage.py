@@ -4,27 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from threshold.commands.support import (
-    As,
-    Format,
-    Home,
-    Table,
-    acting,
-    check_format,
-    emit,
-    emit_json,
-    err,
-    out,
-    platform_at,
-    say,
-)
+from threshold.commands.options import As, Description, DomainFilter, Format, Home
+from threshold.commands.support import Table, acting, check_format, emit, emit_json, err, out, platform_at, say, show
 from threshold.errors import InvalidInput
+from threshold.interface.rendering import View
 from threshold.interface.tables import Col, TableSpec, when
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
@@ -44,7 +34,7 @@ def derive(
         typer.Option("--schedule", help="hourly, daily, 'daily at 06:30', weekly, 'every 15 minutes', or cron."),
     ] = None,
     purpose: Annotated[str | None, typer.Option("--purpose", help="Purpose declared to the gateway.")] = None,
-    description: Annotated[str, typer.Option("--description")] = "",
+    description: Description = "",
     replace: Annotated[bool, typer.Option("--replace", help="Redefine an existing derived dataset.")] = False,
     as_user: As = None,
     home: Home = None,
@@ -108,34 +98,53 @@ def refresh(
     person = acting(platform, as_user)
     if schedule is not None:
         info = service.set_schedule(platform, dataset, schedule, user=person)
-        if fmt == "json":
-            emit_json(info)
-        else:
-            when = f"next run {info['next_run_at']}" if info["schedule"] else "on demand only"
-            out.print(f"{info['dataset']}: schedule {info['schedule'] or 'none'}, {when}")
+        show(info, fmt, SCHEDULED)
         return
     _print_run(service.refresh(platform, dataset, user=person), fmt, "refreshed")
 
 
 def _print_run(r: Any, fmt: str, verb: str) -> None:
-    if fmt == "json":
-        emit_json(asdict(r))
-        return
-    out.print(
+    show(r, fmt, View(lines=lambda r: _run_lines(r, verb), json=asdict))
+
+
+def _run_lines(r: Any, verb: str) -> Iterator[str]:
+    yield (
         f"{verb} {r.dataset}: {r.rows:,} rows, {len(r.columns)} columns, snapshot {r.snapshot_id}, "
         f"from {', '.join(r.inputs) or 'no dataset'} ({r.seconds:.1f} s)"
     )
     for column, tag in r.tags:
-        out.print(f"  {column}: inherits {tag}")
+        yield f"  {column}: inherits {tag}"
     for g in r.gaps:
-        out.print(f"  lineage unresolved for {g['column'] or 'the query'}: {g['reason']}")
+        yield f"  lineage unresolved for {g['column'] or 'the query'}: {g['reason']}"
     if r.schedule:
-        out.print(f"  schedule {r.schedule}, next run {r.next_run_at}")
+        yield f"  schedule {r.schedule}, next run {r.next_run_at}"
+
+
+def _scheduled_lines(info: dict[str, Any]) -> Iterator[str]:
+    when = f"next run {info['next_run_at']}" if info["schedule"] else "on demand only"
+    yield f"{info['dataset']}: schedule {info['schedule'] or 'none'}, {when}"
+
+
+SCHEDULED = View(lines=_scheduled_lines)
+
+
+def _overview_lines(data: dict[str, Any]) -> Iterator[Any]:
+    nodes = ", ".join(f"{n} {k}" for k, n in data["nodes"].items()) or "no nodes"
+    yield f"lineage graph: {nodes}; {data['edges']} edges; {data['column_lineage']} column lineage rows"
+    yield f"gaps: {data['gaps']['columns']} columns in {data['gaps']['datasets']} datasets are unresolved"
+    t = Table("dataset", "column", "reason", title="unresolved lineage")
+    for g in data["gaps"]["list"]:
+        t.add_row(g["dataset"], g["column"] or "(query)", g["reason"])
+    if data["gaps"]["list"]:
+        yield t
+
+
+OVERVIEW = View(lines=_overview_lines)
 
 
 @app.command()
 def derivations(
-    domain: Annotated[str | None, typer.Option("--domain")] = None,
+    domain: DomainFilter = None,
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",
@@ -189,18 +198,7 @@ def lineage(
     platform = platform_at(home)
     person = acting(platform, as_user)
     if target is None:
-        data = overview(platform, viewer=person)
-        if fmt == "json":
-            emit_json(data)
-            return
-        nodes = ", ".join(f"{n} {k}" for k, n in data["nodes"].items()) or "no nodes"
-        out.print(f"lineage graph: {nodes}; {data['edges']} edges; {data['column_lineage']} column lineage rows")
-        out.print(f"gaps: {data['gaps']['columns']} columns in {data['gaps']['datasets']} datasets are unresolved")
-        t = Table("dataset", "column", "reason", title="unresolved lineage")
-        for g in data["gaps"]["list"]:
-            t.add_row(g["dataset"], g["column"] or "(query)", g["reason"])
-        if data["gaps"]["list"]:
-            out.print(t)
+        show(overview(platform, viewer=person), fmt, OVERVIEW)
         return
     if upstream and downstream:
         direction = "both"
@@ -208,9 +206,10 @@ def lineage(
         direction = "upstream" if upstream else "downstream" if downstream else "both"
     dataset, column = _split(target)
     data = view(platform, dataset, column=column, direction=direction, depth=depth, viewer=person)
-    if fmt == "json":
-        emit_json(data)
-        return
+    show(data, fmt, View(lines=lambda d: _lineage_lines(d, dataset, column, direction, depth)))
+
+
+def _lineage_lines(data: dict[str, Any], dataset: str, column: str | None, direction: str, depth: int) -> Iterator[Any]:
     title = f"{dataset}{'.' + column if column else ''}: {direction}, {depth} levels"
     t = Table("level", "node", "kind", "domain", "owners", "notes", title=title)
     for n in data["nodes"]:
@@ -229,7 +228,7 @@ def lineage(
             ", ".join(n["owners"]),
             "; ".join(notes),
         )
-    out.print(t)
+    yield t
     if column:
         names = {n["id"]: n["name"] for n in data["nodes"]}
         c = Table("from", "to", "how", title="column lineage")
@@ -237,13 +236,13 @@ def lineage(
             src = f"{names.get(e['from'], '?')}.{e['from_column']}"
             dst = f"{names.get(e['to'], '?')}.{e['to_column'] or '*'}"
             c.add_row(src, dst, e["kind"] + (" (masking)" if e["masking"] else ""))
-        out.print(c)
+        yield c
     for g in data["gaps"]:
-        out.print(f"unresolved: {g['column'] or '(query)'}: {g['reason']}")
+        yield f"unresolved: {g['column'] or '(query)'}: {g['reason']}"
     if data["truncated"]:
-        out.print("(stopped at the node limit: narrow with --upstream/--downstream or --depth)")
+        yield ("(stopped at the node limit: narrow with --upstream/--downstream or --depth)")
     elif data["deeper"]:
-        out.print(f"(there is more beyond {depth} levels: --depth)")
+        yield f"(there is more beyond {depth} levels: --depth)"
 
 
 @app.command()
@@ -264,10 +263,11 @@ def impact(
         raise InvalidInput(f"{target!r}: write DOMAIN.DATASET.COLUMN")
     platform = platform_at(home)
     data = run(platform, dataset, column, change=change, viewer=acting(platform, as_user), notify=notify)
-    if fmt == "json":
-        emit_json(data)
-        return
-    out.print(
+    show(data, fmt, View(lines=lambda d: _impact_lines(d, change, notify)))
+
+
+def _impact_lines(data: dict[str, Any], change: str, notify: bool) -> Iterator[Any]:
+    yield (
         f"{change} {data['dataset']}.{data['column']} ({data['type']}): {data['breaks']} break, "
         f"{data['affected']} affected"
     )
@@ -283,15 +283,15 @@ def impact(
             ", ".join(c["user"] for c in d["consumers"])
             or (f"{d['consumer_count']} people" if d["consumer_count"] else ""),
         )
-    out.print(t)
+    yield t
     who = Table("person", "why", title="who must be told")
     for p in data["notify"]:
         who.add_row(p["user"], "; ".join(p["reasons"]))
     if not data["names_visible"] and data["notify_count"]:
         who.add_row(f"{data['notify_count']} people", "named to the data's producers")
-    out.print(who)
+    yield who
     if notify:
-        out.print(f"told {data['notified']} people")
+        yield f"told {data['notified']} people"
 
 
 @source_app.command("add")
@@ -299,7 +299,7 @@ def source_add(
     name: str,
     owner: Annotated[str, typer.Option("--owner", help="The person accountable for the system.")],
     kind: Annotated[str, typer.Option("--kind", help="database, application, files, api...")] = "application",
-    description: Annotated[str, typer.Option("--description")] = "",
+    description: Description = "",
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",
@@ -357,10 +357,7 @@ def openlineage_load(
     results = []
     for i in range(0, len(events), 100):
         results.extend(ingest(platform, events[i : i + 100], user=person)["events"])
-    if fmt == "json":
-        emit_json(results)
-        return
-    out.print(f"merged {len(results)} events")
+    say(results, fmt, f"merged {len(results)} events")
 
 
 @openlineage_app.command("status")
@@ -369,12 +366,7 @@ def openlineage_status(home: Home = None, fmt: Format = "table") -> None:
     from threshold.lineage.openlineage_out import outbox
 
     check_format(fmt, ("table", "json"))
-    data = outbox(platform_at(home))
-    if fmt == "json":
-        emit_json(data)
-        return
-    out.print(f"sending to {data['url'] or '(THRESHOLD_OPENLINEAGE_URL is not set)'}")
-    out.print(EMITTED.rich(data["events"]))
+    show(outbox(platform_at(home)), fmt, OUTBOX)
 
 
 EMITTED = TableSpec(
@@ -385,6 +377,11 @@ EMITTED = TableSpec(
     Col("attempts", "attempts", justify="right"),
     Col("error", "error"),
     Col("at", "at", fmt=when),
+)
+OUTBOX = View(
+    table=EMITTED,
+    rows=lambda d: d["events"],
+    lines=lambda d: [f"sending to {d['url'] or '(THRESHOLD_OPENLINEAGE_URL is not set)'}"],
 )
 
 

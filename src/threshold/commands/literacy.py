@@ -3,24 +3,16 @@ by doing, and one's own data use for a review conversation (docs/literacy.md).""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from threshold.commands.support import (
-    As,
-    Format,
-    Home,
-    acting,
-    check_format,
-    emit,
-    emit_json,
-    lazy_module,
-    out,
-    platform_at,
-)
+from threshold.commands.options import As, Format, Home
+from threshold.commands.support import acting, check_format, emit, lazy_module, platform_at, show
+from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec, when
 
 service = lazy_module("threshold.literacy.service")
@@ -67,15 +59,16 @@ def status_cmd(as_user: As = None, home: Home = None, fmt: Format = "table") -> 
     check_format(fmt)
     p = platform_at(home)
     mine = service.my_learning(p, acting(p, as_user))
-    if fmt == "json":
-        emit_json(mine)
-        return
+    show(mine, fmt, View(lines=_learning_lines))
+
+
+def _learning_lines(mine: Any) -> Iterator[Any]:
     for path in mine.paths:
         where = f" (cohort {path.cohort}, week {path.current_week})" if path.cohort else ""
         tasks = [t for w in path.weeks for t in w.tasks]
-        emit(tasks, TASKS, fmt, title=f"{path.title}{where}: {path.done} of {path.total} done")
+        yield TASKS.rich(tasks, title=f"{path.title}{where}: {path.done} of {path.total} done")
         if path.next is not None:
-            out.print(f"Next: {path.next.title} - {path.next.hint} ({path.next.link})", markup=False)
+            yield Plain(f"Next: {path.next.title} - {path.next.hint} ({path.next.link})")
 
 
 @learn_app.command("tracks")
@@ -130,15 +123,16 @@ def cohort_show_cmd(
 
 
 def _cohort(view: Any, fmt: str, *, said: str = "") -> None:
-    if fmt == "json":
-        emit_json(view)
-        return
+    show(view, fmt, View(lines=lambda v: _cohort_lines(v, said)))
+
+
+def _cohort_lines(view: Any, said: str) -> Iterator[Any]:
     if said:
-        out.print(said, markup=False)
+        yield Plain(said)
     title = f"{view.name}: {view.track_title}, week {view.current_week} of {view.weeks_total}, {view.members} people"
-    emit(view.weeks, WEEKS, fmt, title=title)
+    yield WEEKS.rich(view.weeks, title=title)
     for s in view.stalls[:5]:
-        out.print(f"Stalled: {s.title} (week {s.week}): {s.not_done} not done", markup=False)
+        yield Plain(f"Stalled: {s.title} (week {s.week}): {s.not_done} not done")
 
 
 @app.command("my-report")
@@ -159,32 +153,28 @@ def report_cmd(
     me = acting(p, as_user)
     if team is not None:
         totals = report_mod.team_report(p, me, team, period=period)
-        if fmt == "json":
-            emit_json(totals)
-            return
-        for field_, value in vars(totals).items():
-            out.print(f"{field_.replace('_', ' ')}: {value}", markup=False)
+        show(totals, fmt, View(lines=lambda t: [Plain(f"{k.replace('_', ' ')}: {v}") for k, v in vars(t).items()]))
         return
     r = report_mod.personal_report(p, me, period=period, of=person)
     if pdf is not None:
         pdf.write_bytes(pdf_mod.render(r))
-    if fmt == "json":
-        emit_json(r)
-        return
-    out.print(f"Data use of {r.display_name}, {r.period}: {r.queries} queries", markup=False)
+    show(r, fmt, View(lines=lambda r: _report_lines(r, pdf)))
+
+
+def _report_lines(r: Any, pdf: Path | None) -> Iterator[Plain]:
+    yield Plain(f"Data use of {r.display_name}, {r.period}: {r.queries} queries")
     for u in r.datasets_used:
-        out.print(f"  used {u.dataset}: {u.queries} queries", markup=False)
+        yield Plain(f"  used {u.dataset}: {u.queries} queries")
     for i in r.insights:
         domains = ", ".join(f"{c.domain} {c.people}" for c in i.by_domain)
-        out.print(f"  insight {i.title}: {i.viewers} viewers ({domains or 'nobody yet'})", markup=False)
+        yield Plain(f"  insight {i.title}: {i.viewers} viewers ({domains or 'nobody yet'})")
     for d in r.shared:
         domains = ", ".join(f"{c.domain} {c.people}" for c in d.by_domain)
-        out.print(f"  shared {d.dataset}: {d.consumers} people ({domains or 'nobody yet'})", markup=False)
-    out.print(
-        f"  described {r.descriptions} datasets, wrote {r.terms} glossary terms, fixed {r.incidents_fixed} incidents",
-        markup=False,
+        yield Plain(f"  shared {d.dataset}: {d.consumers} people ({domains or 'nobody yet'})")
+    yield Plain(
+        f"  described {r.descriptions} datasets, wrote {r.terms} glossary terms, fixed {r.incidents_fixed} incidents"
     )
     for learning in r.learning:
-        out.print(f"  learning {learning.track}: {learning.done} of {learning.total} tasks done", markup=False)
+        yield Plain(f"  learning {learning.track}: {learning.done} of {learning.total} tasks done")
     if pdf is not None:
-        out.print(f"PDF written to {pdf}", markup=False)
+        yield Plain(f"PDF written to {pdf}")

@@ -3,15 +3,17 @@ show|history|set|propose|proposals|approve`: the maturity model and its target p
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from threshold.commands.support import As, Format, Home, acting, check_format, emit, emit_json, lazy_module, out, say
+from threshold.commands.options import As, Format, Home, Note
+from threshold.commands.support import acting, check_format, emit, lazy_module, say, show
 from threshold.commands.support import platform_at as _platform
 from threshold.errors import InvalidInput
+from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec, when
 
 service = lazy_module("threshold.maturity.service")
@@ -74,31 +76,38 @@ def show_cmd(
     p = _platform(home)
     who = acting(p, as_user)
     if domain is None:
-        board = service.dashboard(p, who, against=against, snapshot=snapshot)
-        if fmt == "json":
-            return emit_json(board)
-        if board.snapshot_id is None:
-            return out.print("No maturity snapshot yet: take one with `threshold maturity snapshot`.")
-        cols = [Col("domain", "domain", id=True)]
-        cols += [Col(d.replace("_", " "), _cell(i), justify="right") for i, d in enumerate(board.dimensions)]
-        title = f"Snapshot #{board.snapshot_id} {when(board.at.isoformat() if board.at else None)}: level/target"
-        return emit(board.rows, TableSpec(*cols), fmt, title=title)
-    page = service.standing(p, who, domain, against=against)
-    if fmt == "json":
-        return emit_json(page)
+        return show(service.dashboard(p, who, against=against, snapshot=snapshot), fmt, View(lines=_board_lines))
+    show(service.standing(p, who, domain, against=against), fmt, View(lines=_standing_lines))
+
+
+def _board_lines(board: Any) -> Iterator[Any]:
+    if board.snapshot_id is None:
+        yield NO_SNAPSHOT
+        return
+    cols = [Col("domain", "domain", id=True)]
+    cols += [Col(d.replace("_", " "), _cell(i), justify="right") for i, d in enumerate(board.dimensions)]
+    title = f"Snapshot #{board.snapshot_id} {when(board.at.isoformat() if board.at else None)}: level/target"
+    yield TableSpec(*cols).rich(board.rows, title=title)
+
+
+NO_SNAPSHOT = "No maturity snapshot yet: take one with `threshold maturity snapshot`."
+
+
+def _standing_lines(page: Any) -> Iterator[str]:
     if page.snapshot_id is None:
-        return out.print("No maturity snapshot yet: take one with `threshold maturity snapshot`.")
-    out.print(f"{page.title or page.domain} — snapshot #{page.snapshot_id}, target picture v{page.picture_version}")
+        yield NO_SNAPSHOT
+        return
+    yield f"{page.title or page.domain} — snapshot #{page.snapshot_id}, target picture v{page.picture_version}"
     for d in page.dimensions:
-        out.print(f"  {d.dimension:<14} {d.score:5.1f}  level {d.level} {d.level_name} (target {d.target})")
+        yield f"  {d.dimension:<14} {d.score:5.1f}  level {d.level} {d.level_name} (target {d.target})"
         for s in d.signals:
             of = f" of {s.of:g}" if s.of is not None else ""
-            out.print(f"      {s.label}: {s.value:g}{of}  [{s.formula}]")
+            yield f"      {s.label}: {s.value:g}{of}  [{s.formula}]"
     for n in page.next_steps:
-        out.print(f"Next: {n.dimension} to level {n.to_level} {n.to_name} (needs {n.needs:g}, {n.gap:g} to go)")
+        yield f"Next: {n.dimension} to level {n.to_level} {n.to_name} (needs {n.needs:g}, {n.gap:g} to go)"
     for m in page.moves:
         names = f": {', '.join(m.datasets)}" if m.datasets else ""
-        out.print(f"  - {m.text}{names}")
+        yield f"  - {m.text}{names}"
 
 
 @maturity_app.command("snapshot")
@@ -122,7 +131,7 @@ def history_cmd(as_user: As = None, home: Home = None, fmt: Format = "table") ->
 def assess_cmd(
     domain: Annotated[str, typer.Argument(help="The domain you answer for.")],
     file: Annotated[Path, typer.Option("--file", help="YAML: question id: answer (0-4).")],
-    note: Annotated[str, typer.Option("--note")] = "",
+    note: Note = "",
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",
@@ -162,9 +171,7 @@ def target_show_cmd(
     chosen = versions[0] if version is None else next((v for v in versions if v.version == version), None)
     if chosen is None:
         raise InvalidInput(f"no target picture version {version}; see `threshold maturity target history`")
-    if fmt == "json":
-        return emit_json(chosen)
-    out.print(chosen.document, markup=False, highlight=False)
+    show(chosen, fmt, View(lines=lambda c: [Plain(c.document, highlight=False)]))
 
 
 @target_app.command("history")
@@ -229,7 +236,7 @@ def target_proposals_cmd(
 def target_approve_cmd(
     proposal: int,
     reject: Annotated[bool, typer.Option("--reject", help="Reject it (say why with --note).")] = False,
-    note: Annotated[str, typer.Option("--note")] = "",
+    note: Note = "",
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",

@@ -6,19 +6,8 @@ from typing import Annotated
 
 import typer
 
-from threshold.commands.support import (
-    As,
-    Format,
-    Home,
-    acting,
-    check_format,
-    emit,
-    emit_json,
-    lazy_module,
-    out,
-    platform_at,
-    say,
-)
+from threshold.commands.options import As, Format, Home
+from threshold.commands.support import acting, check_format, emit, emit_json, lazy_module, out, platform_at, say
 from threshold.errors import InvalidInput, NotFound
 from threshold.interface.tables import Col, TableSpec, when
 

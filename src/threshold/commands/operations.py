@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from threshold.commands.support import (
-    As,
-    Format,
-    Home,
-    Table,
-    acting,
-    check_format,
-    emit_json,
-    err,
-    lazy_module,
-    out,
-    platform_at,
-)
+from threshold.commands.options import As, EveryDataset, Format, Home
+from threshold.commands.support import Table, acting, check_format, emit_json, err, lazy_module, out, platform_at, show
+from threshold.interface.rendering import View
 
 backup_ = lazy_module("threshold.operations.backup")
 restore_ = lazy_module("threshold.operations.restore")
@@ -199,46 +190,47 @@ def repair(
     platform = platform_at(home)
     person = acting(platform, as_user)
     if how is None:
-        damage = repair_.examine(platform, person, dataset, deep=deep)
-        if fmt == "json":
-            emit_json(damage.as_dict())
-            return
-        if damage.healthy:
-            out.print(f"{damage.dataset} reads fully: no data file is missing or damaged")
-            return
-        t = Table("lost file", "rows", "why", title=f"{damage.dataset}: {len(damage.lost)} lost file(s)")
-        for f in damage.lost:
-            t.add_row(f.location, f"{f.rows:,}", f.reason)
-        out.print(t)
-        a = Table("snapshot", "at", "made by", "rows", "rows lost", "", title="published snapshots it breaks")
-        for s in damage.affected:
-            a.add_row(
-                str(s.snapshot_id), s.at, s.kind, f"{s.rows:,}", f"{s.rows_lost:,}", "current" if s.current else ""
-            )
-        out.print(a)
-        if damage.last_readable is not None:
-            out.print(
-                f"--how rollback: back to snapshot {damage.last_readable}, {damage.rows_at_last_readable:,} rows "
-                f"(of {damage.rows:,})"
-            )
-        else:
-            out.print("--how rollback: impossible, no published snapshot reads fully")
-        out.print(f"--how drop-lost: keep {damage.rows_after_drop:,} rows (of {damage.rows:,}), drop the lost ones")
+        show(repair_.examine(platform, person, dataset, deep=deep), fmt, DAMAGE)
         return
-    result = repair_.repair(platform, person, dataset, how=how, deep=deep)
-    if fmt == "json":
-        emit_json(asdict(result))
+    show(repair_.repair(platform, person, dataset, how=how, deep=deep), fmt, REPAIRED)
+
+
+def _damage_lines(damage: Any) -> Iterator[Any]:
+    if damage.healthy:
+        yield f"{damage.dataset} reads fully: no data file is missing or damaged"
         return
-    out.print(
-        f"repaired {result.dataset} ({result.how}): {result.rows_after:,} rows (was {result.rows_before:,}), "
-        f"snapshot {result.snapshot_id}; {result.owners_told} owner(s) told"
-    )
+    t = Table("lost file", "rows", "why", title=f"{damage.dataset}: {len(damage.lost)} lost file(s)")
+    for f in damage.lost:
+        t.add_row(f.location, f"{f.rows:,}", f.reason)
+    yield t
+    a = Table("snapshot", "at", "made by", "rows", "rows lost", "", title="published snapshots it breaks")
+    for s in damage.affected:
+        a.add_row(str(s.snapshot_id), s.at, s.kind, f"{s.rows:,}", f"{s.rows_lost:,}", "current" if s.current else "")
+    yield a
+    if damage.last_readable is not None:
+        yield (
+            f"--how rollback: back to snapshot {damage.last_readable}, {damage.rows_at_last_readable:,} rows "
+            f"(of {damage.rows:,})"
+        )
+    else:
+        yield "--how rollback: impossible, no published snapshot reads fully"
+    yield f"--how drop-lost: keep {damage.rows_after_drop:,} rows (of {damage.rows:,}), drop the lost ones"
+
+
+DAMAGE = View(lines=_damage_lines, json=lambda damage: damage.as_dict())
+REPAIRED = View(
+    lines=lambda r: [
+        f"repaired {r.dataset} ({r.how}): {r.rows_after:,} rows (was {r.rows_before:,}), "
+        f"snapshot {r.snapshot_id}; {r.owners_told} owner(s) told"
+    ],
+    json=asdict,
+)
 
 
 @maintenance_app.command("compact")
 def compact(
     dataset: Annotated[str | None, typer.Argument(help="A dataset; with --all, every dataset.")] = None,
-    every: Annotated[bool, typer.Option("--all", help="Every dataset (admins).")] = False,
+    every: EveryDataset = False,
     target_mb: Annotated[int | None, typer.Option("--target-mb", help="Size of the merged files.")] = None,
     as_user: As = None,
     home: Home = None,
@@ -253,23 +245,27 @@ def compact(
         if every
         else [maintenance_.compact(platform, person, _one(dataset), target_mb=target_mb)]
     )
-    if fmt == "json":
-        emit_json([asdict(r) for r in results])
-        return
+    show(results, fmt, COMPACTED)
+
+
+def _compacted_lines(results: list[Any]) -> Iterator[str]:
     for r in results:
         if r.skipped:
-            out.print(f"{r.dataset}: {r.skipped}")
+            yield f"{r.dataset}: {r.skipped}"
         else:
-            out.print(
+            yield (
                 f"{r.dataset}: {r.files_before:,} files ({_size(r.bytes_before)}) -> {r.files_after:,} "
                 f"({_size(r.bytes_after)}), {r.rows:,} rows, snapshot {r.snapshot_id}"
             )
 
 
+COMPACTED = View(lines=_compacted_lines, json=lambda results: [asdict(r) for r in results])
+
+
 @maintenance_app.command("expire")
 def expire(
     dataset: Annotated[str | None, typer.Argument(help="A dataset; with --all, every dataset.")] = None,
-    every: Annotated[bool, typer.Option("--all", help="Every dataset (admins).")] = False,
+    every: EveryDataset = False,
     older_than: Annotated[
         float | None,
         typer.Option("--older-than", help="Days; not fewer than THRESHOLD_TIME_TRAVEL_DAYS promises."),
@@ -291,15 +287,23 @@ def expire(
         ]
     else:
         results = [maintenance_.expire(platform, person, _one(dataset), older_than_days=older_than, dry_run=dry_run)]
-    if fmt == "json":
-        emit_json([asdict(r) | {"expired": [str(i) for i in r.expired]} for r in results])
-        return
+    show(
+        results,
+        fmt,
+        View(
+            lines=lambda rs: _expired_lines(rs, dry_run=dry_run),
+            json=lambda rs: [asdict(r) | {"expired": [str(i) for i in r.expired]} for r in rs],
+        ),
+    )
+
+
+def _expired_lines(results: list[Any], *, dry_run: bool) -> Iterator[str]:
     for r in results:
         if r.skipped:
-            out.print(f"{r.dataset}: {r.skipped}")
+            yield f"{r.dataset}: {r.skipped}"
             continue
         verb = "would expire" if dry_run else "expired"
-        out.print(
+        yield (
             f"{r.dataset}: {verb} {len(r.expired)} snapshot(s), {r.kept} kept; {r.removed_files:,} files "
             f"({_size(r.removed_bytes)}) {'would be ' if dry_run else ''}removed"
         )
@@ -314,10 +318,10 @@ def history(dataset: str, as_user: As = None, home: Home = None, fmt: Format = "
     platform = platform_at(home)
     with platform.store.session() as s:
         dataset_id = dataset_for(s, acting(platform, as_user), dataset, "see the maintenance of").id
-    entries = record_.history(platform, dataset_id)
-    if fmt == "json":
-        emit_json(entries)
-        return
+    show(record_.history(platform, dataset_id), fmt, View(lines=_history_lines))
+
+
+def _history_lines(entries: list[dict[str, Any]]) -> Iterator[Any]:
     t = Table("at", "what", "by", "snapshot", "rows before", "rows after", "detail")
     for e in entries:
         detail = e["detail"].get("summary") or ", ".join(
@@ -332,7 +336,7 @@ def history(dataset: str, as_user: As = None, home: Home = None, fmt: Format = "
             f"{e['rows_after']:,}",
             detail,
         )
-    out.print(t)
+    yield t
 
 
 def _one(dataset: str | None) -> str:

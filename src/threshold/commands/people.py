@@ -7,17 +7,8 @@ from typing import Annotated
 
 import typer
 
-from threshold.commands.support import (
-    As,
-    Format,
-    Home,
-    check_format,
-    emit,
-    emit_json,
-    out,
-    platform_at,
-    say,
-)
+from threshold.commands.options import As, Description, Format, Home, Title
+from threshold.commands.support import check_format, emit, emit_json, out, platform_at, say
 from threshold.interface.tables import Col, TableSpec
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
@@ -96,8 +87,8 @@ PEOPLE = TableSpec(
 def domain_add(
     name: str,
     owner: Annotated[list[str] | None, typer.Option("--owner", help="Owner (repeatable).")] = None,
-    title: Annotated[str, typer.Option("--title")] = "",
-    description: Annotated[str, typer.Option("--description")] = "",
+    title: Title = "",
+    description: Description = "",
     home: Home = None,
     fmt: Format = "table",
 ) -> None:

@@ -13,20 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-from threshold.commands.support import (
-    As,
-    Format,
-    Home,
-    Table,
-    acting,
-    check_format,
-    emit,
-    emit_json,
-    escape,
-    out,
-    platform_at,
-    say,
-)
+from threshold.commands.options import As, Format, Home, PerPage, Reason
+from threshold.commands.support import Table, acting, check_format, emit, emit_json, escape, out, platform_at, say
 from threshold.errors import InvalidInput
 from threshold.interface.tables import Col, TableSpec
 
@@ -178,7 +166,7 @@ def producer_cmd(
     domain: str,
     weeks: Weeks = None,
     page: Annotated[int, typer.Option("--page", help="Datasets, most used first, a page at a time.")] = 1,
-    per_page: Annotated[int, typer.Option("--per-page")] = 25,
+    per_page: PerPage = 25,
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",
@@ -221,7 +209,7 @@ def candidates_cmd(
     all_: Annotated[bool, typer.Option("--all", help="Also dismissed and promoted candidates.")] = False,
     weeks: Weeks = None,
     page: Annotated[int, typer.Option("--page", help="Ranked candidates, a page at a time.")] = 1,
-    per_page: Annotated[int, typer.Option("--per-page")] = 10,
+    per_page: PerPage = 10,
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",
@@ -349,7 +337,7 @@ def owners_propose(
 def owners_accept(
     dataset: str,
     as_user: As = None,
-    reason: Annotated[str, typer.Option("--reason")] = "",
+    reason: Reason = "",
     home: Home = None,
     fmt: Format = "table",
 ) -> None:
@@ -531,7 +519,7 @@ def contract_check(dataset: str, as_user: As = None, home: Home = None, fmt: For
 def deprecate_cmd(
     dataset: str,
     replacement: Annotated[str | None, typer.Option("--replacement", help="What consumers should use instead.")] = None,
-    reason: Annotated[str, typer.Option("--reason")] = "",
+    reason: Reason = "",
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",
@@ -550,7 +538,7 @@ def deprecate_cmd(
 @app.command("retire")
 def retire_cmd(
     dataset: str,
-    reason: Annotated[str, typer.Option("--reason")] = "",
+    reason: Reason = "",
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",

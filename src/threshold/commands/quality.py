@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
 
-from threshold.commands.support import (
-    As,
-    Format,
-    Home,
-    acting,
-    check_format,
-    emit,
-    emit_json,
-    err,
-    escape,
-    out,
-    platform_at,
-    say,
-)
+from threshold.commands.options import As, DomainFilter, Format, Home, Limit
+from threshold.commands.support import acting, check_format, emit_json, err, escape, out, platform_at, say, show
 from threshold.errors import InvalidInput
+from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec, count, when
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
@@ -57,6 +47,12 @@ CHECK_HISTORY = TableSpec(
     Col("failing", "failing", fmt=count, justify="right"),
     Col("message", "message"),
 )
+HISTORY = View(
+    table=CHECK_HISTORY,
+    rows=lambda d: d["runs"],
+    lines=lambda d: [Plain(f"check {d['id']} on {d['dataset']}: {d['name']}")],
+)
+
 CHECKS = TableSpec(
     Col("id", "id", id=True),
     Col("check", "name"),
@@ -157,10 +153,7 @@ def check_add(
         options["allow_extra"] = False
     p = platform_at(home)
     row = add(p, acting(p, as_user), dataset, CheckSpec(kind, options, blocking=blocking, name=name, schedule=schedule))
-    if fmt == "json":
-        emit_json(row)
-        return
-    out.print(f"added check {row['id']} on {dataset}: {row['name']}" + (" (blocking)" if row["blocking"] else ""))
+    say(row, fmt, f"added check {row['id']} on {dataset}: {row['name']}" + (" (blocking)" if row["blocking"] else ""))
 
 
 @check_app.command("run")
@@ -186,10 +179,7 @@ def check_run(
         rows = dataset_checks.run(p, acting(p, as_user), dataset)
     else:
         rows = dataset_checks.run_all(p, acting(p, as_user))
-    if fmt == "json" or rows:
-        emit(rows, CHECK_RUNS, fmt)
-    else:
-        out.print("no checks to run")
+    show(rows, fmt, View(table=CHECK_RUNS, empty="no checks to run"))
     if strict and any(r["status"] != "pass" for r in rows):
         raise typer.Exit(1)
 
@@ -208,7 +198,7 @@ def check_remove(check_id: int, as_user: As = None, home: Home = None, fmt: Form
 @check_app.command("history")
 def check_history(
     check_id: int,
-    limit: Annotated[int, typer.Option("--limit")] = 50,
+    limit: Limit = 50,
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",
@@ -219,11 +209,7 @@ def check_history(
     check_format(fmt, ("table", "json"))
     p = platform_at(home)
     data = history(p, acting(p, as_user), check_id, limit=limit)
-    if fmt == "json":
-        emit_json(data)
-        return
-    out.print(f"check {data['id']} on {data['dataset']}: {data['name']}", markup=False)
-    out.print(CHECK_HISTORY.rich(data["runs"]))
+    show(data, fmt, HISTORY)
 
 
 @app.command("checks")
@@ -240,14 +226,15 @@ def checks_cmd(
     check_format(fmt, ("table", "json"))
     p = platform_at(home)
     data = dataset_checks(p, acting(p, as_user), dataset, history=max(history, 20))
-    if fmt == "json":
-        emit_json(data)
-        return
-    score = "—" if data["score"] is None else f"{data['score']:.1f}"
-    out.print(f"{data['dataset']}: quality score {score} (last {data['score_detail'].get('window_days', 30)} days)")
-    out.print(CHECKS.rich(data["checks"]))
+    show(data, fmt, View(lines=lambda d: _checks_lines(d, history)))
+
+
+def _checks_lines(d: dict[str, Any], history: int) -> Iterator[Any]:
+    score = "—" if d["score"] is None else f"{d['score']:.1f}"
+    yield f"{d['dataset']}: quality score {score} (last {d['score_detail'].get('window_days', 30)} days)"
+    yield CHECKS.rich(d["checks"])
     if history:
-        out.print(RECENT_RUNS.rich(data["history"][:history]))
+        yield RECENT_RUNS.rich(d["history"][:history])
 
 
 @app.command("report")
@@ -294,10 +281,7 @@ def incidents_cmd(
     check_format(fmt, ("table", "json"))
     p = platform_at(home)
     rows = list_incidents(p, acting(p, as_user), domain=domain, status=status, dataset=dataset)
-    if fmt == "json" or rows:
-        emit(rows, INCIDENTS, fmt)
-    else:
-        out.print("no incidents")
+    show(rows, fmt, View(table=INCIDENTS, empty="no incidents"))
 
 
 @app.command("incident")
@@ -333,26 +317,26 @@ def incident_cmd(
     elif action != "show":
         raise InvalidInput(f"unknown action {action!r}; use show, ack, fix, verify, reopen, comment or reroute")
     record = get_incident(p, person, incident_id)
-    if fmt == "json":
-        emit_json(record)
-        return
-    _print_incident(record)
+    show(record, fmt, INCIDENT)
 
 
-def _print_incident(r: dict[str, Any]) -> None:
-    out.print(f"[bold]#{r['id']}[/bold] {r['title']}  [{r['status']}]")
+def _incident_lines(r: dict[str, Any]) -> Iterator[str]:
+    yield f"[bold]#{r['id']}[/bold] {r['title']}  [{r['status']}]"
     where = r["dataset"] + (f".{r['column']}" if r["column"] else "")
     routed = r["routed_to"]["dataset"] or ""
-    out.print(f"seen in {where}; routed to {r['domain']} ({routed}); assigned to {r['assignee'] or 'nobody'}")
-    out.print(f"why: {r['routing'].get('reason', '')}")
+    yield f"seen in {where}; routed to {r['domain']} ({routed}); assigned to {r['assignee'] or 'nobody'}"
+    yield f"why: {r['routing'].get('reason', '')}"
     if r["description"]:
-        out.print(r["description"])
+        yield r["description"]
     if r.get("query"):
-        out.print(f"query: {r['query']}")
+        yield f"query: {r['query']}"
     for c in r.get("comments", []):
-        out.print(f"  {c['at']} {c['by']}: {c['event'] or 'comment'} {c['body']}".rstrip())
+        yield f"  {c['at']} {c['by']}: {c['event'] or 'comment'} {c['body']}".rstrip()
     if r.get("actions"):
-        out.print(f"you may: {', '.join(r['actions'])}")
+        yield f"you may: {', '.join(r['actions'])}"
+
+
+INCIDENT = View(lines=_incident_lines)
 
 
 @quarantine_app.command("list")
@@ -368,10 +352,7 @@ def quarantine_list(
     check_format(fmt, ("table", "json"))
     p = platform_at(home)
     rows = listing(p, acting(p, as_user), dataset)
-    if fmt == "json" or rows:
-        emit(rows, QUARANTINE, fmt)
-    else:
-        out.print("nothing in quarantine")
+    show(rows, fmt, View(table=QUARANTINE, empty="nothing in quarantine"))
 
 
 @quarantine_app.command("show")
@@ -383,9 +364,9 @@ def quarantine_show(quarantine_id: int, as_user: As = None, home: Home = None, f
     p = platform_at(home)
     row, files = get(p, acting(p, as_user), quarantine_id)
     if fmt == "json":
-        emit_json(row | {"files": [str(f) for f in files]})
+        emit_json(row.to_json() | {"files": [str(f) for f in files]})
         return
-    out.print(f"#{row['id']} {row['dataset']} ({row['mode']}, {row['status']}): {row['reason']}")
+    out.print(f"#{row.id} {row.dataset} ({row.mode}, {row.status}): {row.reason}")
     for f in files:
         sys.stdout.write(f"{f}\n")
 
@@ -398,13 +379,13 @@ def quarantine_release(quarantine_id: int, as_user: As = None, home: Home = None
 
     p = platform_at(home)
     r = release(p, acting(p, as_user), quarantine_id)
-    say(r, fmt, f"released #{r['id']}: {r['rows_added']:,} rows added to {r['dataset']}")
+    say(r, fmt, f"released #{r.id}: {r.rows_added:,} rows added to {r.dataset}")
 
 
 @app.command("quality")
 def quality_cmd(
     dataset: Annotated[str | None, typer.Argument(help="A dataset (or use --domain).")] = None,
-    domain: Annotated[str | None, typer.Option("--domain")] = None,
+    domain: DomainFilter = None,
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",
@@ -421,15 +402,16 @@ def quality_cmd(
         if dataset
         else domain_quality(p, str(domain), viewer=acting(p, as_user))
     )
-    if fmt == "json":
-        emit_json(data)
-        return
-    score = "—" if data["score"] is None else f"{data['score']:.1f}"
-    out.print(f"{dataset or domain}: quality score {score} over {data['window_days']} days")
-    if domain:
+    show(data, fmt, View(lines=lambda d: _quality_lines(d, str(dataset or domain), by_domain=bool(domain))))
+
+
+def _quality_lines(d: dict[str, Any], name: str, *, by_domain: bool) -> Iterator[str]:
+    score = "—" if d["score"] is None else f"{d['score']:.1f}"
+    yield f"{name}: quality score {score} over {d['window_days']} days"
+    if by_domain:
         for key, label in (("time_to_acknowledge", "acknowledge"), ("time_to_fix", "fix")):
-            t = data[key]
-            out.print(
+            t = d[key]
+            yield (
                 f"time to {label}: median {t['median_hours']} h, p90 {t['p90_hours']} h over {t['count']} "
                 f"incidents; {t['waiting']} waiting"
             )

@@ -7,15 +7,16 @@ from typing import Annotated, Any
 
 import typer
 
-from threshold.commands.support import Home, err, out, platform_at
+from threshold.commands.options import Home, Host, Port
+from threshold.commands.support import err, out, platform_at
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option("--host", envvar="THRESHOLD_HOST")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", envvar="THRESHOLD_PORT", min=0, max=65535)] = 8000,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
     pg_port: Annotated[
         int | None,
         typer.Option(
@@ -97,8 +98,8 @@ def _serve(platform: Any, sock: Any, pg_sock: Any = None) -> None:
 @app.command()
 def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the demo organisation only.")] = False,
-    host: Annotated[str, typer.Option("--host", envvar="THRESHOLD_HOST")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", envvar="THRESHOLD_PORT", min=0, max=65535)] = 8000,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
     scale: Annotated[float, typer.Option("--scale", help="Multiply people, datasets and usage.")] = 1.0,
     home: Home = None,
 ) -> None:

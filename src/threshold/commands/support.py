@@ -1,27 +1,22 @@
-"""What every command module shares: the common options, the consoles, opening the home, and output in the
+"""What every command module shares: the consoles, opening the home, and output in the
 chosen format. Nothing here imports a heavy library at import time: `threshold --help` imports the command
 modules (to list them) and should cost almost nothing; a command pays for what it uses when it runs."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-import typer
+from threshold.commands.options import As as As  # the shared options, still importable from here
+from threshold.commands.options import Format as Format
+from threshold.commands.options import Home as Home
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from threshold.interface.rendering import View
     from threshold.interface.tables import TableSpec
-
-Home = Annotated[
-    Path | None,
-    typer.Option("--home", envvar="THRESHOLD_HOME", help="Threshold home folder (default ./.threshold)."),
-]
-As = Annotated[str | None, typer.Option("--as", help="Act as this user (default: the admin).")]
-Format = Annotated[str, typer.Option("--format", help="table or json.")]
 
 
 class lazy_module:  # noqa: N801  (reads like the module it stands for)
@@ -68,20 +63,34 @@ def acting(platform: Any, name: str | None) -> Any:
     return get_person(platform, name or ADMIN)
 
 
+def show(result: Any, fmt: str, view: View | None = None, *, formats: tuple[str, ...] = ("table", "json")) -> None:
+    """The one way a result leaves the CLI: rendered by `threshold.interface.rendering` (the JSON the API
+    sends, or the declared table and lines) and printed on stdout."""
+    from threshold.interface.rendering import Plain, render
+
+    shown = render(result, fmt, view, formats=formats)
+    if fmt != "table":
+        sys.stdout.write(shown[0])
+        return
+    for piece in shown:
+        if isinstance(piece, Plain):
+            out.print(piece.text, markup=False, highlight=piece.highlight)
+        else:
+            out.print(piece)
+
+
 def emit_json(data: Any) -> None:
     """JSON on stdout: the service's own keys (the REST API answers with the same)."""
-    sys.stdout.write(json.dumps(jsonable(data), indent=2, default=str, ensure_ascii=False) + "\n")
+    from threshold.interface.rendering import json_text
+
+    sys.stdout.write(json_text(data))
 
 
 def jsonable(data: Any) -> Any:
-    """Dataclasses (typed results) as their fields; everything else as it is."""
-    import dataclasses
+    """Typed results as their JSON form; everything else as it is (`threshold.interface.rendering`)."""
+    from threshold.interface.rendering import jsonable as as_json
 
-    if dataclasses.is_dataclass(data) and not isinstance(data, type):
-        return dataclasses.asdict(data)
-    if isinstance(data, list | tuple):
-        return [jsonable(x) for x in data]
-    return data
+    return as_json(data)
 
 
 def check_format(fmt: str, allowed: tuple[str, ...] = ("table", "json")) -> None:
@@ -92,21 +101,18 @@ def check_format(fmt: str, allowed: tuple[str, ...] = ("table", "json")) -> None
 
 
 def emit(rows: Any, spec: TableSpec, fmt: str, *, title: str | None = None, data: Any = None) -> None:
-    """The one way a listing leaves the CLI: `--format json` prints `data` (default: the rows) as JSON,
-    `--format table` renders the rows with `spec` to fit the terminal."""
-    check_format(fmt)
-    if fmt == "json":
-        emit_json(rows if data is None else data)
-        return
-    out.print(spec.rich(rows, title=title))
+    """A listing: `--format json` prints `data` (default: the rows) as JSON, `--format table` renders the
+    rows with `spec` to fit the terminal."""
+    from threshold.interface.rendering import View
+
+    show(rows, fmt, View(table=spec, title=title, json=None if data is None else (lambda _: data)))
 
 
 def say(result: Any, fmt: str, sentence: str) -> None:
     """An action's outcome: a sentence for people, or with `--format json` the service's own result."""
-    if fmt == "json":
-        emit_json(result)
-        return
-    out.print(sentence)
+    from threshold.interface.rendering import View
+
+    show(result, "json" if fmt == "json" else "table", View(lines=lambda _: [sentence]))
 
 
 def Table(*headers: str, **options: Any) -> Any:  # noqa: N802  (stands for rich.table.Table, imported late)
@@ -123,30 +129,7 @@ def escape(markup: str) -> str:
     return rich_escape(markup)
 
 
-# --- the collection register's options (threshold share and threshold register set) ---
-
-LegalBasis = Annotated[
-    str | None,
-    typer.Option(
-        "--legal-basis",
-        help="GDPR Art. 6(1): consent, contract, legal_obligation, vital_interests, public_task, legitimate_interests.",
-    ),
-]
-Special = Annotated[
-    str | None,
-    typer.Option(
-        "--special-condition", help="GDPR Art. 9(2) condition, for special categories (explicit_consent ...)."
-    ),
-]
-Retention = Annotated[str | None, typer.Option("--retention", help="How long rows are kept: 90d, 6w, 18m, 2y.")]
-RetentionColumn = Annotated[
-    str | None, typer.Option("--retention-column", help="The date column the retention runs from.")
-]
-Subjects = Annotated[
-    str | None, typer.Option("--subjects", help="Categories of data subjects, comma-separated (customers, employees).")
-]
-Controller = Annotated[str | None, typer.Option("--controller", help="The controller's contact (dpo@example.com).")]
-SourceSystem = Annotated[str | None, typer.Option("--source-system", help="The system the data was collected in.")]
+# --- the collection register (its options: `threshold.commands.options`) ---
 
 
 def collection_options(

@@ -25,6 +25,7 @@ from threshold.errors import Conflict, NotFound
 from threshold.jobs import schedule
 from threshold.jobs.kinds import JobKind, kinds
 from threshold.jobs.models import Job, JobRun
+from threshold.jobs.results import JobRow, JobsOverview, KindRow, OutcomeRow, RunRow
 from threshold.platform import Platform
 
 log = logging.getLogger(__name__)
@@ -229,23 +230,23 @@ def _finish(platform: Platform, kind: JobKind, c: _Claimed, ran: bool, result: A
     )
 
 
-def overview(platform: Platform, *, history_limit: int = 50) -> dict[str, Any]:
+def overview(platform: Platform, *, history_limit: int = 50) -> JobsOverview:
     """The jobs page: every job, every declared kind, the newest runs, and whether the scheduler is on.
 
     Jobs name every dataset: interfaces ask the decision point (`jobs.operate`) before calling."""
-    return {
-        "scheduler": platform.settings.jobs.scheduler,
-        "interval_seconds": platform.settings.jobs.interval_seconds,
-        "kinds": [
-            {"name": k.name, "title": k.title, "retries": k.retries, "backoff_seconds": k.backoff_seconds}
+    return JobsOverview(
+        scheduler=platform.settings.jobs.scheduler,
+        interval_seconds=platform.settings.jobs.interval_seconds,
+        kinds=[
+            KindRow(k.name, k.title, k.retries, k.backoff_seconds)
             for k in sorted(kinds().values(), key=lambda k: k.name)
         ],
-        "jobs": listing(platform),
-        "history": history(platform, limit=history_limit),
-    }
+        jobs=listing(platform),
+        history=history(platform, limit=history_limit),
+    )
 
 
-def listing(platform: Platform, *, kind: str | None = None) -> list[dict[str, Any]]:
+def listing(platform: Platform, *, kind: str | None = None) -> list[JobRow]:
     """Every job, with its schedule, next run, claim and last outcome."""
     now = platform.clock()
     with platform.store.reader() as s:
@@ -253,25 +254,23 @@ def listing(platform: Platform, *, kind: str | None = None) -> list[dict[str, An
         if kind:
             q = q.where(Job.kind == kind)
         return [
-            {
-                "kind": j.kind,
-                "key": j.key,
-                "label": j.label,
-                "schedule": j.schedule,
-                "next_run_at": _iso(j.next_run_at),
-                "running_on": j.claimed_by if (_aware(j.claimed_until) or now) > now else None,
-                "attempts": j.attempts,
-                "last_run_at": _iso(j.last_run_at),
-                "last_status": j.last_status,
-                "last_error": j.last_error,
-            }
+            JobRow(
+                kind=j.kind,
+                key=j.key,
+                label=j.label,
+                schedule=j.schedule,
+                next_run_at=_iso(j.next_run_at),
+                running_on=j.claimed_by if (_aware(j.claimed_until) or now) > now else None,
+                attempts=j.attempts,
+                last_run_at=_iso(j.last_run_at),
+                last_status=j.last_status,
+                last_error=j.last_error,
+            )
             for j in s.scalars(q.limit(5000))
         ]
 
 
-def history(
-    platform: Platform, *, kind: str | None = None, key: str | None = None, limit: int = 100
-) -> list[dict[str, Any]]:
+def history(platform: Platform, *, kind: str | None = None, key: str | None = None, limit: int = 100) -> list[RunRow]:
     """The newest runs first."""
     with platform.store.reader() as s:
         q = select(JobRun).order_by(JobRun.id.desc()).limit(max(1, min(limit, 1000)))
@@ -280,35 +279,36 @@ def history(
         if key:
             q = q.where(JobRun.key == key)
         return [
-            {
-                "id": r.id,
-                "kind": r.kind,
-                "key": r.key,
-                "label": r.label,
-                "trigger": r.trigger,
-                "attempt": r.attempt,
-                "status": r.status,
-                "started_at": _iso(r.started_at),
-                "finished_at": _iso(r.finished_at),
-                "worker": r.worker,
-                "error": r.error,
-            }
+            RunRow(
+                id=r.id,
+                kind=r.kind,
+                key=r.key,
+                label=r.label,
+                trigger=r.trigger,
+                attempt=r.attempt,
+                status=r.status,
+                started_at=_iso(r.started_at),
+                finished_at=_iso(r.finished_at),
+                worker=r.worker,
+                error=r.error,
+            )
             for r in s.scalars(q)
         ]
 
 
-def outcome_dict(o: Outcome) -> dict[str, Any]:
-    return {
-        "kind": o.kind,
-        "key": o.key,
-        "label": o.label,
-        "trigger": o.trigger,
-        "status": o.status,
-        "attempt": o.attempt,
-        "error": str(o.error) if o.error is not None else None,
-        "next_run_at": _iso(o.next_run_at),
-        "summary": _summary(o.result),
-    }
+def outcome_row(o: Outcome) -> OutcomeRow:
+    """A run's outcome as the interfaces show it (the error as text, the result in scalars)."""
+    return OutcomeRow(
+        kind=o.kind,
+        key=o.key,
+        label=o.label,
+        trigger=o.trigger,
+        status=o.status,
+        attempt=o.attempt,
+        error=str(o.error) if o.error is not None else None,
+        next_run_at=_iso(o.next_run_at),
+        summary=_summary(o.result),
+    )
 
 
 def _summary(result: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,46 @@ def _may_manage(s: Any, person: Person, dataset: Dataset, missing: str) -> None:
         )
 
 
-def listing(platform: Platform, person: Person, full_name: str | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class QuarantinedFile:
+    """A file blocking checks rejected, kept for the owners (its JSON form: `to_json`, the API's keys)."""
+
+    id: int
+    dataset: str
+    file: str
+    size_bytes: int
+    sha256: str | None
+    mode: str
+    """The share mode that was refused (`append`, `replace` …), and that a release uses."""
+    snapshot_id: int | None
+    by: str | None
+    at: str | None
+    reason: str
+    runs: list[int]
+    """The check runs that rejected it."""
+    status: str
+    """`held` or `released`."""
+    released_at: str | None
+    path: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Released:
+    """A quarantined file shared anyway: the snapshot it made."""
+
+    id: int
+    dataset: str
+    snapshot_id: int | None
+    rows_added: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def listing(platform: Platform, person: Person, full_name: str | None = None) -> list[QuarantinedFile]:
     """Quarantined files of one dataset, or of every dataset `person` may manage."""
     with platform.store.session() as s:
         q = (
@@ -125,26 +165,26 @@ def listing(platform: Platform, person: Person, full_name: str | None = None) ->
         return [_row(platform, r, name, by) for r, name, by in s.execute(q.limit(500))]
 
 
-def _row(platform: Platform, q: Quarantine, dataset: str, by: str | None) -> dict[str, Any]:
-    return {
-        "id": q.id,
-        "dataset": dataset,
-        "file": q.file_name,
-        "size_bytes": q.size_bytes,
-        "sha256": q.sha256,
-        "mode": q.mode,
-        "snapshot_id": q.snapshot_id,
-        "by": by,
-        "at": _iso(q.at),
-        "reason": q.reason,
-        "runs": q.run_ids,
-        "status": q.status,
-        "released_at": _iso(q.released_at),
-        "path": str(platform.settings.home_dir / q.path),
-    }
+def _row(platform: Platform, q: Quarantine, dataset: str, by: str | None) -> QuarantinedFile:
+    return QuarantinedFile(
+        id=q.id,
+        dataset=dataset,
+        file=q.file_name,
+        size_bytes=q.size_bytes,
+        sha256=q.sha256,
+        mode=q.mode,
+        snapshot_id=q.snapshot_id,
+        by=by,
+        at=_iso(q.at),
+        reason=q.reason,
+        runs=q.run_ids,
+        status=q.status,
+        released_at=_iso(q.released_at),
+        path=str(platform.settings.home_dir / q.path),
+    )
 
 
-def get(platform: Platform, person: Person, quarantine_id: int) -> tuple[dict[str, Any], list[Path]]:
+def get(platform: Platform, person: Person, quarantine_id: int) -> tuple[QuarantinedFile, list[Path]]:
     with platform.store.session() as s:
         q = s.get(Quarantine, quarantine_id)
         ds = s.get(Dataset, q.dataset_id) if q else None
@@ -155,7 +195,7 @@ def get(platform: Platform, person: Person, quarantine_id: int) -> tuple[dict[st
         return _row(platform, q, ds.full_name, by), files_of(platform, q)
 
 
-def release(platform: Platform, person: Person, quarantine_id: int) -> dict[str, Any]:
+def release(platform: Platform, person: Person, quarantine_id: int) -> Released:
     """Share the kept file again, in the mode that was refused, accepting its failures (owners only)."""
     from threshold.sharing.service import share
 
@@ -185,7 +225,7 @@ def release(platform: Platform, person: Person, quarantine_id: int) -> dict[str,
         assert row is not None
         row.status, row.released_at, row.released_by_id = "released", datetime.now(UTC), person.id
     r = results[0]
-    return {"id": quarantine_id, "dataset": r.dataset, "snapshot_id": r.snapshot_id, "rows_added": r.rows_added}
+    return Released(id=quarantine_id, dataset=r.dataset, snapshot_id=r.snapshot_id, rows_added=r.rows_added)
 
 
 def _iso(d: datetime | None) -> str | None:

@@ -21,7 +21,7 @@ Operator = Annotated[Person, Requires("jobs.operate")]
 @router.get("/jobs")
 @router.get("/jobs.json")
 def jobs_page(request: Request, person: Operator) -> Response:
-    data = jobs.overview(request.app.state.platform)
+    data = jobs.overview(request.app.state.platform).to_json()
     return page(request, "jobs.html", data, person=person, title=i18n.Text("Jobs"), nav="jobs")
 
 

@@ -54,7 +54,8 @@ def dataset_quality(
 ) -> Response:
     platform = _platform(request)
     data = dataset_checks.dataset_checks(platform, person, name, purpose=purpose or None)
-    data["quarantine"] = quarantine.listing(platform, person, data["dataset"]) if data["can_manage"] else []
+    held = quarantine.listing(platform, person, data["dataset"]) if data["can_manage"] else []
+    data["quarantine"] = [q.to_json() for q in held]
     data["open_incidents"] = list_incidents(platform, person, dataset=data["dataset"], status="unresolved")
     data["kinds"] = [{"name": k.name, "label": k.label} for k in KINDS.values()]
     data["columns"] = _columns(platform, data["dataset"])
@@ -142,7 +143,7 @@ async def release(
 ) -> Response:
     check_csrf(request, csrf)
     r = await run_in_threadpool(quarantine.release, _platform(request), person, quarantine_id)
-    return RedirectResponse(f"/datasets/{r['dataset']}/quality#quarantine", status_code=303)
+    return RedirectResponse(f"/datasets/{r.dataset}/quality#quarantine", status_code=303)
 
 
 # --- report a problem ----------------------------------------------------------------------------
