@@ -36,7 +36,8 @@ client.share(src, domain="tpch", name="lineitem", progress=progress)
 marks.append(("end", time.perf_counter(), time.process_time()))
 previous = ("", t0w, t0c)
 for i, (name, w, c) in enumerate(marks):
-    label = marks[0][0] if i == 0 else marks[i - 1][0]
+    # each line ends at a mark: start-up, then the checks before reading ("preparing"), then each phase in turn
+    label = marks[0][0] if i == 0 else "preparing" if i == 1 else marks[i - 1][0]
     print(f"  {label:<20} wall {w - previous[1]:6.2f} s   CPU {c - previous[2]:6.2f} s")
     previous = (name, w, c)
 print(f"  {'total':<20} wall {marks[-1][1] - t0w:6.2f} s   CPU {marks[-1][2] - t0c:6.2f} s")
