@@ -569,3 +569,33 @@ def test_a_cp1252_byte_past_an_ascii_megabyte_is_shared_in_cp1252(org, tmp_path:
     record = describe(org.platform, "manufacturing.late")
     assert len(record["history"]) == 1
     assert record["source"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_each_share_records_the_sha256_of_its_own_file(org, tmp_path: Path) -> None:
+    """A changed file gets another digest in the history; the same bytes shared again get the same one."""
+    first = _write(tmp_path, "counts.csv", b"id,n\n1,10\n2,20\n")
+    share(org.platform, first, domain="manufacturing", user=org.anna)
+    (tmp_path / "changed").mkdir()
+    changed = _write(tmp_path / "changed", "counts.csv", b"id,n\n1,10\n2,21\n")
+    share(org.platform, changed, domain="manufacturing", user=org.anna, mode="replace")
+    share(org.platform, first, domain="manufacturing", user=org.anna, mode="replace")
+
+    history = describe(org.platform, "manufacturing.counts")["history"]
+    digests = [h["sha256"] for h in reversed(history)]  # oldest first
+    assert digests == [hashlib.sha256(p.read_bytes()).hexdigest() for p in (first, changed, first)]
+    assert digests[0] != digests[1]
+
+
+def test_a_source_digest_is_the_files_sha256_and_a_cancelled_one_is_none(tmp_path: Path) -> None:
+    from threshold.sharing.service import SourceDigest
+
+    class OneByteAtATime(SourceDigest):
+        CHUNK = 1  # four million reads: cancelled long before the end
+
+    path = _write(tmp_path, "big.csv", b"a,b\n" + b"1,2\n" * (1 << 20))
+    assert SourceDigest(path).result() == hashlib.sha256(path.read_bytes()).hexdigest()
+    slow = OneByteAtATime(path)
+    slow.pause()
+    slow.cancel()
+    assert slow.result() is None
+    assert SourceDigest(tmp_path / "gone.csv").result() is None

@@ -104,6 +104,8 @@ def _record_source(
 
         graph.connect(s, source_node(s, str(system)).id, node.id, origin="source")
         inputs.append({"namespace": naming.SOURCE, "name": str(system)})
+    if not openlineage_out.enabled(platform):
+        return  # no event to send: do not build one (nor import the OpenLineage classes)
     openlineage_out.enqueue(
         s,
         platform,

@@ -11,6 +11,9 @@ the input snapshots, the output schema, the SQL and the column lineage facet.
 THRESHOLD_OPENLINEAGE_URL is where events are POSTed: a bare `http://host:5000` gets the standard
 `/api/v1/lineage` path (Marquez, another Threshold); a URL with a path is used as it is; a token in
 the URL (`https://:TOKEN@host/...`) is sent as `Authorization: Bearer TOKEN`.
+
+The `openlineage-python` classes are imported where an event is built (a second of start-up under load):
+a share on a home without THRESHOLD_OPENLINEAGE_URL builds none.
 """
 
 from __future__ import annotations
@@ -21,17 +24,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
-from openlineage.client.facet_v2 import (
-    column_lineage_dataset,
-    dataset_version_dataset,
-    error_message_run,
-    job_type_job,
-    ownership_job,
-    schema_dataset,
-    sql_job,
-)
-from openlineage.client.serde import Serde
 from sqlalchemy.orm import Session
 
 from threshold.jobs import outbox as jobs_outbox
@@ -65,17 +57,23 @@ def lake_dataset(platform: Platform, full_name: str, **facets: Any) -> dict[str,
 
 
 def schema_facet(columns: Sequence[tuple[str, str]]) -> Any:
+    from openlineage.client.facet_v2 import schema_dataset
+
     return schema_dataset.SchemaDatasetFacet(
         fields=[schema_dataset.SchemaDatasetFacetFields(name=n, type=t) for n, t in columns]
     )
 
 
 def version_facet(snapshot_id: int | None) -> Any:
+    from openlineage.client.facet_v2 import dataset_version_dataset
+
     return dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=str(snapshot_id))
 
 
 def column_lineage_facet(platform: Platform, rows: Sequence[dict[str, Any]]) -> Any:
     """The columnLineage facet of Threshold's own column lineage rows (unresolved ones are left out)."""
+    from openlineage.client.facet_v2 import column_lineage_dataset
+
     ns = naming.lake_namespace(platform)
     fields: dict[str, list[Any]] = {}
     whole: list[Any] = []
@@ -120,6 +118,10 @@ def run_event(
     at: datetime | None = None,
 ) -> dict[str, Any]:
     """One RunEvent as a JSON-ready dict (`state` is START, COMPLETE or FAIL)."""
+    from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+    from openlineage.client.facet_v2 import error_message_run, job_type_job, ownership_job, sql_job
+    from openlineage.client.serde import Serde
+
     job_facets: dict[str, Any] = {
         "jobType": job_type_job.JobTypeJobFacet(processingType="BATCH", integration="THRESHOLD", jobType=job_type)
     }

@@ -158,20 +158,21 @@ def share(
     check_name("dataset", base_name)
 
     clean_staging(platform.settings)  # folders of shares and uploads whose process died
-    digest: dict[str, Any] = {}
-    # The source's SHA-256 (the catalog and lineage promise it) starts once the conversion is done, on the
-    # core the engine no longer needs while the share commits and profiles (`_start_hashing`).
-    hasher = threading.Thread(target=_sha256, args=(path, digest), daemon=True) if path else None
+    digest = SourceDigest(path) if path else None
     args = (platform, source, path, options, domain, base_name, user, mode, evolve, description, purpose)
-    more = (source_system, chosen, visibility, digest, hasher, report, dict(collection or {}))
+    more = (source_system, chosen, visibility, digest, report, dict(collection or {}))
     try:
-        results = _share_source(*args, *more)
-    except _EncodingFallback as fallback:
-        # The CSV started with plain ASCII and was read as UTF-8; a later byte was not UTF-8. Nothing was
-        # published (the failed attempt cleaned up after itself): share again in the encoding found there.
-        options = dataclasses.replace(options, encoding=fallback.encoding)
-        args = (platform, source, path, options, domain, base_name, user, mode, evolve, description, purpose)
-        results = _share_source(*args, *more)
+        try:
+            results = _share_source(*args, *more)
+        except _EncodingFallback as fallback:
+            # The CSV started with plain ASCII and was read as UTF-8; a later byte was not UTF-8. Nothing was
+            # published (the failed attempt cleaned up after itself): share again in the encoding found there.
+            options = dataclasses.replace(options, encoding=fallback.encoding)
+            args = (platform, source, path, options, domain, base_name, user, mode, evolve, description, purpose)
+            results = _share_source(*args, *more)
+    finally:
+        if digest is not None:
+            digest.cancel()  # a failed share stops hashing; a finished one has its digest already
     for r in results:
         r.seconds = round(time.perf_counter() - started, 3)
     return results
@@ -200,8 +201,7 @@ def _share_source(
     source_system: str | None,
     chosen: Choices,
     visibility: str | None,
-    digest: dict[str, Any],
-    hasher: threading.Thread | None,
+    digest: SourceDigest | None,
     report: Progress,
     collection: dict[str, Any],
 ) -> list[ShareResult]:
@@ -236,7 +236,6 @@ def _share_source(
                         purpose,
                         source_info,
                         digest,
-                        hasher,
                         path,
                         report,
                         chosen,
@@ -263,8 +262,7 @@ def _share_table(
     description: str,
     purpose: str,
     source_info: dict[str, Any],
-    digest: dict[str, Any],
-    hasher: threading.Thread | None,
+    digest: SourceDigest | None,
     path: Path | None,
     report: Progress,
     chosen: Choices,
@@ -314,6 +312,8 @@ def _share_table(
         )
         out = staging / f"{uuid.uuid4().hex}.parquet"
         report("converting", 0.0)
+        if digest is not None:
+            digest.pause()  # the conversion uses every core: the hash waits for it
         rows = _copy(
             con,
             f"COPY (SELECT {select_sql} FROM {view}) TO {_quote_str(str(out))} "
@@ -323,8 +323,8 @@ def _share_table(
             on_full=lambda: _disk_full(platform, staging, path.stat().st_size if path else 0),
             on_bad_text=lambda e: _check_guess(path if guessed else None, source_info, e),
         )
-        if hasher is not None:
-            _start_hashing(hasher)
+        if digest is not None:
+            digest.resume()  # beside commit and profiling, which leave a core free
         data_dir = lake.table_dir(ident) / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
         final = data_dir / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{out.name}"
@@ -343,9 +343,7 @@ def _share_table(
         plan = lake.plan(ident, snapshot_id)
         prof = profile(con, plan, platform.settings.profile_sample_rows)
         detections = _detect(prof, plan.fields, incoming)
-        if hasher is not None:
-            _start_hashing(hasher)
-            hasher.join()
+        sha256 = digest.result() if digest is not None else None
         report("publishing", None)
         # Guards (quality's blocking checks) judge the committed snapshot before it is published.
         publishing = DatasetPublishing(
@@ -375,7 +373,7 @@ def _share_table(
                 description,
                 purpose,
                 source_info,
-                digest,
+                sha256,
                 path,
                 [*notes, *plan_note],
                 hold=visibility is not None and created,
@@ -691,7 +689,7 @@ def _publish(
     description: str,
     purpose: str,
     source_info: dict[str, Any],
-    digest: dict[str, Any],
+    sha256: str | None,
     path: Path | None,
     notes: list[str],
     hold: bool = False,
@@ -777,7 +775,7 @@ def _publish(
                 mode=mode,
                 snapshot_id=snapshot_id,
                 notes=notes,
-                source_info=source_info | {"sha256": digest.get("sha256")},
+                source_info=source_info | {"sha256": sha256},
             ),
         )
         changes = [n for n in notes if n.startswith(SCHEMA_NOTES)]
@@ -805,7 +803,7 @@ def _publish(
                 source_name=str(source_info["source_name"])[:500],
                 source_format=str(source_info["source_format"]),
                 source_size=path.stat().st_size if path else None,
-                source_sha256=digest.get("sha256"),
+                source_sha256=sha256,
                 notes=notes,
             )
         )
@@ -846,20 +844,53 @@ def _human(n: float) -> str:
     return f"{n} B"
 
 
-def _sha256(path: Path | None, out: dict[str, Any]) -> None:
-    if path is None:
-        return
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(4 * 1024 * 1024):
-            h.update(chunk)
-    out["sha256"] = h.hexdigest()
+class SourceDigest:
+    """The source file's SHA-256 (catalog, lineage and OpenLineage promise it), on a thread of its own.
 
+    It starts with the share, beside the single-threaded reading and planning that leave a core idle, pauses while
+    DuckDB converts (which uses every core: hashing beside it made the share slower), resumes beside commit and
+    profiling, and is awaited before publication. A failed share cancels it.
+    """
 
-def _start_hashing(hasher: threading.Thread) -> None:
-    """Start the source's hash once (a workbook's sheets share one); later calls do nothing."""
-    if hasher.ident is None:
-        hasher.start()
+    CHUNK = 4 * 1024 * 1024
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.value: str | None = None
+        self._go = threading.Event()
+        self._go.set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="share-sha256", daemon=True)
+        self._thread.start()
+
+    def pause(self) -> None:
+        self._go.clear()
+
+    def resume(self) -> None:
+        self._go.set()
+
+    def cancel(self) -> None:
+        self._stop.set()
+        self._go.set()
+
+    def result(self) -> str | None:
+        """The hex digest, once the whole file is read (None if it could not be read)."""
+        self.resume()
+        self._thread.join()
+        return self.value
+
+    def _run(self) -> None:
+        h = hashlib.sha256()
+        try:
+            with open(self.path, "rb") as f:
+                while chunk := f.read(self.CHUNK):
+                    self._go.wait()
+                    if self._stop.is_set():
+                        return
+                    h.update(chunk)
+        except OSError:
+            return
+        self.value = h.hexdigest()
 
 
 def share_connection(platform: Platform, staging: Path) -> duckdb.DuckDBPyConnection:

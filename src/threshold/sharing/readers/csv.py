@@ -215,6 +215,7 @@ def _find_table(records: list[Record], options: ReadOptions, delimiter: str, see
         value=lambda cell: _number(cell, style),
         text=str,
         unit="line",
+        empty=_blank,
     )
     layout_options = options.layout
     if not seen_all:
@@ -246,6 +247,10 @@ def _slice(text: str, records: list[Record], kept: list[Record]) -> str:
         chunk = text[starts[line - 1] : end]
         out.append(chunk if chunk.endswith(("\n", "\r")) else chunk + "\n")
     return "".join(out)
+
+
+def _blank(cell: str) -> bool:
+    return not cell.strip()
 
 
 def _kind(cell: str) -> Kind:

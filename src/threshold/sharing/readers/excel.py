@@ -146,6 +146,7 @@ def _grid(sheet: CalamineSheet, cell_range: CellRange | None) -> Grid:
         text=_text,
         merged=merged,
         origin=top + 1,
+        empty=_empty,
     )
 
 

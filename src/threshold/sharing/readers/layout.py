@@ -179,6 +179,9 @@ class Grid:
     """The number of the area's first row: `skip_rows` counts from it."""
     unit: str = "row"
     """What the source calls a row in notes: "row" (sheet) or "line" (text file)."""
+    empty: Callable[[Any], bool] | None = None
+    """Whether a cell is empty: the answer of `kind(cell) == "empty"`, cheaper. Rows of data are told apart from
+    blank rows by it alone, so a sheet of a million rows is not typed cell by cell. None: ask `kind`."""
 
 
 @dataclass(frozen=True)
@@ -275,6 +278,8 @@ class _Finder:
             if len(row) < self.width:
                 row.extend([""] * (self.width - len(row)))
         self._kinds: dict[int, list[Kind]] = {}
+        self._fills: dict[int, int] = {}
+        self._empty = grid.empty or (lambda cell: grid.kind(cell) == "empty")
         self._spread: set[tuple[int, int]] = set()
         """Cells given a value by a merged block or a group label to their left (names made from them are numbered)."""
 
@@ -285,15 +290,29 @@ class _Finder:
         return self._kinds[i]
 
     def fill(self, i: int) -> int:
-        kinds = self.kinds(i)
-        return len(kinds) - kinds.count("empty")
+        """The number of cells of row `i` that hold something."""
+        if (n := self._fills.get(i)) is None:
+            kinds = self._kinds.get(i)
+            row = self.rows[i]
+            n = len(kinds) - kinds.count("empty") if kinds is not None else len(row) - sum(map(self._empty, row))
+            self._fills[i] = n
+        return n
+
+    def any_filled(self, i: int) -> bool:
+        """Row `i` holds something (stops at its first filled cell)."""
+        if (n := self._fills.get(i)) is not None:
+            return n > 0
+        empty = self._empty
+        return not all(map(empty, self.rows[i]))
 
     def all_text(self, i: int) -> bool:
         return all(k in ("text", "empty") for k in self.kinds(i))
 
     def filled(self, i: int) -> list[int]:
-        kinds = self.kinds(i)
-        return [j for j, k in enumerate(kinds) if k != "empty"] if "empty" in kinds else list(range(len(kinds)))
+        if self.fill(i) == len(self.rows[i]):
+            return list(range(len(self.rows[i])))
+        empty = self._empty
+        return [j for j, cell in enumerate(self.rows[i]) if not empty(cell)]
 
     def run(self) -> TableLayout:
         grid, options = self.grid, self.options
@@ -315,16 +334,16 @@ class _Finder:
             skipped.append(Skipped(titles, "title"))
 
         body_start = header[-1] + 1 if header else top
-        data = [i for i in range(body_start, n) if self.fill(i)]
+        data = [i for i in range(body_start, n) if self.any_filled(i)]
         last = data[-1] if data else body_start - 1
-        blanks = tuple(grid.numbers[i] for i in range(body_start, last) if not self.fill(i))
+        blanks = tuple(grid.numbers[i] for i in range(body_start, last) if not self.any_filled(i))
         if blanks:
             skipped.append(Skipped(blanks, "blank"))
         if options.totals and data:
             data, found = self._totals(data, header)
             skipped.extend(found)
 
-        used = sorted({j for i in [*header, *data] for j in self.filled(i)})
+        used = self._used_columns([*header, *data])
         first_col, last_col = (used[0], used[-1]) if used else (0, -1)
         self._fill_merged([*header, *data])
         names = self._names(header, first_col, last_col)
@@ -338,6 +357,15 @@ class _Finder:
             skipped=skipped,
             unit=grid.unit,
         )
+
+    def _used_columns(self, rows: list[int]) -> list[int]:
+        """The columns filled in any of `rows` (stops looking once every column is)."""
+        used: set[int] = set()
+        for i in rows:
+            if len(used) == self.width:
+                break
+            used.update(self.filled(i))
+        return sorted(used)
 
     # the header
     def _chosen_header(self, chosen: HeaderRows, start: int) -> tuple[list[int], int | None]:
@@ -429,6 +457,7 @@ class _Finder:
                         self.rows[r][c] = value
                         self._spread.add((r, c))
                 self._kinds.pop(r, None)
+                self._fills.pop(r, None)
 
     def _names(self, header: list[int], first_col: int, last_col: int) -> list[str]:
         texts = []
@@ -467,10 +496,9 @@ class _Finder:
     def _totals(self, data: list[int], header: list[int]) -> tuple[list[int], list[Skipped]]:
         found: list[Skipped] = []
         numbers = self.grid.numbers
-        columns = max((len(self.filled(i)) for i in data), default=0)
         # Notes: after a blank row at the bottom, rows of one text cell ("Source: SAP export").
         gap = next((k for k in range(len(data) - 1, 0, -1) if data[k] - data[k - 1] > 1), None)
-        if gap is not None and columns >= 2 and len(data) - gap <= MAX_TRAILING:
+        if gap is not None and len(data) - gap <= MAX_TRAILING and any(self.fill(i) >= 2 for i in data):
             notes = data[gap:]
             if all(self.fill(i) == 1 and self.all_text(i) for i in notes):
                 found.append(Skipped(tuple(numbers[i] for i in notes), "note"))
@@ -517,11 +545,11 @@ class _Finder:
 
     def _label(self, i: int) -> str | None:
         """The row's first cell when it is text, else None."""
-        kinds = self.kinds(i)
-        j = next((j for j, k in enumerate(kinds) if k != "empty"), None)
-        if j is None or kinds[j] != "text":
+        row, empty = self.rows[i], self._empty
+        j = next((j for j, cell in enumerate(row) if not empty(cell)), None)
+        if j is None or self.grid.kind(row[j]) != "text":
             return None
-        return self.grid.text(self.rows[i][j]).strip()
+        return self.grid.text(row[j]).strip()
 
     def _summary_shape(self, i: int) -> bool:
         """A label followed by numbers only (no other text, no dates)."""
