@@ -124,11 +124,17 @@ def _cli_hint(e: ThresholdError) -> str:
 def main() -> None:
     """Entry point: a read command goes to the home's resident helper when there is one (or it can be
     started; `threshold.resident`), else, and for every other command, it runs here."""
-    from threshold.resident.client import forward
+    from threshold.resident import COMMANDS
 
-    code = forward(sys.argv[1:])
-    if code is not None:
-        sys.exit(code)
+    if sys.argv[1:2] and sys.argv[1] in COMMANDS:
+        from threshold.resident.client import forward
+
+        try:
+            code = forward(sys.argv[1:])
+        except KeyboardInterrupt:  # while a helper started: nothing ran yet
+            _fail("interrupted", 130)
+        if code is not None:
+            sys.exit(code)
     run()
 
 

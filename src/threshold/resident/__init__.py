@@ -9,3 +9,7 @@ query helper").
   the very same in-process command (same gateway call, same usage and audit events) on the caller's own
   stdin/stdout/stderr, environment, working directory and umask.
 """
+
+COMMANDS = frozenset({"query", "datasets", "show", "usage"})
+"""The read commands a helper runs (the first word of the command line). Here, with no import, so that
+the CLI's root decides without importing the client: `threshold --help` pays nothing for it."""

@@ -14,7 +14,7 @@ import socket
 import sys
 from collections.abc import Iterator, Mapping
 
-from threshold.resident import protocol
+from threshold.resident import COMMANDS, protocol
 from threshold.resident.protocol import Refused
 
 START_SECONDS = 10.0
@@ -30,7 +30,7 @@ def forward(
     descriptors: the command's exit code, or None when the helper is off, cannot be trusted, is busy,
     or does not answer in time (nothing has run: the caller runs the command itself)."""
     environ = dict(os.environ if env is None else env)
-    if not argv or argv[0] not in protocol.COMMANDS or not protocol.enabled(environ):
+    if not argv or argv[0] not in COMMANDS or not protocol.enabled(environ):
         return None
     if not hasattr(socket, "SO_PEERCRED") or not hasattr(os, "fork"):
         return None
@@ -151,7 +151,13 @@ def _run(conn: socket.socket, argv: list[str], env: dict[str, str], stdio: tuple
     os.umask(umask)
     cwd = os.open(".", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        request = {"argv": argv, "argv0": sys.argv[0] if sys.argv else "threshold", "env": env, "umask": umask}
+        request = {
+            "argv": argv,
+            "argv0": sys.argv[0] if sys.argv else "threshold",
+            "env": env,
+            "umask": umask,
+            "sigint": signal.getsignal(signal.SIGINT) is not signal.SIG_IGN,  # ignored (a background job): so there
+        }
         protocol.send(conn, request)
         answer, _ = protocol.receive(conn)
         if answer.get("answer") != "ready":
@@ -174,7 +180,9 @@ def _run(conn: socket.socket, argv: list[str], env: dict[str, str], stdio: tuple
         with contextlib.suppress(OSError):
             protocol.send(conn, {"interrupt": True})
 
-    previous = signal.signal(signal.SIGINT, interrupt)
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, interrupt)
     try:
         message, _ = protocol.receive(conn)
         code = message.get("exit")
@@ -186,4 +194,5 @@ def _run(conn: socket.socket, argv: list[str], env: dict[str, str], stdio: tuple
         os.write(stdio[2], b"error: the resident query helper stopped before the command finished; run it again\n")
         return 1
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if previous is not signal.SIG_IGN:
+            signal.signal(signal.SIGINT, previous)

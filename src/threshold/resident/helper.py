@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from threshold.resident import protocol
+from threshold.resident import COMMANDS, protocol
 from threshold.resident.protocol import Refused
 
 log = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ def _take(conn: socket.socket, listener: socket.socket, free: int, run: Callable
             not isinstance(argv, list)
             or not all(isinstance(a, str) for a in argv)
             or not argv
-            or argv[0] not in protocol.COMMANDS
+            or argv[0] not in COMMANDS
             or not isinstance(env, dict)
             or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
             or not isinstance(request.get("umask"), int)
@@ -246,7 +246,7 @@ def _child(
     try:
         listener.close()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, signal.default_int_handler if request.get("sigint", True) else signal.SIG_IGN)
         env = request["env"]
         assert isinstance(env, dict)
         os.environ.clear()

@@ -24,9 +24,6 @@ import sys
 RUN_DIR = "run"
 """Folder inside the home that holds the helpers' sockets and spawn lock."""
 
-COMMANDS = frozenset({"query", "datasets", "show", "usage"})
-"""The read commands a helper runs (the first word of the command line)."""
-
 ENV_PREFIXES = ("THRESHOLD_", "PYTHON", "LC_", "LANG")
 """Environment a helper is started with and keyed on: Threshold's settings and what shapes the interpreter
 (its flags, its text encoding). The child that runs a command gets the caller's whole environment."""
