@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from threshold.resident import client, protocol
+from threshold.resident import client, helper, protocol
 from threshold.resident.helper import Idle
 
 pytestmark = pytest.mark.skipif(not hasattr(socket, "SO_PEERCRED"), reason="Linux peer credentials")
@@ -331,3 +331,32 @@ def test_the_home_is_found_as_the_cli_finds_it(tmp_path: Path) -> None:
     assert protocol.home_dir(["query", "x", "--home", "/a"], {"THRESHOLD_HOME": "h"}, cwd) == "/a"
     assert protocol.home_dir(["query", "--home=/b", "x"], {}, cwd) == "/b"
     assert protocol.home_dir(["query", "--", "--home", "/c"], {}, cwd) == str(tmp_path / ".threshold")
+
+
+def test_a_full_helper_says_busy_and_runs_nothing() -> None:
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with b, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        protocol.send(b, {"argv": ["query", "select 1"], "env": {}, "umask": 0o22})
+
+        assert helper._take(a, listener, 0, lambda: pytest.fail("ran")) is None
+        assert protocol.receive(b)[0] == {"answer": "busy"}
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        {"argv": ["share", "x.csv", "--domain", "d"], "env": {}, "umask": 0o22},  # not a read command
+        {"argv": ["query", "select 1"], "env": {"A": 1}, "umask": 0o22},
+        {"argv": "query", "env": {}, "umask": 0o22},
+        {"argv": ["query"], "env": {}},
+    ],
+    ids=["write-command", "env-not-text", "argv-not-list", "no-umask"],
+)
+def test_a_request_out_of_shape_is_refused(request_: dict[str, object]) -> None:
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with b, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        protocol.send(b, request_)
+
+        assert helper._take(a, listener, 4, lambda: pytest.fail("ran")) is None
+        with pytest.raises(EOFError):
+            protocol.receive(b)

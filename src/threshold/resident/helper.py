@@ -124,9 +124,7 @@ def serve(home: str, path: str, ready: int, expected: str, run: Callable[[], Non
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     try:
         while True:
-            for pid in _reap(children):
-                children.discard(pid)
-                idle.ended()
+            _forget(children, idle)
             left = idle.remaining()
             if left is not None and left <= 0:
                 return
@@ -135,6 +133,7 @@ def serve(home: str, path: str, ready: int, expected: str, run: Callable[[], Non
             if readable:
                 with contextlib.suppress(OSError):
                     conn, _ = listener.accept()
+                    _forget(children, idle)  # commands that ended while this one waited free their place
                     child = _take(conn, listener, settings.resident_queries - len(children), run)
                     if child is not None:
                         children.add(child)
@@ -184,6 +183,12 @@ def _still_current(path: str, own: int, code: str) -> bool:
     except FileNotFoundError:
         return False
     return protocol.code_fingerprint() == code
+
+
+def _forget(children: set[int], idle: Idle) -> None:
+    for pid in _reap(children):
+        children.discard(pid)
+        idle.ended()
 
 
 def _reap(children: set[int]) -> list[int]:
