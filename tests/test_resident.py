@@ -360,3 +360,18 @@ def test_a_request_out_of_shape_is_refused(request_: dict[str, object]) -> None:
         assert helper._take(a, listener, 4, lambda: pytest.fail("ran")) is None
         with pytest.raises(EOFError):
             protocol.receive(b)
+
+
+def test_a_new_helper_clears_the_sockets_of_helpers_that_are_gone(home: Path) -> None:
+    stop_helpers(home)
+    run = home / protocol.RUN_DIR
+    stale = run / "query-0000000000000000.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as dead:
+        dead.bind(str(stale))  # bound, never listening, then closed: what a killed helper leaves
+    stale.chmod(0o600)
+    (run / "query-0000000000000000.log").write_text("")
+
+    assert threshold(home, "query", "select 1", resident=True).returncode == 0
+
+    assert not stale.exists() and not (run / "query-0000000000000000.log").exists()
+    assert len(helpers(home)) == 1

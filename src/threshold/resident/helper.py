@@ -114,7 +114,7 @@ def serve(home: str, path: str, ready: int, expected: str, run: Callable[[], Non
     code = protocol.code_fingerprint()
     if code != expected:
         return  # not the code of the client that started it (upgraded meanwhile): it runs the command itself
-    protocol.private_dir(home, create=True)
+    _clear_stale(protocol.private_dir(home, create=True))
     listener = _listen(path)
     own = os.stat(path).st_ino
     os.write(ready, b"R")
@@ -155,6 +155,30 @@ def _warm_sqlglot() -> None:
     tree = sqlglot.parse_one("select 1 as x from t where y = 'z' group by 1 order by 1 limit 1", read="duckdb")
     tree.sql()
     tree.sql(dialect="duckdb")
+
+
+def _clear_stale(run: str) -> None:
+    """Remove the sockets (and logs) of helpers that are gone, whatever their key: their clients (an older
+    version, other settings) would clear only their own. Safe: helpers start one at a time per home (the
+    client that starts one holds the home's start lock), so no other is between its bind and its listen."""
+    for name in os.listdir(run):
+        if not (name.startswith("query-") and name.endswith(".sock")):
+            continue
+        path = os.path.join(run, name)
+        where, folder = protocol.address(path)
+        try:
+            protocol.check_socket_file(path)
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                probe.connect(where)
+        except ConnectionRefusedError:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+                os.unlink(path[: -len(".sock")] + ".log")
+        except (OSError, Refused):
+            pass
+        finally:
+            if folder is not None:
+                os.close(folder)
 
 
 def _listen(path: str) -> socket.socket:
