@@ -375,3 +375,41 @@ def test_a_new_helper_clears_the_sockets_of_helpers_that_are_gone(home: Path) ->
 
     assert not stale.exists() and not (run / "query-0000000000000000.log").exists()
     assert len(helpers(home)) == 1
+
+
+def _on_a_terminal(home: Path, resident: bool, *args: str) -> tuple[int, bytes]:
+    """Run `threshold ARGS` with a terminal 70 columns wide as its stdout and stderr: what it wrote there."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    main, side = pty.openpty()
+    fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 70, 0, 0))
+    env = {**environment(resident), "TERM": "xterm-256color"}
+    env.pop("COLUMNS")
+    with subprocess.Popen(
+        [sys.executable, "-m", "threshold.cli", *args, "--home", str(home)], stdout=side, stderr=side, env=env
+    ) as process:
+        os.close(side)
+        written = b""
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # EIO: every writer of the terminal is gone
+                break
+            if not chunk:
+                break
+            written += chunk
+        code = process.wait(timeout=120)
+    os.close(main)
+    return code, re.sub(rb"\d+(\x1b\[0m)? ms", b"N ms", written)
+
+
+def test_on_a_terminal_the_output_is_the_same_colours_and_width(home: Path) -> None:
+    sql = "select plant, operator_name, scrap_rate from manufacturing.plant_kpis order by plant"
+    here = _on_a_terminal(home, False, "query", sql)
+    there = _on_a_terminal(home, True, "query", sql)
+
+    assert there == here
+    assert b"\x1b[" in here[1]  # coloured: it knew it was on a terminal
