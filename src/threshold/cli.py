@@ -18,7 +18,7 @@ import typer.core
 from threshold.commands.index import COMMANDS, GROUPS, load
 from threshold.errors import NotFound, ThresholdError
 
-__all__ = ["GROUPS", "app", "main"]
+__all__ = ["GROUPS", "app", "main", "run", "serve_resident"]
 
 
 class _LazyCommands(MutableMapping[str, Any]):
@@ -122,7 +122,33 @@ def _cli_hint(e: ThresholdError) -> str:
 
 
 def main() -> None:
-    """Entry point: one line on stderr and a non-zero exit for every error, never a traceback."""
+    """Entry point: a read command goes to the home's resident helper when there is one (or it can be
+    started; `threshold.resident`), else, and for every other command, it runs here."""
+    from threshold.resident import COMMANDS
+
+    if sys.argv[1:2] and sys.argv[1] in COMMANDS:
+        from threshold.resident.client import forward
+
+        try:
+            code = forward(sys.argv[1:])
+        except KeyboardInterrupt:  # while a helper started: nothing ran yet
+            _fail("interrupted", 130)
+        if code is not None:
+            sys.exit(code)
+    run()
+
+
+def serve_resident() -> None:
+    """The resident helper's process (started by the thin client): HOME SOCKET CODE READY-FD as arguments."""
+    from threshold.resident.helper import serve
+
+    home, path, code, ready = sys.argv[1:5]
+    sys.argv = ["threshold"]
+    serve(home, path, int(ready), code, run)
+
+
+def run() -> None:
+    """The command in this process: one line on stderr and a non-zero exit for every error, never a traceback."""
     import click
 
     try:

@@ -290,6 +290,21 @@ class Settings(BaseSettings):
     """Files and folders of unknown origin are removed by the clean-up only once this old, and a dataset
     whose writer lock is held is never touched: a writer still at work is never disturbed."""
 
+    resident: bool | None = None
+    """The resident query helper (docs/operations.md): `threshold query`, `datasets`, `show` and `usage` run
+    in a warm helper process per home, started by the first of them, instead of importing everything again
+    (same gateway call, same output, usage and audit). True/False switch it on/off; unset: on, except under
+    pytest or in CI (`CI` set), where a test switches it on. Read by the CLI before this object exists."""
+
+    resident_idle_seconds: float = Field(default=300.0, gt=0, le=24 * 3600)
+    """A resident helper that has run no command for this long exits (the next command starts a new one)."""
+
+    resident_queries: int = Field(default=4, ge=1, le=64)
+    """Commands a resident helper runs at once; one more runs in its own process, as without the helper."""
+
+    resident_start_seconds: float = Field(default=10.0, gt=0, le=600)
+    """How long the first command waits for a new helper to start before it runs in its own process."""
+
     jobs: JobSettings = Field(default_factory=JobSettings)
     """The scheduler and the outbox (see `JobSettings`)."""
 

@@ -48,9 +48,11 @@ SKIP_IN_HOME = {
     "locks",
     "warehouse",
     "journal",
+    "run",
 }
 """What of the home folder is not copied as it is: the store (copied consistently), the warehouse
-(copied by reference), scratch space, and the usage journal (flushed into the store first)."""
+(copied by reference), scratch space, the usage journal (flushed into the store first), and the resident
+query helpers' sockets and logs (`run/`)."""
 
 Progress = Callable[[str, int, int], None]
 

@@ -1,0 +1,415 @@
+"""The resident query helper, with real processes: `threshold query` through the helper prints exactly
+what the in-process command prints and records the same usage and audit; only this user may use it;
+it makes way for new code, leaves when idle, and a killed or hung helper costs nothing but time.
+
+No sleeps: a test waits for a helper to end on its pidfd, within a bound."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from threshold.resident import client, helper, protocol
+from threshold.resident.helper import Idle
+
+pytestmark = pytest.mark.skipif(not hasattr(socket, "SO_PEERCRED"), reason="Linux peer credentials")
+
+KPIS_CSV = """Plant,Operator Name,E-Mail,Scrap Rate,Day
+Berlin,Anna Schmidt,anna.schmidt@example.com,0.12,2026-01-03
+Lyon,Jean Dupont,jean.dupont@example.fr,0.08,2026-01-04
+Porto,Ana Silva,ana.silva@example.pt,0.05,2026-01-05
+"""
+SRC = Path(__file__).parent.parent / "src"
+
+
+def environment(resident: bool, **extra: str) -> dict[str, str]:
+    return {
+        "PATH": "/usr/bin:/bin",
+        "COLUMNS": "80",
+        "LC_ALL": "C.UTF-8",  # as given: the interpreter would otherwise add LC_CTYPE (PEP 538), another key
+        "THRESHOLD_RESIDENT": "1" if resident else "0",
+        "THRESHOLD_RESIDENT_IDLE_SECONDS": "60",
+        **extra,
+    }
+
+
+def threshold(home: Path, *args: str, resident: bool, **extra: str) -> subprocess.CompletedProcess[str]:
+    """`threshold ARGS --home HOME` in a fresh process, with the helper on or off."""
+    return subprocess.run(
+        [sys.executable, "-m", "threshold.cli", *args, "--home", str(home)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment(resident, **extra),
+    )
+
+
+def helpers(home: Path) -> dict[Path, int]:
+    """Each listening helper's socket and its pid (from the socket's peer credentials)."""
+    found = {}
+    for path in (home / protocol.RUN_DIR).glob("query-*.sock"):
+        where, folder = protocol.address(str(path))
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            try:
+                s.connect(where)
+            except ConnectionRefusedError:
+                continue
+            finally:
+                if folder is not None:
+                    os.close(folder)
+            found[path] = protocol.peer(s)[0]
+    return found
+
+
+def wait_gone(pid: int, seconds: float = 30.0) -> bool:
+    """True once process `pid` has ended (it is not our child: wait on its pidfd), within `seconds`."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([fd], [], [], seconds)[0])
+    finally:
+        os.close(fd)
+
+
+def stop_helpers(home: Path) -> None:
+    for pid in helpers(home).values():
+        os.kill(pid, signal.SIGTERM)
+        assert wait_gone(pid)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    tmp = tmp_path_factory.mktemp("resident")
+    path, data = tmp / "home", tmp / "plant_kpis.csv"
+    data.write_text(KPIS_CSV, encoding="utf-8")
+    for args in (
+        ("init",),
+        ("domain", "add", "manufacturing", "--title", "Manufacturing"),
+        ("user", "add", "anna", "--domain", "manufacturing", "--display-name", "Anna Schmidt"),
+        ("user", "add", "bo", "--display-name", "Bo"),
+        ("share", str(data), "--domain", "manufacturing", "--as", "anna", "--purpose", "reporting"),
+    ):
+        done = threshold(path, *args, resident=False)
+        assert done.returncode == 0, done.stderr
+    yield path
+    stop_helpers(path)
+
+
+def same(a: str) -> str:
+    """A table's last line says how long the query took: the only part two runs may differ in."""
+    return re.sub(r" in \d+ ms$", " in N ms", a, flags=re.M)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("query", "select plant, scrap_rate from manufacturing.plant_kpis order by plant"),
+        ("query", "select * from manufacturing.plant_kpis order by plant", "--format", "json"),
+        ("query", "select * from manufacturing.plant_kpis order by plant", "--format", "csv", "--as", "bo"),
+        ("query", "select e_mail from manufacturing.plant_kpis", "--as", "bo", "--purpose", "audit"),
+        ("query", "select * from manufacturing.nothing"),
+        ("query", "select * from read_csv('/etc/passwd')"),
+        ("query", "select 1", "--format", "xml"),
+        ("query", "select 1", "--as", "nobody"),
+        ("query", "select 1", "--no-such-option"),
+        ("datasets", "--format", "json"),
+        ("show", "manufacturing.plant_kpis", "--as", "bo"),
+    ],
+    ids=[
+        "table",
+        "json",
+        "csv-as-bo",
+        "masked",
+        "unknown",
+        "path",
+        "bad-format",
+        "unknown-user",
+        "bad-option",
+        "ds",
+        "show",
+    ],
+)
+def test_output_is_the_in_process_output(home: Path, args: tuple[str, ...]) -> None:
+    here = threshold(home, *args, resident=False)
+    there = threshold(home, *args, resident=True)
+
+    assert (there.returncode, same(there.stdout), there.stderr) == (here.returncode, same(here.stdout), here.stderr)
+    assert helpers(home), "the helper served it"
+    assert "Traceback" not in there.stderr
+
+
+def _events(home: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """Usage events (with what each read) and audit entries, without their ids and times."""
+    with sqlite3.connect(home / "threshold.db") as db:
+        events = db.execute(
+            "select id, user_id, interface, purpose, fingerprint, query_text, rows, status, error, kind"
+            " from usage_events order by id"
+        ).fetchall()
+        reads = db.execute("select event_id, dataset_id, columns from usage_reads").fetchall()
+        audit = db.execute("select actor_id, action, dataset_id, purpose, rules from audit_log order by id").fetchall()
+    by_event: dict[object, list[tuple[object, ...]]] = {}
+    for event, dataset, columns in reads:
+        by_event.setdefault(event, []).append((dataset, columns))
+    return [(*e[1:], sorted(by_event.get(e[0], []))) for e in events], audit
+
+
+def test_usage_and_audit_are_those_of_the_in_process_run(home: Path) -> None:
+    sql = "select plant, e_mail from manufacturing.plant_kpis where scrap_rate > 0.06"
+    events0, audit0 = _events(home)
+    assert threshold(home, "query", sql, "--as", "bo", "--purpose", "audit", resident=False).returncode == 0
+    events1, audit1 = _events(home)
+    assert threshold(home, "query", sql, "--as", "bo", "--purpose", "audit", resident=True).returncode == 0
+    events2, audit2 = _events(home)
+
+    in_process = (events1[len(events0) :], audit1[len(audit0) :])
+    resident = (events2[len(events1) :], audit2[len(audit1) :])
+    assert len(in_process[0]) == 1 and in_process[0][0][1] == "cli"
+    assert resident == in_process
+
+
+def _forward(home: Path, *args: str, **extra: str) -> tuple[int | None, str, str]:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, open(os.devnull) as null:
+        code = client.forward(
+            [*args, "--home", str(home)], environment(True, **extra), (null.fileno(), out.fileno(), err.fileno())
+        )
+        out.seek(0)
+        err.seek(0)
+        return code, out.read().decode(), err.read().decode()
+
+
+def test_the_thin_client_hands_the_command_to_the_helper(home: Path) -> None:
+    code, out, err = _forward(home, "query", "select count(*) as n from manufacturing.plant_kpis", "--format", "json")
+
+    assert (code, json.loads(out), err) == (0, [{"n": 3}], "")
+
+
+def test_a_socket_others_may_open_is_not_used(home: Path) -> None:
+    assert _forward(home, "query", "select 1")[0] == 0
+    sock = next(iter(helpers(home)))
+    sock.chmod(0o666)
+    try:
+        assert _forward(home, "query", "select 1")[0] is None
+    finally:
+        sock.chmod(0o600)
+    run = home / protocol.RUN_DIR
+    run.chmod(0o755)
+    try:
+        assert _forward(home, "query", "select 1")[0] is None
+    finally:
+        run.chmod(0o700)
+    assert _forward(home, "query", "select 1")[0] == 0
+
+
+def test_the_peer_check_names_the_other_user() -> None:
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with a, b:
+        assert protocol.check_peer(a) == os.getpid()
+        with pytest.raises(protocol.Refused, match="another user"):
+            protocol.check_peer(a, uid=os.geteuid() + 1)
+
+
+def test_off_unless_switched_on_under_pytest_or_ci() -> None:
+    assert protocol.enabled({"THRESHOLD_RESIDENT": "1", "PYTEST_CURRENT_TEST": "x"})
+    assert not protocol.enabled({"THRESHOLD_RESIDENT": "off"})
+    assert not protocol.enabled({"PYTEST_CURRENT_TEST": "x"})
+    assert not protocol.enabled({"CI": "true"})
+    child = subprocess.run(
+        [sys.executable, "-c", "from threshold.resident.protocol import enabled; print(enabled({}))"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
+    assert child.stdout.strip() == "False"  # its parent is pytest
+
+
+def test_a_killed_helper_is_replaced_and_the_answer_is_the_same(home: Path) -> None:
+    stop_helpers(home)
+    sql = "select count(*) as n from manufacturing.plant_kpis"
+    first = threshold(home, "query", sql, "--format", "json", resident=True)
+    [(sock, pid)] = list(helpers(home).items())
+    os.kill(pid, signal.SIGKILL)
+    assert wait_gone(pid)
+    assert sock.exists()  # a stale socket, refused at connect
+
+    again = threshold(home, "query", sql, "--format", "json", resident=True)
+
+    assert (again.returncode, again.stdout, again.stderr) == (first.returncode, first.stdout, first.stderr)
+    assert list(helpers(home)) == [sock] and helpers(home)[sock] != pid
+
+
+def test_a_hung_helper_costs_a_short_wait_then_the_command_runs_here(home: Path) -> None:
+    stop_helpers(home)
+    assert _forward(home, "query", "select 1")[0] == 0
+    [pid] = helpers(home).values()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        here = threshold(home, "query", "select 2 as two", "--format", "json", resident=False)
+        code, out, err = _forward(home, "query", "select 2 as two", "--format", "json")
+        assert code is None  # nothing ran there; the CLI runs it in-process
+        there = threshold(home, "query", "select 2 as two", "--format", "json", resident=True)
+        assert (there.returncode, there.stdout, there.stderr) == (here.returncode, here.stdout, here.stderr)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def test_other_settings_get_their_own_helper(home: Path) -> None:
+    stop_helpers(home)
+    assert threshold(home, "query", "select 1", resident=True).returncode == 0
+    assert threshold(home, "query", "select 1", resident=True, THRESHOLD_LIMITS__QUERY_ROWS="5").returncode == 0
+
+    assert len(set(helpers(home).values())) == 2
+
+
+def test_an_idle_helper_leaves_and_takes_its_socket(home: Path) -> None:
+    stop_helpers(home)
+    assert threshold(home, "query", "select 1", resident=True, THRESHOLD_RESIDENT_IDLE_SECONDS="0.2").returncode == 0
+    [(sock, pid)] = list(helpers(home).items())
+
+    assert wait_gone(pid)
+    assert not sock.exists()
+
+
+def test_idle_counts_from_the_last_command_and_never_while_one_runs() -> None:
+    now = [100.0]
+    idle = Idle(30.0, clock=lambda: now[0])
+    now[0] = 120.0
+    assert idle.remaining() == 10.0
+    idle.started()
+    now[0] = 500.0
+    assert idle.remaining() is None
+    idle.ended()
+    now[0] = 529.0
+    assert idle.remaining() == 1.0
+    now[0] = 531.0
+    assert idle.remaining() == 0.0
+
+
+def test_new_code_gets_a_new_helper_and_the_old_one_leaves(home: Path, tmp_path: Path) -> None:
+    stop_helpers(home)
+    shutil.copytree(SRC / "threshold", tmp_path / "threshold", ignore=shutil.ignore_patterns("__pycache__"))
+    with_copy = {"PYTHONPATH": str(tmp_path)}
+    assert threshold(home, "query", "select 1", resident=True, **with_copy).returncode == 0
+    [(old_sock, old)] = list(helpers(home).items())
+
+    touched = tmp_path / "threshold" / "gateway" / "service.py"
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 1_000_000_000))
+    assert threshold(home, "query", "select 1", resident=True, **with_copy).returncode == 0
+
+    assert wait_gone(old), "the old helper saw its code change"
+    [(sock, new)] = list(helpers(home).items())
+    assert new != old and sock != old_sock and not old_sock.exists()
+
+
+def test_a_key_changes_with_the_code_and_the_settings() -> None:
+    env = {"THRESHOLD_LIMITS__QUERY_ROWS": "5", "HOME": "/x"}
+    assert protocol.helper_key(env, "a") == protocol.helper_key({**env, "HOME": "/y"}, "a")
+    assert protocol.helper_key(env, "a") != protocol.helper_key(env, "b")
+    assert protocol.helper_key(env, "a") != protocol.helper_key({**env, "THRESHOLD_LIMITS__QUERY_ROWS": "6"}, "a")
+    assert protocol.helper_key(env, "a") != protocol.helper_key({**env, "LANG": "C"}, "a")
+
+
+def test_the_home_is_found_as_the_cli_finds_it(tmp_path: Path) -> None:
+    cwd = str(tmp_path)
+    assert protocol.home_dir(["query", "x"], {}, cwd) == str(tmp_path / ".threshold")
+    assert protocol.home_dir(["query", "x"], {"THRESHOLD_HOME": "h"}, cwd) == str(tmp_path / "h")
+    assert protocol.home_dir(["query", "x", "--home", "/a"], {"THRESHOLD_HOME": "h"}, cwd) == "/a"
+    assert protocol.home_dir(["query", "--home=/b", "x"], {}, cwd) == "/b"
+    assert protocol.home_dir(["query", "--", "--home", "/c"], {}, cwd) == str(tmp_path / ".threshold")
+
+
+def test_a_full_helper_says_busy_and_runs_nothing() -> None:
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with b, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        protocol.send(b, {"argv": ["query", "select 1"], "env": {}, "umask": 0o22})
+
+        assert helper._take(a, listener, 0, lambda: pytest.fail("ran")) is None
+        assert protocol.receive(b)[0] == {"answer": "busy"}
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        {"argv": ["share", "x.csv", "--domain", "d"], "env": {}, "umask": 0o22},  # not a read command
+        {"argv": ["query", "select 1"], "env": {"A": 1}, "umask": 0o22},
+        {"argv": "query", "env": {}, "umask": 0o22},
+        {"argv": ["query"], "env": {}},
+    ],
+    ids=["write-command", "env-not-text", "argv-not-list", "no-umask"],
+)
+def test_a_request_out_of_shape_is_refused(request_: dict[str, object]) -> None:
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with b, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        protocol.send(b, request_)
+
+        assert helper._take(a, listener, 4, lambda: pytest.fail("ran")) is None
+        with pytest.raises(EOFError):
+            protocol.receive(b)
+
+
+def test_a_new_helper_clears_the_sockets_of_helpers_that_are_gone(home: Path) -> None:
+    stop_helpers(home)
+    run = home / protocol.RUN_DIR
+    stale = run / "query-0000000000000000.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as dead:
+        dead.bind(str(stale))  # bound, never listening, then closed: what a killed helper leaves
+    stale.chmod(0o600)
+    (run / "query-0000000000000000.log").write_text("")
+
+    assert threshold(home, "query", "select 1", resident=True).returncode == 0
+
+    assert not stale.exists() and not (run / "query-0000000000000000.log").exists()
+    assert len(helpers(home)) == 1
+
+
+def _on_a_terminal(home: Path, resident: bool, *args: str) -> tuple[int, bytes]:
+    """Run `threshold ARGS` with a terminal 70 columns wide as its stdout and stderr: what it wrote there."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    main, side = pty.openpty()
+    fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 70, 0, 0))
+    env = {**environment(resident), "TERM": "xterm-256color"}
+    env.pop("COLUMNS")
+    with subprocess.Popen(
+        [sys.executable, "-m", "threshold.cli", *args, "--home", str(home)], stdout=side, stderr=side, env=env
+    ) as process:
+        os.close(side)
+        written = b""
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # EIO: every writer of the terminal is gone
+                break
+            if not chunk:
+                break
+            written += chunk
+        code = process.wait(timeout=120)
+    os.close(main)
+    return code, re.sub(rb"\d+(\x1b\[0m)? ms", b"N ms", written)
+
+
+def test_on_a_terminal_the_output_is_the_same_colours_and_width(home: Path) -> None:
+    sql = "select plant, operator_name, scrap_rate from manufacturing.plant_kpis order by plant"
+    here = _on_a_terminal(home, False, "query", sql)
+    there = _on_a_terminal(home, True, "query", sql)
+
+    assert there == here
+    assert b"\x1b[" in here[1]  # coloured: it knew it was on a terminal
