@@ -56,6 +56,14 @@ def _platforms_closed_after() -> Iterator[None]:
             platform.close()
 
 
+def _process_environment(columns: int) -> dict[str, str]:
+    """What a `threshold` subprocess of a test sees: `PATH` and `COLUMNS`, and that it runs under pytest
+    (a subprocess finds pytest among its parents; here the marker pytest sets says it), so the CLI keeps
+    its test behaviour (no resident query helper is started)."""
+    kept = {k: os.environ[k] for k in ("PYTEST_CURRENT_TEST",) if k in os.environ}
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "COLUMNS": str(columns), **kept}
+
+
 def _fresh_consoles() -> None:
     """Forget the CLI's Rich consoles: the next use makes them for this call's stdout, stderr and COLUMNS."""
     from threshold.commands import support
@@ -80,7 +88,7 @@ def threshold(
     _fresh_consoles()
     try:
         with (
-            _environment({"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "COLUMNS": str(columns), **(env or {})}),
+            _environment({**_process_environment(columns), **(env or {})}),
             contextlib.redirect_stdout(stdout),
             contextlib.redirect_stderr(stderr),
         ):
