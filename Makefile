@@ -8,13 +8,16 @@ STAMP  := $(VENV)/.threshold-installed
 RUN_STAMP := $(VENV)/.threshold-run-installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# pytest-xdist workers for `make test` (auto: one per core; 0: no workers, everything in one process).
+# loadfile keeps each test file on one worker, so a module's fixtures are built once.
+TEST_WORKERS ?= auto
 
 .DEFAULT_GOAL := help
 .PHONY: help venv install run test lint bench clean
 
 help:
 	@echo "make run     install what running needs, then serve the demo on http://127.0.0.1:8000 (PORT=8001 HOST=0.0.0.0)"
-	@echo "make test    install, lint (ruff format, ruff check, mypy, import contract), start test services, pytest"
+	@echo "make test    install, lint (ruff format, ruff check, mypy, import contract), start test services, pytest on every core (TEST_WORKERS=0: one process)"
 	@echo "make lint    ruff check + ruff format --check + mypy + the import contract (lint-imports)"
 	@echo "make bench   run benchmarks/bench_*.py (they print ratios against a baseline)"
 	@echo "make venv    create .venv and pip install -e '.[dev]' (alias: install)"
@@ -40,7 +43,7 @@ run: $(RUN_STAMP)
 
 test: lint
 	bash scripts/test-services.sh
-	set -a; . ./.test-env; set +a; $(BIN)/pytest -q -p no:cacheprovider
+	set -a; . ./.test-env; set +a; $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests

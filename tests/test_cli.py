@@ -1,7 +1,9 @@
 """The `threshold` command, run as people run it: a real process with `--home`.
 
 Output meant for programs (`--format json`, `--format csv`) is parsed, not eyeballed. Every error
-is one line on stderr and a non-zero exit code, never a traceback.
+is one line on stderr and a non-zero exit code, never a traceback. The home is set up, the errors are
+made and the usage is recorded by real processes; the reads whose output format is checked run the same
+entry point in this process (`inprocess.threshold`, a second less each).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+import inprocess
 from threshold.errors import InvalidInput, NotFound
 
 KPIS_CSV = """Plant,Operator Name,E-Mail,Scrap Rate,Day
@@ -34,6 +37,11 @@ def threshold(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
         timeout=120,
         env={"PATH": "/usr/bin:/bin", "COLUMNS": "80"},
     )
+
+
+def here(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`threshold ARGS --home HOME` through the same entry point, in this process."""
+    return inprocess.threshold(*args, home=home, columns=80)
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:
@@ -76,13 +84,13 @@ def test_a_home_is_set_up_from_the_command_line(home: Home) -> None:
 def test_init_twice_keeps_the_home(home: Home) -> None:
     ok(threshold(home.path, "init"))
 
-    assert [d["name"] for d in json.loads(ok(threshold(home.path, "datasets", "--format", "json")))] == [
+    assert [d["name"] for d in json.loads(ok(here(home.path, "datasets", "--format", "json")))] == [
         "manufacturing.plant_kpis"
     ]
 
 
 def test_datasets_as_json(home: Home) -> None:
-    [dataset] = json.loads(ok(threshold(home.path, "datasets", "--format", "json")))
+    [dataset] = json.loads(ok(here(home.path, "datasets", "--format", "json")))
 
     assert {k: dataset[k] for k in ("name", "domain", "rows", "columns", "tags", "shared_by")} == {
         "name": "manufacturing.plant_kpis",
@@ -95,7 +103,7 @@ def test_datasets_as_json(home: Home) -> None:
 
 
 def test_show_as_json(home: Home) -> None:
-    record = json.loads(ok(threshold(home.path, "show", "manufacturing.plant_kpis", "--format", "json")))
+    record = json.loads(ok(here(home.path, "show", "manufacturing.plant_kpis", "--format", "json")))
 
     assert [(c["name"], c["label"], c["type"]) for c in record["schema"]] == [
         ("plant", "Plant", "VARCHAR"),
@@ -115,7 +123,7 @@ def test_show_as_json(home: Home) -> None:
 def test_query_as_json_is_an_array_of_row_objects(home: Home) -> None:
     sql = "SELECT plant, scrap_rate, day FROM manufacturing.plant_kpis ORDER BY day"
 
-    rows = json.loads(ok(threshold(home.path, "query", sql, "--format", "json")))
+    rows = json.loads(ok(here(home.path, "query", sql, "--format", "json")))
 
     assert rows == [
         {"plant": "Berlin", "scrap_rate": 0.12, "day": "2026-01-03"},
@@ -127,7 +135,7 @@ def test_query_as_json_is_an_array_of_row_objects(home: Home) -> None:
 def test_query_as_csv(home: Home) -> None:
     sql = "SELECT plant, scrap_rate FROM manufacturing.plant_kpis ORDER BY plant"
 
-    text = ok(threshold(home.path, "query", sql, "--format", "csv"))
+    text = ok(here(home.path, "query", sql, "--format", "csv"))
 
     assert list(csv.reader(io.StringIO(text))) == [
         ["plant", "scrap_rate"],
@@ -138,11 +146,11 @@ def test_query_as_csv(home: Home) -> None:
 
 
 def test_usage_as_json_counts_the_queries(home: Home) -> None:
-    before = json.loads(ok(threshold(home.path, "usage", "--format", "json")))
+    before = json.loads(ok(here(home.path, "usage", "--format", "json")))
     ok(threshold(home.path, "query", "SELECT count(*) FROM manufacturing.plant_kpis", "--purpose", "audit"))
 
-    after = json.loads(ok(threshold(home.path, "usage", "--format", "json")))
-    per_dataset = json.loads(ok(threshold(home.path, "usage", "manufacturing.plant_kpis", "--format", "json")))
+    after = json.loads(ok(here(home.path, "usage", "--format", "json")))
+    per_dataset = json.loads(ok(here(home.path, "usage", "manufacturing.plant_kpis", "--format", "json")))
 
     assert after["queries"] == before["queries"] + 1
     assert [d["dataset"] for d in after["most_used"]] == ["manufacturing.plant_kpis"]

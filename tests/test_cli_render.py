@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+import inprocess
 from threshold.commands.governance import AUDIT, POLICIES
 from threshold.interface.tables import Col, TableSpec, count, text, when
 
@@ -126,13 +127,7 @@ def test_markup_in_data_is_shown_as_it_is() -> None:
 
 
 def threshold(home: Path, *args: str, columns: int = 80) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "threshold.cli", *args, "--home", str(home)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "COLUMNS": str(columns)},
-    )
+    return inprocess.threshold(*args, home=home, columns=columns)
 
 
 def test_visibility_policy_list_and_audit_speak_like_every_command(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
-"""The register and retention from every interface: the REST API (over ASGI), the `threshold` command (a real
-process) and the Python client; the same service answers, restricted datasets hidden alike."""
+"""The register and retention from every interface: the REST API (over ASGI), the `threshold` command (its entry
+point, in-process) and the Python client; the same service answers, restricted datasets hidden alike."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import csv
 import io
 import json
 import subprocess
-import sys
 from typing import Any
 
 import httpx
 
+import inprocess
 from threshold.api.app import create_app
 from threshold.governance.controls import set_visibility
 from threshold.identity.service import create_token
@@ -80,13 +80,7 @@ def test_the_rest_api(org: Any) -> None:
 
 
 def _threshold(home: Any, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "threshold.cli", *args, "--home", str(home)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "COLUMNS": "100"},
-    )
+    return inprocess.threshold(*args, home=home, columns=100)
 
 
 def test_the_command_line(org: Any, tmp_path: Any) -> None:

@@ -31,18 +31,37 @@ def live_server(org: Any, serve: Any) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def chromium_page() -> Iterator[Any]:
-    """A fresh Chromium page (1280x800) driven by Playwright; never downloads a browser."""
+@pytest.fixture(scope="package")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright, launched once for the browser tests (this package); each test
+    gets a context of its own (`chromium_page`, `browser`), so no cookie or storage is shared. Package scope
+    (tests/e2e has an `__init__.py` for it), not session: Playwright's sync API marks an event loop as
+    running in this thread while it lives, which `asyncio.run` in a later test of the process refuses."""
     if shutil.which(CHROMIUM) is None:
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package to run the browser tests")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        context.close()
+        yield browser
         browser.close()
+
+
+@pytest.fixture
+def browser(chromium: Any) -> Iterator[Any]:
+    """The package's Chromium, for a test that opens its own contexts (`browser.new_context(...)`): every
+    context the test opened is closed after it."""
+    before = set(chromium.contexts)
+    yield chromium
+    for context in chromium.contexts:
+        if context not in before:
+            context.close()
+
+
+@pytest.fixture
+def chromium_page(browser: Any) -> Iterator[Any]:
+    """A fresh Chromium page (1280x800) in a context of its own; never downloads a browser."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page

@@ -3,8 +3,6 @@ phone's 390 px screen, keyboard only, and axe-core on the main pages (no serious
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +14,6 @@ from threshold.governance import requests as access
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PLANT = "manufacturing.plant_kpis"
 MAIN_PAGES = (
     "/",
@@ -33,18 +29,6 @@ MAIN_PAGES = (
     "/learn",
     "/me/report",
 )
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if shutil.which(CHROMIUM) is None:
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package to run the browser tests")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def _page(browser: Any, width: int = 1280, height: int = 800, **options: Any) -> Any:

@@ -1,23 +1,18 @@
-"""`threshold glossary …` in a real process: propose, the reviewer's view with the diff, four eyes as a
+"""`threshold glossary …` through its entry point: propose, the reviewer's view with the diff, four eyes as a
 one-line error, review, link, CSV out and in (a bad row names its line and nothing is proposed)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
+import inprocess
+
 
 def threshold(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "threshold.cli", *args, "--home", str(home)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "COLUMNS": "120"},
-    )
+    return inprocess.threshold(*args, home=home, columns=120)
 
 
 def test_the_glossary_from_the_command_line(org: Any, tmp_path: Path) -> None:

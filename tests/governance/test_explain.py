@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import inprocess
 from threshold.errors import Denied, NotFound
 from threshold.governance import requests as access
 from threshold.governance.controls import explain, set_visibility
@@ -94,13 +94,7 @@ def test_explain_for_a_purpose(any_governed: Any) -> None:
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "threshold.cli", *args, "--home", str(home)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
-    )
+    return inprocess.threshold(*args, home=home, columns=200)
 
 
 def test_the_cli_explains_in_json_what_the_service_explains(governed: Any) -> None:

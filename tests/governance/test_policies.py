@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
+import inprocess
 from threshold.access.reading import decide
 from threshold.errors import Denied, InvalidInput, NotFound
 from threshold.gateway.service import query
@@ -297,13 +297,7 @@ def test_reader_name_domain_and_domains_placeholders(any_org: Any) -> None:
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "threshold.cli", *args, "--home", str(home)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "COLUMNS": "120"},
-    )
+    return inprocess.threshold(*args, home=home, columns=120)
 
 
 def test_policy_apply_and_list_from_the_cli(org: Any, tmp_path: Path) -> None:

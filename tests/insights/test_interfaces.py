@@ -1,5 +1,5 @@
 """Insights and boards from every interface: the REST API (over a real uvicorn server, through the remote
-Python client), the embedded Python client, and the `threshold` command in a real process. The same
+Python client), the embedded Python client, and the `threshold` command (its entry point, in-process). The same
 calls give the same answers; bad input and other people's data give one-line errors.
 """
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import pytest
 from openpyxl import load_workbook
 from pptx import Presentation
 
+import inprocess
 import threshold
 from threshold.api.app import create_app
 from threshold.errors import ThresholdError
@@ -111,8 +111,7 @@ def test_api_json_shapes_and_errors(module_org: Any, server: str) -> None:
 
 
 def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "threshold.cli", *args, "--home", str(home)], capture_output=True,
-                          text=True, timeout=180, env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"})  # fmt: skip
+    return inprocess.threshold(*args, home=home, columns=200)
 
 
 def ok(r: subprocess.CompletedProcess[str]) -> str:

@@ -1,4 +1,4 @@
-"""Every interface of lineage: the CLI (a real process), the REST API, the web page and its JSON
+"""Every interface of lineage: the CLI (its entry point, in-process), the REST API, the web page and its JSON
 twin, and the Python client (embedded, and remote against a running server)."""
 
 from __future__ import annotations
@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+import inprocess
 from threshold.api.app import create_app
 from threshold.client import LocalClient, RemoteClient
 from threshold.identity.service import create_token
@@ -26,13 +26,7 @@ Berlin,Max Müller,max.mueller@example.de,0.15,2026-01-05
 
 
 def threshold(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "threshold.cli", *args, "--home", str(home)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
-    )
+    return inprocess.threshold(*args, home=home, columns=200)
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:
@@ -43,7 +37,7 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A home set up in-process (the commands under test run in real processes)."""
+    """A home set up in-process (the commands under test run through the CLI entry point)."""
     from threshold.identity.service import add_domain, add_user, ensure_admin, get_person, join_domain
     from threshold.lineage.sources import add_source
     from threshold.platform import Platform

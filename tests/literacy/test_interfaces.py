@@ -1,5 +1,5 @@
 """Learning and the report from every interface: the REST API over a real uvicorn server through the remote
-Python client, the embedded client, and the `threshold` command in a real process. Someone else's report is
+Python client, the embedded client, and the `threshold` command (its entry point, in-process). Someone else's report is
 refused everywhere with the wording of something that does not exist; the team view is hidden while off."""
 
 from __future__ import annotations
@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
+import inprocess
 import threshold
 from threshold.api.app import create_app
 from threshold.errors import ThresholdError
@@ -93,8 +93,7 @@ def test_api_refusals_and_bad_input(module_org: Any, server: str) -> None:
 
 
 def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "threshold.cli", *args, "--home", str(home)], capture_output=True,
-                          text=True, timeout=180, env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"})  # fmt: skip
+    return inprocess.threshold(*args, home=home, columns=200)
 
 
 def test_the_command_shows_my_path_my_report_and_refuses_others(module_org: Any, tmp_path: Path) -> None:

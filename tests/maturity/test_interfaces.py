@@ -1,4 +1,4 @@
-"""The maturity model from the command line (a real process), the REST API (the ASGI app) and the Python
+"""The maturity model from the command line (its entry point, in-process), the REST API (the ASGI app) and the Python
 client: the same services, the same refusals, JSON everywhere."""
 
 from __future__ import annotations
@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
+import inprocess
 from threshold.api.app import create_app
 from threshold.client import LocalClient
 from threshold.identity.service import create_token
@@ -20,13 +20,7 @@ from .conftest import Measured
 
 
 def threshold(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "threshold.cli", *args, "--home", str(home)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "COLUMNS": "160"},
-    )
+    return inprocess.threshold(*args, home=home, columns=160)
 
 
 def test_the_maturity_model_from_the_command_line(measured: Measured, tmp_path: Path) -> None:

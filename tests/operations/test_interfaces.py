@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+import inprocess
 from threshold.api.app import create_app
 from threshold.errors import ThresholdError
 from threshold.identity.service import create_token
@@ -26,13 +27,7 @@ from .small_lake import added_file, count, put
 
 
 def threshold(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "threshold.cli", *args, "--home", str(home)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
-    )
+    return inprocess.threshold(*args, home=home, columns=200)
 
 
 def _one_line_error(done: subprocess.CompletedProcess[str]) -> str:

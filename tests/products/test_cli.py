@@ -1,4 +1,4 @@
-"""The products commands as people run them: a real `threshold` process on a home with the history.
+"""The products commands through `threshold`'s entry point (in-process) on a home with the history.
 
 The tests run in order on one home: reading commands first, then nominate, owners, promote, contract,
 deprecate and retire, as the README's walk through the demo does.
@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+import inprocess
 
 from .usage_history import KPIS, SENSORS, History, build_history
 
@@ -24,13 +25,7 @@ def home(module_org: Any, tmp_path_factory: pytest.TempPathFactory) -> History:
 
 
 def run(h: History, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "threshold.cli", *args, "--home", str(h.platform.settings.home_dir)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "COLUMNS": "120"},
-    )
+    return inprocess.threshold(*args, home=h.platform.settings.home_dir, columns=120)
 
 
 def ok(h: History, *args: str) -> str:

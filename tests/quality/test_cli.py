@@ -1,8 +1,9 @@
 """The quality commands on a home built from the command line.
 
 Most commands run in-process through `threshold.cli.main` (the same entry point, error mapping and output
-as the installed command, without a new interpreter each time); the first steps and the commands whose
-exit codes and one-line errors matter also run as real processes (`threshold_process`).
+as the installed command, without a new interpreter each time); the home is built the same way, in the
+environment a process would get (`inprocess.threshold`); a rejected append also runs as a real process
+(`threshold_process`): its exit code is the installed command's.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+import inprocess
 
 from .conftest import BATCHES, BATCHES_CSV, HEADER, RAW_EMAILS
 
@@ -71,7 +74,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ("domain", "add", "finance", "--owner", "ben"),
         ("share", str(BATCHES_CSV), "--domain", "manufacturing", "--as", "anna"),
     ):
-        ok(threshold_process(path, *step))
+        ok(inprocess.threshold(*step, home=path, columns=200))
     return path
 
 
@@ -116,7 +119,7 @@ def test_check_add_run_and_checks_json(home: Path) -> None:
 
 
 def test_report_prints_the_incident_id_and_the_flow_runs_from_the_command_line(home: Path) -> None:
-    done = threshold_process(
+    done = threshold(
         home,
         "report",
         f"{BATCHES}.weight_kg",
@@ -135,7 +138,7 @@ def test_report_prints_the_incident_id_and_the_flow_runs_from_the_command_line(h
     assert mine["domain"] == "manufacturing" and mine["routed_to"]["domain"] == "manufacturing"
     assert mine["status"] == "open" and mine["reporter"] == "ben"
 
-    denied = threshold_process(home, "incident", str(incident_id), "ack", "--as", "ben")
+    denied = threshold(home, "incident", str(incident_id), "ack", "--as", "ben")
     assert denied.returncode == 4 and denied.stderr.count("\n") == 1 and "rule: incident.routed-domain" in denied.stderr
     ok(threshold(home, "incident", str(incident_id), "ack", "--as", "anna"))
     ok(threshold(home, "incident", str(incident_id), "comment", "Scale was misconfigured", "--as", "anna"))

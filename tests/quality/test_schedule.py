@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from threshold.jobs.models import Job
@@ -18,6 +20,22 @@ from .conftest import Batches
 
 def _job(s: object, check_id: int) -> Job:
     return s.scalars(select(Job).where(Job.kind == CHECK_JOB, Job.key == str(check_id))).one()  # type: ignore[attr-defined,no-any-return]
+
+
+def _a_tick_ran_a_job(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """An event set when a scheduler's tick (the real one, wrapped) has run a job: the test waits on it
+    instead of polling the store."""
+    ran = threading.Event()
+    real = Scheduler.tick
+
+    def tick(self: Scheduler) -> list[Any]:
+        outcomes = real(self)
+        if outcomes:
+            ran.set()
+        return outcomes
+
+    monkeypatch.setattr(Scheduler, "tick", tick)
+    return ran
 
 
 def _due(b: Batches, *ids: int) -> None:
@@ -57,25 +75,21 @@ def test_two_schedulers_at_once_run_a_due_check_once(batches: Batches) -> None:
         assert s.scalar(select(func.count(CheckRun.id))) == 1
 
 
-def test_the_scheduler_thread_runs_due_checks(batches: Batches) -> None:
+def test_the_scheduler_thread_runs_due_checks(batches: Batches, monkeypatch: pytest.MonkeyPatch) -> None:
     b = batches
     check_id = b.add("not_null", column="batch_id")["id"]
     _due(b, check_id)
+    ran = _a_tick_ran_a_job(monkeypatch)
     scheduler = Scheduler(b.platform, interval=0.05).start()
     try:
-        deadline = datetime.now(UTC) + timedelta(seconds=20)
-        while datetime.now(UTC) < deadline:
-            with b.platform.store.session() as s:
-                if s.scalar(select(func.count(CheckRun.id))):
-                    break
-            threading.Event().wait(0.05)
+        assert ran.wait(60), "the scheduler thread never ran the due check"
     finally:
         scheduler.stop()
     with b.platform.store.session() as s:
         assert s.scalar(select(CheckRun.status)) == "pass"
 
 
-def test_serving_the_app_runs_the_scheduler(batches: Batches) -> None:
+def test_serving_the_app_runs_the_scheduler(batches: Batches, monkeypatch: pytest.MonkeyPatch) -> None:
     """`threshold serve` runs scheduled checks: the app's lifespan starts the jobs scheduler thread."""
     from starlette.testclient import TestClient
 
@@ -84,13 +98,9 @@ def test_serving_the_app_runs_the_scheduler(batches: Batches) -> None:
     b = batches
     b.platform.settings.jobs.interval_seconds = 0.05
     _due(b, b.add("not_null", column="batch_id")["id"])
+    ran = _a_tick_ran_a_job(monkeypatch)
     with TestClient(create_app(b.platform)):
-        deadline = datetime.now(UTC) + timedelta(seconds=20)
-        while datetime.now(UTC) < deadline:
-            with b.platform.store.session() as s:
-                if s.scalar(select(func.count(CheckRun.id))):
-                    break
-            threading.Event().wait(0.05)
+        assert ran.wait(60), "the app's scheduler never ran the due check"
     with b.platform.store.session() as s:
         assert s.scalar(select(CheckRun.trigger)) == "schedule"
     assert not [t for t in threading.enumerate() if t.name == "threshold-scheduler"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
-import time
 import tracemalloc
 import zipfile
 from dataclasses import dataclass, field
@@ -396,14 +395,11 @@ def test_streams_a_large_file(tmp_path: Path) -> None:
             written += 100_000
     tracemalloc.start()
     try:
-        started = time.perf_counter()
         table = _read(tmp_path, path)
         table.relation.to_parquet(str(tmp_path / "big.parquet"))
-        elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert peak < 20_000_000, f"peak Python allocation {peak / 1e6:.1f} MB"
-    assert elapsed < 30
     [(rows, last_day)] = duckdb.sql(f"SELECT count(*), max(day) FROM '{tmp_path / 'big.parquet'}'").fetchall()
     assert (rows, last_day) == (written, date(2026, 1, 28))

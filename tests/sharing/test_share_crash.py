@@ -75,14 +75,25 @@ def _threshold(platform: Platform, *args: str, code: str | None = None) -> subpr
     )
 
 
+def _size(path: Path) -> int:
+    """Bytes in `path`, 0 when it is gone (a share that ended cleans its staging folder)."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def _kill_when_converting(proc: subprocess.Popen[str], platform: Platform) -> None:
-    """SIGKILL the share as soon as DuckDB has started writing Parquet into its staging folder."""
+    """SIGKILL the share as soon as DuckDB has written Parquet bytes into its staging folder (watched while
+    waiting on the process itself, which ends the wait at once if the share ends first)."""
     deadline = time.monotonic() + 60
-    while not any(platform.settings.staging_dir.glob("*/*.parquet")):
-        assert proc.poll() is None, f"the share ended before it could be killed: {proc.communicate()}"
-        assert time.monotonic() < deadline, "the share never started converting"
-        time.sleep(0.02)
-    time.sleep(0.3)
+    while not any(_size(p) > 0 for p in platform.settings.staging_dir.glob("*/*.parquet")):
+        try:
+            proc.wait(timeout=0.02)
+        except subprocess.TimeoutExpired:
+            assert time.monotonic() < deadline, "the share never started converting"
+            continue
+        raise AssertionError(f"the share ended before it could be killed: {proc.communicate()}")
     assert proc.poll() is None, "the share finished before it could be killed; make BIG_ROWS larger"
     os.kill(proc.pid, signal.SIGKILL)
     assert _exit_code(proc) == -signal.SIGKILL
