@@ -7,6 +7,7 @@ kernel's file size limit on the export), never through a shell.
 
 from __future__ import annotations
 
+import csv
 import re
 import resource
 import shutil
@@ -22,6 +23,8 @@ from threshold.connectors.extract import Extracted, Request
 from threshold.errors import InvalidInput, NotFound, ThresholdError, TooLarge
 from threshold.settings import SourcesSettings
 
+_FORMATS = ("-D", "%Y-%m-%d", "-T", "%Y-%m-%d %H:%M:%S", "-b", "strip")
+"""ISO dates and times (mdb-export's default is the US month/day/year), binary columns left out."""
 _TYPES: tuple[tuple[str, pa.DataType], ...] = (
     ("BIGINT", pa.int64()),
     ("SERIAL", pa.int64()),
@@ -79,7 +82,8 @@ def tables(path: str, limits: SourcesSettings) -> list[str]:
 
 
 def column_types(path: str, table: str, limits: SourcesSettings) -> dict[str, pa.DataType]:
-    """{column: Arrow type} from `mdb-schema`'s PostgreSQL rendering of the table (text where unsure)."""
+    """{column in lower case: Arrow type} from `mdb-schema`'s PostgreSQL rendering of the table (which keeps
+    currency and decimal columns exact; it lower-cases names, so they are matched to the export's header)."""
     p = _file(path)
     ddl = _run(
         [_tool("mdb-schema"), "--no-relations", "--no-indexes", "-T", table, str(p), "postgres"],
@@ -87,14 +91,13 @@ def column_types(path: str, table: str, limits: SourcesSettings) -> dict[str, pa
         f"reading the schema of {table}",
     )
     out: dict[str, pa.DataType] = {}
-    for m in re.finditer(
-        r'^\s*"([^"]+)"\s+([A-Za-z ]+?)\s*(?:\((\d+)\s*(?:,\s*(\d+))?\))?\s*(?:NOT NULL)?\s*,?\s*$', ddl, re.M
-    ):
+    line = re.compile(r'^\s*"([^"]+)"\s+([A-Za-z ]+?)\s*(?:\((\d+)\s*(?:,\s*(\d+))?\))?\s*(?:NOT NULL)?\s*,?\s*$', re.M)
+    for m in line.finditer(ddl):
         name, typ, p1, p2 = m.group(1), m.group(2).upper().strip(), m.group(3), m.group(4)
         if typ.startswith("NUMERIC") and p1:
-            out[name] = pa.decimal128(min(int(p1), 38), int(p2 or 0))
+            out[name.lower()] = pa.decimal128(min(int(p1), 38), int(p2 or 0))
             continue
-        out[name] = next((t for prefix, t in _TYPES if typ.startswith(prefix)), pa.string())
+        out[name.lower()] = next((t for prefix, t in _TYPES if typ.startswith(prefix)), pa.string())
     return out
 
 
@@ -107,7 +110,7 @@ def extract(path: str, req: Request, limits: SourcesSettings) -> Extracted:
     if table not in known:
         raise NotFound(f"source {req.source} has no table {table!r}")
     types = column_types(path, table, limits)
-    if req.cursor and req.cursor not in types:
+    if req.cursor and req.cursor.lower() not in types:
         raise InvalidInput(f"the cursor column {req.cursor!r} is not a column of {table}")
     with tempfile.TemporaryDirectory(prefix="threshold-mdb-") as tmp:
         out = Path(tmp) / "table.csv"
@@ -119,7 +122,7 @@ def extract(path: str, req: Request, limits: SourcesSettings) -> Extracted:
         with out.open("wb") as fh:
             try:
                 done = subprocess.run(
-                    [_tool("mdb-export"), "-D", "%Y-%m-%d %H:%M:%S", "-b", "strip", _file(path).as_posix(), table],
+                    [_tool("mdb-export"), *_FORMATS, _file(path).as_posix(), table],
                     stdout=fh,
                     stderr=subprocess.PIPE,
                     timeout=limits.statement_timeout_seconds,
@@ -139,11 +142,14 @@ def extract(path: str, req: Request, limits: SourcesSettings) -> Extracted:
                 )
             reason = done.stderr.decode(errors="replace").strip().splitlines()
             raise InvalidInput(f"exporting {table} failed: {(reason[0] if reason else 'unknown error')[:200]}")
+        with out.open(newline="", encoding="utf-8", errors="replace") as text_file:
+            header = next(csv.reader(text_file), [])
+        typed = {c: types[c.lower()] for c in header if c.lower() in types}
         try:
             data = pacsv.read_csv(
                 out,
                 convert_options=pacsv.ConvertOptions(
-                    column_types=types, strings_can_be_null=True, timestamp_parsers=["%Y-%m-%d %H:%M:%S"]
+                    column_types=typed, strings_can_be_null=True, timestamp_parsers=["%Y-%m-%d %H:%M:%S"]
                 ),
             )
         except (pa.ArrowInvalid, pa.ArrowTypeError) as e:

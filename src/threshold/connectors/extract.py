@@ -1,9 +1,9 @@
 """Read a table or a query of a source database into Arrow, bounded, through SQLAlchemy and the database's driver.
 
-Why not dlt's `sql_database`: it installs and works here, but brings some 30 packages and its own state,
-schema and pipeline machinery, and takes about a second to import; Threshold keeps writing, profiling, detection
-and the cursor state itself, so all it would add is the loop below. SQLAlchemy (already a dependency) streams with
-a server-side cursor (`stream_results`) and the rows become Arrow batch by batch.
+Why not dlt's `sql_database`: dlt 1.31 installs here, but brings 36 more packages and its own state, schema and
+pipeline machinery, and `import dlt` took 5.3 s on the shared machine (docs/sources.md); Threshold keeps writing,
+profiling, detection and the cursor state itself, so all it would add is the loop below. SQLAlchemy (already a
+dependency) streams with a server-side cursor (`stream_results`) and the rows become Arrow batch by batch.
 """
 
 from __future__ import annotations
@@ -180,6 +180,9 @@ def _to_arrow(names: Sequence[str], chunk: Sequence[Any], known: dict[str, pa.Da
     for i, name in enumerate(names):
         values = [row[i] for row in chunk]
         typ = known.get(name)
+        sample = next((v for v in values if v is not None), None)
+        if sample is not None and _plain(sample) is not sample:  # JSON documents, UUIDs ...: as text, always
+            values = [_plain(v) for v in values]
         try:
             arrays.append(pa.array(values, type=typ))
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
