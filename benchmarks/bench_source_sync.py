@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -37,6 +38,11 @@ DDL = (
 )
 
 
+def _stamp(i: int) -> str:
+    """Row i was last changed i seconds after the start of 2026 (distinct cursor values, as in real tables)."""
+    return (datetime(2026, 1, 1) + timedelta(seconds=i)).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def build_sqlite(path: Path, rows: int) -> str:
     with sqlite3.connect(path) as c:
         c.execute(DDL)
@@ -48,7 +54,7 @@ def build_sqlite(path: Path, rows: int) -> str:
                     f"customer {i % 5000}",
                     round((i % 100000) / 7, 2),
                     ("new", "paid", "sent")[i % 3],
-                    "2026-01-01 00:00:00",
+                    _stamp(i),
                 )
                 for i in range(rows)
             ),
@@ -70,7 +76,8 @@ def build_postgres(rows: int) -> tuple[str, str]:
         c.execute(
             sa.text(
                 "insert into orders select i, 'customer ' || (i % 5000), round(((i % 100000) / 7.0)::numeric, 2), "
-                "(array['new','paid','sent'])[i % 3 + 1], timestamp '2026-01-01' from generate_series(0, :n - 1) i"
+                "(array['new','paid','sent'])[i % 3 + 1], timestamp '2026-01-01' + i * interval '1 second' "
+                "from generate_series(0, :n - 1) i"
             ),
             {"n": rows},
         )
@@ -80,7 +87,7 @@ def build_postgres(rows: int) -> tuple[str, str]:
 
 def touch(url: str, rows: int, run: int) -> None:
     """1% of the rows get a newer cursor (and a new status)."""
-    stamp = f"2026-02-{run + 1:02d} 00:00:00"
+    stamp = f"2026-03-{run + 1:02d} 00:00:00"  # after every row's first stamp
     if url.startswith("sqlite"):
         with sqlite3.connect(url.removeprefix("sqlite:///")) as c:
             c.execute(f"update orders set status = 'changed', updated_at = '{stamp}' where id % 100 = {run}")
