@@ -12,8 +12,15 @@
 #     If none works, a loud warning is printed and no URL is written: the
 #     postgres-marked tests then skip with a reason.
 #
+#   * A MariaDB server for the databases-as-sources tests (tests/connectors), exported as
+#     THRESHOLD_TEST_MARIADB_URL: `mariadb-server` apt-installed when missing, started as a private
+#     instance (its own data dir, port and socket) and reused when already running. Without it those
+#     tests skip with a reason.
+#   * mdbtools (mdb-tables, mdb-schema, mdb-export) for Access files as sources.
+#
 # Idempotent and fast when everything is present. Usage: bash scripts/test-services.sh
-# Environment knobs: THRESHOLD_TEST_PG_PORT (54329), THRESHOLD_TEST_PG_DIR (/tmp/threshold-pg-$UID).
+# Environment knobs: THRESHOLD_TEST_PG_PORT (54329), THRESHOLD_TEST_PG_DIR (/tmp/threshold-pg-$UID),
+# THRESHOLD_TEST_MARIADB_PORT (33069), THRESHOLD_TEST_MARIADB_DIR (/tmp/threshold-mariadb-$UID).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -226,6 +233,74 @@ find_postgres() {
 
 PG_URL="$(find_postgres)" || PG_URL=""
 
+# ---------------------------------------------------------------- mdbtools (Access files as sources)
+if command -v mdb-export >/dev/null && command -v mdb-schema >/dev/null && command -v mdb-tables >/dev/null; then
+    say "mdbtools: $(command -v mdb-export)"
+else
+    apt_install mdbtools || warn "mdbtools could not be installed; the Access tests of tests/connectors skip."
+fi
+
+# ---------------------------------------------------------------- MariaDB (databases as sources)
+MY_PORT="${THRESHOLD_TEST_MARIADB_PORT:-33069}"
+MY_DIR="${THRESHOLD_TEST_MARIADB_DIR:-/tmp/threshold-mariadb-$(id -u)}"
+MY_USER="threshold"
+MY_PASSWORD="threshold-test"   # a throwaway test server on 127.0.0.1 only
+MY_DB="threshold_src"
+
+mariadb_ok() {
+    command -v mariadb >/dev/null 2>&1 || return 1
+    mariadb --protocol=tcp -h 127.0.0.1 -P "$MY_PORT" -u "$MY_USER" -p"$MY_PASSWORD" --connect-timeout=3 \
+        -e "select 1" "$MY_DB" >/dev/null 2>&1
+}
+
+start_mariadb() {
+    local owner sock i
+    if mariadb_ok; then
+        say "mariadb: reusing the private instance on 127.0.0.1:$MY_PORT"
+        return 0
+    fi
+    if [ ! -x /usr/sbin/mariadbd ]; then
+        apt_install mariadb-server || return 1
+    fi
+    owner="$(id -un)"
+    [ "$(id -u)" -eq 0 ] && owner=mysql
+    sock="$MY_DIR/mysqld.sock"
+    if [ -d "$MY_DIR" ] && [ ! -f "$MY_DIR/.threshold-ready" ]; then
+        rm -rf "$MY_DIR"
+    fi
+    if [ ! -d "$MY_DIR/data" ]; then
+        say "mariadb: initialising $MY_DIR"
+        mkdir -p "$MY_DIR/data" && chown -R "$owner" "$MY_DIR" || return 1
+        mariadb-install-db --user="$owner" --datadir="$MY_DIR/data" --auth-root-authentication-method=socket \
+            --skip-test-db >"$MY_DIR/install.log" 2>&1 || { tail -n 20 "$MY_DIR/install.log" >&2; return 1; }
+    fi
+    say "mariadb: starting the private instance on 127.0.0.1:$MY_PORT (log $MY_DIR/mariadb.log)"
+    # Detached (its own session) so that it outlives this script, like the PostgreSQL cluster.
+    setsid /usr/sbin/mariadbd --no-defaults --user="$owner" --datadir="$MY_DIR/data" --port="$MY_PORT" \
+        --bind-address=127.0.0.1 --socket="$sock" --pid-file="$MY_DIR/mariadb.pid" \
+        --log-error="$MY_DIR/mariadb.log" --skip-name-resolve --innodb-buffer-pool-size=64M \
+        --skip-log-bin </dev/null >/dev/null 2>&1 &
+    for i in $(seq 1 60); do
+        if mariadb --socket="$sock" -u root -e "select 1" >/dev/null 2>&1; then break; fi
+        sleep 0.5
+    done
+    printf '%s\n' \
+        "CREATE DATABASE IF NOT EXISTS $MY_DB;" \
+        "CREATE USER IF NOT EXISTS '$MY_USER'@'127.0.0.1' IDENTIFIED BY '$MY_PASSWORD';" \
+        "GRANT ALL ON $MY_DB.* TO '$MY_USER'@'127.0.0.1';" \
+        | mariadb --socket="$sock" -u root >/dev/null 2>&1 || { tail -n 20 "$MY_DIR/mariadb.log" >&2; return 1; }
+    touch "$MY_DIR/.threshold-ready"
+    mariadb_ok
+}
+
+if start_mariadb; then
+    MY_URL="mysql://$MY_USER:$MY_PASSWORD@127.0.0.1:$MY_PORT/$MY_DB"
+    say "mariadb: mysql://$MY_USER@127.0.0.1:$MY_PORT/$MY_DB"
+else
+    MY_URL=""
+    warn "MariaDB could not be started; the MariaDB tests of tests/connectors will SKIP."
+fi
+
 tmp="$ENV_FILE.tmp.$$"
 {
     echo "# Written by scripts/test-services.sh; sourced by 'make test'. Do not commit."
@@ -234,6 +309,11 @@ tmp="$ENV_FILE.tmp.$$"
     else
         echo "# No PostgreSQL available: tests marked 'postgres' skip."
         echo "unset THRESHOLD_TEST_POSTGRES_URL"
+    fi
+    if [ -n "$MY_URL" ]; then
+        echo "export THRESHOLD_TEST_MARIADB_URL=$MY_URL"
+    else
+        echo "unset THRESHOLD_TEST_MARIADB_URL"
     fi
 } >"$tmp" && mv -f "$tmp" "$ENV_FILE"
 

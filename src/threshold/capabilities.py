@@ -43,6 +43,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("literacy", models=True, registration=True),
     Capability("maturity", models=True, registration=True),
     Capability("operations", registration=True),
+    Capability("connectors", models=True, registration=True),
 )
 
 CORE_MODELS: tuple[str, ...] = ("threshold.jobs.models",)

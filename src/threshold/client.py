@@ -8,6 +8,7 @@ c.insight(12, {"plant": "Lyon"})               # insights and boards: insight_cl
 c.terms("scrap")                                 # the glossary: glossary_client.py
 c.register_entry("sales.customers")              # the collection register: compliance_client.py
 c.maturity("manufacturing")                      # the maturity model: maturity_client.py
+c.sync("sales.orders")                           # databases as sources: connectors_client.py
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import IO, Any, Protocol
 import pyarrow as pa
 
 from threshold.compliance_client import LocalCompliance, RemoteCompliance
+from threshold.connectors_client import LocalConnectors, RemoteConnectors
 from threshold.erasure_client import LocalErasure, RemoteErasure
 from threshold.errors import Busy, InvalidInput, ThresholdError
 from threshold.glossary_client import LocalGlossary, RemoteGlossary
@@ -115,7 +117,9 @@ class Client(Protocol):
     def close(self) -> None: ...
 
 
-class LocalClient(LocalInsights, LocalGlossary, LocalErasure, LocalLiteracy, LocalCompliance, LocalMaturity):
+class LocalClient(
+    LocalInsights, LocalGlossary, LocalErasure, LocalLiteracy, LocalCompliance, LocalMaturity, LocalConnectors
+):
     """Runs the services in-process on an embedded home (or a configured database)."""
 
     def __init__(self, home: str | Path | None, user: str | None) -> None:
@@ -273,7 +277,9 @@ class LocalClient(LocalInsights, LocalGlossary, LocalErasure, LocalLiteracy, Loc
         self.platform.close()
 
 
-class RemoteClient(RemoteInsights, RemoteGlossary, RemoteErasure, RemoteLiteracy, RemoteCompliance, RemoteMaturity):
+class RemoteClient(
+    RemoteInsights, RemoteGlossary, RemoteErasure, RemoteLiteracy, RemoteCompliance, RemoteMaturity, RemoteConnectors
+):
     """Talks to a Threshold server's REST API with a personal API token."""
 
     def __init__(self, url: str, token: str | None) -> None:

@@ -222,6 +222,27 @@ class ErasureSettings(BaseModel):
     """A subject access report lists at most this many rows per dataset (their count is always exact)."""
 
 
+class SourcesSettings(BaseModel):
+    """Databases as sources (`THRESHOLD_SOURCES__<FIELD>`, docs/sources.md)."""
+
+    key: str | None = Field(default=None, max_length=500)
+    """The secret source credentials are encrypted under (any text; a Fernet key is derived from it). Unset: a
+    random key is generated into `home/sources_key` on first use. Changing it makes stored passwords unreadable
+    (add the connections again)."""
+    connect_timeout_seconds: float = Field(default=15.0, gt=0, le=600)
+    """A source database that does not accept the connection within this time fails the sync or test."""
+    statement_timeout_seconds: float = Field(default=600.0, gt=0, le=24 * 3600)
+    """The extracting query may run this long on the source (set on the source's session where it has one)."""
+    max_rows: int = Field(default=50_000_000, ge=1)
+    """A sync that would read more rows than this stops, and changes nothing."""
+    max_bytes: int = Field(default=8 * 1024**3, ge=1024)
+    """A sync whose extracted data (in memory, as Arrow) grows past this stops, and changes nothing."""
+    batch_rows: int = Field(default=50_000, ge=100, le=10_000_000)
+    """Rows fetched from the source per round trip (server-side cursor)."""
+    tool_output_bytes: int = Field(default=2 * 1024**3, ge=1024)
+    """Most output an Access file's `mdb-export` may write for one table."""
+
+
 class ComplianceSettings(BaseModel):
     """The collection register and retention (`THRESHOLD_COMPLIANCE__<FIELD>`, docs/compliance.md)."""
 
@@ -331,6 +352,8 @@ class Settings(BaseSettings):
 
     erasure: ErasureSettings = Field(default_factory=ErasureSettings)
     """The right to erasure and subject access reports (see `ErasureSettings`)."""
+    sources: SourcesSettings = Field(default_factory=SourcesSettings)
+    """Databases as sources: credential key, timeouts and limits of a sync (see `SourcesSettings`)."""
 
     literacy: LiteracySettings = Field(default_factory=LiteracySettings)
     """Learning tracks and who sees the personal report's totals (see `LiteracySettings`)."""
@@ -388,6 +411,17 @@ class Settings(BaseSettings):
             path.chmod(0o600)
         self.__dict__["_secret"] = path.read_text().strip()
         return str(self.__dict__["_secret"])
+
+    def sources_key(self) -> bytes:
+        """The secret source credentials are encrypted under: configured, else generated into the home once."""
+        if self.sources.key:
+            return self.sources.key.encode()
+        path = self.home_dir / "sources_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
 
     def erasure_key(self) -> bytes:
         """The key of erasure certificates' subject hashes: configured, else generated into the home once."""

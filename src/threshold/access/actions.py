@@ -96,6 +96,12 @@ _ACTIONS = (
         "the person ownership is proposed to, a suggested owner, and members of the dataset's domain",
     ),
     Action("source.register", "owner", "owners of any domain, administrators, and the person who will own it"),
+    Action(
+        "source.manage",
+        "signed_in",
+        "a source system's owner and administrators (its connection, tests and syncs; a sync also needs membership "
+        "of the domain it shares into)",
+    ),
     # Policies.
     Action(
         "policy.edit",

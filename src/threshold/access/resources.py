@@ -70,6 +70,14 @@ class PersonRef:
 
 
 @dataclass(frozen=True)
+class SourceRef:
+    """A registered source system (its connection and syncs are managed by its owner)."""
+
+    name: str
+    owner_id: int
+
+
+@dataclass(frozen=True)
 class IncidentRef:
     id: int
     reporter_id: int | None

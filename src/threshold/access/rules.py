@@ -24,6 +24,7 @@ from threshold.access.resources import (
     PersonRef,
     PolicyScope,
     ProductRef,
+    SourceRef,
     TargetProposalRef,
     TermLinkRef,
     TermRef,
@@ -207,6 +208,14 @@ def _source_register(actor: Person, owner: PersonRef) -> Answer:
     if actor.name == owner.name:
         return _yes("source.add", "the person who will own it")
     return _no("source.add", f"{actor.name} may not register source systems: it needs a domain owner")
+
+
+def _source_manage(actor: Person, ref: SourceRef) -> Answer:
+    if actor.is_admin:
+        return _yes("admin", "platform administrator")
+    if actor.id == ref.owner_id:
+        return _yes("source.owner", f"owner of source system {ref.name}")
+    return _no("source.owner", f"only the owner of source system {ref.name} and administrators manage its connection")
 
 
 # --- products -------------------------------------------------------------------------------------
@@ -448,6 +457,7 @@ RULES: dict[str, Rule] = {
     "derivation.run": _derivation_run,
     "lineage.write": _lineage_write,
     "source.register": _source_register,
+    "source.manage": _source_manage,
     "domain.member": _write,
     "domain.own": _own,
     "domain.usage.names": _usage_names,

@@ -23,6 +23,7 @@ from threshold.platform import Platform
 docs = APIRouter(include_in_schema=False)
 CAPABILITY_ROUTERS = (
     "compliance",
+    "connectors",
     "erasure",
     "glossary",
     "governance",

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from threshold.commands.options import As, Description, DomainFilter, Format, Home
+from threshold.commands.sources import attach as _attach_connections
 from threshold.commands.support import Table, acting, check_format, emit, emit_json, err, out, platform_at, say, show
 from threshold.errors import InvalidInput
 from threshold.interface.rendering import View
@@ -297,29 +298,65 @@ def _impact_lines(data: dict[str, Any], change: str, notify: bool) -> Iterator[A
 @source_app.command("add")
 def source_add(
     name: str,
-    owner: Annotated[str, typer.Option("--owner", help="The person accountable for the system.")],
+    owner: Annotated[str | None, typer.Option("--owner", help="The person accountable for the system.")] = None,
     kind: Annotated[str, typer.Option("--kind", help="database, application, files, api...")] = "application",
     description: Description = "",
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            help="Its database: postgresql://user@host/db, mysql://..., mssql://..., sqlite:///file.db, a .mdb/.accdb "
+            "file. A password in it is stored encrypted and never shown.",
+        ),
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the database password from standard input.")
+    ] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="Change the connection of an existing source.")] = False,
     as_user: As = None,
     home: Home = None,
     fmt: Format = "table",
 ) -> None:
-    """Register a source system and its owner (shares may then name it)."""
+    """Register a source system and its owner (shares may then name it); with --url, its database connection."""
     check_format(fmt)
+    from threshold.commands.sources import password_from_stdin
     from threshold.lineage.sources import add_source
 
     platform = platform_at(home)
-    s = add_source(platform, name, owner=owner, kind=kind, description=description, user=acting(platform, as_user))
-    say(s, fmt, f"added source system {s['name']} ({s['kind']}), owned by {s['owner']}")
+    person = acting(platform, as_user)
+    if url is None:
+        if not owner:
+            raise InvalidInput("--owner is needed: the person accountable for the source system")
+        s = add_source(platform, name, owner=owner, kind=kind, description=description, user=person)
+        say(s, fmt, f"added source system {s['name']} ({s['kind']}), owned by {s['owner']}")
+        return
+    from threshold.connectors.service import add
+
+    c = add(
+        platform,
+        name,
+        url,
+        owner=owner or person.name,
+        user=person,
+        password=password_from_stdin(password_stdin),
+        description=description,
+        replace=replace,
+    )
+    say(c, fmt, f"source {c.name} connects to {c.url} ({c.dialect}), owned by {c.owner}")
 
 
 @source_app.command("list")
-def source_list(home: Home = None, fmt: Format = "table") -> None:
-    """Source systems with their owners and how many datasets they feed."""
+def source_list(as_user: As = None, home: Home = None, fmt: Format = "table") -> None:
+    """Source systems with their owners, their database (when connected) and how many datasets they feed."""
+    from threshold.connectors.service import listing
     from threshold.lineage.sources import list_sources
 
     check_format(fmt, ("table", "json"))
-    rows = list_sources(platform_at(home))
+    platform = platform_at(home)
+    rows = list_sources(platform)
+    connected = {c.name: c.dialect for c in listing(platform, user=acting(platform, as_user))}
+    for r in rows:
+        r["connection"] = connected.get(r["name"])
     emit(rows, SOURCES, fmt)
 
 
@@ -327,9 +364,12 @@ SOURCES = TableSpec(
     Col("name", "name", id=True),
     Col("kind", "kind"),
     Col("owner", "owner"),
+    Col("database", "connection"),
     Col("datasets", "datasets", justify="right"),
     Col("description", "description"),
 )
+
+_attach_connections(source_app)
 
 
 @openlineage_app.command("load")

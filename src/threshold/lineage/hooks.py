@@ -91,14 +91,25 @@ def _record_source(
     inputs: list[dict[str, Any]] = []
     fmt = str(source_info.get("source_format") or "")
     source_name = str(source_info.get("source_name") or "")
-    if fmt and fmt != "arrow" and source_name:
+    system = source_info.get("source_system")
+    table = source_info.get("source_table")
+    if table and system:
+        # A database table synced from a registered source system: system -> table -> dataset.
+        from threshold.lineage.sources import source_node
+
+        system_node = source_node(s, str(system))
+        table_node = graph.node(s, "table", naming.table_namespace(str(system)), str(table))
+        graph.connect(s, system_node.id, table_node.id, origin="source")
+        graph.connect(s, table_node.id, node.id, origin="share")
+        inputs.append({"namespace": naming.table_namespace(str(system)), "name": str(table)})
+        system = None  # connected through its table
+    elif fmt and fmt != "arrow" and source_name:
         detail = {"format": fmt, "sha256": source_info.get("sha256"), "shared_by": user.name}
         file_node = graph.node(
             s, "file", naming.file_namespace(domain), source_name, detail={k: v for k, v in detail.items() if v}
         )
         graph.connect(s, file_node.id, node.id, origin="share")
         inputs.append({"namespace": "file", "name": f"{domain}/{source_name}"})
-    system = source_info.get("source_system")
     if system:
         from threshold.lineage.sources import source_node
 

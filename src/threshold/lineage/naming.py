@@ -7,6 +7,7 @@
   its folder (namespace `file`, name = a path under the warehouse) is recognised too.
 - Shared files: namespace `file://<domain>`, name = the file's name.
 - Source systems: namespace `source`, name = the system's name.
+- Database tables synced from a source system: namespace `source://<system>`, name = the table (or query).
 - Threshold's own jobs: namespace `threshold`, name `derive.<domain>.<dataset>` or
   `share.<domain>.<dataset>`.
 """
@@ -39,6 +40,10 @@ def is_lake_namespace(namespace: str) -> bool:
 
 def file_namespace(domain: str) -> str:
     return f"file://{domain}"
+
+
+def table_namespace(system: str) -> str:
+    return f"{SOURCE}://{system}"
 
 
 def derive_job(full_name: str) -> str:

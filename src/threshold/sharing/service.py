@@ -17,7 +17,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,7 +48,9 @@ from threshold.store.models import Column, Dataset, Domain, Share, Tag, utcnow
 
 Progress = Callable[[str, float | None], None]
 Choices = Mapping[str, choices.ColumnChoice]
-MODES = ("create", "append", "replace")
+MODES = ("create", "append", "replace", "merge")
+"""`merge` (with `merge_keys`): the incoming rows replace the rows with the same key, the others are added;
+written as one snapshot that replaces the table's files (copy on write: the gateway reads no row deletes)."""
 SCHEMA_NOTES = ("schema evolved", "schema replaced")
 """Notes `_plan_schema` writes when an append or replace changes the columns (announced as `schema_changed`)."""
 
@@ -123,6 +125,8 @@ def share(
     columns: Mapping[str, Any] | None = None,
     visibility: str | None = None,
     collection: Mapping[str, Any] | None = None,
+    merge_keys: Sequence[str] = (),
+    source_table: str | None = None,
 ) -> list[ShareResult]:
     """Share `source` (a file path, or an Arrow/pandas/polars frame) as `domain.name`.
 
@@ -132,11 +136,15 @@ def share(
     `visibility` (open, on-request, restricted) is set, by the governance rule, on a dataset this creates.
     `collection` is the collection register's entry (legal basis, retention ...: `compliance.register.FIELDS`),
     recorded by compliance in the publishing transaction (which refuses the share when a required field is missing).
+    `merge_keys` name the key columns of a `merge`; `source_table` names the database table (or query) a
+    frame was read from (`system.table`: lineage records it upstream of the dataset).
     """
     started = time.perf_counter()
     report = progress or (lambda phase, fraction: None)
     if mode not in MODES:
         raise InvalidInput(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+    if (mode == "merge") != bool(merge_keys):
+        raise InvalidInput("a merge needs its key columns, and only a merge takes them")
     check_name("domain", domain)
     check_may_share(platform, user, domain)
     check_visibility(user, domain, mode, visibility)
@@ -160,7 +168,7 @@ def share(
     clean_staging(platform.settings)  # folders of shares and uploads whose process died
     digest = SourceDigest(path) if path else None
     args = (platform, source, path, options, domain, base_name, user, mode, evolve, description, purpose)
-    more = (source_system, chosen, visibility, digest, report, dict(collection or {}))
+    more = (source_system, chosen, visibility, digest, report, dict(collection or {}), tuple(merge_keys), source_table)
     try:
         try:
             results = _share_source(*args, *more)
@@ -204,6 +212,8 @@ def _share_source(
     digest: SourceDigest | None,
     report: Progress,
     collection: dict[str, Any],
+    merge_keys: tuple[str, ...] = (),
+    source_table: str | None = None,
 ) -> list[ShareResult]:
     """Read the source once and share each of its tables (one lock, commit and publication each)."""
     staging = own_folder(platform.settings.staging_dir / uuid.uuid4().hex)
@@ -213,6 +223,8 @@ def _share_source(
         tables, source_info = sources.read_source(con, staging, path if path is not None else source, options)
         if source_system is not None:
             source_info["source_system"] = source_system
+        if source_table:
+            source_info.update(source_name=source_table, source_format="database", source_table=source_table)
         if collection:
             source_info["collection"] = collection  # read by compliance when the dataset is published
         if chosen and len(tables) > 1:
@@ -241,6 +253,7 @@ def _share_source(
                         chosen,
                         visibility,
                         guessed=options.encoding is None,
+                        merge_keys=merge_keys,
                     )
                 )
         return results
@@ -269,6 +282,7 @@ def _share_table(
     visibility: str | None,
     *,
     guessed: bool = False,
+    merge_keys: tuple[str, ...] = (),
 ) -> ShareResult:
     from threshold import cleanup
 
@@ -279,13 +293,21 @@ def _share_table(
     cleanup.sweep_dataset(platform, ident, locked=True, orphans=False)
     view = f"_src_{uuid.uuid4().hex[:8]}"
     src.relation.create_view(view)
-    incoming = incoming_columns(con, view, src, str(source_info["source_name"]), chosen)
-    notes = [*src.notes, *incoming.notes]
-
     with platform.store.session() as s:
         existing = s.scalars(select(Dataset).where(Dataset.full_name == ident)).one_or_none()
         published = existing.snapshot_id if existing else None
         existing_id = existing.id if existing else None
+    merged = 0
+    if mode == "merge" and existing_id is not None:
+        # Under the writer lock, from the published snapshot: the rows whose key did not arrive, then the new ones.
+        view, merged = _merge_view(con, view, lake.plan(ident, published), merge_keys, ident)
+        src = readers.SourceTable(con.sql(f"SELECT * FROM {view}"), notes=src.notes)
+    incoming = incoming_columns(con, view, src, str(source_info["source_name"]), chosen)
+    notes = [*src.notes, *incoming.notes]
+    asked = mode
+    if mode == "merge":
+        notes.append(f"merged by {', '.join(merge_keys)}: {merged:,} rows kept from the published snapshot")
+        mode = "replace" if existing_id is not None else "create"  # one snapshot that replaces the files
     if mode == "create" and existing_id is not None:
         raise Conflict(f"{ident} exists already; share with --mode append or --mode replace")
     if mode != "create" and existing_id is None:
@@ -391,7 +413,7 @@ def _share_table(
         notes.append(apply_visibility(platform, user, ident, visibility))
     return ShareResult(
         dataset=ident,
-        mode=mode,
+        mode=asked,
         snapshot_id=snapshot_id,
         rows_added=rows,
         rows_total=prof.row_count,
@@ -399,6 +421,31 @@ def _share_table(
         tags=[(c, d.tag) for c, ds in detections.items() for d in ds],
         notes=notes,
     )
+
+
+def _merge_view(
+    con: duckdb.DuckDBPyConnection, view: str, plan: Any, keys: tuple[str, ...], ident: str
+) -> tuple[str, int]:
+    """A view of `view`'s rows and the published rows whose key is not among them; and how many those are."""
+    arriving = {str(r[0]) for r in con.sql(f"DESCRIBE SELECT * FROM {view}").fetchall()}
+    stored = {f.name for f in plan.fields}
+    for k in keys:
+        if k not in arriving:
+            raise InvalidInput(f"the key column {k!r} is not among the incoming columns")
+        if k not in stored:
+            raise InvalidInput(f"the key column {k!r} is not a column of {ident}")
+    match = " AND ".join(f"i.{_quote_ident(k)} IS NOT DISTINCT FROM cur.{_quote_ident(k)}" for k in keys)
+    kept = f"SELECT cur.* FROM ({plan.relation_sql()}) cur WHERE NOT EXISTS (SELECT 1 FROM {view} i WHERE {match})"
+    out = f"_merged_{uuid.uuid4().hex[:8]}"
+    con.execute(f"CREATE TEMP TABLE {out}_kept AS {kept}")
+    count = _one(con.sql(f"SELECT count(*) FROM {out}_kept").fetchall())[0]
+    order = [f.name for f in plan.fields] + sorted(arriving - stored)  # the table's order, new columns after
+    columns = ", ".join(_quote_ident(c) for c in order)
+    con.execute(
+        f"CREATE TEMP VIEW {out} AS SELECT {columns} FROM "
+        f"(SELECT * FROM {view} UNION ALL BY NAME SELECT * FROM {out}_kept)"
+    )
+    return out, int(count)
 
 
 def plan_schema(

@@ -61,6 +61,9 @@ def install(app: FastAPI) -> None:
     from threshold.web.views import maturity  # the maturity model and its target picture
 
     app.include_router(maturity.router, include_in_schema=False)
+    from threshold.web.views import sources  # databases as sources: connections and syncs
+
+    app.include_router(sources.router, include_in_schema=False)
     from threshold.web.views import health  # the doctor's report, for admins
 
     app.include_router(health.router, include_in_schema=False)
