@@ -16,7 +16,8 @@
 #     THRESHOLD_TEST_MARIADB_URL: `mariadb-server` apt-installed when missing, started as a private
 #     instance (its own data dir, port and socket) and reused when already running. Without it those
 #     tests skip with a reason.
-#   * mdbtools (mdb-tables, mdb-schema, mdb-export) for Access files as sources.
+#   * mdbtools (mdb-tables, mdb-schema, mdb-export) for Access files as sources, and an Access file
+#     to read (from the npm package node-adodb, MIT), exported as THRESHOLD_TEST_ACCESS_FILE.
 #
 # Idempotent and fast when everything is present. Usage: bash scripts/test-services.sh
 # Environment knobs: THRESHOLD_TEST_PG_PORT (54329), THRESHOLD_TEST_PG_DIR (/tmp/threshold-pg-$UID),
@@ -240,6 +241,48 @@ else
     apt_install mdbtools || warn "mdbtools could not be installed; the Access tests of tests/connectors skip."
 fi
 
+# ---------------------------------------------------------------- an Access file (from a package)
+# The Access tests read a real .mdb file. None ships in a Debian or PyPI package, and nothing here can
+# write one, so it comes from a package on the npm registry: `node-adodb` 5.0.3 (MIT licence) carries
+# examples/node-adodb.mdb (Jet 4, one table `Users`). Fetched once, checked against the registry's
+# SHA-1 of the tarball, kept in the user's cache. Without it the Access tests skip with a reason.
+ACCESS_FILE=""
+fetch_access_file() {
+    local cache="${XDG_CACHE_HOME:-$HOME/.cache}/threshold-test-data"
+    local target="$cache/node-adodb-5.0.3.mdb"
+    if [ -s "$target" ]; then
+        ACCESS_FILE="$target"
+        return 0
+    fi
+    mkdir -p "$cache" || return 1
+    local registry="https://registry.npmjs.org"
+    if command -v npm >/dev/null 2>&1; then
+        registry="$(npm config get registry 2>/dev/null | sed 's:/*$::')" || registry="https://registry.npmjs.org"
+    fi
+    python3 - "$registry/node-adodb/-/node-adodb-5.0.3.tgz" "$target" <<'PY' || return 1
+import hashlib, io, os, sys, tarfile, urllib.request
+url, target = sys.argv[1], sys.argv[2]
+with urllib.request.urlopen(url, timeout=60) as answer:
+    data = answer.read(5_000_000)
+if hashlib.sha1(data).hexdigest() != "bdf074a474a6b5374b407323efe8661b05e952b4":
+    sys.exit(f"{url}: not the published tarball (SHA-1 differs)")
+with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+    member = archive.extractfile("package/examples/node-adodb.mdb")
+    body = member.read() if member else b""
+if not body:
+    sys.exit(f"{url}: examples/node-adodb.mdb is missing")
+with open(target + ".part", "wb") as out:
+    out.write(body)
+os.replace(target + ".part", target)
+PY
+    ACCESS_FILE="$target"
+}
+if fetch_access_file; then
+    say "access file: $ACCESS_FILE"
+else
+    warn "The Access test file (npm package node-adodb) could not be fetched; the Access tests of tests/connectors skip."
+fi
+
 # ---------------------------------------------------------------- MariaDB (databases as sources)
 MY_PORT="${THRESHOLD_TEST_MARIADB_PORT:-33069}"
 MY_DIR="${THRESHOLD_TEST_MARIADB_DIR:-/tmp/threshold-mariadb-$(id -u)}"
@@ -314,6 +357,11 @@ tmp="$ENV_FILE.tmp.$$"
         echo "export THRESHOLD_TEST_MARIADB_URL=$MY_URL"
     else
         echo "unset THRESHOLD_TEST_MARIADB_URL"
+    fi
+    if [ -n "$ACCESS_FILE" ]; then
+        echo "export THRESHOLD_TEST_ACCESS_FILE=$ACCESS_FILE"
+    else
+        echo "unset THRESHOLD_TEST_ACCESS_FILE"
     fi
 } >"$tmp" && mv -f "$tmp" "$ENV_FILE"
 
