@@ -135,6 +135,25 @@ def test_expire_removes_the_objects_only_expired_snapshots_read(tmp_path: Path, 
         platform.close()
 
 
+def test_compaction_reads_from_the_store_and_uploads_its_merged_file(s3_org: Org, tmp_path: Path) -> None:
+    from threshold.operations.maintenance import compact
+
+    p = s3_org.platform
+    csv = tmp_path / "more.csv"
+    csv.write_text(PLANT_KPIS_CSV, encoding="utf-8")
+    share(p, csv, domain="manufacturing", name="plant_kpis", mode="append", user=s3_org.anna)
+    drop_cache(p)  # compaction must fetch what it merges
+    result = compact(p, s3_org.admin, KPIS)
+    assert (result.files_before, result.files_after) == (2, 1)
+    assert len(objects(p, "manufacturing/plant_kpis/data")) == 3  # the old two stay for time travel
+    drop_cache(p)
+    assert rows(s3_org, BY_PLANT) == [
+        {"plant": "Berlin", "n": 4, "kwh": 6261.0},
+        {"plant": "Lyon", "n": 4, "kwh": 3980.5},
+        {"plant": "Porto", "n": 2, "kwh": 1401.5},
+    ]
+
+
 def test_an_erasure_leaves_no_value_in_any_object(s3_org: Org, tmp_path: Path) -> None:
     from threshold.erasure import service as erasure
     from threshold.erasure import values
