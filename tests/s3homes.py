@@ -88,3 +88,19 @@ def install() -> None:
         return plain(cls, home, **kwargs)  # type: ignore[no-any-return]
 
     Platform.open = classmethod(open_on_s3)  # type: ignore[method-assign, assignment]
+
+
+def subprocess_env(settings: Any) -> dict[str, str]:
+    """`THRESHOLD_STORAGE__*` for a `threshold` subprocess on a home opened with `settings` (its prefix
+    included); nothing for a home on local disk."""
+    s = settings.storage
+    if s.kind != "s3":
+        return {}
+    return {
+        "THRESHOLD_STORAGE__KIND": "s3",
+        "THRESHOLD_STORAGE__ENDPOINT": s.endpoint,
+        "THRESHOLD_STORAGE__BUCKET": s.bucket,
+        "THRESHOLD_STORAGE__PREFIX": s.prefix,
+        "THRESHOLD_STORAGE__ACCESS_KEY_ID": s.access_key_id.get_secret_value(),
+        "THRESHOLD_STORAGE__SECRET_ACCESS_KEY": s.secret_access_key.get_secret_value(),
+    }
