@@ -123,8 +123,8 @@ def main() -> None:
             f"FROM range({args.rows}) t(i)) TO '{csv}' (HEADER)"
         )
         times: dict[str, list[float]] = {}
-        for _ in range(args.runs):
-            for kind in ("local", "s3"):
+        for run in range(args.runs):
+            for kind in ("local", "s3") if run % 2 == 0 else ("s3", "local"):  # alternate: no side always first
                 storage = None
                 if kind == "s3":
                     storage = {

@@ -223,6 +223,33 @@ def test_a_missing_bucket_is_refused_in_one_line_that_never_shows_the_secret(tmp
     assert SECRET not in repr(platform.settings) and SECRET not in str(platform.settings.model_dump())
 
 
+def test_a_store_that_does_not_answer_is_a_transient_one_line_error_and_nothing_is_created(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a local port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    from threshold.identity.service import add_domain, ensure_admin, get_person
+    from threshold.storage import StoreUnavailable
+
+    platform = Platform.open(
+        tmp_path / "home", must_exist=False, storage=s3_storage("p", endpoint=closed, timeout_seconds=1)
+    )
+    try:
+        platform.init()
+        ensure_admin(platform)
+        add_domain(platform, "d")
+        csv = tmp_path / "x.csv"
+        csv.write_text(PLANT_KPIS_CSV, encoding="utf-8")
+        with pytest.raises(StoreUnavailable, match="try again") as e:
+            share(platform, csv, domain="d", user=get_person(platform, "admin"))
+        assert "\n" not in str(e.value) and SECRET not in str(e.value)
+        assert not platform.lake.exists("d.x")
+        assert not list(platform.settings.staging_dir.glob("*/*.parquet"))
+    finally:
+        platform.close()
+
+
 def test_the_s3_settings_are_checked() -> None:
     from threshold.settings import Settings
 
