@@ -344,6 +344,46 @@ else
     warn "MariaDB could not be started; the MariaDB tests of tests/connectors will SKIP."
 fi
 
+# ---------------------------------------------------------------- S3 (moto_server)
+# A local S3-compatible server for tests/storage and THRESHOLD_TEST_WAREHOUSE=s3, exported as
+# THRESHOLD_TEST_S3_ENDPOINT. Reused when the one this clone started is still answering; else started
+# on a free local port (pid and log in $S3_DIR). moto keeps objects in memory: a restart starts empty.
+S3_DIR="${THRESHOLD_TEST_S3_DIR:-$ROOT/.test-s3}"
+s3_ok() {
+    "$ROOT/.venv/bin/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + "/moto-api/", timeout=3).read()' \
+        "$1" >/dev/null 2>&1
+}
+find_s3() {
+    local port url i
+    if [ ! -x "$ROOT/.venv/bin/moto_server" ]; then
+        say "s3: no moto_server in .venv (make venv installs moto[server])"
+        return 1
+    fi
+    if [ -f "$S3_DIR/endpoint" ] && s3_ok "$(cat "$S3_DIR/endpoint")"; then
+        say "s3: reusing moto_server at $(cat "$S3_DIR/endpoint")"
+        cat "$S3_DIR/endpoint"
+        return 0
+    fi
+    mkdir -p "$S3_DIR"
+    port="$("$ROOT/.venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    url="http://127.0.0.1:$port"
+    say "s3: starting moto_server on $url (log $S3_DIR/moto.log)"
+    # setsid: the server outlives this script and its caller, as the PostgreSQL cluster does.
+    setsid "$ROOT/.venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$S3_DIR/moto.log" 2>&1 </dev/null &
+    echo $! >"$S3_DIR/pid"
+    for i in $(seq 1 60); do
+        if s3_ok "$url"; then
+            printf '%s' "$url" >"$S3_DIR/endpoint"
+            printf '%s' "$url"
+            return 0
+        fi
+        sleep 0.5
+    done
+    tail -n 20 "$S3_DIR/moto.log" >&2 2>/dev/null
+    return 1
+}
+S3_URL="$(find_s3)" || S3_URL=""
+
 tmp="$ENV_FILE.tmp.$$"
 {
     echo "# Written by scripts/test-services.sh; sourced by 'make test'. Do not commit."
@@ -363,6 +403,12 @@ tmp="$ENV_FILE.tmp.$$"
     else
         echo "unset THRESHOLD_TEST_ACCESS_FILE"
     fi
+    if [ -n "$S3_URL" ]; then
+        echo "export THRESHOLD_TEST_S3_ENDPOINT=$S3_URL"
+    else
+        echo "# No S3 server available: tests/storage skips."
+        echo "unset THRESHOLD_TEST_S3_ENDPOINT"
+    fi
 } >"$tmp" && mv -f "$tmp" "$ENV_FILE"
 
 if [ -n "$PG_URL" ]; then
@@ -370,6 +416,11 @@ if [ -n "$PG_URL" ]; then
 else
     warn "PostgreSQL could not be made available; tests marked 'postgres' will SKIP." \
          "Set THRESHOLD_TEST_POSTGRES_URL, or install the 'postgresql' package and re-run."
+fi
+if [ -n "$S3_URL" ]; then
+    say "s3: $S3_URL"
+else
+    warn "No local S3 server (moto_server); tests/storage will SKIP." "Run 'make venv' (installs moto[server]) and re-run."
 fi
 say "wrote $ENV_FILE"
 exit 0

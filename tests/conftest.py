@@ -24,11 +24,13 @@ import pytest
 import sqlalchemy as sa
 
 import prepared
+import s3homes
 from prepared import BUILDERS, kind
 from threshold.identity.service import ADMIN, Person, add_domain, add_user, ensure_admin, get_person, join_domain
 from threshold.platform import Platform
 
 POSTGRES_URL = os.environ.get("THRESHOLD_TEST_POSTGRES_URL")
+s3homes.install()  # THRESHOLD_TEST_WAREHOUSE=s3: every test home's warehouse on the local S3 server
 
 PLANT_KPIS_CSV = """Plant,Operator Name,E-Mail,Scrap Rate,Energy kWh,Day
 Berlin,Anna Schmidt,anna.schmidt@example.com,0.12,1520.5,2026-01-03
@@ -161,7 +163,8 @@ class PreparedHomes:
         url = _postgres_database(template=template) if template else None
         try:
             shutil.copytree(home, dest, symlinks=True)
-            platform = Platform.open(dest, **({"database_url": url} if url else {}))
+            storage = s3homes.overrides(dest, copied=True)
+            platform = Platform.open(dest, **storage, **({"database_url": url} if url else {}))
             # The copied warehouse is stamped with the prepared home's store: claim it for the copy, as
             # `threshold init` does, so that the copy is in the state of a home built where it is (a
             # PostgreSQL template cannot even be asked whether it still uses the warehouse).
@@ -231,7 +234,7 @@ def copy_home(home: Path, dest: Path, **overrides: object) -> Platform:
     Homes are relocatable: build an organisation once, copy it for every test that changes it. The
     copy reads and writes only its own files; the original is never touched."""
     shutil.copytree(home, dest, symlinks=True)
-    return Platform.open(dest, **overrides)
+    return Platform.open(dest, **s3homes.overrides(dest, copied=True), **overrides)
 
 
 @pytest.fixture(name="copy_home")

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyiceberg.table import Table
 from sqlalchemy import select
@@ -31,6 +32,9 @@ from threshold.platform import Platform
 from threshold.staging import clean_staging
 from threshold.store.models import Dataset
 from threshold.store.published import published_snapshots
+
+if TYPE_CHECKING:
+    from threshold.lake import Lake
 
 # --- lake tables -----------------------------------------------------------------------------------
 
@@ -84,7 +88,7 @@ def _sweep(platform: Platform, identifier: str, *, orphans: bool, now: float | N
         recorded = {p.snapshot_id for p in published_snapshots(s, ds.id)} if ds else set()
     if not lake.exists(identifier):
         if ds is None and orphans:  # a table folder no table owns (files of a dropped table)
-            _remove_files(result, held_files(lake, identifier), now, platform.settings.cleanup_grace_minutes * 60)
+            _remove_files(lake, result, held_files(lake, identifier), now, platform.settings.cleanup_grace_minutes * 60)
             _prune_empty(lake.table_dir(identifier))
         return result
     if ds is None or published is None:
@@ -92,7 +96,7 @@ def _sweep(platform: Platform, identifier: str, *, orphans: bool, now: float | N
         doomed = held_files(lake, identifier)
         lake.drop(identifier)
         result.dropped_table = True
-        _remove_files(result, doomed, now, 0)
+        _remove_files(lake, result, doomed, now, 0)
         _prune_empty(lake.table_dir(identifier))
         return result
     table = lake.load(identifier)
@@ -111,10 +115,10 @@ def _sweep(platform: Platform, identifier: str, *, orphans: bool, now: float | N
             result.expired = abandoned
         after = inventory(lake, table).paths()
         # Files only abandoned snapshots named are known debris of a dead writer: removed at once.
-        _remove_files(result, sorted(before - after), now, 0)
+        _remove_files(lake, result, sorted(before - after), now, 0)
         if orphans:
             unreferenced = [p for p in held_files(lake, identifier) if p not in after and p not in before]
-            _remove_files(result, unreferenced, now, platform.settings.cleanup_grace_minutes * 60)
+            _remove_files(lake, result, unreferenced, now, platform.settings.cleanup_grace_minutes * 60)
     return result
 
 
@@ -127,18 +131,18 @@ def _ancestors(table: Table, snapshot_id: int | None) -> Iterator[int]:
         snapshot_id = snap.parent_snapshot_id if snap else None
 
 
-def _remove_files(result: Sweep, paths: list[Path], now: float, grace: float) -> None:
+def _remove_files(lake: Lake, result: Sweep, paths: list[Path], now: float, grace: float) -> None:
     for p in paths:
-        try:
-            st = p.lstat()
-        except OSError:
+        st = lake.files.stat(p)
+        if st is None:
             continue
-        if now - st.st_mtime < grace:
+        size, mtime = st
+        if now - mtime < grace:
             result.kept_young += 1
             continue
-        p.unlink(missing_ok=True)
+        lake.files.remove(p)
         result.removed.append(p)
-        result.removed_bytes += st.st_size
+        result.removed_bytes += size
 
 
 def _prune_empty(folder: Path) -> None:
@@ -159,16 +163,7 @@ def _prune_empty(folder: Path) -> None:
 
 def table_folders(platform: Platform) -> list[str]:
     """`domain.name` of every table folder in the warehouse."""
-    root = platform.settings.warehouse_dir
-    if not root.is_dir():
-        return []
-    return sorted(
-        f"{d.name}.{t.name}"
-        for d in root.iterdir()
-        if d.is_dir() and not d.name.startswith(".")
-        for t in d.iterdir()
-        if t.is_dir()
-    )
+    return platform.lake.files.table_folders()
 
 
 def sweep_home(platform: Platform, *, now: float | None = None) -> list[Sweep]:
@@ -190,7 +185,7 @@ def discard_failed(platform: Platform, identifier: str, own: list[Path]) -> None
         referenced = inventory(lake, lake.load(identifier)).paths()
     for path in own:
         if path not in referenced:
-            path.unlink(missing_ok=True)
+            lake.files.remove(path)
 
 
 def sweep_in_background(platform: Platform, report: Callable[[str], None]) -> threading.Thread:

@@ -21,8 +21,8 @@ import pyarrow as pa
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from threshold import disk, warehouse
-from threshold.errors import Conflict, InvalidInput, NotFound, TransientError
+from threshold import disk, storage, warehouse
+from threshold.errors import Conflict, InvalidInput, NotFound, ThresholdError, TransientError
 from threshold.settings import Settings
 from threshold.store.db import Store
 
@@ -212,6 +212,8 @@ class Lake:
         self._plans: dict[tuple[str, int | None], ReadPlan] = {}
         self._lock = threading.Lock()
         self._verified: set[bool] = set()
+        self.files = storage.open_files(settings)
+        """Where the files are kept (local folder or object store): every listing, removal, upload and fetch."""
 
     @property
     def root(self) -> Path:
@@ -224,7 +226,9 @@ class Lake:
                 if self._catalog is None:
                     self._verify(write=False)
                     self._catalog = _sql_catalog(
-                        "threshold", self.store.engine, **warehouse.catalog_properties(self.root)
+                        "threshold",
+                        self.store.engine,
+                        **warehouse.catalog_properties(self.files.uri, self.files.io_properties()),
                     )
         return self._catalog
 
@@ -253,6 +257,8 @@ class Lake:
         except OSError as e:
             if disk.is_full(e):
                 raise disk.full_error(self.root, "the warehouse", need=0) from e
+            if self.files.remote:  # the object store refused or did not answer (pyiceberg's own calls)
+                raise self.files.failed(f"write {identifier}", e) from e
             raise
 
     def table_dir(self, identifier: str) -> Path:
@@ -361,6 +367,7 @@ class Lake:
         name = _name(table)
         try:
             with self.writing(name):
+                self.files.put(files)  # the store holds every file before a snapshot names it
                 metadata = tx.table_metadata
                 data_files = [parquet_file_to_data_file(table.io, metadata, self.stored(p)) for p in files]
                 data_files += list(add_existing)
@@ -406,15 +413,20 @@ class Lake:
             # for the clean-up, which removes what no snapshot references once the writer is gone.
             keep = None
         candidates = [*files]
-        metadata_dir = self.table_dir(identifier) / "metadata"
-        if keep is not None and metadata_dir.is_dir():
-            candidates += [p for p in metadata_dir.iterdir() if _mtime(p) >= started - 1]
+        if keep is not None:
+            for p in self.files.listing(self.table_dir(identifier) / "metadata"):
+                st = self.files.stat(p)
+                if st is not None and st[1] >= started - 1:
+                    candidates.append(p)
         for path in candidates:
             if keep is not None and path.resolve() in keep:
                 continue
             if keep is None and path not in files:
                 continue
-            path.unlink(missing_ok=True)
+            try:
+                self.files.remove(path)
+            except ThresholdError:
+                path.unlink(missing_ok=True)  # the sweep removes what the store still holds
 
     def plan(self, identifier: str, snapshot_id: int | None) -> ReadPlan:
         """The files and schema of one snapshot; cached, since a published snapshot never changes."""
@@ -431,9 +443,11 @@ class Lake:
             if snapshot is None:
                 raise NotFound(f"{identifier} has no snapshot {snapshot_id}")
             schema = table.schemas()[snapshot.schema_id] if snapshot.schema_id is not None else table.schema()
-            files = tuple(str(self.local(location)) for location in self._data_files(identifier, table, snapshot))
+            locations = self._data_files(identifier, table, snapshot)
         fields = fields_of(schema)
         try:
+            if snapshot_id is not None:  # on an object store: fetched into this machine's cache once
+                files = tuple(str(self.files.fetch(self.local(location))) for location in locations)
             direct = _direct_types(files, fields)
         except (OSError, pa.ArrowException) as e:
             raise DataLost(
@@ -446,6 +460,20 @@ class Lake:
                 self._plans.clear()
             self._plans[key] = plan
         return plan
+
+    def fetch(self, plan: ReadPlan) -> None:
+        """Make a plan's files readable on this machine before the engine runs it: with an object store, a
+        file this machine's cache lost since the plan was made is fetched again (a stat per file when held)."""
+        if not self.files.remote:
+            return
+        try:
+            for f in plan.files:
+                self.files.fetch(Path(f))
+        except FileNotFoundError as e:
+            raise DataLost(
+                f"{plan.identifier} cannot be read: a data file of its snapshot {plan.snapshot_id} is missing "
+                f"from the object store; an owner of its domain can run `threshold repair {plan.identifier}`"
+            ) from e
 
     def _data_files(self, identifier: str, table: Table, snapshot: Snapshot) -> list[str]:
         """The data files a snapshot reads, in manifest order (what `scan().plan_files()` gives an
@@ -491,13 +519,6 @@ class Lake:
 
 def _name(table: Table) -> str:
     return ".".join(table.name())
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
 
 
 def fields_of(schema: Schema) -> tuple[Field, ...]:

@@ -118,11 +118,8 @@ def live_files(lake: Lake, table: Table, snapshot_id: int) -> dict[Path, DataFil
 
 
 def held_files(lake: Lake, identifier: str) -> list[Path]:
-    """Every file in a table's folder."""
-    root = lake.table_dir(identifier)
-    if not root.is_dir():
-        return []
-    return [p for p in root.rglob("*") if p.is_file()]
+    """Every file in a table's folder (in the object store, when the warehouse is on one)."""
+    return lake.files.listing(lake.table_dir(identifier))
 
 
 class _AvroFile(AvroFile):  # type: ignore[type-arg]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from threshold.errors import InvalidInput
@@ -187,6 +188,43 @@ class OperationsSettings(BaseModel):
     sweeps when it starts; a share sweeps its own dataset)."""
 
 
+class StorageSettings(BaseModel):
+    """Where the warehouse's files are kept (`THRESHOLD_STORAGE__<FIELD>`, docs/deployment.md). `local`: the
+    warehouse folder itself. `s3`: an S3-compatible object store; the warehouse folder is then this machine's
+    cache of it (files written there are uploaded before they are committed; files read are fetched once)."""
+
+    kind: Literal["local", "s3"] = "local"
+    """`local` (the default: one machine) or `s3`."""
+    endpoint: str = Field(default="", max_length=500)
+    """The object store's URL, e.g. `https://s3.eu-central-1.amazonaws.com` or `http://minio:9000`; empty:
+    AWS's own endpoint for `region`."""
+    bucket: str = Field(default="", max_length=63)
+    """The bucket holding the warehouse (it must exist)."""
+    prefix: str = Field(default="", max_length=500)
+    """A folder inside the bucket (e.g. `threshold/prod`); empty: the bucket's root."""
+    region: str = Field(default="us-east-1", max_length=64)
+    """The bucket's region."""
+    access_key_id: SecretStr = SecretStr("")
+    """Access key (`THRESHOLD_STORAGE__ACCESS_KEY_ID`); empty: the standard AWS chain (AWS_* variables,
+    instance role). Never shown in any output."""
+    secret_access_key: SecretStr = SecretStr("")
+    """Secret key (`THRESHOLD_STORAGE__SECRET_ACCESS_KEY`). Never shown in any output."""
+    path_style: bool = True
+    """Address buckets as `endpoint/bucket/key` (MinIO, moto, most self-hosted stores); off: virtual hosts
+    (`bucket.endpoint/key`)."""
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    """Connect and request timeout of one call to the store."""
+
+    @model_validator(mode="after")
+    def _check(self) -> StorageSettings:
+        if self.kind == "s3" and not self.bucket:
+            raise InvalidInput("THRESHOLD_STORAGE__BUCKET must name a bucket when THRESHOLD_STORAGE__KIND is s3")
+        self.prefix = self.prefix.strip("/")
+        if ".." in self.prefix.split("/"):
+            raise InvalidInput("THRESHOLD_STORAGE__PREFIX must not climb out of the bucket ('..')")
+        return self
+
+
 class PgSettings(BaseModel):
     """The PostgreSQL front door (`THRESHOLD_PG__<FIELD>`, docs/pgwire.md)."""
 
@@ -268,7 +306,11 @@ class Settings(BaseSettings):
     PostgreSQL: `postgresql+psycopg://user@host/db`."""
 
     warehouse: Path | None = None
-    """Folder holding the Iceberg tables' files. Default: `home/warehouse`."""
+    """Folder holding the Iceberg tables' files (with `storage.kind = s3`: this machine's cache of them).
+    Default: `home/warehouse`."""
+
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    """Local folder or S3-compatible object store for the warehouse (see `StorageSettings`)."""
 
     environment: str = "development"
     """`development` or `production`; production refuses placeholder secrets."""

@@ -23,7 +23,8 @@ from threshold.errors import Conflict
 SCHEME = "warehouse"
 PREFIX = f"{SCHEME}://"
 ROOT_PROPERTY = "threshold.warehouse-root"
-"""Catalog property holding the absolute URI of the open home's warehouse (e.g. `file:///srv/home/warehouse`)."""
+"""Catalog property holding the absolute URI of the open home's warehouse (e.g. `file:///srv/home/warehouse`,
+or `s3://bucket/prefix` when the warehouse is on an object store, `threshold.storage`)."""
 
 
 def relative(path: str) -> str:
@@ -131,10 +132,12 @@ def __getattr__(name: str) -> Any:  # pyiceberg loads `threshold.warehouse.Wareh
     raise AttributeError(name)
 
 
-def catalog_properties(root: Path) -> dict[str, Any]:
-    """What the SQL catalog needs to write relative locations and resolve them in this warehouse."""
+def catalog_properties(root: str, io: dict[str, str] | None = None) -> dict[str, Any]:
+    """What the SQL catalog needs to write relative locations and resolve them in this warehouse, whose root
+    URI is `root` (`file:///...` or `s3://bucket/prefix`); `io`: what the FileIO needs to reach it."""
     return {
+        **(io or {}),
         "py-io-impl": f"{__name__}.WarehouseFileIO",
-        ROOT_PROPERTY: root.as_uri(),
+        ROOT_PROPERTY: root,
         "warehouse": PREFIX,
     }

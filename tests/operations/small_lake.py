@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
+import s3homes
 from threshold.gateway.service import query
 from threshold.identity.service import ADMIN, get_person
 from threshold.platform import Platform
@@ -39,9 +41,9 @@ def count(platform: Platform, ident: str, version: int | None = None) -> int:
 
 
 def table_files(platform: Platform, ident: str) -> set[str]:
-    """Every file in a table's folder, relative to it."""
+    """Every file in a table's folder (on the object store too), relative to it."""
     folder = platform.lake.table_dir(ident)
-    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()} if folder.exists() else set()
+    return {str(p.relative_to(folder)) for p in platform.lake.files.listing(folder)}
 
 
 def older(path: Path, seconds: float) -> None:
@@ -85,5 +87,6 @@ def killed_share(platform: Platform, ident: str, first: int, n: int, mode: str) 
         capture_output=True,
         text=True,
         timeout=120,
+        env={**os.environ, **s3homes.subprocess_env(platform.settings)},  # THRESHOLD_TEST_WAREHOUSE=s3
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr

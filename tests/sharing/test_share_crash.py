@@ -25,6 +25,7 @@ import duckdb
 import pytest
 from sqlalchemy import delete, select
 
+import s3homes
 from threshold.catalog.service import describe
 from threshold.errors import Conflict, NotFound, ThresholdError, TransientError
 from threshold.gateway.service import query
@@ -65,6 +66,7 @@ def _threshold(platform: Platform, *args: str, code: str | None = None) -> subpr
     env = {k: v for k, v in os.environ.items() if not k.startswith("THRESHOLD_")}
     if platform.settings.database_url:
         env["THRESHOLD_DATABASE_URL"] = platform.settings.database_url
+    env.update(s3homes.subprocess_env(platform.settings))  # THRESHOLD_TEST_WAREHOUSE=s3: the same prefix
     argv = [sys.executable, "-m", "threshold.cli"] if code is None else [sys.executable, "-c", code]
     return subprocess.Popen(
         [*argv, *args, "--home", str(platform.settings.home_dir)],

@@ -169,8 +169,8 @@ def in_history(platform: Platform, table: Any, subjects: list[Subject], current:
 
     live = set(live_files(platform.lake, table, current)) if current is not None else set()
     for path, ref in inventory(platform.lake, table).data.items():
-        if path in live or not ref.snapshots or not path.exists():
+        if path in live or not ref.snapshots or platform.lake.files.stat(path) is None:
             continue
-        if tables_hold(pq.read_table(path), subjects):
+        if tables_hold(pq.read_table(platform.lake.files.fetch(path)), subjects):
             return True
     return False

@@ -302,12 +302,11 @@ def cleanup_unreferenced(platform: Platform, ident: str, referenced: set[Any]) -
     for path in held_files(platform.lake, ident):
         if path.resolve() in referenced:
             continue
-        try:
-            size = path.stat().st_size
-        except OSError:
+        st = platform.lake.files.stat(path)
+        if st is None:
             continue
-        path.unlink(missing_ok=True)
-        gone.append((path, size))
+        platform.lake.files.remove(path)
+        gone.append((path, st[0]))
     return gone
 
 

@@ -86,7 +86,7 @@ def lake_table(platform: Platform, ident: str, table: Table, subjects: list[Subj
         if path.suffix == ".parquet":
             data += 1
             try:
-                decoded_table = pq.read_table(path)
+                decoded_table = pq.read_table(lake.files.fetch(path))
             except (OSError, pa.ArrowException) as e:
                 out.found.append(f"{ident}: data file {path.name} cannot be decoded ({str(e)[:80]})")
                 continue
@@ -94,7 +94,7 @@ def lake_table(platform: Platform, ident: str, table: Table, subjects: list[Subj
                 out.found.append(f"{ident}: data file {path.name}, column {column}")
         elif path.name.endswith(".metadata.json"):
             metadata += 1
-            text = json.dumps(json.loads(path.read_text(encoding="utf-8")))
+            text = json.dumps(json.loads(lake.files.fetch(path).read_text(encoding="utf-8")))
             if any(_mentions(text, sub.value) for sub in subjects):
                 out.found.append(f"{ident}: table metadata {path.name}")
         elif path.suffix == ".avro" and path in referenced:

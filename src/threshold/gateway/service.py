@@ -183,6 +183,8 @@ def open_query(
             read = columns_read_cached(fp, original, schemas) if schemas else {}
             if key is not None and not any(ref.time_travel is not None for ref in checked.references):
                 prepared.put(key, Prepared(bound, decisions, purpose, views, generated, fp, text, read, until))
+        for plan, _body in views.values():
+            platform.lake.fetch(plan)  # an object store's files, into this machine's cache (threshold.storage)
         platform.engine.ensure_views({name: body for name, (_plan, body) in views.items()})
     except BaseException as e:
         if ticket is not None:

@@ -189,13 +189,12 @@ def expire_snapshots(
     after = inventory(lake, table).paths()
     removed = removed_bytes = 0
     for path in sorted(before.paths() - after):
-        try:
-            size = path.stat().st_size
-        except OSError:
+        st = lake.files.stat(path)
+        if st is None:
             continue
-        path.unlink(missing_ok=True)
+        lake.files.remove(path)
         removed += 1
-        removed_bytes += size
+        removed_bytes += st[0]
     lake.forget(ident)  # cached read plans of expired snapshots name files that are gone
     return removed, removed_bytes
 
@@ -280,7 +279,7 @@ def compact(platform: Platform, person: Person, dataset: str, *, target_mb: int 
             data_dir = lake.table_dir(ident) / "data"
             data_dir.mkdir(parents=True, exist_ok=True)
             for group in groups:
-                paths = tuple(str(f[1]) for f in group)
+                paths = tuple(str(lake.files.fetch(f[1])) for f in group)
                 part = ReadPlan(ident, published, paths, fields, _direct_types(paths, fields))
                 out = staging / f"{uuid.uuid4().hex}.parquet"
                 disk.check_room(staging, "the home's staging folder", sum(f[2] for f in group))
