@@ -9,7 +9,9 @@ hand-made HTTP scope, one body message), one request after another on one event 
 
 - `refused, known token`   the token was refused in full in the open window: what the flood costs;
 - `refused, first`         a refusal in full (authenticated, recorded), the window's first;
-- `not found`              `GET /api/v1/nowhere`: what any request costs the app (routing, middleware).
+- `not found`              `GET /api/v1/nowhere`: what any request costs the app (routing, middleware);
+- `victim's query`         the victim's small query of `bench_runaway.py` (a group-by over 100,000 rows),
+                           admitted, run and streamed back: `--requests` / 10 of them per run.
 
 Prints per request the median over runs of the process CPU (every thread) and the wall time, and the
 usage events the refusals wrote. `--profile` prints the top of a cProfile of the known-token path.
@@ -33,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_runaway import RUNAWAY, build_home
+from bench_runaway import RUNAWAY, SMALL, build_home
 
 
 def scope(method: str, path: str, token: str, body: bytes) -> dict[str, Any]:
@@ -118,13 +120,19 @@ def main() -> None:
     ]
     body = json.dumps({"sql": RUNAWAY}).encode()
     token = tokens["attacker"]
+    victim, small = tokens["victim"], json.dumps({"sql": SMALL}).encode()
 
     def events() -> int:
         with platform.store.session() as s:
-            return int(s.scalar(select(func.count(UsageEvent.id))) or 0)
+            return int(s.scalar(select(func.count(UsageEvent.id)).where(UsageEvent.status == "busy")) or 0)
 
     async def run() -> dict[str, list[tuple[float, float]]]:
-        out: dict[str, list[tuple[float, float]]] = {"refused, known token": [], "refused, first": [], "not found": []}
+        out: dict[str, list[tuple[float, float]]] = {
+            "refused, known token": [],
+            "refused, first": [],
+            "not found": [],
+            "victim's query": [],
+        }
         for _ in range(args.runs):
             # A refusal in full: the window is closed first, so this one authenticates and is recorded.
             firsts = []
@@ -140,6 +148,9 @@ def main() -> None:
                 await per_request(app, args.requests, "POST", "/api/v1/query", token, body, 429)
             )
             out["not found"].append(await per_request(app, args.requests, "GET", "/api/v1/nowhere", token, b"", 404))
+            out["victim's query"].append(
+                await per_request(app, max(1, args.requests // 10), "POST", "/api/v1/query", victim, small, 200)
+            )
         return out
 
     before = events()
@@ -168,7 +179,7 @@ def main() -> None:
         cpu = statistics.median(c for c, _ in figures) * 1e6
         wall = statistics.median(w for _, w in figures) * 1e6
         print(f"{kind:22} CPU {cpu:7.0f} us per request, wall {wall:7.0f} us (median of {args.runs} runs)")
-    print(f"usage events written by {args.runs * (20 + 1 + args.requests)} refusals: {written}")
+    print(f"busy usage events written by {args.runs * (20 + 1 + args.requests)} refusals: {written}")
     if args.profile:
         text = io.StringIO()
         pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(25)
