@@ -319,6 +319,28 @@ def test_an_undeclared_route_is_closed(org: Any) -> None:
         runner.close()
 
 
+def test_the_dependencies_every_request_resolves_run_on_the_event_loop(org: Any) -> None:
+    """A plain-function dependency runs on a worker thread: for the ones every route resolves (the
+    fail-closed check, the platform) that is two thread hops per request, a flood's 429s included
+    (BENCHMARKS.md: 430 -> 180 us of CPU per refusal without them)."""
+    from threshold.interface.deps import get_platform
+
+    app = create_app(org.platform)
+    everywhere = [d.dependency for d in app.router.dependencies] + [get_platform]
+    assert everywhere and all(asyncio.iscoroutinefunction(call) for call in everywhere)
+    from fastapi.routing import iter_route_contexts
+
+    query = next(c.original_route for c in iter_route_contexts(app.routes) if c.path == "/api/v1/query")
+
+    def solved(dependant: Any) -> list[Any]:  # in the order FastAPI resolves them: sub-dependencies first
+        return [call for d in dependant.dependencies for call in (*solved(d), d.call)]
+
+    calls = solved(query.dependant)  # type: ignore[attr-defined]
+    first_sync = next(i for i, call in enumerate(calls) if not asyncio.iscoroutinefunction(call))
+    known = next(i for i, call in enumerate(calls) if getattr(call, "__name__", "") == "refuse_known")
+    assert known < first_sync  # a refusal from memory is answered before any dependency needs a thread
+
+
 def _expected(level: str, role: str, web_page: bool, ok: int | tuple[int, ...]) -> tuple[int, ...]:
     allowed = ok if isinstance(ok, tuple) else (ok,)
     if level == "public":

@@ -12,7 +12,7 @@ from limits_support import RUNAWAY, in_thread, until_done
 
 from threshold.gateway.service import query
 from threshold.limits import priority
-from threshold.limits.admission import RECENT
+from threshold.limits.admission import LONG_MEMORY, RECENT
 from threshold.limits.watchdog import Watchdog
 
 needs_priority = pytest.mark.skipif(not priority.supported(), reason="this process may not give a priority back")
@@ -189,3 +189,61 @@ def test_at_once_yields_only_while_someone_else_has_work(clock: Any) -> None:
         t.join()
     assert seen == {True: priority.LOW, False: None}
     assert len(watchdog) == 0
+
+
+def test_a_person_whose_long_query_was_stopped_counts_as_running_long_for_a_while(
+    limited: Any, clock: Any, org: Any
+) -> None:
+    """Two runaways admitted together are stopped together (their clients give up at once): the pair sent
+    next must yield from its start although neither of the person's queries is running any more."""
+    p = limited(query_seconds=30, long_query_seconds=1)
+    admission = p.limits.admission
+    pair = [p.limits.admit(org.ben.id, "ben", p.limits.allowance("api")) for _ in range(2)]
+    clock.now += 3
+    for ticket in pair:
+        p.limits.stopped(ticket)  # what a stream closing as cancelled or timed out says
+        ticket.leave()
+    assert admission.running() == 0
+    assert admission.long_running(org.ben.id, 1) and not admission.long_running(org.carla.id, 1)
+    clock.now += LONG_MEMORY - 0.1
+    assert admission.long_running(org.ben.id, 1)
+    clock.now += 0.1
+    assert not admission.long_running(org.ben.id, 1)  # remembered for a bounded time only
+
+
+def test_a_slow_query_that_completes_or_a_short_one_stopped_is_no_runaway(limited: Any, clock: Any, org: Any) -> None:
+    """Only a query stopped past the grace is remembered: a slow query that completes (on a busy machine)
+    must not demote its person's next ones, nor must a query cancelled within the grace."""
+    p = limited(query_seconds=30, long_query_seconds=1)
+    slow = p.limits.admit(org.ben.id, "ben", p.limits.allowance("api"))
+    clock.now += 5
+    slow.leave()  # completed: nothing says it was stopped
+    short = p.limits.admit(org.carla.id, "carla", p.limits.allowance("api"))
+    clock.now += 0.5
+    p.limits.stopped(short)  # cancelled before the grace
+    short.leave()
+    job = p.limits.admit(org.anna.id, "anna", p.limits.allowance("job"))
+    clock.now += 5
+    p.limits.stopped(job)  # jobs have their own capacity and are never demoted for it
+    job.leave()
+    admission = p.limits.admission
+    assert not admission.long_running(org.ben.id, 1)
+    assert not admission.long_running(org.carla.id, 1)
+    assert not admission.long_running(job.person_id, 1)
+
+
+def test_a_runaway_stopped_by_its_time_limit_makes_the_next_one_yield_from_its_start(
+    limited: Any, clock: Any, org: Any
+) -> None:
+    p = limited(query_seconds=3, long_query_seconds=1)
+    t, out = in_thread(lambda: query(p, RUNAWAY, user=org.ben, interface="api"))
+
+    def step() -> None:
+        clock.now += 1
+        p.limits.watchdog.check()
+
+    until_done(t, step)
+    assert "stopped after 3 s" in str(out["error"])
+    assert p.limits.admission.running() == 0
+    assert p.limits.admission.long_running(org.ben.id, 1)
+    assert not p.limits.admission.long_running(org.carla.id, 1)

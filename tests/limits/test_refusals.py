@@ -11,10 +11,12 @@ import asyncio
 import threading
 from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from test_http_limits import call
 
+from threshold.api.app import create_app
 from threshold.errors import Busy
 from threshold.gateway.service import open_query, query
 from threshold.identity.service import create_token, revoke_token
@@ -187,3 +189,45 @@ def test_a_server_that_stops_mid_window_writes_the_refusals_it_counted(limited: 
     asyncio.run(serve_and_stop())
     held.close()
     assert [e for _u, _i, e in _busy_events(p)] == ["Busy", "Busy: 3 refusals"]
+
+
+def test_a_refusal_answered_from_memory_runs_no_statement_on_the_store(limited: Any, clock: Any, org: Any) -> None:
+    """The flood's 429s cost no metadata read or write: only the window's first is authenticated and
+    recorded; the rest are counted in memory until the window ends, then the token is authenticated again."""
+    p = limited(person_queries=1, query_seconds=30, refusal_window_seconds=5)
+    token = create_token(org.platform, "ben")[1]
+    held = open_query(p, f"SELECT * FROM {KPIS}", user=org.ben)
+    app = create_app(p)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    async def refused(n: int) -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://threshold.test") as client:
+            answers = [
+                await client.post(
+                    "/api/v1/query", json={"sql": "SELECT 1"}, headers={"Authorization": f"Bearer {token}"}
+                )
+                for _ in range(n)
+            ]
+        return [r.status_code for r in answers]
+
+    event.listen(p.store.engine, "before_cursor_execute", seen)
+    try:
+        assert asyncio.run(refused(1)) == [429]  # in full: the token looked up, the refusal recorded
+        assert statements, "the first refusal reads and writes the store"
+        statements.clear()
+        assert asyncio.run(refused(6)) == [429] * 6
+        assert statements == []  # answered from memory
+        assert p.limits.refusals.pending((org.ben.id, "api", "consumption")) == 6
+        clock.now += 5
+        p.limits.watchdog.check()  # the window ends with its count written
+        statements.clear()
+        assert asyncio.run(refused(1)) == [429]
+        assert any("api_tokens" in st for st in statements)  # authenticated again
+    finally:
+        event.remove(p.store.engine, "before_cursor_execute", seen)
+        held.close()
+    assert _refused_count(_busy_events(p)) == 8

@@ -285,6 +285,8 @@ class QueryStream:
         else:
             status, error = "cancelled", None  # the reader stopped before the end (client gone)
         self.status = status
+        if status in ("cancelled", "timeout"):
+            self.platform.limits.stopped(self.ticket)  # a runaway sent again yields from its start
         self._event = self._recorder(status, self.rows, error)
 
     @property

@@ -14,7 +14,8 @@ from threshold.identity.service import Person, get_person
 from threshold.platform import Platform
 
 
-def get_platform(request: Request) -> Platform:
+async def get_platform(request: Request) -> Platform:
+    """On the event loop: a sync dependency costs a hop to a worker thread, on every request of every route."""
     return request.app.state.platform  # type: ignore[no-any-return]
 
 

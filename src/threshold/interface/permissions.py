@@ -192,8 +192,9 @@ def rules_of(app: FastAPI) -> dict[tuple[str, str], Rule]:
     return table  # type: ignore[no-any-return]
 
 
-def enforce(request: Request) -> None:
-    """Fail closed: a route that declares no permission is refused, whoever calls."""
+async def enforce(request: Request) -> None:
+    """Fail closed: a route that declares no permission is refused, whoever calls. On the event loop (a
+    table lookup): a sync dependency would cost every request a hop to a worker thread and back."""
     route = request.scope.get("route")
     path = getattr(route, "path", None)
     if path is None or (request.method if request.method != "HEAD" else "GET", path) not in rules_of(request.app):

@@ -98,7 +98,9 @@ class Limits:
     def yielding(self, person_id: int | None) -> AbstractContextManager[Demotion | None]:
         """Run a block of `person_id`'s engine work that, past `long_query_seconds`, yields the processor
         while someone else has work; from its start when the person already has a query running that
-        long (a runaway sent again and again never gets the processor for its first moments)."""
+        long, or had one stopped past it in the last `admission.LONG_MEMORY` seconds (a runaway sent again
+        and again, alone or in a pair whose clients gave up together, never gets the processor for its
+        first moments)."""
         grace = self.settings.long_query_seconds
         return yields_after(
             self.watchdog,
@@ -107,6 +109,13 @@ class Limits:
             lambda: self.admission.others_active(person_id),
             at_once=grace > 0 and self.admission.long_running(person_id, grace),
         )
+
+    def stopped(self, ticket: Ticket) -> None:
+        """`ticket`'s query was stopped (its client gone, or out of time): remembered when it had run past
+        `long_query_seconds`, so the person's next query yields from its start (`yielding`)."""
+        grace = self.settings.long_query_seconds
+        if not ticket.job and grace > 0 and self.clock() - ticket.entered >= grace:
+            self.admission.stopped_long(ticket.person_id)
 
     @property
     def pool(self) -> ThreadPoolExecutor:

@@ -39,6 +39,11 @@ class Ticket:
 RECENT = 2.0
 """Seconds after a person's query was admitted during which they count as having work (short queries
 run one after another, with gaps between them)."""
+LONG_MEMORY = 30.0
+"""Seconds after a person's query was stopped (client gone, or out of time) past `long_query_seconds`
+during which their next query counts as most likely another runaway and yields from its start: a runaway
+whose client gives up and sends it again must not get the processor back for its first moments, nor a
+pair of them that were admitted, and so stopped, together."""
 
 
 class Admission:
@@ -50,6 +55,10 @@ class Admission:
         self._running: list[Ticket] = []
         self._entered: dict[int | None, float] = {}
         """When each person's latest query was admitted (kept for `RECENT` seconds)."""
+        self._long_ended: dict[int | None, float] = {}
+        """When a query of each person was last stopped after running past `long_query_seconds` (kept for
+        `LONG_MEMORY` seconds). Only stopped ones: a slow query that completes is no runaway, and must not
+        demote its person's next ones (on a busy machine that would feed itself)."""
         self.closed = False
         """The server is stopping: nothing more is admitted."""
 
@@ -70,10 +79,14 @@ class Admission:
             return list(self._running)
 
     def long_running(self, person_id: int | None, seconds: float) -> bool:
-        """Whether `person_id` has an interactive query that has run for at least `seconds`."""
+        """Whether `person_id` has an interactive query that has run for at least `seconds`, or had one
+        stopped past `long_query_seconds` within the last `LONG_MEMORY` seconds (`stopped_long`)."""
         now = self.clock()
         with self._lock:
-            return any(t.person_id == person_id and not t.job and now - t.entered >= seconds for t in self._running)
+            self._long_ended = {p: t for p, t in self._long_ended.items() if now - t < LONG_MEMORY}
+            return person_id in self._long_ended or any(
+                t.person_id == person_id and not t.job and now - t.entered >= seconds for t in self._running
+            )
 
     def others_active(self, person_id: int | None) -> bool:
         """Whether someone other than `person_id` has a query running or had one admitted within the last
@@ -121,6 +134,13 @@ class Admission:
     def _wait(self, blocking: list[Ticket]) -> float:
         """Seconds until the first of `blocking` must have ended (its deadline), at least one."""
         return max(1.0, min(t.deadline for t in blocking) - self.clock())
+
+    def stopped_long(self, person_id: int | None) -> None:
+        """`person_id`'s query was just stopped (its client gone, or out of time) after running past
+        `long_query_seconds`: their next ones yield from the start for `LONG_MEMORY` seconds."""
+        now = self.clock()
+        with self._lock:
+            self._long_ended[person_id] = now
 
     def _leave(self, ticket: Ticket) -> None:
         with self._lock:

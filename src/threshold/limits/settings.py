@@ -55,7 +55,8 @@ class LimitSettings(BaseModel):
     query's thread drops to the lowest scheduling priority (nice 19); it gets it back when nobody else
     has work and when it ends. A long query runs on what the processor has spare and never slows
     others' short queries; alone it keeps the whole machine. A person who already has a query running
-    this long gets their next one at the lowest priority from its start. 0: off. Needs the right to give the
+    this long, or had one stopped past it (client gone, or out of time) in the last 30 s, gets their next
+    one at the lowest priority from its start. 0: off. Needs the right to give the
     priority back (root, `CAP_SYS_NICE` or `RLIMIT_NICE`); without it queries keep their priority."""
 
     # -- the engine ------------------------------------------------------------------------------
