@@ -25,20 +25,13 @@ import sqlalchemy as sa
 
 import prepared
 import s3homes
+from orgs import PLANT_KPIS_CSV, Org, _build_org
 from prepared import BUILDERS, kind
-from threshold.identity.service import ADMIN, Person, add_domain, add_user, ensure_admin, get_person, join_domain
+from threshold.identity.service import ADMIN, ensure_admin, get_person
 from threshold.platform import Platform
 
 POSTGRES_URL = os.environ.get("THRESHOLD_TEST_POSTGRES_URL")
 s3homes.install()  # THRESHOLD_TEST_WAREHOUSE=s3: every test home's warehouse on the local S3 server
-
-PLANT_KPIS_CSV = """Plant,Operator Name,E-Mail,Scrap Rate,Energy kWh,Day
-Berlin,Anna Schmidt,anna.schmidt@example.com,0.12,1520.5,2026-01-03
-Lyon,Jean Dupont,jean.dupont@example.fr,0.08,980.25,2026-01-04
-Berlin,Max Müller,max.mueller@example.de,0.15,1610.0,2026-01-05
-Porto,Ana Silva,ana.silva@example.pt,0.05,700.75,2026-01-05
-Lyon,Claire Martin,claire.martin@example.fr,0.11,1010.0,2026-01-06
-"""
 
 
 def _postgres_database(template: str | None = None) -> str:
@@ -258,45 +251,6 @@ def any_platform(
     """An empty, initialised home on SQLite and on PostgreSQL (the same test runs on both); the home of
     `any_org` when the test uses `any_org`."""
     yield from prepared_homes.copy(prepared_homes.kind_for(request, "any_org"), backend, tmp_path / "home")
-
-
-@dataclass
-class Org:
-    platform: Platform
-    admin: Person
-    anna: Person
-    ben: Person
-    carla: Person
-    plant_kpis_csv: Path
-
-
-def _build_org(platform: Platform, tmp_path: Path) -> Org:
-    from threshold.sharing.service import share
-
-    for name in ("anna", "ben", "carla"):
-        add_user(platform, name, display_name=name.title(), password=f"{name}-pass")
-    add_domain(platform, "manufacturing", owners=("anna",))
-    add_domain(platform, "finance", owners=("ben",))
-    add_domain(platform, "sales")
-    join_domain(platform, "carla", "sales")
-    csv = tmp_path / "plant_kpis.csv"
-    csv.write_text(PLANT_KPIS_CSV, encoding="utf-8")
-    share(
-        platform,
-        csv,
-        domain="manufacturing",
-        user=get_person(platform, "anna"),
-        description="Daily KPIs per plant: scrap rate, energy",
-        purpose="plant performance reporting",
-    )
-    return Org(
-        platform,
-        get_person(platform, ADMIN),
-        get_person(platform, "anna"),
-        get_person(platform, "ben"),
-        get_person(platform, "carla"),
-        csv,
-    )
 
 
 def _org_of(platform: Platform, tmp_path: Path, prepared: PreparedHomes) -> Org:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Org, _build_org
+from orgs import Org, _build_org
 from threshold.identity.service import ensure_admin
 from threshold.platform import Platform
 

@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import PLANT_KPIS_CSV, Org
+from orgs import PLANT_KPIS_CSV, Org
 from storage.conftest import BUCKET, S3_ENDPOINT, SECRET, s3_storage
 from threshold.errors import Denied, InvalidInput, ThresholdError
 from threshold.gateway.service import query
@@ -114,7 +114,7 @@ def test_expire_removes_the_objects_only_expired_snapshots_read(tmp_path: Path, 
         tmp_path / "home", must_exist=False, storage=s3_storage(s3_prefix), operations={"time_travel_days": 1}
     )
     try:
-        from conftest import _build_org
+        from orgs import _build_org
 
         platform.init()
         from threshold.identity.service import ensure_admin
