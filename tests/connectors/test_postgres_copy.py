@@ -56,6 +56,8 @@ def pg_url() -> Iterator[str]:
         c.execute(sa.text(f"insert into kinds values {ROWS}"))
         c.execute(sa.text("create table listy (id int, tags text[])"))
         c.execute(sa.text("insert into listy values (1, '{a,b}')"))
+        c.execute(sa.text("create table forever (id int, at timestamp, amount numeric(5, 1))"))
+        c.execute(sa.text("insert into forever values (1, 'infinity', 1), (2, '2026-01-01', 'NaN')"))
         c.execute(sa.text("create table many (id int primary key, v text)"))
         c.execute(sa.text("insert into many select i, repeat('x', 100) from generate_series(1, 2000) i"))
     engine.dispose()
@@ -122,6 +124,19 @@ def test_an_empty_read_and_an_all_null_column_match_too(pg_url: str, tmp_path: P
 def test_a_table_with_a_type_copy_cannot_read_exactly_falls_back(pg_url: str, tmp_path: Path) -> None:
     ordinary, copied = _both(pg_url, extract.Request("src", table="listy"), tmp_path)
     assert copied is None and ordinary.table.column("tags").to_pylist() == ['["a", "b"]']
+    # A value CSV cannot give exactly: the copy answers None, and the driver path says what it says today.
+    for cursor, after, refused in (("id", None, "timestamp too large"), ("id", 2, "cannot be converted")):
+        req = extract.Request("src", table="forever", cursor=cursor, after=after)
+        target = dialects.parse(pg_url)
+        limits = SourcesSettings()
+        engine = dialects.engine(target.dialect, target.url, target.password, limits)
+        try:
+            assert postgres_copy.extract(engine, req, limits, tmp_path) is None
+            with pytest.raises(ThresholdError, match=refused):
+                extract.extract(engine, req, limits)
+        finally:
+            engine.dispose()
+    assert list(os.scandir(tmp_path)) == []
 
 
 @pytest.mark.parametrize(
