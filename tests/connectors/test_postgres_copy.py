@@ -191,3 +191,20 @@ def test_a_source_error_mid_copy_is_one_line_and_changes_nothing(org: Any, pg_ur
     assert sources.show(p, "shop_pg", user=anna).syncs[0].last_error == message
     staging = p.settings.staging_dir
     assert not any(f.name.startswith("source-copy-") for f in staging.iterdir()) if staging.exists() else True
+
+
+def test_the_statement_timeout_ends_a_copy(pg_url: str, tmp_path: Path) -> None:
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as c:
+        c.execute(sa.text("create view slow as select m.id from many m, pg_sleep(5)"))
+    engine.dispose()
+    target = dialects.parse(pg_url)
+    limits = SourcesSettings(statement_timeout_seconds=0.3)
+    engine = dialects.engine(target.dialect, target.url, target.password, limits)
+    try:
+        with pytest.raises(ThresholdError) as failed:
+            postgres_copy.extract(engine, extract.Request("src", table="slow"), limits, tmp_path)
+    finally:
+        engine.dispose()
+    assert str(failed.value) == "source src: canceling statement due to statement timeout"
+    assert list(os.scandir(tmp_path)) == []
