@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +55,7 @@ def extract(
             plan = _plan(t)
             if plan is None:
                 return None
-            columns, arrow, jsons, binaries, inferred = plan
-            stmt: Any = select(*columns)
+            stmt: Any = select(*plan.columns)
             if req.cursor:
                 if req.after is not None:
                     stmt = stmt.where(and_(t.c[req.cursor] >= req.after))
@@ -79,7 +79,7 @@ def extract(
                             raise _too_many_bytes(req, limits)
                         out.write(data)
             conn.rollback()
-            table = _read(path, arrow, jsons, binaries, inferred)
+            table = _read(path, plan)
     except SQLAlchemyError as e:
         raise SourceError(f"source {req.source}: {scrub(e, secret)}") from None
     except OSError as e:
@@ -110,17 +110,22 @@ def _too_many_bytes(req: Request, limits: SourcesSettings) -> TooLarge:
     )
 
 
-Plan = tuple[list[Any], dict[str, pa.DataType], list[str], list[str], list[str]]
+@dataclass
+class Plan:
+    """How each column of a table is read from CSV. JSON and bytea arrive as text and are converted after
+    (`_read`); UUIDs and JSON are text, the type the driver path infers from their values (`inferred`)."""
+
+    columns: list[Any] = field(default_factory=list)
+    arrow: dict[str, pa.DataType] = field(default_factory=dict)
+    jsons: list[str] = field(default_factory=list)
+    binaries: list[str] = field(default_factory=list)
+    inferred: list[str] = field(default_factory=list)
 
 
 def _plan(t: Table) -> Plan | None:
-    """The SELECT list and the Arrow type of each column read from CSV; None when a column cannot be read exactly.
-    JSON and bytea arrive as text and are converted after (`_read`); UUIDs are text as they are on the other path."""
-    columns: list[Any] = []
-    arrow: dict[str, pa.DataType] = {}
-    jsons: list[str] = []
-    binaries: list[str] = []
-    inferred: list[str] = []
+    """The columns and their Arrow types as read from CSV; None when a column cannot be read exactly."""
+    plan = Plan()
+    columns, arrow, jsons, binaries, inferred = (plan.columns, plan.arrow, plan.jsons, plan.binaries, plan.inferred)
     for c in t.columns:
         typ = c.type
         if isinstance(typ, types.Time) and typ.timezone:
@@ -142,13 +147,12 @@ def _plan(t: Table) -> Plan | None:
         else:
             arrow[c.name] = a
         columns.append(c)
-    return columns, arrow, jsons, binaries, inferred
+    return plan
 
 
-def _read(
-    path: Path, arrow: dict[str, pa.DataType], jsons: list[str], binaries: list[str], inferred: list[str]
-) -> pa.Table | None:
+def _read(path: Path, plan: Plan) -> pa.Table | None:
     """The CSV file as Arrow: unquoted empty is NULL (every value is quoted), `""` the empty string."""
+    arrow, binaries = plan.arrow, plan.binaries
     names = list(arrow)
     if path.stat().st_size == 0:
         return pa.table({n: pa.array([], pa.binary() if n in binaries else arrow[n]) for n in names})
@@ -168,7 +172,7 @@ def _read(
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None  # a value this path cannot read exactly: the ordinary path reads it, or says why not
-    for name in jsons:
+    for name in plan.jsons:
         docs = [None if v is None else json.loads(v) for v in table[name].to_pylist()]
         if any(d is not None and not isinstance(d, dict | list) for d in docs):
             return None  # scalar documents: the ordinary path types them by value; let it
@@ -178,7 +182,7 @@ def _read(
     for name in binaries:
         values = [None if v is None else bytes.fromhex(v[2:]) for v in table[name].to_pylist()]
         table = table.set_column(names.index(name), name, pa.array(values, pa.binary()))
-    for name in inferred:
+    for name in plan.inferred:
         if table.num_rows and table[name].null_count == table.num_rows:
             # the ordinary path infers these columns' type from their values: no value, no type
             table = table.set_column(names.index(name), name, pa.nulls(table.num_rows))
