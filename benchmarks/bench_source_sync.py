@@ -1,19 +1,26 @@
 """Databases as sources: a full sync of a table against the extractor alone, and an incremental sync of 1% of
-its rows changed.
+its rows changed; on PostgreSQL both against `COPY (SELECT ...) TO STDOUT` into DuckDB alone, and both ways of
+extracting (the driver's rows into Arrow in Python, and `connectors/postgres_copy.py`).
 
     .venv/bin/python benchmarks/bench_source_sync.py [--rows 1000000] [--runs 3] [--source sqlite|postgres]
 
 The source table (id, customer, amount numeric(12,2), status, updated_at) is built once in a temporary SQLite
 file (default) or, with `--source postgres`, in a fresh database on THRESHOLD_TEST_POSTGRES_URL. Each run, in
-the same process and alternating: the extractor alone (SQLAlchemy stream into Arrow, what any loader must do),
-then `threshold source sync` in full (extract + share: Parquet, Iceberg commit, profile, detection, publish).
-Then 1% of the rows get a newer `updated_at` and the incremental sync merges them (copy on write of the table).
-Prints medians, the ratio full sync / extractor, and the load average.
+the same process and alternating: (PostgreSQL) the baseline, psycopg's `COPY (SELECT * FROM orders) TO STDOUT
+(FORMAT csv)` into a temporary file and DuckDB's `read_csv` of it into a table; the extractor alone (Arrow in
+memory, what any loader must do), through the driver and (PostgreSQL) through COPY; then `threshold source sync`
+in full (extract + share: Parquet, Iceberg commit, profile, detection, publish), with each extractor.
+Then, before each incremental sync, 1% of the rows get a newer `updated_at` and the sync merges the rows at or
+past its cursor (the last 1% again and the new 1%; copy on write of the table); the baseline reads the same
+rows with the same query (`WHERE updated_at >= cursor ORDER BY updated_at`).
+Prints medians of wall and CPU time (this process's, all its threads; the server's own CPU is not in either),
+the ratios to the baseline, and the load average.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import shutil
 import sqlite3
@@ -25,10 +32,13 @@ import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import duckdb
+import psycopg
 import sqlalchemy as sa
 
-from threshold.connectors import dialects, extract
+from threshold.connectors import dialects, extract, postgres_copy
 from threshold.connectors import service as sources
+from threshold.connectors.models import SourceSync
 from threshold.identity.service import add_domain, add_user, get_person
 from threshold.platform import Platform
 
@@ -98,6 +108,54 @@ def touch(url: str, rows: int, run: int) -> None:
     eng.dispose()
 
 
+def copy_into_duckdb(url: str, work: Path, after: dt.datetime | None) -> int:
+    """The baseline: COPY's CSV streamed to a file, then DuckDB alone reads it into a table; returns the rows."""
+    where = " where updated_at >= %(after)s order by updated_at" if after is not None else ""
+    path = work / "baseline.csv"
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn, conn.cursor() as cur:
+        sql = f"COPY (select id, customer, amount, status, updated_at from orders{where}) TO STDOUT (FORMAT csv)"
+        with cur.copy(sql, {"after": after} if after is not None else None) as copy, path.open("wb") as out:
+            for data in copy:
+                out.write(data)
+    with duckdb.connect() as db:
+        db.execute(
+            "create table orders as select * from read_csv(?, header = false, nullstr = '', columns = {"
+            "'id': 'BIGINT', 'customer': 'VARCHAR', 'amount': 'DECIMAL(12, 2)', 'status': 'VARCHAR', "
+            "'updated_at': 'TIMESTAMP'})",
+            [str(path)],
+        )
+        (rows,) = db.execute("select count(*) from orders").fetchone() or (0,)
+    path.unlink()
+    return int(rows)
+
+
+class Timings:
+    """Wall and CPU seconds of each run of one step."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    def __enter__(self) -> Timings:
+        self._t, self._c = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall.append(time.perf_counter() - self._t)
+        self.cpu.append(time.process_time() - self._c)
+
+    def median(self) -> tuple[float, float]:
+        return statistics.median(self.wall), statistics.median(self.cpu)
+
+    def line(self, label: str, base: Timings | None) -> str:
+        w, c = self.median()
+        text = f"{label:<44} wall {w:6.2f} s  CPU {c:6.2f} s  runs {[round(x, 2) for x in self.wall]}"
+        if base is not None and base.wall:
+            bw, bc = base.median()
+            text += f"  / baseline: wall {w / bw:.2f}  CPU {c / max(bc, 1e-9):.2f}"
+        return text
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -121,36 +179,65 @@ def main() -> None:
         sources.add(p, "shop", url, owner="anna", user=anna)
         sources.configure(p, "shop", dataset="sales.orders", user=anna, table="orders")
         target = dialects.parse(url)
-        extractor, full = [], []
+        pg = args.source == "postgres"
+        ways = ("driver", "copy") if pg else ("driver",)
+        base_full, base_inc = Timings(), Timings()
+        extractor = {w: Timings() for w in ways}
+        full = {w: Timings() for w in ways}
+        incremental = {w: Timings() for w in ways}
+        limits = p.settings.sources
         for _ in range(args.runs):
-            engine = dialects.engine(target.dialect, target.url, target.password, p.settings.sources)
-            t = time.perf_counter()
-            got = extract.extract(engine, extract.Request("shop", table="orders"), p.settings.sources)
-            extractor.append(time.perf_counter() - t)
-            engine.dispose()
-            assert got.rows == args.rows
-            del got
-            t = time.perf_counter()
-            r = sources.run(p, "sales.orders", user=anna)
-            full.append(time.perf_counter() - t)
-            assert r.rows_total == args.rows
+            if pg:
+                with base_full:
+                    assert copy_into_duckdb(url, work, None) == args.rows
+            for way in ways:
+                limits.postgres_copy = way == "copy"
+                engine = dialects.engine(target.dialect, target.url, target.password, limits)
+                req = extract.Request("shop", table="orders")
+                with extractor[way]:
+                    got = (
+                        postgres_copy.extract(engine, req, limits, p.settings.staging_dir)
+                        if way == "copy"
+                        else extract.extract(engine, req, limits)
+                    )
+                engine.dispose()
+                assert got is not None and got.rows == args.rows
+                del got
+            for way in ways:
+                limits.postgres_copy = way == "copy"
+                with full[way]:
+                    r = sources.run(p, "sales.orders", user=anna)
+                assert r.rows_total == args.rows
         sources.configure(
             p, "shop", dataset="sales.orders", user=anna, table="orders", mode="incremental",
             cursor="updated_at", keys=["id"],
         )  # fmt: skip
         sources.run(p, "sales.orders", user=anna, full=True)  # sets the cursor
-        incremental = []
-        for run in range(args.runs):
-            touch(url, args.rows, run)
-            t = time.perf_counter()
-            r = sources.run(p, "sales.orders", user=anna)
-            incremental.append(time.perf_counter() - t)
-            assert r.rows_total == args.rows and r.rows_read >= args.rows // 100
-        m_ex, m_full, m_inc = (statistics.median(x) for x in (extractor, full, incremental))
-        print(f"extractor alone (to Arrow):  median {m_ex:.2f} s  runs {[round(x, 2) for x in extractor]}")
-        print(f"full sync (extract + share): median {m_full:.2f} s  runs {[round(x, 2) for x in full]}")
-        print(f"ratio full sync / extractor: {m_full / m_ex:.2f}")
-        print(f"incremental sync, 1% changed: median {m_inc:.2f} s  runs {[round(x, 2) for x in incremental]}")
+        touched = 0
+        for _ in range(args.runs):
+            for way in ways:
+                touch(url, args.rows, touched)
+                touched += 1
+                if pg and way == "copy":
+                    with p.store.reader() as s:
+                        state = s.scalar(sa.select(SourceSync.cursor_value).where(SourceSync.dataset == "sales.orders"))
+                    with base_inc:
+                        assert copy_into_duckdb(url, work, extract.cursor_value(state)) >= args.rows // 100
+                limits.postgres_copy = way == "copy"
+                with incremental[way]:
+                    r = sources.run(p, "sales.orders", user=anna)
+                assert r.rows_total == args.rows and r.rows_read >= args.rows // 100
+        print(f"source {args.source}, {args.rows:,} rows, medians of {args.runs} alternating runs")
+        if pg:
+            print(base_full.line("baseline full: COPY -> CSV -> DuckDB table", None))
+        for way in ways:
+            print(extractor[way].line(f"extractor alone ({way}) to Arrow", base_full if pg else None))
+        for way in ways:
+            print(full[way].line(f"full sync ({way}: extract + share)", base_full if pg else None))
+        if pg:
+            print(base_inc.line("baseline incremental: COPY WHERE >= cursor", None))
+        for way in ways:
+            print(incremental[way].line(f"incremental sync ({way}), 1% changed", base_inc if pg else None))
         print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         p.close()
     finally:

@@ -277,6 +277,9 @@ class SourcesSettings(BaseModel):
     """A sync whose extracted data (in memory, as Arrow) grows past this stops, and changes nothing."""
     batch_rows: int = Field(default=50_000, ge=100, le=10_000_000)
     """Rows fetched from the source per round trip (server-side cursor)."""
+    postgres_copy: bool = True
+    """Read PostgreSQL tables with `COPY ... TO STDOUT` as CSV, parsed by pyarrow (several times faster than the
+    driver's rows); tables with a type it cannot read exactly are read through the driver whatever this says."""
     tool_output_bytes: int = Field(default=2 * 1024**3, ge=1024)
     """Most output an Access file's `mdb-export` may write for one table."""
 

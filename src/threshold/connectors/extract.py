@@ -73,7 +73,7 @@ def extract(engine: Engine, req: Request, limits: SourcesSettings, *, secret: st
                     raise NotFound(f"source {req.source} has no table {req.table!r}") from None
                 if req.cursor and req.cursor not in t.c:
                     raise InvalidInput(f"the cursor column {req.cursor!r} is not a column of {req.table}")
-                known = {c.name: a for c in t.columns if (a := _arrow_type(c.type)) is not None}
+                known = {c.name: a for c in t.columns if (a := arrow_type(c.type)) is not None}
                 stmt = select(t)
                 cursor_col: Any = t.c[req.cursor] if req.cursor else None
             else:
@@ -134,7 +134,7 @@ def _quote(engine: Engine, name: str | None) -> str:
     return engine.dialect.identifier_preparer.quote(name or "")
 
 
-def _arrow_type(t: types.TypeEngine[Any]) -> pa.DataType | None:
+def arrow_type(t: types.TypeEngine[Any]) -> pa.DataType | None:
     """The Arrow type of a reflected column where the source's type says it exactly (else inferred from values)."""
     if isinstance(t, types.Boolean):
         return pa.bool_()

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from threshold.access import SourceRef, may
-from threshold.connectors import access_files, dialects, extract, secrets
+from threshold.connectors import access_files, dialects, extract, postgres_copy, secrets
 from threshold.connectors.models import SourceConnection, SourceSync
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound, ThresholdError
 from threshold.identity.service import Person, get_person
@@ -296,7 +296,11 @@ def run(platform: Platform, dataset: str, *, user: Person | None = None, full: b
         else:
             engine = dialects.engine(dialects.DIALECTS[conn.dialect], conn.url, secret, limits)
             try:
-                got = extract.extract(engine, req, limits, secret=secret)
+                copied = None
+                if conn.dialect == "postgresql" and limits.postgres_copy:
+                    staging = platform.settings.staging_dir
+                    copied = postgres_copy.extract(engine, req, limits, staging, secret=secret)
+                got = copied or extract.extract(engine, req, limits, secret=secret)
             finally:
                 engine.dispose()
         frame, renamed = _lake_names(got.table)
