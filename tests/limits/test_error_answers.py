@@ -1,5 +1,6 @@
-"""A path no route answers costs a flood no routing scan and no store statement, and is answered exactly as
-the router's own 404 (status, body, headers; the German error page for a German browser)."""
+"""A request no route takes (unknown path: 404, wrong method: 405) costs a flood no routing scan and no store
+statement, and is answered exactly as the router's own refusal (status, body, headers; the German error
+page for a German browser)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,13 @@ UNKNOWN = [  # (method, path, headers): requests no route answers
     ("GET", "/nowhere.json", {}),
     ("HEAD", "/datasets/a/b/c/d", GERMAN),
     ("GET", "/staticfiles/app.css", {}),
+]
+WRONG_METHOD = [  # requests whose path routes match, none of them taking the method
+    ("GET", "/api/v1/query", {}),
+    ("DELETE", "/api/v1/me", {}),
+    ("PROPFIND", "/api/v1/datasets", {}),
+    ("PUT", "/datasets", GERMAN),
+    ("PATCH", "/datasets.json", {}),
 ]
 
 
@@ -67,7 +75,16 @@ def test_an_unknown_path_is_answered_exactly_as_the_router_answers_it(org: Any, 
     assert "Not found" in shortcut[5][2].decode()
 
 
-def test_an_unknown_path_runs_no_store_statement(org: Any, token: str) -> None:
+def test_a_method_no_route_takes_is_answered_exactly_as_the_router_answers_it(org: Any, token: str) -> None:
+    shortcut = _answers(create_app(org.platform), WRONG_METHOD, token)
+    router = _answers(_without_shortcut(org.platform), WRONG_METHOD, token)
+    assert [a[0] for a in shortcut] == [405] * len(WRONG_METHOD)
+    assert shortcut == router
+    assert shortcut[0][2] == b'{"detail":"Method Not Allowed"}' and ("allow", "POST") in shortcut[0][1]
+    assert "Hier nicht erlaubt" in shortcut[3][2].decode()
+
+
+def test_an_unknown_path_or_method_runs_no_store_statement(org: Any, token: str) -> None:
     statements: list[str] = []
 
     def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -77,10 +94,10 @@ def test_an_unknown_path_runs_no_store_statement(org: Any, token: str) -> None:
     _answers(app, UNKNOWN[:1], token)  # the app's first request builds what it keeps
     event.listen(org.platform.store.engine, "before_cursor_execute", seen)
     try:
-        answers = _answers(app, UNKNOWN * 3, token)
+        answers = _answers(app, (UNKNOWN + WRONG_METHOD) * 3, token)
     finally:
         event.remove(org.platform.store.engine, "before_cursor_execute", seen)
-    assert [a[0] for a in answers] == [404] * len(UNKNOWN) * 3
+    assert [a[0] for a in answers] == ([404] * len(UNKNOWN) + [405] * len(WRONG_METHOD)) * 3
     assert statements == []
     # The control: a known route with the same token authenticates (reads the store).
     assert _answers(app, [("GET", "/api/v1/me", {})], token)[0][0] == 200
@@ -96,12 +113,15 @@ def _example(template: str) -> str:
 def test_every_route_and_its_slash_twin_still_reach_the_router(org: Any) -> None:
     app = create_app(org.platform)
     unrouted = Unrouted(app.router, routes_of=app)
-    paths = [_example(path) for _, path in routes(app)]
-    assert len(paths) > 100
-    assert [p for p in paths if not unrouted.routed(p)] == []
-    assert [p for p in paths if p != "/" and not unrouted.routed(p.rstrip("/") if p.endswith("/") else p + "/")] == []
-    assert unrouted.routed("/static/app.css") and unrouted.routed("/static")  # the mount, and its redirect
-    assert [p for _, p, _ in UNKNOWN if unrouted.routed(p)] == []
+    requests = [(method, _example(path)) for method, path in routes(app)]
+    assert len(requests) > 100
+    assert [r for r in requests if unrouted.answer(*r) is not None] == []
+    twins = [(m, p.rstrip("/") if p.endswith("/") else p + "/") for m, p in requests if p != "/"]
+    assert [r for r in twins if unrouted.answer(*r) == (404, "")] == []  # the router redirects them
+    for method in ("GET", "POST", "PROPFIND"):  # the mount takes every method, and redirects its bare path
+        assert unrouted.answer(method, "/static/app.css") is None and unrouted.answer(method, "/static") is None
+    assert [unrouted.answer(m, p) for m, p, _ in UNKNOWN] == [(404, "")] * len(UNKNOWN)
+    assert [unrouted.answer(m, p) for m, p, _ in WRONG_METHOD][:2] == [(405, "POST"), (405, "GET")]
 
 
 def test_a_redirect_to_the_slash_twin_is_kept(org: Any, token: str) -> None:
