@@ -127,3 +127,41 @@ def test_every_route_and_its_slash_twin_still_reach_the_router(org: Any) -> None
 def test_a_redirect_to_the_slash_twin_is_kept(org: Any, token: str) -> None:
     ((status, headers, _),) = _answers(create_app(org.platform), [("GET", "/api/v1/me/", {})], token)
     assert status == 307 and dict(headers)["location"] == "http://threshold.test/api/v1/me"
+
+
+def test_a_request_without_credentials_is_refused_without_a_store_statement(org: Any) -> None:
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    app = create_app(org.platform)
+    anonymous = [("GET", "/api/v1/me", {}), ("POST", "/api/v1/query", {}), ("GET", "/datasets", GERMAN)]
+    _answers(app, anonymous[:1], None)
+    event.listen(org.platform.store.engine, "before_cursor_execute", seen)
+    try:
+        (me, query, page) = _answers(app, anonymous, None)
+    finally:
+        event.remove(org.platform.store.engine, "before_cursor_execute", seen)
+    detail = (
+        b'{"detail":"sign in, or send an API token as \'Authorization: Bearer <token>\'","error":"Unauthenticated"}'
+    )
+    assert (me[0], me[2]) == (query[0], query[2]) == (401, detail)
+    assert page[0] == 303 and dict(page[1])["location"] == "/login?next=/datasets"
+    assert statements == []
+
+
+def test_a_wrong_token_is_still_looked_up_and_refused(org: Any) -> None:
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    app = create_app(org.platform)
+    event.listen(org.platform.store.engine, "before_cursor_execute", seen)
+    try:
+        ((status, _, body),) = _answers(app, [("GET", "/api/v1/me", {})], "not-a-token-anyone-has")
+    finally:
+        event.remove(org.platform.store.engine, "before_cursor_execute", seen)
+    assert (status, body) == (401, b'{"detail":"invalid or revoked API token","error":"Unauthenticated"}')
+    assert any("api_tokens" in s for s in statements)
