@@ -18,6 +18,7 @@ from threshold.errors import ThresholdError
 from threshold.interface.bodies import BodyLimit
 from threshold.interface.errors import error_body, error_headers
 from threshold.interface.permissions import Public, enforce, route_rules
+from threshold.interface.unrouted import Unrouted
 from threshold.platform import Platform
 
 docs = APIRouter(include_in_schema=False)
@@ -91,6 +92,8 @@ def create_app(platform: Platform) -> FastAPI:
         redoc_url=None,
     )
     app.state.platform = platform
+    # Innermost: a path no route matches is answered 404 without the router's scan of every route.
+    app.add_middleware(Unrouted, routes_of=app)
     # Inside the session middleware (added after it), so a refused upload still gets a signed-in error page.
     app.add_middleware(BodyLimit, routes_of=app, settings=platform.settings.limits)
     app.add_middleware(

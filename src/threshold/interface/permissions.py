@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.concurrency import run_in_threadpool
 
 from threshold.access import ACTIONS, Level, dataset_ref, require
 from threshold.catalog.search import did_you_mean
@@ -55,7 +56,16 @@ class _Requirement:
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
 
-    def __call__(self, request: Request) -> Person | None:
+    async def __call__(self, request: Request) -> Person | None:
+        """On the event loop when the request carries no credential (the anonymous caller is decided
+        without a store read: no hop to a worker thread); else on a worker thread, as it reads the store."""
+        if _anonymous(request):
+            if self.rule.level == "public":
+                return None
+            _refuse_anonymous(request)
+        return await run_in_threadpool(self.decide, request)
+
+    def decide(self, request: Request) -> Person | None:
         level = self.rule.level
         if level == "public":
             try:
@@ -64,9 +74,7 @@ class _Requirement:
                 return None  # a stale token does not close a public route
         person = caller(request)
         if person is None:
-            if request.url.path.startswith(API + "/"):
-                raise Unauthenticated("sign in, or send an API token as 'Authorization: Bearer <token>'")
-            raise Unauthenticated("sign in to see this page")
+            _refuse_anonymous(request)
         _check_csrf(request)
         if level in ("governance", "admin"):
             require(person, self.rule.action)
@@ -80,6 +88,19 @@ class _Requirement:
                     raise NotFound(str(e), suggestions=did_you_mean(platform, name, viewer=person)) from e
             require(person, self.rule.action, ref, platform=platform)
         return person
+
+
+def _anonymous(request: Request) -> bool:
+    """The request names nobody: no bearer token and no signed-in web session (`caller` would be None)."""
+    if request.headers.get("authorization", "").lower().startswith("bearer "):
+        return False
+    return not ("session" in request.scope and request.session.get("user"))
+
+
+def _refuse_anonymous(request: Request) -> NoReturn:
+    if request.url.path.startswith(API + "/"):
+        raise Unauthenticated("sign in, or send an API token as 'Authorization: Bearer <token>'")
+    raise Unauthenticated("sign in to see this page")
 
 
 def Requires(action: str, *, on: str | None = None) -> Any:  # noqa: N802  (reads like a declaration)
