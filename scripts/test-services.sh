@@ -22,6 +22,7 @@
 # Idempotent and fast when everything is present. Usage: bash scripts/test-services.sh
 # Environment knobs: THRESHOLD_TEST_PG_PORT (54329), THRESHOLD_TEST_PG_DIR (/tmp/threshold-pg-$UID),
 # THRESHOLD_TEST_MARIADB_PORT (33069), THRESHOLD_TEST_MARIADB_DIR (/tmp/threshold-mariadb-$UID).
+# THRESHOLD_TEST_S3_PORT (54331), THRESHOLD_TEST_S3_DIR (/tmp/threshold-s3-$UID).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -346,9 +347,11 @@ fi
 
 # ---------------------------------------------------------------- S3 (moto_server)
 # A local S3-compatible server for tests/storage and THRESHOLD_TEST_WAREHOUSE=s3, exported as
-# THRESHOLD_TEST_S3_ENDPOINT. Reused when the one this clone started is still answering; else started
-# on a free local port (pid and log in $S3_DIR). moto keeps objects in memory: a restart starts empty.
-S3_DIR="${THRESHOLD_TEST_S3_DIR:-$ROOT/.test-s3}"
+# THRESHOLD_TEST_S3_ENDPOINT. Like the PostgreSQL cluster, one per user on a fixed port, reused by every
+# clone while it answers (tests keep to their own bucket prefixes), else started (pid and log in $S3_DIR):
+# a server per clone would outlive each clone. moto keeps objects in memory: a restart starts empty.
+S3_PORT="${THRESHOLD_TEST_S3_PORT:-54331}"
+S3_DIR="${THRESHOLD_TEST_S3_DIR:-/tmp/threshold-s3-$(id -u)}"
 s3_ok() {
     "$ROOT/.venv/bin/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + "/moto-api/", timeout=3).read()' \
         "$1" >/dev/null 2>&1
@@ -359,21 +362,20 @@ find_s3() {
         say "s3: no moto_server in .venv (make venv installs moto[server])"
         return 1
     fi
-    if [ -f "$S3_DIR/endpoint" ] && s3_ok "$(cat "$S3_DIR/endpoint")"; then
-        say "s3: reusing moto_server at $(cat "$S3_DIR/endpoint")"
-        cat "$S3_DIR/endpoint"
+    port="$S3_PORT"
+    url="http://127.0.0.1:$port"
+    if s3_ok "$url"; then
+        say "s3: reusing moto_server at $url"
+        printf '%s' "$url"
         return 0
     fi
     mkdir -p "$S3_DIR"
-    port="$("$ROOT/.venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-    url="http://127.0.0.1:$port"
     say "s3: starting moto_server on $url (log $S3_DIR/moto.log)"
     # setsid: the server outlives this script and its caller, as the PostgreSQL cluster does.
     setsid "$ROOT/.venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$S3_DIR/moto.log" 2>&1 </dev/null &
     echo $! >"$S3_DIR/pid"
     for i in $(seq 1 60); do
         if s3_ok "$url"; then
-            printf '%s' "$url" >"$S3_DIR/endpoint"
             printf '%s' "$url"
             return 0
         fi
