@@ -225,6 +225,16 @@ class StorageSettings(BaseModel):
         return self
 
 
+class ServerSettings(BaseModel):
+    """`threshold serve`: its worker processes (`THRESHOLD_SERVER__<FIELD>`, docs/deployment.md#several-api-workers)."""
+
+    workers: int = Field(default=1, ge=1, le=64)
+    """Worker processes serving the web UI and the API on one address (`threshold serve --workers N`). More than
+    one needs PostgreSQL (`database_url`): the embedded SQLite store is served by one process. Each worker
+    answers any request; a change made through one is seen by the next request every worker answers (the
+    caches are keyed on the store's metadata version). Per-process limits are divided among the workers."""
+
+
 class PgSettings(BaseModel):
     """The PostgreSQL front door (`THRESHOLD_PG__<FIELD>`, docs/pgwire.md)."""
 
@@ -391,6 +401,9 @@ class Settings(BaseSettings):
 
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     """Who sees whose names in usage and consumer views (see `PrivacySettings`)."""
+
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    """The API server's worker processes (see `ServerSettings`)."""
 
     pg: PgSettings = Field(default_factory=PgSettings)
     """The PostgreSQL front door (see `PgSettings`)."""

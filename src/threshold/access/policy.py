@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from threshold.access.masks import check_mask
 from threshold.errors import InvalidInput
 from threshold.platform import Platform
-from threshold.store.models import Domain, Policy
+from threshold.store.models import Domain, MetadataVersion, Policy
 
 PERSONAL_GUARDRAIL = "guardrail.personal-data"
 """Built in and always on: columns of the sensitive class (personal data, financial identifiers) are
@@ -121,11 +121,19 @@ def full_rule_id(scope: str, domain: str | None, rule_id: str) -> str:
 
 
 def active_rules(platform: Platform, *, session: Any = None) -> list[ActiveRule]:
-    """Every active rule, cached until a policy changes (one cheap max(id) query per call)."""
+    """Every active rule, cached until the metadata changes (one indexed read per call).
+
+    The version is read in the caller's transaction, before the rules: a policy committed by another thread
+    or worker process is seen by the next call (a max(id) marker was not enough: ids are taken in the order
+    transactions begin, and a transaction that commits after a later one's read kept its rule unseen)."""
     if session is None:
         with platform.store.session() as s:
             return active_rules(platform, session=s)
-    marker = session.scalar(select(func.max(Policy.id))) or 0
+    # With the newest policy id: a transaction that adds rules (a dry run, rolled back) sees them before its
+    # commit bumps the version (PostgreSQL bumps it at commit), and caches them under a marker no other has.
+    newest = select(func.max(Policy.id)).scalar_subquery()
+    marker: Any = session.execute(select(MetadataVersion.version, newest).where(MetadataVersion.id == 1)).first()
+    marker = tuple(marker) if marker is not None else object()  # no version row: never a hit
     cache = getattr(platform, "_policy_cache", None)
     if cache is not None and cache[0] == marker:
         return list(cache[1])

@@ -23,13 +23,33 @@ def serve(
             "--pg-port", min=0, max=65535, help="Also accept PostgreSQL clients on this port (docs/pgwire.md)."
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Worker processes on the one address (server.workers; more than one needs PostgreSQL).",
+        ),
+    ] = None,
     home: Home = None,
 ) -> None:
     """Serve the web UI and the REST API (and, with --pg-port or pg.port, the PostgreSQL front door)."""
     platform = platform_at(home)
+    n = workers if workers is not None else platform.settings.server.workers
+    if n > 1 and platform.settings.is_sqlite:
+        from threshold.errors import InvalidInput
+
+        raise InvalidInput(
+            f"--workers {n} needs PostgreSQL (THRESHOLD_DATABASE_URL): "
+            "the embedded SQLite store is served by one process"
+        )
     sock = bind(host, port)
     pg = pg_port if pg_port is not None else platform.settings.pg.port
-    _serve(platform, sock, bind(host, pg) if pg else None)
+    pg_sock = bind(host, pg) if pg else None
+    if n > 1:
+        raise typer.Exit(_serve_workers(platform, sock, pg_sock, n))
+    _serve(platform, sock, pg_sock)
 
 
 def bind(host: str, port: int) -> Any:
@@ -65,10 +85,9 @@ def bind(host: str, port: int) -> Any:
     return sock
 
 
-def _serve(platform: Any, sock: Any, pg_sock: Any = None) -> None:
-    from threshold.api.app import create_app
+def _prepare(platform: Any) -> None:
+    """What a server does once before it answers: plan the scheduled jobs, clean up after killed processes."""
     from threshold.cleanup import sweep_in_background
-    from threshold.interface.server import serve
     from threshold.maturity.snapshots import plan as plan_maturity
     from threshold.operations.schedules import plan_from_settings
 
@@ -79,9 +98,21 @@ def _serve(platform: Any, sock: Any, pg_sock: Any = None) -> None:
     plan_maturity(platform)  # the monthly maturity snapshot
     platform.clean_staging()  # folders of killed shares and servers: before serving (a listing, quick)
     sweep_in_background(platform, err.print)  # what killed writes left in the lake tables
+
+
+def _serving_line(platform: Any, sock: Any, workers: int = 1) -> str:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    out.print(f"Threshold is serving {platform.settings.home_dir} on http://{shown}:{port}/ (API docs at /docs)")
+    by = f" with {workers} workers" if workers > 1 else ""
+    return f"Threshold is serving {platform.settings.home_dir} on http://{shown}:{port}/{by} (API docs at /docs)"
+
+
+def _serve(platform: Any, sock: Any, pg_sock: Any = None) -> None:
+    from threshold.api.app import create_app
+    from threshold.interface.server import serve
+
+    _prepare(platform)
+    out.print(_serving_line(platform, sock))
     door = None
     if pg_sock is not None:
         from threshold.pgwire.server import FrontDoor
@@ -93,6 +124,42 @@ def _serve(platform: Any, sock: Any, pg_sock: Any = None) -> None:
         out.print(f"PostgreSQL clients: psql -h {pg_host} -p {pg_port} -U <you> threshold ({tls})")
     # Stops within moments of SIGTERM (interface.server); the front door closes before the platform.
     serve(platform, create_app(platform), sock, stopped=door.stop if door is not None else None)
+
+
+def _serve_workers(platform: Any, sock: Any, pg_sock: Any, workers: int) -> int:
+    """Serve with `workers` processes sharing the sockets (`interface.supervisor`); the exit code."""
+    import os
+
+    from threshold.interface.supervisor import Supervisor
+    from threshold.limits.workers import share_of
+
+    _prepare(platform)
+    settings = platform.settings
+    # Secrets generated on first use are made now, once: workers starting together would each write their own.
+    settings.session_secret()
+    settings.sources_key()
+    settings.erasure_key()
+    share = share_of(settings.limits, workers)
+    for note in share.notes:
+        err.print(note)
+    env = {**os.environ, **share.overrides, "THRESHOLD_SERVER__WORKERS": str(workers)}
+    fds = [sock.fileno()] + ([pg_sock.fileno()] if pg_sock is not None else [])
+    for s in (sock, pg_sock):
+        if s is not None:
+            s.listen(2048)  # connections wait in the backlog until a worker accepts them
+    base = [sys.executable, "-m", "threshold.commands.worker", "--home", str(settings.home_dir)]
+    base += ["--parent", str(os.getpid()), "--fd", str(fds[0])]
+    if pg_sock is not None:
+        base += ["--pg-fd", str(fds[1])]
+    out.print(_serving_line(platform, sock, workers))
+    if pg_sock is not None:
+        pg_host, pg_port = pg_sock.getsockname()[:2]
+        out.print(f"PostgreSQL clients: psql -h {pg_host} -p {pg_port} -U <you> threshold")
+    supervisor = Supervisor(lambda _index: base, workers, fds=fds, env=env, say=err.print)
+    try:
+        return supervisor.run()
+    finally:
+        platform.close()
 
 
 @app.command()

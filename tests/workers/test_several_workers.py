@@ -1,0 +1,296 @@
+"""`threshold serve --workers 3` against one PostgreSQL database: every worker enforces a change at once.
+
+The server is a real `threshold serve --workers 3` process (its supervisor and three worker processes) on a
+socket the test bound beforehand. Each response names the worker that answered (`X-Threshold-Worker`); a
+test sends requests on fresh connections until every worker has answered. Before a change every worker
+has answered the same question (its caches hold the old decision); after the change's response, every
+answer from every worker follows the new rule: the bound is the next request, nothing waits for a timer.
+
+PostgreSQL only (several workers refuse the embedded SQLite store); skipped without
+THRESHOLD_TEST_POSTGRES_URL, as the other PostgreSQL tests are.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import s3homes
+from threshold.identity.service import create_token
+from threshold.platform import Platform
+
+pytestmark = pytest.mark.postgres
+
+WORKERS = 3
+KPIS = "manufacturing.plant_kpis"
+COUNT = f"SELECT count(*) AS n FROM {KPIS}"
+DEADLINE = 180.0
+"""Longest a test waits for every worker to have answered (workers start in a few seconds; a loaded machine)."""
+TIMEOUT = 120.0
+"""Of one request: the first ones wait in the backlog while the workers start."""
+
+SERVE = (
+    "import socket, sys\n"
+    "fd, home, n = int(sys.argv[1]), sys.argv[2], sys.argv[3]\n"
+    "from threshold.commands import serving\n"
+    "serving.bind = lambda host, port: socket.socket(fileno=fd)\n"
+    "from threshold.cli import main\n"
+    "sys.argv = ['threshold', 'serve', '--home', home, '--workers', n]\n"
+    "main()\n"
+)
+"""`threshold serve --workers N` on an inherited socket (in place of the one `bind` takes)."""
+CLI = "import sys; from threshold.cli import main; sys.argv[0] = 'threshold'; main()"
+
+
+@dataclass
+class Cluster:
+    platform: Platform
+    url: str
+    proc: subprocess.Popen[str]
+    tokens: dict[str, str]
+
+    def headers(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    def workers(self) -> list[int]:
+        """The supervisor's worker processes, by the kernel's list of its children."""
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        return [int(p) for p in children.read_text().split()] if children.exists() else []
+
+    def me(self) -> httpx.Response:
+        return httpx.get(f"{self.url}/api/v1/me", headers=self.headers("carla"), timeout=TIMEOUT)
+
+    def count(self, who: str) -> httpx.Response:
+        """carla's (or anyone's) count of the dataset, on a connection of its own (any worker may take it)."""
+        return httpx.post(f"{self.url}/api/v1/query", headers=self.headers(who), json={"sql": COUNT}, timeout=TIMEOUT)
+
+    def every_worker(self, send: Callable[[], httpx.Response]) -> dict[str, list[httpx.Response]]:
+        """Send `send()` until each of the workers has answered at least once: the answers, by worker."""
+        seen: dict[str, list[httpx.Response]] = {}
+        end = time.monotonic() + DEADLINE
+        with ThreadPoolExecutor(4) as pool:
+            while len(seen) < WORKERS:
+                assert time.monotonic() < end, f"only {len(seen)} of {WORKERS} workers answered: {sorted(seen)}"
+                for r in pool.map(lambda _: send(), range(8)):
+                    seen.setdefault(r.headers["x-threshold-worker"], []).append(r)
+        return seen
+
+
+def _free_pid(pid: int) -> bool:
+    return not Path(f"/proc/{pid}").exists()
+
+
+@pytest.fixture(scope="module")
+def cluster(prepared_homes: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    if not os.environ.get("THRESHOLD_TEST_POSTGRES_URL"):
+        pytest.skip("THRESHOLD_TEST_POSTGRES_URL not set (make test starts a local PostgreSQL)")
+    tmp = tmp_path_factory.mktemp("workers")
+    for platform in prepared_homes.copy("org", "postgres", tmp / "home"):
+        tokens = {who: create_token(platform, who)[1] for who in ("anna", "carla")}
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)  # requests wait in the backlog until a worker accepts them
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        env = {
+            **os.environ,
+            **s3homes.subprocess_env(platform.settings),
+            "THRESHOLD_DATABASE_URL": str(platform.settings.database_url),
+            "THRESHOLD_JOBS__SCHEDULER": "false",
+            "THRESHOLD_LIMITS__PERSON_QUERIES": "12",  # 4 per worker: the test sends 4 at once
+            "THRESHOLD_LIMITS__QUERIES": "12",
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-c", SERVE, str(listener.fileno()), str(platform.settings.home_dir), str(WORKERS)],
+            pass_fds=(listener.fileno(),),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        listener.close()
+        try:
+            yield Cluster(platform, url, proc, tokens)
+        finally:
+            workers = Cluster(platform, url, proc, tokens).workers()
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            try:
+                proc.communicate(timeout=90)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+            for pid in workers:
+                if not _free_pid(pid):
+                    os.kill(pid, signal.SIGKILL)
+
+
+def _rows(r: httpx.Response) -> list[dict[str, Any]]:
+    assert r.status_code == 200, r.text
+    return list(r.json()["rows"])
+
+
+def _counts(answers: dict[str, list[httpx.Response]]) -> set[int]:
+    return {_rows(r)[0]["n"] for rs in answers.values() for r in rs}
+
+
+def test_every_worker_answers_and_names_itself_with_nothing_else(cluster: Cluster) -> None:
+    answers = cluster.every_worker(cluster.me)
+    assert len(answers) == WORKERS
+    pids = {str(p) for p in cluster.workers()} | {str(cluster.proc.pid)}
+    for name, rs in answers.items():
+        assert len(name) == 8 and int(name, 16) >= 0  # a random name: not a pid, host or count
+        assert name not in pids
+        assert {r.json()["name"] for r in rs} == {"carla"}
+    assert len(cluster.workers()) == WORKERS
+
+
+def test_a_row_filter_applied_through_one_worker_is_enforced_by_every_worker_at_once(cluster: Cluster) -> None:
+    assert _counts(cluster.every_worker(lambda: cluster.count("carla"))) == {5}  # every worker decided once
+    policy = (
+        "domain: manufacturing\npolicies:\n"
+        "  - {id: berlin-only, kind: row_filter, datasets: [plant_kpis], where: \"plant = 'Berlin'\", "
+        "readers: outside_domain}\n"
+    )
+    r = httpx.post(
+        f"{cluster.url}/api/v1/policies", headers=cluster.headers("anna"), json={"text": policy}, timeout=TIMEOUT
+    )
+    assert r.status_code == 200, r.text
+    assert _counts(cluster.every_worker(lambda: cluster.count("carla"))) == {2}
+    # Retired through one worker: every worker reads the whole table again.
+    r = httpx.post(
+        f"{cluster.url}/api/v1/policies",
+        headers=cluster.headers("anna"),
+        json={"text": "domain: manufacturing\npolicies: []\n"},
+        timeout=TIMEOUT,
+    )
+    assert r.status_code == 200, r.text
+    assert _counts(cluster.every_worker(lambda: cluster.count("carla"))) == {5}
+
+
+def test_a_revoked_reader_gets_no_rows_from_any_worker(cluster: Cluster) -> None:
+    anna, carla, url = cluster.headers("anna"), cluster.headers("carla"), cluster.url
+    r = httpx.put(
+        f"{url}/api/v1/datasets/{KPIS}/visibility", headers=anna, json={"visibility": "on-request"}, timeout=TIMEOUT
+    )
+    assert r.status_code == 200, r.text
+    refused = cluster.every_worker(lambda: cluster.count("carla"))
+    assert {r.status_code for rs in refused.values() for r in rs} == {403}
+
+    asked = httpx.post(
+        f"{url}/api/v1/requests", headers=carla, json={"dataset": KPIS, "purpose": "plant report"}, timeout=TIMEOUT
+    )
+    assert asked.status_code == 200, asked.text
+    approved = httpx.post(f"{url}/api/v1/requests/{asked.json()['id']}/approve", headers=anna, json={}, timeout=TIMEOUT)
+    assert approved.status_code == 200, approved.text
+    assert _counts(cluster.every_worker(lambda: cluster.count("carla"))) == {5}  # granted: every worker reads
+
+    revoked = httpx.delete(f"{url}/api/v1/grants/{approved.json()['grant']}", headers=anna, timeout=TIMEOUT)
+    assert revoked.status_code == 200, revoked.text
+    after = cluster.every_worker(lambda: cluster.count("carla"))
+    assert {r.status_code for rs in after.values() for r in rs} == {403}
+    assert all("rows" not in r.text for rs in after.values() for r in rs)
+
+    # Restricted through one worker: to carla the dataset does not exist, on every worker.
+    r = httpx.put(
+        f"{url}/api/v1/datasets/{KPIS}/visibility", headers=anna, json={"visibility": "restricted"}, timeout=TIMEOUT
+    )
+    assert r.status_code == 200, r.text
+    hidden = cluster.every_worker(lambda: cluster.count("carla"))
+    details = {(r.status_code, r.json()["detail"]) for rs in hidden.values() for r in rs}
+    assert details == {(422, f"unknown dataset {KPIS}")}, details
+    r = httpx.put(
+        f"{url}/api/v1/datasets/{KPIS}/visibility", headers=anna, json={"visibility": "open"}, timeout=TIMEOUT
+    )
+    assert r.status_code == 200, r.text
+
+
+def test_a_large_upload_and_a_streamed_result_through_the_one_address(cluster: Cluster, tmp_path: Path) -> None:
+    rows = 400_000
+    body = io.BytesIO()
+    body.write(b"reading,plant,value\n")
+    for i in range(rows):
+        body.write(f"{i},{('Berlin', 'Lyon', 'Porto')[i % 3]},{i * 0.5}\n".encode())
+    size = body.tell()
+    body.seek(0)
+    r = httpx.post(
+        f"{cluster.url}/api/v1/shares",
+        headers=cluster.headers("anna"),
+        files={"file": ("meter_readings.csv", body, "text/csv")},
+        data={"domain": "manufacturing", "purpose": "metering"},
+        timeout=300,
+    )
+    assert r.status_code == 200, r.text
+    assert size > 8 * 1024 * 1024
+    sql = "SELECT reading, plant FROM manufacturing.meter_readings ORDER BY reading"
+    streamed = 0
+    with httpx.stream(
+        "POST",
+        f"{cluster.url}/api/v1/query",
+        headers=cluster.headers("anna"),
+        json={"sql": sql, "format": "ndjson", "max_rows": None},
+        timeout=300,
+    ) as s:
+        assert s.status_code == 200
+        last = None
+        for line in s.iter_lines():
+            if line.strip():
+                last = line
+                streamed += 1
+    assert streamed == rows
+    assert last is not None and f'"reading":{rows - 1}' in last.replace(" ", "")
+
+
+def test_a_killed_worker_is_replaced(cluster: Cluster) -> None:
+    before = cluster.every_worker(cluster.me)
+    pids = cluster.workers()
+    assert len(pids) == WORKERS
+    os.kill(pids[0], signal.SIGKILL)
+    end = time.monotonic() + DEADLINE
+    while not (_free_pid(pids[0]) and len(cluster.workers()) == WORKERS and pids[0] not in cluster.workers()):
+        assert time.monotonic() < end, "the killed worker was not replaced"
+        assert cluster.proc.poll() is None, "the supervisor stopped"
+        os.sched_yield()
+    after = cluster.every_worker(cluster.me)
+    assert len(set(after) - set(before)) == 1  # one new worker, the two others still serving
+    assert set(cluster.workers()) & set(pids) == set(pids[1:])
+
+
+def test_sigterm_stops_every_worker_and_the_supervisor_exits_cleanly(cluster: Cluster) -> None:
+    cluster.every_worker(cluster.me)
+    pids = cluster.workers()
+    cluster.proc.send_signal(signal.SIGTERM)
+    out, err = cluster.proc.communicate(timeout=90)
+    assert cluster.proc.returncode == 0, err
+    assert "with 3 workers" in " ".join(out.split())
+    assert all(_free_pid(p) for p in pids)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{cluster.url}/api/v1/me", timeout=TIMEOUT)
+
+
+def test_several_workers_refuse_the_embedded_sqlite_store(platform: Platform) -> None:
+    r = subprocess.run(
+        [sys.executable, "-c", CLI, "serve", "--home", str(platform.settings.home_dir), "--workers", "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **s3homes.subprocess_env(platform.settings), "THRESHOLD_DATABASE_URL": ""},
+    )
+    assert r.returncode != 0
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert lines == [
+        "error: --workers 2 needs PostgreSQL (THRESHOLD_DATABASE_URL): "
+        "the embedded SQLite store is served by one process"
+    ], r.stderr
