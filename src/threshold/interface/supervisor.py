@@ -54,6 +54,7 @@ class Supervisor:
         self._children: dict[int, tuple[int, subprocess.Popen[bytes]]] = {}
         self._stopping = False
         self._exits: deque[float] = deque()
+        self._killer: threading.Timer | None = None
         self.failed = False
 
     def run(self) -> int:
@@ -76,6 +77,8 @@ class Supervisor:
                 if not self._stopping:
                     self._replace(index, pid, code)
         finally:
+            if self._killer is not None:
+                self._killer.cancel()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         return 1 if self.failed else 0
@@ -117,9 +120,9 @@ class Supervisor:
         self._stopping = True
         for pid in list(self._children):
             _signal(pid, signal.SIGTERM)
-        killer = threading.Timer(KILL_AFTER_SECONDS, self._kill_remaining)
-        killer.daemon = True
-        killer.start()
+        self._killer = threading.Timer(KILL_AFTER_SECONDS, self._kill_remaining)
+        self._killer.daemon = True
+        self._killer.start()
 
     def _kill_remaining(self) -> None:
         for pid in list(self._children):
