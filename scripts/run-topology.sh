@@ -8,7 +8,7 @@
 # Usage: bash scripts/run-topology.sh [WORKERS] [PORT]      (defaults: 2 workers, port 8000)
 # Env:   TOPOLOGY_DEMO=1   build the demo organisation first (a minute or two)
 #
-# Prints the address and the admin's password; Ctrl-C (or SIGTERM) stops the workers, drops the database
+# Prints the address and a person to sign in as (`try`, an administrator, with a random password); Ctrl-C (or SIGTERM) stops the workers, drops the database
 # and removes the home. The PostgreSQL cluster and moto_server stay up for the next run, as for the tests.
 # Ray (big queries on Daft) is started by its own part of issue 19; this script does not start it.
 set -euo pipefail
@@ -81,10 +81,14 @@ fi
 say "PostgreSQL: database $NAME on the test cluster"
 
 "$CLI" init 2>&1 | sed 's/^/  /' >&2
+PASSWORD="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(12))')"
+"$CLI" user add try --admin --password "$PASSWORD" >/dev/null
+"$CLI" domain add trial --owner try >/dev/null
 if [ "${TOPOLOGY_DEMO:-0}" = 1 ]; then
     say "building the demo organisation"
     "$CLI" demo --no-serve >/dev/null
 fi
+say "sign in as 'try' (an administrator, owner of domain 'trial') with password $PASSWORD"
 say "starting $WORKERS workers on port $PORT (Ctrl-C stops everything)"
 "$CLI" serve --port "$PORT" --workers "$WORKERS" &
 SERVER=$!
