@@ -11,8 +11,9 @@ its owner and four readers from another domain.
 1. Throughput. For each worker count, a real `threshold serve --workers N` on a free port; `--clients`
    clients (spread over the four readers) send the soak mix in a loop for `--seconds`: who am I, the catalog
    listing, a group-by over the dataset and a filtered count (the victim's and the attacker's-neighbour's
-   queries of the runaway benchmark, issue 9). Prints requests per second and p50/p95 latency per count,
-   and the ratio to one worker.
+   queries of the runaway benchmark, issue 9). Prints requests per second, p50/p95 latency, the server's
+   CPU time per request (supervisor and workers, from /proc: steadier than wall time on a shared machine)
+   for each count, and the ratio to one worker.
 2. Propagation. On the largest worker count, `--changes` times: the owner applies (then retires) a row
    filter through one request; as soon as its response is back, four probes send a reader's count on fresh
    connections until every worker has answered. Prints how many answers came back with the old rule (the
@@ -117,6 +118,19 @@ def start(home: Path, url: str, workers: int, token: str) -> tuple[subprocess.Po
     return server, base
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of the server: the supervisor and its worker processes (from /proc)."""
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for p in [pid, *(int(c) for c in (children.read_text().split() if children.exists() else []))]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def stop(server: subprocess.Popen[bytes]) -> None:
     server.terminate()
     server.wait(timeout=120)
@@ -217,12 +231,15 @@ def main() -> None:
             server, base = start(home, url, n, tokens["rita"])
             try:
                 soak(base, tokens, args.clients, 3)  # warm every worker's caches and engine
+                cpu = cpu_seconds(server.pid)
                 done, latencies = soak(base, tokens, args.clients, args.seconds)
+                cpu = cpu_seconds(server.pid) - cpu
                 rates[n] = done / args.seconds
                 print(
                     f"workers {n}: {rates[n]:.1f} requests/s ({done} in {args.seconds:.0f} s, {args.clients} clients), "
                     f"p50 {1000 * statistics.median(latencies):.1f} ms, p95 {1000 * pct(latencies, 0.95):.1f} ms, "
                     f"ratio to {counts[0]} worker(s) {rates[n] / rates[counts[0]]:.2f}; "
+                    f"server CPU {1000 * cpu / done:.1f} ms per request; "
                     f"load {os.getloadavg()[0]:.2f}"
                 )
                 if n == max(counts) and args.changes:

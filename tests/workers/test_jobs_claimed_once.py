@@ -24,7 +24,7 @@ from threshold.jobs.models import Job, JobRun
 from threshold.maturity.models import Snapshot
 from threshold.maturity.snapshots import plan as plan_maturity
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 PROCESSES = 4
 RACE = (

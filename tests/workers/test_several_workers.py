@@ -32,7 +32,7 @@ import s3homes
 from threshold.identity.service import create_token
 from threshold.platform import Platform
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 WORKERS = 3
 KPIS = "manufacturing.plant_kpis"
