@@ -180,6 +180,36 @@ def test_a_row_filter_applied_through_one_worker_is_enforced_by_every_worker_at_
     assert _counts(cluster.every_worker(lambda: cluster.count("carla"))) == {5}
 
 
+def test_a_tag_that_masks_a_column_is_enforced_by_every_worker_at_once(cluster: Cluster) -> None:
+    anna, url = cluster.headers("anna"), cluster.url
+    sql = f"SELECT DISTINCT plant FROM {KPIS}"
+
+    def plants() -> httpx.Response:
+        return httpx.post(f"{url}/api/v1/query", headers=cluster.headers("carla"), json={"sql": sql}, timeout=TIMEOUT)
+
+    def values(answers: dict[str, list[httpx.Response]]) -> set[str]:
+        return {row["plant"] for rs in answers.values() for r in rs for row in _rows(r)}
+
+    assert values(cluster.every_worker(plants)) == {"Berlin", "Lyon", "Porto"}
+    r = httpx.post(
+        f"{url}/api/v1/datasets/{KPIS}/tags",
+        headers=anna,
+        json={"tag": "personal.name", "column": "plant"},
+        timeout=TIMEOUT,
+    )
+    assert r.status_code == 200, r.text
+    masked = values(cluster.every_worker(plants))  # personal data, outside its domain: the guardrail masks it
+    assert masked and not masked & {"Berlin", "Lyon", "Porto"}, masked
+    r = httpx.delete(
+        f"{url}/api/v1/datasets/{KPIS}/tags",
+        headers=anna,
+        params={"tag": "personal.name", "column": "plant"},
+        timeout=TIMEOUT,
+    )
+    assert r.status_code == 200, r.text
+    assert values(cluster.every_worker(plants)) == {"Berlin", "Lyon", "Porto"}
+
+
 def test_a_revoked_reader_gets_no_rows_from_any_worker(cluster: Cluster) -> None:
     anna, carla, url = cluster.headers("anna"), cluster.headers("carla"), cluster.url
     r = httpx.put(
