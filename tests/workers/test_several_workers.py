@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,31 @@ def test_every_worker_answers_and_names_itself_with_nothing_else(cluster: Cluste
         assert name not in pids
         assert {r.json()["name"] for r in rs} == {"carla"}
     assert len(cluster.workers()) == WORKERS
+
+
+class _Inputs(HTMLParser):
+    """The named inputs of a page's forms (the login form's CSRF token)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "input" and a.get("name"):
+            self.values[str(a["name"])] = a.get("value") or ""
+
+
+def test_a_web_session_signed_by_one_worker_is_honoured_by_every_worker(cluster: Cluster) -> None:
+    """The session secret is made once, by the supervisor: workers starting together would each make one."""
+    fresh = httpx.Limits(max_keepalive_connections=0)  # a connection per request: any worker may take it
+    with httpx.Client(base_url=cluster.url, limits=fresh, timeout=TIMEOUT) as browser:
+        form = _Inputs()
+        form.feed(browser.get("/login").text)
+        signed = browser.post("/login", data=form.values | {"username": "carla", "password": "carla-pass"})
+        assert signed.status_code == 303, signed.text
+        pages = cluster.every_worker(lambda: browser.get("/index.json"))
+    assert {r.status_code for rs in pages.values() for r in rs} == {200}
 
 
 def test_a_row_filter_applied_through_one_worker_is_enforced_by_every_worker_at_once(cluster: Cluster) -> None:
