@@ -217,8 +217,9 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=20, help="policy changes timed for propagation")
     args = parser.parse_args()
     admin_url = os.environ.get("THRESHOLD_TEST_POSTGRES_URL")
-    if not admin_url:
-        raise SystemExit("set THRESHOLD_TEST_POSTGRES_URL (scripts/test-services.sh writes it into .test-env)")
+    if not admin_url:  # `make bench` goes on with the others
+        print("skipped: several workers need PostgreSQL; set THRESHOLD_TEST_POSTGRES_URL (`. ./.test-env`)")
+        return
     counts = [int(n) for n in args.workers.split(",")]
     name = f"bench_workers_{os.getpid()}"
     url = database(admin_url, name)
