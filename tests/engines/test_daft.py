@@ -7,6 +7,8 @@ organisation plus TPC-H at SF 0.01 shared as `tpch.<table>`) are built once for 
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -15,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -314,3 +317,53 @@ def test_a_cancelled_daft_query_stops_and_the_next_one_runs(lake: Any) -> None:
     again = query(lake.platform, "SELECT count(*) AS n FROM tpch.nation", user=lake.anna, engine="daft")
     assert again.table.to_pylist() == [{"n": 25}]
     assert _engine_of(lake.platform, again.event_id) == "daft"
+
+
+# -- every interface can ask for it -----------------------------------------------------------------------
+
+
+def test_the_rest_api_query_body_asks_for_daft(lake: Any) -> None:
+    from threshold.api.app import create_app
+    from threshold.identity.service import create_token
+
+    app, token = create_app(lake.platform), create_token(lake.platform, "ben")[1]
+
+    async def post(body: dict[str, Any]) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://threshold.test") as client:
+            return await client.post("/api/v1/query", json=body, headers={"Authorization": f"Bearer {token}"})
+
+    sql = "SELECT count(*) AS n FROM manufacturing.plant_kpis"
+    r = asyncio.run(post({"sql": sql, "engine": "daft"}))
+    assert r.status_code == 200 and r.json()["rows"] == [{"n": 2}]
+    with lake.platform.store.session() as s:
+        last = s.execute(select(UsageEvent.engine).order_by(UsageEvent.id.desc()).limit(1)).scalar_one()
+    assert last == "daft"
+    bad = asyncio.run(post({"sql": sql, "engine": "spark"}))
+    assert bad.status_code == 422
+
+
+def test_the_cli_and_the_python_client_ask_for_daft(
+    lake: Any, ray_address: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import inprocess
+    from threshold.client import connect, notes
+
+    home = lake.platform.settings.home_dir
+    env = {"THRESHOLD_ENGINE__RAY_ADDRESS": ray_address, "THRESHOLD_RESIDENT": "false"}
+    sql = "SELECT count(*) AS n FROM tpch.region"
+    done = inprocess.threshold("query", sql, "--engine", "daft", "--as", "anna", "--format", "json", home=home, env=env)
+    assert (done.returncode, json.loads(done.stdout)) == (0, [{"n": 5}]), done.stderr
+    with lake.platform.store.session() as s:
+        interface, engine = s.execute(
+            select(UsageEvent.interface, UsageEvent.engine).order_by(UsageEvent.id.desc()).limit(1)
+        ).one()
+    assert (interface, engine) == ("cli", "daft")
+    monkeypatch.setenv("THRESHOLD_ENGINE__RAY_ADDRESS", ray_address)
+    client = connect(home=home, user="anna")
+    try:
+        table = client.sql((QUERIES / "q01.sql").read_text().strip().rstrip(";"), engine="daft")
+    finally:
+        client.close()
+    assert table.num_rows == 4
+    assert notes(table)[0].startswith("answered by DuckDB: Daft cannot run this query: decimal multiply")
