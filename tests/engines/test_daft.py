@@ -367,3 +367,17 @@ def test_the_cli_and_the_python_client_ask_for_daft(
         client.close()
     assert table.num_rows == 4
     assert notes(table)[0].startswith("answered by DuckDB: Daft cannot run this query: decimal multiply")
+
+
+def test_a_daft_query_out_of_time_is_stopped_and_recorded_as_a_timeout(lake: Any) -> None:
+    sql = "SELECT l_comment, count(*) AS n FROM tpch.lineitem GROUP BY l_comment ORDER BY n DESC"
+    with pytest.raises(LimitExceeded) as e:
+        query(lake.platform, sql, user=lake.anna, engine="daft", timeout=0.001)
+    assert "\n" not in str(e.value)
+    with lake.platform.store.session() as s:
+        status, engine = s.execute(
+            select(UsageEvent.status, UsageEvent.engine).order_by(UsageEvent.id.desc()).limit(1)
+        ).one()
+    assert (status, engine) == ("timeout", "daft")
+    again = query(lake.platform, "SELECT count(*) AS n FROM tpch.region", user=lake.anna, engine="daft")
+    assert again.table.to_pylist() == [{"n": 5}]

@@ -83,6 +83,8 @@ _RUNNER_LOCK = threading.Lock()
 _RUNNER: str | None = None
 _TURN = threading.Lock()
 """One Daft query at a time per process (see the module's docstring)."""
+_KILL = threading.Lock()
+"""Held while a query gives its turn back, and while one is killed: never the next query's work."""
 
 
 def _sha256(value: str | None) -> str | None:
@@ -303,8 +305,9 @@ _END = object()
 
 
 class DaftRunning:
-    """One query in progress on Daft, read batch by batch; `interrupt()` stops it from any thread (on Ray:
-    its work on the cluster is cancelled with the plan runner that holds it)."""
+    """One query in progress on Daft, read batch by batch; `interrupt()` stops it from any thread. On Ray its
+    work on the cluster is cancelled at once with the plan runner actor that holds it; Daft's own runner
+    stops at its next batch."""
 
     MAX_QUEUED = 2
     """Batches produced ahead of the reader: a slow client holds back the cluster, not the server's memory."""
@@ -317,7 +320,7 @@ class DaftRunning:
         self._queue: deque[Any] = deque()
         self._schema: pa.Schema | None = None
         self._thread: threading.Thread | None = None
-        self._has_turn = False
+        self._producing = False
         self._closed = False
 
     @property
@@ -340,7 +343,7 @@ class DaftRunning:
         while not _TURN.acquire(timeout=0.05):
             if self.interrupted:
                 raise Interrupted()
-        self._has_turn = True
+        self._producing = True
         self._thread = threading.Thread(target=self._produce, args=(frame, batch_rows), daemon=True)
         self._thread.start()
         with self._cond:
@@ -369,14 +372,14 @@ class DaftRunning:
         except BaseException as e:
             self._put(e)
         finally:
-            if self.interrupted:
-                _cancel_ray_work()
             if batches is not None:
                 try:
                     batches.close()  # type: ignore[attr-defined]
                 except Exception:
                     pass
-            _TURN.release()
+            with _KILL:
+                self._producing = False
+                _TURN.release()
 
     def _put(self, item: Any) -> bool:
         with self._cond:
@@ -413,6 +416,10 @@ class DaftRunning:
                 return
             self.interrupted = True
             self._cond.notify_all()
+        if self.engine.settings.engine.ray_address:
+            with _KILL:  # now, not after the partition it waits for: its tasks stop on the cluster
+                if self._producing:
+                    _cancel_ray_work()
 
     def close(self) -> None:
         if self._closed:

@@ -163,13 +163,14 @@ class QueryStream:
         watchdog = self.platform.limits.watchdog
         try:
             self._running = scale.prepare(views)
+            self.engine = "daft"
             self._watch = watchdog.watch(self.ticket.deadline, self._expire)
             if self.expired or self.cancelled or self.halted:
                 raise Interrupted()
             self._running.start(sql, min(self.allowance.rows + 1, BATCH_ROWS))
-            self.engine = "daft"
             return True
         except NotOnDaft as e:
+            self.engine = "duckdb"
             running, self._running = self._running, None
             if running is not None:
                 running.close()
