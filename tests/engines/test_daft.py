@@ -269,6 +269,14 @@ def test_the_third_wall_alone_admits_only_the_bound_views(sql: str, message: str
     )
 
 
+def test_a_table_function_the_parser_admits_answers_on_duckdb(lake: Any) -> None:
+    sql = "SELECT count(*) AS n FROM range(3) AS t(x) CROSS JOIN tpch.region"
+    result = query(lake.platform, sql, user=lake.anna, engine="daft")
+    assert result.table.to_pylist() == [{"n": 15}]
+    assert "answered by DuckDB: Daft cannot run this query: the table function generate_series" in result.notes
+    assert _engine_of(lake.platform, result.event_id) == "duckdb"
+
+
 def test_a_mask_daft_cannot_compute_identically_falls_back_or_is_refused(lake: Any, settings: Any) -> None:
     apply(
         lake.platform,

@@ -53,6 +53,8 @@ _HASHABLE = ("VARCHAR", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "
 """Column types whose text form Daft writes exactly as DuckDB does: the `hash` mask is computed from it and
 must give the same value on both engines (a DATE or DOUBLE is written differently: not compiled)."""
 
+_SERIES = ("range", "generate_series", "unnest")
+"""The table functions the parser admits (`sql.check`): DuckDB computes them; Daft is not sent them."""
 _FORBIDDEN_FUNCTIONS = re.compile(r"^(read_|url_|file|download|upload|write_|glob|list_files|iceberg|delta)", re.I)
 
 
@@ -127,6 +129,8 @@ def compile_sql(sql: str, names: set[str]) -> str:
     ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
     wanted = {n.lower() for n in names}
     for table in tree.find_all(exp.Table):
+        if isinstance(table.this, exp.Func) and _name(table.this).lower() in _SERIES:
+            raise NotOnDaft(f"Daft cannot run this query: the table function {_name(table.this).lower()}")
         if not isinstance(table.this, exp.Identifier):
             raise InvalidInput("only datasets of the catalog can be read")
         if table.args.get("catalog") is not None or (table.db and table.db != "__thr"):
@@ -135,11 +139,15 @@ def compile_sql(sql: str, names: set[str]) -> str:
         if table.name.lower() not in wanted and table.name.lower() not in ctes:
             raise InvalidInput("only datasets of the catalog can be read")
     for fn in tree.find_all(exp.Func):
-        name = fn.name if isinstance(fn, exp.Anonymous) else fn.sql_name()
-        if _FORBIDDEN_FUNCTIONS.match(name or ""):
+        name = _name(fn)
+        if _FORBIDDEN_FUNCTIONS.match(name):
             raise InvalidInput(f"the function {name.lower()} is not available")
     tree = _respell(tree)
     return tree.sql(dialect=DIALECT)
+
+
+def _name(fn: exp.Func) -> str:
+    return (fn.name if isinstance(fn, exp.Anonymous) else fn.sql_name()) or ""
 
 
 def _respell(tree: exp.Expr) -> exp.Expr:
@@ -277,10 +285,6 @@ class DaftEngine:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-
-    @property
-    def runner(self) -> str:
-        return self.settings.engine.ray_address or "native"
 
     def prepare(self, views: Mapping[str, ReadPlan | tuple[ReadPlan, str]]) -> DaftRunning:
         """The governed frames of a query's views (nothing runs yet)."""
