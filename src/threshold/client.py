@@ -77,7 +77,13 @@ class Client(Protocol):
     """What every client offers, embedded or remote."""
 
     def sql(
-        self, query: str, purpose: str | None = None, *, max_rows: int | None = None, timeout: float | None = None
+        self,
+        query: str,
+        purpose: str | None = None,
+        *,
+        max_rows: int | None = None,
+        timeout: float | None = None,
+        engine: str | None = None,
     ) -> pa.Table: ...
 
     def share(
@@ -130,10 +136,17 @@ class LocalClient(
         self.user = get_person(self.platform, user or ADMIN)
 
     def sql(
-        self, query: str, purpose: str | None = None, *, max_rows: int | None = None, timeout: float | None = None
+        self,
+        query: str,
+        purpose: str | None = None,
+        *,
+        max_rows: int | None = None,
+        timeout: float | None = None,
+        engine: str | None = None,
     ) -> pa.Table:
         """The result (within your allowance: `limits.query_rows`, `limits.query_seconds`...); notes on it,
-        e.g. that it was cut at a limit, are in `notes(table)`."""
+        e.g. that it was cut at a limit, are in `notes(table)`. `engine="daft"` runs it on Daft (big queries,
+        docs/deployment.md); None: the configuration decides."""
         from threshold.gateway.service import query as run
 
         result = run(
@@ -144,6 +157,7 @@ class LocalClient(
             interface="python",
             max_rows=max_rows,
             timeout=timeout,
+            engine=engine,
         )
         return with_notes(result.table, result.notes)
 
@@ -309,12 +323,20 @@ class RemoteClient(
         return r
 
     def sql(
-        self, query: str, purpose: str | None = None, *, max_rows: int | None = None, timeout: float | None = None
+        self,
+        query: str,
+        purpose: str | None = None,
+        *,
+        max_rows: int | None = None,
+        timeout: float | None = None,
+        engine: str | None = None,
     ) -> pa.Table:
         """The result streamed as Arrow (never more than your allowance); notes are in `notes(table)`."""
         from threshold.interface.exports import read_arrow_tail
 
         body = {"sql": query, "purpose": purpose, "format": "arrow", "max_rows": max_rows, "timeout": timeout}
+        if engine:
+            body["engine"] = engine
         with self._http.stream("POST", "/query", json=body) as r:
             if r.status_code >= 400:
                 r.read()

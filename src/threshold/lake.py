@@ -58,6 +58,8 @@ class ReadPlan:
     """When every file names every field as the schema does: {column: physical DuckDB type}. Such a
     snapshot is read with a plain projection (DuckDB optimises it fully); otherwise (renamed or added
     columns) columns are matched by field id."""
+    size: int = 0
+    """Bytes of the snapshot's data files (its Iceberg summary's `total-files-size`): the planned scan."""
 
     def relation_sql(self) -> str:
         """A `SELECT` over the data files, columns matched by field id. Paths are generated here, never by users."""
@@ -438,12 +440,15 @@ class Lake:
         if snapshot_id is None:
             schema = table.schema()
             files: tuple[str, ...] = ()
+            size = 0
         else:
             snapshot = table.snapshot_by_id(snapshot_id)
             if snapshot is None:
                 raise NotFound(f"{identifier} has no snapshot {snapshot_id}")
             schema = table.schemas()[snapshot.schema_id] if snapshot.schema_id is not None else table.schema()
             locations = self._data_files(identifier, table, snapshot)
+            summary = snapshot.summary.additional_properties if snapshot.summary else {}
+            size = int(summary.get("total-files-size", 0) or 0)
         fields = fields_of(schema)
         try:
             if snapshot_id is not None:  # on an object store: fetched into this machine's cache once
@@ -454,7 +459,7 @@ class Lake:
                 f"{identifier} cannot be read: a data file of its snapshot {snapshot_id} is missing or damaged; "
                 f"an owner of its domain can run `threshold repair {identifier}`"
             ) from e
-        plan = ReadPlan(identifier, snapshot_id, files, fields, direct)
+        plan = ReadPlan(identifier, snapshot_id, files, fields, direct, size)
         with self._lock:
             if len(self._plans) > 4096:
                 self._plans.clear()

@@ -17,6 +17,7 @@ from threshold.settings import Settings
 from threshold.store.db import Store
 
 if TYPE_CHECKING:
+    from threshold.engines.daft import DaftEngine
     from threshold.engines.duckdb import Engine
     from threshold.limits import Limits
 
@@ -27,6 +28,7 @@ class Platform:
         self.store = Store(settings.db_url, lock_timeout=settings.lock_timeout_seconds)
         self.lake = Lake(settings, self.store)
         self._engine: Engine | None = None
+        self._daft: DaftEngine | None = None
         self._limits: Limits | None = None
         self._lock = threading.Lock()
         self.clock: Clock = system_clock
@@ -85,6 +87,17 @@ class Platform:
 
                     self._engine = Engine(self.settings)
         return self._engine
+
+    @property
+    def daft(self) -> DaftEngine:
+        """The engine for big queries (Daft, on Ray when `engine.ray_address` is set): `gateway.dispatch`."""
+        if self._daft is None:
+            with self._lock:
+                if self._daft is None:
+                    from threshold.engines.daft import DaftEngine
+
+                    self._daft = DaftEngine(self.settings)
+        return self._daft
 
     @property
     def limits(self) -> Limits:

@@ -235,6 +235,22 @@ class ServerSettings(BaseModel):
     caches are keyed on the store's metadata version). Per-process limits are divided among the workers."""
 
 
+class EngineSettings(BaseModel):
+    """Which engine answers a query (`THRESHOLD_ENGINE__<FIELD>`, docs/deployment.md "Big queries on Daft on
+    Ray"). DuckDB, embedded, answers every query unless a query's planned scan is larger than
+    `daft_above_bytes` or its person asks for Daft; Daft needs the `scale` extra (`pip install 'threshold[scale]'`)."""
+
+    daft_above_bytes: int = Field(default=0, ge=0)
+    """A query whose planned scan (the data files of the snapshots it reads, from the Iceberg snapshot
+    summaries) is larger than this runs on Daft; 0: only when its person asks for it (`--engine daft`)."""
+    ray_address: str = Field(default="", max_length=500)
+    """The Ray cluster Daft runs on (e.g. `ray://head:10001` or `head:6379`); empty: Daft's own runner on
+    this machine, no cluster."""
+    fallback: bool = True
+    """A query Daft cannot run (a SQL construct it does not support, a mask or filter it cannot compile)
+    runs on DuckDB instead, with a note; off: the person gets the one-line reason and no answer."""
+
+
 class PgSettings(BaseModel):
     """The PostgreSQL front door (`THRESHOLD_PG__<FIELD>`, docs/pgwire.md)."""
 
@@ -404,6 +420,9 @@ class Settings(BaseSettings):
 
     server: ServerSettings = Field(default_factory=ServerSettings)
     """The API server's worker processes (see `ServerSettings`)."""
+
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    """Which engine answers a query: DuckDB, or Daft (on a Ray cluster) for big ones (see `EngineSettings`)."""
 
     pg: PgSettings = Field(default_factory=PgSettings)
     """The PostgreSQL front door (see `PgSettings`)."""

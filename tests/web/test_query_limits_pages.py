@@ -48,3 +48,27 @@ def test_csv_and_excel_downloads_neutralise_formulas(org: Any, anna: Any) -> Non
     sheet = zipfile.ZipFile(io.BytesIO(xlsx.content)).read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in sheet  # no formula anywhere: text is text
     assert not list(org.platform.settings.staging_dir.glob("export-*"))  # the temporary workbook is gone
+
+
+def test_the_query_page_offers_the_engine_and_keeps_the_choice(org: Any, anna: Any) -> None:
+    """The engine select (Daft for big queries, docs/deployment.md) is carried to the gateway and kept on the
+    page and in its downloads; anything else is refused. (Daft itself is exercised in tests/engines.)"""
+    from sqlalchemy import select
+
+    from threshold.store.models import UsageEvent
+
+    page = anna.page("/query")
+    options = [o.attrs["value"] for o in page.find("select", id="engine").find_all("option")]
+    assert options == ["auto", "duckdb", "daft"]
+    csrf = anna.csrf("/query")
+    sql = "SELECT count(*) AS n FROM manufacturing.plant_kpis"
+    r = anna.post("/query", data={"csrf": csrf, "sql": sql, "engine": "duckdb"})
+    assert r.status_code == 200
+    shown = anna.parse(r.text)
+    assert [
+        o.attrs["value"] for o in shown.find("select", id="engine").find_all("option") if "selected" in o.attrs
+    ] == ["duckdb"]
+    assert [i.attrs["value"] for i in shown.find_all("input", type="hidden", name="engine")] == ["duckdb"] * 2
+    with org.platform.store.session() as s:
+        assert s.execute(select(UsageEvent.engine).order_by(UsageEvent.id.desc()).limit(1)).scalar_one() == "duckdb"
+    assert anna.post("/query", data={"csrf": csrf, "sql": sql, "engine": "spark"}).status_code == 422

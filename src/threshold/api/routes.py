@@ -41,6 +41,8 @@ class QueryIn(BaseModel):
     """Fewer rows than your allowance; null: as many as it allows (`limits.query_rows`), never more."""
     timeout: float | None = Field(default=None, gt=0, le=7 * 24 * 3600)
     """Stop the query after this many seconds; null: the time limit (`limits.query_seconds`), never more."""
+    engine: Literal["auto", "duckdb", "daft"] = "auto"
+    """`daft`: run it on Daft (big queries, `docs/deployment.md`); `auto`: the configuration decides."""
 
 
 @router.get("/me", summary="Who am I")
@@ -136,6 +138,7 @@ async def query(
                 timeout=body.timeout,
                 cancel=cancel,
                 start=False,
+                engine=body.engine,
             ),
             cancel,
         )

@@ -281,6 +281,10 @@ def query(
     url: Annotated[
         str | None, typer.Option("--url", help="Query a Threshold server (after `threshold login`) instead of a home.")
     ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option("--engine", help="daft: run it on Daft (big queries); duckdb; auto: by the configuration."),
+    ] = None,
     home: Home = None,
 ) -> None:
     """Run a read-only SQL query through the gateway (within your allowance of time, rows and bytes)."""
@@ -290,7 +294,7 @@ def query(
 
         remote = RemoteClient(url, None)
         try:
-            table = remote.sql(sql, purpose, max_rows=max_rows, timeout=timeout)
+            table = remote.sql(sql, purpose, max_rows=max_rows, timeout=timeout, engine=engine)
         finally:
             remote.close()
         said, duration = notes(table), None
@@ -306,6 +310,7 @@ def query(
             interface="cli",
             max_rows=max_rows,
             timeout=timeout,
+            engine=engine,
         )
         table, said, duration = result.table, result.notes, result.duration_ms
     if fmt == "json":

@@ -19,6 +19,7 @@ from threshold.catalog.search import did_you_mean
 from threshold.errors import Busy, Denied, InvalidInput, NotFound, ThresholdError
 from threshold.events import QueryDone
 from threshold.gateway.columns import columns_read_cached
+from threshold.gateway.dispatch import choose
 from threshold.gateway.fingerprint import fingerprint, strip_literals
 from threshold.gateway.prepared import Prepared, grants_expire, key_of, reads_of
 from threshold.gateway.stream import Cancel, QueryStream
@@ -76,6 +77,7 @@ def query(
     timeout: float | None = None,
     cancel: Cancel | None = None,
     kind: str = "consumption",
+    engine: str | None = None,
 ) -> QueryResult:
     """Run a read-only query as `user` and gather its result (within the allowance of `interface`).
 
@@ -94,6 +96,7 @@ def query(
         timeout=timeout,
         cancel=cancel,
         kind=kind,
+        engine=engine,
     ) as stream:
         table = stream.read_all()
     return QueryResult(
@@ -120,11 +123,15 @@ def open_query(
     cancel: Cancel | None = None,
     start: bool = True,
     kind: str = "consumption",
+    engine: str | None = None,
 ) -> QueryStream:
     """Check, authorise, admit and start a query; its result is read from the returned stream.
 
     `start=False` stops short of running it in the engine (`stream.begin()` does): a server admits and
     refuses on its request threads, and runs only admitted queries on its query pool.
+
+    `engine`: `daft` asks for Daft, `duckdb` for DuckDB; None or `auto`: the configuration decides by the
+    query's planned scan (`gateway.dispatch`). The usage event names the engine that answered.
 
     Raises `Busy` when the person or the server runs as many queries as they may; every refusal and
     failure is recorded as a usage event, the stream records the rest when it closes.
@@ -183,6 +190,7 @@ def open_query(
             read = columns_read_cached(fp, original, schemas) if schemas else {}
             if key is not None and not any(ref.time_travel is not None for ref in checked.references):
                 prepared.put(key, Prepared(bound, decisions, purpose, views, generated, fp, text, read, until))
+        choice = choose(platform, engine, [plan for plan, _body in views.values()])
         for plan, _body in views.values():
             platform.lake.fetch(plan)  # an object store's files, into this machine's cache (threshold.storage)
         platform.engine.ensure_views({name: body for name, (_plan, body) in views.items()})
@@ -215,6 +223,7 @@ def open_query(
                     status=status,
                     error=error,
                     kind=kind,
+                    engine=stream.engine,
                     reads=[
                         (
                             b.id,
@@ -224,7 +233,9 @@ def open_query(
                         for b in bound.values()
                     ],
                 ),
-                audit=_audit_rows(user, purpose, decisions, read, error=None if status == "ok" else status),
+                audit=_audit_rows(
+                    user, purpose, decisions, read, error=None if status == "ok" else status, engine=stream.engine
+                ),
             )
         except Exception:
             if status == "ok":
@@ -249,7 +260,12 @@ def open_query(
         cancel=cancel,
         masked=masked,
     )
-    stream.pending = (generated, {})
+    if choice.engine == "daft":
+        stream.scale = platform.daft
+    elif choice.note:
+        stream.said(choice.note)
+    # DuckDB reads the persistent views ensured above; Daft compiles its own from the same bodies.
+    stream.pending = (generated, views if stream.scale is not None else {})
     stream.snapshots = snapshots
     stream.source_sql = sql
     stream.source_columns = tuple(c for b in bound.values() for c in b.columns)
@@ -277,8 +293,10 @@ def _audit_rows(
     decisions: list[Decision],
     read: dict[str, list[str]] | None,
     error: str | None = None,
+    engine: str = "duckdb",
 ) -> list[dict[str, Any]]:
-    """One append-only audit row per decision (allowed, denied, masked, filtered, with rule ids)."""
+    """One append-only audit row per decision (allowed, denied, masked, filtered, with rule ids), naming the
+    engine that answered."""
     now = datetime.now(UTC)
     rows = []
     for d in decisions:
@@ -305,6 +323,7 @@ def _audit_rows(
                     "masked": d.masks,
                     "filters": [r for r, _ in d.row_filters],
                     "columns": (read or {}).get(d.dataset) if read is not None else None,
+                    "engine": engine,
                     **({"error": error} if error else {}),
                 },
             }

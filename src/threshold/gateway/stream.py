@@ -32,6 +32,7 @@ from threshold.limits.allowance import rows_exceeded
 from threshold.sql import plain_errors
 
 if TYPE_CHECKING:
+    from threshold.engines.daft import DaftEngine, DaftRunning
     from threshold.platform import Platform
     from threshold.usage.journal import Pending
 
@@ -88,7 +89,7 @@ class QueryStream:
         self.started = started
         self._recorder = recorder
         self._notes_after = notes
-        self._running: Running | None = None
+        self._running: Running | DaftRunning | None = None
         self._watch: Watch | None = None
         self._halt_watch: Watch | None = None
         self._lock = threading.Lock()
@@ -124,8 +125,20 @@ class QueryStream:
         self.start(sql, views)
         return self
 
+    scale: DaftEngine | None = None
+    """Set when the query goes to Daft (`gateway.dispatch`); None: DuckDB."""
+    engine = "duckdb"
+    """The engine that answered (named in the usage event and the audit)."""
+
+    def said(self, note: str) -> None:
+        """A note for the person about how the query ran (e.g. which engine answered, and why)."""
+        if note not in self._notes:
+            self._notes.append(note)
+
     def start(self, sql: str, views: Mapping[str, ReadPlan | tuple[ReadPlan, str]]) -> None:
         """Run `sql` as far as its first batch, under the watchdog from before DuckDB starts."""
+        if self.scale is not None and self._start_on_daft(sql, views, self.scale):
+            return
         limits = self.platform.limits
         try:
             self._running = self.platform.engine.prepare(views)
@@ -141,6 +154,41 @@ class QueryStream:
         except BaseException:
             self.close()
             raise
+
+    def _start_on_daft(self, sql: str, views: Mapping[str, ReadPlan | tuple[ReadPlan, str]], scale: DaftEngine) -> bool:
+        """Run the query on Daft as far as its first batch; False when Daft cannot run it and DuckDB may
+        answer instead (`engine.fallback`), with a note saying why."""
+        from threshold.engines.daft import NotOnDaft
+
+        watchdog = self.platform.limits.watchdog
+        try:
+            self._running = scale.prepare(views)
+            self.engine = "daft"
+            self._watch = watchdog.watch(self.ticket.deadline, self._expire)
+            if self.expired or self.cancelled or self.halted:
+                raise Interrupted()
+            self._running.start(sql, min(self.allowance.rows + 1, BATCH_ROWS))
+            return True
+        except NotOnDaft as e:
+            self.engine = "duckdb"
+            running, self._running = self._running, None
+            if running is not None:
+                running.close()
+            if self._watch is not None:
+                watchdog.cancel(self._watch)
+                self._watch = None
+            if not self.platform.settings.engine.fallback:
+                self._fail(e)
+            self.said(f"answered by DuckDB: {e}")
+            return False
+        except Interrupted:
+            self._fail(self._stopped())
+        except ThresholdError as e:
+            self._fail(e)
+        except BaseException:
+            self.close()
+            raise
+        return False  # unreachable: `_fail` raises
 
     def _expire(self) -> None:
         """The watchdog's stop: interrupt the query and free its slot now, even if its reader is stuck."""

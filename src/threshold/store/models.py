@@ -217,6 +217,8 @@ class UsageEvent(Base):
     """What the read was: `consumption` (a person used the data: queries, explored questions, insights
     viewed or rerun), `browse` (looked at a dataset page's preview: governed and audited, not use) or
     `platform` (the platform's own reads: quality and contract checks)."""
+    engine: Mapped[str] = mapped_column(String(20), default="duckdb", server_default="duckdb")
+    """The engine that answered: `duckdb`, or `daft` (a big query, or one its person sent there)."""
 
 
 class UsageRead(Base):

@@ -295,6 +295,7 @@ def _entry(rec: UsageRecord, audit: list[dict[str, Any]] | None, clock: Clock = 
         "status": rec.status,
         "error": rec.error,
         "kind": rec.kind,
+        "engine": rec.engine,
         "reads": [[d, list(cols), snap] for d, cols, snap in rec.reads],
         "audit": [{**row, "at": _iso(row.get("at"))} for row in audit or []],
     }
@@ -350,6 +351,7 @@ def _insert_once(
                     "user_id": user(e["user_id"]),
                     **{k: e[k] for k in ("interface", "purpose", "fingerprint", "query_text", "rows")},
                     **{k: e[k] for k in ("duration_ms", "status", "error", "kind")},
+                    "engine": e.get("engine", "duckdb"),  # journalled before engines were named
                 }
                 for e in chunk
             ]

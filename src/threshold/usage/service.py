@@ -44,6 +44,8 @@ class UsageRecord:
     at: datetime | None = None
     kind: str = "consumption"
     """One of KINDS."""
+    engine: str = "duckdb"
+    """The engine that answered (`duckdb`, `daft`)."""
 
 
 RECENT_DAYS = 30
@@ -67,6 +69,7 @@ def record(platform: Platform, rec: UsageRecord, *, audit: list[dict[str, Any]] 
                 status=rec.status,
                 error=rec.error,
                 kind=rec.kind,
+                engine=rec.engine,
             )
             .returning(UsageEvent.id)
         ).scalar_one()

@@ -27,6 +27,7 @@ from threshold.web.templating import page
 from threshold.web.views.results import result_columns
 
 router = APIRouter()
+Engine = Literal["auto", "duckdb", "daft"]
 PAGE_ROWS = 1000
 MAX_SQL = 200_000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -60,7 +61,7 @@ def query_form(
     purpose: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     """The empty form, or prefilled from `?sql=` (the example-query links of dataset pages)."""
-    data = {"sql": sql, "purpose": purpose, "result": None, "error": None}
+    data = {"sql": sql, "purpose": purpose, "engine": "auto", "result": None, "error": None}
     return page(request, "query.html", data, person=person, title=i18n.Text("Query"), nav="query")
 
 
@@ -72,11 +73,13 @@ async def run(
     sql: Annotated[str, Form(max_length=MAX_SQL)] = "",
     purpose: Annotated[str, Form(max_length=200)] = "",
     csrf: Annotated[str, Form(max_length=200)] = "",
+    engine: Annotated[Engine, Form()] = "auto",
 ) -> Response:
-    """Runs on the query pool (never a request thread), stopped if the browser goes away."""
+    """Runs on the query pool (never a request thread), stopped if the browser goes away. `engine`: `daft`
+    sends it to Daft (big queries, docs/deployment.md); `auto`: the configuration decides."""
     check_csrf(request, csrf)
     platform: Platform = request.app.state.platform
-    data: dict[str, Any] = {"sql": sql, "purpose": purpose, "result": None, "error": None}
+    data: dict[str, Any] = {"sql": sql, "purpose": purpose, "engine": engine, "result": None, "error": None}
     status, extra = 200, {}
     cancel = Cancel()
     try:
@@ -84,7 +87,14 @@ async def run(
             request,
             platform,
             lambda: gateway_query(
-                platform, sql, user=person, purpose=purpose, interface="web", max_rows=PAGE_ROWS, cancel=cancel
+                platform,
+                sql,
+                user=person,
+                purpose=purpose,
+                interface="web",
+                max_rows=PAGE_ROWS,
+                cancel=cancel,
+                engine=engine,
             ),
             cancel,
         )
@@ -114,6 +124,7 @@ async def download(
     sql: Annotated[str, Form(max_length=MAX_SQL)] = "",
     purpose: Annotated[str, Form(max_length=200)] = "",
     csrf: Annotated[str, Form(max_length=200)] = "",
+    engine: Annotated[Engine, Form()] = "auto",
 ) -> Response:
     """The whole result (up to the allowance), run again through the gateway and streamed: CSV as it is
     read, Excel once its workbook is written (to a temporary file, not memory). Both neutralised."""
@@ -122,7 +133,7 @@ async def download(
     cancel = Cancel()
 
     def begin() -> running.Started:
-        stream = open_query(platform, sql, user=person, purpose=purpose, interface="web", cancel=cancel)
+        stream = open_query(platform, sql, user=person, purpose=purpose, interface="web", cancel=cancel, engine=engine)
         return running.start(stream)
 
     started = await running.in_pool(request, platform, begin, cancel)
