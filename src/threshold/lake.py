@@ -23,6 +23,7 @@ from sqlalchemy.exc import OperationalError
 
 from threshold import disk, storage, warehouse
 from threshold.errors import Conflict, InvalidInput, NotFound, ThresholdError, TransientError
+from threshold.localcache import Pin
 from threshold.settings import Settings
 from threshold.store.db import Store
 
@@ -452,8 +453,12 @@ class Lake:
         fields = fields_of(schema)
         try:
             if snapshot_id is not None:  # on an object store: fetched into this machine's cache once
-                files = tuple(str(self.files.fetch(self.local(location))) for location in locations)
-            direct = _direct_types(files, fields)
+                paths = [self.local(location) for location in locations]
+                with self.files.pinned(paths):  # read here: kept from the cache's bound meanwhile
+                    files = tuple(str(self.files.fetch(p)) for p in paths)
+                    direct = _direct_types(files, fields)
+            else:
+                direct = _direct_types(files, fields)
         except (OSError, pa.ArrowException) as e:
             raise DataLost(
                 f"{identifier} cannot be read: a data file of its snapshot {snapshot_id} is missing or damaged; "
@@ -466,19 +471,29 @@ class Lake:
             self._plans[key] = plan
         return plan
 
-    def fetch(self, plan: ReadPlan) -> None:
-        """Make a plan's files readable on this machine before the engine runs it: with an object store, a
-        file this machine's cache lost since the plan was made is fetched again (a stat per file when held)."""
+    def fetch(self, plans: Sequence[ReadPlan]) -> Pin:
+        """Make the plans' files readable on this machine before the engine runs them, and keep them so until
+        the returned pin is released (when the query's stream closes): with an object store, a file this
+        machine's cache lost since a plan was made is fetched again, and the cache's bound never evicts a
+        file a running query reads."""
         if not self.files.remote:
-            return
+            return Pin(None, ())
+        pin = self.files.pin(Path(f) for plan in plans for f in plan.files)
         try:
-            for f in plan.files:
-                self.files.fetch(Path(f))
-        except FileNotFoundError as e:
-            raise DataLost(
-                f"{plan.identifier} cannot be read: a data file of its snapshot {plan.snapshot_id} is missing "
-                f"from the object store; an owner of its domain can run `threshold repair {plan.identifier}`"
-            ) from e
+            for plan in plans:
+                try:
+                    for f in plan.files:
+                        self.files.fetch(Path(f))
+                except FileNotFoundError as e:
+                    raise DataLost(
+                        f"{plan.identifier} cannot be read: a data file of its snapshot {plan.snapshot_id} is "
+                        f"missing from the object store; an owner of its domain can run "
+                        f"`threshold repair {plan.identifier}`"
+                    ) from e
+        except BaseException:
+            pin.release()
+            raise
+        return pin
 
     def _data_files(self, identifier: str, table: Table, snapshot: Snapshot) -> list[str]:
         """The data files a snapshot reads, in manifest order (what `scan().plan_files()` gives an

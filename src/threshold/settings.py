@@ -214,6 +214,10 @@ class StorageSettings(BaseModel):
     (`bucket.endpoint/key`)."""
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     """Connect and request timeout of one call to the store."""
+    cache_max_bytes: int = Field(default=0, ge=0)
+    """Bound of this machine's cache of the store (the warehouse folder), in bytes: past it, the copies used
+    least recently are removed (never one a running query reads; it is fetched again when next read). 0: no
+    bound (the cache holds what some snapshot references)."""
 
     @model_validator(mode="after")
     def _check(self) -> StorageSettings:

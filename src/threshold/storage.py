@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from threshold.errors import ThresholdError, TransientError
+from threshold.localcache import LocalCache, Pin
 from threshold.settings import Settings, StorageSettings
 
 if TYPE_CHECKING:
@@ -69,12 +71,32 @@ class WarehouseFiles:
     def put(self, paths: Sequence[Path]) -> None:
         """Make files written into the warehouse folder durable in the storage (before a commit names them)."""
 
+    def pin(self, paths: Iterable[Path]) -> Pin:
+        """Keep the local copies of `paths` from being evicted until the pin is released (a query pins its
+        plan's files before fetching them, until its stream closes). Nothing to keep on local disk."""
+        return Pin(None, ())
+
+    @contextmanager
+    def pinned(self, paths: Iterable[Path]) -> Iterator[None]:
+        pin = self.pin(paths)
+        try:
+            yield
+        finally:
+            pin.release()
+
     def fetch(self, path: Path) -> Path:
         """A local copy of a warehouse file to read (the file itself, here)."""
         return path
 
-    def stat(self, path: Path) -> tuple[int, float] | None:
-        """(size, modification time) of a held file, None when it is not held."""
+    def download(self, path: Path, dest: Path) -> None:
+        """Copy a warehouse file to `dest` outside the warehouse (a backup); FileNotFoundError when it is not held."""
+        import shutil
+
+        shutil.copyfile(path, dest)
+
+    def stat(self, path: Path, *, stored: bool = False) -> tuple[int, float] | None:
+        """(size, modification time) of a held file, None when it is not held. `stored`: only what the storage
+        itself holds (with an object store, a copy only this machine's cache holds does not count)."""
         try:
             st = path.lstat()
         except OSError:
@@ -83,6 +105,29 @@ class WarehouseFiles:
 
     def remove(self, path: Path) -> None:
         path.unlink(missing_ok=True)
+
+    def read_small(self, path: Path) -> bytes | None:
+        """The bytes of a small file kept in the storage itself (the home's stamp); None when it is absent."""
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def write_small(self, path: Path, body: bytes) -> None:
+        """Replace a small file in the storage atomically: a crash leaves the old one or the new one."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
+        with open(tmp, "wb") as f:
+            f.write(body)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+
+    def holds_anything(self) -> bool:
+        """Whether the warehouse holds any table's files (a warehouse without a stamp must not)."""
+        if not self.root.is_dir():
+            return False
+        return any(not p.name.startswith(".") for p in self.root.iterdir())
 
     def listing(self, folder: Path) -> list[Path]:
         """Every file held under `folder` (a table's folder, its `metadata/`)."""
@@ -108,11 +153,13 @@ class S3Files(WarehouseFiles):
 
     remote = True
 
-    def __init__(self, root: Path, storage: StorageSettings) -> None:
+    def __init__(self, root: Path, storage: StorageSettings, *, grace_seconds: float = 3600.0) -> None:
         super().__init__(root)
         self.settings = storage
         self.base = "/".join(p for p in (storage.bucket, storage.prefix) if p)
         self._fs: FileSystem | None = None
+        self.cache = LocalCache(root, storage.cache_max_bytes, grace_seconds)
+        """This machine's copies: their byte bound and the pins of running queries (`threshold.localcache`)."""
 
     @property
     def uri(self) -> str:
@@ -185,30 +232,49 @@ class S3Files(WarehouseFiles):
             for p in done:  # a failed upload leaves nothing in the store
                 self._delete(p)
             raise self.failed(f"store {len(paths)} file(s)", e) from e
+        self.cache.added(paths)  # uploaded: a copy the bound may evict now
+
+    def pin(self, paths: Iterable[Path]) -> Pin:
+        return self.cache.pin(paths)
 
     def fetch(self, path: Path) -> Path:
-        if path.is_file():
-            return path
+        for _ in range(3):
+            self._fetch(path)
+            if self.cache.hold(path):
+                return path
+        raise StoreUnavailable(
+            f"this machine's cache of {self.describe()} keeps losing {path.relative_to(self.root)} "
+            "(storage.cache_max_bytes too small for the queries running?); try again"
+        )
+
+    def download(self, path: Path, dest: Path) -> None:
         from pyarrow.fs import FileType, LocalFileSystem, copy_files
 
         key = self.key(path)
         try:
             if self.fs.get_file_info(key).type == FileType.NotFound:
                 raise FileNotFoundError(f"{path.relative_to(self.root)} is not in {self.describe()}")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            part = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            part = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
             try:
                 copy_files(key, str(part), source_filesystem=self.fs, destination_filesystem=LocalFileSystem())
-                os.replace(part, path)  # readers never see half a file
+                os.replace(part, dest)  # readers never see half a file
             finally:
                 part.unlink(missing_ok=True)
         except FileNotFoundError:
             raise
         except OSError as e:
             raise self.failed(f"read {path.relative_to(self.root)}", e) from e
-        return path
 
-    def stat(self, path: Path) -> tuple[int, float] | None:
+    def _fetch(self, path: Path) -> None:
+        """Download `path` unless the cache holds it."""
+        if path.is_file():
+            return
+        self.download(path, path)
+        with self.cache.pinned([path]):  # the bound never evicts the copy just fetched for its reader
+            self.cache.added([path])
+
+    def stat(self, path: Path, *, stored: bool = False) -> tuple[int, float] | None:
         from pyarrow.fs import FileType
 
         try:
@@ -216,7 +282,7 @@ class S3Files(WarehouseFiles):
         except OSError as e:
             raise self.failed(f"look up {path.relative_to(self.root)}", e) from e
         if info.type != FileType.File:
-            return super().stat(path)  # a copy left in this machine's cache only
+            return None if stored else super().stat(path)  # a copy left in this machine's cache only
         mtime = info.mtime.timestamp() if info.mtime is not None else 0.0
         return int(info.size or 0), mtime
 
@@ -232,6 +298,25 @@ class S3Files(WarehouseFiles):
         except OSError as e:
             raise self.failed(f"remove {path.relative_to(self.root)}", e) from e
         path.unlink(missing_ok=True)
+
+    def read_small(self, path: Path) -> bytes | None:
+        try:
+            with self.fs.open_input_stream(self.key(path)) as f:
+                return bytes(f.read())
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise self.failed(f"read {path.relative_to(self.root)}", e) from e
+
+    def write_small(self, path: Path, body: bytes) -> None:
+        try:  # one PUT: an object is replaced whole or not at all
+            with self.fs.open_output_stream(self.key(path)) as f:
+                f.write(body)
+        except OSError as e:
+            raise self.failed(f"write {path.relative_to(self.root)}", e) from e
+
+    def holds_anything(self) -> bool:
+        return bool(self.table_folders())
 
     def listing(self, folder: Path) -> list[Path]:
         from pyarrow.fs import FileSelector, FileType
@@ -271,5 +356,5 @@ def _partial(path: Path) -> bool:
 def open_files(settings: Settings) -> WarehouseFiles:
     """The warehouse's files as the settings place them."""
     if settings.storage.kind == "s3":
-        return S3Files(settings.warehouse_dir, settings.storage)
+        return S3Files(settings.warehouse_dir, settings.storage, grace_seconds=settings.cleanup_grace_minutes * 60)
     return WarehouseFiles(settings.warehouse_dir)

@@ -26,6 +26,7 @@ from threshold.gateway.stream import Cancel, QueryStream
 from threshold.identity.service import Person
 from threshold.lake import ReadPlan
 from threshold.limits import Ticket
+from threshold.localcache import Pin
 from threshold.platform import Platform
 from threshold.sql.check import CheckedQuery, Reference, check, render
 from threshold.store.models import Column, Dataset, Domain
@@ -146,6 +147,7 @@ def open_query(
     bound: dict[str, _Bound] = {}
     decisions: list[Decision] = []
     ticket: Ticket | None = None
+    pin: Pin | None = None
     prepared = reads_of(platform)
     # Read before any metadata: a change committed after it gives a new key (see `gateway.prepared`).
     key = key_of(platform.store.metadata_version(), sql, user, purpose)
@@ -191,12 +193,14 @@ def open_query(
             if key is not None and not any(ref.time_travel is not None for ref in checked.references):
                 prepared.put(key, Prepared(bound, decisions, purpose, views, generated, fp, text, read, until))
         choice = choose(platform, engine, [plan for plan, _body in views.values()])
-        for plan, _body in views.values():
-            platform.lake.fetch(plan)  # an object store's files, into this machine's cache (threshold.storage)
+        # An object store's files, into this machine's cache and pinned there until the stream closes.
+        pin = platform.lake.fetch([plan for plan, _body in views.values()])
         platform.engine.ensure_views({name: body for name, (_plan, body) in views.items()})
     except BaseException as e:
         if ticket is not None:
             ticket.leave()
+        if pin is not None:
+            pin.release()
         if isinstance(e, Busy):
             _record_refusal(platform, user, interface, purpose, kind)
         elif isinstance(e, ThresholdError):
@@ -264,6 +268,7 @@ def open_query(
         stream.scale = platform.daft
     elif choice.note:
         stream.said(choice.note)
+    stream.pin = pin
     # DuckDB reads the persistent views ensured above; Daft compiles its own from the same bodies.
     stream.pending = (generated, views if stream.scale is not None else {})
     stream.snapshots = snapshots

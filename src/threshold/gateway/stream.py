@@ -29,6 +29,7 @@ from threshold.errors import LimitExceeded, ThresholdError, TransientError
 from threshold.lake import ReadPlan
 from threshold.limits import Allowance, Ticket, Watch
 from threshold.limits.allowance import rows_exceeded
+from threshold.localcache import Pin
 from threshold.sql import plain_errors
 
 if TYPE_CHECKING:
@@ -108,6 +109,8 @@ class QueryStream:
         self.duration_ms = 0.0
         self._notes: list[str] = []
         self._closed = False
+        self.pin: Pin | None = None
+        """The files the query reads, kept in this machine's cache of an object store until it closes."""
         ticket.stop = self.halt
         if cancel is not None:
             cancel.attach(self)
@@ -318,6 +321,8 @@ class QueryStream:
             if not self.complete:
                 self._running.interrupt()
             self._running.close()
+        if self.pin is not None:
+            self.pin.release()
         self.ticket.leave()
         self.duration_ms = round((time.perf_counter() - self.started) * 1000, 3)
         if self.halted and not self.complete and not self.truncated:

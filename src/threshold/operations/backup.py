@@ -3,10 +3,12 @@
 Consistent and online: the metadata store (which also holds the Iceberg catalog) is copied in one
 snapshot — SQLite's backup API, or `pg_dump` inside a repeatable-read transaction whose snapshot
 is also used to read the catalog — while shares go on. The warehouse files that catalog state
-references are then copied (or hard-linked): Iceberg never changes a file once written, so the
-files are exactly those of that moment. While copying, the backup holds the home's deletion lock,
-so snapshot expiry cannot remove a file it still has to copy. `backup.json`, written last, lists
-every file with its size and SHA-256, and every dataset with its published snapshot and rows.
+references are then copied (or hard-linked; with the warehouse on an object store, downloaded from
+the store into the backup, so the backup holds the objects and needs nothing of the bucket): Iceberg
+never changes a file once written, so the files are exactly those of that moment. While copying, the
+backup holds the home's deletion lock, so snapshot expiry cannot remove a file it still has to copy.
+`backup.json`, written last, lists every file with its size and SHA-256, and every dataset with its
+published snapshot and rows.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from threshold.identity.service import Person
 from threshold.lakefiles import inventory
 from threshold.operations.permissions import must_operate_home
 from threshold.platform import Platform
+from threshold.storage import WarehouseFiles
 
 MANIFEST = "backup.json"
 FORMAT = "threshold-backup"
@@ -138,6 +141,7 @@ def backup(
                 report("metadata", 1, 1)
                 manifest = _copy_lake(platform, dest, catalog, link=link, report=report)
         manifest |= {
+            "warehouse": platform.lake.files.describe(),
             "format": FORMAT,
             "version": VERSION,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -295,6 +299,14 @@ def _copy_lake(platform: Platform, dest: Path, catalog: _Catalog, *, link: bool,
                 continue
             if rel in files:
                 continue
+            if lake.files.remote:
+                try:  # straight from the object store into the backup (this machine's cache is no authority)
+                    digest, size = _download(lake.files, path, dest / "warehouse" / rel)
+                except FileNotFoundError:
+                    missing.append(rel)
+                    continue
+                files[rel] = {"size": size, "sha256": digest}
+                continue
             if not path.exists():
                 missing.append(rel)
                 continue
@@ -320,6 +332,12 @@ def _copy_lake(platform: Platform, dest: Path, catalog: _Catalog, *, link: bool,
             )
     report("files", len(tables), len(tables))
     return {"files": files, "missing": missing, "datasets": datasets, "linked": linked}
+
+
+def _download(files: WarehouseFiles, path: Path, dest: Path) -> tuple[str, int]:
+    """Copy an object of the store into the backup; its (sha256, size)."""
+    files.download(path, dest)
+    return sha256_of(dest), dest.stat().st_size
 
 
 def _dataset_checksum(live: list[str], files: dict[str, dict[str, Any]]) -> str:

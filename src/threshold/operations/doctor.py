@@ -23,7 +23,7 @@ from threshold.errors import ThresholdError
 from threshold.identity.service import Person
 from threshold.lakefiles import inventory
 from threshold.operations.permissions import must_operate_home
-from threshold.operations.repair import check_file
+from threshold.operations.repair import check_file, stored_size_problem
 from threshold.platform import Platform
 from threshold.store.models import Dataset
 from threshold.store.published import published_snapshots
@@ -95,7 +95,7 @@ def diagnose(
 
 def _look(platform: Platform, *, deep: bool, progress: Callable[[int, int], None] | None) -> Report:
     settings = platform.settings
-    report = Report(None, home.store_locator(settings), str(settings.warehouse_dir))
+    report = Report(None, home.store_locator(settings), platform.lake.files.describe())
     add = report.findings.append
     try:
         report.home_id = home.identity(platform.store).id
@@ -319,7 +319,7 @@ def _table(
             )
         )
     for path in sorted(inv.metadata | inv.manifests):
-        if not path.exists():
+        if lake.files.stat(path, stored=True) is None:
             add(
                 Finding(
                     "error", "table.metadata-missing", name, f"metadata file {path.name} is missing: restore a backup"
@@ -332,7 +332,7 @@ def _table(
     for ref in inv.data.values():
         if not ref.snapshots:
             continue
-        reason = check_file(ref, deep=True) if deep else _quick_check(ref)
+        reason = check_file(ref, lake.files, deep=True) if deep else stored_size_problem(ref, lake.files)
         if reason is not None:
             lost.append((ref, reason))
     if lost:
@@ -352,7 +352,8 @@ def _table(
     if orphans:
         grace = platform.settings.cleanup_grace_minutes * 60
         now = time.time()
-        old = [p for p in orphans if now - _mtime(p) >= grace]
+        held = {p: lake.files.stat(p) or (0, 0.0) for p in orphans}
+        old = [p for p in orphans if now - held[p][1] >= grace]
         if old:
             add(
                 Finding(
@@ -361,7 +362,7 @@ def _table(
                     name,
                     f"{len(old)} file(s) no snapshot references (left by killed or failed writes)",
                     True,
-                    sum(_size(p) for p in old),
+                    sum(held[p][0] for p in old),
                 )
             )
         if len(old) < len(orphans):
@@ -387,36 +388,10 @@ def _table(
         )
 
 
-def _quick_check(ref: Any) -> str | None:
-    try:
-        size = ref.path.stat().st_size
-    except FileNotFoundError:
-        return "missing"
-    except OSError as e:
-        return f"unreadable: {e.strerror or e}"
-    if ref.size and size != ref.size:
-        return f"truncated or changed ({size:,} of {ref.size:,} bytes)"
-    return None
-
-
 def _held(lake: Any, name: str) -> list[Path]:
     from threshold.lakefiles import held_files
 
     return held_files(lake, name)
-
-
-def _mtime(p: Path) -> float:
-    try:
-        return p.stat().st_mtime
-    except OSError:
-        return 0.0
-
-
-def _size(p: Path) -> int:
-    try:
-        return p.stat().st_size
-    except OSError:
-        return 0
 
 
 def _fix(platform: Platform) -> list[str]:

@@ -279,11 +279,12 @@ def compact(platform: Platform, person: Person, dataset: str, *, target_mb: int 
             data_dir = lake.table_dir(ident) / "data"
             data_dir.mkdir(parents=True, exist_ok=True)
             for group in groups:
-                paths = tuple(str(lake.files.fetch(f[1])) for f in group)
-                part = ReadPlan(ident, published, paths, fields, _direct_types(paths, fields))
-                out = staging / f"{uuid.uuid4().hex}.parquet"
-                disk.check_room(staging, "the home's staging folder", sum(f[2] for f in group))
+                pin = lake.files.pin(f[1] for f in group)  # kept from the cache's bound while they are read
                 try:
+                    paths = tuple(str(lake.files.fetch(f[1])) for f in group)
+                    part = ReadPlan(ident, published, paths, fields, _direct_types(paths, fields))
+                    out = staging / f"{uuid.uuid4().hex}.parquet"
+                    disk.check_room(staging, "the home's staging folder", sum(f[2] for f in group))
                     got = con.execute(
                         f"COPY ({part.relation_sql()}) TO {_quote_str(str(out))} (FORMAT parquet, "
                         f"COMPRESSION snappy, ROW_GROUP_SIZE 122880, FIELD_IDS {field_ids_option(schema.fields)})"
@@ -294,6 +295,8 @@ def compact(platform: Platform, person: Person, dataset: str, *, target_mb: int 
                             staging, "the home's staging folder", need=sum(f[2] for f in group)
                         ) from e
                     raise ThresholdError(f"cannot compact {ident}: {str(e).splitlines()[0][:300]}") from e
+                finally:
+                    pin.release()
                 expected = sum(f[3] for f in group)
                 if int(got[0][0]) != expected:  # never publish a rewrite that lost or gained rows
                     raise ThresholdError(

@@ -17,12 +17,13 @@ import pyarrow.parquet as pq
 from sqlalchemy import select
 
 from threshold import cleanup, locks
-from threshold.errors import Conflict, InvalidInput
+from threshold.errors import Conflict, InvalidInput, ThresholdError
 from threshold.identity.service import Person
 from threshold.lakefiles import DataFileRef, inventory, live_files
 from threshold.operations import record
 from threshold.operations.permissions import dataset_for
 from threshold.platform import Platform
+from threshold.storage import WarehouseFiles
 from threshold.store.models import Dataset
 from threshold.store.published import published_snapshots
 
@@ -82,25 +83,35 @@ class RepairResult:
     owners_told: int
 
 
-def check_file(ref: DataFileRef, *, deep: bool = False) -> str | None:
-    """Why a data file cannot be read (None: it reads). `deep` decodes every page, not only the footer."""
+def check_file(ref: DataFileRef, files: WarehouseFiles, *, deep: bool = False) -> str | None:
+    """Why a data file cannot be read (None: it reads). `deep` decodes every page, not only the footer. With
+    an object store, the object in the store is judged (a copy in this machine's cache does not count)."""
+    reason = stored_size_problem(ref, files)
+    if reason is not None:
+        return reason
     try:
-        size = ref.path.stat().st_size
-    except FileNotFoundError:
-        return "missing"
-    except OSError as e:
-        return f"unreadable: {e.strerror or e}"
-    if ref.size and size != ref.size:
-        return f"truncated or changed ({size:,} of {ref.size:,} bytes)"
-    try:
-        f = pq.ParquetFile(ref.path)
-        if f.metadata.num_rows != ref.records:
-            return f"holds {f.metadata.num_rows:,} rows, its manifest says {ref.records:,}"
-        if deep:
-            for i in range(f.num_row_groups):
-                f.read_row_group(i)
+        with files.pinned([ref.path]):
+            f = pq.ParquetFile(files.fetch(ref.path))
+            if f.metadata.num_rows != ref.records:
+                return f"holds {f.metadata.num_rows:,} rows, its manifest says {ref.records:,}"
+            if deep:
+                for i in range(f.num_row_groups):
+                    f.read_row_group(i)
     except Exception as e:  # any decoding failure means the file is lost
         return f"unreadable: {str(e).splitlines()[0][:200]}"
+    return None
+
+
+def stored_size_problem(ref: DataFileRef, files: WarehouseFiles) -> str | None:
+    """Whether the storage holds the data file at the size its manifest records (None: it does)."""
+    try:
+        held = files.stat(ref.path, stored=True)
+    except ThresholdError as e:
+        return f"unreadable: {e}"
+    if held is None:
+        return "missing"
+    if ref.size and held[0] != ref.size:
+        return f"truncated or changed ({held[0]:,} of {ref.size:,} bytes)"
     return None
 
 
@@ -124,7 +135,7 @@ def _examine(
     for ref in inv.data.values():
         if not ref.snapshots:
             continue  # named only by snapshots that deleted it: nobody reads it any more
-        reason = check_file(ref, deep=deep)
+        reason = check_file(ref, lake.files, deep=deep)
         if reason is not None:
             lost[ref.path] = LostFile(ref.location, ref.records, reason, sorted(ref.snapshots))
     damage.lost = sorted(lost.values(), key=lambda f: f.location)

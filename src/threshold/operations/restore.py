@@ -1,7 +1,9 @@
 """`threshold restore SRC --home NEW`: a backup becomes a new home, anywhere, and every dataset is verified.
 
 The backup is checked first (every file against its SHA-256), then the store is restored (a SQLite
-file, or `pg_restore` into an empty PostgreSQL database), the warehouse files copied, the store
+file, or `pg_restore` into an empty PostgreSQL database), the warehouse files copied (with the warehouse
+on an object store: uploaded under its bucket and prefix, which must be empty; a failed restore removes
+every object it put there), the store
 migrated to this version's schema, and the home given a new id (it is a new home; `restored_from`
 names the old one). Anything the backup caught half-done (a share committed but not yet published)
 is cleaned up as at any start. Finally every dataset is read: its published snapshot, its files'
@@ -102,10 +104,13 @@ def restore(
     *,
     database_url: str | None = None,
     warehouse_dir: Path | None = None,
+    storage: dict[str, Any] | None = None,
     link: bool = False,
     progress: Progress | None = None,
 ) -> RestoreResult:
-    """Restore the backup `src` as a new home at `home_dir` and verify every dataset."""
+    """Restore the backup `src` as a new home at `home_dir` and verify every dataset. `storage`: where the
+    warehouse's files go (the `storage` settings; default: `THRESHOLD_STORAGE__*`): with an object store,
+    into its bucket and prefix, which must hold no warehouse yet."""
     started = time.perf_counter()
     src = src.expanduser().resolve()
     home_dir = home_dir.expanduser().resolve()
@@ -125,6 +130,8 @@ def restore(
         overrides["database_url"] = database_url
     if warehouse_dir is not None:
         overrides["warehouse"] = warehouse_dir
+    if storage is not None:
+        overrides["storage"] = storage
     home_dir.mkdir(parents=True, exist_ok=True)
     try:
         platform = Platform.open(home_dir, must_exist=False, **overrides)
@@ -143,6 +150,25 @@ def restore(
 def _restore_into(
     platform: Platform, src: Path, manifest: dict[str, Any], *, link: bool, progress: Progress | None
 ) -> RestoreResult:
+    files = platform.lake.files
+    if files.remote and (files.read_small(files.root / home.STAMP) is not None or files.holds_anything()):
+        raise InvalidInput(
+            f"{files.describe()} already holds a warehouse; restore into an empty bucket or prefix "
+            "(THRESHOLD_STORAGE__BUCKET, THRESHOLD_STORAGE__PREFIX)"
+        )
+    try:
+        return _restore_files(platform, src, manifest, link=link, progress=progress)
+    except BaseException:
+        if files.remote:  # the prefix was empty: whatever is in it now is this restore's, half-done
+            for path in files.listing(files.root):
+                files.remove(path)
+            files.remove(files.root / home.STAMP)
+        raise
+
+
+def _restore_files(
+    platform: Platform, src: Path, manifest: dict[str, Any], *, link: bool, progress: Progress | None
+) -> RestoreResult:
     settings = platform.settings
     report = progress or (lambda phase, done, total: None)
     if manifest["store"] == "sqlite":
@@ -156,6 +182,10 @@ def _restore_into(
         copy_file(src / "warehouse" / rel, settings.warehouse_dir / rel, link=link)
         size += f["size"]
     report("files", total, total)
+    if platform.lake.files.remote:  # into the object store before anything names them
+        report("uploading", 0, total)
+        platform.lake.files.put([settings.warehouse_dir / rel for rel in sorted(manifest["files"])])
+        report("uploading", total, total)
     for rel in manifest.get("home_files", {}):
         target = settings.home_dir / rel
         copy_file(src / "home" / rel, target, link=False)
@@ -169,11 +199,11 @@ def _restore_into(
             update(HomeIdentity).values(
                 id=new_id,
                 restored_from=manifest["home_id"],
-                warehouse=settings.warehouse_dir.as_uri(),
+                warehouse=platform.lake.files.uri,
                 claimed_at=datetime.now(UTC),
             )
         )
-    home.write_stamp(settings.warehouse_dir, new_id, home.store_locator(settings))
+    home.write_stamp(platform.lake.files, new_id, home.store_locator(settings))
     for d in (settings.staging_dir,):
         d.mkdir(parents=True, exist_ok=True)
     cleanup.sweep_home(platform)  # a share the backup caught between commit and publish
