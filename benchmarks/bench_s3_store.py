@@ -7,6 +7,8 @@ its own `moto_server` on a free port for the run. Each run shares the same gener
 home on local disk and into a fresh home on the store (alternating), then runs three gateway queries
 (a group-by over every row, a filtered count, a 20-row preview) on each: warm (the cache holds the
 files) and, on the store, cold (this machine's cache emptied first, so the files are fetched again).
+A third home on the store has its cache bounded to 1 byte (`cache_max_bytes`): what the pins, locks and
+eviction of `threshold.localcache` cost a query (column `s3 bounded`, and its ratio to `s3`).
 Prints medians, ratios store/local and the load average.
 
 moto keeps objects in memory in a Python process on this same machine: uploads and fetches cost a
@@ -124,12 +126,15 @@ def main() -> None:
         )
         times: dict[str, list[float]] = {}
         for run in range(args.runs):
-            for kind in ("local", "s3") if run % 2 == 0 else ("s3", "local"):  # alternate: no side always first
+            kinds = ("local", "s3", "s3 bounded")
+            for kind in kinds[run % 3 :] + kinds[: run % 3]:  # rotate: no side always first
                 storage = None
-                if kind == "s3":
+                if kind != "local":
                     storage = {
                         "kind": "s3", "endpoint": endpoint, "bucket": BUCKET, "prefix": f"bench/{uuid.uuid4().hex[:8]}",
                         "access_key_id": KEY_ID, "secret_access_key": SECRET,
+                        # a bound smaller than any file: every query pins and locks its file, every fetch evicts
+                        "cache_max_bytes": 1 if kind == "s3 bounded" else 0,
                     }  # fmt: skip
                 platform = _home(root, storage)
                 try:
@@ -138,10 +143,10 @@ def main() -> None:
                         _timed(lambda p=platform, a=admin: share(p, csv, domain="bench", name="kpis", user=a))
                     )
                     for name, sql in QUERIES.items():
-                        if kind == "s3":
+                        if kind != "local":
                             _drop_cache(platform)
                             platform.lake.forget("bench.kpis")
-                            times.setdefault(f"{name} s3 cold", []).append(
+                            times.setdefault(f"{name} {kind} cold", []).append(
                                 _timed(lambda p=platform, a=admin, q=sql: query(p, q, user=a, max_rows=None))
                             )
                         query(platform, sql, user=admin, max_rows=None)  # warm-up
@@ -160,12 +165,15 @@ def main() -> None:
             proc.wait()
     med = {k: statistics.median(v) for k, v in times.items()}
     print(f"rows {args.rows:,}, runs {args.runs}, load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
-    print(f"{'':22} {'local':>10} {'s3 (moto)':>10} {'ratio':>7} {'s3 cold':>10}")
+    print(f"{'':22} {'local':>10} {'s3 (moto)':>10} {'ratio':>7} {'s3 cold':>10} {'s3 bounded':>11} {'/s3':>6}")
     for what in ("share", *QUERIES):
-        local, s3 = med[f"{what} local"], med[f"{what} s3"]
+        local, s3, bounded = med[f"{what} local"], med[f"{what} s3"], med[f"{what} s3 bounded"]
         cold = med.get(f"{what} s3 cold")
         cold_text = f"{cold * 1000:8.1f}ms" if cold is not None else ""
-        print(f"{what:22} {local * 1000:8.1f}ms {s3 * 1000:8.1f}ms {s3 / local:7.2f} {cold_text:>10}")
+        print(
+            f"{what:22} {local * 1000:8.1f}ms {s3 * 1000:8.1f}ms {s3 / local:7.2f} {cold_text:>10} "
+            f"{bounded * 1000:9.1f}ms {bounded / s3:6.2f}"
+        )
 
 
 if __name__ == "__main__":

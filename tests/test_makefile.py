@@ -41,3 +41,15 @@ def test_the_demo_extra_holds_no_test_or_lint_tool() -> None:
 
 def test_make_run_defaults_to_port_8000_on_this_machine_only() -> None:
     assert _dry_run("run")[-1].endswith("threshold demo --host '127.0.0.1' --port '8000'")
+
+
+def test_make_test_also_runs_the_behaviour_tests_with_the_warehouse_on_the_s3_server() -> None:
+    steps = _dry_run("test")
+    [s3] = [s for s in steps if "THRESHOLD_TEST_WAREHOUSE=s3" in s]
+    files = [a.split("::")[0] for a in s3.split() if a.startswith("tests/")]
+    assert {f.split("/")[1] for f in files} >= {"governance", "sharing", "gateway", "lineage", "erasure"}
+    assert all((ROOT / f).is_file() for f in files), files
+    for node in (a for a in s3.split() if "::" in a):  # a test named alone still exists
+        path, name = node.split("::")
+        assert f"def {name}(" in (ROOT / path).read_text(encoding="utf-8"), node
+    assert steps.index(s3) > max(i for i, s in enumerate(steps) if "pytest" in s and s != s3)

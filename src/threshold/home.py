@@ -86,7 +86,8 @@ def write_stamp(files: WarehouseFiles, home_id: str, store: str) -> None:
     files.write_small(files.root / STAMP, (json.dumps(body, indent=2) + "\n").encode())
 
 
-def _record_claim(store: Store, home_id: str, files: WarehouseFiles) -> None:
+def record_claim(store: Store, home_id: str, files: WarehouseFiles) -> None:
+    """Record in the store that `files` is this home's warehouse now."""
     with store.session() as s:
         s.execute(
             update(HomeIdentity)
@@ -104,7 +105,7 @@ def claim(settings: Settings, store: Store) -> Identity:
     if stamp is not None and stamp["home_id"] != me.id:
         raise _foreign(files, stamp, me)
     write_stamp(files, me.id, store_locator(settings))
-    _record_claim(store, me.id, files)
+    record_claim(store, me.id, files)
     return identity(store)
 
 
@@ -124,7 +125,7 @@ def verify(settings: Settings, store: Store, *, write: bool) -> None:
             )
         if write:
             write_stamp(files, me.id, here)
-            _record_claim(store, me.id, files)
+            record_claim(store, me.id, files)
         return
     if stamp["home_id"] != me.id:
         raise _foreign(files, stamp, me)
@@ -148,7 +149,7 @@ def verify(settings: Settings, store: Store, *, write: bool) -> None:
             f"a store has one warehouse: if {warehouse} is its new place, run `threshold init` to claim it"
         )
     write_stamp(files, me.id, here)
-    _record_claim(store, me.id, files)
+    record_claim(store, me.id, files)
 
 
 def _shown(uri: str) -> str:

@@ -208,7 +208,7 @@ class S3Files(WarehouseFiles):
 
     def key(self, path: Path) -> str:
         rel = path.relative_to(self.root).as_posix()
-        return f"{self.base}/{rel}"
+        return self.base if rel == "." else f"{self.base}/{rel}"
 
     def failed(self, doing: str, e: OSError) -> ThresholdError:
         reason = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__

@@ -11,17 +11,21 @@ from typing import Any
 
 import pytest
 
+import inprocess
+import s3homes
 from orgs import Org
 from storage.conftest import s3_storage
 from threshold.errors import InvalidInput, ThresholdError
 from threshold.gateway.service import query
-from threshold.home import STAMP
+from threshold.home import STAMP, ForeignWarehouse
 from threshold.operations import restore as restore_
 from threshold.operations.backup import MANIFEST, backup
 from threshold.operations.doctor import diagnose
+from threshold.operations.move import move_warehouse
 from threshold.operations.repair import examine
 from threshold.operations.restore import restore
 from threshold.platform import Platform
+from threshold.sharing.service import share
 from threshold.storage import S3Files
 
 KPIS = "manufacturing.plant_kpis"
@@ -150,3 +154,37 @@ def test_the_doctor_finds_a_truncated_object(s3_org: Org) -> None:
     victim.unlink(missing_ok=True)
     [lost] = examine(p, s3_org.admin, KPIS).lost
     assert lost.reason.startswith("truncated or changed")
+
+
+def test_move_warehouse_copies_to_a_new_prefix_and_the_old_place_takes_no_more_writes(
+    s3_org: Org, tmp_path: Path, s3_prefix: str
+) -> None:
+    p = s3_org.platform
+    old, target = p.settings.storage.prefix, f"{s3_prefix}-moved"
+    before = _stored(p)
+    env = s3homes.subprocess_env(p.settings)
+    done = inprocess.threshold("move-warehouse", "--prefix", target, home=p.settings.home_dir, env=env)
+    assert done.returncode == 0, done.stderr
+    assert f"to s3://{p.settings.storage.bucket}/{target}" in done.stdout
+    moved = Platform.open(p.settings.home_dir, storage=s3_storage(target))
+    stale = Platform.open(p.settings.home_dir, storage=s3_storage(old))
+    try:
+        assert _stored(moved) == before  # every object, and the stamp: the same home
+        assert (
+            json.loads(_files(moved).read_small(_files(moved).root / STAMP) or b"{}")["home_id"]
+            == json.loads(_files(p).read_small(_files(p).root / STAMP) or b"{}")["home_id"]
+        )
+        with pytest.raises(ForeignWarehouse, match="which still exists"):
+            share(
+                stale, s3_org.plant_kpis_csv, domain="manufacturing", name="plant_kpis", mode="append", user=s3_org.anna
+            )
+        assert _stored(stale) == before  # the old place: untouched, its objects left for the operator
+        share(moved, s3_org.plant_kpis_csv, domain="manufacturing", name="plant_kpis", mode="append", user=s3_org.anna)
+        assert query(moved, f"SELECT count(*) AS n FROM {KPIS}", user=s3_org.anna).table.to_pylist() == [{"n": 10}]
+        with pytest.raises(InvalidInput, match="already holds a warehouse"):
+            move_warehouse(stale, s3_org.admin, prefix=target)
+        with pytest.raises(InvalidInput, match="overlap"):
+            move_warehouse(moved, s3_org.admin, prefix=f"{target}/inner")
+    finally:
+        moved.close()
+        stale.close()

@@ -150,6 +150,11 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
         "Restore a backup as a new home anywhere, then verify every dataset (snapshot, checksums, rows).",
     ),
     (
+        "move-warehouse",
+        "operations",
+        "Copy a warehouse on an object store to another bucket or prefix (stop the servers first), then claim it.",
+    ),
+    (
         "doctor",
         "operations",
         "The home's health: orphans, abandoned snapshots, lost files, locks, disk space. Exit 1 if not healthy.",

@@ -1,4 +1,4 @@
-"""`threshold backup`, `restore`, `doctor`, `repair` and `maintenance compact|expire|history`."""
+"""`threshold backup`, `restore`, `move-warehouse`, `doctor`, `repair` and `maintenance compact|expire|history`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from threshold.interface.rendering import View
 backup_ = lazy_module("threshold.operations.backup")
 restore_ = lazy_module("threshold.operations.restore")
 doctor_ = lazy_module("threshold.operations.doctor")
+move_ = lazy_module("threshold.operations.move")
 repair_ = lazy_module("threshold.operations.repair")
 maintenance_ = lazy_module("threshold.operations.maintenance")
 record_ = lazy_module("threshold.operations.record")
@@ -116,6 +117,28 @@ def restore(
                 err.print(f"  {d.name}: {d.problem}")
     if not result.ok:
         sys.exit(1)
+
+
+@app.command("move-warehouse")
+def move_warehouse(
+    bucket: Annotated[str | None, typer.Option("--bucket", help="The bucket to move to (default: the same).")] = None,
+    prefix: Annotated[str | None, typer.Option("--prefix", help="The prefix to move to (default: the same).")] = None,
+    as_user: As = None,
+    home: Home = None,
+    fmt: Format = "table",
+) -> None:
+    """Copy a warehouse on an object store to another bucket or prefix (stop the servers first), then claim it."""
+    check_format(fmt, ("table", "json"))
+    platform = platform_at(home)
+    result = move_.move_warehouse(platform, acting(platform, as_user), bucket=bucket, prefix=prefix)
+    if fmt == "json":
+        emit_json(asdict(result))
+        return
+    out.print(
+        f"copied {result.objects:,} objects ({_size(result.bytes)}) from {result.source} to {result.target} "
+        f"in {result.seconds:.1f} s; the home's warehouse is there now: set THRESHOLD_STORAGE__BUCKET and "
+        "THRESHOLD_STORAGE__PREFIX to it before the next start, then remove the old objects"
+    )
 
 
 _SEVERITY = {"error": "[red]error[/red]", "warning": "[yellow]warning[/yellow]", "info": "info"}
