@@ -188,3 +188,24 @@ def test_move_warehouse_copies_to_a_new_prefix_and_the_old_place_takes_no_more_w
     finally:
         moved.close()
         stale.close()
+
+
+def test_cli_backup_and_restore_of_a_home_on_the_store_follow_the_storage_settings(
+    s3_org: Org, tmp_path: Path, s3_prefix: str
+) -> None:
+    p = s3_org.platform
+    env = s3homes.subprocess_env(p.settings)
+    done = inprocess.threshold("backup", tmp_path / "bk", home=p.settings.home_dir, env=env)
+    assert done.returncode == 0, done.stderr
+    target = f"{s3_prefix}-cli"
+    restored = inprocess.threshold(
+        "restore", tmp_path / "bk", "--home", tmp_path / "new", env=env | {"THRESHOLD_STORAGE__PREFIX": target}
+    )
+    assert restored.returncode == 0, restored.stderr
+    assert "1 of 1 datasets verified" in restored.stdout
+    assert any(k.endswith(".parquet") for k in _prefix_keys(p, target))
+    again = inprocess.threshold(  # the prefix holds a warehouse now: refused, in one line
+        "restore", tmp_path / "bk", "--home", tmp_path / "newer", env=env | {"THRESHOLD_STORAGE__PREFIX": target}
+    )
+    assert again.returncode != 0 and "already holds a warehouse" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1 and not (tmp_path / "newer").exists()

@@ -171,6 +171,8 @@ def in_history(platform: Platform, table: Any, subjects: list[Subject], current:
     for path, ref in inventory(platform.lake, table).data.items():
         if path in live or not ref.snapshots or platform.lake.files.stat(path) is None:
             continue
-        if tables_hold(pq.read_table(platform.lake.files.fetch(path)), subjects):
+        with platform.lake.files.pinned([path]):  # kept from the cache's bound while it is decoded
+            decoded = pq.read_table(platform.lake.files.fetch(path))
+        if tables_hold(decoded, subjects):
             return True
     return False

@@ -232,11 +232,11 @@ def _tables(platform: Platform, report: Report, *, deep: bool, progress: Callabl
                     )
                 )
             elif name in folders:
-                size = staging.folder_size(lake.table_dir(name))
+                size = _held_bytes(lake, name)
                 add(Finding("warning", "folder.orphan", name, "a table folder no lake table owns", True, size))
             continue
         if ds is None or ds.snapshot_id is None:
-            size = staging.folder_size(lake.table_dir(name))
+            size = _held_bytes(lake, name)
             add(
                 Finding(
                     "warning", "table.unpublished", name, "a lake table never published (a killed share)", True, size
@@ -386,6 +386,13 @@ def _table(
                 f"`threshold maintenance compact {name}` makes queries faster",
             )
         )
+
+
+def _held_bytes(lake: Any, name: str) -> int:
+    """Bytes of a table's folder where its files are kept (on an object store: its objects, not the cache)."""
+    if not lake.files.remote:
+        return int(staging.folder_size(lake.table_dir(name)))
+    return sum((lake.files.stat(p) or (0, 0.0))[0] for p in _held(lake, name))
 
 
 def _held(lake: Any, name: str) -> list[Path]:
