@@ -117,6 +117,8 @@ def verify(settings: Settings, store: Store, *, write: bool) -> None:
     warehouse = files.describe()
     stamp = read_stamp(files)
     here = store_locator(settings)
+    if stamp is None and files.remote:
+        stamp = _stamp_left_in_cache(files, me)
     if stamp is None:
         if files.holds_anything():
             raise ForeignWarehouse(
@@ -150,6 +152,19 @@ def verify(settings: Settings, store: Store, *, write: bool) -> None:
         )
     write_stamp(files, me.id, here)
     record_claim(store, me.id, files)
+
+
+def _stamp_left_in_cache(files: WarehouseFiles, me: Identity) -> dict[str, Any] | None:
+    """A home on an object store from before the stamp moved into the bucket kept it in this machine's cache
+    folder: when it is this home's, it goes into the bucket (once; then the bucket's is the one read)."""
+    try:
+        stamp = read_stamp(WarehouseFiles(files.root))
+    except ForeignWarehouse:
+        return None
+    if stamp is None or stamp["home_id"] != me.id:
+        return None
+    write_stamp(files, me.id, str(stamp.get("store") or ""))
+    return read_stamp(files)
 
 
 def _shown(uri: str) -> str:

@@ -4,6 +4,7 @@ evicting a file a running query reads."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -103,3 +104,30 @@ def test_the_cache_bound_is_a_setting_that_refuses_a_negative_value() -> None:
     assert StorageSettings(kind="s3", bucket="b").cache_max_bytes == 0  # no bound unless set
     with pytest.raises(ValueError, match="cache_max_bytes"):
         StorageSettings(kind="s3", bucket="b", cache_max_bytes=-1)
+
+
+def test_a_stamp_left_in_the_cache_by_an_older_version_moves_into_the_bucket(s3_org: Org) -> None:
+    p = s3_org.platform
+    files = p.lake.files
+    assert isinstance(files, S3Files)
+    body = files.read_small(files.root / STAMP)
+    assert body is not None
+    files.fs.delete_file(files.key(files.root / STAMP))  # where an older version kept it: the cache folder
+    (p.settings.warehouse_dir / STAMP).write_bytes(body)
+    again = Platform.open(p.settings.home_dir, storage=s3_storage(p.settings.storage.prefix))
+    try:
+        assert len(query(again, f"SELECT * FROM {KPIS}", user=s3_org.anna).table) == 5
+    finally:
+        again.close()
+    moved = files.read_small(files.root / STAMP)
+    assert moved is not None and json.loads(moved)["home_id"] == json.loads(body)["home_id"]
+    # Another home's stamp in the cache is not taken for this one's.
+    files.fs.delete_file(files.key(files.root / STAMP))
+    (p.settings.warehouse_dir / STAMP).write_text(json.dumps({"home_id": "someone-else"}))
+    stranger = Platform.open(p.settings.home_dir, storage=s3_storage(p.settings.storage.prefix))
+    try:
+        with pytest.raises(ForeignWarehouse, match="holds files but no home stamp"):
+            query(stranger, f"SELECT * FROM {KPIS}", user=s3_org.anna)
+    finally:
+        stranger.close()
+    assert files.read_small(files.root / STAMP) is None
