@@ -9,7 +9,8 @@ measured by streaming through it with little memory:
 - .xls (an OLE compound file): the workbook stream's size, each sheet's DIMENSIONS record and the
   positions of its cell records.
 
-Every refusal is a `TooLarge` naming the limit's setting.
+Every refusal is a `TooLarge` naming the limit's setting. What the pass saw on the way (`Measured`: which
+.xlsx sheets start at A1 and have no merged cells) lets the reader take its direct path.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import re
 import struct
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 from xml.etree.ElementTree import XMLPullParser
@@ -37,16 +39,31 @@ _CELL = re.compile(rb"<c[\s/>]")
 _CELL_PREFIXED = re.compile(rb"<\w+:c[\s/>]")
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*?\sref=\"([A-Z]{0,3})([0-9]{0,7})(?::([A-Z]{1,3})([0-9]{1,7}))?\"")
 _ODS = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+# The sheet's first cell is A1 and holds a value (a reader's grid then starts at A1, whatever comes after).
+_FIRST_CELL = re.compile(rb"<c\s[^>]*?\br=\"([A-Z]{1,3}[0-9]{1,7})\"[^>]*>(\s*<(?:v|is)[\s>])?")
+_MERGED = b"<mergeCell "
+_SHEET_ENTRY = re.compile(rb"<sheet\b[^>]*>")
+_ATTRIBUTE = re.compile(rb"([\w:]+)=\"([^\"]*)\"")
 
 
-def check(path: Path, limits: LimitSettings) -> None:
+@dataclass
+class Measured:
+    """What the size check saw while measuring (nothing is promised for what it did not read)."""
+
+    plain_sheets: set[str] = field(default_factory=set)
+    """Names of .xlsx worksheets whose first cell is A1 with a value and that have no merged cells."""
+
+
+def check(path: Path, limits: LimitSettings) -> Measured:
     """Refuse a spreadsheet whose grid, cells or decompressed size would pass the limits."""
     with path.open("rb") as f:
         magic = f.read(8)
+    measured = Measured()
     if magic.startswith(b"PK\x03\x04"):
-        _check_zip(path, limits)
+        _check_zip(path, limits, measured)
     elif magic == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         _check_xls(path, limits)
+    return measured
 
 
 class _Extent:
@@ -84,7 +101,7 @@ def _column(letters: bytes) -> int:
 # -- zip: .xlsx, .xlsm, .ods ---------------------------------------------------------------------
 
 
-def _check_zip(path: Path, limits: LimitSettings) -> None:
+def _check_zip(path: Path, limits: LimitSettings, measured: Measured) -> None:
     name = path.name
     try:
         archive = zipfile.ZipFile(path)
@@ -107,11 +124,36 @@ def _check_zip(path: Path, limits: LimitSettings) -> None:
                         f"bomb rather than a spreadsheet ({limits.setting('spreadsheet_ratio')})"
                     )
         budget = [limits.spreadsheet_bytes]  # what the parts really unpack to, whatever their headers say
+        names = _sheet_names(archive)
         for info in infos:
             if re.fullmatch(r"xl/worksheets/[^/]+\.xml", info.filename):
-                _check_xlsx_sheet(archive, info, name, limits, budget)
+                plain = _check_xlsx_sheet(archive, info, name, limits, budget)
+                if plain and info.filename in names:
+                    measured.plain_sheets.add(names[info.filename])
             elif info.filename == "content.xml":
                 _check_ods(archive, info, name, limits, budget)
+
+
+def _sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part -> the sheet's name, from xl/workbook.xml and its relationships (small parts; a name the
+    reader would not find again only leaves a sheet off the direct path)."""
+    try:
+        book = archive.read("xl/workbook.xml") if archive.getinfo("xl/workbook.xml").file_size < CHUNK else b""
+        rels = archive.read("xl/_rels/workbook.xml.rels")
+    except (KeyError, zipfile.BadZipFile, OSError, EOFError):
+        return {}
+    targets = {}
+    for entry in re.findall(rb"<Relationship\b[^>]*>", rels[:CHUNK]):
+        attrs = dict(_ATTRIBUTE.findall(entry))
+        target = attrs.get(b"Target", b"").decode(errors="replace").lstrip("/")
+        targets[attrs.get(b"Id", b"")] = target if target.startswith("xl/") else f"xl/{target}"
+    names = {}
+    for entry in _SHEET_ENTRY.findall(book):
+        attrs = {k.split(b":")[-1]: v for k, v in _ATTRIBUTE.findall(entry)}
+        part = targets.get(attrs.get(b"id", b""))
+        if part and b"&" not in attrs.get(b"name", b"&"):  # names with XML escapes: the reader's own path
+            names[part] = attrs[b"name"].decode(errors="replace")
+    return names
 
 
 def _chunks(
@@ -133,11 +175,14 @@ def _chunks(
 
 def _check_xlsx_sheet(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: LimitSettings, budget: list[int]
-) -> None:
+) -> bool:
+    """Measure one sheet; True when its first cell is A1 with a value and it merges no cells."""
     sheet = info.filename.rsplit("/", 1)[-1].removesuffix(".xml")
     extent = _Extent(name, f"sheet {sheet}", limits)
     tail = b""
     first = True
+    starts_at_a1: bool | None = None
+    merged = False
     for chunk in _chunks(archive, info, name, limits, budget):
         data = tail + chunk
         if first:
@@ -155,7 +200,11 @@ def _check_xlsx_sheet(
         _add_refs(extent, body)
         extent.cells += _cells(body)
         extent.check()
+        if starts_at_a1 is None and (cell := _FIRST_CELL.search(body)):
+            starts_at_a1 = cell.group(1) == b"A1" and cell.group(2) is not None
+        merged = merged or _MERGED in body
     _add_refs(extent, tail)
+    return bool(starts_at_a1) and not merged and _MERGED not in tail
 
 
 def _cells(body: bytes) -> int:
