@@ -15,6 +15,7 @@ Every refusal is a `TooLarge` naming the limit's setting. What the pass saw on t
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 import zipfile
@@ -29,6 +30,8 @@ from threshold.limits.allowance import human_size
 from threshold.limits.settings import LimitSettings
 
 CHUNK = 1 << 20
+REFS_AT_ONCE = 8 << 20
+"""Cell positions are read over this much of a sheet at once (a search per block, see `_add_refs`)."""
 # A cell's position, its `r` attribute: rows and columns found apart (two passes that make no tuple per cell).
 # Any `r="A1"`-shaped attribute counts, not only a <c> element's: more can only make the sheet seem larger.
 _REF_ROW = re.compile(rb"r=\"[A-Z]{1,3}([0-9]{1,7})\"")
@@ -183,6 +186,8 @@ def _check_xlsx_sheet(
     first = True
     starts_at_a1: bool | None = None
     merged = False
+    pending: list[bytes] = []
+    waiting = 0
     for chunk in _chunks(archive, info, name, limits, budget):
         data = tail + chunk
         if first:
@@ -197,26 +202,57 @@ def _check_xlsx_sheet(
         cut = data.rfind(b"<")
         cut = cut if cut > len(data) - 4096 else len(data)
         body, tail = data[:cut], data[cut:]
-        _add_refs(extent, body)
+        pending.append(body)
+        if (waiting := waiting + len(body)) >= REFS_AT_ONCE:
+            _add_refs(extent, b"".join(pending))
+            pending, waiting = [], 0
         extent.cells += _cells(body)
         extent.check()
         if starts_at_a1 is None and (cell := _FIRST_CELL.search(body)):
             starts_at_a1 = cell.group(1) == b"A1" and cell.group(2) is not None
         merged = merged or _MERGED in body
-    _add_refs(extent, tail)
+    _add_refs(extent, b"".join([*pending, tail]))
     return bool(starts_at_a1) and not merged and _MERGED not in tail
 
 
 def _cells(body: bytes) -> int:
-    return len(_CELL.findall(body)) + (len(_CELL_PREFIXED.findall(body)) if b":c" in body else 0)
+    """At least the cells of `body`: every `<c` counts (a few `<col`, `<cfRule` too: more can only refuse sooner),
+    and the namespace-prefixed spelling only in a chunk that has ":c" at all."""
+    return body.count(b"<c") + (len(_CELL_PREFIXED.findall(body)) if b":c" in body else 0)
 
 
 def _add_refs(extent: _Extent, body: bytes) -> None:
-    """Widen the extent to the farthest cell positions in `body`: the largest row and column, computed over
-    the distinct values (a chunk repeats a few column letters over thousands of cells) instead of per cell."""
+    """Widen the extent to the farthest cell positions in `body`, the largest row and column.
+
+    A sheet's writer puts its cells in order, so the last positions of the chunk are usually the farthest: they
+    are taken when one search finds no position beyond them anywhere in the chunk (no list of every position).
+    Otherwise, and always when the last positions are two letters wide or more (or written with leading zeros),
+    every position is read."""
+    last_rows, last_cols = _REF_ROW.findall(body[-_LOOK_BACK:]), _REF_COL.findall(body[-_LOOK_BACK:])
+    if last_rows and last_cols:
+        row, col = max(last_rows, key=lambda r: (len(r.lstrip(b"0")), r.lstrip(b"0"))), max(last_cols, key=_column)
+        if len(col) == 1 and row[:1] != b"0" and not _beyond(row, col).search(body):
+            extent.add(int(row), _column(col), 0)
+            return
     numbers, letters = set(_REF_ROW.findall(body)), set(_REF_COL.findall(body))
     if numbers and letters:
         extent.add(max(map(int, numbers)), max(map(_column, letters)), 0)
+
+
+_LOOK_BACK = 4096
+
+
+@functools.lru_cache(maxsize=64)
+def _beyond(row: bytes, col: bytes) -> re.Pattern[bytes]:
+    """A position (`r` attribute) in a row after `row` (no leading zero) or a column after the one letter `col`: a
+    number with more digits (leading zeros too: more is only slower), or as many with a larger digit where the
+    first differs."""
+    digits = row.decode()
+    larger = [f"{digits[:i]}[{int(d) + 1}-9][0-9]{{{len(digits) - i - 1}}}" for i, d in enumerate(digits) if d != "9"]
+    rows = "|".join([f"[0-9]{{{len(digits) + 1},}}", *larger])
+    later = chr(col[0] + 1)
+    cols = "[A-Z]{2,}" + (f"|[{later}-Z]" if col != b"Z" else "")
+    return re.compile(f'r="(?:[A-Z]+(?:{rows})"|(?:{cols})[0-9])'.encode())
 
 
 def _check_ods(
