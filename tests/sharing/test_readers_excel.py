@@ -5,6 +5,7 @@ Type inference is a table: the cells of one column and the type and values they 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -274,3 +275,13 @@ def test_the_size_check_names_the_sheets_the_direct_path_may_take(tmp_path: Path
     )
     assert check(path, LimitSettings()).plain_sheets == {"Plain"}
     assert check(xls(tmp_path / "t.xls", {"S": [["a"], [1]]}), LimitSettings()).plain_sheets == set()
+
+
+def test_the_direct_path_logs_no_type_guesses(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """fastexcel's own type guesses ("falling back to string" for an empty column) are not a share's output: a CLI
+    share would print them on stderr."""
+    caplog.set_level(logging.WARNING)
+    path = xlsx(tmp_path / "t.xlsx", {"S": [["a", "", "c"], *([i, None, str(i)] for i in range(10))]})
+    [table] = _read(path)
+    assert [str(t) for t in table.relation.types] == ["BIGINT", "VARCHAR", "VARCHAR"]
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("fastexcel")] == []

@@ -18,6 +18,7 @@ Then the rows the layout left out are filtered away and each column gets the typ
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -34,6 +35,10 @@ HEAD_ROWS = 120
 """Data rows read as cells at the top: more than the header search and body windows of the layout look at."""
 TAIL_ROWS = 40
 """Data rows read as cells at the bottom: where totals, subtotals and notes are looked for."""
+
+logging.getLogger("fastexcel").setLevel(logging.ERROR)
+"""fastexcel logs its type guesses ("falling back to string" for an empty column) as warnings on stderr: this path
+decides the types itself, and a share's output is its notes."""
 
 _INT64 = (-(2.0**63), 2.0**63)
 _EARLIEST = pa.scalar(datetime(1900, 1, 2), pa.timestamp("ms"))
