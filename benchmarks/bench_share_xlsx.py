@@ -1,13 +1,18 @@
-"""Benchmark: sharing a 1M-row spreadsheet against reading it with python-calamine alone.
+"""Benchmark: sharing a spreadsheet against reading it with python-calamine alone.
 
-    .venv/bin/python benchmarks/bench_share_xlsx.py [--rows 1000000] [--runs 3] [--via cli|python]
+    .venv/bin/python benchmarks/bench_share_xlsx.py [--small-rows 200000] [--small-runs 5]
+                                                    [--rows 1000000] [--runs 1] [--via cli|python]
 
-The workbook (one sheet: the first `--rows` rows of TPC-H SF 1 `lineitem`, eight columns of numbers,
-dates and text) is written once with xlsxwriter and cached under benchmarks/.data/. Both sides are
-child processes, alternating: Threshold shares the file into a fresh home (`threshold share`, or
-`threshold.connect().share()` with `--via python`); the baseline opens it with python-calamine and
-reads every cell of the sheet (`to_python()`), which is the least any reader of the file must do.
-Prints median wall and CPU time, peak RSS and the ratio (target <= 1.2).
+Two workbooks, one after the other: a smaller one (`--small-rows`, `--small-runs` alternating runs each
+side, 0 to leave it out) and the 1M-row one (`--rows`, `--runs`). Each has one sheet: the first rows of
+TPC-H SF 1 `lineitem`, eight columns of numbers, dates and text, written once with xlsxwriter and cached
+under benchmarks/.data/. Both sides are child processes, alternating: Threshold shares the file into a
+fresh home (`threshold share`, or `threshold.connect().share()` with `--via python`); the baseline opens it
+with python-calamine and reads every cell of the sheet (`to_python()`), as the issue defines it. Prints
+median wall and CPU time, peak RSS and the ratios (target <= 1.2) per workbook.
+
+The baseline builds a Python object per cell; Threshold's direct path (fastexcel into Arrow) does not, so a
+share can come out below the baseline's CPU on the reading itself: the ratio is still against this baseline.
 """
 
 from __future__ import annotations
@@ -88,23 +93,30 @@ def share(path: Path, work: Path, via: str, rows: int) -> Run:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=1_000_000, help="data rows in the sheet (default 1M)")
-    parser.add_argument("--runs", type=int, default=3, help="runs of each side (default 3)")
+    parser.add_argument("--small-rows", type=int, default=200_000, help="rows of the smaller workbook (default 200k)")
+    parser.add_argument("--small-runs", type=int, default=5, help="its runs of each side (default 5; 0: skip it)")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="data rows in the large sheet (default 1M)")
+    parser.add_argument("--runs", type=int, default=1, help="its runs of each side (default 1; 0: skip it)")
     parser.add_argument("--via", choices=("cli", "python"), default="cli", help="how Threshold shares")
     args = parser.parse_args()
+    for rows, runs in ((args.small_rows, args.small_runs), (args.rows, args.runs)):
+        if runs > 0:
+            compare(rows, runs, args.via)
 
-    path = workbook(args.rows)
-    print(f"{path.name}: {path.stat().st_size / 1e6:,.0f} MB; threshold via {args.via}; {args.runs} runs each")
+
+def compare(rows: int, count: int, via: str) -> None:
+    path = workbook(rows)
+    print(f"\n{path.name}: {path.stat().st_size / 1e6:,.0f} MB; threshold via {via}; {count} runs each")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     runs: dict[str, list[Run]] = {"threshold": [], "calamine": []}
-    for i in range(args.runs):
+    for i in range(count):
         order = list(runs) if i % 2 == 0 else list(reversed(runs))
         for side in order:
             work = DATA_DIR / "runs" / f"xlsx-{side}"
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir(parents=True)
             if side == "threshold":
-                run = share(path, work, args.via, args.rows)
+                run = share(path, work, via, rows)
             else:
                 run = run_child([sys.executable, "-c", CALAMINE, str(path)])
             shutil.rmtree(work)

@@ -5,6 +5,7 @@ Type inference is a table: the cells of one column and the type and values they 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -205,3 +206,82 @@ def test_a_column_gets_the_type_the_rule_table_gives(cells: list[Any]) -> None:
     got = excel._column(tuple(cells))
     assert got.type == expected.type
     assert got.to_pylist() == expected.to_pylist() or str(got) == str(expected)  # nan != nan
+
+
+# -- the direct path (fastexcel into Arrow) gives what the grid gives ------------------------------------------
+
+
+def _long(rows: int, label: Callable[[int], object] = lambda i: f"item {i}") -> Rows:
+    return [
+        ["name", "count", "price", "day"],
+        *([label(i), i, i + 0.5, date(2026, 1, 1 + i % 28)] for i in range(rows)),
+    ]
+
+
+DIRECT_CASES: dict[str, tuple[Rows, bool]] = {
+    "a plain table": (_long(300), True),
+    "a totals row at the bottom": (
+        [*_long(300), ["Total", sum(range(300)), sum(i + 0.5 for i in range(300)), None]],
+        True,
+    ),
+    "notes below the table": ([*_long(300), [], ["Source: an export"]], True),
+    "a blank row in the middle": ([*_long(150), [], *_long(150)[1:]], False),
+    "a subtotal in the middle": (
+        [*_long(150), ["Total Berlin", sum(range(150)), None, None], *_long(150)[1:]],
+        False,
+    ),
+    "a short table": (_long(5), True),
+    "whole numbers as floats, fractions, booleans and text": (
+        [["a", "b", "c", "d"], *([float(i), i / 4, i % 2 == 0, f" x{i} "] for i in range(200))],
+        True,
+    ),
+    "a header that is a number": ([[2024, "b"], *([i, "x"] for i in range(10))], False),
+    "a title above the header": ([["Report"], *_long(20)], False),
+    "n/a among numbers": ([["a", "b"], ["n/a", 1], *([i, i] for i in range(10))], False),
+    "a time of day": ([["a", "t"], *([i, time(10, i)] for i in range(10))], False),
+    "a column mixing numbers and text": ([["a", "b"], *([i, i if i % 2 else "x"] for i in range(10))], False),
+    "an empty column inside": ([["a", "", "c"], *([i, None, str(i)] for i in range(10))], True),
+    "date-times": ([["a", "at"], *([i, datetime(2026, 1, 2, 3, i)] for i in range(10))], True),
+}
+
+
+@pytest.mark.parametrize(("rows", "direct"), DIRECT_CASES.values(), ids=DIRECT_CASES.keys())
+def test_the_direct_path_gives_what_the_grid_gives(tmp_path: Path, rows: Rows, direct: bool) -> None:
+    from threshold.sharing.readers.direct import DirectReader
+    from threshold.sharing.readers.excel import _cells_grid
+    from threshold.sharing.readers.layout import CellRange
+
+    path = xlsx(tmp_path / "t.xlsx", {"S": rows})
+    taken = DirectReader(path, {"S"}, ReadOptions(), _cells_grid).read("S") is not None
+    assert taken is direct
+    [fast] = _read(path)
+    con = duckdb.connect()
+    [grid] = read_excel(path, con, tmp_path, ReadOptions(cell_range=CellRange.parse("A1")))  # a range: the grid
+    assert fast.relation.columns == grid.relation.columns
+    assert [str(t) for t in fast.relation.types] == [str(t) for t in grid.relation.types]
+    assert fast.relation.fetchall() == grid.relation.fetchall()
+    assert (fast.skipped, fast.header_rows, fast.row_count) == (grid.skipped, grid.header_rows, grid.row_count)
+    assert fast.notes == [n for n in grid.notes if n != "range A1"]
+
+
+def test_the_size_check_names_the_sheets_the_direct_path_may_take(tmp_path: Path) -> None:
+    from threshold.limits.settings import LimitSettings
+    from threshold.sharing.readers.sheet_size import check
+
+    path = xlsx(
+        tmp_path / "t.xlsx",
+        {"Plain": [["a"], [1]], "Later": [[None], [None, "a"], [None, 1]], "Merged": [["a", "b"], [1, 2]]},
+        {"Merged": ["A1:B1"]},
+    )
+    assert check(path, LimitSettings()).plain_sheets == {"Plain"}
+    assert check(xls(tmp_path / "t.xls", {"S": [["a"], [1]]}), LimitSettings()).plain_sheets == set()
+
+
+def test_the_direct_path_logs_no_type_guesses(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """fastexcel's own type guesses ("falling back to string" for an empty column) are not a share's output: a CLI
+    share would print them on stderr."""
+    caplog.set_level(logging.WARNING)
+    path = xlsx(tmp_path / "t.xlsx", {"S": [["a", "", "c"], *([i, None, str(i)] for i in range(10))]})
+    [table] = _read(path)
+    assert [str(t) for t in table.relation.types] == ["BIGINT", "VARCHAR", "VARCHAR"]
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("fastexcel")] == []

@@ -37,3 +37,27 @@ def test_cells_are_counted_however_they_are_written(tmp_path: Path, spelling: st
     check(path, LimitSettings(spreadsheet_cells=6))  # six cells: within the limit
     with pytest.raises(TooLarge, match="sheet sheet1 holds more than 5 cells"):
         check(path, LimitSettings(spreadsheet_cells=5))
+
+
+ROWS: dict[str, list[tuple[int | str, str]]] = {
+    "in order": [(r, c) for r in range(1, 400) for c in "ABCH"],
+    "a far row early": [(5, "A"), (1_048_000, "B"), *((r, c) for r in range(6, 300) for c in "AB")],
+    "a far column early": [(5, "A"), (6, "ZZ"), *((r, c) for r in range(7, 300) for c in "AB")],
+    "a larger row with the same digits": [(9, "A"), (9_999, "A"), *((r, c) for r in range(1_000, 1_200) for c in "AB")],
+    "leading zeros last": [("300", "A"), *((f"0{r}", "A") for r in range(100, 299))],
+    "wide rows": [(r, c) for r in range(1, 100) for c in ("A", "AB", "XFD")],
+    "column Z last": [(r, c) for r in range(1, 100) for c in "AZ"],
+}
+
+
+@pytest.mark.parametrize("cells", ROWS.values(), ids=ROWS.keys())
+def test_the_farthest_cell_is_found_wherever_it_is(cells: list[tuple[int | str, str]]) -> None:
+    from threshold.sharing.readers import sheet_size
+
+    body = "".join(f'<c r="{c}{r}"><v>1</v></c>' for r, c in cells).encode()
+    extent = sheet_size._Extent("t.xlsx", "sheet1", LimitSettings(spreadsheet_cells=10**12))
+    sheet_size._add_refs(extent, body)
+    assert (extent.rows, extent.cols) == (
+        max(int(r) for r, _ in cells),
+        max(sheet_size._column(c.encode()) for _, c in cells),
+    )

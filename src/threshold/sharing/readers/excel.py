@@ -1,8 +1,12 @@
-"""Excel and OpenDocument spreadsheets (.xlsx, .xlsm, .xls, .ods), read with python-calamine.
+"""Excel and OpenDocument spreadsheets (.xlsx, .xlsm, .xls, .ods), read with python-calamine and fastexcel.
 
 A sheet is small enough to hold in memory (Excel stops at 1,048,576 rows): `_grid` reads its cells,
 `layout.find_table` finds the table on it (title rows, header rows, merged cells, totals), and the
 data rows become an Arrow table with one inferred type per column that DuckDB reads.
+
+The direct path (`direct.py`) reads the common .xlsx sheet (its header in row 1, every column of one type
+below it) straight into Arrow with fastexcel, without a Python object per cell; it hands every other sheet
+back to the grid, which stays the reference for what a sheet gives.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ import pyarrow as pa
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, SheetTypeEnum
 
 from threshold.errors import InvalidInput
-from threshold.sharing.readers.layout import CellRange, Grid, Kind, find_table
+from threshold.sharing.readers.direct import DirectReader
+from threshold.sharing.readers.layout import CellRange, Grid, Kind, TableLayout, find_table
 from threshold.sharing.readers.sheet_size import check as measure_spreadsheet
 from threshold.sharing.readers.source import ReadOptions, SourceTable
 
@@ -31,12 +36,14 @@ _INT64 = (-(2**63), 2**63 - 1)
 
 def read_excel(path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options: ReadOptions) -> list[SourceTable]:
     name = path.name
-    measure_spreadsheet(path, options.limits)  # before any grid is built: a tiny file can declare a huge sheet
+    # Before any grid is built: a tiny file can declare a huge sheet.
+    plain = measure_spreadsheet(path, options.limits).plain_sheets
     try:
         with path.open("rb") as f, _collector_paused():
             # From the bytes, not the suffix: an .xls saved as .xlsx still opens.
             workbook = CalamineWorkbook.from_filelike(f)
-            return _read_sheets(name, workbook, con, options)
+            direct = DirectReader(path, plain, options, _cells_grid)
+            return _read_sheets(name, workbook, con, options, direct)
     except CalamineError as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise InvalidInput(f"{name} is not a readable spreadsheet ({reason})") from None
@@ -56,7 +63,7 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _read_sheets(
-    name: str, workbook: CalamineWorkbook, con: duckdb.DuckDBPyConnection, options: ReadOptions
+    name: str, workbook: CalamineWorkbook, con: duckdb.DuckDBPyConnection, options: ReadOptions, direct: DirectReader
 ) -> list[SourceTable]:
     worksheets = [m.name for m in workbook.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
     wanted = options.sheet
@@ -64,7 +71,7 @@ def _read_sheets(
         if wanted not in workbook.sheet_names:
             listed = ", ".join(f"'{s}'" for s in workbook.sheet_names)
             raise InvalidInput(f"{name} has no sheet '{wanted}'; its sheets are {listed}")
-        table = _sheet_table(con, workbook.get_sheet_by_name(wanted), options, hint=None)
+        table = _sheet_table(con, workbook, wanted, options, direct, hint=None)
         if table is None:
             raise InvalidInput(f"sheet '{wanted}' of {name} is empty")
         table.other_sheets = [s for s in worksheets if s != wanted]
@@ -72,7 +79,7 @@ def _read_sheets(
 
     tables = []
     for position, sheet_name in enumerate(worksheets):
-        table = _sheet_table(con, workbook.get_sheet_by_name(sheet_name), options, hint=sheet_name if wanted else None)
+        table = _sheet_table(con, workbook, sheet_name, options, direct, hint=sheet_name if wanted else None)
         if table is None:
             continue
         tables.append(table)
@@ -92,30 +99,51 @@ def _read_sheets(
 
 
 def _sheet_table(
-    con: duckdb.DuckDBPyConnection, sheet: CalamineSheet, options: ReadOptions, hint: str | None
+    con: duckdb.DuckDBPyConnection,
+    workbook: CalamineWorkbook,
+    sheet_name: str,
+    options: ReadOptions,
+    direct: DirectReader,
+    hint: str | None,
 ) -> SourceTable | None:
     """The table on one sheet, or None when the sheet (or the chosen range of it) holds nothing."""
+    if (found := direct.read(sheet_name)) is not None:
+        table, layout = found
+        return _source_table(con, table, layout, sheet_name, options, hint)
+    sheet = workbook.get_sheet_by_name(sheet_name)
     grid = _grid(sheet, options.cell_range)
     layout = find_table(grid, options.layout)
     if layout.last_col < layout.first_col:
         return None
-    notes = [f"sheet '{sheet.name}'"]
+    arrays = [_column(cells) for cells in _columns(grid.rows, layout.data_rows, layout.first_col, layout.last_col)]
+    table = pa.Table.from_arrays(arrays, names=[f"c{k + 1}" for k in range(len(arrays))])
+    return _source_table(con, table, layout, sheet.name, options, hint)
+
+
+def _source_table(
+    con: duckdb.DuckDBPyConnection,
+    table: pa.Table,
+    layout: TableLayout,
+    sheet_name: str,
+    options: ReadOptions,
+    hint: str | None,
+) -> SourceTable:
+    notes = [f"sheet '{sheet_name}'"]
     if options.cell_range is not None:
         notes.append(f"range {options.cell_range}")
     notes.extend(layout.notes())
-    arrays = [_column(cells) for cells in _columns(grid.rows, layout.data_rows, layout.first_col, layout.last_col)]
-    internal = [f"c{k + 1}" for k in range(len(arrays))]
-    relation = con.from_arrow(pa.Table.from_arrays(arrays, names=internal))
+    internal = [f"c{k + 1}" for k in range(table.num_columns)]
+    relation = con.from_arrow(table.rename_columns(internal))
     # Project to the header's own names (duplicates and all); the sharing service normalises them.
     select = ", ".join(f"{col} AS {_ident(n)}" for col, n in zip(internal, layout.names, strict=True))
     return SourceTable(
         relation=relation.project(select),
         name_hint=hint,
         notes=notes,
-        sheet=sheet.name,
+        sheet=sheet_name,
         header_rows=layout.header_numbers,
         skipped=layout.skipped,
-        row_count=len(layout.data_rows),
+        row_count=table.num_rows,
     )
 
 
@@ -148,6 +176,11 @@ def _grid(sheet: CalamineSheet, cell_range: CellRange | None) -> Grid:
         origin=top + 1,
         empty=_empty,
     )
+
+
+def _cells_grid(rows: list[list[Any]], numbers: list[int]) -> Grid:
+    """A grid of cells as fastexcel's Arrow columns give them back (float, str, bool, datetime, None)."""
+    return Grid(rows=rows, numbers=numbers, kind=_kind, value=_value, text=_text, empty=_empty)
 
 
 def _columns(rows: list[list[Cell]], data: list[int], first: int, last: int) -> list[Any]:

@@ -9,15 +9,18 @@ measured by streaming through it with little memory:
 - .xls (an OLE compound file): the workbook stream's size, each sheet's DIMENSIONS record and the
   positions of its cell records.
 
-Every refusal is a `TooLarge` naming the limit's setting.
+Every refusal is a `TooLarge` naming the limit's setting. What the pass saw on the way (`Measured`: which
+.xlsx sheets start at A1 and have no merged cells) lets the reader take its direct path.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 from xml.etree.ElementTree import XMLPullParser
@@ -27,6 +30,8 @@ from threshold.limits.allowance import human_size
 from threshold.limits.settings import LimitSettings
 
 CHUNK = 1 << 20
+REFS_AT_ONCE = 8 << 20
+"""Cell positions are read over this much of a sheet at once (a search per block, see `_add_refs`)."""
 # A cell's position, its `r` attribute: rows and columns found apart (two passes that make no tuple per cell).
 # Any `r="A1"`-shaped attribute counts, not only a <c> element's: more can only make the sheet seem larger.
 _REF_ROW = re.compile(rb"r=\"[A-Z]{1,3}([0-9]{1,7})\"")
@@ -37,16 +42,31 @@ _CELL = re.compile(rb"<c[\s/>]")
 _CELL_PREFIXED = re.compile(rb"<\w+:c[\s/>]")
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*?\sref=\"([A-Z]{0,3})([0-9]{0,7})(?::([A-Z]{1,3})([0-9]{1,7}))?\"")
 _ODS = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+# The sheet's first cell is A1 and holds a value (a reader's grid then starts at A1, whatever comes after).
+_FIRST_CELL = re.compile(rb"<c\s[^>]*?\br=\"([A-Z]{1,3}[0-9]{1,7})\"[^>]*>(\s*<(?:v|is)[\s>])?")
+_MERGED = b"<mergeCell "
+_SHEET_ENTRY = re.compile(rb"<sheet\b[^>]*>")
+_ATTRIBUTE = re.compile(rb"([\w:]+)=\"([^\"]*)\"")
 
 
-def check(path: Path, limits: LimitSettings) -> None:
+@dataclass
+class Measured:
+    """What the size check saw while measuring (nothing is promised for what it did not read)."""
+
+    plain_sheets: set[str] = field(default_factory=set)
+    """Names of .xlsx worksheets whose first cell is A1 with a value and that have no merged cells."""
+
+
+def check(path: Path, limits: LimitSettings) -> Measured:
     """Refuse a spreadsheet whose grid, cells or decompressed size would pass the limits."""
     with path.open("rb") as f:
         magic = f.read(8)
+    measured = Measured()
     if magic.startswith(b"PK\x03\x04"):
-        _check_zip(path, limits)
+        _check_zip(path, limits, measured)
     elif magic == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         _check_xls(path, limits)
+    return measured
 
 
 class _Extent:
@@ -84,7 +104,7 @@ def _column(letters: bytes) -> int:
 # -- zip: .xlsx, .xlsm, .ods ---------------------------------------------------------------------
 
 
-def _check_zip(path: Path, limits: LimitSettings) -> None:
+def _check_zip(path: Path, limits: LimitSettings, measured: Measured) -> None:
     name = path.name
     try:
         archive = zipfile.ZipFile(path)
@@ -107,11 +127,36 @@ def _check_zip(path: Path, limits: LimitSettings) -> None:
                         f"bomb rather than a spreadsheet ({limits.setting('spreadsheet_ratio')})"
                     )
         budget = [limits.spreadsheet_bytes]  # what the parts really unpack to, whatever their headers say
+        names = _sheet_names(archive)
         for info in infos:
             if re.fullmatch(r"xl/worksheets/[^/]+\.xml", info.filename):
-                _check_xlsx_sheet(archive, info, name, limits, budget)
+                plain = _check_xlsx_sheet(archive, info, name, limits, budget)
+                if plain and info.filename in names:
+                    measured.plain_sheets.add(names[info.filename])
             elif info.filename == "content.xml":
                 _check_ods(archive, info, name, limits, budget)
+
+
+def _sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part -> the sheet's name, from xl/workbook.xml and its relationships (small parts; a name the
+    reader would not find again only leaves a sheet off the direct path)."""
+    try:
+        book = archive.read("xl/workbook.xml") if archive.getinfo("xl/workbook.xml").file_size < CHUNK else b""
+        rels = archive.read("xl/_rels/workbook.xml.rels")
+    except (KeyError, zipfile.BadZipFile, OSError, EOFError):
+        return {}
+    targets = {}
+    for entry in re.findall(rb"<Relationship\b[^>]*>", rels[:CHUNK]):
+        attrs = dict(_ATTRIBUTE.findall(entry))
+        target = attrs.get(b"Target", b"").decode(errors="replace").lstrip("/")
+        targets[attrs.get(b"Id", b"")] = target if target.startswith("xl/") else f"xl/{target}"
+    names = {}
+    for entry in _SHEET_ENTRY.findall(book):
+        attrs = {k.split(b":")[-1]: v for k, v in _ATTRIBUTE.findall(entry)}
+        part = targets.get(attrs.get(b"id", b""))
+        if part and b"&" not in attrs.get(b"name", b"&"):  # names with XML escapes: the reader's own path
+            names[part] = attrs[b"name"].decode(errors="replace")
+    return names
 
 
 def _chunks(
@@ -133,11 +178,16 @@ def _chunks(
 
 def _check_xlsx_sheet(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: LimitSettings, budget: list[int]
-) -> None:
+) -> bool:
+    """Measure one sheet; True when its first cell is A1 with a value and it merges no cells."""
     sheet = info.filename.rsplit("/", 1)[-1].removesuffix(".xml")
     extent = _Extent(name, f"sheet {sheet}", limits)
     tail = b""
     first = True
+    starts_at_a1: bool | None = None
+    merged = False
+    pending: list[bytes] = []
+    waiting = 0
     for chunk in _chunks(archive, info, name, limits, budget):
         data = tail + chunk
         if first:
@@ -152,22 +202,57 @@ def _check_xlsx_sheet(
         cut = data.rfind(b"<")
         cut = cut if cut > len(data) - 4096 else len(data)
         body, tail = data[:cut], data[cut:]
-        _add_refs(extent, body)
+        pending.append(body)
+        if (waiting := waiting + len(body)) >= REFS_AT_ONCE:
+            _add_refs(extent, b"".join(pending))
+            pending, waiting = [], 0
         extent.cells += _cells(body)
         extent.check()
-    _add_refs(extent, tail)
+        if starts_at_a1 is None and (cell := _FIRST_CELL.search(body)):
+            starts_at_a1 = cell.group(1) == b"A1" and cell.group(2) is not None
+        merged = merged or _MERGED in body
+    _add_refs(extent, b"".join([*pending, tail]))
+    return bool(starts_at_a1) and not merged and _MERGED not in tail
 
 
 def _cells(body: bytes) -> int:
-    return len(_CELL.findall(body)) + (len(_CELL_PREFIXED.findall(body)) if b":c" in body else 0)
+    """At least the cells of `body`: every `<c` counts (a few `<col`, `<cfRule` too: more can only refuse sooner),
+    and the namespace-prefixed spelling only in a chunk that has ":c" at all."""
+    return body.count(b"<c") + (len(_CELL_PREFIXED.findall(body)) if b":c" in body else 0)
 
 
 def _add_refs(extent: _Extent, body: bytes) -> None:
-    """Widen the extent to the farthest cell positions in `body`: the largest row and column, computed over
-    the distinct values (a chunk repeats a few column letters over thousands of cells) instead of per cell."""
+    """Widen the extent to the farthest cell positions in `body`, the largest row and column.
+
+    A sheet's writer puts its cells in order, so the last positions of the chunk are usually the farthest: they
+    are taken when one search finds no position beyond them anywhere in the chunk (no list of every position).
+    Otherwise, and always when the last positions are two letters wide or more (or written with leading zeros),
+    every position is read."""
+    last_rows, last_cols = _REF_ROW.findall(body[-_LOOK_BACK:]), _REF_COL.findall(body[-_LOOK_BACK:])
+    if last_rows and last_cols:
+        row, col = max(last_rows, key=lambda r: (len(r.lstrip(b"0")), r.lstrip(b"0"))), max(last_cols, key=_column)
+        if len(col) == 1 and row[:1] != b"0" and not _beyond(row, col).search(body):
+            extent.add(int(row), _column(col), 0)
+            return
     numbers, letters = set(_REF_ROW.findall(body)), set(_REF_COL.findall(body))
     if numbers and letters:
         extent.add(max(map(int, numbers)), max(map(_column, letters)), 0)
+
+
+_LOOK_BACK = 4096
+
+
+@functools.lru_cache(maxsize=64)
+def _beyond(row: bytes, col: bytes) -> re.Pattern[bytes]:
+    """A position (`r` attribute) in a row after `row` (no leading zero) or a column after the one letter `col`: a
+    number with more digits (leading zeros too: more is only slower), or as many with a larger digit where the
+    first differs."""
+    digits = row.decode()
+    larger = [f"{digits[:i]}[{int(d) + 1}-9][0-9]{{{len(digits) - i - 1}}}" for i, d in enumerate(digits) if d != "9"]
+    rows = "|".join([f"[0-9]{{{len(digits) + 1},}}", *larger])
+    later = chr(col[0] + 1)
+    cols = "[A-Z]{2,}" + (f"|[{later}-Z]" if col != b"Z" else "")
+    return re.compile(f'r="(?:[A-Z]+(?:{rows})"|(?:{cols})[0-9])'.encode())
 
 
 def _check_ods(
