@@ -18,6 +18,8 @@ from collections import deque
 
 import sqlalchemy as sa
 
+_NOTHING = object()
+
 SPARES = 1
 """Copies kept ready per template: one is enough while making a copy takes less time than a test does
 (more would only hold the server's disk and a core while the next template's copy waits)."""
@@ -44,6 +46,8 @@ class DatabasePool:
         self._failed: list[str] = []
         """Drops the thread could not do (tried again by `close`)."""
         self._busy = 0
+        self._making: object = _NOTHING
+        """The template the thread is making a copy of now (a test asking for one waits for it)."""
         self._closed = False
         self._thread = threading.Thread(target=self._work, name="pg-test-databases", daemon=True)
         self._thread.start()
@@ -70,6 +74,8 @@ class DatabasePool:
         made now when none is ready; the thread then makes the next."""
         with self._lock:
             ready = self._ready.setdefault(template, deque())
+            while not ready and self._making == template:  # nearly made: cheaper than making another
+                self._lock.wait()
             url = ready.popleft() if ready else None
             if template not in self._wanted:
                 self._wanted.append(template)
@@ -113,6 +119,8 @@ class DatabasePool:
                 if job is None:
                     return
                 self._busy += 1
+                if job[0] == "make":
+                    self._making = job[1]
             what, url = job
             try:
                 if what == "make":
@@ -131,6 +139,7 @@ class DatabasePool:
             finally:
                 with self._lock:
                     self._busy -= 1
+                    self._making = _NOTHING
                     self._lock.notify_all()
 
     def close(self) -> None:
