@@ -1,6 +1,6 @@
 """What a PostgreSQL-parametrised test pays for its own metadata database, and what a pool saves.
 
-    set -a; . ./.test-env; set +a; .venv/bin/python benchmarks/bench_test_databases.py --runs 15
+    set -a; . ./.test-env; set +a; .venv/bin/python benchmarks/time_test_databases.py --runs 15
 
 Builds the test suite's `org` home on PostgreSQL once (as `tests/conftest.py` does), then times, with the
 ways alternating round by round, what a test waits for before its home opens and after it closes:
@@ -11,9 +11,9 @@ ways alternating round by round, what a test waits for before its home opens and
 - `pool`: take a copy a background thread made ahead (`tests/pgpool.py`) and hand the used one back to
   be dropped there: what the test waits for when the pool keeps up.
 
-Prints the median wait per way and the ratio to `create`; also the CPU the server spends either way is
-the same (the pool moves the work off the test's thread, onto time the test spends elsewhere). Not named
-in `make test`; needs THRESHOLD_TEST_POSTGRES_URL (scripts/test-services.sh).
+Prints the median wait per way and the ratio to `create`. The server does the same work either way:
+the pool moves it off the test's thread, into time the test spends elsewhere. Not named
+`bench_*.py`: `make bench` does not run it (it needs THRESHOLD_TEST_POSTGRES_URL, from scripts/test-services.sh).
 """
 
 from __future__ import annotations
