@@ -12,7 +12,6 @@ import shutil
 import socket
 import tempfile
 import threading
-import uuid
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -23,6 +22,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+import pgpool
 import prepared
 import s3homes
 from orgs import PLANT_KPIS_CSV, Org, _build_org
@@ -34,26 +34,124 @@ POSTGRES_URL = os.environ.get("THRESHOLD_TEST_POSTGRES_URL")
 s3homes.install()  # THRESHOLD_TEST_WAREHOUSE=s3: every test home's warehouse on the local S3 server
 
 
-def _postgres_database(template: str | None = None) -> str:
-    """A fresh database on the test server for one test (a copy of the database at `template`, when
-    given); dropped afterwards by the fixture."""
+# --- PostgreSQL databases per test: made ahead, dropped after, off the test's thread (pgpool.py) ---
+
+
+_POOL: pgpool.DatabasePool | None = None
+
+
+def _pool() -> pgpool.DatabasePool:
+    """This test process's `DatabasePool` (made on first use, closed at the end of the session)."""
+    global _POOL
     assert POSTGRES_URL
-    name = f"thr_{uuid.uuid4().hex[:12]}"
-    copy_of = f' TEMPLATE "{template.rsplit("/", 1)[1]}"' if template else ""
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"{copy_of}'))
-    admin.dispose()
-    return POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    if _POOL is None:
+        _POOL = pgpool.DatabasePool(POSTGRES_URL)
+    return _POOL
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    global _POOL
+    if _POOL is not None:
+        _POOL.close()
+        _POOL = None
+
+
+def _postgres_database(template: str | None = None, strategy: str = "") -> str:
+    """A fresh database on the test server for one test (a copy of the database at `template`, when
+    given), made now; dropped afterwards by the fixture."""
+    return _pool().create(template, strategy)
 
 
 def _drop_postgres_database(url: str) -> None:
-    assert POSTGRES_URL
-    name = url.rsplit("/", 1)[1]
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    _pool().drop(url)
+
+
+# --- The heaviest test files first under `pytest -n N --dist loadfile` -------------------------------
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `--dist loadfile`: hand the files to the workers in the order they were collected in, which
+    `pytest_collection_modifyitems` makes heaviest first. xdist's own order (most tests first) hands the
+    files with few but long tests (the route walks, the demo, the browser) out last, where one of them
+    keeps a worker busy long after the other has finished."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    config.option.loadscopereorder = False
+    return LoadFileScheduling(config, log)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Tell each worker to sort its collection (a worker's own `dist` option always reads "no")."""
+    if node.config.getvalue("dist") == "loadfile":
+        node.workerinput["heaviest_first"] = True
+
+
+HEAVIEST = (
+    "tests/access/test_walk.py",
+    "tests/api/test_fuzz.py",
+    "tests/demo/test_demo.py",
+    "tests/store/test_migrations.py",
+    "tests/test_cli.py",
+    "tests/api/test_permissions.py",
+    "tests/e2e/test_pages_for_everyone.py",
+    "tests/sharing/test_share_bad_inputs.py",
+    "tests/quality/test_cli.py",
+)
+"""The longest files (summed durations, issue 12's profiles in BENCHMARKS.md), longest first: handed out
+before every other file. A file missing here still goes early when it has a test marked `slow`."""
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an xdist worker under `--dist loadfile`: the files of `HEAVIEST` first, in its order, then the
+    files with a test marked `slow`, then the others, the last two groups by number of tests, most first
+    (a stable sort: a file's tests keep their order; every worker sorts the same collection the same way,
+    as xdist requires). A run without workers keeps the collection's order."""
+    if not getattr(config, "workerinput", {}).get("heaviest_first"):
+        return
+    count: dict[str, int] = {}
+    slow: set[str] = set()
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        count[path] = count.get(path, 0) + 1
+        if item.get_closest_marker("slow") is not None:
+            slow.add(path)
+    heaviest = {path: i for i, path in enumerate(HEAVIEST)}
+
+    def weight(path: str) -> tuple[int, int]:
+        if path in heaviest:
+            return 0, heaviest[path]
+        return (1 if path in slow else 2), -count[path]
+
+    order = {path: i for i, path in enumerate(sorted(count, key=weight))}
+    items.sort(key=lambda item: order[item.nodeid.split("::", 1)[0]])
+
+
+# --- Every test ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_passwords() -> Iterator[None]:
+    """Argon2 at its cheapest parameters for the whole session, as the prepared homes are built with: the
+    default parameters (64 MiB, three passes) cost 0.1-0.3 s per password set or sign-in on a quiet core
+    and over a second on a loaded one, and the suite sets and checks thousands of passwords. Hashing and
+    verifying run the same code; a hash records its parameters, so a hash made either way verifies the
+    same way. Session scope, so that module-scoped fixtures (an organisation with its own people) hash
+    cheaply too."""
+    from argon2 import PasswordHasher, profiles
+
+    from threshold.identity import service as identity
+
+    hasher, identity._hasher = identity._hasher, PasswordHasher.from_parameters(profiles.CHEAPEST)
+    yield
+    identity._hasher = hasher
+
+
+# --- Homes built from nothing --------------------------------------------------------------------
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -66,7 +164,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 def _make_platform(home: Path, backend: str) -> Iterator[Platform]:
     """A new, initialised home built from nothing (admin only); closed (and its database dropped) after."""
-    url = _postgres_database() if backend == "postgres" else None
+    url = _pool().take() if backend == "postgres" else None
     platform = Platform.open(home, must_exist=False, **({"database_url": url} if url else {}))
     platform.init()
     ensure_admin(platform)
@@ -75,7 +173,7 @@ def _make_platform(home: Path, backend: str) -> Iterator[Platform]:
     finally:
         platform.close()
         if url:
-            _drop_postgres_database(url)
+            _pool().give_back(url)
 
 
 # --- Homes built once per session, copied per test ------------------------------------------------
@@ -88,7 +186,8 @@ class PreparedHomes:
 
     The copy of a SQLite home is a copy of its folder (the metadata file is in it); the copy of a
     PostgreSQL home is a copy of its folder plus a database created from the prepared one as template
-    (`CREATE DATABASE x TEMPLATE y` copies files, no SQL is replayed). A copy never writes into the
+    (`CREATE DATABASE x TEMPLATE y` copies files, no SQL is replayed), made ahead and dropped after on a
+    background thread (`pgpool.DatabasePool`). A copy never writes into the
     prepared home, so a test may change its copy freely. Builders run with cheap password hashing."""
 
     def __init__(self, root: Path) -> None:
@@ -153,7 +252,7 @@ class PreparedHomes:
 
     def _open_copy(self, kind: str, backend: str, dest: Path) -> tuple[Platform, str | None]:
         home, template, result = self._prepare(kind, backend)
-        url = _postgres_database(template=template) if template else None
+        url = _pool().take(template) if template else None
         try:
             shutil.copytree(home, dest, symlinks=True)
             storage = s3homes.overrides(dest, copied=True)
@@ -166,7 +265,7 @@ class PreparedHomes:
             homes.claim(platform.settings, platform.store)
         except BaseException:
             if url:
-                _drop_postgres_database(url)
+                _pool().give_back(url)
             raise
         self._copies[platform] = (kind, result)
         return platform, url
@@ -179,7 +278,7 @@ class PreparedHomes:
         finally:
             platform.close()
             if url:
-                _drop_postgres_database(url)
+                _pool().give_back(url)
 
     def copy_org(self, kind: str, backend: str, tmp: Path) -> Iterator[tuple[Org, Any]]:
         """A copy of the home of the registered fixture `kind` at `tmp/home`: (its `Org`, what its
@@ -210,6 +309,7 @@ class PreparedHomes:
 
     def close(self) -> None:
         for url in self._templates:
+            _pool().forget(url)
             _drop_postgres_database(url)
 
 
@@ -324,11 +424,11 @@ def empty_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    url = _postgres_database()
+    url = _pool().take()
     try:
         yield url
     finally:
-        _drop_postgres_database(url)
+        _pool().give_back(url)
 
 
 # --- One organisation per test module (tests/gateway, tests/api) ----------------------------------

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from typing import Any
 
 import httpx
 
+import inprocess
 import threshold
 from threshold.api.app import create_app
 from threshold.identity.service import create_token
@@ -21,25 +20,7 @@ TYPO = "scarp rates"
 
 def test_cli_client_api_and_page_find_a_dataset_by_a_typo(org: Any) -> None:
     home = str(org.platform.settings.home_dir)
-    cli = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "threshold.cli",
-            "datasets",
-            "--search",
-            TYPO,
-            "--as",
-            "ben",
-            "--home",
-            home,
-            "--format",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    cli = inprocess.threshold("datasets", "--search", TYPO, "--as", "ben", "--home", home, "--format", "json")
     assert cli.returncode == 0, cli.stderr
     assert [d["name"] for d in json.loads(cli.stdout)] == [KPIS]
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+import inprocess
 from threshold.api.app import create_app
 from threshold.identity.service import create_token
 
@@ -64,12 +64,8 @@ def test_the_cli(org: Any, tmp_path: Path) -> None:
     p.close()
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "threshold.cli", *args, "--home", str(home), "--as", "greta"],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        """The command in this process (`tests/inprocess.py`): its exit code, stdout and stderr."""
+        return inprocess.threshold(*args, "--as", "greta", home=home)
 
     report = tmp_path / "ada.csv"
     access = run("erasure", "access", "--subject", f"personal.email={ADA}", "--export", str(report))

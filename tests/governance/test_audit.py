@@ -4,13 +4,12 @@ owners search their domains' data (and their own actions), the governance group 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
 import pyarrow as pa
 import pytest
 
+import inprocess
 from prepared import on_org
 from threshold.api.app import create_app
 from threshold.errors import InvalidInput
@@ -168,25 +167,8 @@ def test_the_cli_searches_as_the_person_asking(org: Any) -> None:
     p = org.platform
     query(p, f"SELECT * FROM {KPIS}", user=org.ben)
     query(p, f"SELECT * FROM {KPIS}", user=org.carla)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "threshold.cli",
-            "audit",
-            "--dataset",
-            KPIS,
-            "--as",
-            "ben",
-            "--format",
-            "json",
-            "--home",
-            str(p.settings.home_dir),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin"},
+    done = inprocess.threshold(
+        "audit", "--dataset", KPIS, "--as", "ben", "--format", "json", "--home", str(p.settings.home_dir)
     )
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)

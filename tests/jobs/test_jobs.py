@@ -284,18 +284,14 @@ def test_the_scheduler_setting_switches_the_servers_thread_off(platform: Platfor
 def test_the_jobs_command_lists_runs_and_refuses_bad_input(tmp_path: Any) -> None:
     import json
     import subprocess
-    import sys
+
+    import inprocess
 
     home = tmp_path / "home"
 
     def threshold(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "threshold.cli", *args, "--home", str(home)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={"PATH": "/usr/bin:/bin", "COLUMNS": "120"},
-        )
+        """The command in this process (`tests/inprocess.py`): its exit code, stdout and stderr."""
+        return inprocess.threshold(*args, home=home, columns=120)
 
     assert threshold("init").returncode == 0
     listed = threshold("jobs", "list", "--format", "json")

@@ -6,6 +6,11 @@ again changes nothing and loses nothing. SQLite connections are set up for sever
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -14,6 +19,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+import pgpool
 from threshold.store.db import _MIGRATIONS, Store
 from threshold.store.models import Base
 from threshold.store.search_index import engine_owned
@@ -51,6 +57,91 @@ def _tables(store: Store) -> set[str]:
 def _schema(store: Store) -> dict[str, list[tuple[str, str]]]:
     insp = sa.inspect(store.engine)
     return {t: [(c["name"], str(c["type"])) for c in insp.get_columns(t)] for t in sorted(insp.get_table_names())}
+
+
+class Revisions:
+    """Databases at every earlier revision, at rest, made by one walk from empty through the migrations per
+    backend (on first use): after each step a copy is kept (a file copy on SQLite, a template database on
+    PostgreSQL). `copy` hands a test a copy of its own of the database at a revision: the state
+    `command.upgrade(config, revision)` from empty leaves, without each test walking there again. Only for a
+    linear history (every revision one parent, none shared): otherwise `copy` walks from empty, as before."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.linear = _linear()
+        self.at: dict[str, dict[str, str]] = {}
+        """backend -> revision -> the SQLite file or the template database's URL."""
+        self.pool = pgpool.DatabasePool(os.environ["THRESHOLD_TEST_POSTGRES_URL"]) if _postgres() else None
+
+    def _walk(self, backend: str) -> dict[str, str]:
+        if backend not in self.at:
+            at: dict[str, str] = {}
+            walk = self._new(backend, self.root / "walk.db")
+            store = Store(walk)
+            try:
+                for revision in _revisions()[:-1]:
+                    command.upgrade(store._alembic_config(), revision)
+                    store.dispose()  # at rest: no connection open, the SQLite log checkpointed
+                    if self.pool is not None and backend == "postgres":
+                        at[revision] = self.pool.create(template=walk)
+                    else:
+                        kept = self.root / f"{revision}.db"
+                        shutil.copyfile(self.root / "walk.db", kept)
+                        at[revision] = str(kept)
+            finally:
+                store.dispose()
+                if self.pool is not None and backend == "postgres":
+                    self.pool.drop(walk)
+            self.at[backend] = at
+        return self.at[backend]
+
+    def _new(self, backend: str, path: Path) -> str:
+        if backend == "postgres":
+            assert self.pool is not None
+            return self.pool.create()
+        return f"sqlite:///{path}"
+
+    def copy(self, backend: str, revision: str, tmp: Path) -> Store:
+        """A store at `revision`, of the caller's own (`release` it after)."""
+        if not self.linear:
+            store = Store(self._new(backend, tmp / "threshold.db"))
+            command.upgrade(store._alembic_config(), revision)
+            return store
+        kept = self._walk(backend)[revision]
+        if backend == "postgres":
+            assert self.pool is not None
+            return Store(self.pool.create(template=kept))
+        shutil.copyfile(kept, tmp / "threshold.db")
+        return Store(f"sqlite:///{tmp / 'threshold.db'}")
+
+    def release(self, store: Store, backend: str) -> None:
+        store.dispose()
+        if backend == "postgres" and self.pool is not None:
+            self.pool.give_back(store.url)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            for url in self.at.get("postgres", {}).values():
+                self.pool.drop(url)
+            self.pool.close()
+
+
+def _postgres() -> bool:
+    return bool(os.environ.get("THRESHOLD_TEST_POSTGRES_URL"))
+
+
+def _linear() -> bool:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    revisions = list(ScriptDirectory.from_config(cfg).walk_revisions())
+    return all(not isinstance(r.down_revision, tuple | list) and not r.is_branch_point for r in revisions)
+
+
+@pytest.fixture(scope="module")
+def revisions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Revisions]:
+    kept = Revisions(tmp_path_factory.mktemp("revisions"))
+    yield kept
+    kept.close()
 
 
 @pytest.fixture
@@ -104,8 +195,18 @@ def test_upgrading_twice_changes_nothing_and_keeps_the_data(store: Store) -> Non
 
 
 @pytest.mark.parametrize("start", _revisions()[:-1])
-def test_upgrade_from_an_earlier_revision_reaches_head_and_keeps_the_data(store: Store, start: str) -> None:
-    command.upgrade(store._alembic_config(), start)
+def test_upgrade_from_an_earlier_revision_reaches_head_and_keeps_the_data(
+    backend: str, revisions: Revisions, tmp_path: Path, start: str
+) -> None:
+    store = revisions.copy(backend, start, tmp_path)
+    try:
+        _upgrade_from(store, start)
+    finally:
+        revisions.release(store, backend)
+
+
+def _upgrade_from(store: Store, start: str) -> None:
+    assert _version(store) == [start]
     with store.engine.begin() as c:
         c.execute(
             sa.text("INSERT INTO domains (name, title, description, created_at) VALUES ('sales', 'Sales', '', :at)"),
