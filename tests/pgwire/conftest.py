@@ -13,19 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from pgclient import psql_binary, serve
+from pgclient import add_budget, psql_binary, serve
 
 from threshold.pgwire.server import FrontDoor
-from threshold.sharing.service import share
-
-BUDGET_CSV = "cost_centre,amount\nCC-1,1200.50\nCC-2,800.00\n"
-
-
-def add_budget(org, tmp: Path) -> None:
-    """finance.budget: restricted, so it exists only for finance's members (ben), governance and admins."""
-    csv = tmp / "budget.csv"
-    csv.write_text(BUDGET_CSV, encoding="utf-8")
-    share(org.platform, csv, domain="finance", user=org.ben, visibility="restricted", description="Budget lines")
 
 
 @dataclass

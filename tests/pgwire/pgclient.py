@@ -13,6 +13,16 @@ from pathlib import Path
 
 from threshold.pgwire.server import FrontDoor
 from threshold.platform import Platform
+from threshold.sharing.service import share
+
+BUDGET_CSV = "cost_centre,amount\nCC-1,1200.50\nCC-2,800.00\n"
+
+
+def add_budget(org, tmp: Path) -> None:
+    """finance.budget: restricted, so it exists only for finance's members (ben), governance and admins."""
+    csv = tmp / "budget.csv"
+    csv.write_text(BUDGET_CSV, encoding="utf-8")
+    share(org.platform, csv, domain="finance", user=org.ben, visibility="restricted", description="Budget lines")
 
 
 def psql_binary() -> str | None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import psycopg
-from pgclient import serve
-
-from conftest import add_budget
+from pgclient import add_budget, serve
 
 
 def test_sign_in_catalog_and_masks_on_sqlite_and_postgresql(any_org, tmp_path) -> None:
