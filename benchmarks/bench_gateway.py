@@ -171,12 +171,13 @@ class Flushes:
         drain = journal.Journal._drain
         writes = self.writes
 
-        def timed_drain(self_: object, timeout: float) -> None:
-            t, c = time.perf_counter(), time.thread_time()
+        def timed_drain(self_: journal.Journal, timeout: float) -> None:
+            t, c, applied = time.perf_counter(), time.thread_time(), self_._applied
             try:
-                drain(self_, timeout)  # type: ignore[arg-type]
+                drain(self_, timeout)
             finally:
-                writes.append((t, time.perf_counter(), time.thread_time() - c))
+                if self_._applied > applied:  # a write (a drain that found nothing to write is not one)
+                    writes.append((t, time.perf_counter(), time.thread_time() - c))
 
         journal.Journal._drain = timed_drain  # type: ignore[method-assign]
 
@@ -207,7 +208,7 @@ class Flushes:
                 return f"{side}: no query hit"
             return f"{side}: {len(extra)} queries hit, {statistics.mean(extra) * 1000:+.1f} ms each on average"
 
-        busy = [w for w in self.writes if w[1] - w[0] > 0]
+        busy = self.writes
         cpu = sum(c for *_, c in busy)
         how = "between timed queries (settled)" if settled else "where the flusher put them (--background-flush)"
         print(

@@ -1,12 +1,10 @@
 """Where a gateway query's time goes: `bench_gateway.py --trace` wraps the gateway's phases with timers.
 
 A benchmark shim, not product code: it replaces module attributes of `threshold.gateway.service`,
-the engine and the usage journal with timing wrappers, and records
+the engine and the usage record with timing wrappers, and records
 
 - per query and side, the wall time of each gateway phase (parse, resolve, decide, bind, engine start,
   batches, usage record...), so a slow run says which phase carries the extra milliseconds;
-- the intervals when the usage journal's flusher wrote a batch, and how much of each side's queries they
-  overlapped (a flush competes with DuckDB's threads for the 2 cores and for the GIL);
 - Python's garbage collections (time spent, and which side's queries they fell in);
 - at the end, the CPU time of every thread of the process (DuckDB's workers, the flusher, the watchdog).
 """
@@ -48,7 +46,6 @@ class Trace:
         self.current: dict[str, float] = defaultdict(float)
         self.phases: dict[tuple[str, str], list[dict[str, float]]] = defaultdict(list)
         self.intervals: dict[str, list[tuple[float, float, str]]] = defaultdict(list)  # side -> (t0, t1, q)
-        self.flushes: list[tuple[float, float, float]] = []  # (t0, t1, thread cpu)
         self.gcs: list[tuple[float, float, int]] = []  # (t0, t1, generation)
         self._gc_start: float | None = None
         self._main = threading.get_ident()
@@ -74,7 +71,6 @@ class Trace:
         from threshold import events
         from threshold.engines import duckdb as engine_mod
         from threshold.gateway import service
-        from threshold.usage import journal
 
         platform = client.platform
         self.wrap(platform.store, "metadata_version", "metadata_version")
@@ -96,17 +92,6 @@ class Trace:
         self.wrap(engine_mod.Running, "start", "engine.start")
         self.wrap(engine_mod.Running, "next_batch", "engine.batches")
 
-        drain = journal.Journal._drain
-        trace = self
-
-        def timed_drain(self_: Any, timeout: float) -> None:
-            t, c = time.perf_counter(), time.thread_time()
-            try:
-                drain(self_, timeout)
-            finally:
-                trace.flushes.append((t, time.perf_counter(), time.thread_time() - c))
-
-        journal.Journal._drain = timed_drain  # type: ignore[method-assign]
         gc.callbacks.append(self._on_gc)
 
     def _on_gc(self, phase: str, info: dict[str, int]) -> None:
@@ -170,14 +155,6 @@ class Trace:
         print(
             f"engine (start + batches) {engine_sum:.1f} ms vs plain DuckDB {sums['duckdb']:.1f} ms: "
             f"{engine_sum - sums['duckdb']:+.1f} ms in DuckDB itself; {sums['python']:.1f} ms around it"
-        )
-        flush_wall = sum(t1 - t0 for t0, t1, _ in self.flushes)
-        flush_cpu = sum(c for *_, c in self.flushes)
-        print(
-            f"usage journal: {len(self.flushes)} flushes, {flush_wall * 1000:.1f} ms wall, "
-            f"{flush_cpu * 1000:.1f} ms CPU on the flusher; overlapping gateway queries "
-            f"{self.overlap(self.flushes, 'threshold') * 1000:.1f} ms, plain DuckDB queries "
-            f"{self.overlap(self.flushes, 'duckdb') * 1000:.1f} ms"
         )
         gc_wall = sum(t1 - t0 for t0, t1, _ in self.gcs)
         by_gen = defaultdict(int)
