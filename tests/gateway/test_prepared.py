@@ -55,3 +55,32 @@ def test_prepared_reads_are_per_reader(any_org) -> None:
     assert "anna.schmidt@example.com" in own
     assert "anna.schmidt@example.com" not in other  # masked for a reader outside the domain
     assert len(reads_of(platform)._entries) >= 2
+
+
+def test_a_decision_is_reused_by_other_queries_of_the_same_reader_until_the_metadata_changes(any_org) -> None:
+    from threshold.access.reading import decision_key, kept_decisions
+
+    platform, ben, anna = any_org.platform, any_org.ben, any_org.anna
+    name = "manufacturing.plant_kpis"
+    decided = kept_decisions(platform)
+    first = query(platform, SCRAP, user=ben).table.column("scrap_rate").to_pylist()
+    version = platform.store.metadata_version()
+    assert version is not None
+    made = decided.get(decision_key(version, ben, None, name))
+    assert made is not None and made.allowed and "scrap_rate" not in made.masks
+
+    # Another query text on the same dataset: no prepared read, the same decision object.
+    other = "SELECT scrap_rate FROM manufacturing.plant_kpis WHERE scrap_rate >= 0 ORDER BY scrap_rate"
+    assert sorted(query(platform, other, user=ben).table.column("scrap_rate").to_pylist()) == sorted(first)
+    assert decided.get(decision_key(version, ben, None, name)) is made
+    assert decided.get(decision_key(version, anna, None, name)) is None  # per reader
+
+    tag(platform, anna, "manufacturing.plant_kpis.scrap_rate", "personal.health")
+    later = platform.store.metadata_version()
+    assert later != version
+    third = "SELECT scrap_rate FROM manufacturing.plant_kpis WHERE scrap_rate < 100"
+    masked = query(platform, third, user=ben)
+    assert 0.05 not in masked.table.column("scrap_rate").to_pylist()
+    redone = decided.get(decision_key(later, ben, None, name))  # type: ignore[arg-type]
+    assert redone is not None and "scrap_rate" in redone.masks
+    assert decided.get(decision_key(later, ben, "audit", name)) is None  # per declared purpose

@@ -178,3 +178,25 @@ def test_a_read_of_a_dataset_deleted_before_the_flush_keeps_its_event(org) -> No
             assert (entry.dataset_id, entry.detail["event"]) == (None, last)
     finally:
         reopened.close()
+
+
+def test_the_flusher_holds_a_batch_back_while_a_query_runs_and_not_longer_than_allowed(org, monkeypatch) -> None:
+    from threshold.gateway.service import open_query
+
+    platform = org.platform
+    query(platform, KPIS, user=org.ben)  # the platform's limits exist once a query ran
+    writer = journal.journal_of(platform)
+    assert not writer._queries_running()
+    start = _events(platform)  # reading the usage log writes what was journalled first
+    stream = open_query(platform, KPIS, user=org.ben)  # admitted and started: a query runs
+    try:
+        assert writer._queries_running()
+        monkeypatch.setattr(journal, "QUIET_SECONDS", 0.0)
+        writer._wait_quiet()  # bounded: a batch is never held back longer than QUIET_SECONDS
+    finally:
+        table = stream.read_all()  # reading to the end closes the stream, and records its event
+    assert table.num_rows == 3  # three plants
+    assert not writer._queries_running()  # the event was recorded after the query left: the flusher may write
+    flush(platform)
+    assert writer.pending() == 0
+    assert _events(platform) == start + 1

@@ -16,6 +16,8 @@ source, and a grant's expiry reaches every copy.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -157,16 +159,99 @@ def _rule_targets(rule: ActiveRule, dataset: Dataset, domain: str) -> bool:
 
 
 def decide(
-    platform: Platform, person: Person, datasets: list[str], purpose: str | None, *, session: Session | None = None
+    platform: Platform,
+    person: Person,
+    datasets: list[str],
+    purpose: str | None,
+    *,
+    session: Session | None = None,
+    version: int | None = None,
+    until: datetime | None = None,
 ) -> list[Decision]:
     """One decision per existing dataset (names as `domain.name`); `session` lets the gateway reuse its
-    transaction. A dataset the person may not know exists gets a refusal marked `hidden`."""
+    transaction. A dataset the person may not know exists gets a refusal marked `hidden`.
+
+    `version`: the store's metadata version, read before anything else of this decision (`Store.
+    metadata_version`): decisions are then kept per (version, reader, purpose, dataset) until `until` (the
+    first of the reader's grants to expire) and reused by the next caller that gives the same version. Only
+    for callers whose session has changed no metadata (the gateway)."""
     if not datasets:
         return []
     if session is None:
         with platform.store.session() as s:
-            return _decide_all(platform, s, person, datasets, purpose)
-    return _decide_all(platform, session, person, datasets, purpose)
+            return _decide_kept(platform, s, person, datasets, purpose, version, until)
+    return _decide_kept(platform, session, person, datasets, purpose, version, until)
+
+
+MAX_DECISIONS = 4096
+"""Read decisions kept per platform (least recently used dropped first)."""
+
+
+class Decisions:
+    """Read decisions kept under a metadata version (`decide(version=...)`). A decision depends on the reader,
+    the purpose and the dataset's metadata, not on the query that asked: after a policy change the first query
+    on each dataset decides and the next ones, whatever their text, reuse it."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[tuple[Any, ...], tuple[Decision, datetime | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> Decision | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry[1] is not None and datetime.now(UTC) >= entry[1]:
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return entry[0]
+
+    def put(self, key: tuple[Any, ...], decision: Decision, until: datetime | None) -> None:
+        with self._lock:
+            self._entries[key] = (decision, until)
+            self._entries.move_to_end(key)
+            while len(self._entries) > MAX_DECISIONS:
+                self._entries.popitem(last=False)
+
+
+def kept_decisions(platform: Platform) -> Decisions:
+    kept = getattr(platform, "_read_decisions", None)
+    if kept is None:
+        kept = Decisions()
+        platform._read_decisions = kept  # type: ignore[attr-defined]
+    return kept  # type: ignore[no-any-return]
+
+
+def decision_key(version: int, person: Person, purpose: str | None, dataset: str) -> tuple[Any, ...]:
+    reader = (person.id, person.name, person.is_admin, person.is_governance, person.domains, person.owner_of)
+    return (version, reader, purpose, dataset)
+
+
+def _decide_kept(
+    platform: Platform,
+    s: Session,
+    person: Person,
+    datasets: list[str],
+    purpose: str | None,
+    version: int | None,
+    until: datetime | None,
+) -> list[Decision]:
+    if version is None:
+        return _decide_all(platform, s, person, datasets, purpose)[0]
+    kept = kept_decisions(platform)
+    found = {n: kept.get(decision_key(version, person, purpose, n)) for n in datasets}
+    missing = [n for n, d in found.items() if d is None]
+    if missing:
+        made, ctx = _decide_all(platform, s, person, missing, purpose)
+        # Why data was collected (the compliance register) is not part of the metadata version: a decision
+        # that asked it is not kept.
+        keep = not any(r.rule.kind == "compatible_purposes" for r in ctx.rules)
+        for d in made:
+            found[d.dataset] = d
+            if keep:
+                kept.put(decision_key(version, person, purpose, d.dataset), d, until)
+    return [d for d in found.values() if d is not None]
 
 
 @dataclass
@@ -248,7 +333,7 @@ def _context(platform: Platform, s: Session, person: Person, rows: Iterable[Data
 
 def _decide_all(
     platform: Platform, s: Session, person: Person, datasets: list[str], purpose: str | None
-) -> list[Decision]:
+) -> tuple[list[Decision], _Context]:
     now = datetime.now(UTC)
     purpose_norm = purpose.strip().lower() if purpose else None
     rows = s.scalars(
@@ -266,7 +351,7 @@ def _decide_all(
         ):
             fields[ds_id].append((name, typ))
     ctx = _context(platform, s, person, rows, now)
-    return [_decide_one(person, ctx, d, purpose_norm, fields=fields[d.id]) for d in rows]
+    return [_decide_one(person, ctx, d, purpose_norm, fields=fields[d.id]) for d in rows], ctx
 
 
 def _aware(d: datetime) -> datetime:

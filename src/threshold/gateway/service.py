@@ -150,7 +150,8 @@ def open_query(
     pin: Pin | None = None
     prepared = reads_of(platform)
     # Read before any metadata: a change committed after it gives a new key (see `gateway.prepared`).
-    key = key_of(platform.store.metadata_version(), sql, user, purpose)
+    version = platform.store.metadata_version()
+    key = key_of(version, sql, user, purpose)
     try:
         allowance = platform.limits.allowance(interface, max_rows=max_rows, seconds=timeout)
         # Admitted before anything else: a flood of refused queries costs no parse and no metadata read.
@@ -169,8 +170,9 @@ def open_query(
             original = checked.tree.copy()  # binding rewrites the tree; analysis reads what the person wrote
             with platform.store.session() as s:  # one metadata transaction for resolving and deciding
                 bound = _resolve(platform, s, checked, user)
-                decisions = decide(platform, user, sorted(bound), purpose, session=s)
                 until = grants_expire(platform, s, user) if key is not None and bound else None
+                # Kept per dataset under `version`: another query of this reader on the same data decides nothing.
+                decisions = decide(platform, user, sorted(bound), purpose, session=s, version=version, until=until)
             denied = [d for d in decisions if not d.allowed]
             if denied:
                 d = denied[0]

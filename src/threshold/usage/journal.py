@@ -22,13 +22,14 @@ import json
 import os
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from threshold.errors import TransientError
@@ -40,6 +41,11 @@ if TYPE_CHECKING:
 
 FLUSH_SECONDS = 0.05
 """How long the flusher lets events gather before writing a batch (it writes at once when asked to)."""
+QUIET_SECONDS = 1.0
+"""Longest the flusher holds a batch back while a query of this process runs: it writes in a moment when none
+runs (a write's CPU and its hold on the GIL then slow no query down), or after this long (a busy server)."""
+POLL_SECONDS = 0.02
+"""How often the flusher looks whether the queries have ended, while it holds a batch back."""
 BATCH_EVENTS = 2000
 """Most events written in one transaction."""
 WAIT_SECONDS = 30.0
@@ -199,11 +205,24 @@ class Journal:
             self._work.wait(timeout=1.0)
             if self._closed:
                 return
-            # Let a burst gather, then write it in one transaction.
+            # Let a burst gather, then write it in one transaction, between queries when there is a moment.
             self._stop.wait(timeout=FLUSH_SECONDS)
+            self._wait_quiet()
             self._work.clear()
             if self._applied < self._written:
                 self._drain(WAIT_SECONDS)
+
+    def _wait_quiet(self) -> None:
+        """Hold the batch back while a query runs in this process (at most `QUIET_SECONDS`)."""
+        until = time.monotonic() + QUIET_SECONDS
+        while not self._closed and self._queries_running() and time.monotonic() < until:
+            self._stop.wait(timeout=POLL_SECONDS)
+
+    def _queries_running(self) -> bool:
+        # The platform's limits when something started them (a platform that ran no query has none: it is
+        # not created here, that would start a watchdog for nothing).
+        limits = getattr(self.platform, "_limits", None)
+        return limits is not None and limits.admission.running() > 0
 
     def close(self) -> None:
         """Flush and stop (at the platform's close); whatever cannot be written stays journalled."""
@@ -341,6 +360,8 @@ def _insert_once(
     def dataset(did: Any) -> Any:
         return did if known is None or did in known[0] else None
 
+    # Core statements on the tables: the ORM's bulk-insert layer was most of a small batch's CPU.
+    events = _table(UsageEvent)
     ids: list[int] = []
     with platform.store.session() as s:
         for start in range(0, len(entries), BATCH_EVENTS):
@@ -355,7 +376,7 @@ def _insert_once(
                 }
                 for e in chunk
             ]
-            got = s.execute(insert(UsageEvent).returning(UsageEvent.id, sort_by_parameter_order=True), rows)
+            got = s.execute(insert(events).returning(events.c.id, sort_by_parameter_order=True), rows)
             chunk_ids = [int(r[0]) for r in got]
             ids.extend(chunk_ids)
             reads = [
@@ -365,7 +386,7 @@ def _insert_once(
                 if dataset(d) is not None
             ]
             if reads:
-                s.execute(insert(UsageRead), reads)
+                s.execute(insert(_table(UsageRead)), reads)
             audit = [
                 {
                     **row,
@@ -378,11 +399,16 @@ def _insert_once(
                 for row in e["audit"]
             ]
             if audit:
-                s.execute(insert(AuditEntry), audit)
+                s.execute(insert(_table(AuditEntry)), audit)
+        segments = _table(JournalSegment)
         if forget:
-            s.execute(delete(JournalSegment).where(JournalSegment.name.in_(forget)))
-        s.execute(insert(JournalSegment), [{"name": segment, "applied_at": datetime.now(UTC)}])
+            s.execute(delete(segments).where(segments.c.name.in_(forget)))
+        s.execute(insert(segments), [{"name": segment, "applied_at": datetime.now(UTC)}])
     return ids
+
+
+def _table(model: Any) -> Table:
+    return cast("Table", model.__table__)
 
 
 # -- files ----------------------------------------------------------------------------------------------
