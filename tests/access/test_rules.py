@@ -143,10 +143,10 @@ def test_the_sql_filter_of_visible_incidents_is_the_rule(world: World) -> None:
         every = {i.id: incident_ref(s, i) for i in s.scalars(select(Incident))}
     assert len(every) >= 3
     for name, person in world.people.items():
-        listed = {i["id"] for i in list_incidents(world.platform, person)}
+        listed = {i.id for i in list_incidents(world.platform, person)}
         assert listed == {i for i, ref in every.items() if may(person, "incident.see", ref)}, name
     hidden = world.ids[RESTRICTED]["incident"]
-    assert hidden not in {i["id"] for i in list_incidents(world.platform, world.people["carla"])}
+    assert hidden not in {i.id for i in list_incidents(world.platform, world.people["carla"])}
 
 
 def test_free_text_is_scrubbed_of_names_the_reader_may_not_know() -> None:

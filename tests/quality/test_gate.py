@@ -108,9 +108,9 @@ def test_a_non_blocking_failure_publishes_and_opens_an_incident(batches: Batches
 
     assert result[0].rows_total == 6
     (incident,) = list_incidents(b.platform, b.anna)
-    assert incident["kind"] == "check" and incident["status"] == "open"
-    assert incident["dataset"] == BATCHES and incident["column"] == "status" and incident["domain"] == "manufacturing"
-    assert "1 of 1 rows have a value of status that is not accepted" in incident["description"]
+    assert incident.kind == "check" and incident.status == "open"
+    assert incident.dataset == BATCHES and incident.column == "status" and incident.domain == "manufacturing"
+    assert "1 of 1 rows have a value of status that is not accepted" in incident.description
 
 
 def test_a_failing_check_counts_occurrences_instead_of_opening_again(batches: Batches) -> None:
@@ -119,7 +119,7 @@ def test_a_failing_check_counts_occurrences_instead_of_opening_again(batches: Ba
     for _ in range(3):
         dataset_checks.run(b.platform, b.anna, BATCHES)
     (incident,) = list_incidents(b.platform, b.anna)
-    assert incident["occurrences"] == 3
+    assert incident.occurrences == 3
 
 
 def test_a_blocking_check_that_cannot_run_fails_closed(batches: Batches) -> None:
@@ -179,7 +179,7 @@ def test_an_owner_releases_a_quarantined_file_and_its_failure_opens_an_incident(
 
     assert released.rows_added == 1
     assert quarantine.listing(b.platform, b.anna, BATCHES)[0].status == "released"
-    assert [i["title"] for i in list_incidents(b.platform, b.anna)] == [f"{BATCHES}: check failed: code is not null"]
+    assert [i.title for i in list_incidents(b.platform, b.anna)] == [f"{BATCHES}: check failed: code is not null"]
     with pytest.raises(Conflict, match="released already"):
         quarantine.release(b.platform, b.anna, held.id)
 

@@ -16,6 +16,7 @@ from threshold.identity.service import add_user, get_person, join_domain
 from threshold.notifications.service import deliveries, inbox, retry_failed, webhook_secret
 from threshold.quality import dataset_checks, incidents
 from threshold.quality.incident_records import get_incident, list_incidents
+from threshold.quality.incident_results import AffectedDataset
 from threshold.store.models import Domain, UsageEvent
 
 from .conftest import BATCHES, Batches, Receiver, wait_for_deliveries
@@ -36,17 +37,17 @@ def test_anyone_who_may_see_a_dataset_reports_a_problem_on_a_column(batches: Bat
     )
 
     i = get_incident(b.platform, b.ben, incident_id)
-    assert (i["kind"], i["status"], i["dataset"], i["column"], i["reporter"]) == (
+    assert (i.kind, i.status, i.dataset, i.column, i.reporter) == (
         "report",
         "open",
         BATCHES,
         "weight_kg",
         "ben",
     )
-    assert i["domain"] == "manufacturing" and i["assignee"] == "anna"
-    assert i["routing"]["method"] == "own-domain" and "manufacturing" in i["routing"]["reason"]
-    assert i["title"] == f"{BATCHES}.weight_kg: Weights of 500 kg are impossible for a batch"
-    assert [c["event"] for c in i["comments"]] == ["opened"]
+    assert i.domain == "manufacturing" and i.assignee == "anna"
+    assert i.routing["method"] == "own-domain" and "manufacturing" in i.routing["reason"]
+    assert i.title == f"{BATCHES}.weight_kg: Weights of 500 kg are impossible for a batch"
+    assert [c.event for c in i.comments] == ["opened"]
 
 
 @pytest.mark.parametrize(
@@ -97,10 +98,10 @@ def test_the_flow_and_who_may_move_it(any_batches: Batches) -> None:
     assert incidents.act(b.platform, b.ben, incident_id, "verify") == "verified"
 
     i = get_incident(b.platform, b.ben, incident_id)
-    assert i["status"] == "verified" and i["verified_via"] == "reporter" and i["reopened"] == 1
-    assert i["acknowledged_by"] == "carla" and i["fixed_by"] == "anna" and i["verified_by"] == "ben"
-    assert [c["event"] for c in i["comments"]] == ["opened", "acknowledged", "fixed", "reopened", "fixed", "verified"]
-    assert i["actions"] == []
+    assert i.status == "verified" and i.verified_via == "reporter" and i.reopened == 1
+    assert i.acknowledged_by == "carla" and i.fixed_by == "anna" and i.verified_by == "ben"
+    assert [c.event for c in i.comments] == ["opened", "acknowledged", "fixed", "reopened", "fixed", "verified"]
+    assert i.actions == []
 
 
 def test_fixing_an_unacknowledged_incident_acknowledges_it(batches: Batches) -> None:
@@ -108,7 +109,7 @@ def test_fixing_an_unacknowledged_incident_acknowledges_it(batches: Batches) -> 
     incident_id = incidents.report(b.platform, b.ben, BATCHES, description="late")
     incidents.act(b.platform, b.anna, incident_id, "fix")
     i = get_incident(b.platform, b.anna, incident_id)
-    assert i["acknowledged_at"] == i["fixed_at"] and i["acknowledged_by"] == "anna"
+    assert i.acknowledged_at == i.fixed_at and i.acknowledged_by == "anna"
 
 
 def test_a_passing_check_verifies_the_fixed_incident_it_opened_and_a_failing_one_reopens_it(batches: Batches) -> None:
@@ -117,11 +118,11 @@ def test_a_passing_check_verifies_the_fixed_incident_it_opened_and_a_failing_one
     dataset_checks.run(b.platform, b.anna, BATCHES)
     (opened,) = list_incidents(b.platform, b.anna)
 
-    incidents.act(b.platform, b.anna, opened["id"], "fix")
+    incidents.act(b.platform, b.anna, opened.id, "fix")
     dataset_checks.run(b.platform, b.anna, BATCHES)  # still failing: the fix did not hold
-    assert get_incident(b.platform, b.anna, opened["id"])["status"] == "open"
+    assert get_incident(b.platform, b.anna, opened.id).status == "open"
 
-    incidents.act(b.platform, b.anna, opened["id"], "fix")
+    incidents.act(b.platform, b.anna, opened.id, "fix")
     dataset_checks.remove(b.platform, b.anna, c["id"])
     with b.platform.store.session() as s:  # the owners widened the rule: the same check now passes
         from threshold.quality.models import Check
@@ -130,8 +131,8 @@ def test_a_passing_check_verifies_the_fixed_incident_it_opened_and_a_failing_one
         assert row is not None
         row.active, row.options = True, {"column": "status", "values": ["ok", "scrap", "weird"]}
     dataset_checks.run(b.platform, b.anna, BATCHES)
-    i = get_incident(b.platform, b.anna, opened["id"])
-    assert (i["status"], i["verified_via"], i["verified_by"], i["reopened"]) == ("verified", "check", None, 1)
+    i = get_incident(b.platform, b.anna, opened.id)
+    assert (i.status, i.verified_via, i.verified_by, i.reopened) == ("verified", "check", None, 1)
 
 
 def test_a_check_incident_is_verified_by_the_dataset_owners(batches: Batches) -> None:
@@ -139,10 +140,10 @@ def test_a_check_incident_is_verified_by_the_dataset_owners(batches: Batches) ->
     b.add("not_null", column="plant")
     dataset_checks.run(b.platform, b.anna, BATCHES)
     (i,) = list_incidents(b.platform, b.anna)
-    incidents.act(b.platform, b.anna, i["id"], "fix")
+    incidents.act(b.platform, b.anna, i.id, "fix")
     with pytest.raises(Denied, match="owners of the dataset's domain"):
-        incidents.act(b.platform, b.ben, i["id"], "verify")
-    assert incidents.act(b.platform, b.anna, i["id"], "verify") == "verified"
+        incidents.act(b.platform, b.ben, i.id, "verify")
+    assert incidents.act(b.platform, b.anna, i.id, "verify") == "verified"
 
 
 def test_comments_and_rerouting(batches: Batches) -> None:
@@ -154,9 +155,9 @@ def test_comments_and_rerouting(batches: Batches) -> None:
     r = incidents.reroute(b.platform, b.anna, incident_id, "manufacturing.plant_kpis.plant", "comes from the KPI feed")
 
     i = get_incident(b.platform, b.carla, incident_id)
-    assert r.method == "rerouted" and i["routed_to"]["dataset"] == "manufacturing.plant_kpis"
-    assert i["routing"]["reason"] == "rerouted by anna to manufacturing.plant_kpis: comes from the KPI feed"
-    assert [c["body"] for c in i["comments"] if c["event"] is None] == ["We see it too in the budget"]
+    assert r.method == "rerouted" and i.routed_to.dataset == "manufacturing.plant_kpis"
+    assert i.routing["reason"] == "rerouted by anna to manufacturing.plant_kpis: comes from the KPI feed"
+    assert [c.body for c in i.comments if c.event is None] == ["We see it too in the budget"]
     assert "incident.comment" in _kinds(b, "carla") and "incident.comment" in _kinds(b, "anna")
 
 
@@ -176,8 +177,8 @@ def test_opening_tells_owners_and_recent_consumers_but_not_the_reporter(batches:
     assert _kinds(b, "anna") == ["incident.opened"]
     assert _kinds(b, "dora") == ["incident.affects"]
     assert _kinds(b, "carla") == [] and _kinds(b, "ben") == []
-    affected = get_incident(b.platform, b.anna, incident_id)["affected"]
-    assert affected == [{"dataset": BATCHES, "relation": "routed", "level": 0, "told": ["anna", "dora"]}]
+    affected = get_incident(b.platform, b.anna, incident_id).affected
+    assert affected == [AffectedDataset(dataset=BATCHES, relation="routed", level=0, told=["anna", "dora"])]
 
 
 def test_the_domain_webhook_gets_signed_events_and_a_failed_delivery_is_retried(
@@ -218,13 +219,13 @@ def test_incidents_are_listed_with_the_domain_they_are_routed_to(batches: Batche
     second = incidents.report(b.platform, b.carla, f"{BATCHES}.plant", description="two")
     incidents.act(b.platform, b.anna, first, "fix")
 
-    assert [i["id"] for i in list_incidents(b.platform, b.ben)] == [second, first]
-    assert [i["domain"] for i in list_incidents(b.platform, b.ben, domain="manufacturing")] == ["manufacturing"] * 2
+    assert [i.id for i in list_incidents(b.platform, b.ben)] == [second, first]
+    assert [i.domain for i in list_incidents(b.platform, b.ben, domain="manufacturing")] == ["manufacturing"] * 2
     assert list_incidents(b.platform, b.ben, domain="finance") == []
-    assert [i["id"] for i in list_incidents(b.platform, b.ben, status="fixed")] == [first]
-    assert [i["id"] for i in list_incidents(b.platform, b.ben, status="unresolved")] == [second, first]
+    assert [i.id for i in list_incidents(b.platform, b.ben, status="fixed")] == [first]
+    assert [i.id for i in list_incidents(b.platform, b.ben, status="unresolved")] == [second, first]
     incidents.act(b.platform, b.ben, first, "verify")  # fixed is unresolved until verified
-    assert [i["id"] for i in list_incidents(b.platform, b.ben, status="unresolved")] == [second]
+    assert [i.id for i in list_incidents(b.platform, b.ben, status="unresolved")] == [second]
     with pytest.raises(InvalidInput):
         list_incidents(b.platform, b.ben, status="closed")
 
@@ -235,12 +236,12 @@ def test_the_reporters_query_is_shown_only_to_people_who_may_read_what_it_reads(
     b = batches
     sql = f"SELECT * FROM {BATCHES} WHERE inspector_email = 'ana.silva@example.pt'"
     incident_id = incidents.report(b.platform, b.anna, f"{BATCHES}.status", description="weird status", query=sql)
-    assert get_incident(b.platform, b.ben, incident_id)["query"] == sql  # open dataset: ben may read it
+    assert get_incident(b.platform, b.ben, incident_id).query == sql  # open dataset: ben may read it
 
     controls.set_visibility(b.platform, b.anna, BATCHES, "on-request")
     hidden = get_incident(b.platform, b.ben, incident_id)
-    assert hidden["query"] is None and "may read every dataset it reads" in hidden["query_hidden"]
-    assert get_incident(b.platform, b.anna, incident_id)["query"] == sql
+    assert hidden.query is None and "may read every dataset it reads" in hidden.query_hidden
+    assert get_incident(b.platform, b.anna, incident_id).query == sql
 
 
 def test_incidents_on_restricted_datasets_are_invisible_to_outsiders(batches: Batches) -> None:
@@ -254,4 +255,4 @@ def test_incidents_on_restricted_datasets_are_invisible_to_outsiders(batches: Ba
         get_incident(b.platform, b.carla, incident_id)
     with pytest.raises(NotFound):
         incidents.comment(b.platform, b.carla, incident_id, "hello?")
-    assert [i["id"] for i in list_incidents(b.platform, b.anna)] == [incident_id]
+    assert [i.id for i in list_incidents(b.platform, b.anna)] == [incident_id]

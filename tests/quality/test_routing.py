@@ -13,6 +13,7 @@ from threshold.identity.service import get_person, join_domain
 from threshold.notifications.service import inbox
 from threshold.quality import dataset_checks, incidents
 from threshold.quality.incident_records import get_incident, list_incidents
+from threshold.quality.incident_results import RoutedTo
 from threshold.quality.kinds import CheckSpec
 
 try:
@@ -64,11 +65,11 @@ def test_a_derived_columns_problem_goes_to_the_domain_that_makes_it(chain: Any) 
     )
 
     i = get_incident(chain.platform, chain.ben, incident_id)
-    assert i["dataset"] == "sales.plant_summary" and i["column"] == "scrap_rate"
-    assert i["routed_to"] == {"dataset": KPIS, "column": "scrap_rate", "domain": "manufacturing"}
-    assert i["assignee"] == "anna" and i["routing"]["method"] == "lineage"
-    assert "routed upstream to manufacturing" in i["routing"]["reason"]
-    assert [(p["dataset"], p["column"]) for p in i["routing"]["path"]] == [
+    assert i.dataset == "sales.plant_summary" and i.column == "scrap_rate"
+    assert i.routed_to == RoutedTo(dataset=KPIS, column="scrap_rate", domain="manufacturing")
+    assert i.assignee == "anna" and i.routing["method"] == "lineage"
+    assert "routed upstream to manufacturing" in i.routing["reason"]
+    assert [(p["dataset"], p["column"]) for p in i.routing["path"]] == [
         ("sales.plant_summary", "scrap_rate"),
         (KPIS, "scrap_rate"),
     ]
@@ -79,21 +80,21 @@ def test_two_derivations_up_through_a_renamed_and_a_computed_column(chain: Any) 
     computed = incidents.report(chain.platform, chain.ben, "finance.scrap_costs.energy_cost", description="?")
 
     r = get_incident(chain.platform, chain.ben, renamed)
-    assert [(p["dataset"], p["column"]) for p in r["routing"]["path"]] == [
+    assert [(p["dataset"], p["column"]) for p in r.routing["path"]] == [
         ("finance.scrap_costs", "rate"),
         ("sales.plant_summary", "scrap_rate"),
         (KPIS, "scrap_rate"),
     ]
     c = get_incident(chain.platform, chain.ben, computed)
-    assert c["routed_to"] == {"dataset": KPIS, "column": "energy_kwh", "domain": "manufacturing"}
-    assert [p["kind"] for p in c["routing"]["path"]][1:] == ["identity", "transform"]
+    assert c.routed_to == RoutedTo(dataset=KPIS, column="energy_kwh", domain="manufacturing")
+    assert [p["kind"] for p in c.routing["path"]][1:] == ["identity", "transform"]
 
 
 def test_a_column_made_in_the_derivation_stays_with_its_domain(chain: Any) -> None:
     incident_id = incidents.report(chain.platform, chain.ben, "sales.plant_summary.tag", description="constant?")
     i = get_incident(chain.platform, chain.ben, incident_id)
-    assert i["domain"] == "sales" and i["routing"]["method"] == "own-domain"
-    assert "no upstream origin for tag" in i["routing"]["reason"]
+    assert i.domain == "sales" and i.routing["method"] == "own-domain"
+    assert "no upstream origin for tag" in i.routing["reason"]
 
 
 def test_a_failed_check_on_a_derived_dataset_is_routed_upstream(chain: Any) -> None:
@@ -102,7 +103,7 @@ def test_a_failed_check_on_a_derived_dataset_is_routed_upstream(chain: Any) -> N
     )
     dataset_checks.run(chain.platform, chain.carla, "sales.plant_summary")
     (i,) = list_incidents(chain.platform, chain.carla)
-    assert i["kind"] == "check" and i["domain"] == "manufacturing" and i["routed_to"]["column"] == "scrap_rate"
+    assert i.kind == "check" and i.domain == "manufacturing" and i.routed_to.column == "scrap_rate"
 
 
 def test_downstream_owners_and_recent_consumers_are_told(chain: Any) -> None:
@@ -125,8 +126,7 @@ def test_downstream_owners_and_recent_consumers_are_told(chain: Any) -> None:
         "ed": ["incident.affects"],
     }
     affected = {
-        a["dataset"]: (a["relation"], a["level"])
-        for a in get_incident(chain.platform, chain.anna, incident_id)["affected"]
+        a.dataset: (a.relation, a.level) for a in get_incident(chain.platform, chain.anna, incident_id).affected
     }
     assert affected == {
         KPIS: ("routed", 0),

@@ -86,14 +86,14 @@ def test_a_viewer_who_may_not_read_the_dataset_sees_no_rows(failing: Batches) ->
 
 
 def test_an_incidents_sample_is_masked_for_the_viewer(failing: Batches) -> None:
-    incident = next(i for i in list_incidents(failing.platform, failing.ben) if "weight_kg" in i["title"])
-    seen = get_incident(failing.platform, failing.ben, incident["id"])
-    assert seen["run"]["sample"]["rows"] and _raw_in(seen) == []
-    assert "max.mueller@example.de" in json.dumps(get_incident(failing.platform, failing.anna, incident["id"]))
+    incident = next(i for i in list_incidents(failing.platform, failing.ben) if "weight_kg" in i.title)
+    seen = get_incident(failing.platform, failing.ben, incident.id)
+    assert seen.run is not None and seen.run.sample["rows"] and _raw_in(seen.to_json()) == []
+    assert "max.mueller@example.de" in json.dumps(get_incident(failing.platform, failing.anna, incident.id).to_json())
 
 
 def test_a_report_by_an_outsider_never_echoes_protected_values(failing: Batches) -> None:
     incident_id = incidents.report(
         failing.platform, failing.ben, f"{BATCHES}.inspector_email", description="Inspector missing on batch 2"
     )
-    assert _raw_in(get_incident(failing.platform, failing.ben, incident_id)) == []
+    assert _raw_in(get_incident(failing.platform, failing.ben, incident_id).to_json()) == []

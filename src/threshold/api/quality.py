@@ -17,6 +17,7 @@ from threshold.identity.service import Person
 from threshold.interface.deps import PlatformDep
 from threshold.interface.params import Id
 from threshold.interface.permissions import Requires, SignedIn
+from threshold.interface.rendering import jsonable
 from threshold.quality import dataset_checks, incidents, quarantine
 from threshold.quality.incident_records import get_incident, list_incidents
 from threshold.quality.kinds import CheckSpec
@@ -109,7 +110,7 @@ def incidents_list(
     dataset: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, Any]]:
-    return list_incidents(platform, person, domain=domain, status=status, dataset=dataset, limit=limit)
+    return jsonable(list_incidents(platform, person, domain=domain, status=status, dataset=dataset, limit=limit))
 
 
 @router.post(
@@ -125,12 +126,12 @@ def report(body: ReportIn, platform: PlatformDep, person: SignedIn) -> dict[str,
         insight=body.insight,
         column=body.column,
     )
-    return get_incident(platform, person, incident_id)
+    return get_incident(platform, person, incident_id).to_json()
 
 
 @router.get("/incidents/{incident_id}", summary="One incident with its comments and affected datasets")
 def incident(incident_id: Id, platform: PlatformDep, person: SeesIncident) -> dict[str, Any]:
-    return get_incident(platform, person, incident_id)
+    return get_incident(platform, person, incident_id).to_json()
 
 
 @router.post("/incidents/{incident_id}/{action}", summary="ack, fix, verify, reopen, comment or reroute")
@@ -147,7 +148,7 @@ def incident_action(
         incidents.reroute(platform, person, incident_id, body.target or "", body.note)
     else:
         incidents.act(platform, person, incident_id, action, body.note)
-    return get_incident(platform, person, incident_id)
+    return get_incident(platform, person, incident_id).to_json()
 
 
 @router.get("/quarantine", summary="Files blocking checks rejected")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,6 +13,9 @@ from threshold.commands.support import acting, check_format, emit_json, err, esc
 from threshold.errors import InvalidInput
 from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec, count, when
+
+if TYPE_CHECKING:
+    from threshold.quality.incident_results import IncidentRecord, IncidentRow
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 check_app = typer.Typer(no_args_is_help=True, help="Data quality checks on a dataset.")
@@ -27,9 +30,9 @@ def _status(status: str | None) -> str:
     return _STATUS.get(status or "", escape(status or "not run"))
 
 
-def _routed(r: dict[str, Any]) -> str:
-    routed = r["routed_to"]["dataset"] or ""
-    return routed + ("." + r["routed_to"]["column"] if r["routed_to"]["column"] else "")
+def _routed(r: IncidentRow) -> str:
+    routed = r.routed_to.dataset or ""
+    return routed + ("." + r.routed_to.column if r.routed_to.column else "")
 
 
 CHECK_RUNS = TableSpec(
@@ -256,12 +259,12 @@ def report_cmd(
     p = platform_at(home)
     person = acting(p, as_user)
     incident_id = report(p, person, target, description=description, query=query, insight=insight)
+    record = get_incident(p, person, incident_id)
     if fmt == "json":
-        emit_json(get_incident(p, person, incident_id))
+        show(record, fmt)
         return
     typer.echo(str(incident_id))
-    record = get_incident(p, person, incident_id)
-    err.print(f"incident #{incident_id} routed to {record['domain']}: {record['routing'].get('reason', '')}")
+    err.print(f"incident #{incident_id} routed to {record.domain}: {record.routing.get('reason', '')}")
 
 
 @app.command("incidents")
@@ -320,20 +323,20 @@ def incident_cmd(
     show(record, fmt, INCIDENT)
 
 
-def _incident_lines(r: dict[str, Any]) -> Iterator[str]:
-    yield f"[bold]#{r['id']}[/bold] {r['title']}  [{r['status']}]"
-    where = r["dataset"] + (f".{r['column']}" if r["column"] else "")
-    routed = r["routed_to"]["dataset"] or ""
-    yield f"seen in {where}; routed to {r['domain']} ({routed}); assigned to {r['assignee'] or 'nobody'}"
-    yield f"why: {r['routing'].get('reason', '')}"
-    if r["description"]:
-        yield r["description"]
-    if r.get("query"):
-        yield f"query: {r['query']}"
-    for c in r.get("comments", []):
-        yield f"  {c['at']} {c['by']}: {c['event'] or 'comment'} {c['body']}".rstrip()
-    if r.get("actions"):
-        yield f"you may: {', '.join(r['actions'])}"
+def _incident_lines(r: IncidentRecord) -> Iterator[str]:
+    yield f"[bold]#{r.id}[/bold] {r.title}  [{r.status}]"
+    where = (r.dataset or "") + (f".{r.column}" if r.column else "")
+    routed = r.routed_to.dataset or ""
+    yield f"seen in {where}; routed to {r.domain} ({routed}); assigned to {r.assignee or 'nobody'}"
+    yield f"why: {r.routing.get('reason', '')}"
+    if r.description:
+        yield r.description
+    if r.query:
+        yield f"query: {r.query}"
+    for c in r.comments:
+        yield f"  {c.at} {c.by}: {c.event or 'comment'} {c.body}".rstrip()
+    if r.actions:
+        yield f"you may: {', '.join(r.actions)}"
 
 
 INCIDENT = View(lines=_incident_lines)

@@ -16,6 +16,7 @@ from threshold.insights import service as insights
 from threshold.platform import Platform
 from threshold.products import owners
 from threshold.quality import incident_records
+from threshold.quality.incident_results import IncidentRow
 from threshold.usage import personal
 from threshold.usage import service as usage
 
@@ -44,7 +45,7 @@ class Home:
     waiting_count: int
     requests: list[dict[str, Any]]
     """Access requests waiting for the person's decision."""
-    incidents: list[dict[str, Any]]
+    incidents: list[IncidentRow]
     """Incidents to acknowledge, fix or verify."""
     proposals: list[dict[str, Any]]
     """Data products the person was asked to own."""

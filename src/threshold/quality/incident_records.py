@@ -20,6 +20,16 @@ from threshold.errors import InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.quality import samples
+from threshold.quality.incident_results import (
+    AffectedDataset,
+    FailingRun,
+    IncidentRecord,
+    IncidentRow,
+    RoutedTo,
+)
+from threshold.quality.incident_results import (
+    IncidentComment as CommentRow,
+)
 from threshold.quality.models import INCIDENT_STATUSES, Check, CheckRun, Incident, IncidentAffected, IncidentComment
 from threshold.quality.transitions import allowed_actions, can_see
 from threshold.store.models import Dataset, Domain, User
@@ -47,7 +57,7 @@ def list_incidents(
     status: str | None = None,
     dataset: str | None = None,
     limit: int = 200,
-) -> list[dict[str, Any]]:
+) -> list[IncidentRow]:
     """Newest first. `domain`: routed to it; `status`: one status or `unresolved`; `dataset`: seen in or routed to."""
     with platform.store.session() as s:
         q = select(Incident).where(_visible(viewer))
@@ -82,7 +92,7 @@ def _waiting_for(person: Person) -> Any:
     return or_(to_fix, to_verify) & _visible(person)
 
 
-def waiting_for(platform: Platform, person: Person, *, limit: int = 20) -> list[dict[str, Any]]:
+def waiting_for(platform: Platform, person: Person, *, limit: int = 20) -> list[IncidentRow]:
     """The incidents waiting for `person` (`_waiting_for`), oldest first."""
     with platform.store.session() as s:
         rows = list(s.scalars(select(Incident).where(_waiting_for(person)).order_by(Incident.id).limit(limit)))
@@ -95,55 +105,61 @@ def waiting_count(platform: Platform, person: Person) -> int:
         return int(s.scalar(select(func.count(Incident.id)).where(_waiting_for(person))) or 0)
 
 
-def get_incident(platform: Platform, viewer: Person, incident_id: int) -> dict[str, Any]:
+def get_incident(platform: Platform, viewer: Person, incident_id: int) -> IncidentRecord:
     with platform.store.session() as s:
         inc = s.get(Incident, incident_id)
         if inc is None or not can_see(s, viewer, inc):
             raise NotFound(f"no incident #{incident_id}")
         ctx = _Context(platform, s, viewer)
-        out = ctx.summary(inc)
-        out["query"], out["query_hidden"] = ctx.query(inc)
+        row = ctx.summary(inc)
+        query, query_hidden = ctx.query(inc)
         routing_hidden = inc.routed_dataset_id is not None and not ctx.knows(inc.routed_dataset_id)
-        out["comments"] = [
-            {
-                "id": c.id,
-                "at": _iso(c.at),
-                "by": ctx.user(c.user_id) or "Threshold",
-                "event": c.event,
+        comments = [
+            CommentRow(
+                id=c.id,
+                at=_iso(c.at),
+                by=ctx.user(c.user_id) or "Threshold",
+                event=c.event,
                 # routing reasons name the datasets on the way: not when one of them is hidden from the viewer
-                "body": "routed upstream through lineage"
+                body="routed upstream through lineage"
                 if routing_hidden and c.event in ("opened", "rerouted")
                 else c.body,
-            }
+            )
             for c in s.scalars(
                 select(IncidentComment).where(IncidentComment.incident_id == inc.id).order_by(IncidentComment.id)
             )
         ]
-        out["affected"] = [
-            {"dataset": ctx.dataset_name(a.dataset_id), "relation": a.relation, "level": a.level, "told": a.told}
+        affected = [
+            AffectedDataset(dataset=ctx.dataset_name(a.dataset_id), relation=a.relation, level=a.level, told=a.told)
             for a in s.scalars(
                 select(IncidentAffected)
                 .where(IncidentAffected.incident_id == inc.id)
                 .order_by(IncidentAffected.level, IncidentAffected.dataset_id)
             )
         ]
-        out["actions"] = allowed_actions(s, viewer, inc)
+        actions = allowed_actions(s, viewer, inc)
         run = s.get(CheckRun, inc.check_run_id) if inc.check_run_id else None
         check = s.get(Check, inc.check_id) if inc.check_id else None
         seen = s.get(Dataset, inc.dataset_id)
-    out["run"] = None
+    failing = None
     if run is not None and seen is not None:
-        out["run"] = {
-            "id": run.id,
-            "at": _iso(run.at),
-            "status": run.status,
-            "failing": run.failing,
-            "message": run.message,
-            "sample": samples.for_viewer(
-                platform, viewer, seen.full_name, run.sample, kind=check.kind if check else ""
-            ),
-        }
-    return out
+        failing = FailingRun(
+            id=run.id,
+            at=_iso(run.at),
+            status=run.status,
+            failing=run.failing,
+            message=run.message,
+            sample=samples.for_viewer(platform, viewer, seen.full_name, run.sample, kind=check.kind if check else ""),
+        )
+    return IncidentRecord(
+        **vars(row),
+        query=query,
+        query_hidden=query_hidden,
+        comments=comments,
+        affected=affected,
+        actions=actions,
+        run=failing,
+    )
 
 
 class _Context:
@@ -180,7 +196,7 @@ class _Context:
         name, domain_id, known = self._dataset(dataset_id)
         return name if known else f"a dataset of {self._domains.get(domain_id, 'another domain')} you may not see"
 
-    def summary(self, i: Incident) -> dict[str, Any]:
+    def summary(self, i: Incident) -> IncidentRow:
         routed_known = i.routed_dataset_id is None or self._dataset(i.routed_dataset_id)[2]
         routing = dict(i.routing or {})
         if not routed_known:
@@ -192,40 +208,40 @@ class _Context:
                 else {"dataset": "a dataset you may not see", "kind": p.get("kind")}
                 for p in routing.get("path", [])
             ]
-        return {
-            "id": i.id,
-            "kind": i.kind,
-            "title": i.title,
-            "description": i.description,
-            "status": i.status,
-            "dataset": self.dataset_name(i.dataset_id),
-            "column": i.column_name,
-            "insight": i.insight,
-            "routed_to": {
-                "dataset": self.dataset_name(i.routed_dataset_id),
-                "column": i.routed_column if routed_known else None,
-                "domain": self._domains.get(i.routed_domain_id),
-            },
-            "domain": self._domains.get(i.routed_domain_id),
-            "routing": routing,
-            "reporter": self.user(i.reporter_id),
-            "assignee": self.user(i.assignee_id),
-            "check": i.check_id,
-            "occurrences": i.occurrences,
-            "reopened": i.reopened,
-            "opened_at": _iso(i.opened_at),
-            "last_seen_at": _iso(i.last_seen_at),
-            "acknowledged_at": _iso(i.acknowledged_at),
-            "acknowledged_by": self.user(i.acknowledged_by_id),
-            "fixed_at": _iso(i.fixed_at),
-            "fixed_by": self.user(i.fixed_by_id),
-            "verified_at": _iso(i.verified_at),
-            "verified_by": self.user(i.verified_by_id),
-            "verified_via": i.verified_via,
-            "hours_to_acknowledge": _hours(i.opened_at, i.acknowledged_at),
-            "hours_to_fix": _hours(i.opened_at, i.fixed_at),
-            "link": f"/incidents/{i.id}",
-        }
+        return IncidentRow(
+            id=i.id,
+            kind=i.kind,
+            title=i.title,
+            description=i.description,
+            status=i.status,
+            dataset=self.dataset_name(i.dataset_id),
+            column=i.column_name,
+            insight=i.insight,
+            routed_to=RoutedTo(
+                dataset=self.dataset_name(i.routed_dataset_id),
+                column=i.routed_column if routed_known else None,
+                domain=self._domains.get(i.routed_domain_id),
+            ),
+            domain=self._domains.get(i.routed_domain_id),
+            routing=routing,
+            reporter=self.user(i.reporter_id),
+            assignee=self.user(i.assignee_id),
+            check=i.check_id,
+            occurrences=i.occurrences,
+            reopened=i.reopened,
+            opened_at=_iso(i.opened_at),
+            last_seen_at=_iso(i.last_seen_at),
+            acknowledged_at=_iso(i.acknowledged_at),
+            acknowledged_by=self.user(i.acknowledged_by_id),
+            fixed_at=_iso(i.fixed_at),
+            fixed_by=self.user(i.fixed_by_id),
+            verified_at=_iso(i.verified_at),
+            verified_by=self.user(i.verified_by_id),
+            verified_via=i.verified_via,
+            hours_to_acknowledge=_hours(i.opened_at, i.acknowledged_at),
+            hours_to_fix=_hours(i.opened_at, i.fixed_at),
+            link=f"/incidents/{i.id}",
+        )
 
     def _knows_name(self, full_name: Any) -> bool:
         if not isinstance(full_name, str):

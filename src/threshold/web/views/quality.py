@@ -15,6 +15,7 @@ from threshold.errors import InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.interface.params import Id
 from threshold.interface.permissions import Requires, SignedIn
+from threshold.interface.rendering import jsonable
 from threshold.jobs.schedule import human_duration
 from threshold.platform import Platform
 from threshold.quality import dataset_checks, incidents, quarantine
@@ -56,7 +57,7 @@ def dataset_quality(
     data = dataset_checks.dataset_checks(platform, person, name, purpose=purpose or None)
     held = quarantine.listing(platform, person, data["dataset"]) if data["can_manage"] else []
     data["quarantine"] = [q.to_json() for q in held]
-    data["open_incidents"] = list_incidents(platform, person, dataset=data["dataset"], status="unresolved")
+    data["open_incidents"] = jsonable(list_incidents(platform, person, dataset=data["dataset"], status="unresolved"))
     data["kinds"] = [{"name": k.name, "label": k.label} for k in KINDS.values()]
     data["columns"] = _columns(platform, data["dataset"])
     return page(
@@ -212,7 +213,7 @@ def incidents_page(
     status: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
     platform = _platform(request)
-    rows = list_incidents(platform, person, domain=domain or None, status=status or None)
+    rows = jsonable(list_incidents(platform, person, domain=domain or None, status=status or None))
     data = {
         "domain": domain or None,
         "status": status or None,
@@ -230,7 +231,7 @@ def domain_incidents(
 ) -> Response:
     platform = _platform(request)
     quality = domain_quality(platform, domain, viewer=person)
-    rows = list_incidents(platform, person, domain=domain, status=status or None)
+    rows = jsonable(list_incidents(platform, person, domain=domain, status=status or None))
     data = {
         "domain": domain,
         "status": status or None,
@@ -254,7 +255,7 @@ def incident_page(request: Request, person: Annotated[Person, Requires("incident
     number, _ = _strip_json(ref)
     if not number.isdigit():
         raise NotFound(f"no incident {ref[:20]!r}")
-    data = get_incident(_platform(request), person, int(number))
+    data = get_incident(_platform(request), person, int(number)).to_json()
     return page(
         request,
         "incidents_detail.html",
