@@ -4,12 +4,17 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from threshold.commands.support import As, Format, Home, acting, check_format, emit, platform_at, say
+from threshold.commands.support import As, Format, Home, acting, check_format, platform_at, say
+from threshold.commands.support import show as present
+from threshold.interface.rendering import View
 from threshold.interface.tables import Col, TableSpec, count, when
+
+if TYPE_CHECKING:
+    from threshold.connectors.service import ConnectionInfo
 
 SYNCS = TableSpec(
     Col("dataset", "dataset", id=True),
@@ -21,6 +26,14 @@ SYNCS = TableSpec(
     Col("status", lambda r: r.last_error or r.last_status),
     Col("rows", "last_rows", fmt=count, justify="right"),
 )
+
+
+def _connection_line(c: ConnectionInfo) -> list[str]:
+    return [f"{c.name} ({c.dialect}), owned by {c.owner}: {c.url}" + (" (password stored)" if c.has_password else "")]
+
+
+CONNECTION = View(lines=_connection_line, table=SYNCS, rows=lambda c: c.syncs)
+"""`threshold source show`: the connection (never its password), then its syncs."""
 
 
 def password_from_stdin(given: bool) -> str | None:
@@ -111,19 +124,11 @@ def attach(source_app: typer.Typer) -> None:
     @source_app.command("show")
     def source_show(name: str, as_user: As = None, home: Home = None, fmt: Format = "table") -> None:
         """A source's connection (never its password) and its syncs."""
-        from threshold.commands.support import emit_json, out
         from threshold.connectors.service import show
 
         check_format(fmt)
         platform = platform_at(home)
-        c = show(platform, name, user=acting(platform, as_user))
-        if fmt == "json":
-            emit_json(c)
-            return
-        out.print(
-            f"{c.name} ({c.dialect}), owned by {c.owner}: {c.url}" + (" (password stored)" if c.has_password else "")
-        )
-        emit(c.syncs, SYNCS, fmt)
+        present(show(platform, name, user=acting(platform, as_user)), fmt, CONNECTION)
 
     @source_app.command("remove")
     def source_remove(
