@@ -4,7 +4,7 @@ retention executed (docs/compliance.md)."""
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -36,8 +36,11 @@ from threshold.commands.support import (
 )
 from threshold.interface.tables import Col, TableSpec, when
 
-register = lazy_module("threshold.compliance.register")
-retention = lazy_module("threshold.compliance.retention")
+if TYPE_CHECKING:  # what mypy checks the calls against; at run time imported on first use
+    from threshold.compliance import register, retention
+else:
+    register = lazy_module("threshold.compliance.register")
+    retention = lazy_module("threshold.compliance.retention")
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 register_app = typer.Typer(no_args_is_help=True, help="The collection register: purpose, legal basis, retention.")

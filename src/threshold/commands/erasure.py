@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,8 +15,11 @@ from threshold.commands.support import acting, check_format, emit, lazy_module, 
 from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec
 
-service = lazy_module("threshold.erasure.service")
-subject_access = lazy_module("threshold.erasure.subject_access")
+if TYPE_CHECKING:  # what mypy checks the calls against; at run time imported on first use
+    from threshold.erasure import service, subject_access
+else:
+    service = lazy_module("threshold.erasure.service")
+    subject_access = lazy_module("threshold.erasure.subject_access")
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 erasure_app = typer.Typer(no_args_is_help=True, help="Erasure certificates and subject access reports.")

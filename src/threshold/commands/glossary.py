@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,8 +15,11 @@ from threshold.commands.support import acting, check_format, emit, emit_json, la
 from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec, when
 
-service = lazy_module("threshold.glossary.service")
-transfer = lazy_module("threshold.glossary.transfer")
+if TYPE_CHECKING:  # what mypy checks the calls against; at run time imported on first use
+    from threshold.glossary import service, transfer
+else:
+    service = lazy_module("threshold.glossary.service")
+    transfer = lazy_module("threshold.glossary.transfer")
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 glossary_app = typer.Typer(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,10 +15,14 @@ from threshold.errors import InvalidInput
 from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec, when, yes_no
 
-access = lazy_module("threshold.governance.requests")
-audit = lazy_module("threshold.governance.audit")
-controls = lazy_module("threshold.governance.controls")
-policies = lazy_module("threshold.governance.policies")
+if TYPE_CHECKING:  # what mypy checks the calls against; at run time imported on first use
+    from threshold.governance import audit, controls, policies
+    from threshold.governance import requests as access
+else:
+    access = lazy_module("threshold.governance.requests")
+    audit = lazy_module("threshold.governance.audit")
+    controls = lazy_module("threshold.governance.controls")
+    policies = lazy_module("threshold.governance.policies")
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 policy_app = typer.Typer(no_args_is_help=True, help="Guardrails and domain policies (YAML policy files).")

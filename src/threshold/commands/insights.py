@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,9 +18,12 @@ from threshold.commands.support import Table, acting, check_format, emit, emit_j
 from threshold.errors import InvalidInput
 from threshold.interface.tables import Col, TableSpec, when
 
-service = lazy_module("threshold.insights.service")
-boards = lazy_module("threshold.insights.boards")
-exports = lazy_module("threshold.insights.exports")
+if TYPE_CHECKING:  # what mypy checks the calls against; at run time imported on first use
+    from threshold.insights import boards, exports, service
+else:
+    service = lazy_module("threshold.insights.service")
+    boards = lazy_module("threshold.insights.boards")
+    exports = lazy_module("threshold.insights.exports")
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 insight_app = typer.Typer(no_args_is_help=True, help="Insights: saved, shareable, rerunnable questions.")

@@ -15,8 +15,12 @@ from threshold.interface.tables import Col, TableSpec, when
 if TYPE_CHECKING:
     from threshold.jobs.results import JobRow
 
-access = lazy_module("threshold.access")
-service = lazy_module("threshold.jobs.service")
+if TYPE_CHECKING:  # what mypy checks the calls against; at run time imported on first use
+    from threshold import access
+    from threshold.jobs import service
+else:
+    access = lazy_module("threshold.access")
+    service = lazy_module("threshold.jobs.service")
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 jobs_app = typer.Typer(no_args_is_help=True, help="Scheduled jobs (refreshes, checks): list, history, run now.")

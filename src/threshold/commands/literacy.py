@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,9 +15,14 @@ from threshold.commands.support import acting, check_format, emit, lazy_module, 
 from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec, when
 
-service = lazy_module("threshold.literacy.service")
-report_mod = lazy_module("threshold.literacy.report")
-pdf_mod = lazy_module("threshold.literacy.pdf")
+if TYPE_CHECKING:  # what mypy checks the calls against; at run time imported on first use
+    from threshold.literacy import pdf as pdf_mod
+    from threshold.literacy import report as report_mod
+    from threshold.literacy import service
+else:
+    service = lazy_module("threshold.literacy.service")
+    report_mod = lazy_module("threshold.literacy.report")
+    pdf_mod = lazy_module("threshold.literacy.pdf")
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 learn_app = typer.Typer(no_args_is_help=True, help="Learning by doing: your path, the tracks, cohorts.")

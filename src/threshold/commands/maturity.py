@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,10 +16,13 @@ from threshold.errors import InvalidInput
 from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec, when
 
-service = lazy_module("threshold.maturity.service")
-snapshots = lazy_module("threshold.maturity.snapshots")
-target = lazy_module("threshold.maturity.target")
-assessment = lazy_module("threshold.maturity.assessment")
+if TYPE_CHECKING:  # what mypy checks the calls against; at run time imported on first use
+    from threshold.maturity import assessment, service, snapshots, target
+else:
+    service = lazy_module("threshold.maturity.service")
+    snapshots = lazy_module("threshold.maturity.snapshots")
+    target = lazy_module("threshold.maturity.target")
+    assessment = lazy_module("threshold.maturity.assessment")
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 maturity_app = typer.Typer(no_args_is_help=True, help="The maturity model: scores, snapshots, target picture.")

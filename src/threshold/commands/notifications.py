@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,7 +11,10 @@ from threshold.commands.support import acting, check_format, emit, emit_json, la
 from threshold.errors import InvalidInput, NotFound
 from threshold.interface.tables import Col, TableSpec, when
 
-service = lazy_module("threshold.notifications.service")
+if TYPE_CHECKING:  # what mypy checks the calls against; at run time imported on first use
+    from threshold.notifications import service
+else:
+    service = lazy_module("threshold.notifications.service")
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 webhook_app = typer.Typer(no_args_is_help=True, help="A domain's outgoing webhook (JSON signed with HMAC-SHA256).")

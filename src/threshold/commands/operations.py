@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -14,13 +14,22 @@ from threshold.commands.options import As, EveryDataset, Format, Home
 from threshold.commands.support import Table, acting, check_format, emit_json, err, lazy_module, out, platform_at, show
 from threshold.interface.rendering import View
 
-backup_ = lazy_module("threshold.operations.backup")
-restore_ = lazy_module("threshold.operations.restore")
-doctor_ = lazy_module("threshold.operations.doctor")
-move_ = lazy_module("threshold.operations.move")
-repair_ = lazy_module("threshold.operations.repair")
-maintenance_ = lazy_module("threshold.operations.maintenance")
-record_ = lazy_module("threshold.operations.record")
+if TYPE_CHECKING:  # what mypy checks the calls against; at run time imported on first use
+    from threshold.operations import backup as backup_
+    from threshold.operations import doctor as doctor_
+    from threshold.operations import maintenance as maintenance_
+    from threshold.operations import move as move_
+    from threshold.operations import record as record_
+    from threshold.operations import repair as repair_
+    from threshold.operations import restore as restore_
+else:
+    backup_ = lazy_module("threshold.operations.backup")
+    restore_ = lazy_module("threshold.operations.restore")
+    doctor_ = lazy_module("threshold.operations.doctor")
+    move_ = lazy_module("threshold.operations.move")
+    repair_ = lazy_module("threshold.operations.repair")
+    maintenance_ = lazy_module("threshold.operations.maintenance")
+    record_ = lazy_module("threshold.operations.record")
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 maintenance_app = typer.Typer(no_args_is_help=True, help="Table maintenance: compaction and snapshot expiry.")

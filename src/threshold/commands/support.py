@@ -15,13 +15,17 @@ from threshold.commands.options import Home as Home
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from threshold.identity.service import Person
     from threshold.interface.rendering import View
     from threshold.interface.tables import TableSpec
+    from threshold.platform import Platform
 
 
 class lazy_module:  # noqa: N801  (reads like the module it stands for)
     """A module imported on first use: command modules name their services at the top without making
-    `threshold --help` pay for importing pyiceberg, pyarrow and SQLAlchemy."""
+    `threshold --help` pay for importing pyiceberg, pyarrow and SQLAlchemy. Its attributes are `Any`, so each
+    use stands in the `else:` of an `if TYPE_CHECKING:` that imports the real module under the same name:
+    mypy checks every call against the service's signature, and nothing is imported before it is used."""
 
     def __init__(self, name: str) -> None:
         self._name = name
@@ -51,13 +55,13 @@ out: Console = _LazyConsole(soft_wrap=True)  # type: ignore[assignment]
 err: Console = _LazyConsole(stderr=True)  # type: ignore[assignment]
 
 
-def platform_at(home: Path | None) -> Any:
+def platform_at(home: Path | None) -> Platform:
     from threshold.platform import Platform
 
     return Platform.open(home)
 
 
-def acting(platform: Any, name: str | None) -> Any:
+def acting(platform: Platform, name: str | None) -> Person:
     from threshold.identity.service import ADMIN, get_person
 
     return get_person(platform, name or ADMIN)
