@@ -133,6 +133,39 @@ def test_the_only_granted_purpose_applies_when_none_is_declared(on_request: Any)
     assert query(p, READ, user=org.ben, purpose="Budget Review").table.num_rows == 5
 
 
+def test_requests_decisions_and_grants_are_dated_by_the_platforms_clock(on_request: Any) -> None:
+    """Filing, approving, denying and revoking stamp the platform's clock (not the wall clock), so a
+    simulation or a test places them in time; the grant runs from the decision."""
+    org, p = on_request, on_request.platform
+    asked = datetime(2024, 3, 4, 8, 30, tzinfo=UTC)
+    p.clock = lambda: asked
+    req = access.request_access(p, org.ben, DATASET, purpose="energy cost forecast", days=30)
+    other = access.request_access(p, org.carla, DATASET, purpose="sales pitch")
+    p.clock = lambda: asked + timedelta(hours=3)
+    approved = access.approve(p, org.anna, req["id"])
+    denied = access.deny(p, org.anna, other["id"], reason="not for sales")
+    assert (approved["created_at"], approved["decided_at"], approved["hours_to_decision"]) == (
+        "2024-03-04T08:30:00+00:00",
+        "2024-03-04T11:30:00+00:00",
+        3.0,
+    )
+    assert (denied["created_at"], denied["decided_at"]) == ("2024-03-04T08:30:00+00:00", "2024-03-04T11:30:00+00:00")
+    with p.store.session() as s:
+        grant = s.scalars(select(Grant).where(Grant.request_id == req["id"])).one()
+        assert grant.expires_at is not None
+        assert (_utc(grant.created_at), _utc(grant.expires_at)) == (
+            asked + timedelta(hours=3),
+            asked + timedelta(hours=3, days=30),
+        )
+    p.clock = lambda: asked + timedelta(days=2)
+    assert access.revoke(p, org.ben, approved["grant"])["revoked_at"] == "2024-03-06T08:30:00+00:00"
+
+
+def _utc(d: datetime) -> datetime:
+    """SQLite gives the stored time back naive (it was UTC), PostgreSQL in its session's zone."""
+    return d.replace(tzinfo=UTC) if d.tzinfo is None else d.astimezone(UTC)
+
+
 def test_deny_needs_a_reason_and_records_it(on_request: Any) -> None:
     org, p = on_request, on_request.platform
     req = access.request_access(p, org.carla, DATASET, purpose="sales pitch")

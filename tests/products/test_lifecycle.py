@@ -30,6 +30,34 @@ def _hooks(h: History, url: str, *domains: str) -> None:
             d.webhook_url = url
 
 
+def test_promotion_and_its_contract_and_checks_are_dated_by_the_platforms_clock(any_fresh: History) -> None:
+    """promote stamps the product, its contract and the contract's checks with the platform's clock (the demo
+    places its products in the simulated weeks this way); deprecation and retirement too."""
+    from threshold.products.models import Contract
+    from threshold.quality.models import Check
+
+    h = any_fresh
+    moment = datetime(2024, 3, 4, 9, 30, tzinfo=UTC)
+    h.platform.clock = lambda: moment
+    p = promote(h.platform, h.people["anna"], KPIS, owner="ben", freshness_hours=200)
+    assert p["promoted_at"] == "2024-03-04T09:30:00+00:00"
+    with h.platform.store.session() as s:
+        ds = s.scalar(select(Dataset.id).where(Dataset.full_name == KPIS))
+        contract = s.scalars(select(Contract.created_at).where(Contract.dataset_id == ds)).all()
+        checks = s.execute(select(Check.created_at, Check.updated_at).where(Check.dataset_id == ds)).all()
+    assert [_utc(c) for c in contract] == [moment]
+    assert checks and {(_utc(a), _utc(b)) for a, b in checks} == {(moment, moment)}
+    h.platform.clock = lambda: moment + timedelta(days=30)
+    assert deprecate(h.platform, h.people["anna"], KPIS, reason="use v2")["deprecated_at"] == (
+        "2024-04-03T09:30:00+00:00"
+    )
+
+
+def _utc(d: datetime) -> datetime:
+    """SQLite gives the stored time back naive (it was UTC), PostgreSQL in its session's zone."""
+    return d.replace(tzinfo=UTC) if d.tzinfo is None else d.astimezone(UTC)
+
+
 def test_promotion_gives_an_owner_a_checked_contract_a_version_and_badges(any_fresh: History) -> None:
     h = any_fresh
     list_candidates(h.platform)

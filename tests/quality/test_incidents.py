@@ -112,6 +112,33 @@ def test_fixing_an_unacknowledged_incident_acknowledges_it(batches: Batches) -> 
     assert i.acknowledged_at == i.fixed_at and i.acknowledged_by == "anna"
 
 
+def test_incidents_and_checks_are_dated_by_the_platforms_clock(batches: Batches) -> None:
+    """Reporting, acknowledging, fixing, commenting and adding a check stamp the platform's clock, not the
+    wall clock, so a simulation (the demo) or a test places them in time."""
+    b = batches
+    opened = datetime(2024, 3, 4, 8, 45, tzinfo=UTC)
+    b.platform.clock = lambda: opened
+    incident_id = incidents.report(b.platform, b.ben, BATCHES, description="late")
+    check = b.add("not_null", column="code")
+    b.platform.clock = lambda: opened + timedelta(hours=2)
+    incidents.act(b.platform, b.anna, incident_id, "ack")
+    b.platform.clock = lambda: opened + timedelta(hours=26)
+    incidents.act(b.platform, b.anna, incident_id, "fix")
+    incidents.comment(b.platform, b.anna, incident_id, "shared again")
+
+    i = get_incident(b.platform, b.anna, incident_id)
+    assert (i.opened_at, i.last_seen_at) == ("2024-03-04T08:45:00+00:00", "2024-03-04T08:45:00+00:00")
+    assert (i.acknowledged_at, i.fixed_at) == ("2024-03-04T10:45:00+00:00", "2024-03-05T10:45:00+00:00")
+    assert (i.hours_to_acknowledge, i.hours_to_fix) == (2.0, 26.0)
+    assert [c.at for c in i.comments] == [
+        "2024-03-04T08:45:00+00:00",
+        "2024-03-04T10:45:00+00:00",
+        "2024-03-05T10:45:00+00:00",
+        "2024-03-05T10:45:00+00:00",
+    ]
+    assert check["created_at"] == "2024-03-04T08:45:00+00:00"
+
+
 def test_a_passing_check_verifies_the_fixed_incident_it_opened_and_a_failing_one_reopens_it(batches: Batches) -> None:
     b = batches
     c = b.add("accepted_values", column="status", values="ok,scrap")

@@ -7,8 +7,8 @@ Human Resources runs on spreadsheets: no products, no checks, and its requests w
 still waits).
 
 Everything goes through the real services (promote, report / ack / fix, request / approve). They stamp what
-they record with the wall clock, so each record is then moved to its moment in the simulated weeks, as the
-usage simulation does with its events. People missing from a small build are left out.
+they record with the platform's clock, so each step runs with the clock standing at its moment in the
+simulated weeks and its records are dated then. People missing from a small build are left out.
 """
 
 from __future__ import annotations
@@ -18,15 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from threshold.demo.world import Timeline
 from threshold.errors import ThresholdError
 from threshold.identity.service import Person, get_person
 from threshold.platform import Platform
-from threshold.products.models import Contract, Product
-from threshold.quality.models import Check, Incident
-from threshold.store.models import AccessRequest, Dataset, Grant
+from threshold.store.models import Dataset
 
 PRODUCTS = (
     # dataset, owner, who promotes it, freshness SLO in hours (the weekly KPIs: a week and a day), working day
@@ -145,17 +143,11 @@ def _promote(platform: Platform, timeline: Timeline) -> int:
         if found is None or not _exists(platform, dataset) or dataset.split(".")[0] not in found[1].owner_of:
             continue
         person, by = found
-        at = _morning(timeline, 0, day, 9.5)
         try:
-            with _clock(platform, at):  # the contract's checks read through the gateway: their events then
+            with _clock(platform, _morning(timeline, 0, day, 9.5)):  # product, contract, checks and their reads
                 promote(platform, by, dataset, owner=person.name, freshness_hours=freshness)
         except ThresholdError:
             continue  # promoted by an earlier, interrupted build
-        with platform.store.session() as s:
-            ds = s.scalar(select(Dataset.id).where(Dataset.full_name == dataset))
-            s.execute(update(Product).where(Product.dataset_id == ds).values(created_at=at))
-            s.execute(update(Contract).where(Contract.dataset_id == ds).values(created_at=at))
-            s.execute(update(Check).where(Check.dataset_id == ds).values(created_at=at, updated_at=at))
         n += 1
     return n
 
@@ -180,18 +172,6 @@ def _problems(platform: Platform, timeline: Timeline) -> int:
                 act(platform, owner, incident, "fix", "export fixed at the source and the week shared again")
         except ThresholdError:
             continue
-        with platform.store.session() as s:
-            s.execute(
-                update(Incident)
-                .where(Incident.id == incident)
-                .values(
-                    opened_at=opened,
-                    last_seen_at=opened,
-                    acknowledged_at=_working(opened, p.hours_to_ack),
-                    fixed_at=_working(opened, p.hours_to_fix),
-                    updated_at=_working(opened, p.hours_to_fix),
-                )
-            )
         n += 1
     return n
 
@@ -215,14 +195,5 @@ def _requests(platform: Platform, timeline: Timeline) -> int:
                     approve(platform, decider, req["id"], reason=f"for {a.purpose}")
         except ThresholdError:
             continue
-        with platform.store.session() as s:
-            row = s.get(AccessRequest, req["id"])
-            assert row is not None
-            row.created_at = created
-            if decided is not None and row.decided_at is not None:
-                row.decided_at = decided
-                s.execute(
-                    update(Grant).where(Grant.request_id == row.id).values(expires_at=decided + timedelta(days=90))
-                )
         n += 1
     return n

@@ -82,6 +82,7 @@ def request_access(
             purpose=purpose,
             days=days,
             justification=justification,
+            created_at=platform.clock(),
         )
         s.add(req)
         s.flush()
@@ -107,7 +108,7 @@ def request_access(
             session=s,
         )
         if auto is not None:
-            grant = _grant(s, req, None, allows_personal=False, auto_rule=auto)
+            grant = _grant(s, req, None, now=platform.clock(), allows_personal=False, auto_rule=auto)
             _granted(platform, s, d.full_name, grant)
             append(
                 platform,
@@ -148,9 +149,14 @@ def _purpose_compatibility(platform: Platform, s: Session, d: Dataset, person: P
 
 
 def _grant(
-    s: Session, req: AccessRequest, approver: Person | None, *, allows_personal: bool, auto_rule: str | None = None
+    s: Session,
+    req: AccessRequest,
+    approver: Person | None,
+    *,
+    now: datetime,
+    allows_personal: bool,
+    auto_rule: str | None = None,
 ) -> Grant:
-    now = datetime.now(UTC)
     req.status = "approved"
     req.decided_at = now
     req.decided_by_id = approver.id if approver else None
@@ -163,6 +169,7 @@ def _grant(
         columns=req.columns,
         allows_personal=allows_personal,
         granted_by_id=approver.id if approver else None,
+        created_at=now,
         expires_at=now + timedelta(days=req.days),
     )
     s.add(grant)
@@ -178,7 +185,7 @@ def approve(
         d = s.get(Dataset, req.dataset_id)
         assert d is not None
         req.decision_reason = reason
-        grant = _grant(s, req, person, allows_personal=allow_personal)
+        grant = _grant(s, req, person, now=platform.clock(), allows_personal=allow_personal)
         _granted(platform, s, d.full_name, grant)
         append(
             platform,
@@ -202,7 +209,7 @@ def deny(platform: Platform, person: Person, request_id: int, *, reason: str) ->
         d = s.get(Dataset, req.dataset_id)
         assert d is not None
         req.status = "denied"
-        req.decided_at = datetime.now(UTC)
+        req.decided_at = platform.clock()
         req.decided_by_id = person.id
         req.decision_reason = reason.strip()
         append(
@@ -229,7 +236,7 @@ def revoke(platform: Platform, person: Person, grant_id: int, *, reason: str = "
             raise Denied(f"only owners of {d.domain.name} or the grantee revoke grant {grant_id} (rule grant.owner)")
         if g.revoked_at is not None:
             raise Conflict(f"grant {grant_id} was revoked already")
-        g.revoked_at = datetime.now(UTC)
+        g.revoked_at = platform.clock()
         append(platform, person, "grant.revoked", dataset_id=d.id, detail={"grant": g.id, "reason": reason}, session=s)
         events.publish(platform, GrantChanged(s, d.full_name, g.id, g.user_id, "revoked", list(g.purposes)))
         return {"grant": g.id, "dataset": d.full_name, "revoked_at": g.revoked_at.isoformat(timespec="seconds")}

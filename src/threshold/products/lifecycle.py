@@ -82,7 +82,7 @@ def promote(
     evaluation = contracts.checked(platform, doc, names, owner_row.id)
     status = evaluation.status
     version = str(doc.version or "1.0.0")
-    now = datetime.now(UTC)
+    now = evaluation.at  # the platform's clock when the contract's checks ran
     with platform.store.session() as s:
         ids = [dataset_ref(s, n).id for n in names]
         product = Product(
@@ -106,7 +106,12 @@ def promote(
             row.rules = contract_runs.keep(s, evaluation, user_id=person.id, reuse=contracts.check_ids(row.rules))
         else:
             row = Contract(
-                dataset_id=ref.id, product_id=product.id, version=version, document=text, created_by_id=person.id
+                dataset_id=ref.id,
+                product_id=product.id,
+                version=version,
+                document=text,
+                created_by_id=person.id,
+                created_at=now,
             )
             s.add(row)
             s.flush()
@@ -229,7 +234,7 @@ def deprecate(
             raise InvalidInput("a product cannot replace itself")
         p = s.get(Product, product.id)
         assert p is not None
-        p.status, p.deprecated_at, p.deprecation_reason = "deprecated", datetime.now(UTC), reason.strip()
+        p.status, p.deprecated_at, p.deprecation_reason = "deprecated", platform.clock(), reason.strip()
         p.replacement_id = other.id if other else None
         ds = s.get(Dataset, ref.id)
         assert ds is not None
@@ -257,7 +262,7 @@ def retire(platform: Platform, person: Person, dataset: str, *, reason: str = ""
         p = s.get(Product, product.id)
         ds = s.get(Dataset, ref.id)
         assert p is not None and ds is not None
-        p.status, p.retired_at = "retired", datetime.now(UTC)
+        p.status, p.retired_at = "retired", platform.clock()
         p.visibility_before_retirement = ds.visibility
         ds.visibility, ds.stage = "restricted", "retired"
     told = _tell_consumers(

@@ -138,7 +138,7 @@ def evaluate(
         owner = run_as(platform, target.dataset_id, fallback_user_id)
         results = run_checks(PublishedReader(platform, target, owner), [c for _i, c in infos])
         runs.append(DatasetRun(target, [i for i, _c in infos], results))
-    return ContractEvaluation(p, runs, errors, missing)
+    return ContractEvaluation(p, runs, errors, missing, at=platform.clock())
 
 
 def _normalised(

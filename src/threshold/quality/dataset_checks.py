@@ -108,7 +108,7 @@ def add(platform: Platform, person: Person, full_name: str, spec: CheckSpec) -> 
     from threshold.quality.kinds import KINDS
 
     name = (spec.name or KINDS[kind].title(options)).strip()[:200]
-    now = datetime.now(UTC)
+    now = platform.clock()
     with platform.store.session() as s:
         row = Check(
             dataset_id=dataset_id,
@@ -137,7 +137,7 @@ def remove(platform: Platform, person: Person, check_id: int) -> dict[str, Any]:
         if row is None or ds is None or not row.active or not _known(person, ds):
             raise NotFound(f"no check #{check_id}")
         _must_manage(s, person, ds, "remove")
-        row.active, row.updated_at = False, datetime.now(UTC)
+        row.active, row.updated_at = False, platform.clock()
         jobs.unplan(s, CHECK_JOB, str(row.id))
         return {"id": row.id, "dataset": ds.full_name, "name": row.name, "removed": True}
 

@@ -13,7 +13,6 @@ counts another occurrence.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -107,7 +106,7 @@ def open_incident(
 ) -> int:
     r = route(platform, dataset_id, column)
     assignee = first_owner(platform, r.domain_id)
-    now = datetime.now(UTC)
+    now = platform.clock()
     with platform.store.session() as s:
         inc = Incident(
             kind=kind,
@@ -159,7 +158,7 @@ def act(platform: Platform, person: Person, incident_id: int, action: str, note:
     if action not in ACTIONS:
         raise InvalidInput(f"unknown action {action!r}; use ack, fix, verify, reopen, comment or reroute")
     allowed_from, to = ACTIONS[action]
-    now = datetime.now(UTC)
+    now = platform.clock()
     with platform.store.session() as s:
         inc = _incident(s, incident_id)
         check(s, person, inc, action)
@@ -211,7 +210,7 @@ def comment(platform: Platform, person: Person, incident_id: int, body: str) -> 
         inc = _incident(s, incident_id)
         if not can_see(s, person, inc):
             raise NotFound(f"no incident #{incident_id}")
-        row = IncidentComment(incident_id=inc.id, user_id=person.id, body=text, at=datetime.now(UTC))
+        row = IncidentComment(incident_id=inc.id, user_id=person.id, body=text, at=platform.clock())
         s.add(row)
         s.flush()
         comment_id = row.id
@@ -236,7 +235,7 @@ def comment(platform: Platform, person: Person, incident_id: int, body: str) -> 
 def reroute(platform: Platform, person: Person, incident_id: int, subject: str, note: str = "") -> Route:
     """Send an incident to another dataset (and its domain): routing is a best guess its owners may correct."""
     full_name, column = parse_subject(subject)
-    now = datetime.now(UTC)
+    now = platform.clock()
     with platform.store.session() as s:
         inc = _incident(s, incident_id)
         check(s, person, inc, "reroute")
