@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, selectinload
 
 from threshold.access import knowable
-from threshold.catalog.service import _summary, describe
+from threshold.catalog.service import describe, summary_of
 from threshold.errors import InvalidInput, NotFound
 from threshold.events import SearchDone, publish
 from threshold.identity.service import Person
@@ -155,7 +155,7 @@ def search(
             rows = s.scalars(
                 visible.options(*opts).order_by(Dataset.full_name).offset((page - 1) * per_page).limit(per_page)
             ).all()
-            return SearchPage(total, page, per_page, [_summary(d) | {"match": None} for d in rows])
+            return SearchPage(total, page, per_page, [summary_of(d).to_json() | {"match": None} for d in rows])
         typed = list(dict.fromkeys(words(raw)))
         query_words = ([w for w in typed if w not in STOP_WORDS and len(w) > 1] or typed)[:MAX_WORDS]
         conn = s.connection()
@@ -236,7 +236,7 @@ def _result(d: Dataset, hit: _Hit, exact: bool) -> dict[str, Any]:
     shared = {t.tag: sum(any(_alike(w, x) for x in terms) for w in words(t.tag)) for t in d.tags}
     tags = sorted(t for t, n in shared.items() if n and n == max(shared.values()))
     why = "; ".join(dict.fromkeys(r.says() for r in sorted(reasons, key=lambda r: -r.score)))
-    return _summary(d) | {
+    return summary_of(d).to_json() | {
         "match": "dataset name" if exact else why,
         "why": [{"word": r.word, "field": r.field, "kind": r.kind, "term": r.term} for r in reasons],
         "matched_columns": columns[:10],

@@ -9,25 +9,32 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from threshold.access import knowable, no_dataset
+from threshold.catalog.results import DatasetSummary
 from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.store.models import Dataset, Domain, Share
 
 
+def summary_of(d: Dataset) -> DatasetSummary:
+    """A dataset as listings show it (its domain, columns, tags and sharer loaded)."""
+    return DatasetSummary(
+        name=d.full_name,
+        domain=d.domain.name,
+        title=d.title,
+        description=d.description,
+        stage=d.stage,
+        visibility=d.visibility or d.domain.default_visibility,
+        rows=d.row_count,
+        columns=len(d.columns),
+        tags=sorted({t.tag for t in d.tags}),
+        shared_by=d.created_by.name if d.created_by else None,
+        updated_at=_iso(d.updated_at),
+    )
+
+
 def _summary(d: Dataset) -> dict[str, Any]:
-    return {
-        "name": d.full_name,
-        "domain": d.domain.name,
-        "title": d.title,
-        "description": d.description,
-        "stage": d.stage,
-        "visibility": d.visibility or d.domain.default_visibility,
-        "rows": d.row_count,
-        "columns": len(d.columns),
-        "tags": sorted({t.tag for t in d.tags}),
-        "shared_by": d.created_by.name if d.created_by else None,
-        "updated_at": _iso(d.updated_at),
-    }
+    """The summary's JSON form, the head of a record and of a search hit."""
+    return summary_of(d).to_json()
 
 
 def _history(s: Any, d: Dataset) -> list[dict[str, Any]]:
@@ -155,7 +162,8 @@ def _hide_protected_values(platform: Platform, viewer: Person, record: dict[str,
             c.update(min=None, max=None, top_values=[])
 
 
-def recently_shared(platform: Platform, limit: int = 10, *, viewer: Person | None = None) -> list[dict[str, Any]]:
+def recently_shared(platform: Platform, limit: int = 10, *, viewer: Person | None = None) -> list[DatasetSummary]:
+    """The datasets the viewer may know, newest change first."""
     with platform.store.session() as s:
         rows = s.scalars(
             select(Dataset)
@@ -170,7 +178,7 @@ def recently_shared(platform: Platform, limit: int = 10, *, viewer: Person | Non
             .order_by(Dataset.updated_at.desc(), Dataset.id.desc())
             .limit(limit)
         ).all()
-        return [_summary(d) for d in rows]
+        return [summary_of(d) for d in rows]
 
 
 def example_queries(full_name: str, columns: list[tuple[str, str]]) -> list[dict[str, str]]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from threshold.catalog import search as catalog_search
 from threshold.catalog import service as catalog
+from threshold.catalog.results import DatasetSummary
 from threshold.governance import requests as access_requests
 from threshold.identity.service import Person
 from threshold.insights import service as insights
@@ -58,7 +59,7 @@ class Home:
     queries: int = 0
     people: int = 0
     most_used: list[dict[str, Any]] = field(default_factory=list)
-    recently_shared: list[dict[str, Any]] = field(default_factory=list)
+    recently_shared: list[DatasetSummary] = field(default_factory=list)
     never_used: int = 0
 
 
