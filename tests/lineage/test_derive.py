@@ -295,9 +295,9 @@ def test_unresolved_lineage_is_recorded_counted_and_tagged_conservatively(org: A
     assert result.columns == ["plant", "e_mail"]
     assert [(g["column"], "COLUMNS" in g["reason"]) for g in result.gaps] == [("e_mail", True)]
     assert ("e_mail", None, None, "unresolved") in column_lineage(org, "manufacturing.picked")
-    gaps = overview(org.platform)["gaps"]
-    assert (gaps["columns"], gaps["datasets"]) == (1, 1)
-    assert gaps["list"][0]["dataset"] == "manufacturing.picked"
+    gaps = overview(org.platform).gaps
+    assert (gaps.columns, gaps.datasets) == (1, 1)
+    assert gaps.list[0].dataset == "manufacturing.picked"
     # Its origin is unknown, so it carries the tags of every input column: the guardrail still holds.
     assert {"personal.email", "personal.name"} <= set(tags_of(org, "manufacturing.picked")["e_mail"])
     ben_reads = rows(org, "SELECT e_mail FROM manufacturing.picked", "ben")

@@ -119,9 +119,9 @@ def test_a_dataset_nothing_was_recorded_about_shows_alone(chain: Any) -> None:
 def test_the_overview_counts_nodes_edges_and_gaps(module_chain: Any) -> None:
     data = overview(module_chain.platform, viewer=module_chain.anna)
 
-    assert data["nodes"] == {"dataset": 7, "file": 2, "job": 5, "source": 1}
-    assert data["edges"] == 9
-    assert data["derivations"] == {"ok": 5}
-    assert data["gaps"]["columns"] == 0 and data["datasets"] == 7
+    assert data.nodes == {"dataset": 7, "file": 2, "job": 5, "source": 1}
+    assert data.edges == 9
+    assert data.derivations == {"ok": 5}
+    assert data.gaps.columns == 0 and data.datasets == 7
     with module_chain.platform.store.reader() as s:
         assert s.scalar(select(LineageNode.kind).where(LineageNode.name == "mes")) == "source"

@@ -87,7 +87,7 @@ async def _json_body(request: Request) -> Any:
 
 @router.get("/lineage", summary="The lineage graph in numbers, and every lineage gap")
 def lineage_overview(platform: PlatformDep, person: SignedIn) -> dict[str, Any]:
-    return overview(platform, viewer=person)
+    return overview(platform, viewer=person).to_json()
 
 
 @router.get("/lineage/{dataset}", summary="Upstream and downstream of a dataset (or of one of its columns)")

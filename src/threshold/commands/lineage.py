@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,6 +17,9 @@ from threshold.commands.support import Table, acting, check_format, emit, emit_j
 from threshold.errors import InvalidInput
 from threshold.interface.rendering import View
 from threshold.interface.tables import Col, TableSpec, when
+
+if TYPE_CHECKING:
+    from threshold.lineage.results import LineageOverview
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 source_app = typer.Typer(no_args_is_help=True, help="Source systems data is shared from, and their owners.")
@@ -129,14 +132,14 @@ def _scheduled_lines(info: dict[str, Any]) -> Iterator[str]:
 SCHEDULED = View(lines=_scheduled_lines)
 
 
-def _overview_lines(data: dict[str, Any]) -> Iterator[Any]:
-    nodes = ", ".join(f"{n} {k}" for k, n in data["nodes"].items()) or "no nodes"
-    yield f"lineage graph: {nodes}; {data['edges']} edges; {data['column_lineage']} column lineage rows"
-    yield f"gaps: {data['gaps']['columns']} columns in {data['gaps']['datasets']} datasets are unresolved"
+def _overview_lines(data: LineageOverview) -> Iterator[Any]:
+    nodes = ", ".join(f"{n} {k}" for k, n in data.nodes.items()) or "no nodes"
+    yield f"lineage graph: {nodes}; {data.edges} edges; {data.column_lineage} column lineage rows"
+    yield f"gaps: {data.gaps.columns} columns in {data.gaps.datasets} datasets are unresolved"
     t = Table("dataset", "column", "reason", title="unresolved lineage")
-    for g in data["gaps"]["list"]:
-        t.add_row(g["dataset"], g["column"] or "(query)", g["reason"])
-    if data["gaps"]["list"]:
+    for g in data.gaps.list:
+        t.add_row(g.dataset, g.column or "(query)", g.reason)
+    if data.gaps.list:
         yield t
 
 

@@ -27,6 +27,7 @@ from threshold.lineage.models import (
     SourceSystem,
 )
 from threshold.lineage.owners import dataset_owners
+from threshold.lineage.results import Gaps, LineageGap, LineageOverview
 from threshold.platform import Platform
 from threshold.store.models import Column, Dataset, Domain, Membership, User
 
@@ -369,7 +370,7 @@ def _gaps(s: Session, node_ids: Iterable[int]) -> list[dict[str, Any]]:
     return [{"dataset": n, "column": c, "reason": r} for n, c, r in rows]
 
 
-def overview(platform: Platform, *, viewer: Person | None = None, limit: int = 200) -> dict[str, Any]:
+def overview(platform: Platform, *, viewer: Person | None = None, limit: int = 200) -> LineageOverview:
     """The whole graph in numbers, and every lineage gap (columns whose origin is unresolved)."""
     with platform.store.reader() as s:
         # counted as the viewer may know them: a dataset node of a dataset hidden from them is not one
@@ -396,20 +397,19 @@ def overview(platform: Platform, *, viewer: Person | None = None, limit: int = 2
         hidden_ids = _hidden_dataset_ids(s, {r[1] for r in rows if r[1] is not None}, viewer)
         unseen = hidden_names(s, viewer)
         gaps = [
-            {"dataset": name, "column": col, "reason": scrub(reason, unseen), "origin": origin}
+            LineageGap(dataset=name, column=col, reason=scrub(reason, unseen), origin=origin)
             for name, ds_id, col, reason, origin in rows
             if ds_id not in hidden_ids
         ]
-        datasets_with_gaps = len({g["dataset"] for g in gaps})
         total_datasets = s.scalar(select(func.count()).select_from(Dataset).where(knowable(viewer)))
-        return {
-            "nodes": {k: int(v) for k, v in sorted(kinds.items())},
-            "edges": int(edges),
-            "column_lineage": int(column_rows),
-            "derivations": {k: int(v) for k, v in sorted(statuses.items())},
-            "datasets": int(total_datasets or 0),
-            "gaps": {"columns": len(gaps), "datasets": datasets_with_gaps, "list": gaps[:limit]},
-        }
+        return LineageOverview(
+            nodes={k: int(v) for k, v in sorted(kinds.items())},
+            edges=int(edges),
+            column_lineage=int(column_rows),
+            derivations={k: int(v) for k, v in sorted(statuses.items())},
+            datasets=int(total_datasets or 0),
+            gaps=Gaps(columns=len(gaps), datasets=len({g.dataset for g in gaps}), list=gaps[:limit]),
+        )
 
 
 def _hidden_dataset_ids(s: Session, ids: set[int], viewer: Person | None) -> set[int]:

@@ -49,7 +49,7 @@ DIRECT = ("identity", "transform", "aggregate")
 @router.get("/lineage")
 @router.get("/lineage.json")
 def gaps_page(request: Request, person: SignedIn) -> Response:
-    data = overview(request.app.state.platform, viewer=person)
+    data = overview(request.app.state.platform, viewer=person).to_json()
     return page(request, "lineage_index.html", data, person=person, title=i18n.Text("Lineage"))
 
 

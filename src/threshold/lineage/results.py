@@ -1,0 +1,45 @@
+"""What lineage answers with: typed results, each with its JSON form (`to_json`), the keys in the order the REST
+API (`/api/v1/lineage`), the `/lineage.json` twin and `threshold lineage --format json` send them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LineageGap:
+    """A column whose origin lineage could not resolve, and why (`origin`: the input columns it may come from)."""
+
+    dataset: str
+    column: str | None
+    """None: the whole query's lineage is unknown."""
+    reason: str | None
+    origin: Any
+
+
+@dataclass(frozen=True)
+class Gaps:
+    columns: int
+    """Unresolved columns the viewer may know of."""
+    datasets: int
+    """Datasets holding them."""
+    list: list[LineageGap]  # named as the JSON key clients read
+    """The first of them, by dataset and column."""
+
+
+@dataclass(frozen=True)
+class LineageOverview:
+    """The whole graph in numbers, as the viewer may know it, and its gaps."""
+
+    nodes: dict[str, int]
+    """Nodes per kind (dataset, file, job, source …)."""
+    edges: int
+    column_lineage: int
+    derivations: dict[str, int]
+    """Derivations per status of their last run."""
+    datasets: int
+    gaps: Gaps
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
