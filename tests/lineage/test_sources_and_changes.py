@@ -40,14 +40,14 @@ def test_a_share_names_its_source_system_and_its_owner_answers_for_it(any_org: A
 
     share(any_org.platform, csv, domain="finance", user=any_org.ben, source_system="erp")
 
-    assert (added["name"], added["kind"], added["owner"], added["datasets"]) == ("erp", "database", "ben", 0)
+    assert (added.name, added.kind, added.owner, added.datasets) == ("erp", "database", "ben", 0)
     view = lineage(any_org.platform, "finance.invoices", direction="upstream", viewer=any_org.ben)
     assert {(n["name"], n["kind"], n["level"], tuple(n["owners"])) for n in view["nodes"]} == {
         ("finance.invoices", "dataset", 0, ("ben",)),
         ("invoices.csv", "file", -1, ()),
         ("erp", "source", -1, ("ben",)),
     }
-    assert [(s["name"], s["owner"], s["datasets"]) for s in list_sources(any_org.platform)] == [("erp", "ben", 1)]
+    assert [(s.name, s.owner, s.datasets) for s in list_sources(any_org.platform)] == [("erp", "ben", 1)]
 
 
 def test_a_share_naming_an_unknown_source_system_fails_before_any_work(org: Any, state_of: Any) -> None:

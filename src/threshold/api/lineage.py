@@ -166,7 +166,7 @@ def derivation_detail(dataset: str, platform: PlatformDep, person: KnowsDataset)
 
 @router.get("/sources", summary="Source systems and their owners")
 def list_sources(platform: PlatformDep, person: SignedIn) -> list[dict[str, Any]]:
-    return sources.list_sources(platform)
+    return [s.to_json() for s in sources.list_sources(platform)]
 
 
 @router.post("/sources", status_code=201, summary="Register a source system")
@@ -175,4 +175,4 @@ def add_source(
 ) -> dict[str, Any]:
     return sources.add_source(
         platform, body.name, owner=body.owner, kind=body.kind, description=body.description, user=person
-    )
+    ).to_json()

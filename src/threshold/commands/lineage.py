@@ -331,7 +331,7 @@ def source_add(
         if not owner:
             raise InvalidInput("--owner is needed: the person accountable for the source system")
         s = add_source(platform, name, owner=owner, kind=kind, description=description, user=person)
-        say(s, fmt, f"added source system {s['name']} ({s['kind']}), owned by {s['owner']}")
+        say(s, fmt, f"added source system {s.name} ({s.kind}), owned by {s.owner}")
         return
     from threshold.connectors.service import add
 
@@ -356,10 +356,8 @@ def source_list(as_user: As = None, home: Home = None, fmt: Format = "table") ->
 
     check_format(fmt, ("table", "json"))
     platform = platform_at(home)
-    rows = list_sources(platform)
     connected = {c.name: c.dialect for c in listing(platform, user=acting(platform, as_user))}
-    for r in rows:
-        r["connection"] = connected.get(r["name"])
+    rows = [r.to_json() | {"connection": connected.get(r.name)} for r in list_sources(platform)]
     emit(rows, SOURCES, fmt)
 
 

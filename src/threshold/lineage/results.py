@@ -43,3 +43,19 @@ class LineageOverview:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class SourceSystemRow:
+    """A source system (the application or database data comes from), its accountable owner, and how many
+    lineage edges lead from it (`datasets`)."""
+
+    name: str
+    kind: str
+    owner: str | None
+    description: str | None
+    datasets: int
+    created_at: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

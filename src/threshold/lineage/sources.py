@@ -7,8 +7,6 @@ which is where "fix it at the source" sends problems. Every file share also reco
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -17,6 +15,7 @@ from threshold.errors import Conflict, Denied, InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.lineage import graph, naming
 from threshold.lineage.models import LineageEdge, LineageNode, SourceSystem
+from threshold.lineage.results import SourceSystemRow
 from threshold.names import check_name
 from threshold.platform import Platform
 from threshold.store.models import User
@@ -30,7 +29,7 @@ def add_source(
     kind: str = "application",
     description: str = "",
     user: Person | None = None,
-) -> dict[str, Any]:
+) -> SourceSystemRow:
     """Register a source system owned by the person `owner`."""
     check_name("source system", name)
     if user is not None:
@@ -53,12 +52,12 @@ def add_source(
         return _describe(s, system)
 
 
-def list_sources(platform: Platform) -> list[dict[str, Any]]:
+def list_sources(platform: Platform) -> list[SourceSystemRow]:
     with platform.store.reader() as s:
         return [_describe(s, x) for x in s.scalars(select(SourceSystem).order_by(SourceSystem.name))]
 
 
-def _describe(s: Session, system: SourceSystem) -> dict[str, Any]:
+def _describe(s: Session, system: SourceSystem) -> SourceSystemRow:
     owner = s.scalar(select(User.name).where(User.id == system.owner_id))
     fed = s.scalar(
         select(func.count())
@@ -66,14 +65,14 @@ def _describe(s: Session, system: SourceSystem) -> dict[str, Any]:
         .join(LineageNode, LineageNode.id == LineageEdge.src_id)
         .where(LineageNode.source_system_id == system.id)
     )
-    return {
-        "name": system.name,
-        "kind": system.kind,
-        "owner": owner,
-        "description": system.description,
-        "datasets": int(fed or 0),
-        "created_at": system.created_at.isoformat(timespec="seconds") if system.created_at else None,
-    }
+    return SourceSystemRow(
+        name=system.name,
+        kind=system.kind,
+        owner=owner,
+        description=system.description,
+        datasets=int(fed or 0),
+        created_at=system.created_at.isoformat(timespec="seconds") if system.created_at else None,
+    )
 
 
 def check_source(platform: Platform, name: str) -> None:
