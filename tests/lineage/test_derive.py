@@ -207,8 +207,8 @@ def test_a_failed_refresh_keeps_the_last_snapshot_and_tells_the_owner_once(any_o
             refresh(any_org.platform, "sales.scrap", user=any_org.carla)
 
     info = describe_derivation(any_org.platform, "sales.scrap")
-    assert info["status"] == "failed" and "scrap_rate" in info["error"]
-    assert [r["status"] for r in info["runs"]] == ["failed", "failed", "ok"]
+    assert info.status == "failed" and info.error is not None and "scrap_rate" in info.error
+    assert [r.status for r in info.runs] == ["failed", "failed", "ok"]
     with any_org.platform.store.reader() as s:
         assert s.scalar(select(Dataset.snapshot_id).where(Dataset.full_name == "sales.scrap")) == first.snapshot_id
     messages = inbox(any_org.platform, any_org.carla)
@@ -237,9 +237,9 @@ def test_due_derivations_refresh_upstream_first_and_only_once(org: Any) -> None:
     ]
     assert [r.trigger for r in done if not isinstance(r, Exception)] == ["schedule", "schedule"]
     assert again == []
-    listed = {d["dataset"]: d for d in derivations(org.platform)}
-    assert datetime.fromisoformat(listed["manufacturing.daily_scrap"]["next_run_at"]) > later
-    nxt = datetime.fromisoformat(listed["sales.worst_plant"]["next_run_at"])
+    listed = {d.dataset: d for d in derivations(org.platform)}
+    assert datetime.fromisoformat(listed["manufacturing.daily_scrap"].next_run_at or "") > later
+    nxt = datetime.fromisoformat(listed["sales.worst_plant"].next_run_at or "")
     assert nxt > later and nxt.minute % 15 == 0 and nxt.second == 0
 
 

@@ -156,12 +156,12 @@ def set_schedule(name: str, body: ScheduleIn, platform: PlatformDep, person: Run
 
 @router.get("/derivations", summary="Derived datasets with owner, schedule and last run")
 def derivations(platform: PlatformDep, person: SignedIn, domain: str | None = None) -> list[dict[str, Any]]:
-    return derivation.derivations(platform, domain=domain, viewer=person)
+    return [d.to_json() for d in derivation.derivations(platform, domain=domain, viewer=person)]
 
 
 @router.get("/derivations/{dataset}", summary="One derivation: SQL, schedule and its runs")
 def derivation_detail(dataset: str, platform: PlatformDep, person: KnowsDataset) -> dict[str, Any]:
-    return derivation.describe_derivation(platform, dataset, viewer=person)
+    return derivation.describe_derivation(platform, dataset, viewer=person).to_json()
 
 
 @router.get("/sources", summary="Source systems and their owners")

@@ -40,6 +40,7 @@ from threshold.lineage import naming, openlineage_out
 from threshold.lineage.derivation_runs import DerivationRunSpec, deriving
 from threshold.lineage.models import Derivation, DerivationRun, LineageEdge, LineageNode
 from threshold.lineage.query_lineage import analyze
+from threshold.lineage.results import DerivationRecord, DerivationRow, DerivationRunRow
 from threshold.names import check_name
 from threshold.platform import Platform
 from threshold.sql.check import check
@@ -421,7 +422,7 @@ def _upstream_first(s: Session, names: list[str]) -> list[str]:
     return order
 
 
-def derivations(platform: Platform, *, viewer: Person | None = None, domain: str | None = None) -> list[dict[str, Any]]:
+def derivations(platform: Platform, *, viewer: Person | None = None, domain: str | None = None) -> list[DerivationRow]:
     """Every derivation the viewer may know exists (not other domains' restricted datasets)."""
     with platform.store.reader() as s:
         q = (
@@ -452,7 +453,7 @@ def _reads_hidden(s: Session, viewer: Person | None) -> set[int]:
 
 def describe_derivation(
     platform: Platform, dataset: str, *, runs: int = 20, viewer: Person | None = None
-) -> dict[str, Any]:
+) -> DerivationRecord:
     """A derivation with its SQL and its last runs (its SQL only when the viewer may know all it reads)."""
     with platform.store.reader() as s:
         d = _derivation(s, dataset.lower(), viewer)
@@ -465,22 +466,24 @@ def describe_derivation(
             .limit(runs)
         ).all()
         nxt = jobs.next_runs(s, REFRESH, [dataset.lower()]).get(dataset.lower())
-        return _describe(d, dataset.lower(), str(owner), nxt, hide=hides_sql) | {
-            "sql": None if hides_sql else d.sql,
-            "runs": [
-                {
-                    "run_id": r.run_id,
-                    "trigger": r.trigger,
-                    "status": r.status,
-                    "started_at": _iso(r.started_at),
-                    "finished_at": _iso(r.finished_at),
-                    "snapshot_id": r.snapshot_id,
-                    "rows": r.rows,
-                    "error": _error_text(r.error, hides_sql),
-                }
+        row = _describe(d, dataset.lower(), str(owner), nxt, hide=hides_sql)
+        return DerivationRecord(
+            **vars(row),
+            sql=None if hides_sql else d.sql,
+            runs=[
+                DerivationRunRow(
+                    run_id=r.run_id,
+                    trigger=r.trigger,
+                    status=r.status,
+                    started_at=_iso(r.started_at),
+                    finished_at=_iso(r.finished_at),
+                    snapshot_id=r.snapshot_id,
+                    rows=r.rows,
+                    error=_error_text(r.error, hides_sql),
+                )
                 for r in history
             ],
-        }
+        )
 
 
 def _error_text(error: str | None, hide: bool) -> str | None:
@@ -490,18 +493,18 @@ def _error_text(error: str | None, hide: bool) -> str | None:
 
 def _describe(
     d: Derivation, full: str, owner: str, next_run_at: datetime | None, *, hide: bool = False
-) -> dict[str, Any]:
-    return {
-        "dataset": full,
-        "owner": owner,
-        "schedule": d.schedule,
-        "purpose": d.purpose,
-        "status": d.status,
-        "last_run_at": _iso(d.last_run_at),
-        "next_run_at": _iso(next_run_at),
-        "snapshot_id": d.last_snapshot_id,
-        "error": _error_text(d.last_error, hide),
-    }
+) -> DerivationRow:
+    return DerivationRow(
+        dataset=full,
+        owner=owner,
+        schedule=d.schedule,
+        purpose=d.purpose,
+        status=d.status,
+        last_run_at=_iso(d.last_run_at),
+        next_run_at=_iso(next_run_at),
+        snapshot_id=d.last_snapshot_id,
+        error=_error_text(d.last_error, hide),
+    )
 
 
 def _iso(d: datetime | None) -> str | None:

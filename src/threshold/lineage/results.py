@@ -59,3 +59,44 @@ class SourceSystemRow:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class DerivationRow:
+    """A derived dataset: its owner, schedule, purpose and last refresh (its error hidden like its SQL from a
+    viewer who may not know every dataset it reads)."""
+
+    dataset: str
+    owner: str
+    schedule: str | None
+    purpose: str | None
+    status: str
+    last_run_at: str | None
+    next_run_at: str | None
+    snapshot_id: int | None
+    error: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DerivationRunRow:
+    """One refresh of a derived dataset."""
+
+    run_id: str
+    trigger: str
+    status: str
+    started_at: str | None
+    finished_at: str | None
+    snapshot_id: int | None
+    rows: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class DerivationRecord(DerivationRow):
+    """A derivation with its SQL (None when the viewer may not see it) and its last refreshes, newest first."""
+
+    sql: str | None
+    runs: list[DerivationRunRow]

@@ -73,7 +73,7 @@ def lineage_page(
     data["change"] = change
     data["impact"] = impact(platform, data["dataset"], column, change=change, viewer=person) if column else None
     try:
-        data["derivation"] = derivation.describe_derivation(platform, data["dataset"], runs=5, viewer=person)
+        data["derivation"] = derivation.describe_derivation(platform, data["dataset"], runs=5, viewer=person).to_json()
     except ThresholdError:
         data["derivation"] = None
     data["svg"] = layout(data)
