@@ -319,13 +319,13 @@ def test_time_to_access_median_and_p90_are_exact(on_request: Any) -> None:
         )
         assert s.scalar(select(AccessRequest.status).where(AccessRequest.id == waiting["id"])) == "pending"
 
-    by_domain = {row["domain"]: row for row in access.time_to_access(p)}
+    by_domain = {row.domain: row for row in access.time_to_access(p)}
     m = by_domain["manufacturing"]
-    assert (m["requests"], m["decided"], m["waiting"], m["auto_approved"]) == (6, 5, 1, 0)
-    assert m["median_hours"] == 4.0
-    assert m["p90_hours"] == 9.2  # sorted 1, 2, 4, 8, 10: position 0.9 * 4 = 3.6 -> 8 + 0.6 * (10 - 8)
-    assert 4.99 < m["oldest_waiting_hours"] < 5.1
-    assert by_domain["finance"] == {
+    assert (m.requests, m.decided, m.waiting, m.auto_approved) == (6, 5, 1, 0)
+    assert m.median_hours == 4.0
+    assert m.p90_hours == 9.2  # sorted 1, 2, 4, 8, 10: position 0.9 * 4 = 3.6 -> 8 + 0.6 * (10 - 8)
+    assert m.oldest_waiting_hours is not None and 4.99 < m.oldest_waiting_hours < 5.1
+    assert by_domain["finance"].to_json() == {
         "domain": "finance",
         "requests": 0,
         "decided": 0,
@@ -341,6 +341,6 @@ def test_time_to_access_counts_auto_approvals_as_instant(on_request: Any) -> Non
     org, p = on_request, on_request.platform
     apply(p, org.anna, AUTO)
     access.request_access(p, org.ben, DATASET, purpose="forecasting", columns=["plant"])
-    m = {row["domain"]: row for row in access.time_to_access(p)}["manufacturing"]
-    assert (m["requests"], m["decided"], m["auto_approved"]) == (1, 1, 1)
-    assert m["median_hours"] == m["p90_hours"] == 0.0
+    m = {row.domain: row for row in access.time_to_access(p)}["manufacturing"]
+    assert (m.requests, m.decided, m.auto_approved) == (1, 1, 1)
+    assert m.median_hours == m.p90_hours == 0.0

@@ -250,7 +250,7 @@ def audit_log(
 
 @router.get("/governance/time-to-access", summary="Per domain: how long access requests waited (median, p90)")
 def time_to_access(platform: PlatformDep, person: SignedIn) -> list[dict[str, Any]]:
-    return access.time_to_access(platform)
+    return [t.to_json() for t in access.time_to_access(platform)]
 
 
 @router.get("/governance/pending", summary="Every request waiting for an answer across the organisation")

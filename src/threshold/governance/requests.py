@@ -19,6 +19,7 @@ from threshold.access.policy import active_rules, sensitive_class
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound
 from threshold.events import GrantChanged
 from threshold.governance.audit import append
+from threshold.governance.results import AccessTimes
 from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.store.models import AccessRequest, Dataset, Domain, Grant, Tag, User
@@ -366,7 +367,7 @@ def grants(platform: Platform, person: Person, *, dataset: str | None = None) ->
         ]
 
 
-def time_to_access(platform: Platform) -> list[dict[str, Any]]:
+def time_to_access(platform: Platform) -> list[AccessTimes]:
     """Per domain: how long people waited for an answer (median, p90), decided and waiting counts."""
     now = datetime.now(UTC)
     with platform.store.session() as s:
@@ -388,16 +389,16 @@ def time_to_access(platform: Platform) -> list[dict[str, Any]]:
         waits = sorted(_hours(c, d) or 0.0 for _, c, d, st, _a in mine if st in ("approved", "denied") and d)
         pending = [r for r in mine if r[3] == "pending"]
         out.append(
-            {
-                "domain": dom,
-                "requests": len(mine),
-                "decided": len(waits),
-                "auto_approved": sum(1 for r in mine if r[4]),
-                "waiting": len(pending),
-                "oldest_waiting_hours": max((_hours(r[1], now) or 0.0 for r in pending), default=None),
-                "median_hours": round(statistics.median(waits), 2) if waits else None,
-                "p90_hours": round(_percentile(waits, 0.9), 2) if waits else None,
-            }
+            AccessTimes(
+                domain=dom,
+                requests=len(mine),
+                decided=len(waits),
+                auto_approved=sum(1 for r in mine if r[4]),
+                waiting=len(pending),
+                oldest_waiting_hours=max((_hours(r[1], now) or 0.0 for r in pending), default=None),
+                median_hours=round(statistics.median(waits), 2) if waits else None,
+                p90_hours=round(_percentile(waits, 0.9), 2) if waits else None,
+            )
         )
     return out
 
