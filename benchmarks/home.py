@@ -16,9 +16,9 @@ def threshold_cli() -> str:
     return str(cli)
 
 
-def run_threshold(*args: str) -> None:
+def run_threshold(*args: str, env: dict[str, str] | None = None) -> None:
     """Run one `threshold` command; on failure show its output and stop."""
-    done = subprocess.run([threshold_cli(), *args], capture_output=True, text=True)
+    done = subprocess.run([threshold_cli(), *args], capture_output=True, text=True, env=env)
     if done.returncode != 0:
         sys.exit(f"`threshold {' '.join(args)}` failed ({done.returncode}):\n{done.stdout}{done.stderr}")
 

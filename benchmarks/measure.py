@@ -16,7 +16,7 @@ class Run:
     peak_rss_bytes: int
 
 
-def run_child(argv: list[str]) -> Run:
+def run_child(argv: list[str], env: dict[str, str] | None = None) -> Run:
     """Run ``argv`` to completion; its wall time, CPU time and own peak resident set size.
 
     ``os.wait4`` returns the rusage of exactly this child (``ru_maxrss``, KiB on Linux), where
@@ -24,7 +24,7 @@ def run_child(argv: list[str]) -> Run:
     covers the child itself, not processes it starts in turn.
     """
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     assert proc.stderr is not None
     stderr = proc.stderr.read()  # drain first, so a chatty child cannot block on a full pipe
     _, status, usage = os.wait4(proc.pid, 0)

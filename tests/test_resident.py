@@ -215,12 +215,14 @@ def test_a_socket_others_may_open_is_not_used(home: Path) -> None:
     assert _forward(home, "query", "select 1")[0] == 0
 
 
-def test_the_peer_check_names_the_other_user() -> None:
+def test_the_peer_check_names_the_other_user_or_group() -> None:
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     with a, b:
         assert protocol.check_peer(a) == os.getpid()
         with pytest.raises(protocol.Refused, match="another user"):
             protocol.check_peer(a, uid=os.geteuid() + 1)
+        with pytest.raises(protocol.Refused, match="another group"):
+            protocol.check_peer(a, gid=os.getegid() + 1)
 
 
 def test_off_unless_switched_on_under_pytest_or_ci() -> None:
@@ -318,6 +320,8 @@ def test_new_code_gets_a_new_helper_and_the_old_one_leaves(home: Path, tmp_path:
 
 def test_a_key_changes_with_the_code_and_the_settings() -> None:
     env = {"THRESHOLD_LIMITS__QUERY_ROWS": "5", "HOME": "/x"}
+    assert protocol.helper_key(env, "a") == protocol.helper_key(env, "a", protocol.credentials())
+    assert protocol.helper_key(env, "a", "1000:1000:1000") != protocol.helper_key(env, "a", "1000:1000:27,1000")
     assert protocol.helper_key(env, "a") == protocol.helper_key({**env, "HOME": "/y"}, "a")
     assert protocol.helper_key(env, "a") != protocol.helper_key(env, "b")
     assert protocol.helper_key(env, "a") != protocol.helper_key({**env, "THRESHOLD_LIMITS__QUERY_ROWS": "6"}, "a")
@@ -345,7 +349,7 @@ def test_a_full_helper_says_busy_and_runs_nothing() -> None:
 @pytest.mark.parametrize(
     "request_",
     [
-        {"argv": ["share", "x.csv", "--domain", "d"], "env": {}, "umask": 0o22},  # not a read command
+        {"argv": ["domain", "add", "d"], "env": {}, "umask": 0o22},  # not a command the helper runs
         {"argv": ["query", "select 1"], "env": {"A": 1}, "umask": 0o22},
         {"argv": "query", "env": {}, "umask": 0o22},
         {"argv": ["query"], "env": {}},
@@ -413,3 +417,146 @@ def test_on_a_terminal_the_output_is_the_same_colours_and_width(home: Path) -> N
 
     assert there == here
     assert b"\x1b[" in here[1]  # coloured: it knew it was on a terminal
+
+
+# -- threshold share through the helper --------------------------------------------------------------------
+
+
+def share(home: Path, cwd: Path, *args: str, resident: bool) -> subprocess.CompletedProcess[str]:
+    """`threshold share ARGS --home HOME` run from the folder `cwd`."""
+    return subprocess.run(
+        [sys.executable, "-m", "threshold.cli", "share", *args, "--home", str(home)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environment(resident),
+        cwd=cwd,
+    )
+
+
+def _shared(out: str) -> list[dict[str, object]]:
+    """`share --format json`'s results without what differs between two shares of one file."""
+    return [{k: v for k, v in r.items() if k not in ("dataset", "snapshot_id", "seconds")} for r in json.loads(out)]
+
+
+def test_a_share_reads_the_file_from_the_callers_folder_and_says_what_the_in_process_share_says(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "kpis.csv").write_text(KPIS_CSV, encoding="utf-8")
+    args = ("kpis.csv", "--domain", "manufacturing", "--as", "anna", "--format", "json")
+
+    here = share(home, tmp_path, *args, "--name", "kpis_here", resident=False)
+    there = share(home, tmp_path, *args, "--name", "kpis_there", resident=True)
+
+    assert (there.returncode, there.stderr) == (here.returncode, here.stderr) == (0, "")
+    assert _shared(there.stdout) == _shared(here.stdout)
+    assert ["e_mail", "personal.email"] in _shared(here.stdout)[0]["tags"]  # type: ignore[operator]
+    assert helpers(home), "the helper served it"
+    shown = [
+        threshold(home, "show", f"manufacturing.kpis_{name}", "--format", "json", resident=False)
+        for name in ("here", "there")
+    ]
+    keep = ("rows", "columns", "tags", "shared_by", "purpose", "size_bytes", "source", "schema")
+    here_shown, there_shown = ({k: json.loads(s.stdout)[k] for k in keep} for s in shown)
+    assert there_shown == here_shown and here_shown["source"]["sha256"]  # the profile, tags and source recorded
+    monkeypatch.chdir(tmp_path)  # the thin client itself: the helper ran it (None would mean "run it here")
+    code, out, err = _forward(home, "share", "kpis.csv", "--domain", "manufacturing", "--name", "kpis_thin")
+    assert (code, err) == (0, "") and out.startswith("shared manufacturing.kpis_thin (create): 3 rows added")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("missing.csv", "--domain", "manufacturing"),
+        ("kpis.csv", "--domain", "nowhere"),
+        ("kpis.csv", "--domain", "manufacturing", "--as", "bo"),
+        ("kpis.csv", "--domain", "manufacturing", "--name", "plant_kpis"),
+        ("-", "--domain", "manufacturing"),
+    ],
+    ids=["no-file", "no-domain", "not-a-member", "exists", "stdin"],
+)
+def test_a_refused_share_says_the_same_line_through_the_helper(
+    home: Path, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    (tmp_path / "kpis.csv").write_text(KPIS_CSV, encoding="utf-8")
+
+    here = share(home, tmp_path, *args, resident=False)
+    there = share(home, tmp_path, *args, resident=True)
+
+    assert (there.returncode, there.stdout, there.stderr) == (here.returncode, here.stdout, here.stderr)
+    assert here.returncode != 0 and here.stderr.startswith("error: ") and here.stderr.count("\n") == 1
+
+
+BIG_ROWS = 2_000_000
+"""Enough rows that converting them takes seconds, so an interrupt lands while DuckDB converts."""
+
+
+@pytest.fixture(scope="module")
+def big_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import duckdb
+
+    path = tmp_path_factory.mktemp("big") / "big.csv"
+    duckdb.sql(
+        f"COPY (SELECT i AS id, 'Plant ' || (i % 97) AS plant, md5(i::VARCHAR) AS batch, (i % 1000) / 1000.0 AS rate"
+        f" FROM range({BIG_ROWS}) t(i)) TO '{path}' (HEADER, DELIMITER ',')"
+    )
+    return path
+
+
+def _while_converting(home: Path, proc: subprocess.Popen[str]) -> None:
+    """Return once the share has written Parquet bytes into its staging folder (waiting on the process
+    itself, which ends the wait at once if the share ends first)."""
+    while not any(p.stat().st_size > 0 for p in (home / "staging").glob("*/*.parquet") if p.exists()):
+        try:
+            proc.wait(timeout=0.02)
+        except subprocess.TimeoutExpired:
+            continue
+        raise AssertionError(f"the share ended before it could be interrupted: {proc.communicate()}")
+
+
+def _child_of(helper_pid: int) -> int:
+    [child] = Path(f"/proc/{helper_pid}/task/{helper_pid}/children").read_text().split()
+    return int(child)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "caller-killed"])
+def test_a_share_interrupted_or_left_by_its_caller_stops_and_cleans_up(
+    home: Path, big_csv: Path, how: signal.Signals
+) -> None:
+    stop_helpers(home)
+    assert threshold(home, "datasets", resident=True).returncode == 0  # a warm helper
+    [helper_pid] = helpers(home).values()
+    before = threshold(home, "datasets", "--format", "json", resident=False).stdout
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "threshold.cli",
+            "share",
+            str(big_csv),
+            "--domain",
+            "manufacturing",
+            "--home",
+            str(home),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(True),
+    )
+    _while_converting(home, proc)
+    child = _child_of(helper_pid)
+
+    proc.send_signal(how)
+    out, err = proc.communicate(timeout=120)
+
+    assert wait_gone(child, 120), "the helper's child stopped the share"
+    if how == signal.SIGINT:  # the same as an interrupted in-process share: DuckDB's own words, exit 70
+        assert (proc.returncode, out) == (70, "")
+        assert err == "internal error (RuntimeError): Query interrupted\n"
+    else:
+        assert proc.returncode == -signal.SIGKILL
+    assert threshold(home, "datasets", "--format", "json", resident=False).stdout == before
+    assert list((home / "staging").iterdir()) == []
+    assert not (home / "warehouse" / "manufacturing" / "big").exists()

@@ -387,10 +387,11 @@ class Settings(BaseSettings):
     whose writer lock is held is never touched: a writer still at work is never disturbed."""
 
     resident: bool | None = None
-    """The resident query helper (docs/operations.md): `threshold query`, `datasets`, `show` and `usage` run
-    in a warm helper process per home, started by the first of them, instead of importing everything again
-    (same gateway call, same output, usage and audit). True/False switch it on/off; unset: on, except under
-    pytest or in CI (`CI` set), where a test switches it on. Read by the CLI before this object exists."""
+    """The resident query helper (docs/operations.md): `threshold query`, `datasets`, `show`, `usage` and
+    `share` run in a warm helper process per home, started by the first of them, instead of importing
+    everything again (same service calls, same output, usage and audit). True/False switch it on/off;
+    unset: on, except under pytest or in CI (`CI` set), where a test switches it on. Read by the CLI before
+    this object exists."""
 
     resident_idle_seconds: float = Field(default=300.0, gt=0, le=24 * 3600)
     """A resident helper that has run no command for this long exits (the next command starts a new one)."""

@@ -1,5 +1,5 @@
-"""The resident helper: a warm process per home (and per code version and settings, its key) that runs
-the CLI's read commands for the thin client.
+"""The resident helper: a warm process per home (and per code version, settings and credentials, its key)
+that runs the CLI's read commands and `threshold share` for the thin client.
 
 It imports the command code once, then forks one child per command. The child takes the caller's stdin,
 stdout, stderr, working directory, umask and whole environment, and runs the very same in-process
@@ -63,6 +63,22 @@ PRELOAD = (
 )
 """What the read commands import (a module missing here is imported by each child: slower, still right)."""
 
+LATER = (
+    "threshold.sharing.service",
+    "threshold.sharing.readers",
+    "threshold.compliance.register",
+    "pyiceberg.io.pyarrow",
+    "pyiceberg.catalog.sql",
+    "pyarrow.parquet",
+    "rich.progress",
+)
+"""What `threshold share` imports besides (pyiceberg's file IO brings pyarrow's datasets and pandas: ~0.4 s of
+CPU). Imported once the helper has been idle for `SETTLE_SECONDS` with no command running, so that neither the
+first query (which waits for the helper to start) nor a running share's conversion pays for it."""
+
+SETTLE_SECONDS = 0.2
+"""How long a new helper waits for a first command before it imports `LATER`."""
+
 
 @dataclass
 class Idle:
@@ -121,6 +137,7 @@ def serve(home: str, path: str, ready: int, expected: str, run: Callable[[], Non
     os.close(ready)
     idle = Idle(settings.resident_idle_seconds)
     children: set[int] = set()
+    later = list(LATER)
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     try:
         while True:
@@ -129,6 +146,8 @@ def serve(home: str, path: str, ready: int, expected: str, run: Callable[[], Non
             if left is not None and left <= 0:
                 return
             wait = CHECK_SECONDS if left is None else min(CHECK_SECONDS, left)
+            if later and not children:
+                wait = min(wait, SETTLE_SECONDS)
             readable, _, _ = select.select([listener], [], [], wait)
             if readable:
                 with contextlib.suppress(OSError):
@@ -138,6 +157,9 @@ def serve(home: str, path: str, ready: int, expected: str, run: Callable[[], Non
                     if child is not None:
                         children.add(child)
                         idle.started()
+            elif later and not children:
+                _preload(later)
+                later = []
             elif not _still_current(path, own, code):
                 return
     finally:
@@ -146,6 +168,18 @@ def serve(home: str, path: str, ready: int, expected: str, run: Callable[[], Non
             if os.stat(path).st_ino == own:
                 os.unlink(path)
                 os.unlink(path[: -len(".sock")] + ".log")  # kept only when it did not leave on its own
+
+
+def _preload(names: list[str]) -> None:
+    """Import more of the commands' modules, and keep them out of the children's collections too."""
+    import importlib
+
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError as e:  # an optional part missing: the child that needs it says so itself
+            log.info("resident helper: cannot preload %s: %s", name, e)
+    gc.freeze()
 
 
 def _warm_sqlglot() -> None:

@@ -123,10 +123,18 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def helper_key(env: dict[str, str] | os._Environ[str], code: str | None = None) -> str:
-    """Which helper may serve a caller: same code, same interpreter settings and Threshold settings."""
+def credentials() -> str:
+    """This process's user, group and supplementary groups: what decides which files it may read."""
+    return f"{os.geteuid()}:{os.getegid()}:{','.join(str(g) for g in sorted(set(os.getgroups())))}"
+
+
+def helper_key(env: dict[str, str] | os._Environ[str], code: str | None = None, creds: str | None = None) -> str:
+    """Which helper may serve a caller: same code, same interpreter settings and Threshold settings, and the
+    same credentials (a helper's child reads the files a command names, `threshold share`, with the helper's
+    groups: a caller in other groups gets a helper of its own, started with its own)."""
     digest = hashlib.blake2b(digest_size=8)
     digest.update((code or code_fingerprint()).encode())
+    digest.update(f"\0{credentials() if creds is None else creds}\0".encode())
     for name in sorted(n for n in env if n.startswith(ENV_PREFIXES)):
         digest.update(f"{name}={env[name]}\0".encode())
     return digest.hexdigest()
@@ -174,11 +182,14 @@ def peer(sock: socket.socket) -> tuple[int, int, int]:
     return pid, uid, gid
 
 
-def check_peer(sock: socket.socket, uid: int | None = None) -> int:
-    """The peer's pid when it runs as `uid` (default: this process's effective user); Refused otherwise."""
-    pid, peer_uid, _ = peer(sock)
+def check_peer(sock: socket.socket, uid: int | None = None, gid: int | None = None) -> int:
+    """The peer's pid when it runs as `uid` and group `gid` (default: this process's effective user and
+    group); Refused otherwise."""
+    pid, peer_uid, peer_gid = peer(sock)
     if peer_uid != (os.geteuid() if uid is None else uid):
         raise Refused(f"peer process {pid} runs as another user ({peer_uid})")
+    if peer_gid != (os.getegid() if gid is None else gid):
+        raise Refused(f"peer process {pid} runs in another group ({peer_gid})")
     return pid
 
 
