@@ -8,6 +8,7 @@ renamed or added column reads right in old files.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -82,6 +83,13 @@ class ReadPlan:
             for f in self.fields
         )
         return f"SELECT {columns} FROM read_parquet([{files}], schema=MAP {{{mapping}}})"
+
+    def rows_sql(self, path: str, rows: str) -> str:
+        """`relation_sql` over one of the files, only its rows whose position in the file (`file_row_number`)
+        the SQL condition `rows` admits: DuckDB then decodes only the row groups that hold them."""
+        one = dataclasses.replace(self, files=(path,)).relation_sql()
+        scan = one.removesuffix(")")  # ... FROM read_parquet([path]) or read_parquet([path], schema=MAP {...})
+        return f"{scan}, file_row_number = true) WHERE {rows}"
 
 
 def _quote_ident(name: str) -> str:

@@ -10,12 +10,11 @@ unique in the table, one whose values all repeat keeps the sample's count.
 from __future__ import annotations
 
 import random
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from threshold.lake import ReadPlan, _quote_ident, _quote_str
 
@@ -54,13 +53,7 @@ def profile(con: duckdb.DuckDBPyConnection, plan: ReadPlan, sample_rows: int) ->
     if rows <= sample_rows:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _sample AS {plan.relation_sql()}")
     else:
-        sample = _row_group_sample(plan, sample_rows)
-        con.register("_sample_arrow", sample)
-        casts = ", ".join(
-            f"CAST({_quote_ident(f.name)} AS {f.duckdb_type}) AS {_quote_ident(f.name)}" for f in plan.fields
-        )
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _sample AS SELECT {casts} FROM _sample_arrow")
-        con.unregister("_sample_arrow")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _sample AS {_row_group_sample(con, plan, sample_rows)}")
     n = int((con.execute("SELECT count(*) FROM _sample").fetchall()[0] or (0,))[0])
     for f in plan.fields:
         col = _quote_ident(f.name)
@@ -88,44 +81,57 @@ def profile(con: duckdb.DuckDBPyConnection, plan: ReadPlan, sample_rows: int) ->
         if p.null_fraction is None:
             nulls = (con.execute(f"SELECT count(*) FILTER (WHERE {col} IS NULL) FROM _sample").fetchall()[0] or (0,))[0]
             p.null_fraction = round(int(nulls) / n, 6)
-    con.execute("DROP TABLE IF EXISTS _sample")
-    con.execute("DROP TABLE IF EXISTS _freq")
+    for table in ("_sample", "_freq", "_picked"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     return TableProfile(rows, size, columns, n)
 
 
-def _row_group_sample(plan: ReadPlan, sample_rows: int) -> pa.Table:
-    """About `sample_rows` rows from whole row groups spread evenly over the files, read alone.
+def _row_group_sample(con: duckdb.DuckDBPyConnection, plan: ReadPlan, sample_rows: int) -> str:
+    """SQL for about `sample_rows` random rows (seeded: the same files profile the same way) of whole row groups
+    spread evenly over the files; never a stride that could alias with a periodic pattern in the data.
 
-    Reading a few row groups costs a fraction of a scan; rows are then thinned evenly inside them.
-    Columns are matched by Iceberg field id, so renamed and added columns sample right.
+    DuckDB reads the rows by their position in each file, so it decodes only the picked row groups (and on all
+    cores, straight into the sample). Columns are matched by Iceberg field id, so renamed and added columns
+    sample right.
     """
-    groups: list[tuple[str, int, int]] = []
-    for path in plan.files:
-        meta = pq.ParquetFile(path).metadata
-        groups.extend((path, i, meta.row_group(i).num_rows) for i in range(meta.num_row_groups))
+    files = "[" + ", ".join(_quote_str(p) for p in plan.files) + "]"
+    listed = con.execute(
+        f"SELECT DISTINCT file_name, row_group_id, row_group_num_rows FROM parquet_metadata({files})"
+    ).fetchall()
+    order = {p: i for i, p in enumerate(plan.files)}
+    groups = sorted(((str(f), int(i), int(n)) for f, i, n in listed), key=lambda g: (order.get(g[0], 0), g[1]))
     per_group = max(1, int(sum(g[2] for g in groups) / max(len(groups), 1)))
     wanted = min(len(groups), max(4, -(-2 * sample_rows // per_group)))
     picked = [groups[round(i * (len(groups) - 1) / max(wanted - 1, 1))] for i in range(wanted)]
     picked = list(dict.fromkeys(picked))
-    parts = []
-    for path, index, _n in picked:
-        f = pq.ParquetFile(path)
-        by_id = {
-            int(fld.metadata[b"PARQUET:field_id"]): fld.name
-            for fld in f.schema_arrow
-            if fld.metadata and b"PARQUET:field_id" in fld.metadata
-        }
-        physical = [by_id.get(fld.field_id) for fld in plan.fields]
-        group = f.read_row_group(index, columns=[p for p in physical if p is not None])
-        columns = [group.column(p) if p is not None else pa.nulls(group.num_rows) for p in physical]
-        parts.append(pa.table(columns, names=[fld.name for fld in plan.fields]))
-    table = pa.concat_tables(parts, promote_options="permissive")
-    if table.num_rows <= sample_rows:
-        return table
-    # Random rows (seeded: the same file profiles the same way), never a stride that could alias with
-    # a periodic pattern in the data.
-    rows = sorted(random.Random(7).sample(range(table.num_rows), sample_rows))
-    return table.take(pa.array(rows, pa.int64()))
+    first_row: dict[tuple[str, int], int] = {}  # a row group's first row's position in its file
+    before: dict[str, int] = {}
+    for f, i, n in groups:
+        first_row[(f, i)] = before.get(f, 0)
+        before[f] = first_row[(f, i)] + n
+    total = sum(n for _, _, n in picked)
+    chosen = sorted(random.Random(7).sample(range(total), sample_rows)) if total > sample_rows else None
+    ranges: dict[str, list[tuple[int, int]]] = {}
+    for f, i, n in picked:
+        ranges.setdefault(f, []).append((first_row[(f, i)], n))
+    parts: list[str] = []
+    picks: list[tuple[int, int]] = []  # (file's number, row position in it)
+    offset = 0
+    for k, (path, spans) in enumerate(ranges.items()):
+        rows = " OR ".join(f"file_row_number BETWEEN {start} AND {start + n - 1}" for start, n in spans)
+        if chosen is not None:
+            for start, n in spans:
+                lo, hi = bisect_left(chosen, offset), bisect_left(chosen, offset + n)
+                picks.extend((k, start + r - offset) for r in chosen[lo:hi])
+                offset += n
+            rows = f"({rows}) AND file_row_number IN (SELECT r FROM _picked WHERE f = {k})"
+        parts.append(plan.rows_sql(path, rows))
+    if chosen is not None:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _picked AS SELECT unnest($1) AS f, unnest($2) AS r",
+            [[f for f, _ in picks], [r for _, r in picks]],
+        )
+    return " UNION ALL ".join(parts)
 
 
 def _footer_stats(
