@@ -10,6 +10,7 @@ next writer rolls the unpublished snapshot back (`Lake.reset_to`).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
@@ -335,7 +336,7 @@ def _share_table(
         out = staging / f"{uuid.uuid4().hex}.parquet"
         report("converting", 0.0)
         if digest is not None:
-            digest.pause()  # the conversion uses every core: the hash waits for it
+            digest.pause()  # the conversion uses every core: the hash takes only what it leaves idle
         rows = _copy(
             con,
             f"COPY (SELECT {select_sql} FROM {view}) TO {_quote_str(str(out))} "
@@ -346,7 +347,7 @@ def _share_table(
             on_bad_text=lambda e: _check_guess(path if guessed else None, source_info, e),
         )
         if digest is not None:
-            digest.resume()  # beside commit and profiling, which leave a core free
+            digest.resume()  # at normal priority beside commit and profiling, which leave a core free
         data_dir = lake.table_dir(ident) / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
         final = data_dir / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{out.name}"
@@ -894,9 +895,12 @@ def _human(n: float) -> str:
 class SourceDigest:
     """The source file's SHA-256 (catalog, lineage and OpenLineage promise it), on a thread of its own.
 
-    It starts with the share, beside the single-threaded reading and planning that leave a core idle, pauses while
-    DuckDB converts (which uses every core: hashing beside it made the share slower), resumes beside commit and
-    profiling, and is awaited before publication. A failed share cancels it.
+    It starts with the share, beside the single-threaded reading and planning that leave a core idle. While
+    DuckDB converts (on every core: hashing beside it at normal priority made the share slower) it goes on at
+    the lowest CPU priority (nice 19, set on its thread alone), taking only the cycles the conversion leaves
+    idle; as an unprivileged thread cannot come back from nice 19, a new thread of normal priority takes over
+    after the conversion (the same hash object, from the same offset), beside commit and profiling. It is
+    awaited before publication; a failed share cancels it.
     """
 
     CHUNK = 4 * 1024 * 1024
@@ -904,21 +908,35 @@ class SourceDigest:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.value: str | None = None
-        self._go = threading.Event()
-        self._go.set()
+        self._hash = hashlib.sha256()
+        self._offset = 0
+        self._turn = 0  # the thread whose turn it is hashes; an earlier one stops at its next chunk
+        self._low = False
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="share-sha256", daemon=True)
-        self._thread.start()
+        self._thread = self._next(low=False)
+
+    def _next(self, *, low: bool) -> threading.Thread:
+        """Hand the hashing over to a new thread (after the current one has stopped)."""
+        self._turn += 1
+        self._low = low
+        thread = threading.Thread(
+            target=self._run, args=(self._turn, getattr(self, "_thread", None), low), name="share-sha256", daemon=True
+        )
+        thread.start()
+        return thread
 
     def pause(self) -> None:
-        self._go.clear()
+        """The conversion starts: go on only on the cycles it leaves idle."""
+        if not self._low:
+            self._thread = self._next(low=True)
 
     def resume(self) -> None:
-        self._go.set()
+        """The conversion is done: go on at normal priority."""
+        if self._low:
+            self._thread = self._next(low=False)
 
     def cancel(self) -> None:
         self._stop.set()
-        self._go.set()
 
     def result(self) -> str | None:
         """The hex digest, once the whole file is read (None if it could not be read)."""
@@ -926,18 +944,26 @@ class SourceDigest:
         self._thread.join()
         return self.value
 
-    def _run(self) -> None:
-        h = hashlib.sha256()
+    def _run(self, turn: int, before: threading.Thread | None, low: bool) -> None:
+        if before is not None:
+            before.join()  # one thread at a time updates the hash
+        if turn != self._turn or self._stop.is_set():
+            return
+        if low:
+            with contextlib.suppress(OSError, AttributeError):  # Linux: a thread's own nice value
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
         try:
             with open(self.path, "rb") as f:
-                while chunk := f.read(self.CHUNK):
-                    self._go.wait()
-                    if self._stop.is_set():
+                f.seek(self._offset)
+                while turn == self._turn and not self._stop.is_set():
+                    chunk = f.read(self.CHUNK)
+                    if not chunk:
+                        self.value = self._hash.hexdigest()
                         return
-                    h.update(chunk)
+                    self._hash.update(chunk)
+                    self._offset += len(chunk)
         except OSError:
-            return
-        self.value = h.hexdigest()
+            self._stop.set()  # unreadable: no digest, and no later thread tries again
 
 
 def share_connection(platform: Platform, staging: Path) -> duckdb.DuckDBPyConnection:
