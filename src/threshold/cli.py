@@ -147,6 +147,14 @@ def serve_resident() -> None:
     serve(home, path, int(ready), code, run)
 
 
+def _engine_interrupted(e: Exception) -> bool:
+    """DuckDB's answer to a Ctrl-C that arrived while it ran: `RuntimeError("Query interrupted")` from its Python
+    client's signal check, or its own `InterruptException` (duckdb is not imported here: start-up time)."""
+    return (type(e) is RuntimeError and str(e) == "Query interrupted") or (
+        type(e).__name__ == "InterruptException" and "duckdb" in type(e).__module__
+    )
+
+
 def run() -> None:
     """The command in this process: one line on stderr and a non-zero exit for every error, never a traceback."""
     import click
@@ -169,6 +177,8 @@ def run() -> None:
     except OSError as e:
         _fail(f"error: {e.strerror or e} {getattr(e, 'filename', '') or ''}", 1)
     except Exception as e:  # a bug of ours (or a store not upgraded yet): still one line, never a traceback
+        if _engine_interrupted(e):  # Ctrl-C reached DuckDB first (a share's conversion): the same as above
+            _fail("interrupted", 130)
         if _older_store(e):
             _fail(
                 "error: this home's metadata store is older than this version of Threshold "
