@@ -16,8 +16,6 @@ source, and a grant's expiry reaches every copy.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +39,7 @@ from threshold.access.resources import DatasetRef
 from threshold.access.rowfilter import render
 from threshold.access.rules import _read
 from threshold.identity.service import Person
+from threshold.kept import Kept, kept_on
 from threshold.platform import Platform
 from threshold.store.models import Column, Dataset, Domain, Grant, User
 
@@ -187,40 +186,17 @@ MAX_DECISIONS = 4096
 """Read decisions kept per platform (least recently used dropped first)."""
 
 
-class Decisions:
+class Decisions(Kept[Decision]):
     """Read decisions kept under a metadata version (`decide(version=...)`). A decision depends on the reader,
     the purpose and the dataset's metadata, not on the query that asked: after a policy change the first query
     on each dataset decides and the next ones, whatever their text, reuse it."""
 
     def __init__(self) -> None:
-        self._entries: OrderedDict[tuple[Any, ...], tuple[Decision, datetime | None]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...]) -> Decision | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if entry[1] is not None and datetime.now(UTC) >= entry[1]:
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
-            return entry[0]
-
-    def put(self, key: tuple[Any, ...], decision: Decision, until: datetime | None) -> None:
-        with self._lock:
-            self._entries[key] = (decision, until)
-            self._entries.move_to_end(key)
-            while len(self._entries) > MAX_DECISIONS:
-                self._entries.popitem(last=False)
+        super().__init__(MAX_DECISIONS)
 
 
 def kept_decisions(platform: Platform) -> Decisions:
-    kept = getattr(platform, "_read_decisions", None)
-    if kept is None:
-        kept = Decisions()
-        platform._read_decisions = kept  # type: ignore[attr-defined]
-    return kept  # type: ignore[no-any-return]
+    return kept_on(platform, "_read_decisions", Decisions)  # type: ignore[return-value]
 
 
 def decision_key(version: int, person: Person, purpose: str | None, dataset: str) -> tuple[Any, ...]:

@@ -11,13 +11,14 @@ snapshot). Admission, limits, execution and the usage record still happen for ev
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
+
+from threshold.kept import Kept, kept_on
 
 if TYPE_CHECKING:
     from threshold.access.reading import Decision
@@ -46,38 +47,19 @@ class Prepared:
 Key = tuple[Any, ...]
 
 
-class PreparedReads:
-    """Prepared reads of one platform, keyed on everything they depend on."""
+class PreparedReads(Kept[Prepared]):
+    """Prepared reads of one platform, keyed on everything they depend on; one is forgotten when the
+    earliest of its reader's grants ends (`Prepared.until`)."""
 
     def __init__(self) -> None:
-        self._entries: OrderedDict[Key, Prepared] = OrderedDict()
-        self._lock = threading.Lock()
+        super().__init__(MAX_PREPARED)
 
-    def get(self, key: Key) -> Prepared | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if entry.until is not None and datetime.now(UTC) >= entry.until:
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
-            return entry
-
-    def put(self, key: Key, entry: Prepared) -> None:
-        with self._lock:
-            self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > MAX_PREPARED:
-                self._entries.popitem(last=False)
+    def put(self, key: Hashable, value: Prepared, until: datetime | None = None) -> None:
+        super().put(key, value, value.until if until is None else until)
 
 
 def reads_of(platform: Platform) -> PreparedReads:
-    cache = getattr(platform, "_prepared_reads", None)
-    if cache is None:
-        cache = PreparedReads()
-        platform._prepared_reads = cache  # type: ignore[attr-defined]
-    return cache  # type: ignore[no-any-return]
+    return kept_on(platform, "_prepared_reads", PreparedReads)  # type: ignore[return-value]
 
 
 def key_of(version: int | None, sql: str, user: Person, purpose: str | None) -> Key | None:
