@@ -462,7 +462,7 @@ class Lake:
         try:
             if snapshot_id is not None:  # on an object store: fetched into this machine's cache once
                 paths = [self.local(location) for location in locations]
-                with self.files.pinned(paths):  # read here: kept from the cache's bound meanwhile
+                with self.files.pin(paths):  # read here: kept from the cache's bound meanwhile
                     files = tuple(str(self.files.fetch(p)) for p in paths)
                     direct = _direct_types(files, fields)
             else:

@@ -23,8 +23,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -39,6 +38,12 @@ class Pin:
         cache, self._cache = self._cache, None
         if cache is not None:
             cache.unpin(self.paths)
+
+    def __enter__(self) -> Pin:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 class LocalCache:
@@ -72,14 +77,6 @@ class LocalCache:
                     fd = self._locks.pop(p, None)
                     if fd is not None:
                         os.close(fd)
-
-    @contextmanager
-    def pinned(self, paths: Iterable[Path]) -> Iterator[None]:
-        pin = self.pin(paths)
-        try:
-            yield
-        finally:
-            pin.release()
 
     def hold(self, path: Path) -> bool:
         """Note a read of the copy at `path`; a pinned one is locked against other processes' eviction.

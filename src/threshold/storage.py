@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -75,14 +74,6 @@ class WarehouseFiles:
         """Keep the local copies of `paths` from being evicted until the pin is released (a query pins its
         plan's files before fetching them, until its stream closes). Nothing to keep on local disk."""
         return Pin(None, ())
-
-    @contextmanager
-    def pinned(self, paths: Iterable[Path]) -> Iterator[None]:
-        pin = self.pin(paths)
-        try:
-            yield
-        finally:
-            pin.release()
 
     def fetch(self, path: Path) -> Path:
         """A local copy of a warehouse file to read (the file itself, here)."""
@@ -271,7 +262,7 @@ class S3Files(WarehouseFiles):
         if path.is_file():
             return
         self.download(path, path)
-        with self.cache.pinned([path]):  # the bound never evicts the copy just fetched for its reader
+        with self.cache.pin([path]):  # the bound never evicts the copy just fetched for its reader
             self.cache.added([path])
 
     def stat(self, path: Path, *, stored: bool = False) -> tuple[int, float] | None:

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlglot
 from sqlalchemy import MetaData, Table, and_, literal_column, select, text, types
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
 from threshold.errors import InvalidInput, NotFound, ThresholdError, TooLarge
@@ -60,19 +60,27 @@ def check_query(query: str) -> str:
     return query.strip().rstrip(";")
 
 
+def reflect(conn: Connection, req: Request) -> Table:
+    """The source table `req` names, as the database describes it; NotFound or InvalidInput (a cursor that is
+    not one of its columns) in one line."""
+    assert req.table
+    schema, _, name = req.table.rpartition(".")
+    try:
+        t = Table(name, MetaData(), schema=schema or None, autoload_with=conn)
+    except NoSuchTableError:
+        raise NotFound(f"source {req.source} has no table {req.table!r}") from None
+    if req.cursor and req.cursor not in t.c:
+        raise InvalidInput(f"the cursor column {req.cursor!r} is not a column of {req.table}")
+    return t
+
+
 def extract(engine: Engine, req: Request, limits: SourcesSettings, *, secret: str | None = None) -> Extracted:
     """All rows of the table or query (past the cursor), as one Arrow table; nothing is written anywhere."""
     try:
         with engine.connect() as conn:
             known: dict[str, pa.DataType] = {}
             if req.table:
-                schema, _, name = req.table.rpartition(".")
-                try:
-                    t = Table(name, MetaData(), schema=schema or None, autoload_with=conn)
-                except NoSuchTableError:
-                    raise NotFound(f"source {req.source} has no table {req.table!r}") from None
-                if req.cursor and req.cursor not in t.c:
-                    raise InvalidInput(f"the cursor column {req.cursor!r} is not a column of {req.table}")
+                t = reflect(conn, req)
                 known = {c.name: a for c in t.columns if (a := arrow_type(c.type)) is not None}
                 stmt = select(t)
                 cursor_col: Any = t.c[req.cursor] if req.cursor else None

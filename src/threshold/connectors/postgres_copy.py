@@ -20,12 +20,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
-from sqlalchemy import MetaData, Table, and_, select, types
+from sqlalchemy import Table, and_, select, types
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
-from threshold.connectors.extract import Extracted, Request, SourceError, arrow_type, scrub
-from threshold.errors import InvalidInput, NotFound, TooLarge
+from threshold.connectors.extract import Extracted, Request, SourceError, arrow_type, reflect, scrub
+from threshold.errors import TooLarge
 from threshold.settings import SourcesSettings
 from threshold.staging import own_folder
 
@@ -45,13 +45,7 @@ def extract(
     folder = staging / f"source-copy-{uuid.uuid4().hex}"
     try:
         with engine.connect() as conn:
-            schema, _, name = req.table.rpartition(".")
-            try:
-                t = Table(name, MetaData(), schema=schema or None, autoload_with=conn)
-            except NoSuchTableError:
-                raise NotFound(f"source {req.source} has no table {req.table!r}") from None
-            if req.cursor and req.cursor not in t.c:
-                raise InvalidInput(f"the cursor column {req.cursor!r} is not a column of {req.table}")
+            t = reflect(conn, req)
             plan = _plan(t)
             if plan is None:
                 return None

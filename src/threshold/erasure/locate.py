@@ -171,7 +171,7 @@ def in_history(platform: Platform, table: Any, subjects: list[Subject], current:
     for path, ref in inventory(platform.lake, table).data.items():
         if path in live or not ref.snapshots or platform.lake.files.stat(path) is None:
             continue
-        with platform.lake.files.pinned([path]):  # kept from the cache's bound while it is decoded
+        with platform.lake.files.pin([path]):  # kept from the cache's bound while it is decoded
             decoded = pq.read_table(platform.lake.files.fetch(path))
         if tables_hold(decoded, subjects):
             return True

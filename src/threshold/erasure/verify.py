@@ -86,7 +86,7 @@ def lake_table(platform: Platform, ident: str, table: Table, subjects: list[Subj
         if path.suffix == ".parquet":
             data += 1
             try:
-                with lake.files.pinned([path]):  # kept from the cache's bound while it is decoded
+                with lake.files.pin([path]):  # kept from the cache's bound while it is decoded
                     decoded_table = pq.read_table(lake.files.fetch(path))
             except (OSError, pa.ArrowException) as e:
                 out.found.append(f"{ident}: data file {path.name} cannot be decoded ({str(e)[:80]})")

@@ -90,7 +90,7 @@ def check_file(ref: DataFileRef, files: WarehouseFiles, *, deep: bool = False) -
     if reason is not None:
         return reason
     try:
-        with files.pinned([ref.path]):
+        with files.pin([ref.path]):
             f = pq.ParquetFile(files.fetch(ref.path))
             if f.metadata.num_rows != ref.records:
                 return f"holds {f.metadata.num_rows:,} rows, its manifest says {ref.records:,}"
