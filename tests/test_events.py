@@ -161,8 +161,8 @@ def test_approving_a_request_announces_the_grant(org: Any, heard: list[tuple[str
     subscribe(GrantChanged, lambda p, e: heard.append((e.change, (e.dataset, e.user_id, e.purposes))))
     set_visibility(org.platform, org.anna, "manufacturing.plant_kpis", "on-request")
     asked = request_access(org.platform, org.ben, "manufacturing.plant_kpis", purpose="forecasting", days=30)
-    granted = approve(org.platform, org.anna, asked["id"])
-    revoke(org.platform, org.anna, granted["grant"])
+    granted = approve(org.platform, org.anna, asked.id)
+    revoke(org.platform, org.anna, granted.grant)
     assert heard == [
         ("granted", ("manufacturing.plant_kpis", org.ben.id, ["forecasting"])),
         ("revoked", ("manufacturing.plant_kpis", org.ben.id, ["forecasting"])),

@@ -144,9 +144,9 @@ def build_world(org: Any) -> World:
         (ON_REQUEST, people["carla"], ben),
         (RESTRICTED, people["ingeborg"], hanna),
     ):
-        requests[dataset] = access_requests.request_access(p, asker, dataset, purpose="quarterly report")["id"]
+        requests[dataset] = access_requests.request_access(p, asker, dataset, purpose="quarterly report").id
         granted = access_requests.request_access(p, asker, dataset, purpose="annual report")
-        grants[dataset] = access_requests.approve(p, owner, int(granted["id"]))["grant"]
+        grants[dataset] = access_requests.approve(p, owner, int(granted.id)).grant
 
     ids: dict[str, dict[str, Any]] = {OPEN: {}, ON_REQUEST: {}, RESTRICTED: {}}
     for dataset, owner, spec in (

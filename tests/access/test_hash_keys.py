@@ -101,7 +101,7 @@ def test_a_grantee_cannot_turn_a_grant_into_a_dictionary(hashed: Any) -> None:
     does not open sales.orders, which ben was never granted."""
     p = hashed.platform
     req = access_requests.request_access(p, hashed.ben, "sales.customers", purpose="dunning")
-    access_requests.approve(p, hashed.sam, req["id"], allow_personal=True)
+    access_requests.approve(p, hashed.sam, req.id, allow_personal=True)
     sql = f"SELECT email FROM sales.customers UNION ALL SELECT '{ORDERS_ONLY}' AS email"
     derive(p, "probe", domain="finance", sql=sql, user=hashed.ben, purpose="dunning")
     probe = set(_hashes(p, hashed.claudia, "SELECT email FROM finance.probe"))

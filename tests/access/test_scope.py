@@ -68,7 +68,7 @@ def _build_copied(org: Any, tmp: Any = None) -> Any:
     controls.tag(p, org.sam, "sales.customers.email", "personal.email")
     controls.set_visibility(p, org.sam, "sales.customers", "on-request")
     req = access_requests.request_access(p, org.ben, "sales.customers", purpose=PURPOSE, days=30)
-    org.grant = access_requests.approve(p, org.sam, req["id"], allow_personal=True)["grant"]
+    org.grant = access_requests.approve(p, org.sam, req.id, allow_personal=True).grant
     derive(p, "cust_copy", domain="finance", sql="SELECT * FROM sales.customers", user=org.ben, purpose=PURPOSE)
     return org
 

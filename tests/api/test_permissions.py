@@ -73,11 +73,11 @@ def _csv() -> dict[str, Any]:
 
 def _pending(walk: Walk) -> int:
     """A fresh request of ben's, waiting for manufacturing's owners."""
-    return int(access.request_access(walk.platform, walk.ben, KPIS, purpose=_unique("walk "))["id"])
+    return int(access.request_access(walk.platform, walk.ben, KPIS, purpose=_unique("walk ")).id)
 
 
 def _grant(walk: Walk) -> int:
-    return int(access.approve(walk.platform, walk.anna, _pending(walk))["grant"])
+    return int(access.approve(walk.platform, walk.anna, _pending(walk)).grant)
 
 
 def _tagged(walk: Walk) -> str:

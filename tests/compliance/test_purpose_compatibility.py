@@ -48,7 +48,7 @@ def test_a_compatible_purpose_passes_and_an_incompatible_one_is_refused(any_org:
     # Members of the dataset's domain read their own data whatever the purpose (readers: outside the domain).
     assert query(p, f"SELECT plant FROM {DATASET}", user=any_org.anna, purpose="advertising").table.num_rows == 5
     told = explain(p, any_org.ben, DATASET, purpose="advertising")
-    assert told["rule"] == "guardrail.purpose-compatibility" and told["allowed"] is False
+    assert told.rule == "guardrail.purpose-compatibility" and told.allowed is False
     with pytest.raises(Denied, match="not a compatible purpose: refused"):
         request_access(p, any_org.ben, DATASET, purpose="newsletter")
 
@@ -64,7 +64,7 @@ def test_review_mode_routes_the_request_to_its_owners(any_org: Any) -> None:
     with pytest.raises(Denied, match="it goes to review"):
         query(p, f"SELECT plant FROM {DATASET}", user=any_org.ben, purpose="newsletter")
     req = request_access(p, any_org.ben, DATASET, purpose="newsletter")
-    assert req["status"] == "pending"  # the auto-approval rule does not grant an incompatible purpose
+    assert req.status == "pending"  # the auto-approval rule does not grant an incompatible purpose
 
 
 def test_a_rule_without_a_table_is_refused(any_org: Any) -> None:

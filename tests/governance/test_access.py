@@ -43,38 +43,38 @@ def test_request_approve_read_for_that_purpose_only_then_revoke(on_request: Any)
     assert refused.value.request_access == DATASET
 
     req = access.request_access(p, org.ben, DATASET, purpose=" Energy Cost Forecast ", days=30, justification="Q3")
-    assert (req["status"], req["purpose"], req["requester"], req["days"]) == (
+    assert (req.status, req.purpose, req.requester, req.days) == (
         "pending",
         "energy cost forecast",
         "ben",
         30,
     )
-    assert [r["id"] for r in access.inbox(p, org.anna)] == [req["id"]]
+    assert [r.id for r in access.inbox(p, org.anna)] == [req.id]
     assert access.inbox(p, org.ben) == [] and access.inbox(p, org.carla) == []
-    assert [r["id"] for r in access.inbox(p, org.admin)] == [req["id"]]
+    assert [r.id for r in access.inbox(p, org.admin)] == [req.id]
     with pytest.raises(Conflict, match="already waiting"):
         access.request_access(p, org.ben, DATASET, purpose="energy cost forecast")
     with pytest.raises(Denied, match=r"request\.owner"):
-        access.approve(p, org.ben, req["id"])
+        access.approve(p, org.ben, req.id)
 
-    approved = access.approve(p, org.anna, req["id"], reason="fine for forecasting")
-    assert (approved["status"], approved["decided_by"], approved["reason"]) == (
+    approved = access.approve(p, org.anna, req.id, reason="fine for forecasting")
+    assert (approved.status, approved.decided_by, approved.reason) == (
         "approved",
         "anna",
         "fine for forecasting",
     )
     assert access.inbox(p, org.anna) == []
     [grant] = access.grants(p, org.ben)
-    assert (grant["id"], grant["purposes"], grant["active"], grant["allows_personal"]) == (
-        approved["grant"],
+    assert (grant.id, grant.purposes, grant.active, grant.allows_personal) == (
+        approved.grant,
         ["energy cost forecast"],
         True,
         False,
     )
-    expires = datetime.fromisoformat(grant["expires_at"])
+    expires = datetime.fromisoformat(grant.expires_at)
     assert abs(expires - (datetime.now(UTC) + timedelta(days=30))) < timedelta(minutes=5)
     with pytest.raises(Conflict):
-        access.approve(p, org.anna, req["id"])
+        access.approve(p, org.anna, req.id)
 
     rows = query(p, READ, user=org.ben, purpose="energy cost forecast").table.to_pylist()
     assert len(rows) == 5 and {r["e_mail"] for r in rows} == {"***"}, "a grant does not lift the guardrail"
@@ -83,13 +83,13 @@ def test_request_approve_read_for_that_purpose_only_then_revoke(on_request: Any)
     with pytest.raises(Denied):
         query(p, READ, user=org.carla, purpose="energy cost forecast")  # the grant is ben's
 
-    revoked = access.revoke(p, org.anna, grant["id"], reason="project over")
-    assert revoked["grant"] == grant["id"]
+    revoked = access.revoke(p, org.anna, grant.id, reason="project over")
+    assert revoked.grant == grant.id
     with pytest.raises(Conflict, match="revoked already"):
-        access.revoke(p, org.anna, grant["id"])
+        access.revoke(p, org.anna, grant.id)
     with pytest.raises(Denied, match=r"visibility\.on-request"):
         query(p, READ, user=org.ben, purpose="energy cost forecast")
-    assert access.grants(p, org.ben)[0]["active"] is False
+    assert access.grants(p, org.ben)[0].active is False
 
     log = _actions(org, dataset=DATASET)
     assert [a for _, a, _ in log] == [
@@ -107,19 +107,19 @@ def test_request_approve_read_for_that_purpose_only_then_revoke(on_request: Any)
     assert ("ben", "query.denied", ["visibility.on-request"]) in log
     [approval] = search(p, org.anna, action="request.approved")
     assert approval["detail"] == {
-        "request": req["id"],
-        "grant": grant["id"],
+        "request": req.id,
+        "grant": grant.id,
         "personal": False,
         "reason": "fine for forecasting",
     }
     [revocation] = search(p, org.anna, action="grant.revoked")
-    assert revocation["detail"] == {"grant": grant["id"], "reason": "project over"}
+    assert revocation["detail"] == {"grant": grant.id, "reason": "project over"}
 
 
 def test_the_only_granted_purpose_applies_when_none_is_declared(on_request: Any) -> None:
     org, p = on_request, on_request.platform
     first = access.request_access(p, org.ben, DATASET, purpose="energy cost forecast")
-    access.approve(p, org.anna, first["id"])
+    access.approve(p, org.anna, first.id)
     result = query(p, READ, user=org.ben)
     with p.store.session() as s:
         event = s.get(UsageEvent, result.event_id)
@@ -127,7 +127,7 @@ def test_the_only_granted_purpose_applies_when_none_is_declared(on_request: Any)
     assert search(p, org.admin, action="query.")[0]["purpose"] == "energy cost forecast"
 
     second = access.request_access(p, org.ben, DATASET, purpose="budget review")
-    access.approve(p, org.anna, second["id"])
+    access.approve(p, org.anna, second.id)
     with pytest.raises(Denied, match="budget review, energy cost forecast; declare one of them"):
         query(p, READ, user=org.ben)
     assert query(p, READ, user=org.ben, purpose="Budget Review").table.num_rows == 5
@@ -142,23 +142,23 @@ def test_requests_decisions_and_grants_are_dated_by_the_platforms_clock(on_reque
     req = access.request_access(p, org.ben, DATASET, purpose="energy cost forecast", days=30)
     other = access.request_access(p, org.carla, DATASET, purpose="sales pitch")
     p.clock = lambda: asked + timedelta(hours=3)
-    approved = access.approve(p, org.anna, req["id"])
-    denied = access.deny(p, org.anna, other["id"], reason="not for sales")
-    assert (approved["created_at"], approved["decided_at"], approved["hours_to_decision"]) == (
+    approved = access.approve(p, org.anna, req.id)
+    denied = access.deny(p, org.anna, other.id, reason="not for sales")
+    assert (approved.created_at, approved.decided_at, approved.hours_to_decision) == (
         "2024-03-04T08:30:00+00:00",
         "2024-03-04T11:30:00+00:00",
         3.0,
     )
-    assert (denied["created_at"], denied["decided_at"]) == ("2024-03-04T08:30:00+00:00", "2024-03-04T11:30:00+00:00")
+    assert (denied.created_at, denied.decided_at) == ("2024-03-04T08:30:00+00:00", "2024-03-04T11:30:00+00:00")
     with p.store.session() as s:
-        grant = s.scalars(select(Grant).where(Grant.request_id == req["id"])).one()
+        grant = s.scalars(select(Grant).where(Grant.request_id == req.id)).one()
         assert grant.expires_at is not None
         assert (_utc(grant.created_at), _utc(grant.expires_at)) == (
             asked + timedelta(hours=3),
             asked + timedelta(hours=3, days=30),
         )
     p.clock = lambda: asked + timedelta(days=2)
-    assert access.revoke(p, org.ben, approved["grant"])["revoked_at"] == "2024-03-06T08:30:00+00:00"
+    assert access.revoke(p, org.ben, approved.grant).revoked_at == "2024-03-06T08:30:00+00:00"
 
 
 def _utc(d: datetime) -> datetime:
@@ -170,21 +170,21 @@ def test_deny_needs_a_reason_and_records_it(on_request: Any) -> None:
     org, p = on_request, on_request.platform
     req = access.request_access(p, org.carla, DATASET, purpose="sales pitch")
     with pytest.raises(InvalidInput, match="reason"):
-        access.deny(p, org.anna, req["id"], reason="  ")
+        access.deny(p, org.anna, req.id, reason="  ")
     with pytest.raises(Denied, match=r"request\.owner"):
-        access.deny(p, org.ben, req["id"], reason="not mine to say")
-    denied = access.deny(p, org.anna, req["id"], reason="personal data is not for sales pitches")
-    assert (denied["status"], denied["reason"], denied["decided_by"]) == (
+        access.deny(p, org.ben, req.id, reason="not mine to say")
+    denied = access.deny(p, org.anna, req.id, reason="personal data is not for sales pitches")
+    assert (denied.status, denied.reason, denied.decided_by) == (
         "denied",
         "personal data is not for sales pitches",
         "anna",
     )
-    assert access.my_requests(p, org.carla)[0]["status"] == "denied"
+    assert access.my_requests(p, org.carla)[0].status == "denied"
     assert access.grants(p, org.carla) == []
     with pytest.raises(Denied):
         query(p, READ, user=org.carla, purpose="sales pitch")
     with pytest.raises(Conflict, match="denied already"):
-        access.approve(p, org.anna, req["id"])
+        access.approve(p, org.anna, req.id)
     [entry] = search(p, org.anna, action="request.denied")
     assert (entry["actor"], entry["detail"]["reason"]) == ("anna", "personal data is not for sales pitches")
 
@@ -232,13 +232,13 @@ def test_auto_approval_without_personal_columns(on_request: Any) -> None:
     org, p = on_request, on_request.platform
     apply(p, org.anna, AUTO, reason="forecasts need no names")
     whole = access.request_access(p, org.ben, DATASET, purpose="forecasting")
-    assert whole["status"] == "pending", "the whole dataset includes personal columns: an owner decides"
+    assert whole.status == "pending", "the whole dataset includes personal columns: an owner decides"
     other = access.request_access(p, org.ben, DATASET, purpose="capacity planning", columns=["plant"])
-    assert other["status"] == "pending", "a purpose the rule does not name: an owner decides"
+    assert other.status == "pending", "a purpose the rule does not name: an owner decides"
 
     fast = access.request_access(p, org.ben, DATASET, purpose="reporting", columns=["plant", "scrap_rate"])
-    assert (fast["status"], fast["auto_rule"], fast["decided_by"]) == ("approved", "manufacturing.fast-forecasts", None)
-    assert fast["hours_to_decision"] is not None and fast["hours_to_decision"] < 0.1
+    assert (fast.status, fast.auto_rule, fast.decided_by) == ("approved", "manufacturing.fast-forecasts", None)
+    assert fast.hours_to_decision is not None and fast.hours_to_decision < 0.1
     rows = query(p, f"SELECT * FROM {DATASET}", user=org.ben, purpose="reporting").table.to_pylist()
     assert {r["plant"] for r in rows} == {"Berlin", "Lyon", "Porto"}
     assert {(r["day"], r["energy_kwh"], r["e_mail"]) for r in rows} == {(None, None, None)}, (
@@ -261,7 +261,7 @@ def test_auto_approval_that_allows_personal_columns_still_masks_them(on_request:
     org, p = on_request, on_request.platform
     apply(p, org.anna, AUTO_PERSONAL)
     req = access.request_access(p, org.ben, DATASET, purpose="forecasting")
-    assert (req["status"], req["auto_rule"]) == ("approved", "manufacturing.fast-forecasts")
+    assert (req.status, req.auto_rule) == ("approved", "manufacturing.fast-forecasts")
     rows = query(p, READ, user=org.ben, purpose="forecasting").table.to_pylist()
     assert len(rows) == 5 and {r["e_mail"] for r in rows} == {"***"}, (
         "only an owner's approval with personal data allowed lifts the guardrail"
@@ -271,23 +271,23 @@ def test_auto_approval_that_allows_personal_columns_still_masks_them(on_request:
 def test_an_expired_grant_no_longer_works(on_request: Any) -> None:
     org, p = on_request, on_request.platform
     req = access.request_access(p, org.ben, DATASET, purpose="forecasting", days=1)
-    grant_id = access.approve(p, org.anna, req["id"])["grant"]
+    grant_id = access.approve(p, org.anna, req.id).grant
     assert query(p, READ, user=org.ben, purpose="forecasting").table.num_rows == 5
     with p.store.session() as s:
         s.execute(update(Grant).where(Grant.id == grant_id).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
     with pytest.raises(Denied, match=r"visibility\.on-request"):
         query(p, READ, user=org.ben, purpose="forecasting")
-    assert access.grants(p, org.ben)[0]["active"] is False
+    assert access.grants(p, org.ben)[0].active is False
 
 
 def test_a_grant_allowing_personal_data_shows_it_for_that_purpose_only(on_request: Any) -> None:
     org, p = on_request, on_request.platform
     req = access.request_access(p, org.ben, DATASET, purpose="payroll audit")
-    access.approve(p, org.anna, req["id"], reason="auditors need names", allow_personal=True)
+    access.approve(p, org.anna, req.id, reason="auditors need names", allow_personal=True)
     mails = {r["e_mail"] for r in query(p, READ, user=org.ben, purpose="payroll audit").table.to_pylist()}
     assert "anna.schmidt@example.com" in mails
     other = access.request_access(p, org.ben, DATASET, purpose="forecasting")
-    access.approve(p, org.anna, other["id"])
+    access.approve(p, org.anna, other.id)
     assert {r["e_mail"] for r in query(p, READ, user=org.ben, purpose="forecasting").table.to_pylist()} == {"***"}
 
 
@@ -301,23 +301,23 @@ def test_time_to_access_median_and_p90_are_exact(on_request: Any) -> None:
     for purpose, hours in waits.items():
         req = access.request_access(p, org.ben, DATASET, purpose=purpose)
         if purpose == "c":
-            access.deny(p, org.anna, req["id"], reason="no")  # a denial is an answer too
+            access.deny(p, org.anna, req.id, reason="no")  # a denial is an answer too
         else:
-            access.approve(p, org.anna, req["id"])
+            access.approve(p, org.anna, req.id)
         with p.store.session() as s:
             s.execute(
                 update(AccessRequest)
-                .where(AccessRequest.id == req["id"])
+                .where(AccessRequest.id == req.id)
                 .values(created_at=start, decided_at=start + timedelta(hours=hours))
             )
     waiting = access.request_access(p, org.carla, DATASET, purpose="still waiting")
     with p.store.session() as s:
         s.execute(
             update(AccessRequest)
-            .where(AccessRequest.id == waiting["id"])
+            .where(AccessRequest.id == waiting.id)
             .values(created_at=datetime.now(UTC) - timedelta(hours=5))
         )
-        assert s.scalar(select(AccessRequest.status).where(AccessRequest.id == waiting["id"])) == "pending"
+        assert s.scalar(select(AccessRequest.status).where(AccessRequest.id == waiting.id)) == "pending"
 
     by_domain = {row.domain: row for row in access.time_to_access(p)}
     m = by_domain["manufacturing"]

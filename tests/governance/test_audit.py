@@ -55,10 +55,10 @@ def _build_logged(any_org: Any, tmp: Any = None) -> Any:
         query(p, f"SELECT * FROM {KPIS}", user=org.carla, purpose="forecasting")  # query.denied
     set_visibility(p, org.anna, KPIS, "on-request")
     req = access.request_access(p, org.carla, KPIS, purpose="forecasting")
-    grant = access.approve(p, org.anna, req["id"], reason="ok")["grant"]
+    grant = access.approve(p, org.anna, req.id, reason="ok").grant
     access.revoke(p, org.anna, grant, reason="done")
     other = access.request_access(p, org.ben, KPIS, purpose="forecasting")
-    access.deny(p, org.anna, other["id"], reason="ask anna first")
+    access.deny(p, org.anna, other.id, reason="ask anna first")
     return org
 
 

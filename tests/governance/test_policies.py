@@ -225,7 +225,7 @@ def test_a_grant_for_personal_data_lifts_the_guardrail_but_not_the_domains_own_m
         p, any_org.anna, "domain: manufacturing\npolicies:\n  - {id: mail, kind: mask, columns: [e_mail], mask: hash}\n"
     )
     req = access.request_access(p, any_org.ben, DATASET, purpose="payroll audit")
-    access.approve(p, any_org.anna, req["id"], reason="audit needs names", allow_personal=True)
+    access.approve(p, any_org.anna, req.id, reason="audit needs names", allow_personal=True)
     rows = _rows(p, any_org.ben, purpose="payroll audit")
     assert "Anna Schmidt" in {r["operator_name"] for r in rows}, "the guardrail is lifted for this purpose"
     assert all(r["e_mail"].startswith("h_") for r in rows), "the domain's stricter rule still holds"

@@ -113,7 +113,7 @@ def test_allowed_purposes(any_org: Any) -> None:
     org, p = any_org, any_org.platform
     with pytest.raises(Denied, match=r"rule: domain\.owner"):
         set_purposes(p, org.ben, DATASET, ["anything"])
-    assert set_purposes(p, org.anna, DATASET, [" Energy Cost Forecast", "budget", ""])["allowed_purposes"] == [
+    assert set_purposes(p, org.anna, DATASET, [" Energy Cost Forecast", "budget", ""]).allowed_purposes == [
         "budget",
         "energy cost forecast",
     ]

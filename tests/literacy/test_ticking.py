@@ -133,13 +133,13 @@ def test_search_explore_insight_request_report_term_and_review_each_tick_their_t
         request_access(p, carla, KPIS, purpose="  ")
     assert "request-access" not in _done(any_org, carla)
     req = request_access(p, carla, KPIS, purpose="energy benchmarking")
-    assert _done(any_org, carla)["request-access"] == ("access_requested", f"request {req['id']}")
+    assert _done(any_org, carla)["request-access"] == ("access_requested", f"request {req.id}")
 
     with pytest.raises(InvalidInput):
-        deny(p, anna, req["id"], reason="")  # a refused decision reviews nothing
+        deny(p, anna, req.id, reason="")  # a refused decision reviews nothing
     assert "review-request" not in _done(any_org, anna)
-    approve(p, anna, req["id"], reason="benchmarking is fine")
-    assert _done(any_org, anna)["review-request"] == ("request_reviewed", f"request {req['id']}")
+    approve(p, anna, req.id, reason="benchmarking is fine")
+    assert _done(any_org, anna)["review-request"] == ("request_reviewed", f"request {req.id}")
 
     with pytest.raises(InvalidInput):
         report(p, carla, KPIS, description="")

@@ -85,7 +85,7 @@ def test_outsiders_see_aggregates_only_for_data_they_cannot_read(fresh: History)
     assert d["note"].startswith("counts per domain and purpose only")
     # with a grant, carla may read it, and still sees counts only: names go to producers and governance
     req = request_access(fresh.platform, fresh.people["carla"], INVOICES, purpose="credit check")
-    approve(fresh.platform, fresh.people["ben"], req["id"])
+    approve(fresh.platform, fresh.people["ben"], req.id)
     d = dataset_consumers(fresh.platform, INVOICES, viewer=fresh.people["carla"])
     assert (d["names_visible"], d["consumers"]) == (False, None)
     assert ("credit check", "granted") in {(p["purpose"], p["source"]) for p in d["purposes"]}

@@ -98,7 +98,7 @@ def test_time_to_access_is_computed_from_requests(carla, org):
     controls.set_visibility(org.platform, org.anna, PLANT, "on-request")
     first = access.request_access(org.platform, org.ben, PLANT, purpose="budgeting")
     access.request_access(org.platform, org.carla, PLANT, purpose="sales forecast")
-    access.approve(org.platform, org.anna, first["id"])
+    access.approve(org.platform, org.anna, first.id)
     page = carla.page("/governance")
     assert page.find(id="waiting-count").text() == "1"
     rows = {r[0]: r for r in page.find("section", id="time-to-access").find("table").table_rows()}
@@ -120,8 +120,8 @@ def test_governance_group_sees_pending_requests_across_the_org(gina, org):
     controls.set_visibility(org.platform, org.anna, PLANT, "on-request")
     r = access.request_access(org.platform, org.ben, PLANT, purpose="budgeting", justification="Q3 plan")
     pending = gina.page("/governance").find("section", id="pending").find("table").table_rows()
-    assert pending == [[str(r["id"]), PLANT, "ben", "budgeting", "just now", "pending"]]
-    assert [p["id"] for p in gina.get("/governance.json").json()["pending"]] == [r["id"]]
+    assert pending == [[str(r.id), PLANT, "ben", "budgeting", "just now", "pending"]]
+    assert [p["id"] for p in gina.get("/governance.json").json()["pending"]] == [r.id]
 
 
 def test_owner_edits_the_domain_policy_file_shown_from_active_rules(anna, org):
@@ -241,8 +241,8 @@ def test_request_access_from_the_dataset_page_to_the_owners_inbox_and_back(ben, 
 
 def test_approving_with_personal_data_lifts_the_guardrail(ben, anna, org):
     r = access.request_access(org.platform, org.ben, PLANT, purpose="payroll audit")
-    form = _form(anna.page("/inbox"), f"/requests/{r['id']}/approve").form_values()
-    anna.post(f"/requests/{r['id']}/approve", data=form | {"personal": "true"})
+    form = _form(anna.page("/inbox"), f"/requests/{r.id}/approve").form_values()
+    anna.post(f"/requests/{r.id}/approve", data=form | {"personal": "true"})
     page = ben.page(f"/datasets/{PLANT}")
     assert "anna.schmidt@example.com" in page.find("section", id="preview").text()
     assert not page.find_all("details", class_="why-masked")
@@ -251,11 +251,11 @@ def test_approving_with_personal_data_lifts_the_guardrail(ben, anna, org):
 
 def test_denying_needs_a_reason_the_requester_then_sees(ben, anna, org):
     r = access.request_access(org.platform, org.ben, PLANT, purpose="curiosity")
-    form = _form(anna.page("/inbox"), f"/requests/{r['id']}/deny").form_values()
-    refused = anna.post(f"/requests/{r['id']}/deny", data=form | {"reason": "  "})
+    form = _form(anna.page("/inbox"), f"/requests/{r.id}/deny").form_values()
+    refused = anna.post(f"/requests/{r.id}/deny", data=form | {"reason": "  "})
     assert refused.status_code == 422
     assert "needs a reason" in _alert(anna, refused)
-    done = anna.post(f"/requests/{r['id']}/deny", data=form | {"reason": "use the monthly report"})
+    done = anna.post(f"/requests/{r.id}/deny", data=form | {"reason": "use the monthly report"})
     assert done.status_code == 303
     mine = ben.page("/inbox").find("section", id="my-requests").find("table").table_rows()
     assert mine[0][3:5] == ["denied", "anna: use the monthly report"]
@@ -264,7 +264,7 @@ def test_denying_needs_a_reason_the_requester_then_sees(ben, anna, org):
 def test_only_the_owners_decide(carla, org):
     r = access.request_access(org.platform, org.ben, PLANT, purpose="budgeting")
     csrf = carla.csrf("/inbox")
-    refused = carla.post(f"/requests/{r['id']}/approve", data={"csrf": csrf})
+    refused = carla.post(f"/requests/{r.id}/approve", data={"csrf": csrf})
     assert refused.status_code == 403
     assert "request.owner" in _alert(carla, refused)
     inbox = carla.page("/inbox")
@@ -274,7 +274,7 @@ def test_only_the_owners_decide(carla, org):
 
 def test_a_grantee_gives_a_grant_back_from_the_inbox(ben, anna, org):
     r = access.request_access(org.platform, org.ben, PLANT, purpose="budgeting")
-    grant = access.approve(org.platform, org.anna, r["id"])["grant"]
+    grant = access.approve(org.platform, org.anna, r.id).grant
     row = ben.page("/inbox").find("tr", id=f"grant-{grant}")
     assert "active" in row.text()
     done = ben.post(f"/grants/{grant}/revoke", data=row.find("form").form_values())

@@ -63,7 +63,7 @@ def test_requests_incidents_and_proposals_wait_for_the_right_person(org: Any) ->
     assert [p["dataset"] for p in ben.proposals] == [PLANT] and ben.proposals[0]["proposed_by"] == "anna"
     assert ben.waiting_count == 1 and personal_home.waiting(org.platform, org.ben).total == 1
     anna = personal_home.home(org.platform, org.anna)
-    assert [r["requester"] for r in anna.requests] == ["carla"]
+    assert [r.requester for r in anna.requests] == ["carla"]
     assert [i.id for i in anna.incidents] == [incident]
     assert anna.waiting_count == 2
     assert personal_home.waiting(org.platform, org.carla).total == 0  # carla waits for others

@@ -125,7 +125,7 @@ def plan_policy(
 
 @router.put("/datasets/{name}/visibility", summary="A dataset's visibility: open, on-request or restricted")
 def set_visibility(name: str, body: VisibilityIn, platform: PlatformDep, person: Manages) -> dict[str, Any]:
-    return controls.set_visibility(platform, person, _dataset_name(name), body.visibility)
+    return controls.set_visibility(platform, person, _dataset_name(name), body.visibility).to_json()
 
 
 @router.put("/domains/{name}/visibility", summary="A domain's default visibility for its datasets")
@@ -134,17 +134,17 @@ def set_domain_visibility(
 ) -> dict[str, Any]:
     if "." in name:
         raise InvalidInput("name a domain, not a dataset")
-    return controls.set_visibility(platform, person, name, body.visibility)
+    return controls.set_visibility(platform, person, name, body.visibility).to_json()
 
 
 @router.put("/datasets/{name}/purposes", summary="The purposes a dataset may be read for (empty: any)")
 def set_purposes(name: str, body: PurposesIn, platform: PlatformDep, person: Manages) -> dict[str, Any]:
-    return controls.set_purposes(platform, person, _dataset_name(name), body.purposes)
+    return controls.set_purposes(platform, person, _dataset_name(name), body.purposes).to_json()
 
 
 @router.post("/datasets/{name}/tags", summary="Tag a dataset, or one of its columns")
 def add_tag(name: str, body: TagIn, platform: PlatformDep, person: Manages) -> dict[str, Any]:
-    return controls.tag(platform, person, _target(name, body.column), body.tag)
+    return controls.tag(platform, person, _target(name, body.column), body.tag).to_json()
 
 
 @router.delete("/datasets/{name}/tags", summary="Remove a tag from a dataset, or from one of its columns")
@@ -155,7 +155,7 @@ def remove_tag(
     tag: Annotated[str, Query(min_length=1, max_length=200)],
     column: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
-    return controls.untag(platform, person, _target(name, column), tag)
+    return controls.untag(platform, person, _target(name, column), tag).to_json()
 
 
 @router.get("/datasets/{name}/explain", summary="What a reader can see of a dataset, and which rule decided it")
@@ -166,7 +166,9 @@ def explain(
     purpose: Annotated[str | None, Query(max_length=200)] = None,
     user: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
-    return controls.explain(platform, person, _dataset_name(name), reader=user or None, purpose=purpose or None)
+    return controls.explain(
+        platform, person, _dataset_name(name), reader=user or None, purpose=purpose or None
+    ).to_json()
 
 
 # --- access requests and grants -----------------------------------------------------------------
@@ -184,34 +186,34 @@ def request_access(
         days=body.days,
         columns=body.columns,
         justification=body.justification,
-    )
+    ).to_json()
 
 
 @router.get("/requests", summary="My access requests, newest first")
 def my_requests(platform: PlatformDep, person: SignedIn) -> list[dict[str, Any]]:
-    return access.my_requests(platform, person)
+    return [r.to_json() for r in access.my_requests(platform, person)]
 
 
 @router.get("/inbox", summary="Requests waiting for my decision (datasets of the domains I own)")
 def inbox(platform: PlatformDep, person: SignedIn) -> list[dict[str, Any]]:
-    return access.inbox(platform, person)
+    return [r.to_json() for r in access.inbox(platform, person)]
 
 
 @router.post("/requests/{request_id}/approve", summary="Approve a request: a grant for its purpose, until it expires")
 def approve(request_id: Id, body: ApproveIn, platform: PlatformDep, person: Grants) -> dict[str, Any]:
-    return access.approve(platform, person, request_id, reason=body.reason, allow_personal=body.personal)
+    return access.approve(platform, person, request_id, reason=body.reason, allow_personal=body.personal).to_json()
 
 
 @router.post("/requests/{request_id}/deny", summary="Deny a request, with a reason the requester can act on")
 def deny(request_id: Id, body: DenyIn, platform: PlatformDep, person: Grants) -> dict[str, Any]:
-    return access.deny(platform, person, request_id, reason=body.reason)
+    return access.deny(platform, person, request_id, reason=body.reason).to_json()
 
 
 @router.get("/grants", summary="Grants I hold, or every grant on a dataset I own")
 def grants(
     platform: PlatformDep, person: SignedIn, dataset: Annotated[str | None, Query(max_length=200)] = None
 ) -> list[dict[str, Any]]:
-    return access.grants(platform, person, dataset=dataset or None)
+    return [g.to_json() for g in access.grants(platform, person, dataset=dataset or None)]
 
 
 @router.delete("/grants/{grant_id}", summary="Revoke a grant (owners of its dataset, or the grantee)")
@@ -221,7 +223,7 @@ def revoke_grant(
     person: Grants,
     reason: Annotated[str, Query(max_length=2000)] = "",
 ) -> dict[str, Any]:
-    return access.revoke(platform, person, grant_id, reason=reason)
+    return access.revoke(platform, person, grant_id, reason=reason).to_json()
 
 
 # --- audit and time-to-access -------------------------------------------------------------------
@@ -255,7 +257,7 @@ def time_to_access(platform: PlatformDep, person: SignedIn) -> list[dict[str, An
 
 @router.get("/governance/pending", summary="Every request waiting for an answer across the organisation")
 def pending(platform: PlatformDep, person: Governance) -> list[dict[str, Any]]:
-    return access.pending(platform, person)
+    return [r.to_json() for r in access.pending(platform, person)]
 
 
 def _dataset_name(name: str) -> str:

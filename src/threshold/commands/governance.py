@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from threshold.commands.options import As, Format, Home, Limit, Purpose, Reason
-from threshold.commands.support import acting, check_format, emit, emit_json, lazy_module, out, platform_at, say, show
+from threshold.commands.support import acting, check_format, emit, lazy_module, out, platform_at, say, show
 from threshold.errors import InvalidInput
+from threshold.governance.results import DatasetVisibility, DomainVisibility, Explanation
 from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec, when, yes_no
 
@@ -35,7 +36,7 @@ def tag_cmd(target: str, tag: str, as_user: As = None, home: Home = None, fmt: F
     check_format(fmt)
     p = platform_at(home)
     r = controls.tag(p, acting(p, as_user), target, tag)
-    say(r, fmt, f"tagged {r['dataset']}{'.' + r['column'] if r['column'] else ''} {r['tag']}")
+    say(r, fmt, f"tagged {r.dataset}{'.' + r.column if r.column else ''} {r.tag}")
 
 
 @app.command("untag")
@@ -44,7 +45,7 @@ def untag_cmd(target: str, tag: str, as_user: As = None, home: Home = None, fmt:
     check_format(fmt)
     p = platform_at(home)
     r = controls.untag(p, acting(p, as_user), target, tag)
-    say(r, fmt, f"removed {r['removed']} from {r['dataset']}{'.' + r['column'] if r['column'] else ''}")
+    say(r, fmt, f"removed {r.removed} from {r.dataset}{'.' + r.column if r.column else ''}")
 
 
 @app.command("visibility")
@@ -56,11 +57,11 @@ def visibility_cmd(target: str, visibility: str, as_user: As = None, home: Home 
     show(r, fmt, VISIBILITY)
 
 
-def _visibility_lines(r: dict[str, Any]) -> Iterator[Plain]:
-    if "domain" in r:
-        yield Plain(f"new datasets of domain {r['domain']} are {r['default_visibility']} by default")
+def _visibility_lines(r: DatasetVisibility | DomainVisibility) -> Iterator[Plain]:
+    if isinstance(r, DomainVisibility):
+        yield Plain(f"new datasets of domain {r.domain} are {r.default_visibility} by default")
     else:
-        yield Plain(f"{r['dataset']} is now {r['visibility']}")
+        yield Plain(f"{r.dataset} is now {r.visibility}")
 
 
 VISIBILITY = View(lines=_visibility_lines)
@@ -78,7 +79,7 @@ def purposes_cmd(
     check_format(fmt)
     p = platform_at(home)
     r = controls.set_purposes(p, acting(p, as_user), dataset, purpose or [])
-    say(r, fmt, f"{r['dataset']} may be read for: {', '.join(r['allowed_purposes']) or 'any purpose'}")
+    say(r, fmt, f"{r.dataset} may be read for: {', '.join(r.allowed_purposes) or 'any purpose'}")
 
 
 @policy_app.command("apply")
@@ -154,12 +155,14 @@ def request_cmd(
     r = access.request_access(
         p, acting(p, as_user), dataset, purpose=purpose, days=days, columns=column, justification=justification
     )
-    if fmt == "json":
-        emit_json(r)
-        return
-    sys.stdout.write(f"{r['id']}\n")
-    status = f"approved by rule {r['auto_rule']}" if r["status"] == "approved" else "waiting for the owners"
-    sys.stderr.write(f"request {r['id']} for {r['dataset']} ({r['purpose']}): {status}\n")
+    show(r, fmt, REQUESTED)
+    if fmt == "table":  # a note for the person, on stderr: stdout holds only the id, for scripts
+        status = f"approved by rule {r.auto_rule}" if r.status == "approved" else "waiting for the owners"
+        sys.stderr.write(f"request {r.id} for {r.dataset} ({r.purpose}): {status}\n")
+
+
+REQUESTED = View(lines=lambda r: [Plain(str(r.id), highlight=False)])
+"""`threshold request`: the request's id alone (its status goes to stderr)."""
 
 
 @app.command("approve")
@@ -178,7 +181,7 @@ def approve_cmd(
     say(
         r,
         fmt,
-        f"approved request {r['id']}: grant {r['grant']} for {r['requester']} on {r['dataset']} ({r['purpose']})",
+        f"approved request {r.id}: grant {r.grant} for {r.requester} on {r.dataset} ({r.purpose})",
     )
 
 
@@ -194,7 +197,7 @@ def deny_cmd(
     check_format(fmt)
     p = platform_at(home)
     r = access.deny(p, acting(p, as_user), request_id, reason=reason)
-    say(r, fmt, f"denied request {r['id']} of {r['requester']} on {r['dataset']}")
+    say(r, fmt, f"denied request {r.id} of {r.requester} on {r.dataset}")
 
 
 @app.command("revoke")
@@ -209,7 +212,7 @@ def revoke_cmd(
     check_format(fmt)
     p = platform_at(home)
     r = access.revoke(p, acting(p, as_user), grant_id, reason=reason)
-    say(r, fmt, f"revoked grant {r['grant']} on {r['dataset']}")
+    say(r, fmt, f"revoked grant {r.grant} on {r.dataset}")
 
 
 @app.command("grants")
@@ -275,16 +278,16 @@ def explain_cmd(
 EXPLANATION = View(lines=lambda e: _explanation_lines(e))
 
 
-def _explanation_lines(e: dict[str, Any]) -> Iterator[Any]:
-    verdict = "may read" if e["allowed"] else "may NOT read"
-    yield Plain(f"{e['reader']} {verdict} {e['dataset']} ({e['rule']}: {e['reason']})")
-    if e["purpose"]:
-        yield Plain(f"purpose: {e['purpose']}")
-    yield EXPLAINED.rich(e["columns"])
-    for f in e["row_filters"]:
-        yield Plain(f"rows filtered by {f['rule']}: {f['where']}")
-    if e.get("how_to_see_more"):
-        yield Plain(e["how_to_see_more"])
+def _explanation_lines(e: Explanation) -> Iterator[Any]:
+    verdict = "may read" if e.allowed else "may NOT read"
+    yield Plain(f"{e.reader} {verdict} {e.dataset} ({e.rule}: {e.reason})")
+    if e.purpose:
+        yield Plain(f"purpose: {e.purpose}")
+    yield EXPLAINED.rich(e.columns)
+    for f in e.row_filters:
+        yield Plain(f"rows filtered by {f.rule}: {f.where}")
+    if e.how_to_see_more:
+        yield Plain(e.how_to_see_more)
 
 
 @app.command("audit")
@@ -316,7 +319,7 @@ AUDIT = TableSpec(
 
 EXPLAINED = TableSpec(
     Col("column", "column", id=True),
-    Col("shown", lambda c: "as is" if c["visible"] else f"masked ({c['mask']})"),
+    Col("shown", lambda c: "as is" if c.visible else f"masked ({c.mask})"),
     Col("rules", "rules"),
     Col("why", "why"),
 )

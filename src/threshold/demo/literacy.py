@@ -80,8 +80,8 @@ def _do_tasks(platform: Platform, people: dict[str, Person], log: Callable[[str]
 
         def ask_and_review() -> None:
             req = request_access(platform, people["hannah"], KPIS, purpose="pricing analysis", days=30)
-            if req.get("status") == "pending":
-                approve(platform, people["anna"], req["id"], reason="scrap rates may inform prices")
+            if req.status == "pending":
+                approve(platform, people["anna"], req.id, reason="scrap rates may inform prices")
 
         attempt(ask_and_review)
     if "julia" in people:

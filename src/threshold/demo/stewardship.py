@@ -190,9 +190,9 @@ def _requests(platform: Platform, timeline: Timeline) -> int:
         try:
             with _clock(platform, created):
                 req = request_access(platform, requester, a.dataset, purpose=a.purpose, days=90)
-            if req.get("status") == "pending" and decided is not None:
+            if req.status == "pending" and decided is not None:
                 with _clock(platform, decided):
-                    approve(platform, decider, req["id"], reason=f"for {a.purpose}")
+                    approve(platform, decider, req.id, reason=f"for {a.purpose}")
         except ThresholdError:
             continue
         n += 1

@@ -15,6 +15,16 @@ from threshold.access.reading import decide
 from threshold.errors import Denied, InvalidInput, NotFound
 from threshold.events import TagAdded
 from threshold.governance.audit import append
+from threshold.governance.results import (
+    AllowedPurposes,
+    ColumnAccess,
+    DatasetVisibility,
+    DomainVisibility,
+    Explanation,
+    RowFilterShown,
+    TagRemoved,
+    TagSet,
+)
 from threshold.identity.service import Person, get_person
 from threshold.platform import Platform
 from threshold.store.models import Dataset, Domain, Tag
@@ -42,7 +52,7 @@ def _owned_dataset(platform: Platform, s: Any, person: Person, target: str) -> t
     return d, column
 
 
-def tag(platform: Platform, person: Person, target: str, tag_name: str) -> dict[str, Any]:
+def tag(platform: Platform, person: Person, target: str, tag_name: str) -> TagSet:
     tag_name = tag_name.strip().lower()
     if not TAG_RE.match(tag_name) or len(tag_name) > 100:
         raise InvalidInput(
@@ -65,10 +75,10 @@ def tag(platform: Platform, person: Person, target: str, tag_name: str) -> dict[
             )
         append(platform, person, "tag.added", dataset_id=d.id, detail={"column": column, "tag": tag_name}, session=s)
         events.publish(platform, TagAdded(session=s, dataset=d.full_name, column=column, tag=tag_name))
-        return {"dataset": d.full_name, "column": column, "tag": tag_name}
+        return TagSet(dataset=d.full_name, column=column, tag=tag_name)
 
 
-def untag(platform: Platform, person: Person, target: str, tag_name: str) -> dict[str, Any]:
+def untag(platform: Platform, person: Person, target: str, tag_name: str) -> TagRemoved:
     tag_name = tag_name.strip().lower()
     with platform.store.session() as s:
         d, column = _owned_dataset(platform, s, person, target)
@@ -85,10 +95,12 @@ def untag(platform: Platform, person: Person, target: str, tag_name: str) -> dic
                 )
             raise NotFound(f"{target} has no tag {tag_name!r}")
         append(platform, person, "tag.removed", dataset_id=d.id, detail={"column": column, "tag": tag_name}, session=s)
-        return {"dataset": d.full_name, "column": column, "removed": tag_name}
+        return TagRemoved(dataset=d.full_name, column=column, removed=tag_name)
 
 
-def set_visibility(platform: Platform, person: Person, target: str, visibility: str) -> dict[str, Any]:
+def set_visibility(
+    platform: Platform, person: Person, target: str, visibility: str
+) -> DatasetVisibility | DomainVisibility:
     """A dataset's visibility, or a domain's default when `target` is a domain name."""
     if visibility not in VISIBILITIES:
         raise InvalidInput(f"visibility must be one of {', '.join(VISIBILITIES)}")
@@ -102,16 +114,16 @@ def set_visibility(platform: Platform, person: Person, target: str, visibility: 
             append(
                 platform, person, "visibility.domain", detail={"domain": dom.name, "visibility": visibility}, session=s
             )
-            return {"domain": dom.name, "default_visibility": visibility}
+            return DomainVisibility(domain=dom.name, default_visibility=visibility)
         d, column = _owned_dataset(platform, s, person, target)
         if column:
             raise InvalidInput("visibility is set on a dataset or a domain, not a column")
         d.visibility = visibility
         append(platform, person, "visibility.dataset", dataset_id=d.id, detail={"visibility": visibility}, session=s)
-        return {"dataset": d.full_name, "visibility": visibility}
+        return DatasetVisibility(dataset=d.full_name, visibility=visibility)
 
 
-def set_purposes(platform: Platform, person: Person, target: str, purposes: list[str]) -> dict[str, Any]:
+def set_purposes(platform: Platform, person: Person, target: str, purposes: list[str]) -> AllowedPurposes:
     clean = sorted({p.strip().lower() for p in purposes if p.strip()})
     with platform.store.session() as s:
         d, column = _owned_dataset(platform, s, person, target)
@@ -119,12 +131,12 @@ def set_purposes(platform: Platform, person: Person, target: str, purposes: list
             raise InvalidInput("allowed purposes are set on a dataset")
         d.allowed_purposes = clean
         append(platform, person, "purposes.set", dataset_id=d.id, detail={"purposes": clean}, session=s)
-        return {"dataset": d.full_name, "allowed_purposes": clean}
+        return AllowedPurposes(dataset=d.full_name, allowed_purposes=clean)
 
 
 def explain(
     platform: Platform, asker: Person, dataset: str, reader: str | None = None, purpose: str | None = None
-) -> dict[str, Any]:
+) -> Explanation:
     """What `reader` (default: the asker) can see of `dataset` for `purpose`, and which rule decided each part.
 
     Anyone may ask about themselves; owners of the dataset's domain, admins and the governance group
@@ -137,20 +149,31 @@ def explain(
     if person.id != asker.id:
         require(asker, "dataset.explain.others", ref)
     decision = decide(platform, person, [ref.name], purpose)[0]
-    out = decision.explain() | {"reader": person.name, "reader_domains": list(person.domains)}
-    if decision.hidden:  # the reader asked about may not know it exists: say only that they cannot read it
-        out.update(reason=f"{person.name} may not read {ref.name}", columns=[], row_filters=[])
     reader_ref = replace(ref, granted=decision.grant_id is not None)
-    out["may"] = {
+    allowed_to = {
         a: bool(may(person, a, reader_ref, platform=platform))
         for a in ("dataset.know", "dataset.read", "dataset.request", "dataset.usage.names", "dataset.manage")
     }
-    out["can_request"] = out["may"]["dataset.request"] and (
-        not decision.allowed or any(c.mask for c in decision.columns) or bool(decision.row_filters)
-    )
-    if decision.allowed and any(c.mask for c in decision.columns):
-        out["how_to_see_more"] = (
+    masked = any(c.mask for c in decision.columns)
+    hidden = decision.hidden  # the reader asked about may not know it exists: say only that they cannot read it
+    return Explanation(
+        dataset=decision.dataset,
+        allowed=decision.allowed,
+        rule=decision.rule,
+        reason=f"{person.name} may not read {ref.name}" if hidden else decision.reason,
+        purpose=decision.purpose,
+        visibility=decision.visibility,
+        grant=decision.grant_id,
+        columns=[] if hidden else [ColumnAccess(c.name, c.visible, c.mask, c.rules, c.why) for c in decision.columns],
+        row_filters=[] if hidden else [RowFilterShown(r, where) for r, where in decision.row_filters],
+        reader=person.name,
+        reader_domains=list(person.domains),
+        may=allowed_to,
+        can_request=allowed_to["dataset.request"] and (not decision.allowed or masked or bool(decision.row_filters)),
+        how_to_see_more=(
             f"request access for a purpose that needs the masked columns: threshold request {ref.name} "
             "--purpose ... ; owners may approve it with personal data allowed"
         )
-    return out
+        if decision.allowed and masked
+        else None,
+    )

@@ -7,6 +7,7 @@ expiry) / deny with reason -> revoke. Every step is audited; time-to-access is c
 from __future__ import annotations
 
 import statistics
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +20,7 @@ from threshold.access.policy import active_rules, sensitive_class
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound
 from threshold.events import GrantChanged
 from threshold.governance.audit import append
-from threshold.governance.results import AccessTimes
+from threshold.governance.results import AccessTimes, Approval, GrantRow, RequestRecord, RevokedGrant
 from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.store.models import AccessRequest, Dataset, Domain, Grant, Tag, User
@@ -40,7 +41,7 @@ def request_access(
     days: int = 90,
     columns: list[str] | None = None,
     justification: str = "",
-) -> dict[str, Any]:
+) -> RequestRecord:
     """File a request; auto-approval rules of the owning domain may grant it at once."""
     purpose = (purpose or "").strip().lower()
     if not purpose:
@@ -121,8 +122,8 @@ def request_access(
                 detail={"request": req.id, "grant": grant.id},
                 session=s,
             )
-        result = _request_dict(s, req)
-    events.publish(platform, events.AccessRequested(person.id, result["id"], d.full_name, purpose, platform.clock()))
+        result = _request_record(s, req)
+    events.publish(platform, events.AccessRequested(person.id, result.id, d.full_name, purpose, platform.clock()))
     if auto is None:
         _notify_owners(platform, result)
     return result
@@ -180,7 +181,7 @@ def _grant(
 
 def approve(
     platform: Platform, person: Person, request_id: int, *, reason: str = "", allow_personal: bool = False
-) -> dict[str, Any]:
+) -> Approval:
     with platform.store.session() as s:
         req = _decidable(s, person, request_id)
         d = s.get(Dataset, req.dataset_id)
@@ -197,12 +198,13 @@ def approve(
             detail={"request": req.id, "grant": grant.id, "personal": allow_personal, "reason": reason},
             session=s,
         )
-        result = _request_dict(s, req) | {"grant": grant.id}
+        record = _request_record(s, req)
+        result = Approval(**{f.name: getattr(record, f.name) for f in fields(record)}, grant=grant.id)
     events.publish(platform, events.RequestReviewed(person.id, request_id, "approved", platform.clock()))
     return result
 
 
-def deny(platform: Platform, person: Person, request_id: int, *, reason: str) -> dict[str, Any]:
+def deny(platform: Platform, person: Person, request_id: int, *, reason: str) -> RequestRecord:
     if not reason or not reason.strip():
         raise InvalidInput("a denial needs a reason (--reason) the requester can act on")
     with platform.store.session() as s:
@@ -222,12 +224,12 @@ def deny(platform: Platform, person: Person, request_id: int, *, reason: str) ->
             detail={"request": req.id, "reason": reason.strip()},
             session=s,
         )
-        result = _request_dict(s, req)
+        result = _request_record(s, req)
     events.publish(platform, events.RequestReviewed(person.id, request_id, "denied", platform.clock()))
     return result
 
 
-def revoke(platform: Platform, person: Person, grant_id: int, *, reason: str = "") -> dict[str, Any]:
+def revoke(platform: Platform, person: Person, grant_id: int, *, reason: str = "") -> RevokedGrant:
     with platform.store.session() as s:
         g = s.get(Grant, grant_id)
         d = s.get(Dataset, g.dataset_id) if g is not None else None
@@ -240,7 +242,7 @@ def revoke(platform: Platform, person: Person, grant_id: int, *, reason: str = "
         g.revoked_at = platform.clock()
         append(platform, person, "grant.revoked", dataset_id=d.id, detail={"grant": g.id, "reason": reason}, session=s)
         events.publish(platform, GrantChanged(s, d.full_name, g.id, g.user_id, "revoked", list(g.purposes)))
-        return {"grant": g.id, "dataset": d.full_name, "revoked_at": g.revoked_at.isoformat(timespec="seconds")}
+        return RevokedGrant(grant=g.id, dataset=d.full_name, revoked_at=g.revoked_at.isoformat(timespec="seconds"))
 
 
 def _granted(platform: Platform, s: Session, dataset: str, grant: Grant) -> None:
@@ -267,30 +269,30 @@ def _pending(s: Session, request_id: int) -> AccessRequest:
     return req
 
 
-def _request_dict(s: Session, req: AccessRequest) -> dict[str, Any]:
+def _request_record(s: Session, req: AccessRequest) -> RequestRecord:
     d = s.get(Dataset, req.dataset_id)
     who = s.get(User, req.requester_id)
     decider = s.get(User, req.decided_by_id) if req.decided_by_id else None
-    return {
-        "id": req.id,
-        "dataset": d.full_name if d else None,
-        "domain": d.domain.name if d else None,
-        "requester": who.name if who else None,
-        "purpose": req.purpose,
-        "columns": req.columns,
-        "days": req.days,
-        "justification": req.justification,
-        "status": req.status,
-        "created_at": _iso(req.created_at),
-        "decided_at": _iso(req.decided_at),
-        "decided_by": decider.name if decider else None,
-        "reason": req.decision_reason,
-        "auto_rule": req.auto_rule,
-        "hours_to_decision": _hours(req.created_at, req.decided_at),
-    }
+    return RequestRecord(
+        id=req.id,
+        dataset=d.full_name if d else None,
+        domain=d.domain.name if d else None,
+        requester=who.name if who else None,
+        purpose=req.purpose,
+        columns=req.columns,
+        days=req.days,
+        justification=req.justification,
+        status=req.status,
+        created_at=_iso(req.created_at),
+        decided_at=_iso(req.decided_at),
+        decided_by=decider.name if decider else None,
+        reason=req.decision_reason,
+        auto_rule=req.auto_rule,
+        hours_to_decision=_hours(req.created_at, req.decided_at),
+    )
 
 
-def inbox(platform: Platform, person: Person) -> list[dict[str, Any]]:
+def inbox(platform: Platform, person: Person) -> list[RequestRecord]:
     """Requests waiting for `person`: those on datasets whose grants they decide (`dataset.grant`)."""
     with platform.store.session() as s:
         decided = select(Dataset.id).where(grants_decided_by(person), knowable(person))
@@ -299,7 +301,7 @@ def inbox(platform: Platform, person: Person) -> list[dict[str, Any]]:
             .where(AccessRequest.status == "pending", AccessRequest.dataset_id.in_(decided))
             .order_by(AccessRequest.created_at)
         )
-        return [_request_dict(s, r) for r in s.scalars(q)]
+        return [_request_record(s, r) for r in s.scalars(q)]
 
 
 def waiting_count(platform: Platform, person: Person) -> int:
@@ -312,15 +314,15 @@ def waiting_count(platform: Platform, person: Person) -> int:
         return int(s.scalar(q) or 0)
 
 
-def pending(platform: Platform, viewer: Person | None = None) -> list[dict[str, Any]]:
+def pending(platform: Platform, viewer: Person | None = None) -> list[RequestRecord]:
     """Every request still waiting for an answer across the organisation, oldest first (`governance.oversee`)."""
     require(viewer, "governance.oversee")
     with platform.store.session() as s:
         q = select(AccessRequest).where(AccessRequest.status == "pending").order_by(AccessRequest.created_at)
-        return [_request_dict(s, r) for r in s.scalars(q)]
+        return [_request_record(s, r) for r in s.scalars(q)]
 
 
-def my_requests(platform: Platform, person: Person) -> list[dict[str, Any]]:
+def my_requests(platform: Platform, person: Person) -> list[RequestRecord]:
     """`person`'s requests, newest first (on datasets they may still know exist)."""
     with platform.store.session() as s:
         q = (
@@ -328,14 +330,14 @@ def my_requests(platform: Platform, person: Person) -> list[dict[str, Any]]:
             .where(AccessRequest.requester_id == person.id, AccessRequest.dataset_id.in_(_known(person)))
             .order_by(AccessRequest.id.desc())
         )
-        return [_request_dict(s, r) for r in s.scalars(q)]
+        return [_request_record(s, r) for r in s.scalars(q)]
 
 
 def _known(person: Person) -> Any:
     return select(Dataset.id).where(knowable(person))
 
 
-def grants(platform: Platform, person: Person, *, dataset: str | None = None) -> list[dict[str, Any]]:
+def grants(platform: Platform, person: Person, *, dataset: str | None = None) -> list[GrantRow]:
     """Grants `person` holds, or, for a dataset they own, every grant on it."""
     with platform.store.session() as s:
         q = (
@@ -352,17 +354,17 @@ def grants(platform: Platform, person: Person, *, dataset: str | None = None) ->
             q = q.where(Grant.user_id == person.id, Grant.dataset_id.in_(_known(person)))
         now = datetime.now(UTC)
         return [
-            {
-                "id": g.id,
-                "dataset": ds,
-                "user": who,
-                "purposes": g.purposes,
-                "columns": g.columns,
-                "allows_personal": g.allows_personal,
-                "expires_at": _iso(g.expires_at),
-                "revoked_at": _iso(g.revoked_at),
-                "active": g.revoked_at is None and (g.expires_at is None or _aware(g.expires_at) > now),
-            }
+            GrantRow(
+                id=g.id,
+                dataset=ds,
+                user=who,
+                purposes=g.purposes,
+                columns=g.columns,
+                allows_personal=g.allows_personal,
+                expires_at=_iso(g.expires_at),
+                revoked_at=_iso(g.revoked_at),
+                active=g.revoked_at is None and (g.expires_at is None or _aware(g.expires_at) > now),
+            )
             for g, ds, who in s.execute(q.order_by(Grant.id))
         ]
 
@@ -425,17 +427,17 @@ def _hours(a: datetime | None, b: datetime | None) -> float | None:
     return round((_aware(b) - _aware(a)).total_seconds() / 3600, 4)
 
 
-def _notify_owners(platform: Platform, request: dict[str, Any]) -> None:
+def _notify_owners(platform: Platform, request: RequestRecord) -> None:
     """The owners of the dataset's domain get the request in their inbox and on the domain webhook."""
     from threshold.notifications.service import domain_owners, emit, notify
 
     notify(
         platform,
-        domain_owners(platform, request["domain"]),
+        domain_owners(platform, request.domain or ""),
         "request.waiting",
-        f"{request['requester']} asks for {request['dataset']} ({request['purpose']})",
-        body=request.get("justification") or "",
+        f"{request.requester} asks for {request.dataset} ({request.purpose})",
+        body=request.justification or "",
         link="/inbox",
-        data={"request": request["id"]},
+        data={"request": request.id},
     )
-    emit(platform, request["domain"], "request.waiting", request)
+    emit(platform, request.domain or "", "request.waiting", request.to_json())

@@ -12,6 +12,7 @@ from threshold.catalog import search as catalog_search
 from threshold.catalog import service as catalog
 from threshold.catalog.results import DatasetSummary
 from threshold.governance import requests as access_requests
+from threshold.governance.results import RequestRecord
 from threshold.identity.service import Person
 from threshold.insights import service as insights
 from threshold.platform import Platform
@@ -44,7 +45,7 @@ class Home:
     display_name: str
     domains: list[str]
     waiting_count: int
-    requests: list[dict[str, Any]]
+    requests: list[RequestRecord]
     """Access requests waiting for the person's decision."""
     incidents: list[IncidentRow]
     """Incidents to acknowledge, fix or verify."""

@@ -85,7 +85,7 @@ def _overview(platform: Platform, person: Person, **extra: Any) -> dict[str, Any
         "domain_rules": sum(len(rs) for rs in domains.values()),
         "time_to_access": [t.to_json() for t in tta],
         "waiting": sum(t.waiting for t in tta),
-        "pending": access.pending(platform, person) if oversees else None,
+        "pending": [r.to_json() for r in access.pending(platform, person)] if oversees else None,
         "editors": editors,
         "message": None,
         "error": None,
@@ -156,9 +156,9 @@ def inbox(request: Request, person: SignedIn) -> Response:
     decides = any(may(person, "domain.own", DomainRef(str(d["name"]))) for d in list_domains(platform))
     data = {
         "decides": decides,
-        "waiting": access.inbox(platform, person) if decides else [],
-        "mine": access.my_requests(platform, person),
-        "grants": access.grants(platform, person),
+        "waiting": [r.to_json() for r in access.inbox(platform, person)] if decides else [],
+        "mine": [r.to_json() for r in access.my_requests(platform, person)],
+        "grants": [g.to_json() for g in access.grants(platform, person)],
     }
     return page(request, "inbox.html", data, person=person, title=i18n.Text("Inbox"), nav="inbox")
 
@@ -185,7 +185,7 @@ def request_access(
         columns=columns or [],
         justification=justification.strip(),
     )
-    return RedirectResponse(f"/datasets/{r['dataset']}#request-access", status_code=303)
+    return RedirectResponse(f"/datasets/{r.dataset}#request-access", status_code=303)
 
 
 @router.post("/requests/{request_id}/approve")
@@ -235,18 +235,19 @@ def dataset_access(platform: Platform, person: Person, name: str, purpose: str |
     """What `person` may read of dataset `name` and why: masked columns with the rule, and whether to offer
     a request-access form (the dataset page and the explain page show it)."""
     e = controls.explain(platform, person, name, purpose=purpose)
-    masked = {c["column"]: c for c in e["columns"] if c["mask"]}
-    mine = [r for r in access.my_requests(platform, person) if r["dataset"] == e["dataset"]]
+    explained = e.to_json()
+    masked = {c["column"]: c for c in explained["columns"] if c["mask"]}
+    mine = [r.to_json() for r in access.my_requests(platform, person) if r.dataset == e.dataset]
     return {
-        "allowed": e["allowed"],
-        "rule": e["rule"],
-        "reason": e["reason"],
-        "purpose": e["purpose"],
+        "allowed": e.allowed,
+        "rule": e.rule,
+        "reason": e.reason,
+        "purpose": e.purpose,
         "masked": masked,
-        "row_filters": e["row_filters"],
-        "can_request": e["can_request"],
-        "may": e["may"],
-        "columns": [c["column"] for c in e["columns"]],
+        "row_filters": explained["row_filters"],
+        "can_request": e.can_request,
+        "may": explained["may"],
+        "columns": [c.column for c in e.columns],
         "requests": mine[:5],
     }
 
@@ -264,15 +265,15 @@ def explain(
         name = name[: -len(".json")]
     platform: Platform = request.app.state.platform
     e = controls.explain(platform, person, name, reader=user or None, purpose=purpose or None)
-    data = e | {"asked_purpose": purpose, "asked_user": user, "access": None}
-    if e["reader"] == person.name:
-        data["access"] = dataset_access(platform, person, e["dataset"], purpose or None)
+    data = e.to_json() | {"asked_purpose": purpose, "asked_user": user, "access": None}
+    if e.reader == person.name:
+        data["access"] = dataset_access(platform, person, e.dataset, purpose or None)
     return page(
         request,
         "explain.html",
         data,
         person=person,
-        title=i18n.Text("What can I see: %(dataset)s", {"dataset": e["dataset"]}),
+        title=i18n.Text("What can I see: %(dataset)s", {"dataset": e.dataset}),
     )
 
 
