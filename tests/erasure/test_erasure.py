@@ -113,7 +113,7 @@ def test_an_erasure_removes_the_subject_everywhere_and_proves_it(any_org: Any, t
 
             ds_id = s.query(Dataset.id).filter(Dataset.full_name == name).scalar()
         assert any(
-            h["kind"] == "erasure" and h["detail"]["summary"] == f"erasure {cert.id}" for h in record.history(p, ds_id)
+            h.kind == "erasure" and h.detail["summary"] == f"erasure {cert.id}" for h in record.history(p, ds_id)
         )
     # The dataset page's history lists the erasure where its snapshots are listed.
     from threshold.catalog.service import describe

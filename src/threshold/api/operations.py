@@ -87,4 +87,4 @@ def history(name: str, platform: PlatformDep, person: Operates) -> list[dict[str
     with platform.store.session() as s:
         ds = dataset_for(s, person, name, "see the maintenance of")
         dataset_id = ds.id
-    return record.history(platform, dataset_id)
+    return [e.to_json() for e in record.history(platform, dataset_id)]

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from threshold.commands.options import As, EveryDataset, Format, Home
-from threshold.commands.support import Table, acting, check_format, emit_json, err, lazy_module, out, platform_at, show
+from threshold.commands.support import acting, check_format, err, lazy_module, platform_at, show
 from threshold.interface.rendering import View
+from threshold.interface.tables import Col, TableSpec, count
 
 if TYPE_CHECKING:  # what mypy checks the calls against; at run time imported on first use
     from threshold.operations import backup as backup_
@@ -79,17 +80,20 @@ def backup(
     bar, report = _progress("backup")
     with bar:
         result = backup_.backup(platform, acting(platform, as_user), dest, link=link, progress=report)
-    if fmt == "json":
-        emit_json(asdict(result))
-        return
-    out.print(
-        f"backed up home {result.home_id} ({result.store}) to {result.path}: {result.datasets} datasets, "
-        f"{result.files:,} files, {_size(result.bytes)}"
-        + (f" ({result.linked:,} hard-linked)" if result.linked else "")
-        + f", {result.seconds:.1f} s"
-    )
-    for m in result.missing[:20]:
-        err.print(f"  missing in the home (not in the backup): {m}")
+    show(result, fmt, BACKED_UP)
+    if fmt == "table":  # warnings for the person, on stderr
+        for m in result.missing[:20]:
+            err.print(f"  missing in the home (not in the backup): {m}")
+
+
+BACKED_UP = View(
+    lines=lambda r: [
+        f"backed up home {r.home_id} ({r.store}) to {r.path}: {r.datasets} datasets, {r.files:,} files, "
+        f"{_size(r.bytes)}" + (f" ({r.linked:,} hard-linked)" if r.linked else "") + f", {r.seconds:.1f} s"
+    ],
+    json=asdict,
+)
+"""`threshold backup`: one line (what is missing in the home goes to stderr)."""
 
 
 @app.command()
@@ -112,20 +116,21 @@ def restore(
         result = restore_.restore(
             src, new_home, database_url=database_url, warehouse_dir=warehouse, link=link, progress=report
         )
-    if fmt == "json":
-        emit_json(asdict(result) | {"ok": result.ok})
-    else:
-        good = sum(1 for d in result.datasets if d.ok)
-        out.print(
-            f"restored {src} as home {result.home_id} at {result.home} (from home {result.restored_from}): "
-            f"{result.files:,} files, {_size(result.bytes)}, {good} of {len(result.datasets)} datasets verified, "
-            f"{result.seconds:.1f} s"
-        )
+    show(result, fmt, View(lines=lambda r: [_restored_line(src, r)], json=lambda r: asdict(r) | {"ok": r.ok}))
+    if fmt == "table":  # what failed verification, on stderr
         for d in result.datasets:
             if not d.ok:
                 err.print(f"  {d.name}: {d.problem}")
     if not result.ok:
         sys.exit(1)
+
+
+def _restored_line(src: Path, r: Any) -> str:
+    good = sum(1 for d in r.datasets if d.ok)
+    return (
+        f"restored {src} as home {r.home_id} at {r.home} (from home {r.restored_from}): {r.files:,} files, "
+        f"{_size(r.bytes)}, {good} of {len(r.datasets)} datasets verified, {r.seconds:.1f} s"
+    )
 
 
 @app.command("move-warehouse")
@@ -140,14 +145,17 @@ def move_warehouse(
     check_format(fmt, ("table", "json"))
     platform = platform_at(home)
     result = move_.move_warehouse(platform, acting(platform, as_user), bucket=bucket, prefix=prefix)
-    if fmt == "json":
-        emit_json(asdict(result))
-        return
-    out.print(
-        f"copied {result.objects:,} objects ({_size(result.bytes)}) from {result.source} to {result.target} "
-        f"in {result.seconds:.1f} s; the home's warehouse is there now: set THRESHOLD_STORAGE__BUCKET and "
-        "THRESHOLD_STORAGE__PREFIX to it before the next start, then remove the old objects"
-    )
+    show(result, fmt, MOVED)
+
+
+MOVED = View(
+    lines=lambda r: [
+        f"copied {r.objects:,} objects ({_size(r.bytes)}) from {r.source} to {r.target} in {r.seconds:.1f} s; "
+        "the home's warehouse is there now: set THRESHOLD_STORAGE__BUCKET and THRESHOLD_STORAGE__PREFIX to it "
+        "before the next start, then remove the old objects"
+    ],
+    json=asdict,
+)
 
 
 _SEVERITY = {"error": "[red]error[/red]", "warning": "[yellow]warning[/yellow]", "info": "info"}
@@ -174,31 +182,7 @@ def doctor(
             deep=deep,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-    if fmt == "json":
-        emit_json(report.as_dict())
-    else:
-        for line in report.fixed:
-            out.print(f"fixed: {line}")
-        for d in report.disks:
-            out.print(f"{d['what']} disk {d['path']}: {_size(d['free'])} free of {_size(d['total'])}")
-        if report.findings:
-            t = Table("", "what", "where", "detail", "size", "fix")
-            for f in report.findings:
-                t.add_row(
-                    _SEVERITY[f.severity],
-                    f.kind,
-                    f.subject,
-                    f.message,
-                    _size(f.bytes) if f.bytes else "",
-                    "--fix" if f.fixable else "",
-                )
-            out.print(t)
-        c = report.counts()
-        out.print(
-            f"home {report.home_id}: {report.datasets:,} datasets, {report.data_files:,} data files "
-            f"({_size(report.data_bytes)}); {c['error']} errors, {c['warning']} warnings, {c['info']} notes "
-            f"in {report.seconds:.1f} s"
-        )
+    show(report, fmt, HEALTH)
     if not report.healthy:
         sys.exit(1)
 
@@ -227,18 +211,39 @@ def repair(
     show(repair_.repair(platform, person, dataset, how=how, deep=deep), fmt, REPAIRED)
 
 
+def _health_lines(report: Any) -> Iterator[Any]:
+    for line in report.fixed:
+        yield f"fixed: {line}"
+    for d in report.disks:
+        yield f"{d['what']} disk {d['path']}: {_size(d['free'])} free of {_size(d['total'])}"
+    if report.findings:
+        yield FINDINGS.rich(report.findings)
+    c = report.counts()
+    yield (
+        f"home {report.home_id}: {report.datasets:,} datasets, {report.data_files:,} data files "
+        f"({_size(report.data_bytes)}); {c['error']} errors, {c['warning']} warnings, {c['info']} notes "
+        f"in {report.seconds:.1f} s"
+    )
+
+
+FINDINGS = TableSpec(
+    Col("", "severity", fmt=lambda v: _SEVERITY[v], markup=True),
+    Col("what", "kind"),
+    Col("where", "subject", fold=True),
+    Col("detail", "message"),
+    Col("size", "bytes", fmt=lambda n: _size(n) if n else ""),
+    Col("fix", lambda f: "--fix" if f.fixable else ""),
+)
+HEALTH = View(lines=_health_lines, json=lambda report: report.as_dict())
+"""`threshold doctor`: what was fixed, the disks, the findings, then the counts."""
+
+
 def _damage_lines(damage: Any) -> Iterator[Any]:
     if damage.healthy:
         yield f"{damage.dataset} reads fully: no data file is missing or damaged"
         return
-    t = Table("lost file", "rows", "why", title=f"{damage.dataset}: {len(damage.lost)} lost file(s)")
-    for f in damage.lost:
-        t.add_row(f.location, f"{f.rows:,}", f.reason)
-    yield t
-    a = Table("snapshot", "at", "made by", "rows", "rows lost", "", title="published snapshots it breaks")
-    for s in damage.affected:
-        a.add_row(str(s.snapshot_id), s.at, s.kind, f"{s.rows:,}", f"{s.rows_lost:,}", "current" if s.current else "")
-    yield a
+    yield LOST.rich(damage.lost, title=f"{damage.dataset}: {len(damage.lost)} lost file(s)")
+    yield BROKEN.rich(damage.affected, title="published snapshots it breaks")
     if damage.last_readable is not None:
         yield (
             f"--how rollback: back to snapshot {damage.last_readable}, {damage.rows_at_last_readable:,} rows "
@@ -249,6 +254,15 @@ def _damage_lines(damage: Any) -> Iterator[Any]:
     yield f"--how drop-lost: keep {damage.rows_after_drop:,} rows (of {damage.rows:,}), drop the lost ones"
 
 
+LOST = TableSpec(Col("lost file", "location", id=True), Col("rows", "rows", fmt=count), Col("why", "reason"))
+BROKEN = TableSpec(
+    Col("snapshot", "snapshot_id", id=True),
+    Col("at", "at"),
+    Col("made by", "kind"),
+    Col("rows", "rows", fmt=count),
+    Col("rows lost", "rows_lost", fmt=count),
+    Col("", lambda s: "current" if s.current else ""),
+)
 DAMAGE = View(lines=_damage_lines, json=lambda damage: damage.as_dict())
 REPAIRED = View(
     lines=lambda r: [
@@ -350,25 +364,19 @@ def history(dataset: str, as_user: As = None, home: Home = None, fmt: Format = "
     platform = platform_at(home)
     with platform.store.session() as s:
         dataset_id = dataset_for(s, acting(platform, as_user), dataset, "see the maintenance of").id
-    show(record_.history(platform, dataset_id), fmt, View(lines=_history_lines))
+    show(record_.history(platform, dataset_id), fmt, View(table=HISTORY))
 
 
-def _history_lines(entries: list[dict[str, Any]]) -> Iterator[Any]:
-    t = Table("at", "what", "by", "snapshot", "rows before", "rows after", "detail")
-    for e in entries:
-        detail = e["detail"].get("summary") or ", ".join(
-            f"{k}: {v}" for k, v in e["detail"].items() if not isinstance(v, (list, dict))
-        )
-        t.add_row(
-            e["at"],
-            e["kind"],
-            e["by"] or "",
-            str(e["snapshot_id"] or ""),
-            f"{e['rows_before']:,}",
-            f"{e['rows_after']:,}",
-            detail,
-        )
-    yield t
+HISTORY = TableSpec(
+    Col("at", "at", id=True),
+    Col("what", "kind"),
+    Col("by", "by"),
+    Col("snapshot", "snapshot_id"),
+    Col("rows before", "rows_before", fmt=count, justify="right"),
+    Col("rows after", "rows_after", fmt=count, justify="right"),
+    Col("detail", "summary", fold=True),
+)
+"""`threshold maintenance history`: a dataset's maintenance, newest first."""
 
 
 def _one(dataset: str | None) -> str:

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 
 from threshold.errors import TransientError
 from threshold.identity.service import Person
+from threshold.operations.results import MaintenanceEntry
 from threshold.platform import Platform
 from threshold.store.models import Dataset, Domain, Maintenance
 
@@ -86,7 +87,7 @@ def tell_owners(platform: Platform, dataset: str, kind: str, title: str, body: s
     )
 
 
-def history(platform: Platform, dataset_id: int, *, limit: int = 200) -> list[dict[str, Any]]:
+def history(platform: Platform, dataset_id: int, *, limit: int = 200) -> list[MaintenanceEntry]:
     """A dataset's maintenance, newest first."""
     from threshold.store.models import User
 
@@ -99,15 +100,15 @@ def history(platform: Platform, dataset_id: int, *, limit: int = 200) -> list[di
             .limit(limit)
         ).all()
     return [
-        {
-            "kind": m.kind,
-            "at": m.at.isoformat(timespec="seconds"),
-            "by": who,
-            "snapshot_id": m.snapshot_id,
-            "previous_snapshot_id": m.previous_snapshot_id,
-            "rows_before": m.rows_before,
-            "rows_after": m.rows_after,
-            "detail": m.detail,
-        }
+        MaintenanceEntry(
+            kind=m.kind,
+            at=m.at.isoformat(timespec="seconds"),
+            by=who,
+            snapshot_id=m.snapshot_id,
+            previous_snapshot_id=m.previous_snapshot_id,
+            rows_before=m.rows_before,
+            rows_after=m.rows_after,
+            detail=m.detail,
+        )
         for m, who in rows
     ]
