@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from threshold.commands.options import As, Format, Home
-from threshold.commands.support import acting, check_format, emit, emit_json, lazy_module, out, platform_at, say
-from threshold.errors import InvalidInput, NotFound
+from threshold.commands.support import acting, check_format, emit, lazy_module, platform_at, say, show
+from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec, when
 
 if TYPE_CHECKING:  # what mypy checks the calls against; at run time imported on first use
@@ -52,27 +52,17 @@ INBOX = TableSpec(
 def webhook_set(domain: str, url: str, as_user: As = None, home: Home = None, fmt: Format = "table") -> None:
     """Send the domain's events to URL (http/https); prints the secret that signs them."""
     check_format(fmt)
-    from sqlalchemy import select
-
-    from threshold.store.models import Domain
-
-    if not url.startswith(("http://", "https://")) or len(url) > 500:
-        raise InvalidInput("the webhook URL must start with http:// or https://")
     p = platform_at(home)
-    person = acting(p, as_user)
-    from threshold.access import DomainRef, require
+    show(service.set_webhook(p, acting(p, as_user), domain, url), fmt, WEBHOOK_SET)
 
-    require(person, "domain.own", DomainRef(domain))
-    with p.store.session() as s:
-        dom = s.scalars(select(Domain).where(Domain.name == domain)).one_or_none()
-        if dom is None:
-            raise NotFound(f"no domain {domain!r}")
-        dom.webhook_url = url
-    if fmt == "json":
-        emit_json({"domain": domain, "url": url, "secret": service.webhook_secret(p, domain)})
-        return
-    out.print(f"{domain} events go to {url}; verify X-Threshold-Signature with this secret:")
-    typer.echo(service.webhook_secret(p, domain))
+
+WEBHOOK_SET = View(
+    lines=lambda w: [
+        f"{w.domain} events go to {w.url}; verify X-Threshold-Signature with this secret:",
+        Plain(w.secret, highlight=False),
+    ]
+)
+"""`threshold webhook set`: where the events go, then the secret alone on its line."""
 
 
 @webhook_app.command("deliveries")

@@ -17,11 +17,12 @@ from typing import Any
 from sqlalchemy import or_, select, update
 
 from threshold.access import hidden_names, knowable_or_none, scrub
-from threshold.errors import NotFound
+from threshold.errors import InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.jobs import outbox
 from threshold.jobs.models import OutboxMessage
 from threshold.notifications.models import Notification
+from threshold.notifications.results import Delivery, WebhookSet
 from threshold.platform import Platform
 from threshold.store.models import Dataset, Domain, Membership, User
 
@@ -181,22 +182,38 @@ def retry_failed(platform: Platform, *, domain: str | None = None) -> int:
     return counts["delivered"]
 
 
-def deliveries(platform: Platform, domain: str, *, limit: int = 100) -> list[dict[str, Any]]:
+def deliveries(platform: Platform, domain: str, *, limit: int = 100) -> list[Delivery]:
+    """The domain's webhook deliveries, with their status and attempts."""
     with platform.store.session() as s:
         if s.scalars(select(Domain.id).where(Domain.name == domain)).one_or_none() is None:
             raise NotFound(f"no domain {domain!r}")
     return [
-        {
-            "id": d.id,
-            "event": d.topic,
-            "status": d.status,
-            "attempts": d.attempts,
-            "error": d.last_error,
-            "at": _iso(d.created_at),
-            "delivered_at": _iso(d.delivered_at),
-        }
+        Delivery(
+            id=d.id,
+            event=d.topic,
+            status=d.status,
+            attempts=d.attempts,
+            error=d.last_error,
+            at=_iso(d.created_at),
+            delivered_at=_iso(d.delivered_at),
+        )
         for d in outbox.messages(platform, WEBHOOK, scope=domain, limit=limit)
     ]
+
+
+def set_webhook(platform: Platform, person: Person, domain: str, url: str) -> WebhookSet:
+    """Send `domain`'s events to `url` (http/https; its owners only); with the secret that signs them."""
+    from threshold.access import DomainRef, require
+
+    if not url.startswith(("http://", "https://")) or len(url) > 500:
+        raise InvalidInput("the webhook URL must start with http:// or https://")
+    require(person, "domain.own", DomainRef(domain))
+    with platform.store.session() as s:
+        dom = s.scalars(select(Domain).where(Domain.name == domain)).one_or_none()
+        if dom is None:
+            raise NotFound(f"no domain {domain!r}")
+        dom.webhook_url = url
+    return WebhookSet(domain=domain, url=url, secret=webhook_secret(platform, domain))
 
 
 def send_webhook(platform: Platform, message: OutboxMessage) -> None:
