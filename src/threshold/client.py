@@ -253,7 +253,7 @@ class LocalClient(
         """What breaks if `dataset.column` is dropped, renamed or retyped, and who must be told."""
         from threshold.lineage.impact import impact
 
-        return impact(self.platform, dataset, column, change=change, viewer=self.user)
+        return impact(self.platform, dataset, column, change=change, viewer=self.user).to_json()
 
     def doctor(self, *, fix: bool = False, deep: bool = False) -> dict[str, Any]:
         """The home's health (admins); `fix` cleans up what dead writers left."""

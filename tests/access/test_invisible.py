@@ -47,7 +47,7 @@ def test_impact_analysis_does_not_enumerate_a_hidden_schema(world: World) -> Non
     real = _refusal(impact, world.platform, RESTRICTED, "staff_email", viewer=ben)
     made_up = _refusal(impact, world.platform, RESTRICTED, "no_such_column", viewer=ben)
     assert real == made_up == ("NotFound", f"no dataset '{RESTRICTED}'")
-    assert impact(world.platform, RESTRICTED, "staff_email", viewer=world.people["hanna"])["type"] == "VARCHAR"
+    assert impact(world.platform, RESTRICTED, "staff_email", viewer=world.people["hanna"]).type == "VARCHAR"
 
 
 def test_a_domains_quality_and_org_usage_name_only_what_the_viewer_may_know(world: World) -> None:

@@ -10,13 +10,14 @@ import pytest
 from threshold.errors import Denied, InvalidInput, NotFound
 from threshold.lineage.impact import impact
 from threshold.lineage.openlineage_in import ingest
+from threshold.lineage.results import Impact
 from threshold.notifications.service import inbox
 
 KPIS = "manufacturing.plant_kpis"
 
 
-def effects(result: dict[str, Any]) -> set[tuple[int, str, str | None, str]]:
-    return {(d["level"], d["name"], d["column"], d["effect"]) for d in result["dependents"]}
+def effects(result: Impact) -> set[tuple[int, str, str | None, str]]:
+    return {(d["level"], d["name"], d["column"], d["effect"]) for d in result.dependents}
 
 
 def test_dropping_a_column(module_chain: Any) -> None:
@@ -29,14 +30,14 @@ def test_dropping_a_column(module_chain: Any) -> None:
         (2, "sales.from_all", "scrap_rate", "breaks"),  # ...and from_all names it
         (2, "sales.scrap_by_country", None, "stale"),  # built on plant_scrap, which breaks
     }
-    assert (result["breaks"], result["affected"], result["type"]) == (3, 5, "DOUBLE")
-    by = {d["name"]: d for d in result["dependents"]}
+    assert (result.breaks, result.affected, result.type) == (3, 5, "DOUBLE")
+    by = {d["name"]: d for d in result.dependents}
     assert by["manufacturing.plant_scrap"]["owners"] == ["anna"]
     assert by["finance.all_kpis"]["owners"] == ["ben"]
     assert by["sales.energy"]["owners"] == ["carla"]
     assert by["finance.all_kpis"]["why"] == "finance.all_kpis reads it through *: its column scrap_rate goes too"
-    assert [r["user"] for r in result["readers"]] == ["ben"]
-    told = {p["user"]: p["reasons"] for p in result["notify"]}
+    assert [r["user"] for r in result.readers] == ["ben"]
+    told = {p["user"]: p["reasons"] for p in result.notify}
     assert set(told) == {"anna", "ben", "carla"}
     assert told["ben"] == [
         "owns finance.all_kpis (loses column)",
@@ -53,7 +54,7 @@ def test_retyping_a_column(module_chain: Any) -> None:
         (1, "finance.all_kpis", "scrap_rate", "changes type"),
         (2, "sales.from_all", "scrap_rate", "changes type"),
     }
-    assert result["breaks"] == 0
+    assert result.breaks == 0
 
 
 def test_renaming_a_join_key(module_chain: Any) -> None:
@@ -119,14 +120,14 @@ def test_external_jobs_may_break_or_may_depend(chain: Any) -> None:
     got = effects(result)
     assert (1, "reports.energy", "kwh", "may break") in got
     assert (1, "plant_dashboard", None, "may depend") in got
-    by = {d["name"]: d for d in result["dependents"]}
+    by = {d["name"]: d for d in result.dependents}
     assert by["plant_dashboard"]["why"] == "it reads the dataset, but no column-level lineage says how"
 
 
 def test_announcing_a_change_tells_everyone_affected_but_the_announcer(chain: Any) -> None:
     result = impact(chain.platform, KPIS, "scrap_rate", change="drop", viewer=chain.anna, notify=True)
 
-    assert result["notified"] == 2
+    assert result.notified == 2
     for person in (chain.ben, chain.carla):
         (message,) = [m for m in inbox(chain.platform, person) if m["kind"] == "change.planned"]
         assert message["title"] == f"Planned change: drop {KPIS}.scrap_rate"

@@ -112,7 +112,7 @@ def impact(
     person: KnowsDataset,
     change: Literal["drop", "rename", "retype"] = "drop",
 ) -> dict[str, Any]:
-    return run_impact(platform, dataset, column, change=change, viewer=person)
+    return run_impact(platform, dataset, column, change=change, viewer=person).to_json()
 
 
 @router.post("/impact/{dataset}/{column}/notify", summary="Announce a planned change to everyone affected")
@@ -123,7 +123,7 @@ def announce(
     person: Annotated[Person, Requires("dataset.write", on="dataset")],
     change: Literal["drop", "rename", "retype"] = "drop",
 ) -> dict[str, Any]:
-    return run_impact(platform, dataset, column, change=change, viewer=person, notify=True)
+    return run_impact(platform, dataset, column, change=change, viewer=person, notify=True).to_json()
 
 
 @router.post("/derive", status_code=201, summary="Derive a dataset from SQL (run through the gateway as you)")

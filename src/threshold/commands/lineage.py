@@ -19,7 +19,7 @@ from threshold.interface.rendering import View
 from threshold.interface.tables import Col, TableSpec, when
 
 if TYPE_CHECKING:
-    from threshold.lineage.results import LineageOverview
+    from threshold.lineage.results import Impact, LineageOverview
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 source_app = typer.Typer(no_args_is_help=True, help="Source systems data is shared from, and their owners.")
@@ -270,32 +270,35 @@ def impact(
     show(data, fmt, View(lines=lambda d: _impact_lines(d, change, notify)))
 
 
-def _impact_lines(data: dict[str, Any], change: str, notify: bool) -> Iterator[Any]:
-    yield (
-        f"{change} {data['dataset']}.{data['column']} ({data['type']}): {data['breaks']} break, "
-        f"{data['affected']} affected"
-    )
-    t = Table("level", "dependent", "column", "effect", "why", "owners", "recent readers")
-    for d in data["dependents"]:
-        t.add_row(
-            str(d["level"]),
-            d["name"],
-            d["column"] or "",
-            d["effect"],
-            d["why"],
-            ", ".join(d["owners"]),
-            ", ".join(c["user"] for c in d["consumers"])
-            or (f"{d['consumer_count']} people" if d["consumer_count"] else ""),
-        )
-    yield t
-    who = Table("person", "why", title="who must be told")
-    for p in data["notify"]:
-        who.add_row(p["user"], "; ".join(p["reasons"]))
-    if not data["names_visible"] and data["notify_count"]:
-        who.add_row(f"{data['notify_count']} people", "named to the data's producers")
-    yield who
+def _impact_lines(data: Impact, change: str, notify: bool) -> Iterator[Any]:
+    yield f"{change} {data.dataset}.{data.column} ({data.type}): {data.breaks} break, {data.affected} affected"
+    yield DEPENDENTS.rich(data.dependents)
+    who = [(p["user"], "; ".join(p["reasons"])) for p in data.notify]
+    if not data.names_visible and data.notify_count:
+        who.append((f"{data.notify_count} people", "named to the data's producers"))
+    yield TOLD.rich(who, title="who must be told")
     if notify:
-        yield f"told {data['notified']} people"
+        yield f"told {data.notified} people"
+
+
+def _readers(d: dict[str, Any]) -> str:
+    return ", ".join(c["user"] for c in d["consumers"]) or (
+        f"{d['consumer_count']} people" if d["consumer_count"] else ""
+    )
+
+
+DEPENDENTS = TableSpec(
+    Col("level", "level"),
+    Col("dependent", "name", id=True),
+    Col("column", "column"),
+    Col("effect", "effect"),
+    Col("why", "why"),
+    Col("owners", "owners"),
+    Col("recent readers", _readers),
+)
+"""`threshold impact`: what the change does to each dependent."""
+
+TOLD = TableSpec(Col("person", lambda r: r[0], id=True), Col("why", lambda r: r[1]))
 
 
 @source_app.command("add")

@@ -29,6 +29,7 @@ from threshold.errors import Denied, InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.lineage.models import DIRECT_KINDS, ColumnLineage, Derivation, LineageEdge, LineageNode
 from threshold.lineage.owners import dataset_owners, times
+from threshold.lineage.results import Impact
 from threshold.platform import Platform
 from threshold.store.models import Column, Dataset, Domain
 from threshold.usage.service import recent_consumers
@@ -61,7 +62,7 @@ def impact(
     change: str = "drop",
     viewer: Person | None = None,
     notify: bool = False,
-) -> dict[str, Any]:
+) -> Impact:
     """Everything that depends on `dataset.column`, what the change does to it, and who to tell."""
     if change not in CHANGES:
         raise InvalidInput(f"change is one of {', '.join(CHANGES)}")
@@ -93,21 +94,21 @@ def impact(
             d.pop("node_id", None)
             d.pop("user_ids", None)
             d.pop("dataset_ref", None)
-        return {
-            "dataset": ds.full_name,
-            "column": column,
-            "type": col.type,
-            "change": change,
-            "dependents": dependents,
-            "breaks": sum(1 for d in dependents if d["effect"] == "breaks"),
-            "affected": len({d["name"] for d in dependents}),
-            "readers": [{k: v for k, v in r.items() if k != "user_id"} for r in readers] if names else [],
-            "reader_count": len(readers),
-            "names_visible": names,
-            "notify": [{k: v for k, v in a.items() if k != "user_id"} for a in audience] if names else [],
-            "notify_count": len(audience),
-            "notified": len(audience) if notify else 0,
-        }
+        return Impact(
+            dataset=ds.full_name,
+            column=column,
+            type=col.type,
+            change=change,
+            dependents=dependents,
+            breaks=sum(1 for d in dependents if d["effect"] == "breaks"),
+            affected=len({d["name"] for d in dependents}),
+            readers=[{k: v for k, v in r.items() if k != "user_id"} for r in readers] if names else [],
+            reader_count=len(readers),
+            names_visible=names,
+            notify=[{k: v for k, v in a.items() if k != "user_id"} for a in audience] if names else [],
+            notify_count=len(audience),
+            notified=len(audience) if notify else 0,
+        )
 
 
 def _as_seen_by(

@@ -100,3 +100,27 @@ class DerivationRecord(DerivationRow):
 
     sql: str | None
     runs: list[DerivationRunRow]
+
+
+@dataclass(frozen=True)
+class Impact:
+    """If a column is dropped, renamed or retyped: every dependent with its level, effect and why (dicts as the
+    propagation builds them), how many break and are affected, the column's recent readers and who must be told
+    (named only to those who may see the names; counted always), and how many were told."""
+
+    dataset: str
+    column: str
+    type: str
+    change: str
+    dependents: list[dict[str, Any]]
+    breaks: int
+    affected: int
+    readers: list[dict[str, Any]]
+    reader_count: int
+    names_visible: bool
+    notify: list[dict[str, Any]]
+    notify_count: int
+    notified: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

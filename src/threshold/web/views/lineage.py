@@ -71,7 +71,9 @@ def lineage_page(
     data = lineage(platform, name, column=column, direction=direction, depth=depth, viewer=person, limit=400)
     data["columns_of_dataset"] = _columns(platform, data["dataset"])
     data["change"] = change
-    data["impact"] = impact(platform, data["dataset"], column, change=change, viewer=person) if column else None
+    data["impact"] = (
+        impact(platform, data["dataset"], column, change=change, viewer=person).to_json() if column else None
+    )
     try:
         data["derivation"] = derivation.describe_derivation(platform, data["dataset"], runs=5, viewer=person).to_json()
     except ThresholdError:
