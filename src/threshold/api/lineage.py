@@ -151,7 +151,7 @@ def refresh(name: str, platform: PlatformDep, person: RunsDerivation) -> dict[st
 
 @router.put("/datasets/{name}/schedule", summary="Set (or clear) a derived dataset's refresh schedule")
 def set_schedule(name: str, body: ScheduleIn, platform: PlatformDep, person: RunsDerivation) -> dict[str, Any]:
-    return derivation.set_schedule(platform, name, body.schedule, user=person)
+    return derivation.set_schedule(platform, name, body.schedule, user=person).to_json()
 
 
 @router.get("/derivations", summary="Derived datasets with owner, schedule and last run")

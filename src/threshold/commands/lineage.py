@@ -13,13 +13,13 @@ import typer
 
 from threshold.commands.options import As, Description, DomainFilter, Format, Home
 from threshold.commands.sources import attach as _attach_connections
-from threshold.commands.support import Table, acting, check_format, emit, emit_json, err, out, platform_at, say, show
+from threshold.commands.support import acting, check_format, emit, err, platform_at, say, show
 from threshold.errors import InvalidInput
 from threshold.interface.rendering import View
 from threshold.interface.tables import Col, TableSpec, when
 
 if TYPE_CHECKING:
-    from threshold.lineage.results import Impact, LineageOverview
+    from threshold.lineage.results import DerivationSchedule, Impact, LineageOverview
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 source_app = typer.Typer(no_args_is_help=True, help="Source systems data is shared from, and their owners.")
@@ -85,15 +85,10 @@ def refresh(
             raise InvalidInput("give a dataset or --due, not both")
         results = service.refresh_due(platform)
         failed = [r for r in results if isinstance(r, ThresholdError)]
-        if fmt == "json":
-            emit_json([asdict(r) if not isinstance(r, ThresholdError) else {"error": str(r)} for r in results])
-        else:
-            for r in results:
-                if isinstance(r, ThresholdError):
-                    err.print(f"failed: {r}")
-                else:
-                    _print_run(r, "table", "refreshed")
-            out.print(f"{len(results) - len(failed)} refreshed, {len(failed)} failed")
+        if fmt == "table":  # each failure for the person, on stderr
+            for r in failed:
+                err.print(f"failed: {r}")
+        show(results, fmt, REFRESHED_DUE)
         if failed:
             raise typer.Exit(1)
         return
@@ -124,9 +119,28 @@ def _run_lines(r: Any, verb: str) -> Iterator[str]:
         yield f"  schedule {r.schedule}, next run {r.next_run_at}"
 
 
-def _scheduled_lines(info: dict[str, Any]) -> Iterator[str]:
-    when = f"next run {info['next_run_at']}" if info["schedule"] else "on demand only"
-    yield f"{info['dataset']}: schedule {info['schedule'] or 'none'}, {when}"
+def _refreshed_due_lines(results: list[Any]) -> Iterator[str]:
+    from threshold.errors import ThresholdError
+
+    done = [r for r in results if not isinstance(r, ThresholdError)]
+    for r in done:
+        yield from _run_lines(r, "refreshed")
+    yield f"{len(done)} refreshed, {len(results) - len(done)} failed"
+
+
+def _refreshed_due_json(results: list[Any]) -> list[dict[str, Any]]:
+    from threshold.errors import ThresholdError
+
+    return [asdict(r) if not isinstance(r, ThresholdError) else {"error": str(r)} for r in results]
+
+
+REFRESHED_DUE = View(lines=_refreshed_due_lines, json=_refreshed_due_json)
+"""`threshold refresh --due`: each refresh, then the counts (failures on stderr)."""
+
+
+def _scheduled_lines(info: DerivationSchedule) -> Iterator[str]:
+    when = f"next run {info.next_run_at}" if info.schedule else "on demand only"
+    yield f"{info.dataset}: schedule {info.schedule or 'none'}, {when}"
 
 
 SCHEDULED = View(lines=_scheduled_lines)
@@ -136,11 +150,13 @@ def _overview_lines(data: LineageOverview) -> Iterator[Any]:
     nodes = ", ".join(f"{n} {k}" for k, n in data.nodes.items()) or "no nodes"
     yield f"lineage graph: {nodes}; {data.edges} edges; {data.column_lineage} column lineage rows"
     yield f"gaps: {data.gaps.columns} columns in {data.gaps.datasets} datasets are unresolved"
-    t = Table("dataset", "column", "reason", title="unresolved lineage")
-    for g in data.gaps.list:
-        t.add_row(g.dataset, g.column or "(query)", g.reason)
     if data.gaps.list:
-        yield t
+        yield GAPS.rich(data.gaps.list, title="unresolved lineage")
+
+
+GAPS = TableSpec(
+    Col("dataset", "dataset", id=True), Col("column", lambda g: g.column or "(query)"), Col("reason", "reason")
+)
 
 
 OVERVIEW = View(lines=_overview_lines)
@@ -215,38 +231,50 @@ def lineage(
 
 def _lineage_lines(data: dict[str, Any], dataset: str, column: str | None, direction: str, depth: int) -> Iterator[Any]:
     title = f"{dataset}{'.' + column if column else ''}: {direction}, {depth} levels"
-    t = Table("level", "node", "kind", "domain", "owners", "notes", title=title)
-    for n in data["nodes"]:
-        notes = []
-        if n.get("derivation"):
-            notes.append(f"derived, {n['derivation']['schedule'] or 'on demand'}, {n['derivation']['status']}")
-        if n["stage"] and n["stage"] != "shared":
-            notes.append(n["stage"])
-        if n["gaps"]:
-            notes.append(f"{n['gaps']} unresolved")
-        t.add_row(
-            f"{n['level']:+d}" if n["level"] else "0",
-            n["name"],
-            n["kind"],
-            n["domain"] or "",
-            ", ".join(n["owners"]),
-            "; ".join(notes),
-        )
-    yield t
+    yield NODES.rich(data["nodes"], title=title)
     if column:
         names = {n["id"]: n["name"] for n in data["nodes"]}
-        c = Table("from", "to", "how", title="column lineage")
-        for e in data["column_edges"]:
-            src = f"{names.get(e['from'], '?')}.{e['from_column']}"
-            dst = f"{names.get(e['to'], '?')}.{e['to_column'] or '*'}"
-            c.add_row(src, dst, e["kind"] + (" (masking)" if e["masking"] else ""))
-        yield c
+        edges = [
+            (
+                f"{names.get(e['from'], '?')}.{e['from_column']}",
+                f"{names.get(e['to'], '?')}.{e['to_column'] or '*'}",
+                e["kind"] + (" (masking)" if e["masking"] else ""),
+            )
+            for e in data["column_edges"]
+        ]
+        yield COLUMN_EDGES.rich(edges, title="column lineage")
     for g in data["gaps"]:
         yield f"unresolved: {g['column'] or '(query)'}: {g['reason']}"
     if data["truncated"]:
         yield ("(stopped at the node limit: narrow with --upstream/--downstream or --depth)")
     elif data["deeper"]:
         yield f"(there is more beyond {depth} levels: --depth)"
+
+
+def _node_notes(n: dict[str, Any]) -> str:
+    notes = []
+    if n.get("derivation"):
+        notes.append(f"derived, {n['derivation']['schedule'] or 'on demand'}, {n['derivation']['status']}")
+    if n["stage"] and n["stage"] != "shared":
+        notes.append(n["stage"])
+    if n["gaps"]:
+        notes.append(f"{n['gaps']} unresolved")
+    return "; ".join(notes)
+
+
+NODES = TableSpec(
+    Col("level", lambda n: f"{n['level']:+d}" if n["level"] else "0"),
+    Col("node", "name", id=True),
+    Col("kind", "kind"),
+    Col("domain", "domain"),
+    Col("owners", "owners"),
+    Col("notes", _node_notes),
+)
+"""`threshold lineage DATASET[.COLUMN]`: each node of the supply chain, by level."""
+
+COLUMN_EDGES = TableSpec(
+    Col("from", lambda e: e[0], id=True), Col("to", lambda e: e[1], id=True), Col("how", lambda e: e[2])
+)
 
 
 @app.command()

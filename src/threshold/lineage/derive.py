@@ -40,7 +40,7 @@ from threshold.lineage import naming, openlineage_out
 from threshold.lineage.derivation_runs import DerivationRunSpec, deriving
 from threshold.lineage.models import Derivation, DerivationRun, LineageEdge, LineageNode
 from threshold.lineage.query_lineage import analyze
-from threshold.lineage.results import DerivationRecord, DerivationRow, DerivationRunRow
+from threshold.lineage.results import DerivationRecord, DerivationRow, DerivationRunRow, DerivationSchedule
 from threshold.names import check_name
 from threshold.platform import Platform
 from threshold.sql.check import check
@@ -150,7 +150,8 @@ def refresh(platform: Platform, dataset: str, *, user: Person | None, trigger: s
     )
 
 
-def set_schedule(platform: Platform, dataset: str, schedule_text: str | None, *, user: Person) -> dict[str, Any]:
+def set_schedule(platform: Platform, dataset: str, schedule_text: str | None, *, user: Person) -> DerivationSchedule:
+    """Set (or with None clear) a derived dataset's schedule; its refresh job is planned accordingly."""
     sched = schedule.parse(schedule_text)
     with platform.store.session() as s:
         d = _derivation(s, dataset.lower(), user)
@@ -158,7 +159,7 @@ def set_schedule(platform: Platform, dataset: str, schedule_text: str | None, *,
         d.schedule = sched.text if sched else None
         d.updated_at = platform.clock()
         job = jobs.plan(s, REFRESH, dataset.lower(), d.schedule, label=dataset.lower(), now=d.updated_at)
-        return {"dataset": dataset.lower(), "schedule": d.schedule, "next_run_at": _iso(job.next_run_at)}
+        return DerivationSchedule(dataset=dataset.lower(), schedule=d.schedule, next_run_at=_iso(job.next_run_at))
 
 
 def _derivation(s: Session, full: str, viewer: Person | None = None) -> Derivation:

@@ -124,3 +124,15 @@ class Impact:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class DerivationSchedule:
+    """A derived dataset's schedule as set (None: on demand only) and its next run."""
+
+    dataset: str
+    schedule: str | None
+    next_run_at: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
