@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from threshold.commands.options import As, Format, Home
-from threshold.commands.support import acting, check_format, emit, emit_json, lazy_module, out, platform_at, show
+from threshold.commands.support import acting, check_format, emit, lazy_module, out, platform_at, show
 from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec, when
 
@@ -127,12 +127,21 @@ def withdraw_cmd(term: Term, as_user: As = None, home: Home = None, fmt: Format 
     check_format(fmt)
     p = platform_at(home)
     shown = service.withdraw(p, acting(p, as_user), term)
-    if fmt == "json":
-        emit_json({"withdrawn": True, "term": shown})
-    elif shown is None:
-        out.print(f"{term}: withdrawn; the term is gone (it was never approved)", markup=False)
+    show(shown, fmt, View(lines=lambda v: _withdrawn_lines(term, v), json=_withdrawn_json))
+
+
+def _withdrawn_lines(term: str, view: Any) -> Iterator[Any]:
+    if view is None:
+        yield Plain(f"{term}: withdrawn; the term is gone (it was never approved)")
     else:
-        _print(shown, fmt, said=f"{shown.title}: your revision is withdrawn")
+        yield from _term_lines(view, f"{view.title}: your revision is withdrawn")
+
+
+def _withdrawn_json(view: Any) -> dict[str, Any]:
+    """What DELETE /api/v1/glossary/{term}/proposal answers: the term as it reads now (None: gone)."""
+    from threshold.interface.rendering import jsonable
+
+    return {"withdrawn": True, "term": jsonable(view)}
 
 
 @glossary_app.command("link")

@@ -7,15 +7,18 @@ Parameter values are `--value name=value` (repeatable; a date range as `from..to
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import asdict
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from threshold.commands.options import As, Description, DomainFilter, Format, Home, Purpose, Title
-from threshold.commands.support import Table, acting, check_format, emit, emit_json, lazy_module, out, platform_at, say
+from threshold.commands.support import acting, check_format, emit, lazy_module, out, platform_at, say, show
 from threshold.errors import InvalidInput
+from threshold.interface.rendering import View
 from threshold.interface.tables import Col, TableSpec, when
 
 if TYPE_CHECKING:  # what mypy checks the calls against; at run time imported on first use
@@ -97,20 +100,23 @@ Limit = Annotated[int | None, typer.Option("--limit", help="Rows at most.")]
 Spec = Annotated[str | None, typer.Option("--spec", help="A whole explore spec as JSON (or @file).")]
 
 
-def _print_result(result: dict[str, Any] | None, error: str | None = None) -> None:
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _result_lines(result: dict[str, Any] | None, error: str | None = None) -> Iterator[Any]:
+    """A computed result: its rows (a table of its own columns, nothing cut), key numbers and notes; or the error."""
     if error:
-        out.print(f"[red]{error}[/red]")
+        yield f"[red]{error}[/red]"
         return
     if not result:
         return
-    table = Table(*[c["name"] for c in result["columns"]])
-    for row in result["rows"]:
-        table.add_row(*["" if v is None else str(v) for v in row])
-    out.print(table)
+    columns = TableSpec(*(Col(c["name"], itemgetter(i), fmt=_cell, fold=True) for i, c in enumerate(result["columns"])))
+    yield columns.rich(result["rows"])
     for k in result.get("key_numbers", []):
-        out.print(f"  {k['label']}: [bold]{k['value']}[/bold]")
+        yield f"  {k['label']}: [bold]{k['value']}[/bold]"
     for note in result.get("notes", []):
-        out.print(f"[yellow]note:[/yellow] {note}")
+        yield f"[yellow]note:[/yellow] {note}"
 
 
 @app.command("explore")
@@ -136,14 +142,20 @@ def explore(
     spec = _spec(dataset, columns, group_by, agg, where, sort, limit, None)
     result = run(platform, acting(platform, as_user), spec=ExploreSpec.from_dict(spec or {}), purpose=purpose,
                  interface="cli")  # fmt: skip
+    show(result, fmt, EXPLORED)
+
+
+def _explored_lines(result: Any) -> Iterator[Any]:
     data = asdict(result)
-    if fmt == "json":
-        emit_json(data)
-        return
-    out.print(f"[dim]{result.sql}[/dim]")
+    yield f"[dim]{result.sql}[/dim]"
     table = data["table"]
-    _print_result({"columns": table["columns"], "rows": table["rows"], "notes": data["notes"],
-                   "key_numbers": data["key_numbers"]})  # fmt: skip
+    yield from _result_lines(
+        {"columns": table["columns"], "rows": table["rows"], "notes": data["notes"], "key_numbers": data["key_numbers"]}
+    )
+
+
+EXPLORED = View(lines=_explored_lines, json=asdict)
+"""`threshold explore`: the SQL it made, then the result."""
 
 
 @insight_app.command("save")
@@ -229,16 +241,21 @@ def insight_show(
     check_format(fmt, ("table", "json"))
     platform = platform_at(home)
     shown = service.page(platform, acting(platform, as_user), ref, values=_values(value), interface="cli")
-    if fmt == "json":
-        emit_json(asdict(shown))
-        return
+    show(shown, fmt, INSIGHT_SHOWN)
+
+
+def _insight_lines(shown: Any) -> Iterator[Any]:
     i = shown.insight
-    out.print(f"[bold]{i.title}[/bold] (insight {i.id}, version {i.version}, by {i.owner})")
+    yield f"[bold]{i.title}[/bold] (insight {i.id}, version {i.version}, by {i.owner})"
     for r in i.stale:
-        out.print(f"[yellow]stale:[/yellow] {r.detail}")
+        yield f"[yellow]stale:[/yellow] {r.detail}"
     if i.narrative:
-        out.print(i.narrative)
-    _print_result(asdict(shown.result) if shown.result else None, shown.error)
+        yield i.narrative
+    yield from _result_lines(asdict(shown.result) if shown.result else None, shown.error)
+
+
+INSIGHT_SHOWN = View(lines=_insight_lines, json=asdict)
+"""`threshold insight show`: the insight, what is stale, its narrative and its result."""
 
 
 @insight_app.command("run")
@@ -338,14 +355,21 @@ def insight_diff(ref: str, a: int, b: int, as_user: As = None, home: Home = None
     check_format(fmt)
     platform = platform_at(home)
     changes = service.diff(platform, acting(platform, as_user), ref, a, b)
-    if fmt == "json":
-        emit_json(changes)
-        return
+    show(changes, fmt, DIFF)
+
+
+def _diff_lines(changes: list[Any]) -> Iterator[Any]:
+    from rich.text import Text
+
     for d in changes:
-        out.print(f"[bold]{d.field}[/bold]")
+        yield f"[bold]{d.field}[/bold]"
         for line in d.lines[2:]:
             colour = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
-            out.print(f"[{colour}]{line}[/{colour}]", markup=True, highlight=False)
+            yield Text.from_markup(f"[{colour}]{line}[/{colour}]")
+
+
+DIFF = View(lines=_diff_lines)
+"""`threshold insight diff`: each changed field, its lines coloured."""
 
 
 # --- boards ----------------------------------------------------------------------------------------------
@@ -404,14 +428,19 @@ def board_show(
     check_format(fmt, ("table", "json"))
     platform = platform_at(home)
     shown = boards.show(platform, acting(platform, as_user), ref, value=value, interface="cli")
-    if fmt == "json":
-        emit_json(asdict(shown))
-        return
-    out.print(f"[bold]{shown.board.title}[/bold]" + (f" ({shown.board.parameter['name']} = {shown.value})"
-                                                      if shown.board.parameter else ""))  # fmt: skip
+    show(shown, fmt, BOARD_SHOWN)
+
+
+def _board_lines(shown: Any) -> Iterator[Any]:
+    parameter = f" ({shown.board.parameter['name']} = {shown.value})" if shown.board.parameter else ""
+    yield f"[bold]{shown.board.title}[/bold]" + parameter
     for item in shown.items:
-        out.print(f"\n[bold]{item.insight.title}[/bold] (insight {item.insight.id})")
-        _print_result(asdict(item.result) if item.result else None, item.error)
+        yield f"\n[bold]{item.insight.title}[/bold] (insight {item.insight.id})"
+        yield from _result_lines(asdict(item.result) if item.result else None, item.error)
+
+
+BOARD_SHOWN = View(lines=_board_lines, json=asdict)
+"""`threshold board show`: the board, then each insight's result."""
 
 
 @board_app.command("add")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
 
 from threshold.commands.options import As, Description, Format, Home, Title
-from threshold.commands.support import check_format, emit, emit_json, out, platform_at, say
+from threshold.commands.support import check_format, emit, out, platform_at, say, show
+from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
@@ -146,11 +146,13 @@ def token_create(
     from threshold.identity.service import ADMIN, create_token
 
     token_id, token = create_token(platform_at(home), as_user or ADMIN, name=name, days=days)
-    if fmt == "json":
-        emit_json({"id": token_id, "token": token, "days": days})
-        return
-    out.print(f"token {token_id} (shown once, keep it safe):")
-    sys.stdout.write(token + "\n")
+    show({"id": token_id, "token": token, "days": days}, fmt, TOKEN_CREATED)
+
+
+TOKEN_CREATED = View(
+    lines=lambda t: [f"token {t['id']} (shown once, keep it safe):", Plain(t["token"], highlight=False)]
+)
+"""`threshold token create`: the token alone on its line, shown once."""
 
 
 @token_app.command("revoke")
