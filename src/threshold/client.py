@@ -222,8 +222,8 @@ class LocalClient(
         from threshold.usage import service
 
         if dataset:
-            return service.dataset_usage(self.platform, dataset, viewer=self.user)
-        return service.org_usage(self.platform, viewer=self.user)
+            return service.dataset_usage(self.platform, dataset, viewer=self.user).to_json()
+        return service.org_usage(self.platform, viewer=self.user).to_json()
 
     def derive(
         self, name: str, sql: str, *, domain: str, schedule: str | None = None, purpose: str | None = None,

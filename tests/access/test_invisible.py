@@ -39,7 +39,7 @@ def test_dataset_usage_is_refused_as_for_a_missing_dataset(world: World) -> None
     ben = world.people["ben"]
     assert _same(world, dataset_usage, world.platform, RESTRICTED, viewer=ben)[0] == "NotFound"
     hanna = dataset_usage(world.platform, RESTRICTED, viewer=world.people["hanna"])
-    assert Restricted.purpose in str(hanna) and Restricted.consumer in str(hanna)
+    assert Restricted.purpose in str(hanna.to_json()) and Restricted.consumer in str(hanna.to_json())
 
 
 def test_impact_analysis_does_not_enumerate_a_hidden_schema(world: World) -> None:
@@ -54,8 +54,8 @@ def test_a_domains_quality_and_org_usage_name_only_what_the_viewer_may_know(worl
     ben, hanna = world.people["ben"], world.people["hanna"]
     assert domain_quality(world.platform, "hr", viewer=ben)["datasets"] == []
     assert RESTRICTED in {d["name"] for d in domain_quality(world.platform, "hr", viewer=hanna)["datasets"]}
-    assert not Restricted.found_in(str(org_usage(world.platform, viewer=ben)))
-    assert RESTRICTED in str(org_usage(world.platform, viewer=hanna))
+    assert not Restricted.found_in(str(org_usage(world.platform, viewer=ben).to_json()))
+    assert RESTRICTED in str(org_usage(world.platform, viewer=hanna).to_json())
 
 
 def test_the_gateway_refuses_a_hidden_dataset_as_an_unknown_one(world: World) -> None:
@@ -65,9 +65,7 @@ def test_the_gateway_refuses_a_hidden_dataset_as_an_unknown_one(world: World) ->
     assert hidden == ("InvalidInput", missing[1].replace(MISSING, RESTRICTED))
     assert "restricted" not in hidden[1]
     mine = person_usage(world.platform, "ben", viewer=ben)
-    assert not Restricted.found_in(str(mine["datasets"])) and RESTRICTED not in str(
-        [r["datasets"] for r in mine["recent"]]
-    )
+    assert not Restricted.found_in(str(mine.datasets)) and RESTRICTED not in str([r["datasets"] for r in mine.recent])
     tried = audit.search(world.platform, world.people["hanna"], dataset=RESTRICTED, action="query.denied", actor="ben")
     assert tried and tried[0]["rules"] == ["visibility.restricted"], "hr's owners see the attempt"
     assert audit.search(world.platform, ben, dataset=RESTRICTED) == []
@@ -77,7 +75,7 @@ def test_the_gateway_refuses_a_hidden_dataset_as_an_unknown_one(world: World) ->
 
 def test_governance_knows_restricted_data_exists_but_does_not_read_it(world: World) -> None:
     gina = world.people["gina"]
-    assert dataset_usage(world.platform, RESTRICTED, viewer=gina)["names_visible"] is True
+    assert dataset_usage(world.platform, RESTRICTED, viewer=gina).names_visible is True
     with pytest.raises(ThresholdError, match="read only by members of hr"):
         query(world.platform, f"SELECT * FROM {RESTRICTED}", user=gina)
     with pytest.raises(NotFound):

@@ -115,14 +115,14 @@ def test_european_csv_numbers_are_read_as_numbers(demo: Built) -> None:
 @pytest.mark.slow
 def test_plant_kpis_are_consumed_by_three_other_domains(demo: Built) -> None:
     usage = dataset_usage(demo.platform, "manufacturing.plant_kpis")
-    consumers = {d["domain"] for d in usage["domains"]} - {"manufacturing"}
+    consumers = {d["domain"] for d in usage.domains} - {"manufacturing"}
     assert {"finance", "supply_chain", "sales"} <= consumers
-    assert "energy cost forecast" in {p["purpose"] for p in usage["purposes"]}
+    assert "energy cost forecast" in {p["purpose"] for p in usage.purposes}
 
 
 @pytest.mark.slow
 def test_ben_forecasts_energy_costs_every_week(demo: Built) -> None:
-    recent = person_usage(demo.platform, "ben", limit=1000)["recent"]
+    recent = person_usage(demo.platform, "ben", limit=1000).recent
     times = [
         datetime.fromisoformat(e["at"])
         for e in recent
@@ -136,14 +136,14 @@ def test_ben_forecasts_energy_costs_every_week(demo: Built) -> None:
 
 @pytest.mark.slow
 def test_a_long_tail_of_datasets_is_never_used(demo: Built) -> None:
-    never = {d["dataset"] for d in org_usage(demo.platform)["never_used"]}
+    never = {d["dataset"] for d in org_usage(demo.platform).never_used}
     assert len(never) >= 8
     assert "manufacturing.plant_kpis" not in never
 
 
 @pytest.mark.slow
 def test_usage_is_spread_over_the_weeks_on_working_hours(demo: Built) -> None:
-    weekly = dataset_usage(demo.platform, "manufacturing.plant_kpis")["weekly"]
+    weekly = dataset_usage(demo.platform, "manufacturing.plant_kpis").weekly
     assert len(weekly) >= WEEKS - 1
     with demo.platform.store.session() as s:
         times = [t if t.tzinfo else t.replace(tzinfo=UTC) for t in s.scalars(select(UsageEvent.at))]

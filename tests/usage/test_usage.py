@@ -94,27 +94,27 @@ def _at(story: Story, label: str) -> dt.datetime:
 
 def test_dataset_usage(story: Story) -> None:
     u = dataset_usage(story.org.platform, KPIS)
-    assert u["dataset"] == KPIS
-    assert (u["queries"], u["users"]) == (4, 3)  # the failed query counts for nothing
-    assert u["last_used"] == _iso(max(_at(story, "anna_2"), _at(story, "carla_join")))
-    assert sorted((d["domain"], d["users"], d["queries"]) for d in u["domains"]) == [
+    assert u.dataset == KPIS
+    assert (u.queries, u.users) == (4, 3)  # the failed query counts for nothing
+    assert u.last_used == _iso(max(_at(story, "anna_2"), _at(story, "carla_join")))
+    assert sorted((d["domain"], d["users"], d["queries"]) for d in u.domains) == [
         ("finance", 1, 1),
         ("manufacturing", 1, 2),
         ("sales", 1, 1),
     ]
-    assert u["domains"][0] == {"domain": "manufacturing", "users": 1, "queries": 2}
-    assert u["purposes"][0] == {"purpose": "scrap review", "queries": 2}
-    assert sorted((p["purpose"], p["queries"]) for p in u["purposes"]) == [
+    assert u.domains[0] == {"domain": "manufacturing", "users": 1, "queries": 2}
+    assert u.purposes[0] == {"purpose": "scrap review", "queries": 2}
+    assert sorted((p["purpose"], p["queries"]) for p in u.purposes) == [
         ("(none declared)", 1),
         ("energy audit", 1),
         ("scrap review", 2),
     ]
-    assert u["top_users"] == [
+    assert u.top_users == [
         {"user": "anna", "queries": 2},
         {"user": "ben", "queries": 1},
         {"user": "carla", "queries": 1},
     ]
-    assert u["columns"] == [
+    assert u.columns == [
         {"column": "plant", "queries": 3},
         {"column": "scrap_rate", "queries": 2},
         {"column": "energy_kwh", "queries": 1},
@@ -122,11 +122,11 @@ def test_dataset_usage(story: Story) -> None:
     # Weekly series over 12 weeks: ben's read 20 weeks ago is outside it.
     this_week = _monday(_at(story, "anna_2"))
     assert _monday(_at(story, "carla_join")) == this_week
-    assert u["weekly"] == [
+    assert u.weekly == [
         {"week": _monday(THREE_WEEKS_AGO), "queries": 1, "users": 1},
         {"week": this_week, "queries": 2, "users": 2},
     ]
-    assert dataset_usage(story.org.platform, KPIS, weeks=52)["weekly"][0] == {
+    assert dataset_usage(story.org.platform, KPIS, weeks=52).weekly[0] == {
         "week": _monday(TWENTY_WEEKS_AGO),
         "queries": 1,
         "users": 1,
@@ -135,18 +135,18 @@ def test_dataset_usage(story: Story) -> None:
 
 def test_dataset_usage_of_a_dataset_nobody_read(story: Story) -> None:
     u = dataset_usage(story.org.platform, "finance.unused")
-    assert (u["queries"], u["users"], u["last_used"]) == (0, 0, None)
-    assert u["domains"] == u["purposes"] == u["top_users"] == u["columns"] == u["weekly"] == []
+    assert (u.queries, u.users, u.last_used) == (0, 0, None)
+    assert u.domains == u.purposes == u.top_users == u.columns == u.weekly == []
 
 
 def test_a_reader_in_two_domains_counts_for_both(story: Story) -> None:
     u = dataset_usage(story.org.platform, "sales.orders")
-    assert (u["queries"], u["users"]) == (3, 2)
-    assert sorted((d["domain"], d["users"], d["queries"]) for d in u["domains"]) == [
+    assert (u.queries, u.users) == (3, 2)
+    assert sorted((d["domain"], d["users"], d["queries"]) for d in u.domains) == [
         ("manufacturing", 1, 1),
         ("sales", 2, 3),
     ]
-    assert u["purposes"] == [
+    assert u.purposes == [
         {"purpose": "forecast", "queries": 2},
         {"purpose": "(none declared)", "queries": 1},
     ]
@@ -154,30 +154,30 @@ def test_a_reader_in_two_domains_counts_for_both(story: Story) -> None:
 
 def test_org_usage(story: Story) -> None:
     u = org_usage(story.org.platform)
-    assert (u["queries"], u["users"]) == (6, 4)
-    assert u["most_used"] == [
+    assert (u.queries, u.users) == (6, 4)
+    assert u.most_used == [
         {
             "dataset": KPIS,
             "queries": 4,
             "users": 3,
-            "last_used": dataset_usage(story.org.platform, KPIS)["last_used"],
+            "last_used": dataset_usage(story.org.platform, KPIS).last_used,
         },
         {"dataset": "sales.orders", "queries": 3, "users": 2, "last_used": _iso(_at(story, "dora"))},
     ]
-    assert [n["dataset"] for n in u["never_used"]] == ["finance.unused"]
-    assert u["never_used"][0]["shared_at"] is not None
-    assert [m["dataset"] for m in org_usage(story.org.platform, limit=1)["most_used"]] == [KPIS]
+    assert [n["dataset"] for n in u.never_used] == ["finance.unused"]
+    assert u.never_used[0]["shared_at"] is not None
+    assert [m["dataset"] for m in org_usage(story.org.platform, limit=1).most_used] == [KPIS]
 
 
 def test_person_usage(story: Story) -> None:
     p = story.org.platform
     carla = person_usage(p, "carla")
-    assert carla["user"] == "carla"
-    assert carla["datasets"] == [
+    assert carla.user == "carla"
+    assert carla.datasets == [
         {"dataset": "sales.orders", "queries": 2, "last_used": _iso(_at(story, "carla_orders"))},
         {"dataset": KPIS, "queries": 1, "last_used": _iso(_at(story, "carla_join"))},
     ]
-    assert [(r["query"], r["datasets"], r["purpose"], r["status"], r["rows"]) for r in carla["recent"]] == [
+    assert [(r["query"], r["datasets"], r["purpose"], r["status"], r["rows"]) for r in carla.recent] == [
         ("SELECT * FROM sales.orders", ["sales.orders"], "forecast", "ok", 2),
         (
             "SELECT k.plant, o.units FROM manufacturing.plant_kpis AS k JOIN sales.orders AS o ON k.plant = o.plant",
@@ -187,24 +187,24 @@ def test_person_usage(story: Story) -> None:
             4,
         ),
     ]
-    assert all(r["interface"] == "python" for r in carla["recent"])
+    assert all(r["interface"] == "python" for r in carla.recent)
 
     anna = person_usage(p, "anna")
-    assert anna["datasets"] == [{"dataset": KPIS, "queries": 2, "last_used": _iso(_at(story, "anna_2"))}]
-    assert [r["query"] for r in anna["recent"]] == [  # newest first; the literal 'Berlin' is not kept
+    assert anna.datasets == [{"dataset": KPIS, "queries": 2, "last_used": _iso(_at(story, "anna_2"))}]
+    assert [r["query"] for r in anna.recent] == [  # newest first; the literal 'Berlin' is not kept
         "SELECT plant, scrap_rate FROM manufacturing.plant_kpis WHERE plant = ?",
         "SELECT plant, AVG(scrap_rate) FROM manufacturing.plant_kpis GROUP BY plant",
     ]
 
     ben = person_usage(p, "ben")
-    assert ben["datasets"] == [{"dataset": KPIS, "queries": 1, "last_used": _iso(TWENTY_WEEKS_AGO)}]
-    assert [(r["status"], r["datasets"]) for r in ben["recent"]] == [("error", [KPIS]), ("ok", [KPIS])]
+    assert ben.datasets == [{"dataset": KPIS, "queries": 1, "last_used": _iso(TWENTY_WEEKS_AGO)}]
+    assert [(r["status"], r["datasets"]) for r in ben.recent] == [("error", [KPIS]), ("ok", [KPIS])]
 
     dora = person_usage(p, "dora")
-    assert dora["datasets"] == [{"dataset": "sales.orders", "queries": 1, "last_used": _iso(_at(story, "dora"))}]
-    assert [r["query"] for r in dora["recent"]] == ["SELECT COUNT(*) FROM sales.orders"]
-    assert person_usage(p, "admin") == {"user": "admin", "datasets": [], "recent": []}
-    assert len(person_usage(p, "anna", limit=1)["recent"]) == 1
+    assert dora.datasets == [{"dataset": "sales.orders", "queries": 1, "last_used": _iso(_at(story, "dora"))}]
+    assert [r["query"] for r in dora.recent] == ["SELECT COUNT(*) FROM sales.orders"]
+    assert person_usage(p, "admin").to_json() == {"user": "admin", "datasets": [], "recent": []}
+    assert len(person_usage(p, "anna", limit=1).recent) == 1
 
 
 def test_unknown_names(story: Story) -> None:

@@ -166,9 +166,9 @@ def test_dataset_preview_is_read_through_the_gateway_as_browsing(anna, org):
     assert events == [("browse", "preview", "ok")]  # recorded and audited like every read...
     assert audited == ["query.allowed"]
     used = dataset_usage(org.platform, PLANT)  # ... but looking at a page is not use
-    assert (used["queries"], used["users"], used["purposes"]) == (0, 0, [])
+    assert (used.queries, used.users, used.purposes) == (0, 0, [])
     org.platform.settings.products.include_browsing = True
-    assert dataset_usage(org.platform, PLANT)["top_users"] == [{"user": "anna", "queries": 1}]
+    assert dataset_usage(org.platform, PLANT).top_users == [{"user": "anna", "queries": 1}]
 
 
 def test_dataset_page_shows_its_usage(anna, org):
@@ -287,7 +287,7 @@ def test_query_without_csrf_is_refused(anna, org):
     r = anna.post("/query", data={"sql": QUESTION})
     assert r.status_code == 403
     assert "web.csrf" in anna.parse(r.text).find(class_="alert").text()
-    assert dataset_usage(org.platform, PLANT)["queries"] == 0  # nothing ran
+    assert dataset_usage(org.platform, PLANT).queries == 0  # nothing ran
 
 
 def _download_form(browser, fmt: str) -> tuple[str, dict[str, str]]:

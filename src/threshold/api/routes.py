@@ -71,7 +71,7 @@ def dataset_usage(
     name: str, platform: PlatformDep, person: Annotated[Person, Requires("dataset.usage.counts", on="name")]
 ) -> dict[str, Any]:
     """Counts per domain and purpose for everyone who may know the dataset; names for its producers."""
-    return usage.dataset_usage(platform, name, viewer=person)
+    return usage.dataset_usage(platform, name, viewer=person).to_json()
 
 
 @router.get("/datasets/{name}/preview", summary="First rows, read through the gateway")
@@ -210,7 +210,7 @@ async def share(
 
 @router.get("/usage", summary="Organisation-wide usage: most used, never used")
 def org_usage(platform: PlatformDep, person: SignedIn) -> dict[str, Any]:
-    return usage.org_usage(platform, viewer=person)
+    return usage.org_usage(platform, viewer=person).to_json()
 
 
 @router.get("/users/{name}/usage", summary="What one person used")
@@ -218,7 +218,7 @@ def user_usage(
     name: str, platform: PlatformDep, person: Annotated[Person, Requires("usage.person.read")]
 ) -> dict[str, Any]:
     """A person's own use; admins and the governance group may see anyone's."""
-    return usage.person_usage(platform, name, viewer=person)
+    return usage.person_usage(platform, name, viewer=person).to_json()
 
 
 @router.get("/domains", summary="Domains with their owners")

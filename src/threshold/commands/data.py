@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from operator import itemgetter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -38,6 +39,9 @@ from threshold.commands.support import (
 from threshold.commands.support import show as present
 from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec, count
+
+if TYPE_CHECKING:
+    from threshold.usage.results import DatasetUsage, OrgUsage, PersonUsage
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 
@@ -182,19 +186,26 @@ def _preview_lines(result: Any, file: Path) -> Iterator[Any]:
             yield Plain(f"  {note}")
         for problem in t.problems:
             yield f"  [red]problem:[/red] {escape(problem)}"
-        columns = Table("column", "label in the file", "type", "tags", title="columns as they will be stored")
-        for c in t.columns:
-            retyped = f" (found {c.detected_type})" if c.type != c.detected_type else ""
-            columns.add_row(c.name, escape(c.label), c.type + retyped, ", ".join(x.tag for x in c.tags))
-        yield columns
-        rows = Table(*[c.name for c in t.columns], title=f"first {len(t.rows)} rows")
-        for row in t.rows:
-            rows.add_row(*("" if v is None else escape(str(v)) for v in row))
-        yield rows
+        yield PREVIEW_COLUMNS.rich(t.columns, title="columns as they will be stored")
+        first = TableSpec(*(Col(c.name, itemgetter(i), fmt=_cell, fold=True) for i, c in enumerate(t.columns)))
+        yield first.rich(t.rows, title=f"first {len(t.rows)} rows")
     yield Plain(
         "to share it, run the same command without --preview; correct it with --sheet, --header-row, --skip-rows, "
         "--range, --keep-totals, --rename OLD=NEW, --type NAME=TYPE, --visibility"
     )
+
+
+PREVIEW_COLUMNS = TableSpec(
+    Col("column", "name", id=True),
+    Col("label in the file", "label"),
+    Col("type", lambda c: c.type + (f" (found {c.detected_type})" if c.type != c.detected_type else "")),
+    Col("tags", lambda c: ", ".join(x.tag for x in c.tags)),
+)
+"""`threshold share --preview`: each column as it will be stored."""
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 @app.command()
@@ -349,6 +360,7 @@ def usage(
     check_format(fmt, ("table", "json"))
     platform = platform_at(home)
     viewer = acting(platform, as_user)
+    data: DatasetUsage | OrgUsage | PersonUsage
     if user:
         data = service.person_usage(platform, user, viewer=viewer)
     elif dataset:
@@ -358,21 +370,23 @@ def usage(
     present(data, fmt, View(lines=lambda d: _usage_lines(d, dataset, user)))
 
 
-def _usage_lines(data: dict[str, Any], dataset: str | None, user: str | None) -> Iterator[Any]:
-    if user:
-        yield PERSON_USE.rich(data["datasets"], title=f"{user}'s use")
-    elif dataset:
-        yield f"[bold]{dataset}[/bold]: {data['queries']} queries by {data['users']} people, last {data['last_used']}"
-        yield BY_DOMAIN.rich(data["domains"])
-        yield BY_PURPOSE.rich(data["purposes"])
-        if data["names_visible"] or data["top_users"]:
-            yield BY_PERSON.rich(data["top_users"])
-        yield BY_WEEK.rich(data["weekly"])
+def _usage_lines(data: DatasetUsage | OrgUsage | PersonUsage, dataset: str | None, user: str | None) -> Iterator[Any]:
+    from threshold.usage.results import DatasetUsage, PersonUsage
+
+    if isinstance(data, PersonUsage):
+        yield PERSON_USE.rich(data.datasets, title=f"{user}'s use")
+    elif isinstance(data, DatasetUsage):
+        yield f"[bold]{dataset}[/bold]: {data.queries} queries by {data.users} people, last {data.last_used}"
+        yield BY_DOMAIN.rich(data.domains)
+        yield BY_PURPOSE.rich(data.purposes)
+        if data.names_visible or data.top_users:
+            yield BY_PERSON.rich(data.top_users)
+        yield BY_WEEK.rich(data.weekly)
     else:
-        yield f"{data['queries']} queries by {data['users']} people"
-        yield MOST_USED.rich(data["most_used"], title="most used")
-        yield f"never used: {len(data['never_used'])} datasets"
-        for d in data["never_used"][:20]:
+        yield f"{data.queries} queries by {data.users} people"
+        yield MOST_USED.rich(data.most_used, title="most used")
+        yield f"never used: {len(data.never_used)} datasets"
+        for d in data.never_used[:20]:
             yield f"  {d['dataset']}"
 
 

@@ -352,14 +352,14 @@ def summary(platform: Platform, *, seconds: float | None = None) -> str:
         + f" ({platform.settings.home_dir})",
         f"  domains   {len(domains)}: {', '.join(domains)}",
         f'  people    {people}; every demo person\'s password is "{company.PASSWORD}"',
-        f"  datasets  {datasets} ({len(org['never_used'])} never used yet)",
-        f"  usage     {org['queries']:,} queries over {weeks} weeks by {org['users']} people"
+        f"  datasets  {datasets} ({len(org.never_used)} never used yet)",
+        f"  usage     {org.queries:,} queries over {weeks} weeks by {org.users} people"
         + (f" ({failed} more failed)" if failed else ""),
     ]
     try:
         story = dataset_usage(platform, STORY_DATASET)
-        consumers = [d["domain"] for d in story["domains"] if d["domain"] != "manufacturing"]
-        lines.append(f"  {STORY_DATASET}: {story['queries']:,} queries by {story['users']} people,")
+        consumers = [d["domain"] for d in story.domains if d["domain"] != "manufacturing"]
+        lines.append(f"  {STORY_DATASET}: {story.queries:,} queries by {story.users} people,")
         lines.append(f"            {len(consumers)} other domains use it: {', '.join(consumers)}")
     except ThresholdError:
         pass

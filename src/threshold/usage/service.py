@@ -17,6 +17,7 @@ from threshold.platform import Platform
 from threshold.store.models import Dataset, Domain, Membership, UsageEvent, UsageRead, User
 from threshold.usage.journal import Pending, journal_of
 from threshold.usage.journal import flush as journal_flush
+from threshold.usage.results import DatasetUsage, OrgUsage, PersonUsage
 
 KINDS = ("consumption", "browse", "platform")
 """What a read was (`UsageEvent.kind`): use of the data, a look at a dataset page, or the platform's own."""
@@ -108,9 +109,7 @@ def _week(d: datetime) -> str:
     return monday.isoformat()
 
 
-def dataset_usage(
-    platform: Platform, full_name: str, *, viewer: Person | None = None, weeks: int = 12
-) -> dict[str, Any]:
+def dataset_usage(platform: Platform, full_name: str, *, viewer: Person | None = None, weeks: int = 12) -> DatasetUsage:
     """Queries, distinct users and their domains, purposes, last use and a weekly series of one dataset.
 
     Counts per domain and purpose for everyone who may know it; the names of the people who use it only
@@ -174,21 +173,21 @@ def dataset_usage(
     for cols in columns:
         for c in cols or []:
             col_counts[c] = col_counts.get(c, 0) + 1
-    return {
-        "dataset": full_name,
-        "queries": int(queries or 0),
-        "users": int(users or 0),
-        "last_used": _iso(last),
-        "domains": [{"domain": d, "users": int(u), "queries": int(q)} for d, u, q in domains],
-        "purposes": [{"purpose": p or "(none declared)", "queries": int(n)} for p, n in purposes],
-        "names_visible": names,
-        "top_users": [{"user": u, "queries": int(n)} for u, n in top_users],
-        "columns": [{"column": c, "queries": n} for c, n in sorted(col_counts.items(), key=lambda kv: (-kv[1], kv[0]))],
-        "weekly": [{"week": w, "queries": v["queries"], "users": len(v["users"])} for w, v in sorted(series.items())],
-    }
+    return DatasetUsage(
+        dataset=full_name,
+        queries=int(queries or 0),
+        users=int(users or 0),
+        last_used=_iso(last),
+        domains=[{"domain": d, "users": int(u), "queries": int(q)} for d, u, q in domains],
+        purposes=[{"purpose": p or "(none declared)", "queries": int(n)} for p, n in purposes],
+        names_visible=names,
+        top_users=[{"user": u, "queries": int(n)} for u, n in top_users],
+        columns=[{"column": c, "queries": n} for c, n in sorted(col_counts.items(), key=lambda kv: (-kv[1], kv[0]))],
+        weekly=[{"week": w, "queries": v["queries"], "users": len(v["users"])} for w, v in sorted(series.items())],
+    )
 
 
-def org_usage(platform: Platform, *, limit: int = 20, viewer: Person | None = None) -> dict[str, Any]:
+def org_usage(platform: Platform, *, limit: int = 20, viewer: Person | None = None) -> OrgUsage:
     """Most used datasets and datasets never used (the long tail), from recorded events: of the datasets
     `viewer` may know (`viewer=None`: all); use only (browsing and the platform's own reads are not use,
     see `counted_kinds`)."""
@@ -218,18 +217,18 @@ def org_usage(platform: Platform, *, limit: int = 20, viewer: Person | None = No
             )
         ).one()
     used_names = {r[0] for r in used}
-    return {
-        "queries": int(totals[0] or 0),
-        "users": int(totals[1] or 0),
-        "most_used": [
+    return OrgUsage(
+        queries=int(totals[0] or 0),
+        users=int(totals[1] or 0),
+        most_used=[
             {"dataset": n, "queries": int(q), "users": int(u), "last_used": _iso(last)}
             for n, q, u, last in used[:limit]
         ],
-        "never_used": [{"dataset": n, "shared_at": _iso(at)} for n, at in all_names if n not in used_names],
-    }
+        never_used=[{"dataset": n, "shared_at": _iso(at)} for n, at in all_names if n not in used_names],
+    )
 
 
-def person_usage(platform: Platform, user: str, *, limit: int = 50, viewer: Person | None = None) -> dict[str, Any]:
+def person_usage(platform: Platform, user: str, *, limit: int = 50, viewer: Person | None = None) -> PersonUsage:
     """What one person used: datasets with counts, and their latest queries (stripped text). A person sees
     their own; the governance group and administrators anyone's (`usage.person.read`). Datasets the viewer
     may not know (any more) are left out, and so is the text of a query that read one."""
@@ -272,10 +271,10 @@ def person_usage(platform: Platform, user: str, *, limit: int = 50, viewer: Pers
             by_event.setdefault(eid, []).append(name)
         else:
             hidden_text.add(eid)
-    return {
-        "user": user,
-        "datasets": [{"dataset": n, "queries": int(q), "last_used": _iso(at)} for n, q, at in datasets],
-        "recent": [
+    return PersonUsage(
+        user=user,
+        datasets=[{"dataset": n, "queries": int(q), "last_used": _iso(at)} for n, q, at in datasets],
+        recent=[
             {
                 "at": _iso(e.at),
                 "interface": e.interface,
@@ -288,7 +287,7 @@ def person_usage(platform: Platform, user: str, *, limit: int = 50, viewer: Pers
             }
             for e in recent
         ],
-    }
+    )
 
 
 def recent_consumers(

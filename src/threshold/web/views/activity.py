@@ -20,7 +20,7 @@ router = APIRouter()
 @router.get("/me")
 @router.get("/me.json")
 def me(request: Request, person: SignedIn) -> Response:
-    data = usage.person_usage(request.app.state.platform, person.name, viewer=person) | {
+    data = usage.person_usage(request.app.state.platform, person.name, viewer=person).to_json() | {
         "display_name": person.display_name,
         "domains": list(person.domains),
         "owner_of": list(person.owner_of),

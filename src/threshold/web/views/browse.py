@@ -79,7 +79,7 @@ def dataset(
     preview = _preview(platform, person, record["name"], purpose or access["purpose"] or "preview")
     used = usage.dataset_usage(platform, record["name"], viewer=person)  # after the preview, a read too
     built = insights.built_on(platform, person, record["name"], limit=1).total  # "4 insights built on this"
-    data = record | {"preview": preview, "usage": used, "chart": weekly_bars(used["weekly"]), "access": access}
+    data = record | {"preview": preview, "usage": used.to_json(), "chart": weekly_bars(used.weekly), "access": access}
     data["insights_built"] = built
     data["terms"] = [asdict(t) for t in glossary.terms_of_dataset(platform, person, record["name"])]  # its words
     data["register"] = compliance_section(platform, person, record["name"])  # the collection register
