@@ -27,19 +27,19 @@ class LocalCompliance:
 
     def register(self, **filters: Any) -> list[dict[str, Any]]:
         """Entries you may know (`legal_basis_filter=`, `domain=`, `missing_only=True`)."""
-        from threshold.compliance.register import as_row, register
+        from threshold.compliance.register import register
 
-        return [as_row(r) for r in register(self.platform, self.user, **filters)]
+        return [r.to_json() for r in register(self.platform, self.user, **filters)]
 
     def register_entry(self, dataset: str) -> dict[str, Any]:
-        from threshold.compliance.register import as_row, show
+        from threshold.compliance.register import show
 
-        return as_row(show(self.platform, self.user, dataset))
+        return show(self.platform, self.user, dataset).to_json()
 
     def set_register_entry(self, dataset: str, **fields: Any) -> dict[str, Any]:
-        from threshold.compliance.register import as_row, set_record
+        from threshold.compliance.register import set_record
 
-        return as_row(set_record(self.platform, self.user, dataset, **fields))
+        return set_record(self.platform, self.user, dataset, **fields).to_json()
 
     def register_history(self, dataset: str) -> list[dict[str, Any]]:
         from threshold.compliance.register import history

@@ -52,7 +52,7 @@ def entries(
     rows = register.register(
         platform, person, legal_basis_filter=legal_basis or None, domain=domain or None, missing_only=missing
     )
-    return [register.as_row(r) for r in rows]
+    return [r.to_json() for r in rows]
 
 
 @router.get("/compliance/register.csv", summary="The register as CSV, for the data protection officer")
@@ -72,13 +72,13 @@ def export_csv(
 
 @router.get("/compliance/register/{dataset}", summary="A dataset's register entry")
 def entry(dataset: DatasetName, platform: PlatformDep, person: SignedIn) -> dict[str, Any]:
-    return register.as_row(register.show(platform, person, dataset))
+    return register.show(platform, person, dataset).to_json()
 
 
 @router.put("/compliance/register/{dataset}", summary="Change a dataset's entry (owners, governance group)")
 def change(dataset: DatasetName, body: RecordIn, platform: PlatformDep, person: SignedIn) -> dict[str, Any]:
     given = body.model_dump(exclude_none=True)
-    return register.as_row(register.set_record(platform, person, dataset, **given))
+    return register.set_record(platform, person, dataset, **given).to_json()
 
 
 @router.get("/compliance/register/{dataset}/history", summary="Changes to a dataset's entry, newest first")

@@ -82,7 +82,7 @@ def show_cmd(dataset: Dataset, as_user: As = None, home: Home = None, fmt: Forma
     check_format(fmt)
     p = platform_at(home)
     rec = register.show(p, acting(p, as_user), dataset)
-    emit([rec], RECORDS, fmt, data=register.as_row(rec))
+    emit([rec], RECORDS, fmt, data=rec.to_json())
 
 
 @register_app.command("set")
@@ -107,7 +107,7 @@ def set_cmd(
         legal_basis, special_condition, retention_text, retention_column, subjects, controller, source_system, purpose
     )
     rec = register.set_record(p, acting(p, as_user), dataset, **given)
-    say(register.as_row(rec), fmt, f"{rec.dataset}: register entry saved")
+    say(rec, fmt, f"{rec.dataset}: register entry saved")
 
 
 @register_app.command("history")
@@ -149,7 +149,7 @@ def list_cmd(
     check_format(fmt)
     p = platform_at(home)
     rows = register.register(p, acting(p, as_user), legal_basis_filter=legal_basis, domain=domain, missing_only=missing)
-    emit(rows, RECORDS, fmt, data=[register.as_row(r) for r in rows])
+    emit(rows, RECORDS, fmt)
 
 
 @retention_app.command("run")

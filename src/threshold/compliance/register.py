@@ -89,6 +89,16 @@ class CollectionRecord:
             out.append(_WORDS["special_condition"])
         return out
 
+    def to_json(self) -> dict[str, Any]:
+        """The entry as the API, the pages' `.json` twins and the CLI send it: the export's columns (tuples as
+        lists, times as ISO text), `missing` included."""
+        d = asdict(self)
+        out = {k: d[k] for k in EXPORT_COLUMNS if k in d}
+        out = {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+        out["updated_at"] = self.updated_at.isoformat() if self.updated_at else None
+        out["missing"] = self.missing
+        return out
+
 
 @dataclass(frozen=True)
 class RegisterChangeView:
@@ -249,7 +259,7 @@ def export(platform: Platform, person: Person, fmt: str = "csv", **filters: Any)
     """The register as CSV or JSON text (what the person may know; lists joined with '; ' in CSV)."""
     if fmt not in ("csv", "json"):
         raise InvalidInput("export format must be csv or json")
-    rows = [as_row(r) for r in register(platform, person, **filters)]
+    rows = [r.to_json() for r in register(platform, person, **filters)]
     if fmt == "json":
         return json.dumps(rows, indent=2, default=str)
     buf = io.StringIO()
@@ -258,16 +268,6 @@ def export(platform: Platform, person: Person, fmt: str = "csv", **filters: Any)
     for r in rows:
         w.writerow({k: "; ".join(v) if isinstance(v, list) else ("" if v is None else v) for k, v in r.items()})
     return buf.getvalue()
-
-
-def as_row(rec: CollectionRecord) -> dict[str, Any]:
-    """A record as plain JSON-able values (tuples as lists, times as ISO text), `missing` included."""
-    d = asdict(rec)
-    out = {k: d[k] for k in EXPORT_COLUMNS if k in d}
-    out = {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
-    out["updated_at"] = rec.updated_at.isoformat() if rec.updated_at else None
-    out["missing"] = rec.missing
-    return out
 
 
 # --- writing ---------------------------------------------------------------------------------------------

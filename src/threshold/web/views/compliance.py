@@ -40,7 +40,7 @@ def register_page(
         platform, person, legal_basis_filter=legal_basis or None, domain=domain or None, missing_only=missing
     )
     data = {
-        "entries": [register.as_row(r) for r in rows],
+        "entries": [r.to_json() for r in rows],
         "legal_basis": legal_basis,
         "domain": domain,
         "missing": missing,
@@ -109,7 +109,7 @@ def dataset_section(platform: Platform, person: Person, dataset: str) -> dict[st
         ref = dataset_ref(s, person, dataset)
     changes = register.history(platform, person, dataset)[:10]
     return {
-        "entry": register.as_row(rec),
+        "entry": rec.to_json(),
         "history": [asdict(c) | {"at": c.at.isoformat()} for c in changes],
         "may_edit": bool(may(person, "compliance.register.edit", ref)),
         "bases": BASES,
