@@ -62,7 +62,7 @@ async def receive(
     request: Request, platform: PlatformDep, person: Annotated[Person, Requires("lineage.write")]
 ) -> dict[str, Any]:
     body = await _json_body(request)
-    return await run_in_threadpool(ingest, platform, body, user=person)
+    return (await run_in_threadpool(ingest, platform, body, user=person)).to_json()
 
 
 async def _json_body(request: Request) -> Any:

@@ -428,7 +428,7 @@ def openlineage_load(
     events = body if isinstance(body, list) else [body]
     results = []
     for i in range(0, len(events), 100):
-        results.extend(ingest(platform, events[i : i + 100], user=person)["events"])
+        results.extend(ingest(platform, events[i : i + 100], user=person).events)
     say(results, fmt, f"merged {len(results)} events")
 
 
@@ -452,8 +452,8 @@ EMITTED = TableSpec(
 )
 OUTBOX = View(
     table=EMITTED,
-    rows=lambda d: d["events"],
-    lines=lambda d: [f"sending to {d['url'] or '(THRESHOLD_OPENLINEAGE_URL is not set)'}"],
+    rows=lambda d: d.events,
+    lines=lambda d: [f"sending to {d.url or '(THRESHOLD_OPENLINEAGE_URL is not set)'}"],
 )
 
 

@@ -23,6 +23,7 @@ from threshold.errors import Denied, InvalidInput
 from threshold.identity.service import Person
 from threshold.lineage import graph, naming, tags
 from threshold.lineage.models import Derivation, LineageNode, OpenLineageEvent
+from threshold.lineage.results import Ingested
 from threshold.platform import Platform
 from threshold.store.models import Dataset
 
@@ -41,12 +42,12 @@ _KINDS = {
 _NO_LINEAGE = ("FAIL", "ABORT")
 
 
-def ingest(platform: Platform, body: Any, *, user: Person) -> dict[str, Any]:
+def ingest(platform: Platform, body: Any, *, user: Person) -> Ingested:
     """Merge one event (or a list of events) into the graph; one transaction per event."""
     events = body if isinstance(body, list) else [body]
     if not events or len(events) > MAX_EVENTS:
         raise InvalidInput(f"send 1 to {MAX_EVENTS} OpenLineage events at a time")
-    return {"events": [_one(platform, e, user) for e in events]}
+    return Ingested(events=[_one(platform, e, user) for e in events])
 
 
 def _one(platform: Platform, e: Any, user: Person) -> dict[str, Any]:

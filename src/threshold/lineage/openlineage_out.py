@@ -30,6 +30,7 @@ from threshold.jobs import outbox as jobs_outbox
 from threshold.jobs.models import OutboxMessage
 from threshold.lineage import naming
 from threshold.lineage.models import DIRECT_KINDS
+from threshold.lineage.results import EmittedEvent, EmittedEvents
 from threshold.platform import Platform
 
 log = logging.getLogger(__name__)
@@ -179,22 +180,23 @@ def send(platform: Platform, message: OutboxMessage) -> None:
         transport.close()
 
 
-def outbox(platform: Platform, *, limit: int = 100) -> dict[str, Any]:
-    return {
-        "url": _shown_url(getattr(platform.settings, "openlineage_url", None)),
-        "events": [
-            {
-                "id": r.id,
-                "status": r.status,
-                "attempts": r.attempts,
-                "error": r.last_error,
-                "event": r.payload.get("eventType"),
-                "job": (r.payload.get("job") or {}).get("name"),
-                "at": r.created_at.isoformat(timespec="seconds") if r.created_at else None,
-            }
+def outbox(platform: Platform, *, limit: int = 100) -> EmittedEvents:
+    """The OpenLineage events Threshold emitted, newest first, and whether they were delivered."""
+    return EmittedEvents(
+        url=_shown_url(getattr(platform.settings, "openlineage_url", None)),
+        events=[
+            EmittedEvent(
+                id=r.id,
+                status=r.status,
+                attempts=r.attempts,
+                error=r.last_error,
+                event=r.payload.get("eventType"),
+                job=(r.payload.get("job") or {}).get("name"),
+                at=r.created_at.isoformat(timespec="seconds") if r.created_at else None,
+            )
             for r in jobs_outbox.messages(platform, CHANNEL, limit=limit)
         ],
-    }
+    )
 
 
 def _transport(url: str) -> Any:

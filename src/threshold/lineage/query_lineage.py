@@ -505,23 +505,3 @@ def _in_subquery(node: exp.Expr | None, root: exp.Expr) -> bool:
 
 def _first_line(e: BaseException) -> str:
     return str(e).strip().split("\n")[0][:200]
-
-
-def describe(lineage: QueryLineage) -> dict[str, Any]:
-    """A plain dict of the lineage (for JSON answers and test fixtures)."""
-    return {
-        "datasets": lineage.datasets,
-        "columns": [
-            {
-                "name": c.name,
-                "status": c.status,
-                "expression": c.expression,
-                "sources": [o.__dict__ for o in c.sources],
-                "indirect": [o.__dict__ for o in c.indirect],
-                "unresolved": c.unresolved,
-            }
-            for c in lineage.columns
-        ],
-        "indirect": [o.__dict__ for o in lineage.indirect],
-        "unresolved": lineage.unresolved,
-    }

@@ -136,3 +136,38 @@ class DerivationSchedule:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class EmittedEvent:
+    """One OpenLineage event Threshold emitted: its delivery status and attempts, the event type and job, when."""
+
+    id: int
+    status: str
+    attempts: int
+    error: str | None
+    event: str | None
+    job: str | None
+    at: str | None
+
+
+@dataclass(frozen=True)
+class EmittedEvents:
+    """Where emitted OpenLineage events go (the URL without its secret) and the latest of them."""
+
+    url: str | None
+    events: list[EmittedEvent]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """OpenLineage events merged into the graph, one summary each (the stored event's id, the job, its type,
+    the inputs and outputs as the sender may see them, column lineage rows written and left unresolved)."""
+
+    events: list[dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
