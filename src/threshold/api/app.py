@@ -3,60 +3,23 @@
 from __future__ import annotations
 
 import gc
-import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
+from threshold.api.route_table import CAPABILITY_ROUTERS, docs, route_table
 from threshold.errors import ThresholdError
 from threshold.interface.bodies import BodyLimit
 from threshold.interface.errors import error_body, error_headers
-from threshold.interface.permissions import Public, enforce, route_rules
+from threshold.interface.permissions import enforce
 from threshold.interface.unrouted import Unrouted
 from threshold.platform import Platform
 
-docs = APIRouter(include_in_schema=False)
-CAPABILITY_ROUTERS = (
-    "compliance",
-    "connectors",
-    "erasure",
-    "glossary",
-    "governance",
-    "home",
-    "insights",
-    "jobs",
-    "lineage",
-    "literacy",
-    "maturity",
-    "notifications",
-    "operations",
-    "products",
-    "quality",
-    "shares",
-)
-"""The modules of `threshold.api` whose `router` serves a capability's routes (besides `routes.py`)."""
-"""FastAPI's own documentation of the API (no data in it), served as routes that declare who may read them."""
-
-
-@docs.get("/openapi.json")
-def openapi(request: Request, person: Public) -> dict[str, Any]:
-    return request.app.openapi()  # type: ignore[no-any-return]
-
-
-@docs.get("/docs")
-def swagger(person: Public) -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url="/openapi.json", title="Threshold API")
-
-
-@docs.get("/redoc")
-def redoc(person: Public) -> HTMLResponse:
-    return get_redoc_html(openapi_url="/openapi.json", title="Threshold API")
+__all__ = ["CAPABILITY_ROUTERS", "create_app", "docs"]
 
 
 @asynccontextmanager
@@ -117,14 +80,12 @@ def create_app(platform: Platform) -> FastAPI:
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         return JSONResponse({"detail": f"{where}: {first.get('msg', 'invalid input')}"}, status_code=422)
 
-    from threshold.api.routes import router
-
-    app.include_router(docs)
-    app.include_router(router)
-    for name in CAPABILITY_ROUTERS:
-        app.include_router(importlib.import_module(f"threshold.api.{name}").router)
+    # The routes are the process's shared table (route_table.py): built by the first app, reused by the
+    # next ones; this app's own list, so a route added to it stays its own.
+    table = route_table()
+    app.router.routes.extend(table.routes)
     from threshold.web.routes import install as install_web
 
-    install_web(app)
-    app.state.route_rules = route_rules(app)  # collected once, from the routes themselves
+    install_web(app)  # how this app's pages show errors
+    app.state.route_rules = dict(table.rules)
     return app

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, NoReturn
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.routing import APIRoute, APIRouter, iter_route_contexts
 from starlette.concurrency import run_in_threadpool
 
 from threshold.access import ACTIONS, Level, dataset_ref, require
@@ -165,8 +165,9 @@ def declared(route: APIRoute) -> list[Rule]:
     return found
 
 
-def route_rules(app: FastAPI) -> dict[tuple[str, str], Rule]:
-    """(method, path template) -> the route's declared permission, for every route of `app` declaring one."""
+def route_rules(app: FastAPI | APIRouter) -> dict[tuple[str, str], Rule]:
+    """(method, path template) -> the route's declared permission, for every route of `app` (or of a router)
+    declaring one."""
     out: dict[tuple[str, str], Rule] = {}
     for context in iter_route_contexts(app.routes):
         route = context.original_route

@@ -1,4 +1,5 @@
-"""The web UI: `install(app)` adds the pages, the static files and the way pages show errors.
+"""The web UI: `page_routers()` and `static_files()` are its routes (added to every app by
+`threshold.api.route_table`), `install(app)` the way an app's pages show errors.
 
 Pages live in `views/` (one module per area), templates in `templates/`, CSS and JS in `static/`.
 Every page has a JSON twin at the same path plus `.json` (`/index.json` for the home page).
@@ -7,13 +8,15 @@ Every page has a JSON twin at the same path plus `.json` (`/index.json` for the 
 from __future__ import annotations
 
 import inspect
+from types import ModuleType
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Mount
 
 from threshold.errors import ThresholdError, Unauthenticated
 from threshold.interface.deps import session_person
@@ -33,40 +36,34 @@ _HTTP_TITLES = {
 }
 
 
+def page_routers() -> list[APIRouter]:
+    """The routers of the pages, in the order the app tries them (what `threshold.api.route_table` adds)."""
+    from threshold.web.views import (  # explore without SQL, insights and boards
+        compliance,  # the collection register
+        erasure,  # erasure and subject access, for the governance group
+        explore,
+        glossary,  # the shared vocabulary and its review
+        health,  # the doctor's report, for admins
+        insights,
+        literacy,  # learning by doing, my data use, a team's totals
+        maturity,  # the maturity model and its target picture
+        products,  # consumption, producers, candidates, products
+        sources,  # databases as sources: connections and syncs
+    )
+
+    modules: tuple[ModuleType, ...] = (auth, browse, share, query, activity, governance, policy_forms, jobs)
+    modules += (products, lineage_views, quality_views, explore, insights, glossary, erasure, literacy)
+    modules += (compliance, maturity, sources, health)
+    return [module.router for module in modules]
+
+
+def static_files() -> Mount:
+    """The static files (CSS, JS) under /static."""
+    return Mount("/static", app=StaticFiles(directory=STATIC), name="static")
+
+
 def install(app: FastAPI) -> None:
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, browse, share, query, activity, governance, policy_forms, jobs):
-        app.include_router(module.router, include_in_schema=False)
-    from threshold.web.views import products  # consumption, producers, candidates, products
-
-    app.include_router(products.router, include_in_schema=False)
-    app.include_router(lineage_views.router, include_in_schema=False)
-    app.include_router(quality_views.router, include_in_schema=False)
-    from threshold.web.views import explore, insights  # explore without SQL, insights and boards
-
-    app.include_router(explore.router, include_in_schema=False)
-    app.include_router(insights.router, include_in_schema=False)
-    from threshold.web.views import glossary  # the shared vocabulary and its review
-
-    app.include_router(glossary.router, include_in_schema=False)
-    from threshold.web.views import erasure  # erasure and subject access, for the governance group
-
-    app.include_router(erasure.router, include_in_schema=False)
-    from threshold.web.views import literacy  # learning by doing, my data use, a team's totals
-
-    app.include_router(literacy.router, include_in_schema=False)
-    from threshold.web.views import compliance  # the collection register
-
-    app.include_router(compliance.router, include_in_schema=False)
-    from threshold.web.views import maturity  # the maturity model and its target picture
-
-    app.include_router(maturity.router, include_in_schema=False)
-    from threshold.web.views import sources  # databases as sources: connections and syncs
-
-    app.include_router(sources.router, include_in_schema=False)
-    from threshold.web.views import health  # the doctor's report, for admins
-
-    app.include_router(health.router, include_in_schema=False)
+    """What belongs to one app: the way its pages show errors (the routes come from the shared route table)."""
     app.state.render_error = render_error
     api_validation_error = app.exception_handlers.get(RequestValidationError)
 
