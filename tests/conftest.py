@@ -95,10 +95,12 @@ HEAVIEST = (
     "tests/api/test_fuzz.py",
     "tests/demo/test_demo.py",
     "tests/store/test_migrations.py",
-    "tests/test_cli.py",
+    "tests/catalog/test_search.py",
     "tests/api/test_permissions.py",
     "tests/e2e/test_pages_for_everyone.py",
     "tests/sharing/test_share_bad_inputs.py",
+    "tests/erasure/test_erasure.py",
+    "tests/test_cli.py",
     "tests/quality/test_cli.py",
 )
 """The longest files (summed durations, issue 12's profiles in BENCHMARKS.md), longest first: handed out

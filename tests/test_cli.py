@@ -1,9 +1,11 @@
 """The `threshold` command, run as people run it: a real process with `--home`.
 
 Output meant for programs (`--format json`, `--format csv`) is parsed, not eyeballed. Every error
-is one line on stderr and a non-zero exit code, never a traceback. The home is set up, the errors are
-made and the usage is recorded by real processes; the reads whose output format is checked run the same
-entry point in this process (`inprocess.threshold`, a second less each).
+is one line on stderr and a non-zero exit code, never a traceback. Real processes start the home
+(`threshold init`), make one error of each kind (a `ThresholdError`, a usage error of the command line)
+and record a query's usage (the journal written as the process exits); the other steps, errors and
+reads run the same entry point in this process (`inprocess.threshold`, seconds less each on a loaded
+machine).
 """
 
 from __future__ import annotations
@@ -64,12 +66,12 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Home:
     data = tmp / "plant_kpis.csv"
     data.write_text(KPIS_CSV, encoding="utf-8")
     steps = {
-        "init": ("init",),
         "domain add": ("domain", "add", "manufacturing", "--title", "Manufacturing"),
         "user add": ("user", "add", "anna", "--domain", "manufacturing", "--display-name", "Anna Schmidt"),
         "share": ("share", str(data), "--domain", "manufacturing", "--as", "anna", "--purpose", "reporting"),
     }
-    return Home(path, {step: threshold(path, *args) for step, args in steps.items()})
+    setup = {"init": threshold(path, "init")}  # the entry point as people start it
+    return Home(path, setup | {step: here(path, *args) for step, args in steps.items()})
 
 
 def test_a_home_is_set_up_from_the_command_line(home: Home) -> None:
@@ -82,7 +84,7 @@ def test_a_home_is_set_up_from_the_command_line(home: Home) -> None:
 
 
 def test_init_twice_keeps_the_home(home: Home) -> None:
-    ok(threshold(home.path, "init"))
+    ok(here(home.path, "init"))
 
     assert [d["name"] for d in json.loads(ok(here(home.path, "datasets", "--format", "json")))] == [
         "manufacturing.plant_kpis"
@@ -183,11 +185,16 @@ ERRORS = {
 }
 
 
-@pytest.mark.parametrize(("args", "code", "fragment"), ERRORS.values(), ids=ERRORS.keys())
+IN_A_PROCESS = ("unknown dataset in a query", "unknown option")
+"""The errors made by a real process, one of each kind (a `ThresholdError`, the command line's usage error);
+the others run the same entry point in this process."""
+
+
+@pytest.mark.parametrize(("case", "args", "code", "fragment"), [(k, *v) for k, v in ERRORS.items()], ids=ERRORS.keys())
 def test_an_error_is_one_line_on_stderr_and_a_nonzero_exit(
-    home: Home, args: tuple[str, ...], code: int, fragment: str
+    home: Home, case: str, args: tuple[str, ...], code: int, fragment: str
 ) -> None:
-    result = threshold(home.path, *args)
+    result = (threshold if case in IN_A_PROCESS else here)(home.path, *args)
 
     assert result.returncode == code, result.stderr
     assert "Traceback" not in result.stdout + result.stderr
@@ -197,7 +204,7 @@ def test_an_error_is_one_line_on_stderr_and_a_nonzero_exit(
 
 
 def test_a_home_that_does_not_exist_is_one_clear_line(tmp_path: Path) -> None:
-    result = threshold(tmp_path / "nowhere", "datasets")
+    result = here(tmp_path / "nowhere", "datasets")
 
     assert result.returncode == NotFound.exit_code
     assert result.stderr.count("\n") == 1 and "run `threshold init` first" in result.stderr

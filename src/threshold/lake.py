@@ -9,6 +9,7 @@ renamed or added column reads right in old files.
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -29,6 +30,7 @@ from threshold.settings import Settings
 from threshold.store.db import Store
 
 if TYPE_CHECKING:  # pyiceberg is imported where it is used: `threshold query` on a plain query needs none of it
+    import duckdb
     from pyiceberg.catalog.sql import SqlCatalog
     from pyiceberg.manifest import DataFile
     from pyiceberg.schema import Schema
@@ -553,11 +555,38 @@ def fields_of(schema: Schema) -> tuple[Field, ...]:
     return tuple(Field(f.field_id, f.name, duckdb_type(f.field_type), str(f.field_type)) for f in schema.fields)
 
 
+_scratch_lock = threading.Lock()
+_scratch: tuple[int, duckdb.DuckDBPyConnection] | None = None
+"""(the process that opened it, this process's scratch DuckDB): a child after a fork opens its own."""
+
+
+@contextmanager
+def scratch() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor of this process's in-memory DuckDB for small questions about types and file footers.
+
+    Opening a DuckDB database costs tens of milliseconds (80 ms on a loaded 2-core machine), and every
+    share asked two such questions on a database of its own (its columns' Iceberg types, its Parquet
+    file's DuckDB types), as did each snapshot's first read plan; a cursor of one database kept for the
+    process costs a fraction of a millisecond. Users' SQL never runs here; a cursor's registered views
+    are its own; a question that switches a setting off for the whole database opens its own database.
+    """
+    import duckdb
+
+    global _scratch
+    with _scratch_lock:
+        if _scratch is None or _scratch[0] != os.getpid():
+            _scratch = (os.getpid(), duckdb.connect(":memory:", config={"threads": 1}))
+        cursor = _scratch[1].cursor()
+    try:
+        yield cursor
+    finally:
+        cursor.close()
+
+
 def _direct_types(files: tuple[str, ...], fields: tuple[Field, ...]) -> dict[str, str] | None:
     """{column: DuckDB type in the files} if every file holds every field under its current name, else None."""
     if not files:
         return None
-    import duckdb
     import pyarrow.parquet as pq
 
     wanted = {f.field_id: f.name for f in fields}
@@ -570,10 +599,7 @@ def _direct_types(files: tuple[str, ...], fields: tuple[Field, ...]) -> dict[str
         }
         if any(ids.get(fid) != name for fid, name in wanted.items()):
             return None
-    con = duckdb.connect()
-    try:
+    with scratch() as con:
         described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_quote_str(files[0])})").fetchall()
-    finally:
-        con.close()
     types = {str(r[0]): str(r[1]) for r in described}
     return {f.name: types.get(f.name, "") for f in fields}

@@ -8,6 +8,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from prepared import on_org
 from threshold.catalog.search import search
 from threshold.catalog.service import describe
 from threshold.errors import InvalidInput, NotFound
@@ -27,6 +28,21 @@ def _ranking_datasets(org: Any) -> None:
     _share(org, "finance", "open_orders", {"id": [7]})
     _share(org, "sales", "shipments", {"orders_count": [4], "carrier": ["DHL"]})
     _share(org, "sales", "returns", {"id": [1]}, description="Returned goods, linked to ORDERS by id")
+
+
+@on_org("ranked")
+def _build_ranked(any_org: Any, tmp: Any = None) -> Any:
+    """The org with the seven datasets the ranking cases search among."""
+    _ranking_datasets(any_org)
+    return any_org
+
+
+@pytest.fixture
+def ranked(any_org: Any, prepared_homes: Any) -> Any:
+    """`_build_ranked`: a copy of its home built once per session and backend (the tests only search)."""
+    if not prepared_homes.adopt(any_org, _build_ranked):
+        _build_ranked(any_org)
+    return any_org
 
 
 # (search text, the dataset names expected, best first, with why each matched)
@@ -88,8 +104,8 @@ SEARCH_CASES: list[tuple[str, list[tuple[str, str]]]] = [
 ]
 
 
-def test_search_ranks_and_explains_matches(any_org: Any) -> None:
-    _ranking_datasets(any_org)
+def test_search_ranks_and_explains_matches(ranked: Any) -> None:
+    any_org = ranked
     wrong = {}
     for text, expected in SEARCH_CASES:
         page = search(any_org.platform, text)
@@ -100,8 +116,8 @@ def test_search_ranks_and_explains_matches(any_org: Any) -> None:
     assert search(any_org.platform, "SALES.ORDERS").results == search(any_org.platform, "sales.orders").results
 
 
-def test_search_result_fields(any_org: Any) -> None:
-    _ranking_datasets(any_org)
+def test_search_result_fields(ranked: Any) -> None:
+    any_org = ranked
     first = search(any_org.platform, "orders").results[4]
     assert first["name"] == "finance.budget"
     assert first["matched_columns"] == ["orders"]

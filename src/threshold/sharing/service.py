@@ -35,7 +35,7 @@ from threshold import disk, events
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound, ThresholdError, TooLarge, TransientError
 from threshold.events import DatasetPublished, DatasetPublishing, SchemaChanged, ShareStarting
 from threshold.identity.service import Person
-from threshold.lake import _quote_ident, _quote_str, duckdb_type, field_ids_option
+from threshold.lake import _quote_ident, _quote_str, duckdb_type, field_ids_option, scratch
 from threshold.locks import dataset_lock
 from threshold.names import check_name, column_names, name_from_file
 from threshold.platform import Platform
@@ -553,14 +553,11 @@ def plan_schema(
 
 def _iceberg_types(incoming: Incoming) -> dict[str, Any]:
     """Iceberg types of the incoming lake types, through an empty Arrow schema."""
-    con = duckdb.connect()
-    try:
-        cols = ", ".join(
-            f"CAST(NULL AS {t}) AS {_quote_ident(n)}" for n, t in zip(incoming.names, incoming.types, strict=True)
-        )
+    cols = ", ".join(
+        f"CAST(NULL AS {t}) AS {_quote_ident(n)}" for n, t in zip(incoming.names, incoming.types, strict=True)
+    )
+    with scratch() as con:
         arrow = con.sql(f"SELECT {cols} LIMIT 0").to_arrow_table().schema
-    finally:
-        con.close()
     schema: Schema = Catalog._convert_schema_if_needed(arrow)  # fresh ids, as create_table assigns them
     return {f.name: f.field_type for f in schema.fields}
 
