@@ -1,27 +1,44 @@
 """Several processes run the scheduler against one PostgreSQL database: a due job runs exactly once.
 
+Two proofs. The first starts the race by hand (a barrier), the second lets a running server race.
+
 Four real processes open the same home, load every job kind, say they are ready and wait on a barrier (a
 line on stdin); the test releases them at once and each runs `jobs.run_due`, as the scheduler thread of each
 worker of `threshold serve --workers N` does on every tick. Every planned job was made due beforehand. The
 compare-and-set claim lets exactly one process run each job: one run recorded per job, one maturity snapshot
 taken, and the outcomes the processes report add up to one per job.
+
+The second starts a real `threshold serve --workers 3` with its scheduler threads ticking every few
+milliseconds, waits until every worker has answered a request (so each one's scheduler is running), then
+makes many one-shot maturity snapshot jobs due at once: the three scheduler threads race for them. Each job
+runs exactly once (one run recorded, one snapshot taken per job), none is lost, and every run was made by
+one of the server's workers.
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 import s3homes
+from threshold.identity.service import create_token
+from threshold.jobs import service as jobs
 from threshold.jobs.models import Job, JobRun
 from threshold.maturity.models import Snapshot
+from threshold.maturity.snapshots import JOB_KIND as MATURITY
 from threshold.maturity.snapshots import plan as plan_maturity
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -92,3 +109,119 @@ def test_a_due_job_runs_exactly_once_across_processes(prepared_homes: Any, tmp_p
             assert runs == Counter(dict.fromkeys(jobs, 1))
             assert s.scalar(select(func.count()).select_from(Snapshot)) == snapshots + 1
             assert s.scalar(select(func.count()).select_from(Job).where(Job.claimed_by.is_not(None))) == 0
+
+
+WORKERS = 3
+ONE_SHOTS = 24
+DEADLINE = 240.0
+"""Longest the server test waits: for every worker to answer, then for every job to have run (a loaded machine)."""
+SERVE = (
+    "import socket, sys\n"
+    "fd, home, n = int(sys.argv[1]), sys.argv[2], sys.argv[3]\n"
+    "from threshold.commands import serving\n"
+    "serving.bind = lambda host, port: socket.socket(fileno=fd)\n"
+    "from threshold.cli import main\n"
+    "sys.argv = ['threshold', 'serve', '--home', home, '--workers', n]\n"
+    "main()\n"
+)
+"""`threshold serve --workers N` on an inherited socket (as in test_several_workers.py)."""
+
+
+def _children(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in children.read_text().split()] if children.exists() else []
+
+
+def test_the_scheduler_threads_of_a_multi_worker_server_run_each_due_job_once(
+    prepared_homes: Any, tmp_path: Any
+) -> None:
+    if not os.environ.get("THRESHOLD_TEST_POSTGRES_URL"):
+        pytest.skip("THRESHOLD_TEST_POSTGRES_URL not set (make test starts a local PostgreSQL)")
+    for platform in prepared_homes.copy("org", "postgres", tmp_path / "home"):
+        auth = {"Authorization": f"Bearer {create_token(platform, 'carla')[1]}"}
+        with platform.store.session() as s:
+            snapshots = s.scalar(select(func.count()).select_from(Snapshot)) or 0
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/api/v1/me"
+        env = {
+            **os.environ,
+            **s3homes.subprocess_env(platform.settings),
+            "THRESHOLD_DATABASE_URL": str(platform.settings.database_url),
+            "THRESHOLD_JOBS__SCHEDULER": "true",
+            "THRESHOLD_JOBS__INTERVAL_SECONDS": "0.02",
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-c", SERVE, str(listener.fileno()), str(platform.settings.home_dir), str(WORKERS)],
+            pass_fds=(listener.fileno(),),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        listener.close()
+        workers: list[int] = []
+        try:
+            # Every worker answers once: each one's app has started, and with it its scheduler thread.
+            answered: set[str] = set()
+            end = time.monotonic() + DEADLINE
+            with ThreadPoolExecutor(4) as pool:
+                while len(answered) < WORKERS:
+                    assert time.monotonic() < end, f"only {len(answered)} of {WORKERS} workers answered"
+                    for r in pool.map(lambda _: httpx.get(url, headers=auth, timeout=120), range(8)):  # noqa: B023
+                        assert r.status_code == 200, r.text
+                        answered.add(r.headers["x-threshold-worker"])
+            workers = _children(proc.pid)
+            assert len(workers) == WORKERS
+            keys = [f"claim-{i:02d}" for i in range(ONE_SHOTS)]
+            with platform.store.session() as s:  # one-shot jobs (no schedule), all due now, in one commit
+                for key in keys:
+                    jobs.plan(s, MATURITY, key, None, label="a one-shot snapshot", now=platform.clock())
+                s.execute(
+                    update(Job)
+                    .where(Job.kind == MATURITY, Job.key.in_(keys))
+                    .values(next_run_at=datetime.now(UTC) - timedelta(seconds=1))
+                )
+            pending = 1
+            while pending:  # done: no job of ours left due or held (a run still going holds its claim)
+                assert time.monotonic() < end, f"{pending} of {ONE_SHOTS} jobs still due or running"
+                assert proc.poll() is None, proc.communicate()[1][-3000:]
+                with platform.store.reader() as s:
+                    pending = s.scalar(
+                        select(func.count())
+                        .select_from(Job)
+                        .where(
+                            Job.kind == MATURITY,
+                            Job.key.in_(keys),
+                            or_(Job.next_run_at.is_not(None), Job.claimed_by.is_not(None)),
+                        )
+                    )
+            with platform.store.reader() as s:
+                runs = s.execute(
+                    select(JobRun.key, JobRun.worker, JobRun.status, JobRun.trigger, JobRun.error).where(
+                        JobRun.kind == MATURITY, JobRun.key.in_(keys)
+                    )
+                ).all()
+                taken = (s.scalar(select(func.count()).select_from(Snapshot)) or 0) - snapshots
+                statuses = {
+                    j.key: j.last_status for j in s.execute(select(Job.key, Job.last_status).where(Job.key.in_(keys)))
+                }
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            try:
+                _, err = proc.communicate(timeout=90)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+            for pid in workers:
+                if Path(f"/proc/{pid}").exists():
+                    os.kill(pid, signal.SIGKILL)
+        assert Counter(key for key, *_ in runs) == Counter(dict.fromkeys(keys, 1))  # each once, none lost
+        assert {(status, trigger) for _, _, status, trigger, _ in runs} == {("ok", "schedule")}, {e for *_, e in runs}
+        assert statuses == dict.fromkeys(keys, "ok")
+        assert taken == ONE_SHOTS  # the work itself was done once per job
+        ran_in = {int(worker.split(":")[1]) for _, worker, *_ in runs}  # host:pid:nonce
+        assert ran_in <= set(workers), (ran_in, workers)  # by the server's scheduler threads, not this test
+        assert proc.returncode == 0, err[-3000:]

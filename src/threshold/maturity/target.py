@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from threshold.access import DomainRef, TargetProposalRef, require
@@ -47,17 +49,17 @@ class ProposalView:
 
 
 def ensure_default(s: Session) -> None:
-    """Version 1, the shipped picture, exists (in the caller's transaction)."""
+    """Version 1, the shipped picture, exists (in the caller's transaction). Several workers' schedulers may
+    take the first snapshot at once: the one that inserts second finds version 1 there and inserts nothing."""
     if s.scalar(select(func.count()).select_from(TargetPicture)) == 0:
-        s.add(
-            TargetPicture(
-                version=1,
-                document=default_document(),
-                reason="the target picture shipped with Threshold",
-                created_at=SINCE_EVER,
-            )
-        )
-        s.flush()
+        insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        first = {
+            "version": 1,
+            "document": default_document(),
+            "reason": "the target picture shipped with Threshold",
+            "created_at": SINCE_EVER,
+        }
+        s.execute(insert(TargetPicture).values(first).on_conflict_do_nothing(index_elements=["version"]))
 
 
 def in_force(s: Session, at: datetime | None = None) -> tuple[int, Picture]:
