@@ -1,25 +1,28 @@
 """What a platform keeps between calls: a bounded map, least recently used dropped first, whose entries may
-expire at a given moment (a reader's grant ending). The gateway's prepared reads and the read decisions of the
-one decision point are kept this way, each keyed on everything its value depends on (the store's metadata
-version among them), so an entry is never stale, only unused."""
+expire at a given moment (a reader's grant ending, by the platform's clock). The gateway's prepared reads and
+the read decisions of the one decision point are kept this way, each keyed on everything its value depends on
+(the store's metadata version among them), so an entry is never stale, only unused."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Generic, TypeVar
+
+from threshold.runtime import Clock, system_clock
 
 V = TypeVar("V")
 
 
 class Kept(Generic[V]):
-    """At most `limit` values; `get` forgets one whose moment has come (`until`, compared with the wall clock,
-    as the grants' ends are)."""
+    """At most `limit` values; `get` forgets one whose moment has come (`until`, compared with `clock`: the
+    platform's, by which the grants' ends are judged)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, clock: Clock = system_clock) -> None:
         self.limit = limit
+        self.clock = clock
         self._entries: OrderedDict[Hashable, tuple[V, datetime | None]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -31,7 +34,7 @@ class Kept(Generic[V]):
             entry = self._entries.get(key)
             if entry is None:
                 return None
-            if entry[1] is not None and datetime.now(UTC) >= entry[1]:
+            if entry[1] is not None and self.clock() >= entry[1]:
                 del self._entries[key]
                 return None
             self._entries.move_to_end(key)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from threshold.errors import NotFound
 from threshold.lake import Lake
-from threshold.runtime import Clock, Executor, background, system_clock
+from threshold.runtime import Clock, Executor, background
 from threshold.settings import Settings
 from threshold.store.db import Store
 
@@ -31,11 +31,19 @@ class Platform:
         self._daft: DaftEngine | None = None
         self._limits: Limits | None = None
         self._lock = threading.Lock()
-        self.clock: Clock = system_clock
-        """What time it is for jobs and the outbox (tests inject a fixed clock)."""
         self.executor: Executor = background
         """Where background work (outbox deliveries) runs (tests inject `jobs.runtime.inline`)."""
         self._on_close: list[Callable[[], None]] = []
+
+    @property
+    def clock(self) -> Clock:
+        """What time it is for jobs, the outbox, stamps and every decision on access (a grant's expiry); tests
+        inject a fixed clock. The store holds it, so a decision read inside a session sees the same time."""
+        return self.store.clock
+
+    @clock.setter
+    def clock(self, value: Clock) -> None:
+        self.store.clock = value
 
     def on_close(self, fn: Callable[[], None]) -> None:
         """Call `fn` when the platform closes, before its engine and store (a capability's writer flushes)."""

@@ -280,6 +280,38 @@ def test_an_expired_grant_no_longer_works(on_request: Any) -> None:
     assert access.grants(p, org.ben)[0].active is False
 
 
+def test_a_grant_expires_by_the_platforms_clock_and_no_kept_decision_outlives_it(on_request: Any) -> None:
+    """Nothing in the store changes when a grant runs out: the platform's clock moving past its end is enough,
+    on the next read, although the reader's earlier decisions and prepared reads are kept (same metadata
+    version). A decision kept under a grant that ends later is bounded by that grant's end too."""
+    org, p = on_request, on_request.platform
+    start = datetime.now(UTC)
+    p.clock = lambda: start
+    short = access.request_access(p, org.ben, DATASET, purpose="forecasting", days=1)
+    access.approve(p, org.anna, short.id)
+    long = access.request_access(p, org.ben, DATASET, purpose="payroll audit", days=10)
+    access.approve(p, org.anna, long.id)
+    for purpose in ("forecasting", "payroll audit"):  # decided, and kept
+        assert query(p, READ, user=org.ben, purpose=purpose).table.num_rows == 5
+        assert query(p, READ, user=org.ben, purpose=purpose).table.num_rows == 5
+
+    p.clock = lambda: start + timedelta(days=1, seconds=1)
+    with pytest.raises(Denied, match="payroll audit"):  # the one live grant is for another purpose
+        query(p, READ, user=org.ben, purpose="forecasting")
+    assert query(p, READ, user=org.ben, purpose="payroll audit").table.num_rows == 5
+    assert {g.purposes[0]: g.active for g in access.grants(p, org.ben)} == {
+        "forecasting": False,
+        "payroll audit": True,
+    }
+    p.clock = lambda: start + timedelta(days=5)
+    assert query(p, READ, user=org.ben, purpose="payroll audit").table.num_rows == 5  # kept until its grant ends
+
+    p.clock = lambda: start + timedelta(days=10, seconds=1)
+    with pytest.raises(Denied, match=r"visibility\.on-request"):
+        query(p, READ, user=org.ben, purpose="payroll audit")
+    assert [g.active for g in access.grants(p, org.ben)] == [False, False]
+
+
 def test_a_grant_allowing_personal_data_shows_it_for_that_purpose_only(on_request: Any) -> None:
     org, p = on_request, on_request.platform
     req = access.request_access(p, org.ben, DATASET, purpose="payroll audit")

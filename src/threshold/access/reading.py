@@ -191,12 +191,12 @@ class Decisions(Kept[Decision]):
     the purpose and the dataset's metadata, not on the query that asked: after a policy change the first query
     on each dataset decides and the next ones, whatever their text, reuse it."""
 
-    def __init__(self) -> None:
-        super().__init__(MAX_DECISIONS)
+    def __init__(self, platform: Platform) -> None:
+        super().__init__(MAX_DECISIONS, lambda: platform.clock())  # the clock in force at each read (tests move it)
 
 
 def kept_decisions(platform: Platform) -> Decisions:
-    return kept_on(platform, "_read_decisions", Decisions)  # type: ignore[return-value]
+    return kept_on(platform, "_read_decisions", lambda: Decisions(platform))  # type: ignore[return-value]
 
 
 def decision_key(version: int, person: Person, purpose: str | None, dataset: str) -> tuple[Any, ...]:
@@ -310,7 +310,7 @@ def _context(platform: Platform, s: Session, person: Person, rows: Iterable[Data
 def _decide_all(
     platform: Platform, s: Session, person: Person, datasets: list[str], purpose: str | None
 ) -> tuple[list[Decision], _Context]:
-    now = datetime.now(UTC)
+    now = platform.clock()
     purpose_norm = purpose.strip().lower() if purpose else None
     rows = s.scalars(
         select(Dataset)
@@ -347,7 +347,7 @@ def decide_at(
     from readers outside the domain (fail closed)."""
     from threshold.store.models import Share
 
-    now = datetime.now(UTC)
+    now = platform.clock()
     purpose_norm = purpose.strip().lower() if purpose else None
     with platform.store.session() as s:
         d = s.scalars(

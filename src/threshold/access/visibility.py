@@ -10,7 +10,6 @@ in progress) exists for no one. `knowable(viewer)` is the same rule as a SQL con
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from threshold.access.resources import DatasetRef
 from threshold.errors import NotFound
 from threshold.identity.service import Person
+from threshold.store.db import now_of
 from threshold.store.models import Dataset, Domain, Grant
 
 
@@ -112,7 +112,7 @@ def live_grants(s: Session, viewer: Person, dataset_ids: Iterable[int]) -> set[i
         Grant.user_id == viewer.id,
         Grant.dataset_id.in_(ids),
         Grant.revoked_at.is_(None),
-        or_(Grant.expires_at.is_(None), Grant.expires_at > datetime.now(UTC)),
+        or_(Grant.expires_at.is_(None), Grant.expires_at > now_of(s)),
     )
     return set(s.scalars(q))
 

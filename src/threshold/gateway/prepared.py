@@ -51,15 +51,15 @@ class PreparedReads(Kept[Prepared]):
     """Prepared reads of one platform, keyed on everything they depend on; one is forgotten when the
     earliest of its reader's grants ends (`Prepared.until`)."""
 
-    def __init__(self) -> None:
-        super().__init__(MAX_PREPARED)
+    def __init__(self, platform: Platform) -> None:
+        super().__init__(MAX_PREPARED, lambda: platform.clock())  # the clock in force at each read (tests move it)
 
     def put(self, key: Hashable, value: Prepared, until: datetime | None = None) -> None:
         super().put(key, value, value.until if until is None else until)
 
 
 def reads_of(platform: Platform) -> PreparedReads:
-    return kept_on(platform, "_prepared_reads", PreparedReads)  # type: ignore[return-value]
+    return kept_on(platform, "_prepared_reads", lambda: PreparedReads(platform))  # type: ignore[return-value]
 
 
 def key_of(version: int | None, sql: str, user: Person, purpose: str | None) -> Key | None:
@@ -74,7 +74,7 @@ def grants_expire(platform: Platform, session: Any, user: Person) -> datetime | 
     """When the first of the reader's live grants expires (a decision made now may change then)."""
     from threshold.store.models import Grant
 
-    now = datetime.now(UTC)
+    now = platform.clock()
     first = session.scalar(
         select(func.min(Grant.expires_at)).where(
             Grant.user_id == user.id, Grant.revoked_at.is_(None), Grant.expires_at > now

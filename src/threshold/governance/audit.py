@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import insert, or_, select
@@ -26,7 +26,7 @@ def append(
     session: Session | None = None,
 ) -> None:
     row = {
-        "at": datetime.now(UTC),
+        "at": platform.clock(),
         "actor_id": actor.id if actor else None,
         "action": action,
         "dataset_id": dataset_id,

@@ -352,7 +352,7 @@ def grants(platform: Platform, person: Person, *, dataset: str | None = None) ->
                 q = q.where(Grant.user_id == person.id)
         else:
             q = q.where(Grant.user_id == person.id, Grant.dataset_id.in_(_known(person)))
-        now = datetime.now(UTC)
+        now = platform.clock()
         return [
             GrantRow(
                 id=g.id,
@@ -371,7 +371,7 @@ def grants(platform: Platform, person: Person, *, dataset: str | None = None) ->
 
 def time_to_access(platform: Platform) -> list[AccessTimes]:
     """Per domain: how long people waited for an answer (median, p90), decided and waiting counts."""
-    now = datetime.now(UTC)
+    now = platform.clock()
     with platform.store.session() as s:
         rows = s.execute(
             select(

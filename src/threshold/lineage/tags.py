@@ -20,13 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from threshold.lineage.models import DIRECT_KINDS
+from threshold.store.db import now_of
 from threshold.store.models import Dataset, Domain, Grant, Tag
 
 ORIGIN = "lineage"
@@ -159,7 +160,7 @@ class _Scoper:
 
     def _grant(self, dataset_id: int) -> int | None:
         assert self.read_as is not None
-        now = datetime.now(UTC)
+        now = now_of(self.s)
         for g in self.s.scalars(
             select(Grant)
             .where(Grant.user_id == self.read_as.owner_id, Grant.dataset_id == dataset_id, Grant.revoked_at.is_(None))

@@ -26,6 +26,7 @@ from threshold.products import dependents, rollup
 from threshold.products.lookup import Window, dataset_ref, iso
 from threshold.products.models import Candidate, Nomination
 from threshold.settings import ProductSettings
+from threshold.store.db import now_of
 from threshold.store.models import AccessRequest, Dataset, Domain, Grant, Share, User
 
 SIGNALS = ("people", "domains", "repeat", "questions", "purposes", "dependents", "demand")
@@ -142,7 +143,7 @@ def compute(platform: Platform, window: Window) -> tuple[dict[int, Signals], str
             values = signals.compute(s, platform, window.since)
         granted = conn.execute(
             select(Grant.dataset_id, Grant.purposes).where(
-                Grant.revoked_at.is_(None), or_(Grant.expires_at.is_(None), Grant.expires_at > datetime.now(UTC))
+                Grant.revoked_at.is_(None), or_(Grant.expires_at.is_(None), Grant.expires_at > now_of(s))
             )
         ).all()
         nominated = conn.execute(

@@ -32,6 +32,7 @@ from threshold.products.lookup import (
     with_consumer_domain,
 )
 from threshold.products.models import UsageColumn, UsageDatasetWeekly, UsagePair, UsageQuestionSummary, UsageWeekly
+from threshold.store.db import now_of
 from threshold.store.models import Dataset, Grant, UsageEvent, UsageRead
 
 W = UsageWeekly
@@ -102,7 +103,7 @@ def dataset_consumers(
             select(Grant.user_id, Grant.purposes).where(
                 Grant.dataset_id == ref.id,
                 Grant.revoked_at.is_(None),
-                or_(Grant.expires_at.is_(None), Grant.expires_at > datetime.now(UTC)),
+                or_(Grant.expires_at.is_(None), Grant.expires_at > now_of(s)),
             )
         ).all()
         questions = _questions(s, viewer, ref.id, since_at, settings.recurring_people)

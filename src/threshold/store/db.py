@@ -6,6 +6,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from threshold.errors import InvalidInput
+from threshold.runtime import Clock, system_clock
 from threshold.store import search_index
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -56,6 +58,13 @@ def _is_write(statement: str) -> bool:
     return statement.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE")
 
 
+def now_of(session: Session) -> datetime:
+    """The time by the clock of the store `session` belongs to, for a decision made inside it (a grant's
+    expiry) where no platform is at hand."""
+    store = session.info.get("store")
+    return store.clock() if isinstance(store, Store) else datetime.now(UTC)
+
+
 class Store:
     """The metadata store. `session()` is one transaction: committed on success, rolled back on error."""
 
@@ -66,7 +75,10 @@ class Store:
         self.url = url
         self.lock_timeout = lock_timeout
         self.engine = make_engine(url, lock_timeout)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.clock: Clock = system_clock
+        """What time it is for what is decided in this store's sessions (a grant's expiry): the platform's
+        clock (`Platform.clock` is this attribute), read by `now_of(session)`."""
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False, info={"store": self})
         search_index.keep_in_step(self._sessions)
         self._local = threading.local()
         self._version_connections: list[sqlite3.Connection] = []
