@@ -130,15 +130,19 @@ def main() -> None:
 
     medians = {name: {s: statistics.median(v) for s, v in by.items()} for name, by in wall.items()}
     cpu_medians = {name: {s: statistics.median(v) for s, v in by.items()} for name, by in cpu.items()}
-    print(f"\n{'query':<7}{'threshold s':>12}{'duckdb s':>10}{'ratio':>8}{'CPU thr s':>11}{'CPU duck s':>11}"
-          f"{'ratio':>7}{'+ms':>8}  result")  # fmt: skip
+    print(
+        f"\n{'query':<7}{'threshold s':>12}{'duckdb s':>10}{'ratio':>8}{'CPU thr s':>11}{'CPU duck s':>11}"
+        f"{'ratio':>7}{'+ms':>8}  result"
+    )
     for name, m in medians.items():
         result = "MISMATCH: " + mismatches[name] if name in mismatches else "same"
         ratio = m["threshold"] / m["duckdb"]
         c = cpu_medians[name]
         extra = (m["threshold"] - m["duckdb"]) * 1000
-        print(f"{name:<7}{m['threshold']:>12.3f}{m['duckdb']:>10.3f}{ratio:>8.2f}{c['threshold']:>11.3f}"
-              f"{c['duckdb']:>11.3f}{c['threshold'] / c['duckdb']:>7.2f}{extra:>+8.1f}  {result}")  # fmt: skip
+        print(
+            f"{name:<7}{m['threshold']:>12.3f}{m['duckdb']:>10.3f}{ratio:>8.2f}{c['threshold']:>11.3f}"
+            f"{c['duckdb']:>11.3f}{c['threshold'] / c['duckdb']:>7.2f}{extra:>+8.1f}  {result}"
+        )
     total = {s: sum(m[s] for m in medians.values()) for s in sides}
     ratio = total["threshold"] / total["duckdb"]
     print(f"{'total':<7}{total['threshold']:>12.3f}{total['duckdb']:>10.3f}{ratio:>8.2f}")

@@ -63,7 +63,8 @@ def _specs(n: int) -> list[dict[str, Any]]:
 
 
 def _load() -> str:
-    return "load %.1f %.1f %.1f" % os.getloadavg()
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.1f} {five:.1f} {fifteen:.1f}"
 
 
 def _pct(values: list[float], p: float) -> float:

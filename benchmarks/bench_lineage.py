@@ -59,15 +59,19 @@ def build_graph(platform: Platform, n: int, m: int, seed: int) -> tuple[list[int
     now = datetime.now(UTC)
     with platform.store.engine.begin() as c:
         c.execute(
-            text("INSERT INTO users (name, display_name, is_admin, is_governance, attributes, created_at) "
-                 "VALUES (:n, :n, false, false, '{}', :t)"),
+            text(
+                "INSERT INTO users (name, display_name, is_admin, is_governance, attributes, created_at) "
+                "VALUES (:n, :n, false, false, '{}', :t)"
+            ),
             [{"n": f"owner{d}", "t": now} for d in range(DOMAINS)],
-        )  # fmt: skip
+        )
         c.execute(
-            text("INSERT INTO domains (name, title, description, default_visibility, created_at) "
-                 "VALUES (:n, :n, '', 'open', :t)"),
+            text(
+                "INSERT INTO domains (name, title, description, default_visibility, created_at) "
+                "VALUES (:n, :n, '', 'open', :t)"
+            ),
             [{"n": f"d{d}", "t": now} for d in range(DOMAINS)],
-        )  # fmt: skip
+        )
         users = dict(c.execute(text("SELECT name, id FROM users")).all())
         domains = dict(c.execute(text("SELECT name, id FROM domains")).all())
         c.execute(
@@ -80,17 +84,21 @@ def build_graph(platform: Platform, n: int, m: int, seed: int) -> tuple[list[int
             domain = f"d{(pos * DOMAINS) // per_layer}"
             rows.append({"dom": domains[domain], "name": f"ds{i}", "full": f"{domain}.ds{i}", "t": now})
         c.execute(
-            text("INSERT INTO datasets (domain_id, name, full_name, title, description, purpose, stage, "
-                 "allowed_purposes, snapshot_id, row_count, size_bytes, created_at, updated_at) VALUES "
-                 "(:dom, :name, :full, :name, '', '', 'shared', '[]', 1, 0, 0, :t, :t)"),
+            text(
+                "INSERT INTO datasets (domain_id, name, full_name, title, description, purpose, stage, "
+                "allowed_purposes, snapshot_id, row_count, size_bytes, created_at, updated_at) VALUES "
+                "(:dom, :name, :full, :name, '', '', 'shared', '[]', 1, 0, 0, :t, :t)"
+            ),
             rows,
-        )  # fmt: skip
+        )
         ds_ids = dict(c.execute(text("SELECT full_name, id FROM datasets")).all())
         c.execute(
-            text("INSERT INTO lineage_nodes (kind, namespace, name, dataset_id, owners, columns, detail, "
-                 "created_at, updated_at) VALUES ('dataset', 'threshold', :full, :ds, '[]', '[]', '{}', :t, :t)"),
+            text(
+                "INSERT INTO lineage_nodes (kind, namespace, name, dataset_id, owners, columns, detail, "
+                "created_at, updated_at) VALUES ('dataset', 'threshold', :full, :ds, '[]', '[]', '{}', :t, :t)"
+            ),
             [{"full": r["full"], "ds": ds_ids[r["full"]], "t": now} for r in rows],
-        )  # fmt: skip
+        )
         node_of = dict(c.execute(text("SELECT dataset_id, id FROM lineage_nodes")).all())
         ids = [node_of[ds_ids[r["full"]]] for r in rows]
         edges: set[tuple[int, int]] = set()
@@ -106,10 +114,12 @@ def build_graph(platform: Platform, n: int, m: int, seed: int) -> tuple[list[int
         while len(edges) < m:
             edges.add((rng.choice(hubs), ids[rng.randrange(per_layer, n)]))
         c.execute(
-            text("INSERT INTO lineage_edges (src_id, dst_id, origin, created_at, updated_at) "
-                 "VALUES (:s, :d, 'derivation', :t, :t)"),
+            text(
+                "INSERT INTO lineage_edges (src_id, dst_id, origin, created_at, updated_at) "
+                "VALUES (:s, :d, 'derivation', :t, :t)"
+            ),
             [{"s": a, "d": b, "t": now} for a, b in edges],
-        )  # fmt: skip
+        )
     return ids, hubs
 
 
@@ -159,14 +169,21 @@ def main() -> None:
             n_nodes = c.execute(text("SELECT count(*) FROM lineage_nodes")).scalar_one()
             if platform.settings.is_sqlite:
                 c.execute(text("ANALYZE"))
-                plan = c.execute(text("EXPLAIN QUERY PLAN SELECT src_id, dst_id, job_id FROM lineage_edges "
-                                      "WHERE src_id IN (1, 2, 3)")).all()  # fmt: skip
-                plan_up = c.execute(text("EXPLAIN QUERY PLAN SELECT dst_id, src_id, job_id FROM lineage_edges "
-                                         "WHERE dst_id IN (1, 2, 3)")).all()  # fmt: skip
+                plan = c.execute(
+                    text(
+                        "EXPLAIN QUERY PLAN SELECT src_id, dst_id, job_id FROM lineage_edges WHERE src_id IN (1, 2, 3)"
+                    )
+                ).all()
+                plan_up = c.execute(
+                    text(
+                        "EXPLAIN QUERY PLAN SELECT dst_id, src_id, job_id FROM lineage_edges WHERE dst_id IN (1, 2, 3)"
+                    )
+                ).all()
             else:
                 c.execute(text("ANALYZE"))
-                plan = c.execute(text("EXPLAIN SELECT src_id, dst_id, job_id FROM lineage_edges "
-                                      "WHERE src_id IN (1, 2, 3)")).all()  # fmt: skip
+                plan = c.execute(
+                    text("EXPLAIN SELECT src_id, dst_id, job_id FROM lineage_edges WHERE src_id IN (1, 2, 3)")
+                ).all()
                 plan_up = []
             c.commit()
         backend = "SQLite" if platform.settings.is_sqlite else "PostgreSQL"

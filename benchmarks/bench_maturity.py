@@ -86,59 +86,107 @@ def build(platform: Any, args: argparse.Namespace, now: datetime, log: Callable[
         return f"strftime('%Y-%m-%d %H:%M:%f', '{start.strftime('%Y-%m-%d %H:%M:%S')}', '+' || ({expr}) || ' seconds')"
 
     steps = [
-        ("domains", counter.format(n_dom) + "INSERT INTO domains (id, name, title, description, default_visibility, "
-         f"created_at) SELECT i + 1000, 'domain_' || i, 'Domain ' || i, '', 'open', '{t0}' FROM n"),
-        ("people", counter.format(n_people) + "INSERT INTO users (id, name, display_name, is_admin, is_governance, "
-         f"attributes, created_at) SELECT i + 1000, 'person_' || i, 'Person ' || i, 0, 0, '{{}}', '{t0}' FROM n"),
-        ("memberships", f"INSERT INTO memberships (user_id, domain_id, role) SELECT id, 1000 + ((id - 1000) % {n_dom}) "
-         "+ 1, CASE WHEN id - 1000 <= " + str(n_dom) + " THEN 'owner' ELSE 'member' END FROM users WHERE id > 1000"),
+        (
+            "domains",
+            counter.format(n_dom) + "INSERT INTO domains (id, name, title, description, default_visibility, "
+            f"created_at) SELECT i + 1000, 'domain_' || i, 'Domain ' || i, '', 'open', '{t0}' FROM n",
+        ),
+        (
+            "people",
+            counter.format(n_people) + "INSERT INTO users (id, name, display_name, is_admin, is_governance, "
+            f"attributes, created_at) SELECT i + 1000, 'person_' || i, 'Person ' || i, 0, 0, '{{}}', '{t0}' FROM n",
+        ),
+        (
+            "memberships",
+            f"INSERT INTO memberships (user_id, domain_id, role) SELECT id, 1000 + ((id - 1000) % {n_dom}) "
+            "+ 1, CASE WHEN id - 1000 <= " + str(n_dom) + " THEN 'owner' ELSE 'member' END FROM users WHERE id > 1000",
+        ),
         # Domain k's datasets: maturity rises with k (description, owner, contract, checks more often).
-        ("datasets", counter.format(n_ds) + "INSERT INTO datasets (id, domain_id, name, full_name, title, description, "
-         "purpose, stage, allowed_purposes, snapshot_id, row_count, size_bytes, created_at, updated_at) "
-         f"SELECT i, 1000 + ((i - 1) % {n_dom}) + 1, 't' || i, 'domain_' || (((i - 1) % {n_dom}) + 1) || '.t' || i, "
-         f"'', CASE WHEN (i * 7) % 100 < (((i - 1) % {n_dom}) + 1) * 100 / {n_dom} THEN 'described' ELSE '' END, '', "
-         f"'shared', '[]', 1, 100, 1000, {at(f'(i * 31) % {span // 2}')}, '{t0}' FROM n"),
-        ("shares", f"INSERT INTO shares (dataset_id, snapshot_id, mode, at, rows_added, rows_total, source_name, "
-         f"source_format, notes, column_tags, column_scopes) SELECT id, 1, 'create', {at(f'(id * 97) % {span}')}, "
-         "100, 100, '', 'csv', '[]', '{}', '{}' FROM datasets"),
-        ("products", "INSERT INTO products (dataset_id, owner_id, description, version, freshness_hours, status, "
-         f"deprecation_reason, created_at) SELECT id, 1000 + ((id - 1) % {n_dom}) + 1, '', '1.0.0', 168, 'active', '', "
-         f"'{t0}' FROM datasets WHERE (id * 13) % 100 < ((id - 1) % {n_dom}) * 100 / {n_dom}"),
-        ("contracts", "INSERT INTO contracts (dataset_id, product_id, version, document, rules, created_at) "
-         f"SELECT dataset_id, id, '1.0.0', '{{}}', '[]', '{t0}' FROM products WHERE id % 2 = 0"),
-        ("checks", "INSERT INTO quality_checks (dataset_id, name, kind, options, blocking, source, active, "
-         f"created_at, updated_at, last_status) SELECT id, 'rows', 'row_count', '{{}}', 0, 'manual', 1, '{t0}', "
-         f"'{t0}', CASE WHEN id % 5 = 0 THEN 'fail' ELSE 'pass' END FROM datasets WHERE id % 3 <> 0"),
-        ("incidents", "INSERT INTO incidents (kind, title, description, dataset_id, query, routed_domain_id, routing, "
-         "status, occurrences, reopened, opened_at, last_seen_at, acknowledged_at, fixed_at, updated_at) "
-         "SELECT 'check', 't', '', "
-         f"id, '', domain_id, '{{}}', 'open', 1, 0, {at(f'{span} - (id * 3607) % (86400 * 80)')}, '{t0}', "
-         f"{at(f'{span} - (id * 3607) % (86400 * 80) + (id % 7) * 20000')}, NULL, '{t0}' FROM datasets "
-         "WHERE id % 5 = 0"),
-        ("requests", "INSERT INTO access_requests (requester_id, dataset_id, columns, purpose, days, justification, "
-         "status, created_at, decided_at, decision_reason) SELECT 1000 + 1 + (id * 17) % " + str(n_people) + ", id, "
-         f"'[]', 'reporting', 90, '', 'approved', {at(f'{span} - (id * 7919) % (86400 * 80)')}, "
-         f"{at(f'{span} - (id * 7919) % (86400 * 80) + (id % 9) * 14400')}, '' FROM datasets WHERE id % 2 = 0"),
-        ("insights", "INSERT INTO insights (owner_id, audience, purpose, version, title, archived_at, created_at, "
-         f"updated_at) SELECT id, 'everyone', '', 1, 'insight', NULL, '{t0}', '{t0}' FROM users WHERE id % 4 = 0"),
-        ("insight views", "INSERT INTO insight_runs (insight_id, version, at, trigger, user_id, parameters, status, "
-         f"rows, duration_ms, snapshots) SELECT id, 1, {at(f'{span} - (id * 611) % (86400 * 20)')}, 'view', "
-         "1000 + 1 + (id * 31) % " + str(n_people) + ", '{}', 'ok', 1, 1.0, '{}' FROM insights"),
-        (f"{args.events:,} usage events", counter.format(args.events) + "INSERT INTO usage_events (id, at, user_id, "
-         "interface, purpose, fingerprint, query_text, rows, duration_ms, status, kind) SELECT i, "
-         f"{at(f'(i - 1) * {span} / {args.events}')}, 1000 + 1 + (i * 7919) % {n_people}, 'sql', NULL, 'f', '', 1, "
-         "1.0, "
-         "'ok', 'consumption' FROM n"),
+        (
+            "datasets",
+            counter.format(n_ds) + "INSERT INTO datasets (id, domain_id, name, full_name, title, description, "
+            "purpose, stage, allowed_purposes, snapshot_id, row_count, size_bytes, created_at, updated_at) "
+            f"SELECT i, 1000 + ((i - 1) % {n_dom}) + 1, 't' || i, "
+            f"'domain_' || (((i - 1) % {n_dom}) + 1) || '.t' || i, "
+            f"'', CASE WHEN (i * 7) % 100 < (((i - 1) % {n_dom}) + 1) * 100 / {n_dom} THEN 'described' "
+            "ELSE '' END, '', "
+            f"'shared', '[]', 1, 100, 1000, {at(f'(i * 31) % {span // 2}')}, '{t0}' FROM n",
+        ),
+        (
+            "shares",
+            f"INSERT INTO shares (dataset_id, snapshot_id, mode, at, rows_added, rows_total, source_name, "
+            f"source_format, notes, column_tags, column_scopes) SELECT id, 1, 'create', {at(f'(id * 97) % {span}')}, "
+            "100, 100, '', 'csv', '[]', '{}', '{}' FROM datasets",
+        ),
+        (
+            "products",
+            "INSERT INTO products (dataset_id, owner_id, description, version, freshness_hours, status, "
+            f"deprecation_reason, created_at) SELECT id, 1000 + ((id - 1) % {n_dom}) + 1, '', '1.0.0', 168, "
+            "'active', '', "
+            f"'{t0}' FROM datasets WHERE (id * 13) % 100 < ((id - 1) % {n_dom}) * 100 / {n_dom}",
+        ),
+        (
+            "contracts",
+            "INSERT INTO contracts (dataset_id, product_id, version, document, rules, created_at) "
+            f"SELECT dataset_id, id, '1.0.0', '{{}}', '[]', '{t0}' FROM products WHERE id % 2 = 0",
+        ),
+        (
+            "checks",
+            "INSERT INTO quality_checks (dataset_id, name, kind, options, blocking, source, active, "
+            f"created_at, updated_at, last_status) SELECT id, 'rows', 'row_count', '{{}}', 0, 'manual', 1, '{t0}', "
+            f"'{t0}', CASE WHEN id % 5 = 0 THEN 'fail' ELSE 'pass' END FROM datasets WHERE id % 3 <> 0",
+        ),
+        (
+            "incidents",
+            "INSERT INTO incidents (kind, title, description, dataset_id, query, routed_domain_id, routing, "
+            "status, occurrences, reopened, opened_at, last_seen_at, acknowledged_at, fixed_at, updated_at) "
+            "SELECT 'check', 't', '', "
+            f"id, '', domain_id, '{{}}', 'open', 1, 0, {at(f'{span} - (id * 3607) % (86400 * 80)')}, '{t0}', "
+            f"{at(f'{span} - (id * 3607) % (86400 * 80) + (id % 7) * 20000')}, NULL, '{t0}' FROM datasets "
+            "WHERE id % 5 = 0",
+        ),
+        (
+            "requests",
+            "INSERT INTO access_requests (requester_id, dataset_id, columns, purpose, days, justification, "
+            "status, created_at, decided_at, decision_reason) SELECT 1000 + 1 + (id * 17) % " + str(n_people) + ", id, "
+            f"'[]', 'reporting', 90, '', 'approved', {at(f'{span} - (id * 7919) % (86400 * 80)')}, "
+            f"{at(f'{span} - (id * 7919) % (86400 * 80) + (id % 9) * 14400')}, '' FROM datasets WHERE id % 2 = 0",
+        ),
+        (
+            "insights",
+            "INSERT INTO insights (owner_id, audience, purpose, version, title, archived_at, created_at, "
+            f"updated_at) SELECT id, 'everyone', '', 1, 'insight', NULL, '{t0}', '{t0}' FROM users WHERE id % 4 = 0",
+        ),
+        (
+            "insight views",
+            "INSERT INTO insight_runs (insight_id, version, at, trigger, user_id, parameters, status, "
+            f"rows, duration_ms, snapshots) SELECT id, 1, {at(f'{span} - (id * 611) % (86400 * 20)')}, 'view', "
+            "1000 + 1 + (id * 31) % " + str(n_people) + ", '{}', 'ok', 1, 1.0, '{}' FROM insights",
+        ),
+        (
+            f"{args.events:,} usage events",
+            counter.format(args.events) + "INSERT INTO usage_events (id, at, user_id, "
+            "interface, purpose, fingerprint, query_text, rows, duration_ms, status, kind) SELECT i, "
+            f"{at(f'(i - 1) * {span} / {args.events}')}, 1000 + 1 + (i * 7919) % {n_people}, 'sql', NULL, 'f', '', 1, "
+            "1.0, "
+            "'ok', 'consumption' FROM n",
+        ),
         # Popularity skewed: the square of a uniform draw picks low ids far more often.
-        ("their reads", "INSERT INTO usage_reads (event_id, dataset_id, columns, snapshot_id) SELECT id, "
-         f"1 + (((id * 40503) % {n_ds}) * ((id * 40503) % {n_ds})) / {n_ds}, '[]', 1 FROM usage_events"),
-    ]  # fmt: skip
+        (
+            "their reads",
+            "INSERT INTO usage_reads (event_id, dataset_id, columns, snapshot_id) SELECT id, "
+            f"1 + (((id * 40503) % {n_ds}) * ((id * 40503) % {n_ds})) / {n_ds}, '[]', 1 FROM usage_events",
+        ),
+    ]
     # The log's secondary indexes are built once at the end (a sort) rather than row by row; events come in
     # time order, as the gateway appends them.
-    indexes = [sql for (sql,) in cur.execute(
-        "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-        "AND tbl_name IN ('usage_events', 'usage_reads')"
-    )]  # fmt: skip
+    indexes = [
+        sql
+        for (sql,) in cur.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            "AND tbl_name IN ('usage_events', 'usage_reads')"
+        )
+    ]
     for sql in indexes:
         cur.execute("DROP INDEX " + sql.split()[2])
     for label, sql in steps + [("the log's indexes", ";".join(indexes))]:
@@ -157,14 +205,20 @@ def rollups_by_sql(platform: Any, log: Callable[[str], None]) -> None:
     conn = platform.store.engine.raw_connection()
     cur = conn.cursor()
     for label, sql in (
-        ("usage_weekly", "INSERT INTO usage_weekly (dataset_id, user_id, week, purpose, domain_id, queries, denied, "
-         f"last_at) SELECT r.dataset_id, e.user_id, {week}, '', d.domain_id, count(*), 0, max(e.at) "
-         "FROM usage_events e "
-         "JOIN usage_reads r ON r.event_id = e.id JOIN datasets d ON d.id = r.dataset_id "
-         f"GROUP BY r.dataset_id, e.user_id, {week}, d.domain_id"),
-        ("usage_domain_weekly", "INSERT INTO usage_domain_weekly (user_id, domain_id, week, queries) "
-         "SELECT user_id, domain_id, week, sum(queries) FROM usage_weekly GROUP BY user_id, domain_id, week"),
-    ):  # fmt: skip
+        (
+            "usage_weekly",
+            "INSERT INTO usage_weekly (dataset_id, user_id, week, purpose, domain_id, queries, denied, "
+            f"last_at) SELECT r.dataset_id, e.user_id, {week}, '', d.domain_id, count(*), 0, max(e.at) "
+            "FROM usage_events e "
+            "JOIN usage_reads r ON r.event_id = e.id JOIN datasets d ON d.id = r.dataset_id "
+            f"GROUP BY r.dataset_id, e.user_id, {week}, d.domain_id",
+        ),
+        (
+            "usage_domain_weekly",
+            "INSERT INTO usage_domain_weekly (user_id, domain_id, week, queries) "
+            "SELECT user_id, domain_id, week, sum(queries) FROM usage_weekly GROUP BY user_id, domain_id, week",
+        ),
+    ):
         t = time.perf_counter()
         cur.execute(sql)
         conn.commit()
@@ -202,8 +256,10 @@ def main() -> None:
         build(platform, args, now, log)
         if args.real_rollup:
             t2 = time.perf_counter()
-            log(f"  rollups (products.rollup.refresh): {rollup.refresh(platform):,} events in "
-                f"{time.perf_counter() - t2:.0f} s")  # fmt: skip
+            log(
+                f"  rollups (products.rollup.refresh): {rollup.refresh(platform):,} events in "
+                f"{time.perf_counter() - t2:.0f} s"
+            )
         else:
             rollups_by_sql(platform, log)
         add_user(platform, "governor", governance=True)
@@ -241,10 +297,14 @@ def main() -> None:
     api_med, api_worst = asyncio.run(over_http())
     log(f"dashboard over the API (GET /api/v1/maturity): median {api_med} ms, worst {api_worst} ms")
     log("")
-    log(f"snapshot: median {snap_med} ms (target {TARGET_SNAPSHOT_MS:.0f} ms) -> "
-        f"{'OK' if snap_med <= TARGET_SNAPSHOT_MS else 'MISSED'}")  # fmt: skip
-    log(f"dashboard: median {max(board_med, api_med)} ms (target {TARGET_DASHBOARD_MS:.0f} ms) -> "
-        f"{'OK' if max(board_med, api_med) <= TARGET_DASHBOARD_MS else 'MISSED'}")  # fmt: skip
+    log(
+        f"snapshot: median {snap_med} ms (target {TARGET_SNAPSHOT_MS:.0f} ms) -> "
+        f"{'OK' if snap_med <= TARGET_SNAPSHOT_MS else 'MISSED'}"
+    )
+    log(
+        f"dashboard: median {max(board_med, api_med)} ms (target {TARGET_DASHBOARD_MS:.0f} ms) -> "
+        f"{'OK' if max(board_med, api_med) <= TARGET_DASHBOARD_MS else 'MISSED'}"
+    )
     platform.close()
 
 

@@ -129,15 +129,23 @@ def main() -> None:
     p95_cpu = rewrite_cpu[min(len(rewrite_cpu) - 1, int(round(0.95 * (len(rewrite_cpu) - 1))))]
     ratio = statistics.median(totals["on"]) / statistics.median(totals["off"])
     print(f"{RULES} policies active (row filters on lineitem and orders, masks on orders and customer)")
-    print(f"policy rewrite per query (decide + bind), {len(rewrite)} queries: "
-          f"median {statistics.median(rewrite):.2f} ms, p95 {p95:.2f} ms (target <= {TARGET_P95_MS:g} ms) "
-          f"{'met' if p95 <= TARGET_P95_MS else 'MISSED'}")  # fmt: skip
-    print(f"the same in CPU time of this process (less sensitive to a busy machine): "
-          f"median {statistics.median(rewrite_cpu):.2f} ms, p95 {p95_cpu:.2f} ms")  # fmt: skip
-    print(f"22 queries, median total: with policies {statistics.median(totals['on']):.3f} s, "
-          f"without {statistics.median(totals['off']):.3f} s")  # fmt: skip
-    print(f"total-time ratio with/without policies ({args.runs} rounds): {ratio:.3f} (target <= {TARGET_RATIO:g}) "
-          f"{'met' if ratio <= TARGET_RATIO else 'MISSED'}")  # fmt: skip
+    print(
+        f"policy rewrite per query (decide + bind), {len(rewrite)} queries: "
+        f"median {statistics.median(rewrite):.2f} ms, p95 {p95:.2f} ms (target <= {TARGET_P95_MS:g} ms) "
+        f"{'met' if p95 <= TARGET_P95_MS else 'MISSED'}"
+    )
+    print(
+        f"the same in CPU time of this process (less sensitive to a busy machine): "
+        f"median {statistics.median(rewrite_cpu):.2f} ms, p95 {p95_cpu:.2f} ms"
+    )
+    print(
+        f"22 queries, median total: with policies {statistics.median(totals['on']):.3f} s, "
+        f"without {statistics.median(totals['off']):.3f} s"
+    )
+    print(
+        f"total-time ratio with/without policies ({args.runs} rounds): {ratio:.3f} (target <= {TARGET_RATIO:g}) "
+        f"{'met' if ratio <= TARGET_RATIO else 'MISSED'}"
+    )
 
 
 def p95_of(values: list[float]) -> float:
@@ -162,8 +170,10 @@ def warm(client, queries, on, home, runs, rewrite, rewrite_cpu, current, calls) 
             rewrite_cpu.append(current[1] * 1000)
     print(f"{RULES} policies active, applied once; caches warm; {len(rewrite)} timed queries ({runs} rounds)")
     p95, verdict = p95_of(rewrite), "met" if p95_of(rewrite) <= TARGET_P95_MS else "MISSED"
-    print(f"policy rewrite per query (decide + bind): median {statistics.median(rewrite):.2f} ms, "
-          f"p95 {p95:.2f} ms (target <= {TARGET_P95_MS:g} ms) {verdict}; CPU p95 {p95_of(rewrite_cpu):.2f} ms")  # fmt: skip
+    print(
+        f"policy rewrite per query (decide + bind): median {statistics.median(rewrite):.2f} ms, "
+        f"p95 {p95:.2f} ms (target <= {TARGET_P95_MS:g} ms) {verdict}; CPU p95 {p95_of(rewrite_cpu):.2f} ms"
+    )
     print(f"decide/_bind calls in the timed rounds: {calls[0]} (0: every query was a prepared read)")
     print(f"whole query through client.sql: median {statistics.median(walls):.1f} ms, p95 {p95_of(walls):.1f} ms")
 

@@ -110,14 +110,24 @@ def main() -> None:
     home = DATA_DIR / "runs" / "quality-home"
     print(f"sharing TPC-H SF {args.sf:g} lineitem into {home} ...", flush=True)
     fresh_home(home, "tpch")
-    run_threshold("share", str(table_path(args.sf, "parquet", "lineitem")), "--domain", "tpch", "--name", "lineitem",
-                  "--home", str(home))  # fmt: skip
+    run_threshold(
+        "share",
+        str(table_path(args.sf, "parquet", "lineitem")),
+        "--domain",
+        "tpch",
+        "--name",
+        "lineitem",
+        "--home",
+        str(home),
+    )
     files: list[Path] = data_files(home, "tpch", "lineitem")
 
     platform = Platform.open(home)
     admin = get_person(platform, ADMIN)  # owns the tpch domain: the checks run with an owner's rights
-    ids = [dataset_checks.add(platform, admin, "tpch.lineitem", CheckSpec(k, o, blocking=b))["id"]
-           for k, o, b in product_checks(args.sf)]  # fmt: skip
+    ids = [
+        dataset_checks.add(platform, admin, "tpch.lineitem", CheckSpec(k, o, blocking=b))["id"]
+        for k, o, b in product_checks(args.sf)
+    ]
     threads = platform.settings.engine_threads or None
     con = tpch.plain_duckdb({"lineitem": files}, threads=threads)
     full_scan = "SELECT count(*), " + ", ".join(_read(c, t) for c, t in _types(con)) + " FROM tpch.lineitem"
@@ -132,7 +142,7 @@ def main() -> None:
         "duckdb: the checks' own query": lambda: con.sql(checks_sql).fetchall(),
         "threshold: one query per check": lambda: [
             dataset_checks.run(platform, admin, "tpch.lineitem", check_ids=[i]) for i in ids
-        ],  # fmt: skip
+        ],
     }
     for fn in sides.values():  # warm-up (and the first runs' statuses)
         fn()
@@ -163,8 +173,10 @@ def main() -> None:
     narrow = ours / statistics.median(wall["duckdb: count + sum"])
     each = statistics.median(wall["threshold: one query per check"]) / ours
     bare = ours / statistics.median(wall["duckdb: the checks' own query"])
-    print(f"\nratio 10 checks / one full scan ({args.runs} runs): wall {ratio:.2f}, CPU {cpu_ratio:.2f} "
-          f"(target <= {TARGET:g}) {'met' if ratio <= TARGET else 'MISSED'}")  # fmt: skip
+    print(
+        f"\nratio 10 checks / one full scan ({args.runs} runs): wall {ratio:.2f}, CPU {cpu_ratio:.2f} "
+        f"(target <= {TARGET:g}) {'met' if ratio <= TARGET else 'MISSED'}"
+    )
     print(f"ratio 10 checks / narrow count+sum scan: wall {narrow:.2f} (for reference)")
     print(f"one query per check costs {each:.2f}x the single-scan run")
     print(f"the run costs {bare:.2f}x its own aggregate query run bare on plain DuckDB (gateway, recording)")

@@ -4,11 +4,11 @@
 
 One person (the attacker) keeps `--attackers` clients sending a query that would run for days
 (`SELECT count(*) FROM range(100000000000000) a`), each client giving up after 3 s and sending it again,
-as in the attack measured on the old main, and retrying after `Retry-After` when refused. Another person (the victim) runs a small query against a
-real dataset in a loop. Prints the victim's p50/p95 latency while the server is idle and during the
-attack (goal: p95 during <= 2x idle), how the attacker's requests were answered (429s), and the seconds
-from the attacker stopping until the server process is idle again (goal: <= the interactive time limit
-+ 5 s; idle = under 5% of one core over half a second).
+as in the attack measured on the old main, and retrying after `Retry-After` when refused. Another person
+(the victim) runs a small query against a real dataset in a loop. Prints the victim's p50/p95 latency while
+the server is idle and during the attack (goal: p95 during <= 2x idle), how the attacker's requests were
+answered (429s), and the seconds from the attacker stopping until the server process is idle again (goal:
+<= the interactive time limit + 5 s; idle = under 5% of one core over half a second).
 """
 
 from __future__ import annotations

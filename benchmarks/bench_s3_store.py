@@ -131,11 +131,15 @@ def main() -> None:
                 storage = None
                 if kind != "local":
                     storage = {
-                        "kind": "s3", "endpoint": endpoint, "bucket": BUCKET, "prefix": f"bench/{uuid.uuid4().hex[:8]}",
-                        "access_key_id": KEY_ID, "secret_access_key": SECRET,
+                        "kind": "s3",
+                        "endpoint": endpoint,
+                        "bucket": BUCKET,
+                        "prefix": f"bench/{uuid.uuid4().hex[:8]}",
+                        "access_key_id": KEY_ID,
+                        "secret_access_key": SECRET,
                         # a bound smaller than any file: every query pins and locks its file, every fetch evicts
                         "cache_max_bytes": 1 if kind == "s3 bounded" else 0,
-                    }  # fmt: skip
+                    }
                 platform = _home(root, storage)
                 try:
                     admin = get_person(platform, "admin")

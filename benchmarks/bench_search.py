@@ -128,7 +128,8 @@ def main() -> None:
     print(f"backend {args.backend}: {args.datasets:,} datasets indexed in {fill_s:.1f} s")
     print(f"search ({len(queries)} labelled queries x {args.rounds} rounds, reader outside the domains):")
     print(
-        f"  median {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms, max {timings[-1]:.1f} ms (target p95 <= 100 ms)"
+        f"  median {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms, max {timings[-1]:.1f} ms "
+        "(target p95 <= 100 ms)"
     )
     print(f"  listing baseline (empty search, first page): median {statistics.median(listing):.1f} ms")
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")

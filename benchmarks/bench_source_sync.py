@@ -209,9 +209,15 @@ def main() -> None:
                     r = sources.run(p, "sales.orders", user=anna)
                 assert r.rows_total == args.rows
         sources.configure(
-            p, "shop", dataset="sales.orders", user=anna, table="orders", mode="incremental",
-            cursor="updated_at", keys=["id"],
-        )  # fmt: skip
+            p,
+            "shop",
+            dataset="sales.orders",
+            user=anna,
+            table="orders",
+            mode="incremental",
+            cursor="updated_at",
+            keys=["id"],
+        )
         sources.run(p, "sales.orders", user=anna, full=True)  # sets the cursor
         touched = 0
         for _ in range(args.runs):

@@ -68,18 +68,24 @@ def build_home(home: Path) -> Platform:
     join_domain(platform, "anna", "sales")
     carla = get_person(platform, "carla")
     share(
-        platform, orders_csv(home / "customer_orders.csv"), domain="sales", user=carla,
+        platform,
+        orders_csv(home / "customer_orders.csv"),
+        domain="sales",
+        user=carla,
         description="Every customer order since January, one row per order line.",
         purpose="order fulfilment and invoicing",
-    )  # fmt: skip
+    )
     orders = "sales.customer_orders"
     questions = [
         ("anna", f"SELECT product, sum(quantity) AS units FROM {orders} GROUP BY 1", "demand planning"),
         ("ben", f"SELECT country, sum(amount_eur) AS revenue FROM {orders} GROUP BY 1", "monthly revenue"),
-        ("ben", f"SELECT date_trunc('month', order_date) AS m, sum(amount_eur) FROM {orders} GROUP BY m",
-         "monthly revenue"),
+        (
+            "ben",
+            f"SELECT date_trunc('month', order_date) AS m, sum(amount_eur) FROM {orders} GROUP BY m",
+            "monthly revenue",
+        ),
         ("carla", f"SELECT customer_name, count(*) AS n FROM {orders} GROUP BY 1", "key accounts"),
-    ]  # fmt: skip
+    ]
     for user, sql, purpose in questions:
         query(platform, sql, user=get_person(platform, user), purpose=purpose, interface="python")
     return platform
