@@ -139,17 +139,50 @@ class QueryStream:
             self._notes.append(note)
 
     def start(self, sql: str, views: Mapping[str, ReadPlan | tuple[ReadPlan, str]]) -> None:
-        """Run `sql` as far as its first batch, under the watchdog from before DuckDB starts."""
-        if self.scale is not None and self._start_on_daft(sql, views, self.scale):
-            return
+        """Run `sql` as far as its first batch, under the watchdog from before the engine starts: on Daft
+        when the dispatcher chose it, and on DuckDB otherwise or when Daft cannot run it and DuckDB may
+        answer instead (`engine.fallback`), with a note saying why."""
+        scale = self.scale
+        if scale is not None:
+            from threshold.engines.daft import NotOnDaft
+
+            try:
+                self._start_on("daft", scale.prepare, sql, views, passes=NotOnDaft)
+                return
+            except NotOnDaft as e:
+                self._discard()
+                if not self.platform.settings.engine.fallback:
+                    self._fail(e)
+                self.said(f"answered by DuckDB: {e}")
+        self._start_on("duckdb", self.platform.engine.prepare, sql, views)
+
+    def _start_on(
+        self,
+        engine: str,
+        prepare: Callable[[Mapping[str, ReadPlan | tuple[ReadPlan, str]]], Running | DaftRunning],
+        sql: str,
+        views: Mapping[str, ReadPlan | tuple[ReadPlan, str]],
+        *,
+        passes: type[ThresholdError] | tuple[()] = (),
+    ) -> None:
+        """Prepare and start the query on `engine`; an error stops the stream as it fails (one line, the
+        stream closed) except `passes`, which the caller handles with the stream still open. DuckDB's start
+        yields the processor to everyone's short queries once it runs long (Daft's runs on its cluster)."""
         limits = self.platform.limits
         try:
-            self._running = self.platform.engine.prepare(views)
+            self._running = prepare(views)
+            self.engine = engine
             self._watch = limits.watchdog.watch(self.ticket.deadline, self._expire)
             if self.expired or self.cancelled or self.halted:
                 raise Interrupted()
-            with limits.yielding(self.ticket.person_id):  # a long query leaves the processor to everyone's short ones
-                self._running.start(sql, min(self.allowance.rows + 1, BATCH_ROWS))
+            first = min(self.allowance.rows + 1, BATCH_ROWS)
+            if engine == "duckdb":
+                with limits.yielding(self.ticket.person_id):
+                    self._running.start(sql, first)
+            else:
+                self._running.start(sql, first)
+        except passes:
+            raise
         except Interrupted:
             self._fail(self._stopped())
         except ThresholdError as e:
@@ -158,40 +191,15 @@ class QueryStream:
             self.close()
             raise
 
-    def _start_on_daft(self, sql: str, views: Mapping[str, ReadPlan | tuple[ReadPlan, str]], scale: DaftEngine) -> bool:
-        """Run the query on Daft as far as its first batch; False when Daft cannot run it and DuckDB may
-        answer instead (`engine.fallback`), with a note saying why."""
-        from threshold.engines.daft import NotOnDaft
-
-        watchdog = self.platform.limits.watchdog
-        try:
-            self._running = scale.prepare(views)
-            self.engine = "daft"
-            self._watch = watchdog.watch(self.ticket.deadline, self._expire)
-            if self.expired or self.cancelled or self.halted:
-                raise Interrupted()
-            self._running.start(sql, min(self.allowance.rows + 1, BATCH_ROWS))
-            return True
-        except NotOnDaft as e:
-            self.engine = "duckdb"
-            running, self._running = self._running, None
-            if running is not None:
-                running.close()
-            if self._watch is not None:
-                watchdog.cancel(self._watch)
-                self._watch = None
-            if not self.platform.settings.engine.fallback:
-                self._fail(e)
-            self.said(f"answered by DuckDB: {e}")
-            return False
-        except Interrupted:
-            self._fail(self._stopped())
-        except ThresholdError as e:
-            self._fail(e)
-        except BaseException:
-            self.close()
-            raise
-        return False  # unreachable: `_fail` raises
+    def _discard(self) -> None:
+        """Forget a start that will not be read (its engine's run closed, its watch cancelled)."""
+        self.engine = "duckdb"
+        running, self._running = self._running, None
+        if running is not None:
+            running.close()
+        if self._watch is not None:
+            self.platform.limits.watchdog.cancel(self._watch)
+            self._watch = None
 
     def _expire(self) -> None:
         """The watchdog's stop: interrupt the query and free its slot now, even if its reader is stuck."""
