@@ -61,3 +61,36 @@ def test_the_farthest_cell_is_found_wherever_it_is(cells: list[tuple[int | str, 
         max(int(r) for r, _ in cells),
         max(sheet_size._column(c.encode()) for _, c in cells),
     )
+
+
+BLOCKS: dict[str, tuple[str, int, int, bool]] = {
+    # body of one block -> cells counted at least, farthest row, farthest column, merges cells
+    "in order": ("".join(f'<c r="{c}{r}"><v>1</v></c>' for r in range(1, 500) for c in "AB"), 998, 499, False),
+    "a far row in the middle": (
+        '<c r="A1"><v>1</v></c><c r="B7000000"><v>1</v></c>' + '<c r="B9"><v>1</v></c>' * 50,
+        52,
+        7_000_000,
+        False,
+    ),
+    "a namespace-prefixed cell": (
+        '<c r="A1"><v>1</v></c><x:c r="A2"><x:v>1</x:v></x:c><c r="A3"><v>1</v></c>',
+        3,
+        3,
+        False,
+    ),
+    "merged cells": ('<c r="A1"><v>1</v></c><c r="B2"><v>1</v></c><mergeCell ref="A1:B1"/>', 2, 2, True),
+}
+
+
+@pytest.mark.parametrize("block", BLOCKS.values(), ids=BLOCKS.keys())
+def test_a_block_is_measured_the_same_on_the_fast_path_and_off_it(block: tuple[str, int, int, bool]) -> None:
+    """The usual block takes one search; a far position, a prefixed cell or a merged cell sends it to the
+    position-by-position reading, which must see them."""
+    from threshold.sharing.readers import sheet_size
+
+    body, cells, rows, merges = block
+    extent = sheet_size._Extent("t.xlsx", "sheet1", LimitSettings(spreadsheet_cells=10**12))
+    assert sheet_size._measure(extent, body.encode()) is merges
+    assert extent.cells >= cells
+    assert extent.rows == rows
+    assert extent.cols == (2 if body.count('r="B') else 1)
