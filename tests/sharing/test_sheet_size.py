@@ -94,3 +94,34 @@ def test_a_block_is_measured_the_same_on_the_fast_path_and_off_it(block: tuple[s
     assert extent.cells >= cells
     assert extent.rows == rows
     assert extent.cols == (2 if body.count('r="B') else 1)
+
+
+def test_a_check_ahead_gives_what_the_check_gives_refusals_included(tmp_path: Path) -> None:
+    """The share starts the check on its own thread; the reader gets its answer, or its refusal, from it."""
+    import threading
+
+    from threshold.sharing.readers.sheet_size import Ahead, Stopped
+
+    path = _workbook(tmp_path / "cells.xlsx", *CELLS["plain"])
+    assert Ahead(path, LimitSettings(spreadsheet_cells=6)).result() == check(path, LimitSettings(spreadsheet_cells=6))
+    refused = Ahead(path, LimitSettings(spreadsheet_cells=5))
+    with pytest.raises(TooLarge, match="sheet sheet1 holds more than 5 cells"):
+        refused.result()
+    stop = threading.Event()
+    stop.set()  # what `Ahead.cancel` sets: a share that failed before reading stops the check
+    with pytest.raises(Stopped):
+        check(path, LimitSettings(), stop)
+
+
+def test_a_share_starts_the_check_ahead_for_spreadsheets_only(tmp_path: Path) -> None:
+    from threshold.sharing import readers
+
+    book = _workbook(tmp_path / "cells.xlsx", *CELLS["plain"])
+    text = tmp_path / "t.csv"
+    text.write_text("a\n1\n")
+    options = readers.ReadOptions()
+    ahead = readers.check_ahead(str(book), options).ahead
+    assert ahead is not None and ahead.result().plain_sheets == set()  # no sheet names in this bare workbook
+    assert readers.check_ahead(text, options).ahead is None
+    assert readers.check_ahead(tmp_path / "missing.xlsx", options).ahead is None
+    assert readers.check_ahead(object(), options).ahead is None

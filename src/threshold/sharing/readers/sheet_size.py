@@ -18,8 +18,10 @@ from __future__ import annotations
 import functools
 import re
 import struct
+import threading
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -59,16 +61,47 @@ class Measured:
     """Names of .xlsx worksheets whose first cell is A1 with a value and that have no merged cells."""
 
 
-def check(path: Path, limits: LimitSettings) -> Measured:
-    """Refuse a spreadsheet whose grid, cells or decompressed size would pass the limits."""
+def check(path: Path, limits: LimitSettings, stop: threading.Event | None = None) -> Measured:
+    """Refuse a spreadsheet whose grid, cells or decompressed size would pass the limits (`stop`: give up on
+    a zip's next block, `Stopped`)."""
     with path.open("rb") as f:
         magic = f.read(8)
     measured = Measured()
     if magic.startswith(b"PK\x03\x04"):
-        _check_zip(path, limits, measured)
+        _check_zip(path, limits, measured, stop)
     elif magic == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         _check_xls(path, limits)
     return measured
+
+
+class Stopped(Exception):
+    """A check ahead was called off (its share failed before reading)."""
+
+
+class Ahead:
+    """The check of one spreadsheet, started on its own thread while a share does the rest of its preparation
+    (its imports and checks hold the GIL; the check mostly inflates and searches, which release it).
+
+    The reader waits for `result()` before it builds anything, so every bound holds as before; a share that
+    fails earlier calls `cancel()` and the thread stops at its next block."""
+
+    def __init__(self, path: Path, limits: LimitSettings) -> None:
+        self.path, self.limits = path, limits
+        self._stop = threading.Event()
+        self._future: Future[Measured] = Future()
+        threading.Thread(target=self._run, name="share-sheet-size", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self._future.set_result(check(self.path, self.limits, self._stop))
+        except BaseException as e:  # handed to whoever waits for the result
+            self._future.set_exception(e)
+
+    def result(self) -> Measured:
+        return self._future.result()
+
+    def cancel(self) -> None:
+        self._stop.set()
 
 
 class _Extent:
@@ -106,7 +139,7 @@ def _column(letters: bytes) -> int:
 # -- zip: .xlsx, .xlsm, .ods ---------------------------------------------------------------------
 
 
-def _check_zip(path: Path, limits: LimitSettings, measured: Measured) -> None:
+def _check_zip(path: Path, limits: LimitSettings, measured: Measured, stop: threading.Event | None) -> None:
     name = path.name
     try:
         archive = zipfile.ZipFile(path)
@@ -132,11 +165,11 @@ def _check_zip(path: Path, limits: LimitSettings, measured: Measured) -> None:
         names = _sheet_names(archive)
         for info in infos:
             if re.fullmatch(r"xl/worksheets/[^/]+\.xml", info.filename):
-                plain = _check_xlsx_sheet(archive, info, name, limits, budget)
+                plain = _check_xlsx_sheet(archive, info, name, limits, budget, stop)
                 if plain and info.filename in names:
                     measured.plain_sheets.add(names[info.filename])
             elif info.filename == "content.xml":
-                _check_ods(archive, info, name, limits, budget)
+                _check_ods(archive, info, name, limits, budget, stop)
 
 
 def _sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:
@@ -167,11 +200,14 @@ def _chunks(
     name: str,
     limits: LimitSettings,
     budget: list[int],
+    stop: threading.Event | None,
     size: int = CHUNK,
 ) -> Iterator[bytes]:
     try:
         with archive.open(info) as part:
             while chunk := part.read(size):
+                if stop is not None and stop.is_set():
+                    raise Stopped(name)
                 budget[0] -= len(chunk)
                 if budget[0] < 0:
                     raise TooLarge(
@@ -184,7 +220,12 @@ def _chunks(
 
 
 def _check_xlsx_sheet(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: LimitSettings, budget: list[int]
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    name: str,
+    limits: LimitSettings,
+    budget: list[int],
+    stop: threading.Event | None,
 ) -> bool:
     """Measure one sheet; True when its first cell is A1 with a value and it merges no cells."""
     sheet = info.filename.rsplit("/", 1)[-1].removesuffix(".xml")
@@ -193,7 +234,7 @@ def _check_xlsx_sheet(
     first = True
     starts_at_a1: bool | None = None
     merged = False
-    for chunk in _chunks(archive, info, name, limits, budget, REFS_AT_ONCE):
+    for chunk in _chunks(archive, info, name, limits, budget, stop, REFS_AT_ONCE):
         data = tail + chunk
         if first:
             first = False
@@ -289,7 +330,12 @@ def _beyond(row: bytes, col: bytes) -> str:
 
 
 def _check_ods(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: LimitSettings, budget: list[int]
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    name: str,
+    limits: LimitSettings,
+    budget: list[int],
+    stop: threading.Event | None,
 ) -> None:
     """OpenDocument repeats rows and cells by attribute: count them as the reader expands them."""
     parser: Any = XMLPullParser(events=("start", "end"))
@@ -301,7 +347,7 @@ def _check_ods(
     row_last_col = 0
     row_cells = 0
     first = True
-    for chunk in _chunks(archive, info, name, limits, budget):
+    for chunk in _chunks(archive, info, name, limits, budget, stop):
         if first:
             first = False
             if b"<!DOCTYPE" in chunk[:4096] or b"<!ENTITY" in chunk[:4096]:
