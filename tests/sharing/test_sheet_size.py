@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from threshold.errors import TooLarge
+from threshold.errors import InvalidInput, TooLarge
 from threshold.limits.settings import LimitSettings
 from threshold.sharing.readers.sheet_size import check
 
@@ -125,3 +125,43 @@ def test_a_share_starts_the_check_ahead_for_spreadsheets_only(tmp_path: Path) ->
     assert readers.check_ahead(text, options).ahead is None
     assert readers.check_ahead(tmp_path / "missing.xlsx", options).ahead is None
     assert readers.check_ahead(object(), options).ahead is None
+
+
+def _central_patch(path: Path, offset: int, value: int) -> None:
+    """Rewrite one 4-byte field of the sheet's central directory entry (16: CRC, 20: compressed, 24: size)."""
+    data = bytearray(path.read_bytes())
+    entry = data.index(b"PK\x01\x02")  # the workbook has one part
+    data[entry + offset : entry + offset + 4] = value.to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("stored", [False, True], ids=["deflated", "stored"])
+def test_the_check_inflates_a_part_to_the_bytes_zipfile_gives(tmp_path: Path, stored: bool) -> None:
+    from threshold.sharing.readers import sheet_size
+
+    body = "".join(f'<row r="{r}"><c r="A{r}"><v>{r * 7919 % 1000}</v></c></row>' for r in range(1, 40_000))
+    path = tmp_path / "sheet.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/worksheets/sheet1.xml", SHEET.format(ns="", rows=body))
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+        parts = list(sheet_size._inflated(archive, info, 64 * 1024))
+        assert b"".join(parts) == archive.read(info)
+        assert max(len(p) for p in parts) <= 64 * 1024 and len(parts) > 2
+
+
+@pytest.mark.parametrize(
+    ("field", "change", "why"),
+    [(16, 1, "CRC"), (24, -100, "more than its header says"), (20, -200, "ends before its compressed data")],
+    ids=["bad CRC", "larger than its header says", "compressed data cut short"],
+)
+def test_a_part_that_is_not_what_its_header_says_is_refused(tmp_path: Path, field: int, change: int, why: str) -> None:
+    path = tmp_path / "liar.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/worksheets/sheet1.xml", SHEET.format(ns="", rows=f"<row>{'<c><v>1</v></c>' * 3000}</row>"))
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+        was = {16: info.CRC, 20: info.compress_size, 24: info.file_size}[field]
+    _central_patch(path, field, (was + change) % 2**32)
+    with pytest.raises(InvalidInput, match=f"liar.xlsx is not a readable spreadsheet .*{why}"):
+        check(path, LimitSettings())
