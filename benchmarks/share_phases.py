@@ -1,10 +1,11 @@
 """Where a share's time goes: one in-process share of TPC-H lineitem CSV, wall and CPU per phase.
 
-    .venv/bin/python benchmarks/share_phases.py [--sf 1]
+    .venv/bin/python benchmarks/share_phases.py [--sf 1] [--source FILE]
 
 Shares into a fresh home through `threshold.sharing.service.share` with a progress callback and prints,
 for each phase (start-up and opening the home, then reading, converting, committing, profiling,
-publishing), its wall time and the whole process's CPU time (user + system, every thread). DuckDB's own
+publishing), its wall time and the whole process's CPU time (user + system, every thread). `--source`
+shares another file instead (the 1M-row workbook of `bench_share_xlsx.py`, say). DuckDB's own
 `COPY` of the same file (`bench_share.py`'s baseline) is the limit the converting phase is compared with.
 """
 
@@ -16,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from data import DATA_DIR, ensure_tpch, table_path
 from home import fresh_home
@@ -47,13 +49,17 @@ print(f"  {'total':<20} wall {marks[-1][1] - t0w:6.2f} s   CPU {marks[-1][2] - t
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sf", type=float, default=1, help="TPC-H scale factor (default 1)")
+    parser.add_argument("--source", type=Path, help="share this file instead of lineitem CSV")
     args = parser.parse_args()
-    ensure_tpch(args.sf, ("csv",))
-    csv = table_path(args.sf, "csv", "lineitem")
+    if args.source is None:
+        ensure_tpch(args.sf, ("csv",))
+    csv = args.source.resolve() if args.source else table_path(args.sf, "csv", "lineitem")
     work = DATA_DIR / "runs" / "share-phases"
     shutil.rmtree(work, ignore_errors=True)
     home = fresh_home(work / "home", "tpch")
-    print(f"lineitem SF {args.sf:g} ({csv.stat().st_size / 1e6:,.0f} MB); load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"{csv.name if args.source else f'lineitem SF {args.sf:g}'} ({csv.stat().st_size / 1e6:,.0f} MB); load average {os.getloadavg()[0]:.2f}"
+    )
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", CHILD, str(csv), str(home)], check=True)
     print(f"  (child process {time.perf_counter() - started:.2f} s wall)")

@@ -153,35 +153,50 @@ def share(
         sheet, encoding, delimiter, header_row, skip_rows, cell_range, keep_totals, platform.settings.limits
     )
     chosen = choices.parse_columns(columns)
-    events.publish(platform, ShareStarting(domain=domain, user=user, source_system=source_system))
-
-    path: Path | None = None
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        check_file(platform, path)
-        base_name = name or name_from_file(path)
-    else:
-        if not name:
-            raise InvalidInput("name= is required when sharing an in-memory frame")
-        base_name = name
-    check_name("dataset", base_name)
-
-    clean_staging(platform.settings)  # folders of shares and uploads whose process died
-    digest = SourceDigest(path) if path else None
-    args = (platform, source, path, options, domain, base_name, user, mode, evolve, description, purpose)
-    more = (source_system, chosen, visibility, digest, report, dict(collection or {}), tuple(merge_keys), source_table)
+    # A spreadsheet's size check runs on its own thread beside the preparation below (the reader waits for it).
+    options = readers.check_ahead(source, options)
     try:
+        events.publish(platform, ShareStarting(domain=domain, user=user, source_system=source_system))
+
+        path: Path | None = None
+        if isinstance(source, (str, os.PathLike)):
+            path = Path(source)
+            check_file(platform, path)
+            base_name = name or name_from_file(path)
+        else:
+            if not name:
+                raise InvalidInput("name= is required when sharing an in-memory frame")
+            base_name = name
+        check_name("dataset", base_name)
+
+        clean_staging(platform.settings)  # folders of shares and uploads whose process died
+        digest = SourceDigest(path) if path else None
+        args = (platform, source, path, options, domain, base_name, user, mode, evolve, description, purpose)
+        more = (
+            source_system,
+            chosen,
+            visibility,
+            digest,
+            report,
+            dict(collection or {}),
+            tuple(merge_keys),
+            source_table,
+        )
         try:
-            results = _share_source(*args, *more)
-        except _EncodingFallback as fallback:
-            # The CSV started with plain ASCII and was read as UTF-8; a later byte was not UTF-8. Nothing was
-            # published (the failed attempt cleaned up after itself): share again in the encoding found there.
-            options = dataclasses.replace(options, encoding=fallback.encoding)
-            args = (platform, source, path, options, domain, base_name, user, mode, evolve, description, purpose)
-            results = _share_source(*args, *more)
+            try:
+                results = _share_source(*args, *more)
+            except _EncodingFallback as fallback:
+                # The CSV started with plain ASCII and was read as UTF-8; a later byte was not UTF-8. Nothing was
+                # published (the failed attempt cleaned up after itself): share again in the encoding found there.
+                options = dataclasses.replace(options, encoding=fallback.encoding)
+                args = (platform, source, path, options, domain, base_name, user, mode, evolve, description, purpose)
+                results = _share_source(*args, *more)
+        finally:
+            if digest is not None:
+                digest.cancel()  # a failed share stops hashing; a finished one has its digest already
     finally:
-        if digest is not None:
-            digest.cancel()  # a failed share stops hashing; a finished one has its digest already
+        if options.ahead is not None:
+            options.ahead.cancel()  # a share that failed before reading stops the check
     for r in results:
         r.seconds = round(time.perf_counter() - started, 3)
     return results

@@ -8,6 +8,8 @@ never materialises a large file in Python.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from pathlib import Path
 
 import duckdb
@@ -38,6 +40,24 @@ def format_of(path: Path) -> str:
         known = ", ".join(sorted(EXTENSIONS))
         raise InvalidInput(f"cannot share '{path.name}': unknown file type '{suffix or '(none)'}'; known: {known}")
     return fmt
+
+
+def check_ahead(source: object, options: ReadOptions) -> ReadOptions:
+    """`options` with the size check of a spreadsheet file already running on its own thread (`sheet_size.Ahead`),
+    or as they are for anything else; the caller cancels it (`options.ahead.cancel()`) when its share fails."""
+    from threshold.sharing.readers.sheet_size import Ahead
+
+    if not isinstance(source, (str, os.PathLike)):
+        return options
+    path = Path(source)
+    try:
+        fmt = format_of(path)
+        size = path.stat().st_size if path.is_file() else 0
+    except (InvalidInput, OSError):
+        return options  # the share's own checks say what is wrong
+    if fmt != "excel" or not 0 < size <= options.limits.upload_bytes:
+        return options
+    return dataclasses.replace(options, ahead=Ahead(path, options.limits))
 
 
 def read(path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options: ReadOptions) -> list[SourceTable]:

@@ -37,7 +37,8 @@ _INT64 = (-(2**63), 2**63 - 1)
 def read_excel(path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options: ReadOptions) -> list[SourceTable]:
     name = path.name
     # Before any grid is built: a tiny file can declare a huge sheet.
-    plain = measure_spreadsheet(path, options.limits).plain_sheets
+    ahead = options.ahead if options.ahead is not None and options.ahead.path == path else None
+    plain = (ahead.result() if ahead is not None else measure_spreadsheet(path, options.limits)).plain_sheets
     try:
         with path.open("rb") as f, _collector_paused():
             # From the bytes, not the suffix: an .xls saved as .xlsx still opens.

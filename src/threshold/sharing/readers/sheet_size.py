@@ -18,8 +18,10 @@ from __future__ import annotations
 import functools
 import re
 import struct
+import threading
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -28,6 +30,12 @@ from xml.etree.ElementTree import XMLPullParser
 from threshold.errors import InvalidInput, TooLarge
 from threshold.limits.allowance import human_size
 from threshold.limits.settings import LimitSettings
+
+try:  # ISA-L's inflate, ~3x zlib's on a sheet's XML (the check inflates every sheet once before the reader)
+    from isal import isal_zlib as _zlib
+except ImportError:  # pragma: no cover - the dependency is declared; zlib gives the same bytes
+    import zlib as _zlib  # type: ignore[no-redef]
+_InflateError = cast(type[Exception], _zlib.error)
 
 CHUNK = 1 << 20
 REFS_AT_ONCE = 8 << 20
@@ -45,6 +53,8 @@ _ODS = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 # The sheet's first cell is A1 and holds a value (a reader's grid then starts at A1, whatever comes after).
 _FIRST_CELL = re.compile(rb"<c\s[^>]*?\br=\"([A-Z]{1,3}[0-9]{1,7})\"[^>]*>(\s*<(?:v|is)[\s>])?")
 _MERGED = b"<mergeCell "
+_ODD = r"<\w+:c[\t\n\v\f\r />]|<mergeCell "
+"""What sends a block to the slow path besides a far position: a namespace-prefixed cell, a merged cell."""
 _SHEET_ENTRY = re.compile(rb"<sheet\b[^>]*>")
 _ATTRIBUTE = re.compile(rb"([\w:]+)=\"([^\"]*)\"")
 
@@ -57,16 +67,47 @@ class Measured:
     """Names of .xlsx worksheets whose first cell is A1 with a value and that have no merged cells."""
 
 
-def check(path: Path, limits: LimitSettings) -> Measured:
-    """Refuse a spreadsheet whose grid, cells or decompressed size would pass the limits."""
+def check(path: Path, limits: LimitSettings, stop: threading.Event | None = None) -> Measured:
+    """Refuse a spreadsheet whose grid, cells or decompressed size would pass the limits (`stop`: give up on
+    a zip's next block, `Stopped`)."""
     with path.open("rb") as f:
         magic = f.read(8)
     measured = Measured()
     if magic.startswith(b"PK\x03\x04"):
-        _check_zip(path, limits, measured)
+        _check_zip(path, limits, measured, stop)
     elif magic == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         _check_xls(path, limits)
     return measured
+
+
+class Stopped(Exception):
+    """A check ahead was called off (its share failed before reading)."""
+
+
+class Ahead:
+    """The check of one spreadsheet, started on its own thread while a share does the rest of its preparation
+    (its imports and checks hold the GIL; the check mostly inflates and searches, which release it).
+
+    The reader waits for `result()` before it builds anything, so every bound holds as before; a share that
+    fails earlier calls `cancel()` and the thread stops at its next block."""
+
+    def __init__(self, path: Path, limits: LimitSettings) -> None:
+        self.path, self.limits = path, limits
+        self._stop = threading.Event()
+        self._future: Future[Measured] = Future()
+        threading.Thread(target=self._run, name="share-sheet-size", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self._future.set_result(check(self.path, self.limits, self._stop))
+        except BaseException as e:  # handed to whoever waits for the result
+            self._future.set_exception(e)
+
+    def result(self) -> Measured:
+        return self._future.result()
+
+    def cancel(self) -> None:
+        self._stop.set()
 
 
 class _Extent:
@@ -104,7 +145,7 @@ def _column(letters: bytes) -> int:
 # -- zip: .xlsx, .xlsm, .ods ---------------------------------------------------------------------
 
 
-def _check_zip(path: Path, limits: LimitSettings, measured: Measured) -> None:
+def _check_zip(path: Path, limits: LimitSettings, measured: Measured, stop: threading.Event | None) -> None:
     name = path.name
     try:
         archive = zipfile.ZipFile(path)
@@ -130,11 +171,11 @@ def _check_zip(path: Path, limits: LimitSettings, measured: Measured) -> None:
         names = _sheet_names(archive)
         for info in infos:
             if re.fullmatch(r"xl/worksheets/[^/]+\.xml", info.filename):
-                plain = _check_xlsx_sheet(archive, info, name, limits, budget)
+                plain = _check_xlsx_sheet(archive, info, name, limits, budget, stop)
                 if plain and info.filename in names:
                     measured.plain_sheets.add(names[info.filename])
             elif info.filename == "content.xml":
-                _check_ods(archive, info, name, limits, budget)
+                _check_ods(archive, info, name, limits, budget, stop)
 
 
 def _sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:
@@ -160,24 +201,71 @@ def _sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:
 
 
 def _chunks(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: LimitSettings, budget: list[int]
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    name: str,
+    limits: LimitSettings,
+    budget: list[int],
+    stop: threading.Event | None,
+    size: int = CHUNK,
 ) -> Iterator[bytes]:
     try:
-        with archive.open(info) as part:
-            while chunk := part.read(CHUNK):
-                budget[0] -= len(chunk)
-                if budget[0] < 0:
-                    raise TooLarge(
-                        f"{name} unpacks to more than {human_size(limits.spreadsheet_bytes)} "
-                        f"({limits.setting('spreadsheet_bytes')})"
-                    )
-                yield chunk
-    except (zipfile.BadZipFile, OSError, EOFError) as e:  # zlib errors are BadZipFile/OSError here
+        for chunk in _inflated(archive, info, size):
+            if stop is not None and stop.is_set():
+                raise Stopped(name)
+            budget[0] -= len(chunk)
+            if budget[0] < 0:
+                raise TooLarge(
+                    f"{name} unpacks to more than {human_size(limits.spreadsheet_bytes)} "
+                    f"({limits.setting('spreadsheet_bytes')})"
+                )
+            yield chunk
+    except (zipfile.BadZipFile, OSError, EOFError, _InflateError) as e:  # zlib errors are BadZipFile/OSError here
         raise InvalidInput(f"{name} is not a readable spreadsheet ({e})") from None
 
 
+def _inflated(archive: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> Iterator[bytes]:
+    """A part's bytes, at most `size` at a time, as `archive.open` gives them (never more than its header says,
+    its CRC checked at the end), inflated by `_zlib`; parts not deflated or encrypted go through `zipfile`."""
+    if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 1 or not archive.filename:
+        with archive.open(info) as part:
+            while chunk := part.read(size):
+                yield chunk
+        return
+    with open(archive.filename, "rb") as f:
+        f.seek(info.header_offset)
+        local = f.read(30)
+        if len(local) < 30 or local[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile(f"no local header for {info.filename[:80]}")
+        name_length, extra_length = struct.unpack_from("<HH", local, 26)
+        f.seek(info.header_offset + 30 + name_length + extra_length)
+        inflater = _zlib.decompressobj(-15)
+        left, given, crc, pending = info.compress_size, 0, 0, b""
+        while not inflater.eof:
+            if not pending and left > 0:
+                pending = f.read(min(left, CHUNK))
+                left = left - len(pending) if pending else 0  # a file shorter than its header says ends here
+            out = inflater.decompress(pending, size)
+            pending = inflater.unconsumed_tail
+            if not out and not pending and left <= 0:
+                raise EOFError(f"{info.filename[:80]} ends before its compressed data does")
+            given += len(out)
+            if given > info.file_size:
+                raise zipfile.BadZipFile(f"{info.filename[:80]} unpacks to more than its header says")
+            crc = _zlib.crc32(out, crc)
+            if out:
+                yield out
+        if given != info.file_size or crc != info.CRC:
+            raise zipfile.BadZipFile(f"Bad CRC-32 or size for file {info.filename[:80]!r}")
+
+
 def _check_xlsx_sheet(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: LimitSettings, budget: list[int]
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    name: str,
+    limits: LimitSettings,
+    budget: list[int],
+    stop: threading.Event | None,
 ) -> bool:
     """Measure one sheet; True when its first cell is A1 with a value and it merges no cells."""
     sheet = info.filename.rsplit("/", 1)[-1].removesuffix(".xml")
@@ -186,9 +274,7 @@ def _check_xlsx_sheet(
     first = True
     starts_at_a1: bool | None = None
     merged = False
-    pending: list[bytes] = []
-    waiting = 0
-    for chunk in _chunks(archive, info, name, limits, budget):
+    for chunk in _chunks(archive, info, name, limits, budget, stop, REFS_AT_ONCE):
         data = tail + chunk
         if first:
             first = False
@@ -202,17 +288,38 @@ def _check_xlsx_sheet(
         cut = data.rfind(b"<")
         cut = cut if cut > len(data) - 4096 else len(data)
         body, tail = data[:cut], data[cut:]
-        pending.append(body)
-        if (waiting := waiting + len(body)) >= REFS_AT_ONCE:
-            _add_refs(extent, b"".join(pending))
-            pending, waiting = [], 0
-        extent.cells += _cells(body)
-        extent.check()
         if starts_at_a1 is None and (cell := _FIRST_CELL.search(body)):
             starts_at_a1 = cell.group(1) == b"A1" and cell.group(2) is not None
-        merged = merged or _MERGED in body
-    _add_refs(extent, b"".join([*pending, tail]))
-    return bool(starts_at_a1) and not merged and _MERGED not in tail
+        merged = _measure(extent, body) or merged
+    merged = _measure(extent, tail) or merged
+    return bool(starts_at_a1) and not merged
+
+
+def _measure(extent: _Extent, body: bytes) -> bool:
+    """Count the cells of `body` and widen the extent to its farthest cell; True when it merges cells.
+
+    The usual block (cells in order, none namespace-prefixed, no merged cells) costs a count and one RE2 search;
+    any other block is measured by `_cells` and `_add_refs`."""
+    if (last := _last_position(body)) is not None and _find(body, f"{_beyond(*last)}|{_ODD}") < 0:
+        extent.cells += body.count(b"<c")
+        extent.check()
+        extent.add(int(last[0]), _column(last[1]), 0)
+        return False
+    extent.cells += _cells(body)
+    extent.check()
+    _add_refs(extent, body)
+    return _MERGED in body
+
+
+def _find(body: bytes, pattern: str) -> int:
+    """Where RE2 (Arrow's compute functions) first matches `pattern` in `body`, -1 nowhere: several times faster
+    than Python's `re` over megabytes, and the bytes are not copied."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    offsets = pa.py_buffer(struct.pack("<qq", 0, len(body)))
+    array = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(body)])
+    return cast(int, pc.find_substring_regex(array, pattern)[0].as_py())
 
 
 def _cells(body: bytes) -> int:
@@ -228,35 +335,47 @@ def _add_refs(extent: _Extent, body: bytes) -> None:
     are taken when one search finds no position beyond them anywhere in the chunk (no list of every position).
     Otherwise, and always when the last positions are two letters wide or more (or written with leading zeros),
     every position is read."""
-    last_rows, last_cols = _REF_ROW.findall(body[-_LOOK_BACK:]), _REF_COL.findall(body[-_LOOK_BACK:])
-    if last_rows and last_cols:
-        row, col = max(last_rows, key=lambda r: (len(r.lstrip(b"0")), r.lstrip(b"0"))), max(last_cols, key=_column)
-        if len(col) == 1 and row[:1] != b"0" and not _beyond(row, col).search(body):
-            extent.add(int(row), _column(col), 0)
-            return
+    if (last := _last_position(body)) is not None and _find(body, _beyond(*last)) < 0:
+        extent.add(int(last[0]), _column(last[1]), 0)
+        return
     numbers, letters = set(_REF_ROW.findall(body)), set(_REF_COL.findall(body))
     if numbers and letters:
         extent.add(max(map(int, numbers)), max(map(_column, letters)), 0)
+
+
+def _last_position(body: bytes) -> tuple[bytes, bytes] | None:
+    """The largest row and column among the last positions of `body`, when the search for any beyond them can
+    be one pattern: one column letter, a row without leading zeros."""
+    last_rows, last_cols = _REF_ROW.findall(body[-_LOOK_BACK:]), _REF_COL.findall(body[-_LOOK_BACK:])
+    if not (last_rows and last_cols):
+        return None
+    row, col = max(last_rows, key=lambda r: (len(r.lstrip(b"0")), r.lstrip(b"0"))), max(last_cols, key=_column)
+    return (row, col) if len(col) == 1 and row[:1] != b"0" else None
 
 
 _LOOK_BACK = 4096
 
 
 @functools.lru_cache(maxsize=64)
-def _beyond(row: bytes, col: bytes) -> re.Pattern[bytes]:
-    """A position (`r` attribute) in a row after `row` (no leading zero) or a column after the one letter `col`: a
-    number with more digits (leading zeros too: more is only slower), or as many with a larger digit where the
-    first differs."""
+def _beyond(row: bytes, col: bytes) -> str:
+    """The pattern of a position (`r` attribute) in a row after `row` (no leading zero) or a column after the one
+    letter `col`: a number with more digits (leading zeros too: more is only slower), or as many with a larger
+    digit where the first differs."""
     digits = row.decode()
     larger = [f"{digits[:i]}[{int(d) + 1}-9][0-9]{{{len(digits) - i - 1}}}" for i, d in enumerate(digits) if d != "9"]
     rows = "|".join([f"[0-9]{{{len(digits) + 1},}}", *larger])
     later = chr(col[0] + 1)
     cols = "[A-Z]{2,}" + (f"|[{later}-Z]" if col != b"Z" else "")
-    return re.compile(f'r="(?:[A-Z]+(?:{rows})"|(?:{cols})[0-9])'.encode())
+    return f'r="(?:[A-Z]+(?:{rows})"|(?:{cols})[0-9])'
 
 
 def _check_ods(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: LimitSettings, budget: list[int]
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    name: str,
+    limits: LimitSettings,
+    budget: list[int],
+    stop: threading.Event | None,
 ) -> None:
     """OpenDocument repeats rows and cells by attribute: count them as the reader expands them."""
     parser: Any = XMLPullParser(events=("start", "end"))
@@ -268,7 +387,7 @@ def _check_ods(
     row_last_col = 0
     row_cells = 0
     first = True
-    for chunk in _chunks(archive, info, name, limits, budget):
+    for chunk in _chunks(archive, info, name, limits, budget, stop):
         if first:
             first = False
             if b"<!DOCTYPE" in chunk[:4096] or b"<!ENTITY" in chunk[:4096]:

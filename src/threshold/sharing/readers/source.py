@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from threshold.errors import InvalidInput
 from threshold.limits.settings import LimitSettings
 from threshold.sharing.readers.layout import CellRange, HeaderRows, LayoutOptions, Skipped
+
+if TYPE_CHECKING:
+    from threshold.sharing.readers.sheet_size import Ahead
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class ReadOptions:
     """Spreadsheets: read only this block of the sheet (A5:H200)."""
     totals: bool = True
     """Spreadsheets and CSV: leave out totals, subtotals and notes below the table (False keeps every row)."""
+    ahead: Ahead | None = None
+    """Spreadsheets: the size check of this file, started while the share prepared (`readers.check_ahead`)."""
 
     def __post_init__(self) -> None:
         if self.skip_rows < 0:
