@@ -109,24 +109,24 @@ def dismiss(dataset: str, body: ReasonIn, platform: PlatformDep, person: Promote
 def suggest_owners(
     dataset: str, platform: PlatformDep, person: Annotated[Person, Requires("dataset.usage.names", on="dataset")]
 ) -> dict[str, Any]:
-    return owners.suggest(platform, dataset, viewer=person)
+    return owners.suggest(platform, dataset, viewer=person).to_json()
 
 
 @router.post("/owners/{dataset}/propose", summary="Propose ownership to the next suggestion (or a named person)")
 def propose(
     dataset: str, body: ProposeIn, platform: PlatformDep, person: Annotated[Person, Requires("product.propose_owner")]
 ) -> dict[str, Any]:
-    return owners.propose(platform, person, dataset, to=body.to)
+    return owners.propose(platform, person, dataset, to=body.to).to_json()
 
 
 @router.post("/owners/{dataset}/accept", summary="Accept ownership (as the caller)")
 def accept(dataset: str, body: ReasonIn, platform: PlatformDep, person: KnowsDataset) -> dict[str, Any]:
-    return owners.accept(platform, person, dataset, reason=body.reason)
+    return owners.accept(platform, person, dataset, reason=body.reason).to_json()
 
 
 @router.post("/owners/{dataset}/decline", summary="Decline ownership with a reason; the next suggestion is asked")
 def decline(dataset: str, body: ReasonIn, platform: PlatformDep, person: KnowsDataset) -> dict[str, Any]:
-    return owners.decline(platform, person, dataset, reason=body.reason)
+    return owners.decline(platform, person, dataset, reason=body.reason).to_json()
 
 
 @router.get("/products", summary="Data products")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,6 +19,9 @@ from threshold.commands.support import acting, check_format, emit, escape, platf
 from threshold.errors import InvalidInput
 from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec, count
+
+if TYPE_CHECKING:
+    from threshold.products.results import OwnerSuggestions
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 owners_app = typer.Typer(no_args_is_help=True, help="Find a data product's owner by working backward from the data.")
@@ -333,22 +336,22 @@ def owners_suggest(dataset: str, as_user: As = None, home: Home = None, fmt: For
     show(suggest(p, dataset, viewer=acting(p, as_user)), fmt, SUGGESTED)
 
 
-def _suggested_lines(d: dict[str, Any]) -> Iterator[str]:
-    for x in d["suggestions"]:
-        state = f"  [{x['status']}{': ' + x['reason'] if x['reason'] else ''}]" if x["status"] else ""
+def _suggested_lines(d: OwnerSuggestions) -> Iterator[str]:
+    for x in d.suggestions:
+        state = f"  [{x.status}{': ' + x.reason if x.reason else ''}]" if x.status else ""
         yield (
-            f"[bold]{x['rank']}. {x['user']}[/bold] ({x['display_name']}, {', '.join(x['domains']) or '-'})  "
-            f"{x['score']:g} points{state}"
+            f"[bold]{x.rank}. {x.user}[/bold] ({x.display_name}, {', '.join(x.domains) or '-'})  "
+            f"{x.score:g} points{state}"
         )
-        for e in x["evidence"]:
-            yield f"   {e['points']:>5g}  {e['text']}"
-    for note in d["notes"]:
+        for e in x.evidence:
+            yield f"   {e.points:>5g}  {e.text}"
+    for note in d.notes:
         yield f"[dim]{note}[/dim]"
-    if d["proposed_to"]:
-        yield f"proposed to {d['proposed_to']}, waiting for their answer"
+    if d.proposed_to:
+        yield f"proposed to {d.proposed_to}, waiting for their answer"
 
 
-SUGGESTED = View(lines=_suggested_lines, json=lambda d: d["suggestions"])
+SUGGESTED = View(lines=_suggested_lines, json=lambda d: d.suggestions)
 """`threshold owners suggest`: the ranked people with their evidence; `--format json` the suggestions."""
 
 
@@ -368,7 +371,7 @@ def owners_propose(
 
     p = platform_at(home)
     r = propose(p, acting(p, as_user), dataset, to=to)
-    say(r, fmt, f"proposed ownership of {r['dataset']} to {r['proposed_to']}")
+    say(r, fmt, f"proposed ownership of {r.dataset} to {r.proposed_to}")
 
 
 @owners_app.command("accept")
@@ -388,8 +391,8 @@ def owners_accept(
     say(
         r,
         fmt,
-        f"{r['user']} accepted ownership of {r['dataset']}; an owner of its domain promotes it: "
-        f"threshold promote {r['dataset']}",
+        f"{r.user} accepted ownership of {r.dataset}; an owner of its domain promotes it: "
+        f"threshold promote {r.dataset}",
     )
 
 
@@ -407,12 +410,11 @@ def owners_decline(
 
     p = platform_at(home)
     r = decline(p, acting(p, as_user), dataset, reason=reason)
-    nxt = r.get("next")
     say(
-        nxt,
+        r.next,
         fmt,
-        f"{r['user']} declined ownership of {r['dataset']}; "
-        + (f"proposed to {nxt['proposed_to']} next" if nxt else "no one else is suggested"),
+        f"{r.user} declined ownership of {r.dataset}; "
+        + (f"proposed to {r.next.proposed_to} next" if r.next else "no one else is suggested"),
     )
 
 

@@ -349,12 +349,12 @@ def needs(platform: Platform, dataset: str, *, viewer: Person | None = None) -> 
     owner: dict[str, Any] | None = None
     try:
         found = owners.suggest(platform, dataset, viewer=viewer)
-        top = next((x for x in found["suggestions"] if x["status"] != "declined"), None)
+        top = next((x for x in found.suggestions if x.status != "declined"), None)
         owner = {
-            "suggested": top["user"] if top else None,
-            "score": top["score"] if top else None,
-            "proposed_to": found["proposed_to"],
-            "accepted_by": found["accepted_by"],
+            "suggested": top.user if top else None,
+            "score": top.score if top else None,
+            "proposed_to": found.proposed_to,
+            "accepted_by": found.accepted_by,
         }
     except Denied:
         owner = None

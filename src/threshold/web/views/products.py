@@ -185,9 +185,10 @@ def _owners_or_none(platform: Platform, person: Person, dataset: str) -> dict[st
         found = owners.suggest(platform, dataset, viewer=person)
     except ThresholdError:
         return None
-    found["suggestions"] = found["suggestions"][:5]
-    found["mine"] = next((s for s in found["suggestions"] if s["user"] == person.name), None)
-    return found
+    shown = found.to_json()  # the candidates page's twin sends it with the first five and the viewer's own
+    shown["suggestions"] = shown["suggestions"][:5]
+    shown["mine"] = next((s for s in shown["suggestions"] if s["user"] == person.name), None)
+    return shown
 
 
 def score_bar(reasons: list[dict[str, Any]], threshold: float, width: int = 300) -> dict[str, Any]:
@@ -303,8 +304,8 @@ def propose_form(
         request,
         person,
         "/candidates",
-        i18n.Text("Ownership of %(dataset)s proposed to %(to)s.", {"dataset": r["dataset"], "to": r["proposed_to"]}),
-        r["dataset"],
+        i18n.Text("Ownership of %(dataset)s proposed to %(to)s.", {"dataset": r.dataset, "to": r.proposed_to}),
+        r.dataset,
     )
 
 
@@ -322,8 +323,8 @@ def accept_form(
         request,
         person,
         "/candidates",
-        i18n.Text("You accepted ownership of %(dataset)s.", {"dataset": r["dataset"]}),
-        r["dataset"],
+        i18n.Text("You accepted ownership of %(dataset)s.", {"dataset": r.dataset}),
+        r.dataset,
     )
 
 
@@ -337,16 +338,15 @@ def decline_form(
 ) -> Response:
     check_csrf(request, csrf)
     r = owners.decline(_platform(request), person, dataset, reason=reason)
-    nxt = r.get("next")
     text = (
         i18n.Text(
             "You declined ownership of %(dataset)s. It was proposed to %(to)s next.",
-            {"dataset": r["dataset"], "to": nxt["proposed_to"]},
+            {"dataset": r.dataset, "to": r.next.proposed_to},
         )
-        if nxt
-        else i18n.Text("You declined ownership of %(dataset)s.", {"dataset": r["dataset"]})
+        if r.next
+        else i18n.Text("You declined ownership of %(dataset)s.", {"dataset": r.dataset})
     )
-    return _back(request, person, "/candidates", text, r["dataset"])
+    return _back(request, person, "/candidates", text, r.dataset)
 
 
 @router.post("/products/promote")

@@ -1,0 +1,121 @@
+"""What the products capability answers with: typed results, each with its JSON form (`to_json`), the keys in
+the order the REST API (`/api/v1/owners/...`), the pages' `.json` twins and `threshold ... --format json` send.
+
+Owners: `OwnerSuggestions` (the ranked `OwnerSuggestion`s with their `Evidence`, where the proposal stands and
+its history), `Proposal` (ownership asked of one person), `OwnerDecided` (an accept or a decline, and after a
+decline the next proposal), `ProposalWaiting` (one proposal in a person's inbox)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why a person is suggested as owner: the kind of signal, the points it earned, a sentence."""
+
+    kind: str
+    points: float
+    text: str
+
+
+@dataclass(frozen=True)
+class OwnerSuggestion:
+    """One suggested owner, ranked by points, with the evidence (highest first) and their answer so far."""
+
+    rank: int
+    user: str
+    display_name: str
+    domains: list[str]
+    score: float
+    evidence: list[Evidence]
+    status: str | None
+    """proposed, accepted or declined (None: not asked)."""
+    reason: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class OwnerDecisionRow:
+    """One step of a dataset's ownership history: proposed to, accepted, declined or withdrawn."""
+
+    user: str | None
+    status: str
+    rank: int | None
+    reason: str | None
+    proposed_by: str | None
+    decided_by: str | None
+    proposed_at: str | None
+    decided_at: str | None
+
+
+@dataclass(frozen=True)
+class OwnerSuggestions:
+    """Owner suggestions for a dataset and where its ownership stands."""
+
+    dataset: str
+    domain: str
+    suggestions: list[OwnerSuggestion]
+    proposed_to: str | None
+    accepted_by: str | None
+    owner: str | None
+    """The product's owner (None: not a product)."""
+    next: str | None
+    """Whom a proposal would go to next (not declined, not proposed already)."""
+    history: list[OwnerDecisionRow]
+    notes: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """Ownership of a dataset asked of one person (their rank and evidence when they were suggested)."""
+
+    dataset: str
+    proposed_to: str
+    rank: int | None
+    evidence: list[Evidence]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class OwnerDecided:
+    """A person's answer to ownership; after a decline, `next` is the proposal made to the next suggestion
+    (None: no one left). An accept's JSON has no `next`."""
+
+    dataset: str
+    user: str
+    status: str
+    reason: str
+    next: Proposal | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        shown: dict[str, Any] = {
+            "dataset": self.dataset,
+            "user": self.user,
+            "status": self.status,
+            "reason": self.reason,
+        }
+        if self.status == "declined":
+            shown["next"] = self.next.to_json() if self.next else None
+        return shown
+
+
+@dataclass(frozen=True)
+class ProposalWaiting:
+    """An ownership proposal waiting for a person's answer."""
+
+    dataset: str
+    proposed_at: str | None
+    proposed_by: str | None
+    link: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
