@@ -84,7 +84,7 @@ def test_promotion_gives_an_owner_a_checked_contract_a_version_and_badges(any_fr
     assert results[("quality", "day", "day is never empty")] == "passed"
     assert results[("sla", KPIS, "freshness")] == "passed"
     assert _stage(h, KPIS) == "product"
-    assert [c["status"] for c in list_candidates(h.platform, include=("promoted",))["candidates"]] == ["promoted"]
+    assert [c.status for c in list_candidates(h.platform, include=("promoted",)).candidates] == ["promoted"]
     assert [(m["kind"], m["title"]) for m in inbox(h.platform, h.people["ben"])][:1] == [
         ("product.promoted", f"You own {KPIS}, a data product now")
     ]

@@ -92,17 +92,17 @@ def list_candidates(
     include = ("open", "dismissed", "promoted") if all else ("open",)
     return candidates.list_candidates(
         platform, viewer=person, include=include, weeks=weeks, page=page, per_page=per_page
-    )
+    ).to_json()
 
 
 @router.post("/candidates/{dataset}/nominate", summary="Nominate a dataset for promotion, with a reason")
 def nominate(dataset: str, body: ReasonIn, platform: PlatformDep, person: KnowsDataset) -> dict[str, Any]:
-    return candidates.nominate(platform, person, dataset, reason=body.reason)
+    return candidates.nominate(platform, person, dataset, reason=body.reason).to_json()
 
 
 @router.post("/candidates/{dataset}/dismiss", summary="Review a candidate: not now, with a reason")
 def dismiss(dataset: str, body: ReasonIn, platform: PlatformDep, person: Promotes) -> dict[str, Any]:
-    return candidates.dismiss(platform, person, dataset, reason=body.reason)
+    return candidates.dismiss(platform, person, dataset, reason=body.reason).to_json()
 
 
 @router.get("/owners/{dataset}", summary="Owner suggestions, ranked, with evidence")

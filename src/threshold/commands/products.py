@@ -21,7 +21,7 @@ from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec, count
 
 if TYPE_CHECKING:
-    from threshold.products.results import OwnerSuggestions
+    from threshold.products.results import CandidateListing, OwnerSuggestions
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 owners_app = typer.Typer(no_args_is_help=True, help="Find a data product's owner by working backward from the data.")
@@ -255,33 +255,33 @@ def candidates_cmd(
     show(d, fmt, CANDIDATES)
 
 
-def _candidates_lines(d: dict[str, Any]) -> Iterator[str]:
+def _candidates_lines(d: CandidateListing) -> Iterator[str]:
     yield (
-        f"{d['total']} candidates (page {d['page']} of {d['pages']}); threshold {d['threshold']:g} points of 100, "
-        f"at least {d['min_people']} people"
+        f"{d.total} candidates (page {d.page} of {d.pages}); threshold {d.threshold:g} points of 100, "
+        f"at least {d.min_people} people"
     )
-    if not d["candidates"]:
+    if not d.candidates:
         yield "no candidates yet: no dataset's use reaches the threshold"
-    for c in d["candidates"]:
+    for c in d.candidates:
         yield (
-            f"\n[bold]{c['rank']}. {c['dataset']}[/bold]  score {c['score']:g}  ({c['status']})"
-            + ("  nominated" if c["nominated"] else "")
+            f"\n[bold]{c.rank}. {c.dataset}[/bold]  score {c.score:g}  ({c.status})"
+            + ("  nominated" if c.nominated else "")
         )
-        for r in c["reasons"]:
+        for r in c.reasons:
             if r["points"] or r["value"]:
                 yield f"   {r['points']:>5g} / {r['weight']:g}  {r['text']} (target {r['target']})"
-        n = c.get("needs")
+        n = c.needs
         if n:
-            owner = (n["owner"] or {}).get("suggested") or "?"
+            owner = (n.owner.suggested if n.owner else None) or "?"
             yield (
-                f"   needs: owner (suggested: {owner}), contract ({n['contract']['source']}), freshness SLO "
-                f"{n['freshness_hours'] or '?'} h"
+                f"   needs: owner (suggested: {owner}), contract ({n.contract['source']}), freshness SLO "
+                f"{n.freshness_hours or '?'} h"
             )
-    if d["watching"]:
-        yield "\nwatching (half way there): " + ", ".join(f"{w['dataset']} ({w['score']:g})" for w in d["watching"])
+    if d.watching:
+        yield "\nwatching (half way there): " + ", ".join(f"{w.dataset} ({w.score:g})" for w in d.watching)
 
 
-CANDIDATES = View(lines=_candidates_lines, json=lambda d: d["candidates"])
+CANDIDATES = View(lines=_candidates_lines, json=lambda d: d.candidates)
 """`threshold candidates`: the ranking with each candidate's reasons and needs; `--format json` the
 candidates of the page."""
 
@@ -300,7 +300,7 @@ def candidates_dismiss(
 
     p = platform_at(home)
     r = dismiss(p, acting(p, as_user), dataset, reason=reason)
-    say(r, fmt, f"{r['dataset']} dismissed: {r['reason']}")
+    say(r, fmt, f"{r.dataset} dismissed: {r.reason}")
 
 
 @app.command("nominate")
@@ -320,7 +320,7 @@ def nominate_cmd(
 
 NOMINATED = View(
     lines=lambda r: [
-        f"nominated {r['dataset']} ({r['nominations']} nomination{'s' if r['nominations'] != 1 else ''}); "
+        f"nominated {r.dataset} ({r.nominations} nomination{'s' if r.nominations != 1 else ''}); "
         "its domain's owners will review it"
     ]
 )

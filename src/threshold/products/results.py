@@ -3,7 +3,11 @@ the order the REST API (`/api/v1/owners/...`), the pages' `.json` twins and `thr
 
 Owners: `OwnerSuggestions` (the ranked `OwnerSuggestion`s with their `Evidence`, where the proposal stands and
 its history), `Proposal` (ownership asked of one person), `OwnerDecided` (an accept or a decline, and after a
-decline the next proposal), `ProposalWaiting` (one proposal in a person's inbox)."""
+decline the next proposal), `ProposalWaiting` (one proposal in a person's inbox).
+
+Candidates: `CandidateListing` (the ranked `CandidateRow`s of a page, each open one with what promoting it
+`Needs`, and the datasets `Watching`), `Nominated`, `NominationRow`, `Dismissed`. A candidate's reasons stay the
+dicts `candidates.score` gives (they are kept with the candidate and drawn as the page's score bar)."""
 
 from __future__ import annotations
 
@@ -116,6 +120,132 @@ class ProposalWaiting:
     proposed_at: str | None
     proposed_by: str | None
     link: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class OwnerNeed:
+    """Who would own a candidate: the top suggestion not declined, and where a proposal stands."""
+
+    suggested: str | None
+    score: float | None
+    proposed_to: str | None
+    accepted_by: str | None
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What promoting a dataset would take: an owner (None: its users' names are not the viewer's to see), a
+    contract (`contracts.draft_summary`), a freshness SLO, and the commands that do it."""
+
+    owner: OwnerNeed | None
+    contract: dict[str, Any]
+    freshness_hours: int | None
+    steps: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CandidateRow:
+    """One promotion candidate: its live score with the reasons, its review, its rank; an open one with
+    what promoting it needs (its JSON has no `needs` otherwise)."""
+
+    dataset: str
+    domain: str
+    stage: str
+    status: str
+    """open, dismissed or promoted."""
+    score: float
+    threshold: float
+    people: int
+    queries: int
+    nominated: bool
+    detected_at: str | None
+    score_when_detected: float | None
+    reasons: list[dict[str, Any]]
+    """One per signal: {signal, value, target, weight, points, text}, most points first."""
+    why: str
+    reviewed_by: str | None
+    review_reason: str | None
+    may_review: bool
+    rank: int
+    needs: Needs | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        shown = asdict(self)
+        if self.status != "open":
+            del shown["needs"]
+        return shown
+
+
+@dataclass(frozen=True)
+class Watching:
+    """A shared dataset half way to the threshold."""
+
+    dataset: str
+    domain: str
+    score: float
+    people: int
+    why: str
+
+
+@dataclass(frozen=True)
+class CandidateListing:
+    """A page of ranked candidates, the scoring in force, and the datasets being watched."""
+
+    window: dict[str, object]
+    threshold: float
+    min_people: int
+    weights: dict[str, dict[str, Any]]
+    candidates: list[CandidateRow]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+    watching: list[Watching]
+    notes: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self) | {"candidates": [c.to_json() for c in self.candidates]}
+
+
+@dataclass(frozen=True)
+class Nominated:
+    """A nomination recorded: how many the dataset has, and whether it made the dataset a new candidate."""
+
+    dataset: str
+    nominated_by: str
+    reason: str
+    nominations: int
+    candidate: str
+    new_candidate: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class NominationRow:
+    by: str
+    reason: str
+    at: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Dismissed:
+    """A candidate reviewed and not promoted now, with the reason its users can read."""
+
+    dataset: str
+    status: str
+    reason: str
+    by: str
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

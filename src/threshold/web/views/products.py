@@ -172,7 +172,8 @@ def candidates_page(
 ) -> Response:
     platform = _platform(request)
     include = ("open", "dismissed", "promoted") if all else ("open",)
-    data = candidates.list_candidates(platform, viewer=person, include=include, weeks=weeks, page=page_number)
+    listing = candidates.list_candidates(platform, viewer=person, include=include, weeks=weeks, page=page_number)
+    data = listing.to_json()  # the page draws each candidate's score bar and owners beside its JSON form
     for c in data["candidates"]:
         c["bar"] = score_bar(c["reasons"], c["threshold"])
         c["owners"] = _owners_or_none(platform, person, c["dataset"]) if c["status"] == "open" else None
@@ -273,8 +274,8 @@ def nominate_form(
         request,
         person,
         "/candidates",
-        i18n.Text("You nominated %(dataset)s; its domain's owners will review it.", {"dataset": r["dataset"]}),
-        r["dataset"],
+        i18n.Text("You nominated %(dataset)s; its domain's owners will review it.", {"dataset": r.dataset}),
+        r.dataset,
     )
 
 
@@ -286,7 +287,7 @@ def dismiss_form(request: Request, person: Promotes, dataset: Name, reason: Text
         request,
         person,
         "/candidates",
-        i18n.Text("%(dataset)s dismissed: %(reason)s", {"dataset": r["dataset"], "reason": r["reason"]}),
+        i18n.Text("%(dataset)s dismissed: %(reason)s", {"dataset": r.dataset, "reason": r.reason}),
     )
 
 
