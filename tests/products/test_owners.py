@@ -75,7 +75,7 @@ def test_a_decline_moves_to_the_next_suggestion_and_is_recorded(fresh: History) 
     assert [m["kind"] for m in inbox(p, anna)][:2] == ["owner.accepted", "owner.declined"]
     with pytest.raises(Conflict):
         promote(p, anna, KPIS, owner="anna")  # she declined
-    assert promote(p, anna, KPIS)["owner"] == "ben"  # whoever accepted
+    assert promote(p, anna, KPIS).owner == "ben"  # whoever accepted
 
 
 def test_nobody_left_to_propose(fresh: History) -> None:

@@ -131,7 +131,7 @@ def decline(dataset: str, body: ReasonIn, platform: PlatformDep, person: KnowsDa
 
 @router.get("/products", summary="Data products")
 def list_products(platform: PlatformDep, person: SignedIn, status: str | None = None) -> list[dict[str, Any]]:
-    return lifecycle.list_products(platform, viewer=person, status=status)
+    return [p.to_json() for p in lifecycle.list_products(platform, viewer=person, status=status)]
 
 
 @router.post("/products", summary="Promote a dataset (and others it combines) to a data product", status_code=201)
@@ -145,22 +145,22 @@ def promote(body: PromoteIn, platform: PlatformDep, person: Promotes) -> dict[st
         parts=body.with_datasets,
         description=body.description,
         freshness_hours=body.freshness_hours,
-    )
+    ).to_json()
 
 
 @router.get("/products/{dataset}", summary="A product: owner, version, status badges, contract and checks")
 def product(dataset: str, platform: PlatformDep, person: Annotated[Person, Requires("product.know")]) -> dict[str, Any]:
-    return lifecycle.product_view(platform, dataset, viewer=person)
+    return lifecycle.product_view(platform, dataset, viewer=person).to_json()
 
 
 @router.post("/products/{dataset}/deprecate", summary="Deprecate a product; recent consumers are told")
 def deprecate(dataset: str, body: DeprecateIn, platform: PlatformDep, person: Manages) -> dict[str, Any]:
-    return lifecycle.deprecate(platform, person, dataset, replacement=body.replacement, reason=body.reason)
+    return lifecycle.deprecate(platform, person, dataset, replacement=body.replacement, reason=body.reason).to_json()
 
 
 @router.post("/products/{dataset}/retire", summary="Retire a deprecated product")
 def retire(dataset: str, body: ReasonIn, platform: PlatformDep, person: Manages) -> dict[str, Any]:
-    return lifecycle.retire(platform, person, dataset, reason=body.reason)
+    return lifecycle.retire(platform, person, dataset, reason=body.reason).to_json()
 
 
 @router.get(

@@ -21,7 +21,7 @@ from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec, count
 
 if TYPE_CHECKING:
-    from threshold.products.results import CandidateListing, OwnerSuggestions
+    from threshold.products.results import CandidateListing, OwnerSuggestions, ProductRecord
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 owners_app = typer.Typer(no_args_is_help=True, help="Find a data product's owner by working backward from the data.")
@@ -456,22 +456,22 @@ def _read(path: Path) -> str:
         raise InvalidInput(f"{path} is not UTF-8 text") from e
 
 
-def _product_lines(r: dict[str, Any]) -> Iterator[str]:
-    badges = " · ".join(b["label"] for b in r["badges"])
-    yield f"[bold]{r['dataset']}[/bold] owned by {r['owner']}: {escape(badges)}"
-    if len(r["datasets"]) > 1:
-        yield "combines " + ", ".join(x["dataset"] for x in r["datasets"])
-    if r["replacement"]:
-        yield f"replaced by {r['replacement']}"
-    c = r["contract"]
+def _product_lines(r: ProductRecord) -> Iterator[str]:
+    badges = " · ".join(b.label for b in r.badges)
+    yield f"[bold]{r.dataset}[/bold] owned by {r.owner}: {escape(badges)}"
+    if len(r.datasets) > 1:
+        yield "combines " + ", ".join(x.dataset for x in r.datasets)
+    if r.replacement:
+        yield f"replaced by {r.replacement}"
+    c = r.contract
     if c:
         failed = [x for x in c["results"] if x["status"] in ("failed", "error")]
         yield f"contract {c['version']}: {c['status']} ({len(c['results'])} checks, {len(failed)} failing)"
         for x in failed[:10]:
             yield f"   ✗ {x['message']}"
-    if r.get("notified"):
-        n = r["notified"]
-        yield f"told {n['people']} people who used it since {n['since'][:10]}; webhooks: {', '.join(n['domains'])}"
+    if r.notified:
+        n = r.notified
+        yield f"told {n.people} people who used it since {(n.since or '')[:10]}; webhooks: {', '.join(n.domains)}"
 
 
 PRODUCT = View(lines=_product_lines)

@@ -7,7 +7,10 @@ decline the next proposal), `ProposalWaiting` (one proposal in a person's inbox)
 
 Candidates: `CandidateListing` (the ranked `CandidateRow`s of a page, each open one with what promoting it
 `Needs`, and the datasets `Watching`), `Nominated`, `NominationRow`, `Dismissed`. A candidate's reasons stay the
-dicts `candidates.score` gives (they are kept with the candidate and drawn as the page's score bar)."""
+dicts `candidates.score` gives (they are kept with the candidate and drawn as the page's score bar).
+
+Products: `ProductRecord` (one product in full, with its `Badge`s, `ProductPart`s and, after a deprecation or
+retirement, who was `Notified`) and `ProductRow` (one line of the listing)."""
 
 from __future__ import annotations
 
@@ -246,6 +249,92 @@ class Dismissed:
     status: str
     reason: str
     by: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Badge:
+    """One badge a product shows: status, version, contract or freshness, with its tone (ok, warn, bad,
+    neutral)."""
+
+    kind: str
+    label: str
+    tone: str
+
+
+@dataclass(frozen=True)
+class ProductPart:
+    dataset: str
+    domain: str
+
+
+@dataclass(frozen=True)
+class Notified:
+    """Who was told of a deprecation or retirement: people (inbox) and the domains whose webhooks fired."""
+
+    people: int
+    domains: list[str]
+    since: str | None
+
+
+@dataclass(frozen=True)
+class ProductRecord:
+    """A data product in full: owner, description, version, status and badges, its datasets (those the viewer
+    may know), freshness, its contract with the checks and its history, and what the viewer may do. After a
+    deprecation or a retirement, `notified` says who was told (the JSON of a product has no `notified`
+    otherwise)."""
+
+    dataset: str
+    domain: str
+    status: str
+    version: str
+    owner: str | None
+    owner_display_name: str | None
+    description: str
+    datasets: list[ProductPart]
+    domains: list[str]
+    cross_domain: bool
+    freshness_hours: int | None
+    freshness: dict[str, Any]
+    """{label, tone, age_hours, met, last_update} (no last_update when no data was shared)."""
+    badges: list[Badge]
+    promoted_by: str | None
+    promoted_at: str | None
+    deprecated_at: str | None
+    retired_at: str | None
+    deprecation_reason: str | None
+    replacement: str | None
+    contract: dict[str, Any] | None
+    """The current contract with its check results and its document (None: none, or it describes a dataset
+    hidden from the viewer)."""
+    contracts: list[dict[str, Any]]
+    may_manage: bool
+    notified: Notified | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        shown = asdict(self)
+        if self.notified is None:
+            del shown["notified"]
+        return shown
+
+
+@dataclass(frozen=True)
+class ProductRow:
+    """A data product in a listing."""
+
+    dataset: str
+    domain: str
+    owner: str
+    status: str
+    version: str
+    contract: str
+    """The current contract's status (passed, failed, ...) or missing."""
+    datasets: list[str]
+    freshness_hours: int | None
+    description: str
+    promoted_at: str | None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -223,7 +223,7 @@ def score_bar(reasons: list[dict[str, Any]], threshold: float, width: int = 300)
 @router.get("/products")
 @router.get("/products.json")
 def products_page(request: Request, person: SignedIn) -> Response:
-    data = {"products": lifecycle.list_products(_platform(request), viewer=person)}
+    data = {"products": [p.to_json() for p in lifecycle.list_products(_platform(request), viewer=person)]}
     return page(request, "products.html", data, person=person, title=i18n.Text("Data products"), nav="products")
 
 
@@ -239,7 +239,7 @@ def contract_yaml(request: Request, person: KnowsDataset, dataset: str) -> Respo
 @router.get("/products/{dataset}")
 def product_page(request: Request, person: Annotated[Person, Requires("product.know")], dataset: str) -> Response:
     platform = _platform(request)
-    data = lifecycle.product_view(platform, _name(dataset), viewer=person)
+    data = lifecycle.product_view(platform, _name(dataset), viewer=person).to_json()  # with the page's extras
     data["message"] = request.query_params.get("done")
     usage = consumption.dataset_consumers(platform, data["dataset"], viewer=person)
     data["usage"] = {k: usage[k] for k in ("queries", "people", "people_outside", "domains", "purposes", "last_used")}
@@ -366,10 +366,8 @@ def promote_form(
     return _back(
         request,
         person,
-        f"/products/{r['dataset']}",
-        i18n.Text(
-            "%(dataset)s is a data product now, owned by %(owner)s.", {"dataset": r["dataset"], "owner": r["owner"]}
-        ),
+        f"/products/{r.dataset}",
+        i18n.Text("%(dataset)s is a data product now, owned by %(owner)s.", {"dataset": r.dataset, "owner": r.owner}),
     )
 
 
@@ -379,12 +377,13 @@ def deprecate_form(
 ) -> Response:
     check_csrf(request, csrf)
     r = lifecycle.deprecate(_platform(request), person, dataset, replacement=replacement.strip() or None, reason=reason)
-    n = r["notified"]
     return _back(
         request,
         person,
-        f"/products/{r['dataset']}",
-        i18n.Text("Deprecated; %(people)s people who used it were told.", {"people": n["people"]}),
+        f"/products/{r.dataset}",
+        i18n.Text(
+            "Deprecated; %(people)s people who used it were told.", {"people": r.notified.people if r.notified else 0}
+        ),
     )
 
 
@@ -392,9 +391,7 @@ def deprecate_form(
 def retire_form(request: Request, person: Manages, dataset: Name, reason: Text = "", csrf: Csrf = "") -> Response:
     check_csrf(request, csrf)
     r = lifecycle.retire(_platform(request), person, dataset, reason=reason)
-    return _back(
-        request, person, f"/products/{r['dataset']}", i18n.Text("Retired: no longer served outside its domain.")
-    )
+    return _back(request, person, f"/products/{r.dataset}", i18n.Text("Retired: no longer served outside its domain."))
 
 
 @router.post("/products/check")
