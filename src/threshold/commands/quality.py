@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from threshold.quality.incident_results import IncidentRecord, IncidentRow
     from threshold.quality.quarantine import QuarantinedFile
+    from threshold.quality.results import DatasetQuality, DomainQuality
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 check_app = typer.Typer(no_args_is_help=True, help="Data quality checks on a dataset.")
@@ -414,16 +415,17 @@ def quality_cmd(
         if dataset
         else domain_quality(p, str(domain), viewer=acting(p, as_user))
     )
-    show(data, fmt, View(lines=lambda d: _quality_lines(d, str(dataset or domain), by_domain=bool(domain))))
+    show(data, fmt, View(lines=lambda d: _quality_lines(d, str(dataset or domain))))
 
 
-def _quality_lines(d: dict[str, Any], name: str, *, by_domain: bool) -> Iterator[str]:
-    score = "—" if d["score"] is None else f"{d['score']:.1f}"
-    yield f"{name}: quality score {score} over {d['window_days']} days"
-    if by_domain:
-        for key, label in (("time_to_acknowledge", "acknowledge"), ("time_to_fix", "fix")):
-            t = d[key]
+def _quality_lines(d: DatasetQuality | DomainQuality, name: str) -> Iterator[str]:
+    from threshold.quality.results import DomainQuality
+
+    score = "—" if d.score is None else f"{d.score:.1f}"
+    yield f"{name}: quality score {score} over {d.window_days} days"
+    if isinstance(d, DomainQuality):
+        for t, label in ((d.time_to_acknowledge, "acknowledge"), (d.time_to_fix, "fix")):
             yield (
-                f"time to {label}: median {t['median_hours']} h, p90 {t['p90_hours']} h over {t['count']} "
-                f"incidents; {t['waiting']} waiting"
+                f"time to {label}: median {t.median_hours} h, p90 {t.p90_hours} h over {t.count} "
+                f"incidents; {t.waiting} waiting"
             )
