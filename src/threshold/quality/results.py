@@ -80,3 +80,19 @@ class DomainQuality:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class ViewerSample:
+    """A failing-row sample as one viewer may see it: the dataset's columns now, the rows through the viewer's
+    masks and row filters, which columns were masked and why, why nothing is shown (None: shown), and how many
+    rows the viewer's row filters dropped."""
+
+    columns: list[dict[str, str]]
+    rows: list[list[str | None]]
+    masked: dict[str, str]
+    hidden: str | None
+    filtered: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
