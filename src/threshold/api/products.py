@@ -59,7 +59,7 @@ def consumers(
 @router.get("/patterns", summary="Org patterns: reuse matrix, rising and falling, long tail, usage by domain")
 def org_patterns(platform: PlatformDep, person: SignedIn, weeks: WeeksQuery = None, domain: str | None = None) -> Any:
     if domain:
-        return patterns.domain_datasets(platform, domain, viewer=person, weeks=weeks)
+        return [r.to_json() for r in patterns.domain_datasets(platform, domain, viewer=person, weeks=weeks)]
     return patterns.org_patterns(platform, viewer=person, weeks=weeks)
 
 

@@ -338,3 +338,16 @@ class ProductRow:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class DatasetUsage:
+    """One dataset of a domain with its use in the window (usage by schema level, one level down)."""
+
+    dataset: str
+    stage: str
+    queries: int
+    people: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
