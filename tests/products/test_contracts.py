@@ -160,7 +160,7 @@ def test_when_the_table_changes_under_its_contract_the_check_says_what_broke(fre
     path.write_text("Machine,Day\nM1,2026-01-03\n", encoding="utf-8")
     share(fresh.platform, path, domain="manufacturing", name="sensors", mode="replace", user=fresh.person("gus"))
     r = recheck(fresh.platform, fresh.people["gus"], SENSORS)
-    failed = [x["message"] for x in r["results"] if x["status"] == "failed"]
+    failed = [x.message for x in r.results if x.status == "failed"]
     assert failed == [
         f"{SENSORS}.temp is in the contract but not in the table (restore it, or publish a new major "
         "version without it)"
@@ -178,8 +178,8 @@ def test_freshness_slo_against_the_newest_share(fresh: History) -> None:
         ds = s.query(Dataset).filter(Dataset.full_name == SENSORS).one()
         s.execute(update(Share).where(Share.dataset_id == ds.id).values(at=datetime.now(UTC) - timedelta(days=3)))
     r = recheck(fresh.platform, fresh.people["gus"], SENSORS)
-    sla = next(x for x in r["results"] if x["kind"] == "sla")
-    assert (sla["status"], sla["expected"], round(sla["actual"])) == ("failed", "<= 48 h", 72)
+    sla = next(x for x in r.results if x.kind == "sla")
+    assert (sla.status, sla.expected, round(sla.actual)) == ("failed", "<= 48 h", 72)
     assert product_view(fresh.platform, SENSORS).freshness["met"] is False
 
 

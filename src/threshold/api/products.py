@@ -199,4 +199,4 @@ async def import_contract(request: Request, platform: PlatformDep, person: Manag
 
 @router.post("/contracts/{dataset}/check", summary="Run a contract's checks against the real table again")
 def check_contract(dataset: str, platform: PlatformDep, person: Manages) -> dict[str, Any]:
-    return contracts.recheck(platform, person, dataset)
+    return contracts.recheck(platform, person, dataset).to_json()

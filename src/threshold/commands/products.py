@@ -552,15 +552,15 @@ def contract_check(dataset: str, as_user: As = None, home: Home = None, fmt: For
 
 CONTRACT_CHECKS = TableSpec(
     Col("kind", "kind"),
-    Col("where", lambda x: f"{x['object']}.{x['property']}" if x["property"] else x["object"], id=True),
-    Col("rule", lambda x: str(x["rule"])),
+    Col("where", lambda x: f"{x.object}.{x.property}" if x.property else x.object, id=True),
+    Col("rule", lambda x: str(x.rule)),
     Col("status", "status"),
-    Col("measured", lambda x: "" if x["actual"] is None else str(x["actual"])),
+    Col("measured", lambda x: "" if x.actual is None else str(x.actual)),
 )
 CHECKED = View(
     table=CONTRACT_CHECKS,
-    rows=lambda r: r["results"],
-    title=lambda r: f"{r['dataset']} contract {r['version']}: {r['status']}",
+    rows=lambda r: r.results,
+    title=lambda r: f"{r.dataset} contract {r.version}: {r.status}",
 )
 """`threshold contract check`: each rule of the contract with what the table measured."""
 

@@ -333,8 +333,8 @@ def product_view(platform: Platform, dataset: str, *, viewer: Person | None = No
         Badge("version", f"v{product.version}", "neutral"),
         Badge(
             "contract",
-            f"contract {contract['status'] if contract else 'missing'}",
-            {"passed": "ok", "failed": "bad"}.get(contract["status"] if contract else "", "warn"),
+            f"contract {contract.status if contract else 'missing'}",
+            {"passed": "ok", "failed": "bad"}.get(contract.status if contract else "", "warn"),
         ),
         Badge("freshness", fresh["label"], fresh["tone"]),
     ]
@@ -358,7 +358,7 @@ def product_view(platform: Platform, dataset: str, *, viewer: Person | None = No
         retired_at=iso(product.retired_at),
         deprecation_reason=product.deprecation_reason or None,
         replacement=replacement.full_name if replacement else None,
-        contract=contract | {"document": latest.document} if contract and latest and whole else None,
+        contract=contract.to_json() | {"document": latest.document} if contract and latest and whole else None,
         contracts=contracts.history(platform, ref.id) if whole else [],
         may_manage=may_manage,
     )

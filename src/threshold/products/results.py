@@ -15,7 +15,10 @@ retirement, who was `Notified`) and `ProductRow` (one line of the listing)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from threshold.quality.contract_runs import ContractResult
 
 
 @dataclass(frozen=True)
@@ -309,7 +312,7 @@ class ProductRecord:
     contract: dict[str, Any] | None
     """The current contract with its check results and its document (None: none, or it describes a dataset
     hidden from the viewer)."""
-    contracts: list[dict[str, Any]]
+    contracts: list[ContractVersionRow]
     may_manage: bool
     notified: Notified | None = None
 
@@ -351,3 +354,34 @@ class DatasetUsage:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class ContractView:
+    """A contract version with its rules' newest results (from the checks' run history)."""
+
+    version: str
+    status: str
+    """passed, failed or unchecked."""
+    results: list[ContractResult]
+    checked_at: str | None
+    created_at: str | None
+    product: bool
+    """Whether it is a product's contract (False: a draft for a promotion)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ContractChecked(ContractView):
+    """A contract run again against the table: its results now, and its dataset."""
+
+    dataset: str
+
+
+@dataclass(frozen=True)
+class ContractVersionRow(ContractView):
+    """One version of a dataset's contracts, newest first, with who published it."""
+
+    by: str | None

@@ -401,6 +401,6 @@ def check_form(request: Request, person: Manages, dataset: Name, csrf: Csrf = ""
     return _back(
         request,
         person,
-        f"/products/{r['dataset']}",
-        i18n.Text("Contract %(version)s checked: %(status)s.", {"version": r["version"], "status": r["status"]}),
+        f"/products/{r.dataset}",
+        i18n.Text("Contract %(version)s checked: %(status)s.", {"version": r.version, "status": r.status}),
     )
