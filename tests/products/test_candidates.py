@@ -69,7 +69,7 @@ def test_only_datasets_over_the_threshold_with_enough_people_are_candidates(hist
     assert c.why.startswith("used from 4 other domains")
     assert c.needs is not None and c.needs.owner is not None
     assert c.needs.owner.suggested == "anna"
-    assert c.needs.contract == {
+    assert c.needs.contract.to_json() == {
         "source": "generated from the table",
         "columns": 6,
         "checks": 2,

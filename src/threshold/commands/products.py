@@ -274,7 +274,7 @@ def _candidates_lines(d: CandidateListing) -> Iterator[str]:
         if n:
             owner = (n.owner.suggested if n.owner else None) or "?"
             yield (
-                f"   needs: owner (suggested: {owner}), contract ({n.contract['source']}), freshness SLO "
+                f"   needs: owner (suggested: {owner}), contract ({n.contract.source}), freshness SLO "
                 f"{n.freshness_hours or '?'} h"
             )
     if d.watching:

@@ -38,7 +38,13 @@ from threshold.products.contract_document import (
 )
 from threshold.products.lookup import dataset_ref, iso
 from threshold.products.models import Contract, Product, ProductDataset
-from threshold.products.results import ContractChecked, ContractVersionRow, ContractView
+from threshold.products.results import (
+    ContractChecked,
+    ContractVersionRow,
+    ContractView,
+    GeneratedDraft,
+    ImportedDraft,
+)
 from threshold.quality import contract_runs
 from threshold.quality.kinds.schema import logical_type
 from threshold.store.models import Column, Dataset, User
@@ -166,7 +172,7 @@ def _object(d: Dataset) -> dict[str, Any]:
     return obj
 
 
-def draft_summary(platform: Platform, dataset: str) -> dict[str, Any]:
+def draft_summary(platform: Platform, dataset: str) -> ImportedDraft | GeneratedDraft:
     """What a promotion's contract would hold today (columns, suggested checks), or the draft imported."""
     with platform.store.session() as s:
         ref = dataset_ref(s, dataset)
@@ -182,14 +188,11 @@ def draft_summary(platform: Platform, dataset: str) -> dict[str, Any]:
         )
         rows = s.scalar(select(Dataset.row_count).where(Dataset.id == ref.id)) or 0
     if draft is not None:
-        return {"source": "imported draft", "version": draft.version, "status": statuses(platform, [draft])[draft.id]}
+        return ImportedDraft("imported draft", draft.version, statuses(platform, [draft])[draft.id])
     checks = 1 + sum(1 for name, ctype, nulls in columns if _suggest_not_null(name, ctype, nulls, rows))
-    return {
-        "source": "generated from the table",
-        "columns": len(columns),
-        "checks": checks,
-        "export": f"threshold contract export {ref.full_name}",
-    }
+    return GeneratedDraft(
+        "generated from the table", len(columns), checks, export=f"threshold contract export {ref.full_name}"
+    )
 
 
 def _suggest_not_null(name: str, ctype: str, null_fraction: float | None, rows: int) -> bool:

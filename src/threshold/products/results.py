@@ -147,7 +147,7 @@ class Needs:
     contract (`contracts.draft_summary`), a freshness SLO, and the commands that do it."""
 
     owner: OwnerNeed | None
-    contract: dict[str, Any]
+    contract: ImportedDraft | GeneratedDraft
     freshness_hours: int | None
     steps: list[str]
 
@@ -385,3 +385,29 @@ class ContractVersionRow(ContractView):
     """One version of a dataset's contracts, newest first, with who published it."""
 
     by: str | None
+
+
+@dataclass(frozen=True)
+class ImportedDraft:
+    """A promotion's contract: the draft imported for it, with its version and check status."""
+
+    source: str
+    version: str
+    status: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GeneratedDraft:
+    """A promotion's contract generated from the table: how many columns and suggested checks it would hold,
+    and the command that exports it for editing."""
+
+    source: str
+    columns: int
+    checks: int
+    export: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
