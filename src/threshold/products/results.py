@@ -344,7 +344,7 @@ class ProductRow:
 
 
 @dataclass(frozen=True)
-class DatasetUsage:
+class DomainDatasetUse:
     """One dataset of a domain with its use in the window (usage by schema level, one level down)."""
 
     dataset: str
