@@ -52,8 +52,8 @@ def test_impact_analysis_does_not_enumerate_a_hidden_schema(world: World) -> Non
 
 def test_a_domains_quality_and_org_usage_name_only_what_the_viewer_may_know(world: World) -> None:
     ben, hanna = world.people["ben"], world.people["hanna"]
-    assert domain_quality(world.platform, "hr", viewer=ben)["datasets"] == []
-    assert RESTRICTED in {d["name"] for d in domain_quality(world.platform, "hr", viewer=hanna)["datasets"]}
+    assert domain_quality(world.platform, "hr", viewer=ben).datasets == []
+    assert RESTRICTED in {d.name for d in domain_quality(world.platform, "hr", viewer=hanna).datasets}
     assert not Restricted.found_in(str(org_usage(world.platform, viewer=ben).to_json()))
     assert RESTRICTED in str(org_usage(world.platform, viewer=hanna).to_json())
 

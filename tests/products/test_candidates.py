@@ -64,27 +64,28 @@ def test_other_datasets_score_what_their_use_says(history: History) -> None:
 
 def test_only_datasets_over_the_threshold_with_enough_people_are_candidates(history: History) -> None:
     found = list_candidates(history.platform, viewer=history.people["admin"])
-    assert [(c["rank"], c["dataset"], c["score"]) for c in found["candidates"]] == [(1, KPIS, 74.0)]
-    c = found["candidates"][0]
-    assert c["why"].startswith("used from 4 other domains")
-    assert c["needs"]["owner"]["suggested"] == "anna"
-    assert c["needs"]["contract"] == {
+    assert [(c.rank, c.dataset, c.score) for c in found.candidates] == [(1, KPIS, 74.0)]
+    c = found.candidates[0]
+    assert c.why.startswith("used from 4 other domains")
+    assert c.needs is not None and c.needs.owner is not None
+    assert c.needs.owner.suggested == "anna"
+    assert c.needs.contract.to_json() == {
         "source": "generated from the table",
         "columns": 6,
         "checks": 2,
         "export": f"threshold contract export {KPIS}",
     }
-    assert found["watching"] == []
+    assert found.watching == []
 
 
 def test_weights_and_threshold_come_from_settings(fresh: History) -> None:
     settings = fresh.platform.settings.products
     settings.candidate_threshold = 15.0
     settings.weight_domains = 0.0
-    found = list_candidates(fresh.platform)["candidates"]
-    assert [(c["dataset"], c["score"]) for c in found] == [(KPIS, 44.0), (SENSORS, 15.8)]
+    found = list_candidates(fresh.platform).candidates
+    assert [(c.dataset, c.score) for c in found] == [(KPIS, 44.0), (SENSORS, 15.8)]
     settings.candidate_min_people = 4  # sensors has 3 people; it stays a candidate once announced...
-    assert [c["dataset"] for c in list_candidates(fresh.platform)["candidates"]] == [KPIS, SENSORS]
+    assert [c.dataset for c in list_candidates(fresh.platform).candidates] == [KPIS, SENSORS]
 
 
 def test_a_new_candidate_is_announced_once_to_its_domains_owners(fresh: History, receiver: Receiver) -> None:
@@ -115,13 +116,13 @@ def test_anyone_may_nominate_a_dataset_with_a_reason(fresh: History) -> None:
     with pytest.raises(InvalidInput):
         nominate(p, carla, SENSORS, reason="  ")
     r = nominate(p, carla, SENSORS, reason="we promise delivery dates from machine health")
-    assert (r["nominations"], r["new_candidate"]) == (1, True)
+    assert (r.nominations, r.new_candidate) == (1, True)
     assert [m["title"] for m in inbox(p, fresh.people["anna"])] == [f"carla nominated {SENSORS} for promotion"]
-    found = {c["dataset"]: c for c in list_candidates(p)["candidates"]}
-    assert found[SENSORS]["nominated"] and found[SENSORS]["status"] == "open"
-    demand = next(r for r in found[SENSORS]["reasons"] if r["signal"] == "demand")
+    found = {c.dataset: c for c in list_candidates(p).candidates}
+    assert found[SENSORS].nominated and found[SENSORS].status == "open"
+    demand = next(r for r in found[SENSORS].reasons if r["signal"] == "demand")
     assert (demand["value"], demand["points"]) == (1, 2.5)
-    assert nominate(p, fresh.people["sam"], SENSORS, reason="board wants it")["new_candidate"] is False
+    assert nominate(p, fresh.people["sam"], SENSORS, reason="board wants it").new_candidate is False
     with pytest.raises(NotFound):
         nominate(p, fresh.people["ben"], SECRET, reason="curious")  # another domain's restricted data
 
@@ -134,12 +135,12 @@ def test_owners_review_candidates_and_say_why(fresh: History) -> None:
     with pytest.raises(InvalidInput):
         dismiss(p, fresh.people["anna"], KPIS, reason="")
     dismiss(p, fresh.people["anna"], KPIS, reason="the MES replacement ships in March")
-    assert list_candidates(p)["candidates"] == []
-    everything = list_candidates(p, include=("open", "dismissed", "promoted"))["candidates"]
-    assert [(c["dataset"], c["status"], c["reviewed_by"], c["review_reason"]) for c in everything] == [
+    assert list_candidates(p).candidates == []
+    everything = list_candidates(p, include=("open", "dismissed", "promoted")).candidates
+    assert [(c.dataset, c.status, c.reviewed_by, c.review_reason) for c in everything] == [
         (KPIS, "dismissed", "anna", "the MES replacement ships in March")
     ]
     with p.store.session() as s:
         assert s.scalar(select(Dataset.stage).where(Dataset.full_name == KPIS)) == "shared"
     nominate(p, fresh.people["ben"], KPIS, reason="energy forecasts depend on it")  # a nomination reopens it
-    assert [c["dataset"] for c in list_candidates(p)["candidates"]] == [KPIS]
+    assert [c.dataset for c in list_candidates(p).candidates] == [KPIS]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def test_export_import_round_trip(fresh: History) -> None:
     assert (r["draft"], r["version"], r["status"]) == (True, "1.0.0", "passed")
     assert export(fresh.platform, SENSORS) == text
     product = promote(fresh.platform, fresh.people["anna"], SENSORS, owner="gus")  # takes the imported draft
-    assert product["contract"]["document"] == text
+    assert product.contract is not None and product.contract["document"] == text
     assert _doc(export(fresh.platform, SENSORS)) == _doc(text) | {"status": "active"}
     again = import_contract(fresh.platform, fresh.people["gus"], export(fresh.platform, SENSORS))
     assert (again["version"], again["unchanged"]) == ("1.0.0", True)
@@ -79,7 +80,7 @@ def test_a_breaking_change_needs_a_new_major_version(fresh: History) -> None:
     doc["version"] = "2.0.0"
     r = import_contract(fresh.platform, fresh.people["gus"], _text(doc))
     assert r["changes"] == [{"breaking": True, "change": f"{SENSORS}.temp removed"}]
-    assert product_view(fresh.platform, SENSORS)["version"] == "2.0.0"
+    assert product_view(fresh.platform, SENSORS).version == "2.0.0"
     doc["version"] = "2.1.0"
     doc["schema"][0]["properties"][0]["required"] = True  # a stronger promise: compatible
     assert import_contract(fresh.platform, fresh.people["gus"], _text(doc))["changes"] == [
@@ -127,7 +128,7 @@ def test_quality_rules_fail_on_the_real_table(fresh: History) -> None:
     sneaky = next(x for x in r["results"] if x["rule"] == "sneaky")
     assert sneaky["message"] == f"a contract's sql rule may only read its own datasets, not {INVOICES}"
     assert [m["kind"] for m in inbox(fresh.platform, fresh.people["gus"])][0] == "contract.failed"
-    assert product_view(fresh.platform, SENSORS)["badges"][2] == {
+    assert asdict(product_view(fresh.platform, SENSORS).badges[2]) == {
         "kind": "contract",
         "label": "contract failed",
         "tone": "bad",
@@ -159,7 +160,7 @@ def test_when_the_table_changes_under_its_contract_the_check_says_what_broke(fre
     path.write_text("Machine,Day\nM1,2026-01-03\n", encoding="utf-8")
     share(fresh.platform, path, domain="manufacturing", name="sensors", mode="replace", user=fresh.person("gus"))
     r = recheck(fresh.platform, fresh.people["gus"], SENSORS)
-    failed = [x["message"] for x in r["results"] if x["status"] == "failed"]
+    failed = [x.message for x in r.results if x.status == "failed"]
     assert failed == [
         f"{SENSORS}.temp is in the contract but not in the table (restore it, or publish a new major "
         "version without it)"
@@ -172,14 +173,14 @@ def test_freshness_slo_against_the_newest_share(fresh: History) -> None:
     doc = _doc(export(fresh.platform, SENSORS))
     doc["slaProperties"] = [{"property": "latency", "value": 2, "unit": "d"}]
     promote(fresh.platform, fresh.people["anna"], SENSORS, owner="gus", contract=_text(doc))
-    assert product_view(fresh.platform, SENSORS)["freshness_hours"] == 48
+    assert product_view(fresh.platform, SENSORS).freshness_hours == 48
     with fresh.platform.store.session() as s:
         ds = s.query(Dataset).filter(Dataset.full_name == SENSORS).one()
         s.execute(update(Share).where(Share.dataset_id == ds.id).values(at=datetime.now(UTC) - timedelta(days=3)))
     r = recheck(fresh.platform, fresh.people["gus"], SENSORS)
-    sla = next(x for x in r["results"] if x["kind"] == "sla")
-    assert (sla["status"], sla["expected"], round(sla["actual"])) == ("failed", "<= 48 h", 72)
-    assert product_view(fresh.platform, SENSORS)["freshness"]["met"] is False
+    sla = next(x for x in r.results if x.kind == "sla")
+    assert (sla.status, sla.expected, round(sla.actual)) == ("failed", "<= 48 h", 72)
+    assert product_view(fresh.platform, SENSORS).freshness["met"] is False
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -40,7 +41,7 @@ def test_promotion_and_its_contract_and_checks_are_dated_by_the_platforms_clock(
     moment = datetime(2024, 3, 4, 9, 30, tzinfo=UTC)
     h.platform.clock = lambda: moment
     p = promote(h.platform, h.people["anna"], KPIS, owner="ben", freshness_hours=200)
-    assert p["promoted_at"] == "2024-03-04T09:30:00+00:00"
+    assert p.promoted_at == "2024-03-04T09:30:00+00:00"
     with h.platform.store.session() as s:
         ds = s.scalar(select(Dataset.id).where(Dataset.full_name == KPIS))
         contract = s.scalars(select(Contract.created_at).where(Contract.dataset_id == ds)).all()
@@ -48,9 +49,7 @@ def test_promotion_and_its_contract_and_checks_are_dated_by_the_platforms_clock(
     assert [_utc(c) for c in contract] == [moment]
     assert checks and {(_utc(a), _utc(b)) for a, b in checks} == {(moment, moment)}
     h.platform.clock = lambda: moment + timedelta(days=30)
-    assert deprecate(h.platform, h.people["anna"], KPIS, reason="use v2")["deprecated_at"] == (
-        "2024-04-03T09:30:00+00:00"
-    )
+    assert deprecate(h.platform, h.people["anna"], KPIS, reason="use v2").deprecated_at == ("2024-04-03T09:30:00+00:00")
 
 
 def _utc(d: datetime) -> datetime:
@@ -70,25 +69,26 @@ def test_promotion_gives_an_owner_a_checked_contract_a_version_and_badges(any_fr
         description="Daily plant KPIs for forecasting",
         freshness_hours=200,
     )
-    assert (p["status"], p["version"], p["owner"], p["description"]) == (
+    assert (p.status, p.version, p.owner, p.description) == (
         "active",
         "1.0.0",
         "ben",
         "Daily plant KPIs for forecasting",
     )
-    assert [b["label"] for b in p["badges"]][:3] == ["active", "v1.0.0", "contract passed"]
-    assert p["freshness"]["met"] is True and p["freshness_hours"] == 200
-    results = {(r["kind"], r["property"] or r["object"], r["rule"]): r["status"] for r in p["contract"]["results"]}
+    assert [b.label for b in p.badges][:3] == ["active", "v1.0.0", "contract passed"]
+    assert p.freshness["met"] is True and p.freshness_hours == 200
+    assert p.contract is not None
+    results = {(r["kind"], r["property"] or r["object"], r["rule"]): r["status"] for r in p.contract["results"]}
     assert results[("schema", "energy_kwh", "type")] == "passed"
     assert results[("quality", KPIS, "not empty")] == "passed"
     assert results[("quality", "day", "day is never empty")] == "passed"
     assert results[("sla", KPIS, "freshness")] == "passed"
     assert _stage(h, KPIS) == "product"
-    assert [c["status"] for c in list_candidates(h.platform, include=("promoted",))["candidates"]] == ["promoted"]
+    assert [c.status for c in list_candidates(h.platform, include=("promoted",)).candidates] == ["promoted"]
     assert [(m["kind"], m["title"]) for m in inbox(h.platform, h.people["ben"])][:1] == [
         ("product.promoted", f"You own {KPIS}, a data product now")
     ]
-    assert list_products(h.platform)[0] | {"promoted_at": None} == {
+    assert list_products(h.platform)[0].to_json() | {"promoted_at": None} == {
         "dataset": KPIS,
         "domain": "manufacturing",
         "owner": "ben",
@@ -115,9 +115,10 @@ def test_promotion_is_for_the_domains_owners_and_happens_once(fresh: History) ->
 def test_a_product_may_combine_datasets_of_several_domains(fresh: History, receiver: Receiver) -> None:
     _hooks(fresh, receiver.url, "supply_chain")
     p = promote(fresh.platform, fresh.people["anna"], KPIS, owner="anna", parts=[SHIPMENTS])
-    assert [d["dataset"] for d in p["datasets"]] == [KPIS, SHIPMENTS]
-    assert p["cross_domain"] is True and p["domains"] == ["manufacturing", "supply_chain"]
-    assert datasets_of(parse(p["contract"]["document"])) == [KPIS, SHIPMENTS]
+    assert [d.dataset for d in p.datasets] == [KPIS, SHIPMENTS]
+    assert p.cross_domain is True and p.domains == ["manufacturing", "supply_chain"]
+    assert p.contract is not None
+    assert datasets_of(parse(p.contract["document"])) == [KPIS, SHIPMENTS]
     told = [m["title"] for m in inbox(fresh.platform, fresh.people["dora"])]
     assert told == [f"{KPIS} is a product built on supply_chain's data"]
     assert [(e["event"], e["domain"]) for e in receiver.events()] == [("product.promoted", "supply_chain")]
@@ -147,7 +148,8 @@ def test_deprecation_tells_every_recent_consumer_and_names_the_replacement(fresh
     with pytest.raises(InvalidInput):
         deprecate(p, fresh.people["anna"], KPIS, replacement=KPIS)
     r = deprecate(p, fresh.people["anna"], KPIS, replacement=SENSORS, reason="the MES export moves to sensors")
-    assert (r["status"], r["replacement"], r["notified"]["people"]) == ("deprecated", SENSORS, 8)
+    assert r.notified is not None
+    assert (r.status, r.replacement, r.notified.people) == ("deprecated", SENSORS, 8)
     for who in ("ben", "eve", "carla", "frank", "dora", "sam", "gus", "anna"):
         told = [m for m in inbox(p, fresh.people[who]) if m["kind"] == "product.deprecated"]
         assert [m["title"] for m in told] == [f"{KPIS}, which you use, is deprecated: use {SENSORS} instead"], who
@@ -163,7 +165,7 @@ def test_deprecation_tells_every_recent_consumer_and_names_the_replacement(fresh
         "supply_chain": ["dora"],
     }
     assert _stage(fresh, KPIS) == "deprecated"
-    assert product_view(p, KPIS)["badges"][0] == {"kind": "status", "label": "deprecated", "tone": "warn"}
+    assert asdict(product_view(p, KPIS).badges[0]) == {"kind": "status", "label": "deprecated", "tone": "warn"}
 
 
 def test_retiring_stops_serving_the_product_outside_its_domain(fresh: History) -> None:
@@ -173,7 +175,7 @@ def test_retiring_stops_serving_the_product_outside_its_domain(fresh: History) -
         retire(p, fresh.people["anna"], KPIS)  # deprecate first: consumers must hear it
     deprecate(p, fresh.people["anna"], KPIS, replacement=SENSORS)
     r = retire(p, fresh.people["anna"], KPIS, reason="replaced")
-    assert (r["status"], _stage(fresh, KPIS)) == ("retired", "retired")
+    assert (r.status, _stage(fresh, KPIS)) == ("retired", "retired")
     with pytest.raises(InvalidInput, match=f"unknown dataset {KPIS}"):  # restricted now: unknown outside
         query(p, f"SELECT count(*) FROM {KPIS}", user=fresh.people["carla"], purpose="delivery promise")
     assert query(p, f"SELECT count(*) FROM {KPIS}", user=fresh.people["gus"]).table.num_rows == 1

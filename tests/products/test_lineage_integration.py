@@ -36,7 +36,7 @@ def test_derived_datasets_are_downstream_and_their_owners_upstream(fresh: Histor
     kpis = next(s for s in signals.values() if s.name == KPIS)
     assert kpis.dependents >= 1  # counted for the candidate score
     found = suggest(p, DERIVED)
-    ben = next(s for s in found["suggestions"] if s["user"] == "ben")
-    assert "writes_it" in {e["kind"] for e in ben["evidence"]}  # owns the derivation that computes it
-    anna = next(s for s in found["suggestions"] if s["user"] == "anna")
-    assert "upstream_owner" in {e["kind"] for e in anna["evidence"]}  # owns manufacturing, upstream
+    ben = next(s for s in found.suggestions if s.user == "ben")
+    assert "writes_it" in {e.kind for e in ben.evidence}  # owns the derivation that computes it
+    anna = next(s for s in found.suggestions if s.user == "anna")
+    assert "upstream_owner" in {e.kind for e in anna.evidence}  # owns manufacturing, upstream

@@ -151,9 +151,9 @@ def test_outsiders_do_not_see_other_domains_restricted_datasets_in_lists(history
 
 def test_usage_by_schema_level_drills_down_per_dataset(history: History) -> None:
     rows = domain_datasets(history.platform, "manufacturing", viewer=history.people["ben"])
-    assert rows == [
+    assert [r.to_json() for r in rows] == [
         {"dataset": OLD, "stage": "shared", "queries": 0, "people": 0},
-        {"dataset": KPIS, "stage": rows[1]["stage"], "queries": 33, "people": 8},
+        {"dataset": KPIS, "stage": rows[1].stage, "queries": 33, "people": 8},
         {"dataset": SENSORS, "stage": "shared", "queries": 10, "people": 3},
     ]
-    assert [r["dataset"] for r in domain_datasets(history.platform, "sales", viewer=history.people["ben"])] == [ORDERS]
+    assert [r.dataset for r in domain_datasets(history.platform, "sales", viewer=history.people["ben"])] == [ORDERS]

@@ -145,8 +145,8 @@ def test_the_contract_view_reads_the_runs_of_its_checks(batches: Batches) -> Non
 
     assert {x["status"] for x in runs} == {"pass"}
     view = contracts.contract_dict(b.platform, contracts.current(b.platform, _dataset_id(b)))  # type: ignore[arg-type]
-    assert view["status"] == "passed"
-    assert [(x["rule"], x["status"], x["actual"]) for x in view["results"] if x["kind"] == "quality"] == [
+    assert view.status == "passed"
+    assert [(x.rule, x.status, x.actual) for x in view.results if x.kind == "quality"] == [
         ("every batch names its plant", "passed", 0),
         ("nullValues", "passed", 0),
     ]

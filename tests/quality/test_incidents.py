@@ -221,7 +221,7 @@ def test_the_domain_webhook_gets_signed_events_and_a_failed_delivery_is_retried(
         incident_id = incidents.report(b.platform, b.ben, f"{BATCHES}.plant", description="Plant missing")
         wait_for_deliveries()
         (failed,) = deliveries(b.platform, "manufacturing")
-        assert (failed["event"], failed["status"], failed["attempts"]) == ("incident.opened", "failed", 3)
+        assert (failed.event, failed.status, failed.attempts) == ("incident.opened", "failed", 3)
         assert retry_failed(b.platform, domain="manufacturing") == 1
         incidents.act(b.platform, b.anna, incident_id, "ack")
         wait_for_deliveries()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -63,9 +64,9 @@ def test_the_score_weighs_each_check_once_and_blocking_ones_double(any_batches: 
 
     q = dataset_quality(b.platform, BATCHES, now=NOW)
 
-    assert q["score"] == 66.7  # 100 * (2 * 3/4 + 1 * 1/2) / 3
-    assert (q["runs"], q["errors"]) == (6, 1)
-    assert {c["check"]: (c["runs"], c["passed"], c["weight"]) for c in q["checks"]} == {
+    assert q.score == 66.7  # 100 * (2 * 3/4 + 1 * 1/2) / 3
+    assert (q.runs, q.errors) == (6, 1)
+    assert {c.check: (c.runs, c.passed, c.weight) for c in q.checks} == {
         blocking: (4, 3, 2.0),
         plain: (2, 1, 1.0),
     }
@@ -82,14 +83,14 @@ def test_the_domain_score_is_the_mean_of_its_datasets(batches: Batches) -> None:
 
     q = domain_quality(b.platform, "manufacturing", now=NOW)
 
-    assert [(d["name"], d["score"]) for d in q["datasets"]] == [(BATCHES, 50.0), ("manufacturing.plant_kpis", 66.7)]
-    assert q["score"] == 58.3  # (50 + 66.67) / 2
-    assert domain_quality(b.platform, "finance", now=NOW)["score"] is None
+    assert [(d.name, d.score) for d in q.datasets] == [(BATCHES, 50.0), ("manufacturing.plant_kpis", 66.7)]
+    assert q.score == 58.3  # (50 + 66.67) / 2
+    assert domain_quality(b.platform, "finance", now=NOW).score is None
 
 
 def test_no_run_in_the_window_means_no_score(batches: Batches) -> None:
     _runs(batches, batches.add("row_count", min=1)["id"], BATCHES, ("pass", 31, False))
-    assert dataset_quality(batches.platform, BATCHES, now=NOW)["score"] is None
+    assert dataset_quality(batches.platform, BATCHES, now=NOW).score is None
 
 
 @pytest.mark.parametrize(
@@ -132,19 +133,19 @@ def test_time_to_acknowledge_and_to_fix_per_domain(any_batches: Batches) -> None
 
     q = domain_quality(b.platform, "manufacturing", now=NOW)
 
-    assert q["time_to_acknowledge"] == {
+    assert asdict(q.time_to_acknowledge) == {
         "count": 5,
         "median_hours": 3.0,
         "p90_hours": 7.6,
         "waiting": 1,
         "oldest_waiting_hours": 240.0,
     }
-    assert q["time_to_fix"] == {
+    assert asdict(q.time_to_fix) == {
         "count": 4,
         "median_hours": 15.0,
         "p90_hours": 34.0,
         "waiting": 2,
         "oldest_waiting_hours": 240.0,
     }
-    assert q["incidents"] == {"open": 1, "acknowledged": 1, "fixed": 4, "verified": 0}
-    assert domain_quality(b.platform, "finance", now=NOW)["time_to_fix"]["median_hours"] is None
+    assert q.incidents == {"open": 1, "acknowledged": 1, "fixed": 4, "verified": 0}
+    assert domain_quality(b.platform, "finance", now=NOW).time_to_fix.median_hours is None

@@ -60,7 +60,7 @@ def test_requests_incidents_and_proposals_wait_for_the_right_person(org: Any) ->
     assert personal_home.waiting(org.platform, org.anna) == personal_home.Waiting(1, 1, 0)
     propose(org.platform, org.anna, PLANT, to="ben")
     ben = personal_home.home(org.platform, org.ben)
-    assert [p["dataset"] for p in ben.proposals] == [PLANT] and ben.proposals[0]["proposed_by"] == "anna"
+    assert [p.dataset for p in ben.proposals] == [PLANT] and ben.proposals[0].proposed_by == "anna"
     assert ben.waiting_count == 1 and personal_home.waiting(org.platform, org.ben).total == 1
     anna = personal_home.home(org.platform, org.anna)
     assert [r.requester for r in anna.requests] == ["carla"]

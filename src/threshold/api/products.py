@@ -59,7 +59,7 @@ def consumers(
 @router.get("/patterns", summary="Org patterns: reuse matrix, rising and falling, long tail, usage by domain")
 def org_patterns(platform: PlatformDep, person: SignedIn, weeks: WeeksQuery = None, domain: str | None = None) -> Any:
     if domain:
-        return patterns.domain_datasets(platform, domain, viewer=person, weeks=weeks)
+        return [r.to_json() for r in patterns.domain_datasets(platform, domain, viewer=person, weeks=weeks)]
     return patterns.org_patterns(platform, viewer=person, weeks=weeks)
 
 
@@ -92,46 +92,46 @@ def list_candidates(
     include = ("open", "dismissed", "promoted") if all else ("open",)
     return candidates.list_candidates(
         platform, viewer=person, include=include, weeks=weeks, page=page, per_page=per_page
-    )
+    ).to_json()
 
 
 @router.post("/candidates/{dataset}/nominate", summary="Nominate a dataset for promotion, with a reason")
 def nominate(dataset: str, body: ReasonIn, platform: PlatformDep, person: KnowsDataset) -> dict[str, Any]:
-    return candidates.nominate(platform, person, dataset, reason=body.reason)
+    return candidates.nominate(platform, person, dataset, reason=body.reason).to_json()
 
 
 @router.post("/candidates/{dataset}/dismiss", summary="Review a candidate: not now, with a reason")
 def dismiss(dataset: str, body: ReasonIn, platform: PlatformDep, person: Promotes) -> dict[str, Any]:
-    return candidates.dismiss(platform, person, dataset, reason=body.reason)
+    return candidates.dismiss(platform, person, dataset, reason=body.reason).to_json()
 
 
 @router.get("/owners/{dataset}", summary="Owner suggestions, ranked, with evidence")
 def suggest_owners(
     dataset: str, platform: PlatformDep, person: Annotated[Person, Requires("dataset.usage.names", on="dataset")]
 ) -> dict[str, Any]:
-    return owners.suggest(platform, dataset, viewer=person)
+    return owners.suggest(platform, dataset, viewer=person).to_json()
 
 
 @router.post("/owners/{dataset}/propose", summary="Propose ownership to the next suggestion (or a named person)")
 def propose(
     dataset: str, body: ProposeIn, platform: PlatformDep, person: Annotated[Person, Requires("product.propose_owner")]
 ) -> dict[str, Any]:
-    return owners.propose(platform, person, dataset, to=body.to)
+    return owners.propose(platform, person, dataset, to=body.to).to_json()
 
 
 @router.post("/owners/{dataset}/accept", summary="Accept ownership (as the caller)")
 def accept(dataset: str, body: ReasonIn, platform: PlatformDep, person: KnowsDataset) -> dict[str, Any]:
-    return owners.accept(platform, person, dataset, reason=body.reason)
+    return owners.accept(platform, person, dataset, reason=body.reason).to_json()
 
 
 @router.post("/owners/{dataset}/decline", summary="Decline ownership with a reason; the next suggestion is asked")
 def decline(dataset: str, body: ReasonIn, platform: PlatformDep, person: KnowsDataset) -> dict[str, Any]:
-    return owners.decline(platform, person, dataset, reason=body.reason)
+    return owners.decline(platform, person, dataset, reason=body.reason).to_json()
 
 
 @router.get("/products", summary="Data products")
 def list_products(platform: PlatformDep, person: SignedIn, status: str | None = None) -> list[dict[str, Any]]:
-    return lifecycle.list_products(platform, viewer=person, status=status)
+    return [p.to_json() for p in lifecycle.list_products(platform, viewer=person, status=status)]
 
 
 @router.post("/products", summary="Promote a dataset (and others it combines) to a data product", status_code=201)
@@ -145,22 +145,22 @@ def promote(body: PromoteIn, platform: PlatformDep, person: Promotes) -> dict[st
         parts=body.with_datasets,
         description=body.description,
         freshness_hours=body.freshness_hours,
-    )
+    ).to_json()
 
 
 @router.get("/products/{dataset}", summary="A product: owner, version, status badges, contract and checks")
 def product(dataset: str, platform: PlatformDep, person: Annotated[Person, Requires("product.know")]) -> dict[str, Any]:
-    return lifecycle.product_view(platform, dataset, viewer=person)
+    return lifecycle.product_view(platform, dataset, viewer=person).to_json()
 
 
 @router.post("/products/{dataset}/deprecate", summary="Deprecate a product; recent consumers are told")
 def deprecate(dataset: str, body: DeprecateIn, platform: PlatformDep, person: Manages) -> dict[str, Any]:
-    return lifecycle.deprecate(platform, person, dataset, replacement=body.replacement, reason=body.reason)
+    return lifecycle.deprecate(platform, person, dataset, replacement=body.replacement, reason=body.reason).to_json()
 
 
 @router.post("/products/{dataset}/retire", summary="Retire a deprecated product")
 def retire(dataset: str, body: ReasonIn, platform: PlatformDep, person: Manages) -> dict[str, Any]:
-    return lifecycle.retire(platform, person, dataset, reason=body.reason)
+    return lifecycle.retire(platform, person, dataset, reason=body.reason).to_json()
 
 
 @router.get(
@@ -199,4 +199,4 @@ async def import_contract(request: Request, platform: PlatformDep, person: Manag
 
 @router.post("/contracts/{dataset}/check", summary="Run a contract's checks against the real table again")
 def check_contract(dataset: str, platform: PlatformDep, person: Manages) -> dict[str, Any]:
-    return contracts.recheck(platform, person, dataset)
+    return contracts.recheck(platform, person, dataset).to_json()

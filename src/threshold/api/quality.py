@@ -93,12 +93,12 @@ def remove_check(
 
 @router.get("/datasets/{name}/quality", summary="A dataset's quality score")
 def dataset_score(name: str, platform: PlatformDep, person: KnowsDataset) -> dict[str, Any]:
-    return dataset_quality(platform, name, viewer=person)
+    return dataset_quality(platform, name, viewer=person).to_json()
 
 
 @router.get("/domains/{name}/quality", summary="A domain's quality: score, incidents, time to acknowledge and fix")
 def domain_score(name: str, platform: PlatformDep, person: SignedIn) -> dict[str, Any]:
-    return domain_quality(platform, name, viewer=person)
+    return domain_quality(platform, name, viewer=person).to_json()
 
 
 @router.get("/incidents", summary="Incidents, newest first")

@@ -8,15 +8,20 @@ its result as a table or, with `--format json`, as JSON.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from threshold.commands.options import As, Format, Home, PerPage, Reason
-from threshold.commands.support import Table, acting, check_format, emit, emit_json, escape, out, platform_at, say
+from threshold.commands.support import acting, check_format, emit, escape, platform_at, say, show
 from threshold.errors import InvalidInput
-from threshold.interface.tables import Col, TableSpec
+from threshold.interface.rendering import Plain, View
+from threshold.interface.tables import Col, TableSpec, count
+
+if TYPE_CHECKING:
+    from threshold.products.results import CandidateListing, OwnerSuggestions, ProductRecord
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 owners_app = typer.Typer(no_args_is_help=True, help="Find a data product's owner by working backward from the data.")
@@ -29,14 +34,6 @@ app.add_typer(candidates_app, name="candidates")
 Weeks = Annotated[int | None, typer.Option("--weeks", help="Weeks of usage to look at (0: all; default: settings).")]
 
 
-def _table_or_json(fmt: str, data: Any) -> bool:
-    check_format(fmt, ("table", "json"))
-    if fmt == "json":
-        emit_json(data)
-        return True
-    return False
-
-
 @app.command("consumers")
 def consumers_cmd(
     dataset: str, weeks: Weeks = None, as_user: As = None, home: Home = None, fmt: Format = "table"
@@ -46,39 +43,59 @@ def consumers_cmd(
 
     check_format(fmt, ("table", "json"))
     p = platform_at(home)
-    d = dataset_consumers(p, dataset, viewer=acting(p, as_user), weeks=weeks)
-    if _table_or_json(fmt, d):
-        return
-    out.print(
-        f"[bold]{d['dataset']}[/bold] ({d['stage']}, {d['visibility']}): {d['queries']:,} queries by {d['people']} "
-        f"people, {d['people_outside']} from {d['consumer_domains']} other domains; {d['repeat_people']} came back in "
-        f"{d['repeat_weeks']}+ weeks; last used {d['last_used'] or 'never'}"
+    show(dataset_consumers(p, dataset, viewer=acting(p, as_user), weeks=weeks), fmt, CONSUMERS)
+
+
+CONSUMER_DOMAINS = TableSpec(
+    Col("domain", "domain", id=True),
+    Col("people", "people"),
+    Col("queries", "queries", fmt=count),
+    Col("outside", "outside"),
+)
+PURPOSES = TableSpec(
+    Col("purpose", "purpose", id=True),
+    Col("declared/granted", "source"),
+    Col("people", "people"),
+    Col("queries", "queries", fmt=count),
+)
+WEEKLY = TableSpec(
+    Col("week", "week", id=True), Col("queries", "queries"), Col("people", "people"), Col("domains", "domains")
+)
+QUESTIONS = TableSpec(
+    Col("people", "people"),
+    Col("queries", "queries"),
+    Col("recurring", "recurring"),
+    Col("question (values removed)", lambda x: (x["text"] or "—")[:100]),
+)
+TOGETHER = TableSpec(
+    Col("dataset", "dataset", id=True),
+    Col("people", "people"),
+    Col("same query", "in_query"),
+    Col("same session", "in_session"),
+)
+
+
+def _consumers_lines(d: dict[str, Any]) -> Iterator[Any]:
+    yield (
+        f"[bold]{escape(d['dataset'])}[/bold] ({d['stage']}, {d['visibility']}): {d['queries']:,} queries by "
+        f"{d['people']} people, {d['people_outside']} from {d['consumer_domains']} other domains; "
+        f"{d['repeat_people']} came back in {d['repeat_weeks']}+ weeks; last used {d['last_used'] or 'never'}"
     )
     if d["note"]:
-        out.print(f"[dim]{d['note']}[/dim]")
-    t = Table("domain", "people", "queries", "outside", title="consumer domains")
-    for x in d["domains"]:
-        t.add_row(x["domain"], str(x["people"]), f"{x['queries']:,}", "yes" if x["outside"] else "")
-    out.print(t)
-    t = Table("purpose", "declared/granted", "people", "queries", title="purposes")
-    for x in d["purposes"]:
-        t.add_row(x["purpose"], x["source"], str(x["people"]), f"{x['queries']:,}")
-    out.print(t)
-    t = Table("week", "queries", "people", "domains", title="weekly")
-    for x in d["weekly"]:
-        t.add_row(x["week"], str(x["queries"]), str(x["people"]), str(x["domains"]))
-    out.print(t)
-    t = Table("people", "queries", "recurring", "question (values removed)", title="questions")
-    for x in d["questions"][:10]:
-        t.add_row(str(x["people"]), str(x["queries"]), "yes" if x["recurring"] else "", (x["text"] or "—")[:100])
-    out.print(t)
-    t = Table("dataset", "people", "same query", "same session", title="used together with")
-    for x in d["together"][:10]:
-        t.add_row(x["dataset"], str(x["people"]), str(x["in_query"]), str(x["in_session"]))
-    out.print(t)
+        yield f"[dim]{escape(d['note'])}[/dim]"
+    yield CONSUMER_DOMAINS.rich(d["domains"], title="consumer domains")
+    yield PURPOSES.rich(d["purposes"], title="purposes")
+    yield WEEKLY.rich(d["weekly"], title="weekly")
+    yield QUESTIONS.rich(d["questions"][:10], title="questions")
+    yield TOGETHER.rich(d["together"][:10], title="used together with")
     down = d["downstream"]
     names = ", ".join(f"{i['name']} ({i['kind']})" for i in down["items"]) or "none recorded"
-    out.print(f"downstream: {names}" + (f" [dim]({down['note']})[/dim]" if down["note"] else ""))
+    yield escape(f"downstream: {names}") + (f" [dim]({escape(down['note'])})[/dim]" if down["note"] else "")
+
+
+CONSUMERS = View(lines=_consumers_lines)
+"""`threshold consumers`: the dataset's use in a sentence, then who uses it (domains, purposes, weeks,
+questions, datasets used with it) and what is built on it."""
 
 
 @app.command("patterns")
@@ -100,65 +117,71 @@ def patterns_cmd(
     viewer = acting(p, as_user)
     if domain:
         rows = patterns.domain_datasets(p, domain, viewer=viewer, weeks=weeks)
-        if _table_or_json(fmt, rows):
-            return
-        t = Table("dataset", "stage", "queries", "people", title=f"{domain}: usage per dataset")
-        for r in rows:
-            t.add_row(r["dataset"], r["stage"], f"{r['queries']:,}", str(r["people"]))
-        out.print(t)
+        show(rows, fmt, View(table=DOMAIN_DATASETS, title=f"{domain}: usage per dataset"))
         return
-    d = patterns.org_patterns(p, viewer=viewer, weeks=weeks)
-    if _table_or_json(fmt, d):
-        return
+    show(patterns.org_patterns(p, viewer=viewer, weeks=weeks), fmt, PATTERNS)
+
+
+DOMAIN_DATASETS = TableSpec(
+    Col("dataset", "dataset", id=True),
+    Col("stage", "stage"),
+    Col("queries", "queries", fmt=count),
+    Col("people", "people"),
+)
+DOMAIN_USAGE = TableSpec(
+    Col("domain", "domain", id=True),
+    Col("datasets", "datasets"),
+    Col("reads of its data", "reads", fmt=count),
+    Col("outside people", "outside_people"),
+    Col("consumes from others", "consumes_from_others", fmt=count),
+)
+TREND = TableSpec(
+    Col("dataset", "dataset", id=True),
+    Col("person-weeks before → now", lambda r: f"{r['prior_person_weeks']} → {r['recent_person_weeks']}"),
+    Col("queries before → now", lambda r: f"{r['prior_queries']} → {r['recent_queries']}"),
+)
+
+
+def _reuse_matrix(m: dict[str, Any]) -> TableSpec:
+    """The consumer x producer matrix: a column per producing domain, each cell `people · reads`."""
+    cells = {(c["consumer"], c["producer"]): c for c in m["cells"]}
+
+    def cell(producer: str) -> Callable[[str], str]:
+        def people_reads(consumer: str) -> str:
+            c = cells.get((consumer, producer))
+            return f"{c['people']} · {c['reads']:,}" if c else ""
+
+        return people_reads
+
+    return TableSpec(
+        Col("consumer \\ producer", lambda consumer: consumer, id=True),
+        *(Col(producer, cell(producer)) for producer in m["producers"]),
+    )
+
+
+def _patterns_lines(d: dict[str, Any]) -> Iterator[Any]:
     tot = d["totals"]
-    out.print(
+    yield (
         f"{tot['reads']:,} dataset reads by {tot['people']} people; {tot['datasets_used']} of {tot['datasets']} "
         f"datasets used"
     )
     m = d["reuse_matrix"]
-    cells = {(c["consumer"], c["producer"]): c for c in m["cells"]}
-    t = Table("consumer \\ producer", *m["producers"], title="reuse matrix (people · reads)")
-    for consumer in m["consumers"]:
-        row = [consumer]
-        for producer in m["producers"]:
-            c = cells.get((consumer, producer))
-            row.append(f"{c['people']} · {c['reads']:,}" if c else "")
-        t.add_row(*row)
-    out.print(t)
-    t = Table(
-        "domain", "datasets", "reads of its data", "outside people", "consumes from others", title="usage by domain"
-    )
-    for b in d["domains"]:
-        t.add_row(
-            b["domain"],
-            str(b["datasets"]),
-            f"{b['reads']:,}",
-            str(b["outside_people"]),
-            f"{b['consumes_from_others']:,}",
-        )
-    out.print(t)
+    yield _reuse_matrix(m).rich(m["consumers"], title="reuse matrix (people · reads)")
+    yield DOMAIN_USAGE.rich(d["domains"], title="usage by domain")
     for key in ("rising", "falling"):
-        t = Table(
-            "dataset",
-            "person-weeks before → now",
-            "queries before → now",
-            title=f"{key} (last {d['trend_weeks']} complete weeks against the {d['trend_weeks']} before)",
-        )
-        for r in d[key][:10]:
-            t.add_row(
-                r["dataset"],
-                f"{r['prior_person_weeks']} → {r['recent_person_weeks']}",
-                f"{r['prior_queries']} → {r['recent_queries']}",
-            )
-        out.print(t)
+        weeks = d["trend_weeks"]
+        yield TREND.rich(d[key][:10], title=f"{key} (last {weeks} complete weeks against the {weeks} before)")
     tail = d["long_tail"]
-    out.print(
-        f"long tail: {tail['never_used_count']} datasets never used, {tail['one_person_count']} used by one person"
-    )
+    yield f"long tail: {tail['never_used_count']} datasets never used, {tail['one_person_count']} used by one person"
     for x in tail["never_used"][:20]:
-        out.print(f"  {x['dataset']}  (shared {x['shared_at'][:10] if x['shared_at'] else '?'})")
+        yield Plain(f"  {x['dataset']}  (shared {x['shared_at'][:10] if x['shared_at'] else '?'})")
     if d["consume_not_share"]:
-        out.print(f"domains that consume but never share: {', '.join(d['consume_not_share'])}")
+        yield Plain(f"domains that consume but never share: {', '.join(d['consume_not_share'])}")
+
+
+PATTERNS = View(lines=_patterns_lines)
+"""`threshold patterns`: reads in a sentence, the reuse matrix, usage by domain, rising and falling datasets,
+the long tail."""
 
 
 @app.command("producer")
@@ -177,12 +200,13 @@ def producer_cmd(
 
     check_format(fmt, ("table", "json"))
     p = platform_at(home)
-    d = domain_view(p, domain, viewer=acting(p, as_user), weeks=weeks, page=page, per_page=per_page)
-    if _table_or_json(fmt, d):
-        return
+    show(domain_view(p, domain, viewer=acting(p, as_user), weeks=weeks, page=page, per_page=per_page), fmt, PRODUCER)
+
+
+def _producer_lines(d: dict[str, Any]) -> Iterator[str]:
     tot = d["totals"]
-    out.print(
-        f"[bold]{d['title']}[/bold] ({d['domain']}): {tot['used']} of {tot['datasets']} datasets used, "
+    yield (
+        f"[bold]{escape(d['title'])}[/bold] ({d['domain']}): {tot['used']} of {tot['datasets']} datasets used, "
         f"{tot['reads']:,} reads, {tot['outside_people']} people from {len(tot['consumer_domains'])} other "
         f"domains; {tot['products']} products, {tot['candidates']} candidates, {tot['waiting_requests']} "
         "requests waiting"
@@ -190,17 +214,22 @@ def producer_cmd(
     for x in d["datasets"]:
         outside = ", ".join(f"{y['domain']} {y['people']}" for y in x["domains"] if y["outside"])
         badge = x["product"]["status"] if x["product"] else x["stage"]
-        out.print(
+        yield (
             f"[bold]{x['dataset']}[/bold] ({badge}, {x['visibility']}): {x['people']} people"
             + (f" ({x['outside_people']} outside: {outside})" if outside else "")
             + f"; reads {x['trend']['prior']} → {x['trend']['recent']} ({x['trend']['direction']}); "
             f"{x['downstream_count']} downstream; {x['waiting_requests']} requests waiting"
         )
         if x["purposes"]:
-            out.print("   purposes: " + ", ".join(f"{y['purpose']} {y['people']}" for y in x["purposes"][:6]))
+            yield escape("   purposes: " + ", ".join(f"{y['purpose']} {y['people']}" for y in x["purposes"][:6]))
         read = [c for c in x["columns"] if c["people"] or c["in_contract"]][:6]
         if read:
-            out.print("   a change to " + "; ".join(f"{c['column']} affects {c['affects']}" for c in read))
+            yield escape("   a change to " + "; ".join(f"{c['column']} affects {c['affects']}" for c in read))
+
+
+PRODUCER = View(lines=_producer_lines)
+"""`threshold producer`: the domain in a sentence, then each dataset's consumers, trend and what a change to
+its columns would affect."""
 
 
 @candidates_app.callback(invoke_without_command=True)
@@ -223,33 +252,38 @@ def candidates_cmd(
     p = platform_at(home)
     include = ("open", "dismissed", "promoted") if all_ else ("open",)
     d = list_candidates(p, viewer=acting(p, as_user), include=include, weeks=weeks, page=page, per_page=per_page)
-    if _table_or_json(fmt, d["candidates"]):
-        return
-    out.print(
-        f"{d['total']} candidates (page {d['page']} of {d['pages']}); threshold {d['threshold']:g} points of 100, "
-        f"at least {d['min_people']} people"
+    show(d, fmt, CANDIDATES)
+
+
+def _candidates_lines(d: CandidateListing) -> Iterator[str]:
+    yield (
+        f"{d.total} candidates (page {d.page} of {d.pages}); threshold {d.threshold:g} points of 100, "
+        f"at least {d.min_people} people"
     )
-    if not d["candidates"]:
-        out.print("no candidates yet: no dataset's use reaches the threshold")
-    for c in d["candidates"]:
-        out.print(
-            f"\n[bold]{c['rank']}. {c['dataset']}[/bold]  score {c['score']:g}  ({c['status']})"
-            + ("  nominated" if c["nominated"] else "")
+    if not d.candidates:
+        yield "no candidates yet: no dataset's use reaches the threshold"
+    for c in d.candidates:
+        yield (
+            f"\n[bold]{c.rank}. {c.dataset}[/bold]  score {c.score:g}  ({c.status})"
+            + ("  nominated" if c.nominated else "")
         )
-        for r in c["reasons"]:
+        for r in c.reasons:
             if r["points"] or r["value"]:
-                out.print(f"   {r['points']:>5g} / {r['weight']:g}  {r['text']} (target {r['target']})")
-        n = c.get("needs")
+                yield f"   {r['points']:>5g} / {r['weight']:g}  {r['text']} (target {r['target']})"
+        n = c.needs
         if n:
-            owner = (n["owner"] or {}).get("suggested") or "?"
-            out.print(
-                f"   needs: owner (suggested: {owner}), contract ({n['contract']['source']}), freshness SLO "
-                f"{n['freshness_hours'] or '?'} h"
+            owner = (n.owner.suggested if n.owner else None) or "?"
+            yield (
+                f"   needs: owner (suggested: {owner}), contract ({n.contract.source}), freshness SLO "
+                f"{n.freshness_hours or '?'} h"
             )
-    if d["watching"]:
-        out.print(
-            "\nwatching (half way there): " + ", ".join(f"{w['dataset']} ({w['score']:g})" for w in d["watching"])
-        )
+    if d.watching:
+        yield "\nwatching (half way there): " + ", ".join(f"{w.dataset} ({w.score:g})" for w in d.watching)
+
+
+CANDIDATES = View(lines=_candidates_lines, json=lambda d: d.candidates)
+"""`threshold candidates`: the ranking with each candidate's reasons and needs; `--format json` the
+candidates of the page."""
 
 
 @candidates_app.command("dismiss")
@@ -266,7 +300,7 @@ def candidates_dismiss(
 
     p = platform_at(home)
     r = dismiss(p, acting(p, as_user), dataset, reason=reason)
-    say(r, fmt, f"{r['dataset']} dismissed: {r['reason']}")
+    say(r, fmt, f"{r.dataset} dismissed: {r.reason}")
 
 
 @app.command("nominate")
@@ -281,13 +315,15 @@ def nominate_cmd(
     from threshold.products.candidates import nominate
 
     p = platform_at(home)
-    r = nominate(p, acting(p, as_user), dataset, reason=reason)
-    if _table_or_json(fmt, r):
-        return
-    out.print(
-        f"nominated {r['dataset']} ({r['nominations']} nomination{'s' if r['nominations'] != 1 else ''}); "
+    show(nominate(p, acting(p, as_user), dataset, reason=reason), fmt, NOMINATED)
+
+
+NOMINATED = View(
+    lines=lambda r: [
+        f"nominated {r.dataset} ({r.nominations} nomination{'s' if r.nominations != 1 else ''}); "
         "its domain's owners will review it"
-    )
+    ]
+)
 
 
 @owners_app.command("suggest")
@@ -297,21 +333,26 @@ def owners_suggest(dataset: str, as_user: As = None, home: Home = None, fmt: For
 
     check_format(fmt, ("table", "json"))
     p = platform_at(home)
-    d = suggest(p, dataset, viewer=acting(p, as_user))
-    if _table_or_json(fmt, d["suggestions"]):
-        return
-    for x in d["suggestions"]:
-        state = f"  [{x['status']}{': ' + x['reason'] if x['reason'] else ''}]" if x["status"] else ""
-        out.print(
-            f"[bold]{x['rank']}. {x['user']}[/bold] ({x['display_name']}, {', '.join(x['domains']) or '-'})  "
-            f"{x['score']:g} points{state}"
+    show(suggest(p, dataset, viewer=acting(p, as_user)), fmt, SUGGESTED)
+
+
+def _suggested_lines(d: OwnerSuggestions) -> Iterator[str]:
+    for x in d.suggestions:
+        state = f"  [{x.status}{': ' + x.reason if x.reason else ''}]" if x.status else ""
+        yield (
+            f"[bold]{x.rank}. {x.user}[/bold] ({x.display_name}, {', '.join(x.domains) or '-'})  "
+            f"{x.score:g} points{state}"
         )
-        for e in x["evidence"]:
-            out.print(f"   {e['points']:>5g}  {e['text']}")
-    for note in d["notes"]:
-        out.print(f"[dim]{note}[/dim]")
-    if d["proposed_to"]:
-        out.print(f"proposed to {d['proposed_to']}, waiting for their answer")
+        for e in x.evidence:
+            yield f"   {e.points:>5g}  {e.text}"
+    for note in d.notes:
+        yield f"[dim]{note}[/dim]"
+    if d.proposed_to:
+        yield f"proposed to {d.proposed_to}, waiting for their answer"
+
+
+SUGGESTED = View(lines=_suggested_lines, json=lambda d: d.suggestions)
+"""`threshold owners suggest`: the ranked people with their evidence; `--format json` the suggestions."""
 
 
 @owners_app.command("propose")
@@ -330,7 +371,7 @@ def owners_propose(
 
     p = platform_at(home)
     r = propose(p, acting(p, as_user), dataset, to=to)
-    say(r, fmt, f"proposed ownership of {r['dataset']} to {r['proposed_to']}")
+    say(r, fmt, f"proposed ownership of {r.dataset} to {r.proposed_to}")
 
 
 @owners_app.command("accept")
@@ -350,8 +391,8 @@ def owners_accept(
     say(
         r,
         fmt,
-        f"{r['user']} accepted ownership of {r['dataset']}; an owner of its domain promotes it: "
-        f"threshold promote {r['dataset']}",
+        f"{r.user} accepted ownership of {r.dataset}; an owner of its domain promotes it: "
+        f"threshold promote {r.dataset}",
     )
 
 
@@ -369,12 +410,11 @@ def owners_decline(
 
     p = platform_at(home)
     r = decline(p, acting(p, as_user), dataset, reason=reason)
-    nxt = r.get("next")
     say(
-        nxt,
+        r.next,
         fmt,
-        f"{r['user']} declined ownership of {r['dataset']}; "
-        + (f"proposed to {nxt['proposed_to']} next" if nxt else "no one else is suggested"),
+        f"{r.user} declined ownership of {r.dataset}; "
+        + (f"proposed to {r.next.proposed_to} next" if r.next else "no one else is suggested"),
     )
 
 
@@ -406,9 +446,7 @@ def promote_cmd(
         description=description,
         freshness_hours=freshness,
     )
-    if _table_or_json(fmt, r):
-        return
-    _print_product(r)
+    show(r, fmt, PRODUCT)
 
 
 def _read(path: Path) -> str:
@@ -418,22 +456,27 @@ def _read(path: Path) -> str:
         raise InvalidInput(f"{path} is not UTF-8 text") from e
 
 
-def _print_product(r: dict[str, Any]) -> None:
-    badges = " · ".join(b["label"] for b in r["badges"])
-    out.print(f"[bold]{r['dataset']}[/bold] owned by {r['owner']}: {escape(badges)}")
-    if len(r["datasets"]) > 1:
-        out.print("combines " + ", ".join(x["dataset"] for x in r["datasets"]))
-    if r["replacement"]:
-        out.print(f"replaced by {r['replacement']}")
-    c = r["contract"]
+def _product_lines(r: ProductRecord) -> Iterator[str]:
+    badges = " · ".join(b.label for b in r.badges)
+    yield f"[bold]{r.dataset}[/bold] owned by {r.owner}: {escape(badges)}"
+    if len(r.datasets) > 1:
+        yield "combines " + ", ".join(x.dataset for x in r.datasets)
+    if r.replacement:
+        yield f"replaced by {r.replacement}"
+    c = r.contract
     if c:
         failed = [x for x in c["results"] if x["status"] in ("failed", "error")]
-        out.print(f"contract {c['version']}: {c['status']} ({len(c['results'])} checks, {len(failed)} failing)")
+        yield f"contract {c['version']}: {c['status']} ({len(c['results'])} checks, {len(failed)} failing)"
         for x in failed[:10]:
-            out.print(f"   ✗ {x['message']}")
-    if r.get("notified"):
-        n = r["notified"]
-        out.print(f"told {n['people']} people who used it since {n['since'][:10]}; webhooks: {', '.join(n['domains'])}")
+            yield f"   ✗ {x['message']}"
+    if r.notified:
+        n = r.notified
+        yield f"told {n.people} people who used it since {(n.since or '')[:10]}; webhooks: {', '.join(n.domains)}"
+
+
+PRODUCT = View(lines=_product_lines)
+"""A product (`threshold products DATASET`, `promote`, `deprecate`, `retire`): owner and badges, its
+datasets, replacement, contract with the failing checks, and who was told."""
 
 
 @app.command("products")
@@ -450,10 +493,7 @@ def products_cmd(
     p = platform_at(home)
     viewer = acting(p, as_user)
     if dataset:
-        r = product_view(p, dataset, viewer=viewer)
-        if _table_or_json(fmt, r):
-            return
-        _print_product(r)
+        show(product_view(p, dataset, viewer=viewer), fmt, PRODUCT)
         return
     emit(list_products(p, viewer=viewer), PRODUCTS, fmt)
 
@@ -484,16 +524,20 @@ def contract_import(file: Path, as_user: As = None, home: Home = None, fmt: Form
 
     check_format(fmt, ("table", "json"))
     p = platform_at(home)
-    r = import_contract(p, acting(p, as_user), _read(file))
-    if _table_or_json(fmt, r):
-        return
+    show(import_contract(p, acting(p, as_user), _read(file)), fmt, IMPORTED)
+
+
+def _imported_lines(r: dict[str, Any]) -> Iterator[str]:
     kind = "draft for promotion" if r.get("draft") else "product contract"
-    out.print(f"contract {r['version']} published ({kind}): checks {r['status']}")
+    yield f"contract {r['version']} published ({kind}): checks {r['status']}"
     for c in r.get("changes", []):
-        out.print(f"   {'breaking' if c['breaking'] else 'compatible'}: {c['change']}")
+        yield f"   {'breaking' if c['breaking'] else 'compatible'}: {c['change']}"
     for x in r["results"]:
         if x["status"] in ("failed", "error"):
-            out.print(f"   ✗ {x['message']}")
+            yield f"   ✗ {x['message']}"
+
+
+IMPORTED = View(lines=_imported_lines)
 
 
 @contract_app.command("check")
@@ -503,16 +547,22 @@ def contract_check(dataset: str, as_user: As = None, home: Home = None, fmt: For
 
     check_format(fmt, ("table", "json"))
     p = platform_at(home)
-    r = recheck(p, acting(p, as_user), dataset)
-    if _table_or_json(fmt, r):
-        return
-    t = Table(
-        "kind", "where", "rule", "status", "measured", title=f"{r['dataset']} contract {r['version']}: {r['status']}"
-    )
-    for x in r["results"]:
-        where = f"{x['object']}.{x['property']}" if x["property"] else x["object"]
-        t.add_row(x["kind"], where, str(x["rule"]), x["status"], "" if x["actual"] is None else str(x["actual"]))
-    out.print(t)
+    show(recheck(p, acting(p, as_user), dataset), fmt, CHECKED)
+
+
+CONTRACT_CHECKS = TableSpec(
+    Col("kind", "kind"),
+    Col("where", lambda x: f"{x.object}.{x.property}" if x.property else x.object, id=True),
+    Col("rule", lambda x: str(x.rule)),
+    Col("status", "status"),
+    Col("measured", lambda x: "" if x.actual is None else str(x.actual)),
+)
+CHECKED = View(
+    table=CONTRACT_CHECKS,
+    rows=lambda r: r.results,
+    title=lambda r: f"{r.dataset} contract {r.version}: {r.status}",
+)
+"""`threshold contract check`: each rule of the contract with what the table measured."""
 
 
 @app.command("deprecate")
@@ -529,10 +579,7 @@ def deprecate_cmd(
 
     check_format(fmt, ("table", "json"))
     p = platform_at(home)
-    r = deprecate(p, acting(p, as_user), dataset, replacement=replacement, reason=reason)
-    if _table_or_json(fmt, r):
-        return
-    _print_product(r)
+    show(deprecate(p, acting(p, as_user), dataset, replacement=replacement, reason=reason), fmt, PRODUCT)
 
 
 @app.command("retire")
@@ -548,7 +595,4 @@ def retire_cmd(
 
     check_format(fmt, ("table", "json"))
     p = platform_at(home)
-    r = retire(p, acting(p, as_user), dataset, reason=reason)
-    if _table_or_json(fmt, r):
-        return
-    _print_product(r)
+    show(retire(p, acting(p, as_user), dataset, reason=reason), fmt, PRODUCT)

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from threshold.commands.options import As, DomainFilter, Format, Home, Limit
-from threshold.commands.support import acting, check_format, emit_json, err, escape, out, platform_at, say, show
+from threshold.commands.support import acting, check_format, err, escape, platform_at, say, show
 from threshold.errors import InvalidInput
 from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec, count, when
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from threshold.quality.incident_results import IncidentRecord, IncidentRow
+    from threshold.quality.quarantine import QuarantinedFile
+    from threshold.quality.results import DatasetQuality, DomainQuality
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 check_app = typer.Typer(no_args_is_help=True, help="Data quality checks on a dataset.")
@@ -260,11 +263,13 @@ def report_cmd(
     person = acting(p, as_user)
     incident_id = report(p, person, target, description=description, query=query, insight=insight)
     record = get_incident(p, person, incident_id)
-    if fmt == "json":
-        show(record, fmt)
-        return
-    typer.echo(str(incident_id))
-    err.print(f"incident #{incident_id} routed to {record.domain}: {record.routing.get('reason', '')}")
+    show(record, fmt, REPORTED)
+    if fmt == "table":  # the routing, for people, on stderr: stdout stays the bare id scripts read
+        err.print(f"incident #{incident_id} routed to {record.domain}: {record.routing.get('reason', '')}")
+
+
+REPORTED = View(lines=lambda r: [Plain(str(r.id), highlight=False)])
+"""`threshold report`: the new incident's id alone (scripts read it); `--format json` the incident in full."""
 
 
 @app.command("incidents")
@@ -365,13 +370,18 @@ def quarantine_show(quarantine_id: int, as_user: As = None, home: Home = None, f
     from threshold.quality.quarantine import get
 
     p = platform_at(home)
-    row, files = get(p, acting(p, as_user), quarantine_id)
-    if fmt == "json":
-        emit_json(row.to_json() | {"files": [str(f) for f in files]})
-        return
-    out.print(f"#{row.id} {row.dataset} ({row.mode}, {row.status}): {row.reason}")
+    show(get(p, acting(p, as_user), quarantine_id), fmt, QUARANTINED)
+
+
+def _quarantined_lines(held: tuple[QuarantinedFile, list[Path]]) -> Iterator[Plain]:
+    row, files = held
+    yield Plain(f"#{row.id} {row.dataset} ({row.mode}, {row.status}): {row.reason}")
     for f in files:
-        sys.stdout.write(f"{f}\n")
+        yield Plain(str(f), highlight=False)
+
+
+QUARANTINED = View(lines=_quarantined_lines, json=lambda held: held[0].to_json() | {"files": [str(f) for f in held[1]]})
+"""`threshold quarantine show`: why the file was rejected, then where each kept file is (one path a line)."""
 
 
 @quarantine_app.command("release")
@@ -405,16 +415,17 @@ def quality_cmd(
         if dataset
         else domain_quality(p, str(domain), viewer=acting(p, as_user))
     )
-    show(data, fmt, View(lines=lambda d: _quality_lines(d, str(dataset or domain), by_domain=bool(domain))))
+    show(data, fmt, View(lines=lambda d: _quality_lines(d, str(dataset or domain))))
 
 
-def _quality_lines(d: dict[str, Any], name: str, *, by_domain: bool) -> Iterator[str]:
-    score = "—" if d["score"] is None else f"{d['score']:.1f}"
-    yield f"{name}: quality score {score} over {d['window_days']} days"
-    if by_domain:
-        for key, label in (("time_to_acknowledge", "acknowledge"), ("time_to_fix", "fix")):
-            t = d[key]
+def _quality_lines(d: DatasetQuality | DomainQuality, name: str) -> Iterator[str]:
+    from threshold.quality.results import DomainQuality
+
+    score = "—" if d.score is None else f"{d.score:.1f}"
+    yield f"{name}: quality score {score} over {d.window_days} days"
+    if isinstance(d, DomainQuality):
+        for t, label in ((d.time_to_acknowledge, "acknowledge"), (d.time_to_fix, "fix")):
             yield (
-                f"time to {label}: median {t['median_hours']} h, p90 {t['p90_hours']} h over {t['count']} "
-                f"incidents; {t['waiting']} waiting"
+                f"time to {label}: median {t.median_hours} h, p90 {t.p90_hours} h over {t.count} "
+                f"incidents; {t.waiting} waiting"
             )

@@ -119,8 +119,8 @@ def _announce_candidates(platform: Platform, log: Callable[[str], None]) -> None
     """Count the weeks of usage into the consumption rollups; owners get the candidates that emerged."""
     from threshold.products.candidates import list_candidates
 
-    found = list_candidates(platform)["candidates"]
-    log(f"{len(found)} promotion candidates emerged: {', '.join(c['dataset'] for c in found)}")
+    found = list_candidates(platform).candidates
+    log(f"{len(found)} promotion candidates emerged: {', '.join(c.dataset for c in found)}")
 
 
 def _built(platform: Platform) -> bool:
@@ -375,9 +375,9 @@ def summary(platform: Platform, *, seconds: float | None = None) -> str:
 def _candidate_lines(platform: Platform) -> list[str]:
     from threshold.products.candidates import list_candidates
 
-    found = list_candidates(platform)["candidates"]
+    found = list_candidates(platform).candidates
     if not found:
         return []
     lines = [f"  candidates {len(found)} datasets whose use makes them worth promoting (threshold candidates):"]
-    lines += [f"            {c['dataset']} (score {c['score']:g})" for c in found[:5]]
+    lines += [f"            {c.dataset} (score {c.score:g})" for c in found[:5]]
     return lines

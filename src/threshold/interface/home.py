@@ -17,6 +17,7 @@ from threshold.identity.service import Person
 from threshold.insights import service as insights
 from threshold.platform import Platform
 from threshold.products import owners
+from threshold.products.results import ProposalWaiting
 from threshold.quality import incident_records
 from threshold.quality.incident_results import IncidentRow
 from threshold.usage import personal
@@ -49,7 +50,7 @@ class Home:
     """Access requests waiting for the person's decision."""
     incidents: list[IncidentRow]
     """Incidents to acknowledge, fix or verify."""
-    proposals: list[dict[str, Any]]
+    proposals: list[ProposalWaiting]
     """Data products the person was asked to own."""
     my_datasets: list[personal.MyDataset]
     recent_queries: list[dict[str, Any]]

@@ -25,6 +25,16 @@ from threshold.platform import Platform
 from threshold.products import dependents, rollup
 from threshold.products.lookup import Window, dataset_ref, iso
 from threshold.products.models import Candidate, Nomination
+from threshold.products.results import (
+    CandidateListing,
+    CandidateRow,
+    Dismissed,
+    Needs,
+    Nominated,
+    NominationRow,
+    OwnerNeed,
+    Watching,
+)
 from threshold.settings import ProductSettings
 from threshold.store.db import now_of
 from threshold.store.models import AccessRequest, Dataset, Domain, Grant, Share, User
@@ -194,7 +204,7 @@ def list_candidates(
     weeks: int | None = None,
     page: int = 1,
     per_page: int = 10,
-) -> dict[str, Any]:
+) -> CandidateListing:
     """Candidates ranked by live score, with why; new ones are announced. What promoting each would need
     (owner, contract, SLO) comes with the candidates of the page asked for."""
     if page < 1 or not 1 <= per_page <= 1000:
@@ -265,34 +275,34 @@ def list_candidates(
         ),
         key=lambda i: (-totals[i], signals[i].name),
     )[:20]
-    watching: list[dict[str, Any]] = []
+    watching: list[Watching] = []
     for i in near:
         points, reasons = score(signals[i], settings)
         watching.append(
-            {
-                "dataset": signals[i].name,
-                "domain": signals[i].domain,
-                "score": points,
-                "people": signals[i].people,
-                "why": "; ".join(r["text"] for r in reasons if r["points"] > 0),
-            }
+            Watching(
+                dataset=signals[i].name,
+                domain=signals[i].domain,
+                score=points,
+                people=signals[i].people,
+                why="; ".join(r["text"] for r in reasons if r["points"] > 0),
+            )
         )
-    watching.sort(key=lambda x: (-x["score"], x["dataset"]))
-    return {
-        "window": window.as_dict(),
-        "threshold": settings.candidate_threshold,
-        "min_people": settings.candidate_min_people,
-        "weights": {
+    watching.sort(key=lambda x: (-x.score, x.dataset))
+    return CandidateListing(
+        window=window.as_dict(),
+        threshold=settings.candidate_threshold,
+        min_people=settings.candidate_min_people,
+        weights={
             n: {"weight": getattr(settings, f"weight_{n}"), "target": getattr(settings, f"target_{n}")} for n in SIGNALS
         },
-        "candidates": out,
-        "total": count,
-        "page": page,
-        "per_page": per_page,
-        "pages": max(1, -(-count // per_page)),
-        "watching": watching[:20],
-        "notes": [note] if note else [],
-    }
+        candidates=[CandidateRow(**item) for item in out],
+        total=count,
+        page=page,
+        per_page=per_page,
+        pages=max(1, -(-count // per_page)),
+        watching=watching[:20],
+        notes=[note] if note else [],
+    )
 
 
 def qualifies(sig: Signals, total: float, settings: ProductSettings) -> bool:
@@ -341,34 +351,34 @@ def scan(platform: Platform, signals: dict[int, Signals], totals: dict[int, floa
     return [sig.name for sig, _t, _r in fresh]
 
 
-def needs(platform: Platform, dataset: str, *, viewer: Person | None = None) -> dict[str, Any]:
+def needs(platform: Platform, dataset: str, *, viewer: Person | None = None) -> Needs:
     """What promoting a dataset would take: an owner, a contract, checks, a freshness SLO."""
     from threshold.products import owners
     from threshold.products.contracts import draft_summary
 
-    owner: dict[str, Any] | None = None
+    owner: OwnerNeed | None = None
     try:
         found = owners.suggest(platform, dataset, viewer=viewer)
-        top = next((x for x in found["suggestions"] if x["status"] != "declined"), None)
-        owner = {
-            "suggested": top["user"] if top else None,
-            "score": top["score"] if top else None,
-            "proposed_to": found["proposed_to"],
-            "accepted_by": found["accepted_by"],
-        }
+        top = next((x for x in found.suggestions if x.status != "declined"), None)
+        owner = OwnerNeed(
+            suggested=top.user if top else None,
+            score=top.score if top else None,
+            proposed_to=found.proposed_to,
+            accepted_by=found.accepted_by,
+        )
     except Denied:
         owner = None
     contract = draft_summary(platform, dataset)
-    return {
-        "owner": owner,
-        "contract": contract,
-        "freshness_hours": suggested_freshness(platform, dataset),
-        "steps": [
+    return Needs(
+        owner=owner,
+        contract=contract,
+        freshness_hours=suggested_freshness(platform, dataset),
+        steps=[
             f"threshold owners suggest {dataset}",
             f"threshold contract export {dataset} > contract.yaml   (edit, then)",
             f"threshold promote {dataset} --owner USER --contract contract.yaml",
         ],
-    }
+    )
 
 
 def suggested_freshness(platform: Platform, dataset: str) -> int | None:
@@ -384,7 +394,7 @@ def suggested_freshness(platform: Platform, dataset: str) -> int | None:
     return max(1, round(statistics.median(gaps) * 1.5))
 
 
-def nominate(platform: Platform, person: Person, dataset: str, *, reason: str) -> dict[str, Any]:
+def nominate(platform: Platform, person: Person, dataset: str, *, reason: str) -> Nominated:
     """Anyone may nominate a dataset they can see, with a reason; it goes to its domain's owners for review."""
     from threshold.notifications.service import domain_owners, emit, notify
 
@@ -424,17 +434,17 @@ def nominate(platform: Platform, person: Person, dataset: str, *, reason: str) -
             "candidate.new",
             {"dataset": ref.full_name, "nominated_by": person.name, "reason": reason.strip()},
         )
-    return {
-        "dataset": ref.full_name,
-        "nominated_by": person.name,
-        "reason": reason.strip(),
-        "nominations": count,
-        "candidate": "open",
-        "new_candidate": new,
-    }
+    return Nominated(
+        dataset=ref.full_name,
+        nominated_by=person.name,
+        reason=reason.strip(),
+        nominations=count,
+        candidate="open",
+        new_candidate=new,
+    )
 
 
-def nominations(platform: Platform, dataset: str) -> list[dict[str, Any]]:
+def nominations(platform: Platform, dataset: str) -> list[NominationRow]:
     with platform.store.session() as s:
         ref = dataset_ref(s, dataset)
         rows = s.execute(
@@ -443,10 +453,10 @@ def nominations(platform: Platform, dataset: str) -> list[dict[str, Any]]:
             .where(Nomination.dataset_id == ref.id)
             .order_by(Nomination.id)
         ).all()
-    return [{"by": name, "reason": n.reason, "at": iso(n.created_at)} for n, name in rows]
+    return [NominationRow(by=name, reason=n.reason, at=iso(n.created_at)) for n, name in rows]
 
 
-def dismiss(platform: Platform, person: Person, dataset: str, *, reason: str) -> dict[str, Any]:
+def dismiss(platform: Platform, person: Person, dataset: str, *, reason: str) -> Dismissed:
     """An owner of the dataset's domain reviews a candidate and decides not now, saying why."""
     if not reason or not reason.strip():
         raise InvalidInput("dismissing a candidate needs a reason (--reason) the people who use it can read")
@@ -461,4 +471,4 @@ def dismiss(platform: Platform, person: Person, dataset: str, *, reason: str) ->
         ds = s.get(Dataset, ref.id)
         if ds is not None and ds.stage == "candidate":
             ds.stage = "shared"
-    return {"dataset": ref.full_name, "status": "dismissed", "reason": reason.strip(), "by": person.name}
+    return Dismissed(dataset=ref.full_name, status="dismissed", reason=reason.strip(), by=person.name)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +38,13 @@ from threshold.products.contract_document import (
 )
 from threshold.products.lookup import dataset_ref, iso
 from threshold.products.models import Contract, Product, ProductDataset
+from threshold.products.results import (
+    ContractChecked,
+    ContractVersionRow,
+    ContractView,
+    GeneratedDraft,
+    ImportedDraft,
+)
 from threshold.quality import contract_runs
 from threshold.quality.kinds.schema import logical_type
 from threshold.store.models import Column, Dataset, User
@@ -166,7 +172,7 @@ def _object(d: Dataset) -> dict[str, Any]:
     return obj
 
 
-def draft_summary(platform: Platform, dataset: str) -> dict[str, Any]:
+def draft_summary(platform: Platform, dataset: str) -> ImportedDraft | GeneratedDraft:
     """What a promotion's contract would hold today (columns, suggested checks), or the draft imported."""
     with platform.store.session() as s:
         ref = dataset_ref(s, dataset)
@@ -182,14 +188,11 @@ def draft_summary(platform: Platform, dataset: str) -> dict[str, Any]:
         )
         rows = s.scalar(select(Dataset.row_count).where(Dataset.id == ref.id)) or 0
     if draft is not None:
-        return {"source": "imported draft", "version": draft.version, "status": statuses(platform, [draft])[draft.id]}
+        return ImportedDraft("imported draft", draft.version, statuses(platform, [draft])[draft.id])
     checks = 1 + sum(1 for name, ctype, nulls in columns if _suggest_not_null(name, ctype, nulls, rows))
-    return {
-        "source": "generated from the table",
-        "columns": len(columns),
-        "checks": checks,
-        "export": f"threshold contract export {ref.full_name}",
-    }
+    return GeneratedDraft(
+        "generated from the table", len(columns), checks, export=f"threshold contract export {ref.full_name}"
+    )
 
 
 def _suggest_not_null(name: str, ctype: str, null_fraction: float | None, rows: int) -> bool:
@@ -255,7 +258,7 @@ def import_contract(platform: Platform, person: Person, text: str) -> dict[str, 
     changes: list[Change] = []
     if latest is not None:
         if latest.version == version and same_contract(parse(latest.document), contract):
-            return contract_dict(platform, latest) | {"changes": [], "unchanged": True}
+            return contract_dict(platform, latest).to_json() | {"changes": [], "unchanged": True}
         if semver(version) <= semver(latest.version):
             raise Conflict(f"contract version {version} must be higher than the current {latest.version}")
         changes = compare(parse(latest.document), contract)
@@ -295,9 +298,12 @@ def import_contract(platform: Platform, person: Person, text: str) -> dict[str, 
         row_id = row.id
     contract_runs.follow_up(platform, evaluation)
     out = contract_dict(platform, _row(platform, row_id))
-    if product is not None and out["status"] == "failed":
-        _tell_failed(platform, ref.full_name, owner_id, out["results"])
-    return out | {"changes": [{"breaking": c.breaking, "change": c.text} for c in changes], "draft": product is None}
+    if product is not None and out.status == "failed":
+        _tell_failed(platform, ref.full_name, owner_id, out.results)
+    return out.to_json() | {
+        "changes": [{"breaking": c.breaking, "change": c.text} for c in changes],
+        "draft": product is None,
+    }
 
 
 def checked(
@@ -325,10 +331,10 @@ def _row(platform: Platform, contract_id: int) -> Contract:
         return row
 
 
-def _tell_failed(platform: Platform, name: str, owner_id: int, results: list[dict[str, Any]]) -> None:
+def _tell_failed(platform: Platform, name: str, owner_id: int, results: list[contract_runs.ContractResult]) -> None:
     from threshold.notifications.service import notify
 
-    failed = [r["message"] for r in results if r["status"] in ("failed", "error")]
+    failed = [r.message for r in results if r.status in ("failed", "error")]
     notify(
         platform,
         [owner_id],
@@ -340,16 +346,16 @@ def _tell_failed(platform: Platform, name: str, owner_id: int, results: list[dic
     )
 
 
-def contract_dict(platform: Platform, c: Contract) -> dict[str, Any]:
+def contract_dict(platform: Platform, c: Contract) -> ContractView:
     """A contract version with its rules' newest results (from the checks' run history)."""
-    return _dict(c, *contract_runs.results(platform, c.rules))
+    return ContractView(**_fields(c, *contract_runs.results(platform, c.rules)))
 
 
-def _dict(c: Contract, results: list[contract_runs.ContractResult], checked_at: datetime | None) -> dict[str, Any]:
+def _fields(c: Contract, results: list[contract_runs.ContractResult], checked_at: datetime | None) -> dict[str, Any]:
     return {
         "version": c.version,
         "status": contract_runs.status_of(results),
-        "results": [asdict(r) for r in results],
+        "results": results,
         "checked_at": iso(checked_at),
         "created_at": iso(c.created_at),
         "product": c.product_id is not None,
@@ -362,7 +368,7 @@ def statuses(platform: Platform, rows: list[Contract]) -> dict[int, str]:
     return {cid: contract_runs.status_of(results) for cid, (results, _at) in views.items()}
 
 
-def recheck(platform: Platform, person: Person, dataset: str) -> dict[str, Any]:
+def recheck(platform: Platform, person: Person, dataset: str) -> ContractChecked:
     """Run the current contract's checks again against the table and record the result."""
     with platform.store.session() as s:
         ref = dataset_ref(s, dataset, person)
@@ -380,12 +386,13 @@ def recheck(platform: Platform, person: Person, dataset: str) -> dict[str, Any]:
         row.rules = contract_runs.keep(s, evaluation, user_id=person.id, reuse=check_ids(row.rules))
     contract_runs.follow_up(platform, evaluation)
     out = contract_dict(platform, _row(platform, latest.id))
-    if product is not None and out["status"] == "failed":
-        _tell_failed(platform, ref.full_name, product.owner_id, out["results"])
-    return out | {"dataset": ref.full_name}
+    if product is not None and out.status == "failed":
+        _tell_failed(platform, ref.full_name, product.owner_id, out.results)
+    return ContractChecked(**vars(out), dataset=ref.full_name)
 
 
-def history(platform: Platform, dataset_id: int) -> list[dict[str, Any]]:
+def history(platform: Platform, dataset_id: int) -> list[ContractVersionRow]:
+    """Every contract version of a dataset, newest first, with its results and who published it."""
     with platform.store.session() as s:
         rows = s.execute(
             select(Contract, User.name)
@@ -394,4 +401,4 @@ def history(platform: Platform, dataset_id: int) -> list[dict[str, Any]]:
             .order_by(Contract.id.desc())
         ).all()
     views = contract_runs.many_results(platform, {c.id: c.rules for c, _by in rows})
-    return [_dict(c, *views[c.id]) | {"by": by} for c, by in rows]
+    return [ContractVersionRow(**_fields(c, *views[c.id]), by=by) for c, by in rows]

@@ -11,6 +11,7 @@ history stays.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from threshold.platform import Platform
 from threshold.products import consumption, contracts
 from threshold.products.lookup import dataset_ref, iso, memberships
 from threshold.products.models import Candidate, Contract, OwnerDecision, Product, ProductDataset
+from threshold.products.results import Badge, Notified, ProductPart, ProductRecord, ProductRow
 from threshold.quality import contract_runs
 from threshold.store.models import Dataset, Domain, Share, User
 
@@ -37,7 +39,7 @@ def promote(
     parts: list[str] | tuple[str, ...] = (),
     description: str | None = None,
     freshness_hours: int | None = None,
-) -> dict[str, Any]:
+) -> ProductRecord:
     """Make `dataset` (with `parts` from any domain) a data product owned by `owner`."""
     from threshold.notifications.service import domain_owners, emit, notify
 
@@ -222,7 +224,7 @@ def _product_ref(ref: Any, product: Product) -> ProductRef:
 
 def deprecate(
     platform: Platform, person: Person, dataset: str, *, replacement: str | None = None, reason: str = ""
-) -> dict[str, Any]:
+) -> ProductRecord:
     """Deprecate a product, name its replacement, and tell everyone who used it recently."""
     with platform.store.session() as s:
         ref, product = _product_of(s, dataset, person)
@@ -248,10 +250,10 @@ def deprecate(
         body=reason.strip(),
         replacement=other.full_name if other else None,
     )
-    return product_view(platform, ref.full_name, viewer=person) | {"notified": told}
+    return replace(product_view(platform, ref.full_name, viewer=person), notified=told)
 
 
-def retire(platform: Platform, person: Person, dataset: str, *, reason: str = "") -> dict[str, Any]:
+def retire(platform: Platform, person: Person, dataset: str, *, reason: str = "") -> ProductRecord:
     """End a deprecated product: no longer served outside its domain; consumers are told once more."""
     with platform.store.session() as s:
         ref, product = _product_of(s, dataset, person)
@@ -274,12 +276,12 @@ def retire(platform: Platform, person: Person, dataset: str, *, reason: str = ""
         body=reason.strip(),
         replacement=replacement.full_name if replacement else None,
     )
-    return product_view(platform, ref.full_name, viewer=person) | {"notified": told}
+    return replace(product_view(platform, ref.full_name, viewer=person), notified=told)
 
 
 def _tell_consumers(
     platform: Platform, ref: Any, product_id: int, kind: str, title: str, *, body: str, replacement: str | None
-) -> dict[str, Any]:
+) -> Notified:
     """Inbox of every recent consumer of the product's datasets; webhook of each of their domains."""
     from threshold.notifications.service import emit, notify
 
@@ -300,10 +302,10 @@ def _tell_consumers(
     domains = sorted(set(by_domain) | {ref.domain})
     for d in domains:
         emit(platform, d, kind, data | {"consumers": sorted(by_domain.get(d, [])), "reason": body})
-    return {"people": n, "domains": domains, "since": iso(since)}
+    return Notified(people=n, domains=domains, since=iso(since))
 
 
-def product_view(platform: Platform, dataset: str, *, viewer: Person | None = None) -> dict[str, Any]:
+def product_view(platform: Platform, dataset: str, *, viewer: Person | None = None) -> ProductRecord:
     """A product: owner, description, version, status and badges, its datasets, contract and checks."""
     with platform.store.session() as s:
         ref, product = _product_of(s, dataset, viewer)
@@ -327,43 +329,39 @@ def product_view(platform: Platform, dataset: str, *, viewer: Person | None = No
     contract = contracts.contract_dict(platform, latest) if latest else None
     fresh = _freshness(product.freshness_hours, last_share)
     badges = [
-        {
-            "kind": "status",
-            "label": product.status,
-            "tone": {"active": "ok", "deprecated": "warn"}.get(product.status, "bad"),
-        },
-        {"kind": "version", "label": f"v{product.version}", "tone": "neutral"},
-        {
-            "kind": "contract",
-            "label": f"contract {contract['status'] if contract else 'missing'}",
-            "tone": {"passed": "ok", "failed": "bad"}.get(contract["status"] if contract else "", "warn"),
-        },
-        {"kind": "freshness", "label": fresh["label"], "tone": fresh["tone"]},
+        Badge("status", product.status, {"active": "ok", "deprecated": "warn"}.get(product.status, "bad")),
+        Badge("version", f"v{product.version}", "neutral"),
+        Badge(
+            "contract",
+            f"contract {contract.status if contract else 'missing'}",
+            {"passed": "ok", "failed": "bad"}.get(contract.status if contract else "", "warn"),
+        ),
+        Badge("freshness", fresh["label"], fresh["tone"]),
     ]
-    return {
-        "dataset": ref.full_name,
-        "domain": ref.domain,
-        "status": product.status,
-        "version": product.version,
-        "owner": owner.name if owner else None,
-        "owner_display_name": (owner.display_name or owner.name) if owner else None,
-        "description": product.description,
-        "datasets": [{"dataset": n, "domain": d} for n, d, _i in parts],
-        "domains": sorted({d for _n, d, _i in parts}),
-        "cross_domain": len({d for _n, d, _i in parts}) > 1,
-        "freshness_hours": product.freshness_hours,
-        "freshness": fresh,
-        "badges": badges,
-        "promoted_by": promoted_by.name if promoted_by else None,
-        "promoted_at": iso(product.created_at),
-        "deprecated_at": iso(product.deprecated_at),
-        "retired_at": iso(product.retired_at),
-        "deprecation_reason": product.deprecation_reason or None,
-        "replacement": replacement.full_name if replacement else None,
-        "contract": contract | {"document": latest.document} if contract and latest and whole else None,
-        "contracts": contracts.history(platform, ref.id) if whole else [],
-        "may_manage": may_manage,
-    }
+    return ProductRecord(
+        dataset=ref.full_name,
+        domain=ref.domain,
+        status=product.status,
+        version=product.version,
+        owner=owner.name if owner else None,
+        owner_display_name=(owner.display_name or owner.name) if owner else None,
+        description=product.description,
+        datasets=[ProductPart(n, d) for n, d, _i in parts],
+        domains=sorted({d for _n, d, _i in parts}),
+        cross_domain=len({d for _n, d, _i in parts}) > 1,
+        freshness_hours=product.freshness_hours,
+        freshness=fresh,
+        badges=badges,
+        promoted_by=promoted_by.name if promoted_by else None,
+        promoted_at=iso(product.created_at),
+        deprecated_at=iso(product.deprecated_at),
+        retired_at=iso(product.retired_at),
+        deprecation_reason=product.deprecation_reason or None,
+        replacement=replacement.full_name if replacement else None,
+        contract=contract.to_json() | {"document": latest.document} if contract and latest and whole else None,
+        contracts=contracts.history(platform, ref.id) if whole else [],
+        may_manage=may_manage,
+    )
 
 
 def _freshness(hours: int | None, last: datetime | None) -> dict[str, Any]:
@@ -383,9 +381,8 @@ def _freshness(hours: int | None, last: datetime | None) -> dict[str, Any]:
     }
 
 
-def list_products(
-    platform: Platform, *, viewer: Person | None = None, status: str | None = None
-) -> list[dict[str, Any]]:
+def list_products(platform: Platform, *, viewer: Person | None = None, status: str | None = None) -> list[ProductRow]:
+    """The data products the viewer may know, by name, with their owner, version, status and contract."""
     with platform.store.session() as s:
         q = (
             select(Product, Dataset.full_name, Domain.name, User.name)
@@ -412,18 +409,18 @@ def list_products(
     checked = contracts.statuses(platform, list(current.values()))
     contract_status = {dataset_id: checked[c.id] for dataset_id, c in current.items()}
     return [
-        {
-            "dataset": name,
-            "domain": domain,
-            "owner": owner,
-            "status": p.status,
-            "version": p.version,
-            "contract": contract_status.get(p.dataset_id, "missing"),
-            "datasets": parts.get(p.id, [name]),
-            "freshness_hours": p.freshness_hours,
-            "description": p.description,
-            "promoted_at": iso(p.created_at),
-        }
+        ProductRow(
+            dataset=name,
+            domain=domain,
+            owner=owner,
+            status=p.status,
+            version=p.version,
+            contract=contract_status.get(p.dataset_id, "missing"),
+            datasets=parts.get(p.id, [name]),
+            freshness_hours=p.freshness_hours,
+            description=p.description,
+            promoted_at=iso(p.created_at),
+        )
         for p, name, domain, owner in rows
         if may(viewer, "product.know", ProductRef(seen[p.dataset_id], p.owner_id))
     ]

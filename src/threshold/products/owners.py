@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,13 +29,22 @@ from threshold.platform import Platform
 from threshold.products import dependents, rollup
 from threshold.products.lookup import dataset_ref, iso, owners_of
 from threshold.products.models import OwnerDecision, Product, UsageQuestionSummary, UsageWeekly
+from threshold.products.results import (
+    Evidence,
+    OwnerDecided,
+    OwnerDecisionRow,
+    OwnerSuggestion,
+    OwnerSuggestions,
+    Proposal,
+    ProposalWaiting,
+)
 from threshold.settings import OwnerEvidencePoints
 from threshold.store.models import Dataset, Domain, Membership, Share, User
 
 _PAST = {"append": "appended", "replace": "replaced", "create": "created"}
 
 
-def suggest(platform: Platform, dataset: str, *, viewer: Person | None = None) -> dict[str, Any]:
+def suggest(platform: Platform, dataset: str, *, viewer: Person | None = None) -> OwnerSuggestions:
     """Ranked owner suggestions with their evidence, and where the proposal stands."""
     rollup.refresh(platform)
     settings = platform.settings.products
@@ -66,12 +76,12 @@ def suggest(platform: Platform, dataset: str, *, viewer: Person | None = None) -
         first_week = s.scalar(select(func.min(UsageWeekly.week)).where(UsageWeekly.dataset_id == ref.id))
         product_owner = s.scalar(select(Product.owner_id).where(Product.dataset_id == ref.id))
     people = _Directory(platform)
-    evidence: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    evidence: dict[int, list[Evidence]] = defaultdict(list)
     notes: list[str] = []
 
     def add(uid: int | None, kind: str, points: float, text: str) -> None:
         if uid is not None:
-            evidence[uid].append({"kind": kind, "points": round(points, 1), "text": text})
+            evidence[uid].append(Evidence(kind, round(points, 1), text))
 
     _from_shares(shares, add, points)
     people.load(names=domain_owners)
@@ -100,36 +110,36 @@ def suggest(platform: Platform, dataset: str, *, viewer: Person | None = None) -
     evidence = {uid: items for uid, items in evidence.items() if uid in people.by_id}
     by_id = people.by_id
     status = _status(decisions)
-    ranked = sorted(evidence.items(), key=lambda kv: (-sum(e["points"] for e in kv[1]), by_id[kv[0]][0]))
-    suggestions = []
+    ranked = sorted(evidence.items(), key=lambda kv: (-sum(e.points for e in kv[1]), by_id[kv[0]][0]))
+    suggestions: list[OwnerSuggestion] = []
     for rank, (uid, items) in enumerate(ranked, start=1):
-        items.sort(key=lambda e: -e["points"])
+        items.sort(key=lambda e: -e.points)
         st = status.get(uid)
         suggestions.append(
-            {
-                "rank": rank,
-                "user": by_id[uid][0],
-                "display_name": by_id[uid][1],
-                "domains": list(domains_of.get(uid, ())),
-                "score": round(sum(e["points"] for e in items), 1),
-                "evidence": items,
-                "status": st.status if st else None,
-                "reason": st.reason if st else None,
-            }
+            OwnerSuggestion(
+                rank=rank,
+                user=by_id[uid][0],
+                display_name=by_id[uid][1],
+                domains=list(domains_of.get(uid, ())),
+                score=round(sum(e.points for e in items), 1),
+                evidence=items,
+                status=st.status if st else None,
+                reason=st.reason if st else None,
+            )
         )
     proposed = next((d for d in reversed(decisions) if d.status == "proposed"), None)
     accepted = next((d for d in reversed(decisions) if d.status == "accepted"), None)
-    return {
-        "dataset": ref.full_name,
-        "domain": ref.domain,
-        "suggestions": suggestions,
-        "proposed_to": by_id[proposed.user_id][0] if proposed else None,
-        "accepted_by": by_id[accepted.user_id][0] if accepted else None,
-        "owner": by_id[product_owner][0] if product_owner in by_id else None,
-        "next": next((x["user"] for x in suggestions if x["status"] not in ("declined", "proposed")), None),
-        "history": [_decision(d, by_id) for d in decisions],
-        "notes": notes,
-    }
+    return OwnerSuggestions(
+        dataset=ref.full_name,
+        domain=ref.domain,
+        suggestions=suggestions,
+        proposed_to=by_id[proposed.user_id][0] if proposed else None,
+        accepted_by=by_id[accepted.user_id][0] if accepted else None,
+        owner=by_id[product_owner][0] if product_owner in by_id else None,
+        next=next((x.user for x in suggestions if x.status not in ("declined", "proposed")), None),
+        history=[_decision(d, by_id) for d in decisions],
+        notes=notes,
+    )
 
 
 def _from_shares(shares: Sequence[Any], add: Any, points: OwnerEvidencePoints) -> None:
@@ -288,123 +298,118 @@ def _status(decisions: list[OwnerDecision]) -> dict[int, OwnerDecision]:
     return out
 
 
-def _decision(d: OwnerDecision, by_id: dict[int, tuple[str, str]]) -> dict[str, Any]:
+def _decision(d: OwnerDecision, by_id: dict[int, tuple[str, str]]) -> OwnerDecisionRow:
     def name(uid: int | None) -> str | None:
         return by_id[uid][0] if uid in by_id else None
 
-    return {
-        "user": name(d.user_id),
-        "status": d.status,
-        "rank": d.rank,
-        "reason": d.reason,
-        "proposed_by": name(d.proposed_by_id),
-        "decided_by": name(d.decided_by_id),
-        "proposed_at": iso(d.created_at),
-        "decided_at": iso(d.decided_at),
-    }
+    return OwnerDecisionRow(
+        user=name(d.user_id),
+        status=d.status,
+        rank=d.rank,
+        reason=d.reason,
+        proposed_by=name(d.proposed_by_id),
+        decided_by=name(d.decided_by_id),
+        proposed_at=iso(d.created_at),
+        decided_at=iso(d.decided_at),
+    )
 
 
-def propose(platform: Platform, person: Person, dataset: str, *, to: str | None = None) -> dict[str, Any]:
+def propose(platform: Platform, person: Person, dataset: str, *, to: str | None = None) -> Proposal:
     """Ask the next suggested person (or `to`) to own the dataset as a product; they get it in their inbox."""
     found = suggest(platform, dataset, viewer=person)
     with platform.store.session() as s:
-        require(person, "product.propose_owner", dataset_ref(s, found["dataset"], person))
-    if found["owner"]:
-        raise Conflict(f"{found['dataset']} is a product already, owned by {found['owner']}")
-    if found["proposed_to"]:
+        require(person, "product.propose_owner", dataset_ref(s, found.dataset, person))
+    if found.owner:
+        raise Conflict(f"{found.dataset} is a product already, owned by {found.owner}")
+    if found.proposed_to:
         raise Conflict(
-            f"ownership of {found['dataset']} is proposed to {found['proposed_to']} already; "
-            "they accept or decline first"
+            f"ownership of {found.dataset} is proposed to {found.proposed_to} already; they accept or decline first"
         )
-    target = to or found["next"]
+    target = to or found.next
     if target is None:
-        raise NotFound(f"no one left to suggest as owner of {found['dataset']}: every suggestion declined")
-    suggestion = next((x for x in found["suggestions"] if x["user"] == target), None)
-    if suggestion and suggestion["status"] == "declined":
-        raise Conflict(f"{target} declined ownership of {found['dataset']}: {suggestion['reason']}")
+        raise NotFound(f"no one left to suggest as owner of {found.dataset}: every suggestion declined")
+    suggestion = next((x for x in found.suggestions if x.user == target), None)
+    if suggestion and suggestion.status == "declined":
+        raise Conflict(f"{target} declined ownership of {found.dataset}: {suggestion.reason}")
     return _propose(platform, found, target, suggestion, proposer=person)
 
 
 def _propose(
     platform: Platform,
-    found: dict[str, Any],
+    found: OwnerSuggestions,
     target: str,
-    suggestion: dict[str, Any] | None,
+    suggestion: OwnerSuggestion | None,
     *,
     proposer: Person | None,
-) -> dict[str, Any]:
+) -> Proposal:
     from threshold.notifications.service import emit, notify
 
     with platform.store.session() as s:
         user = s.scalars(select(User).where(User.name == target)).one_or_none()
         if user is None:
             raise NotFound(f"no user {target[:60]!r}")
-        ds_id = dataset_ref(s, found["dataset"]).id
+        ds_id = dataset_ref(s, found.dataset).id
         s.add(
             OwnerDecision(
                 dataset_id=ds_id,
                 user_id=user.id,
                 status="proposed",
-                rank=suggestion["rank"] if suggestion else None,
-                evidence=suggestion["evidence"] if suggestion else [],
+                rank=suggestion.rank if suggestion else None,
+                evidence=[asdict(e) for e in suggestion.evidence] if suggestion else [],
                 proposed_by_id=proposer.id if proposer else None,
             )
         )
-    why = "; ".join(e["text"] for e in (suggestion or {}).get("evidence", [])[:3]) or "named by " + (
-        proposer.name if proposer else "the platform"
-    )
+    evidence = suggestion.evidence if suggestion else []
+    why = "; ".join(e.text for e in evidence[:3]) or "named by " + (proposer.name if proposer else "the platform")
     notify(
         platform,
         [target],
         "promotion.proposed",
-        f"Would you own {found['dataset']} as a data product?",
+        f"Would you own {found.dataset} as a data product?",
         body=f"You were suggested because you {why}. Accept or decline with a reason: "
-        f"threshold owners accept {found['dataset']} --as {target}",
-        link=f"/candidates#{found['dataset']}",
+        f"threshold owners accept {found.dataset} --as {target}",
+        link=f"/candidates#{found.dataset}",
         dataset_id=ds_id,
-        data={"dataset": found["dataset"], "rank": suggestion["rank"] if suggestion else None},
+        data={"dataset": found.dataset, "rank": suggestion.rank if suggestion else None},
     )
     emit(
         platform,
-        found["domain"],
+        found.domain,
         "promotion.proposed",
-        {"dataset": found["dataset"], "owner": target, "evidence": (suggestion or {}).get("evidence", [])},
+        {"dataset": found.dataset, "owner": target, "evidence": [asdict(e) for e in evidence]},
     )
-    return {
-        "dataset": found["dataset"],
-        "proposed_to": target,
-        "rank": suggestion["rank"] if suggestion else None,
-        "evidence": (suggestion or {}).get("evidence", []),
-    }
+    return Proposal(
+        dataset=found.dataset, proposed_to=target, rank=suggestion.rank if suggestion else None, evidence=evidence
+    )
 
 
-def accept(platform: Platform, person: Person, dataset: str, *, reason: str = "") -> dict[str, Any]:
+def accept(platform: Platform, person: Person, dataset: str, *, reason: str = "") -> OwnerDecided:
     """`person` agrees to own the dataset as a product (proposed to them, or among the suggestions)."""
     return _decide(platform, person, dataset, "accepted", reason)
 
 
-def decline(platform: Platform, person: Person, dataset: str, *, reason: str) -> dict[str, Any]:
+def decline(platform: Platform, person: Person, dataset: str, *, reason: str) -> OwnerDecided:
     """`person` declines, with a reason; ownership is then proposed to the next suggestion."""
     if not reason or not reason.strip():
         raise InvalidInput("a decline needs a reason (--reason) the next person and the domain can read")
     return _decide(platform, person, dataset, "declined", reason.strip())
 
 
-def _decide(platform: Platform, person: Person, dataset: str, status: str, reason: str) -> dict[str, Any]:
+def _decide(platform: Platform, person: Person, dataset: str, status: str, reason: str) -> OwnerDecided:
     from threshold.notifications.service import domain_owners, notify
 
     with platform.store.session() as s:
         known = dataset_ref(s, dataset, person)  # a dataset the person may not know exists is not theirs to decide on
         seen = refs(s, person, [known.id])[known.id]
     found = suggest(platform, dataset, viewer=None)
-    if found["owner"]:
-        raise Conflict(f"{found['dataset']} is a product already, owned by {found['owner']}")
-    mine = next((x for x in found["suggestions"] if x["user"] == person.name), None)
-    suggested = tuple(x["user"] for x in found["suggestions"])
-    require(person, "product.decide_owner", OwnershipRef(seen, found["proposed_to"], suggested))
+    if found.owner:
+        raise Conflict(f"{found.dataset} is a product already, owned by {found.owner}")
+    mine = next((x for x in found.suggestions if x.user == person.name), None)
+    suggested = tuple(x.user for x in found.suggestions)
+    require(person, "product.decide_owner", OwnershipRef(seen, found.proposed_to, suggested))
     now = datetime.now(UTC)
     with platform.store.session() as s:
-        ref = dataset_ref(s, found["dataset"])
+        ref = dataset_ref(s, found.dataset)
         open_one = s.scalars(
             select(OwnerDecision).where(
                 OwnerDecision.dataset_id == ref.id,
@@ -416,8 +421,8 @@ def _decide(platform: Platform, person: Person, dataset: str, status: str, reaso
             open_one = OwnerDecision(
                 dataset_id=ref.id,
                 user_id=person.id,
-                rank=mine["rank"] if mine else None,
-                evidence=mine["evidence"] if mine else [],
+                rank=mine.rank if mine else None,
+                evidence=[asdict(e) for e in mine.evidence] if mine else [],
             )
             s.add(open_one)
         open_one.status, open_one.reason = status, reason
@@ -431,29 +436,27 @@ def _decide(platform: Platform, person: Person, dataset: str, status: str, reaso
                 )
             ):
                 other.status, other.decided_at = "withdrawn", now
-    result: dict[str, Any] = {"dataset": found["dataset"], "user": person.name, "status": status, "reason": reason}
     verb = "accepted" if status == "accepted" else "declined"
     notify(
         platform,
-        domain_owners(platform, found["domain"]),
+        domain_owners(platform, found.domain),
         f"owner.{verb}",
-        f"{person.name} {verb} ownership of {found['dataset']}",
+        f"{person.name} {verb} ownership of {found.dataset}",
         body=reason,
-        link=f"/candidates#{found['dataset']}",
-        data={"dataset": found["dataset"]},
+        link=f"/candidates#{found.dataset}",
+        data={"dataset": found.dataset},
     )
+    proposal = None
     if status == "declined":
         after = suggest(platform, dataset, viewer=None)
-        nxt = after["next"] if not after["proposed_to"] else None
+        nxt = after.next if not after.proposed_to else None
         if nxt:
-            suggestion = next(x for x in after["suggestions"] if x["user"] == nxt)
-            result["next"] = _propose(platform, after, nxt, suggestion, proposer=None)
-        else:
-            result["next"] = None
-    return result
+            suggestion = next(x for x in after.suggestions if x.user == nxt)
+            proposal = _propose(platform, after, nxt, suggestion, proposer=None)
+    return OwnerDecided(dataset=found.dataset, user=person.name, status=status, reason=reason, next=proposal)
 
 
-def proposed_to(platform: Platform, person: Person) -> list[dict[str, Any]]:
+def proposed_to(platform: Platform, person: Person) -> list[ProposalWaiting]:
     """Ownership proposals waiting for `person`'s answer (on datasets they may know), oldest first."""
     with platform.store.session() as s:
         rows = s.execute(
@@ -464,6 +467,6 @@ def proposed_to(platform: Platform, person: Person) -> list[dict[str, Any]]:
             .order_by(OwnerDecision.id)
         ).all()
     return [
-        {"dataset": name, "proposed_at": iso(at), "proposed_by": by, "link": f"/candidates#{name}"}
+        ProposalWaiting(dataset=name, proposed_at=iso(at), proposed_by=by, link=f"/candidates#{name}")
         for name, at, by in rows
     ]

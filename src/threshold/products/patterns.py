@@ -27,6 +27,7 @@ from threshold.platform import Platform
 from threshold.products import rollup
 from threshold.products.lookup import NO_DOMAIN, Window, as_consumer, iso, memberships
 from threshold.products.models import UsageDatasetWeekly, UsageDomainWeekly, UsageSignals
+from threshold.products.results import DomainDatasetUse
 from threshold.store.models import Dataset, Domain
 
 
@@ -232,7 +233,7 @@ def _long_tail(
 
 def domain_datasets(
     platform: Platform, domain: str, *, viewer: Person | None = None, weeks: int | None = None
-) -> list[dict[str, Any]]:
+) -> list[DomainDatasetUse]:
     """Usage by schema level, one level down: each dataset of a domain with its totals in the window."""
     rollup.refresh(platform)
     window = Window.of(platform, weeks)
@@ -247,7 +248,7 @@ def domain_datasets(
         values = window_values(s, platform, window, [r[0] for r in rows])
     by = {d: (v.queries, v.people) for d, v in values.items()}
     return [
-        {"dataset": n, "stage": stage, "queries": by.get(i, (0, 0))[0], "people": by.get(i, (0, 0))[1]}
+        DomainDatasetUse(dataset=n, stage=stage, queries=by.get(i, (0, 0))[0], people=by.get(i, (0, 0))[1])
         for i, n, stage in rows
         if seen[i].exists
     ]

@@ -276,7 +276,7 @@ def dataset_checks(
                 kind=kinds.get(r.check_id, ""),
                 purpose=purpose,
                 decisions=decided,
-            ),
+            ).to_json(),
         }
 
     score = dataset_scores(platform, [dataset_id])[dataset_id]
@@ -320,7 +320,7 @@ def check_history(
             "message": r.message,
             "sample": samples.for_viewer(
                 platform, viewer, full_name, r.sample, kind=check["kind"], purpose=purpose, decisions=decided
-            ),
+            ).to_json(),
         }
         for r in runs
     ]

@@ -149,7 +149,9 @@ def get_incident(platform: Platform, viewer: Person, incident_id: int) -> Incide
             status=run.status,
             failing=run.failing,
             message=run.message,
-            sample=samples.for_viewer(platform, viewer, seen.full_name, run.sample, kind=check.kind if check else ""),
+            sample=samples.for_viewer(
+                platform, viewer, seen.full_name, run.sample, kind=check.kind if check else ""
+            ).to_json(),
         )
     return IncidentRecord(
         **vars(row),

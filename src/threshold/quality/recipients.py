@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from threshold.notifications.service import emit, notify
 from threshold.platform import Platform
+from threshold.quality.incident_results import AffectedDataset
 from threshold.quality.models import IncidentAffected
 from threshold.quality.routing import Route, downstream
 from threshold.store.models import Dataset, Domain, Membership, User
@@ -48,7 +49,7 @@ def tell_opened(
     assignee_id: int | None,
     reporter_id: int | None,
     payload: dict[str, Any],
-) -> list[dict[str, Any]]:
+) -> list[AffectedDataset]:
     """Tell everyone concerned; record the affected datasets and who was told. Returns the affected list."""
     affected: list[tuple[int, str, int]] = [(route.dataset_id, "routed", 0)]
     if seen_dataset_id != route.dataset_id:
@@ -150,7 +151,7 @@ def tell_opened(
             emitted.add(dom)
             emit(platform, dom, "incident.upstream", payload | {"affected_dataset": info[d][0]})
     return [
-        {"dataset": info[d][0], "relation": r, "level": lv, "told": [names.get(u, str(u)) for u in per_dataset[d]]}
+        AffectedDataset(dataset=info[d][0], relation=r, level=lv, told=[names.get(u, str(u)) for u in per_dataset[d]])
         for d, r, lv in affected
         if d in info
     ]

@@ -321,9 +321,9 @@ def _as_authors_see_them(platform: Platform, target: Target, results: list[Resul
         if author is None:
             continue
         seen = for_viewer(platform, author, target.full_name, sample, kind=r.check.kind)
-        r.outcome.sample = {"columns": seen["columns"], "rows": seen["rows"]} if seen["rows"] else {}
-        if seen["hidden"]:
-            r.outcome.detail["sample_hidden"] = seen["hidden"]
+        r.outcome.sample = {"columns": seen.columns, "rows": seen.rows} if seen.rows else {}
+        if seen.hidden:
+            r.outcome.detail["sample_hidden"] = seen.hidden
 
 
 def keep_last_status(platform: Platform, results: list[Result], at: datetime | None = None) -> None:

@@ -25,6 +25,7 @@ import pyarrow as pa
 from threshold.identity.service import Person
 from threshold.lake import _quote_ident
 from threshold.platform import Platform
+from threshold.quality.results import ViewerSample
 
 _SCALAR_PREFIXES = ("STRUCT", "MAP", "UNION")
 
@@ -38,31 +39,28 @@ def for_viewer(
     kind: str,
     purpose: str | None = None,
     decisions: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """{columns, rows, masked: {column: why}, hidden: reason or None, filtered: rows dropped by row filters}.
+) -> ViewerSample:
+    """The sample as `viewer` may see it (none, with why, when they may not).
 
     `decisions`: a dict kept by the caller across samples of one page, so the viewer is decided once."""
     from threshold.access.reading import decide, mask_secret
 
-    empty: dict[str, Any] = {"columns": [], "rows": [], "masked": {}, "hidden": None, "filtered": 0}
     if not sample or not sample.get("rows"):
-        return empty
+        return _hidden(None)
     cache = decisions if decisions is not None else {}
     if dataset not in cache:
         found = decide(platform, viewer, [dataset], purpose)
         cache[dataset] = found[0] if found else None
     d = cache[dataset]
     if d is None:
-        return empty | {"hidden": f"{dataset} is gone"}
+        return _hidden(f"{dataset} is gone")
     if not d.allowed:
-        return empty | {"hidden": f"you may not read {dataset} (rule {d.rule}): {d.reason}"}
+        return _hidden(f"you may not read {dataset} (rule {d.rule}): {d.reason}")
     names = [c["name"] for c in sample["columns"]]
     if kind == "sql":
         if d.masks or d.row_filters:
-            return empty | {
-                "hidden": "a custom query's failing rows are shown only to people who read the dataset unmasked"
-            }
-        return {"columns": sample["columns"], "rows": sample["rows"], "masked": {}, "hidden": None, "filtered": 0}
+            return _hidden("a custom query's failing rows are shown only to people who read the dataset unmasked")
+        return ViewerSample(columns=sample["columns"], rows=sample["rows"], masked={}, hidden=None, filtered=0)
     raw = pa.table({f"c{i}": pa.array([r[i] for r in sample["rows"]], pa.string()) for i in range(len(names))})
     position = {n: i for i, n in enumerate(names)}
     selects = []
@@ -81,17 +79,22 @@ def for_viewer(
         con.register("sample_raw", raw)
         viewed = con.sql(d.view_sql(relation, mask_secret(platform))).to_arrow_table()
     except duckdb.Error:
-        return empty | {"hidden": "the sample no longer fits the dataset's columns"}
+        return _hidden("the sample no longer fits the dataset's columns")
     finally:
         con.close()
     rows = [[as_text(v) for v in row.values()] for row in viewed.to_pylist()]
-    return {
-        "columns": [{"name": c.name, "type": c.type} for c in d.columns],
-        "rows": rows,
-        "masked": {c.name: c.why for c in d.columns if c.mask},
-        "hidden": None,
-        "filtered": len(sample["rows"]) - len(rows),
-    }
+    return ViewerSample(
+        columns=[{"name": c.name, "type": c.type} for c in d.columns],
+        rows=rows,
+        masked={c.name: c.why for c in d.columns if c.mask},
+        hidden=None,
+        filtered=len(sample["rows"]) - len(rows),
+    )
+
+
+def _hidden(why: str | None) -> ViewerSample:
+    """No rows to show (`why`: the reason, None when there were none)."""
+    return ViewerSample(columns=[], rows=[], masked={}, hidden=why, filtered=0)
 
 
 def as_text(v: Any) -> str | None:

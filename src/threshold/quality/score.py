@@ -31,6 +31,7 @@ from threshold.errors import NotFound
 from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.quality.models import Check, CheckRun, Incident
+from threshold.quality.results import CheckScore, DatasetQuality, DatasetScoreRow, DomainQuality, ResponseTime
 from threshold.store.models import Dataset, Domain
 
 
@@ -82,14 +83,22 @@ def dataset_scores(
 
 def dataset_quality(
     platform: Platform, full_name: str, *, viewer: Person | None = None, now: datetime | None = None
-) -> dict[str, Any]:
+) -> DatasetQuality:
+    """A dataset's quality score with the checks behind it (of a dataset `viewer` may know exists)."""
     from threshold.access import find_dataset
 
     with platform.store.session() as s:
         dataset_id = find_dataset(s, viewer, full_name).id
-    return dataset_scores(platform, [dataset_id], now=now)[dataset_id] | {
-        "window_days": platform.settings.quality.score_window_days
-    }
+    d = dataset_scores(platform, [dataset_id], now=now)[dataset_id]
+    return DatasetQuality(
+        score=d["score"],
+        checks=[CheckScore(**c) for c in d["checks"]],
+        runs=d["runs"],
+        errors=d["errors"],
+        exact=d.get("exact"),
+        window_days=platform.settings.quality.score_window_days,
+        scored="exact" in d,
+    )
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -158,14 +167,9 @@ def _summary(done: list[float], waiting: list[float]) -> dict[str, Any]:
 
 def domain_quality(
     platform: Platform, domain: str, *, viewer: Person | None = None, now: datetime | None = None
-) -> dict[str, Any]:
+) -> DomainQuality:
     """A domain's quality, for its page: score, its datasets' scores, incidents, time to acknowledge and fix.
-    Of the domain's datasets `viewer` may know exist (the score too is theirs).
-
-    {domain, score, window_days, datasets: [{name, score, checks, runs, failing_checks}], incidents: {open,
-    acknowledged, fixed, verified}, time_to_acknowledge: {count, median_hours, p90_hours, waiting,
-    oldest_waiting_hours}, time_to_fix: {...}, incident_window_days}.
-    """
+    Of the domain's datasets `viewer` may know exist (the score too is theirs)."""
     with platform.store.session() as s:
         dom = s.scalars(select(Domain).where(Domain.name == domain)).one_or_none()
         if dom is None:
@@ -196,24 +200,24 @@ def domain_quality(
         domain_id = dom.id
     scores = dataset_scores(platform, [d for d, _ in datasets], now=now)
     rows = [
-        {
-            "name": name,
-            "score": scores[d]["score"],
-            "checks": int(counts.get(d, 0)),
-            "runs": scores[d]["runs"],
-            "failing_checks": int(failing.get(d, 0)),
-        }
+        DatasetScoreRow(
+            name=name,
+            score=scores[d]["score"],
+            checks=int(counts.get(d, 0)),
+            runs=scores[d]["runs"],
+            failing_checks=int(failing.get(d, 0)),
+        )
         for d, name in datasets
     ]
     scored = [scores[d]["exact"] for d, _ in datasets if scores[d].get("exact") is not None]
     times = response_times(platform, [domain_id], now=now)[domain_id]
-    return {
-        "domain": domain,
-        "score": round(sum(scored) / len(scored), 1) if scored else None,
-        "window_days": platform.settings.quality.score_window_days,
-        "datasets": rows,
-        "incidents": times["incidents"],
-        "time_to_acknowledge": times["time_to_acknowledge"],
-        "time_to_fix": times["time_to_fix"],
-        "incident_window_days": times["window_days"],
-    }
+    return DomainQuality(
+        domain=domain,
+        score=round(sum(scored) / len(scored), 1) if scored else None,
+        window_days=platform.settings.quality.score_window_days,
+        datasets=rows,
+        incidents=times["incidents"],
+        time_to_acknowledge=ResponseTime(**times["time_to_acknowledge"]),
+        time_to_fix=ResponseTime(**times["time_to_fix"]),
+        incident_window_days=times["window_days"],
+    )

@@ -172,7 +172,8 @@ def candidates_page(
 ) -> Response:
     platform = _platform(request)
     include = ("open", "dismissed", "promoted") if all else ("open",)
-    data = candidates.list_candidates(platform, viewer=person, include=include, weeks=weeks, page=page_number)
+    listing = candidates.list_candidates(platform, viewer=person, include=include, weeks=weeks, page=page_number)
+    data = listing.to_json()  # the page draws each candidate's score bar and owners beside its JSON form
     for c in data["candidates"]:
         c["bar"] = score_bar(c["reasons"], c["threshold"])
         c["owners"] = _owners_or_none(platform, person, c["dataset"]) if c["status"] == "open" else None
@@ -185,9 +186,10 @@ def _owners_or_none(platform: Platform, person: Person, dataset: str) -> dict[st
         found = owners.suggest(platform, dataset, viewer=person)
     except ThresholdError:
         return None
-    found["suggestions"] = found["suggestions"][:5]
-    found["mine"] = next((s for s in found["suggestions"] if s["user"] == person.name), None)
-    return found
+    shown = found.to_json()  # the candidates page's twin sends it with the first five and the viewer's own
+    shown["suggestions"] = shown["suggestions"][:5]
+    shown["mine"] = next((s for s in shown["suggestions"] if s["user"] == person.name), None)
+    return shown
 
 
 def score_bar(reasons: list[dict[str, Any]], threshold: float, width: int = 300) -> dict[str, Any]:
@@ -221,7 +223,7 @@ def score_bar(reasons: list[dict[str, Any]], threshold: float, width: int = 300)
 @router.get("/products")
 @router.get("/products.json")
 def products_page(request: Request, person: SignedIn) -> Response:
-    data = {"products": lifecycle.list_products(_platform(request), viewer=person)}
+    data = {"products": [p.to_json() for p in lifecycle.list_products(_platform(request), viewer=person)]}
     return page(request, "products.html", data, person=person, title=i18n.Text("Data products"), nav="products")
 
 
@@ -237,7 +239,7 @@ def contract_yaml(request: Request, person: KnowsDataset, dataset: str) -> Respo
 @router.get("/products/{dataset}")
 def product_page(request: Request, person: Annotated[Person, Requires("product.know")], dataset: str) -> Response:
     platform = _platform(request)
-    data = lifecycle.product_view(platform, _name(dataset), viewer=person)
+    data = lifecycle.product_view(platform, _name(dataset), viewer=person).to_json()  # with the page's extras
     data["message"] = request.query_params.get("done")
     usage = consumption.dataset_consumers(platform, data["dataset"], viewer=person)
     data["usage"] = {k: usage[k] for k in ("queries", "people", "people_outside", "domains", "purposes", "last_used")}
@@ -272,8 +274,8 @@ def nominate_form(
         request,
         person,
         "/candidates",
-        i18n.Text("You nominated %(dataset)s; its domain's owners will review it.", {"dataset": r["dataset"]}),
-        r["dataset"],
+        i18n.Text("You nominated %(dataset)s; its domain's owners will review it.", {"dataset": r.dataset}),
+        r.dataset,
     )
 
 
@@ -285,7 +287,7 @@ def dismiss_form(request: Request, person: Promotes, dataset: Name, reason: Text
         request,
         person,
         "/candidates",
-        i18n.Text("%(dataset)s dismissed: %(reason)s", {"dataset": r["dataset"], "reason": r["reason"]}),
+        i18n.Text("%(dataset)s dismissed: %(reason)s", {"dataset": r.dataset, "reason": r.reason}),
     )
 
 
@@ -303,8 +305,8 @@ def propose_form(
         request,
         person,
         "/candidates",
-        i18n.Text("Ownership of %(dataset)s proposed to %(to)s.", {"dataset": r["dataset"], "to": r["proposed_to"]}),
-        r["dataset"],
+        i18n.Text("Ownership of %(dataset)s proposed to %(to)s.", {"dataset": r.dataset, "to": r.proposed_to}),
+        r.dataset,
     )
 
 
@@ -322,8 +324,8 @@ def accept_form(
         request,
         person,
         "/candidates",
-        i18n.Text("You accepted ownership of %(dataset)s.", {"dataset": r["dataset"]}),
-        r["dataset"],
+        i18n.Text("You accepted ownership of %(dataset)s.", {"dataset": r.dataset}),
+        r.dataset,
     )
 
 
@@ -337,16 +339,15 @@ def decline_form(
 ) -> Response:
     check_csrf(request, csrf)
     r = owners.decline(_platform(request), person, dataset, reason=reason)
-    nxt = r.get("next")
     text = (
         i18n.Text(
             "You declined ownership of %(dataset)s. It was proposed to %(to)s next.",
-            {"dataset": r["dataset"], "to": nxt["proposed_to"]},
+            {"dataset": r.dataset, "to": r.next.proposed_to},
         )
-        if nxt
-        else i18n.Text("You declined ownership of %(dataset)s.", {"dataset": r["dataset"]})
+        if r.next
+        else i18n.Text("You declined ownership of %(dataset)s.", {"dataset": r.dataset})
     )
-    return _back(request, person, "/candidates", text, r["dataset"])
+    return _back(request, person, "/candidates", text, r.dataset)
 
 
 @router.post("/products/promote")
@@ -365,10 +366,8 @@ def promote_form(
     return _back(
         request,
         person,
-        f"/products/{r['dataset']}",
-        i18n.Text(
-            "%(dataset)s is a data product now, owned by %(owner)s.", {"dataset": r["dataset"], "owner": r["owner"]}
-        ),
+        f"/products/{r.dataset}",
+        i18n.Text("%(dataset)s is a data product now, owned by %(owner)s.", {"dataset": r.dataset, "owner": r.owner}),
     )
 
 
@@ -378,12 +377,13 @@ def deprecate_form(
 ) -> Response:
     check_csrf(request, csrf)
     r = lifecycle.deprecate(_platform(request), person, dataset, replacement=replacement.strip() or None, reason=reason)
-    n = r["notified"]
     return _back(
         request,
         person,
-        f"/products/{r['dataset']}",
-        i18n.Text("Deprecated; %(people)s people who used it were told.", {"people": n["people"]}),
+        f"/products/{r.dataset}",
+        i18n.Text(
+            "Deprecated; %(people)s people who used it were told.", {"people": r.notified.people if r.notified else 0}
+        ),
     )
 
 
@@ -391,9 +391,7 @@ def deprecate_form(
 def retire_form(request: Request, person: Manages, dataset: Name, reason: Text = "", csrf: Csrf = "") -> Response:
     check_csrf(request, csrf)
     r = lifecycle.retire(_platform(request), person, dataset, reason=reason)
-    return _back(
-        request, person, f"/products/{r['dataset']}", i18n.Text("Retired: no longer served outside its domain.")
-    )
+    return _back(request, person, f"/products/{r.dataset}", i18n.Text("Retired: no longer served outside its domain."))
 
 
 @router.post("/products/check")
@@ -403,6 +401,6 @@ def check_form(request: Request, person: Manages, dataset: Name, csrf: Csrf = ""
     return _back(
         request,
         person,
-        f"/products/{r['dataset']}",
-        i18n.Text("Contract %(version)s checked: %(status)s.", {"version": r["version"], "status": r["status"]}),
+        f"/products/{r.dataset}",
+        i18n.Text("Contract %(version)s checked: %(status)s.", {"version": r.version, "status": r.status}),
     )

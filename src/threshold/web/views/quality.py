@@ -219,7 +219,7 @@ def incidents_page(
         "status": status or None,
         "statuses": list(INCIDENT_STATUSES),
         "incidents": rows,
-        "quality": domain_quality(platform, domain, viewer=person) if domain else None,
+        "quality": domain_quality(platform, domain, viewer=person).to_json() if domain else None,
     }
     return page(request, "incidents.html", data, person=person, title=i18n.Text("Incidents"), nav="incidents")
 
@@ -230,7 +230,7 @@ def domain_incidents(
     request: Request, person: SignedIn, domain: str, status: Annotated[str, Query(max_length=20)] = ""
 ) -> Response:
     platform = _platform(request)
-    quality = domain_quality(platform, domain, viewer=person)
+    quality = domain_quality(platform, domain, viewer=person).to_json()
     rows = jsonable(list_incidents(platform, person, domain=domain, status=status or None))
     data = {
         "domain": domain,
