@@ -57,9 +57,8 @@ def main() -> None:
     work = DATA_DIR / "runs" / "share-phases"
     shutil.rmtree(work, ignore_errors=True)
     home = fresh_home(work / "home", "tpch")
-    print(
-        f"{csv.name if args.source else f'lineitem SF {args.sf:g}'} ({csv.stat().st_size / 1e6:,.0f} MB); load average {os.getloadavg()[0]:.2f}"
-    )
+    name = csv.name if args.source else f"lineitem SF {args.sf:g}"
+    print(f"{name} ({csv.stat().st_size / 1e6:,.0f} MB); load average {os.getloadavg()[0]:.2f}")
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", CHILD, str(csv), str(home)], check=True)
     print(f"  (child process {time.perf_counter() - started:.2f} s wall)")
