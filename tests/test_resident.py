@@ -6,6 +6,7 @@ No sleeps: a test waits for a helper to end on its pidfd, within a bound."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -462,6 +463,20 @@ def test_a_share_reads_the_file_from_the_callers_folder_and_says_what_the_in_pro
     monkeypatch.chdir(tmp_path)  # the thin client itself: the helper ran it (None would mean "run it here")
     code, out, err = _forward(home, "share", "kpis.csv", "--domain", "manufacturing", "--name", "kpis_thin")
     assert (code, err) == (0, "") and out.startswith("shared manufacturing.kpis_thin (create): 3 rows added")
+
+
+def test_a_first_call_share_records_the_files_sha256_hashed_while_the_helper_started(
+    home: Path, tmp_path: Path
+) -> None:
+    body = KPIS_CSV + "".join(f"P{i},Op {i},x{i}@example.com,0.{i % 10},2026-01-06\n" for i in range(20_000))
+    (tmp_path / "first.csv").write_text(body, encoding="utf-8")
+    stop_helpers(home)  # the client starts one: it hashes meanwhile and hands the digest over
+
+    done = share(home, tmp_path, "first.csv", "--domain", "manufacturing", "--as", "anna", resident=True)
+
+    assert (done.returncode, done.stderr) == (0, "") and helpers(home), "a helper started and served it"
+    shown = json.loads(threshold(home, "show", "manufacturing.first", "--format", "json", resident=False).stdout)
+    assert shown["source"]["sha256"] == hashlib.sha256(body.encode()).hexdigest()
 
 
 @pytest.mark.parametrize(

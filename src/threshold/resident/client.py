@@ -13,9 +13,13 @@ import signal
 import socket
 import sys
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from threshold.resident import COMMANDS, protocol
 from threshold.resident.protocol import Refused
+
+if TYPE_CHECKING:
+    from threshold.sharing.digest import SourceDigest
 
 START_SECONDS = 10.0
 """Default of `resident_start_seconds`: how long the first call waits for a new helper to be ready."""
@@ -42,13 +46,15 @@ def forward(
         protocol.private_dir(home, create=True)
         code = protocol.code_fingerprint()
         path = protocol.socket_path(home, protocol.helper_key(environ, code))
-        conn = _connect(path) or _start(home, path, code, environ)
+        conn, digest = _connect(path), None
+        if conn is None:
+            conn, digest = _start(home, path, code, environ, argv)
     except (Refused, OSError, TimeoutError):
-        return None
+        return None  # a digest started meanwhile stays for the in-process share (`digest.for_source`)
     if conn is None:
         return None
     with conn:
-        return _run(conn, argv, environ, stdio)
+        return _run(conn, argv, environ, stdio, digest)
 
 
 def _connect(path: str) -> socket.socket | None:
@@ -75,8 +81,12 @@ def _connect(path: str) -> socket.socket | None:
     return sock
 
 
-def _start(home: str, path: str, code: str, env: dict[str, str]) -> socket.socket | None:
-    """Start the helper (one at a time per socket: the others wait for it under a lock) and connect."""
+def _start(
+    home: str, path: str, code: str, env: dict[str, str], argv: list[str]
+) -> tuple[socket.socket | None, SourceDigest | None]:
+    """Start the helper (one at a time per socket: the others wait for it under a lock) and connect; and the
+    digest of a shared file, started meanwhile (`threshold.sharing.digest`)."""
+    started = None
     run = os.path.dirname(path)
     lock = os.open(protocol.start_lock(home), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
@@ -84,13 +94,13 @@ def _start(home: str, path: str, code: str, env: dict[str, str]) -> socket.socke
         with _locked(lock, wait):
             conn = _connect(path)  # another client started it while this one waited
             if conn is not None:
-                return conn
+                return conn, None
             with contextlib.suppress(FileNotFoundError):
                 protocol.check_socket_file(path)  # a stale socket of ours (its helper is gone): remove it
                 os.unlink(path)
             if not _spawn([home, path, code], run, path, env, wait):
-                return None
-            return _connect(path)
+                return None, started
+            return _connect(path), started
     finally:
         os.close(lock)
 
@@ -145,8 +155,15 @@ def _spawn(args: list[str], run: str, path: str, env: dict[str, str], seconds: f
         os.close(ready)
 
 
-def _run(conn: socket.socket, argv: list[str], env: dict[str, str], stdio: tuple[int, int, int]) -> int | None:
-    """Send the command; None unless the helper takes it; else wait for its exit code, passing Ctrl-C on."""
+def _run(
+    conn: socket.socket,
+    argv: list[str],
+    env: dict[str, str],
+    stdio: tuple[int, int, int],
+    digest: SourceDigest | None = None,
+) -> int | None:
+    """Send the command; None unless the helper takes it; else wait for its exit code, passing Ctrl-C on.
+    A shared file's digest finished while the helper started goes with it (an unfinished one stops)."""
     umask = os.umask(0o077)
     os.umask(umask)
     cwd = os.open(".", os.O_RDONLY | os.O_CLOEXEC)
@@ -164,7 +181,12 @@ def _run(conn: socket.socket, argv: list[str], env: dict[str, str], stdio: tuple
             return None  # busy: nothing ran
         # The descriptors go only to a helper that answered: a hung one must not hold this process's
         # stdout open (a pipe's reader would wait for it) while the command runs here instead.
-        protocol.send(conn, {"go": True}, [*stdio, cwd])  # from here on the command runs there, and only there
+        go: dict[str, object] = {"go": True}
+        if digest is not None:
+            from threshold.sharing.digest import handed_over
+
+            go["digest"] = handed_over(digest)
+        protocol.send(conn, go, [*stdio, cwd])  # from here on the command runs there, and only there
     except (OSError, EOFError, ValueError):
         return None
     finally:

@@ -113,6 +113,7 @@ def serve(home: str, path: str, ready: int, expected: str, run: Callable[[], Non
 
     from threshold.settings import Settings
 
+    gc.disable()  # the imports' objects live as long as the helper: collecting while importing finds nothing
     settings = Settings()
     for name in PRELOAD:
         importlib.import_module(name)
@@ -127,6 +128,7 @@ def serve(home: str, path: str, ready: int, expected: str, run: Callable[[], Non
     load("data")  # the commands as Click objects (Typer builds their options from the signatures)
     _warm_sqlglot()
     gc.freeze()  # the warm heap is never walked by a child's collections (nor copied by touching it)
+    gc.enable()
     code = protocol.code_fingerprint()
     if code != expected:
         return  # not the code of the client that started it (upgraded meanwhile): it runs the command itself
@@ -285,6 +287,7 @@ def _take(conn: socket.socket, listener: socket.socket, free: int, run: Callable
         go, fds = protocol.receive(conn, fds=4)
         if not go.get("go") or len(fds) != 4:
             return None
+        request["digest"] = go.get("digest")
         pid = os.fork()
         if pid == 0:
             try:
@@ -330,6 +333,10 @@ def _child(
         argv = request["argv"]
         assert isinstance(argv, list)
         sys.argv = [str(request.get("argv0") or "threshold"), *argv]
+        if argv[0] == "share" and request.get("digest") is not None:
+            from threshold.sharing.digest import accept
+
+            accept(request["digest"])  # the client's, finished while this helper started
         conn.settimeout(None)
         threading.Thread(target=_watch, args=(conn,), daemon=True).start()
         code = _exit_code(run)

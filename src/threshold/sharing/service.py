@@ -10,9 +10,7 @@ next writer rolls the unpublished snapshot back (`Lake.reset_to`).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import hashlib
 import os
 import shutil
 import threading
@@ -42,6 +40,8 @@ from threshold.platform import Platform
 from threshold.sharing import choices, readers, sources, statistics
 from threshold.sharing.choices import apply_visibility, check_visibility
 from threshold.sharing.detection import detect_column
+from threshold.sharing.digest import SourceDigest
+from threshold.sharing.digest import for_source as source_digest
 from threshold.sharing.profile import TableProfile, profile
 from threshold.sharing.types import lake_type
 from threshold.staging import clean_staging, own_folder
@@ -170,7 +170,7 @@ def share(
         check_name("dataset", base_name)
 
         clean_staging(platform.settings)  # folders of shares and uploads whose process died
-        digest = SourceDigest(path) if path else None
+        digest = source_digest(path) if path else None  # started early when the command line named the file
         args = (platform, source, path, options, domain, base_name, user, mode, evolve, description, purpose)
         more = (
             source_system,
@@ -902,80 +902,6 @@ def _human(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n} B"
-
-
-class SourceDigest:
-    """The source file's SHA-256 (catalog, lineage and OpenLineage promise it), on a thread of its own.
-
-    It starts with the share, beside the single-threaded reading and planning that leave a core idle. While
-    DuckDB converts (on every core: hashing beside it at normal priority made the share slower) it goes on at
-    the lowest CPU priority (nice 19, set on its thread alone), taking only the cycles the conversion leaves
-    idle; as an unprivileged thread cannot come back from nice 19, a new thread of normal priority takes over
-    after the conversion (the same hash object, from the same offset), beside commit and profiling. It is
-    awaited before publication; a failed share cancels it.
-    """
-
-    CHUNK = 4 * 1024 * 1024
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.value: str | None = None
-        self._hash = hashlib.sha256()
-        self._offset = 0
-        self._turn = 0  # the thread whose turn it is hashes; an earlier one stops at its next chunk
-        self._low = False
-        self._stop = threading.Event()
-        self._thread = self._next(low=False)
-
-    def _next(self, *, low: bool) -> threading.Thread:
-        """Hand the hashing over to a new thread (after the current one has stopped)."""
-        self._turn += 1
-        self._low = low
-        thread = threading.Thread(
-            target=self._run, args=(self._turn, getattr(self, "_thread", None), low), name="share-sha256", daemon=True
-        )
-        thread.start()
-        return thread
-
-    def pause(self) -> None:
-        """The conversion starts: go on only on the cycles it leaves idle."""
-        if not self._low:
-            self._thread = self._next(low=True)
-
-    def resume(self) -> None:
-        """The conversion is done: go on at normal priority."""
-        if self._low:
-            self._thread = self._next(low=False)
-
-    def cancel(self) -> None:
-        self._stop.set()
-
-    def result(self) -> str | None:
-        """The hex digest, once the whole file is read (None if it could not be read)."""
-        self.resume()
-        self._thread.join()
-        return self.value
-
-    def _run(self, turn: int, before: threading.Thread | None, low: bool) -> None:
-        if before is not None:
-            before.join()  # one thread at a time updates the hash
-        if turn != self._turn or self._stop.is_set():
-            return
-        if low:
-            with contextlib.suppress(OSError, AttributeError):  # Linux: a thread's own nice value
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self._offset)
-                while turn == self._turn and not self._stop.is_set():
-                    chunk = f.read(self.CHUNK)
-                    if not chunk:
-                        self.value = self._hash.hexdigest()
-                        return
-                    self._hash.update(chunk)
-                    self._offset += len(chunk)
-        except OSError:
-            self._stop.set()  # unreadable: no digest, and no later thread tries again
 
 
 def share_connection(platform: Platform, staging: Path) -> duckdb.DuckDBPyConnection:
