@@ -25,6 +25,7 @@ import pytest
 
 from threshold.resident import client, helper, protocol
 from threshold.resident.helper import Idle
+from threshold.sharing import digest
 
 pytestmark = pytest.mark.skipif(not hasattr(socket, "SO_PEERCRED"), reason="Linux peer credentials")
 
@@ -477,6 +478,19 @@ def test_a_first_call_share_records_the_files_sha256_hashed_while_the_helper_sta
     assert (done.returncode, done.stderr) == (0, "") and helpers(home), "a helper started and served it"
     shown = json.loads(threshold(home, "show", "manufacturing.first", "--format", "json", resident=False).stdout)
     assert shown["source"]["sha256"] == hashlib.sha256(body.encode()).hexdigest()
+
+    # The client's part: starting a helper for a share starts hashing the file, and hands the finished digest over.
+    stop_helpers(home)
+    env = environment(True)
+    code = protocol.code_fingerprint()
+    path = protocol.socket_path(str(home), protocol.helper_key(env, code))
+    argv = ["share", str(tmp_path / "first.csv"), "--domain", "manufacturing", "--home", str(home)]
+    conn, started = client._start(str(home), path, code, env, argv)
+    assert conn is not None and started is not None
+    conn.close()
+    assert started.result() == hashlib.sha256(body.encode()).hexdigest()
+    offer = digest.handed_over(started)
+    assert offer is not None and offer["sha256"] == started.value and offer["path"] == str(tmp_path / "first.csv")
 
 
 @pytest.mark.parametrize(

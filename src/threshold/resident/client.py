@@ -98,6 +98,11 @@ def _start(
             with contextlib.suppress(FileNotFoundError):
                 protocol.check_socket_file(path)  # a stale socket of ours (its helper is gone): remove it
                 os.unlink(path)
+            if argv[0] == "share":
+                # The helper takes ~1 s to start (its imports, on one core): the file's SHA-256 meanwhile, on the other.
+                from threshold.sharing.digest import start_early
+
+                started = start_early(argv)
             if not _spawn([home, path, code], run, path, env, wait):
                 return None, started
             return _connect(path), started
