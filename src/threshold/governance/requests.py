@@ -11,7 +11,7 @@ from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from threshold import events
@@ -304,14 +304,19 @@ def inbox(platform: Platform, person: Person) -> list[RequestRecord]:
         return [_request_record(s, r) for r in s.scalars(q)]
 
 
+def waiting_count_query(person: Person) -> Select[int]:
+    """How many requests wait for `person` (the length of `inbox`), as one count the database makes: the
+    navigation's badge asks it together with the other counts (`interface.home.waiting`)."""
+    decided = select(Dataset.id).where(grants_decided_by(person), knowable(person))
+    return select(func.count(AccessRequest.id)).where(
+        AccessRequest.status == "pending", AccessRequest.dataset_id.in_(decided)
+    )
+
+
 def waiting_count(platform: Platform, person: Person) -> int:
     """How many requests wait for `person` (the length of `inbox`, counted in the database)."""
     with platform.store.session() as s:
-        decided = select(Dataset.id).where(grants_decided_by(person), knowable(person))
-        q = select(func.count(AccessRequest.id)).where(
-            AccessRequest.status == "pending", AccessRequest.dataset_id.in_(decided)
-        )
-        return int(s.scalar(q) or 0)
+        return int(s.scalar(waiting_count_query(person)) or 0)
 
 
 def pending(platform: Platform, viewer: Person | None = None) -> list[RequestRecord]:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from threshold.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from threshold.identity import scram
 from threshold.identity.models import ScramSecret
+from threshold.kept import Kept, kept_on
 from threshold.names import check_name
 from threshold.platform import Platform
 from threshold.store.models import ApiToken, Domain, Membership, User
@@ -116,6 +117,26 @@ def set_language(platform: Platform, person: Person, language: str) -> str:
 def get_person(platform: Platform, name: str) -> Person:
     with platform.store.session() as s:
         return _person(_user_row(s, name))
+
+
+MAX_PEOPLE_KEPT = 1024
+"""People kept per platform by `signed_in_person` (least recently used dropped first)."""
+
+
+def signed_in_person(platform: Platform, name: str) -> Person:
+    """`get_person` for the signed-in caller of each web request: kept per (store metadata version, name), so
+    a request reads one number instead of a person, their memberships and domains. The version moves with
+    every committed change to people, memberships and domains (`Store.metadata_version`), so the next
+    request after a change sees it; without the version (a store before that migration) it reads."""
+    version = platform.store.metadata_version()  # before the read: a later change moves it past this key
+    if version is None:
+        return get_person(platform, name)
+    kept: Kept[Person] = kept_on(platform, "_signed_in_people", lambda: Kept(MAX_PEOPLE_KEPT))
+    person = kept.get((version, name))
+    if person is None:
+        person = get_person(platform, name)
+        kept.put((version, name), person)
+    return person
 
 
 def _domain_row(s: Session, name: str) -> Domain:

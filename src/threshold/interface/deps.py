@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from threshold.identity.service import Person, get_person
+from threshold.identity.service import Person, signed_in_person
 from threshold.platform import Platform
 
 
@@ -33,7 +33,7 @@ def session_person(request: Request) -> Person | None:
     if not name:
         return None
     try:
-        return get_person(request.app.state.platform, name)
+        return signed_in_person(request.app.state.platform, name)
     except Exception:
         request.session.clear()
         return None

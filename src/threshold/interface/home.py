@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
+
 from threshold.catalog import search as catalog_search
 from threshold.catalog import service as catalog
 from threshold.catalog.results import DatasetSummary
@@ -15,6 +17,7 @@ from threshold.governance import requests as access_requests
 from threshold.governance.results import RequestRecord
 from threshold.identity.service import Person
 from threshold.insights import service as insights
+from threshold.kept import Kept, kept_on
 from threshold.platform import Platform
 from threshold.products import owners
 from threshold.products.results import ProposalWaiting
@@ -65,13 +68,37 @@ class Home:
     never_used: int = 0
 
 
+MAX_WAITING_KEPT = 1024
+"""Badge counts kept per platform (least recently used dropped first)."""
+
+
 def waiting(platform: Platform, person: Person) -> Waiting:
-    """Three counts, each one query: cheap enough for every page's navigation."""
-    return Waiting(
-        requests=access_requests.waiting_count(platform, person),
-        incidents=incident_records.waiting_count(platform, person),
-        proposals=len(owners.proposed_to(platform, person)),
+    """How many things wait for `person`: every page's navigation shows it. Kept per (the store's two
+    versions, person): the versions move with every committed change to what the counts read (requests,
+    incidents, proposals, and the datasets, domains and memberships that decide who may know of them;
+    `Store.waiting_versions`), so a page reads two numbers, and the very next page after a change counts
+    again. Without the versions (a store before their migration) it counts every time."""
+    versions = platform.store.waiting_versions()  # before counting: a later change moves past this key
+    if versions is None:
+        return _count_waiting(platform, person)
+    kept: Kept[Waiting] = kept_on(platform, "_waiting_counts", lambda: Kept(MAX_WAITING_KEPT))
+    found = kept.get((versions, person))
+    if found is None:
+        found = _count_waiting(platform, person)
+        kept.put((versions, person), found)
+    return found
+
+
+def _count_waiting(platform: Platform, person: Person) -> Waiting:
+    """The three counts in one query (one session, one round trip)."""
+    counts = select(
+        access_requests.waiting_count_query(person).scalar_subquery(),
+        incident_records.waiting_count_query(person).scalar_subquery(),
+        owners.proposed_count_query(person).scalar_subquery(),
     )
+    with platform.store.session() as s:
+        requests, incidents, proposals = s.execute(counts).one()
+    return Waiting(requests=int(requests or 0), incidents=int(incidents or 0), proposals=int(proposals or 0))
 
 
 def home(platform: Platform, person: Person) -> Home:

@@ -17,7 +17,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from threshold.access import knowable, refs, require
@@ -456,6 +456,20 @@ def _decide(platform: Platform, person: Person, dataset: str, status: str, reaso
     return OwnerDecided(dataset=found.dataset, user=person.name, status=status, reason=reason, next=proposal)
 
 
+def _proposed_to(person: Person) -> Any:
+    """Ownership proposals waiting for `person`'s answer, on datasets they may know (over `OwnerDecision`)."""
+    return (OwnerDecision.user_id == person.id) & (OwnerDecision.status == "proposed") & knowable(person)
+
+
+def proposed_count_query(person: Person) -> Select[int]:
+    """How many ownership proposals wait for `person` (the length of `proposed_to`), as one count."""
+    return (
+        select(func.count(OwnerDecision.id))
+        .join(Dataset, Dataset.id == OwnerDecision.dataset_id)
+        .where(_proposed_to(person))
+    )
+
+
 def proposed_to(platform: Platform, person: Person) -> list[ProposalWaiting]:
     """Ownership proposals waiting for `person`'s answer (on datasets they may know), oldest first."""
     with platform.store.session() as s:
@@ -463,7 +477,7 @@ def proposed_to(platform: Platform, person: Person) -> list[ProposalWaiting]:
             select(Dataset.full_name, OwnerDecision.created_at, User.name)
             .join(Dataset, Dataset.id == OwnerDecision.dataset_id)
             .outerjoin(User, User.id == OwnerDecision.proposed_by_id)
-            .where(OwnerDecision.user_id == person.id, OwnerDecision.status == "proposed", knowable(person))
+            .where(_proposed_to(person))
             .order_by(OwnerDecision.id)
         ).all()
     return [

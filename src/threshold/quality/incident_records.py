@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, true
+from sqlalchemy import Select, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from threshold.access import DatasetRef, find_dataset, knowable_ids, knows, sees_every_dataset
@@ -100,9 +100,14 @@ def waiting_for(platform: Platform, person: Person, *, limit: int = 20) -> list[
         return [ctx.summary(i) for i in rows]
 
 
+def waiting_count_query(person: Person) -> Select[int]:
+    """How many incidents wait for `person` (`_waiting_for`), as one count the database makes."""
+    return select(func.count(Incident.id)).where(_waiting_for(person))
+
+
 def waiting_count(platform: Platform, person: Person) -> int:
     with platform.store.session() as s:
-        return int(s.scalar(select(func.count(Incident.id)).where(_waiting_for(person))) or 0)
+        return int(s.scalar(waiting_count_query(person)) or 0)
 
 
 def get_incident(platform: Platform, viewer: Person, incident_id: int) -> IncidentRecord:

@@ -107,7 +107,23 @@ class Store:
         """A number that changes with every committed change to datasets, columns, tags, domains, people,
         memberships, grants or policies (None before the migration that keeps it): one indexed read, so a
         cache of what depends on them can be checked before each use."""
-        sql = "SELECT version FROM metadata_version WHERE id = 1"
+        row = self._read_versions("SELECT version FROM metadata_version WHERE id = 1")
+        return int(row[0]) if row is not None and row[0] is not None else None
+
+    def waiting_versions(self) -> tuple[int, int] | None:
+        """`metadata_version` and a second number that changes with every committed change to access
+        requests, incidents and ownership proposals (migration `waiting_version`), in one read: together
+        they move with everything the navigation's badge counts (None before that migration)."""
+        row = self._read_versions(
+            "SELECT (SELECT version FROM metadata_version WHERE id = 1), "
+            "(SELECT version FROM metadata_version WHERE id = 2)"
+        )
+        if row is None or row[0] is None or row[1] is None:
+            return None
+        return int(row[0]), int(row[1])
+
+    def _read_versions(self, sql: str) -> Any:
+        """The one row of `sql` (a read of `metadata_version`), or None when it cannot be read."""
         try:
             if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
                 # A connection of this thread's own, outside any transaction (WAL: it sees the last commit):
@@ -122,13 +138,11 @@ class Store:
                     )
                     self._local.sqlite = con
                     self._version_connections.append(con)
-                row = con.execute(sql).fetchone()
-            else:
-                with self.engine.connect() as c:
-                    row = c.exec_driver_sql(sql).first()
+                return con.execute(sql).fetchone()
+            with self.engine.connect() as c:
+                return c.exec_driver_sql(sql).first()
         except Exception:
             return None
-        return int(row[0]) if row is not None else None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
