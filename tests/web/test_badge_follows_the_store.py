@@ -144,3 +144,24 @@ def test_the_waiting_version_moves_with_what_waits_and_not_with_usage(any_org: A
     seen.append(store.waiting_versions())
     assert seen[-1][1] > seen[-2][1]  # type: ignore[index]
     assert personal_home.waiting(platform, any_org.anna) == personal_home.Waiting(0, 1, 0)
+
+
+def test_an_api_token_follows_its_person_and_its_revocation_on_the_next_call(org: Any, hr: Any, app: Any) -> None:
+    import asyncio
+
+    import httpx
+
+    from threshold.identity.service import create_token, revoke_token
+
+    token_id, token = create_token(org.platform, "carla")
+
+    async def me() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+            return await c.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+
+    assert asyncio.run(me()).json()["domains"] == ["sales"]
+    join_domain(org.platform, "carla", "hr", "member")
+    assert asyncio.run(me()).json()["domains"] == ["hr", "sales"]
+    revoke_token(org.platform, token_id, by=org.carla)
+    refused = asyncio.run(me())
+    assert (refused.status_code, refused.json()["detail"]) == (401, "invalid or revoked API token")

@@ -124,10 +124,10 @@ MAX_PEOPLE_KEPT = 1024
 
 
 def signed_in_person(platform: Platform, name: str) -> Person:
-    """`get_person` for the signed-in caller of each web request: kept per (store metadata version, name), so
-    a request reads one number instead of a person, their memberships and domains. The version moves with
-    every committed change to people, memberships and domains (`Store.metadata_version`), so the next
-    request after a change sees it; without the version (a store before that migration) it reads."""
+    """`get_person` for the caller of each request (web session or API token): kept per (store metadata
+    version, name), so a request reads one number instead of a person, their memberships and domains. The
+    version moves with every committed change to people, memberships and domains (`Store.metadata_version`),
+    so the next request after a change sees it; without the version (a store before that migration) it reads."""
     version = platform.store.metadata_version()  # before the read: a later change moves it past this key
     if version is None:
         return get_person(platform, name)
@@ -330,18 +330,22 @@ def _iso(d: datetime | None) -> str | None:
 
 
 def person_for_token(platform: Platform, token: str) -> Person:
+    """The person an API token acts as. The token itself is read on every call (a revocation or an expiry
+    takes effect on the next one); the person is `signed_in_person`'s, kept per metadata version."""
     digest = hashlib.sha256(token.encode()).hexdigest()
     with platform.store.session() as s:
-        row = s.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).one_or_none()
-        now = datetime.now(UTC)
-        if row is None or row.revoked_at is not None:
-            raise Unauthenticated("invalid or revoked API token")
-        expires = row.expires_at
-        if expires is not None and expires.replace(tzinfo=expires.tzinfo or UTC) < now:
-            raise Unauthenticated("API token expired; create a new one with `threshold token create`")
-        user = s.get(User, row.user_id)
-        assert user is not None
-        return _person(_user_row(s, user.name))
+        row = s.execute(
+            select(ApiToken.revoked_at, ApiToken.expires_at, User.name)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == digest)
+        ).one_or_none()
+    now = datetime.now(UTC)
+    if row is None or row.revoked_at is not None:
+        raise Unauthenticated("invalid or revoked API token")
+    expires = row.expires_at
+    if expires is not None and expires.replace(tzinfo=expires.tzinfo or UTC) < now:
+        raise Unauthenticated("API token expired; create a new one with `threshold token create`")
+    return signed_in_person(platform, row.name)
 
 
 def ensure_admin(platform: Platform) -> Person:
