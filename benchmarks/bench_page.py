@@ -1,6 +1,6 @@
 """Benchmark: what one web page request costs, page by page (median ms over the ASGI app, in process).
 
-    .venv/bin/python benchmarks/bench_page.py [--repeat 40] [--base main] [--profile]
+    .venv/bin/python benchmarks/bench_page.py [--repeat 40] [--base main [--rounds 2]] [--profile]
 
 One process builds a small home (two domains, an owner, a member and an outsider, an open and a
 restricted dataset, an access request waiting for the owner) and asks a few pages, signed in, over
@@ -9,10 +9,11 @@ dataset's error page (404, what the permission walk of tests/access/test_walk.py
 restricted dataset asked for by an outsider (the same 404) and one API call. Prints the median and the
 process CPU per request of each.
 
-`--base REF`: first runs the same measurement with the code of git REF (`git archive REF src` on
-PYTHONPATH, in a child process), then with the working tree's, and prints both and their ratio: a
-before/after in one run, under the same load. `--profile`: a cProfile of the pages with the app's
-sync work run inline (worker threads are invisible to cProfile), the top 25 by internal time.
+`--base REF`: the same measurement with the code of git REF (`git archive REF src` on PYTHONPATH, in a
+child process) and with the working tree's, alternating `--rounds` times, and prints both (medians over
+the rounds) and their ratio: a before/after in one run, under the same load. `--profile`: a cProfile of
+the pages with the app's sync work run inline (worker threads are invisible to cProfile): the top 25 by
+internal time and the top 40 of Threshold's functions by cumulative time.
 """
 
 from __future__ import annotations
@@ -144,10 +145,18 @@ def base_src(ref: str, into: Path) -> Path:
     return into / "src"
 
 
+def _median_of(rounds: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Per page, the median over rounds of each figure."""
+    return {
+        page: {key: statistics.median(r[page][key] for r in rounds) for key in rounds[0][page]} for page in rounds[0]
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--base", help="git ref to measure first, in a child process (e.g. main)")
+    parser.add_argument("--rounds", type=int, default=2, help="with --base: rounds of each side, alternating")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # the child's answer
     args = parser.parse_args()
@@ -156,14 +165,19 @@ def main() -> None:
         return
     print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     before = None
-    if args.base:
+    if args.base:  # the two sides alternate, `--rounds` times each; a page's figure is the median of its rounds
+        rounds_before, rounds_after = [], []
         with tempfile.TemporaryDirectory() as tmp:
             src = base_src(args.base, Path(tmp))
             env = {**os.environ, "PYTHONPATH": str(src)}
             child = [sys.executable, __file__, "--json", "--repeat", str(args.repeat)]
-            before = json.loads(subprocess.run(child, env=env, capture_output=True, text=True, check=True).stdout)
-    after = measure(args.repeat, args.profile)
-    head = f"{'page':32s} {'status':>6s}"
+            for _ in range(args.rounds):
+                done = subprocess.run(child, env=env, capture_output=True, text=True, check=True)
+                rounds_before.append(json.loads(done.stdout))
+                rounds_after.append(measure(args.repeat, False))
+        before, after = _median_of(rounds_before), _median_of(rounds_after)
+    else:
+        head = f"{'page':32s} {'status':>6s}"
     if before:
         print(f"{head} {args.base + ' ms':>10s} {'now ms':>10s} {'ratio':>7s}   cpu ms {args.base} / now")
     else:
