@@ -177,7 +177,8 @@ def main() -> None:
                 rounds_after.append(measure(args.repeat, False))
         before, after = _median_of(rounds_before), _median_of(rounds_after)
     else:
-        head = f"{'page':32s} {'status':>6s}"
+        after = measure(args.repeat, args.profile)
+    head = f"{'page':32s} {'status':>6s}"
     if before:
         print(f"{head} {args.base + ' ms':>10s} {'now ms':>10s} {'ratio':>7s}   cpu ms {args.base} / now")
     else:

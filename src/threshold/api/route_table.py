@@ -17,6 +17,7 @@ The table has no dependency-override provider: `app.dependency_overrides` does n
 from __future__ import annotations
 
 import importlib
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,7 +27,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
-from starlette.routing import BaseRoute
+from fastapi.routing import _IncludedRouter, iter_route_contexts
+from starlette._utils import get_route_path
+from starlette.routing import BaseRoute, Match
+from starlette.types import Scope
 
 from threshold.interface.permissions import Public, Rule, enforce, route_rules
 
@@ -96,8 +100,59 @@ def route_table() -> RouteTable:
                 return table
         # Walking the routes builds each one's dependency graph now, once, rather than on a first request.
         table = RouteTable(tuple(router.routes), MappingProxyType(route_rules(router)))
+        for route in table.routes:
+            _Prefiltered.install(route)
         _built = router, included, _counts(included), table
         return table
+
+
+_GROUP = re.compile(r"\(\?P<[^>]+>")
+
+
+class _Prefiltered:
+    """An included router's `matches` that asks one regular expression made of its routes' own path patterns
+    first, and answers "no match" at once when none of them takes the path.
+
+    The app's router tries its included routers in turn, and each one tries every route it holds (FastAPI
+    0.165), so a request for a page paid a scan of every API route before it: ~250 route matches per
+    request, the largest part of the router's cost in the permission walk (tests/access/test_walk.py).
+    Whether a router can match depends only on its routes' paths (Starlette matches a route's `path_regex`
+    against the path before anything else, for a full or a partial match), so the answer is the router's
+    own; rebuilt when the router gains a route. A router with routes of low priority (frontend routes) or
+    a route without a path pattern is left as it is."""
+
+    def __init__(self, included: Any) -> None:
+        self.included = included
+        self.matches = included.matches  # the router's own, bound before this one shadows it
+        self._pattern: re.Pattern[str] | None = None
+        self._built_for = -1
+
+    @classmethod
+    def install(cls, route: BaseRoute) -> None:
+        if isinstance(route, _IncludedRouter) and not isinstance(route.__dict__.get("matches"), cls):
+            route.matches = cls(route)  # type: ignore[method-assign]
+
+    def pattern(self) -> re.Pattern[str] | None:
+        count = len(self.included.original_router.routes)
+        if count != self._built_for:
+            texts: list[str] = []
+            for context in iter_route_contexts([self.included]):
+                regex = getattr(context, "path_regex", None)
+                if regex is None:
+                    texts = []
+                    break
+                texts.append("(?:" + _GROUP.sub("(?:", regex.pattern) + ")")  # parameter names repeat
+            low_priority = self.included.effective_low_priority_routes()
+            self._pattern = re.compile("|".join(texts)) if texts and not low_priority else None
+            self._built_for = count
+        return self._pattern
+
+    def __call__(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] in ("http", "websocket"):
+            pattern = self.pattern()
+            if pattern is not None and pattern.match(get_route_path(scope)) is None:
+                return Match.NONE, {}
+        return self.matches(scope)  # type: ignore[no-any-return]
 
 
 def _counts(routers: list[APIRouter]) -> tuple[int, ...]:
