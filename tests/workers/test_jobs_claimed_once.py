@@ -18,15 +18,12 @@ one of the server's workers.
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -40,6 +37,7 @@ from threshold.jobs.models import Job, JobRun
 from threshold.maturity.models import Snapshot
 from threshold.maturity.snapshots import JOB_KIND as MATURITY
 from threshold.maturity.snapshots import plan as plan_maturity
+from workerserver import serving
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -115,21 +113,6 @@ WORKERS = 3
 ONE_SHOTS = 24
 DEADLINE = 240.0
 """Longest the server test waits: for every worker to answer, then for every job to have run (a loaded machine)."""
-SERVE = (
-    "import socket, sys\n"
-    "fd, home, n = int(sys.argv[1]), sys.argv[2], sys.argv[3]\n"
-    "from threshold.commands import serving\n"
-    "serving.bind = lambda host, port: socket.socket(fileno=fd)\n"
-    "from threshold.cli import main\n"
-    "sys.argv = ['threshold', 'serve', '--home', home, '--workers', n]\n"
-    "main()\n"
-)
-"""`threshold serve --workers N` on an inherited socket (as in test_several_workers.py)."""
-
-
-def _children(pid: int) -> list[int]:
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in children.read_text().split()] if children.exists() else []
 
 
 def test_the_scheduler_threads_of_a_multi_worker_server_run_each_due_job_once(
@@ -141,28 +124,9 @@ def test_the_scheduler_threads_of_a_multi_worker_server_run_each_due_job_once(
         auth = {"Authorization": f"Bearer {create_token(platform, 'carla')[1]}"}
         with platform.store.session() as s:
             snapshots = s.scalar(select(func.count()).select_from(Snapshot)) or 0
-        listener = socket.socket()
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(64)
-        url = f"http://127.0.0.1:{listener.getsockname()[1]}/api/v1/me"
-        env = {
-            **os.environ,
-            **s3homes.subprocess_env(platform.settings),
-            "THRESHOLD_DATABASE_URL": str(platform.settings.database_url),
-            "THRESHOLD_JOBS__SCHEDULER": "true",
-            "THRESHOLD_JOBS__INTERVAL_SECONDS": "0.02",
-        }
-        proc = subprocess.Popen(
-            [sys.executable, "-c", SERVE, str(listener.fileno()), str(platform.settings.home_dir), str(WORKERS)],
-            pass_fds=(listener.fileno(),),
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        listener.close()
-        workers: list[int] = []
-        try:
+        settings = {"THRESHOLD_JOBS__SCHEDULER": "true", "THRESHOLD_JOBS__INTERVAL_SECONDS": "0.02"}
+        with serving(platform, WORKERS, settings) as server:
+            url, proc = f"{server.url}/api/v1/me", server.proc
             # Every worker answers once: each one's app has started, and with it its scheduler thread.
             answered: set[str] = set()
             end = time.monotonic() + DEADLINE
@@ -172,7 +136,7 @@ def test_the_scheduler_threads_of_a_multi_worker_server_run_each_due_job_once(
                     for r in pool.map(lambda _: httpx.get(url, headers=auth, timeout=120), range(8)):  # noqa: B023
                         assert r.status_code == 200, r.text
                         answered.add(r.headers["x-threshold-worker"])
-            workers = _children(proc.pid)
+            workers = server.workers()
             assert len(workers) == WORKERS
             keys = [f"claim-{i:02d}" for i in range(ONE_SHOTS)]
             with platform.store.session() as s:  # one-shot jobs (no schedule), all due now, in one commit
@@ -207,21 +171,10 @@ def test_the_scheduler_threads_of_a_multi_worker_server_run_each_due_job_once(
                 statuses = {
                     j.key: j.last_status for j in s.execute(select(Job.key, Job.last_status).where(Job.key.in_(keys)))
                 }
-        finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-            try:
-                _, err = proc.communicate(timeout=90)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.communicate()
-            for pid in workers:
-                if Path(f"/proc/{pid}").exists():
-                    os.kill(pid, signal.SIGKILL)
         assert Counter(key for key, *_ in runs) == Counter(dict.fromkeys(keys, 1))  # each once, none lost
         assert {(status, trigger) for _, _, status, trigger, _ in runs} == {("ok", "schedule")}, {e for *_, e in runs}
         assert statuses == dict.fromkeys(keys, "ok")
         assert taken == ONE_SHOTS  # the work itself was done once per job
         ran_in = {int(worker.split(":")[1]) for _, worker, *_ in runs}  # host:pid:nonce
         assert ran_in <= set(workers), (ran_in, workers)  # by the server's scheduler threads, not this test
-        assert proc.returncode == 0, err[-3000:]
+        assert proc.returncode == 0, server.err[-3000:]

@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ import pytest
 import s3homes
 from threshold.identity.service import create_token
 from threshold.platform import Platform
+from workerserver import children, serving
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -43,16 +43,6 @@ DEADLINE = 180.0
 TIMEOUT = 120.0
 """Of one request: the first ones wait in the backlog while the workers start."""
 
-SERVE = (
-    "import socket, sys\n"
-    "fd, home, n = int(sys.argv[1]), sys.argv[2], sys.argv[3]\n"
-    "from threshold.commands import serving\n"
-    "serving.bind = lambda host, port: socket.socket(fileno=fd)\n"
-    "from threshold.cli import main\n"
-    "sys.argv = ['threshold', 'serve', '--home', home, '--workers', n]\n"
-    "main()\n"
-)
-"""`threshold serve --workers N` on an inherited socket (in place of the one `bind` takes)."""
 CLI = "import sys; from threshold.cli import main; sys.argv[0] = 'threshold'; main()"
 
 
@@ -68,8 +58,7 @@ class Cluster:
 
     def workers(self) -> list[int]:
         """The supervisor's worker processes, by the kernel's list of its children."""
-        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
-        return [int(p) for p in children.read_text().split()] if children.exists() else []
+        return children(self.proc.pid)
 
     def me(self) -> httpx.Response:
         return httpx.get(f"{self.url}/api/v1/me", headers=self.headers("carla"), timeout=TIMEOUT)
@@ -101,41 +90,13 @@ def cluster(prepared_homes: Any, tmp_path_factory: pytest.TempPathFactory) -> It
     tmp = tmp_path_factory.mktemp("workers")
     for platform in prepared_homes.copy("org", "postgres", tmp / "home"):
         tokens = {who: create_token(platform, who)[1] for who in ("anna", "carla")}
-        listener = socket.socket()
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(64)  # requests wait in the backlog until a worker accepts them
-        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        env = {
-            **os.environ,
-            **s3homes.subprocess_env(platform.settings),
-            "THRESHOLD_DATABASE_URL": str(platform.settings.database_url),
+        settings = {
             "THRESHOLD_JOBS__SCHEDULER": "false",
             "THRESHOLD_LIMITS__PERSON_QUERIES": "12",  # 4 per worker: the test sends 4 at once
             "THRESHOLD_LIMITS__QUERIES": "12",
         }
-        proc = subprocess.Popen(
-            [sys.executable, "-c", SERVE, str(listener.fileno()), str(platform.settings.home_dir), str(WORKERS)],
-            pass_fds=(listener.fileno(),),
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        listener.close()
-        try:
-            yield Cluster(platform, url, proc, tokens)
-        finally:
-            workers = Cluster(platform, url, proc, tokens).workers()
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-            try:
-                proc.communicate(timeout=90)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.communicate()
-            for pid in workers:
-                if not _free_pid(pid):
-                    os.kill(pid, signal.SIGKILL)
+        with serving(platform, WORKERS, settings) as server:
+            yield Cluster(platform, server.url, server.proc, tokens)
 
 
 def _rows(r: httpx.Response) -> list[dict[str, Any]]:
