@@ -36,3 +36,16 @@ def test_an_owner_keeps_one_per_name() -> None:
     first.put("k", 7)
     assert kept_on(owner, "_things", lambda: Kept[int](4)) is first
     assert kept_on(owner, "_others", lambda: Kept[int](4)) is not first
+
+
+def test_get_or_make_makes_once_per_key_and_keeps_it() -> None:
+    kept: Kept[str] = Kept(4)
+    made: list[str] = []
+
+    def make(key: str) -> str:
+        made.append(key)
+        return key.upper()
+
+    assert [kept.get_or_make(k, lambda k=k: make(k)) for k in ("a", "b", "a", "a", "b")] == ["A", "B", "A", "A", "B"]
+    assert made == ["a", "b"]
+    assert kept.get("a") == "A"

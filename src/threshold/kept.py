@@ -40,6 +40,15 @@ class Kept(Generic[V]):
             self._entries.move_to_end(key)
             return entry[0]
 
+    def get_or_make(self, key: Hashable, make: Callable[[], V]) -> V:
+        """The kept value of `key`, or `make()`'s, kept (made outside the lock: two callers may both make it,
+        and the value is the same)."""
+        found = self.get(key)
+        if found is None:
+            found = make()
+            self.put(key, found)
+        return found
+
     def put(self, key: Hashable, value: V, until: datetime | None = None) -> None:
         with self._lock:
             self._entries[key] = (value, until)

@@ -132,11 +132,7 @@ def signed_in_person(platform: Platform, name: str) -> Person:
     if version is None:
         return get_person(platform, name)
     kept: Kept[Person] = kept_on(platform, "_signed_in_people", lambda: Kept(MAX_PEOPLE_KEPT))
-    person = kept.get((version, name))
-    if person is None:
-        person = get_person(platform, name)
-        kept.put((version, name), person)
-    return person
+    return kept.get_or_make((version, name), lambda: get_person(platform, name))
 
 
 def _domain_row(s: Session, name: str) -> Domain:

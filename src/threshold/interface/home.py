@@ -82,11 +82,7 @@ def waiting(platform: Platform, person: Person) -> Waiting:
     if versions is None:
         return _count_waiting(platform, person)
     kept: Kept[Waiting] = kept_on(platform, "_waiting_counts", lambda: Kept(MAX_WAITING_KEPT))
-    found = kept.get((versions, person))
-    if found is None:
-        found = _count_waiting(platform, person)
-        kept.put((versions, person), found)
-    return found
+    return kept.get_or_make((versions, person), lambda: _count_waiting(platform, person))
 
 
 def _count_waiting(platform: Platform, person: Person) -> Waiting:
