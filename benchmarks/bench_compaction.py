@@ -37,11 +37,13 @@ TARGET = 1.1
 def batch(first: int, n: int) -> pa.Table:
     import duckdb
 
-    return duckdb.sql(
+    rel = duckdb.sql(
         f"""SELECT i AS id, 'category ' || (i % 17) AS category, ((i * 7919) % 100000) / 100.0 AS amount,
                    DATE '2026-01-01' + (i % 365)::INT AS day, md5(i::VARCHAR) AS note
             FROM range({first}, {first + n}) t(i)"""
-    ).to_arrow_table()
+    )
+    assert rel is not None
+    return rel.to_arrow_table()
 
 
 def build(home: Path, appends: int, rows: int, *, reuse: bool = False) -> tuple[object, float]:

@@ -219,8 +219,12 @@ def _working_sets(staff: list[Any], specs: list[Any], rng: np.random.Generator) 
         w_own = popularity[own] / popularity[own].sum()
         chosen_own = rng.choice(own, size=min(k_own, len(own)), replace=False, p=w_own)
         k_other = size - len(chosen_own)
-        chosen_other = rng.choice(n, size=k_other, replace=False, p=popularity / popularity.sum()) if k_other else []
-        chosen = np.unique(np.concatenate([chosen_own, np.asarray(chosen_other, dtype=int)]))
+        chosen_other = (
+            rng.choice(n, size=k_other, replace=False, p=popularity / popularity.sum())
+            if k_other
+            else np.array([], dtype=int)
+        )
+        chosen = np.unique(np.concatenate([chosen_own, chosen_other.astype(int)]))
         weights = popularity[chosen] * rng.uniform(0.2, 3.0, size=len(chosen))
         out.append((chosen, weights / weights.sum()))
     return out
@@ -282,18 +286,18 @@ def _insert_events(
                     )
                 )
         rows.sort()
-        for when, uid, d, d2, shape, st in rows:
+        for when, uid, d, d2, kind, st in rows:
             at = datetime.fromtimestamp(min(when, now.timestamp() - 60), UTC)
-            fp = f"{d:05d}-{d2:05d}-{shape}"
+            fp = f"{d:05d}-{d2:05d}-{kind}"
             text = (
-                f"SELECT c{shape}, count(*) FROM {specs[d].full_name}"
+                f"SELECT c{kind}, count(*) FROM {specs[d].full_name}"
                 + (f" JOIN {specs[d2].full_name}" if d2 >= 0 else "")
                 + " GROUP BY ?"
             )
-            purpose = None if shape == 4 else PURPOSES[purposes[d][shape % 3]]
-            status = ("ok", "error", "denied")[st]
-            batch_events.append((next_id, at, uid, "python", purpose, fp, text, 10, 5.0, status))
-            cols = [columns[shape], columns[(shape + 1) % 6]] if status == "ok" else []
+            purpose = None if kind == 4 else PURPOSES[purposes[d][kind % 3]]
+            outcome = ("ok", "error", "denied")[st]
+            batch_events.append((next_id, at, uid, "python", purpose, fp, text, 10, 5.0, outcome))
+            cols = [columns[kind], columns[(kind + 1) % 6]] if outcome == "ok" else []
             batch_reads.append((next_id, d + 1, json.dumps(cols), 1))
             if d2 >= 0:
                 batch_reads.append((next_id, d2 + 1, json.dumps(cols), 1))
@@ -374,7 +378,7 @@ def measure_views(
         rows = s.scalar(select(func.count()).select_from(UsageWeekly))
     names = built["specs"]
     top, typical = names[by_use[0][0] - 1], names[by_use[len(by_use) // 2][0] - 1]
-    domains = {}
+    domains: dict[str, int] = {}
     for n in names:
         domains[n.split(".")[0]] = domains.get(n.split(".")[0], 0) + 1
     biggest = max(domains, key=lambda d: domains[d])

@@ -22,6 +22,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -64,10 +65,10 @@ def main() -> None:
             assert _get(app, "/api/v1/nowhere") == 404
             builds, first_requests, routed = [], [], []
             for _ in range(args.apps):
-                builds.append(_timed(lambda: create_app(platform)))
+                builds.append(_timed(partial(create_app, platform)))
                 app = builds[-1][2]
-                first_requests.append(_timed(lambda app=app: _get(app, "/api/v1/nowhere")))
-                routed.append(_timed(lambda app=app: _get(app, "/api/v1/me")))
+                first_requests.append(_timed(partial(_get, app, "/api/v1/nowhere")))
+                routed.append(_timed(partial(_get, app, "/api/v1/me")))
                 assert first_requests[-1][2] == 404 and routed[-1][2] == 401
             for label, runs in (
                 (f"later create_app (median of {args.apps})", builds),

@@ -33,13 +33,15 @@ def batch(first: int, n: int, hits: int) -> pa.Table:
     import duckdb
 
     step = max(1, n // max(1, hits))
-    return duckdb.sql(
+    rel = duckdb.sql(
         f"""SELECT i AS id,
                    CASE WHEN (i - {first}) % {step} = 0 AND (i - {first}) < {step * hits}
                         THEN '{SUBJECT}' ELSE 'person' || i || '@example.org' END AS email,
                    ((i * 7919) % 100000) / 100.0 AS amount
             FROM range({first}, {first + n}) t(i)"""
-    ).to_arrow_table()
+    )
+    assert rel is not None
+    return rel.to_arrow_table()
 
 
 def build(home: Path, datasets: int, rows: int, hits: int) -> object:
@@ -74,7 +76,8 @@ def main() -> None:
     parser.add_argument("--hits", type=int, default=3, help="rows per dataset holding the subject")
     args = parser.parse_args()
 
-    from pyiceberg.expressions import EqualTo
+    from pyiceberg.expressions import EqualTo, Reference
+    from pyiceberg.expressions.literals import literal
 
     from threshold.erasure import service
     from threshold.identity.service import ADMIN, get_person
@@ -102,7 +105,7 @@ def main() -> None:
     for k in range(args.datasets):
         table = baseline.lake.load(f"bench.t{k:02}")  # type: ignore[attr-defined]
         before = {s.snapshot_id for s in table.snapshots()}
-        table.delete(EqualTo("email", SUBJECT))
+        table.delete(EqualTo(term=Reference("email"), value=literal(SUBJECT)))
         table = table.refresh()
         for snap in table.snapshots():
             if snap.snapshot_id not in before and snap.summary is not None:

@@ -137,11 +137,11 @@ def main() -> None:
     for name, m in medians.items():
         result = "MISMATCH: " + mismatches[name] if name in mismatches else "same"
         ratio = m["threshold"] / m["duckdb"]
-        c = cpu_medians[name]
+        cm = cpu_medians[name]
         extra = (m["threshold"] - m["duckdb"]) * 1000
         print(
-            f"{name:<7}{m['threshold']:>12.3f}{m['duckdb']:>10.3f}{ratio:>8.2f}{c['threshold']:>11.3f}"
-            f"{c['duckdb']:>11.3f}{c['threshold'] / c['duckdb']:>7.2f}{extra:>+8.1f}  {result}"
+            f"{name:<7}{m['threshold']:>12.3f}{m['duckdb']:>10.3f}{ratio:>8.2f}{cm['threshold']:>11.3f}"
+            f"{cm['duckdb']:>11.3f}{cm['threshold'] / cm['duckdb']:>7.2f}{extra:>+8.1f}  {result}"
         )
     total = {s: sum(m[s] for m in medians.values()) for s in sides}
     ratio = total["threshold"] / total["duckdb"]

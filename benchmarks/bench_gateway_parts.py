@@ -61,8 +61,8 @@ def engine_factors(client: object, files: dict, runs: int, reads_of: object) -> 
         "gateway": lambda sql: client.sql(sql),  # type: ignore[attr-defined]
     }
     names = list(sides)
-    wall = {k: {q: [] for q in queries} for k in names}
-    cpu = {k: {q: [] for q in queries} for k in names}
+    wall: dict[str, dict[str, list[float]]] = {k: {q: [] for q in queries} for k in names}
+    cpu: dict[str, dict[str, list[float]]] = {k: {q: [] for q in queries} for k in names}
     for i in range(runs):
         for q, sql in queries.items():
             for k in names[i % len(names) :] + names[: i % len(names)]:  # who goes first rotates

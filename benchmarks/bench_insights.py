@@ -52,7 +52,7 @@ def _table(rows: int) -> pa.Table:
 
 def _specs(n: int) -> list[dict[str, Any]]:
     """A mix of what people save: grouped summaries, a time series, raw rows, a parameter."""
-    kinds = [
+    kinds: list[dict[str, Any]] = [
         {"group_by": ["plant"], "aggregates": [{"fn": "sum", "column": "energy_kwh"}]},
         {"group_by": ["day"], "grain": {"day": "month"}, "aggregates": [{"fn": "sum", "column": "output_units"}]},
         {"group_by": ["plant", "line"], "aggregates": [{"fn": "avg", "column": "energy_kwh"}]},

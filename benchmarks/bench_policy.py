@@ -24,6 +24,9 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import tpch
 from bench_gateway import share_tpch
@@ -89,8 +92,8 @@ def main() -> None:
     current: list[float] = [0.0, 0.0]
     calls = [0]
 
-    def timed_call(fn):  # noqa: ANN001, ANN202  (a benchmark shim)
-        def wrapper(*a, **k):  # noqa: ANN002, ANN003, ANN202
+    def timed_call(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*a: Any, **k: Any) -> Any:
             t, c = time.perf_counter(), time.process_time()
             calls[0] += 1
             try:
@@ -153,7 +156,17 @@ def p95_of(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
 
 
-def warm(client, queries, on, home, runs, rewrite, rewrite_cpu, current, calls) -> None:  # noqa: ANN001
+def warm(
+    client: Any,
+    queries: dict[str, str],
+    on: Path,
+    home: Path,
+    runs: int,
+    rewrite: list[float],
+    rewrite_cpu: list[float],
+    current: list[float],
+    calls: list[int],
+) -> None:
     """Policies applied once, every query run once untimed, then `runs` timed rounds with nothing changed."""
     run_threshold("policy", "apply", str(on), "--home", str(home))
     for sql in queries.values():

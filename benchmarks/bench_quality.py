@@ -31,6 +31,7 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import tpch
 from data import DATA_DIR, ensure_tpch, table_path
@@ -146,7 +147,8 @@ def main() -> None:
     }
     for fn in sides.values():  # warm-up (and the first runs' statuses)
         fn()
-    statuses = [(r["name"], r["status"]) for r in results[0]["runs"]]  # type: ignore[union-attr]
+    runs: Any = results[0]["runs"]
+    statuses = [(r["name"], r["status"]) for r in runs]
     wall: dict[str, list[float]] = {s: [] for s in sides}
     cpu: dict[str, list[float]] = {s: [] for s in sides}
     for i in range(args.runs):

@@ -16,7 +16,6 @@ import argparse
 import os
 import shutil
 import statistics
-import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -101,7 +100,9 @@ def main() -> None:
     args = ap.parse_args()
     home = build(args.rows)
     work = DATA / "runs" / "retention"
-    ours, plain, removed = [], [], set()
+    ours: list[float] = []
+    plain: list[float] = []
+    removed: set[int] = set()
     for i in range(args.runs):
         for kind in ("ours", "plain") if i % 2 == 0 else ("plain", "ours"):
             copy = work / kind
@@ -118,4 +119,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -128,7 +128,8 @@ def main() -> None:
         victim_latencies(url, tokens["victim"], 2)  # warm up
         idle = victim_latencies(url, tokens["victim"], args.seconds)
 
-        stop, lock, counts = threading.Event(), threading.Lock(), {}
+        stop, lock = threading.Event(), threading.Lock()
+        counts: dict[str, int] = {}
         threads = [
             threading.Thread(target=attacker, args=(url, tokens["attacker"], stop, counts, lock), daemon=True)
             for _ in range(args.attackers)

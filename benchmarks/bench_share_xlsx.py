@@ -61,7 +61,9 @@ def workbook(rows: int) -> Path:
     dates = book.add_format({"num_format": "yyyy-mm-dd"})
     names = [c.strip() for c in COLUMNS.split(",")]
     sheet.write_row(0, 0, names)
-    reader = duckdb.sql(f"SELECT {COLUMNS} FROM read_parquet('{source}') LIMIT {rows}").fetch_record_batch(50_000)
+    rel = duckdb.sql(f"SELECT {COLUMNS} FROM read_parquet('{source}') LIMIT {rows}")
+    assert rel is not None
+    reader = rel.fetch_record_batch(50_000)
     r = 1
     for batch in reader:
         for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
@@ -86,7 +88,9 @@ def share(path: Path, work: Path, via: str, rows: int) -> Run:
             env={**os.environ, "THRESHOLD_RESIDENT": "0"},
         )
     listed = ", ".join(f"'{f}'" for f in data_files(home, "tpch", "lineitem"))
-    got = duckdb.sql(f"SELECT sum(num_rows) FROM parquet_file_metadata([{listed}])").fetchall()[0][0]
+    counted = duckdb.sql(f"SELECT sum(num_rows) FROM parquet_file_metadata([{listed}])")
+    assert counted is not None
+    got = counted.fetchall()[0][0]
     if got != rows:
         sys.exit(f"threshold wrote {got:,} rows, expected {rows:,}")
     return run

@@ -25,7 +25,6 @@ import os
 import shutil
 import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -256,4 +255,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

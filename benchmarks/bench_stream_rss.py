@@ -107,14 +107,14 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
 
-    load = os.getloadavg()
+    loads = os.getloadavg()
     print(f"command: {' '.join([Path(sys.argv[0]).name, *sys.argv[1:]])}")
-    print(f"load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; CPUs {os.cpu_count()}")
+    print(f"load average: {loads[0]:.2f} {loads[1]:.2f} {loads[2]:.2f}; CPUs {os.cpu_count()}")
     print(f"result: {rows:,} rows, about {args.gb:g} GB of Arrow data; server idle RSS {idle / 2**20:.0f} MB")
-    for fmt, received, seconds, peak in results:
+    for fmt, received, seconds, top in results:
         print(
-            f"{fmt:7} {received / 1e9:6.2f} GB sent in {seconds:6.1f} s; peak RSS {peak / 2**20:5.0f} MB, "
-            f"{(peak - idle) / 2**20:5.0f} MB above idle (goal <= 300)"
+            f"{fmt:7} {received / 1e9:6.2f} GB sent in {seconds:6.1f} s; peak RSS {top / 2**20:5.0f} MB, "
+            f"{(top - idle) / 2**20:5.0f} MB above idle (goal <= 300)"
         )
 
 

@@ -157,7 +157,7 @@ class Trace:
             f"{engine_sum - sums['duckdb']:+.1f} ms in DuckDB itself; {sums['python']:.1f} ms around it"
         )
         gc_wall = sum(t1 - t0 for t0, t1, _ in self.gcs)
-        by_gen = defaultdict(int)
+        by_gen: defaultdict[int, int] = defaultdict(int)
         for *_, g in self.gcs:
             by_gen[g] += 1
         print(

@@ -60,8 +60,8 @@ def imports_of(path: Path, name: str, is_package: bool, known: set[str]) -> set[
                 mod = node.module or ""
             for alias in node.names:  # `from pkg import module` imports the module, not (only) the package
                 found.add(f"{mod}.{alias.name}" if f"{mod}.{alias.name}" in known else mod)
-        for child in ast.iter_child_nodes(node):
-            visit(child)
+        for inner in ast.iter_child_nodes(node):
+            visit(inner)
 
     visit(tree)
     out = set()
