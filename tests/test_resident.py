@@ -2,10 +2,16 @@
 what the in-process command prints and records the same usage and audit; only this user may use it;
 it makes way for new code, leaves when idle, and a killed or hung helper costs nothing but time.
 
-No sleeps: a test waits for a helper to end on its pidfd, within a bound."""
+No sleeps: a test waits for a helper to end on its pidfd, within a bound.
+
+The module shares one home and its default helper (`sole_helper`); only a test that kills, replaces, hangs or
+keys a helper differently starts its own. The in-process side of a comparison runs in the test's own process
+(`inprocess`, the real `threshold.cli.main`); the side through the helper is always a real `threshold` process
+(the thin client) and the helper's real child."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -23,6 +29,7 @@ from pathlib import Path
 
 import pytest
 
+import inprocess
 from threshold.resident import client, helper, protocol
 from threshold.resident.helper import Idle
 from threshold.sharing import digest
@@ -59,6 +66,12 @@ def threshold(home: Path, *args: str, resident: bool, **extra: str) -> subproces
     )
 
 
+def here(home: Path, *args: str, cwd: Path | None = None, **extra: str) -> subprocess.CompletedProcess[str]:
+    """`threshold ARGS --home HOME` in this process with the helper off (in `cwd`): the in-process output."""
+    with contextlib.chdir(cwd or os.getcwd()):
+        return inprocess.threshold(*args, home=home, env=environment(False, **extra))
+
+
 def helpers(home: Path) -> dict[Path, int]:
     """Each listening helper's socket and its pid (from the socket's peer credentials)."""
     found = {}
@@ -88,10 +101,17 @@ def wait_gone(pid: int, seconds: float = 30.0) -> bool:
         os.close(fd)
 
 
-def stop_helpers(home: Path) -> None:
-    for pid in helpers(home).values():
-        os.kill(pid, signal.SIGTERM)
-        assert wait_gone(pid)
+def stop_helpers(home: Path, keep: Path | None = None) -> None:
+    """Stop the home's helpers (but the one listening at `keep`)."""
+    for path, pid in helpers(home).items():
+        if path != keep:
+            os.kill(pid, signal.SIGTERM)
+            assert wait_gone(pid)
+
+
+def default_socket(home: Path) -> Path:
+    """The socket of the helper that serves `environment(True)`: the module's shared helper."""
+    return Path(protocol.socket_path(str(home), protocol.helper_key(environment(True))))
 
 
 @pytest.fixture(scope="module")
@@ -106,10 +126,24 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         ("user", "add", "bo", "--display-name", "Bo"),
         ("share", str(data), "--domain", "manufacturing", "--as", "anna", "--purpose", "reporting"),
     ):
-        done = threshold(path, *args, resident=False)
+        done = here(path, *args)
         assert done.returncode == 0, done.stderr
     yield path
     stop_helpers(path)
+
+
+@pytest.fixture
+def sole_helper(home: Path) -> int:
+    """The home's default helper, and no other (started when there is none): its pid."""
+    keep = default_socket(home)
+    stop_helpers(home, keep=keep)
+    if keep not in helpers(home):
+        assert _forward(home, "datasets")[0] == 0
+    [(sock, pid)] = list(helpers(home).items())
+    assert sock == keep
+    for child in _children(pid):  # an earlier test's command, ending
+        assert wait_gone(child)
+    return pid
 
 
 def same(a: str) -> str:
@@ -147,10 +181,14 @@ def same(a: str) -> str:
     ],
 )
 def test_output_is_the_in_process_output(home: Path, args: tuple[str, ...]) -> None:
-    here = threshold(home, *args, resident=False)
+    in_process = here(home, *args)
     there = threshold(home, *args, resident=True)
 
-    assert (there.returncode, same(there.stdout), there.stderr) == (here.returncode, same(here.stdout), here.stderr)
+    assert (there.returncode, same(there.stdout), there.stderr) == (
+        in_process.returncode,
+        same(in_process.stdout),
+        in_process.stderr,
+    )
     assert helpers(home), "the helper served it"
     assert "Traceback" not in there.stderr
 
@@ -173,7 +211,7 @@ def _events(home: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ..
 def test_usage_and_audit_are_those_of_the_in_process_run(home: Path) -> None:
     sql = "select plant, e_mail from manufacturing.plant_kpis where scrap_rate > 0.06"
     events0, audit0 = _events(home)
-    assert threshold(home, "query", sql, "--as", "bo", "--purpose", "audit", resident=False).returncode == 0
+    assert here(home, "query", sql, "--as", "bo", "--purpose", "audit").returncode == 0
     events1, audit1 = _events(home)
     assert threshold(home, "query", sql, "--as", "bo", "--purpose", "audit", resident=True).returncode == 0
     events2, audit2 = _events(home)
@@ -242,8 +280,7 @@ def test_off_unless_switched_on_under_pytest_or_ci() -> None:
     assert child.stdout.strip() == "False"  # its parent is pytest
 
 
-def test_a_killed_helper_is_replaced_and_the_answer_is_the_same(home: Path) -> None:
-    stop_helpers(home)
+def test_a_killed_helper_is_replaced_and_the_answer_is_the_same(home: Path, sole_helper: int) -> None:
     sql = "select count(*) as n from manufacturing.plant_kpis"
     first = threshold(home, "query", sql, "--format", "json", resident=True)
     [(sock, pid)] = list(helpers(home).items())
@@ -257,23 +294,28 @@ def test_a_killed_helper_is_replaced_and_the_answer_is_the_same(home: Path) -> N
     assert list(helpers(home)) == [sock] and helpers(home)[sock] != pid
 
 
-def test_a_hung_helper_costs_a_short_wait_then_the_command_runs_here(home: Path) -> None:
-    stop_helpers(home)
+def test_a_hung_helper_costs_a_short_wait_then_the_command_runs_here(home: Path, sole_helper: int) -> None:
     assert _forward(home, "query", "select 1")[0] == 0
     [pid] = helpers(home).values()
+    impatient = {"THRESHOLD_RESIDENT_ANSWER_SECONDS": "0.2"}  # the client's own setting: the same helper serves it
+    assert protocol.helper_key(environment(True, **impatient)) == protocol.helper_key(environment(True))
     os.kill(pid, signal.SIGSTOP)
     try:
-        here = threshold(home, "query", "select 2 as two", "--format", "json", resident=False)
-        code, out, err = _forward(home, "query", "select 2 as two", "--format", "json")
+        in_process = here(home, "query", "select 2 as two", "--format", "json")
+        code, out, err = _forward(home, "query", "select 2 as two", "--format", "json", **impatient)
         assert code is None  # nothing ran there; the CLI runs it in-process
-        there = threshold(home, "query", "select 2 as two", "--format", "json", resident=True)
-        assert (there.returncode, there.stdout, there.stderr) == (here.returncode, here.stdout, here.stderr)
+        there = threshold(home, "query", "select 2 as two", "--format", "json", resident=True, **impatient)
+        assert (there.returncode, there.stdout, there.stderr) == (
+            in_process.returncode,
+            in_process.stdout,
+            in_process.stderr,
+        )
     finally:
         os.kill(pid, signal.SIGCONT)
+    assert helpers(home) == {default_socket(home): pid}  # it serves again, and nothing ran twice
 
 
-def test_other_settings_get_their_own_helper(home: Path) -> None:
-    stop_helpers(home)
+def test_other_settings_get_their_own_helper(home: Path, sole_helper: int) -> None:
     assert threshold(home, "query", "select 1", resident=True).returncode == 0
     assert threshold(home, "query", "select 1", resident=True, THRESHOLD_LIMITS__QUERY_ROWS="5").returncode == 0
 
@@ -306,7 +348,7 @@ def test_idle_counts_from_the_last_command_and_never_while_one_runs() -> None:
 
 def test_new_code_gets_a_new_helper_and_the_old_one_leaves(home: Path, tmp_path: Path) -> None:
     stop_helpers(home)
-    shutil.copytree(SRC / "threshold", tmp_path / "threshold", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(SRC / "threshold", tmp_path / "threshold")  # with its bytecode (valid: same sizes and times)
     with_copy = {"PYTHONPATH": str(tmp_path)}
     assert threshold(home, "query", "select 1", resident=True, **with_copy).returncode == 0
     [(old_sock, old)] = list(helpers(home).items())
@@ -328,6 +370,11 @@ def test_a_key_changes_with_the_code_and_the_settings() -> None:
     assert protocol.helper_key(env, "a") != protocol.helper_key(env, "b")
     assert protocol.helper_key(env, "a") != protocol.helper_key({**env, "THRESHOLD_LIMITS__QUERY_ROWS": "6"}, "a")
     assert protocol.helper_key(env, "a") != protocol.helper_key({**env, "LANG": "C"}, "a")
+    for patience in ("THRESHOLD_RESIDENT_START_SECONDS", "THRESHOLD_RESIDENT_ANSWER_SECONDS"):  # the client's own
+        assert protocol.helper_key(env, "a") == protocol.helper_key({**env, patience: "0.5"}, "a")
+    assert protocol.answer_seconds({"THRESHOLD_RESIDENT_ANSWER_SECONDS": "0.5"}) == 0.5
+    assert protocol.answer_seconds({"THRESHOLD_RESIDENT_ANSWER_SECONDS": "-1"}) == protocol.ANSWER_SECONDS
+    assert protocol.answer_seconds({}) == protocol.ANSWER_SECONDS
 
 
 def test_the_home_is_found_as_the_cli_finds_it(tmp_path: Path) -> None:
@@ -447,17 +494,14 @@ def test_a_share_reads_the_file_from_the_callers_folder_and_says_what_the_in_pro
     (tmp_path / "kpis.csv").write_text(KPIS_CSV, encoding="utf-8")
     args = ("kpis.csv", "--domain", "manufacturing", "--as", "anna", "--format", "json")
 
-    here = share(home, tmp_path, *args, "--name", "kpis_here", resident=False)
+    in_process = here(home, "share", *args, "--name", "kpis_here", cwd=tmp_path)
     there = share(home, tmp_path, *args, "--name", "kpis_there", resident=True)
 
-    assert (there.returncode, there.stderr) == (here.returncode, here.stderr) == (0, "")
-    assert _shared(there.stdout) == _shared(here.stdout)
-    assert ["e_mail", "personal.email"] in _shared(here.stdout)[0]["tags"]  # type: ignore[operator]
+    assert (there.returncode, there.stderr) == (in_process.returncode, in_process.stderr) == (0, "")
+    assert _shared(there.stdout) == _shared(in_process.stdout)
+    assert ["e_mail", "personal.email"] in _shared(in_process.stdout)[0]["tags"]  # type: ignore[operator]
     assert helpers(home), "the helper served it"
-    shown = [
-        threshold(home, "show", f"manufacturing.kpis_{name}", "--format", "json", resident=False)
-        for name in ("here", "there")
-    ]
+    shown = [here(home, "show", f"manufacturing.kpis_{name}", "--format", "json") for name in ("here", "there")]
     keep = ("rows", "columns", "tags", "shared_by", "purpose", "size_bytes", "source", "schema")
     here_shown, there_shown = ({k: json.loads(s.stdout)[k] for k in keep} for s in shown)
     assert there_shown == here_shown and here_shown["source"]["sha256"]  # the profile, tags and source recorded
@@ -476,7 +520,7 @@ def test_a_first_call_share_records_the_files_sha256_hashed_while_the_helper_sta
     done = share(home, tmp_path, "first.csv", "--domain", "manufacturing", "--as", "anna", resident=True)
 
     assert (done.returncode, done.stderr) == (0, "") and helpers(home), "a helper started and served it"
-    shown = json.loads(threshold(home, "show", "manufacturing.first", "--format", "json", resident=False).stdout)
+    shown = json.loads(here(home, "show", "manufacturing.first", "--format", "json").stdout)
     assert shown["source"]["sha256"] == hashlib.sha256(body.encode()).hexdigest()
 
     # The client's part: starting a helper for a share starts hashing the file, and hands the finished digest over.
@@ -509,11 +553,16 @@ def test_a_refused_share_says_the_same_line_through_the_helper(
 ) -> None:
     (tmp_path / "kpis.csv").write_text(KPIS_CSV, encoding="utf-8")
 
-    here = share(home, tmp_path, *args, resident=False)
+    in_process = here(home, "share", *args, cwd=tmp_path)
     there = share(home, tmp_path, *args, resident=True)
 
-    assert (there.returncode, there.stdout, there.stderr) == (here.returncode, here.stdout, here.stderr)
-    assert here.returncode != 0 and here.stderr.startswith("error: ") and here.stderr.count("\n") == 1
+    assert (there.returncode, there.stdout, there.stderr) == (
+        in_process.returncode,
+        in_process.stdout,
+        in_process.stderr,
+    )
+    assert in_process.returncode != 0 and in_process.stderr.startswith("error: ")
+    assert in_process.stderr.count("\n") == 1
 
 
 BIG_ROWS = 2_000_000
@@ -543,20 +592,28 @@ def _while_converting(home: Path, proc: subprocess.Popen[str]) -> None:
         raise AssertionError(f"the share ended before it could be interrupted: {proc.communicate()}")
 
 
+def _children(helper_pid: int) -> list[int]:
+    """The helper's children still running (an ended one stays listed until the helper reaps it)."""
+    running = []
+    for child in Path(f"/proc/{helper_pid}/task/{helper_pid}/children").read_text().split():
+        with contextlib.suppress(FileNotFoundError):  # reaped meanwhile
+            if Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                running.append(int(child))
+    return running
+
+
 def _child_of(helper_pid: int) -> int:
-    [child] = Path(f"/proc/{helper_pid}/task/{helper_pid}/children").read_text().split()
-    return int(child)
+    [child] = _children(helper_pid)
+    return child
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "caller-killed"])
 def test_a_share_interrupted_or_left_by_its_caller_stops_and_cleans_up(
-    home: Path, big_csv: Path, how: signal.Signals
+    home: Path, big_csv: Path, how: signal.Signals, sole_helper: int
 ) -> None:
-    stop_helpers(home)
-    assert threshold(home, "datasets", resident=True).returncode == 0  # a warm helper
-    [helper_pid] = helpers(home).values()
-    before = threshold(home, "datasets", "--format", "json", resident=False).stdout
+    helper_pid = sole_helper  # a warm helper, the only one
+    before = here(home, "datasets", "--format", "json").stdout
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -586,6 +643,6 @@ def test_a_share_interrupted_or_left_by_its_caller_stops_and_cleans_up(
         assert err == "interrupted\n"
     else:
         assert proc.returncode == -signal.SIGKILL
-    assert threshold(home, "datasets", "--format", "json", resident=False).stdout == before
+    assert here(home, "datasets", "--format", "json").stdout == before
     assert list((home / "staging").iterdir()) == []
     assert not (home / "warehouse" / "manufacturing" / "big").exists()

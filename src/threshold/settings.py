@@ -402,6 +402,10 @@ class Settings(BaseSettings):
     resident_start_seconds: float = Field(default=10.0, gt=0, le=600)
     """How long the first command waits for a new helper to start before it runs in its own process."""
 
+    resident_answer_seconds: float = Field(default=2.0, gt=0, le=600)
+    """How long a command waits for a running helper to answer before it runs in its own process (a hung
+    helper costs this much). Read by the client only, like `resident_start_seconds`: not part of a helper's key."""
+
     jobs: JobSettings = Field(default_factory=JobSettings)
     """The scheduler and the outbox (see `JobSettings`)."""
 

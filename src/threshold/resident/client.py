@@ -46,7 +46,7 @@ def forward(
         protocol.private_dir(home, create=True)
         code = protocol.code_fingerprint()
         path = protocol.socket_path(home, protocol.helper_key(environ, code))
-        conn, digest = _connect(path), None
+        conn, digest = _connect(path, environ), None
         if conn is None:
             conn, digest = _start(home, path, code, environ, argv)
     except (Refused, OSError, TimeoutError):
@@ -57,7 +57,7 @@ def forward(
         return _run(conn, argv, environ, stdio, digest)
 
 
-def _connect(path: str) -> socket.socket | None:
+def _connect(path: str, env: dict[str, str]) -> socket.socket | None:
     """A connection to a trusted helper at `path`, or None when there is none (or only its stale socket)."""
     try:
         protocol.check_socket_file(path)
@@ -66,7 +66,7 @@ def _connect(path: str) -> socket.socket | None:
     where, folder = protocol.address(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.settimeout(protocol.ANSWER_SECONDS)
+        sock.settimeout(protocol.answer_seconds(env))
         sock.connect(where)
         protocol.check_peer(sock)
     except (ConnectionRefusedError, FileNotFoundError):
@@ -92,7 +92,7 @@ def _start(
     try:
         wait = protocol.number(env, "THRESHOLD_RESIDENT_START_SECONDS", START_SECONDS)
         with _locked(lock, wait):
-            conn = _connect(path)  # another client started it while this one waited
+            conn = _connect(path, env)  # another client started it while this one waited
             if conn is not None:
                 return conn, None
             with contextlib.suppress(FileNotFoundError):
@@ -105,7 +105,7 @@ def _start(
                 started = start_early(argv)
             if not _spawn([home, path, code], run, path, env, wait):
                 return None, started
-            return _connect(path), started
+            return _connect(path, env), started
     finally:
         os.close(lock)
 

@@ -159,6 +159,8 @@ def serve(home: str, path: str, ready: int, expected: str, run: Callable[[], Non
                     if child is not None:
                         children.add(child)
                         idle.started()
+                    elif not _still_current(path, own, code):
+                        return  # e.g. a new helper's probe (`_clear_stale`) after an upgrade: make way at once
             elif later and not children:
                 _preload(later)
                 later = []

@@ -29,7 +29,12 @@ ENV_PREFIXES = ("THRESHOLD_", "PYTHON", "LC_", "LANG")
 (its flags, its text encoding). The child that runs a command gets the caller's whole environment."""
 
 ANSWER_SECONDS = 2.0
-"""How long a client waits for a running helper to answer before it runs the command itself."""
+"""Default of `resident_answer_seconds`: how long a client waits for a running helper to answer before it runs
+the command itself (and a helper for a caller's request)."""
+
+CLIENT_ONLY = frozenset({"THRESHOLD_RESIDENT_START_SECONDS", "THRESHOLD_RESIDENT_ANSWER_SECONDS"})
+"""Settings only the client reads (how long it waits for a helper): not part of a helper's key, so that a
+caller with another patience is served by the same helper."""
 
 MAX_FRAME = 4 * 1024 * 1024
 """Largest message (a request carries the command line and the environment)."""
@@ -85,6 +90,12 @@ def number(env: dict[str, str] | os._Environ[str], name: str, default: float) ->
         return default
 
 
+def answer_seconds(env: dict[str, str] | os._Environ[str]) -> float:
+    """`resident_answer_seconds`: how long a client waits for a helper's answer (a hung one costs this much)."""
+    seconds = number(env, "THRESHOLD_RESIDENT_ANSWER_SECONDS", ANSWER_SECONDS)
+    return seconds if 0 < seconds <= 600 else ANSWER_SECONDS
+
+
 def home_dir(argv: list[str], env: dict[str, str] | os._Environ[str], cwd: str) -> str:
     """The home a command line names, as the CLI resolves it: `--home`, else THRESHOLD_HOME, else ./.threshold."""
     home = env.get("THRESHOLD_HOME") or ".threshold"
@@ -135,7 +146,7 @@ def helper_key(env: dict[str, str] | os._Environ[str], code: str | None = None, 
     digest = hashlib.blake2b(digest_size=8)
     digest.update((code or code_fingerprint()).encode())
     digest.update(f"\0{credentials() if creds is None else creds}\0".encode())
-    for name in sorted(n for n in env if n.startswith(ENV_PREFIXES)):
+    for name in sorted(n for n in env if n.startswith(ENV_PREFIXES) and n not in CLIENT_ONLY):
         digest.update(f"{name}={env[name]}\0".encode())
     return digest.hexdigest()
 
