@@ -280,18 +280,27 @@ def test_off_unless_switched_on_under_pytest_or_ci() -> None:
     assert child.stdout.strip() == "False"  # its parent is pytest
 
 
-def test_a_killed_helper_is_replaced_and_the_answer_is_the_same(home: Path, sole_helper: int) -> None:
+def test_a_killed_helper_is_replaced_the_answer_is_the_same_and_gone_helpers_sockets_are_cleared(
+    home: Path, sole_helper: int
+) -> None:
     sql = "select count(*) as n from manufacturing.plant_kpis"
     first = threshold(home, "query", sql, "--format", "json", resident=True)
     [(sock, pid)] = list(helpers(home).items())
     os.kill(pid, signal.SIGKILL)
     assert wait_gone(pid)
     assert sock.exists()  # a stale socket, refused at connect
+    run = home / protocol.RUN_DIR
+    stale = run / "query-0000000000000000.sock"  # and one of a helper of other settings, gone too
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as dead:
+        dead.bind(str(stale))  # bound, never listening, then closed: what a killed helper leaves
+    stale.chmod(0o600)
+    (run / "query-0000000000000000.log").write_text("")
 
     again = threshold(home, "query", sql, "--format", "json", resident=True)
 
     assert (again.returncode, again.stdout, again.stderr) == (first.returncode, first.stdout, first.stderr)
     assert list(helpers(home)) == [sock] and helpers(home)[sock] != pid
+    assert not stale.exists() and not (run / "query-0000000000000000.log").exists()  # the new helper cleared both
 
 
 def test_a_hung_helper_costs_a_short_wait_then_the_command_runs_here(home: Path, sole_helper: int) -> None:
@@ -315,22 +324,6 @@ def test_a_hung_helper_costs_a_short_wait_then_the_command_runs_here(home: Path,
     assert helpers(home) == {default_socket(home): pid}  # it serves again, and nothing ran twice
 
 
-def test_other_settings_get_their_own_helper(home: Path, sole_helper: int) -> None:
-    assert threshold(home, "query", "select 1", resident=True).returncode == 0
-    assert threshold(home, "query", "select 1", resident=True, THRESHOLD_LIMITS__QUERY_ROWS="5").returncode == 0
-
-    assert len(set(helpers(home).values())) == 2
-
-
-def test_an_idle_helper_leaves_and_takes_its_socket(home: Path) -> None:
-    stop_helpers(home)
-    assert threshold(home, "query", "select 1", resident=True, THRESHOLD_RESIDENT_IDLE_SECONDS="0.2").returncode == 0
-    [(sock, pid)] = list(helpers(home).items())
-
-    assert wait_gone(pid)
-    assert not sock.exists()
-
-
 def test_idle_counts_from_the_last_command_and_never_while_one_runs() -> None:
     now = [100.0]
     idle = Idle(30.0, clock=lambda: now[0])
@@ -344,22 +337,6 @@ def test_idle_counts_from_the_last_command_and_never_while_one_runs() -> None:
     assert idle.remaining() == 1.0
     now[0] = 531.0
     assert idle.remaining() == 0.0
-
-
-def test_new_code_gets_a_new_helper_and_the_old_one_leaves(home: Path, tmp_path: Path) -> None:
-    stop_helpers(home)
-    shutil.copytree(SRC / "threshold", tmp_path / "threshold")  # with its bytecode (valid: same sizes and times)
-    with_copy = {"PYTHONPATH": str(tmp_path)}
-    assert threshold(home, "query", "select 1", resident=True, **with_copy).returncode == 0
-    [(old_sock, old)] = list(helpers(home).items())
-
-    touched = tmp_path / "threshold" / "gateway" / "service.py"
-    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 1_000_000_000))
-    assert threshold(home, "query", "select 1", resident=True, **with_copy).returncode == 0
-
-    assert wait_gone(old), "the old helper saw its code change"
-    [(sock, new)] = list(helpers(home).items())
-    assert new != old and sock != old_sock and not old_sock.exists()
 
 
 def test_a_key_changes_with_the_code_and_the_settings() -> None:
@@ -413,21 +390,6 @@ def test_a_request_out_of_shape_is_refused(request_: dict[str, object]) -> None:
         assert helper._take(a, listener, 4, lambda: pytest.fail("ran")) is None
         with pytest.raises(EOFError):
             protocol.receive(b)
-
-
-def test_a_new_helper_clears_the_sockets_of_helpers_that_are_gone(home: Path) -> None:
-    stop_helpers(home)
-    run = home / protocol.RUN_DIR
-    stale = run / "query-0000000000000000.sock"
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as dead:
-        dead.bind(str(stale))  # bound, never listening, then closed: what a killed helper leaves
-    stale.chmod(0o600)
-    (run / "query-0000000000000000.log").write_text("")
-
-    assert threshold(home, "query", "select 1", resident=True).returncode == 0
-
-    assert not stale.exists() and not (run / "query-0000000000000000.log").exists()
-    assert len(helpers(home)) == 1
 
 
 def _on_a_terminal(home: Path, resident: bool, *args: str) -> tuple[int, bytes]:
@@ -508,6 +470,37 @@ def test_a_share_reads_the_file_from_the_callers_folder_and_says_what_the_in_pro
     monkeypatch.chdir(tmp_path)  # the thin client itself: the helper ran it (None would mean "run it here")
     code, out, err = _forward(home, "share", "kpis.csv", "--domain", "manufacturing", "--name", "kpis_thin")
     assert (code, err) == (0, "") and out.startswith("shared manufacturing.kpis_thin (create): 3 rows added")
+
+
+def test_other_settings_get_their_own_helper_which_leaves_when_idle_and_takes_its_socket(
+    home: Path, sole_helper: int
+) -> None:
+    assert threshold(home, "query", "select 1", resident=True).returncode == 0
+    other = {"THRESHOLD_LIMITS__QUERY_ROWS": "5", "THRESHOLD_RESIDENT_IDLE_SECONDS": "0.2"}
+    assert threshold(home, "query", "select 1", resident=True, **other).returncode == 0
+    found = helpers(home)  # one look: the other helper leaves 0.2 s after it has seen its command end
+
+    assert len(set(found.values())) == 2
+    [(sock, pid)] = [(s, p) for s, p in found.items() if p != sole_helper]
+    assert wait_gone(pid)
+    assert not sock.exists()
+    assert helpers(home) == {default_socket(home): sole_helper}  # the default one stays
+
+
+def test_new_code_gets_a_new_helper_and_the_old_one_leaves(home: Path, tmp_path: Path) -> None:
+    stop_helpers(home)
+    shutil.copytree(SRC / "threshold", tmp_path / "threshold")  # with its bytecode (valid: same sizes and times)
+    with_copy = {"PYTHONPATH": str(tmp_path)}
+    assert threshold(home, "query", "select 1", resident=True, **with_copy).returncode == 0
+    [(old_sock, old)] = list(helpers(home).items())
+
+    touched = tmp_path / "threshold" / "gateway" / "service.py"
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 1_000_000_000))
+    assert threshold(home, "query", "select 1", resident=True, **with_copy).returncode == 0
+
+    assert wait_gone(old), "the old helper saw its code change"
+    [(sock, new)] = list(helpers(home).items())
+    assert new != old and sock != old_sock and not old_sock.exists()
 
 
 def test_a_first_call_share_records_the_files_sha256_hashed_while_the_helper_started(
