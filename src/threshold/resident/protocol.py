@@ -29,8 +29,8 @@ ENV_PREFIXES = ("THRESHOLD_", "PYTHON", "LC_", "LANG")
 (its flags, its text encoding). The child that runs a command gets the caller's whole environment."""
 
 ANSWER_SECONDS = 2.0
-"""Default of `resident_answer_seconds`: how long a client waits for a running helper to answer before it runs
-the command itself (and a helper for a caller's request)."""
+"""Default of `resident_answer_seconds` (how long a client waits for a running helper to answer before it runs
+the command itself); and how long a helper waits for a caller's request."""
 
 CLIENT_ONLY = frozenset({"THRESHOLD_RESIDENT_START_SECONDS", "THRESHOLD_RESIDENT_ANSWER_SECONDS"})
 """Settings only the client reads (how long it waits for a helper): not part of a helper's key, so that a
