@@ -12,6 +12,7 @@ signals, killed processes).
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import os
 import subprocess
@@ -83,7 +84,7 @@ def threshold(
     # Text streams over bytes, as a process's are: a command may write bytes to `sys.stdout.buffer` (CSV).
     stdout, stderr = (io.TextIOWrapper(io.BytesIO(), encoding="utf-8") for _ in range(2))
     code = 0
-    saved_argv = sys.argv
+    saved_argv, saved_gc = sys.argv, gc.get_threshold()
     sys.argv = argv
     _fresh_consoles()
     try:
@@ -104,6 +105,7 @@ def threshold(
                     print(e.code, file=sys.stderr)
     finally:
         sys.argv = saved_argv
+        gc.set_threshold(*saved_gc)  # an in-process `share` raises the third threshold for its process
         _fresh_consoles()
     return subprocess.CompletedProcess(argv, code, _text(stdout), _text(stderr))
 
