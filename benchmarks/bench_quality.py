@@ -31,11 +31,14 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import tpch
 from data import DATA_DIR, ensure_tpch, table_path
 from home import data_files, fresh_home, run_threshold
+
+if TYPE_CHECKING:
+    from threshold.quality.check_results import CheckResult
 
 TARGET = 1.5
 
@@ -135,9 +138,9 @@ def main() -> None:
     narrow_scan = "SELECT count(*), sum(l_extendedprice) FROM tpch.lineitem"
     checks_sql = _checks_query(platform, ids)
 
-    results: list[dict[str, object]] = []
+    results: list[list[CheckResult]] = []
     sides: dict[str, Callable[[], object]] = {
-        "threshold: 10 checks": lambda: results.append({"runs": dataset_checks.run(platform, admin, "tpch.lineitem")}),
+        "threshold: 10 checks": lambda: results.append(dataset_checks.run(platform, admin, "tpch.lineitem")),
         "duckdb: one full scan": lambda: con.sql(full_scan).fetchall(),
         "duckdb: count + sum": lambda: con.sql(narrow_scan).fetchall(),
         "duckdb: the checks' own query": lambda: con.sql(checks_sql).fetchall(),
@@ -147,8 +150,7 @@ def main() -> None:
     }
     for fn in sides.values():  # warm-up (and the first runs' statuses)
         fn()
-    runs: Any = results[0]["runs"]
-    statuses = [(r["name"], r["status"]) for r in runs]
+    statuses = [(r.name, r.status) for r in results[0]]
     wall: dict[str, list[float]] = {s: [] for s in sides}
     cpu: dict[str, list[float]] = {s: [] for s in sides}
     for i in range(args.runs):

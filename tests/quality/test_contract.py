@@ -12,6 +12,7 @@ from threshold.errors import Conflict, InvalidInput
 from threshold.products import contracts
 from threshold.products.contracts import import_contract
 from threshold.quality import dataset_checks
+from threshold.quality.check_results import CheckRecord
 from threshold.quality.contract_rules import checks_from_odcs, odcs_rules
 from threshold.sharing.service import share
 
@@ -63,10 +64,8 @@ def test_the_model_and_a_dict_read_the_same_as_the_yaml() -> None:
     assert _summary(checks_from_odcs(model)) == _summary(checks_from_odcs(yaml.safe_load(CONTRACT)))
 
 
-def _contract_checks(b: Batches) -> list[dict]:  # type: ignore[type-arg]
-    return [
-        c for c in dataset_checks.dataset_checks(b.platform, b.anna, BATCHES)["checks"] if c["source"] == "contract"
-    ]
+def _contract_checks(b: Batches) -> list[CheckRecord]:
+    return [c for c in dataset_checks.dataset_checks(b.platform, b.anna, BATCHES).checks if c.source == "contract"]
 
 
 def test_importing_a_contract_makes_its_rules_the_datasets_checks_and_they_run(batches: Batches) -> None:
@@ -75,21 +74,21 @@ def test_importing_a_contract_makes_its_rules_the_datasets_checks_and_they_run(b
     b = batches
     manual = b.add("not_null", column="plant")
     first = import_contract(b.platform, b.anna, CONTRACT)
-    first_ids = [c["id"] for c in _contract_checks(b)]
+    first_ids = [c.id for c in _contract_checks(b)]
     again = import_contract(b.platform, b.anna, CONTRACT.replace("version: 1.2.0", "version: 1.3.0"))
 
     assert (first["draft"], first["version"], again["version"]) == (True, "1.2.0", "1.3.0")
     assert len(first_ids) == 10
     assert [r["message"] for r in first["results"] if r["status"] == "error"] == []  # every rule became a check
-    listed = dataset_checks.dataset_checks(b.platform, b.anna, BATCHES)["checks"]
-    assert len(listed) == 11 and manual["id"] in [c["id"] for c in listed]
-    assert not set(first_ids) & {c["id"] for c in listed}
+    listed = dataset_checks.dataset_checks(b.platform, b.anna, BATCHES).checks
+    assert len(listed) == 11 and manual["id"] in [c.id for c in listed]
+    assert not set(first_ids) & {c.id for c in listed}
     replaced = [dataset_checks.check_history(b.platform, b.anna, i) for i in first_ids]
-    assert [(c["active"], len(c["runs"])) for c in replaced] == [(False, 1)] * 10  # stopped, history kept
-    runs = {r["name"]: r for r in dataset_checks.run(b.platform, b.anna, BATCHES)}
-    assert runs["SELECT count(*) FROM manufacturing.batches WHERE weight_kg > 100"]["status"] == "fail"
-    assert runs["plant in (Berlin, Lyon, Porto)"]["status"] == "pass"
-    assert runs["batch_id is unique"]["failing"] == 1
+    assert [(c.active, len(c.runs)) for c in replaced] == [(False, 1)] * 10  # stopped, history kept
+    runs = {r.name: r for r in dataset_checks.run(b.platform, b.anna, BATCHES)}
+    assert runs["SELECT count(*) FROM manufacturing.batches WHERE weight_kg > 100"].status == "fail"
+    assert runs["plant in (Berlin, Lyon, Porto)"].status == "pass"
+    assert runs["batch_id is unique"].failing == 1
 
 
 def test_a_contract_about_a_table_that_is_not_there_changes_nothing(batches: Batches) -> None:
@@ -143,15 +142,15 @@ def test_the_contract_view_reads_the_runs_of_its_checks(batches: Batches) -> Non
 
     runs = dataset_checks.run(b.platform, b.anna, BATCHES)
 
-    assert {x["status"] for x in runs} == {"pass"}
+    assert {x.status for x in runs} == {"pass"}
     view = contracts.contract_dict(b.platform, contracts.current(b.platform, _dataset_id(b)))  # type: ignore[arg-type]
     assert view.status == "passed"
     assert [(x.rule, x.status, x.actual) for x in view.results if x.kind == "quality"] == [
         ("every batch names its plant", "passed", 0),
         ("nullValues", "passed", 0),
     ]
-    history = dataset_checks.dataset_checks(b.platform, b.anna, BATCHES)["history"]
-    assert [h["trigger"] for h in history] == ["manual"] * 3 + ["share"] * 3 + ["manual"] * 3  # newest first
+    history = dataset_checks.dataset_checks(b.platform, b.anna, BATCHES).history
+    assert [h.trigger for h in history] == ["manual"] * 3 + ["share"] * 3 + ["manual"] * 3  # newest first
 
 
 def test_a_blocking_contract_rule_guards_every_share(batches: Batches) -> None:

@@ -30,9 +30,9 @@ def test_check_kind(module_batches: Batches, case: dict[str, Any]) -> None:
 
     (run,) = dataset_checks.run(module_batches.platform, module_batches.anna, BATCHES, check_ids=[added["id"]])
 
-    assert (run["status"], run["failing"]) == (case["status"], case["failing"]), run["message"]
+    assert (run.status, run.failing) == (case["status"], case["failing"]), run.message
     if "metric" in case:
-        assert run["metric"] == pytest.approx(case["metric"])
+        assert run.metric == pytest.approx(case["metric"])
 
 
 def test_ten_checks_are_evaluated_in_one_scan(module_batches: Batches, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,16 +52,16 @@ def test_ten_checks_are_evaluated_in_one_scan(module_batches: Batches, monkeypat
         ("freshness", {"max_age": "1h"}),
     ]:
         module_batches.add(kind, **options)
-    ids = [
-        c["id"] for c in dataset_checks.dataset_checks(module_batches.platform, module_batches.anna, BATCHES)["checks"]
-    ][-10:]
+    ids = [c.id for c in dataset_checks.dataset_checks(module_batches.platform, module_batches.anna, BATCHES).checks][
+        -10:
+    ]
     queries: list[str] = []
     real = service.query
     monkeypatch.setattr(service, "query", lambda p, sql, **kw: queries.append(sql) or real(p, sql, **kw))
 
     runs = dataset_checks.run(module_batches.platform, module_batches.anna, BATCHES, check_ids=ids)
 
-    assert [r["status"] for r in runs] == ["pass"] * 10
+    assert [r.status for r in runs] == ["pass"] * 10
     assert len(queries) == 1 and queries[0].count("FROM manufacturing.batches") == 1
 
 
@@ -144,9 +144,9 @@ def test_a_removed_check_stops_but_keeps_its_history(module_batches: Batches) ->
     dataset_checks.remove(b.platform, b.anna, c["id"])
 
     listed = dataset_checks.dataset_checks(b.platform, b.anna, BATCHES, history=500)
-    assert c["id"] not in [x["id"] for x in listed["checks"]]
-    assert c["id"] in [r["check"] for r in listed["history"]]
-    assert dataset_checks.check_history(b.platform, b.anna, c["id"])["runs"][0]["status"] == "pass"
+    assert c["id"] not in [x.id for x in listed.checks]
+    assert c["id"] in [r.check for r in listed.history]
+    assert dataset_checks.check_history(b.platform, b.anna, c["id"]).runs[0].status == "pass"
 
 
 def test_a_check_whose_column_was_dropped_errors_alone(batches: Batches) -> None:
@@ -159,6 +159,6 @@ def test_a_check_whose_column_was_dropped_errors_alone(batches: Batches) -> None
     replacement.write_text("batch_id,plant\n1,Berlin\n", encoding="utf-8")
     share(b.platform, replacement, domain="manufacturing", name="batches", mode="replace", user=b.anna)
 
-    runs = {r["check"]: r for r in dataset_checks.run(b.platform, b.anna, BATCHES)}
-    assert runs[gone["id"]]["status"] == "error" and "code is not a column" in runs[gone["id"]]["message"]
-    assert runs[kept["id"]]["status"] == "pass"
+    runs = {r.check: r for r in dataset_checks.run(b.platform, b.anna, BATCHES)}
+    assert runs[gone["id"]].status == "error" and "code is not a column" in runs[gone["id"]].message
+    assert runs[kept["id"]].status == "pass"

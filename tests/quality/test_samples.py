@@ -32,7 +32,7 @@ def _raw_in(data: Any) -> list[str]:
 
 
 def test_the_owner_sees_the_failing_rows(failing: Batches) -> None:
-    data = dataset_checks.dataset_checks(failing.platform, failing.anna, BATCHES)
+    data = dataset_checks.dataset_checks(failing.platform, failing.anna, BATCHES).to_json()
     samples = {c["kind"]: c["last"]["sample"] for c in data["checks"]}
     emails = [row[-1] for row in samples["range"]["rows"]]
     assert emails == ["ana.silva@example.pt", "max.mueller@example.de"] and samples["range"]["masked"] == {}
@@ -41,7 +41,7 @@ def test_the_owner_sees_the_failing_rows(failing: Batches) -> None:
 
 
 def test_a_viewer_outside_the_domain_sees_them_masked(failing: Batches) -> None:
-    data = dataset_checks.dataset_checks(failing.platform, failing.ben, BATCHES)
+    data = dataset_checks.dataset_checks(failing.platform, failing.ben, BATCHES).to_json()
 
     assert _raw_in(data) == []
     samples = {c["kind"]: c["last"]["sample"] for c in data["checks"]}
@@ -71,7 +71,7 @@ policies:
     readers: {domains: [finance]}
 """,
     )
-    data = dataset_checks.dataset_checks(failing.platform, failing.ben, BATCHES)
+    data = dataset_checks.dataset_checks(failing.platform, failing.ben, BATCHES).to_json()
     unique = next(c["last"]["sample"] for c in data["checks"] if c["kind"] == "unique")
     assert [(r[1], r[3]) for r in unique["rows"]] == [("Lyon", None)] and unique["filtered"] == 1
     assert _raw_in(data) == []
@@ -79,7 +79,7 @@ policies:
 
 def test_a_viewer_who_may_not_read_the_dataset_sees_no_rows(failing: Batches) -> None:
     controls.set_visibility(failing.platform, failing.anna, BATCHES, "on-request")
-    data = dataset_checks.dataset_checks(failing.platform, failing.ben, BATCHES)
+    data = dataset_checks.dataset_checks(failing.platform, failing.ben, BATCHES).to_json()
     for c in data["checks"]:
         assert c["last"]["sample"]["rows"] == [] and "may not read" in c["last"]["sample"]["hidden"]
     assert _raw_in(data) == []

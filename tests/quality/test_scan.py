@@ -111,7 +111,7 @@ def test_a_row_count_alone_reads_the_footers_not_the_rows(
 
     (run,) = dataset_checks.run(b.platform, b.anna, BATCHES, check_ids=[added["id"]])
 
-    assert (run["status"], run["checked"], run["metric"]) == ("pass", 5, 5.0)
+    assert (run.status, run.checked, run.metric) == ("pass", 5, 5.0)
     assert queries == []
 
 
@@ -121,4 +121,4 @@ def test_a_percent_tolerance_measures_the_failing_percent(module_batches: Batche
 
     (run,) = dataset_checks.run(b.platform, b.anna, BATCHES, check_ids=[added["id"]])
 
-    assert (run["status"], run["failing"], run["metric"]) == ("fail", 1, 20.0)
+    assert (run.status, run.failing, run.metric) == ("fail", 1, 20.0)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from threshold.jobs.models import Job
 from threshold.jobs.scheduler import Scheduler
+from threshold.quality.check_results import CheckResult, ChecksNotRun
 from threshold.quality.dataset_checks import CHECK_JOB
 from threshold.quality.models import CheckRun
 from threshold.quality.schedule import run_due
@@ -52,7 +53,7 @@ def test_due_checks_run_once_and_are_scheduled_again(batches: Batches) -> None:
 
     ran = run_due(b.platform)
 
-    assert sorted(r["check"] for r in ran) == sorted(due) and {r["status"] for r in ran} == {"pass"}
+    assert sorted(r.check or 0 for r in ran) == sorted(due) and {r.status for r in ran} == {"pass"}
     assert run_due(b.platform) == []
     with b.platform.store.session() as s:
         runs = dict(s.execute(select(CheckRun.check_id, CheckRun.trigger)).all())
@@ -64,7 +65,7 @@ def test_two_schedulers_at_once_run_a_due_check_once(batches: Batches) -> None:
     b = batches
     check_id = b.add("not_null", column="batch_id")["id"]
     _due(b, check_id)
-    results: list[list[dict[str, object]]] = []
+    results: list[list[CheckResult | ChecksNotRun]] = []
     threads = [threading.Thread(target=lambda: results.append(run_due(b.platform))) for _ in range(4)]
     for t in threads:
         t.start()

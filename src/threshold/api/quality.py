@@ -63,7 +63,7 @@ class ActionIn(BaseModel):
 def list_dataset_checks(
     name: str, platform: PlatformDep, person: KnowsDataset, history: Annotated[int, Query(ge=1, le=500)] = 20
 ) -> dict[str, Any]:
-    return dataset_checks.dataset_checks(platform, person, name, history=history)
+    return dataset_checks.dataset_checks(platform, person, name, history=history).to_json()
 
 
 @router.post("/datasets/{name}/checks", summary="Add a check", status_code=201)
@@ -74,21 +74,21 @@ def add_check(name: str, body: CheckIn, platform: PlatformDep, person: WritesDat
 
 @router.post("/datasets/{name}/checks/run", summary="Run a dataset's checks now")
 async def run_checks(name: str, platform: PlatformDep, person: WritesDataset) -> list[dict[str, Any]]:
-    return await run_in_threadpool(dataset_checks.run, platform, person, name)
+    return [r.to_json() for r in await run_in_threadpool(dataset_checks.run, platform, person, name)]
 
 
 @router.get("/checks/{check_id}", summary="One check with its runs")
 def check(
     check_id: Id, platform: PlatformDep, person: SignedIn, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> dict[str, Any]:
-    return dataset_checks.check_history(platform, person, check_id, limit=limit)
+    return dataset_checks.check_history(platform, person, check_id, limit=limit).to_json()
 
 
 @router.delete("/checks/{check_id}", summary="Stop a check (its history stays)")
 def remove_check(
     check_id: Id, platform: PlatformDep, person: Annotated[Person, Requires("dataset.write")]
 ) -> dict[str, Any]:
-    return dataset_checks.remove(platform, person, check_id)
+    return dataset_checks.remove(platform, person, check_id).to_json()
 
 
 @router.get("/datasets/{name}/quality", summary="A dataset's quality score")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -16,6 +16,7 @@ from threshold.interface.tables import Col, TableSpec, count, when
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from threshold.quality.check_results import CheckHistory, CheckRecord, CheckResult, ChecksNotRun, DatasetChecks
     from threshold.quality.incident_results import IncidentRecord, IncidentRow
     from threshold.quality.quarantine import QuarantinedFile
     from threshold.quality.results import DatasetQuality, DomainQuality
@@ -49,25 +50,33 @@ CHECK_RUNS = TableSpec(
 CHECK_HISTORY = TableSpec(
     Col("at", "at", id=True, fmt=when),
     Col("trigger", "trigger"),
-    Col("status", lambda r: _status(r["status"]) + (" (rejected share)" if r["rejected"] else ""), markup=True),
+    Col("status", lambda r: _status(r.status) + (" (rejected share)" if r.rejected else ""), markup=True),
     Col("failing", "failing", fmt=count, justify="right"),
     Col("message", "message"),
 )
-HISTORY = View(
-    table=CHECK_HISTORY,
-    rows=lambda d: d["runs"],
-    lines=lambda d: [Plain(f"check {d['id']} on {d['dataset']}: {d['name']}")],
-)
+
+
+def _history_lines(d: CheckHistory) -> list[Plain]:
+    return [Plain(f"check {d.id} on {d.dataset}: {d.name}")]
+
+
+HISTORY = View(table=CHECK_HISTORY, rows=lambda d: d.runs, lines=_history_lines)
+
+
+def _last(c: CheckRecord, field: str) -> Any:
+    """A field of the check's newest run (None before its first)."""
+    return getattr(c.last, field) if c.last is not None else None
+
 
 CHECKS = TableSpec(
     Col("id", "id", id=True),
     Col("check", "name"),
     Col("kind", "kind"),
     Col("blocking", "blocking"),
-    Col("schedule", lambda c: c["schedule"] or "on share"),
+    Col("schedule", lambda c: c.schedule or "on share"),
     Col("last", "last_status", fmt=_status, markup=True),
-    Col("failing", lambda c: (c["last"] or {}).get("failing"), fmt=count, justify="right"),
-    Col("message", lambda c: (c["last"] or {}).get("message", "")),
+    Col("failing", lambda c: _last(c, "failing"), fmt=count, justify="right"),
+    Col("message", lambda c: _last(c, "message") or ""),
 )
 RECENT_RUNS = TableSpec(
     Col("at", "at", id=True, fmt=when),
@@ -177,6 +186,7 @@ def check_run(
 
     check_format(fmt, ("table", "json"))
     p = platform_at(home)
+    rows: Sequence[CheckResult | ChecksNotRun]
     if due:
         if dataset is not None:
             raise InvalidInput("--due runs every due check; leave the dataset out")
@@ -186,7 +196,7 @@ def check_run(
     else:
         rows = dataset_checks.run_all(p, acting(p, as_user))
     show(rows, fmt, View(table=CHECK_RUNS, empty="no checks to run"))
-    if strict and any(r["status"] != "pass" for r in rows):
+    if strict and any(r.status != "pass" for r in rows):
         raise typer.Exit(1)
 
 
@@ -198,7 +208,7 @@ def check_remove(check_id: int, as_user: As = None, home: Home = None, fmt: Form
 
     p = platform_at(home)
     r = remove(p, acting(p, as_user), check_id)
-    say(r, fmt, f"removed check {r['id']} from {r['dataset']}")
+    say(r, fmt, f"removed check {r.id} from {r.dataset}")
 
 
 @check_app.command("history")
@@ -235,12 +245,12 @@ def checks_cmd(
     show(data, fmt, View(lines=lambda d: _checks_lines(d, history)))
 
 
-def _checks_lines(d: dict[str, Any], history: int) -> Iterator[Any]:
-    score = "—" if d["score"] is None else f"{d['score']:.1f}"
-    yield f"{d['dataset']}: quality score {score} (last {d['score_detail'].get('window_days', 30)} days)"
-    yield CHECKS.rich(d["checks"])
+def _checks_lines(d: DatasetChecks, history: int) -> Iterator[Any]:
+    score = "—" if d.score is None else f"{d.score:.1f}"
+    yield f"{d.dataset}: quality score {score} (last {d.score_detail.get('window_days', 30)} days)"
+    yield CHECKS.rich(d.checks)
     if history:
-        yield RECENT_RUNS.rich(d["history"][:history])
+        yield RECENT_RUNS.rich(d.history[:history])
 
 
 @app.command("report")

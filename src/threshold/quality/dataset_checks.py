@@ -20,6 +20,15 @@ from threshold.jobs import service as jobs
 from threshold.jobs.schedule import normalise as normalise_schedule
 from threshold.platform import Platform
 from threshold.quality import samples
+from threshold.quality.check_results import (
+    CheckHistory,
+    CheckRecord,
+    CheckRemoved,
+    CheckResult,
+    CheckRunRow,
+    DatasetChecks,
+    RunEntry,
+)
 from threshold.quality.kinds import CheckSpec, kind_of
 from threshold.quality.models import CHECK_SOURCES, Check, CheckRun
 from threshold.quality.outcomes import after_runs
@@ -96,6 +105,8 @@ def _own_dataset_sql(sql: str, full_name: str) -> str:
 
 
 def add(platform: Platform, person: Person, full_name: str, spec: CheckSpec) -> dict[str, Any]:
+    """Add a check to a published dataset and plan its schedule; answers with the check's JSON form
+    (`CheckRecord.to_json()`: callers outside this package's tests still index it by key)."""
     full_name = full_name.lower()
     with platform.store.session() as s:
         ds = _dataset(s, person, full_name)
@@ -126,10 +137,10 @@ def add(platform: Platform, person: Person, full_name: str, spec: CheckSpec) -> 
         s.add(row)
         s.flush()
         job = jobs.plan(s, CHECK_JOB, str(row.id), schedule, label=full_name, now=now)
-        return _check_dict(row, None, job.next_run_at)
+        return _check_record(row, None, job.next_run_at).to_json()
 
 
-def remove(platform: Platform, person: Person, check_id: int) -> dict[str, Any]:
+def remove(platform: Platform, person: Person, check_id: int) -> CheckRemoved:
     """Deactivate a check: it stops running, its history stays (the score of the past keeps its meaning)."""
     with platform.store.session() as s:
         row = s.get(Check, check_id)
@@ -139,7 +150,7 @@ def remove(platform: Platform, person: Person, check_id: int) -> dict[str, Any]:
         _must_manage(s, person, ds, "remove")
         row.active, row.updated_at = False, platform.clock()
         jobs.unplan(s, CHECK_JOB, str(row.id))
-        return {"id": row.id, "dataset": ds.full_name, "name": row.name, "removed": True}
+        return CheckRemoved(id=row.id, dataset=ds.full_name, name=row.name)
 
 
 def run(
@@ -149,7 +160,7 @@ def run(
     *,
     check_ids: list[int] | None = None,
     trigger: str = "manual",
-) -> list[dict[str, Any]]:
+) -> list[CheckResult]:
     """Run a dataset's active checks (or `check_ids` of them) on its published snapshot, in one scan."""
     full_name = full_name.lower()
     with platform.store.session() as s:
@@ -168,10 +179,10 @@ def run(
     results = evaluate(reader, checks)
     record(platform, target, results, trigger=trigger, user_id=person.id if person else None)
     after_runs(platform, target, results)
-    return [_result_dict(full_name, r) for r in results]
+    return [_check_result(full_name, r) for r in results]
 
 
-def run_all(platform: Platform, person: Person) -> list[dict[str, Any]]:
+def run_all(platform: Platform, person: Person) -> list[CheckResult]:
     """Every dataset's checks that `person` may run (all of them for an admin)."""
     with platform.store.session() as s:
         q = (
@@ -185,24 +196,25 @@ def run_all(platform: Platform, person: Person) -> list[dict[str, Any]]:
     return [row for name in names for row in run(platform, person, name)]
 
 
-def _result_dict(full_name: str, r: Result) -> dict[str, Any]:
+def _check_result(full_name: str, r: Result) -> CheckResult:
     o = r.outcome
-    return {
-        "dataset": full_name,
-        "check": r.check.id,
-        "name": r.check.name,
-        "kind": r.check.kind,
-        "blocking": r.check.blocking,
-        "status": o.status,
-        "failing": o.failing,
-        "checked": o.checked,
-        "metric": o.metric,
-        "message": o.message,
-        "run": r.run_id,
-    }
+    return CheckResult(
+        dataset=full_name,
+        check=r.check.id,
+        name=r.check.name,
+        kind=r.check.kind,
+        blocking=r.check.blocking,
+        status=o.status,
+        failing=o.failing,
+        checked=o.checked,
+        metric=o.metric,
+        message=o.message,
+        run=r.run_id,
+    )
 
 
-def _check_dict(c: Check, last: dict[str, Any] | None, next_run_at: datetime | None = None) -> dict[str, Any]:
+def _check_fields(c: Check, next_run_at: datetime | None) -> dict[str, Any]:
+    """A check's fields as `CheckRecord` (and `CheckHistory`) hold them, `last` left out."""
     return {
         "id": c.id,
         "name": c.name,
@@ -217,13 +229,16 @@ def _check_dict(c: Check, last: dict[str, Any] | None, next_run_at: datetime | N
         "created_at": _iso(c.created_at),
         "last_status": c.last_status,
         "last_run_at": _iso(c.last_run_at),
-        "last": last,
     }
+
+
+def _check_record(c: Check, last: RunEntry | None, next_run_at: datetime | None = None) -> CheckRecord:
+    return CheckRecord(**_check_fields(c, next_run_at), last=last)
 
 
 def dataset_checks(
     platform: Platform, viewer: Person, full_name: str, *, history: int = HISTORY, purpose: str | None = None
-) -> dict[str, Any]:
+) -> DatasetChecks:
     """A dataset's active checks with their newest run, its recent runs and its score, for `viewer`."""
     full_name = full_name.lower()
     with platform.store.session() as s:
@@ -249,26 +264,26 @@ def dataset_checks(
     kinds = {c.id: c.kind for c in names.values()}
     decided: dict[str, Any] = {}  # the viewer's decision, made once for every sample of the page
 
-    def run_dict(r: CheckRun) -> dict[str, Any]:
+    def run_entry(r: CheckRun) -> RunEntry:
         c = names.get(r.check_id)
-        return {
-            "id": r.id,
-            "check": r.check_id,
-            "name": c.name if c else "",
-            "at": _iso(r.at),
-            "status": r.status,
-            "trigger": r.trigger,
-            "by": users.get(r.user_id) if r.user_id else None,
-            "snapshot_id": r.snapshot_id,
-            "blocking": r.blocking,
-            "rejected": r.rejected,
-            "failing": r.failing,
-            "checked": r.checked,
-            "metric": r.metric,
-            "message": r.message,
-            "detail": r.detail,
-            "duration_ms": r.duration_ms,
-            "sample": samples.for_viewer(
+        return RunEntry(
+            id=r.id,
+            check=r.check_id,
+            name=c.name if c else "",
+            at=_iso(r.at),
+            status=r.status,
+            trigger=r.trigger,
+            by=users.get(r.user_id) if r.user_id else None,
+            snapshot_id=r.snapshot_id,
+            blocking=r.blocking,
+            rejected=r.rejected,
+            failing=r.failing,
+            checked=r.checked,
+            metric=r.metric,
+            message=r.message,
+            detail=r.detail,
+            duration_ms=r.duration_ms,
+            sample=samples.for_viewer(
                 platform,
                 viewer,
                 full_name,
@@ -276,25 +291,26 @@ def dataset_checks(
                 kind=kinds.get(r.check_id, ""),
                 purpose=purpose,
                 decisions=decided,
-            ).to_json(),
-        }
+            ),
+        )
 
     score = dataset_scores(platform, [dataset_id])[dataset_id]
-    return {
-        "dataset": full_name,
-        "can_manage": manage,
-        "score": score["score"],
-        "score_detail": score,
-        "checks": [
-            _check_dict(c, run_dict(latest[c.id]) if c.id in latest else None, nexts.get(str(c.id))) for c in checks
+    return DatasetChecks(
+        dataset=full_name,
+        can_manage=manage,
+        score=score["score"],
+        score_detail=score,
+        checks=[
+            _check_record(c, run_entry(latest[c.id]) if c.id in latest else None, nexts.get(str(c.id))) for c in checks
         ],
-        "history": [run_dict(r) for r in runs],
-    }
+        history=[run_entry(r) for r in runs],
+    )
 
 
 def check_history(
     platform: Platform, viewer: Person, check_id: int, *, limit: int = 100, purpose: str | None = None
-) -> dict[str, Any]:
+) -> CheckHistory:
+    """One check of a dataset `viewer` may know exists, with its newest `limit` runs."""
     with platform.store.session() as s:
         c = s.get(Check, check_id)
         ds = s.get(Dataset, c.dataset_id) if c else None
@@ -304,28 +320,27 @@ def check_history(
             s.scalars(select(CheckRun).where(CheckRun.check_id == c.id).order_by(CheckRun.id.desc()).limit(limit))
         )
         nxt = jobs.next_runs(s, CHECK_JOB, [str(c.id)]).get(str(c.id))
-        full_name, check = ds.full_name, _check_dict(c, None, nxt)
+        full_name, fields = ds.full_name, _check_fields(c, nxt)
     decided: dict[str, Any] = {}
-    check["runs"] = [
-        {
-            "id": r.id,
-            "at": _iso(r.at),
-            "status": r.status,
-            "trigger": r.trigger,
-            "snapshot_id": r.snapshot_id,
-            "rejected": r.rejected,
-            "failing": r.failing,
-            "checked": r.checked,
-            "metric": r.metric,
-            "message": r.message,
-            "sample": samples.for_viewer(
-                platform, viewer, full_name, r.sample, kind=check["kind"], purpose=purpose, decisions=decided
-            ).to_json(),
-        }
+    history = [
+        CheckRunRow(
+            id=r.id,
+            at=_iso(r.at),
+            status=r.status,
+            trigger=r.trigger,
+            snapshot_id=r.snapshot_id,
+            rejected=r.rejected,
+            failing=r.failing,
+            checked=r.checked,
+            metric=r.metric,
+            message=r.message,
+            sample=samples.for_viewer(
+                platform, viewer, full_name, r.sample, kind=fields["kind"], purpose=purpose, decisions=decided
+            ),
+        )
         for r in runs
     ]
-    check["dataset"] = full_name
-    return check
+    return CheckHistory(**fields, last=None, runs=history, dataset=full_name)
 
 
 def _iso(d: datetime | None) -> str | None:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from threshold.errors import ThresholdError
 from threshold.jobs import service as jobs
 from threshold.platform import Platform
+from threshold.quality.check_results import CheckResult, ChecksNotRun
 from threshold.quality.dataset_checks import CHECK_JOB
 from threshold.quality.models import Check
 from threshold.store.models import Dataset
@@ -25,23 +26,24 @@ from threshold.store.models import Dataset
 log = logging.getLogger(__name__)
 
 
-def run_due(platform: Platform, *, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Run every due check; a dataset's due checks in one scan. Returns each check's result row, and one
-    error row for a dataset whose checks could not run."""
-    out: list[dict[str, Any]] = []
+def run_due(platform: Platform, *, now: datetime | None = None) -> list[CheckResult | ChecksNotRun]:
+    """Run every due check; a dataset's due checks in one scan. Returns each check's result, and one
+    `ChecksNotRun` for a dataset whose checks could not run."""
+    out: list[CheckResult | ChecksNotRun] = []
     failed: set[str] = set()
     for o in jobs.run_due(platform, now=now, only=[CHECK_JOB]):
         if o.error is None:
             if o.result is not None:
-                out.append(o.result)
+                out.append(CheckResult(**o.result))
         elif o.label not in failed:
             failed.add(o.label)
-            out.append({"dataset": o.label, "status": "error", "message": str(o.error)})
+            out.append(ChecksNotRun(dataset=o.label, message=str(o.error)))
     return out
 
 
 def check_jobs(platform: Platform, keys: Sequence[str]) -> dict[str, Any]:
-    """The `quality.check` job kind: run the claimed checks, grouped by dataset (published ones only)."""
+    """The `quality.check` job kind: run the claimed checks, grouped by dataset (published ones only). Each
+    check's outcome is its result's JSON form: the jobs core keeps a run's scalars as its summary."""
     from threshold.quality.dataset_checks import run
 
     ids = [int(k) for k in keys if k.isdigit()]
@@ -58,7 +60,7 @@ def check_jobs(platform: Platform, keys: Sequence[str]) -> dict[str, Any]:
     for full_name, check_ids in by_dataset.items():
         try:
             for row in run(platform, None, full_name, check_ids=check_ids, trigger="schedule"):
-                results[str(row["check"])] = row
+                results[str(row.check)] = row.to_json()
         except ThresholdError as e:
             log.warning("quality: scheduled checks of %s could not run: %s", full_name, e)
             results |= {str(i): e for i in check_ids}

@@ -54,8 +54,9 @@ def dataset_quality(
     request: Request, person: KnowsDataset, name: str, purpose: Annotated[str, Query(max_length=200)] = ""
 ) -> Response:
     platform = _platform(request)
-    data = dataset_checks.dataset_checks(platform, person, name, purpose=purpose or None)
-    held = quarantine.listing(platform, person, data["dataset"]) if data["can_manage"] else []
+    checks = dataset_checks.dataset_checks(platform, person, name, purpose=purpose or None)
+    data = checks.to_json()
+    held = quarantine.listing(platform, person, checks.dataset) if checks.can_manage else []
     data["quarantine"] = [q.to_json() for q in held]
     data["open_incidents"] = jsonable(list_incidents(platform, person, dataset=data["dataset"], status="unresolved"))
     data["kinds"] = [{"name": k.name, "label": k.label} for k in KINDS.values()]
@@ -135,7 +136,7 @@ def remove_check(
 ) -> Response:
     check_csrf(request, csrf)
     r = dataset_checks.remove(_platform(request), person, check_id)
-    return RedirectResponse(f"/datasets/{r['dataset']}/quality#checks", status_code=303)
+    return RedirectResponse(f"/datasets/{r.dataset}/quality#checks", status_code=303)
 
 
 @router.post("/quarantine/{quarantine_id}/release")
