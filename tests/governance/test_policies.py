@@ -109,7 +109,7 @@ def test_apply_creates_updates_and_retires_rules_with_versions_who_and_why(any_o
     assert second.retired == ["manufacturing.berlin"]
     assert second.created == ["manufacturing.scrap"]
 
-    history = [(r["rule"], r["version"], r["active"], r["author"], r["reason"]) for r in list_policies(p, history=True)]
+    history = [(r.rule, r.version, r.active, r.author, r.reason) for r in list_policies(p, history=True)]
     assert history[0] == (PERSONAL_GUARDRAIL, 1, True, None, "built in")
     assert sorted(history[1:]) == [
         ("manufacturing.berlin", 1, False, "anna", "finance budgets Berlin"),
@@ -118,9 +118,9 @@ def test_apply_creates_updates_and_retires_rules_with_versions_who_and_why(any_o
         ("manufacturing.energy", 2, True, "admin", "energy is secret now"),
         ("manufacturing.scrap", 1, True, "admin", "energy is secret now"),
     ]
-    active = {r["rule"]: r for r in list_policies(p)}
+    active = {r.rule: r for r in list_policies(p)}
     assert set(active) == {PERSONAL_GUARDRAIL, "manufacturing.energy", "manufacturing.scrap"}
-    assert active["manufacturing.energy"]["spec"]["mask"] == "redact"
+    assert active["manufacturing.energy"].spec["mask"] == "redact"
     assert {(r.rule_id, r.version) for r in active_rules(p)} == {
         ("manufacturing.energy", 2),
         ("manufacturing.scrap", 1),
@@ -172,7 +172,7 @@ def test_the_built_in_guardrail_stays_on_whatever_a_global_file_says(any_org: An
     apply(p, any_org.admin, "scope: global\nguardrails:\n  - {id: no-ads, kind: deny_purpose, purposes: [ads]}\n")
     result = apply(p, any_org.admin, "scope: global\nguardrails: []\n", reason="start over")
     assert result.retired == ["guardrail.no-ads"]
-    assert list_policies(p)[0]["rule"] == PERSONAL_GUARDRAIL
+    assert list_policies(p)[0].rule == PERSONAL_GUARDRAIL
     assert {r["e_mail"] for r in _rows(p, any_org.ben)} == {"***"}
 
 

@@ -106,7 +106,7 @@ def revoke_token(token_id: Id, platform: PlatformDep, person: SignedIn) -> dict[
 
 @router.get("/policies", summary="Guardrails and domain policies (the built-in personal-data guardrail first)")
 def list_policies(platform: PlatformDep, person: SignedIn, history: bool = False) -> list[dict[str, Any]]:
-    return policies.list_policies(platform, history=history, viewer=person)
+    return [r.to_json() for r in policies.list_policies(platform, history=history, viewer=person)]
 
 
 @router.post("/policies", summary="Apply a policy file: global guardrails (governance) or a domain's (owners)")

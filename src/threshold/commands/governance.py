@@ -14,7 +14,7 @@ from threshold.commands.support import acting, check_format, emit, lazy_module, 
 from threshold.errors import InvalidInput
 from threshold.governance.results import DatasetVisibility, DomainVisibility, Explanation
 from threshold.interface.rendering import Plain, View
-from threshold.interface.tables import Col, TableSpec, when, yes_no
+from threshold.interface.tables import Col, TableSpec, field, when, yes_no
 
 if TYPE_CHECKING:  # what mypy checks the calls against; at run time imported on first use
     from threshold.governance import audit, controls, policies
@@ -129,7 +129,7 @@ def policy_list(
 
 POLICIES = TableSpec(
     Col("rule", "rule", id=True),
-    Col("scope", lambda r: r["domain"] or r["scope"]),
+    Col("scope", lambda r: field(r, "domain") or field(r, "scope")),
     Col("kind", "kind"),
     Col("version", "version", justify="right"),
     Col("active", "active"),

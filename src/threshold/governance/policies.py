@@ -8,7 +8,7 @@ created or updated, active rules missing from it are retired (their history stay
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -26,6 +26,7 @@ from threshold.access.policy import (
 )
 from threshold.access.resources import PolicyScope
 from threshold.errors import InvalidInput, NotFound
+from threshold.governance.results import PolicyRow
 from threshold.identity.service import Person
 from threshold.names import NAME_RE
 from threshold.platform import Platform
@@ -292,7 +293,7 @@ def apply(platform: Platform, person: Person, text: str, *, reason: str = "", _d
     return result
 
 
-def list_policies(platform: Platform, *, history: bool = False, viewer: Person | None = None) -> list[dict[str, Any]]:
+def list_policies(platform: Platform, *, history: bool = False, viewer: Person | None = None) -> list[PolicyRow]:
     """The built-in guardrail first, then every rule (or every version of each, with `history`). A rule that
     names a dataset `viewer` may not know exists is not shown to them."""
     from threshold.access.visibility import knowable
@@ -315,41 +316,41 @@ def list_policies(platform: Platform, *, history: bool = False, viewer: Person |
     from threshold.access.policy import sensitive_class
 
     out = [
-        {
-            "rule": PERSONAL_GUARDRAIL,
-            "scope": "global",
-            "domain": None,
-            "kind": "mask",
-            "version": 1,
-            "active": True,
-            "author": None,
-            "reason": "built in",
-            "at": None,
-            "spec": {
+        PolicyRow(
+            rule=PERSONAL_GUARDRAIL,
+            scope="global",
+            domain=None,
+            kind="mask",
+            version=1,
+            active=True,
+            author=None,
+            reason="built in",
+            at=None,
+            spec={
                 "tags": list(sensitive_class(sensitive).everywhere),
                 "readers": "outside the domain the values come from",
                 "mask": platform.settings.guardrail_personal_mask,
                 "unless": "the reader's grant allows personal data for the declared purpose",
             },
-        }
+        )
     ]
     for p, domain, author in rows:
         names = [(n if "." in n else f"{domain}.{n}").lower() for n in p.spec.get("datasets") or []]
         if any(n not in known for n in names):
             continue
         out.append(
-            {
-                "rule": p.rule_id,
-                "scope": p.scope,
-                "domain": domain,
-                "kind": p.kind,
-                "version": p.version,
-                "active": p.active,
-                "author": author,
-                "reason": p.reason,
-                "at": p.created_at.isoformat(timespec="seconds") if p.created_at else None,
-                "spec": p.spec,
-            }
+            PolicyRow(
+                rule=p.rule_id,
+                scope=p.scope,
+                domain=domain,
+                kind=p.kind,
+                version=p.version,
+                active=p.active,
+                author=author,
+                reason=p.reason,
+                at=p.created_at.isoformat(timespec="seconds") if p.created_at else None,
+                spec=p.spec,
+            )
         )
     return out
 

@@ -191,3 +191,24 @@ class Explanation:
         if self.how_to_see_more is None:
             del out["how_to_see_more"]
         return out
+
+
+@dataclass(frozen=True)
+class PolicyRow:
+    """One rule (one version of it with `history`): its id, global or a domain's, its kind, whether it is in
+    force, who wrote it, why and when, and the rule itself as written (`spec`; the built-in personal-data
+    guardrail's in words)."""
+
+    rule: str
+    scope: str
+    domain: str | None
+    kind: str
+    version: int
+    active: bool
+    author: str | None
+    reason: str | None
+    at: str | None
+    spec: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

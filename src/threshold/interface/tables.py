@@ -43,6 +43,14 @@ def when(value: Any) -> str:
     return shown
 
 
+def field(row: Any, name: str) -> Any:
+    """A row's value by name: a dict's key (None when absent) or a typed result's attribute. A column
+    whose value is made of several fields reads them with this, so it draws dict rows and typed ones alike."""
+    if isinstance(row, Mapping):
+        return row.get(name)
+    return getattr(row, name)
+
+
 @dataclass(frozen=True)
 class Col:
     """One column: its header, where its value comes from (a key of the row, or a function of the row),
@@ -60,9 +68,7 @@ class Col:
     def value(self, row: Any) -> Any:
         if callable(self.key):
             return self.key(row)
-        if isinstance(row, Mapping):
-            return row.get(self.key)
-        return getattr(row, self.key)
+        return field(row, self.key)
 
     def cell(self, row: Any) -> str:
         return self.fmt(self.value(row))

@@ -69,7 +69,7 @@ def _summary(spec: dict[str, Any]) -> str:
 def _overview(platform: Platform, person: Person, **extra: Any) -> dict[str, Any]:
     from threshold.access import PolicyScope
 
-    rules = [r | {"summary": _summary(r["spec"])} for r in policies.list_policies(platform, viewer=person)]
+    rules = [r.to_json() | {"summary": _summary(r.spec)} for r in policies.list_policies(platform, viewer=person)]
     writes_guardrails = bool(may(person, "policy.edit", PolicyScope(None)))
     oversees = bool(may(person, "governance.oversee"))
     domains: dict[str, list[dict[str, Any]]] = {}
@@ -139,8 +139,8 @@ def history(request: Request, person: SignedIn, rule: Annotated[str, Query(max_l
     """Every version of every rule (or of one), with who changed it and why."""
     versions = policies.list_policies(request.app.state.platform, history=True, viewer=person)
     if rule:
-        versions = [v for v in versions if v["rule"] == rule]
-    data = {"rule": rule, "versions": list(reversed(versions))}
+        versions = [v for v in versions if v.rule == rule]
+    data = {"rule": rule, "versions": [v.to_json() for v in reversed(versions)]}
     return page(
         request, "governance_history.html", data, person=person, title=i18n.Text("Policy history"), nav="governance"
     )
