@@ -66,7 +66,7 @@ def test_a_column_in_a_products_contract_is_a_promise(fresh: History) -> None:
     assert day["in_contract"] is True
     assert day["affects"] == "5 people in 4 domains, the product contract (breaking: new major version)"
     impact = column_impact(fresh.platform, KPIS, "day")
-    assert (impact["people"], impact["in_contract"]) == (5, True)
+    assert (impact.people, impact.in_contract) == (5, True)
     with pytest.raises(NotFound):
         column_impact(fresh.platform, KPIS, "nope")
 

@@ -192,3 +192,15 @@ def test_the_rest_api(fresh: History) -> None:
     r = _api(fresh, "POST", f"/api/v1/products/{KPIS}/deprecate", json={"replacement": INVOICES})
     assert r.json()["status"] == "deprecated"
     assert _api(fresh, "GET", "/api/v1/domains/finance/producer", user="carla").json()["producer_view"] is False
+
+
+def test_a_columns_impact_over_the_api_is_the_services_json(fresh: History, anna: Client) -> None:
+    from threshold.products.producers import column_impact
+
+    r = anna.get(f"/api/v1/datasets/{KPIS}/columns/day/impact")
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert list(data) == ["dataset", "column", "people", "queries", "domains", "in_contract", "downstream"]
+    assert (data["dataset"], data["column"], data["people"]) == (KPIS, "day", 5)
+    assert data == column_impact(fresh.platform, KPIS, "day", viewer=fresh.people["anna"]).to_json()
+    assert anna.get(f"/api/v1/datasets/{KPIS}/columns/nope/impact").status_code == 404

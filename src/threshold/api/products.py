@@ -77,7 +77,7 @@ def producer(
 
 @router.get("/datasets/{dataset}/columns/{column}/impact", summary="What changing one column would affect")
 def column_impact(dataset: str, column: str, platform: PlatformDep, person: KnowsDataset) -> dict[str, Any]:
-    return producers.column_impact(platform, dataset, column, viewer=person)
+    return producers.column_impact(platform, dataset, column, viewer=person).to_json()
 
 
 @router.get("/candidates", summary="Promotion candidates, ranked, with reasons and what promoting needs")

@@ -32,6 +32,7 @@ from threshold.products.models import (
     UsageDomainWeekly,
     UsageWeekly,
 )
+from threshold.products.results import ColumnImpact
 from threshold.store.models import AccessRequest, Column, Dataset, Domain, Grant, Membership, User
 
 W = UsageWeekly
@@ -394,7 +395,7 @@ def _affects(people: int, domains: int, promised: bool) -> str:
     return ", ".join(parts)
 
 
-def column_impact(platform: Platform, dataset: str, column: str, *, viewer: Person | None = None) -> dict[str, Any]:
+def column_impact(platform: Platform, dataset: str, column: str, *, viewer: Person | None = None) -> ColumnImpact:
     """What changing one column would affect: readers, domains, contracts, derived columns (lineage)."""
     from threshold.products.consumption import dataset_consumers
 
@@ -406,12 +407,12 @@ def column_impact(platform: Platform, dataset: str, column: str, *, viewer: Pers
         promised = _promised_columns(s, [ref_id]).get(ref_id, set()) if ref_id else set()
     if column not in known:
         raise NotFound(f"{data['dataset']} has no column {column!r}")
-    return {
-        "dataset": data["dataset"],
-        "column": column,
-        "people": col["people"] if col else 0,
-        "queries": col["queries"] if col else 0,
-        "domains": col["domains"] if col else [],
-        "in_contract": column in promised,
-        "downstream": data["downstream"],
-    }
+    return ColumnImpact(
+        dataset=data["dataset"],
+        column=column,
+        people=col["people"] if col else 0,
+        queries=col["queries"] if col else 0,
+        domains=col["domains"] if col else [],
+        in_contract=column in promised,
+        downstream=data["downstream"],
+    )
