@@ -108,8 +108,8 @@ def test_window_of_weeks(history: History) -> None:
 
 
 def test_reuse_matrix(history: History) -> None:
-    m = org_patterns(history.platform, viewer=history.people["admin"])["reuse_matrix"]
-    cells = {(c["consumer"], c["producer"]): (c["people"], c["reads"]) for c in m["cells"]}
+    m = org_patterns(history.platform, viewer=history.people["admin"]).reuse_matrix
+    cells = {(c.consumer, c.producer): (c.people, c.reads) for c in m.cells}
     assert cells == {
         ("finance", "finance"): (1, 14),
         ("finance", "manufacturing"): (2, 17),
@@ -121,32 +121,32 @@ def test_reuse_matrix(history: History) -> None:
         ("supply_chain", "manufacturing"): (1, 3),
         ("supply_chain", "supply_chain"): (1, 7),
     }
-    assert m["cross_domain_reads"] == 17 + 4 + 1 + 1 + 3
-    assert m["producers"] == ["finance", "manufacturing", "sales", "strategy", "supply_chain"]
+    assert m.cross_domain_reads == 17 + 4 + 1 + 1 + 3
+    assert m.producers == ["finance", "manufacturing", "sales", "strategy", "supply_chain"]
 
 
 def test_rising_falling_long_tail_and_domains_that_only_consume(history: History) -> None:
     p = org_patterns(history.platform, viewer=history.people["admin"])
     # person-weeks, the last 4 complete weeks against the 4 before: plant_kpis 3+3+2+0 -> 6+6+3+3;
     # sensors 1+1+1 -> 2+2+1+1; orders 0 -> 1+1; shipments 3 -> 2+1+1+1; invoices 3 -> 4
-    rising = [(r["dataset"], r["prior_person_weeks"], r["recent_person_weeks"]) for r in p["rising"]]
+    rising = [(r.dataset, r.prior_person_weeks, r.recent_person_weeks) for r in p.rising]
     assert rising == [(KPIS, 8, 18), (SENSORS, 3, 6), (ORDERS, 0, 2), (SHIPMENTS, 3, 5), (INVOICES, 3, 4)]
-    assert [(r["prior_queries"], r["recent_queries"]) for r in p["rising"]][:2] == [(11, 22), (3, 7)]
-    assert p["falling"] == []
-    assert [x["dataset"] for x in p["long_tail"]["never_used"]] == [OLD, SECRET]
-    assert {x["dataset"] for x in p["long_tail"]["one_person"]} == {INVOICES, ORDERS}
-    assert p["consume_not_share"] == ["strategy"]
-    balance = {b["domain"]: b for b in p["domains"]}
-    assert (balance["manufacturing"]["outside_people"], balance["manufacturing"]["outside_reads"]) == (6, 25)
-    assert balance["sales"]["consumes_from_others"] == 5
-    assert p["totals"] == {"reads": 67, "people": 9, "datasets": 7, "datasets_used": 5}
+    assert [(r.prior_queries, r.recent_queries) for r in p.rising][:2] == [(11, 22), (3, 7)]
+    assert p.falling == []
+    assert [x.dataset for x in p.long_tail.never_used] == [OLD, SECRET]
+    assert {x.dataset for x in p.long_tail.one_person} == {INVOICES, ORDERS}
+    assert p.consume_not_share == ["strategy"]
+    balance = {b.domain: b for b in p.domains}
+    assert (balance["manufacturing"].outside_people, balance["manufacturing"].outside_reads) == (6, 25)
+    assert balance["sales"].consumes_from_others == 5
+    assert p.to_json()["totals"] == {"reads": 67, "people": 9, "datasets": 7, "datasets_used": 5}
 
 
 def test_outsiders_do_not_see_other_domains_restricted_datasets_in_lists(history: History) -> None:
     p = org_patterns(history.platform, viewer=history.people["ben"])
-    assert [x["dataset"] for x in p["long_tail"]["never_used"]] == [OLD]
+    assert [x.dataset for x in p.long_tail.never_used] == [OLD]
     mine = org_patterns(history.platform, viewer=history.people["carla"])  # sales: its own restricted data
-    assert SECRET in [x["dataset"] for x in mine["long_tail"]["never_used"]]
+    assert SECRET in [x.dataset for x in mine.long_tail.never_used]
 
 
 def test_usage_by_schema_level_drills_down_per_dataset(history: History) -> None:

@@ -60,7 +60,7 @@ def consumers(
 def org_patterns(platform: PlatformDep, person: SignedIn, weeks: WeeksQuery = None, domain: str | None = None) -> Any:
     if domain:
         return [r.to_json() for r in patterns.domain_datasets(platform, domain, viewer=person, weeks=weeks)]
-    return patterns.org_patterns(platform, viewer=person, weeks=weeks)
+    return patterns.org_patterns(platform, viewer=person, weeks=weeks).to_json()
 
 
 @router.get("/domains/{domain}/producer", summary="A domain's producer view: who uses its data and why")

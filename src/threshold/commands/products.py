@@ -21,7 +21,7 @@ from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec, count
 
 if TYPE_CHECKING:
-    from threshold.products.results import CandidateListing, OwnerSuggestions, ProductRecord
+    from threshold.products.results import CandidateListing, OrgPatterns, OwnerSuggestions, ProductRecord, ReuseMatrix
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 owners_app = typer.Typer(no_args_is_help=True, help="Find a data product's owner by working backward from the data.")
@@ -137,46 +137,43 @@ DOMAIN_USAGE = TableSpec(
 )
 TREND = TableSpec(
     Col("dataset", "dataset", id=True),
-    Col("person-weeks before → now", lambda r: f"{r['prior_person_weeks']} → {r['recent_person_weeks']}"),
-    Col("queries before → now", lambda r: f"{r['prior_queries']} → {r['recent_queries']}"),
+    Col("person-weeks before → now", lambda r: f"{r.prior_person_weeks} → {r.recent_person_weeks}"),
+    Col("queries before → now", lambda r: f"{r.prior_queries} → {r.recent_queries}"),
 )
 
 
-def _reuse_matrix(m: dict[str, Any]) -> TableSpec:
+def _reuse_matrix(m: ReuseMatrix) -> TableSpec:
     """The consumer x producer matrix: a column per producing domain, each cell `people · reads`."""
-    cells = {(c["consumer"], c["producer"]): c for c in m["cells"]}
+    cells = {(c.consumer, c.producer): c for c in m.cells}
 
     def cell(producer: str) -> Callable[[str], str]:
         def people_reads(consumer: str) -> str:
             c = cells.get((consumer, producer))
-            return f"{c['people']} · {c['reads']:,}" if c else ""
+            return f"{c.people} · {c.reads:,}" if c else ""
 
         return people_reads
 
     return TableSpec(
         Col("consumer \\ producer", lambda consumer: consumer, id=True),
-        *(Col(producer, cell(producer)) for producer in m["producers"]),
+        *(Col(producer, cell(producer)) for producer in m.producers),
     )
 
 
-def _patterns_lines(d: dict[str, Any]) -> Iterator[Any]:
-    tot = d["totals"]
-    yield (
-        f"{tot['reads']:,} dataset reads by {tot['people']} people; {tot['datasets_used']} of {tot['datasets']} "
-        f"datasets used"
-    )
-    m = d["reuse_matrix"]
-    yield _reuse_matrix(m).rich(m["consumers"], title="reuse matrix (people · reads)")
-    yield DOMAIN_USAGE.rich(d["domains"], title="usage by domain")
-    for key in ("rising", "falling"):
-        weeks = d["trend_weeks"]
-        yield TREND.rich(d[key][:10], title=f"{key} (last {weeks} complete weeks against the {weeks} before)")
-    tail = d["long_tail"]
-    yield f"long tail: {tail['never_used_count']} datasets never used, {tail['one_person_count']} used by one person"
-    for x in tail["never_used"][:20]:
-        yield Plain(f"  {x['dataset']}  (shared {x['shared_at'][:10] if x['shared_at'] else '?'})")
-    if d["consume_not_share"]:
-        yield Plain(f"domains that consume but never share: {', '.join(d['consume_not_share'])}")
+def _patterns_lines(d: OrgPatterns) -> Iterator[Any]:
+    tot = d.totals
+    yield (f"{tot.reads:,} dataset reads by {tot.people} people; {tot.datasets_used} of {tot.datasets} datasets used")
+    m = d.reuse_matrix
+    yield _reuse_matrix(m).rich(m.consumers, title="reuse matrix (people · reads)")
+    yield DOMAIN_USAGE.rich(d.domains, title="usage by domain")
+    for key, changes in (("rising", d.rising), ("falling", d.falling)):
+        weeks = d.trend_weeks
+        yield TREND.rich(changes[:10], title=f"{key} (last {weeks} complete weeks against the {weeks} before)")
+    tail = d.long_tail
+    yield f"long tail: {tail.never_used_count} datasets never used, {tail.one_person_count} used by one person"
+    for x in tail.never_used[:20]:
+        yield Plain(f"  {x.dataset}  (shared {x.shared_at[:10] if x.shared_at else '?'})")
+    if d.consume_not_share:
+        yield Plain(f"domains that consume but never share: {', '.join(d.consume_not_share)}")
 
 
 PATTERNS = View(lines=_patterns_lines)

@@ -27,13 +27,25 @@ from threshold.platform import Platform
 from threshold.products import rollup
 from threshold.products.lookup import NO_DOMAIN, Window, as_consumer, iso, memberships
 from threshold.products.models import UsageDatasetWeekly, UsageDomainWeekly, UsageSignals
-from threshold.products.results import DomainDatasetUse
+from threshold.products.results import (
+    DomainBalance,
+    DomainDatasetUse,
+    LongTail,
+    NeverUsed,
+    OnePerson,
+    OrgPatterns,
+    PatternTotals,
+    ReuseCell,
+    ReuseMatrix,
+    TrendPeriods,
+    UsageChange,
+)
 from threshold.store.models import Dataset, Domain
 
 
 def org_patterns(
     platform: Platform, *, viewer: Person | None = None, weeks: int | None = None, limit: int = 15
-) -> dict[str, Any]:
+) -> OrgPatterns:
     """The organisation's consumption patterns over the window."""
     rollup.refresh(platform)
     window = Window.of(platform, weeks)
@@ -79,24 +91,27 @@ def org_patterns(
     balance = _balance(datasets, per_user_domain, domains, domains_of)
     ever_by = {d: (n, last) for d, n, last in ever}
     names = {i: (n, domains.get(dom, "?")) for i, n, dom, _c, _s in datasets}
-    return {
-        "window": window.as_dict(),
-        "trend_weeks": trend,
-        "totals": {
-            "reads": sum(int(q) for _u, _d, q in per_user_domain),
-            "people": len({u for u, _d, _q in per_user_domain}),
-            "datasets": len(datasets),
-            "datasets_used": sum(1 for i, *_ in datasets if i in ever_by),
-        },
-        "reuse_matrix": matrix,
-        "domains": balance,
-        "consume_not_share": [b["domain"] for b in balance if b["consumes_from_others"] and not b["datasets"]],
-        **_trends(trends, names, visible, limit, recent_start, prior_start),
-        "long_tail": _long_tail(datasets, ever_by, domains, visible, limit),
-    }
+    periods, rising, falling = _trends(trends, names, visible, limit, recent_start, prior_start)
+    return OrgPatterns(
+        window=window.as_dict(),
+        trend_weeks=trend,
+        totals=PatternTotals(
+            reads=sum(int(q) for _u, _d, q in per_user_domain),
+            people=len({u for u, _d, _q in per_user_domain}),
+            datasets=len(datasets),
+            datasets_used=sum(1 for i, *_ in datasets if i in ever_by),
+        ),
+        reuse_matrix=matrix,
+        domains=balance,
+        consume_not_share=[b.domain for b in balance if b.consumes_from_others and not b.datasets],
+        periods=periods,
+        rising=rising,
+        falling=falling,
+        long_tail=_long_tail(datasets, ever_by, domains, visible, limit),
+    )
 
 
-def _matrix(rows: Sequence[Any], domains: dict[int, str], domains_of: dict[int, tuple[str, ...]]) -> dict[str, Any]:
+def _matrix(rows: Sequence[Any], domains: dict[int, str], domains_of: dict[int, tuple[str, ...]]) -> ReuseMatrix:
     people: dict[tuple[str, str], set[int]] = defaultdict(set)
     queries: dict[tuple[str, str], int] = defaultdict(int)
     for uid, producer_id, n in rows:
@@ -107,24 +122,24 @@ def _matrix(rows: Sequence[Any], domains: dict[int, str], domains_of: dict[int, 
     names = sorted(domains.values())
     consumers = names + ([NO_DOMAIN] if any(c == NO_DOMAIN for c, _ in people) else [])
     cells = [
-        {"consumer": c, "producer": p, "people": len(people[(c, p)]), "reads": queries[(c, p)], "own": c == p}
+        ReuseCell(consumer=c, producer=p, people=len(people[(c, p)]), reads=queries[(c, p)], own=c == p)
         for c in consumers
         for p in names
         if (c, p) in people
     ]
-    cross = [c for c in cells if not c["own"]]
-    return {
-        "consumers": consumers,
-        "producers": names,
-        "cells": cells,
-        "cross_domain_reads": sum(c["reads"] for c in cross),
-        "cross_domain_pairs": len(cross),
-    }
+    cross = [c for c in cells if not c.own]
+    return ReuseMatrix(
+        consumers=consumers,
+        producers=names,
+        cells=cells,
+        cross_domain_reads=sum(c.reads for c in cross),
+        cross_domain_pairs=len(cross),
+    )
 
 
 def _balance(
     datasets: Sequence[Any], rows: Sequence[Any], domains: dict[int, str], domains_of: dict[int, tuple[str, ...]]
-) -> list[dict[str, Any]]:
+) -> list[DomainBalance]:
     """Per domain: datasets shared (and used), use of its data (own and others'), its use of others' data."""
     shared: dict[str, int] = defaultdict(int)
     for _i, _n, dom, _c, _s in datasets:
@@ -147,88 +162,86 @@ def _balance(
     for name in sorted(domains.values()):
         acc = on_its_data[name]
         out.append(
-            {
-                "domain": name,
-                "datasets": shared[name],
-                "reads": acc[1],
-                "people": len(acc[0]),
-                "outside_people": len(acc[2]),
-                "outside_reads": acc[3],
-                "consumes_from_others": consumes[name][0],
-                "consumes_domains": sorted(consumes[name][1]),
-                "ratio": round(consumes[name][0] / acc[3], 2) if acc[3] else None,
-            }
+            DomainBalance(
+                domain=name,
+                datasets=shared[name],
+                reads=acc[1],
+                people=len(acc[0]),
+                outside_people=len(acc[2]),
+                outside_reads=acc[3],
+                consumes_from_others=consumes[name][0],
+                consumes_domains=sorted(consumes[name][1]),
+                ratio=round(consumes[name][0] / acc[3], 2) if acc[3] else None,
+            )
         )
     return out
 
 
 def _trends(
     rows: Sequence[Any], names: dict[int, tuple[str, str]], visible: set[int], limit: int, recent: Any, prior: Any
-) -> dict[str, Any]:
-    items: list[dict[str, Any]] = []
+) -> tuple[TrendPeriods, list[UsageChange], list[UsageChange]]:
+    """The periods compared, and the datasets rising and falling (at most `limit` each)."""
+    items: list[UsageChange] = []
     for dataset_id, r_q, p_q, r_p, p_p in rows:
         if dataset_id not in visible or dataset_id not in names:
             continue
         r_q, p_q = int(r_q or 0), int(p_q or 0)
         items.append(
-            {
-                "dataset": names[dataset_id][0],
-                "domain": names[dataset_id][1],
-                "recent_queries": r_q,
-                "prior_queries": p_q,
-                "recent_person_weeks": int(r_p or 0),
-                "prior_person_weeks": int(p_p or 0),
-                "change_queries": r_q - p_q,
-                "change_person_weeks": int(r_p or 0) - int(p_p or 0),
-                "change": round((r_q - p_q) / p_q, 2) if p_q else None,
-            }
+            UsageChange(
+                dataset=names[dataset_id][0],
+                domain=names[dataset_id][1],
+                recent_queries=r_q,
+                prior_queries=p_q,
+                recent_person_weeks=int(r_p or 0),
+                prior_person_weeks=int(p_p or 0),
+                change_queries=r_q - p_q,
+                change_person_weeks=int(r_p or 0) - int(p_p or 0),
+                change=round((r_q - p_q) / p_q, 2) if p_q else None,
+            )
         )
 
-    def change(i: dict[str, Any]) -> tuple[int, int]:
-        return i["change_person_weeks"], i["change_queries"]
+    def change(i: UsageChange) -> tuple[int, int]:
+        return i.change_person_weeks, i.change_queries
 
     rising = sorted(
         (i for i in items if change(i) > (0, 0)),
-        key=lambda i: (-i["change_person_weeks"], -i["change_queries"], i["dataset"]),
+        key=lambda i: (-i.change_person_weeks, -i.change_queries, i.dataset),
     )
     falling = sorted(
         (i for i in items if change(i) < (0, 0)),
-        key=lambda i: (i["change_person_weeks"], i["change_queries"], i["dataset"]),
+        key=lambda i: (i.change_person_weeks, i.change_queries, i.dataset),
     )
-    return {
-        "periods": {
-            "prior_since": prior.isoformat(),
-            "recent_since": recent.isoformat(),
-            "recent_until": (recent + timedelta(weeks=(recent - prior).days // 7)).isoformat(),
-        },
-        "rising": rising[:limit],
-        "falling": falling[:limit],
-    }
+    periods = TrendPeriods(
+        prior_since=prior.isoformat(),
+        recent_since=recent.isoformat(),
+        recent_until=(recent + timedelta(weeks=(recent - prior).days // 7)).isoformat(),
+    )
+    return periods, rising[:limit], falling[:limit]
 
 
 def _long_tail(
     datasets: Sequence[Any], ever: dict[int, tuple[int, Any]], domains: dict[int, str], visible: set[int], limit: int
-) -> dict[str, Any]:
+) -> LongTail:
     never = [
-        {"dataset": n, "domain": domains.get(dom, "?"), "shared_at": iso(created), "stage": stage}
+        NeverUsed(dataset=n, domain=domains.get(dom, "?"), shared_at=iso(created), stage=stage)
         for i, n, dom, created, stage in datasets
         if i not in ever and i in visible
     ]
     once = [
-        {"dataset": n, "domain": domains.get(dom, "?"), "people": ever[i][0], "last_used": iso(ever[i][1])}
+        OnePerson(dataset=n, domain=domains.get(dom, "?"), people=ever[i][0], last_used=iso(ever[i][1]))
         for i, n, dom, _c, _s in datasets
         if i in ever and ever[i][0] == 1 and i in visible
     ]
-    never.sort(key=lambda x: (x["shared_at"] or "", x["dataset"]))
-    once.sort(key=lambda x: (x["last_used"] or "", x["dataset"]))
+    never.sort(key=lambda x: (x.shared_at or "", x.dataset))
+    once.sort(key=lambda x: (x.last_used or "", x.dataset))
     total = len(datasets)
-    return {
-        "never_used": never,
-        "never_used_count": len(never),
-        "one_person": once[: limit * 4],
-        "one_person_count": len(once),
-        "share_never_used": round(sum(1 for i, *_ in datasets if i not in ever) / total, 3) if total else None,
-    }
+    return LongTail(
+        never_used=never,
+        never_used_count=len(never),
+        one_person=once[: limit * 4],
+        one_person_count=len(once),
+        share_never_used=round(sum(1 for i, *_ in datasets if i not in ever) / total, 3) if total else None,
+    )
 
 
 def domain_datasets(

@@ -429,3 +429,130 @@ class ColumnImpact:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class ReuseCell:
+    """One (consuming domain, producing domain) pair with readers: distinct people, reads, whether it is a
+    domain reading its own data."""
+
+    consumer: str
+    producer: str
+    people: int
+    reads: int
+    own: bool
+
+
+@dataclass(frozen=True)
+class ReuseMatrix:
+    """Who reads whose data: the consuming and producing domains, the cells with readers, and the reads and
+    pairs across domains."""
+
+    consumers: list[str]
+    producers: list[str]
+    cells: list[ReuseCell]
+    cross_domain_reads: int
+    cross_domain_pairs: int
+
+
+@dataclass(frozen=True)
+class DomainBalance:
+    """One domain's give and take: datasets it shares, reads of its data (by its own people and from outside),
+    and how much it reads of other domains' data (`ratio`: what it takes over what others take from it)."""
+
+    domain: str
+    datasets: int
+    reads: int
+    people: int
+    outside_people: int
+    outside_reads: int
+    consumes_from_others: int
+    consumes_domains: list[str]
+    ratio: float | None
+
+
+@dataclass(frozen=True)
+class UsageChange:
+    """A dataset rising or falling: queries and person-weeks in the recent complete weeks against the weeks
+    before, their difference, and the relative change of queries (None when there were none before)."""
+
+    dataset: str
+    domain: str
+    recent_queries: int
+    prior_queries: int
+    recent_person_weeks: int
+    prior_person_weeks: int
+    change_queries: int
+    change_person_weeks: int
+    change: float | None
+
+
+@dataclass(frozen=True)
+class TrendPeriods:
+    """The two periods a trend compares: the prior one from `prior_since`, the recent one until `recent_until`."""
+
+    prior_since: str
+    recent_since: str
+    recent_until: str
+
+
+@dataclass(frozen=True)
+class NeverUsed:
+    """A dataset nobody has read, with when it was shared."""
+
+    dataset: str
+    domain: str
+    shared_at: str | None
+    stage: str
+
+
+@dataclass(frozen=True)
+class OnePerson:
+    """A dataset only one person has ever read, with when it was last read."""
+
+    dataset: str
+    domain: str
+    people: int
+    last_used: str | None
+
+
+@dataclass(frozen=True)
+class LongTail:
+    """Datasets never used and used by one person only (a page of each, with the counts), and the share of all
+    datasets never used."""
+
+    never_used: list[NeverUsed]
+    never_used_count: int
+    one_person: list[OnePerson]
+    one_person_count: int
+    share_never_used: float | None
+
+
+@dataclass(frozen=True)
+class PatternTotals:
+    """Reads and distinct readers in the window; datasets shared, and those ever used."""
+
+    reads: int
+    people: int
+    datasets: int
+    datasets_used: int
+
+
+@dataclass(frozen=True)
+class OrgPatterns:
+    """The organisation's consumption patterns over the window: totals, the reuse matrix, each domain's give
+    and take, domains that consume but never share, rising and falling datasets, the long tail."""
+
+    window: dict[str, object]
+    trend_weeks: int
+    totals: PatternTotals
+    reuse_matrix: ReuseMatrix
+    domains: list[DomainBalance]
+    consume_not_share: list[str]
+    periods: TrendPeriods
+    rising: list[UsageChange]
+    falling: list[UsageChange]
+    long_tail: LongTail
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

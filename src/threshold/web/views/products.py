@@ -55,7 +55,7 @@ def _platform(request: Request) -> Platform:
 @router.get("/consumption")
 @router.get("/consumption.json")
 def consumption_page(request: Request, person: SignedIn, weeks: Weeks = None) -> Response:
-    data = patterns.org_patterns(_platform(request), viewer=person, weeks=weeks)
+    data = patterns.org_patterns(_platform(request), viewer=person, weeks=weeks).to_json()
     data["chart"] = matrix_chart(data["reuse_matrix"])
     for key in ("rising", "falling"):
         for item in data[key]:
