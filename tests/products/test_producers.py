@@ -20,7 +20,7 @@ def _item(view: dict[str, object], name: str) -> dict[str, object]:
 
 def test_a_domain_owner_sees_who_uses_each_dataset_and_why(fresh: History) -> None:
     request_access(fresh.platform, fresh.people["frank"], INVOICES, purpose="pricing", justification="margins")
-    view = domain_view(fresh.platform, "manufacturing", viewer=fresh.people["anna"])
+    view = domain_view(fresh.platform, "manufacturing", viewer=fresh.people["anna"]).to_json()
     assert view["producer_view"] is True
     assert view["totals"] | {"consumer_domains": None} == {
         "datasets": 3,
@@ -54,14 +54,14 @@ def test_a_domain_owner_sees_who_uses_each_dataset_and_why(fresh: History) -> No
     columns = {c["column"]: c for c in kpis["columns"]}
     assert columns["energy_kwh"]["affects"] == "4 people in 3 domains"
     assert columns["operator_name"]["affects"] == "2 people in 2 domains"  # sam and frank looked at every column
-    finance = domain_view(fresh.platform, "finance", viewer=fresh.people["ben"])
+    finance = domain_view(fresh.platform, "finance", viewer=fresh.people["ben"]).to_json()
     invoices = _item(finance, INVOICES)
     assert (invoices["waiting_requests"], invoices["requests"][0]["requester"]) == (1, "frank")
 
 
 def test_a_column_in_a_products_contract_is_a_promise(fresh: History) -> None:
     promote(fresh.platform, fresh.people["anna"], KPIS, owner="anna")
-    kpis = _item(domain_view(fresh.platform, "manufacturing", viewer=fresh.people["anna"]), KPIS)
+    kpis = _item(domain_view(fresh.platform, "manufacturing", viewer=fresh.people["anna"]).to_json(), KPIS)
     day = next(c for c in kpis["columns"] if c["column"] == "day")
     assert day["in_contract"] is True
     assert day["affects"] == "5 people in 4 domains, the product contract (breaking: new major version)"
@@ -73,7 +73,7 @@ def test_a_column_in_a_products_contract_is_a_promise(fresh: History) -> None:
 
 def test_outsiders_see_aggregates_only_for_data_they_cannot_read(fresh: History) -> None:
     request_access(fresh.platform, fresh.people["frank"], INVOICES, purpose="pricing")
-    view = domain_view(fresh.platform, "finance", viewer=fresh.people["carla"])
+    view = domain_view(fresh.platform, "finance", viewer=fresh.people["carla"]).to_json()
     assert view["producer_view"] is False
     invoices = _item(view, INVOICES)
     assert (invoices["people"], invoices["queries"], invoices["waiting_requests"]) == (1, 14, 1)
@@ -90,24 +90,25 @@ def test_outsiders_see_aggregates_only_for_data_they_cannot_read(fresh: History)
     assert (d["names_visible"], d["consumers"]) == (False, None)
     assert ("credit check", "granted") in {(p["purpose"], p["source"]) for p in d["purposes"]}
     assert (
-        _item(domain_view(fresh.platform, "finance", viewer=fresh.people["carla"]), INVOICES)["top_consumers"] is None
+        _item(domain_view(fresh.platform, "finance", viewer=fresh.people["carla"]).to_json(), INVOICES)["top_consumers"]
+        is None
     )
     producer = dataset_consumers(fresh.platform, INVOICES, viewer=fresh.people["ben"])
     assert [p["user"] for p in producer["consumers"]] == ["ben", "dora"]  # dora only tried
 
 
 def test_another_domains_restricted_data_does_not_exist_for_outsiders(history: History) -> None:
-    view = domain_view(history.platform, "sales", viewer=history.people["ben"])
+    view = domain_view(history.platform, "sales", viewer=history.people["ben"]).to_json()
     assert [d["dataset"] for d in view["datasets"]] == [ORDERS]
     assert "hidden_datasets" not in view and SECRET not in str(view), "not even a count of what is hidden"
     with pytest.raises(NotFound):
         dataset_consumers(history.platform, SECRET, viewer=history.people["ben"])
-    own = domain_view(history.platform, "sales", viewer=history.people["frank"])
+    own = domain_view(history.platform, "sales", viewer=history.people["frank"]).to_json()
     assert {d["dataset"] for d in own["datasets"]} == {ORDERS, SECRET}
 
 
 def test_consumers_see_their_own_use(history: History) -> None:
     d = dataset_consumers(history.platform, INVOICES, viewer=history.people["dora"])
     assert d["you"] == {"queries": 0, "weeks": 0, "purposes": [], "last_used": d["you"]["last_used"]}
-    k = _item(domain_view(history.platform, "manufacturing", viewer=history.people["eve"]), KPIS)
+    k = _item(domain_view(history.platform, "manufacturing", viewer=history.people["eve"]).to_json(), KPIS)
     assert k["you"] == 3

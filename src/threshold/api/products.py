@@ -72,7 +72,7 @@ def producer(
     page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 25,
 ) -> dict[str, Any]:
-    return producers.domain_view(platform, domain, viewer=person, weeks=weeks, page=page, per_page=per_page)
+    return producers.domain_view(platform, domain, viewer=person, weeks=weeks, page=page, per_page=per_page).to_json()
 
 
 @router.get("/datasets/{dataset}/columns/{column}/impact", summary="What changing one column would affect")

@@ -21,6 +21,7 @@ from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec, count
 
 if TYPE_CHECKING:
+    from threshold.products.producer_results import DomainView
     from threshold.products.results import CandidateListing, OrgPatterns, OwnerSuggestions, ProductRecord, ReuseMatrix
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
@@ -200,28 +201,28 @@ def producer_cmd(
     show(domain_view(p, domain, viewer=acting(p, as_user), weeks=weeks, page=page, per_page=per_page), fmt, PRODUCER)
 
 
-def _producer_lines(d: dict[str, Any]) -> Iterator[str]:
-    tot = d["totals"]
+def _producer_lines(d: DomainView) -> Iterator[str]:
+    tot = d.totals
     yield (
-        f"[bold]{escape(d['title'])}[/bold] ({d['domain']}): {tot['used']} of {tot['datasets']} datasets used, "
-        f"{tot['reads']:,} reads, {tot['outside_people']} people from {len(tot['consumer_domains'])} other "
-        f"domains; {tot['products']} products, {tot['candidates']} candidates, {tot['waiting_requests']} "
+        f"[bold]{escape(d.title)}[/bold] ({d.domain}): {tot.used} of {tot.datasets} datasets used, "
+        f"{tot.reads:,} reads, {tot.outside_people} people from {len(tot.consumer_domains)} other "
+        f"domains; {tot.products} products, {tot.candidates} candidates, {tot.waiting_requests} "
         "requests waiting"
     )
-    for x in d["datasets"]:
-        outside = ", ".join(f"{y['domain']} {y['people']}" for y in x["domains"] if y["outside"])
-        badge = x["product"]["status"] if x["product"] else x["stage"]
+    for x in d.datasets:
+        outside = ", ".join(f"{y.domain} {y.people}" for y in x.domains if y.outside)
+        badge = x.product.status if x.product else x.stage
         yield (
-            f"[bold]{x['dataset']}[/bold] ({badge}, {x['visibility']}): {x['people']} people"
-            + (f" ({x['outside_people']} outside: {outside})" if outside else "")
-            + f"; reads {x['trend']['prior']} → {x['trend']['recent']} ({x['trend']['direction']}); "
-            f"{x['downstream_count']} downstream; {x['waiting_requests']} requests waiting"
+            f"[bold]{x.dataset}[/bold] ({badge}, {x.visibility}): {x.people} people"
+            + (f" ({x.outside_people} outside: {outside})" if outside else "")
+            + f"; reads {x.trend.prior} → {x.trend.recent} ({x.trend.direction}); "
+            f"{x.downstream_count} downstream; {x.waiting_requests} requests waiting"
         )
-        if x["purposes"]:
-            yield escape("   purposes: " + ", ".join(f"{y['purpose']} {y['people']}" for y in x["purposes"][:6]))
-        read = [c for c in x["columns"] if c["people"] or c["in_contract"]][:6]
+        if x.purposes:
+            yield escape("   purposes: " + ", ".join(f"{y.purpose} {y.people}" for y in x.purposes[:6]))
+        read = [c for c in x.columns if c.people or c.in_contract][:6]
         if read:
-            yield escape("   a change to " + "; ".join(f"{c['column']} affects {c['affects']}" for c in read))
+            yield escape("   a change to " + "; ".join(f"{c.column} affects {c.affects}" for c in read))
 
 
 PRODUCER = View(lines=_producer_lines)

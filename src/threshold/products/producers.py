@@ -32,7 +32,21 @@ from threshold.products.models import (
     UsageDomainWeekly,
     UsageWeekly,
 )
-from threshold.products.results import ColumnImpact
+from threshold.products.producer_results import (
+    CandidateBadge,
+    ColumnImpact,
+    ColumnUse,
+    ConsumerDomain,
+    ConsumerPurpose,
+    DomainView,
+    ProducedDataset,
+    ProducerTotals,
+    ProductBadge,
+    ReadTrend,
+    TopConsumer,
+    WaitingRequest,
+    WeekReads,
+)
 from threshold.store.models import AccessRequest, Column, Dataset, Domain, Grant, Membership, User
 
 W = UsageWeekly
@@ -46,7 +60,7 @@ def domain_view(
     weeks: int | None = None,
     page: int = 1,
     per_page: int = 25,
-) -> dict[str, Any]:
+) -> DomainView:
     """Every dataset of `domain` with who uses it and why, as `viewer` may see it, most used first.
 
     Every dataset is ranked and counted; the details (consumers by domain and purpose, weekly trend,
@@ -110,61 +124,73 @@ def domain_view(
     for dataset_id in ids:
         _i, name, stage, rows_count, created, visibility = visible[dataset_id]
         people, queries, outside = by.get(dataset_id, (0, 0, 0))
-        item = {
-            "dataset": name,
-            "stage": stage,
-            "visibility": visibility,
-            "rows": rows_count,
-            "shared_at": iso(created),
-            "people": people,
-            "queries": queries,
-            "outside_people": outside,
-        } | detail[dataset_id]
-        item["downstream_count"] = counts.get(dataset_id, 0)
-        item["downstream"] = (
-            dependents.downstream(platform, name, viewer=viewer).as_dict()
-            if counts.get(dataset_id)
-            else {"available": not note, "items": [], "note": note}
-        )
+        d = detail[dataset_id]
         w = waiting.get(dataset_id, [])
-        item["waiting_requests"] = len(w)
-        item["requests"] = w if producer else None
         prod = products.get(dataset_id)
-        item["product"] = (
-            {"status": prod.status, "version": prod.version, "owner": owner_names.get(prod.owner_id, ("?", ""))[0]}
-            if prod
-            else None
-        )
         cand = candidates.get(dataset_id)
-        item["candidate"] = {"status": cand.status, "score": cand.score, "nominated": cand.nominated} if cand else None
-        items.append(item)
-    return {
-        "domain": dom.name,
-        "title": dom.title,
-        "description": dom.description,
-        "owners": owners,
-        "producer_view": producer,
-        "window": window.as_dict(),
-        "note": "" if producer else "aggregates for datasets you cannot read; names only where you may read the data",
-        "page": page,
-        "per_page": per_page,
-        "pages": max(1, -(-len(visible) // per_page)),
-        "totals": {
-            "datasets": len(visible),
-            "used": sum(1 for i in visible if by.get(i, (0, 0, 0))[0]),
-            "reads": sum(by.get(i, (0, 0, 0))[1] for i in visible),
-            "people": int(overall[0] or 0),
-            "outside_people": int(overall[1] or 0),
-            "consumer_domains": sorted(
-                names.get(d, NO_DOMAIN) for d in consumer_domains if d is not None and d != dom.id
-            ),
-            "products": sum(1 for p in products.values() if p.status != "retired"),
-            "candidates": sum(1 for c in candidates.values() if c.status == "open"),
-            "waiting_requests": sum(len(w) for w in waiting.values()),
-        },
-        "datasets": items,
-        "notes": [note] if note else [],
-    }
+        items.append(
+            ProducedDataset(
+                dataset=name,
+                stage=stage,
+                visibility=visibility,
+                rows=rows_count,
+                shared_at=iso(created),
+                people=people,
+                queries=queries,
+                outside_people=outside,
+                domains=[ConsumerDomain(**x) for x in d["domains"]],
+                purposes=[ConsumerPurpose(**x) for x in d["purposes"]],
+                trend=ReadTrend(**d["trend"]),
+                top_consumers=None if d["top_consumers"] is None else [TopConsumer(**x) for x in d["top_consumers"]],
+                columns=d["columns"],
+                you=d["you"],
+                purposes_granted=d["purposes_granted"],
+                weekly=[WeekReads(**x) for x in d["weekly"]],
+                downstream_count=counts.get(dataset_id, 0),
+                downstream=(
+                    dependents.downstream(platform, name, viewer=viewer).as_dict()
+                    if counts.get(dataset_id)
+                    else {"available": not note, "items": [], "note": note}
+                ),
+                waiting_requests=len(w),
+                requests=w if producer else None,
+                product=(
+                    ProductBadge(
+                        status=prod.status, version=prod.version, owner=owner_names.get(prod.owner_id, ("?", ""))[0]
+                    )
+                    if prod
+                    else None
+                ),
+                candidate=CandidateBadge(status=cand.status, score=cand.score, nominated=cand.nominated)
+                if cand
+                else None,
+            )
+        )
+    return DomainView(
+        domain=dom.name,
+        title=dom.title,
+        description=dom.description,
+        owners=owners,
+        producer_view=producer,
+        window=window.as_dict(),
+        note="" if producer else "aggregates for datasets you cannot read; names only where you may read the data",
+        page=page,
+        per_page=per_page,
+        pages=max(1, -(-len(visible) // per_page)),
+        totals=ProducerTotals(
+            datasets=len(visible),
+            used=sum(1 for i in visible if by.get(i, (0, 0, 0))[0]),
+            reads=sum(by.get(i, (0, 0, 0))[1] for i in visible),
+            people=int(overall[0] or 0),
+            outside_people=int(overall[1] or 0),
+            consumer_domains=sorted(names.get(d, NO_DOMAIN) for d in consumer_domains if d is not None and d != dom.id),
+            products=sum(1 for p in products.values() if p.status != "retired"),
+            candidates=sum(1 for c in candidates.values() if c.status == "open"),
+            waiting_requests=sum(len(w) for w in waiting.values()),
+        ),
+        datasets=items,
+        notes=[note] if note else [],
+    )
 
 
 def _details(
@@ -248,17 +274,17 @@ def _details(
     return out
 
 
-def _column(name: str, ctype: str, read: tuple[int, int, list[str]] | None, promised: bool) -> dict[str, Any]:
+def _column(name: str, ctype: str, read: tuple[int, int, list[str]] | None, promised: bool) -> ColumnUse:
     people, queries, domains = read or (0, 0, [])
-    return {
-        "column": name,
-        "type": ctype,
-        "people": people,
-        "queries": queries,
-        "domains": domains,
-        "in_contract": promised,
-        "affects": _affects(people, len(domains), promised),
-    }
+    return ColumnUse(
+        column=name,
+        type=ctype,
+        people=people,
+        queries=queries,
+        domains=domains,
+        in_contract=promised,
+        affects=_affects(people, len(domains), promised),
+    )
 
 
 def _stored_detail(s: Session, platform: Platform, window: Window, ids: list[int]) -> dict[int, Any] | None:
@@ -344,8 +370,8 @@ def _column_rows(s: Session, domain_id: int, ids: list[int], names: dict[int, st
     return out
 
 
-def _waiting(s: Any, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+def _waiting(s: Any, ids: list[int]) -> dict[int, list[WaitingRequest]]:
+    out: dict[int, list[WaitingRequest]] = defaultdict(list)
     rows = s.execute(
         select(AccessRequest, User.name)
         .join(User, User.id == AccessRequest.requester_id)
@@ -354,13 +380,9 @@ def _waiting(s: Any, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     ).all()
     for req, who in rows:
         out[req.dataset_id].append(
-            {
-                "id": req.id,
-                "requester": who,
-                "purpose": req.purpose,
-                "columns": req.columns,
-                "since": iso(req.created_at),
-            }
+            WaitingRequest(
+                id=req.id, requester=who, purpose=req.purpose, columns=req.columns, since=iso(req.created_at)
+            )
         )
     return out
 

@@ -414,24 +414,6 @@ class GeneratedDraft:
 
 
 @dataclass(frozen=True)
-class ColumnImpact:
-    """What changing one column would affect: who read it (people, queries, by domain, as the dataset's
-    consumers listing counts them), whether a product's contract promises it, and what depends on the
-    dataset downstream (`dependents.Downstream.as_dict()`)."""
-
-    dataset: str
-    column: str
-    people: int
-    queries: int
-    domains: list[dict[str, Any]]
-    in_contract: bool
-    downstream: dict[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
 class ReuseCell:
     """One (consuming domain, producing domain) pair with readers: distinct people, reads, whether it is a
     domain reading its own data."""

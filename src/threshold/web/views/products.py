@@ -136,7 +136,7 @@ def domain_page(
     request: Request, person: SignedIn, name: str, weeks: Weeks = None, page_number: PageNumber = 1
 ) -> Response:
     domain = name[: -len(".json")] if name.endswith(".json") else name
-    data = producers.domain_view(_platform(request), domain, viewer=person, weeks=weeks, page=page_number)
+    data = producers.domain_view(_platform(request), domain, viewer=person, weeks=weeks, page=page_number).to_json()
     for item in data["datasets"]:
         item["spark"] = sparkline(item["weekly"])
     return page(request, "domain.html", data, person=person, title=data["title"], nav="consumption")
