@@ -15,6 +15,7 @@ from threshold.errors import Conflict, Denied, InvalidInput
 from threshold.notifications.service import inbox
 from threshold.products.contracts import export, import_contract, recheck
 from threshold.products.lifecycle import product_view, promote
+from threshold.products.results import ContractChange
 from threshold.sharing.service import share
 from threshold.store.models import Dataset, Share
 
@@ -57,13 +58,13 @@ def test_export_writes_odcs_v3_from_the_table(fresh: History) -> None:
 
 def test_export_import_round_trip(fresh: History) -> None:
     text = export(fresh.platform, SENSORS)
-    r = import_contract(fresh.platform, fresh.people["anna"], text)
+    r = import_contract(fresh.platform, fresh.people["anna"], text).to_json()
     assert (r["draft"], r["version"], r["status"]) == (True, "1.0.0", "passed")
     assert export(fresh.platform, SENSORS) == text
     product = promote(fresh.platform, fresh.people["anna"], SENSORS, owner="gus")  # takes the imported draft
     assert product.contract is not None and product.contract["document"] == text
     assert _doc(export(fresh.platform, SENSORS)) == _doc(text) | {"status": "active"}
-    again = import_contract(fresh.platform, fresh.people["gus"], export(fresh.platform, SENSORS))
+    again = import_contract(fresh.platform, fresh.people["gus"], export(fresh.platform, SENSORS)).to_json()
     assert (again["version"], again["unchanged"]) == ("1.0.0", True)
 
 
@@ -78,13 +79,13 @@ def test_a_breaking_change_needs_a_new_major_version(fresh: History) -> None:
     with pytest.raises(Conflict, match="must be higher than the current 1.0.0"):
         import_contract(fresh.platform, fresh.people["gus"], _text(doc))
     doc["version"] = "2.0.0"
-    r = import_contract(fresh.platform, fresh.people["gus"], _text(doc))
+    r = import_contract(fresh.platform, fresh.people["gus"], _text(doc)).to_json()
     assert r["changes"] == [{"breaking": True, "change": f"{SENSORS}.temp removed"}]
     assert product_view(fresh.platform, SENSORS).version == "2.0.0"
     doc["version"] = "2.1.0"
     doc["schema"][0]["properties"][0]["required"] = True  # a stronger promise: compatible
-    assert import_contract(fresh.platform, fresh.people["gus"], _text(doc))["changes"] == [
-        {"breaking": False, "change": f"{SENSORS}.machine is now required"}
+    assert import_contract(fresh.platform, fresh.people["gus"], _text(doc)).changes == [
+        ContractChange(breaking=False, change=f"{SENSORS}.machine is now required")
     ]
     doc["version"] = "2.2.0"
     doc["schema"][0]["properties"][1]["logicalType"] = "string"  # day: date -> string
@@ -112,7 +113,7 @@ def test_quality_rules_fail_on_the_real_table(fresh: History) -> None:
         {"type": "library", "metric": "invalidValues", "arguments": {"validValues": ["M1", "M2"]}, "mustBe": 0}
     ]
     doc["version"] = "1.1.0"
-    r = import_contract(fresh.platform, fresh.people["gus"], _text(doc))
+    r = import_contract(fresh.platform, fresh.people["gus"], _text(doc)).to_json()
     assert r["status"] == "failed"
     quality = [(x["property"], x["status"], x["actual"]) for x in r["results"] if x["kind"] == "quality"]
     assert quality == [
@@ -147,7 +148,7 @@ def test_a_contract_must_describe_the_real_table(fresh: History) -> None:
         import_contract(fresh.platform, fresh.people["anna"], _text(doc))
     doc = _doc(export(fresh.platform, SENSORS))
     doc["schema"][0]["properties"][1]["required"] = True
-    r = import_contract(fresh.platform, fresh.people["anna"], _text(doc))  # temp has an empty value
+    r = import_contract(fresh.platform, fresh.people["anna"], _text(doc)).to_json()  # temp has an empty value
     assert [(x["rule"], x["status"], x["actual"]) for x in r["results"] if x["property"] == "temp"] == [
         ("type", "passed", "DOUBLE"),
         ("required", "failed", 1),

@@ -73,9 +73,9 @@ def test_importing_a_contract_makes_its_rules_the_datasets_checks_and_they_run(b
     newer version replaces them (manual checks stay)."""
     b = batches
     manual = b.add("not_null", column="plant")
-    first = import_contract(b.platform, b.anna, CONTRACT)
+    first = import_contract(b.platform, b.anna, CONTRACT).to_json()
     first_ids = [c.id for c in _contract_checks(b)]
-    again = import_contract(b.platform, b.anna, CONTRACT.replace("version: 1.2.0", "version: 1.3.0"))
+    again = import_contract(b.platform, b.anna, CONTRACT.replace("version: 1.2.0", "version: 1.3.0")).to_json()
 
     assert (first["draft"], first["version"], again["version"]) == (True, "1.2.0", "1.3.0")
     assert len(first_ids) == 10
@@ -127,7 +127,7 @@ schema:
 def test_the_contract_view_reads_the_runs_of_its_checks(batches: Batches) -> None:
     """One history: a scheduled or manual run of a contract's check is what its contract view shows next."""
     b = batches
-    r = import_contract(b.platform, b.anna, _NOT_NULL)
+    r = import_contract(b.platform, b.anna, _NOT_NULL).to_json()
     assert [(x["rule"], x["status"], x["actual"]) for x in r["results"] if x["kind"] == "quality"] == [
         ("every batch names its plant", "failed", 1),
         ("nullValues", "failed", 20),

@@ -194,7 +194,7 @@ async def import_contract(request: Request, platform: PlatformDep, person: Manag
             raise InvalidInput('send JSON {"document": "<the contract YAML>"} or the YAML itself') from e
     if not text.strip():
         raise InvalidInput("send the contract's YAML as the request body")
-    return await run_in_threadpool(contracts.import_contract, platform, person, text)
+    return (await run_in_threadpool(contracts.import_contract, platform, person, text)).to_json()
 
 
 @router.post("/contracts/{dataset}/check", summary="Run a contract's checks against the real table again")

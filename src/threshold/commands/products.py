@@ -22,7 +22,15 @@ from threshold.interface.tables import Col, TableSpec, count
 
 if TYPE_CHECKING:
     from threshold.products.producer_results import DomainView
-    from threshold.products.results import CandidateListing, OrgPatterns, OwnerSuggestions, ProductRecord, ReuseMatrix
+    from threshold.products.results import (
+        CandidateListing,
+        ContractPublished,
+        ContractUnchanged,
+        OrgPatterns,
+        OwnerSuggestions,
+        ProductRecord,
+        ReuseMatrix,
+    )
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 owners_app = typer.Typer(no_args_is_help=True, help="Find a data product's owner by working backward from the data.")
@@ -525,14 +533,16 @@ def contract_import(file: Path, as_user: As = None, home: Home = None, fmt: Form
     show(import_contract(p, acting(p, as_user), _read(file)), fmt, IMPORTED)
 
 
-def _imported_lines(r: dict[str, Any]) -> Iterator[str]:
-    kind = "draft for promotion" if r.get("draft") else "product contract"
-    yield f"contract {r['version']} published ({kind}): checks {r['status']}"
-    for c in r.get("changes", []):
-        yield f"   {'breaking' if c['breaking'] else 'compatible'}: {c['change']}"
-    for x in r["results"]:
-        if x["status"] in ("failed", "error"):
-            yield f"   ✗ {x['message']}"
+def _imported_lines(r: ContractPublished | ContractUnchanged) -> Iterator[str]:
+    from threshold.products.results import ContractPublished
+
+    kind = "draft for promotion" if isinstance(r, ContractPublished) and r.draft else "product contract"
+    yield f"contract {r.version} published ({kind}): checks {r.status}"
+    for c in r.changes:
+        yield f"   {'breaking' if c.breaking else 'compatible'}: {c.change}"
+    for x in r.results:
+        if x.status in ("failed", "error"):
+            yield f"   ✗ {x.message}"
 
 
 IMPORTED = View(lines=_imported_lines)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,7 +40,10 @@ from threshold.products.contract_document import (
 from threshold.products.lookup import dataset_ref, iso
 from threshold.products.models import Contract, Product, ProductDataset
 from threshold.products.results import (
+    ContractChange,
     ContractChecked,
+    ContractPublished,
+    ContractUnchanged,
     ContractVersionRow,
     ContractView,
     GeneratedDraft,
@@ -231,7 +235,7 @@ def export(platform: Platform, dataset: str, *, viewer: Person | None = None) ->
     return dump(build(platform, [ref.full_name], owner=owner, status="draft"))
 
 
-def import_contract(platform: Platform, person: Person, text: str) -> dict[str, Any]:
+def import_contract(platform: Platform, person: Person, text: str) -> ContractPublished | ContractUnchanged:
     """Publish a contract: a new version of a product's contract, or a draft for a dataset to be promoted.
 
     The version must be higher than the current one, a breaking change needs a new major version, and
@@ -258,7 +262,7 @@ def import_contract(platform: Platform, person: Person, text: str) -> dict[str, 
     changes: list[Change] = []
     if latest is not None:
         if latest.version == version and same_contract(parse(latest.document), contract):
-            return contract_dict(platform, latest).to_json() | {"changes": [], "unchanged": True}
+            return ContractUnchanged(**_view_fields(contract_dict(platform, latest)), changes=[])
         if semver(version) <= semver(latest.version):
             raise Conflict(f"contract version {version} must be higher than the current {latest.version}")
         changes = compare(parse(latest.document), contract)
@@ -300,10 +304,16 @@ def import_contract(platform: Platform, person: Person, text: str) -> dict[str, 
     out = contract_dict(platform, _row(platform, row_id))
     if product is not None and out.status == "failed":
         _tell_failed(platform, ref.full_name, owner_id, out.results)
-    return out.to_json() | {
-        "changes": [{"breaking": c.breaking, "change": c.text} for c in changes],
-        "draft": product is None,
-    }
+    return ContractPublished(
+        **_view_fields(out),
+        changes=[ContractChange(breaking=c.breaking, change=c.text) for c in changes],
+        draft=product is None,
+    )
+
+
+def _view_fields(view: ContractView) -> dict[str, Any]:
+    """A contract view's fields as they are (its results stay typed), for a result that extends it."""
+    return {f.name: getattr(view, f.name) for f in fields(ContractView)}
 
 
 def checked(

@@ -381,6 +381,31 @@ class ContractChecked(ContractView):
 
 
 @dataclass(frozen=True)
+class ContractChange:
+    """How a new contract version differs from the one before, and whether the change breaks a promise."""
+
+    breaking: bool
+    change: str
+
+
+@dataclass(frozen=True)
+class ContractPublished(ContractView):
+    """A contract version published: its results, what changed against the version before, and whether it is
+    a draft for a dataset still to be promoted."""
+
+    changes: list[ContractChange]
+    draft: bool
+
+
+@dataclass(frozen=True)
+class ContractUnchanged(ContractView):
+    """The current contract published again as it is: nothing kept, nothing changed."""
+
+    changes: list[ContractChange]
+    unchanged: bool = True
+
+
+@dataclass(frozen=True)
 class ContractVersionRow(ContractView):
     """One version of a dataset's contracts, newest first, with who published it."""
 
