@@ -22,6 +22,8 @@ import inprocess
 
 from .conftest import BATCHES, BATCHES_CSV, HEADER, RAW_EMAILS
 
+WEEK = {"THRESHOLD_QUALITY__SCORE_WINDOW_DAYS": "7"}
+
 
 def threshold_process(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -115,7 +117,9 @@ def test_check_add_run_and_checks_json(home: Path) -> None:
     assert listed["dataset"] == BATCHES and listed["score"] == 10.0 and len(listed["checks"]) == 10
     assert not [e for e in RAW_EMAILS if e in json.dumps(listed)]  # ben is outside manufacturing
     text = ok(threshold(home, "checks", BATCHES, "--as", "anna"))
-    assert "quality score 10.0" in text and "not_null" in text
+    assert "quality score 10.0 (last 30 days)" in text and "not_null" in text
+    week = inprocess.threshold("checks", BATCHES, "--as", "anna", home=home, columns=200, env=WEEK)
+    assert "quality score 10.0 (last 7 days)" in ok(week)  # the window the score was computed over
 
 
 def test_report_prints_the_incident_id_and_the_flow_runs_from_the_command_line(home: Path) -> None:

@@ -242,12 +242,13 @@ def checks_cmd(
     check_format(fmt, ("table", "json"))
     p = platform_at(home)
     data = dataset_checks(p, acting(p, as_user), dataset, history=max(history, 20))
-    show(data, fmt, View(lines=lambda d: _checks_lines(d, history)))
+    days = p.settings.quality.score_window_days  # the window `dataset_checks` scored over
+    show(data, fmt, View(lines=lambda d: _checks_lines(d, history, days)))
 
 
-def _checks_lines(d: DatasetChecks, history: int) -> Iterator[Any]:
+def _checks_lines(d: DatasetChecks, history: int, days: int) -> Iterator[Any]:
     score = "—" if d.score is None else f"{d.score:.1f}"
-    yield f"{d.dataset}: quality score {score} (last {d.score_detail.get('window_days', 30)} days)"
+    yield f"{d.dataset}: quality score {score} (last {days} days)"
     yield CHECKS.rich(d.checks)
     if history:
         yield RECENT_RUNS.rich(d.history[:history])
