@@ -3,6 +3,8 @@
 "Nothing is lost" from the outside: after the failure the catalog lists the same datasets, the
 metadata store holds the same rows, the lake the same tables and the staging folder nothing.
 Each bad input is one row of `BAD_INPUTS`: what to share, how, and what the message must say.
+The cases run one after the other in one org home per backend (`module_any_org`): each one checks that
+its failure left the home exactly as it found it, which is also what makes the home safe to share.
 """
 
 from __future__ import annotations
@@ -292,14 +294,14 @@ BAD_INPUTS = {
 
 
 @pytest.fixture
-def reopen(any_org) -> Iterator[Callable[[dict[str, Any]], Platform]]:
-    """`reopen(settings)`: the org's home opened again with other settings (closed afterwards)."""
+def reopen(module_any_org) -> Iterator[Callable[[dict[str, Any]], Platform]]:
+    """`reopen(settings)`: the module's org home opened again with other settings (closed afterwards)."""
     opened: list[Platform] = []
 
     def open_with(settings: dict[str, Any]) -> Platform:
         if not settings:
-            return any_org.platform
-        home = any_org.platform.settings
+            return module_any_org.platform
+        home = module_any_org.platform.settings
         opened.append(Platform.open(home.home_dir, database_url=home.database_url, **settings))
         return opened[-1]
 
@@ -310,14 +312,14 @@ def reopen(any_org) -> Iterator[Callable[[dict[str, Any]], Platform]]:
 
 @pytest.mark.parametrize("case", BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
 def test_bad_input_fails_with_one_clear_line_and_loses_nothing(
-    any_org, reopen, tmp_path: Path, case: Bad, state_of
+    module_any_org, reopen, tmp_path: Path, case: Bad, state_of
 ) -> None:
     source = case.make(tmp_path)
     platform = reopen(case.settings)
     before = state_of(platform)
 
     with pytest.raises(ThresholdError) as error:
-        share(platform, source, **({"domain": "manufacturing", "user": any_org.admin} | case.options))
+        share(platform, source, **({"domain": "manufacturing", "user": module_any_org.admin} | case.options))
 
     message = str(error.value)
     assert type(error.value) is case.error, f"{type(error.value).__name__}: {message}"
@@ -366,16 +368,16 @@ def _dataset_state(platform: Platform, user: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("error", "fragment", "content"), BAD_APPENDS.values(), ids=BAD_APPENDS.keys())
 def test_failing_append_leaves_the_dataset_exactly_as_it_was(
-    any_org, tmp_path: Path, state_of, error: type[ThresholdError], fragment: str, content: str
+    module_any_org, tmp_path: Path, state_of, error: type[ThresholdError], fragment: str, content: str
 ) -> None:
-    platform = any_org.platform
+    platform = module_any_org.platform
     bad = tmp_path / "more.csv"
     bad.write_text(content, encoding="utf-8")
-    before, dataset_before = state_of(platform), _dataset_state(platform, any_org.anna)
+    before, dataset_before = state_of(platform), _dataset_state(platform, module_any_org.anna)
 
     with pytest.raises(error, match=fragment):
-        share(platform, bad, domain="manufacturing", name="plant_kpis", mode="append", user=any_org.anna)
+        share(platform, bad, domain="manufacturing", name="plant_kpis", mode="append", user=module_any_org.anna)
 
     assert state_of(platform) == before
-    assert _dataset_state(platform, any_org.anna) == dataset_before
+    assert _dataset_state(platform, module_any_org.anna) == dataset_before
     assert dataset_before["record"]["rows"] == 5
