@@ -73,3 +73,15 @@ def s3_org(tmp_path: Path, s3_prefix: str) -> Iterator[Org]:
         yield _build_org(platform, tmp_path)
     finally:
         platform.close()
+
+
+@pytest.fixture(scope="module")
+def module_s3_org(tmp_path_factory: pytest.TempPathFactory, s3_bucket: str) -> Iterator[Org]:
+    """`s3_org` built once per test module, for the tests that only read it (building it on the S3 server
+    costs about a second); they must not change what the others read."""
+    tmp = tmp_path_factory.mktemp("module_s3_org")
+    platform = open_s3_home(tmp / "home", f"t/{uuid.uuid4().hex[:12]}")
+    try:
+        yield _build_org(platform, tmp)
+    finally:
+        platform.close()

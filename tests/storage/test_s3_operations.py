@@ -60,8 +60,9 @@ def _prefix_keys(platform: Platform, prefix: str) -> set[str]:
 
 
 def test_a_backup_holds_the_objects_and_restores_into_another_prefix(
-    s3_org: Org, tmp_path: Path, s3_prefix: str
+    module_s3_org: Org, tmp_path: Path, s3_prefix: str
 ) -> None:
+    s3_org = module_s3_org  # backs the home up, restores elsewhere: the module's org
     p = s3_org.platform
     expected = query(p, BY_PLANT, user=s3_org.anna).table.to_pylist()
     for d in p.settings.warehouse_dir.iterdir():  # this machine's cache is no authority: empty it
@@ -92,8 +93,9 @@ def test_a_backup_holds_the_objects_and_restores_into_another_prefix(
 
 
 def test_a_restore_into_a_prefix_holding_a_warehouse_is_refused_and_changes_nothing(
-    s3_org: Org, tmp_path: Path
+    module_s3_org: Org, tmp_path: Path
 ) -> None:
+    s3_org = module_s3_org  # backs the home up, restores elsewhere: the module's org
     p = s3_org.platform
     backup(p, s3_org.admin, tmp_path / "bk")
     before = _stored(p)
@@ -105,8 +107,9 @@ def test_a_restore_into_a_prefix_holding_a_warehouse_is_refused_and_changes_noth
 
 
 def test_a_restore_that_fails_after_uploading_leaves_no_object_and_no_home(
-    s3_org: Org, tmp_path: Path, s3_prefix: str, monkeypatch: pytest.MonkeyPatch
+    module_s3_org: Org, tmp_path: Path, s3_prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    s3_org = module_s3_org  # backs the home up, restores elsewhere: the module's org
     p = s3_org.platform
     backup(p, s3_org.admin, tmp_path / "bk")
 
@@ -191,8 +194,9 @@ def test_move_warehouse_copies_to_a_new_prefix_and_the_old_place_takes_no_more_w
 
 
 def test_cli_backup_and_restore_of_a_home_on_the_store_follow_the_storage_settings(
-    s3_org: Org, tmp_path: Path, s3_prefix: str
+    module_s3_org: Org, tmp_path: Path, s3_prefix: str
 ) -> None:
+    s3_org = module_s3_org  # backs the home up, restores elsewhere: the module's org
     p = s3_org.platform
     env = s3homes.subprocess_env(p.settings)
     done = inprocess.threshold("backup", tmp_path / "bk", home=p.settings.home_dir, env=env)

@@ -54,7 +54,9 @@ def drop_cache(platform: Platform) -> None:
         platform.lake.forget(ident)
 
 
-def test_a_share_lands_in_the_object_store_and_reads_back_through_the_gateway(s3_org: Org) -> None:
+def test_a_share_lands_in_the_object_store_and_reads_back_through_the_gateway(module_s3_org: Org) -> None:
+    """Reads only (dropping the cache changes no answer): the module's org."""
+    s3_org = module_s3_org
     p = s3_org.platform
     held = objects(p, "manufacturing/plant_kpis")
     assert any(k.startswith("manufacturing/plant_kpis/data/") and k.endswith(".parquet") for k in held)
@@ -280,7 +282,8 @@ def test_the_s3_settings_are_checked() -> None:
         "SELECT * FROM glob('{cache}/*')",
     ],
 )
-def test_user_sql_reaches_neither_the_store_nor_the_cache(s3_org: Org, sql: str) -> None:
+def test_user_sql_reaches_neither_the_store_nor_the_cache(module_s3_org: Org, sql: str) -> None:
+    s3_org = module_s3_org  # refused queries change nothing: the module's org
     cache = str(s3_org.platform.settings.warehouse_dir)
     with pytest.raises((Denied, InvalidInput, ThresholdError)) as e:
         rows(s3_org, sql.replace("{cache}", cache))
