@@ -12,6 +12,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from prepared import on_org
 from threshold.erasure import service as erasure
 from threshold.erasure import values
 from threshold.erasure.subjects import parse
@@ -32,13 +33,18 @@ ORDERS = "order_id,customer_email,total\n" + "\n".join(
 )
 
 
-def _build(org: Any, tmp_path: Path) -> Any:
-    p = org.platform
-    add_user(p, "greta", governance=True, password="greta-pass")
+def _write_sources(tmp_path: Path) -> tuple[Path, Path]:
     customers = tmp_path / "customers.csv"
     customers.write_text(CUSTOMERS, encoding="utf-8")
     orders = tmp_path / "orders.csv"
     orders.write_text(ORDERS, encoding="utf-8")
+    return customers, orders
+
+
+def _build(org: Any, tmp_path: Path) -> Any:
+    p = org.platform
+    add_user(p, "greta", governance=True, password="greta-pass")
+    customers, orders = _write_sources(tmp_path)
     share(p, customers, domain="sales", user=org.carla, purpose="invoicing")
     share(p, customers, domain="sales", user=org.carla, mode="append")  # a second snapshot holding Ada
     share(p, orders, domain="finance", user=org.ben, purpose="bookkeeping")
@@ -51,6 +57,24 @@ def _build(org: Any, tmp_path: Path) -> Any:
         sql="SELECT email, amount FROM sales.customers WHERE amount > 2",
     )
     return get_person(p, "greta")
+
+
+@on_org("greta")
+def _prepare_greta(org: Any, tmp: Path) -> Any:
+    """The org with greta (governance) and Ada's rows in three datasets: built once per session and backend."""
+    _build(org, tmp)
+    return org
+
+
+@pytest.fixture
+def greta(request: pytest.FixtureRequest, tmp_path: Path, prepared_homes: Any) -> Any:
+    """`_build` on the test's `org` or `any_org` (a copy of `_prepare_greta`'s home when the test uses only
+    this one registered fixture); its source files in `tmp_path` either way; greta herself."""
+    org = request.getfixturevalue("any_org" if "any_org" in request.fixturenames else "org")
+    if prepared_homes.adopt(org, _prepare_greta):
+        _write_sources(tmp_path)
+        return get_person(org.platform, "greta")
+    return _build(org, tmp_path)
 
 
 READ = (
@@ -66,9 +90,8 @@ def _checksum(p: Any, person: Any, sql: str) -> tuple[int, str]:
     return len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
-def test_an_erasure_removes_the_subject_everywhere_and_proves_it(any_org: Any, tmp_path: Path) -> None:
+def test_an_erasure_removes_the_subject_everywhere_and_proves_it(any_org: Any, tmp_path: Path, greta: Any) -> None:
     p = any_org.platform
-    greta = _build(any_org, tmp_path)
     admin = any_org.admin
     others = {
         name: _checksum(p, get_person(p, who), f"SELECT * FROM {name} WHERE {col} <> '{ADA}' ORDER BY ALL")
@@ -136,9 +159,10 @@ def test_an_erasure_removes_the_subject_everywhere_and_proves_it(any_org: Any, t
     assert erasure.plan(p, greta, subject).to_erase == []
 
 
-def test_only_the_governance_group_erases_and_bad_subjects_are_refused(any_org: Any, tmp_path: Path) -> None:
+def test_only_the_governance_group_erases_and_bad_subjects_are_refused(
+    any_org: Any, tmp_path: Path, greta: Any
+) -> None:
     p = any_org.platform
-    greta = _build(any_org, tmp_path)
     with pytest.raises(Denied):
         erasure.plan(p, any_org.anna, [f"personal.email={ADA}"])
     for bad, message in (
@@ -161,9 +185,10 @@ def test_only_the_governance_group_erases_and_bad_subjects_are_refused(any_org: 
         erasure.certificate(p, greta, 999)
 
 
-def test_a_failure_between_tables_keeps_what_was_erased_and_says_what_remains(any_org: Any, tmp_path: Path) -> None:
+def test_a_failure_between_tables_keeps_what_was_erased_and_says_what_remains(
+    any_org: Any, tmp_path: Path, greta: Any
+) -> None:
     p = any_org.platform
-    greta = _build(any_org, tmp_path)
     subject = [f"personal.email={ADA}"]
     order = [i.dataset for i in erasure.plan(p, greta, subject).to_erase]
 
@@ -183,11 +208,12 @@ def test_a_failure_between_tables_keeps_what_was_erased_and_says_what_remains(an
     assert again.status == "completed" and {t["dataset"] for t in again.tables} == set(order[1:])
 
 
-def test_a_subject_access_report_lists_every_holding_with_purpose_and_legal_basis(any_org: Any, tmp_path: Path) -> None:
+def test_a_subject_access_report_lists_every_holding_with_purpose_and_legal_basis(
+    any_org: Any, tmp_path: Path, greta: Any
+) -> None:
     from threshold.erasure import legal_basis, subject_access
 
     p = any_org.platform
-    greta = _build(any_org, tmp_path)
     subject = [f"personal.email={ADA}"]
     with pytest.raises(Denied):
         subject_access.report(p, any_org.carla, subject)
@@ -222,7 +248,7 @@ def test_a_subject_access_report_lists_every_holding_with_purpose_and_legal_basi
 
 
 def test_samples_and_kept_results_lose_the_subject_and_an_untagged_copy_fails_loudly(
-    any_org: Any, tmp_path: Path
+    any_org: Any, tmp_path: Path, greta: Any
 ) -> None:
     from sqlalchemy import select
 
@@ -235,7 +261,6 @@ def test_samples_and_kept_results_lose_the_subject_and_an_untagged_copy_fails_lo
     from threshold.quality.models import CheckRun
 
     p = any_org.platform
-    greta = _build(any_org, tmp_path)
     carla = any_org.carla
     subject = [f"personal.email={ADA}"]
     # A failing-row sample holding Ada's rows (amounts 5, 15, 25 are over 4), and a kept insight result.
@@ -275,13 +300,12 @@ def test_samples_and_kept_results_lose_the_subject_and_an_untagged_copy_fails_lo
 
 
 def test_a_derived_dataset_without_column_lineage_is_searched_in_every_column_of_the_type(
-    org: Any, tmp_path: Path
+    org: Any, tmp_path: Path, greta: Any
 ) -> None:
     from threshold.governance.controls import untag
     from threshold.lineage.openlineage_in import ingest
 
     p = org.platform
-    greta = _build(org, tmp_path)
     # An external job (no column lineage) wrote sales.mailing from sales.customers; its column is untagged.
     mailing = tmp_path / "mailing.csv"
     mailing.write_text("recipient,note\n" + "\n".join([f"{ADA},vip"] + [f"p{i}@example.org,x" for i in range(9)]))
@@ -303,9 +327,10 @@ def test_a_derived_dataset_without_column_lineage_is_searched_in_every_column_of
     assert cert.status == "completed" and "sales.mailing" in {t["dataset"] for t in cert.tables}
 
 
-def test_rows_replaced_since_are_still_erased_from_the_snapshots_that_hold_them(org: Any, tmp_path: Path) -> None:
+def test_rows_replaced_since_are_still_erased_from_the_snapshots_that_hold_them(
+    org: Any, tmp_path: Path, greta: Any
+) -> None:
     p = org.platform
-    greta = _build(org, tmp_path)
     # Finance replaced its orders without Ada: time travel still reads her rows in the earlier snapshot.
     without = tmp_path / "orders.csv"
     without.write_text("\n".join(line for line in ORDERS.splitlines() if ADA not in line))
