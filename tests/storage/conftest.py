@@ -4,6 +4,7 @@ scripts/test-services.sh and named by THRESHOLD_TEST_S3_ENDPOINT); each home in 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from orgs import Org, _build_org
-from threshold.identity.service import ensure_admin
+from orgs import PLANT_KPIS_CSV, Org, _build_org
+from threshold.identity.service import ADMIN, ensure_admin, get_person
 from threshold.platform import Platform
 
 S3_ENDPOINT = os.environ.get("THRESHOLD_TEST_S3_ENDPOINT")
@@ -37,20 +38,24 @@ def s3_storage(prefix: str, **overrides: Any) -> dict[str, Any]:
 def s3_bucket() -> str:
     if not S3_ENDPOINT:
         pytest.skip("THRESHOLD_TEST_S3_ENDPOINT not set (scripts/test-services.sh starts moto_server)")
+    # The bucket: an operator creates it once (Threshold never does); here the test does.
+    _fs().create_dir(BUCKET)
+    return BUCKET
+
+
+def _fs() -> Any:
+    """The test server, as the tests' own client (allowed to create the bucket)."""
     from urllib.parse import urlparse
 
     from pyarrow.fs import S3FileSystem
 
-    # The bucket: an operator creates it once (Threshold never does); here the test does.
-    fs = S3FileSystem(
+    return S3FileSystem(
         access_key=KEY_ID,
         secret_key=SECRET,
-        endpoint_override=urlparse(S3_ENDPOINT).netloc,
+        endpoint_override=urlparse(S3_ENDPOINT or "").netloc,
         scheme="http",
         allow_bucket_creation=True,
     )
-    fs.create_dir(BUCKET)
-    return BUCKET
 
 
 @pytest.fixture
@@ -65,12 +70,40 @@ def open_s3_home(home: Path, prefix: str) -> Platform:
     return platform
 
 
-@pytest.fixture
-def s3_org(tmp_path: Path, s3_prefix: str) -> Iterator[Org]:
-    """The organisation of `org` (tests/conftest.py), its warehouse on the S3 server."""
-    platform = open_s3_home(tmp_path / "home", s3_prefix)
+@pytest.fixture(scope="module")
+def s3_org_at_rest(tmp_path_factory: pytest.TempPathFactory, s3_bucket: str) -> tuple[Path, str]:
+    """The home of `s3_org`, built once per test module and closed: (its folder, its prefix)."""
+    tmp = tmp_path_factory.mktemp("s3_org_at_rest")
+    prefix = f"t/{uuid.uuid4().hex[:12]}"
+    platform = open_s3_home(tmp / "home", prefix)
     try:
-        yield _build_org(platform, tmp_path)
+        _build_org(platform, tmp)
+    finally:
+        platform.close()
+    return tmp / "home", prefix
+
+
+@pytest.fixture
+def s3_org(tmp_path: Path, s3_prefix: str, s3_org_at_rest: tuple[Path, str]) -> Iterator[Org]:
+    """The organisation of `org` (tests/conftest.py), its warehouse on the S3 server: a copy of the module's
+    `s3_org_at_rest` (its folder copied, its objects copied on the server into `s3_prefix`, the copy's
+    warehouse claimed as `threshold init` does), so the test may change it freely."""
+    from pyarrow.fs import FileSelector, FileType
+
+    from threshold import home as homes
+
+    home, prefix = s3_org_at_rest
+    fs = _fs()
+    for info in fs.get_file_info(FileSelector(f"{BUCKET}/{prefix}", recursive=True)):
+        if info.type == FileType.File:
+            fs.copy_file(info.path, f"{BUCKET}/{s3_prefix}/{info.path[len(BUCKET) + len(prefix) + 2 :]}")
+    shutil.copytree(home, tmp_path / "home", symlinks=True)
+    platform = Platform.open(tmp_path / "home", storage=s3_storage(s3_prefix))
+    try:
+        homes.claim(platform.settings, platform.store)
+        csv = tmp_path / "plant_kpis.csv"
+        csv.write_text(PLANT_KPIS_CSV, encoding="utf-8")
+        yield Org(platform, *(get_person(platform, name) for name in (ADMIN, "anna", "ben", "carla")), csv)
     finally:
         platform.close()
 
