@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from demohome import demo_at_rest
 from threshold.catalog.search import search
-from threshold.demo import build_demo
 from threshold.identity.service import get_person
 from threshold.platform import Platform
 from threshold.sharing.service import share
@@ -37,9 +37,10 @@ def _cases() -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """A copy of the run's demo home (`tests/demohome.py`, the one tests/demo/test_demo.py reads) with the
+    two German exports shared into it."""
     tmp = tmp_path_factory.mktemp("search_demo")
-    platform = Platform.open(tmp / "home", must_exist=False)
-    build_demo(platform, scale=0.05, weeks=1, log=lambda _line: None)
+    platform = demo_at_rest(tmp_path_factory).copy(tmp / "home")
     for (domain, name, sharer), text in GERMAN_EXPORTS.items():
         path = tmp / f"{name}.csv"
         path.write_text(text, encoding="utf-8")

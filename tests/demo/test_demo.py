@@ -1,18 +1,20 @@
 """The demo organisation: what `threshold demo` promises a newcomer, checked on a small real build.
 
-One build (scale 0.3, three weeks) is shared by the module's tests; the fast tests at the end
-check the company and the catalogue at 100x without building anything.
+One build (scale 0.3, three weeks) is shared by the module's tests (a copy of the run's build, which
+tests/catalog/test_search_quality.py searches too); the fast tests at the end check the company and the
+catalogue at 100x without building anything.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import distinct, func, select
 
+import demohome
+from demohome import demo_at_rest
 from threshold.catalog.service import describe
 from threshold.demo import build_demo
 from threshold.demo.catalog import DATASETS, catalog
@@ -26,8 +28,8 @@ from threshold.sharing.detectors.iban import iban_valid
 from threshold.store.models import Dataset, Domain, Membership, UsageEvent, UsageRead, User
 from threshold.usage.service import dataset_usage, org_usage, person_usage
 
-WEEKS = 3
-SCALE = 0.3
+WEEKS = demohome.WEEKS  # 3
+SCALE = demohome.SCALE  # 0.3
 SIX_DOMAINS = {"manufacturing", "supply_chain", "sales", "finance", "hr", "r_and_d"}
 
 
@@ -41,13 +43,11 @@ class Built:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
-    home: Path = tmp_path_factory.mktemp("demo") / "home"
-    platform = Platform.open(home, must_exist=False)
-    logged: list[str] = []
-    built_at = datetime.now(UTC).replace(microsecond=0)
-    summary = build_demo(platform, scale=SCALE, weeks=WEEKS, log=logged.append)
+    """A copy of the run's build (`tests/demohome.py`: `build_demo` at SCALE and WEEKS, once per run)."""
+    built = demo_at_rest(tmp_path_factory)
+    platform = built.copy(tmp_path_factory.mktemp("demo") / "home")
     try:
-        yield Built(platform, summary, logged, built_at)
+        yield Built(platform, built.summary, built.logged, built.built_at)
     finally:
         platform.close()
 
