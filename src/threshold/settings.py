@@ -237,6 +237,10 @@ class ServerSettings(BaseModel):
     one needs PostgreSQL (`database_url`): the embedded SQLite store is served by one process. Each worker
     answers any request; a change made through one is seen by the next request every worker answers (the
     caches are keyed on the store's metadata version). Per-process limits are divided among the workers."""
+    preload: bool = True
+    """Workers are forked from the supervisor, which imported their code once (a worker, first or replacement,
+    answers about a second sooner and costs that much less CPU); off: each worker is a fresh interpreter that
+    imports everything itself (also what the supervisor does whenever forking is unsafe)."""
 
 
 class EngineSettings(BaseModel):

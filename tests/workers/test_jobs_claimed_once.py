@@ -2,8 +2,9 @@
 
 Two proofs. The first starts the race by hand (a barrier), the second lets a running server race.
 
-Four real processes open the same home, load every job kind, say they are ready and wait on a barrier (a
-line on stdin); the test releases them at once and each runs `jobs.run_due`, as the scheduler thread of each
+Four real processes (forked from one that loaded every job kind) open the same home, say they are ready and
+wait on a barrier (a pipe their parent closes when a line comes on its stdin); the test releases them at
+once and each runs `jobs.run_due`, as the scheduler thread of each
 worker of `threshold serve --workers N` does on every tick. Every planned job was made due beforehand. The
 compare-and-set claim lets exactly one process run each job: one run recorded per job, one maturity snapshot
 taken, and the outcomes the processes report add up to one per job.
@@ -43,18 +44,53 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 PROCESSES = 4
 RACE = (
-    "import sys\n"
+    "import os, sys, traceback\n"
     "from threshold.jobs import service\n"
     "from threshold.platform import Platform\n"
-    "p = Platform.open(sys.argv[1])\n"
-    "service.kinds()\n"
-    "p.store.metadata_version()\n"  # a connection open: the race starts at the claims, not at the imports
+    "service.kinds()\n"  # imported once, here; each racer is this process forked, before anything is opened
+    "home, n = sys.argv[1], int(sys.argv[2])\n"
+    "go_r, go_w = os.pipe()\n"
+    "def race(ready, out):\n"
+    "    os.close(go_w)\n"
+    "    p = Platform.open(home)\n"
+    "    p.store.metadata_version()\n"  # a connection open: the race starts at the claims, not at the opening
+    "    os.write(ready, b'r')\n"
+    "    os.read(go_r, 1)\n"  # the barrier: every racer's read returns when the parent closes go_w
+    "    outcomes = service.run_due(p)\n"
+    "    os.write(out, ' '.join(f'{o.kind}/{o.key}={o.status}' for o in outcomes).encode())\n"
+    "    p.close()\n"
+    "racers = []\n"
+    "for i in range(n):\n"
+    "    ready_r, ready_w = os.pipe()\n"
+    "    out_r, out_w = os.pipe()\n"
+    "    pid = os.fork()\n"
+    "    if pid == 0:\n"
+    "        code = 1\n"
+    "        try:\n"
+    "            race(ready_w, out_w)\n"
+    "            code = 0\n"
+    "        except BaseException:\n"
+    "            traceback.print_exc()\n"
+    "        finally:\n"
+    "            sys.stderr.flush()\n"
+    "            os._exit(code)\n"
+    "    os.close(ready_w)\n"
+    "    os.close(out_w)\n"
+    "    racers.append((pid, ready_r, out_r))\n"
+    "for _, ready_r, _ in racers:\n"
+    "    assert os.read(ready_r, 1) == b'r', 'a racer did not start'\n"
     "print('ready', flush=True)\n"
     "sys.stdin.readline()\n"
-    "outcomes = service.run_due(p)\n"
-    "print(' '.join(f'{o.kind}/{o.key}={o.status}' for o in outcomes), flush=True)\n"
-    "p.close()\n"
+    "os.close(go_w)\n"  # released together
+    "for pid, _, out_r in racers:\n"
+    "    said = b''\n"
+    "    while chunk := os.read(out_r, 65536):\n"
+    "        said += chunk\n"
+    "    code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])\n"
+    "    print(f'{code} {said.decode()}', flush=True)\n"
 )
+"""`PROCESSES` racers: one process imports the scheduler's code, forks them, releases them together when a line
+comes on its stdin, and prints each one's exit code and outcomes on a line of their own."""
 
 
 def test_a_due_job_runs_exactly_once_across_processes(prepared_homes: Any, tmp_path: Any) -> None:
@@ -73,32 +109,25 @@ def test_a_due_job_runs_exactly_once_across_processes(prepared_homes: Any, tmp_p
             **s3homes.subprocess_env(platform.settings),
             "THRESHOLD_DATABASE_URL": str(platform.settings.database_url),
         }
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-c", RACE, str(platform.settings.home_dir)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=env,
-            )
-            for _ in range(PROCESSES)
-        ]
+        proc = subprocess.Popen(
+            [sys.executable, "-c", RACE, str(platform.settings.home_dir), str(PROCESSES)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         try:
-            for p in procs:
-                assert p.stdout is not None and p.stdout.readline().strip() == "ready"
-            for p in procs:  # the barrier: released together
-                assert p.stdin is not None
-                p.stdin.write("go\n")
-                p.stdin.flush()
-            results = [p.communicate(timeout=300) for p in procs]
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"  # every racer is ready
+            out, err = proc.communicate("go\n", timeout=300)  # the barrier: released together
         finally:
-            for p in procs:
-                if p.poll() is None:
-                    p.kill()
-                    p.communicate()
-        assert [p.returncode for p in procs] == [0] * PROCESSES, [err for _, err in results]
-        ran = Counter(word.split("=")[0] for out, _ in results for word in out.split())
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        assert proc.returncode == 0, err
+        results = [line.split(" ", 1) for line in out.splitlines()]
+        assert [int(code) for code, _ in results] == [0] * PROCESSES, err
+        ran = Counter(word.split("=")[0] for _, said in results for word in said.split())
         assert ran == Counter(dict.fromkeys(jobs, 1))
         with platform.store.session() as s:
             runs = Counter(

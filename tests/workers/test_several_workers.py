@@ -16,7 +16,6 @@ import io
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +28,7 @@ import httpx
 import pytest
 
 import s3homes
+from inprocess import threshold
 from threshold.identity.service import create_token
 from threshold.platform import Platform
 from workerserver import children, serving
@@ -42,8 +42,6 @@ DEADLINE = 180.0
 """Longest a test waits for every worker to have answered (workers start in a few seconds; a loaded machine)."""
 TIMEOUT = 120.0
 """Of one request: the first ones wait in the backlog while the workers start."""
-
-CLI = "import sys; from threshold.cli import main; sys.argv[0] = 'threshold'; main()"
 
 
 @dataclass
@@ -298,13 +296,9 @@ def test_sigterm_stops_every_worker_and_the_supervisor_exits_cleanly(cluster: Cl
 
 
 def test_several_workers_refuse_the_embedded_sqlite_store(platform: Platform) -> None:
-    r = subprocess.run(
-        [sys.executable, "-c", CLI, "serve", "--home", str(platform.settings.home_dir), "--workers", "2"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **s3homes.subprocess_env(platform.settings), "THRESHOLD_DATABASE_URL": ""},
-    )
+    """In this process (`inprocess`): the refusal comes before anything is bound or started."""
+    env = {**s3homes.subprocess_env(platform.settings), "THRESHOLD_DATABASE_URL": ""}
+    r = threshold("serve", "--workers", "2", home=platform.settings.home_dir, env=env)
     assert r.returncode != 0
     lines = [line for line in r.stderr.splitlines() if line.strip()]
     assert lines == [

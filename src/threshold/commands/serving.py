@@ -85,8 +85,9 @@ def bind(host: str, port: int) -> Any:
     return sock
 
 
-def _prepare(platform: Any) -> None:
-    """What a server does once before it answers: plan the scheduled jobs, clean up after killed processes."""
+def _prepare(platform: Any, *, sweep: bool = True) -> None:
+    """What a server does once before it answers: plan the scheduled jobs, clean up after killed processes
+    (`sweep=False`: not the lake tables, in a background thread here; a supervisor's first worker does it)."""
     from threshold.cleanup import sweep_in_background
     from threshold.maturity.snapshots import plan as plan_maturity
     from threshold.operations.schedules import plan_from_settings
@@ -97,7 +98,8 @@ def _prepare(platform: Any) -> None:
     plan_retention(platform)  # the retention job, daily unless the settings say otherwise
     plan_maturity(platform)  # the monthly maturity snapshot
     platform.clean_staging()  # folders of killed shares and servers: before serving (a listing, quick)
-    sweep_in_background(platform, err.print)  # what killed writes left in the lake tables
+    if sweep:
+        sweep_in_background(platform, err.print)  # what killed writes left in the lake tables
 
 
 def _serving_line(platform: Any, sock: Any, workers: int = 1) -> str:
@@ -128,17 +130,24 @@ def _serve(platform: Any, sock: Any, pg_sock: Any = None) -> None:
 
 def _serve_workers(platform: Any, sock: Any, pg_sock: Any, workers: int) -> int:
     """Serve with `workers` processes sharing the sockets (`interface.supervisor`); the exit code."""
+    import itertools
     import os
 
+    from threshold.commands import worker
     from threshold.interface.supervisor import Supervisor
     from threshold.limits.workers import share_of
 
-    _prepare(platform)
-    settings = platform.settings
-    # Secrets generated on first use are made now, once: workers starting together would each write their own.
-    settings.session_secret()
-    settings.sources_key()
-    settings.erasure_key()
+    try:
+        # The lake tables are swept by the first worker (in a thread of its own: a thread here would make
+        # forking the workers unsafe).
+        _prepare(platform, sweep=False)
+        settings = platform.settings
+        # Secrets generated on first use are made now, once: workers starting together would each write their own.
+        settings.session_secret()
+        settings.sources_key()
+        settings.erasure_key()
+    finally:
+        platform.close()  # each worker opens its own: no connection of this process is handed to a fork
     share = share_of(settings.limits, workers)
     for note in share.notes:
         err.print(note)
@@ -147,19 +156,28 @@ def _serve_workers(platform: Any, sock: Any, pg_sock: Any, workers: int) -> int:
     for s in (sock, pg_sock):
         if s is not None:
             s.listen(2048)  # connections wait in the backlog until a worker accepts them
-    base = [sys.executable, "-m", "threshold.commands.worker", "--home", str(settings.home_dir)]
-    base += ["--parent", str(os.getpid()), "--fd", str(fds[0])]
-    if pg_sock is not None:
-        base += ["--pg-fd", str(fds[1])]
+    home, parent, pg_fd = str(settings.home_dir), os.getpid(), fds[1] if pg_sock is not None else None
+    base = [sys.executable, "-m", "threshold.commands.worker", "--home", home]
+    base += ["--parent", str(parent), "--fd", str(fds[0])]
+    if pg_fd is not None:
+        base += ["--pg-fd", str(pg_fd)]
     out.print(_serving_line(platform, sock, workers))
     if pg_sock is not None:
         pg_host, pg_port = pg_sock.getsockname()[:2]
         out.print(f"PostgreSQL clients: psql -h {pg_host} -p {pg_port} -U <you> threshold")
-    supervisor = Supervisor(lambda _index: base, workers, fds=fds, env=env, say=err.print)
-    try:
-        return supervisor.run()
-    finally:
-        platform.close()
+    first = itertools.chain([True], itertools.repeat(False))  # the first worker started sweeps, once
+
+    def command(_index: int) -> list[str]:
+        return base + (["--sweep"] if next(first) else [])
+
+    def forked(_index: int) -> Any:
+        sweep = next(first)
+        return lambda: worker.run(home, fds[0], pg_fd, parent=parent, sweep=sweep)
+
+    if not settings.server.preload:
+        return Supervisor(command, workers, fds=fds, env=env, say=err.print).run()
+    worker.preload(pg=pg_sock is not None)  # once, here: every worker forked from this state starts warm
+    return Supervisor(command, workers, fds=fds, env=env, say=err.print, fork=forked).run()
 
 
 @app.command()
