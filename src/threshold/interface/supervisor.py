@@ -106,7 +106,7 @@ class Supervisor:
         if self.fork is not None and threads == 1:
             pid, proc = self._forked(self.fork(index)), None
         else:
-            if self.fork is not None and not self._said_unsafe:
+            if self.fork is not None and not self._said_unsafe and not self._stopping:  # stopping: the killer's thread
                 self._said_unsafe = True
                 self.say(f"the supervisor runs {threads} threads: workers start as new processes (slower)")
             proc = subprocess.Popen(
