@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import os
+import select
 import signal
 import subprocess
 import time
@@ -272,8 +273,13 @@ def test_a_killed_worker_is_replaced(cluster: Cluster) -> None:
     before = cluster.every_worker(cluster.me)
     pids = cluster.workers()
     assert len(pids) == WORKERS
-    os.kill(pids[0], signal.SIGKILL)
-    end = time.monotonic() + DEADLINE
+    gone = os.pidfd_open(pids[0])  # readable once the process has ended: no polling while it dies
+    try:
+        os.kill(pids[0], signal.SIGKILL)
+        assert select.select([gone], [], [], DEADLINE)[0], "the killed worker did not end"
+    finally:
+        os.close(gone)
+    end = time.monotonic() + DEADLINE  # the supervisor reaps it and forks another at once
     while not (_free_pid(pids[0]) and len(cluster.workers()) == WORKERS and pids[0] not in cluster.workers()):
         assert time.monotonic() < end, "the killed worker was not replaced"
         assert cluster.proc.poll() is None, "the supervisor stopped"
