@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 from collections.abc import Iterator
 from typing import Any
@@ -27,8 +28,17 @@ def live_server(org: Any, serve: Any) -> Iterator[str]:
     """The ASGI app over real HTTP (uvicorn in a thread) on the org fixture's home; yields its base URL."""
     from threshold.api.app import create_app
 
-    with serve(create_app(org.platform)) as url:
-        yield url
+    app = create_app(org.platform)
+    # The app's lifespan collects garbage over the whole heap before it freezes it (api/app.py): in a test
+    # process that heap is the session's (half a million objects and more), a full collection of 0.3-2 s per
+    # server, with the GIL held, for every browser test. Frozen first, that collection walks only what was
+    # made since; the lifespan's unfreeze at shutdown hands everything back to the collector, as before.
+    gc.freeze()
+    try:
+        with serve(app) as url:
+            yield url
+    finally:
+        gc.unfreeze()
 
 
 @pytest.fixture(scope="package")
