@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -23,22 +24,38 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(identity, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 
-@pytest.fixture
-def live_server(org: Any, serve: Any) -> Iterator[str]:
-    """The ASGI app over real HTTP (uvicorn in a thread) on the org fixture's home; yields its base URL."""
+@contextmanager
+def _served(platform: Any, serve: Any) -> Iterator[str]:
+    """The ASGI app over real HTTP (uvicorn in a thread) on `platform`'s home; yields its base URL.
+
+    The app's lifespan collects garbage over the whole heap before it freezes it (api/app.py): in a test
+    process that heap is the session's (a million objects and more late in a run), a full collection of
+    0.3-2 s per server, with the GIL held, for every browser test. Frozen first, that collection walks only
+    what was made since; the lifespan's unfreeze at shutdown hands everything back to the collector."""
     from threshold.api.app import create_app
 
-    app = create_app(org.platform)
-    # The app's lifespan collects garbage over the whole heap before it freezes it (api/app.py): in a test
-    # process that heap is the session's (half a million objects and more), a full collection of 0.3-2 s per
-    # server, with the GIL held, for every browser test. Frozen first, that collection walks only what was
-    # made since; the lifespan's unfreeze at shutdown hands everything back to the collector, as before.
+    app = create_app(platform)
     gc.freeze()
     try:
         with serve(app) as url:
             yield url
     finally:
         gc.unfreeze()
+
+
+@pytest.fixture
+def live_server(org: Any, serve: Any) -> Iterator[str]:
+    """The app served on the org fixture's home (the test's own copy, which it may change)."""
+    with _served(org.platform, serve) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_live_server(module_org: Any, serve: Any) -> Iterator[str]:
+    """The app served once per test module on `module_org`'s home, for the module's tests that only sign in
+    and look (no form that changes the home): they share its server and its warmed caches."""
+    with _served(module_org.platform, serve) as url:
+        yield url
 
 
 @pytest.fixture(scope="package")

@@ -1,5 +1,8 @@
 """Pages for everyone, in Chromium: the home's badge, a governance form with its preview and words report, a
-phone's 390 px screen, keyboard only, and axe-core on the main pages (no serious or critical violation)."""
+phone's 390 px screen, keyboard only, and axe-core on the main pages (no serious or critical violation).
+
+The phone, keyboard and axe tests only sign in and look: they share one served home (`module_live_server`);
+the tests that change the home (a request, a policy, a language) each get a copy of their own."""
 
 from __future__ import annotations
 
@@ -83,7 +86,8 @@ def test_a_governance_form_previews_the_change_then_reports_it_in_words(live_ser
     )
 
 
-def test_main_pages_fit_a_390_px_phone_and_the_menu_collapses(live_server: str, browser: Any) -> None:
+def test_main_pages_fit_a_390_px_phone_and_the_menu_collapses(module_live_server: str, browser: Any) -> None:
+    live_server = module_live_server
     page = _page(browser, 390, 844)
     page.goto(f"{live_server}/login")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
@@ -102,7 +106,8 @@ def test_main_pages_fit_a_390_px_phone_and_the_menu_collapses(live_server: str, 
     expect(page.get_by_role("button", name="Menu")).to_have_attribute("aria-expanded", "true")
 
 
-def test_keyboard_only_skip_link_visible_focus_and_labelled_forms(live_server: str, browser: Any) -> None:
+def test_keyboard_only_skip_link_visible_focus_and_labelled_forms(module_live_server: str, browser: Any) -> None:
+    live_server = module_live_server
     page = _page(browser)
     _sign_in(page, live_server)
     page.goto(f"{live_server}/governance/domains/manufacturing")
@@ -163,7 +168,8 @@ def _serious(violations: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return sorted((v["id"], v["impact"]) for v in violations if v["impact"] in ("serious", "critical"))
 
 
-def test_no_serious_or_critical_accessibility_violation_on_main_pages(live_server: str, browser: Any) -> None:
+def test_no_serious_or_critical_accessibility_violation_on_main_pages(module_live_server: str, browser: Any) -> None:
+    live_server = module_live_server
     # The pages allow only their own scripts: axe is injected by the test, sent once for every page.
     page = _page(browser, init_script=_axe_source(), bypass_csp=True)
     page.set_content(BROKEN)
