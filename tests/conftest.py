@@ -7,6 +7,7 @@ Passwords are '<name>-pass'.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import socket
@@ -471,7 +472,13 @@ def serving(app: object, **config: object) -> Iterator[str]:
     """`with serving(app) as url:` the ASGI app over real HTTP, uvicorn in a thread; stopped after.
 
     The socket is bound and listening before uvicorn starts, so a client may connect at once (the
-    kernel holds the connection until uvicorn accepts it): nothing polls for the server to be up."""
+    kernel holds the connection until uvicorn accepts it): nothing polls for the server to be up.
+
+    The app's lifespan collects garbage over the whole heap before it freezes it (api/app.py): in a test
+    process that heap is the session's (a million objects and more late in a run), a full collection of
+    0.3-2 s with the GIL held for every served app. Frozen first, that collection walks only what was made
+    since; the lifespan's unfreeze at shutdown hands everything back to the collector, as `gc.unfreeze()`
+    here does when the lifespan is off."""
     import uvicorn
 
     sock = socket.socket()
@@ -480,6 +487,7 @@ def serving(app: object, **config: object) -> Iterator[str]:
     port = int(sock.getsockname()[1])
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", **config))  # type: ignore[arg-type]
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn-test", daemon=True)
+    gc.freeze()
     thread.start()
     try:
         yield f"http://127.0.0.1:{port}"
@@ -487,6 +495,7 @@ def serving(app: object, **config: object) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=20)
         sock.close()
+        gc.unfreeze()
     assert not thread.is_alive(), "uvicorn did not stop"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,21 +25,12 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @contextmanager
 def _served(platform: Any, serve: Any) -> Iterator[str]:
-    """The ASGI app over real HTTP (uvicorn in a thread) on `platform`'s home; yields its base URL.
-
-    The app's lifespan collects garbage over the whole heap before it freezes it (api/app.py): in a test
-    process that heap is the session's (a million objects and more late in a run), a full collection of
-    0.3-2 s per server, with the GIL held, for every browser test. Frozen first, that collection walks only
-    what was made since; the lifespan's unfreeze at shutdown hands everything back to the collector."""
+    """The ASGI app over real HTTP (uvicorn in a thread, the heap frozen first: see `conftest.serving`) on
+    `platform`'s home; yields its base URL."""
     from threshold.api.app import create_app
 
-    app = create_app(platform)
-    gc.freeze()
-    try:
-        with serve(app) as url:
-            yield url
-    finally:
-        gc.unfreeze()
+    with serve(create_app(platform)) as url:
+        yield url
 
 
 @pytest.fixture
