@@ -67,7 +67,7 @@ def test_the_gateway_refuses_a_hidden_dataset_as_an_unknown_one(world: World) ->
     mine = person_usage(world.platform, "ben", viewer=ben)
     assert not Restricted.found_in(str(mine.datasets)) and RESTRICTED not in str([r["datasets"] for r in mine.recent])
     tried = audit.search(world.platform, world.people["hanna"], dataset=RESTRICTED, action="query.denied", actor="ben")
-    assert tried and tried[0]["rules"] == ["visibility.restricted"], "hr's owners see the attempt"
+    assert tried and tried[0].rules == ["visibility.restricted"], "hr's owners see the attempt"
     assert audit.search(world.platform, ben, dataset=RESTRICTED) == []
     with pytest.raises(InvalidInput):  # a join does not help either
         query(world.platform, f"SELECT count(*) FROM manufacturing.plant_kpis, {RESTRICTED}", user=ben)

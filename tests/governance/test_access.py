@@ -33,7 +33,7 @@ def on_request(any_org: Any) -> Any:
 
 def _actions(org: Any, **kw: Any) -> list[tuple[str | None, str, list[str]]]:
     """(actor, action, rules) of the audit log, oldest first."""
-    return [(e["actor"], e["action"], e["rules"]) for e in reversed(search(org.platform, org.admin, **kw))]
+    return [(e.actor, e.action, e.rules) for e in reversed(search(org.platform, org.admin, **kw))]
 
 
 def test_request_approve_read_for_that_purpose_only_then_revoke(on_request: Any) -> None:
@@ -106,14 +106,14 @@ def test_request_approve_read_for_that_purpose_only_then_revoke(on_request: Any)
     assert ("ben", "query.masked", ["grant", PERSONAL_GUARDRAIL]) in log
     assert ("ben", "query.denied", ["visibility.on-request"]) in log
     [approval] = search(p, org.anna, action="request.approved")
-    assert approval["detail"] == {
+    assert approval.detail == {
         "request": req.id,
         "grant": grant.id,
         "personal": False,
         "reason": "fine for forecasting",
     }
     [revocation] = search(p, org.anna, action="grant.revoked")
-    assert revocation["detail"] == {"grant": grant.id, "reason": "project over"}
+    assert revocation.detail == {"grant": grant.id, "reason": "project over"}
 
 
 def test_the_only_granted_purpose_applies_when_none_is_declared(on_request: Any) -> None:
@@ -124,7 +124,7 @@ def test_the_only_granted_purpose_applies_when_none_is_declared(on_request: Any)
     with p.store.session() as s:
         event = s.get(UsageEvent, result.event_id)
         assert event is not None and event.purpose == "energy cost forecast"
-    assert search(p, org.admin, action="query.")[0]["purpose"] == "energy cost forecast"
+    assert search(p, org.admin, action="query.")[0].purpose == "energy cost forecast"
 
     second = access.request_access(p, org.ben, DATASET, purpose="budget review")
     access.approve(p, org.anna, second.id)
@@ -186,7 +186,7 @@ def test_deny_needs_a_reason_and_records_it(on_request: Any) -> None:
     with pytest.raises(Conflict, match="denied already"):
         access.approve(p, org.anna, req.id)
     [entry] = search(p, org.anna, action="request.denied")
-    assert (entry["actor"], entry["detail"]["reason"]) == ("anna", "personal data is not for sales pitches")
+    assert (entry.actor, entry.detail["reason"]) == ("anna", "personal data is not for sales pitches")
 
 
 @pytest.mark.parametrize(

@@ -73,7 +73,7 @@ def logged(any_org: Any, prepared_homes: Any) -> Any:
 def test_every_decision_and_change_is_recorded_with_its_rules(logged: Any) -> None:
     org = logged
     entries = list(reversed(audit.search(org.platform, org.admin)))
-    got = {(e["actor"], e["action"], e["dataset"], tuple(e["rules"])) for e in entries}
+    got = {(e.actor, e.action, e.dataset, tuple(e.rules)) for e in entries}
     expected = {
         ("ben", "policy.applied", None, ("finance.own-cost-centre",)),
         ("anna", "query.allowed", KPIS, ("visibility.member",)),
@@ -93,26 +93,26 @@ def test_every_decision_and_change_is_recorded_with_its_rules(logged: Any) -> No
         ("anna", "request.denied", KPIS, ()),
     }
     assert expected <= got, f"missing: {sorted(expected - got)}"
-    masked = next(e for e in entries if e["action"] == "query.masked")
-    assert masked["purpose"] == "forecasting"
-    assert masked["detail"]["masked"] == {"operator_name": "redact", "e_mail": "redact"}
-    assert isinstance(masked["detail"]["event"], int)
-    denied = next(e for e in entries if e["action"] == "query.denied")
-    assert denied["detail"]["answered"] == "unknown dataset" and "restricted" in denied["detail"]["reason"]
-    filtered = next(e for e in entries if e["action"] == "query.masked+filtered")
-    assert filtered["detail"]["filters"] == ["manufacturing.no-lyon"]
-    assert "Lyon" not in json.dumps(filtered), "the record names the rule, not the rows it hid"
+    masked = next(e for e in entries if e.action == "query.masked")
+    assert masked.purpose == "forecasting"
+    assert masked.detail["masked"] == {"operator_name": "redact", "e_mail": "redact"}
+    assert isinstance(masked.detail["event"], int)
+    denied = next(e for e in entries if e.action == "query.denied")
+    assert denied.detail["answered"] == "unknown dataset" and "restricted" in denied.detail["reason"]
+    filtered = next(e for e in entries if e.action == "query.masked+filtered")
+    assert filtered.detail["filters"] == ["manufacturing.no-lyon"]
+    assert "Lyon" not in json.dumps(filtered.to_json()), "the record names the rule, not the rows it hid"
 
 
 def test_owners_see_their_domains_and_their_own_actions_only(logged: Any) -> None:
     org, p = logged, logged.platform
     for e in audit.search(p, org.anna):
-        assert e["dataset"] == KPIS or e["actor"] == "anna", e
-    assert any(e["actor"] == "carla" for e in audit.search(p, org.anna)), "others' reads of her data"
+        assert e.dataset == KPIS or e.actor == "anna", e
+    assert any(e.actor == "carla" for e in audit.search(p, org.anna)), "others' reads of her data"
     for e in audit.search(p, org.ben):
-        assert e["dataset"] == BUDGET or e["actor"] == "ben", e
-    assert not [e for e in audit.search(p, org.ben) if e["dataset"] == KPIS and e["actor"] != "ben"]
-    assert {e["actor"] for e in audit.search(p, org.carla)} == {"carla"}, "a plain member sees only herself"
+        assert e.dataset == BUDGET or e.actor == "ben", e
+    assert not [e for e in audit.search(p, org.ben) if e.dataset == KPIS and e.actor != "ben"]
+    assert {e.actor for e in audit.search(p, org.carla)} == {"carla"}, "a plain member sees only herself"
     assert audit.search(p, org.carla, dataset=BUDGET, actor="ben") == []
 
 
@@ -121,23 +121,23 @@ def test_the_governance_group_and_admins_see_everything(logged: Any) -> None:
     everything = audit.search(p, org.admin, limit=10_000)
     gina = add_user(p, "gina", governance=True)
     assert audit.search(p, gina, limit=10_000) == everything
-    assert {e["actor"] for e in everything} >= {"anna", "ben", "carla"}
+    assert {e.actor for e in everything} >= {"anna", "ben", "carla"}
 
 
 def test_search_by_dataset_action_and_actor(logged: Any) -> None:
     org, p = logged, logged.platform
     queries = audit.search(p, org.admin, action="query.")
-    assert {e["action"] for e in queries} == {
+    assert {e.action for e in queries} == {
         "query.allowed",
         "query.masked",
         "query.filtered",
         "query.masked+filtered",
         "query.denied",
     }
-    assert {e["dataset"] for e in audit.search(p, org.admin, dataset=BUDGET)} == {BUDGET}
-    assert {e["actor"] for e in audit.search(p, org.admin, actor="carla")} == {"carla"}
+    assert {e.dataset for e in audit.search(p, org.admin, dataset=BUDGET)} == {BUDGET}
+    assert {e.actor for e in audit.search(p, org.admin, actor="carla")} == {"carla"}
     newest = audit.search(p, org.admin, limit=2)
-    assert len(newest) == 2 and newest[0]["id"] > newest[1]["id"], "newest first"
+    assert len(newest) == 2 and newest[0].id > newest[1].id, "newest first"
     assert audit.search(p, org.admin, limit=1, offset=1) == newest[1:]
 
 

@@ -131,7 +131,7 @@ def test_apply_creates_updates_and_retires_rules_with_versions_who_and_why(any_o
     assert {(r["energy_kwh"], r["scrap_rate"]) for r in rows} == {(None, None)}  # redact on a number: NULL
 
     applied = search(p, any_org.admin, action="policy.applied")
-    assert [(e["actor"], sorted(e["rules"]), e["detail"]["reason"]) for e in applied] == [
+    assert [(e.actor, sorted(e.rules), e.detail["reason"]) for e in applied] == [
         ("admin", ["manufacturing.berlin", "manufacturing.energy", "manufacturing.scrap"], "energy is secret now"),
         ("anna", ["manufacturing.berlin", "manufacturing.energy"], "finance budgets Berlin"),
     ], "an unchanged file leaves no audit entry"

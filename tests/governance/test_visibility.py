@@ -86,7 +86,7 @@ def test_visibility_matrix_from_the_domain_default_and_from_a_dataset_override(a
     set_visibility(p, org.anna, "manufacturing", "open")
     wrong += _check(org, "restricted", "dataset override of an open domain")
     assert not wrong, "\n".join(wrong)
-    changes = [(e["action"], e["detail"]) for e in reversed(audit_search(p, org.anna, action="visibility."))]
+    changes = [(e.action, e.detail) for e in reversed(audit_search(p, org.anna, action="visibility."))]
     assert changes[:3] == [
         ("visibility.domain", {"domain": "manufacturing", "visibility": "open"}),
         ("visibility.domain", {"domain": "manufacturing", "visibility": "on-request"}),
@@ -126,7 +126,7 @@ def test_allowed_purposes(any_org: Any) -> None:
     assert query(p, sql, user=org.anna).table.num_rows == 5, "members read their data for any purpose"
     set_purposes(p, org.anna, DATASET, [])
     assert query(p, sql, user=org.ben).table.num_rows == 5
-    assert [e["detail"]["purposes"] for e in audit_search(p, org.anna, action="purposes.set")] == [
+    assert [e.detail["purposes"] for e in audit_search(p, org.anna, action="purposes.set")] == [
         [],
         ["budget", "energy cost forecast"],
     ]

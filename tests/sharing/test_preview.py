@@ -134,7 +134,7 @@ def test_a_chosen_visibility_is_set_by_governance(org, tmp_path: Path) -> None:
     from threshold.governance.audit import search as audit
 
     entries = audit(org.platform, org.admin, dataset=result.dataset, action="visibility")
-    assert [(e["action"], e["actor"]) for e in entries] == [("visibility.dataset", "anna")]
+    assert [(e.action, e.actor) for e in entries] == [("visibility.dataset", "anna")]
 
 
 @pytest.mark.parametrize(

@@ -239,7 +239,7 @@ def audit_log(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
     offset: Offset = 0,
 ) -> list[dict[str, Any]]:
-    return audit.search(
+    entries = audit.search(
         platform,
         person,
         dataset=dataset or None,
@@ -248,6 +248,7 @@ def audit_log(
         limit=limit,
         offset=offset,
     )
+    return [e.to_json() for e in entries]
 
 
 @router.get("/governance/time-to-access", summary="Per domain: how long access requests waited (median, p90)")

@@ -9,6 +9,7 @@ from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from threshold.access import audited_by, knowable_or_none, sees_every_dataset
+from threshold.governance.results import AuditRecord
 from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.store.models import AuditEntry, Dataset, User
@@ -56,7 +57,7 @@ def search(
     actor: str | None = None,
     limit: int = 200,
     offset: int = 0,
-) -> list[dict[str, Any]]:
+) -> list[AuditRecord]:
     """Entries `person` may see (`dataset.audit`): everything for the governance group and admins, else their
     domains' data and their own actions, never an entry about a dataset they may not know exists."""
     with platform.store.session() as s:
@@ -77,15 +78,15 @@ def search(
             q = q.where(User.name == actor)
         rows = s.execute(q.order_by(AuditEntry.id.desc()).offset(offset).limit(min(limit, 10_000))).all()
     return [
-        {
-            "id": e.id,
-            "at": (e.at if e.at.tzinfo else e.at.replace(tzinfo=UTC)).isoformat(timespec="seconds"),
-            "actor": who,
-            "action": e.action,
-            "dataset": ds,
-            "purpose": e.purpose,
-            "rules": e.rules,
-            "detail": e.detail,
-        }
+        AuditRecord(
+            id=e.id,
+            at=(e.at if e.at.tzinfo else e.at.replace(tzinfo=UTC)).isoformat(timespec="seconds"),
+            actor=who,
+            action=e.action,
+            dataset=ds,
+            purpose=e.purpose,
+            rules=e.rules,
+            detail=e.detail,
+        )
         for e, who, ds in rows
     ]

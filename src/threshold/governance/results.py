@@ -212,3 +212,21 @@ class PolicyRow:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One entry of the audit log: when, who acted (None for the platform), what (`query.masked`,
+    `request.approved`, ...), on which dataset and for which purpose, the rules that decided it, and its detail."""
+
+    id: int
+    at: str
+    actor: str | None
+    action: str
+    dataset: str | None
+    purpose: str | None
+    rules: list[str]
+    detail: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

@@ -301,7 +301,7 @@ def audit_log(
         "dataset": dataset,
         "action": action,
         "user": user,
-        "entries": entries,
+        "entries": [e.to_json() for e in entries],
         "scope": "everything" if may(person, "governance.oversee") else "mine",
     }
     return page(request, "audit.html", data, person=person, title=i18n.Text("Audit log"), nav="governance")
