@@ -129,7 +129,7 @@ def main() -> None:
     platform = Platform.open(home)
     admin = get_person(platform, ADMIN)  # owns the tpch domain: the checks run with an owner's rights
     ids = [
-        dataset_checks.add(platform, admin, "tpch.lineitem", CheckSpec(k, o, blocking=b))["id"]
+        dataset_checks.add(platform, admin, "tpch.lineitem", CheckSpec(k, o, blocking=b)).id
         for k, o, b in product_checks(args.sf)
     ]
     threads = platform.settings.engine_threads or None

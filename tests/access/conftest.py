@@ -154,7 +154,7 @@ def build_world(org: Any) -> World:
         (OPEN, people["anna"], CheckSpec("range", {"column": "scrap_rate", "min": 0, "max": 0.1})),
         (ON_REQUEST, ben, CheckSpec("range", {"column": "amount", "min": 0, "max": 100000})),
     ):
-        ids[dataset]["check"] = checks.add(p, owner, dataset, spec)["id"]
+        ids[dataset]["check"] = checks.add(p, owner, dataset, spec).id
         checks.run(p, owner, dataset)
     ids[RESTRICTED]["incident"] = incidents.report(
         p, people["ingeborg"], f"{RESTRICTED}.pay_grade", description="grade E7 is not in the pay scale"

@@ -22,6 +22,7 @@ from prepared import on_org
 from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.quality import dataset_checks
+from threshold.quality.check_results import CheckRecord
 from threshold.quality.kinds import CheckSpec
 from threshold.sharing.service import share
 
@@ -41,7 +42,7 @@ class Batches:
     admin: Person
     tmp: Path
 
-    def add(self, kind: str, blocking: bool = False, **options: Any) -> dict[str, Any]:
+    def add(self, kind: str, blocking: bool = False, **options: Any) -> CheckRecord:
         return dataset_checks.add(self.platform, self.anna, BATCHES, CheckSpec(kind, options, blocking=blocking))
 
     def csv(self, name: str, *rows: str) -> Path:

@@ -81,7 +81,7 @@ def test_importing_a_contract_makes_its_rules_the_datasets_checks_and_they_run(b
     assert len(first_ids) == 10
     assert [r["message"] for r in first["results"] if r["status"] == "error"] == []  # every rule became a check
     listed = dataset_checks.dataset_checks(b.platform, b.anna, BATCHES).checks
-    assert len(listed) == 11 and manual["id"] in [c.id for c in listed]
+    assert len(listed) == 11 and manual.id in [c.id for c in listed]
     assert not set(first_ids) & {c.id for c in listed}
     replaced = [dataset_checks.check_history(b.platform, b.anna, i) for i in first_ids]
     assert [(c.active, len(c.runs)) for c in replaced] == [(False, 1)] * 10  # stopped, history kept

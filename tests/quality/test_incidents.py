@@ -136,7 +136,7 @@ def test_incidents_and_checks_are_dated_by_the_platforms_clock(batches: Batches)
         "2024-03-05T10:45:00+00:00",
         "2024-03-05T10:45:00+00:00",
     ]
-    assert check["created_at"] == "2024-03-04T08:45:00+00:00"
+    assert check.created_at == "2024-03-04T08:45:00+00:00"
 
 
 def test_a_passing_check_verifies_the_fixed_incident_it_opened_and_a_failing_one_reopens_it(batches: Batches) -> None:
@@ -150,11 +150,11 @@ def test_a_passing_check_verifies_the_fixed_incident_it_opened_and_a_failing_one
     assert get_incident(b.platform, b.anna, opened.id).status == "open"
 
     incidents.act(b.platform, b.anna, opened.id, "fix")
-    dataset_checks.remove(b.platform, b.anna, c["id"])
+    dataset_checks.remove(b.platform, b.anna, c.id)
     with b.platform.store.session() as s:  # the owners widened the rule: the same check now passes
         from threshold.quality.models import Check
 
-        row = s.get(Check, c["id"])
+        row = s.get(Check, c.id)
         assert row is not None
         row.active, row.options = True, {"column": "status", "values": ["ok", "scrap", "weird"]}
     dataset_checks.run(b.platform, b.anna, BATCHES)

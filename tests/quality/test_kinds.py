@@ -28,7 +28,7 @@ def test_every_kind_has_a_failing_and_a_passing_case() -> None:
 def test_check_kind(module_batches: Batches, case: dict[str, Any]) -> None:
     added = module_batches.add(case["kind"], **case["options"])
 
-    (run,) = dataset_checks.run(module_batches.platform, module_batches.anna, BATCHES, check_ids=[added["id"]])
+    (run,) = dataset_checks.run(module_batches.platform, module_batches.anna, BATCHES, check_ids=[added.id])
 
     assert (run.status, run.failing) == (case["status"], case["failing"]), run.message
     if "metric" in case:
@@ -124,7 +124,7 @@ def test_only_members_of_the_domain_add_or_run_checks(module_batches: Batches) -
         dataset_checks.add(b.platform, b.ben, BATCHES, CheckSpec("not_null", {"column": "plant"}))
     with pytest.raises(Denied, match="threshold report"):
         dataset_checks.run(b.platform, b.ben, BATCHES)
-    assert dataset_checks.add(b.platform, b.admin, BATCHES, CheckSpec("not_null", {"column": "plant"}))["id"]
+    assert dataset_checks.add(b.platform, b.admin, BATCHES, CheckSpec("not_null", {"column": "plant"})).id
 
 
 def test_a_restricted_dataset_and_its_checks_do_not_exist_for_outsiders(module_batches: Batches) -> None:
@@ -140,13 +140,13 @@ def test_a_restricted_dataset_and_its_checks_do_not_exist_for_outsiders(module_b
 def test_a_removed_check_stops_but_keeps_its_history(module_batches: Batches) -> None:
     b = module_batches
     c = b.add("row_count", min=1)
-    dataset_checks.run(b.platform, b.anna, BATCHES, check_ids=[c["id"]])
-    dataset_checks.remove(b.platform, b.anna, c["id"])
+    dataset_checks.run(b.platform, b.anna, BATCHES, check_ids=[c.id])
+    dataset_checks.remove(b.platform, b.anna, c.id)
 
     listed = dataset_checks.dataset_checks(b.platform, b.anna, BATCHES, history=500)
-    assert c["id"] not in [x.id for x in listed.checks]
-    assert c["id"] in [r.check for r in listed.history]
-    assert dataset_checks.check_history(b.platform, b.anna, c["id"]).runs[0].status == "pass"
+    assert c.id not in [x.id for x in listed.checks]
+    assert c.id in [r.check for r in listed.history]
+    assert dataset_checks.check_history(b.platform, b.anna, c.id).runs[0].status == "pass"
 
 
 def test_a_check_whose_column_was_dropped_errors_alone(batches: Batches) -> None:
@@ -160,5 +160,5 @@ def test_a_check_whose_column_was_dropped_errors_alone(batches: Batches) -> None
     share(b.platform, replacement, domain="manufacturing", name="batches", mode="replace", user=b.anna)
 
     runs = {r.check: r for r in dataset_checks.run(b.platform, b.anna, BATCHES)}
-    assert runs[gone["id"]].status == "error" and "code is not a column" in runs[gone["id"]].message
-    assert runs[kept["id"]].status == "pass"
+    assert runs[gone.id].status == "error" and "code is not a column" in runs[gone.id].message
+    assert runs[kept.id].status == "pass"

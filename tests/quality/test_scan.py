@@ -87,7 +87,7 @@ def test_footers_that_lie_cost_a_second_query_not_a_wrong_count(module_batches: 
     b = module_batches
     added = b.add("unique", column="batch_id")
     with b.platform.store.session() as s:
-        check = CheckInfo.of(s.get(Check, added["id"]))  # type: ignore[arg-type]
+        check = CheckInfo.of(s.get(Check, added.id))  # type: ignore[arg-type]
     target = published_target(b.platform, BATCHES)
     reader = _LyingFooters(b.platform, target, run_as(b.platform, target.dataset_id))
     reader.queries = []
@@ -109,7 +109,7 @@ def test_a_row_count_alone_reads_the_footers_not_the_rows(
     real = service.query
     monkeypatch.setattr(service, "query", lambda p, sql, **kw: queries.append(sql) or real(p, sql, **kw))
 
-    (run,) = dataset_checks.run(b.platform, b.anna, BATCHES, check_ids=[added["id"]])
+    (run,) = dataset_checks.run(b.platform, b.anna, BATCHES, check_ids=[added.id])
 
     assert (run.status, run.checked, run.metric) == ("pass", 5, 5.0)
     assert queries == []
@@ -119,6 +119,6 @@ def test_a_percent_tolerance_measures_the_failing_percent(module_batches: Batche
     b = module_batches
     added = b.add("not_null", column="plant", max_failing_percent=10)
 
-    (run,) = dataset_checks.run(b.platform, b.anna, BATCHES, check_ids=[added["id"]])
+    (run,) = dataset_checks.run(b.platform, b.anna, BATCHES, check_ids=[added.id])
 
     assert (run.status, run.failing, run.metric) == ("fail", 1, 20.0)

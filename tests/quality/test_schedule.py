@@ -47,8 +47,8 @@ def _due(b: Batches, *ids: int) -> None:
 
 def test_due_checks_run_once_and_are_scheduled_again(batches: Batches) -> None:
     b = batches
-    due = [b.add("not_null", column="batch_id")["id"], b.add("row_count", min=1)["id"]]
-    later = b.add("unique", column="code")["id"]
+    due = [b.add("not_null", column="batch_id").id, b.add("row_count", min=1).id]
+    later = b.add("unique", column="code").id
     _due(b, *due)
 
     ran = run_due(b.platform)
@@ -63,7 +63,7 @@ def test_due_checks_run_once_and_are_scheduled_again(batches: Batches) -> None:
 
 def test_two_schedulers_at_once_run_a_due_check_once(batches: Batches) -> None:
     b = batches
-    check_id = b.add("not_null", column="batch_id")["id"]
+    check_id = b.add("not_null", column="batch_id").id
     _due(b, check_id)
     results: list[list[CheckResult | ChecksNotRun]] = []
     threads = [threading.Thread(target=lambda: results.append(run_due(b.platform))) for _ in range(4)]
@@ -78,7 +78,7 @@ def test_two_schedulers_at_once_run_a_due_check_once(batches: Batches) -> None:
 
 def test_the_scheduler_thread_runs_due_checks(batches: Batches, monkeypatch: pytest.MonkeyPatch) -> None:
     b = batches
-    check_id = b.add("not_null", column="batch_id")["id"]
+    check_id = b.add("not_null", column="batch_id").id
     _due(b, check_id)
     ran = _a_tick_ran_a_job(monkeypatch)
     scheduler = Scheduler(b.platform, interval=0.05).start()
@@ -98,7 +98,7 @@ def test_serving_the_app_runs_the_scheduler(batches: Batches, monkeypatch: pytes
 
     b = batches
     b.platform.settings.jobs.interval_seconds = 0.05
-    _due(b, b.add("not_null", column="batch_id")["id"])
+    _due(b, b.add("not_null", column="batch_id").id)
     ran = _a_tick_ran_a_job(monkeypatch)
     with TestClient(create_app(b.platform)):
         assert ran.wait(60), "the app's scheduler never ran the due check"

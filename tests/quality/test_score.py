@@ -46,8 +46,8 @@ def _runs(b: Batches, check_id: int, dataset: str, *runs: tuple[str, int, bool])
 
 def test_the_score_weighs_each_check_once_and_blocking_ones_double(any_batches: Batches) -> None:
     b = any_batches
-    blocking = b.add("not_null", blocking=True, column="batch_id")["id"]
-    plain = b.add("row_count", min=1)["id"]
+    blocking = b.add("not_null", blocking=True, column="batch_id").id
+    plain = b.add("row_count", min=1).id
     _runs(
         b,
         blocking,
@@ -74,11 +74,11 @@ def test_the_score_weighs_each_check_once_and_blocking_ones_double(any_batches: 
 
 def test_the_domain_score_is_the_mean_of_its_datasets(batches: Batches) -> None:
     b = batches
-    _runs(b, b.add("not_null", blocking=True, column="batch_id")["id"], BATCHES, ("pass", 1, False), ("fail", 2, False))
+    _runs(b, b.add("not_null", blocking=True, column="batch_id").id, BATCHES, ("pass", 1, False), ("fail", 2, False))
     from threshold.quality import dataset_checks
     from threshold.quality.kinds import CheckSpec
 
-    kpis = dataset_checks.add(b.platform, b.anna, "manufacturing.plant_kpis", CheckSpec("row_count", {"min": 1}))["id"]
+    kpis = dataset_checks.add(b.platform, b.anna, "manufacturing.plant_kpis", CheckSpec("row_count", {"min": 1})).id
     _runs(b, kpis, "manufacturing.plant_kpis", ("pass", 1, False), ("pass", 2, False), ("fail", 3, False))
 
     q = domain_quality(b.platform, "manufacturing", now=NOW)
@@ -89,7 +89,7 @@ def test_the_domain_score_is_the_mean_of_its_datasets(batches: Batches) -> None:
 
 
 def test_no_run_in_the_window_means_no_score(batches: Batches) -> None:
-    _runs(batches, batches.add("row_count", min=1)["id"], BATCHES, ("pass", 31, False))
+    _runs(batches, batches.add("row_count", min=1).id, BATCHES, ("pass", 31, False))
     assert dataset_quality(batches.platform, BATCHES, now=NOW).score is None
 
 

@@ -69,7 +69,7 @@ def list_dataset_checks(
 @router.post("/datasets/{name}/checks", summary="Add a check", status_code=201)
 def add_check(name: str, body: CheckIn, platform: PlatformDep, person: WritesDataset) -> dict[str, Any]:
     spec = CheckSpec(body.kind, body.options, blocking=body.blocking, schedule=body.schedule, name=body.name)
-    return dataset_checks.add(platform, person, name, spec)
+    return dataset_checks.add(platform, person, name, spec).to_json()
 
 
 @router.post("/datasets/{name}/checks/run", summary="Run a dataset's checks now")

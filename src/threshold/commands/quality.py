@@ -168,7 +168,7 @@ def check_add(
         options["allow_extra"] = False
     p = platform_at(home)
     row = add(p, acting(p, as_user), dataset, CheckSpec(kind, options, blocking=blocking, name=name, schedule=schedule))
-    say(row, fmt, f"added check {row['id']} on {dataset}: {row['name']}" + (" (blocking)" if row["blocking"] else ""))
+    say(row, fmt, f"added check {row.id} on {dataset}: {row.name}" + (" (blocking)" if row.blocking else ""))
 
 
 @check_app.command("run")

@@ -104,9 +104,8 @@ def _own_dataset_sql(sql: str, full_name: str) -> str:
     return sql
 
 
-def add(platform: Platform, person: Person, full_name: str, spec: CheckSpec) -> dict[str, Any]:
-    """Add a check to a published dataset and plan its schedule; answers with the check's JSON form
-    (`CheckRecord.to_json()`: callers outside this package's tests still index it by key)."""
+def add(platform: Platform, person: Person, full_name: str, spec: CheckSpec) -> CheckRecord:
+    """Add a check to a published dataset and plan its schedule; answers with the check (no `last` run yet)."""
     full_name = full_name.lower()
     with platform.store.session() as s:
         ds = _dataset(s, person, full_name)
@@ -137,7 +136,7 @@ def add(platform: Platform, person: Person, full_name: str, spec: CheckSpec) -> 
         s.add(row)
         s.flush()
         job = jobs.plan(s, CHECK_JOB, str(row.id), schedule, label=full_name, now=now)
-        return _check_record(row, None, job.next_run_at).to_json()
+        return _check_record(row, None, job.next_run_at)
 
 
 def remove(platform: Platform, person: Person, check_id: int) -> CheckRemoved:

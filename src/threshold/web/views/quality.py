@@ -120,7 +120,7 @@ def add_check(
         options["columns"] = options["column"]
     spec = CheckSpec(kind, options, blocking=blocking in ("on", "true", "1"), schedule=schedule)
     row = dataset_checks.add(_platform(request), person, name, spec)
-    return RedirectResponse(f"/datasets/{name}/quality#check-{row['id']}", status_code=303)
+    return RedirectResponse(f"/datasets/{name}/quality#check-{row.id}", status_code=303)
 
 
 @router.post("/datasets/{name}/quality/run")
