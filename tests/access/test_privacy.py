@@ -52,8 +52,8 @@ def test_other_members_see_counts_per_domain_and_purpose_and_their_own_use(used:
     assert {d["domain"]: d["queries"] for d in u.domains} == {"sales": 2, "finance": 1}
     assert {x["purpose"]: x["queries"] for x in u.purposes} == {"sales planning": 2, "energy cost forecast": 1}
     c = dataset_consumers(used.platform, KPIS, viewer=used.ben)
-    assert c["names_visible"] is False and c["consumers"] is None
-    assert c["you"]["queries"] == 1 and c["people"] == 2
+    assert c.names_visible is False and c.consumers is None
+    assert c.you is not None and c.you.queries == 1 and c.people == 2
 
 
 def test_a_person_sees_their_own_usage_and_only_the_governance_group_sees_anyones(used: Any) -> None:
@@ -69,7 +69,7 @@ def test_an_organisation_can_show_producers_domains_and_purposes_only(used: Any)
         u = dataset_usage(used.platform, KPIS, viewer=used.anna)
         assert u.names_visible is False and u.top_users == []
         assert {d["domain"] for d in u.domains} == {"sales", "finance"}
-        assert dataset_consumers(used.platform, KPIS, viewer=used.anna)["consumers"] is None
+        assert dataset_consumers(used.platform, KPIS, viewer=used.anna).consumers is None
         assert dataset_usage(used.platform, KPIS, viewer=used.gina).names_visible is True
     finally:
         used.platform.settings.privacy.producers_see_names = True

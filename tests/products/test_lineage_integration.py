@@ -29,7 +29,7 @@ def test_derived_datasets_are_downstream_and_their_owners_upstream(fresh: Histor
         sql=f"SELECT plant, sum(energy_kwh) AS kwh FROM {KPIS} GROUP BY plant",
         purpose="energy cost forecast",
     )
-    down = dataset_consumers(p, KPIS)["downstream"]
+    down = dataset_consumers(p, KPIS).to_json()["downstream"]
     assert down["available"] is True
     assert DERIVED in {i["name"] for i in down["items"]}
     signals, _note = compute(p, Window.of(p))

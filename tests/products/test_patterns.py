@@ -15,7 +15,7 @@ from .usage_history import INVOICES, KPIS, OLD, ORDERS, SECRET, SENSORS, SHIPMEN
 
 
 def test_plant_kpis_consumers_by_domain_and_purpose(history: History) -> None:
-    d = dataset_consumers(history.platform, KPIS, viewer=history.people["admin"])
+    d = dataset_consumers(history.platform, KPIS, viewer=history.people["admin"]).to_json()
     # ben 14, eve 3, carla 2, frank 2 (one browse), dora 3, anna 7, sam 1, gus 1 (his join with sensors)
     assert (d["queries"], d["people"]) == (33, 8)
     # outside manufacturing: ben, eve (finance), carla, frank (sales), dora (supply_chain), sam (strategy)
@@ -41,7 +41,7 @@ def test_plant_kpis_consumers_by_domain_and_purpose(history: History) -> None:
 
 
 def test_weekly_series_counts_queries_people_and_domains(history: History) -> None:
-    weekly = dataset_consumers(history.platform, KPIS, viewer=history.people["admin"])["weekly"]
+    weekly = dataset_consumers(history.platform, KPIS, viewer=history.people["admin"]).to_json()["weekly"]
     this = monday(datetime.now(UTC))
     assert [w["week"] for w in weekly] == [(this - timedelta(weeks=k)).isoformat() for k in range(7, -1, -1)]
     # weeks 7..0 ago: ben 2 + anna 1; + dora from week 6 to 4; eve from week 3; week 2 adds carla, sam, frank's
@@ -52,7 +52,7 @@ def test_weekly_series_counts_queries_people_and_domains(history: History) -> No
 
 
 def test_repeat_use_and_people_list(history: History) -> None:
-    d = dataset_consumers(history.platform, KPIS, viewer=history.people["admin"])
+    d = dataset_consumers(history.platform, KPIS, viewer=history.people["admin"]).to_json()
     people = {p["user"]: p for p in d["consumers"]}
     assert (people["ben"]["weeks"], people["ben"]["queries"], people["ben"]["repeat"]) == (7, 14, True)
     assert (people["carla"]["weeks"], people["carla"]["repeat"]) == (2, False)
@@ -61,7 +61,7 @@ def test_repeat_use_and_people_list(history: History) -> None:
 
 
 def test_recurring_questions_need_several_people_and_are_not_browsing(history: History) -> None:
-    questions = {q["fingerprint"]: q for q in dataset_consumers(history.platform, KPIS)["questions"]}
+    questions = {q["fingerprint"]: q for q in dataset_consumers(history.platform, KPIS).to_json()["questions"]}
     assert {fp for fp, q in questions.items() if q["recurring"]} == {"fp-energy", "fp-delivery"}
     assert (questions["fp-energy"]["people"], questions["fp-energy"]["queries"]) == (2, 17)
     assert questions["fp-energy"]["first_asked_by"] == "ben"
@@ -73,26 +73,26 @@ def test_recurring_questions_need_several_people_and_are_not_browsing(history: H
 
 
 def test_datasets_used_together_in_one_query_or_one_session(history: History) -> None:
-    together = dataset_consumers(history.platform, SENSORS)["together"]
+    together = dataset_consumers(history.platform, SENSORS).to_json()["together"]
     # gus joined both once; anna read sensors ten minutes after plant_kpis
     assert together == [{"dataset": KPIS, "people": 2, "in_query": 1, "in_session": 1}]
-    assert dataset_consumers(history.platform, SHIPMENTS)["together"] == []
+    assert dataset_consumers(history.platform, SHIPMENTS).to_json()["together"] == []
 
 
 def test_a_member_of_two_domains_is_no_outside_consumer_of_either(history: History) -> None:
-    d = dataset_consumers(history.platform, SENSORS)
+    d = dataset_consumers(history.platform, SENSORS).to_json()
     # hana is in supply_chain and manufacturing: she counts for manufacturing only
     assert (d["people"], d["people_outside"], d["consumer_domains"]) == (3, 0, 0)
     assert d["domains"] == [{"domain": "manufacturing", "people": 3, "queries": 10, "outside": False}]
 
 
 def test_refused_reads_are_counted_as_unmet_demand(history: History) -> None:
-    d = dataset_consumers(history.platform, INVOICES)
+    d = dataset_consumers(history.platform, INVOICES).to_json()
     assert (d["people"], d["queries"], d["denied"], d["denied_people"]) == (1, 14, 2, 1)
 
 
 def test_columns_read(history: History) -> None:
-    columns = {c["column"]: c for c in dataset_consumers(history.platform, KPIS)["columns"]}
+    columns = {c["column"]: c for c in dataset_consumers(history.platform, KPIS).to_json()["columns"]}
     # plant: ben, eve, carla, frank, anna, sam (browse), gus (join) = 7 people
     assert (columns["plant"]["people"], columns["plant"]["queries"]) == (7, 30)
     assert columns["energy_kwh"]["domains"] == ["finance", "sales", "strategy"]
@@ -100,10 +100,10 @@ def test_columns_read(history: History) -> None:
 
 
 def test_window_of_weeks(history: History) -> None:
-    two = dataset_consumers(history.platform, KPIS, weeks=2)  # this week and last: week 1 only
+    two = dataset_consumers(history.platform, KPIS, weeks=2).to_json()  # this week and last: week 1 only
     assert (two["queries"], two["people"]) == (7, 6)
     assert [w["queries"] for w in two["weekly"]] == [7, 0]
-    everything = dataset_consumers(history.platform, KPIS, weeks=0)
+    everything = dataset_consumers(history.platform, KPIS, weeks=0).to_json()
     assert everything["queries"] == 33
 
 

@@ -79,21 +79,21 @@ def test_outsiders_see_aggregates_only_for_data_they_cannot_read(fresh: History)
     assert (invoices["people"], invoices["queries"], invoices["waiting_requests"]) == (1, 14, 1)
     assert invoices["domains"] == [{"domain": "finance", "people": 1, "queries": 14, "outside": False}]
     assert invoices["top_consumers"] is None and invoices["requests"] is None
-    d = dataset_consumers(fresh.platform, INVOICES, viewer=fresh.people["carla"])
+    d = dataset_consumers(fresh.platform, INVOICES, viewer=fresh.people["carla"]).to_json()
     assert (d["names_visible"], d["consumers"], d["people"]) == (False, None, 1)
     assert all(q["text"] is None and q["first_asked_by"] is None for q in d["questions"])
     assert d["note"].startswith("counts per domain and purpose only")
     # with a grant, carla may read it, and still sees counts only: names go to producers and governance
     req = request_access(fresh.platform, fresh.people["carla"], INVOICES, purpose="credit check")
     approve(fresh.platform, fresh.people["ben"], req.id)
-    d = dataset_consumers(fresh.platform, INVOICES, viewer=fresh.people["carla"])
+    d = dataset_consumers(fresh.platform, INVOICES, viewer=fresh.people["carla"]).to_json()
     assert (d["names_visible"], d["consumers"]) == (False, None)
     assert ("credit check", "granted") in {(p["purpose"], p["source"]) for p in d["purposes"]}
     assert (
         _item(domain_view(fresh.platform, "finance", viewer=fresh.people["carla"]).to_json(), INVOICES)["top_consumers"]
         is None
     )
-    producer = dataset_consumers(fresh.platform, INVOICES, viewer=fresh.people["ben"])
+    producer = dataset_consumers(fresh.platform, INVOICES, viewer=fresh.people["ben"]).to_json()
     assert [p["user"] for p in producer["consumers"]] == ["ben", "dora"]  # dora only tried
 
 
@@ -102,13 +102,13 @@ def test_another_domains_restricted_data_does_not_exist_for_outsiders(history: H
     assert [d["dataset"] for d in view["datasets"]] == [ORDERS]
     assert "hidden_datasets" not in view and SECRET not in str(view), "not even a count of what is hidden"
     with pytest.raises(NotFound):
-        dataset_consumers(history.platform, SECRET, viewer=history.people["ben"])
+        dataset_consumers(history.platform, SECRET, viewer=history.people["ben"]).to_json()
     own = domain_view(history.platform, "sales", viewer=history.people["frank"]).to_json()
     assert {d["dataset"] for d in own["datasets"]} == {ORDERS, SECRET}
 
 
 def test_consumers_see_their_own_use(history: History) -> None:
-    d = dataset_consumers(history.platform, INVOICES, viewer=history.people["dora"])
+    d = dataset_consumers(history.platform, INVOICES, viewer=history.people["dora"]).to_json()
     assert d["you"] == {"queries": 0, "weeks": 0, "purposes": [], "last_used": d["you"]["last_used"]}
     k = _item(domain_view(history.platform, "manufacturing", viewer=history.people["eve"]).to_json(), KPIS)
     assert k["you"] == 3

@@ -48,18 +48,18 @@ def test_refresh_counts_only_what_is_new(fresh: History) -> None:
     _event(fresh, "sam", KPIS, at(1, 1, 20))
     assert rollup.refresh(fresh.platform) == 1
     assert _queries(fresh) == before + 1
-    assert dataset_consumers(fresh.platform, KPIS)["people"] == 8  # sam was one already
+    assert dataset_consumers(fresh.platform, KPIS).to_json()["people"] == 8  # sam was one already
 
 
 def test_changing_a_counted_event_rebuilds_the_rollups(any_fresh: History) -> None:
     """A trigger marks the rollups dirty when history they counted is rewritten (the demo backdates events)."""
     h = any_fresh
     event = _event(h, "sam", KPIS, at(1, 1, 20))
-    assert dataset_consumers(h.platform, KPIS, weeks=0)["weekly"][-2]["people"] == 7  # with sam
+    assert dataset_consumers(h.platform, KPIS, weeks=0).to_json()["weekly"][-2]["people"] == 7  # with sam
     with h.platform.store.session() as s:
         s.execute(update(UsageEvent).where(UsageEvent.id == event).values(at=at(5, 1, 20)))
         assert s.get(RollupState, 1).dirty is True  # type: ignore[union-attr]
-    weekly = dataset_consumers(h.platform, KPIS, weeks=0)["weekly"]
+    weekly = dataset_consumers(h.platform, KPIS, weeks=0).to_json()["weekly"]
     assert weekly[-2]["people"] == 6  # sam is gone from last week...
     assert weekly[2]["people"] == 4  # ...and counted five weeks ago with ben, anna, dora
     with h.platform.store.session() as s:
@@ -69,7 +69,7 @@ def test_changing_a_counted_event_rebuilds_the_rollups(any_fresh: History) -> No
     rollup.refresh(h.platform)
     with h.platform.store.session() as s:
         s.execute(UsageEvent.__table__.delete().where(UsageEvent.id == event))
-    assert dataset_consumers(h.platform, KPIS, weeks=0)["queries"] == 33
+    assert dataset_consumers(h.platform, KPIS, weeks=0).to_json()["queries"] == 33
 
 
 def test_events_not_counted_yet_may_be_changed_freely(fresh: History) -> None:
@@ -90,24 +90,24 @@ def test_a_session_spans_two_refreshes(fresh: History) -> None:
     rollup.refresh(fresh.platform)
     _event(fresh, "eve", SENSORS, now + timedelta(minutes=15))
     rollup.refresh(fresh.platform)
-    together = {t["dataset"]: t for t in dataset_consumers(fresh.platform, SENSORS)["together"]}
+    together = {t["dataset"]: t for t in dataset_consumers(fresh.platform, SENSORS).to_json()["together"]}
     assert (together[KPIS]["people"], together[KPIS]["in_session"]) == (3, 2)
 
 
 def test_settings_the_rollups_depend_on_rebuild_them(fresh: History) -> None:
     rollup.refresh(fresh.platform)
     fresh.platform.settings.products.session_minutes = 5  # anna read sensors 10 minutes after plant_kpis
-    together = dataset_consumers(fresh.platform, SENSORS)["together"]
+    together = dataset_consumers(fresh.platform, SENSORS).to_json()["together"]
     assert together == [{"dataset": KPIS, "people": 1, "in_query": 1, "in_session": 0}]
     fresh.platform.settings.products.session_minutes = 30
-    people = dataset_consumers(fresh.platform, SENSORS)["people"]
+    people = dataset_consumers(fresh.platform, SENSORS).to_json()["people"]
     with fresh.platform.store.session() as s:  # every read of sensors was a look at its page
         ids = select(UsageRead.event_id).where(UsageRead.dataset_id == fresh.ids[SENSORS])
         s.execute(update(UsageEvent).where(UsageEvent.id.in_(ids)).values(kind="browse"))
-    d = dataset_consumers(fresh.platform, SENSORS)
+    d = dataset_consumers(fresh.platform, SENSORS).to_json()
     assert (d["people"], d["together"]) == (0, [])  # browsing is not use
     fresh.platform.settings.products.include_browsing = True
-    assert dataset_consumers(fresh.platform, SENSORS)["people"] == people
+    assert dataset_consumers(fresh.platform, SENSORS).to_json()["people"] == people
 
 
 def test_concurrent_refreshes_count_each_event_once(fresh: History) -> None:
@@ -138,7 +138,7 @@ def test_gateway_reads_are_counted_and_previews_are_not_consumption(org: object)
     carla = org.carla  # type: ignore[attr-defined]
     query(platform, f"SELECT * FROM {KPIS} LIMIT 20", user=carla, purpose="delivery promise", kind="browse")
     query(platform, f"SELECT count(*) FROM {KPIS}", user=carla, purpose="data quality", kind="platform")
-    d = dataset_consumers(platform, KPIS)
+    d = dataset_consumers(platform, KPIS).to_json()
     assert (d["queries"], d["people"], d["purposes"][0]["purpose"]) == (2, 1, "energy")
     assert {c["column"] for c in d["columns"]} == {"plant", "energy_kwh"}
     assert len(d["questions"]) == 2 and all(q["people"] == 1 for q in d["questions"])

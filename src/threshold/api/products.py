@@ -53,7 +53,7 @@ def consumers(
     person: Annotated[Person, Requires("dataset.usage.counts", on="dataset")],
     weeks: WeeksQuery = None,
 ) -> dict[str, Any]:
-    return consumption.dataset_consumers(platform, dataset, viewer=person, weeks=weeks)
+    return consumption.dataset_consumers(platform, dataset, viewer=person, weeks=weeks).to_json()
 
 
 @router.get("/patterns", summary="Org patterns: reuse matrix, rising and falling, long tail, usage by domain")

@@ -21,6 +21,7 @@ from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec, count
 
 if TYPE_CHECKING:
+    from threshold.products.consumer_results import DatasetConsumers
     from threshold.products.producer_results import DomainView
     from threshold.products.results import (
         CandidateListing,
@@ -74,7 +75,7 @@ QUESTIONS = TableSpec(
     Col("people", "people"),
     Col("queries", "queries"),
     Col("recurring", "recurring"),
-    Col("question (values removed)", lambda x: (x["text"] or "—")[:100]),
+    Col("question (values removed)", lambda x: (x.text or "—")[:100]),
 )
 TOGETHER = TableSpec(
     Col("dataset", "dataset", id=True),
@@ -84,20 +85,20 @@ TOGETHER = TableSpec(
 )
 
 
-def _consumers_lines(d: dict[str, Any]) -> Iterator[Any]:
+def _consumers_lines(d: DatasetConsumers) -> Iterator[Any]:
     yield (
-        f"[bold]{escape(d['dataset'])}[/bold] ({d['stage']}, {d['visibility']}): {d['queries']:,} queries by "
-        f"{d['people']} people, {d['people_outside']} from {d['consumer_domains']} other domains; "
-        f"{d['repeat_people']} came back in {d['repeat_weeks']}+ weeks; last used {d['last_used'] or 'never'}"
+        f"[bold]{escape(d.dataset)}[/bold] ({d.stage}, {d.visibility}): {d.queries:,} queries by "
+        f"{d.people} people, {d.people_outside} from {d.consumer_domains} other domains; "
+        f"{d.repeat_people} came back in {d.repeat_weeks}+ weeks; last used {d.last_used or 'never'}"
     )
-    if d["note"]:
-        yield f"[dim]{escape(d['note'])}[/dim]"
-    yield CONSUMER_DOMAINS.rich(d["domains"], title="consumer domains")
-    yield PURPOSES.rich(d["purposes"], title="purposes")
-    yield WEEKLY.rich(d["weekly"], title="weekly")
-    yield QUESTIONS.rich(d["questions"][:10], title="questions")
-    yield TOGETHER.rich(d["together"][:10], title="used together with")
-    down = d["downstream"]
+    if d.note:
+        yield f"[dim]{escape(d.note)}[/dim]"
+    yield CONSUMER_DOMAINS.rich(d.domains, title="consumer domains")
+    yield PURPOSES.rich(d.purposes, title="purposes")
+    yield WEEKLY.rich(d.weekly, title="weekly")
+    yield QUESTIONS.rich(d.questions[:10], title="questions")
+    yield TOGETHER.rich(d.together[:10], title="used together with")
+    down = d.downstream
     names = ", ".join(f"{i['name']} ({i['kind']})" for i in down["items"]) or "none recorded"
     yield escape(f"downstream: {names}") + (f" [dim]({escape(down['note'])})[/dim]" if down["note"] else "")
 

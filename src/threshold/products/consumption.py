@@ -19,6 +19,16 @@ from threshold.access.privacy import HIDDEN, Sight, sight, sights
 from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.products import dependents, rollup, signals
+from threshold.products.consumer_results import (
+    AskedQuestion,
+    ConsumedColumn,
+    Consumer,
+    ConsumerWeek,
+    DatasetConsumers,
+    PurposeUse,
+    UsedTogether,
+    YourUse,
+)
 from threshold.products.lookup import (
     NO_DOMAIN,
     DatasetRef,
@@ -32,6 +42,7 @@ from threshold.products.lookup import (
     with_consumer_domain,
 )
 from threshold.products.models import UsageColumn, UsageDatasetWeekly, UsagePair, UsageQuestionSummary, UsageWeekly
+from threshold.products.producer_results import ConsumerDomain
 from threshold.store.db import now_of
 from threshold.store.models import Dataset, Grant, UsageEvent, UsageRead
 
@@ -40,7 +51,7 @@ W = UsageWeekly
 
 def dataset_consumers(
     platform: Platform, full_name: str, *, viewer: Person | None = None, weeks: int | None = None
-) -> dict[str, Any]:
+) -> DatasetConsumers:
     """Everything the usage record says about one dataset's consumers over the window."""
     rollup.refresh(platform)
     window = Window.of(platform, weeks)
@@ -120,25 +131,25 @@ def dataset_consumers(
         totals = _totals(people, ref, settings.repeat_weeks)
         by_domain = _by_domain(people, ref.domain)
         declared = _declared(per_purpose)
-    return {
-        "dataset": ref.full_name,
-        "domain": ref.domain,
-        "stage": ref.stage,
-        "visibility": ref.visibility,
-        "window": window.as_dict(),
-        "names_visible": seen.names,
-        "note": seen.why,
+    return DatasetConsumers(
+        dataset=ref.full_name,
+        domain=ref.domain,
+        stage=ref.stage,
+        visibility=ref.visibility,
+        window=window.as_dict(),
+        names_visible=seen.names,
+        note=seen.why,
         **totals,
-        "domains": by_domain,
-        "purposes": _purposes(declared, granted),
-        "weekly": _weekly(weekly, week_domains, window),
-        "questions": _question_list(questions, names, seen),
-        "together": together,
-        "columns": columns,
-        "downstream": dependents.downstream(platform, ref.full_name, viewer=viewer).as_dict(),
-        "consumers": _people_list(people, names) if seen.names else None,
-        "you": _yours(people, viewer),
-    }
+        domains=by_domain,
+        purposes=_purposes(declared, granted),
+        weekly=_weekly(weekly, week_domains, window),
+        questions=_question_list(questions, names, seen),
+        together=together,
+        columns=columns,
+        downstream=dependents.downstream(platform, ref.full_name, viewer=viewer).as_dict(),
+        consumers=_people_list(people, names) if seen.names else None,
+        you=_yours(people, viewer),
+    )
 
 
 def _stored_totals(v: Any, denied: int, repeat_weeks: int) -> dict[str, Any]:
@@ -155,9 +166,9 @@ def _stored_totals(v: Any, denied: int, repeat_weeks: int) -> dict[str, Any]:
     }
 
 
-def _domains_list(by_domain: dict[str, Any], owner: str) -> list[dict[str, Any]]:
+def _domains_list(by_domain: dict[str, Any], owner: str) -> list[ConsumerDomain]:
     return [
-        {"domain": d, "people": int(v[0]), "queries": int(v[1]), "outside": d != owner}
+        ConsumerDomain(domain=d, people=int(v[0]), queries=int(v[1]), outside=d != owner)
         for d, v in sorted(by_domain.items(), key=lambda kv: (-kv[1][1], kv[0]))
     ]
 
@@ -206,7 +217,7 @@ def _totals(people: dict[int, dict[str, Any]], ref: DatasetRef, repeat_weeks: in
     }
 
 
-def _by_domain(people: dict[int, dict[str, Any]], owner: str) -> list[dict[str, Any]]:
+def _by_domain(people: dict[int, dict[str, Any]], owner: str) -> list[ConsumerDomain]:
     acc: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for p in people.values():
         if not p["queries"]:
@@ -215,41 +226,41 @@ def _by_domain(people: dict[int, dict[str, Any]], owner: str) -> list[dict[str, 
             acc[d][0] += 1
             acc[d][1] += p["queries"]
     return [
-        {"domain": d, "people": v[0], "queries": v[1], "outside": d != owner}
+        ConsumerDomain(domain=d, people=v[0], queries=v[1], outside=d != owner)
         for d, v in sorted(acc.items(), key=lambda kv: (-kv[1][1], kv[0]))
     ]
 
 
-def _purposes(declared: dict[str, tuple[int, int]], granted: Any) -> list[dict[str, Any]]:
+def _purposes(declared: dict[str, tuple[int, int]], granted: Any) -> list[PurposeUse]:
     grants: dict[str, set[int]] = defaultdict(set)
     for uid, purposes in granted:
         for p in purposes or []:
             grants[str(p)].add(uid)
     out = [
-        {
-            "purpose": p or "(none declared)",
-            "source": "declared",
-            "people": v[0],
-            "queries": v[1],
-            "granted_people": len(grants.get(p, set())),
-        }
+        PurposeUse(
+            purpose=p or "(none declared)",
+            source="declared",
+            people=v[0],
+            queries=v[1],
+            granted_people=len(grants.get(p, set())),
+        )
         for p, v in declared.items()
     ]
     out += [
-        {"purpose": p, "source": "granted", "people": len(u), "queries": 0, "granted_people": len(u)}
+        PurposeUse(purpose=p, source="granted", people=len(u), queries=0, granted_people=len(u))
         for p, u in grants.items()
         if p not in declared
     ]
-    return sorted(out, key=lambda x: (-x["queries"], -x["people"], x["purpose"]))
+    return sorted(out, key=lambda x: (-x.queries, -x.people, x.purpose))
 
 
-def _weekly(rows: Any, domains: dict[Any, int], window: Window) -> list[dict[str, Any]]:
+def _weekly(rows: Any, domains: dict[Any, int], window: Window) -> list[ConsumerWeek]:
     by = {week: (int(q or 0), int(d or 0), int(p or 0)) for week, q, d, p in rows}
     first: date | None = min(by) if by else None
     out = []
     for m in window.mondays(first):
         q, d, p = by.get(m, (0, 0, 0))
-        out.append({"week": m.isoformat(), "queries": q, "people": p, "domains": int(domains.get(m, 0)), "denied": d})
+        out.append(ConsumerWeek(week=m.isoformat(), queries=q, people=p, domains=int(domains.get(m, 0)), denied=d))
     return out
 
 
@@ -296,21 +307,30 @@ def _questions(
     return out
 
 
-def _question_list(questions: list[dict[str, Any]], names: dict[int, tuple[str, str]], seen: Sight) -> list[Any]:
+def _question_list(
+    questions: list[dict[str, Any]], names: dict[int, tuple[str, str]], seen: Sight
+) -> list[AskedQuestion]:
     out = []
     for q in questions[:20]:
-        item = {k: v for k, v in q.items() if not k.startswith("_")}
-        if not seen.names:
-            item["text"] = None  # the shape of someone else's question is theirs: readers only
         first_by = q["_first"]
-        item["first_asked_by"] = names.get(first_by, ("", ""))[0] if seen.names and first_by is not None else None
-        out.append(item)
+        out.append(
+            AskedQuestion(
+                fingerprint=q["fingerprint"],
+                people=q["people"],
+                queries=q["queries"],
+                browse=q["browse"],
+                recurring=q["recurring"],
+                # the shape of someone else's question is theirs: readers only
+                text=q["text"] if seen.names else None,
+                first_asked_by=names.get(first_by, ("", ""))[0] if seen.names and first_by is not None else None,
+            )
+        )
     return out
 
 
 def _together(
     s: Session, platform: Platform, viewer: Person | None, dataset_id: int, since: datetime
-) -> list[dict[str, Any]]:
+) -> list[UsedTogether]:
     P = UsagePair
     conn = s.connection()
     acc: dict[int, list[int]] = {}
@@ -327,15 +347,15 @@ def _together(
     ids = [d for d, _ in top]
     seen = sights(s, viewer, ids, platform=platform)
     names = dict(conn.execute(select(Dataset.id, Dataset.full_name).where(Dataset.id.in_(ids))).all())
-    out: list[dict[str, Any]] = [
-        {"dataset": names[d], "people": v[0], "in_query": v[1], "in_session": v[2]}
+    out = [
+        UsedTogether(dataset=names[d], people=v[0], in_query=v[1], in_session=v[2])
         for d, v in top
         if d in names and seen.get(d, HIDDEN).exists
     ]
-    return sorted(out, key=lambda x: (-x["people"], -(x["in_query"] + x["in_session"]), x["dataset"]))[:15]
+    return sorted(out, key=lambda x: (-x.people, -(x.in_query + x.in_session), x.dataset))[:15]
 
 
-def _columns(s: Session, ref: DatasetRef, since: datetime) -> list[dict[str, Any]]:
+def _columns(s: Session, ref: DatasetRef, since: datetime) -> list[ConsumedColumn]:
     C = UsageColumn
     conn = s.connection()
     mine = (C.dataset_id == ref.id) & (C.last_at >= since)
@@ -348,47 +368,42 @@ def _columns(s: Session, ref: DatasetRef, since: datetime) -> list[dict[str, Any
     for col, d in conn.execute(q.add_columns(consumer).where(mine).distinct()):
         doms[col].add(names.get(d, NO_DOMAIN) if d is not None else NO_DOMAIN)
     return [
-        {
-            "column": c,
-            "people": int(n),
-            "queries": int(qn or 0),
-            "domains": sorted(doms.get(c, set())),
-            "last_used": iso(last),
-        }
+        ConsumedColumn(
+            column=c,
+            people=int(n),
+            queries=int(qn or 0),
+            domains=sorted(doms.get(c, set())),
+            last_used=iso(last),
+        )
         for c, n, qn, last in sorted(rows, key=lambda r: (-r[1], -(r[2] or 0), r[0]))
     ]
 
 
-def _people_list(people: dict[int, dict[str, Any]], names: dict[int, tuple[str, str]]) -> list[dict[str, Any]]:
+def _people_list(people: dict[int, dict[str, Any]], names: dict[int, tuple[str, str]]) -> list[Consumer]:
     out = [
-        {
-            "user": names.get(uid, (str(uid), ""))[0],
-            "display_name": names.get(uid, ("", ""))[1],
-            "domains": list(p["domains"]),
-            "queries": p["queries"],
-            "weeks": p["weeks"],
-            "purposes": sorted(p["purposes"]),
-            "repeat": p["repeat"],
-            "denied": p["denied"],
-            "last_used": iso(p["last_at"]),
-        }
+        Consumer(
+            user=names.get(uid, (str(uid), ""))[0],
+            display_name=names.get(uid, ("", ""))[1],
+            domains=list(p["domains"]),
+            queries=p["queries"],
+            weeks=p["weeks"],
+            purposes=sorted(p["purposes"]),
+            repeat=p["repeat"],
+            denied=p["denied"],
+            last_used=iso(p["last_at"]),
+        )
         for uid, p in people.items()
     ]
-    return sorted(out, key=lambda x: (-x["queries"], x["user"]))
+    return sorted(out, key=lambda x: (-x.queries, x.user))
 
 
-def _yours(people: dict[int, dict[str, Any]], viewer: Person | None) -> dict[str, Any] | None:
+def _yours(people: dict[int, dict[str, Any]], viewer: Person | None) -> YourUse | None:
     if viewer is None:
         return None
     p = people.get(viewer.id)
     if p is None:
-        return {"queries": 0, "weeks": 0, "purposes": [], "last_used": None}
-    return {
-        "queries": p["queries"],
-        "weeks": p["weeks"],
-        "purposes": sorted(p["purposes"]),
-        "last_used": iso(p["last_at"]),
-    }
+        return YourUse(queries=0, weeks=0, purposes=[], last_used=None)
+    return YourUse(queries=p["queries"], weeks=p["weeks"], purposes=sorted(p["purposes"]), last_used=iso(p["last_at"]))
 
 
 def usage_since(platform: Platform, dataset_ids: list[int], since: datetime) -> dict[int, set[int]]:

@@ -178,7 +178,7 @@ class ColumnImpact:
     column: str
     people: int
     queries: int
-    domains: list[dict[str, Any]]
+    domains: list[str]
     in_contract: bool
     downstream: dict[str, Any]
 

@@ -422,19 +422,19 @@ def column_impact(platform: Platform, dataset: str, column: str, *, viewer: Pers
     from threshold.products.consumption import dataset_consumers
 
     data = dataset_consumers(platform, dataset, viewer=viewer, weeks=0)
-    col = next((c for c in data["columns"] if c["column"] == column), None)
+    col = next((c for c in data.columns if c.column == column), None)
     with platform.store.session() as s:
-        ref_id = s.scalar(select(Dataset.id).where(Dataset.full_name == data["dataset"]))
+        ref_id = s.scalar(select(Dataset.id).where(Dataset.full_name == data.dataset))
         known = set(s.scalars(select(Column.name).where(Column.dataset_id == ref_id)))
         promised = _promised_columns(s, [ref_id]).get(ref_id, set()) if ref_id else set()
     if column not in known:
-        raise NotFound(f"{data['dataset']} has no column {column!r}")
+        raise NotFound(f"{data.dataset} has no column {column!r}")
     return ColumnImpact(
-        dataset=data["dataset"],
+        dataset=data.dataset,
         column=column,
-        people=col["people"] if col else 0,
-        queries=col["queries"] if col else 0,
-        domains=col["domains"] if col else [],
+        people=col.people if col else 0,
+        queries=col.queries if col else 0,
+        domains=col.domains if col else [],
         in_contract=column in promised,
-        downstream=data["downstream"],
+        downstream=data.downstream,
     )

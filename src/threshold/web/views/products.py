@@ -150,7 +150,7 @@ def consumers_page(
     weeks: Weeks = None,
 ) -> Response:
     platform = _platform(request)
-    data = consumption.dataset_consumers(platform, _name(dataset), viewer=person, weeks=weeks)
+    data = consumption.dataset_consumers(platform, _name(dataset), viewer=person, weeks=weeks).to_json()
     data["spark"] = sparkline(data["weekly"], width=360, height=60)
     return page(
         request,
@@ -241,7 +241,7 @@ def product_page(request: Request, person: Annotated[Person, Requires("product.k
     platform = _platform(request)
     data = lifecycle.product_view(platform, _name(dataset), viewer=person).to_json()  # with the page's extras
     data["message"] = request.query_params.get("done")
-    usage = consumption.dataset_consumers(platform, data["dataset"], viewer=person)
+    usage = consumption.dataset_consumers(platform, data["dataset"], viewer=person).to_json()
     data["usage"] = {k: usage[k] for k in ("queries", "people", "people_outside", "domains", "purposes", "last_used")}
     return page(request, "products_product.html", data, person=person, title=data["dataset"], nav="products")
 
