@@ -87,8 +87,8 @@ def test_a_run_removes_exactly_the_expired_rows_and_the_snapshots_that_held_them
     on_disk = {str(f) for f in (p.lake.table_dir("manufacturing.customers") / "data").rglob("*.parquet")}
     assert len(on_disk) == len(live)
     # Owners are told what was removed: counts, never a value.
-    told = [m for m in inbox(p, any_org.anna) if m["kind"] == "retention.done"]
-    assert told and f"removed {expired} rows of manufacturing.customers dated before {cutoff}" in told[0]["title"]
+    told = [m for m in inbox(p, any_org.anna) if m.kind == "retention.done"]
+    assert told and f"removed {expired} rows of manufacturing.customers dated before {cutoff}" in told[0].title
     assert "@" not in repr(told)
     # A second run the same day finds nothing more to remove.
     [again] = [o for o in retention.run(p, any_org.admin) if o.dataset == "manufacturing.customers"]
@@ -103,13 +103,11 @@ def test_owners_are_told_ahead_once_per_notice_period(any_org: Any, tmp_path: An
     _share(any_org, tmp_path, retention_text="3y")  # cutoff 2023-06-02: rows up to 2023-07-02 expire within 30 days
     _at(p, TODAY)
     retention.run(p, None)
-    notices = [m for m in inbox(p, any_org.anna) if m["kind"] == "retention.notice"]
+    notices = [m for m in inbox(p, any_org.anna) if m.kind == "retention.notice"]
     assert len(notices) == 1
-    assert (
-        notices[0]["title"] == "5 rows of manufacturing.customers reach the end of their retention (3y) by 2026-07-01"
-    )
+    assert notices[0].title == "5 rows of manufacturing.customers reach the end of their retention (3y) by 2026-07-01"
     retention.run(p, None, today=TODAY + timedelta(days=1))
-    assert len([m for m in inbox(p, any_org.anna) if m["kind"] == "retention.notice"]) == 1
+    assert len([m for m in inbox(p, any_org.anna) if m.kind == "retention.notice"]) == 1
 
 
 def test_a_run_killed_after_its_commit_leaves_the_table_as_readers_had_it(any_org: Any, tmp_path: Any) -> None:

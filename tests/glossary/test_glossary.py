@@ -18,6 +18,7 @@ from threshold.glossary import service as glossary
 from threshold.glossary import transfer
 from threshold.governance.controls import set_visibility
 from threshold.identity.service import create_token, get_person
+from threshold.notifications.results import InboxMessage
 from threshold.notifications.service import inbox
 from threshold.sharing.service import share
 
@@ -40,7 +41,7 @@ def test_a_term_is_in_force_only_once_someone_else_approves_it(any_org: Any) -> 
         glossary.show(p, ben, "scrap rate")
     assert glossary.listing(p, ben).terms == []
     # The owner of manufacturing is told, sees it in the review queue, and may review it.
-    assert any("proposes the glossary entry 'Scrap rate'" in m["title"] for m in _inbox(p, anna))
+    assert any("proposes the glossary entry 'Scrap rate'" in m.title for m in _inbox(p, anna))
     queue = glossary.listing(p, anna, status="in_review")
     assert [(t.key, t.pending) for t in queue.terms] == [("scrap rate", "in_review")]
     assert glossary.show(p, anna, "Scrap Rate").may_review is True
@@ -59,7 +60,7 @@ def test_a_term_is_in_force_only_once_someone_else_approves_it(any_org: Any) -> 
     done = glossary.review(p, anna, "scrap rate", approve=True, note="matches the plant handbook")
     assert (done.status, done.definition, done.synonyms, done.pending) == ("approved", SCRAP, ["Ausschussquote"], None)
     assert [(r.number, r.status, r.author, r.reviewer) for r in done.history] == [(1, "approved", "carla", "anna")]
-    assert any("was approved by anna" in m["title"] for m in _inbox(p, carla))
+    assert any("was approved by anna" in m.title for m in _inbox(p, carla))
     assert [t.title for t in glossary.listing(p, ben).terms] == ["Scrap rate"]
 
 
@@ -232,7 +233,7 @@ def test_the_rest_api(org: Any) -> None:
     asyncio.run(go())
 
 
-def _inbox(p: Any, who: Any) -> list[dict[str, Any]]:
+def _inbox(p: Any, who: Any) -> list[InboxMessage]:
     return inbox(p, get_person(p, who.name))
 
 

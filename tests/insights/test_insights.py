@@ -292,16 +292,16 @@ def test_a_scheduled_rerun_tells_subscribers_when_the_numbers_change_or_it_fails
     more.write_text(org.plant_kpis_csv.read_text().splitlines()[0] + "\nPorto,X Y,x@y.z,0.2,99.0,2026-02-02\n")
     share(p, more, domain="manufacturing", name="plant_kpis", user=get_person(p, "anna"), mode="append")
     assert rerun(p, org.anna, insight.id).changed is True
-    told = [n for n in inbox(p, org.ben) if n["kind"] == "insight.changed"]
-    assert len(told) == 1 and told[0]["link"] == f"/insights/{insight.id}"
+    told = [n for n in inbox(p, org.ben) if n.kind == "insight.changed"]
+    assert len(told) == 1 and told[0].link == f"/insights/{insight.id}"
     narrower = tmp_path / "narrower.csv"
     narrower.write_text("Plant,Day\nBerlin,2026-03-01\n")
     share(p, narrower, domain="manufacturing", name="plant_kpis", user=get_person(p, "anna"), mode="replace",
           evolve=True)  # fmt: skip
     with pytest.raises(ThresholdError, match="energy_kwh"):
         rerun(p, org.anna, insight.id)
-    failed = [n for n in inbox(p, org.ben) if n["kind"] == "insight.failed"]
-    assert len(failed) == 1 and "\n" not in failed[0]["title"]
+    failed = [n for n in inbox(p, org.ben) if n.kind == "insight.failed"]
+    assert len(failed) == 1 and "\n" not in failed[0].title
     assert any(r.kind == "failed" for r in service.detail(p, org.anna, insight.id).stale)
 
 

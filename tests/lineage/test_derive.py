@@ -212,8 +212,8 @@ def test_a_failed_refresh_keeps_the_last_snapshot_and_tells_the_owner_once(any_o
     with any_org.platform.store.reader() as s:
         assert s.scalar(select(Dataset.snapshot_id).where(Dataset.full_name == "sales.scrap")) == first.snapshot_id
     messages = inbox(any_org.platform, any_org.carla)
-    assert [m["kind"] for m in messages].count("derivation.failed") == 1
-    assert [m["kind"] for m in messages].count("schema.changed") == 1  # the replace removed a column she uses
+    assert [m.kind for m in messages].count("derivation.failed") == 1
+    assert [m.kind for m in messages].count("schema.changed") == 1  # the replace removed a column she uses
 
 
 def test_due_derivations_refresh_upstream_first_and_only_once(org: Any) -> None:

@@ -129,13 +129,13 @@ def test_announcing_a_change_tells_everyone_affected_but_the_announcer(chain: An
 
     assert result.notified == 2
     for person in (chain.ben, chain.carla):
-        (message,) = [m for m in inbox(chain.platform, person) if m["kind"] == "change.planned"]
-        assert message["title"] == f"Planned change: drop {KPIS}.scrap_rate"
-        assert message["link"] == f"/lineage/{KPIS}?column=scrap_rate"
+        (message,) = [m for m in inbox(chain.platform, person) if m.kind == "change.planned"]
+        assert message.title == f"Planned change: drop {KPIS}.scrap_rate"
+        assert message.link == f"/lineage/{KPIS}?column=scrap_rate"
     assert "owns sales.energy (breaks)" in next(
-        m["body"] for m in inbox(chain.platform, chain.carla) if m["kind"] == "change.planned"
+        m.body for m in inbox(chain.platform, chain.carla) if m.kind == "change.planned"
     )
-    assert not [m for m in inbox(chain.platform, chain.anna) if m["kind"] == "change.planned"]
+    assert not [m for m in inbox(chain.platform, chain.anna) if m.kind == "change.planned"]
     with pytest.raises(Denied, match="impact.notify"):
         impact(chain.platform, KPIS, "scrap_rate", viewer=chain.carla, notify=True)
 

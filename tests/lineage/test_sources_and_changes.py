@@ -87,13 +87,13 @@ def test_schema_evolution_tells_downstream_owners_and_recent_readers(
     (result,) = share(p, more, domain="manufacturing", user=any_org.anna, name="plant_kpis", mode="append", evolve=True)
 
     assert "schema evolved: added shift" in result.notes
-    (to_carla,) = [m for m in inbox(p, any_org.carla) if m["kind"] == "schema.changed"]
-    assert to_carla["title"] == f"{KPIS} changed its schema"
-    assert "you own sales.energy, which is built on it" in to_carla["body"]
-    assert to_carla["data"]["downstream"] == ["sales.energy"] and to_carla["link"] == f"/lineage/{KPIS}"
-    (to_ben,) = [m for m in inbox(p, any_org.ben) if m["kind"] == "schema.changed"]
-    assert "you read it once in the last 30 days" in to_ben["body"]
-    assert not [m for m in inbox(p, any_org.anna) if m["kind"] == "schema.changed"]  # she made the change
+    (to_carla,) = [m for m in inbox(p, any_org.carla) if m.kind == "schema.changed"]
+    assert to_carla.title == f"{KPIS} changed its schema"
+    assert "you own sales.energy, which is built on it" in to_carla.body
+    assert to_carla.data["downstream"] == ["sales.energy"] and to_carla.link == f"/lineage/{KPIS}"
+    (to_ben,) = [m for m in inbox(p, any_org.ben) if m.kind == "schema.changed"]
+    assert "you read it once in the last 30 days" in to_ben.body
+    assert not [m for m in inbox(p, any_org.anna) if m.kind == "schema.changed"]  # she made the change
     (delivered,) = receiver.wait_for(1)
     assert delivered["event"] == "schema.changed" and delivered["domain"] == "sales"
     assert delivered["data"]["changes"] == ["schema evolved: added shift"]
@@ -114,4 +114,4 @@ def test_an_append_without_schema_change_tells_nobody(org: Any, tmp_path: Path) 
 
     share(org.platform, more, domain="manufacturing", user=org.anna, name="plant_kpis", mode="append")
 
-    assert not [m for m in inbox(org.platform, org.carla) if m["kind"] == "schema.changed"]
+    assert not [m for m in inbox(org.platform, org.carla) if m.kind == "schema.changed"]

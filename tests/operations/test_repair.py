@@ -114,7 +114,7 @@ def test_repair_is_audited_and_the_owners_are_told(damaged) -> None:
     assert entry.actor == ADMIN and entry.detail["rows_lost"] == 10
     assert any(lost.name in f for f in entry.detail["lost_files"])
     [message] = inbox(platform, get_person(platform, "anna"))
-    assert message["kind"] == "dataset.repaired" and "d.t" in message["title"]
+    assert message.kind == "dataset.repaired" and "d.t" in message.title
     assert inbox(platform, get_person(platform, "carla")) == []  # a member, not an owner
 
 

@@ -94,9 +94,9 @@ def test_a_new_candidate_is_announced_once_to_its_domains_owners(fresh: History,
         s.scalars(select(Domain).where(Domain.name == "manufacturing")).one().webhook_url = receiver.url
     list_candidates(p)
     list_candidates(p)
-    messages = [m for m in inbox(p, fresh.people["anna"]) if m["kind"] == "candidate.new"]
-    assert [m["title"] for m in messages] == [f"{KPIS} is a promotion candidate (score 74)"]
-    assert messages[0]["link"] == f"/candidates#{KPIS}"
+    messages = [m for m in inbox(p, fresh.people["anna"]) if m.kind == "candidate.new"]
+    assert [m.title for m in messages] == [f"{KPIS} is a promotion candidate (score 74)"]
+    assert messages[0].link == f"/candidates#{KPIS}"
     assert inbox(p, fresh.people["ben"]) == []  # not his domain
     with p.store.session() as s:
         assert s.scalar(select(Dataset.stage).where(Dataset.full_name == KPIS)) == "candidate"
@@ -117,7 +117,7 @@ def test_anyone_may_nominate_a_dataset_with_a_reason(fresh: History) -> None:
         nominate(p, carla, SENSORS, reason="  ")
     r = nominate(p, carla, SENSORS, reason="we promise delivery dates from machine health")
     assert (r.nominations, r.new_candidate) == (1, True)
-    assert [m["title"] for m in inbox(p, fresh.people["anna"])] == [f"carla nominated {SENSORS} for promotion"]
+    assert [m.title for m in inbox(p, fresh.people["anna"])] == [f"carla nominated {SENSORS} for promotion"]
     found = {c.dataset: c for c in list_candidates(p).candidates}
     assert found[SENSORS].nominated and found[SENSORS].status == "open"
     demand = next(r for r in found[SENSORS].reasons if r["signal"] == "demand")

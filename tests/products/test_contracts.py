@@ -128,7 +128,7 @@ def test_quality_rules_fail_on_the_real_table(fresh: History) -> None:
     ]
     sneaky = next(x for x in r["results"] if x["rule"] == "sneaky")
     assert sneaky["message"] == f"a contract's sql rule may only read its own datasets, not {INVOICES}"
-    assert [m["kind"] for m in inbox(fresh.platform, fresh.people["gus"])][0] == "contract.failed"
+    assert [m.kind for m in inbox(fresh.platform, fresh.people["gus"])][0] == "contract.failed"
     assert asdict(product_view(fresh.platform, SENSORS).badges[2]) == {
         "kind": "contract",
         "label": "contract failed",

@@ -85,7 +85,7 @@ def test_promotion_gives_an_owner_a_checked_contract_a_version_and_badges(any_fr
     assert results[("sla", KPIS, "freshness")] == "passed"
     assert _stage(h, KPIS) == "product"
     assert [c.status for c in list_candidates(h.platform, include=("promoted",)).candidates] == ["promoted"]
-    assert [(m["kind"], m["title"]) for m in inbox(h.platform, h.people["ben"])][:1] == [
+    assert [(m.kind, m.title) for m in inbox(h.platform, h.people["ben"])][:1] == [
         ("product.promoted", f"You own {KPIS}, a data product now")
     ]
     assert list_products(h.platform)[0].to_json() | {"promoted_at": None} == {
@@ -119,7 +119,7 @@ def test_a_product_may_combine_datasets_of_several_domains(fresh: History, recei
     assert p.cross_domain is True and p.domains == ["manufacturing", "supply_chain"]
     assert p.contract is not None
     assert datasets_of(parse(p.contract["document"])) == [KPIS, SHIPMENTS]
-    told = [m["title"] for m in inbox(fresh.platform, fresh.people["dora"])]
+    told = [m.title for m in inbox(fresh.platform, fresh.people["dora"])]
     assert told == [f"{KPIS} is a product built on supply_chain's data"]
     assert [(e["event"], e["domain"]) for e in receiver.events()] == [("product.promoted", "supply_chain")]
 
@@ -151,9 +151,9 @@ def test_deprecation_tells_every_recent_consumer_and_names_the_replacement(fresh
     assert r.notified is not None
     assert (r.status, r.replacement, r.notified.people) == ("deprecated", SENSORS, 8)
     for who in ("ben", "eve", "carla", "frank", "dora", "sam", "gus", "anna"):
-        told = [m for m in inbox(p, fresh.people[who]) if m["kind"] == "product.deprecated"]
-        assert [m["title"] for m in told] == [f"{KPIS}, which you use, is deprecated: use {SENSORS} instead"], who
-        assert told[0]["data"] == {"dataset": KPIS, "replacement": SENSORS}
+        told = [m for m in inbox(p, fresh.people[who]) if m.kind == "product.deprecated"]
+        assert [m.title for m in told] == [f"{KPIS}, which you use, is deprecated: use {SENSORS} instead"], who
+        assert told[0].data == {"dataset": KPIS, "replacement": SENSORS}
     assert inbox(p, fresh.people["hana"]) == []  # her last use was 100 days ago
     events = receiver.events(count=5)
     consumers = {e["domain"]: e["data"]["consumers"] for e in events if e["event"] == "product.deprecated"}
@@ -179,4 +179,4 @@ def test_retiring_stops_serving_the_product_outside_its_domain(fresh: History) -
     with pytest.raises(InvalidInput, match=f"unknown dataset {KPIS}"):  # restricted now: unknown outside
         query(p, f"SELECT count(*) FROM {KPIS}", user=fresh.people["carla"], purpose="delivery promise")
     assert query(p, f"SELECT count(*) FROM {KPIS}", user=fresh.people["gus"]).table.num_rows == 1
-    assert [m["kind"] for m in inbox(p, fresh.people["ben"])][:1] == ["product.retired"]
+    assert [m.kind for m in inbox(p, fresh.people["ben"])][:1] == ["product.retired"]

@@ -61,9 +61,9 @@ def test_a_decline_moves_to_the_next_suggestion_and_is_recorded(fresh: History) 
         decline(p, anna, KPIS, reason="")
     r = decline(p, anna, KPIS, reason="I run the plant, not its data")
     assert r.next is not None and r.next.proposed_to == "ben"
-    proposed = [m for m in inbox(p, ben) if m["kind"] == "promotion.proposed"]
-    assert [m["title"] for m in proposed] == [f"Would you own {KPIS} as a data product?"]
-    assert "used it in 7 weeks" in proposed[0]["body"]
+    proposed = [m for m in inbox(p, ben) if m.kind == "promotion.proposed"]
+    assert [m.title for m in proposed] == [f"Would you own {KPIS} as a data product?"]
+    assert "used it in 7 weeks" in proposed[0].body
     found = suggest(p, KPIS)
     assert [(h.user, h.status, h.reason) for h in found.history] == [
         ("anna", "declined", "I run the plant, not its data"),
@@ -72,7 +72,7 @@ def test_a_decline_moves_to_the_next_suggestion_and_is_recorded(fresh: History) 
     assert found.suggestions[0].status == "declined"
     accept(p, ben, KPIS, reason="finance depends on it every week")
     assert suggest(p, KPIS).accepted_by == "ben"
-    assert [m["kind"] for m in inbox(p, anna)][:2] == ["owner.accepted", "owner.declined"]
+    assert [m.kind for m in inbox(p, anna)][:2] == ["owner.accepted", "owner.declined"]
     with pytest.raises(Conflict):
         promote(p, anna, KPIS, owner="anna")  # she declined
     assert promote(p, anna, KPIS).owner == "ben"  # whoever accepted

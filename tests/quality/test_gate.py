@@ -81,8 +81,8 @@ def test_the_rejected_sharer_and_the_owners_are_told(batches: Batches) -> None:
         b.append(b.csv("typo.csv", "6,Berlin,ok,1.5,B6,2020-01-06 08:00:00,"), user=carla)
 
     for person in (carla, b.anna):
-        (msg,) = [m for m in inbox(b.platform, person) if m["kind"] == "quality.rejected"]
-        assert "typo.csv" in msg["title"] and "code matches" in msg["body"]
+        (msg,) = [m for m in inbox(b.platform, person) if m.kind == "quality.rejected"]
+        assert "typo.csv" in msg.title and "code matches" in msg.body
 
 
 def test_row_rules_judge_only_the_appended_rows(batches: Batches) -> None:

@@ -23,7 +23,7 @@ from .conftest import BATCHES, Batches, Receiver, wait_for_deliveries
 
 
 def _kinds(b: Batches, name: str) -> list[str]:
-    return [m["kind"] for m in inbox(b.platform, get_person(b.platform, name))]
+    return [m.kind for m in inbox(b.platform, get_person(b.platform, name))]
 
 
 def test_anyone_who_may_see_a_dataset_reports_a_problem_on_a_column(batches: Batches) -> None:

@@ -116,7 +116,7 @@ def test_downstream_owners_and_recent_consumers_are_told(chain: Any) -> None:
     incident_id = incidents.report(chain.platform, chain.anna, f"{KPIS}.scrap_rate", description="sensor drift")
 
     kinds = {
-        name: [m["kind"] for m in inbox(chain.platform, get_person(chain.platform, name))]
+        name: [m.kind for m in inbox(chain.platform, get_person(chain.platform, name))]
         for name in ("anna", "ben", "carla", "ed")
     }
     assert kinds == {

@@ -20,7 +20,7 @@ class ReadIn(BaseModel):
 
 @router.get("/notifications", summary="My inbox")
 def notifications(platform: PlatformDep, person: SignedIn, unread: bool = False) -> list[dict[str, Any]]:
-    return service.inbox(platform, person, unread=unread)
+    return [m.to_json() for m in service.inbox(platform, person, unread=unread)]
 
 
 @router.post("/notifications/read", summary="Mark messages read (all when no ids)")

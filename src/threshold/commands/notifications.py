@@ -35,7 +35,7 @@ def notifications_cmd(
     person = acting(p, as_user)
     rows = service.inbox(p, person, unread=unread)
     if mark_read:
-        service.mark_read(p, person, [r["id"] for r in rows])
+        service.mark_read(p, person, [r.id for r in rows])
     emit(rows, INBOX, fmt)
 
 

@@ -34,3 +34,21 @@ class WebhookSet:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class InboxMessage:
+    """One message in a person's inbox as they may see it today: its kind (`quality.rejected`,
+    `schema.changed`, ...), title, body and link, its data (JSON), when it was sent and whether it was read."""
+
+    id: int
+    kind: str
+    title: str
+    body: str
+    link: str | None
+    data: dict[str, Any]
+    at: str | None
+    read: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

@@ -22,7 +22,7 @@ from threshold.identity.service import Person
 from threshold.jobs import outbox
 from threshold.jobs.models import OutboxMessage
 from threshold.notifications.models import Notification
-from threshold.notifications.results import Delivery, WebhookSet
+from threshold.notifications.results import Delivery, InboxMessage, WebhookSet
 from threshold.platform import Platform
 from threshold.store.models import Dataset, Domain, Membership, User
 
@@ -76,7 +76,7 @@ WITHDRAWALS = ("product.retired",)
 """Messages telling their reader that a dataset was withdrawn from them: they stay readable after it is."""
 
 
-def inbox(platform: Platform, person: Person, *, unread: bool = False, limit: int = 100) -> list[dict[str, Any]]:
+def inbox(platform: Platform, person: Person, *, unread: bool = False, limit: int = 100) -> list[InboxMessage]:
     """`person`'s messages, newest first, as they may see them today: none about a dataset they may not know
     exists (any more) but the notice that it was withdrawn, and no such dataset named in one (a message may
     list what is built on a dataset)."""
@@ -102,16 +102,16 @@ def inbox(platform: Platform, person: Person, *, unread: bool = False, limit: in
             return [x for x in unseen if x != subject] if subject else unseen
 
         return [
-            {
-                "id": n.id,
-                "kind": n.kind,
-                "title": scrub(n.title, hidden(n)),
-                "body": scrub(n.body, hidden(n)),
-                "link": scrub(n.link, hidden(n)),
-                "data": _scrubbed(n.data, hidden(n)),
-                "at": _iso(n.created_at),
-                "read": n.read_at is not None,
-            }
+            InboxMessage(
+                id=n.id,
+                kind=n.kind,
+                title=scrub(n.title, hidden(n)) or "",
+                body=scrub(n.body, hidden(n)) or "",
+                link=scrub(n.link, hidden(n)),
+                data=_scrubbed(n.data, hidden(n)),
+                at=_iso(n.created_at),
+                read=n.read_at is not None,
+            )
             for n in rows
         ]
 
