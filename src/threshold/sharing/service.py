@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import duckdb
 import pyarrow as pa
@@ -35,15 +35,15 @@ from threshold.events import DatasetPublished, DatasetPublishing, SchemaChanged,
 from threshold.identity.service import Person
 from threshold.lake import _quote_ident, _quote_str, duckdb_type, field_ids_option, scratch
 from threshold.locks import dataset_lock
-from threshold.names import check_name, column_names, name_from_file
+from threshold.names import check_name, name_from_file
 from threshold.platform import Platform
-from threshold.sharing import choices, readers, sources, statistics
+from threshold.sharing import choices, early, readers, sources, statistics
 from threshold.sharing.choices import apply_visibility, check_visibility
 from threshold.sharing.detection import detect_column
 from threshold.sharing.digest import SourceDigest
 from threshold.sharing.digest import for_source as source_digest
+from threshold.sharing.incoming import Incoming, incoming_columns
 from threshold.sharing.profile import TableProfile, profile
-from threshold.sharing.types import lake_type
 from threshold.staging import clean_staging, own_folder
 from threshold.store.models import Column, Dataset, Domain, Share, Tag, utcnow
 
@@ -67,40 +67,6 @@ class ShareResult:
     tags: list[tuple[str, str]]
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
-
-
-@dataclass
-class Incoming:
-    """The columns of one source table as they will be stored, after the person's choices."""
-
-    labels: list[str]  # column names exactly as in the source (or as the person wrote them)
-    names: list[str]  # normalised names in the lake
-    types: list[str]  # lake types (DuckDB spelling)
-    sources: list[str]  # names to select them by from the source view (DuckDB dedupes repeats)
-    exprs: list[str]  # SQL giving each column's value from the source view (a checked cast when retyped)
-    detected: list[str]  # lake types before the person's choices
-    notes: list[str] = field(default_factory=list)
-
-
-def incoming_columns(
-    con: duckdb.DuckDBPyConnection, view: str, src: readers.SourceTable, source_name: str, columns: Choices
-) -> Incoming:
-    """Names, types and select expressions of the table in `view`, with the person's column choices applied."""
-    described = con.sql(f"DESCRIBE SELECT * FROM {view}").fetchall()
-    if not described:
-        raise InvalidInput(f"{source_name} has no columns")
-    sources = [str(r[0]) for r in described]
-    labels = [str(c) for c in src.relation.columns]
-    if len(labels) != len(sources):
-        labels = sources
-    source_types = [str(r[1]) for r in described]
-    types = [lake_type(t) for t in source_types]
-    incoming = Incoming(labels, column_names(labels), types, sources, [_quote_ident(c) for c in sources], list(types))
-    if columns:
-        incoming.notes = choices.apply(
-            columns, incoming.names, incoming.labels, incoming.types, incoming.exprs, source_types
-        )
-    return incoming
 
 
 def share(
@@ -142,19 +108,23 @@ def share(
     """
     started = time.perf_counter()
     report = progress or (lambda phase, fraction: None)
-    if mode not in MODES:
-        raise InvalidInput(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
-    if (mode == "merge") != bool(merge_keys):
-        raise InvalidInput("a merge needs its key columns, and only a merge takes them")
-    check_name("domain", domain)
-    check_may_share(platform, user, domain)
-    check_visibility(user, domain, mode, visibility)
-    options = sources.read_options(
-        sheet, encoding, delimiter, header_row, skip_rows, cell_range, keep_totals, platform.settings.limits
-    )
-    chosen = choices.parse_columns(columns)
-    # A spreadsheet's size check runs on its own thread beside the preparation below (the reader waits for it).
-    options = readers.check_ahead(source, options)
+    try:
+        if mode not in MODES:
+            raise InvalidInput(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+        if (mode == "merge") != bool(merge_keys):
+            raise InvalidInput("a merge needs its key columns, and only a merge takes them")
+        check_name("domain", domain)
+        check_may_share(platform, user, domain)
+        check_visibility(user, domain, mode, visibility)
+        options = sources.read_options(
+            sheet, encoding, delimiter, header_row, skip_rows, cell_range, keep_totals, platform.settings.limits
+        )
+        chosen = choices.parse_columns(columns)
+        # A spreadsheet's size check runs on its own thread beside the preparation below (the reader waits for it).
+        options = readers.check_ahead(source, options)
+    except BaseException:
+        early.discard_untaken()  # refused before reading: the command's early conversion goes too
+        raise
     try:
         events.publish(platform, ShareStarting(domain=domain, user=user, source_system=source_system))
 
@@ -197,6 +167,7 @@ def share(
     finally:
         if options.ahead is not None:
             options.ahead.cancel()  # a share that failed before reading stops the check
+        early.discard_untaken()  # refused before reading, or a frame: the command's early conversion goes too
     for r in results:
         r.seconds = round(time.perf_counter() - started, 3)
     return results
@@ -232,11 +203,19 @@ def _share_source(
     source_table: str | None = None,
 ) -> list[ShareResult]:
     """Read the source once and share each of its tables (one lock, commit and publication each)."""
-    staging = own_folder(platform.settings.staging_dir / uuid.uuid4().hex)
-    con = share_connection(platform, staging)
+    # A plain CSV read (and converting) since the command started, when it is exactly what this share reads.
+    ahead = early.take(path, options, platform.settings) if path is not None else None
+    if ahead is not None and ahead.staging is not None and ahead.con is not None:
+        staging, con = ahead.staging, ahead.con
+    else:
+        staging = own_folder(platform.settings.staging_dir / uuid.uuid4().hex)
+        con = share_connection(platform, staging)
     try:
         report("reading", None)
-        tables, source_info = sources.read_source(con, staging, path if path is not None else source, options)
+        if ahead is not None:
+            tables, source_info = ahead.tables, dict(ahead.source_info)
+        else:
+            tables, source_info = sources.read_source(con, staging, path if path is not None else source, options)
         if source_system is not None:
             source_info["source_system"] = source_system
         if source_table:
@@ -270,10 +249,13 @@ def _share_source(
                         visibility,
                         guessed=options.encoding is None,
                         merge_keys=merge_keys,
+                        ahead=ahead,
                     )
                 )
         return results
     finally:
+        if ahead is not None:
+            ahead.stop()  # a share that failed before its conversion interrupts the early one
         con.close()
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -299,6 +281,7 @@ def _share_table(
     *,
     guessed: bool = False,
     merge_keys: tuple[str, ...] = (),
+    ahead: early.Early | None = None,
 ) -> ShareResult:
     from threshold import cleanup
 
@@ -349,17 +332,24 @@ def _share_table(
             for n in (f.name for f in schema.fields)
         )
         out = staging / f"{uuid.uuid4().hex}.parquet"
+        field_ids = field_ids_option(schema.fields)
         report("converting", 0.0)
         if digest is not None:
             digest.pause()  # the conversion uses every core: the hash takes only what it leaves idle
+        if ahead is not None and ahead.matches(src, select_sql, field_ids) and ahead.out is not None:
+            out = ahead.out  # the very COPY below, started before the imports: wait for it
+        elif ahead is not None:
+            ahead.stop()  # planned otherwise (the same columns would have matched): convert here instead
+            ahead = None
         rows = _copy(
             con,
             f"COPY (SELECT {select_sql} FROM {view}) TO {_quote_str(str(out))} "
-            f"(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880, FIELD_IDS {field_ids_option(schema.fields)})",
+            f"({early.COPY_OPTIONS}, FIELD_IDS {field_ids})",
             report,
             source_info,
             on_full=lambda: _disk_full(platform, staging, path.stat().st_size if path else 0),
             on_bad_text=lambda e: _check_guess(path if guessed else None, source_info, e),
+            ahead=ahead,
         )
         if digest is not None:
             digest.resume()  # at normal priority beside commit and profiling, which leave a core free
@@ -623,8 +613,17 @@ def _copy(
     *,
     on_full: Callable[[], ThresholdError],
     on_bad_text: Callable[[duckdb.Error], None] = lambda e: None,
+    ahead: early.Early | None = None,
 ) -> int:
-    """Run the conversion, reporting DuckDB's own progress; errors become one clear line."""
+    """Run the conversion (or wait for the same one started `ahead`), reporting DuckDB's own progress; errors
+    become one clear line."""
+    if ahead is not None:
+        try:
+            rows = ahead.wait(lambda fraction: report("converting", fraction))
+        except duckdb.Error as e:
+            _conversion_error(e, source_info, on_full, on_bad_text)
+        report("converting", 1.0)
+        return rows
     done = threading.Event()
 
     def poll() -> None:
@@ -641,25 +640,35 @@ def _copy(
     try:
         row = _one(con.execute(sql).fetchall())
     except duckdb.Error as e:
-        if disk.is_full(e):
-            raise on_full() from e
-        on_bad_text(e)
-        name = str(source_info["source_name"])
-        if source_info.get("source_format") == "csv":
-            from threshold.sharing.readers.csv import read_error
-
-            raise read_error(name, e) from e
-        if source_info.get("source_format") == "json":
-            from threshold.sharing.readers.json import depth_error
-
-            if too_deep := depth_error(name, e):
-                raise too_deep from e
-        raise InvalidInput(f"cannot share {name}: {_duckdb_reason(e)}") from e
+        _conversion_error(e, source_info, on_full, on_bad_text)
     finally:
         done.set()
         poller.join()
     report("converting", 1.0)
     return int(row[0]) if row else 0
+
+
+def _conversion_error(
+    e: duckdb.Error,
+    source_info: dict[str, Any],
+    on_full: Callable[[], ThresholdError],
+    on_bad_text: Callable[[duckdb.Error], None],
+) -> NoReturn:
+    """The conversion failed: one clear line (or the encoding fall-back `on_bad_text` raises)."""
+    if disk.is_full(e):
+        raise on_full() from e
+    on_bad_text(e)
+    name = str(source_info["source_name"])
+    if source_info.get("source_format") == "csv":
+        from threshold.sharing.readers.csv import read_error
+
+        raise read_error(name, e) from e
+    if source_info.get("source_format") == "json":
+        from threshold.sharing.readers.json import depth_error
+
+        if too_deep := depth_error(name, e):
+            raise too_deep from e
+    raise InvalidInput(f"cannot share {name}: {_duckdb_reason(e)}") from e
 
 
 def _check_guess(path: Path | None, source_info: dict[str, Any], e: duckdb.Error) -> None:
@@ -906,19 +915,7 @@ def _human(n: float) -> str:
 
 def share_connection(platform: Platform, staging: Path) -> duckdb.DuckDBPyConnection:
     """The share side's own DuckDB: it may read the one source file; users' SQL never runs here."""
-    s = platform.settings
-    config: dict[str, Any] = {
-        "memory_limit": s.limits.share_memory,
-        "temp_directory": str(staging / "spill"),
-        "autoinstall_known_extensions": False,
-        "autoload_known_extensions": False,
-        "preserve_insertion_order": True,
-    }
-    if s.engine_threads:
-        config["threads"] = s.engine_threads
-    con = duckdb.connect(":memory:", config=config)
-    con.execute("SET TimeZone = 'UTC'")
-    return con
+    return early.connect(platform.settings, staging)
 
 
 __all__ = ["share", "ShareResult", "MODES", "ThresholdError"]
