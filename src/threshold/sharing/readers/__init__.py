@@ -9,6 +9,7 @@ never materialises a large file in Python.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 from pathlib import Path
 
@@ -45,8 +46,6 @@ def format_of(path: Path) -> str:
 def check_ahead(source: object, options: ReadOptions) -> ReadOptions:
     """`options` with the size check of a spreadsheet file already running on its own thread (`sheet_size.Ahead`),
     or as they are for anything else; the caller cancels it (`options.ahead.cancel()`) when its share fails."""
-    from threshold.sharing.readers.sheet_size import Ahead
-
     if not isinstance(source, (str, os.PathLike)):
         return options
     path = Path(source)
@@ -57,6 +56,8 @@ def check_ahead(source: object, options: ReadOptions) -> ReadOptions:
         return options  # the share's own checks say what is wrong
     if fmt != "excel" or not 0 < size <= options.limits.upload_bytes:
         return options
+    from threshold.sharing.readers.sheet_size import Ahead
+
     return dataclasses.replace(options, ahead=Ahead(path, options.limits))
 
 
@@ -64,14 +65,20 @@ def read(path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options: Rea
     return READERS[format_of(path)](path, con, staging, options)
 
 
-def _register_builtin() -> None:
-    # Imported here so each format stays in its own module; adding a format = one module + one line.
-    from threshold.sharing.readers import csv, excel, json, parquet
+def _builtin(module: str, function: str) -> ReaderFn:
+    """A reader of this package, imported on its first read: a CSV share never imports the spreadsheet readers
+    (pyarrow's compute functions, fastexcel, the size check's compression library)."""
 
-    register("csv", (".csv", ".tsv", ".txt", ".tab"), csv.read_csv)
-    register("excel", (".xlsx", ".xlsm", ".xls", ".ods"), excel.read_excel)
-    register("json", (".json", ".ndjson", ".jsonl"), json.read_json)
-    register("parquet", (".parquet", ".pq"), parquet.read_parquet)
+    def reader(path: Path, con: duckdb.DuckDBPyConnection, staging: Path, options: ReadOptions) -> list[SourceTable]:
+        fn: ReaderFn = getattr(importlib.import_module(f"threshold.sharing.readers.{module}"), function)
+        return fn(path, con, staging, options)
+
+    reader.__qualname__ = reader.__name__ = function
+    return reader
 
 
-_register_builtin()
+# Adding a format = one module + one line.
+register("csv", (".csv", ".tsv", ".txt", ".tab"), _builtin("csv", "read_csv"))
+register("excel", (".xlsx", ".xlsm", ".xls", ".ods"), _builtin("excel", "read_excel"))
+register("json", (".json", ".ndjson", ".jsonl"), _builtin("json", "read_json"))
+register("parquet", (".parquet", ".pq"), _builtin("parquet", "read_parquet"))
