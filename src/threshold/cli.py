@@ -170,6 +170,10 @@ def run() -> None:
     """The command in this process: one line on stderr and a non-zero exit for every error, never a traceback."""
     import click
 
+    if sys.argv[1:2] == ["share"]:
+        from threshold.sharing.early import start as start_conversion
+
+        start_conversion(sys.argv[1:])  # a warm helper's child: converting while it parses, checks and locks
     try:
         app(standalone_mode=False, prog_name="threshold")
     except ThresholdError as e:

@@ -30,7 +30,7 @@ CSV = """id,name,amount,day,ok
 def _nothing_left() -> Iterator[None]:
     """No early conversion leaks into another test (one per process)."""
     yield
-    early.discard_untaken()
+    early.discard_all()
 
 
 def _start(platform: Platform, path: Path, *more: str) -> early.Early:
@@ -152,6 +152,7 @@ def test_other_options_or_another_home_discard_the_early_read(org, tmp_path: Pat
         assert taken is not None and taken.staging is not None and taken.staging.parent == settings.staging_dir
     finally:
         if taken is not None:
+            early.release(taken)
             taken.discard()
     assert _ours(org.platform) == []
 
@@ -190,3 +191,43 @@ def test_a_process_that_ends_without_sharing_leaves_nothing(org, tmp_path: Path)
 
     assert done.returncode == 0, done.stderr
     assert _ours(org.platform) == []
+
+
+def test_an_interrupted_command_leaves_nothing_of_the_early_conversion(org, tmp_path: Path) -> None:
+    """Ctrl-C while the early COPY writes (the command still importing, or the share waiting for it): no
+    dataset, no staging folder, and the name can be shared afterwards."""
+    import signal
+
+    import duckdb
+
+    big = tmp_path / "big.csv"
+    duckdb.sql(
+        "COPY (SELECT i AS id, 'Plant ' || (i % 97) AS plant, md5(i::VARCHAR) AS batch, (i % 1000) / 1000.0 AS rate"
+        f" FROM range(2000000) t(i)) TO '{big}' (HEADER, DELIMITER ',')"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("THRESHOLD_")} | {"THRESHOLD_RESIDENT": "0"}
+    home = org.platform.settings.home_dir
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "threshold.cli", "share", str(big), "--domain", "manufacturing", "--home", str(home)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # not ignored, whatever started the tests
+    )
+    while not any(p.stat().st_size > 0 for p in (home / "staging").glob("*/*.parquet") if p.exists()):
+        try:
+            proc.wait(timeout=0.02)
+        except subprocess.TimeoutExpired:
+            continue
+        raise AssertionError(f"the share ended before it could be interrupted: {proc.communicate()}")
+
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=120)
+
+    # (Where the interrupt lands decides the exit: in the command's imports, Python's own; waiting for the COPY,
+    # "interrupted" and 130.) Either way nothing of the early conversion is left, and no half dataset.
+    assert _ours(org.platform) == []
+    assert not org.platform.lake.exists("manufacturing.big")
+    [result] = share(org.platform, big, domain="manufacturing", user=org.anna)
+    assert result.rows_added == 2_000_000

@@ -147,6 +147,7 @@ class Early:
         self.rows = 0
         self.error: BaseException | None = None
         self.used = False
+        self.taken = False
         """The share took the early COPY's file (its own planned COPY was the same statement)."""
         self._key: tuple[str, str, str] | None = None  # (source SQL, select list, field ids) of the early COPY
         self._cursor: duckdb.DuckDBPyConnection | None = None
@@ -220,6 +221,7 @@ class Early:
                 return
             self._cursor = self.con.cursor()  # its own connection to the same database: the share uses `con`
             self._cursor.execute("SET TimeZone = 'UTC'")
+            self._cursor.execute("SET enable_progress_bar_print = false")  # progress goes to the share's own report
             self.out = out
         self._read.set()
         if self._digest is not None:
@@ -305,19 +307,21 @@ def start(argv: list[str], digest: SourceDigest | None = None) -> Early | None:
         if _early is not None:
             return None
         _early = Early(*plain, digest)
-        atexit.register(discard_untaken)
+        atexit.register(discard_all)
         return _early
 
 
 def take(path: Path, options: ReadOptions, settings: Settings) -> Early | None:
     """The early read of `path` when it is what the share would read now (the same file, unchanged, the same
-    options, staging folder and engine settings); the caller then owns it. Anything else is discarded."""
+    options, staging folder and engine settings): the share uses it and gives it back with `release`. Anything
+    else is discarded. (It stays this module's until released, so that an interrupt between here and the
+    share's clean-up still leaves it to the exit's.)"""
     global _early
     from threshold.sharing.digest import identity
 
     with _lock:
-        early, _early = _early, None
-    if early is None:
+        early = _early
+    if early is None or early.taken:
         return None
     early._read.wait()
     same = (
@@ -332,13 +336,35 @@ def take(path: Path, options: ReadOptions, settings: Settings) -> Early | None:
         and engine_config(early.settings, early.staging) == engine_config(settings, early.staging)
     )
     if not same:
-        early.discard()
+        discard_untaken()
         return None
+    early.taken = True
     return early
+
+
+def release(early: Early) -> None:
+    """The share that took `early` is done with it (its folder and connection are the share's to remove):
+    stop its COPY if it still runs."""
+    global _early
+    early.stop()
+    with _lock:
+        if _early is early:
+            _early = None
 
 
 def discard_untaken() -> None:
     """Discard the early conversion no share took (a refused share, a command that failed before it)."""
+    global _early
+    with _lock:
+        early = _early
+        if early is None or early.taken:
+            return
+        _early = None
+    early.discard()
+
+
+def discard_all() -> None:
+    """At exit: whatever is left of an early conversion goes, taken or not."""
     global _early
     with _lock:
         early, _early = _early, None

@@ -207,6 +207,8 @@ def _share_source(
     ahead = early.take(path, options, platform.settings) if path is not None else None
     if ahead is not None and ahead.staging is not None and ahead.con is not None:
         staging, con = ahead.staging, ahead.con
+        if digest is not None:
+            digest.pause()  # the early COPY runs on every core: the hash takes only what it leaves idle
     else:
         staging = own_folder(platform.settings.staging_dir / uuid.uuid4().hex)
         con = share_connection(platform, staging)
@@ -255,7 +257,7 @@ def _share_source(
         return results
     finally:
         if ahead is not None:
-            ahead.stop()  # a share that failed before its conversion interrupts the early one
+            early.release(ahead)  # a share that failed before its conversion interrupts the early one
         con.close()
         shutil.rmtree(staging, ignore_errors=True)
 
