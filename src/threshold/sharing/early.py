@@ -307,6 +307,7 @@ def start(argv: list[str], digest: SourceDigest | None = None) -> Early | None:
         if _early is not None:
             return None
         _early = Early(*plain, digest)
+        atexit.unregister(discard_all)  # once, however many shares a process (a test run) starts
         atexit.register(discard_all)
         return _early
 
