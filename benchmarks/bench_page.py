@@ -6,8 +6,10 @@ One process builds a small home (two domains, an owner, a member and an outsider
 restricted dataset, an access request waiting for the owner) and asks a few pages, signed in, over
 `httpx.ASGITransport`: the home page, the catalogue, a dataset's page, its `.json` twin, a missing
 dataset's error page (404, what the permission walk of tests/access/test_walk.py mostly meets), a
-restricted dataset asked for by an outsider (the same 404) and one API call. Prints the median and the
-process CPU per request of each.
+restricted dataset asked for by an outsider (the same 404), and three API calls: who am I, a dataset's record
+and the restricted one as the outsider (the path's dataset decided by `Requires(..., on=...)`: the lookup and
+a refusal's suggestions are kept per metadata version). Prints the median and the process CPU per request
+of each.
 
 `--base REF`: the same measurement with the code of git REF (`git archive REF src` on PYTHONPATH, in a
 child process) and with the working tree's, alternating `--rounds` times, and prints both (medians over
@@ -45,6 +47,8 @@ PAGES = (
     ("missing dataset (404 page)", "/datasets/sales.nosuch"),
     ("restricted, as outsider (404)", "/datasets/hr.salaries"),
     ("API: me", "/api/v1/me"),
+    ("API: a dataset", "/api/v1/datasets/sales.orders"),
+    ("restricted, API, outsider (404)", "/api/v1/datasets/hr.salaries"),
 )
 
 

@@ -4,6 +4,7 @@ a viewer outside the domain never sees a raw personal value, whichever interface
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -97,3 +98,28 @@ def test_a_report_by_an_outsider_never_echoes_protected_values(failing: Batches)
         failing.platform, failing.ben, f"{BATCHES}.inspector_email", description="Inspector missing on batch 2"
     )
     assert _raw_in(get_incident(failing.platform, failing.ben, incident_id).to_json()) == []
+
+
+def test_samples_are_viewed_in_a_private_duckdb_that_reaches_no_file_and_cannot_be_reopened(tmp_path: Path) -> None:
+    """One in-memory database per process for every sample shown (a cursor each): a cursor's rows are its
+    own, no file can be read, and no query can switch that back on."""
+    import duckdb
+    import pyarrow as pa
+
+    from threshold.quality.samples import _private_cursor
+
+    secret = tmp_path / "secret.csv"
+    secret.write_text("a\n1\n", encoding="utf-8")
+    one, two = _private_cursor(), _private_cursor()
+    try:
+        one.register("sample_raw", pa.table({"a": ["x"]}))
+        assert one.sql("SELECT a FROM sample_raw").fetchall() == [("x",)]
+        with pytest.raises(duckdb.CatalogException):
+            two.sql("SELECT a FROM sample_raw").fetchall()
+        with pytest.raises(duckdb.Error, match="disabled"):
+            two.sql(f"SELECT * FROM read_csv('{secret}')").fetchall()
+        with pytest.raises(duckdb.Error, match="locked"):
+            two.execute("SET enable_external_access = true")
+    finally:
+        one.close()
+        two.close()

@@ -41,12 +41,14 @@ from threshold.access.visibility import (
     knowable,
     knowable_ids,
     knowable_or_none,
+    known_ref,
     knows,
     live_grants,
     no_dataset,
     refs,
     scrub,
     sees_every_dataset,
+    viewer_key,
     written_by,
 )
 
@@ -78,6 +80,7 @@ __all__ = [
     "knowable",
     "knowable_ids",
     "knowable_or_none",
+    "known_ref",
     "knows",
     "live_grants",
     "may",
@@ -86,5 +89,6 @@ __all__ = [
     "require",
     "scrub",
     "sees_every_dataset",
+    "viewer_key",
     "written_by",
 ]

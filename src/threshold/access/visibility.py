@@ -10,7 +10,8 @@ in progress) exists for no one. `knowable(viewer)` is the same rule as a SQL con
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from sqlalchemy.orm import Session, selectinload
@@ -18,8 +19,12 @@ from sqlalchemy.orm import Session, selectinload
 from threshold.access.resources import DatasetRef
 from threshold.errors import NotFound
 from threshold.identity.service import Person
+from threshold.kept import Kept, kept_on
 from threshold.store.db import now_of
 from threshold.store.models import Dataset, Domain, Grant
+
+if TYPE_CHECKING:
+    from threshold.platform import Platform
 
 
 def sees_every_dataset(viewer: Person | None) -> bool:
@@ -86,6 +91,58 @@ def dataset_ref(s: Session, viewer: Person | None, name: str) -> DatasetRef:
     return refs(s, viewer, [d.id])[d.id]
 
 
+MAX_REFS_KEPT = 4096
+"""Datasets looked up by name kept per platform by `known_ref` (least recently used dropped first)."""
+
+
+def known_ref(platform: Platform, viewer: Person | None, name: str) -> DatasetRef:
+    """`dataset_ref` in a transaction of its own, kept per (store metadata version, viewer, name): the lookup
+    every request about a dataset makes first (the decision point of `Requires(..., on=...)`) reads one
+    number instead of the dataset, its domain and the viewer's grants. The version moves with every committed
+    change to datasets, domains, people, memberships and grants (`Store.metadata_version`), so the next
+    request after a share, a grant, a revocation or a new membership sees it; a granted answer is kept only
+    until the grant expires (by the platform's clock). A dataset the viewer may not know exists is kept as
+    missing, and refused exactly like one that does not exist. Without the version it reads every time."""
+    version = platform.store.metadata_version()  # before the read: a later change moves it past this key
+    if version is None:
+        with platform.store.session() as s:
+            return dataset_ref(s, viewer, name)
+    kept: Kept[tuple[DatasetRef | None]] = kept_on(
+        platform, "_known_refs", lambda: Kept(MAX_REFS_KEPT, lambda: platform.clock())
+    )
+    key = (version, viewer_key(viewer), name.strip().lower())
+    found = kept.get(key)
+    if found is None:
+        with platform.store.session() as s:
+            try:
+                d = find_dataset(s, viewer, name)
+            except NotFound:
+                d = None
+            ref, until = _ref_until(s, viewer, d.id) if d is not None else (None, None)
+        found = (ref,)
+        kept.put(key, found, until)
+    if found[0] is None:
+        raise no_dataset(name)
+    return found[0]
+
+
+def viewer_key(viewer: Person | None) -> tuple[Any, ...] | None:
+    """Everything of the viewer a kept lookup depends on (a `Person` made by hand is keyed by what it says)."""
+    if viewer is None:
+        return None
+    return (viewer.id, viewer.name, viewer.is_admin, viewer.is_governance, viewer.domains, viewer.owner_of)
+
+
+def _ref_until(s: Session, viewer: Person | None, dataset_id: int) -> tuple[DatasetRef, datetime | None]:
+    """`refs` of one dataset, and when its answer ends: the first end of the viewer's live grants on it."""
+    ref = refs(s, viewer, [dataset_id])[dataset_id]
+    if not ref.granted or viewer is None:
+        return ref, None
+    ends = live_grant_ends(s, viewer, [dataset_id]).get(dataset_id, [])
+    dated = [e if e.tzinfo else e.replace(tzinfo=UTC) for e in ends if e is not None]
+    return ref, min(dated) if dated else None
+
+
 def refs(s: Session, viewer: Person | None, ids: Iterable[int] | None) -> dict[int, DatasetRef]:
     """`DatasetRef`s of existing datasets by id, every dataset when `ids` is None (whether the viewer may
     know them or not: ask `knows`)."""
@@ -105,16 +162,24 @@ def refs(s: Session, viewer: Person | None, ids: Iterable[int] | None) -> dict[i
 
 def live_grants(s: Session, viewer: Person, dataset_ids: Iterable[int]) -> set[int]:
     """Datasets among `dataset_ids` on which `viewer` holds a grant that is neither revoked nor expired."""
+    return set(live_grant_ends(s, viewer, dataset_ids))
+
+
+def live_grant_ends(s: Session, viewer: Person, dataset_ids: Iterable[int]) -> dict[int, list[datetime | None]]:
+    """`live_grants` with when each of them ends (None: never), per dataset."""
     ids = sorted(set(dataset_ids))
     if not ids:
-        return set()
-    q = select(Grant.dataset_id).where(
+        return {}
+    q = select(Grant.dataset_id, Grant.expires_at).where(
         Grant.user_id == viewer.id,
         Grant.dataset_id.in_(ids),
         Grant.revoked_at.is_(None),
         or_(Grant.expires_at.is_(None), Grant.expires_at > now_of(s)),
     )
-    return set(s.scalars(q))
+    out: dict[int, list[datetime | None]] = {}
+    for dataset_id, ends in s.execute(q):
+        out.setdefault(dataset_id, []).append(ends)
+    return out
 
 
 # --- the same rules as SQL conditions, for listings (each beside its rule in rules.py) ------------------

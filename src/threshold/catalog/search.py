@@ -25,11 +25,12 @@ from sqlalchemy import Integer, bindparam, func, literal_column, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, selectinload
 
-from threshold.access import knowable
+from threshold.access import knowable, viewer_key
 from threshold.catalog.service import describe, summary_of
 from threshold.errors import InvalidInput, NotFound
 from threshold.events import SearchDone, publish
 from threshold.identity.service import Person
+from threshold.kept import Kept, kept_on
 from threshold.platform import Platform
 from threshold.store.models import Dataset, Domain, SearchTerm
 from threshold.store.search_index import FIELDS, MIN_TYPO_LENGTH, deletions, fold, words
@@ -156,17 +157,21 @@ def search(
                 visible.options(*opts).order_by(Dataset.full_name).offset((page - 1) * per_page).limit(per_page)
             ).all()
             return SearchPage(total, page, per_page, [summary_of(d).to_json() | {"match": None} for d in rows])
-        typed = list(dict.fromkeys(words(raw)))
-        query_words = ([w for w in typed if w not in STOP_WORDS and len(w) > 1] or typed)[:MAX_WORDS]
+        query_words = _query_words(raw)
         conn = s.connection()
         exact = _exact_names(conn, raw, query_words)
         labels, best = _hits(conn, query_words) if query_words else ([], {})
+        # Only what the viewer may know counts, also for how many words must match: a hidden dataset that
+        # has them all must not make the visible ones that have half of them disappear.
+        known = _visible_names(s, viewer, set(best) | exact) if best or exact else {}
+        best = {i: m for i, m in best.items() if i in known}
+        exact &= set(known)
         # Every word matched, else (no dataset has them all) at least half of them.
         need = len(query_words) if any(len(m) == len(query_words) for m in best.values()) else -(-len(query_words) // 2)
         candidates = {i for i, m in best.items() if len(m) >= need} | exact
         if not candidates:
             return SearchPage(0, page, per_page, [])
-        names = _visible_names(s, viewer, candidates)
+        names = {i: known[i] for i in candidates}
 
         def rank(ds_id: int) -> tuple[int, int, float, str]:
             m = best.get(ds_id, {})
@@ -282,10 +287,7 @@ def _hits(
     Plain ints and dicts: a common word matches thousands of datasets, and this runs on every search."""
     corrections = _corrections(conn, query_words)
     thesaurus = _thesaurus()
-    extra: dict[str, set[str]] = {}
-    for source in _SOURCES:
-        for w, names in source(conn, query_words).items():
-            extra.setdefault(w, set()).update(names)
+    extra = _from_sources(conn, query_words)
     alternatives: list[tuple[str, str, list[str]]] = []  # (word, kind, terms)
     for w in query_words:
         alternatives.append((w, "word", [w]))
@@ -316,6 +318,21 @@ def _hits(
             elif w not in per:
                 per[w] = n
     return labels, best
+
+
+def _from_sources(conn: Connection, query_words: list[str]) -> dict[str, set[str]]:
+    """The synonyms the registered sources (`add_synonyms`: the glossary's approved terms) add to the words."""
+    extra: dict[str, set[str]] = {}
+    for source in _SOURCES:
+        for w, names in source(conn, query_words).items():
+            extra.setdefault(w, set()).update(names)
+    return extra
+
+
+def _query_words(raw: str) -> list[str]:
+    """The words of a search that count (stop words and single letters dropped unless nothing else is left)."""
+    typed = list(dict.fromkeys(words(raw)))
+    return ([w for w in typed if w not in STOP_WORDS and len(w) > 1] or typed)[:MAX_WORDS]
 
 
 def _match(
@@ -419,11 +436,34 @@ def _thesaurus() -> dict[str, frozenset[str]]:
     return {w: frozenset(g) for w, g in groups.items()}
 
 
+MAX_SUGGESTIONS_KEPT = 2048
+"""`did_you_mean` answers kept per platform (least recently used dropped first)."""
+
+
 def did_you_mean(platform: Platform, typed: str, *, viewer: Person | None, limit: int = 3) -> list[str]:
     """Datasets `viewer` may see whose names are near `typed` (a misspelt or half-remembered name): the
-    search's best matches, through the same visibility filter, so a suggestion never reveals a dataset."""
-    found = search(platform, typed[:200], per_page=limit, viewer=viewer, announce=False).results
-    return [r["name"] for r in found if r["name"] != typed.lower()]
+    search's best matches, through the same visibility filter, so a suggestion never reveals a dataset.
+
+    Every refusal of a missing (or hidden) dataset asks this, so the answer is kept per (store metadata
+    version, viewer, text, the synonyms the glossary adds to its words): the index, its typo terms and the
+    visibility filter change only with a change the version counts (datasets, columns, tags, domains, people,
+    memberships), and the glossary's synonyms are read each time (one small query) and are part of the key."""
+    version = platform.store.metadata_version()  # before the reads: a later change moves it past this key
+    if version is None:
+        return _did_you_mean(platform, typed[:200], viewer, limit)
+    text_ = typed[:200]  # names are far shorter: what is past this cannot be near one
+    query_words = _query_words(text_.strip())
+    with platform.store.session() as s:
+        extra = _from_sources(s.connection(), query_words) if query_words else {}
+    synonyms = tuple(sorted((w, tuple(sorted(names))) for w, names in extra.items()))
+    kept: Kept[list[str]] = kept_on(platform, "_suggestions", lambda: Kept(MAX_SUGGESTIONS_KEPT))
+    key = (version, viewer_key(viewer), text_, limit, synonyms)
+    return list(kept.get_or_make(key, lambda: _did_you_mean(platform, text_, viewer, limit)))
+
+
+def _did_you_mean(platform: Platform, text_: str, viewer: Person | None, limit: int) -> list[str]:
+    found = search(platform, text_, per_page=limit, viewer=viewer, announce=False).results
+    return [r["name"] for r in found if r["name"] != text_.lower()]
 
 
 def describe_or_suggest(platform: Platform, full_name: str, *, viewer: Person | None) -> dict[str, Any]:

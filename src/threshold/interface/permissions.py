@@ -28,7 +28,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute, APIRouter, iter_route_contexts
 from starlette.concurrency import run_in_threadpool
 
-from threshold.access import ACTIONS, Level, dataset_ref, require
+from threshold.access import ACTIONS, Level, known_ref, require
 from threshold.catalog.search import did_you_mean
 from threshold.errors import Denied, NotFound, Unauthenticated
 from threshold.identity.service import Person, person_for_token
@@ -81,11 +81,10 @@ class _Requirement:
         if self.rule.on is not None:
             platform = request.app.state.platform
             name = dataset_param(request.path_params.get(self.rule.on, ""))
-            with platform.store.session() as s:
-                try:
-                    ref = dataset_ref(s, person, name)
-                except NotFound as e:  # answered as missing, with the datasets they may know that were meant
-                    raise NotFound(str(e), suggestions=did_you_mean(platform, name, viewer=person)) from e
+            try:
+                ref = known_ref(platform, person, name)
+            except NotFound as e:  # answered as missing, with the datasets they may know that were meant
+                raise NotFound(str(e), suggestions=did_you_mean(platform, name, viewer=person)) from e
             require(person, self.rule.action, ref, platform=platform)
         return person
 
