@@ -22,6 +22,7 @@ from __future__ import annotations
 import atexit
 import importlib
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import signal
 import subprocess
@@ -40,27 +41,63 @@ PRELOAD = (
     "threshold.gateway.service",
     "threshold.identity.service",
     "threshold.interface.uploads",
+    "threshold.interface.server",
     "threshold.platform",
     "threshold.sharing.service",
     "threshold.staging",
     "threshold.api.app",
-    "uvicorn",
+    "threshold.engines.duckdb",
+    "threshold.interface.exports",
+    "threshold.interface.tables",
 )
 """What the children run, imported once by the forkserver: the CLI and the commands the tests start,
-sharing, the gateway, the server. Importing opens nothing. (Modules of the installed package: Python 3.11's
-forkserver imports its preload before it takes this process's `sys.path`; a child takes it, then imports
-this module and the test's own from tests/ on top of what is loaded.)"""
+sharing, the gateway, the server. Importing opens nothing."""
+
+_SERVER = "TESTS_KILLED_FORKSERVER"
+"""Set in the environment the forkserver starts with: importing this module there warms it up."""
+
+
+def _warm() -> None:
+    """In the forkserver: import `PRELOAD` and every capability with its event subscriptions (what a
+    first share imports when it publishes), and build the app's route table (FastAPI's routes and their
+    dependency graphs, a second or more that every `threshold serve` pays at start). None of it opens a
+    file, a connection or a thread."""
+    for name in PRELOAD:
+        importlib.import_module(name)
+    from threshold import capabilities
+    from threshold.api.route_table import route_table
+
+    capabilities.load()
+    route_table()
+
+
+if os.environ.get(_SERVER) == "1":
+    _warm()
 
 _CONTEXT: ForkServerContext | None = None
 
 
 def _context() -> ForkServerContext:
-    """The forkserver context, its server (started on first use) preloading `PRELOAD`."""
+    """The forkserver context, its server started (once per test process) and warmed up by importing this
+    module. The server is started with this folder on PYTHONPATH: Python 3.11's forkserver imports its
+    preload before it would take this process's `sys.path`."""
     global _CONTEXT
     if _CONTEXT is None:
         context = multiprocessing.get_context("forkserver")
         assert isinstance(context, ForkServerContext)
-        context.set_forkserver_preload(list(PRELOAD))
+        context.set_forkserver_preload([__name__])
+        saved = dict(os.environ)
+        here = str(Path(__file__).resolve().parent)
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [here, saved.get("PYTHONPATH")]))
+        os.environ[_SERVER] = "1"
+        try:
+            multiprocessing.forkserver.ensure_running()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        # Stopped and waited for when this process exits (multiprocessing leaves it to end on its own): its
+        # CPU time and its children's then count in this process's, as a subprocess's do.
+        atexit.register(multiprocessing.forkserver._forkserver._stop)  # type: ignore[attr-defined]
         _CONTEXT = context
     return _CONTEXT
 
@@ -69,8 +106,9 @@ class Child:
     """A started child: `subprocess.Popen`'s answers over a `multiprocessing.Process`."""
 
     def __init__(self, process: multiprocessing.process.BaseProcess, out: Path, err: Path) -> None:
-        self.process, self._out, self._err = process, out, err
+        self.process, self._files = process, (out, err)
         self.returncode: int | None = None
+        self._output = ("", "")
 
     @property
     def pid(self) -> int:
@@ -78,9 +116,14 @@ class Child:
         return self.process.pid
 
     def poll(self) -> int | None:
+        """The exit status once the child has ended (then its output is read and its files removed)."""
         if self.returncode is None and not self.process.is_alive():
             self.process.join()
             self.returncode = self.process.exitcode
+            out, err = (p.read_text(encoding="utf-8", errors="replace") for p in self._files)
+            self._output = (out, err)
+            for p in self._files:
+                p.unlink(missing_ok=True)
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
@@ -93,11 +136,7 @@ class Child:
     def communicate(self, timeout: float | None = None) -> tuple[str, str]:
         """Wait for the end, then (stdout, stderr)."""
         self.wait(timeout)
-        try:
-            return tuple(p.read_text(encoding="utf-8", errors="replace") for p in (self._out, self._err))  # type: ignore[return-value]
-        finally:
-            for p in (self._out, self._err):
-                p.unlink(missing_ok=True)
+        return self._output
 
     def terminate(self) -> None:
         if self.poll() is None:
@@ -143,7 +182,7 @@ def _start(
     replacements: Mapping[str, Any],
     tmpfs: tuple[Path, str] | None,
 ) -> Child:
-    out, err = (Path(tempfile.mkstemp(prefix=f"child-{name}-")[1]) for name in ("out", "err"))
+    out, err = (_output_file(name) for name in ("out", "err"))
     process = _context().Process(
         target=_child,
         args=(
@@ -166,6 +205,12 @@ def _start(
         if script is not None:
             main.__file__ = script
     return Child(process, out, err)
+
+
+def _output_file(name: str) -> Path:
+    fd, path = tempfile.mkstemp(prefix=f"threshold-child-{name}-")
+    os.close(fd)
+    return Path(path)
 
 
 def _child(
