@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+import inprocess
 from threshold.api.app import create_app
 from threshold.client import LocalClient
 from threshold.identity.service import create_token
@@ -100,7 +101,13 @@ def test_the_python_client(org: Any, tmp_path: Path) -> None:
     assert [s["name"] for s in c.source_connections()] == ["shop"]
 
 
-def _cli(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`threshold ARGS --home HOME` through the CLI's entry point, in this process."""
+    return inprocess.threshold(*args, home=home, columns=100)
+
+
+def _process(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """`threshold ARGS --home HOME` as a real process, `stdin` on its standard input."""
     return subprocess.run(
         [sys.executable, "-m", "threshold.cli", *args, "--home", str(home)],
         capture_output=True,
@@ -115,7 +122,7 @@ def test_the_cli(org: Any, tmp_path: Path) -> None:
     home = org.platform.settings.home_dir
     shop = _shop(tmp_path)
     secret = "Cli-Secret-99"
-    r = _cli(
+    r = _process(  # the password read from the real standard input of the installed command
         home, "source", "add", "erp", "--url", "postgresql://reader@127.0.0.1:1/erp", "--password-stdin",
         "--as", "anna", "--format", "json", stdin=secret + "\n",
     )  # fmt: skip

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+import killed
 import s3homes
 from threshold.gateway.service import query
 from threshold.identity.service import ADMIN, get_person
 from threshold.platform import Platform
 from threshold.sharing.service import share
+from threshold.staging import own_folder
 
 
 def numbers(first: int, n: int) -> pa.Table:
@@ -64,29 +64,61 @@ def added_file(platform: Platform, ident: str, snapshot: int, parent: int | None
     return path
 
 
-KILL_AT_PUBLISH = (
-    "import os, signal, sys\n"
-    "import pyarrow as pa\n"
-    "from threshold.sharing import service\n"
-    "from threshold.platform import Platform\n"
-    "from threshold.identity.service import get_person\n"
-    "service._publish = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n"
-    "home, ident, first, n, mode = sys.argv[1:6]\n"
-    "p = Platform.open(home)\n"
-    "d, name = ident.split('.')\n"
-    "t = pa.table({'id': pa.array(range(int(first), int(first) + int(n)), pa.int64()),"
-    " 'label': [f'row {i}' for i in range(int(first), int(first) + int(n))]})\n"
-    "service.share(p, t, domain=d, name=name, mode=mode, user=get_person(p, 'admin'))\n"
-)
-"""A share in its own process, killed with SIGKILL right after its Iceberg commit, before it publishes."""
+def _share_numbers(home: str, ident: str, first: int, n: int, mode: str) -> None:
+    """In a child: share `numbers(first, n)` into `ident` of the home at `home`, as the admin."""
+    platform = Platform.open(Path(home))
+    domain, name = ident.split(".", 1)
+    share(platform, numbers(first, n), domain=domain, name=name, mode=mode, user=get_person(platform, ADMIN))
 
 
 def killed_share(platform: Platform, ident: str, first: int, n: int, mode: str) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", KILL_AT_PUBLISH, str(platform.settings.home_dir), ident, str(first), str(n), mode],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    """A share in its own process, killed with SIGKILL right after its Iceberg commit, before it publishes."""
+    child = killed.call(
+        _share_numbers,
+        str(platform.settings.home_dir),
+        ident,
+        first,
+        n,
+        mode,
         env={**os.environ, **s3homes.subprocess_env(platform.settings)},  # THRESHOLD_TEST_WAREHOUSE=s3
+        kill_at="threshold.sharing.service:_publish",
     )
-    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert child.wait(120) == -signal.SIGKILL, child.communicate()[1]
+
+
+def dead_folder(folder: Path) -> Path:
+    """`folder` made as a staging folder of a process that has exited since (as a killed share or server
+    leaves it)."""
+    child = killed.call(own_folder, folder)
+    assert child.wait(60) == 0, child.communicate()[1]
+    return folder
+
+
+def share_onto_a_full_disk(home: Path, big: Path, small: Path) -> None:
+    """In a child whose `home` is on a small disk: share `small` as d.kept, then `big` as a new d.big and
+    appended to d.kept; print (JSON) how each ended and what the home holds afterwards."""
+    import json
+
+    from threshold.errors import ThresholdError
+    from threshold.identity.service import add_domain, ensure_admin
+
+    p = Platform.open(home, must_exist=False)
+    p.init()
+    ensure_admin(p)
+    add_domain(p, "d")
+    admin = get_person(p, ADMIN)
+    share(p, small, domain="d", name="kept", user=admin)
+    out: dict[str, Any] = {}
+    for mode, name in (("create", "big"), ("append", "kept")):
+        try:
+            share(p, big, domain="d", name=name, mode=mode, user=admin, evolve=True)
+            out[mode] = {"ok": True}
+        except ThresholdError as e:
+            out[mode] = {"error": type(e).__name__, "message": str(e), "code": e.exit_code}
+    files = {str(f.relative_to(home)): f.stat().st_size for f in home.rglob("*") if f.is_file()}
+    out["empty_files"] = sorted(f for f, size in files.items() if size == 0 and not f.startswith("locks/"))
+    out["staging"] = sorted(str(f.relative_to(home)) for f in (home / "staging").rglob("*"))
+    out["tables"] = p.lake.identifiers()
+    out["kept_rows"] = rows(p, "SELECT count(*) AS n FROM d.kept")[0]["n"]
+    out["data_files"] = sorted(f for f in files if f.endswith(".parquet"))
+    print(json.dumps(out))

@@ -22,7 +22,7 @@ from threshold.errors import TransientError
 from threshold.lakefiles import inventory
 from threshold.platform import Platform
 
-from .small_lake import count, killed_share, older, put, table_files
+from .small_lake import count, dead_folder, killed_share, older, put, table_files
 
 
 def _referenced(platform: Platform, ident: str) -> set[str]:
@@ -82,11 +82,8 @@ def test_the_start_up_sweep_cleans_a_killed_share_without_any_new_share(lake_hom
 
 
 def _dead_folder(root: Path, name: str) -> Path:
-    """A staging folder owned by a process that has exited (as a killed share or server leaves it)."""
-    code = (
-        "import sys; from pathlib import Path; from threshold.staging import own_folder; own_folder(Path(sys.argv[1]))"
-    )
-    subprocess.run([sys.executable, "-c", code, str(root / name)], check=True, timeout=60)
+    """A staging folder owned by a process that has exited, with an upload in it."""
+    dead_folder(root / name)
     (root / name / "upload.csv").write_bytes(b"x" * 1000)
     return root / name
 

@@ -7,8 +7,6 @@ leftover staging folder, a table from before relocatable homes), then diagnosed.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,7 +18,7 @@ from threshold.identity.service import ADMIN, get_person
 from threshold.operations.doctor import Report, diagnose
 from threshold.platform import Platform
 
-from .small_lake import added_file, count, killed_share, older, put
+from .small_lake import added_file, count, dead_folder, killed_share, older, put
 
 
 def _kinds(report: Report) -> dict[str, tuple[str, str]]:
@@ -47,10 +45,7 @@ def test_debris_of_killed_writes_is_found_and_fixed(lake_home: Platform) -> None
     stray = lake_home.lake.table_dir("d.t") / "data" / "left-over.parquet"
     stray.write_bytes(b"never committed")
     older(stray, 2 * 3600)
-    code = (
-        "import sys; from pathlib import Path; from threshold.staging import own_folder; own_folder(Path(sys.argv[1]))"
-    )
-    subprocess.run([sys.executable, "-c", code, str(lake_home.settings.staging_dir / "upload-x")], check=True)
+    dead_folder(lake_home.settings.staging_dir / "upload-x")
 
     report = _doctor(lake_home)
     kinds = _kinds(report)

@@ -1,59 +1,25 @@
 """A full disk is said plainly: which folder, how much is free and needed; and it leaves nothing behind.
 
-The home lives on a real 4 MB tmpfs, mounted in a private mount namespace of a child process
-(`unshare`), and a CSV of about 9 MB is shared into it: a create and an append of a dataset that
-was shared before the disk filled up.
+The home lives on a real 4 MB tmpfs, mounted in a private user and mount namespace of a child process
+(`tests/killed.py`, as `unshare -rm` makes one), and a CSV of about 9 MB is shared into it: a create and
+an append of a dataset that was shared before the disk filled up.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 
 import duckdb
 import pytest
 
+import killed
 from threshold.errors import OutOfSpace
 
-SCRIPT = r"""
-import json, sys
-from pathlib import Path
-from threshold.platform import Platform
-from threshold.identity.service import ensure_admin, add_domain, get_person, ADMIN
-from threshold.sharing.service import share
-from threshold.errors import ThresholdError
-
-home, big, small = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-p = Platform.open(home, must_exist=False)
-p.init()
-ensure_admin(p)
-add_domain(p, "d")
-admin = get_person(p, ADMIN)
-share(p, small, domain="d", name="kept", user=admin)
-out = {}
-for mode, name in (("create", "big"), ("append", "kept")):
-    try:
-        share(p, big, domain="d", name=name, mode=mode, user=admin, evolve=True)
-        out[mode] = {"ok": True}
-    except ThresholdError as e:
-        out[mode] = {"error": type(e).__name__, "message": str(e), "code": e.exit_code}
-files = {str(f.relative_to(home)): f.stat().st_size for f in home.rglob("*") if f.is_file()}
-out["empty_files"] = sorted(f for f, size in files.items() if size == 0 and not f.startswith("locks/"))
-out["staging"] = sorted(str(f.relative_to(home)) for f in (home / "staging").rglob("*"))
-out["tables"] = p.lake.identifiers()
-from threshold.gateway.service import query
-out["kept_rows"] = query(p, "SELECT count(*) AS n FROM d.kept", user=admin).table.to_pylist()[0]["n"]
-out["data_files"] = sorted(f for f in files if f.endswith(".parquet"))
-print(json.dumps(out))
-"""
+from .small_lake import share_onto_a_full_disk
 
 
 @pytest.fixture(scope="module")
 def on_a_full_disk(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    if shutil.which("unshare") is None:
-        pytest.skip("needs util-linux unshare to mount a private tmpfs")
     tmp = tmp_path_factory.mktemp("full")
     big, small = tmp / "big.csv", tmp / "small.csv"
     duckdb.sql(
@@ -63,18 +29,12 @@ def on_a_full_disk(tmp_path_factory: pytest.TempPathFactory) -> dict:
     small.write_text("id,note\n1,a\n2,b\n")
     disk = tmp / "disk"
     disk.mkdir()
-    probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True, timeout=30)
-    if probe.returncode != 0:
-        pytest.skip(f"cannot make a private mount namespace here: {probe.stderr.decode().strip()}")
-    command = f'mount -t tmpfs -o size=4m tmpfs "{disk}" && exec "{sys.executable}" -c "$0" "$@"'
-    done = subprocess.run(
-        ["unshare", "-rm", "sh", "-c", command, SCRIPT, str(disk / "home"), str(big), str(small)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    child = killed.call(share_onto_a_full_disk, disk / "home", big, small, tmpfs=(disk, "4m"))
+    out, err = child.communicate(timeout=300)
+    if child.returncode == killed.NO_NAMESPACE:
+        pytest.skip(err.strip())
+    assert child.returncode == 0, err
+    return dict(json.loads(out.strip().splitlines()[-1]))
 
 
 def test_a_share_that_fills_the_disk_names_the_warehouse_and_the_space_it_needs(on_a_full_disk: dict) -> None:

@@ -1,4 +1,6 @@
-"""Operating a home from the CLI (a real `threshold` process) and the REST API (in-process over ASGI).
+"""Operating a home from the CLI and the REST API (in-process over ASGI).
+
+The CLI runs its entry point in this process (`inprocess.threshold`), a restore as a real `threshold` process.
 
 The interfaces only translate: the same services as the other tests, their errors one line each,
 their permissions those the routes declare (doctor: admins; repair and maintenance: owners).
@@ -77,14 +79,7 @@ def test_cli_errors_are_one_line(damaged: Platform, tmp_path: Path) -> None:
     assert "unknown repair" in _one_line_error(threshold(home, "repair", "d.t", "--how", "undo"))
     assert "is not a platform administrator (rule: admin)" in _one_line_error(threshold(home, "doctor", "--as", "anna"))
     assert "name a dataset, or give --all" in _one_line_error(threshold(home, "maintenance", "compact"))
-    assert "no complete Threshold backup" in _one_line_error(
-        subprocess.run(
-            [sys.executable, "-m", "threshold.cli", "restore", str(tmp_path), "--home", str(tmp_path / "new")],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    )
+    assert "no complete Threshold backup" in _one_line_error(threshold(tmp_path / "new", "restore", str(tmp_path)))
 
 
 def test_cli_backup_restore_and_compact(lake_home: Platform, tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """A server killed with SIGKILL during an upload leaves its upload folder; the restart removes it.
 
-Both servers are real processes running `threshold serve` on a socket the test bound beforehand
+Both servers are real processes running `threshold serve` (forked with the code imported, `tests/killed.py`)
+on a socket the test bound beforehand
 (so a request waits in the socket's backlog instead of the test waiting for the server). The first
 kills itself the moment the uploaded file is in its upload folder, before it shares it: exactly
 where a killed server leaves a large file behind. The second is the restart: once it answers, the
@@ -9,11 +10,10 @@ folder of the dead one is gone and the home is unchanged.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,50 +21,35 @@ from pathlib import Path
 import httpx
 import pytest
 
+import killed
 from threshold.identity.service import create_token
 from threshold.platform import Platform
 
 from .small_lake import count, put
 
-SERVE = (
-    "import os, signal, sys\n"
-    "fd, home, kill = int(sys.argv[1]), sys.argv[2], sys.argv[3] == 'kill'\n"
-    "if kill:\n"
-    "    from threshold.interface import uploads\n"
-    "    uploads.run_share = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n"
-    "import socket\n"
-    "from threshold.commands import serving\n"
-    "serving.bind = lambda host, port: socket.socket(fileno=fd)\n"
-    "from threshold.cli import main\n"
-    "sys.argv = ['threshold', 'serve', '--home', home]\n"
-    "main()\n"
-)
-"""`threshold serve` on an inherited listening socket (in place of the one `bind` takes); with `kill`, it
-dies by SIGKILL once an upload is in its folder."""
-
 
 @contextmanager
-def _server(home: Path, *, kill: bool) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def _server(home: Path, *, kill: bool) -> Iterator[tuple[str, killed.Child]]:
+    """`threshold serve` in a process of its own (`tests/killed.py`) on a listening socket the test bound
+    (in place of the one `bind` takes); with `kill`, it dies by SIGKILL once an upload is in its folder,
+    before it shares it."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
     url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    fd = listener.fileno()
-    env = {**os.environ, "THRESHOLD_JOBS__SCHEDULER": "false"}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SERVE, str(fd), str(home), "kill" if kill else "serve"],
-        pass_fds=(fd,),
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = killed.threshold(
+        "serve",
+        "--home",
+        str(home),
+        env={**os.environ, "THRESHOLD_JOBS__SCHEDULER": "false"},
+        kill_at="threshold.interface.uploads:run_share" if kill else None,
+        replacements={"threshold.commands.serving:bind": functools.partial(killed.inherited, listener)},
     )
     listener.close()  # the server holds its own copy; requests queue in the backlog until it accepts
     try:
         yield url, proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
+        proc.terminate()
         proc.communicate(timeout=60)
 
 

@@ -10,14 +10,14 @@ the shares that succeeded.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,10 @@ import duckdb
 import pytest
 from sqlalchemy import delete, select
 
+import inprocess
+import killed
 import s3homes
+from threshold import locks
 from threshold.catalog.service import describe
 from threshold.errors import Conflict, NotFound, ThresholdError, TransientError
 from threshold.gateway.service import query
@@ -61,20 +64,19 @@ def home(any_platform: Platform) -> Platform:
     return any_platform
 
 
-def _threshold(platform: Platform, *args: str, code: str | None = None) -> subprocess.Popen[str]:
-    """Start the real `threshold` command on this home (same database), optionally with a `-c` prelude."""
+def _env(platform: Platform) -> dict[str, str]:
+    """The environment of a `threshold` process on this home (same database, same warehouse)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("THRESHOLD_")}
     if platform.settings.database_url:
         env["THRESHOLD_DATABASE_URL"] = platform.settings.database_url
     env.update(s3homes.subprocess_env(platform.settings))  # THRESHOLD_TEST_WAREHOUSE=s3: the same prefix
-    argv = [sys.executable, "-m", "threshold.cli"] if code is None else [sys.executable, "-c", code]
-    return subprocess.Popen(
-        [*argv, *args, "--home", str(platform.settings.home_dir)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return env
+
+
+def _threshold(platform: Platform, *args: str, kill_at: str | None = None) -> killed.Child:
+    """Start `threshold ARGS` on this home in a process of its own (`tests/killed.py`); with `kill_at`, it
+    dies by SIGKILL when that function is called."""
+    return killed.threshold(*args, "--home", str(platform.settings.home_dir), env=_env(platform), kill_at=kill_at)
 
 
 def _size(path: Path) -> int:
@@ -85,7 +87,7 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _kill_when_converting(proc: subprocess.Popen[str], platform: Platform) -> None:
+def _kill_when_converting(proc: killed.Child, platform: Platform) -> None:
     """SIGKILL the share as soon as DuckDB has written Parquet bytes into its staging folder (watched while
     waiting on the process itself, which ends the wait at once if the share ends first)."""
     deadline = time.monotonic() + 60
@@ -101,20 +103,13 @@ def _kill_when_converting(proc: subprocess.Popen[str], platform: Platform) -> No
     assert _exit_code(proc) == -signal.SIGKILL
 
 
-def _exit_code(proc: subprocess.Popen[str]) -> int:
+def _exit_code(proc: killed.Child) -> int:
     proc.communicate(timeout=60)  # also closes the pipes
     return proc.returncode
 
 
-KILL_AT_PUBLISH = (
-    "import os, signal, sys\n"
-    "from threshold.sharing import service\n"
-    "service._publish = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n"
-    "from threshold.cli import main\n"
-    "sys.argv[0] = 'threshold'\n"
-    "main()\n"
-)
-"""`threshold` that is killed right after its Iceberg commit, before it publishes the share."""
+KILL_AT_PUBLISH = "threshold.sharing.service:_publish"
+"""Where `threshold share` is killed: right after its Iceberg commit, before it publishes the share."""
 
 
 def _count(platform: Platform, sql: str) -> Any:
@@ -122,10 +117,11 @@ def _count(platform: Platform, sql: str) -> Any:
 
 
 def _datasets_via_cli(platform: Platform) -> list[str]:
-    proc = _threshold(platform, "datasets", "--format", "json")
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    return [d["name"] for d in json.loads(out)]
+    """`threshold datasets` (in this process: what it prints is the point, not the process)."""
+    env = {k: v for k, v in _env(platform).items() if k.startswith("THRESHOLD_")}
+    done = inprocess.threshold("datasets", "--format", "json", home=platform.settings.home_dir, env=env)
+    assert done.returncode == 0, done.stderr
+    return [d["name"] for d in json.loads(done.stdout)]
 
 
 def _snapshot(platform: Platform, ident: str) -> tuple[int | None, int | None]:
@@ -167,7 +163,7 @@ def test_kill_after_commit_before_publish_of_a_create_is_invisible(home: Platfor
     before = state_of(home)
     small = _generate(tmp_path / "small.csv", 0, 10)
 
-    proc = _threshold(home, "share", str(small), "--domain", "d", "--name", "big", code=KILL_AT_PUBLISH)
+    proc = _threshold(home, "share", str(small), "--domain", "d", "--name", "big", kill_at=KILL_AT_PUBLISH)
     assert _exit_code(proc) == -signal.SIGKILL
 
     assert "d.big" in state_of(home).lake_tables, "the kill did not land after the Iceberg commit"
@@ -238,7 +234,7 @@ def test_kill_after_commit_before_publish_of_an_append_is_rolled_back(home: Plat
     more = _generate(tmp_path / "more.csv", 1000, 7)
 
     proc = _threshold(
-        home, "share", str(more), "--domain", "d", "--name", "big", "--mode", "append", code=KILL_AT_PUBLISH
+        home, "share", str(more), "--domain", "d", "--name", "big", "--mode", "append", kill_at=KILL_AT_PUBLISH
     )
     assert _exit_code(proc) == -signal.SIGKILL
 
@@ -312,11 +308,14 @@ def test_two_appends_at_the_same_time_both_land_or_one_is_told_to_retry(home: Pl
 @pytest.fixture
 def pause_before_publish(monkeypatch: pytest.MonkeyPatch):
     """`pause_before_publish("A")`: the share running in thread "A" stops after its Iceberg commit,
-    right before it publishes, until `.resume()`; `.paused` is set while it waits."""
+    right before it publishes, until `.resume()`; `.paused` is set while it waits. `.writer_waits` is set
+    once another thread has asked for the writer lock of d.big and been refused at least once (it is
+    waiting for the lock: what it does next depends on the lock, not on how long the test waited)."""
 
     class Pause:
         def __init__(self) -> None:
             self.paused, self._go, self.thread_name = threading.Event(), threading.Event(), ""
+            self.writer_waits = threading.Event()
 
         def __call__(self, thread_name: str) -> Pause:
             self.thread_name = thread_name
@@ -335,6 +334,25 @@ def pause_before_publish(monkeypatch: pytest.MonkeyPatch):
         return publish(*args, **kwargs)
 
     monkeypatch.setattr(service, "_publish", paused_publish)
+    asked = threading.local()  # the exclusive lock this thread is asking for
+    lock, backoff = locks._lock, locks._backoff
+
+    @contextlib.contextmanager
+    def named_lock(platform: Platform, name: str, *, shared: bool = False, wait: float) -> Iterator[bool]:
+        asked.name = None if shared else name
+        with lock(platform, name, shared=shared, wait=wait) as held:
+            asked.name = None
+            yield held
+
+    def watched_backoff() -> Iterator[float]:
+        for attempt, delay in enumerate(backoff()):
+            mine = threading.current_thread().name == pause.thread_name
+            if attempt == 1 and not mine and getattr(asked, "name", None) == "d.big":
+                pause.writer_waits.set()  # the first try was refused: this thread waits for the lock
+            yield delay
+
+    monkeypatch.setattr(locks, "_lock", named_lock)
+    monkeypatch.setattr(locks, "_backoff", watched_backoff)
     yield pause
     pause.resume()
 
@@ -359,7 +377,7 @@ def test_an_append_waits_while_another_append_is_between_commit_and_publish_and_
     assert pause.paused.wait(60)
     second = threading.Thread(target=_run, args=(outcomes, "b", lambda: append("b")), name="B")
     second.start()
-    second.join(timeout=1.5)
+    assert pause.writer_waits.wait(60), "B must wait for A's publish, not run beside it"
     assert second.is_alive() and "b" not in outcomes, "B must wait for A's publish, not run beside it"
     pause.resume()
     first.join(timeout=60)
@@ -384,7 +402,7 @@ def test_a_create_waits_while_another_create_is_between_commit_and_publish_and_i
     assert pause.paused.wait(60)
     second = threading.Thread(target=_run, args=(outcomes, "b", lambda: create("b")), name="B")
     second.start()
-    second.join(timeout=1.5)
+    assert pause.writer_waits.wait(60), "the second create must wait instead of dropping the first one's table"
     assert second.is_alive(), "the second create must wait instead of dropping the first one's table"
     pause.resume()
     first.join(timeout=60)
