@@ -141,8 +141,11 @@ def main() -> None:
         from threshold.sharing.digest import start_early
         from threshold.sharing.early import start as start_conversion
 
-        digest = start_early(sys.argv[1:])  # the file's SHA-256 on the core the imports below leave idle
-        start_conversion(sys.argv[1:], digest)  # a plain CSV converts into staging while the rest imports
+        try:
+            digest = start_early(sys.argv[1:])  # the file's SHA-256 on the core the imports below leave idle
+            start_conversion(sys.argv[1:], digest)  # a plain CSV converts into staging while the rest imports
+        except KeyboardInterrupt:  # what started is discarded at exit (`early.discard_all`)
+            _fail("interrupted", 130)
         # The ~1 s of imports below allocate objects that live to the end; full collections walking them
         # (four during the imports, ~0.2 s) find nothing. Young generations are still collected as usual.
         gc.set_threshold(*gc.get_threshold()[:2], 1_000_000)
@@ -175,7 +178,7 @@ def run() -> None:
 
         start_conversion(sys.argv[1:])  # a warm helper's child: converting while it parses, checks and locks
     try:
-        app(standalone_mode=False, prog_name="threshold")
+        code = app(standalone_mode=False, prog_name="threshold")
     except ThresholdError as e:
         _fail(f"error: {e}{_cli_hint(e)}", e.exit_code)
     except click.exceptions.Abort:
@@ -202,6 +205,13 @@ def run() -> None:
             )
         first = str(e).splitlines()[0] if str(e) else ""
         _fail(f"internal error ({type(e).__name__}): {first}", 70)
+    # Outside standalone mode Typer returns what would have been the exit code: a command's `typer.Exit(n)`
+    # (`check run --strict`, `jobs run`), and 130 for a Ctrl-C that reached Python code (Typer turns a
+    # KeyboardInterrupt into `Exit(130)`), e.g. while a share waits for its early conversion.
+    if type(code) is int and code == 130:
+        _fail("interrupted", 130)
+    if type(code) is int and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

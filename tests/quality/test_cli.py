@@ -113,6 +113,8 @@ def test_check_add_run_and_checks_json(home: Path) -> None:
         ("fail", 1),
         ("fail", 1),
     ]
+    strict = threshold(home, "check", "run", BATCHES, "--as", "anna", "--strict")
+    assert strict.returncode == 1 and "fail" in strict.stdout  # a failing check fails the command (CI gates)
     listed = js(threshold(home, "checks", BATCHES, "--as", "ben", "--format", "json"))
     assert listed["dataset"] == BATCHES and listed["score"] == 10.0 and len(listed["checks"]) == 10
     assert not [e for e in RAW_EMAILS if e in json.dumps(listed)]  # ben is outside manufacturing
