@@ -88,6 +88,38 @@ def test_pages_and_offsets_past_64_bits_are_a_clear_4xx(api: Any) -> None:
         _one_line_4xx(r, w)
 
 
+def _integer_fields(spec: dict[str, Any], schema: dict[str, Any]) -> list[tuple[str, bool]]:
+    """(name, is a list) of a JSON body's integer fields and lists of integers, `$ref`s followed."""
+    if "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    found = []
+    for name, prop in schema.get("properties", {}).items():
+        for kind in [prop, *prop.get("anyOf", [])]:
+            if kind.get("type") == "integer":
+                found.append((name, False))
+            elif kind.get("type") == "array" and kind.get("items", {}).get("type") == "integer":
+                found.append((name, True))
+    return found
+
+
+def test_integers_past_64_bits_in_a_json_body_are_a_clear_4xx(api: Any) -> None:
+    """`POST /api/v1/notifications/read {"ids": [2**63]}` was an HTTP 500 (SQLite's OverflowError)."""
+    app, token, spec = api
+    requests, where = [], []
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            if body is None or "{" in path:
+                continue
+            for name, many in _integer_fields(spec, body):
+                for n in HUGE:
+                    requests.append((method.upper(), path, {"json": {name: [n] if many else n}}))
+                    where.append(f"{method.upper()} {path} {name}={n}")
+    assert any("/notifications/read ids" in w for w in where)
+    for r, w in zip(_calls(app, token, requests), where, strict=True):
+        assert r.status_code < 500, f"{w}: {r.status_code} {r.text[:200]}"
+
+
 @pytest.mark.parametrize("body", TEXT_NOT_YAML, ids=["control character", "nul after a BOM", "bad utf-8"])
 def test_a_contract_that_is_not_yaml_text_is_a_clear_4xx(api: Any, body: str | bytes) -> None:
     app, token, _ = api

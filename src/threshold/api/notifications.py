@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from threshold.interface.deps import PlatformDep
+from threshold.interface.params import MAX_ID
 from threshold.interface.permissions import SignedIn
 from threshold.notifications import service
 
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/api/v1")
 
 
 class ReadIn(BaseModel):
-    ids: list[int] | None = None
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(default=None, max_length=10_000)
 
 
 @router.get("/notifications", summary="My inbox")
