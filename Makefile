@@ -27,7 +27,7 @@ S3_SUITE ?= tests/governance/test_attacks.py tests/sharing/test_share.py tests/s
 help:
 	@echo "make run     install what running needs, then serve the demo on http://127.0.0.1:8000 (PORT=8001 HOST=0.0.0.0)"
 	@echo "make test    install, lint (ruff format, ruff check, mypy, import contract), start test services, pytest on every core (TEST_WORKERS=0: one process), then S3_SUITE with the warehouse on the local S3 server"
-	@echo "make lint    ruff check + ruff format --check (src tests benchmarks scripts) + mypy (src) + the import contract (lint-imports)"
+	@echo "make lint    ruff check + ruff format --check (src tests benchmarks scripts) + mypy (src, then benchmarks and scripts) + the import contract (lint-imports)"
 	@echo "make bench   run benchmarks/bench_*.py (they print ratios against a baseline)"
 	@echo "make venv    create .venv and pip install -e '.[dev]' (alias: install)"
 	@echo "make clean   remove .venv, .threshold, .test-env and caches"
@@ -59,6 +59,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy
+	$(BIN)/mypy benchmarks scripts
 	$(BIN)/lint-imports
 
 bench: $(STAMP)

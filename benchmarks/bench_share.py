@@ -61,7 +61,9 @@ duckdb.sql(f"COPY (SELECT * FROM read_csv('{src}')) TO '{dst}' (FORMAT parquet)"
 def written(files: list[Path]) -> tuple[int, int]:
     """Rows (from the footers) and bytes of these Parquet files."""
     listed = ", ".join(f"'{f}'" for f in files)
-    rows = duckdb.sql(f"SELECT sum(num_rows) FROM parquet_file_metadata([{listed}])").fetchall()[0][0]
+    counted = duckdb.sql(f"SELECT sum(num_rows) FROM parquet_file_metadata([{listed}])")
+    assert counted is not None
+    rows = counted.fetchall()[0][0]
     return rows, sum(f.stat().st_size for f in files)
 
 
@@ -204,7 +206,9 @@ def main() -> None:
     ensure_tpch(args.sf, ("csv",))
     csv = table_path(args.sf, "csv", "lineitem")
     # Counting the rows also reads the CSV once, so the first timed run finds it in the page cache.
-    expected = duckdb.sql(f"SELECT count(*) FROM read_csv('{csv}')").fetchall()[0][0]
+    counted = duckdb.sql(f"SELECT count(*) FROM read_csv('{csv}')")
+    assert counted is not None
+    expected = counted.fetchall()[0][0]
     size_mb = csv.stat().st_size / 1e6
     print(f"lineitem SF {args.sf:g}: {size_mb:,.0f} MB CSV, {expected:,} rows; {args.runs} runs of each side")
 
@@ -225,10 +229,10 @@ def main() -> None:
                 if rows != expected:
                     sys.exit(f"{side} wrote {rows:,} rows, expected {expected:,}")
                 runs[side].append(run)
-                rss = mib(run.peak_rss_bytes) if run.peak_rss_bytes else "—"
+                run_rss = mib(run.peak_rss_bytes) if run.peak_rss_bytes else "—"
                 print(
                     f"  run {i + 1} {side:<10} {run.seconds:6.2f} s  CPU {run.cpu_seconds:6.2f} s  "
-                    f"peak RSS {rss:>9}  wrote {size / 1e6:,.0f} MB  (load {os.getloadavg()[0]:.2f})"
+                    f"peak RSS {run_rss:>9}  wrote {size / 1e6:,.0f} MB  (load {os.getloadavg()[0]:.2f})"
                 )
     finally:
         stop_helpers(work_of.warm_home)

@@ -98,7 +98,7 @@ def main() -> int:
         print(f"{f:50} {before:9.1f} {after:9.1f}")
     for label, index in (("summed", 0), ("wall", 1), ("CPU", 2)):
         values = {
-            name: statistics.median(sum(r[0].values()) if index == 0 else r[index] for r in runs)
+            name: statistics.median(sum(r[0].values()) if index == 0 else (r[1] if index == 1 else r[2]) for r in runs)
             for name, runs in seen.items()
         }
         ratio = values["this"] / values["baseline"] if values["baseline"] else float("nan")
