@@ -92,23 +92,24 @@ def pytest_configure_node(node: Any) -> None:
 
 
 HEAVIEST = (
-    "tests/test_resident.py",
-    "tests/store/test_migrations.py",
     "tests/access/test_walk.py",
-    "tests/sharing/test_share_crash.py",
-    "tests/catalog/test_search.py",
-    "tests/test_cli_share.py",
-    "tests/api/test_fuzz.py",
+    "tests/test_resident.py",
     "tests/demo/test_demo.py",
-    "tests/engines/test_daft.py",
+    "tests/store/test_migrations.py",
+    "tests/api/test_fuzz.py",
     "tests/e2e/test_pages_for_everyone.py",
-    "tests/workers/test_jobs_claimed_once.py",
-    "tests/workers/test_several_workers.py",
-    "tests/governance/test_attacks.py",
-    "tests/storage/test_s3_warehouse.py",
+    "tests/sharing/test_share_crash.py",
+    "tests/engines/test_daft.py",
+    "tests/catalog/test_search.py",
     "tests/sharing/test_share.py",
     "tests/api/test_permissions.py",
-    "tests/sharing/test_share_bad_inputs.py",
+    "tests/storage/test_s3_warehouse.py",
+    "tests/governance/test_attacks.py",
+    "tests/workers/test_several_workers.py",
+    "tests/sharing/test_concurrent_appends.py",
+    "tests/governance/test_access.py",
+    "tests/governance/test_policies.py",
+    "tests/workers/test_jobs_claimed_once.py",
 )
 """The longest files (summed durations, issue 12's profiles in BENCHMARKS.md), longest first: handed out
 before every other file. A file missing here still goes early when it has a test marked `slow`."""
