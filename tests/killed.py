@@ -290,3 +290,14 @@ def _cli(argv: tuple[str, ...]) -> None:
 def inherited(sock: Any, host: str, port: int) -> Any:
     """In place of `threshold.commands.serving.bind`: the listening socket the test bound and passed on."""
     return sock
+
+
+def while_converting(home: Path, proc: Any) -> None:
+    """Return once a share has written Parquet bytes into the home's staging folder (waiting on the process
+    itself — a `subprocess.Popen` or a `Child` — which ends the wait at once if the share ends first)."""
+    while not any(p.stat().st_size > 0 for p in (home / "staging").glob("*/*.parquet") if p.exists()):
+        try:
+            proc.wait(timeout=0.02)
+        except subprocess.TimeoutExpired:
+            continue
+        raise AssertionError(f"the share ended before it could be interrupted: {proc.communicate()}")

@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 import inprocess
+import killed
 from threshold.resident import client, helper, protocol
 from threshold.resident.helper import Idle
 from threshold.sharing import digest
@@ -574,17 +575,6 @@ def big_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _while_converting(home: Path, proc: subprocess.Popen[str]) -> None:
-    """Return once the share has written Parquet bytes into its staging folder (waiting on the process
-    itself, which ends the wait at once if the share ends first)."""
-    while not any(p.stat().st_size > 0 for p in (home / "staging").glob("*/*.parquet") if p.exists()):
-        try:
-            proc.wait(timeout=0.02)
-        except subprocess.TimeoutExpired:
-            continue
-        raise AssertionError(f"the share ended before it could be interrupted: {proc.communicate()}")
-
-
 def _children(helper_pid: int) -> list[int]:
     """The helper's children still running (an ended one stays listed until the helper reaps it)."""
     running = []
@@ -624,7 +614,7 @@ def test_a_share_interrupted_or_left_by_its_caller_stops_and_cleans_up(
         text=True,
         env=environment(True),
     )
-    _while_converting(home, proc)
+    killed.while_converting(home, proc)
     child = _child_of(helper_pid)
 
     proc.send_signal(how)

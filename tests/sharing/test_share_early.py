@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import killed
 from threshold.errors import Denied, NotFound
 from threshold.gateway.service import query
 from threshold.platform import Platform
@@ -215,12 +216,7 @@ def test_an_interrupted_command_leaves_nothing_of_the_early_conversion(org, tmp_
         text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # not ignored, whatever started the tests
     )
-    while not any(p.stat().st_size > 0 for p in (home / "staging").glob("*/*.parquet") if p.exists()):
-        try:
-            proc.wait(timeout=0.02)
-        except subprocess.TimeoutExpired:
-            continue
-        raise AssertionError(f"the share ended before it could be interrupted: {proc.communicate()}")
+    killed.while_converting(home, proc)
 
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
