@@ -247,7 +247,9 @@ class LocalClient(
         """Upstream and/or downstream of a dataset or column, with owners and domains on every node."""
         from threshold.lineage.supply_chain import lineage
 
-        return lineage(self.platform, dataset, column=column, direction=direction, depth=depth, viewer=self.user)
+        return lineage(
+            self.platform, dataset, column=column, direction=direction, depth=depth, viewer=self.user
+        ).to_json()
 
     def impact(self, dataset: str, column: str, *, change: str = "drop") -> dict[str, Any]:
         """What breaks if `dataset.column` is dropped, renamed or retyped, and who must be told."""

@@ -78,7 +78,7 @@ def test_a_table_is_shared_in_full_and_lineage_ends_at_the_source_table(any_org:
     assert _rows(any_org, "manufacturing.orders") == [(2, "new"), (3, "paid")]
     # The dataset's upstream: the table, then the source system and its owner.
     graph = lineage(p, "manufacturing.orders", direction="upstream", viewer=anna)
-    names = {(n["kind"], n["name"]) for n in graph["nodes"]}
+    names = {(n.kind, n.name) for n in graph.nodes}
     assert ("table", "shop_db.orders") in names and ("source", "shop_db") in names
 
 

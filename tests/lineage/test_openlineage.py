@@ -124,12 +124,12 @@ def test_events_from_the_openlineage_client_merge_into_the_graph(any_org: Any, s
     ol.emit(load_kpis_event(RunState.COMPLETE, run_id))
 
     view = lineage(any_org.platform, KPIS, direction="upstream", viewer=any_org.anna)
-    nodes = {n["name"]: n for n in view["nodes"]}
-    assert nodes["mes.public.readings"]["kind"] == "external"
-    assert nodes["mes.public.readings"]["namespace"] == MES
-    ids = {n["id"]: name for name, n in nodes.items()}
+    nodes = {n.name: n for n in view.nodes}
+    assert nodes["mes.public.readings"].kind == "external"
+    assert nodes["mes.public.readings"].namespace == MES
+    ids = {n.id: name for name, n in nodes.items()}
     assert ("mes.public.readings", KPIS, "plant_etl.load_kpis") in {
-        (ids[e["from"]], ids[e["to"]], e["job"]) for e in view["edges"]
+        (ids[e.from_], ids[e.to], e.job) for e in view.edges
     }
     with any_org.platform.store.reader() as s:
         events = s.execute(select(OpenLineageEvent.event_type, OpenLineageEvent.run_id, OpenLineageEvent.user_id)).all()
@@ -148,7 +148,7 @@ def test_events_from_the_openlineage_client_merge_into_the_graph(any_org: Any, s
             ("plant", None, None, "unresolved"),  # in the output's schema, but the facet says nothing of it
         }
     column_view = lineage(any_org.platform, KPIS, column="e_mail", direction="upstream", viewer=any_org.anna)
-    assert [(e["from_column"], e["to_column"], e["kind"]) for e in column_view["column_edges"]] == [
+    assert [(e.from_column, e.to_column, e.kind) for e in column_view.column_edges] == [
         ("operator_email", "e_mail", "identity")
     ]
 
@@ -170,9 +170,9 @@ def test_a_spark_job_naming_the_table_by_its_folder_links_to_the_lake_dataset(or
     ol.emit(event)
 
     view = lineage(org.platform, KPIS, direction="downstream", viewer=org.ben)
-    down = {n["name"]: n for n in view["nodes"]}
-    assert down["exports/kpis.parquet"]["level"] == 1 and down["exports/kpis.parquet"]["kind"] == "external"
-    assert [e["job"] for e in view["edges"] if e["to"] == down["exports/kpis.parquet"]["id"]] == ["kpi_export.export"]
+    down = {n.name: n for n in view.nodes}
+    assert down["exports/kpis.parquet"].level == 1 and down["exports/kpis.parquet"].kind == "external"
+    assert [e.job for e in view.edges if e.to == down["exports/kpis.parquet"].id] == ["kpi_export.export"]
 
 
 def test_a_job_without_outputs_is_a_consumer(org: Any, server: Any) -> None:
@@ -191,9 +191,7 @@ def test_a_job_without_outputs_is_a_consumer(org: Any, server: Any) -> None:
 
     view = lineage(org.platform, KPIS, direction="downstream", viewer=org.carla)
 
-    assert [(n["name"], n["kind"], n["level"]) for n in view["nodes"] if n["level"] == 1] == [
-        ("plant_dashboard", "job", 1)
-    ]
+    assert [(n.name, n.kind, n.level) for n in view.nodes if n.level == 1] == [("plant_dashboard", "job", 1)]
 
 
 def test_the_endpoint_says_no_clearly(org: Any, server: Any) -> None:

@@ -26,8 +26,8 @@ KPIS = "manufacturing.plant_kpis"
 def test_a_file_share_records_the_file_upstream(org: Any) -> None:
     view = lineage(org.platform, KPIS, direction="upstream", viewer=org.anna)
 
-    (file_node,) = [n for n in view["nodes"] if n["kind"] == "file"]
-    assert (file_node["name"], file_node["level"], file_node["domain"]) == ("plant_kpis.csv", -1, "manufacturing")
+    (file_node,) = [n for n in view.nodes if n.kind == "file"]
+    assert (file_node.name, file_node.level, file_node.domain) == ("plant_kpis.csv", -1, "manufacturing")
     with org.platform.store.reader() as s:
         detail = s.scalar(select(LineageNode.detail).where(LineageNode.kind == "file"))
     assert detail["format"] == "csv" and detail["shared_by"] == "anna" and len(detail["sha256"]) == 64
@@ -42,7 +42,7 @@ def test_a_share_names_its_source_system_and_its_owner_answers_for_it(any_org: A
 
     assert (added.name, added.kind, added.owner, added.datasets) == ("erp", "database", "ben", 0)
     view = lineage(any_org.platform, "finance.invoices", direction="upstream", viewer=any_org.ben)
-    assert {(n["name"], n["kind"], n["level"], tuple(n["owners"])) for n in view["nodes"]} == {
+    assert {(n.name, n.kind, n.level, tuple(n.owners)) for n in view.nodes} == {
         ("finance.invoices", "dataset", 0, ("ben",)),
         ("invoices.csv", "file", -1, ()),
         ("erp", "source", -1, ("ben",)),

@@ -99,7 +99,7 @@ def lineage(
     direction: Literal["upstream", "downstream", "both"] = "both",
     depth: Annotated[int, Query(ge=1, le=20)] = 5,
 ) -> dict[str, Any]:
-    return supply_chain(platform, dataset, column=column, direction=direction, depth=depth, viewer=person)
+    return supply_chain(platform, dataset, column=column, direction=direction, depth=depth, viewer=person).to_json()
 
 
 @router.get(

@@ -19,7 +19,7 @@ from threshold.interface.rendering import View
 from threshold.interface.tables import Col, TableSpec, when
 
 if TYPE_CHECKING:
-    from threshold.lineage.results import DerivationSchedule, Impact, LineageOverview
+    from threshold.lineage.results import ChainNode, DerivationSchedule, Impact, Lineage, LineageOverview
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
 source_app = typer.Typer(no_args_is_help=True, help="Source systems data is shared from, and their owners.")
@@ -229,41 +229,41 @@ def lineage(
     show(data, fmt, View(lines=lambda d: _lineage_lines(d, dataset, column, direction, depth)))
 
 
-def _lineage_lines(data: dict[str, Any], dataset: str, column: str | None, direction: str, depth: int) -> Iterator[Any]:
+def _lineage_lines(data: Lineage, dataset: str, column: str | None, direction: str, depth: int) -> Iterator[Any]:
     title = f"{dataset}{'.' + column if column else ''}: {direction}, {depth} levels"
-    yield NODES.rich(data["nodes"], title=title)
+    yield NODES.rich(data.nodes, title=title)
     if column:
-        names = {n["id"]: n["name"] for n in data["nodes"]}
+        names = {n.id: n.name for n in data.nodes}
         edges = [
             (
-                f"{names.get(e['from'], '?')}.{e['from_column']}",
-                f"{names.get(e['to'], '?')}.{e['to_column'] or '*'}",
-                e["kind"] + (" (masking)" if e["masking"] else ""),
+                f"{names.get(e.from_, '?')}.{e.from_column}",
+                f"{names.get(e.to, '?')}.{e.to_column or '*'}",
+                e.kind + (" (masking)" if e.masking else ""),
             )
-            for e in data["column_edges"]
+            for e in data.column_edges
         ]
         yield COLUMN_EDGES.rich(edges, title="column lineage")
-    for g in data["gaps"]:
-        yield f"unresolved: {g['column'] or '(query)'}: {g['reason']}"
-    if data["truncated"]:
+    for g in data.gaps:
+        yield f"unresolved: {g.column or '(query)'}: {g.reason}"
+    if data.truncated:
         yield ("(stopped at the node limit: narrow with --upstream/--downstream or --depth)")
-    elif data["deeper"]:
+    elif data.deeper:
         yield f"(there is more beyond {depth} levels: --depth)"
 
 
-def _node_notes(n: dict[str, Any]) -> str:
+def _node_notes(n: ChainNode) -> str:
     notes = []
-    if n.get("derivation"):
-        notes.append(f"derived, {n['derivation']['schedule'] or 'on demand'}, {n['derivation']['status']}")
-    if n["stage"] and n["stage"] != "shared":
-        notes.append(n["stage"])
-    if n["gaps"]:
-        notes.append(f"{n['gaps']} unresolved")
+    if n.derivation:
+        notes.append(f"derived, {n.derivation.schedule or 'on demand'}, {n.derivation.status}")
+    if n.stage and n.stage != "shared":
+        notes.append(n.stage)
+    if n.gaps:
+        notes.append(f"{n.gaps} unresolved")
     return "; ".join(notes)
 
 
 NODES = TableSpec(
-    Col("level", lambda n: f"{n['level']:+d}" if n["level"] else "0"),
+    Col("level", lambda n: f"{n.level:+d}" if n.level else "0"),
     Col("node", "name", id=True),
     Col("kind", "kind"),
     Col("domain", "domain"),

@@ -8,13 +8,20 @@ from typing import Any
 
 
 @dataclass(frozen=True)
-class LineageGap:
-    """A column whose origin lineage could not resolve, and why (`origin`: the input columns it may come from)."""
+class ColumnGap:
+    """A column of a dataset on a supply chain whose origin lineage could not resolve, and why (its reason
+    scrubbed of the names the viewer may not know)."""
 
     dataset: str
     column: str | None
     """None: the whole query's lineage is unknown."""
     reason: str | None
+
+
+@dataclass(frozen=True)
+class LineageGap(ColumnGap):
+    """A gap of the whole graph, with where it came from (`origin`: the input columns it may come from)."""
+
     origin: Any
 
 
@@ -171,3 +178,158 @@ class Ingested:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class NodeDerivation:
+    """How a derived dataset on a supply chain is refreshed: its schedule (None: on demand), how its last run
+    ended, when it ran last and runs next."""
+
+    schedule: str | None
+    status: str
+    last_run_at: str | None
+    next_run_at: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schedule": self.schedule,
+            "status": self.status,
+            "last_run_at": self.last_run_at,
+            "next_run_at": self.next_run_at,
+        }
+
+
+@dataclass(frozen=True)
+class ChainNode:
+    """One node of a supply chain: its level (negative upstream, 0 the dataset asked about, positive
+    downstream), kind (dataset, file, source, job, external, deleted …), name, domain and owners (who to ask),
+    stage and title, whether it is a dataset the viewer may not see (then named "a dataset you may not see",
+    without link or derivation), the link to its own lineage, its derivation and how many of its columns
+    lineage could not resolve."""
+
+    id: int
+    kind: str
+    name: str
+    namespace: str
+    level: int
+    domain: str | None
+    owners: list[str]
+    stage: str | None
+    title: str
+    hidden: bool
+    link: str | None
+    derivation: NodeDerivation | None
+    gaps: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "name": self.name,
+            "namespace": self.namespace,
+            "level": self.level,
+            "domain": self.domain,
+            "owners": list(self.owners),
+            "stage": self.stage,
+            "title": self.title,
+            "hidden": self.hidden,
+            "link": self.link,
+            "derivation": None if self.derivation is None else self.derivation.to_json(),
+            "gaps": self.gaps,
+        }
+
+
+@dataclass(frozen=True)
+class DatasetNode(ChainNode):
+    """A node that is a dataset of the catalog, with its row count (None when it is hidden from the viewer)."""
+
+    rows: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return super().to_json() | {"rows": self.rows}
+
+
+@dataclass(frozen=True)
+class InsightNode(ChainNode):
+    """An insight built on the chain, named by its number only, and how many people view it (what producers
+    weigh)."""
+
+    viewers: int
+
+    def to_json(self) -> dict[str, Any]:
+        return super().to_json() | {"viewers": self.viewers}
+
+
+@dataclass(frozen=True)
+class ChainEdge:
+    """A dataset-level edge, `from_` → `to` (node ids), and the job that made it (None: shared from a file or
+    a source, or leading to a hidden node)."""
+
+    from_: int  # "from" in JSON
+    to: int
+    job: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"from": self.from_, "to": self.to, "job": self.job}
+
+
+@dataclass(frozen=True)
+class ColumnEdge:
+    """A column-level edge: `from_column` of node `from_` flows into `to_column` of node `to` (None: the whole
+    dataset depends on it, as through a filter or a join) by `kind` (identity, transform, aggregate, filter …),
+    masking or not. A column of a hidden node is None. The fields are in alphabetical order, as the JSON
+    has always sent them."""
+
+    from_: int  # "from" in JSON
+    from_column: str | None
+    kind: str
+    masking: bool
+    to: int
+    to_column: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "from": self.from_,
+            "from_column": self.from_column,
+            "kind": self.kind,
+            "masking": self.masking,
+            "to": self.to,
+            "to_column": self.to_column,
+        }
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """The supply chain of a dataset (or of one of its columns) as the viewer may see it: what was asked
+    (`direction`, `depth`; `root` the dataset's node id, 0 when nothing was ever recorded about it), its
+    nodes in level order, its edges and column edges, whether the walk stopped at the node limit
+    (`truncated`) or there is more beyond `depth` (`deeper`), and the dataset's unresolved columns."""
+
+    dataset: str
+    column: str | None
+    direction: str
+    depth: int
+    root: int
+    nodes: list[ChainNode]
+    edges: list[ChainEdge]
+    column_edges: list[ColumnEdge]
+    truncated: bool
+    deeper: bool
+    gaps: list[ColumnGap]
+
+    def to_json(self) -> dict[str, Any]:
+        # written out, not asdict(): a view may hold 2,000 nodes and tens of thousands of edges, which
+        # asdict's deep copy makes cost a fifth of a second
+        return {
+            "dataset": self.dataset,
+            "column": self.column,
+            "direction": self.direction,
+            "depth": self.depth,
+            "root": self.root,
+            "nodes": [n.to_json() for n in self.nodes],
+            "edges": [e.to_json() for e in self.edges],
+            "column_edges": [e.to_json() for e in self.column_edges],
+            "truncated": self.truncated,
+            "deeper": self.deeper,
+            "gaps": [asdict(g) for g in self.gaps],
+        }

@@ -8,6 +8,7 @@ a node is shown as "restricted dataset" with its domain and owners (who to ask),
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -27,7 +28,19 @@ from threshold.lineage.models import (
     SourceSystem,
 )
 from threshold.lineage.owners import dataset_owners
-from threshold.lineage.results import Gaps, LineageGap, LineageOverview
+from threshold.lineage.results import (
+    ChainEdge,
+    ChainNode,
+    ColumnEdge,
+    ColumnGap,
+    DatasetNode,
+    Gaps,
+    InsightNode,
+    Lineage,
+    LineageGap,
+    LineageOverview,
+    NodeDerivation,
+)
 from threshold.platform import Platform
 from threshold.store.models import Column, Dataset, Domain, Membership, User
 
@@ -45,7 +58,7 @@ def lineage(
     depth: int = 5,
     viewer: Person | None = None,
     limit: int = 2000,
-) -> dict[str, Any]:
+) -> Lineage:
     """The supply chain of `dataset` (or of one of its columns), `depth` levels each way."""
     if direction not in graph.DIRECTIONS:
         raise InvalidInput(f"direction is one of {', '.join(graph.DIRECTIONS)}")
@@ -75,31 +88,33 @@ def lineage(
         nodes = describe_nodes(s, levels, viewer)
         if not root_id:
             nodes = [_virtual_root(s, ds, viewer)]
-        hidden = {n["id"] for n in nodes if n["hidden"]}
+        hidden = {n.id for n in nodes if n.hidden}
         jobs = _names_of(s, {j for _, _, j in edges if j})
         unseen = hidden_names(s, viewer)
-        gaps = [g | {"reason": scrub(g["reason"], unseen)} for g in _gaps(s, [root_id])] if root_id else []
-        return {
-            "dataset": ds.full_name,
-            "column": column,
-            "direction": direction,
-            "depth": depth,
-            "root": root_id,
-            "nodes": nodes,
-            "edges": [
-                {"from": a, "to": b, "job": None if b in hidden else jobs.get(j) if j else None}
+        gaps = [replace(g, reason=scrub(g.reason, unseen)) for g in _gaps(s, [root_id])] if root_id else []
+        return Lineage(
+            dataset=ds.full_name,
+            column=column,
+            direction=direction,
+            depth=depth,
+            root=root_id,
+            nodes=nodes,
+            edges=[
+                ChainEdge(from_=a, to=b, job=None if b in hidden else jobs.get(j) if j else None)
                 for a, b, j in sorted(edges)  # (src, dst) is unique: job never compared
             ],
-            "column_edges": [
-                e
-                | ({"from_column": None} if e["from"] in hidden else {})
-                | ({"to_column": None} if e["to"] in hidden else {})
+            column_edges=[
+                replace(
+                    e,
+                    from_column=None if e.from_ in hidden else e.from_column,
+                    to_column=None if e.to in hidden else e.to_column,
+                )
                 for e in column_edges
             ],
-            "truncated": truncated,
-            "deeper": deeper,
-            "gaps": gaps,
-        }
+            truncated=truncated,
+            deeper=deeper,
+            gaps=gaps,
+        )
 
 
 def _visible_dataset(s: Session, name: str, viewer: Person | None) -> Dataset:
@@ -108,10 +123,10 @@ def _visible_dataset(s: Session, name: str, viewer: Person | None) -> Dataset:
 
 def _column_walk(
     s: Session, root: int, column: str, direction: str, depth: int, limit: int
-) -> tuple[dict[int, int], list[dict[str, Any]], bool]:
+) -> tuple[dict[int, int], list[ColumnEdge], bool]:
     """Walk column lineage from (root, column): levels of the datasets reached, and the column edges."""
     levels = {root: 0} if root else {}
-    edges: list[dict[str, Any]] = []
+    edges: list[ColumnEdge] = []
     if not root:
         return levels, edges, False
     truncated = False
@@ -159,9 +174,11 @@ def _column_walk(
                         frontier.append((n, name))
             if not frontier:
                 break
-    edges = [dict(t) for t in {tuple(sorted(e.items())) for e in edges}]
-    edges.sort(key=lambda e: (e["from"], e["from_column"] or "", e["to"], e["to_column"] or ""))
-    return levels, edges, truncated
+    # once each; edges that differ only in kind or masking keep a fixed order too
+    unique = sorted(
+        set(edges), key=lambda e: (e.from_, e.from_column or "", e.to, e.to_column or "", e.kind, e.masking)
+    )
+    return levels, unique, truncated
 
 
 def _add_origins(s: Session, levels: dict[int, int]) -> None:
@@ -190,18 +207,18 @@ def _column_rows(s: Session, way: str, by_node: dict[int, set[str]]) -> list[Col
     return rows
 
 
-def _column_edge(src: tuple[int, str], dst: tuple[int, str], row: ColumnLineage) -> dict[str, Any]:
-    return {
-        "from": src[0],
-        "from_column": src[1],
-        "to": dst[0],
-        "to_column": None if dst[1] == "*" else dst[1],
-        "kind": row.kind,
-        "masking": row.masking,
-    }
+def _column_edge(src: tuple[int, str], dst: tuple[int, str], row: ColumnLineage) -> ColumnEdge:
+    return ColumnEdge(
+        from_=src[0],
+        from_column=src[1],
+        kind=row.kind,
+        masking=row.masking,
+        to=dst[0],
+        to_column=None if dst[1] == "*" else dst[1],
+    )
 
 
-def describe_nodes(s: Session, levels: dict[int, int], viewer: Person | None) -> list[dict[str, Any]]:
+def describe_nodes(s: Session, levels: dict[int, int], viewer: Person | None) -> list[ChainNode]:
     """Every node with its level, kind, name, domain, owners, stage and derivation, in level order."""
     if not levels:
         return []
@@ -276,79 +293,118 @@ def describe_nodes(s: Session, levels: dict[int, int], viewer: Person | None) ->
             .group_by(ColumnLineage.target_id)
         ).all()
     )
-    out = []
+    out: list[ChainNode] = []
     for n in rows:
-        item: dict[str, Any] = {
-            "id": n.id,
-            "kind": n.kind,
-            "name": n.name,
-            "namespace": n.namespace,
-            "level": levels[n.id],
-            "domain": None,
-            "owners": list(n.owners or []),
-            "stage": None,
-            "title": "",
-            "hidden": False,
-            "link": None,
-            "derivation": None,
-            "gaps": int(gaps.get(n.id, 0)),
-        }
+        level, unresolved = levels[n.id], int(gaps.get(n.id, 0))
         if n.full_name is not None:
-            domain, d = n.domain, derivations.get(n.dataset_id)
-            ref = DatasetRef(n.dataset_id, n.full_name, domain, n.visibility or n.default_visibility or "open")
-            names = list(owners_of_domain.get(n.domain_id, []))
-            if d is not None and d.owner not in names and knows(viewer, ref):
-                names.append(d.owner)
-            item.update(
-                domain=domain,
-                stage=n.stage,
-                title=n.title,
-                owners=names,
-                link=f"/lineage/{n.full_name}",
-                rows=n.row_count,
+            derived = derivations.get(n.dataset_id)
+            out.append(_dataset_node(n, level, unresolved, owners_of_domain.get(n.domain_id, []), derived, viewer))
+            continue
+        kind, domain, owners, title = n.kind, None, list(n.owners or []), ""
+        if n.kind == "insight":  # named by its number only; its viewers are what producers weigh
+            viewers = int((n.detail or {}).get("viewers") or 0)
+            out.append(
+                InsightNode(
+                    id=n.id,
+                    kind=kind,
+                    name=n.name,
+                    namespace=n.namespace,
+                    level=level,
+                    domain=None,
+                    owners=owners,
+                    stage=None,
+                    title="an insight",
+                    hidden=False,
+                    link=None,
+                    derivation=None,
+                    gaps=unresolved,
+                    viewers=viewers,
+                )
             )
-            if not knows(viewer, ref):
-                item.update(name="a dataset you may not see", title="", hidden=True, link=None, rows=None)
-            if d is not None and not item["hidden"]:
-                item["derivation"] = {
-                    "schedule": d.schedule,
-                    "status": d.status,
-                    "last_run_at": _iso(d.last_run_at),
-                    "next_run_at": _iso(d.next_run_at),
-                }
-        elif n.kind == "insight":  # named by its number only; its viewers are what producers weigh
-            item.update(title="an insight", viewers=int((n.detail or {}).get("viewers") or 0))
-        elif n.kind == "dataset" and n.dataset_id is None:
-            item.update(kind="deleted", title="a dataset that no longer exists")
+            continue
+        if n.kind == "dataset" and n.dataset_id is None:
+            kind, title = "deleted", "a dataset that no longer exists"
         elif n.source_system_id in systems:
-            name, owner, kind = systems[n.source_system_id]
-            item.update(owners=[owner], title=f"{kind} source system")
+            _, owner, system_kind = systems[n.source_system_id]
+            owners, title = [owner], f"{system_kind} source system"
         elif n.kind == "file":
-            item.update(domain=n.namespace.removeprefix("file://"), title="shared file")
-        out.append(item)
-    out.sort(key=lambda x: (x["level"], x["domain"] or "", x["name"]))
+            domain, title = n.namespace.removeprefix("file://"), "shared file"
+        out.append(
+            ChainNode(
+                id=n.id,
+                kind=kind,
+                name=n.name,
+                namespace=n.namespace,
+                level=level,
+                domain=domain,
+                owners=owners,
+                stage=None,
+                title=title,
+                hidden=False,
+                link=None,
+                derivation=None,
+                gaps=unresolved,
+            )
+        )
+    out.sort(key=lambda x: (x.level, x.domain or "", x.name))
     return out
 
 
-def _virtual_root(s: Session, ds: Dataset, viewer: Person | None) -> dict[str, Any]:
+def _dataset_node(
+    n: Any, level: int, unresolved: int, domain_owners: list[str], derived: Any, viewer: Person | None
+) -> DatasetNode:
+    """A node of a catalog dataset: named, linked and with its derivation only for a viewer who may know it;
+    for another, "a dataset you may not see" with its domain and owners (who to ask), nothing more."""
+    ref = DatasetRef(n.dataset_id, n.full_name, n.domain, n.visibility or n.default_visibility or "open")
+    seen = knows(viewer, ref)
+    owners = list(domain_owners)
+    if derived is not None and derived.owner not in owners and seen:
+        owners.append(derived.owner)
+    derivation = None
+    if derived is not None and seen:
+        derivation = NodeDerivation(
+            schedule=derived.schedule,
+            status=derived.status,
+            last_run_at=_iso(derived.last_run_at),
+            next_run_at=_iso(derived.next_run_at),
+        )
+    return DatasetNode(
+        id=n.id,
+        kind=n.kind,
+        name=n.name if seen else "a dataset you may not see",
+        namespace=n.namespace,
+        level=level,
+        domain=n.domain,
+        owners=owners,
+        stage=n.stage,
+        title=n.title if seen else "",
+        hidden=not seen,
+        link=f"/lineage/{n.full_name}" if seen else None,
+        derivation=derivation,
+        gaps=unresolved,
+        rows=n.row_count if seen else None,
+    )
+
+
+def _virtual_root(s: Session, ds: Dataset, viewer: Person | None) -> DatasetNode:
     """A dataset nothing was ever recorded about still shows, alone."""
     owners = dataset_owners(s, [ds.id])[ds.id].names
-    return {
-        "id": 0,
-        "kind": "dataset",
-        "name": ds.full_name,
-        "namespace": "threshold",
-        "level": 0,
-        "domain": ds.domain.name,
-        "owners": owners,
-        "stage": ds.stage,
-        "title": ds.title,
-        "hidden": False,
-        "link": f"/lineage/{ds.full_name}",
-        "derivation": None,
-        "gaps": 0,
-        "rows": ds.row_count,
-    }
+    return DatasetNode(
+        id=0,
+        kind="dataset",
+        name=ds.full_name,
+        namespace="threshold",
+        level=0,
+        domain=ds.domain.name,
+        owners=owners,
+        stage=ds.stage,
+        title=ds.title,
+        hidden=False,
+        link=f"/lineage/{ds.full_name}",
+        derivation=None,
+        gaps=0,
+        rows=ds.row_count,
+    )
 
 
 def _names_of(s: Session, node_ids: set[int]) -> dict[int, str]:
@@ -360,14 +416,14 @@ def _names_of(s: Session, node_ids: set[int]) -> dict[int, str]:
     return out
 
 
-def _gaps(s: Session, node_ids: Iterable[int]) -> list[dict[str, Any]]:
+def _gaps(s: Session, node_ids: Iterable[int]) -> list[ColumnGap]:
     rows = s.execute(
         select(LineageNode.name, ColumnLineage.target_column, ColumnLineage.description)
         .join(LineageNode, LineageNode.id == ColumnLineage.target_id)
         .where(ColumnLineage.kind == "unresolved", ColumnLineage.target_id.in_(list(node_ids)))
         .order_by(ColumnLineage.target_column)
     )
-    return [{"dataset": n, "column": c, "reason": r} for n, c, r in rows]
+    return [ColumnGap(dataset=n, column=c, reason=r) for n, c, r in rows]
 
 
 def overview(platform: Platform, *, viewer: Person | None = None, limit: int = 200) -> LineageOverview:

@@ -7,7 +7,8 @@ Products built on a dataset are known here and always listed.
 
 What is called, in order of preference:
 - `threshold.lineage.supply_chain.lineage(platform, name, direction=..., depth=5, viewer=...)`: its
-  `nodes` (each with `kind`, `name`, `domain`, `owners`, `level`; the dataset itself is level 0);
+  `nodes` (typed `ChainNode`s, each with `kind`, `name`, `domain`, `owners`, `level`, an insight's
+  `viewers`; the dataset itself is level 0);
 - else `threshold.lineage.service.downstream|upstream(platform, name)` if a later layout has them;
 - otherwise one hop of the lineage tables (`LineageNode`, `LineageEdge`, `SourceSystem`).
 """
@@ -145,7 +146,7 @@ def _from_service(platform: Platform, direction: str, full_name: str, viewer: An
         result = fn(platform, full_name)
     except Exception as e:
         return Related(False, [], f"{NOT_AVAILABLE}: {type(e).__name__}: {str(e)[:120]}")
-    items = [x for x in _as_list(result) if not (isinstance(x, dict) and x.get("level") == 0)]
+    items = [x for x in _as_list(result) if _fields(x).get("level") != 0]
     return Related(True, [_item(x) for x in items], "")
 
 
@@ -161,10 +162,15 @@ def _as_list(result: Any) -> list[Any]:
     return list(items) if isinstance(items, (list, tuple)) else []
 
 
+def _fields(x: Any) -> dict[str, Any]:
+    """A node as a mapping: a dict as it is, a typed node's (or any object's) attributes; a name has none."""
+    return x if isinstance(x, dict) else getattr(x, "__dict__", {})
+
+
 def _item(x: Any) -> dict[str, Any]:
     if isinstance(x, str):
         return {"kind": "dataset", "name": x, "domain": x.split(".")[0] if "." in x else None, "owners": []}
-    d = x if isinstance(x, dict) else getattr(x, "__dict__", {})
+    d = _fields(x)
     name = d.get("name") or d.get("dataset") or d.get("full_name") or str(x)
     owners = d.get("owners") or ([d["owner"]] if d.get("owner") else [])
     return {

@@ -19,6 +19,7 @@ from threshold.identity.service import Person
 from threshold.interface.permissions import Requires, SignedIn
 from threshold.lineage import derive as derivation
 from threshold.lineage.impact import impact
+from threshold.lineage.results import ChainNode, Lineage
 from threshold.lineage.supply_chain import lineage, overview
 from threshold.platform import Platform
 from threshold.store.models import Column, Dataset
@@ -68,23 +69,22 @@ def lineage_page(
         name = name[: -len(".json")]
     platform: Platform = request.app.state.platform
     column = column or None
-    data = lineage(platform, name, column=column, direction=direction, depth=depth, viewer=person, limit=400)
-    data["columns_of_dataset"] = _columns(platform, data["dataset"])
+    view = lineage(platform, name, column=column, direction=direction, depth=depth, viewer=person, limit=400)
+    data = view.to_json()  # with the page's extras
+    data["columns_of_dataset"] = _columns(platform, view.dataset)
     data["change"] = change
-    data["impact"] = (
-        impact(platform, data["dataset"], column, change=change, viewer=person).to_json() if column else None
-    )
+    data["impact"] = impact(platform, view.dataset, column, change=change, viewer=person).to_json() if column else None
     try:
-        data["derivation"] = derivation.describe_derivation(platform, data["dataset"], runs=5, viewer=person).to_json()
+        data["derivation"] = derivation.describe_derivation(platform, view.dataset, runs=5, viewer=person).to_json()
     except ThresholdError:
         data["derivation"] = None
-    data["svg"] = layout(data)
+    data["svg"] = layout(view)
     return page(
         request,
         "lineage.html",
         data,
         person=person,
-        title=i18n.Text("Lineage of %(dataset)s", {"dataset": data["dataset"]}),
+        title=i18n.Text("Lineage of %(dataset)s", {"dataset": view.dataset}),
     )
 
 
@@ -112,64 +112,64 @@ def _columns(platform: Platform, dataset: str) -> list[str]:
 # --- layout -----------------------------------------------------------------------------------
 
 
-def layout(data: dict[str, Any]) -> dict[str, Any]:
+def layout(view: Lineage) -> dict[str, Any]:
     """Boxes, rows and curves for the SVG, from a `lineage()` answer."""
-    nodes = {n["id"]: n for n in data["nodes"]}
+    nodes = {n.id: n for n in view.nodes}
     if not nodes:
         return {"width": 0, "height": 0, "boxes": [], "edges": []}
-    rows_of = _rows(data)
-    levels = sorted({n["level"] for n in nodes.values()})
+    rows_of = _rows(view)
+    levels = sorted({n.level for n in nodes.values()})
     layers = {
-        lv: sorted((n for n in nodes.values() if n["level"] == lv), key=lambda n: (n["domain"] or "", n["name"]))
+        lv: sorted((n for n in nodes.values() if n.level == lv), key=lambda n: (n.domain or "", n.name))
         for lv in levels
     }
-    links = [(e["from"], e["to"]) for e in data["edges"]] + [(e["from"], e["to"]) for e in data["column_edges"]]
+    links = [(e.from_, e.to) for e in view.edges] + [(e.from_, e.to) for e in view.column_edges]
     _order(layers, levels, links)
     heights = {nid: BOX_H + ROW_H * len(rows_of.get(nid, [])) for nid in nodes}
-    layer_h = {lv: sum(heights[n["id"]] + GAP_Y for n in layers[lv]) - GAP_Y for lv in levels}
+    layer_h = {lv: sum(heights[n.id] + GAP_Y for n in layers[lv]) - GAP_Y for lv in levels}
     total_h = max(layer_h.values())
     pos: dict[int, tuple[float, float]] = {}
     for i, lv in enumerate(levels):
         x = MARGIN + i * (BOX_W + GAP_X)
         y = MARGIN + (total_h - layer_h[lv]) / 2
         for n in layers[lv]:
-            pos[n["id"]] = (x, y)
-            y += heights[n["id"]] + GAP_Y
-    boxes = [_box(n, pos[n["id"]], heights[n["id"]], rows_of.get(n["id"], []), data) for n in data["nodes"]]
+            pos[n.id] = (x, y)
+            y += heights[n.id] + GAP_Y
+    boxes = [_box(n, pos[n.id], heights[n.id], rows_of.get(n.id, []), view) for n in view.nodes]
     edges = []
     drawn = set()
-    if data["column"]:
-        for e in data["column_edges"]:
-            if e["from"] in pos and e["to"] in pos:
-                a = _anchor(pos[e["from"]], rows_of.get(e["from"], []), e["from_column"], out=True)
-                b = _anchor(pos[e["to"]], rows_of.get(e["to"], []), e["to_column"], out=False)
-                style = "direct" if e["kind"] in DIRECT else "indirect"
-                edges.append(_curve(a, b, style, f"{e['kind']}{' (masking)' if e['masking'] else ''}"))
-                drawn.add((e["from"], e["to"]))
-    for e in data["edges"]:
-        if e["from"] in pos and e["to"] in pos and (e["from"], e["to"]) not in drawn:
-            a = _anchor(pos[e["from"]], [], None, out=True)
-            b = _anchor(pos[e["to"]], [], None, out=False)
-            edges.append(_curve(a, b, "direct", f"job {e['job']}" if e["job"] else "shared from"))
+    if view.column:
+        for c in view.column_edges:
+            if c.from_ in pos and c.to in pos:
+                a = _anchor(pos[c.from_], rows_of.get(c.from_, []), c.from_column, out=True)
+                b = _anchor(pos[c.to], rows_of.get(c.to, []), c.to_column, out=False)
+                style = "direct" if c.kind in DIRECT else "indirect"
+                edges.append(_curve(a, b, style, f"{c.kind}{' (masking)' if c.masking else ''}"))
+                drawn.add((c.from_, c.to))
+    for e in view.edges:
+        if e.from_ in pos and e.to in pos and (e.from_, e.to) not in drawn:
+            a = _anchor(pos[e.from_], [], None, out=True)
+            b = _anchor(pos[e.to], [], None, out=False)
+            edges.append(_curve(a, b, "direct", f"job {e.job}" if e.job else "shared from"))
     width = MARGIN * 2 + len(levels) * BOX_W + (len(levels) - 1) * GAP_X
     return {"width": width, "height": total_h + MARGIN * 2, "boxes": boxes, "edges": edges}
 
 
-def _rows(data: dict[str, Any]) -> dict[int, list[str]]:
+def _rows(view: Lineage) -> dict[int, list[str]]:
     """The columns listed inside each box: the ones the column lineage passes through."""
     rows: dict[int, list[str]] = {}
-    for e in data["column_edges"]:
-        for nid, col in ((e["from"], e["from_column"]), (e["to"], e["to_column"] or "(whole dataset)")):
+    for e in view.column_edges:
+        for nid, col in ((e.from_, e.from_column), (e.to, e.to_column or "(whole dataset)")):
             if col and col not in rows.setdefault(nid, []):
                 rows[nid].append(col)
-    if data["column"] and data["root"]:
-        rows.setdefault(data["root"], [])
-        if data["column"] not in rows[data["root"]]:
-            rows[data["root"]].insert(0, data["column"])
+    if view.column and view.root:
+        rows.setdefault(view.root, [])
+        if view.column not in rows[view.root]:
+            rows[view.root].insert(0, view.column)
     return {nid: sorted(cols)[:MAX_ROWS] for nid, cols in rows.items()}
 
 
-def _order(layers: dict[int, list[dict[str, Any]]], levels: list[int], links: list[tuple[int, int]]) -> None:
+def _order(layers: dict[int, list[ChainNode]], levels: list[int], links: list[tuple[int, int]]) -> None:
     """Barycenter ordering: each box moves towards the average position of its neighbours."""
     neighbours: dict[int, set[int]] = {}
     for a, b in links:
@@ -177,34 +177,32 @@ def _order(layers: dict[int, list[dict[str, Any]]], levels: list[int], links: li
         neighbours.setdefault(b, set()).add(a)
     for _ in range(2):
         for sweep in (levels, list(reversed(levels))):
-            index = {n["id"]: i for lv in levels for i, n in enumerate(layers[lv])}
+            index = {n.id: i for lv in levels for i, n in enumerate(layers[lv])}
             for lv in sweep:
 
-                def key(n: dict[str, Any], index: dict[int, int] = index) -> tuple[float, str]:
-                    near = [index[m] for m in neighbours.get(n["id"], ()) if m in index]
-                    return (sum(near) / len(near) if near else index[n["id"]], n["name"])
+                def key(n: ChainNode, index: dict[int, int] = index) -> tuple[float, str]:
+                    near = [index[m] for m in neighbours.get(n.id, ()) if m in index]
+                    return (sum(near) / len(near) if near else index[n.id], n.name)
 
                 layers[lv].sort(key=key)
-                index.update({n["id"]: i for i, n in enumerate(layers[lv])})
+                index.update({n.id: i for i, n in enumerate(layers[lv])})
 
 
-def _box(
-    node: dict[str, Any], xy: tuple[float, float], height: float, rows: list[str], data: dict[str, Any]
-) -> dict[str, Any]:
-    kind = "root" if node["level"] == 0 and node["id"] == data["root"] else node["kind"]
-    if node["hidden"]:
+def _box(node: ChainNode, xy: tuple[float, float], height: float, rows: list[str], view: Lineage) -> dict[str, Any]:
+    kind = "root" if node.level == 0 and node.id == view.root else node.kind
+    if node.hidden:
         kind = "hidden"
     fill, stroke, dash = KIND_STYLE.get(kind, KIND_STYLE["dataset"])
-    owners = ", ".join(node["owners"][:3]) + ("…" if len(node["owners"]) > 3 else "")
-    sub = " · ".join(p for p in (node["domain"] or node["namespace"], owners) if p)
+    owners = ", ".join(node.owners[:3]) + ("…" if len(node.owners) > 3 else "")
+    sub = " · ".join(p for p in (node.domain or node.namespace, owners) if p)
     flags = []
-    if node.get("derivation"):
-        d = node["derivation"]
-        flags.append(f"derived · {d['schedule'] or 'on demand'}{' · FAILED' if d['status'] == 'failed' else ''}")
-    if node["stage"] and node["stage"] != "shared":
-        flags.append(node["stage"])
-    if node["gaps"]:
-        flags.append(f"{node['gaps']} unresolved")
+    if node.derivation:
+        d = node.derivation
+        flags.append(f"derived · {d.schedule or 'on demand'}{' · FAILED' if d.status == 'failed' else ''}")
+    if node.stage and node.stage != "shared":
+        flags.append(node.stage)
+    if node.gaps:
+        flags.append(f"{node.gaps} unresolved")
     x, y = xy
     return {
         "x": x,
@@ -215,18 +213,18 @@ def _box(
         "stroke": stroke,
         "dash": dash,
         "stroke_width": 2 if kind == "root" else 1,
-        "title": _clip(node["name"], 31),
-        "full": f"{node['name']} ({node['kind']})",
+        "title": _clip(node.name, 31),
+        "full": f"{node.name} ({node.kind})",
         "sub": _clip(sub, 38),
         "flags": _clip(" · ".join(flags), 38),
-        "link": node["link"],
-        "kind": node["kind"],
+        "link": node.link,
+        "kind": node.kind,
         "rows": [
             {
                 "name": _clip(c, 30),
                 "y": y + BOX_H + i * ROW_H + 12,
-                "link": f"{node['link']}?column={c}" if node["link"] and not c.startswith("(") else None,
-                "selected": node["id"] == data["root"] and c == data["column"],
+                "link": f"{node.link}?column={c}" if node.link and not c.startswith("(") else None,
+                "selected": node.id == view.root and c == view.column,
             }
             for i, c in enumerate(rows)
         ],
