@@ -160,12 +160,20 @@ def search(
         query_words = _query_words(raw)
         conn = s.connection()
         exact = _exact_names(conn, raw, query_words)
-        labels, best = _hits(conn, query_words) if query_words else ([], {})
-        # Only what the viewer may know counts, also for how many words must match: a hidden dataset that
-        # has them all must not make the visible ones that have half of them disappear.
-        known = _visible_names(s, viewer, set(best) | exact) if best or exact else {}
-        best = {i: m for i, m in best.items() if i in known}
-        exact &= set(known)
+        # Only what the viewer may know counts, for everything decided from the matches: how a word matched,
+        # how many words must match (a hidden dataset that has them all must not make the visible ones that
+        # have half of them disappear).
+        known: dict[int, str] = {}
+        asked: set[int] = set()
+
+        def may_know(ids: set[int]) -> set[int]:
+            if new := ids - asked:
+                known.update(_visible_names(s, viewer, new))
+                asked.update(new)
+            return {i for i in ids if i in known}
+
+        labels, best = _hits(conn, query_words, visible=may_know) if query_words else ([], {})
+        exact = may_know(exact) if exact else exact
         # Every word matched, else (no dataset has them all) at least half of them.
         need = len(query_words) if any(len(m) == len(query_words) for m in best.values()) else -(-len(query_words) // 2)
         candidates = {i for i, m in best.items() if len(m) >= need} | exact
@@ -221,6 +229,14 @@ def _settled(d: Dataset, r: Reason) -> Reason:
         text = " ".join(t.tag for t in d.tags)
     else:
         text = f"{d.description} {d.purpose}"
+    return settled(r, text)
+
+
+def settled(r: Reason, text: str) -> Reason:
+    """`r` naming the alternative that `text` (the matched field's text) really has: a reason never names
+    a word of another document."""
+    if not r.others:
+        return r
     has = set(words(text))
     for term in (r.term, *r.others):
         if any(_alike(term, w) for w in has):
@@ -267,48 +283,63 @@ def _exact_names(conn: Connection, raw: str, query_words: list[str]) -> set[int]
 # --- one word, many ways to match ---------------------------------------------------------------------
 
 
-def matching(conn: Connection, text_: str, index: Index) -> dict[int, list[Reason]]:
+def matching(
+    conn: Connection, text_: str, index: Index, visible: Callable[[set[int]], set[int]] | None = None
+) -> dict[int, list[Reason]]:
     """The documents of `index` that match every word of `text_` (else, when none does, at least half of
-    them), each with the best reason per word. Text only: the caller filters what the reader may see."""
+    them), each with the best reason per word. Text only: `visible` (the caller's, through the decision point)
+    keeps the documents the reader may know of, before anything is decided from the matches."""
     typed = list(dict.fromkeys(words(text_)))
     query_words = ([w for w in typed if w not in STOP_WORDS and len(w) > 1] or typed)[:MAX_WORDS]
     if not query_words:
         return {}
-    labels, best = _hits(conn, query_words, index)
+    labels, best = _hits(conn, query_words, index, visible)
     need = len(query_words) if any(len(m) == len(query_words) for m in best.values()) else -(-len(query_words) // 2)
     return {i: [labels[n] for n in m.values()] for i, m in best.items() if len(m) >= need}
 
 
 def _hits(
-    conn: Connection, query_words: list[str], index: Index = DATASETS
+    conn: Connection,
+    query_words: list[str],
+    index: Index = DATASETS,
+    visible: Callable[[set[int]], set[int]] | None = None,
 ) -> tuple[list[Reason], dict[int, dict[str, int]]]:
-    """Every way each word matches (`labels`), and per dataset, per word, the best one (an index in `labels`).
+    """Every way each word matches (`labels`), and per document, per word, the best one (an index in `labels`).
 
-    Plain ints and dicts: a common word matches thousands of datasets, and this runs on every search."""
+    `visible` keeps the documents the reader may know of (None: all). It is applied to every match before
+    anything is decided from the matches, so a document the reader may not know never changes what else is
+    found: whether a word counts as typed or as a typo, which correction is nearest, whether parts of words
+    are looked for. Plain ints and dicts: a common word matches thousands of datasets, and this runs on every
+    search."""
     corrections = _corrections(conn, query_words)
     thesaurus = _thesaurus()
     extra = _from_sources(conn, query_words)
     alternatives: list[tuple[str, str, list[str]]] = []  # (word, kind, terms)
+    distance: dict[int, int] = {}  # the index of a typo alternative's first label -> its edit distance
     for w in query_words:
         alternatives.append((w, "word", [w]))
-        if corrections.get(w):
-            alternatives.append((w, "typo", corrections[w]))
+        for d, terms in corrections.get(w, []):
+            distance[len(alternatives)] = d
+            alternatives.append((w, "typo", terms))
         if synonyms := sorted((thesaurus.get(w, set()) | extra.get(w, set())) - {w}):
             alternatives.append((w, "synonym", synonyms))
     labels, found = _match(conn, alternatives, index=index)
+    found = _only(found, visible)
+    nearest = _nearest_typos(labels, found, distance, len(index.fields))
     matched_by = {(labels[n].word, labels[n].kind) for n in found}
     # Parts of words only for the words that found nothing whole (a second, rarer statement).
     unmatched = [w for w in query_words if len(w) >= 3 and not {(w, "word"), (w, "typo")} & matched_by]
     if unmatched:
         more, found_more = _match(conn, [(w, "part", [w]) for w in unmatched], first=len(labels), index=index)
+        found_more = _only(found_more, visible)
         labels += more
         found |= found_more
         matched_by |= {(labels[n].word, labels[n].kind) for n in found_more}
     best: dict[int, dict[str, int]] = {}
     for n in sorted(found, key=lambda n: -labels[n].score):  # best first: the first reason a word gets stays
         w, kind = labels[n].word, labels[n].kind
-        if kind == "typo" and (w, "word") in matched_by:
-            continue  # the word as typed is in the index: not a typo
+        if kind == "typo" and ((w, "word") in matched_by or n not in nearest):
+            continue  # the word as typed is in what the reader may see: not a typo; or a nearer one found
         if kind == "part" and ((w, "word") in matched_by or (w, "typo") in matched_by):
             continue  # parts of words only when the whole word found nothing
         for ds_id in found[n]:
@@ -318,6 +349,31 @@ def _hits(
             elif w not in per:
                 per[w] = n
     return labels, best
+
+
+def _only(found: dict[int, list[int]], visible: Callable[[set[int]], set[int]] | None) -> dict[int, list[int]]:
+    """`found` (label -> documents) less the documents `visible` does not keep, and labels left with none."""
+    if visible is None or not found:
+        return found
+    keep = visible({i for ids in found.values() for i in ids})
+    kept = {n: [i for i in ids if i in keep] for n, ids in found.items()}
+    return {n: ids for n, ids in kept.items() if ids}
+
+
+def _nearest_typos(
+    labels: list[Reason], found: dict[int, list[int]], distance: dict[int, int], fields: int
+) -> set[int]:
+    """The typo labels at the smallest edit distance, per word, among those that found something."""
+    at: dict[int, int] = {}  # label -> distance (each typo alternative has one label per field)
+    for first, d in distance.items():
+        for n in range(first * fields, first * fields + fields):
+            at[n] = d
+    nearest: dict[str, int] = {}
+    for n in found:
+        if n in at:
+            w = labels[n].word
+            nearest[w] = min(nearest.get(w, at[n]), at[n])
+    return {n for n in found if n in at and at[n] == nearest[labels[n].word]}
 
 
 def _from_sources(conn: Connection, query_words: list[str]) -> dict[str, set[str]]:
@@ -386,8 +442,15 @@ def _match(
     return labels, found
 
 
-def _corrections(conn: Connection, query_words: list[str]) -> dict[str, list[str]]:
-    """For each word the index does not hold, the indexed words one edit away (two for long words)."""
+MAX_CORRECTIONS = 24
+"""Indexed words looked for in place of one mistyped word, nearest first (bounds the statement)."""
+
+
+def _corrections(conn: Connection, query_words: list[str]) -> dict[str, list[tuple[int, list[str]]]]:
+    """For each word, the indexed words one edit away (two for long words), grouped by edit distance, nearest
+    first. Also for a word the index holds: the index holds every dataset's words, and whether the reader may
+    see one that has it is settled only on the matches (`_hits`), so that a hidden dataset's words never
+    change how a reader's search is corrected."""
     asked = {w: {w} | deletions(w) for w in query_words if len(w) >= MIN_TYPO_LENGTH and not w.isdigit()}
     if not asked:
         return {}
@@ -396,16 +459,16 @@ def _corrections(conn: Connection, query_words: list[str]) -> dict[str, list[str
     by_variant: dict[str, set[str]] = {}
     for variant, term in rows:
         by_variant.setdefault(variant, set()).add(term)
-    out: dict[str, list[str]] = {}
+    out: dict[str, list[tuple[int, list[str]]]] = {}
     for w, mine in asked.items():
-        if w in by_variant.get(w, set()):
-            continue  # an indexed word
         limit = 2 if len(w) >= 8 else 1
-        near = {t for v in mine for t in by_variant.get(v, ())}
-        scored = sorted((d, t) for t in near if (d := _distance(w, t)) <= limit)
-        if scored:
-            best = scored[0][0]
-            out[w] = [t for d, t in scored if d == best][:3]
+        near = {t for v in mine for t in by_variant.get(v, ()) if t != w}
+        scored = sorted((d, t) for t in near if (d := _distance(w, t)) <= limit)[:MAX_CORRECTIONS]
+        groups: dict[int, list[str]] = {}
+        for d, t in scored:
+            groups.setdefault(d, []).append(t)
+        if groups:
+            out[w] = sorted(groups.items())
     return out
 
 

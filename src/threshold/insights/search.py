@@ -7,13 +7,13 @@ decision point's `insight.view`, never here."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
-from threshold.catalog.search import INSIGHTS, Reason, matching
+from threshold.catalog.search import INSIGHTS, Reason, matching, settled
 from threshold.insights.models import Insight, InsightSearchDocument, InsightVersion
 from threshold.store.search_index import add_terms, words
 
@@ -53,10 +53,23 @@ def reindex(s: Session, ids: Iterable[int]) -> None:
     add_terms(conn, (w for r in rows for w in words(f"{r['names']} {r['description']}")))
 
 
-def found(s: Session, text_: str) -> dict[int, str]:
+def found(s: Session, text_: str, visible: Callable[[set[int]], set[int]] | None = None) -> dict[int, str]:
     """Insights whose title or narrative match `text_` (stems, prefixes, typos, synonyms, parts of words),
-    each with why, in words ("title “scrap” (for “scarp”)"). Text only: not yet filtered for a reader."""
-    return {i: _why(reasons) for i, reasons in matching(s.connection(), text_, INSIGHTS).items()}
+    each with why, in words ("title “scrap” (for “scarp”)"). `visible` keeps the insights the reader may
+    view (the decision point's `insight.view`): one they may not never changes how the others are found.
+    Without it, the index's text alone (every insight not archived)."""
+    matched = matching(s.connection(), text_, INSIGHTS, visible)
+    if not matched:
+        return {}
+    texts = {  # each reason names the word its own insight has (a correction or synonym among several)
+        i: {"names": title, "description": narrative or ""}
+        for i, title, narrative in s.execute(
+            select(
+                InsightSearchDocument.insight_id, InsightSearchDocument.names, InsightSearchDocument.description
+            ).where(InsightSearchDocument.insight_id.in_(sorted(matched)))
+        )
+    }
+    return {i: _why([settled(r, texts.get(i, {}).get(r.field, "")) for r in reasons]) for i, reasons in matched.items()}
 
 
 def _why(reasons: list[Reason]) -> str:

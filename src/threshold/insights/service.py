@@ -747,7 +747,7 @@ def listing(
         why: dict[int, str] = {}
         if search and search.strip():
             like = f"%{_escape(search.strip().lower())}%"
-            why = insight_search.found(s, search.strip()[:200])  # title and narrative: the full-text index
+            why = insight_search.found(s, search.strip()[:200], lambda ids: _viewable_ids(s, person, ids))
             named = (
                 select(InsightInput.insight_id)
                 .join(Dataset, Dataset.id == InsightInput.dataset_id)
@@ -826,6 +826,12 @@ def _ref(s: Session, person: Person, insight: Insight) -> InsightRef:
 
 def _viewable(s: Session, person: Person, insight: Insight) -> bool:
     return insight.archived_at is None and bool(may(person, "insight.view", _ref(s, person, insight)))
+
+
+def _viewable_ids(s: Session, person: Person, ids: set[int]) -> set[int]:
+    """Those of insights `ids` (not archived) that `person` may view."""
+    rows = s.scalars(select(Insight).where(Insight.id.in_(sorted(ids)), Insight.archived_at.is_(None)))
+    return {i.id for i in viewable(s, person, list(rows))}
 
 
 def viewable(s: Session, person: Person, insights: list[Insight]) -> list[Insight]:
