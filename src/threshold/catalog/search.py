@@ -2,14 +2,15 @@
 
 Each word of the query is looked for in four fields of the search index (`store/search_index.py`):
 names, columns (names and labels), tags, description. A word matches by its stem ("rates" finds
-"rate", porter), as a prefix ("scra"), corrected when no indexed word has it ("scarp" -> "scrap",
-one edit; two for long words), by a synonym from the thesaurus ("revenue" -> "sales", English and
+"rate", porter), as a prefix ("scra"), corrected when no dataset the reader may see has it ("scarp" ->
+"scrap", one edit; two for long words), by a synonym from the thesaurus ("revenue" -> "sales", English and
 German business words), and, only when nothing else matched, as part of a word ("stelle" in
 "Kostenstelle", trigrams). Datasets that match every word come first; when none does, those
 matching the most words. An exact name match always leads. Each result says why it matched.
 
 Who may know what is the platform's one filter (`threshold.access.knowable`): the index holds text
-only, and every candidate passes that filter before it is counted, ranked or named.
+only, and every match passes that filter before anything is decided from it (how a word matched, how many
+words must match) and before it is counted, ranked or named.
 """
 
 from __future__ import annotations
