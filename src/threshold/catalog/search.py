@@ -312,22 +312,30 @@ def _hits(
     found: whether a word counts as typed or as a typo, which correction is nearest, whether parts of words
     are looked for. Plain ints and dicts: a common word matches thousands of datasets, and this runs on every
     search."""
-    corrections = _corrections(conn, query_words)
+    corrections, indexed = _corrections(conn, query_words)
     thesaurus = _thesaurus()
     extra = _from_sources(conn, query_words)
     alternatives: list[tuple[str, str, list[str]]] = []  # (word, kind, terms)
-    distance: dict[int, int] = {}  # the index of a typo alternative's first label -> its edit distance
     for w in query_words:
         alternatives.append((w, "word", [w]))
-        for d, terms in corrections.get(w, []):
-            distance[len(alternatives)] = d
-            alternatives.append((w, "typo", terms))
+        if w not in indexed:  # no document has it: its corrections in the same statement
+            alternatives += [(w, "typo", terms) for _, terms in corrections.get(w, [])]
         if synonyms := sorted((thesaurus.get(w, set()) | extra.get(w, set())) - {w}):
             alternatives.append((w, "synonym", synonyms))
     labels, found = _match(conn, alternatives, index=index)
     found = _only(found, visible)
-    nearest = _nearest_typos(labels, found, distance, len(index.fields))
     matched_by = {(labels[n].word, labels[n].kind) for n in found}
+    # A word some document has, but none the reader may see: corrected as if no document had it (a second
+    # statement, only then).
+    late = [(w, "typo", terms) for w in query_words if w in indexed and (w, "word") not in matched_by
+            for _, terms in corrections.get(w, [])]  # fmt: skip
+    if late:
+        more, found_more = _match(conn, late, first=len(labels), index=index)
+        found_more = _only(found_more, visible)
+        labels += more
+        found |= found_more
+        matched_by |= {(labels[n].word, labels[n].kind) for n in found_more}
+    nearest = _nearest_typos(labels, found, corrections)
     # Parts of words only for the words that found nothing whole (a second, rarer statement).
     unmatched = [w for w in query_words if len(w) >= 3 and not {(w, "word"), (w, "typo")} & matched_by]
     if unmatched:
@@ -362,19 +370,15 @@ def _only(found: dict[int, list[int]], visible: Callable[[set[int]], set[int]] |
 
 
 def _nearest_typos(
-    labels: list[Reason], found: dict[int, list[int]], distance: dict[int, int], fields: int
+    labels: list[Reason], found: dict[int, list[int]], corrections: dict[str, list[tuple[int, list[str]]]]
 ) -> set[int]:
-    """The typo labels at the smallest edit distance, per word, among those that found something."""
-    at: dict[int, int] = {}  # label -> distance (each typo alternative has one label per field)
-    for first, d in distance.items():
-        for n in range(first * fields, first * fields + fields):
-            at[n] = d
+    """The typo labels that found something at the smallest edit distance of their word's."""
+    distance = {(w, terms[0]): d for w, groups in corrections.items() for d, terms in groups}
+    at = {n: distance[labels[n].word, labels[n].term] for n in found if labels[n].kind == "typo"}
     nearest: dict[str, int] = {}
-    for n in found:
-        if n in at:
-            w = labels[n].word
-            nearest[w] = min(nearest.get(w, at[n]), at[n])
-    return {n for n in found if n in at and at[n] == nearest[labels[n].word]}
+    for n, d in at.items():
+        nearest[labels[n].word] = min(nearest.get(labels[n].word, d), d)
+    return {n for n, d in at.items() if d == nearest[labels[n].word]}
 
 
 def _from_sources(conn: Connection, query_words: list[str]) -> dict[str, set[str]]:
@@ -447,20 +451,21 @@ MAX_CORRECTIONS = 24
 """Indexed words looked for in place of one mistyped word, nearest first (bounds the statement)."""
 
 
-def _corrections(conn: Connection, query_words: list[str]) -> dict[str, list[tuple[int, list[str]]]]:
+def _corrections(conn: Connection, query_words: list[str]) -> tuple[dict[str, list[tuple[int, list[str]]]], set[str]]:
     """For each word, the indexed words one edit away (two for long words), grouped by edit distance, nearest
-    first. Also for a word the index holds: the index holds every dataset's words, and whether the reader may
-    see one that has it is settled only on the matches (`_hits`), so that a hidden dataset's words never
-    change how a reader's search is corrected."""
+    first; and which words the index holds as they are. Corrections also for those: the index holds every
+    document's words, and whether the reader may see one that has the word is settled on the matches
+    (`_hits`), so that a hidden dataset's words never change how a reader's search is corrected."""
     asked = {w: {w} | deletions(w) for w in query_words if len(w) >= MIN_TYPO_LENGTH and not w.isdigit()}
     if not asked:
-        return {}
+        return {}, set()
     variants = sorted(set().union(*asked.values()))
     rows = conn.execute(select(SearchTerm.variant, SearchTerm.term).where(SearchTerm.variant.in_(variants))).all()
     by_variant: dict[str, set[str]] = {}
     for variant, term in rows:
         by_variant.setdefault(variant, set()).add(term)
     out: dict[str, list[tuple[int, list[str]]]] = {}
+    indexed = {w for w in asked if w in by_variant.get(w, ())}
     for w, mine in asked.items():
         limit = 2 if len(w) >= 8 else 1
         near = {t for v in mine for t in by_variant.get(v, ()) if t != w}
@@ -470,7 +475,7 @@ def _corrections(conn: Connection, query_words: list[str]) -> dict[str, list[tup
             groups.setdefault(d, []).append(t)
         if groups:
             out[w] = sorted(groups.items())
-    return out
+    return out, indexed
 
 
 def _distance(a: str, b: str) -> int:
