@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from prepared import on_org
-from threshold.identity.service import get_person
+from prepared import kind, on_org
 
 from .usage_history import History, Receiver, build_history
-
-
-@pytest.fixture(scope="module")
-def history(module_any_org: Any, tmp_path_factory: pytest.TempPathFactory) -> History:
-    """The history on SQLite and PostgreSQL, built once per module: for tests that only read."""
-    return build_history(module_any_org.platform, tmp_path_factory.mktemp("history"))
 
 
 @on_org("fresh", "any_fresh")
@@ -25,11 +19,29 @@ def _prepare_history(org: Any, tmp: Path) -> History:
     return build_history(org.platform, tmp)
 
 
+def module_history(prepared: Any, backend: str, tmp: Path) -> Iterator[History]:
+    """A copy of the history's home prepared once per session (`_prepare_history`), open for a whole
+    module; closed (its database dropped) after."""
+    for org, built in prepared.copy_org(kind(_prepare_history), backend, tmp):
+        yield History(org.platform, dict(built.people), dict(built.ids))
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def history(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, prepared_homes: Any
+) -> Iterator[History]:
+    """The history on SQLite and PostgreSQL, one copy per module of the home built once per session: for
+    tests that only read."""
+    if request.param == "postgres" and not os.environ.get("THRESHOLD_TEST_POSTGRES_URL"):
+        pytest.skip("THRESHOLD_TEST_POSTGRES_URL not set (make test starts a local PostgreSQL)")
+    yield from module_history(prepared_homes, str(request.param), tmp_path_factory.mktemp(f"history_{request.param}"))
+
+
 def _copied_history(org: Any, tmp: Path, prepared: Any) -> History:
     built = prepared.result(org.platform, _prepare_history)
     if built is None:
         return build_history(org.platform, tmp)
-    return History(org.platform, {name: get_person(org.platform, name) for name in built.people}, built.ids)
+    return History(org.platform, dict(built.people), dict(built.ids))  # the same people in the copy (frozen `Person`s)
 
 
 @pytest.fixture

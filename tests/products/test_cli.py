@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,14 @@ import yaml
 
 import inprocess
 
-from .usage_history import KPIS, SENSORS, History, build_history
+from .conftest import module_history
+from .usage_history import KPIS, SENSORS, History
 
 
 @pytest.fixture(scope="module")
-def home(module_org: Any, tmp_path_factory: pytest.TempPathFactory) -> History:
-    return build_history(module_org.platform, tmp_path_factory.mktemp("cli-history"))
+def home(prepared_homes: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
+    """The history on SQLite, a copy of the home built once per session, for the module's tests in order."""
+    yield from module_history(prepared_homes, "sqlite", tmp_path_factory.mktemp("cli-history"))
 
 
 def run(h: History, *args: str) -> subprocess.CompletedProcess[str]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from prepared import on_org
+from prepared import kind, on_org
 from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.quality import dataset_checks
@@ -83,9 +83,12 @@ def any_batches(any_org: Any, tmp_path: Path, prepared_homes: Any) -> Batches:
 
 
 @pytest.fixture(scope="module")
-def module_batches(module_org: Any, tmp_path_factory: pytest.TempPathFactory) -> Batches:
-    """One `batches` per test module, for tests that only add checks and read their own runs."""
-    return _batches(module_org, tmp_path_factory.mktemp("module_batches"))
+def module_batches(prepared_homes: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Batches]:
+    """One `batches` per test module, for tests that only add checks and read their own runs (a copy of the
+    home built once per session)."""
+    tmp = tmp_path_factory.mktemp("module_batches")
+    for org, _built in prepared_homes.copy_org(kind(_prepare_batches), "sqlite", tmp):
+        yield Batches(org.platform, org.anna, org.ben, org.carla, org.admin, tmp)
 
 
 @dataclass
