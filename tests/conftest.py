@@ -63,10 +63,6 @@ def _postgres_database(template: str | None = None, strategy: str = "") -> str:
     return _pool().create(template, strategy)
 
 
-def _drop_postgres_database(url: str) -> None:
-    _pool().drop(url)
-
-
 # --- The heaviest test files first under `pytest -n N --dist loadfile` -------------------------------
 
 
@@ -319,8 +315,7 @@ class PreparedHomes:
 
     def close(self) -> None:
         for url in self._templates:
-            _pool().forget(url)
-            _drop_postgres_database(url)
+            _pool().discard(url)  # dropped after the run, with its copies (`DatabasePool.close`)
 
 
 @pytest.fixture(scope="session")

@@ -88,24 +88,13 @@ class DatabasePool:
             self._drops.append(url)
             self._lock.notify_all()
 
-    def forget(self, template: str) -> None:
-        """Drop the ready copies of `template` (before the template itself is dropped)."""
-        with self._lock:
-            while self._busy:  # a copy of it may be being made
-                self._lock.wait()
-            if template in self._wanted:
-                self._wanted.remove(template)
-            spares = self._ready.pop(template, deque())
-        for url in spares:
-            self.drop(url)
-
     def _next(self) -> tuple[str, str | None] | None:
         """The next job for the thread, under the lock: a spare to make first, else a drop."""
         for template in list(self._wanted):
             if len(self._ready.setdefault(template, deque())) < self.spares:
                 return "make", template
             self._wanted.remove(template)
-        if self._drops:
+        if self._drops and not self._closed:
             return "drop", self._drops.popleft()
         return None
 
@@ -142,11 +131,23 @@ class DatabasePool:
                     self._making = _NOTHING
                     self._lock.notify_all()
 
+    def discard(self, template: str) -> None:
+        """Drop the template `template` and its ready copies, off the caller's thread (by the thread, or at
+        `close` by the dropper)."""
+        with self._lock:
+            if template in self._wanted:
+                self._wanted.remove(template)
+            self._drops.extend(self._ready.pop(template, deque()))
+            self._drops.append(template)  # after its copies: a template in use by a copy cannot go
+            self._lock.notify_all()
+
     def close(self) -> None:
-        """Finish the drops, drop every copy not taken, stop the thread."""
+        """Stop the thread after the job it is doing, then drop every database still held (copies not taken,
+        drops not done, templates discarded) in a process of its own that outlives this one: a test run
+        does not wait for the server to drop them (10-20 s for the last test of a loaded worker)."""
         with self._lock:
             self._wanted.clear()
-            self._closed = True
+            self._closed = True  # the thread takes no more drops
             self._lock.notify_all()
         self._thread.join(timeout=120)
         with self._lock:
@@ -154,6 +155,34 @@ class DatabasePool:
             self._ready.clear()
             self._drops.clear()
             self._failed = []
-        for url in left:
-            self.drop(url)
         self._engine.dispose()
+        if left:
+            drop_later(self.admin_url, [_name(u) for u in left])
+
+
+_DROPPER = """
+import sys
+import sqlalchemy as sa
+engine = sa.create_engine(sys.argv[1], isolation_level="AUTOCOMMIT")
+with engine.connect() as c:
+    for name in sys.argv[2:]:
+        try:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        except sa.exc.SQLAlchemyError:
+            pass
+"""
+
+
+def drop_later(admin_url: str, names: list[str]) -> None:
+    """Drop databases `names` (this pool's, in the order given) from a detached process."""
+    import subprocess
+    import sys
+
+    assert all(n.startswith("thr_") and n.replace("_", "").isalnum() for n in names), names
+    subprocess.Popen(
+        [sys.executable, "-c", _DROPPER, admin_url, *names],
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
