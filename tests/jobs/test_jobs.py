@@ -329,3 +329,42 @@ def test_outcomes_come_in_the_order_the_kind_ran_its_jobs(any_platform: Platform
         assert [o.key for o in service.run_due(p, only=["test.backwards"])] == ["c", "b", "a"]
     finally:
         kinds._KINDS.pop("test.backwards", None)
+
+
+def test_a_platform_start_imports_no_job_code() -> None:
+    """Every registration runs when a platform opens; the code a job kind runs (SQL parsing, markdown, the
+    contract model) is imported only when a job of that kind runs, so a share or a query does not pay for it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from threshold.capabilities import load\n"
+        "load()\n"
+        "heavy = ('sqlglot', 'markdown_it', 'open_data_contract_standard', 'sqlalchemy.dialects.postgresql')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_every_job_kind_runs_a_function_that_exists() -> None:
+    import importlib
+
+    for kind in kinds.kinds().values():
+        run = kind.run
+        if isinstance(run, kinds.Later):
+            assert callable(getattr(importlib.import_module(run.module), run.function)), kind.name
+        assert callable(run)
+
+
+def test_a_kind_declared_twice_later_is_one_kind() -> None:
+    """A lazily named runner compares by what it names: registering a capability again changes nothing."""
+    declare(JobKind("test.later", "Later", run=kinds.Later("threshold.lineage.derive", "refresh_jobs")))
+    try:
+        declare(JobKind("test.later", "Later", run=kinds.Later("threshold.lineage.derive", "refresh_jobs")))
+        with pytest.raises(ValueError, match="declared twice"):
+            declare(JobKind("test.later", "Later", run=kinds.Later("threshold.insights.runs", "rerun_jobs")))
+    finally:
+        kinds._KINDS.pop("test.later", None)

@@ -36,7 +36,6 @@ from threshold.access.policy import (
     tag_matches,
 )
 from threshold.access.resources import DatasetRef
-from threshold.access.rowfilter import render
 from threshold.access.rules import _read
 from threshold.identity.service import Person
 from threshold.kept import Kept, kept_on
@@ -519,6 +518,8 @@ def _decide_one(
     for r in ctx.rules:
         if r.rule.kind == "row_filter" and _rule_targets(r, d, domain) and _applies(r, person, domain):
             assert r.rule.where is not None
+            from threshold.access.rowfilter import render  # sqlglot: only a decision with a row filter parses
+
             filters.append((r.rule_id, render(r.rule.where, person, ctx.attributes)))
     decision = Decision(d.full_name, d.id, True, rule, reason, purpose, visibility, cols, filters)
     decision.grant_id = grant.id if grant else None

@@ -66,7 +66,7 @@ def register() -> None:
     from threshold.erasure.legal_basis import register_lookup
 
     register_lookup(_legal_basis)  # the subject access report names each dataset's legal basis
-    from threshold.products.contracts import add_collection_properties
+    from threshold.products.collected import add_collection_properties
 
     add_collection_properties(_contract_properties)  # the ODCS contract carries the register
 

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from threshold.jobs.kinds import JobKind, declare
+from threshold.jobs.kinds import JobKind, Later, declare
+
+JOB_KIND = "sources.sync"
+"""The job kind of scheduled syncs (key: the dataset), run by `service.sync_jobs`."""
 
 
 def register() -> None:
-    from threshold.connectors.service import JOB_KIND, sync_jobs
-
-    declare(JobKind(JOB_KIND, "Sync a source database table into the lake", run=sync_jobs, retries=2))
+    declare(
+        JobKind(
+            JOB_KIND,
+            "Sync a source database table into the lake",
+            run=Later("threshold.connectors.service", "sync_jobs"),
+            retries=2,
+        )
+    )

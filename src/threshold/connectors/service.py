@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from threshold.access import SourceRef, may
 from threshold.connectors import access_files, dialects, extract, postgres_copy, secrets
 from threshold.connectors.models import SourceConnection, SourceSync
+from threshold.connectors.registration import JOB_KIND
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound, ThresholdError
 from threshold.identity.service import Person, get_person
 from threshold.jobs import service as jobs
@@ -29,7 +30,6 @@ from threshold.names import check_name, column_names
 from threshold.platform import Platform
 from threshold.store.models import User
 
-JOB_KIND = "sources.sync"
 MODES = ("full", "incremental")
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from threshold.events import SchemaChanged, subscribe
-from threshold.insights import runs, staleness
-from threshold.insights.service import JOB_KIND
-from threshold.jobs.kinds import JobKind, declare
+from threshold.jobs.kinds import JobKind, Later, declare
+
+JOB_KIND = "insight.rerun"
+"""The job kind of scheduled reruns (key: the insight's id), run by `runs.rerun_jobs`."""
 
 
 def register() -> None:
+    from threshold.insights import staleness
+
     subscribe(SchemaChanged, staleness.schema_changed)
-    declare(JobKind(JOB_KIND, "Rerun a scheduled insight", run=runs.rerun_jobs))
+    declare(JobKind(JOB_KIND, "Rerun a scheduled insight", run=Later("threshold.insights.runs", "rerun_jobs")))

@@ -38,6 +38,7 @@ from threshold.insights.models import (
     InsightView,
 )
 from threshold.insights.parameters import bind, check_sql, parse_parameters, values_for
+from threshold.insights.registration import JOB_KIND
 from threshold.insights.results import Computed, keep_chart, result_for
 from threshold.insights.staleness import StaleReason, reasons
 from threshold.jobs import schedule as schedules
@@ -45,7 +46,6 @@ from threshold.jobs import service as jobs
 from threshold.platform import Platform
 from threshold.store.models import Dataset, Domain, User
 
-JOB_KIND = "insight.rerun"
 ACTIONS = ("view", "comment", "fork", "edit", "schedule")
 """What a person may do with an insight (`insight.<action>` at the decision point)."""
 MAX_SQL = 200_000

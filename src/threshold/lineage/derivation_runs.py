@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,9 +20,11 @@ from sqlalchemy.orm import Session
 from threshold.jobs import service as jobs
 from threshold.lineage import graph, naming, openlineage_out, tags
 from threshold.lineage.models import Derivation, DerivationRun, LineageNode
-from threshold.lineage.query_lineage import QueryLineage
 from threshold.platform import Platform
 from threshold.store.models import Dataset
+
+if TYPE_CHECKING:  # the query's analysis (sqlglot) is derive's: a share's publication records no run without it
+    from threshold.lineage.query_lineage import QueryLineage
 
 
 @dataclass

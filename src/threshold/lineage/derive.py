@@ -40,14 +40,12 @@ from threshold.lineage import naming, openlineage_out
 from threshold.lineage.derivation_runs import DerivationRunSpec, deriving
 from threshold.lineage.models import Derivation, DerivationRun, LineageEdge, LineageNode
 from threshold.lineage.query_lineage import analyze
+from threshold.lineage.registration import REFRESH
 from threshold.lineage.results import DerivationRecord, DerivationRow, DerivationRunRow, DerivationSchedule
 from threshold.names import check_name
 from threshold.platform import Platform
 from threshold.sql.check import check
 from threshold.store.models import Column, Dataset, Domain, UsageRead, User
-
-REFRESH = "derivation.refresh"
-"""The job kind of scheduled refreshes (key: the derived dataset's full name)."""
 
 
 @dataclass

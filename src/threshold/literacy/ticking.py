@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -174,8 +173,12 @@ def _record(s: Session, done: Done, todo: list[tuple[str, str]]) -> None:
     ]
     if not rows:
         return
-    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-    s.execute(insert(LearningCompletion).on_conflict_do_nothing(), rows)
+    if s.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert  # here: ~0.06 s to import on SQLite homes
+
+        s.execute(pg_insert(LearningCompletion).on_conflict_do_nothing(), rows)
+    else:
+        s.execute(sqlite_insert(LearningCompletion).on_conflict_do_nothing(), rows)
 
 
 def _remember(platform: Platform, user_id: int, todo: list[tuple[str, str]]) -> None:

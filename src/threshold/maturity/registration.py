@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from threshold.jobs.kinds import JobKind, declare
+from threshold.jobs.kinds import JobKind, Later, declare
+
+JOB_KIND = "maturity.snapshot"
+"""The job kind of the monthly snapshot, run by `snapshots.snapshot_jobs`."""
 
 
 def register() -> None:
-    from threshold.maturity.snapshots import JOB_KIND, snapshot_jobs
-
-    declare(JobKind(JOB_KIND, "Snapshot the maturity of every domain", run=snapshot_jobs, retries=2))
+    declare(
+        JobKind(
+            JOB_KIND,
+            "Snapshot the maturity of every domain",
+            run=Later("threshold.maturity.snapshots", "snapshot_jobs"),
+            retries=2,
+        )
+    )

@@ -16,12 +16,12 @@ from threshold.identity.service import Person
 from threshold.maturity import assessment
 from threshold.maturity.models import Score, Snapshot
 from threshold.maturity.picture import DIMENSIONS
+from threshold.maturity.registration import JOB_KIND
 from threshold.maturity.signals import Context, Signal, measure
 from threshold.maturity.target import ensure_default, in_force
 from threshold.platform import Platform
 from threshold.store.models import Domain
 
-JOB_KIND = "maturity.snapshot"
 JOB_KEY = "organisation"
 SCHEDULE = "0 3 1 * *"
 """The monthly job: the first of each month at 03:00 UTC (on demand: `threshold maturity snapshot`)."""

@@ -13,19 +13,19 @@ major version.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
 from open_data_contract_standard.model import OpenDataContractStandard
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
 from threshold.access import DatasetRef, ProductRef, may
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound
 from threshold.identity.service import Person
 from threshold.platform import Platform
+from threshold.products.collected import collected as collected_properties
 from threshold.products.contract_document import (
     API_VERSION,
     Change,
@@ -84,7 +84,7 @@ def build(
         owner_row = s.scalars(select(User).where(User.name == owner)).one_or_none() if owner else None
         objects = [_object(rows[n]) for n in names]
         main_description, main_purpose, domain = main.description, main.purpose, main.domain.name
-        collected = _collected(s, main.id)
+        collected = collected_properties(s, main.id)
     doc: dict[str, Any] = {
         "apiVersion": API_VERSION,
         "kind": "DataContract",
@@ -119,19 +119,6 @@ def build(
     doc["support"] = [{"channel": "threshold", "url": f"/products/{names[0]}", "description": "product page"}]
     doc["description"] = {k: v for k, v in doc["description"].items() if v}
     return OpenDataContractStandard(**doc)
-
-
-COLLECTION_PROPERTIES: list[Callable[[Session, int], list[dict[str, Any]]]] = []
-"""Who adds the collection register to a contract (compliance registers itself: `add_collection_properties`)."""
-
-
-def add_collection_properties(lookup: Callable[[Session, int], list[dict[str, Any]]]) -> None:
-    if lookup not in COLLECTION_PROPERTIES:
-        COLLECTION_PROPERTIES.append(lookup)
-
-
-def _collected(s: Session, dataset_id: int) -> list[dict[str, Any]]:
-    return [p for lookup in COLLECTION_PROPERTIES for p in lookup(s, dataset_id)]
 
 
 def _object(d: Dataset) -> dict[str, Any]:

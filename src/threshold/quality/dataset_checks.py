@@ -33,12 +33,10 @@ from threshold.quality.kinds import CheckSpec, kind_of
 from threshold.quality.models import CHECK_SOURCES, Check, CheckRun
 from threshold.quality.outcomes import after_runs
 from threshold.quality.reading import PublishedReader, published_target, run_as
+from threshold.quality.registration import CHECK_JOB
 from threshold.quality.runner import CheckInfo, Result, evaluate, record
 from threshold.quality.score import dataset_scores
 from threshold.store.models import Dataset, User
-
-CHECK_JOB = "quality.check"
-"""The job kind of scheduled checks (key: the check's id); `quality/schedule.py` runs them."""
 
 HISTORY = 20
 

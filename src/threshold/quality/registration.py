@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from threshold.events import DatasetPublishing, Phase, subscribe
-from threshold.jobs.kinds import JobKind, declare
-from threshold.quality import gate, schedule
-from threshold.quality.dataset_checks import CHECK_JOB
+from threshold.jobs.kinds import JobKind, Later, declare
+from threshold.quality import gate
+
+CHECK_JOB = "quality.check"
+"""The job kind of scheduled checks (key: the check's id); `quality/schedule.py` runs them."""
 
 
 def register() -> None:
     subscribe(DatasetPublishing, gate.judge, phase=Phase.AROUND)
-    declare(JobKind(CHECK_JOB, "Run a scheduled check", run=schedule.check_jobs))
+    declare(JobKind(CHECK_JOB, "Run a scheduled check", run=Later("threshold.quality.schedule", "check_jobs")))

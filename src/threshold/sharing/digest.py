@@ -53,7 +53,7 @@ class SourceDigest:
     offset), beside commit and profiling. It is awaited before publication; a failed share cancels it.
     """
 
-    CHUNK = 4 * 1024 * 1024
+    CHUNK = 1024 * 1024
 
     def __init__(self, path: Path, value: str | None = None) -> None:
         self.path = path
@@ -109,16 +109,20 @@ class SourceDigest:
         if low:
             with contextlib.suppress(OSError, AttributeError):  # Linux: a thread's own nice value
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        # Into one 1 MiB buffer, unbuffered: a new 4 MiB bytes object per read cost ~0.03 s more CPU on a 766 MB
+        # file (~5 % of the hash). Not mmap: a file truncated while mapped would kill the process (SIGBUS).
+        buffer = bytearray(self.CHUNK)
+        view = memoryview(buffer)
         try:
-            with open(self.path, "rb") as f:
+            with open(self.path, "rb", buffering=0) as f:
                 f.seek(self._offset)
                 while turn == self._turn and not self._stop.is_set():
-                    chunk = f.read(self.CHUNK)
-                    if not chunk:
+                    n = f.readinto(buffer)
+                    if not n:
                         self.value = self._hash.hexdigest()
                         return
-                    self._hash.update(chunk)
-                    self._offset += len(chunk)
+                    self._hash.update(view[:n])
+                    self._offset += n
         except OSError:
             self._stop.set()  # unreadable: no digest, and no later thread tries again
 

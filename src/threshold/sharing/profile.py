@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from threshold.lake import ReadPlan, _quote_ident, _quote_str
 
@@ -68,16 +69,16 @@ def profile(con: duckdb.DuckDBPyConnection, plan: ReadPlan, sample_rows: int) ->
             f"CREATE OR REPLACE TEMP TABLE _freq AS SELECT {value} AS v, count(*) AS c FROM _sample "
             f"WHERE {col} IS NOT NULL GROUP BY 1"
         )
-        counts = con.execute("SELECT c, count(*) FROM _freq GROUP BY 1").fetchall()
-        distinct_in_sample = sum(k for _, k in counts)
+        distinct_in_sample, f1 = con.execute("SELECT count(*), count(*) FILTER (WHERE c = 1) FROM _freq").fetchall()[0]
         if n >= rows:
             p.distinct_estimate = distinct_in_sample
         else:
-            f1 = sum(k for c, k in counts if c == 1)
             p.distinct_estimate = min(int(round(n * distinct_in_sample / (n - f1 + f1 * n / rows))), rows)
-        top = con.execute("SELECT v, c FROM _freq ORDER BY c DESC, v LIMIT 5").fetchall()
-        p.top_values = [[_jsonable(v), int(c)] for v, c in top if c > 1 or distinct_in_sample <= 5]
-        p.sample = [r[0] for r in con.execute("SELECT v FROM _freq ORDER BY c DESC, v LIMIT 1000").fetchall()]
+        # The most frequent values (each value is one group, so the order is total): the top five are the first
+        # five of the sample that detection reads.
+        frequent = con.execute("SELECT v, c FROM _freq ORDER BY c DESC, v LIMIT 1000").fetchall()
+        p.top_values = [[_jsonable(v), int(c)] for v, c in frequent[:5] if c > 1 or distinct_in_sample <= 5]
+        p.sample = [v for v, _ in frequent]
         if p.null_fraction is None:
             nulls = (con.execute(f"SELECT count(*) FILTER (WHERE {col} IS NULL) FROM _sample").fetchall()[0] or (0,))[0]
             p.null_fraction = round(int(nulls) / n, 6)
@@ -115,22 +116,28 @@ def _row_group_sample(con: duckdb.DuckDBPyConnection, plan: ReadPlan, sample_row
     for f, i, n in picked:
         ranges.setdefault(f, []).append((first_row[(f, i)], n))
     parts: list[str] = []
-    picks: list[tuple[int, int]] = []  # (file's number, row position in it)
+    picked_file: list[int] = []  # for each picked row: its file's number ...
+    picked_row: list[int] = []  # ... and its position in that file
     offset = 0
     for k, (path, spans) in enumerate(ranges.items()):
         rows = " OR ".join(f"file_row_number BETWEEN {start} AND {start + n - 1}" for start, n in spans)
         if chosen is not None:
             for start, n in spans:
                 lo, hi = bisect_left(chosen, offset), bisect_left(chosen, offset + n)
-                picks.extend((k, start + r - offset) for r in chosen[lo:hi])
+                shift = start - offset
+                picked_row.extend([r + shift for r in chosen[lo:hi]])
+                picked_file.extend([k] * (hi - lo))
                 offset += n
             rows = f"({rows}) AND file_row_number IN (SELECT r FROM _picked WHERE f = {k})"
         parts.append(plan.rows_sql(path, rows))
     if chosen is not None:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _picked AS SELECT unnest($1) AS f, unnest($2) AS r",
-            [[f for f, _ in picks], [r for _, r in picks]],
-        )
+        # Through Arrow: DuckDB reads the two columns as they are (as list parameters, each value was converted).
+        picked = pa.table({"f": pa.array(picked_file, pa.int64()), "r": pa.array(picked_row, pa.int64())})
+        con.register("_picked_rows", picked)
+        try:
+            con.execute("CREATE OR REPLACE TEMP TABLE _picked AS SELECT f, r FROM _picked_rows")
+        finally:
+            con.unregister("_picked_rows")
     return " UNION ALL ".join(parts)
 
 
