@@ -203,6 +203,8 @@ class PreparedHomes:
         self._copies: weakref.WeakKeyDictionary[Platform, tuple[str, object]] = weakref.WeakKeyDictionary()
         """Each open copy -> its kind and its builder's result."""
         self._templates: list[str] = []
+        self._bases: dict[str, str] = {}
+        """Each home made by `prepare` -> the home it was built on."""
 
     @staticmethod
     def kind_for(request: pytest.FixtureRequest, org_fixture: str) -> str:
@@ -256,13 +258,13 @@ class PreparedHomes:
             self._templates.append(url)
         return where / "home", url, result
 
-    def _open_copy(self, kind: str, backend: str, dest: Path) -> tuple[Platform, str | None]:
+    def _open_copy(self, kind: str, backend: str, dest: Path, **settings: Any) -> tuple[Platform, str | None]:
         home, template, result = self._prepare(kind, backend)
         url = _pool().take(template) if template else None
         try:
             shutil.copytree(home, dest, symlinks=True)
             storage = s3homes.overrides(dest, copied=True)
-            platform = Platform.open(dest, **storage, **({"database_url": url} if url else {}))
+            platform = Platform.open(dest, **storage, **({"database_url": url} if url else {}), **settings)
             # The copied warehouse is stamped with the prepared home's store: claim it for the copy, as
             # `threshold init` does, so that the copy is in the state of a home built where it is (a
             # PostgreSQL template cannot even be asked whether it still uses the warehouse).
@@ -276,9 +278,10 @@ class PreparedHomes:
         self._copies[platform] = (kind, result)
         return platform, url
 
-    def copy(self, kind: str, backend: str, dest: Path) -> Iterator[Platform]:
-        """A copy of the prepared home `kind` at `dest`, open; closed (its database dropped) after."""
-        platform, url = self._open_copy(kind, backend, dest)
+    def copy(self, kind: str, backend: str, dest: Path, **settings: Any) -> Iterator[Platform]:
+        """A copy of the prepared home `kind` at `dest`, open (with `settings` for this opening, as
+        `Platform.open` takes them); closed (its database dropped) after."""
+        platform, url = self._open_copy(kind, backend, dest, **settings)
         try:
             yield platform
         finally:
@@ -303,9 +306,31 @@ class PreparedHomes:
                 setattr(org, name, value)
         return True
 
+    def prepare(self, kind: str, backend: str, build: Callable[[Platform], object], base: str = "empty") -> object:
+        """Make the home `kind` once per session and backend, unless made already: `build(platform)` on a
+        copy of the home `base` (`empty`, `org`, or one made here before); then `copy(kind, ...)` copies it.
+        What `build` returned (kept with the home: plain data, such as snapshot ids)."""
+        if (kind, backend) not in self._built:
+            assert base in ("empty", "org") or (base, backend) in self._built, f"{base} is not prepared"
+            where = Path(tempfile.mkdtemp(prefix=f"{kind.rsplit('.', 1)[-1]}_{backend}_", dir=self.root))
+            platform, url = self._open_copy(base, backend, where / "home")
+            try:
+                result = build(platform)
+            finally:
+                platform.close()
+            if url:
+                self._templates.append(url)
+            self._bases[kind] = base
+            self._built[kind, backend] = (where / "home", url, result)
+        return self._built[kind, backend][2]
+
     def is_org(self, platform: Platform) -> bool:
-        """Whether `platform` is a copy of a home that holds the org (`org` or a registered kind)."""
-        return self._copies.get(platform, ("empty", None))[0] != "empty"
+        """Whether `platform` is a copy of a home that holds the org (`org`, a registered kind, or a home
+        `prepare` built on one of them)."""
+        kind = self._copies.get(platform, ("empty", None))[0]
+        while kind in self._bases:
+            kind = self._bases[kind]
+        return kind != "empty"
 
     def result(self, platform: Platform, build: prepared.Build) -> Any:
         """What `build` returned when `platform` is a copy of its home, else None (then the fixture builds

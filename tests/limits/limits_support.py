@@ -30,3 +30,19 @@ def in_thread(fn: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
     t = threading.Thread(target=run)
     t.start()
     return t, out
+
+
+def serve(listener: Any, home: str) -> None:
+    """In a child (`tests/killed.py`): `threshold serve --home HOME` on the inherited listening socket `listener`
+    (in place of the one `bind` takes); SIGUSR1 prints where its threads are (faulthandler, on its stderr)."""
+    import faulthandler
+    import signal
+    import sys
+
+    from threshold.cli import main
+    from threshold.commands import serving
+
+    faulthandler.register(signal.SIGUSR1)
+    serving.bind = lambda host, port: listener
+    sys.argv = ["threshold", "serve", "--home", home]
+    main()

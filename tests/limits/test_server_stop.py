@@ -1,6 +1,7 @@
 """A server stopped with SIGTERM while queries run: it interrupts them, answers, and exits cleanly.
 
-The server is a real process running `threshold serve` on a socket the test bound beforehand. One client
+The server is a real process running `threshold serve` (forked with the code imported, `tests/killed.py`)
+on a socket the test bound beforehand. One client
 waits for a query that would run for days, another reads a result that would stream for days; the
 interactive time limit is ten minutes, so only interrupting them lets the server stop. After SIGTERM the
 process exits by itself (status 0, no signal), both clients are answered with why their query stopped,
@@ -15,7 +16,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,35 +24,26 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from limits_support import RUNAWAY
+from limits_support import RUNAWAY, serve
 from sqlalchemy import select
 
+import killed
 from threshold.identity.service import create_token
 from threshold.locks import DELETIONS, held_locks
 from threshold.store.models import UsageEvent
 
 STREAMING = "SELECT r AS n FROM range(100000000000000) t(r)"
-SERVE = (
-    "import faulthandler, signal, socket, sys\n"
-    "faulthandler.register(signal.SIGUSR1)\n"
-    "fd, home = int(sys.argv[1]), sys.argv[2]\n"
-    "from threshold.commands import serving\n"
-    "serving.bind = lambda host, port: socket.socket(fileno=fd)\n"
-    "from threshold.cli import main\n"
-    "sys.argv = ['threshold', 'serve', '--home', home]\n"
-    "main()\n"
-)
-"""`threshold serve` on an inherited listening socket (in place of the one `bind` takes); SIGUSR1 prints
-where its threads are."""
 
 
 @contextmanager
-def _server(home: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def _server(home: Path) -> Iterator[tuple[str, killed.Child]]:
+    """`threshold serve` in a process of its own (`limits_support.serve`, forked by `tests/killed.py` with the
+    code imported: a fresh `python` spends most of this test's time importing) on a listening socket the
+    test bound, in place of the one `bind` takes."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
     url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    fd = listener.fileno()
     env = {
         **os.environ,
         "THRESHOLD_JOBS__SCHEDULER": "false",
@@ -60,20 +51,12 @@ def _server(home: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
         "THRESHOLD_LIMITS__PERSON_QUERIES": "2",
         "THRESHOLD_LIMITS__QUERY_ROWS": "100000000",
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SERVE, str(fd), str(home)],
-        pass_fds=(fd,),
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = killed.call(serve, listener, str(home), env=env)
     listener.close()  # the server holds its own copy; requests queue in the backlog until it accepts
     try:
         yield url, proc
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        proc.kill()
         proc.communicate(timeout=60)
 
 
@@ -139,12 +122,12 @@ def test_sigterm_interrupts_running_queries_and_the_server_exits_with_a_clean_ho
             assert time.monotonic() < deadline, ("the two long queries never ran at once", answer, streamed)
 
         assert first.wait(timeout=120), streamed
-        proc.send_signal(signal.SIGTERM)
+        os.kill(proc.pid, signal.SIGTERM)
         resume.set()
         try:
             code = proc.wait(timeout=30)  # the queries' time limit is 600 s: only interrupting them ends it sooner
         except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGUSR1)  # where it is stuck, on its stderr (faulthandler)
+            os.kill(proc.pid, signal.SIGUSR1)  # where it is stuck, on its stderr (faulthandler)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=5)
             proc.kill()

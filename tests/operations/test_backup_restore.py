@@ -113,8 +113,19 @@ def test_a_backup_taken_during_appends_restores_elsewhere_to_exactly_what_was_pu
     assert count(lake_home, "d.a") == 20 + 50 * appended["d.a"]
 
 
-def test_the_manifest_lists_every_file_with_its_checksum_and_every_dataset(lake_home: Platform, tmp_path: Path) -> None:
-    put(lake_home, "d.a", 0, 10, mode="create")
+def _ten_rows(platform: Platform) -> None:
+    put(platform, "d.a", 0, 10, mode="create")
+
+
+@pytest.fixture
+def ten_rows(lake_home_with: Any) -> Platform:
+    """`lake_home` with d.a, ten rows in one share (built once per session, copied)."""
+    platform, _ = lake_home_with(_ten_rows)
+    return platform
+
+
+def test_the_manifest_lists_every_file_with_its_checksum_and_every_dataset(ten_rows: Platform, tmp_path: Path) -> None:
+    lake_home = ten_rows
     put(lake_home, "d.a", 10, 10)
     secret = lake_home.settings.session_secret()  # the server's secret signs sessions and webhooks: kept
     backup(lake_home, get_person(lake_home, ADMIN), tmp_path / "b")
@@ -132,16 +143,16 @@ def test_the_manifest_lists_every_file_with_its_checksum_and_every_dataset(lake_
     assert (tmp_path / "r" / "secret_key").stat().st_mode & 0o077 == 0
 
 
-def test_hard_linked_backup_shares_the_files(lake_home: Platform, tmp_path: Path) -> None:
-    put(lake_home, "d.a", 0, 10, mode="create")
+def test_hard_linked_backup_shares_the_files(ten_rows: Platform, tmp_path: Path) -> None:
+    lake_home = ten_rows
     result = backup(lake_home, get_person(lake_home, ADMIN), tmp_path / "b", link=True)
     assert result.linked == result.files
     restored = restore(tmp_path / "b", tmp_path / "r")
     assert restored.ok
 
 
-def test_a_damaged_backup_is_refused_before_anything_is_written(lake_home: Platform, tmp_path: Path) -> None:
-    put(lake_home, "d.a", 0, 10, mode="create")
+def test_a_damaged_backup_is_refused_before_anything_is_written(ten_rows: Platform, tmp_path: Path) -> None:
+    lake_home = ten_rows
     backup(lake_home, get_person(lake_home, ADMIN), tmp_path / "b")
     victim = next((tmp_path / "b" / "warehouse").rglob("*.parquet"))
     victim.write_bytes(victim.read_bytes()[:-3] + b"xyz")
@@ -151,10 +162,10 @@ def test_a_damaged_backup_is_refused_before_anything_is_written(lake_home: Platf
     assert not (tmp_path / "r").exists()
 
 
-def test_restore_refuses_what_is_not_a_backup_and_a_home_that_is_not_empty(lake_home: Platform, tmp_path: Path) -> None:
+def test_restore_refuses_what_is_not_a_backup_and_a_home_that_is_not_empty(ten_rows: Platform, tmp_path: Path) -> None:
+    lake_home = ten_rows
     with pytest.raises(NotFound, match="no complete Threshold backup"):
         restore(tmp_path, tmp_path / "r")
-    put(lake_home, "d.a", 0, 10, mode="create")
     backup(lake_home, get_person(lake_home, ADMIN), tmp_path / "b")
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "something").write_text("x")

@@ -13,7 +13,9 @@ import json
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -165,16 +167,14 @@ def test_a_dataset_being_written_is_never_touched(lake_home: Platform) -> None:
 
 
 @pytest.fixture
-def impatient(tmp_path: Path):
-    """A home whose writes wait only half a second for a locked store."""
-    from threshold.identity.service import add_domain, ensure_admin
+def impatient(tmp_path: Path, prepared_homes: Any) -> Iterator[Platform]:
+    """A home whose writes wait only half a second for a locked store (a copy of the session's empty home,
+    opened so)."""
+    from threshold.identity.service import add_domain
 
-    platform = Platform.open(tmp_path / "impatient", must_exist=False, lock_timeout_seconds=0.5)
-    platform.init()
-    ensure_admin(platform)
-    add_domain(platform, "d")
-    yield platform
-    platform.close()
+    for platform in prepared_homes.copy("empty", "sqlite", tmp_path / "impatient", lock_timeout_seconds=0.5):
+        add_domain(platform, "d")
+        yield platform
 
 
 def test_the_catalog_waits_for_a_locked_store_as_long_as_the_store_does(impatient: Platform) -> None:
@@ -219,21 +219,23 @@ def test_an_append_that_gives_up_on_a_locked_store_leaves_no_file(impatient: Pla
     assert count(impatient, "d.t") == 8
 
 
-def test_a_writer_waits_a_bounded_time_for_another_and_says_who_is_in_the_way(tmp_path: Path) -> None:
-    from threshold.identity.service import add_domain, ensure_admin
+@pytest.fixture
+def hasty(tmp_path: Path, prepared_homes: Any) -> Iterator[Platform]:
+    """A home whose writers wait only 0.2 s for another (a copy of the session's empty home, opened so)."""
+    from threshold.identity.service import add_domain
 
-    platform = Platform.open(tmp_path / "h", must_exist=False, writer_wait_seconds=0.2)
-    platform.init()
-    ensure_admin(platform)
-    add_domain(platform, "d")
-    try:
-        put(platform, "d.t", 0, 3, mode="create")
-        with locks.dataset_lock(platform, "d.t"):
-            with pytest.raises(TransientError, match="d.t is being written by another .* 0.2 s"):
-                put_in_thread(platform)
-        assert count(platform, "d.t") == 3
-    finally:
-        platform.close()
+    for platform in prepared_homes.copy("empty", "sqlite", tmp_path / "h", writer_wait_seconds=0.2):
+        add_domain(platform, "d")
+        yield platform
+
+
+def test_a_writer_waits_a_bounded_time_for_another_and_says_who_is_in_the_way(hasty: Platform) -> None:
+    platform = hasty
+    put(platform, "d.t", 0, 3, mode="create")
+    with locks.dataset_lock(platform, "d.t"):
+        with pytest.raises(TransientError, match="d.t is being written by another .* 0.2 s"):
+            put_in_thread(platform)
+    assert count(platform, "d.t") == 3
 
 
 def put_in_thread(platform: Platform) -> None:

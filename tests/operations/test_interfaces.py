@@ -1,6 +1,7 @@
 """Operating a home from the CLI and the REST API (in-process over ASGI).
 
-The CLI runs its entry point in this process (`inprocess.threshold`), a restore as a real `threshold` process.
+The CLI runs its entry point in this process (`inprocess.threshold`), a restore as a real `threshold` process
+(forked with the code imported, `tests/killed.py`).
 
 The interfaces only translate: the same services as the other tests, their errors one line each,
 their permissions those the routes declare (doctor: admins; repair and maintenance: owners).
@@ -11,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 import inprocess
+import killed
 from threshold.api.app import create_app
 from threshold.errors import ThresholdError
 from threshold.identity.service import create_token
@@ -39,14 +40,20 @@ def _one_line_error(done: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
+def _three_shares(platform: Platform) -> tuple[int, int]:
+    """d.t with three shares of 10 rows; the first two's snapshot ids."""
+    first = put(platform, "d.t", 0, 10, mode="create").snapshot_id
+    second = put(platform, "d.t", 100, 10).snapshot_id
+    put(platform, "d.t", 200, 10)
+    return first, second
+
+
 @pytest.fixture
-def damaged(lake_home: Platform) -> Platform:
-    """d.t with three shares, the second one's file deleted."""
-    first = put(lake_home, "d.t", 0, 10, mode="create").snapshot_id
-    second = put(lake_home, "d.t", 100, 10).snapshot_id
-    put(lake_home, "d.t", 200, 10)
-    added_file(lake_home, "d.t", second, first).unlink()
-    return lake_home
+def damaged(lake_home_with: Any) -> Platform:
+    """d.t with three shares (built once per session, copied), the second one's file deleted."""
+    platform, (first, second) = lake_home_with(_three_shares)
+    added_file(platform, "d.t", second, first).unlink()
+    return platform
 
 
 def test_cli_doctor_exits_1_on_trouble_and_0_after_the_repair(damaged: Platform) -> None:
@@ -93,14 +100,10 @@ def test_cli_backup_restore_and_compact(lake_home: Platform, tmp_path: Path) -> 
     made = threshold(home, "backup", str(tmp_path / "b"), "--format", "json")
     assert made.returncode == 0, made.stderr
     assert json.loads(made.stdout)["datasets"] == 1
-    restored = subprocess.run(
-        [sys.executable, "-m", "threshold.cli", "restore", str(tmp_path / "b"), "--home", str(tmp_path / "r")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert restored.returncode == 0, restored.stderr
-    assert "1 of 1 datasets verified" in restored.stdout
+    restored = killed.threshold("restore", tmp_path / "b", "--home", tmp_path / "r")
+    out, err = restored.communicate(timeout=300)
+    assert restored.returncode == 0, err
+    assert "1 of 1 datasets verified" in out
     history = threshold(tmp_path / "r", "maintenance", "history", "d.t", "--format", "json")
     assert [e["kind"] for e in json.loads(history.stdout)] == ["compact"]
 

@@ -8,14 +8,16 @@ one a query `AS OF` the promise's first moment reads, always stay.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from threshold.catalog.service import describe
 from threshold.errors import Denied, InvalidInput
-from threshold.identity.service import ADMIN, add_domain, ensure_admin, get_person
+from threshold.identity.service import ADMIN, add_domain, get_person
 from threshold.lakefiles import live_files
 from threshold.operations.maintenance import compact, expire, maintain_all
 from threshold.platform import Platform
@@ -86,14 +88,11 @@ def test_without_a_time_travel_promise_in_days_nothing_published_is_expired(lake
 
 
 @pytest.fixture
-def promising(tmp_path: Path) -> Platform:
-    """A home that promises 7 days of time travel."""
-    platform = Platform.open(tmp_path / "home", must_exist=False, operations={"time_travel_days": 7})
-    platform.init()
-    ensure_admin(platform)
-    add_domain(platform, "d")
-    yield platform
-    platform.close()
+def promising(tmp_path: Path, prepared_homes: Any) -> Iterator[Platform]:
+    """A home that promises 7 days of time travel (a copy of the session's empty home, opened so)."""
+    for platform in prepared_homes.copy("empty", "sqlite", tmp_path / "home", operations={"time_travel_days": 7}):
+        add_domain(platform, "d")
+        yield platform
 
 
 def _age_shares(platform: Platform, days_ago: list[float]) -> None:

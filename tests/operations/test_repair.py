@@ -9,6 +9,7 @@ appends again, the history and the audit log say what happened, and the owners a
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,13 +44,20 @@ def _file_of(platform: Platform, snapshots: list[int], k: int) -> Path:
 
 
 @pytest.fixture
-def damaged(lake_home: Platform) -> tuple[Platform, list[int], Path]:
+def four_shares(lake_home_with: Any) -> tuple[Platform, list[int]]:
+    """`lake_home` after `_four_shares` (built once per session, copied): the home and the snapshot ids."""
+    platform, snaps = lake_home_with(_four_shares)
+    return platform, snaps
+
+
+@pytest.fixture
+def damaged(four_shares: tuple[Platform, list[int]]) -> tuple[Platform, list[int], Path]:
     """d.t whose third share's file (ids 200-209) is gone."""
-    snaps = _four_shares(lake_home)
-    lost = _file_of(lake_home, snaps, 2)
+    platform, snaps = four_shares
+    lost = _file_of(platform, snaps, 2)
     lost.unlink()
-    lake_home.lake.forget("d.t")
-    return lake_home, snaps, lost
+    platform.lake.forget("d.t")
+    return platform, snaps, lost
 
 
 def test_a_lost_file_blocks_reading_with_a_message_that_names_the_repair(damaged) -> None:
@@ -131,16 +139,16 @@ def test_repair_needs_an_owner_and_hides_restricted_datasets_from_outsiders(dama
         examine(platform, get_person(platform, "ben"), "d.t")
 
 
-def test_a_dataset_that_reads_fully_is_not_repaired(lake_home: Platform) -> None:
-    _four_shares(lake_home)
+def test_a_dataset_that_reads_fully_is_not_repaired(four_shares: tuple[Platform, list[int]]) -> None:
+    lake_home, _ = four_shares
     with pytest.raises(Conflict, match="reads fully"):
         repair(lake_home, get_person(lake_home, ADMIN), "d.t", how="rollback")
     with pytest.raises(InvalidInput, match="unknown repair"):
         repair(lake_home, get_person(lake_home, ADMIN), "d.t", how="pray")
 
 
-def test_a_damaged_file_is_found_too(lake_home: Platform) -> None:
-    snaps = _four_shares(lake_home)
+def test_a_damaged_file_is_found_too(four_shares: tuple[Platform, list[int]]) -> None:
+    lake_home, snaps = four_shares
     victim = _file_of(lake_home, snaps, 1)
     data = bytearray(victim.read_bytes())
     data[-10:-4] = b"XXXXXX"  # the footer's length and magic: the file cannot be opened
@@ -150,8 +158,10 @@ def test_a_damaged_file_is_found_too(lake_home: Platform) -> None:
     assert f.reason.startswith("unreadable")
 
 
-def test_when_no_snapshot_reads_fully_rollback_is_refused_and_drop_lost_works(lake_home: Platform) -> None:
-    snaps = _four_shares(lake_home)
+def test_when_no_snapshot_reads_fully_rollback_is_refused_and_drop_lost_works(
+    four_shares: tuple[Platform, list[int]],
+) -> None:
+    lake_home, snaps = four_shares
     _file_of(lake_home, snaps, 0).unlink()
     lake_home.lake.forget("d.t")
     admin = get_person(lake_home, ADMIN)

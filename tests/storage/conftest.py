@@ -70,9 +70,10 @@ def open_s3_home(home: Path, prefix: str) -> Platform:
     return platform
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def s3_org_at_rest(tmp_path_factory: pytest.TempPathFactory, s3_bucket: str) -> tuple[Path, str]:
-    """The home of `s3_org`, built once per test module and closed: (its folder, its prefix)."""
+    """The home of `s3_org` and `module_s3_org`, built once per session and closed: (its folder, its prefix).
+    Never opened again: every user gets a copy."""
     tmp = tmp_path_factory.mktemp("s3_org_at_rest")
     prefix = f"t/{uuid.uuid4().hex[:12]}"
     platform = open_s3_home(tmp / "home", prefix)
@@ -83,22 +84,20 @@ def s3_org_at_rest(tmp_path_factory: pytest.TempPathFactory, s3_bucket: str) -> 
     return tmp / "home", prefix
 
 
-@pytest.fixture
-def s3_org(tmp_path: Path, s3_prefix: str, s3_org_at_rest: tuple[Path, str]) -> Iterator[Org]:
-    """The organisation of `org` (tests/conftest.py), its warehouse on the S3 server: a copy of the module's
-    `s3_org_at_rest` (its folder copied, its objects copied on the server into `s3_prefix`, the copy's
-    warehouse claimed as `threshold init` does), so the test may change it freely."""
+def _copy_of(at_rest: tuple[Path, str], tmp_path: Path, to_prefix: str) -> Iterator[Org]:
+    """The org of a copy of `at_rest` in `tmp_path` (its folder copied, its objects copied on the server into
+    `to_prefix`, the copy's warehouse claimed as `threshold init` does); closed after."""
     from pyarrow.fs import FileSelector, FileType
 
     from threshold import home as homes
 
-    home, prefix = s3_org_at_rest
+    home, prefix = at_rest
     fs = _fs()
     for info in fs.get_file_info(FileSelector(f"{BUCKET}/{prefix}", recursive=True)):
         if info.type == FileType.File:
-            fs.copy_file(info.path, f"{BUCKET}/{s3_prefix}/{info.path[len(BUCKET) + len(prefix) + 2 :]}")
+            fs.copy_file(info.path, f"{BUCKET}/{to_prefix}/{info.path[len(BUCKET) + len(prefix) + 2 :]}")
     shutil.copytree(home, tmp_path / "home", symlinks=True)
-    platform = Platform.open(tmp_path / "home", storage=s3_storage(s3_prefix))
+    platform = Platform.open(tmp_path / "home", storage=s3_storage(to_prefix))
     try:
         homes.claim(platform.settings, platform.store)
         csv = tmp_path / "plant_kpis.csv"
@@ -108,13 +107,15 @@ def s3_org(tmp_path: Path, s3_prefix: str, s3_org_at_rest: tuple[Path, str]) -> 
         platform.close()
 
 
+@pytest.fixture
+def s3_org(tmp_path: Path, s3_prefix: str, s3_org_at_rest: tuple[Path, str]) -> Iterator[Org]:
+    """The organisation of `org` (tests/conftest.py), its warehouse on the S3 server: a copy of
+    `s3_org_at_rest` in `s3_prefix`, so the test may change it freely."""
+    yield from _copy_of(s3_org_at_rest, tmp_path, s3_prefix)
+
+
 @pytest.fixture(scope="module")
-def module_s3_org(tmp_path_factory: pytest.TempPathFactory, s3_bucket: str) -> Iterator[Org]:
-    """`s3_org` built once per test module, for the tests that only read it (building it on the S3 server
-    costs about a second); they must not change what the others read."""
-    tmp = tmp_path_factory.mktemp("module_s3_org")
-    platform = open_s3_home(tmp / "home", f"t/{uuid.uuid4().hex[:12]}")
-    try:
-        yield _build_org(platform, tmp)
-    finally:
-        platform.close()
+def module_s3_org(tmp_path_factory: pytest.TempPathFactory, s3_org_at_rest: tuple[Path, str]) -> Iterator[Org]:
+    """`s3_org` once per test module (a copy of `s3_org_at_rest`, as building it on the S3 server costs about
+    a second), for the tests that only read it; they must not change what the others read."""
+    yield from _copy_of(s3_org_at_rest, tmp_path_factory.mktemp("module_s3_org"), f"t/{uuid.uuid4().hex[:12]}")
