@@ -160,6 +160,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     s3homes.addini(parser)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    s3homes.configure(config)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     """A file of `s3_suite` is collected twice: as it is, then its S3 variants (an `s3homes.S3Module`)."""

@@ -157,9 +157,23 @@ def addini(parser: pytest.Parser) -> None:
     )
 
 
+_SUITE = pytest.StashKey[dict[str, frozenset[str] | None]]()
+
+
+def configure(config: pytest.Config) -> None:
+    """Read `s3_suite` once (a listed file that does not exist stops the run with one line)."""
+    config.stash[_SUITE] = _read_suite(config)
+
+
 def suite(config: pytest.Config) -> dict[str, frozenset[str] | None]:
     """`s3_suite`: file (relative to the rootdir) -> the names of the tests listed in it, or None for all of
     them; nothing under THRESHOLD_TEST_WAREHOUSE=s3 (every test is on S3 already)."""
+    if _SUITE not in config.stash:
+        configure(config)
+    return config.stash[_SUITE]
+
+
+def _read_suite(config: pytest.Config) -> dict[str, frozenset[str] | None]:
     if ENABLED:
         return {}
     listed: dict[str, set[str] | None] = {}
@@ -213,17 +227,15 @@ class S3Module(pytest.Module):
 
 def variant_module(file_path: Path, parent: pytest.Collector) -> S3Module | None:
     """The `S3Module` of `file_path` when `s3_suite` lists it."""
-    config = parent.config
-    if not hasattr(config, "_s3_suite"):
-        config._s3_suite = suite(config)  # type: ignore[attr-defined]
+    listed = suite(parent.config)
     try:
-        key = file_path.relative_to(config.rootpath).as_posix()
+        key = file_path.relative_to(parent.config.rootpath).as_posix()
     except ValueError:
         return None
-    if key not in config._s3_suite:  # type: ignore[attr-defined]
+    if key not in listed:
         return None
     module = S3Module.from_parent(parent, path=file_path)
-    module.names = config._s3_suite[key]  # type: ignore[attr-defined]
+    module.names = listed[key]
     return module
 
 
