@@ -6,7 +6,9 @@
 
 Under `pytest -n auto --dist loadfile` a file runs whole on one worker, so the longest file bounds the wall
 time, and the sum over files divided by the workers is the least it can be: the report prints both. Reads
-the "slowest durations" lines (`0.52s setup tests/x.py::test_y[postgres]`) of every log given.
+the "slowest durations" lines (`0.52s setup tests/x.py::test_y[postgres]`) of every log given. A file's S3
+variants (`test_y[s3]`, `test_y[sqlite-s3]`: tests/s3homes.py) are a unit of their own, `tests/x.py[s3]`, as
+the workers hand them out.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 
 LINE = re.compile(r"^\s*([0-9.]+)s (setup|call|teardown)\s+(\S+?)::(\S.*)$")
+S3_VARIANT = re.compile(r"[\[-]s3\]$")
 
 
 def main() -> None:
@@ -32,6 +35,8 @@ def main() -> None:
             m = LINE.match(line)
             if m:
                 seconds, phase, path, test = float(m[1]), m[2], m[3], m[4]
+                if S3_VARIANT.search(test):
+                    path += "[s3]"
                 per_file[path][phase] += seconds
                 tests[path].add(test)
     rows = sorted(per_file.items(), key=lambda kv: -sum(kv[1].values()))

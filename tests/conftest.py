@@ -32,7 +32,7 @@ from threshold.identity.service import ADMIN, ensure_admin, get_person
 from threshold.platform import Platform
 
 POSTGRES_URL = os.environ.get("THRESHOLD_TEST_POSTGRES_URL")
-s3homes.install()  # THRESHOLD_TEST_WAREHOUSE=s3: every test home's warehouse on the local S3 server
+s3homes.switch(s3homes.ENABLED)  # THRESHOLD_TEST_WAREHOUSE=s3: every test home's warehouse on the local S3 server
 
 
 # --- PostgreSQL databases per test: made ahead, dropped after, off the test's thread (pgpool.py) ---
@@ -71,13 +71,22 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under `--dist loadfile`: hand the files to the workers in the order they were collected in, which
     `pytest_collection_modifyitems` makes heaviest first. xdist's own order (most tests first) hands the
     files with few but long tests (the route walks, the demo, the browser) out last, where one of them
-    keeps a worker busy long after the other has finished."""
+    keeps a worker busy long after the other has finished. A file's S3 variants (tests/s3homes.py) are
+    handed out as a unit of their own, right after the file's local tests."""
     if config.getvalue("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
 
+    suite = s3homes.suite(config)
+
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            """A file's S3 variants are a unit of their own: they may run beside its local tests."""
+            scope = str(super()._split_scope(nodeid))
+            return f"{scope}[s3]" if scope in suite and s3homes.is_variant_id(nodeid) else scope
+
     config.option.loadscopereorder = False
-    return LoadFileScheduling(config, log)
+    return Scheduling(config, log)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -116,7 +125,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """On an xdist worker under `--dist loadfile`: the files of `HEAVIEST` first, in its order, then the
     files with a test marked `slow`, then the others, the last two groups by number of tests, most first
     (a stable sort: a file's tests keep their order; every worker sorts the same collection the same way,
-    as xdist requires). A run without workers keeps the collection's order."""
+    as xdist requires). A run without workers keeps the collection's order, but for the S3 variants of a
+    file, which always follow its local tests (`s3homes.keep_apart`)."""
+    s3homes.check_shared(items)
+    s3homes.keep_apart(items)
     if not getattr(config, "workerinput", {}).get("heaviest_first"):
         return
     count: dict[str, int] = {}
@@ -135,6 +147,39 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     order = {path: i for i, path in enumerate(sorted(count, key=weight))}
     items.sort(key=lambda item: order[item.nodeid.split("::", 1)[0]])
+
+
+# --- The S3 variants of `s3_suite` (tests/s3homes.py) ------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    s3homes.addini(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    s3homes.configure(config)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """A file of `s3_suite` is collected twice: as it is, then its S3 variants (an `s3homes.S3Module`)."""
+    return s3homes.variant_module(file_path, parent)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """An S3 variant says so in its id, after any other parameter: `test_x[s3]`, `test_x[sqlite-s3]`."""
+    if isinstance(metafunc.definition.parent, s3homes.S3Module):
+        metafunc.parametrize("warehouse", ["s3"], indirect=True, ids=["s3"])
+
+
+@pytest.fixture(autouse=True)
+def warehouse(request: pytest.FixtureRequest) -> str:
+    """Where the test's homes keep their warehouse: "s3" for an S3 variant (or under
+    THRESHOLD_TEST_WAREHOUSE=s3), else "local"."""
+    kind = "s3" if s3homes.active() else "local"
+    assert getattr(request, "param", kind) == kind, f"an S3 variant runs with the switch {kind}"
+    return kind
 
 
 # --- Every test ---------------------------------------------------------------------------------
@@ -186,7 +231,8 @@ def _make_platform(home: Path, backend: str) -> Iterator[Platform]:
 
 
 class PreparedHomes:
-    """The test homes built once per session and backend, at rest; every test gets a copy of its own
+    """The test homes built once per session, backend and warehouse (local, or on S3 for the S3 variants of
+    tests/s3homes.py), at rest; every test gets a copy of its own
     (homes are relocatable, issue 11). Kinds: `empty` (admin only), `org` (the organisation of `Org`),
     and every fixture registered in `prepared.BUILDERS` (built on a copy of `org`).
 
@@ -198,8 +244,10 @@ class PreparedHomes:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._built: dict[tuple[str, str], tuple[Path, str | None, object]] = {}
-        """(kind, backend) -> the prepared home, its database (PostgreSQL) and what its builder returned."""
+        self._built: dict[tuple[str, str, bool], tuple[Path, str | None, object]] = {}
+        """(kind, backend, on S3) -> the prepared home, its database (PostgreSQL) and what its builder
+        returned: a home prepared with the warehouse on S3 is copied only for S3 variants, and the other
+        only for tests on local disk."""
         self._copies: weakref.WeakKeyDictionary[Platform, tuple[str, object]] = weakref.WeakKeyDictionary()
         """Each open copy -> its kind and its builder's result."""
         self._templates: list[str] = []
@@ -223,9 +271,10 @@ class PreparedHomes:
         return wanted.pop() if len(wanted) == 1 else "org"
 
     def _prepare(self, kind: str, backend: str) -> tuple[Path, str | None, object]:
-        if (kind, backend) not in self._built:
-            self._built[kind, backend] = self._build(kind, backend)
-        return self._built[kind, backend]
+        key = (kind, backend, s3homes.active())
+        if key not in self._built:
+            self._built[key] = self._build(kind, backend)
+        return self._built[key]
 
     def _build(self, kind: str, backend: str) -> tuple[Path, str | None, object]:
         """Build the home once: the same calls the tests made before, with cheap password hashing."""
@@ -233,7 +282,8 @@ class PreparedHomes:
 
         from threshold.identity import service as identity
 
-        where = Path(tempfile.mkdtemp(prefix=f"{kind.rsplit('.', 1)[-1]}_{backend}_", dir=self.root))
+        s3 = "_s3" if s3homes.active() else ""
+        where = Path(tempfile.mkdtemp(prefix=f"{kind.rsplit('.', 1)[-1]}_{backend}{s3}_", dir=self.root))
         build = {prepared.kind(b): b for b in BUILDERS.values()}.get(kind)
         hasher, identity._hasher = identity._hasher, PasswordHasher.from_parameters(profiles.CHEAPEST)
         try:

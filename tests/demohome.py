@@ -47,10 +47,11 @@ def demo_at_rest(tmp_path_factory: pytest.TempPathFactory) -> DemoAtRest:
     """The run's demo home (built here when no module of the run has built it yet)."""
     base = tmp_path_factory.getbasetemp()
     root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    where = root / f"demo-{SCALE}-{WEEKS}w"
+    name = f"demo-{SCALE}-{WEEKS}w" + ("-s3" if s3homes.active() else "")  # an S3 variant's is on S3
+    where = root / name
     done = where / "built.json"
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / f"demo-{SCALE}-{WEEKS}w.lock", "w") as lock:
+    with open(root / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not done.is_file():
             shutil.rmtree(where, ignore_errors=True)  # a build that died half-way

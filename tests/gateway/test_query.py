@@ -129,6 +129,20 @@ SAME_AS_DUCKDB = [
 ]
 
 
+def test_the_homes_keep_their_warehouse_where_the_variant_says(sales: Any, platform: Any, warehouse: str) -> None:
+    """The local tests read homes on local disk; the `[s3]` variant (tests/s3homes.py) reads homes whose
+    warehouse is on the S3 server, the module's own home included (built again for the variant)."""
+    assert sales.platform.settings.storage.kind == platform.settings.storage.kind == warehouse
+    if warehouse == "s3":
+        from pyarrow.fs import FileSelector
+
+        from s3homes import BUCKET, fs
+
+        prefix = f"{BUCKET}/{sales.platform.settings.storage.prefix}"
+        held = [f.path for f in fs().get_file_info(FileSelector(prefix, recursive=True))]
+        assert any(p.endswith(".parquet") and "/sales/orders/" in p for p in held), held
+
+
 @pytest.mark.parametrize("sql", SAME_AS_DUCKDB)
 def test_same_result_as_plain_duckdb(sql: str, sales: Any, plain: Any) -> None:
     got = query(sales.platform, sql, user=sales.ben, max_rows=None).table
