@@ -360,9 +360,11 @@ class PreparedHomes:
         """Make the home `kind` once per session and backend, unless made already: `build(platform)` on a
         copy of the home `base` (`empty`, `org`, or one made here before); then `copy(kind, ...)` copies it.
         What `build` returned (kept with the home: plain data, such as snapshot ids)."""
-        if (kind, backend) not in self._built:
-            assert base in ("empty", "org") or (base, backend) in self._built, f"{base} is not prepared"
-            where = Path(tempfile.mkdtemp(prefix=f"{kind.rsplit('.', 1)[-1]}_{backend}_", dir=self.root))
+        key = (kind, backend, s3homes.active())
+        if key not in self._built:
+            assert base in ("empty", "org") or (base, *key[1:]) in self._built, f"{base} is not prepared"
+            s3 = "_s3" if key[2] else ""
+            where = Path(tempfile.mkdtemp(prefix=f"{kind.rsplit('.', 1)[-1]}_{backend}{s3}_", dir=self.root))
             platform, url = self._open_copy(base, backend, where / "home")
             try:
                 result = build(platform)
@@ -371,8 +373,8 @@ class PreparedHomes:
             if url:
                 self._templates.append(url)
             self._bases[kind] = base
-            self._built[kind, backend] = (where / "home", url, result)
-        return self._built[kind, backend][2]
+            self._built[key] = (where / "home", url, result)
+        return self._built[key][2]
 
     def is_org(self, platform: Platform) -> bool:
         """Whether `platform` is a copy of a home that holds the org (`org`, a registered kind, or a home
