@@ -9,12 +9,11 @@ unique in the table, one whose values all repeat keeps the sample's count.
 
 from __future__ import annotations
 
-import random
-from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from threshold.lake import ReadPlan, _quote_ident, _quote_str
@@ -65,24 +64,28 @@ def profile(con: duckdb.DuckDBPyConnection, plan: ReadPlan, sample_rows: int) ->
             value = f"CAST({col} AS VARCHAR)"
         else:
             value = col
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _freq AS SELECT {value} AS v, count(*) AS c FROM _sample "
-            f"WHERE {col} IS NOT NULL GROUP BY 1"
-        )
-        distinct_in_sample, f1 = con.execute("SELECT count(*), count(*) FILTER (WHERE c = 1) FROM _freq").fetchall()[0]
+        # One statement: the sample's most frequent values (each value is one group, so the order is total), each
+        # with how many distinct values the sample holds and how many of them it holds once (one row of NULLs
+        # carries these two when the sample holds no value at all).
+        answer = con.execute(
+            f"WITH g AS MATERIALIZED (SELECT {value} AS v, count(*) AS c FROM _sample WHERE {col} IS NOT NULL "
+            "GROUP BY 1), s AS (SELECT count(*) AS d, count(*) FILTER (WHERE c = 1) AS f1 FROM g) "
+            "SELECT v, c, d, f1 FROM (SELECT v, c FROM g ORDER BY c DESC, v LIMIT 1000) RIGHT JOIN s ON true "
+            "ORDER BY c DESC, v"
+        ).fetchall()
+        distinct_in_sample, f1 = int(answer[0][2]), int(answer[0][3])
+        frequent = [(v, c) for v, c, _, _ in answer if c is not None]
         if n >= rows:
             p.distinct_estimate = distinct_in_sample
         else:
             p.distinct_estimate = min(int(round(n * distinct_in_sample / (n - f1 + f1 * n / rows))), rows)
-        # The most frequent values (each value is one group, so the order is total): the top five are the first
-        # five of the sample that detection reads.
-        frequent = con.execute("SELECT v, c FROM _freq ORDER BY c DESC, v LIMIT 1000").fetchall()
+        # The top five are the first five of the sample that detection reads.
         p.top_values = [[_jsonable(v), int(c)] for v, c in frequent[:5] if c > 1 or distinct_in_sample <= 5]
         p.sample = [v for v, _ in frequent]
         if p.null_fraction is None:
             nulls = (con.execute(f"SELECT count(*) FILTER (WHERE {col} IS NULL) FROM _sample").fetchall()[0] or (0,))[0]
             p.null_fraction = round(int(nulls) / n, 6)
-    for table in ("_sample", "_freq", "_picked"):
+    for table in ("_sample", "_picked"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return TableProfile(rows, size, columns, n)
 
@@ -111,34 +114,41 @@ def _row_group_sample(con: duckdb.DuckDBPyConnection, plan: ReadPlan, sample_row
         first_row[(f, i)] = before.get(f, 0)
         before[f] = first_row[(f, i)] + n
     total = sum(n for _, _, n in picked)
-    chosen = sorted(random.Random(7).sample(range(total), sample_rows)) if total > sample_rows else None
+    chosen = _seeded_positions(total, sample_rows) if total > sample_rows else None
     ranges: dict[str, list[tuple[int, int]]] = {}
     for f, i, n in picked:
         ranges.setdefault(f, []).append((first_row[(f, i)], n))
     parts: list[str] = []
-    picked_file: list[int] = []  # for each picked row: its file's number ...
-    picked_row: list[int] = []  # ... and its position in that file
+    picked_file: list[np.ndarray] = []  # for each picked row: its file's number ...
+    picked_row: list[np.ndarray] = []  # ... and its position in that file
     offset = 0
     for k, (path, spans) in enumerate(ranges.items()):
         rows = " OR ".join(f"file_row_number BETWEEN {start} AND {start + n - 1}" for start, n in spans)
         if chosen is not None:
             for start, n in spans:
-                lo, hi = bisect_left(chosen, offset), bisect_left(chosen, offset + n)
-                shift = start - offset
-                picked_row.extend([r + shift for r in chosen[lo:hi]])
-                picked_file.extend([k] * (hi - lo))
+                lo, hi = np.searchsorted(chosen, (offset, offset + n))
+                picked_row.append(chosen[lo:hi] + (start - offset))
+                picked_file.append(np.full(hi - lo, k, dtype=np.int64))
                 offset += n
             rows = f"({rows}) AND file_row_number IN (SELECT r FROM _picked WHERE f = {k})"
         parts.append(plan.rows_sql(path, rows))
     if chosen is not None:
         # Through Arrow: DuckDB reads the two columns as they are (as list parameters, each value was converted).
-        picked = pa.table({"f": pa.array(picked_file, pa.int64()), "r": pa.array(picked_row, pa.int64())})
+        picked = pa.table({"f": pa.array(np.concatenate(picked_file)), "r": pa.array(np.concatenate(picked_row))})
         con.register("_picked_rows", picked)
         try:
             con.execute("CREATE OR REPLACE TEMP TABLE _picked AS SELECT f, r FROM _picked_rows")
         finally:
             con.unregister("_picked_rows")
     return " UNION ALL ".join(parts)
+
+
+def _seeded_positions(total: int, count: int) -> np.ndarray:
+    """`count` of the positions 0 .. `total` - 1, uniformly without replacement, in order; always the same ones for
+    the same arguments: the positions with the smallest of `total` raw 64-bit draws of PCG64 seeded with 7 (the
+    bit generator's raw stream, which NumPy keeps stable across releases, unlike its sampling methods)."""
+    keys = np.random.PCG64(7).random_raw(total)
+    return np.sort(np.argpartition(keys, count - 1)[:count]).astype(np.int64)
 
 
 def _footer_stats(
