@@ -364,12 +364,39 @@ def test_the_home_is_found_as_the_cli_finds_it(tmp_path: Path) -> None:
     assert protocol.home_dir(["query", "--", "--home", "/c"], {}, cwd) == str(tmp_path / ".threshold")
 
 
+_NO_WAKING: helper.ChildEnded = None  # type: ignore[assignment]  # read only by a forked child, never forked here
+
+
+def test_a_child_that_ends_wakes_the_helper_at_once(tmp_path: Path) -> None:
+    """A child's end wakes the helper's wait (which would otherwise last until its next check): it reaps the
+    child and imports what a share needs before the next command comes."""
+    handler, fd = signal.getsignal(signal.SIGCHLD), signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(fd)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(tmp_path / "s.sock"))
+        listener.listen()
+        ended = helper.ChildEnded()
+        try:
+            assert helper.wait_for(listener, ended, 0.0) == (False, False)
+            child = subprocess.Popen([sys.executable, "-c", "pass"])
+            assert helper.wait_for(listener, ended, 120.0) == (False, True)  # long before the 120 s
+            assert child.wait() == 0
+            assert helper.wait_for(listener, ended, 0.0) == (False, False)  # drained: no second wake
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as caller:
+                caller.connect(str(tmp_path / "s.sock"))
+                assert helper.wait_for(listener, ended, 120.0) == (True, False)
+        finally:
+            ended.close()
+    assert signal.getsignal(signal.SIGCHLD) == handler  # both put back as they were
+    assert signal.set_wakeup_fd(fd) == fd
+
+
 def test_a_full_helper_says_busy_and_runs_nothing() -> None:
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     with b, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
         protocol.send(b, {"argv": ["query", "select 1"], "env": {}, "umask": 0o22})
 
-        assert helper._take(a, listener, 0, lambda: pytest.fail("ran")) is None
+        assert helper._take(a, listener, _NO_WAKING, 0, lambda: pytest.fail("ran")) is None
         assert protocol.receive(b)[0] == {"answer": "busy"}
 
 
@@ -388,7 +415,7 @@ def test_a_request_out_of_shape_is_refused(request_: dict[str, object]) -> None:
     with b, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
         protocol.send(b, request_)
 
-        assert helper._take(a, listener, 4, lambda: pytest.fail("ran")) is None
+        assert helper._take(a, listener, _NO_WAKING, 4, lambda: pytest.fail("ran")) is None
         with pytest.raises(EOFError):
             protocol.receive(b)
 

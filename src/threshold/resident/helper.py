@@ -80,6 +80,43 @@ SETTLE_SECONDS = 0.2
 """How long a new helper waits for a first command before it imports `LATER`."""
 
 
+class ChildEnded:
+    """Wakes the helper's loop as soon as a child ends (SIGCHLD, through the signal wake-up descriptor): the
+    helper reaps it and, free again, imports `LATER` at once, instead of at its next check (`CHECK_SECONDS`), when
+    a share started meanwhile (say, a few seconds after a first `threshold datasets`) would have imported them
+    itself, beside its own conversion. Installed in the helper's main thread; `close` puts back what was there."""
+
+    def __init__(self) -> None:
+        self.fd, self._write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._old_fd = signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
+        self._old_handler = signal.signal(signal.SIGCHLD, _ignore)
+
+    def drain(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self.fd, 512):
+                pass
+
+    def close(self) -> None:
+        """In the helper when it leaves, and in each child (which must not wake the helper's loop)."""
+        signal.set_wakeup_fd(self._old_fd)
+        signal.signal(signal.SIGCHLD, self._old_handler)
+        os.close(self.fd)
+        os.close(self._write)
+
+
+def _ignore(signum: int, frame: Any) -> None:
+    """A Python handler, so that the signal reaches the wake-up descriptor (SIG_DFL would not)."""
+
+
+def wait_for(listener: socket.socket, ended: ChildEnded, seconds: float) -> tuple[bool, bool]:
+    """Wait up to `seconds` for a caller or a child's end: (a caller is waiting, a child ended)."""
+    readable, _, _ = select.select([listener.fileno(), ended.fd], [], [], seconds)
+    woken = ended.fd in readable
+    if woken:
+        ended.drain()
+    return listener.fileno() in readable, woken
+
+
 @dataclass
 class Idle:
     """When an idle helper leaves: `seconds` after its last command ended, never while one runs."""
@@ -141,6 +178,7 @@ def serve(home: str, path: str, ready: int, expected: str, run: Callable[[], Non
     children: set[int] = set()
     later = list(LATER)
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    ended = ChildEnded()
     try:
         while True:
             _forget(children, idle)
@@ -150,23 +188,26 @@ def serve(home: str, path: str, ready: int, expected: str, run: Callable[[], Non
             wait = CHECK_SECONDS if left is None else min(CHECK_SECONDS, left)
             if later and not children:
                 wait = min(wait, SETTLE_SECONDS)
-            readable, _, _ = select.select([listener], [], [], wait)
-            if readable:
+            calling, woken = wait_for(listener, ended, wait)
+            if calling:
                 with contextlib.suppress(OSError):
                     conn, _ = listener.accept()
                     _forget(children, idle)  # commands that ended while this one waited free their place
-                    child = _take(conn, listener, settings.resident_queries - len(children), run)
+                    child = _take(conn, listener, ended, settings.resident_queries - len(children), run)
                     if child is not None:
                         children.add(child)
                         idle.started()
                     elif not _still_current(path, own, code):
                         return  # e.g. a new helper's probe (`_clear_stale`) after an upgrade: make way at once
+            elif woken:
+                continue  # a child ended: reaped at the top of the loop, then `LATER` after the settling wait
             elif later and not children:
                 _preload(later)
                 later = []
             elif not _still_current(path, own, code):
                 return
     finally:
+        ended.close()
         listener.close()
         with contextlib.suppress(OSError):
             if os.stat(path).st_ino == own:
@@ -264,7 +305,9 @@ def _reap(children: set[int]) -> list[int]:
     return ended
 
 
-def _take(conn: socket.socket, listener: socket.socket, free: int, run: Callable[[], None]) -> int | None:
+def _take(
+    conn: socket.socket, listener: socket.socket, ended: ChildEnded, free: int, run: Callable[[], None]
+) -> int | None:
     """Check the caller and its request, and fork the child that runs it; its pid, or None."""
     fds: list[int] = []
     try:
@@ -293,6 +336,7 @@ def _take(conn: socket.socket, listener: socket.socket, free: int, run: Callable
         pid = os.fork()
         if pid == 0:
             try:
+                ended.close()
                 _child(conn, listener, request, fds, run)
             finally:
                 os._exit(70)  # a child never returns into the helper's loop
