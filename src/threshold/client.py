@@ -214,9 +214,10 @@ class LocalClient(
             page += 1
 
     def dataset(self, name: str) -> dict[str, Any]:
+        """The dataset's record (as `/api/v1/datasets/{name}` sends it)."""
         from threshold.catalog.service import describe
 
-        return describe(self.platform, name, viewer=self.user)
+        return describe(self.platform, name, viewer=self.user).to_json()
 
     def usage(self, dataset: str | None = None) -> dict[str, Any]:
         from threshold.usage import service

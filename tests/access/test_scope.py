@@ -108,7 +108,7 @@ def test_a_copy_reads_as_its_source_for_someone_without_the_grant(copied: Any) -
     why = {c.name: c.why for c in d.columns if c.mask}
     assert set(why) == SENSITIVE and "comes from sales" in why["email"]
     record = describe(p, "finance.cust_copy", viewer=copied.claudia)
-    profile = {c["name"]: (c["min"], c["max"], c["top_values"]) for c in record["schema"]}
+    profile = {c.name: (c.min, c.max, c.top_values) for c in record.schema}
     assert profile["customer_name"] == (None, None, []), "no profile values of a column she reads masked"
 
 

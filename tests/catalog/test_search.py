@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from dataclasses import asdict
 from typing import Any
 
 import pyarrow as pa
@@ -175,20 +177,20 @@ def test_bad_pages_are_refused(page: int, per_page: int, org: Any) -> None:
 
 def test_describe_has_schema_profile_history_and_examples(org: Any) -> None:
     d = describe(org.platform, "manufacturing.plant_kpis")
-    assert (d["name"], d["domain"], d["rows"], d["columns"], d["stage"]) == (
+    assert (d.name, d.domain, d.rows, d.columns, d.stage) == (
         "manufacturing.plant_kpis",
         "manufacturing",
         5,
         6,
         "shared",
     )
-    assert d["description"] == "Daily KPIs per plant: scrap rate, energy"
-    assert d["purpose"] == "plant performance reporting"
-    assert (d["shared_by"], d["first_shared_by"]) == ("anna", "anna")
-    assert d["source"]["name"] == "plant_kpis.csv" and d["source"]["format"] == "csv"
-    assert len(d["source"]["sha256"]) == 64
-    schema = {c["name"]: c for c in d["schema"]}
-    assert [(c["name"], c["label"], c["type"]) for c in d["schema"]] == [
+    assert d.description == "Daily KPIs per plant: scrap rate, energy"
+    assert d.purpose == "plant performance reporting"
+    assert (d.shared_by, d.first_shared_by) == ("anna", "anna")
+    assert d.source.name == "plant_kpis.csv" and d.source.format == "csv"
+    assert len(d.source.sha256) == 64
+    schema = {c.name: c for c in d.schema}
+    assert [(c.name, c.label, c.type) for c in d.schema] == [
         ("plant", "Plant", "VARCHAR"),
         ("operator_name", "Operator Name", "VARCHAR"),
         ("e_mail", "E-Mail", "VARCHAR"),
@@ -196,31 +198,55 @@ def test_describe_has_schema_profile_history_and_examples(org: Any) -> None:
         ("energy_kwh", "Energy kWh", "DOUBLE"),
         ("day", "Day", "DATE"),
     ]
-    assert [t["tag"] for t in schema["e_mail"]["tags"]] == ["personal.email"]
-    assert [t["tag"] for t in schema["operator_name"]["tags"]] == ["personal.name"]
-    assert schema["plant"]["tags"] == []
+    assert [t.tag for t in schema["e_mail"].tags] == ["personal.email"]
+    assert [t.tag for t in schema["operator_name"].tags] == ["personal.name"]
+    assert schema["plant"].tags == []
     # The profile.
-    assert schema["plant"]["null_fraction"] == 0.0
-    assert schema["plant"]["distinct_estimate"] == 3
-    assert (schema["scrap_rate"]["min"], schema["scrap_rate"]["max"]) == ("0.05", "0.15")
-    assert (schema["day"]["min"], schema["day"]["max"]) == ("2026-01-03", "2026-01-06")
-    assert schema["plant"]["top_values"][:2] == [["Berlin", 2], ["Lyon", 2]]
+    assert schema["plant"].null_fraction == 0.0
+    assert schema["plant"].distinct_estimate == 3
+    assert (schema["scrap_rate"].min, schema["scrap_rate"].max) == ("0.05", "0.15")
+    assert (schema["day"].min, schema["day"].max) == ("2026-01-03", "2026-01-06")
+    assert schema["plant"].top_values[:2] == [["Berlin", 2], ["Lyon", 2]]
     # History: one share so far.
-    assert len(d["history"]) == 1
-    h = d["history"][0]
-    assert (h["snapshot_id"], h["by"], h["mode"], h["rows_added"], h["rows_total"]) == (
-        d["snapshot_id"],
+    assert len(d.history) == 1
+    h = d.history[0]
+    assert (h.snapshot_id, h.by, h.mode, h.rows_added, h.rows_total) == (
+        d.snapshot_id,
         "anna",
         "create",
         5,
         5,
     )
-    assert [e["title"] for e in d["example_queries"]] == [
+    assert [e.title for e in d.example_queries] == [
         "See the first rows",
         "Count the rows",
         "Total scrap_rate by plant",
         "Rows per month of day",
     ]
+
+
+def test_the_records_json_keeps_its_keys_and_their_order(org: Any) -> None:
+    """What the API, the page's `.json` twin, the CLI and the client send: every field, in the order clients
+    have always read them (the form is written out by hand; it must say what the dataclasses hold)."""
+    d = describe(org.platform, "manufacturing.plant_kpis", viewer=org.ben)
+    sent = d.to_json()
+    assert list(sent) == [
+        *("name", "domain", "title", "description", "stage", "visibility", "rows", "columns", "tags"),
+        *("shared_by", "updated_at", "purpose", "snapshot_id", "size_bytes", "created_at", "source"),
+        *("first_shared_by", "dataset_tags", "schema", "history", "example_queries"),
+    ]
+    assert list(sent["source"]) == ["name", "format", "size", "sha256"]
+    e_mail = next(c for c in sent["schema"] if c["name"] == "e_mail")
+    assert list(e_mail) == [
+        *("name", "label", "type", "tags", "null_fraction", "distinct_estimate", "min", "max", "top_values")
+    ]
+    assert list(e_mail["tags"][0]) == ["tag", "origin", "confidence", "reason"]
+    assert (e_mail["min"], e_mail["max"], e_mail["top_values"]) == (None, None, []), "masked for ben: no values"
+    assert list(sent["history"][0]) == [
+        *("snapshot_id", "at", "by", "mode", "rows_added", "rows_total", "source", "sha256", "notes")
+    ]
+    assert list(sent["example_queries"][0]) == ["title", "sql"]
+    assert json.dumps(sent) == json.dumps(asdict(d)), "the written-out form says what the fields hold"
 
 
 def test_history_lists_the_newest_share_first(org: Any) -> None:
@@ -233,12 +259,12 @@ def test_history_lists_the_newest_share_first(org: Any) -> None:
         user=org.anna,
     )
     d = describe(org.platform, "manufacturing.plant_kpis")
-    assert [(h["mode"], h["rows_added"], h["rows_total"]) for h in d["history"]] == [
+    assert [(h.mode, h.rows_added, h.rows_total) for h in d.history] == [
         ("append", 5, 10),
         ("create", 5, 5),
     ]
-    assert d["history"][0]["snapshot_id"] == d["snapshot_id"]
-    assert d["rows"] == 10
+    assert d.history[0].snapshot_id == d.snapshot_id
+    assert d.rows == 10
 
 
 def test_every_example_query_runs_through_the_gateway(org: Any) -> None:
@@ -270,13 +296,13 @@ def test_every_example_query_runs_through_the_gateway(org: Any) -> None:
         },
     }
     for name, rows in expected_rows.items():
-        examples = describe(org.platform, name)["example_queries"]
-        assert [e["title"] for e in examples] == list(rows), name
+        examples = describe(org.platform, name).example_queries
+        assert [e.title for e in examples] == list(rows), name
         for example in examples:
-            result = query(org.platform, example["sql"], user=org.ben, purpose="catalog example")
-            assert result.table.num_rows == rows[example["title"]], f"{name}: {example['title']}"
+            result = query(org.platform, example.sql, user=org.ben, purpose="catalog example")
+            assert result.table.num_rows == rows[example.title], f"{name}: {example.title}"
             assert result.datasets == [name]
-    months = query(org.platform, describe(org.platform, "sales.bookings")["example_queries"][3]["sql"], user=org.ben)
+    months = query(org.platform, describe(org.platform, "sales.bookings").example_queries[3].sql, user=org.ben)
     assert months.table.to_pylist() == [
         {"month": dt.datetime(2026, 1, 1), "rows": 1, "total_revenue": 10},
         {"month": dt.datetime(2026, 2, 1), "rows": 2, "total_revenue": 50},

@@ -90,24 +90,24 @@ def test_every_person_belongs_to_a_domain(demo: Built) -> None:
 def test_datasets_are_shared_by_members_of_their_domain(demo: Built) -> None:
     assert _count(demo.platform, select(func.count(Dataset.id))) >= 20
     kpis = describe(demo.platform, "manufacturing.plant_kpis")
-    assert kpis["first_shared_by"] == "anna"
-    assert kpis["purpose"] and kpis["description"]
-    assert kpis["source"]["format"] == "excel"
-    formats = {describe(demo.platform, n)["source"]["format"] for n in ("finance.invoices", "sales.customers")}
+    assert kpis.first_shared_by == "anna"
+    assert kpis.purpose and kpis.description
+    assert kpis.source.format == "excel"
+    formats = {describe(demo.platform, n).source.format for n in ("finance.invoices", "sales.customers")}
     assert formats == {"csv", "json"}
 
 
 @pytest.mark.slow
 def test_plant_kpis_operator_names_are_tagged_personal(demo: Built) -> None:
-    schema = {c["name"]: c for c in describe(demo.platform, "manufacturing.plant_kpis")["schema"]}
+    schema = {c.name: c for c in describe(demo.platform, "manufacturing.plant_kpis").schema}
     assert {"plant", "line", "day", "operator_name", "scrap_rate", "energy_kwh", "energy_cost_eur"} <= set(schema)
-    assert "personal.name" in [t["tag"] for t in schema["operator_name"]["tags"]]
-    assert schema["day"]["type"] == "DATE"
+    assert "personal.name" in [t.tag for t in schema["operator_name"].tags]
+    assert schema["day"].type == "DATE"
 
 
 @pytest.mark.slow
 def test_european_csv_numbers_are_read_as_numbers(demo: Built) -> None:
-    schema = {c["name"]: c["type"] for c in describe(demo.platform, "finance.invoices")["schema"]}
+    schema = {c.name: c.type for c in describe(demo.platform, "finance.invoices").schema}
     assert schema["net_amount"] == "DOUBLE"
     assert schema["invoice_date"] == "DATE"
 
@@ -416,7 +416,7 @@ def test_maturity_contrasts_the_spreadsheet_domain_with_the_mature_one(demo: Bui
     from threshold.maturity import service
 
     p = demo.platform
-    formats = {describe(p, d.full_name)["source"]["format"] for d in DATASETS if d.domain == "hr"}
+    formats = {describe(p, d.full_name).source.format for d in DATASETS if d.domain == "hr"}
     assert formats <= {"excel", "csv"}
     board = service.dashboard(p, get_person(p, "carla"))
     levels = {r.domain: {c.dimension: c.level for c in r.cells} for r in board.rows}

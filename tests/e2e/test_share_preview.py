@@ -83,13 +83,13 @@ def test_fix_the_header_in_the_preview_and_publish(live_server, chromium_page, t
     expect(page).to_have_url(f"{live_server}/datasets/manufacturing.kpi_report")
 
     d = describe(org.platform, "manufacturing.kpi_report", viewer=org.anna)
-    assert [(c["name"], c["type"]) for c in d["schema"]] == [
+    assert [(c.name, c.type) for c in d.schema] == [
         ("plant", "VARCHAR"),
         ("day", "DATE"),
         ("scrap_rate", "DOUBLE"),
         ("energy_kwh_day", "DOUBLE"),
     ]
-    assert (d["rows"], d["description"], d["visibility"]) == (4, "Scrap and energy per plant and day", "on-request")
+    assert (d.rows, d.description, d.visibility) == (4, "Scrap and energy per plant and day", "on-request")
     assert list(org.platform.settings.previews_dir.iterdir()) == []
 
 

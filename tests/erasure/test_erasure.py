@@ -141,8 +141,8 @@ def test_an_erasure_removes_the_subject_everywhere_and_proves_it(any_org: Any, t
     # The dataset page's history lists the erasure where its snapshots are listed.
     from threshold.catalog.service import describe
 
-    timeline = describe(p, "sales.customers", viewer=admin)["history"]
-    assert (timeline[0]["mode"], timeline[0]["notes"]) == ("erasure", [f"erasure {cert.id}"])
+    timeline = describe(p, "sales.customers", viewer=admin).history
+    assert (timeline[0].mode, timeline[0].notes) == ("erasure", [f"erasure {cert.id}"])
     old = next(iter(before_snapshots))
     with pytest.raises(NotFound, match="has no snapshot"):
         query(p, f"SELECT count(*) FROM sales.customers FOR VERSION AS OF {old}", user=admin)

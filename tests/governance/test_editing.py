@@ -16,7 +16,7 @@ PLANT = "manufacturing.plant_kpis"
 
 
 def _visibility(org: Any) -> str:
-    return str(describe(org.platform, PLANT)["visibility"])
+    return str(describe(org.platform, PLANT).visibility)
 
 
 def test_a_visibility_change_is_planned_then_applied_in_words(org: Any) -> None:

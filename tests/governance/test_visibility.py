@@ -162,15 +162,15 @@ def test_the_dataset_page_shows_outsiders_no_protected_profile_values(any_govern
     """min, max and most common values are lake data: an outsider's page shows none of what they
     could not read through the gateway (masked columns; every value when rows are filtered)."""
     org, p = any_governed, any_governed.platform
-    as_ben = json.dumps(describe(p, DATASET, viewer=org.ben), default=str, ensure_ascii=False)
+    as_ben = json.dumps(describe(p, DATASET, viewer=org.ben).to_json(), default=str, ensure_ascii=False)
     assert not org.protected.found_in(as_ben, allowed=["Berlin"]), org.protected.found_in(as_ben)
     as_carla = describe(p, DATASET, viewer=org.carla)  # not filtered; masked columns only
-    text = json.dumps(as_carla, default=str, ensure_ascii=False)
+    text = json.dumps(as_carla.to_json(), default=str, ensure_ascii=False)
     leaked = [w for w in org.protected.found_in(text) if w.startswith(("e-mail", "name", "energy", "hash"))]
     assert not leaked, f"carla's page shows {leaked}"
-    plant = next(c for c in as_carla["schema"] if c["name"] == "plant")
-    assert plant["min"] == "Berlin", "columns carla reads as they are keep their profile"
-    e_mail = next(c for c in describe(p, DATASET, viewer=org.anna)["schema"] if c["name"] == "e_mail")
-    assert (e_mail["min"], e_mail["max"]) == ("ana.silva@example.pt", "zoe.weber@example.de"), (
+    plant = next(c for c in as_carla.schema if c.name == "plant")
+    assert plant.min == "Berlin", "columns carla reads as they are keep their profile"
+    e_mail = next(c for c in describe(p, DATASET, viewer=org.anna).schema if c.name == "e_mail")
+    assert (e_mail.min, e_mail.max) == ("ana.silva@example.pt", "zoe.weber@example.de"), (
         "the owning domain sees its own profile"
     )

@@ -43,7 +43,7 @@ def test_compaction_merges_small_files_into_one_snapshot_with_the_same_rows(lake
     table = lake_home.lake.load("d.t")
     assert len(live_files(lake_home.lake, table, result.snapshot_id)) == 1
     assert count(lake_home, "d.t", snaps[5]) == 60  # time travel still reads the old files
-    assert describe(lake_home, "d.t")["history"][0]["mode"] == "compact"
+    assert describe(lake_home, "d.t").history[0].mode == "compact"
     assert compact(lake_home, get_person(lake_home, "anna"), "d.t").skipped == "no small files to merge"
     put(lake_home, "d.t", 5000, 3)
     assert count(lake_home, "d.t") == 123

@@ -94,9 +94,9 @@ def test_drop_lost_keeps_every_other_row_and_the_dataset_takes_appends_again(dam
     put(platform, "d.t", 400, 2)
     assert count(platform, "d.t") == 32
     assert count(platform, "d.t", snaps[1]) == 20  # time travel before the loss still reads
-    history = describe(platform, "d.t")["history"]
-    assert [h["mode"] for h in history[:2]] == ["append", "drop-lost"]
-    assert history[1]["rows_total"] == 30 and history[1]["rows_added"] == -10
+    history = describe(platform, "d.t").history
+    assert [h.mode for h in history[:2]] == ["append", "drop-lost"]
+    assert history[1].rows_total == 30 and history[1].rows_added == -10
     assert examine(platform, anna, "d.t").healthy is False  # the old snapshots still name the lost file
     assert not any(a.current for a in examine(platform, anna, "d.t").affected)
 

@@ -59,5 +59,5 @@ def test_eight_concurrent_appenders_three_rounds_land_every_row_exactly_once(any
         {"writer": 99, "n": 1, "ids": 1}
     ]
     record = describe(any_platform, "d.t")
-    assert record["rows"] == expected and len(record["history"]) == 1 + WRITERS * ROUNDS
+    assert record.rows == expected and len(record.history) == 1 + WRITERS * ROUNDS
     assert len(any_platform.lake.load("d.t").snapshots()) == 1 + WRITERS * ROUNDS

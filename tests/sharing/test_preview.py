@@ -80,9 +80,7 @@ def test_the_preview_and_the_share_agree(org, tmp_path: Path) -> None:
     [result] = share(org.platform, book, domain="manufacturing", user=org.anna, columns=columns)
 
     d = describe(org.platform, result.dataset, viewer=org.anna)
-    assert [(c["name"], c["label"], c["type"]) for c in d["schema"]] == [
-        (c.name, c.label, c.type) for c in shown.columns
-    ]
+    assert [(c.name, c.label, c.type) for c in d.schema] == [(c.name, c.label, c.type) for c in shown.columns]
     stored = query(org.platform, f"SELECT * FROM {result.dataset}", user=org.anna, interface="python").table
     assert [list(r.values()) for r in stored.to_pylist()] == shown.rows
     assert shown.columns[3].name == "scrap" and shown.rows[0][3] == "0.12"
@@ -129,7 +127,7 @@ def test_a_visibility_only_owners_may_choose(org, tmp_path: Path, state_of) -> N
 def test_a_chosen_visibility_is_set_by_governance(org, tmp_path: Path) -> None:
     [result] = share(org.platform, _report(tmp_path), domain="manufacturing", user=org.anna, visibility="restricted")
     assert result.notes[-1] == "visibility restricted"
-    assert describe(org.platform, result.dataset, viewer=org.anna)["visibility"] == "restricted"
+    assert describe(org.platform, result.dataset, viewer=org.anna).visibility == "restricted"
     assert result.dataset not in [d["name"] for d in search(org.platform, per_page=100, viewer=org.carla).results]
     from threshold.governance.audit import search as audit
 
@@ -166,7 +164,7 @@ def test_renames_and_types_with_checked_casts(org, tmp_path: Path, state_of) -> 
         columns={"units": {"name": "units_made", "type": "number"}, "plant": {"type": "text"}},
     )
     d = describe(org.platform, result.dataset)
-    assert [(c["name"], c["type"]) for c in d["schema"]] == [
+    assert [(c.name, c.type) for c in d.schema] == [
         ("plant", "VARCHAR"),
         ("units_made", "DOUBLE"),
         ("hours", "DOUBLE"),
@@ -206,8 +204,8 @@ def test_a_csv_export_with_title_lines_keeps_its_numbers_typed(org, tmp_path: Pa
     path.write_text(csv_text([["Energy report"], [], ["Plant", "kWh"], ["Berlin", 1520.5], ["Total", 1520.5]]))
     [result] = share(org.platform, path, domain="manufacturing", user=org.anna)
     d = describe(org.platform, result.dataset)
-    assert [(c["name"], c["type"]) for c in d["schema"]] == [("plant", "VARCHAR"), ("kwh", "DOUBLE")]
-    assert d["rows"] == 1
+    assert [(c.name, c.type) for c in d.schema] == [("plant", "VARCHAR"), ("kwh", "DOUBLE")]
+    assert d.rows == 1
 
 
 # -- uploads kept between preview and publish -------------------------------------------------------------
@@ -230,7 +228,7 @@ def test_an_upload_is_kept_privately_and_removed_when_published(org, tmp_path: P
     [shared] = publish(org.platform, org.anna, str(result.preview_id), purpose="reporting")
     assert shared.rows_added == 2
     d = describe(org.platform, shared.dataset)
-    assert (d["description"], d["purpose"]) == ("KPIs", "reporting")
+    assert (d.description, d.purpose) == ("KPIs", "reporting")
     assert list(org.platform.settings.previews_dir.iterdir()) == []
 
 

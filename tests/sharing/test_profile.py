@@ -35,12 +35,12 @@ def test_a_table_larger_than_the_sample_gets_exact_footer_stats_and_sampled_valu
         small_sample_home, table, domain="plant", name="readings", user=get_person(small_sample_home, ADMIN)
     )
     assert result.rows_total == ROWS
-    cols = {c["name"]: c for c in describe(small_sample_home, "plant.readings")["schema"]}
+    cols = {c.name: c for c in describe(small_sample_home, "plant.readings").schema}
     # Exact, from the Parquet footers: nulls, min and max over all rows.
-    assert cols["reading"]["null_fraction"] == pytest.approx(0.1)
-    assert (cols["id"]["min"], cols["id"]["max"]) == ("0", str(ROWS - 1))
-    assert (cols["reading"]["min"], cols["reading"]["max"]) == ("1.0", "999.0")
+    assert cols["reading"].null_fraction == pytest.approx(0.1)
+    assert (cols["id"].min, cols["id"].max) == ("0", str(ROWS - 1))
+    assert (cols["reading"].min, cols["reading"].max) == ("1.0", "999.0")
     # From the sample: a low-cardinality column is found whole, a unique one is estimated near the row count.
-    assert cols["shift"]["distinct_estimate"] == 3
-    assert sorted(v for v, _ in cols["shift"]["top_values"]) == ["early", "late", "night"]
-    assert ROWS * 0.8 <= cols["id"]["distinct_estimate"] <= ROWS
+    assert cols["shift"].distinct_estimate == 3
+    assert sorted(v for v, _ in cols["shift"].top_values) == ["early", "late", "night"]
+    assert ROWS * 0.8 <= cols["id"].distinct_estimate <= ROWS

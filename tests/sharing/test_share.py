@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 from openpyxl import Workbook
 
+from threshold.catalog.results import DatasetRecord, RecordColumn, RecordSource
 from threshold.catalog.service import describe
 from threshold.errors import Conflict, Denied, InvalidInput, NotFound
 from threshold.gateway.service import query
@@ -53,12 +54,12 @@ def _rows(platform: Platform, user: Person, sql: str) -> list[dict[str, Any]]:
     return query(platform, sql, user=user).table.to_pylist()
 
 
-def _column(record: dict[str, Any], name: str) -> dict[str, Any]:
-    return next(c for c in record["schema"] if c["name"] == name)
+def _column(record: DatasetRecord, name: str) -> RecordColumn:
+    return next(c for c in record.schema if c.name == name)
 
 
-def _tags(record: dict[str, Any]) -> dict[str, list[str]]:
-    return {c["name"]: [t["tag"] for t in c["tags"]] for c in record["schema"] if c["tags"]}
+def _tags(record: DatasetRecord) -> dict[str, list[str]]:
+    return {c.name: [t.tag for t in c.tags] for c in record.schema if c.tags}
 
 
 # -- create ---------------------------------------------------------------------------------------
@@ -77,7 +78,7 @@ def test_create_from_csv_records_schema_profile_tags_and_source(any_org, tmp_pat
         4,
     )
     record = describe(platform, "manufacturing.shifts")
-    assert [(c["name"], c["label"], c["type"]) for c in record["schema"]] == [
+    assert [(c.name, c.label, c.type) for c in record.schema] == [
         ("plant", "Plant", "VARCHAR"),
         ("operator_name", "Operator Name", "VARCHAR"),
         ("e_mail", "E-Mail", "VARCHAR"),
@@ -85,28 +86,25 @@ def test_create_from_csv_records_schema_profile_tags_and_source(any_org, tmp_pat
         ("units", "Units", "BIGINT"),
         ("day", "Day", "DATE"),
     ]
-    assert (record["rows"], record["purpose"], record["shared_by"]) == (4, "shift planning", "anna")
+    assert (record.rows, record.purpose, record.shared_by) == (4, "shift planning", "anna")
 
     plant, scrap, units, day = (_column(record, n) for n in ("plant", "scrap_rate", "units", "day"))
-    assert (plant["null_fraction"], plant["distinct_estimate"], plant["min"], plant["max"]) == (0, 3, "Berlin", "Porto")
-    assert plant["top_values"] == [["Berlin", 2], ["Lyon", 1], ["Porto", 1]]
-    assert (scrap["null_fraction"], scrap["distinct_estimate"], scrap["min"], scrap["max"]) == (0.25, 3, "0.05", "0.12")
-    assert (units["min"], units["max"], units["distinct_estimate"]) == ("70", "130", 4)
-    assert (day["min"], day["max"]) == ("2026-01-03", "2026-01-05")
-    assert day["top_values"][0] == ["2026-01-05", 2]
+    assert (plant.null_fraction, plant.distinct_estimate, plant.min, plant.max) == (0, 3, "Berlin", "Porto")
+    assert plant.top_values == [["Berlin", 2], ["Lyon", 1], ["Porto", 1]]
+    assert (scrap.null_fraction, scrap.distinct_estimate, scrap.min, scrap.max) == (0.25, 3, "0.05", "0.12")
+    assert (units.min, units.max, units.distinct_estimate) == ("70", "130", 4)
+    assert (day.min, day.max) == ("2026-01-03", "2026-01-05")
+    assert day.top_values[0] == ["2026-01-05", 2]
 
     assert _tags(record) == {"operator_name": ["personal.name"], "e_mail": ["personal.email"]}
     assert sorted(result.tags) == [("e_mail", "personal.email"), ("operator_name", "personal.name")]
 
     data = csv.read_bytes()
-    assert record["source"] == {
-        "name": "shifts.csv",
-        "format": "csv",
-        "size": len(data),
-        "sha256": hashlib.sha256(data).hexdigest(),
-    }
+    assert record.source == RecordSource(
+        name="shifts.csv", format="csv", size=len(data), sha256=hashlib.sha256(data).hexdigest()
+    )
     assert len(platform.lake.load("manufacturing.shifts").snapshots()) == 1
-    assert record["snapshot_id"] == result.snapshot_id
+    assert record.snapshot_id == result.snapshot_id
 
     rows = _rows(platform, any_org.anna, "SELECT * FROM manufacturing.shifts ORDER BY day, plant")  # unmasked
     assert rows[2] == {
@@ -149,10 +147,10 @@ def test_append_adds_one_snapshot_and_the_history_shows_both_shares(any_org, tmp
     assert (result.mode, result.rows_added, result.rows_total) == ("append", 2, 7)
     snapshots = platform.lake.load(KPIS).snapshots()
     assert len(snapshots) == 2
-    assert snapshots[1].parent_snapshot_id == first["snapshot_id"] == snapshots[0].snapshot_id
+    assert snapshots[1].parent_snapshot_id == first.snapshot_id == snapshots[0].snapshot_id
     record = describe(platform, KPIS)
-    assert record["rows"] == 7
-    assert [(h["by"], h["mode"], h["rows_added"], h["rows_total"], h["source"]) for h in record["history"]] == [
+    assert record.rows == 7
+    assert [(h.by, h.mode, h.rows_added, h.rows_total, h.source) for h in record.history] == [
         ("admin", "append", 2, 7, "more.csv"),
         ("anna", "create", 5, 5, "plant_kpis.csv"),
     ]
@@ -181,7 +179,7 @@ def test_append_with_new_column_requires_evolve(any_org, tmp_path: Path) -> None
         platform, wider, domain="manufacturing", name="plant_kpis", user=any_org.anna, mode="append", evolve=True
     )
     assert "schema evolved: added shift" in result.notes
-    assert _column(describe(platform, KPIS), "shift")["type"] == "VARCHAR"
+    assert _column(describe(platform, KPIS), "shift").type == "VARCHAR"
     assert _rows(platform, any_org.admin, f"SELECT shift, count(*) AS n FROM {KPIS} GROUP BY shift ORDER BY n") == [
         {"shift": "late", "n": 1},
         {"shift": None, "n": 5},
@@ -203,7 +201,7 @@ def test_append_with_missing_column_requires_evolve_and_leaves_it_empty(any_org,
     assert _rows(platform, any_org.admin, f"SELECT plant, energy_kwh FROM {KPIS} WHERE day = DATE '2026-01-07'") == [
         {"plant": "Porto", "energy_kwh": None}
     ]
-    assert describe(platform, KPIS)["rows"] == 6
+    assert describe(platform, KPIS).rows == 6
 
 
 def test_append_with_incompatible_type_names_the_column_and_both_types(any_org, tmp_path: Path) -> None:
@@ -226,7 +224,7 @@ def test_append_with_incompatible_type_names_the_column_and_both_types(any_org, 
         assert "--evolve" not in message, (
             f"--evolve cannot widen DATE to VARCHAR, so it must not be suggested: {message}"
         )
-    assert describe(platform, KPIS)["rows"] == 5
+    assert describe(platform, KPIS).rows == 5
 
 
 def test_append_of_int_into_bigint_column_fits(any_org, tmp_path: Path) -> None:
@@ -246,7 +244,7 @@ def test_append_of_int_into_bigint_column_fits(any_org, tmp_path: Path) -> None:
     [result] = share(platform, frame, domain="manufacturing", name="shifts", user=any_org.anna, mode="append")
 
     assert result.rows_total == 5
-    assert _column(describe(platform, "manufacturing.shifts"), "units")["type"] == "BIGINT"
+    assert _column(describe(platform, "manufacturing.shifts"), "units").type == "BIGINT"
     assert _rows(
         platform, any_org.admin, "SELECT units FROM manufacturing.shifts WHERE plant = 'Porto' ORDER BY 1"
     ) == [
@@ -273,7 +271,7 @@ def test_append_of_bigint_into_int_column_widens_only_with_evolve(any_org) -> No
     )
 
     assert "schema evolved: widened n" in result.notes
-    assert _column(describe(platform, "manufacturing.counts"), "n")["type"] == "BIGINT"
+    assert _column(describe(platform, "manufacturing.counts"), "n").type == "BIGINT"
     assert _rows(platform, any_org.admin, "SELECT n FROM manufacturing.counts ORDER BY n") == [
         {"n": 1},
         {"n": 2},
@@ -296,10 +294,10 @@ def test_replace_swaps_rows_and_schema_in_one_snapshot_and_time_travel_reads_the
 
     assert (result.rows_added, result.rows_total) == (2, 2)
     snapshots = platform.lake.load(KPIS).snapshots()
-    assert [s.snapshot_id for s in snapshots] == [old["snapshot_id"], result.snapshot_id]
+    assert [s.snapshot_id for s in snapshots] == [old.snapshot_id, result.snapshot_id]
     assert snapshots[0].timestamp_ms <= between.timestamp() * 1000 < snapshots[1].timestamp_ms
     record = describe(platform, KPIS)
-    assert [(c["name"], c["type"]) for c in record["schema"]] == [
+    assert [(c.name, c.type) for c in record.schema] == [
         ("plant", "VARCHAR"),
         ("scrap_rate", "VARCHAR"),
         ("units", "BIGINT"),
@@ -310,7 +308,7 @@ def test_replace_swaps_rows_and_schema_in_one_snapshot_and_time_travel_reads_the
         {"plant": "Lyon", "scrap_rate": "high", "units": 20},
     ]
 
-    by_version = f"SELECT * FROM {KPIS} FOR VERSION AS OF {old['snapshot_id']} ORDER BY day, plant"
+    by_version = f"SELECT * FROM {KPIS} FOR VERSION AS OF {old.snapshot_id} ORDER BY day, plant"
     assert _rows(platform, anna, by_version) == old_rows
     by_time = f"SELECT * FROM {KPIS} FOR TIMESTAMP AS OF '{between.isoformat(sep=' ')}' ORDER BY day, plant"
     assert _rows(platform, anna, by_time) == old_rows
@@ -321,7 +319,7 @@ def test_time_travel_to_before_a_replace_keeps_personal_columns_masked(any_org, 
     """Carla (sales) reads manufacturing's personal columns masked. A replace drops those columns (and
     their tags); reading the snapshot before it must still not hand them out unmasked."""
     platform, carla = any_org.platform, any_org.carla
-    old = describe(platform, KPIS)["snapshot_id"]
+    old = describe(platform, KPIS).snapshot_id
     personal = f"SELECT e_mail, operator_name FROM {KPIS}"
     raw = {(r["e_mail"], r["operator_name"]) for r in _rows(platform, any_org.anna, personal)}
     assert raw.isdisjoint((r["e_mail"], r["operator_name"]) for r in _rows(platform, carla, personal))
@@ -403,13 +401,13 @@ def test_share_an_in_memory_frame(org, make: Callable[[], Any]) -> None:
 
     assert result.rows_added == 2
     record = describe(platform, "manufacturing.frame")
-    assert [(c["name"], c["label"], c["type"]) for c in record["schema"]] == [
+    assert [(c.name, c.label, c.type) for c in record.schema] == [
         ("plant", "Plant", "VARCHAR"),
         ("units", "Units", "BIGINT"),
         ("day", "Day", "DATE"),
     ]
-    assert record["source"]["format"] == "arrow"
-    assert (record["source"]["size"], record["source"]["sha256"]) == (None, None)
+    assert record.source.format == "arrow"
+    assert (record.source.size, record.source.sha256) == (None, None)
     assert _rows(platform, org.admin, "SELECT * FROM manufacturing.frame ORDER BY plant") == [
         {"plant": "Berlin", "units": 3, "day": date(2026, 1, 1)},
         {"plant": "Lyon", "units": 4, "day": None},
@@ -457,7 +455,7 @@ def test_every_sheet_of_a_workbook_becomes_its_own_dataset(org, tmp_path: Path) 
         ("manufacturing.report_q2_sales", 1),
     ]
     q2 = describe(platform, "manufacturing.report_q2_sales")
-    assert [(c["name"], c["type"]) for c in q2["schema"]] == [
+    assert [(c.name, c.type) for c in q2.schema] == [
         ("plant", "VARCHAR"),
         ("units", "BIGINT"),
         ("day", "DATE"),
@@ -546,8 +544,8 @@ def test_share_a_json_or_parquet_file(org, tmp_path: Path, case: FileCase) -> No
 
     assert result.dataset == "manufacturing.orders"
     record = describe(org.platform, "manufacturing.orders")
-    assert [(c["name"], c["type"]) for c in record["schema"]] == case.schema
-    assert record["source"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert [(c.name, c.type) for c in record.schema] == case.schema
+    assert record.source.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert _rows(org.platform, org.admin, "SELECT * FROM manufacturing.orders ORDER BY order_id") == case.rows
 
 
@@ -567,8 +565,8 @@ def test_a_cp1252_byte_past_an_ascii_megabyte_is_shared_in_cp1252(org, tmp_path:
         {"name": "Müller"}
     ]
     record = describe(org.platform, "manufacturing.late")
-    assert len(record["history"]) == 1
-    assert record["source"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert len(record.history) == 1
+    assert record.source.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_each_share_records_the_sha256_of_its_own_file(org, tmp_path: Path) -> None:
@@ -580,8 +578,8 @@ def test_each_share_records_the_sha256_of_its_own_file(org, tmp_path: Path) -> N
     share(org.platform, changed, domain="manufacturing", user=org.anna, mode="replace")
     share(org.platform, first, domain="manufacturing", user=org.anna, mode="replace")
 
-    history = describe(org.platform, "manufacturing.counts")["history"]
-    digests = [h["sha256"] for h in reversed(history)]  # oldest first
+    history = describe(org.platform, "manufacturing.counts").history
+    digests = [h.sha256 for h in reversed(history)]  # oldest first
     assert digests == [hashlib.sha256(p.read_bytes()).hexdigest() for p in (first, changed, first)]
     assert digests[0] != digests[1]
 

@@ -380,4 +380,4 @@ def test_failing_append_leaves_the_dataset_exactly_as_it_was(
 
     assert state_of(platform) == before
     assert _dataset_state(platform, module_any_org.anna) == dataset_before
-    assert dataset_before["record"]["rows"] == 5
+    assert dataset_before["record"].rows == 5

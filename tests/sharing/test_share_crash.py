@@ -206,9 +206,9 @@ def _assert_next_append_builds_on(home: Platform, tmp_path: Path, old: dict[str,
         user=get_person(home, ADMIN),
     )
     assert (result.rows_added, result.rows_total) == (5, 15)
-    assert _snapshot(home, "d.big") == (result.snapshot_id, old["record"]["snapshot_id"])
+    assert _snapshot(home, "d.big") == (result.snapshot_id, old["record"].snapshot_id)
     assert _count(home, "SELECT count(*) AS n, max(id) AS hi FROM d.big") == {"n": 15, "hi": 504}
-    assert [h["rows_total"] for h in describe(home, "d.big")["history"]] == [15, 10]
+    assert [h.rows_total for h in describe(home, "d.big").history] == [15, 10]
 
 
 @pytest.mark.slow
@@ -239,7 +239,7 @@ def test_kill_after_commit_before_publish_of_an_append_is_rolled_back(home: Plat
     assert _exit_code(proc) == -signal.SIGKILL
 
     unpublished, parent = _snapshot(home, "d.big")
-    assert parent == old["record"]["snapshot_id"] != unpublished, "the kill did not land after the Iceberg commit"
+    assert parent == old["record"].snapshot_id != unpublished, "the kill did not land after the Iceberg commit"
     _assert_unchanged(home, old)
     _assert_next_append_builds_on(home, tmp_path, old)
 
@@ -280,8 +280,8 @@ def _assert_published_rows_are_the_successful_ones(
     assert found == {0: base} | {SERIES[t]: sizes[t] for t in ok}, (
         f"published rows per share {found} are not those of the shares that succeeded: {ok}"
     )
-    assert describe(home, "d.big")["rows"] == expected
-    assert len(describe(home, "d.big")["history"]) == 1 + len(ok)
+    assert describe(home, "d.big").rows == expected
+    assert len(describe(home, "d.big").history) == 1 + len(ok)
 
 
 def test_two_appends_at_the_same_time_both_land_or_one_is_told_to_retry(home: Platform, tmp_path: Path) -> None:
@@ -412,7 +412,7 @@ def test_a_create_waits_while_another_create_is_between_commit_and_publish_and_i
     assert isinstance(outcomes["b"], Conflict) and "exists already" in str(outcomes["b"]), outcomes
     found = _count(home, "SELECT count(*) AS n, min(id) // 1000000 AS k FROM d.big")
     assert (found["n"], found["k"]) == (3, 1)
-    assert describe(home, "d.big")["rows"] == 3
+    assert describe(home, "d.big").rows == 3
 
 
 def test_appends_after_an_unpublished_commit_roll_it_back_once_and_both_land(home: Platform, tmp_path: Path) -> None:

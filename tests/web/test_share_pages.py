@@ -110,14 +110,14 @@ def test_upload_fix_the_header_in_the_preview_and_publish(anna: Any, org: Any, t
     r = anna.post(where, data=fields)
     assert (r.status_code, r.headers["location"]) == (303, "/datasets/manufacturing.kpi_report")
     d = describe(org.platform, "manufacturing.kpi_report", viewer=org.anna)
-    assert [(c["name"], c["type"]) for c in d["schema"]] == [
+    assert [(c.name, c.type) for c in d.schema] == [
         ("plant", "VARCHAR"),
         ("day", "DATE"),
         ("scrap_rate", "DOUBLE"),
         ("energy_kwh", "DOUBLE"),
     ]
-    assert d["rows"] == 3 and d["description"] == "KPIs per plant and day"
-    assert d["visibility"] == "on-request"
+    assert d.rows == 3 and d.description == "KPIs per plant and day"
+    assert d.visibility == "on-request"
     assert anna.get(where).status_code == 404
     assert list(org.platform.settings.previews_dir.iterdir()) == []
 
@@ -135,7 +135,7 @@ def test_rename_and_retype_columns_in_the_preview(anna: Any, org: Any, tmp_path:
     r = anna.post(where, data=_fields(page.find("form", id="preview-form")) | {"action": "publish"})
     assert r.status_code == 303
     d = describe(org.platform, "manufacturing.kpi_report", viewer=org.anna)
-    assert [(c["name"], c["label"], c["type"]) for c in d["schema"]] == [
+    assert [(c.name, c.label, c.type) for c in d.schema] == [
         ("plant", "Plant", "VARCHAR"),
         ("units_made", "Units", "DOUBLE"),
         ("code_number", "Code Number", "VARCHAR"),
@@ -171,7 +171,7 @@ def test_every_sheet_is_shared_when_chosen(anna: Any, org: Any, tmp_path: Path) 
     assert r.status_code == 200
     results = anna.parse(r.text).find(id="share-results").find_all("div", class_="share-result")
     assert len(results) == 2
-    assert describe(org.platform, "manufacturing.kpi_report_costs")["rows"] == 1
+    assert describe(org.platform, "manufacturing.kpi_report_costs").rows == 1
 
 
 def test_cancel_removes_the_upload(anna: Any, org: Any, tmp_path: Path) -> None:

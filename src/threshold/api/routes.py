@@ -63,7 +63,7 @@ def datasets(
 
 @router.get("/datasets/{name}", summary="A dataset's record: schema, tags, profile, history")
 def dataset(name: str, platform: PlatformDep, person: KnowsDataset) -> dict[str, Any]:
-    return catalog.describe(platform, name, viewer=person)
+    return catalog.describe(platform, name, viewer=person).to_json()
 
 
 @router.get("/datasets/{name}/usage", summary="Usage of one dataset")
@@ -88,14 +88,14 @@ async def preview(
 
     d = catalog.describe(platform, name, viewer=person)
     if not purpose:
-        purpose = decide(platform, person, [d["name"]], None)[0].purpose or "preview"
+        purpose = decide(platform, person, [d.name], None)[0].purpose or "preview"
     cancel = Cancel()
     result = await running.in_pool(
         request,
         platform,
         lambda: run_query(
             platform,
-            f"SELECT * FROM {d['name']} LIMIT {int(limit)}",
+            f"SELECT * FROM {d.name} LIMIT {int(limit)}",
             user=person,
             purpose=purpose,
             interface="api",

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, selectinload
 
 from threshold.access import knowable, viewer_key
+from threshold.catalog.results import DatasetRecord
 from threshold.catalog.service import describe, summary_of
 from threshold.errors import InvalidInput, NotFound
 from threshold.events import SearchDone, publish
@@ -535,7 +536,7 @@ def _did_you_mean(platform: Platform, text_: str, viewer: Person | None, limit: 
     return [r["name"] for r in found if r["name"] != text_.lower()]
 
 
-def describe_or_suggest(platform: Platform, full_name: str, *, viewer: Person | None) -> dict[str, Any]:
+def describe_or_suggest(platform: Platform, full_name: str, *, viewer: Person | None) -> DatasetRecord:
     """A dataset's record (`service.describe`); when the viewer knows no such dataset, the refusal names
     the ones they probably meant."""
     try:

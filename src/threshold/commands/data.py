@@ -41,6 +41,7 @@ from threshold.interface.rendering import Plain, View
 from threshold.interface.tables import Col, TableSpec, count
 
 if TYPE_CHECKING:
+    from threshold.catalog.results import DatasetRecord
     from threshold.usage.results import DatasetUsage, OrgUsage, PersonUsage
 
 app = typer.Typer()  # registered onto `threshold` by threshold.cli (GROUPS)
@@ -245,22 +246,22 @@ def show(dataset: str, as_user: As = None, home: Home = None, fmt: Format = "tab
     present(describe(platform, dataset, viewer=acting(platform, as_user)), fmt, View(lines=_dataset_lines))
 
 
-def _dataset_lines(d: dict[str, Any]) -> Iterator[Any]:
-    yield f"[bold]{d['name']}[/bold]  {d['rows']:,} rows · stage {d['stage']} · snapshot {d['snapshot_id']}"
-    if d["description"]:
-        yield d["description"]
-    if d["source"]:
-        s = d["source"]
-        yield f"source: {s['name']} ({s['format']}, {s['size'] or 0:,} bytes, sha256 {str(s['sha256'])[:16]}…)"
-    yield SCHEMA.rich(d["schema"])
-    yield HISTORY.rich(d["history"], title="history")
+def _dataset_lines(d: DatasetRecord) -> Iterator[Any]:
+    yield f"[bold]{d.name}[/bold]  {d.rows:,} rows · stage {d.stage} · snapshot {d.snapshot_id}"
+    if d.description:
+        yield d.description
+    if d.source:
+        s = d.source
+        yield f"source: {s.name} ({s.format}, {s.size or 0:,} bytes, sha256 {str(s.sha256)[:16]}…)"
+    yield SCHEMA.rich(d.schema)
+    yield HISTORY.rich(d.history, title="history")
 
 
 SCHEMA = TableSpec(
     Col("column", "name", id=True),
     Col("label", "label"),
     Col("type", "type"),
-    Col("tags", lambda c: [x["tag"] for x in c["tags"]]),
+    Col("tags", lambda c: [x.tag for x in c.tags]),
     Col("nulls", "null_fraction", fmt=lambda v: "" if v is None else f"{v:.1%}", justify="right"),
     Col("distinct≈", "distinct_estimate", fmt=count, justify="right"),
     Col("min", "min", fmt=lambda v: str(v or "")[:24]),

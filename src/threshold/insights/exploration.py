@@ -95,23 +95,23 @@ def picker_columns(platform: Platform, person: Person, dataset: str) -> list[Pic
     """The dataset's columns with the picker each needs (profile values only where the person may read the
     column's values: `dataset.read_data`)."""
     record = describe(platform, dataset, viewer=person)
-    decision = decide(platform, person, [record["name"]], None)[0]
-    masks = {c["name"] for c in record["schema"] if not may(person, "dataset.read_data", (decision, c["name"]))}
+    decision = decide(platform, person, [record.name], None)[0]
+    masks = {c.name for c in record.schema if not may(person, "dataset.read_data", (decision, c.name))}
     out = []
-    for c in record["schema"]:
-        kind = kind_of(c["type"])
-        masked = c["name"] in masks
-        values = [str(v[0]) for v in c.get("top_values") or [] if v and v[0] is not None] if kind == "text" else []
+    for c in record.schema:
+        kind = kind_of(c.type)
+        masked = c.name in masks
+        values = [str(v[0]) for v in c.top_values or [] if v and v[0] is not None] if kind == "text" else []
         values = [] if masked else values
         out.append(
             PickerColumn(
-                c["name"],
-                c.get("label") or c["name"],
-                c["type"],
+                c.name,
+                c.label or c.name,
+                c.type,
                 kind,
                 values[:50],
-                None if c.get("min") is None else str(c["min"]),
-                None if c.get("max") is None else str(c["max"]),
+                None if c.min is None else str(c.min),
+                None if c.max is None else str(c.max),
                 masked,
             )
         )

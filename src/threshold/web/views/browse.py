@@ -75,15 +75,16 @@ def dataset(
     record = catalog_search.describe_or_suggest(platform, name, viewer=person)
     # What this person may see and why (masked columns, request access); the preview reads for the
     # purpose asked for, else the one their grant covers, so a granted reader sees what was granted.
-    access = dataset_access(platform, person, record["name"], purpose or None)
-    preview = _preview(platform, person, record["name"], purpose or access["purpose"] or "preview")
-    used = usage.dataset_usage(platform, record["name"], viewer=person)  # after the preview, a read too
-    built = insights.built_on(platform, person, record["name"], limit=1).total  # "4 insights built on this"
-    data = record | {"preview": preview, "usage": used.to_json(), "chart": weekly_bars(used.weekly), "access": access}
+    access = dataset_access(platform, person, record.name, purpose or None)
+    preview = _preview(platform, person, record.name, purpose or access["purpose"] or "preview")
+    used = usage.dataset_usage(platform, record.name, viewer=person)  # after the preview, a read too
+    built = insights.built_on(platform, person, record.name, limit=1).total  # "4 insights built on this"
+    data = record.to_json()  # with the page's extras
+    data |= {"preview": preview, "usage": used.to_json(), "chart": weekly_bars(used.weekly), "access": access}
     data["insights_built"] = built
-    data["terms"] = [asdict(t) for t in glossary.terms_of_dataset(platform, person, record["name"])]  # its words
-    data["register"] = compliance_section(platform, person, record["name"])  # the collection register
-    return page(request, "dataset.html", data, person=person, title=record["name"])
+    data["terms"] = [asdict(t) for t in glossary.terms_of_dataset(platform, person, record.name)]  # its words
+    data["register"] = compliance_section(platform, person, record.name)  # the collection register
+    return page(request, "dataset.html", data, person=person, title=record.name)
 
 
 def _preview(platform: Platform, person: Any, full_name: str, purpose: str = "preview") -> dict[str, Any]:
