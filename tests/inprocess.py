@@ -19,7 +19,10 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from threshold.runtime import Clock
 
 
 @contextlib.contextmanager
@@ -36,8 +39,9 @@ def _environment(env: Mapping[str, str]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _platforms_closed_after() -> Iterator[None]:
-    """Close every platform opened inside the block when it ends (a process that exits closes them)."""
+def _platforms_closed_after(clock: Clock | None) -> Iterator[None]:
+    """Close every platform opened inside the block when it ends (a process that exits closes them); each
+    runs on `clock` when one is given."""
     from threshold.platform import Platform
 
     opened: list[Any] = []
@@ -46,6 +50,8 @@ def _platforms_closed_after() -> Iterator[None]:
     def open_and_remember(cls: type[Platform], *args: Any, **kwargs: Any) -> Platform:
         platform = original.__func__(cls, *args, **kwargs)
         opened.append(platform)
+        if clock is not None:
+            platform.clock = clock
         return platform
 
     Platform.open = classmethod(open_and_remember)  # type: ignore[assignment,method-assign]
@@ -74,9 +80,14 @@ def _fresh_consoles() -> None:
 
 
 def threshold(
-    *args: str | Path, home: Path | None = None, columns: int = 80, env: Mapping[str, str] | None = None
+    *args: str | Path,
+    home: Path | None = None,
+    columns: int = 80,
+    env: Mapping[str, str] | None = None,
+    clock: Clock | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`threshold ARGS [--home HOME]` in this process: its exit code, stdout and stderr."""
+    """`threshold ARGS [--home HOME]` in this process: its exit code, stdout and stderr. `clock`: the time
+    of every platform the command opens (a test's home that runs on its own clock)."""
     from threshold import runtime
     from threshold.cli import main
 
@@ -94,7 +105,7 @@ def threshold(
             contextlib.redirect_stderr(stderr),
         ):
             try:
-                with _platforms_closed_after():
+                with _platforms_closed_after(clock):
                     try:
                         main()
                     finally:

@@ -23,7 +23,7 @@ def module_history(prepared: Any, backend: str, tmp: Path) -> Iterator[History]:
     """A copy of the history's home prepared once per session (`_prepare_history`), open for a whole
     module; closed (its database dropped) after."""
     for org, built in prepared.copy_org(kind(_prepare_history), backend, tmp):
-        yield History(org.platform, dict(built.people), dict(built.ids))
+        yield built.on(org.platform)
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -41,7 +41,7 @@ def _copied_history(org: Any, tmp: Path, prepared: Any) -> History:
     built = prepared.result(org.platform, _prepare_history)
     if built is None:
         return build_history(org.platform, tmp)
-    return History(org.platform, dict(built.people), dict(built.ids))  # the same people in the copy (frozen `Person`s)
+    return built.on(org.platform)  # the same people in the copy (frozen `Person`s), on the history's clock
 
 
 @pytest.fixture

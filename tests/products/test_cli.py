@@ -28,7 +28,7 @@ def home(prepared_homes: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 def run(h: History, *args: str) -> subprocess.CompletedProcess[str]:
-    return inprocess.threshold(*args, home=h.platform.settings.home_dir, columns=120)
+    return inprocess.threshold(*args, home=h.platform.settings.home_dir, columns=120, clock=h.platform.clock)
 
 
 def ok(h: History, *args: str) -> str:

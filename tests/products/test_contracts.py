@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -177,7 +177,7 @@ def test_freshness_slo_against_the_newest_share(fresh: History) -> None:
     assert product_view(fresh.platform, SENSORS).freshness_hours == 48
     with fresh.platform.store.session() as s:
         ds = s.query(Dataset).filter(Dataset.full_name == SENSORS).one()
-        s.execute(update(Share).where(Share.dataset_id == ds.id).values(at=datetime.now(UTC) - timedelta(days=3)))
+        s.execute(update(Share).where(Share.dataset_id == ds.id).values(at=fresh.platform.clock() - timedelta(days=3)))
     r = recheck(fresh.platform, fresh.people["gus"], SENSORS)
     sla = next(x for x in r.results if x.kind == "sla")
     assert (sla.status, sla.expected, round(sla.actual)) == ("failed", "<= 48 h", 72)

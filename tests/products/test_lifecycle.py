@@ -138,7 +138,7 @@ def test_deprecation_tells_every_recent_consumer_and_names_the_replacement(fresh
             duration_ms=1,
             status="ok",
             reads=[(fresh.ids[KPIS], ["plant"], None)],
-            at=datetime.now(UTC) - timedelta(days=100),
+            at=p.clock() - timedelta(days=100),
         ),
     )
     promote(p, fresh.people["anna"], KPIS, owner="anna")

@@ -5,7 +5,7 @@ Every expected number below follows from `HISTORY` by hand; the comments say how
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from threshold.products.consumption import dataset_consumers
 from threshold.products.patterns import domain_datasets, org_patterns
@@ -42,7 +42,7 @@ def test_plant_kpis_consumers_by_domain_and_purpose(history: History) -> None:
 
 def test_weekly_series_counts_queries_people_and_domains(history: History) -> None:
     weekly = dataset_consumers(history.platform, KPIS, viewer=history.people["admin"]).to_json()["weekly"]
-    this = monday(datetime.now(UTC))
+    this = monday(history.platform.clock())
     assert [w["week"] for w in weekly] == [(this - timedelta(weeks=k)).isoformat() for k in range(7, -1, -1)]
     # weeks 7..0 ago: ben 2 + anna 1; + dora from week 6 to 4; eve from week 3; week 2 adds carla, sam, frank's
     # browse; week 1 adds carla, frank, gus's join.

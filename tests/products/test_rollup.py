@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
@@ -14,7 +14,7 @@ from threshold.products.models import RollupState, UsageWeekly
 from threshold.store.models import UsageEvent, UsageRead
 from threshold.usage.service import UsageRecord, record
 
-from .usage_history import KPIS, SENSORS, History, at
+from .usage_history import KPIS, SENSORS, History
 
 
 def _event(h: History, who: str, dataset: str, when: datetime, purpose: str | None = "energy cost forecast") -> int:
@@ -45,7 +45,7 @@ def test_refresh_counts_only_what_is_new(fresh: History) -> None:
     assert first == 68  # the 65 events of HISTORY, the session read and the two refused reads
     before = _queries(fresh)
     assert rollup.refresh(fresh.platform) == 0
-    _event(fresh, "sam", KPIS, at(1, 1, 20))
+    _event(fresh, "sam", KPIS, fresh.at(1, 1, 20))
     assert rollup.refresh(fresh.platform) == 1
     assert _queries(fresh) == before + 1
     assert dataset_consumers(fresh.platform, KPIS).to_json()["people"] == 8  # sam was one already
@@ -54,10 +54,10 @@ def test_refresh_counts_only_what_is_new(fresh: History) -> None:
 def test_changing_a_counted_event_rebuilds_the_rollups(any_fresh: History) -> None:
     """A trigger marks the rollups dirty when history they counted is rewritten (the demo backdates events)."""
     h = any_fresh
-    event = _event(h, "sam", KPIS, at(1, 1, 20))
+    event = _event(h, "sam", KPIS, h.at(1, 1, 20))
     assert dataset_consumers(h.platform, KPIS, weeks=0).to_json()["weekly"][-2]["people"] == 7  # with sam
     with h.platform.store.session() as s:
-        s.execute(update(UsageEvent).where(UsageEvent.id == event).values(at=at(5, 1, 20)))
+        s.execute(update(UsageEvent).where(UsageEvent.id == event).values(at=h.at(5, 1, 20)))
         assert s.get(RollupState, 1).dirty is True  # type: ignore[union-attr]
     weekly = dataset_consumers(h.platform, KPIS, weeks=0).to_json()["weekly"]
     assert weekly[-2]["people"] == 6  # sam is gone from last week...
@@ -65,7 +65,7 @@ def test_changing_a_counted_event_rebuilds_the_rollups(any_fresh: History) -> No
     with h.platform.store.session() as s:
         assert s.get(RollupState, 1).dirty is False  # type: ignore[union-attr]
     with h.platform.store.session() as s:
-        s.execute(update(UsageEvent).where(UsageEvent.id == event).values(at=at(5, 1, 20)))
+        s.execute(update(UsageEvent).where(UsageEvent.id == event).values(at=h.at(5, 1, 20)))
     rollup.refresh(h.platform)
     with h.platform.store.session() as s:
         s.execute(UsageEvent.__table__.delete().where(UsageEvent.id == event))
@@ -74,9 +74,9 @@ def test_changing_a_counted_event_rebuilds_the_rollups(any_fresh: History) -> No
 
 def test_events_not_counted_yet_may_be_changed_freely(fresh: History) -> None:
     """Backdating before the first read (what the demo does) needs no rebuild."""
-    event = _event(fresh, "sam", KPIS, datetime.now(UTC))
+    event = _event(fresh, "sam", KPIS, fresh.platform.clock())
     with fresh.platform.store.session() as s:
-        s.execute(update(UsageEvent).where(UsageEvent.id == event).values(at=at(3, 1)))
+        s.execute(update(UsageEvent).where(UsageEvent.id == event).values(at=fresh.at(3, 1)))
         assert s.get(RollupState, 1).dirty is False  # type: ignore[union-attr]
     assert rollup.refresh(fresh.platform) == 69
     with fresh.platform.store.session() as s:
@@ -85,7 +85,7 @@ def test_events_not_counted_yet_may_be_changed_freely(fresh: History) -> None:
 
 def test_a_session_spans_two_refreshes(fresh: History) -> None:
     rollup.refresh(fresh.platform)
-    now = datetime.now(UTC) - timedelta(minutes=40)
+    now = fresh.platform.clock() - timedelta(minutes=40)
     _event(fresh, "eve", KPIS, now)
     rollup.refresh(fresh.platform)
     _event(fresh, "eve", SENSORS, now + timedelta(minutes=15))
@@ -112,7 +112,7 @@ def test_settings_the_rollups_depend_on_rebuild_them(fresh: History) -> None:
 
 def test_concurrent_refreshes_count_each_event_once(fresh: History) -> None:
     for i in range(300):
-        _event(fresh, "sam", KPIS, at(1, 1, i % 50))
+        _event(fresh, "sam", KPIS, fresh.at(1, 1, i % 50))
     errors: list[BaseException] = []
 
     def go() -> None:

@@ -5,15 +5,20 @@ the fixtures add people, domains and datasets, then record the usage events of `
 `usage.service.record` (the gateway's own recorder) at fixed times in past weeks. Every expected
 figure in the tests follows from this table, by hand.
 
-Weeks are counted back from this week's Monday (week 1 = last week); each dataset is read on its own
-weekday at 10:00 UTC (+5 minutes per extra query), so datasets are used "together" only where a row
-below says so.
+Weeks are counted back from the Monday of the week the history is built for (week 1 = last week); each
+dataset is read on its own weekday at 10:00 UTC (+5 minutes per extra query), so datasets are used
+"together" only where a row below says so.
+
+The history is built for the instant of the platform's clock when `build_history` starts (`History.built_for`)
+and every home holding it runs on `history_clock`: that instant, ticking on, never past the end of its week.
+A run that crosses Monday 00:00 UTC (the home is built once per run and copied for each module and test)
+still reads the history in the week it was built for.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +27,7 @@ from sqlalchemy import select
 from threshold.identity.service import ADMIN, Person, add_domain, add_user, get_person, join_domain
 from threshold.platform import Platform
 from threshold.products.rollup import monday
+from threshold.runtime import Clock, system_clock
 from threshold.store.models import Dataset
 from threshold.usage.service import UsageRecord, record
 
@@ -90,9 +96,18 @@ DENIED = ((INVOICES,), "dora", 1, 2)
 """dora tries invoices (on request, no grant) twice last week: refused reads, unmet demand."""
 
 
-def at(weeks_ago: int, weekday: int, minutes: int = 0) -> datetime:
-    start = datetime.combine(monday(datetime.now(UTC)), datetime.min.time(), UTC)
+def placed(built_for: datetime, weeks_ago: int, weekday: int, minutes: int = 0) -> datetime:
+    """`weekday` (0: Monday) of `weeks_ago` weeks before the week of `built_for`, at 10:00 UTC + `minutes`."""
+    start = datetime.combine(monday(built_for), time.min, UTC)
     return start - timedelta(weeks=weeks_ago) + timedelta(days=weekday, hours=10, minutes=minutes)
+
+
+def history_clock(built_for: datetime, wall: Clock = system_clock) -> Clock:
+    """The time of a home holding the history built for `built_for`: that instant, moving on with `wall` from
+    now (so what waits on the clock sees it move), held at the last microsecond of its week."""
+    started = wall()
+    last = datetime.combine(monday(built_for) + timedelta(weeks=1), time.min, UTC) - timedelta(microseconds=1)
+    return lambda: min(built_for + (wall() - started), last)
 
 
 @dataclass
@@ -100,9 +115,20 @@ class History:
     platform: Platform
     people: dict[str, Person]
     ids: dict[str, int]
+    built_for: datetime
+    """The instant the history was built for: its weeks are counted back from this one's."""
 
     def person(self, name: str) -> Person:
         return get_person(self.platform, name)
+
+    def at(self, weeks_ago: int, weekday: int, minutes: int = 0) -> datetime:
+        """A time of the history's weeks (`placed`)."""
+        return placed(self.built_for, weeks_ago, weekday, minutes)
+
+    def on(self, platform: Platform) -> History:
+        """The history in `platform`, a copy of its home, running on the history's clock."""
+        platform.clock = history_clock(self.built_for)
+        return History(platform, dict(self.people), dict(self.ids), self.built_for)
 
 
 def _csv(tmp: Path, name: str, text: str) -> Path:
@@ -112,10 +138,13 @@ def _csv(tmp: Path, name: str, text: str) -> Path:
 
 
 def build_history(platform: Platform, tmp: Path) -> History:
-    """The org's people, domains and datasets plus `HISTORY` recorded at its times."""
+    """The org's people, domains and datasets plus `HISTORY` recorded at its times, counted back from the
+    platform's clock now; the platform then runs on the history's clock (`history_clock`)."""
     from threshold.governance.controls import set_visibility
     from threshold.sharing.service import share
 
+    wall = platform.clock
+    built_for = wall()
     add_domain(platform, "supply_chain")
     add_domain(platform, "strategy")
     for name, domains in (
@@ -178,13 +207,16 @@ def build_history(platform: Platform, tmp: Path) -> History:
         for w in weeks:
             for i in range(per_week):
                 minutes = 60 if len(datasets) > 1 else 5 * i
-                rec(datasets, who, at(w, WEEKDAY[datasets[0]], minutes), purpose, question, columns)
+                when = placed(built_for, w, WEEKDAY[datasets[0]], minutes)
+                rec(datasets, who, when, purpose, question, columns)
     datasets, who, w, purpose, question, columns = SESSION
-    rec(datasets, who, at(w, WEEKDAY[KPIS], 10), purpose, question, columns)
+    rec(datasets, who, placed(built_for, w, WEEKDAY[KPIS], 10), purpose, question, columns)
     datasets, who, w, times = DENIED
     for i in range(times):
-        rec(datasets, who, at(w, WEEKDAY[INVOICES], 30 + i), "supplier audit", "close", (), status="denied")
-    return History(platform, people, ids)
+        when = placed(built_for, w, WEEKDAY[INVOICES], 30 + i)
+        rec(datasets, who, when, "supplier audit", "close", (), status="denied")
+    platform.clock = history_clock(built_for, wall)
+    return History(platform, people, ids, built_for)
 
 
 class Receiver:

@@ -467,7 +467,7 @@ def dismiss(platform: Platform, person: Person, dataset: str, *, reason: str) ->
         if cand is None or cand.status != "open":
             raise Conflict(f"{ref.full_name} is not an open candidate")
         cand.status, cand.review_reason = "dismissed", reason.strip()
-        cand.reviewed_by_id, cand.reviewed_at = person.id, datetime.now(UTC)
+        cand.reviewed_by_id, cand.reviewed_at = person.id, platform.clock()
         ds = s.get(Dataset, ref.id)
         if ds is not None and ds.stage == "candidate":
             ds.stage = "shared"

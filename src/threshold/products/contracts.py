@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import fields
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from open_data_contract_standard.model import OpenDataContractStandard
@@ -101,7 +101,7 @@ def build(
             "request's purpose allows personal data.",
         },
         "schema": objects,
-        "contractCreatedTs": datetime.now(UTC).isoformat(timespec="seconds"),
+        "contractCreatedTs": platform.clock().isoformat(timespec="seconds"),
     }
     if freshness:
         doc["slaProperties"] = [

@@ -286,7 +286,7 @@ def _tell_consumers(
     from threshold.notifications.service import emit, notify
 
     days = platform.settings.products.deprecation_notice_days
-    since = datetime.now(UTC) - timedelta(days=days)
+    since = platform.clock() - timedelta(days=days)
     with platform.store.session() as s:
         ids = list(s.scalars(select(ProductDataset.dataset_id).where(ProductDataset.product_id == product_id)))
         domains_of = memberships(s)
@@ -327,7 +327,7 @@ def product_view(platform: Platform, dataset: str, *, viewer: Person | None = No
         promoted_by = s.get(User, product.promoted_by_id) if product.promoted_by_id else None
     latest = contracts.current(platform, ref.id)
     contract = contracts.contract_dict(platform, latest) if latest else None
-    fresh = _freshness(product.freshness_hours, last_share)
+    fresh = _freshness(product.freshness_hours, last_share, platform.clock())
     badges = [
         Badge("status", product.status, {"active": "ok", "deprecated": "warn"}.get(product.status, "bad")),
         Badge("version", f"v{product.version}", "neutral"),
@@ -364,11 +364,11 @@ def product_view(platform: Platform, dataset: str, *, viewer: Person | None = No
     )
 
 
-def _freshness(hours: int | None, last: datetime | None) -> dict[str, Any]:
+def _freshness(hours: int | None, last: datetime | None, now: datetime) -> dict[str, Any]:
     if last is None:
         return {"label": "no data", "tone": "bad", "age_hours": None, "met": False}
     last = last if last.tzinfo else last.replace(tzinfo=UTC)
-    age = round((datetime.now(UTC) - last).total_seconds() / 3600, 1)
+    age = round((now - last).total_seconds() / 3600, 1)
     if hours is None:
         return {"label": "no freshness SLO", "tone": "warn", "age_hours": age, "met": None, "last_update": iso(last)}
     met = age <= hours

@@ -29,7 +29,7 @@ class Window:
         n = platform.settings.products.window_weeks if weeks is None else weeks
         if n < 0 or n > 520:
             raise InvalidInput("weeks must be between 0 (all) and 520")
-        this = monday(today or datetime.now(UTC).date())
+        this = monday(today or platform.clock().date())
         since = date(1970, 1, 5) if n == 0 else this - timedelta(weeks=n - 1)
         return cls(n, since, this)
 

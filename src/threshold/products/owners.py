@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
@@ -88,7 +88,7 @@ def suggest(platform: Platform, dataset: str, *, viewer: Person | None = None) -
     for name in domain_owners:
         add(people.id_of(name), "domain_owner", points.domain_owner, f"owner of domain {ref.domain}")
     _from_lineage(platform, ref.full_name, people, add, notes, viewer)
-    weeks_total = _weeks_since(first_week)
+    weeks_total = _weeks_since(first_week, platform.clock())
     for uid, weeks, n in usage:
         if weeks >= settings.repeat_weeks:
             share = min(weeks / max(min(weeks_total, settings.window_weeks), 1), 1.0)
@@ -283,10 +283,10 @@ class _Directory:
         return self.ids.get(name)
 
 
-def _weeks_since(first_week: Any) -> int:
+def _weeks_since(first_week: Any, now: datetime) -> int:
     if first_week is None:
         return 1
-    return int((rollup.monday(datetime.now(UTC)) - first_week).days // 7) + 1
+    return int((rollup.monday(now) - first_week).days // 7) + 1
 
 
 def _status(decisions: list[OwnerDecision]) -> dict[int, OwnerDecision]:
@@ -407,7 +407,7 @@ def _decide(platform: Platform, person: Person, dataset: str, status: str, reaso
     mine = next((x for x in found.suggestions if x.user == person.name), None)
     suggested = tuple(x.user for x in found.suggestions)
     require(person, "product.decide_owner", OwnershipRef(seen, found.proposed_to, suggested))
-    now = datetime.now(UTC)
+    now = platform.clock()
     with platform.store.session() as s:
         ref = dataset_ref(s, found.dataset)
         open_one = s.scalars(

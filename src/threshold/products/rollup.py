@@ -36,6 +36,7 @@ from threshold.products.models import (
     UsageSignals,
     UsageWeekly,
 )
+from threshold.store.db import now_of
 from threshold.store.models import Dataset, UsageEvent, UsageRead
 from threshold.usage.service import counted_kinds
 
@@ -78,7 +79,7 @@ def refresh(platform: Platform) -> int:
             counted += n
             _signals(s, platform, state, touched)  # in the same transaction as the counts they follow
             state.watermark = upto
-            state.updated_at = datetime.now(UTC)
+            state.updated_at = platform.clock()
 
 
 def _signals(s: Session, platform: Platform, state: RollupState, touched: set[int] | None) -> None:
@@ -121,7 +122,7 @@ def lock_state(s: Session) -> RollupState:
 
 def _clear(s: Session, state: RollupState, key: str) -> None:
     if state.watermark or state.dirty:
-        state.rebuilt_at = datetime.now(UTC)  # a real rebuild (the first count is not one)
+        state.rebuilt_at = now_of(s)  # a real rebuild (the first count is not one)
     for model in (
         UsageWeekly,
         UsageQuestion,

@@ -49,7 +49,7 @@ def window_since(platform: Platform, weeks: int | None = None, today: date | Non
     from threshold.products.lookup import monday
 
     n = platform.settings.products.window_weeks if weeks is None else weeks
-    this = monday(today or datetime.now(UTC).date())
+    this = monday(today or platform.clock().date())
     return date(1970, 1, 5) if n == 0 else this - timedelta(weeks=n - 1)
 
 

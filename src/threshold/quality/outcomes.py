@@ -5,7 +5,6 @@ owners when a check starts failing to run at all."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -42,7 +41,7 @@ def after_runs(platform: Platform, target: Target, results: list[Result]) -> Non
 
 
 def _failed(platform: Platform, target: Target, r: Result) -> None:
-    now = datetime.now(UTC)
+    now = platform.clock()
     with platform.store.session() as s:
         existing = s.scalars(
             select(Incident)
@@ -97,7 +96,7 @@ def _failed(platform: Platform, target: Target, r: Result) -> None:
 
 
 def _passed(platform: Platform, r: Result) -> None:
-    now = datetime.now(UTC)
+    now = platform.clock()
     with platform.store.session() as s:
         fixed = list(s.scalars(select(Incident).where(Incident.check_id == r.check.id, Incident.status == "fixed")))
         for inc in fixed:

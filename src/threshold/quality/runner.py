@@ -27,6 +27,7 @@ from threshold.quality.kinds.base import Facts, judge_rows
 from threshold.quality.models import Check, CheckRun
 from threshold.quality.reading import Reader, Target
 from threshold.quality.samples import as_text, for_viewer
+from threshold.store.db import now_of
 
 
 @dataclass(frozen=True)
@@ -249,7 +250,7 @@ def record(
 ) -> list[int]:
     """Store one run per result (one transaction); returns run ids. `keep_last`: also remember each check's
     status as its last (not for a gate's runs until the snapshot is published, see `keep_last_status`)."""
-    at = at or datetime.now(UTC)
+    at = at or platform.clock()
     _as_authors_see_them(platform, target, results)
     with platform.store.session() as s:
         return record_in(
@@ -269,7 +270,7 @@ def record_in(
     at: datetime | None = None,
 ) -> list[int]:
     """`record` in the caller's transaction (the runs commit with what caused them, e.g. a contract)."""
-    at = at or datetime.now(UTC)
+    at = at or now_of(s)
     rows = []
     for r in results:
         o = r.outcome
@@ -328,7 +329,7 @@ def _as_authors_see_them(platform: Platform, target: Target, results: list[Resul
 
 def keep_last_status(platform: Platform, results: list[Result], at: datetime | None = None) -> None:
     with platform.store.session() as s:
-        _keep_last(s, results, at or datetime.now(UTC))
+        _keep_last(s, results, at or platform.clock())
 
 
 def _keep_last(s: Any, results: list[Result], at: datetime) -> None:

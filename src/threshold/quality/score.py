@@ -40,7 +40,7 @@ def dataset_scores(
 ) -> dict[int, dict[str, Any]]:
     """{dataset id: {score, checks: [{check, name, runs, passed, weight}], runs, errors}}."""
     days = days or platform.settings.quality.score_window_days
-    since = (now or datetime.now(UTC)) - timedelta(days=days)
+    since = (now or platform.clock()) - timedelta(days=days)
     out: dict[int, dict[str, Any]] = {d: {"score": None, "checks": [], "runs": 0, "errors": 0} for d in dataset_ids}
     if not dataset_ids:
         return out
@@ -123,7 +123,7 @@ def response_times(
     platform: Platform, domain_ids: list[int], *, days: int | None = None, now: datetime | None = None
 ) -> dict[int, dict[str, Any]]:
     """Per domain id: incidents by status, time to acknowledge and to fix (hours: median, p90, count)."""
-    now = now or datetime.now(UTC)
+    now = now or platform.clock()
     days = days or platform.settings.quality.incident_window_days
     since = now - timedelta(days=days)
     with platform.store.session() as s:

@@ -316,12 +316,12 @@ def _entry(rec: UsageRecord, audit: list[dict[str, Any]] | None, clock: Clock = 
         "kind": rec.kind,
         "engine": rec.engine,
         "reads": [[d, list(cols), snap] for d, cols, snap in rec.reads],
-        "audit": [{**row, "at": _iso(row.get("at"))} for row in audit or []],
+        "audit": [{**row, "at": _iso(row.get("at"), clock)} for row in audit or []],
     }
 
 
-def _iso(at: Any) -> str:
-    return at.isoformat() if isinstance(at, datetime) else datetime.now(UTC).isoformat()
+def _iso(at: Any, clock: Clock) -> str:
+    return at.isoformat() if isinstance(at, datetime) else clock().isoformat()
 
 
 def _insert(platform: Platform, entries: list[dict[str, Any]], segment: str, forget: list[str]) -> list[int]:

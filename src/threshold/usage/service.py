@@ -14,6 +14,7 @@ from threshold.access import PersonRef, find_dataset, knowable, may, refs, requi
 from threshold.errors import NotFound
 from threshold.identity.service import Person
 from threshold.platform import Platform
+from threshold.store.db import now_of
 from threshold.store.models import Dataset, Domain, Membership, UsageEvent, UsageRead, User
 from threshold.usage.journal import Pending, journal_of
 from threshold.usage.journal import flush as journal_flush
@@ -156,7 +157,7 @@ def dataset_usage(platform: Platform, full_name: str, *, viewer: Person | None =
             .order_by(func.count(UsageEvent.id).desc(), User.name)
             .limit(20)
         ).all()
-        since = datetime.now(UTC) - timedelta(weeks=weeks)
+        since = now_of(s) - timedelta(weeks=weeks)
         rows = s.execute(
             select(UsageEvent.at, UsageEvent.user_id)
             .join(UsageRead, UsageRead.event_id == UsageEvent.id)
@@ -306,7 +307,7 @@ def recent_consumers(
     out: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
     if not ids:
         return out
-    since = datetime.now(UTC) - timedelta(days=days)
+    since = now_of(s) - timedelta(days=days)
     rows = s.execute(
         select(UsageRead.dataset_id, UsageRead.columns, UsageEvent.user_id, User.name, UsageEvent.at)
         .join(UsageEvent, UsageEvent.id == UsageRead.event_id)
