@@ -17,6 +17,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import pgpool
+from threshold.store import db
 from threshold.store.db import Store, migration_scripts
 from threshold.store.models import Base
 from threshold.store.search_index import engine_owned
@@ -243,3 +244,20 @@ def test_the_lock_timeout_is_one_setting_for_sqlite(tmp_path) -> None:
             assert c.execute(sa.text("PRAGMA busy_timeout")).scalar_one() == 2500
     finally:
         store.dispose()
+
+
+def test_the_migration_scripts_are_read_once_and_again_when_one_changes(tmp_path, monkeypatch) -> None:
+    folder = tmp_path / "migrations"
+    shutil.copytree(db._MIGRATIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(db, "_MIGRATIONS", folder)
+
+    first = migration_scripts()
+    assert migration_scripts() is first
+    assert first.dir == str(folder)
+
+    last = max((folder / "versions").glob("*.py"), key=lambda p: p.name)
+    last.write_text(last.read_text() + "\n# changed\n")
+
+    again = migration_scripts()
+    assert again is not first
+    assert again.get_current_head() == first.get_current_head()

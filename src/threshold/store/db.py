@@ -20,21 +20,22 @@ from threshold.store import search_index
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-_scripts: tuple[tuple[tuple[str, int, int], ...], Any] | None = None
-"""The migrations folder's fingerprint and alembic's reading of it (`migration_scripts`)."""
+_scripts: tuple[tuple[object, ...], Any] | None = None
+"""The migrations folder, its scripts' fingerprint and alembic's reading of it (`migration_scripts`)."""
 _scripts_lock = threading.Lock()
 
 
 def migration_scripts() -> Any:
     """alembic's `ScriptDirectory` of the store's migrations, with its revision map loaded: read once per
-    process, again only when a script in the folder changes. Reading it compiles every migration (no
-    bytecode is kept under PYTHONDONTWRITEBYTECODE), which cost more than a SQLite upgrade itself."""
+    process, again only when the folder or a script in it changes (name, size or modification time).
+    Reading it compiles every migration (no bytecode is kept under PYTHONDONTWRITEBYTECODE), which cost
+    more than a SQLite upgrade itself."""
     global _scripts
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
     versions = _MIGRATIONS / "versions"
-    fingerprint = tuple(
+    fingerprint = (str(_MIGRATIONS),) + tuple(
         sorted((p.name, (st := p.stat()).st_mtime_ns, st.st_size) for p in versions.iterdir() if p.suffix == ".py")
     )
     with _scripts_lock:  # one reading at a time: the revision map is built on first use, not thread-safe
