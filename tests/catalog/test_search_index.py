@@ -8,7 +8,6 @@ from typing import Any
 import pyarrow as pa
 import pytest
 import sqlalchemy as sa
-from alembic import command
 
 from threshold.catalog.search import search
 from threshold.governance.controls import set_visibility, tag, untag
@@ -91,7 +90,7 @@ def test_rebuild_gives_the_same_index(any_org: Any) -> None:
 def test_the_migration_builds_the_index_of_an_existing_home(empty_database_url: str) -> None:
     store = Store(empty_database_url)
     try:
-        command.upgrade(store._alembic_config(), "ops_dataset_maintenance")  # the revision before search_index
+        store.migrate("ops_dataset_maintenance")  # the revision before search_index
         with store.engine.begin() as c:
             c.execute(
                 sa.text("INSERT INTO domains (name, title, description, created_at) VALUES ('ops', 'Ops', '', :at)"),
@@ -170,7 +169,7 @@ def test_stored_vectors_migrate_down_and_up_and_keep_the_index(empty_database_ur
 
         assert matches("pressures") == [1]  # stemmed: "pressures" finds "pressure"
         assert vectors() == (["names_tsv", "columns_tsv", "tags_tsv", "description_tsv"] if postgres else [])
-        command.downgrade(store._alembic_config(), "search_index")
+        store.downgrade("search_index")
         store.engine.dispose()
         assert vectors() == []
         if postgres:  # back on the expression indexes of search_index

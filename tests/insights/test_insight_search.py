@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
 
 from threshold.governance.controls import set_visibility
 from threshold.insights import search as insight_search
@@ -72,10 +71,9 @@ def test_an_insight_on_a_restricted_dataset_is_never_found_by_an_outsider(any_or
 def test_the_migration_indexes_the_insights_a_home_already_has(any_org: Any) -> None:
     p = any_org.platform
     service.save(p, any_org.anna, title="Scrap by plant", sql=SCRAP_SQL, narrative="furnace trouble")
-    config = p.store._alembic_config()
-    command.downgrade(config, "literacy")
+    p.store.downgrade("literacy")
     with p.store.engine.connect() as c:
         assert "insight_search_documents" not in sa.inspect(c).get_table_names()
-    command.upgrade(config, "head")
+    p.store.migrate("head")
     assert _found(p, any_org.ben, "furnaces") == {"Scrap by plant": "narrative “furnaces”"}
     assert _found(p, any_org.ben, "scarp") == {"Scrap by plant": "title “scrap” (for “scarp”)"}

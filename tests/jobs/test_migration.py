@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from alembic import command
 
 from threshold.store.db import Store
 
@@ -56,11 +55,10 @@ def _aware(v: object) -> datetime:
 def test_schedules_are_carried_to_jobs_and_back(empty_database_url: str) -> None:
     store = Store(empty_database_url)
     try:
-        cfg = store._alembic_config()
-        command.upgrade(cfg, "0006")
+        store.migrate("0006")
         _seed(store)
 
-        command.upgrade(cfg, "0007_jobs_core")
+        store.migrate("0007_jobs_core")
         with store.engine.connect() as c:
             jobs = c.execute(
                 sa.text("SELECT kind, key, label, schedule, next_run_at, attempts FROM jobs ORDER BY kind")
@@ -73,7 +71,7 @@ def test_schedules_are_carried_to_jobs_and_back(empty_database_url: str) -> None
         ]
         assert "next_run_at" not in cols
 
-        command.downgrade(cfg, "0006")
+        store.downgrade("0006")
         with store.engine.connect() as c:
             assert _aware(c.execute(sa.text("SELECT next_run_at FROM derivations")).scalar_one()) == NEXT
             checks = dict(c.execute(sa.text("SELECT id, next_run_at FROM quality_checks")).all())
@@ -86,8 +84,7 @@ def test_schedules_are_carried_to_jobs_and_back(empty_database_url: str) -> None
 def test_webhook_deliveries_and_openlineage_events_are_carried_to_the_outbox_and_back(empty_database_url: str) -> None:
     store = Store(empty_database_url)
     try:
-        cfg = store._alembic_config()
-        command.upgrade(cfg, "0007_jobs_core")
+        store.migrate("0007_jobs_core")
         with store.engine.begin() as c:
             run = lambda sql, **kw: c.execute(sa.text(sql), {"at": AT, **kw})  # noqa: E731
             run("INSERT INTO domains (id, name, title, description, created_at) VALUES (1, 'sales', 'Sales', '', :at)")
@@ -107,7 +104,7 @@ def test_webhook_deliveries_and_openlineage_events_are_carried_to_the_outbox_and
                     s=status,
                 )
 
-        command.upgrade(cfg, "0008_outbox")
+        store.migrate("0008_outbox")
         with store.engine.connect() as c:
             rows = c.execute(
                 sa.text(
@@ -135,7 +132,7 @@ def test_webhook_deliveries_and_openlineage_events_are_carried_to_the_outbox_and
             c.execute(sa.text("DELETE FROM outbox WHERE id = :i"), {"i": new_id})
         assert new_id > rows[-1][0]
 
-        command.downgrade(cfg, "0007_jobs_core")
+        store.downgrade("0007_jobs_core")
         with store.engine.connect() as c:
             hooks = c.execute(sa.text("SELECT id, status, last_error FROM webhook_deliveries ORDER BY id")).all()
             events = c.execute(sa.text("SELECT status FROM openlineage_outbox ORDER BY id")).all()

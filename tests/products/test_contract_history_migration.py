@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import sqlalchemy as sa
-from alembic import command
 
 from threshold.quality.contract_rules import ContractRule
 from threshold.quality.contract_runs import RunView, render, status_of
@@ -128,11 +127,10 @@ def _view(store: Store, rules: list[dict[str, object]]) -> list[dict[str, object
 def test_kept_results_become_runs_and_the_view_reads_them_unchanged(empty_database_url: str) -> None:
     store = Store(empty_database_url)
     try:
-        cfg = store._alembic_config()
-        command.upgrade(cfg, PREVIOUS)
+        store.migrate(PREVIOUS)
         _seed(store)
 
-        command.upgrade(cfg, "quality_one_check_history")
+        store.migrate("quality_one_check_history")
 
         migrated = _contract(store, 1)
         assert "results" not in migrated and "status" not in migrated
@@ -160,7 +158,7 @@ def test_kept_results_become_runs_and_the_view_reads_them_unchanged(empty_databa
         ]
         assert _contract(store, 2)["rules"] == []
 
-        command.downgrade(cfg, PREVIOUS)
+        store.downgrade(PREVIOUS)
 
         back = _contract(store, 1)
         assert (back["status"], back["results"]) == ("failed", RESULTS)
@@ -169,7 +167,7 @@ def test_kept_results_become_runs_and_the_view_reads_them_unchanged(empty_databa
         with store.engine.connect() as c:
             assert c.execute(sa.text("SELECT count(*) FROM quality_checks")).scalar_one() == 0
             assert c.execute(sa.text("SELECT count(*) FROM quality_check_runs")).scalar_one() == 0
-        command.upgrade(cfg, "head")
+        store.migrate("head")
         assert _view(store, _contract(store, 1)["rules"]) == RESULTS  # type: ignore[arg-type]
     finally:
         store.dispose()

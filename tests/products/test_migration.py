@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -57,11 +56,10 @@ def test_upgrade_downgrade_upgrade(empty_database_url: str) -> None:
         assert any(t.startswith("usage_events_rollup_dirty") for t in _triggers(store))
         with store.engine.connect() as c:
             assert c.execute(sa.text("SELECT id, watermark FROM usage_rollup_state")).all() == [(1, 0)]
-        cfg = store._alembic_config()
-        command.downgrade(cfg, "0004")
+        store.downgrade("0004")
         assert not TABLES & set(sa.inspect(store.engine).get_table_names())
         assert not any(t.startswith("usage_events_rollup_dirty") for t in _triggers(store))
-        command.upgrade(cfg, "head")
+        store.migrate("head")
         assert TABLES <= set(sa.inspect(store.engine).get_table_names())
     finally:
         store.dispose()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -40,14 +39,13 @@ def test_the_quality_tables_are_the_models_tables() -> None:
 def test_0006_up_down_and_up_again_without_a_difference(empty_database_url: str) -> None:
     store = Store(empty_database_url)
     try:
-        cfg = store._alembic_config()
-        command.upgrade(cfg, "0005")
+        store.migrate("0005")
         assert not QUALITY_TABLES & set(sa.inspect(store.engine).get_table_names())
-        command.upgrade(cfg, "0006")
+        store.migrate("0006")
         assert QUALITY_TABLES <= set(sa.inspect(store.engine).get_table_names())
-        command.downgrade(cfg, "0005")
+        store.downgrade("0005")
         assert not QUALITY_TABLES & set(sa.inspect(store.engine).get_table_names())
-        command.upgrade(cfg, "head")
+        store.migrate("head")
         with store.engine.connect() as c:
             ctx = MigrationContext.configure(c, opts={"version_table": "threshold_alembic_version"})
             diff = compare_metadata(ctx, Base.metadata)

@@ -13,14 +13,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 import pgpool
-from threshold.store.db import _MIGRATIONS, Store
+from threshold.store import db
+from threshold.store.db import Store, migration_scripts
 from threshold.store.models import Base
 from threshold.store.search_index import engine_owned
 
@@ -29,13 +27,11 @@ VERSION_TABLE = "threshold_alembic_version"
 
 def _revisions() -> list[str]:
     """Every migration, oldest first."""
-    cfg = Config()
-    cfg.set_main_option("script_location", str(_MIGRATIONS))
-    return [r.revision for r in reversed(list(ScriptDirectory.from_config(cfg).walk_revisions()))]
+    return [r.revision for r in reversed(list(migration_scripts().walk_revisions()))]
 
 
 def _head(store: Store) -> str:
-    head = ScriptDirectory.from_config(store._alembic_config()).get_current_head()
+    head = migration_scripts().get_current_head()
     assert head is not None
     return head
 
@@ -63,7 +59,7 @@ class Revisions:
     """Databases at every earlier revision, at rest, made by one walk from empty through the migrations per
     backend (on first use): after each step a copy is kept (a file copy on SQLite, a template database on
     PostgreSQL). `copy` hands a test a copy of its own of the database at a revision: the state
-    `command.upgrade(config, revision)` from empty leaves, without each test walking there again. Only for a
+    `Store.migrate(revision)` from empty leaves, without each test walking there again. Only for a
     linear history (every revision one parent, none shared): otherwise `copy` walks from empty, as before."""
 
     def __init__(self, root: Path) -> None:
@@ -80,7 +76,7 @@ class Revisions:
             store = Store(walk)
             try:
                 for revision in _revisions()[:-1]:
-                    command.upgrade(store._alembic_config(), revision)
+                    store.migrate(revision)
                     store.dispose()  # at rest: no connection open, the SQLite log checkpointed
                     if self.pool is not None and backend == "postgres":
                         at[revision] = self.pool.create(template=walk)
@@ -105,7 +101,7 @@ class Revisions:
         """A store at `revision`, of the caller's own (`release` it after)."""
         if not self.linear:
             store = Store(self._new(backend, tmp / "threshold.db"))
-            command.upgrade(store._alembic_config(), revision)
+            store.migrate(revision)
             return store
         kept = self._walk(backend)[revision]
         if backend == "postgres":
@@ -131,9 +127,7 @@ def _postgres() -> bool:
 
 
 def _linear() -> bool:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(_MIGRATIONS))
-    revisions = list(ScriptDirectory.from_config(cfg).walk_revisions())
+    revisions = list(migration_scripts().walk_revisions())
     return all(not isinstance(r.down_revision, tuple | list) and not r.is_branch_point for r in revisions)
 
 
@@ -234,7 +228,7 @@ def test_sqlite_connections_use_wal_and_wait_for_writers(tmp_path) -> None:
 
 def test_upgrading_an_existing_store_gives_it_one_home_id(store: Store) -> None:
     """Stores from before home ids get theirs from the migration (the warehouse is claimed by `threshold init`)."""
-    command.upgrade(store._alembic_config(), "limits_sign_in_failures")
+    store.migrate("limits_sign_in_failures")
     store.migrate()
     store.migrate()
 
@@ -250,3 +244,20 @@ def test_the_lock_timeout_is_one_setting_for_sqlite(tmp_path) -> None:
             assert c.execute(sa.text("PRAGMA busy_timeout")).scalar_one() == 2500
     finally:
         store.dispose()
+
+
+def test_the_migration_scripts_are_read_once_and_again_when_one_changes(tmp_path, monkeypatch) -> None:
+    folder = tmp_path / "migrations"
+    shutil.copytree(db._MIGRATIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(db, "_MIGRATIONS", folder)
+
+    first = migration_scripts()
+    assert migration_scripts() is first
+    assert first.dir == str(folder)
+
+    last = max((folder / "versions").glob("*.py"), key=lambda p: p.name)
+    last.write_text(last.read_text() + "\n# changed\n")
+
+    again = migration_scripts()
+    assert again is not first
+    assert again.get_current_head() == first.get_current_head()

@@ -20,6 +20,34 @@ from threshold.store import search_index
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+_scripts: tuple[tuple[object, ...], Any] | None = None
+"""The migrations folder, its scripts' fingerprint and alembic's reading of it (`migration_scripts`)."""
+_scripts_lock = threading.Lock()
+
+
+def migration_scripts() -> Any:
+    """alembic's `ScriptDirectory` of the store's migrations, with its revision map loaded: read once per
+    process, again only when the folder or a script in it changes (name, size or modification time).
+    Reading it compiles every migration (no bytecode is kept under PYTHONDONTWRITEBYTECODE), which cost
+    more than a SQLite upgrade itself."""
+    global _scripts
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    versions = _MIGRATIONS / "versions"
+    fingerprint = (str(_MIGRATIONS),) + tuple(
+        sorted((p.name, (st := p.stat()).st_mtime_ns, st.st_size) for p in versions.iterdir() if p.suffix == ".py")
+    )
+    with _scripts_lock:  # one reading at a time: the revision map is built on first use, not thread-safe
+        if _scripts is None or _scripts[0] != fingerprint:
+            cfg = Config()
+            cfg.set_main_option("script_location", str(_MIGRATIONS))
+            script = ScriptDirectory.from_config(cfg)
+            script.revision_map.heads  # noqa: B018 (loads every script now, under the lock)
+            _scripts = (fingerprint, script)
+        return _scripts[1]
+
+
 def make_engine(url: str, lock_timeout: float = 30.0) -> Engine:
     """The store's engine. `lock_timeout`: seconds a statement waits for a lock held by another writer."""
     if url.startswith("sqlite"):
@@ -153,11 +181,23 @@ class Store:
         """A session for reads only (caller closes it)."""
         return self._sessions()
 
-    def migrate(self) -> None:
-        """Upgrade the schema to the newest migration (creates it on an empty database)."""
-        from alembic import command
+    def migrate(self, revision: str = "head") -> None:
+        """Upgrade the schema to `revision`, the newest migration by default (creates it on an empty
+        database)."""
+        script = migration_scripts()
+        self._run_migrations(script, lambda rev, _context: script._upgrade_revs(revision, rev), revision)
 
-        command.upgrade(self._alembic_config(), "head")
+    def downgrade(self, revision: str) -> None:
+        """Take the schema back down to `revision` (each migration's `downgrade`)."""
+        script = migration_scripts()
+        self._run_migrations(script, lambda rev, _context: script._downgrade_revs(revision, rev), revision)
+
+    def _run_migrations(self, script: Any, steps: Callable[[Any, Any], Any], revision: str) -> None:
+        """What alembic's `command.upgrade`/`downgrade` do, on the process's one reading of the scripts."""
+        from alembic.runtime.environment import EnvironmentContext
+
+        with EnvironmentContext(self._alembic_config(), script, fn=steps, destination_rev=revision):
+            script.run_env()
 
     def is_migrated(self) -> bool:
         return "datasets" in inspect(self.engine).get_table_names()
