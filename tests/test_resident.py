@@ -364,7 +364,14 @@ def test_the_home_is_found_as_the_cli_finds_it(tmp_path: Path) -> None:
     assert protocol.home_dir(["query", "--", "--home", "/c"], {}, cwd) == str(tmp_path / ".threshold")
 
 
-_NO_WAKING: helper.ChildEnded = None  # type: ignore[assignment]  # read only by a forked child, never forked here
+@pytest.fixture
+def child_ended() -> Iterator[helper.ChildEnded]:
+    """The helper's wake-up on a child's end, installed in this process for the test, put back after."""
+    ended = helper.ChildEnded()
+    try:
+        yield ended
+    finally:
+        ended.close()
 
 
 def test_a_child_that_ends_wakes_the_helper_at_once(tmp_path: Path) -> None:
@@ -391,12 +398,12 @@ def test_a_child_that_ends_wakes_the_helper_at_once(tmp_path: Path) -> None:
     assert signal.set_wakeup_fd(fd) == fd
 
 
-def test_a_full_helper_says_busy_and_runs_nothing() -> None:
+def test_a_full_helper_says_busy_and_runs_nothing(child_ended: helper.ChildEnded) -> None:
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     with b, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
         protocol.send(b, {"argv": ["query", "select 1"], "env": {}, "umask": 0o22})
 
-        assert helper._take(a, listener, _NO_WAKING, 0, lambda: pytest.fail("ran")) is None
+        assert helper._take(a, listener, child_ended, 0, lambda: pytest.fail("ran")) is None
         assert protocol.receive(b)[0] == {"answer": "busy"}
 
 
@@ -410,12 +417,12 @@ def test_a_full_helper_says_busy_and_runs_nothing() -> None:
     ],
     ids=["write-command", "env-not-text", "argv-not-list", "no-umask"],
 )
-def test_a_request_out_of_shape_is_refused(request_: dict[str, object]) -> None:
+def test_a_request_out_of_shape_is_refused(request_: dict[str, object], child_ended: helper.ChildEnded) -> None:
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     with b, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
         protocol.send(b, request_)
 
-        assert helper._take(a, listener, _NO_WAKING, 4, lambda: pytest.fail("ran")) is None
+        assert helper._take(a, listener, child_ended, 4, lambda: pytest.fail("ran")) is None
         with pytest.raises(EOFError):
             protocol.receive(b)
 

@@ -10,6 +10,7 @@ import pytest
 from threshold.catalog.service import describe
 from threshold.identity.service import ADMIN, add_domain, ensure_admin, get_person
 from threshold.platform import Platform
+from threshold.sharing.profile import _seeded_positions
 from threshold.sharing.service import share
 
 ROWS = 300_000
@@ -44,3 +45,20 @@ def test_a_table_larger_than_the_sample_gets_exact_footer_stats_and_sampled_valu
     assert cols["shift"].distinct_estimate == 3
     assert sorted(v for v, _ in cols["shift"].top_values) == ["early", "late", "night"]
     assert ROWS * 0.8 <= cols["id"].distinct_estimate <= ROWS
+
+
+PINNED = [3, 4, 6]
+"""The 3 of 10 positions PCG64(7) draws, as they were when the sampling was written."""
+
+
+def test_the_sampled_positions_are_seeded_uniform_and_the_same_on_every_run() -> None:
+    """The positions of a big table's sample: `count` distinct ones in order, within the table, spread over all of
+    it, and exactly the same each time (PCG64's raw stream, which NumPy keeps from release to release)."""
+    first = _seeded_positions(1_000_000, 10_000)
+    again = _seeded_positions(1_000_000, 10_000)
+    assert first.tolist() == again.tolist()
+    assert len(set(first.tolist())) == 10_000 and first.tolist() == sorted(first.tolist())
+    assert 0 <= first[0] and first[-1] < 1_000_000
+    tenths = [int(((first >= k * 100_000) & (first < (k + 1) * 100_000)).sum()) for k in range(10)]
+    assert all(850 <= n <= 1150 for n in tenths), tenths  # about 1,000 in each tenth of the table
+    assert _seeded_positions(10, 3).tolist() == PINNED, "the seeded positions changed: profiles would too"
