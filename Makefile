@@ -47,9 +47,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(RUN_STAMP)
 	$(BIN)/threshold demo --host '$(HOST)' --port '$(PORT)'
 
+# The test run keeps bytecode (PYTHONDONTWRITEBYTECODE emptied for it): pytest's rewritten test modules land in
+# the ignored __pycache__ folders, so the next run's workers do not rewrite ~470 modules each before their first
+# test (a worker's collection: 16 s -> 7 s CPU).
 test: lint
 	bash scripts/test-services.sh
-	set -a; . ./.test-env; set +a; $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile $(S3_OPTION)
+	set -a; . ./.test-env; set +a; PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile $(S3_OPTION)
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks scripts
