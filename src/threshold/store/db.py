@@ -109,8 +109,9 @@ class SharedStatementCache:
 
 
 STATEMENTS = SharedStatementCache(2500)
-"""The process's compiled statements (`SharedStatementCache`): ~25 KB each, so at most ~60 MB (the products
-tests alone compile ~650 distinct statements on SQLite; a test worker runs every capability on two kinds)."""
+"""The process's compiled statements (`SharedStatementCache`): ~25 KB each; SQLAlchemy's LRU cache grows to half
+again its size before it prunes, so at most ~95 MB (the products tests alone compile ~650 distinct statements on
+SQLite; a test worker, which runs every capability on two kinds of store, fills it)."""
 
 
 def make_engine(url: str, lock_timeout: float = 30.0) -> Engine:
