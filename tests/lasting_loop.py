@@ -5,7 +5,8 @@ task when it ends, so every request of a walk started a new thread for the app's
 endpoints, and every new thread opened its own SQLite connection for the store's version reads (about
 1.7 ms of CPU each, more than most requests cost). A server keeps its workers; `LastingLoop` does the same:
 the loop runs in a thread of its own under one lasting task (anyio's blocking portal, as Starlette's
-`TestClient` does), and `run` hands it each coroutine.
+`TestClient` does), and `run` hands it each coroutine. Close it in a `finally`: its threads are not daemons,
+and a loop left open keeps the test process from exiting.
 """
 
 from __future__ import annotations

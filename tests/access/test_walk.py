@@ -114,15 +114,16 @@ def _csrf(html: str) -> str:
 
 @pytest.fixture(scope="module")
 def walker(world: World) -> Iterator[Walker]:
-    runner = LastingLoop()
-    w = Walker(world, create_app(world.platform), runner)
-    w.tokens = {role: create_token(world.platform, role)[1] for role in ROLES if role != "anonymous"}
-    yield w
-    for client, _ in w.sessions.values():
-        runner.run(client.aclose())
-    if w.api_client is not None:
-        runner.run(w.api_client.aclose())
-    runner.close()
+    w = Walker(world, create_app(world.platform), LastingLoop())
+    try:
+        w.tokens = {role: create_token(world.platform, role)[1] for role in ROLES if role != "anonymous"}
+        yield w
+        for client, _ in w.sessions.values():
+            w.runner.run(client.aclose())
+        if w.api_client is not None:
+            w.runner.run(w.api_client.aclose())
+    finally:
+        w.runner.close()
 
 
 def _params(path: str) -> list[str]:

@@ -271,13 +271,14 @@ def _walk(org: Any) -> Iterator[Walk]:
     add_user(platform, "gina", display_name="Gina", governance=True, password="gina-pass")
     set_password(platform, "admin", "admin-pass")
     assert get_person(platform, "gina").is_governance
-    runner = LastingLoop()
-    w = Walk(org, create_app(platform), runner)
-    w.tokens = {role: create_token(platform, role)[1] for role in ROLES if role != "anonymous"}
-    yield w
-    for client, _ in w.sessions.values():
-        runner.run(client.aclose())
-    runner.close()
+    w = Walk(org, create_app(platform), LastingLoop())
+    try:
+        w.tokens = {role: create_token(platform, role)[1] for role in ROLES if role != "anonymous"}
+        yield w
+        for client, _ in w.sessions.values():
+            w.runner.run(client.aclose())
+    finally:
+        w.runner.close()
 
 
 @pytest.fixture(scope="module")
