@@ -114,3 +114,24 @@ def test_without_the_version_every_lookup_reads_the_store(org: Any) -> None:
         known_ref(org.platform, org.carla, PLANT)
     assert did_you_mean(org.platform, "manufacturing.plant_kpi", viewer=org.carla) == []
     assert getattr(org.platform, "_known_refs", None) is None and getattr(org.platform, "_suggestions", None) is None
+
+
+def test_the_kept_sql_condition_of_who_may_know_follows_the_viewers_domains(org: Any) -> None:
+    """`knowable` is built once per set of domains (it is SQL, evaluated on each query): a person who joins the
+    domain of a restricted dataset knows it on the next lookup, and the others still do not."""
+    from dataclasses import replace
+
+    from threshold.access.visibility import find_dataset, knowable
+    from threshold.identity.service import get_person, join_domain
+
+    controls.set_visibility(org.platform, org.anna, PLANT, "restricted")
+    assert knowable(org.carla) is knowable(replace(org.carla, id=0, name="someone of sales"))  # built once
+    with org.platform.store.session() as s, pytest.raises(NotFound):
+        find_dataset(s, org.carla, PLANT)
+    join_domain(org.platform, "carla", "manufacturing")
+    joined = get_person(org.platform, "carla")
+    with org.platform.store.session() as s:
+        assert find_dataset(s, joined, PLANT).full_name == PLANT
+        with pytest.raises(NotFound):
+            find_dataset(s, org.carla, PLANT)  # as she was: sales only
+    assert known_ref(org.platform, joined, PLANT).domain == "manufacturing"

@@ -17,7 +17,6 @@ The CLI's JSON output is swept the same way for an outsider (`test_the_cli_says_
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
+from lasting_loop import LastingLoop
 from threshold.access import dataset_ref, knows, may, refs
 from threshold.api.app import create_app
 from threshold.identity.service import create_token
@@ -71,7 +71,7 @@ class _Csrf(HTMLParser):
 class Walker:
     world: World
     app: Any
-    runner: asyncio.Runner
+    runner: LastingLoop
     tokens: dict[str, str] = field(default_factory=dict)
     sessions: dict[str, tuple[httpx.AsyncClient, str]] = field(default_factory=dict)
     api_client: httpx.AsyncClient | None = None
@@ -114,15 +114,16 @@ def _csrf(html: str) -> str:
 
 @pytest.fixture(scope="module")
 def walker(world: World) -> Iterator[Walker]:
-    runner = asyncio.Runner()
-    w = Walker(world, create_app(world.platform), runner)
-    w.tokens = {role: create_token(world.platform, role)[1] for role in ROLES if role != "anonymous"}
-    yield w
-    for client, _ in w.sessions.values():
-        runner.run(client.aclose())
-    if w.api_client is not None:
-        runner.run(w.api_client.aclose())
-    runner.close()
+    w = Walker(world, create_app(world.platform), LastingLoop())
+    try:
+        w.tokens = {role: create_token(world.platform, role)[1] for role in ROLES if role != "anonymous"}
+        yield w
+        for client, _ in w.sessions.values():
+            w.runner.run(client.aclose())
+        if w.api_client is not None:
+            w.runner.run(w.api_client.aclose())
+    finally:
+        w.runner.close()
 
 
 def _params(path: str) -> list[str]:

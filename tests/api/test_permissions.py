@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 import pytest
 
+from lasting_loop import LastingLoop
 from threshold.api.app import create_app
 from threshold.governance import controls
 from threshold.governance import requests as access
@@ -194,7 +195,7 @@ class _Csrf(HTMLParser):
 class Walk:
     org: Any
     app: Any
-    runner: asyncio.Runner
+    runner: LastingLoop
     tokens: dict[str, str] = field(default_factory=dict)
     sessions: dict[str, tuple[httpx.AsyncClient, str]] = field(default_factory=dict)
 
@@ -270,13 +271,14 @@ def _walk(org: Any) -> Iterator[Walk]:
     add_user(platform, "gina", display_name="Gina", governance=True, password="gina-pass")
     set_password(platform, "admin", "admin-pass")
     assert get_person(platform, "gina").is_governance
-    runner = asyncio.Runner()
-    w = Walk(org, create_app(platform), runner)
-    w.tokens = {role: create_token(platform, role)[1] for role in ROLES if role != "anonymous"}
-    yield w
-    for client, _ in w.sessions.values():
-        runner.run(client.aclose())
-    runner.close()
+    w = Walk(org, create_app(platform), LastingLoop())
+    try:
+        w.tokens = {role: create_token(platform, role)[1] for role in ROLES if role != "anonymous"}
+        yield w
+        for client, _ in w.sessions.values():
+            w.runner.run(client.aclose())
+    finally:
+        w.runner.close()
 
 
 @pytest.fixture(scope="module")

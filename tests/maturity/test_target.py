@@ -60,6 +60,17 @@ def test_the_shipped_picture_is_valid_and_complete() -> None:
     assert [q.dimension for q in p.questions] == ["ownership", "literacy", "documentation"]
 
 
+def test_a_picture_is_parsed_once_per_text_and_a_changed_text_is_parsed_anew() -> None:
+    """Every maturity page reads the picture in force: its parse is kept per text, so a new version (another
+    text) is read as it is, and a bad one is still refused every time."""
+    shipped = parse(default_document())
+    assert parse(default_document()) is shipped
+    assert parse(STRICT).thresholds["sharing"] == (30.0, 50.0, 70.0, 90.0) != shipped.thresholds["sharing"]
+    for _ in range(2):
+        with pytest.raises(InvalidInput, match="unknown key 'surprise'"):
+            parse("levels: {names: [A, B]}\nsurprise: 1")
+
+
 def test_a_changed_picture_keeps_its_history_and_old_snapshots_compare_against_it(any_measured: Measured) -> None:
     m = any_measured
     p = m.platform

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
@@ -41,11 +42,21 @@ def knows(viewer: Person | None, ref: DatasetRef) -> bool:
 
 def knowable(viewer: Person | None) -> ColumnElement[bool]:
     """`dataset.know` as a SQL condition over `Dataset` (published datasets the viewer may know exist)."""
-    published = Dataset.snapshot_id.is_not(None)
     if sees_every_dataset(viewer):
-        return published
+        return _knowable_to(None)
     assert viewer is not None
-    own = select(Domain.id).where(Domain.name.in_(viewer.domains)) if viewer.domains else None
+    return _knowable_to(tuple(viewer.domains))
+
+
+@lru_cache(maxsize=1024)
+def _knowable_to(domains: tuple[str, ...] | None) -> ColumnElement[bool]:
+    """`knowable` for a viewer of `domains` (None: one who sees every dataset). Kept per domains: the condition
+    is SQL, evaluated by the database on each query, so it holds no decision that a change could make stale;
+    built once, it spares each lookup and listing its construction and SQLAlchemy its cache key."""
+    published = Dataset.snapshot_id.is_not(None)
+    if domains is None:
+        return published
+    own = select(Domain.id).where(Domain.name.in_(domains)) if domains else None
     restricted_by_default = select(Domain.id).where(Domain.default_visibility == "restricted")
     visible = or_(
         Dataset.visibility.is_not(None) & (Dataset.visibility != "restricted"),

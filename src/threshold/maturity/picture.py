@@ -7,6 +7,7 @@ Every error is one line that says where (`targets.sales.reuse: level 7 is not be
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
@@ -75,8 +76,11 @@ def default_document() -> str:
     return resources.files("threshold.maturity").joinpath("target_picture.yaml").read_text(encoding="utf-8")
 
 
+@lru_cache(maxsize=32)
 def parse(text: str) -> Picture:
-    """Read and validate a target picture; `InvalidInput` with one line naming the place of the first error."""
+    """Read and validate a target picture; `InvalidInput` with one line naming the place of the first error.
+    Kept per text (a picture depends on nothing else; every page about maturity reads the one in force, and
+    parsing its YAML cost more than the rest of the page): callers share the `Picture` and only read it."""
     if len(text.encode("utf-8")) > MAX_DOCUMENT:
         raise InvalidInput(f"target picture: larger than {MAX_DOCUMENT // 1000} kB")
     try:
