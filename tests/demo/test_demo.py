@@ -223,7 +223,8 @@ def test_a_hundred_times_bigger_company_has_unique_valid_user_names() -> None:
 
 
 def test_a_hundred_times_bigger_catalogue_has_site_variants() -> None:
-    members = {d.name: [p.name for p in people(100, 42) if d.name in p.domains] for d in DOMAINS}
+    everyone = people(100, 42)
+    members = {d.name: [p.name for p in everyone if d.name in p.domains] for d in DOMAINS}
     specs = catalog(100, members, lambda source: True, 42)
     names = [s.full_name for s in specs]
     assert len(names) == 100 * len(DATASETS)

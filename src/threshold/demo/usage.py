@@ -29,6 +29,7 @@ from threshold.gateway.service import query
 from threshold.identity.service import Person
 from threshold.platform import Platform
 from threshold.store.models import UsageEvent
+from threshold.usage.journal import Pending
 
 # Weekday each anchored report is run on (Monday = 0).
 _ANCHOR_DAY = {
@@ -89,6 +90,9 @@ def simulate(
         before_week(k)
         asks = sorted(_plan_week(rng, k, habits, world, variants), key=lambda a: a.at)
         moved: list[dict[str, object]] = []
+        # Events of successful queries, resolved in batches: asking each one's id at once would write every
+        # event in a transaction of its own (`usage.journal`); ids, order and times stay the same.
+        waiting: list[tuple[Pending, datetime]] = []
         last_id = _max_event_id(platform)
         for ask in asks:
             try:
@@ -99,15 +103,18 @@ def simulate(
                     purpose=ask.purpose,
                     interface=ask.interface,
                 )
-                event_id = result.event_id
                 stats.queries += 1
             except ThresholdError:
                 stats.failed += 1
                 event_id = _max_event_id(platform)  # the gateway recorded the failure too
-                event_id = event_id if event_id > last_id else None
-            if event_id is not None:
-                moved.append({"id": event_id, "at": ask.at})
-                last_id = max(last_id, event_id)
+                last_id = _resolve(waiting, moved, last_id)
+                if event_id > last_id:
+                    moved.append({"id": event_id, "at": ask.at})
+                    last_id = event_id
+                continue
+            if result.event is not None:
+                waiting.append((result.event, ask.at))
+        _resolve(waiting, moved, last_id)
         with platform.store.session() as s:
             if moved:
                 s.execute(update(UsageEvent), moved)
@@ -116,6 +123,17 @@ def simulate(
         last_day = end - timedelta(seconds=1)
         log(f"  week {k + 1} of {timeline.weeks} ({begin:%d %b} to {last_day:%d %b}): {len(asks):,} queries")
     return stats
+
+
+def _resolve(waiting: list[tuple[Pending, datetime]], moved: list[dict[str, object]], last_id: int) -> int:
+    """Move the waiting events to their simulated times (into `moved`); the highest event id seen since."""
+    for pending, at in waiting:
+        event_id = pending.id()
+        if event_id is not None:
+            moved.append({"id": event_id, "at": at})
+            last_id = max(last_id, event_id)
+    waiting.clear()
+    return last_id
 
 
 def _max_event_id(platform: Platform) -> int:
