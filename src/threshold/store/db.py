@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import weakref
@@ -163,6 +164,15 @@ def now_of(session: Session) -> datetime:
     return store.clock() if isinstance(store, Store) else datetime.now(UTC)
 
 
+class _VersionConnection(sqlite3.Connection):
+    """A SQLite connection that can be weakly referenced (`Store._version_connections`) and closes when it is
+    dropped (its thread ended)."""
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+
 class Store:
     """The metadata store. `session()` is one transaction: committed on success, rolled back on error."""
 
@@ -179,7 +189,10 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, info={"store": self})
         search_index.keep_in_step(self._sessions)
         self._local = threading.local()
-        self._version_connections: list[sqlite3.Connection] = []
+        self._version_connections: weakref.WeakSet[_VersionConnection] = weakref.WeakSet()
+        """The threads' own connections for `_read_versions`, held by each thread's `_local` alone: a thread that
+        ends (a server's worker threads are retired when idle) takes its connection with it, closed as it goes;
+        `dispose` closes the others."""
         self._barriers: list[tuple[frozenset[str], Callable[[], int], Callable[[bool], None]]] = []
 
     def barrier(self, tables: frozenset[str], pending: Callable[[], int], wait: Callable[[bool], None]) -> None:
@@ -233,9 +246,10 @@ class Store:
                         timeout=self.lock_timeout,
                         isolation_level=None,
                         check_same_thread=False,  # used by its own thread only; closed by `dispose`
+                        factory=_VersionConnection,
                     )
                     self._local.sqlite = con
-                    self._version_connections.append(con)
+                    self._version_connections.add(con)
                 return con.execute(sql).fetchone()
             with self.engine.connect() as c:
                 return c.exec_driver_sql(sql).first()
@@ -281,7 +295,7 @@ class Store:
         return cfg
 
     def dispose(self) -> None:
-        for con in self._version_connections:
+        for con in list(self._version_connections):
             con.close()
         self._version_connections.clear()
         self._local = threading.local()
