@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import threading
 import weakref
@@ -164,15 +163,6 @@ def now_of(session: Session) -> datetime:
     return store.clock() if isinstance(store, Store) else datetime.now(UTC)
 
 
-class _VersionConnection(sqlite3.Connection):
-    """A SQLite connection that can be weakly referenced (`Store._version_connections`) and closes when it is
-    dropped (its thread ended)."""
-
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):
-            self.close()
-
-
 class Store:
     """The metadata store. `session()` is one transaction: committed on success, rolled back on error."""
 
@@ -188,11 +178,11 @@ class Store:
         clock (`Platform.clock` is this attribute), read by `now_of(session)`."""
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, info={"store": self})
         search_index.keep_in_step(self._sessions)
-        self._local = threading.local()
-        self._version_connections: weakref.WeakSet[_VersionConnection] = weakref.WeakSet()
-        """The threads' own connections for `_read_versions`, held by each thread's `_local` alone: a thread that
-        ends (a server's worker threads are retired when idle) takes its connection with it, closed as it goes;
-        `dispose` closes the others."""
+        self._version_connections: list[sqlite3.Connection] = []
+        """Every connection `_read_versions` opened (closed by `dispose`): as many as reads ever ran at once."""
+        self._idle_versions: list[sqlite3.Connection] = []
+        """Those no read is using now."""
+        self._versions_lock = threading.Lock()
         self._barriers: list[tuple[frozenset[str], Callable[[], int], Callable[[bool], None]]] = []
 
     def barrier(self, tables: frozenset[str], pending: Callable[[], int], wait: Callable[[bool], None]) -> None:
@@ -237,20 +227,27 @@ class Store:
         """The one row of `sql` (a read of `metadata_version`), or None when it cannot be read."""
         try:
             if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
-                # A connection of this thread's own, outside any transaction (WAL: it sees the last commit):
-                # a pool checkout and its reset cost more than the read itself.
-                con = getattr(self._local, "sqlite", None)
+                # A connection of the store's own, outside any transaction (WAL: it sees the last commit): a pool
+                # checkout and its reset cost more than the read itself. One read at a time on each; a thread
+                # takes an idle one (opening one parses the schema, ~1.7 ms: a server's worker threads come and
+                # go, so one per thread cost that per new thread and kept every one open).
+                with self._versions_lock:
+                    con = self._idle_versions.pop() if self._idle_versions else None
                 if con is None:
                     con = sqlite3.connect(
                         str(self.engine.url.database),
                         timeout=self.lock_timeout,
                         isolation_level=None,
-                        check_same_thread=False,  # used by its own thread only; closed by `dispose`
-                        factory=_VersionConnection,
+                        check_same_thread=False,  # one thread at a time: taken from and given back to the idle list
                     )
-                    self._local.sqlite = con
-                    self._version_connections.add(con)
-                return con.execute(sql).fetchone()
+                    with self._versions_lock:
+                        self._version_connections.append(con)
+                try:
+                    return con.execute(sql).fetchone()
+                finally:
+                    with self._versions_lock:
+                        if con in self._version_connections:  # not closed by `dispose` meanwhile
+                            self._idle_versions.append(con)
             with self.engine.connect() as c:
                 return c.exec_driver_sql(sql).first()
         except Exception:
@@ -295,8 +292,8 @@ class Store:
         return cfg
 
     def dispose(self) -> None:
-        for con in list(self._version_connections):
+        with self._versions_lock:
+            connections, self._version_connections, self._idle_versions = self._version_connections, [], []
+        for con in connections:
             con.close()
-        self._version_connections.clear()
-        self._local = threading.local()
         self.engine.dispose()
