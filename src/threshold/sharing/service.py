@@ -37,7 +37,7 @@ from threshold.lake import _quote_ident, _quote_str, duckdb_type, field_ids_opti
 from threshold.locks import dataset_lock
 from threshold.names import check_name, name_from_file
 from threshold.platform import Platform
-from threshold.sharing import choices, early, readers, sources, statistics
+from threshold.sharing import choices, early, readers, small, sources, statistics
 from threshold.sharing.choices import apply_visibility, check_visibility
 from threshold.sharing.detection import detect_column
 from threshold.sharing.digest import SourceDigest
@@ -207,11 +207,16 @@ def _share_source(
     ahead = early.take(path, options, platform.settings) if path is not None else None
     if ahead is not None and ahead.staging is not None and ahead.con is not None:
         staging, con = ahead.staging, ahead.con
+        close = con.close
         if digest is not None:
             digest.pause()  # the early COPY runs on every core: the hash takes only what it leaves idle
     else:
         staging = own_folder(platform.settings.staging_dir / uuid.uuid4().hex)
-        con = share_connection(platform, staging)
+        if small.is_small(source, mode):
+            con, close = small.cursor(platform.settings)  # no database of its own to open (`sharing.small`)
+        else:
+            con = share_connection(platform, staging)
+            close = con.close
     try:
         report("reading", None)
         if ahead is not None:
@@ -258,7 +263,7 @@ def _share_source(
     finally:
         if ahead is not None:
             early.release(ahead)  # a share that failed before its conversion interrupts the early one
-        con.close()
+        close()
         shutil.rmtree(staging, ignore_errors=True)
 
 
