@@ -183,6 +183,7 @@ def _footer_stats(
             a["mins"].append(smin)
         if smax is not None:
             a["maxs"].append(smax)
+    ordered: list[tuple[str, str, list[Any], list[Any]]] = []  # (name, type, row groups' minimums, maximums)
     for name, a in acc.items():
         p, f = columns[name], by_name[name]
         if a["known"] and rows:
@@ -192,17 +193,22 @@ def _footer_stats(
         if f.duckdb_type.startswith(_UNORDERED) or f.duckdb_type.endswith("]"):
             continue
         if a["mins"] and a["maxs"]:
-            lo, hi = con.execute(
-                f"SELECT CAST(min(TRY_CAST(x AS {f.duckdb_type})) AS VARCHAR), "
-                f"CAST(max(TRY_CAST(y AS {f.duckdb_type})) AS VARCHAR) FROM (SELECT unnest($1) AS x, unnest($2) AS y)",
-                [a["mins"], a["maxs"] if len(a["maxs"]) == len(a["mins"]) else a["mins"]],
-            ).fetchall()[0] or (None, None)
-            if len(a["maxs"]) != len(a["mins"]):
-                hi = con.execute(
-                    f"SELECT CAST(max(TRY_CAST(y AS {f.duckdb_type})) AS VARCHAR) FROM (SELECT unnest($1) AS y)",
-                    [a["maxs"]],
-                ).fetchall()[0][0]  # type: ignore[index]
-            p.min_value, p.max_value = lo, hi
+            ordered.append((name, f.duckdb_type, a["mins"], a["maxs"]))
+    if not ordered:
+        return
+    # Every column's minimum and maximum in one statement: unnesting lists of different lengths side by side
+    # pads the shorter ones with NULLs, which min and max skip.
+    parts, lists = [], []
+    for i, (_, duckdb_type, _, _) in enumerate(ordered):
+        lowest, highest = f"min(TRY_CAST(x{i} AS {duckdb_type}))", f"max(TRY_CAST(y{i} AS {duckdb_type}))"
+        parts.append(f"CAST({lowest} AS VARCHAR), CAST({highest} AS VARCHAR)")
+        lists.append(f"unnest(${2 * i + 1}) AS x{i}, unnest(${2 * i + 2}) AS y{i}")
+    row = con.execute(
+        f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(lists)})",
+        [values for _, _, mins, maxs in ordered for values in (mins, maxs)],
+    ).fetchall()[0]
+    for i, (name, *_) in enumerate(ordered):
+        columns[name].min_value, columns[name].max_value = row[2 * i], row[2 * i + 1]
 
 
 def _jsonable(v: Any) -> Any:
