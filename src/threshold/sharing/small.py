@@ -75,9 +75,11 @@ def cursor(settings: Settings) -> tuple[duckdb.DuckDBPyConnection, Callable[[], 
         raise
 
     def close() -> None:
-        with contextlib.suppress(duckdb.Error):
-            con.execute("USE memory")
-            con.execute(f"DETACH {catalog}")
-        con.close()
+        try:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("USE memory")
+                con.execute(f"DETACH {catalog}")
+        finally:
+            con.close()
 
     return con, close
