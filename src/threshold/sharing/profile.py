@@ -19,6 +19,8 @@ import pyarrow as pa
 from threshold.lake import ReadPlan, _quote_ident, _quote_str
 
 _UNORDERED = ("STRUCT", "MAP", "BLOB")
+_BOUNDS_AT_ONCE = 200
+"""Columns whose footer minimum and maximum one statement reads (wider statements plan more slowly per column)."""
 
 
 @dataclass
@@ -194,21 +196,21 @@ def _footer_stats(
             continue
         if a["mins"] and a["maxs"]:
             ordered.append((name, f.duckdb_type, a["mins"], a["maxs"]))
-    if not ordered:
-        return
-    # Every column's minimum and maximum in one statement: unnesting lists of different lengths side by side
-    # pads the shorter ones with NULLs, which min and max skip.
-    parts, lists = [], []
-    for i, (_, duckdb_type, _, _) in enumerate(ordered):
-        lowest, highest = f"min(TRY_CAST(x{i} AS {duckdb_type}))", f"max(TRY_CAST(y{i} AS {duckdb_type}))"
-        parts.append(f"CAST({lowest} AS VARCHAR), CAST({highest} AS VARCHAR)")
-        lists.append(f"unnest(${2 * i + 1}) AS x{i}, unnest(${2 * i + 2}) AS y{i}")
-    row = con.execute(
-        f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(lists)})",
-        [values for _, _, mins, maxs in ordered for values in (mins, maxs)],
-    ).fetchall()[0]
-    for i, (name, *_) in enumerate(ordered):
-        columns[name].min_value, columns[name].max_value = row[2 * i], row[2 * i + 1]
+    # The minimum and maximum of up to _BOUNDS_AT_ONCE columns in one statement: unnesting lists of different
+    # lengths side by side pads the shorter ones with NULLs, which min and max skip.
+    for start in range(0, len(ordered), _BOUNDS_AT_ONCE):
+        chunk = ordered[start : start + _BOUNDS_AT_ONCE]
+        parts, lists = [], []
+        for i, (_, duckdb_type, _, _) in enumerate(chunk):
+            lowest, highest = f"min(TRY_CAST(x{i} AS {duckdb_type}))", f"max(TRY_CAST(y{i} AS {duckdb_type}))"
+            parts.append(f"CAST({lowest} AS VARCHAR), CAST({highest} AS VARCHAR)")
+            lists.append(f"unnest(${2 * i + 1}) AS x{i}, unnest(${2 * i + 2}) AS y{i}")
+        row = con.execute(
+            f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(lists)})",
+            [values for _, _, mins, maxs in chunk for values in (mins, maxs)],
+        ).fetchall()[0]
+        for i, (name, *_) in enumerate(chunk):
+            columns[name].min_value, columns[name].max_value = row[2 * i], row[2 * i + 1]
 
 
 def _jsonable(v: Any) -> Any:
