@@ -787,6 +787,9 @@ def _publish(
             if moved.rowcount != 1:  # type: ignore[attr-defined]
                 raise TransientError(f"{ident} was changed by another share at the same time; share again")
         ds = s.scalars(select(Dataset).where(Dataset.full_name == ident)).one_or_none()
+        # A dataset created here has no columns or tags yet (their rows go with a deleted dataset's, by foreign
+        # key): nothing to delete or keep, only the session's changes to write where the deletes wrote them.
+        new = ds is None
         if ds is None:
             dom = s.scalars(select(Domain).where(Domain.name == domain)).one()
             ds = Dataset(
@@ -808,7 +811,10 @@ def _publish(
         ds.row_count = prof.row_count
         ds.size_bytes = prof.size_bytes
         ds.updated_at = utcnow()
-        s.execute(delete(Column).where(Column.dataset_id == ds.id))
+        if new:
+            s.flush()
+        else:
+            s.execute(delete(Column).where(Column.dataset_id == ds.id))
         for i, f in enumerate(fields):
             p = prof.columns[f.name]
             s.add(
@@ -826,8 +832,12 @@ def _publish(
                     top_values=p.top_values,
                 )
             )
-        s.execute(delete(Tag).where(Tag.dataset_id == ds.id, Tag.origin == "detected"))
-        manual = {(t.column_name, t.tag) for t in s.scalars(select(Tag).where(Tag.dataset_id == ds.id))}
+        manual: set[tuple[str | None, str]] = set()
+        if new:
+            s.flush()
+        else:
+            s.execute(delete(Tag).where(Tag.dataset_id == ds.id, Tag.origin == "detected"))
+            manual = {(t.column_name, t.tag) for t in s.scalars(select(Tag).where(Tag.dataset_id == ds.id))}
         for column, found in detections.items():
             for d in found:
                 if (column, d.tag) not in manual:
