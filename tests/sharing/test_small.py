@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import os
 from pathlib import Path
 
 import duckdb
@@ -67,3 +69,29 @@ def test_only_small_files_created_or_replaced_run_on_the_shared_database(tmp_pat
     assert not small.is_small(many, "create")
     assert not small.is_small(tmp_path / "missing.csv", "create")
     assert not small.is_small(object(), "create")  # a frame
+    packed = tmp_path / "few.csv.gz"
+    packed.write_bytes(gzip.compress(b"a\n1\n"))
+    assert not small.is_small(packed, "create")  # its content may be many times its size: it may need to spill
+
+
+def test_a_forked_child_opens_its_own_database_and_leaves_the_parents_alone(platform: Platform) -> None:
+    con, close = small.cursor(platform.settings)
+    close()
+    parent = dict(small._databases)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a share there must not touch the parent's copied database
+        try:
+            con, close = small.cursor(platform.settings)
+            answer = con.execute("SELECT 42").fetchone()
+            close()
+            kept = all(any(db is away for away in small._forked_away) for db in parent.values())
+            os.write(write, f"{answer[0] if answer else None} {kept} {len(small._databases)}".encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    assert status == 0
+    assert os.read(read, 100).decode() == "42 True 1"
+    os.close(read)
+    assert small._databases == parent

@@ -3,8 +3,8 @@
 Opening a DuckDB database costs ~20 ms of CPU (50-100 ms wall on a loaded 2-core machine): a sixth of what
 sharing a file of a few hundred rows costs otherwise, and the test suite builds its organisations from
 thousands of such shares. A share that creates or replaces a dataset (its profile then reads only the new
-rows) from a file of at most `SMALL_BYTES` gets instead a cursor of the process's database for its engine
-settings (`early.engine_config`, the spill folder aside):
+rows) from a file of at most `SMALL_BYTES`, not compressed (`COMPRESSED`), gets instead a cursor of the
+process's database for its engine settings (`early.engine_config`, the spill folder aside):
 
 - isolation: the cursor ATTACHes an in-memory catalog of its own and USEs it, so the views the share creates
   are invisible to other shares, and DETACH drops them all; TEMP tables, registered frames and session
@@ -42,14 +42,22 @@ SMALL_MODES = ("create", "replace")
 
 _lock = threading.Lock()
 _databases: dict[tuple[Any, ...], duckdb.DuckDBPyConnection] = {}
+_forked_away: list[duckdb.DuckDBPyConnection] = []
+
+COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip")
+"""Suffixes of sources whose content may be many times their size: they keep a database of their own (and
+its spilling), however small the file."""
 
 
 def is_small(source: Any, mode: str) -> bool:
     """The share of `source` in `mode` runs on the process's database (`cursor`)."""
     if mode not in SMALL_MODES or not isinstance(source, (str, os.PathLike)):
         return False
+    path = Path(source)
+    if path.suffix.lower() in COMPRESSED:
+        return False
     try:
-        return Path(source).stat().st_size <= SMALL_BYTES
+        return path.stat().st_size <= SMALL_BYTES
     except OSError:
         return False
 
@@ -62,7 +70,9 @@ def cursor(settings: Settings) -> tuple[duckdb.DuckDBPyConnection, Callable[[], 
         db = _databases.get(key)
         if db is None:
             for stale in [k for k in _databases if k[0] != os.getpid()]:
-                del _databases[stale]  # a parent's database: not usable in a forked child, nor ours to close
+                # A parent's database, copied by fork: not usable here, and not to be closed here either (its
+                # threads were not copied; closing would wait for them): kept aside, untouched, until exit.
+                _forked_away.append(_databases.pop(stale))
             db = _databases[key] = duckdb.connect(":memory:", config={**config, "temp_directory": ""})
         con = db.cursor()
     catalog = f"share_{uuid.uuid4().hex}"
