@@ -4,6 +4,8 @@
 
 In one process, on a fresh embedded home (SQLite store, local warehouse) with one domain and its admin:
 - `share`: a 3-row CSV shared as a new dataset (read, convert, create, commit, profile, publish);
+- `share200`: a 200-row CSV of 8 columns of mixed types (ids, names, e-mail addresses, amounts, dates,
+  flags, cities, scores) shared as a new dataset, the size of the files the tests build organisations from;
 - `append`: the same file appended to a dataset with one active check (the share's gate runs it);
 - `checks`: that dataset's checks run on its published snapshot (`quality.dataset_checks.run`);
 - `derive`: a new dataset derived by SQL from it; `refresh`: a derived dataset refreshed;
@@ -26,6 +28,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 CSV = "a,b,c\n1,x,2026-01-01\n2,y,2026-01-02\n3,z,2026-01-03\n"
+
+
+def csv200() -> str:
+    """200 rows of 8 columns of mixed types (the same every run)."""
+    lines = ["id,name,email,amount,when,flag,city,score"]
+    for i in range(200):
+        lines.append(
+            f"{i},name{i * 7919 % 1000},p{i}@example.com,{i * 37 % 1000 + 0.25:.2f},2026-01-{1 + i % 28:02d},"
+            f"{'true' if i % 2 else 'false'},{('Oslo', 'Rome', 'Lima')[i % 3]},{i * 13 % 101}"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def timed(fn: Callable[[int], object], runs: int) -> tuple[float, float]:
@@ -65,6 +78,8 @@ def main() -> None:
     shutil.rmtree(home, ignore_errors=True)
     csv = work / "tiny.csv"
     csv.write_text(CSV, encoding="utf-8")
+    mixed = work / "mixed.csv"
+    mixed.write_text(csv200(), encoding="utf-8")
     p = Platform.open(home, must_exist=False)
     p.init()
     admin = ensure_admin(p)
@@ -87,6 +102,7 @@ def main() -> None:
     ops: dict[str, Callable[[int], object]] = {
         "duckdb copy": copy,
         "share": lambda i: share(p, csv, domain="d", user=admin, name=f"new{i}"),
+        "share200": lambda i: share(p, mixed, domain="d", user=admin, name=f"mixed{i}"),
         "append": lambda i: share(p, csv, domain="d", user=admin, name="checked", mode="append"),
         "checks": lambda i: dataset_checks.run(p, admin, "d.checked"),
         "derive": lambda i: derive(p, f"der{i}", domain="d", user=admin, sql="SELECT a, c FROM d.checked"),

@@ -19,6 +19,8 @@ import pyarrow as pa
 from threshold.lake import ReadPlan, _quote_ident, _quote_str
 
 _UNORDERED = ("STRUCT", "MAP", "BLOB")
+_BOUNDS_AT_ONCE = 200
+"""Columns whose footer minimum and maximum one statement reads (wider statements plan more slowly per column)."""
 
 
 @dataclass
@@ -183,6 +185,7 @@ def _footer_stats(
             a["mins"].append(smin)
         if smax is not None:
             a["maxs"].append(smax)
+    ordered: list[tuple[str, str, list[Any], list[Any]]] = []  # (name, type, row groups' minimums, maximums)
     for name, a in acc.items():
         p, f = columns[name], by_name[name]
         if a["known"] and rows:
@@ -192,17 +195,22 @@ def _footer_stats(
         if f.duckdb_type.startswith(_UNORDERED) or f.duckdb_type.endswith("]"):
             continue
         if a["mins"] and a["maxs"]:
-            lo, hi = con.execute(
-                f"SELECT CAST(min(TRY_CAST(x AS {f.duckdb_type})) AS VARCHAR), "
-                f"CAST(max(TRY_CAST(y AS {f.duckdb_type})) AS VARCHAR) FROM (SELECT unnest($1) AS x, unnest($2) AS y)",
-                [a["mins"], a["maxs"] if len(a["maxs"]) == len(a["mins"]) else a["mins"]],
-            ).fetchall()[0] or (None, None)
-            if len(a["maxs"]) != len(a["mins"]):
-                hi = con.execute(
-                    f"SELECT CAST(max(TRY_CAST(y AS {f.duckdb_type})) AS VARCHAR) FROM (SELECT unnest($1) AS y)",
-                    [a["maxs"]],
-                ).fetchall()[0][0]  # type: ignore[index]
-            p.min_value, p.max_value = lo, hi
+            ordered.append((name, f.duckdb_type, a["mins"], a["maxs"]))
+    # The minimum and maximum of up to _BOUNDS_AT_ONCE columns in one statement: unnesting lists of different
+    # lengths side by side pads the shorter ones with NULLs, which min and max skip.
+    for start in range(0, len(ordered), _BOUNDS_AT_ONCE):
+        chunk = ordered[start : start + _BOUNDS_AT_ONCE]
+        parts, lists = [], []
+        for i, (_, duckdb_type, _, _) in enumerate(chunk):
+            lowest, highest = f"min(TRY_CAST(x{i} AS {duckdb_type}))", f"max(TRY_CAST(y{i} AS {duckdb_type}))"
+            parts.append(f"CAST({lowest} AS VARCHAR), CAST({highest} AS VARCHAR)")
+            lists.append(f"unnest(${2 * i + 1}) AS x{i}, unnest(${2 * i + 2}) AS y{i}")
+        row = con.execute(
+            f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(lists)})",
+            [values for _, _, mins, maxs in chunk for values in (mins, maxs)],
+        ).fetchall()[0]
+        for i, (name, *_) in enumerate(chunk):
+            columns[name].min_value, columns[name].max_value = row[2 * i], row[2 * i + 1]
 
 
 def _jsonable(v: Any) -> Any:

@@ -37,7 +37,7 @@ from threshold.lake import _quote_ident, _quote_str, duckdb_type, field_ids_opti
 from threshold.locks import dataset_lock
 from threshold.names import check_name, name_from_file
 from threshold.platform import Platform
-from threshold.sharing import choices, early, readers, sources, statistics
+from threshold.sharing import choices, early, readers, small, sources, statistics
 from threshold.sharing.choices import apply_visibility, check_visibility
 from threshold.sharing.detection import detect_column
 from threshold.sharing.digest import SourceDigest
@@ -207,11 +207,16 @@ def _share_source(
     ahead = early.take(path, options, platform.settings) if path is not None else None
     if ahead is not None and ahead.staging is not None and ahead.con is not None:
         staging, con = ahead.staging, ahead.con
+        close = con.close
         if digest is not None:
             digest.pause()  # the early COPY runs on every core: the hash takes only what it leaves idle
     else:
         staging = own_folder(platform.settings.staging_dir / uuid.uuid4().hex)
-        con = share_connection(platform, staging)
+        if small.is_small(source, mode):
+            con, close = small.cursor(platform.settings)  # no database of its own to open (`sharing.small`)
+        else:
+            con = share_connection(platform, staging)
+            close = con.close
     try:
         report("reading", None)
         if ahead is not None:
@@ -258,7 +263,7 @@ def _share_source(
     finally:
         if ahead is not None:
             early.release(ahead)  # a share that failed before its conversion interrupts the early one
-        con.close()
+        close()
         shutil.rmtree(staging, ignore_errors=True)
 
 
@@ -782,6 +787,9 @@ def _publish(
             if moved.rowcount != 1:  # type: ignore[attr-defined]
                 raise TransientError(f"{ident} was changed by another share at the same time; share again")
         ds = s.scalars(select(Dataset).where(Dataset.full_name == ident)).one_or_none()
+        # A dataset created here has no columns or tags yet (their rows go with a deleted dataset's, by foreign
+        # key): nothing to delete or keep, only the session's changes to write where the deletes wrote them.
+        new = ds is None
         if ds is None:
             dom = s.scalars(select(Domain).where(Domain.name == domain)).one()
             ds = Dataset(
@@ -803,7 +811,10 @@ def _publish(
         ds.row_count = prof.row_count
         ds.size_bytes = prof.size_bytes
         ds.updated_at = utcnow()
-        s.execute(delete(Column).where(Column.dataset_id == ds.id))
+        if new:
+            s.flush()
+        else:
+            s.execute(delete(Column).where(Column.dataset_id == ds.id))
         for i, f in enumerate(fields):
             p = prof.columns[f.name]
             s.add(
@@ -821,8 +832,12 @@ def _publish(
                     top_values=p.top_values,
                 )
             )
-        s.execute(delete(Tag).where(Tag.dataset_id == ds.id, Tag.origin == "detected"))
-        manual = {(t.column_name, t.tag) for t in s.scalars(select(Tag).where(Tag.dataset_id == ds.id))}
+        manual: set[tuple[str | None, str]] = set()
+        if new:
+            s.flush()
+        else:
+            s.execute(delete(Tag).where(Tag.dataset_id == ds.id, Tag.origin == "detected"))
+            manual = {(t.column_name, t.tag) for t in s.scalars(select(Tag).where(Tag.dataset_id == ds.id))}
         for column, found in detections.items():
             for d in found:
                 if (column, d.tag) not in manual:

@@ -488,7 +488,8 @@ def _delimiter(text: str, complete: bool) -> str:
 
     On a tie, the one whose fields more often read as numbers or dates wins: "1,5;2,5" is two decimals.
     """
-    best: tuple[tuple[float, float, int], str] | None = None
+    # (share, cells, mode) of the best so far: how many cells look like data is counted only for a tie on share.
+    best: tuple[float, list[str], int, str] | None = None
     for delimiter in DELIMITERS:
         widths: list[int] = []
         cells: list[str] = []
@@ -500,10 +501,14 @@ def _delimiter(text: str, complete: bool) -> str:
         if mode <= 1:
             continue
         share = widths.count(mode) / len(widths)
-        typed = sum(_looks_like_data(cell) for cell in cells) / len(cells)
-        if best is None or (share, typed, mode) > best[0]:
-            best = ((share, typed, mode), delimiter)
-    return best[1] if best else ","  # one column: the delimiter does not matter
+        if best is None or share > best[0] or (share == best[0] and (_typed(cells), mode) > (_typed(best[1]), best[2])):
+            best = (share, cells, mode, delimiter)
+    return best[3] if best else ","  # one column: the delimiter does not matter
+
+
+def _typed(cells: list[str]) -> float:
+    """The share of `cells` that read as numbers or dates."""
+    return sum(_looks_like_data(cell) for cell in cells) / len(cells)
 
 
 def _table_records(name: str, text: str, delimiter: str, complete: bool) -> tuple[int, list[int], list[Record], bool]:

@@ -1,0 +1,99 @@
+"""Small shares run on cursors of one DuckDB database of the process (`threshold.sharing.small`)."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from threshold.identity.service import add_domain, ensure_admin
+from threshold.platform import Platform
+from threshold.sharing import small
+from threshold.sharing.service import share
+
+
+def _catalogs(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {str(r[0]) for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
+
+
+def test_a_small_share_sees_only_its_own_views_and_leaves_no_catalog_behind(platform: Platform) -> None:
+    first, close_first = small.cursor(platform.settings)
+    second, close_second = small.cursor(platform.settings)
+    try:
+        first.sql("SELECT 1 AS x").create_view("_src_mine")
+        assert first.execute("SELECT x FROM _src_mine").fetchall() == [(1,)]
+        with pytest.raises(duckdb.CatalogException):
+            second.execute("SELECT x FROM _src_mine")
+        before = _catalogs(second)
+        close_first()
+        assert len(before - _catalogs(second)) == 1  # the first cursor's catalog went with it
+        assert second.execute("SELECT current_setting('TimeZone')").fetchall() == [("UTC",)]
+    finally:
+        close_second()
+
+
+def test_a_small_share_runs_without_a_spill_folder_and_leaves_the_staging_folder_empty(
+    platform: Platform, tmp_path: Path
+) -> None:
+    path = tmp_path / "small.csv"
+    path.write_text("id,city\n" + "".join(f"{i},Oslo\n" for i in range(300)), encoding="utf-8")
+    con, close = small.cursor(platform.settings)
+    try:
+        assert con.execute("SELECT current_setting('temp_directory')").fetchall() == [("",)]
+        assert len(_catalogs(con) - {"memory", "system", "temp"}) == 1  # its own
+    finally:
+        close()
+    admin = ensure_admin(platform)
+    add_domain(platform, "d")
+    [result] = share(platform, path, domain="d", user=admin, name="small")
+    assert result.rows_total == 300
+    staging = platform.settings.staging_dir
+    assert not [p for p in staging.iterdir() if p != platform.settings.previews_dir]
+    con, close = small.cursor(platform.settings)
+    try:  # nothing of the share's catalog is left in the process's database
+        assert len(_catalogs(con) - {"memory", "system", "temp"}) == 1
+    finally:
+        close()
+
+
+def test_only_small_files_created_or_replaced_run_on_the_shared_database(tmp_path: Path) -> None:
+    few = tmp_path / "few.csv"
+    few.write_text("a\n1\n", encoding="utf-8")
+    many = tmp_path / "many.csv"
+    many.write_bytes(b"a\n" + b"1\n" * (small.SMALL_BYTES // 2))
+    assert small.is_small(few, "create") and small.is_small(str(few), "replace")
+    assert not small.is_small(few, "append") and not small.is_small(few, "merge")  # these read the published rows
+    assert not small.is_small(many, "create")
+    assert not small.is_small(tmp_path / "missing.csv", "create")
+    assert not small.is_small(object(), "create")  # a frame
+    packed = tmp_path / "few.csv.gz"
+    packed.write_bytes(gzip.compress(b"a\n1\n"))
+    assert not small.is_small(packed, "create")  # its content may be many times its size: it may need to spill
+
+
+def test_a_forked_child_opens_its_own_database_and_leaves_the_parents_alone(platform: Platform) -> None:
+    """As in a child forked after its parent shared (the key holds the pid; forking here is not safe with
+    DuckDB's threads running): the parent's database is set aside untouched, the child gets its own."""
+    saved, away = dict(small._databases), list(small._forked_away)
+    small._databases.clear()
+    try:
+        con, close = small.cursor(platform.settings)
+        close()
+        [(key, db)] = small._databases.items()
+        parents = (os.getpid() + 1, *key[1:])
+        small._databases[parents] = small._databases.pop(key)  # this process now looks like that parent's child
+        con, close = small.cursor(platform.settings)
+        assert con.execute("SELECT 42").fetchone() == (42,)
+        close()
+        assert list(small._databases) == [key] and small._databases[key] is not db
+        assert small._forked_away[-1] is db
+        assert db.execute("SELECT 1").fetchone() == (1,)  # not closed
+    finally:
+        for created in [*small._databases.values(), *small._forked_away[len(away) :]]:
+            created.close()
+        small._databases.clear()
+        small._databases.update(saved)
+        small._forked_away[:] = away
