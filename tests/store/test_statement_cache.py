@@ -71,5 +71,5 @@ def test_sqlite_and_postgresql_each_get_their_own_rendering(tmp_path: Path, empt
 
 def test_the_cache_is_bounded() -> None:
     """SQLAlchemy's LRU cache lets it grow to half again its size before it drops the least recently used."""
-    assert STATEMENTS.size == 2500
+    assert STATEMENTS.size == 500
     assert 0 < len(STATEMENTS) <= STATEMENTS.size * 1.5

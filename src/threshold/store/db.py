@@ -108,10 +108,11 @@ class SharedStatementCache:
         return len(self._compiled)
 
 
-STATEMENTS = SharedStatementCache(2500)
-"""The process's compiled statements (`SharedStatementCache`): ~25 KB each; SQLAlchemy's LRU cache grows to half
-again its size before it prunes, so at most ~95 MB (the products tests alone compile ~650 distinct statements on
-SQLite; a test worker, which runs every capability on two kinds of store, fills it)."""
+STATEMENTS = SharedStatementCache(500)
+"""The process's compiled statements (`SharedStatementCache`), as many as SQLAlchemy keeps per engine by default
+(~25 KB each; its LRU cache grows to half again its size before it prunes): a process with one store keeps what it
+kept before. A size of 2,500 gave the test suite no more hits (tests/products: the same CPU) and left the gateway
+benchmark's ratio higher and more spread (median 1.058 against 1.023 over alternating runs: BENCHMARKS.md)."""
 
 
 def make_engine(url: str, lock_timeout: float = 30.0) -> Engine:
