@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from threshold.errors import ThresholdError
 from threshold.identity.service import add_domain, ensure_admin
 from threshold.platform import Platform
 from threshold.sharing import small
@@ -54,6 +55,24 @@ def test_a_small_share_runs_without_a_spill_folder_and_leaves_the_staging_folder
     assert not [p for p in staging.iterdir() if p != platform.settings.previews_dir]
     con, close = small.cursor(platform.settings)
     try:  # nothing of the share's catalog is left in the process's database
+        assert len(_catalogs(con) - {"memory", "system", "temp"}) == 1
+    finally:
+        close()
+
+
+def test_a_small_share_that_fails_leaves_no_catalog_and_no_staging_behind(platform: Platform, tmp_path: Path) -> None:
+    bad = tmp_path / "ragged.csv"
+    bad.write_bytes(b"id,city\n1,Oslo\n\xff\xfe\x00\x00garbage\x00\n")
+    admin = ensure_admin(platform)
+    add_domain(platform, "d")
+    assert small.is_small(bad, "create")
+    with pytest.raises(ThresholdError) as refused:
+        share(platform, bad, domain="d", user=admin, name="ragged")
+    assert "\n" not in str(refused.value)
+    staging = platform.settings.staging_dir
+    assert not [p for p in staging.iterdir() if p != platform.settings.previews_dir]
+    con, close = small.cursor(platform.settings)
+    try:  # the failed share's catalog was detached with it
         assert len(_catalogs(con) - {"memory", "system", "temp"}) == 1
     finally:
         close()
