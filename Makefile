@@ -8,9 +8,11 @@ STAMP  := $(VENV)/.threshold-installed
 RUN_STAMP := $(VENV)/.threshold-run-installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-# pytest-xdist workers for `make test` (auto: one per core; 0: no workers, everything in one process).
-# loadfile keeps each test file on one worker, so a module's fixtures are built once.
-TEST_WORKERS ?= auto
+# pytest-xdist workers for `make test`: one per core and one more, whose tests run while the others wait on
+# their subprocesses, servers and browser (each worker's DuckDB keeps to one thread: tests/conftest.py);
+# 0: no workers, everything in one process. loadfile keeps each test file on one worker, so a module's
+# fixtures are built once.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 # The behaviour tests that run a second time, in the same pytest run, with the warehouse on the local S3 server
 # (moto_server, started by scripts/test-services.sh; docs/deployment.md) are listed once, as `s3_suite` in
 # pyproject.toml (their `[s3]` variants: tests/s3homes.py). `make test S3_SUITE=` runs without them;
@@ -23,7 +25,7 @@ S3_OPTION = $(if $(strip $(S3_SUITE)),$(if $(filter-out pyproject,$(S3_SUITE)),-
 
 help:
 	@echo "make run     install what running needs, then serve the demo on http://127.0.0.1:8000 (PORT=8001 HOST=0.0.0.0)"
-	@echo "make test    install, lint (ruff format, ruff check, mypy, import contract), start test services, pytest on every core (TEST_WORKERS=0: one process), the S3_SUITE tests a second time with the warehouse on the local S3 server"
+	@echo "make test    install, lint (ruff format, ruff check, mypy, import contract), start test services, pytest on every core and one more worker (TEST_WORKERS=0: one process), the S3_SUITE tests a second time with the warehouse on the local S3 server"
 	@echo "make lint    ruff check + ruff format --check (src tests benchmarks scripts) + mypy (src, then benchmarks and scripts) + the import contract (lint-imports)"
 	@echo "make bench   run benchmarks/bench_*.py (they print ratios against a baseline)"
 	@echo "make venv    create .venv and pip install -e '.[dev]' (alias: install)"
