@@ -28,7 +28,7 @@ import prepared
 import s3homes
 from orgs import PLANT_KPIS_CSV, Org, _build_org
 from prepared import BUILDERS, kind
-from threshold.identity.service import ADMIN, ensure_admin, get_person
+from threshold.identity.service import ADMIN, Person, ensure_admin, get_person
 from threshold.platform import Platform
 
 POSTGRES_URL = os.environ.get("THRESHOLD_TEST_POSTGRES_URL")
@@ -388,6 +388,17 @@ class PreparedHomes:
             self._built[key] = (where / "home", url, result)
         return self._built[key][2]
 
+    def people(self, platform: Platform) -> tuple[Person, Person, Person, Person]:
+        """The org's admin, anna, ben and carla as `platform` (a copy of a home that holds the org) has them:
+        those its build read when it is a copy of `org` itself (a `Person` is a frozen value, the copy's rows
+        are the build's, ids included), else read from the copy (a registered kind's builder may have
+        changed them)."""
+        kind, built = self._copies.get(platform, ("empty", None))
+        if kind == "org" and isinstance(built, Org):
+            return built.admin, built.anna, built.ben, built.carla
+        admin, anna, ben, carla = (get_person(platform, name) for name in (ADMIN, "anna", "ben", "carla"))
+        return admin, anna, ben, carla
+
     def is_org(self, platform: Platform) -> bool:
         """Whether `platform` is a copy of a home that holds the org (`org`, a registered kind, or a home
         `prepare` built on one of them)."""
@@ -454,8 +465,7 @@ def _org_of(platform: Platform, tmp_path: Path, prepared: PreparedHomes) -> Org:
         return _build_org(platform, tmp_path)
     csv = tmp_path / "plant_kpis.csv"
     csv.write_text(PLANT_KPIS_CSV, encoding="utf-8")
-    people = [get_person(platform, name) for name in (ADMIN, "anna", "ben", "carla")]
-    return Org(platform, *people, csv)
+    return Org(platform, *prepared.people(platform), csv)
 
 
 @pytest.fixture
