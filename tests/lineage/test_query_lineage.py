@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "lineage"
 QUERIES = ROOT / "benchmarks" / "tpch" / "queries"
 
-TPCH = yaml.safe_load((FIXTURES / "tpch.yaml").read_text())
-CASES = yaml.safe_load((FIXTURES / "cases.yaml").read_text())
+TPCH = yaml.load((FIXTURES / "tpch.yaml").read_text(), Loader=yaml.CSafeLoader)  # libyaml: collected by every worker
+CASES = yaml.load((FIXTURES / "cases.yaml").read_text(), Loader=yaml.CSafeLoader)
 
 
 def _direct(lineage: QueryLineage, prefix: str = "") -> dict[str, set[str]]:
