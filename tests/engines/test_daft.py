@@ -71,8 +71,10 @@ def ray_address() -> Iterator[str]:
     from ray.cluster_utils import Cluster
 
     os.environ.setdefault("DAFT_PROGRESS_BAR", "0")  # the cluster's workers inherit it: no bars in the output
-    small = {"num_cpus": 1, "object_store_memory": 80 * 1024 * 1024}
-    cluster = Cluster(initialize_head=True, head_node_args={**small, "include_dashboard": False})
+    # Only the processes Daft needs: no autoscaler monitor (the cluster is fixed), no log monitor (the
+    # workers' output is not forwarded here).
+    small = {"num_cpus": 1, "object_store_memory": 80 * 1024 * 1024, "include_log_monitor": False}
+    cluster = Cluster(initialize_head=True, head_node_args={**small, "include_dashboard": False, "no_monitor": True})
     cluster.add_node(**small)
     cluster.wait_for_nodes()
     try:
@@ -308,25 +310,6 @@ def test_usage_and_audit_name_the_engine(lake: Any) -> None:
     assert [a["engine"] for a in audits] == ["daft"]
 
 
-def test_rows_limit_cuts_a_daft_result(lake: Any) -> None:
-    result = query(lake.platform, "SELECT l_orderkey FROM tpch.lineitem", user=lake.anna, engine="daft", max_rows=7)
-    assert (result.table.num_rows, result.truncated) == (7, True)
-    assert _engine_of(lake.platform, result.event_id) == "daft"
-
-
-def test_a_cancelled_daft_query_stops_and_the_next_one_runs(lake: Any) -> None:
-    sql = "SELECT l_orderkey, l_comment FROM tpch.lineitem ORDER BY l_comment"
-    stream = open_query(lake.platform, sql, user=lake.anna, engine="daft")
-    assert stream.engine == "daft"
-    stream.cancel()
-    with pytest.raises(LimitExceeded, match="the query was cancelled"):
-        stream.read_all()
-    assert stream.status == "cancelled"
-    again = query(lake.platform, "SELECT count(*) AS n FROM tpch.nation", user=lake.anna, engine="daft")
-    assert again.table.to_pylist() == [{"n": 25}]
-    assert _engine_of(lake.platform, again.event_id) == "daft"
-
-
 # -- every interface can ask for it -----------------------------------------------------------------------
 
 
@@ -377,6 +360,24 @@ def test_the_cli_and_the_python_client_ask_for_daft(
     assert notes(table)[0].startswith("answered by DuckDB: Daft cannot run this query: decimal multiply")
 
 
+# -- stopped queries, last ----------------------------------------------------------------------------------
+# Stopping a Daft query on Ray kills its plan runner, and the next query starts a new one (three Ray workers,
+# seconds of processor): these tests come last, and the one whose stopped query nothing follows ends the module.
+
+
+def test_a_cancelled_daft_query_stops_and_the_next_one_runs(lake: Any) -> None:
+    sql = "SELECT l_orderkey, l_comment FROM tpch.lineitem ORDER BY l_comment"
+    stream = open_query(lake.platform, sql, user=lake.anna, engine="daft")
+    assert stream.engine == "daft"
+    stream.cancel()
+    with pytest.raises(LimitExceeded, match="the query was cancelled"):
+        stream.read_all()
+    assert stream.status == "cancelled"
+    again = query(lake.platform, "SELECT count(*) AS n FROM tpch.nation", user=lake.anna, engine="daft")
+    assert again.table.to_pylist() == [{"n": 25}]
+    assert _engine_of(lake.platform, again.event_id) == "daft"
+
+
 def test_a_daft_query_out_of_time_is_stopped_and_recorded_as_a_timeout(lake: Any) -> None:
     sql = "SELECT l_comment, count(*) AS n FROM tpch.lineitem GROUP BY l_comment ORDER BY n DESC"
     with pytest.raises(LimitExceeded) as e:
@@ -389,3 +390,9 @@ def test_a_daft_query_out_of_time_is_stopped_and_recorded_as_a_timeout(lake: Any
     assert (status, engine) == ("timeout", "daft")
     again = query(lake.platform, "SELECT count(*) AS n FROM tpch.region", user=lake.anna, engine="daft")
     assert again.table.to_pylist() == [{"n": 5}]
+
+
+def test_rows_limit_cuts_a_daft_result(lake: Any) -> None:
+    result = query(lake.platform, "SELECT l_orderkey FROM tpch.lineitem", user=lake.anna, engine="daft", max_rows=7)
+    assert (result.table.num_rows, result.truncated) == (7, True)
+    assert _engine_of(lake.platform, result.event_id) == "daft"
