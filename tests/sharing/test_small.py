@@ -7,12 +7,13 @@ import os
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from threshold.errors import ThresholdError
 from threshold.identity.service import add_domain, ensure_admin
 from threshold.platform import Platform
-from threshold.sharing import small
+from threshold.sharing import service, small
 from threshold.sharing.service import share
 
 
@@ -87,10 +88,30 @@ def test_only_small_files_created_or_replaced_run_on_the_shared_database(tmp_pat
     assert not small.is_small(few, "append") and not small.is_small(few, "merge")  # these read the published rows
     assert not small.is_small(many, "create")
     assert not small.is_small(tmp_path / "missing.csv", "create")
-    assert not small.is_small(object(), "create")  # a frame
+    assert not small.is_small(object(), "create")  # not a file, nor an Arrow table
     packed = tmp_path / "few.csv.gz"
     packed.write_bytes(gzip.compress(b"a\n1\n"))
     assert not small.is_small(packed, "create")  # its content may be many times its size: it may need to spill
+
+
+def test_only_small_arrow_tables_created_or_replaced_run_on_the_shared_database(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    few = pa.table({"a": [1, 2, 3]})
+    many = pa.table({"a": pa.array(range(small.SMALL_BYTES // 8 + 1), pa.int64())})
+    assert small.is_small(few, "create") and small.is_small(few, "replace")
+    assert not small.is_small(few, "append") and not small.is_small(few, "merge")
+    assert not small.is_small(many, "create")
+    admin = ensure_admin(platform)
+    add_domain(platform, "d")
+    monkeypatch.setattr(service, "share_connection", lambda *_: pytest.fail("a database of its own"))
+    [result] = share(platform, few, domain="d", user=admin, name="few")
+    assert result.rows_total == 3
+    con, close = small.cursor(platform.settings)
+    try:  # nothing of the share's catalog is left in the process's database
+        assert len(_catalogs(con) - {"memory", "system", "temp"}) == 1
+    finally:
+        close()
 
 
 def test_a_forked_child_opens_its_own_database_and_leaves_the_parents_alone(platform: Platform) -> None:

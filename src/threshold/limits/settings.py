@@ -68,9 +68,9 @@ class LimitSettings(BaseModel):
     """Most disk the gateway engine's spill folder may use, e.g. `50GB`. Empty: DuckDB's default
     (90% of the free space of that disk)."""
     share_memory: str = "2GB"
-    """DuckDB memory limit of a share's conversion: large files stream within it. Shares of files of at most
-    1 MiB (`sharing.small`) run together on one database of their process, within one such limit and without
-    spilling."""
+    """DuckDB memory limit of a share's conversion: large files stream within it. Shares of files and Arrow
+    tables of at most 1 MiB (`sharing.small`) run together on one database of their process, within one such
+    limit and without spilling."""
 
     # -- requests and files ----------------------------------------------------------------------
     upload_bytes: int = Field(default=10 * GiB, ge=1)

@@ -3,8 +3,9 @@
 Opening a DuckDB database costs ~20 ms of CPU (50-100 ms wall on a loaded 2-core machine): a sixth of what
 sharing a file of a few hundred rows costs otherwise, and the test suite builds its organisations from
 thousands of such shares. A share that creates or replaces a dataset (its profile then reads only the new
-rows) from a file of at most `SMALL_BYTES`, not compressed (`COMPRESSED`), gets instead a cursor of the
-process's database for its engine settings (`early.engine_config`, the spill folder aside):
+rows) from a file of at most `SMALL_BYTES`, not compressed (`COMPRESSED`), or from an Arrow table that holds at
+most `SMALL_BYTES` in memory, gets instead a cursor of the process's database for its engine settings
+(`early.engine_config`, the spill folder aside):
 
 - isolation: the cursor ATTACHes an in-memory catalog of its own and USEs it, so the views the share creates
   are invisible to other shares, and DETACH drops them all; TEMP tables, registered frames and session
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import pyarrow as pa
 
 from threshold.sharing.early import engine_config
 
@@ -51,7 +53,11 @@ its spilling), however small the file."""
 
 def is_small(source: Any, mode: str) -> bool:
     """The share of `source` in `mode` runs on the process's database (`cursor`)."""
-    if mode not in SMALL_MODES or not isinstance(source, (str, os.PathLike)):
+    if mode not in SMALL_MODES:
+        return False
+    if isinstance(source, pa.Table):
+        return source.nbytes <= SMALL_BYTES
+    if not isinstance(source, (str, os.PathLike)):
         return False
     path = Path(source)
     if path.suffix.lower() in COMPRESSED:
