@@ -628,6 +628,20 @@ def big_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """A child started inside takes Ctrl-C, as a terminal's foreground job does, even when this run was started
+    with SIGINT ignored (a background job of a shell, `make test &`): a child inherits an ignored signal."""
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # reset to the default in a child at exec
+    try:
+        yield
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _children(helper_pid: int) -> list[int]:
     """The helper's children still running (an ended one stays listed until the helper reaps it)."""
     running = []
@@ -650,23 +664,24 @@ def test_a_share_interrupted_or_left_by_its_caller_stops_and_cleans_up(
 ) -> None:
     helper_pid = sole_helper  # a warm helper, the only one
     before = here(home, "datasets", "--format", "json").stdout
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "threshold.cli",
-            "share",
-            str(big_csv),
-            "--domain",
-            "manufacturing",
-            "--home",
-            str(home),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environment(True),
-    )
+    with _interruptible():
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "threshold.cli",
+                "share",
+                str(big_csv),
+                "--domain",
+                "manufacturing",
+                "--home",
+                str(home),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment(True),
+        )
     killed.while_converting(home, proc)
     child = _child_of(helper_pid)
 
