@@ -46,7 +46,12 @@ SRC = Path(__file__).parent.parent / "src"
 
 
 def environment(resident: bool, **extra: str) -> dict[str, str]:
+    """A `threshold` process's whole environment. It keeps this run's PYTHONPATH (a source tree put ahead of the
+    installed package): the processes and their helpers then run the code this process imported, and the
+    thin client in this process (`_forward`) finds the helpers they start (same code, same key)."""
+    kept = {k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ}
     return {
+        **kept,
         "PATH": "/usr/bin:/bin",
         "COLUMNS": "80",
         "LC_ALL": "C.UTF-8",  # as given: the interpreter would otherwise add LC_CTYPE (PEP 538), another key
@@ -275,7 +280,7 @@ def test_off_unless_switched_on_under_pytest_or_ci() -> None:
         [sys.executable, "-c", "from threshold.resident.protocol import enabled; print(enabled({}))"],
         capture_output=True,
         text=True,
-        env={"PATH": "/usr/bin:/bin"},
+        env={"PATH": "/usr/bin:/bin", **{k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ}},
         timeout=60,
     )
     assert child.stdout.strip() == "False"  # its parent is pytest
@@ -507,13 +512,27 @@ def test_a_share_reads_the_file_from_the_callers_folder_and_says_what_the_in_pro
     assert (code, err) == (0, "") and out.startswith("shared manufacturing.kpis_thin (create): 3 rows added")
 
 
+PIPE_FULL = 1_000_000
+"""Bytes of output that no pipe holds at once (64 KiB by default): their writer waits for the reader."""
+
+
 def test_other_settings_get_their_own_helper_which_leaves_when_idle_and_takes_its_socket(
     home: Path, sole_helper: int
 ) -> None:
     assert threshold(home, "query", "select 1", resident=True).returncode == 0
     other = {"THRESHOLD_LIMITS__QUERY_ROWS": "5", "THRESHOLD_RESIDENT_IDLE_SECONDS": "0.2"}
-    assert threshold(home, "query", "select 1", resident=True, **other).returncode == 0
-    found = helpers(home)  # one look: the other helper leaves 0.2 s after it has seen its command end
+    big = f"select repeat('x', {PIPE_FULL}) as x"  # its output fills the pipe: the command runs until it is read
+    with subprocess.Popen(
+        [sys.executable, "-m", "threshold.cli", "query", big, "--format", "csv", "--home", str(home)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment(True, **other),
+    ) as running:
+        assert running.stdout is not None
+        first = os.read(running.stdout.fileno(), 1)  # its command has started (there, or here)
+        found = helpers(home)  # one look while the command runs: the other helper cannot leave before its end
+        rest, err = running.communicate(timeout=120)
+    assert (running.returncode, first + rest, err) == (0, b'"x"\n"' + b"x" * PIPE_FULL + b'"\n', b"")
 
     assert len(set(found.values())) == 2
     [(sock, pid)] = [(s, p) for s, p in found.items() if p != sole_helper]
@@ -609,6 +628,20 @@ def big_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """A child started inside takes Ctrl-C, as a terminal's foreground job does, even when this run was started
+    with SIGINT ignored (a background job of a shell, `make test &`): a child inherits an ignored signal."""
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # reset to the default in a child at exec
+    try:
+        yield
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _children(helper_pid: int) -> list[int]:
     """The helper's children still running (an ended one stays listed until the helper reaps it)."""
     running = []
@@ -631,23 +664,24 @@ def test_a_share_interrupted_or_left_by_its_caller_stops_and_cleans_up(
 ) -> None:
     helper_pid = sole_helper  # a warm helper, the only one
     before = here(home, "datasets", "--format", "json").stdout
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "threshold.cli",
-            "share",
-            str(big_csv),
-            "--domain",
-            "manufacturing",
-            "--home",
-            str(home),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environment(True),
-    )
+    with _interruptible():
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "threshold.cli",
+                "share",
+                str(big_csv),
+                "--domain",
+                "manufacturing",
+                "--home",
+                str(home),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment(True),
+        )
     killed.while_converting(home, proc)
     child = _child_of(helper_pid)
 
