@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from threshold.access import dataset_ref, knowable, require
+from threshold.access import dataset_ref, knowable, known_ref, require
 from threshold.compliance.bases import (
     LEGAL_BASIS_LABELS,
     SPECIAL_CONDITION_LABELS,
@@ -175,8 +175,8 @@ def _record(s: Session, dataset_id: int, name: str, domain: str, entry: Register
 
 def show(platform: Platform, person: Person, dataset: str) -> CollectionRecord:
     """The entry of a dataset the person may know (not recorded yet: `recorded` False)."""
+    ref = known_ref(platform, person, dataset)
     with platform.store.session() as s:
-        ref = dataset_ref(s, person, dataset)
         entry = s.scalars(select(RegisterEntry).where(RegisterEntry.dataset_id == ref.id)).one_or_none()
         return _record(s, ref.id, ref.name, ref.domain, entry)
 
@@ -221,8 +221,8 @@ def register(
 
 def history(platform: Platform, person: Person, dataset: str) -> list[RegisterChangeView]:
     """Changes to a dataset's entry, newest first."""
+    ref = known_ref(platform, person, dataset)
     with platform.store.session() as s:
-        ref = dataset_ref(s, person, dataset)
         rows = s.execute(
             select(RegisterChange, User.name)
             .outerjoin(User, User.id == RegisterChange.user_id)

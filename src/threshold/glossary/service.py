@@ -24,7 +24,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from threshold import events
-from threshold.access import DatasetRef, TermLinkRef, TermRef, find_dataset, knowable, may, refs, require
+from threshold.access import DatasetRef, TermLinkRef, TermRef, find_dataset, knowable, known_ref, may, refs, require
 from threshold.errors import Conflict, InvalidInput, NotFound
 from threshold.glossary.models import OPEN, GlossaryLink, GlossaryRevision, GlossaryTerm
 from threshold.identity.service import Person
@@ -481,7 +481,7 @@ def listing(
         if domain:
             q = q.where(Domain.name == domain.strip().lower())
         if dataset:
-            ds = find_dataset(s, person, dataset)
+            ds = known_ref(platform, person, dataset)  # kept per metadata version: a page looked it up already
             q = q.where(GlossaryTerm.id.in_(select(GlossaryLink.term_id).where(GlossaryLink.dataset_id == ds.id)))
         rows = s.execute(q.order_by(GlossaryTerm.key)).all()
         ids = [t.id for t, _ in rows]

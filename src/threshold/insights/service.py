@@ -18,7 +18,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from threshold import events
-from threshold.access import DatasetRef, DomainRef, InsightRef, find_dataset, may, refs, require
+from threshold.access import DatasetRef, DomainRef, InsightRef, known_ref, may, refs, require
 from threshold.errors import Denied, InvalidInput, NotFound
 from threshold.gateway.reuse import read_key
 from threshold.identity.service import Person
@@ -742,7 +742,7 @@ def listing(
         if domain:
             q = q.join(Domain, Domain.id == Insight.domain_id).where(Domain.name == domain.strip().lower())
         if dataset:
-            ds = find_dataset(s, person, dataset).id
+            ds = known_ref(platform, person, dataset).id  # kept per metadata version: a page looked it up already
             q = q.where(Insight.id.in_(select(InsightInput.insight_id).where(InsightInput.dataset_id == ds)))
         why: dict[int, str] = {}
         if search and search.strip():

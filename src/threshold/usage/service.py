@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import distinct, func, insert, select
 from sqlalchemy.orm import Session
 
-from threshold.access import PersonRef, find_dataset, knowable, may, refs, require
+from threshold.access import PersonRef, knowable, known_ref, may, require
 from threshold.errors import NotFound
 from threshold.identity.service import Person
 from threshold.platform import Platform
@@ -117,12 +117,13 @@ def dataset_usage(platform: Platform, full_name: str, *, viewer: Person | None =
     for those `dataset.usage.names` allows (its producers, the governance group); a viewer always sees
     their own use. `viewer=None`: the platform itself (everything)."""
     flush(platform)
+    ref = known_ref(platform, viewer, full_name)  # kept per metadata version: a page looked it up already
     with platform.store.session() as s:
-        ds = find_dataset(s, viewer, full_name)
-        ref = refs(s, viewer, [ds.id])[ds.id]
         names = bool(may(viewer, "dataset.usage.names", ref, platform=platform))
         ok = (
-            (UsageRead.dataset_id == ds.id) & (UsageEvent.status == "ok") & UsageEvent.kind.in_(counted_kinds(platform))
+            (UsageRead.dataset_id == ref.id)
+            & (UsageEvent.status == "ok")
+            & UsageEvent.kind.in_(counted_kinds(platform))
         )
         queries, users, last = s.execute(
             select(func.count(UsageEvent.id), func.count(distinct(UsageEvent.user_id)), func.max(UsageEvent.at))
@@ -164,7 +165,7 @@ def dataset_usage(platform: Platform, full_name: str, *, viewer: Person | None =
             .where(ok & (UsageEvent.at >= since))
         ).all()
         columns = s.execute(select(UsageRead.columns).join(UsageEvent).where(ok)).scalars().all()
-        full_name = ds.full_name
+        full_name = ref.name
     series: dict[str, dict[str, Any]] = {}
     for at, uid in rows:
         w = series.setdefault(_week(at), {"queries": 0, "users": set()})

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from threshold.access import dataset_ref, may
+from threshold.access import known_ref, may
 from threshold.compliance import register
 from threshold.compliance.bases import LEGAL_BASIS_LABELS, SPECIAL_CONDITION_LABELS
 from threshold.identity.service import Person
@@ -105,8 +105,7 @@ def edit(
 def dataset_section(platform: Platform, person: Person, dataset: str) -> dict[str, Any]:
     """What the dataset page shows of the register: the entry, its history, whether the person may edit it."""
     rec = register.show(platform, person, dataset)
-    with platform.store.session() as s:
-        ref = dataset_ref(s, person, dataset)
+    ref = known_ref(platform, person, dataset)
     changes = register.history(platform, person, dataset)[:10]
     return {
         "entry": rec.to_json(),
