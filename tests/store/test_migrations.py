@@ -23,6 +23,7 @@ from threshold.store.models import Base
 from threshold.store.search_index import engine_owned
 
 VERSION_TABLE = "threshold_alembic_version"
+HEAD = "head"
 
 
 def _revisions() -> list[str]:
@@ -57,16 +58,24 @@ def _schema(store: Store) -> dict[str, list[tuple[str, str]]]:
 
 class Revisions:
     """Databases at every earlier revision, at rest, made by one walk from empty through the migrations per
-    backend (on first use): after each step a copy is kept (a file copy on SQLite, a template database on
+    backend (on first use): after each step a copy is kept (a file copy on SQLite, a database on
     PostgreSQL). `copy` hands a test a copy of its own of the database at a revision: the state
     `Store.migrate(revision)` from empty leaves, without each test walking there again. Only for a
-    linear history (every revision one parent, none shared): otherwise `copy` walks from empty, as before."""
+    linear history (every revision one parent, none shared): otherwise `copy` walks from empty, as before.
+    `copy(backend, HEAD, ...)`: a copy of a database brought from empty to head by one `Store.migrate()`
+    (made on first use), for the tests that check what that call leaves.
+
+    `take` is `copy` for a revision's last user (each upgrade test takes its own start): on PostgreSQL it
+    hands over the kept database itself, where a copy of it cost the server one more `CREATE DATABASE` and
+    `DROP DATABASE` per test. A `copy` of a revision taken already walks there from empty."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.linear = _linear()
         self.at: dict[str, dict[str, str]] = {}
-        """backend -> revision -> the SQLite file or the template database's URL."""
+        """backend -> revision -> the SQLite file or the kept database's URL."""
+        self.heads: dict[str, dict[str, str]] = {}
+        """backend -> {HEAD: the database `Store.migrate()` brought from empty to head}."""
         self.pool = pgpool.DatabasePool(os.environ["THRESHOLD_TEST_POSTGRES_URL"]) if _postgres() else None
 
     def _walk(self, backend: str) -> dict[str, str]:
@@ -87,7 +96,7 @@ class Revisions:
             finally:
                 store.dispose()
                 if self.pool is not None and backend == "postgres":
-                    self.pool.drop(walk)
+                    self.pool.give_back(walk)
             self.at[backend] = at
         return self.at[backend]
 
@@ -97,18 +106,50 @@ class Revisions:
             return self.pool.create()
         return f"sqlite:///{path}"
 
+    def _head(self, backend: str) -> dict[str, str]:
+        if backend not in self.heads:
+            url = self._new(backend, self.root / "head.db")
+            store = Store(url)
+            try:
+                store.migrate()
+            finally:
+                store.dispose()
+            self.heads[backend] = {HEAD: url if backend == "postgres" else str(self.root / "head.db")}
+        return self.heads[backend]
+
     def copy(self, backend: str, revision: str, tmp: Path) -> Store:
-        """A store at `revision`, of the caller's own (`release` it after)."""
-        if not self.linear:
-            store = Store(self._new(backend, tmp / "threshold.db"))
-            store.migrate(revision)
-            return store
-        kept = self._walk(backend)[revision]
+        """A store at `revision` (or `HEAD`, see the class), of the caller's own (`release` it after)."""
+        if revision != HEAD and not self.linear:
+            return self._walked(backend, revision, tmp)
+        at = self._head(backend) if revision == HEAD else self._walk(backend)
+        if revision not in at:  # handed over by `take`
+            return self._walked(backend, revision, tmp)
         if backend == "postgres":
             assert self.pool is not None
-            return Store(self.pool.create(template=kept))
-        shutil.copyfile(kept, tmp / "threshold.db")
+            return Store(self.pool.create(template=at[revision]))
+        shutil.copyfile(at[revision], tmp / "threshold.db")
         return Store(f"sqlite:///{tmp / 'threshold.db'}")
+
+    def take(self, backend: str, revision: str, tmp: Path) -> Store:
+        """`copy`, but on PostgreSQL the kept database itself, when no one took it yet (see the class)."""
+        if backend == "postgres" and (revision == HEAD or self.linear):
+            at = self._head(backend) if revision == HEAD else self._walk(backend)
+            if revision in at:
+                return Store(at.pop(revision))
+        return self.copy(backend, revision, tmp)
+
+    def kept(self, backend: str, revision: str) -> str | None:
+        """The URL of the kept database at `revision` itself, for a test that only reads it (and disposes of
+        its store after); None once it was taken."""
+        at = self._head(backend) if revision == HEAD else self._walk(backend)
+        if revision not in at:
+            return None
+        return at[revision] if backend == "postgres" else f"sqlite:///{at[revision]}"
+
+    def _walked(self, backend: str, revision: str, tmp: Path) -> Store:
+        store = Store(self._new(backend, tmp / "threshold.db"))
+        store.migrate(revision)
+        return store
 
     def release(self, store: Store, backend: str) -> None:
         store.dispose()
@@ -117,9 +158,10 @@ class Revisions:
 
     def close(self) -> None:
         if self.pool is not None:
-            for url in self.at.get("postgres", {}).values():
-                self.pool.drop(url)
-            self.pool.close()
+            for at in (self.at, self.heads):
+                for url in at.get("postgres", {}).values():
+                    self.pool.give_back(url)
+            self.pool.close()  # drops what its thread has not dropped yet from a process of its own
 
 
 def _postgres() -> bool:
@@ -150,20 +192,40 @@ def test_an_empty_database_is_not_migrated(store: Store) -> None:
     assert store.is_migrated() is False
 
 
-def test_upgrade_from_empty_creates_every_model_table_at_head(store: Store) -> None:
-    store.migrate()
+@pytest.fixture
+def migrated(backend: str, revisions: Revisions, tmp_path: Path) -> Iterator[Store]:
+    """A store `Store.migrate()` brought from empty to head: the module's one such database, taken (see
+    `Revisions`)."""
+    store = revisions.take(backend, HEAD, tmp_path)
+    yield store
+    revisions.release(store, backend)
 
-    tables = _tables(store)
+
+@pytest.fixture
+def migrated_to_read(backend: str, revisions: Revisions, tmp_path: Path) -> Iterator[Store]:
+    """`migrated` for a test that only reads it: the module's database itself while no test has taken it
+    (the tests that read come first), not a copy."""
+    url = revisions.kept(backend, HEAD)
+    if url is None:
+        store = revisions.copy(backend, HEAD, tmp_path)
+        yield store
+        revisions.release(store, backend)
+    else:
+        store = Store(url)
+        yield store
+        store.dispose()
+
+
+def test_upgrade_from_empty_creates_every_model_table_at_head(migrated_to_read: Store) -> None:
+    tables = _tables(migrated_to_read)
     assert tables == set(Base.metadata.tables) | {VERSION_TABLE}
-    assert _version(store) == [_head(store)]
-    assert store.is_migrated() is True
+    assert _version(migrated_to_read) == [_head(migrated_to_read)]
+    assert migrated_to_read.is_migrated() is True
 
 
-def test_migrations_match_the_models(store: Store) -> None:
+def test_migrations_match_the_models(migrated_to_read: Store) -> None:
     """A model change without its migration shows up here as a difference."""
-    store.migrate()
-
-    with store.engine.connect() as c:
+    with migrated_to_read.engine.connect() as c:
         diff = compare_metadata(
             MigrationContext.configure(c, opts={"version_table": VERSION_TABLE, "include_name": _declared}),
             Base.metadata,
@@ -171,28 +233,42 @@ def test_migrations_match_the_models(store: Store) -> None:
     assert diff == []
 
 
-def test_upgrading_twice_changes_nothing_and_keeps_the_data(store: Store) -> None:
-    store.migrate()
-    with store.engine.begin() as c:
+def test_upgrading_twice_changes_nothing_and_keeps_the_data(migrated: Store) -> None:
+    with migrated.engine.begin() as c:
         c.execute(
             sa.text("INSERT INTO domains (name, title, description, created_at) VALUES ('sales', 'Sales', '', :at)"),
             {"at": "2026-01-01 00:00:00"},
         )
-    schema, version = _schema(store), _version(store)
+    schema, version = _schema(migrated), _version(migrated)
 
-    store.migrate()
+    migrated.migrate()
 
-    assert _schema(store) == schema
-    assert _version(store) == version
-    with store.engine.connect() as c:
+    assert _schema(migrated) == schema
+    assert _version(migrated) == version
+    with migrated.engine.connect() as c:
         assert c.execute(sa.text("SELECT name, title FROM domains")).all() == [("sales", "Sales")]
+
+
+def test_upgrading_an_existing_store_gives_it_one_home_id(backend: str, revisions: Revisions, tmp_path: Path) -> None:
+    """Stores from before home ids get theirs from the migration (the warehouse is claimed by `threshold init`).
+    (Before the upgrade tests, which take the kept databases.)"""
+    store = revisions.copy(backend, "limits_sign_in_failures", tmp_path)
+    try:
+        store.migrate()
+        store.migrate()
+
+        with store.engine.connect() as c:
+            rows = c.execute(sa.text("SELECT id, warehouse FROM home_identity")).all()
+        assert len(rows) == 1 and len(rows[0][0]) == 36 and rows[0][1] is None
+    finally:
+        revisions.release(store, backend)
 
 
 @pytest.mark.parametrize("start", _revisions()[:-1])
 def test_upgrade_from_an_earlier_revision_reaches_head_and_keeps_the_data(
     backend: str, revisions: Revisions, tmp_path: Path, start: str
 ) -> None:
-    store = revisions.copy(backend, start, tmp_path)
+    store = revisions.take(backend, start, tmp_path)
     try:
         _upgrade_from(store, start)
     finally:
@@ -224,17 +300,6 @@ def test_sqlite_connections_use_wal_and_wait_for_writers(tmp_path) -> None:
             assert c.execute(sa.text("PRAGMA foreign_keys")).scalar_one() == 1
     finally:
         store.dispose()
-
-
-def test_upgrading_an_existing_store_gives_it_one_home_id(store: Store) -> None:
-    """Stores from before home ids get theirs from the migration (the warehouse is claimed by `threshold init`)."""
-    store.migrate("limits_sign_in_failures")
-    store.migrate()
-    store.migrate()
-
-    with store.engine.connect() as c:
-        rows = c.execute(sa.text("SELECT id, warehouse FROM home_identity")).all()
-    assert len(rows) == 1 and len(rows[0][0]) == 36 and rows[0][1] is None
 
 
 def test_the_lock_timeout_is_one_setting_for_sqlite(tmp_path) -> None:
