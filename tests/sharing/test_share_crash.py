@@ -54,6 +54,7 @@ def _generate(path: Path, first: int, rows: int) -> Path:
 
 @pytest.fixture(scope="module")
 def big_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    killed.start_server()  # its imports run while DuckDB writes the file
     return _generate(tmp_path_factory.mktemp("big") / "big.csv", 1_000_000_000, BIG_ROWS)
 
 
