@@ -53,6 +53,22 @@ PRELOAD = (
 """What the children run, imported once by the forkserver: the CLI and the commands the tests start,
 sharing, the gateway, the server. Importing opens nothing."""
 
+LAZY = (
+    "pandas",
+    "pyarrow.dataset",
+    "pyiceberg.catalog.sql",
+    "pyiceberg.io.pyarrow",
+    "rich.console",
+    "rich.markup",
+    "rich.progress",
+    "rich.table",
+    "sqlalchemy.dialects.postgresql.psycopg",
+    "threshold.resident.client",
+    "threshold.sharing.readers.csv",
+)
+"""What those import only when they run (a share's first Iceberg commit, its progress bar, a PostgreSQL
+store ...): ~400 modules, 0.3-0.4 s of every child's CPU when each imports them again."""
+
 _SERVER = "TESTS_KILLED_FORKSERVER"
 """Set in the environment the forkserver starts with: importing this module there warms it up."""
 
@@ -60,15 +76,26 @@ _SERVER = "TESTS_KILLED_FORKSERVER"
 def _warm() -> None:
     """In the forkserver: import `PRELOAD` and every capability with its event subscriptions (what a
     first share imports when it publishes), and build the app's route table (FastAPI's routes and their
-    dependency graphs, a second or more that every `threshold serve` pays at start). None of it opens a
-    file, a connection or a thread."""
-    for name in PRELOAD:
+    dependency graphs, a second or more that every `threshold serve` pays at start), with what else a
+    child would do first (`LAZY`, the ORM's mappers, the learning tracks); then freeze it all out of the
+    collector's walks. None of it leaves a file or a connection open or starts a thread."""
+    import gc
+
+    for name in (*PRELOAD, *LAZY):
         importlib.import_module(name)
+    from sqlalchemy.orm import configure_mappers
+
     from threshold import capabilities
     from threshold.api.route_table import route_table
+    from threshold.literacy import tracks
 
     capabilities.load()
     route_table()
+    configure_mappers()  # the store's ORM mappers, which a child's first query would configure
+    tracks.load()  # the shipped learning tracks (read once per process, by the first share's publication)
+    # What is here now lives as long as the server and every child: no collection needs to walk it again
+    # (in a child each walk would also copy every page it touches).
+    gc.freeze()
 
 
 if os.environ.get(_SERVER) == "1":
@@ -100,6 +127,12 @@ def _context() -> ForkServerContext:
         atexit.register(multiprocessing.forkserver._forkserver._stop)  # type: ignore[attr-defined]
         _CONTEXT = context
     return _CONTEXT
+
+
+def start_server() -> None:
+    """Start the forkserver now rather than at the first child: its imports (seconds of one core) then run
+    beside the caller's own set-up, such as a large file to generate, instead of before the first child."""
+    _context()
 
 
 class Child:

@@ -54,6 +54,7 @@ def _generate(path: Path, first: int, rows: int) -> Path:
 
 @pytest.fixture(scope="module")
 def big_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    killed.start_server()  # its imports run while DuckDB writes the file
     return _generate(tmp_path_factory.mktemp("big") / "big.csv", 1_000_000_000, BIG_ROWS)
 
 
@@ -67,6 +68,8 @@ def home(any_platform: Platform) -> Platform:
 def _env(platform: Platform) -> dict[str, str]:
     """The environment of a `threshold` process on this home (same database, same warehouse)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("THRESHOLD_")}
+    if "THRESHOLD_ENGINE_THREADS" in os.environ:  # one DuckDB thread per engine, as every test's (conftest.py)
+        env["THRESHOLD_ENGINE_THREADS"] = os.environ["THRESHOLD_ENGINE_THREADS"]
     if platform.settings.database_url:
         env["THRESHOLD_DATABASE_URL"] = platform.settings.database_url
     env.update(s3homes.subprocess_env(platform.settings))  # THRESHOLD_TEST_WAREHOUSE=s3: the same prefix
