@@ -36,7 +36,7 @@ POSTGRES_URL = os.environ.get("THRESHOLD_TEST_POSTGRES_URL")
 # One DuckDB thread per engine in a test process. `make test` runs a worker per core (and one more), each
 # of them sharing, querying and checking at once: engines with a thread per core each would put several
 # threads on every core, and the tests' small tables gain nothing from parallel pipelines, only their
-# cost (the suite used ~7 % more CPU that way, BENCHMARKS.md). A test that needs more threads says so in
+# cost (a third of the suite used 11 % more CPU that way, BENCHMARKS.md). A test that needs more threads says so in
 # its home's settings; a subprocess or an in-process `threshold` call gets its own environment.
 os.environ.setdefault("THRESHOLD_ENGINE_THREADS", "1")
 s3homes.switch(s3homes.ENABLED)  # THRESHOLD_TEST_WAREHOUSE=s3: every test home's warehouse on the local S3 server
@@ -167,7 +167,7 @@ def pytest_configure(config: pytest.Config) -> None:
     s3homes.configure(config)
     # A test process keeps a large heap for its whole run (the plugins, every imported module, the session's
     # and modules' fixtures): at the default thresholds (700, 10, 10) the collector walked it fourteen
-    # times per few hundred tests, ~6 % of the CPU. Collected ten times less often, young objects still die
+    # times per few hundred tests, ~5 % of the CPU. Collected ten times less often, young objects still die
     # young enough (BENCHMARKS.md, issue 12).
     gc.set_threshold(10_000, 10, 10)
 
