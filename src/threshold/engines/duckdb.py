@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import threading
+import time
+import weakref
 from collections.abc import Mapping
 
 import duckdb
@@ -69,6 +71,8 @@ class Engine:
         self._db.execute(f"CREATE SCHEMA {VIEW_SCHEMA}")
         self._lock = threading.Lock()
         self._views: dict[str, None] = {}  # insertion-ordered: the oldest are dropped first
+        self._running: weakref.WeakSet[Running] = weakref.WeakSet()
+        """The queries prepared and not closed: `close` interrupts those still in DuckDB."""
 
     def ensure_views(self, bodies: Mapping[str, str]) -> None:
         """Keep a persistent view per (snapshot, reader's view) so repeated queries skip creating them.
@@ -101,7 +105,8 @@ class Engine:
         """
         with self._lock:
             cur = self._db.cursor()
-        running = Running(self, cur)
+            running = Running(self, cur)
+            self._running.add(running)
         try:
             for view, plan in views.items():
                 body = plan[1] if isinstance(plan, tuple) else plan.relation_sql()
@@ -152,8 +157,25 @@ class Engine:
         return plain_errors.from_engine(engine_error(e, hide), full)
 
     def close(self) -> None:
+        """Close the database. A query still inside DuckDB (a stopping server's request past its grace) is
+        interrupted, again every `CLOSE_REPEAT` seconds (one that lands before DuckDB started it is lost), and
+        waited for up to `CLOSE_SECONDS`: DuckDB refuses to close a connection one of whose cursors is in a
+        call. A query not yet started then is refused as interrupted (`Running.start`)."""
+        with self._lock:
+            running = list(self._running)
+        deadline = time.monotonic() + CLOSE_SECONDS
+        for r in running:
+            r.interrupted = True
+        for r in running:
+            while not r.left_engine(CLOSE_REPEAT) and time.monotonic() < deadline:
+                r.interrupt()
         self._db.close()
 
+
+CLOSE_SECONDS = 10.0
+"""Longest `Engine.close` waits for the queries still inside DuckDB to leave it."""
+CLOSE_REPEAT = 0.25
+"""Seconds between two interrupts of a query `Engine.close` waits for."""
 
 BATCH_ROWS = 65_536
 """Rows per batch read from DuckDB: a streamed result holds about one batch in memory."""
@@ -172,6 +194,9 @@ class Running:
         self.reader: pa.RecordBatchReader | None = None
         self.interrupted = False
         self._closed = False
+        self._out = threading.Event()
+        """Set while no call of this query is inside DuckDB (`left_engine`)."""
+        self._out.set()
 
     @property
     def schema(self) -> pa.Schema:
@@ -180,23 +205,39 @@ class Running:
 
     def start(self, sql: str, batch_rows: int) -> None:
         assert self.cursor is not None
+        self._out.clear()  # before the check: `Engine.close` either sees this call coming or it sees `interrupted`
         try:
+            if self.interrupted:
+                raise Interrupted()
             # DuckDB runs the query here as far as its first batch (all of it for a pipeline breaker).
             self.reader = self.cursor.sql(sql).to_arrow_reader(batch_size=batch_rows)
         except BaseException as e:
             raise self._translate(e) from e
+        finally:
+            self._out.set()
 
     def next_batch(self) -> pa.RecordBatch | None:
         """The next batch, None at the end; an interrupted query raises `Interrupted`."""
         assert self.reader is not None
-        if self.interrupted:
-            raise Interrupted()
+        self._out.clear()
         try:
+            if self.interrupted:
+                raise Interrupted()
             return self.reader.read_next_batch()
         except StopIteration:
             return None
         except BaseException as e:
             raise self._translate(e) from e
+        finally:
+            self._out.set()
+
+    def in_engine(self) -> bool:
+        """Whether a call of this query is inside DuckDB now."""
+        return not self._out.is_set()
+
+    def left_engine(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for no call of this query to be inside DuckDB; whether none is."""
+        return self._out.wait(timeout)
 
     def interrupt(self) -> None:
         """Stop the query where it is (safe from any thread, any number of times)."""
