@@ -11,7 +11,7 @@ import pytest
 from limits_support import RUNAWAY, in_thread, until_done
 from sqlalchemy import select
 
-from threshold.errors import Busy, InvalidInput, LimitExceeded
+from threshold.errors import Busy, InvalidInput, LimitExceeded, TransientError
 from threshold.gateway.service import open_query, query
 from threshold.store.models import UsageEvent
 
@@ -44,6 +44,31 @@ def test_a_runaway_query_is_stopped_at_the_time_limit_and_says_which_setting(
     assert "stopped after 30 s" in str(error) and "THRESHOLD_LIMITS__QUERY_SECONDS" in str(error)
     event = _last_event(p)
     assert (event.status, event.error, event.interface) == ("timeout", "limits.query_seconds", "api")
+    assert p.limits.admission.running() == 0 and len(p.limits.watchdog) == 0
+
+
+def test_a_query_admitted_just_before_the_server_stops_is_stopped_not_run_to_its_limit(
+    limited: Any, clock: Any, org: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stop comes while the query is admitted but still being parsed and resolved (no runner to
+    interrupt yet): it must stop as its runner attaches, not run until its time limit (a stopping server
+    would wait on it past its grace, and its client would get no answer)."""
+    p = limited(query_seconds=30)
+    admit = p.limits.admit
+
+    def admitted_then_stopped(*args: Any, **kwargs: Any) -> Any:
+        ticket = admit(*args, **kwargs)
+        assert p.limits.stop_all() == 0  # nothing to interrupt yet: the ticket remembers the stop
+        return ticket
+
+    monkeypatch.setattr(p.limits, "admit", admitted_then_stopped)
+    t, out = in_thread(lambda: query(p, RUNAWAY, user=org.ben, interface="api"))
+    until_done(t, _stop_when_due(p, clock, 5))
+    error = out["error"]
+    assert isinstance(error, TransientError), error
+    assert "the server is stopping" in str(error)
+    event = _last_event(p)
+    assert (event.status, event.error) == ("cancelled", "server stopping")
     assert p.limits.admission.running() == 0 and len(p.limits.watchdog) == 0
 
 

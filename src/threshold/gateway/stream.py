@@ -111,7 +111,7 @@ class QueryStream:
         self._closed = False
         self.pin: Pin | None = None
         """The files the query reads, kept in this machine's cache of an object store until it closes."""
-        ticket.stop = self.halt
+        ticket.on_halt(self.halt)  # at once when the server stopped while the query was being prepared
         if cancel is not None:
             cancel.attach(self)
 

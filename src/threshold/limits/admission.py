@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from threshold.errors import Busy
 from threshold.limits.settings import LimitSettings
@@ -28,7 +28,31 @@ class Ticket:
     entered: float = 0.0
     """When it was admitted (monotonic seconds)."""
     stop: Callable[[], None] | None = None
-    """Interrupts the query this ticket admitted (set by whoever runs it): the server is stopping."""
+    """Interrupts the query this ticket admitted (set by whoever runs it, through `on_halt`): the server is
+    stopping."""
+    halted: bool = False
+    """The server is stopping (`halt`): the query must not run, or must stop where it is."""
+    _halt_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def on_halt(self, stop: Callable[[], None]) -> None:
+        """Run `stop` when the server stops, or at once if it already has: a query admitted just before
+        the stop is still being parsed and resolved when `halt` comes, and must not then run to its time
+        limit (it would hold the stopping server past its grace)."""
+        with self._halt_lock:
+            self.stop = stop
+            halted = self.halted
+        if halted:
+            stop()
+
+    def halt(self) -> bool:
+        """The server is stopping: interrupt the query (now, or as soon as its runner says how, `on_halt`).
+        Returns whether a runner was there to interrupt."""
+        with self._halt_lock:
+            self.halted = True
+            stop = self.stop
+        if stop is not None:
+            stop()
+        return stop is not None
 
     def leave(self) -> None:
         admission, self._admission = self._admission, None
