@@ -10,21 +10,27 @@ A second, home-wide lock guards deleting files a published snapshot may still na
 expiry): deleters hold it shared, `threshold backup` holds it exclusively while it copies, so a
 backup never finds a file gone that its catalog state names.
 
-Waits are bounded (`writer_wait_seconds`) and say who is in the way when they give up.
+Waits are bounded (`writer_wait_seconds`) and say who is in the way when they give up. A waiter gets
+the lock as soon as it is let go: PostgreSQL queues it in the server (a blocking advisory lock bounded
+by `lock_timeout`); with flock, a release in this process wakes this process's waiters, and a holder in
+another process is polled every few milliseconds (`POLL_SECONDS`).
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import math
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
 from threshold.errors import TransientError
 from threshold.platform import Platform
@@ -42,40 +48,119 @@ def lock_file(platform: Platform, name: str) -> Path:
     return folder / f"{hashlib.sha256(name.encode()).hexdigest()[:32]}.lock"
 
 
+POLL_SECONDS = 0.05
+"""The longest pause between two tries at an flock another process holds (flock cannot wake a waiter
+in another process; a try is one system call)."""
+
+LOCK_NOT_AVAILABLE = "55P03"
+"""PostgreSQL's error when `lock_timeout` passed before the lock was got."""
+
+
 def _backoff() -> Iterator[float]:
+    """The pauses between tries at an flock held by someone else: short at first, then `POLL_SECONDS`."""
     delay = 0.005
     while True:
         yield delay
-        delay = min(delay * 2, 0.25)
+        delay = min(delay * 2, POLL_SECONDS)
+
+
+def _waits(name: str) -> None:
+    """Called once when a try at the lock `name` was refused and the caller goes on waiting (tests watch it)."""
+
+
+class _Releases:
+    """This process's releases of one lock file: a waiter sleeps until the count moves past what it saw."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.changed = threading.Condition()
+
+    def released(self) -> None:
+        with self.changed:
+            self.count += 1
+            self.changed.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> None:
+        with self.changed:
+            self.changed.wait_for(lambda: self.count != seen, timeout)
+
+
+_releases: dict[Path, _Releases] = {}
+"""One entry per lock file this process took (a few hundred bytes per dataset written)."""
+_releases_guard = threading.Lock()
+
+
+def _releases_of(path: Path) -> _Releases:
+    with _releases_guard:
+        return _releases.setdefault(path, _Releases())
 
 
 def _flock(path: Path, name: str, *, shared: bool, wait: float) -> IO[str] | None:
-    """The open lock file with the lock held, or None when `wait` passed first (0: do not wait)."""
+    """The open lock file with the lock held, or None when `wait` passed first (0: do not wait).
+
+    Each call opens the file anew: flock belongs to the open file, so threads of one process exclude
+    each other as processes do."""
     path.parent.mkdir(parents=True, exist_ok=True)
     f = open(path, "a+")  # noqa: SIM115 (kept open while the lock is held)
     mode = (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
+    releases = _releases_of(path)
     deadline = time.monotonic() + wait
-    for delay in _backoff():
+    pauses: Iterator[float] | None = None
+    while True:
+        seen = releases.count  # before the try: a release after a refused try is never missed
         try:
             fcntl.flock(f.fileno(), mode)
+            break
         except BlockingIOError:
-            if time.monotonic() + delay > deadline:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 f.close()
                 return None
-            time.sleep(delay)
-            continue
-        if not shared and f.tell() == 0 and os.fstat(f.fileno()).st_size == 0:
-            f.write(name)  # so that `threshold doctor` can say which dataset a held lock belongs to
-            f.flush()
-        return f
-    return None  # pragma: no cover  (the backoff never ends)
+            if pauses is None:
+                _waits(name)
+                pauses = _backoff()
+            releases.wait(seen, min(next(pauses), left))
+    if not shared and f.tell() == 0 and os.fstat(f.fileno()).st_size == 0:
+        f.write(name)  # so that `threshold doctor` can say which dataset a held lock belongs to
+        f.flush()
+    return f
+
+
+def _advisory_lock(conn: Connection, name: str, *, shared: bool, wait: float) -> bool:
+    """Take the session advisory lock of `name` on `conn` (True), or False when `wait` passed first.
+
+    The wait is the server's (it grants the lock the moment it is let go), bounded by `lock_timeout`
+    for this transaction only (set_config(..., true) ends with it), so the pooled connection keeps its
+    own settings; a session lock outlives the transaction that took it."""
+    suffix = "_shared" if shared else ""
+    deadline = time.monotonic() + wait
+    got = bool(conn.execute(text(f"SELECT pg_try_advisory_lock{suffix}(:k)"), {"k": _key(name)}).scalar())
+    conn.commit()
+    if got or wait <= 0:
+        return got
+    _waits(name)
+    ms = min(max(1, math.ceil((deadline - time.monotonic()) * 1000)), 2**31 - 1)  # 0 would mean no bound
+    try:
+        conn.execute(
+            text("SELECT set_config('lock_timeout', :ms, true), set_config('statement_timeout', '0', true)"),
+            {"ms": str(ms)},
+        )
+        conn.execute(text(f"SELECT pg_advisory_lock{suffix}(:k)"), {"k": _key(name)})
+    except DBAPIError as e:
+        conn.rollback()
+        if getattr(e.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            return False
+        raise
+    conn.commit()
+    return True
 
 
 @contextmanager
 def _lock(platform: Platform, name: str, *, shared: bool = False, wait: float) -> Iterator[bool]:
     """Hold the lock `name` for the block; yields False (without holding it) when `wait` seconds passed."""
     if platform.settings.is_sqlite:
-        f = _flock(lock_file(platform, name), name, shared=shared, wait=wait)
+        path = lock_file(platform, name)
+        f = _flock(path, name, shared=shared, wait=wait)
         if f is None:
             yield False
             return
@@ -84,18 +169,11 @@ def _lock(platform: Platform, name: str, *, shared: bool = False, wait: float) -
         finally:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
             f.close()
+            _releases_of(path).released()
         return
     suffix = "_shared" if shared else ""
     with platform.store.engine.connect() as conn:
-        deadline = time.monotonic() + wait
-        got = False
-        for delay in _backoff():
-            got = bool(conn.execute(text(f"SELECT pg_try_advisory_lock{suffix}(:k)"), {"k": _key(name)}).scalar())
-            conn.commit()
-            if got or time.monotonic() + delay > deadline:
-                break
-            time.sleep(delay)
-        if not got:
+        if not _advisory_lock(conn, name, shared=shared, wait=wait):
             yield False
             return
         try:

@@ -10,14 +10,13 @@ the shares that succeeded.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -337,25 +336,14 @@ def pause_before_publish(monkeypatch: pytest.MonkeyPatch):
         return publish(*args, **kwargs)
 
     monkeypatch.setattr(service, "_publish", paused_publish)
-    asked = threading.local()  # the exclusive lock this thread is asking for
-    lock, backoff = locks._lock, locks._backoff
+    waits = locks._waits
 
-    @contextlib.contextmanager
-    def named_lock(platform: Platform, name: str, *, shared: bool = False, wait: float) -> Iterator[bool]:
-        asked.name = None if shared else name
-        with lock(platform, name, shared=shared, wait=wait) as held:
-            asked.name = None
-            yield held
+    def watched_waits(name: str) -> None:
+        if name == "d.big" and threading.current_thread().name != pause.thread_name:
+            pause.writer_waits.set()  # its first try was refused: this thread waits for the lock
+        waits(name)
 
-    def watched_backoff() -> Iterator[float]:
-        for attempt, delay in enumerate(backoff()):
-            mine = threading.current_thread().name == pause.thread_name
-            if attempt == 1 and not mine and getattr(asked, "name", None) == "d.big":
-                pause.writer_waits.set()  # the first try was refused: this thread waits for the lock
-            yield delay
-
-    monkeypatch.setattr(locks, "_lock", named_lock)
-    monkeypatch.setattr(locks, "_backoff", watched_backoff)
+    monkeypatch.setattr(locks, "_waits", watched_waits)
     yield pause
     pause.resume()
 
