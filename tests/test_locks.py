@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, event, text
 
 from threshold import locks
 from threshold.errors import TransientError
@@ -125,4 +125,41 @@ def test_a_postgres_wait_leaves_its_pooled_connection_as_it_was_whether_it_got_t
         assert locks.held_locks(any_platform, ["d.t"]) == ["d.t"]
         assert conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": locks._key("d.t")}).scalar()
         conn.commit()
+    assert locks.held_locks(any_platform, ["d.t"]) == []
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_a_long_postgres_wait_is_several_short_blocking_tries_and_still_gets_the_lock(
+    any_platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A blocked statement holds its snapshot (VACUUM keeps what died after it): an hour's wait is made of
+    tries of at most `BLOCK_SECONDS`, and the release still wakes the waiter within its current try."""
+    monkeypatch.setattr(locks, "BLOCK_SECONDS", 0.02)
+    tries: list[str] = []
+    several = threading.Event()
+
+    def counted(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if "pg_advisory_lock(" in statement:
+            tries.append(statement)
+            if len(tries) >= 3:
+                several.set()
+
+    engine = any_platform.store.engine
+    event.listen(engine, "before_cursor_execute", counted)
+    try:
+        got = threading.Event()
+
+        def waiter() -> None:
+            with locks.dataset_lock(any_platform, "d.t", wait=HOUR):
+                got.set()
+
+        with locks.dataset_lock(any_platform, "d.t"):
+            t = threading.Thread(target=waiter, daemon=True)
+            t.start()
+            assert several.wait(60), tries
+            assert not got.is_set()
+        t.join(60)
+        assert got.is_set() and not t.is_alive()
+    finally:
+        event.remove(engine, "before_cursor_execute", counted)
     assert locks.held_locks(any_platform, ["d.t"]) == []

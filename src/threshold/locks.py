@@ -52,6 +52,9 @@ POLL_SECONDS = 0.05
 """The longest pause between two tries at an flock another process holds (flock cannot wake a waiter
 in another process; a try is one system call)."""
 
+BLOCK_SECONDS = 2.0
+"""The longest one blocking try at a PostgreSQL advisory lock lasts; a longer wait takes several."""
+
 LOCK_NOT_AVAILABLE = "55P03"
 """PostgreSQL's error when `lock_timeout` passed before the lock was got."""
 
@@ -139,20 +142,26 @@ def _advisory_lock(conn: Connection, name: str, *, shared: bool, wait: float) ->
     if got or wait <= 0:
         return got
     _waits(name)
-    ms = min(max(1, math.ceil((deadline - time.monotonic()) * 1000)), 2**31 - 1)  # 0 would mean no bound
-    try:
-        conn.execute(
-            text("SELECT set_config('lock_timeout', :ms, true), set_config('statement_timeout', '0', true)"),
-            {"ms": str(ms)},
-        )
-        conn.execute(text(f"SELECT pg_advisory_lock{suffix}(:k)"), {"k": _key(name)})
-    except DBAPIError as e:
-        conn.rollback()
-        if getattr(e.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
             return False
-        raise
-    conn.commit()
-    return True
+        # In slices of at most `BLOCK_SECONDS`: a waiting statement holds its snapshot, which keeps VACUUM
+        # from removing what died after it; a wait of minutes would hold back the whole store's clean-up.
+        ms = max(1, math.ceil(min(left, BLOCK_SECONDS) * 1000))  # 0 would mean no bound
+        try:
+            conn.execute(
+                text("SELECT set_config('lock_timeout', :ms, true), set_config('statement_timeout', '0', true)"),
+                {"ms": str(ms)},
+            )
+            conn.execute(text(f"SELECT pg_advisory_lock{suffix}(:k)"), {"k": _key(name)})
+        except DBAPIError as e:
+            conn.rollback()
+            if getattr(e.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+                continue
+            raise
+        conn.commit()
+        return True
 
 
 @contextmanager
