@@ -3,11 +3,38 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from sqlalchemy import event
 
 RUNAWAY = "SELECT count(*) FROM range(100000000000000) a"
 """A query that would run for days: only a limit stops it."""
+
+
+@contextmanager
+def store_statements(store: Any) -> Iterator[list[str]]:
+    """Every statement `store` runs while inside: through its engine (sessions) and its quick reads outside the
+    engine (`Store.read_row`: a version, a request's token)."""
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    read_row = store.read_row
+
+    def quick(sql: str, parameters: Any = None) -> Any:
+        statements.append(sql)
+        return read_row(sql, parameters)
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    store.read_row = quick
+    try:
+        yield statements
+    finally:
+        del store.read_row
+        event.remove(store.engine, "before_cursor_execute", seen)
 
 
 def until_done(thread: threading.Thread, step: Callable[[], None]) -> None:

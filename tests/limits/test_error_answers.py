@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from limits_support import store_statements
 from sqlalchemy import event
 
 from threshold.api.app import create_app
@@ -85,18 +86,10 @@ def test_a_method_no_route_takes_is_answered_exactly_as_the_router_answers_it(or
 
 
 def test_an_unknown_path_or_method_runs_no_store_statement(org: Any, token: str) -> None:
-    statements: list[str] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
     app = create_app(org.platform)
     _answers(app, UNKNOWN[:1], token)  # the app's first request builds what it keeps
-    event.listen(org.platform.store.engine, "before_cursor_execute", seen)
-    try:
+    with store_statements(org.platform.store) as statements:
         answers = _answers(app, (UNKNOWN + WRONG_METHOD) * 3, token)
-    finally:
-        event.remove(org.platform.store.engine, "before_cursor_execute", seen)
     assert [a[0] for a in answers] == ([404] * len(UNKNOWN) + [405] * len(WRONG_METHOD)) * 3
     assert statements == []
     # The control: a known route with the same token authenticates (reads the store).
@@ -130,19 +123,11 @@ def test_a_redirect_to_the_slash_twin_is_kept(org: Any, token: str) -> None:
 
 
 def test_a_request_without_credentials_is_refused_without_a_store_statement(org: Any) -> None:
-    statements: list[str] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
     app = create_app(org.platform)
     anonymous = [("GET", "/api/v1/me", {}), ("POST", "/api/v1/query", {}), ("GET", "/datasets", GERMAN)]
     _answers(app, anonymous[:1], None)
-    event.listen(org.platform.store.engine, "before_cursor_execute", seen)
-    try:
+    with store_statements(org.platform.store) as statements:
         (me, query, page) = _answers(app, anonymous, None)
-    finally:
-        event.remove(org.platform.store.engine, "before_cursor_execute", seen)
     detail = (
         b'{"detail":"sign in, or send an API token as \'Authorization: Bearer <token>\'","error":"Unauthenticated"}'
     )
@@ -152,16 +137,48 @@ def test_a_request_without_credentials_is_refused_without_a_store_statement(org:
 
 
 def test_a_wrong_token_is_still_looked_up_and_refused(org: Any) -> None:
-    statements: list[str] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
     app = create_app(org.platform)
-    event.listen(org.platform.store.engine, "before_cursor_execute", seen)
-    try:
+    with store_statements(org.platform.store) as statements:
         ((status, _, body),) = _answers(app, [("GET", "/api/v1/me", {})], "not-a-token-anyone-has")
-    finally:
-        event.remove(org.platform.store.engine, "before_cursor_execute", seen)
     assert (status, body) == (401, b'{"detail":"invalid or revoked API token","error":"Unauthenticated"}')
     assert any("api_tokens" in s for s in statements)
+
+
+def test_a_refusal_with_a_valid_token_is_decided_on_the_event_loop_without_a_session(
+    org: Any, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refusal of a signed-in caller (a 403, a 422 of a query parameter or a body, on a route with a dataset in
+    its path too) reads the token and the metadata version (quick reads), and nothing through a session: the
+    person and the path's dataset are kept for the version, and the decision is made without a hop to a worker
+    thread. The token is still read each time (a revocation counts at once)."""
+    import threshold.interface.permissions as permissions
+
+    app = create_app(org.platform)
+    requests = [
+        ("GET", "/api/v1/admin/doctor", {}),
+        ("GET", "/api/v1/datasets?per_page=0", {}),
+        ("POST", "/api/v1/query", {"Content-Type": "application/json"}),
+        ("PUT", "/api/v1/datasets/manufacturing.plant_kpis/visibility", {"Content-Type": "application/json"}),
+    ]
+    first = _answers(app, requests, token)  # the person and the dataset as ben may know it, kept
+    hops: list[str] = []
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(func, "__qualname__", repr(func)))
+        return func(*args, **kwargs)
+
+    monkeypatch.setattr(permissions, "run_in_threadpool", counted)
+    engine: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        engine.append(statement)
+
+    event.listen(org.platform.store.engine, "before_cursor_execute", seen)
+    try:
+        with store_statements(org.platform.store) as statements:
+            again = _answers(app, requests, token)
+    finally:
+        event.remove(org.platform.store.engine, "before_cursor_execute", seen)
+    assert [a[0] for a in again] == [403, 422, 422, 403] and again == first
+    assert (hops, engine) == ([], [])
+    assert sum("api_tokens" in s for s in statements) == len(requests)

@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, select
+from limits_support import store_statements
+from sqlalchemy import select
 from test_http_limits import call
 
 from threshold.api.app import create_app
@@ -198,10 +199,6 @@ def test_a_refusal_answered_from_memory_runs_no_statement_on_the_store(limited: 
     token = create_token(org.platform, "ben")[1]
     held = open_query(p, f"SELECT * FROM {KPIS}", user=org.ben)
     app = create_app(p)
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
 
     async def refused(n: int) -> list[int]:
         transport = httpx.ASGITransport(app=app)
@@ -214,20 +211,19 @@ def test_a_refusal_answered_from_memory_runs_no_statement_on_the_store(limited: 
             ]
         return [r.status_code for r in answers]
 
-    event.listen(p.store.engine, "before_cursor_execute", seen)
     try:
-        assert asyncio.run(refused(1)) == [429]  # in full: the token looked up, the refusal recorded
-        assert statements, "the first refusal reads and writes the store"
-        statements.clear()
-        assert asyncio.run(refused(6)) == [429] * 6
-        assert statements == []  # answered from memory
-        assert p.limits.refusals.pending((org.ben.id, "api", "consumption")) == 6
-        clock.now += 5
-        p.limits.watchdog.check()  # the window ends with its count written
-        statements.clear()
-        assert asyncio.run(refused(1)) == [429]
-        assert any("api_tokens" in st for st in statements)  # authenticated again
+        with store_statements(p.store) as statements:
+            assert asyncio.run(refused(1)) == [429]  # in full: the token looked up, the refusal recorded
+            assert statements, "the first refusal reads and writes the store"
+            statements.clear()
+            assert asyncio.run(refused(6)) == [429] * 6
+            assert statements == []  # answered from memory
+            assert p.limits.refusals.pending((org.ben.id, "api", "consumption")) == 6
+            clock.now += 5
+            p.limits.watchdog.check()  # the window ends with its count written
+            statements.clear()
+            assert asyncio.run(refused(1)) == [429]
+            assert any("api_tokens" in st for st in statements)  # authenticated again
     finally:
-        event.remove(p.store.engine, "before_cursor_execute", seen)
         held.close()
     assert _refused_count(_busy_events(p)) == 8

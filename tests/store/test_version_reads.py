@@ -1,4 +1,4 @@
-"""The store reads its metadata versions on SQLite connections of its own (`Store._read_versions`), each used by
+"""The store reads its metadata versions on SQLite connections of its own (`Store.read_row`), each used by
 one read at a time and handed to the next: a server whose idle worker threads are retired and replaced neither
 opens a connection per new thread nor keeps one open per thread it ever had."""
 

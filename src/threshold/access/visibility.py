@@ -118,9 +118,7 @@ def known_ref(platform: Platform, viewer: Person | None, name: str) -> DatasetRe
     if version is None:
         with platform.store.session() as s:
             return dataset_ref(s, viewer, name)
-    kept: Kept[tuple[DatasetRef | None]] = kept_on(
-        platform, "_known_refs", lambda: Kept(MAX_REFS_KEPT, lambda: platform.clock())
-    )
+    kept = _kept_refs(platform)
     key = (version, viewer_key(viewer), name.strip().lower())
     found = kept.get(key)
     if found is None:
@@ -135,6 +133,20 @@ def known_ref(platform: Platform, viewer: Person | None, name: str) -> DatasetRe
     if found[0] is None:
         raise no_dataset(name)
     return found[0]
+
+
+def kept_ref(platform: Platform, viewer: Person | None, name: str) -> DatasetRef | None:
+    """`known_ref`'s answer when it is kept for the current metadata version and names a dataset the viewer
+    may know (one read of the version, no session), else None."""
+    version = platform.store.metadata_version()
+    if version is None:
+        return None
+    found = _kept_refs(platform).get((version, viewer_key(viewer), name.strip().lower()))
+    return found[0] if found is not None else None
+
+
+def _kept_refs(platform: Platform) -> Kept[tuple[DatasetRef | None]]:
+    return kept_on(platform, "_known_refs", lambda: Kept(MAX_REFS_KEPT, lambda: platform.clock()))
 
 
 def viewer_key(viewer: Person | None) -> tuple[Any, ...] | None:

@@ -70,7 +70,7 @@ def create_app(platform: Platform) -> FastAPI:
 
     @app.exception_handler(ThresholdError)
     async def _threshold_error(request: Request, exc: ThresholdError) -> Response:
-        if not request.url.path.startswith("/api/") and hasattr(app.state, "render_error"):
+        if not request.scope["path"].startswith("/api/") and hasattr(app.state, "render_error"):
             return app.state.render_error(request, exc)  # type: ignore[no-any-return]
         return JSONResponse(error_body(exc), status_code=exc.status, headers=error_headers(exc))
 

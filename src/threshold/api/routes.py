@@ -46,7 +46,8 @@ class QueryIn(BaseModel):
 
 
 @router.get("/me", summary="Who am I")
-def me(person: SignedIn) -> dict[str, Any]:
+async def me(person: SignedIn) -> dict[str, Any]:
+    """On the event loop (the person is at hand): a sync endpoint costs every call a hop to a worker thread."""
     return asdict(person)
 
 

@@ -131,8 +131,18 @@ def signed_in_person(platform: Platform, name: str) -> Person:
     version = platform.store.metadata_version()  # before the read: a later change moves it past this key
     if version is None:
         return get_person(platform, name)
-    kept: Kept[Person] = kept_on(platform, "_signed_in_people", lambda: Kept(MAX_PEOPLE_KEPT))
-    return kept.get_or_make((version, name), lambda: get_person(platform, name))
+    return _kept_people(platform).get_or_make((version, name), lambda: get_person(platform, name))
+
+
+def kept_person(platform: Platform, name: str) -> Person | None:
+    """`signed_in_person`'s answer when it is kept for the current metadata version (one read of the version,
+    no session), else None."""
+    version = platform.store.metadata_version()
+    return None if version is None else _kept_people(platform).get((version, name))
+
+
+def _kept_people(platform: Platform) -> Kept[Person]:
+    return kept_on(platform, "_signed_in_people", lambda: Kept(MAX_PEOPLE_KEPT))
 
 
 def _domain_row(s: Session, name: str) -> Domain:
@@ -325,23 +335,35 @@ def _iso(d: datetime | None) -> str | None:
     return (d if d.tzinfo else d.replace(tzinfo=UTC)).isoformat(timespec="seconds") if d else None
 
 
+_TOKEN = (
+    "SELECT api_tokens.revoked_at, api_tokens.expires_at, users.name FROM api_tokens"
+    " JOIN users ON users.id = api_tokens.user_id WHERE api_tokens.token_hash = :digest"
+)
+
+
 def person_for_token(platform: Platform, token: str) -> Person:
-    """The person an API token acts as. The token itself is read on every call (a revocation or an expiry
-    takes effect on the next one); the person is `signed_in_person`'s, kept per metadata version."""
+    """The person an API token acts as: `signed_in_person` of its `token_owner`."""
+    return signed_in_person(platform, token_owner(platform, token))
+
+
+def token_owner(platform: Platform, token: str) -> str:
+    """The name of the person an API token acts as. The token itself is read on every call (a revocation or an
+    expiry takes effect on the next one), in one read outside a session (`Store.read_row`: the fixed cost of
+    every API request)."""
     digest = hashlib.sha256(token.encode()).hexdigest()
-    with platform.store.session() as s:
-        row = s.execute(
-            select(ApiToken.revoked_at, ApiToken.expires_at, User.name)
-            .join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.token_hash == digest)
-        ).one_or_none()
+    row = platform.store.read_row(_TOKEN, {"digest": digest})
     now = datetime.now(UTC)
-    if row is None or row.revoked_at is not None:
+    if row is None or row[0] is not None:
         raise Unauthenticated("invalid or revoked API token")
-    expires = row.expires_at
+    expires = _moment(row[1])
     if expires is not None and expires.replace(tzinfo=expires.tzinfo or UTC) < now:
         raise Unauthenticated("API token expired; create a new one with `threshold token create`")
-    return signed_in_person(platform, row.name)
+    return str(row[2])
+
+
+def _moment(value: datetime | str | None) -> datetime | None:
+    """A moment as `Store.read_row` returns it: SQLite's text of it (as the ORM wrote it), else a datetime."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def ensure_admin(platform: Platform) -> Person:

@@ -28,10 +28,10 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute, APIRouter, iter_route_contexts
 from starlette.concurrency import run_in_threadpool
 
-from threshold.access import ACTIONS, Level, known_ref, require
+from threshold.access import ACTIONS, Level, kept_ref, known_ref, require
 from threshold.catalog.search import did_you_mean
 from threshold.errors import Denied, NotFound, Unauthenticated
-from threshold.identity.service import Person, person_for_token
+from threshold.identity.service import Person, kept_person, person_for_token, token_owner
 
 API = "/api/v1"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -58,21 +58,31 @@ class _Requirement:
 
     async def __call__(self, request: Request) -> Person | None:
         """On the event loop when the request carries no credential (the anonymous caller is decided
-        without a store read: no hop to a worker thread); else on a worker thread, as it reads the store."""
+        without a store read: no hop to a worker thread), or when the caller is found by quick reads alone
+        (`quick`); else on a worker thread, as it reads the store."""
         if _anonymous(request):
             if self.rule.level == "public":
                 return None
             _refuse_anonymous(request)
+        if request.app.state.platform.store.reads_locally:
+            try:
+                return self.decide(request, quick=True)
+            except _NotKept:
+                pass
         return await run_in_threadpool(self.decide, request)
 
-    def decide(self, request: Request) -> Person | None:
+    def decide(self, request: Request, *, quick: bool = False) -> Person | None:
+        """The caller, if the rule lets them call. `quick`: only from quick reads and what is kept for the
+        metadata version (the person; the path's dataset as the caller may know it), `_NotKept` otherwise, so
+        it may run on the event loop (a hop to a worker thread costs more than the reads); the rest of the
+        decision is made in memory."""
         level = self.rule.level
         if level == "public":
             try:
-                return caller(request)
+                return caller(request, quick=quick)
             except Unauthenticated:
                 return None  # a stale token does not close a public route
-        person = caller(request)
+        person = caller(request, quick=quick)
         if person is None:
             _refuse_anonymous(request)
         _check_csrf(request)
@@ -81,10 +91,16 @@ class _Requirement:
         if self.rule.on is not None:
             platform = request.app.state.platform
             name = dataset_param(request.path_params.get(self.rule.on, ""))
-            try:
-                ref = known_ref(platform, person, name)
-            except NotFound as e:  # answered as missing, with the datasets they may know that were meant
-                raise NotFound(str(e), suggestions=did_you_mean(platform, name, viewer=person)) from e
+            if quick:
+                found = kept_ref(platform, person, name)
+                if found is None:
+                    raise _NotKept(name)
+                ref = found
+            else:
+                try:
+                    ref = known_ref(platform, person, name)
+                except NotFound as e:  # answered as missing, with the datasets they may know that were meant
+                    raise NotFound(str(e), suggestions=did_you_mean(platform, name, viewer=person)) from e
             require(person, self.rule.action, ref, platform=platform)
         return person
 
@@ -97,9 +113,15 @@ def _anonymous(request: Request) -> bool:
 
 
 def _refuse_anonymous(request: Request) -> NoReturn:
-    if request.url.path.startswith(API + "/"):
+    if _path(request).startswith(API + "/"):
         raise Unauthenticated("sign in, or send an API token as 'Authorization: Bearer <token>'")
     raise Unauthenticated("sign in to see this page")
+
+
+def _path(request: Request) -> str:
+    """The request's path as `request.url.path` has it, without building the URL (a header scan and two URL
+    parses per call): the same text for every prefix asked here (only `?`, `#` and `\\` are escaped there)."""
+    return request.scope["path"]  # type: ignore[no-any-return]
 
 
 def Requires(action: str, *, on: str | None = None) -> Any:  # noqa: N802  (reads like a declaration)
@@ -129,20 +151,39 @@ def dataset_param(value: str) -> str:
     return value
 
 
-def caller(request: Request) -> Person | None:
-    """Who is calling: an API token wins over the web session; None when neither."""
+class _NotKept(Exception):
+    """A quick decision would need a session: the caller or the path's dataset is not kept for the version."""
+
+
+def caller(request: Request, *, quick: bool = False) -> Person | None:
+    """Who is calling: an API token wins over the web session; None when neither. `quick`: from `Store.read_row`
+    reads and the person kept for the metadata version only; `_NotKept` when the person must be read."""
     from threshold.interface.deps import session_person
 
+    platform = request.app.state.platform
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        return person_for_token(request.app.state.platform, auth[7:].strip())
-    return session_person(request)
+        token = auth[7:].strip()
+        if not quick:
+            return person_for_token(platform, token)
+        name = token_owner(platform, token)
+    elif not quick:
+        return session_person(request)
+    else:
+        user = request.session.get("user") if "session" in request.scope else None
+        if not user:
+            return None
+        name = user
+    person = kept_person(platform, name)
+    if person is None:
+        raise _NotKept(name)
+    return person
 
 
 def _check_csrf(request: Request) -> None:
     """An API call with the web session (not a token) that changes state carries the session's CSRF token
     (pages check the token of their forms themselves)."""
-    if not request.url.path.startswith(API + "/") or request.method in SAFE_METHODS:
+    if not _path(request).startswith(API + "/") or request.method in SAFE_METHODS:
         return
     if request.headers.get("authorization", "").lower().startswith("bearer "):
         return

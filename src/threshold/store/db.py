@@ -5,13 +5,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from threshold.errors import InvalidInput
@@ -178,9 +178,16 @@ class Store:
         """What time it is for what is decided in this store's sessions (a grant's expiry): the platform's
         clock (`Platform.clock` is this attribute), read by `now_of(session)`."""
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, info={"store": self})
+        self.reads_locally = self.engine.dialect.name == "sqlite" and self.engine.url.database not in (
+            None,
+            "",
+            ":memory:",
+        )
+        """`read_row` reads a local SQLite file (in WAL mode: no writer blocks it): tens of microseconds, less
+        than a hop to a worker thread, so a request may make it on the event loop."""
         search_index.keep_in_step(self._sessions)
         self._version_connections: list[sqlite3.Connection] = []
-        """Every connection `_read_versions` opened (closed by `dispose`): as many as reads ever ran at once."""
+        """Every connection `read_row` opened (closed by `dispose`): as many as reads ever ran at once."""
         self._idle_versions: list[sqlite3.Connection] = []
         """Those no read is using now."""
         self._versions_lock = threading.Lock()
@@ -227,32 +234,38 @@ class Store:
     def _read_versions(self, sql: str) -> Any:
         """The one row of `sql` (a read of `metadata_version`), or None when it cannot be read."""
         try:
-            if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
-                # A connection of the store's own, outside any transaction (WAL: it sees the last commit): a pool
-                # checkout and its reset cost more than the read itself. One read at a time on each; a thread
-                # takes an idle one (opening one parses the schema, ~1.7 ms: a server's worker threads come and
-                # go, so one per thread cost that per new thread and kept every one open).
-                with self._versions_lock:
-                    con = self._idle_versions.pop() if self._idle_versions else None
-                if con is None:
-                    con = sqlite3.connect(
-                        str(self.engine.url.database),
-                        timeout=self.lock_timeout,
-                        isolation_level=None,
-                        check_same_thread=False,  # one thread at a time: taken from and given back to the idle list
-                    )
-                    with self._versions_lock:
-                        self._version_connections.append(con)
-                try:
-                    return con.execute(sql).fetchone()
-                finally:
-                    with self._versions_lock:
-                        if con in self._version_connections:  # not closed by `dispose` meanwhile
-                            self._idle_versions.append(con)
-            with self.engine.connect() as c:
-                return c.exec_driver_sql(sql).first()
+            return self.read_row(sql)
         except Exception:
             return None
+
+    def read_row(self, sql: str, parameters: Mapping[str, Any] | None = None) -> Any:
+        """The first row (or None) of the read `sql` (parameters as `:name`), outside any transaction: what a
+        request asks of the store before it does anything else (a version, its token) costs the read alone,
+        not a session's. On SQLite the values are SQLite's own (a moment is its text, as the ORM wrote it)."""
+        if self.reads_locally:
+            # A connection of the store's own, outside any transaction (WAL: it sees the last commit): a pool
+            # checkout and its reset cost more than the read itself. One read at a time on each; a thread
+            # takes an idle one (opening one parses the schema, ~1.7 ms: a server's worker threads come and
+            # go, so one per thread cost that per new thread and kept every one open).
+            with self._versions_lock:
+                con = self._idle_versions.pop() if self._idle_versions else None
+            if con is None:
+                con = sqlite3.connect(
+                    str(self.engine.url.database),
+                    timeout=self.lock_timeout,
+                    isolation_level=None,
+                    check_same_thread=False,  # one thread at a time: taken from and given back to the idle list
+                )
+                with self._versions_lock:
+                    self._version_connections.append(con)
+            try:
+                return con.execute(sql, parameters or {}).fetchone()
+            finally:
+                with self._versions_lock:
+                    if con in self._version_connections:  # not closed by `dispose` meanwhile
+                        self._idle_versions.append(con)
+        with self.engine.connect() as c:
+            return c.execute(text(sql), parameters or {}).first()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
