@@ -1,32 +1,28 @@
 """A real `threshold serve --workers N` on PostgreSQL for the tests that need one (tests/workers): started on a
 socket this process bound (so the address is known before any worker runs) and stopped with everything it
-forked. One start and one stop for every such test, so that a change to how a server is run is made once."""
+forked. One start and one stop for every such test, so that a change to how a server is run is made once.
+
+The server's parent (the supervisor) is a child of the test process's warm forkserver (`tests/killed.py`), as
+the single servers of tests/operations are: it starts with the CLI, the app and its route table imported (a
+fresh `python` paid ~3 s of one core for them before its first worker), then runs `threshold serve` exactly
+as a started one does: it opens the home, plans the jobs, preloads and forks its workers. `warm()` starts the
+forkserver ahead, so that its imports run beside the caller's own set-up (copying a home)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import killed
 import s3homes
 from threshold.platform import Platform
-
-SERVE = (
-    "import socket, sys\n"
-    "fd, home, n = int(sys.argv[1]), sys.argv[2], sys.argv[3]\n"
-    "from threshold.commands import serving\n"
-    "serving.bind = lambda host, port: socket.socket(fileno=fd)\n"
-    "from threshold.cli import main\n"
-    "sys.argv = ['threshold', 'serve', '--home', home, '--workers', n]\n"
-    "main()\n"
-)
-"""`threshold serve --workers N` on an inherited socket (in place of the one `bind` takes)."""
 
 
 def children(pid: int) -> list[int]:
@@ -35,11 +31,16 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
+def warm() -> None:
+    """Start the forkserver the servers are forked from now (once per test process; at once if it runs)."""
+    killed.start_server()
+
+
 @dataclass
 class Server:
     url: str
     """`http://127.0.0.1:PORT`, without a path."""
-    proc: subprocess.Popen[str]
+    proc: killed.Child
     err: str = field(default="")
     """The server's standard error, once it has stopped."""
 
@@ -60,23 +61,23 @@ def serving(platform: Platform, workers: int, settings: dict[str, str]) -> Itera
         "THRESHOLD_DATABASE_URL": str(platform.settings.database_url),
         **settings,
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SERVE, str(listener.fileno()), str(platform.settings.home_dir), str(workers)],
-        pass_fds=(listener.fileno(),),
+    proc = killed.threshold(
+        "serve",
+        "--home",
+        str(platform.settings.home_dir),
+        "--workers",
+        str(workers),
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        replacements={"threshold.commands.serving:bind": functools.partial(killed.inherited, listener)},
     )
     server = Server(f"http://127.0.0.1:{listener.getsockname()[1]}", proc)
-    listener.close()
+    listener.close()  # the server holds its own copy
     forked: list[int] = []
     try:
         yield server
     finally:
         forked = server.workers()
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+        proc.terminate()
         try:
             _, server.err = proc.communicate(timeout=90)
         except subprocess.TimeoutExpired:

@@ -38,7 +38,7 @@ from threshold.jobs.models import Job, JobRun
 from threshold.maturity.models import Snapshot
 from threshold.maturity.snapshots import JOB_KIND as MATURITY
 from threshold.maturity.snapshots import plan as plan_maturity
-from workerserver import serving
+from workerserver import serving, warm
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -149,6 +149,7 @@ def test_the_scheduler_threads_of_a_multi_worker_server_run_each_due_job_once(
 ) -> None:
     if not os.environ.get("THRESHOLD_TEST_POSTGRES_URL"):
         pytest.skip("THRESHOLD_TEST_POSTGRES_URL not set (make test starts a local PostgreSQL)")
+    warm()  # the server's code is imported while the home is copied
     for platform in prepared_homes.copy("org", "postgres", tmp_path / "home"):
         auth = {"Authorization": f"Bearer {create_token(platform, 'carla')[1]}"}
         with platform.store.session() as s:

@@ -16,7 +16,6 @@ import io
 import os
 import select
 import signal
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -28,11 +27,12 @@ from typing import Any
 import httpx
 import pytest
 
+import killed
 import s3homes
 from inprocess import threshold
 from threshold.identity.service import create_token
 from threshold.platform import Platform
-from workerserver import children, serving
+from workerserver import children, serving, warm
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -49,7 +49,7 @@ TIMEOUT = 120.0
 class Cluster:
     platform: Platform
     url: str
-    proc: subprocess.Popen[str]
+    proc: killed.Child
     tokens: dict[str, str]
 
     def headers(self, who: str) -> dict[str, str]:
@@ -86,6 +86,7 @@ def _free_pid(pid: int) -> bool:
 def cluster(prepared_homes: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     if not os.environ.get("THRESHOLD_TEST_POSTGRES_URL"):
         pytest.skip("THRESHOLD_TEST_POSTGRES_URL not set (make test starts a local PostgreSQL)")
+    warm()  # the server's code is imported while the home is copied
     tmp = tmp_path_factory.mktemp("workers")
     for platform in prepared_homes.copy("org", "postgres", tmp / "home"):
         tokens = {who: create_token(platform, who)[1] for who in ("anna", "carla")}
@@ -292,7 +293,7 @@ def test_a_killed_worker_is_replaced(cluster: Cluster) -> None:
 def test_sigterm_stops_every_worker_and_the_supervisor_exits_cleanly(cluster: Cluster) -> None:
     cluster.every_worker(cluster.me)
     pids = cluster.workers()
-    cluster.proc.send_signal(signal.SIGTERM)
+    os.kill(cluster.proc.pid, signal.SIGTERM)
     out, err = cluster.proc.communicate(timeout=90)
     assert cluster.proc.returncode == 0, err
     assert "with 3 workers" in " ".join(out.split())
