@@ -95,10 +95,45 @@ def csv_chunks(schema: pa.Schema, batches: Iterable[pa.RecordBatch], summary: Ex
         yield buf.getvalue()
 
 
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+"""`json.dumps(value, ensure_ascii=False)` without making an encoder for each call."""
+
+
+def json_rows(batch: pa.RecordBatch) -> list[str]:
+    """Each row of `batch` as the JSON object `json.dumps({name: jsonable(value)}, ensure_ascii=False)` writes,
+    byte for byte, made column by column: each value is encoded once, with the column's own rule (integers,
+    text and booleans need no `jsonable`), and each row is the column names' encodings and its values' in
+    one format string: a dict per row, encoded whole, was most of a large streamed result's CPU (~4 us a row)."""
+    names = batch.schema.names
+    if not names:
+        return ["{}"] * batch.num_rows
+    if len(set(names)) != len(names):  # a dict keeps one value per name: as `json.dumps` of one does
+        return [_encode({k: jsonable(v) for k, v in zip(names, row, strict=True)}) for row in _rows(batch)]
+    template = "{" + ", ".join(_encode(n).replace("%", "%%") + ": %s" for n in names) + "}"
+    columns = [_json_values(col) for col in batch.columns]
+    return [template % row for row in zip(*columns, strict=True)]
+
+
+def _rows(batch: pa.RecordBatch) -> Iterator[tuple[Any, ...]]:
+    return zip(*(col.to_pylist() for col in batch.columns), strict=True)
+
+
+def _json_values(col: pa.Array) -> list[str]:
+    """The JSON text of each value of `col` (`null` for a missing one)."""
+    t, values = col.type, col.to_pylist()
+    if pa.types.is_integer(t):
+        return ["null" if v is None else int.__repr__(v) for v in values]
+    if pa.types.is_boolean(t):
+        return ["null" if v is None else "true" if v else "false" for v in values]
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return ["null" if v is None else _encode(v) for v in values]
+    return [_encode(jsonable(v)) for v in values]
+
+
 def ndjson_chunks(batches: Iterable[pa.RecordBatch], summary: ExportSummary) -> Iterator[bytes]:
     """One JSON object per line."""
     for batch in batches:
-        lines = [json.dumps({k: jsonable(v) for k, v in row.items()}, ensure_ascii=False) for row in batch.to_pylist()]
+        lines = json_rows(batch)
         summary.rows += batch.num_rows
         if lines:
             yield ("\n".join(lines) + "\n").encode()
@@ -113,7 +148,7 @@ def json_chunks(
     first = True
     try:
         for batch in batches:
-            rows = [json.dumps({k: jsonable(v) for k, v in r.items()}, ensure_ascii=False) for r in batch.to_pylist()]
+            rows = json_rows(batch)
             summary.rows += batch.num_rows
             if rows:
                 yield (("" if first else ", ") + ", ".join(rows)).encode()
