@@ -48,6 +48,15 @@ from workerserver import serving, warm
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 PROCESSES = 4
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _forkserver() -> None:
+    """The last test's server is forked from the test process's forkserver (`workerserver`): started with the
+    module, its imports run while the first test's racers start and race, not before that server."""
+    warm()
+
+
 RACE = (
     "import os, sys, traceback\n"
     "from threshold.jobs import service\n"
@@ -186,7 +195,6 @@ def test_the_scheduler_threads_of_a_multi_worker_server_run_each_due_job_once(
 ) -> None:
     if not os.environ.get("THRESHOLD_TEST_POSTGRES_URL"):
         pytest.skip("THRESHOLD_TEST_POSTGRES_URL not set (make test starts a local PostgreSQL)")
-    warm()  # the server's code is imported while the home is copied
     for platform in prepared_homes.copy("org", "postgres", tmp_path / "home"):
         auth = {"Authorization": f"Bearer {create_token(platform, 'carla')[1]}"}
         with platform.store.session() as s:
