@@ -51,6 +51,33 @@ def test_shares_tags_and_failed_writes_keep_the_index_in_step(any_org: Any) -> N
     assert _names(any_org, "refurbishment") == ["sales.after_sales"]
 
 
+def test_a_change_outside_the_documents_leaves_the_index_alone(any_org: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dataset's dates or a column's profile are in no document: changing them rewrites none; a title or a
+    column's label is, and rewrites its dataset's."""
+    from datetime import UTC, datetime
+
+    from threshold.store import search_index
+    from threshold.store.models import Column
+
+    rewritten: list[list[int]] = []
+    real = search_index.reindex
+    monkeypatch.setattr(search_index, "reindex", lambda c, ids: rewritten.append(sorted(ids)) or real(c, ids))
+    kpis = sa.select(Dataset).where(Dataset.full_name == "manufacturing.plant_kpis")
+    with any_org.platform.store.session() as s:
+        d = s.scalars(kpis).one()
+        d.updated_at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        s.scalars(sa.select(Column).where(Column.dataset_id == d.id)).first().null_fraction = 0.5  # type: ignore[union-attr]
+        kpis_id = d.id
+    assert rewritten == []
+    with any_org.platform.store.session() as s:
+        s.scalars(kpis).one().title = "Plant figures per shift"
+    with any_org.platform.store.session() as s:
+        s.scalars(sa.select(Column).where(Column.dataset_id == kpis_id, Column.name == "plant")).one().label = "Werk"
+    assert rewritten == [[kpis_id], [kpis_id]]
+    assert _names(any_org, "figures per shift") == ["manufacturing.plant_kpis"]
+    assert _names(any_org, "werk") == ["manufacturing.plant_kpis"]
+
+
 def test_restricted_datasets_never_appear_for_outsiders(any_org: Any) -> None:
     share(
         any_org.platform,

@@ -114,6 +114,26 @@ def test_only_small_arrow_tables_created_or_replaced_run_on_the_shared_database(
         close()
 
 
+def test_only_small_pandas_frames_created_or_replaced_run_on_the_shared_database(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pandas as pd
+
+    few = pd.DataFrame({"plant": ["Lyon", "Gernsheim", "Lyon"], "kwh": [1.5, 2.0, 3.25]})
+    many = pd.DataFrame({"a": range(small.SMALL_BYTES // 8 + 1)})
+    # Strings held as Python objects: a pointer each without `deep`, their characters with it.
+    wordy = pd.DataFrame({"text": ["x" * 1000] * (small.SMALL_BYTES // 1000)})
+    assert small.is_small(few, "create") and small.is_small(few, "replace")
+    assert not small.is_small(few, "append") and not small.is_small(few, "merge")
+    assert not small.is_small(many, "create") and not small.is_small(wordy, "create")
+    assert not small.is_small(few["kwh"], "create")  # a Series is not a frame
+    admin = ensure_admin(platform)
+    add_domain(platform, "d")
+    monkeypatch.setattr(service, "share_connection", lambda *_: pytest.fail("a database of its own"))
+    [result] = share(platform, few, domain="d", user=admin, name="few")
+    assert result.rows_total == 3
+
+
 def test_a_forked_child_opens_its_own_database_and_leaves_the_parents_alone(platform: Platform) -> None:
     """As in a child forked after its parent shared (the key holds the pid; forking here is not safe with
     DuckDB's threads running): the parent's database is set aside untouched, the child gets its own."""

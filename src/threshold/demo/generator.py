@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -43,6 +43,9 @@ from threshold.platform import Platform
 from threshold.sharing.service import ShareResult, share
 from threshold.store.models import Dataset, Domain, Share, UsageEvent, User
 from threshold.usage.service import dataset_usage, org_usage
+
+if TYPE_CHECKING:
+    from threshold.products.results import CandidateRow
 
 STORY_DATASET = "manufacturing.plant_kpis"
 
@@ -111,16 +114,17 @@ def build_demo(
     from threshold.demo.maturity import build_maturity
 
     build_maturity(platform, timeline, log)
-    _announce_candidates(platform, log)
-    return summary(platform, seconds=time.perf_counter() - started)
+    found = _announce_candidates(platform, log)
+    return summary(platform, seconds=time.perf_counter() - started, candidates=found)
 
 
-def _announce_candidates(platform: Platform, log: Callable[[str], None]) -> None:
+def _announce_candidates(platform: Platform, log: Callable[[str], None]) -> list[CandidateRow]:
     """Count the weeks of usage into the consumption rollups; owners get the candidates that emerged."""
     from threshold.products.candidates import list_candidates
 
     found = list_candidates(platform).candidates
     log(f"{len(found)} promotion candidates emerged: {', '.join(c.dataset for c in found)}")
+    return found
 
 
 def _built(platform: Platform) -> bool:
@@ -336,8 +340,9 @@ _FORMAT_LABELS = {
 """How each dataset reached the lake, in the progress lines."""
 
 
-def summary(platform: Platform, *, seconds: float | None = None) -> str:
-    """What is in the home, computed from the metadata and the usage record."""
+def summary(platform: Platform, *, seconds: float | None = None, candidates: list[CandidateRow] | None = None) -> str:
+    """What is in the home, computed from the metadata and the usage record (`candidates`: the promotion
+    candidates when the caller has just listed them)."""
     with platform.store.session() as s:
         domains = list(s.scalars(select(Domain.name).order_by(Domain.name)))
         people = s.scalar(select(func.count(User.id)).where(User.name != "admin")) or 0
@@ -363,7 +368,7 @@ def summary(platform: Platform, *, seconds: float | None = None) -> str:
         lines.append(f"            {len(consumers)} other domains use it: {', '.join(consumers)}")
     except ThresholdError:
         pass
-    lines += _candidate_lines(platform)
+    lines += _candidate_lines(platform, candidates)
     lines += [
         "",
         "Sign in as anna (Manufacturing, owns plant_kpis) to see who uses her data,",
@@ -372,10 +377,11 @@ def summary(platform: Platform, *, seconds: float | None = None) -> str:
     return "\n".join(lines)
 
 
-def _candidate_lines(platform: Platform) -> list[str]:
+def _candidate_lines(platform: Platform, found: list[CandidateRow] | None) -> list[str]:
     from threshold.products.candidates import list_candidates
 
-    found = list_candidates(platform).candidates
+    if found is None:
+        found = list_candidates(platform).candidates
     if not found:
         return []
     lines = [f"  candidates {len(found)} datasets whose use makes them worth promoting (threshold candidates):"]

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import xml.etree.ElementTree as ET
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -202,12 +204,34 @@ def _vl_format(c: Column) -> Any:
     return ".1~%" if c.kind == "percent" else ",.2~f" if c.numeric else alt.Undefined
 
 
+DRAWN_CHARACTERS = 8_000_000
+"""SVGs kept in the process by what they draw, at most this many characters in all (the oldest go first)."""
+_drawn: OrderedDict[str, str] = OrderedDict()
+_drawn_lock = threading.Lock()
+
+
 def svg(table: pa.Table, spec: ChartSpec) -> str:
-    """The chart as a safe, accessible SVG for inlining: only drawing elements, a title, no scripts."""
+    """The chart as a safe, accessible SVG for inlining: only drawing elements, a title, no scripts.
+
+    Drawn once per process for the same rows and spec: results kept per reader (the same rows seen by several
+    people) and boards showing one result to many would otherwise draw the same picture again (~50 ms each).
+    """
     import vl_convert as vlc
 
-    drawn = vlc.vegalite_to_svg(vega_lite(table, spec))
-    return sanitise(drawn, spec.title or f"{spec.y} by {spec.x}")
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as stream:
+        stream.write_table(table)
+    key = hashlib.sha256(sink.getvalue().to_pybytes() + json.dumps(asdict(spec)).encode()).hexdigest()
+    with _drawn_lock:
+        if key in _drawn:
+            _drawn.move_to_end(key)
+            return _drawn[key]
+    drawn = sanitise(vlc.vegalite_to_svg(vega_lite(table, spec)), spec.title or f"{spec.y} by {spec.x}")
+    with _drawn_lock:
+        _drawn[key] = drawn
+        while sum(len(v) for v in _drawn.values()) > DRAWN_CHARACTERS and len(_drawn) > 1:
+            _drawn.popitem(last=False)
+    return drawn
 
 
 def png(table: pa.Table, spec: ChartSpec, *, scale: float = 2.0) -> bytes:

@@ -3,9 +3,9 @@
 Opening a DuckDB database costs ~20 ms of CPU (50-100 ms wall on a loaded 2-core machine): a sixth of what
 sharing a file of a few hundred rows costs otherwise, and the test suite builds its organisations from
 thousands of such shares. A share that creates or replaces a dataset (its profile then reads only the new
-rows) from a file of at most `SMALL_BYTES`, not compressed (`COMPRESSED`), or from an Arrow table that holds at
-most `SMALL_BYTES` in memory, gets instead a cursor of the process's database for its engine settings
-(`early.engine_config`, the spill folder aside):
+rows) from a file of at most `SMALL_BYTES`, not compressed (`COMPRESSED`), or from an Arrow table or a pandas
+DataFrame that holds at most `SMALL_BYTES` in memory, gets instead a cursor of the process's database for its
+engine settings (`early.engine_config`, the spill folder aside):
 
 - isolation: the cursor ATTACHes an in-memory catalog of its own and USEs it, so the views the share creates
   are invisible to other shares, and DETACH drops them all; TEMP tables, registered frames and session
@@ -57,6 +57,13 @@ def is_small(source: Any, mode: str) -> bool:
         return False
     if isinstance(source, pa.Table):
         return source.nbytes <= SMALL_BYTES
+    if type(source).__module__.startswith("pandas") and type(source).__name__ == "DataFrame":
+        # Without `deep` an object column counts a pointer per value: a cheap refusal of the large frames
+        # before the deep count, which visits every string.
+        return bool(
+            source.memory_usage(index=True).sum() <= SMALL_BYTES
+            and source.memory_usage(index=True, deep=True).sum() <= SMALL_BYTES
+        )
     if not isinstance(source, (str, os.PathLike)):
         return False
     path = Path(source)

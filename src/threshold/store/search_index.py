@@ -21,7 +21,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import delete, event, insert, select, text
+from sqlalchemy import delete, event, insert, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -191,10 +191,28 @@ def _note(session: Session, ids: Iterable[int | None]) -> None:
     session.info.setdefault(_PENDING, set()).update(i for i in ids if i is not None)
 
 
+INDEXED: dict[type, tuple[str, ...]] = {
+    Dataset: ("full_name", "title", "description", "purpose", "domain_id", "domain"),
+    Column: ("dataset_id", "dataset", "position", "name", "label"),
+    Tag: ("dataset_id", "dataset", "tag"),
+}
+"""What a document is made of (`documents`): a row changed in none of these (a dataset's dates or snapshot, a
+column's profile) leaves its document as it is."""
+
+
+def _rewrites(obj: object) -> bool:
+    fields = INDEXED.get(type(obj))
+    if fields is None:
+        return True
+    attrs = inspect(obj).attrs
+    return any(attrs[f].history.has_changes() for f in fields)
+
+
 def _after_flush(session: Session, _context: Any) -> None:
     touched: set[int | None] = set()
     domains: set[int] = set()
-    for obj in (*session.new, *session.dirty, *session.deleted):
+    dirty = [obj for obj in session.dirty if _rewrites(obj)]  # still the state before the flush, here
+    for obj in (*session.new, *dirty, *session.deleted):
         if isinstance(obj, Dataset):
             touched.add(obj.id)
         elif isinstance(obj, Column | Tag | SearchDocument):
