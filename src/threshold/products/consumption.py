@@ -152,6 +152,19 @@ def dataset_consumers(
     )
 
 
+def column_use(
+    platform: Platform, full_name: str, *, viewer: Person | None = None, weeks: int | None = None
+) -> tuple[DatasetRef, list[ConsumedColumn]]:
+    """How each of a dataset's columns is read over the window: `dataset_consumers`' `columns`, without the
+    rest of its figures (for a question about one column)."""
+    rollup.refresh(platform)
+    window = Window.of(platform, weeks)
+    since_at = datetime.combine(window.since, datetime.min.time(), UTC)
+    with platform.store.session() as s:
+        ref = dataset_ref(s, full_name, viewer)
+        return ref, _columns(s, ref, since_at)
+
+
 def _stored_totals(v: Any, denied: int, repeat_weeks: int) -> dict[str, Any]:
     return {
         "queries": v.queries,
