@@ -135,3 +135,26 @@ def test_the_kept_sql_condition_of_who_may_know_follows_the_viewers_domains(org:
         with pytest.raises(NotFound):
             find_dataset(s, org.carla, PLANT)  # as she was: sales only
     assert known_ref(org.platform, joined, PLANT).domain == "manufacturing"
+
+
+def test_a_read_decision_asked_outside_the_gateway_is_kept_until_the_metadata_changes_or_a_grant_ends(
+    org: Any,
+) -> None:
+    """A page, a route or a command deciding about a dataset (no session of its own: `decide` opens one) reuses
+    the decision under the same metadata version, like the gateway, and sees a grant, and its end, at once."""
+    from threshold.access.reading import decide, decision_key, kept_decisions
+
+    platform = org.platform
+    controls.set_visibility(platform, org.anna, PLANT, "on-request")
+    [refused] = decide(platform, org.carla, [PLANT], None)
+    assert not refused.allowed
+    version = platform.store.metadata_version()
+    assert version is not None
+    assert kept_decisions(platform).get(decision_key(version, org.carla, None, PLANT)) is refused
+    assert decide(platform, org.carla, [PLANT], None)[0] is refused  # asked again: kept
+    asked = access.request_access(platform, org.carla, PLANT, purpose="sales forecast", days=1)
+    access.approve(platform, org.anna, asked.id, reason="ok")
+    assert decide(platform, org.carla, [PLANT], "sales forecast")[0].allowed  # the very next decision
+    now = platform.clock()
+    platform.clock = lambda: now + timedelta(days=2)
+    assert not decide(platform, org.carla, [PLANT], "sales forecast")[0].allowed  # ended, with no change stored

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from threshold.access.masks import DESCRIPTIONS, STRICTNESS, mask_sql, scope_key
@@ -172,13 +172,33 @@ def decide(
     `version`: the store's metadata version, read before anything else of this decision (`Store.
     metadata_version`): decisions are then kept per (version, reader, purpose, dataset) until `until` (the
     first of the reader's grants to expire) and reused by the next caller that gives the same version. Only
-    for callers whose session has changed no metadata (the gateway)."""
+    for callers whose session has changed no metadata (the gateway). Without a session the decision has a
+    transaction of its own, which has changed nothing: it reads the version (and `until`) itself, so a page,
+    an API route or a command that asks about a dataset reuses what the gateway and earlier calls decided."""
     if not datasets:
         return []
     if session is None:
+        if version is None:
+            version = platform.store.metadata_version()  # before this decision's reads: a change moves past it
+            with platform.store.session() as s:
+                ends = lambda: grants_expire(platform, s, person)  # noqa: E731  (read only when a decision is made)
+                return _decide_kept(platform, s, person, datasets, purpose, version, ends)
         with platform.store.session() as s:
-            return _decide_kept(platform, s, person, datasets, purpose, version, until)
-    return _decide_kept(platform, session, person, datasets, purpose, version, until)
+            return _decide_kept(platform, s, person, datasets, purpose, version, lambda: until)
+    return _decide_kept(platform, session, person, datasets, purpose, version, lambda: until)
+
+
+def grants_expire(platform: Platform, session: Session, user: Person) -> datetime | None:
+    """When the first of the reader's live grants expires (a decision made now may change then)."""
+    now = platform.clock()
+    first = session.scalar(
+        select(func.min(Grant.expires_at)).where(
+            Grant.user_id == user.id, Grant.revoked_at.is_(None), Grant.expires_at > now
+        )
+    )
+    if first is None:
+        return None
+    return first if first.tzinfo else first.replace(tzinfo=UTC)
 
 
 MAX_DECISIONS = 4096
@@ -210,7 +230,7 @@ def _decide_kept(
     datasets: list[str],
     purpose: str | None,
     version: int | None,
-    until: datetime | None,
+    until: Callable[[], datetime | None],
 ) -> list[Decision]:
     if version is None:
         return _decide_all(platform, s, person, datasets, purpose)[0]
@@ -222,10 +242,11 @@ def _decide_kept(
         # Why data was collected (the compliance register) is not part of the metadata version: a decision
         # that asked it is not kept.
         keep = not any(r.rule.kind == "compatible_purposes" for r in ctx.rules)
+        ends = until() if keep and made else None
         for d in made:
             found[d.dataset] = d
             if keep:
-                kept.put(decision_key(version, person, purpose, d.dataset), d, until)
+                kept.put(decision_key(version, person, purpose, d.dataset), d, ends)
     return [d for d in found.values() if d is not None]
 
 

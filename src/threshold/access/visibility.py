@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from threshold.access.resources import DatasetRef
 from threshold.errors import NotFound
@@ -84,12 +84,11 @@ def no_dataset(name: str) -> NotFound:
 
 
 def find_dataset(s: Session, viewer: Person | None, name: str, *, options: Iterable[Any] = ()) -> Dataset:
-    """The published dataset `name` if `viewer` may know it exists, else `no_dataset(name)`."""
+    """The published dataset `name` if `viewer` may know it exists, else `no_dataset(name)`. Its domain comes
+    in the same query (every caller reads it: who may know, write, own the dataset)."""
     full = name.strip().lower()
     d = s.scalars(
-        select(Dataset)
-        .where(Dataset.full_name == full, knowable(viewer))
-        .options(selectinload(Dataset.domain), *options)
+        select(Dataset).where(Dataset.full_name == full, knowable(viewer)).options(joinedload(Dataset.domain), *options)
     ).one_or_none()
     if d is None:
         raise no_dataset(name)

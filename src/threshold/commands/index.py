@@ -199,8 +199,23 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+_LOADED: dict[str, dict[str, Any]] = {}
+
+
 def load(module: str) -> dict[str, Any]:
-    """The click commands of one module of GROUPS, converted as the root converts them (plain help)."""
+    """The click commands of one module of GROUPS, converted as the root converts them (plain help).
+
+    Converted once per process: Typer builds each command's options from its signature (resolving every
+    annotation, a few ms per module), and a process that runs several commands (the resident helper's
+    children, forked after it loaded `data`; in-process callers such as tests) would convert the same module
+    for each. Click commands hold no state of an invocation (that lives in its `Context`), so they are
+    shared; each caller gets its own mapping of them."""
+    if module not in _LOADED:
+        _LOADED[module] = _convert(module)
+    return dict(_LOADED[module])
+
+
+def _convert(module: str) -> dict[str, Any]:
     import importlib
 
     import typer

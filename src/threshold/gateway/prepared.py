@@ -13,10 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import func, select
 
 from threshold.kept import Kept, kept_on
 
@@ -68,18 +66,3 @@ def key_of(version: int | None, sql: str, user: Person, purpose: str | None) -> 
         return None
     reader = (user.id, user.name, user.is_admin, user.is_governance, user.domains, user.owner_of)
     return (version, sql, reader, purpose)
-
-
-def grants_expire(platform: Platform, session: Any, user: Person) -> datetime | None:
-    """When the first of the reader's live grants expires (a decision made now may change then)."""
-    from threshold.store.models import Grant
-
-    now = platform.clock()
-    first = session.scalar(
-        select(func.min(Grant.expires_at)).where(
-            Grant.user_id == user.id, Grant.revoked_at.is_(None), Grant.expires_at > now
-        )
-    )
-    if first is None:
-        return None
-    return first if first.tzinfo else first.replace(tzinfo=UTC)  # type: ignore[no-any-return]

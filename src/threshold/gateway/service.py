@@ -14,14 +14,14 @@ from sqlglot import exp
 
 from threshold import events
 from threshold.access import knowable, may, refs
-from threshold.access.reading import Decision, decide, decide_at, mask_secret
+from threshold.access.reading import Decision, decide, decide_at, grants_expire, mask_secret
 from threshold.catalog.search import did_you_mean
 from threshold.errors import Busy, Denied, InvalidInput, NotFound, ThresholdError
 from threshold.events import QueryDone
 from threshold.gateway.columns import columns_read_cached
 from threshold.gateway.dispatch import choose
 from threshold.gateway.fingerprint import fingerprint, strip_literals
-from threshold.gateway.prepared import Prepared, grants_expire, key_of, reads_of
+from threshold.gateway.prepared import Prepared, key_of, reads_of
 from threshold.gateway.stream import Cancel, QueryStream
 from threshold.identity.service import Person
 from threshold.lake import ReadPlan

@@ -152,6 +152,19 @@ def dataset_consumers(
     )
 
 
+def column_use(
+    platform: Platform, full_name: str, *, viewer: Person | None = None, weeks: int | None = None
+) -> tuple[DatasetRef, list[ConsumedColumn]]:
+    """How each of a dataset's columns is read over the window: `dataset_consumers`' `columns`, without the
+    rest of its figures (for a question about one column)."""
+    rollup.refresh(platform)
+    window = Window.of(platform, weeks)
+    since_at = datetime.combine(window.since, datetime.min.time(), UTC)
+    with platform.store.session() as s:
+        ref = dataset_ref(s, full_name, viewer)
+        return ref, _columns(s, ref, since_at)
+
+
 def _stored_totals(v: Any, denied: int, repeat_weeks: int) -> dict[str, Any]:
     return {
         "queries": v.queries,
@@ -268,8 +281,9 @@ def _questions(
     s: Session, viewer: Person | None, dataset_id: int, since: datetime, recurring: int
 ) -> list[dict[str, Any]]:
     """The 20 questions to show: recurring ones first, then by people and reads (asked within the window;
-    counted over all time). A question's text is kept only when the viewer may know every dataset it reads
-    (a question that joins another domain's restricted dataset would name it)."""
+    counted over all time). A question's text is its first asking's, kept only when the viewer may know every
+    dataset that asking read (a question that joins another domain's restricted dataset would name it). Three
+    queries, whatever the number of questions."""
     S = UsageQuestionSummary
     conn = s.connection()
     is_recurring = (S.people >= recurring) & S.browse.is_(False)
@@ -279,19 +293,31 @@ def _questions(
         .order_by(case((is_recurring, 0), else_=1), S.people.desc(), S.queries.desc(), S.fingerprint)
         .limit(20)
     ).all()
+    if not rows:
+        return []
+    firsts = (
+        select(func.min(UsageEvent.id))
+        .where(UsageEvent.fingerprint.in_(sorted({r[0] for r in rows})))
+        .group_by(UsageEvent.fingerprint)
+    )
+    asked = {
+        fp: (event_id, text)
+        for event_id, fp, text in conn.execute(
+            select(UsageEvent.id, UsageEvent.fingerprint, UsageEvent.query_text).where(UsageEvent.id.in_(firsts))
+        )
+    }
+    hiding = set(
+        conn.execute(
+            select(UsageRead.event_id)
+            .join(Dataset, Dataset.id == UsageRead.dataset_id)
+            .where(UsageRead.event_id.in_(sorted(e for e, _ in asked.values())), ~knowable(viewer))
+            .distinct()
+        ).scalars()
+    )
     out = []
     for fp, people, queries, browse, first in rows:
-        found = conn.execute(
-            select(UsageEvent.id, UsageEvent.query_text).where(UsageEvent.fingerprint == fp).limit(1)
-        ).first()
-        event_id, text = found if found is not None else (None, None)
-        unknown = conn.execute(
-            select(UsageRead.dataset_id)
-            .join(Dataset, Dataset.id == UsageRead.dataset_id)
-            .where(UsageRead.event_id == event_id, ~knowable(viewer))
-            .limit(1)
-        ).first()
-        if unknown is not None:
+        event_id, text = asked.get(fp, (None, None))
+        if event_id in hiding:
             text = None
         out.append(
             {

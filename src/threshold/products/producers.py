@@ -419,22 +419,21 @@ def _affects(people: int, domains: int, promised: bool) -> str:
 
 def column_impact(platform: Platform, dataset: str, column: str, *, viewer: Person | None = None) -> ColumnImpact:
     """What changing one column would affect: readers, domains, contracts, derived columns (lineage)."""
-    from threshold.products.consumption import dataset_consumers
+    from threshold.products.consumption import column_use
 
-    data = dataset_consumers(platform, dataset, viewer=viewer, weeks=0)
-    col = next((c for c in data.columns if c.column == column), None)
+    ref, columns = column_use(platform, dataset, viewer=viewer, weeks=0)
+    col = next((c for c in columns if c.column == column), None)
     with platform.store.session() as s:
-        ref_id = s.scalar(select(Dataset.id).where(Dataset.full_name == data.dataset))
-        known = set(s.scalars(select(Column.name).where(Column.dataset_id == ref_id)))
-        promised = _promised_columns(s, [ref_id]).get(ref_id, set()) if ref_id else set()
+        known = set(s.scalars(select(Column.name).where(Column.dataset_id == ref.id)))
+        promised = _promised_columns(s, [ref.id]).get(ref.id, set())
     if column not in known:
-        raise NotFound(f"{data.dataset} has no column {column!r}")
+        raise NotFound(f"{ref.full_name} has no column {column!r}")
     return ColumnImpact(
-        dataset=data.dataset,
+        dataset=ref.full_name,
         column=column,
         people=col.people if col else 0,
         queries=col.queries if col else 0,
         domains=col.domains if col else [],
         in_contract=column in promised,
-        downstream=data.downstream,
+        downstream=dependents.downstream(platform, ref.full_name, viewer=viewer).as_dict(),
     )

@@ -77,8 +77,7 @@ def list_incidents(
             ds = find_dataset(s, viewer, dataset).id
             q = q.where(or_(Incident.dataset_id == ds, Incident.routed_dataset_id == ds))
         rows = list(s.scalars(q.order_by(Incident.id.desc()).limit(max(1, min(limit, 1000)))))
-        ctx = _Context(platform, s, viewer)
-        return [ctx.summary(i) for i in rows]
+        return _Context(platform, s, viewer).summaries(rows)
 
 
 def _waiting_for(person: Person) -> Any:
@@ -96,8 +95,7 @@ def waiting_for(platform: Platform, person: Person, *, limit: int = 20) -> list[
     """The incidents waiting for `person` (`_waiting_for`), oldest first."""
     with platform.store.session() as s:
         rows = list(s.scalars(select(Incident).where(_waiting_for(person)).order_by(Incident.id).limit(limit)))
-        ctx = _Context(platform, s, person)
-        return [ctx.summary(i) for i in rows]
+        return _Context(platform, s, person).summaries(rows)
 
 
 def waiting_count_query(person: Person) -> Select[int]:
@@ -116,7 +114,7 @@ def get_incident(platform: Platform, viewer: Person, incident_id: int) -> Incide
         if inc is None or not can_see(s, viewer, inc):
             raise NotFound(f"no incident #{incident_id}")
         ctx = _Context(platform, s, viewer)
-        row = ctx.summary(inc)
+        (row,) = ctx.summaries([inc])
         query, query_hidden = ctx.query(inc)
         routing_hidden = inc.routed_dataset_id is not None and not ctx.knows(inc.routed_dataset_id)
         comments = [
@@ -176,7 +174,66 @@ class _Context:
         self.platform, self.s, self.viewer = platform, s, viewer
         self._users: dict[int, str] = {}
         self._datasets: dict[int, tuple[str, int, bool]] = {}
+        self._ids: dict[str, int | None] = {}
+        """Dataset ids by full name (routing paths name datasets)."""
         self._domains = dict(s.execute(select(Domain.id, Domain.name)).all())
+
+    def summaries(self, incidents: list[Incident]) -> list[IncidentRow]:
+        """`summary` of each, with the datasets and people they name looked up first, one query each (a list of
+        200 incidents would otherwise read their datasets, domains and people one by one)."""
+        datasets: set[int] = set()
+        users: set[int] = set()
+        names: set[str] = set()
+        for i in incidents:
+            datasets.update(d for d in (i.dataset_id, i.routed_dataset_id) if d is not None)
+            users.update(
+                u
+                for u in (i.reporter_id, i.assignee_id, i.acknowledged_by_id, i.fixed_by_id, i.verified_by_id)
+                if u is not None
+            )
+            names.update(
+                p.get("dataset") for p in (i.routing or {}).get("path", []) if isinstance(p.get("dataset"), str)
+            )
+        self._load_names(names - set(self._ids))
+        datasets.update(d for d in (self._ids.get(n) for n in names) if d is not None)
+        self._load_datasets(datasets - set(self._datasets))
+        self._load_users(users - set(self._users))
+        return [self.summary(i) for i in incidents]
+
+    def _load_names(self, names: set[str]) -> None:
+        if not names:
+            return
+        found = dict(
+            self.s.execute(select(Dataset.full_name, Dataset.id).where(Dataset.full_name.in_(sorted(names)))).all()
+        )
+        self._ids.update({n: found.get(n) for n in names})
+
+    def _load_datasets(self, ids: set[int]) -> None:
+        if not ids:
+            return
+        rows = self.s.execute(
+            select(
+                Dataset.id,
+                Dataset.full_name,
+                Dataset.domain_id,
+                Dataset.visibility,
+                Domain.name,
+                Domain.default_visibility,
+            )
+            .join(Domain, Domain.id == Dataset.domain_id)
+            .where(Dataset.id.in_(sorted(ids)))
+        )
+        for dataset_id, full_name, domain_id, visibility, domain, default in rows:
+            ref = DatasetRef(dataset_id, full_name, domain, visibility or default or "open")
+            self._datasets[dataset_id] = (full_name, domain_id, knows(self.viewer, ref))
+        for dataset_id in ids - set(self._datasets):
+            self._datasets[dataset_id] = ("(removed)", 0, False)
+
+    def _load_users(self, ids: set[int]) -> None:
+        if not ids:
+            return
+        found = dict(self.s.execute(select(User.id, User.name).where(User.id.in_(sorted(ids)))).all())
+        self._users.update({u: found.get(u) or f"user {u}" for u in ids})
 
     def user(self, user_id: int | None) -> str | None:
         if user_id is None:
@@ -253,7 +310,9 @@ class _Context:
     def _knows_name(self, full_name: Any) -> bool:
         if not isinstance(full_name, str):
             return True
-        ds = self.s.scalar(select(Dataset.id).where(Dataset.full_name == full_name))
+        if full_name not in self._ids:
+            self._ids[full_name] = self.s.scalar(select(Dataset.id).where(Dataset.full_name == full_name))
+        ds = self._ids[full_name]
         return ds is None or self._dataset(ds)[2]
 
     def query(self, i: Incident) -> tuple[str | None, str | None]:
