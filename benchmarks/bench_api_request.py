@@ -37,12 +37,14 @@ import pstats
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from bench_page import base_src
+from bench_refusal_path import call
 
 
 @dataclass(frozen=True)
@@ -88,52 +90,6 @@ def build(home: Path) -> tuple[Any, dict[str, str]]:
     return platform, tokens | {"wrong": "thr_not-a-token-anyone-has", "": ""}
 
 
-def scope(kind: Kind, token: str) -> dict[str, Any]:
-    path, _, query = kind.path.partition("?")
-    auth = [(b"authorization", f"Bearer {token}".encode())] if token else []
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": kind.method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [
-            (b"host", b"bench"),
-            *auth,
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(kind.body)).encode()),
-        ],
-        "client": ("127.0.0.1", 40000),
-        "server": ("127.0.0.1", 80),
-    }
-
-
-async def call(app: Any, kind: Kind, token: str) -> int:
-    """One request to the ASGI app; returns its status."""
-    sent = False
-    status = 0
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": kind.body, "more_body": False}
-        await asyncio.Event().wait()  # the client stays connected
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope(kind, token), receive, send)
-    return status
-
-
 def measure(requests: int, runs: int, profile: bool = False) -> dict[str, dict[str, float]]:
     """Per kind: the median over `runs` of CPU and wall microseconds per request."""
     from threshold.api.app import create_app
@@ -145,7 +101,7 @@ def measure(requests: int, runs: int, profile: bool = False) -> dict[str, dict[s
 
         async def run() -> None:
             for label, kind in KINDS.items():  # warm: caches filled, worker threads started
-                status = await call(app, kind, tokens[kind.who])
+                status = await call(app, kind.method, kind.path, tokens[kind.who], kind.body)
                 if status != kind.want:
                     raise SystemExit(f"{label}: {kind.method} {kind.path} answered {status}, expected {kind.want}")
             for _ in range(runs):
@@ -153,7 +109,7 @@ def measure(requests: int, runs: int, profile: bool = False) -> dict[str, dict[s
                     token = tokens[kind.who]
                     cpu, wall = time.process_time(), time.perf_counter()
                     for _ in range(requests):
-                        await call(app, kind, token)
+                        await call(app, kind.method, kind.path, token, kind.body)
                     figures[label].append(
                         ((time.process_time() - cpu) / requests, (time.perf_counter() - wall) / requests)
                     )
@@ -190,7 +146,7 @@ def _profile(app: Any, tokens: dict[str, str], requests: int) -> None:
         async def run(kind: Kind = kind, prof: cProfile.Profile = prof) -> None:
             prof.enable()
             for _ in range(requests):
-                await call(app, kind, tokens[kind.who])
+                await call(app, kind.method, kind.path, tokens[kind.who], kind.body)
             prof.disable()
 
         asyncio.run(run())
@@ -198,15 +154,6 @@ def _profile(app: Any, tokens: dict[str, str], requests: int) -> None:
         pstats.Stats(prof, stream=text).sort_stats("cumulative").print_stats(35)
         print(f"--- profile: {label} ---")
         print(text.getvalue())
-
-
-def base_src(ref: str, into: Path) -> Path:
-    """`src/` of git `ref` unpacked under `into`."""
-    repo = Path(__file__).resolve().parent.parent
-    archive = subprocess.run(["git", "-C", str(repo), "archive", ref, "src"], capture_output=True, check=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(into, filter="data")
-    return into / "src"
 
 
 def _load() -> str:

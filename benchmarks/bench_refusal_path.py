@@ -78,6 +78,8 @@ ERRORS = {
 
 
 def scope(method: str, path: str, token: str, body: bytes, headers: Headers = ()) -> dict[str, Any]:
+    """An HTTP request's ASGI scope (`path` may carry a query string after `?`)."""
+    path, _, query = path.partition("?")
     auth = [(b"authorization", f"Bearer {token}".encode())] if token else []
     return {
         "type": "http",
@@ -87,7 +89,7 @@ def scope(method: str, path: str, token: str, body: bytes, headers: Headers = ()
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query.encode(),
         "root_path": "",
         "headers": [
             (b"host", b"bench"),
