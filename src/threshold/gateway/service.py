@@ -225,7 +225,7 @@ def open_query(
                     fingerprint=fp,
                     query_text=text,
                     rows=rows,
-                    duration_ms=(time.perf_counter() - started) * 1000,
+                    duration_ms=stream.duration_ms,  # the same measurement as the result's
                     status=status,
                     error=error,
                     kind=kind,
