@@ -8,8 +8,10 @@ organisation plus TPC-H at SF 0.01 shared as `tpch.<table>`) are built once for 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -23,7 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
 
-from threshold.engines.daft import NotOnDaft, compile_sql
+from threshold.engines.daft import NotOnDaft, compile_sql, sha256_udf
 from threshold.errors import InvalidInput, LimitExceeded
 from threshold.gateway.service import open_query, query
 from threshold.governance.policies import apply
@@ -296,6 +298,26 @@ def test_a_mask_daft_cannot_compute_identically_falls_back_or_is_refused(lake: A
             query(lake.platform, sql, user=lake.ben, engine="daft")
     finally:
         apply(lake.platform, lake.anna, POLICY)
+
+
+def test_the_hash_mask_reaches_the_ray_workers_without_threshold() -> None:
+    """Daft ships the `hash` mask's function to its workers by value: a Ray cluster needs Daft, not Threshold,
+    and its workers do not import this package to compute the digest."""
+    import daft
+    import duckdb
+    from daft.pickle.pickle import dumps
+
+    looked_up = []
+
+    class Recording(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            looked_up.append(module)
+            return super().find_class(module, name)
+
+    digest = Recording(io.BytesIO(dumps(sha256_udf(daft)))).load()
+    assert [m for m in looked_up if m.partition(".")[0] == "threshold"] == []
+    assert digest("Berlin") == duckdb.sql("SELECT sha256('Berlin')").fetchall()[0][0]
+    assert digest(None) is None
 
 
 # -- usage, audit and bounds ------------------------------------------------------------------------------
