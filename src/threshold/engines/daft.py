@@ -62,8 +62,16 @@ class NotOnDaft(InvalidInput):
     """Daft cannot run this query as DuckDB would; the message names the construct, in one line."""
 
 
+def _no_telemetry() -> None:
+    """Daft reports its import and every query it runs to two outside services (Scarf, osstelemetry.io), from
+    a thread of its own per query: a self-hosted platform calls no one its operator did not configure. An
+    operator's own `DAFT_ANALYTICS_ENABLED` is kept."""
+    os.environ.setdefault("DAFT_ANALYTICS_ENABLED", "0")
+
+
 def available() -> bool:
     """Whether the `scale` extra (Daft, Ray) is installed here."""
+    _no_telemetry()
     try:
         import daft  # noqa: F401
     except ImportError:
@@ -72,6 +80,7 @@ def available() -> bool:
 
 
 def _daft() -> Any:
+    _no_telemetry()
     try:
         import daft
     except ImportError as e:
