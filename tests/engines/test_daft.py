@@ -8,8 +8,10 @@ organisation plus TPC-H at SF 0.01 shared as `tpch.<table>`) are built once for 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -23,7 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
 
-from threshold.engines.daft import NotOnDaft, compile_sql
+from threshold.engines.daft import NotOnDaft, compile_sql, sha256_udf
 from threshold.errors import InvalidInput, LimitExceeded
 from threshold.gateway.service import open_query, query
 from threshold.governance.policies import apply
@@ -70,7 +72,10 @@ RAW = ("Anna Schmidt", "Max Müller", "anna.schmidt", "max.mueller", "1520.5", "
 def ray_address() -> Iterator[str]:
     from ray.cluster_utils import Cluster
 
-    os.environ.setdefault("DAFT_PROGRESS_BAR", "0")  # the cluster's workers inherit it: no bars in the output
+    # The cluster's workers inherit these: no progress bars in the output, and no telemetry calls from each
+    # worker's import of Daft (what the engine sets for itself, `engines.daft._no_telemetry`).
+    os.environ.setdefault("DAFT_PROGRESS_BAR", "0")
+    os.environ.setdefault("DAFT_ANALYTICS_ENABLED", "0")
     # Only the processes Daft needs: no autoscaler monitor (the cluster is fixed), no log monitor (the
     # workers' output is not forwarded here).
     small = {"num_cpus": 1, "object_store_memory": 80 * 1024 * 1024, "include_log_monitor": False}
@@ -296,6 +301,39 @@ def test_a_mask_daft_cannot_compute_identically_falls_back_or_is_refused(lake: A
             query(lake.platform, sql, user=lake.ben, engine="daft")
     finally:
         apply(lake.platform, lake.anna, POLICY)
+
+
+def test_the_hash_mask_reaches_the_ray_workers_without_threshold() -> None:
+    """Daft ships the `hash` mask's function to its workers by value: a Ray cluster needs Daft, not Threshold,
+    and its workers do not import this package to compute the digest."""
+    import daft
+    import duckdb
+    from daft.pickle.pickle import dumps
+
+    looked_up = []
+
+    class Recording(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            looked_up.append(module)
+            return super().find_class(module, name)
+
+    digest = Recording(io.BytesIO(dumps(sha256_udf(daft)))).load()
+    assert [m for m in looked_up if m.partition(".")[0] == "threshold"] == []
+    assert digest("Berlin") == duckdb.sql("SELECT sha256('Berlin')").fetchall()[0][0]
+    assert digest(None) is None
+
+
+def test_daft_reports_to_no_outside_service_unless_the_operator_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Daft's telemetry (its import and every query, sent to two outside services) is off on a server."""
+    from daft.scarf_telemetry import opted_out
+
+    from threshold.engines.daft import available
+
+    for name in ("DAFT_ANALYTICS_ENABLED", "SCARF_NO_ANALYTICS", "DO_NOT_TRACK"):
+        monkeypatch.delenv(name, raising=False)
+    assert available() and opted_out()
+    monkeypatch.setenv("DAFT_ANALYTICS_ENABLED", "true")
+    assert available() and not opted_out()
 
 
 # -- usage, audit and bounds ------------------------------------------------------------------------------

@@ -62,8 +62,16 @@ class NotOnDaft(InvalidInput):
     """Daft cannot run this query as DuckDB would; the message names the construct, in one line."""
 
 
+def _no_telemetry() -> None:
+    """Daft reports its import and every query it runs to two outside services (Scarf, osstelemetry.io), from
+    a thread of its own per query: a self-hosted platform calls no one its operator did not configure. An
+    operator's own `DAFT_ANALYTICS_ENABLED` is kept."""
+    os.environ.setdefault("DAFT_ANALYTICS_ENABLED", "0")
+
+
 def available() -> bool:
     """Whether the `scale` extra (Daft, Ray) is installed here."""
+    _no_telemetry()
     try:
         import daft  # noqa: F401
     except ImportError:
@@ -72,6 +80,7 @@ def available() -> bool:
 
 
 def _daft() -> Any:
+    _no_telemetry()
     try:
         import daft
     except ImportError as e:
@@ -89,8 +98,16 @@ _KILL = threading.Lock()
 """Held while a query gives its turn back, and while one is killed: never the next query's work."""
 
 
-def _sha256(value: str | None) -> str | None:
-    return None if value is None else hashlib.sha256(value.encode()).hexdigest()
+def sha256_udf(daft: Any) -> Any:
+    """DuckDB's sha256 (the `hash` mask), which Daft's SQL lacks: the same digest, in Python, as a Daft
+    function. It is made here, inside a call, so that Daft ships it to the Ray workers by value: they need
+    Daft, not Threshold (a module-level function goes by reference, and every worker that computes a hash
+    mask would import this package and its dependencies, or fail where it is not installed)."""
+
+    def sha256(value: str | None) -> str | None:
+        return None if value is None else hashlib.sha256(value.encode()).hexdigest()
+
+    return daft.func(return_dtype=daft.DataType.string())(sha256)
 
 
 def _ensure_runner(settings: Settings) -> str:
@@ -105,9 +122,7 @@ def _ensure_runner(settings: Settings) -> str:
                 daft.set_runner_ray(address=settings.engine.ray_address, noop_if_initialized=True)
             else:
                 daft.set_runner_native(num_threads=settings.engine_threads or None)
-            # DuckDB's sha256 (the `hash` mask), which Daft's SQL lacks: the same digest, in Python.
-            udf = daft.func(return_dtype=daft.DataType.string())(_sha256)
-            daft.attach_function(udf, "sha256")
+            daft.attach_function(sha256_udf(daft), "sha256")
             _RUNNER = wanted
         elif _RUNNER != wanted:
             raise NotOnDaft(f"Daft already runs on {_RUNNER} in this process; restart the server to use {wanted}")
