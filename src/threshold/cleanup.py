@@ -181,11 +181,14 @@ def discard_failed(platform: Platform, identifier: str, own: list[Path]) -> None
     sweep_dataset(platform, identifier, locked=True, orphans=False)
     lake = platform.lake
     referenced: set[Path] = set()
-    if lake.exists(identifier):
+    exists = lake.exists(identifier)
+    if exists:
         referenced = inventory(lake, lake.load(identifier)).paths()
     for path in own:
         if path not in referenced:
             lake.files.remove(path)
+    if not exists:
+        _prune_empty(lake.table_dir(identifier))  # a table whose creating commit failed: its folders go too
 
 
 def sweep_in_background(platform: Platform, report: Callable[[str], None]) -> threading.Thread:
