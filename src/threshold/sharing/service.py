@@ -296,13 +296,10 @@ def _share_table(
     ident = f"{domain}.{name}"
     # We hold the writer lock: whatever a dead writer left here (an unpublished commit, a table never
     # published) is rolled back, expired and its files removed before this share builds on it.
-    cleanup.sweep_dataset(platform, ident, locked=True, orphans=False)
+    swept = cleanup.sweep_dataset(platform, ident, locked=True, orphans=False)
+    published, existing_id = swept.published, swept.dataset_id  # read by the sweep, under the same lock
     view = f"_src_{uuid.uuid4().hex[:8]}"
     src.relation.create_view(view)
-    with platform.store.session() as s:
-        existing = s.scalars(select(Dataset).where(Dataset.full_name == ident)).one_or_none()
-        published = existing.snapshot_id if existing else None
-        existing_id = existing.id if existing else None
     merged = 0
     if mode == "merge" and existing_id is not None:
         # Under the writer lock, from the published snapshot: the rows whose key did not arrive, then the new ones.
@@ -326,7 +323,7 @@ def _share_table(
         table, tx = lake.creating(ident, _arrow_schema(con, view, incoming))
         created = True
     else:
-        table = lake.reset_to(lake.load(ident), published)
+        table = lake.reset_to(swept.table if swept.table is not None else lake.load(ident), published)
         tx = table.transaction()
 
     try:
@@ -807,9 +804,8 @@ def _publish(
                 created_by_id=user.id,
                 visibility="restricted" if hold else None,
             )
-            s.add(ds)
-            s.flush()
-        old_labels = {c.name: c.label for c in ds.columns}
+            s.add(ds)  # inserted with the snapshot's figures below, in one statement
+        old_labels = {} if new else {c.name: c.label for c in ds.columns}
         if description:
             ds.description = description
         if purpose:
