@@ -81,7 +81,7 @@ Frequent = tuple[int, int, list[tuple[Any, int]]]
 """A column of the sample: how many distinct values it holds, how many of them once, and its (up to)
 `TOP` most frequent values with their counts, most frequent first, equal counts in the values' order."""
 TOP = 1000
-_IN_ARROW = ("BOOLEAN", "INTEGER", "BIGINT", "VARCHAR", "DATE")
+_IN_ARROW = ("BOOLEAN", "INTEGER", "BIGINT", "DOUBLE", "VARCHAR", "DATE", "TIMESTAMP")
 """Types whose values Arrow groups, orders and converts to Python exactly as DuckDB does (`_frequent_in_arrow`)."""
 
 
@@ -115,14 +115,18 @@ def _counted_in_arrow(con: duckdb.DuckDBPyConnection, plan: ReadPlan) -> pa.Tabl
 def _frequent_in_arrow(table: pa.Table | None, name: str) -> Frequent | None:
     """`_frequent` of a column of `table` (None when it is not there): the same groups, order and Python values.
 
-    Booleans, integers and dates compare as numbers in both; strings by their UTF-8 bytes in both, which is
-    their code points' order in Python. A date Python cannot hold (DuckDB's infinities, years past 9999) is left
-    to DuckDB (None)."""
+    Booleans, integers, doubles, dates and timestamps compare as numbers in both; strings by their UTF-8 bytes in
+    both, which is their code points' order in Python. A date or time Python cannot hold (DuckDB's infinities,
+    years past 9999) is left to DuckDB (None), as are doubles with a NaN or a zero (DuckDB holds -0.0 and 0.0 one
+    value, and NaN one value greater than every other)."""
     if table is None or name not in table.column_names:
         return None
     import pyarrow.compute as pc
 
-    counts = pc.value_counts(table.column(name).drop_null())
+    values = table.column(name).drop_null()
+    if pa.types.is_floating(values.type) and pc.any(pc.or_(pc.is_nan(values), pc.equal(values, 0.0))).as_py():
+        return None
+    counts = pc.value_counts(values)
     if len(counts) == 0:
         return 0, 0, []
     values, times = counts.field(0), counts.field(1)
