@@ -27,6 +27,7 @@ from pyiceberg.table import Table
 from sqlalchemy import select
 
 from threshold import locks
+from threshold.errors import NotFound
 from threshold.lakefiles import held_files, inventory
 from threshold.platform import Platform
 from threshold.staging import clean_staging
@@ -56,6 +57,12 @@ class Sweep:
     removed_bytes: int = 0
     kept_young: int = 0
     """Unreferenced files younger than the grace period, left for a later sweep."""
+    dataset_id: int | None = None
+    """The dataset's id, when it exists (a share's sweep: what the share builds on)."""
+    published: int | None = None
+    """The dataset's published snapshot."""
+    table: Table | None = None
+    """The dataset's lake table as the sweep left it (None when there is none)."""
 
     @property
     def changed(self) -> bool:
@@ -86,7 +93,10 @@ def _sweep(platform: Platform, identifier: str, *, orphans: bool, now: float | N
         ds = s.scalars(select(Dataset).where(Dataset.full_name == identifier)).one_or_none()
         published = ds.snapshot_id if ds else None
         recorded = {p.snapshot_id for p in published_snapshots(s, ds.id)} if ds else set()
-    if not lake.exists(identifier):
+        result.dataset_id, result.published = (ds.id if ds else None), published
+    try:
+        table = lake.load(identifier)
+    except NotFound:
         if ds is None and orphans:  # a table folder no table owns (files of a dropped table)
             _remove_files(lake, result, held_files(lake, identifier), now, platform.settings.cleanup_grace_minutes * 60)
             _prune_empty(lake.table_dir(identifier))
@@ -99,7 +109,6 @@ def _sweep(platform: Platform, identifier: str, *, orphans: bool, now: float | N
         _remove_files(lake, result, doomed, now, 0)
         _prune_empty(lake.table_dir(identifier))
         return result
-    table = lake.load(identifier)
     current = table.current_snapshot()
     if current is not None and current.snapshot_id != published:
         result.rolled_back = current.snapshot_id
@@ -119,6 +128,7 @@ def _sweep(platform: Platform, identifier: str, *, orphans: bool, now: float | N
         if orphans:
             unreferenced = [p for p in held_files(lake, identifier) if p not in after and p not in before]
             _remove_files(lake, result, unreferenced, now, platform.settings.cleanup_grace_minutes * 60)
+    result.table = table
     return result
 
 
@@ -181,11 +191,14 @@ def discard_failed(platform: Platform, identifier: str, own: list[Path]) -> None
     sweep_dataset(platform, identifier, locked=True, orphans=False)
     lake = platform.lake
     referenced: set[Path] = set()
-    if lake.exists(identifier):
+    exists = lake.exists(identifier)
+    if exists:
         referenced = inventory(lake, lake.load(identifier)).paths()
     for path in own:
         if path not in referenced:
             lake.files.remove(path)
+    if not exists:
+        _prune_empty(lake.table_dir(identifier))  # a table whose creating commit failed: its folders go too
 
 
 def sweep_in_background(platform: Platform, report: Callable[[str], None]) -> threading.Thread:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 from sqlalchemy import Engine
@@ -215,7 +215,7 @@ def _sql_catalog(name: str, engine: Engine, **properties: str) -> SqlCatalog:
     from pyiceberg.catalog.sql import IcebergTables, SqlCatalog
     from pyiceberg.io import FileIO, load_file_io
     from pyiceberg.serializers import FromInputFile
-    from pyiceberg.table import Table, Transaction
+    from pyiceberg.table import CreateTableTransaction, Table, Transaction
     from pyiceberg.table.metadata import TableMetadata
     from pyiceberg.table.update import TableUpdate, update_table_metadata
 
@@ -237,6 +237,12 @@ def _sql_catalog(name: str, engine: Engine, **properties: str) -> SqlCatalog:
             metadata = update_table_metadata(base, updates)
             self._memo = (base, updates, metadata)
             return metadata
+
+    class _CreateTransaction(CreateTableTransaction):
+        """pyiceberg's transaction that creates a table, `table_metadata` computed once per state (`_Transaction`)."""
+
+        _memo: tuple[TableMetadata, tuple[TableUpdate, ...], TableMetadata] | None = None
+        table_metadata = _Transaction.table_metadata
 
     class _Table(Table):
         def transaction(self) -> Transaction:
@@ -284,6 +290,9 @@ def _sql_catalog(name: str, engine: Engine, **properties: str) -> SqlCatalog:
         def _write_metadata(self, metadata: TableMetadata, io: FileIO, metadata_path: str) -> None:  # type: ignore[override]
             SqlCatalog._write_metadata(metadata, io, metadata_path)
             self._keep(metadata_path, metadata)
+
+        def create_table_transaction(self, *args: Any, **kwargs: Any) -> CreateTableTransaction:
+            return _CreateTransaction(self._create_staged_table(*args, **kwargs))
 
     return _Catalog(name, engine, **properties)
 
@@ -403,12 +412,22 @@ class Lake:
         namespace = identifier.split(".", 1)[0]
         with self.writing(identifier):
             self.catalog.create_namespace_if_not_exists(namespace)
-            return self.catalog.create_table(
-                identifier,
-                schema=schema,
-                location=self.location(identifier),
-                properties={"format-version": "2", "write.parquet.compression-codec": "snappy"},
-            )
+            return self.catalog.create_table(identifier, schema=schema, **self._new_table(identifier))
+
+    def creating(self, identifier: str, schema: pa.Schema) -> tuple[Table, Transaction]:
+        """The table to be, and the transaction that creates it: nothing is in the catalog until `commit` commits
+        it, and its first snapshot is then written with it as one metadata file (`create` and a commit write two)."""
+        namespace = identifier.split(".", 1)[0]
+        with self.writing(identifier):
+            self.catalog.create_namespace_if_not_exists(namespace)
+            tx = self.catalog.create_table_transaction(identifier, schema=schema, **self._new_table(identifier))
+        return tx._table, tx
+
+    def _new_table(self, identifier: str) -> dict[str, Any]:
+        return {
+            "location": self.location(identifier),
+            "properties": {"format-version": "2", "write.parquet.compression-codec": "snappy"},
+        }
 
     def drop(self, identifier: str) -> None:
         """Remove a table from the catalog (its files stay until the clean-up removes them)."""
@@ -518,13 +537,15 @@ class Lake:
             except ThresholdError:
                 path.unlink(missing_ok=True)  # the sweep removes what the store still holds
 
-    def plan(self, identifier: str, snapshot_id: int | None) -> ReadPlan:
-        """The files and schema of one snapshot; cached, since a published snapshot never changes."""
+    def plan(self, identifier: str, snapshot_id: int | None, *, table: Table | None = None) -> ReadPlan:
+        """The files and schema of one snapshot; cached, since a published snapshot never changes.
+        `table`: the table as its writer holds it, which has the snapshot (not loaded again)."""
         key = (identifier, snapshot_id)
         plan = self._plans.get(key)
         if plan is not None:
             return plan
-        table = self.load(identifier)
+        if table is None:
+            table = self.load(identifier)
         if snapshot_id is None:
             schema = table.schema()
             files: tuple[str, ...] = ()

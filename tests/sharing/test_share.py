@@ -129,6 +129,23 @@ def test_dataset_name_defaults_to_the_file_name(platform: Platform, tmp_path: Pa
     assert result.dataset == "sales.q1_orders_final"
 
 
+def test_a_new_dataset_is_created_with_its_first_snapshot_in_one_metadata_file(
+    platform: Platform, tmp_path: Path
+) -> None:
+    """The table comes into the catalog with the commit of its first snapshot: no empty table's metadata first."""
+    from threshold.identity.service import ADMIN, add_domain, get_person
+
+    add_domain(platform, "sales")
+    csv = _write(tmp_path, "orders.csv", "id,amount\n1,2.5\n")
+    [result] = share(platform, csv, domain="sales", user=get_person(platform, ADMIN))
+
+    table = platform.lake.load(result.dataset)
+    assert table.metadata.metadata_log == []
+    assert [s.snapshot_id for s in table.snapshots()] == [result.snapshot_id]
+    written = platform.lake.files.listing(platform.lake.table_dir(result.dataset) / "metadata")
+    assert [p.name for p in written if p.name.endswith(".metadata.json")] == [Path(table.metadata_location).name]
+
+
 # -- append ---------------------------------------------------------------------------------------
 
 

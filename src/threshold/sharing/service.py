@@ -296,13 +296,10 @@ def _share_table(
     ident = f"{domain}.{name}"
     # We hold the writer lock: whatever a dead writer left here (an unpublished commit, a table never
     # published) is rolled back, expired and its files removed before this share builds on it.
-    cleanup.sweep_dataset(platform, ident, locked=True, orphans=False)
+    swept = cleanup.sweep_dataset(platform, ident, locked=True, orphans=False)
+    published, existing_id = swept.published, swept.dataset_id  # read by the sweep, under the same lock
     view = f"_src_{uuid.uuid4().hex[:8]}"
     src.relation.create_view(view)
-    with platform.store.session() as s:
-        existing = s.scalars(select(Dataset).where(Dataset.full_name == ident)).one_or_none()
-        published = existing.snapshot_id if existing else None
-        existing_id = existing.id if existing else None
     merged = 0
     if mode == "merge" and existing_id is not None:
         # Under the writer lock, from the published snapshot: the rows whose key did not arrive, then the new ones.
@@ -322,14 +319,14 @@ def _share_table(
     created = False
     own: list[Path] = []
     if existing_id is None:
-        arrow_schema = _arrow_schema(con, view, incoming)
-        table = lake.create(ident, arrow_schema)
+        # Created in the commit that brings its first snapshot: a share that fails before leaves no table behind.
+        table, tx = lake.creating(ident, _arrow_schema(con, view, incoming))
         created = True
     else:
-        table = lake.reset_to(lake.load(ident), published)
+        table = lake.reset_to(swept.table if swept.table is not None else lake.load(ident), published)
+        tx = table.transaction()
 
     try:
-        tx = table.transaction()
         casts, plan_note = plan_schema(tx, table, incoming, mode, evolve, created)
         schema = tx.table_metadata.schema()
         select_sql = ", ".join(
@@ -375,7 +372,7 @@ def _share_table(
         statistics.withhold(tx, platform, con, final, labels, existing_id)  # no min/max of personal values
         snapshot_id = lake.commit(tx, table, [final], replace=(mode == "replace"), properties=properties)
         report("profiling", None)
-        plan = lake.plan(ident, snapshot_id)
+        plan = lake.plan(ident, snapshot_id, table=table)  # the committed table (`Lake.commit`)
         prof = profile(con, plan, platform.settings.profile_sample_rows)
         detections = _detect(prof, plan.fields, incoming)
         sha256 = digest.result() if digest is not None else None
@@ -400,6 +397,7 @@ def _share_table(
                 user,
                 mode,
                 snapshot_id,
+                _parent(table, snapshot_id),
                 rows,
                 prof,
                 plan.fields,
@@ -749,6 +747,12 @@ def _detect(prof: TableProfile, fields: Any, incoming: Incoming) -> dict[str, li
     return out
 
 
+def _parent(table: Table, snapshot_id: int) -> int | None:
+    """The snapshot `snapshot_id` was built on."""
+    built_on = table.snapshot_by_id(snapshot_id)
+    return built_on.parent_snapshot_id if built_on else None
+
+
 def _publish(
     platform: Platform,
     ident: str,
@@ -757,6 +761,7 @@ def _publish(
     user: Person,
     mode: str,
     snapshot_id: int,
+    parent: int | None,
     rows_added: int,
     prof: TableProfile,
     fields: Any,
@@ -770,11 +775,10 @@ def _publish(
     notes: list[str],
     hold: bool = False,
 ) -> None:
-    """Record the published snapshot. `hold`: a new dataset starts restricted (seen by its own domain only)
-    until governance sets the visibility its person chose, so it is never wider than chosen, even briefly."""
+    """Record the published snapshot, built on the snapshot `parent`. `hold`: a new dataset starts restricted (seen
+    by its own domain only) until governance sets the visibility its person chose, so it is never wider than
+    chosen, even briefly."""
     label_of = dict(zip(incoming.names, incoming.labels, strict=True))
-    built_on = platform.lake.load(ident).snapshot_by_id(snapshot_id)
-    parent = built_on.parent_snapshot_id if built_on else None
     with platform.store.session() as s:
         if parent is not None:
             # Compare-and-set: publish only over the snapshot this one was built on. When another share
@@ -800,9 +804,8 @@ def _publish(
                 created_by_id=user.id,
                 visibility="restricted" if hold else None,
             )
-            s.add(ds)
-            s.flush()
-        old_labels = {c.name: c.label for c in ds.columns}
+            s.add(ds)  # inserted with the snapshot's figures below, in one statement
+        old_labels = {} if new else {c.name: c.label for c in ds.columns}
         if description:
             ds.description = description
         if purpose:

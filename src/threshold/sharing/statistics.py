@@ -19,6 +19,7 @@ import duckdb
 from sqlalchemy import select
 
 from threshold.access.policy import tag_matches
+from threshold.errors import NotFound
 from threshold.lake import _quote_ident, _quote_str
 from threshold.locks import dataset_lock
 from threshold.platform import Platform
@@ -83,10 +84,13 @@ def withhold_later(platform: Platform, identifier: str, columns: Iterable[str], 
     """Turn statistics off for `columns` of a table on its own (a tag added after the share): later writes.
     `locked`: the caller holds the dataset's writer lock (a share, after its publication)."""
     wanted = set(columns)
-    if not wanted or not platform.lake.exists(identifier):
+    if not wanted or (not locked and not platform.lake.exists(identifier)):
         return []
     with nullcontext() if locked else dataset_lock(platform, identifier):
-        table = platform.lake.load(identifier)
+        try:
+            table = platform.lake.load(identifier)
+        except NotFound:
+            return []  # (locked: not asked before, a load costs what asking does)
         present = {f.name for f in table.schema().fields}
         props = missing(dict(table.properties), wanted & present)
         if props:
