@@ -168,7 +168,8 @@ def open_query(
                 if e.near:  # a table named without its domain: which datasets did they mean?
                     raise InvalidInput(str(e), suggestions=did_you_mean(platform, e.near, viewer=user)) from e
                 raise
-            original = checked.tree.copy()  # binding rewrites the tree; analysis reads what the person wrote
+            # Binding rewrites the tree; analysis reads what the person wrote (the parsed tree: only copied).
+            original = checked.source if checked.source is not None else checked.tree.copy()
             with platform.store.session() as s:  # one metadata transaction for resolving and deciding
                 bound = _resolve(platform, s, checked, user, version)
                 until = grants_expire(platform, s, user, version) if key is not None and bound else None
