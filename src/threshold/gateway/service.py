@@ -20,7 +20,7 @@ from threshold.errors import Busy, Denied, InvalidInput, NotFound, ThresholdErro
 from threshold.events import QueryDone
 from threshold.gateway.columns import columns_read_cached
 from threshold.gateway.dispatch import choose
-from threshold.gateway.fingerprint import fingerprint, strip_literals
+from threshold.gateway.fingerprint import fingerprint, fingerprint_of, strip_literals
 from threshold.gateway.prepared import Prepared, key_of, reads_of
 from threshold.gateway.stream import Cancel, QueryStream
 from threshold.identity.service import Person
@@ -191,7 +191,7 @@ def open_query(
             views, generated = _bind(platform, checked, bound, {d.dataset: d for d in decisions}, user, extra)
             decisions = decisions + extra
             _one_select(generated, pivot=checked.tree.find(exp.Pivot) is not None)
-            fp, text = fingerprint(strip_literals(original))
+            fp, text = fingerprint_of(sql, original)
             schemas = {b.full_name: b.columns for b in bound.values()}
             read = columns_read_cached(fp, original, schemas) if schemas else {}
             if key is not None and not any(ref.time_travel is not None for ref in checked.references):
