@@ -84,3 +84,20 @@ def test_a_decision_is_reused_by_other_queries_of_the_same_reader_until_the_meta
     redone = decided.get(decision_key(later, ben, None, name))  # type: ignore[arg-type]
     assert redone is not None and "scrap_rate" in redone.masks
     assert decided.get(decision_key(later, ben, "audit", name)) is None  # per declared purpose
+
+
+def test_a_dataset_resolved_for_a_reader_is_looked_up_again_after_a_change_of_visibility(any_org) -> None:
+    from threshold.access.reading import reader_key
+    from threshold.gateway.service import resolved_of
+
+    platform, ben, anna = any_org.platform, any_org.ben, any_org.anna
+    name = "manufacturing.plant_kpis"
+    assert query(platform, SCRAP, user=ben).table.num_rows == 5
+    version = platform.store.metadata_version()
+    assert resolved_of(platform).get((version, reader_key(ben), name)) is not None  # kept for ben's next queries
+
+    set_visibility(platform, anna, name, "restricted")
+    other = "SELECT count(*) AS n FROM manufacturing.plant_kpis"  # another text: no prepared read either
+    with pytest.raises(InvalidInput, match="unknown dataset manufacturing.plant_kpis"):
+        query(platform, other, user=ben)
+    assert query(platform, other, user=anna).table.column("n").to_pylist() == [5]

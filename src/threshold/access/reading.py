@@ -181,24 +181,34 @@ def decide(
         if version is None:
             version = platform.store.metadata_version()  # before this decision's reads: a change moves past it
             with platform.store.session() as s:
-                ends = lambda: grants_expire(platform, s, person)  # noqa: E731  (read only when a decision is made)
+                ends = lambda: grants_expire(platform, s, person, version)  # noqa: E731  (read only when a decision is made)
                 return _decide_kept(platform, s, person, datasets, purpose, version, ends)
         with platform.store.session() as s:
             return _decide_kept(platform, s, person, datasets, purpose, version, lambda: until)
     return _decide_kept(platform, session, person, datasets, purpose, version, lambda: until)
 
 
-def grants_expire(platform: Platform, session: Session, user: Person) -> datetime | None:
-    """When the first of the reader's live grants expires (a decision made now may change then)."""
+def grants_expire(platform: Platform, session: Session, user: Person, version: int | None = None) -> datetime | None:
+    """When the first of the reader's live grants expires (a decision made now may change then).
+
+    `version`: the store's metadata version, read before `session`'s reads; the answer is then kept per
+    (version, reader) until that moment (grants are metadata: a new or revoked one moves the version)."""
+    kept = kept_on(
+        platform, "_grants_expire", lambda: Kept[tuple[datetime | None]](MAX_DECISIONS, lambda: platform.clock())
+    )
+    key = (version, user.id)
+    if version is not None and (hit := kept.get(key)) is not None:
+        return hit[0]
     now = platform.clock()
     first = session.scalar(
         select(func.min(Grant.expires_at)).where(
             Grant.user_id == user.id, Grant.revoked_at.is_(None), Grant.expires_at > now
         )
     )
-    if first is None:
-        return None
-    return first if first.tzinfo else first.replace(tzinfo=UTC)
+    ends = None if first is None else first if first.tzinfo else first.replace(tzinfo=UTC)
+    if version is not None:
+        kept.put(key, (ends,), ends)
+    return ends
 
 
 MAX_DECISIONS = 4096
@@ -218,9 +228,13 @@ def kept_decisions(platform: Platform) -> Decisions:
     return kept_on(platform, "_read_decisions", lambda: Decisions(platform))  # type: ignore[return-value]
 
 
+def reader_key(person: Person) -> tuple[Any, ...]:
+    """Everything about a reader that what is kept for them may depend on (who they are, domains, roles)."""
+    return (person.id, person.name, person.is_admin, person.is_governance, person.domains, person.owner_of)
+
+
 def decision_key(version: int, person: Person, purpose: str | None, dataset: str) -> tuple[Any, ...]:
-    reader = (person.id, person.name, person.is_admin, person.is_governance, person.domains, person.owner_of)
-    return (version, reader, purpose, dataset)
+    return (version, reader_key(person), purpose, dataset)
 
 
 def _decide_kept(

@@ -28,3 +28,18 @@ def fingerprint(stripped: exp.Expression) -> tuple[str, str]:
     # Comments are dropped like literals: they can hold values too (an e-mail in /* ... */).
     text = stripped.sql(dialect="duckdb", normalize=True, pretty=False, comments=False)
     return hashlib.sha256(text.lower().encode()).hexdigest()[:32], text
+
+
+_BY_TEXT: dict[str, tuple[str, str]] = {}
+MAX_TEXTS = 4096
+
+
+def fingerprint_of(sql: str, parsed: exp.Expression) -> tuple[str, str]:
+    """`fingerprint(strip_literals(parsed))` for the tree `parsed` from the text `sql`, remembered per text:
+    the same question asked by another reader, or in another home of this process, is not written out again."""
+    found = _BY_TEXT.get(sql)
+    if found is None:
+        if len(_BY_TEXT) >= MAX_TEXTS:
+            _BY_TEXT.clear()
+        found = _BY_TEXT[sql] = fingerprint(strip_literals(parsed))
+    return found

@@ -14,16 +14,17 @@ from sqlglot import exp
 
 from threshold import events
 from threshold.access import knowable, may, refs
-from threshold.access.reading import Decision, decide, decide_at, grants_expire, mask_secret
+from threshold.access.reading import Decision, decide, decide_at, grants_expire, mask_secret, reader_key
 from threshold.catalog.search import did_you_mean
 from threshold.errors import Busy, Denied, InvalidInput, NotFound, ThresholdError
 from threshold.events import QueryDone
 from threshold.gateway.columns import columns_read_cached
 from threshold.gateway.dispatch import choose
-from threshold.gateway.fingerprint import fingerprint, strip_literals
+from threshold.gateway.fingerprint import fingerprint, fingerprint_of, strip_literals
 from threshold.gateway.prepared import Prepared, key_of, reads_of
 from threshold.gateway.stream import Cancel, QueryStream
 from threshold.identity.service import Person
+from threshold.kept import Kept, kept_on
 from threshold.lake import ReadPlan
 from threshold.limits import Ticket
 from threshold.localcache import Pin
@@ -167,10 +168,11 @@ def open_query(
                 if e.near:  # a table named without its domain: which datasets did they mean?
                     raise InvalidInput(str(e), suggestions=did_you_mean(platform, e.near, viewer=user)) from e
                 raise
-            original = checked.tree.copy()  # binding rewrites the tree; analysis reads what the person wrote
+            # Binding rewrites the tree; analysis reads what the person wrote (the parsed tree: only copied).
+            original = checked.source if checked.source is not None else checked.tree.copy()
             with platform.store.session() as s:  # one metadata transaction for resolving and deciding
-                bound = _resolve(platform, s, checked, user)
-                until = grants_expire(platform, s, user) if key is not None and bound else None
+                bound = _resolve(platform, s, checked, user, version)
+                until = grants_expire(platform, s, user, version) if key is not None and bound else None
                 # Kept per dataset under `version`: another query of this reader on the same data decides nothing.
                 decisions = decide(platform, user, sorted(bound), purpose, session=s, version=version, until=until)
             denied = [d for d in decisions if not d.allowed]
@@ -189,7 +191,7 @@ def open_query(
             views, generated = _bind(platform, checked, bound, {d.dataset: d for d in decisions}, user, extra)
             decisions = decisions + extra
             _one_select(generated, pivot=checked.tree.find(exp.Pivot) is not None)
-            fp, text = fingerprint(strip_literals(original))
+            fp, text = fingerprint_of(sql, original)
             schemas = {b.full_name: b.columns for b in bound.values()}
             read = columns_read_cached(fp, original, schemas) if schemas else {}
             if key is not None and not any(ref.time_travel is not None for ref in checked.references):
@@ -350,12 +352,24 @@ def _one_select(sql: str, *, pivot: bool) -> None:
         raise InvalidInput("only one read-only query can run at a time")
 
 
-def _resolve(platform: Platform, s: Session, checked: CheckedQuery, user: Person) -> dict[str, _Bound]:
+def _resolve(
+    platform: Platform, s: Session, checked: CheckedQuery, user: Person, version: int | None = None
+) -> dict[str, _Bound]:
     """The datasets a query names, as `user` may know them: a dataset they may not know exists is refused
-    exactly like one that does not exist (the attempt is audited for its owners, not recorded as a read)."""
+    exactly like one that does not exist (the attempt is audited for its owners, not recorded as a read).
+
+    `version`: the store's metadata version, read before anything else of this query; each dataset found is
+    then kept per (version, reader) and the next query of this reader on it, whatever its text, reads nothing.
+    A name not found is looked up (and audited) every time."""
     names = checked.datasets
     if not names:
         return {}
+    kept = resolved_of(platform) if version is not None else None
+    if kept is not None:
+        reader = reader_key(user)
+        found = {n: kept.get((version, reader, n)) for n in names}
+        if all(b is not None for b in found.values()):
+            return found  # type: ignore[return-value]
     rows = {
         full: (ds_id, snapshot)
         for ds_id, full, snapshot in s.execute(
@@ -377,7 +391,21 @@ def _resolve(platform: Platform, s: Session, checked: CheckedQuery, user: Person
         .order_by(Column.dataset_id, Column.position)
     ):
         columns[ds_id].append(name)
-    return {n: _Bound(rows[n][0], n, rows[n][1], columns[rows[n][0]]) for n in names}
+    bound = {n: _Bound(rows[n][0], n, rows[n][1], columns[rows[n][0]]) for n in names}
+    if kept is not None:
+        for n, b in bound.items():
+            kept.put((version, reader, n), b)
+    return bound
+
+
+MAX_RESOLVED = 4096
+"""Datasets resolved for a reader kept per platform (least recently used dropped first)."""
+
+
+def resolved_of(platform: Platform) -> Kept[_Bound]:
+    """The datasets queries resolved, kept per (metadata version, reader, name): a share, a new column, a change
+    of visibility or membership moves the version, so an entry is never stale, only unused."""
+    return kept_on(platform, "_gateway_resolved", lambda: Kept(MAX_RESOLVED))
 
 
 def _audit_hidden(platform: Platform, user: Person, names: list[str]) -> None:

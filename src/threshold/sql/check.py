@@ -170,7 +170,10 @@ class Reference:
 @dataclass
 class CheckedQuery:
     tree: exp.Expression
+    """The query's own tree, the gateway's to rewrite (its references point into it)."""
     references: list[Reference] = field(default_factory=list)
+    source: exp.Expression | None = None
+    """The tree as parsed, shared with every query of the same text: read it or copy it, never change it."""
 
     @property
     def datasets(self) -> list[str]:
@@ -179,11 +182,16 @@ class CheckedQuery:
 
 def parse(sql: str) -> exp.Expression:
     """Exactly one statement, parsed as DuckDB SQL (a copy: callers may rewrite it)."""
+    return _parsed(sql).copy()
+
+
+def _parsed(sql: str) -> exp.Expression:
+    """`parse` without the copy: the tree kept for this text, not to be changed."""
     if not isinstance(sql, str) or not sql.strip():
         raise InvalidInput("the query is empty")
     if len(sql) > 200_000:
         raise InvalidInput("the query is longer than 200,000 characters")
-    return _parse_once(sql).copy()
+    return _parse_once(sql)
 
 
 @lru_cache(maxsize=1024)
@@ -209,7 +217,8 @@ def _parse_once(sql: str) -> exp.Expression:
 
 def check(sql: str) -> CheckedQuery:
     """Parse and check a query; every dataset reference is returned for the gateway to bind."""
-    tree = parse(sql)
+    source = _parsed(sql)
+    tree = source.copy()
     if not isinstance(tree, _ROOTS):
         kind = tree.key.upper() if isinstance(tree, exp.Expression) else "?"
         if isinstance(tree, exp.Command):
@@ -217,7 +226,7 @@ def check(sql: str) -> CheckedQuery:
         raise InvalidInput(
             f"only read-only queries (SELECT, WITH, VALUES, UNION/INTERSECT/EXCEPT) are allowed; got {kind}"
         )
-    checked = CheckedQuery(tree)
+    checked = CheckedQuery(tree, source=source)
     allowed = allowed_functions()
     for node in tree.walk():
         if isinstance(node, (exp.DML, exp.DDL, exp.Command, exp.Pragma, exp.Set, exp.Use, exp.Copy)):
