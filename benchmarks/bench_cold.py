@@ -11,8 +11,9 @@ the prepared reads never hit, the kept decisions and resolutions do once a reade
 engine, the catalog, the first decision of each reader on each dataset are paid again, as in a test).
 
 Prints the median CPU per query (this process, every thread), the median per position in its home (0 is
-the home's first query: in the first home, the process's first imports of the lake and the engine), the metadata-store statements per query (SQLAlchemy `before_cursor_execute` on
-the query's thread), and the load average. `--base DIR` also measures another checkout's `src` (e.g. a
+the home's first query: in the first home, the process's first imports of the lake and the engine), the
+metadata-store statements per query (SQLAlchemy `before_cursor_execute` on the query's thread), and the load
+average. `--base DIR` also measures another checkout's `src` (e.g. a
 worktree of `main`) in child processes, alternating `--rounds` times, and prints the ratio of the medians.
 """
 
