@@ -320,7 +320,7 @@ def _share_table(
     own: list[Path] = []
     if existing_id is None:
         # Created in the commit that brings its first snapshot: a share that fails before leaves no table behind.
-        table, tx = lake.creating(ident, _arrow_schema(con, view, incoming))
+        table, tx = lake.creating(ident, _arrow_schema(con, incoming))
         created = True
     else:
         table = lake.reset_to(swept.table if swept.table is not None else lake.load(ident), published)
@@ -602,12 +602,13 @@ def _can_promote(have: Any, got: Any) -> bool:
     return False
 
 
-def _arrow_schema(con: duckdb.DuckDBPyConnection, view: str, incoming: Incoming) -> pa.Schema:
+def _arrow_schema(con: duckdb.DuckDBPyConnection, incoming: Incoming) -> pa.Schema:
+    """The Arrow schema of the incoming columns cast to their lake types: each column's type is its cast's, so
+    casting NULL says it without binding the source's view (which a CSV's reader plans again)."""
     cols = ", ".join(
-        f"CAST({expr} AS {t}) AS {_quote_ident(n)}"
-        for expr, n, t in zip(incoming.exprs, incoming.names, incoming.types, strict=True)
+        f"CAST(NULL AS {t}) AS {_quote_ident(n)}" for n, t in zip(incoming.names, incoming.types, strict=True)
     )
-    return con.sql(f"SELECT {cols} FROM {view} LIMIT 0").to_arrow_table().schema
+    return con.sql(f"SELECT {cols} LIMIT 0").to_arrow_table().schema
 
 
 def _copy(
