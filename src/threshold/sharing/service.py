@@ -212,7 +212,8 @@ def _share_source(
             digest.pause()  # the early COPY runs on every core: the hash takes only what it leaves idle
     else:
         staging = own_folder(platform.settings.staging_dir / uuid.uuid4().hex)
-        if small.is_small(source, mode):
+        published = _published_bytes(platform, source, path, f"{domain}.{base_name}") if mode == "append" else None
+        if small.is_small(source, mode, published):
             con, close = small.cursor(platform.settings)  # no database of its own to open (`sharing.small`)
         else:
             con = share_connection(platform, staging)
@@ -265,6 +266,22 @@ def _share_source(
             early.release(ahead)  # a share that failed before its conversion interrupts the early one
         close()
         shutil.rmtree(staging, ignore_errors=True)
+
+
+ONE_TABLE = ("csv", "parquet", "json")
+"""File formats whose reader gives one table, the dataset the share is named after (a workbook gives one per sheet)."""
+
+
+def _published_bytes(platform: Platform, source: Any, path: Path | None, ident: str) -> int | None:
+    """The bytes of `ident`'s published files (its profile's `size_bytes`), when the source is one table of a
+    small file or frame (`small.is_small`); else None."""
+    if path is not None and readers.format_of(path) not in ONE_TABLE:
+        return None
+    if not small.is_small(source, "create"):
+        return None  # a database of its own whatever the dataset holds: no need to ask
+    with platform.store.session() as s:
+        size = s.scalars(select(Dataset.size_bytes).where(Dataset.full_name == ident)).first()
+    return int(size) if size is not None else None
 
 
 def _share_table(
