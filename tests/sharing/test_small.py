@@ -9,12 +9,14 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
+from sqlalchemy import update
 
 from threshold.errors import ThresholdError
 from threshold.identity.service import add_domain, ensure_admin
 from threshold.platform import Platform
-from threshold.sharing import service, small
+from threshold.sharing import early, service, small
 from threshold.sharing.service import share
+from threshold.store.models import Dataset
 
 
 def _catalogs(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -92,6 +94,30 @@ def test_only_small_files_created_or_replaced_run_on_the_shared_database(tmp_pat
     packed = tmp_path / "few.csv.gz"
     packed.write_bytes(gzip.compress(b"a\n1\n"))
     assert not small.is_small(packed, "create")  # its content may be many times its size: it may need to spill
+
+
+def test_a_small_file_appended_to_a_small_dataset_runs_on_the_shared_database(
+    platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    few = tmp_path / "few.csv"
+    few.write_text("id,city\n1,Oslo\n2,Rome\n", encoding="utf-8")
+    assert small.is_small(few, "append", published=small.SMALL_BYTES)
+    assert not small.is_small(few, "append", published=small.SMALL_BYTES + 1)  # its profile reads the published rows
+    assert not small.is_small(few, "append") and not small.is_small(few, "merge", published=1)
+    assert not small.is_small(tmp_path / "missing.csv", "append", published=1)
+    admin = ensure_admin(platform)
+    add_domain(platform, "d")
+    share(platform, few, domain="d", user=admin, name="few")
+    own: list[Path] = []
+    monkeypatch.setattr(
+        service, "share_connection", lambda p, staging: own.append(staging) or early.connect(p.settings, staging)
+    )
+    [result] = share(platform, few, domain="d", user=admin, name="few", mode="append")
+    assert result.rows_total == 4 and own == []
+    with platform.store.session() as s:  # as if another share had made it large since
+        s.execute(update(Dataset).where(Dataset.full_name == "d.few").values(size_bytes=small.SMALL_BYTES + 1))
+    [result] = share(platform, few, domain="d", user=admin, name="few", mode="append")
+    assert result.rows_total == 6 and len(own) == 1
 
 
 def test_only_small_arrow_tables_created_or_replaced_run_on_the_shared_database(

@@ -212,7 +212,8 @@ def _share_source(
             digest.pause()  # the early COPY runs on every core: the hash takes only what it leaves idle
     else:
         staging = own_folder(platform.settings.staging_dir / uuid.uuid4().hex)
-        if small.is_small(source, mode):
+        published = _published_bytes(platform, source, path, f"{domain}.{base_name}") if mode == "append" else None
+        if small.is_small(source, mode, published):
             con, close = small.cursor(platform.settings)  # no database of its own to open (`sharing.small`)
         else:
             con = share_connection(platform, staging)
@@ -265,6 +266,22 @@ def _share_source(
             early.release(ahead)  # a share that failed before its conversion interrupts the early one
         close()
         shutil.rmtree(staging, ignore_errors=True)
+
+
+ONE_TABLE = ("csv", "parquet", "json")
+"""File formats whose reader gives one table, the dataset the share is named after (a workbook gives one per sheet)."""
+
+
+def _published_bytes(platform: Platform, source: Any, path: Path | None, ident: str) -> int | None:
+    """The bytes of `ident`'s published files (its profile's `size_bytes`), when the source is one table of a
+    small file or frame (`small.is_small`); else None."""
+    if path is not None and readers.format_of(path) not in ONE_TABLE:
+        return None
+    if not small.is_small(source, "create"):
+        return None  # a database of its own whatever the dataset holds: no need to ask
+    with platform.store.session() as s:
+        size = s.scalars(select(Dataset.size_bytes).where(Dataset.full_name == ident)).first()
+    return int(size) if size is not None else None
 
 
 def _share_table(
@@ -320,7 +337,7 @@ def _share_table(
     own: list[Path] = []
     if existing_id is None:
         # Created in the commit that brings its first snapshot: a share that fails before leaves no table behind.
-        table, tx = lake.creating(ident, _arrow_schema(con, view, incoming))
+        table, tx = lake.creating(ident, _arrow_schema(con, incoming))
         created = True
     else:
         table = lake.reset_to(swept.table if swept.table is not None else lake.load(ident), published)
@@ -602,12 +619,13 @@ def _can_promote(have: Any, got: Any) -> bool:
     return False
 
 
-def _arrow_schema(con: duckdb.DuckDBPyConnection, view: str, incoming: Incoming) -> pa.Schema:
+def _arrow_schema(con: duckdb.DuckDBPyConnection, incoming: Incoming) -> pa.Schema:
+    """The Arrow schema of the incoming columns cast to their lake types: each column's type is its cast's, so
+    casting NULL says it without binding the source's view (which a CSV's reader plans again)."""
     cols = ", ".join(
-        f"CAST({expr} AS {t}) AS {_quote_ident(n)}"
-        for expr, n, t in zip(incoming.exprs, incoming.names, incoming.types, strict=True)
+        f"CAST(NULL AS {t}) AS {_quote_ident(n)}" for n, t in zip(incoming.names, incoming.types, strict=True)
     )
-    return con.sql(f"SELECT {cols} FROM {view} LIMIT 0").to_arrow_table().schema
+    return con.sql(f"SELECT {cols} LIMIT 0").to_arrow_table().schema
 
 
 def _copy(

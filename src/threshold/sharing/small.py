@@ -3,9 +3,10 @@
 Opening a DuckDB database costs ~20 ms of CPU (50-100 ms wall on a loaded 2-core machine): a sixth of what
 sharing a file of a few hundred rows costs otherwise, and the test suite builds its organisations from
 thousands of such shares. A share that creates or replaces a dataset (its profile then reads only the new
-rows) from a file of at most `SMALL_BYTES`, not compressed (`COMPRESSED`), or from an Arrow table or a pandas
-DataFrame that holds at most `SMALL_BYTES` in memory, gets instead a cursor of the process's database for its
-engine settings (`early.engine_config`, the spill folder aside):
+rows), or appends to one whose published files hold at most `SMALL_BYTES` (its profile reads those and the
+new rows), from a file of at most `SMALL_BYTES`, not compressed (`COMPRESSED`), or from an Arrow table or a
+pandas DataFrame that holds at most `SMALL_BYTES` in memory, gets instead a cursor of the process's database
+for its engine settings (`early.engine_config`, the spill folder aside):
 
 - isolation: the cursor ATTACHes an in-memory catalog of its own and USEs it, so the views the share creates
   are invisible to other shares, and DETACH drops them all; TEMP tables, registered frames and session
@@ -40,7 +41,8 @@ if TYPE_CHECKING:
 SMALL_BYTES = 1 << 20
 """Largest source file (bytes) shared on the process's database rather than a database of its own."""
 SMALL_MODES = ("create", "replace")
-"""Modes whose share reads nothing but the source (an append or merge also reads the published rows)."""
+"""Modes whose share reads nothing but the source (an append also reads the published rows, and a merge keeps
+those in a table of its own)."""
 
 _lock = threading.Lock()
 _databases: dict[tuple[Any, ...], duckdb.DuckDBPyConnection] = {}
@@ -51,9 +53,16 @@ COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip")
 its spilling), however small the file."""
 
 
-def is_small(source: Any, mode: str) -> bool:
-    """The share of `source` in `mode` runs on the process's database (`cursor`)."""
-    if mode not in SMALL_MODES:
+def is_small(source: Any, mode: str, published: int | None = None) -> bool:
+    """The share of `source` in `mode` runs on the process's database (`cursor`). `published`: for an append,
+    the bytes of the dataset's published files (None: not known, which keeps a database of its own).
+
+    The published size is read before the share takes the dataset's lock: should another share make the
+    dataset larger in between, the profile still reads at most `profile_sample_rows` of its rows."""
+    if mode == "append":
+        if published is None or published > SMALL_BYTES:
+            return False
+    elif mode not in SMALL_MODES:
         return False
     if isinstance(source, pa.Table):
         return source.nbytes <= SMALL_BYTES

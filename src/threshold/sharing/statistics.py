@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 from sqlalchemy import select
 
 from threshold.access.policy import tag_matches
@@ -65,10 +67,7 @@ def withhold(
     columns = tagged_personal(platform, dataset_id)
     names = [n for n in labels if n in present and n not in columns]
     if names:
-        picked = ", ".join(_quote_ident(n) for n in names)
-        rel = con.sql(f"SELECT {picked} FROM read_parquet({_quote_str(str(staged))}) LIMIT {SAMPLE_ROWS}")
-        types = dict(zip(rel.columns, (str(t) for t in rel.types), strict=True))
-        table = rel.to_arrow_table()
+        table, types = _first_rows(con, staged, names)
         for n in names:
             values = [v for v in table.column(n).to_pylist() if v is not None]
             if any(is_personal(d.tag) for d in detect_column(labels[n], values, types[n])):
@@ -78,6 +77,46 @@ def withhold(
     if props:
         tx.set_properties(props)
     return sorted(columns)
+
+
+_READ_ALIKE = {
+    pa.string(): "VARCHAR",
+    pa.int32(): "INTEGER",
+    pa.int64(): "BIGINT",
+    pa.float32(): "FLOAT",
+    pa.float64(): "DOUBLE",
+    pa.bool_(): "BOOLEAN",
+    pa.date32(): "DATE",
+    pa.timestamp("us"): "TIMESTAMP",
+}
+"""Arrow types of a Parquet file's columns that DuckDB reads as the type named here, giving the same Arrow values."""
+
+
+def _first_rows(con: duckdb.DuckDBPyConnection, staged: Path, names: list[str]) -> tuple[pa.Table, dict[str, str]]:
+    """The first `SAMPLE_ROWS` rows of the columns `names` of the Parquet file `staged`, and their DuckDB types.
+
+    Read by pyarrow when every column is of a `_READ_ALIKE` type (the file's footer says so): a tenth of what the
+    DuckDB statement costs, which was a twentieth of a small share; else by DuckDB."""
+    file = pq.ParquetFile(staged)
+    schema = file.schema_arrow
+    types: dict[str, str] = {}
+    for n in names:
+        i = schema.get_field_index(n)
+        known = _READ_ALIKE.get(schema.field(i).type) if i >= 0 else None
+        if known is None:
+            picked = ", ".join(_quote_ident(n) for n in names)
+            rel = con.sql(f"SELECT {picked} FROM read_parquet({_quote_str(str(staged))}) LIMIT {SAMPLE_ROWS}")
+            return rel.to_arrow_table(), dict(zip(rel.columns, (str(t) for t in rel.types), strict=True))
+        types[n] = known
+    batches, rows = [], 0
+    for batch in file.iter_batches(batch_size=SAMPLE_ROWS, columns=names, use_threads=False):
+        batches.append(batch)
+        rows += batch.num_rows
+        if rows >= SAMPLE_ROWS:
+            break
+    if not batches:
+        return pa.schema([schema.field(n) for n in names]).empty_table(), types
+    return pa.Table.from_batches(batches).slice(0, SAMPLE_ROWS), types
 
 
 def withhold_later(platform: Platform, identifier: str, columns: Iterable[str], *, locked: bool = False) -> list[str]:
