@@ -54,7 +54,9 @@ def profile(con: duckdb.DuckDBPyConnection, plan: ReadPlan, sample_rows: int) ->
     else:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _sample AS {_row_group_sample(con, plan, sample_rows)}")
     n = int((con.execute("SELECT count(*) FROM _sample").fetchall()[0] or (0,))[0])
-    counted = _counted_in_arrow(con, plan) if n else None
+    # Arrow counts on one thread: quicker than a DuckDB statement per column for a small sample, slower for a
+    # big one (a 100,000-row sample of lineitem's 16 columns: +0.05 s).
+    counted = _counted_in_arrow(con, plan) if 0 < n <= ARROW_SAMPLE_ROWS else None
     for f in plan.fields:
         p = columns[f.name]
         if n == 0:
@@ -81,6 +83,8 @@ Frequent = tuple[int, int, list[tuple[Any, int]]]
 """A column of the sample: how many distinct values it holds, how many of them once, and its (up to)
 `TOP` most frequent values with their counts, most frequent first, equal counts in the values' order."""
 TOP = 1000
+ARROW_SAMPLE_ROWS = 20_000
+"""The largest sample whose values are counted in Arrow (`_frequent_in_arrow`); DuckDB counts bigger ones."""
 _IN_ARROW = ("BOOLEAN", "INTEGER", "BIGINT", "DOUBLE", "VARCHAR", "DATE", "TIMESTAMP")
 """Types whose values Arrow groups, orders and converts to Python exactly as DuckDB does (`_frequent_in_arrow`)."""
 

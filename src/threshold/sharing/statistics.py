@@ -92,6 +92,10 @@ _READ_ALIKE = {
 """Arrow types of a Parquet file's columns that DuckDB reads as the type named here, giving the same Arrow values."""
 
 
+_ARROW_GROUP_ROWS = 8 * SAMPLE_ROWS
+"""The largest first row group `_first_rows` reads with pyarrow."""
+
+
 def _first_rows(con: duckdb.DuckDBPyConnection, staged: Path, names: list[str]) -> tuple[pa.Table, dict[str, str]]:
     """The first `SAMPLE_ROWS` rows of the columns `names` of the Parquet file `staged`, and their DuckDB types.
 
@@ -99,10 +103,14 @@ def _first_rows(con: duckdb.DuckDBPyConnection, staged: Path, names: list[str]) 
     DuckDB statement costs, which was a twentieth of a small share; else by DuckDB."""
     file = pq.ParquetFile(staged)
     schema = file.schema_arrow
+    meta = file.metadata
+    # pyarrow decodes a whole row group: past a few samples' worth, DuckDB's LIMIT reads less (a big share's
+    # first row group of 122,880 rows took pyarrow ~0.2 s against DuckDB's ~0.14 s).
+    whole = meta.num_row_groups > 0 and meta.row_group(0).num_rows > _ARROW_GROUP_ROWS
     types: dict[str, str] = {}
     for n in names:
         i = schema.get_field_index(n)
-        known = _READ_ALIKE.get(schema.field(i).type) if i >= 0 else None
+        known = _READ_ALIKE.get(schema.field(i).type) if i >= 0 and not whole else None
         if known is None:
             picked = ", ".join(_quote_ident(n) for n in names)
             rel = con.sql(f"SELECT {picked} FROM read_parquet({_quote_str(str(staged))}) LIMIT {SAMPLE_ROWS}")
