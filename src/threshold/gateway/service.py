@@ -60,8 +60,10 @@ class QueryResult:
         return self.event.id() if self.event is not None else None
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Bound:
+    """A dataset a query names, as resolved for its reader: kept and shared between queries (`_resolve`)."""
+
     id: int
     full_name: str
     snapshot_id: int | None
