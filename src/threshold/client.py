@@ -303,6 +303,7 @@ class RemoteClient(
         import httpx
 
         from threshold.credentials import stored_token
+        from threshold.tls import client_context
 
         token = token or os.environ.get("THRESHOLD_TOKEN") or stored_token(url)
         if not token:
@@ -310,7 +311,10 @@ class RemoteClient(
                 "a token is needed to reach a server: `threshold login`, connect(url=..., token=...) or THRESHOLD_TOKEN"
             )
         self._http = httpx.Client(
-            base_url=url.rstrip("/") + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=600
+            base_url=url.rstrip("/") + "/api/v1",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=600,
+            verify=client_context(),
         )
 
     def _check(self, r: Any) -> Any:

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 
 from threshold.errors import Busy, ThresholdError, Unauthenticated
+from threshold.tls import client_context
 
 
 def credentials_path() -> Path:
@@ -19,7 +20,12 @@ def credentials_path() -> Path:
 def login(url: str, user: str, password: str, *, days: int = 30) -> Path:
     base = url.rstrip("/")
     try:
-        r = httpx.post(f"{base}/api/v1/auth/token", json={"user": user, "password": password, "days": days}, timeout=30)
+        r = httpx.post(
+            f"{base}/api/v1/auth/token",
+            json={"user": user, "password": password, "days": days},
+            timeout=30,
+            verify=client_context(),
+        )
     except httpx.HTTPError as e:
         raise ThresholdError(f"cannot reach {base}: {type(e).__name__}") from e
     if r.status_code == 401:

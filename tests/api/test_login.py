@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+import plainhttp
 import threshold
 from threshold.api.app import create_app
 from threshold.errors import ThresholdError
@@ -66,7 +66,7 @@ def test_login_keeps_a_token_that_connect_uses(server: str, config_home: Path) -
         assert [d["name"] for d in client.datasets()] == [KPIS]
     finally:
         client.close()
-    me = httpx.get(f"{server}/api/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    me = plainhttp.get(f"{server}/api/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=30)
     assert me.json()["name"] == "carla"
 
 
@@ -74,9 +74,9 @@ def test_a_revoked_login_token_no_longer_connects(server: str, config_home: Path
     assert login(config_home, server, "carla", "carla-pass").returncode == 0
     token = json.loads((config_home / "threshold" / "credentials.json").read_text())[server]
     headers = {"Authorization": f"Bearer {token}"}
-    mine = httpx.get(f"{server}/api/v1/tokens", headers=headers, timeout=30).json()
+    mine = plainhttp.get(f"{server}/api/v1/tokens", headers=headers, timeout=30).json()
     newest = max(t["id"] for t in mine)
-    assert httpx.delete(f"{server}/api/v1/tokens/{newest}", headers=headers, timeout=30).status_code == 200
+    assert plainhttp.delete(f"{server}/api/v1/tokens/{newest}", headers=headers, timeout=30).status_code == 200
     client = threshold.connect(url=server)
     try:
         with pytest.raises(ThresholdError, match="401: invalid or revoked API token"):

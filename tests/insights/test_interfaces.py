@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 from pptx import Presentation
 
 import inprocess
+import plainhttp
 import threshold
 from threshold.api.app import create_app
 from threshold.errors import ThresholdError
@@ -90,10 +91,9 @@ def test_bad_input_is_refused_in_one_line(clients: dict[str, Any]) -> None:
 
 
 def test_api_json_shapes_and_errors(module_org: Any, server: str) -> None:
-    import httpx
 
     token = create_token(module_org.platform, "carla")[1]
-    with httpx.Client(base_url=server + "/api/v1", headers={"Authorization": f"Bearer {token}"}) as http:
+    with plainhttp.client(base_url=server + "/api/v1", headers={"Authorization": f"Bearer {token}"}) as http:
         opts = http.get(f"/datasets/{KPIS}/explore").json()
         by_name = {c["name"]: c for c in opts["columns"]}
         assert by_name["plant"]["kind"] == "text" and by_name["day"]["kind"] == "date"
@@ -104,7 +104,7 @@ def test_api_json_shapes_and_errors(module_org: Any, server: str) -> None:
         assert bad.status_code == 422 and "title" in bad.json()["detail"]
         assert http.get("/insights", params={"per_page": 0}).status_code == 422
         assert http.get("/insights").json()["items"] is not None
-    assert httpx.get(server + "/api/v1/insights").status_code == 401
+    assert plainhttp.get(server + "/api/v1/insights").status_code == 401
 
 
 # --- the `threshold` command ----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from limits_support import RUNAWAY, serve
 from sqlalchemy import select
 
 import killed
+import plainhttp
 from threshold.identity.service import create_token
 from threshold.locks import DELETIONS, held_locks
 from threshold.store.models import UsageEvent
@@ -88,7 +89,7 @@ def test_sigterm_interrupts_running_queries_and_the_server_exits_with_a_clean_ho
         def runaway() -> httpx.Response:
             """Send the runaway query until it is admitted (the test's own probes may hold anna's slots)."""
             while True:
-                r = httpx.post(f"{url}/api/v1/query", headers=headers, json={"sql": RUNAWAY}, timeout=120)
+                r = plainhttp.post(f"{url}/api/v1/query", headers=headers, json={"sql": RUNAWAY}, timeout=120)
                 if r.status_code != 429 or time.monotonic() > deadline:
                     return r
 
@@ -100,7 +101,7 @@ def test_sigterm_interrupts_running_queries_and_the_server_exits_with_a_clean_ho
             """Read the first part of a result that would stream for days, then wait for the stop."""
             body = {"sql": STREAMING, "format": "json", "max_rows": 100_000_000}
             while True:
-                with httpx.stream("POST", f"{url}/api/v1/query", headers=headers, json=body, timeout=120) as r:
+                with plainhttp.stream("POST", f"{url}/api/v1/query", headers=headers, json=body, timeout=120) as r:
                     if r.status_code == 429 and time.monotonic() < deadline:
                         continue  # the test's own probe held a slot: send it again
                     assert r.status_code == 200, r.read()
@@ -115,7 +116,7 @@ def test_sigterm_interrupts_running_queries_and_the_server_exits_with_a_clean_ho
 
         # Both are running once anna (two queries at most) is refused a third.
         while True:
-            r = httpx.post(f"{url}/api/v1/query", headers=headers, json={"sql": "SELECT 1 AS x"}, timeout=120)
+            r = plainhttp.post(f"{url}/api/v1/query", headers=headers, json={"sql": "SELECT 1 AS x"}, timeout=120)
             if r.status_code == 429:
                 break
             assert r.status_code == 200, r.text

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import requests
 from openlineage.client import OpenLineageClient
@@ -28,6 +27,7 @@ from openlineage.client.transport.http import (
 )
 from sqlalchemy import func, select
 
+import plainhttp
 from threshold.errors import ThresholdError
 from threshold.identity.service import create_token
 from threshold.jobs.models import OutboxMessage
@@ -211,7 +211,7 @@ def test_the_endpoint_says_no_clearly(org: Any, server: Any) -> None:
         ({"job": {"namespace": "a", "name": "b"}, "inputs": [{"name": "x"}]}, "namespace and a name"),
     ]
     for body, words in bad:
-        r = httpx.post(
+        r = plainhttp.post(
             f"{srv.url}/api/v1/lineage",
             headers={"Authorization": f"Bearer {token}"},
             **({"content": body} if isinstance(body, str) else {"json": body}),

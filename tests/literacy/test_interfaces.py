@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from pypdf import PdfReader
 
 import inprocess
+import plainhttp
 import threshold
 from threshold.api.app import create_app
 from threshold.errors import ThresholdError
@@ -78,7 +78,7 @@ def test_organisers_create_and_follow_a_cohort(clients: dict[str, Any]) -> None:
 
 def test_api_refusals_and_bad_input(module_org: Any, server: str) -> None:
     token = create_token(module_org.platform, "anna")[1]
-    with httpx.Client(base_url=server + "/api/v1", headers={"Authorization": f"Bearer {token}"}) as http:
+    with plainhttp.client(base_url=server + "/api/v1", headers={"Authorization": f"Bearer {token}"}) as http:
         r = http.get("/report", params={"person": "carla"})
         assert (r.status_code, r.json()["detail"]) == (404, "no report of 'carla'")
         assert http.get("/report.pdf", params={"person": "carla"}).status_code == 404
@@ -89,7 +89,7 @@ def test_api_refusals_and_bad_input(module_org: Any, server: str) -> None:
             "/learning/cohorts", json={"name": "x", "track": "ten-weeks", "starts_on": "soon", "members": ["a"]}
         )
         assert bad.status_code == 422
-    assert httpx.get(server + "/api/v1/report").status_code == 401
+    assert plainhttp.get(server + "/api/v1/report").status_code == 401
 
 
 def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 import killed
+import plainhttp
 from threshold.identity.service import create_token
 from threshold.platform import Platform
 
@@ -70,7 +71,7 @@ def test_a_server_killed_during_an_upload_leaves_a_folder_that_the_restart_remov
     with _server(home, kill=True) as (url, proc):
         with pytest.raises(httpx.TransportError):
             with upload.open("rb") as f:
-                httpx.post(
+                plainhttp.post(
                     f"{url}/api/v1/shares",
                     headers=headers,
                     files={"file": ("big.csv", f, "text/csv")},
@@ -82,7 +83,7 @@ def test_a_server_killed_during_an_upload_leaves_a_folder_that_the_restart_remov
     assert (left / "big.csv").stat().st_size == upload.stat().st_size, "the killed server left the whole upload"
 
     with _server(home, kill=False) as (url, proc):
-        answer = httpx.get(f"{url}/api/v1/datasets/d.kept", headers=headers, timeout=120)
+        answer = plainhttp.get(f"{url}/api/v1/datasets/d.kept", headers=headers, timeout=120)
         assert answer.status_code == 200, answer.text
         assert _uploads(lake_home) == [], "the restart removed the dead server's upload folder"
     assert count(lake_home, "d.kept") == 10

@@ -29,12 +29,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import make_url
 
+import plainhttp
 import s3homes
 from threshold.identity.service import create_token
 from threshold.jobs import service as jobs
@@ -208,7 +208,7 @@ def test_the_scheduler_threads_of_a_multi_worker_server_run_each_due_job_once(
             with ThreadPoolExecutor(4) as pool:
                 while len(answered) < WORKERS:
                     assert time.monotonic() < end, f"only {len(answered)} of {WORKERS} workers answered"
-                    for r in pool.map(lambda _: httpx.get(url, headers=auth, timeout=120), range(8)):  # noqa: B023
+                    for r in pool.map(lambda _: plainhttp.get(url, headers=auth, timeout=120), range(8)):  # noqa: B023
                         assert r.status_code == 200, r.text
                         answered.add(r.headers["x-threshold-worker"])
             workers = server.workers()

@@ -28,6 +28,7 @@ import httpx
 import pytest
 
 import killed
+import plainhttp
 import s3homes
 from inprocess import threshold
 from threshold.identity.service import create_token
@@ -60,11 +61,13 @@ class Cluster:
         return children(self.proc.pid)
 
     def me(self) -> httpx.Response:
-        return httpx.get(f"{self.url}/api/v1/me", headers=self.headers("carla"), timeout=TIMEOUT)
+        return plainhttp.get(f"{self.url}/api/v1/me", headers=self.headers("carla"), timeout=TIMEOUT)
 
     def count(self, who: str) -> httpx.Response:
         """carla's (or anyone's) count of the dataset, on a connection of its own (any worker may take it)."""
-        return httpx.post(f"{self.url}/api/v1/query", headers=self.headers(who), json={"sql": COUNT}, timeout=TIMEOUT)
+        return plainhttp.post(
+            f"{self.url}/api/v1/query", headers=self.headers(who), json={"sql": COUNT}, timeout=TIMEOUT
+        )
 
     def every_worker(self, send: Callable[[], httpx.Response]) -> dict[str, list[httpx.Response]]:
         """Send `send()` until each of the workers has answered at least once: the answers, by worker."""
@@ -135,7 +138,7 @@ class _Inputs(HTMLParser):
 def test_a_web_session_signed_by_one_worker_is_honoured_by_every_worker(cluster: Cluster) -> None:
     """The session secret is made once, by the supervisor: workers starting together would each make one."""
     fresh = httpx.Limits(max_keepalive_connections=0)  # a connection per request: any worker may take it
-    with httpx.Client(base_url=cluster.url, limits=fresh, timeout=TIMEOUT) as browser:
+    with plainhttp.client(base_url=cluster.url, limits=fresh, timeout=TIMEOUT) as browser:
         form = _Inputs()
         form.feed(browser.get("/login").text)
         signed = browser.post("/login", data=form.values | {"username": "carla", "password": "carla-pass"})
@@ -151,13 +154,13 @@ def test_a_row_filter_applied_through_one_worker_is_enforced_by_every_worker_at_
         "  - {id: berlin-only, kind: row_filter, datasets: [plant_kpis], where: \"plant = 'Berlin'\", "
         "readers: outside_domain}\n"
     )
-    r = httpx.post(
+    r = plainhttp.post(
         f"{cluster.url}/api/v1/policies", headers=cluster.headers("anna"), json={"text": policy}, timeout=TIMEOUT
     )
     assert r.status_code == 200, r.text
     assert _counts(cluster.every_worker(lambda: cluster.count("carla"))) == {2}
     # Retired through one worker: every worker reads the whole table again.
-    r = httpx.post(
+    r = plainhttp.post(
         f"{cluster.url}/api/v1/policies",
         headers=cluster.headers("anna"),
         json={"text": "domain: manufacturing\npolicies: []\n"},
@@ -172,13 +175,15 @@ def test_a_tag_that_masks_a_column_is_enforced_by_every_worker_at_once(cluster: 
     sql = f"SELECT DISTINCT plant FROM {KPIS}"
 
     def plants() -> httpx.Response:
-        return httpx.post(f"{url}/api/v1/query", headers=cluster.headers("carla"), json={"sql": sql}, timeout=TIMEOUT)
+        return plainhttp.post(
+            f"{url}/api/v1/query", headers=cluster.headers("carla"), json={"sql": sql}, timeout=TIMEOUT
+        )
 
     def values(answers: dict[str, list[httpx.Response]]) -> set[str]:
         return {row["plant"] for rs in answers.values() for r in rs for row in _rows(r)}
 
     assert values(cluster.every_worker(plants)) == {"Berlin", "Lyon", "Porto"}
-    r = httpx.post(
+    r = plainhttp.post(
         f"{url}/api/v1/datasets/{KPIS}/tags",
         headers=anna,
         json={"tag": "personal.name", "column": "plant"},
@@ -187,7 +192,7 @@ def test_a_tag_that_masks_a_column_is_enforced_by_every_worker_at_once(cluster: 
     assert r.status_code == 200, r.text
     masked = values(cluster.every_worker(plants))  # personal data, outside its domain: the guardrail masks it
     assert masked and not masked & {"Berlin", "Lyon", "Porto"}, masked
-    r = httpx.delete(
+    r = plainhttp.delete(
         f"{url}/api/v1/datasets/{KPIS}/tags",
         headers=anna,
         params={"tag": "personal.name", "column": "plant"},
@@ -199,36 +204,38 @@ def test_a_tag_that_masks_a_column_is_enforced_by_every_worker_at_once(cluster: 
 
 def test_a_revoked_reader_gets_no_rows_from_any_worker(cluster: Cluster) -> None:
     anna, carla, url = cluster.headers("anna"), cluster.headers("carla"), cluster.url
-    r = httpx.put(
+    r = plainhttp.put(
         f"{url}/api/v1/datasets/{KPIS}/visibility", headers=anna, json={"visibility": "on-request"}, timeout=TIMEOUT
     )
     assert r.status_code == 200, r.text
     refused = cluster.every_worker(lambda: cluster.count("carla"))
     assert {r.status_code for rs in refused.values() for r in rs} == {403}
 
-    asked = httpx.post(
+    asked = plainhttp.post(
         f"{url}/api/v1/requests", headers=carla, json={"dataset": KPIS, "purpose": "plant report"}, timeout=TIMEOUT
     )
     assert asked.status_code == 200, asked.text
-    approved = httpx.post(f"{url}/api/v1/requests/{asked.json()['id']}/approve", headers=anna, json={}, timeout=TIMEOUT)
+    approved = plainhttp.post(
+        f"{url}/api/v1/requests/{asked.json()['id']}/approve", headers=anna, json={}, timeout=TIMEOUT
+    )
     assert approved.status_code == 200, approved.text
     assert _counts(cluster.every_worker(lambda: cluster.count("carla"))) == {5}  # granted: every worker reads
 
-    revoked = httpx.delete(f"{url}/api/v1/grants/{approved.json()['grant']}", headers=anna, timeout=TIMEOUT)
+    revoked = plainhttp.delete(f"{url}/api/v1/grants/{approved.json()['grant']}", headers=anna, timeout=TIMEOUT)
     assert revoked.status_code == 200, revoked.text
     after = cluster.every_worker(lambda: cluster.count("carla"))
     assert {r.status_code for rs in after.values() for r in rs} == {403}
     assert all("rows" not in r.text for rs in after.values() for r in rs)
 
     # Restricted through one worker: to carla the dataset does not exist, on every worker.
-    r = httpx.put(
+    r = plainhttp.put(
         f"{url}/api/v1/datasets/{KPIS}/visibility", headers=anna, json={"visibility": "restricted"}, timeout=TIMEOUT
     )
     assert r.status_code == 200, r.text
     hidden = cluster.every_worker(lambda: cluster.count("carla"))
     details = {(r.status_code, r.json()["detail"]) for rs in hidden.values() for r in rs}
     assert details == {(422, f"unknown dataset {KPIS}")}, details
-    r = httpx.put(
+    r = plainhttp.put(
         f"{url}/api/v1/datasets/{KPIS}/visibility", headers=anna, json={"visibility": "open"}, timeout=TIMEOUT
     )
     assert r.status_code == 200, r.text
@@ -242,7 +249,7 @@ def test_a_large_upload_and_a_streamed_result_through_the_one_address(cluster: C
         body.write(f"{i},{('Berlin', 'Lyon', 'Porto')[i % 3]},{i * 0.5}\n".encode())
     size = body.tell()
     body.seek(0)
-    r = httpx.post(
+    r = plainhttp.post(
         f"{cluster.url}/api/v1/shares",
         headers=cluster.headers("anna"),
         files={"file": ("meter_readings.csv", body, "text/csv")},
@@ -253,7 +260,7 @@ def test_a_large_upload_and_a_streamed_result_through_the_one_address(cluster: C
     assert size > 8 * 1024 * 1024
     sql = "SELECT reading, plant FROM manufacturing.meter_readings ORDER BY reading"
     streamed = 0
-    with httpx.stream(
+    with plainhttp.stream(
         "POST",
         f"{cluster.url}/api/v1/query",
         headers=cluster.headers("anna"),
@@ -299,7 +306,7 @@ def test_sigterm_stops_every_worker_and_the_supervisor_exits_cleanly(cluster: Cl
     assert "with 3 workers" in " ".join(out.split())
     assert all(_free_pid(p) for p in pids)
     with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{cluster.url}/api/v1/me", timeout=TIMEOUT)
+        plainhttp.get(f"{cluster.url}/api/v1/me", timeout=TIMEOUT)
 
 
 def test_several_workers_refuse_the_embedded_sqlite_store(platform: Platform) -> None:

@@ -220,6 +220,8 @@ def send_webhook(platform: Platform, message: OutboxMessage) -> None:
     """The `webhook` channel: POST the signed JSON to the URL the domain had when the event happened."""
     import httpx
 
+    from threshold.tls import client_context
+
     body = json.dumps(message.payload, default=str, sort_keys=True).encode()
     headers = {
         "Content-Type": "application/json",
@@ -228,7 +230,11 @@ def send_webhook(platform: Platform, message: OutboxMessage) -> None:
         "X-Threshold-Signature": sign(webhook_secret(platform, message.scope or ""), body),
     }
     r = httpx.post(
-        str(message.destination), content=body, headers=headers, timeout=platform.settings.jobs.outbox_timeout_seconds
+        str(message.destination),
+        content=body,
+        headers=headers,
+        timeout=platform.settings.jobs.outbox_timeout_seconds,
+        verify=client_context(),
     )
     if not 200 <= r.status_code < 300:
         raise RuntimeError(f"HTTP {r.status_code}")
