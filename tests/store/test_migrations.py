@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -289,6 +290,63 @@ def _upgrade_from(store: Store, start: str) -> None:
     assert _tables(store) == set(Base.metadata.tables) | {VERSION_TABLE}
     with store.engine.connect() as c:
         assert c.execute(sa.text("SELECT name, title FROM domains")).all() == [("sales", "Sales")]
+
+
+def _migrate_at_once(stores: list[Store]) -> list[BaseException]:
+    """`migrate()` every store at once, each on a thread of its own (as processes starting together on one
+    home): what they raised."""
+    for store in stores:  # connected one after the other: SQLite's file is in WAL mode before they race
+        with store.engine.connect():
+            pass
+    start = threading.Barrier(len(stores))
+    failures: list[BaseException] = []
+
+    def migrate(store: Store) -> None:
+        start.wait()
+        try:
+            store.migrate()
+        except BaseException as e:
+            failures.append(e)
+
+    threads = [threading.Thread(target=migrate, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return failures
+
+
+def _at_head_once(store: Store) -> None:
+    """`store` at head, with the one-row tables' rows written once."""
+    assert _version(store) == [_head(store)]
+    with store.engine.connect() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM home_identity")).scalar_one() == 1
+        assert c.execute(sa.text("SELECT id, version FROM metadata_version ORDER BY id")).all() == [(1, 0), (2, 0)]
+
+
+def test_two_migrating_an_empty_database_at_once_leave_one_store_at_head(empty_database_url: str) -> None:
+    """One creates the store; the other waits for it and finds nothing left to do."""
+    stores = [Store(empty_database_url) for _ in range(2)]
+    try:
+        assert _migrate_at_once(stores) == []
+        _at_head_once(stores[0])
+    finally:
+        for s in stores:
+            s.dispose()
+
+
+def test_two_upgrading_an_older_store_at_once_leave_it_at_head(
+    backend: str, revisions: Revisions, tmp_path: Path
+) -> None:
+    """From before the revisions that write the one-row tables: each of their rows is written once."""
+    store = revisions.copy(backend, "quality_one_check_history", tmp_path)
+    other = Store(store.url)
+    try:
+        assert _migrate_at_once([store, other]) == []
+        _at_head_once(store)
+    finally:
+        other.dispose()
+        revisions.release(store, backend)
 
 
 def test_sqlite_connections_use_wal_and_wait_for_writers(tmp_path) -> None:
