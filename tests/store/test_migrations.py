@@ -349,6 +349,21 @@ def test_two_upgrading_an_older_store_at_once_leave_it_at_head(
         revisions.release(store, backend)
 
 
+def test_two_stores_of_different_databases_migrating_at_once_in_one_process_reach_head(
+    backend: str, empty_database_url: str, revisions: Revisions, tmp_path: Path
+) -> None:
+    """alembic's context is one per process: each store's steps still go to its own database."""
+    older = revisions.copy(backend, "quality_one_check_history", tmp_path)
+    empty = Store(empty_database_url)
+    try:
+        assert _migrate_at_once([empty, older]) == []
+        _at_head_once(empty)
+        _at_head_once(older)
+    finally:
+        empty.dispose()
+        revisions.release(older, backend)
+
+
 def test_sqlite_connections_use_wal_and_wait_for_writers(tmp_path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'threshold.db'}")
     try:

@@ -23,6 +23,9 @@ VERSION_TABLE = "threshold_alembic_version"
 """Where alembic keeps the store's revision."""
 _MIGRATION_LOCK = 0x7468_7265_7368_6F6C  # "threshol"
 """The key of the PostgreSQL advisory lock every migration of a store holds (`lock_migrations`)."""
+_alembic_running = threading.Lock()
+"""Held while alembic runs migrations: its `context` and `op` are one proxy each per process, so two stores
+migrating at once in one process, even of different databases, sent each other's steps to one connection."""
 
 
 _scripts: tuple[tuple[object, ...], Any] | None = None
@@ -323,7 +326,8 @@ class Store:
         from alembic.runtime.environment import EnvironmentContext
 
         cfg = self._alembic_config()
-        with self.engine.begin() as connection:
+        # This process's lock first: a thread waiting for it holds no lock of any store's.
+        with _alembic_running, self.engine.begin() as connection:
             lock_migrations(connection)
             cfg.attributes["connection"] = connection
             with EnvironmentContext(cfg, script, fn=steps, destination_rev=revision):
