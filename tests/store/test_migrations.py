@@ -6,6 +6,7 @@ again changes nothing and loses nothing. SQLite connections are set up for sever
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
@@ -324,6 +325,14 @@ def _at_head_once(store: Store) -> None:
         assert c.execute(sa.text("SELECT id, version FROM metadata_version ORDER BY id")).all() == [(1, 0), (2, 0)]
 
 
+@pytest.fixture
+def as_two_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stores of one database migrating at once on this process's threads as two processes would: without the
+    lock this process's alembic runs take one at a time, only the store's own migration lock between them."""
+    monkeypatch.setattr(db, "_alembic_running", contextlib.nullcontext())
+
+
+@pytest.mark.usefixtures("as_two_processes")
 def test_two_migrating_an_empty_database_at_once_leave_one_store_at_head(empty_database_url: str) -> None:
     """One creates the store; the other waits for it and finds nothing left to do."""
     stores = [Store(empty_database_url) for _ in range(2)]
@@ -335,6 +344,7 @@ def test_two_migrating_an_empty_database_at_once_leave_one_store_at_head(empty_d
             s.dispose()
 
 
+@pytest.mark.usefixtures("as_two_processes")
 def test_two_upgrading_an_older_store_at_once_leave_it_at_head(
     backend: str, revisions: Revisions, tmp_path: Path
 ) -> None:
