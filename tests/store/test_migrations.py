@@ -266,33 +266,6 @@ def test_upgrading_an_existing_store_gives_it_one_home_id(backend: str, revision
         revisions.release(store, backend)
 
 
-@pytest.mark.parametrize("start", _revisions()[:-1])
-def test_upgrade_from_an_earlier_revision_reaches_head_and_keeps_the_data(
-    backend: str, revisions: Revisions, tmp_path: Path, start: str
-) -> None:
-    store = revisions.take(backend, start, tmp_path)
-    try:
-        _upgrade_from(store, start)
-    finally:
-        revisions.release(store, backend)
-
-
-def _upgrade_from(store: Store, start: str) -> None:
-    assert _version(store) == [start]
-    with store.engine.begin() as c:
-        c.execute(
-            sa.text("INSERT INTO domains (name, title, description, created_at) VALUES ('sales', 'Sales', '', :at)"),
-            {"at": "2026-01-01 00:00:00"},
-        )
-
-    store.migrate()
-
-    assert _version(store) == [_head(store)]
-    assert _tables(store) == set(Base.metadata.tables) | {VERSION_TABLE}
-    with store.engine.connect() as c:
-        assert c.execute(sa.text("SELECT name, title FROM domains")).all() == [("sales", "Sales")]
-
-
 def _migrate_at_once(stores: list[Store]) -> list[BaseException]:
     """`migrate()` every store at once, each on a thread of its own (as processes starting together on one
     home): what they raised."""
@@ -348,7 +321,8 @@ def test_two_migrating_an_empty_database_at_once_leave_one_store_at_head(empty_d
 def test_two_upgrading_an_older_store_at_once_leave_it_at_head(
     backend: str, revisions: Revisions, tmp_path: Path
 ) -> None:
-    """From before the revisions that write the one-row tables: each of their rows is written once."""
+    """From before the revisions that write the one-row tables: each of their rows is written once. (Before the
+    upgrade tests, which take the kept databases.)"""
     store = revisions.copy(backend, "quality_one_check_history", tmp_path)
     other = Store(store.url)
     try:
@@ -372,6 +346,33 @@ def test_two_stores_of_different_databases_migrating_at_once_in_one_process_reac
     finally:
         empty.dispose()
         revisions.release(older, backend)
+
+
+@pytest.mark.parametrize("start", _revisions()[:-1])
+def test_upgrade_from_an_earlier_revision_reaches_head_and_keeps_the_data(
+    backend: str, revisions: Revisions, tmp_path: Path, start: str
+) -> None:
+    store = revisions.take(backend, start, tmp_path)
+    try:
+        _upgrade_from(store, start)
+    finally:
+        revisions.release(store, backend)
+
+
+def _upgrade_from(store: Store, start: str) -> None:
+    assert _version(store) == [start]
+    with store.engine.begin() as c:
+        c.execute(
+            sa.text("INSERT INTO domains (name, title, description, created_at) VALUES ('sales', 'Sales', '', :at)"),
+            {"at": "2026-01-01 00:00:00"},
+        )
+
+    store.migrate()
+
+    assert _version(store) == [_head(store)]
+    assert _tables(store) == set(Base.metadata.tables) | {VERSION_TABLE}
+    with store.engine.connect() as c:
+        assert c.execute(sa.text("SELECT name, title FROM domains")).all() == [("sales", "Sales")]
 
 
 def test_sqlite_connections_use_wal_and_wait_for_writers(tmp_path) -> None:
