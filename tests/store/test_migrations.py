@@ -6,8 +6,10 @@ again changes nothing and loses nothing. SQLite connections are set up for sever
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -262,6 +264,88 @@ def test_upgrading_an_existing_store_gives_it_one_home_id(backend: str, revision
         assert len(rows) == 1 and len(rows[0][0]) == 36 and rows[0][1] is None
     finally:
         revisions.release(store, backend)
+
+
+def _migrate_at_once(stores: list[Store]) -> list[BaseException]:
+    """`migrate()` every store at once, each on a thread of its own (as processes starting together on one
+    home): what they raised."""
+    for store in stores:  # connected one after the other: SQLite's file is in WAL mode before they race
+        with store.engine.connect():
+            pass
+    start = threading.Barrier(len(stores))
+    failures: list[BaseException] = []
+
+    def migrate(store: Store) -> None:
+        start.wait()
+        try:
+            store.migrate()
+        except BaseException as e:
+            failures.append(e)
+
+    threads = [threading.Thread(target=migrate, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return failures
+
+
+def _at_head_once(store: Store) -> None:
+    """`store` at head, with the one-row tables' rows written once."""
+    assert _version(store) == [_head(store)]
+    with store.engine.connect() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM home_identity")).scalar_one() == 1
+        assert c.execute(sa.text("SELECT id, version FROM metadata_version ORDER BY id")).all() == [(1, 0), (2, 0)]
+
+
+@pytest.fixture
+def as_two_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stores of one database migrating at once on this process's threads as two processes would: without the
+    lock this process's alembic runs take one at a time, only the store's own migration lock between them."""
+    monkeypatch.setattr(db, "_alembic_running", contextlib.nullcontext())
+
+
+@pytest.mark.usefixtures("as_two_processes")
+def test_two_migrating_an_empty_database_at_once_leave_one_store_at_head(empty_database_url: str) -> None:
+    """One creates the store; the other waits for it and finds nothing left to do."""
+    stores = [Store(empty_database_url) for _ in range(2)]
+    try:
+        assert _migrate_at_once(stores) == []
+        _at_head_once(stores[0])
+    finally:
+        for s in stores:
+            s.dispose()
+
+
+@pytest.mark.usefixtures("as_two_processes")
+def test_two_upgrading_an_older_store_at_once_leave_it_at_head(
+    backend: str, revisions: Revisions, tmp_path: Path
+) -> None:
+    """From before the revisions that write the one-row tables: each of their rows is written once. (Before the
+    upgrade tests, which take the kept databases.)"""
+    store = revisions.copy(backend, "quality_one_check_history", tmp_path)
+    other = Store(store.url)
+    try:
+        assert _migrate_at_once([store, other]) == []
+        _at_head_once(store)
+    finally:
+        other.dispose()
+        revisions.release(store, backend)
+
+
+def test_two_stores_of_different_databases_migrating_at_once_in_one_process_reach_head(
+    backend: str, empty_database_url: str, revisions: Revisions, tmp_path: Path
+) -> None:
+    """alembic's context is one per process: each store's steps still go to its own database."""
+    older = revisions.copy(backend, "quality_one_check_history", tmp_path)
+    empty = Store(empty_database_url)
+    try:
+        assert _migrate_at_once([empty, older]) == []
+        _at_head_once(empty)
+        _at_head_once(older)
+    finally:
+        empty.dispose()
+        revisions.release(older, backend)
 
 
 @pytest.mark.parametrize("start", _revisions()[:-1])

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from threshold.errors import InvalidInput
@@ -19,6 +19,13 @@ from threshold.runtime import Clock, system_clock
 from threshold.store import search_index
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "threshold_alembic_version"
+"""Where alembic keeps the store's revision."""
+_MIGRATION_LOCK = 0x7468_7265_7368_6F6C  # "threshol"
+"""The key of the PostgreSQL advisory lock every migration of a store holds (`lock_migrations`)."""
+_alembic_running = threading.Lock()
+"""Held while alembic runs migrations: its `context` and `op` are one proxy each per process, so two stores
+migrating at once in one process, even of different databases, sent each other's steps to one connection."""
 
 
 _scripts: tuple[tuple[object, ...], Any] | None = None
@@ -145,6 +152,17 @@ def make_engine(url: str, lock_timeout: float = 30.0) -> Engine:
             connect_args={"options": f"-c lock_timeout={int(lock_timeout * 1000)}"},
         )
     raise InvalidInput(f"unsupported database URL scheme in THRESHOLD_DATABASE_URL: {url.split(':', 1)[0]}")
+
+
+def lock_migrations(connection: Connection) -> None:
+    """Begin `connection`'s transaction holding the store's migration lock, until it ends: what a second
+    migration of the same store (another process, another `Store`) waits for, on an empty database too."""
+    if connection.dialect.name == "sqlite":
+        # The write lock now: pysqlite itself begins a transaction only before an INSERT, UPDATE or DELETE
+        # (DDL before one ran outside any), and a reader that later writes fails when another wrote meanwhile.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
 
 
 def _names_any(statement: str, tables: frozenset[str]) -> bool:
@@ -278,21 +296,42 @@ class Store:
 
     def migrate(self, revision: str = "head") -> None:
         """Upgrade the schema to `revision`, the newest migration by default (creates it on an empty
-        database)."""
+        database). Safe to run from several processes at once: one migrates, the others wait for it
+        (`lock_migrations`) and find nothing left to do."""
         script = migration_scripts()
-        self._run_migrations(script, lambda rev, _context: script._upgrade_revs(revision, rev), revision)
+
+        def steps(rev: Any, _context: Any) -> Any:
+            return script._upgrade_revs(revision, rev)
+
+        if not steps(self._revision(), None):  # nothing to do (the common call): no lock taken, no writer waited for
+            return
+        self._run_migrations(script, steps, revision)
 
     def downgrade(self, revision: str) -> None:
         """Take the schema back down to `revision` (each migration's `downgrade`)."""
         script = migration_scripts()
         self._run_migrations(script, lambda rev, _context: script._downgrade_revs(revision, rev), revision)
 
+    def _revision(self) -> tuple[str, ...]:
+        """The store's revision(s) as alembic reads them (none on an empty database), outside any lock."""
+        from alembic.migration import MigrationContext
+
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE}).get_current_heads()
+
     def _run_migrations(self, script: Any, steps: Callable[[Any, Any], Any], revision: str) -> None:
-        """What alembic's `command.upgrade`/`downgrade` do, on the process's one reading of the scripts."""
+        """What alembic's `command.upgrade`/`downgrade` do, on the process's one reading of the scripts, in one
+        transaction that holds the migration lock before alembic reads the revision: a second migrator then
+        starts from what the first committed."""
         from alembic.runtime.environment import EnvironmentContext
 
-        with EnvironmentContext(self._alembic_config(), script, fn=steps, destination_rev=revision):
-            script.run_env()
+        cfg = self._alembic_config()
+        # This process's lock first: a thread waiting for it holds no lock of any store's.
+        with _alembic_running, self.engine.begin() as connection:
+            lock_migrations(connection)
+            cfg.attributes["connection"] = connection
+            with EnvironmentContext(cfg, script, fn=steps, destination_rev=revision):
+                script.run_env()
 
     def is_migrated(self) -> bool:
         return "datasets" in inspect(self.engine).get_table_names()
@@ -302,7 +341,6 @@ class Store:
 
         cfg = Config()
         cfg.set_main_option("script_location", str(_MIGRATIONS))
-        cfg.attributes["engine"] = self.engine
         return cfg
 
     def dispose(self) -> None:
