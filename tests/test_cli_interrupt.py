@@ -44,3 +44,52 @@ def test_duckdbs_interruption_is_told_apart_from_a_bug() -> None:
 )
 def test_other_errors_stay_internal(error: Exception) -> None:
     assert not _engine_interrupted(error)
+
+
+SWALLOWED = r"""
+import os, signal, sys
+import threshold.cli as cli
+
+def command(**kwargs):
+    # A library that caught the KeyboardInterrupt of a Ctrl-C and failed its own way (an import cut short leaves
+    # a half-initialised module behind, whose next use raises AttributeError).
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        signal.sigtimedwait([], 0)  # let the handler run now (it raises in this, the main, thread)
+    except KeyboardInterrupt:
+        pass
+    if os.environ.get("WITH_CTRL_C") != "1":
+        raise AssertionError("no KeyboardInterrupt: the handler did not run")
+    raise AttributeError("partially initialized module 'numpy' has no attribute 'finfo'")
+
+def plain(**kwargs):
+    raise AttributeError("partially initialized module 'numpy' has no attribute 'finfo'")
+
+cli.app = command if os.environ.get("WITH_CTRL_C") == "1" else plain
+sys.argv = ["threshold", "datasets"]
+cli.entry()
+"""
+
+
+@pytest.mark.parametrize(
+    ("ctrl_c", "code", "said"),
+    [
+        ("1", 130, "interrupted\n"),
+        ("0", 70, "internal error (AttributeError): partially initialized module 'numpy' has no attribute 'finfo'\n"),
+    ],
+)
+def test_an_error_a_library_made_of_a_ctrl_c_is_an_interruption(ctrl_c: str, code: int, said: str) -> None:
+    """After a Ctrl-C, whatever error a library turned it into ends the command as "interrupted" (130); the same
+    error without a Ctrl-C is still an internal error (70)."""
+    import os
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-c", SWALLOWED],
+        env={**os.environ, "WITH_CTRL_C": ctrl_c},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (run.returncode, run.stdout, run.stderr) == (code, "", said)

@@ -162,6 +162,28 @@ def serve_resident() -> None:
     serve(home, path, int(ready), code, run)
 
 
+class _Interrupts:
+    """Whether this process received Ctrl-C (SIGINT): `entry` installs `handler`, which records it and raises
+    KeyboardInterrupt as Python's own handler does. A library can turn that KeyboardInterrupt into another
+    error (an import cut short leaves a half-initialised module, whose next use fails); after a Ctrl-C such an
+    error is said as an interruption too, not as an internal error."""
+
+    seen = False
+
+    @classmethod
+    def handler(cls, signum: int, frame: Any) -> None:
+        cls.seen = True
+        raise KeyboardInterrupt
+
+    @classmethod
+    def install(cls) -> None:
+        """In the main thread, when SIGINT has Python's own handler (not when it is ignored: a background job)."""
+        import signal
+
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, cls.handler)
+
+
 def _engine_interrupted(e: Exception) -> bool:
     """DuckDB's answer to a Ctrl-C that arrived while it ran: `RuntimeError("Query interrupted")` from its Python
     client's signal check, or its own `InterruptException` (duckdb is not imported here: start-up time)."""
@@ -194,9 +216,12 @@ def run() -> None:
     except SystemExit:
         raise
     except OSError as e:
+        if _Interrupts.seen:  # a system call cut short by the Ctrl-C
+            _fail("interrupted", 130)
         _fail(f"error: {e.strerror or e} {getattr(e, 'filename', '') or ''}", 1)
     except Exception as e:  # a bug of ours (or a store not upgraded yet): still one line, never a traceback
-        if _engine_interrupted(e):  # Ctrl-C reached DuckDB first (a share's conversion): the same as above
+        if _engine_interrupted(e) or _Interrupts.seen:  # Ctrl-C reached DuckDB (a share's conversion) or a
+            # library first, which turned it into its own error: the same as above
             _fail("interrupted", 130)
         if _older_store(e):
             _fail(
@@ -235,6 +260,7 @@ def entry() -> None:
     import atexit
 
     atexit.register(_keep_heap_at_exit)  # registered first, run last: after the command's own exit handlers
+    _Interrupts.install()
     try:
         main()
     except SystemExit as e:
