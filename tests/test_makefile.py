@@ -34,6 +34,16 @@ def test_make_run_installs_only_the_demo_extra_and_serves_on_the_port_asked_for(
     assert not any("[dev]" in s for s in steps)
 
 
+def test_make_run_and_make_venv_compile_thresholds_own_modules_ahead() -> None:
+    """An editable install's sources are compiled by nobody: where PYTHONDONTWRITEBYTECODE is set, each command
+    would compile the modules it imports again. Both set-ups compile them, after installing."""
+    for target in ("run", "venv"):
+        steps = _dry_run(target)
+        [compiling] = [i for i, s in enumerate(steps) if "-m compileall" in s]
+        assert steps[compiling].endswith("-m compileall -q -j 0 src/threshold"), steps
+        assert compiling > max(i for i, s in enumerate(steps) if "pip install" in s), steps
+
+
 def test_the_demo_extra_holds_no_test_or_lint_tool() -> None:
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
     demo = {re.split(r"[<>=\[ ]", d, maxsplit=1)[0].lower() for d in extras["demo"]}
