@@ -220,6 +220,20 @@ def cheap_passwords() -> Iterator[None]:
     identity._hasher = hasher
 
 
+@pytest.fixture(scope="module", autouse=True)
+def no_scheduler_outlives_its_module() -> Iterator[None]:
+    """A served app's jobs scheduler thread ends with the app. One a module leaves running goes on ticking over
+    a home its module removed, for the rest of the worker's tests (schemathesis kept the fuzzed app's lifespan
+    running until the process ended: tests/api/test_fuzz.py), and fails a later test that counts them. Said here,
+    at the module that started it; one still stopping (a tick under way) is given time to end."""
+    before = {t for t in threading.enumerate() if t.name == "threshold-scheduler"}
+    yield
+    left = [t for t in threading.enumerate() if t.name == "threshold-scheduler" and t not in before]
+    for t in left:
+        t.join(30)
+    assert not [t for t in left if t.is_alive()], "a jobs scheduler thread started in this module is still running"
+
+
 # --- Homes built from nothing --------------------------------------------------------------------
 
 

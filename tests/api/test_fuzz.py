@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
-from schemathesis.python.asgi import ASGIClient, get_client
+from schemathesis.python.asgi import ASGIClient, get_client, shutdown_lifespans
 
 from threshold.api.app import create_app
 from threshold.identity.service import create_token
@@ -32,9 +32,15 @@ def fuzzed(module_org: Any) -> Iterator[Any]:
     app = create_app(module_org.platform)
     tokens = {who: create_token(module_org.platform, who)[1] for who in ("admin", "carla")}
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    with get_client(app) as client:
-        client.trust_env = False
-        yield schema, tokens, client
+    try:
+        with get_client(app) as client:
+            client.trust_env = False
+            yield schema, tokens, client
+    finally:
+        # schemathesis starts an app's lifespan once and keeps it running until the process exits: the app's
+        # jobs scheduler went on ticking over this module's home for the rest of the worker's tests (and a test
+        # that counts scheduler threads, run later on the same worker, found it).
+        shutdown_lifespans()
 
 
 FUZZ = settings(

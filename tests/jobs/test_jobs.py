@@ -247,12 +247,13 @@ def test_the_scheduler_thread_runs_due_jobs_and_stops(any_platform: Platform, ec
     p = any_platform
     _plan(p, "a", "hourly")
     clock.at = datetime(2026, 3, 4, 11, 0, tzinfo=UTC)
+    before = _schedulers()
     scheduler = Scheduler(p, interval=0.01).start()
     try:
         assert echo.entered.wait(30)  # an event the job sets, not a sleep
     finally:
         scheduler.stop()
-    assert not [t for t in threading.enumerate() if t.name == "threshold-scheduler"]
+    assert not _schedulers() - before
     assert echo.ran == [["a"]]
 
 
@@ -272,13 +273,18 @@ def test_the_scheduler_setting_switches_the_servers_thread_off(platform: Platfor
 
     from threshold.api.app import create_app
 
+    before = _schedulers()  # another test's server may still be stopping in this process: only new ones count
     platform.settings.jobs.scheduler = False
     with TestClient(create_app(platform)):
-        assert not [t for t in threading.enumerate() if t.name == "threshold-scheduler"]
+        assert not _schedulers() - before
     platform.settings.jobs.scheduler = True
     with TestClient(create_app(platform)):
-        assert [t for t in threading.enumerate() if t.name == "threshold-scheduler"]
-    assert not [t for t in threading.enumerate() if t.name == "threshold-scheduler"]
+        assert _schedulers() - before
+    assert not _schedulers() - before
+
+
+def _schedulers() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name == "threshold-scheduler"}
 
 
 def test_the_jobs_command_lists_runs_and_refuses_bad_input(tmp_path: Any) -> None:

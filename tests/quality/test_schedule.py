@@ -100,8 +100,14 @@ def test_serving_the_app_runs_the_scheduler(batches: Batches, monkeypatch: pytes
     b.platform.settings.jobs.interval_seconds = 0.05
     _due(b, b.add("not_null", column="batch_id").id)
     ran = _a_tick_ran_a_job(monkeypatch)
+    before = _schedulers()  # another test's server may still be stopping in this process: only new ones count
     with TestClient(create_app(b.platform)):
         assert ran.wait(60), "the app's scheduler never ran the due check"
+        assert _schedulers() - before
     with b.platform.store.session() as s:
         assert s.scalar(select(CheckRun.trigger)) == "schedule"
-    assert not [t for t in threading.enumerate() if t.name == "threshold-scheduler"]
+    assert not _schedulers() - before, "the app's scheduler thread outlived the app"
+
+
+def _schedulers() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name == "threshold-scheduler"}
