@@ -403,6 +403,25 @@ def test_a_child_that_ends_wakes_the_helper_at_once(tmp_path: Path) -> None:
     assert signal.set_wakeup_fd(fd) == fd
 
 
+def test_a_helper_warming_up_lets_a_waiting_caller_go_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A helper imports what commands use one module at a time when it is idle (`_preload`): a caller who
+    connects meanwhile is served first, and the rest is imported at the next idle moment."""
+    done: list[str] = []
+    monkeypatch.setattr(helper, "_import", lambda name: done.append(name))
+    names = ["first.module", helper.BUILD, "second.module"]
+    monkeypatch.setattr(helper, "_build", lambda: done.append("built"))
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(tmp_path / "s.sock"))
+        listener.listen()
+        assert helper._preload(names, listener) == [] and done == ["first.module", "built", "second.module"]
+        done.clear()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as caller:
+            caller.connect(str(tmp_path / "s.sock"))
+            assert helper._preload(names, listener) == names and done == []  # the caller first
+            listener.accept()[0].close()
+        assert helper._preload(names[1:], listener) == [] and done == ["built", "second.module"]
+
+
 def test_a_full_helper_says_busy_and_runs_nothing(child_ended: helper.ChildEnded) -> None:
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     with b, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
@@ -569,6 +588,11 @@ def test_a_first_call_share_records_the_files_sha256_hashed_while_the_helper_sta
     assert (done.returncode, done.stderr) == (0, "") and helpers(home), "a helper started and served it"
     shown = json.loads(here(home, "show", "manufacturing.first", "--format", "json").stdout)
     assert shown["source"]["sha256"] == hashlib.sha256(body.encode()).hexdigest()
+    # That helper listened before warming up (its first child imported what the share needs beside its own
+    # conversion); it serves the read commands that come next all the same.
+    [pid] = helpers(home).values()
+    assert Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[-2] == protocol.LISTEN_FIRST.encode()
+    assert _forward(home, "datasets", "--format", "json")[0] == 0
 
     # The client's part: starting a helper for a share starts hashing the file, and hands the finished digest over.
     stop_helpers(home)

@@ -156,10 +156,11 @@ def main() -> None:
 def serve_resident() -> None:
     """The resident helper's process (started by the thin client): HOME SOCKET CODE READY-FD as arguments."""
     from threshold.resident.helper import serve
+    from threshold.resident.protocol import LISTEN_FIRST
 
     home, path, code, ready = sys.argv[1:5]
-    sys.argv = ["threshold"]
-    serve(home, path, int(ready), code, run)
+    sys.argv, extra = ["threshold"], sys.argv[5:]
+    serve(home, path, int(ready), code, run, warm_first=extra != [LISTEN_FIRST])
 
 
 class _Interrupts:
@@ -197,9 +198,16 @@ def run() -> None:
     import click
 
     if sys.argv[1:2] == ["share"]:
+        import gc
+
+        from threshold.sharing.digest import start_unless_offered
         from threshold.sharing.early import start as start_conversion
 
-        start_conversion(sys.argv[1:])  # a warm helper's child: converting while it parses, checks and locks
+        # A helper's child: converting (and hashing, unless the client handed a finished digest over) while it
+        # parses, checks and locks, and, in a helper that listened first, imports (whose objects live to the end:
+        # no full collection walks them, as in `main`).
+        start_conversion(sys.argv[1:], start_unless_offered(sys.argv[1:]))
+        gc.set_threshold(*gc.get_threshold()[:2], 1_000_000)
     try:
         code = app(standalone_mode=False, prog_name="threshold")
     except ThresholdError as e:

@@ -98,12 +98,15 @@ def _start(
             with contextlib.suppress(FileNotFoundError):
                 protocol.check_socket_file(path)  # a stale socket of ours (its helper is gone): remove it
                 os.unlink(path)
+            extra: list[str] = []
             if argv[0] == "share":
-                # The helper takes ~1 s to start (its imports, on one core): the file's SHA-256 meanwhile, on the other.
+                # The helper listens before it warms up (`helper.serve`): its first child imports what the share
+                # needs beside its early conversion. The file's SHA-256 meanwhile, on the other core.
                 from threshold.sharing.digest import start_early
 
                 started = start_early(argv)
-            if not _spawn([home, path, code], run, path, env, wait):
+                extra.append(protocol.LISTEN_FIRST)
+            if not _spawn([home, path, code], run, path, env, wait, extra):
                 return None, started
             return _connect(path, env), started
     finally:
@@ -131,7 +134,7 @@ def _locked(fd: int, seconds: float) -> Iterator[None]:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-def _spawn(args: list[str], run: str, path: str, env: dict[str, str], seconds: float) -> bool:
+def _spawn(args: list[str], run: str, path: str, env: dict[str, str], seconds: float, extra: list[str]) -> bool:
     """Start a helper in its own session, detached from this terminal; True once it listens."""
     import select
     import subprocess
@@ -141,7 +144,7 @@ def _spawn(args: list[str], run: str, path: str, env: dict[str, str], seconds: f
     try:
         code = "from threshold.cli import serve_resident; serve_resident()"
         subprocess.Popen(
-            [sys.executable, "-c", code, *args, str(signal_ready)],
+            [sys.executable, "-c", code, *args, str(signal_ready), *extra],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import gc
+import importlib
 import io
 import logging
 import os
@@ -143,29 +144,19 @@ class Idle:
         return max(0.0, self.since + self.seconds - self.clock())
 
 
-def serve(home: str, path: str, ready: int, expected: str, run: Callable[[], None]) -> None:
+def serve(home: str, path: str, ready: int, expected: str, run: Callable[[], None], *, warm_first: bool = True) -> None:
     """Listen on `path` for the home at `home`, write b"R" on the descriptor `ready` once listening, and
-    serve until idle; `expected` is the client's code fingerprint, `run` the in-process CLI (`cli.run`)."""
-    import importlib
+    serve until idle; `expected` is the client's code fingerprint, `run` the in-process CLI (`cli.run`).
 
+    `warm_first`: import and build what the read commands use before listening (their first one waits ~1 s
+    for it, then answers at once). Off for a helper a `share` starts: it listens at once, and its first child
+    imports what it needs beside its own early conversion, as an in-process share does; the helper warms up
+    (`WARM`, then `LATER`) once that child has ended, a module at a time, letting a caller go first (`_preload`)."""
     from threshold.settings import Settings
 
-    gc.disable()  # the imports' objects live as long as the helper: collecting while importing finds nothing
     settings = Settings()
-    for name in PRELOAD:
-        importlib.import_module(name)
-    from sqlalchemy.orm import configure_mappers
-
-    from threshold import capabilities
-
-    capabilities.load()  # every capability's tables and subscriptions, as a platform's first use does
-    configure_mappers()
-    from threshold.commands.index import load
-
-    load("data")  # the commands as Click objects (Typer builds their options from the signatures)
-    _warm_sqlglot()
-    gc.freeze()  # the warm heap is never walked by a child's collections (nor copied by touching it)
-    gc.enable()
+    if warm_first:
+        _warm()
     code = protocol.code_fingerprint()
     if code != expected:
         return  # not the code of the client that started it (upgraded meanwhile): it runs the command itself
@@ -176,7 +167,7 @@ def serve(home: str, path: str, ready: int, expected: str, run: Callable[[], Non
     os.close(ready)
     idle = Idle(settings.resident_idle_seconds)
     children: set[int] = set()
-    later = list(LATER)
+    later = list(LATER) if warm_first else [*WARM, *LATER]
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     ended = ChildEnded()
     try:
@@ -202,8 +193,7 @@ def serve(home: str, path: str, ready: int, expected: str, run: Callable[[], Non
             elif woken:
                 continue  # a child ended: reaped at the top of the loop, then `LATER` after the settling wait
             elif later and not children:
-                _preload(later)
-                later = []
+                later = _preload(later, listener)
             elif not _still_current(path, own, code):
                 return
     finally:
@@ -215,16 +205,55 @@ def serve(home: str, path: str, ready: int, expected: str, run: Callable[[], Non
                 os.unlink(path[: -len(".sock")] + ".log")  # kept only when it did not leave on its own
 
 
-def _preload(names: list[str]) -> None:
-    """Import more of the commands' modules, and keep them out of the children's collections too."""
-    import importlib
+BUILD = "(build)"
+"""In a preload list: every capability's tables and subscriptions (as a platform's first use loads them), the
+mappers, the commands as Click objects (Typer builds their options from the signatures), sqlglot's generators."""
 
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except ImportError as e:  # an optional part missing: the child that needs it says so itself
-            log.info("resident helper: cannot preload %s: %s", name, e)
-    gc.freeze()
+WARM = (*PRELOAD, BUILD)
+"""What the read commands use: imported and built before a helper listens, or, for a helper a first `share`
+started, once that share has ended."""
+
+
+def _warm() -> None:
+    _preload(list(WARM), None)
+
+
+def _build() -> None:
+    from sqlalchemy.orm import configure_mappers
+
+    from threshold import capabilities
+    from threshold.commands.index import load
+
+    capabilities.load()
+    configure_mappers()
+    load("data")
+    _warm_sqlglot()
+
+
+def _preload(names: list[str], listener: socket.socket | None) -> list[str]:
+    """Import (or `BUILD`) these, one at a time, and keep them out of the children's collections (frozen: nor
+    copied by touching them). A caller waiting on `listener` comes first: what is left is returned, for the next
+    idle moment (that caller's child imports what it needs itself)."""
+    gc.disable()  # what is imported lives as long as the helper: collecting meanwhile finds nothing
+    try:
+        for i, name in enumerate(names):
+            if listener is not None and select.select([listener.fileno()], [], [], 0)[0]:
+                return names[i:]
+            if name == BUILD:
+                _build()
+                continue
+            try:
+                _import(name)
+            except ImportError as e:  # an optional part missing: the child that needs it says so itself
+                log.info("resident helper: cannot preload %s: %s", name, e)
+        return []
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
+def _import(name: str) -> None:
+    importlib.import_module(name)
 
 
 def _warm_sqlglot() -> None:

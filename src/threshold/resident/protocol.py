@@ -46,6 +46,11 @@ class Refused(Exception):
     """The other end, or the socket's place, cannot be trusted or used: run the command in-process."""
 
 
+LISTEN_FIRST = "listen-first"
+"""The helper's optional argument after READY-FD: listen before warming up (`helper.serve`), as a first `share`
+starts it."""
+
+
 def truthy(value: str) -> bool | None:
     """A boolean setting as pydantic reads it (True, False, or None when it is not a boolean)."""
     v = value.strip().lower()

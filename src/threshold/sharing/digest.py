@@ -151,6 +151,16 @@ def start_early(argv: list[str]) -> SourceDigest | None:
         return _early
 
 
+def start_unless_offered(argv: list[str]) -> SourceDigest | None:
+    """`start_early(argv)`, unless the client handed over a finished digest of the file (`accept`), which
+    `for_source` uses instead."""
+    with _lock:
+        offered = _offered
+    if offered is not None and len(argv) > 1 and offered[0] == os.path.abspath(argv[1]):
+        return None
+    return start_early(argv)
+
+
 def for_source(path: Path) -> SourceDigest:
     """The digest for a share of `path`: one started early (or handed over) for this very file, unchanged since
     it was hashed from its start; else a new one, starting now."""
