@@ -198,16 +198,12 @@ def run() -> None:
     import click
 
     if sys.argv[1:2] == ["share"]:
-        import gc
-
         from threshold.sharing.digest import start_unless_offered
         from threshold.sharing.early import start as start_conversion
 
         # A helper's child: converting (and hashing, unless the client handed a finished digest over) while it
-        # parses, checks and locks, and, in a helper that listened first, imports (whose objects live to the end:
-        # no full collection walks them, as in `main`).
+        # parses, checks and locks, and, in a helper that listened first, imports.
         start_conversion(sys.argv[1:], start_unless_offered(sys.argv[1:]))
-        gc.set_threshold(*gc.get_threshold()[:2], 1_000_000)
     try:
         code = app(standalone_mode=False, prog_name="threshold")
     except ThresholdError as e:

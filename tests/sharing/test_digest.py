@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from threshold.sharing import digest
-from threshold.sharing.digest import SourceDigest, accept, for_source, handed_over, start_early
+from threshold.sharing.digest import SourceDigest, accept, for_source, handed_over, start_early, start_unless_offered
 
 
 @pytest.fixture(autouse=True)
@@ -127,3 +127,18 @@ def test_an_offer_out_of_shape_is_ignored(offer: object) -> None:
     accept(offer)
 
     assert digest._offered is None
+
+
+def test_a_helpers_child_hashes_from_its_start_unless_it_was_handed_a_finished_digest(tmp_path: Path) -> None:
+    """A share in a helper's child starts hashing at once (`start_unless_offered`), which the share then takes;
+    with the client's finished digest of that very file it hashes nothing and the share takes the client's."""
+    path, other = _file(tmp_path), _file(tmp_path, "other.csv")
+    started = start_unless_offered(["share", str(path), "--domain", "d"])
+    assert started is not None and for_source(path) is started and started.result() == _sha(path)
+
+    accept({"path": str(path), "identity": list(digest.identity(path) or ()), "sha256": "0" * 64})
+    assert start_unless_offered(["share", str(path)]) is None and digest._early is None
+    assert for_source(path).result() == "0" * 64
+    accept({"path": str(path), "identity": list(digest.identity(path) or ()), "sha256": "0" * 64})
+    elsewhere = start_unless_offered(["share", str(other)])  # an offer for another file changes nothing here
+    assert elsewhere is not None and elsewhere.result() == _sha(other)

@@ -408,10 +408,14 @@ def _child(
         argv = request["argv"]
         assert isinstance(argv, list)
         sys.argv = [str(request.get("argv0") or "threshold"), *argv]
-        if argv[0] == "share" and request.get("digest") is not None:
-            from threshold.sharing.digest import accept
+        if argv[0] == "share":
+            # What a child of a helper that listened first imports lives to its end: no full collection walks it
+            # (as `cli.main` does for an in-process share).
+            gc.set_threshold(*gc.get_threshold()[:2], 1_000_000)
+            if request.get("digest") is not None:
+                from threshold.sharing.digest import accept
 
-            accept(request["digest"])  # the client's, finished while this helper started
+                accept(request["digest"])  # the client's, finished while this helper started
         conn.settimeout(None)
         threading.Thread(target=_watch, args=(conn,), daemon=True).start()
         code = _exit_code(run)
